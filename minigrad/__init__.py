@@ -1,0 +1,116 @@
+"""minigrad: a from-scratch autograd tensor engine on NumPy (CPU) and CuPy (GPU).
+
+>>> import minigrad as mg
+>>> x = mg.tensor([1.0, 2.0], requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad
+tensor([2., 4.])
+"""
+from __future__ import annotations
+
+from . import autograd, dtypes, random
+from ._backend import cuda_available
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (
+    arange,
+    as_tensor,
+    cat,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+from .dtypes import (
+    bfloat16,
+    bool,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    uint8,
+)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
+from .ops.elementwise import clamp
+from .ops.linalg import matmul
+from .ops.reduction import log_softmax, logsumexp, softmax
+from .ops.shape import chunk, pad, split
+from .random import get_rng_state, manual_seed, set_rng_state
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+
+def _unary(name):
+    def f(x, *args, **kwargs):
+        return getattr(x, name)(*args, **kwargs)
+
+    f.__name__ = name
+    f.__doc__ = f"Functional form of ``Tensor.{name}``."
+    return f
+
+
+exp, log, log1p, sqrt, rsqrt, abs, sign, sin, cos, erf = (  # noqa: A001
+    _unary(n) for n in ("exp", "log", "log1p", "sqrt", "rsqrt", "abs", "sign", "sin", "cos",
+                        "erf"))
+sum, mean, var, std, amax, amin, argmax, argmin, cumsum, flatten, reshape, flip = (  # noqa: A001
+    _unary(n) for n in ("sum", "mean", "var", "std", "amax", "amin", "argmax", "argmin",
+                        "cumsum", "flatten", "reshape", "flip"))
+max, min, maximum, minimum, transpose, permute, squeeze, unsqueeze, pow = (  # noqa: A001
+    _unary(n) for n in ("max", "min", "maximum", "minimum", "transpose", "permute",
+                        "squeeze", "unsqueeze", "pow"))
+
+
+class _Cuda:
+    """``mg.cuda``: device queries that work (and answer False) without a GPU."""
+
+    @staticmethod
+    def is_available():
+        return cuda_available()
+
+    @staticmethod
+    def synchronize():
+        from ._backend import cupy
+
+        cupy().cuda.Device().synchronize()
+
+    @staticmethod
+    def manual_seed(seed):
+        manual_seed(seed)
+
+
+cuda = _Cuda()
+
+
+def __getattr__(name):
+    # Optional parts load on first use: testing needs hypothesis (a test extra).
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module(".testing", __name__)
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

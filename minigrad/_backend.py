@@ -1,0 +1,133 @@
+"""The one module that touches CuPy and ``numba.cuda``.
+
+Everything else in minigrad asks this module for the array module ``xp`` of an array
+(NumPy for ``"cpu"``, CuPy for ``"cuda"``) and writes each op once against ``xp``.
+Nothing here imports CuPy at import time: the package imports silently without a GPU,
+and a GPU path used without one raises a clear error.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+DEVICES = ("cpu", "cuda")
+
+
+class DeviceError(RuntimeError):
+    """A GPU path was used where CuPy or a CUDA device is missing."""
+
+
+@functools.cache
+def _import_cupy():
+    try:
+        import cupy
+    except Exception:  # ImportError, or a CUDA runtime that fails to load
+        return None
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+    except Exception:
+        return None
+    return cupy
+
+
+def cuda_available() -> bool:
+    """True when CuPy imports and at least one CUDA device is visible."""
+    return _import_cupy() is not None
+
+
+def cupy():
+    """Return the ``cupy`` module, or raise :class:`DeviceError` naming what is missing."""
+    cp = _import_cupy()
+    if cp is None:
+        raise DeviceError(
+            "this needs a CUDA device and CuPy (pip install minigrad[cuda]); "
+            "none is available on this machine"
+        )
+    return cp
+
+
+def numba_cuda():
+    """Return ``numba.cuda`` (real device, or the simulator under NUMBA_ENABLE_CUDASIM=1)."""
+    from numba import cuda
+
+    return cuda
+
+
+def get_array_module(x):
+    """NumPy or CuPy, whichever owns the array ``x`` (a Tensor's ``.data`` or a raw array)."""
+    if isinstance(x, np.ndarray) or np.isscalar(x):
+        return np
+    cp = _import_cupy()
+    if cp is not None and isinstance(x, cp.ndarray):
+        return cp
+    return np
+
+
+def device_of(array) -> str:
+    """``"cuda"`` for a CuPy array, ``"cpu"`` otherwise."""
+    return "cpu" if get_array_module(array) is np else "cuda"
+
+
+def array_module_for(device: str):
+    """The array module that stores data on ``device`` (``"cpu"`` or ``"cuda"``)."""
+    device = normalize_device(device)
+    return np if device == "cpu" else cupy()
+
+
+def normalize_device(device) -> str:
+    """Accept ``"cpu"``, ``"cuda"``, ``"cuda:0"`` or ``None`` (cpu); reject anything else."""
+    if device is None:
+        return "cpu"
+    name = str(device)
+    if name.startswith("cuda"):
+        return "cuda"
+    if name == "cpu":
+        return "cpu"
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def to_device(array, device: str):
+    """Copy ``array`` to ``device`` (no copy when it is already there)."""
+    device = normalize_device(device)
+    if device_of(array) == device:
+        return array
+    if device == "cpu":
+        return array.get()
+    return cupy().asarray(array)
+
+
+@functools.cache
+def _numba_erf():
+    import math
+
+    import numba
+
+    @numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+    def erf(x):  # pragma: no cover - compiled
+        return math.erf(x)
+
+    return erf
+
+
+def erf(x):
+    """The error function, elementwise, exact to the dtype (NumPy has none of its own)."""
+    if get_array_module(x) is np:
+        if x.dtype == np.float16:
+            return _numba_erf()(x.astype(np.float32)).astype(np.float16)
+        return _numba_erf()(x)
+    from cupyx.scipy.special import erf as cupy_erf
+
+    return cupy_erf(x)
+
+
+def scatter_add(a, index, b):
+    """``a[index] += b`` with repeated indices accumulating (unbuffered), in place."""
+    if get_array_module(a) is np:
+        np.add.at(a, index, b)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(a, index, b)
+    return a

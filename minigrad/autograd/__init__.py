@@ -1,0 +1,66 @@
+"""Reverse-mode automatic differentiation: the graph engine, grad mode, ``grad`` and the
+functional helpers (``vjp``, ``jvp``, ``hvp``, ``jacobian``, ``hessian``)."""
+from __future__ import annotations
+
+from .function import Function, run_backward
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensors
+    inputs : Tensor or sequence of Tensors (leaves or intermediate results)
+    grad_outputs : the cotangents (Tensors shaped like ``outputs``); may be omitted for
+        one-element outputs.
+    retain_graph : keep the graph for another backward (default: ``create_graph``).
+    create_graph : record the backward pass, so the result can be differentiated again.
+    allow_unused : return ``None`` for an input the outputs do not depend on, instead of
+        raising.
+
+    Returns
+    -------
+    tuple of Tensors, one per input.
+    """
+    from ..tensor import _default_grad_output
+
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    grad_outputs = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("grad: one of the inputs does not require grad")
+    for y in outputs:
+        if not y.requires_grad:
+            raise RuntimeError(
+                "grad: an output does not require grad (no graph connects it to the inputs)"
+            )
+    gys = [_default_grad_output(y, g, "grad()") for y, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    results = run_backward(outputs, gys, retain_graph, create_graph, inputs=inputs)
+    if not allow_unused:
+        for i, r in enumerate(results):
+            if r is None:
+                raise RuntimeError(
+                    f"grad: input {i} was not used in computing the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+    return tuple(results)
+
+
+from . import functional  # noqa: E402
+
+__all__ = ["Function", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "functional", "run_backward"]

@@ -1,0 +1,240 @@
+"""``Function``: one node of the graph, and the reverse-mode engine that walks it.
+
+A Function subclass writes ``forward(self, xp, *arrays)`` on raw NumPy/CuPy arrays (``xp``
+is the array module of the inputs, chosen once here) and ``backward(self, gy)`` in minigrad
+Tensor ops, so the backward pass is itself recorded when ``create_graph=True`` and
+higher-order gradients come for free.
+
+Memory: a Function keeps its inputs (Tensors) and, when ``save_output`` is set, the raw
+*array* of its output, never the output Tensor, so output → creator → output cycles do
+not exist and intermediates die as soon as nothing refers to them. ``saved_output``
+rebuilds a Tensor around that array that is wired to this Function, so derivatives of
+the backward flow through it correctly. After ``backward`` the graph is released
+(``retain_graph=False``): inputs and saved arrays are dropped.
+
+Broadcasting is undone here, once for every op: a gradient whose shape differs from its
+input's shape is summed back with ``sum_to``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._backend import get_array_module
+from .grad_mode import _state as _grad_mode
+from .grad_mode import set_grad_enabled
+
+_FREED = (
+    "Trying to backward through the graph a second time (or to use its saved results "
+    "after they were freed). The graph is freed by the first backward; pass "
+    "retain_graph=True to the first backward (or autograd.grad) to keep it."
+)
+
+
+class Function:
+    """Base class of every differentiable op (single output)."""
+
+    save_output = False  # set True when backward needs the output (tanh, exp, sigmoid...)
+
+    # Filled by __call__ when the graph is recorded.
+    inputs = None
+    needs_input_grad = ()
+    _output_array = None
+
+    def forward(self, xp, *arrays):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, gy):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+    def __call__(self, *inputs):
+        if _Tensor is None:
+            _bind()
+        xs = inputs
+        for x in inputs:
+            if not isinstance(x, _Tensor):
+                xs = _operands(self, inputs)
+                break
+        ref = xs[0]
+        if len(xs) > 1:
+            kind = type(ref.data)
+            for x in xs:
+                if type(x.data) is not kind:
+                    _check_same_device(self, xs)
+        data = ref.data
+        xp = np if type(data) is np.ndarray else get_array_module(data)
+        try:
+            y = self.forward(xp, *[x.data for x in xs])
+        except ValueError as e:
+            shapes = " and ".join(str(tuple(x.shape)) for x in xs)
+            raise ValueError(f"{self.name}: cannot apply to shapes {shapes}: {e}") from None
+        if _grad_mode.enabled:
+            needs = tuple([x.requires_grad for x in xs])
+            # Integer and bool results (casts, comparisons) carry no gradient.
+            requires_grad = True in needs and y.dtype.kind in "fcV"
+        else:
+            requires_grad = False
+        out = _make_tensor(y, xp, requires_grad)
+        if requires_grad:
+            self.inputs = xs
+            self.needs_input_grad = needs
+            if self.save_output:
+                self._output_array = out.data
+            out.creator = self
+        return out
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def saved_output(self):
+        """The output as a Tensor wired to this Function (differentiable again)."""
+        if self._output_array is None:
+            raise RuntimeError(_FREED)
+        y = _make_tensor(self._output_array, None, True)
+        y.creator = self
+        return y
+
+    def release(self) -> None:
+        """Drop what the graph holds (called after backward unless retain_graph)."""
+        self.inputs = None
+        self._output_array = None
+
+    def __repr__(self) -> str:
+        return f"<{self.name} backward>"
+
+
+_Tensor = _make_tensor = _as_operand = None
+
+
+def _bind():
+    """Late import of the Tensor helpers (tensor.py imports this module first)."""
+    global _Tensor, _make_tensor, _as_operand
+    from ..tensor import Tensor, _as_operand, _make_tensor  # noqa: F811
+
+    _Tensor = Tensor
+
+
+def _operands(fn, inputs):
+    """Wrap the non-Tensor inputs (Python numbers, arrays) as constants."""
+    ref = next((x for x in inputs if isinstance(x, _Tensor)), None)
+    if ref is None:
+        raise TypeError(f"{fn.name} needs at least one Tensor input")
+    return tuple(x if isinstance(x, _Tensor) else _as_operand(x, ref) for x in inputs)
+
+
+def _check_same_device(fn, xs):
+    devices = [x.device for x in xs]
+    if len(set(devices)) > 1:
+        raise RuntimeError(
+            f"{fn.name}: expected all tensors on one device, got {', '.join(devices)}; "
+            "move them explicitly with .to(device)"
+        )
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def _topological_counts(roots):
+    """Count, for every Function reachable from ``roots``, how many graph edges use its
+    output (iterative DFS: deep graphs must not overflow the Python stack)."""
+    deps = {}
+    stack = [f for f in roots]
+    seen = set(stack)
+    while stack:
+        f = stack.pop()
+        if f.inputs is None:
+            raise RuntimeError(_FREED)
+        for x in f.inputs:
+            c = x.creator
+            if c is not None:
+                deps[c] = deps.get(c, 0) + 1
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+    return deps
+
+
+def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None):
+    """Reverse-mode sweep from ``outputs`` seeded with ``grad_outputs`` (Tensors).
+
+    Without ``inputs`` the gradients are accumulated into the ``.grad`` of the leaves.
+    With ``inputs`` (a sequence of Tensors, leaves or not) nothing is accumulated and the
+    gradients with respect to those tensors are returned, ``None`` where unused.
+    """
+    if _Tensor is None:
+        _bind()
+    capture = inputs is not None
+    if capture:
+        wanted_leaf = {id(t): i for i, t in enumerate(inputs) if t.creator is None}
+        wanted_fn = {}
+        for i, t in enumerate(inputs):
+            if t.creator is not None:
+                wanted_fn.setdefault(t.creator, []).append(i)
+        results = [None] * len(inputs)
+
+    def to_leaf(x, gx):
+        if capture:
+            i = wanted_leaf.get(id(x))
+            if i is not None:
+                results[i] = gx if results[i] is None else results[i] + gx
+            return
+        if create_graph:
+            x.grad = gx if x.grad is None else x.grad + gx
+        elif x.grad is None:
+            # Own a fresh, writable array: gradients of different leaves may share one.
+            x.grad = _make_tensor(gx.data.astype(x.data.dtype, copy=True), None, False)
+        else:
+            x.grad.data += gx.data
+
+    grads = {}
+    roots = []
+    with set_grad_enabled(create_graph):
+        for y, gy in zip(outputs, grad_outputs):
+            if y.creator is None:
+                if y.requires_grad:
+                    to_leaf(y, gy)
+                continue
+            f = y.creator
+            if f in grads:
+                grads[f] = grads[f] + gy
+            else:
+                grads[f] = gy
+                roots.append(f)
+        deps = _topological_counts(roots)
+        ready = [f for f in roots if deps.get(f, 0) == 0]
+        while ready:
+            f = ready.pop()
+            gy = grads.pop(f, None)
+            if capture and f in wanted_fn:
+                for i in wanted_fn[f]:
+                    results[i] = gy
+            xs = f.inputs
+            if xs is None:
+                raise RuntimeError(_FREED)
+            if gy is not None:
+                gxs = f.backward(gy)
+                if not isinstance(gxs, tuple):
+                    gxs = (gxs,)
+            else:
+                gxs = (None,) * len(xs)
+            for x, gx, need in zip(xs, gxs, f.needs_input_grad):
+                c = x.creator
+                if need and gx is not None:
+                    if gx.data.shape != x.data.shape:
+                        gx = gx.sum_to(x.shape)
+                    if gx.data.dtype != x.data.dtype:
+                        gx = gx.to(dtype=x.dtype)
+                    if c is None:
+                        to_leaf(x, gx)
+                    elif c in grads:
+                        grads[c] = grads[c] + gx
+                    else:
+                        grads[c] = gx
+                if c is not None:
+                    deps[c] -= 1
+                    if deps[c] == 0:
+                        ready.append(c)
+            if not retain_graph:
+                f.release()
+    return results if capture else None

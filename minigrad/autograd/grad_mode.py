@@ -1,0 +1,74 @@
+"""Grad mode: whether operations record the graph.
+
+``no_grad()`` and ``enable_grad()`` are context managers and decorators;
+``set_grad_enabled(flag)`` switches the mode at once when called and, used as a context
+manager, restores the previous mode on exit (PyTorch's semantics).
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+
+class _State(threading.local):
+    enabled = True  # per thread; read directly by Function.__call__ (hot path)
+
+
+_state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when new operations record the graph for backward."""
+    return _state.enabled
+
+
+def _set(mode: bool) -> None:
+    _state.enabled = bool(mode)
+
+
+class _GradModeContext:
+    _mode: bool
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        _set(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Context manager (and decorator) in which no graph is recorded."""
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Context manager (and decorator) in which the graph is recorded again."""
+
+    _mode = True
+
+
+class set_grad_enabled:
+    """Set grad mode to ``mode`` now; as a context manager, restore the old mode on exit."""
+
+    def __init__(self, mode: bool):
+        self._prev = is_grad_enabled()
+        _set(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._prev)
+        return False

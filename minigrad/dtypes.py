@@ -1,0 +1,75 @@
+"""Dtypes: minigrad uses NumPy's dtype objects (CuPy shares them).
+
+``mg.float32`` is ``numpy.dtype("float32")`` and so on. The default floating dtype is
+float32, as in PyTorch. ``mg.bfloat16`` exists when the ``ml_dtypes`` package is
+installed (NumPy itself has no bfloat16); otherwise it is ``None`` and asking for it
+raises a clear error.
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+float16 = np.dtype("float16")
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+int8 = np.dtype("int8")
+uint8 = np.dtype("uint8")
+int16 = np.dtype("int16")
+int32 = np.dtype("int32")
+int64 = np.dtype("int64")
+bool = np.dtype("bool")  # noqa: A001 - the public name mirrors torch.bool
+
+try:  # pragma: no cover - depends on an optional package
+    import ml_dtypes
+
+    bfloat16 = np.dtype(ml_dtypes.bfloat16)
+except Exception:  # pragma: no cover
+    bfloat16 = None
+
+half = float16
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+_default_float = float32
+
+
+def get_default_dtype():
+    """The dtype that Python floats and float lists become (float32 unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the default floating dtype (float16, float32 or float64)."""
+    global _default_float
+    d = as_dtype(dtype)
+    if d is None or d.kind != "f":
+        raise TypeError(f"set_default_dtype expects a floating dtype, got {dtype!r}")
+    _default_float = d
+
+
+def as_dtype(dtype):
+    """Turn ``dtype`` (a NumPy dtype, a name, a Python type, or None) into a NumPy dtype."""
+    if dtype is None:
+        return None
+    if dtype is builtins.float:
+        return _default_float
+    if dtype is builtins.int:
+        return int64
+    if dtype is builtins.bool:
+        return bool
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        if bfloat16 is None:
+            raise TypeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
+        return bfloat16
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"not a dtype: {dtype!r}") from None
+
+
+def is_floating(dtype) -> builtins.bool:
+    """True for float16/bfloat16/float32/float64."""
+    return dtype.kind == "f" or (bfloat16 is not None and dtype == bfloat16)

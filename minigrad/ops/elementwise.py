@@ -1,0 +1,319 @@
+"""Elementwise arithmetic and math, with NumPy broadcasting.
+
+Each docstring gives the vector-Jacobian product (VJP). Gradients come back in the
+broadcast shape; :mod:`minigrad.autograd.function` sums them to each input's shape.
+Masks in backward (``x > 0`` and friends) are constants: their derivative is zero
+wherever the function is differentiable, so higher derivatives stay correct.
+"""
+from __future__ import annotations
+
+import math
+
+from .._backend import erf as _erf
+from ..autograd.function import Function
+from ..tensor import Tensor, _make_tensor
+
+
+def const(array):
+    """A constant Tensor (no gradient) around ``array``."""
+    return _make_tensor(array, None, False)
+
+
+class Identity(Function):
+    """y = x (a copy).   VJP: gx = gy."""
+
+    def forward(self, xp, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+class Add(Function):
+    """y = a + b.   VJP: ga = gy, gb = gy."""
+
+    def forward(self, xp, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    """y = a − b.   VJP: ga = gy, gb = −gy."""
+
+    def forward(self, xp, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, -gy if self.needs_input_grad[1] else None
+
+
+class Mul(Function):
+    """y = a·b.   VJP: ga = gy·b, gb = gy·a."""
+
+    def forward(self, xp, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = gy * b if self.needs_input_grad[0] else None
+        gb = gy * a if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """y = a / b.   VJP: ga = gy / b, gb = −gy·a / b²."""
+
+    def forward(self, xp, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = gy / b if self.needs_input_grad[0] else None
+        gb = -gy * a / (b * b) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = −x.   VJP: gx = −gy."""
+
+    def forward(self, xp, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    """y = aᵇ.   VJP: ga = gy·b·aᵇ⁻¹, gb = gy·aᵇ·log a (only when b needs a gradient)."""
+
+    def forward(self, xp, a, b):
+        return a**b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
+        gb = gy * a**b * a.log() if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class PowScalar(Function):
+    """y = xᶜ for a Python number c.   VJP: gx = gy·c·xᶜ⁻¹."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, xp, x):
+        return x**self.c
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        if self.c == 2:
+            return gy * (2 * x)
+        return gy * self.c * x ** (self.c - 1)
+
+
+def pow(x, exponent):
+    """``x ** exponent``: a Python-number exponent keeps x's dtype and needs no log."""
+    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+        if exponent == 1:
+            return Identity()(x)
+        return PowScalar(exponent)(x)
+    return Pow()(x, exponent)
+
+
+class Exp(Function):
+    """y = eˣ.   VJP: gx = gy·y."""
+
+    save_output = True
+
+    def forward(self, xp, x):
+        return xp.exp(x)
+
+    def backward(self, gy):
+        return gy * self.saved_output
+
+
+class Log(Function):
+    """y = log x.   VJP: gx = gy / x."""
+
+    def forward(self, xp, x):
+        return xp.log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0]
+
+
+class Log1p(Function):
+    """y = log(1 + x).   VJP: gx = gy / (1 + x)."""
+
+    def forward(self, xp, x):
+        return xp.log1p(x)
+
+    def backward(self, gy):
+        return gy / (1 + self.inputs[0])
+
+
+class Sqrt(Function):
+    """y = √x.   VJP: gx = gy / (2y)."""
+
+    save_output = True
+
+    def forward(self, xp, x):
+        return xp.sqrt(x)
+
+    def backward(self, gy):
+        return gy / (2 * self.saved_output)
+
+
+class Rsqrt(Function):
+    """y = 1/√x.   VJP: gx = −½·gy·y³."""
+
+    save_output = True
+
+    def forward(self, xp, x):
+        return 1 / xp.sqrt(x)
+
+    def backward(self, gy):
+        y = self.saved_output
+        return -0.5 * gy * y * y * y
+
+
+class Abs(Function):
+    """y = |x|.   VJP: gx = gy·sign(x) (0 at x = 0)."""
+
+    def forward(self, xp, x):
+        return xp.abs(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * const(x.xp.sign(x.data))
+
+
+class Sign(Function):
+    """y = sign(x).   VJP: gx = 0 (piecewise constant)."""
+
+    def forward(self, xp, x):
+        return xp.sign(x)
+
+    def backward(self, gy):
+        return gy * 0
+
+
+class Sin(Function):
+    """y = sin x.   VJP: gx = gy·cos x."""
+
+    def forward(self, xp, x):
+        return xp.sin(x)
+
+    def backward(self, gy):
+        return gy * self.inputs[0].cos()
+
+
+class Cos(Function):
+    """y = cos x.   VJP: gx = −gy·sin x."""
+
+    def forward(self, xp, x):
+        return xp.cos(x)
+
+    def backward(self, gy):
+        return -gy * self.inputs[0].sin()
+
+
+class Erf(Function):
+    """y = erf x.   VJP: gx = gy·(2/√π)·e^(−x²)."""
+
+    def forward(self, xp, x):
+        return _erf(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * (2 / math.sqrt(math.pi)) * (-(x * x)).exp()
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi).   VJP: gx = gy where lo ≤ x ≤ hi, else 0."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, xp, x):
+        return xp.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        inside = x == x  # all True, NaN aside
+        if self.lo is not None:
+            inside = inside & (x >= self.lo)
+        if self.hi is not None:
+            inside = inside & (x <= self.hi)
+        return gy * const(inside.astype(x.dtype))
+
+
+def clamp(x, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp(min, max)(x)
+
+
+class Maximum(Function):
+    """y = max(a, b).   VJP: the larger input gets gy; on ties each gets gy/2."""
+
+    def forward(self, xp, a, b):
+        return xp.maximum(a, b)
+
+    def backward(self, gy):
+        a, b = (t.data for t in self.inputs)
+        wa = const(((a > b) + 0.5 * (a == b)).astype(gy.dtype))
+        return gy * wa, gy * (1 - wa)
+
+
+class Minimum(Function):
+    """y = min(a, b).   VJP: the smaller input gets gy; on ties each gets gy/2."""
+
+    def forward(self, xp, a, b):
+        return xp.minimum(a, b)
+
+    def backward(self, gy):
+        a, b = (t.data for t in self.inputs)
+        wa = const(((a < b) + 0.5 * (a == b)).astype(gy.dtype))
+        return gy * wa, gy * (1 - wa)
+
+
+class Where(Function):
+    """y = a where cond else b.   VJP: ga = gy·cond, gb = gy·(1 − cond)."""
+
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, xp, a, b):
+        return xp.where(self.cond, a, b)
+
+    def backward(self, gy):
+        c = const(self.cond.astype(gy.dtype))
+        return gy * c, gy * (1 - c)
+
+
+def where(cond, a, b):
+    """Elementwise ``a if cond else b`` (differentiable in a and b)."""
+    ref = a if isinstance(a, Tensor) else b
+    if not isinstance(ref, Tensor):
+        raise TypeError("where: a or b must be a Tensor")
+    cond = cond.data if isinstance(cond, Tensor) else ref.xp.asarray(cond)
+    if cond.dtype.kind != "b":
+        cond = cond.astype(bool)
+    return Where(cond)(a, b)
+
+
+class Cast(Function):
+    """y = x converted to ``dtype``.   VJP: gx = gy converted back to x's dtype."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, xp, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.to(dtype=self.inputs[0].dtype)

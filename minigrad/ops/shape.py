@@ -1,0 +1,356 @@
+"""Shape ops: reshape, permute, broadcast_to/sum_to, indexing and its scatter-add
+gradient, cat/stack/split/chunk, pad, flip, repeat, device moves."""
+from __future__ import annotations
+
+from .._backend import scatter_add as _scatter_add
+from .._backend import to_device
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+
+def _sum_to_array(xp, x, shape):
+    """Sum the array ``x`` down to ``shape`` (undo NumPy broadcasting)."""
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
+    )
+    y = x.sum(axis=axes, keepdims=True) if axes else x
+    if lead:
+        y = y.reshape(shape)
+    return y
+
+
+class Reshape(Function):
+    """y = x viewed with a new shape.   VJP: gx = gy reshaped back."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, xp, x):
+        self.x_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.x_shape)
+
+
+class Permute(Function):
+    """y = x with its axes reordered.   VJP: gx = gy with the inverse order."""
+
+    def __init__(self, dims):
+        self.dims = dims
+
+    def forward(self, xp, x):
+        if len(self.dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in self.dims) != list(
+                range(x.ndim)):
+            raise ValueError(f"permute: dims {self.dims} are not a permutation of {x.ndim} axes")
+        return xp.transpose(x, self.dims)
+
+    def backward(self, gy):
+        ndim = len(self.dims)
+        inverse = [0] * ndim
+        for i, d in enumerate(self.dims):
+            inverse[d % ndim] = i
+        return gy.permute(*inverse)
+
+
+class BroadcastTo(Function):
+    """y = x broadcast to ``shape``.   VJP: gx = gy summed back to x's shape."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, xp, x):
+        self.x_shape = x.shape
+        return xp.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return gy.sum_to(self.x_shape)
+
+
+class SumTo(Function):
+    """y = x summed down to ``shape``.   VJP: gx = gy broadcast to x's shape."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, xp, x):
+        self.x_shape = x.shape
+        return _sum_to_array(xp, x, self.shape)
+
+    def backward(self, gy):
+        return gy.broadcast_to(self.x_shape)
+
+
+def reshape(x, shape):
+    if shape == x.shape:
+        return x
+    return Reshape(shape)(x)
+
+
+def broadcast_to(x, shape):
+    if shape == x.shape:
+        return x
+    return BroadcastTo(shape)(x)
+
+
+def sum_to(x, shape):
+    if shape == x.shape:
+        return x
+    return SumTo(shape)(x)
+
+
+def transpose(x, dim0, dim1):
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return Permute(tuple(dims))(x)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return x.reshape(1)
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    n = 1
+    for d in x.shape[s:e + 1]:
+        n *= d
+    return x.reshape(x.shape[:s] + (n,) + x.shape[e + 1:])
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        return x.reshape(tuple(d for d in x.shape if d != 1))
+    dims = {d % max(x.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+    return x.reshape(tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
+
+
+def unsqueeze(x, dim):
+    dim = dim % (x.ndim + 1)
+    return x.reshape(x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def expand(x, sizes):
+    """PyTorch's expand: -1 keeps a dimension; new dimensions go in front."""
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: cannot expand shape {x.shape} to {sizes}")
+    shape = tuple(
+        (x.shape[i - lead] if s == -1 else s) if i >= lead else s for i, s in enumerate(sizes)
+    )
+    return broadcast_to(x, shape)
+
+
+def repeat(x, repeats):
+    """PyTorch's repeat (NumPy's tile): reshape to (1, a, 1, b), broadcast, reshape."""
+    if len(repeats) < x.ndim:
+        raise ValueError(f"repeat: {len(repeats)} repeats for a tensor with {x.ndim} dims")
+    shape = (1,) * (len(repeats) - x.ndim) + x.shape
+    x = x.reshape(shape)
+    inter, expanded, final = [], [], []
+    for r, s in zip(repeats, shape):
+        inter += [1, s]
+        expanded += [r, s]
+        final.append(r * s)
+    return x.reshape(tuple(inter)).broadcast_to(tuple(expanded)).reshape(tuple(final))
+
+
+class Flip(Function):
+    """y = x reversed along ``dims``.   VJP: gx = gy reversed along ``dims``."""
+
+    def __init__(self, dims):
+        self.dims = dims
+
+    def forward(self, xp, x):
+        return xp.flip(x, axis=self.dims)
+
+    def backward(self, gy):
+        return gy.flip(self.dims)
+
+
+def flip(x, dims):
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return Flip(dims)(x)
+
+
+# --------------------------------------------------------------------------- indexing
+
+
+def _is_basic(index):
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in index)
+
+
+def normalize_index(index):
+    """Turn Tensors inside an index into arrays and boolean masks into integer arrays."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i.data
+        if isinstance(i, list):
+            import numpy as np
+
+            i = np.asarray(i)
+        if hasattr(i, "dtype") and getattr(i, "ndim", 0) > 0 and i.dtype.kind == "b":
+            out.extend(i.nonzero())
+            continue
+        if hasattr(i, "dtype") and getattr(i, "ndim", 1) == 0 and i.dtype.kind in "iu":
+            i = int(i)
+        out.append(i)
+    return tuple(out)
+
+
+class GetItem(Function):
+    """y = x[index] (slices, integers, integer arrays, boolean masks).
+    VJP: gx = zeros with gy scatter-added at ``index`` (repeated indices accumulate)."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, xp, x):
+        try:
+            return x[self.index]
+        except IndexError as e:
+            raise IndexError(f"getitem: index {self.index!r} into shape {x.shape}: {e}") from None
+
+    def backward(self, gy):
+        return IndexAdd(self.index, self.inputs[0].shape)(gy)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with y[index] += g.   VJP: gg = gy[index]."""
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, xp, g):
+        y = xp.zeros(self.shape, dtype=g.dtype)
+        if _is_basic(self.index):
+            y[self.index] = g
+        else:
+            _scatter_add(y, self.index, g)
+        return y
+
+    def backward(self, gy):
+        return GetItem(self.index)(gy)
+
+
+def getitem(x, index):
+    return GetItem(normalize_index(index))(x)
+
+
+class Cat(Function):
+    """y = the inputs joined along ``dim``.   VJP: each input gets its slice of gy."""
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, xp, *xs):
+        self.sizes = [x.shape[self.dim] for x in xs]
+        return xp.concatenate(xs, axis=self.dim)
+
+    def backward(self, gy):
+        out, start = [], 0
+        lead = (slice(None),) * (self.dim % gy.ndim)
+        for size, need in zip(self.sizes, self.needs_input_grad):
+            out.append(gy[lead + (slice(start, start + size),)] if need else None)
+            start += size
+        return tuple(out)
+
+
+def cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expects a non-empty sequence of tensors")
+    ndim = tensors[0].ndim
+    if ndim == 0:
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
+    for t in tensors[1:]:
+        if t.ndim != ndim:
+            raise ValueError(f"cat: tensors have different numbers of dims: {t.shape} vs "
+                             f"{tensors[0].shape}")
+    return Cat(dim % ndim)(*tensors)
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expects a non-empty sequence of tensors")
+    shape = tensors[0].shape
+    for t in tensors[1:]:
+        if t.shape != shape:
+            raise ValueError(f"stack: expects tensors of equal shape, got {shape} and {t.shape}")
+    dim = dim % (len(shape) + 1)
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Split along ``dim`` into chunks of a given size (the last may be smaller) or into
+    the given list of sizes. Each piece is a differentiable slice."""
+    n = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0:
+            raise ValueError(f"split: split_size must be positive, got {step}")
+        sizes = [min(step, n - s) for s in range(0, n, step)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sections {sizes} do not add up to size {n} of dim {dim}")
+    lead = (slice(None),) * (dim % x.ndim)
+    out, start = [], 0
+    for s in sizes:
+        out.append(x[lead + (slice(start, start + s),)])
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    """Split into ``chunks`` pieces of size ceil(n / chunks) (PyTorch's rule)."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    n = x.shape[dim]
+    return split(x, max(-(-n // chunks), 1), dim)
+
+
+class Pad(Function):
+    """Constant padding, PyTorch order: ``pad = (left_last, right_last, left_2nd, ...)``.
+    VJP: gx = gy with the padding sliced off."""
+
+    def __init__(self, pad, value=0.0):
+        if len(pad) % 2:
+            raise ValueError(f"pad: expects an even number of pad sizes, got {pad}")
+        if any(p < 0 for p in pad):
+            raise ValueError(f"pad: negative padding {pad} is not supported")
+        self.pad, self.value = tuple(pad), value
+
+    def forward(self, xp, x):
+        k = len(self.pad) // 2
+        if k > x.ndim:
+            raise ValueError(f"pad: {k} padded dims for a tensor with {x.ndim} dims")
+        widths = [(0, 0)] * (x.ndim - k) + [
+            (self.pad[2 * i], self.pad[2 * i + 1]) for i in reversed(range(k))
+        ]
+        self.widths = widths
+        return xp.pad(x, widths, mode="constant", constant_values=self.value)
+
+    def backward(self, gy):
+        index = tuple(slice(lo, gy.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))
+        return gy[index]
+
+
+def pad(x, pad, value=0.0):
+    return Pad(pad, value)(x)
+
+
+class ToDevice(Function):
+    """y = x copied to another device.   VJP: gx = gy copied back."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def forward(self, xp, x):
+        self.source = "cpu" if xp.__name__ == "numpy" else "cuda"
+        return to_device(x, self.device)
+
+    def backward(self, gy):
+        return gy.to(self.source)

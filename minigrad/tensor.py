@@ -1,0 +1,713 @@
+"""``Tensor``: an n-dimensional array (NumPy on "cpu", CuPy on "cuda") that remembers how
+it was made, so that ``backward()`` can send gradients to the tensors it came from.
+
+Every method that computes something calls an op from :mod:`minigrad.ops`; the ops are
+written once against the array module ``xp`` and so run on both devices.
+"""
+from __future__ import annotations
+
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+from . import dtypes as _dt
+from ._backend import device_of, get_array_module, normalize_device, to_device
+from .autograd.function import run_backward
+from .autograd.grad_mode import is_grad_enabled
+
+_PY_SCALARS = (bool, int, float, np.generic)
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _to_array(data, dtype=None, device=None):
+    """Array of ``data`` on ``device`` with ``dtype``; Python floats become the default
+    float dtype (float32) as in PyTorch, ints int64, NumPy arrays keep their dtype."""
+    dtype = _dt.as_dtype(dtype)
+    if isinstance(data, Tensor):
+        arr = data.data
+    else:
+        arr = data
+    xp = get_array_module(arr)
+    if xp is np and not isinstance(arr, np.ndarray):
+        arr = np.asarray(arr)
+        if dtype is None and arr.dtype == np.float64 and not _is_numpy_float64(data):
+            arr = arr.astype(_dt.get_default_dtype())
+    if arr.dtype == object:
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} of mixed objects")
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    if device is not None:
+        arr = to_device(arr, device)
+    return arr
+
+
+def _is_numpy_float64(data):
+    return isinstance(data, np.floating) and data.dtype == np.float64
+
+
+def _make_tensor(y, xp, requires_grad):
+    """Wrap an array fast (no validation): used by every op."""
+    if isinstance(y, _PY_SCALARS):
+        y = np.asarray(y)
+    t = Tensor.__new__(Tensor)
+    t.data = y
+    t.grad = None
+    t.requires_grad = requires_grad
+    t.creator = None
+    return t
+
+
+def _as_operand(x, ref):
+    """A non-Tensor operand (Python scalar or array) as a constant Tensor beside ``ref``.
+
+    Python scalars take ``ref``'s dtype (a float scalar with an integer tensor gives the
+    default float dtype), so ``x_float32 * 2.0`` stays float32."""
+    xp = get_array_module(ref.data)
+    if type(x) is float:
+        dt = ref.dtype if _dt.is_floating(ref.dtype) else _dt.get_default_dtype()
+        return _make_tensor(xp.asarray(x, dtype=dt), xp, False)
+    if isinstance(x, (bool, np.bool_)):
+        arr = xp.asarray(x, dtype=ref.dtype if ref.dtype.kind != "b" else np.bool_)
+    elif isinstance(x, numbers.Integral):
+        arr = xp.asarray(x, dtype=ref.dtype if ref.dtype.kind != "b" else np.int64)
+    elif isinstance(x, numbers.Real):
+        dt = ref.dtype if _dt.is_floating(ref.dtype) else _dt.get_default_dtype()
+        arr = xp.asarray(x, dtype=dt)
+    else:
+        arr = xp.asarray(x)
+    return _make_tensor(arr, xp, False)
+
+
+def _shape_args(shape):
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+class Tensor:
+    """A NumPy/CuPy array with a gradient and a place in the graph.
+
+    Parameters
+    ----------
+    data : array_like or Tensor
+        Python numbers and lists (floats become float32), NumPy or CuPy arrays.
+    dtype : dtype, optional
+    device : {"cpu", "cuda"}, optional
+        Where the array lives; default: where ``data`` is (a list: "cpu").
+    requires_grad : bool
+        Record operations on this tensor so that ``backward`` reaches it.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "creator", "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to our reflected operators: 2.0 * t works
+    __hash__ = object.__hash__  # identity hash (``==`` is elementwise, as in PyTorch)
+
+    def __init__(self, data, dtype=None, device=None, requires_grad=False):
+        self.data = _to_array(data, dtype, device)
+        self.grad = None
+        self.creator = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    @property
+    def grad_fn(self):
+        return self.creator
+
+    @property
+    def T(self):
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    @property
+    def is_sparse(self) -> bool:
+        return False
+
+    @property
+    def xp(self):
+        """The array module (numpy or cupy) that holds this tensor's data."""
+        return get_array_module(self.data)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    # ------------------------------------------------------------------ conversions
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): only a tensor with one element converts to a Python number, "
+                f"this one has shape {self.shape}"
+            )
+        return self.data.reshape(()).item()
+
+    def numpy(self):
+        """The data as a NumPy array (shares memory on "cpu")."""
+        if self.device != "cpu":
+            raise TypeError("numpy(): the tensor is on cuda; call .cpu() first")
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu":
+            raise TypeError("only integer tensors can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def to(self, device=None, dtype=None):
+        """A tensor on ``device`` with ``dtype`` (differentiable; ``self`` if nothing changes)."""
+        out = self
+        if dtype is not None:
+            dtype = _dt.as_dtype(dtype)
+            if dtype != self.dtype:
+                out = _elementwise.Cast(dtype)(out)
+        if device is not None and normalize_device(device) != out.device:
+            out = _shape.ToDevice(normalize_device(device))(out)
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype=_dt.float32)
+
+    def double(self):
+        return self.to(dtype=_dt.float64)
+
+    def half(self):
+        return self.to(dtype=_dt.float16)
+
+    def long(self):
+        return self.to(dtype=_dt.int64)
+
+    def int(self):
+        return self.to(dtype=_dt.int32)
+
+    def bool(self):
+        return self.to(dtype=_dt.bool)
+
+    def type_as(self, other):
+        return self.to(dtype=other.dtype)
+
+    # ------------------------------------------------------------------ autograd
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and not _dt.is_floating(self.dtype):
+            raise TypeError(
+                f"only floating-point tensors can require gradients, this one is {self.dtype}"
+            )
+        if not requires_grad and self.creator is not None:
+            raise RuntimeError(
+                "requires_grad_(False) on a non-leaf tensor; use .detach() instead"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return _make_tensor(self.data, None, False)
+
+    def detach_(self):
+        self.creator = None
+        self.requires_grad = False
+        return self
+
+    def clone(self):
+        return _elementwise.Identity()(self)
+
+    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf.
+
+        ``gradient`` may be omitted only for a tensor with one element. The graph is
+        freed afterwards unless ``retain_graph`` (or ``create_graph``) is true.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): this tensor does not require grad and has no graph "
+                "(was it made under no_grad, or from tensors without requires_grad=True?)"
+            )
+        gradient = _default_grad_output(self, gradient, "backward()")
+        run_backward(
+            [self], [gradient], retain_graph=retain_graph or create_graph,
+            create_graph=create_graph,
+        )
+
+    def zero_(self):
+        self.data[...] = 0
+        return self
+
+    # ------------------------------------------------------------------ in-place (no graph)
+    def _check_inplace(self, what):
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"{what}: in-place change of a tensor that requires grad; do it under "
+                "mg.no_grad() (as initializers and optimizers do)"
+            )
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self.data[...] = value
+        return self
+
+    def copy_(self, src):
+        self._check_inplace("copy_")
+        src = src.data if isinstance(src, Tensor) else src
+        self.data[...] = to_device(get_array_module(src).asarray(src), self.device)
+        return self
+
+    def add_(self, other, alpha=1):
+        self._check_inplace("add_")
+        other = other.data if isinstance(other, Tensor) else other
+        self.data += alpha * other if alpha != 1 else other
+        return self
+
+    def sub_(self, other, alpha=1):
+        return self.add_(other, alpha=-alpha)
+
+    def mul_(self, other):
+        self._check_inplace("mul_")
+        self.data *= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def div_(self, other):
+        self._check_inplace("div_")
+        self.data /= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def clamp_(self, min=None, max=None):
+        self._check_inplace("clamp_")
+        self.xp.clip(self.data, min, max, out=self.data)
+        return self
+
+    def uniform_(self, a=0.0, b=1.0):
+        from . import random as _random
+
+        self._check_inplace("uniform_")
+        self.data[...] = _random.uniform(self.shape, a, b, self.dtype, self.device)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0):
+        from . import random as _random
+
+        self._check_inplace("normal_")
+        self.data[...] = _random.normal(self.shape, mean, std, self.dtype, self.device)
+        return self
+
+    def __setitem__(self, index, value):
+        """Assignment into the data. Not recorded by autograd: allowed on tensors that do
+        not require grad, or under ``no_grad``."""
+        self._check_inplace("__setitem__")
+        value = value.data if isinstance(value, Tensor) else value
+        self.data[_shape.normalize_index(index)] = value
+
+    # ------------------------------------------------------------------ arithmetic
+    def __add__(self, other):
+        return _elementwise.Add()(self, other)
+
+    def __radd__(self, other):
+        return _elementwise.Add()(other, self)
+
+    def __sub__(self, other):
+        return _elementwise.Sub()(self, other)
+
+    def __rsub__(self, other):
+        return _elementwise.Sub()(other, self)
+
+    def __mul__(self, other):
+        return _elementwise.Mul()(self, other)
+
+    def __rmul__(self, other):
+        return _elementwise.Mul()(other, self)
+
+    def __truediv__(self, other):
+        return _elementwise.Div()(self, other)
+
+    def __rtruediv__(self, other):
+        return _elementwise.Div()(other, self)
+
+    def __neg__(self):
+        return _elementwise.Neg()(self)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        return _elementwise.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return _elementwise.Pow()(base, self)
+
+    def __matmul__(self, other):
+        return _linalg.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _linalg.matmul(_as_operand(other, self), self)
+
+    def __abs__(self):
+        return self.abs()
+
+    # comparisons: no gradient, bool tensors
+    def _compare(self, other, op):
+        o = other.data if isinstance(other, Tensor) else other
+        return _make_tensor(op(self.data, o), None, False)
+
+    def __eq__(self, other):  # noqa: D105
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        return self._compare(other, lambda a, b: a != b)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    def __invert__(self):
+        return _make_tensor(~self.data, None, False)
+
+    def __and__(self, other):
+        return self._compare(other, lambda a, b: a & b)
+
+    def __or__(self, other):
+        return self._compare(other, lambda a, b: a | b)
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def any(self, dim=None, keepdim=False):
+        return _make_tensor(self.xp.any(self.data, axis=dim, keepdims=keepdim), None, False)
+
+    def all(self, dim=None, keepdim=False):
+        return _make_tensor(self.xp.all(self.data, axis=dim, keepdims=keepdim), None, False)
+
+    def isfinite(self):
+        return _make_tensor(self.xp.isfinite(self.data), None, False)
+
+    def isnan(self):
+        return _make_tensor(self.xp.isnan(self.data), None, False)
+
+    # ------------------------------------------------------------------ elementwise math
+    def add(self, other, alpha=1):
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other, alpha=1):
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def neg(self):
+        return -self
+
+    def pow(self, exponent):
+        return self**exponent
+
+    def exp(self):
+        return _elementwise.Exp()(self)
+
+    def log(self):
+        return _elementwise.Log()(self)
+
+    def log1p(self):
+        return _elementwise.Log1p()(self)
+
+    def sqrt(self):
+        return _elementwise.Sqrt()(self)
+
+    def rsqrt(self):
+        return _elementwise.Rsqrt()(self)
+
+    def abs(self):
+        return _elementwise.Abs()(self)
+
+    def sign(self):
+        return _elementwise.Sign()(self)
+
+    def sin(self):
+        return _elementwise.Sin()(self)
+
+    def cos(self):
+        return _elementwise.Cos()(self)
+
+    def erf(self):
+        return _elementwise.Erf()(self)
+
+    def square(self):
+        return self * self
+
+    def reciprocal(self):
+        return 1.0 / self
+
+    def clamp(self, min=None, max=None):
+        return _elementwise.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return _elementwise.Maximum()(self, other)
+
+    def minimum(self, other):
+        return _elementwise.Minimum()(self, other)
+
+    def relu(self):
+        return _activation.ReLU()(self)
+
+    def sigmoid(self):
+        return _activation.Sigmoid()(self)
+
+    def tanh(self):
+        return _activation.Tanh()(self)
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, dim=None, keepdim=False):
+        return _reduction.sum(self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return _reduction.mean(self, dim, keepdim)
+
+    def var(self, dim=None, keepdim=False, correction=1, unbiased=None):
+        return _reduction.var(self, dim, keepdim, correction, unbiased)
+
+    def std(self, dim=None, keepdim=False, correction=1, unbiased=None):
+        return _reduction.std(self, dim, keepdim, correction, unbiased)
+
+    def max(self, dim=None, keepdim=False):
+        """Max of all elements, or ``(values, indices)`` along ``dim`` (PyTorch)."""
+        return _reduction.max_min(self, dim, keepdim, "max")
+
+    def min(self, dim=None, keepdim=False):
+        return _reduction.max_min(self, dim, keepdim, "min")
+
+    def amax(self, dim=None, keepdim=False):
+        return _reduction.Amax(dim, keepdim)(self)
+
+    def amin(self, dim=None, keepdim=False):
+        return _reduction.Amin(dim, keepdim)(self)
+
+    def argmax(self, dim=None, keepdim=False):
+        return _reduction.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _reduction.argmin(self, dim, keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return _reduction.LogSumExp(dim, keepdim)(self)
+
+    def softmax(self, dim):
+        return _reduction.Softmax(dim)(self)
+
+    def log_softmax(self, dim):
+        return _reduction.LogSoftmax(dim)(self)
+
+    def cumsum(self, dim):
+        return _reduction.Cumsum(dim)(self)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return _reduction.norm(self, p, dim, keepdim)
+
+    # ------------------------------------------------------------------ linear algebra
+    def matmul(self, other):
+        return _linalg.matmul(self, other)
+
+    def dot(self, other):
+        return _linalg.matmul(self, other)
+
+    # ------------------------------------------------------------------ shapes
+    def reshape(self, *shape):
+        return _shape.reshape(self, _shape_args(shape))
+
+    view = reshape
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def permute(self, *dims):
+        return _shape.Permute(_shape_args(dims))(self)
+
+    def transpose(self, dim0, dim1):
+        return _shape.transpose(self, dim0, dim1)
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t(): expects a tensor with <= 2 dims, got shape {self.shape}")
+        return self.T
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _shape.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim=None):
+        return _shape.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return _shape.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        return _shape.expand(self, _shape_args(sizes))
+
+    def expand_as(self, other):
+        return self.broadcast_to(other.shape)
+
+    def broadcast_to(self, shape):
+        return _shape.broadcast_to(self, tuple(shape))
+
+    def sum_to(self, shape):
+        """Sum broadcast dimensions away so that the result has ``shape``."""
+        return _shape.sum_to(self, tuple(shape))
+
+    sum_to_size = sum_to
+
+    def repeat(self, *repeats):
+        return _shape.repeat(self, _shape_args(repeats))
+
+    def flip(self, dims):
+        return _shape.flip(self, dims)
+
+    def split(self, split_size_or_sections, dim=0):
+        return _shape.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return _shape.chunk(self, chunks, dim)
+
+    def contiguous(self):
+        return self
+
+    def __getitem__(self, index):
+        return _shape.getitem(self, index)
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    # ------------------------------------------------------------------ printing
+    def __repr__(self):
+        body = np.array2string(
+            np.asarray(self.data.get() if self.device == "cuda" else self.data),
+            separator=", ", prefix="tensor(", threshold=200,
+        )
+        extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.dtype not in (_dt.float32, _dt.int64, _dt.bool):
+            extras.append(f"dtype={self.dtype}")
+        if self.creator is not None:
+            extras.append(f"grad_fn={self.creator!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def _default_grad_output(y, g, what):
+    if g is None:
+        if y.data.size != 1:
+            raise RuntimeError(
+                f"{what}: grad can be implicitly created only for a tensor with one "
+                f"element; this output has shape {y.shape}, so pass gradient=... "
+                "(e.g. a tensor of ones of that shape)"
+            )
+        return _make_tensor(y.xp.ones_like(y.data), None, False)
+    if not isinstance(g, Tensor):
+        g = Tensor(g, dtype=y.dtype, device=y.device)
+    if g.shape != y.shape:
+        raise ValueError(
+            f"{what}: gradient has shape {g.shape} but the output has shape {y.shape}"
+        )
+    return g
+
+
+# The op modules import Tensor from this module, so they are imported after it exists.
+from .ops import activation as _activation  # noqa: E402
+from .ops import elementwise as _elementwise  # noqa: E402
+from .ops import linalg as _linalg  # noqa: E402
+from .ops import reduction as _reduction  # noqa: E402
+from .ops import shape as _shape  # noqa: E402

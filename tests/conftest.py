@@ -1,0 +1,63 @@
+"""Shared test set-up: hypothesis profiles and the device parameterization.
+
+Every device-dependent test takes the ``device`` fixture, which runs it on "cpu" and on
+"cuda" (the latter marked ``gpu`` and skipped without CuPy and a device): one test
+tree, no copied GPU suite.
+"""
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import minigrad as mg
+from minigrad._backend import cuda_available
+
+# The ``device`` fixture is a plain string and the seeding fixture is idempotent, so
+# sharing them across hypothesis examples is safe.
+_SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large,
+             HealthCheck.function_scoped_fixture]
+
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, derandomize=True,
+    suppress_health_check=_SUPPRESS,
+)
+settings.register_profile(
+    "dev", max_examples=60, deadline=None,
+    suppress_health_check=_SUPPRESS,
+)
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None,
+    suppress_health_check=_SUPPRESS,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+_CUDA = cuda_available()
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=[
+        pytest.mark.gpu,
+        pytest.mark.skipif(not _CUDA, reason="needs CuPy and a CUDA device"),
+    ]),
+]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    mg.manual_seed(0)
+    yield
+
+
+def pytest_collection_modifyitems(config, items):
+    # A test marked gpu by hand (not through the fixture) skips without a device too.
+    if _CUDA:
+        return
+    skip = pytest.mark.skip(reason="needs CuPy and a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,321 @@
+"""The table of ops under test: how to draw inputs for each, the function, its NumPy
+forward reference, and whether its second derivative is checked.
+
+Inputs are drawn by hypothesis (random shapes with size-1 dims, broadcasting pairs,
+values kept away from kinks and ties) through :mod:`minigrad.testing`.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.testing import arrays, broadcastable_shapes, shapes
+
+SMALL = dict(max_dims=3, max_side=4)
+
+
+@dataclass
+class OpSpec:
+    name: str
+    draw: Callable  # (data) -> (tuple of float64 arrays, dict of op parameters)
+    fn: Callable  # (*tensors, **params) -> tensor
+    ref: Callable = None  # (*arrays, **params) -> array, NumPy forward reference
+    gradgrad: bool = True
+    tags: list = field(default_factory=list)
+
+
+def one(**kw):
+    def draw(data):
+        return (data.draw(arrays(**{**SMALL, **kw})),), {}
+    return draw
+
+
+def positive(**kw):
+    return one(min_value=0.2, max_value=3.0, **kw)
+
+
+def pair(a_kw=None, b_kw=None, min_gap=0.0):
+    def draw(data):
+        sa, sb = data.draw(broadcastable_shapes(2, **SMALL))
+        a = data.draw(arrays(shape=sa, **(a_kw or {})))
+        b = data.draw(arrays(shape=sb, **(b_kw or {})))
+        if min_gap:
+            assume(np.all(np.abs(a - b) > min_gap))
+        return (a, b), {}
+    return draw
+
+
+def with_dim(draw_kw=None, min_dims=1):
+    """One array with at least ``min_dims`` dims, and a random valid dim."""
+    def draw(data):
+        x = data.draw(arrays(min_dims=min_dims, **{**SMALL, **(draw_kw or {})}))
+        dim = data.draw(st.integers(-x.ndim, x.ndim - 1))
+        return x, dim
+    return draw
+
+
+def dim_op(name, fn, ref, draw_kw=None, min_dims=1, gradgrad=True):
+    """An op with a ``dim`` argument: the dim is drawn with the input."""
+    def draw(data):
+        x, dim = with_dim(draw_kw, min_dims)(data)
+        return (x,), {"dim": dim}
+    return OpSpec(name, draw, lambda x, dim: fn(x, dim), lambda x, dim: ref(x, dim), gradgrad)
+
+
+def _np_softplus(x):
+    return np.where(x > 20, x, np.log1p(np.exp(x)))
+
+
+def _np_gelu(x):
+    from math import erf, sqrt
+    return 0.5 * x * (1 + np.vectorize(erf)(x / sqrt(2)))
+
+
+def _np_lse(x, d):
+    m = x.max(axis=d, keepdims=True)
+    return (m + np.log(np.exp(x - m).sum(axis=d, keepdims=True))).squeeze(d)
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _draw_matmul(data):
+    case = data.draw(st.sampled_from(["mm", "bmm", "broadcast", "vec_mat", "mat_vec", "dot"]))
+    m, k, n, b = (data.draw(st.integers(1, 4)) for _ in range(4))
+    shapes_ = {"mm": ((m, k), (k, n)), "bmm": ((b, m, k), (b, k, n)),
+               "broadcast": ((b, 1, m, k), (b, k, n)), "vec_mat": ((k,), (b, k, n)),
+               "mat_vec": ((b, m, k), (k,)), "dot": ((k,), (k,))}[case]
+    return tuple(data.draw(arrays(shape=s)) for s in shapes_), {}
+
+
+def _draw_getitem(data):
+    x = data.draw(arrays(min_dims=1, **SMALL))
+    kind = data.draw(st.sampled_from(["slice", "int", "int_array", "bool_mask", "mixed"]))
+    n = x.shape[0]
+    if kind == "slice":
+        start = data.draw(st.integers(-n, n))
+        step = data.draw(st.sampled_from([1, 2, -1]))
+        idx = slice(start, None, step)
+    elif kind == "int":
+        idx = data.draw(st.integers(-n, n - 1))
+    elif kind == "int_array":  # repeated indices must accumulate
+        idx = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6)))
+    elif kind == "bool_mask":
+        idx = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    else:
+        idx = (Ellipsis, np.array(data.draw(st.lists(st.integers(0, x.shape[-1] - 1),
+                                                      min_size=1, max_size=5))))
+    return (x,), {"idx": idx}
+
+
+def _draw_pad(data):
+    x = data.draw(arrays(min_dims=1, **SMALL))
+    k = data.draw(st.integers(1, x.ndim))
+    return (x,), {"pad": tuple(data.draw(st.integers(0, 2)) for _ in range(2 * k))}
+
+
+def _draw_split(data):
+    x, dim = with_dim()(data)
+    return (x,), {"dim": dim, "size": data.draw(st.integers(1, max(x.shape[dim], 1)))}
+
+
+def _draw_cat(data):
+    base = list(data.draw(shapes(min_dims=1, **SMALL)))
+    dim = data.draw(st.integers(0, len(base) - 1))
+    xs = []
+    for _ in range(data.draw(st.integers(1, 3))):
+        s = list(base)
+        s[dim] = data.draw(st.integers(1, 3))
+        xs.append(data.draw(arrays(shape=tuple(s))))
+    return tuple(xs), {"dim": dim}
+
+
+def _draw_stack(data):
+    s = data.draw(shapes(**SMALL))
+    xs = tuple(data.draw(arrays(shape=s)) for _ in range(data.draw(st.integers(1, 3))))
+    return xs, {"dim": data.draw(st.integers(-len(s) - 1, len(s)))}
+
+
+def _draw_permute(data):
+    x = data.draw(arrays(**SMALL))
+    return (x,), {"dims": tuple(data.draw(st.permutations(range(x.ndim))))}
+
+
+def _draw_reshape(data):
+    x = data.draw(arrays(**SMALL))
+    # a random factorization of the size into up to 3 dims, with -1 somewhere
+    n = x.size
+    dims = []
+    while n > 1 and len(dims) < 2:
+        divisors = [d for d in range(1, n + 1) if n % d == 0]
+        d = data.draw(st.sampled_from(divisors))
+        dims.append(d)
+        n //= d
+    dims.append(n)
+    if data.draw(st.booleans()):
+        dims[data.draw(st.integers(0, len(dims) - 1))] = -1
+    return (x,), {"shape": tuple(dims)}
+
+
+def _draw_broadcast(data):
+    (s_small, s_big) = data.draw(broadcastable_shapes(2, **SMALL))
+    big = tuple(np.broadcast_shapes(s_small, s_big))
+    return (data.draw(arrays(shape=s_small)),), {"shape": big}
+
+
+def _draw_sum_to(data):
+    (s_small, s_big) = data.draw(broadcastable_shapes(2, **SMALL))
+    big = tuple(np.broadcast_shapes(s_small, s_big))
+    return (data.draw(arrays(shape=big)),), {"shape": s_small}
+
+
+def _draw_repeat(data):
+    x = data.draw(arrays(max_dims=2, max_side=3))
+    n = x.ndim + data.draw(st.integers(0, 1))
+    return (x,), {"reps": tuple(data.draw(st.integers(1, 3)) for _ in range(n))}
+
+
+def _draw_where(data):
+    sa, sb, sc = data.draw(broadcastable_shapes(3, **SMALL))
+    cond = data.draw(arrays(shape=sc)) > 0
+    return (data.draw(arrays(shape=sa)), data.draw(arrays(shape=sb))), {"cond": cond}
+
+
+def _draw_reduce(data, unique=False, min_side=1, **kw):
+    x = data.draw(arrays(unique=unique, min_side=min_side, **{**SMALL, **kw}))
+    dim = data.draw(st.one_of(st.none(), st.integers(-max(x.ndim, 1), max(x.ndim, 1) - 1)
+                              if x.ndim else st.none()))
+    keepdim = data.draw(st.booleans())
+    return x, dim, keepdim
+
+
+def reduce_op(name, fn, ref, unique=False, gradgrad=True, **kw):
+    def draw(data):
+        x, dim, keepdim = _draw_reduce(data, unique, **kw)
+        return (x,), {"dim": dim, "keepdim": keepdim}
+    return OpSpec(name, draw, lambda x, dim, keepdim: fn(x, dim, keepdim),
+                  lambda x, dim, keepdim: ref(x, dim, keepdim), gradgrad)
+
+
+SPECS = [
+    # arithmetic, with broadcasting
+    OpSpec("add", pair(), lambda a, b: a + b, np.add),
+    OpSpec("sub", pair(), lambda a, b: a - b, np.subtract),
+    OpSpec("mul", pair(), lambda a, b: a * b, np.multiply),
+    OpSpec("div", pair(b_kw=dict(min_value=0.5)), lambda a, b: a / b, np.divide),
+    OpSpec("rsub_scalar", one(), lambda x: 2.5 - x, lambda x: 2.5 - x),
+    OpSpec("rdiv_scalar", positive(), lambda x: 2.0 / x, lambda x: 2.0 / x),
+    OpSpec("neg", one(), lambda x: -x, np.negative),
+    OpSpec("pow_tensor", pair(a_kw=dict(min_value=0.3)), lambda a, b: a**b, np.power),
+    OpSpec("pow_scalar_3", one(), lambda x: x**3, lambda x: x**3),
+    OpSpec("pow_scalar_2", one(), lambda x: x**2, lambda x: x**2),
+    OpSpec("pow_scalar_half", positive(), lambda x: x**0.5, np.sqrt),
+    OpSpec("rpow", one(), lambda x: 2.0**x, lambda x: 2.0**x),
+    OpSpec("clone", one(), lambda x: x.clone(), lambda x: x),
+    # elementwise math
+    OpSpec("exp", one(), lambda x: x.exp(), np.exp),
+    OpSpec("log", positive(), lambda x: x.log(), np.log),
+    OpSpec("log1p", one(min_value=-0.8), lambda x: x.log1p(), np.log1p),
+    OpSpec("sqrt", positive(), lambda x: x.sqrt(), np.sqrt),
+    OpSpec("rsqrt", positive(), lambda x: x.rsqrt(), lambda x: 1 / np.sqrt(x)),
+    OpSpec("abs", one(avoid=(0.0,)), lambda x: x.abs(), np.abs),
+    OpSpec("sign", one(avoid=(0.0,)), lambda x: x.sign() * x, lambda x: np.sign(x) * x),
+    OpSpec("sin", one(), lambda x: x.sin(), np.sin),
+    OpSpec("cos", one(), lambda x: x.cos(), np.cos),
+    OpSpec("erf", one(), lambda x: x.erf(), lambda x: np.vectorize(__import__("math").erf)(x)),
+    OpSpec("clamp", one(avoid=(-0.5, 1.0)), lambda x: x.clamp(-0.5, 1.0),
+           lambda x: np.clip(x, -0.5, 1.0)),
+    OpSpec("clamp_min", one(avoid=(0.25,)), lambda x: x.clamp(min=0.25),
+           lambda x: np.maximum(x, 0.25)),
+    OpSpec("maximum", pair(min_gap=1e-3), lambda a, b: a.maximum(b), np.maximum),
+    OpSpec("minimum", pair(min_gap=1e-3), lambda a, b: a.minimum(b), np.minimum),
+    OpSpec("where", _draw_where, lambda a, b, cond: mg.where(cond, a, b),
+           lambda a, b, cond: np.where(cond, a, b)),
+    # activations
+    OpSpec("relu", one(avoid=(0.0,)), lambda x: x.relu(), lambda x: np.maximum(x, 0)),
+    OpSpec("leaky_relu", one(avoid=(0.0,)), lambda x: mg.leaky_relu(x, 0.1),
+           lambda x: np.where(x > 0, x, 0.1 * x)),
+    OpSpec("elu", one(avoid=(0.0,)), lambda x: mg.elu(x, 1.3),
+           lambda x: np.where(x > 0, x, 1.3 * np.expm1(np.minimum(x, 0)))),
+    OpSpec("gelu", one(), lambda x: mg.gelu(x), _np_gelu),
+    OpSpec("gelu_tanh", one(), lambda x: mg.gelu(x, approximate="tanh"),
+           lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))),
+    OpSpec("silu", one(), lambda x: mg.silu(x), lambda x: x * _sigmoid(x)),
+    OpSpec("sigmoid", one(), lambda x: x.sigmoid(), _sigmoid),
+    OpSpec("tanh", one(), lambda x: x.tanh(), np.tanh),
+    OpSpec("softplus", one(min_value=-5, max_value=25, avoid=(20.0,)),
+           lambda x: mg.softplus(x), _np_softplus),
+    OpSpec("softplus_beta", one(), lambda x: mg.softplus(x, beta=2.0),
+           lambda x: np.log1p(np.exp(2 * x)) / 2),
+    # reductions
+    reduce_op("sum", lambda x, d, k: x.sum(d, k), lambda x, d, k: np.sum(x, d, keepdims=k)),
+    reduce_op("mean", lambda x, d, k: x.mean(d, k), lambda x, d, k: np.mean(x, d, keepdims=k)),
+    reduce_op("var", lambda x, d, k: x.var(d, k), lambda x, d, k: np.var(x, d, ddof=1, keepdims=k),
+              min_side=2, min_dims=1),
+    reduce_op("var_biased", lambda x, d, k: x.var(d, k, correction=0),
+              lambda x, d, k: np.var(x, d, keepdims=k)),
+    reduce_op("std", lambda x, d, k: x.std(d, k), lambda x, d, k: np.std(x, d, ddof=1, keepdims=k),
+              unique=True, min_side=2, min_dims=1),  # distinct values: √ has a kink at 0,
+    reduce_op("amax", lambda x, d, k: x.amax(d, k), lambda x, d, k: np.amax(x, d, keepdims=k),
+              unique=True),
+    reduce_op("amin", lambda x, d, k: x.amin(d, k), lambda x, d, k: np.amin(x, d, keepdims=k),
+              unique=True),
+    dim_op("max_dim", lambda x, d: x.max(d).values, lambda x, d: x.max(axis=d),
+           draw_kw=dict(unique=True)),
+    dim_op("min_dim", lambda x, d: x.min(d).values, lambda x, d: x.min(axis=d),
+           draw_kw=dict(unique=True)),
+    dim_op("logsumexp", lambda x, d: x.logsumexp(d), _np_lse),
+    dim_op("softmax", lambda x, d: x.softmax(d),
+           lambda x, d: np.exp(x) / np.exp(x).sum(axis=d, keepdims=True)),
+    dim_op("log_softmax", lambda x, d: x.log_softmax(d),
+           lambda x, d: x - np.log(np.exp(x).sum(axis=d, keepdims=True))),
+    dim_op("cumsum", lambda x, d: x.cumsum(d), lambda x, d: np.cumsum(x, axis=d)),
+    reduce_op("norm", lambda x, d, k: x.norm(2, d, k),
+              lambda x, d, k: np.sqrt((x * x).sum(axis=d, keepdims=k)), min_value=0.1),
+    # linear algebra
+    OpSpec("matmul", _draw_matmul, lambda a, b: a @ b, np.matmul),
+    # shapes
+    OpSpec("reshape", _draw_reshape, lambda x, shape: x.reshape(shape),
+           lambda x, shape: x.reshape(shape)),
+    OpSpec("permute", _draw_permute, lambda x, dims: x.permute(*dims),
+           lambda x, dims: np.transpose(x, dims)),
+    OpSpec("transpose", one(min_dims=2), lambda x: x.transpose(0, -1),
+           lambda x: np.swapaxes(x, 0, -1)),
+    OpSpec("T", one(), lambda x: x.T, lambda x: x.T),
+    OpSpec("flatten", one(), lambda x: x.flatten(), lambda x: x.reshape(-1)),
+    OpSpec("squeeze_unsqueeze", one(), lambda x: x.unsqueeze(0).unsqueeze(-1).squeeze(),
+           lambda x: x.squeeze()),
+    OpSpec("broadcast_to", _draw_broadcast, lambda x, shape: x.broadcast_to(shape),
+           lambda x, shape: np.broadcast_to(x, shape)),
+    OpSpec("expand", one(max_dims=2), lambda x: x.unsqueeze(0).expand(3, *([-1] * x.ndim)),
+           lambda x: np.broadcast_to(x, (3,) + x.shape)),
+    OpSpec("sum_to", _draw_sum_to, lambda x, shape: x.sum_to(shape),
+           lambda x, shape: x.sum(axis=tuple(range(x.ndim - len(shape)))).sum(
+               axis=tuple(i for i, s in enumerate(shape) if s == 1),
+               keepdims=True).reshape(shape)),
+    OpSpec("repeat", _draw_repeat, lambda x, reps: x.repeat(*reps),
+           lambda x, reps: np.tile(x, reps)),
+    OpSpec("flip", one(min_dims=2), lambda x: x.flip(0), lambda x: np.flip(x, 0)),
+    OpSpec("getitem", _draw_getitem, lambda x, idx: x[idx],
+           lambda x, idx: x[idx]),
+    OpSpec("cat", _draw_cat, lambda *xs, dim: mg.cat(xs, dim),
+           lambda *xs, dim: np.concatenate(xs, dim)),
+    OpSpec("stack", _draw_stack, lambda *xs, dim: mg.stack(xs, dim),
+           lambda *xs, dim: np.stack(xs, dim)),
+    OpSpec("split", _draw_split,
+           lambda x, size, dim: mg.cat(x.split(size, dim)[::-1], dim),
+           lambda x, size, dim: np.concatenate(
+               np.split(x, range(size, x.shape[dim], size), dim)[::-1], dim)),
+    OpSpec("chunk", one(min_dims=1), lambda x: x.chunk(2, 0)[0],
+           lambda x: x[: -(-x.shape[0] // 2)]),
+    OpSpec("pad", _draw_pad, lambda x, pad: mg.pad(x, pad, value=0.5),
+           lambda x, pad: np.pad(x, [(0, 0)] * (x.ndim - len(pad) // 2) + [
+               (pad[2 * i], pad[2 * i + 1]) for i in reversed(range(len(pad) // 2))],
+               constant_values=0.5)),
+]
+
+SPEC_BY_NAME = {s.name: s for s in SPECS}

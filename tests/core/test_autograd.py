@@ -1,0 +1,301 @@
+"""The engine: accumulation, broadcasting reduction, retain_graph, freeing, grad mode,
+detach, autograd.grad on leaves and intermediates, higher-order gradients, memory."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.autograd.function import Function
+from minigrad.testing import assert_close
+
+
+def test_readme_numbers():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+
+
+def test_gradients_accumulate_across_backward_calls(device):
+    x = mg.tensor([1.0, -2.0], device=device, requires_grad=True)
+    (3 * x).sum().backward()
+    (x * x).sum().backward()
+    assert_close(x.grad, np.array([3 + 2.0, 3 - 4.0]))
+
+
+def test_diamond_graph_sums_both_paths():
+    x = mg.tensor(2.0, dtype=mg.float64, requires_grad=True)
+    a = x * 3
+    y = a * a + a.exp()  # a used twice
+    y.backward()
+    assert x.grad.item() == pytest.approx(3 * (2 * 6 + np.exp(6)))
+
+
+def test_broadcast_gradient_is_summed_to_input_shape(device):
+    a = mg.ones(3, 1, device=device, requires_grad=True)
+    b = mg.ones(1, 4, device=device, requires_grad=True)
+    (a * b * 2).sum().backward()
+    assert a.grad.shape == (3, 1) and b.grad.shape == (1, 4)
+    assert_close(a.grad, np.full((3, 1), 8.0))
+    assert_close(b.grad, np.full((1, 4), 6.0))
+
+
+def test_leaf_grads_do_not_alias():
+    """Add's backward returns the same gradient object for both inputs; the leaves must
+    still own separate arrays (an in-place clip of one must not change the other)."""
+    a = mg.ones(3, requires_grad=True)
+    b = mg.ones(3, requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.data *= 0.5
+    assert b.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_second_backward_through_freed_graph_raises():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert_close(x.grad, 4 * np.exp([1.0, 2.0]))
+
+
+def test_backward_on_non_scalar_needs_gradient():
+    x = mg.ones(2, 3, requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="only for a tensor with one element"):
+        y.backward()
+    y.backward(mg.ones(2, 3))
+    assert_close(x.grad, np.full((2, 3), 2.0))
+
+
+def test_backward_gradient_shape_checked():
+    x = mg.ones(2, 3, requires_grad=True)
+    with pytest.raises(ValueError, match=r"\(3,\).*\(2, 3\)"):
+        (x * 2).backward(mg.ones(3))
+
+
+def test_backward_without_graph_raises():
+    x = mg.ones(2)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        x.sum().backward()
+
+
+def test_no_grad_records_nothing():
+    x = mg.ones(2, requires_grad=True)
+    with mg.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.creator is None
+    assert mg.is_grad_enabled()
+
+
+def test_no_grad_as_decorator_and_enable_grad_inside():
+    x = mg.ones(2, requires_grad=True)
+
+    @mg.no_grad()
+    def f():
+        with mg.enable_grad():
+            inner = x * 2
+        return x * 2, inner
+
+    outer, inner = f()
+    assert not outer.requires_grad and inner.requires_grad
+
+
+def test_set_grad_enabled_function_and_context():
+    mg.set_grad_enabled(False)
+    try:
+        assert not mg.is_grad_enabled()
+    finally:
+        mg.set_grad_enabled(True)
+    with mg.set_grad_enabled(False):
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+
+
+def test_detach_cuts_the_graph():
+    x = mg.ones(2, requires_grad=True)
+    y = (x * 2).detach()
+    assert not y.requires_grad and y.is_leaf
+    z = (x * 3 + y).sum()
+    z.backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_integer_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="floating-point"):
+        mg.tensor([1, 2, 3], requires_grad=True)
+    with pytest.raises(TypeError, match="int64"):
+        mg.arange(3).requires_grad_()
+
+
+def test_comparisons_and_casts_to_int_carry_no_gradient():
+    x = mg.tensor([1.0, -1.0], requires_grad=True)
+    assert not (x > 0).requires_grad
+    assert not x.long().requires_grad
+
+
+def test_cast_backward_returns_input_dtype():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    y = x.float() * 3
+    assert y.dtype == mg.float32
+    y.sum().backward()
+    assert x.grad.dtype == mg.float64 and x.grad.tolist() == [3.0, 3.0]
+
+
+def test_float16_and_float32_stay_in_their_dtype():
+    for dt in (mg.float16, mg.float32):
+        x = mg.randn(4, dtype=dt, requires_grad=True)
+        y = (x * 2.0 + 1).tanh().sum()
+        assert y.dtype == dt
+        y.backward()
+        assert x.grad.dtype == dt
+
+
+def test_autograd_grad_returns_without_accumulating():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    y = (x**3).sum()
+    (g,) = mg.autograd.grad(y, x)
+    assert_close(g, 3 * np.array([1.0, 4.0]))
+    assert x.grad is None
+
+
+def test_autograd_grad_wrt_intermediate():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    h = x * 2
+    y = (h * h).sum()
+    gh, gx = mg.autograd.grad(y, (h, x))
+    assert_close(gh, 2 * np.array([2.0, 4.0]))
+    assert_close(gx, 8 * np.array([1.0, 2.0]))
+
+
+def test_autograd_grad_unused_input():
+    x = mg.ones(2, requires_grad=True)
+    z = mg.ones(2, requires_grad=True)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        mg.autograd.grad(y, (x, z), retain_graph=True)
+    gx, gz = mg.autograd.grad(y, (x, z), allow_unused=True)
+    assert gz is None and gx.tolist() == [2.0, 2.0]
+
+
+def test_second_derivative_of_cubic():
+    x = mg.tensor(1.5, dtype=mg.float64, requires_grad=True)
+    y = x**3
+    (g,) = mg.autograd.grad(y, x, create_graph=True)
+    assert g.requires_grad
+    (h,) = mg.autograd.grad(g, x)
+    assert h.item() == pytest.approx(6 * 1.5)
+
+
+def test_third_derivative_through_saved_outputs():
+    """tanh saves its output; the rebuilt output tensor keeps the graph, so the third
+    derivative is exact: d³/dx³ tanh = −2 sech²(x)(1 − 3 tanh²(x))."""
+    x = mg.tensor(0.7, dtype=mg.float64, requires_grad=True)
+    y = x.tanh()
+    (g1,) = mg.autograd.grad(y, x, create_graph=True)
+    (g2,) = mg.autograd.grad(g1, x, create_graph=True)
+    (g3,) = mg.autograd.grad(g2, x)
+    t = np.tanh(0.7)
+    assert g3.item() == pytest.approx(-2 * (1 - t * t) * (1 - 3 * t * t), rel=1e-12)
+
+
+def test_hvp_of_quadratic_form():
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((5, 5))
+    A = mg.tensor(M, dtype=mg.float64)
+    x0 = mg.tensor(rng.standard_normal(5), dtype=mg.float64)
+    v = mg.tensor(rng.standard_normal(5), dtype=mg.float64)
+    value, hv = mg.autograd.functional.hvp(lambda x: x @ (A @ x), x0, v)
+    assert value.item() == pytest.approx(x0.numpy() @ M @ x0.numpy())
+    assert_close(hv, (M + M.T) @ v.numpy(), rtol=1e-12)
+
+
+def test_hessian_of_logsumexp():
+    """H = diag(p) − p pᵀ with p = softmax(x)."""
+    x0 = mg.tensor([0.1, -0.4, 1.2], dtype=mg.float64)
+    H = mg.autograd.functional.hessian(lambda x: x.logsumexp(0), x0)
+    p = np.exp(x0.numpy()) / np.exp(x0.numpy()).sum()
+    assert_close(H, np.diag(p) - np.outer(p, p), rtol=1e-12, atol=1e-15)
+
+
+def test_jacobian_of_matrix_vector_product():
+    rng = np.random.default_rng(1)
+    M = rng.standard_normal((3, 4))
+    J = mg.autograd.functional.jacobian(lambda x: mg.tensor(M) @ x.float() * 1.0,
+                                        mg.tensor(rng.standard_normal(4)))
+    assert J.shape == (3, 4)
+    assert_close(J, M, rtol=1e-6)
+
+
+def test_jvp_equals_jacobian_times_v():
+    rng = np.random.default_rng(2)
+    x0 = mg.tensor(rng.standard_normal(4), dtype=mg.float64)
+    v = mg.tensor(rng.standard_normal(4), dtype=mg.float64)
+
+    def f(x):
+        return (x * x).cumsum(0).sin()
+
+    _, jv = mg.autograd.functional.jvp(f, x0, v)
+    J = mg.autograd.functional.jacobian(f, x0)
+    assert_close(jv, J.numpy() @ v.numpy(), rtol=1e-12)
+
+
+def test_deep_graph_does_not_overflow_the_stack():
+    x = mg.tensor(1.0, dtype=mg.float64, requires_grad=True)
+    y = x
+    for _ in range(20000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_graph_is_released_after_backward():
+    x = mg.ones(3, requires_grad=True)
+    h = x.exp()
+    ref = weakref.ref(h.creator)
+    y = (h * 2).sum()
+    y.backward()
+    assert h.creator.inputs is None and ref() is not None
+    del h, y
+    gc.collect()
+
+
+def _live_functions():
+    return sum(isinstance(o, Function) for o in gc.get_objects())
+
+
+def test_training_loop_memory_does_not_grow():
+    """2,000 steps of a small MLP written with raw ops: the number of live graph nodes
+    stays flat (outputs hold no reference cycles, backward frees the graph)."""
+    mg.manual_seed(0)
+    W1 = mg.randn(8, 16, requires_grad=True)
+    W2 = mg.randn(16, 3, requires_grad=True)
+    X = mg.randn(32, 8)
+    y = mg.randint(0, 3, (32,))
+    counts = []
+    for step in range(2000):
+        logits = (X @ W1).relu() @ W2
+        loss = -logits.log_softmax(1)[mg.arange(32), y].mean()
+        loss.backward()
+        with mg.no_grad():
+            for W in (W1, W2):
+                W.data -= 0.01 * W.grad.data
+                W.grad = None
+        if step in (100, 1999):
+            gc.collect()
+            counts.append(_live_functions())
+    assert counts[1] <= counts[0]
+
+
+def test_gradient_can_be_assigned():
+    p = mg.ones(2, requires_grad=True)
+    p.grad = mg.tensor([0.5, 0.5])
+    assert p.grad.tolist() == [0.5, 0.5]

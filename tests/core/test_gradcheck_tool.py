@@ -1,0 +1,157 @@
+"""gradcheck as a product: it passes correct backwards, catches each planted wrong one
+with a readable table and a hint, and refuses misuse."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.autograd.function import Function
+
+
+def x64(*shape, seed=0):
+    rng = np.random.default_rng(seed)
+    return mg.tensor(rng.uniform(0.5, 2.0, shape), dtype=mg.float64, requires_grad=True)
+
+
+class WrongFactor(Function):
+    """y = x²; backward forgets the 2."""
+
+    def forward(self, xp, x):
+        return x * x
+
+    def backward(self, gy):
+        return gy * self.inputs[0]
+
+
+class WrongSign(Function):
+    """y = sin x; backward returns −cos x."""
+
+    def forward(self, xp, x):
+        return xp.sin(x)
+
+    def backward(self, gy):
+        return -gy * self.inputs[0].cos()
+
+
+class ZeroBackward(Function):
+    """y = eˣ; backward returns zeros."""
+
+    def forward(self, xp, x):
+        return xp.exp(x)
+
+    def backward(self, gy):
+        return gy * 0
+
+
+class BroadcastMean(Function):
+    """y = x + b with b of shape (1, n); backward for b averages instead of summing, as
+    a hand-written reduction over the broadcast rows would when it divides by mistake."""
+
+    def forward(self, xp, x, b):
+        return x + b
+
+    def backward(self, gy):
+        rows = gy.shape[0]
+        return gy, (gy * (1.0 / rows)).sum(0, keepdim=True)
+
+
+class ShuffledBackward(Function):
+    """y = 2x; backward returns the gradient of the *reversed* positions (caught only
+    with a non-uniform cotangent: with v = 1 every position looks the same)."""
+
+    def forward(self, xp, x):
+        return 2 * x
+
+    def backward(self, gy):
+        return gy.flip(0) * 2
+
+
+class WrongSecondDerivative(Function):
+    """y = x³; backward 3x² written with a raw array, so the second derivative is lost."""
+
+    def forward(self, xp, x):
+        return x**3
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return gy * mg.tensor(3 * x.data**2)
+
+
+def test_correct_ops_pass():
+    x = x64(3, 4)
+    assert mg.gradcheck(lambda x: (x.exp() * x.sin()).sum(1), (x,))
+
+
+@pytest.mark.parametrize("op, hint", [
+    (WrongFactor, "constant factor 0.5"),
+    (WrongSign, "wrong sign"),
+    (ZeroBackward, "analytic gradient is zero"),
+])
+def test_planted_unary_bugs_are_caught_with_hint(op, hint):
+    x = x64(3, 2)
+    with pytest.raises(mg.GradcheckError) as e:
+        mg.gradcheck(lambda x: op()(x), (x,))
+    text = str(e.value)
+    for column in ("input", "index", "analytic", "numeric", "abs error", "rel error"):
+        assert column in text
+    assert hint in text
+
+
+def test_missing_broadcast_reduction_is_caught():
+    x, b = x64(4, 3), x64(1, 3, seed=1)
+    with pytest.raises(mg.GradcheckError) as e:
+        mg.gradcheck(lambda x, b: BroadcastMean()(x, b), (x, b))
+    text = str(e.value)
+    assert "factor 0.25" in text and "broadcast" in text
+    # the table names input 1 (b), not input 0 (x)
+    rows = [line.split() for line in text.splitlines()[3:] if line.strip()[:1].isdigit()]
+    assert rows and all(r[0] == "1" for r in rows)
+
+
+def test_position_mixups_are_caught_thanks_to_random_cotangent():
+    x = x64(5)
+    with pytest.raises(mg.GradcheckError):
+        mg.gradcheck(lambda x: ShuffledBackward()(x), (x,))
+
+
+def test_gradgradcheck_catches_a_raw_array_in_backward():
+    x = x64(4)
+    assert mg.gradcheck(lambda x: WrongSecondDerivative()(x), (x,))
+    with pytest.raises(mg.GradcheckError):
+        mg.gradgradcheck(lambda x: WrongSecondDerivative()(x), (x,))
+    assert mg.gradgradcheck(lambda x: x**3, (x,))
+
+
+def test_raise_exception_false_returns_false():
+    x = x64(3)
+    assert mg.gradcheck(lambda x: WrongFactor()(x), (x,), raise_exception=False) is False
+
+
+def test_float32_inputs_are_refused_with_advice():
+    x = mg.ones(3, requires_grad=True)
+    with pytest.raises(TypeError, match=r"float64.*x.double\(\)"):
+        mg.gradcheck(lambda x: x * 2, (x,))
+
+
+def test_non_deterministic_function_is_reported():
+    x = x64(3)
+    with pytest.raises(mg.GradcheckError, match="not deterministic"):
+        mg.gradcheck(lambda x: x * mg.rand(3, dtype=mg.float64), (x,))
+
+
+def test_directional_mode_for_large_inputs():
+    x = x64(80, 80)
+    assert mg.gradcheck(lambda x: (x @ x).tanh(), (x,), mode="directional")
+    with pytest.raises(mg.GradcheckError, match="directional derivatives disagree"):
+        mg.gradcheck(lambda x: WrongFactor()(x), (x,), mode="directional")
+
+
+def test_multiple_outputs_and_inputs_without_grad():
+    x, c = x64(3), mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64)
+    assert mg.gradcheck(lambda x, c: (x * c, x.exp()), (x, c))
+
+
+def test_inputs_are_restored_after_check():
+    x = x64(2, 2)
+    before = x.numpy().copy()
+    mg.gradcheck(lambda x: x.sin(), (x,))
+    assert np.array_equal(before, x.numpy())

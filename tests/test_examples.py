@@ -1,0 +1,29 @@
+"""The README's example and the example scripts run and print what they promise."""
+import re
+import runpy
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_example_prints_falling_loss(capsys):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"## A 20-line example\n\n```python\n(.*?)```", text, re.S).group(1)
+    assert len(code.strip().splitlines()) <= 21
+    exec(compile(code, "README example", "exec"), {})
+    lines = capsys.readouterr().out.split()
+    assert lines[-1] == "True"
+    losses = [float(v) for v in lines[1:-1:2]]
+    assert losses[-1] < 0.05 < losses[0]
+    # the numbers quoted under the example are the ones it prints
+    for step, value in zip(lines[0:-1:2], lines[1:-1:2]):
+        assert f"`{step} {value}`" in text
+
+
+def test_raw_ops_regression_example(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["raw_ops_regression.py", "--steps", "500"])
+    runpy.run_path(str(ROOT / "examples" / "raw_ops_regression.py"), run_name="__main__")
+    out = capsys.readouterr().out.strip().splitlines()
+    first, last = float(out[0].split()[-1]), float(out[-1].split()[-1])
+    assert last < 0.02 < first
