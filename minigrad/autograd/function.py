@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
+_SCALARS = (np.generic, bool, int, float)
+_new_tensor = object.__new__
+
 from .._backend import get_array_module
 from .grad_mode import _state as _grad_mode
 from .grad_mode import set_grad_enabled
@@ -49,37 +52,42 @@ class Function:
     def __call__(self, *inputs):
         if _Tensor is None:
             _bind()
-        xs = inputs
         for x in inputs:
             if not isinstance(x, _Tensor):
-                xs = _operands(self, inputs)
+                inputs = _operands(self, inputs)
                 break
-        ref = xs[0]
-        if len(xs) > 1:
-            kind = type(ref.data)
-            for x in xs:
-                if type(x.data) is not kind:
-                    _check_same_device(self, xs)
-        data = ref.data
+        data = inputs[0].data
+        if len(inputs) == 1:
+            arrays = (data,)
+        else:
+            arrays = tuple([x.data for x in inputs])
+            kind = type(data)
+            for a in arrays:
+                if type(a) is not kind:
+                    _check_same_device(self, inputs)
         xp = np if type(data) is np.ndarray else get_array_module(data)
         try:
-            y = self.forward(xp, *[x.data for x in xs])
+            y = self.forward(xp, *arrays)
         except ValueError as e:
-            shapes = " and ".join(str(tuple(x.shape)) for x in xs)
+            shapes = " and ".join(str(tuple(a.shape)) for a in arrays)
             raise ValueError(f"{self.name}: cannot apply to shapes {shapes}: {e}") from None
-        if _grad_mode.enabled:
-            needs = tuple([x.requires_grad for x in xs])
-            # Integer and bool results (casts, comparisons) carry no gradient.
-            requires_grad = True in needs and y.dtype.kind in "fcV"
-        else:
-            requires_grad = False
-        out = _make_tensor(y, xp, requires_grad)
-        if requires_grad:
-            self.inputs = xs
-            self.needs_input_grad = needs
-            if self.save_output:
-                self._output_array = out.data
-            out.creator = self
+        if y.__class__ is not np.ndarray and isinstance(y, _SCALARS):
+            y = np.asarray(y)  # NumPy returns scalars for 0-d results
+        out = _new_tensor(_Tensor)
+        out.data = y
+        out.grad = None
+        out.creator = None
+        out.requires_grad = False
+        # Integer and bool results (casts, comparisons) carry no gradient.
+        if _grad_mode.enabled and y.dtype.kind in "fV":
+            needs = tuple([x.requires_grad for x in inputs])
+            if True in needs:
+                out.requires_grad = True
+                out.creator = self
+                self.inputs = inputs
+                self.needs_input_grad = needs
+                if self.save_output:
+                    self._output_array = y
         return out
 
     @property

@@ -235,7 +235,11 @@ class IndexAdd(Function):
 
 
 def getitem(x, index):
-    return GetItem(normalize_index(index))(x)
+    index = normalize_index(index)
+    xp = x.xp
+    if xp.__name__ != "numpy":  # index arrays must live where the data lives
+        index = tuple(xp.asarray(i) if hasattr(i, "ndim") else i for i in index)
+    return GetItem(index)(x)
 
 
 class Cat(Function):
