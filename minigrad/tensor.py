@@ -338,7 +338,10 @@ class Tensor:
 
     def clamp_(self, min=None, max=None):
         self._check_inplace("clamp_")
-        self.xp.clip(self.data, min, max, out=self.data)
+        if min is not None:
+            self.xp.maximum(self.data, min, out=self.data)
+        if max is not None:
+            self.xp.minimum(self.data, max, out=self.data)
         return self
 
     def uniform_(self, a=0.0, b=1.0):

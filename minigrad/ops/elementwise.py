@@ -239,7 +239,8 @@ class Clamp(Function):
         self.lo, self.hi = lo, hi
 
     def forward(self, xp, x):
-        return xp.clip(x, self.lo, self.hi)
+        y = x if self.lo is None else xp.maximum(x, self.lo)
+        return y if self.hi is None else xp.minimum(y, self.hi)
 
     def backward(self, gy):
         x = self.inputs[0].data
