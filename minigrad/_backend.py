@@ -124,9 +124,10 @@ def erf(x):
 
 def scatter_add(a, index, b):
     """``a[index] += b`` with repeated indices accumulating (unbuffered), in place."""
-    if get_array_module(a) is np:
-        np.add.at(a, index, b)
-    else:
+    xp = get_array_module(a)
+    if xp is np or hasattr(xp.add, "at"):  # CuPy >= 14 has ufunc.at
+        xp.add.at(a, index, b)
+    else:  # pragma: no cover - older CuPy
         import cupyx
 
         cupyx.scatter_add(a, index, b)
