@@ -1,0 +1,104 @@
+r"""Adagrad: per-coordinate step sizes from the sum of all past squared gradients.
+
+Intuition
+---------
+Coordinates that have seen large gradients get small steps and rarely-updated
+coordinates keep large ones, which suits sparse features. The accumulator only grows,
+so the effective step size decays like 1/√t on every coordinate.
+
+Algorithm
+---------
+.. code-block:: text
+
+    input : γ (lr), θ₀ (params), f(θ) (objective), λ (weight decay), η (lr_decay),
+            G₀ (initial_accumulator_value), ε (eps), maximize
+    initialize : G₀ ← initial_accumulator_value (every coordinate)
+    for t = 1, 2, ... do
+        g_t ← ∇f_t(θ_{t−1})
+        if maximize: g_t ← −g_t
+        γ̃ ← γ / (1 + (t − 1) η)                         (lr decay)
+        if λ ≠ 0:    g_t ← g_t + λ θ_{t−1}
+        G_t ← G_{t−1} + g_t²                              (sum of squared gradients)
+        θ_t ← θ_{t−1} − γ̃ g_t / (√G_t + ε)
+    return θ_t
+
+Symbols: ``G`` is the accumulator (PyTorch: ``sum``); squares and roots are elementwise.
+Defaults (PyTorch's): lr 1e-2, lr_decay 0, weight_decay 0, initial_accumulator_value 0,
+eps 1e-10.
+
+Notes
+-----
+* ε is added outside the square root, as in PyTorch. Duchi et al. state the update with
+  the full matrix G^{1/2} or its diagonal and no ε (they add δI inside the proximal term).
+* ``lr_decay`` is PyTorch's extra (not in the paper).
+
+References
+----------
+J. Duchi, E. Hazan, Y. Singer, "Adaptive Subgradient Methods for Online Learning and
+Stochastic Optimization", JMLR 12, 2011.
+"""
+from __future__ import annotations
+
+from minigrad._backend import get_array_module
+
+from .optimizer import Optimizer
+
+__all__ = ["Adagrad", "adagrad_update"]
+
+
+def adagrad_update(xp, theta, g, G, t, *, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
+                   maximize=False):
+    r"""One Adagrad step on arrays: updates ``theta`` and the accumulator ``G`` in place.
+
+    ``t`` is the step number counted from 1 (it drives ``lr_decay``).
+    """
+    if maximize:
+        g = -g
+    lr_t = lr / (1 + (t - 1) * lr_decay)            # γ̃ = γ / (1 + (t − 1)η)
+    if weight_decay != 0:
+        g = g + weight_decay * theta                # g ← g + λθ
+    G += g * g                                      # G ← G + g²
+    denom = xp.sqrt(G)                              # √G + ε
+    denom += eps
+    step = xp.divide(g, denom, out=denom)           # g / (√G + ε)
+    step *= lr_t
+    theta -= step                                   # θ ← θ − γ̃ g / (√G + ε)
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (Duchi et al., 2011) with PyTorch's defaults and options.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or dict
+    lr : float, default 1e-2
+    lr_decay : float, default 0
+    weight_decay : float, default 0
+    initial_accumulator_value : float, default 0
+    eps : float, default 1e-10
+    maximize : bool, default False
+    """
+
+    _torch_state_names = {"sum": "G"}
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+                 eps=1e-10, *, maximize=False):
+        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, eps=eps,
+                        maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check(self, group):
+        self._check_nonnegative(group, "lr", "lr_decay", "weight_decay",
+                                "initial_accumulator_value", "eps")
+
+    def _init_state(self, theta, group):
+        xp = get_array_module(theta)
+        return {"G": xp.full_like(theta, group["initial_accumulator_value"])}
+
+    def _update(self, theta, g, state, group):
+        adagrad_update(
+            get_array_module(theta), theta, g, state["G"], state["step"],
+            lr=float(group["lr"]), lr_decay=float(group["lr_decay"]), eps=float(group["eps"]),
+            weight_decay=float(group["weight_decay"]), maximize=bool(group["maximize"]),
+        )

@@ -1,0 +1,463 @@
+r"""The optimizer base class: parameter groups, lazy per-parameter state, checkpoints.
+
+Every optimizer in :mod:`minigrad.optim` is two things side by side:
+
+* a **pure update function** on arrays (``sgd_update``, ``adam_update``, ...) that
+  transcribes the paper's formula line by line, written once against ``xp`` (NumPy or
+  CuPy) and updating its arrays in place; and
+* a **class** deriving from :class:`Optimizer` that owns the hyperparameters
+  (``param_groups``) and the per-parameter state (``state``), and calls the function.
+
+The class contract is PyTorch's (``torch.optim.Optimizer``)::
+
+    opt = Adam(model.parameters(), lr=1e-3)
+    for x, y in loader:
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+A subclass fills in three hooks:
+
+``_check(group)``
+    raise ``ValueError`` on an invalid hyperparameter (called for the defaults and for
+    every group, including groups added later by :meth:`Optimizer.add_param_group`);
+``_init_state(theta, group)``
+    the state of one parameter on its first step, as a dict of arrays created with the
+    parameter's array module (so state lives on the parameter's device);
+``_update(theta, g, state, group)``
+    one step: call the pure function.  ``state["step"]`` has already been incremented,
+    so it holds ``t``, counted from 1.
+
+Notes
+-----
+* ``state`` is keyed by the parameter Tensor object itself (Tensors hash by identity),
+  never by ``id(p)``: an id can be reused by a new object after the old one is freed.
+* :meth:`state_dict` uses PyTorch's layout (state keyed by the integer index of the
+  parameter, counted across groups in order; each group's ``"params"`` a list of those
+  indices) but *copies* every array, so a checkpoint is a snapshot, not a view of live
+  state. State keys carry the paper's symbols (``"m"``, ``"v"``, ...) rather than
+  PyTorch's (``"exp_avg"``, ``"exp_avg_sq"``, ...); :meth:`load_state_dict` accepts
+  either spelling, so a PyTorch optimizer state dict whose tensors were converted to
+  arrays loads directly. ``"step"`` is a Python ``int`` here (a float tensor in PyTorch).
+* **Float16 parameters** (and any float narrower than 32 bits) are updated in float32, as
+  Chainer does: the state arrays are float32, a float32 master copy of the parameter is
+  kept in ``state["master"]``, the step is taken on the master and the result rounded
+  back into the float16 parameter. Small updates therefore accumulate instead of being
+  lost to float16 rounding. If the float16 parameter was changed from outside (it no
+  longer equals the rounded master), the master is re-read from it first. PyTorch instead
+  computes in the parameter's dtype.
+* A 0-d parameter is passed to the update as a 1-element view (with 1-element views of
+  its state), so the pure functions may assume at least one dimension.
+* Sparse gradients (an object with ``is_sparse`` true) are refused with a ``RuntimeError``
+  naming the optimizer; sparse-aware optimizers override :meth:`_dense_grad`.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from minigrad._backend import get_array_module
+
+__all__ = ["Optimizer"]
+
+
+def _is_array(x) -> bool:
+    """True for a NumPy or CuPy array (anything with a shape and a dtype, not a scalar)."""
+    return hasattr(x, "shape") and hasattr(x, "dtype") and not np.isscalar(x)
+
+
+def _copy_value(value):
+    """Deep copy of one state or hyperparameter value; arrays are copied on their device."""
+    if _is_array(value):
+        return value.copy()
+    return copy.deepcopy(value)
+
+
+def _compute_dtype(dtype) -> np.dtype:
+    """The dtype the update is computed in: float32 for narrower floats, else the dtype."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and dtype.itemsize < 4:
+        return np.dtype(np.float32)
+    return dtype
+
+
+class Optimizer:
+    r"""Base class of all optimizers (PyTorch's ``torch.optim.Optimizer`` contract).
+
+    Parameters
+    ----------
+    params : iterable of Tensor, or iterable of dict
+        The parameters to optimize, or parameter groups: dicts with a ``"params"`` entry
+        and any hyperparameters that override ``defaults`` for that group.
+    defaults : dict
+        Default hyperparameters of every group.
+
+    Attributes
+    ----------
+    param_groups : list of dict
+        One dict per group: ``"params"`` (a list of Tensors) and the group's
+        hyperparameters. Schedulers change hyperparameters here (``group["lr"]``).
+    state : dict
+        ``state[p]`` is the dict of per-parameter state of Tensor ``p``, created on its
+        first step and always holding ``"step"`` (the number of steps taken, ``t``).
+    defaults : dict
+    """
+
+    #: PyTorch's names of state entries → ours; :meth:`load_state_dict` accepts both.
+    _torch_state_names: dict[str, str] = {}
+    #: state entries that are Python scalars rather than arrays, with their type.
+    _scalar_state: dict[str, type] = {"step": int}
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = dict(defaults)
+        self._check(dict(self.defaults))
+        self.state: dict = {}
+        self.param_groups: list[dict] = []
+        if _looks_like_tensor(params) or isinstance(params, (dict, str)) or not isinstance(
+            params, Iterable
+        ):
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of Tensors or of dicts, "
+                f"got {type(params).__name__}"
+            )
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ groups
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own hyperparameters (e.g. a new layer to train).
+
+        Missing hyperparameters are taken from ``defaults``. A parameter already in
+        another group is refused with ``ValueError``.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(
+                f"{name}: a parameter group must be a dict, got {type(param_group).__name__}"
+            )
+        group = dict(param_group)
+        if "params" not in group:
+            raise ValueError(f"{name}: a parameter group needs a 'params' entry")
+        params = group["params"]
+        if _looks_like_tensor(params):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(
+                f"{name}: parameters must be given in an ordered collection (list, tuple, "
+                "generator), not a set: the order must be the same between runs"
+            )
+        else:
+            params = list(params)
+        seen: set = set()
+        for i, p in enumerate(params):
+            if not _looks_like_tensor(p):
+                raise TypeError(
+                    f"{name}: can only optimize Tensors, but parameter {i} of the group is a "
+                    f"{type(p).__name__}"
+                )
+            if not getattr(p, "is_leaf", True):
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i})")
+            if np.dtype(p.dtype).kind != "f":
+                raise TypeError(
+                    f"{name}: can only optimize floating-point Tensors, parameter {i} has dtype "
+                    f"{np.dtype(p.dtype)}"
+                )
+            if p in seen:
+                raise ValueError(f"{name}: parameter {i} appears twice in the same group")
+            seen.add(p)
+        group["params"] = params
+        for key, value in self.defaults.items():
+            group.setdefault(key, copy.deepcopy(value))
+        self._check(group)
+        for other in self.param_groups:
+            if any(q in seen for q in other["params"]):
+                raise ValueError(
+                    f"{name}: some parameters appear in more than one parameter group"
+                )
+        self.param_groups.append(group)
+
+    # -------------------------------------------------------------- validation
+    def _check(self, group: dict) -> None:
+        """Raise ``ValueError`` on an invalid hyperparameter of ``group`` (subclasses)."""
+
+    def _fail(self, message: str):
+        raise ValueError(f"{type(self).__name__}: {message}")
+
+    def _check_nonnegative(self, group: dict, *keys: str) -> None:
+        for key in keys:
+            value = group[key]
+            if not _is_real(value) or not value >= 0:
+                what = "learning rate" if key == "lr" else key
+                self._fail(f"invalid {what} {key}={value!r}: must be a number >= 0")
+
+    def _check_unit_interval(self, group: dict, key: str, closed: bool = False) -> None:
+        """``0 <= group[key] < 1`` (``<= 1`` when ``closed``)."""
+        value = group[key]
+        upper_ok = (value <= 1) if closed else (value < 1)
+        if not _is_real(value) or not (value >= 0 and upper_ok):
+            interval = "[0, 1]" if closed else "[0, 1)"
+            self._fail(f"invalid {key}={value!r}: must lie in {interval}")
+
+    def _check_betas(self, group: dict, key: str = "betas") -> None:
+        betas = group[key]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            self._fail(f"{key} must be a pair (beta1, beta2), got {betas!r}")
+        for i, beta in enumerate(betas):
+            if not _is_real(beta) or not 0 <= beta < 1:
+                self._fail(f"invalid beta parameter at index {i}: {beta!r} (must lie in [0, 1))")
+
+    # -------------------------------------------------------------- stepping
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters: to ``None`` (default) or to zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if getattr(p.grad, "requires_grad", False):
+                        p.grad = p.grad.detach()
+                    p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """Take one optimization step; return the loss the closure returned (or ``None``).
+
+        Parameters
+        ----------
+        closure : callable, optional
+            Re-evaluates the model and returns the loss; called once, with gradients
+            enabled, before the update (it should call ``zero_grad`` and ``backward``).
+        """
+        loss = None
+        if closure is not None:
+            import minigrad as mg
+
+            with mg.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                self._step_param(p, group)
+        return loss
+
+    def _step_param(self, p, group: dict) -> None:
+        g = self._dense_grad(p)
+        theta = p.data
+        state = self.state.get(p)
+        if not state:
+            state = self._new_state(p, group)
+        dtype = state.get("master", theta).dtype
+        if g.dtype != dtype:
+            g = g.astype(dtype)
+        state["step"] += 1
+        if "master" not in state:
+            self._call_update(theta, g, state, group)
+            return
+        master = state["master"]
+        if not get_array_module(theta).array_equal(master.astype(theta.dtype), theta):
+            master[...] = theta  # the low-precision parameter was changed from outside
+        self._call_update(master, g, state, group)
+        theta[...] = master  # round the float32 result back into the parameter
+
+    def _call_update(self, theta, g, state: dict, group: dict) -> None:
+        if theta.ndim > 0:
+            self._update(theta, g, state, group)
+            return
+        # A 0-d parameter: arithmetic on 0-d arrays returns scalars, which in-place code
+        # cannot write into, so the update sees 1-element views of θ, g and the state.
+        view = {k: v.reshape(1) if _is_array(v) and v.ndim == 0 else v for k, v in state.items()}
+        self._update(theta.reshape(1), g.reshape(1), view, group)
+        for key, value in view.items():
+            state[key] = value.reshape(()) if _is_array(value) else value
+
+    def _new_state(self, p, group: dict) -> dict:
+        theta = p.data
+        dtype = _compute_dtype(theta.dtype)
+        master = None
+        if dtype != theta.dtype:
+            master = theta.astype(dtype)
+        state = {"step": 0}
+        state.update(self._init_state(theta if master is None else master, group))
+        if master is not None:
+            state["master"] = master
+        self.state[p] = state
+        return state
+
+    def _dense_grad(self, p):
+        """The gradient array of ``p``, checked: dense, same shape and device as ``p``."""
+        grad = p.grad
+        name = type(self).__name__
+        if getattr(grad, "is_sparse", False):
+            raise RuntimeError(
+                f"{name} does not support sparse gradients; make the gradient dense "
+                "(grad.to_dense()) or use an optimizer written for sparse gradients"
+            )
+        g = getattr(grad, "data", grad)
+        theta = p.data
+        if tuple(g.shape) != tuple(theta.shape):
+            raise ValueError(
+                f"{name}: gradient of shape {tuple(g.shape)} does not match its parameter of "
+                f"shape {tuple(theta.shape)}"
+            )
+        if get_array_module(g) is not get_array_module(theta):
+            raise ValueError(
+                f"{name}: gradient and parameter are on different devices "
+                f"({_device_name(g)} and {_device_name(theta)})"
+            )
+        return g
+
+    def _init_state(self, theta, group: dict) -> dict:
+        """The state of one parameter before its first step (subclasses)."""
+        return {}
+
+    def _update(self, theta, g, state: dict, group: dict) -> None:
+        """One step on the arrays of one parameter (subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _update")
+
+    # ------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """A snapshot of the optimizer: ``{"state": {...}, "param_groups": [...]}``.
+
+        PyTorch's layout: ``state`` maps the integer index of each parameter (counted over
+        all groups in order) to a copy of its state; each group holds its hyperparameters
+        and ``"params"``, the list of its parameters' indices. Arrays are copied.
+        """
+        index: dict = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index[p] = len(index)
+                packed["params"].append(index[p])
+            groups.append(packed)
+        state = {}
+        for p, s in self.state.items():
+            if p in index:
+                state[index[p]] = {k: _copy_value(v) for k, v in s.items()}
+        state = dict(sorted(state.items()))
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a snapshot from :meth:`state_dict` (or from PyTorch, arrays converted).
+
+        The groups must match the current ones in number and size; parameters are matched
+        by position. State arrays are copied onto each parameter's device and dtype.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise ValueError(f"{name}: a state dict has the keys 'state' and 'param_groups'")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"{name}: loaded state dict has {len(saved_groups)} parameter groups, the "
+                f"optimizer has {len(self.param_groups)}"
+            )
+        index = {}
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(
+                    f"{name}: parameter group {i} of the loaded state dict has "
+                    f"{len(saved['params'])} parameters, the optimizer's has "
+                    f"{len(group['params'])}"
+                )
+            index.update(zip(saved["params"], group["params"]))
+        new_state = {}
+        for key, saved_state in state_dict["state"].items():
+            if key not in index:
+                raise ValueError(
+                    f"{name}: loaded state for parameter index {key!r}, which no group lists"
+                )
+            p = index[key]
+            new_state[p] = self._restore_param_state(p, saved_state)
+        new_groups = []
+        for group, saved in zip(self.param_groups, saved_groups):
+            restored = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+            for k, v in self.defaults.items():
+                restored.setdefault(k, copy.deepcopy(v))
+            restored["params"] = group["params"]
+            self._check(restored)
+            new_groups.append(restored)
+        for group, restored in zip(self.param_groups, new_groups):
+            group.clear()  # keep the dict objects: schedulers may hold them
+            group.update(restored)
+        self.state = new_state
+
+    def _restore_param_state(self, p, saved: dict) -> dict:
+        theta = p.data
+        xp = get_array_module(theta)
+        dtype = _compute_dtype(theta.dtype)
+        state = {}
+        for key, value in saved.items():
+            key = self._torch_state_names.get(key, key)
+            if key in self._scalar_state:
+                value = self._scalar_state[key](_to_python_scalar(value))
+            elif value is not None and (_is_array(value) or hasattr(value, "__array__")):
+                value = _to_host_if_foreign(value)
+                if xp is np and get_array_module(value) is not np:
+                    value = value.get()  # a CuPy array, loaded onto a CPU parameter
+                value = xp.array(value, dtype=dtype, copy=True)
+                if value.shape != theta.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}: loaded state {key!r} has shape "
+                        f"{tuple(value.shape)}, its parameter {tuple(theta.shape)}"
+                    )
+            else:
+                value = copy.deepcopy(value)
+            state[key] = value
+        state.setdefault("step", 0)  # PyTorch's SGD keeps no step count
+        if dtype != theta.dtype and "master" not in state:
+            state["master"] = theta.astype(dtype)
+        return state
+
+    # ------------------------------------------------------------------ misc
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _looks_like_tensor(x) -> bool:
+    """A minigrad Tensor (duck-typed so the base does not import the tensor module)."""
+    return hasattr(x, "data") and hasattr(x, "grad") and hasattr(x, "requires_grad")
+
+
+def _is_real(x) -> bool:
+    """A real number (not a bool, not NaN): the only acceptable hyperparameter values."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        return False
+    return not math.isnan(x)
+
+
+def _device_name(array) -> str:
+    return "cpu" if get_array_module(array) is np else "cuda"
+
+
+def _to_python_scalar(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _to_host_if_foreign(value):
+    """NumPy/CuPy arrays pass through; anything else array-like (e.g. a torch tensor) → NumPy."""
+    if isinstance(value, np.ndarray) or get_array_module(value) is not np:
+        return value
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu()
+    return np.asarray(value)
