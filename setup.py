@@ -22,6 +22,7 @@ setup(
         "test": ["pytest>=7", "hypothesis>=6.80", "scipy>=1.10"],
         "plot": ["matplotlib>=3.6"],
         "cuda": ["cupy-cuda12x>=13"],
+        "mpi": ["mpi4py>=3.1", "mpich"],
     },
     entry_points={"console_scripts": ["minigrad=minigrad.__main__:main"]},
     license="MIT",

@@ -48,6 +48,16 @@ def cupy():
     return cp
 
 
+def nccl():
+    """``cupy.cuda.nccl`` (NCCL collectives on CuPy arrays), or a clear error."""
+    cupy()  # a clear error first when there is no device
+    try:
+        from cupy.cuda import nccl as _nccl
+    except ImportError as e:  # pragma: no cover - depends on the CuPy build
+        raise DeviceError(f"this CuPy build has no NCCL support ({e})") from None
+    return _nccl
+
+
 def numba_cuda():
     """Return ``numba.cuda`` (real device, or the simulator under NUMBA_ENABLE_CUDASIM=1)."""
     from numba import cuda

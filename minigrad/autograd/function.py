@@ -245,4 +245,17 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                         ready.append(c)
             if not retain_graph:
                 f.release()
-    return results if capture else None
+    if capture:
+        return results
+    while _post_backward_callbacks:
+        _post_backward_callbacks.pop(0)()
+    return None
+
+
+_post_backward_callbacks = []
+
+
+def queue_callback(fn) -> None:
+    """Run ``fn()`` once, when the next ``Tensor.backward`` has filled every ``.grad``
+    (used by DistributedDataParallel to average gradients; not run by autograd.grad)."""
+    _post_backward_callbacks.append(fn)
