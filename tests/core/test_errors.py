@@ -118,3 +118,13 @@ def test_clamp_needs_a_bound():
 def test_object_arrays_rejected():
     with pytest.raises(TypeError):
         mg.tensor(np.array([1, "a"], dtype=object))
+
+
+@pytest.mark.gpu
+def test_mixing_real_devices_names_both():
+    a, b = mg.ones(2), mg.ones(2, device="cuda")
+    with pytest.raises(RuntimeError, match=r"Add: expected all tensors on one device, "
+                                           r"got cpu, cuda"):
+        a + b
+    with pytest.raises(RuntimeError, match="cuda, cpu"):
+        b @ mg.ones(2, 2)
