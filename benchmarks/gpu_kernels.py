@@ -1,0 +1,495 @@
+r"""Every minigrad GPU kernel beside its vendor counterpart, in one process.
+
+    python benchmarks/gpu_kernels.py --out benchmarks/results/ [--quick]
+
+Measures, on the current CUDA device:
+  limits   device-to-device copy bandwidth; the mma.sync (and mma.sp) register-only ceiling
+           (kernels/mma_peak.cu); cuBLAS fp16 peak (cupy.matmul at the largest size)
+  SpMV     spmv_csr (CSR-vector and merge path) vs cupyx.scipy.sparse (cuSPARSE) on regular
+           matrices with 10-50M nonzeros and on power-law matrices; fraction of the copy
+           bandwidth for the minimum bytes (values + indices + row pointers + x + y)
+  SpMM     spmm_csr vs cuSPARSE
+  hgemm    hgemm (and the WMMA baseline) vs cupy.matmul fp16 (cuBLAS) at 4096^3, 8192^3 and
+           ragged sizes; a few tilings of hgemm.cu; fraction of the mma.sync ceiling and of
+           the cuBLAS peak
+  2:4      mm_24 vs our dense hgemm with the same tiling, vs dense cuBLAS, and vs cuSPARSELt
+           (torch.sparse.to_sparse_semi_structured) when torch imports, at 4096^3, 8192^3
+
+Timing: CUDA events around each call, after warm-up, median of many calls; a short spin
+kernel runs before each timed call so that Python launch overhead never shows up as GPU idle
+time; GEMM inputs rotate over sets larger than L2. Every result is checked against the vendor
+result (relative-norm error printed and stored). A failing kernel is caught and recorded; the
+rest still runs. Writes DIR/gpu-<date>.json and DIR/gpu-<date>.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import importlib.util
+import json
+import platform
+import statistics
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from minigrad import _backend  # noqa: E402
+
+
+def _import_kernels():
+    try:
+        return importlib.import_module("minigrad.kernels")
+    except ImportError:  # source checkout without install: map kernels/ onto the name
+        importlib.import_module("minigrad")
+        spec = importlib.util.spec_from_file_location(
+            "minigrad.kernels", ROOT / "kernels" / "__init__.py",
+            submodule_search_locations=[str(ROOT / "kernels")])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["minigrad.kernels"] = module
+        spec.loader.exec_module(module)
+        return module
+
+
+K = _import_kernels()
+_cuda = K._cuda
+
+cp = None  # cupy, bound in main() (a clear DeviceError without a GPU)
+L2_BYTES = 50 * 2**20
+
+# ----------------------------------------------------------------------------- timing
+
+_SPIN_SRC = r"""
+extern "C" __global__ void spin(unsigned long long ns) {
+    unsigned long long start, now;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+    do { asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now)); } while (now - start < ns);
+}
+"""
+_spin_kernel = None
+
+
+def _spin(us=150):
+    """Keep the GPU busy ``us`` microseconds so that the next launch queues behind it."""
+    global _spin_kernel
+    if _spin_kernel is None:
+        _spin_kernel = cp.RawKernel(_SPIN_SRC, "spin")
+    _spin_kernel((1,), (1,), (np.uint64(us * 1000),))
+
+
+def time_gpu(fn, reps=20, warmup=3, spin_us=150):
+    """Median GPU time in ms of ``fn(i)`` (i = call index, for rotating inputs)."""
+    for i in range(warmup):
+        fn(i)
+    cp.cuda.Device().synchronize()
+    times = []
+    start, end = cp.cuda.Event(), cp.cuda.Event()
+    for i in range(reps):
+        _spin(spin_us)
+        start.record()
+        fn(warmup + i)
+        end.record()
+        end.synchronize()
+        times.append(cp.cuda.get_elapsed_time(start, end))
+    return statistics.median(times)
+
+
+def rel_err(out, ref):
+    out = out.astype(cp.float64)
+    ref = ref.astype(cp.float64)
+    return float(cp.linalg.norm(out - ref) / max(float(cp.linalg.norm(ref)), 1e-300))
+
+
+# ---------------------------------------------------------------------------- records
+
+RESULTS: list[dict] = []
+LIMITS: dict = {}
+
+
+def record(section, name, **fields):
+    entry = dict(section=section, name=name, **fields)
+    RESULTS.append(entry)
+    shown = {k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in fields.items()
+             if k not in ("traceback",)}
+    print(f"[{section}] {name}: {shown}", flush=True)
+    return entry
+
+
+def guarded(section, name, fn, *args, **kwargs):
+    """Run one measurement; record its exception instead of stopping the run."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 -- one bug must not lose all the other numbers
+        record(section, name, error=f"{type(exc).__name__}: {exc}",
+               traceback=traceback.format_exc(limit=6))
+        try:
+            cp.cuda.Device().synchronize()
+        except Exception:  # noqa: BLE001
+            pass
+        return None
+    finally:
+        cp.get_default_memory_pool().free_all_blocks()
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+def copy_bandwidth(quick):
+    n = (1 if quick else 2) * 2**30 // 4
+    src = cp.ones(n, cp.float32)
+    dst = cp.empty_like(src)
+    ms = time_gpu(lambda i: cp.copyto(dst, src), reps=10)
+    gbps = 2 * src.nbytes / ms / 1e6
+    LIMITS["copy_bandwidth_GBps"] = gbps
+    record("limits", "copy bandwidth (device to device)", bytes=2 * src.nbytes, time_ms=ms,
+           GBps=gbps)
+
+
+def mma_ceiling(quick, sparse):
+    launch, flop = _cuda.mma_peak(sparse=sparse, iters=2048 if quick else 8192)
+    ms = time_gpu(lambda i: launch(), reps=10)
+    tflops = flop / ms / 1e9
+    LIMITS["mma_sp_peak_tflops" if sparse else "mma_sync_peak_tflops"] = tflops
+    record("limits", "mma.sp m16n8k32 peak (dense-equivalent)" if sparse
+           else "mma.sync m16n8k16 peak", time_ms=ms, tflops=tflops)
+
+
+def measure_limits(quick):
+    guarded("limits", "copy bandwidth", copy_bandwidth, quick)
+    for sparse in (False, True):
+        guarded("limits", f"mma peak sparse={sparse}", mma_ceiling, quick, sparse)
+
+
+# ------------------------------------------------------------------------------- SpMV
+
+
+def random_csr_gpu(n_rows, n_cols, lengths, dtype, seed):
+    """CSR on the GPU with the given row lengths; columns sorted within each row (duplicates
+    possible, harmless for SpMV)."""
+    rs = cp.random.RandomState(seed)
+    lengths = cp.asarray(lengths).astype(cp.int64)
+    indptr = cp.concatenate([cp.zeros(1, cp.int64), cp.cumsum(lengths)])
+    nnz = int(indptr[-1])
+    rows = cp.searchsorted(indptr[1:], cp.arange(nnz, dtype=cp.int64), side="right")
+    cols = rs.randint(0, n_cols, size=nnz, dtype=cp.int64)
+    key = cp.sort(rows * n_cols + cols)
+    indices = (key % n_cols).astype(cp.int32)
+    data = (rs.uniform(0.5, 1.0, nnz) * (rs.randint(0, 2, nnz) * 2 - 1)).astype(dtype)
+    return indptr.astype(cp.int32), indices, data
+
+
+def spmv_bytes(n_rows, n_cols, nnz, itemsize):
+    """Minimum traffic: values + indices + row pointers + x + y."""
+    return nnz * (itemsize + 4) + (n_rows + 1) * 4 + n_cols * itemsize + n_rows * itemsize
+
+
+def spmv_lengths(kind, n_rows, mean):
+    if kind == "regular":
+        return cp.random.RandomState(1).randint(mean // 2, mean + mean // 2 + 1, size=n_rows)
+    rng = np.random.default_rng(0)  # power law: P(len = 2k) ~ k^-2, capped; 5% empty rows
+    lengths = np.minimum(rng.zipf(2.0, size=n_rows), 200_000) * 2
+    lengths[rng.random(n_rows) < 0.05] = 0
+    return lengths
+
+
+def spmv_case(label, kind, n_rows, mean, dtype, reps):
+    import cupyx.scipy.sparse as sparse
+
+    n_cols = n_rows
+    indptr, indices, data = random_csr_gpu(n_rows, n_cols, spmv_lengths(kind, n_rows, mean),
+                                           dtype, 2)
+    nnz = int(data.size)
+    x = cp.random.RandomState(3).uniform(-1, 1, n_cols).astype(dtype)
+    A = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
+    y_vendor = A @ x
+    t_vendor = time_gpu(lambda i: A @ x, reps=reps)
+    nbytes = spmv_bytes(n_rows, n_cols, nnz, np.dtype(dtype).itemsize)
+    bw = LIMITS.get("copy_bandwidth_GBps")
+    lengths = cp.asnumpy(cp.diff(indptr))
+    auto = K.reference.choose_spmv_method(np.concatenate([[0], np.cumsum(lengths)]))
+    out = cp.empty(n_rows, dtype)
+    for method in ("vector", "merge"):
+        guarded("spmv", f"{label} {method}", spmv_method, f"{label} {method}", method,
+                (indptr, indices, data, x), out, y_vendor, t_vendor, reps,
+                dict(n_rows=n_rows, nnz=nnz, max_row=int(lengths.max()), auto_method=auto),
+                nbytes, bw)
+
+
+def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes, bw):
+    y = K.spmv_csr(*csr, out=out, method=method)
+    err = rel_err(y, y_vendor)
+    t = time_gpu(lambda i: K.spmv_csr(*csr, out=out, method=method), reps=reps)
+    gbps = nbytes / t / 1e6
+    record("spmv", label, **info, time_ms=t, vendor="cuSPARSE (cupyx csr @ x)",
+           vendor_time_ms=t_vendor, speedup_vs_vendor=t_vendor / t, GBps=gbps,
+           vendor_GBps=nbytes / t_vendor / 1e6,
+           fraction_of_copy_bw=(gbps / bw) if bw else None, rel_err=err)
+
+
+def bench_spmv(quick):
+    cases = [("regular", 1_000_000, 16)] if quick else [
+        ("regular", 1_000_000, 12), ("regular", 1_000_000, 32), ("regular", 2_000_000, 24)]
+    cases.append(("power-law", 1_000_000 if quick else 2_000_000, None))
+    reps = 20 if quick else 50
+    for dtype in (np.float32,) if quick else (np.float32, np.float64):
+        for kind, n_rows, mean in cases:
+            label = f"{kind} {n_rows // 1000}k rows {np.dtype(dtype).name}"
+            guarded("spmv", label, spmv_case, label, kind, n_rows, mean, dtype, reps)
+
+
+def spmm_case(label, N):
+    import cupyx.scipy.sparse as sparse
+
+    n = 262_144
+    lengths = cp.random.RandomState(1).randint(8, 25, size=n)
+    indptr, indices, data = random_csr_gpu(n, n, lengths, np.float32, 4)
+    B = cp.random.RandomState(5).uniform(-1, 1, (n, N)).astype(cp.float32)
+    A = sparse.csr_matrix((data, indices, indptr), shape=(n, n))
+    C_vendor = A @ B
+    t_vendor = time_gpu(lambda i: A @ B, reps=20)
+    out = cp.empty((n, N), cp.float32)
+    err = rel_err(K.spmm_csr(indptr, indices, data, B, out=out), C_vendor)
+    t = time_gpu(lambda i: K.spmm_csr(indptr, indices, data, B, out=out), reps=20)
+    nbytes = data.size * 8 + (n + 1) * 4 + B.nbytes + out.nbytes
+    bw = LIMITS.get("copy_bandwidth_GBps")
+    record("spmm", label, nnz=int(data.size), time_ms=t, vendor="cuSPARSE (cupyx csr @ B)",
+           vendor_time_ms=t_vendor, speedup_vs_vendor=t_vendor / t, GBps=nbytes / t / 1e6,
+           fraction_of_copy_bw=(nbytes / t / 1e6 / bw) if bw else None, rel_err=err)
+
+
+def bench_spmm(quick):
+    for N in (64,) if quick else (32, 128):
+        label = f"regular 256k x 256k, 8-24 per row, N={N}"
+        guarded("spmm", label, spmm_case, label, N)
+
+
+# ------------------------------------------------------------------------------ GEMMs
+
+
+def n_rotating(nbytes_each):
+    """Input sets to rotate so that together they exceed L2 twice over (2 to 4 sets)."""
+    return min(4, max(2, -(-2 * L2_BYTES // max(nbytes_each, 1))))
+
+
+def random_half(shape, seed):
+    return cp.random.RandomState(seed).uniform(-1, 1, shape).astype(cp.float16)
+
+
+def hgemm_case(label, M, N, Kd, variants):
+    sets = [(random_half((M, Kd), 10 + i), random_half((Kd, N), 20 + i))
+            for i in range(n_rotating((M * Kd + Kd * N) * 2))]
+    flop = 2.0 * M * N * Kd
+    out = cp.empty((M, N), cp.float16)
+    ref = cp.matmul(*sets[0])
+    t_vendor = time_gpu(lambda i: cp.matmul(*sets[i % len(sets)], out=out), reps=20)
+    vendor_tflops = flop / t_vendor / 1e9
+    LIMITS["cublas_peak_tflops"] = max(LIMITS.get("cublas_peak_tflops", 0.0), vendor_tflops)
+    for name, tiling in variants:
+        guarded("hgemm", f"{label} {name}", hgemm_variant, f"{label} {name}", tiling, sets,
+                out, ref, flop, t_vendor, vendor_tflops)
+
+
+def hgemm_variant(label, tiling, sets, out, ref, flop, t_vendor, vendor_tflops):
+    if tiling is None:
+        def f(i):
+            return _cuda.hgemm_wmma(*sets[i % len(sets)], out=out)
+    else:
+        def f(i):
+            return _cuda.hgemm(*sets[i % len(sets)], out=out, tiling=tiling)
+    err = rel_err(f(0), ref)
+    t = time_gpu(f, reps=20)
+    tflops = flop / t / 1e9
+    peak = LIMITS.get("mma_sync_peak_tflops")
+    record("hgemm", label, time_ms=t, tflops=tflops, vendor="cuBLAS (cupy.matmul fp16)",
+           vendor_time_ms=t_vendor, vendor_tflops=vendor_tflops, speedup_vs_vendor=t_vendor / t,
+           fraction_of_mma_sync_peak=(tflops / peak) if peak else None, rel_err=err)
+
+
+def bench_hgemm(quick):
+    tilings = [("hgemm BN=256 WARPS_N=4", dict(BN=256, WARPS_N=4)),
+               ("hgemm BK=64 STAGES=3", dict(BK=64, STAGES=3))]
+    sizes = [(4096, 4096, 4096)] if quick else [(4096, 4096, 4096), (8192, 8192, 8192),
+                                                (5000, 3000, 4000), (4097, 4095, 4093)]
+    for M, N, Kd in sizes:
+        variants = [("hgemm", {})]
+        if (M, N, Kd) == (8192, 8192, 8192) or quick:
+            variants += tilings
+        if (M, N, Kd) == (4096, 4096, 4096):
+            variants.append(("hgemm_wmma", None))
+        label = f"{M}x{N}x{Kd}"
+        guarded("hgemm", label, hgemm_case, label, M, N, Kd, variants)
+
+
+def random_24_gpu(M, Kd, seed):
+    """M x Kd float16 with exactly 2 nonzeros in every aligned group of 4 along Kd."""
+    rs = cp.random.RandomState(seed)
+    W = rs.uniform(-1, 1, (M, Kd // 4, 4)).astype(cp.float32)
+    keep = cp.argsort(rs.random_sample((M, Kd // 4, 4)), axis=-1)[..., :2]
+    mask = (keep[..., :1] == cp.arange(4)) | (keep[..., 1:] == cp.arange(4))
+    return (W * mask).reshape(M, Kd).astype(cp.float16)
+
+
+def mm24_case(label, n, torch):
+    M = N = Kd = n
+    flop = 2.0 * M * N * Kd  # dense-equivalent, the usual 2:4 convention
+    sets = []
+    for i in range(n_rotating((M * Kd + Kd * N) * 2)):
+        W = random_24_gpu(M, Kd, 20 + i)
+        values, meta = K.compress_24(W)
+        sets.append((W, random_half((Kd, N), 30 + i), values, meta))
+    out = cp.empty((M, N), cp.float16)
+    ref = cp.matmul(sets[0][0], sets[0][1])
+
+    def pick(i):
+        return sets[i % len(sets)]
+    t_cublas = time_gpu(lambda i: cp.matmul(pick(i)[0], pick(i)[1], out=out), reps=20)
+    t_dense_ours = time_gpu(lambda i: K.hgemm(pick(i)[0], pick(i)[1], out=out), reps=20)
+    err = rel_err(K.mm_24(sets[0][2], sets[0][3], sets[0][1], out=out), ref)
+    t = time_gpu(lambda i: K.mm_24(pick(i)[2], pick(i)[3], pick(i)[1], out=out), reps=20)
+    fields = dict(time_ms=t, tflops_dense_equiv=flop / t / 1e9, rel_err=err,
+                  our_dense_hgemm_ms=t_dense_ours, speedup_vs_our_dense=t_dense_ours / t,
+                  cublas_dense_ms=t_cublas, speedup_vs_cublas_dense=t_cublas / t)
+    peak = LIMITS.get("mma_sp_peak_tflops")
+    if peak:
+        fields["fraction_of_mma_sp_peak"] = flop / t / 1e9 / peak
+    if torch is not None:
+        got = guarded("mm24", f"{label} cuSPARSELt", cusparselt_time, torch, sets, ref)
+        if got:
+            fields.update(vendor="cuSPARSELt (torch semi-structured)", vendor_time_ms=got[0],
+                          speedup_vs_vendor=got[0] / t, cusparselt_rel_err=got[1])
+    record("mm24", label, **fields)
+
+
+def cusparselt_time(torch, sets, ref):
+    from torch.sparse import to_sparse_semi_structured
+
+    Ws = [to_sparse_semi_structured(torch.from_dlpack(s[0])) for s in sets]
+    Bs = [torch.from_dlpack(s[1]) for s in sets]
+    C = torch.mm(Ws[0], Bs[0])
+    err = rel_err(cp.from_dlpack(C.contiguous()), ref)
+    t = time_gpu(lambda i: torch.mm(Ws[i % len(Ws)], Bs[i % len(Bs)]), reps=20)
+    return t, err
+
+
+def bench_mm24(quick):
+    try:
+        import torch
+    except Exception:  # noqa: BLE001
+        torch = None
+    for n in [4096] if quick else [4096, 8192]:
+        label = f"{n}x{n}x{n}"
+        guarded("mm24", label, mm24_case, label, n, torch)
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def versions():
+    v = dict(python=platform.python_version(), numpy=np.__version__, cupy=cp.__version__,
+             cuda_runtime=cp.cuda.runtime.runtimeGetVersion(),
+             cuda_driver=cp.cuda.runtime.driverGetVersion())
+    try:
+        import torch
+
+        v["torch"] = torch.__version__
+        v["torch_cuda"] = torch.version.cuda
+    except Exception:  # noqa: BLE001
+        v["torch"] = None
+    return v
+
+
+def device_info():
+    dev = cp.cuda.Device()
+    props = cp.cuda.runtime.getDeviceProperties(dev.id)
+    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    return dict(name=name, compute_capability=dev.compute_capability,
+                sm_count=dev.attributes["MultiProcessorCount"],
+                memory_GiB=round(props["totalGlobalMem"] / 2**30, 1))
+
+
+def fmt(v, spec=".3g"):
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return format(v, spec)
+    return str(v)
+
+
+def write_markdown(path, meta):
+    lines = [f"# GPU kernel benchmark, {meta['date']}", "",
+             f"Device: {meta['device']['name']} (sm_{meta['device']['compute_capability']}, "
+             f"{meta['device']['sm_count']} SMs). Versions: "
+             + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".", "",
+             "## Limits", ""]
+    for k, v in meta["limits"].items():
+        lines.append(f"- {k}: {fmt(v, '.1f')}")
+    lines += ["", "## Results", "",
+              "Fraction of limit: SpMV/SpMM minimum bytes / time over the measured copy "
+              "bandwidth; hgemm over the measured mma.sync ceiling; mm24 (dense-equivalent "
+              "flop) over the measured mma.sp ceiling.", "",
+              "| section | case | ms | vendor | vendor ms | speed-up vs vendor | "
+              "fraction of limit | rel. error | note |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in meta["results"]:
+        frac = next((r[k] for k in ("fraction_of_copy_bw", "fraction_of_mma_sync_peak",
+                                    "fraction_of_mma_sp_peak") if r.get(k) is not None), None)
+        note = r.get("error", "")
+        if r["section"] == "mm24" and "speedup_vs_our_dense" in r:
+            note = (f"vs our dense hgemm {fmt(r['speedup_vs_our_dense'])}x, "
+                    f"vs cuBLAS dense {fmt(r['speedup_vs_cublas_dense'])}x")
+        if r["section"] == "spmv" and "auto_method" in r:
+            note = f"nnz {r['nnz']}, max row {r['max_row']}, auto picks {r['auto_method']}"
+        lines.append("| " + " | ".join([
+            r["section"], r["name"], fmt(r.get("time_ms")), r.get("vendor", ""),
+            fmt(r.get("vendor_time_ms")), fmt(r.get("speedup_vs_vendor")), fmt(frac),
+            fmt(r.get("rel_err", r.get("cusparselt_rel_err")), ".2e"), note]) + " |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, type=Path, help="folder for the results")
+    parser.add_argument("--quick", action="store_true", help="fewer sizes and repetitions")
+    args = parser.parse_args(argv)
+    global cp
+    try:
+        cp = _backend.cupy()
+    except _backend.DeviceError as exc:
+        print(f"gpu_kernels.py: {exc}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    meta = dict(date=dt.datetime.now().isoformat(timespec="seconds"), device=device_info(),
+                versions=versions(), quick=args.quick)
+    print(json.dumps(meta, indent=1), flush=True)
+    measure_limits(args.quick)
+    bench_hgemm(args.quick)  # sets the cuBLAS peak
+    bench_mm24(args.quick)
+    bench_spmv(args.quick)
+    bench_spmm(args.quick)
+    meta["limits"] = LIMITS
+    meta["results"] = RESULTS
+    meta["wall_s"] = round(time.time() - t0, 1)
+    stem = f"gpu-{dt.date.today().isoformat()}"
+    path = args.out / f"{stem}.json"
+    i = 2
+    while path.exists():
+        path = args.out / f"{stem}-{i}.json"
+        i += 1
+    path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    write_markdown(path.with_suffix(".md"), meta)
+    failed = [r["name"] for r in RESULTS if "error" in r]
+    print(f"wrote {path} and {path.with_suffix('.md')} in {meta['wall_s']} s; "
+          f"{len(failed)} failed: {failed}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,469 @@
+r"""Launchers for the CUDA kernels of this folder.
+
+Each public function checks dtype, shape and contiguity (``TypeError``/``ValueError`` naming
+the argument), picks the grid, compiles its ``.cu`` file on first use with ``cupy.RawModule``
+(NVRTC, ``--std=c++17``, the architecture of the current device) and keeps the module for the
+life of the process. CuPy is reached only through ``minigrad._backend.cupy()``, so importing
+this module needs no GPU and using it without one raises ``DeviceError``.
+
+``use_vendor(True)`` routes the same functions to cuSPARSE/cuBLAS (through cupyx and
+``cupy.matmul``) for comparison.
+
+Every launcher names the NumPy reference it must equal (``minigrad.kernels.reference``).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from minigrad import _backend
+
+from . import reference
+
+KERNEL_DIR = Path(__file__).resolve().parent
+_lock = threading.Lock()
+_modules: dict = {}
+_kernels: dict = {}
+
+# --------------------------------------------------------------------------- vendor switch
+
+_vendor = {"on": False}
+
+
+class use_vendor:
+    """Route ``spmv_csr``, ``spmm_csr``, ``mm_24`` and ``hgemm`` to the vendor libraries.
+
+    Works as a call (``use_vendor(True)`` switches until told otherwise) and as a context
+    manager (the previous setting comes back on exit)::
+
+        with kernels.use_vendor():        # cuSPARSE / cuBLAS inside
+            y_ref = kernels.spmv_csr(indptr, indices, data, x)
+    """
+
+    def __init__(self, flag: bool = True):
+        self._previous = _vendor["on"]
+        _vendor["on"] = bool(flag)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _vendor["on"] = self._previous
+        return False
+
+
+def vendor_enabled() -> bool:
+    """True while ``use_vendor`` routes the kernels to cuSPARSE/cuBLAS."""
+    return _vendor["on"]
+
+
+# ------------------------------------------------------------------------------ compiling
+
+
+def _cuda_include_dirs() -> list[str]:
+    """Directories holding the CUDA headers (only hgemm_wmma.cu includes any: mma.h)."""
+    candidates = []
+    for var in ("CUDA_PATH", "CUDA_HOME"):
+        if os.environ.get(var):
+            candidates.append(os.path.join(os.environ[var], "include"))
+    candidates += ["/usr/local/cuda/include"]
+    for site in sys.path:
+        candidates += glob.glob(os.path.join(site, "nvidia", "*", "include"))
+        candidates += glob.glob(os.path.join(site, "nvidia", "cuda_runtime", "include"))
+    return [d for d in dict.fromkeys(candidates) if os.path.exists(os.path.join(d, "mma.h"))]
+
+
+def compile_options(defines: dict | None = None, cuda_headers: bool = False) -> tuple:
+    """NVRTC options: C++17, our folder on the include path, ``-D`` tile macros."""
+    opts = ["--std=c++17", f"-I{KERNEL_DIR}"]
+    if cuda_headers:
+        opts += [f"-I{d}" for d in _cuda_include_dirs()[:1]]
+    opts += [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
+    return tuple(opts)
+
+
+def kernel_source(filename: str) -> str:
+    """The source of ``filename`` with our own ``#include "x.cuh"`` lines replaced by the
+    headers' text: CuPy's on-disk kernel cache keys on the source string and the options, so
+    an edited header must change the source it sees."""
+    lines = []
+    for line in (KERNEL_DIR / filename).read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith('#include "') and stripped.endswith('"'):
+            header = stripped[len('#include "'):-1]
+            lines.append(f"// ---- begin {header}")
+            lines += [h for h in (KERNEL_DIR / header).read_text().splitlines()
+                      if h.strip() != "#pragma once"]
+            lines.append(f"// ---- end {header}")
+        else:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def get_kernel(filename: str, name: str, defines: dict | None = None, dynamic_smem: int = 0,
+               cuda_headers: bool = False):
+    """Kernel ``name`` of ``filename``, compiled once per (file, macros) and process."""
+    cp = _backend.cupy()
+    key = (filename, tuple(sorted((defines or {}).items())), cp.cuda.Device().id)
+    with _lock:
+        module = _modules.get(key)
+        if module is None:
+            module = cp.RawModule(code=kernel_source(filename),
+                                  options=compile_options(defines, cuda_headers))
+            _modules[key] = module
+        kernel = _kernels.get((key, name))
+        if kernel is None:
+            kernel = module.get_function(name)
+            if dynamic_smem > 48 * 1024:  # opt in above the default 48 KiB
+                kernel.max_dynamic_shared_size_bytes = dynamic_smem
+            _kernels[(key, name)] = kernel
+    return kernel
+
+
+def _i32(v) -> np.int32:
+    return np.int32(v)
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _is_cupy(a) -> bool:
+    return type(a).__module__.split(".")[0] == "cupy"
+
+
+def _require_device(**arrays):
+    """Raise TypeError for host arrays (use the reference), DeviceError without CuPy/GPU."""
+    for name, a in arrays.items():
+        if a is not None and not _is_cupy(a):
+            raise TypeError(
+                f"{name} must be a CuPy array on the GPU, got {type(a).__module__}."
+                f"{type(a).__name__}; for NumPy arrays use minigrad.kernels.reference")
+    _backend.cupy()
+
+
+def _check_array(name, a, ndim=None, dtypes=None, shape=None):
+    if not hasattr(a, "dtype") or not hasattr(a, "shape"):
+        raise TypeError(f"{name} must be an array, got {type(a).__name__}")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(a.shape)}")
+    if dtypes is not None and np.dtype(a.dtype).name not in dtypes:
+        raise TypeError(f"{name} must have dtype {' or '.join(dtypes)}, got {a.dtype}")
+    if shape is not None and tuple(a.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(a.shape)}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (use ascontiguousarray)")
+
+
+def _check_out(out, shape, dtypes):
+    if out is not None:
+        _check_array("out", out, len(shape), dtypes, shape)
+
+
+def validate_csr(indptr, indices, data, x, x_name="x", x_ndim=1, out=None):
+    """Checks shared by spmv_csr and spmm_csr; returns (n_rows, nnz, n_cols)."""
+    _check_array("indptr", indptr, 1, ("int32",))
+    _check_array("indices", indices, 1, ("int32",))
+    _check_array("data", data, 1, ("float32", "float64"))
+    if indptr.shape[0] < 1:
+        raise ValueError("indptr must hold n_rows + 1 >= 1 entries")
+    if indices.shape[0] != data.shape[0]:
+        raise ValueError(f"indices ({indices.shape[0]}) and data ({data.shape[0]}) must have "
+                         f"the same length")
+    _check_array(x_name, x, x_ndim, (np.dtype(data.dtype).name,))
+    n_rows = indptr.shape[0] - 1
+    nnz = data.shape[0]
+    if n_rows + nnz >= 2**31 - 1:
+        raise ValueError("n_rows + nnz must fit in int32")
+    return n_rows, nnz, x.shape[0]
+
+
+def _aligned(a, nbytes=16) -> bool:
+    return a.data.ptr % nbytes == 0
+
+
+# ----------------------------------------------------------------------------------- SpMV
+
+_TN = {"float32": "f32", "float64": "f64"}
+
+
+def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row=None):
+    r"""y = A x for a CSR matrix A (int32 ``indptr``/``indices``, float32/float64 ``data``).
+
+    ``method``: ``"vector"`` (spmv_csr.cu, G lanes per row), ``"merge"`` (spmv_csr_merge.cu,
+    merge-path load balance) or ``None``: merge when the longest row is over 64 times the mean
+    (reads the row lengths, one device sync). ``threads_per_row`` overrides G for "vector".
+    Must equal ``reference.spmv_csr_vector`` / ``reference.spmv_csr_merge``.
+    """
+    n_rows, nnz, n_cols = validate_csr(indptr, indices, data, x)
+    _check_out(out, (n_rows,), (np.dtype(data.dtype).name,))
+    if method not in (None, "vector", "merge"):
+        raise ValueError(f"method must be 'vector', 'merge' or None, got {method!r}")
+    if threads_per_row is not None and threads_per_row not in (2, 4, 8, 16, 32):
+        raise ValueError(f"threads_per_row must be 2, 4, 8, 16 or 32, got {threads_per_row}")
+    _require_device(indptr=indptr, indices=indices, data=data, x=x, out=out)
+    cp = _backend.cupy()
+    if out is None:
+        out = cp.empty(n_rows, dtype=data.dtype)
+    if n_rows == 0:
+        return out
+    if vendor_enabled():
+        import cupyx.scipy.sparse as sparse
+
+        A = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
+        out[...] = A @ x
+        return out
+    if method is None:
+        lengths = cp.diff(indptr)
+        mean = max(nnz / n_rows, 1.0)
+        longest = int(lengths.max())
+        method = ("merge" if longest > reference.MERGE_MAX_OVER_MEAN * mean
+                  and longest > reference.MERGE_MIN_MAX_LEN else "vector")
+    tn = _TN[np.dtype(data.dtype).name]
+    if method == "vector":
+        G = threads_per_row or _threads_per_row(nnz, n_rows, data.dtype)
+        vec = _aligned(data) and _aligned(indices)
+        kernel = get_kernel("spmv_csr.cu", f"spmv_csr_vector_{tn}_g{G}" + ("_vec" if vec else ""))
+        rows_per_block = 256 // G
+        grid = (-(-n_rows // rows_per_block),)
+        kernel(grid, (256,), (_i32(n_rows), indptr, indices, data, x, out))
+        return out
+    tile = reference.MERGE_THREADS * reference.MERGE_ITEMS
+    n_tiles = -(-(n_rows + nnz) // tile)
+    tile_row = cp.empty(n_tiles + 1, dtype=cp.int32)
+    carry_row = cp.empty(n_tiles, dtype=cp.int32)
+    carry_val = cp.empty(n_tiles, dtype=data.dtype)
+    search = get_kernel("spmv_csr_merge.cu", "spmv_csr_merge_search")
+    search((-(-(n_tiles + 1) // 256),), (256,),
+           (_i32(n_tiles), _i32(n_rows), _i32(nnz), indptr, tile_row))
+    main = get_kernel("spmv_csr_merge.cu", f"spmv_csr_merge_{tn}")
+    main((n_tiles,), (reference.MERGE_THREADS,),
+         (_i32(n_rows), _i32(nnz), indptr, indices, data, x, out, tile_row, carry_row, carry_val))
+    fixup = get_kernel("spmv_csr_merge.cu", f"spmv_csr_merge_fixup_{tn}")
+    fixup((-(-n_tiles // 256),), (256,), (_i32(n_tiles), _i32(n_rows), carry_row, carry_val, out))
+    return out
+
+
+def _threads_per_row(nnz, n_rows, dtype) -> int:
+    mean = nnz / max(n_rows, 1)
+    vec = 16 // np.dtype(dtype).itemsize
+    g = 2
+    while g < 32 and g * vec < mean:
+        g *= 2
+    return g
+
+
+def spmm_csr(indptr, indices, data, B, out=None):
+    r"""C = A B for a CSR matrix A and a dense row-major B (spmm_csr.cu, one warp per row and
+    128-column strip). Must equal ``reference.spmm_csr``."""
+    n_rows, nnz, n_inner = validate_csr(indptr, indices, data, B, x_name="B", x_ndim=2)
+    N = B.shape[1]
+    _check_out(out, (n_rows, N), (np.dtype(data.dtype).name,))
+    _require_device(indptr=indptr, indices=indices, data=data, B=B, out=out)
+    cp = _backend.cupy()
+    if out is None:
+        out = cp.empty((n_rows, N), dtype=data.dtype)
+    if n_rows == 0 or N == 0:
+        return out
+    if vendor_enabled():
+        import cupyx.scipy.sparse as sparse
+
+        A = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_inner))
+        out[...] = A @ B
+        return out
+    tn = _TN[np.dtype(data.dtype).name]
+    vec = N % 4 == 0 and _aligned(B)
+    kernel = get_kernel("spmm_csr.cu", f"spmm_csr_{tn}" + ("_vec" if vec else ""))
+    grid = (-(-n_rows // 8), -(-N // 128))
+    kernel(grid, (256,), (_i32(n_rows), _i32(N), indptr, indices, data, B, out))
+    return out
+
+
+# ------------------------------------------------------------------------- tensor-core GEMMs
+
+_HALF = ("float16", "bfloat16")
+_IN_TAG = {"float16": "f16", "bfloat16": "bf16"}
+
+
+def _tiling_smem(tiling: dict, sparse: bool) -> int:
+    t = dict(reference.TILING, **tiling)
+    a = t["BM"] * t["BK"] * 2 // (2 if sparse else 1)
+    b = t["BK"] * t["BN"] * 2
+    e = t["BM"] // 16 * (t["BK"] // 32) * 16 * 4 if sparse else 0
+    return t["STAGES"] * (a + b + e)
+
+
+def _pad_to(cp, a, rows, cols):
+    """Zero-padded contiguous copy of 2-D ``a`` with the given shape (or ``a`` when equal)."""
+    if tuple(a.shape) == (rows, cols) and _aligned(a):
+        return a
+    p = cp.zeros((rows, cols), dtype=a.dtype)
+    p[: a.shape[0], : a.shape[1]] = a
+    return p
+
+
+def _resolve_out_dtype(in_dtype, out, out_dtype):
+    allowed = ("float32", np.dtype(in_dtype).name)
+    if out is not None:
+        dt = np.dtype(out.dtype).name
+        if out_dtype is not None and np.dtype(out_dtype).name != dt:
+            raise ValueError(f"out has dtype {dt} but out_dtype={out_dtype}")
+    else:
+        dt = np.dtype(out_dtype).name if out_dtype is not None else "float32"
+    if dt not in allowed:
+        raise TypeError(f"output dtype must be {' or '.join(allowed)}, got {dt}")
+    return dt
+
+
+def validate_hgemm(A, B, out=None, out_dtype=None):
+    _check_array("A", A, 2, _HALF)
+    _check_array("B", B, 2, (np.dtype(A.dtype).name,))
+    if A.shape[1] != B.shape[0]:
+        raise ValueError(f"A is {tuple(A.shape)} and B is {tuple(B.shape)}: inner sizes differ")
+    dt = _resolve_out_dtype(A.dtype, out, out_dtype)
+    _check_out(out, (A.shape[0], B.shape[1]), (dt,))
+    return dt
+
+
+def hgemm(A, B, out=None, out_dtype=None, *, tiling=None):
+    r"""C = A B on tensor cores (hgemm.cu): float16 (or bfloat16) A, B, fp32 accumulation,
+    output float32 (default) or the input type. Any M, N, K; K or N not a multiple of 8 cost
+    a zero-padded copy. ``tiling`` overrides the -D tile macros (BM, BN, BK, WARPS_M,
+    WARPS_N, STAGES, GROUP_M) for tuning. Must equal ``reference.hgemm``."""
+    dt = validate_hgemm(A, B, out, out_dtype)
+    _require_device(A=A, B=B, out=out)
+    cp = _backend.cupy()
+    M, K = A.shape
+    N = B.shape[1]
+    if out is None:
+        out = cp.empty((M, N), dtype=dt)
+    if M == 0 or N == 0:
+        return out
+    if vendor_enabled():
+        if dt == "float32":
+            cp.matmul(A.astype(cp.float32), B.astype(cp.float32), out=out)
+        else:
+            cp.matmul(A, B, out=out)
+        return out
+    Kp, Np = -(-K // 8) * 8, -(-N // 8) * 8
+    A_ = _pad_to(cp, A, M, Kp)
+    B_ = _pad_to(cp, B, Kp, Np)
+    direct = Np == N and _aligned(out)
+    C_ = out if direct else cp.empty((M, Np), dtype=dt)
+    tiling = dict(tiling or {})
+    t = dict(reference.TILING, **tiling)
+    smem = _tiling_smem(tiling, sparse=False)
+    name = f"hgemm_{_IN_TAG[np.dtype(A.dtype).name]}_{'f32' if dt == 'float32' else _IN_TAG[dt]}"
+    kernel = get_kernel("hgemm.cu", name, tiling, smem)
+    grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
+    threads = 32 * t["WARPS_M"] * t["WARPS_N"]
+    kernel(grid, (threads,), (_i32(M), _i32(Np), _i32(Kp), A_, B_, C_), shared_mem=smem)
+    if not direct:
+        out[...] = C_[:, :N]
+    return out
+
+
+def hgemm_wmma(A, B, out=None, out_dtype=None):
+    r"""The readable WMMA GEMM (hgemm_wmma.cu): float16 in, float32 (default) or float16 out.
+    Must equal ``reference.hgemm``."""
+    dt = validate_hgemm(A, B, out, out_dtype)
+    if np.dtype(A.dtype).name != "float16":
+        raise TypeError("hgemm_wmma takes float16 only")
+    _require_device(A=A, B=B, out=out)
+    cp = _backend.cupy()
+    M, K = A.shape
+    N = B.shape[1]
+    if out is None:
+        out = cp.empty((M, N), dtype=dt)
+    if M == 0 or N == 0:
+        return out
+    kernel = get_kernel("hgemm_wmma.cu", f"hgemm_wmma_f16_{'f32' if dt == 'float32' else 'f16'}",
+                        cuda_headers=True)
+    kernel((-(-N // 64), -(-M // 64)), (128,), (_i32(M), _i32(N), _i32(K), A, B, out))
+    return out
+
+
+def compress_24(W):
+    r"""Pack a 2:4 sparse float16/bfloat16 matrix W (M x K) into ``(values, metadata)`` in the
+    layout ``mm_24`` reads; the same xp code as ``reference.compress_24``, run on the GPU."""
+    _check_array("W", W, 2, _HALF)
+    _require_device(W=W)
+    return reference.compress_24(W)
+
+
+def validate_mm24(values, metadata, B, out=None):
+    _check_array("values", values, 2, _HALF)
+    M, KC = values.shape
+    _check_array("metadata", metadata, 3, ("uint32",), (-(-M // 16), KC // 16, 16))
+    _check_array("B", B, 2, (np.dtype(values.dtype).name,))
+    K, N = B.shape
+    if KC * 2 != -(-K // 32) * 32:
+        raise ValueError(f"values hold {2 * KC} columns of W but B has {K} rows "
+                         f"(values.shape[1] must be round_up(K, 32) / 2)")
+    dt = "float32" if out is None else np.dtype(out.dtype).name
+    if dt not in ("float32", np.dtype(values.dtype).name):
+        raise TypeError(f"out must be float32 or {values.dtype}, got {dt}")
+    _check_out(out, (M, N), (dt,))
+    return dt
+
+
+def mm_24(values, metadata, B, out=None, *, tiling=None):
+    r"""C = W B with W given as ``compress_24(W)`` (mm24.cu: mma.sp m16n8k32 with ordered
+    metadata, fp32 accumulation, the same tiling as ``hgemm``). Output float32 unless ``out``
+    is given in the input type. Must equal ``reference.mm_24``."""
+    dt = validate_mm24(values, metadata, B, out)
+    _require_device(values=values, metadata=metadata, B=B, out=out)
+    cp = _backend.cupy()
+    M, KC = values.shape
+    K, N = B.shape
+    if out is None:
+        out = cp.empty((M, N), dtype=dt)
+    if M == 0 or N == 0:
+        return out
+    if vendor_enabled():  # dense cuBLAS on the decompressed matrix
+        W = reference.decompress_24(values, metadata)[:, :K]
+        if dt == "float32":
+            cp.matmul(W, B.astype(cp.float32), out=out)
+        else:
+            cp.matmul(W.astype(values.dtype), B, out=out)
+        return out
+    Np = -(-N // 8) * 8
+    B_ = _pad_to(cp, B, K, Np)
+    direct = Np == N and _aligned(out)
+    C_ = out if direct else cp.empty((M, Np), dtype=dt)
+    tiling = dict(tiling or {})
+    t = dict(reference.TILING, **tiling)
+    smem = _tiling_smem(tiling, sparse=True)
+    tag = _IN_TAG[np.dtype(values.dtype).name]
+    name = f"mm24_{tag}_{'f32' if dt == 'float32' else tag}"
+    kernel = get_kernel("mm24.cu", name, tiling, smem)
+    grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
+    threads = 32 * t["WARPS_M"] * t["WARPS_N"]
+    kernel(grid, (threads,), (_i32(M), _i32(Np), _i32(K), _i32(2 * KC), values, metadata, B_, C_),
+           shared_mem=smem)
+    if not direct:
+        out[...] = C_[:, :N]
+    return out
+
+
+# ---------------------------------------------------------------------- microbenchmark
+
+
+def mma_peak(sparse: bool = False, iters: int = 4096, blocks_per_sm: int = 4):
+    """Launch mma_peak.cu once; returns (flop, launch config) for the caller to time.
+    Dense: 4096 flop per mma.sync m16n8k16; sparse: 8192 (dense-equivalent) per mma.sp."""
+    cp = _backend.cupy()
+    sms = cp.cuda.Device().attributes["MultiProcessorCount"]
+    blocks, threads, chains = blocks_per_sm * sms, 256, 8
+    out = cp.empty(blocks * threads, dtype=cp.float32)
+    kernel = get_kernel("mma_peak.cu", "mma_sp_peak_f16" if sparse else "mma_peak_f16")
+
+    def launch():
+        kernel((blocks,), (threads,), (out, _i32(iters)))
+
+    flop = blocks * threads // 32 * iters * chains * (8192 if sparse else 4096)
+    return launch, flop

@@ -1,0 +1,425 @@
+r"""NumPy twins of the CUDA kernels in ``minigrad.kernels``: same signatures, same algorithm,
+same data layout, on NumPy arrays.
+
+Each function models the work split of its kernel -- which lane adds which products in which
+order, which k steps are accumulated in fp32, which bits of which metadata word a lane loads
+-- so the layout and the order of operations are tested on every CI run, with or without a
+GPU. They are not fast; they are the specification the kernels must equal (to rounding: a GPU
+fuses ``s + a*b`` into one FMA and a tensor core sums its 16 products in its own order).
+
+=====================  ==============================  ==================================
+function               kernel                          what is modelled
+=====================  ==============================  ==================================
+spmv_csr_vector        spmv_csr.cu                     G lanes per row, vector chunks,
+                                                       per-lane order, shuffle tree
+spmv_csr_merge         spmv_csr_merge.cu               merge-path split, per-thread walk,
+                                                       carry order
+spmm_csr               spmm_csr.cu                     per row, nonzeros in storage order
+hgemm                  hgemm.cu, hgemm_wmma.cu         k16 steps in order, fp32 accumulate
+compress_24 / mm_24    mm24.cu                         packed metadata words, decoded lane
+                                                       by lane as mma.sp reads them; k32
+                                                       steps in order, fp32 accumulate
+=====================  ==============================  ==================================
+
+``ptx_model.simulate_hgemm`` / ``simulate_mm24`` go one level further and replay the
+kernels' shared-memory and register index arithmetic through a model of ``ldmatrix`` and
+``mma``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# Tiling of hgemm.cu and mm24.cu (their -D defaults).
+TILING = dict(BM=128, BN=128, BK=32, WARPS_M=2, WARPS_N=2, STAGES=4, GROUP_M=8)
+# Merge-path SpMV (spmv_csr_merge.cu).
+MERGE_THREADS, MERGE_ITEMS = 256, 7
+# Row-length rule that picks the merge-path kernel over CSR-vector (see choose_spmv_method).
+MERGE_MAX_OVER_MEAN, MERGE_MIN_MAX_LEN = 64, 256
+
+
+def _xp(a):
+    """NumPy or CuPy, whichever owns ``a`` (compress_24 runs on both)."""
+    from minigrad._backend import get_array_module
+
+    return get_array_module(a)
+
+
+def swizzle_chunk(r, c, chunks: int):
+    """Element offset of 16-byte chunk ``c`` of row ``r`` in a swizzled shared-memory tile with
+    ``chunks`` chunks per row: ``swz<CHUNKS>`` of ``tc_common.cuh``."""
+    from .ptx_model import swz
+
+    return swz(r, c, chunks)
+
+
+# ---------------------------------------------------------------------------------- SpMV
+
+
+def _check_csr(indptr, indices, data, n_cols=None, name_x="x"):
+    if indptr.ndim != 1 or indices.ndim != 1 or data.ndim != 1:
+        raise ValueError("indptr, indices and data must be 1-D")
+    if len(indices) != len(data):
+        raise ValueError(f"indices ({len(indices)}) and data ({len(data)}) differ in length")
+    if len(indptr) < 1 or int(indptr[-1]) != len(data):
+        raise ValueError("indptr[-1] must equal the number of stored values")
+
+
+def spmv_threads_per_row(indptr, dtype) -> int:
+    """Lanes per row G for CSR-vector: the smallest power of two (2..32) whose vector pass
+    (G lanes x 16 bytes) covers the mean row length."""
+    n_rows = len(indptr) - 1
+    mean = int(indptr[-1]) / max(n_rows, 1)
+    vec = 16 // np.dtype(dtype).itemsize
+    g = 2
+    while g < 32 and g * vec < mean:
+        g *= 2
+    return g
+
+
+def choose_spmv_method(indptr) -> str:
+    """``"merge"`` when the longest row is much longer than the mean (power-law rows: one
+    warp would work alone on it long after the rest), else ``"vector"``."""
+    n_rows = len(indptr) - 1
+    if n_rows < 1:
+        return "vector"
+    lengths = np.diff(np.asarray(indptr))
+    mean = max(float(lengths.mean()), 1.0)
+    longest = int(lengths.max())
+    if longest > MERGE_MAX_OVER_MEAN * mean and longest > MERGE_MIN_MAX_LEN:
+        return "merge"
+    return "vector"
+
+
+def spmv_csr(indptr, indices, data, x, out=None, *, method=None):
+    """y = A x for A in CSR (int32 ``indptr``/``indices``, float32/float64 ``data``).
+
+    ``method`` is ``"vector"`` (spmv_csr.cu), ``"merge"`` (spmv_csr_merge.cu) or ``None``
+    (chosen from the row lengths, as the GPU launcher does).
+    """
+    method = method or choose_spmv_method(indptr)
+    if method == "vector":
+        return spmv_csr_vector(indptr, indices, data, x, out)
+    if method == "merge":
+        return spmv_csr_merge(indptr, indices, data, x, out)
+    raise ValueError(f"unknown SpMV method {method!r}: expected 'vector' or 'merge'")
+
+
+def _finish(y, out):
+    if out is None:
+        return y
+    out[...] = y
+    return out
+
+
+def spmv_csr_vector(indptr, indices, data, x, out=None, *, threads_per_row=None,
+                    vectorized=True):
+    r"""CSR-vector SpMV exactly as ``spmv_csr.cu`` splits it.
+
+    Row r has nonzeros [s, e). Lane ``l`` of its G lanes adds, in this order, the head
+    elements ``s + l, s + l + G, ...`` below ``a = min(e, round_up(s, V))``, the V-element
+    chunks ``a/V + l, a/V + l + G, ...`` below ``b = max(a, round_down(e, V))`` (each chunk's
+    V products in order), and the tail ``b + l, b + l + G, ...`` below e. The G partial sums
+    are folded by ``shfl_down`` at offsets G/2, ..., 1; lane 0's value is y[r].
+    """
+    _check_csr(indptr, indices, data)
+    T = data.dtype
+    n_rows = len(indptr) - 1
+    G = threads_per_row or spmv_threads_per_row(indptr, T)
+    V = 16 // T.itemsize if vectorized else 1
+    s = indptr[:-1].astype(np.int64)
+    e = indptr[1:].astype(np.int64)
+    nnz = int(e[-1]) if n_rows else 0
+    row = np.repeat(np.arange(n_rows), e - s)
+    k = np.arange(nnz)
+    rs = s[row]
+    if V > 1:
+        a = np.minimum(e, -(-s // V) * V)
+        b = np.maximum(a, e // V * V)
+        head_steps = -(-(a - s) // G)  # steps a lane spends on the head (0 or 1 or 2)
+        body_steps = -(-((b - a) // V) // G) * V
+        ak, bk = a[row], b[row]
+        lane = np.empty(nnz, dtype=np.int64)
+        step = np.empty(nnz, dtype=np.int64)
+        head, tail = k < ak, k >= bk
+        body = ~head & ~tail
+        lane[head] = (k - rs)[head] % G
+        step[head] = (k - rs)[head] // G
+        ci = k // V - ak // V  # chunk index within the row's body
+        lane[body] = ci[body] % G
+        step[body] = head_steps[row][body] + (ci[body] // G) * V + k[body] % V
+        lane[tail] = (k - bk)[tail] % G
+        step[tail] = (head_steps + body_steps)[row][tail] + (k - bk)[tail] // G
+    else:
+        lane = (k - rs) % G
+        step = (k - rs) // G
+    prod = data * x[indices]  # in the value type, as on the GPU
+    partial = np.zeros((n_rows, G), dtype=T)
+    order = np.argsort(step, kind="stable")
+    bounds = np.searchsorted(step[order], np.arange(int(step.max(initial=-1)) + 2))
+    for st in range(len(bounds) - 1):  # within one step each (row, lane) appears once
+        idx = order[bounds[st]:bounds[st + 1]]
+        partial[row[idx], lane[idx]] += prod[idx]
+    off = G // 2
+    while off:
+        partial[:, :off] += partial[:, off:2 * off]
+        off //= 2
+    return _finish(partial[:, 0].copy(), out)
+
+
+def merge_path_search(diagonal, row_end, nnz):
+    """Row coordinate where each ``diagonal`` crosses the merge path of ``row_end`` (the
+    row-end offsets) with the nonzero indices 0..nnz-1; the nonzero coordinate is
+    ``diagonal - row``. Vectorised version of ``merge_path_search`` in spmv_csr_merge.cu."""
+    d = np.asarray(diagonal, dtype=np.int64)
+    row_end = np.asarray(row_end, dtype=np.int64)
+    lo = np.maximum(d - nnz, 0)
+    hi = np.minimum(d, len(row_end))
+    while np.any(lo < hi):
+        active = lo < hi
+        p = (lo + hi) >> 1
+        go_right = row_end[np.minimum(p, len(row_end) - 1)] <= d - p - 1
+        lo = np.where(active & go_right, p + 1, lo)
+        hi = np.where(active & ~go_right, p, hi)
+    return lo
+
+
+def spmv_csr_merge(indptr, indices, data, x, out=None, *, threads=MERGE_THREADS,
+                   items_per_thread=MERGE_ITEMS):
+    r"""Merge-path SpMV exactly as ``spmv_csr_merge.cu`` walks it: tiles of
+    ``threads * items_per_thread`` merge steps, per-thread walks, carries resolved in thread
+    order within a tile and block carries added in tile order."""
+    _check_csr(indptr, indices, data)
+    T = data.dtype
+    n_rows = len(indptr) - 1
+    nnz = int(indptr[-1])
+    tile = threads * items_per_thread
+    n_merge = n_rows + nnz
+    n_tiles = -(-n_merge // tile)
+    y = np.full(n_rows, np.nan, dtype=T)
+    if n_rows == 0:
+        return _finish(y, out)
+    row_end = indptr[1:].astype(np.int64)
+    tile_row = merge_path_search(np.minimum(np.arange(n_tiles + 1) * tile, n_merge), row_end, nnz)
+    prod = (data * x[indices]).astype(T)
+    block_carry = []
+    for blk in range(n_tiles):
+        d0 = min(blk * tile, n_merge)
+        d1 = min(d0 + tile, n_merge)
+        r0, r1 = int(tile_row[blk]), int(tile_row[blk + 1])
+        n0, n1 = d0 - r0, d1 - r1
+        tile_rows, tile_nnz = r1 - r0, n1 - n0
+        s_prod = prod[n0:n1]
+        rr = np.arange(r0, r1 + 1)
+        s_row_end = np.where(rr < n_rows, np.concatenate([row_end, [nnz]])[rr], nnz) - n0
+        t = np.arange(threads)
+        total = tile_rows + tile_nnz
+        t0 = np.minimum(t * items_per_thread, total)
+        t1 = np.minimum(t0 + items_per_thread, total)
+        if tile_rows:
+            r = merge_path_search(t0, s_row_end[:tile_rows], tile_nnz)
+        else:
+            r = np.zeros_like(t0)
+        j = t0 - r
+        r_start = r.copy()
+        acc = np.zeros(threads, dtype=T)
+        first_sum = np.zeros(threads, dtype=T)
+        for _ in range(items_per_thread):
+            active = r + j < t1
+            take = active & (j < s_row_end[np.minimum(r, tile_rows)])
+            finish = active & ~take
+            acc[take] += s_prod[j[take]]
+            j[take] += 1
+            first = finish & (r == r_start)
+            first_sum[first] = acc[first]
+            later = finish & (r != r_start)
+            y[r0 + r[later]] = acc[later]
+            acc[finish] = 0
+            r[finish] += 1
+        carry_row, carry_val = r, acc
+        for u in np.nonzero(r > r_start)[0]:
+            tot = first_sum[u]
+            v = u - 1
+            while v >= 0 and carry_row[v] == r_start[u]:
+                tot += carry_val[v]
+                v -= 1
+            y[r0 + r_start[u]] = tot
+        if r1 < n_rows:
+            tot = carry_val[threads - 1]
+            v = threads - 2
+            while v >= 0 and carry_row[v] == tile_rows:
+                tot += carry_val[v]
+                v -= 1
+            block_carry.append((r1, tot))
+    for row, val in block_carry:  # the fix-up kernel (atomicAdd, any order on the GPU)
+        y[row] += val
+    return _finish(y, out)
+
+
+def spmm_csr(indptr, indices, data, B, out=None):
+    r"""C = A B for A in CSR and dense row-major B, as ``spmm_csr.cu``: every output element
+    sums its row's products in storage order, in the value type."""
+    _check_csr(indptr, indices, data)
+    if B.ndim != 2:
+        raise ValueError(f"B must be 2-D, got shape {B.shape}")
+    n_rows = len(indptr) - 1
+    s = indptr[:-1].astype(np.int64)
+    lengths = np.diff(indptr.astype(np.int64))
+    C = np.zeros((n_rows, B.shape[1]), dtype=data.dtype)
+    for p in range(int(lengths.max(initial=0))):
+        rows = np.nonzero(lengths > p)[0]
+        k = s[rows] + p
+        C[rows] += data[k, None] * B[indices[k]]
+    return _finish(C, out)
+
+
+# --------------------------------------------------------------------------- dense GEMM
+
+
+def _is_16bit_float(dtype) -> bool:
+    return np.dtype(dtype) == np.float16 or np.dtype(dtype).name == "bfloat16"
+
+
+def _out_dtype(in_dtype, out, out_dtype):
+    if out is not None:
+        return out.dtype
+    return np.dtype(out_dtype) if out_dtype is not None else np.dtype(np.float32)
+
+
+def hgemm(A, B, out=None, out_dtype=None):
+    r"""C = A B for float16 (or bfloat16) A, B with float32 accumulation, as ``hgemm.cu``.
+
+    Every block tile of the kernel walks k in steps of 16 and adds each step's product into
+    fp32 accumulators; the inputs are exact in fp32, so one step is an exact fp32 matmul of
+    16-wide slices (up to the summation order inside the step). All tiles do the same, so the
+    model runs the k16 steps over the whole matrix at once. Ragged edges are zero-filled, as
+    the kernel's cp.async does. The result is rounded once to ``out_dtype`` (default fp32).
+    """
+    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
+        raise ValueError(f"hgemm needs A (M, K) and B (K, N); got {A.shape} and {B.shape}")
+    if not (_is_16bit_float(A.dtype) and _is_16bit_float(B.dtype)):
+        raise TypeError(f"hgemm takes float16/bfloat16 A and B, got {A.dtype} and {B.dtype}")
+    dt = _out_dtype(A.dtype, out, out_dtype)
+    M, K = A.shape
+    N = B.shape[1]
+    Kp = -(-K // 16) * 16
+    A32 = np.zeros((M, Kp), dtype=np.float32)
+    A32[:, :K] = A.astype(np.float32)
+    B32 = np.zeros((Kp, N), dtype=np.float32)
+    B32[:K] = B.astype(np.float32)
+    acc = np.zeros((M, N), dtype=np.float32)
+    for k in range(0, Kp, 16):  # one mma k16 step
+        acc += A32[:, k:k + 16] @ B32[k:k + 16]
+    return _finish(acc.astype(dt), out)
+
+
+# ------------------------------------------------------------------------------ 2:4 GEMM
+
+PAD_NIBBLE = 0b0100  # keep positions 0 and 1: a legal pattern for padding groups
+
+
+def compress_24(W):
+    r"""Pack a 2:4 sparse matrix for ``mm_24``: ``(values, metadata)``.
+
+    ``W`` (M x K, float16/bfloat16, NumPy or CuPy) must hold at most 2 nonzeros in every
+    aligned group of 4 along K. K is padded with zeros to Kp = round_up(K, 32).
+
+    values   (M, Kp/2), W's dtype: group G of row m keeps its two entries at columns 2G, 2G+1,
+             in increasing k order (zeros are kept where a group has fewer than two
+             nonzeros, choosing the lowest free positions).
+    metadata (ceil(M/16), Kp/32, 16) uint32: for the 16-row block mt and the k32 block ks,
+             word ``2g + t`` (g = 0..7, t = 0, 1) holds the nibbles of row ``16mt + g`` (bits
+             4j..4j+3) and row ``16mt + g + 8`` (bits 16+4j..16+4j+3) for the groups
+             ``8ks + 4t + j``, j = 0..3; nibble = (i1 << 2) | i0 with i0 < i1 the kept
+             positions. That is the metadata register of lane ``4g + t`` of ``mma.sp``
+             m16n8k32 with sparsity selector 0 (see ``ptx_model.sparse_a_from_fragment``).
+             Rows past M (up to the next multiple of 16) get the legal padding nibble 0b0100.
+    """
+    xp = _xp(W)
+    if W.ndim != 2:
+        raise ValueError(f"W must be 2-D, got shape {W.shape}")
+    if not _is_16bit_float(W.dtype):
+        raise TypeError(f"W must be float16 or bfloat16, got {W.dtype}")
+    M, K = W.shape
+    Kp = -(-K // 32) * 32
+    Wp = xp.zeros((M, Kp), dtype=W.dtype)
+    Wp[:, :K] = W
+    groups = Wp.reshape(M, Kp // 4, 4)
+    nonzero = groups != 0
+    count = nonzero.sum(axis=-1)
+    if bool((count > 2).any()):
+        bad = np.argwhere(np.asarray(count.get() if hasattr(count, "get") else count) > 2)[0]
+        raise ValueError(
+            f"W is not 2:4 sparse: row {bad[0]}, columns {4 * bad[1]}..{4 * bad[1] + 3} hold "
+            f"{int(count[bad[0], bad[1]])} nonzeros (at most 2 per aligned group of 4)")
+    pos = xp.arange(4)
+    key = xp.where(nonzero, pos, pos + 4)  # nonzeros first, then the lowest free positions
+    kept = xp.sort(xp.argsort(key, axis=-1)[..., :2], axis=-1)
+    values = xp.take_along_axis(groups, kept, axis=-1).reshape(M, Kp // 2)
+    nib = (kept[..., 1] << 2) | kept[..., 0]
+    MT, KS = -(-M // 16), Kp // 32
+    nibs = xp.full((MT * 16, Kp // 4), PAD_NIBBLE, dtype=xp.uint32)
+    nibs[:M] = nib.astype(xp.uint32)
+    # rows 16mt + 8h + g, groups 8ks + 4t + j  ->  word[mt, ks, 2g + t] bits 16h + 4j
+    n6 = nibs.reshape(MT, 2, 8, KS, 2, 4)  # (mt, h, g, ks, t, j)
+    shift = (16 * xp.arange(2, dtype=xp.uint32)[:, None] + 4 * xp.arange(4, dtype=xp.uint32))
+    words = (n6 << shift[None, :, None, None, None, :]).sum(axis=(1, 5), dtype=xp.uint32)
+    metadata = xp.ascontiguousarray(words.transpose(0, 2, 1, 3).reshape(MT, KS, 16))
+    return xp.ascontiguousarray(values), metadata
+
+
+def decode_metadata(metadata, n_rows):
+    r"""Kept positions ``(i0, i1)``, each (n_rows, Kp/4), read from the packed words the way
+    the hardware reads them: lane ``4g + t`` (t = 0, 1) of each m16 x k32 block loads word
+    ``2g + t`` and its nibble j of half h describes row ``g + 8h``, group ``4t + j``.
+    Raises ``ValueError`` on an illegal (unordered) nibble."""
+    xp = _xp(metadata)
+    MT, KS, _ = metadata.shape
+    lane = xp.arange(32)
+    g, t = lane // 4, lane % 4
+    holder = t < 2  # sparsity selector 0: lanes 4g, 4g+1 supply the metadata
+    word = metadata[:, :, (2 * g + t)[holder]]  # (MT, KS, 16): what those lanes load
+    h = xp.arange(2)[:, None]
+    j = xp.arange(4)[None, :]
+    nib = (word[..., None, None] >> (16 * h + 4 * j).astype(xp.uint32)) & 0xF  # (MT,KS,16,2,4)
+    # lane (g, t) -> rows g + 8h, groups 4t + j; arrange as (MT, h, g, KS, t, j)
+    nib = nib.reshape(MT, KS, 8, 2, 2, 4).transpose(0, 4, 2, 1, 3, 5)
+    nib = nib.reshape(MT * 16, KS * 8)[:n_rows]
+    i0, i1 = nib & 3, nib >> 2
+    if bool((i0 >= i1).any()):
+        raise ValueError("metadata holds an illegal 2:4 pattern (need i0 < i1 in every group)")
+    return i0, i1
+
+
+def decompress_24(values, metadata):
+    """The dense (M, Kp) matrix that ``(values, metadata)`` encode, as float32."""
+    xp = _xp(values)
+    M, KC = values.shape
+    i0, i1 = decode_metadata(metadata, M)
+    v = values.astype(xp.float32).reshape(M, KC // 2, 2)
+    pos = xp.arange(4)
+    dense = (xp.where(i0[..., None] == pos, v[..., :1], 0)
+             + xp.where(i1[..., None] == pos, v[..., 1:], 0)).astype(xp.float32)
+    return dense.reshape(M, 2 * KC)
+
+
+def mm_24(values, metadata, B, out=None):
+    r"""C = W B for W given as ``compress_24(W)``, as ``mm24.cu`` computes it: W decoded from
+    the metadata words lane by lane (``decode_metadata``), k in steps of 32 (one mma.sp each),
+    products of each step added into fp32 accumulators in order. Output fp32 unless ``out``
+    has another dtype."""
+    if values.ndim != 2 or metadata.ndim != 3 or B.ndim != 2:
+        raise ValueError("mm_24 takes values (M, Kp/2), metadata (M/16, Kp/32, 16), B (K, N)")
+    M, KC = values.shape
+    Kp = 2 * KC
+    K, N = B.shape
+    if Kp != -(-K // 32) * 32:
+        raise ValueError(f"values hold {Kp} columns of W but B has {K} rows "
+                         f"(expected values.shape[1] == round_up(K, 32) / 2)")
+    W = decompress_24(values, metadata)
+    Bp = np.zeros((Kp, N), dtype=np.float32)
+    Bp[:K] = B.astype(np.float32)
+    acc = np.zeros((M, N), dtype=np.float32)
+    for k in range(0, Kp, 32):  # one mma.sp k32 step
+        acc += W[:, k:k + 32] @ Bp[k:k + 32]
+    dt = out.dtype if out is not None else np.dtype(np.float32)
+    return _finish(acc.astype(dt), out)

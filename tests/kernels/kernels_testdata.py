@@ -1,0 +1,53 @@
+"""Random test matrices shared by the kernel tests (CPU and GPU)."""
+import numpy as np
+
+
+def random_csr(rng, n_rows, n_cols, lengths, dtype=np.float32):
+    """CSR with the given row lengths (sorted, unique columns per row), values in [-1, 1)
+    away from 0."""
+    lengths = np.minimum(np.asarray(lengths, dtype=np.int64), n_cols)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    indices = np.concatenate(
+        [np.sort(rng.choice(n_cols, size=int(n), replace=False)) for n in lengths]
+        or [np.zeros(0, np.int64)]).astype(np.int32)
+    data = (rng.uniform(0.5, 1.0, size=len(indices)) * rng.choice([-1, 1], len(indices)))
+    return indptr, indices, data.astype(dtype)
+
+
+def regular_lengths(rng, n_rows, mean):
+    return rng.integers(max(mean // 2, 0), mean + mean // 2 + 1, size=n_rows)
+
+
+def power_law_lengths(rng, n_rows, n_cols, alpha=1.3, with_empty=True):
+    """Zipf-like row lengths: most rows short, a few very long; some rows empty."""
+    lengths = np.minimum(rng.zipf(alpha, size=n_rows), n_cols)
+    if with_empty:
+        lengths[rng.random(n_rows) < 0.1] = 0
+    return lengths
+
+
+def dense_of(indptr, indices, data, n_cols):
+    A = np.zeros((len(indptr) - 1, n_cols), dtype=np.float64)
+    for r in range(len(indptr) - 1):
+        A[r, indices[indptr[r]:indptr[r + 1]]] = data[indptr[r]:indptr[r + 1]]
+    return A
+
+
+def random_24(rng, M, K, dtype=np.float16, fewer=0.2):
+    """M x K with at most 2 nonzeros per aligned group of 4 along K; a fraction ``fewer`` of
+    the groups keeps only 0 or 1 (compress_24 must fill those)."""
+    Kg = -(-K // 4) * 4
+    W = rng.uniform(0.5, 1.0, size=(M, Kg)) * rng.choice([-1, 1], size=(M, Kg))
+    keep = np.argsort(rng.random((M, Kg // 4, 4)), axis=-1)[..., :2]
+    mask = np.zeros((M, Kg // 4, 4), dtype=bool)
+    np.put_along_axis(mask, keep, True, axis=-1)
+    drop = rng.random((M, Kg // 4, 4)) < fewer / 2
+    mask &= ~drop
+    W = (W.reshape(M, Kg // 4, 4) * mask).reshape(M, Kg)[:, :K]
+    return W.astype(dtype)
+
+
+def rel_err(out, ref):
+    out = np.asarray(out, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    return float(np.linalg.norm(out - ref) / max(np.linalg.norm(ref), 1e-300))

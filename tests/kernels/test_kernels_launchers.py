@@ -1,0 +1,157 @@
+"""Launcher behaviour that can be checked without a GPU: argument validation (errors name
+the argument), the vendor switch, lazy imports, and a clear error where no device exists."""
+import subprocess
+import sys
+from pathlib import Path
+
+import minigrad.kernels as K
+import numpy as np
+import pytest
+from minigrad.kernels import _cuda
+
+from minigrad import _backend
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _csr():
+    indptr = np.array([0, 2, 3], np.int32)
+    indices = np.array([0, 1, 1], np.int32)
+    data = np.array([1, 2, 3], np.float32)
+    return indptr, indices, data
+
+
+def test_public_api():
+    for name in ("spmv_csr", "spmm_csr", "compress_24", "mm_24", "hgemm", "use_vendor",
+                 "vendor_enabled"):
+        assert callable(getattr(K, name)) and name in K.__all__
+        assert callable(getattr(K.reference, name, None)) or name in ("use_vendor",
+                                                                      "vendor_enabled")
+
+
+def test_import_touches_no_gpu_library():
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+            f"sys.path.insert(0, {str(Path(__file__).parent)!r}); import conftest; "
+            "import minigrad.kernels, minigrad.kernels.reference; "
+            "bad = [m for m in ('cupy', 'numba.cuda', 'torch') if m in sys.modules]; "
+            "print('LOADED', bad)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert "LOADED []" in proc.stdout, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("change,exc,match", [
+    (dict(indptr=np.array([0, 2, 3], np.int64)), TypeError, "indptr must have dtype int32"),
+    (dict(indices=np.array([0, 1, 1], np.uint32)), TypeError, "indices must have dtype int32"),
+    (dict(data=np.array([1, 2, 3], np.float16)), TypeError, "data must have dtype float32"),
+    (dict(x=np.ones(2, np.float64)), TypeError, "x must have dtype float32"),
+    (dict(x=np.ones((2, 1), np.float32)), ValueError, "x must be 1-D"),
+    (dict(x=np.ones(4, np.float32)[::2]), ValueError, "x must be C-contiguous"),
+    (dict(indices=np.array([0, 1], np.int32)), ValueError, "same length"),
+    (dict(out=np.empty(3, np.float32)), ValueError, r"out must have shape \(2,\)"),
+    (dict(out=np.empty(2, np.float64)), TypeError, "out must have dtype float32"),
+])
+def test_spmv_validation(change, exc, match):
+    indptr, indices, data = _csr()
+    args = dict(indptr=indptr, indices=indices, data=data, x=np.ones(2, np.float32), out=None)
+    args.update(change)
+    with pytest.raises(exc, match=match):
+        K.spmv_csr(**args)
+
+
+def test_spmv_rejects_bad_options():
+    indptr, indices, data = _csr()
+    with pytest.raises(ValueError, match="method"):
+        K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), method="fast")
+    with pytest.raises(ValueError, match="threads_per_row"):
+        K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), threads_per_row=3)
+
+
+def test_host_arrays_point_to_the_reference():
+    indptr, indices, data = _csr()
+    with pytest.raises(TypeError, match="CuPy array.*minigrad.kernels.reference"):
+        K.spmv_csr(indptr, indices, data, np.ones(2, np.float32))
+    with pytest.raises(TypeError, match="indptr must be a CuPy array"):
+        K.spmm_csr(indptr, indices, data, np.ones((2, 3), np.float32))
+    with pytest.raises(TypeError, match="A must be a CuPy array"):
+        K.hgemm(np.zeros((4, 8), np.float16), np.zeros((8, 2), np.float16))
+    with pytest.raises(TypeError, match="W must be a CuPy array"):
+        K.compress_24(np.zeros((16, 32), np.float16))
+
+
+def test_spmm_validation():
+    indptr, indices, data = _csr()
+    with pytest.raises(ValueError, match="B must be 2-D"):
+        K.spmm_csr(indptr, indices, data, np.ones(2, np.float32))
+    with pytest.raises(TypeError, match="B must have dtype float32"):
+        K.spmm_csr(indptr, indices, data, np.ones((2, 3), np.float64))
+    with pytest.raises(ValueError, match=r"out must have shape \(2, 3\)"):
+        K.spmm_csr(indptr, indices, data, np.ones((2, 3), np.float32),
+                   out=np.empty((3, 3), np.float32))
+
+
+def test_hgemm_validation():
+    A = np.zeros((4, 8), np.float16)
+    with pytest.raises(TypeError, match="A must have dtype float16"):
+        K.hgemm(A.astype(np.float32), A.T.copy())
+    with pytest.raises(TypeError, match="B must have dtype float16"):
+        K.hgemm(A, np.zeros((8, 2), np.float32))
+    with pytest.raises(ValueError, match="inner sizes differ"):
+        K.hgemm(A, np.zeros((7, 2), np.float16))
+    with pytest.raises(TypeError, match="output dtype"):
+        K.hgemm(A, np.zeros((8, 2), np.float16), out_dtype=np.float64)
+    with pytest.raises(ValueError, match="out has dtype float16 but out_dtype"):
+        K.hgemm(A, np.zeros((8, 2), np.float16), out=np.zeros((4, 2), np.float16),
+                out_dtype=np.float32)
+    with pytest.raises(ValueError, match="A must be C-contiguous"):
+        K.hgemm(np.zeros((8, 4), np.float16).T, np.zeros((8, 2), np.float16))
+
+
+def test_mm24_validation():
+    values, meta = K.reference.compress_24(np.zeros((20, 64), np.float16))
+    B = np.zeros((64, 8), np.float16)
+    with pytest.raises(ValueError, match=r"metadata must have shape \(2, 2, 16\)"):
+        K.mm_24(values, meta[:1], B)
+    with pytest.raises(TypeError, match="metadata must have dtype uint32"):
+        K.mm_24(values, meta.astype(np.int32), B)
+    with pytest.raises(ValueError, match="round_up"):
+        K.mm_24(values, meta, np.zeros((100, 8), np.float16))
+    with pytest.raises(TypeError, match="B must have dtype float16"):
+        K.mm_24(values, meta, B.astype(np.float32))
+    with pytest.raises(TypeError, match="out must be float32 or float16"):
+        K.mm_24(values, meta, B, out=np.zeros((20, 8), np.float64))
+
+
+def test_use_vendor_call_and_context():
+    assert not K.vendor_enabled()
+    with K.use_vendor():
+        assert K.vendor_enabled()
+        with K.use_vendor(False):
+            assert not K.vendor_enabled()
+        assert K.vendor_enabled()
+    assert not K.vendor_enabled()
+    K.use_vendor(True)
+    try:
+        assert K.vendor_enabled()
+    finally:
+        K.use_vendor(False)
+    assert not K.vendor_enabled()
+
+
+def test_compile_options_carry_tiling():
+    opts = _cuda.compile_options({"BN": 256, "STAGES": 3})
+    assert "--std=c++17" in opts and "-DBN=256" in opts and "-DSTAGES=3" in opts
+    assert any(o.startswith("-I") and o.endswith("kernels") for o in opts)
+
+
+@pytest.mark.skipif(_backend.cuda_available(), reason="a GPU is present")
+def test_no_device_gives_a_clear_error():
+    with pytest.raises(_backend.DeviceError, match="CUDA device"):
+        _cuda.get_kernel("spmv_csr.cu", "spmv_csr_vector_f32_g2")
+
+
+def test_kernel_source_inlines_our_headers():
+    src = _cuda.kernel_source("hgemm.cu")
+    assert '#include "tc_common.cuh"' not in src
+    assert "ldmatrix.sync.aligned.m8n8.x4.shared.b16" in src and "#pragma once" not in src
+    assert "#include <mma.h>" in _cuda.kernel_source("hgemm_wmma.cu")  # system headers stay

@@ -1,0 +1,153 @@
+"""CPU checks of the SpMV / SpMM NumPy models (minigrad.kernels.reference).
+
+They must reproduce the dense float64 product, and the vectorised models must equal a
+literal, loop-by-loop transcription of the CUDA code (same operations in the same order, so
+bit for bit in the value type).
+"""
+import numpy as np
+import pytest
+from kernels_testdata import (
+    dense_of,
+    power_law_lengths,
+    random_csr,
+    regular_lengths,
+    rel_err,
+)
+from minigrad.kernels import reference as ref
+
+TOL = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def _cases(rng, dtype):
+    yield "regular", (503, 611, regular_lengths(rng, 503, 24))
+    yield "long-rows", (97, 3000, regular_lengths(rng, 97, 700))
+    yield "power-law", (800, 2000, power_law_lengths(rng, 800, 2000))
+    lengths = regular_lengths(rng, 300, 9)
+    lengths[::3] = 0
+    yield "empty-rows", (300, 77, lengths)
+    yield "all-empty", (40, 10, np.zeros(40, int))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_spmv_models_match_dense(rng, dtype):
+    for name, (n_rows, n_cols, lengths) in _cases(rng, dtype):
+        indptr, indices, data = random_csr(rng, n_rows, n_cols, lengths, dtype)
+        x = rng.uniform(-1, 1, n_cols).astype(dtype)
+        want = dense_of(indptr, indices, data, n_cols) @ x.astype(np.float64)
+        outs = {
+            "vector": ref.spmv_csr_vector(indptr, indices, data, x),
+            "vector-scalar": ref.spmv_csr_vector(indptr, indices, data, x, vectorized=False),
+            "merge": ref.spmv_csr_merge(indptr, indices, data, x),
+            "merge-small-tiles": ref.spmv_csr_merge(indptr, indices, data, x, threads=32,
+                                                    items_per_thread=3),
+            "auto": ref.spmv_csr(indptr, indices, data, x),
+        }
+        for G in (2, 4, 8, 16, 32):
+            outs[f"vector-G{G}"] = ref.spmv_csr_vector(indptr, indices, data, x,
+                                                       threads_per_row=G)
+        for label, y in outs.items():
+            assert y.dtype == dtype and y.shape == (n_rows,)
+            if np.linalg.norm(want) == 0:
+                assert np.all(y == 0), (name, label)
+            else:
+                assert rel_err(y, want) < TOL[dtype], (name, label, rel_err(y, want))
+
+
+def _vector_kernel_transcription(indptr, indices, data, x, G, V):
+    """spmv_csr.cu, line by line, for one lane at a time (slow, literal)."""
+    T = data.dtype.type
+    y = np.empty(len(indptr) - 1, dtype=data.dtype)
+    for row in range(len(indptr) - 1):
+        s, e = int(indptr[row]), int(indptr[row + 1])
+        lanes = []
+        for lane in range(G):
+            acc = T(0)
+            if V > 1:
+                a = min(e, (s + V - 1) // V * V)
+                b = max(a, e // V * V)
+                for k in range(s + lane, a, G):
+                    acc = T(acc + T(data[k] * x[indices[k]]))
+                for c in range(a // V + lane, b // V, G):
+                    for q in range(V):
+                        k = c * V + q
+                        acc = T(acc + T(data[k] * x[indices[k]]))
+                for k in range(b + lane, e, G):
+                    acc = T(acc + T(data[k] * x[indices[k]]))
+            else:
+                for k in range(s + lane, e, G):
+                    acc = T(acc + T(data[k] * x[indices[k]]))
+            lanes.append(acc)
+        off = G // 2
+        while off:  # __shfl_down_sync(mask, sum, off, G)
+            lanes = [T(lanes[i] + lanes[i + off]) if i + off < G else lanes[i] for i in range(G)]
+            off //= 2
+        y[row] = lanes[0]
+    return y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("G", [2, 8, 32])
+@pytest.mark.parametrize("vectorized", [True, False])
+def test_vector_model_is_the_kernel_order(rng, dtype, G, vectorized):
+    indptr, indices, data = random_csr(rng, 60, 200, rng.integers(0, 90, 60), dtype)
+    x = rng.uniform(-1, 1, 200).astype(dtype)
+    V = 16 // np.dtype(dtype).itemsize if vectorized else 1
+    want = _vector_kernel_transcription(indptr, indices, data, x, G, V)
+    got = ref.spmv_csr_vector(indptr, indices, data, x, threads_per_row=G, vectorized=vectorized)
+    np.testing.assert_array_equal(got, want)
+
+
+def _sequential_merge(row_end, nnz):
+    """The merge path walked step by step: coordinate (row, nonzero) after each step."""
+    coords, i, j = [(0, 0)], 0, 0
+    while i < len(row_end) or j < nnz:
+        if i < len(row_end) and not (j < nnz and j < row_end[i]):
+            i += 1
+        else:
+            j += 1
+        coords.append((i, j))
+    return coords
+
+
+def test_merge_path_search_matches_walk(rng):
+    for lengths in ([3, 0, 0, 5, 1], [0, 0, 0], [7], regular_lengths(rng, 50, 4),
+                    power_law_lengths(rng, 60, 500)):
+        row_end = np.cumsum(lengths)
+        nnz = int(row_end[-1])
+        coords = _sequential_merge(row_end, nnz)
+        d = np.arange(len(coords))
+        rows = ref.merge_path_search(d, row_end, nnz)
+        assert [(int(r), int(dd - r)) for r, dd in zip(rows, d)] == coords
+
+
+def test_choose_method():
+    regular = np.concatenate([[0], np.cumsum(np.full(1000, 30))])
+    assert ref.choose_spmv_method(regular) == "vector"
+    skewed = np.concatenate([[0], np.cumsum([5] * 999 + [5000])])
+    assert ref.choose_spmv_method(skewed) == "merge"
+    assert ref.choose_spmv_method(np.array([0])) == "vector"
+    assert ref.spmv_threads_per_row(regular, np.float32) == 8  # 8 lanes x 4 floats >= 30
+    assert ref.spmv_threads_per_row(regular, np.float64) == 16
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_spmm_model_matches_dense(rng, dtype):
+    for name, (n_rows, n_cols, lengths) in _cases(rng, dtype):
+        indptr, indices, data = random_csr(rng, n_rows, n_cols, lengths, dtype)
+        for N in (1, 7, 130):
+            B = rng.uniform(-1, 1, (n_cols, N)).astype(dtype)
+            want = dense_of(indptr, indices, data, n_cols) @ B.astype(np.float64)
+            C = ref.spmm_csr(indptr, indices, data, B)
+            assert C.shape == (n_rows, N) and C.dtype == dtype
+            if np.linalg.norm(want):
+                assert rel_err(C, want) < TOL[dtype], (name, N)
+
+
+def test_out_argument_is_filled(rng):
+    indptr, indices, data = random_csr(rng, 20, 30, regular_lengths(rng, 20, 5))
+    x = rng.uniform(-1, 1, 30).astype(np.float32)
+    out = np.full(20, np.nan, np.float32)
+    assert ref.spmv_csr(indptr, indices, data, x, out=out) is out
+    assert not np.isnan(out).any()
+    with pytest.raises(ValueError, match="method"):
+        ref.spmv_csr(indptr, indices, data, x, method="magic")
