@@ -5,7 +5,7 @@ the same numbers. Run with ``python -m pytest -m gpu tests/kernels``."""
 import minigrad.kernels as K
 import numpy as np
 import pytest
-from kernels_testdata import (
+from .kernels_testdata import (
     dense_of,
     power_law_lengths,
     random_24,

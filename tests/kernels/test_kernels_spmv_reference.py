@@ -6,7 +6,7 @@ bit for bit in the value type).
 """
 import numpy as np
 import pytest
-from kernels_testdata import (
+from .kernels_testdata import (
     dense_of,
     power_law_lengths,
     random_csr,
