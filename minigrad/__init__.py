@@ -9,7 +9,11 @@ tensor([2., 4.])
 """
 from __future__ import annotations
 
-from . import autograd, dtypes, random
+from ._source_tree import install_kernels_finder
+
+install_kernels_finder()
+
+from . import autograd, dtypes, random  # noqa: E402
 from ._backend import cuda_available
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
