@@ -1,6 +1,12 @@
 r"""Every minigrad GPU kernel beside its vendor counterpart, in one process.
 
-    python benchmarks/gpu_kernels.py --out benchmarks/results/ [--quick]
+    python benchmarks/gpu_kernels.py --out benchmarks/results/ [--quick] [--only hgemm,mm24]
+                                     [--variants]
+
+--only runs the named sections (limits, hgemm, mm24, spmv, spmm; the limits are measured
+whenever hgemm or mm24 runs, for the fractions). --variants adds the tuning variants: the
+tilings in HGEMM_TILINGS / MM24_TILINGS at 8192^3 (and 4096^3 for mm24) and, for CSR-vector
+on the regular matrices, other lane counts per row.
 
 Measures, on the current CUDA device:
   limits   device-to-device copy bandwidth; the mma.sync (and mma.sp) register-only ceiling
@@ -215,17 +221,23 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
     lengths = cp.asnumpy(cp.diff(indptr))
     auto = K.reference.choose_spmv_method(np.concatenate([[0], np.cumsum(lengths)]))
     out = cp.empty(n_rows, dtype)
-    for method in ("vector", "merge"):
-        guarded("spmv", f"{label} {method}", spmv_method, f"{label} {method}", method,
+    methods = [("vector", None), ("merge", None)]
+    if VARIANTS["on"] and kind == "regular":
+        g = _cuda._threads_per_row(nnz, n_rows, dtype)  # what the launcher picks
+        methods += [("vector", G) for G in (g // 2, 2 * g) if 2 <= G <= 32]
+    for method, G in methods:
+        name = f"{label} {method}" + (f" G={G}" if G else "")
+        guarded("spmv", name, spmv_method, name, method,
                 (indptr, indices, data, x), out, y_vendor, t_vendor, reps,
                 dict(n_rows=n_rows, nnz=nnz, max_row=int(lengths.max()), auto_method=auto),
-                nbytes, bw)
+                nbytes, bw, G)
 
 
-def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes, bw):
-    y = K.spmv_csr(*csr, out=out, method=method)
+def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes, bw, G=None):
+    y = K.spmv_csr(*csr, out=out, method=method, threads_per_row=G)
     err = rel_err(y, y_vendor)
-    t = time_gpu(lambda i: K.spmv_csr(*csr, out=out, method=method), reps=reps)
+    t = time_gpu(lambda i: K.spmv_csr(*csr, out=out, method=method, threads_per_row=G),
+                 reps=reps)
     gbps = nbytes / t / 1e6
     record("spmv", label, **info, time_ms=t, vendor="cuSPARSE (cupyx csr @ x)",
            vendor_time_ms=t_vendor, speedup_vs_vendor=t_vendor / t, GBps=gbps,
@@ -312,9 +324,63 @@ def hgemm_variant(label, tiling, sets, out, ref, flop, t_vendor, vendor_tflops):
            fraction_of_mma_sync_peak=(tflops / peak) if peak else None, rel_err=err)
 
 
+# Tile-macro variants timed with --variants (names as the -D macros of hgemm.cu / mm24.cu).
+HGEMM_TILINGS = [
+    dict(BM=128, BN=128, BK=32, WARPS_M=2, WARPS_N=2, STAGES=4),
+    dict(BM=128, BN=128, BK=64, WARPS_M=2, WARPS_N=2, STAGES=3),
+    dict(BM=128, BN=256, BK=32, WARPS_M=2, WARPS_N=4, STAGES=4),
+    dict(BM=128, BN=256, BK=64, WARPS_M=2, WARPS_N=4, STAGES=3),
+    dict(BM=256, BN=128, BK=32, WARPS_M=4, WARPS_N=2, STAGES=4),
+    dict(BM=256, BN=128, BK=64, WARPS_M=4, WARPS_N=2, STAGES=3),
+    dict(BM=256, BN=128, BK=32, WARPS_M=4, WARPS_N=2, STAGES=5),
+]
+MM24_TILINGS = [
+    dict(BM=128, BN=128, BK=32, WARPS_M=2, WARPS_N=2, STAGES=4),
+    dict(BM=128, BN=128, BK=64, WARPS_M=2, WARPS_N=2, STAGES=3),
+    dict(BM=128, BN=128, BK=64, WARPS_M=2, WARPS_N=2, STAGES=4),
+    dict(BM=256, BN=128, BK=64, WARPS_M=4, WARPS_N=2, STAGES=3),
+    dict(BM=256, BN=128, BK=64, WARPS_M=4, WARPS_N=2, STAGES=4),
+    dict(BM=128, BN=256, BK=64, WARPS_M=2, WARPS_N=4, STAGES=3),
+]
+VARIANTS = {"on": False}
+
+
+def tiling_name(t):
+    return " ".join(f"{k}={v}" for k, v in t.items())
+
+
+def check_variant(kind, tiling):
+    """Ragged sizes, NaN-prefilled outputs, fp32 and fp16 out, against float64: the tilings
+    that --variants times are checked for correctness first (the GPU tests cover only a few)."""
+    worst, nans = 0.0, 0
+    for M, N, Kd in ((333, 520, 264), (257, 136, 100), (1000, 264, 1000), (16, 8, 32)):
+        B = random_half((Kd, N), 41)
+        if kind == "hgemm":
+            A = random_half((M, Kd), 40)
+            want = A.astype(cp.float64) @ B.astype(cp.float64)
+        else:
+            A = random_24_gpu(M, -(-Kd // 4) * 4, 40)[:, :Kd].copy()
+            want = A.astype(cp.float64) @ B.astype(cp.float64)
+            values, meta = K.compress_24(A)
+        for out_dtype, tol in ((cp.float32, 1e-3), (cp.float16, 5e-3)):
+            out = cp.full((M, N), cp.nan, out_dtype)
+            if kind == "hgemm":
+                _cuda.hgemm(A, B, out=out, tiling=tiling)
+            else:
+                _cuda.mm_24(values, meta, B, out=out, tiling=tiling)
+            nans += int(cp.isnan(out).sum())
+            worst = max(worst, rel_err(out, want) / tol)
+    record("check", f"{kind} {tiling_name(tiling)}", worst_err_over_tol=worst, nan_outputs=nans,
+           ok=bool(worst < 1 and nans == 0))
+
+
 def bench_hgemm(quick):
     tilings = [("hgemm BN=256 WARPS_N=4", dict(BN=256, WARPS_N=4)),
                ("hgemm BK=64 STAGES=3", dict(BK=64, STAGES=3))]
+    if VARIANTS["on"]:
+        tilings = [(f"hgemm {tiling_name(t)}", t) for t in HGEMM_TILINGS]
+        for t in HGEMM_TILINGS:
+            guarded("check", f"hgemm {tiling_name(t)}", check_variant, "hgemm", t)
     sizes = [(4096, 4096, 4096)] if quick else [(4096, 4096, 4096), (8192, 8192, 8192),
                                                 (5000, 3000, 4000), (4097, 4095, 4093)]
     for M, N, Kd in sizes:
@@ -353,6 +419,11 @@ def mm24_case(label, n, torch):
     t_dense_ours = time_gpu(lambda i: K.hgemm(pick(i)[0], pick(i)[1], out=out), reps=20)
     err = rel_err(K.mm_24(sets[0][2], sets[0][3], sets[0][1], out=out), ref)
     t = time_gpu(lambda i: K.mm_24(pick(i)[2], pick(i)[3], pick(i)[1], out=out), reps=20)
+    if VARIANTS["on"]:
+        for tiling in MM24_TILINGS:
+            guarded("mm24", f"{label} mm24 {tiling_name(tiling)}", mm24_variant,
+                    f"{label} mm24 {tiling_name(tiling)}", tiling, sets, out, ref, flop,
+                    t_dense_ours, t_cublas)
     fields = dict(time_ms=t, tflops_dense_equiv=flop / t / 1e9, rel_err=err,
                   our_dense_hgemm_ms=t_dense_ours, speedup_vs_our_dense=t_dense_ours / t,
                   cublas_dense_ms=t_cublas, speedup_vs_cublas_dense=t_cublas / t)
@@ -364,6 +435,21 @@ def mm24_case(label, n, torch):
         if got:
             fields.update(vendor="cuSPARSELt (torch semi-structured)", vendor_time_ms=got[0],
                           speedup_vs_vendor=got[0] / t, cusparselt_rel_err=got[1])
+    record("mm24", label, **fields)
+
+
+def mm24_variant(label, tiling, sets, out, ref, flop, t_dense_ours, t_cublas):
+    def f(i):
+        s_ = sets[i % len(sets)]
+        return _cuda.mm_24(s_[2], s_[3], s_[1], out=out, tiling=tiling)
+    err = rel_err(f(0), ref)
+    t = time_gpu(f, reps=20)
+    fields = dict(time_ms=t, tflops_dense_equiv=flop / t / 1e9, rel_err=err,
+                  our_dense_hgemm_ms=t_dense_ours, speedup_vs_our_dense=t_dense_ours / t,
+                  cublas_dense_ms=t_cublas, speedup_vs_cublas_dense=t_cublas / t)
+    peak = LIMITS.get("mma_sp_peak_tflops")
+    if peak:
+        fields["fraction_of_mma_sp_peak"] = flop / t / 1e9 / peak
     record("mm24", label, **fields)
 
 
@@ -383,6 +469,9 @@ def bench_mm24(quick):
         import torch
     except Exception:  # noqa: BLE001
         torch = None
+    if VARIANTS["on"]:
+        for t in MM24_TILINGS:
+            guarded("check", f"mm24 {tiling_name(t)}", check_variant, "mm24", t)
     for n in [4096] if quick else [4096, 8192]:
         label = f"{n}x{n}x{n}"
         guarded("mm24", label, mm24_case, label, n, torch)
@@ -457,7 +546,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="folder for the results")
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repetitions")
+    parser.add_argument("--only", default="limits,hgemm,mm24,spmv,spmm",
+                        help="comma-separated sections to run (default: all)")
+    parser.add_argument("--variants", action="store_true",
+                        help="also time the tuning variants (tilings, lanes per row)")
     args = parser.parse_args(argv)
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
+    unknown = only - {"limits", "hgemm", "mm24", "spmv", "spmm"}
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}")
+    VARIANTS["on"] = args.variants
     global cp
     try:
         cp = _backend.cupy()
@@ -467,24 +565,34 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     meta = dict(date=dt.datetime.now().isoformat(timespec="seconds"), device=device_info(),
-                versions=versions(), quick=args.quick)
+                versions=versions(), quick=args.quick, only=sorted(only),
+                variants=args.variants)
     print(json.dumps(meta, indent=1), flush=True)
-    measure_limits(args.quick)
-    bench_hgemm(args.quick)  # sets the cuBLAS peak
-    bench_mm24(args.quick)
-    bench_spmv(args.quick)
-    bench_spmm(args.quick)
-    meta["limits"] = LIMITS
-    meta["results"] = RESULTS
-    meta["wall_s"] = round(time.time() - t0, 1)
     stem = f"gpu-{dt.date.today().isoformat()}"
     path = args.out / f"{stem}.json"
     i = 2
     while path.exists():
         path = args.out / f"{stem}-{i}.json"
         i += 1
-    path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
-    write_markdown(path.with_suffix(".md"), meta)
+
+    def dump():  # after every section, so that a run cut short still leaves its numbers
+        meta["limits"] = LIMITS
+        meta["results"] = RESULTS
+        meta["wall_s"] = round(time.time() - t0, 1)
+        path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
+        write_markdown(path.with_suffix(".md"), meta)
+
+    if only & {"limits", "hgemm", "mm24"}:
+        measure_limits(args.quick)
+    else:  # SpMV/SpMM fractions need the copy bandwidth only
+        guarded("limits", "copy bandwidth", copy_bandwidth, args.quick)
+    dump()
+    sections = [("spmv", bench_spmv), ("hgemm", bench_hgemm),  # hgemm sets the cuBLAS peak
+                ("mm24", bench_mm24), ("spmm", bench_spmm)]
+    for name, bench in sections:
+        if name in only:
+            bench(args.quick)
+            dump()
     failed = [r["name"] for r in RESULTS if "error" in r]
     print(f"wrote {path} and {path.with_suffix('.md')} in {meta['wall_s']} s; "
           f"{len(failed)} failed: {failed}", flush=True)

@@ -32,11 +32,19 @@
 //   Epilogue: accumulator c0 c1 (c2 c3) of tile (mi, ni) is row wm*WM + mi*16 + g (+8),
 //     columns wn*WN + ni*8 + 2t, +1 -- stored as one float2 / packed half2 per row.
 //
-// Pipeline
-//   prologue: load k tiles 0 .. STAGES-2, one commit group each.
-//   k tile kt: wait until <= STAGES-2 groups are pending (tile kt has landed); __syncthreads
-//   (everyone is done with the stage about to be overwritten); issue tile kt + STAGES - 1
-//   into stage (kt-1) % STAGES; compute tile kt from stage kt % STAGES.
+// Pipeline (one __syncthreads per k tile, fragments of the next tile loaded before the last
+// k16 step's mma of the current one, as in CUTLASS's multistage main loop)
+//   prologue: load k tiles 0 .. STAGES-2, one commit group each; wait for tile 0; barrier;
+//     load the kk = 0 fragments of tile 0.
+//   k tile kt, step kk: load the fragments of step kk+1 (other register buffer); at kk = 0
+//     issue tile kt + STAGES - 1 into the stage tile kt-1 used and commit; at the last kk
+//     wait until <= STAGES-2 groups are pending (tile kt+1 has landed), __syncthreads
+//     (everyone is done reading tile kt-1's stage before anyone refills it, and tile kt+1 is
+//     visible), load the kk = 0 fragments of tile kt+1; then the MI x NI mma of step kk.
+//   Every read of the stage of tile t lies between the barriers of iterations t-1 and t;
+//   its refill is issued after the barrier of iteration t.
+//   The copy plan (pointers, predicates, swizzled destinations) and the ldmatrix offsets are
+//   computed once per thread before the loop; inside it only immediates change.
 //
 // Launch configuration
 //   block = 32 * WARPS_M * WARPS_N = 128 threads, grid = ceil(M/BM) * ceil(N/BN) (1-D),
@@ -81,18 +89,24 @@
 #define B_CHUNKS (BN / 8)
 #define A_STAGE (BM * BK)
 #define B_STAGE (BK * BN)
+#define A_RPI (THREADS / A_CHUNKS)  // A-tile rows copied per round of the block
+#define B_RPI (THREADS / B_CHUNKS)
+#define A_IT (BM / A_RPI)           // copy rounds per stage
+#define B_IT (BK / B_RPI)
 
 static_assert(WM % 16 == 0 && WN % 16 == 0, "warp tile must be a multiple of 16 x 16");
 static_assert(BK % 16 == 0, "BK must be a multiple of 16");
 static_assert((BM * A_CHUNKS) % THREADS == 0 && (BK * B_CHUNKS) % THREADS == 0,
               "tile chunks must split evenly over the threads");
+static_assert(THREADS % A_CHUNKS == 0 && THREADS % B_CHUNKS == 0 && A_IT <= 32,
+              "a copy round must cover whole tile rows");
 
 template <bool IS_BF16, int OUT>  // OUT: 0 fp32, 1 16-bit (same type as the inputs)
 __device__ __forceinline__ void hgemm_body(int M, int N, int K, const u16* __restrict__ A,
                                            const u16* __restrict__ B, void* __restrict__ C) {
     extern __shared__ __align__(128) unsigned char smem[];
-    u16* sA = reinterpret_cast<u16*>(smem);
-    u16* sB = sA + STAGES * A_STAGE;
+    const u32 sA = smem_u32(smem);                 // byte addresses in the shared window
+    const u32 sB = sA + STAGES * A_STAGE * 2;
 
     const int tiles_m = (M + BM - 1) / BM, tiles_n = (N + BN - 1) / BN;
     int bm, bn;
@@ -102,25 +116,52 @@ __device__ __forceinline__ void hgemm_body(int M, int N, int K, const u16* __res
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
     const int wm = warp / WARPS_N, wn = warp % WARPS_N;
 
+    // ---- gmem -> smem copy plan, fixed for the whole k loop. Thread t copies chunk t % CHUNKS
+    // of rows t / CHUNKS + it * RPI (it = 0 .. IT-1) of each tile.
+    const int a_r = tid / A_CHUNKS, a_c = tid % A_CHUNKS;
+    const int b_r = tid / B_CHUNKS, b_c = tid % B_CHUNKS;
+    const u16* a_src = A + (long long)(m0 + a_r) * K + a_c * 8;  // + kt*BK + it*A_RPI*K
+    const u16* b_src = B + (long long)b_r * N + n0 + b_c * 8;    // + kt*BK*N + it*B_RPI*N
+    const long long a_step = (long long)A_RPI * K, b_step = (long long)B_RPI * N;
+    unsigned a_rows_ok = 0;
+#pragma unroll
+    for (int it = 0; it < A_IT; ++it) a_rows_ok |= (m0 + a_r + it * A_RPI < M ? 1u : 0u) << it;
+    const bool b_col_ok = n0 + b_c * 8 < N;
+    const u32 a_st = swz<A_CHUNKS>(a_r, a_c) * 2, b_st = swz<B_CHUNKS>(b_r, b_c) * 2;
+
     auto load_stage = [&](int stage, int kt) {
-        const int k0 = kt * BK;
-        u16* a = sA + stage * A_STAGE;
-        u16* b = sB + stage * B_STAGE;
+        const u32 a = sA + stage * (A_STAGE * 2), b = sB + stage * (B_STAGE * 2);
+        const bool a_k_ok = kt * BK + a_c * 8 < K;
+        const u16* ap = a_src + kt * BK;
 #pragma unroll
-        for (int i = tid; i < BM * A_CHUNKS; i += THREADS) {
-            const int r = i / A_CHUNKS, c = i % A_CHUNKS;
-            const int gm = m0 + r, gk = k0 + c * 8;
-            const bool ok = gm < M && gk < K;
-            cp_async_16(smem_u32(a + swz<A_CHUNKS>(r, c)), ok ? A + (long long)gm * K + gk : A, ok);
+        for (int it = 0; it < A_IT; ++it) {
+            const bool ok = a_k_ok && ((a_rows_ok >> it) & 1u);
+            const u32 dst = A_RPI % 8 == 0 ? a + a_st + it * (A_RPI * A_CHUNKS * 16)
+                                           : a + swz<A_CHUNKS>(a_r + it * A_RPI, a_c) * 2;
+            cp_async_16(dst, ok ? ap + it * a_step : A, ok);
         }
+        const int k0 = kt * BK + b_r;
+        const u16* bp = b_src + (long long)kt * BK * N;
 #pragma unroll
-        for (int i = tid; i < BK * B_CHUNKS; i += THREADS) {
-            const int r = i / B_CHUNKS, c = i % B_CHUNKS;
-            const int gk = k0 + r, gn = n0 + c * 8;
-            const bool ok = gk < K && gn < N;
-            cp_async_16(smem_u32(b + swz<B_CHUNKS>(r, c)), ok ? B + (long long)gk * N + gn : B, ok);
+        for (int it = 0; it < B_IT; ++it) {
+            const bool ok = b_col_ok && k0 + it * B_RPI < K;
+            const u32 dst = B_RPI % 8 == 0 ? b + b_st + it * (B_RPI * B_CHUNKS * 16)
+                                           : b + swz<B_CHUNKS>(b_r + it * B_RPI, b_c) * 2;
+            cp_async_16(dst, ok ? bp + it * b_step : B, ok);
         }
     };
+
+    // ---- smem -> register plan: byte offsets inside a stage of each ldmatrix row address.
+    // A, mma tile mi, step kk: row wm*WM + mi*16 + l%16, chunk 2kk + l/16; adding mi*16 rows
+    // leaves the swizzle unchanged, so mi is an immediate offset. B, tiles 2j, 2j+1, step kk:
+    // k row 16kk + l%16, chunk (wn*WN + 16j)/8 + l/16; kk is an immediate offset.
+    u32 a_ld[KSTEPS], b_ld[NI / 2];
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; ++kk)
+        a_ld[kk] = swz<A_CHUNKS>(wm * WM + (lane & 15), kk * 2 + (lane >> 4)) * 2;
+#pragma unroll
+    for (int j = 0; j < NI / 2; ++j)
+        b_ld[j] = swz<B_CHUNKS>(lane & 15, (wn * WN + j * 16) / 8 + (lane >> 4)) * 2;
 
     float acc[MI][NI][4];
 #pragma unroll
@@ -131,19 +172,13 @@ __device__ __forceinline__ void hgemm_body(int M, int N, int K, const u16* __res
             for (int q = 0; q < 4; ++q) acc[mi][ni][q] = 0.f;
 
     u32 af[2][MI][4], bf[2][NI][2];
-    auto load_frags = [&](int buf, const u16* a, const u16* b, int kk) {
+    auto load_frags = [&](int buf, u32 a, u32 b, int kk) {
 #pragma unroll
-        for (int mi = 0; mi < MI; ++mi) {
-            const int r = wm * WM + mi * 16 + (lane & 15);
-            const int c = kk * 2 + (lane >> 4);
-            ldmatrix_x4(af[buf][mi], smem_u32(a + swz<A_CHUNKS>(r, c)));
-        }
+        for (int mi = 0; mi < MI; ++mi) ldmatrix_x4(af[buf][mi], a + a_ld[kk] + mi * (16 * A_CHUNKS * 16));
 #pragma unroll
         for (int j = 0; j < NI / 2; ++j) {
-            const int r = kk * 16 + (lane & 15);
-            const int c = (wn * WN + j * 16) / 8 + (lane >> 4);
             u32 t[4];
-            ldmatrix_x4_trans(t, smem_u32(b + swz<B_CHUNKS>(r, c)));
+            ldmatrix_x4_trans(t, b + b_ld[j] + kk * (16 * B_CHUNKS * 16));
             bf[buf][2 * j][0] = t[0];
             bf[buf][2 * j][1] = t[1];
             bf[buf][2 * j + 1][0] = t[2];
@@ -157,24 +192,43 @@ __device__ __forceinline__ void hgemm_body(int M, int N, int K, const u16* __res
         if (s < KT) load_stage(s, s);
         cp_async_commit();
     }
+    cp_async_wait<STAGES - 2>();  // tile 0 has landed
+    __syncthreads();
 
-    for (int kt = 0; kt < KT; ++kt) {
-        cp_async_wait<STAGES - 2>();
-        __syncthreads();
-        const int next = kt + STAGES - 1;
-        if (next < KT) load_stage(next % STAGES, next);
-        cp_async_commit();
-
-        const u16* a = sA + (kt % STAGES) * A_STAGE;
-        const u16* b = sB + (kt % STAGES) * B_STAGE;
-        load_frags(0, a, b, 0);
+    int rd = 0, wr = STAGES - 1;  // stage computed now, stage written next
+    u32 a_rd = sA, b_rd = sB;
+    load_frags(0, a_rd, b_rd, 0);
+    // Register buffer of step kk of tile kt: (kt * KSTEPS + kk) & 1, a compile-time index
+    // (the kt loop is unrolled by 2 when KSTEPS is odd).
+    constexpr int UNROLL = KSTEPS % 2 ? 2 : 1;
+    for (int kt0 = 0; kt0 < KT; kt0 += UNROLL) {
 #pragma unroll
-        for (int kk = 0; kk < KSTEPS; ++kk) {
-            if (kk + 1 < KSTEPS) load_frags((kk + 1) & 1, a, b, kk + 1);
+        for (int u = 0; u < UNROLL; ++u) {
+            const int kt = kt0 + u;
+            if (UNROLL > 1 && kt >= KT) break;  // uniform over the block
 #pragma unroll
-            for (int mi = 0; mi < MI; ++mi)
+            for (int kk = 0; kk < KSTEPS; ++kk) {
+                const int cur = (u * KSTEPS + kk) & 1;
+                if (kk + 1 < KSTEPS) load_frags(cur ^ 1, a_rd, b_rd, kk + 1);
+                if (kk == 0) {  // refill the stage that tile kt-1 used (all reads of it are done)
+                    const int next = kt + STAGES - 1;
+                    if (next < KT) load_stage(wr, next);
+                    cp_async_commit();
+                    wr = wr + 1 == STAGES ? 0 : wr + 1;
+                }
+                if (kk + 1 == KSTEPS) {  // tile kt+1 must have landed before its first fragments
+                    cp_async_wait<STAGES - 2>();
+                    __syncthreads();
+                    rd = rd + 1 == STAGES ? 0 : rd + 1;
+                    a_rd = sA + rd * (A_STAGE * 2);
+                    b_rd = sB + rd * (B_STAGE * 2);
+                    load_frags(cur ^ 1, a_rd, b_rd, 0);  // after the last tile: stale, unused
+                }
 #pragma unroll
-                for (int ni = 0; ni < NI; ++ni) mma_16816<IS_BF16>(acc[mi][ni], af[kk & 1][mi], bf[kk & 1][ni]);
+                for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+                    for (int ni = 0; ni < NI; ++ni) mma_16816<IS_BF16>(acc[mi][ni], af[cur][mi], bf[cur][ni]);
+            }
         }
     }
     cp_async_wait<0>();

@@ -88,20 +88,28 @@
 #define B_STAGE (BK * BN)
 #define E_STAGE (BM / 16 * KSTEPS * 16)  // metadata words per stage
 #define E_CHUNKS (E_STAGE / 4)
+#define A_RPI (THREADS / A_CHUNKS)  // value-tile rows copied per round of the block
+#define B_RPI (THREADS / B_CHUNKS)
+#define A_IT (BM / A_RPI)           // copy rounds per stage
+#define B_IT (BK / B_RPI)
+#define E_IT ((E_CHUNKS + THREADS - 1) / THREADS)
 
 static_assert(BK % 32 == 0, "BK must be a multiple of 32 for mma.sp m16n8k32");
 static_assert(WM % 16 == 0 && WN % 8 == 0, "warp tile must be a multiple of 16 x 8");
 static_assert((BM * A_CHUNKS) % THREADS == 0 && (BK * B_CHUNKS) % THREADS == 0,
               "tile chunks must split evenly over the threads");
+static_assert(THREADS % A_CHUNKS == 0 && THREADS % B_CHUNKS == 0 && A_IT <= 32,
+              "a copy round must cover whole tile rows");
 
 template <bool IS_BF16, int OUT>  // OUT: 0 fp32, 1 16-bit (same type as the inputs)
 __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16* __restrict__ V,
                                           const u32* __restrict__ E, const u16* __restrict__ B,
                                           void* __restrict__ C) {
     extern __shared__ __align__(128) unsigned char smem[];
-    u16* sA = reinterpret_cast<u16*>(smem);
-    u16* sB = sA + STAGES * A_STAGE;
-    u32* sE = reinterpret_cast<u32*>(sB + STAGES * B_STAGE);
+    const u32 sA = smem_u32(smem);  // byte addresses in the shared window
+    const u32 sB = sA + STAGES * A_STAGE * 2;
+    const u32* sE = reinterpret_cast<const u32*>(smem + STAGES * (A_STAGE + B_STAGE) * 2);
+    const u32 sE_addr = sB + STAGES * B_STAGE * 2;
 
     const int KC = Kp / 2;              // kept values per row
     const int MT = (M + 15) / 16;       // m16 blocks of metadata
@@ -114,33 +122,70 @@ __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
     const int wm = warp / WARPS_N, wn = warp % WARPS_N;
 
+    // ---- gmem -> smem copy plan, fixed for the whole k loop (as hgemm.cu).
+    const int a_r = tid / A_CHUNKS, a_c = tid % A_CHUNKS;
+    const int b_r = tid / B_CHUNKS, b_c = tid % B_CHUNKS;
+    const u16* a_src = V + (long long)(m0 + a_r) * KC + a_c * 8;  // + kt*BK/2 + it*A_RPI*KC
+    const u16* b_src = B + (long long)b_r * N + n0 + b_c * 8;     // + kt*BK*N + it*B_RPI*N
+    const long long a_step = (long long)A_RPI * KC, b_step = (long long)B_RPI * N;
+    unsigned a_rows_ok = 0;
+#pragma unroll
+    for (int it = 0; it < A_IT; ++it) a_rows_ok |= (m0 + a_r + it * A_RPI < M ? 1u : 0u) << it;
+    const bool b_col_ok = n0 + b_c * 8 < N;
+    const u32 a_st = swz<A_CHUNKS>(a_r, a_c) * 2, b_st = swz<B_CHUNKS>(b_r, b_c) * 2;
+    // metadata chunk i (4 words) of a stage: m16 block i / (4*KSTEPS), k32 block
+    // (i % (4*KSTEPS)) / 4, words 4 * (i % 4) .. +3; m16 blocks past the end re-read the last.
+    int e_gmt[E_IT], e_ks[E_IT], e_w[E_IT];
+#pragma unroll
+    for (int it = 0; it < E_IT; ++it) {
+        const int i = tid + it * THREADS, rem = i % (4 * KSTEPS);
+        e_gmt[it] = min(m0 / 16 + i / (4 * KSTEPS), MT - 1);
+        e_ks[it] = rem / 4;
+        e_w[it] = 4 * (rem % 4);
+    }
+
     auto load_stage = [&](int stage, int kt) {
-        u16* a = sA + stage * A_STAGE;
-        u16* b = sB + stage * B_STAGE;
-        u32* e = sE + stage * E_STAGE;
-        const int kc0 = kt * (BK / 2);
+        const u32 a = sA + stage * (A_STAGE * 2), b = sB + stage * (B_STAGE * 2);
+        const bool a_k_ok = kt * (BK / 2) + a_c * 8 < KC;
+        const u16* ap = a_src + kt * (BK / 2);
 #pragma unroll
-        for (int i = tid; i < BM * A_CHUNKS; i += THREADS) {
-            const int r = i / A_CHUNKS, c = i % A_CHUNKS;
-            const int gm = m0 + r, gk = kc0 + c * 8;
-            const bool ok = gm < M && gk < KC;
-            cp_async_16(smem_u32(a + swz<A_CHUNKS>(r, c)), ok ? V + (long long)gm * KC + gk : V, ok);
+        for (int it = 0; it < A_IT; ++it) {
+            const bool ok = a_k_ok && ((a_rows_ok >> it) & 1u);
+            const u32 dst = A_RPI % 8 == 0 ? a + a_st + it * (A_RPI * A_CHUNKS * 16)
+                                           : a + swz<A_CHUNKS>(a_r + it * A_RPI, a_c) * 2;
+            cp_async_16(dst, ok ? ap + it * a_step : V, ok);
         }
-        const int k0 = kt * BK;
+        const int k0 = kt * BK + b_r;
+        const u16* bp = b_src + (long long)kt * BK * N;
 #pragma unroll
-        for (int i = tid; i < BK * B_CHUNKS; i += THREADS) {
-            const int r = i / B_CHUNKS, c = i % B_CHUNKS;
-            const int gk = k0 + r, gn = n0 + c * 8;
-            const bool ok = gk < K && gn < N;
-            cp_async_16(smem_u32(b + swz<B_CHUNKS>(r, c)), ok ? B + (long long)gk * N + gn : B, ok);
+        for (int it = 0; it < B_IT; ++it) {
+            const bool ok = b_col_ok && k0 + it * B_RPI < K;
+            const u32 dst = B_RPI % 8 == 0 ? b + b_st + it * (B_RPI * B_CHUNKS * 16)
+                                           : b + swz<B_CHUNKS>(b_r + it * B_RPI, b_c) * 2;
+            cp_async_16(dst, ok ? bp + it * b_step : B, ok);
         }
-        for (int i = tid; i < E_CHUNKS; i += THREADS) {
-            const int blk = i / (4 * KSTEPS), rem = i % (4 * KSTEPS);
-            const int gmt = min(m0 / 16 + blk, MT - 1);
-            const int gks = min(kt * KSTEPS + rem / 4, KS - 1);
-            cp_async_16(smem_u32(e + 4 * i), E + ((long long)gmt * KS + gks) * 16 + 4 * (rem % 4), true);
+        const u32 e = sE_addr + stage * (E_STAGE * 4);
+#pragma unroll
+        for (int it = 0; it < E_IT; ++it) {
+            const int i = tid + it * THREADS;
+            if (E_CHUNKS % THREADS == 0 || i < E_CHUNKS) {
+                const int gks = min(kt * KSTEPS + e_ks[it], KS - 1);
+                cp_async_16(e + 16 * i, E + ((long long)e_gmt[it] * KS + gks) * 16 + e_w[it], true);
+            }
         }
     };
+
+    // ---- smem -> register plan (byte offsets inside a stage). A: as hgemm.cu (mi is an
+    // immediate). B, tile ni, step ks: k row 32ks + l, chunk (wn*WN + 8ni)/8; ks is an immediate.
+    // Metadata, tile mi, step ks: word ((wm*MI + mi)*KSTEPS + ks)*16 + 2(l/4) + l%2.
+    u32 a_ld[KSTEPS];
+#pragma unroll
+    for (int ks = 0; ks < KSTEPS; ++ks)
+        a_ld[ks] = swz<A_CHUNKS>(wm * WM + (lane & 15), ks * 2 + (lane >> 4)) * 2;
+    const u32 b_row = lane * (B_CHUNKS * 16);
+    const int b_x = (lane / (B_CHUNKS >= 8 ? 1 : 8 / B_CHUNKS)) & ((B_CHUNKS >= 8 ? 8 : B_CHUNKS) - 1);
+    const int b_c0 = wn * WN / 8;
+    const int e_ld = wm * MI * KSTEPS * 16 + 2 * (lane >> 2) + (lane & 1);
 
     float acc[MI][NI][4];
 #pragma unroll
@@ -150,21 +195,19 @@ __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16
 #pragma unroll
             for (int q = 0; q < 4; ++q) acc[mi][ni][q] = 0.f;
 
-    u32 af[MI][4], bf[NI][4], ef[MI];
-    auto load_frags = [&](const u16* a, const u16* b, const u32* e, int ks) {
+    // A fragments and metadata are double-buffered across k32 steps; the B fragment of mma
+    // column ni is reloaded for the next step right after the MI mma.sp that read it (one B
+    // buffer: 32 registers fewer, which keeps the kernel under 255 registers without spills).
+    u32 af[2][MI][4], ef[2][MI], bf[NI][4];
+    auto load_a = [&](int buf, u32 a, const u32* e, int ks) {
 #pragma unroll
         for (int mi = 0; mi < MI; ++mi) {
-            const int r = wm * WM + mi * 16 + (lane & 15);
-            const int c = ks * 2 + (lane >> 4);
-            ldmatrix_x4(af[mi], smem_u32(a + swz<A_CHUNKS>(r, c)));
-            ef[mi] = e[((wm * MI + mi) * KSTEPS + ks) * 16 + 2 * (lane >> 2) + (lane & 1)];
+            ldmatrix_x4(af[buf][mi], a + a_ld[ks] + mi * (16 * A_CHUNKS * 16));
+            ef[buf][mi] = e[e_ld + (mi * KSTEPS + ks) * 16];
         }
-#pragma unroll
-        for (int ni = 0; ni < NI; ++ni) {
-            const int r = ks * 32 + lane;
-            const int c = (wn * WN + ni * 8) / 8;
-            ldmatrix_x4_trans(bf[ni], smem_u32(b + swz<B_CHUNKS>(r, c)));
-        }
+    };
+    auto load_b = [&](int ni, u32 b, int ks) {
+        ldmatrix_x4_trans(bf[ni], b + b_row + ks * (32 * B_CHUNKS * 16) + (((b_c0 + ni) ^ b_x) << 4));
     };
 
     const int KT = (Kp + BK - 1) / BK;
@@ -173,24 +216,57 @@ __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16
         if (s < KT) load_stage(s, s);
         cp_async_commit();
     }
+    cp_async_wait<STAGES - 2>();  // tile 0 has landed
+    __syncthreads();
 
-    for (int kt = 0; kt < KT; ++kt) {
-        cp_async_wait<STAGES - 2>();
-        __syncthreads();
-        const int next = kt + STAGES - 1;
-        if (next < KT) load_stage(next % STAGES, next);
-        cp_async_commit();
-
-        const u16* a = sA + (kt % STAGES) * A_STAGE;
-        const u16* b = sB + (kt % STAGES) * B_STAGE;
-        const u32* e = sE + (kt % STAGES) * E_STAGE;
+    int rd = 0, wr = STAGES - 1;  // stage computed now, stage written next
+    u32 a_rd = sA, b_rd = sB;
+    const u32* e_rd = sE;
+    load_a(0, a_rd, e_rd, 0);
 #pragma unroll
-        for (int ks = 0; ks < KSTEPS; ++ks) {
-            load_frags(a, b, e, ks);
+    for (int ni = 0; ni < NI; ++ni) load_b(ni, b_rd, 0);
+    // Register buffer of step ks of tile kt: (kt * KSTEPS + ks) & 1, a compile-time index
+    // (the kt loop is unrolled by 2 when KSTEPS is odd).
+    constexpr int UNROLL = KSTEPS % 2 ? 2 : 1;
+    for (int kt0 = 0; kt0 < KT; kt0 += UNROLL) {
 #pragma unroll
-            for (int mi = 0; mi < MI; ++mi)
+        for (int u = 0; u < UNROLL; ++u) {
+            const int kt = kt0 + u;
+            if (UNROLL > 1 && kt >= KT) break;  // uniform over the block
 #pragma unroll
-                for (int ni = 0; ni < NI; ++ni) mma_sp_16832<IS_BF16>(acc[mi][ni], af[mi], bf[ni], ef[mi]);
+            for (int ks = 0; ks < KSTEPS; ++ks) {
+                const int cur = (u * KSTEPS + ks) & 1;
+                if (ks == 0) {  // refill the stage that tile kt-1 used (all reads of it are done)
+                    const int next = kt + STAGES - 1;
+                    if (next < KT) load_stage(wr, next);
+                    cp_async_commit();
+                    wr = wr + 1 == STAGES ? 0 : wr + 1;
+                }
+                // Where the fragments of the next step come from: this stage, or (last step)
+                // the next tile's stage, once it has landed and every warp has passed the
+                // barrier (so that all reads of tile kt-1's stage, refilled above, are done).
+                u32 a_nx = a_rd, b_nx = b_rd;
+                const u32* e_nx = e_rd;
+                int ks_nx = ks + 1;
+                if (ks + 1 == KSTEPS) {
+                    cp_async_wait<STAGES - 2>();
+                    __syncthreads();
+                    rd = rd + 1 == STAGES ? 0 : rd + 1;
+                    a_rd = a_nx = sA + rd * (A_STAGE * 2);
+                    b_rd = b_nx = sB + rd * (B_STAGE * 2);
+                    e_rd = e_nx = sE + rd * E_STAGE;
+                    ks_nx = 0;
+                }
+                // (after the last tile this reads a stale stage: harmless, never used)
+                load_a(cur ^ 1, a_nx, e_nx, ks_nx);
+#pragma unroll
+                for (int ni = 0; ni < NI; ++ni) {
+#pragma unroll
+                    for (int mi = 0; mi < MI; ++mi)
+                        mma_sp_16832<IS_BF16>(acc[mi][ni], af[cur][mi], bf[ni], ef[cur][mi]);
+                    load_b(ni, b_nx, ks_nx);
+                }
+            }
         }
     }
     cp_async_wait<0>();

@@ -59,6 +59,27 @@ __device__ __forceinline__ double chunk_dot(double s, const double2 v, const int
     return s;
 }
 
+// The x values of a chunk, gathered ahead of their use, and the chunk's sum with them (same
+// order as chunk_dot).
+__device__ __forceinline__ float4 chunk_x(const int4 c, const float* x) {
+    return make_float4(__ldg(x + c.x), __ldg(x + c.y), __ldg(x + c.z), __ldg(x + c.w));
+}
+__device__ __forceinline__ double2 chunk_x(const int2 c, const double* x) {
+    return make_double2(__ldg(x + c.x), __ldg(x + c.y));
+}
+__device__ __forceinline__ float chunk_dot_x(float s, const float4 v, const float4 xv) {
+    s += v.x * xv.x;
+    s += v.y * xv.y;
+    s += v.z * xv.z;
+    s += v.w * xv.w;
+    return s;
+}
+__device__ __forceinline__ double chunk_dot_x(double s, const double2 v, const double2 xv) {
+    s += v.x * xv.x;
+    s += v.y * xv.y;
+    return s;
+}
+
 template <typename T, int G, bool VEC>
 __device__ __forceinline__ void spmv_csr_vector(int n_rows, const int* __restrict__ indptr,
                                                 const int* __restrict__ indices,
@@ -78,11 +99,31 @@ __device__ __forceinline__ void spmv_csr_vector(int n_rows, const int* __restric
         constexpr int V = VT::V;
         const int a = min(e, (s + V - 1) / V * V);
         const int b = max(a, e / V * V);
-        for (int k = s + lane; k < a; k += G) sum += __ldcs(data + k) * __ldg(x + __ldcs(indices + k));
         const typename VT::values* dv = reinterpret_cast<const typename VT::values*>(data);
         const typename VT::cols* iv = reinterpret_cast<const typename VT::cols*>(indices);
-        for (int c = a / V + lane; c < b / V; c += G) sum = chunk_dot(sum, __ldcs(dv + c), __ldcs(iv + c), x);
-        for (int k = b + lane; k < e; k += G) sum += __ldcs(data + k) * __ldg(x + __ldcs(indices + k));
+        // The first step of each part (head, body, tail) is loaded up front -- values and
+        // columns, then the x gathers -- so a row of up to G*V + 2(V-1) nonzeros costs one
+        // round of memory latency instead of three; the sums are still added in the order
+        // head, body, tail.
+        const int kh = s + lane, c0 = a / V + lane, kt = b + lane;
+        const bool hv = kh < a, cv = c0 < b / V, tv = kt < e;
+        T hval = T(0), tval = T(0), hx = T(0), tx = T(0);
+        int hcol = 0, tcol = 0;
+        typename VT::values cval, cx;
+        typename VT::cols ccol;
+        if (hv) { hval = __ldcs(data + kh); hcol = __ldcs(indices + kh); }
+        if (cv) { cval = __ldcs(dv + c0); ccol = __ldcs(iv + c0); }
+        if (tv) { tval = __ldcs(data + kt); tcol = __ldcs(indices + kt); }
+        if (hv) hx = __ldg(x + hcol);
+        if (cv) cx = chunk_x(ccol, x);
+        if (tv) tx = __ldg(x + tcol);
+        if (hv) sum += hval * hx;
+        for (int k = kh + G; k < a; k += G) sum += __ldcs(data + k) * __ldg(x + __ldcs(indices + k));
+        if (cv) sum = chunk_dot_x(sum, cval, cx);
+#pragma unroll 2
+        for (int c = c0 + G; c < b / V; c += G) sum = chunk_dot(sum, __ldcs(dv + c), __ldcs(iv + c), x);
+        if (tv) sum += tval * tx;
+        for (int k = kt + G; k < e; k += G) sum += __ldcs(data + k) * __ldg(x + __ldcs(indices + k));
     } else {
         for (int k = s + lane; k < e; k += G) sum += __ldcs(data + k) * __ldg(x + __ldcs(indices + k));
     }

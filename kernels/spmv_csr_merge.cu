@@ -84,6 +84,32 @@ extern "C" __global__ void spmv_csr_merge_search(int n_tiles, int n_rows, int nn
     tile_row[b] = merge_path_search(d, indptr + 1, n_rows, nnz, 0);
 }
 
+// total + carry[u] + carry[u-1] + ... over the run of threads u, u-1, ... whose carry row is
+// `row` (carry rows never decrease with the thread index), added in that order. The shared
+// memory reads are made CARRY_BATCH at a time (speculatively, then used in order), so a run
+// across a whole block (a row longer than the tile) costs THREADS / CARRY_BATCH latencies.
+#define CARRY_BATCH 8
+template <typename T>
+__device__ __forceinline__ T add_carries(T total, int u, int row, const int* s_carry_row,
+                                         const T* s_carry_val) {
+    bool go = true;
+    for (; go && u >= 0; u -= CARRY_BATCH) {
+        int rows[CARRY_BATCH];
+        T vals[CARRY_BATCH];
+#pragma unroll
+        for (int q = 0; q < CARRY_BATCH; ++q) {
+            rows[q] = u - q >= 0 ? s_carry_row[u - q] : -1;
+            vals[q] = u - q >= 0 ? s_carry_val[u - q] : T(0);
+        }
+#pragma unroll
+        for (int q = 0; q < CARRY_BATCH; ++q) {
+            go = go && rows[q] == row;
+            if (go) total += vals[q];
+        }
+    }
+    return total;
+}
+
 template <typename T>
 __device__ __forceinline__ void spmv_csr_merge(int n_rows, int nnz, const int* __restrict__ indptr,
                                                const int* __restrict__ indices,
@@ -105,14 +131,35 @@ __device__ __forceinline__ void spmv_csr_merge(int n_rows, int nnz, const int* _
     const int tile_rows = r1 - r0;  // row-end steps in this tile
     const int tile_nnz = n1 - n0;   // nonzero steps in this tile
 
-    // Stage products and row ends (relative to n0) with coalesced loads.
-    for (int i = threadIdx.x; i < tile_nnz; i += THREADS) {
-        const int k = n0 + i;
-        s_prod[i] = __ldcs(data + k) * __ldg(x + __ldcs(indices + k));
+    // Stage products and row ends (relative to n0) with coalesced loads: all of a thread's
+    // values, columns and row ends are loaded before the first x gather (fixed trip counts,
+    // unrolled), so a block waits for about two memory latencies instead of 2 * ITEMS.
+    T pv[ITEMS];
+    int pc[ITEMS], pe[ITEMS + 1];
+#pragma unroll
+    for (int it = 0; it < ITEMS; ++it) {
+        const int i = threadIdx.x + it * THREADS;
+        pv[it] = T(0);
+        pc[it] = 0;
+        if (i < tile_nnz) {
+            pv[it] = __ldcs(data + n0 + i);
+            pc[it] = __ldcs(indices + n0 + i);
+        }
     }
-    for (int i = threadIdx.x; i <= tile_rows; i += THREADS) {
-        const int r = r0 + i;
-        s_row_end[i] = (r < n_rows ? __ldg(indptr + r + 1) : nnz) - n0;
+#pragma unroll
+    for (int it = 0; it < ITEMS + 1; ++it) {
+        const int i = threadIdx.x + it * THREADS, r = r0 + i;
+        pe[it] = i <= tile_rows ? (r < n_rows ? __ldg(indptr + r + 1) : nnz) - n0 : 0;
+    }
+#pragma unroll
+    for (int it = 0; it < ITEMS; ++it) {
+        const int i = threadIdx.x + it * THREADS;
+        if (i < tile_nnz) s_prod[i] = pv[it] * __ldg(x + pc[it]);
+    }
+#pragma unroll
+    for (int it = 0; it < ITEMS + 1; ++it) {
+        const int i = threadIdx.x + it * THREADS;
+        if (i <= tile_rows) s_row_end[i] = pe[it];
     }
     __syncthreads();
 
@@ -143,15 +190,11 @@ __device__ __forceinline__ void spmv_csr_merge(int n_rows, int nnz, const int* _
     __syncthreads();
 
     if (r > r_start) {  // finished its first row: add the carries of earlier threads
-        T total = first_sum;
-        for (int u = t - 1; u >= 0 && s_carry_row[u] == r_start; --u) total += s_carry_val[u];
-        y[r0 + r_start] = total;
+        y[r0 + r_start] = add_carries(first_sum, t - 1, r_start, s_carry_row, s_carry_val);
     }
     if (t == THREADS - 1 && r1 < n_rows) {  // the row left open at the end of the tile
-        T total = sum;
-        for (int u = t - 1; u >= 0 && s_carry_row[u] == tile_rows; --u) total += s_carry_val[u];
         block_carry_row[blockIdx.x] = r1;
-        block_carry_val[blockIdx.x] = total;
+        block_carry_val[blockIdx.x] = add_carries(sum, t - 1, tile_rows, s_carry_row, s_carry_val);
     } else if (t == THREADS - 1) {
         block_carry_row[blockIdx.x] = n_rows;  // nothing open
         block_carry_val[blockIdx.x] = T(0);
