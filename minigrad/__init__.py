@@ -65,6 +65,7 @@ from .ops.linalg import matmul
 from .ops.reduction import log_softmax, logsumexp, softmax
 from .ops.shape import chunk, pad, split
 from .random import get_rng_state, manual_seed, set_rng_state
+from .serialization import load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"
@@ -111,10 +112,29 @@ class _Cuda:
 cuda = _Cuda()
 
 
+def sparse_coo_tensor(indices, values, size=None, **kwargs):
+    """A COO sparse tensor (:func:`minigrad.sparse.sparse_coo_tensor`)."""
+    from .sparse import sparse_coo_tensor as make
+
+    return make(indices, values, size, **kwargs)
+
+
+def sparse_csr_tensor(crow_indices, col_indices, values, size=None, **kwargs):
+    """A CSR sparse tensor (:func:`minigrad.sparse.sparse_csr_tensor`)."""
+    from .sparse import sparse_csr_tensor as make
+
+    return make(crow_indices, col_indices, values, size, **kwargs)
+
+
+# Subpackages that load on first use (``mg.nn``, ``mg.optim``...), so ``import minigrad``
+# stays light; ``testing`` needs hypothesis (a test extra).
+_LAZY_SUBMODULES = ("nn", "optim", "sparse", "data", "amp", "kernels", "testing",
+                    "distributed", "quantization", "viz", "train", "search")
+
+
 def __getattr__(name):
-    # Optional parts load on first use: testing needs hypothesis (a test extra).
-    if name == "testing":
+    if name in _LAZY_SUBMODULES:
         import importlib
 
-        return importlib.import_module(".testing", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

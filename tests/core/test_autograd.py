@@ -269,7 +269,9 @@ def test_graph_is_released_after_backward():
 
 
 def _live_functions():
-    return sum(isinstance(o, Function) for o in gc.get_objects())
+    # issubclass(type(o)) rather than isinstance: dead weakref proxies (Numba leaves some)
+    # raise ReferenceError on isinstance.
+    return sum(issubclass(type(o), Function) for o in gc.get_objects())
 
 
 def test_training_loop_memory_does_not_grow():

@@ -1,0 +1,85 @@
+"""``minigrad.nn``: modules, layers, initializers (PyTorch's ``torch.nn`` names).
+
+>>> import minigrad as mg
+>>> from minigrad import nn
+>>> mg.manual_seed(0)
+0
+>>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+>>> net(mg.randn(2, 4)).shape
+(2, 3)
+>>> net
+Sequential(
+  (0): Linear(in_features=4, out_features=8, bias=True)
+  (1): ReLU()
+  (2): Linear(in_features=8, out_features=3, bias=True)
+)
+"""
+from __future__ import annotations
+
+from . import functional, init
+from .activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from .conv import Conv1d, Conv2d
+from .dropout import DropConnect, Dropout, Dropout1d, Dropout2d, StochasticDepth
+from .embedding import Embedding
+from .linear import Bilinear, Flatten, Identity, Linear, LowRankLinear, Unflatten
+from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from .residual import BasicBlock, Residual
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "functional", "init",
+    "Linear", "Bilinear", "Identity", "Flatten", "Unflatten", "LowRankLinear", "Conv1d",
+    "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout",
+    "Dropout1d", "Dropout2d", "DropConnect", "StochasticDepth", "Embedding", "ReLU",
+    "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",
+    "LogSoftmax", "Residual", "BasicBlock",
+]
+
+from . import utils  # noqa: E402  (clip_grad_norm_, parameters_to_vector...)
+from .losses import (  # noqa: E402
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    DistillationLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+
+__all__ += [
+    "utils", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss",
+    "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "DistillationLoss",
+    "Linear24",
+]
+
+
+def __getattr__(name):
+    # 2:4 semi-structured Linear lives with the sparse formats; it loads on first use.
+    if name == "Linear24":
+        from ..sparse.linear24 import Linear24
+
+        return Linear24
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

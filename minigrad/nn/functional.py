@@ -1,0 +1,123 @@
+"""``minigrad.nn.functional`` (``F``): the layers as functions, PyTorch's names and
+signatures. Each function lives with its layer family (``conv.py``, ``pooling.py``...);
+this module gathers them, the activations of :mod:`minigrad.ops.activation`, and the
+loss functions of :mod:`minigrad.nn.losses`.
+
+``inplace`` arguments are accepted for compatibility and ignored: minigrad never writes
+into an input.
+"""
+from __future__ import annotations
+
+from ..ops import activation as _act
+from ..ops.reduction import LogSoftmax as _LogSoftmax
+from ..ops.reduction import Softmax as _Softmax
+from ..ops.shape import pad
+from .activation import softmax_dim as _softmax_dim
+from .conv import conv1d, conv2d
+from .dropout import dropout, dropout1d, dropout2d, stochastic_depth
+from .embedding import embedding
+from .linear import linear
+from .normalization import batch_norm, group_norm, layer_norm
+from .pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
+
+__all__ = [
+    "linear", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm",
+    "dropout", "dropout1d", "dropout2d", "stochastic_depth", "embedding", "pad", "relu",
+    "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "softmax",
+    "log_softmax", "one_hot",
+]
+
+
+def relu(input, inplace=False):
+    return _act.ReLU()(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _act.LeakyReLU(negative_slope)(input)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _act.ELU(alpha)(input)
+
+
+def gelu(input, approximate="none"):
+    return _act.GELU(approximate)(input)
+
+
+def silu(input, inplace=False):
+    return _act.SiLU()(input)
+
+
+def tanh(input):
+    return _act.Tanh()(input)
+
+
+def sigmoid(input):
+    return _act.Sigmoid()(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    return _act.Softplus(beta, threshold)(input)
+
+
+def softmax(input, dim=None, dtype=None):
+    """Softmax along ``dim`` (PyTorch's implicit dim when None)."""
+    if dtype is not None:
+        input = input.to(dtype=dtype)
+    return _Softmax(_softmax_dim(input.ndim) if dim is None else dim)(input)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """log-softmax along ``dim`` (PyTorch's implicit dim when None)."""
+    if dtype is not None:
+        input = input.to(dtype=dtype)
+    return _LogSoftmax(_softmax_dim(input.ndim) if dim is None else dim)(input)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Integer class indices → int64 one-hot vectors along a new last dim (no gradient)."""
+    from ..tensor import _make_tensor
+
+    idx = tensor.data
+    xp = tensor.xp
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects an integer tensor, got {idx.dtype}")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got range "
+                         f"[{int(idx.min())}, {int(idx.max())}]")
+    out = (idx[..., None] == xp.arange(num_classes)).astype("int64")
+    return _make_tensor(out, xp, False)
+
+
+# The loss functions (the Modules are in minigrad.nn).
+from .losses import (  # noqa: E402
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    distillation_loss,
+    entropy_penalty,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    l1_penalty,
+    l2_penalty,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+
+__all__ += [
+    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "distillation_loss", "entropy_penalty", "l1_penalty", "l2_penalty",
+]

@@ -1,0 +1,707 @@
+r"""Loss functions and regularizers (PyTorch's ``torch.nn.functional`` losses and
+``torch.nn`` loss modules), each built from differentiable minigrad ops, so every loss
+has a backward of its backward.
+
+Conventions (PyTorch's):
+
+* ``input`` is the prediction, ``target`` the truth; a per-element loss ℓ is reduced by
+  ``reduction``: ``"none"`` (ℓ itself), ``"mean"`` (the average) or ``"sum"``.
+* Classification inputs have the class dimension at 1: ``(N, C)`` or ``(N, C, d₁, …)``,
+  or ``(C,)`` for a single sample.
+* Class weights, ``ignore_index`` and the class mask built from integer targets are
+  constants: no gradient flows to them (PyTorch does not differentiate ``weight``
+  either). Probability targets, regression targets and KL targets *are* differentiable.
+
+The one-hot trick. With class indices tₙ, cross-entropy, NLL and label smoothing are all
+one contraction of the log-probabilities with a constant coefficient tensor M::
+
+    ℓₙ = −Σ_c M[n, c] · log pₙ,c
+    M[n, c] = [tₙ ≠ ignore] · ((1 − ε)·w_tₙ·[c = tₙ] + (ε/C)·w_c)
+
+so the gradient is −gy·M (plus the softmax's), with no scatter and no gather.
+
+Departures from PyTorch (all deliberate, all raise instead of guessing):
+
+* Regression losses (MSE, L1, Huber, smooth L1), BCE and KL require ``input`` and
+  ``target`` of the same shape; PyTorch broadcasts them with a warning that the result
+  is "likely incorrect".
+* The deprecated ``size_average``/``reduce`` arguments do not exist; use ``reduction``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ops.activation import Softplus
+from ..ops.elementwise import const, where
+from ..tensor import Tensor
+from .module import Module
+
+__all__ = [
+    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "distillation_loss", "entropy_penalty", "l1_penalty", "l2_penalty",
+    "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss",
+    "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "DistillationLoss",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_reduction(name, reduction, allowed=_REDUCTIONS):
+    if reduction not in allowed:
+        choices = ", ".join(repr(r) for r in allowed)
+        raise ValueError(f"{name}: reduction must be one of {choices}, got {reduction!r}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _as_tensor(x, ref, name, what):
+    """``x`` as a Tensor on ``ref``'s device (numbers and arrays become constants)."""
+    if isinstance(x, Tensor):
+        if x.device != ref.device:
+            raise RuntimeError(f"{name}: {what} is on {x.device} but the input is on "
+                               f"{ref.device}; move it with .to({ref.device!r})")
+        return x
+    if not isinstance(ref, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(ref).__name__}")
+    arr = ref.xp.asarray(x)
+    if arr.dtype.kind == "f" or isinstance(x, float):
+        arr = arr.astype(ref.dtype if ref.dtype.kind == "f" else np.float32)
+    return Tensor(arr)
+
+
+def _check_input(name, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{name}: input must be a floating-point tensor, got {input.dtype}")
+
+
+def _same_shape(name, input, target):
+    if input.shape != target.shape:
+        raise ValueError(f"{name}: input and target must have the same shape, got input "
+                         f"{input.shape} and target {target.shape}")
+
+
+def _pair(name, input, target):
+    _check_input(name, input)
+    target = _as_tensor(target, input, name, "target")
+    _same_shape(name, input, target)
+    return target
+
+
+# --------------------------------------------------------------------------- regression
+
+
+def mse_loss(input, target, reduction="mean"):
+    r"""Mean squared error: ℓᵢ = (xᵢ − yᵢ)².
+
+    Parameters
+    ----------
+    input, target : Tensors of the same shape (both differentiable).
+    reduction : ``"none"``, ``"mean"`` (default) or ``"sum"``.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> from minigrad.nn.losses import mse_loss
+    >>> mse_loss(mg.tensor([1.0, 2.0]), mg.tensor([0.0, 4.0]))
+    tensor(2.5)
+    """
+    _check_reduction("mse_loss", reduction)
+    target = _pair("mse_loss", input, target)
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    r"""Mean absolute error: ℓᵢ = |xᵢ − yᵢ| (subgradient 0 at xᵢ = yᵢ, as PyTorch)."""
+    _check_reduction("l1_loss", reduction)
+    target = _pair("l1_loss", input, target)
+    return _reduce((input - target).abs(), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    r"""Huber loss (Huber 1964): quadratic near zero, linear in the tails.
+
+    With d = x − y::
+
+        ℓ = ½ d²              if |d| < δ
+        ℓ = δ (|d| − ½ δ)     otherwise
+
+    Its gradient is d clipped to [−δ, δ]. ``huber_loss(delta=δ) = δ · smooth_l1_loss(beta=δ)``.
+    """
+    _check_reduction("huber_loss", reduction)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    target = _pair("huber_loss", input, target)
+    d = input - target
+    a = d.abs()
+    loss = where(a.data < delta, 0.5 * (d * d), delta * (a - 0.5 * delta))
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    r"""Smooth L1 loss (Girshick 2015, Fast R-CNN).
+
+    With d = x − y::
+
+        ℓ = ½ d² / β          if |d| < β
+        ℓ = |d| − ½ β         otherwise
+
+    ``beta=0`` is the L1 loss. Its gradient is d/β clipped to [−1, 1].
+    """
+    _check_reduction("smooth_l1_loss", reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    target = _pair("smooth_l1_loss", input, target)
+    d = input - target
+    a = d.abs()
+    if beta == 0:
+        return _reduce(a, reduction)
+    loss = where(a.data < beta, (0.5 / beta) * (d * d), a - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def _class_weight(name, weight, input, C):
+    """The class weights as an array of ``input``'s dtype (a constant), or None."""
+    if weight is None:
+        return None
+    w = weight.data if isinstance(weight, Tensor) else input.xp.asarray(weight)
+    if isinstance(weight, Tensor) and weight.device != input.device:
+        raise RuntimeError(f"{name}: weight is on {weight.device} but the input is on "
+                           f"{input.device}")
+    if w.shape != (C,):
+        raise ValueError(f"{name}: weight must have shape ({C},), one per class, got "
+                         f"{tuple(w.shape)} for input of shape {input.shape}")
+    return w.astype(input.dtype, copy=False)
+
+
+def _batched(name, input, target):
+    """Give a single sample ``(C,)`` a batch dimension; return (input, target, unbatched)."""
+    if input.ndim == 0:
+        raise ValueError(f"{name}: input needs a class dimension, got a 0-d tensor")
+    if input.ndim == 1:
+        return input.unsqueeze(0), target.unsqueeze(0), True
+    return input, target, False
+
+
+def _index_mask(name, logp, target, weight, ignore_index, label_smoothing):
+    """The coefficient tensor M (see the module docstring) and Σₙ [tₙ ≠ ignore]·w_tₙ, the
+    denominator of the weighted mean. Both are arrays: constants for autograd."""
+    xp = logp.xp
+    N, C = logp.shape[0], logp.shape[1]
+    expected = (N,) + logp.shape[2:]
+    if target.shape != expected:
+        raise ValueError(f"{name}: target of class indices must have shape {expected} for "
+                         f"input of shape {logp.shape}, got target shape {target.shape}")
+    t = target.data
+    valid = t != ignore_index
+    out_of_range = valid & ((t < 0) | (t >= C))
+    if out_of_range.any():
+        bad = int(t[out_of_range].reshape(-1)[0])
+        raise IndexError(f"{name}: target class index {bad} is out of range for {C} classes "
+                         f"(expected 0..{C - 1}, or ignore_index={ignore_index})")
+    t = xp.where(valid, t, 0)
+    dtype = logp.dtype
+    valid = valid.astype(dtype)
+    # one_hot[n, c, d...] = [c = tₙ,d...]
+    classes = xp.arange(C).reshape((1, C) + (1,) * (t.ndim - 1))
+    one_hot = (xp.expand_dims(t, 1) == classes).astype(dtype)
+    w_t = valid if weight is None else weight[t] * valid  # w_tₙ·[tₙ ≠ ignore]
+    M = one_hot * xp.expand_dims(w_t, 1)
+    if label_smoothing:
+        w_c = (xp.ones(C, dtype) if weight is None else weight).reshape(classes.shape)
+        M = (1 - label_smoothing) * M + (label_smoothing / C) * w_c * xp.expand_dims(valid, 1)
+    return M, w_t.sum()
+
+
+def _nll(name, logp, target, weight, ignore_index, reduction, label_smoothing):
+    """ℓₙ = −Σ_c M[n, c]·log pₙ,c reduced; the mean divides by Σₙ [tₙ ≠ ignore]·w_tₙ."""
+    target = _as_tensor(target, logp, name, "target")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{name}: class-index targets must be an integer tensor, got "
+                        f"{target.dtype} with shape {target.shape} for input of shape "
+                        f"{logp.shape} (probability targets need the input's shape)")
+    logp, target, unbatched = _batched(name, logp, target)
+    weight = _class_weight(name, weight, logp, logp.shape[1])
+    M, total_weight = _index_mask(name, logp, target, weight, ignore_index, label_smoothing)
+    if reduction == "none":
+        loss = -(logp * const(M)).sum(1)
+        return loss.squeeze(0) if unbatched else loss
+    if reduction == "sum":
+        return (logp * const(-M)).sum()
+    # Fold −1/Σw into M: one multiply and one sum in the graph.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coef = -M / total_weight
+    return (logp * const(coef)).sum()
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    r"""Negative log-likelihood of class indices, from log-probabilities.
+
+    ::
+
+        ℓₙ = −w_tₙ · xₙ,tₙ · [tₙ ≠ ignore_index]
+        mean: Σₙ ℓₙ / Σₙ w_tₙ·[tₙ ≠ ignore_index]       (the weighted mean, as PyTorch)
+
+    Parameters
+    ----------
+    input : (N, C) or (N, C, d₁, …) or (C,) log-probabilities (e.g. ``log_softmax(x, 1)``).
+    target : integer tensor of shape (N,) or (N, d₁, …) or (); values in [0, C) or
+        ``ignore_index``.
+    weight : optional (C,) class weights (a constant).
+    ignore_index : targets equal to it contribute nothing, to the sum or to the mean's
+        denominator.
+    reduction : ``"none"``, ``"mean"`` or ``"sum"``.
+    """
+    _check_reduction("nll_loss", reduction)
+    _check_input("nll_loss", input)
+    return _nll("nll_loss", input, target, weight, ignore_index, reduction, 0.0)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    r"""Cross-entropy between softmax(input) along dim 1 and the target.
+
+    With log p = log_softmax(x, dim=1) and C classes:
+
+    **Class indices** (integer target of shape (N,) or (N, d₁, …))::
+
+        ℓₙ = [tₙ ≠ ignore] · ( (1 − ε)·w_tₙ·(−log pₙ,tₙ) + (ε/C)·Σ_c w_c·(−log pₙ,c) )
+        mean: Σₙ ℓₙ / Σₙ w_tₙ·[tₙ ≠ ignore]
+
+    **Class probabilities** (float target of the input's shape; ``ignore_index`` unused)::
+
+        q = (1 − ε)·target + ε/C
+        ℓₙ = −Σ_c w_c·qₙ,c·log pₙ,c
+        mean: Σₙ ℓₙ / (number of ℓₙ)                    (not divided by the weights)
+
+    ε is ``label_smoothing`` (Szegedy et al. 2016): the hard target is mixed with the
+    uniform distribution; both formulas are PyTorch's, weights included. w_c = 1 when
+    ``weight`` is None.
+
+    Parameters
+    ----------
+    input : (N, C), (N, C, d₁, …) or (C,) logits.
+    target : class indices (int) or class probabilities (float, same shape as input).
+    weight : optional (C,) class weights (a constant).
+    ignore_index : class-index targets equal to it are left out.
+    reduction : ``"none"``, ``"mean"`` or ``"sum"``.
+    label_smoothing : ε in [0, 1].
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> from minigrad.nn.losses import cross_entropy
+    >>> logits = mg.tensor([[2.0, 0.0, 0.0]])
+    >>> round(cross_entropy(logits, mg.tensor([0])).item(), 4)
+    0.2395
+    """
+    name = "cross_entropy"
+    _check_reduction(name, reduction)
+    _check_input(name, input)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    target = _as_tensor(target, input, name, "target")
+    if input.ndim == 0:
+        raise ValueError(f"{name}: input needs a class dimension, got a 0-d tensor")
+    class_dim = 0 if input.ndim == 1 else 1
+    logp = input.log_softmax(class_dim)
+    if target.dtype.kind != "f":
+        return _nll(name, logp, target, weight, ignore_index, reduction, label_smoothing)
+
+    # class probabilities
+    if target.shape != input.shape:
+        raise ValueError(f"{name}: probability targets must have the input's shape, got "
+                         f"input {input.shape} and target {target.shape}")
+    logp, target, unbatched = _batched(name, logp, target)
+    C = logp.shape[1]
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / C
+    w = _class_weight(name, weight, logp, C)
+    if w is not None:
+        target = target * const(w.reshape((1, C) + (1,) * (logp.ndim - 2)))
+    loss = -(logp * target).sum(1)
+    if unbatched:
+        loss = loss.squeeze(0)
+    return _reduce(loss, reduction)
+
+
+def _clamped_log(x):
+    """max(log x, −100), PyTorch's clamp in BCE, with gradient 0 where x = 0 (no NaN)."""
+    positive = x.data > 0
+    safe = where(positive, x, 1.0)
+    return where(positive, safe.log(), -100.0).clamp(min=-100.0)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    r"""Binary cross-entropy of probabilities x ∈ [0, 1] against targets y::
+
+        ℓᵢ = −wᵢ · ( yᵢ·log xᵢ + (1 − yᵢ)·log(1 − xᵢ) )
+
+    Each log is clamped at −100, as PyTorch does, so x = 0 or 1 gives a finite loss.
+    Prefer :func:`binary_cross_entropy_with_logits` on logits: it is exact where
+    sigmoid saturates.
+
+    Parameters
+    ----------
+    input : probabilities in [0, 1].
+    target : same shape, usually in [0, 1] (differentiable).
+    weight : optional, broadcastable to the input (a rescaling per element).
+    """
+    name = "binary_cross_entropy"
+    _check_reduction(name, reduction)
+    target = _pair(name, input, target)
+    x = input.data
+    if x.size and (bool((x < 0).any()) or bool((x > 1).any()) or bool(input.isnan().any())):
+        lo, hi = float(x.min()), float(x.max())
+        raise ValueError(f"{name}: every input element must be a probability in [0, 1], got "
+                         f"values in [{lo}, {hi}] (pass logits to "
+                         "binary_cross_entropy_with_logits instead)")
+    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    if weight is not None:
+        loss = loss * _as_tensor(weight, input, name, "weight")
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    r"""Binary cross-entropy of logits x against targets y, i.e. BCE(σ(x), y) computed
+    stably (PyTorch's formula)::
+
+        ℓᵢ = wᵢ · ( (1 − yᵢ)·xᵢ + (1 + (p − 1)·yᵢ)·softplus(−xᵢ) )
+
+    softplus(−x) = log(1 + e⁻ˣ) = max(−x, 0) + log1p(e^(−|x|)) never overflows, so
+    |x| ≥ 1e4 in float32 gives exact, finite losses and gradients σ(x) − y. ``pos_weight``
+    p (broadcast along the last dimension, one per class) weighs the positive term, to
+    trade recall against precision; p = 1 without it.
+    """
+    name = "binary_cross_entropy_with_logits"
+    _check_reduction(name, reduction)
+    target = _pair(name, input, target)
+    softplus_neg = Softplus(1.0, math.inf)(-input)  # log(1 + e^(−x)), no threshold branch
+    if pos_weight is None:
+        loss = (1 - target) * input + softplus_neg
+    else:
+        p = _as_tensor(pos_weight, input, name, "pos_weight")
+        loss = (1 - target) * input + (1 + (p - 1) * target) * softplus_neg
+    if weight is not None:
+        loss = loss * _as_tensor(weight, input, name, "weight")
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    r"""Kullback–Leibler divergence KL(target ‖ input), PyTorch's pointwise form, with
+    ``input`` the *log*-probabilities log q and ``target`` the probabilities p::
+
+        ℓᵢ = pᵢ·(log pᵢ − log qᵢ)         (0 where pᵢ = 0)
+        ℓᵢ = e^(tᵢ)·(tᵢ − log qᵢ)          with log_target=True (target t = log p)
+
+    Reductions: ``"none"``, ``"sum"``, ``"batchmean"`` (Σℓ / N, the true KL per sample,
+    what you almost always want), and ``"mean"`` (Σℓ / number of elements, PyTorch's
+    default, which is *not* the KL divergence; kept for compatibility).
+    """
+    name = "kl_div"
+    _check_reduction(name, reduction, _REDUCTIONS + ("batchmean",))
+    target = _pair(name, input, target)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        positive = target.data > 0
+        # p·log p with the convention 0·log 0 = 0 (and a zero gradient there)
+        loss = target * where(positive, target, 1.0).log() - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction)
+
+
+def distillation_loss(student_logits, teacher_logits, target, T=4.0, alpha=0.9,
+                      reduction="mean"):
+    r"""Knowledge-distillation loss (Hinton, Vinyals & Dean 2015)::
+
+        L = α·T²·KL( softmax(t/T) ‖ softmax(s/T) ) + (1 − α)·CE(s, y)
+
+    s are the student's logits, t the teacher's, y the hard labels, T the temperature.
+    The soft targets softmax(t/T) carry the teacher's "dark knowledge" (how it ranks the
+    wrong classes); the T² factor keeps the soft term's gradient magnitude independent
+    of T (its gradients scale as 1/T²).
+
+    The KL is summed over classes and averaged over samples (``"batchmean"``), the CE is
+    the usual mean; ``reduction="none"`` gives the per-sample sum of both terms, and
+    ``"sum"`` their sum over samples. Class dimension 1, as in :func:`cross_entropy`.
+
+    Notes
+    -----
+    The teacher is not detached: compute its logits under ``mg.no_grad()`` (or pass
+    ``teacher_logits.detach()``), as in the paper, where the teacher is fixed.
+    """
+    name = "distillation_loss"
+    _check_reduction(name, reduction)
+    _check_input(name, student_logits)
+    teacher_logits = _as_tensor(teacher_logits, student_logits, name, "teacher_logits")
+    if teacher_logits.shape != student_logits.shape:
+        raise ValueError(f"{name}: student and teacher logits must have the same shape, got "
+                         f"{student_logits.shape} and {teacher_logits.shape}")
+    if not T > 0:
+        raise ValueError(f"{name}: temperature T must be positive, got {T}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"{name}: alpha must be in [0, 1], got {alpha}")
+    class_dim = 0 if student_logits.ndim == 1 else 1
+    log_q = (student_logits / T).log_softmax(class_dim)
+    log_p = (teacher_logits / T).log_softmax(class_dim)
+    kl = kl_div(log_q, log_p, reduction="none", log_target=True).sum(class_dim)
+    ce = cross_entropy(student_logits, target, reduction="none")
+    return _reduce((alpha * T * T) * kl + (1 - alpha) * ce, reduction)
+
+
+# --------------------------------------------------------------------------- regularizers
+
+
+def entropy_penalty(logits, dim=1, reduction="mean"):
+    r"""Predictive entropy H(p) = −Σ_c p_c·log p_c of p = softmax(logits) along ``dim``
+    (the class dimension; 0 for a 1-D input), averaged over the samples.
+
+    Adding −β·H to the loss is the *confidence penalty* of Pereyra et al. (2017), which
+    discourages over-confident predictions; adding +β·H is entropy minimisation
+    (Grandvalet & Bengio 2004), which pushes unlabelled predictions towards confidence.
+    """
+    _check_reduction("entropy_penalty", reduction)
+    _check_input("entropy_penalty", logits)
+    if logits.ndim == 1:
+        dim = 0
+    logp = logits.log_softmax(dim)
+    H = -(logp.exp() * logp).sum(dim)
+    return _reduce(H, reduction)
+
+
+def _param_list(name, params):
+    if isinstance(params, Tensor):
+        params = [params]
+    params = list(params)
+    if not params:
+        raise ValueError(f"{name}: got no parameters")
+    for p in params:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{name}: expected Tensors, got {type(p).__name__}")
+    return params
+
+
+def l1_penalty(params):
+    r"""Σᵢ Σ |θᵢ|: the L1 (lasso) penalty of all ``params`` (a Tensor or an iterable, e.g.
+    ``model.parameters()``). Add λ·l1_penalty(params) to the loss for sparse weights."""
+    params = _param_list("l1_penalty", params)
+    total = params[0].abs().sum()
+    for p in params[1:]:
+        total = total + p.abs().sum()
+    return total
+
+
+def l2_penalty(params):
+    r"""½ Σᵢ ‖θᵢ‖²: the L2 (ridge) penalty of all ``params``.
+
+    The ½ makes its gradient θ, so adding λ·l2_penalty(params) to the loss is exactly
+    coupled weight decay, ``SGD(..., weight_decay=λ)`` (not AdamW's decoupled decay).
+    """
+    params = _param_list("l2_penalty", params)
+    total = (params[0] * params[0]).sum()
+    for p in params[1:]:
+        total = total + (p * p).sum()
+    return 0.5 * total
+
+
+# --------------------------------------------------------------------------- modules
+
+def _buffer_tensor(x):
+    return x if x is None or isinstance(x, Tensor) else Tensor(x)
+
+
+class _Loss(Module):
+    """A loss module: stores the options, ``forward`` calls the function of the same name
+    (hyperparameters are validated here, at construction)."""
+
+    _reductions = _REDUCTIONS
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        _check_reduction(type(self).__name__, reduction, self._reductions)
+        self.reduction = reduction
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """Module form of :func:`mse_loss`: ℓ = (x − y)²."""
+
+    def forward(self, input, target):
+        return mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Module form of :func:`l1_loss`: ℓ = |x − y|."""
+
+    def forward(self, input, target):
+        return l1_loss(input, target, reduction=self.reduction)
+
+
+class HuberLoss(_Loss):
+    """Module form of :func:`huber_loss`: ½d² for |d| < δ, else δ(|d| − ½δ)."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        if not delta > 0:
+            raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
+        self.delta = delta
+
+    def forward(self, input, target):
+        return huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, delta={self.delta}"
+
+
+class SmoothL1Loss(_Loss):
+    """Module form of :func:`smooth_l1_loss`: ½d²/β for |d| < β, else |d| − ½β."""
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        if beta < 0:
+            raise ValueError(f"SmoothL1Loss: beta must be non-negative, got {beta}")
+        self.beta = beta
+
+    def forward(self, input, target):
+        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, beta={self.beta}"
+
+
+class NLLLoss(_Loss):
+    """Module form of :func:`nll_loss` (input: log-probabilities). ``weight`` is a buffer,
+    as in PyTorch: it is in the state dict and moves with ``.to(device)``."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", _buffer_tensor(weight))
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                        reduction=self.reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
+
+
+class CrossEntropyLoss(_Loss):
+    """Module form of :func:`cross_entropy` (input: logits; target: class indices or
+    probabilities). ``weight`` is a buffer, as in PyTorch.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> loss_fn = CrossEntropyLoss(label_smoothing=0.1)
+    >>> loss = loss_fn(mg.randn(4, 10, requires_grad=True), mg.tensor([1, 0, 9, 3]))
+    >>> loss.shape
+    ()
+    """
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
+                             f"{label_smoothing}")
+        self.register_buffer("weight", _buffer_tensor(weight))
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                             reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+    def extra_repr(self):
+        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}")
+
+
+class BCELoss(_Loss):
+    """Module form of :func:`binary_cross_entropy` (input: probabilities)."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", _buffer_tensor(weight))
+
+    def forward(self, input, target):
+        return binary_cross_entropy(input, target, weight=self.weight,
+                                    reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Module form of :func:`binary_cross_entropy_with_logits` (input: logits);
+    ``weight`` and ``pos_weight`` are buffers, as in PyTorch."""
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__(reduction)
+        self.register_buffer("weight", _buffer_tensor(weight))
+        self.register_buffer("pos_weight", _buffer_tensor(pos_weight))
+
+    def forward(self, input, target):
+        return binary_cross_entropy_with_logits(input, target, weight=self.weight,
+                                                reduction=self.reduction,
+                                                pos_weight=self.pos_weight)
+
+
+class KLDivLoss(_Loss):
+    """Module form of :func:`kl_div` (input: log-probabilities). Use
+    ``reduction="batchmean"`` for the KL divergence per sample."""
+
+    _reductions = _REDUCTIONS + ("batchmean",)
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, log_target={self.log_target}"
+
+
+class DistillationLoss(_Loss):
+    r"""Module form of :func:`distillation_loss`:
+    α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y).
+
+    ``forward(student_logits, teacher_logits, target)``.
+    """
+
+    def __init__(self, T=4.0, alpha=0.9, reduction="mean"):
+        super().__init__(reduction)
+        if not T > 0:
+            raise ValueError(f"DistillationLoss: temperature T must be positive, got {T}")
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"DistillationLoss: alpha must be in [0, 1], got {alpha}")
+        self.T, self.alpha = T, alpha
+
+    def forward(self, student_logits, teacher_logits, target):
+        return distillation_loss(student_logits, teacher_logits, target, T=self.T,
+                                 alpha=self.alpha, reduction=self.reduction)
+
+    def extra_repr(self):
+        return f"T={self.T}, alpha={self.alpha}, reduction={self.reduction!r}"

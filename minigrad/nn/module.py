@@ -1,0 +1,777 @@
+"""``Module``, ``Parameter`` and the containers (``Sequential``, ``ModuleList``,
+``ModuleDict``): PyTorch's module system, in one readable file.
+
+A Module owns three ordered dictionaries, filled by plain attribute assignment:
+
+- ``_parameters``: :class:`Parameter` objects (trainable tensors), found by
+  ``parameters()`` and updated by optimizers;
+- ``_buffers``: tensors that are state but not trained (BatchNorm's running mean and
+  variance), registered with :meth:`Module.register_buffer`, saved in ``state_dict``;
+- ``_modules``: child modules.
+
+``state_dict()`` flattens the tree into dotted names (``"0.weight"``,
+``"bn1.running_mean"``) in registration order, exactly as PyTorch names them, so a
+PyTorch state dict whose tensors were converted to arrays (``{k: v.numpy() ...}``) loads
+into the same architecture built with minigrad.
+
+Notes
+-----
+Departures from PyTorch:
+
+- ``state_dict()`` returns detached Tensors sharing memory with the module (as PyTorch);
+  ``load_state_dict`` accepts Tensors, NumPy/CuPy arrays or anything ``numpy.asarray``
+  understands (a CPU ``torch.Tensor`` included). It checks *all* keys and shapes before
+  it copies anything, so a failed load leaves the module unchanged (PyTorch may have
+  copied some tensors when it raises).
+- ``Module.to(dtype=...)`` converts floating parameters and buffers; like PyTorch it
+  keeps the same Parameter objects (their ``.data`` is replaced), so an optimizer built
+  before the call still holds the right tensors.
+"""
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .._backend import get_array_module, normalize_device, to_device
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict",
+           "IncompatibleKeys", "RemovableHandle"]
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module parameter: assigning one to a Module attribute registers
+    it, and ``requires_grad`` is True by default.
+
+    Parameters
+    ----------
+    data : Tensor or array_like, optional
+        The initial value (shared, not copied, when it is already an array or a Tensor).
+    requires_grad : bool
+        Default True.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> p = mg.nn.Parameter(mg.zeros(2))
+    >>> p.requires_grad, p.is_leaf
+    (True, True)
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty((0,), dtype=_dt.get_default_dtype())
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data)
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):
+        return (Parameter, (self.data, self.requires_grad))
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class RemovableHandle:
+    """Returned by ``register_forward_hook``; ``handle.remove()`` unregisters the hook."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = next(RemovableHandle._next_id)
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _is_float_array(a):
+    return _dt.is_floating(a.dtype)
+
+
+def _as_array(v):
+    """A state-dict value as a NumPy/CuPy array: a Tensor's data, an array as is, a
+    ``torch.Tensor`` through ``detach().cpu().numpy()``, anything else ``np.asarray``."""
+    if isinstance(v, Tensor):
+        return v.data
+    if isinstance(v, np.ndarray) or get_array_module(v) is not np:
+        return v
+    if hasattr(v, "detach") and hasattr(v, "numpy"):  # torch.Tensor, without importing torch
+        return v.detach().cpu().numpy()
+    return np.asarray(v)
+
+
+def _parse_to(args, kwargs):
+    """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` and keywords."""
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    if kwargs:
+        raise TypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, str) and (a.startswith("cpu") or a.startswith("cuda")):
+            device = a
+        elif a is not None:
+            dtype = a
+    if dtype is not None:
+        dtype = _dt.as_dtype(dtype)
+        if not _dt.is_floating(dtype):
+            raise TypeError(f"Module.to(): dtype must be floating, got {dtype}")
+    if device is not None:
+        device = normalize_device(device)
+    return device, dtype
+
+
+class Module:
+    """Base class of every layer and model (PyTorch's ``nn.Module``).
+
+    Subclasses call ``super().__init__()`` first, assign parameters, buffers and
+    submodules as attributes, and define ``forward``; calling the module runs
+    ``forward`` (and any hooks).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> from minigrad import nn
+    >>> class Net(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc = nn.Linear(4, 2)
+    ...     def forward(self, x):
+    ...         return self.fc(x).relu()
+    >>> net = Net()
+    >>> [name for name, _ in net.named_parameters()]
+    ['fc.weight', 'fc.bias']
+    >>> net(mg.randn(3, 4)).shape
+    (3, 2)
+    """
+
+    training: bool
+
+    def __init__(self):
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
+
+    # ------------------------------------------------------------------ registration
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            if isinstance(value, (Parameter, Module)):
+                raise AttributeError(
+                    f"cannot assign {type(value).__name__} '{name}' before "
+                    f"Module.__init__() call (call super().__init__() first)"
+                )
+            object.__setattr__(self, name, value)
+            return
+        params, buffers, modules = self._parameters, self._buffers, self._modules
+        if isinstance(value, Parameter):
+            self._forget(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._forget(name)
+            modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter '{name}' "
+                    "(nn.Parameter or None expected)"
+                )
+            params[name] = None
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module '{name}' "
+                    "(nn.Module or None expected)"
+                )
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as buffer '{name}' "
+                    "(Tensor or None expected)"
+                )
+            buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name):
+        self.__dict__.pop(name, None)
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+        self._modules.pop(name, None)
+        self._non_persistent_buffers.discard(name)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        if "_parameters" in d:
+            if name in d["_parameters"]:
+                return d["_parameters"][name]
+            if name in d["_buffers"]:
+                return d["_buffers"][name]
+            if name in d["_modules"]:
+                return d["_modules"][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        if name in self._parameters or name in self._buffers or name in self._modules:
+            self._forget(name)
+        else:
+            object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
+
+    @staticmethod
+    def _check_name(name, what):
+        if not isinstance(name, str):
+            raise TypeError(f"{what} name should be a string, got {type(name).__name__}")
+        if "." in name or name == "":
+            raise KeyError(f"{what} name can't contain '.' or be empty, got {name!r}")
+
+    def register_parameter(self, name, param):
+        """Add a parameter (or ``None``, a declared but absent parameter, e.g. no bias)."""
+        self._check_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign {type(param).__name__} as parameter '{name}' "
+                            "(nn.Parameter or None expected)")
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._forget(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Add a buffer: module state that is not a parameter (saved in ``state_dict``
+        unless ``persistent=False``; ``None`` declares an absent buffer)."""
+        self._check_name(name, "buffer")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign {type(tensor).__name__} as buffer '{name}' "
+                            "(Tensor or None expected)")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._forget(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent_buffers.add(name)
+
+    def add_module(self, name, module):
+        """Add a child module under ``name`` (``None`` allowed)."""
+        self._check_name(name, "module")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._forget(name)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The submodule at the dotted path ``target`` (``""`` is the module itself)."""
+        mod = self
+        if target == "":
+            return mod
+        for item in target.split("."):
+            if item not in mod._modules or mod._modules[item] is None:
+                raise AttributeError(f"{type(mod).__name__} has no submodule '{item}' "
+                                     f"(looking up '{target}')")
+            mod = mod._modules[item]
+        return mod
+
+    def get_parameter(self, target):
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{type(mod).__name__} has no parameter '{name}'")
+        return mod._parameters[name]
+
+    # ------------------------------------------------------------------ traversal
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Yield ``(dotted name, module)`` for this module and every descendant, each
+        once (iterative, pre-order)."""
+        if memo is None:
+            memo = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, mod = stack.pop()
+            if remove_duplicate:
+                if mod in memo:
+                    continue
+                memo.add(mod)
+            yield name, mod
+            children = [(name + ("." if name else "") + k, m)
+                        for k, m in mod._modules.items() if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and m not in seen:
+                seen.add(m)
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, get, prefix, recurse, remove_duplicate=True):
+        seen = set()
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
+        for mod_prefix, mod in mods:
+            for k, v in get(mod):
+                if v is None or (remove_duplicate and v in seen):
+                    continue
+                if remove_duplicate:
+                    seen.add(v)
+                yield mod_prefix + ("." if mod_prefix else "") + k, v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield ``(dotted name, Parameter)``, shared parameters once."""
+        yield from self._named_members(lambda m: m._parameters.items(), prefix, recurse,
+                                       remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse,
+                                       remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn):
+        """Call ``fn(m)`` on every submodule (children first) and on ``self``."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------------ modes
+    def train(self, mode=True):
+        """Set training mode (dropout active, batch statistics) on every submodule."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all parameters (to None by default, as PyTorch 2)."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    # ------------------------------------------------------------------ hooks
+    def register_forward_hook(self, hook):
+        """``hook(module, args, output)`` runs after ``forward``; a non-None return value
+        replaces the output. Returns a handle with ``remove()``."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, args)`` runs before ``forward``; a non-None return value
+        replaces the positional arguments."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    # ------------------------------------------------------------------ state dict
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An ordered dict from dotted names to parameters and persistent buffers
+        (detached Tensors sharing memory with the module, unless ``keep_vars``)."""
+        if destination is None:
+            destination = OrderedDict()
+        for name, mod in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
+            dot = name + "." if name else ""
+            for k, p in mod._parameters.items():
+                if p is not None:
+                    destination[dot + k] = p if keep_vars else p.detach()
+            for k, b in mod._buffers.items():
+                if b is not None and k not in mod._non_persistent_buffers:
+                    destination[dot + k] = b if keep_vars else b.detach()
+        return destination
+
+    def _state_targets(self):
+        """name → the Tensor a state-dict entry loads into (shared tensors under every
+        name they have, as PyTorch)."""
+        return self.state_dict(keep_vars=True)
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy parameters and buffers from ``state_dict`` into this module.
+
+        Parameters
+        ----------
+        state_dict : mapping from dotted names to Tensors or arrays.
+        strict : require exactly this module's keys (missing or unexpected keys raise).
+        assign : replace the tensors' storage by the loaded arrays instead of copying
+            into them (dtype and device of the module are kept all the same).
+
+        Returns
+        -------
+        ``IncompatibleKeys(missing_keys, unexpected_keys)``.
+
+        Raises
+        ------
+        RuntimeError
+            listing the missing and unexpected keys (when ``strict``) and every shape
+            mismatch (always), before anything is copied.
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"expected a mapping for state_dict, got {type(state_dict).__name__}")
+        targets = self._state_targets()
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
+        errors = []
+        if strict:
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            if missing:
+                errors.append("Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ".")
+        arrays = {}
+        for k, t in targets.items():
+            if k not in state_dict:
+                continue
+            a = _as_array(state_dict[k])
+            if tuple(a.shape) != t.shape:
+                errors.append(f"size mismatch for {k}: copying a param with shape "
+                              f"{tuple(a.shape)} from checkpoint, the shape in current model "
+                              f"is {t.shape}.")
+                continue
+            arrays[k] = a
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        with no_grad():
+            for k, a in arrays.items():
+                t = targets[k]
+                a = to_device(a, t.device)
+                if assign:
+                    t.data = get_array_module(a).array(a, dtype=t.dtype, copy=True)
+                else:
+                    t.data[...] = a.astype(t.dtype, copy=False)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------ device / dtype
+    def _apply_arrays(self, fn):
+        """Replace every parameter's and buffer's array (and gradient) by ``fn(array)``,
+        keeping the Tensor objects."""
+        for m in self.modules():
+            for t in itertools.chain(m._parameters.values(), m._buffers.values()):
+                if t is None:
+                    continue
+                t.data = fn(t.data)
+                if t.grad is not None:
+                    t.grad.data = fn(t.grad.data)
+        return self
+
+    def to(self, *args, **kwargs):
+        """Move (``device``) and/or cast (floating ``dtype``) parameters and buffers in
+        place; accepts ``to("cuda")``, ``to(mg.float64)``, ``to(device=, dtype=)`` and
+        ``to(tensor)``. Integer buffers (``num_batches_tracked``) keep their dtype."""
+        device, dtype = _parse_to(args, kwargs)
+
+        def convert(a):
+            if dtype is not None and _is_float_array(a) and a.dtype != dtype:
+                a = a.astype(dtype)
+            if device is not None:
+                a = to_device(a, device)
+            return a
+
+        return self._apply_arrays(convert)
+
+    def cpu(self):
+        return self.to(device="cpu")
+
+    def cuda(self, device=None):
+        return self.to(device="cuda")
+
+    def float(self):
+        return self.to(dtype=_dt.float32)
+
+    def double(self):
+        return self.to(dtype=_dt.float64)
+
+    def half(self):
+        return self.to(dtype=_dt.float16)
+
+    def type(self, dst_type):
+        return self.to(dtype=dst_type)
+
+    # ------------------------------------------------------------------ printing
+    def extra_repr(self) -> str:
+        """The text inside the parentheses of this module's repr (override it)."""
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        lines = []
+        extra = self.extra_repr()
+        if extra:
+            lines = extra.split("\n")
+        child_lines = []
+        for name, m in self._modules.items():
+            text = repr(m).replace("\n", "\n  ")
+            child_lines.append(f"({name}): {text}")
+        main = self._get_name() + "("
+        if lines and len(lines) == 1 and not child_lines:
+            return main + lines[0] + ")"
+        body = lines + child_lines
+        if body:
+            main += "\n  " + "\n  ".join(body) + "\n"
+        return main + ")"
+
+
+# =========================================================================== containers
+
+
+def _index(idx, n, what):
+    idx = int(idx)
+    if not -n <= idx < n:
+        raise IndexError(f"{what}: index {idx} is out of range (length {n})")
+    return idx % n
+
+
+class Sequential(Module):
+    """Modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    Accepts modules as arguments (named ``"0"``, ``"1"``...) or one ``OrderedDict``
+    of named modules. Indexing with an int returns a module, with a slice a new
+    Sequential.
+
+    Examples
+    --------
+    >>> from minigrad import nn
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> [name for name, _ in net.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, m in args[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(args):
+                self.add_module(str(i), m)
+
+    def forward(self, input):
+        for m in self._modules.values():
+            input = m(input)
+        return input
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return list(self._modules.values())[_index(idx, len(self), "Sequential")]
+
+    def __setitem__(self, idx, module):
+        key = list(self._modules)[_index(idx, len(self), "Sequential")]
+        self.add_module(key, module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)
+        for key in (keys[idx] if isinstance(idx, slice)
+                    else [keys[_index(idx, len(self), "Sequential")]]):
+            del self._modules[key]
+        # re-number as PyTorch does
+        items = list(self._modules.values())
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (a plain Python list would
+    hide them from ``parameters()``)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ModuleList(list(self._modules.values())[idx])
+        return self._modules[str(_index(idx, len(self), "ModuleList"))]
+
+    def __setitem__(self, idx, module):
+        self.add_module(str(_index(idx, len(self), "ModuleList")), module)
+
+    def __delitem__(self, idx):
+        items = list(self._modules.values())
+        if isinstance(idx, slice):
+            del items[idx]
+        else:
+            del items[_index(idx, len(self), "ModuleList")]
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleList is a container; call its elements")
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered (insertion order kept)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def pop(self, key):
+        m = self._modules[key]
+        del self._modules[key]
+        return m
+
+    def clear(self):
+        self._modules.clear()
+
+    def update(self, modules):
+        items = modules.items() if hasattr(modules, "items") else modules
+        for k, m in items:
+            self[k] = m
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleDict is a container; call its elements")

@@ -1,0 +1,351 @@
+r"""Normalization layers: BatchNorm1d/2d, LayerNorm, GroupNorm, and their functions.
+
+All three standardize x over some axes A and then apply a per-feature affine map:
+
+.. math::
+    \mu = \frac{1}{M}\sum_{A} x, \quad \sigma^2 = \frac{1}{M}\sum_{A} (x - \mu)^2, \quad
+    \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \quad y = \gamma \hat x + \beta
+
+- BatchNorm: A = (N, H, W) per channel (Ioffe & Szegedy 2015). Training uses the batch
+  statistics and updates the running ones,
+  ``running ← (1 − momentum)·running + momentum·stat`` where the variance fed in is the
+  *unbiased* σ²·M/(M − 1); ``momentum=None`` gives the cumulative average
+  (momentum_t = 1/t). Evaluation uses the running statistics.
+- LayerNorm: A = the last ``len(normalized_shape)`` dims of each sample (Ba et al. 2016).
+- GroupNorm: A = (C/G channels of a group, H, W) of each sample (Wu & He 2018).
+
+The standardization x ↦ x̂ is one Function, :class:`Normalize`, with the closed-form VJP
+
+.. math::
+    g_x = \frac{1}{\sqrt{\sigma^2+\epsilon}}\Bigl(g - \overline{g} - \hat x\,
+          \overline{g \hat x}\Bigr) \qquad (\overline{\,\cdot\,} = \text{mean over } A)
+
+which carries the gradient through the batch statistics. When the backward itself is
+being recorded (``create_graph=True``), μ, σ and x̂ are recomputed from x in Tensor ops,
+so the second derivative flows through them; otherwise the saved arrays are used (no
+graph is built, so treating them as constants is exact).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import creation
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..ops.elementwise import const
+from ..tensor import Tensor
+from . import init
+from .module import Module, Parameter
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "Normalize", "BatchNorm1d",
+           "BatchNorm2d", "LayerNorm", "GroupNorm"]
+
+
+class Normalize(Function):
+    r"""x̂ = (x − μ)/√(σ² + ε) over ``axes`` (biased σ²).
+    VJP: gx = (g − mean(g) − x̂·mean(g·x̂)) / √(σ² + ε)."""
+
+    def __init__(self, axes, eps):
+        self.axes, self.eps = tuple(axes), eps
+        self.mean = self.var = self.inv = self.xhat = None
+
+    def forward(self, xp, x):
+        xc = x if x.dtype.itemsize >= 4 else x.astype(np.float32)  # float16: stats in fp32
+        mean = xc.mean(axis=self.axes, keepdims=True)
+        d = xc - mean
+        var = (d * d).mean(axis=self.axes, keepdims=True)
+        inv = 1.0 / xp.sqrt(var + self.eps)
+        xhat = d * inv
+        self.mean, self.var, self.inv, self.xhat = mean, var, inv, xhat
+        return xhat.astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.axes
+        if not is_grad_enabled():
+            # Nothing records this backward: the saved arrays are exact constants here.
+            gd = g.data.astype(self.xhat.dtype, copy=False)
+            xhat = self.xhat
+            gx = self.inv * (gd - gd.mean(axis=a, keepdims=True)
+                             - xhat * (gd * xhat).mean(axis=a, keepdims=True))
+            return const(gx.astype(g.dtype, copy=False))
+        # create_graph: rebuild μ, σ, x̂ from x so that their dependence on x is recorded.
+        x = self.inputs[0]
+        d = x - x.mean(a, keepdim=True)
+        inv = ((d * d).mean(a, keepdim=True) + self.eps).rsqrt()
+        xhat = d * inv
+        return inv * (g - g.mean(a, keepdim=True) - xhat * (g * xhat).mean(a, keepdim=True))
+
+    def release(self):
+        super().release()
+        self.mean = self.var = self.inv = self.xhat = None
+
+
+def _affine(y, weight, bias, shape):
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    r"""Batch normalization over (N, *) per channel (dim 1); PyTorch's ``F.batch_norm``.
+
+    In training the batch statistics normalize and, when ``running_mean``/``running_var``
+    are given, are blended into them in place:
+    ``running_mean ← (1 − momentum)·running_mean + momentum·μ_B`` and
+    ``running_var ← (1 − momentum)·running_var + momentum·σ²_B·M/(M − 1)``.
+    Otherwise the running statistics normalize.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input with at least 2 dims (N, C, ...), got "
+                         f"shape {input.shape}")
+    C = input.shape[1]
+    axes = (0,) + tuple(range(2, input.ndim))
+    shape = (1, C) + (1,) * (input.ndim - 2)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (C,):
+            raise ValueError(f"batch_norm: {name} has shape {t.shape}, expected ({C},) for "
+                             f"input of shape {input.shape}")
+    if training:
+        M = input.numel() // C
+        if M <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got "
+                             f"input size {input.shape}")
+        fn = Normalize(axes, eps)
+        xhat = fn(input)
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                m = momentum
+                if running_mean is not None:
+                    mu = fn.mean.reshape(C).astype(running_mean.dtype)
+                    running_mean.data[...] = (1 - m) * running_mean.data + m * mu
+                if running_var is not None:
+                    unbiased = (fn.var.reshape(C) * (M / (M - 1))).astype(running_var.dtype)
+                    running_var.data[...] = (1 - m) * running_var.data + m * unbiased
+        return _affine(xhat, weight, bias, shape)
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when "
+                         "training=False")
+    # y = x·scale + shift, with scale = γ/√(var + ε), shift = β − mean·scale
+    xp = input.xp
+    inv = (1.0 / xp.sqrt(running_var.data.astype(input.dtype) + eps)).reshape(shape)
+    mean = running_mean.data.astype(input.dtype).reshape(shape)
+    scale = const(inv) if weight is None else weight.reshape(shape) * const(inv)
+    shift = -(const(mean) * scale)
+    if bias is not None:
+        shift = shift + bias.reshape(shape)
+    return input * scale + shift
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalization over the last ``len(normalized_shape)`` dims (``F.layer_norm``)."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if input.ndim < k or input.shape[input.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm: expected input with trailing shape {normalized_shape}, "
+                         f"got shape {input.shape}")
+    axes = tuple(range(input.ndim - k, input.ndim))
+    xhat = Normalize(axes, eps)(input)
+    if weight is not None:
+        xhat = xhat * weight
+    if bias is not None:
+        xhat = xhat + bias
+    return xhat
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalization of (N, C, *) over groups of C/G channels (``F.group_norm``)."""
+    if input.ndim < 2:
+        raise ValueError(f"group_norm: expected input (N, C, ...), got shape {input.shape}")
+    N, C = input.shape[:2]
+    if C % num_groups:
+        raise ValueError(f"group_norm: num_channels ({C}) must be divisible by num_groups "
+                         f"({num_groups})")
+    x = input.reshape(N, num_groups, -1)
+    xhat = Normalize((2,), eps)(x).reshape(input.shape)
+    return _affine(xhat, weight, bias, (1, C) + (1,) * (input.ndim - 2))
+
+
+# --------------------------------------------------------------------------- modules
+
+
+class _BatchNorm(Module):
+    _expected = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+        super().__init__()
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, got "
+                             f"{momentum}")
+        if eps <= 0:
+            raise ValueError(f"{type(self).__name__}: eps must be positive, got {eps}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        kw = dict(dtype=dtype, device=device)
+        if affine:
+            self.weight = Parameter(creation.ones(num_features, **kw))
+        else:
+            self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(creation.zeros(num_features, **kw))
+        else:
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", creation.zeros(num_features, **kw))
+            self.register_buffer("running_var", creation.ones(num_features, **kw))
+            self.register_buffer("num_batches_tracked",
+                                 creation.tensor(0, dtype=np.int64, device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        """running_mean ← 0, running_var ← 1, num_batches_tracked ← 0."""
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def _check_input_dim(self, input):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{self!r}: expected a Tensor, got {type(input).__name__}")
+        if input.ndim not in self._expected:
+            raise ValueError(f"{self!r}: expected {' or '.join(f'{d}D' for d in self._expected)}"
+                             f" input, got {input.ndim}D input of shape {input.shape}")
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"{self!r}: expected input with {self.num_features} channels "
+                             f"(dim 1), got shape {input.shape}")
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked.item())
+        use_batch_stats = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return batch_norm(input, self.running_mean if track else None,
+                          self.running_var if track else None, self.weight, self.bias,
+                          use_batch_stats, factor, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    r"""Batch normalization of (N, C) or (N, C, L) per channel (PyTorch's
+    ``nn.BatchNorm1d``). Parameters ``weight`` (γ, ones), ``bias`` (β, zeros); buffers
+    ``running_mean``, ``running_var`` (unbiased), ``num_batches_tracked``.
+
+    >>> import minigrad as mg
+    >>> bn = BatchNorm1d(3)
+    >>> y = bn(mg.randn(8, 3) * 5 + 2)
+    >>> [abs(round(float(v), 5)) for v in y.mean(0)]   # each channel: mean 0, var 1
+    [0.0, 0.0, 0.0]
+    >>> [round(float(v), 3) for v in y.var(0, correction=0)]
+    [1.0, 1.0, 1.0]
+    """
+
+    _expected = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) per channel (PyTorch's ``nn.BatchNorm2d``)."""
+
+    _expected = (4,)
+
+
+class LayerNorm(Module):
+    """Layer normalization over the trailing ``normalized_shape`` (PyTorch's
+    ``nn.LayerNorm``); ``weight`` (ones) and ``bias`` (zeros) of that shape."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        kw = dict(dtype=dtype, device=device)
+        if elementwise_affine:
+            self.weight = Parameter(creation.ones(self.normalized_shape, **kw))
+            if bias:
+                self.bias = Parameter(creation.zeros(self.normalized_shape, **kw))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        k = len(self.normalized_shape)
+        if input.ndim < k or input.shape[input.ndim - k:] != self.normalized_shape:
+            raise ValueError(f"{self!r}: expected input with trailing shape "
+                             f"{self.normalized_shape}, got shape {input.shape}")
+        return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Group normalization (PyTorch's ``nn.GroupNorm``): per sample over groups of
+    ``num_channels/num_groups`` channels; ``weight``/``bias`` per channel."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None, *, bias=True):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = (
+            num_groups, num_channels, eps, affine)
+        kw = dict(dtype=dtype, device=device)
+        if affine:
+            self.weight = Parameter(creation.ones(num_channels, **kw))
+        else:
+            self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(creation.zeros(num_channels, **kw))
+        else:
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_channels}, *), "
+                             f"got {input.shape}")
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")

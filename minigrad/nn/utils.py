@@ -1,0 +1,222 @@
+r"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils``).
+
+* :func:`clip_grad_norm_` — rescale all gradients together so that their global norm is
+  at most ``max_norm``:
+
+  .. math:: \|g\| = \Bigl(\sum_i \|g_i\|_p^p\Bigr)^{1/p}, \qquad
+            g_i \leftarrow g_i \cdot \min\Bigl(1, \frac{\text{max\_norm}}{\|g\| + 10^{-6}}\Bigr)
+
+  (for :math:`p = \infty`, :math:`\|g\| = \max_i \max |g_i|`). The direction of the update
+  is kept; only its length is capped (Pascanu et al., 2013).
+* :func:`clip_grad_value_` — clamp every gradient element to ``[-clip_value, clip_value]``
+  (changes the direction).
+* :func:`parameters_to_vector` / :func:`vector_to_parameters` — one flat vector of all
+  parameters, and back.
+
+Notes
+-----
+* Gradients are modified in place (``p.grad.data``); the total norm is returned as a 0-d
+  float Tensor on the gradients' device, as in PyTorch. Per-tensor norms are accumulated
+  in float64 on the host and the result is cast to the gradients' dtype (PyTorch
+  accumulates in that dtype).
+* ``vector_to_parameters`` copies the slices into the parameters' arrays; PyTorch instead
+  makes each parameter a *view* of the vector.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minigrad._backend import device_of, get_array_module
+
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "get_total_norm",
+    "parameters_to_vector",
+    "vector_to_parameters",
+]
+
+
+def _as_list(parameters):
+    if hasattr(parameters, "requires_grad"):  # a single Tensor
+        return [parameters]
+    return list(parameters)
+
+
+def _grad_arrays(parameters):
+    grads = []
+    for p in parameters:
+        g = p.grad
+        if g is None:
+            continue
+        if getattr(g, "is_sparse", False):
+            raise RuntimeError(
+                "gradient clipping does not support sparse gradients; call .to_dense() first")
+        grads.append(g.data if hasattr(g, "requires_grad") else g)
+    return grads
+
+
+def _vector_norm(g, norm_type):
+    """‖g‖_p of one array as a Python float (accumulated in float64)."""
+    xp = get_array_module(g)
+    a = xp.abs(g.astype(np.float64, copy=False)).ravel()
+    if a.size == 0:
+        return 0.0
+    if norm_type == math.inf:
+        return float(a.max())
+    if norm_type == -math.inf:
+        return float(a.min())
+    if norm_type == 0:
+        return float((a != 0).sum())
+    if norm_type == 1:
+        return float(a.sum())
+    if norm_type == 2:
+        return float(xp.sqrt((a * a).sum()))
+    return float((a**norm_type).sum() ** (1.0 / norm_type))
+
+
+def _combine(norms, norm_type):
+    """The p-norm of the vector of per-tensor p-norms = the p-norm of all elements."""
+    if norm_type == math.inf:
+        return max(norms)
+    if norm_type == -math.inf:
+        return min(norms)
+    if norm_type == 0:
+        return sum(norms)
+    return sum(n**norm_type for n in norms) ** (1.0 / norm_type)
+
+
+def _check_norm_type(norm_type):
+    try:
+        norm_type = float(norm_type)
+    except (TypeError, ValueError):
+        raise ValueError(f"norm_type must be a number or inf, got {norm_type!r}") from None
+    if math.isnan(norm_type) or (norm_type < 0 and norm_type != -math.inf):
+        raise ValueError(f"norm_type must be >= 0 or ±inf, got {norm_type}")
+    return norm_type
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
+    r"""The ``norm_type``-norm of all elements of ``tensors`` (Tensors or arrays) together."""
+    norm_type = _check_norm_type(norm_type)
+    arrays = [t.data if hasattr(t, "requires_grad") else t for t in _as_list(tensors)]
+    if not arrays:
+        return 0.0
+    total = _combine([_vector_norm(a, norm_type) for a in arrays], norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the "
+            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
+    return total
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                    foreach=None):
+    r"""Scale the gradients of ``parameters`` in place so that their global norm ≤ ``max_norm``.
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        Parameters whose ``.grad`` is clipped (those without a gradient are skipped).
+    max_norm : float
+        Largest allowed total norm.
+    norm_type : float, default 2.0
+        ``p`` of the p-norm; ``math.inf`` for the max norm.
+    error_if_nonfinite : bool, default False
+        Raise ``RuntimeError`` when the total norm is ``nan`` or ``inf`` (otherwise the
+        gradients are scaled by the non-finite coefficient, as in PyTorch).
+    foreach : None
+        Accepted for PyTorch compatibility; ignored.
+
+    Returns
+    -------
+    Tensor
+        The total norm of the gradients *before* clipping (a 0-d Tensor).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> w = mg.tensor([3.0, 4.0], requires_grad=True)
+    >>> (w * w).sum().backward()                       # grad = [6, 8], norm 10
+    >>> float(clip_grad_norm_([w], max_norm=1.0))
+    10.0
+    >>> [round(v, 4) for v in w.grad.tolist()]
+    [0.6, 0.8]
+    """
+    import minigrad as mg
+
+    params = _as_list(parameters)
+    max_norm = float(max_norm)
+    grads = _grad_arrays(params)
+    if not grads:
+        return mg.tensor(0.0)
+    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    clip_coef = max_norm / (total + 1e-6)
+    clip_coef_clamped = min(clip_coef, 1.0)  # scale down only, never up
+    for g in grads:
+        g *= g.dtype.type(clip_coef_clamped)
+    return mg.tensor(total, dtype=grads[0].dtype, device=device_of(grads[0]))
+
+
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    r"""Clamp every gradient element to ``[-clip_value, clip_value]`` in place.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> w = mg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    >>> (w * w).sum().backward()                       # grad = [2, -4, 6]
+    >>> clip_grad_value_([w], 3.0)
+    >>> w.grad.tolist()
+    [2.0, -3.0, 3.0]
+    """
+    clip_value = float(clip_value)
+    if clip_value < 0:
+        raise ValueError(f"clip_value must be >= 0, got {clip_value}")
+    for g in _grad_arrays(_as_list(parameters)):
+        xp = get_array_module(g)
+        xp.clip(g, -clip_value, clip_value, out=g)
+
+
+def parameters_to_vector(parameters):
+    r"""Concatenate the flattened parameters into one 1-D Tensor (differentiable).
+
+    All parameters must be on the same device.
+    """
+    import minigrad as mg
+
+    params = _as_list(parameters)
+    if not params:
+        raise ValueError("parameters_to_vector: got no parameters")
+    devices = {p.device for p in params}
+    if len(devices) > 1:
+        raise ValueError(
+            f"parameters_to_vector: all parameters must be on one device, got {sorted(devices)}")
+    return mg.cat([p.reshape(-1) for p in params])
+
+
+def vector_to_parameters(vec, parameters):
+    r"""Copy consecutive slices of the 1-D Tensor ``vec`` into ``parameters`` (in order).
+
+    Raises ``TypeError`` when ``vec`` is not a Tensor and ``ValueError`` when its length
+    differs from the total number of parameter elements.
+    """
+    if not (hasattr(vec, "data") and hasattr(vec, "grad")):
+        raise TypeError(f"expected vec to be a Tensor, but got: {type(vec).__name__}")
+    params = _as_list(parameters)
+    total = sum(int(p.data.size) for p in params)
+    if vec.ndim != 1 or vec.shape[0] != total:
+        raise ValueError(
+            f"vector_to_parameters: vec has shape {tuple(vec.shape)}, the parameters have "
+            f"{total} elements in all")
+    pointer = 0
+    for p in params:
+        n = int(p.data.size)
+        if get_array_module(vec.data) is not get_array_module(p.data):
+            raise ValueError(
+                "vector_to_parameters: vec and the parameters are on different devices")
+        p.data[...] = vec.data[pointer:pointer + n].reshape(p.data.shape)
+        pointer += n

@@ -1,0 +1,300 @@
+"""Conv1d/Conv2d: forward against a direct loop over output pixels (written here from the
+definition), gradcheck over every combination of stride/padding/dilation/groups and on
+hypothesis-drawn geometries, gradgradcheck of the three conv ops, errors, init; and a
+PyTorch oracle when torch is importable."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+import minigrad.nn.conv as conv_module
+import minigrad.nn.functional as F
+from minigrad import nn
+from minigrad.testing import assert_close
+
+
+@pytest.fixture(autouse=True, params=["per_image", "one_product"])
+def im2col_layout(request, monkeypatch):
+    """Run every test with both im2col layouts (chosen by image size in the library)."""
+    monkeypatch.setattr(conv_module, "_ONE_PRODUCT_MAX_PIXELS",
+                        0 if request.param == "per_image" else 10**9)
+    return request.param
+
+
+def conv2d_reference(x, w, b, stride, padding, dilation, groups):
+    """y[n,o,h,w] = b[o] + Σ_{c,i,j} W[o,c,i,j]·x_pad[n, g·Cg + c, h·s + i·d, w·s + j·d]."""
+    N, C, H, W = x.shape
+    O, Cg, kh, kw = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    xpad = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
+    xpad[:, :, ph:ph + H, pw:pw + W] = x
+    Ho = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    Wo = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((N, O, Ho, Wo))
+    Og = O // groups
+    for o in range(O):
+        g = o // Og
+        for h in range(Ho):
+            for v in range(Wo):
+                patch = xpad[:, g * Cg:(g + 1) * Cg, h * sh:h * sh + dh * (kh - 1) + 1:dh,
+                             v * sw:v * sw + dw * (kw - 1) + 1:dw]
+                y[:, o, h, v] = (patch * w[o]).sum(axis=(1, 2, 3))
+        if b is not None:
+            y[:, o] += b[o]
+    return y
+
+
+@st.composite
+def conv_cases(draw, max_side=6):
+    groups = draw(st.sampled_from([1, 2]))
+    cin = groups * draw(st.integers(1, 2))
+    cout = groups * draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    min_h = max(1, dilation[0] * (kh - 1) + 1 - 2 * padding[0])
+    min_w = max(1, dilation[1] * (kw - 1) + 1 - 2 * padding[1])
+    H = draw(st.integers(min_h, max(min_h, max_side)))
+    W = draw(st.integers(min_w, max(min_w, max_side)))
+    N = draw(st.integers(1, 2))
+    bias = draw(st.booleans())
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((N, cin, H, W))
+    w = rng.standard_normal((cout, cin // groups, kh, kw))
+    b = rng.standard_normal(cout) if bias else None
+    return x, w, b, stride, padding, dilation, groups
+
+
+def _t(a, device, grad=True):
+    return None if a is None else mg.tensor(a, dtype=mg.float64, device=device,
+                                            requires_grad=grad)
+
+
+@given(case=conv_cases())
+def test_conv2d_forward_matches_direct_loop(case, device):
+    x, w, b, stride, padding, dilation, groups = case
+    y = F.conv2d(_t(x, device), _t(w, device), _t(b, device), stride, padding, dilation,
+                 groups)
+    assert_close(y, conv2d_reference(x, w, b, stride, padding, dilation, groups), rtol=1e-10,
+                 atol=1e-12)
+
+
+@given(case=conv_cases(max_side=5))
+def test_conv2d_gradcheck_hypothesis(case, device):
+    x, w, b, stride, padding, dilation, groups = case
+    inputs = tuple(t for t in (_t(x, device), _t(w, device), _t(b, device)) if t is not None)
+    assert mg.gradcheck(
+        lambda *a: F.conv2d(a[0], a[1], a[2] if len(a) == 3 else None, stride, padding,
+                            dilation, groups), inputs)
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups",
+                         list(itertools.product([1, 2], [0, 1], [1, 2], [1, 2])))
+def test_conv2d_gradcheck_every_combination(stride, padding, dilation, groups, device):
+    rng = np.random.default_rng(stride * 8 + padding * 4 + dilation * 2 + groups)
+    x = _t(rng.standard_normal((2, 4, 6, 5)), device)
+    w = _t(rng.standard_normal((4, 4 // groups, 3, 2)), device)
+    b = _t(rng.standard_normal(4), device)
+    assert mg.gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
+                        (x, w, b))
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups",
+                         [(1, 0, 1, 1), (2, 1, 1, 2), (1, 1, 2, 1), (2, 0, 2, 2)])
+def test_conv2d_gradgradcheck(stride, padding, dilation, groups, device):
+    """Second derivatives: every derivative of conv is again conv / grad_input /
+    grad_weight, so the backward of the backward exists and is exact."""
+    rng = np.random.default_rng(1)
+    x = _t(rng.standard_normal((1, 2, 5, 4)), device)
+    w = _t(rng.standard_normal((2, 2 // groups, 2, 2)), device)
+    b = _t(rng.standard_normal(2), device)
+    assert mg.gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation,
+                                                     groups), (x, w, b))
+
+
+def test_conv_third_derivative_exists():
+    """d³/dx dW dW of Σ conv(x, W)² style objectives: grad of grad of grad runs."""
+    rng = np.random.default_rng(0)
+    x = _t(rng.standard_normal((1, 1, 4, 4)), "cpu")
+    w = _t(rng.standard_normal((1, 1, 2, 2)), "cpu")
+    y = (F.conv2d(x, w) ** 2).sum()
+    (gw,) = mg.autograd.grad(y, (w,), create_graph=True)
+    (gx,) = mg.autograd.grad((gw * gw).sum(), (x,), create_graph=True)
+    (gww,) = mg.autograd.grad(gx.sum(), (w,))
+    assert gww.shape == w.shape and np.isfinite(gww.numpy()).all()
+
+
+@st.composite
+def conv1d_cases(draw):
+    groups = draw(st.sampled_from([1, 2]))
+    cin, cout = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    k, s, p, d = (draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(0, 1)),
+                  draw(st.integers(1, 2)))
+    L = draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 7))
+    rng = np.random.default_rng(draw(st.integers(0, 999)))
+    return (rng.standard_normal((2, cin, L)), rng.standard_normal((cout, cin // groups, k)),
+            rng.standard_normal(cout), s, p, d, groups)
+
+
+@given(case=conv1d_cases())
+def test_conv1d_forward_and_gradcheck(case, device):
+    x, w, b, s, p, d, g = case
+    y = F.conv1d(_t(x, device), _t(w, device), _t(b, device), s, p, d, g)
+    ref = conv2d_reference(x[:, :, None], w[:, :, None], b, (1, s), (0, p), (1, d), g)[:, :, 0]
+    assert_close(y, ref, rtol=1e-10, atol=1e-12)
+    assert mg.gradcheck(lambda x, w, b: F.conv1d(x, w, b, s, p, d, g),
+                        (_t(x, device), _t(w, device), _t(b, device)))
+
+
+def test_depthwise_and_pointwise(device):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 5, 5))
+    dw = nn.Conv2d(3, 3, 3, padding=1, groups=3).double().to(device)
+    pw = nn.Conv2d(3, 4, 1).double().to(device)
+    assert dw.weight.shape == (3, 1, 3, 3) and pw.weight.shape == (4, 3, 1, 1)
+    y = pw(dw(_t(x, device, grad=False)))
+    ref = conv2d_reference(x, dw.weight.cpu().numpy(), dw.bias.cpu().numpy(), (1, 1), (1, 1),
+                           (1, 1), 3)
+    pw_w = pw.weight.cpu().numpy()[:, :, 0, 0]
+    ref2 = np.einsum("oc,nchw->nohw", pw_w, ref) + pw.bias.cpu().numpy()[None, :, None, None]
+    assert_close(y, ref2, rtol=1e-10, atol=1e-12)
+
+
+def test_padding_same_and_valid_and_unbatched():
+    x = mg.randn(3, 7, 6, dtype=mg.float64)
+    conv = nn.Conv2d(3, 2, (4, 3), padding="same", dilation=(1, 2)).double()
+    y = conv(x)  # unbatched input: (C, H, W) -> (C_out, H, W)
+    assert y.shape == (2, 7, 6)
+    # 'same' with an even kernel pads (1 top, 2 bottom): compare with explicit F.pad
+    w = conv.weight.numpy()
+    xp = np.pad(x.numpy(), ((0, 0), (1, 2), (2, 2)))
+    ref = conv2d_reference(xp[None], w, conv.bias.numpy(), (1, 1), (0, 0), (1, 2), 1)[0]
+    assert_close(y, ref, rtol=1e-10, atol=1e-12)
+    assert nn.Conv2d(3, 2, 3, padding="valid")(mg.randn(1, 3, 5, 5)).shape == (1, 2, 3, 3)
+    c1 = nn.Conv1d(2, 3, 4, padding="same")
+    assert c1(mg.randn(2, 9)).shape == (3, 9)
+
+
+def test_conv_output_shape_formula():
+    for H, k, s, p, d in itertools.product([5, 8], [1, 3], [1, 2, 3], [0, 1, 2], [1, 2]):
+        if d * (k - 1) + 1 > H + 2 * p:
+            continue
+        y = F.conv2d(mg.zeros(1, 1, H, H), mg.zeros(1, 1, k, k), stride=s, padding=p,
+                     dilation=d)
+        assert y.shape[-1] == (H + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def test_errors_name_the_layer_and_shapes():
+    conv = nn.Conv2d(3, 6, 5)
+    with pytest.raises(ValueError, match=r"Conv2d\(3, 6.*expected input of shape \(N, 3, "
+                                         r"H, W\).*got \(8, 1, 28, 28\)"):
+        conv(mg.zeros(8, 1, 28, 28))
+    with pytest.raises(ValueError, match="in_channels \\(3\\) must be divisible by groups"):
+        nn.Conv2d(3, 6, 3, groups=2)
+    with pytest.raises(ValueError, match="out_channels \\(5\\) must be divisible by groups"):
+        nn.Conv2d(4, 5, 3, groups=2)
+    with pytest.raises(ValueError, match="groups must be a positive integer"):
+        nn.Conv2d(4, 4, 3, groups=0)
+    with pytest.raises(ValueError, match=r"kernel size \(5, 5\).*larger than the padded "
+                                         r"input size \(4, 4\)"):
+        conv(mg.zeros(1, 3, 4, 4))
+    with pytest.raises(ValueError, match="kernel size.*dilated: \\(5, 5\\)"):
+        F.conv2d(mg.zeros(1, 1, 4, 4), mg.zeros(1, 1, 3, 3), dilation=2)
+    with pytest.raises(ValueError, match="expects input with 4 channels"):
+        F.conv2d(mg.zeros(1, 3, 4, 4), mg.zeros(2, 2, 1, 1), groups=2)
+    with pytest.raises(ValueError, match="Conv1d.*expected input of shape \\(N, 2, L\\)"):
+        nn.Conv1d(2, 2, 3)(mg.zeros(1, 3, 8))
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
+        nn.Conv2d(1, 1, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="padding_mode"):
+        nn.Conv2d(1, 1, 3, padding_mode="reflect")
+
+
+def test_default_init_is_pytorch_kaiming_uniform_a_sqrt5():
+    mg.manual_seed(0)
+    conv = nn.Conv2d(16, 32, 3)
+    fan_in = 16 * 9
+    bound = 1 / math.sqrt(fan_in)
+    w = conv.weight.numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
+    assert w.var() == pytest.approx(bound**2 / 3, rel=0.05)
+    assert np.abs(conv.bias.numpy()).max() <= bound
+    grouped = nn.Conv2d(8, 8, 3, groups=4)  # fan_in = C_in/groups·k·k = 18
+    assert np.abs(grouped.weight.numpy()).max() <= 1 / math.sqrt(18)
+
+
+def test_conv_layer_trains_and_repr():
+    conv = nn.Conv2d(1, 2, 3, stride=2, padding=1, dilation=1, groups=1, bias=False)
+    assert repr(conv) == "Conv2d(1, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), " \
+                         "bias=False)"
+    assert [n for n, _ in conv.named_parameters()] == ["weight"]
+    x = mg.randn(4, 1, 6, 6)
+    before = float((conv(x) ** 2).mean())
+    for _ in range(20):
+        loss = (conv(x) ** 2).mean()
+        conv.zero_grad()
+        loss.backward()
+        with mg.no_grad():
+            conv.weight.data -= 0.5 * conv.weight.grad.data
+    assert float((conv(x) ** 2).mean()) < 0.5 * before
+
+
+def test_float32_and_float16_forward():
+    x = mg.randn(2, 3, 6, 6)
+    conv = nn.Conv2d(3, 4, 3)
+    y32 = conv(x)
+    assert y32.dtype == mg.float32
+    y16 = conv.half()(x.half())
+    assert y16.dtype == mg.float16
+    assert_close(y16.float(), y32, rtol=2e-2, atol=2e-2)
+
+
+# ------------------------------------------------------------------ oracle
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups", [
+    (1, 0, 1, 1), (2, 1, 1, 1), (1, 2, 2, 1), (2, 1, 1, 2), (1, 1, 1, 4), (3, 2, 2, 2)])
+def test_conv2d_matches_torch(stride, padding, dilation, groups):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 4, 9, 8))
+    w = rng.standard_normal((8, 4 // groups, 3, 2))
+    b = rng.standard_normal(8)
+    conv = nn.Conv2d(4, 8, (3, 2), stride, padding, dilation, groups).double()
+    tconv = torch.nn.Conv2d(4, 8, (3, 2), stride, padding, dilation, groups).double()
+    tconv.load_state_dict({"weight": torch.tensor(w), "bias": torch.tensor(b)})
+    conv.load_state_dict({k: v.detach().numpy() for k, v in tconv.state_dict().items()})
+    X = mg.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    y, ty = conv(X), tconv(tx)
+    assert_close(y, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    gy = rng.standard_normal(ty.shape)
+    y.backward(mg.tensor(gy))
+    ty.backward(torch.tensor(gy))
+    assert_close(X.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-11)
+    assert_close(conv.weight.grad, tconv.weight.grad.numpy(), rtol=1e-10, atol=1e-11)
+    assert_close(conv.bias.grad, tconv.bias.grad.numpy(), rtol=1e-10, atol=1e-11)
+    # the second derivative too: grad of ⟨gx, gx⟩ w.r.t. W
+    X2 = mg.tensor(x, requires_grad=True)
+    (gx,) = mg.autograd.grad(conv(X2), (X2,), mg.tensor(gy), create_graph=True)
+    (gw2,) = mg.autograd.grad((gx * gx).sum(), (conv.weight,))
+    tx2 = torch.tensor(x, requires_grad=True)
+    (tgx,) = torch.autograd.grad(tconv(tx2), (tx2,), torch.tensor(gy), create_graph=True)
+    (tgw2,) = torch.autograd.grad((tgx * tgx).sum(), (tconv.weight,))
+    assert_close(gw2, tgw2.numpy(), rtol=1e-9, atol=1e-10)
+
+
+def test_conv1d_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 4, 11))
+    conv = nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2).double()
+    tconv = torch.nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2).double()
+    conv.load_state_dict({k: v.detach().numpy() for k, v in tconv.state_dict().items()})
+    assert_close(conv(mg.tensor(x)), tconv(torch.tensor(x)).detach().numpy(), rtol=1e-10,
+                 atol=1e-12)

@@ -1,0 +1,301 @@
+"""BatchNorm1d/2d, LayerNorm, GroupNorm: outputs against the formula, gradients through the
+batch statistics (gradcheck with a random, non-uniform cotangent) and second derivatives,
+running statistics against a hand computation, train/eval behaviour, errors; PyTorch
+oracles when torch is importable."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad import nn
+from minigrad.testing import arrays, assert_close
+
+
+def _t(a, device="cpu", grad=True):
+    return mg.tensor(a, dtype=mg.float64, device=device, requires_grad=grad)
+
+
+def _bn_reference(x, gamma, beta, eps=1e-5):
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    mu = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * gamma.reshape(shape) + beta.reshape(shape)
+
+
+def _affine_params(module, rng, device):
+    """Non-trivial γ and β (γ = 1, β = 0 would hide a wrong gradient)."""
+    with mg.no_grad():
+        module.weight.data[...] = module.weight.xp.asarray(
+            rng.uniform(0.5, 1.5, module.weight.shape))
+        module.bias.data[...] = module.bias.xp.asarray(rng.standard_normal(module.bias.shape))
+    return module
+
+
+@given(x=arrays(shape=st.tuples(st.integers(2, 4), st.integers(1, 3), st.integers(1, 3),
+                                st.integers(1, 3))))
+def test_batchnorm2d_train_forward_and_gradcheck(x, device):
+    rng = np.random.default_rng(0)
+    bn = _affine_params(nn.BatchNorm2d(x.shape[1]).double().to(device), rng, device)
+    X = _t(x, device)
+    y = bn(X)
+    assert_close(y, _bn_reference(x, bn.weight.cpu().numpy(), bn.bias.cpu().numpy()),
+                 rtol=1e-8, atol=1e-9)
+    # gradient through the batch statistics, random (non-uniform) cotangent
+    assert mg.gradcheck(bn, (X,), atol=1e-5, rtol=1e-3)
+    assert mg.gradcheck(lambda w, b: bn(X), (bn.weight, bn.bias))
+
+
+@given(x=arrays(shape=st.tuples(st.integers(2, 5), st.integers(1, 3))))
+def test_batchnorm1d_2d_input_gradcheck(x, device):
+    bn = _affine_params(nn.BatchNorm1d(x.shape[1]).double().to(device),
+                        np.random.default_rng(1), device)
+    assert mg.gradcheck(bn, (_t(x, device),))
+
+
+def test_batchnorm_backward_matches_closed_form():
+    """gx = γ/σ·(g − mean(g) − x̂·mean(g·x̂)) with a non-uniform upstream gradient."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((6, 3, 2, 2)) * 3 + 1
+    gy = rng.standard_normal(x.shape)
+    bn = _affine_params(nn.BatchNorm2d(3).double(), rng, "cpu")
+    X = _t(x)
+    bn(X).backward(mg.tensor(gy))
+    axes = (0, 2, 3)
+    mu, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+    xhat = (x - mu) / np.sqrt(var + 1e-5)
+    g = gy * bn.weight.numpy().reshape(1, -1, 1, 1)
+    gx = (g - g.mean(axes, keepdims=True) - xhat * (g * xhat).mean(axes, keepdims=True)) \
+        / np.sqrt(var + 1e-5)
+    assert_close(X.grad, gx, rtol=1e-10, atol=1e-12)
+    assert_close(bn.weight.grad, (gy * xhat).sum(axes), rtol=1e-10, atol=1e-12)
+    assert_close(bn.bias.grad, gy.sum(axes), rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=4)
+@given(x=arrays(shape=st.tuples(st.integers(2, 3), st.integers(1, 2), st.integers(1, 2),
+                                st.integers(1, 2))))
+def test_batchnorm_gradgradcheck(x):
+    bn = _affine_params(nn.BatchNorm2d(x.shape[1]).double(), np.random.default_rng(3), "cpu")
+    assert mg.gradgradcheck(lambda x, w, b: bn(x), (_t(x), bn.weight, bn.bias))
+
+
+def test_running_statistics_by_hand():
+    """running ← (1 − m)·running + m·stat, with the unbiased batch variance."""
+    rng = np.random.default_rng(4)
+    bn = nn.BatchNorm1d(3, momentum=0.1).double()
+    mean, var = np.zeros(3), np.ones(3)
+    for step in range(3):
+        x = rng.standard_normal((5, 3, 4)) * (step + 1) + step
+        bn(_t(x, grad=False))
+        n = 5 * 4
+        mean = 0.9 * mean + 0.1 * x.mean(axis=(0, 2))
+        var = 0.9 * var + 0.1 * x.var(axis=(0, 2)) * n / (n - 1)
+        assert_close(bn.running_mean, mean, rtol=1e-12)
+        assert_close(bn.running_var, var, rtol=1e-12)
+        assert bn.num_batches_tracked.item() == step + 1
+    assert bn.num_batches_tracked.dtype == mg.int64
+
+
+def test_momentum_none_is_cumulative_average():
+    rng = np.random.default_rng(5)
+    bn = nn.BatchNorm2d(2, momentum=None).double()
+    xs = [rng.standard_normal((4, 2, 3, 3)) + i for i in range(4)]
+    for x in xs:
+        bn(_t(x, grad=False))
+    means = np.mean([x.mean(axis=(0, 2, 3)) for x in xs], axis=0)
+    vars_ = np.mean([x.var(axis=(0, 2, 3), ddof=1) for x in xs], axis=0)
+    assert_close(bn.running_mean, means, rtol=1e-12)
+    assert_close(bn.running_var, vars_, rtol=1e-12)
+
+
+def test_eval_uses_running_statistics(device):
+    rng = np.random.default_rng(6)
+    bn = _affine_params(nn.BatchNorm2d(3).double().to(device), rng, device)
+    for _ in range(5):
+        bn(_t(rng.standard_normal((8, 3, 2, 2)) * 2 + 3, device, grad=False))
+    bn.eval()
+    x = rng.standard_normal((2, 3, 2, 2))
+    X = _t(x, device)
+    y = bn(X)
+    rm, rv = bn.running_mean.cpu().numpy(), bn.running_var.cpu().numpy()
+    g, b = bn.weight.cpu().numpy(), bn.bias.cpu().numpy()
+    shape = (1, -1, 1, 1)
+    ref = (x - rm.reshape(shape)) / np.sqrt(rv.reshape(shape) + 1e-5) * g.reshape(shape) \
+        + b.reshape(shape)
+    assert_close(y, ref, rtol=1e-10, atol=1e-12)
+    before = bn.running_mean.cpu().numpy().copy()
+    bn(X)
+    assert_close(bn.running_mean, before)  # eval does not update
+    assert bn.num_batches_tracked.item() == 5
+    # eval mode: one sample per channel is fine, and the map is affine in x
+    assert bn(_t(x[:1, :, :1, :1], device)).shape == (1, 3, 1, 1)
+    assert mg.gradcheck(bn, (X,))
+    assert mg.gradgradcheck(lambda x, w, b: bn(x), (X, bn.weight, bn.bias))
+
+
+def test_track_running_stats_false_and_affine_false():
+    bn = nn.BatchNorm1d(4, affine=False, track_running_stats=False).double()
+    assert list(bn.state_dict()) == [] and list(bn.parameters()) == []
+    x = np.random.default_rng(7).standard_normal((6, 4))
+    bn.eval()  # no running stats: batch statistics even in eval
+    assert_close(bn(_t(x)), (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5), rtol=1e-10)
+
+
+def test_reset_running_stats():
+    bn = nn.BatchNorm1d(2)
+    bn(mg.randn(4, 2) * 3 + 1)
+    bn.reset_running_stats()
+    assert bn.running_mean.tolist() == [0, 0] and bn.running_var.tolist() == [1, 1]
+    assert bn.num_batches_tracked.item() == 0
+
+
+def test_batchnorm_errors():
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when "
+                                         "training, got input size \\(1, 3\\)"):
+        nn.BatchNorm1d(3)(mg.randn(1, 3))
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        nn.BatchNorm2d(3)(mg.randn(1, 3, 1, 1))
+    with pytest.raises(ValueError, match="BatchNorm2d\\(3.*expected 4D input, got 3D"):
+        nn.BatchNorm2d(3)(mg.randn(2, 3, 4))
+    with pytest.raises(ValueError, match="BatchNorm1d\\(3.*expected input with 3 channels "
+                                         "\\(dim 1\\), got shape \\(4, 5\\)"):
+        nn.BatchNorm1d(3)(mg.randn(4, 5))
+    with pytest.raises(ValueError, match="momentum"):
+        nn.BatchNorm1d(3, momentum=1.5)
+
+
+def test_state_dict_names_and_buffers():
+    bn = nn.BatchNorm2d(3)
+    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var",
+                                     "num_batches_tracked"]
+    assert [n for n, _ in bn.named_parameters()] == ["weight", "bias"]
+    assert [n for n, _ in bn.named_buffers()] == ["running_mean", "running_var",
+                                                  "num_batches_tracked"]
+
+
+@given(x=arrays(shape=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(2, 4))),
+       k=st.integers(1, 2))
+def test_layernorm_forward_gradcheck(x, k, device):
+    shape = x.shape[-k:]
+    ln = _affine_params(nn.LayerNorm(shape).double().to(device), np.random.default_rng(8),
+                        device)
+    X = _t(x, device)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    ref = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + 1e-5) \
+        * ln.weight.cpu().numpy() + ln.bias.cpu().numpy()
+    assert_close(ln(X), ref, rtol=1e-8, atol=1e-9)
+    assert mg.gradcheck(lambda x, w, b: ln(x), (X, ln.weight, ln.bias))
+
+
+@settings(max_examples=4)
+@given(x=arrays(shape=st.tuples(st.integers(1, 2), st.integers(2, 4))))
+def test_layernorm_gradgradcheck(x):
+    ln = _affine_params(nn.LayerNorm(x.shape[-1]).double(), np.random.default_rng(9), "cpu")
+    assert mg.gradgradcheck(lambda x, w, b: ln(x), (_t(x), ln.weight, ln.bias))
+
+
+@given(data=st.data())
+def test_groupnorm_forward_gradcheck(data, device):
+    G = data.draw(st.sampled_from([1, 2, 4]))
+    C = 4
+    x = data.draw(arrays(shape=(data.draw(st.integers(1, 2)), C, data.draw(st.integers(1, 3)),
+                                2)))
+    gn = _affine_params(nn.GroupNorm(G, C).double().to(device), np.random.default_rng(10),
+                        device)
+    X = _t(x, device)
+    xg = x.reshape(x.shape[0], G, -1)
+    ref = ((xg - xg.mean(2, keepdims=True)) / np.sqrt(xg.var(2, keepdims=True) + 1e-5)
+           ).reshape(x.shape) * gn.weight.cpu().numpy().reshape(1, C, 1, 1) \
+        + gn.bias.cpu().numpy().reshape(1, C, 1, 1)
+    assert_close(gn(X), ref, rtol=1e-8, atol=1e-9)
+    assert mg.gradcheck(lambda x, w, b: gn(x), (X, gn.weight, gn.bias))
+
+
+def test_groupnorm_gradgradcheck_and_errors():
+    gn = _affine_params(nn.GroupNorm(2, 4).double(), np.random.default_rng(11), "cpu")
+    x = _t(np.random.default_rng(12).standard_normal((2, 4, 3)))
+    assert mg.gradgradcheck(lambda x, w, b: gn(x), (x, gn.weight, gn.bias))
+    with pytest.raises(ValueError, match="num_channels \\(6\\) must be divisible by "
+                                         "num_groups \\(4\\)"):
+        nn.GroupNorm(4, 6)
+    with pytest.raises(ValueError, match="GroupNorm\\(2, 4.*expected input of shape "
+                                         "\\(N, 4, \\*\\), got \\(2, 3\\)"):
+        gn(mg.randn(2, 3))
+    with pytest.raises(ValueError, match="LayerNorm\\(\\(5,\\).*trailing shape \\(5,\\), "
+                                         "got shape \\(2, 4\\)"):
+        nn.LayerNorm(5)(mg.randn(2, 4))
+
+
+def test_functional_batch_norm_matches_module():
+    rng = np.random.default_rng(13)
+    x = _t(rng.standard_normal((4, 3, 2)), grad=False)
+    rm, rv = mg.zeros(3, dtype=mg.float64), mg.ones(3, dtype=mg.float64)
+    y = F.batch_norm(x, rm, rv, training=True, momentum=0.2)
+    bn = nn.BatchNorm1d(3, momentum=0.2, affine=False).double()
+    assert_close(y, bn(x), rtol=1e-12)
+    assert_close(rm, bn.running_mean, rtol=1e-12)
+    assert_close(rv, bn.running_var, rtol=1e-12)
+
+
+def test_float16_batchnorm_stats_in_float32():
+    x = (mg.randn(64, 3) * 100 + 1000).half()
+    y = nn.BatchNorm1d(3).half()(x)
+    assert y.dtype == mg.float16
+    assert np.abs(y.float().numpy().mean(0)).max() < 1e-2
+
+
+# ------------------------------------------------------------------ oracles
+
+
+def test_batchnorm_matches_torch_train_and_eval():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(14)
+    bn = nn.BatchNorm2d(3, momentum=0.3).double()
+    tbn = torch.nn.BatchNorm2d(3, momentum=0.3).double()
+    with torch.no_grad():
+        tbn.weight.copy_(torch.tensor(rng.uniform(0.5, 1.5, 3)))
+        tbn.bias.copy_(torch.tensor(rng.standard_normal(3)))
+    bn.load_state_dict({k: v.numpy() for k, v in tbn.state_dict().items()})
+    for mode in ("train", "train", "eval"):
+        bn.train(mode == "train")
+        tbn.train(mode == "train")
+        x = rng.standard_normal((5, 3, 4, 3)) * 2 + 1
+        gy = rng.standard_normal(x.shape)
+        X, tx = _t(x), torch.tensor(x, requires_grad=True)
+        bn.zero_grad()
+        tbn.zero_grad()
+        y, ty = bn(X), tbn(tx)
+        y.backward(mg.tensor(gy))
+        ty.backward(torch.tensor(gy))
+        assert_close(y, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+        assert_close(X.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-11)
+        assert_close(bn.weight.grad, tbn.weight.grad.numpy(), rtol=1e-10, atol=1e-11)
+        assert_close(bn.bias.grad, tbn.bias.grad.numpy(), rtol=1e-10, atol=1e-11)
+        for k, v in tbn.state_dict().items():
+            assert_close(bn.state_dict()[k], v.numpy(), rtol=1e-12, msg=k)
+
+
+def test_groupnorm_layernorm_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((3, 6, 4, 2))
+    gy = rng.standard_normal(x.shape)
+    for ours, theirs in [(nn.GroupNorm(3, 6), torch.nn.GroupNorm(3, 6)),
+                         (nn.LayerNorm((4, 2)), torch.nn.LayerNorm((4, 2)))]:
+        ours.double()
+        theirs.double()
+        with torch.no_grad():
+            theirs.weight.copy_(torch.tensor(rng.uniform(0.5, 1.5, theirs.weight.shape)))
+            theirs.bias.copy_(torch.tensor(rng.standard_normal(theirs.bias.shape)))
+        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+        X, tx = _t(x), torch.tensor(x, requires_grad=True)
+        y, ty = ours(X), theirs(tx)
+        y.backward(mg.tensor(gy))
+        ty.backward(torch.tensor(gy))
+        assert_close(y, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+        assert_close(X.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-11)
+        assert_close(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-11)
+        assert_close(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-10, atol=1e-11)

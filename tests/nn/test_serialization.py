@@ -1,0 +1,174 @@
+"""save/load: nested state dicts round trip exactly (dtypes, 0-d arrays, int keys, tuples,
+None, non-finite floats), a model/optimizer checkpoint resumes, the write is atomic (a
+crash mid-write leaves the old file), corrupt or missing files raise clear errors, and a
+plain .npz of arrays (e.g. a converted PyTorch state dict) loads."""
+import os
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn, optim
+from minigrad import serialization as ser
+from minigrad.serialization import CheckpointError, load, save
+from minigrad.testing import assert_close
+
+
+def test_nested_round_trip(tmp_path):
+    obj = {
+        "model": OrderedDict([("w", mg.randn(3, 2)), ("n", mg.tensor(4))]),
+        "opt": {"state": {0: {"step": 3, "m": np.arange(4.0)}},
+                "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 1],
+                                  "nesterov": False, "name": None}]},
+        "half": mg.ones(2).half(),
+        "mask": np.array([True, False]),
+        "scalar": np.float32(2.5),
+        "zero_d": np.array(7, dtype=np.int64),
+        "floats": [float("inf"), -float("inf"), 1e-300],
+        "text": "epoch 3",
+        "empty": mg.zeros(0, 3),
+        "param": nn.Parameter(mg.ones(2)),
+    }
+    path = tmp_path / "ckpt.npz"
+    save(obj, path)
+    got = load(path)
+    assert isinstance(got["model"], OrderedDict) and list(got["model"]) == ["w", "n"]
+    assert_close(got["model"]["w"], obj["model"]["w"], rtol=0)
+    assert got["model"]["n"].dtype == mg.int64 and got["model"]["n"].shape == ()
+    st = got["opt"]["state"]
+    assert list(st) == [0] and st[0]["step"] == 3 and np.array_equal(st[0]["m"], np.arange(4.0))
+    assert isinstance(st[0]["m"], np.ndarray)
+    assert got["opt"]["param_groups"] == obj["opt"]["param_groups"]
+    assert isinstance(got["opt"]["param_groups"][0]["betas"], tuple)
+    assert got["half"].dtype == mg.float16
+    assert got["mask"].dtype == np.bool_
+    assert got["scalar"] == np.float32(2.5) and got["scalar"].dtype == np.float32
+    assert got["zero_d"].shape == () and got["zero_d"] == 7
+    assert got["floats"][:2] == [float("inf"), -float("inf")] and got["floats"][2] == 1e-300
+    assert got["text"] == "epoch 3" and got["empty"].shape == (0, 3)
+    assert isinstance(got["param"], nn.Parameter) and got["param"].requires_grad
+    # the arrays are plain .npy members: numpy reads them without minigrad
+    with np.load(path) as z:
+        assert "__minigrad__" in z.files and len(z.files) == 10  # 9 arrays + structure
+
+
+def test_bfloat16_round_trip(tmp_path):
+    if mg.bfloat16 is None:
+        pytest.skip("ml_dtypes not installed")
+    t = mg.tensor([1.0, 2.5, -3.0]).to(dtype=mg.bfloat16)
+    save({"t": t}, tmp_path / "b.npz")
+    got = load(tmp_path / "b.npz")["t"]
+    assert got.dtype == mg.bfloat16 and got.float().tolist() == [1.0, 2.5, -3.0]
+
+
+def test_model_and_optimizer_checkpoint_resumes_exactly(tmp_path):
+    def make():
+        mg.manual_seed(0)
+        net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+        return net, optim.Adam(net.parameters(), lr=0.01)
+
+    def step(net, opt, i):
+        mg.manual_seed(100 + i)
+        x = mg.randn(16, 4)
+        loss = ((net(x) - x.sum(1, keepdim=True)) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return float(loss)
+
+    net, opt = make()
+    for i in range(5):
+        step(net, opt, i)
+    save({"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": 5},
+         tmp_path / "c.npz")
+    expected = [step(net, opt, i) for i in range(5, 10)]
+
+    net2, opt2 = make()
+    ck = load(tmp_path / "c.npz")
+    net2.load_state_dict(ck["model"])
+    opt2.load_state_dict(ck["optimizer"])
+    resumed = [step(net2, opt2, i) for i in range(ck["epoch"], 10)]
+    assert resumed == expected
+
+
+def test_atomic_write_survives_a_crash_mid_write(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    save({"w": mg.ones(3)}, path)
+    old_bytes = path.read_bytes()
+
+    def crash(f, arrays):
+        f.write(b"PK\x03\x04 half a zip file")  # some bytes reach the temporary file...
+        raise KeyboardInterrupt("power cut")  # ...then the process dies
+
+    monkeypatch.setattr(ser, "_write_npz", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save({"w": mg.zeros(3)}, path)
+    assert path.read_bytes() == old_bytes  # the old checkpoint is intact
+    assert os.listdir(tmp_path) == ["model.npz"]  # and no temporary file is left
+    monkeypatch.undo()
+    assert load(path)["w"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_save_replaces_via_rename(tmp_path, monkeypatch):
+    """The destination is only ever touched by os.replace of a complete, fsynced file."""
+    calls = []
+    real_replace, real_fsync = os.replace, os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(os, "replace",
+                        lambda a, b: calls.append(("replace", os.path.dirname(a) ==
+                                                   os.path.dirname(b))) or real_replace(a, b))
+    save({"a": mg.ones(1)}, tmp_path / "x.npz")
+    assert calls[0] == "fsync" and calls[1] == ("replace", True)
+
+
+def test_corrupt_missing_and_foreign_files(tmp_path):
+    path = tmp_path / "m.npz"
+    save({"w": mg.randn(100)}, path)
+    data = path.read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="trunc.npz.*not a valid checkpoint \\(corrupt, "
+                                              "truncated, or not an .npz archive\\)"):
+        load(tmp_path / "trunc.npz")
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(CheckpointError, match="not a valid checkpoint"):
+        load(tmp_path / "text.npz")
+    with pytest.raises(FileNotFoundError, match="load: no such file: .*nope.npz"):
+        load(tmp_path / "nope.npz")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save({}, tmp_path / "no_dir" / "x.npz")
+    with pytest.raises(TypeError, match="cannot save an object of type object at "
+                                        "obj\\['bad'\\]"):
+        save({"bad": object()}, tmp_path / "y.npz")
+    assert not (tmp_path / "y.npz").exists()
+    np.savez(tmp_path / "pickled.npz", a=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(CheckpointError):  # load never unpickles
+        load(tmp_path / "pickled.npz")
+
+
+def test_plain_npz_loads_as_flat_state_dict(tmp_path):
+    lin = nn.Linear(3, 2)
+    np.savez(tmp_path / "plain.npz", weight=np.ones((2, 3), np.float32),
+             bias=np.zeros(2, np.float32))
+    sd = load(tmp_path / "plain.npz")
+    assert set(sd) == {"weight", "bias"} and isinstance(sd["weight"], mg.Tensor)
+    lin.load_state_dict(sd)
+    assert np.all(lin.weight.numpy() == 1)
+
+
+def test_torch_state_dict_as_npz_loads(tmp_path):
+    torch = pytest.importorskip("torch")
+    tnet = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    np.savez(tmp_path / "t.npz", **{k: v.numpy() for k, v in tnet.state_dict().items()})
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    net.load_state_dict(load(tmp_path / "t.npz"))
+    assert_close(net[0].weight, tnet[0].weight.detach().numpy(), rtol=0)
+
+
+def test_file_objects_and_map_location(tmp_path):
+    import io
+
+    buf = io.BytesIO()
+    save({"w": mg.arange(3.0)}, buf)
+    buf.seek(0)
+    assert load(buf, map_location="cpu")["w"].tolist() == [0.0, 1.0, 2.0]
