@@ -35,6 +35,7 @@ _LAZY_NAMES = {
     "SAM": "sam",
     "Sophia": "sophia",
     "EarlyStopping": "early_stopping",
+    "SparseAdam": "sparse_adam",
 }
 _LAZY_MODULES = ("lr_scheduler", "swa_utils")
 
