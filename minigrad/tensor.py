@@ -403,6 +403,8 @@ class Tensor:
         return _elementwise.Pow()(base, self)
 
     def __matmul__(self, other):
+        if getattr(other, "is_sparse", False):
+            return NotImplemented  # dense @ sparse: the sparse tensor's __rmatmul__
         return _linalg.matmul(self, other)
 
     def __rmatmul__(self, other):
@@ -601,6 +603,25 @@ class Tensor:
 
     def dot(self, other):
         return _linalg.matmul(self, other)
+
+    # ------------------------------------------------------------------ sparse formats
+    def to_sparse_coo(self):
+        """This dense tensor in COO format (see :mod:`minigrad.sparse`)."""
+        from .sparse import to_sparse_coo
+
+        return to_sparse_coo(self)
+
+    def to_sparse_csr(self):
+        """This 2-D dense tensor in CSR format (see :mod:`minigrad.sparse`)."""
+        from .sparse import to_sparse_csr
+
+        return to_sparse_csr(self)
+
+    def to_sparse(self, sparse_dim=None):
+        """COO with the first ``sparse_dim`` dims sparse (all by default), as PyTorch."""
+        from .sparse import to_sparse
+
+        return to_sparse(self, sparse_dim)
 
     # ------------------------------------------------------------------ shapes
     def reshape(self, *shape):

@@ -185,7 +185,16 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
         if capture:
             i = wanted_leaf.get(id(x))
             if i is not None:
-                results[i] = gx if results[i] is None else results[i] + gx
+                old = results[i]
+                results[i] = gx if old is None else (gx + old if gx.is_sparse else old + gx)
+            return
+        if gx.is_sparse or getattr(x.grad, "is_sparse", False):
+            # A sparse (COO) gradient, e.g. of Embedding(sparse=True), is stored as it is;
+            # sparse + sparse concatenates indices and values (coalesced lazily, by whoever
+            # needs it), sparse + dense gives dense. The sparse operand goes first: its
+            # __add__ handles both kinds.
+            old = x.grad
+            x.grad = gx if old is None else (gx + old if gx.is_sparse else old + gx)
             return
         if create_graph:
             x.grad = gx if x.grad is None else x.grad + gx

@@ -31,6 +31,9 @@ Notes
 * ε is added outside the square root, as in PyTorch. Duchi et al. state the update with
   the full matrix G^{1/2} or its diagonal and no ε (they add δI inside the proximal term).
 * ``lr_decay`` is PyTorch's extra (not in the paper).
+* **Sparse gradients** (``nn.Embedding(..., sparse=True)``): only the touched rows of θ
+  and G change (:func:`adagrad_sparse_update`), which is exactly the dense rule, since a
+  zero gradient row leaves both unchanged. ``weight_decay`` must be 0, as in PyTorch.
 
 References
 ----------
@@ -43,7 +46,7 @@ from minigrad._backend import get_array_module
 
 from .optimizer import Optimizer
 
-__all__ = ["Adagrad", "adagrad_update"]
+__all__ = ["Adagrad", "adagrad_update", "adagrad_sparse_update"]
 
 
 def adagrad_update(xp, theta, g, G, t, *, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
@@ -63,6 +66,18 @@ def adagrad_update(xp, theta, g, G, t, *, lr, lr_decay=0.0, eps=1e-10, weight_de
     step = xp.divide(g, denom, out=denom)           # g / (√G + ε)
     step *= lr_t
     theta -= step                                   # θ ← θ − γ̃ g / (√G + ε)
+
+
+def adagrad_sparse_update(xp, theta, G, index, values, t, *, lr, lr_decay=0.0, eps=1e-10,
+                          maximize=False):
+    r"""Adagrad on the rows of a coalesced sparse gradient (PyTorch's sparse path):
+    G[rows] ← G[rows] + g², θ[rows] ← θ[rows] − γ̃ g / (√G[rows] + ε); other rows keep
+    both θ and G."""
+    if maximize:
+        values = -values
+    lr_t = lr / (1 + (t - 1) * lr_decay)            # γ̃ = γ / (1 + (t − 1)η)
+    G[index] += values * values                     # G ← G + g² (touched rows)
+    theta[index] -= lr_t * values / (xp.sqrt(G[index]) + eps)
 
 
 class Adagrad(Optimizer):
@@ -95,6 +110,21 @@ class Adagrad(Optimizer):
     def _init_state(self, theta, group):
         xp = get_array_module(theta)
         return {"G": xp.full_like(theta, group["initial_accumulator_value"])}
+
+    def _step_param(self, p, group):
+        if not getattr(p.grad, "is_sparse", False):
+            return super()._step_param(p, group)
+        if group["weight_decay"] != 0:
+            raise RuntimeError("Adagrad: weight_decay is not compatible with sparse "
+                               "gradients (it would touch every row), as in PyTorch")
+
+        def update(xp, theta, index, values, state):
+            adagrad_sparse_update(
+                xp, theta, state["G"], index, values, state["step"], lr=float(group["lr"]),
+                lr_decay=float(group["lr_decay"]), eps=float(group["eps"]),
+                maximize=bool(group["maximize"]))
+
+        self._sparse_step(p, group, update)
 
     def _update(self, theta, g, state, group):
         adagrad_update(

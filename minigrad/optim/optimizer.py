@@ -316,6 +316,46 @@ class Optimizer:
             )
         return g
 
+    def _sparse_grad(self, p):
+        """The coalesced sparse (COO) gradient of ``p``, checked against ``p``: for the
+        optimizers that consume sparse gradients (SGD, Adagrad, SparseAdam)."""
+        grad = p.grad
+        name = type(self).__name__
+        if not getattr(grad, "is_sparse", False):
+            raise RuntimeError(f"{name}: expected a sparse gradient, got a dense one")
+        if tuple(grad.shape) != tuple(p.shape):
+            raise ValueError(f"{name}: gradient of shape {tuple(grad.shape)} does not "
+                             f"match its parameter of shape {tuple(p.shape)}")
+        if grad.device != p.device:
+            raise ValueError(f"{name}: gradient and parameter are on different devices "
+                             f"({grad.device} and {_device_name(p.data)})")
+        if not hasattr(grad, "to_sparse_coo"):
+            raise TypeError(f"{name}: cannot read a {type(grad).__name__} gradient")
+        return grad.to_sparse_coo().coalesce()
+
+    def _sparse_step(self, p, group: dict, update) -> None:
+        """One step of ``p`` from its sparse gradient: ``update(xp, theta, index, values,
+        state)`` changes only the rows in ``index`` (unique: the gradient is coalesced).
+        float16 parameters are updated through their float32 master copy, row by row."""
+        g = self._sparse_grad(p)
+        state = self.state.get(p)
+        if not state:
+            state = self._new_state(p, group)
+        state["step"] += 1
+        theta = p.data
+        master = state.get("master")
+        target = theta if master is None else master
+        xp = get_array_module(theta)
+        if master is not None and not xp.array_equal(master.astype(theta.dtype), theta):
+            master[...] = theta  # the low-precision parameter was changed from outside
+        if g.nnz == 0:
+            return
+        index = tuple(g.indices().data)
+        values = g.values().data.astype(target.dtype, copy=False)
+        update(xp, target, index, values, state)
+        if master is not None:
+            theta[index] = master[index]  # round the float32 rows back into the parameter
+
     def _init_state(self, theta, group: dict) -> dict:
         """The state of one parameter before its first step (subclasses)."""
         return {}

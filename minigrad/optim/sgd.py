@@ -40,6 +40,10 @@ Notes
   dampening does not shrink the first step. It is created the first time momentum is
   non-zero, so a momentum schedule that starts at 0 works.
 * A momentum schedule (e.g. 0.5 → 0.9) is :class:`minigrad.optim.MomentumSchedule`.
+* **Sparse gradients** (``nn.Embedding(..., sparse=True)``): only the rows present in the
+  gradient move, θ[rows] ← θ[rows] − γ g[rows] (:func:`sgd_sparse_update`). This needs
+  μ = 0 and λ = 0: a momentum buffer or λθ would touch every row every step, and then
+  the gradient should simply be dense.
 
 References
 ----------
@@ -56,7 +60,7 @@ from minigrad._backend import get_array_module
 
 from .optimizer import Optimizer
 
-__all__ = ["SGD", "sgd_update"]
+__all__ = ["SGD", "sgd_update", "sgd_sparse_update"]
 
 
 def sgd_update(xp, theta, g, b, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
@@ -95,6 +99,13 @@ def sgd_update(xp, theta, g, b, *, lr, momentum=0.0, dampening=0.0, weight_decay
             g = b                                   # g ← b
     theta -= lr * g                                 # θ ← θ − γg
     return b
+
+
+def sgd_sparse_update(xp, theta, index, values, *, lr, maximize=False):
+    r"""θ[index] ← θ[index] − γ·values, for a coalesced sparse gradient (unique ``index``)."""
+    if maximize:
+        values = -values
+    theta[index] -= lr * values                     # θ ← θ − γg on the touched rows
 
 
 class SGD(Optimizer):
@@ -141,6 +152,21 @@ class SGD(Optimizer):
 
     def _init_state(self, theta, group):
         return {"b": None}
+
+    def _step_param(self, p, group):
+        if not getattr(p.grad, "is_sparse", False):
+            return super()._step_param(p, group)
+        if group["momentum"] != 0 or group["weight_decay"] != 0:
+            raise RuntimeError(
+                "SGD: a sparse gradient needs momentum=0 and weight_decay=0 (a momentum "
+                "buffer or weight decay would touch every row); use a dense gradient "
+                "(e.g. nn.Embedding(sparse=False)) or SparseAdam")
+
+        def update(xp, theta, index, values, state):
+            sgd_sparse_update(xp, theta, index, values, lr=float(group["lr"]),
+                              maximize=bool(group["maximize"]))
+
+        self._sparse_step(p, group, update)
 
     def _update(self, theta, g, state, group):
         state["b"] = sgd_update(
