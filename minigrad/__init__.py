@@ -9,12 +9,9 @@ tensor([2., 4.])
 """
 from __future__ import annotations
 
-from ._source_tree import install_kernels_finder
-
-install_kernels_finder()
-
-from . import autograd, dtypes, random  # noqa: E402
+from . import autograd, dtypes, random
 from ._backend import cuda_available
+from ._source_tree import install_kernels_finder
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
@@ -67,6 +64,8 @@ from .ops.shape import chunk, pad, split
 from .random import get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .tensor import Tensor
+
+install_kernels_finder()  # minigrad.kernels from a source checkout (see _source_tree.py)
 
 __version__ = "0.1.0"
 

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-_SCALARS = (np.generic, bool, int, float)
-_new_tensor = object.__new__
-
 from .._backend import get_array_module
+from ..amp.autocast_mode import _state as _amp_state
+from ..amp.autocast_mode import cast_inputs as _amp_cast
 from .grad_mode import _state as _grad_mode
 from .grad_mode import set_grad_enabled
+
+_SCALARS = (np.generic, bool, int, float)
+_new_tensor = object.__new__
 
 _FREED = (
     "Trying to backward through the graph a second time (or to use its saved results "
@@ -37,6 +39,7 @@ class Function:
     """Base class of every differentiable op (single output)."""
 
     save_output = False  # set True when backward needs the output (tanh, exp, sigmoid...)
+    amp_policy = None  # "half" / "float32": how autocast casts the inputs (minigrad.amp)
 
     # Filled by __call__ when the graph is recorded.
     inputs = None
@@ -56,6 +59,8 @@ class Function:
             if not isinstance(x, _Tensor):
                 inputs = _operands(self, inputs)
                 break
+        if _amp_state.dtype is not None and self.amp_policy is not None:
+            inputs = _amp_cast(self.amp_policy, inputs)
         data = inputs[0].data
         if len(inputs) == 1:
             arrays = (data,)

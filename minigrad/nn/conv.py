@@ -49,6 +49,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from ..amp.autocast_mode import half_matmul
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import init
@@ -139,7 +142,7 @@ def _conv_forward(xp, x, w, s, cols=None):
         cols, Ho, Wo = _im2col(xp, x, s)
     else:
         Ho, Wo = s.out_size(x.shape[2], x.shape[3])
-    y = xp.matmul(w.reshape(g, O // g, -1), cols)
+    y = half_matmul(xp, w.reshape(g, O // g, -1), cols)
     if cols.ndim == 4:  # (N, g, O/g, L)
         return y.reshape(N, O, Ho, Wo), cols
     y = y.reshape(g, O // g, N, Ho * Wo).transpose(2, 0, 1, 3)
@@ -155,10 +158,12 @@ def _conv_grad_weight(xp, x, gy, w_shape, s, cols=None):
     g = s.groups
     gy_ = gy.reshape(N, g, O // g, -1)
     if cols.ndim == 4:
-        gw = xp.matmul(gy_, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+        # float32 products: the sum over the batch must not round to half per term
+        gw = half_matmul(xp, gy_, cols.transpose(0, 1, 3, 2), out_dtype=np.float32)
+        gw = gw.sum(axis=0).astype(gy.dtype, copy=False)
     else:
         gy_t = gy_.transpose(1, 2, 0, 3).reshape(g, O // g, -1)
-        gw = xp.matmul(gy_t, cols.transpose(0, 2, 1))
+        gw = half_matmul(xp, gy_t, cols.transpose(0, 2, 1))
     return gw.reshape(w_shape)
 
 
@@ -173,7 +178,7 @@ def _conv_grad_input(xp, gy, w, x_shape, s):
     Ho, Wo = gy.shape[2], gy.shape[3]
     wg = w.reshape(g, O // g, -1)
     gy_t = gy.reshape(N, g, O // g, Ho, Wo).transpose(1, 2, 3, 4, 0).reshape(g, O // g, -1)
-    gcols = xp.matmul(wg.transpose(0, 2, 1), gy_t).reshape(g, Cg, s.kh, s.kw, Ho, Wo, N)
+    gcols = half_matmul(xp, wg.transpose(0, 2, 1), gy_t).reshape(g, Cg, s.kh, s.kw, Ho, Wo, N)
     Hp, Wp = H + s.pt + s.pb, W + s.pl + s.pr
     gxp = xp.zeros((g, Cg, Hp, Wp, N), dtype=gy.dtype)
     for i in range(s.kh):
@@ -189,6 +194,8 @@ def _conv_grad_input(xp, gy, w, x_shape, s):
 class Conv2dFunction(Function):
     """y = conv2d(x, W) (+ b).   VJP: gx = Conv2dGradInput(gy, W),
     gW = Conv2dGradWeight(x, gy), gb = Σ_{n,h,w} gy."""
+
+    amp_policy = "half"
 
     def __init__(self, spec):
         self.spec = spec
@@ -220,6 +227,8 @@ class Conv2dGradInput(Function):
     """gx = conv2d's input gradient (a transposed convolution of gy with W).
     VJP for cotangent u: g_gy = conv2d(u, W), g_W = Conv2dGradWeight(u, gy)."""
 
+    amp_policy = "half"
+
     def __init__(self, spec, x_shape):
         self.spec, self.x_shape = spec, tuple(x_shape)
 
@@ -237,6 +246,8 @@ class Conv2dGradInput(Function):
 class Conv2dGradWeight(Function):
     """gW = conv2d's weight gradient (correlation of x with gy).
     VJP for cotangent V: g_x = Conv2dGradInput(gy, V), g_gy = conv2d(x, V)."""
+
+    amp_policy = "half"
 
     def __init__(self, spec, w_shape, cols=None):
         self.spec, self.w_shape = spec, tuple(w_shape)

@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from .. import creation
+from ..amp.autocast_mode import half_matmul
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
@@ -36,8 +37,10 @@ __all__ = ["linear", "LinearFunction", "Linear", "Identity", "Flatten", "Unflatt
 class LinearFunction(Function):
     """y = x Wᵀ (+ b).   VJP: gx = gy W, gW = gyᵀ x (rows of all leading dims), gb = Σ gy."""
 
+    amp_policy = "half"
+
     def forward(self, xp, x, w, *b):
-        y = xp.matmul(x, w.T)
+        y = half_matmul(xp, x, w.T)
         if b:
             y += b[0]
         return y

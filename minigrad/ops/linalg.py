@@ -1,6 +1,7 @@
 """Matrix products."""
 from __future__ import annotations
 
+from ..amp.autocast_mode import half_matmul
 from ..autograd.function import Function
 
 
@@ -8,13 +9,15 @@ class MatMul(Function):
     """Y = A @ B for A (..., m, k), B (..., k, n) with broadcast batch dims.
     VJP: gA = gY @ Bᵀ, gB = Aᵀ @ gY (batch broadcasting is summed away by the engine)."""
 
+    amp_policy = "half"
+
     def forward(self, xp, a, b):
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(
                 f"matmul: inner dimensions differ: {a.shape[-1]} (from {a.shape}) "
                 f"vs {b.shape[-2]} (from {b.shape})"
             )
-        return xp.matmul(a, b)
+        return half_matmul(xp, a, b)
 
     def backward(self, gy):
         a, b = self.inputs

@@ -5,6 +5,7 @@ softmax, log_softmax, cumsum, norm.
 """
 from __future__ import annotations
 
+from ..amp.autocast_mode import autocast_float32
 from ..autograd.function import Function
 from ..tensor import _make_tensor, values_indices
 from .elementwise import const
@@ -29,6 +30,8 @@ def _keepdim_shape(shape, axes):
 
 class Sum(Function):
     """y = Σ over ``axes`` of x.   VJP: gx = gy broadcast back over the summed axes."""
+
+    amp_policy = "float32"
 
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
@@ -138,6 +141,8 @@ class LogSumExp(Function):
     """y = log Σ eˣ over ``dim``, computed as m + log Σ e^(x − m) with m = max x.
     VJP: gx = gy·e^(x − y) (the softmax)."""
 
+    amp_policy = "float32"
+
     save_output = True
 
     def __init__(self, dim, keepdim=False):
@@ -162,6 +167,8 @@ class LogSumExp(Function):
 class Softmax(Function):
     """y = e^(x − m) / Σ e^(x − m) along ``dim``.   VJP: gx = y·(gy − Σ gy·y)."""
 
+    amp_policy = "float32"
+
     save_output = True
 
     def __init__(self, dim):
@@ -178,6 +185,8 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x − logsumexp(x) along ``dim``.   VJP: gx = gy − e^y·Σ gy."""
+
+    amp_policy = "float32"
 
     save_output = True
 
@@ -197,6 +206,8 @@ class LogSoftmax(Function):
 class Cumsum(Function):
     """yᵢ = Σ_{j ≤ i} xⱼ along ``dim``.   VJP: gxⱼ = Σ_{i ≥ j} gyᵢ (a reversed cumsum)."""
 
+    amp_policy = "float32"
+
     def __init__(self, dim):
         self.dim = dim
 
@@ -209,6 +220,7 @@ class Cumsum(Function):
 
 def norm(x, p=2, dim=None, keepdim=False):
     """The p-norm (p = 1, 2, inf or any positive number) over ``dim``."""
+    (x,) = autocast_float32(x)
     if p == 2:
         return (x * x).sum(dim, keepdim).sqrt()
     if p == 1:

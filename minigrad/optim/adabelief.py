@@ -125,15 +125,19 @@ class AdaBelief(Optimizer):
     rectify : bool, default False
         RAdam's rectification, with s in place of v.
     maximize : bool, default False
+    fused : bool, default False
+        Update all parameters of a group with one fused kernel (``minigrad.optim.fused``;
+        one launch per group on CUDA, the same numbers).
     """
 
     _torch_state_names = {"exp_avg": "m", "exp_avg_var": "s"}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-16, weight_decay=0,
-                 weight_decouple=True, rectify=False, *, maximize=False):
+                 weight_decouple=True, rectify=False, *, maximize=False, fused=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         weight_decouple=weight_decouple, rectify=rectify, maximize=maximize)
         super().__init__(params, defaults)
+        self.fused = bool(fused)  # one kernel launch per group on CUDA
 
     def _check(self, group):
         self._check_nonnegative(group, "lr", "eps", "weight_decay")

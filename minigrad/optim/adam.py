@@ -146,6 +146,9 @@ class Adam(Optimizer):
         Coupled L2 penalty (``g ← g + λθ``); for decoupled decay use ``AdamW``.
     amsgrad : bool, default False
     maximize : bool, default False
+    fused : bool, default False
+        Update all parameters of a group with one fused kernel (``minigrad.optim.fused``;
+        one launch per group on CUDA, the same numbers).
 
     Examples
     --------
@@ -161,10 +164,12 @@ class Adam(Optimizer):
     _torch_state_names = {"exp_avg": "m", "exp_avg_sq": "v", "max_exp_avg_sq": "v_max"}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, maximize=False,
+                 fused=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize)
         super().__init__(params, defaults)
+        self.fused = bool(fused)  # one kernel launch per group on CUDA
 
     def _check(self, group):
         self._check_nonnegative(group, "lr", "eps", "weight_decay")

@@ -75,12 +75,15 @@ class AdamW(Adam):
         Decoupled: ``θ ← θ(1 − lr·weight_decay)`` each step, before the Adam step.
     amsgrad : bool, default False
     maximize : bool, default False
+    fused : bool, default False
+        Update all parameters of a group with one fused kernel (``minigrad.optim.fused``;
+        one launch per group on CUDA, the same numbers).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, maximize=False, fused=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize)
+                         amsgrad=amsgrad, maximize=maximize, fused=fused)
 
     def _update(self, theta, g, state, group):
         beta1, beta2 = group["betas"]

@@ -75,13 +75,18 @@ class Lion(Optimizer):
     weight_decay : float, default 0
         Decoupled: ``θ ← θ(1 − lr·weight_decay)``.
     maximize : bool, default False
+    fused : bool, default False
+        Update all parameters of a group with one fused kernel (``minigrad.optim.fused``;
+        one launch per group on CUDA, the same numbers).
     """
 
     _torch_state_names = {"exp_avg": "m"}
 
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0, *, maximize=False):
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0, *, maximize=False,
+                 fused=False):
         defaults = dict(lr=lr, betas=betas, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
+        self.fused = bool(fused)  # one kernel launch per group on CUDA
 
     def _check(self, group):
         self._check_nonnegative(group, "lr", "weight_decay")

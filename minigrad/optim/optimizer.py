@@ -111,6 +111,8 @@ class Optimizer:
     #: state entries that are Python scalars rather than arrays, with their type.
     _scalar_state: dict[str, type] = {"step": int}
 
+    fused = False  # set by the optimizers that have a fused kernel (fused=True)
+
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
         self._check(dict(self.defaults))
@@ -237,6 +239,10 @@ class Optimizer:
             Re-evaluates the model and returns the loss; called once, with gradients
             enabled, before the update (it should call ``zero_grad`` and ``backward``).
         """
+        if self.fused:  # one fused kernel per group (minigrad.optim.fused)
+            from .fused import fused_step
+
+            return fused_step(self, closure)
         loss = None
         if closure is not None:
             import minigrad as mg

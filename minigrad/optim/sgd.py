@@ -124,6 +124,9 @@ class SGD(Optimizer):
         Needs ``momentum > 0`` and ``dampening == 0``.
     maximize : bool, default False
         Maximize the objective instead.
+    fused : bool, default False
+        Update all parameters of a group with one fused kernel (``minigrad.optim.fused``;
+        one launch per group on CUDA, the same numbers).
 
     Examples
     --------
@@ -139,10 +142,12 @@ class SGD(Optimizer):
     _torch_state_names = {"momentum_buffer": "b"}
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False,
+                 fused=False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
+        self.fused = bool(fused)  # one kernel launch per group on CUDA
 
     def _check(self, group):
         self._check_nonnegative(group, "lr", "momentum", "weight_decay")

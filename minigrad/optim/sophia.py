@@ -72,6 +72,9 @@ k : int, default 10
     Hessian refresh period.
 estimator : callable, default Hutchinson()
 maximize : bool, default False
+fused : bool, default False
+    Update all parameters of a group with one fused kernel (``minigrad.optim.fused``;
+    one launch per group on CUDA, the same numbers).
 
 Notes
 -----
@@ -241,7 +244,8 @@ class Sophia(Optimizer):
     __doc__ = __doc__
 
     def __init__(self, params, lr=1e-4, betas=(0.965, 0.99), rho=0.04, eps=1e-12,
-                 weight_decay=1e-1, k=10, estimator=None, *, maximize=False):
+                 weight_decay=1e-1, k=10, estimator=None, *, maximize=False,
+                 fused=False):
         defaults = {"lr": lr, "betas": betas, "rho": rho, "eps": eps,
                     "weight_decay": weight_decay, "maximize": maximize}
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -252,6 +256,7 @@ class Sophia(Optimizer):
             raise TypeError(
                 f"Sophia: estimator must be callable, got {type(self.estimator).__name__}")
         super().__init__(params, defaults)
+        self.fused = bool(fused)  # one kernel launch per group on CUDA
         self._hessian_fresh = False
         self._warned_stale = False
 

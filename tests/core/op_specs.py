@@ -12,6 +12,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 import minigrad as mg
+from minigrad.ops import fused
 from minigrad.testing import arrays, broadcastable_shapes, shapes
 
 SMALL = dict(max_dims=3, max_side=4)
@@ -317,5 +318,55 @@ SPECS = [
                (pad[2 * i], pad[2 * i + 1]) for i in reversed(range(len(pad) // 2))],
                constant_values=0.5)),
 ]
+
+# --------------------------------------------------------------- fused forwards (ops/fused.py)
+def _draw_ce(data):
+    x = data.draw(arrays(shape=st.tuples(st.integers(1, 4), st.integers(2, 5))))
+    N, C = x.shape
+    t = np.array(data.draw(st.lists(st.integers(-1, C - 1), min_size=N, max_size=N)))
+    reduction = data.draw(st.sampled_from(["mean", "sum", "none"]))
+    assume(reduction != "mean" or (t != -1).any())  # an all-ignored mean is 0/0
+    return (x,), {"target": t, "reduction": reduction,
+                  "label_smoothing": data.draw(st.sampled_from([0.0, 0.25]))}
+
+
+def _np_ce(x, target, reduction, label_smoothing):
+    valid = target != -1
+    x_t = x[np.arange(x.shape[0]), np.where(valid, target, 0)]
+    rows = _np_lse(x, 1) - (1 - label_smoothing) * x_t - label_smoothing * x.mean(1)
+    rows = np.where(valid, rows, 0.0)
+    if reduction == "none":
+        return rows
+    return rows.sum() if reduction == "sum" else rows.sum() / valid.sum()
+
+
+_NP_ACT = {
+    "identity": lambda z: z, "relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "silu": lambda z: z / (1 + np.exp(-z)),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), "gelu": _np_gelu,
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+}
+
+
+def _draw_bias_act(data):
+    x = data.draw(arrays(shape=st.tuples(st.integers(1, 3), st.integers(1, 4))))
+    b = data.draw(arrays(shape=(x.shape[1],)))
+    assume(np.all(np.abs(x + b) > 1e-3))  # z = x + b away from the kinks at 0
+    return (x, b), {"activation": data.draw(st.sampled_from(sorted(_NP_ACT)))}
+
+
+FUSED_SPECS = [
+    OpSpec("fused_cross_entropy", _draw_ce,
+           lambda x, target, reduction, label_smoothing: fused.fused_cross_entropy(
+               x, mg.tensor(target), ignore_index=-1, reduction=reduction,
+               label_smoothing=label_smoothing), _np_ce),
+    OpSpec("fused_softmax", one(min_dims=1), lambda x: fused.fused_softmax(x),
+           lambda x: np.exp(x - _np_lse(x, -1)[..., None])),
+    OpSpec("fused_log_softmax", one(min_dims=1), lambda x: fused.fused_log_softmax(x),
+           lambda x: x - _np_lse(x, -1)[..., None]),
+    OpSpec("bias_act", _draw_bias_act, lambda x, b, activation: fused.bias_act(x, b, activation),
+           lambda x, b, activation: _NP_ACT[activation](x + b)),
+]
+SPECS += FUSED_SPECS
 
 SPEC_BY_NAME = {s.name: s for s in SPECS}

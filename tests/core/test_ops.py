@@ -67,6 +67,7 @@ def test_every_registered_op_is_covered():
     (or in a dedicated test listed here)."""
     import minigrad.ops.activation  # noqa: F401  (make sure every op module is loaded)
     import minigrad.ops.elementwise  # noqa: F401
+    import minigrad.ops.fused  # noqa: F401
     import minigrad.ops.linalg  # noqa: F401
     import minigrad.ops.reduction  # noqa: F401
     import minigrad.ops.shape  # noqa: F401

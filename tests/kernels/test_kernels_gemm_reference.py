@@ -5,9 +5,10 @@ addresses, fragment layouts, mma.sp metadata reading and ragged edges without a 
 """
 import numpy as np
 import pytest
-from .kernels_testdata import random_24, rel_err
 from minigrad.kernels import ptx_model
 from minigrad.kernels import reference as ref
+
+from .kernels_testdata import random_24, rel_err
 
 # ----------------------------------------------------------------------------- hgemm
 

@@ -5,6 +5,11 @@ the same numbers. Run with ``python -m pytest -m gpu tests/kernels``."""
 import minigrad.kernels as K
 import numpy as np
 import pytest
+from minigrad.kernels import _cuda
+from minigrad.kernels import reference as ref
+
+from minigrad import _backend
+
 from .kernels_testdata import (
     dense_of,
     power_law_lengths,
@@ -13,10 +18,6 @@ from .kernels_testdata import (
     regular_lengths,
     rel_err,
 )
-from minigrad.kernels import _cuda
-from minigrad.kernels import reference as ref
-
-from minigrad import _backend
 
 pytestmark = [
     pytest.mark.gpu,

@@ -6,6 +6,8 @@ bit for bit in the value type).
 """
 import numpy as np
 import pytest
+from minigrad.kernels import reference as ref
+
 from .kernels_testdata import (
     dense_of,
     power_law_lengths,
@@ -13,7 +15,6 @@ from .kernels_testdata import (
     regular_lengths,
     rel_err,
 )
-from minigrad.kernels import reference as ref
 
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 

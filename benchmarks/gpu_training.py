@@ -1,0 +1,493 @@
+r"""Training steps on the GPU, minigrad beside PyTorch eager, fp32 and fp16 autocast.
+
+    python benchmarks/gpu_training.py --out benchmarks/results/ [--quick]
+                                      [--sections mlp,resnet,adam]
+
+Measures, on the current CUDA device, in one process (CuPy and torch share the GPU):
+  mlp     one training step (zero_grad, forward, cross-entropy, backward, Adam step) of
+          the digits MLP 64-256-256-10 (examples/mlp_digits.py, dropout left out) on a
+          fixed batch of 1024 digit images;
+  resnet  the same for a small ResNet on random 3×32×32 images, batch 128:
+          conv3×3(32)-BN-ReLU, BasicBlock(32), BasicBlock(64, stride 2),
+          BasicBlock(128, stride 2), global average pool, Linear(128, 10);
+  adam    one fused Adam step over 10M float32 parameters (16 tensors of 625k),
+          minigrad ``fused_step`` (one ElementwiseKernel over a flat buffer) vs
+          ``torch.optim.Adam(fused=True)``; also minigrad's per-tensor Adam and the bare
+          kernel on the flat buffer; fraction of the measured copy bandwidth for the
+          minimum traffic (θ, g, m, v read; θ, m, v written: 28 bytes per parameter);
+          the parameters of both after the timed steps agree (relative error printed).
+
+Each step is timed as wall-clock over a block of steps ended by a device synchronization
+(so CPU overhead that overlaps GPU work is not double counted), after warm-up; the
+median over blocks is reported. fp16 rows use autocast + GradScaler on both sides.
+minigrad uses its fused Adam step (``fused_step``) and ``fused_cross_entropy``; PyTorch
+uses ``Adam(fused=True)`` and ``F.cross_entropy``, with its default settings (cuDNN, TF32
+for fp32 convolutions as PyTorch enables by default: recorded in the JSON).
+
+Targets (issue 7): fused Adam within 1.2× of torch fused; ResNet step within 2× of
+PyTorch eager. A failing part is caught and recorded; the rest still runs.
+Writes DIR/gpu-training-<date>.json and DIR/gpu-training-<date>.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import statistics
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import minigrad as mg  # noqa: E402
+from minigrad import _backend  # noqa: E402
+
+cp = None     # cupy, bound in main() (numpy under --device cpu)
+torch = None  # torch, when it imports (with CUDA, unless --device cpu)
+DEV = "cuda"  # --device cpu: a smoke run of this script without a GPU (numbers meaningless)
+
+RESULTS: list[dict] = []
+TARGETS = {"adam": 1.2, "resnet": 2.0}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def sync():
+    if DEV == "cuda":
+        cp.cuda.Device().synchronize()
+
+
+def time_steps(step, reps, warmup, blocks=5):
+    """Median wall-clock ms per ``step()`` over ``blocks`` blocks of ``reps`` steps."""
+    for _ in range(warmup):
+        step()
+    sync()
+    times = []
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            step()
+        sync()
+        times.append((time.perf_counter() - t0) / reps * 1e3)
+    return statistics.median(times)
+
+
+def record(section, name, **fields):
+    entry = dict(section=section, name=name, **fields)
+    RESULTS.append(entry)
+    shown = {k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in fields.items()
+             if k != "traceback"}
+    print(f"[{section}] {name}: {shown}", flush=True)
+    return entry
+
+
+def guarded(section, name, fn, *args, **kwargs):
+    """Run one measurement; record its exception instead of stopping the run."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 -- one failure must not lose the other numbers
+        record(section, name, error=f"{type(exc).__name__}: {exc}",
+               traceback=traceback.format_exc(limit=8))
+        return None
+    finally:
+        try:
+            sync()
+            if DEV == "cuda":
+                cp.get_default_memory_pool().free_all_blocks()
+                if torch is not None:
+                    torch.cuda.empty_cache()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def compare(section, name, t_mg, t_torch, **extra):
+    ratio = t_mg / t_torch if (t_mg and t_torch) else None
+    target = TARGETS.get(section)
+    meets = None if ratio is None or target is None else ratio <= target
+    return record(section, name, minigrad_ms=t_mg, torch_ms=t_torch,
+                  ratio_minigrad_over_torch=ratio, target_ratio=target, meets_target=meets,
+                  **extra)
+
+
+def fused_adam(params, lr):
+    """minigrad Adam whose ``step`` is the fused step (``fused=True`` when the class has
+    the switch; otherwise ``minigrad.optim.fused.fused_step`` on the instance)."""
+    import inspect
+
+    from minigrad import optim
+    from minigrad.optim.fused import fused_step
+
+    if "fused" in inspect.signature(optim.Adam).parameters:
+        return optim.Adam(params, lr=lr, fused=True)
+    opt = optim.Adam(params, lr=lr)
+    opt.step = lambda closure=None: fused_step(opt, closure)
+    return opt
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def mlp_mg():
+    from minigrad import nn
+
+    return nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                         nn.Linear(256, 10))
+
+
+def mlp_torch():
+    n = torch.nn
+    return n.Sequential(n.Linear(64, 256), n.ReLU(), n.Linear(256, 256), n.ReLU(),
+                        n.Linear(256, 10))
+
+
+def resnet_mg():
+    from minigrad import nn
+
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.BasicBlock(32, 32), nn.BasicBlock(32, 64, stride=2), nn.BasicBlock(64, 128, stride=2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
+
+
+def resnet_torch():
+    n = torch.nn
+
+    class BasicBlock(n.Module):
+        def __init__(self, cin, cout, stride=1):
+            super().__init__()
+            self.conv1 = n.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = n.BatchNorm2d(cout)
+            self.relu = n.ReLU()
+            self.conv2 = n.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = n.BatchNorm2d(cout)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = n.Sequential(n.Conv2d(cin, cout, 1, stride, bias=False),
+                                               n.BatchNorm2d(cout))
+
+        def forward(self, x):
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            identity = x if self.downsample is None else self.downsample(x)
+            return self.relu(identity + out)
+
+    return n.Sequential(
+        n.Conv2d(3, 32, 3, padding=1, bias=False), n.BatchNorm2d(32), n.ReLU(),
+        BasicBlock(32, 32), BasicBlock(32, 64, 2), BasicBlock(64, 128, 2),
+        n.AdaptiveAvgPool2d(1), n.Flatten(), n.Linear(128, 10))
+
+
+# ----------------------------------------------------------------------------- steps
+
+
+def mg_step_fn(model, X, y, amp):
+    from minigrad.amp import GradScaler, autocast
+    from minigrad.ops.fused import fused_cross_entropy
+
+    opt = fused_adam(list(model.parameters()), 1e-3)
+    scaler = GradScaler(enabled=amp)
+    seen = {}
+
+    def step():
+        opt.zero_grad()
+        with autocast(enabled=amp):
+            logits = model(X)
+            loss = fused_cross_entropy(logits, y)
+        seen["logits"] = logits.dtype
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+
+    return step, seen
+
+
+def torch_step_fn(model, X, y, amp):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    scaler = torch.amp.GradScaler(DEV, enabled=amp)
+    F = torch.nn.functional
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(DEV, dtype=torch.float16, enabled=amp):
+            loss = F.cross_entropy(model(X), y)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+
+    return step
+
+
+def bench_model(section, label, make_mg, make_torch, x_host, y_host, reps, warmup):
+    for amp in (False, True):
+        prec = "fp16 autocast" if amp else "fp32"
+
+        def run_mg(amp=amp):
+            mg.manual_seed(0)
+            model = make_mg().to(DEV)
+            X = mg.tensor(x_host, device=DEV)
+            y = mg.tensor(y_host, device=DEV)
+            step, seen = mg_step_fn(model, X, y, amp)
+            t = time_steps(step, reps, warmup)
+            return t, str(seen.get("logits"))
+
+        res = guarded(section, f"{label} {prec} (minigrad)", run_mg)
+        t_mg, logits_dtype = res if res else (None, None)
+        t_torch = None
+        if torch is not None:
+            def run_torch(amp=amp):
+                torch.manual_seed(0)
+                model = make_torch().to(DEV)
+                X = torch.as_tensor(x_host, device=DEV)
+                y = torch.as_tensor(y_host, device=DEV)
+                return time_steps(torch_step_fn(model, X, y, amp), reps, warmup)
+
+            t_torch = guarded(section, f"{label} {prec} (torch)", run_torch)
+        note = ""
+        if amp and logits_dtype and logits_dtype != "float16":
+            note = f"autocast not effective: logits are {logits_dtype} (matmul/conv not wired)"
+        compare(section, f"{label} {prec}", t_mg, t_torch, minigrad_logits_dtype=logits_dtype,
+                note=note)
+
+
+def bench_mlp(quick):
+    from minigrad.data import load_digits
+
+    X, y = load_digits(flat=True)
+    idx = np.random.default_rng(0).integers(0, X.shape[0], 1024)
+    bench_model("mlp", "digits MLP 64-256-256-10, batch 1024", mlp_mg, mlp_torch,
+                np.ascontiguousarray(X.data[idx]), np.ascontiguousarray(y.data[idx]),
+                reps=10 if quick else 30, warmup=5)
+
+
+def bench_resnet(quick):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, 128)
+    bench_model("resnet", "small ResNet 32x32, batch 128", resnet_mg, resnet_torch, x, y,
+                reps=3 if quick else 8, warmup=3)
+
+
+# ----------------------------------------------------------------------------- fused Adam
+
+
+def copy_bandwidth():
+    """Device-to-device copy bandwidth in GB/s (read + write bytes over time)."""
+    a = cp.empty(2**28 if DEV == "cuda" else 2**24, dtype=np.uint8)
+    b = cp.empty_like(a)
+    t = time_steps(lambda: b.__setitem__(Ellipsis, a), reps=10, warmup=2, blocks=3)
+    return 2 * a.nbytes / (t * 1e-3) / 1e9
+
+
+def bench_adam(quick):
+    from minigrad import optim
+    from minigrad.optim.fused import adam_program, fused_rules, fused_step
+
+    n_tensors, per = 16, 625_000
+    n = n_tensors * per
+    rng = np.random.default_rng(0)
+    theta0 = [rng.standard_normal(per).astype(np.float32) for _ in range(n_tensors)]
+    grads = [rng.standard_normal(per).astype(np.float32) * 1e-2 for _ in range(n_tensors)]
+    reps, warmup = (10, 3) if quick else (50, 5)
+    bw = guarded("adam", "copy bandwidth", copy_bandwidth)
+    if bw:
+        record("adam", "copy bandwidth", GBps=bw)
+    min_bytes = 28 * n
+
+    def mg_params():
+        params = [mg.tensor(t, device=DEV, requires_grad=True) for t in theta0]
+        for p, g in zip(params, grads):
+            p.grad = mg.tensor(g, device=DEV)
+        return params
+
+    def run_fused():
+        params = mg_params()
+        opt = optim.Adam(params, lr=1e-3)
+        t = time_steps(lambda: fused_step(opt), reps, warmup)
+        return t, params, opt
+
+    res = guarded("adam", "minigrad fused_step", run_fused)
+    t_mg, mg_final, n_steps = None, None, warmup + 5 * reps
+    if res:
+        t_mg, params, opt = res
+        mg_final = [_backend.to_device(p.data, "cpu") for p in params]
+        record("adam", "minigrad fused_step (16 tensors, 10M)", time_ms=t_mg,
+               fraction_of_copy_bw=(min_bytes / (t_mg * 1e-3) / 1e9 / bw) if bw else None)
+
+    def run_kernel():
+        rule = fused_rules()[optim.Adam]
+        group = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
+                     maximize=False)
+        arrays = {k: cp.zeros(n, np.float32) for k in ("theta", "g", "m", "v")}
+        program = adam_program(False, False, False, False)
+        scalars = rule.scalars(group, 10)
+        return time_steps(lambda: program.run(arrays, scalars), reps, warmup)
+
+    t_k = guarded("adam", "bare kernel", run_kernel)
+    if t_k:
+        record("adam", "bare fused Adam kernel on one 10M buffer", time_ms=t_k,
+               fraction_of_copy_bw=(min_bytes / (t_k * 1e-3) / 1e9 / bw) if bw else None)
+
+    def run_unfused():
+        params = mg_params()
+        opt = optim.Adam(params, lr=1e-3)
+        return time_steps(opt.step, max(3, reps // 5), 2)
+
+    t_u = guarded("adam", "minigrad per-tensor Adam", run_unfused)
+    if t_u:
+        record("adam", "minigrad per-tensor Adam (pure xp, not fused)", time_ms=t_u)
+
+    t_torch, err = None, None
+    if torch is not None:
+        def run_torch():
+            params = [torch.tensor(t, device=DEV, requires_grad=True) for t in theta0]
+            for p, g in zip(params, grads):
+                p.grad = torch.tensor(g, device=DEV)
+            opt = torch.optim.Adam(params, lr=1e-3, fused=True)
+            t = time_steps(opt.step, reps, warmup)
+            return t, [p.detach().cpu().numpy() for p in params]
+
+        res = guarded("adam", "torch Adam(fused=True)", run_torch)
+        if res:
+            t_torch, torch_final = res
+            if mg_final is not None:
+                num = sum(float(np.sum((a.astype(np.float64) - b) ** 2))
+                          for a, b in zip(mg_final, torch_final))
+                den = sum(float(np.sum(b.astype(np.float64) ** 2)) for b in torch_final)
+                err = (num / den) ** 0.5
+    compare("adam", "fused Adam step, 10M params in 16 tensors", t_mg, t_torch,
+            rel_err_params_after_steps=err, steps_compared=n_steps)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def versions():
+    v = dict(python=platform.python_version(), numpy=np.__version__)
+    if DEV == "cuda":
+        v.update(cupy=cp.__version__, cuda_runtime=cp.cuda.runtime.runtimeGetVersion())
+    if torch is not None and DEV == "cuda":
+        v.update(torch=torch.__version__, torch_cuda=torch.version.cuda,
+                 cudnn=torch.backends.cudnn.version(),
+                 torch_cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
+                 torch_matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32,
+                 torch_cudnn_benchmark=torch.backends.cudnn.benchmark)
+    return v
+
+
+def device_info():
+    if DEV != "cuda":
+        return dict(name=f"{platform.processor() or 'cpu'} (smoke run)", compute_capability="-",
+                    sm_count=0)
+    dev = cp.cuda.Device()
+    props = cp.cuda.runtime.getDeviceProperties(dev.id)
+    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    return dict(name=name, compute_capability=dev.compute_capability,
+                sm_count=dev.attributes["MultiProcessorCount"],
+                memory_GiB=round(props["totalGlobalMem"] / 2**30, 1))
+
+
+def fmt(v, spec=".3g"):
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "NO"
+    if isinstance(v, float):
+        return format(v, spec)
+    return str(v)
+
+
+def write_markdown(path, meta):
+    lines = [f"# GPU training benchmark, {meta['date']}", "",
+             f"Device: {meta['device']['name']} (sm_{meta['device']['compute_capability']}, "
+             f"{meta['device']['sm_count']} SMs). Versions: "
+             + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".", "",
+             "Ratio = minigrad time / PyTorch time (lower is better for minigrad). "
+             "Targets: fused Adam ≤ 1.2, ResNet step ≤ 2.", "",
+             "| section | case | minigrad ms | PyTorch ms | ratio | target | meets | note |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in meta["results"]:
+        if "minigrad_ms" not in r and "error" not in r:
+            continue
+        note = r.get("error") or r.get("note", "")
+        if r.get("rel_err_params_after_steps") is not None:
+            note = (note + f" params rel. err vs torch after {r['steps_compared']} steps: "
+                    f"{r['rel_err_params_after_steps']:.1e}").strip()
+        lines.append("| " + " | ".join([
+            r["section"], r["name"], fmt(r.get("minigrad_ms")), fmt(r.get("torch_ms")),
+            fmt(r.get("ratio_minigrad_over_torch")), fmt(r.get("target_ratio")),
+            fmt(r.get("meets_target")), note]) + " |")
+    lines += ["", "## Other measurements", ""]
+    for r in meta["results"]:
+        if "minigrad_ms" in r or "error" in r:
+            continue
+        fields = ", ".join(f"{k} {fmt(v)}" for k, v in r.items()
+                           if k not in ("section", "name"))
+        lines.append(f"- [{r['section']}] {r['name']}: {fields}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, type=Path, help="folder for the results")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--sections", default="adam,mlp,resnet",
+                        help="comma-separated subset of adam,mlp,resnet")
+    parser.add_argument("--device", default="cuda", choices=("cuda", "cpu"),
+                        help="cpu: a smoke run of the script itself (numbers meaningless)")
+    args = parser.parse_args(argv)
+    global cp, torch, DEV
+    DEV = args.device
+    if DEV == "cpu":
+        cp = np
+    else:
+        try:
+            cp = _backend.cupy()
+        except _backend.DeviceError as exc:
+            print(f"gpu_training.py: {exc}", file=sys.stderr)
+            return 2
+    try:
+        import torch as _torch
+
+        if DEV == "cpu" or _torch.cuda.is_available():
+            torch = _torch
+    except Exception:  # noqa: BLE001 -- the PyTorch columns are left out
+        torch = None
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    meta = dict(date=dt.datetime.now().isoformat(timespec="seconds"), device=device_info(),
+                versions=versions(), quick=args.quick)
+    print(json.dumps(meta, indent=1), flush=True)
+    sections = {"adam": bench_adam, "mlp": bench_mlp, "resnet": bench_resnet}
+    for name in args.sections.split(","):
+        guarded(name, f"section {name}", sections[name.strip()], args.quick)
+    meta["results"] = RESULTS
+    meta["wall_s"] = round(time.time() - t0, 1)
+    stem = f"gpu-training-{dt.date.today().isoformat()}"
+    path = args.out / f"{stem}.json"
+    i = 2
+    while path.exists():
+        path = args.out / f"{stem}-{i}.json"
+        i += 1
+    path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    write_markdown(path.with_suffix(".md"), meta)
+    print("\nratios (minigrad / torch):")
+    for r in RESULTS:
+        if r.get("ratio_minigrad_over_torch") is not None:
+            print(f"  {r['section']:7s} {r['name']}: {r['ratio_minigrad_over_torch']:.2f}"
+                  + (f" (target {r['target_ratio']})" if r.get("target_ratio") else ""))
+    failed = [r["name"] for r in RESULTS if "error" in r]
+    print(f"wrote {path} and {path.with_suffix('.md')} in {meta['wall_s']} s; "
+          f"{len(failed)} failed: {failed}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

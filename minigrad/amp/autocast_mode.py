@@ -1,0 +1,297 @@
+r"""``autocast``: run matmul and convolution in half precision, keep the rest in float32.
+
+Intuition
+---------
+A float16 multiply-add on tensor cores is many times faster than a float32 one, and a
+float16 tensor is half the bytes. But float16 has a 10-bit mantissa and a largest value of
+65504: long sums (reductions, softmax normalisers, losses, batch statistics) lose digits
+or overflow in it. Mixed precision therefore casts *per op*: the ops that are products of
+matrices (matmul, conv) take half inputs and accumulate in float32; the ops that sum many
+terms take float32 inputs. The parameters themselves stay float32 — they are the "master
+weights" — and each half copy lives only as long as the op that uses it.
+
+Design (PyTorch's ``torch.autocast``)
+-------------------------------------
+* ``autocast(dtype)`` sets a thread-local state that ops read through
+  :func:`autocast_dtype` (the half dtype, or ``None`` outside a region).
+* **Half ops** call :func:`autocast_inputs` on their operands: float32 Tensors come back
+  cast to the half dtype through the differentiable ``Cast`` op (float64 and integer
+  Tensors are left alone, as in PyTorch). The product is computed by
+  :func:`half_matmul`: float32 accumulation, one rounding of the result to half.
+* **Float32 ops** (sum, softmax, log_softmax, logsumexp, norms, losses, normalization
+  statistics) call :func:`autocast_float32`, which casts half Tensors up to float32.
+* **Everything else** runs in the dtype its inputs have; mixed half/float32 operands
+  promote to float32 by NumPy's rules.
+* **FP32 master weights.** Parameters are never converted. The engine casts every
+  gradient back to the dtype of the tensor it flows into (``Cast``'s VJP and
+  ``run_backward``), so the gradients that reach the float32 leaves are float32 and the
+  optimizer updates float32 weights: the "FP32 master weights with half copies for
+  compute" of mixed-precision training (Micikevicius et al. 2018), without a second copy
+  of the model. (A model converted with ``.half()`` is the other design; minigrad's
+  optimizers then keep a float32 master inside their state, see ``minigrad.optim``.)
+* Pair it with :class:`minigrad.amp.GradScaler` when the dtype is float16: small
+  gradients underflow in float16 unless the loss is scaled up first.
+
+Where the hooks sit
+-------------------
+Each op class declares its policy, and ``Function.__call__`` applies it::
+
+    class Function:
+        amp_policy = None          # the default: run in the inputs' dtypes
+    class MatMul(Function):
+        amp_policy = "half"        # operands cast by autocast_inputs
+    class Softmax(Function):
+        amp_policy = "float32"     # operands cast by autocast_float32
+
+    # Function.__call__, after non-Tensor operands are wrapped:
+    if _amp_state.dtype is not None and self.amp_policy is not None:
+        inputs = cast_inputs(self.amp_policy, inputs)
+
+Policies: ``"half"`` for MatMul, LinearFunction, Conv2dFunction and its two gradient
+Functions; ``"float32"`` for Sum, LogSumExp, Softmax, LogSoftmax, Cumsum and the
+normalization statistics. Losses need nothing of their own: they are built from
+log_softmax and sums. The forwards of the half ops compute their products with
+:func:`half_matmul` (a drop-in for ``xp.matmul``). Custom code can call
+:func:`autocast_inputs` / :func:`autocast_float32` directly (``minigrad.ops.fused`` does).
+
+Notes
+-----
+* Backward runs in the dtypes the forward recorded, inside or outside the region (the
+  ``Cast`` nodes are in the graph), so ``loss.backward()`` may be called after the
+  ``with`` block, as PyTorch recommends.
+* PyTorch caches the half copy of each weight for the length of a region; minigrad casts
+  once per use (a weight used twice in one forward is cast twice).
+* ``bfloat16`` needs the ``ml_dtypes`` package on NumPy; CuPy has no bfloat16 arrays, so
+  on CUDA use float16.
+
+References
+----------
+P. Micikevicius et al., "Mixed Precision Training", ICLR 2018.
+PyTorch, "Automatic Mixed Precision package - torch.amp" (op lists and casting rules).
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+import numpy as np
+
+from .. import dtypes as _dt
+
+__all__ = [
+    "autocast", "autocast_dtype", "is_autocast_enabled", "autocast_inputs",
+    "autocast_float32", "cast_inputs", "half_matmul", "is_half",
+]
+
+
+class _State(threading.local):
+    dtype = None  # the half dtype while inside an enabled autocast region (per thread)
+
+
+_state = _State()
+
+
+def autocast_dtype():
+    """The half dtype (``mg.float16`` or ``mg.bfloat16``) inside an enabled ``autocast``
+    region of this thread, ``None`` outside one."""
+    return _state.dtype
+
+
+def is_autocast_enabled(device_type=None) -> bool:
+    """True inside an enabled ``autocast`` region (``device_type`` accepted for PyTorch)."""
+    return _state.dtype is not None
+
+
+def is_half(dtype) -> bool:
+    """True for float16 and bfloat16: the dtypes whose products need float32 accumulation."""
+    return dtype == _dt.float16 or (_dt.bfloat16 is not None and dtype == _dt.bfloat16)
+
+
+def _check_half_dtype(dtype):
+    if dtype is None:
+        return _dt.float16
+    if isinstance(dtype, str) and dtype == "bfloat16" and _dt.bfloat16 is None:
+        raise TypeError("autocast: bfloat16 needs the ml_dtypes package (pip install "
+                        "ml_dtypes); use dtype=mg.float16")
+    d = _dt.as_dtype(dtype)
+    if not is_half(d):
+        raise ValueError(f"autocast: dtype must be float16 or bfloat16, got {d}")
+    return d
+
+
+class autocast:
+    r"""Context manager (and decorator) for mixed-precision regions.
+
+    Inside the region matmul and convolution cast their float32 inputs to ``dtype`` and
+    return ``dtype`` (products accumulated in float32); reductions, softmax, losses and
+    normalization statistics run in float32; parameters and their gradients stay float32.
+
+    Parameters
+    ----------
+    dtype : mg.float16 (default) or mg.bfloat16
+        A device string ("cuda"/"cpu") in this position is read as ``device_type``, so
+        PyTorch's ``autocast("cuda")`` works too.
+    enabled : bool, default True
+        ``autocast(enabled=False)`` inside a region switches autocasting off again.
+    device_type : str, optional
+        Accepted for PyTorch compatibility; minigrad autocasts on every device.
+    cache_enabled : bool, optional
+        Accepted for PyTorch compatibility; ignored (no cast cache, see the module notes).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> from minigrad.amp import autocast, autocast_dtype
+    >>> with autocast():
+    ...     print(autocast_dtype())
+    ...     with autocast(enabled=False):
+    ...         print(autocast_dtype())
+    float16
+    None
+    >>> print(autocast_dtype())
+    None
+    """
+
+    def __init__(self, dtype=None, enabled=True, *, device_type=None, cache_enabled=None):
+        if isinstance(dtype, str) and dtype.split(":")[0] in ("cuda", "cpu"):
+            device_type, dtype = dtype, None
+        if not isinstance(enabled, (bool, np.bool_)):
+            raise TypeError(f"autocast: enabled must be a bool, got {type(enabled).__name__}")
+        self.device_type = device_type
+        self.fast_dtype = _check_half_dtype(dtype)
+        self.enabled = bool(enabled)
+        self._saved = []  # a stack, so one instance may be entered re-entrantly
+
+    def __enter__(self):
+        self._saved.append(_state.dtype)
+        _state.dtype = self.fast_dtype if self.enabled else None
+        return self
+
+    def __exit__(self, *exc):
+        _state.dtype = self._saved.pop()
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with autocast(self.fast_dtype, self.enabled, device_type=self.device_type):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    def __repr__(self):
+        return f"autocast(dtype={self.fast_dtype}, enabled={self.enabled})"
+
+
+# --------------------------------------------------------------------------- casting
+
+
+def _cast(t, dtype):
+    """Differentiable cast of a Tensor (anything else passes through)."""
+    return t.to(dtype=dtype)
+
+
+def autocast_inputs(*tensors):
+    r"""The operands of a half op (matmul, conv, linear), cast for the current region.
+
+    Outside an enabled ``autocast`` region, or for operands that are not float32/half
+    Tensors (float64, integer, non-Tensor values, ``None``), the operands come back
+    unchanged. Inside one, floating Tensors other than float64 are cast to the region's
+    half dtype through the differentiable ``Cast`` op, so their gradients come back in
+    their own (float32) dtype.
+
+    Returns
+    -------
+    tuple
+        As many values as were passed, in order: ``a, b = autocast_inputs(a, b)``.
+    """
+    dtype = _state.dtype
+    if dtype is None:
+        return tensors
+    return tuple(
+        _cast(t, dtype) if _castable(t) and t.dtype != dtype and t.dtype != _dt.float64
+        else t
+        for t in tensors
+    )
+
+
+def autocast_float32(*tensors):
+    r"""The inputs of a float32 op (sums, softmax, losses, norms), upcast for the region.
+
+    Inside an enabled ``autocast`` region, float16/bfloat16 Tensors come back cast to
+    float32 (differentiably); everything else, and everything outside a region, comes
+    back unchanged. Returns a tuple: ``(x,) = autocast_float32(x)``.
+    """
+    if _state.dtype is None:
+        return tensors
+    return tuple(
+        _cast(t, _dt.float32) if _castable(t) and is_half(t.dtype) else t for t in tensors
+    )
+
+
+def cast_inputs(policy, inputs):
+    """``autocast_inputs(*inputs)`` for ``policy == "half"``, ``autocast_float32(*inputs)``
+    for ``"float32"``: the one line ``Function.__call__`` needs (see the module notes)."""
+    if policy == "half":
+        return autocast_inputs(*inputs)
+    if policy == "float32":
+        return autocast_float32(*inputs)
+    raise ValueError(f"autocast policy must be 'half' or 'float32', got {policy!r}")
+
+
+def _castable(t):
+    # A Tensor (duck-typed: this module is imported while minigrad.tensor loads).
+    return hasattr(t, "requires_grad") and hasattr(t, "to") and _dt.is_floating(t.dtype)
+
+
+# --------------------------------------------------------------------------- compute
+
+
+def half_matmul(xp, a, b, out_dtype=None):
+    r"""``xp.matmul(a, b)``, except that half operands are multiplied with float32
+    accumulation and the result rounded once (to the half dtype, or ``out_dtype``).
+
+    A drop-in for ``xp.matmul`` in the forward of every product op: operands that are
+    not both float16 (or both bfloat16) go to ``xp.matmul`` unchanged. Mixed-precision
+    GEMMs keep a float32 accumulator: a float16 running sum of K terms loses about
+    log2(K) bits, and NumPy's own float16 matmul is a slow non-BLAS loop.
+
+    * NumPy: both operands converted to float32, ``numpy.matmul`` (BLAS), result cast to
+      the output dtype. The conversions are exact, so this equals a tensor-core GEMM up
+      to the order of the float32 additions.
+    * CuPy, float16, 2-D C-contiguous operands: ``minigrad.kernels.hgemm`` (our tensor-core
+      GEMM, float32 accumulators, half or float32 output).
+    * CuPy otherwise (batched or transposed views): ``cupy.matmul``, which calls cuBLAS
+      with float16 storage and float32 compute (CuPy's default compute type for float16);
+      with ``out_dtype=float32`` the operands are converted first.
+
+    Parameters
+    ----------
+    xp : module
+        NumPy or CuPy, the array module of ``a`` and ``b``.
+    a, b : array
+        Shapes ``(..., m, k)`` and ``(..., k, n)``.
+    out_dtype : dtype, optional
+        For half operands: the result dtype, the half dtype (default) or float32 — use
+        float32 when the products are summed further (a batch of weight gradients).
+
+    Returns
+    -------
+    array of shape ``(..., m, n)``
+    """
+    dtype = a.dtype
+    if dtype != b.dtype or not is_half(dtype):
+        return xp.matmul(a, b)
+    out_dtype = dtype if out_dtype is None else np.dtype(out_dtype)
+    if out_dtype not in (dtype, np.float32):
+        raise TypeError(f"half_matmul: out_dtype must be {dtype} or float32, got {out_dtype}")
+    if xp is np:
+        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
+    if (dtype == np.float16 and a.ndim == 2 and b.ndim == 2
+            and a.flags.c_contiguous and b.flags.c_contiguous):
+        from minigrad.kernels import hgemm
+
+        return hgemm(a, b, out_dtype=out_dtype)
+    if out_dtype == np.float32:
+        return xp.matmul(a.astype(np.float32), b.astype(np.float32))
+    return xp.matmul(a, b)

@@ -1,0 +1,495 @@
+r"""Fused forward kernels: softmax/log-softmax, softmax cross-entropy, bias + activation.
+
+Each op here is a :class:`~minigrad.autograd.Function` whose *forward* is one pass over
+the data on CUDA (a row kernel that keeps a running maximum and a rescaled running sum
+— the "online softmax" of Milakov & Gimelshein 2018 — or one ``ElementwiseKernel``) and
+a NumPy expression on CPU, and whose *backward* is written in Tensor ops, so that every
+derivative of every order is available (gradgradcheck in ``tests/amp/test_fused.py``).
+
+===========================================  =========================================
+``fused_cross_entropy(x, t, ...)``             ℓₙ = lse(xₙ) − (1 − ε)·xₙ,ₜₙ − (ε/C)·Σ_c xₙ,c
+                                              (softmax cross-entropy with label
+                                              smoothing ε; one row kernel on CUDA)
+``fused_log_softmax(x)`` / ``fused_softmax``   x − lse(x) / e^(x − lse(x)) over the last dim
+``bias_act(x, b, "gelu")``                     act(x + b) in one elementwise kernel
+===========================================  =========================================
+
+Why the backward stays correct to every order: the row kernel's log-sum-exp ``lse`` is
+used only to *evaluate* softmax(x) at the very input it was computed from
+(:class:`_SoftmaxFromLSE`); the derivatives of that evaluation are softmax's, taken from
+:class:`~minigrad.ops.reduction.Softmax`. The bias + activation backward re-forms
+z = x + b in Tensor ops and calls the activation's own VJP from
+:mod:`minigrad.ops.activation`: one formula per activation, not a copy.
+
+Notes
+-----
+* Under :func:`minigrad.amp.autocast`, ``fused_cross_entropy`` and the softmaxes upcast
+  half inputs to float32 (PyTorch's autocast list); ``bias_act`` keeps its inputs' dtype.
+* Half inputs are computed in float32 inside the kernels and rounded once.
+* On CUDA an out-of-range class index gives a NaN loss instead of an error (checking
+  would cost a device synchronization); on CPU it raises ``IndexError``.
+* ``fused_cross_entropy`` takes (N, C) logits and (N,) class indices; class weights are
+  not supported (use :func:`minigrad.nn.losses.cross_entropy`).
+
+References
+----------
+M. Milakov, N. Gimelshein, "Online normalizer calculation for softmax", 2018.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..amp.autocast_mode import autocast_float32
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import activation as _act
+from .elementwise import const
+from .reduction import LogSoftmax, Softmax
+
+__all__ = ["fused_cross_entropy", "fused_log_softmax", "fused_softmax", "bias_act",
+           "SoftmaxCrossEntropy", "FusedLogSoftmax", "FusedSoftmax", "BiasAct",
+           "ACTIVATIONS"]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _acc_dtype(dtype):
+    """The dtype a row is reduced in: float64 stays, everything else float32."""
+    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+
+
+# --------------------------------------------------------------------------- row kernel
+
+_ROWS_SOURCE = r"""
+template <typename T> __device__ __forceinline__ T neg_inf();
+template <> __device__ __forceinline__ float neg_inf<float>() {
+    return __int_as_float(0xff800000);
+}
+template <> __device__ __forceinline__ double neg_inf<double>() {
+    return __longlong_as_double(0xfff0000000000000ULL);
+}
+
+// (m, s) represents Σ e^(x − m) = s: merge two partial sums over disjoint elements.
+template <typename T> __device__ __forceinline__ void lse_merge(T& m, T& s, T m2, T s2) {
+    T mx = m > m2 ? m : m2;
+    T a = (m == neg_inf<T>()) ? T(0) : s * exp(m - mx);
+    T b = (m2 == neg_inf<T>()) ? T(0) : s2 * exp(m2 - mx);
+    m = mx;
+    s = a + b;
+}
+
+// One block per row of x (N × C, row-major): lse[row] = log Σ_c e^x[row, c] (one pass,
+// online), sum_x = Σ_c x[row, c]; returned to thread 0.
+template <typename T>
+__device__ void row_stats(const T* __restrict__ xr, long long C, T& lse, T& sum_x) {
+    T m = neg_inf<T>(), s = T(0), sx = T(0);
+    for (long long c = threadIdx.x; c < C; c += blockDim.x) {
+        T v = xr[c];
+        if (v > m) {
+            s = (m == neg_inf<T>() ? T(0) : s * exp(m - v)) + T(1);
+            m = v;
+        } else if (v != neg_inf<T>()) {
+            s += exp(v - m);  // NaN propagates through exp
+        }
+        sx += v;
+    }
+    for (int off = 16; off > 0; off >>= 1) {
+        T m2 = __shfl_down_sync(0xffffffffu, m, off);
+        T s2 = __shfl_down_sync(0xffffffffu, s, off);
+        T sx2 = __shfl_down_sync(0xffffffffu, sx, off);
+        lse_merge(m, s, m2, s2);
+        sx += sx2;
+    }
+    __shared__ T sh_m[32], sh_s[32], sh_x[32];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) { sh_m[warp] = m; sh_s[warp] = s; sh_x[warp] = sx; }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < (int)(blockDim.x >> 5); ++w) {
+            lse_merge(m, s, sh_m[w], sh_s[w]);
+            sx += sh_x[w];
+        }
+        lse = m + log(s);
+        sum_x = sx;
+    }
+}
+
+template <typename T>
+__global__ void lse_rows(const T* __restrict__ x, long long C, T* __restrict__ lse_out) {
+    T lse, sx;
+    row_stats<T>(x + (long long)blockIdx.x * C, C, lse, sx);
+    if (threadIdx.x == 0) lse_out[blockIdx.x] = lse;
+}
+
+// Softmax cross-entropy per row: loss = lse − (1 − ε)·x[t] − (ε/C)·Σx (0 if t is ignored).
+template <typename T>
+__global__ void ce_rows(const T* __restrict__ x, const long long* __restrict__ target,
+                        long long C, long long ignore_index, T one_minus_eps, T eps_over_C,
+                        T* __restrict__ lse_out, T* __restrict__ loss_out) {
+    const T* xr = x + (long long)blockIdx.x * C;
+    T lse, sx;
+    row_stats<T>(xr, C, lse, sx);
+    if (threadIdx.x == 0) {
+        lse_out[blockIdx.x] = lse;
+        const long long t = target[blockIdx.x];
+        T loss;
+        if (t == ignore_index) {
+            loss = T(0);
+        } else if (t < 0 || t >= C) {
+            loss = lse - lse + neg_inf<T>() - neg_inf<T>();  // NaN: bad class index
+        } else {
+            loss = lse - one_minus_eps * xr[t];
+            if (eps_over_C != T(0)) loss = loss - eps_over_C * sx;
+        }
+        loss_out[blockIdx.x] = loss;
+    }
+}
+"""
+
+_ROW_KERNELS = ("lse_rows<float>", "lse_rows<double>", "ce_rows<float>", "ce_rows<double>")
+
+
+@functools.cache
+def _row_module():
+    """The row kernels, compiled on first use (NVRTC), one module per process."""
+    from .._backend import cupy
+
+    return cupy().RawModule(code=_ROWS_SOURCE, name_expressions=_ROW_KERNELS)
+
+
+def _row_launch(C):
+    """Threads per row: a warp for short rows, up to 256 for long ones."""
+    if C <= 64:
+        return 32
+    if C <= 2048:
+        return 128
+    return 256
+
+
+def _ctype(dtype):
+    return "double" if dtype == np.float64 else "float"
+
+
+def _lse_rows(xp, x2):
+    """log Σ_c e^x over the last axis of the 2-D array ``x2`` (acc dtype), shape (N, 1)."""
+    N, C = x2.shape
+    if xp is np:
+        m = x2.max(axis=1, keepdims=True) if C else np.zeros((N, 1), x2.dtype)
+        m = np.where(np.isfinite(m), m, 0)
+        with np.errstate(divide="ignore"):
+            return m + np.log(np.exp(x2 - m).sum(axis=1, keepdims=True))
+    x2 = xp.ascontiguousarray(x2)
+    lse = xp.empty((N, 1), dtype=x2.dtype)
+    if N:
+        kernel = _row_module().get_function(f"lse_rows<{_ctype(x2.dtype)}>")
+        kernel((N,), (_row_launch(C),), (x2, np.int64(C), lse))
+    return lse
+
+
+def _as_rows(x, dim, op):
+    """``x`` (array) as (N, C) rows over ``dim``, which must be the last dimension."""
+    if x.ndim == 0:
+        raise ValueError(f"{op}: needs at least one dimension, got a 0-d tensor")
+    if dim not in (-1, x.ndim - 1):
+        raise ValueError(f"{op}: only the last dimension is fused (dim=-1), got dim={dim} "
+                         f"for shape {tuple(x.shape)}")
+    return x.reshape(int(np.prod(x.shape[:-1], dtype=np.int64)), x.shape[-1])
+
+
+# --------------------------------------------------------------------------- softmaxes
+
+
+class _SoftmaxFromLSE(Softmax):
+    r"""y = e^(x − lse) with ``lse`` = logsumexp(x) already computed for this very x (a
+    constant of the forward only). VJP: softmax's, gx = y·(gy − Σ gy·y), inherited."""
+
+    def __init__(self, lse, dim=-1):
+        super().__init__(dim)
+        self.lse = lse
+
+    def forward(self, xp, x):
+        return xp.exp(x.astype(self.lse.dtype, copy=False) - self.lse).astype(x.dtype)
+
+
+class FusedSoftmax(Softmax):
+    """Softmax over the last dim: the row kernel's lse, then one exp. VJP: Softmax's."""
+
+    def forward(self, xp, x):
+        x2 = _as_rows(x, self.dim, "fused_softmax")
+        lse = _lse_rows(xp, x2.astype(_acc_dtype(x.dtype), copy=False))
+        return xp.exp(x2 - lse).astype(x.dtype).reshape(x.shape)
+
+
+class FusedLogSoftmax(LogSoftmax):
+    """Log-softmax over the last dim: the row kernel's lse, then one subtraction.
+    VJP: LogSoftmax's, gx = gy − e^y·Σ gy."""
+
+    def forward(self, xp, x):
+        x2 = _as_rows(x, self.dim, "fused_log_softmax")
+        lse = _lse_rows(xp, x2.astype(_acc_dtype(x.dtype), copy=False))
+        return (x2 - lse).astype(x.dtype).reshape(x.shape)
+
+
+def fused_softmax(x, dim=-1):
+    """Softmax over the last dimension with a fused forward (float32 under autocast)."""
+    (x,) = autocast_float32(x)
+    return FusedSoftmax(dim)(x)
+
+
+def fused_log_softmax(x, dim=-1):
+    """Log-softmax over the last dimension with a fused forward (float32 under autocast)."""
+    (x,) = autocast_float32(x)
+    return FusedLogSoftmax(dim)(x)
+
+
+# --------------------------------------------------------------------------- cross-entropy
+
+
+class SoftmaxCrossEntropy(Function):
+    r"""Softmax cross-entropy of (N, C) logits against class indices, label smoothing ε.
+
+    ::
+
+        ℓₙ = [tₙ ≠ ignore]·(lse(xₙ) − (1 − ε)·xₙ,ₜₙ − (ε/C)·Σ_c xₙ,c)
+        mean: Σₙ ℓₙ / Σₙ [tₙ ≠ ignore]
+
+    VJP: gxₙ = sₙ·[tₙ ≠ ignore]·(softmax(xₙ) − qₙ), qₙ = (1 − ε)·onehot(tₙ) + ε/C, with
+    sₙ = gy (sum), gy/count (mean) or gyₙ (none). softmax(x) is :class:`_SoftmaxFromLSE`
+    of the forward's lse, so the VJP is differentiable again.
+    """
+
+    def __init__(self, target, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        self.target = target
+        self.ignore_index = int(ignore_index)
+        self.reduction = reduction
+        self.eps = float(label_smoothing)
+
+    def forward(self, xp, x):
+        N, C = x.shape
+        t = self.target
+        acc = _acc_dtype(x.dtype)
+        xa = x.astype(acc, copy=False)
+        one_minus_eps, eps_over_C = 1.0 - self.eps, self.eps / C if C else 0.0
+        if xp is np:
+            valid = t != self.ignore_index
+            bad = valid & ((t < 0) | (t >= C))
+            if bad.any():
+                raise IndexError(f"fused_cross_entropy: target class index "
+                                 f"{int(t[bad][0])} is out of range for {C} classes "
+                                 f"(expected 0..{C - 1}, or ignore_index={self.ignore_index})")
+            lse = _lse_rows(np, xa)
+            t_safe = np.where(valid, t, 0)
+            x_t = np.take_along_axis(xa, t_safe[:, None], axis=1)
+            rows = lse - acc.type(one_minus_eps) * x_t
+            if eps_over_C:
+                rows = rows - acc.type(eps_over_C) * xa.sum(axis=1, keepdims=True)
+            rows = np.where(valid[:, None], rows, 0).reshape(N)
+        else:
+            xa = xp.ascontiguousarray(xa)
+            lse = xp.empty((N, 1), dtype=acc)
+            rows = xp.empty(N, dtype=acc)
+            if N:
+                kernel = _row_module().get_function(f"ce_rows<{_ctype(acc)}>")
+                kernel((N,), (_row_launch(C),),
+                       (xa, xp.ascontiguousarray(t), np.int64(C), np.int64(self.ignore_index),
+                        acc.type(one_minus_eps), acc.type(eps_over_C), lse, rows))
+        self.lse = lse
+        if self.reduction == "none":
+            out = rows
+        elif self.reduction == "sum":
+            out = rows.sum()
+        else:
+            self.count = (t != self.ignore_index).sum()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = rows.sum() / self.count.astype(acc)
+        return xp.asarray(out).astype(x.dtype)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        xp = x.xp
+        N, C = x.shape
+        t = self.target
+        valid = t != self.ignore_index
+        mask = valid.astype(x.dtype)[:, None]
+        onehot = (xp.arange(C)[None, :] == xp.where(valid, t, 0)[:, None]).astype(x.dtype)
+        q = (onehot * (1.0 - self.eps) + self.eps / C) * mask
+        p = _SoftmaxFromLSE(self.lse)(x)
+        gx = p * const(mask) - const(q.astype(x.dtype))
+        if self.reduction == "none":
+            return gx * gy.reshape(N, 1)
+        if self.reduction == "sum":
+            return gx * gy
+        with np.errstate(divide="ignore"):
+            inv_count = (1.0 / self.count.astype(np.float64)).astype(x.dtype)
+        return gx * (gy * const(inv_count))
+
+    def release(self):
+        super().release()
+        self.lse = None
+
+
+def fused_cross_entropy(input, target, ignore_index=-100, reduction="mean",
+                        label_smoothing=0.0):
+    r"""Softmax cross-entropy of (N, C) logits and (N,) class indices, fused forward.
+
+    Same value and gradient as ``nn.functional.cross_entropy(input, target,
+    ignore_index=..., reduction=..., label_smoothing=...)`` without class weights.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> logits = mg.tensor([[2.0, 0.0, 0.0]], requires_grad=True)
+    >>> loss = fused_cross_entropy(logits, mg.tensor([0]))
+    >>> round(loss.item(), 4)
+    0.2395
+    >>> loss.backward()
+    >>> [round(v, 4) for v in logits.grad.tolist()[0]]      # softmax − onehot
+    [-0.213, 0.1065, 0.1065]
+    """
+    name = "fused_cross_entropy"
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of 'none', 'mean', 'sum', got "
+                         f"{reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim != 2:
+        raise ValueError(f"{name}: input must be (N, C) logits, got shape {input.shape}")
+    t = target.data if isinstance(target, Tensor) else input.xp.asarray(target)
+    if isinstance(target, Tensor) and target.device != input.device:
+        raise RuntimeError(f"{name}: target is on {target.device} but the input is on "
+                           f"{input.device}")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold integer class indices, got {t.dtype}")
+    if t.shape != (input.shape[0],):
+        raise ValueError(f"{name}: target must have shape ({input.shape[0]},) for input of "
+                         f"shape {input.shape}, got {tuple(t.shape)}")
+    (input,) = autocast_float32(input)
+    t = t.astype(np.int64, copy=False)
+    return SoftmaxCrossEntropy(t, ignore_index, reduction, label_smoothing)(input)
+
+
+# --------------------------------------------------------------------------- bias + act
+
+# name → (minigrad.ops.activation class, its constructor keywords, CUDA statements
+# computing ``r`` from ``z`` in the accumulation type ``A``; {p} are the keywords).
+ACTIVATIONS = {
+    "identity": (None, {}, "r = z;"),
+    "relu": (_act.ReLU, {}, "r = (z > (A)0 || z != z) ? z : (A)0;"),
+    "leaky_relu": (_act.LeakyReLU, {"negative_slope": 0.01},
+                   "r = z > (A)0 ? z : z * (A)({negative_slope!r});"),
+    "elu": (_act.ELU, {"alpha": 1.0},
+            "r = (z > (A)0 || z != z) ? z : (A)({alpha!r}) * expm1(z);"),
+    "gelu": (_act.GELU, {"approximate": "none"}, None),  # statements chosen below
+    "silu": (_act.SiLU, {},
+             "A e = exp(-fabs(z)); r = z * (z >= (A)0 ? (A)1 / ((A)1 + e) : e / ((A)1 + e));"),
+    "sigmoid": (_act.Sigmoid, {},
+                "A e = exp(-fabs(z)); r = z >= (A)0 ? (A)1 / ((A)1 + e) : e / ((A)1 + e);"),
+    "tanh": (_act.Tanh, {}, "r = tanh(z);"),
+}
+
+_GELU_SOURCES = {
+    "none": "r = (A)0.5 * z * ((A)1 + erf(z * (A)0.7071067811865476));",
+    "tanh": "A u = (A)" + repr(math.sqrt(2 / math.pi)) + " * (z + (A)0.044715 * (z * z * z));"
+            " r = (A)0.5 * z * ((A)1 + tanh(u));",
+}
+
+
+def _act_source(activation, kwargs):
+    cls, defaults, source = ACTIVATIONS[activation]
+    if activation == "gelu":
+        return _GELU_SOURCES[kwargs.get("approximate", "none")]
+    return source.format(**kwargs)
+
+
+@functools.cache
+def _bias_act_kernel(activation, items, x_dtype, b_dtype, y_dtype):
+    from .._backend import cupy
+
+    acc = "double" if np.dtype(y_dtype) == np.float64 else "float"
+    body = ("A z = (A)x + (A)b; A r; " + _act_source(activation, dict(items))
+            + " y = (Y)r;")
+    return cupy().ElementwiseKernel(
+        f"{x_dtype} x, {b_dtype} b", f"{y_dtype} y", body,
+        f"minigrad_bias_{activation}", preamble=f"typedef {acc} A;\ntypedef "
+        f"{_cuda_type_name(y_dtype)} Y;")
+
+
+def _cuda_type_name(dtype):
+    return {"float16": "float16", "float32": "float", "float64": "double"}[np.dtype(dtype).name]
+
+
+class BiasAct(Function):
+    r"""y = act(x + b), ``b`` broadcastable to ``x`` (a Linear bias (F,), or a conv bias
+    reshaped to (C, 1, 1)).
+
+    VJP: gz = act′(z)·gy with z = x + b re-formed in Tensor ops and act′ from the
+    activation's own Function; gx = gz, gb = gz summed over the broadcast axes (by the
+    engine).
+    """
+
+    def __init__(self, activation="relu", **kwargs):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"bias_act: unknown activation {activation!r}; choose from "
+                             f"{', '.join(ACTIVATIONS)}")
+        cls, defaults, _ = ACTIVATIONS[activation]
+        unknown = set(kwargs) - set(defaults)
+        if unknown:
+            raise TypeError(f"bias_act: {activation} takes no argument(s) "
+                            f"{', '.join(sorted(unknown))}")
+        self.activation = activation
+        self.kwargs = {**defaults, **kwargs}
+        self.act_cls = cls
+        self.save_output = bool(cls is not None and cls.save_output)
+
+    def forward(self, xp, x, b):
+        if xp is np:
+            z = x + b
+            return z if self.act_cls is None else self.act_cls(**self.kwargs).forward(xp, z)
+        y_dtype = np.result_type(x.dtype, b.dtype)
+        kernel = _bias_act_kernel(self.activation, tuple(sorted(self.kwargs.items())),
+                                  x.dtype.name, b.dtype.name, np.dtype(y_dtype).name)
+        return kernel(x, b)
+
+    def backward(self, gy):
+        x, b = self.inputs
+        z = x + b
+        if self.act_cls is None:
+            return gy, gy
+        f = self.act_cls(**self.kwargs)
+        f.inputs = (z,)
+        f.needs_input_grad = (z.requires_grad,)
+        if f.save_output:
+            f._output_array = self._output_array
+        gz = f.backward(gy)
+        return gz, gz
+
+
+def bias_act(x, bias, activation="relu", **kwargs):
+    r"""``act(x + bias)`` with one fused forward kernel on CUDA.
+
+    Parameters
+    ----------
+    x : Tensor
+    bias : Tensor broadcastable to ``x``
+    activation : {"identity", "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh"}
+    **kwargs : the activation's keywords (``negative_slope``, ``alpha``, ``approximate``)
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> x = mg.tensor([[-1.0, 0.5], [2.0, -3.0]], requires_grad=True)
+    >>> b = mg.tensor([0.5, 0.5], requires_grad=True)
+    >>> y = bias_act(x, b, "relu")
+    >>> y
+    tensor([[0. , 1. ],
+            [2.5, 0. ]], grad_fn=<BiasAct backward>)
+    >>> y.sum().backward()
+    >>> b.grad
+    tensor([1., 1.])
+    """
+    return BiasAct(activation, **kwargs)(x, bias)

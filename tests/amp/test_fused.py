@@ -1,0 +1,248 @@
+"""Fused forward ops (minigrad/ops/fused.py): softmax/log-softmax, softmax cross-entropy,
+bias + activation.
+
+Each is checked against the unfused minigrad ops it replaces (values and gradients), by
+gradcheck and gradgradcheck in float64 on the CPU, and — on CUDA, where the forward is a
+row kernel or one ElementwiseKernel — against the CPU float64 result.
+"""
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad._backend import to_device
+from minigrad.amp import autocast
+from minigrad.nn import functional as F
+from minigrad.ops.fused import (
+    ACTIVATIONS,
+    bias_act,
+    fused_cross_entropy,
+    fused_log_softmax,
+    fused_softmax,
+)
+
+
+def host(a):
+    return np.asarray(to_device(getattr(a, "data", a), "cpu"))
+
+
+def tol(device, dtype=np.float32):
+    if device == "cpu" and dtype == np.float64:
+        return dict(rtol=1e-12, atol=1e-12)
+    return dict(rtol=2e-5, atol=2e-6)
+
+
+def logits_and_target(rng, N=9, C=13, ignore=None):
+    x = rng.standard_normal((N, C)) * 3
+    t = rng.integers(0, C, N)
+    if ignore is not None:
+        t[[1, 4]] = ignore
+    return x, t
+
+
+# --------------------------------------------------------------------------- cross-entropy
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("C", [3, 13, 300])  # one warp, a block, strided rows on CUDA
+def test_cross_entropy_matches_unfused(reduction, label_smoothing, C, device):
+    rng = np.random.default_rng(C)
+    x0, t0 = logits_and_target(rng, N=11, C=C, ignore=-100)
+    x = mg.tensor(x0.astype(np.float32), device=device, requires_grad=True)
+    ref_x = mg.tensor(x0, requires_grad=True)  # float64 on cpu: the reference
+    t = mg.tensor(t0, device=device)
+    loss = fused_cross_entropy(x, t, reduction=reduction, label_smoothing=label_smoothing)
+    ref = F.cross_entropy(ref_x, mg.tensor(t0), reduction=reduction,
+                          label_smoothing=label_smoothing)
+    assert loss.dtype == mg.float32 and loss.shape == ref.shape
+    np.testing.assert_allclose(host(loss), ref.data, rtol=2e-5, atol=2e-6)
+    gy = rng.standard_normal(ref.shape)
+    loss.backward(mg.tensor(gy.astype(np.float32), device=device))
+    ref.backward(mg.tensor(gy))
+    np.testing.assert_allclose(host(x.grad), ref_x.grad.data, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
+def test_cross_entropy_gradcheck_and_gradgradcheck(reduction, label_smoothing):
+    rng = np.random.default_rng(1)
+    x0, t0 = logits_and_target(rng, N=5, C=4, ignore=-1)
+    x = mg.tensor(x0, requires_grad=True)
+    t = mg.tensor(t0)
+
+    def f(x):
+        return fused_cross_entropy(x, t, ignore_index=-1, reduction=reduction,
+                                   label_smoothing=label_smoothing)
+
+    assert mg.gradcheck(f, (x,))
+    assert mg.gradgradcheck(f, (x,))
+
+
+def test_cross_entropy_edge_cases():
+    x = mg.tensor([[0.0, -np.inf, 1.0], [2.0, 0.0, 0.0]], requires_grad=True)
+    loss = fused_cross_entropy(x, mg.tensor([2, 0]))  # a -inf logit (a masked class)
+    expected = ((np.log(1 + np.e) - 1) + (np.log(np.e**2 + 2) - 2)) / 2
+    np.testing.assert_allclose(loss.item(), expected, rtol=1e-6)
+    loss.backward()
+    assert np.isfinite(x.grad.data).all() and x.grad.data[0, 1] == 0
+    # every target ignored: the mean is 0/0, as PyTorch
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(fused_cross_entropy(x, mg.tensor([-100, -100])).item())
+    with pytest.raises(IndexError, match="out of range for 3 classes"):
+        fused_cross_entropy(x, mg.tensor([0, 3]))
+    with pytest.raises(ValueError, match=r"target must have shape \(2,\)"):
+        fused_cross_entropy(x, mg.tensor([0, 1, 2]))
+    with pytest.raises(TypeError, match="integer class indices"):
+        fused_cross_entropy(x, mg.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"\(N, C\) logits"):
+        fused_cross_entropy(mg.randn(2, 3, 4), mg.tensor([0, 1]))
+    with pytest.raises(ValueError, match="reduction"):
+        fused_cross_entropy(x, mg.tensor([0, 1]), reduction="avg")
+
+
+def test_cross_entropy_is_float32_under_autocast():
+    h = mg.randn(4, 5).half().requires_grad_()
+    with autocast():
+        loss = fused_cross_entropy(h, mg.tensor([0, 1, 2, 3]))
+    assert loss.dtype == mg.float32
+    loss.backward()
+    assert h.grad.dtype == mg.float16
+
+
+# --------------------------------------------------------------------------- softmaxes
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (2, 3, 70), (4, 3000)])
+def test_fused_softmaxes_match_the_ops(shape, device):
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal(shape) * 4
+    x = mg.tensor(x0.astype(np.float32), device=device, requires_grad=True)
+    ref_x = mg.tensor(x0, requires_grad=True)
+    gy = rng.standard_normal(shape)
+    for fused, ref in ((fused_softmax, mg.softmax), (fused_log_softmax, mg.log_softmax)):
+        x.grad = ref_x.grad = None
+        y, r = fused(x, -1), ref(ref_x, -1)
+        np.testing.assert_allclose(host(y), r.data, rtol=2e-5, atol=2e-6)
+        y.backward(mg.tensor(gy.astype(np.float32), device=device))
+        r.backward(mg.tensor(gy))
+        np.testing.assert_allclose(host(x.grad), ref_x.grad.data, rtol=2e-5, atol=2e-6)
+
+
+def test_fused_softmaxes_gradcheck_and_gradgradcheck():
+    x = mg.tensor(np.random.default_rng(2).standard_normal((3, 5)), requires_grad=True)
+    for f in (fused_softmax, fused_log_softmax):
+        assert mg.gradcheck(f, (x,))
+        assert mg.gradgradcheck(f, (x,))
+    with pytest.raises(ValueError, match="last dimension"):
+        fused_softmax(x, 0)
+
+
+def test_fused_softmax_handles_minus_inf_rows():
+    x = mg.tensor([[-np.inf, 0.0, 1.0], [-np.inf, -np.inf, 2.0]])
+    np.testing.assert_allclose(fused_log_softmax(x).data, mg.log_softmax(x, -1).data,
+                               rtol=1e-6)
+    np.testing.assert_allclose(fused_softmax(x).data, mg.softmax(x, -1).data, rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- bias + act
+
+CASES = [(name, {}) for name in ACTIVATIONS] + [
+    ("gelu", {"approximate": "tanh"}), ("leaky_relu", {"negative_slope": 0.2}),
+    ("elu", {"alpha": 0.7})]
+IDS = [n + "".join(f"-{v}" for v in kw.values()) for n, kw in CASES]
+
+
+def unfused(x, b, name, kwargs):
+    z = x + b
+    if name == "identity":
+        return z
+    return getattr(F, name)(z, **kwargs)
+
+
+@pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
+def test_bias_act_matches_unfused(name, kwargs, device):
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal((6, 7)) * 2
+    x0[np.abs(x0) < 1e-3] = 0.5  # away from relu's kink
+    b0 = rng.standard_normal(7)
+    x = mg.tensor(x0.astype(np.float32), device=device, requires_grad=True)
+    b = mg.tensor(b0.astype(np.float32), device=device, requires_grad=True)
+    rx, rb = mg.tensor(x0, requires_grad=True), mg.tensor(b0, requires_grad=True)
+    y, r = bias_act(x, b, name, **kwargs), unfused(rx, rb, name, kwargs)
+    assert y.dtype == mg.float32
+    np.testing.assert_allclose(host(y), r.data, rtol=2e-5, atol=2e-6)
+    gy = rng.standard_normal(y.shape)
+    y.backward(mg.tensor(gy.astype(np.float32), device=device))
+    r.backward(mg.tensor(gy))
+    np.testing.assert_allclose(host(x.grad), rx.grad.data, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(host(b.grad), rb.grad.data, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
+def test_bias_act_gradcheck_and_gradgradcheck(name, kwargs):
+    rng = np.random.default_rng(4)
+    x0 = rng.standard_normal((2, 3, 2, 2))
+    b0 = rng.standard_normal((3, 1, 1))  # a conv bias: one per channel
+    z = x0 + b0
+    x0[np.abs(z) < 0.05] += 0.2  # away from kinks
+    x = mg.tensor(x0, requires_grad=True)
+    b = mg.tensor(b0, requires_grad=True)
+    f = lambda x, b: bias_act(x, b, name, **kwargs)
+    assert mg.gradcheck(f, (x, b))
+    if name not in ("relu", "leaky_relu", "identity"):  # piecewise linear: H = 0
+        assert mg.gradgradcheck(f, (x, b))
+
+
+def test_bias_act_rejects_unknown_names():
+    x = mg.randn(2, 3)
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        bias_act(x, mg.zeros(3), "swish")
+    with pytest.raises(TypeError, match="alpha"):
+        bias_act(x, mg.zeros(3), "relu", alpha=1.0)
+
+
+@pytest.mark.gpu
+def test_bias_act_half_on_cuda():
+    """float16 x and bias on CUDA: computed in float32 inside the kernel, rounded once."""
+    rng = np.random.default_rng(5)
+    x0 = rng.standard_normal((64, 33)).astype(np.float16)
+    b0 = rng.standard_normal(33).astype(np.float16)
+    for name, kwargs in CASES:
+        y = bias_act(mg.tensor(x0, device="cuda"), mg.tensor(b0, device="cuda"), name, **kwargs)
+        assert y.dtype == mg.float16
+        ref = unfused(mg.tensor(x0.astype(np.float64)), mg.tensor(b0.astype(np.float64)),
+                      name, kwargs)
+        np.testing.assert_allclose(host(y).astype(np.float64), ref.data, rtol=5e-3, atol=5e-3)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not found")
+def test_cuda_sources_compile(tmp_path):
+    """The row kernels (float and double) and every bias + activation body, in a kernel
+    shaped as CuPy's ElementwiseKernel builds it, compile with nvcc for sm_80."""
+    from minigrad.ops import fused
+
+    inst = "\n".join(
+        f"template __global__ void lse_rows<{t}>(const {t}*, long long, {t}*);\n"
+        f"template __global__ void ce_rows<{t}>(const {t}*, const long long*, long long, "
+        f"long long, {t}, {t}, {t}*, {t}*);" for t in ("float", "double"))
+    acts = []
+    for i, (name, kwargs) in enumerate(CASES):
+        cls, defaults, _ = ACTIVATIONS[name]
+        body = fused._act_source(name, {**defaults, **kwargs})
+        for j, (ctype, acc) in enumerate([("float", "float"), ("double", "double")]):
+            acts.append(
+                f"namespace k{i}_{j} {{ typedef {acc} A; typedef {ctype} Y;\n"
+                f'extern "C" __global__ void act{i}_{j}(const {ctype}* xp, const {ctype}* bp, '
+                f"{ctype}* yp) {{ int i = threadIdx.x; const {ctype} &x = xp[i]; "
+                f"const {ctype} &b = bp[i]; {ctype} &y = yp[i];\n"
+                f"A z = (A)x + (A)b; A r; {body} y = (Y)r; }} }}")
+    for label, src in (("rows", fused._ROWS_SOURCE + inst), ("acts", "\n".join(acts))):
+        cu = tmp_path / f"{label}.cu"
+        cu.write_text(src)
+        result = subprocess.run([shutil.which("nvcc"), "-arch=sm_80", "-cubin", "-o",
+                                 str(tmp_path / f"{label}.cubin"), str(cu)],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-3000:]
