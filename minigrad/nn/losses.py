@@ -240,6 +240,9 @@ def _nll(name, logp, target, weight, ignore_index, reduction, label_smoothing):
     logp, target, unbatched = _batched(name, logp, target)
     weight = _class_weight(name, weight, logp, logp.shape[1])
     M, total_weight = _index_mask(name, logp, target, weight, ignore_index, label_smoothing)
+    if bool(logp.xp.isinf(logp.data).any()):
+        # A masked class (logit −inf) that the loss does not use must add 0, not 0·(−inf).
+        logp = where(M != 0, logp, 0.0)
     if reduction == "none":
         loss = -(logp * const(M)).sum(1)
         return loss.squeeze(0) if unbatched else loss

@@ -704,3 +704,18 @@ def test_hyperparameter_errors():
 def test_docstring_examples():
     result = doctest.testmod(L, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_cross_entropy_with_a_masked_class_is_finite():
+    """A logit of −inf (a masked-out class) that is not the target gives a finite loss
+    and zero gradient for that class, as in PyTorch."""
+    import minigrad as mg
+    from minigrad.nn import functional as F
+
+    x = mg.tensor([[2.0, float("-inf"), 0.5], [0.1, float("-inf"), 1.0]], requires_grad=True)
+    loss = F.cross_entropy(x, mg.tensor([0, 2]))
+    expected = -np.mean([2.0 - np.log(np.exp(2.0) + np.exp(0.5)),
+                         1.0 - np.log(np.exp(0.1) + np.exp(1.0))])
+    assert np.isclose(loss.item(), expected, rtol=1e-6)
+    loss.backward()
+    assert np.isfinite(x.grad.numpy()).all() and (x.grad.numpy()[:, 1] == 0).all()
