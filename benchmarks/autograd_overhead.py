@@ -10,10 +10,9 @@ side by side in one process.
     python benchmarks/autograd_overhead.py [--repeats 30]
 """
 import argparse
-import statistics
-import time
 
 import numpy as np
+from _timing import median_time  # benchmarks/_timing.py
 
 import minigrad as mg
 
@@ -23,15 +22,6 @@ except ImportError:  # the PyTorch columns are left out
     torch = None
 
 
-def timeit(fn, repeats, warmup=5):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 # ---------------------------------------------------------------- (a) op chain
@@ -149,12 +139,12 @@ def main():
     args = parser.parse_args()
     n_ops = 50 * 4 + 1  # mul, add, tanh, sub per iteration, and the sum
     rows = []
-    t_mg = timeit(chain_minigrad(), args.repeats)
-    t_th = timeit(chain_torch(), args.repeats) if torch else None
+    t_mg = median_time(chain_minigrad(), args.repeats)
+    t_th = median_time(chain_torch(), args.repeats) if torch else None
     rows.append(("(a) 200-op chain, per op fwd+bwd", t_mg / n_ops, t_th and t_th / n_ops, None))
-    t_mg = timeit(mlp_minigrad(), args.repeats)
-    t_th = timeit(mlp_torch(), args.repeats) if torch else None
-    t_np = timeit(mlp_numpy(), args.repeats)
+    t_mg = median_time(mlp_minigrad(), args.repeats)
+    t_th = median_time(mlp_torch(), args.repeats) if torch else None
+    t_np = median_time(mlp_numpy(), args.repeats)
     rows.append(("(b) MLP 64-256-256-10, batch 128, step", t_mg, t_th, t_np))
 
     print(f"numpy {np.__version__}" + (f", torch {torch.__version__} "

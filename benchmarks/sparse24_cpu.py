@@ -21,27 +21,15 @@ run everywhere, and so that the GPU layout has a tested CPU twin.
 """
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
+from _timing import median_time  # benchmarks/_timing.py
 from minigrad.kernels import sparse24_cpu
 
 import minigrad as mg
 from minigrad import nn
 from minigrad.sparse.linear24 import Linear24
 from minigrad.sparse.semi_structured import to_sparse_24
-
-
-def timeit(fn, repeats, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def threads():
@@ -71,8 +59,8 @@ def bench_mm(shapes, dtype, repeats):
         B = rng.standard_normal((K, N)).astype(dtype)
         err = np.abs(sparse24_cpu.mm24(values, meta, B) - dense @ B).max()
         assert err <= 1e-3 * max(1.0, np.abs(dense @ B).max()), err
-        t_sp = timeit(lambda v=values, m=meta, B=B: sparse24_cpu.mm24(v, m, B), repeats)
-        t_dn = timeit(lambda D=dense, B=B: D @ B, repeats)
+        t_sp = median_time(lambda v=values, m=meta, B=B: sparse24_cpu.mm24(v, m, B), repeats)
+        t_dn = median_time(lambda D=dense, B=B: D @ B, repeats)
         flop = 2.0 * M * K * N
         print(f"{M:>6} {K:>6} {N:>6} {t_sp * 1e3:>9.3f}ms {t_dn * 1e3:>9.3f}ms "
               f"{t_dn / t_sp:>10.2f} {flop / 2 / t_sp / 1e9:>9.2f} {flop / t_dn / 1e9:>10.2f}")
@@ -95,7 +83,7 @@ def bench_backward_products(M, K, N, dtype, repeats):
          lambda: G @ B.T),
     ]
     for name, sp, dn in cases:
-        t_sp, t_dn = timeit(sp, repeats), timeit(dn, repeats)
+        t_sp, t_dn = median_time(sp, repeats), median_time(dn, repeats)
         print(f"{name:<28} {t_sp * 1e3:>9.3f}ms {t_dn * 1e3:>10.3f}ms {t_dn / t_sp:>10.2f}")
 
 
@@ -111,7 +99,7 @@ def bench_layer(batch, in_f, out_f, dtype, repeats):
             layer(x).sum().backward()
         return run
 
-    t_sp, t_dn = timeit(step(sparse), repeats), timeit(step(dense), repeats)
+    t_sp, t_dn = median_time(step(sparse), repeats), median_time(step(dense), repeats)
     print(f"\n(c) forward + backward, batch {batch}, {in_f} -> {out_f}")
     print(f"{'Linear24 (2:4)':<16} {t_sp * 1e3:>9.3f}ms")
     print(f"{'nn.Linear':<16} {t_dn * 1e3:>9.3f}ms   dense/2:4 = {t_dn / t_sp:.2f}")

@@ -18,11 +18,11 @@ threads, so the ratio compares like with like (default 1: one core each).
 backward summed over a step), to see which op dominates.
 """
 import argparse
-import statistics
 import time
 from collections import defaultdict
 
 import numpy as np
+from _timing import median_time  # benchmarks/_timing.py
 
 import minigrad as mg
 from minigrad import nn, optim
@@ -99,15 +99,6 @@ def step_torch(build, input_shape, mg_model, lr=0.01):
     return step
 
 
-def timeit(fn, repeats, warmup=5):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 # ----------------------------------------------------------------- profile
@@ -179,8 +170,8 @@ def main():
     for name in args.models:
         build, shape = MODELS[name]
         step, model = step_minigrad(build, shape)
-        t_mg = timeit(step, args.repeats)
-        t_th = timeit(step_torch(build, shape, model), args.repeats) if torch else None
+        t_mg = median_time(step, args.repeats)
+        t_th = median_time(step_torch(build, shape, model), args.repeats) if torch else None
         rows.append((name, t_mg, t_th))
         if args.profile:
             times, wall = profile(step, max(5, args.repeats // 3))

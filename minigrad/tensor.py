@@ -13,6 +13,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from ._backend import device_of, get_array_module, normalize_device, to_device
+from ._conversions import DeviceDtypeShorthands
 from .autograd.function import run_backward
 from .autograd.grad_mode import is_grad_enabled
 
@@ -87,7 +88,7 @@ def _shape_args(shape):
     return tuple(shape)
 
 
-class Tensor:
+class Tensor(DeviceDtypeShorthands):
     """A NumPy/CuPy array with a gradient and a place in the graph.
 
     Parameters
@@ -224,21 +225,6 @@ class Tensor:
         if device is not None and normalize_device(device) != out.device:
             out = _shape.ToDevice(normalize_device(device))(out)
         return out
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
-
-    def float(self):
-        return self.to(dtype=_dt.float32)
-
-    def double(self):
-        return self.to(dtype=_dt.float64)
-
-    def half(self):
-        return self.to(dtype=_dt.float16)
 
     def long(self):
         return self.to(dtype=_dt.int64)

@@ -36,6 +36,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._backend import get_array_module, normalize_device, to_device
+from .._conversions import DeviceDtypeShorthands
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 
@@ -140,7 +141,7 @@ def _parse_to(args, kwargs):
     return device, dtype
 
 
-class Module:
+class Module(DeviceDtypeShorthands):
     """Base class of every layer and model (PyTorch's ``nn.Module``).
 
     Subclasses call ``super().__init__()`` first, assign parameters, buffers and
@@ -541,21 +542,6 @@ class Module:
             return a
 
         return self._apply_arrays(convert)
-
-    def cpu(self):
-        return self.to(device="cpu")
-
-    def cuda(self, device=None):
-        return self.to(device="cuda")
-
-    def float(self):
-        return self.to(dtype=_dt.float32)
-
-    def double(self):
-        return self.to(dtype=_dt.float64)
-
-    def half(self):
-        return self.to(dtype=_dt.float16)
 
     def type(self, dst_type):
         return self.to(dtype=dst_type)

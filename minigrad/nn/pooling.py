@@ -20,22 +20,12 @@ import numpy as np
 from ..autograd.function import Function
 from ..ops.elementwise import const
 from ..tensor import Tensor, _make_tensor
+from .conv import _pair
 from .module import Module
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_pool1d", "avg_pool1d",
            "adaptive_avg_pool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
            "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d"]
-
-
-def _pair(v, what):
-    if isinstance(v, int):
-        return (v, v)
-    v = tuple(int(t) for t in v)
-    if len(v) == 1:
-        return (v[0], v[0])
-    if len(v) != 2:
-        raise ValueError(f"expected an int or a pair for {what}, got {v}")
-    return v
 
 
 class PoolSpec:

@@ -34,6 +34,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._backend import get_array_module
 from .._backend import scatter_add as _scatter_add
+from .._conversions import DeviceDtypeShorthands
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -277,7 +278,7 @@ def _is_scalar(x) -> bool:
     return isinstance(x, numbers.Number) or (isinstance(x, np.ndarray) and x.ndim == 0)
 
 
-class SparseTensorBase:
+class SparseTensorBase(DeviceDtypeShorthands):
     """What COO and CSR tensors share: attributes, device/dtype moves, value-wise math.
 
     Subclasses hold their index arrays (raw, never differentiated) and the values Tensor
@@ -391,21 +392,6 @@ class SparseTensorBase:
         if dtype is not None and _dt.as_dtype(dtype) != out.dtype:
             out = out._with_values(out._values.to(dtype=dtype))
         return out
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
-
-    def float(self):
-        return self.to(dtype=_dt.float32)
-
-    def double(self):
-        return self.to(dtype=_dt.float64)
-
-    def half(self):
-        return self.to(dtype=_dt.float16)
 
     def type_as(self, other):
         return self.to(dtype=other.dtype)
