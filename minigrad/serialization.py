@@ -131,6 +131,12 @@ def _write_npz(f, arrays):
     np.savez(f, **arrays)
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save(obj, f):
     """Save ``obj`` (a state dict, or nested containers of Tensors/arrays/numbers) to
     ``f`` (a path, written atomically; or a writable binary file object).
@@ -159,6 +165,7 @@ def save(obj, f):
             _write_npz(fh, arrays)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved file is a normal file
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -217,6 +217,8 @@ class Tensor(DeviceDtypeShorthands):
 
     def to(self, device=None, dtype=None):
         """A tensor on ``device`` with ``dtype`` (differentiable; ``self`` if nothing changes)."""
+        if dtype is None and device is not None and not isinstance(device, str):
+            device, dtype = None, device  # t.to(mg.float64), as PyTorch allows
         out = self
         if dtype is not None:
             dtype = _dt.as_dtype(dtype)

@@ -51,7 +51,7 @@ import math
 
 import numpy as np
 
-from ..amp.autocast_mode import half_matmul
+from ..amp.autocast_mode import autocast_dtype, half_matmul
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import init
@@ -340,7 +340,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(
             f"conv2d: kernel size {(kh, kw)} (dilated: {eff}) is larger than the padded "
             f"input size {padded} (input {input.shape}, padding {padding})")
-    if input.dtype != weight.dtype:
+    if input.dtype != weight.dtype and autocast_dtype() is None:  # autocast casts both
         raise TypeError(f"conv2d: input dtype {input.dtype} and weight dtype {weight.dtype} "
                         "differ")
     args = (input, weight) if bias is None else (input, weight, bias)
