@@ -1,0 +1,327 @@
+"""``minigrad train``: train a model with progress bars, metrics, checkpoints and curves."""
+from __future__ import annotations
+
+import math
+import os
+import time
+
+from .common import (
+    EPILOG_COMMON,
+    CLIError,
+    Formatter,
+    add_common,
+    check_device,
+    has_matplotlib,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    run_folder,
+    say,
+    skip_plot_note,
+)
+
+MODELS = ("mlp", "cnn", "resnet-small", "mobilenet-small")
+SCHEDULES = ("constant", "cosine", "step", "onecycle", "warmup-cosine")
+
+DESCRIPTION = """\
+Train a model; write runs/<name>/ with metrics.csv, metrics.json, last.npz (the latest
+checkpoint), best.npz (best validation score) and curves.png.
+
+examples:
+  minigrad train                          # cnn on the 8x8 digits, Adam, cosine, 10 epochs
+  minigrad train --model mlp --optimizer momentum --lr 0.05 --schedule onecycle --epochs 20
+  minigrad train --model resnet-small --augment --clip 1.0 --weight-decay 1e-4
+  minigrad train --model mobilenet-small --amp                # float16 autocast + loss scaling
+  minigrad train --dataset mnist:data/mnist --model cnn       # MNIST IDX files from a folder
+  minigrad train --dataset spirals --model mlp --epochs 50
+  minigrad train --epochs 10 --stop-after 4 --name demo       # stop early on purpose ...
+  minigrad train --resume runs/demo/last.npz                  # ... and continue exactly
+  mpiexec -n 4 minigrad train --distributed --lr 1e-3         # data parallel: lr x 4, warm-up
+
+Resuming continues bit-identically with the settings saved in the checkpoint (training
+options given with --resume are ignored; --out, --name, --device, --no-progress and
+--stop-after still apply).
+"""
+
+
+def _dataset(text):
+    import argparse
+
+    if text in ("digits", "spirals", "moons", "regression") or (
+            text.startswith("mnist:") and len(text) > len("mnist:")):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown dataset {text!r}; choose digits, mnist:PATH, spirals, moons or regression")
+
+
+def add_parser(sub):
+    from ..train.recipes import OPTIMIZERS
+
+    p = sub.add_parser("train", help="train a model (progress, metrics, checkpoints, curves)",
+                       description=DESCRIPTION, formatter_class=Formatter,
+                       epilog=EPILOG_COMMON)
+    p.add_argument("--model", choices=MODELS, default="cnn", metavar="MODEL",
+                   help=f"one of {', '.join(MODELS)}")
+    p.add_argument("--dataset", type=_dataset, default="digits",
+                   help="digits, mnist:PATH, spirals, moons or regression")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam", metavar="NAME",
+                   help=f"one of {', '.join(OPTIMIZERS)}")
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help="learning rate (default: the optimizer's own default)")
+    p.add_argument("--schedule", choices=SCHEDULES, default="cosine", metavar="NAME",
+                   help=f"learning-rate schedule, stepped every optimizer step: one of "
+                        f"{', '.join(SCHEDULES)}")
+    p.add_argument("--epochs", type=positive_int, default=10, help="epochs of training")
+    p.add_argument("--batch-size", type=positive_int, default=32,
+                   help="samples per step (per rank with --distributed)")
+    p.add_argument("--weight-decay", type=nonnegative_float, default=None,
+                   help="weight decay (default: the optimizer's own default)")
+    p.add_argument("--clip", type=positive_float, default=None,
+                   help="clip the global gradient norm to this value")
+    p.add_argument("--label-smoothing", type=nonnegative_float, default=0.0,
+                   help="label smoothing of the cross-entropy")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision: float16 autocast with dynamic loss scaling")
+    p.add_argument("--augment", action="store_true",
+                   help="random shift, rotation and noise on training images")
+    p.add_argument("--val-fraction", type=nonnegative_float, default=0.1,
+                   help="fraction of the training data held out for validation")
+    p.add_argument("--subset", type=positive_int, default=None,
+                   help="train on this many samples only (quick runs)")
+    p.add_argument("--patience", type=positive_int, default=None,
+                   help="early stopping after this many epochs without val improvement")
+    p.add_argument("--checkpoint-every", type=positive_int, default=1,
+                   help="write last.npz every N epochs (and at the end)")
+    p.add_argument("--resume", metavar="CHECKPOINT", default=None,
+                   help="continue a run from its last.npz (or its folder)")
+    p.add_argument("--stop-after", type=positive_int, default=None,
+                   help="stop after this many epochs in this invocation (resume later)")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel under mpiexec: DDP, DistributedSampler, lr x world "
+                        "size with a gradual warm-up; only rank 0 prints and writes")
+    p.add_argument("--warmup-epochs", type=nonnegative_int, default=None,
+                   help="--distributed warm-up length (default: epochs/10, at least 1)")
+    add_common(p)
+    return p
+
+
+_TRAINING_KEYS = ("model", "dataset", "optimizer", "lr", "schedule", "epochs", "batch_size",
+                  "weight_decay", "clip", "label_smoothing", "amp", "augment", "val_fraction",
+                  "subset", "patience", "checkpoint_every", "seed", "distributed",
+                  "warmup_epochs")
+
+
+def _config(args):
+    return {k: getattr(args, k) for k in _TRAINING_KEYS}
+
+
+def _read_checkpoint(path):
+    from ..serialization import CheckpointError, load
+
+    if os.path.isdir(path):
+        path = os.path.join(path, "last.npz")
+    if not os.path.exists(path):
+        raise CLIError(f"--resume: no such checkpoint: {path}")
+    try:
+        state = load(path)
+    except CheckpointError as e:
+        raise CLIError(f"--resume: {e}") from None
+    if not isinstance(state, dict) or "extra" not in state or "config" not in state["extra"]:
+        raise CLIError(f"--resume: {path} is not a checkpoint written by `minigrad train`")
+    return path, state
+
+
+def build_run(config, device):
+    """(task, model, loss_fn) for a saved or fresh configuration (also used by
+    ``minigrad landscape`` to rebuild a trained model)."""
+    from .. import nn
+    from ..nn import functional as F
+    from ..train.datasets import load_task
+    from ..train.models import build_model
+
+    try:
+        task = load_task(config["dataset"], val_fraction=config["val_fraction"],
+                         subset=config["subset"], seed=config["seed"])
+    except FileNotFoundError as e:
+        raise CLIError(f"--dataset {config['dataset']}: {e}") from None
+    except ValueError as e:
+        raise CLIError(f"--dataset {config['dataset']}: {e}") from None
+    try:
+        model = build_model(config["model"], task.in_shape, task.num_outputs)
+    except ValueError as e:
+        raise CLIError(f"--model {config['model']}: {e}") from None
+    if device != "cpu":
+        model.to(device)
+    if task.kind == "regression":
+        loss_fn = F.mse_loss
+    else:
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=config.get("label_smoothing", 0.0))
+    return task, model, loss_fn
+
+
+def run(args):
+    import minigrad as mg
+
+    from ..data import DataLoader, Subset
+    from ..train import CSVLogger, EarlyStopping, JSONLogger, ModelCheckpoint, Trainer
+    from ..train.augment import default_augmentation
+    from ..train.models import count_parameters
+    from ..train.recipes import default_lr, make_optimizer, with_gradual_warmup
+
+    device = check_device(args.device)
+    state = None
+    if args.resume is not None:
+        resume_path, state = _read_checkpoint(args.resume)
+        config = dict(state["extra"]["config"])
+    else:
+        config = _config(args)
+        if config["val_fraction"] >= 1:
+            raise CLIError("--val-fraction must be below 1")
+        if config["label_smoothing"] > 1:
+            raise CLIError("--label-smoothing must be in [0, 1]")
+
+    rank, world = 0, 1
+    if config["distributed"]:
+        try:
+            import minigrad.distributed as dist
+
+            rank, world = dist.init()
+        except ImportError as e:
+            raise CLIError(f"--distributed: {e}") from None
+    is_main = rank == 0
+    show = (lambda text: say(text)) if is_main else (lambda text: None)
+
+    mg.manual_seed(config["seed"])
+    task, model, loss_fn = build_run(config, device)
+    base_lr = config["lr"] if config["lr"] is not None else default_lr(config["optimizer"])
+    lr = base_lr * world  # the linear scaling rule (Goyal et al. 2017): batch × N, lr × N
+    if config["distributed"]:
+        model = dist.DistributedDataParallel(model)
+    try:
+        optimizer = make_optimizer(config["optimizer"], model.parameters(), lr=lr,
+                                   weight_decay=config["weight_decay"])
+    except (ValueError, TypeError) as e:
+        raise CLIError(f"--optimizer {config['optimizer']}: {e}") from None
+
+    batch = config["batch_size"]
+    sampler = None
+    if config["distributed"]:
+        sampler = dist.DistributedSampler(task.train, seed=config["seed"])
+        per_rank = len(sampler)
+
+        def train_loader(epoch):
+            return DataLoader(Subset(task.train, sampler.indices()), batch_size=batch,
+                              device=None if device == "cpu" else device)
+        steps_per_epoch = math.ceil(per_rank / batch)
+    else:
+        train_loader = DataLoader(task.train, batch_size=batch, shuffle=True,
+                                  seed=config["seed"],
+                                  device=None if device == "cpu" else device)
+        steps_per_epoch = len(train_loader)
+    total = config["epochs"] * steps_per_epoch
+    warm_epochs = config.get("warmup_epochs")
+    if warm_epochs is None:
+        warm_epochs = max(1, config["epochs"] // 10)
+    try:
+        scheduler = with_gradual_warmup(config["schedule"], optimizer, total,
+                                        warm_epochs * steps_per_epoch, world)
+    except ValueError as e:
+        raise CLIError(f"--schedule {config['schedule']}: {e}") from None
+    val_loader = None
+    if task.val is not None:
+        val_loader = DataLoader(task.val, batch_size=512,
+                                device=None if device == "cpu" else device)
+
+    # ---------------------------------------------------------------- output folder
+    default_name = (f"{config['model']}-{task.name}-{config['optimizer']}-"
+                    f"{config['schedule']}-s{config['seed']}")
+    if state is not None:
+        name = args.name or state["extra"].get("name", default_name)
+        folder = run_folder(args.out, name, fresh=False, create=is_main)
+    else:
+        folder = run_folder(args.out, args.name or default_name, fresh=args.name is None,
+                            create=is_main)
+    name = os.path.basename(folder)
+    config_out = dict(config, name=name, world_size=world, effective_lr=lr,
+                      base_lr=base_lr)
+    extra = {"config": config, "name": name}
+
+    classification = task.kind == "classification"
+    monitor = "val_accuracy" if classification else "val_loss"
+    callbacks = []
+    if config["patience"] is not None and val_loader is not None:
+        callbacks.append(EarlyStopping(monitor=monitor, patience=config["patience"],
+                                       mode="max" if classification else "min"))
+    json_log = JSONLogger(os.path.join(folder, "metrics.json"), extra=config_out)
+    callbacks += [CSVLogger(os.path.join(folder, "metrics.csv")), json_log,
+                  ModelCheckpoint(folder, every_n_epochs=config["checkpoint_every"],
+                                  monitor=monitor if val_loader is not None else None,
+                                  mode="max" if classification else "min", extra=extra)]
+    transform = None
+    if config["augment"]:
+        if not task.is_image:
+            raise CLIError("--augment works on images; the dataset has feature vectors")
+        transform = default_augmentation(task.in_shape[1])
+
+    trainer = Trainer(model, optimizer, train_loader, loss_fn, val_loader=val_loader,
+                      scheduler=scheduler, scheduler_interval="step",
+                      clip_grad_norm=config["clip"], amp=config["amp"], callbacks=callbacks,
+                      transform=transform, device=None if device == "cpu" else device,
+                      task=task.kind, progress=not args.no_progress, is_main=is_main,
+                      sampler=sampler, distributed=config["distributed"])
+    if state is not None:
+        try:
+            trainer.load_state_dict(state)
+        except (ValueError, KeyError, RuntimeError) as e:
+            raise CLIError(f"--resume: {resume_path} does not fit this run: {e}") from None
+        show(f"resuming {name} from {resume_path} at epoch {trainer.epoch}/"
+             f"{config['epochs']}")
+    else:
+        n_val = task.info["n_val"]
+        show(f"{task.name}: {task.info['n_train']} training, {n_val} validation and "
+             f"{task.info['n_test']} test samples; model {config['model']} with "
+             f"{count_parameters(model)} parameters")
+        ranks = f" on {world} ranks (lr {base_lr:g} x {world})" if world > 1 else ""
+        show(f"{config['optimizer']} lr {lr:g}{ranks}, {config['schedule']} schedule, "
+             f"{config['epochs']} epochs of {steps_per_epoch} steps; writing {folder}")
+
+    start = time.perf_counter()
+    trainer.fit(config["epochs"], stop_after=args.stop_after)
+    elapsed = time.perf_counter() - start
+    finished = trainer.epoch >= config["epochs"] or trainer.should_stop
+    if not finished:
+        show(f"stopped after epoch {trainer.epoch}/{config['epochs']} (--stop-after); "
+             f"continue with: minigrad train --resume {os.path.join(folder, 'last.npz')}")
+        return 0
+
+    test_loader = DataLoader(task.test, batch_size=512,
+                             device=None if device == "cpu" else device)
+    test = trainer.evaluate(test_loader)
+    summary = {"test_loss": test["loss"], "train_time_s": elapsed,
+               "epochs_run": trainer.epoch}
+    if classification:
+        summary["test_accuracy"] = test["accuracy"]
+    best = next((c for c in callbacks if isinstance(c, ModelCheckpoint)), None)
+    if best is not None and best.best_epoch is not None:
+        summary["best_epoch"] = best.best_epoch
+        summary[f"best_{monitor}"] = best.best
+    if is_main:
+        json_log.write(trainer.history, test=summary)
+        curves = os.path.join(folder, "curves.png")
+        if has_matplotlib():
+            from ..train.plots import plot_history
+
+            plot_history(trainer.history, curves,
+                         title=f"{config['model']} on {task.name}, {config['optimizer']}")
+        else:
+            skip_plot_note(curves)
+    n_test = task.info["n_test"]
+    if classification:
+        correct = round(test["accuracy"] * n_test)
+        show(f"test accuracy {test['accuracy']:.2%} ({correct}/{n_test}), test loss "
+             f"{test['loss']:.4f}; {elapsed:.1f}s of training")
+    else:
+        show(f"test MSE {test['loss']:.4g}; {elapsed:.1f}s of training")
+    show(f"run folder: {folder}")
+    return 0

@@ -1,0 +1,610 @@
+r"""The catalog of gradient checks behind ``minigrad gradcheck``: every differentiable op of
+:mod:`minigrad.ops` and every layer exported by :mod:`minigrad.nn`, each with an input
+builder that draws float64 inputs from a seeded NumPy generator away from the points
+where the function is not differentiable (kinks of relu/abs/clamp, ties of max/min and
+max-pooling, the bounds of log/sqrt/pow).
+
+A :class:`Case` is a name, a kind (``"op"`` or ``"layer"``), and ``build(rng) -> (fn,
+inputs)``; :func:`run_case` checks it with :func:`minigrad.gradcheck` (pass/fail) and
+also measures the worst relative error of the analytic gradient against central
+differences, for the table. Layers are checked with respect to their input *and* their
+parameters (passed to ``gradcheck`` as inputs: it perturbs them in place); layers with
+randomness (dropout and its relatives) reseed minigrad's generator at every call, so
+that every evaluation draws the same mask.
+
+Coverage cannot drift: :func:`functions_reached` walks the graph of a case's outputs and
+of their gradients (built with ``create_graph=True``), and ``tests/train/
+test_gradcheck_catalog.py`` requires every ``Function`` subclass defined in
+``minigrad.ops`` (and in ``minigrad.nn``) and every layer class in ``minigrad.nn.__all__``
+to be reached by some case. A case that needs a GPU (``ToDevice``) declares what it
+covers and is skipped without one.
+
+Examples
+--------
+>>> result = run_case(get_case("tanh"))
+>>> result.passed, result.max_rel_error < 1e-6
+(True, True)
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import pkgutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Case", "CaseResult", "CASES", "get_case", "run_case", "run_catalog",
+           "functions_reached", "op_functions", "nn_functions", "nn_layer_classes",
+           "format_table", "CONTAINERS"]
+
+#: classes of ``nn.__all__`` that have no forward of their own (containers)
+CONTAINERS = ("Module", "ModuleList", "ModuleDict")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One gradient check.
+
+    build : ``rng -> (fn, inputs)``; the inputs that require grad are checked.
+    covers : Function or layer class names a skipped case (``needs_cuda``) stands for.
+    eps, atol, rtol : passed to :func:`minigrad.gradcheck`.
+    """
+
+    name: str
+    kind: str
+    build: Callable
+    needs_cuda: bool = False
+    covers: tuple = ()
+    eps: float = 1e-6
+    atol: float = 1e-5
+    rtol: float = 1e-3
+    layer: str | None = None
+
+
+@dataclass
+class CaseResult:
+    name: str
+    kind: str
+    passed: bool | None          # None: skipped
+    max_rel_error: float = math.nan
+    max_abs_error: float = math.nan
+    n_checked: int = 0
+    seconds: float = 0.0
+    message: str = ""
+    gradgrad: bool | None = None
+    extra: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- inputs
+def _T(a, requires_grad=True):
+    import minigrad as mg
+
+    return mg.tensor(np.asarray(a, dtype=np.float64), dtype=mg.float64,
+                     requires_grad=requires_grad)
+
+
+def _normal(rng, *shape):
+    return _T(rng.standard_normal(shape))
+
+
+def _away(rng, *shape, lo=0.2, hi=1.5):
+    """|x| in [lo, hi] with a random sign: no element near a kink at 0."""
+    return _T(rng.choice([-1.0, 1.0], size=shape) * rng.uniform(lo, hi, size=shape))
+
+
+def _positive(rng, *shape, lo=0.5, hi=2.0):
+    return _T(rng.uniform(lo, hi, size=shape))
+
+
+def _distinct(rng, *shape, gap=0.1):
+    """Values that are pairwise at least ``gap`` apart (no ties for max/min/pooling)."""
+    n = int(np.prod(shape))
+    values = (rng.permutation(n) - n / 2) * gap + rng.uniform(0, gap / 10, size=n)
+    return _T(values.reshape(shape))
+
+
+def _labels(rng, n, classes):
+    import minigrad as mg
+
+    return mg.tensor(rng.integers(0, classes, size=n))
+
+
+# --------------------------------------------------------------------------- op cases
+def _op(name, make, **kw):
+    """An op case: ``make(rng) -> (fn, inputs)``."""
+    return Case(name, "op", make, **kw)
+
+
+def _unary(name, f, draw=_normal, shape=(3, 4), **kw):
+    return _op(name, lambda rng: (f, (draw(rng, *shape),)), **kw)
+
+
+def _binary(name, f, draw_a=_normal, draw_b=_normal, shapes=((3, 4), (4,)), **kw):
+    return _op(name, lambda rng: (f, (draw_a(rng, *shapes[0]), draw_b(rng, *shapes[1]))), **kw)
+
+
+def _op_cases():
+    import minigrad as mg
+    from minigrad.ops import fused
+    from minigrad.ops.shape import IndexAdd, SumTo
+
+    def where_case(rng):
+        cond = mg.tensor(rng.uniform(size=(3, 4)) > 0.5)
+        return (lambda a, b: mg.where(cond, a, b)), (_normal(rng, 3, 4), _normal(rng, 4))
+
+    def maximum_case(rng):
+        x = _distinct(rng, 2, 3, 4)
+        return (lambda a, b: a.maximum(b)), (x[0].detach().requires_grad_(),
+                                             x[1].detach().requires_grad_())
+
+    def minimum_case(rng):
+        x = _distinct(rng, 2, 3, 4)
+        return (lambda a, b: a.minimum(b)), (x[0].detach().requires_grad_(),
+                                             x[1].detach().requires_grad_())
+
+    def getitem_int(rng):
+        idx = np.array([2, 0, 2, 1])  # a repeated index: the scatter-add must accumulate
+        return (lambda x: x[idx]), (_normal(rng, 3, 4),)
+
+    def index_add(rng):
+        idx = np.array([0, 2, 0])
+        return (lambda g: IndexAdd((idx,), (4, 2))(g)), (_normal(rng, 3, 2),)
+
+    def sum_to(rng):
+        return (lambda x: SumTo((1, 4))(x)), (_normal(rng, 3, 4),)
+
+    def cross_entropy(rng):
+        t = _labels(rng, 5, 4)
+        return (lambda x: fused.fused_cross_entropy(x, t, label_smoothing=0.1)), \
+            (_normal(rng, 5, 4),)
+
+    def matmul_batched(rng):
+        return (lambda a, b: a @ b), (_normal(rng, 2, 3, 4), _normal(rng, 4, 5))
+
+    def cast(x):
+        return x.to(dtype=mg.float32).to(dtype=mg.float64)
+
+    def to_device(rng):
+        return (lambda x: x.to("cuda").to("cpu")), (_normal(rng, 3),)
+
+    return [
+        # ----------------------------------------------------------- elementwise
+        _binary("add", lambda a, b: a + b),
+        _binary("sub", lambda a, b: a - b),
+        _binary("mul", lambda a, b: a * b),
+        _binary("div", lambda a, b: a / b, draw_b=_away),
+        _unary("neg", lambda x: -x),
+        _binary("pow", lambda a, b: a ** b, draw_a=_positive, shapes=((3, 4), (3, 4))),
+        _unary("pow_scalar", lambda x: x ** 3),
+        _unary("pow_one (identity)", lambda x: x ** 1),
+        _unary("clone (identity)", lambda x: x.clone() * 2),
+        _unary("exp", lambda x: x.exp()),
+        _unary("log", lambda x: x.log(), draw=_positive),
+        _unary("log1p", lambda x: x.log1p(), draw=_positive),
+        _unary("sqrt", lambda x: x.sqrt(), draw=_positive),
+        _unary("rsqrt", lambda x: x.rsqrt(), draw=_positive),
+        _unary("abs", lambda x: x.abs(), draw=_away),
+        _unary("sign", lambda x: x.sign() * x, draw=_away),
+        _unary("sin", lambda x: x.sin()),
+        _unary("cos", lambda x: x.cos()),
+        _unary("erf", lambda x: x.erf()),
+        _unary("clamp", lambda x: x.clamp(-0.5, 0.5),
+               draw=lambda rng, *s: _T(rng.choice([-1.0, 0.0, 1.0], size=s) * 0.75
+                                       + rng.uniform(-0.15, 0.15, size=s))),
+        _op("maximum", maximum_case),
+        _op("minimum", minimum_case),
+        _op("where", where_case),
+        _unary("cast float64→float32→float64", cast, eps=1e-3, atol=1e-4, rtol=1e-3),
+        # ----------------------------------------------------------- activations
+        _unary("relu", lambda x: mg.relu(x), draw=_away),
+        _unary("leaky_relu", lambda x: mg.leaky_relu(x, 0.1), draw=_away),
+        _unary("elu", lambda x: mg.elu(x), draw=_away),
+        _unary("gelu", lambda x: mg.gelu(x)),
+        _unary("gelu (tanh)", lambda x: mg.gelu(x, approximate="tanh")),
+        _unary("sigmoid", lambda x: x.sigmoid()),
+        _unary("tanh", lambda x: x.tanh()),
+        _unary("silu", lambda x: mg.silu(x)),
+        _unary("softplus", lambda x: mg.softplus(x)),
+        # ----------------------------------------------------------- reductions
+        _unary("sum(dim)", lambda x: x.sum(dim=1)),
+        _unary("mean(dim, keepdim)", lambda x: x.mean(dim=0, keepdim=True)),
+        _unary("var", lambda x: x.var(dim=1)),
+        _unary("std", lambda x: x.std(dim=0)),
+        _unary("amax", lambda x: x.amax(dim=1), draw=_distinct),
+        _unary("amin", lambda x: x.amin(dim=0), draw=_distinct),
+        _unary("max(dim) values", lambda x: x.max(dim=1)[0], draw=_distinct),
+        _unary("max (all)", lambda x: x.max(), draw=_distinct),
+        _unary("logsumexp", lambda x: x.logsumexp(dim=1)),
+        _unary("softmax", lambda x: x.softmax(dim=1)),
+        _unary("log_softmax", lambda x: x.log_softmax(dim=0)),
+        _unary("cumsum", lambda x: x.cumsum(dim=1)),
+        _unary("norm", lambda x: x.norm(), draw=_away),
+        # ----------------------------------------------------------- shapes
+        _unary("reshape", lambda x: x.reshape(2, 6) * _T(np.arange(12.0).reshape(2, 6), False)),
+        _unary("permute", lambda x: x.permute(2, 0, 1), shape=(2, 3, 4)),
+        _unary("transpose", lambda x: x.transpose(0, 1)),
+        _unary("expand (broadcast_to)", lambda x: x.expand(2, 3, 4), shape=(3, 1)),
+        _op("sum_to", sum_to),
+        _unary("flip", lambda x: x.flip(1)),
+        _unary("getitem (slices)", lambda x: x[1:, ::2]),
+        _op("getitem (integer array, repeats)", getitem_int),
+        _op("index_add (scatter-add)", index_add),
+        _binary("cat", lambda a, b: mg.cat([a, b], dim=0), shapes=((2, 4), (3, 4))),
+        _binary("stack", lambda a, b: mg.stack([a, b], dim=1), shapes=((3, 4), (3, 4))),
+        _unary("split", lambda x: x.split(2, dim=1)[1]),
+        _unary("pad", lambda x: mg.pad(x, (1, 2, 0, 1))),
+        _unary("repeat", lambda x: x.repeat(2, 1)),
+        _op("to_device (cuda round trip)", to_device, needs_cuda=True, covers=("ToDevice",)),
+        # ----------------------------------------------------------- linear algebra
+        _binary("matmul", lambda a, b: a @ b, shapes=((3, 4), (4, 2))),
+        _op("matmul (batched)", matmul_batched),
+        _binary("matmul (vector)", lambda a, b: a @ b, shapes=((3, 4), (4,))),
+        # ----------------------------------------------------------- fused ops
+        _op("fused_cross_entropy", cross_entropy),
+        _unary("fused_softmax", lambda x: fused.fused_softmax(x)),
+        _unary("fused_log_softmax", lambda x: fused.fused_log_softmax(x)),
+        _binary("bias_act (gelu)", lambda x, b: fused.bias_act(x, b, "gelu")),
+        _binary("bias_act (relu)", lambda x, b: fused.bias_act(x, b, "relu"), draw_a=_away,
+                draw_b=lambda rng, *s: _T(np.zeros(s))),
+    ]
+
+
+# --------------------------------------------------------------------------- layer cases
+def _layer(name, make_module, make_inputs, seeded=False, **kw):
+    """A layer case: the module (built under ``mg.manual_seed(0)``, in float64) applied to
+    ``make_inputs(rng)``; its parameters are checked too."""
+    def build(rng):
+        import minigrad as mg
+
+        mg.manual_seed(0)
+        module = make_module().double()
+        inputs = tuple(make_inputs(rng))
+        params = tuple(p for p in module.parameters() if p.requires_grad)
+        n_in = len(inputs)
+
+        def fn(*args):
+            if seeded:
+                mg.manual_seed(1)   # the same random mask at every evaluation
+            return module(*args[:n_in])
+
+        return fn, inputs + params
+    return Case(name, "layer", build, layer=name.split(" ")[0], **kw)
+
+
+def _layer_cases():
+    import minigrad as mg
+    from minigrad import nn
+
+    x2 = lambda *shape, draw=_normal: (lambda rng: (draw(rng, *shape),))  # noqa: E731
+
+    def logprobs(rng, n=4, c=3):
+        return _T(np.log(rng.dirichlet(np.ones(c), size=n)))
+
+    def probs(rng, n=4, c=3):
+        return _T(rng.dirichlet(np.ones(c), size=n), requires_grad=False)
+
+    def int_input(rng):
+        return (mg.tensor(rng.integers(0, 5, size=(2, 3))),)
+
+    return [
+        _layer("Linear", lambda: nn.Linear(4, 3), x2(2, 4)),
+        _layer("Bilinear", lambda: nn.Bilinear(3, 2, 2),
+               lambda rng: (_normal(rng, 2, 3), _normal(rng, 2, 2))),
+        _layer("LowRankLinear", lambda: nn.LowRankLinear(5, 4, rank=2), x2(2, 5)),
+        _layer("Linear24 (2:4 sparse)", lambda: nn.Linear24(8, 4, mask_update_every=0),
+               x2(3, 8)),
+        _layer("Identity", lambda: nn.Identity(), x2(2, 3)),
+        _layer("Flatten", lambda: nn.Flatten(), x2(2, 2, 3)),
+        _layer("Unflatten", lambda: nn.Unflatten(1, (2, 3)), x2(2, 6)),
+        _layer("Sequential", lambda: nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)),
+               x2(2, 3)),
+        _layer("Conv1d", lambda: nn.Conv1d(2, 3, 3, padding=1), x2(2, 2, 5)),
+        _layer("Conv2d", lambda: nn.Conv2d(2, 3, 3, padding=1), x2(2, 2, 4, 4)),
+        _layer("Conv2d (stride 2, dilation 2)",
+               lambda: nn.Conv2d(2, 2, 3, stride=2, padding=2, dilation=2), x2(1, 2, 5, 5)),
+        _layer("Conv2d (depthwise, groups=4)", lambda: nn.Conv2d(4, 4, 3, padding=1, groups=4),
+               x2(1, 4, 4, 4)),
+        _layer("MaxPool1d", lambda: nn.MaxPool1d(2), x2(2, 2, 6, draw=_distinct)),
+        _layer("MaxPool2d", lambda: nn.MaxPool2d(2), x2(2, 2, 4, 4, draw=_distinct)),
+        _layer("MaxPool2d (overlapping, padded)", lambda: nn.MaxPool2d(3, stride=2, padding=1),
+               x2(1, 2, 5, 5, draw=_distinct)),
+        _layer("AvgPool1d", lambda: nn.AvgPool1d(2), x2(2, 2, 6)),
+        _layer("AvgPool2d", lambda: nn.AvgPool2d(2), x2(2, 2, 4, 4)),
+        _layer("AdaptiveAvgPool1d", lambda: nn.AdaptiveAvgPool1d(2), x2(2, 2, 5)),
+        _layer("AdaptiveAvgPool2d", lambda: nn.AdaptiveAvgPool2d(1), x2(2, 3, 3, 3)),
+        _layer("BatchNorm1d", lambda: nn.BatchNorm1d(3), x2(5, 3)),
+        _layer("BatchNorm2d", lambda: nn.BatchNorm2d(2), x2(3, 2, 3, 3)),
+        _layer("LayerNorm", lambda: nn.LayerNorm(4), x2(3, 4)),
+        _layer("GroupNorm", lambda: nn.GroupNorm(2, 4), x2(2, 4, 3)),
+        _layer("Dropout", lambda: nn.Dropout(0.3), x2(3, 4), seeded=True),
+        _layer("Dropout1d", lambda: nn.Dropout1d(0.3), x2(2, 4, 3), seeded=True),
+        _layer("Dropout2d", lambda: nn.Dropout2d(0.3), x2(2, 4, 2, 2), seeded=True),
+        _layer("DropConnect", lambda: nn.DropConnect(4, 3, p=0.3), x2(2, 4), seeded=True),
+        _layer("StochasticDepth", lambda: nn.StochasticDepth(0.3), x2(4, 3), seeded=True),
+        _layer("Embedding", lambda: nn.Embedding(5, 3), int_input),
+        _layer("ReLU", lambda: nn.ReLU(), x2(3, 4, draw=_away)),
+        _layer("LeakyReLU", lambda: nn.LeakyReLU(0.1), x2(3, 4, draw=_away)),
+        _layer("ELU", lambda: nn.ELU(), x2(3, 4, draw=_away)),
+        _layer("GELU", lambda: nn.GELU(), x2(3, 4)),
+        _layer("SiLU", lambda: nn.SiLU(), x2(3, 4)),
+        _layer("Tanh", lambda: nn.Tanh(), x2(3, 4)),
+        _layer("Sigmoid", lambda: nn.Sigmoid(), x2(3, 4)),
+        _layer("Softplus", lambda: nn.Softplus(), x2(3, 4)),
+        _layer("Softmax", lambda: nn.Softmax(dim=1), x2(3, 4)),
+        _layer("LogSoftmax", lambda: nn.LogSoftmax(dim=1), x2(3, 4)),
+        _layer("Residual", lambda: nn.Residual(nn.Sequential(nn.Linear(3, 3), nn.Tanh())),
+               x2(2, 3)),
+        _layer("BasicBlock", lambda: nn.BasicBlock(2, 3, stride=2), x2(2, 2, 4, 4, draw=_away)),
+        # ----------------------------------------------------------- losses
+        _layer("MSELoss", lambda: nn.MSELoss(),
+               lambda rng: (_normal(rng, 3, 2), _T(rng.standard_normal((3, 2)), False))),
+        _layer("L1Loss", lambda: nn.L1Loss(),
+               lambda rng: (_away(rng, 3, 2), _T(np.zeros((3, 2)), False))),
+        _layer("HuberLoss", lambda: nn.HuberLoss(delta=1.0),
+               lambda rng: (_T(rng.choice([-2.0, -0.5, 0.5, 2.0], size=(3, 2))
+                               + rng.uniform(-0.2, 0.2, size=(3, 2))),
+                            _T(np.zeros((3, 2)), False))),
+        _layer("SmoothL1Loss", lambda: nn.SmoothL1Loss(beta=1.0),
+               lambda rng: (_T(rng.choice([-2.0, -0.5, 0.5, 2.0], size=(3, 2))
+                               + rng.uniform(-0.2, 0.2, size=(3, 2))),
+                            _T(np.zeros((3, 2)), False))),
+        _layer("NLLLoss", lambda: nn.NLLLoss(), lambda rng: (logprobs(rng), _labels(rng, 4, 3))),
+        _layer("CrossEntropyLoss", lambda: nn.CrossEntropyLoss(label_smoothing=0.1),
+               lambda rng: (_normal(rng, 4, 3), _labels(rng, 4, 3))),
+        _layer("BCELoss", lambda: nn.BCELoss(),
+               lambda rng: (_T(rng.uniform(0.1, 0.9, size=(4, 2))),
+                            _T(rng.integers(0, 2, size=(4, 2)).astype(float), False))),
+        _layer("BCEWithLogitsLoss", lambda: nn.BCEWithLogitsLoss(),
+               lambda rng: (_normal(rng, 4, 2),
+                            _T(rng.uniform(0, 1, size=(4, 2)), False))),
+        _layer("KLDivLoss", lambda: nn.KLDivLoss(reduction="batchmean"),
+               lambda rng: (logprobs(rng), probs(rng))),
+        _layer("DistillationLoss", lambda: nn.DistillationLoss(T=2.0, alpha=0.7),
+               lambda rng: (_normal(rng, 4, 3), _T(rng.standard_normal((4, 3)), False),
+                            _labels(rng, 4, 3))),
+    ]
+
+
+def _all_cases():
+    return _op_cases() + _layer_cases()
+
+
+class _Cases:
+    """The case list, built on first use (building imports the whole package)."""
+
+    _cases = None
+
+    def __iter__(self):
+        return iter(self.get())
+
+    def __len__(self):
+        return len(self.get())
+
+    def get(self):
+        if _Cases._cases is None:
+            _Cases._cases = _all_cases()
+        return _Cases._cases
+
+
+#: every case, ops first
+CASES = _Cases()
+
+
+def get_case(name):
+    for case in CASES:
+        if case.name == name:
+            return case
+    raise KeyError(f"no gradcheck case named {name!r}")
+
+
+# --------------------------------------------------------------------------- running
+def _float_outputs(out):
+    from minigrad.tensor import Tensor
+
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
+
+
+def _measure(fn, inputs, eps, seed=0):
+    """(max relative error, max absolute error, number of elements) of the analytic
+    gradient of Σ⟨v, fn(inputs)⟩ (random v) against central differences."""
+    import minigrad as mg
+    from minigrad.tensor import Tensor
+
+    rng = np.random.default_rng(seed)
+    xs = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    with mg.enable_grad():
+        outs = _float_outputs(fn(*inputs))
+    vs = [rng.standard_normal(o.shape) for o in outs]
+    live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+    analytic = [None] * len(xs)
+    if live:
+        analytic = mg.autograd.grad([o for o, _ in live], xs,
+                                    [Tensor(v, dtype=o.dtype) for o, v in live],
+                                    allow_unused=True)
+    analytic = [np.zeros(x.shape) if g is None else g.numpy().astype(np.float64)
+                for g, x in zip(analytic, xs)]
+
+    def objective():
+        with mg.no_grad():
+            return float(sum((o.numpy().astype(np.float64) * v).sum()
+                             for o, v in zip(_float_outputs(fn(*inputs)), vs)))
+
+    worst_rel = worst_abs = 0.0
+    count = 0
+    for x, a in zip(xs, analytic):
+        flat = x.data.reshape(-1)
+        for j in range(flat.size):
+            orig = flat[j].item()
+            flat[j] = orig + eps
+            fp = objective()
+            flat[j] = orig - eps
+            fm = objective()
+            flat[j] = orig
+            n = (fp - fm) / (2 * eps)
+            an = a.reshape(-1)[j]
+            err = abs(an - n)
+            scale = max(abs(an), abs(n))
+            worst_abs = max(worst_abs, err)
+            if scale > 1e-7:  # relative error of elements that are not zero on both sides
+                worst_rel = max(worst_rel, err / scale)
+            count += 1
+    return float(worst_rel), float(worst_abs), count
+
+
+def run_case(case, seed=0, second_order=False):
+    """Check one case: ``mg.gradcheck`` decides pass/fail; the errors are measured for the
+    table. Returns a :class:`CaseResult` (``passed`` None when skipped)."""
+    import minigrad as mg
+    from minigrad import random as _random
+
+    if case.needs_cuda and not mg.cuda.is_available():
+        return CaseResult(case.name, case.kind, None, message="skipped: needs CUDA")
+    state = _random.get_rng_state()
+    start = time.perf_counter()
+    try:
+        fn, inputs = case.build(np.random.default_rng(seed))
+        result = CaseResult(case.name, case.kind, True)
+        try:
+            mg.gradcheck(fn, inputs, eps=case.eps, atol=case.atol, rtol=case.rtol)
+        except mg.GradcheckError as e:
+            result.passed = False
+            result.message = str(e)
+        rel, abs_, count = _measure(fn, inputs, case.eps, seed)
+        result.max_rel_error, result.max_abs_error, result.n_checked = rel, abs_, count
+        if second_order:
+            try:
+                result.gradgrad = bool(mg.gradgradcheck(fn, inputs, eps=case.eps,
+                                                        atol=case.atol, rtol=case.rtol))
+            except mg.GradcheckError as e:
+                result.gradgrad = False
+                result.message = (result.message + "\n" if result.message else "") + str(e)
+            except (RuntimeError, NotImplementedError, TypeError, ValueError) as e:
+                result.gradgrad = False
+                result.message = f"gradgradcheck: {type(e).__name__}: {e}"
+    except Exception as e:  # a case that cannot even run is a failure, with its reason
+        result = CaseResult(case.name, case.kind, False, message=f"{type(e).__name__}: {e}")
+    finally:
+        _random.set_rng_state(state)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def run_catalog(cases=None, pattern=None, kind=None, seed=0, second_order=False,
+                progress=None):
+    """Run the cases (all by default; ``pattern``: a case-insensitive substring of the
+    name; ``kind``: "op" or "layer"); returns the list of :class:`CaseResult`."""
+    cases = list(CASES) if cases is None else list(cases)
+    if pattern:
+        cases = [c for c in cases if pattern.lower() in c.name.lower()]
+    if kind:
+        cases = [c for c in cases if c.kind == kind]
+    results = []
+    for case in cases:
+        results.append(run_case(case, seed, second_order))
+        if progress is not None:
+            progress(results[-1])
+    return results
+
+
+def format_table(results):
+    """A markdown pass/fail table with the worst errors of each case."""
+    second = any(r.gradgrad is not None for r in results)
+    head = ["case", "kind", "result", "max rel error", "max abs error", "elements", "time"]
+    if second:
+        head.insert(3, "gradgrad")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        status = "skipped" if r.passed is None else ("pass" if r.passed else "FAIL")
+        row = [r.name, r.kind, status,
+               "" if r.passed is None else f"{r.max_rel_error:.1e}",
+               "" if r.passed is None else f"{r.max_abs_error:.1e}",
+               str(r.n_checked), f"{r.seconds:.2f} s"]
+        if second:
+            row.insert(3, "" if r.gradgrad is None else ("pass" if r.gradgrad else "FAIL"))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- coverage
+def functions_reached(case, seed=0, second_order=True):
+    """Names of the Function classes in the graph of the case's outputs, of their
+    gradients (built with ``create_graph=True``) and, with ``second_order``, of the
+    gradients of those (the ops that only the backward of a backward uses)."""
+    import minigrad as mg
+    from minigrad import random as _random
+
+    state = _random.get_rng_state()
+    try:
+        fn, inputs = case.build(np.random.default_rng(seed))
+        xs = [x for x in inputs if getattr(x, "requires_grad", False)]
+        with mg.enable_grad():
+            outs = [o for o in _float_outputs(fn(*inputs)) if o.requires_grad]
+            roots = list(outs)
+            if outs:
+                # cotangents that require grad, so that every backward op is recorded
+                vs = [mg.ones_like(o).requires_grad_() for o in outs]
+                grads = mg.autograd.grad(outs, xs, vs, create_graph=True, allow_unused=True)
+                grads = [g for g in grads if g is not None and g.requires_grad]
+                roots += grads
+                if second_order and grads:  # the ops of the backward of the backward
+                    ws = [mg.ones_like(g).requires_grad_() for g in grads]
+                    roots += [g for g in mg.autograd.grad(grads, xs + vs, ws,
+                                                          create_graph=True, allow_unused=True)
+                              if g is not None]
+    finally:
+        _random.set_rng_state(state)
+    seen, names = set(), set()
+    stack = [t.creator for t in roots if getattr(t, "creator", None) is not None]
+    while stack:  # iterative walk: deep graphs must not overflow the stack
+        f = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        names.add(type(f).__name__)
+        for x in f.inputs or ():
+            if getattr(x, "creator", None) is not None:
+                stack.append(x.creator)
+    return names
+
+
+def _function_subclasses(package):
+    from minigrad.autograd.function import Function
+
+    pkg = importlib.import_module(package)
+    modules = [pkg] + [importlib.import_module(f"{package}.{m.name}")
+                       for m in pkgutil.iter_modules(pkg.__path__)]
+    found = {}
+    for mod in modules:
+        for name, obj in vars(mod).items():
+            if inspect.isclass(obj) and issubclass(obj, Function) and obj is not Function \
+                    and obj.__module__ == mod.__name__ and not name.startswith("_"):
+                found[name] = obj
+    return found
+
+
+def op_functions():
+    """name → class of every public ``Function`` subclass defined in ``minigrad.ops``."""
+    return _function_subclasses("minigrad.ops")
+
+
+def nn_functions():
+    """name → class of every public ``Function`` subclass defined in ``minigrad.nn``."""
+    return _function_subclasses("minigrad.nn")
+
+
+def nn_layer_classes():
+    """name → class of every Module subclass in ``minigrad.nn.__all__`` except the
+    containers without a forward (:data:`CONTAINERS`)."""
+    from minigrad import nn
+
+    out = {}
+    for name in nn.__all__:
+        obj = getattr(nn, name, None)
+        if inspect.isclass(obj) and issubclass(obj, nn.Module) and name not in CONTAINERS:
+            out[name] = obj
+    return out

@@ -1,0 +1,288 @@
+"""Each command end to end on tiny settings in a temporary folder; bad arguments give one
+line on stderr and a non-zero status; nothing is written outside --out."""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minigrad.serialization import load
+
+from .helpers import run_cli
+
+FAST = ["--no-progress", "--seed", "0"]
+TINY_TRAIN = ["--model", "mlp", "--epochs", "2", "--subset", "200", *FAST]
+
+
+def files(folder):
+    return sorted(p.name for p in Path(folder).iterdir())
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """Run in an empty folder, so that anything written outside --out shows up."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def only_out(workdir):
+    assert files(workdir) == ["out"], "a command wrote outside --out"
+
+
+# --------------------------------------------------------------------------- train
+def test_train_writes_metrics_checkpoints_and_curves(workdir):
+    status, out, err = run_cli("train", *TINY_TRAIN, "--out", "out", "--name", "mlp")
+    assert status == 0, err
+    run = workdir / "out" / "mlp"
+    assert files(run) == ["best.npz", "curves.png", "last.npz", "metrics.csv", "metrics.json"]
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"} <= set(rows[0])
+    doc = json.load(open(run / "metrics.json"))
+    assert doc["config"]["model"] == "mlp" and len(doc["epochs"]) == 2
+    assert 0.0 <= doc["test"]["test_accuracy"] <= 1.0
+    assert "test accuracy" in out and "run folder" in out
+    ckpt = load(run / "last.npz")
+    assert ckpt["epoch"] == 2 and ckpt["extra"]["config"]["optimizer"] == "adam"
+    only_out(workdir)
+
+
+def test_train_default_name_does_not_overwrite(workdir):
+    for _ in range(2):
+        assert run_cli("train", *TINY_TRAIN, "--epochs", "1", "--out", "out")[0] == 0
+    assert files(workdir / "out") == ["mlp-digits-adam-cosine-s0", "mlp-digits-adam-cosine-s0-2"]
+
+
+@pytest.mark.parametrize("extra", [
+    ["--model", "cnn", "--augment", "--clip", "1.0", "--optimizer", "sgd",
+     "--schedule", "onecycle", "--lr", "0.05"],
+    ["--model", "mobilenet-small", "--amp", "--clip", "1.0", "--optimizer", "adamw",
+     "--schedule", "warmup-cosine", "--weight-decay", "0.01"],
+    ["--model", "mlp", "--amp", "--optimizer", "sam", "--lr", "0.05"],
+    ["--model", "cnn", "--amp"],
+    ["--model", "resnet-small", "--optimizer", "sophia", "--schedule", "step",
+     "--batch-size", "64"],
+])
+def test_train_each_model_and_option(workdir, extra):
+    status, out, err = run_cli("train", "--epochs", "1", "--subset", "96", *FAST, "--out", "out",
+                               "--name", "r", "--patience", "3", *extra)
+    assert status == 0, err
+    assert "test accuracy" in out
+    assert {"last.npz", "metrics.csv"} <= set(files(workdir / "out" / "r"))
+
+
+@pytest.mark.parametrize("dataset", ["spirals", "moons", "regression"])
+def test_train_synthetic_datasets(workdir, dataset):
+    status, out, err = run_cli("train", "--dataset", dataset, "--model", "mlp", "--epochs", "2",
+                               "--subset", "300", "--lr", "0.01", *FAST, "--out", "out")
+    assert status == 0, err
+    assert ("test MSE" if dataset == "regression" else "test accuracy") in out
+
+
+def test_train_mnist_idx_folder(workdir):
+    from minigrad.data import save_idx
+
+    rng = np.random.default_rng(0)
+    root = workdir / "mnist"
+    root.mkdir()
+    for prefix, n in (("train", 120), ("t10k", 40)):
+        save_idx(root / f"{prefix}-images-idx3-ubyte.gz",
+                 rng.integers(0, 256, (n, 28, 28)).astype(np.uint8))
+        save_idx(root / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n).astype(np.uint8))
+    status, out, err = run_cli("train", "--dataset", f"mnist:{root}", "--model", "cnn",
+                               "--epochs", "1", *FAST, "--out", "out", "--name", "m")
+    assert status == 0, err
+    assert "mnist: 108 training" in out
+
+
+def _weights(path):
+    return {k: v.numpy() for k, v in load(path)["model"].items()}
+
+
+def test_resume_is_bit_identical(workdir):
+    common = ["train", "--model", "cnn", "--epochs", "3", "--subset", "160", "--augment",
+              "--optimizer", "adamw", "--schedule", "cosine", *FAST, "--out", "out"]
+    assert run_cli(*common, "--name", "full")[0] == 0
+    status, out, _ = run_cli(*common, "--name", "part", "--stop-after", "1")
+    assert status == 0 and "--resume" in out
+    assert load(workdir / "out" / "part" / "last.npz")["epoch"] == 1
+    status, out, err = run_cli("train", "--resume", "out/part/last.npz", "--no-progress",
+                               "--out", "out")
+    assert status == 0, err
+    assert "resuming part" in out
+    full, part = _weights("out/full/last.npz"), _weights("out/part/last.npz")
+    assert full.keys() == part.keys()
+    for k in full:
+        assert np.array_equal(full[k], part[k]), k
+    a = [{k: v for k, v in r.items() if k != "time"} for r in
+         csv.DictReader(open("out/full/metrics.csv"))]
+    b = [{k: v for k, v in r.items() if k != "time"} for r in
+         csv.DictReader(open("out/part/metrics.csv"))]
+    assert a == b
+    only_out(workdir)
+
+
+# --------------------------------------------------------------------------- analyses
+def test_landscape_from_a_trained_checkpoint(workdir):
+    assert run_cli("train", *TINY_TRAIN, "--out", "out", "--name", "m")[0] == 0
+    status, out, err = run_cli("landscape", "--checkpoint", "out/m/best.npz", "--samples", "64",
+                               "--points", "5", "--resolution", "3", "--power-iters", "4",
+                               *FAST, "--out", "out")
+    assert status == 0, err
+    folder = workdir / "out" / "landscape-m"
+    assert files(folder) == ["landscape.json", "landscape.png"]
+    doc = json.load(open(folder / "landscape.json"))
+    assert len(doc["loss_1d"]) == 5 and np.array(doc["loss_2d"]).shape == (3, 3)
+    assert doc["sharpness"] > 0 and "sharpness" in out
+    # the centre of the slices is the trained point itself
+    assert doc["loss_1d"][2] == pytest.approx(doc["loss_2d"][1][1], rel=1e-6)
+    only_out(workdir)
+
+
+def test_compare_writes_table_json_and_plot(workdir):
+    status, out, err = run_cli("compare", "--optimizers", "sgd,adam", "--schedules",
+                               "constant,cosine", "--tasks", "digits-mlp,rosenbrock", "--seeds",
+                               "1", "--budget-epochs", "1", "--subset", "150",
+                               "--tune-trials", "1", *FAST, "--out", "out")
+    assert status == 0, err
+    folder = workdir / "out" / "compare"
+    assert files(folder) == ["compare.json", "compare.md", "compare.png"]
+    table = (folder / "compare.md").read_text()
+    assert "### digits-mlp" in table and "### rosenbrock" in table and "| adam | cosine |" in table
+    doc = json.load(open(folder / "compare.json"))
+    assert len(doc["runs"]) == 2 * 2 * 2 * 2   # tasks × optimizers × schedules × settings
+    assert len(doc["tuning"]) == 2 * 2 * 2
+    only_out(workdir)
+
+
+def test_init_study(workdir):
+    status, out, err = run_cli("init-study", "--depth", "4", "--width", "16", "--batch", "32",
+                               *FAST, "--out", "out")
+    assert status == 0, err
+    assert files(workdir / "out" / "init-study") == ["init_study.json", "init_study.md",
+                                                     "init_study.png"]
+    assert "| kaiming | relu |" in out
+
+
+def test_trajectories(workdir):
+    status, out, err = run_cli("trajectories", "--function", "rosenbrock", "--steps", "30",
+                               "--optimizers", "adam,sgd", *FAST, "--out", "out")
+    assert status == 0, err
+    assert files(workdir / "out" / "trajectories") == ["trajectories-rosenbrock.md",
+                                                       "trajectories-rosenbrock.png"]
+    assert "| Adam | 30 |" in out
+
+
+def test_gradcheck_command(workdir):
+    status, out, err = run_cli("gradcheck", "--filter", "linear", "--second-order", *FAST,
+                               "--out", "out")
+    assert status == 0, err
+    assert "| Linear | layer | pass | pass |" in out
+    assert "0 failed" in out
+    assert files(workdir / "out" / "gradcheck") == ["gradcheck.json", "gradcheck.md"]
+
+
+# --------------------------------------------------------------------------- bad arguments
+def _corrupt(path):
+    path.write_bytes(b"this is not a checkpoint")
+    return str(path)
+
+
+def _truncated(tmp_path):
+    assert run_cli("train", *TINY_TRAIN, "--epochs", "1", "--out", str(tmp_path / "t"),
+                   "--name", "x")[0] == 0
+    data = (tmp_path / "t" / "x" / "last.npz").read_bytes()
+    path = tmp_path / "truncated.npz"
+    path.write_bytes(data[: len(data) // 2])
+    return str(path)
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--optimizer", "adamm"],
+    ["train", "--lr", "-0.1"],
+    ["train", "--lr", "nan"],
+    ["train", "--epochs", "0"],
+    ["train", "--model", "vgg"],
+    ["train", "--dataset", "cifar"],
+    ["train", "--dataset", "mnist:/no/such/folder"],
+    ["train", "--dataset", "spirals", "--model", "cnn"],
+    ["train", "--resume", "no/such/checkpoint.npz"],
+    ["train", "--device", "cuda"],
+    ["landscape", "--checkpoint", "no/such/best.npz"],
+    ["landscape"],
+    ["compare", "--optimizers", "sgd,adamm"],
+    ["compare", "--seeds", "-1"],
+    ["compare", "--lr-range", "1,0.1"],
+    ["init-study", "--initializers", "glorot"],
+    ["trajectories", "--function", "himmelblau"],
+    ["trajectories", "--optimizers", "nope"],
+    ["gradcheck", "--filter", "no-such-op"],
+    ["no-such-command"],
+])
+def test_bad_arguments_give_one_clear_line(workdir, argv):
+    if argv[-1] == "cuda":
+        import minigrad as mg
+
+        if mg.cuda.is_available():
+            pytest.skip("a CUDA device is present")
+    status, out, err = run_cli(*argv)
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "error" in lines[0] and "Traceback" not in err
+    assert not (workdir / "runs").exists() or not any((workdir / "runs").iterdir())
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "truncated"])
+@pytest.mark.parametrize("command", ["train", "landscape"])
+def test_bad_checkpoint_files(tmp_path, kind, command):
+    path = _corrupt(tmp_path / "bad.npz") if kind == "corrupt" else _truncated(tmp_path)
+    flag = "--resume" if command == "train" else "--checkpoint"
+    status, out, err = run_cli(command, flag, path, "--out", str(tmp_path / "o"))
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and "not a valid checkpoint" in err
+    assert "Traceback" not in err
+
+
+def test_python_dash_m_help():
+    proc = subprocess.run([sys.executable, "-m", "minigrad", "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0
+    for command in ("train", "compare", "landscape", "init-study", "trajectories", "gradcheck"):
+        assert command in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["train", "compare", "landscape", "init-study",
+                                     "trajectories", "gradcheck"])
+def test_every_command_has_help_with_examples(command):
+    status, out, _ = run_cli(command, "--help")
+    assert status == 0
+    assert "examples:" in out
+    for option in ("--seed", "--device", "--out"):
+        assert option in out
+
+
+# --------------------------------------------------------------------------- MPI
+MPIEXEC = shutil.which("mpiexec") or shutil.which("mpirun")
+
+
+@pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec on PATH")
+def test_distributed_training_under_mpiexec(tmp_path):
+    pytest.importorskip("mpi4py")
+    proc = subprocess.run(
+        [MPIEXEC, "-n", "2", sys.executable, "-m", "minigrad", "train", "--distributed",
+         "--model", "mlp", "--epochs", "2", "--subset", "200", "--no-progress", "--out",
+         str(tmp_path / "out"), "--name", "ddp"],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("test accuracy") == 1      # only rank 0 prints
+    assert "on 2 ranks" in proc.stdout
+    doc = json.load(open(tmp_path / "out" / "ddp" / "metrics.json"))
+    assert doc["config"]["world_size"] == 2
+    assert doc["config"]["effective_lr"] == pytest.approx(2 * doc["config"]["base_lr"])
+    assert files(tmp_path / "out") == ["ddp"]
