@@ -65,7 +65,16 @@ def _as_operand(x, ref):
 
     Python scalars take ``ref``'s dtype (a float scalar with an integer tensor gives the
     default float dtype), so ``x_float32 * 2.0`` stays float32."""
-    xp = get_array_module(ref.data)
+    data = ref.data
+    if type(data) is np.ndarray:  # the common cases (1 - y, 0.5 * x), kept short
+        dt = data.dtype
+        if type(x) is float:
+            if dt.kind != "f" and not _dt.is_floating(dt):  # integer/bool tensor: float
+                dt = _dt.get_default_dtype()
+            return _make_tensor(np.array(x, dtype=dt), np, False)
+        if type(x) is int and dt.kind != "b":
+            return _make_tensor(np.array(x, dtype=dt), np, False)
+    xp = get_array_module(data)
     if type(x) is float:
         dt = ref.dtype if _dt.is_floating(ref.dtype) else _dt.get_default_dtype()
         return _make_tensor(xp.asarray(x, dtype=dt), xp, False)

@@ -62,8 +62,14 @@ class Function:
         if _amp_state.dtype is not None and self.amp_policy is not None:
             inputs = _amp_cast(self.amp_policy, inputs)
         data = inputs[0].data
-        if len(inputs) == 1:
+        n = len(inputs)
+        if n == 1:
             arrays = (data,)
+        elif n == 2:
+            other = inputs[1].data
+            arrays = (data, other)
+            if type(other) is not type(data):
+                _check_same_device(self, inputs)
         else:
             arrays = tuple([x.data for x in inputs])
             kind = type(data)
@@ -130,10 +136,12 @@ def _bind():
 
 def _operands(fn, inputs):
     """Wrap the non-Tensor inputs (Python numbers, arrays) as constants."""
-    ref = next((x for x in inputs if isinstance(x, _Tensor)), None)
-    if ref is None:
+    for ref in inputs:
+        if isinstance(ref, _Tensor):
+            break
+    else:
         raise TypeError(f"{fn.name} needs at least one Tensor input")
-    return tuple(x if isinstance(x, _Tensor) else _as_operand(x, ref) for x in inputs)
+    return tuple([x if isinstance(x, _Tensor) else _as_operand(x, ref) for x in inputs])
 
 
 def _check_same_device(fn, xs):
@@ -243,10 +251,11 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             for x, gx, need in zip(xs, gxs, f.needs_input_grad):
                 c = x.creator
                 if need and gx is not None:
-                    if gx.data.shape != x.data.shape:
-                        gx = gx.sum_to(x.shape)
-                    if gx.data.dtype != x.data.dtype:
-                        gx = gx.to(dtype=x.dtype)
+                    gd, xd = gx.data, x.data
+                    if gd.shape != xd.shape:
+                        gx = gx.sum_to(xd.shape)
+                    if gd.dtype is not xd.dtype and gd.dtype != xd.dtype:
+                        gx = gx.to(dtype=xd.dtype)
                     if c is None:
                         to_leaf(x, gx)
                     elif c in grads:
@@ -254,8 +263,9 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                     else:
                         grads[c] = gx
                 if c is not None:
-                    deps[c] -= 1
-                    if deps[c] == 0:
+                    d = deps[c] - 1
+                    deps[c] = d
+                    if d == 0:
                         ready.append(c)
             if not retain_graph:
                 f.release()
