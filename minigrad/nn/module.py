@@ -582,7 +582,37 @@ def _index(idx, n, what):
     return idx % n
 
 
-class Sequential(Module):
+class _NumberedContainer(Module):
+    """What Sequential and ModuleList share: children numbered "0", "1", ..."""
+
+    def _renumber(self, items):
+        """Replace the children by ``items``, named "0", "1", ... (PyTorch renumbers)."""
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def _inserted(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._renumber(items)
+
+
+class Sequential(_NumberedContainer):
     """Modules applied in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Accepts modules as arguments (named ``"0"``, ``"1"``...) or one ``OrderedDict``
@@ -625,37 +655,14 @@ class Sequential(Module):
         for key in (keys[idx] if isinstance(idx, slice)
                     else [keys[_index(idx, len(self), "Sequential")]]):
             del self._modules[key]
-        # re-number as PyTorch does
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
+        self._renumber(list(self._modules.values()))
 
     def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+        self._inserted(index, module)
         return self
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedContainer):
     """A list of modules whose parameters are registered (a plain Python list would
     hide them from ``parameters()``)."""
 
@@ -678,34 +685,13 @@ class ModuleList(Module):
             del items[idx]
         else:
             del items[_index(idx, len(self), "ModuleList")]
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        self._renumber(items)
 
     def __iadd__(self, modules):
         return self.extend(modules)
 
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
     def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+        self._inserted(index, module)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container; call its elements")
