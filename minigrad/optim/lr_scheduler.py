@@ -845,6 +845,23 @@ class OneCycleLR(LRScheduler):
 
 
 # --------------------------------------------------------------------------- composition
+def _check_schedulers(name, schedulers, optimizer):
+    """What SequentialLR and ChainedScheduler require of the schedulers they combine."""
+    if len(schedulers) < 1:
+        raise ValueError(f"{name} expects at least one scheduler, but got none")
+    for i, s in enumerate(schedulers):
+        if not hasattr(s, "optimizer"):
+            raise TypeError(f"{name}: scheduler at index {i} has no `optimizer` attribute")
+        if isinstance(s, ReduceLROnPlateau):  # ValueError, as PyTorch raises
+            raise ValueError(
+                f"{name} does not support ReduceLROnPlateau (its step needs a metric), "
+                f"but got one at index {i}")
+        if s.optimizer is not optimizer:
+            raise ValueError(
+                f"{name} expects all schedulers to belong to the same optimizer, but "
+                f"scheduler {type(s).__name__} at index {i} has a different one")
+
+
 class SequentialLR(LRScheduler):
     r"""Run schedulers one after another, switching at the given milestones.
 
@@ -862,20 +879,7 @@ class SequentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
-        if len(schedulers) < 1:
-            raise ValueError("SequentialLR expects at least one scheduler, but got none")
-        for i, s in enumerate(schedulers):
-            if not hasattr(s, "optimizer"):
-                raise TypeError(
-                    f"SequentialLR: scheduler at index {i} has no `optimizer` attribute")
-            if isinstance(s, ReduceLROnPlateau):  # ValueError, as PyTorch raises
-                raise ValueError(
-                    "SequentialLR does not support ReduceLROnPlateau (its step needs a metric), "
-                    f"but got one at index {i}")
-            if s.optimizer is not optimizer:
-                raise ValueError(
-                    f"SequentialLR expects all schedulers to belong to the same optimizer, but "
-                    f"scheduler {type(s).__name__} at index {i} has a different one")
+        _check_schedulers("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
                 "SequentialLR expects one milestone fewer than schedulers, but got "
@@ -936,18 +940,7 @@ class ChainedScheduler(LRScheduler):
         if len(schedulers) < 1:
             raise ValueError("ChainedScheduler expects at least one scheduler, but got none")
         optimizer = optimizer or schedulers[0].optimizer
-        for i, s in enumerate(schedulers):
-            if not hasattr(s, "optimizer"):
-                raise TypeError(
-                    f"ChainedScheduler: scheduler at index {i} has no `optimizer` attribute")
-            if isinstance(s, ReduceLROnPlateau):  # ValueError, as PyTorch raises
-                raise ValueError(
-                    "ChainedScheduler does not support ReduceLROnPlateau (its step needs a "
-                    f"metric), but got one at index {i}")
-            if s.optimizer is not optimizer:
-                raise ValueError(
-                    f"ChainedScheduler expects all schedulers to belong to the same optimizer, "
-                    f"but scheduler {type(s).__name__} at index {i} has a different one")
+        _check_schedulers("ChainedScheduler", schedulers, optimizer)
         self._schedulers = list(schedulers)
         self.optimizer = optimizer
         self._last_lr = _group_lrs(self._schedulers[-1].optimizer)
