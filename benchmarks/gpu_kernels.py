@@ -34,11 +34,9 @@ import datetime as dt
 import importlib
 import importlib.util
 import json
-import platform
 import statistics
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +44,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _gpu_report import Recorder, device_info, fmt, results_path, versions  # noqa: E402
 
 from minigrad import _backend  # noqa: E402
 
@@ -115,33 +115,14 @@ def rel_err(out, ref):
 
 # ---------------------------------------------------------------------------- records
 
-RESULTS: list[dict] = []
+def _free_device_memory():
+    cp.cuda.Device().synchronize()
+    cp.get_default_memory_pool().free_all_blocks()
+
+
+REPORT = Recorder(cleanup=_free_device_memory)
+RESULTS, record, guarded = REPORT.results, REPORT.record, REPORT.guarded
 LIMITS: dict = {}
-
-
-def record(section, name, **fields):
-    entry = dict(section=section, name=name, **fields)
-    RESULTS.append(entry)
-    shown = {k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in fields.items()
-             if k not in ("traceback",)}
-    print(f"[{section}] {name}: {shown}", flush=True)
-    return entry
-
-
-def guarded(section, name, fn, *args, **kwargs):
-    """Run one measurement; record its exception instead of stopping the run."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 -- one bug must not lose all the other numbers
-        record(section, name, error=f"{type(exc).__name__}: {exc}",
-               traceback=traceback.format_exc(limit=6))
-        try:
-            cp.cuda.Device().synchronize()
-        except Exception:  # noqa: BLE001
-            pass
-        return None
-    finally:
-        cp.get_default_memory_pool().free_all_blocks()
 
 
 # ----------------------------------------------------------------------------- limits
@@ -464,11 +445,17 @@ def cusparselt_time(torch, sets, ref):
     return t, err
 
 
-def bench_mm24(quick):
+def _torch_or_none():
+    """torch when it imports (for cuSPARSELt and the versions), else None."""
     try:
         import torch
-    except Exception:  # noqa: BLE001
-        torch = None
+    except Exception:  # noqa: BLE001 -- the cuSPARSELt rows are left out
+        return None
+    return torch
+
+
+def bench_mm24(quick):
+    torch = _torch_or_none()
     if VARIANTS["on"]:
         for t in MM24_TILINGS:
             guarded("check", f"mm24 {tiling_name(t)}", check_variant, "mm24", t)
@@ -478,37 +465,6 @@ def bench_mm24(quick):
 
 
 # ----------------------------------------------------------------------------- output
-
-
-def versions():
-    v = dict(python=platform.python_version(), numpy=np.__version__, cupy=cp.__version__,
-             cuda_runtime=cp.cuda.runtime.runtimeGetVersion(),
-             cuda_driver=cp.cuda.runtime.driverGetVersion())
-    try:
-        import torch
-
-        v["torch"] = torch.__version__
-        v["torch_cuda"] = torch.version.cuda
-    except Exception:  # noqa: BLE001
-        v["torch"] = None
-    return v
-
-
-def device_info():
-    dev = cp.cuda.Device()
-    props = cp.cuda.runtime.getDeviceProperties(dev.id)
-    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
-    return dict(name=name, compute_capability=dev.compute_capability,
-                sm_count=dev.attributes["MultiProcessorCount"],
-                memory_GiB=round(props["totalGlobalMem"] / 2**30, 1))
-
-
-def fmt(v, spec=".3g"):
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return format(v, spec)
-    return str(v)
 
 
 def write_markdown(path, meta):
@@ -564,16 +520,12 @@ def main(argv=None):
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    meta = dict(date=dt.datetime.now().isoformat(timespec="seconds"), device=device_info(),
-                versions=versions(), quick=args.quick, only=sorted(only),
+    meta = dict(date=dt.datetime.now().isoformat(timespec="seconds"), device=device_info(cp),
+                versions=versions(cp, _torch_or_none()), quick=args.quick, only=sorted(only),
                 variants=args.variants)
     print(json.dumps(meta, indent=1), flush=True)
     stem = f"gpu-{dt.date.today().isoformat()}"
-    path = args.out / f"{stem}.json"
-    i = 2
-    while path.exists():
-        path = args.out / f"{stem}-{i}.json"
-        i += 1
+    path = results_path(args.out, stem)
 
     def dump():  # after every section, so that a run cut short still leaves its numbers
         meta["limits"] = LIMITS
@@ -593,7 +545,7 @@ def main(argv=None):
         if name in only:
             bench(args.quick)
             dump()
-    failed = [r["name"] for r in RESULTS if "error" in r]
+    failed = REPORT.failed()
     print(f"wrote {path} and {path.with_suffix('.md')} in {meta['wall_s']} s; "
           f"{len(failed)} failed: {failed}", flush=True)
     return 0

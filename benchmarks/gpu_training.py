@@ -2,6 +2,7 @@ r"""Training steps on the GPU, minigrad beside PyTorch eager, fp32 and fp16 auto
 
     python benchmarks/gpu_training.py --out benchmarks/results/ [--quick]
                                       [--sections mlp,resnet,adam]
+    python benchmarks/gpu_training.py --out /tmp/x --device cpu --tiny   (a smoke run)
 
 Measures, on the current CUDA device, in one process (CuPy and torch share the GPU):
   mlp     one training step (zero_grad, forward, cross-entropy, backward, Adam step) of
@@ -33,11 +34,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import platform
 import statistics
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from _gpu_report import Recorder, device_info, fmt, results_path, versions  # noqa: E402
+
 import minigrad as mg  # noqa: E402
 from minigrad import _backend  # noqa: E402
 
@@ -53,8 +54,18 @@ cp = None     # cupy, bound in main() (numpy under --device cpu)
 torch = None  # torch, when it imports (with CUDA, unless --device cpu)
 DEV = "cuda"  # --device cpu: a smoke run of this script without a GPU (numbers meaningless)
 
-RESULTS: list[dict] = []
 TARGETS = {"adam": 1.2, "resnet": 2.0}
+# Sizes and repetitions: full (the measurement), --quick (fewer repetitions) and --tiny
+# (tiny sizes: a test runs the whole script on the CPU in seconds to prove it works).
+SIZES = {
+    "full": dict(adam_tensors=16, adam_per=625_000, adam_reps=(50, 5), mlp_batch=1024,
+                 mlp_reps=(30, 5), resnet_batch=128, resnet_reps=(8, 3), blocks=5),
+    "quick": dict(adam_tensors=16, adam_per=625_000, adam_reps=(10, 3), mlp_batch=1024,
+                  mlp_reps=(10, 5), resnet_batch=128, resnet_reps=(3, 3), blocks=5),
+    "tiny": dict(adam_tensors=4, adam_per=1000, adam_reps=(2, 1), mlp_batch=32,
+                 mlp_reps=(1, 1), resnet_batch=2, resnet_reps=(1, 1), blocks=2),
+}
+SIZE = SIZES["full"]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -65,8 +76,9 @@ def sync():
         cp.cuda.Device().synchronize()
 
 
-def time_steps(step, reps, warmup, blocks=5):
+def time_steps(step, reps, warmup, blocks=None):
     """Median wall-clock ms per ``step()`` over ``blocks`` blocks of ``reps`` steps."""
+    blocks = SIZE["blocks"] if blocks is None else blocks
     for _ in range(warmup):
         step()
     sync()
@@ -80,32 +92,16 @@ def time_steps(step, reps, warmup, blocks=5):
     return statistics.median(times)
 
 
-def record(section, name, **fields):
-    entry = dict(section=section, name=name, **fields)
-    RESULTS.append(entry)
-    shown = {k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in fields.items()
-             if k != "traceback"}
-    print(f"[{section}] {name}: {shown}", flush=True)
-    return entry
+def _cleanup():
+    sync()
+    if DEV == "cuda":
+        cp.get_default_memory_pool().free_all_blocks()
+        if torch is not None:
+            torch.cuda.empty_cache()
 
 
-def guarded(section, name, fn, *args, **kwargs):
-    """Run one measurement; record its exception instead of stopping the run."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 -- one failure must not lose the other numbers
-        record(section, name, error=f"{type(exc).__name__}: {exc}",
-               traceback=traceback.format_exc(limit=8))
-        return None
-    finally:
-        try:
-            sync()
-            if DEV == "cuda":
-                cp.get_default_memory_pool().free_all_blocks()
-                if torch is not None:
-                    torch.cuda.empty_cache()
-        except Exception:  # noqa: BLE001
-            pass
+REPORT = Recorder(cleanup=_cleanup)
+RESULTS, record, guarded = REPORT.results, REPORT.record, REPORT.guarded
 
 
 def compare(section, name, t_mg, t_torch, **extra):
@@ -257,22 +253,26 @@ def bench_model(section, label, make_mg, make_torch, x_host, y_host, reps, warmu
                 note=note)
 
 
-def bench_mlp(quick):
+def bench_mlp():
     from minigrad.data import load_digits
 
     X, y = load_digits(flat=True)
-    idx = np.random.default_rng(0).integers(0, X.shape[0], 1024)
-    bench_model("mlp", "digits MLP 64-256-256-10, batch 1024", mlp_mg, mlp_torch,
+    batch = SIZE["mlp_batch"]
+    idx = np.random.default_rng(0).integers(0, X.shape[0], batch)
+    reps, warmup = SIZE["mlp_reps"]
+    bench_model("mlp", f"digits MLP 64-256-256-10, batch {batch}", mlp_mg, mlp_torch,
                 np.ascontiguousarray(X.data[idx]), np.ascontiguousarray(y.data[idx]),
-                reps=10 if quick else 30, warmup=5)
+                reps=reps, warmup=warmup)
 
 
-def bench_resnet(quick):
+def bench_resnet():
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((128, 3, 32, 32)).astype(np.float32)
-    y = rng.integers(0, 10, 128)
-    bench_model("resnet", "small ResNet 32x32, batch 128", resnet_mg, resnet_torch, x, y,
-                reps=3 if quick else 8, warmup=3)
+    batch = SIZE["resnet_batch"]
+    x = rng.standard_normal((batch, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+    reps, warmup = SIZE["resnet_reps"]
+    bench_model("resnet", f"small ResNet 32x32, batch {batch}", resnet_mg, resnet_torch, x,
+                y, reps=reps, warmup=warmup)
 
 
 # ----------------------------------------------------------------------------- fused Adam
@@ -286,16 +286,17 @@ def copy_bandwidth():
     return 2 * a.nbytes / (t * 1e-3) / 1e9
 
 
-def bench_adam(quick):
+def bench_adam():
     from minigrad import optim
     from minigrad.optim.fused import adam_program, fused_rules, fused_step
 
-    n_tensors, per = 16, 625_000
+    n_tensors, per = SIZE["adam_tensors"], SIZE["adam_per"]
     n = n_tensors * per
+    size = f"{n / 1e6:.3g}M params in {n_tensors} tensors"
     rng = np.random.default_rng(0)
     theta0 = [rng.standard_normal(per).astype(np.float32) for _ in range(n_tensors)]
     grads = [rng.standard_normal(per).astype(np.float32) * 1e-2 for _ in range(n_tensors)]
-    reps, warmup = (10, 3) if quick else (50, 5)
+    reps, warmup = SIZE["adam_reps"]
     bw = guarded("adam", "copy bandwidth", copy_bandwidth)
     if bw:
         record("adam", "copy bandwidth", GBps=bw)
@@ -314,11 +315,11 @@ def bench_adam(quick):
         return t, params, opt
 
     res = guarded("adam", "minigrad fused_step", run_fused)
-    t_mg, mg_final, n_steps = None, None, warmup + 5 * reps
+    t_mg, mg_final, n_steps = None, None, warmup + SIZE["blocks"] * reps
     if res:
         t_mg, params, opt = res
         mg_final = [_backend.to_device(p.data, "cpu") for p in params]
-        record("adam", "minigrad fused_step (16 tensors, 10M)", time_ms=t_mg,
+        record("adam", f"minigrad fused_step ({size})", time_ms=t_mg,
                fraction_of_copy_bw=(min_bytes / (t_mg * 1e-3) / 1e9 / bw) if bw else None)
 
     def run_kernel():
@@ -332,7 +333,7 @@ def bench_adam(quick):
 
     t_k = guarded("adam", "bare kernel", run_kernel)
     if t_k:
-        record("adam", "bare fused Adam kernel on one 10M buffer", time_ms=t_k,
+        record("adam", f"bare fused Adam kernel on one {n / 1e6:.3g}M buffer", time_ms=t_k,
                fraction_of_copy_bw=(min_bytes / (t_k * 1e-3) / 1e9 / bw) if bw else None)
 
     def run_unfused():
@@ -362,46 +363,22 @@ def bench_adam(quick):
                           for a, b in zip(mg_final, torch_final))
                 den = sum(float(np.sum(b.astype(np.float64) ** 2)) for b in torch_final)
                 err = (num / den) ** 0.5
-    compare("adam", "fused Adam step, 10M params in 16 tensors", t_mg, t_torch,
+    compare("adam", f"fused Adam step, {size}", t_mg, t_torch,
             rel_err_params_after_steps=err, steps_compared=n_steps)
 
 
 # ----------------------------------------------------------------------------- report
 
 
-def versions():
-    v = dict(python=platform.python_version(), numpy=np.__version__)
-    if DEV == "cuda":
-        v.update(cupy=cp.__version__, cuda_runtime=cp.cuda.runtime.runtimeGetVersion())
-    if torch is not None and DEV == "cuda":
-        v.update(torch=torch.__version__, torch_cuda=torch.version.cuda,
-                 cudnn=torch.backends.cudnn.version(),
+def training_versions():
+    on_gpu = DEV == "cuda"
+    v = versions(cp if on_gpu else None, torch if on_gpu else None)
+    if torch is not None and on_gpu:
+        v.update(cudnn=torch.backends.cudnn.version(),
                  torch_cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
                  torch_matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32,
                  torch_cudnn_benchmark=torch.backends.cudnn.benchmark)
     return v
-
-
-def device_info():
-    if DEV != "cuda":
-        return dict(name=f"{platform.processor() or 'cpu'} (smoke run)", compute_capability="-",
-                    sm_count=0)
-    dev = cp.cuda.Device()
-    props = cp.cuda.runtime.getDeviceProperties(dev.id)
-    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
-    return dict(name=name, compute_capability=dev.compute_capability,
-                sm_count=dev.attributes["MultiProcessorCount"],
-                memory_GiB=round(props["totalGlobalMem"] / 2**30, 1))
-
-
-def fmt(v, spec=".3g"):
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "yes" if v else "NO"
-    if isinstance(v, float):
-        return format(v, spec)
-    return str(v)
 
 
 def write_markdown(path, meta):
@@ -438,12 +415,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="folder for the results")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--tiny", action="store_true",
+                        help="tiny sizes, one repetition: proves the script runs")
     parser.add_argument("--sections", default="adam,mlp,resnet",
                         help="comma-separated subset of adam,mlp,resnet")
     parser.add_argument("--device", default="cuda", choices=("cuda", "cpu"),
                         help="cpu: a smoke run of the script itself (numbers meaningless)")
     args = parser.parse_args(argv)
-    global cp, torch, DEV
+    global cp, torch, DEV, SIZE
+    SIZE = SIZES["tiny" if args.tiny else "quick" if args.quick else "full"]
     DEV = args.device
     if DEV == "cpu":
         cp = np
@@ -462,20 +442,18 @@ def main(argv=None):
         torch = None
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    meta = dict(date=dt.datetime.now().isoformat(timespec="seconds"), device=device_info(),
-                versions=versions(), quick=args.quick)
+    meta = dict(date=dt.datetime.now().isoformat(timespec="seconds"),
+                device=device_info(cp if DEV == "cuda" else None),
+                versions=training_versions(), quick=args.quick, tiny=args.tiny,
+                sizes=SIZE)
     print(json.dumps(meta, indent=1), flush=True)
     sections = {"adam": bench_adam, "mlp": bench_mlp, "resnet": bench_resnet}
     for name in args.sections.split(","):
-        guarded(name, f"section {name}", sections[name.strip()], args.quick)
+        guarded(name, f"section {name}", sections[name.strip()])
     meta["results"] = RESULTS
     meta["wall_s"] = round(time.time() - t0, 1)
     stem = f"gpu-training-{dt.date.today().isoformat()}"
-    path = args.out / f"{stem}.json"
-    i = 2
-    while path.exists():
-        path = args.out / f"{stem}-{i}.json"
-        i += 1
+    path = results_path(args.out, stem)
     path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
     write_markdown(path.with_suffix(".md"), meta)
     print("\nratios (minigrad / torch):")
@@ -483,7 +461,7 @@ def main(argv=None):
         if r.get("ratio_minigrad_over_torch") is not None:
             print(f"  {r['section']:7s} {r['name']}: {r['ratio_minigrad_over_torch']:.2f}"
                   + (f" (target {r['target_ratio']})" if r.get("target_ratio") else ""))
-    failed = [r["name"] for r in RESULTS if "error" in r]
+    failed = REPORT.failed()
     print(f"wrote {path} and {path.with_suffix('.md')} in {meta['wall_s']} s; "
           f"{len(failed)} failed: {failed}", flush=True)
     return 0

@@ -1,0 +1,69 @@
+"""The GPU benchmark scripts run where no GPU is: gpu_training.py end to end on the CPU at
+tiny sizes (every section, every code path but CuPy's), gpu_kernels.py refusing with a
+clear message. GPU time is scarce; a script that breaks on its first line must not cost it.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minigrad import _backend
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+
+
+def _run(script, *args):
+    return subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True,
+                          text=True, timeout=600, cwd=ROOT)
+
+
+def test_gpu_training_runs_every_section_on_the_cpu(tmp_path):
+    proc = _run("gpu_training.py", "--device", "cpu", "--tiny", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (result,) = tmp_path.glob("gpu-training-*.json")
+    meta = json.loads(result.read_text())
+    errors = [(r["name"], r.get("traceback")) for r in meta["results"] if "error" in r]
+    assert not errors, errors
+    rows = {r["name"]: r for r in meta["results"] if "minigrad_ms" in r}
+    expected = {"fused Adam step, 0.004M params in 4 tensors",
+                "digits MLP 64-256-256-10, batch 32 fp32",
+                "digits MLP 64-256-256-10, batch 32 fp16 autocast",
+                "small ResNet 32x32, batch 2 fp32", "small ResNet 32x32, batch 2 fp16 autocast"}
+    assert set(rows) == expected
+    for row in rows.values():
+        assert row["minigrad_ms"] > 0
+    # autocast reached the model: the fp16 rows' logits are float16
+    assert rows["small ResNet 32x32, batch 2 fp16 autocast"]["minigrad_logits_dtype"] == \
+        "float16"
+    assert meta["tiny"] is True and meta["sizes"]["resnet_batch"] == 2
+    table = result.with_suffix(".md").read_text()
+    assert "| resnet | small ResNet 32x32, batch 2 fp32 |" in table
+
+
+def test_results_file_never_overwrites_an_earlier_run(tmp_path):
+    sys.path.insert(0, str(BENCH))
+    try:
+        from _gpu_report import Recorder, fmt, results_path
+    finally:
+        sys.path.remove(str(BENCH))
+    first = results_path(tmp_path, "gpu-x")
+    assert first.name == "gpu-x.json"
+    first.write_text("{}")
+    assert results_path(tmp_path, "gpu-x").name == "gpu-x-2.json"
+    report = Recorder()
+    assert report.guarded("s", "boom", lambda: 1 / 0) is None
+    assert report.guarded("s", "fine", lambda: 3) == 3
+    assert report.failed() == ["boom"]
+    assert "ZeroDivisionError" in report.results[0]["error"]
+    assert (fmt(None), fmt(True), fmt(False), fmt(0.123456), fmt(7)) == \
+        ("", "yes", "NO", "0.123", "7")
+
+
+@pytest.mark.skipif(_backend.cuda_available(), reason="a GPU is present: the script runs")
+def test_gpu_kernels_says_why_it_cannot_run(tmp_path):
+    proc = _run("gpu_kernels.py", "--out", str(tmp_path))
+    assert proc.returncode == 2
+    assert "CUDA device" in proc.stderr and "Traceback" not in proc.stderr
