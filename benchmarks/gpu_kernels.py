@@ -12,8 +12,9 @@ Measures, on the current CUDA device:
   limits   device-to-device copy bandwidth; the mma.sync (and mma.sp) register-only ceiling
            (kernels/mma_peak.cu); cuBLAS fp16 peak (cupy.matmul at the largest size)
   SpMV     spmv_csr (CSR-vector and merge path) vs cupyx.scipy.sparse (cuSPARSE) on regular
-           matrices with 10-50M nonzeros and on power-law matrices; fraction of the copy
-           bandwidth for the minimum bytes (values + indices + row pointers + x + y)
+           matrices with 10-50M nonzeros (columns uniform over x, and banded: columns
+           near the diagonal, as from a mesh) and on power-law matrices; fraction of the
+           copy bandwidth for the minimum bytes (values + indices + row pointers + x + y)
   SpMM     spmm_csr vs cuSPARSE
   hgemm    hgemm (and the WMMA baseline) vs cupy.matmul fp16 (cuBLAS) at 4096^3, 8192^3 and
            ragged sizes; a few tilings of hgemm.cu; fraction of the mma.sync ceiling and of
@@ -157,15 +158,21 @@ def measure_limits(quick):
 # ------------------------------------------------------------------------------- SpMV
 
 
-def random_csr_gpu(n_rows, n_cols, lengths, dtype, seed):
+def random_csr_gpu(n_rows, n_cols, lengths, dtype, seed, band=None):
     """CSR on the GPU with the given row lengths; columns sorted within each row (duplicates
-    possible, harmless for SpMV)."""
+    possible, harmless for SpMV). Columns are uniform over all of x, or, with ``band``,
+    within ``band`` of the diagonal (a banded matrix, as from a mesh or a stencil: the
+    gathers from x are nearly contiguous)."""
     rs = cp.random.RandomState(seed)
     lengths = cp.asarray(lengths).astype(cp.int64)
     indptr = cp.concatenate([cp.zeros(1, cp.int64), cp.cumsum(lengths)])
     nnz = int(indptr[-1])
     rows = cp.searchsorted(indptr[1:], cp.arange(nnz, dtype=cp.int64), side="right")
-    cols = rs.randint(0, n_cols, size=nnz, dtype=cp.int64)
+    if band is None:
+        cols = rs.randint(0, n_cols, size=nnz, dtype=cp.int64)
+    else:
+        cols = cp.clip(rows + rs.randint(-band, band + 1, size=nnz, dtype=cp.int64), 0,
+                       n_cols - 1)
     key = cp.sort(rows * n_cols + cols)
     indices = (key % n_cols).astype(cp.int32)
     data = (rs.uniform(0.5, 1.0, nnz) * (rs.randint(0, 2, nnz) * 2 - 1)).astype(dtype)
@@ -178,7 +185,7 @@ def spmv_bytes(n_rows, n_cols, nnz, itemsize):
 
 
 def spmv_lengths(kind, n_rows, mean):
-    if kind == "regular":
+    if kind in ("regular", "banded"):
         return cp.random.RandomState(1).randint(mean // 2, mean + mean // 2 + 1, size=n_rows)
     rng = np.random.default_rng(0)  # power law: P(len = 2k) ~ k^-2, capped; 5% empty rows
     lengths = np.minimum(rng.zipf(2.0, size=n_rows), 200_000) * 2
@@ -190,8 +197,9 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
     import cupyx.scipy.sparse as sparse
 
     n_cols = n_rows
+    band = 2 * mean if kind == "banded" else None
     indptr, indices, data = random_csr_gpu(n_rows, n_cols, spmv_lengths(kind, n_rows, mean),
-                                           dtype, 2)
+                                           dtype, 2, band)
     nnz = int(data.size)
     x = cp.random.RandomState(3).uniform(-1, 1, n_cols).astype(dtype)
     A = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
@@ -203,7 +211,7 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
     auto = K.reference.choose_spmv_method(np.concatenate([[0], np.cumsum(lengths)]))
     out = cp.empty(n_rows, dtype)
     methods = [("vector", None), ("merge", None)]
-    if VARIANTS["on"] and kind == "regular":
+    if VARIANTS["on"] and kind != "power-law":
         g = _cuda._threads_per_row(nnz, n_rows, dtype)  # what the launcher picks
         methods += [("vector", G) for G in (g // 2, 2 * g) if 2 <= G <= 32]
     for method, G in methods:
@@ -227,8 +235,9 @@ def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes,
 
 
 def bench_spmv(quick):
-    cases = [("regular", 1_000_000, 16)] if quick else [
-        ("regular", 1_000_000, 12), ("regular", 1_000_000, 32), ("regular", 2_000_000, 24)]
+    cases = [("regular", 1_000_000, 16), ("banded", 1_000_000, 16)] if quick else [
+        ("regular", 1_000_000, 12), ("regular", 1_000_000, 32), ("regular", 2_000_000, 24),
+        ("banded", 1_000_000, 32), ("banded", 2_000_000, 24)]
     cases.append(("power-law", 1_000_000 if quick else 2_000_000, None))
     reps = 20 if quick else 50
     for dtype in (np.float32,) if quick else (np.float32, np.float64):
