@@ -19,7 +19,7 @@ setup(
     package_data={"minigrad.kernels": ["*.cu", "*.cuh", "README.md"], "minigrad.data": ["*.gz", "*.txt"]},
     install_requires=["numpy>=1.24", "numba>=0.58", "tqdm>=4.60"],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6.80", "scipy>=1.10"],
+        "test": ["pytest>=7", "hypothesis>=6.80", "scipy>=1.10", "ml_dtypes>=0.3"],
         "plot": ["matplotlib>=3.6"],
         "cuda": ["cupy-cuda12x>=13"],
         "mpi": ["mpi4py>=3.1", "mpich"],
