@@ -55,7 +55,14 @@ from .dtypes import (
     set_default_dtype,
     uint8,
 )
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .gradcheck import (
+    GradcheckError,
+    GradcheckReport,
+    gradcheck,
+    gradcheck_report,
+    gradgradcheck,
+    gradgradcheck_report,
+)
 from .ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
 from .ops.elementwise import clamp
 from .ops.linalg import matmul

@@ -5,12 +5,11 @@ where the function is not differentiable (kinks of relu/abs/clamp, ties of max/m
 max-pooling, the bounds of log/sqrt/pow).
 
 A :class:`Case` is a name, a kind (``"op"`` or ``"layer"``), and ``build(rng) -> (fn,
-inputs)``; :func:`run_case` checks it with :func:`minigrad.gradcheck` (pass/fail) and
-also measures the worst relative error of the analytic gradient against central
-differences, for the table. Layers are checked with respect to their input *and* their
-parameters (passed to ``gradcheck`` as inputs: it perturbs them in place); layers with
-randomness (dropout and its relatives) reseed minigrad's generator at every call, so
-that every evaluation draws the same mask.
+inputs)``; :func:`run_case` checks it with :func:`minigrad.gradcheck_report`, whose
+verdict and worst relative and absolute errors make the row of the table. Layers are
+checked with respect to their input *and* their parameters (passed to ``gradcheck`` as
+inputs: it perturbs them in place); layers with randomness (dropout and its relatives)
+reseed minigrad's generator at every call, so that every evaluation draws the same mask.
 
 Coverage cannot drift: :func:`functions_reached` walks the graph of a case's outputs and
 of their gradients (built with ``create_graph=True``), and ``tests/train/
@@ -24,6 +23,8 @@ Examples
 >>> result = run_case(get_case("tanh"))
 >>> result.passed, result.max_rel_error < 1e-6
 (True, True)
+>>> [(e.shape, e.passed) for e in result.report.entries]
+[((3, 4), True)]
 """
 from __future__ import annotations
 
@@ -67,6 +68,10 @@ class Case:
 
 @dataclass
 class CaseResult:
+    """The outcome of one case: the verdict and worst errors of its
+    :class:`~minigrad.gradcheck.GradcheckReport` (``report``; ``gradgrad_report`` with
+    ``second_order``), or the reason it could not run (``message``)."""
+
     name: str
     kind: str
     passed: bool | None          # None: skipped
@@ -77,6 +82,15 @@ class CaseResult:
     message: str = ""
     gradgrad: bool | None = None
     extra: dict = field(default_factory=dict)
+    report: object = field(default=None, repr=False)
+    gradgrad_report: object = field(default=None, repr=False)
+
+    def to_dict(self):
+        """The result for JSON, the reports as :meth:`GradcheckReport.to_dict`."""
+        d = dict(self.__dict__)
+        for key in ("report", "gradgrad_report"):
+            d[key] = None if d[key] is None else d[key].to_dict()
+        return d
 
 
 # --------------------------------------------------------------------------- inputs
@@ -409,56 +423,11 @@ def _float_outputs(out):
     return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
 
 
-def _measure(fn, inputs, eps, seed=0):
-    """(max relative error, max absolute error, number of elements) of the analytic
-    gradient of Σ⟨v, fn(inputs)⟩ (random v) against central differences."""
-    import minigrad as mg
-    from minigrad.tensor import Tensor
-
-    rng = np.random.default_rng(seed)
-    xs = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
-    with mg.enable_grad():
-        outs = _float_outputs(fn(*inputs))
-    vs = [rng.standard_normal(o.shape) for o in outs]
-    live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
-    analytic = [None] * len(xs)
-    if live:
-        analytic = mg.autograd.grad([o for o, _ in live], xs,
-                                    [Tensor(v, dtype=o.dtype) for o, v in live],
-                                    allow_unused=True)
-    analytic = [np.zeros(x.shape) if g is None else g.numpy().astype(np.float64)
-                for g, x in zip(analytic, xs)]
-
-    def objective():
-        with mg.no_grad():
-            return float(sum((o.numpy().astype(np.float64) * v).sum()
-                             for o, v in zip(_float_outputs(fn(*inputs)), vs)))
-
-    worst_rel = worst_abs = 0.0
-    count = 0
-    for x, a in zip(xs, analytic):
-        flat = x.data.reshape(-1)
-        for j in range(flat.size):
-            orig = flat[j].item()
-            flat[j] = orig + eps
-            fp = objective()
-            flat[j] = orig - eps
-            fm = objective()
-            flat[j] = orig
-            n = (fp - fm) / (2 * eps)
-            an = a.reshape(-1)[j]
-            err = abs(an - n)
-            scale = max(abs(an), abs(n))
-            worst_abs = max(worst_abs, err)
-            if scale > 1e-7:  # relative error of elements that are not zero on both sides
-                worst_rel = max(worst_rel, err / scale)
-            count += 1
-    return float(worst_rel), float(worst_abs), count
-
-
 def run_case(case, seed=0, second_order=False):
-    """Check one case: ``mg.gradcheck`` decides pass/fail; the errors are measured for the
-    table. Returns a :class:`CaseResult` (``passed`` None when skipped)."""
+    """Check one case with :func:`minigrad.gradcheck_report` (every element, the
+    cotangents drawn from ``seed``): its verdict and worst errors fill the
+    :class:`CaseResult`, its table is the message of a failure. ``passed`` is None when
+    the case is skipped."""
     import minigrad as mg
     from minigrad import random as _random
 
@@ -466,23 +435,21 @@ def run_case(case, seed=0, second_order=False):
         return CaseResult(case.name, case.kind, None, message="skipped: needs CUDA")
     state = _random.get_rng_state()
     start = time.perf_counter()
+    settings = dict(eps=case.eps, atol=case.atol, rtol=case.rtol, mode="full", seed=seed)
     try:
         fn, inputs = case.build(np.random.default_rng(seed))
-        result = CaseResult(case.name, case.kind, True)
-        try:
-            mg.gradcheck(fn, inputs, eps=case.eps, atol=case.atol, rtol=case.rtol)
-        except mg.GradcheckError as e:
-            result.passed = False
-            result.message = str(e)
-        rel, abs_, count = _measure(fn, inputs, case.eps, seed)
-        result.max_rel_error, result.max_abs_error, result.n_checked = rel, abs_, count
+        report = mg.gradcheck_report(fn, inputs, **settings)
+        result = CaseResult(case.name, case.kind, report.passed,
+                            max_rel_error=report.max_rel_error,
+                            max_abs_error=report.max_abs_error,
+                            n_checked=report.n_checked,
+                            message="" if report.passed else str(report), report=report)
         if second_order:
             try:
-                result.gradgrad = bool(mg.gradgradcheck(fn, inputs, eps=case.eps,
-                                                        atol=case.atol, rtol=case.rtol))
-            except mg.GradcheckError as e:
-                result.gradgrad = False
-                result.message = (result.message + "\n" if result.message else "") + str(e)
+                second = mg.gradgradcheck_report(fn, inputs, **settings)
+                result.gradgrad, result.gradgrad_report = second.passed, second
+                if not second.passed:
+                    result.message = "\n".join(filter(None, [result.message, str(second)]))
             except (RuntimeError, NotImplementedError, TypeError, ValueError) as e:
                 result.gradgrad = False
                 result.message = f"gradgradcheck: {type(e).__name__}: {e}"

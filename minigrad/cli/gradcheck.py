@@ -11,12 +11,15 @@ Check the analytic gradient of every differentiable op of minigrad.ops and every
 minigrad.nn against central finite differences in float64 (minigrad.gradcheck), on inputs
 drawn away from kinks and ties, and print a pass/fail table with the worst relative and
 absolute error of each. With --second-order, also check second derivatives
-(minigrad.gradgradcheck). Writes gradcheck.md and gradcheck.json; exits with status 1
-when a check fails.
+(minigrad.gradgradcheck). With --details, print each case's full report (one line per
+input and parameter: shape, worst errors, the worst element with both gradients). Writes
+gradcheck.md and gradcheck.json (every report, per input); exits with status 1 when a
+check fails.
 
 examples:
   minigrad gradcheck
   minigrad gradcheck --filter conv
+  minigrad gradcheck --filter batchnorm2d --details
   minigrad gradcheck --kind layer --second-order
 """
 
@@ -28,6 +31,8 @@ def add_parser(sub):
     p.add_argument("--filter", default=None, help="only cases whose name contains this text")
     p.add_argument("--kind", choices=("op", "layer"), default=None, help="only ops or layers")
     p.add_argument("--second-order", action="store_true", help="also run gradgradcheck")
+    p.add_argument("--details", action="store_true",
+                   help="print every case's report, per input and parameter")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     add_common(p, name_default="gradcheck")
     return p
@@ -61,14 +66,26 @@ def run(args):
     table = format_table(results)
     failed = [r for r in results if r.passed is False or r.gradgrad is False]
     skipped = [r for r in results if r.passed is None]
+    shown = results if args.details else failed
     lines = [table, ""]
-    for r in failed:
-        lines += [f"#### {r.name}", "```", r.message, "```", ""]
+    for r in shown:
+        lines += [f"#### {r.name}", "```", _details(r), "```", ""]
     write_atomic(os.path.join(folder, "gradcheck.md"), "\n".join(lines) + "\n")
-    write_json(os.path.join(folder, "gradcheck.json"), [r.__dict__ for r in results])
+    write_json(os.path.join(folder, "gradcheck.json"), [r.to_dict() for r in results])
     say(table)
+    if args.details:
+        for r in results:
+            say(f"\n{r.name}:\n{_details(r)}")
     say(f"{len(results) - len(failed) - len(skipped)} passed, {len(failed)} failed, "
         f"{len(skipped)} skipped in {time.perf_counter() - start:.1f}s; wrote {folder}")
     for r in failed:
         say(f"\nFAILED {r.name}:\n{r.message}")
     return 1 if failed else 0
+
+
+def _details(result):
+    """A case's full text: its reports, pass or fail, and why a check could not run."""
+    parts = [str(r) for r in (result.report, result.gradgrad_report) if r is not None]
+    if result.report is None or (result.gradgrad is False and result.gradgrad_report is None):
+        parts.append(result.message)
+    return "\n\n".join(parts)
