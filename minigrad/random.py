@@ -57,17 +57,33 @@ def _float(dtype):
     return dtype
 
 
+def _cuda_draw_dtype(dtype, device):
+    """The dtype CuPy draws in: float32 for float32 and narrower (half the bytes and the
+    generator work of float64), float64 for float64; ``None`` on the CPU, whose NumPy
+    streams stay float64 (the sequences ``manual_seed`` promises)."""
+    if normalize_device(device) == "cpu":
+        return None
+    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+
+
 def uniform(shape, low=0.0, high=1.0, dtype=None, device="cpu"):
     """An array of U[low, high) samples."""
     dtype = _float(dtype)
-    return generator(device).uniform(low, high, size=shape).astype(dtype, copy=False)
+    draw = _cuda_draw_dtype(dtype, device)
+    g = generator(device)
+    if draw is None:
+        return g.uniform(low, high, size=shape).astype(dtype, copy=False)
+    return g.uniform(low, high, size=shape, dtype=draw).astype(dtype, copy=False)
 
 
 def normal(shape, mean=0.0, std=1.0, dtype=None, device="cpu"):
     """An array of N(mean, std²) samples."""
     dtype = _float(dtype)
+    draw = _cuda_draw_dtype(dtype, device)
     g = generator(device)
-    return (g.standard_normal(size=shape) * std + mean).astype(dtype, copy=False)
+    if draw is None:
+        return (g.standard_normal(size=shape) * std + mean).astype(dtype, copy=False)
+    return (g.standard_normal(size=shape, dtype=draw) * std + mean).astype(dtype, copy=False)
 
 
 def integers(low, high, shape, dtype=None, device="cpu"):
@@ -80,8 +96,9 @@ def integers(low, high, shape, dtype=None, device="cpu"):
 
 
 def bernoulli(shape, p, dtype=None, device="cpu"):
-    """An array of 0/1 with P(1) = p."""
-    return (uniform(shape, 0.0, 1.0, np.float64, device) < p).astype(_float(dtype))
+    """An array of 0/1 with P(1) = p (float64 uniforms on the CPU, float32 on CUDA)."""
+    u_dtype = np.float64 if normalize_device(device) == "cpu" else np.float32
+    return (uniform(shape, 0.0, 1.0, u_dtype, device) < p).astype(_float(dtype))
 
 
 def permutation(n, device="cpu"):

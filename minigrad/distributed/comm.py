@@ -16,7 +16,7 @@ import traceback
 
 import numpy as np
 
-from .._backend import cupy, get_array_module, nccl
+from .._backend import cuda_available, cupy, get_array_module, nccl
 
 _comm = None
 _nccl_comm = None
@@ -41,7 +41,18 @@ def init(abort_on_exception=True):
         _comm = MPI.COMM_WORLD
         if abort_on_exception and _comm.Get_size() > 1:
             _install_abort_hook(_comm)
+        _use_rank_device(_comm.Get_rank())
     return _comm.Get_rank(), _comm.Get_size()
+
+
+def _use_rank_device(rank):
+    """Make GPU ``rank % n_gpus`` current now, before the model and data are moved to
+    "cuda": arrays allocated before the NCCL communicator exists must already live on the
+    rank's own GPU (else every rank of a node fills GPU 0). No-op without CuPy/a GPU."""
+    if not cuda_available():
+        return
+    cp = cupy()
+    cp.cuda.Device(rank % cp.cuda.runtime.getDeviceCount()).use()
 
 
 def _install_abort_hook(comm):
@@ -131,6 +142,8 @@ def all_reduce_array(array, op="sum"):
 def broadcast_array(array, src=0):
     """Overwrite ``array`` on every rank with rank ``src``'s, in place; returns it."""
     comm = _world()
+    if not array.flags.c_contiguous:  # NCCL writes count elements from data.ptr
+        raise ValueError("broadcast: the array must be contiguous")
     if get_array_module(array) is np:
         comm.Bcast(array, root=src)
     else:
@@ -146,6 +159,7 @@ def all_gather_array(array):
     if xp is np:
         comm.Allgather(np.ascontiguousarray(array), out)
     else:
+        array = xp.ascontiguousarray(array)  # NCCL reads count elements from data.ptr
         _nccl().allGather(array.data.ptr, out.data.ptr, array.size, _nccl_type(array),
                           _stream_ptr())
     return out

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from .._backend import get_array_module
+from .._backend import get_array_module, scatter_add
 
 
 class NoCompression:
@@ -61,7 +61,7 @@ class TopKCompression:
         all_S = world.all_gather(S)
         all_values = world.all_gather(values)
         out = xp.zeros_like(flat)
-        xp.add.at(out, all_S.reshape(-1), all_values.reshape(-1))      # Σᵣ scatter(Sᵣ, a_S)
+        scatter_add(out, all_S.reshape(-1), all_values.reshape(-1))    # Σᵣ scatter(Sᵣ, a_S)
         out /= world.size
         return out
 

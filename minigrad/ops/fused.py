@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 
 import numpy as np
 
@@ -73,10 +74,13 @@ template <> __device__ __forceinline__ double neg_inf<double>() {
 }
 
 // (m, s) represents Σ e^(x − m) = s: merge two partial sums over disjoint elements.
+// m is never NaN (it only takes values v > m); a NaN element makes s NaN, and s·0 keeps
+// that NaN where a part without a finite maximum (m = −inf) is merged. m == mx needs no
+// exp: it also keeps +inf maxima finite (e^(inf − inf) would be NaN).
 template <typename T> __device__ __forceinline__ void lse_merge(T& m, T& s, T m2, T s2) {
     T mx = m > m2 ? m : m2;
-    T a = (m == neg_inf<T>()) ? T(0) : s * exp(m - mx);
-    T b = (m2 == neg_inf<T>()) ? T(0) : s2 * exp(m2 - mx);
+    T a = (m == neg_inf<T>()) ? s * T(0) : (m == mx ? s : s * exp(m - mx));
+    T b = (m2 == neg_inf<T>()) ? s2 * T(0) : (m2 == mx ? s2 : s2 * exp(m2 - mx));
     m = mx;
     s = a + b;
 }
@@ -89,10 +93,12 @@ __device__ void row_stats(const T* __restrict__ xr, long long C, T& lse, T& sum_
     for (long long c = threadIdx.x; c < C; c += blockDim.x) {
         T v = xr[c];
         if (v > m) {
-            s = (m == neg_inf<T>() ? T(0) : s * exp(m - v)) + T(1);
+            // s·0, not 0, when m = −inf: s is 0 or NaN (a NaN element seen before any
+            // finite one), and the NaN must survive, as in NumPy's logsumexp.
+            s = (m == neg_inf<T>() ? s * T(0) : s * exp(m - v)) + T(1);
             m = v;
         } else if (v != neg_inf<T>()) {
-            s += exp(v - m);  // NaN propagates through exp
+            s += (v == m) ? T(1) : exp(v - m);  // NaN propagates; v = m = +inf adds 1
         }
         sx += v;
     }
@@ -399,11 +405,31 @@ _GELU_SOURCES = {
 }
 
 
+def _c_literal(value):
+    """A number as a CUDA C++ double literal. ``repr`` of a NumPy scalar is
+    ``np.float64(0.2)`` under NumPy 2 (not C++), and ``inf``/``nan`` are no literals."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return value
+    v = float(value)
+    if math.isfinite(v):
+        return _CLiteral(repr(v))
+    bits = {math.inf: "0x7ff0000000000000ULL", -math.inf: "0xfff0000000000000ULL"}
+    return _CLiteral(f"__longlong_as_double({bits.get(v, '0x7ff8000000000000ULL')})")
+
+
+class _CLiteral(str):
+    def __repr__(self):  # the templates format with !r
+        return str(self)
+
+
 def _act_source(activation, kwargs):
     cls, defaults, source = ACTIVATIONS[activation]
     if activation == "gelu":
-        return _GELU_SOURCES[kwargs.get("approximate", "none")]
-    return source.format(**kwargs)
+        approximate = kwargs.get("approximate", "none")
+        if approximate not in _GELU_SOURCES:
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        return _GELU_SOURCES[approximate]
+    return source.format(**{k: _c_literal(v) for k, v in kwargs.items()})
 
 
 @functools.cache
@@ -444,6 +470,8 @@ class BiasAct(Function):
         self.activation = activation
         self.kwargs = {**defaults, **kwargs}
         self.act_cls = cls
+        if cls is not None:
+            cls(**self.kwargs)  # the activation's own checks, on every device (not at launch)
         self.save_output = bool(cls is not None and cls.save_output)
 
     def forward(self, xp, x, b):

@@ -718,14 +718,20 @@ class FlatParams:
                 p.data = view
 
     def zero_grad(self):
-        """Zero the flat gradient (one launch) and make every ``p.grad`` a view of it, so
-        the next backward accumulates straight into the flat buffer."""
+        """Zero the flat gradient (one launch) and make every existing ``p.grad`` a view of
+        it, so the next backward accumulates straight into the flat buffer. A gradient
+        that is ``None`` stays ``None`` (PyTorch's ``zero_grad(set_to_none=False)``): a
+        zero gradient would make the next step move that parameter (momentum, decay)."""
         from minigrad.tensor import _make_tensor
 
         self.grad.fill(0)
         for p, view in zip(self.params, self._views["grad"]):
-            if p.grad is not None and hasattr(p.grad, "requires_grad") \
-                    and not p.grad.requires_grad:
+            if p.grad is None:
+                continue
+            if getattr(p.grad, "is_sparse", False):
+                p.grad.data[...] = 0  # as Optimizer.zero_grad: zero values, same pattern
+                continue
+            if hasattr(p.grad, "requires_grad") and not p.grad.requires_grad:
                 p.grad.data = view
             else:
                 p.grad = _make_tensor(view, None, False)
@@ -864,6 +870,8 @@ def fused_zero_grad(optimizer, set_to_none=True):
         else:
             for p in group["params"]:
                 if p.grad is not None:
+                    if getattr(p.grad, "requires_grad", False):
+                        p.grad = p.grad.detach()
                     p.grad.data[...] = 0
 
 

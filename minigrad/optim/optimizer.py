@@ -218,7 +218,15 @@ class Optimizer:
 
     # -------------------------------------------------------------- stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset the gradients of all parameters: to ``None`` (default) or to zeros in place."""
+        """Reset the gradients of all parameters: to ``None`` (default) or to zeros in place.
+
+        A fused optimizer (``fused=True``) zeroes each packed group's flat gradient buffer
+        in one launch instead (:func:`minigrad.optim.fused.fused_zero_grad`)."""
+        if self.fused and not set_to_none:
+            from .fused import fused_zero_grad
+
+            fused_zero_grad(self, set_to_none=False)
+            return
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -270,8 +278,7 @@ class Optimizer:
             self._call_update(theta, g, state, group)
             return
         master = state["master"]
-        if not get_array_module(theta).array_equal(master.astype(theta.dtype), theta):
-            master[...] = theta  # the low-precision parameter was changed from outside
+        _refresh_master(master, theta)
         self._call_update(master, g, state, group)
         theta[...] = master  # round the float32 result back into the parameter
 
@@ -352,8 +359,8 @@ class Optimizer:
         master = state.get("master")
         target = theta if master is None else master
         xp = get_array_module(theta)
-        if master is not None and not xp.array_equal(master.astype(theta.dtype), theta):
-            master[...] = theta  # the low-precision parameter was changed from outside
+        if master is not None:
+            _refresh_master(master, theta)
         if g.nnz == 0:
             return
         index = tuple(g.indices().data)
@@ -476,6 +483,19 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _refresh_master(master, theta) -> None:
+    """``master[...] = theta`` when the low-precision parameter no longer equals the rounded
+    float32 master (it was changed from outside). On CuPy the test stays on the device (a
+    masked copy): a Python ``if`` on it would synchronize once per parameter per step."""
+    xp = get_array_module(theta)
+    changed = master.astype(theta.dtype) != theta
+    if xp is np:
+        if changed.any():
+            master[...] = theta
+        return
+    xp.copyto(master, theta.astype(master.dtype), where=changed.any())
 
 
 def _looks_like_tensor(x) -> bool:

@@ -108,7 +108,7 @@ class SAM(Optimizer):
 
     def _grad_norm(self):
         """‖(|θ| if adaptive else 1) ⊙ g‖₂ over every parameter with a gradient."""
-        total = 0.0
+        sums = {}  # array module → running Σ a² on that device (one host read per device)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -116,8 +116,9 @@ class SAM(Optimizer):
                 g = p.grad.data
                 xp = get_array_module(g)
                 a = xp.abs(p.data) * g if group["adaptive"] else g
-                total += float((a.astype("float64") ** 2).sum())
-        return total**0.5
+                sq = (a.astype("float64") ** 2).sum()
+                sums[xp] = sq if xp not in sums else sums[xp] + sq
+        return sum(float(v) for v in sums.values()) ** 0.5
 
     def first_step(self, zero_grad=False):
         """θ ← θ + e, with e from the current gradients; remember θ."""

@@ -17,6 +17,7 @@ from minigrad.amp import autocast
 from minigrad.nn import functional as F
 from minigrad.ops.fused import (
     ACTIVATIONS,
+    _act_source,
     bias_act,
     fused_cross_entropy,
     fused_log_softmax,
@@ -147,6 +148,43 @@ def test_fused_softmax_handles_minus_inf_rows():
     np.testing.assert_allclose(fused_softmax(x).data, mg.softmax(x, -1).data, rtol=1e-6)
 
 
+@pytest.mark.parametrize("C", [3, 40, 300])  # one element per lane, strided lanes, warps
+def test_fused_softmaxes_and_cross_entropy_propagate_nan_and_inf(C, device):
+    """NaN and ±inf logits give on every device what the NumPy evaluation gives (NumPy's
+    max-shifted logsumexp). The CUDA row kernel once dropped a NaN met before a lane's
+    first finite value (a finite loss for NaN logits) and made lse([inf, inf]) NaN."""
+    rng = np.random.default_rng(C)
+    rows = rng.standard_normal((8, C))
+    rows[0, 0] = np.nan                              # NaN before any finite value
+    rows[1, C - 1] = np.nan                          # NaN after them
+    rows[2, :] = np.nan
+    rows[3, 0] = rows[3, C // 2] = np.inf            # two +inf: lse = inf
+    rows[4, 0] = np.inf
+    rows[5, :] = -np.inf
+    rows[6, 0], rows[6, C - 1] = -np.inf, np.nan
+    t = np.arange(8) % C
+
+    def run(dev):
+        x = mg.tensor(rows.astype(np.float32), device=dev)
+        out = [fused_log_softmax(x), fused_softmax(x)]
+        for eps in (0.0, 0.1):
+            out.append(fused_cross_entropy(x, mg.tensor(t, device=dev), reduction="none",
+                                           label_smoothing=eps))
+        return [host(o) for o in out]
+
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        got, want = run(device), run("cpu")
+    # rows 0-2 and 6 hold a NaN: NaN everywhere, as NumPy's logsumexp
+    assert np.isnan(want[0][[0, 1, 2, 6]]).all() and np.isnan(want[2][[0, 1, 2, 6]]).all()
+    assert want[0][3, C - 1] == -np.inf and want[2][4] == np.inf  # lse = inf: finite logits
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+        np.testing.assert_array_equal(np.isposinf(g), np.isposinf(w))
+        np.testing.assert_array_equal(np.isneginf(g), np.isneginf(w))
+        fin = np.isfinite(w)
+        np.testing.assert_allclose(g[fin], w[fin], rtol=2e-5, atol=2e-6)
+
+
 # --------------------------------------------------------------------------- bias + act
 
 CASES = [(name, {}) for name in ACTIVATIONS] + [
@@ -196,6 +234,27 @@ def test_bias_act_gradcheck_and_gradgradcheck(name, kwargs):
         assert mg.gradgradcheck(f, (x, b))
 
 
+@pytest.mark.parametrize("slope", [np.float64(0.2), np.float32(0.25), 1, -np.inf])
+def test_bias_act_keywords_become_c_literals(slope, device):
+    """NumPy scalars (``repr`` is ``np.float64(0.2)`` under NumPy 2) and non-finite values
+    are written as C++ literals in the CUDA source; the result matches on every device."""
+    src = _act_source("leaky_relu", {"negative_slope": slope})
+    assert "np." not in src and "inf)" not in src and "nan" not in src, src
+    x0 = np.array([[-1.5, 0.5], [2.0, -3.0]], np.float32)
+    b0 = np.array([0.25, -0.25], np.float32)
+    y = bias_act(mg.tensor(x0, device=device), mg.tensor(b0, device=device), "leaky_relu",
+                 negative_slope=slope)
+    with np.errstate(invalid="ignore", over="ignore"):
+        z = (x0 + b0).astype(np.float64)
+        ref = np.where(z > 0, z, z * float(slope))
+    np.testing.assert_allclose(host(y), ref, rtol=1e-6)
+
+
+def test_bias_act_checks_keywords_before_any_launch():
+    with pytest.raises(ValueError, match="approximate"):
+        bias_act(mg.randn(2, 3), mg.zeros(3), "gelu", approximate="fast")
+
+
 def test_bias_act_rejects_unknown_names():
     x = mg.randn(2, 3)
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
@@ -229,7 +288,9 @@ def test_cuda_sources_compile(tmp_path):
         f"template __global__ void ce_rows<{t}>(const {t}*, const long long*, long long, "
         f"long long, {t}, {t}, {t}*, {t}*);" for t in ("float", "double"))
     acts = []
-    for i, (name, kwargs) in enumerate(CASES):
+    literal_cases = [("leaky_relu", {"negative_slope": np.float64(0.2)}),
+                     ("elu", {"alpha": -np.inf})]  # NumPy scalars, non-finite values
+    for i, (name, kwargs) in enumerate(CASES + literal_cases):
         cls, defaults, _ = ACTIVATIONS[name]
         body = fused._act_source(name, {**defaults, **kwargs})
         for j, (ctype, acc) in enumerate([("float", "float"), ("double", "double")]):
