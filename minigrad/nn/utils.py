@@ -16,9 +16,9 @@ r"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils``).
 Notes
 -----
 * Gradients are modified in place (``p.grad.data``); the total norm is returned as a 0-d
-  float Tensor on the gradients' device, as in PyTorch. Per-tensor norms are accumulated
-  in float64 on the host and the result is cast to the gradients' dtype (PyTorch
-  accumulates in that dtype).
+  float Tensor on the gradients' device, as in PyTorch. The sums are accumulated in
+  float64 on each device (one transfer to the host per device, not per gradient) and the
+  result is cast to the gradients' dtype (PyTorch accumulates in that dtype).
 * ``vector_to_parameters`` copies the slices into the parameters' arrays; PyTorch instead
   makes each parameter a *view* of the vector.
 """
@@ -58,34 +58,61 @@ def _grad_arrays(parameters):
     return grads
 
 
-def _vector_norm(g, norm_type):
-    """‖g‖_p of one array as a Python float (accumulated in float64)."""
-    xp = get_array_module(g)
-    a = xp.abs(g.astype(np.float64, copy=False)).ravel()
+def _norm_part(a, norm_type):
+    """The share of one array in the total ``norm_type``-norm, as a 0-d float64 array on
+    the array's device (no transfer to the host): Σ|a|ᵖ for finite p > 0, the number of
+    nonzeros for p = 0, max|a| for p = ∞ and min|a| for p = −∞."""
+    xp = get_array_module(a)
+    a = xp.abs(a.astype(np.float64, copy=False)).ravel()
     if a.size == 0:
-        return 0.0
+        return xp.zeros((), np.float64)
     if norm_type == math.inf:
-        return float(a.max())
+        return a.max()
     if norm_type == -math.inf:
-        return float(a.min())
+        return a.min()
     if norm_type == 0:
-        return float((a != 0).sum())
+        return (a != 0).sum().astype(np.float64)
     if norm_type == 1:
-        return float(a.sum())
+        return a.sum()
     if norm_type == 2:
-        return float(xp.sqrt((a * a).sum()))
-    return float((a**norm_type).sum() ** (1.0 / norm_type))
+        return (a * a).sum()
+    return (a**norm_type).sum()
 
 
-def _combine(norms, norm_type):
-    """The p-norm of the vector of per-tensor p-norms = the p-norm of all elements."""
+def _combine_on_device(parts, norm_type):
+    """The shares of several arrays on one device combined there (a 0-d array)."""
+    stacked = get_array_module(parts[0]).stack(parts)
     if norm_type == math.inf:
-        return max(norms)
+        return stacked.max()
     if norm_type == -math.inf:
-        return min(norms)
-    if norm_type == 0:
-        return sum(norms)
-    return sum(n**norm_type for n in norms) ** (1.0 / norm_type)
+        return stacked.min()
+    return stacked.sum()
+
+
+def _combine_on_host(parts, norm_type):
+    """The per-device shares (Python floats) combined; a NaN share makes the total NaN."""
+    if any(math.isnan(x) for x in parts):
+        return math.nan
+    if norm_type == math.inf:
+        return max(parts)
+    if norm_type == -math.inf:
+        return min(parts)
+    return math.fsum(parts)
+
+
+def _total_norm(arrays, norm_type):
+    """‖all elements‖_p as a Python float: the shares are combined on each device, so
+    there is one device-to-host transfer per device, not one per array."""
+    by_device = {}
+    for a in arrays:
+        by_device.setdefault(device_of(a), []).append(_norm_part(a, norm_type))
+    total = _combine_on_host([float(_combine_on_device(parts, norm_type))
+                              for parts in by_device.values()], norm_type)
+    if norm_type in (0, 1, math.inf, -math.inf):
+        return total
+    if norm_type == 2:
+        return math.sqrt(total)
+    return total ** (1.0 / norm_type)
 
 
 def _check_norm_type(norm_type):
@@ -104,7 +131,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
     arrays = [t.data if hasattr(t, "requires_grad") else t for t in _as_list(tensors)]
     if not arrays:
         return 0.0
-    total = _combine([_vector_norm(a, norm_type) for a in arrays], norm_type)
+    total = _total_norm(arrays, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "

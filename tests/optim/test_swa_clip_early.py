@@ -10,6 +10,7 @@ import minigrad as mg
 from minigrad.nn.utils import (
     clip_grad_norm_,
     clip_grad_value_,
+    get_total_norm,
     parameters_to_vector,
     vector_to_parameters,
 )
@@ -91,6 +92,25 @@ def test_clip_grad_norm_nonfinite():
     assert math.isnan(float(total))
     with pytest.raises(ValueError, match="norm_type"):
         clip_grad_norm_(params, 1.0, norm_type=-1)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 0.0, math.inf, -math.inf])
+def test_total_norm_nan_in_any_tensor_is_nan(norm_type):
+    """A NaN anywhere makes the total norm NaN, whichever tensor holds it (a max over
+    per-tensor norms taken in Python would drop a NaN that is not first)."""
+    for where in range(3):
+        params = params_with_grads("cpu")
+        params[where].grad.data.flat[0] = np.nan
+        total = get_total_norm([p.grad for p in params], norm_type)
+        assert math.isnan(total) or norm_type == 0.0, (where, total)
+
+
+def test_total_norm_zero_norm_counts_nonzeros_and_empty_tensors_count_nothing():
+    a = np.array([0.0, 2.0, -3.0])
+    assert get_total_norm([a, np.zeros((0, 4)), np.array([[0.0, 1.0]])], 0) == 3.0
+    assert get_total_norm([np.zeros(0)], 2) == 0.0
+    assert math.isclose(get_total_norm([a, np.array([4.0])], 3), (8 + 27 + 64) ** (1 / 3),
+                        rel_tol=1e-15)
 
 
 def test_clip_grad_norm_float32_keeps_dtype():
