@@ -45,7 +45,8 @@ Notes
   (``torch.amp.GradScaler``). S is kept as a float32 value; ``update`` rounds
   ``S·γ`` to float32 as PyTorch's scale tensor does.
 * The scale lives on the host (a Python float). The inf/NaN flags are device arrays
-  written while unscaling (on CUDA one fused kernel per gradient: multiply and test);
+  written while unscaling (on CUDA one fused kernel per gradient: multiply and test; one
+  for all the gradients of a fused optimizer's group, which are views of one buffer);
   ``step`` reads them once, the only device→host synchronization of an iteration.
 * Where PyTorch uses ``assert`` for misuse, minigrad raises ``RuntimeError`` with the
   same message.
@@ -210,7 +211,7 @@ class GradScaler:
         state["stage"] = OptState.UNSCALED
 
     def _unscale_grads_(self, optimizer, inv_scale):
-        found = {}
+        grads = {}
         for group in optimizer.param_groups:
             for p in group["params"]:
                 grad = p.grad
@@ -220,10 +221,11 @@ class GradScaler:
                 if g.dtype == np.float16:
                     raise ValueError("Attempting to unscale FP16 gradients.")
                 xp = get_array_module(g)
-                device = "cpu" if xp is np else "cuda"
-                flag = found.get(device)
-                if flag is None:
-                    flag = found[device] = xp.zeros(1, dtype=np.int32)
+                grads.setdefault("cpu" if xp is np else "cuda", (xp, []))[1].append(g)
+        found = {}
+        for device, (xp, arrays) in grads.items():
+            flag = found[device] = xp.zeros(1, dtype=np.int32)
+            for g in _whole_buffers(arrays):
                 _unscale_and_check(xp, g, inv_scale, flag)
         return found
 
@@ -396,6 +398,37 @@ def _found_any(state) -> bool:
     if state["found_inf"] is None:
         state["found_inf"] = any(int(f[0]) for f in state["found_inf_per_device"].values())
     return state["found_inf"]
+
+
+def _address(a) -> int:
+    """The address of an array's first element (CuPy: device pointer; NumPy: host)."""
+    return a.data.ptr if hasattr(a.data, "ptr") else a.ctypes.data
+
+
+def _whole_buffers(arrays):
+    """The arrays to unscale. Gradients that are contiguous views tiling one flat buffer
+    exactly (the fused optimizers' multi-tensor layout, ``optim.fused.FlatParams``) are
+    replaced by that buffer: one launch for all of them instead of one per gradient.
+    Anything else (a gradient of its own, a buffer only partly covered, overlapping
+    views) is unscaled on its own."""
+    out, views_of = [], {}
+    for g in arrays:
+        base = g.base
+        if (base is None or base.ndim != 1 or base.dtype != g.dtype
+                or not (g.flags.c_contiguous and base.flags.c_contiguous)):
+            out.append(g)
+            continue
+        views_of.setdefault(id(base), (base, []))[1].append(g)
+    for base, views in views_of.values():
+        spans = sorted(((_address(v) - _address(base)) // base.itemsize, v.size)
+                       for v in views)
+        end = 0
+        for start, size in spans:
+            if start != end:
+                break
+            end += size
+        out.extend([base] if end == base.size else views)
+    return out
 
 
 def _unscale_and_check(xp, g, inv_scale, flag):

@@ -321,3 +321,57 @@ def test_cuda_unscale_kernel_flags_inf_and_nan():
         _unscale_and_check(cp, g, np.float32(1 / 1024), flag)
         assert int(flag[0]) == (bad is not None)
         np.testing.assert_array_equal(cp.asnumpy(g), ref)
+
+
+# ------------------------------------------------ one unscale launch per flat gradient buffer
+
+
+def test_whole_buffers_takes_the_buffer_only_when_views_tile_it():
+    from minigrad.amp.grad_scaler import _whole_buffers
+
+    flat = np.arange(10, dtype=np.float32)
+    a, b, c = flat[:4].reshape(2, 2), flat[4:7], flat[7:]
+    own = np.ones(3, np.float32)
+    assert [x is flat for x in _whole_buffers([c, own, a, b])] == [False, True]
+    partial = _whole_buffers([a, c])                      # flat[4:7] missing
+    assert len(partial) == 2 and all(x.base is flat for x in partial)
+    overlapping = _whole_buffers([flat[:6], flat[4:], flat[6:]])
+    assert len(overlapping) == 3
+    strided = flat[::2]                                   # not contiguous: on its own
+    assert _whole_buffers([strided])[0] is strided
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the planted overflow
+def test_fused_optimizer_gradients_are_unscaled_in_one_pass(monkeypatch, device):
+    """With a fused optimizer and zero_grad(set_to_none=False) the gradients are views of
+    one flat buffer: GradScaler unscales it with one launch, and the steps (a skipped one
+    included) equal those of the per-parameter optimizer to the last bit."""
+    import minigrad.amp.grad_scaler as gs
+
+    calls = []
+    real = gs._unscale_and_check
+    monkeypatch.setattr(gs, "_unscale_and_check",
+                        lambda xp, g, s, f: (calls.append(g.size), real(xp, g, s, f)))
+    rng = np.random.default_rng(0)
+    w0 = [rng.standard_normal(s).astype(np.float32) for s in ((4, 3), (3,), (3, 2))]
+    x = mg.tensor(rng.standard_normal((5, 4)).astype(np.float32), device=device)
+    runs = {}
+    for fused in (False, True):
+        params = [mg.tensor(w, device=device, requires_grad=True) for w in w0]
+        opt = optim.Adam(params, lr=1e-2, fused=fused)
+        scaler = GradScaler(init_scale=2.0**10)
+        calls.clear()
+        for t in range(4):
+            opt.zero_grad(set_to_none=False)
+            h = (x @ params[0] + params[1]).tanh() @ params[2]
+            loss = (h * h).sum() * (1e38 if t == 2 else 1.0)  # t = 2 overflows: skipped
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        runs[fused] = [host(p.data) for p in params]
+        if fused:  # the first step packs the buffer; after that one pass per step
+            assert calls[-3:] == [4 * 3 + 3 + 3 * 2] * 3, calls
+        else:
+            assert calls == [12, 3, 6] * 4
+    for a, b in zip(runs[False], runs[True]):
+        np.testing.assert_array_equal(a, b)
