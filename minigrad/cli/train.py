@@ -1,8 +1,8 @@
 """``minigrad train``: train a model with progress bars, metrics, checkpoints and curves."""
 from __future__ import annotations
 
-import math
 import os
+import signal
 import time
 
 from .common import (
@@ -37,11 +37,15 @@ examples:
   minigrad train --dataset spirals --model mlp --epochs 50
   minigrad train --epochs 10 --stop-after 4 --name demo       # stop early on purpose ...
   minigrad train --resume runs/demo/last.npz                  # ... and continue exactly
+  minigrad train --epochs 50 --checkpoint-every-steps 200     # resumable from mid-epoch too
   mpiexec -n 4 minigrad train --distributed --lr 1e-3         # data parallel: lr x 4, warm-up
 
-Resuming continues bit-identically with the settings saved in the checkpoint (training
-options given with --resume are ignored; --out, --name, --device, --no-progress and
---stop-after still apply).
+Resuming continues bit-identically, from the end of an epoch or from the middle of one,
+with the settings saved in the checkpoint (training options given with --resume are
+ignored; --out, --name, --device, --no-progress, --stop-after, --stop-after-steps and
+--checkpoint-every-steps still apply). Ctrl-C or SIGTERM (a killed job) stops after the
+current step and writes last.npz first (exit status 130 or 143); a second one stops at
+once.
 """
 
 
@@ -93,10 +97,16 @@ def add_parser(sub):
                    help="early stopping after this many epochs without val improvement")
     p.add_argument("--checkpoint-every", type=positive_int, default=1,
                    help="write last.npz every N epochs (and at the end)")
+    p.add_argument("--checkpoint-every-steps", type=positive_int, default=None, metavar="N",
+                   help="also write last.npz every N optimizer steps, in the middle of "
+                        "epochs too (--resume continues from that step)")
     p.add_argument("--resume", metavar="CHECKPOINT", default=None,
                    help="continue a run from its last.npz (or its folder)")
     p.add_argument("--stop-after", type=positive_int, default=None,
                    help="stop after this many epochs in this invocation (resume later)")
+    p.add_argument("--stop-after-steps", type=positive_int, default=None, metavar="N",
+                   help="stop after this many optimizer steps in this invocation, possibly "
+                        "mid-epoch, writing last.npz (resume later)")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel under mpiexec: DDP, DistributedSampler, lr x world "
                         "size with a gradual warm-up; only rank 0 prints and writes")
@@ -108,8 +118,8 @@ def add_parser(sub):
 
 _TRAINING_KEYS = ("model", "dataset", "optimizer", "lr", "schedule", "epochs", "batch_size",
                   "weight_decay", "clip", "label_smoothing", "amp", "augment", "val_fraction",
-                  "subset", "patience", "checkpoint_every", "seed", "distributed",
-                  "warmup_epochs")
+                  "subset", "patience", "checkpoint_every", "checkpoint_every_steps", "seed",
+                  "distributed", "warmup_epochs")
 
 
 def _config(args):
@@ -163,8 +173,15 @@ def build_run(config, device):
 def run(args):
     import minigrad as mg
 
-    from ..data import DataLoader, Subset
-    from ..train import CSVLogger, EarlyStopping, JSONLogger, ModelCheckpoint, Trainer
+    from ..data import DataLoader
+    from ..train import (
+        CSVLogger,
+        EarlyStopping,
+        JSONLogger,
+        ModelCheckpoint,
+        Trainer,
+        TrainingInterrupted,
+    )
     from ..train.augment import default_augmentation
     from ..train.models import count_parameters
     from ..train.recipes import default_lr, make_optimizer, with_gradual_warmup
@@ -174,6 +191,8 @@ def run(args):
     if args.resume is not None:
         resume_path, state = _read_checkpoint(args.resume)
         config = dict(state["extra"]["config"])
+        if args.checkpoint_every_steps is not None:  # applies to the rest of the run
+            config["checkpoint_every_steps"] = args.checkpoint_every_steps
     else:
         config = _config(args)
         if config["val_fraction"] >= 1:
@@ -206,19 +225,15 @@ def run(args):
 
     batch = config["batch_size"]
     sampler = None
-    if config["distributed"]:
+    if config["distributed"]:  # this rank's shard; the trainer calls set_epoch
         sampler = dist.DistributedSampler(task.train, seed=config["seed"])
-        per_rank = len(sampler)
-
-        def train_loader(epoch):
-            return DataLoader(Subset(task.train, sampler.indices()), batch_size=batch,
-                              device=None if device == "cpu" else device)
-        steps_per_epoch = math.ceil(per_rank / batch)
+        train_loader = DataLoader(task.train, batch_size=batch, sampler=sampler,
+                                  device=None if device == "cpu" else device)
     else:
         train_loader = DataLoader(task.train, batch_size=batch, shuffle=True,
                                   seed=config["seed"],
                                   device=None if device == "cpu" else device)
-        steps_per_epoch = len(train_loader)
+    steps_per_epoch = len(train_loader)
     total = config["epochs"] * steps_per_epoch
     warm_epochs = config.get("warmup_epochs")
     if warm_epochs is None:
@@ -257,7 +272,8 @@ def run(args):
     callbacks += [CSVLogger(os.path.join(folder, "metrics.csv")), json_log,
                   ModelCheckpoint(folder, every_n_epochs=config["checkpoint_every"],
                                   monitor=monitor if val_loader is not None else None,
-                                  mode="max" if classification else "min", extra=extra)]
+                                  mode="max" if classification else "min", extra=extra,
+                                  every_n_train_steps=config.get("checkpoint_every_steps"))]
     transform = None
     if config["augment"]:
         if not task.is_image:
@@ -275,8 +291,14 @@ def run(args):
             trainer.load_state_dict(state)
         except (ValueError, KeyError, RuntimeError) as e:
             raise CLIError(f"--resume: {resume_path} does not fit this run: {e}") from None
-        show(f"resuming {name} from {resume_path} at epoch {trainer.epoch}/"
-             f"{config['epochs']}")
+        progress = state.get("epoch_progress")
+        if progress is None:
+            show(f"resuming {name} from {resume_path} at epoch {trainer.epoch}/"
+                 f"{config['epochs']}")
+        else:
+            show(f"resuming {name} from {resume_path} in epoch {trainer.epoch + 1}/"
+                 f"{config['epochs']} after batch {progress['batch']} of {steps_per_epoch} "
+                 f"(step {trainer.global_step})")
     else:
         n_val = task.info["n_val"]
         show(f"{task.name}: {task.info['n_train']} training, {n_val} validation and "
@@ -287,12 +309,23 @@ def run(args):
              f"{config['epochs']} epochs of {steps_per_epoch} steps; writing {folder}")
 
     start = time.perf_counter()
-    trainer.fit(config["epochs"], stop_after=args.stop_after)
+    last = os.path.join(folder, "last.npz")
+    try:
+        trainer.fit(config["epochs"], stop_after=args.stop_after,
+                    stop_after_steps=args.stop_after_steps)
+    except TrainingInterrupted as e:
+        show(f"interrupted by {e.signal_name}; checkpoint written: {last}; continue with: "
+             f"minigrad train --resume {last}")
+        return 128 + int(signal.Signals[e.signal_name])
     elapsed = time.perf_counter() - start
+    if trainer.paused == "stop_after_steps":
+        show(f"stopped after step {trainer.global_step} (--stop-after-steps); continue "
+             f"with: minigrad train --resume {last}")
+        return 0
     finished = trainer.epoch >= config["epochs"] or trainer.should_stop
     if not finished:
         show(f"stopped after epoch {trainer.epoch}/{config['epochs']} (--stop-after); "
-             f"continue with: minigrad train --resume {os.path.join(folder, 'last.npz')}")
+             f"continue with: minigrad train --resume {last}")
         return 0
 
     test_loader = DataLoader(task.test, batch_size=512,

@@ -1,5 +1,6 @@
 """``DataLoader``: iterate over a dataset in (shuffled) mini-batches, PyTorch's name and
-arguments (single process: no workers)."""
+arguments (single process: no workers), with ``state_dict``/``load_state_dict`` to stop
+and resume in the middle of an epoch (as ``torchdata``'s ``StatefulDataLoader``)."""
 from __future__ import annotations
 
 import numbers
@@ -11,6 +12,9 @@ from ..tensor import Tensor
 from .dataset import _rng
 
 __all__ = ["DataLoader", "default_collate"]
+
+_STATE_FORMAT = "minigrad-dataloader"
+_STATE_VERSION = 1
 
 
 def _stack(arrays):
@@ -60,12 +64,24 @@ class DataLoader:
         is drawn from minigrad's global generator (``mg.manual_seed`` makes it repeatable,
         as ``torch.manual_seed`` does for PyTorch's loader).
     device : put every batch on this device (``"cpu"`` or ``"cuda"``).
+    sampler : an iterable of dataset indices giving each epoch's order, e.g. a
+        :class:`~minigrad.distributed.DistributedSampler` (this rank's shard); excludes
+        ``shuffle``, as in PyTorch. A sampler with ``set_epoch`` is expected to give the
+        same order for the same epoch (PyTorch's contract for ``DistributedSampler``).
 
     Notes
     -----
     With the default collate, a :class:`TensorDataset` (or a ``Subset`` of one) is
     batched by one fancy index per tensor instead of stacking sample by sample: the
     same batches, much faster. There are no worker processes (``num_workers``).
+    ``sampler`` is keyword-only in practice: the positional order of the other arguments
+    is minigrad's, not PyTorch's (``drop_last`` comes third here).
+
+    Stopping and resuming in the middle of an epoch: :meth:`state_dict` records where
+    the loader is and :meth:`load_state_dict` puts a fresh loader there, so that its next
+    ``iter()`` yields exactly the batches the interrupted epoch had left and the epochs
+    after it are those of a loader that never stopped. See :meth:`state_dict` for what
+    is captured.
 
     Examples
     --------
@@ -74,14 +90,29 @@ class DataLoader:
     >>> ds = TensorDataset(mg.arange(10.0).reshape(5, 2), mg.arange(5))
     >>> [y.tolist() for _, y in DataLoader(ds, batch_size=2)]
     [[0, 1], [2, 3], [4]]
+
+    Resuming after two batches of a shuffled epoch:
+
+    >>> loader = DataLoader(ds, batch_size=2, shuffle=True, seed=0)
+    >>> it = iter(loader)
+    >>> first_two = [next(it)[1].tolist() for _ in range(2)]
+    >>> state = loader.state_dict()                 # saved with mg.save in a checkpoint
+    >>> rest = [y.tolist() for _, y in it]           # what the uninterrupted run sees
+    >>> fresh = DataLoader(ds, batch_size=2, shuffle=True, seed=0)
+    >>> fresh.load_state_dict(state)
+    >>> [y.tolist() for _, y in fresh] == rest
+    True
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False,
-                 collate_fn=None, generator=None, seed=None, device=None):
+                 collate_fn=None, generator=None, seed=None, device=None, sampler=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
+                             "(the sampler decides the order)")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -90,12 +121,22 @@ class DataLoader:
         self.generator = (_rng(seed, generator)
                           if seed is not None or generator is not None else None)
         self.device = device
+        self.sampler = sampler
+        self._current = None   # the epoch being iterated: {"order", "yielded"}
+        self._resume = None    # an epoch restored by load_state_dict, for the next iter()
 
-    def __len__(self):
-        n = len(self.dataset)
+    def _num_samples(self):
+        return len(self.sampler) if self.sampler is not None else len(self.dataset)
+
+    def _num_batches(self, n):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
+    def __len__(self):
+        return self._num_batches(self._num_samples())
+
     def _order(self):
+        if self.sampler is not None:
+            return np.asarray(list(iter(self.sampler)), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
@@ -112,10 +153,160 @@ class DataLoader:
         return batch if self.device is None else _to(batch, self.device)
 
     def __iter__(self):
-        order = self._order()
-        stop = len(self) * self.batch_size if self.drop_last else len(order)
-        for start in range(0, stop, self.batch_size):
-            yield self._batch(order[start:start + self.batch_size])
+        # A generator: the order is drawn at the first next(), as before resuming existed.
+        resume, self._resume = self._resume, None
+        if resume is not None:   # continue the epoch that load_state_dict restored
+            order = resume["order"] if resume["order"] is not None else self._order()
+            start = resume["batches_yielded"]
+        else:
+            order, start = self._order(), 0
+        current = {"order": order, "yielded": start}
+        self._current = current
+        bs, n_batches = self.batch_size, self._num_batches(len(order))
+        for b in range(start, n_batches):
+            batch = self._batch(order[b * bs:(b + 1) * bs])
+            current["yielded"] = b + 1   # counted when handed over
+            yield batch
+        if self._current is current:   # the epoch ran to its end: the next iter() is new
+            self._current = None
+
+    # ------------------------------------------------------------------ resume
+    def _stores_order(self):
+        """Whether the epoch's order must be saved (it cannot be drawn again): a shuffle
+        from the global generator or the loader's own one, or a sampler without
+        ``set_epoch``. Unshuffled orders and ``set_epoch`` samplers are recomputed."""
+        if self.sampler is not None:
+            return not (hasattr(self.sampler, "set_epoch") and (
+                hasattr(self.sampler, "state_dict") or hasattr(self.sampler, "epoch")))
+        return bool(self.shuffle)
+
+    def state_dict(self):
+        r"""Where this loader is, as a dict of numbers and arrays (:func:`minigrad.save`
+        writes it).
+
+        Captured:
+
+        * the epoch in progress, if the last ``iter()`` has not finished: the number of
+          batches already yielded and the epoch's order (a permutation of the dataset
+          indices: ``len(dataset)`` integers; not stored when it can be recomputed: no
+          shuffle, or a sampler with ``set_epoch``, recomputed from its ``epoch``);
+        * the loader's own generator (``seed=`` or ``generator=``), which orders the
+          epochs to come;
+        * a sampler's ``state_dict()`` if it has one, else its ``epoch`` attribute;
+        * ``len(dataset)``, ``batch_size``, ``drop_last``, ``shuffle``, to refuse a state
+          saved for another loader.
+
+        Not captured: minigrad's global generator, which orders the epochs of a loader
+        without ``seed``/``generator`` (save it with ``mg.random.get_rng_state()``, as
+        :class:`~minigrad.train.Trainer` does); the data themselves; ``collate_fn``; a
+        sampler's randomness other than its state dict or ``epoch``. There are no worker
+        processes (``num_workers``), hence no worker state and no prefetched batches: the
+        position is exactly the batches handed out.
+
+        A batch counts as yielded when ``next()`` has returned it. A state taken after
+        the last batch of an epoch but before the ``for`` loop ended resumes into an
+        empty remainder of that epoch; the ``iter()`` after that starts the next epoch.
+        Only the most recent iterator of the loader is tracked.
+        """
+        if self._resume is not None:   # restored and not iterated yet: unchanged
+            epoch = {"batches_yielded": self._resume["batches_yielded"],
+                     "order": self._resume["order"]}
+        elif self._current is not None:
+            epoch = {"batches_yielded": int(self._current["yielded"]),
+                     "order": (np.asarray(self._current["order"], dtype=np.int64).copy()
+                               if self._stores_order() else None)}
+        else:
+            epoch = None
+        sampler = None
+        if self.sampler is not None:
+            if hasattr(self.sampler, "state_dict"):
+                sampler = {"state_dict": self.sampler.state_dict()}
+            elif hasattr(self.sampler, "epoch"):
+                sampler = {"epoch": int(self.sampler.epoch)}
+        return {
+            "format": _STATE_FORMAT,
+            "version": _STATE_VERSION,
+            "dataset_length": len(self.dataset),
+            "num_samples": self._num_samples(),
+            "batch_size": self.batch_size,
+            "drop_last": bool(self.drop_last),
+            "shuffle": bool(self.shuffle),
+            "epoch": epoch,
+            "generator": None if self.generator is None else self.generator.bit_generator.state,
+            "has_sampler": self.sampler is not None,
+            "sampler": sampler,
+        }
+
+    def load_state_dict(self, state):
+        """Restore :meth:`state_dict` into this loader (built with the same dataset,
+        batch size, ``drop_last``, ``shuffle`` and kind of generator): the next ``iter()``
+        continues the saved epoch where it stopped (or starts the next one).
+
+        Raises
+        ------
+        ValueError
+            when the state was saved for a different dataset length, batch size,
+            ``drop_last``, ``shuffle``, sampler length or kind of generator (the message
+            names both values), or is not a DataLoader state.
+        """
+        if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
+            raise ValueError(f"DataLoader.load_state_dict: not a DataLoader state (no "
+                             f"'format': {_STATE_FORMAT!r} entry)")
+        if state.get("version", 0) > _STATE_VERSION:
+            raise ValueError(f"DataLoader.load_state_dict: state version {state['version']} "
+                             f"is newer than this minigrad reads ({_STATE_VERSION})")
+        where = "DataLoader.load_state_dict: the state was saved for"
+        for key, what in (("dataset_length", "a dataset of {} samples"),
+                          ("batch_size", "batch_size {}"), ("drop_last", "drop_last={}"),
+                          ("shuffle", "shuffle={}")):
+            mine = {"dataset_length": len(self.dataset), "batch_size": self.batch_size,
+                    "drop_last": bool(self.drop_last), "shuffle": bool(self.shuffle)}[key]
+            if state[key] != mine:
+                raise ValueError(f"{where} {what.format(state[key])}, but this loader has "
+                                 f"{what.format(mine)}")
+        if bool(state["has_sampler"]) != (self.sampler is not None):
+            saved = "a sampler" if state["has_sampler"] else "no sampler"
+            mine = "one" if self.sampler is not None else "none"
+            raise ValueError(f"{where} a loader with {saved}, but this loader has {mine}")
+        if state["num_samples"] != self._num_samples():
+            raise ValueError(f"{where} {state['num_samples']} samples per epoch (the "
+                             f"sampler's length), but this loader has {self._num_samples()}")
+        if self.shuffle and self.sampler is None and \
+                (state["generator"] is None) != (self.generator is None):
+            own = "its own generator (seed= or generator=)"
+            glob = "minigrad's global generator"
+            raise ValueError(f"{where} a loader shuffled by "
+                             f"{own if state['generator'] is not None else glob}, but this "
+                             f"loader is shuffled by "
+                             f"{own if self.generator is not None else glob}")
+        epoch = state.get("epoch")
+        if epoch is not None:
+            order = epoch.get("order")
+            if order is None and self._stores_order():
+                raise ValueError(f"{where} a loader whose epoch order could be recomputed, "
+                                 f"but this loader's order cannot (it has no saved order)")
+            n = state["num_samples"]
+            if order is not None:
+                order = np.asarray(order.numpy() if isinstance(order, Tensor) else order,
+                                   dtype=np.int64)
+                if order.shape != (n,):
+                    raise ValueError(f"{where} an epoch of {n} samples, but its saved order "
+                                     f"has shape {order.shape}")
+            k = int(epoch["batches_yielded"])
+            if not 0 <= k <= self._num_batches(n):
+                raise ValueError(f"{where} {k} batches yielded, but an epoch has only "
+                                 f"{self._num_batches(n)}")
+        # everything checked: now change the loader
+        if self.generator is not None and state["generator"] is not None:
+            self.generator.bit_generator.state = state["generator"]
+        sampler = state.get("sampler")
+        if sampler is not None and self.sampler is not None:
+            if "state_dict" in sampler and hasattr(self.sampler, "load_state_dict"):
+                self.sampler.load_state_dict(sampler["state_dict"])
+            elif "epoch" in sampler and hasattr(self.sampler, "set_epoch"):
+                self.sampler.set_epoch(int(sampler["epoch"]))
+        self._current = None
+        self._resume = None if epoch is None else {"order": order, "batches_yielded": k}
 
 
 def _to(batch, device):

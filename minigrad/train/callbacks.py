@@ -8,6 +8,13 @@ A callback is an object with any of these methods (all optional), called by the 
   (``epoch``, ``train_loss`` and ``train_accuracy`` averaged over the epoch's batches,
   ``val_loss``, ``val_accuracy``, ``lr`` at the start of the epoch, ``time`` in seconds);
   set ``trainer.should_stop = True`` to end training;
+* ``on_train_batch_end(trainer, metrics)`` — after every optimizer step, with ``epoch``
+  (1-based), ``batch`` (batches done in this epoch), ``step`` (optimizer steps of the
+  whole run), ``loss`` (the batch's) and ``lr`` (after the scheduler's step); the state
+  is then consistent, so a checkpoint taken here resumes exactly;
+* ``on_pause(trainer, reason)`` — training leaves before the end of the run, between
+  two steps: ``reason`` is ``"stop_after_steps"`` (``fit(stop_after_steps=...)``),
+  ``"SIGINT"`` (Ctrl-C) or ``"SIGTERM"`` (a killed job); then ``on_fit_end`` runs;
 * ``on_fit_end(trainer)``;
 * ``state_dict()`` / ``load_state_dict(state)`` — what it needs to resume exactly; saved
   in every checkpoint.
@@ -79,6 +86,12 @@ class Callback:
     def on_epoch_end(self, trainer, metrics):
         pass
 
+    def on_train_batch_end(self, trainer, metrics):
+        pass
+
+    def on_pause(self, trainer, reason):
+        pass
+
     def on_fit_end(self, trainer):
         pass
 
@@ -135,9 +148,11 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     """Save full training checkpoints (model, optimizer, scheduler, RNG, data order,
-    epoch, history, callbacks): ``last.npz`` every ``every_n_epochs`` epochs (and at the
-    last epoch of the run or of a ``fit(..., stop_after=...)`` call, and when a callback
-    stops training), ``best.npz`` whenever ``monitor`` improves.
+    epoch, step, history, callbacks): ``last.npz`` every ``every_n_epochs`` epochs (and at
+    the last epoch of the run or of a ``fit(..., stop_after=...)`` call, and when a
+    callback stops training), every ``every_n_train_steps`` optimizer steps if asked (in
+    the middle of an epoch too), and whenever training pauses (``fit(stop_after_steps=
+    ...)``, Ctrl-C, SIGTERM); ``best.npz`` whenever ``monitor`` improves.
 
     Parameters
     ----------
@@ -150,20 +165,30 @@ class ModelCheckpoint(Callback):
     extra : dict, optional
         Saved in every checkpoint under ``"extra"`` (e.g. the command-line settings that
         rebuild the model and data).
+    every_n_train_steps : int, optional
+        Also write ``last.npz`` after every N-th optimizer step of the run (PyTorch
+        Lightning's name). Each write costs a full checkpoint; N of a few hundred steps
+        keeps it small beside the training.
     """
 
     runs_last = True
 
     def __init__(self, dirpath, every_n_epochs=1, monitor="val_accuracy", mode="max",
-                 save_last=True, extra=None):
+                 save_last=True, extra=None, every_n_train_steps=None):
         if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) \
                 or every_n_epochs < 1:
             raise ValueError(f"ModelCheckpoint: every_n_epochs must be a positive int, got "
                              f"{every_n_epochs!r}")
+        if every_n_train_steps is not None and (
+                isinstance(every_n_train_steps, bool) or
+                not isinstance(every_n_train_steps, int) or every_n_train_steps < 1):
+            raise ValueError(f"ModelCheckpoint: every_n_train_steps must be a positive int, "
+                             f"got {every_n_train_steps!r}")
         if mode not in ("min", "max"):
             raise ValueError(f"ModelCheckpoint: mode must be 'min' or 'max', got {mode!r}")
         self.dirpath = os.fspath(dirpath)
         self.every_n_epochs = every_n_epochs
+        self.every_n_train_steps = every_n_train_steps
         self.monitor, self.mode = monitor, mode
         self.save_last = save_last
         self.extra = extra
@@ -197,6 +222,19 @@ class ModelCheckpoint(Callback):
             trainer.save_checkpoint(self.last_path, extra=self.extra)
         if improved:
             trainer.save_checkpoint(self.best_path, extra=self.extra)
+
+    def _save_last(self, trainer):
+        if self.save_last and trainer.is_main:
+            os.makedirs(self.dirpath, exist_ok=True)
+            trainer.save_checkpoint(self.last_path, extra=self.extra)
+
+    def on_train_batch_end(self, trainer, metrics):
+        n = self.every_n_train_steps
+        if n is not None and metrics["step"] % n == 0:
+            self._save_last(trainer)
+
+    def on_pause(self, trainer, reason):
+        self._save_last(trainer)
 
     def state_dict(self):
         return {"best": self.best, "best_epoch": self.best_epoch}

@@ -10,6 +10,7 @@ One epoch, in order::
         scaler.unscale_(optimizer); clip_grad_norm_(…)        (gradient clipping, if asked)
         scaler.step(optimizer); scaler.update()
         scheduler.step()                                      (scheduler_interval="step")
+        callbacks.on_train_batch_end; pause here if asked     (step checkpoints, signals)
     evaluate(val_loader)
     scheduler.step()                                          (scheduler_interval="epoch")
     callbacks: early stopping, logs, then checkpoints
@@ -24,28 +25,51 @@ runs autocast without loss scaling, since its Hessian estimate needs unscaled gr
 Exact resume
 ------------
 A checkpoint (:meth:`Trainer.state_dict`, written by :meth:`save_checkpoint` through
-:func:`minigrad.save`, atomically) holds everything the next epoch reads: the model's
-parameters and buffers, the optimizer's state (moments, step counts), the scheduler's
-state, the gradient scaler's, minigrad's global RNG state (dropout masks, augmentation,
-Hutchinson probes), the train loader's own shuffling generator, the epoch and step
-counters, the metric history and every callback's state. Restoring it into freshly built
+:func:`minigrad.save`, atomically) holds everything the rest of the run reads: the
+model's parameters and buffers, the optimizer's state (moments, step counts), the
+scheduler's state, the gradient scaler's, minigrad's global RNG state (dropout masks,
+augmentation, Hutchinson probes), the generators of the transform, the train loader's
+state (:meth:`DataLoader.state_dict <minigrad.data.DataLoader.state_dict>`: its shuffling
+generator and, mid-epoch, the epoch's order and how many batches it has yielded), the
+validation loader's, the epoch and step counters, the metric history, every callback's
+state and, when it is taken in the middle of an epoch, the epoch so far (batches done,
+running loss and accuracy sums, the epoch's starting lr). Restoring it into freshly built
 objects (:meth:`load_checkpoint`) and calling :meth:`fit` again produces bit-identical
-weights to a run that never stopped (``tests/train/test_trainer.py`` checks it). Resume
-is at epoch boundaries: a run stopped mid-epoch restarts that epoch.
+weights, optimizer state and history to a run that never stopped
+(``tests/train/test_trainer.py`` checks it, with and without mixed precision).
+
+Checkpoints can be taken between any two optimizer steps:
+``ModelCheckpoint(every_n_train_steps=N)`` every N steps, ``fit(stop_after_steps=N)``
+pauses after N steps of this call, and a SIGINT (Ctrl-C) or SIGTERM (a killed job) during
+:meth:`fit` lets the current step finish, calls every callback's ``on_pause`` (so
+``ModelCheckpoint`` writes ``last.npz``) and raises :class:`TrainingInterrupted`; a second
+signal stops at once, without a checkpoint. A loader without ``state_dict`` (a list of
+batches, or the ``epoch -> iterable`` form building a loader without one) is resumed by
+skipping the batches already done, which is exact when its batches are a function of
+the epoch. Checkpoints of format version 1 (epoch boundaries only) still load.
+
+Not captured: CUDA generators (dropout on a GPU draws from CuPy's generator, which is
+re-seeded, not restored), and the state of data-loading code outside minigrad.
 
 Distributed
 -----------
 Under MPI (``model`` wrapped in :class:`~minigrad.distributed.DistributedDataParallel`,
-a :class:`~minigrad.distributed.DistributedSampler` passed as ``sampler``), every rank
-runs the same loop on its shard; the epoch's training loss and accuracy are summed over
-the ranks, BatchNorm buffers are broadcast from rank 0 after each epoch (so evaluation
-and checkpoints agree everywhere), the validation metrics are rank 0's, and only rank 0
-(``is_main``) prints, shows progress bars and writes files.
+a :class:`~minigrad.distributed.DistributedSampler` passed as ``sampler`` and to the
+``DataLoader``), every rank runs the same loop on its shard; the training loss and
+accuracy are summed over the ranks after every step (one small all-reduce, which also
+carries the stop flag, so that a signal seen by any rank stops every rank after the same
+step), BatchNorm buffers are broadcast from rank 0 after each epoch (so evaluation and
+checkpoints agree everywhere), the validation metrics are rank 0's, and only rank 0
+(``is_main``) prints, shows progress bars and writes files. Rank 0's checkpoint resumes
+every rank: a sampler with ``set_epoch`` recomputes each rank's own shard order.
 """
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
+import signal
+import threading
 import time
 
 import numpy as np
@@ -55,10 +79,27 @@ from ..autograd import no_grad
 from ..serialization import load, save
 from ..tensor import Tensor
 
-__all__ = ["Trainer", "fit", "CHECKPOINT_FORMAT"]
+__all__ = ["Trainer", "fit", "TrainingInterrupted", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "minigrad-trainer"
-_VERSION = 1
+_VERSION = 2   # 2: mid-epoch state ("epoch_progress", "loader"); 1: epoch boundaries only
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Raised by :meth:`Trainer.fit` when a SIGINT (Ctrl-C) or SIGTERM stopped training
+    between two optimizer steps, after every callback's ``on_pause`` ran (so the
+    checkpoint callback has written a resumable ``last.npz``). A ``KeyboardInterrupt``,
+    so a script that does not catch it still stops.
+
+    Attributes: ``signal_name`` ("SIGINT" or "SIGTERM"), ``epoch`` (1-based, the epoch
+    that was running, or the last one completed at a boundary), ``batch`` (batches done in
+    that epoch), ``step`` (optimizer steps of the whole run).
+    """
+
+    def __init__(self, signal_name, epoch, batch, step):
+        super().__init__(f"{signal_name}: training stopped after step {step} (epoch {epoch}, "
+                         f"batch {batch}); resume from the last checkpoint")
+        self.signal_name, self.epoch, self.batch, self.step = signal_name, epoch, batch, step
 
 
 def _to(batch, device):
@@ -82,6 +123,23 @@ def _optimizer_kind(optimizer):
 
 def _unwrap(model):
     return getattr(model, "module", model)
+
+
+def _transform_generators(transform):
+    """The NumPy generators a transform (or a ``Compose`` of them) draws from, in order;
+    transforms without their own generator use the global one (saved anyway)."""
+    found = []
+
+    def walk(t):
+        gen = getattr(t, "generator", None)
+        if isinstance(gen, np.random.Generator) and all(gen is not g for g in found):
+            found.append(gen)
+        for inner in getattr(t, "transforms", None) or ():
+            walk(inner)
+
+    if transform is not None:
+        walk(transform)
+    return found
 
 
 class Trainer:
@@ -119,8 +177,12 @@ class Trainer:
         Whether this process prints and writes (False on MPI ranks other than 0).
     sampler : optional object with ``set_epoch(epoch)`` (a ``DistributedSampler``).
     distributed : bool, default False
-        Sum the training metrics over MPI ranks and broadcast buffers after each epoch.
+        Sum the training metrics over MPI ranks (every step) and broadcast buffers after
+        each epoch.
     log : callable taking one line of text (default ``print`` on the main process).
+    handle_signals : bool, default True
+        During :meth:`fit` (in the main thread), SIGINT and SIGTERM stop training after
+        the current step with a checkpoint (see the module notes) instead of at once.
 
     Examples
     --------
@@ -143,7 +205,7 @@ class Trainer:
                  scheduler=None, scheduler_interval="step", clip_grad_norm=None, amp=False,
                  amp_dtype=None, callbacks=(), transform=None, device=None,
                  task="classification", progress=False, is_main=True, sampler=None,
-                 distributed=False, log=None):
+                 distributed=False, log=None, handle_signals=True):
         if scheduler_interval not in ("step", "epoch"):
             raise ValueError(f"Trainer: scheduler_interval must be 'step' or 'epoch', got "
                              f"{scheduler_interval!r}")
@@ -182,6 +244,14 @@ class Trainer:
         self.should_stop = False
         self.max_epochs = None  # the epochs of the whole run (fit's ``epochs``)
         self.stop_epoch = None  # where this call of fit leaves (``stop_after``)
+        self.handle_signals = bool(handle_signals)
+        self.paused = None      # why the last fit left mid-run: "stop_after_steps", a signal
+        self._progress = None   # the epoch in progress (None between epochs)
+        self._resume_loader = None  # how the next train_epoch repositions its loader
+        self._epoch_loader = None   # the iterable of the epoch in progress
+        self._stop_step = None
+        self._signal = None
+        self._last_epoch_lr = None
 
     # ------------------------------------------------------------------ helpers
     def log(self, text):
@@ -280,48 +350,104 @@ class Trainer:
         clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
 
     # ------------------------------------------------------------------ epochs
+    def _ordered_callbacks(self):
+        return [c for c in self.callbacks if not getattr(c, "runs_last", False)] + \
+               [c for c in self.callbacks if getattr(c, "runs_last", False)]
+
+    def _positioned(self, loader, done):
+        """``loader`` placed after the ``done`` batches of a resumed epoch."""
+        how, self._resume_loader = self._resume_loader, None
+        if done == 0 and how is None:
+            return loader
+        if how == "restored":            # DataLoader.load_state_dict already placed it
+            return loader
+        if isinstance(how, dict) and hasattr(loader, "load_state_dict"):
+            loader.load_state_dict(how)  # the epoch -> iterable form: this epoch's loader
+            return loader
+        return itertools.islice(loader, done, None)  # no state: skip what was done
+
     def train_epoch(self):
-        """One pass over the training data; returns (mean loss, accuracy or None)."""
+        """One pass over the training data (after a mid-epoch resume: what is left of
+        it); returns (mean loss, accuracy or None), or None when training pauses before
+        the end of the epoch (``stop_after_steps`` of :meth:`fit`, or a signal)."""
         if self.sampler is not None:
             self.sampler.set_epoch(self.epoch)
         self.model.train()
         loader = self._loader()
+        self._epoch_loader = loader
+        if self._progress is None:
+            self._resume_loader = None
+            self._progress = {"batch": 0, "loss_sum": 0.0, "correct": 0, "count": 0,
+                              "lr": self.lr, "time": 0.0}
+        progress = self._progress
+        batches = self._positioned(loader, progress["batch"])
         bar = None
         if self.progress and self.is_main:
             from tqdm.auto import tqdm
 
             total = len(loader) if hasattr(loader, "__len__") else None
-            bar = tqdm(total=total, desc=f"epoch {self.epoch + 1}/{self.max_epochs}",
-                       leave=False, dynamic_ncols=True)
-        total_loss, correct, count = 0.0, 0, 0
-        for batch in loader:
+            bar = tqdm(total=total, initial=progress["batch"],
+                       desc=f"epoch {self.epoch + 1}/{self.max_epochs}", leave=False,
+                       dynamic_ncols=True)
+        start, time_before = time.perf_counter(), progress["time"]
+        callbacks = self._ordered_callbacks()
+        paused = False
+        for batch in batches:
             x, y = _to(batch, self.device)
             if self.transform is not None:
                 x = self.transform(x)
             loss, n_correct = self._step(x, y)
             n = len(y)
-            total_loss += loss * n
-            correct += n_correct
-            count += n
+            flag = 0.0
+            if self.distributed:  # the epoch's sums over every rank, and one stop decision
+                from ..distributed import comm
+
+                sums = comm.all_reduce_array(np.array(
+                    [loss * n, n_correct, n, self._signal is not None], np.float64))
+                progress["loss_sum"] += float(sums[0])
+                progress["correct"] += int(sums[1])
+                progress["count"] += int(sums[2])
+                flag = float(sums[3])
+            else:
+                progress["loss_sum"] += loss * n
+                progress["correct"] += n_correct
+                progress["count"] += n
+            progress["batch"] += 1
             self.global_step += 1
             if self.scheduler is not None and self.scheduler_interval == "step" \
                     and not self._is_plateau():
                 self.scheduler.step()
+            progress["time"] = time_before + time.perf_counter() - start
             if bar is not None:
-                post = {"loss": f"{total_loss / count:.4f}"}
+                count = max(progress["count"], 1)
+                post = {"loss": f"{progress['loss_sum'] / count:.4f}"}
                 if self.task == "classification":
-                    post["acc"] = f"{correct / count:.3f}"
+                    post["acc"] = f"{progress['correct'] / count:.3f}"
                 post["lr"] = f"{self.lr:.3g}"
                 bar.set_postfix(post, refresh=False)
                 bar.update(1)
+            step_metrics = {"epoch": self.epoch + 1, "batch": progress["batch"],
+                            "step": self.global_step, "loss": loss, "lr": self.lr}
+            for cb in callbacks:
+                getattr(cb, "on_train_batch_end", lambda t, m: None)(self, step_metrics)
+            # under MPI every rank must stop after the same step: the summed flag decides
+            signalled = flag > 0 if self.distributed else self._signal is not None
+            if signalled:
+                self.paused = self._signal or "SIGTERM"
+            elif self._stop_step is not None and self.global_step >= self._stop_step:
+                self.paused = "stop_after_steps"
+            if self.paused is not None:
+                paused = True
+                break
         if bar is not None:
             bar.close()
+        if paused:
+            return None
         if self.distributed:
-            from ..distributed import comm
-
-            sums = comm.all_reduce_array(np.array([total_loss, correct, count], np.float64))
-            total_loss, correct, count = float(sums[0]), int(sums[1]), int(sums[2])
             self._sync_buffers()
+        self._progress = None
+        self._last_epoch_lr = progress["lr"]
+        total_loss, correct, count = progress["loss_sum"], progress["correct"], progress["count"]
         if count == 0:
             raise RuntimeError("Trainer: the training loader produced no batch")
         acc = correct / count if self.task == "classification" else None
@@ -365,55 +491,149 @@ class Trainer:
                 result["accuracy"] = float(arr[1])
         return result
 
-    def fit(self, epochs, stop_after=None):
+    def fit(self, epochs, stop_after=None, stop_after_steps=None):
         """Train until ``epochs`` epochs are complete (counting those of a resumed run)
         or a callback stops training; returns the history (a list of metric dicts).
 
         ``stop_after``: leave after at most this many epochs in this call (the run is
         paused, not finished: the checkpoint callback saves it, and a later ``fit`` — in
-        this process or after :meth:`load_checkpoint` — continues it)."""
+        this process or after :meth:`load_checkpoint` — continues it).
+
+        ``stop_after_steps``: leave after at most this many optimizer steps in this call,
+        possibly in the middle of an epoch (``trainer.paused`` is then
+        ``"stop_after_steps"``; the callbacks' ``on_pause`` runs, so ``ModelCheckpoint``
+        writes ``last.npz``); a later ``fit`` continues from that step.
+
+        Raises :class:`TrainingInterrupted` after a SIGINT or SIGTERM (``handle_signals``),
+        once the interrupted step is complete and the checkpoint written."""
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be an int >= 0, got {epochs!r}")
-        if stop_after is not None and (isinstance(stop_after, bool) or
-                                       not isinstance(stop_after, int) or stop_after < 1):
-            raise ValueError(f"Trainer.fit: stop_after must be a positive int, got "
-                             f"{stop_after!r}")
+        for name, value in (("stop_after", stop_after), ("stop_after_steps", stop_after_steps)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise ValueError(f"Trainer.fit: {name} must be a positive int, got {value!r}")
         self.max_epochs = epochs
         self.stop_epoch = epochs if stop_after is None else min(epochs, self.epoch + stop_after)
+        self._stop_step = None if stop_after_steps is None else \
+            self.global_step + stop_after_steps
+        self.paused = None
         for cb in self.callbacks:
             getattr(cb, "on_fit_start", lambda t: None)(self)
-        while self.epoch < self.stop_epoch and not self.should_stop:
-            start = time.perf_counter()
-            lr = self.lr
-            train_loss, train_acc = self.train_epoch()
-            metrics = {"epoch": self.epoch + 1, "train_loss": train_loss}
-            if train_acc is not None:
-                metrics["train_accuracy"] = train_acc
-            if self.val_loader is not None:
-                val = self.evaluate(self.val_loader)
-                metrics["val_loss"] = val["loss"]
-                if "accuracy" in val:
-                    metrics["val_accuracy"] = val["accuracy"]
-            metrics["lr"] = lr
-            if self.scheduler is not None:
-                if self._is_plateau():
-                    self.scheduler.step(metrics.get("val_loss", train_loss))
-                elif self.scheduler_interval == "epoch":
-                    self.scheduler.step()
-            metrics["time"] = time.perf_counter() - start
-            self.epoch += 1
-            self.history.append(metrics)
-            self._report(metrics)
-            ordered = [c for c in self.callbacks if not getattr(c, "runs_last", False)] + \
-                      [c for c in self.callbacks if getattr(c, "runs_last", False)]
-            for cb in ordered:
-                getattr(cb, "on_epoch_end", lambda t, m: None)(self, metrics)
-            if not math.isfinite(train_loss):
-                self.log(f"the training loss is {train_loss}; stopping")
-                self.should_stop = True
+        with self._catch_signals():
+            while self.epoch < self.stop_epoch and not self.should_stop:
+                time_before = 0.0 if self._progress is None else self._progress["time"]
+                start = time.perf_counter()
+                result = self.train_epoch()
+                if result is None:  # paused in the middle of the epoch
+                    break
+                self._end_epoch(*result, lr=self._last_epoch_lr,
+                                elapsed=time_before + time.perf_counter() - start)
+                if self._agreed_signal():  # arrived during evaluation or the callbacks
+                    self.paused = self._signal or "SIGTERM"
+                    break
+        if self.paused is not None:
+            if self._progress is not None:
+                self._rearm_loader()
+            why = f"{self.paused} received" if self.paused.startswith("SIG") else self.paused
+            self.log(f"training paused after step {self.global_step} ({self._where()}): "
+                     f"{why}")
+            for cb in self._ordered_callbacks():
+                getattr(cb, "on_pause", lambda t, r: None)(self, self.paused)
         for cb in self.callbacks:
             getattr(cb, "on_fit_end", lambda t: None)(self)
+        if self.paused in ("SIGINT", "SIGTERM"):
+            epoch, batch = (self.epoch + 1, self._progress["batch"]) if self._progress \
+                else (self.epoch, 0)
+            raise TrainingInterrupted(self.paused, epoch, batch, self.global_step)
         return self.history
+
+    def _rearm_loader(self):
+        """After a pause inside an epoch, make the next ``train_epoch`` (a later ``fit`` in
+        this process) continue the epoch from the loader's own position."""
+        loader = self._epoch_loader
+        if not (hasattr(loader, "state_dict") and hasattr(loader, "load_state_dict")):
+            return  # skipped forward instead
+        state = loader.state_dict()
+        if self._loader_is_factory():
+            self._resume_loader = state
+        else:
+            loader.load_state_dict(state)
+            self._resume_loader = "restored"
+
+    def _where(self):
+        """Where the run is, in words: "epoch 3, batch 17 of 41" or "end of epoch 2"."""
+        if self._progress is None:
+            return f"end of epoch {self.epoch}"
+        loader = self._epoch_loader
+        total = f" of {len(loader)}" if hasattr(loader, "__len__") else ""
+        return f"epoch {self.epoch + 1}, batch {self._progress['batch']}{total}"
+
+    def _end_epoch(self, train_loss, train_acc, lr, elapsed):
+        """Validation, the per-epoch scheduler, the history and the epoch callbacks."""
+        start = time.perf_counter()
+        metrics = {"epoch": self.epoch + 1, "train_loss": train_loss}
+        if train_acc is not None:
+            metrics["train_accuracy"] = train_acc
+        if self.val_loader is not None:
+            val = self.evaluate(self.val_loader)
+            metrics["val_loss"] = val["loss"]
+            if "accuracy" in val:
+                metrics["val_accuracy"] = val["accuracy"]
+        metrics["lr"] = lr
+        if self.scheduler is not None:
+            if self._is_plateau():
+                self.scheduler.step(metrics.get("val_loss", train_loss))
+            elif self.scheduler_interval == "epoch":
+                self.scheduler.step()
+        metrics["time"] = elapsed + time.perf_counter() - start
+        self.epoch += 1
+        self.history.append(metrics)
+        self._report(metrics)
+        for cb in self._ordered_callbacks():
+            getattr(cb, "on_epoch_end", lambda t, m: None)(self, metrics)
+        if not math.isfinite(train_loss):
+            self.log(f"the training loss is {train_loss}; stopping")
+            self.should_stop = True
+
+    def _agreed_signal(self):
+        """Whether a signal asks to stop (under MPI: whether any rank got one)."""
+        if not self.distributed:
+            return self._signal is not None
+        from ..distributed import comm
+
+        flag = comm.all_reduce_array(np.array([self._signal is not None], np.float64))
+        return bool(flag[0] > 0)
+
+    @contextlib.contextmanager
+    def _catch_signals(self):
+        """SIGINT and SIGTERM set a flag that the loop reads between two steps; a second
+        one raises KeyboardInterrupt at once. Only in the main thread (Python's rule), and
+        a signal that the process ignores (``nohup``, a background job) stays ignored."""
+        self._signal = None
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            name = signal.Signals(signum).name
+            if self._signal is not None:
+                raise KeyboardInterrupt(f"second signal ({name}): stopping at once, without "
+                                        f"a checkpoint")
+            self._signal = name
+
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) == signal.SIG_IGN:  # e.g. nohup, a background job
+                continue
+            try:
+                previous[sig] = signal.signal(sig, handler)
+            except (ValueError, OSError):  # pragma: no cover - e.g. an embedded interpreter
+                pass
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
     def _report(self, m):
         parts = [f"epoch {m['epoch']:3d}/{self.max_epochs}", f"loss {m['train_loss']:.4f}"]
@@ -427,31 +647,78 @@ class Trainer:
         self.log("  ".join(parts))
 
     # ------------------------------------------------------------------ checkpoints
+    def _loader_is_factory(self):
+        loader = self.train_loader
+        return callable(loader) and not hasattr(loader, "__iter__")
+
+    def _train_loader_state(self):
+        if isinstance(self._resume_loader, dict):   # restored, not used yet: unchanged
+            return self._resume_loader
+        if self._loader_is_factory():  # a new loader every epoch: only mid-epoch matters
+            loader = self._epoch_loader if self._progress is not None else None
+        else:
+            loader = self.train_loader
+        return loader.state_dict() if hasattr(loader, "state_dict") else None
+
     def state_dict(self):
-        """Everything needed to continue exactly where this run is (see module notes)."""
-        gen = getattr(self.train_loader, "generator", None)
+        """Everything needed to continue exactly where this run is, between two epochs
+        or between two steps of an epoch (see the module notes)."""
+        val = self.val_loader
         return {
             "format": CHECKPOINT_FORMAT,
             "version": _VERSION,
             "epoch": self.epoch,
             "global_step": self.global_step,
             "should_stop": self.should_stop,
+            "epoch_progress": None if self._progress is None else dict(self._progress),
             "model": _unwrap(self.model).state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "scaler": None if self.scaler is None else self.scaler.state_dict(),
             "rng": _random.get_rng_state(),
-            "loader_rng": None if gen is None else gen.bit_generator.state,
+            "loader": self._train_loader_state(),
+            "val_loader": val.state_dict() if hasattr(val, "state_dict") else None,
+            "transform_rng": [g.bit_generator.state
+                              for g in _transform_generators(self.transform)],
             "history": self.history,
             "callbacks": [cb.state_dict() if hasattr(cb, "state_dict") else {}
                           for cb in self.callbacks],
         }
 
     def load_state_dict(self, state):
-        """Restore :meth:`state_dict` into this trainer's (freshly built) objects."""
+        """Restore :meth:`state_dict` into this trainer's (freshly built) objects; the
+        next :meth:`fit` continues from the saved epoch and step.
+
+        Raises ``ValueError`` for something that is not a training checkpoint, a
+        checkpoint from a newer minigrad, or one whose loader state does not fit this
+        trainer's loader (another dataset length or batch size: the message names both).
+        """
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise ValueError("not a minigrad training checkpoint (no 'format': "
                              f"{CHECKPOINT_FORMAT!r} entry)")
+        version = state.get("version", 1)
+        if not isinstance(version, int) or version > _VERSION:
+            raise ValueError(f"training checkpoint format version {version!r} was written by "
+                             f"a newer minigrad; this one reads versions 1 to {_VERSION}")
+        progress = state.get("epoch_progress")  # absent from version 1 (epoch boundaries)
+        gens = _transform_generators(self.transform)
+        saved_gens = state.get("transform_rng") or []
+        if saved_gens and len(saved_gens) != len(gens):
+            raise ValueError(f"the checkpoint has {len(saved_gens)} transform generators, this "
+                             f"trainer's transform has {len(gens)}")
+        # the loaders first: they check the checkpoint fits before anything changes
+        loader_state = state.get("loader")
+        self._resume_loader = None
+        if loader_state is not None:
+            if self._loader_is_factory():
+                if progress is not None:
+                    self._resume_loader = dict(loader_state)
+            elif hasattr(self.train_loader, "load_state_dict"):
+                self.train_loader.load_state_dict(loader_state)
+                self._resume_loader = "restored"
+        if self.val_loader is not None and state.get("val_loader") is not None and \
+                hasattr(self.val_loader, "load_state_dict"):
+            self.val_loader.load_state_dict(state["val_loader"])
         _unwrap(self.model).load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
@@ -463,11 +730,17 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         _random.set_rng_state(state["rng"])
         gen = getattr(self.train_loader, "generator", None)
-        if gen is not None and state.get("loader_rng") is not None:
-            gen.bit_generator.state = state["loader_rng"]
+        if loader_state is None and gen is not None and state.get("loader_rng") is not None:
+            gen.bit_generator.state = state["loader_rng"]  # a version-1 checkpoint
+        for g, g_state in zip(gens, saved_gens):
+            g.bit_generator.state = g_state
         self.epoch = int(state["epoch"])
         self.global_step = int(state["global_step"])
         self.should_stop = bool(state.get("should_stop", False))
+        self._progress = None if progress is None else {
+            "batch": int(progress["batch"]), "loss_sum": float(progress["loss_sum"]),
+            "correct": int(progress["correct"]), "count": int(progress["count"]),
+            "lr": float(progress["lr"]), "time": float(progress["time"])}
         self.history = [dict(m) for m in state["history"]]
         saved = state.get("callbacks") or []
         for cb, cb_state in zip(self.callbacks, saved):

@@ -3,6 +3,7 @@ random_split, train_test_split (stratified), the shipped digits, and IDX files w
 here in a temporary directory."""
 import doctest
 import gzip
+import io
 
 import numpy as np
 import pytest
@@ -148,6 +149,161 @@ def test_collate_dicts_and_custom_collate():
 def test_loader_device(device):
     xb, yb = next(iter(DataLoader(make_ds(6), batch_size=3, device=device)))
     assert xb.device == device and yb.device == device
+
+
+# ----------------------------------------------------------------- stopping mid-epoch
+
+
+def batches(iterable):
+    return [y.tolist() if hasattr(y, "tolist") else list(y) for _, y in iterable]
+
+
+def round_trip(state):
+    """Through mg.save / mg.load, as in a checkpoint."""
+    buf = io.BytesIO()
+    mg.save(state, buf)
+    buf.seek(0)
+    return mg.load(buf)
+
+
+def interrupted_at(make, k, epochs_before=1):
+    """(what an uninterrupted loader yields after k batches of epoch ``epochs_before``
+    and in the next epoch, what a fresh loader restored there yields)."""
+    mg.manual_seed(11)
+    ref = make()
+    for _ in range(epochs_before):
+        batches(ref)
+    it = iter(ref)
+    for _ in range(k):
+        next(it)
+    state = round_trip(ref.state_dict())
+    rng = mg.random.get_rng_state()    # loaders without seed draw from the global one
+    expected = (batches(it), batches(ref), batches(ref))
+    mg.manual_seed(999)                # a new process: every generator elsewhere
+    fresh = make()
+    mg.random.set_rng_state(rng)
+    fresh.load_state_dict(state)
+    return expected, (batches(fresh), batches(fresh), batches(fresh))
+
+
+LOADERS = {
+    "in order": lambda: DataLoader(make_ds(10), batch_size=3),
+    "shuffled, seed": lambda: DataLoader(make_ds(10), batch_size=3, shuffle=True, seed=4),
+    "shuffled, global generator": lambda: DataLoader(make_ds(10), batch_size=3, shuffle=True),
+    "shuffled, drop_last": lambda: DataLoader(make_ds(10), batch_size=3, shuffle=True, seed=4,
+                                              drop_last=True),
+    "in order, drop_last": lambda: DataLoader(make_ds(10), batch_size=3, drop_last=True),
+    "generic dataset": lambda: DataLoader(Squares(), batch_size=2, shuffle=True, seed=1,
+                                          collate_fn=lambda s: (None, [x[1] for x in s])),
+}
+
+
+@pytest.mark.parametrize("name", list(LOADERS))
+def test_loader_resumed_after_k_batches_yields_the_rest_then_the_same_epochs(name):
+    make = LOADERS[name]
+    n_batches = len(make())
+    for k in range(n_batches + 1):      # 0, every batch, and after the last one
+        expected, got = interrupted_at(make, k)
+        assert got == expected, (name, k)
+        assert len(got[0]) == n_batches - k
+
+
+def test_loader_resumed_in_the_first_epoch_and_at_a_boundary():
+    make = LOADERS["shuffled, seed"]
+    assert interrupted_at(make, 2, epochs_before=0)[0] == \
+        interrupted_at(make, 2, epochs_before=0)[1]
+    # a state taken after an epoch ran to its end (the for loop finished) starts a new one
+    a = make()
+    first = batches(a)
+    state = round_trip(a.state_dict())
+    assert state["epoch"] is None
+    b = make()
+    b.load_state_dict(state)
+    assert batches(b) == batches(a) != first
+
+
+def test_loader_state_right_after_load_is_the_loaded_one():
+    a = DataLoader(make_ds(10), batch_size=3, shuffle=True, seed=0)
+    it = iter(a)
+    next(it)
+    state = a.state_dict()
+    b = DataLoader(make_ds(10), batch_size=3, shuffle=True, seed=0)
+    b.load_state_dict(state)
+    again = b.state_dict()
+    assert again["epoch"]["batches_yielded"] == 1
+    assert np.array_equal(again["epoch"]["order"], state["epoch"]["order"])
+    assert again["generator"] == state["generator"]
+
+
+def test_loader_with_a_distributed_sampler_resumes_each_rank():
+    from minigrad.distributed import DistributedSampler
+
+    for rank in (0, 1):
+        def make(rank=rank):
+            sampler = DistributedSampler(make_ds(11), num_replicas=2, rank=rank, seed=3)
+            return DataLoader(make_ds(11), batch_size=2, sampler=sampler)
+
+        ref = make()
+        ref.sampler.set_epoch(0)
+        epoch0 = batches(ref)
+        ref.sampler.set_epoch(1)
+        it = iter(ref)
+        next(it), next(it)
+        state = round_trip(ref.state_dict())
+        assert state["epoch"]["order"] is None      # recomputed from the sampler's epoch
+        rest = batches(it)
+        fresh = make()
+        fresh.load_state_dict(state)
+        assert fresh.sampler.epoch == 1
+        assert batches(fresh) == rest and len(rest) == len(ref) - 2
+        fresh.sampler.set_epoch(2)
+        ref.sampler.set_epoch(2)
+        assert batches(fresh) == batches(ref) != epoch0
+
+
+def test_loader_with_a_plain_sampler_saves_its_order():
+    order = [9, 3, 5, 0, 1, 2]
+    a = DataLoader(make_ds(10), batch_size=4, sampler=order)
+    it = iter(a)
+    next(it)
+    state = round_trip(a.state_dict())
+    assert state["epoch"]["order"].tolist() == order
+    b = DataLoader(make_ds(10), batch_size=4, sampler=[0, 1, 2, 3, 4, 5])
+    b.load_state_dict(state)
+    assert batches(b) == [[1, 2]]
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        DataLoader(make_ds(10), sampler=order, shuffle=True)
+
+
+def test_loader_state_for_another_loader_is_refused_naming_both_values():
+    a = DataLoader(make_ds(10), batch_size=3, shuffle=True, seed=0)
+    it = iter(a)
+    next(it)
+    state = a.state_dict()
+    with pytest.raises(ValueError, match=r"a dataset of 10 samples, but this loader has a "
+                                         r"dataset of 12 samples"):
+        DataLoader(make_ds(12), batch_size=3, shuffle=True, seed=0).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"batch_size 3, but this loader has batch_size 4"):
+        DataLoader(make_ds(10), batch_size=4, shuffle=True, seed=0).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"drop_last=False, but this loader has "
+                                         r"drop_last=True"):
+        DataLoader(make_ds(10), batch_size=3, shuffle=True, seed=0,
+                   drop_last=True).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"shuffle=True, but this loader has shuffle=False"):
+        DataLoader(make_ds(10), batch_size=3).load_state_dict(state)
+    with pytest.raises(ValueError, match="its own generator .* global generator"):
+        DataLoader(make_ds(10), batch_size=3, shuffle=True).load_state_dict(state)
+    with pytest.raises(ValueError, match="not a DataLoader state"):
+        DataLoader(make_ds(10)).load_state_dict({"batch_size": 3})
+    bad = dict(state, epoch=dict(state["epoch"], batches_yielded=7))
+    with pytest.raises(ValueError, match="7 batches yielded, but an epoch has only 4"):
+        DataLoader(make_ds(10), batch_size=3, shuffle=True, seed=0).load_state_dict(bad)
+    # nothing was changed by a refused state
+    fresh = DataLoader(make_ds(10), batch_size=3, shuffle=True, seed=0)
+    before = fresh.generator.bit_generator.state
+    with pytest.raises(ValueError):
+        fresh.load_state_dict(bad)
+    assert fresh.generator.bit_generator.state == before and fresh.state_dict()["epoch"] is None
 
 
 # ----------------------------------------------------------------- splits

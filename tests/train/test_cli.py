@@ -127,6 +127,123 @@ def test_resume_is_bit_identical(workdir):
     only_out(workdir)
 
 
+# --------------------------------------------------------------------------- mid-epoch resume
+# 160 samples, 10% held out: 144 training samples, 5 steps of 32 per epoch, 10 steps in all
+MID = ["train", "--model", "cnn", "--epochs", "2", "--subset", "160", "--augment",
+       "--optimizer", "adamw", *FAST]
+
+
+def _rows(path):
+    return [{k: v for k, v in r.items() if k != "time"} for r in csv.DictReader(open(path))]
+
+
+@pytest.fixture(scope="module")
+def full_mid(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full")
+    status, _, err = run_cli(*MID, "--out", out, "--name", "full")
+    assert status == 0, err
+    return out / "full"
+
+
+def _same_as_full(full, run):
+    a, b = _weights(full / "last.npz"), _weights(run / "last.npz")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+    assert load(full / "last.npz")["optimizer"]["state"].keys() == \
+        load(run / "last.npz")["optimizer"]["state"].keys()
+    for i, st in load(full / "last.npz")["optimizer"]["state"].items():
+        for k, v in st.items():
+            assert np.array_equal(np.asarray(v), np.asarray(
+                load(run / "last.npz")["optimizer"]["state"][i][k])), (i, k)
+    assert _rows(full / "metrics.csv") == _rows(run / "metrics.csv")
+    assert json.load(open(full / "metrics.json"))["test"]["test_accuracy"] == \
+        json.load(open(run / "metrics.json"))["test"]["test_accuracy"]
+
+
+def test_stop_after_steps_then_resume_is_bit_identical(workdir, full_mid):
+    status, out, err = run_cli(*MID, "--out", "out", "--name", "part", "--stop-after-steps", "7")
+    assert status == 0, err
+    assert "stopped after step 7 (--stop-after-steps)" in out
+    assert "minigrad train --resume out/part/last.npz" in out
+    ckpt = load(workdir / "out" / "part" / "last.npz")
+    assert ckpt["global_step"] == 7 and ckpt["epoch"] == 1
+    assert ckpt["epoch_progress"]["batch"] == 2
+    assert not (workdir / "out" / "part" / "curves.png").exists()   # not finished yet
+    status, out, err = run_cli("train", "--resume", "out/part", "--no-progress", "--out", "out")
+    assert status == 0, err
+    assert "resuming part from out/part/last.npz in epoch 2/2 after batch 2 of 5 (step 7)" \
+        in out
+    _same_as_full(full_mid, workdir / "out" / "part")
+    only_out(workdir)
+
+
+def _signal_at(patch, step, action):
+    """Make the optimizer step number ``step`` of the run end with ``action()``."""
+    from minigrad.train import Trainer
+
+    orig = Trainer._step
+
+    def patched(self, x, y):
+        result = orig(self, x, y)
+        if self.global_step + 1 == step:
+            action()
+        return result
+
+    patch.setattr(Trainer, "_step", patched)
+
+
+def test_sigterm_writes_a_checkpoint_and_resume_is_bit_identical(workdir, full_mid,
+                                                                 monkeypatch):
+    import signal
+
+    with monkeypatch.context() as patch:
+        _signal_at(patch, 6, lambda: os.kill(os.getpid(), signal.SIGTERM))
+        status, out, err = run_cli(*MID, "--out", "out", "--name", "part")
+    assert status == 128 + signal.SIGTERM, err
+    assert "interrupted by SIGTERM; checkpoint written: out/part/last.npz" in out
+    assert "training paused after step 6 (epoch 2, batch 1 of 5): SIGTERM received" in out
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    ckpt = load(workdir / "out" / "part" / "last.npz")
+    assert ckpt["global_step"] == 6 and ckpt["epoch_progress"]["batch"] == 1
+    status, out, err = run_cli("train", "--resume", "out/part", "--no-progress", "--out", "out")
+    assert status == 0, err
+    _same_as_full(full_mid, workdir / "out" / "part")
+    only_out(workdir)
+
+
+def test_checkpoint_every_steps_survives_a_crash(workdir, full_mid, monkeypatch):
+    def crash():
+        raise MemoryError("killed")
+
+    with monkeypatch.context() as patch, pytest.raises(MemoryError):
+        _signal_at(patch, 9, crash)
+        run_cli(*MID, "--out", "out", "--name", "part", "--checkpoint-every-steps", "4")
+    ckpt = load(workdir / "out" / "part" / "last.npz")
+    assert ckpt["global_step"] == 8 and ckpt["epoch_progress"]["batch"] == 3
+    assert ckpt["extra"]["config"]["checkpoint_every_steps"] == 4
+    assert sorted(p.name for p in (workdir / "out" / "part").iterdir()) == \
+        ["best.npz", "last.npz", "metrics.csv", "metrics.json"]   # no temporary file left
+    status, out, err = run_cli("train", "--resume", "out/part", "--no-progress", "--out", "out")
+    assert status == 0, err
+    _same_as_full(full_mid, workdir / "out" / "part")
+
+
+def test_resume_with_another_dataset_length_names_both(workdir):
+    from minigrad.serialization import save
+
+    assert run_cli("train", *TINY_TRAIN, "--out", "out", "--name", "x", "--stop-after-steps",
+                   "3")[0] == 0
+    path = workdir / "out" / "x" / "last.npz"
+    state = load(path)
+    state["extra"]["config"]["subset"] = 150      # as if the data had changed
+    save(state, path)
+    status, _, err = run_cli("train", "--resume", str(path), "--out", "out")
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "does not fit this run" in err
+    assert "a dataset of 180 samples, but this loader has a dataset of 135 samples" in err
+
+
 # --------------------------------------------------------------------------- analyses
 def test_landscape_from_a_trained_checkpoint(workdir):
     assert run_cli("train", *TINY_TRAIN, "--out", "out", "--name", "m")[0] == 0
@@ -212,6 +329,8 @@ def _truncated(tmp_path):
     ["train", "--dataset", "mnist:/no/such/folder"],
     ["train", "--dataset", "spirals", "--model", "cnn"],
     ["train", "--resume", "no/such/checkpoint.npz"],
+    ["train", "--checkpoint-every-steps", "0"],
+    ["train", "--stop-after-steps", "-3"],
     ["train", "--device", "cuda"],
     ["landscape", "--checkpoint", "no/such/best.npz"],
     ["landscape"],
@@ -286,3 +405,24 @@ def test_distributed_training_under_mpiexec(tmp_path):
     assert doc["config"]["world_size"] == 2
     assert doc["config"]["effective_lr"] == pytest.approx(2 * doc["config"]["base_lr"])
     assert files(tmp_path / "out") == ["ddp"]
+
+
+@pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec on PATH")
+def test_distributed_mid_epoch_resume_under_mpiexec(tmp_path):
+    """Each rank resumes its own shard (DistributedSampler) at the saved step."""
+    pytest.importorskip("mpi4py")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    out = str(tmp_path / "out")
+    common = [MPIEXEC, "-n", "2", sys.executable, "-m", "minigrad", "train", "--no-progress",
+              "--out", out]
+    run = ["--distributed", "--model", "mlp", "--epochs", "2", "--subset", "200"]
+    for argv in (run + ["--name", "full"], run + ["--name", "part", "--stop-after-steps", "4"],
+                 ["--resume", os.path.join(out, "part")]):
+        proc = subprocess.run(common + argv, capture_output=True, text=True, timeout=120,
+                              env=env)
+        assert proc.returncode == 0, proc.stderr
+    assert "after batch 1 of 3 (step 4)" in proc.stdout
+    full, part = _weights(tmp_path / "out/full/last.npz"), _weights(tmp_path / "out/part/last.npz")
+    for k in full:
+        assert np.array_equal(full[k], part[k]), k
+    assert _rows(tmp_path / "out/full/metrics.csv") == _rows(tmp_path / "out/part/metrics.csv")
