@@ -7,6 +7,7 @@ r"""Our own CUDA kernels, callable on raw CuPy arrays, and their NumPy twins.
 ``compress_24(W) -> (values, metadata)``           pack a 2:4 sparse fp16/bf16 matrix
 ``mm_24(values, metadata, B, out=None)``           2:4 sparse x dense on sparse tensor cores
 ``hgemm(A, B, out=None, out_dtype=None)``          fp16/bf16 GEMM, fp32 accumulation
+``hgemm_wgmma(A, B, out=None, out_dtype=None)``    the same on Hopper wgmma (sm_90 only)
 ``use_vendor(flag=True)`` / ``vendor_enabled()``   route the above to cuSPARSE / cuBLAS
 =================================================  ========================================
 
@@ -33,6 +34,7 @@ from . import reference
 from ._cuda import (
     compress_24,
     hgemm,
+    hgemm_wgmma,
     mm_24,
     spmm_csr,
     spmv_csr,
@@ -46,6 +48,7 @@ __all__ = [
     "compress_24",
     "mm_24",
     "hgemm",
+    "hgemm_wgmma",
     "use_vendor",
     "vendor_enabled",
     "reference",

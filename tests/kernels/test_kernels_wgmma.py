@@ -1,0 +1,568 @@
+"""The Hopper wgmma GEMM (kernels/hgemm_wgmma.cu) without a GPU, and on one.
+
+CPU (CI): the NumPy model (kernels/wgmma_model.py) -- shared-memory layouts, descriptor
+encoding, the ISA address a descriptor gives every operand element, the accumulator layout, the
+pipeline's hazards, a replay of the whole kernel against A @ B -- and the .cu file itself: its
+``__host__ __device__`` layout functions are compiled by nvcc into a host program whose output
+must equal the model, its ptxas report must show no spills and no wgmma serialisation, and NVRTC
+must build it for sm_90a with the launcher's options (and refuse sm_90 without the "a").
+
+GPU (``-m gpu``, sm_90 only): a one-tile diagnostic first (exact integer data; on a mismatch it
+names the descriptor misreading that reproduces the GPU's output), then products against
+float64 with NaN-filled outputs, ragged sizes and 4096^3, variants and the peak kernel.
+"""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import minigrad.kernels as K
+import numpy as np
+import pytest
+from minigrad.kernels import _cuda
+from minigrad.kernels import reference as ref
+from minigrad.kernels import wgmma_model as W
+
+from minigrad import _backend
+
+from .kernels_testdata import rel_err
+
+KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
+SOURCE = KERNEL_DIR / "hgemm_wgmma.cu"
+nvcc = shutil.which("nvcc")
+needs_nvcc = pytest.mark.skipif(nvcc is None, reason="nvcc not found")
+BNS = [256, 128]
+
+
+# ------------------------------------------------------------------ model vs the .cu text
+
+
+def test_model_constants_match_the_cu_defaults():
+    d = W.cu_defaults()
+    assert d == dict(BN=W.TILING["BN"], STAGES=W.TILING["STAGES"], GROUP_M=W.TILING["GROUP_M"],
+                     BM=W.BM, BK=W.BK, THREADS=W.THREADS)
+
+
+def test_wgmma_operand_lists_are_the_generated_ones():
+    text = SOURCE.read_text()
+    assert W.wgmma_operand_macros() in text
+    # each asm statement names its descriptors right after the accumulators
+    for n, regs in ((256, 128), (128, 64)):
+        for ab in ("f16", "bf16"):
+            pat = (rf"setp\.ne\.b32 p, %{regs + 2}, 0;\\n\"\s*\"wgmma\.mma_async\.sync\.aligned"
+                   rf"\.m64n{n}k16\.f32\.{ab}\.{ab} \" WGMMA_D_REGS_{regs}\s*\", %{regs}, "
+                   rf"%{regs + 1}, p, 1, 1, 0, 1;")
+            assert re.search(pat, text), (n, ab)
+
+
+# ------------------------------------------------------------------------ descriptors
+
+
+def test_descriptor_bit_packing():
+    # K-major A of warpgroup 1, stage 2, k16 step 3, base 0x400
+    # (PTX: matrix-descriptor-encode(x) = (x & 0x3FFFF) >> 4)
+    addr = 0x400 + 2 * W.A_STAGE_BYTES + 8192 + 3 * 32
+    d = W.desc_a(0x400, 2, 1, 3)
+    assert d == (addr >> 4) | (16 >> 4) << 16 | (1024 >> 4) << 32 | 1 << 62
+    assert W.decode_desc(d) == dict(start=addr, lbo=16, sbo=1024, base_offset=0, swizzle=1,
+                                    reserved=0)
+    d = W.desc_b(0x8000, 1, 2, bn=256)
+    assert W.decode_desc(d)["start"] == 0x8000 + W.b_stage_bytes(256) + 2 * 2048
+    assert W.decode_desc(d)["lbo"] == W.BK * 128 and W.decode_desc(d)["sbo"] == 1024
+    assert W.make_desc(0x7FFFF, 0, 0) & 0x3FFF == 0x3FFF  # 14-bit field, address & 0x3FFFF
+    with pytest.raises(NotImplementedError):
+        W.desc_element_address(W.make_desc(0, 16, 1024, base_offset=3), "K", 0, 0)
+
+
+@pytest.mark.parametrize("bn", BNS)
+def test_write_layouts_are_bijections(bn):
+    m, k = np.meshgrid(np.arange(W.BM), np.arange(W.BK), indexing="ij")
+    a = W.a_tile_offset(m, k).ravel()
+    assert np.array_equal(np.sort(a), np.arange(0, W.A_STAGE_BYTES, 2))
+    k, n = np.meshgrid(np.arange(W.BK), np.arange(bn), indexing="ij")
+    b = W.b_tile_offset(k, n).ravel()
+    assert np.array_equal(np.sort(b), np.arange(0, W.b_stage_bytes(bn), 2))
+    # A is hgemm.cu's swz<8> layout (same swizzle as the mma.sync kernel)
+    from minigrad.kernels.ptx_model import swz
+    mm, kk = np.meshgrid(np.arange(W.BM), np.arange(0, W.BK, 8), indexing="ij")
+    assert np.array_equal(W.a_tile_offset(mm, kk), swz(mm, kk // 8, 8) * 2)
+
+
+@pytest.mark.parametrize("bn", BNS)
+@pytest.mark.parametrize("stages", [3, 4])
+def test_descriptor_reads_match_the_written_layout(bn, stages):
+    """Every element every wgmma of every stage reads (ISA address model of the kernel's
+    descriptors) is where the cp.async plan wrote that element."""
+    sA, sB = 0, stages * W.A_STAGE_BYTES
+    r, k = np.meshgrid(np.arange(64), np.arange(16), indexing="ij")
+    n, kb = np.meshgrid(np.arange(bn), np.arange(16), indexing="ij")
+    for stage in range(stages):
+        for kk in range(W.BK // 16):
+            for wg in range(2):
+                got = W.desc_element_address(W.desc_a(sA, stage, wg, kk, bn), "K", r, k)
+                want = sA + stage * W.A_STAGE_BYTES + W.a_tile_offset(64 * wg + r, 16 * kk + k)
+                assert np.array_equal(got, want), (stage, kk, wg)
+            got = W.desc_element_address(W.desc_b(sB, stage, kk, bn), "MN", n, kb)
+            want = sB + stage * W.b_stage_bytes(bn) + W.b_tile_offset(16 * kk + kb, n)
+            assert np.array_equal(got, want), (stage, kk)
+
+
+def test_misreadings_give_other_addresses():
+    """The diagnostic variants really differ from the ISA reading (so a GPU mismatch can be
+    attributed), and the layout is not accidentally swizzle-free."""
+    n, kb = np.meshgrid(np.arange(256), np.arange(16), indexing="ij")
+    d = W.desc_b(0, 0, 1)
+    isa = W.desc_element_address(d, "MN", n, kb)
+    for v in ("mn_swapped", "no_swizzle"):
+        assert not np.array_equal(isa, W.desc_element_address(d, "MN", n, kb, v))
+
+
+# --------------------------------------------------------------- copy plan, accumulators
+
+
+@pytest.mark.parametrize("bn", BNS)
+def test_copy_plan_writes_each_element_once_conflict_free(bn):
+    a, b = W.copy_plan(bn)
+    assert np.array_equal(a["dst"], W.a_tile_offset(a["row"], a["col"]))
+    assert np.array_equal(b["dst"], W.b_tile_offset(b["row"], b["col"]))
+    for plan, rows, cols in ((a, W.BM, W.BK), (b, W.BK, bn)):
+        cover = np.zeros((rows, cols), int)
+        for r, c in zip(plan["row"].ravel(), plan["col"].ravel()):
+            cover[r, c:c + 8] += 1
+        assert (cover == 1).all()
+        assert W.bank_conflicts(plan["dst"]) == 1
+        # each cp.async moves 16 contiguous bytes: the 8 halves of a chunk are contiguous
+        assert (plan["col"] % 8 == 0).all()
+
+
+@pytest.mark.parametrize("bn", BNS)
+def test_accumulator_layout_and_epilogue_cover_the_tile_once(bn):
+    tid, i = np.meshgrid(np.arange(W.THREADS), np.arange(bn // 2), indexing="ij")
+    rows, cols = W.acc_row(tid, i), W.acc_col(tid, i)
+    cover = np.zeros((W.BM, bn), int)
+    np.add.at(cover, (rows, cols), 1)
+    assert (cover == 1).all()
+    # the epilogue stores registers (i, i+1), i even, as one 8-byte / 4-byte pair
+    assert np.array_equal(rows[:, 0::2], rows[:, 1::2])
+    assert np.array_equal(cols[:, 0::2] + 1, cols[:, 1::2])
+    assert (cols[:, 0::2] % 2 == 0).all()
+    # ISA figure, warpgroup 0 warp 0 lane 0: d0 d1 at (0, 0..1), d2 d3 at (8, 0..1), d4 (0, 8)
+    assert [(int(rows[0, j]), int(cols[0, j])) for j in range(5)] == [(0, 0), (0, 1), (8, 0),
+                                                                      (8, 1), (0, 8)]
+    assert (int(rows[128 + 32 + 5, 0]), int(cols[128 + 32 + 5, 0])) == (64 + 16 + 1, 2)
+
+
+# ------------------------------------------------------------------------------ pipeline
+
+
+@pytest.mark.parametrize("stages", [3, 4, 5, 6])
+def test_pipeline_has_no_hazards(stages):
+    for KT in range(0, 3 * stages + 2):
+        W.check_pipeline(KT, stages)
+
+
+def test_pipeline_checker_catches_a_refill_too_early(monkeypatch):
+    """The checker has teeth: refilling the stage of tile kt-1 (still read by a wgmma group
+    in flight) instead of kt-2, or waiting for too few cp.async groups, is reported."""
+    good = W.pipeline_schedule
+
+    def early_refill(KT, stages=4):
+        ev = good(KT, stages)
+        return [("load", e[1], (e[1] + 1) % stages) if e[0] == "load" and e[1] >= stages - 2
+                else e for e in ev]
+
+    monkeypatch.setattr(W, "pipeline_schedule", early_refill)
+    with pytest.raises(AssertionError):
+        W.check_pipeline(8, 4)
+
+    def lax_wait(KT, stages=4):
+        return [("wait_cp", stages - 2) if e[0] == "wait_cp" else e for e in good(KT, stages)]
+
+    monkeypatch.setattr(W, "pipeline_schedule", lax_wait)
+    with pytest.raises(AssertionError):
+        W.check_pipeline(8, 4)
+
+
+# ---------------------------------------------------------------------- whole-kernel model
+
+
+SIM_SHAPES = [(128, 256, 64), (257, 136, 72), (1, 8, 8), (130, 520, 200), (300, 264, 136)]
+
+
+@pytest.mark.parametrize("shape", SIM_SHAPES)
+@pytest.mark.parametrize("bn", BNS)
+def test_model_gemm_equals_matmul(rng, shape, bn):
+    M, N, Kd = shape
+    A = rng.uniform(-1, 1, (M, Kd)).astype(np.float16)
+    B = rng.uniform(-1, 1, (Kd, N)).astype(np.float16)
+    C = W.simulate_hgemm_wgmma(A, B, tile=dict(BN=bn))
+    assert not np.isnan(C).any()
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    assert rel_err(C, want) < 1e-6
+    assert rel_err(C, ref.hgemm(A, B)) < 1e-6
+
+
+def test_model_gemm_k_zero_and_fp16_out(rng):
+    A = rng.uniform(-1, 1, (5, 0)).astype(np.float16)
+    B = rng.uniform(-1, 1, (0, 16)).astype(np.float16)
+    assert (W.simulate_hgemm_wgmma(A, B) == 0).all()
+    A = rng.uniform(-1, 1, (70, 96)).astype(np.float16)
+    B = rng.uniform(-1, 1, (96, 40)).astype(np.float16)
+    C = W.simulate_hgemm_wgmma(A, B, out_dtype=np.float16)
+    assert C.dtype == np.float16
+    assert rel_err(C, A.astype(np.float64) @ B.astype(np.float64)) < 5e-3
+
+
+def test_model_gemm_bfloat16(rng):
+    bf16 = pytest.importorskip("ml_dtypes").bfloat16
+    A = rng.uniform(-1, 1, (140, 80)).astype(bf16)
+    B = rng.uniform(-1, 1, (80, 264)).astype(bf16)
+    C = W.simulate_hgemm_wgmma(A, B)
+    assert rel_err(C, A.astype(np.float64) @ B.astype(np.float64)) < 1e-6
+
+
+def test_model_misreadings_give_wrong_products(rng):
+    A = rng.uniform(-1, 1, (128, 64)).astype(np.float16)
+    B = rng.uniform(-1, 1, (64, 256)).astype(np.float16)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    for v in ("mn_swapped", "no_swizzle"):
+        assert rel_err(np.nan_to_num(W.simulate_hgemm_wgmma(A, B, variant=v)), want) > 0.1
+
+
+def test_tiling_validation():
+    with pytest.raises(ValueError, match="BN must be"):
+        W.tiling(dict(BN=64))
+    with pytest.raises(ValueError, match="STAGES"):
+        W.tiling(dict(STAGES=2))
+    with pytest.raises(ValueError, match="shared memory"):
+        W.tiling(dict(STAGES=5))
+    with pytest.raises(ValueError, match="unknown"):
+        W.tiling(dict(BM=64))
+    assert W.smem_bytes(256, 4) == 4 * (16384 + 32768) + 1024
+
+
+# -------------------------------------------------------- the .cu compiled by nvcc (host)
+
+DUMP = r"""
+#include "hgemm_wgmma.cu"
+#include <cstdio>
+static void row(const char* name) { printf("\n%s", name); }
+int main() {
+    row("CONST"); printf(" %d %d %d %d %d %d %d %d %d", BM, BN, BK, STAGES, GROUP_M, THREADS,
+                         A_STAGE_BYTES, B_STAGE_BYTES, SMEM_BYTES);
+    row("A_TILE");
+    for (int m = 0; m < BM; ++m) for (int k = 0; k < BK; ++k) printf(" %u", a_tile_offset(m, k));
+    row("B_TILE");
+    for (int k = 0; k < BK; ++k) for (int n = 0; n < BN; ++n) printf(" %u", b_tile_offset(k, n));
+    row("A_COPY"); for (int t = 0; t < THREADS; ++t) for (int it = 0; it < A_IT; ++it)
+        printf(" %d %d %u", a_copy_row(t, it), a_copy_col(t), a_copy_dst(t, it));
+    row("B_COPY"); for (int t = 0; t < THREADS; ++t) for (int it = 0; it < B_IT; ++it)
+        printf(" %d %d %u", b_copy_row(t, it), b_copy_col(t), b_copy_dst(t, it));
+    row("ACC"); for (int t = 0; t < THREADS; ++t) for (int i = 0; i < BN / 2; ++i)
+        printf(" %d %d", acc_row(t, i), acc_col(t, i));
+    const unsigned bases[3] = {0u, 1024u, 5u * 1024u};
+    row("DESC");
+    for (unsigned base : bases)
+      for (int s = 0; s < STAGES; ++s)
+        for (int kk = 0; kk < BK / 16; ++kk) {
+        const unsigned sB = base + STAGES * A_STAGE_BYTES;
+        printf(" %llu %llu %llu", desc_a(base, s, 0, kk), desc_a(base, s, 1, kk),
+               desc_b(sB, s, kk));
+    }
+    printf("\n");
+    return 0;
+}
+"""
+
+
+def _host_dump(tmp_path, defines: dict) -> dict:
+    src = tmp_path / "dump.cu"
+    src.write_text(DUMP)
+    exe = tmp_path / "dump"
+    cmd = [nvcc, "-std=c++17", "-gencode=arch=compute_90a,code=sm_90a", f"-I{KERNEL_DIR}",
+           "-o", str(exe), str(src), *[f"-D{k}={v}" for k, v in defines.items()]]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, check=True).stdout
+    rows = {}
+    for line in out.strip().splitlines():
+        name, *vals = line.split()
+        dtype = np.uint64 if name == "DESC" else np.int64
+        rows[name] = np.array([int(v) for v in vals], dtype=dtype)
+    return rows
+
+
+@needs_nvcc
+@pytest.mark.parametrize("defines", [{}, {"BN": 128, "STAGES": 6}, {"STAGES": 3}],
+                         ids=["default", "bn128-s6", "s3"])
+def test_cu_layout_functions_equal_the_model(tmp_path, defines):
+    """The kernel's own layout/descriptor/copy/accumulator functions, run on the host."""
+    t = W.tiling(defines)
+    bn, stages = t["BN"], t["STAGES"]
+    d = _host_dump(tmp_path, defines)
+    assert d["CONST"].tolist() == [W.BM, bn, W.BK, stages, t["GROUP_M"], W.THREADS,
+                                   W.A_STAGE_BYTES, W.b_stage_bytes(bn), W.smem_bytes(bn, stages)]
+    m, k = np.meshgrid(np.arange(W.BM), np.arange(W.BK), indexing="ij")
+    assert np.array_equal(d["A_TILE"], W.a_tile_offset(m, k).ravel())
+    k, n = np.meshgrid(np.arange(W.BK), np.arange(bn), indexing="ij")
+    assert np.array_equal(d["B_TILE"], W.b_tile_offset(k, n).ravel())
+    a, b = W.copy_plan(bn)
+    for name, plan in (("A_COPY", a), ("B_COPY", b)):
+        got = d[name].reshape(W.THREADS, -1, 3)
+        assert np.array_equal(got[..., 0], plan["row"])
+        assert np.array_equal(got[..., 1], plan["col"])
+        assert np.array_equal(got[..., 2], plan["dst"])
+    tid, i = np.meshgrid(np.arange(W.THREADS), np.arange(bn // 2), indexing="ij")
+    acc = d["ACC"].reshape(W.THREADS, bn // 2, 2)
+    assert np.array_equal(acc[..., 0], W.acc_row(tid, i))
+    assert np.array_equal(acc[..., 1], W.acc_col(tid, i))
+    want = []
+    for base in (0, 1024, 5 * 1024):
+        for s in range(stages):
+            for kk in range(W.BK // 16):
+                sB = base + stages * W.A_STAGE_BYTES
+                want += [W.desc_a(base, s, 0, kk, bn), W.desc_a(base, s, 1, kk, bn),
+                         W.desc_b(sB, s, kk, bn)]
+    assert d["DESC"].tolist() == want
+
+
+@needs_nvcc
+@pytest.mark.parametrize("defines", ["", "-DBN=128", "-DSTAGES=3", "-DPROXY_FENCE=0"])
+def test_ptxas_no_spills_no_wgmma_serialization(tmp_path, defines):
+    out = tmp_path / "k.cubin"
+    cmd = [nvcc, "-std=c++17", "-gencode=arch=compute_90a,code=sm_90a", "-cubin", "-o", str(out),
+           str(SOURCE), "-Xptxas", "-v", *defines.split()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    log = proc.stderr + proc.stdout
+    assert "serializ" not in log.lower(), log  # "wgmma.mma_async instructions are serialized"
+    assert "Performance Loss" not in log, log
+    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", log)
+    assert spills and all(s == ("0", "0") for s in spills), log
+    regs = [int(r) for r in re.findall(r"Used (\d+) registers", log)]
+    assert len(regs) == 5 and max(regs) <= 255, log  # 4 GEMM kernels + the peak kernel
+
+
+# ------------------------------------------------------------ NVRTC with the launcher's options
+
+
+def _nvrtc():
+    from .test_kernels_nvrtc import NVRTC
+
+    return NVRTC
+
+
+def _nvrtc_compile(options):
+    import ctypes
+
+    lib = _nvrtc()
+    src = _cuda.kernel_source("hgemm_wgmma.cu").encode()
+    prog = ctypes.c_void_p()
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), src, b"hgemm_wgmma.cu", 0, None, None) == 0
+    argv = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
+    status = lib.nvrtcCompileProgram(prog, len(options), argv)
+    size = ctypes.c_size_t()
+    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetProgramLog(prog, log)
+    cubin = b""
+    if status == 0:
+        lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
+        buf = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetCUBIN(prog, buf)
+        cubin = buf.raw
+    lib.nvrtcDestroyProgram(ctypes.byref(prog))
+    return status, log.value.decode(), cubin
+
+
+@pytest.mark.parametrize("defines", [None, {"BN": 128}, {"PROXY_FENCE": 0}])
+def test_nvrtc_builds_sm90a_with_the_launcher_options(defines):
+    if _nvrtc() is None:
+        pytest.skip("libnvrtc not found (set MINIGRAD_NVRTC_LIB)")
+    status, log, cubin = _nvrtc_compile(list(_cuda.wgmma_compile_options(defines)))
+    assert status == 0, log
+    assert cubin[:4] == b"\x7fELF" and _cuda.complete_elf(cubin) == cubin
+    assert _cuda.complete_elf(cubin[:-1]) == cubin  # what CuPy's getCUBIN hands back
+
+
+def test_nvrtc_refuses_sm90_without_a():
+    if _nvrtc() is None:
+        pytest.skip("libnvrtc not found (set MINIGRAD_NVRTC_LIB)")
+    opts = [o for o in _cuda.wgmma_compile_options() if not o.startswith("--gpu-arch")]
+    status, log, _ = _nvrtc_compile(opts + ["--gpu-architecture=sm_90"])
+    assert status != 0 and "needs the sm_90a target" in log
+
+
+def test_complete_elf_rejects_non_elf():
+    with pytest.raises(ValueError):
+        _cuda.complete_elf(b"// PTX text")
+
+
+# ------------------------------------------------------------------------ launcher (no GPU)
+
+
+def test_launcher_validation_without_gpu():
+    A = np.zeros((4, 8), np.float16)
+    with pytest.raises(TypeError, match="A must have dtype"):
+        _cuda.hgemm_wgmma(A.astype(np.float32), np.zeros((8, 2), np.float16))
+    with pytest.raises(ValueError, match="inner sizes differ"):
+        _cuda.hgemm_wgmma(A, np.zeros((7, 2), np.float16))
+    with pytest.raises(ValueError, match="BN must be"):
+        _cuda.hgemm_wgmma(A, np.zeros((8, 2), np.float16), tiling=dict(BN=64))
+    with pytest.raises(TypeError, match="CuPy array"):
+        _cuda.hgemm_wgmma(A, np.zeros((8, 2), np.float16))
+    assert K.hgemm_wgmma is _cuda.hgemm_wgmma and "hgemm_wgmma" in K.__all__
+
+
+# =============================================================================== GPU
+
+def _is_sm90():
+    try:
+        return (_backend.cuda_available()
+                and _backend.cupy().cuda.Device().compute_capability == "90")
+    except Exception:
+        return False
+
+
+gpu = pytest.mark.gpu
+needs_device = pytest.mark.skipif(not _backend.cuda_available(),
+                                  reason="needs CuPy and a CUDA device")
+needs_sm90 = pytest.mark.skipif(not _is_sm90(), reason="needs an sm_90 (Hopper) GPU")
+TOL_TC32, TOL_TC16 = 1e-3, 5e-3
+
+
+@pytest.fixture
+def cp():
+    return _backend.cupy()
+
+
+def _diagnose(got, A, B, tile):
+    """Which descriptor reading reproduces the GPU's output (exact integer data)."""
+    lines = []
+    hints = {"mn_swapped": "the hardware swaps LBO/SBO for N-major B: rerun with "
+                           "tiling=dict(B_LBO=1024, B_SBO=8192) and make those the defaults",
+             "no_swizzle": "the swizzle is not applied: check the descriptor's mode bits 62-63"}
+    for v in ("isa", "mn_swapped", "no_swizzle"):
+        model = W.simulate_hgemm_wgmma(A, B, tile=tile, variant=v, plan_check=False)
+        same = np.isclose(got, model, rtol=0, atol=0, equal_nan=True)
+        lines.append(f"  model variant {v!r}: {same.mean():.1%} of outputs equal"
+                     + (f" -> {hints[v]}" if v in hints and same.all() else ""))
+    wrong = np.argwhere(got != A.astype(np.float64) @ B.astype(np.float64))
+    lines.append(f"  {len(wrong)} wrong outputs; first: {wrong[:8].tolist()}")
+    lines.append("  rows wrong: " + str(sorted(set(wrong[:, 0].tolist()))[:32]))
+    lines.append("  cols wrong: " + str(sorted(set(wrong[:, 1].tolist()))[:32]))
+    return "\n".join(lines)
+
+
+@gpu
+@needs_device
+@needs_sm90
+@pytest.mark.parametrize("bn", BNS)
+def test_gpu_one_tile_diagnostic(cp, rng, bn):
+    """Run this first: one CTA, one k tile, small integers (the product is exact in fp32), so
+    any layout error shows up exactly and is matched against the model's misreadings."""
+    A = rng.integers(-3, 4, (128, 64)).astype(np.float16)
+    B = rng.integers(-3, 4, (64, bn)).astype(np.float16)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    out = cp.full((128, bn), cp.nan, cp.float32)
+    got = cp.asnumpy(_cuda.hgemm_wgmma(cp.asarray(A), cp.asarray(B), out=out, tiling=dict(BN=bn)))
+    assert np.array_equal(got, want), "hgemm_wgmma one-tile product wrong:\n" + _diagnose(
+        got, A, B, dict(BN=bn))
+
+
+GEMM_SHAPES = [(128, 256, 64), (128, 128, 128), (257, 135, 77), (1, 8, 16), (300, 520, 1000),
+               (64, 7, 9), (1000, 264, 40), (129, 257, 65)]
+
+
+@gpu
+@needs_device
+@needs_sm90
+@pytest.mark.parametrize("shape", GEMM_SHAPES)
+@pytest.mark.parametrize("out_dtype", [np.float32, np.float16])
+def test_gpu_hgemm_wgmma(cp, rng, shape, out_dtype):
+    M, N, Kd = shape
+    A = rng.uniform(-1, 1, (M, Kd)).astype(np.float16)
+    B = rng.uniform(-1, 1, (Kd, N)).astype(np.float16)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    tol = TOL_TC32 if out_dtype == np.float32 else TOL_TC16
+    dA, dB = cp.asarray(A), cp.asarray(B)
+    out = cp.full((M, N), cp.nan, dtype=out_dtype)
+    got = cp.asnumpy(K.hgemm_wgmma(dA, dB, out=out))
+    assert not np.isnan(got).any()
+    assert rel_err(got, want) < tol
+    mma_sync = cp.asnumpy(K.hgemm(dA, dB, out_dtype=out_dtype))
+    assert rel_err(got, mma_sync) < tol
+
+
+@gpu
+@needs_device
+@needs_sm90
+@pytest.mark.parametrize("tiling", [dict(BN=128), dict(STAGES=3), dict(PROXY_FENCE=0),
+                                    dict(BN=128, STAGES=6), dict(GROUP_M=1)])
+def test_gpu_hgemm_wgmma_tilings(cp, rng, tiling):
+    A = rng.uniform(-1, 1, (333, 264)).astype(np.float16)
+    B = rng.uniform(-1, 1, (264, 520)).astype(np.float16)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    out = cp.full((333, 520), cp.nan, cp.float32)
+    got = cp.asnumpy(_cuda.hgemm_wgmma(cp.asarray(A), cp.asarray(B), out=out, tiling=tiling))
+    assert rel_err(got, want) < TOL_TC32
+
+
+@gpu
+@needs_device
+@needs_sm90
+@pytest.mark.parametrize("shape", [(4096, 4096, 4096), (4095, 4100, 4104)])
+def test_gpu_hgemm_wgmma_4096(cp, shape):
+    """Large sizes against cuBLAS (float64 on the host would be slow): relative-norm error of
+    both against a float32 cupy.matmul of the same fp16 inputs."""
+    M, N, Kd = shape
+    rs = cp.random.RandomState(int(np.random.SeedSequence().entropy % 2**31))
+    A = rs.uniform(-1, 1, (M, Kd)).astype(cp.float16)
+    B = rs.uniform(-1, 1, (Kd, N)).astype(cp.float16)
+    want = cp.matmul(A.astype(cp.float32), B.astype(cp.float32))
+    for out_dtype, tol in ((cp.float32, TOL_TC32), (cp.float16, TOL_TC16)):
+        out = cp.full((M, N), cp.nan, out_dtype)
+        got = K.hgemm_wgmma(A, B, out=out)
+        assert not bool(cp.isnan(got).any())
+        err = float(cp.linalg.norm(got.astype(cp.float64) - want) / cp.linalg.norm(want))
+        assert err < tol
+
+
+@gpu
+@needs_device
+@needs_sm90
+def test_gpu_hgemm_wgmma_bfloat16(cp, rng):
+    try:
+        bf16 = np.dtype("bfloat16")
+        cp.zeros(1, dtype=bf16)
+    except Exception:
+        pytest.skip("no bfloat16 dtype in this NumPy/CuPy")
+    A = rng.uniform(-1, 1, (200, 96)).astype(np.float32).astype(bf16)
+    B = rng.uniform(-1, 1, (96, 72)).astype(np.float32).astype(bf16)
+    got = cp.asnumpy(K.hgemm_wgmma(cp.asarray(A), cp.asarray(B)))
+    assert rel_err(got, A.astype(np.float64) @ B.astype(np.float64)) < TOL_TC32
+
+
+@gpu
+@needs_device
+@needs_sm90
+def test_gpu_wgmma_peak_runs_and_nvrtc_build_has_no_spills(cp):
+    launch, flop = _cuda.wgmma_peak(iters=64)
+    launch()
+    cp.cuda.Device().synchronize()
+    assert flop > 0
+    smem = W.smem_bytes()
+    kernel = _cuda.get_sm90a_kernel("hgemm_wgmma.cu", "hgemm_wgmma_f16_f32", {}, smem)
+    print(f"hgemm_wgmma_f16_f32 (NVRTC sm_90a): {kernel.num_regs} registers, "
+          f"{kernel.local_size_bytes} bytes local, max dynamic smem "
+          f"{kernel.max_dynamic_shared_size_bytes}")
+    assert kernel.local_size_bytes == 0
+
+
+@gpu
+@needs_device
+@pytest.mark.skipif(_is_sm90(), reason="checks the error on a non-Hopper GPU")
+def test_gpu_non_hopper_raises_clearly(cp):
+    A = cp.zeros((8, 8), cp.float16)
+    with pytest.raises(_backend.DeviceError, match="sm_90a"):
+        K.hgemm_wgmma(A, A)
