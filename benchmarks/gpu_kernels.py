@@ -18,7 +18,8 @@ Measures, on the current CUDA device:
   SpMM     spmm_csr vs cuSPARSE
   hgemm    hgemm (and the WMMA baseline) vs cupy.matmul fp16 (cuBLAS) at 4096^3, 8192^3 and
            ragged sizes; a few tilings of hgemm.cu; fraction of the mma.sync ceiling and of
-           the cuBLAS peak
+           the cuBLAS peak; on sm_90 also hgemm_wgmma (Hopper warpgroup MMA) and its
+           tilings, against the wgmma ceiling (wgmma_peak) as well
   2:4      mm_24 vs our dense hgemm with the same tiling, vs dense cuBLAS, and vs cuSPARSELt
            (torch.sparse.to_sparse_semi_structured) when torch imports, at 4096^3, 8192^3
 
@@ -149,10 +150,25 @@ def mma_ceiling(quick, sparse):
            else "mma.sync m16n8k16 peak", time_ms=ms, tflops=tflops)
 
 
+def wgmma_ceiling(quick):
+    """The Hopper wgmma m64n256k16 loop of hgemm_wgmma.cu on resident shared memory."""
+    launch, flop = _cuda.wgmma_peak(iters=2048 if quick else 8192)
+    ms = time_gpu(lambda i: launch(), reps=10)
+    tflops = flop / ms / 1e9
+    LIMITS["wgmma_peak_tflops"] = tflops
+    record("limits", "wgmma m64n256k16 peak (sm_90a)", time_ms=ms, tflops=tflops)
+
+
+def is_sm90():
+    return cp.cuda.Device().compute_capability == "90"
+
+
 def measure_limits(quick):
     guarded("limits", "copy bandwidth", copy_bandwidth, quick)
     for sparse in (False, True):
         guarded("limits", f"mma peak sparse={sparse}", mma_ceiling, quick, sparse)
+    if is_sm90():
+        guarded("limits", "wgmma peak", wgmma_ceiling, quick)
 
 
 # ------------------------------------------------------------------------------- SpMV
@@ -299,19 +315,27 @@ def hgemm_case(label, M, N, Kd, variants):
 
 
 def hgemm_variant(label, tiling, sets, out, ref, flop, t_vendor, vendor_tflops):
+    """One kernel: tiling None = the WMMA baseline; ("wgmma", t) = the sm_90a wgmma GEMM
+    with tile macros t; a dict = hgemm.cu with those tile macros."""
     if tiling is None:
         def f(i):
             return _cuda.hgemm_wmma(*sets[i % len(sets)], out=out)
+    elif isinstance(tiling, tuple):
+        def f(i):
+            return _cuda.hgemm_wgmma(*sets[i % len(sets)], out=out, tiling=tiling[1])
     else:
         def f(i):
             return _cuda.hgemm(*sets[i % len(sets)], out=out, tiling=tiling)
+    out.fill(cp.nan)
     err = rel_err(f(0), ref)
     t = time_gpu(f, reps=20)
     tflops = flop / t / 1e9
     peak = LIMITS.get("mma_sync_peak_tflops")
+    wgmma_peak = LIMITS.get("wgmma_peak_tflops")
     record("hgemm", label, time_ms=t, tflops=tflops, vendor="cuBLAS (cupy.matmul fp16)",
            vendor_time_ms=t_vendor, vendor_tflops=vendor_tflops, speedup_vs_vendor=t_vendor / t,
-           fraction_of_mma_sync_peak=(tflops / peak) if peak else None, rel_err=err)
+           fraction_of_mma_sync_peak=(tflops / peak) if peak else None,
+           fraction_of_wgmma_peak=(tflops / wgmma_peak) if wgmma_peak else None, rel_err=err)
 
 
 # Tile-macro variants timed with --variants (names as the -D macros of hgemm.cu / mm24.cu).
@@ -373,8 +397,15 @@ def bench_hgemm(quick):
             guarded("check", f"hgemm {tiling_name(t)}", check_variant, "hgemm", t)
     sizes = [(4096, 4096, 4096)] if quick else [(4096, 4096, 4096), (8192, 8192, 8192),
                                                 (5000, 3000, 4000), (4097, 4095, 4093)]
+    # The sm_90a wgmma GEMM, with the tilings its author asked to compare.
+    wgmma = [("hgemm_wgmma", ("wgmma", {})),
+             ("hgemm_wgmma PROXY_FENCE=0", ("wgmma", dict(PROXY_FENCE=0))),
+             ("hgemm_wgmma BN=128 STAGES=6", ("wgmma", dict(BN=128, STAGES=6))),
+             ("hgemm_wgmma STAGES=3", ("wgmma", dict(STAGES=3)))] if is_sm90() else []
     for M, N, Kd in sizes:
-        variants = [("hgemm", {})]
+        variants = [("hgemm", {})] + wgmma[:1]
+        if (M, N, Kd) in ((4096, 4096, 4096), (8192, 8192, 8192)):
+            variants += wgmma[1:]
         if (M, N, Kd) == (8192, 8192, 8192) or quick:
             variants += tilings
         if (M, N, Kd) == (4096, 4096, 4096):
@@ -498,6 +529,8 @@ def write_markdown(path, meta):
         if r["section"] == "mm24" and "speedup_vs_our_dense" in r:
             note = (f"vs our dense hgemm {fmt(r['speedup_vs_our_dense'])}x, "
                     f"vs cuBLAS dense {fmt(r['speedup_vs_cublas_dense'])}x")
+        if r.get("fraction_of_wgmma_peak") is not None:
+            note = f"{fmt(r['fraction_of_wgmma_peak'])} of the wgmma peak"
         if r["section"] == "spmv" and "auto_method" in r:
             note = f"nnz {r['nnz']}, max row {r['max_row']}, auto picks {r['auto_method']}"
         lines.append("| " + " | ".join([

@@ -329,11 +329,11 @@ def validate_hgemm(A, B, out=None, out_dtype=None):
     return dt
 
 
-def hgemm(A, B, out=None, out_dtype=None, *, tiling=None):
-    r"""C = A B on tensor cores (hgemm.cu): float16 (or bfloat16) A, B, fp32 accumulation,
-    output float32 (default) or the input type. Any M, N, K; K or N not a multiple of 8 cost
-    a zero-padded copy. ``tiling`` overrides the -D tile macros (BM, BN, BK, WARPS_M,
-    WARPS_N, STAGES, GROUP_M) for tuning. Must equal ``reference.hgemm``."""
+def _padded_gemm(A, B, out, out_dtype, launch):
+    """What hgemm and hgemm_wgmma share around their launch: validation, the output, the
+    vendor switch, and zero-padding K and N to multiples of 8 (16-byte rows for cp.async).
+    ``launch(A_, B_, C_, M, Np, Kp, name)`` runs the kernel on the padded operands; ``name``
+    is the kernel's dtype suffix ("f16_f32", ...)."""
     dt = validate_hgemm(A, B, out, out_dtype)
     _require_device(A=A, B=B, out=out)
     cp = _backend.cupy()
@@ -354,17 +354,29 @@ def hgemm(A, B, out=None, out_dtype=None, *, tiling=None):
     B_ = _pad_to(cp, B, Kp, Np)
     direct = Np == N and _aligned(out)
     C_ = out if direct else cp.empty((M, Np), dtype=dt)
-    tiling = dict(tiling or {})
-    t = dict(reference.TILING, **tiling)
-    smem = _tiling_smem(tiling, sparse=False)
-    name = f"hgemm_{_IN_TAG[np.dtype(A.dtype).name]}_{'f32' if dt == 'float32' else _IN_TAG[dt]}"
-    kernel = get_kernel("hgemm.cu", name, tiling, smem)
-    grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
-    threads = 32 * t["WARPS_M"] * t["WARPS_N"]
-    kernel(grid, (threads,), (_i32(M), _i32(Np), _i32(Kp), A_, B_, C_), shared_mem=smem)
+    tag = _IN_TAG[np.dtype(A.dtype).name]
+    launch(A_, B_, C_, M, Np, Kp, f"{tag}_{'f32' if dt == 'float32' else _IN_TAG[dt]}")
     if not direct:
         out[...] = C_[:, :N]
     return out
+
+
+def hgemm(A, B, out=None, out_dtype=None, *, tiling=None):
+    r"""C = A B on tensor cores (hgemm.cu): float16 (or bfloat16) A, B, fp32 accumulation,
+    output float32 (default) or the input type. Any M, N, K; K or N not a multiple of 8 cost
+    a zero-padded copy. ``tiling`` overrides the -D tile macros (BM, BN, BK, WARPS_M,
+    WARPS_N, STAGES, GROUP_M) for tuning. Must equal ``reference.hgemm``."""
+    tiling = dict(tiling or {})
+    t = dict(reference.TILING, **tiling)
+
+    def launch(A_, B_, C_, M, Np, Kp, name):
+        smem = _tiling_smem(tiling, sparse=False)
+        kernel = get_kernel("hgemm.cu", f"hgemm_{name}", tiling, smem)
+        grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
+        threads = 32 * t["WARPS_M"] * t["WARPS_N"]
+        kernel(grid, (threads,), (_i32(M), _i32(Np), _i32(Kp), A_, B_, C_), shared_mem=smem)
+
+    return _padded_gemm(A, B, out, out_dtype, launch)
 
 
 def hgemm_wmma(A, B, out=None, out_dtype=None):
@@ -466,4 +478,148 @@ def mma_peak(sparse: bool = False, iters: int = 4096, blocks_per_sm: int = 4):
         kernel((blocks,), (threads,), (out, _i32(iters)))
 
     flop = blocks * threads // 32 * iters * chains * (8192 if sparse else 4096)
+    return launch, flop
+
+
+# ------------------------------------------------------- Hopper wgmma GEMM (sm_90a only)
+# cupy.RawModule picks the NVRTC architecture itself (compute_90 / sm_90, without the "a"
+# that wgmma needs), so hgemm_wgmma.cu is compiled here by calling NVRTC through CuPy's own
+# bindings (cupy_backends.cuda.libs.nvrtc: createProgram / compileProgram / getCUBIN) with
+# --gpu-architecture=sm_90a, and the cubin is loaded with cupy.RawModule(path=...).
+
+
+def wgmma_compile_options(defines: dict | None = None) -> tuple:
+    """NVRTC options for hgemm_wgmma.cu: ours plus sm_90a and the guard macro that turns a
+    build for any other target into a compile error (instead of a kernel that traps)."""
+    return compile_options(defines) + ("--gpu-architecture=sm_90a", "-DWGMMA_REQUIRE_SM90A=1")
+
+
+def _nvrtc_cubin(source: str, name: str, options: tuple) -> bytes:
+    try:
+        from cupy_backends.cuda.libs import nvrtc
+    except ImportError as e:  # pragma: no cover - CuPy without its NVRTC bindings
+        raise _backend.DeviceError(
+            "hgemm_wgmma compiles with CuPy's NVRTC bindings (cupy_backends.cuda.libs.nvrtc), "
+            "which this CuPy does not provide") from e
+    prog = nvrtc.createProgram(source, name, (), ())
+    try:
+        try:
+            nvrtc.compileProgram(prog, tuple(options))
+        except nvrtc.NVRTCError as e:
+            log = nvrtc.getProgramLog(prog)
+            raise RuntimeError(f"NVRTC failed to compile {name} ({e}) with options "
+                               f"{' '.join(options)}:\n{log}") from None
+        return nvrtc.getCUBIN(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+
+
+def complete_elf(image: bytes) -> bytes:
+    """``image`` zero-padded to the end of its ELF tables. CuPy's ``nvrtc.getCUBIN`` returns
+    the cubin minus its last byte (it copies NVRTC's buffer as if it were a NUL-terminated
+    string; CuPy's own cuModuleLoadData call gets the byte back from CPython's hidden bytes
+    terminator). Loaded from a file the image must be whole: the program header table ends
+    at the last byte."""
+    import struct
+
+    if image[:4] != b"\x7fELF" or image[4] != 2:
+        raise ValueError("not a 64-bit ELF image (cubin)")
+    phoff, shoff = struct.unpack_from("<QQ", image, 0x20)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", image, 0x36)
+    end = max(phoff + phentsize * phnum, shoff + shentsize * shnum)
+    for i in range(shnum):  # section contents (SHT_NOBITS occupy no file bytes)
+        base = shoff + i * shentsize
+        if base + shentsize <= len(image):
+            sh_type, = struct.unpack_from("<I", image, base + 4)
+            sh_offset, sh_size = struct.unpack_from("<QQ", image, base + 0x18)
+            if sh_type != 8:
+                end = max(end, sh_offset + sh_size)
+    return image + b"\0" * (end - len(image)) if end > len(image) else image
+
+
+def _require_sm90(what: str):
+    cp = _backend.cupy()
+    cc = cp.cuda.Device().compute_capability
+    if cc != "90":
+        raise _backend.DeviceError(
+            f"{what} uses Hopper warpgroup MMA (wgmma, sm_90a) and needs a compute capability "
+            f"9.0 GPU (H100/H200); this device is sm_{cc}. Use hgemm() instead.")
+    return cp
+
+
+def get_sm90a_kernel(filename: str, name: str, defines: dict | None = None,
+                     dynamic_smem: int = 0):
+    """Kernel ``name`` of ``filename`` compiled by NVRTC for sm_90a, once per (file, macros,
+    device) and process; raises DeviceError on a device that is not sm_90."""
+    import hashlib
+    import tempfile
+
+    cp = _require_sm90(filename)
+    defines = dict(defines or {})
+    key = ("sm_90a", filename, tuple(sorted(defines.items())), cp.cuda.Device().id)
+    with _lock:
+        module = _modules.get(key)
+        if module is None:
+            source = kernel_source(filename)
+            options = wgmma_compile_options(defines)
+            cubin = _nvrtc_cubin(source, filename, options)
+            digest = hashlib.sha256((source + repr(options)).encode()).hexdigest()[:16]
+            folder = Path(tempfile.gettempdir()) / "minigrad-cubin"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{Path(filename).stem}-{digest}.cubin"
+            partial = folder / f"{path.name}.{os.getpid()}.{threading.get_ident()}.part"
+            partial.write_bytes(complete_elf(cubin))
+            os.replace(partial, path)
+            module = cp.RawModule(path=str(path))
+            _modules[key] = module
+        kernel = _kernels.get((key, name))
+        if kernel is None:
+            kernel = module.get_function(name)
+            if dynamic_smem > 48 * 1024:
+                kernel.max_dynamic_shared_size_bytes = dynamic_smem
+            _kernels[(key, name)] = kernel
+    return kernel
+
+
+def hgemm_wgmma(A, B, out=None, out_dtype=None, *, tiling=None):
+    r"""C = A B on Hopper warpgroup tensor cores (hgemm_wgmma.cu: wgmma.mma_async m64nBNk16,
+    both operands from 128B-swizzled shared memory, cp.async pipeline): float16 (or bfloat16)
+    A, B, fp32 accumulation, output float32 (default) or the input type. Any M, N, K; K or N
+    not a multiple of 8 cost a zero-padded copy (as ``hgemm``). Needs an sm_90 GPU
+    (DeviceError elsewhere). ``tiling`` overrides the -D macros: BN (256 or 128), STAGES
+    (default 4), GROUP_M (8), PROXY_FENCE (1; 0 = without fence.proxy.async, for timing).
+    Must equal ``reference.hgemm`` (model: ``wgmma_model.simulate_hgemm_wgmma``)."""
+    from . import wgmma_model
+
+    t = wgmma_model.tiling(tiling)  # validates the macros before anything runs
+
+    def launch(A_, B_, C_, M, Np, Kp, name):
+        smem = wgmma_model.smem_bytes(t["BN"], t["STAGES"])
+        kernel = get_sm90a_kernel("hgemm_wgmma.cu", f"hgemm_wgmma_{name}", dict(tiling or {}),
+                                  smem)
+        grid = (-(-M // wgmma_model.BM) * -(-Np // t["BN"]),)
+        kernel(grid, (wgmma_model.THREADS,), (_i32(M), _i32(Np), _i32(Kp), A_, B_, C_),
+               shared_mem=smem)
+
+    return _padded_gemm(A, B, out, out_dtype, launch)
+
+
+def wgmma_peak(iters: int = 4096, blocks_per_sm: int = 1, tiling=None):
+    """Launch hgemm_wgmma.cu's ``wgmma_peak_f16`` (the main loop's wgmma sequence on one
+    resident shared-memory stage, no loads): returns (launch, flop) for the caller to time.
+    flop = blocks * 2 warpgroups * iters * 4 wgmma * 2 * 64 * BN * 16."""
+    from . import wgmma_model
+
+    t = wgmma_model.tiling(tiling)
+    cp = _require_sm90("wgmma_peak")
+    sms = cp.cuda.Device().attributes["MultiProcessorCount"]
+    blocks = blocks_per_sm * sms
+    smem = wgmma_model.smem_bytes(t["BN"], 1)
+    out = cp.empty(blocks * wgmma_model.THREADS, dtype=cp.float32)
+    kernel = get_sm90a_kernel("hgemm_wgmma.cu", "wgmma_peak_f16", dict(tiling or {}), smem)
+
+    def launch():
+        kernel((blocks,), (wgmma_model.THREADS,), (out, _i32(iters)), shared_mem=smem)
+
+    flop = blocks * 2 * iters * 4 * 2 * 64 * t["BN"] * 16
     return launch, flop
