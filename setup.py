@@ -23,6 +23,9 @@ setup(
         "plot": ["matplotlib>=3.6"],
         "cuda": ["cupy-cuda12x>=13"],
         "mpi": ["mpi4py>=3.1", "mpich"],
+        # NVRTC (the compiler CuPy uses at run time) without a GPU: the tests compile every
+        # kernel with it, as the launchers do, sm_90a included.
+        "nvrtc": ['nvidia-cuda-nvrtc>=13.0,<13.1; platform_system == "Linux"'],
     },
     entry_points={"console_scripts": ["minigrad=minigrad.__main__:main"]},
     license="MIT",
