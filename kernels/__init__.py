@@ -8,6 +8,7 @@ r"""Our own CUDA kernels, callable on raw CuPy arrays, and their NumPy twins.
 ``mm_24(values, metadata, B, out=None)``           2:4 sparse x dense on sparse tensor cores
 ``hgemm(A, B, out=None, out_dtype=None)``          fp16/bf16 GEMM, fp32 accumulation
 ``hgemm_wgmma(A, B, out=None, out_dtype=None)``    the same on Hopper wgmma (sm_90 only)
+``mm_24_wgmma(values, metadata, B, out=None)``     mm_24 on Hopper wgmma.sp (sm_90 only)
 ``use_vendor(flag=True)`` / ``vendor_enabled()``   route the above to cuSPARSE / cuBLAS
 =================================================  ========================================
 
@@ -36,6 +37,7 @@ from ._cuda import (
     hgemm,
     hgemm_wgmma,
     mm_24,
+    mm_24_wgmma,
     spmm_csr,
     spmv_csr,
     use_vendor,
@@ -47,6 +49,7 @@ __all__ = [
     "spmm_csr",
     "compress_24",
     "mm_24",
+    "mm_24_wgmma",
     "hgemm",
     "hgemm_wgmma",
     "use_vendor",

@@ -456,3 +456,523 @@ def cu_defaults(path: Path = KERNEL) -> dict:
         if m:
             out[name] = int(m.group(1))
     return out
+
+
+# =====================================================================================
+# 2:4 sparse twin: mm24_wgmma.cu (wgmma.mma_async.sp m64nNk32, same CTA tiling)
+# =====================================================================================
+r"""What the PTX ISA says about sparse wgmma (ISA 8.x/9.x, section 9.7.15.6 "Asynchronous
+Warpgroup Level Multiply-and-Accumulate Operation using wgmma.mma_async.sp instruction"), and
+what the model below takes from it:
+
+* 9.7.15.6: "For an MxNxK sparse wgmma.mma_async.sp operation, the MxK matrix A is packed into
+  MxK/2 elements. For each K-wide row of matrix A, 50% elements are zeros and the remaining
+  K/2 non-zero elements are packed in the operand representing matrix A." -- the compressed
+  A (compress_24's ``values``) sits in shared memory in the ordinary canonical K-major layout
+  of an M x K/2 matrix: one m64nNk32 instruction reads 64 rows x 16 kept halves (32 bytes a
+  row) through its descriptor, exactly the A footprint of a dense k16 instruction. (CUTLASS:
+  ``Layout_K_SW64_SpAtom`` = the dense SW64 K-major atom of the packed values.)
+* 9.7.15.6.1 "Sparse matrix storage": "Values 0b0000, 0b0101, 0b1010, 0b1111 are invalid values
+  for metadata and will result in undefined behavior. In a group of four consecutive threads,
+  one or more threads store the metadata for the whole group depending upon the matrix shape.
+  ... For .f16 and .bf16 types, for all supported 64xNx32 shapes, matrix A is structured sparse
+  at a granularity of 2:4 ... their positions in the four-wide chunk in Matrix A are indicated
+  by two 2-bits indices in the metadata operand. ... The sparsity selector indicates a
+  thread-pair within a group of four consecutive threads which contributes the sparsity
+  metadata. Hence, the sparsity selector must be either 0 (threads T0, T1) or 1 (threads T2,
+  T3); any other value results in an undefined behavior."
+* 9.7.15.6.2 "Matrix fragments for warpgroup-level multiply-accumulate operation with sparse
+  matrix A": "Each warp in the warpgroup provides sparsity information for 16 rows of matrix A"
+  (%warpid % 4 = w: rows 16w .. 16w+15); 9.7.15.6.2.1 (m64nNk32): "Metadata operand is a .b32
+  register containing 16 2-bit vectors each storing the index of a non-zero element of a
+  4-wide chunk of matrix A. Figure 176 shows the mapping of the metadata bits to the elements
+  of matrix A for a warp. In this figure, variable i represents the value of the sparsity
+  selector operand." Figure 176 is the image of mma.sp m16n8k32's Figure "Sparse MMA .m16n8k32
+  metadata layout for .f16/.bf16", whose reading mm24.cu uses and an H100 run confirmed (README
+  "Measured"): thread 4g + 2i + u (u = 0, 1) covers columns 16u .. 16u+15, bits [15:0] row g,
+  [31:16] row g + 8, one nibble per 4-wide chunk in increasing column order, nibble =
+  (i1 << 2) | i0 (first kept value at position i0, second at i1). CUTLASS's
+  ``SM90::GMMA::ELayout_64x32`` (thread shape (2,2,8,4) : (1024,0,1,16), value shape (16,2) :
+  (64,8) over the 64 x 32 block, 8 logical elements per byte) is the same map, with threads
+  T2/T3 at stride 0 (the other selector). ``sp_cutlass_elayout_64x32`` transcribes it; the
+  tests check it against ``sp_meta_lane_map``.
+* 9.7.15.6.2.1: "Matrix fragments for accumulator D are the same as in case of Matrix Fragments
+  for wgmma.mma_async.m64nNk32 for the same .dtype format" -- acc_row / acc_col above.
+* 9.7.15.6.3 syntax: ``wgmma.mma_async.sp.sync.aligned.shape.dtype.f16.f16 d, a-desc, b-desc,
+  sp-meta, sp-sel, scale-d, imm-scale-a, imm-scale-b, imm-trans-a, imm-trans-b;``.
+* The descriptor "Matrix Descriptor Format" (above): swizzle mode 2 = 64-byte swizzle, whose
+  pattern repeats every 512 bytes (base offset 0 when the pattern starts on a 512-byte
+  boundary); canonical K-major 64B layout Swizzle<2,4,3> o ((8,m),(T,2k)) : ((4T,SBO),(1,T)):
+  row r at (r % 8) * 64 + (r // 8) * SBO bytes, XOR of address bits [4,6) with bits [7,9).
+
+What only a GPU can show: that the hardware reads these addresses and metadata bits; the
+misreading variants (``SP_VARIANTS``, ``SP_META_VARIANTS``) let the one-tile GPU test name the
+one that reproduces a wrong result.
+"""
+
+SP_KERNEL = Path(__file__).resolve().parent / "mm24_wgmma.cu"
+SP_TILING = dict(BN=256, BK=64, STAGES=4, GROUP_M=8)   # defaults of the -D macros
+SWIZZLE_64B = 2
+SWIZZLE_BITS = {1: 3, 2: 2, 3: 1}       # descriptor mode -> log2(16-byte chunks per row)
+SWIZZLE_ROW_BYTES = {1: 128, 2: 64, 3: 32}
+SP_VARIANTS = ("isa", "mn_swapped", "no_swizzle", "a_no_swizzle", "a_swizzle128")
+SP_META_VARIANTS = ("isa", "nibble_swapped", "halves_swapped", "lane_rows")
+SP_META_PAD_WORD = 0x84ED9C84  # legal nibbles 4 8 C 9 D E 4 8 (the peak kernel's metadata)
+
+
+def sp_tiling(overrides: dict | None = None) -> dict:
+    """mm24_wgmma.cu's tile macros with ``overrides`` applied and checked (as the .cu asserts).
+    Keys: BN (128/256), BK (64/128), STAGES (>= 3), GROUP_M, PROXY_FENCE (0/1), SP_SEL (0/1),
+    META_WAIT0 (0/1, diagnostic), and the diagnostic descriptor strides A_LBO, A_SBO, B_LBO,
+    B_SBO."""
+    t = dict(SP_TILING)
+    for key, value in (overrides or {}).items():
+        if key not in ("BN", "BK", "STAGES", "GROUP_M", "PROXY_FENCE", "SP_SEL", "META_WAIT0",
+                       "A_LBO", "A_SBO", "B_LBO", "B_SBO"):
+            raise ValueError(f"unknown mm24_wgmma tiling key {key!r}")
+        t[key] = int(value)
+    if t["BN"] not in (128, 256):
+        raise ValueError(f"BN must be 128 or 256, got {t['BN']}")
+    if t["BK"] not in (64, 128):
+        raise ValueError(f"BK must be 64 or 128, got {t['BK']}")
+    if t["STAGES"] < 3:
+        raise ValueError(f"STAGES must be >= 3, got {t['STAGES']}")
+    if t.get("SP_SEL", 0) not in (0, 1):
+        raise ValueError("SP_SEL (sparsity selector) must be 0 or 1")
+    need = sp_smem_bytes(t["BN"], t["BK"], t["STAGES"])
+    if need > 227 * 1024:
+        raise ValueError(f"BN={t['BN']}, BK={t['BK']}, STAGES={t['STAGES']} needs {need} bytes "
+                         f"of shared memory (> 227 KiB)")
+    return t
+
+
+def sp_a_stage_bytes(bk: int = 64) -> int:
+    return BM * bk                       # BM rows x bk/2 kept halves
+
+
+def sp_b_stage_bytes(bn: int = 256, bk: int = 64) -> int:
+    return bk * bn * 2
+
+
+def sp_e_stage_words(bk: int = 64) -> int:
+    return BM // 16 * (bk // 32) * 16
+
+
+def sp_smem_bytes(bn: int = 256, bk: int = 64, stages: int = 4) -> int:
+    """``SMEM_BYTES`` of mm24_wgmma.cu: A, B and metadata stages plus the 1 KiB alignment pad."""
+    per_stage = sp_a_stage_bytes(bk) + sp_b_stage_bytes(bn, bk) + 4 * sp_e_stage_words(bk)
+    return stages * per_stage + 1024
+
+
+def sp_a_mode(bk: int) -> int:
+    """Descriptor swizzle mode of A: 64-byte rows (bk 64) -> 64B (2), 128-byte rows -> 128B (1)."""
+    return 1 if bk == 128 else SWIZZLE_64B
+
+
+def sp_strides(bn: int = 256, bk: int = 64, **override) -> dict:
+    s = dict(A_LBO=16, A_SBO=8 * bk, B_LBO=bk * 128, B_SBO=1024)
+    s.update({k: v for k, v in override.items() if k in s})
+    return s
+
+
+def swizzle_mode(addr, mode: int):
+    """The descriptor swizzle ``mode`` on a byte address: bits [4, 4+b) ^= bits [7, 7+b)."""
+    addr = np.asarray(addr, dtype=np.int64)
+    b = SWIZZLE_BITS[mode]
+    return addr ^ (((addr >> 7) & ((1 << b) - 1)) << 4)
+
+
+def sp_a_tile_offset(m, c, bk: int = 64):
+    """Byte offset of kept value (m, c) (c < bk/2) of the A stage: rows of bk bytes, swizzled."""
+    m, c = np.asarray(m, np.int64), np.asarray(c, np.int64)
+    return swizzle_mode(m * bk + 2 * c, sp_a_mode(bk))
+
+
+def sp_b_tile_offset(k, n, bk: int = 64):
+    """hgemm_wgmma's N-major B stage layout for a k tile of ``bk`` rows."""
+    k, n = np.asarray(k, np.int64), np.asarray(n, np.int64)
+    return (n >> 6) * (bk * 128) + k * 128 + ((((n >> 3) ^ k) & 7) << 4) + ((n & 7) << 1)
+
+
+def sp_desc_a(sA: int, stage: int, wg: int, kk: int, bn: int = 256, bk: int = 64,
+              **override) -> int:
+    """``desc_a`` of mm24_wgmma.cu: rows 64 wg .., kept values 16 kk .. of stage ``stage``."""
+    s = sp_strides(bn, bk, **override)
+    return make_desc(sA + stage * sp_a_stage_bytes(bk) + wg * 64 * bk + kk * 32, s["A_LBO"],
+                     s["A_SBO"], swizzle=sp_a_mode(bk))
+
+
+def sp_desc_b(sB: int, stage: int, kk: int, bn: int = 256, bk: int = 64, **override) -> int:
+    """``desc_b`` of mm24_wgmma.cu: all bn columns, k rows 32 kk .. of stage ``stage``."""
+    s = sp_strides(bn, bk, **override)
+    return make_desc(sB + stage * sp_b_stage_bytes(bn, bk) + kk * 32 * 128, s["B_LBO"], s["B_SBO"])
+
+
+def sp_desc_element_address(desc: int, major: str, mn, k, variant: str = "isa"):
+    """Byte address the hardware reads for operand element (mn, k) through ``desc``, per the
+    ISA canonical layouts, for the swizzle modes 128B and 64B. "K" (K-major A of a sparse
+    m64nNk32: mn = row, k = kept value 0..15) or "MN" (MN-major B: mn = column, k = 0..31).
+    Variants (misreadings for the diagnostic): "mn_swapped" (B's LBO/SBO exchanged),
+    "no_swizzle" (neither operand swizzled), "a_no_swizzle" (A not swizzled), "a_swizzle128"
+    (A's mode read as 128B with its row width)."""
+    d = decode_desc(desc)
+    if d["reserved"]:
+        raise ValueError(f"descriptor {desc:#x} sets reserved bits")
+    if d["swizzle"] not in (1, 2):
+        raise NotImplementedError("model covers the 128B and 64B swizzle modes only")
+    if d["base_offset"] != 0:
+        raise NotImplementedError("model covers base offset 0 only")
+    mode = d["swizzle"]
+    mn, k = np.asarray(mn, np.int64), np.asarray(k, np.int64)
+    if major == "K":
+        if np.any(k < 0) or np.any(k >= 16):
+            raise ValueError("one sparse m64nNk32 instruction reads 16 kept values per row")
+        if variant == "a_swizzle128":
+            mode = 1
+        w = SWIZZLE_ROW_BYTES[mode]
+        off = (mn % 8) * w + (mn // 8) * d["sbo"] + 2 * k
+        no_swz = variant in ("no_swizzle", "a_no_swizzle")
+    elif major == "MN":
+        if np.any(k < 0) or np.any(k >= 32):
+            raise ValueError("one sparse m64nNk32 instruction reads k = 0 .. 31 of B")
+        w = SWIZZLE_ROW_BYTES[mode]
+        lbo, sbo = (d["sbo"], d["lbo"]) if variant == "mn_swapped" else (d["lbo"], d["sbo"])
+        off = (mn % (w // 2)) * 2 + (mn // (w // 2)) * lbo + (k % 8) * w + (k // 8) * sbo
+        no_swz = variant == "no_swizzle"
+    else:
+        raise ValueError(f"major must be 'K' or 'MN', got {major!r}")
+    addr = d["start"] + off
+    return addr if no_swz else swizzle_mode(addr, mode)
+
+
+def sp_read_operand(smem: np.ndarray, desc: int, major: str, rows: int, variant: str = "isa"):
+    """The operand one wgmma.sp reads through ``desc``: kept A (rows x 16) for "K", B (32 x
+    rows) for "MN" (uint16 bits)."""
+    kext = 16 if major == "K" else 32
+    mn, k = np.meshgrid(np.arange(rows), np.arange(kext), indexing="ij")
+    addr = sp_desc_element_address(desc, major, mn, k, variant)
+    if np.any(addr % 2) or np.any(addr < 0) or np.any(addr + 2 > smem.size):
+        raise IndexError("descriptor addresses outside shared memory or misaligned")
+    halves = smem.view(np.uint16)[addr // 2]
+    return halves if major == "K" else halves.T
+
+
+# ------------------------------------------------------------------------- metadata
+
+
+def sp_meta_lane_map(selector: int = 0, variant: str = "isa"):
+    """Which metadata bits describe which (row, 4-wide chunk) of the 64 x 32 A of one
+    m64nNk32: list of (thread 0..127, bit shift, row 0..63, chunk 0..7) for every nibble the
+    instruction reads (ISA Figure 176 per warp, warps stacked by 16 rows; threads 4g + 2
+    selector + u). Variants: "halves_swapped" (row g + 8 in bits 0-15), "lane_rows" (thread
+    4g + 2s holds row g for all 8 chunks, 4g + 2s + 1 row g + 8)."""
+    out = []
+    for tid in range(128):
+        w, lane = tid // 32, tid % 32
+        g, t = lane // 4, lane % 4
+        u = t - 2 * selector
+        if u not in (0, 1):
+            continue
+        for h in range(2):
+            for j in range(4):
+                if variant == "lane_rows":
+                    row, chunk = 16 * w + g + 8 * u, 4 * h + j
+                else:
+                    hh = 1 - h if variant == "halves_swapped" else h
+                    row, chunk = 16 * w + g + 8 * hh, 4 * u + j
+                out.append((tid, 16 * h + 4 * j, row, chunk))
+    return out
+
+
+def sp_cutlass_elayout_64x32():
+    """CUTLASS ``SM90::GMMA::ELayout_64x32`` transcribed: (thread, value) -> (row m, k) of the
+    64 x 32 logical A, for value v = v0 + 16 v1 (v0 < 16, v1 < 2); 8 logical elements per
+    metadata byte, so value v sits in nibble v // 4 of the thread's 32-bit register.
+    Layout<Shape<Shape<_2,_2,_8,_4>, Shape<_16,_2>>, Stride<Stride<_1024,_0,_1,_16>,
+    Stride<_64,_8>>>, index = m + 64 k."""
+    thr = {}
+    for tid in range(128):
+        t0, t1, t2, t3 = tid % 2, (tid // 2) % 2, (tid // 4) % 8, tid // 32
+        base = 1024 * t0 + 0 * t1 + 1 * t2 + 16 * t3
+        vals = []
+        for v1 in range(2):
+            for v0 in range(16):
+                idx = base + 64 * v0 + 8 * v1
+                vals.append((idx % 64, idx // 64))
+        thr[tid] = vals
+    return thr
+
+
+def sp_meta_positions(e_regs, selector: int = 0, variant: str = "isa"):
+    """Decode the 128 metadata registers of one warpgroup (uint32[128]) into the kept positions
+    (i0, i1), each int[64, 8] (row, chunk), per ``sp_meta_lane_map``. "nibble_swapped" reads
+    the first kept value's index from bits [3:2] instead of [1:0]. Raises ValueError on an
+    invalid nibble (i0 == i1: 0b0000, 0b0101, 0b1010, 0b1111) or an uncovered chunk."""
+    e_regs = np.asarray(e_regs, dtype=np.uint32)
+    i0 = np.full((64, 8), -1, np.int64)
+    i1 = np.full((64, 8), -1, np.int64)
+    for tid, shift, row, chunk in sp_meta_lane_map(selector, "isa" if variant == "nibble_swapped"
+                                                   else variant):
+        nib = (int(e_regs[tid]) >> shift) & 0xF
+        a, b = nib & 3, nib >> 2
+        if variant == "nibble_swapped":
+            a, b = b, a
+        if a == b:
+            raise ValueError(f"invalid 2:4 metadata nibble {nib:#06b} (thread {tid}, row {row})")
+        i0[row, chunk], i1[row, chunk] = a, b
+    if (i0 < 0).any():
+        raise ValueError("metadata does not cover every chunk")
+    return i0, i1
+
+
+def sp_expand_a(kept: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+    """Logical 64 x 32 A (float32) from the 64 x 16 kept values and the kept positions: kept
+    value 2G goes to position i0 of chunk G, 2G + 1 to i1."""
+    A = np.zeros((64, 32), np.float32)
+    rows = np.arange(64)[:, None]
+    G = np.arange(8)[None, :]
+    A[rows, 4 * G + i0] = kept[:, 0::2]
+    A[rows, 4 * G + i1] = kept[:, 1::2]
+    return A
+
+
+# ---------------------------------------------------------------- copy plan, registers
+
+
+def sp_copy_plan(bn: int = 256, bk: int = 64):
+    """mm24_wgmma.cu's a_copy_* / b_copy_* / e_copy_* for every thread and round."""
+    a_chunks, b_chunks = bk // 16, bn // 8
+    a_rpi, b_rpi = THREADS // a_chunks, THREADS // b_chunks
+    tid = np.arange(THREADS)[:, None]
+    a_it = np.arange(BM // a_rpi)[None, :]
+    b_it = np.arange(bk // b_rpi)[None, :]
+    a = dict(row=tid // a_chunks + a_it * a_rpi,
+             col=np.broadcast_to(tid % a_chunks * 8, (THREADS, a_it.shape[1])))
+    a["dst"] = sp_a_tile_offset(tid // a_chunks, tid % a_chunks * 8, bk) + a_it * (a_rpi * bk)
+    b = dict(row=tid // b_chunks + b_it * b_rpi,
+             col=np.broadcast_to(tid % b_chunks * 8, (THREADS, b_it.shape[1])))
+    b["dst"] = sp_b_tile_offset(tid // b_chunks, tid % b_chunks * 8, bk) + b_it * (b_rpi * 128)
+    ksteps = bk // 32
+    n_e = sp_e_stage_words(bk) // 4
+    t = np.arange(n_e)
+    e = dict(tid=t, mt=t // (4 * ksteps), ks=t // 4 % ksteps, word=4 * (t % 4), dst=16 * t)
+    return a, b, e
+
+
+def sp_e_copy_src(tid, m0: int, kt: int, MT: int, KS: int, bk: int = 64):
+    """``e_copy_src``: global metadata word (flat index into uint32[MT][KS][16]) of chunk tid."""
+    tid = np.asarray(tid, np.int64)
+    ksteps = bk // 32
+    mt = np.minimum(m0 // 16 + tid // (4 * ksteps), MT - 1)
+    ks = np.minimum(kt * ksteps + tid // 4 % ksteps, KS - 1)
+    return (mt * KS + ks) * 16 + 4 * (tid % 4)
+
+
+def sp_e_read_word(tid, kk, bk: int = 64):
+    """``e_read_word``: the word of the stage's metadata area thread tid passes in step kk."""
+    tid, kk = np.asarray(tid, np.int64), np.asarray(kk, np.int64)
+    return ((tid >> 5) * (bk // 32) + kk) * 16 + 2 * ((tid & 31) >> 2) + (tid & 1)
+
+
+def sp_fill_stage(smem, sA, sB, sE, stage, V, Eflat, B, m0, n0, kt, MT, KS, bn=256, bk=64,
+                  what="abe", e_tile=None):
+    """Replay load_ab / load_e of mm24_wgmma.cu for tile kt into the uint8 window ``smem``:
+    cp.async chunks, zero-filled out of range (A, B), metadata always copied (clamped)."""
+    a, b, e = sp_copy_plan(bn, bk)
+    h = smem.view(np.uint16)
+    parts = []
+    if "a" in what:
+        parts.append((a, V, sA + stage * sp_a_stage_bytes(bk), m0 + a["row"],
+                      kt * (bk // 2) + a["col"]))
+    if "b" in what:
+        parts.append((b, B, sB + stage * sp_b_stage_bytes(bn, bk), kt * bk + b["row"],
+                      n0 + b["col"]))
+    for plan, src, base, rows, cols in parts:
+        R, Cc = src.shape
+        ok = (rows < R) & (cols < Cc)
+        r, c, dst = rows.ravel(), cols.ravel(), (base + plan["dst"]).ravel()
+        data = np.zeros((r.size, 8), np.uint16)
+        okr = ok.ravel()
+        data[okr] = src.view(np.uint16)[r[okr][:, None], c[okr][:, None] + np.arange(8)]
+        h[(dst // 2)[:, None] + np.arange(8)] = data
+    if "e" in what:
+        words = smem.view(np.uint32)
+        src = sp_e_copy_src(e["tid"], m0, kt, MT, KS, bk)
+        dst = (sE + stage * 4 * sp_e_stage_words(bk) + e["dst"]) // 4
+        words[dst[:, None] + np.arange(4)] = Eflat[src[:, None] + np.arange(4)]
+
+
+# ----------------------------------------------------------------------------- pipeline
+
+
+def sp_pipeline_schedule(KT: int, stages: int = 4) -> list[tuple]:
+    """mm24_wgmma.cu's main loop as events: hgemm_wgmma's schedule plus the metadata copies
+    ("load_e", tile, stage) -- one tile ahead of A/B -- and register loads ("read_e", tile,
+    stage); the prologue waits and syncs once so that tile 0's metadata can be read."""
+    ev = []
+    if KT > 0:
+        ev.append(("load_e", 0, 0))
+    for s in range(stages - 2):
+        if s < KT:
+            ev.append(("load", s, s))
+        if s + 1 < KT:
+            ev.append(("load_e", s + 1, s + 1))
+        ev.append(("commit",))
+    ev += [("wait_cp", stages - 3), ("barrier",)]
+    if KT > 0:
+        ev.append(("read_e", 0, 0))
+    rd, wr = 0, stages - 2
+    for kt in range(KT):
+        ev += [("wait_cp", stages - 3), ("fence_proxy",), ("barrier",)]
+        ev += [("mma", kt, rd), ("mma_commit",)]
+        nxt = kt + stages - 2
+        if nxt < KT:
+            ev.append(("load", nxt, wr))
+        wr_e = 0 if wr + 1 == stages else wr + 1
+        if nxt + 1 < KT:
+            ev.append(("load_e", nxt + 1, wr_e))
+        ev += [("commit",), ("wait_mma", 1)]
+        rd = 0 if rd + 1 == stages else rd + 1
+        wr = wr_e
+        if kt + 1 < KT:   # (the kernel also reads a stale stage after the last tile: unused)
+            ev.append(("read_e", kt + 1, rd))
+    ev.append(("wait_mma", 0))
+    return ev
+
+
+def check_sp_pipeline(KT: int, stages: int = 4) -> None:
+    """``check_pipeline``'s hazard replay for the sparse schedule, with the metadata: a
+    register load of tile t's metadata must come after every thread's copy of it landed and
+    passed a barrier, the wgmma of tile t must use the registers loaded for t, and a metadata
+    area may be refilled only after every thread's register load of its previous tile is
+    behind a barrier."""
+    stage_tile: dict[int, int] = {}
+    e_stage_tile: dict[int, int] = {}
+    open_group: list = []
+    pending_cp: list = []
+    landed_self, fenced_self, landed_all = set(), set(), set()
+    mma_groups: list[int] = []
+    mma_done_self, mma_done_all = set(), set()
+    e_read_self, e_read_all = set(), set()
+    regs_tile = None
+    for e in sp_pipeline_schedule(KT, stages):
+        kind = e[0]
+        if kind == "load":
+            _, tile, stage = e
+            prev = stage_tile.get(stage)
+            assert prev is None or prev in mma_done_all, \
+                f"tile {tile} refills stage {stage} while tile {prev}'s wgmma may still read it"
+            stage_tile[stage] = tile
+            open_group.append(("ab", tile))
+        elif kind == "load_e":
+            _, tile, stage = e
+            prev = e_stage_tile.get(stage)
+            assert prev is None or prev in e_read_all, \
+                f"metadata of tile {tile} refills area {stage} before tile {prev}'s was read"
+            e_stage_tile[stage] = tile
+            open_group.append(("e", tile))
+        elif kind == "commit":
+            pending_cp.append(open_group)
+            open_group = []
+        elif kind == "wait_cp":
+            while len(pending_cp) > e[1]:
+                landed_self.update(pending_cp.pop(0))
+        elif kind == "fence_proxy":
+            fenced_self |= {x for x in landed_self if x[0] == "ab"}
+        elif kind == "barrier":
+            landed_all |= fenced_self | {x for x in landed_self if x[0] == "e"}
+            mma_done_all |= mma_done_self
+            e_read_all |= e_read_self
+        elif kind == "read_e":
+            _, tile, stage = e
+            assert ("e", tile) in landed_all, f"metadata of tile {tile} read before it landed"
+            assert e_stage_tile.get(stage) == tile, f"area {stage} does not hold tile {tile}"
+            e_read_self.add(tile)
+            regs_tile = tile
+        elif kind == "mma":
+            _, tile, stage = e
+            assert ("ab", tile) in landed_all, f"wgmma reads tile {tile} before every copy landed"
+            assert stage_tile.get(stage) == tile, f"stage {stage} does not hold tile {tile}"
+            assert regs_tile == tile, f"wgmma of tile {tile} with metadata of tile {regs_tile}"
+            mma_groups.append(tile)
+        elif kind == "wait_mma":
+            while len(mma_groups) > e[1]:
+                mma_done_self.add(mma_groups.pop(0))
+    assert mma_done_self == set(range(KT)), "not every k tile was multiplied"
+    assert not any(pending_cp), "copies still pending at exit"
+
+
+# ----------------------------------------------------------------------- kernel replay
+
+
+def simulate_mm24_wgmma(values: np.ndarray, metadata: np.ndarray, B: np.ndarray,
+                        out_dtype=np.float32, tile: dict | None = None, variant: str = "isa",
+                        meta_variant: str = "isa", plan_check: bool = True) -> np.ndarray:
+    """Run ``mm24_wgmma.cu`` in NumPy on compress_24 output (``values`` M x Kp/2, ``metadata``
+    (ceil(M/16), Kp/32, 16) uint32) and B (K x N, N % 8 == 0): CTA order, cp.async plans into
+    a byte-exact shared window (A, B, metadata one tile ahead), descriptors through the ISA
+    address model (``variant``), metadata registers decoded per the ISA figure
+    (``meta_variant``), fp32 accumulation in the accumulator layout, masked epilogue.
+    Unwritten outputs stay NaN."""
+    t = sp_tiling(tile)
+    bn, bk, stages, group_m = t["BN"], t["BK"], t["STAGES"], t["GROUP_M"]
+    sel = t.get("SP_SEL", 0)
+    override = {k: t[k] for k in ("A_LBO", "A_SBO", "B_LBO", "B_SBO") if k in t}
+    M, KC = values.shape
+    Kp = 2 * KC
+    K, N = B.shape
+    if N % 8 or Kp % 32 or Kp != -(-K // 32) * 32:
+        raise ValueError("contract: N % 8 == 0, values.shape[1] == round_up(K, 32) / 2")
+    if values.dtype.itemsize != 2 or B.dtype.itemsize != 2:
+        raise TypeError("values and B must be 16-bit floats")
+    to_f32 = (lambda x: x.astype(np.float32)) if values.dtype == np.float16 else _bf16_to_f32
+    MT, KS = -(-M // 16), Kp // 32
+    Eflat = np.ascontiguousarray(metadata, dtype=np.uint32).reshape(-1)
+    ksteps = bk // 32
+    a_sz, b_sz, e_sz = sp_a_stage_bytes(bk), sp_b_stage_bytes(bn, bk), 4 * sp_e_stage_words(bk)
+    smem = np.zeros(sp_smem_bytes(bn, bk, stages), np.uint8)
+    sA, sB, sE = 0, stages * a_sz, stages * (a_sz + b_sz)
+    C = np.full((M, N), np.nan, dtype=out_dtype)
+    tiles_m, tiles_n = -(-M // BM), -(-N // bn)
+    KT = -(-Kp // bk)
+    tid = np.arange(THREADS)[:, None]
+    i = np.arange(0, bn // 2, 2)[None, :]
+    words = smem.view(np.uint32)
+    for pid in range(tiles_m * tiles_n):
+        bm, bnn = tile_coords(pid, tiles_m, tiles_n, group_m)
+        m0, n0 = bm * BM, bnn * bn
+        acc = np.zeros((THREADS, bn // 2), np.float32)
+        smem[:] = 0xFF  # NaN halves / illegal metadata: a read of an unwritten byte shows up
+        for kt in range(KT):
+            stage = kt % stages
+            sp_fill_stage(smem, sA, sB, sE, stage, values, Eflat, B, m0, n0, kt, MT, KS, bn, bk)
+            for wg in range(2):
+                for kk in range(ksteps):
+                    th = np.arange(128 * wg, 128 * wg + 128)
+                    e_regs = words[(sE + stage * e_sz) // 4 + sp_e_read_word(th, kk, bk)]
+                    i0, i1 = sp_meta_positions(e_regs, sel, meta_variant)
+                    kept = sp_read_operand(smem, sp_desc_a(sA, stage, wg, kk, bn, bk, **override),
+                                           "K", 64, variant)
+                    Bop = sp_read_operand(smem, sp_desc_b(sB, stage, kk, bn, bk, **override),
+                                          "MN", bn, variant)
+                    A = sp_expand_a(to_f32(kept.view(values.dtype)), i0, i1)
+                    wgmma_m64nNk16(acc, A, to_f32(Bop.view(B.dtype)), wg)  # any K: A @ B
+        rows, cols = m0 + acc_row(tid, i), n0 + acc_col(tid, i)
+        ok = (rows < M) & (cols < N)
+        C[rows[ok], cols[ok]] = acc[:, 0::2][ok]
+        C[rows[ok], cols[ok] + 1] = acc[:, 1::2][ok]
+    if plan_check:
+        check_sp_pipeline(KT, stages)
+    return C
+
+
+def sp_cu_defaults(path: Path = SP_KERNEL) -> dict:
+    """The ``#define NAME value`` defaults of mm24_wgmma.cu (BN, BK, STAGES, GROUP_M, BM,
+    THREADS), read from the source so that SP_TILING / BM cannot drift from it."""
+    text = path.read_text()
+    out = {}
+    for name in ("BN", "BK", "STAGES", "GROUP_M", "BM", "THREADS"):
+        m = re.search(rf"^#define {name} (\d+)\b", text, re.M)
+        if m:
+            out[name] = int(m.group(1))
+    return out

@@ -9,13 +9,17 @@ import pytest
 KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
 SOURCES = sorted(p.name for p in KERNEL_DIR.glob("*.cu"))
 ARCHS = ["-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90a,code=sm_90a"]
-EXPECTED = {"hgemm.cu", "hgemm_wgmma.cu", "hgemm_wmma.cu", "mm24.cu", "mma_peak.cu",
-            "spmm_csr.cu", "spmv_csr.cu", "spmv_csr_merge.cu"}
+EXPECTED = {"hgemm.cu", "hgemm_wgmma.cu", "hgemm_wmma.cu", "mm24.cu", "mm24_wgmma.cu",
+            "mma_peak.cu", "spmm_csr.cu", "spmv_csr.cu", "spmv_csr_merge.cu"}
 # Tile-macro variants of the two tensor-core GEMMs (the same macros the launchers pass).
 VARIANTS = [("hgemm.cu", "-DBN=256 -DWARPS_N=4"), ("hgemm.cu", "-DBK=64 -DSTAGES=3"),
             ("mm24.cu", "-DBN=256 -DWARPS_N=4"), ("mm24.cu", "-DBK=64 -DSTAGES=3"),
             ("hgemm_wgmma.cu", "-DBN=128"), ("hgemm_wgmma.cu", "-DBN=128 -DSTAGES=6"),
-            ("hgemm_wgmma.cu", "-DSTAGES=3"), ("hgemm_wgmma.cu", "-DPROXY_FENCE=0")]
+            ("hgemm_wgmma.cu", "-DSTAGES=3"), ("hgemm_wgmma.cu", "-DPROXY_FENCE=0"),
+            ("mm24_wgmma.cu", "-DBN=128"), ("mm24_wgmma.cu", "-DBN=128 -DBK=128"),
+            ("mm24_wgmma.cu", "-DSTAGES=5"), ("mm24_wgmma.cu", "-DSTAGES=3"),
+            ("mm24_wgmma.cu", "-DPROXY_FENCE=0"), ("mm24_wgmma.cu", "-DSP_SEL=1"),
+            ("mm24_wgmma.cu", "-DMETA_WAIT0=1")]
 
 nvcc = shutil.which("nvcc")
 needs_nvcc = pytest.mark.skipif(nvcc is None, reason="nvcc not found")
