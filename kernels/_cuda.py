@@ -183,7 +183,9 @@ def validate_csr(indptr, indices, data, x, x_name="x", x_ndim=1, out=None):
 
 
 def _aligned(a, nbytes=16) -> bool:
-    return a.data.ptr % nbytes == 0
+    """Whether ``a``'s first element sits on an ``nbytes`` boundary (CuPy or NumPy)."""
+    address = a.data.ptr if hasattr(a.data, "ptr") else a.ctypes.data
+    return address % nbytes == 0
 
 
 # ----------------------------------------------------------------------------------- SpMV
@@ -329,36 +331,50 @@ def validate_hgemm(A, B, out=None, out_dtype=None):
     return dt
 
 
-def _padded_gemm(A, B, out, out_dtype, launch):
-    """What hgemm and hgemm_wgmma share around their launch: validation, the output, the
-    vendor switch, and zero-padding K and N to multiples of 8 (16-byte rows for cp.async).
-    ``launch(A_, B_, C_, M, Np, Kp, name)`` runs the kernel on the padded operands; ``name``
-    is the kernel's dtype suffix ("f16_f32", ...)."""
-    dt = validate_hgemm(A, B, out, out_dtype)
-    _require_device(A=A, B=B, out=out)
-    cp = _backend.cupy()
-    M, K = A.shape
-    N = B.shape[1]
+def _tensor_core_product(cp, in_dtype, dt, M, N, out, vendor, launch):
+    """The frame every tensor-core GEMM launcher shares. Allocates ``out`` (M x N, ``dt``)
+    when not given; returns at once for an empty product; with ``use_vendor()`` calls
+    ``vendor(out)``. Otherwise the kernel writes rows of Np = N rounded up to 8 (16-byte
+    rows for cp.async): straight into ``out`` when N = Np and ``out`` is 16-byte aligned,
+    else into a padded buffer copied back. ``launch(C_, Np, name)`` runs the kernel; ``name``
+    is its dtype suffix ("f16_f32", "bf16_bf16", ...)."""
     if out is None:
         out = cp.empty((M, N), dtype=dt)
     if M == 0 or N == 0:
         return out
     if vendor_enabled():
+        vendor(out)
+        return out
+    Np = -(-N // 8) * 8
+    direct = Np == N and _aligned(out)
+    C_ = out if direct else cp.empty((M, Np), dtype=dt)
+    tag = _IN_TAG[np.dtype(in_dtype).name]
+    launch(C_, Np, f"{tag}_{'f32' if dt == 'float32' else _IN_TAG[dt]}")
+    if not direct:
+        out[...] = C_[:, :N]
+    return out
+
+
+def _padded_gemm(A, B, out, out_dtype, launch):
+    """hgemm's and hgemm_wgmma's launch frame: validation, then K and N zero-padded to
+    multiples of 8. ``launch(A_, B_, C_, M, Np, Kp, name)`` runs the kernel."""
+    dt = validate_hgemm(A, B, out, out_dtype)
+    _require_device(A=A, B=B, out=out)
+    cp = _backend.cupy()
+    M, K = A.shape
+    N = B.shape[1]
+
+    def vendor(out):
         if dt == "float32":
             cp.matmul(A.astype(cp.float32), B.astype(cp.float32), out=out)
         else:
             cp.matmul(A, B, out=out)
-        return out
-    Kp, Np = -(-K // 8) * 8, -(-N // 8) * 8
-    A_ = _pad_to(cp, A, M, Kp)
-    B_ = _pad_to(cp, B, Kp, Np)
-    direct = Np == N and _aligned(out)
-    C_ = out if direct else cp.empty((M, Np), dtype=dt)
-    tag = _IN_TAG[np.dtype(A.dtype).name]
-    launch(A_, B_, C_, M, Np, Kp, f"{tag}_{'f32' if dt == 'float32' else _IN_TAG[dt]}")
-    if not direct:
-        out[...] = C_[:, :N]
-    return out
+
+    def padded_launch(C_, Np, name):
+        Kp = -(-K // 8) * 8
+        launch(_pad_to(cp, A, M, Kp), _pad_to(cp, B, Kp, Np), C_, M, Np, Kp, name)
+
+    return _tensor_core_product(cp, A.dtype, dt, M, N, out, vendor, padded_launch)
 
 
 def hgemm(A, B, out=None, out_dtype=None, *, tiling=None):
@@ -423,43 +439,45 @@ def validate_mm24(values, metadata, B, out=None):
     return dt
 
 
-def mm_24(values, metadata, B, out=None, *, tiling=None):
-    r"""C = W B with W given as ``compress_24(W)`` (mm24.cu: mma.sp m16n8k32 with ordered
-    metadata, fp32 accumulation, the same tiling as ``hgemm``). Output float32 unless ``out``
-    is given in the input type. Must equal ``reference.mm_24``."""
+def _padded_mm24(values, metadata, B, out, launch):
+    """mm_24's and mm_24_wgmma's launch frame: validation, the vendor path (cuBLAS on the
+    decompressed matrix), N zero-padded to a multiple of 8. ``launch(B_, C_, M, Np, K, Kp,
+    name)`` runs the kernel (Kp = 2 x the compressed width)."""
     dt = validate_mm24(values, metadata, B, out)
     _require_device(values=values, metadata=metadata, B=B, out=out)
     cp = _backend.cupy()
     M, KC = values.shape
     K, N = B.shape
-    if out is None:
-        out = cp.empty((M, N), dtype=dt)
-    if M == 0 or N == 0:
-        return out
-    if vendor_enabled():  # dense cuBLAS on the decompressed matrix
+
+    def vendor(out):  # dense cuBLAS on the decompressed matrix
         W = reference.decompress_24(values, metadata)[:, :K]
         if dt == "float32":
             cp.matmul(W, B.astype(cp.float32), out=out)
         else:
             cp.matmul(W.astype(values.dtype), B, out=out)
-        return out
-    Np = -(-N // 8) * 8
-    B_ = _pad_to(cp, B, K, Np)
-    direct = Np == N and _aligned(out)
-    C_ = out if direct else cp.empty((M, Np), dtype=dt)
+
+    def padded_launch(C_, Np, name):
+        launch(_pad_to(cp, B, K, Np), C_, M, Np, K, 2 * KC, name)
+
+    return _tensor_core_product(cp, values.dtype, dt, M, N, out, vendor, padded_launch)
+
+
+def mm_24(values, metadata, B, out=None, *, tiling=None):
+    r"""C = W B with W given as ``compress_24(W)`` (mm24.cu: mma.sp m16n8k32 with ordered
+    metadata, fp32 accumulation, the same tiling as ``hgemm``). Output float32 unless ``out``
+    is given in the input type. Must equal ``reference.mm_24``."""
     tiling = dict(tiling or {})
     t = dict(reference.TILING, **tiling)
-    smem = _tiling_smem(tiling, sparse=True)
-    tag = _IN_TAG[np.dtype(values.dtype).name]
-    name = f"mm24_{tag}_{'f32' if dt == 'float32' else tag}"
-    kernel = get_kernel("mm24.cu", name, tiling, smem)
-    grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
-    threads = 32 * t["WARPS_M"] * t["WARPS_N"]
-    kernel(grid, (threads,), (_i32(M), _i32(Np), _i32(K), _i32(2 * KC), values, metadata, B_, C_),
-           shared_mem=smem)
-    if not direct:
-        out[...] = C_[:, :N]
-    return out
+
+    def launch(B_, C_, M, Np, K, Kp, name):
+        smem = _tiling_smem(tiling, sparse=True)
+        kernel = get_kernel("mm24.cu", f"mm24_{name}", tiling, smem)
+        grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
+        threads = 32 * t["WARPS_M"] * t["WARPS_N"]
+        kernel(grid, (threads,), (_i32(M), _i32(Np), _i32(K), _i32(Kp), values, metadata, B_,
+                                  C_), shared_mem=smem)
+
+    return _padded_mm24(values, metadata, B, out, launch)
 
 
 # ---------------------------------------------------------------------- microbenchmark
@@ -622,4 +640,53 @@ def wgmma_peak(iters: int = 4096, blocks_per_sm: int = 1, tiling=None):
         kernel((blocks,), (wgmma_model.THREADS,), (out, _i32(iters)), shared_mem=smem)
 
     flop = blocks * 2 * iters * 4 * 2 * 64 * t["BN"] * 16
+    return launch, flop
+
+
+# ------------------------------------------- Hopper wgmma 2:4 sparse GEMM (sm_90a only)
+# mm24_wgmma.cu is compiled like hgemm_wgmma.cu (get_sm90a_kernel: NVRTC for sm_90a).
+
+
+def mm_24_wgmma(values, metadata, B, out=None, *, tiling=None):
+    r"""C = W B with W given as ``compress_24(W)`` on Hopper sparse warpgroup tensor cores
+    (mm24_wgmma.cu: wgmma.mma_async.sp m64nBNk32, compressed W and B from swizzled shared
+    memory, metadata in registers, hgemm_wgmma's CTA tiling and pipeline). Same arguments,
+    conventions and result as ``mm_24`` (fp32 out unless ``out`` is in the input type; N
+    padded to 8). Needs an sm_90 GPU (DeviceError elsewhere). ``tiling``: BN (256/128), BK (64;
+    128 with BN=128), STAGES (4), GROUP_M (8), PROXY_FENCE (1), and the diagnostics SP_SEL,
+    META_WAIT0, A_SBO/B_LBO/B_SBO. Must equal ``reference.mm_24`` (model:
+    ``wgmma_model.simulate_mm24_wgmma``)."""
+    from . import wgmma_model
+
+    t = wgmma_model.sp_tiling(tiling)  # validates the macros before anything runs
+
+    def launch(B_, C_, M, Np, K, Kp, name):
+        smem = wgmma_model.sp_smem_bytes(t["BN"], t["BK"], t["STAGES"])
+        kernel = get_sm90a_kernel("mm24_wgmma.cu", f"mm24_wgmma_{name}", dict(tiling or {}), smem)
+        grid = (-(-M // wgmma_model.BM) * -(-Np // t["BN"]),)
+        kernel(grid, (wgmma_model.THREADS,),
+               (_i32(M), _i32(Np), _i32(K), _i32(Kp), values, metadata, B_, C_), shared_mem=smem)
+
+    return _padded_mm24(values, metadata, B, out, launch)
+
+
+def wgmma_sp_peak(iters: int = 4096, blocks_per_sm: int = 1, tiling=None):
+    """Launch mm24_wgmma.cu's ``wgmma_sp_peak_f16`` (the main loop's wgmma.sp sequence on one
+    resident stage, no loads): returns (launch, flop) for the caller to time. flop counts the
+    dense-equivalent work: blocks * 2 warpgroups * iters * BK/32 * 2 * 64 * BN * 32."""
+    from . import wgmma_model
+
+    t = wgmma_model.sp_tiling(tiling)
+    cp = _require_sm90("wgmma_sp_peak")
+    sms = cp.cuda.Device().attributes["MultiProcessorCount"]
+    blocks = blocks_per_sm * sms
+    smem = (wgmma_model.sp_a_stage_bytes(t["BK"])
+            + wgmma_model.sp_b_stage_bytes(t["BN"], t["BK"]) + 1024)
+    out = cp.empty(blocks * wgmma_model.THREADS, dtype=cp.float32)
+    kernel = get_sm90a_kernel("mm24_wgmma.cu", "wgmma_sp_peak_f16", dict(tiling or {}), smem)
+
+    def launch():
+        kernel((blocks,), (wgmma_model.THREADS,), (out, _i32(iters)), shared_mem=smem)
+
+    flop = blocks * 2 * iters * (t["BK"] // 32) * 2 * 64 * t["BN"] * 32
     return launch, flop

@@ -155,3 +155,43 @@ def test_kernel_source_inlines_our_headers():
     assert '#include "tc_common.cuh"' not in src
     assert "ldmatrix.sync.aligned.m8n8.x4.shared.b16" in src and "#pragma once" not in src
     assert "#include <mma.h>" in _cuda.kernel_source("hgemm_wmma.cu")  # system headers stay
+
+
+@pytest.mark.parametrize("N", [16, 13, 1])
+@pytest.mark.parametrize("misaligned_out", [False, True])
+def test_tensor_core_frame_pads_n_and_copies_back(N, misaligned_out):
+    """The launch frame shared by hgemm, hgemm_wgmma, mm_24 and mm_24_wgmma, run with NumPy
+    as the array module and a NumPy "kernel" that writes whole padded rows: the result is
+    the product for ragged N and for an output the kernel cannot write directly."""
+    rng = np.random.default_rng(0)
+    M, K = 5, 7
+    A = rng.standard_normal((M, K))
+    B = rng.standard_normal((K, N))
+    seen = {}
+
+    def launch(C_, Np, name):
+        seen.update(Np=Np, name=name, C=C_)
+        assert C_.shape == (M, Np) and Np % 8 == 0
+        Bp = np.zeros((K, Np))
+        Bp[:, :N] = B
+        C_[...] = A @ Bp  # every padded column written, as the kernels do
+
+    out = None
+    if misaligned_out:
+        out = np.empty(M * N + 1, np.float32)[1:].reshape(M, N)  # 4 bytes off 16
+    got = _cuda._tensor_core_product(np, np.float16, "float32", M, N, out, None, launch)
+    np.testing.assert_allclose(got, A @ B, rtol=1e-6)
+    assert got.shape == (M, N) and (out is None or got is out)
+    assert seen["Np"] == -(-N // 8) * 8 and seen["name"] == "f16_f32"
+    assert (seen["C"] is got) == (N % 8 == 0 and not misaligned_out)  # written in place
+
+
+def test_tensor_core_frame_empty_and_vendor():
+    calls = []
+    empty = _cuda._tensor_core_product(np, np.float16, "float16", 0, 4, None,
+                                       calls.append, calls.append)
+    assert empty.shape == (0, 4) and empty.dtype == np.float16 and calls == []
+    with K.use_vendor():
+        out = _cuda._tensor_core_product(np, np.float16, "float32", 2, 3, None,
+                                         lambda o: o.fill(7.0), calls.append)
+    assert (out == 7.0).all() and calls == []
