@@ -159,6 +159,17 @@ def wgmma_ceiling(quick):
     record("limits", "wgmma m64n256k16 peak (sm_90a)", time_ms=ms, tflops=tflops)
 
 
+def wgmma_sp_ceiling(quick):
+    """The sparse wgmma.sp m64n256k32 loop of mm24_wgmma.cu on resident shared memory
+    (dense-equivalent flop)."""
+    launch, flop = _cuda.wgmma_sp_peak(iters=2048 if quick else 8192)
+    ms = time_gpu(lambda i: launch(), reps=10)
+    tflops = flop / ms / 1e9
+    LIMITS["wgmma_sp_peak_tflops"] = tflops
+    record("limits", "wgmma.sp m64n256k32 peak (sm_90a, dense-equivalent)", time_ms=ms,
+           tflops=tflops)
+
+
 def is_sm90():
     return cp.cuda.Device().compute_capability == "90"
 
@@ -169,6 +180,7 @@ def measure_limits(quick):
         guarded("limits", f"mma peak sparse={sparse}", mma_ceiling, quick, sparse)
     if is_sm90():
         guarded("limits", "wgmma peak", wgmma_ceiling, quick)
+        guarded("limits", "wgmma.sp peak", wgmma_sp_ceiling, quick)
 
 
 # ------------------------------------------------------------------------------- SpMV
@@ -445,6 +457,8 @@ def mm24_case(label, n, torch):
             guarded("mm24", f"{label} mm24 {tiling_name(tiling)}", mm24_variant,
                     f"{label} mm24 {tiling_name(tiling)}", tiling, sets, out, ref, flop,
                     t_dense_ours, t_cublas)
+    if is_sm90():
+        mm24_wgmma_rows(label, sets, out, ref, flop, t_cublas)
     fields = dict(time_ms=t, tflops_dense_equiv=flop / t / 1e9, rel_err=err,
                   our_dense_hgemm_ms=t_dense_ours, speedup_vs_our_dense=t_dense_ours / t,
                   cublas_dense_ms=t_cublas, speedup_vs_cublas_dense=t_cublas / t)
@@ -471,6 +485,47 @@ def mm24_variant(label, tiling, sets, out, ref, flop, t_dense_ours, t_cublas):
     peak = LIMITS.get("mma_sp_peak_tflops")
     if peak:
         fields["fraction_of_mma_sp_peak"] = flop / t / 1e9 / peak
+    record("mm24", label, **fields)
+
+
+# The sm_90a 2:4 GEMM's tilings (its author's list); each is compared with the dense
+# hgemm_wgmma of the same BN ("the same tiling"; BK=128 has no dense twin: BN=128 stands in).
+MM24_WGMMA_TILINGS = [{}, dict(STAGES=5), dict(STAGES=3), dict(BN=128), dict(BN=128, BK=128),
+                      dict(PROXY_FENCE=0)]
+
+
+def mm24_wgmma_rows(label, sets, out, ref, flop, t_cublas):
+    def pick(i):
+        return sets[i % len(sets)]
+
+    dense = {}
+    for bn in (256, 128):
+        dense[bn] = guarded("mm24", f"{label} dense hgemm_wgmma BN={bn}", time_gpu,
+                            lambda i, bn=bn: K.hgemm_wgmma(pick(i)[0], pick(i)[1], out=out,
+                                                           tiling=dict(BN=bn)), reps=20)
+    tilings = MM24_WGMMA_TILINGS if (VARIANTS["on"] or "8192" in label) else [{}]
+    for tiling in tilings:
+        name = f"{label} mm24_wgmma {tiling_name(tiling)}".rstrip()
+        guarded("mm24", name, mm24_wgmma_variant, name, tiling, sets, out, ref, flop,
+                dense.get(tiling.get("BN", 256)), t_cublas)
+
+
+def mm24_wgmma_variant(label, tiling, sets, out, ref, flop, t_dense_same_tiling, t_cublas):
+    def f(i):
+        s_ = sets[i % len(sets)]
+        return _cuda.mm_24_wgmma(s_[2], s_[3], s_[1], out=out, tiling=tiling)
+    out.fill(cp.nan)
+    err = rel_err(f(0), ref)
+    t = time_gpu(f, reps=20)
+    fields = dict(time_ms=t, tflops_dense_equiv=flop / t / 1e9, rel_err=err,
+                  cublas_dense_ms=t_cublas, speedup_vs_cublas_dense=t_cublas / t)
+    if t_dense_same_tiling:
+        fields.update(our_dense_hgemm_ms=t_dense_same_tiling,
+                      speedup_vs_our_dense=t_dense_same_tiling / t,
+                      our_dense="hgemm_wgmma, same BN")
+    peak = LIMITS.get("wgmma_sp_peak_tflops")
+    if peak:
+        fields["fraction_of_wgmma_sp_peak"] = flop / t / 1e9 / peak
     record("mm24", label, **fields)
 
 
@@ -524,10 +579,12 @@ def write_markdown(path, meta):
               "|---|---|---|---|---|---|---|---|---|"]
     for r in meta["results"]:
         frac = next((r[k] for k in ("fraction_of_copy_bw", "fraction_of_mma_sync_peak",
-                                    "fraction_of_mma_sp_peak") if r.get(k) is not None), None)
+                                    "fraction_of_mma_sp_peak", "fraction_of_wgmma_sp_peak")
+                     if r.get(k) is not None), None)
         note = r.get("error", "")
         if r["section"] == "mm24" and "speedup_vs_our_dense" in r:
-            note = (f"vs our dense hgemm {fmt(r['speedup_vs_our_dense'])}x, "
+            note = (f"vs our dense {r.get('our_dense', 'hgemm')} "
+                    f"{fmt(r['speedup_vs_our_dense'])}x, "
                     f"vs cuBLAS dense {fmt(r['speedup_vs_cublas_dense'])}x")
         if r.get("fraction_of_wgmma_peak") is not None:
             note = f"{fmt(r['fraction_of_wgmma_peak'])} of the wgmma peak"
