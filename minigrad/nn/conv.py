@@ -10,24 +10,44 @@ with stride s, dilation d, zero padding, and ``groups`` g: the C input channels 
 O output channels are split into g groups and group k of outputs sees only group k of
 inputs (g = C = O is a depthwise convolution; a 1×1 kernel a pointwise one).
 
-How it is computed (im2col). A stride-tricks *view* of the padded input lists, for every
-sample, group and output pixel, the receptive field it sees: shape
-(N, g, C/g, kH, kW, H_out, W_out), no copy. Reshaping it to ``cols``
-(N, g, C/g·kH·kW, H_out·W_out) copies once, and the whole convolution is then one
-batched matrix product, already in (N, C_out, H_out, W_out) order::
+How it is computed (im2col). Every output pixel's receptive field is copied out as a
+column, and the convolution becomes one matrix product per group k::
 
-    Y[n, k] = W_k @ cols[n, k]             (O/g, H_out·W_out) for group k
+    Y_k = W_k @ cols_k          (O/g, C/g·kH·kW) @ (C/g·kH·kW, pixels)
 
-(For small images the columns of the whole batch go into one matrix per group,
-(C/g·kH·kW, N·H_out·W_out), so that a single large product replaces N tiny ones.)
+``cols`` comes from a stride-tricks *view* of the zero-padded input that lists, for
+every group, channel, kernel offset (i, j), image and output pixel, the input value it
+multiplies, shape (g, C/g, kH, kW, N, pixels) (no copy, :func:`_receptive_fields`); one
+copy of that view is ``cols``. Three choices make it fast:
+
+- Blocks. On the CPU the columns are built for a block of images at a time (about 2 MB
+  of columns, often one image), into one reused buffer: the product reads them from
+  cache right after the copy wrote them, and the 9×-the-input array of a whole batch
+  is never allocated. On a GPU the whole batch is one block.
+- The pixel grid. For stride 1, output pixel (h, w) starts at h·Wp + w in the padded
+  (Hp, Wp) plane, so the pixels of a kernel offset are *one* run of (Ho − 1)·Wp + Wo
+  consecutive positions if the Wp − Wo "gap" positions between rows are taken along.
+  Their columns cost a few percent more products (ignored in y, multiplied by zeros in
+  the gradients), and each copy becomes one long contiguous run instead of Ho runs of
+  Wo, several times faster. (Strided convolutions, and GPUs, use the compact grid.)
+- No transposed copy of x or y: the product of a block comes out as (O, nb, pixels),
+  and a strided view of its grid pixels is copied straight into y (N, O, Ho, Wo).
+
 The backward pass is two more products with the same matrices::
 
-    gW_k = Σ_n gY[n, k] @ cols[n, k]ᵀ                  (the weight gradient)
-    gcols_k = W_kᵀ @ gY_k,  gx = col2im(gcols)          (the input gradient)
+    gW_k = Σ_blocks gY_k @ cols_kᵀ                          (the weight gradient)
+    gcols_k = W_kᵀ @ gY_k,  gx = col2im(gcols)              (the input gradient)
 
-col2im adds each kernel offset's slab of ``gcols`` back into the padded input: a loop
-over the kH·kW kernel positions only, each iteration a vectorized strided add (computed
-with the batch as the last axis, so that each add runs over long contiguous rows).
+with gY the block's output gradient placed on the same grid (zeros in the gaps). The
+weight gradient reuses the forward's columns when the batch was a single block (small
+images; always on a GPU) and otherwise rebuilds them block by block (a cached copy).
+col2im adds each kernel offset's slab of ``gcols`` back into a zero-padded block
+through the same receptive-field view, one offset at a time (kH·kW strided adds; the
+fields of different offsets overlap). When the convolution has stride 1 and keeps the
+image size ('same' padding), the input gradient is itself such a convolution: of gY,
+padded bottom/right by the forward's top/left padding, with W flipped in space and its
+input and output channels swapped. It costs the same products and gathers instead of
+scattering, so it is computed that way.
 
 Double backward. The three maps are bilinear and close under differentiation
 (B(x, W, gY) = ⟨gY, conv(x, W)⟩):
@@ -90,105 +110,174 @@ class ConvSpec:
         return Ho, Wo
 
 
-def _pad(xp, x, s):
-    if s.pt or s.pb or s.pl or s.pr:
-        return xp.pad(x, ((0, 0), (0, 0), (s.pt, s.pb), (s.pl, s.pr)))
-    return x
+# On the CPU the columns are built a block of images at a time, about this many bytes,
+# so that they are still in cache when the product reads them (and a 100 MB array is never
+# allocated).
+_BLOCK_BYTES = 2 << 20
 
 
-# Below this many output pixels per image, the per-image products of the batched layout
-# are too small to keep BLAS busy (and to use a second thread); one big product over
-# the whole batch is faster then, even with the transposes it needs.
-_ONE_PRODUCT_MAX_PIXELS = 256
+def _on_cpu(xp):
+    """The CPU layout: blocks of images, and for stride 1 the grid with gaps (both make
+    the copies run over cache-resident memory in long contiguous runs). On a GPU, where
+    neither helps, the whole batch is one block (one launch per step) on the compact
+    grid (no wasted products)."""
+    return xp is np
 
 
-def _im2col(xp, x, s):
-    """The receptive field of every output pixel as a column (one copy of a
-    stride-tricks view), in one of two layouts:
+def _pixel_grid(xp, s, H, W):
+    """Where the output pixels start in the padded (Hp, Wp) image plane, in elements:
+    the grid the columns are laid out on, as (shape, strides, row pitch).
 
-    - per image, (N, g, C/g·kh·kw, Ho·Wo), when the images are large;
-    - one matrix per group, (g, C/g·kh·kw, N·Ho·Wo), when they are small.
-    """
-    N, C, H, W = x.shape
+    Compact: the (Ho, Wo) output pixels, strides (s_h·Wp, s_w), pitch Wo.
+    With gaps (stride 1, on the CPU): one run of (Ho − 1)·Wp + Wo consecutive positions,
+    row after row, pitch Wp. The Wp − Wo positions between two rows start no output
+    pixel: their columns are computed and then ignored in y, and multiplied by zeros in
+    the gradients. In exchange every copy or add of one kernel offset is one long
+    contiguous run, several times faster than Ho runs of Wo."""
     Ho, Wo = s.out_size(H, W)
-    xpad = _pad(xp, x, s)
+    Wp = W + s.pl + s.pr
+    if s.sh == s.sw == 1 and _on_cpu(xp):
+        return ((Ho - 1) * Wp + Wo,), (1,), Wp
+    return (Ho, Wo), (s.sh * Wp, s.sw), Wo
+
+
+def _image_blocks(xp, N, bytes_per_image):
+    """Consecutive ranges (n0, n1) covering the N images of a batch."""
+    nb = max(1, min(N, _BLOCK_BYTES // max(1, bytes_per_image))) if _on_cpu(xp) else N
+    return [(n0, min(n0 + nb, N)) for n0 in range(0, N, nb)]
+
+
+def _receptive_fields(xp, xb, s, grid):
+    """The view (g, C/g, kh, kw, nb, *grid) of a zero-padded block xb (nb, C, Hp, Wp)
+    whose [k, c, i, j, n, p] is xb[n, k·C/g + c, i·d_h + h_p, j·d_w + w_p], (h_p, w_p) the
+    top-left corner of output pixel p's receptive field. No copy."""
+    nb, C, Hp, Wp = xb.shape
     g = s.groups
-    Cg = C // g
-    K = Cg * s.kh * s.kw
-    sN, sC, sH, sW = xpad.strides
-    taps = (sC, sH * s.dh, sW * s.dw)  # strides of (c, i, j) inside one receptive field
-    pixels = (sH * s.sh, sW * s.sw)  # strides of (h, w) between output pixels
-    if Ho * Wo > _ONE_PRODUCT_MAX_PIXELS:
-        view = xp.lib.stride_tricks.as_strided(
-            xpad, shape=(N, g, Cg, s.kh, s.kw, Ho, Wo),
-            strides=(sN, Cg * sC) + taps + pixels)
-        return view.reshape(N, g, K, Ho * Wo), Ho, Wo
-    view = xp.lib.stride_tricks.as_strided(
-        xpad, shape=(g, Cg, s.kh, s.kw, N, Ho, Wo),
-        strides=(Cg * sC,) + taps + (sN,) + pixels)
-    return view.reshape(g, K, N * Ho * Wo), Ho, Wo
+    shape, strides, _ = grid
+    e = xb.itemsize
+    return xp.lib.stride_tricks.as_strided(
+        xb, shape=(g, C // g, s.kh, s.kw, nb) + shape,
+        strides=(C // g * Hp * Wp * e, Hp * Wp * e, s.dh * Wp * e, s.dw * e, C * Hp * Wp * e)
+        + tuple(t * e for t in strides))
 
 
-def _conv_forward(xp, x, w, s, cols=None):
-    """y = conv(x, w) as arrays; returns (y, cols).
+def _padded_block(xp, s, nb, C, H, W, dtype):
+    """A zero buffer for nb padded images (nb, C, Hp, Wp)."""
+    return xp.zeros((nb, C, H + s.pt + s.pb, W + s.pl + s.pr), dtype=dtype)
 
-    Per-image layout: W_g (O/g, K/g) @ cols[n, g] (K/g, L), already in (N, O, Ho, Wo)
-    order. One-product layout: W_g @ cols[g] (K/g, N·L), then (g, O/g, N, L) is
-    transposed to (N, O, Ho, Wo)."""
-    N = x.shape[0]
+
+def _columns(xp, x, s, grid, blocks):
+    """For each block of images n0:n1, yield (n0, n1, cols): the receptive field of every
+    grid pixel of those images as a column, cols of shape (g, C/g·kh·kw, nb·G).
+
+    The block is copied into a zero-padded buffer (its border is written once and stays
+    zero) and one copy of :func:`_receptive_fields` makes the columns. Both buffers are
+    reused from block to block."""
+    N, C, H, W = x.shape
+    G = math.prod(grid[0])
+    K = C * s.kh * s.kw
+    xpad = _padded_block(xp, s, blocks[0][1], C, H, W, x.dtype)
+    buf = xp.empty(blocks[0][1] * K * G, dtype=x.dtype)
+    for n0, n1 in blocks:
+        xb = xpad[:n1 - n0]
+        xb[:, :, s.pt:s.pt + H, s.pl:s.pl + W] = x[n0:n1]
+        view = _receptive_fields(xp, xb, s, grid)
+        cols = buf[:view.size].reshape(view.shape)
+        cols[...] = view
+        yield n0, n1, cols.reshape(s.groups, K // s.groups, -1)
+
+
+def _grid_pixels(xp, a, nb, grid, Ho, Wo):
+    """The (nb, O, Ho, Wo) output pixels of a product a (O, nb·G) laid out on the grid,
+    as a view (writable: used both to read y and to place gy on the grid)."""
+    G = math.prod(grid[0])
+    e = a.itemsize
+    return xp.lib.stride_tricks.as_strided(
+        a, shape=(nb, a.size // (nb * G), Ho, Wo), strides=(G * e, nb * G * e, grid[2] * e, e))
+
+
+def _gy_on_grid(xp, gy, grid, g, cache):
+    """gy (nb, O, Ho, Wo) placed on the grid, (g, O/g, nb·G), zero in the gaps (one
+    zero buffer per block size, reused)."""
+    nb, O, Ho, Wo = gy.shape
+    buf = cache.get(nb)
+    if buf is None:
+        buf = cache[nb] = xp.zeros((g, O // g, nb * math.prod(grid[0])), dtype=gy.dtype)
+    _grid_pixels(xp, buf, nb, grid, Ho, Wo)[...] = gy
+    return buf
+
+
+def _conv_forward(xp, x, w, s):
+    """y = conv(x, w) as arrays: per block Y_k = W_k @ cols_k (O/g, nb·G) for each
+    group k, whose grid pixels are y (nb, O, Ho, Wo). Returns (y, cols), cols the
+    columns of the whole batch when it was one block (kept for the weight gradient),
+    else None."""
+    N, C, H, W = x.shape
     O = w.shape[0]
-    g = s.groups
-    if cols is None:
-        cols, Ho, Wo = _im2col(xp, x, s)
-    else:
-        Ho, Wo = s.out_size(x.shape[2], x.shape[3])
-    y = half_matmul(xp, w.reshape(g, O // g, -1), cols)
-    if cols.ndim == 4:  # (N, g, O/g, L)
-        return y.reshape(N, O, Ho, Wo), cols
-    y = y.reshape(g, O // g, N, Ho * Wo).transpose(2, 0, 1, 3)
-    return xp.ascontiguousarray(y).reshape(N, O, Ho, Wo), cols
+    Ho, Wo = s.out_size(H, W)
+    grid = _pixel_grid(xp, s, H, W)
+    blocks = _image_blocks(xp, N, C * s.kh * s.kw * math.prod(grid[0]) * x.itemsize)
+    wg = w.reshape(s.groups, O // s.groups, -1)
+    y = xp.empty((N, O, Ho, Wo), dtype=x.dtype)
+    for n0, n1, cols in _columns(xp, x, s, grid, blocks):
+        y[n0:n1] = _grid_pixels(xp, half_matmul(xp, wg, cols), n1 - n0, grid, Ho, Wo)
+    return y, (cols if len(blocks) == 1 else None)
 
 
 def _conv_grad_weight(xp, x, gy, w_shape, s, cols=None):
-    """gW_g = Σ_n gy[n, g] cols[n, g]ᵀ (per-image layout: batched products summed over n;
-    one-product layout: (O/g, N·L) @ (N·L, K/g))."""
-    if cols is None:
-        cols, _, _ = _im2col(xp, x, s)
-    N, O = gy.shape[:2]
+    """gW_k = Σ_blocks gY_k @ cols_kᵀ, gY_k the block's output gradient on the grid
+    (O/g, nb·G) (summed in float32 for half inputs). ``cols``: the forward's columns of
+    the whole batch, if it kept them."""
+    N, C, H, W = x.shape
     g = s.groups
-    gy_ = gy.reshape(N, g, O // g, -1)
-    if cols.ndim == 4:
-        # float32 products: the sum over the batch must not round to half per term
-        gw = half_matmul(xp, gy_, cols.transpose(0, 1, 3, 2), out_dtype=np.float32)
-        gw = gw.sum(axis=0).astype(gy.dtype, copy=False)
-    else:
-        gy_t = gy_.transpose(1, 2, 0, 3).reshape(g, O // g, -1)
-        gw = half_matmul(xp, gy_t, cols.transpose(0, 2, 1))
-    return gw.reshape(w_shape)
+    grid = _pixel_grid(xp, s, H, W)
+    blocks = _image_blocks(xp, N, C * s.kh * s.kw * math.prod(grid[0]) * x.itemsize)
+    acc = np.float32 if x.itemsize < 4 else x.dtype
+    gw, cache = None, {}
+    parts = [(0, N, cols)] if cols is not None else _columns(xp, x, s, grid, blocks)
+    for n0, n1, cols in parts:
+        gyg = _gy_on_grid(xp, gy[n0:n1], grid, g, cache)
+        part = half_matmul(xp, gyg, cols.transpose(0, 2, 1), out_dtype=np.float32)
+        gw = part.astype(acc, copy=False) if gw is None else gw + part
+    return gw.astype(gy.dtype, copy=False).reshape(w_shape)
 
 
 def _conv_grad_input(xp, gy, w, x_shape, s):
-    """gx = col2im(Wᵀ gy). Batch-last layout: per group one product
-    (K/g, O/g) @ (O/g, Ho·Wo·N), then each kernel offset's slab (C/g, Ho, Wo, N) is added
-    back into the padded input (kh·kw strided adds whose inner runs are Wo·N long)."""
+    """gx = col2im(Wᵀ gy), a block of images at a time: gcols_k = W_kᵀ @ gY_k
+    (C/g·kh·kw, nb·G), then each kernel offset's slab of gcols is added back into the
+    zero-padded block through :func:`_receptive_fields` (kh·kw strided adds; one offset
+    at a time, since the fields of different offsets overlap), whose interior is gx.
+
+    A stride-1 convolution whose output is as large as its input ('same' padding) has
+    as its input gradient another such convolution: of gy, padded the other way round
+    (bottom/right by the forward's top/left padding), with W flipped in space and its
+    input and output channels swapped. That costs the same products, and gathers
+    columns instead of scattering them, so it is used there."""
     N, C, H, W = x_shape
     g = s.groups
-    Cg = C // g
     O = w.shape[0]
-    Ho, Wo = gy.shape[2], gy.shape[3]
-    wg = w.reshape(g, O // g, -1)
-    gy_t = gy.reshape(N, g, O // g, Ho, Wo).transpose(1, 2, 3, 4, 0).reshape(g, O // g, -1)
-    gcols = half_matmul(xp, wg.transpose(0, 2, 1), gy_t).reshape(g, Cg, s.kh, s.kw, Ho, Wo, N)
-    Hp, Wp = H + s.pt + s.pb, W + s.pl + s.pr
-    gxp = xp.zeros((g, Cg, Hp, Wp, N), dtype=gy.dtype)
-    for i in range(s.kh):
-        h0 = i * s.dh
-        hs = slice(h0, h0 + s.sh * (Ho - 1) + 1, s.sh)
-        for j in range(s.kw):
-            w0 = j * s.dw
-            gxp[:, :, hs, w0:w0 + s.sw * (Wo - 1) + 1:s.sw] += gcols[:, :, i, j]
-    gxp = gxp[:, :, s.pt:s.pt + H, s.pl:s.pl + W]
-    return xp.ascontiguousarray(gxp.transpose(4, 0, 1, 2, 3)).reshape(N, C, H, W)
+    if s.sh == s.sw == 1 and gy.shape[2:] == (H, W):
+        spec = ConvSpec((s.kh, s.kw), (1, 1), ((s.pb, s.pt), (s.pr, s.pl)), (s.dh, s.dw), g)
+        w_t = w.reshape(g, O // g, C // g, s.kh, s.kw).transpose(0, 2, 1, 3, 4)
+        w_t = xp.ascontiguousarray(w_t[..., ::-1, ::-1]).reshape(C, O // g, s.kh, s.kw)
+        return _conv_forward(xp, gy, w_t, spec)[0]
+    grid = _pixel_grid(xp, s, H, W)
+    blocks = _image_blocks(xp, N, C * s.kh * s.kw * math.prod(grid[0]) * gy.itemsize)
+    wgT = w.reshape(g, O // g, -1).transpose(0, 2, 1)
+    gxp = _padded_block(xp, s, blocks[0][1], C, H, W, gy.dtype)
+    gx = xp.empty((N, C, H, W), dtype=gy.dtype)
+    cache = {}
+    for n0, n1 in blocks:
+        gyg = _gy_on_grid(xp, gy[n0:n1], grid, g, cache)
+        gb = gxp[:n1 - n0]
+        gb.fill(0)
+        fields = _receptive_fields(xp, gb, s, grid)
+        gcols = half_matmul(xp, wgT, gyg).reshape(fields.shape)
+        for i in range(s.kh):
+            for j in range(s.kw):
+                fields[:, :, i, j] += gcols[:, :, i, j]
+        gx[n0:n1] = gb[:, :, s.pt:s.pt + H, s.pl:s.pl + W]
+    return gx
 
 
 class Conv2dFunction(Function):
@@ -203,7 +292,7 @@ class Conv2dFunction(Function):
 
     def forward(self, xp, x, w, *b):
         y, cols = _conv_forward(xp, x, w, self.spec)
-        self._cols = cols  # reused by the weight gradient; dropped by release()
+        self._cols = cols  # the batch's columns when they were one block; see release()
         if b:
             y += b[0].reshape(1, -1, 1, 1)
         return y
@@ -251,7 +340,7 @@ class Conv2dGradWeight(Function):
 
     def __init__(self, spec, w_shape, cols=None):
         self.spec, self.w_shape = spec, tuple(w_shape)
-        self._cols = cols
+        self._cols = cols  # x's columns, when the forward kept them
 
     def forward(self, xp, x, gy):
         gw = _conv_grad_weight(xp, x, gy, self.w_shape, self.spec, self._cols)

@@ -24,6 +24,13 @@ which carries the gradient through the batch statistics. When the backward itsel
 being recorded (``create_graph=True``), μ, σ and x̂ are recomputed from x in Tensor ops,
 so the second derivative flows through them; otherwise the saved arrays are used (no
 graph is built, so treating them as constants is exact).
+
+Batch normalization in training (with both γ and β) is one Function,
+:class:`BatchNormFunction`, y = γ·x̂ + β, rather than Normalize followed by a product
+and a sum: the VJP shares the two per-channel sums Σ g and Σ g·x̂ between gβ, gγ and
+gx, and the full-size temporaries of the separate ops are not made (1.4–1.8× faster
+fwd+bwd on ResNet shapes). The variance is still the two-pass Σ (x − μ)²/M; the
+per-channel sums are ``einsum`` reductions (no temporary array).
 """
 from __future__ import annotations
 
@@ -37,7 +44,8 @@ from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "Normalize", "BatchNorm1d",
+__all__ = ["batch_norm", "layer_norm", "group_norm", "Normalize", "BatchNormFunction",
+           "BatchNorm1d",
            "BatchNorm2d", "LayerNorm", "GroupNorm"]
 
 
@@ -80,6 +88,77 @@ class Normalize(Function):
         self.mean = self.var = self.inv = self.xhat = None
 
 
+def _channel_sum(xp, a, b=None):
+    """Σ a (or Σ a·b) over every axis but the channel axis 1, shape (C,): one pass, no
+    temporary (einsum, with BLAS-like float32 accumulation, as a matmul's)."""
+    idx = "abcdefgh"[:a.ndim]
+    if b is None:
+        return xp.einsum(f"{idx}->b", a)
+    return xp.einsum(f"{idx},{idx}->b", a, b)
+
+
+class BatchNormFunction(Function):
+    r"""y = γ·x̂ + β with x̂ standardized over ``axes`` (every axis but the channel axis 1)
+    and γ, β of shape (C,): batch normalization in training, one node instead of three.
+    VJP: gβ = Σ g, gγ = Σ g·x̂,
+    gx = γ/√(σ² + ε)·(g − mean(g) − x̂·mean(g·x̂)) (sums and means over ``axes``)."""
+
+    def __init__(self, axes, eps):
+        self.axes, self.eps = tuple(axes), eps
+        self.mean = self.var = self.inv = self.xhat = None
+
+    def forward(self, xp, x, gamma, beta):
+        xc = x if x.dtype.itemsize >= 4 else x.astype(np.float32)  # float16: stats in fp32
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        M = x.size // x.shape[1]
+        mean = xc.mean(axis=self.axes, keepdims=True)
+        d = xc - mean
+        var = _channel_sum(xp, d, d).reshape(shape) / M  # two-pass: Σ (x − μ)² / M
+        inv = 1.0 / xp.sqrt(var + self.eps)
+        d *= inv  # d is x̂ from here on
+        self.mean, self.var, self.inv, self.xhat = mean, var, inv, d
+        out = np.result_type(x.dtype, gamma.dtype, beta.dtype)
+        y = d * gamma.reshape(shape).astype(d.dtype, copy=False)
+        y += beta.reshape(shape).astype(d.dtype, copy=False)
+        return y.astype(out, copy=False)
+
+    def backward(self, g):
+        a = self.axes
+        x, gamma, _ = self.inputs
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        need = self.needs_input_grad
+        if not is_grad_enabled():
+            # Nothing records this backward: the saved arrays are exact constants here.
+            xhat = self.xhat
+            xp = g.xp
+            gd = g.data.astype(xhat.dtype, copy=False)
+            M = gd.size // gd.shape[1]
+            s1 = _channel_sum(xp, gd).reshape(shape)  # Σ g
+            s2 = _channel_sum(xp, gd, xhat).reshape(shape)  # Σ g·x̂
+            gx = None
+            if need[0]:
+                k = gamma.data.reshape(shape).astype(xhat.dtype, copy=False) * self.inv
+                gx = xhat * (-k * s2 / M)
+                gx -= k * s1 / M
+                gx += gd * k
+                gx = const(gx.astype(x.dtype, copy=False))
+            gg = const(s2.reshape(-1).astype(gamma.dtype, copy=False)) if need[1] else None
+            gb = const(s1.reshape(-1).astype(gamma.dtype, copy=False)) if need[2] else None
+            return gx, gg, gb
+        # create_graph: rebuild μ, σ, x̂ from x so that their dependence on x is recorded.
+        d = x - x.mean(a, keepdim=True)
+        inv = ((d * d).mean(a, keepdim=True) + self.eps).rsqrt()
+        xhat = d * inv
+        gxhat = g * gamma.reshape(shape)
+        gx = inv * (gxhat - gxhat.mean(a, keepdim=True)
+                    - xhat * (gxhat * xhat).mean(a, keepdim=True))
+        return gx, (g * xhat).sum(a), g.sum(a)
+
+    def release(self):
+        super().release()
+        self.mean = self.var = self.inv = self.xhat = None
+
+
 def _affine(y, weight, bias, shape):
     if weight is not None:
         y = y * weight.reshape(shape)
@@ -114,8 +193,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if M <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got "
                              f"input size {input.shape}")
-        fn = Normalize(axes, eps)
-        xhat = fn(input)
+        if weight is not None and bias is not None:
+            fn = BatchNormFunction(axes, eps)
+            y = fn(input, weight, bias)
+        else:
+            fn = Normalize(axes, eps)
+            y = _affine(fn(input), weight, bias, shape)
         if running_mean is not None or running_var is not None:
             with no_grad():
                 m = momentum
@@ -125,7 +208,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 if running_var is not None:
                     unbiased = (fn.var.reshape(C) * (M / (M - 1))).astype(running_var.dtype)
                     running_var.data[...] = (1 - m) * running_var.data + m * unbiased
-        return _affine(xhat, weight, bias, shape)
+        return y
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when "
                          "training=False")

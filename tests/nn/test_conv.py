@@ -17,11 +17,15 @@ from minigrad import nn
 from minigrad.testing import assert_close
 
 
-@pytest.fixture(autouse=True, params=["per_image", "one_product"])
-def im2col_layout(request, monkeypatch):
-    """Run every test with both im2col layouts (chosen by image size in the library)."""
-    monkeypatch.setattr(conv_module, "_ONE_PRODUCT_MAX_PIXELS",
-                        0 if request.param == "per_image" else 10**9)
+@pytest.fixture(autouse=True, params=["cpu_one_image_per_block", "gpu_layout"])
+def conv_layout(request, monkeypatch):
+    """Run every test with both column layouts: the CPU's (here with blocks of a single
+    image, so that every batch has several blocks) and the GPU's (the whole batch as one
+    block, the compact grid)."""
+    if request.param == "gpu_layout":
+        monkeypatch.setattr(conv_module, "_on_cpu", lambda xp: False)
+    else:
+        monkeypatch.setattr(conv_module, "_BLOCK_BYTES", 1)
     return request.param
 
 
@@ -46,6 +50,101 @@ def conv2d_reference(x, w, b, stride, padding, dilation, groups):
         if b is not None:
             y[:, o] += b[o]
     return y
+
+
+def conv2d_reference_grads(x, w, gy, stride, padding, dilation, groups):
+    """(gx, gW) of ⟨gy, conv(x, W)⟩ from the definition: every output pixel's receptive
+    field patch gets W·gy added to gx and contributes gy·patch to gW."""
+    N, C, H, W = x.shape
+    O, Cg, kh, kw = w.shape
+    (sh, sw), ((pt, pb), (pl, pr)), (dh, dw) = stride, padding, dilation
+    xpad = np.zeros((N, C, H + pt + pb, W + pl + pr))
+    xpad[:, :, pt:pt + H, pl:pl + W] = x
+    gxpad, gw = np.zeros_like(xpad), np.zeros_like(w)
+    Og = O // groups
+    for k in range(groups):
+        cs, os_ = slice(k * Cg, (k + 1) * Cg), slice(k * Og, (k + 1) * Og)
+        for h in range(gy.shape[2]):
+            for v in range(gy.shape[3]):
+                rows = slice(h * sh, h * sh + dh * (kh - 1) + 1, dh)
+                cols = slice(v * sw, v * sw + dw * (kw - 1) + 1, dw)
+                g = gy[:, os_, h, v]  # (N, O/g)
+                gw[os_] += np.einsum("no,ncij->ocij", g, xpad[:, cs, rows, cols])
+                gxpad[:, cs, rows, cols] += np.einsum("no,ocij->ncij", g, w[os_])
+    return gxpad[:, :, pt:pt + H, pl:pl + W], gw
+
+
+@pytest.mark.parametrize("shape,kernel,stride,padding,dilation,groups", [
+    ((5, 4, 7, 6), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 2),    # same size: transposed
+    ((5, 3, 6, 9), (4, 3), (1, 1), ((1, 2), (2, 2)), (1, 2), 1),    # 'same', even kernel
+    ((5, 4, 7, 5), (3, 2), (1, 1), ((0, 0), (1, 1)), (2, 1), 2),    # stride 1: col2im, gaps
+    ((5, 2, 9, 7), (3, 3), (2, 1), ((1, 1), (0, 0)), (1, 1), 1),    # strided: compact grid
+    ((5, 6, 5, 8), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 3),    # 1×1, stride 2
+    ((5, 2, 4, 4), (1, 1), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),    # padding > kernel
+])
+def test_conv_blocks_and_grids_match_the_definition(shape, kernel, stride, padding, dilation,
+                                                    groups, monkeypatch, conv_layout):
+    """Forward, input and weight gradient against direct loops, with the batch of 5 cut
+    into ragged blocks (2, 2, 1), on both grids and through both input-gradient paths."""
+    if conv_layout != "gpu_layout":
+        monkeypatch.setattr(conv_module, "_image_blocks",
+                            lambda xp, N, nbytes: [(n, min(n + 2, N)) for n in range(0, N, 2)])
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((6, shape[1] // groups) + kernel)
+    spec = conv_module.ConvSpec(kernel, stride, padding, dilation, groups)
+    X, Wt = _t(x, "cpu"), _t(w, "cpu")
+    y = conv_module.Conv2dFunction(spec)(X, Wt)
+    xpad = np.pad(x, ((0, 0), (0, 0)) + padding)
+    assert_close(y, conv2d_reference(xpad, w, None, stride, (0, 0), dilation, groups),
+                 rtol=1e-10, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    y.backward(mg.tensor(gy))
+    gx, gw = conv2d_reference_grads(x, w, gy, stride, padding, dilation, groups)
+    assert_close(X.grad, gx, rtol=1e-10, atol=1e-12)
+    assert_close(Wt.grad, gw, rtol=1e-10, atol=1e-12)
+    assert mg.gradgradcheck(lambda a, b: conv_module.Conv2dFunction(spec)(a, b),
+                            (_t(x[:2], "cpu"), _t(w, "cpu")))
+
+
+def test_conv_of_strided_input_and_broadcast_gradient():
+    """x a transposed view and gy the zero-stride broadcast of y.sum()'s gradient: the
+    blocks copy whatever strides they are given."""
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((6, 5, 3, 4))
+    w = rng.standard_normal((4, 3, 3, 3))
+    for padding in (1, 0):  # same size (transposed-convolution input gradient), col2im
+        X = _t(np.ascontiguousarray(x.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3), "cpu")
+        Wt = _t(w, "cpu")
+        y = F.conv2d(X.transpose(1, 2), Wt, padding=padding)  # (6, 3, 5, 4), not contiguous
+        assert_close(y, conv2d_reference(x.transpose(0, 2, 1, 3), w, None, (1, 1),
+                                         (padding, padding), (1, 1), 1), rtol=1e-10,
+                     atol=1e-12)
+        y.sum().backward()
+        p = ((padding, padding), (padding, padding))
+        gx, gw = conv2d_reference_grads(x.transpose(0, 2, 1, 3), w, np.ones(y.shape),
+                                        (1, 1), p, (1, 1), 1)
+        assert_close(X.grad, gx.transpose(0, 2, 1, 3), rtol=1e-10, atol=1e-12)
+        assert_close(Wt.grad, gw, rtol=1e-10, atol=1e-12)
+
+
+def test_conv_float16_weight_gradient_sums_in_float32():
+    """Half inputs: the weight gradient's sum over blocks is kept in float32."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((6, 3, 8, 8))
+    w = rng.standard_normal((4, 3, 3, 3))
+    X = mg.tensor(x.astype(np.float16), requires_grad=True)
+    Wt = mg.tensor(w.astype(np.float16), requires_grad=True)
+    y = F.conv2d(X, Wt, padding=1)
+    assert y.dtype == mg.float16
+    gy = rng.standard_normal(y.shape)
+    y.backward(mg.tensor(gy.astype(np.float16)))
+    x16, w16 = x.astype(np.float16).astype(np.float64), w.astype(np.float16).astype(np.float64)
+    gy16 = gy.astype(np.float16).astype(np.float64)
+    gx, gw = conv2d_reference_grads(x16, w16, gy16, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    assert Wt.grad.dtype == mg.float16 and X.grad.dtype == mg.float16
+    assert_close(Wt.grad.float(), gw, rtol=2e-3, atol=2e-2)
+    assert_close(X.grad.float(), gx, rtol=2e-3, atol=2e-2)
 
 
 @st.composite

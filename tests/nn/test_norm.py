@@ -82,6 +82,36 @@ def test_batchnorm_gradgradcheck(x):
     assert mg.gradgradcheck(lambda x, w, b: bn(x), (_t(x), bn.weight, bn.bias))
 
 
+def test_batchnorm_one_node_equals_normalize_then_affine(device):
+    """BatchNormFunction (γ·x̂ + β as one node) against Normalize followed by the affine
+    ops (the path taken without a bias), values and all three gradients, 2-D to 4-D, and
+    its second derivatives on (N, C, L) input."""
+    from minigrad.nn.normalization import BatchNormFunction, Normalize
+
+    rng = np.random.default_rng(5)
+    for shape in [(7, 3), (5, 3, 4), (4, 3, 3, 5)]:
+        axes = (0,) + tuple(range(2, len(shape)))
+        bshape = (1, 3) + (1,) * (len(shape) - 2)
+        x, gy = rng.standard_normal(shape) * 2 + 1, rng.standard_normal(shape)
+        w, b = rng.uniform(0.5, 1.5, 3), rng.standard_normal(3)
+        ins1 = [_t(a, device) for a in (x, w, b)]
+        ins2 = [_t(a, device) for a in (x, w, b)]
+        y1 = BatchNormFunction(axes, 1e-5)(*ins1)
+        y2 = Normalize(axes, 1e-5)(ins2[0]) * ins2[1].reshape(bshape) + ins2[2].reshape(bshape)
+        assert_close(y1, y2, rtol=1e-12, atol=1e-12)
+        y1.backward(mg.tensor(gy, device=device))
+        y2.backward(mg.tensor(gy, device=device))
+        for a1, a2 in zip(ins1, ins2):
+            assert_close(a1.grad, a2.grad, rtol=1e-10, atol=1e-12)
+    x3 = _t(rng.standard_normal((4, 2, 3)), device)
+    w3, b3 = _t(rng.uniform(0.5, 1.5, 2), device), _t(rng.standard_normal(2), device)
+    assert mg.gradgradcheck(lambda x, w, b: BatchNormFunction((0, 2), 1e-5)(x, w, b),
+                            (x3, w3, b3))
+    bn = nn.BatchNorm2d(3, bias=False).double().to(device)  # weight only: Normalize path
+    assert mg.gradcheck(lambda x, w: bn(x), (_t(rng.standard_normal((4, 3, 2, 2)), device),
+                                             bn.weight))
+
+
 def test_running_statistics_by_hand():
     """running ← (1 − m)·running + m·stat, with the unbiased batch variance."""
     rng = np.random.default_rng(4)
