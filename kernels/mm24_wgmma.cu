@@ -70,7 +70,7 @@
 //   prologue wait + barrier). Loading them between the barrier and the wgmmas, or under a
 //   branch, makes ptxas serialise every wgmma (C7515: tests check the ptxas log).
 //   META_WAIT0=1 (diagnostic) adds wgmma.wait_group 0 before that load, in case the hardware
-//   reads sp-meta after issue. wgmma_model.check_sp_pipeline replays this schedule.
+//   reads sp-meta after issue. wgmma_model.check_pipeline(metadata=True) replays this schedule.
 //
 // Launch configuration
 //   block 256 threads, grid ceil(M/128) * ceil(N/BN) (1-D), dynamic shared memory SMEM_BYTES.
@@ -112,22 +112,19 @@
 #endif
 #define BM 128
 #define THREADS 256                          // two warpgroups
+#define MMA_K 32                             // logical k per wgmma.sp (m64nBNk32)
 #define KSTEPS (BK / 32)                     // wgmma.sp k32 steps per k tile
 #define A_ROW_BYTES BK                       // BK/2 kept halves per row
 #define A_SWZ_BITS (BK == 128 ? 3 : 2)       // log2(16-byte chunks per swizzled row)
 #define A_SWZ_MODE (BK == 128 ? 1 : 2)       // descriptor bits 62-63: 1 = 128B, 2 = 64B
 #define A_STAGE_BYTES (BM * BK)              // 8 KiB at BK = 64
-#define B_STAGE_BYTES (BK * BN * 2)          // 32 KiB at BK = 64, BN = 256
 #define E_STAGE_WORDS (BM / 16 * KSTEPS * 16)
 #define E_STAGE_BYTES (E_STAGE_WORDS * 4)    // 1 KiB at BK = 64
 #define E_CHUNKS (E_STAGE_WORDS / 4)         // 16-byte metadata chunks per stage (64)
-#define SMEM_BYTES (STAGES * (A_STAGE_BYTES + B_STAGE_BYTES + E_STAGE_BYTES) + 1024)
+#define SMEM_BYTES (STAGES * (A_STAGE_BYTES + B_STAGE_BYTES + E_STAGE_BYTES) + 1024)  // B: wgmma_common.cuh
 #define A_CHUNKS (BK / 16)                   // 16-byte chunks per A row (4)
-#define B_CHUNKS (BN / 8)                    // 16-byte chunks per B row (32)
 #define A_RPI (THREADS / A_CHUNKS)           // A rows copied per round (64)
-#define B_RPI (THREADS / B_CHUNKS)           // B rows copied per round (8)
 #define A_IT (BM / A_RPI)                    // rounds per stage (2)
-#define B_IT (BK / B_RPI)                    // (8)
 // Descriptor strides (bytes). Overridable only to diagnose a layout mismatch on a GPU.
 #ifndef A_LBO
 #define A_LBO 16
@@ -135,29 +132,17 @@
 #ifndef A_SBO
 #define A_SBO (8 * A_ROW_BYTES)
 #endif
-#ifndef B_LBO
-#define B_LBO (BK * 128)
-#endif
-#ifndef B_SBO
-#define B_SBO 1024
-#endif
 #define MM24W_STR_(x) #x
 #define MM24W_STR(x) MM24W_STR_(x)
 
-static_assert(BN == 128 || BN == 256, "BN must be 128 or 256 (the wgmma N)");
 static_assert(BK == 64 || BK == 128, "BK must be 64 (64B-swizzled A rows) or 128 (128B)");
-static_assert(STAGES >= 3, "the pipeline keeps STAGES-2 tiles in flight");
 static_assert(SP_SEL == 0 || SP_SEL == 1, "the f16/bf16 sparsity selector is 0 or 1");
-static_assert(SMEM_BYTES <= 227 * 1024, "shared memory over the 227 KiB per-block limit");
-static_assert(A_RPI % 8 == 0 && B_RPI % 8 == 0 && THREADS % B_CHUNKS == 0,
-              "a copy round must move whole 8-row swizzle phases");
 static_assert(E_CHUNKS % 32 == 0 && E_CHUNKS <= THREADS, "metadata copy: whole warps, one round");
 
-typedef unsigned long long u64;
-
 // ---------------------------------------------------------------- layouts (host and device)
-// The single definition of the shared-memory layouts, descriptors, copy plans, metadata
-// registers and accumulator layout; the kernel uses them and the tests run them on the host.
+// The compressed A layout and the metadata copy plan / registers; the B layout, descriptors,
+// copy plans and accumulator layout are wgmma_common.cuh's (hgemm_wgmma.cu's). The tests run
+// all of them on the host against wgmma_model.
 
 // 16-byte-chunk swizzle of a byte offset (stage bases are 1024-aligned): bits [4, 4+b) ^=
 // bits [7, 7+b) -- Swizzle<3,4,3> for 128B, Swizzle<2,4,3> for 64B.
@@ -169,36 +154,9 @@ __host__ __device__ constexpr u32 swz_bytes(u32 x) {
 __host__ __device__ constexpr u32 a_tile_offset(int m, int c) {
     return swz_bytes<A_SWZ_BITS>((u32)(m * A_ROW_BYTES + 2 * c));
 }
-// Byte offset of B element (k, n) inside one stage: hgemm_wgmma.cu's b_tile_offset.
-__host__ __device__ constexpr u32 b_tile_offset(int k, int n) {
-    return (u32)((n >> 6) * (BK * 128) + k * 128 + ((((n >> 3) ^ k) & 7) << 4) + ((n & 7) << 1));
-}
-// PTX "Matrix Descriptor Format": bits 0-13 start, 16-29 LBO, 32-45 SBO (each (x & 0x3FFFF)
-// >> 4), 49-51 base offset (0), 62-63 swizzle mode (1 = 128B, 2 = 64B, 3 = 32B).
-__host__ __device__ constexpr u64 desc_encode(u32 x) { return (u64)((x & 0x3FFFFu) >> 4); }
-__host__ __device__ constexpr u64 wgmma_desc(u32 addr, u32 lbo, u32 sbo, u32 mode) {
-    return desc_encode(addr) | (desc_encode(lbo) << 16) | (desc_encode(sbo) << 32) | ((u64)mode << 62);
-}
-// Descriptors of k32 step kk of stage `stage`: A rows 64 wg .. (16 kept halves), B all BN
-// columns (32 k rows).
-__host__ __device__ constexpr u64 desc_a(u32 sA, int stage, int wg, int kk) {
-    return wgmma_desc(sA + stage * A_STAGE_BYTES + wg * (64 * A_ROW_BYTES) + kk * 32, A_LBO, A_SBO,
-                      A_SWZ_MODE);
-}
-__host__ __device__ constexpr u64 desc_b(u32 sB, int stage, int kk) {
-    return wgmma_desc(sB + stage * B_STAGE_BYTES + kk * (32 * 128), B_LBO, B_SBO, 1);
-}
-// Copy plan: round `it` of thread tid moves 8 halves at (row, col) of the tile to dst.
-__host__ __device__ constexpr int a_copy_row(int tid, int it) { return tid / A_CHUNKS + it * A_RPI; }
-__host__ __device__ constexpr int a_copy_col(int tid) { return tid % A_CHUNKS * 8; }
-__host__ __device__ constexpr u32 a_copy_dst(int tid, int it) {
-    return a_tile_offset(tid / A_CHUNKS, tid % A_CHUNKS * 8) + it * (A_RPI * A_ROW_BYTES);
-}
-__host__ __device__ constexpr int b_copy_row(int tid, int it) { return tid / B_CHUNKS + it * B_RPI; }
-__host__ __device__ constexpr int b_copy_col(int tid) { return tid % B_CHUNKS * 8; }
-__host__ __device__ constexpr u32 b_copy_dst(int tid, int it) {
-    return b_tile_offset(tid / B_CHUNKS, tid % B_CHUNKS * 8) + it * (B_RPI * 128);
-}
+
+#include "wgmma_common.cuh"
+
 // Metadata chunk tid (< E_CHUNKS) of a stage: its m16 block (in the tile), k32 step and first
 // word; the global word it copies from (MT m16 blocks, KS k32 blocks, clamped) and its
 // destination (byte offset in the stage's metadata area).
@@ -215,78 +173,9 @@ __host__ __device__ constexpr u32 e_copy_dst(int tid) { return 16u * tid; }
 __host__ __device__ constexpr int e_read_word(int tid, int kk) {
     return ((tid >> 5) * KSTEPS + kk) * 16 + 2 * ((tid & 31) >> 2) + (tid & 1);
 }
-// Accumulator register i (0 .. BN/2-1) of thread tid -> (row, column) of the CTA tile.
-__host__ __device__ constexpr int acc_row(int tid, int i) {
-    return (tid >> 7) * 64 + ((tid >> 5) & 3) * 16 + ((tid & 31) >> 2) + 8 * ((i >> 1) & 1);
-}
-__host__ __device__ constexpr int acc_col(int tid, int i) { return (i >> 2) * 8 + (tid & 3) * 2 + (i & 1); }
 
-
-// ------------------------------------------------------------------------ wgmma wrappers
-// PTX ISA "Asynchronous Warpgroup Level Matrix Multiply-Accumulate": wgmma.fence,
-// wgmma.mma_async.sp, wgmma.commit_group, wgmma.wait_group; fence.proxy.async.
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void wgmma_wait() {
-    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
-}
-__device__ __forceinline__ void fence_proxy_async() {
-    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-}
-// Compiler-only fence on the accumulators (no instruction), as hgemm_wgmma.cu.
-template <int R>
-__device__ __forceinline__ void fence_acc(float (&d)[R]) {
-#pragma unroll
-    for (int i = 0; i < R; ++i) asm volatile("" : "+f"(d[i])::"memory");
-}
-
-// ---- begin generated: wgmma_model.wgmma_operand_macros() (checked by the tests)
-#define WGMMA_D_REGS_128 \
-    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
-    "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, " \
-    "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
-    "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, " \
-    "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, " \
-    "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, " \
-    "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, " \
-    "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}"
-#define WGMMA_D_OPS_128(d) \
-    "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
-    "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
-    "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
-    "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), \
-    "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), \
-    "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
-    "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), \
-    "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), \
-    "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), \
-    "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), \
-    "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), \
-    "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), \
-    "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), \
-    "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), \
-    "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), \
-    "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
-#define WGMMA_D_REGS_64 \
-    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
-    "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, " \
-    "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
-    "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}"
-#define WGMMA_D_OPS_64(d) \
-    "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
-    "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
-    "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
-    "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), \
-    "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), \
-    "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
-    "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), \
-    "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-// ---- end generated
-
 
 // D(64 x N, fp32, registers) += A(64 x 32, 2:4 sparse: 64 x 16 kept values in smem, K-major,
 // + metadata e) * B(32 x N, smem, N-major). PTX ISA 9.7.15.6.3 operand order: d, a-desc,
@@ -335,22 +224,10 @@ __device__ __forceinline__ void mm24_wgmma_body(int M, int N, int K, int Kp, con
     const u32* sEp = reinterpret_cast<const u32*>(smem + (sE - s0));
 
     const int KC = Kp / 2, MT = (M + 15) / 16, KS = Kp / 32;
-    const int tiles_m = (M + BM - 1) / BM, tiles_n = (N + BN - 1) / BN;
-    int bm, bn;
-    tile_coords(blockIdx.x, tiles_m, tiles_n, GROUP_M, bm, bn);
-    const int m0 = bm * BM, n0 = bn * BN;
+    int m0, n0;
+    cta_origin(M, N, m0, n0);
     const int tid = threadIdx.x, wg = tid >> 7;
-
-    // ---- gmem -> smem copy plan, fixed for the whole k loop.
-    const int a_r = a_copy_row(tid, 0), a_c = a_copy_col(tid);
-    const int b_r = b_copy_row(tid, 0), b_c = b_copy_col(tid);
-    const u16* a_src = V + (long long)(m0 + a_r) * KC + a_c;  // + kt*BK/2 + it*A_RPI*KC
-    const u16* b_src = B + (long long)b_r * N + n0 + b_c;     // + (kt*BK + it*B_RPI)*N
-    const long long a_step = (long long)A_RPI * KC, b_step = (long long)B_RPI * N;
-    unsigned a_rows_ok = 0;
-#pragma unroll
-    for (int it = 0; it < A_IT; ++it) a_rows_ok |= (m0 + a_copy_row(tid, it) < M ? 1u : 0u) << it;
-    const bool b_col_ok = n0 + b_c < N;
+    const AbCopy copy(V, M, KC, B, K, N, m0, n0, tid, sA, sB);  // A: M x KC kept, BK/2 a tile
     const bool e_copies = tid < E_CHUNKS;  // whole warps
 
     // A and B of tile kt go to stage kt % STAGES; its metadata is copied one k tile earlier
@@ -358,23 +235,6 @@ __device__ __forceinline__ void mm24_wgmma_body(int M, int N, int K, int Kp, con
     // words of tile kt+1 are visible after the barrier of iteration kt and can be loaded into
     // registers at the end of that iteration, after wgmma.wait_group -- not between the barrier
     // and the wgmmas (a shared-memory load there makes ptxas serialise the wgmmas, C7515).
-    auto load_ab = [&](int stage, int kt) {
-        const u32 a = sA + stage * A_STAGE_BYTES, b = sB + stage * B_STAGE_BYTES;
-        const bool a_k_ok = kt * (BK / 2) + a_c < KC;
-        const u16* ap = a_src + kt * (BK / 2);
-#pragma unroll
-        for (int it = 0; it < A_IT; ++it) {
-            const bool ok = a_k_ok && ((a_rows_ok >> it) & 1u);
-            cp_async_16(a + a_copy_dst(tid, it), ok ? ap + it * a_step : V, ok);
-        }
-        const int k0 = kt * BK + b_r;
-        const u16* bp = b_src + (long long)kt * BK * N;
-#pragma unroll
-        for (int it = 0; it < B_IT; ++it) {
-            const bool ok = b_col_ok && k0 + it * B_RPI < K;
-            cp_async_16(b + b_copy_dst(tid, it), ok ? bp + it * b_step : B, ok);
-        }
-    };
     auto load_e = [&](int stage, int kt) {  // always a real (clamped) source: never zero-filled
         if (e_copies)
             cp_async_16(sE + stage * E_STAGE_BYTES + e_copy_dst(tid), E + e_copy_src(tid, m0, kt, MT, KS), true);
@@ -394,7 +254,7 @@ __device__ __forceinline__ void mm24_wgmma_body(int M, int N, int K, int Kp, con
     if (KT > 0) load_e(0, 0);
 #pragma unroll
     for (int s = 0; s < STAGES - 2; ++s) {
-        if (s < KT) load_ab(s, s);
+        if (s < KT) copy.load(s, s);
         if (s + 1 < KT) load_e(s + 1, s + 1);
         cp_async_commit();
     }
@@ -402,89 +262,32 @@ __device__ __forceinline__ void mm24_wgmma_body(int M, int N, int K, int Kp, con
     __syncthreads();
     read_e(0);  // (KT == 0: unused)
 
-    int rd = 0, wr = STAGES - 2;  // stage read by tile kt, stage refilled with tile kt+STAGES-2
-    // Not unrolled (see hgemm_wgmma.cu: an unrolled copy makes ptxas serialise the wgmmas).
-#pragma unroll 1
-    for (int kt = 0; kt < KT; ++kt) {
-        cp_async_wait<STAGES - 3>();  // this thread's copies of tile kt (and meta of kt+1) landed
-        if (PROXY_FENCE) fence_proxy_async();  // ... and visible to the async proxy (wgmma reads)
-        __syncthreads();              // everyone's copies of tile kt; wgmma of tile kt-2 done
-
-        fence_acc(acc);
-        wgmma_fence();                // orders the accumulator and metadata register writes
+    wgmma_mainloop(
+        acc, KT, copy,
+        [&](int rd) {  // the KSTEPS k32 steps of the tile in stage rd, metadata registers e
 #pragma unroll
-        for (int kk = 0; kk < KSTEPS; ++kk)
-            wgmma_sp_ss<BN, IS_BF16>(acc, desc_a(sA, rd, wg, kk), desc_b(sB, rd, kk), e[kk]);
-        wgmma_commit();
-
-        const int next = kt + STAGES - 2;  // refill the stage tile kt-2 used (A/B), and the
-        if (next < KT) load_ab(wr, next);  // metadata area of tile kt-1 with tile kt+STAGES-1
-        const int wr_e = wr + 1 == STAGES ? 0 : wr + 1;
-        if (next + 1 < KT) load_e(wr_e, next + 1);
-        cp_async_commit();
-
-        wgmma_wait<1>();  // tile kt-1's group is complete; tile kt's may still run
-        fence_acc(acc);
-        rd = rd + 1 == STAGES ? 0 : rd + 1;
-        wr = wr_e;
-        if (META_WAIT0) wgmma_wait<0>();  // diagnostic: no wgmma in flight when e is rewritten
-        read_e(rd);  // metadata of tile kt+1 (landed: group kt, barrier kt; stale after the last)
-    }
-    wgmma_wait<0>();
-    fence_acc(acc);
-    cp_async_wait<0>();
-
-    // ---- epilogue: registers (i, i+1) are columns c, c+1 of one row.
-#pragma unroll
-    for (int i = 0; i < BN / 2; i += 2) {
-        const int row = m0 + acc_row(tid, i), col = n0 + acc_col(tid, i);
-        if (row < M && col < N) {  // N % 8 == 0 and col even: col + 1 < N too
-            const long long o = (long long)row * N + col;
-            if (OUT == 0) {
-                *reinterpret_cast<float2*>(reinterpret_cast<float*>(C) + o) = make_float2(acc[i], acc[i + 1]);
-            } else {
-                *reinterpret_cast<u32*>(reinterpret_cast<u16*>(C) + o) = pack2<IS_BF16>(acc[i], acc[i + 1]);
-            }
-        }
-    }
+            for (int kk = 0; kk < KSTEPS; ++kk)
+                wgmma_sp_ss<BN, IS_BF16>(acc, desc_a(sA, rd, wg, kk), desc_b(sB, rd, kk), e[kk]);
+        },
+        load_e,  // tile kt+STAGES-1's metadata, into the area that held tile kt-1's
+        [&](int rd) {
+            if (META_WAIT0) wgmma_wait<0>();  // diagnostic: no wgmma in flight when e is rewritten
+            read_e(rd);  // metadata of tile kt+1 (landed: group kt, barrier kt; stale after the last)
+        });
+    store_tile<IS_BF16, OUT>(acc, C, M, N, m0, n0, tid);
 }
 
 // Throughput ceiling: the main loop's wgmma.sp sequence (BK/32 x m64nBNk32 per group, one
 // group in flight behind the running one) on one resident stage of fixed random halves and
 // legal metadata.
 __device__ __forceinline__ void wgmma_sp_peak_body(float* out, int iters) {
-    extern __shared__ __align__(1024) unsigned char smem[];
-    const u32 sA = (smem_u32(smem) + 1023u) & ~1023u;
-    const u32 sB = sA + A_STAGE_BYTES;
-    for (int i = threadIdx.x; i < (A_STAGE_BYTES + B_STAGE_BYTES) / 4; i += THREADS) {
-        u32 h = (u32)i * 2654435761u;
-        h ^= h >> 15;
-        const u32 v = ((h & 0x83FFu) | 0x3800u) | (((h >> 16) & 0x83FFu) | 0x3800u) << 16;  // +-[0.5, 1)
-        asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(sA + 4 * i), "r"(v) : "memory");
-    }
-    fence_proxy_async();
-    __syncthreads();
+    const u32 sA = peak_stage(), sB = sA + A_STAGE_BYTES;
     const int wg = threadIdx.x >> 7;
     const u32 e = 0x84ED9C84u;  // legal nibbles (i0 < i1): 4 8 C 9 D E 4 8
-    float acc[BN / 2];
-#pragma unroll
-    for (int i = 0; i < BN / 2; ++i) acc[i] = 0.f;
-#pragma unroll 1
-    for (int it = 0; it < iters; ++it) {
-        fence_acc(acc);
-        wgmma_fence();
+    peak_loop(out, iters, [&](float (&acc)[BN / 2]) {
 #pragma unroll
         for (int kk = 0; kk < KSTEPS; ++kk) wgmma_sp_ss<BN, false>(acc, desc_a(sA, 0, wg, kk), desc_b(sB, 0, kk), e);
-        wgmma_commit();
-        wgmma_wait<1>();
-        fence_acc(acc);
-    }
-    wgmma_wait<0>();
-    fence_acc(acc);
-    float s = 0.f;
-#pragma unroll
-    for (int i = 0; i < BN / 2; ++i) s += acc[i];
-    out[blockIdx.x * THREADS + threadIdx.x] = s;
+    });
 }
 
 #define MM24_WGMMA_KERNEL(NAME, IS_BF16, OUT)                                                    \

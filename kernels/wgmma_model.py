@@ -1,4 +1,6 @@
-r"""NumPy model of ``hgemm_wgmma.cu``: the shared-memory layouts its cp.async writes produce,
+r"""NumPy model of ``hgemm_wgmma.cu`` (and, below, of its 2:4 twin ``mm24_wgmma.cu``; what the
+two share is ``wgmma_common.cuh``, modelled once here): the shared-memory layouts its cp.async
+writes produce,
 the wgmma matrix descriptors it builds, the address the PTX ISA says a descriptor gives each
 operand element, the wgmma accumulator fragment layout, the pipeline schedule, and a replay of
 the whole kernel (tile order, copy plan, descriptors, k16 steps, epilogue) that must equal A @ B.
@@ -67,11 +69,15 @@ from pathlib import Path
 import numpy as np
 
 KERNEL = Path(__file__).resolve().parent / "hgemm_wgmma.cu"
+HEADER = Path(__file__).resolve().parent / "wgmma_common.cuh"   # shared by both kernels
 
 BM, BK = 128, 64          # fixed in the kernel
 THREADS = 256             # two warpgroups
 TILING = dict(BN=256, STAGES=4, GROUP_M=8)   # defaults of the -D macros
 SWIZZLE_128B = 1          # descriptor bits 63-62
+SWIZZLE_64B = 2
+SWIZZLE_BITS = {1: 3, 2: 2, 3: 1}       # descriptor mode -> log2(16-byte chunks per row)
+SWIZZLE_ROW_BYTES = {1: 128, 2: 64, 3: 32}
 DESC_MASK14 = 0x3FFF
 
 
@@ -79,19 +85,32 @@ def tiling(overrides: dict | None = None) -> dict:
     """The kernel's tile macros with ``overrides`` applied and checked (as the .cu asserts).
     Recognised keys: BN (128/256), STAGES (>= 3), GROUP_M, PROXY_FENCE (0/1), and the
     diagnostic descriptor strides A_LBO, A_SBO, B_LBO, B_SBO."""
-    t = dict(TILING)
+    t = _tiling("hgemm_wgmma", TILING, (), overrides)
+    return _check_smem(t, smem_bytes(t["BN"], t["STAGES"]), ("BN", "STAGES"))
+
+
+_SHARED_KEYS = ("BN", "STAGES", "GROUP_M", "PROXY_FENCE", "A_LBO", "A_SBO", "B_LBO", "B_SBO")
+
+
+def _tiling(kernel: str, defaults: dict, more_keys: tuple, overrides: dict | None) -> dict:
+    """The macros both kernels share (wgmma_common.cuh's static_asserts on BN and STAGES),
+    with ``overrides`` applied and checked; ``more_keys`` are the kernel's own."""
+    t = dict(defaults)
     for key, value in (overrides or {}).items():
-        if key not in ("BN", "STAGES", "GROUP_M", "PROXY_FENCE", "A_LBO", "A_SBO", "B_LBO",
-                       "B_SBO"):
-            raise ValueError(f"unknown hgemm_wgmma tiling key {key!r}")
+        if key not in _SHARED_KEYS + more_keys:
+            raise ValueError(f"unknown {kernel} tiling key {key!r}")
         t[key] = int(value)
     if t["BN"] not in (128, 256):
         raise ValueError(f"BN must be 128 or 256, got {t['BN']}")
     if t["STAGES"] < 3:
         raise ValueError(f"STAGES must be >= 3, got {t['STAGES']}")
-    if smem_bytes(t["BN"], t["STAGES"]) > 227 * 1024:
-        raise ValueError(f"BN={t['BN']}, STAGES={t['STAGES']} needs "
-                         f"{smem_bytes(t['BN'], t['STAGES'])} bytes of shared memory (> 227 KiB)")
+    return t
+
+
+def _check_smem(t: dict, need: int, names: tuple) -> dict:
+    if need > 227 * 1024:
+        raise ValueError(", ".join(f"{k}={t[k]}" for k in names)
+                         + f" needs {need} bytes of shared memory (> 227 KiB)")
     return t
 
 
@@ -100,9 +119,11 @@ def smem_bytes(bn: int = 256, stages: int = 4) -> int:
     return stages * (BM * BK * 2 + BK * bn * 2) + 1024
 
 
-def strides(bn: int = 256, **override) -> dict:
-    """Descriptor strides (bytes) as the .cu defines them (A_LBO 16: unused, "assumed 1")."""
-    s = dict(A_LBO=16, A_SBO=1024, B_LBO=BK * 128, B_SBO=1024)
+def strides(a_row_bytes: int = 128, bk: int = BK, **override) -> dict:
+    """Descriptor strides (bytes) as the .cu files define them: A_LBO 16 (unused for swizzled
+    K-major, "assumed 1"), A_SBO 8 A rows, B_LBO one atom column of bk k rows, B_SBO 8 k rows.
+    hgemm_wgmma: 128-byte A rows; mm24_wgmma: bk-byte rows of kept values."""
+    s = dict(A_LBO=16, A_SBO=8 * a_row_bytes, B_LBO=bk * 128, B_SBO=1024)
     s.update({k: v for k, v in override.items() if k in s})
     return s
 
@@ -110,10 +131,13 @@ def strides(bn: int = 256, **override) -> dict:
 # ------------------------------------------------------------------- shared-memory layout
 
 
-def swizzle128(addr):
-    """128-byte swizzle of a byte address: bits [4, 7) ^= bits [7, 10)."""
+def swizzle_mode(addr, mode: int = SWIZZLE_128B):
+    """The descriptor swizzle ``mode`` on a byte address: bits [4, 4+b) ^= bits [7, 7+b), b = 3
+    for 128B (Swizzle<3,4,3>: the chunk index in a 128-byte line XOR the line index mod 8), 2
+    for 64B (Swizzle<2,4,3>)."""
     addr = np.asarray(addr, dtype=np.int64)
-    return addr ^ (((addr >> 7) & 7) << 4)
+    b = SWIZZLE_BITS[mode]
+    return addr ^ (((addr >> 7) & ((1 << b) - 1)) << 4)
 
 
 def a_tile_offset(m, k):
@@ -122,11 +146,11 @@ def a_tile_offset(m, k):
     return m * 128 + ((((k >> 3) ^ m) & 7) << 4) + ((k & 7) << 1)
 
 
-def b_tile_offset(k, n):
-    """Byte offset of B element (k, n) in a stage: atom columns of 64 n, BK rows of 128 bytes
-    each, chunk (n % 64)/8 XOR (k % 8)."""
+def b_tile_offset(k, n, bk: int = BK):
+    """``b_tile_offset`` of wgmma_common.cuh (both kernels): byte offset of B element (k, n) in
+    a stage: atom columns of 64 n, bk rows of 128 bytes each, chunk (n % 64)/8 XOR (k % 8)."""
     k, n = np.asarray(k, np.int64), np.asarray(n, np.int64)
-    return (n >> 6) * (BK * 128) + k * 128 + ((((n >> 3) ^ k) & 7) << 4) + ((n & 7) << 1)
+    return (n >> 6) * (bk * 128) + k * 128 + ((((n >> 3) ^ k) & 7) << 4) + ((n & 7) << 1)
 
 
 # ------------------------------------------------------------------------- descriptors
@@ -155,54 +179,78 @@ def decode_desc(desc: int) -> dict:
 A_STAGE_BYTES = BM * BK * 2
 
 
-def b_stage_bytes(bn: int) -> int:
-    return BK * bn * 2
+def b_stage_bytes(bn: int = 256, bk: int = BK) -> int:
+    return bk * bn * 2
+
+
+def _desc_a(sA, stage, wg, kk, a_row_bytes, a_stage_bytes, mode, bk, override) -> int:
+    """``desc_a`` of wgmma_common.cuh: rows 64 wg .. of stage ``stage``, step kk 32 kk bytes
+    into the swizzled rows (16 halves per instruction, dense or kept)."""
+    s = strides(a_row_bytes, bk, **override)
+    return make_desc(sA + stage * a_stage_bytes + wg * 64 * a_row_bytes + kk * 32, s["A_LBO"],
+                     s["A_SBO"], swizzle=mode)
 
 
 def desc_a(sA: int, stage: int, wg: int, kk: int, bn: int = 256, **override) -> int:
-    """``desc_a`` of the .cu: rows 64 wg .. of stage ``stage``, k16 step ``kk``."""
-    s = strides(bn, **override)
-    return make_desc(sA + stage * A_STAGE_BYTES + wg * 64 * 128 + kk * 32, s["A_LBO"], s["A_SBO"])
+    """``desc_a`` for hgemm_wgmma.cu (128-byte A rows, 128B swizzle): k16 step ``kk``."""
+    return _desc_a(sA, stage, wg, kk, 128, A_STAGE_BYTES, SWIZZLE_128B, BK, override)
 
 
-def desc_b(sB: int, stage: int, kk: int, bn: int = 256, **override) -> int:
-    """``desc_b`` of the .cu: all bn columns of stage ``stage``, k rows 16 kk .."""
-    s = strides(bn, **override)
-    return make_desc(sB + stage * b_stage_bytes(bn) + kk * 16 * 128, s["B_LBO"], s["B_SBO"])
+def desc_b(sB: int, stage: int, kk: int, bn: int = 256, bk: int = BK, mma_k: int = 16,
+           **override) -> int:
+    """``desc_b`` of wgmma_common.cuh: all bn columns of stage ``stage``, k rows mma_k kk ..
+    (mma_k: 16 for hgemm_wgmma's k16 steps, 32 for mm24_wgmma's k32 steps)."""
+    s = strides(bk=bk, **override)
+    return make_desc(sB + stage * b_stage_bytes(bn, bk) + kk * mma_k * 128, s["B_LBO"],
+                     s["B_SBO"])
 
 
-def desc_element_address(desc: int, major: str, mn, k, variant: str = "isa"):
-    """Byte address the hardware reads for operand element (mn, k) of one wgmma, per the ISA
-    canonical layouts (module docstring). ``major`` is "K" (K-major: mn = row of A, k < 16)
-    or "MN" (MN-major: mn = column of B, k < 16). ``variant`` = "isa" (our reading),
-    "mn_swapped" (LBO and SBO roles exchanged for MN-major) or "no_swizzle": misreadings used
-    to diagnose a wrong GPU result."""
+def desc_element_address(desc: int, major: str, mn, k, variant: str = "isa", mma_k: int = 16):
+    """Byte address the hardware reads for operand element (mn, k) of one wgmma through
+    ``desc``, per the ISA canonical layouts (module docstring), for the swizzle modes 128B and
+    64B. ``major`` is "K" (K-major A: mn = row, k < 16 -- 16 halves, or 16 kept values of a
+    sparse m64nNk32) or "MN" (MN-major B: mn = column, k < mma_k: 16 for a dense k16
+    instruction, 32 for a sparse k32 one). ``variant`` = "isa" (our reading) or a misreading
+    used to diagnose a wrong GPU result: "mn_swapped" (LBO and SBO roles exchanged for
+    MN-major), "no_swizzle" (neither operand swizzled), "a_no_swizzle" (A not swizzled),
+    "a_swizzle128" (A's mode read as 128B with its row width)."""
     d = decode_desc(desc)
     if d["reserved"]:
         raise ValueError(f"descriptor {desc:#x} sets reserved bits")
-    if d["swizzle"] != SWIZZLE_128B:
-        raise NotImplementedError("model covers the 128-byte swizzle mode only")
+    if d["swizzle"] not in (SWIZZLE_128B, SWIZZLE_64B):
+        raise NotImplementedError("model covers the 128B and 64B swizzle modes only")
     if d["base_offset"] != 0:
-        raise NotImplementedError("model covers base offset 0 (1024-aligned patterns) only")
+        raise NotImplementedError("model covers base offset 0 (pattern-aligned) only")
+    mode = d["swizzle"]
     mn, k = np.asarray(mn, np.int64), np.asarray(k, np.int64)
-    if np.any(k < 0) or np.any(k >= 16):
-        raise ValueError("one wgmma k16 instruction reads k = 0 .. 15")
     if major == "K":
-        off = (mn % 8) * 128 + (mn // 8) * d["sbo"] + 2 * k
+        if np.any(k < 0) or np.any(k >= 16):
+            raise ValueError("one wgmma instruction reads 16 (kept) values of each A row")
+        if variant == "a_swizzle128":
+            mode = SWIZZLE_128B
+        w = SWIZZLE_ROW_BYTES[mode]
+        off = (mn % 8) * w + (mn // 8) * d["sbo"] + 2 * k
+        no_swz = variant in ("no_swizzle", "a_no_swizzle")
     elif major == "MN":
+        if np.any(k < 0) or np.any(k >= mma_k):
+            raise ValueError(f"one wgmma instruction reads k = 0 .. {mma_k - 1} of B")
+        w = SWIZZLE_ROW_BYTES[mode]
         lbo, sbo = (d["sbo"], d["lbo"]) if variant == "mn_swapped" else (d["lbo"], d["sbo"])
-        off = (mn % 64) * 2 + (mn // 64) * lbo + (k % 8) * 128 + (k // 8) * sbo
+        off = (mn % (w // 2)) * 2 + (mn // (w // 2)) * lbo + (k % 8) * w + (k // 8) * sbo
+        no_swz = variant == "no_swizzle"
     else:
         raise ValueError(f"major must be 'K' or 'MN', got {major!r}")
     addr = d["start"] + off
-    return addr if variant == "no_swizzle" else swizzle128(addr)
+    return addr if no_swz else swizzle_mode(addr, mode)
 
 
-def read_operand(smem: np.ndarray, desc: int, major: str, rows: int, variant: str = "isa"):
+def read_operand(smem: np.ndarray, desc: int, major: str, rows: int, variant: str = "isa",
+                 mma_k: int = 16):
     """The operand one wgmma reads through ``desc`` from ``smem`` (a uint8 array = the CTA's
-    shared window): A (rows x 16) for major "K", B (16 x rows) for major "MN"."""
-    mn, k = np.meshgrid(np.arange(rows), np.arange(16), indexing="ij")
-    addr = desc_element_address(desc, major, mn, k, variant)
+    shared window), uint16 bits: A (rows x 16) for major "K", B (mma_k x rows) for "MN"."""
+    kext = 16 if major == "K" else mma_k
+    mn, k = np.meshgrid(np.arange(rows), np.arange(kext), indexing="ij")
+    addr = desc_element_address(desc, major, mn, k, variant, mma_k)
     if np.any(addr % 2) or np.any(addr < 0) or np.any(addr + 2 > smem.size):
         raise IndexError("descriptor addresses outside shared memory or misaligned")
     halves = smem.view(np.uint16)[addr // 2]
@@ -238,21 +286,25 @@ def wgmma_m64nNk16(acc: np.ndarray, A: np.ndarray, B: np.ndarray, wg: int) -> No
 # ---------------------------------------------------------------------------- copy plan
 
 
-def copy_plan(bn: int = 256):
-    """The .cu's a_copy_* / b_copy_* for every thread and round: dicts of arrays (tid, it) ->
-    row, col (elements of the tile) and dst (byte offset in the stage)."""
-    a_chunks, b_chunks = BK // 8, bn // 8
-    a_rpi, b_rpi = THREADS // a_chunks, THREADS // b_chunks
+def _chunk_plan(n_rows: int, chunks: int, row_bytes: int, offset):
+    """a_copy_* / b_copy_* of wgmma_common.cuh for a tile of ``n_rows`` rows of ``chunks``
+    16-byte chunks: round it of thread tid copies chunk tid % chunks of row tid / chunks +
+    it * rpi (rpi = THREADS / chunks) to ``offset(row, col)``, written as the .cu does: the
+    first round's destination + it * rpi * row_bytes."""
+    rpi = THREADS // chunks
     tid = np.arange(THREADS)[:, None]
-    a_it = np.arange(BM // a_rpi)[None, :]
-    b_it = np.arange(BK // b_rpi)[None, :]
-    a = dict(row=tid // a_chunks + a_it * a_rpi,
-             col=np.broadcast_to(tid % a_chunks * 8, (THREADS, a_it.shape[1])))
-    a["dst"] = a_tile_offset(tid // a_chunks, tid % a_chunks * 8) + a_it * (a_rpi * 128)
-    b = dict(row=tid // b_chunks + b_it * b_rpi,
-             col=np.broadcast_to(tid % b_chunks * 8, (THREADS, b_it.shape[1])))
-    b["dst"] = b_tile_offset(tid // b_chunks, tid % b_chunks * 8) + b_it * (b_rpi * 128)
-    return a, b
+    it = np.arange(n_rows // rpi)[None, :]
+    plan = dict(row=tid // chunks + it * rpi,
+                col=np.broadcast_to(tid % chunks * 8, (THREADS, it.shape[1])))
+    plan["dst"] = offset(tid // chunks, tid % chunks * 8) + it * (rpi * row_bytes)
+    return plan
+
+
+def copy_plan(bn: int = 256):
+    """hgemm_wgmma.cu's a_copy_* / b_copy_* for every thread and round: dicts of arrays
+    (tid, it) -> row, col (elements of the tile) and dst (byte offset in the stage)."""
+    return (_chunk_plan(BM, BK // 8, 128, a_tile_offset),
+            _chunk_plan(BK, bn // 8, 128, b_tile_offset))
 
 
 def bank_conflicts(dst: np.ndarray) -> int:
@@ -272,17 +324,22 @@ def fill_stage(smem: np.ndarray, sA: int, sB: int, stage: int, A: np.ndarray, B:
     """Replay the kernel's ``load_stage``: every cp.async chunk of tile kt, zero-filled where
     the source is out of range (src-size 0), into the uint8 shared window ``smem``."""
     a, b = copy_plan(bn)
+    _cp_async(smem, a, A, sA + stage * A_STAGE_BYTES, m0 + a["row"], kt * BK + a["col"])
+    _cp_async(smem, b, B, sB + stage * b_stage_bytes(bn), kt * BK + b["row"], n0 + b["col"])
+
+
+def _cp_async(smem: np.ndarray, plan: dict, src: np.ndarray, base: int, rows, cols) -> None:
+    """``AbCopy::load`` (wgmma_common.cuh) for one operand: the 16-byte chunk of ``src`` at
+    (rows, cols) of every (thread, round) of ``plan`` to ``base + dst``, zero-filled where
+    the chunk is outside ``src`` (cp.async src-size 0)."""
     h = smem.view(np.uint16)
-    for plan, src, base, rows, cols in (
-            (a, A, sA + stage * A_STAGE_BYTES, m0 + a["row"], kt * BK + a["col"]),
-            (b, B, sB + stage * b_stage_bytes(bn), kt * BK + b["row"], n0 + b["col"])):
-        R, Cc = src.shape
-        ok = (rows < R) & (cols < Cc)
-        r, c, dst = rows.ravel(), cols.ravel(), (base + plan["dst"]).ravel()
-        data = np.zeros((r.size, 8), np.uint16)
-        okr = ok.ravel()
-        data[okr] = src.view(np.uint16)[r[okr][:, None], c[okr][:, None] + np.arange(8)]
-        h[(dst // 2)[:, None] + np.arange(8)] = data
+    R, Cc = src.shape
+    ok = (rows < R) & (cols < Cc)
+    r, c, dst = rows.ravel(), cols.ravel(), (base + plan["dst"]).ravel()
+    data = np.zeros((r.size, 8), np.uint16)
+    okr = ok.ravel()
+    data[okr] = src.view(np.uint16)[r[okr][:, None], c[okr][:, None] + np.arange(8)]
+    h[(dst // 2)[:, None] + np.arange(8)] = data
 
 
 # ----------------------------------------------------------------------- kernel replay
@@ -296,15 +353,27 @@ def tile_coords(pid: int, tiles_m: int, tiles_n: int, group_m: int) -> tuple[int
     return first_m + (pid % in_group) % size_m, (pid % in_group) // size_m
 
 
-def pipeline_schedule(KT: int, stages: int = 4) -> list[tuple]:
-    """The kernel's main loop as events, for the hazard checks: ("load", tile, stage),
-    ("commit",), ("wait_cp", n), ("barrier",), ("mma", tile, stage), ("mma_commit",),
-    ("wait_mma", n) -- in program order (every thread runs the same sequence)."""
+def pipeline_schedule(KT: int, stages: int = 4, metadata: bool = False) -> list[tuple]:
+    """The kernels' main loop (``wgmma_mainloop`` of wgmma_common.cuh and the prologues) as
+    events, for the hazard checks: ("load", tile, stage), ("commit",), ("wait_cp", n),
+    ("fence_proxy",), ("barrier",), ("mma", tile, stage), ("mma_commit",), ("wait_mma", n) --
+    in program order (every thread runs the same sequence). ``metadata``: mm24_wgmma.cu's
+    schedule, which adds the metadata copies ("load_e", tile, stage) -- one tile ahead of A/B
+    -- and register loads ("read_e", tile, stage); its prologue waits and syncs once so that
+    tile 0's metadata can be read."""
     ev = []
+    if metadata and KT > 0:
+        ev.append(("load_e", 0, 0))
     for s in range(stages - 2):
         if s < KT:
             ev.append(("load", s, s))
+        if metadata and s + 1 < KT:
+            ev.append(("load_e", s + 1, s + 1))
         ev.append(("commit",))
+    if metadata:
+        ev += [("wait_cp", stages - 3), ("barrier",)]
+        if KT > 0:
+            ev.append(("read_e", 0, 0))
     rd, wr = 0, stages - 2
     for kt in range(KT):
         ev += [("wait_cp", stages - 3), ("fence_proxy",), ("barrier",)]
@@ -312,14 +381,19 @@ def pipeline_schedule(KT: int, stages: int = 4) -> list[tuple]:
         nxt = kt + stages - 2
         if nxt < KT:
             ev.append(("load", nxt, wr))
+        wr_next = 0 if wr + 1 == stages else wr + 1
+        if metadata and nxt + 1 < KT:
+            ev.append(("load_e", nxt + 1, wr_next))
         ev += [("commit",), ("wait_mma", 1)]
         rd = 0 if rd + 1 == stages else rd + 1
-        wr = 0 if wr + 1 == stages else wr + 1
+        wr = wr_next
+        if metadata and kt + 1 < KT:  # (the kernel also reads a stale stage after the last tile)
+            ev.append(("read_e", kt + 1, rd))
     ev.append(("wait_mma", 0))
     return ev
 
 
-def check_pipeline(KT: int, stages: int = 4) -> None:
+def check_pipeline(KT: int, stages: int = 4, metadata: bool = False) -> None:
     """Replay ``pipeline_schedule`` with the PTX semantics of ``cp.async.wait_group N`` (all but
     the newest N of this thread's committed groups are complete) and ``wgmma.wait_group N``
     (all but the newest N of this warpgroup's wgmma groups are complete), in the worst case
@@ -327,17 +401,23 @@ def check_pipeline(KT: int, stages: int = 4) -> None:
     meet only at barriers, so a fact about the *other* warpgroup (its copies landed, its
     wgmmas finished) is known only as of the last barrier. Raises AssertionError on a wgmma
     reading a stage before every thread's copy of its tile is complete, fenced and behind a
-    barrier, or on a refill of a stage that a wgmma of either warpgroup may still read."""
+    barrier, or on a refill of a stage that a wgmma of either warpgroup may still read.
+    ``metadata`` (mm24_wgmma): also a register load of tile t's metadata must come after every
+    thread's copy of it landed and passed a barrier (ld.shared: no proxy fence needed), the
+    wgmma of tile t must use the registers loaded for t, and a metadata area may be refilled
+    only after every thread's register load of its previous tile is behind a barrier."""
     stage_tile: dict[int, int] = {}   # stage -> tile written there last
-    open_group: list[int] = []        # tiles loaded since the last commit
-    pending_cp: list[list[int]] = []  # committed cp.async groups not known complete
-    landed_self: set[int] = set()     # tiles whose copies (this thread) are complete
-    fenced_self: set[int] = set()     # ... and followed by fence.proxy.async
-    landed_all: set[int] = set()      # ... for every thread, as of the last barrier
+    e_stage_tile: dict[int, int] = {}  # metadata area -> tile written there last
+    open_group: list = []             # ("ab" | "e", tile) copies since the last commit
+    pending_cp: list = []             # committed cp.async groups not known complete
+    landed_self, fenced_self, landed_all = set(), set(), set()  # this thread / everyone
     mma_groups: list[int] = []        # tiles of this warpgroup's uncompleted wgmma groups
     mma_done_self: set[int] = set()
     mma_done_all: set[int] = set()    # complete in both warpgroups, as of the last barrier
-    for e in pipeline_schedule(KT, stages):
+    e_read_self: set[int] = set()
+    e_read_all: set[int] = set()
+    regs_tile = None
+    for e in pipeline_schedule(KT, stages, metadata):
         kind = e[0]
         if kind == "load":
             _, tile, stage = e
@@ -345,7 +425,14 @@ def check_pipeline(KT: int, stages: int = 4) -> None:
             assert prev is None or prev in mma_done_all, \
                 f"tile {tile} refills stage {stage} while tile {prev}'s wgmma may still read it"
             stage_tile[stage] = tile
-            open_group.append(tile)
+            open_group.append(("ab", tile))
+        elif kind == "load_e":
+            _, tile, stage = e
+            prev = e_stage_tile.get(stage)
+            assert prev is None or prev in e_read_all, \
+                f"metadata of tile {tile} refills area {stage} before tile {prev}'s was read"
+            e_stage_tile[stage] = tile
+            open_group.append(("e", tile))
         elif kind == "commit":
             pending_cp.append(open_group)
             open_group = []
@@ -353,14 +440,23 @@ def check_pipeline(KT: int, stages: int = 4) -> None:
             while len(pending_cp) > e[1]:
                 landed_self.update(pending_cp.pop(0))
         elif kind == "fence_proxy":
-            fenced_self |= landed_self
+            fenced_self |= {x for x in landed_self if x[0] == "ab"}
         elif kind == "barrier":
-            landed_all |= fenced_self
+            landed_all |= fenced_self | {x for x in landed_self if x[0] == "e"}
             mma_done_all |= mma_done_self
+            e_read_all |= e_read_self
+        elif kind == "read_e":
+            _, tile, stage = e
+            assert ("e", tile) in landed_all, f"metadata of tile {tile} read before it landed"
+            assert e_stage_tile.get(stage) == tile, f"area {stage} does not hold tile {tile}"
+            e_read_self.add(tile)
+            regs_tile = tile
         elif kind == "mma":
             _, tile, stage = e
-            assert tile in landed_all, f"wgmma reads tile {tile} before every copy landed"
+            assert ("ab", tile) in landed_all, f"wgmma reads tile {tile} before every copy landed"
             assert stage_tile.get(stage) == tile, f"stage {stage} does not hold tile {tile}"
+            if metadata:
+                assert regs_tile == tile, f"wgmma of tile {tile} with metadata of tile {regs_tile}"
             mma_groups.append(tile)
         elif kind == "wait_mma":
             while len(mma_groups) > e[1]:
@@ -378,7 +474,7 @@ def simulate_hgemm_wgmma(A: np.ndarray, B: np.ndarray, out_dtype=np.float32,
     ``A`` (M x K) and ``B`` (K x N) float16/bfloat16 bits with K % 8 == 0 and N % 8 == 0 (the
     kernel's contract). Unwritten outputs stay NaN."""
     t = tiling(tile)
-    bn, stages, group_m = t["BN"], t["STAGES"], t["GROUP_M"]
+    bn, stages = t["BN"], t["STAGES"]
     override = {k: t[k] for k in ("A_LBO", "A_SBO", "B_LBO", "B_SBO") if k in t}
     M, K = A.shape
     N = B.shape[1]
@@ -386,37 +482,58 @@ def simulate_hgemm_wgmma(A: np.ndarray, B: np.ndarray, out_dtype=np.float32,
         raise ValueError("the kernel's contract: K % 8 == 0 and N % 8 == 0 (launcher pads)")
     if A.dtype.itemsize != 2 or B.dtype.itemsize != 2:
         raise TypeError("A and B must be 16-bit floats")
-    to_f32 = (lambda x: x.astype(np.float32)) if A.dtype == np.float16 else _bf16_to_f32
+    to_f32 = _to_f32(A.dtype)
     smem = np.zeros(smem_bytes(bn, stages), np.uint8)   # base 0 is 1024-aligned
     sA, sB = 0, stages * A_STAGE_BYTES
+    KT = -(-K // BK)
+
+    def k_tile(acc, m0, n0, kt):
+        stage = kt % stages
+        fill_stage(smem, sA, sB, stage, A, B, m0, n0, kt, bn)
+        for wg in range(2):
+            for kk in range(BK // 16):
+                a_bits = read_operand(smem, desc_a(sA, stage, wg, kk, bn, **override), "K", 64,
+                                      variant)
+                b_bits = read_operand(smem, desc_b(sB, stage, kk, bn, **override), "MN", bn,
+                                      variant)
+                wgmma_m64nNk16(acc, to_f32(a_bits.view(A.dtype)), to_f32(b_bits.view(B.dtype)),
+                               wg)
+
+    C = replay_ctas(M, N, KT, t, smem, k_tile, out_dtype)
+    if plan_check:
+        check_pipeline(KT, stages)
+    return C
+
+
+def replay_ctas(M: int, N: int, KT: int, t: dict, smem: np.ndarray, k_tile,
+                out_dtype=np.float32) -> np.ndarray:
+    """The CTA loop both kernels share: every CTA in grouped tile order (``cta_origin``), its
+    KT k tiles through ``k_tile(acc, m0, n0, kt)`` (the kernel's copies and wgmmas into
+    acc[tid, register]), then ``store_tile``'s masked epilogue (registers i, i+1 -> columns
+    c, c+1). The shared window is filled with 0xFF (NaN halves, illegal metadata) per CTA so
+    that a read of an unwritten byte shows up; unwritten outputs stay NaN."""
+    bn = t["BN"]
     C = np.full((M, N), np.nan, dtype=out_dtype)
     tiles_m, tiles_n = -(-M // BM), -(-N // bn)
-    KT = -(-K // BK)
     tid = np.arange(THREADS)[:, None]
     i = np.arange(0, bn // 2, 2)[None, :]
     for pid in range(tiles_m * tiles_n):
-        bm, bnn = tile_coords(pid, tiles_m, tiles_n, group_m)
+        bm, bnn = tile_coords(pid, tiles_m, tiles_n, t["GROUP_M"])
         m0, n0 = bm * BM, bnn * bn
         acc = np.zeros((THREADS, bn // 2), np.float32)
-        smem[:] = 0xFF  # NaN halves: a read of an unwritten byte shows up
+        smem[:] = 0xFF
         for kt in range(KT):
-            stage = kt % stages
-            fill_stage(smem, sA, sB, stage, A, B, m0, n0, kt, bn)
-            for wg in range(2):
-                for kk in range(BK // 16):
-                    a_bits = read_operand(smem, desc_a(sA, stage, wg, kk, bn, **override), "K",
-                                          64, variant)
-                    b_bits = read_operand(smem, desc_b(sB, stage, kk, bn, **override), "MN",
-                                          bn, variant)
-                    wgmma_m64nNk16(acc, to_f32(a_bits.view(A.dtype)),
-                                   to_f32(b_bits.view(B.dtype)), wg)
+            k_tile(acc, m0, n0, kt)
         rows, cols = m0 + acc_row(tid, i), n0 + acc_col(tid, i)
         ok = (rows < M) & (cols < N)
         C[rows[ok], cols[ok]] = acc[:, 0::2][ok]
         C[rows[ok], cols[ok] + 1] = acc[:, 1::2][ok]
-    if plan_check:
-        check_pipeline(KT, stages)
     return C
+
+
+def _to_f32(dtype):
+    """16-bit float array -> float32 (float16 by NumPy, bfloat16 from its bits)."""
+    return (lambda x: x.astype(np.float32)) if dtype == np.float16 else _bf16_to_f32
 
 
 def _bf16_to_f32(x: np.ndarray) -> np.ndarray:
@@ -427,28 +544,32 @@ def _bf16_to_f32(x: np.ndarray) -> np.ndarray:
 
 
 def wgmma_operand_macros() -> str:
-    """The accumulator operand lists of the wgmma inline asm (128 and 64 registers), as they
-    appear verbatim in hgemm_wgmma.cu (the tests check it): %0 .. %(R-1) bound to d[0 .. R-1]
-    in order, so register i of the asm is accumulator i of the layout above."""
+    """The accumulator operand lists of the wgmma inline asm, as they appear verbatim in
+    wgmma_common.cuh (the tests check it): registers %0 .. %63 (LO) and %64 .. %127 (HI) bound
+    to d[0 .. 127] in order, composed into the 64- and 128-register lists, so register i of
+    the asm is accumulator i of the layout above."""
     out = ["// ---- begin generated: wgmma_model.wgmma_operand_macros() (checked by the tests)"]
-    for n in (128, 64):
-        regs = [f"%{i}" for i in range(n)]
-        rows = [", ".join(regs[i:i + 16]) for i in range(0, n, 16)]
-        body = ([f'    "{{{rows[0]}, "'] + [f'    "{r}, "' for r in rows[1:-1]]
-                + [f'    "{rows[-1]}}}"'])
-        out.append(f"#define WGMMA_D_REGS_{n} \\")
-        out += [b + " \\" for b in body[:-1]] + [body[-1]]
-        ops = [f'"+f"(d[{i}])' for i in range(n)]
-        rows = [", ".join(ops[i:i + 8]) for i in range(0, n, 8)]
-        out.append(f"#define WGMMA_D_OPS_{n}(d) \\")
+    for half, lo in (("LO", 0), ("HI", 64)):
+        regs = [f"%{i}" for i in range(lo, lo + 64)]
+        rows = [", ".join(regs[i:i + 16]) for i in range(0, 64, 16)]
+        out.append(f"#define WGMMA_D_REGS_{half} \\")
+        out += [f'    "{r}, " \\' for r in rows[:-1]] + [f'    "{rows[-1]}"']
+    for half, lo in (("LO", 0), ("HI", 64)):
+        ops = [f'"+f"(d[{i}])' for i in range(lo, lo + 64)]
+        rows = [", ".join(ops[i:i + 8]) for i in range(0, 64, 8)]
+        out.append(f"#define WGMMA_D_OPS_{half}(d) \\")
         out += [f"    {r}, \\" for r in rows[:-1]] + [f"    {rows[-1]}"]
-    out.append("// ---- end generated")
+    out += ['#define WGMMA_D_REGS_64 "{" WGMMA_D_REGS_LO "}"',
+            '#define WGMMA_D_REGS_128 "{" WGMMA_D_REGS_LO ", " WGMMA_D_REGS_HI "}"',
+            "#define WGMMA_D_OPS_64(d) WGMMA_D_OPS_LO(d)",
+            "#define WGMMA_D_OPS_128(d) WGMMA_D_OPS_LO(d), WGMMA_D_OPS_HI(d)",
+            "// ---- end generated"]
     return "\n".join(out) + "\n"
 
 
 def cu_defaults(path: Path = KERNEL) -> dict:
-    """The ``#define NAME value`` defaults of the .cu (BN, STAGES, GROUP_M, BM, BK, THREADS),
-    read from the source so that TILING / BM / BK above cannot drift from it."""
+    """The ``#define NAME value`` defaults of a .cu file (BN, STAGES, GROUP_M, BM, BK, THREADS),
+    read from the source so that TILING / SP_TILING / BM / BK here cannot drift from it."""
     text = path.read_text()
     out = {}
     for name in ("BN", "STAGES", "GROUP_M", "BM", "BK", "THREADS"):
@@ -512,9 +633,6 @@ one that reproduces a wrong result.
 
 SP_KERNEL = Path(__file__).resolve().parent / "mm24_wgmma.cu"
 SP_TILING = dict(BN=256, BK=64, STAGES=4, GROUP_M=8)   # defaults of the -D macros
-SWIZZLE_64B = 2
-SWIZZLE_BITS = {1: 3, 2: 2, 3: 1}       # descriptor mode -> log2(16-byte chunks per row)
-SWIZZLE_ROW_BYTES = {1: 128, 2: 64, 3: 32}
 SP_VARIANTS = ("isa", "mn_swapped", "no_swizzle", "a_no_swizzle", "a_swizzle128")
 SP_META_VARIANTS = ("isa", "nibble_swapped", "halves_swapped", "lane_rows")
 SP_META_PAD_WORD = 0x84ED9C84  # legal nibbles 4 8 C 9 D E 4 8 (the peak kernel's metadata)
@@ -525,33 +643,19 @@ def sp_tiling(overrides: dict | None = None) -> dict:
     Keys: BN (128/256), BK (64/128), STAGES (>= 3), GROUP_M, PROXY_FENCE (0/1), SP_SEL (0/1),
     META_WAIT0 (0/1, diagnostic), and the diagnostic descriptor strides A_LBO, A_SBO, B_LBO,
     B_SBO."""
-    t = dict(SP_TILING)
-    for key, value in (overrides or {}).items():
-        if key not in ("BN", "BK", "STAGES", "GROUP_M", "PROXY_FENCE", "SP_SEL", "META_WAIT0",
-                       "A_LBO", "A_SBO", "B_LBO", "B_SBO"):
-            raise ValueError(f"unknown mm24_wgmma tiling key {key!r}")
-        t[key] = int(value)
-    if t["BN"] not in (128, 256):
-        raise ValueError(f"BN must be 128 or 256, got {t['BN']}")
+    t = _tiling("mm24_wgmma", SP_TILING, ("BK", "SP_SEL", "META_WAIT0"), overrides)
     if t["BK"] not in (64, 128):
         raise ValueError(f"BK must be 64 or 128, got {t['BK']}")
-    if t["STAGES"] < 3:
-        raise ValueError(f"STAGES must be >= 3, got {t['STAGES']}")
     if t.get("SP_SEL", 0) not in (0, 1):
         raise ValueError("SP_SEL (sparsity selector) must be 0 or 1")
-    need = sp_smem_bytes(t["BN"], t["BK"], t["STAGES"])
-    if need > 227 * 1024:
-        raise ValueError(f"BN={t['BN']}, BK={t['BK']}, STAGES={t['STAGES']} needs {need} bytes "
-                         f"of shared memory (> 227 KiB)")
-    return t
+    return _check_smem(t, sp_smem_bytes(t["BN"], t["BK"], t["STAGES"]), ("BN", "BK", "STAGES"))
 
 
 def sp_a_stage_bytes(bk: int = 64) -> int:
     return BM * bk                       # BM rows x bk/2 kept halves
 
 
-def sp_b_stage_bytes(bn: int = 256, bk: int = 64) -> int:
-    return bk * bn * 2
+sp_b_stage_bytes = b_stage_bytes   # B is hgemm_wgmma's (wgmma_common.cuh), at mm24's bk
 
 
 def sp_e_stage_words(bk: int = 64) -> int:
@@ -569,92 +673,24 @@ def sp_a_mode(bk: int) -> int:
     return 1 if bk == 128 else SWIZZLE_64B
 
 
-def sp_strides(bn: int = 256, bk: int = 64, **override) -> dict:
-    s = dict(A_LBO=16, A_SBO=8 * bk, B_LBO=bk * 128, B_SBO=1024)
-    s.update({k: v for k, v in override.items() if k in s})
-    return s
-
-
-def swizzle_mode(addr, mode: int):
-    """The descriptor swizzle ``mode`` on a byte address: bits [4, 4+b) ^= bits [7, 7+b)."""
-    addr = np.asarray(addr, dtype=np.int64)
-    b = SWIZZLE_BITS[mode]
-    return addr ^ (((addr >> 7) & ((1 << b) - 1)) << 4)
-
-
 def sp_a_tile_offset(m, c, bk: int = 64):
     """Byte offset of kept value (m, c) (c < bk/2) of the A stage: rows of bk bytes, swizzled."""
     m, c = np.asarray(m, np.int64), np.asarray(c, np.int64)
     return swizzle_mode(m * bk + 2 * c, sp_a_mode(bk))
 
 
-def sp_b_tile_offset(k, n, bk: int = 64):
-    """hgemm_wgmma's N-major B stage layout for a k tile of ``bk`` rows."""
-    k, n = np.asarray(k, np.int64), np.asarray(n, np.int64)
-    return (n >> 6) * (bk * 128) + k * 128 + ((((n >> 3) ^ k) & 7) << 4) + ((n & 7) << 1)
 
 
 def sp_desc_a(sA: int, stage: int, wg: int, kk: int, bn: int = 256, bk: int = 64,
               **override) -> int:
-    """``desc_a`` of mm24_wgmma.cu: rows 64 wg .., kept values 16 kk .. of stage ``stage``."""
-    s = sp_strides(bn, bk, **override)
-    return make_desc(sA + stage * sp_a_stage_bytes(bk) + wg * 64 * bk + kk * 32, s["A_LBO"],
-                     s["A_SBO"], swizzle=sp_a_mode(bk))
+    """``desc_a`` for mm24_wgmma.cu: rows 64 wg .., kept values 16 kk .. of stage ``stage``
+    (bk-byte rows, 64B swizzle at bk 64, 128B at bk 128)."""
+    return _desc_a(sA, stage, wg, kk, bk, sp_a_stage_bytes(bk), sp_a_mode(bk), bk, override)
 
 
 def sp_desc_b(sB: int, stage: int, kk: int, bn: int = 256, bk: int = 64, **override) -> int:
-    """``desc_b`` of mm24_wgmma.cu: all bn columns, k rows 32 kk .. of stage ``stage``."""
-    s = sp_strides(bn, bk, **override)
-    return make_desc(sB + stage * sp_b_stage_bytes(bn, bk) + kk * 32 * 128, s["B_LBO"], s["B_SBO"])
-
-
-def sp_desc_element_address(desc: int, major: str, mn, k, variant: str = "isa"):
-    """Byte address the hardware reads for operand element (mn, k) through ``desc``, per the
-    ISA canonical layouts, for the swizzle modes 128B and 64B. "K" (K-major A of a sparse
-    m64nNk32: mn = row, k = kept value 0..15) or "MN" (MN-major B: mn = column, k = 0..31).
-    Variants (misreadings for the diagnostic): "mn_swapped" (B's LBO/SBO exchanged),
-    "no_swizzle" (neither operand swizzled), "a_no_swizzle" (A not swizzled), "a_swizzle128"
-    (A's mode read as 128B with its row width)."""
-    d = decode_desc(desc)
-    if d["reserved"]:
-        raise ValueError(f"descriptor {desc:#x} sets reserved bits")
-    if d["swizzle"] not in (1, 2):
-        raise NotImplementedError("model covers the 128B and 64B swizzle modes only")
-    if d["base_offset"] != 0:
-        raise NotImplementedError("model covers base offset 0 only")
-    mode = d["swizzle"]
-    mn, k = np.asarray(mn, np.int64), np.asarray(k, np.int64)
-    if major == "K":
-        if np.any(k < 0) or np.any(k >= 16):
-            raise ValueError("one sparse m64nNk32 instruction reads 16 kept values per row")
-        if variant == "a_swizzle128":
-            mode = 1
-        w = SWIZZLE_ROW_BYTES[mode]
-        off = (mn % 8) * w + (mn // 8) * d["sbo"] + 2 * k
-        no_swz = variant in ("no_swizzle", "a_no_swizzle")
-    elif major == "MN":
-        if np.any(k < 0) or np.any(k >= 32):
-            raise ValueError("one sparse m64nNk32 instruction reads k = 0 .. 31 of B")
-        w = SWIZZLE_ROW_BYTES[mode]
-        lbo, sbo = (d["sbo"], d["lbo"]) if variant == "mn_swapped" else (d["lbo"], d["sbo"])
-        off = (mn % (w // 2)) * 2 + (mn // (w // 2)) * lbo + (k % 8) * w + (k // 8) * sbo
-        no_swz = variant == "no_swizzle"
-    else:
-        raise ValueError(f"major must be 'K' or 'MN', got {major!r}")
-    addr = d["start"] + off
-    return addr if no_swz else swizzle_mode(addr, mode)
-
-
-def sp_read_operand(smem: np.ndarray, desc: int, major: str, rows: int, variant: str = "isa"):
-    """The operand one wgmma.sp reads through ``desc``: kept A (rows x 16) for "K", B (32 x
-    rows) for "MN" (uint16 bits)."""
-    kext = 16 if major == "K" else 32
-    mn, k = np.meshgrid(np.arange(rows), np.arange(kext), indexing="ij")
-    addr = sp_desc_element_address(desc, major, mn, k, variant)
-    if np.any(addr % 2) or np.any(addr < 0) or np.any(addr + 2 > smem.size):
-        raise IndexError("descriptor addresses outside shared memory or misaligned")
-    halves = smem.view(np.uint16)[addr // 2]
-    return halves if major == "K" else halves.T
+    """``desc_b`` for mm24_wgmma.cu: all bn columns, k rows 32 kk .. (k32 steps)."""
+    return desc_b(sB, stage, kk, bn, bk, 32, **override)
 
 
 # ------------------------------------------------------------------------- metadata
@@ -740,18 +776,10 @@ def sp_expand_a(kept: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
 
 
 def sp_copy_plan(bn: int = 256, bk: int = 64):
-    """mm24_wgmma.cu's a_copy_* / b_copy_* / e_copy_* for every thread and round."""
-    a_chunks, b_chunks = bk // 16, bn // 8
-    a_rpi, b_rpi = THREADS // a_chunks, THREADS // b_chunks
-    tid = np.arange(THREADS)[:, None]
-    a_it = np.arange(BM // a_rpi)[None, :]
-    b_it = np.arange(bk // b_rpi)[None, :]
-    a = dict(row=tid // a_chunks + a_it * a_rpi,
-             col=np.broadcast_to(tid % a_chunks * 8, (THREADS, a_it.shape[1])))
-    a["dst"] = sp_a_tile_offset(tid // a_chunks, tid % a_chunks * 8, bk) + a_it * (a_rpi * bk)
-    b = dict(row=tid // b_chunks + b_it * b_rpi,
-             col=np.broadcast_to(tid % b_chunks * 8, (THREADS, b_it.shape[1])))
-    b["dst"] = sp_b_tile_offset(tid // b_chunks, tid % b_chunks * 8, bk) + b_it * (b_rpi * 128)
+    """mm24_wgmma.cu's a_copy_* / b_copy_* (wgmma_common.cuh's, with bk/16 chunks of kept
+    values per A row) and e_copy_* for every thread and round."""
+    a = _chunk_plan(BM, bk // 16, bk, lambda m, c: sp_a_tile_offset(m, c, bk))
+    b = _chunk_plan(bk, bn // 8, 128, lambda k, n: b_tile_offset(k, n, bk))
     ksteps = bk // 32
     n_e = sp_e_stage_words(bk) // 4
     t = np.arange(n_e)
@@ -779,22 +807,12 @@ def sp_fill_stage(smem, sA, sB, sE, stage, V, Eflat, B, m0, n0, kt, MT, KS, bn=2
     """Replay load_ab / load_e of mm24_wgmma.cu for tile kt into the uint8 window ``smem``:
     cp.async chunks, zero-filled out of range (A, B), metadata always copied (clamped)."""
     a, b, e = sp_copy_plan(bn, bk)
-    h = smem.view(np.uint16)
-    parts = []
     if "a" in what:
-        parts.append((a, V, sA + stage * sp_a_stage_bytes(bk), m0 + a["row"],
-                      kt * (bk // 2) + a["col"]))
+        _cp_async(smem, a, V, sA + stage * sp_a_stage_bytes(bk), m0 + a["row"],
+                  kt * (bk // 2) + a["col"])
     if "b" in what:
-        parts.append((b, B, sB + stage * sp_b_stage_bytes(bn, bk), kt * bk + b["row"],
-                      n0 + b["col"]))
-    for plan, src, base, rows, cols in parts:
-        R, Cc = src.shape
-        ok = (rows < R) & (cols < Cc)
-        r, c, dst = rows.ravel(), cols.ravel(), (base + plan["dst"]).ravel()
-        data = np.zeros((r.size, 8), np.uint16)
-        okr = ok.ravel()
-        data[okr] = src.view(np.uint16)[r[okr][:, None], c[okr][:, None] + np.arange(8)]
-        h[(dst // 2)[:, None] + np.arange(8)] = data
+        _cp_async(smem, b, B, sB + stage * b_stage_bytes(bn, bk), kt * bk + b["row"],
+                  n0 + b["col"])
     if "e" in what:
         words = smem.view(np.uint32)
         src = sp_e_copy_src(e["tid"], m0, kt, MT, KS, bk)
@@ -802,107 +820,8 @@ def sp_fill_stage(smem, sA, sB, sE, stage, V, Eflat, B, m0, n0, kt, MT, KS, bn=2
         words[dst[:, None] + np.arange(4)] = Eflat[src[:, None] + np.arange(4)]
 
 
-# ----------------------------------------------------------------------------- pipeline
-
-
-def sp_pipeline_schedule(KT: int, stages: int = 4) -> list[tuple]:
-    """mm24_wgmma.cu's main loop as events: hgemm_wgmma's schedule plus the metadata copies
-    ("load_e", tile, stage) -- one tile ahead of A/B -- and register loads ("read_e", tile,
-    stage); the prologue waits and syncs once so that tile 0's metadata can be read."""
-    ev = []
-    if KT > 0:
-        ev.append(("load_e", 0, 0))
-    for s in range(stages - 2):
-        if s < KT:
-            ev.append(("load", s, s))
-        if s + 1 < KT:
-            ev.append(("load_e", s + 1, s + 1))
-        ev.append(("commit",))
-    ev += [("wait_cp", stages - 3), ("barrier",)]
-    if KT > 0:
-        ev.append(("read_e", 0, 0))
-    rd, wr = 0, stages - 2
-    for kt in range(KT):
-        ev += [("wait_cp", stages - 3), ("fence_proxy",), ("barrier",)]
-        ev += [("mma", kt, rd), ("mma_commit",)]
-        nxt = kt + stages - 2
-        if nxt < KT:
-            ev.append(("load", nxt, wr))
-        wr_e = 0 if wr + 1 == stages else wr + 1
-        if nxt + 1 < KT:
-            ev.append(("load_e", nxt + 1, wr_e))
-        ev += [("commit",), ("wait_mma", 1)]
-        rd = 0 if rd + 1 == stages else rd + 1
-        wr = wr_e
-        if kt + 1 < KT:   # (the kernel also reads a stale stage after the last tile: unused)
-            ev.append(("read_e", kt + 1, rd))
-    ev.append(("wait_mma", 0))
-    return ev
-
-
-def check_sp_pipeline(KT: int, stages: int = 4) -> None:
-    """``check_pipeline``'s hazard replay for the sparse schedule, with the metadata: a
-    register load of tile t's metadata must come after every thread's copy of it landed and
-    passed a barrier, the wgmma of tile t must use the registers loaded for t, and a metadata
-    area may be refilled only after every thread's register load of its previous tile is
-    behind a barrier."""
-    stage_tile: dict[int, int] = {}
-    e_stage_tile: dict[int, int] = {}
-    open_group: list = []
-    pending_cp: list = []
-    landed_self, fenced_self, landed_all = set(), set(), set()
-    mma_groups: list[int] = []
-    mma_done_self, mma_done_all = set(), set()
-    e_read_self, e_read_all = set(), set()
-    regs_tile = None
-    for e in sp_pipeline_schedule(KT, stages):
-        kind = e[0]
-        if kind == "load":
-            _, tile, stage = e
-            prev = stage_tile.get(stage)
-            assert prev is None or prev in mma_done_all, \
-                f"tile {tile} refills stage {stage} while tile {prev}'s wgmma may still read it"
-            stage_tile[stage] = tile
-            open_group.append(("ab", tile))
-        elif kind == "load_e":
-            _, tile, stage = e
-            prev = e_stage_tile.get(stage)
-            assert prev is None or prev in e_read_all, \
-                f"metadata of tile {tile} refills area {stage} before tile {prev}'s was read"
-            e_stage_tile[stage] = tile
-            open_group.append(("e", tile))
-        elif kind == "commit":
-            pending_cp.append(open_group)
-            open_group = []
-        elif kind == "wait_cp":
-            while len(pending_cp) > e[1]:
-                landed_self.update(pending_cp.pop(0))
-        elif kind == "fence_proxy":
-            fenced_self |= {x for x in landed_self if x[0] == "ab"}
-        elif kind == "barrier":
-            landed_all |= fenced_self | {x for x in landed_self if x[0] == "e"}
-            mma_done_all |= mma_done_self
-            e_read_all |= e_read_self
-        elif kind == "read_e":
-            _, tile, stage = e
-            assert ("e", tile) in landed_all, f"metadata of tile {tile} read before it landed"
-            assert e_stage_tile.get(stage) == tile, f"area {stage} does not hold tile {tile}"
-            e_read_self.add(tile)
-            regs_tile = tile
-        elif kind == "mma":
-            _, tile, stage = e
-            assert ("ab", tile) in landed_all, f"wgmma reads tile {tile} before every copy landed"
-            assert stage_tile.get(stage) == tile, f"stage {stage} does not hold tile {tile}"
-            assert regs_tile == tile, f"wgmma of tile {tile} with metadata of tile {regs_tile}"
-            mma_groups.append(tile)
-        elif kind == "wait_mma":
-            while len(mma_groups) > e[1]:
-                mma_done_self.add(mma_groups.pop(0))
-    assert mma_done_self == set(range(KT)), "not every k tile was multiplied"
-    assert not any(pending_cp), "copies still pending at exit"
-
-
 # ----------------------------------------------------------------------- kernel replay
+# (the schedule and its hazard check: pipeline_schedule / check_pipeline with metadata=True)
 
 
 def simulate_mm24_wgmma(values: np.ndarray, metadata: np.ndarray, B: np.ndarray,
@@ -915,7 +834,7 @@ def simulate_mm24_wgmma(values: np.ndarray, metadata: np.ndarray, B: np.ndarray,
     (``meta_variant``), fp32 accumulation in the accumulator layout, masked epilogue.
     Unwritten outputs stay NaN."""
     t = sp_tiling(tile)
-    bn, bk, stages, group_m = t["BN"], t["BK"], t["STAGES"], t["GROUP_M"]
+    bn, bk, stages = t["BN"], t["BK"], t["STAGES"]
     sel = t.get("SP_SEL", 0)
     override = {k: t[k] for k in ("A_LBO", "A_SBO", "B_LBO", "B_SBO") if k in t}
     M, KC = values.shape
@@ -925,54 +844,31 @@ def simulate_mm24_wgmma(values: np.ndarray, metadata: np.ndarray, B: np.ndarray,
         raise ValueError("contract: N % 8 == 0, values.shape[1] == round_up(K, 32) / 2")
     if values.dtype.itemsize != 2 or B.dtype.itemsize != 2:
         raise TypeError("values and B must be 16-bit floats")
-    to_f32 = (lambda x: x.astype(np.float32)) if values.dtype == np.float16 else _bf16_to_f32
+    to_f32 = _to_f32(values.dtype)
     MT, KS = -(-M // 16), Kp // 32
     Eflat = np.ascontiguousarray(metadata, dtype=np.uint32).reshape(-1)
-    ksteps = bk // 32
-    a_sz, b_sz, e_sz = sp_a_stage_bytes(bk), sp_b_stage_bytes(bn, bk), 4 * sp_e_stage_words(bk)
+    a_sz, b_sz, e_sz = sp_a_stage_bytes(bk), b_stage_bytes(bn, bk), 4 * sp_e_stage_words(bk)
     smem = np.zeros(sp_smem_bytes(bn, bk, stages), np.uint8)
     sA, sB, sE = 0, stages * a_sz, stages * (a_sz + b_sz)
-    C = np.full((M, N), np.nan, dtype=out_dtype)
-    tiles_m, tiles_n = -(-M // BM), -(-N // bn)
     KT = -(-Kp // bk)
-    tid = np.arange(THREADS)[:, None]
-    i = np.arange(0, bn // 2, 2)[None, :]
     words = smem.view(np.uint32)
-    for pid in range(tiles_m * tiles_n):
-        bm, bnn = tile_coords(pid, tiles_m, tiles_n, group_m)
-        m0, n0 = bm * BM, bnn * bn
-        acc = np.zeros((THREADS, bn // 2), np.float32)
-        smem[:] = 0xFF  # NaN halves / illegal metadata: a read of an unwritten byte shows up
-        for kt in range(KT):
-            stage = kt % stages
-            sp_fill_stage(smem, sA, sB, sE, stage, values, Eflat, B, m0, n0, kt, MT, KS, bn, bk)
-            for wg in range(2):
-                for kk in range(ksteps):
-                    th = np.arange(128 * wg, 128 * wg + 128)
-                    e_regs = words[(sE + stage * e_sz) // 4 + sp_e_read_word(th, kk, bk)]
-                    i0, i1 = sp_meta_positions(e_regs, sel, meta_variant)
-                    kept = sp_read_operand(smem, sp_desc_a(sA, stage, wg, kk, bn, bk, **override),
-                                           "K", 64, variant)
-                    Bop = sp_read_operand(smem, sp_desc_b(sB, stage, kk, bn, bk, **override),
-                                          "MN", bn, variant)
-                    A = sp_expand_a(to_f32(kept.view(values.dtype)), i0, i1)
-                    wgmma_m64nNk16(acc, A, to_f32(Bop.view(B.dtype)), wg)  # any K: A @ B
-        rows, cols = m0 + acc_row(tid, i), n0 + acc_col(tid, i)
-        ok = (rows < M) & (cols < N)
-        C[rows[ok], cols[ok]] = acc[:, 0::2][ok]
-        C[rows[ok], cols[ok] + 1] = acc[:, 1::2][ok]
+
+    def k_tile(acc, m0, n0, kt):
+        stage = kt % stages
+        sp_fill_stage(smem, sA, sB, sE, stage, values, Eflat, B, m0, n0, kt, MT, KS, bn, bk)
+        for wg in range(2):
+            for kk in range(bk // 32):
+                th = np.arange(128 * wg, 128 * wg + 128)
+                e_regs = words[(sE + stage * e_sz) // 4 + sp_e_read_word(th, kk, bk)]
+                i0, i1 = sp_meta_positions(e_regs, sel, meta_variant)
+                kept = read_operand(smem, sp_desc_a(sA, stage, wg, kk, bn, bk, **override), "K",
+                                    64, variant, 32)
+                Bop = read_operand(smem, sp_desc_b(sB, stage, kk, bn, bk, **override), "MN", bn,
+                                   variant, 32)
+                A = sp_expand_a(to_f32(kept.view(values.dtype)), i0, i1)
+                wgmma_m64nNk16(acc, A, to_f32(Bop.view(B.dtype)), wg)  # any K: A @ B
+
+    C = replay_ctas(M, N, KT, t, smem, k_tile, out_dtype)
     if plan_check:
-        check_sp_pipeline(KT, stages)
+        check_pipeline(KT, stages, metadata=True)
     return C
-
-
-def sp_cu_defaults(path: Path = SP_KERNEL) -> dict:
-    """The ``#define NAME value`` defaults of mm24_wgmma.cu (BN, BK, STAGES, GROUP_M, BM,
-    THREADS), read from the source so that SP_TILING / BM cannot drift from it."""
-    text = path.read_text()
-    out = {}
-    for name in ("BN", "BK", "STAGES", "GROUP_M", "BM", "THREADS"):
-        m = re.search(rf"^#define {name} (\d+)\b", text, re.M)
-        if m:
-            out[name] = int(m.group(1))
-    return out

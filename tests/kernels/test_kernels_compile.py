@@ -1,13 +1,18 @@
 """Every .cu file compiles with nvcc for sm_80 (Ampere) and sm_90a (Hopper) -- including the
-alternative tilings the benchmark may select. Skipped where nvcc is absent."""
+alternative tilings the benchmark may select (skipped where nvcc is absent) -- and reaches NVRTC
+whole: ``kernel_source`` inlines every header of ours it includes (tc_common.cuh,
+wgmma_common.cuh)."""
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from minigrad.kernels import _cuda
 
 KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
 SOURCES = sorted(p.name for p in KERNEL_DIR.glob("*.cu"))
+HEADERS = sorted(p.name for p in KERNEL_DIR.glob("*.cuh"))
 ARCHS = ["-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90a,code=sm_90a"]
 EXPECTED = {"hgemm.cu", "hgemm_wgmma.cu", "hgemm_wmma.cu", "mm24.cu", "mm24_wgmma.cu",
             "mma_peak.cu", "spmm_csr.cu", "spmv_csr.cu", "spmv_csr_merge.cu"}
@@ -27,6 +32,32 @@ needs_nvcc = pytest.mark.skipif(nvcc is None, reason="nvcc not found")
 
 def test_every_kernel_file_is_listed():
     assert set(SOURCES) == EXPECTED
+
+
+def _our_includes(text: str) -> list[str]:
+    return re.findall(r'^\s*#include "([^"]+)"', text, re.M)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_kernel_source_inlines_our_headers(source):
+    """What NVRTC compiles (and CuPy's cache keys on) is the .cu with each of our headers'
+    text in place of its #include line (minus #pragma once)."""
+    text = (KERNEL_DIR / source).read_text()
+    src = _cuda.kernel_source(source)
+    assert not _our_includes(src)
+    for header in _our_includes(text):
+        assert header in HEADERS
+        body = [h for h in (KERNEL_DIR / header).read_text().splitlines()
+                if h.strip() != "#pragma once"]
+        assert "\n".join(body) in src, header
+    assert ("wgmma_common.cuh" in _our_includes(text)) == source.endswith("_wgmma.cu")
+
+
+@pytest.mark.parametrize("header", HEADERS)
+def test_headers_include_no_header_of_ours(header):
+    """kernel_source inlines one level: a header including another of ours would reach NVRTC
+    as an #include it cannot resolve without -I (nvcc would not notice)."""
+    assert not _our_includes((KERNEL_DIR / header).read_text())
 
 
 def _compile(tmp_path, source, arch, extra=""):

@@ -5,16 +5,15 @@ encoding, the ISA address a descriptor gives every operand element, the accumula
 pipeline's hazards, a replay of the whole kernel against A @ B -- and the .cu file itself: its
 ``__host__ __device__`` layout functions are compiled by nvcc into a host program whose output
 must equal the model, its ptxas report must show no spills and no wgmma serialisation, and NVRTC
-must build it for sm_90a with the launcher's options (and refuse sm_90 without the "a").
+must build it for sm_90a with the launcher's options (and refuse sm_90 without the "a"). The
+host program, the ptxas/NVRTC builds and the GPU markers are wgmma_testing's, shared with the
+2:4 twin's tests (test_kernels_wgmma_sp.py), as the two kernels share wgmma_common.cuh.
 
 GPU (``-m gpu``, sm_90 only): a one-tile diagnostic first (exact integer data; on a mismatch it
 names the descriptor misreading that reproduces the GPU's output), then products against
 float64 with NaN-filled outputs, ragged sizes and 4096^3, variants and the peak kernel.
 """
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import minigrad.kernels as K
 import numpy as np
@@ -25,12 +24,10 @@ from minigrad.kernels import wgmma_model as W
 
 from minigrad import _backend
 
+from . import wgmma_testing as T
 from .kernels_testdata import rel_err
 
-KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
-SOURCE = KERNEL_DIR / "hgemm_wgmma.cu"
-nvcc = shutil.which("nvcc")
-needs_nvcc = pytest.mark.skipif(nvcc is None, reason="nvcc not found")
+SOURCE = T.KERNEL_DIR / "hgemm_wgmma.cu"
 BNS = [256, 128]
 
 
@@ -44,8 +41,9 @@ def test_model_constants_match_the_cu_defaults():
 
 
 def test_wgmma_operand_lists_are_the_generated_ones():
+    assert W.wgmma_operand_macros() in W.HEADER.read_text()  # wgmma_common.cuh
     text = SOURCE.read_text()
-    assert W.wgmma_operand_macros() in text
+    assert '#include "wgmma_common.cuh"' in text and "#define WGMMA_D_" not in text
     # each asm statement names its descriptors right after the accumulators
     for n, regs in ((256, 128), (128, 64)):
         for ab in ("f16", "bf16"):
@@ -166,8 +164,8 @@ def test_pipeline_checker_catches_a_refill_too_early(monkeypatch):
     in flight) instead of kt-2, or waiting for too few cp.async groups, is reported."""
     good = W.pipeline_schedule
 
-    def early_refill(KT, stages=4):
-        ev = good(KT, stages)
+    def early_refill(KT, stages=4, metadata=False):
+        ev = good(KT, stages, metadata)
         return [("load", e[1], (e[1] + 1) % stages) if e[0] == "load" and e[1] >= stages - 2
                 else e for e in ev]
 
@@ -175,8 +173,9 @@ def test_pipeline_checker_catches_a_refill_too_early(monkeypatch):
     with pytest.raises(AssertionError):
         W.check_pipeline(8, 4)
 
-    def lax_wait(KT, stages=4):
-        return [("wait_cp", stages - 2) if e[0] == "wait_cp" else e for e in good(KT, stages)]
+    def lax_wait(KT, stages=4, metadata=False):
+        return [("wait_cp", stages - 2) if e[0] == "wait_cp" else e
+                for e in good(KT, stages, metadata)]
 
     monkeypatch.setattr(W, "pipeline_schedule", lax_wait)
     with pytest.raises(AssertionError):
@@ -243,154 +242,41 @@ def test_tiling_validation():
 
 # -------------------------------------------------------- the .cu compiled by nvcc (host)
 
-DUMP = r"""
-#include "hgemm_wgmma.cu"
-#include <cstdio>
-static void row(const char* name) { printf("\n%s", name); }
-int main() {
-    row("CONST"); printf(" %d %d %d %d %d %d %d %d %d", BM, BN, BK, STAGES, GROUP_M, THREADS,
-                         A_STAGE_BYTES, B_STAGE_BYTES, SMEM_BYTES);
-    row("A_TILE");
-    for (int m = 0; m < BM; ++m) for (int k = 0; k < BK; ++k) printf(" %u", a_tile_offset(m, k));
-    row("B_TILE");
-    for (int k = 0; k < BK; ++k) for (int n = 0; n < BN; ++n) printf(" %u", b_tile_offset(k, n));
-    row("A_COPY"); for (int t = 0; t < THREADS; ++t) for (int it = 0; it < A_IT; ++it)
-        printf(" %d %d %u", a_copy_row(t, it), a_copy_col(t), a_copy_dst(t, it));
-    row("B_COPY"); for (int t = 0; t < THREADS; ++t) for (int it = 0; it < B_IT; ++it)
-        printf(" %d %d %u", b_copy_row(t, it), b_copy_col(t), b_copy_dst(t, it));
-    row("ACC"); for (int t = 0; t < THREADS; ++t) for (int i = 0; i < BN / 2; ++i)
-        printf(" %d %d", acc_row(t, i), acc_col(t, i));
-    const unsigned bases[3] = {0u, 1024u, 5u * 1024u};
-    row("DESC");
-    for (unsigned base : bases)
-      for (int s = 0; s < STAGES; ++s)
-        for (int kk = 0; kk < BK / 16; ++kk) {
-        const unsigned sB = base + STAGES * A_STAGE_BYTES;
-        printf(" %llu %llu %llu", desc_a(base, s, 0, kk), desc_a(base, s, 1, kk),
-               desc_b(sB, s, kk));
-    }
-    printf("\n");
-    return 0;
-}
-"""
 
-
-def _host_dump(tmp_path, defines: dict) -> dict:
-    src = tmp_path / "dump.cu"
-    src.write_text(DUMP)
-    exe = tmp_path / "dump"
-    cmd = [nvcc, "-std=c++17", "-gencode=arch=compute_90a,code=sm_90a", f"-I{KERNEL_DIR}",
-           "-o", str(exe), str(src), *[f"-D{k}={v}" for k, v in defines.items()]]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
-    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, check=True).stdout
-    rows = {}
-    for line in out.strip().splitlines():
-        name, *vals = line.split()
-        dtype = np.uint64 if name == "DESC" else np.int64
-        rows[name] = np.array([int(v) for v in vals], dtype=dtype)
-    return rows
-
-
-@needs_nvcc
+@T.needs_nvcc
 @pytest.mark.parametrize("defines", [{}, {"BN": 128, "STAGES": 6}, {"STAGES": 3}],
                          ids=["default", "bn128-s6", "s3"])
 def test_cu_layout_functions_equal_the_model(tmp_path, defines):
     """The kernel's own layout/descriptor/copy/accumulator functions, run on the host."""
     t = W.tiling(defines)
     bn, stages = t["BN"], t["STAGES"]
-    d = _host_dump(tmp_path, defines)
-    assert d["CONST"].tolist() == [W.BM, bn, W.BK, stages, t["GROUP_M"], W.THREADS,
-                                   W.A_STAGE_BYTES, W.b_stage_bytes(bn), W.smem_bytes(bn, stages)]
-    m, k = np.meshgrid(np.arange(W.BM), np.arange(W.BK), indexing="ij")
-    assert np.array_equal(d["A_TILE"], W.a_tile_offset(m, k).ravel())
-    k, n = np.meshgrid(np.arange(W.BK), np.arange(bn), indexing="ij")
-    assert np.array_equal(d["B_TILE"], W.b_tile_offset(k, n).ravel())
-    a, b = W.copy_plan(bn)
-    for name, plan in (("A_COPY", a), ("B_COPY", b)):
-        got = d[name].reshape(W.THREADS, -1, 3)
-        assert np.array_equal(got[..., 0], plan["row"])
-        assert np.array_equal(got[..., 1], plan["col"])
-        assert np.array_equal(got[..., 2], plan["dst"])
-    tid, i = np.meshgrid(np.arange(W.THREADS), np.arange(bn // 2), indexing="ij")
-    acc = d["ACC"].reshape(W.THREADS, bn // 2, 2)
-    assert np.array_equal(acc[..., 0], W.acc_row(tid, i))
-    assert np.array_equal(acc[..., 1], W.acc_col(tid, i))
-    want = []
-    for base in (0, 1024, 5 * 1024):
-        for s in range(stages):
-            for kk in range(W.BK // 16):
-                sB = base + stages * W.A_STAGE_BYTES
-                want += [W.desc_a(base, s, 0, kk, bn), W.desc_a(base, s, 1, kk, bn),
-                         W.desc_b(sB, s, kk, bn)]
-    assert d["DESC"].tolist() == want
+    d = T.host_dump(tmp_path, "hgemm_wgmma.cu", defines)
+    T.check_common_rows(
+        d, bn=bn, bk=W.BK, stages=stages, group_m=t["GROUP_M"], threads=W.THREADS, bm=W.BM,
+        a_stage_bytes=W.A_STAGE_BYTES, b_stage_bytes=W.b_stage_bytes(bn),
+        smem_bytes=W.smem_bytes(bn, stages), a_offset=W.a_tile_offset,
+        b_offset=W.b_tile_offset, copy_plan=W.copy_plan(bn), acc_row=W.acc_row,
+        acc_col=W.acc_col, desc_a=lambda *a: W.desc_a(*a, bn), desc_b=lambda *a: W.desc_b(*a, bn),
+        mma_k=16)
 
 
-@needs_nvcc
+@T.needs_nvcc
 @pytest.mark.parametrize("defines", ["", "-DBN=128", "-DSTAGES=3", "-DPROXY_FENCE=0"])
 def test_ptxas_no_spills_no_wgmma_serialization(tmp_path, defines):
-    out = tmp_path / "k.cubin"
-    cmd = [nvcc, "-std=c++17", "-gencode=arch=compute_90a,code=sm_90a", "-cubin", "-o", str(out),
-           str(SOURCE), "-Xptxas", "-v", *defines.split()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    log = proc.stderr + proc.stdout
-    assert "serializ" not in log.lower(), log  # "wgmma.mma_async instructions are serialized"
-    assert "Performance Loss" not in log, log
-    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", log)
-    assert spills and all(s == ("0", "0") for s in spills), log
-    regs = [int(r) for r in re.findall(r"Used (\d+) registers", log)]
-    assert len(regs) == 5 and max(regs) <= 255, log  # 4 GEMM kernels + the peak kernel
+    T.ptxas_registers("hgemm_wgmma.cu", defines, tmp_path)
 
 
 # ------------------------------------------------------------ NVRTC with the launcher's options
 
 
-def _nvrtc():
-    from .test_kernels_nvrtc import NVRTC
-
-    return NVRTC
-
-
-def _nvrtc_compile(options):
-    import ctypes
-
-    lib = _nvrtc()
-    src = _cuda.kernel_source("hgemm_wgmma.cu").encode()
-    prog = ctypes.c_void_p()
-    assert lib.nvrtcCreateProgram(ctypes.byref(prog), src, b"hgemm_wgmma.cu", 0, None, None) == 0
-    argv = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
-    status = lib.nvrtcCompileProgram(prog, len(options), argv)
-    size = ctypes.c_size_t()
-    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
-    log = ctypes.create_string_buffer(size.value)
-    lib.nvrtcGetProgramLog(prog, log)
-    cubin = b""
-    if status == 0:
-        lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
-        buf = ctypes.create_string_buffer(size.value)
-        lib.nvrtcGetCUBIN(prog, buf)
-        cubin = buf.raw
-    lib.nvrtcDestroyProgram(ctypes.byref(prog))
-    return status, log.value.decode(), cubin
-
-
 @pytest.mark.parametrize("defines", [None, {"BN": 128}, {"PROXY_FENCE": 0}])
 def test_nvrtc_builds_sm90a_with_the_launcher_options(defines):
-    if _nvrtc() is None:
-        pytest.skip("libnvrtc not found (set MINIGRAD_NVRTC_LIB)")
-    status, log, cubin = _nvrtc_compile(list(_cuda.wgmma_compile_options(defines)))
-    assert status == 0, log
-    assert cubin[:4] == b"\x7fELF" and _cuda.complete_elf(cubin) == cubin
-    assert _cuda.complete_elf(cubin[:-1]) == cubin  # what CuPy's getCUBIN hands back
+    T.check_nvrtc_sm90a("hgemm_wgmma.cu", defines,
+                        ("hgemm_wgmma_f16_f32", "hgemm_wgmma_bf16_bf16", "wgmma_peak_f16"))
 
 
 def test_nvrtc_refuses_sm90_without_a():
-    if _nvrtc() is None:
-        pytest.skip("libnvrtc not found (set MINIGRAD_NVRTC_LIB)")
-    opts = [o for o in _cuda.wgmma_compile_options() if not o.startswith("--gpu-arch")]
-    status, log, _ = _nvrtc_compile(opts + ["--gpu-architecture=sm_90"])
-    assert status != 0 and "needs the sm_90a target" in log
+    T.check_nvrtc_refuses_sm90("hgemm_wgmma.cu")
 
 
 def test_complete_elf_rejects_non_elf():
@@ -416,24 +302,8 @@ def test_launcher_validation_without_gpu():
 
 # =============================================================================== GPU
 
-def _is_sm90():
-    try:
-        return (_backend.cuda_available()
-                and _backend.cupy().cuda.Device().compute_capability == "90")
-    except Exception:
-        return False
-
-
-gpu = pytest.mark.gpu
-needs_device = pytest.mark.skipif(not _backend.cuda_available(),
-                                  reason="needs CuPy and a CUDA device")
-needs_sm90 = pytest.mark.skipif(not _is_sm90(), reason="needs an sm_90 (Hopper) GPU")
-TOL_TC32, TOL_TC16 = 1e-3, 5e-3
-
-
-@pytest.fixture
-def cp():
-    return _backend.cupy()
+TOL_TC32, TOL_TC16 = T.TOL_TC32, T.TOL_TC16
+cp = T.cp  # the CuPy fixture
 
 
 def _diagnose(got, A, B, tile):
@@ -447,16 +317,11 @@ def _diagnose(got, A, B, tile):
         same = np.isclose(got, model, rtol=0, atol=0, equal_nan=True)
         lines.append(f"  model variant {v!r}: {same.mean():.1%} of outputs equal"
                      + (f" -> {hints[v]}" if v in hints and same.all() else ""))
-    wrong = np.argwhere(got != A.astype(np.float64) @ B.astype(np.float64))
-    lines.append(f"  {len(wrong)} wrong outputs; first: {wrong[:8].tolist()}")
-    lines.append("  rows wrong: " + str(sorted(set(wrong[:, 0].tolist()))[:32]))
-    lines.append("  cols wrong: " + str(sorted(set(wrong[:, 1].tolist()))[:32]))
+    lines += T.wrong_outputs(got, A.astype(np.float64) @ B.astype(np.float64))
     return "\n".join(lines)
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 @pytest.mark.parametrize("bn", BNS)
 def test_gpu_one_tile_diagnostic(cp, rng, bn):
     """Run this first: one CTA, one k tile, small integers (the product is exact in fp32), so
@@ -474,9 +339,7 @@ GEMM_SHAPES = [(128, 256, 64), (128, 128, 128), (257, 135, 77), (1, 8, 16), (300
                (64, 7, 9), (1000, 264, 40), (129, 257, 65)]
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 @pytest.mark.parametrize("shape", GEMM_SHAPES)
 @pytest.mark.parametrize("out_dtype", [np.float32, np.float16])
 def test_gpu_hgemm_wgmma(cp, rng, shape, out_dtype):
@@ -494,9 +357,7 @@ def test_gpu_hgemm_wgmma(cp, rng, shape, out_dtype):
     assert rel_err(got, mma_sync) < tol
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 @pytest.mark.parametrize("tiling", [dict(BN=128), dict(STAGES=3), dict(PROXY_FENCE=0),
                                     dict(BN=128, STAGES=6), dict(GROUP_M=1)])
 def test_gpu_hgemm_wgmma_tilings(cp, rng, tiling):
@@ -508,9 +369,7 @@ def test_gpu_hgemm_wgmma_tilings(cp, rng, tiling):
     assert rel_err(got, want) < TOL_TC32
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 @pytest.mark.parametrize("shape", [(4096, 4096, 4096), (4095, 4100, 4104)])
 def test_gpu_hgemm_wgmma_4096(cp, shape):
     """Large sizes against cuBLAS (float64 on the host would be slow): relative-norm error of
@@ -524,13 +383,10 @@ def test_gpu_hgemm_wgmma_4096(cp, shape):
         out = cp.full((M, N), cp.nan, out_dtype)
         got = K.hgemm_wgmma(A, B, out=out)
         assert not bool(cp.isnan(got).any())
-        err = float(cp.linalg.norm(got.astype(cp.float64) - want) / cp.linalg.norm(want))
-        assert err < tol
+        assert T.large_rel_err(cp, got, want) < tol
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 def test_gpu_hgemm_wgmma_bfloat16(cp, rng):
     try:
         bf16 = np.dtype("bfloat16")
@@ -543,9 +399,7 @@ def test_gpu_hgemm_wgmma_bfloat16(cp, rng):
     assert rel_err(got, A.astype(np.float64) @ B.astype(np.float64)) < TOL_TC32
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 def test_gpu_wgmma_peak_runs_and_nvrtc_build_has_no_spills(cp):
     launch, flop = _cuda.wgmma_peak(iters=64)
     launch()
@@ -559,9 +413,9 @@ def test_gpu_wgmma_peak_runs_and_nvrtc_build_has_no_spills(cp):
     assert kernel.local_size_bytes == 0
 
 
-@gpu
-@needs_device
-@pytest.mark.skipif(_is_sm90(), reason="checks the error on a non-Hopper GPU")
+@T.gpu
+@T.needs_device
+@T.on_non_hopper
 def test_gpu_non_hopper_raises_clearly(cp):
     A = cp.zeros((8, 8), cp.float16)
     with pytest.raises(_backend.DeviceError, match="sm_90a"):

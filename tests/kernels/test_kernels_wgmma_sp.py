@@ -6,7 +6,9 @@ sparsity selector transcribed from the PTX ISA (and checked against CUTLASS's EL
 the pipeline with its metadata staging, a replay of the whole kernel against W @ B on ragged
 sizes -- and the .cu itself: its ``__host__ __device__`` layout/metadata functions compiled by
 nvcc into a host program whose output must equal the model, its ptxas report (no spills, no
-wgmma serialisation), and NVRTC building it for sm_90a with the launcher's options.
+wgmma serialisation), and NVRTC building it for sm_90a with the launcher's options. The host
+program, the ptxas/NVRTC builds and the GPU markers are wgmma_testing's (shared with
+test_kernels_wgmma.py: the two kernels share wgmma_common.cuh).
 
 GPU (``-m gpu``, sm_90 only): a one-tile diagnostic first (exact integer data; on a mismatch
 it names the descriptor / metadata misreading that reproduces the GPU's output), a one-CTA
@@ -14,9 +16,6 @@ multi-tile pipeline diagnostic, then products against float64 with NaN-filled ou
 sizes, 4096^3, tilings, agreement with mm_24, and the peak kernel.
 """
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import minigrad.kernels as K
 import numpy as np
@@ -27,12 +26,10 @@ from minigrad.kernels import wgmma_model as W
 
 from minigrad import _backend
 
+from . import wgmma_testing as T
 from .kernels_testdata import random_24, rel_err
 
-KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
-SOURCE = KERNEL_DIR / "mm24_wgmma.cu"
-nvcc = shutil.which("nvcc")
-needs_nvcc = pytest.mark.skipif(nvcc is None, reason="nvcc not found")
+SOURCE = T.KERNEL_DIR / "mm24_wgmma.cu"
 TILES = [dict(), dict(BN=128), dict(BN=128, BK=128)]
 TILE_IDS = ["bn256-bk64", "bn128-bk64", "bn128-bk128"]
 
@@ -58,7 +55,7 @@ def _problem(rng, M, N, Kd, dtype=np.float16, ints=False):
 
 
 def test_model_constants_match_the_cu_defaults():
-    d = W.sp_cu_defaults()
+    d = W.cu_defaults(W.SP_KERNEL)
     assert d == dict(BN=W.SP_TILING["BN"], BK=W.SP_TILING["BK"], STAGES=W.SP_TILING["STAGES"],
                      GROUP_M=W.SP_TILING["GROUP_M"], BM=W.BM, THREADS=W.THREADS)
 
@@ -67,7 +64,9 @@ def test_wgmma_sp_asm_operand_order():
     """PTX ISA 9.7.15.6.3: d, a-desc, b-desc, sp-meta, sp-sel, scale-d, imm-scale-a,
     imm-scale-b, imm-trans-a (0: K-major A), imm-trans-b (1: N-major B)."""
     text = SOURCE.read_text()
-    assert W.wgmma_operand_macros() in text  # the same generated operand lists as the dense file
+    # the same generated operand lists as the dense file: wgmma_common.cuh's
+    assert '#include "wgmma_common.cuh"' in text and "#define WGMMA_D_" not in text
+    assert W.wgmma_operand_macros() in W.HEADER.read_text()
     for n, regs in ((256, 128), (128, 64)):
         for ab in ("f16", "bf16"):
             pat = (rf"setp\.ne\.b32 p, %{regs + 3}, 0;\\n\"\s*\"wgmma\.mma_async\.sp\.sync\."
@@ -91,7 +90,7 @@ def test_descriptor_bit_packing():
     d = W.sp_desc_a(0, 0, 1, 3, bn=128, bk=128)  # BK 128: hgemm_wgmma's A layout
     assert W.decode_desc(d)["swizzle"] == 1 and W.decode_desc(d)["sbo"] == 1024
     d = W.sp_desc_b(0x8000, 1, 1)
-    assert W.decode_desc(d)["start"] == 0x8000 + W.sp_b_stage_bytes(256, 64) + 4096
+    assert W.decode_desc(d)["start"] == 0x8000 + W.b_stage_bytes(256, 64) + 4096
     # the sparse B descriptor of k32 step kk is the dense one of k16 step 2 kk
     for s in range(4):
         for kk in range(2):
@@ -99,18 +98,23 @@ def test_descriptor_bit_packing():
                 assert W.sp_desc_b(0x1000, s, kk, bn) == W.desc_b(0x1000, s, 2 * kk, bn)
 
 
-def test_general_address_model_equals_the_dense_one():
-    """The sparse model's address function, restricted to 128B swizzle and k < 16, is the
-    dense model's (so the two files read B identically)."""
-    n, kb = np.meshgrid(np.arange(256), np.arange(16), indexing="ij")
-    r, k = np.meshgrid(np.arange(64), np.arange(16), indexing="ij")
+def test_address_model_reads_b_as_the_dense_kernel():
+    """One address model serves both kernels: a sparse k32 instruction's B read (k < 32) is,
+    on its first 16 k rows, the dense k16 read through the same descriptor (every variant),
+    and in the ISA reading the second 16 rows are the dense read of the next k16 step (so the
+    two files read B identically); the 128B K-major A read is the dense A layout."""
+    n, k32 = np.meshgrid(np.arange(256), np.arange(32), indexing="ij")
+    n16, k16 = np.meshgrid(np.arange(256), np.arange(16), indexing="ij")
     for v in ("isa", "mn_swapped", "no_swizzle"):
-        d = W.desc_b(0x2000, 1, 1)
-        assert np.array_equal(W.sp_desc_element_address(d, "MN", n, kb, v),
-                              W.desc_element_address(d, "MN", n, kb, v))
-        d = W.desc_a(0x2000, 1, 1, 2)
-        assert np.array_equal(W.sp_desc_element_address(d, "K", r, k, v),
-                              W.desc_element_address(d, "K", r, k, v))
+        sp = W.desc_element_address(W.sp_desc_b(0x2000, 1, 1), "MN", n, k32, v, mma_k=32)
+        assert np.array_equal(sp[:, :16],
+                              W.desc_element_address(W.desc_b(0x2000, 1, 2), "MN", n16, k16, v))
+        if v == "isa":
+            assert np.array_equal(sp[:, 16:], W.desc_element_address(W.desc_b(0x2000, 1, 3),
+                                                                     "MN", n16, k16))
+    r, k = np.meshgrid(np.arange(64), np.arange(16), indexing="ij")
+    got = W.desc_element_address(W.desc_a(0x2000, 1, 1, 2), "K", r, k)
+    assert np.array_equal(got, 0x2000 + W.A_STAGE_BYTES + W.a_tile_offset(64 + r, 32 + k))
 
 
 @pytest.mark.parametrize("bk", [64, 128])
@@ -119,10 +123,10 @@ def test_write_layouts_are_bijections(bk):
     a = W.sp_a_tile_offset(m, c, bk).ravel()
     assert np.array_equal(np.sort(a), np.arange(0, W.sp_a_stage_bytes(bk), 2))
     k, n = np.meshgrid(np.arange(bk), np.arange(256), indexing="ij")
-    b = W.sp_b_tile_offset(k, n, bk).ravel()
-    assert np.array_equal(np.sort(b), np.arange(0, W.sp_b_stage_bytes(256, bk), 2))
-    if bk == 64:  # B is hgemm_wgmma's layout, A the Swizzle<2,4,3> pattern
-        assert np.array_equal(W.sp_b_tile_offset(k, n, 64), W.b_tile_offset(k, n))
+    b = W.b_tile_offset(k, n, bk).ravel()
+    assert np.array_equal(np.sort(b), np.arange(0, W.b_stage_bytes(256, bk), 2))
+    if bk == 64:  # B is hgemm_wgmma's layout (wgmma_common.cuh), A the Swizzle<2,4,3> pattern
+        assert np.array_equal(W.b_tile_offset(k, n, 64), W.b_tile_offset(k, n))
         assert [int(W.sp_a_tile_offset(r, 0)) for r in range(8)] == [0, 64, 144, 208, 288, 352,
                                                                       432, 496]
     else:  # BK 128: the dense A layout of hgemm_wgmma
@@ -141,27 +145,27 @@ def test_descriptor_reads_match_the_written_layout(tile, stages):
     for stage in range(stages):
         for kk in range(bk // 32):
             for wg in range(2):
-                got = W.sp_desc_element_address(W.sp_desc_a(sA, stage, wg, kk, bn, bk), "K", r, k)
+                got = W.desc_element_address(W.sp_desc_a(sA, stage, wg, kk, bn, bk), "K", r, k)
                 want = (sA + stage * W.sp_a_stage_bytes(bk)
                         + W.sp_a_tile_offset(64 * wg + r, 16 * kk + k, bk))
                 assert np.array_equal(got, want), (stage, kk, wg)
-            got = W.sp_desc_element_address(W.sp_desc_b(sB, stage, kk, bn, bk), "MN", n, kb)
-            want = (sB + stage * W.sp_b_stage_bytes(bn, bk)
-                    + W.sp_b_tile_offset(32 * kk + kb, n, bk))
+            got = W.desc_element_address(W.sp_desc_b(sB, stage, kk, bn, bk), "MN", n, kb,
+                                         mma_k=32)
+            want = (sB + stage * W.b_stage_bytes(bn, bk) + W.b_tile_offset(32 * kk + kb, n, bk))
             assert np.array_equal(got, want), (stage, kk)
 
 
 def test_misreadings_give_other_addresses():
     r, k = np.meshgrid(np.arange(64), np.arange(16), indexing="ij")
     d = W.sp_desc_a(0, 0, 0, 1)
-    isa = W.sp_desc_element_address(d, "K", r, k)
+    isa = W.desc_element_address(d, "K", r, k)
     for v in ("no_swizzle", "a_no_swizzle", "a_swizzle128"):
-        assert not np.array_equal(isa, W.sp_desc_element_address(d, "K", r, k, v)), v
+        assert not np.array_equal(isa, W.desc_element_address(d, "K", r, k, v)), v
     n, kb = np.meshgrid(np.arange(256), np.arange(32), indexing="ij")
     d = W.sp_desc_b(0, 0, 1)
-    isa = W.sp_desc_element_address(d, "MN", n, kb)
+    isa = W.desc_element_address(d, "MN", n, kb, mma_k=32)
     for v in ("mn_swapped", "no_swizzle"):
-        assert not np.array_equal(isa, W.sp_desc_element_address(d, "MN", n, kb, v)), v
+        assert not np.array_equal(isa, W.desc_element_address(d, "MN", n, kb, v, 32)), v
 
 
 # ------------------------------------------------------------------------------ metadata
@@ -294,32 +298,32 @@ def test_metadata_reads_are_broadcast_friendly():
 @pytest.mark.parametrize("stages", [3, 4, 5, 6])
 def test_pipeline_has_no_hazards(stages):
     for KT in range(0, 3 * stages + 2):
-        W.check_sp_pipeline(KT, stages)
+        W.check_pipeline(KT, stages, metadata=True)
     # the A/B part is hgemm_wgmma's schedule
     dense = [e for e in W.pipeline_schedule(7, stages) if e[0] in ("load", "mma")]
-    sp = [e for e in W.sp_pipeline_schedule(7, stages) if e[0] in ("load", "mma")]
+    sp = [e for e in W.pipeline_schedule(7, stages, metadata=True) if e[0] in ("load", "mma")]
     assert dense == sp
 
 
 def test_pipeline_checker_catches_metadata_hazards(monkeypatch):
-    good = W.sp_pipeline_schedule
+    good = W.pipeline_schedule
 
-    def same_tile_metadata(KT, stages=4):  # metadata copied with A/B, not a tile ahead
+    def same_tile_metadata(KT, stages=4, metadata=True):  # copied with A/B, not a tile ahead
         return [("load_e", e[1] - 1, (e[1] - 1) % stages) if e[0] == "load_e" and e[1] > 0
-                else e for e in good(KT, stages)]
+                else e for e in good(KT, stages, metadata)]
 
-    monkeypatch.setattr(W, "sp_pipeline_schedule", same_tile_metadata)
+    monkeypatch.setattr(W, "pipeline_schedule", same_tile_metadata)
     with pytest.raises(AssertionError):
-        W.check_sp_pipeline(8, 4)
+        W.check_pipeline(8, 4, metadata=True)
 
-    def no_prologue_sync(KT, stages=4):  # tile 0's metadata read before it landed
-        ev = good(KT, stages)
+    def no_prologue_sync(KT, stages=4, metadata=True):  # tile 0's metadata read before it landed
+        ev = good(KT, stages, metadata)
         i = ev.index(("read_e", 0, 0))
         return ev[:i - 2] + ev[i:]
 
-    monkeypatch.setattr(W, "sp_pipeline_schedule", no_prologue_sync)
+    monkeypatch.setattr(W, "pipeline_schedule", no_prologue_sync)
     with pytest.raises(AssertionError, match="read before it landed"):
-        W.check_sp_pipeline(8, 4)
+        W.check_pipeline(8, 4, metadata=True)
 
 
 # ---------------------------------------------------------------------- whole-kernel model
@@ -386,22 +390,9 @@ def test_tiling_validation():
 
 # -------------------------------------------------------- the .cu compiled by nvcc (host)
 
-DUMP = r"""
-#include "mm24_wgmma.cu"
-#include <cstdio>
-static void row(const char* name) { printf("\n%s", name); }
-int main() {
-    row("CONST"); printf(" %d %d %d %d %d %d %d %d %d %d %d", BM, BN, BK, STAGES, GROUP_M, THREADS,
-                         A_STAGE_BYTES, B_STAGE_BYTES, E_STAGE_BYTES, SMEM_BYTES, A_SWZ_MODE);
-    row("A_TILE");
-    for (int m = 0; m < BM; ++m)
-        for (int c = 0; c < BK / 2; ++c) printf(" %u", a_tile_offset(m, c));
-    row("B_TILE");
-    for (int k = 0; k < BK; ++k) for (int n = 0; n < BN; ++n) printf(" %u", b_tile_offset(k, n));
-    row("A_COPY"); for (int t = 0; t < THREADS; ++t) for (int it = 0; it < A_IT; ++it)
-        printf(" %d %d %u", a_copy_row(t, it), a_copy_col(t), a_copy_dst(t, it));
-    row("B_COPY"); for (int t = 0; t < THREADS; ++t) for (int it = 0; it < B_IT; ++it)
-        printf(" %d %d %u", b_copy_row(t, it), b_copy_col(t), b_copy_dst(t, it));
+# mm24_wgmma.cu's own rows, after wgmma_common.cuh's (wgmma_testing.host_dump)
+DUMP_EXTRA = r"""
+    row("SP_CONST"); printf(" %d %d", E_STAGE_BYTES, A_SWZ_MODE);
     row("E_COPY"); for (int t = 0; t < E_CHUNKS; ++t)
         printf(" %d %d %d %u", e_copy_mt(t), e_copy_ks(t), e_copy_word(t), e_copy_dst(t));
     row("E_SRC");
@@ -410,156 +401,59 @@ int main() {
         printf(" %lld", e_copy_src(t, cs[0], cs[1], cs[2], cs[3]));
     row("E_READ"); for (int t = 0; t < THREADS; ++t) for (int kk = 0; kk < KSTEPS; ++kk)
         printf(" %d", e_read_word(t, kk));
-    row("ACC"); for (int t = 0; t < THREADS; ++t) for (int i = 0; i < BN / 2; ++i)
-        printf(" %d %d", acc_row(t, i), acc_col(t, i));
-    const unsigned bases[3] = {0u, 1024u, 5u * 1024u};
-    row("DESC");
-    for (unsigned base : bases)
-      for (int s = 0; s < STAGES; ++s)
-        for (int kk = 0; kk < KSTEPS; ++kk) {
-        const unsigned sB = base + STAGES * A_STAGE_BYTES;
-        printf(" %llu %llu %llu", desc_a(base, s, 0, kk), desc_a(base, s, 1, kk),
-               desc_b(sB, s, kk));
-    }
-    printf("\n");
-    return 0;
-}
 """
 E_SRC_CASES = [(0, 0, 8, 2), (128, 3, 11, 9), (256, 1, 17, 3), (0, 5, 1, 4)]
 
 
-def _host_dump(tmp_path, defines: dict) -> dict:
-    src = tmp_path / "dump.cu"
-    src.write_text(DUMP)
-    exe = tmp_path / "dump"
-    cmd = [nvcc, "-std=c++17", "-gencode=arch=compute_90a,code=sm_90a", f"-I{KERNEL_DIR}",
-           "-o", str(exe), str(src), *[f"-D{k}={v}" for k, v in defines.items()]]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
-    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, check=True).stdout
-    rows = {}
-    for line in out.strip().splitlines():
-        name, *vals = line.split()
-        dtype = np.uint64 if name == "DESC" else np.int64
-        rows[name] = np.array([int(v) for v in vals], dtype=dtype)
-    return rows
-
-
-@needs_nvcc
+@T.needs_nvcc
 @pytest.mark.parametrize("defines", [{}, {"BN": 128, "STAGES": 6}, {"BN": 128, "BK": 128},
                                      {"STAGES": 3}], ids=["default", "bn128-s6", "bk128", "s3"])
 def test_cu_layout_functions_equal_the_model(tmp_path, defines):
     """The kernel's own layout/descriptor/copy/metadata/accumulator functions, run on the host."""
     t = W.sp_tiling(defines)
     bn, bk, stages = t["BN"], t["BK"], t["STAGES"]
-    d = _host_dump(tmp_path, defines)
-    assert d["CONST"].tolist() == [W.BM, bn, bk, stages, t["GROUP_M"], W.THREADS,
-                                   W.sp_a_stage_bytes(bk), W.sp_b_stage_bytes(bn, bk),
-                                   4 * W.sp_e_stage_words(bk), W.sp_smem_bytes(bn, bk, stages),
-                                   W.sp_a_mode(bk)]
-    m, c = np.meshgrid(np.arange(W.BM), np.arange(bk // 2), indexing="ij")
-    assert np.array_equal(d["A_TILE"], W.sp_a_tile_offset(m, c, bk).ravel())
-    k, n = np.meshgrid(np.arange(bk), np.arange(bn), indexing="ij")
-    assert np.array_equal(d["B_TILE"], W.sp_b_tile_offset(k, n, bk).ravel())
+    d = T.host_dump(tmp_path, "mm24_wgmma.cu", defines, DUMP_EXTRA)
     a, b, e = W.sp_copy_plan(bn, bk)
-    for name, plan in (("A_COPY", a), ("B_COPY", b)):
-        got = d[name].reshape(W.THREADS, -1, 3)
-        assert np.array_equal(got[..., 0], plan["row"])
-        assert np.array_equal(got[..., 1], plan["col"])
-        assert np.array_equal(got[..., 2], plan["dst"])
+    T.check_common_rows(
+        d, bn=bn, bk=bk, stages=stages, group_m=t["GROUP_M"], threads=W.THREADS, bm=W.BM,
+        a_stage_bytes=W.sp_a_stage_bytes(bk), b_stage_bytes=W.b_stage_bytes(bn, bk),
+        smem_bytes=W.sp_smem_bytes(bn, bk, stages),
+        a_offset=lambda m, c: W.sp_a_tile_offset(m, c, bk),
+        b_offset=lambda k, n: W.b_tile_offset(k, n, bk), copy_plan=(a, b), acc_row=W.acc_row,
+        acc_col=W.acc_col, desc_a=lambda *x: W.sp_desc_a(*x, bn, bk),
+        desc_b=lambda *x: W.sp_desc_b(*x, bn, bk), mma_k=32)
+    assert d["SP_CONST"].tolist() == [4 * W.sp_e_stage_words(bk), W.sp_a_mode(bk)]
     got = d["E_COPY"].reshape(-1, 4)
     assert np.array_equal(got, np.stack([e["mt"], e["ks"], e["word"], e["dst"]], 1))
     want = np.concatenate([W.sp_e_copy_src(e["tid"], *cs, bk=bk) for cs in E_SRC_CASES])
     assert np.array_equal(d["E_SRC"], want)
     tid, kk = np.meshgrid(np.arange(W.THREADS), np.arange(bk // 32), indexing="ij")
     assert np.array_equal(d["E_READ"], W.sp_e_read_word(tid, kk, bk).ravel())
-    tid, i = np.meshgrid(np.arange(W.THREADS), np.arange(bn // 2), indexing="ij")
-    acc = d["ACC"].reshape(W.THREADS, bn // 2, 2)
-    assert np.array_equal(acc[..., 0], W.acc_row(tid, i))
-    assert np.array_equal(acc[..., 1], W.acc_col(tid, i))
-    want = []
-    for base in (0, 1024, 5 * 1024):
-        for s in range(stages):
-            for kk in range(bk // 32):
-                sB = base + stages * W.sp_a_stage_bytes(bk)
-                want += [W.sp_desc_a(base, s, 0, kk, bn, bk), W.sp_desc_a(base, s, 1, kk, bn, bk),
-                         W.sp_desc_b(sB, s, kk, bn, bk)]
-    assert d["DESC"].tolist() == want
 
 
 PTXAS_VARIANTS = ["", "-DBN=128", "-DBN=128 -DBK=128", "-DSTAGES=3", "-DSTAGES=5",
                   "-DPROXY_FENCE=0", "-DSP_SEL=1", "-DMETA_WAIT0=1"]
 
 
-@needs_nvcc
+@T.needs_nvcc
 @pytest.mark.parametrize("defines", PTXAS_VARIANTS)
 def test_ptxas_no_spills_no_wgmma_serialization(tmp_path, defines):
-    out = tmp_path / "k.cubin"
-    cmd = [nvcc, "-std=c++17", "-gencode=arch=compute_90a,code=sm_90a", "-cubin", "-o", str(out),
-           str(SOURCE), "-Xptxas", "-v", *defines.split()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    log = proc.stderr + proc.stdout
-    assert "serializ" not in log.lower(), log  # "wgmma.mma_async instructions are serialized"
-    assert "Performance Loss" not in log, log
-    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", log)
-    assert spills and all(s == ("0", "0") for s in spills), log
-    regs = [int(r) for r in re.findall(r"Used (\d+) registers", log)]
-    assert len(regs) == 5 and max(regs) <= 255, log  # 4 GEMM kernels + the peak kernel
+    regs = T.ptxas_registers("mm24_wgmma.cu", defines, tmp_path)
     print(f"mm24_wgmma.cu {defines or '(defaults)'}: registers {regs}")
 
 
 # ------------------------------------------------------------ NVRTC with the launcher's options
 
 
-def _nvrtc_compile(options):
-    import ctypes
-
-    from .test_kernels_nvrtc import NVRTC as lib
-
-    src = _cuda.kernel_source("mm24_wgmma.cu").encode()
-    prog = ctypes.c_void_p()
-    assert lib.nvrtcCreateProgram(ctypes.byref(prog), src, b"mm24_wgmma.cu", 0, None, None) == 0
-    argv = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
-    status = lib.nvrtcCompileProgram(prog, len(options), argv)
-    size = ctypes.c_size_t()
-    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
-    log = ctypes.create_string_buffer(size.value)
-    lib.nvrtcGetProgramLog(prog, log)
-    cubin = b""
-    if status == 0:
-        lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
-        buf = ctypes.create_string_buffer(size.value)
-        lib.nvrtcGetCUBIN(prog, buf)
-        cubin = buf.raw
-    lib.nvrtcDestroyProgram(ctypes.byref(prog))
-    return status, log.value.decode(), cubin
-
-
-def _have_nvrtc():
-    from .test_kernels_nvrtc import NVRTC
-
-    return NVRTC is not None
-
-
 @pytest.mark.parametrize("defines", [None, {"BN": 128}, {"BN": 128, "BK": 128},
                                      {"META_WAIT0": 1}])
 def test_nvrtc_builds_sm90a_with_the_launcher_options(defines):
-    if not _have_nvrtc():
-        pytest.skip("libnvrtc not found (set MINIGRAD_NVRTC_LIB)")
-    status, log, cubin = _nvrtc_compile(list(_cuda.wgmma_compile_options(defines)))
-    assert status == 0, log
-    assert cubin[:4] == b"\x7fELF" and _cuda.complete_elf(cubin) == cubin
-    for name in ("mm24_wgmma_f16_f32", "mm24_wgmma_bf16_bf16", "wgmma_sp_peak_f16"):
-        assert name.encode() in cubin
+    T.check_nvrtc_sm90a("mm24_wgmma.cu", defines,
+                        ("mm24_wgmma_f16_f32", "mm24_wgmma_bf16_bf16", "wgmma_sp_peak_f16"))
 
 
 def test_nvrtc_refuses_sm90_without_a():
-    if not _have_nvrtc():
-        pytest.skip("libnvrtc not found (set MINIGRAD_NVRTC_LIB)")
-    opts = [o for o in _cuda.wgmma_compile_options() if not o.startswith("--gpu-arch")]
-    status, log, _ = _nvrtc_compile(opts + ["--gpu-architecture=sm_90"])
-    assert status != 0 and "needs the sm_90a target" in log
+    T.check_nvrtc_refuses_sm90("mm24_wgmma.cu")
 
 
 # ------------------------------------------------------------------------ launcher (no GPU)
@@ -581,24 +475,8 @@ def test_launcher_validation_without_gpu():
 
 # =============================================================================== GPU
 
-def _is_sm90():
-    try:
-        return (_backend.cuda_available()
-                and _backend.cupy().cuda.Device().compute_capability == "90")
-    except Exception:
-        return False
-
-
-gpu = pytest.mark.gpu
-needs_device = pytest.mark.skipif(not _backend.cuda_available(),
-                                  reason="needs CuPy and a CUDA device")
-needs_sm90 = pytest.mark.skipif(not _is_sm90(), reason="needs an sm_90 (Hopper) GPU")
-TOL_TC32, TOL_TC16 = 1e-3, 5e-3
-
-
-@pytest.fixture
-def cp():
-    return _backend.cupy()
+TOL_TC32, TOL_TC16 = T.TOL_TC32, T.TOL_TC16
+cp = T.cp  # the CuPy fixture
 
 
 HINTS = {
@@ -630,17 +508,12 @@ def _diagnose(got, values, metadata, B, want, tile):
             hint = HINTS.get(v if v != "isa" else mv, "")
             lines.append(f"  variant {v!r}/{mv!r}: {same.mean():.1%} of outputs equal"
                          + (f" -> {hint}" if same.all() and hint else ""))
-    wrong = np.argwhere(got != want)
-    lines.append(f"  {len(wrong)} wrong outputs; first: {wrong[:8].tolist()}")
-    lines.append("  rows wrong: " + str(sorted(set(wrong[:, 0].tolist()))[:32]))
-    lines.append("  cols wrong: " + str(sorted(set(wrong[:, 1].tolist()))[:32]))
+    lines += T.wrong_outputs(got, want)
     lines.append(f"  NaN outputs: {int(np.isnan(got).sum())}")
     return "\n".join(lines)
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 @pytest.mark.parametrize("tile", TILES, ids=TILE_IDS)
 def test_gpu_one_tile_diagnostic(cp, rng, tile):
     """Run this first: one CTA, one k tile, small integers (exact in fp32), so any layout or
@@ -655,9 +528,7 @@ def test_gpu_one_tile_diagnostic(cp, rng, tile):
         got, values, metadata, B, want, tile)
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 @pytest.mark.parametrize("tile", [dict(), dict(STAGES=3), dict(BN=128, BK=128)],
                          ids=["default", "s3", "bk128"])
 def test_gpu_one_cta_many_k_tiles(cp, rng, tile):
@@ -684,9 +555,7 @@ MM24_SHAPES = [(128, 256, 64), (128, 128, 128), (257, 135, 77), (1, 8, 16), (300
                (64, 7, 9), (1000, 264, 40), (129, 257, 65), (16, 8, 33)]
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 @pytest.mark.parametrize("shape", MM24_SHAPES)
 @pytest.mark.parametrize("out_dtype", [np.float32, np.float16])
 def test_gpu_mm24_wgmma(cp, rng, shape, out_dtype):
@@ -703,9 +572,7 @@ def test_gpu_mm24_wgmma(cp, rng, shape, out_dtype):
     assert rel_err(got, mma_sp) < (1e-5 if out_dtype == np.float32 else TOL_TC16)
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 @pytest.mark.parametrize("tiling", [dict(BN=128), dict(STAGES=3), dict(STAGES=5),
                                     dict(PROXY_FENCE=0), dict(BN=128, BK=128),
                                     dict(BN=128, STAGES=6), dict(GROUP_M=1), dict(SP_SEL=1),
@@ -719,9 +586,7 @@ def test_gpu_mm24_wgmma_tilings(cp, rng, tiling):
     assert rel_err(got, want) < TOL_TC32
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 @pytest.mark.parametrize("shape", [(4096, 4096, 4096), (4095, 4100, 4104)])
 def test_gpu_mm24_wgmma_4096(cp, shape):
     """Large sizes: against a float32 cupy.matmul of the decompressed W, and against mm_24."""
@@ -738,16 +603,13 @@ def test_gpu_mm24_wgmma_4096(cp, shape):
         out = cp.full((M, N), cp.nan, out_dtype)
         got = K.mm_24_wgmma(values, metadata, B, out=out)
         assert not bool(cp.isnan(got).any())
-        err = float(cp.linalg.norm(got.astype(cp.float64) - want) / cp.linalg.norm(want))
-        assert err < tol
+        assert T.large_rel_err(cp, got, want) < tol
     got = K.mm_24_wgmma(values, metadata, B)
     other = K.mm_24(values, metadata, B)
     assert float(cp.linalg.norm(got - other) / cp.linalg.norm(other)) < 1e-5
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 def test_gpu_mm24_wgmma_bfloat16(cp, rng):
     try:
         bf16 = np.dtype("bfloat16")
@@ -761,9 +623,7 @@ def test_gpu_mm24_wgmma_bfloat16(cp, rng):
     assert rel_err(got, Wd.astype(np.float64) @ B.astype(np.float64)) < TOL_TC32
 
 
-@gpu
-@needs_device
-@needs_sm90
+@T.on_hopper
 def test_gpu_wgmma_sp_peak_runs_and_nvrtc_build_has_no_spills(cp):
     launch, flop = _cuda.wgmma_sp_peak(iters=64)
     launch()
@@ -776,9 +636,9 @@ def test_gpu_wgmma_sp_peak_runs_and_nvrtc_build_has_no_spills(cp):
     assert kernel.local_size_bytes == 0
 
 
-@gpu
-@needs_device
-@pytest.mark.skipif(_is_sm90(), reason="checks the error on a non-Hopper GPU")
+@T.gpu
+@T.needs_device
+@T.on_non_hopper
 def test_gpu_non_hopper_raises_clearly(cp):
     values, metadata = K.compress_24(cp.zeros((8, 32), cp.float16))
     with pytest.raises(_backend.DeviceError, match="sm_90a"):
