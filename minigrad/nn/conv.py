@@ -215,6 +215,8 @@ def _conv_forward(xp, x, w, s):
     N, C, H, W = x.shape
     O = w.shape[0]
     Ho, Wo = s.out_size(H, W)
+    if N == 0:  # an empty batch: no blocks, no columns
+        return xp.zeros((0, O, Ho, Wo), dtype=x.dtype), None
     grid = _pixel_grid(xp, s, H, W)
     blocks = _image_blocks(xp, N, C * s.kh * s.kw * math.prod(grid[0]) * x.itemsize)
     wg = w.reshape(s.groups, O // s.groups, -1)
@@ -229,6 +231,8 @@ def _conv_grad_weight(xp, x, gy, w_shape, s, cols=None):
     (O/g, nb·G) (summed in float32 for half inputs). ``cols``: the forward's columns of
     the whole batch, if it kept them."""
     N, C, H, W = x.shape
+    if N == 0:
+        return xp.zeros(w_shape, dtype=gy.dtype)
     g = s.groups
     grid = _pixel_grid(xp, s, H, W)
     blocks = _image_blocks(xp, N, C * s.kh * s.kw * math.prod(grid[0]) * x.itemsize)
@@ -254,6 +258,8 @@ def _conv_grad_input(xp, gy, w, x_shape, s):
     input and output channels swapped. That costs the same products, and gathers
     columns instead of scattering them, so it is used there."""
     N, C, H, W = x_shape
+    if N == 0:
+        return xp.zeros(x_shape, dtype=gy.dtype)
     g = s.groups
     O = w.shape[0]
     if s.sh == s.sw == 1 and gy.shape[2:] == (H, W):

@@ -107,6 +107,22 @@ def test_conv_blocks_and_grids_match_the_definition(shape, kernel, stride, paddi
                             (_t(x[:2], "cpu"), _t(w, "cpu")))
 
 
+@pytest.mark.parametrize("padding", [1, 0])  # same size (flipped conv) and col2im paths
+def test_conv_of_an_empty_batch(padding):
+    """N = 0: an empty output of the right shape, and zero gradients (no blocks at all)."""
+    X = _t(np.zeros((0, 3, 5, 5)), "cpu")
+    Wt = _t(np.random.default_rng(0).standard_normal((4, 3, 3, 3)), "cpu")
+    b = _t(np.ones(4), "cpu")
+    y = F.conv2d(X, Wt, b, padding=padding)
+    assert y.shape == (0, 4, 5 - 2 + 2 * padding, 5 - 2 + 2 * padding)
+    y.sum().backward()
+    assert X.grad.shape == X.shape
+    np.testing.assert_array_equal(Wt.grad.data, np.zeros(Wt.shape))
+    np.testing.assert_array_equal(b.grad.data, np.zeros(4))
+    y1 = F.conv1d(_t(np.zeros((0, 3, 7)), "cpu"), _t(np.ones((2, 3, 3)), "cpu"))
+    assert y1.shape == (0, 2, 5)
+
+
 def test_conv_of_strided_input_and_broadcast_gradient():
     """x a transposed view and gy the zero-stride broadcast of y.sum()'s gradient: the
     blocks copy whatever strides they are given."""
