@@ -59,13 +59,11 @@ def _grad_arrays(parameters):
 
 
 def _norm_part(a, norm_type):
-    """The share of one array in the total ``norm_type``-norm, as a 0-d float64 array on
-    the array's device (no transfer to the host): Σ|a|ᵖ for finite p > 0, the number of
-    nonzeros for p = 0, max|a| for p = ∞ and min|a| for p = −∞."""
+    """The share of one nonempty array in the total ``norm_type``-norm, as a 0-d float64
+    array on the array's device (no transfer to the host): Σ|a|ᵖ for finite p > 0, the
+    number of nonzeros for p = 0, max|a| for p = ∞ and min|a| for p = −∞."""
     xp = get_array_module(a)
     a = xp.abs(a.astype(np.float64, copy=False)).ravel()
-    if a.size == 0:
-        return xp.zeros((), np.float64)
     if norm_type == math.inf:
         return a.max()
     if norm_type == -math.inf:
@@ -97,7 +95,10 @@ def _combine_on_host(parts, norm_type):
         return max(parts)
     if norm_type == -math.inf:
         return min(parts)
-    return math.fsum(parts)
+    try:
+        return math.fsum(parts)
+    except OverflowError:  # the exact sum is beyond float64: the norm is inf
+        return math.inf
 
 
 def _total_norm(arrays, norm_type):
@@ -105,7 +106,10 @@ def _total_norm(arrays, norm_type):
     there is one device-to-host transfer per device, not one per array."""
     by_device = {}
     for a in arrays:
-        by_device.setdefault(device_of(a), []).append(_norm_part(a, norm_type))
+        if a.size:  # an empty array holds no element: it must not pull the min to 0
+            by_device.setdefault(device_of(a), []).append(_norm_part(a, norm_type))
+    if not by_device:
+        return 0.0
     total = _combine_on_host([float(_combine_on_device(parts, norm_type))
                               for parts in by_device.values()], norm_type)
     if norm_type in (0, 1, math.inf, -math.inf):

@@ -72,6 +72,7 @@ Learning of Deep Neural Networks", ICML 2021.
 from __future__ import annotations
 
 from minigrad._backend import get_array_module
+from minigrad.nn.utils import get_total_norm
 from minigrad.optim.optimizer import Optimizer
 
 __all__ = ["SAM", "disable_running_stats", "enable_running_stats", "sam_perturbation"]
@@ -107,18 +108,13 @@ class SAM(Optimizer):
             self._fail(f"adaptive must be a bool, got {group['adaptive']!r}")
 
     def _grad_norm(self):
-        """‖(|θ| if adaptive else 1) ⊙ g‖₂ over every parameter with a gradient."""
-        sums = {}  # array module → running Σ a² on that device (one host read per device)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                xp = get_array_module(g)
-                a = xp.abs(p.data) * g if group["adaptive"] else g
-                sq = (a.astype("float64") ** 2).sum()
-                sums[xp] = sq if xp not in sums else sums[xp] + sq
-        return sum(float(v) for v in sums.values()) ** 0.5
+        """‖(|θ| if adaptive else 1) ⊙ g‖₂ over every parameter with a gradient (summed on
+        each device, one host read per device: ``nn.utils.get_total_norm``)."""
+        arrays = [get_array_module(p.data).abs(p.data) * p.grad.data if group["adaptive"]
+                  else p.grad.data
+                  for group in self.param_groups for p in group["params"]
+                  if p.grad is not None]
+        return get_total_norm(arrays, 2.0)
 
     def first_step(self, zero_grad=False):
         """θ ← θ + e, with e from the current gradients; remember θ."""

@@ -109,8 +109,17 @@ def test_total_norm_zero_norm_counts_nonzeros_and_empty_tensors_count_nothing():
     a = np.array([0.0, 2.0, -3.0])
     assert get_total_norm([a, np.zeros((0, 4)), np.array([[0.0, 1.0]])], 0) == 3.0
     assert get_total_norm([np.zeros(0)], 2) == 0.0
+    assert get_total_norm([np.zeros(0)], -math.inf) == 0.0
+    assert get_total_norm([np.array([3.0, -4.0]), np.zeros(0)], -math.inf) == 3.0
+    assert get_total_norm([np.array([3.0, -4.0]), np.zeros((2, 0))], math.inf) == 4.0
     assert math.isclose(get_total_norm([a, np.array([4.0])], 3), (8 + 27 + 64) ** (1 / 3),
                         rel_tol=1e-15)
+
+
+def test_total_norm_overflowing_sum_is_inf():
+    from minigrad.nn.utils import _combine_on_host
+
+    assert _combine_on_host([1e308, 1e308], 2.0) == math.inf
 
 
 def test_clip_grad_norm_float32_keeps_dtype():
