@@ -13,6 +13,7 @@ Every launcher names the NumPy reference it must equal (``minigrad.kernels.refer
 """
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import sys
@@ -565,12 +566,24 @@ def _require_sm90(what: str):
     return cp
 
 
+@functools.cache
+def _cubin_folder() -> Path:
+    """A folder of this process's own (mkdtemp: private, unique; removed at exit) for the
+    cubins that RawModule loads from a path: no other user can own or replace them."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="minigrad-cubin-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return Path(folder)
+
+
 def get_sm90a_kernel(filename: str, name: str, defines: dict | None = None,
                      dynamic_smem: int = 0):
     """Kernel ``name`` of ``filename`` compiled by NVRTC for sm_90a, once per (file, macros,
     device) and process; raises DeviceError on a device that is not sm_90."""
     import hashlib
-    import tempfile
 
     cp = _require_sm90(filename)
     defines = dict(defines or {})
@@ -582,12 +595,8 @@ def get_sm90a_kernel(filename: str, name: str, defines: dict | None = None,
             options = wgmma_compile_options(defines)
             cubin = _nvrtc_cubin(source, filename, options)
             digest = hashlib.sha256((source + repr(options)).encode()).hexdigest()[:16]
-            folder = Path(tempfile.gettempdir()) / "minigrad-cubin"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{Path(filename).stem}-{digest}.cubin"
-            partial = folder / f"{path.name}.{os.getpid()}.{threading.get_ident()}.part"
-            partial.write_bytes(complete_elf(cubin))
-            os.replace(partial, path)
+            path = _cubin_folder() / f"{Path(filename).stem}-{digest}.cubin"
+            path.write_bytes(complete_elf(cubin))
             module = cp.RawModule(path=str(path))
             _modules[key] = module
         kernel = _kernels.get((key, name))

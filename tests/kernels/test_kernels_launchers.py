@@ -195,3 +195,12 @@ def test_tensor_core_frame_empty_and_vendor():
         out = _cuda._tensor_core_product(np, np.float16, "float32", 2, 3, None,
                                          lambda o: o.fill(7.0), calls.append)
     assert (out == 7.0).all() and calls == []
+
+
+def test_cubin_folder_is_private_to_the_process():
+    import os
+    import stat
+
+    folder = _cuda._cubin_folder()
+    assert folder is _cuda._cubin_folder() and folder.is_dir()
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700  # mkdtemp: owner only
