@@ -430,6 +430,8 @@ class Trainer:
                             "step": self.global_step, "loss": loss, "lr": self.lr}
             for cb in callbacks:
                 getattr(cb, "on_train_batch_end", lambda t, m: None)(self, step_metrics)
+            if hasattr(loader, "__len__") and progress["batch"] >= len(loader):
+                continue  # the epoch's last batch: the epoch ends first, fit() pauses after
             # under MPI every rank must stop after the same step: the summed flag decides
             signalled = flag > 0 if self.distributed else self._signal is not None
             if signalled:
@@ -528,8 +530,13 @@ class Trainer:
                     break
                 self._end_epoch(*result, lr=self._last_epoch_lr,
                                 elapsed=time_before + time.perf_counter() - start)
-                if self._agreed_signal():  # arrived during evaluation or the callbacks
+                if self.epoch >= self.stop_epoch or self.should_stop:
+                    break  # training is over: a late signal or step limit changes nothing
+                if self._agreed_signal():  # arrived in the last batch, evaluation or callbacks
                     self.paused = self._signal or "SIGTERM"
+                    break
+                if self._stop_step is not None and self.global_step >= self._stop_step:
+                    self.paused = "stop_after_steps"  # reached on the epoch's last batch
                     break
         if self.paused is not None:
             if self._progress is not None:

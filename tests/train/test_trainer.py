@@ -343,9 +343,14 @@ def test_resume_from_a_mid_epoch_step_is_bit_identical(tmp_path, uninterrupted, 
     part.fit(3, stop_after_steps=k)
     assert part.paused == "stop_after_steps" and part.global_step == k
     ckpt = load(tmp_path / "part" / "last.npz")      # written by on_pause
-    assert ckpt["global_step"] == k and ckpt["epoch"] == (k - 1) // STEPS_PER_EPOCH
-    assert ckpt["epoch_progress"]["batch"] == (k - 1) % STEPS_PER_EPOCH + 1
-    assert ckpt["loader"]["epoch"]["batches_yielded"] == ckpt["epoch_progress"]["batch"]
+    if k % STEPS_PER_EPOCH == 0:  # the epoch's last batch: the epoch ends, then the pause
+        assert ckpt["global_step"] == k and ckpt["epoch"] == k // STEPS_PER_EPOCH
+        assert ckpt.get("epoch_progress") is None
+        assert len(part.history) == k // STEPS_PER_EPOCH  # its validation row is there
+    else:
+        assert ckpt["global_step"] == k and ckpt["epoch"] == (k - 1) // STEPS_PER_EPOCH
+        assert ckpt["epoch_progress"]["batch"] == (k - 1) % STEPS_PER_EPOCH + 1
+        assert ckpt["loader"]["epoch"]["batches_yielded"] == ckpt["epoch_progress"]["batch"]
     if amp:  # the scaler's state is mid-cycle at these steps
         assert ckpt["scaler"]["_growth_tracker"] == 1 or ckpt["scaler"]["scale"] > 2.0 ** 16
     resumed = make_trainer(tmp_path / "resumed", seed=123, amp=amp)   # a new process
@@ -392,6 +397,26 @@ def test_a_signal_stops_after_the_step_with_a_checkpoint(tmp_path, uninterrupted
     resumed.load_checkpoint(tmp_path / "part" / "last.npz")
     resumed.fit(3)
     assert_same_run(uninterrupted[False], run_state(resumed))
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")   # the fixture's amp run
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("step", [STEPS_PER_EPOCH * 2, STEPS_PER_EPOCH * 3])
+def test_a_signal_on_an_epochs_last_batch_lets_the_epoch_end(tmp_path, uninterrupted, step):
+    """On the last batch of an epoch the epoch ends first (validation, history); on the
+    run's very last batch there is nothing left to pause: the run finishes normally."""
+    t = make_trainer(tmp_path, extra_callbacks=[RaiseSignal(step, signal.SIGTERM)])
+    if step < STEPS_PER_EPOCH * 3:
+        with pytest.raises(TrainingInterrupted):
+            t.fit(3)
+        assert t.epoch == 2 and len(t.history) == 2
+        assert load(tmp_path / "last.npz").get("epoch_progress") is None
+        t.fit(3)
+    else:
+        t.fit(3)
+        assert t.paused is None
+    assert len(t.history) == 3
+    assert_same_run(uninterrupted[False], run_state(t))
 
 
 def test_a_second_signal_stops_at_once(tmp_path):
