@@ -378,20 +378,26 @@ def _padded_gemm(A, B, out, out_dtype, launch):
     return _tensor_core_product(cp, A.dtype, dt, M, N, out, vendor, padded_launch)
 
 
+def _launch_mma_sync(filename, name, tiling, sparse, M, Np, args):
+    """Launch kernel ``name`` of hgemm.cu / mm24.cu (the shared mma.sync tiling, with the
+    tile macros ``tiling`` over ``reference.TILING``) over an M x Np output."""
+    t = dict(reference.TILING, **tiling)
+    smem = _tiling_smem(tiling, sparse=sparse)
+    kernel = get_kernel(filename, name, tiling, smem)
+    grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
+    kernel(grid, (32 * t["WARPS_M"] * t["WARPS_N"],), args, shared_mem=smem)
+
+
 def hgemm(A, B, out=None, out_dtype=None, *, tiling=None):
     r"""C = A B on tensor cores (hgemm.cu): float16 (or bfloat16) A, B, fp32 accumulation,
     output float32 (default) or the input type. Any M, N, K; K or N not a multiple of 8 cost
     a zero-padded copy. ``tiling`` overrides the -D tile macros (BM, BN, BK, WARPS_M,
     WARPS_N, STAGES, GROUP_M) for tuning. Must equal ``reference.hgemm``."""
     tiling = dict(tiling or {})
-    t = dict(reference.TILING, **tiling)
 
     def launch(A_, B_, C_, M, Np, Kp, name):
-        smem = _tiling_smem(tiling, sparse=False)
-        kernel = get_kernel("hgemm.cu", f"hgemm_{name}", tiling, smem)
-        grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
-        threads = 32 * t["WARPS_M"] * t["WARPS_N"]
-        kernel(grid, (threads,), (_i32(M), _i32(Np), _i32(Kp), A_, B_, C_), shared_mem=smem)
+        _launch_mma_sync("hgemm.cu", f"hgemm_{name}", tiling, False, M, Np,
+                         (_i32(M), _i32(Np), _i32(Kp), A_, B_, C_))
 
     return _padded_gemm(A, B, out, out_dtype, launch)
 
@@ -468,15 +474,10 @@ def mm_24(values, metadata, B, out=None, *, tiling=None):
     metadata, fp32 accumulation, the same tiling as ``hgemm``). Output float32 unless ``out``
     is given in the input type. Must equal ``reference.mm_24``."""
     tiling = dict(tiling or {})
-    t = dict(reference.TILING, **tiling)
 
     def launch(B_, C_, M, Np, K, Kp, name):
-        smem = _tiling_smem(tiling, sparse=True)
-        kernel = get_kernel("mm24.cu", f"mm24_{name}", tiling, smem)
-        grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
-        threads = 32 * t["WARPS_M"] * t["WARPS_N"]
-        kernel(grid, (threads,), (_i32(M), _i32(Np), _i32(K), _i32(Kp), values, metadata, B_,
-                                  C_), shared_mem=smem)
+        _launch_mma_sync("mm24.cu", f"mm24_{name}", tiling, True, M, Np,
+                         (_i32(M), _i32(Np), _i32(K), _i32(Kp), values, metadata, B_, C_))
 
     return _padded_mm24(values, metadata, B, out, launch)
 

@@ -204,3 +204,24 @@ def test_cubin_folder_is_private_to_the_process():
     folder = _cuda._cubin_folder()
     assert folder is _cuda._cubin_folder() and folder.is_dir()
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700  # mkdtemp: owner only
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_mma_sync_launch_grid_block_and_shared_memory(monkeypatch, sparse):
+    """What hgemm and mm_24 hand the driver: one block per BM x BN output tile, 32 x WARPS_M
+    x WARPS_N threads, STAGES x (A + B (+ metadata)) bytes of shared memory."""
+    seen = {}
+
+    def fake_get_kernel(filename, name, tiling, smem):
+        seen.update(filename=filename, name=name, smem=smem)
+        return lambda grid, block, args, shared_mem: seen.update(grid=grid, block=block,
+                                                                 args=args, shared=shared_mem)
+
+    monkeypatch.setattr(_cuda, "get_kernel", fake_get_kernel)
+    tiling = dict(BN=256, WARPS_N=4)
+    _cuda._launch_mma_sync("x.cu", "k", tiling, sparse, 300, 520, ("args",))
+    a = 128 * 32 * 2 // (2 if sparse else 1)
+    meta = 128 // 16 * 1 * 16 * 4 if sparse else 0
+    assert seen["grid"] == (3 * 3,) and seen["block"] == (32 * 2 * 4,)
+    assert seen["smem"] == seen["shared"] == 4 * (a + 32 * 256 * 2 + meta)
+    assert (seen["filename"], seen["name"], seen["args"]) == ("x.cu", "k", ("args",))
