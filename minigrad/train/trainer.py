@@ -66,6 +66,7 @@ every rank: a sampler with ``set_epoch`` recomputes each rank's own shard order.
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import math
 import signal
@@ -707,6 +708,15 @@ class Trainer:
         if not isinstance(version, int) or version > _VERSION:
             raise ValueError(f"training checkpoint format version {version!r} was written by "
                              f"a newer minigrad; this one reads versions 1 to {_VERSION}")
+        before = copy.deepcopy(self.state_dict())  # to undo a load that fails half-way
+        try:
+            self._load_state(state)
+        except Exception:
+            self._load_state(before)
+            raise
+
+    def _load_state(self, state):
+        """The body of :meth:`load_state_dict` (a checked, known-version ``state``)."""
         progress = state.get("epoch_progress")  # absent from version 1 (epoch boundaries)
         gens = _transform_generators(self.transform)
         saved_gens = state.get("transform_rng") or []

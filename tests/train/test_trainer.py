@@ -1,6 +1,7 @@
 """The training loop: exact resume (between epochs and between steps, after a pause, a
 signal or a crash), callbacks, optimizers with their own protocols, schedulers per step
 and per epoch, mixed precision, clipping, atomic checkpoints."""
+import copy
 import json
 import os
 import signal
@@ -541,3 +542,22 @@ def test_checkpoints_that_do_not_fit_are_refused(tmp_path):
         other.load_state_dict(state)
     with pytest.raises(ValueError, match="stop_after_steps must be a positive int"):
         t.fit(3, stop_after_steps=0)
+
+
+def test_a_load_that_fails_half_way_leaves_the_trainer_as_it_was(tmp_path):
+    """The loader is repositioned before the model is loaded: when a later part of the
+    checkpoint is refused, everything loaded so far is undone."""
+    src = make_trainer(tmp_path / "src")
+    src.fit(3, stop_after_steps=8)                     # mid-epoch 2: a moved loader
+    state = src.state_dict()
+    bad = dict(state, optimizer=dict(state["optimizer"], param_groups=[]))  # refused
+    t = make_trainer(tmp_path / "t", seed=3)
+    t.fit(3, stop_after_steps=2)
+    before = copy.deepcopy(t.state_dict())
+    with pytest.raises(ValueError):
+        t.load_state_dict(bad)
+    after = t.state_dict()
+    assert after["global_step"] == before["global_step"] == 2
+    np.testing.assert_equal(after["loader"], before["loader"])
+    for k, v in before["model"].items():
+        np.testing.assert_array_equal(after["model"][k], v)
