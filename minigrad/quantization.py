@@ -75,8 +75,6 @@ observes statistics only in training mode (PyTorch observes whenever its observe
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import dtypes as _dt
@@ -471,10 +469,7 @@ class QATLinear(Module):
             self.bias = Parameter(creation.empty(out_features, dtype=dtype, device=device))
         else:
             self.register_parameter("bias", None)
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(in_features)
-            init.uniform_(self.bias, -bound, bound)
+        init.reset_layer_(self.weight, self.bias)  # as nn.Linear
         self.weight_fake_quant = FakeQuantize(
             symmetric=weight_symmetric, ch_axis=0 if weight_per_channel else None,
             averaging_constant=1.0, bits=weight_bits)

@@ -527,11 +527,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self):
         """PyTorch's default: W ~ kaiming_uniform_(a=√5) (U[±1/√fan_in]), b ~ U[±1/√fan_in]."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.reset_layer_(self.weight, self.bias)
 
     def _check_input(self, x):
         n = self._dims

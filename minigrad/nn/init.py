@@ -277,6 +277,20 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", ge
     return uniform_(tensor, -bound, bound)
 
 
+def default_bias_bound(fan_in):
+    """1/√fan_in (0 for fan_in = 0): the half-width of PyTorch's default bias init."""
+    return 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+
+
+def reset_layer_(weight, bias=None):
+    r"""PyTorch's default init of a Linear or Conv layer, in its order of draws:
+    W ~ ``kaiming_uniform_(a=√5)`` = U[±1/√fan_in], then b ~ U[±1/√fan_in]."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        bound = default_bias_bound(_calculate_fan_in_and_fan_out(weight)[0])
+        uniform_(bias, -bound, bound)
+
+
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     r"""He normal: N(0, σ²), σ = gain/√fan (Var = 2/fan_in for ReLU)."""
     fan = _calculate_correct_fan(tensor, mode)

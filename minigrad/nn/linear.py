@@ -75,10 +75,6 @@ def linear(input, weight, bias=None):
     return LinearFunction()(input, weight, bias)
 
 
-def _default_bias_bound(fan_in):
-    return 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-
-
 class Linear(Module):
     r"""Fully connected layer y = x Wᵀ + b (PyTorch's ``nn.Linear``).
 
@@ -115,10 +111,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = _default_bias_bound(self.in_features)
-            init.uniform_(self.bias, -bound, bound)
+        init.reset_layer_(self.weight, self.bias)
 
     def _check_input(self, input):
         if not isinstance(input, Tensor):
@@ -270,7 +263,7 @@ class LowRankLinear(Module):
         init.uniform_(self.U, -bound, bound)
         init.uniform_(self.V, -bound, bound)
         if self.bias is not None:
-            b = _default_bias_bound(self.in_features)
+            b = init.default_bias_bound(self.in_features)
             init.uniform_(self.bias, -b, b)
 
     @property

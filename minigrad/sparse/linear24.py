@@ -75,7 +75,6 @@ Neural Networks From Scratch", ICLR 2021 (SR-STE). Mishra et al. 2021 (2:4 on Am
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 
@@ -246,10 +245,7 @@ class Linear24(Module):
 
     def reset_parameters(self):
         """As ``nn.Linear``: W ~ U[±1/√in_features] (kaiming_uniform_ with a = √5), b alike."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features)
-            init.uniform_(self.bias, -bound, bound)
+        init.reset_layer_(self.weight, self.bias)
 
     # ------------------------------------------------------------------ masks
     def update_mask(self):
