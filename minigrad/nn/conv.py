@@ -479,8 +479,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 class _ConvNd(Module):
     _dims = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                 groups, bias, padding_mode, device, dtype):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
+                 dtype=None):
         super().__init__()
         name = type(self).__name__
         if not isinstance(groups, int) or groups <= 0:
@@ -528,6 +529,11 @@ class _ConvNd(Module):
     def reset_parameters(self):
         """PyTorch's default: W ~ kaiming_uniform_(a=√5) (U[±1/√fan_in]), b ~ U[±1/√fan_in]."""
         init.reset_layer_(self.weight, self.bias)
+
+    def forward(self, input):
+        self._check_input(input)
+        return self._functional(input, self.weight, self.bias, self.stride, self.padding,
+                                self.dilation, self.groups)
 
     def _check_input(self, x):
         n = self._dims
@@ -580,16 +586,7 @@ class Conv2d(_ConvNd):
     Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype)
-
-    def forward(self, input):
-        self._check_input(input)
-        return conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                      self.dilation, self.groups)
+    _functional = staticmethod(conv2d)
 
 
 class Conv1d(_ConvNd):
@@ -597,14 +594,4 @@ class Conv1d(_ConvNd):
     input (N, C_in, L)."""
 
     _dims = 1
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype)
-
-    def forward(self, input):
-        self._check_input(input)
-        return conv1d(input, self.weight, self.bias, self.stride, self.padding,
-                      self.dilation, self.groups)
+    _functional = staticmethod(conv1d)
