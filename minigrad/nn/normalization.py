@@ -257,6 +257,15 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 # --------------------------------------------------------------------------- modules
 
 
+def _affine_parameters(module, shape, affine, bias, kw):
+    """The learnable γ (ones) and β (zeros) of ``shape`` on ``module``: both when
+    ``affine`` (β only with ``bias``), else registered as None."""
+    module.register_parameter(
+        "weight", Parameter(creation.ones(shape, **kw)) if affine else None)
+    module.register_parameter(
+        "bias", Parameter(creation.zeros(shape, **kw)) if affine and bias else None)
+
+
 class _BatchNorm(Module):
     _expected = ()
 
@@ -271,14 +280,7 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         kw = dict(dtype=dtype, device=device)
-        if affine:
-            self.weight = Parameter(creation.ones(num_features, **kw))
-        else:
-            self.register_parameter("weight", None)
-        if affine and bias:
-            self.bias = Parameter(creation.zeros(num_features, **kw))
-        else:
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, affine, bias, kw)
         if track_running_stats:
             self.register_buffer("running_mean", creation.zeros(num_features, **kw))
             self.register_buffer("running_var", creation.ones(num_features, **kw))
@@ -366,16 +368,8 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        kw = dict(dtype=dtype, device=device)
-        if elementwise_affine:
-            self.weight = Parameter(creation.ones(self.normalized_shape, **kw))
-            if bias:
-                self.bias = Parameter(creation.zeros(self.normalized_shape, **kw))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias,
+                           dict(dtype=dtype, device=device))
 
     def reset_parameters(self):
         if self.weight is not None:
@@ -407,15 +401,7 @@ class GroupNorm(Module):
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = (
             num_groups, num_channels, eps, affine)
-        kw = dict(dtype=dtype, device=device)
-        if affine:
-            self.weight = Parameter(creation.ones(num_channels, **kw))
-        else:
-            self.register_parameter("weight", None)
-        if affine and bias:
-            self.bias = Parameter(creation.zeros(num_channels, **kw))
-        else:
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_channels, affine, bias, dict(dtype=dtype, device=device))
 
     def reset_parameters(self):
         if self.weight is not None:
