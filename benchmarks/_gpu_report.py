@@ -75,6 +75,15 @@ def versions(cp, torch=None):
     return v
 
 
+def markdown_header(title, meta):
+    """The first lines of a results table: ``# title, date`` and the device and versions."""
+    d = meta["device"]
+    return [f"# {title}, {meta['date']}", "",
+            f"Device: {d['name']} (sm_{d['compute_capability']}, {d['sm_count']} SMs). "
+            "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
+            ""]
+
+
 def fmt(v, spec=".3g"):
     """A table cell: blank for None, yes/NO for booleans, ``spec`` for floats."""
     if v is None:

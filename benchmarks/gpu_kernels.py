@@ -47,7 +47,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _gpu_report import Recorder, device_info, fmt, results_path, versions  # noqa: E402
+from _gpu_report import (  # noqa: E402
+    Recorder,
+    device_info,
+    fmt,
+    markdown_header,
+    results_path,
+    versions,
+)
 
 from minigrad import _backend  # noqa: E402
 
@@ -564,11 +571,7 @@ def bench_mm24(quick):
 
 
 def write_markdown(path, meta):
-    lines = [f"# GPU kernel benchmark, {meta['date']}", "",
-             f"Device: {meta['device']['name']} (sm_{meta['device']['compute_capability']}, "
-             f"{meta['device']['sm_count']} SMs). Versions: "
-             + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".", "",
-             "## Limits", ""]
+    lines = markdown_header("GPU kernel benchmark", meta) + ["## Limits", ""]
     for k, v in meta["limits"].items():
         lines.append(f"- {k}: {fmt(v, '.1f')}")
     lines += ["", "## Results", "",

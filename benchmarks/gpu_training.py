@@ -45,7 +45,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _gpu_report import Recorder, device_info, fmt, results_path, versions  # noqa: E402
+from _gpu_report import (  # noqa: E402
+    Recorder,
+    device_info,
+    fmt,
+    markdown_header,
+    results_path,
+    versions,
+)
 
 import minigrad as mg  # noqa: E402
 from minigrad import _backend  # noqa: E402
@@ -385,14 +392,11 @@ def training_versions():
 
 
 def write_markdown(path, meta):
-    lines = [f"# GPU training benchmark, {meta['date']}", "",
-             f"Device: {meta['device']['name']} (sm_{meta['device']['compute_capability']}, "
-             f"{meta['device']['sm_count']} SMs). Versions: "
-             + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".", "",
-             "Ratio = minigrad time / PyTorch time (lower is better for minigrad). "
-             "Targets: fused Adam ≤ 1.2, ResNet step ≤ 2.", "",
-             "| section | case | minigrad ms | PyTorch ms | ratio | target | meets | note |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = markdown_header("GPU training benchmark", meta) + [
+        "Ratio = minigrad time / PyTorch time (lower is better for minigrad). "
+        "Targets: fused Adam ≤ 1.2, ResNet step ≤ 2.", "",
+        "| section | case | minigrad ms | PyTorch ms | ratio | target | meets | note |",
+        "|---|---|---|---|---|---|---|---|"]
     for r in meta["results"]:
         if "minigrad_ms" not in r and "error" not in r:
             continue
