@@ -158,14 +158,28 @@ def save(obj, f):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: folder {folder!r} does not exist")
+    write_atomic(path, lambda fh: _write_npz(fh, arrays))
+
+
+def write_atomic(path, write, mode="wb"):
+    """Write a file so that ``path`` holds either its old or its whole new content, never
+    a part: ``write(fh)`` fills a temporary file in the same folder (``mode`` "wb", or "w"
+    for UTF-8 text), which is flushed to disk, given the usual mode 0666 & ~umask
+    (``mkstemp`` makes 0600) and renamed over ``path`` (``os.replace``, atomic on POSIX
+    and Windows); then the folder entry is flushed too."""
+    folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
                                suffix=".tmp")
+    text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
     try:
-        with os.fdopen(fd, "wb") as fh:
-            _write_npz(fh, arrays)
+        with os.fdopen(fd, mode, **text) as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved file is a normal file
+        try:
+            os.chmod(tmp, 0o666 & ~_umask())
+        except OSError:  # pragma: no cover - e.g. a filesystem without modes
+            pass
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -35,43 +35,19 @@ import io
 import json
 import math
 import os
-import tempfile
+
+from .. import serialization
 
 __all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "JSONLogger",
            "write_atomic", "write_json"]
 
 
 def write_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary file in the same folder and
-    ``os.replace`` (atomic on POSIX and Windows)."""
+    """Write ``text`` to ``path`` atomically (:func:`minigrad.serialization.write_atomic`),
+    making its folder first if needed."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        _readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _readable(path):
-    """Give a file made by ``mkstemp`` (mode 0600) the usual mode 0666 & ~umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(path, 0o666 & ~umask)
-    except OSError:  # pragma: no cover - e.g. a filesystem without modes
-        pass
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    serialization.write_atomic(path, lambda f: f.write(text), mode="w")
 
 
 class Callback:

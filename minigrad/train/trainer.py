@@ -772,10 +772,7 @@ class Trainer:
         state = self.state_dict()
         if extra is not None:
             state["extra"] = extra
-        save(state, path)
-        from .callbacks import _readable
-
-        _readable(path)
+        save(state, path)  # atomic, with the usual file mode
 
     def load_checkpoint(self, path):
         """Read a checkpoint written by :meth:`save_checkpoint` and restore it; returns
