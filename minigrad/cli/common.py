@@ -166,6 +166,26 @@ def run_folder(out, name, fresh=True, create=True):
     return path
 
 
+def read_run_checkpoint(path, flag, default_file, need=()):
+    """``(path, state)`` of a checkpoint written by `minigrad train`: ``path`` or, for a
+    run folder, its ``default_file``. Any problem is a CLIError naming ``flag``; ``need``
+    lists entries the state must hold besides its config."""
+    from ..serialization import CheckpointError, load
+
+    if os.path.isdir(path):
+        path = os.path.join(path, default_file)
+    if not os.path.exists(path):
+        raise CLIError(f"{flag}: no such checkpoint: {path}")
+    try:
+        state = load(path)
+    except CheckpointError as e:
+        raise CLIError(f"{flag}: {e}") from None
+    if not isinstance(state, dict) or "config" not in state.get("extra", {}) \
+            or any(k not in state for k in need):
+        raise CLIError(f"{flag}: {path} is not a checkpoint written by `minigrad train`")
+    return path, state
+
+
 def has_matplotlib():
     return importlib.util.find_spec("matplotlib") is not None
 

@@ -14,6 +14,7 @@ from .common import (
     nonnegative_int,
     positive_float,
     positive_int,
+    read_run_checkpoint,
     run_folder,
     say,
     skip_plot_note,
@@ -54,20 +55,9 @@ def add_parser(sub):
 
 def load_trained(path, device):
     """(config, task, model, loss_fn) rebuilt from a `minigrad train` checkpoint."""
-    from ..serialization import CheckpointError, load
     from .train import build_run
 
-    if os.path.isdir(path):
-        path = os.path.join(path, "best.npz")
-    if not os.path.exists(path):
-        raise CLIError(f"--checkpoint: no such file: {path}")
-    try:
-        state = load(path)
-    except CheckpointError as e:
-        raise CLIError(f"--checkpoint: {e}") from None
-    if not isinstance(state, dict) or "config" not in state.get("extra", {}) \
-            or "model" not in state:
-        raise CLIError(f"--checkpoint: {path} was not written by `minigrad train`")
+    path, state = read_run_checkpoint(path, "--checkpoint", "best.npz", need=("model",))
     config = state["extra"]["config"]
     import minigrad as mg
 

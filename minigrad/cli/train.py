@@ -16,6 +16,7 @@ from .common import (
     nonnegative_int,
     positive_float,
     positive_int,
+    read_run_checkpoint,
     run_folder,
     say,
     skip_plot_note,
@@ -126,22 +127,6 @@ def _config(args):
     return {k: getattr(args, k) for k in _TRAINING_KEYS}
 
 
-def _read_checkpoint(path):
-    from ..serialization import CheckpointError, load
-
-    if os.path.isdir(path):
-        path = os.path.join(path, "last.npz")
-    if not os.path.exists(path):
-        raise CLIError(f"--resume: no such checkpoint: {path}")
-    try:
-        state = load(path)
-    except CheckpointError as e:
-        raise CLIError(f"--resume: {e}") from None
-    if not isinstance(state, dict) or "extra" not in state or "config" not in state["extra"]:
-        raise CLIError(f"--resume: {path} is not a checkpoint written by `minigrad train`")
-    return path, state
-
-
 def build_run(config, device):
     """(task, model, loss_fn) for a saved or fresh configuration (also used by
     ``minigrad landscape`` to rebuild a trained model)."""
@@ -189,7 +174,7 @@ def run(args):
     device = check_device(args.device)
     state = None
     if args.resume is not None:
-        resume_path, state = _read_checkpoint(args.resume)
+        resume_path, state = read_run_checkpoint(args.resume, "--resume", "last.npz")
         config = dict(state["extra"]["config"])
         if args.checkpoint_every_steps is not None:  # applies to the rest of the run
             config["checkpoint_every_steps"] = args.checkpoint_every_steps
