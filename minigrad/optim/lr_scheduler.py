@@ -114,6 +114,16 @@ def _optimizer_defaults(optimizer):
     return defaults
 
 
+def _cycles_beta1(optimizer):
+    """For ``cycle_momentum``: whether the cycled momentum is ``betas[0]`` (Adam-like)
+    rather than ``momentum``; an optimizer with neither is refused (PyTorch's message)."""
+    defaults = _optimizer_defaults(optimizer)
+    if "momentum" not in defaults and "betas" not in defaults:
+        raise ValueError(
+            "optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+    return "betas" in defaults
+
+
 def _set_momentum(group, momentum, use_beta1):
     """Write the cycled momentum: ``betas[0]`` for Adam-like optimizers, else ``momentum``."""
     if use_beta1:
@@ -659,12 +669,7 @@ class CyclicLR(LRScheduler):
         self._init_scale_fn()
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            defaults = _optimizer_defaults(optimizer)
-            if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option "
-                    "enabled")
-            self.use_beta1 = "betas" in defaults
+            self.use_beta1 = _cycles_beta1(optimizer)
             self.base_momentums = _format_param("base_momentum", optimizer, base_momentum)
             self.max_momentums = _format_param("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
@@ -798,12 +803,7 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            defaults = _optimizer_defaults(optimizer)
-            if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option "
-                    "enabled")
-            self.use_beta1 = "betas" in defaults
+            self.use_beta1 = _cycles_beta1(optimizer)
             max_m = _format_param("max_momentum", optimizer, max_momentum)
             base_m = _format_param("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
