@@ -16,7 +16,8 @@ setup(
     python_requires=">=3.10",
     packages=packages,
     package_dir={"minigrad.kernels": "kernels"},
-    package_data={"minigrad.kernels": ["*.cu", "*.cuh", "README.md"], "minigrad.data": ["*.gz", "*.txt"]},
+    package_data={"minigrad.kernels": ["*.cu", "*.cuh", "README.md"],
+                  "minigrad.data": ["*.gz", "*.txt"]},
     install_requires=["numpy>=1.24", "numba>=0.58", "tqdm>=4.60"],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.80", "scipy>=1.10", "ml_dtypes>=0.3"],
