@@ -423,3 +423,117 @@ def mm_24(values, metadata, B, out=None):
         acc += W[:, k:k + 32] @ Bp[k:k + 32]
     dt = out.dtype if out is not None else np.dtype(np.float32)
     return _finish(acc.astype(dt), out)
+
+
+# -------------------------------------------------------------------------------- Philox
+
+PHILOX_M = (0xD2511F53, 0xCD9E8D57)  # round multipliers M0, M1
+PHILOX_W = (0x9E3779B9, 0xBB67AE85)  # key bumps W0, W1
+# Values of a draw written per Philox block, by kernel (philox_<kind> in philox.cu).
+PHILOX_PER_BLOCK = {"uniform_f32": 4, "uniform_f64": 2, "normal_f32": 4, "normal_f64": 2,
+                    "below_u64": 2, "bits_u64": 2}
+_M32 = 0xFFFFFFFF
+
+
+def philox4x32_10(counter, key):
+    r"""Philox4x32-10 of ``counter`` (..., 4) and ``key`` (..., 2), both uint32 (NumPy or
+    CuPy): the four output words (..., 4) uint32. Ten rounds of
+    ``(hi0, lo0) = M0·c0, (hi1, lo1) = M1·c2, c = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0)``,
+    the key bumped by (W0, W1) before every round but the first (Salmon et al., SC'11)."""
+    xp = _xp(counter)
+    u64 = xp.uint64
+    c0, c1, c2, c3 = (counter[..., j].astype(u64) for j in range(4))
+    k0, k1 = key[..., 0].astype(u64), key[..., 1].astype(u64)
+    m0, m1, mask = u64(PHILOX_M[0]), u64(PHILOX_M[1]), u64(_M32)
+    for rnd in range(10):
+        if rnd:
+            k0 = (k0 + u64(PHILOX_W[0])) & mask
+            k1 = (k1 + u64(PHILOX_W[1])) & mask
+        p0, p1 = m0 * c0, m1 * c2  # exact: both factors below 2^32
+        c0, c1, c2, c3 = (p1 >> u64(32)) ^ c1 ^ k0, p1 & mask, (p0 >> u64(32)) ^ c3 ^ k1, p0 & mask
+    return xp.stack([c0, c1, c2, c3], axis=-1).astype(xp.uint32)
+
+
+def philox_blocks(n_blocks: int, seed: int, offset: int, xp=np):
+    """Blocks ``offset .. offset + n_blocks - 1`` of the stream keyed by ``seed``: (n_blocks, 4)
+    uint32, block b = philox4x32_10(counter (b mod 2^32, b >> 32, 0, 0), key (seed mod 2^32,
+    seed >> 32)). ``seed`` and ``offset`` are integers in [0, 2^64)."""
+    b = xp.arange(n_blocks, dtype=xp.uint64) + xp.uint64(offset)
+    zero = xp.zeros_like(b)
+    counter = xp.stack([b & xp.uint64(_M32), b >> xp.uint64(32), zero, zero], axis=-1)
+    key = xp.asarray(np.array([seed & _M32, seed >> 32], dtype=np.uint32))
+    return philox4x32_10(counter.astype(xp.uint32), xp.broadcast_to(key, (n_blocks, 2)))
+
+
+def _uniform_f32(w):
+    return (w >> 8).astype(np.float32) * np.float32(2.0 ** -24)
+
+
+def _uniform_f64(hi, lo):
+    xp = _xp(hi)
+    k = ((hi >> 5).astype(xp.uint64) << xp.uint64(26)) | (lo >> 6).astype(xp.uint64)
+    return k.astype(np.float64) * 2.0 ** -53
+
+
+def _bits_u64(hi, lo):
+    xp = _xp(hi)
+    return (hi.astype(xp.uint64) << xp.uint64(32)) | lo.astype(xp.uint64)
+
+
+def _mulhi_u64(a, b):
+    """floor(a·b / 2^64) for uint64 arrays, from 32-bit halves (NumPy has no 128-bit ints)."""
+    xp = _xp(a)
+    s, mask = xp.uint64(32), xp.uint64(_M32)
+    a_hi, a_lo, b_hi, b_lo = a >> s, a & mask, b >> s, b & mask
+    t = a_hi * b_lo + ((a_lo * b_lo) >> s)   # < 2^64
+    u = (t & mask) + a_lo * b_hi             # < 2^64
+    return a_hi * b_hi + (t >> s) + (u >> s)
+
+
+def _box_muller_f32(a, b):
+    u1 = a.astype(np.float32) * np.float32(2.0 ** -32) + np.float32(2.0 ** -33)  # (0, 1]
+    u2 = _uniform_f32(b)
+    xp = _xp(a)
+    r = xp.sqrt(np.float32(-2.0) * xp.log(u1))
+    theta = np.float32(2 * np.pi) * u2
+    return r * xp.cos(theta), r * xp.sin(theta)
+
+
+def _box_muller_f64(a0, a1, b0, b1):
+    u1 = 1.0 - _uniform_f64(a0, a1)  # (0, 1]
+    u2 = _uniform_f64(b0, b1)
+    xp = _xp(a0)
+    r = xp.sqrt(-2.0 * xp.log(u1))
+    theta = 2 * np.pi * u2
+    return r * xp.cos(theta), r * xp.sin(theta)
+
+
+def philox_fill(kind: str, n: int, seed: int, offset: int, range_: int | None = None, xp=np):
+    r"""The ``n`` values kernel ``philox_<kind>`` of ``philox.cu`` writes for the draw
+    (``seed``, ``offset``): block i of the draw gives values [P·i, P·i + P)
+    (P = ``PHILOX_PER_BLOCK[kind]``), the last block cut at n. ``range_`` (1 to 2^64 - 1) is
+    the exclusive bound of ``below_u64``. Every value equals the kernel's bit for bit except
+    the normals, whose log/cos/sin come from another math library (a few ulp)."""
+    if kind not in PHILOX_PER_BLOCK:
+        raise ValueError(f"unknown Philox kind {kind!r}; expected one of "
+                         f"{sorted(PHILOX_PER_BLOCK)}")
+    P = PHILOX_PER_BLOCK[kind]
+    w = philox_blocks(-(-n // P), seed, offset, xp)
+    w0, w1, w2, w3 = (w[:, j] for j in range(4))
+    if kind == "uniform_f32":
+        v = _uniform_f32(w)
+    elif kind == "uniform_f64":
+        v = xp.stack([_uniform_f64(w0, w1), _uniform_f64(w2, w3)], axis=-1)
+    elif kind == "normal_f32":
+        v = xp.stack([*_box_muller_f32(w0, w1), *_box_muller_f32(w2, w3)], axis=-1)
+    elif kind == "normal_f64":
+        v = xp.stack(_box_muller_f64(w0, w1, w2, w3), axis=-1)
+    elif kind == "below_u64":
+        if range_ is None or not 1 <= range_ < 2 ** 64:
+            raise ValueError(f"below_u64 needs 1 <= range_ < 2**64, got {range_}")
+        bound = xp.uint64(range_)
+        v = xp.stack([_mulhi_u64(_bits_u64(w0, w1), bound),
+                      _mulhi_u64(_bits_u64(w2, w3), bound)], axis=-1)
+    else:  # bits_u64
+        v = xp.stack([_bits_u64(w0, w1), _bits_u64(w2, w3)], axis=-1)
+    return v.reshape(-1)[:n]
