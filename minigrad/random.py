@@ -1,19 +1,133 @@
 """Random numbers: one seeded generator per device, so ``mg.manual_seed(s)`` makes every
 random op of minigrad (initializers, dropout, data shuffling, ``mg.randn``...) repeatable.
 
-The CPU generator is NumPy's PCG64 ``Generator``; its whole state can be saved and
-restored (``get_rng_state``/``set_rng_state``), which exact checkpoint resume needs.
+* CPU: NumPy's PCG64 ``Generator``.
+* CUDA: :class:`Philox`, a counter-based Philox4x32-10 stream (our kernels in
+  ``kernels/philox.cu``; PyTorch's CUDA generator is the same kind). Its whole state is two
+  integers, the seed and the number of blocks used so far.
+
+The state of both can be saved and restored (``get_rng_state``/``set_rng_state``), which
+exact checkpoint resume needs -- dropout masks drawn on the GPU included.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import dtypes as _dt
-from ._backend import cupy, normalize_device
+from ._backend import normalize_device
+
+_U64 = 2 ** 64
+
+
+class Philox:
+    r"""The CUDA generator: Philox4x32-10 (Salmon et al., SC'11), state (seed, offset).
+
+    Block b of the stream is philox4x32_10(counter = b, key = seed): four 32-bit words. A
+    draw of n values takes the next ceil(n / P) blocks (P values per block: 4 for float32
+    uniforms and normals, 2 for float64 ones and for 64-bit integers) and advances
+    ``offset`` past them, so each draw is a pure function of (seed, offset, n) and the
+    generator resumes exactly from ``get_state()``. Value by value the transforms are in
+    ``kernels/philox.cu``; ``minigrad.kernels.reference.philox_fill`` is their NumPy twin.
+
+    ``xp`` is the array module draws are made with: CuPy (the default, looked up at the
+    first draw) runs the kernels, NumPy the reference (the same numbers; the CPU tests and
+    this example use it).
+
+    Examples
+    --------
+    >>> g = Philox(seed=7, xp=np)
+    >>> u = g.random(5, np.float32)                 # one block: 4 values, then a second
+    >>> g.get_state()
+    {'seed': 7, 'offset': 2}
+    >>> again = Philox(seed=7, xp=np)
+    >>> bool((again.random(5, np.float32) == u).all())
+    True
+    """
+
+    def __init__(self, seed: int, offset: int = 0, xp=None):
+        self.seed = int(seed) % _U64
+        self.offset = int(offset)
+        self._xp = xp
+
+    @property
+    def xp(self):
+        if self._xp is None:
+            from ._backend import cupy
+
+            self._xp = cupy()
+        return self._xp
+
+    def get_state(self) -> dict:
+        return {"seed": self.seed, "offset": self.offset}
+
+    def set_state(self, state) -> None:
+        offset = int(state["offset"])
+        if not 0 <= offset < _U64:
+            raise ValueError(f"Philox offset must lie in [0, 2**64), got {offset}")
+        self.seed, self.offset = int(state["seed"]) % _U64, offset
+
+    def _fill(self, kind, n, range_=None):
+        from minigrad.kernels import reference
+
+        n = int(n)
+        blocks = -(-n // reference.PHILOX_PER_BLOCK[kind])
+        if self.offset + blocks >= _U64:
+            raise RuntimeError("the CUDA generator has used all 2**64 blocks of its stream; "
+                               "call mg.manual_seed")
+        if self.xp is np:
+            out = reference.philox_fill(kind, n, self.seed, self.offset, range_)
+        else:
+            from minigrad.kernels import _cuda
+
+            out = _cuda.philox_fill(kind, n, self.seed, self.offset, range_)
+        self.offset += blocks
+        return out
+
+    # The methods below take NumPy Generator's names and arguments (plus ``dtype``).
+
+    def random(self, size, dtype=np.float64):
+        """U[0, 1) in float32 (24 random bits) or float64 (53 bits)."""
+        kind = "uniform_f64" if np.dtype(dtype) == np.float64 else "uniform_f32"
+        return self._fill(kind, _size(size)).reshape(size)
+
+    def uniform(self, low=0.0, high=1.0, size=None, dtype=np.float64):
+        """U[low, high): low + (high − low)·u for u from :meth:`random`."""
+        u = self.random(size, dtype)
+        return u if (low, high) == (0.0, 1.0) else low + (high - low) * u
+
+    def standard_normal(self, size, dtype=np.float64):
+        """N(0, 1) by Box-Muller, in float32 or float64."""
+        kind = "normal_f64" if np.dtype(dtype) == np.float64 else "normal_f32"
+        return self._fill(kind, _size(size)).reshape(size)
+
+    def integers(self, low: int, high: int, size):
+        """int64 uniform on [low, high): low + floor(x·(high − low) / 2^64) for 64-bit x
+        (bias at most (high − low) / 2^64)."""
+        low, high = int(low), int(high)
+        if high <= low:
+            raise ValueError(f"integers: high ({high}) must be greater than low ({low})")
+        if not (-2 ** 63 <= low and high <= 2 ** 63):
+            raise ValueError(f"integers: [low, high) = [{low}, {high}) does not fit int64")
+        span = high - low  # up to 2^64: all 64 bits are the draw
+        below = self._fill("below_u64", _size(size), span) if span < _U64 else \
+            self._fill("bits_u64", _size(size))
+        return (below + self.xp.uint64(low % _U64)).view(self.xp.int64).reshape(size)
+
+    def permutation(self, n: int):
+        """A random permutation of range(n): the stable order of n random 64-bit keys."""
+        keys = self._fill("bits_u64", int(n))
+        if self.xp is np:
+            return np.argsort(keys, kind="stable").astype(np.int64)
+        return self.xp.argsort(keys).astype(np.int64)  # CuPy's argsort is always stable
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64)) if np.ndim(shape) else int(shape)
+
 
 _seed = 0
 _cpu = np.random.default_rng(_seed)
-_cuda = None
+_cuda = Philox(_seed)  # needs no GPU until its first draw
 
 
 def manual_seed(seed: int):
@@ -21,7 +135,7 @@ def manual_seed(seed: int):
     global _seed, _cpu, _cuda
     _seed = int(seed)
     _cpu = np.random.default_rng(_seed)
-    _cuda = None  # re-created from the seed on first CUDA use
+    _cuda = Philox(_seed)
     return _seed
 
 
@@ -30,24 +144,23 @@ def initial_seed() -> int:
 
 
 def generator(device="cpu"):
-    """The generator of ``device`` (NumPy ``Generator`` or CuPy ``RandomState``)."""
-    global _cuda
-    if normalize_device(device) == "cpu":
-        return _cpu
-    if _cuda is None:
-        _cuda = cupy().random.RandomState(_seed)
-    return _cuda
+    """The generator of ``device``: NumPy's ``Generator`` or the CUDA :class:`Philox`."""
+    return _cpu if normalize_device(device) == "cpu" else _cuda
 
 
 def get_rng_state():
-    """A picklable snapshot of the CPU generator (and the seed)."""
-    return {"seed": _seed, "cpu": _cpu.bit_generator.state}
+    """A picklable snapshot of every generator: the seed, the CPU generator's state and the
+    CUDA generator's offset (0 before its first draw)."""
+    return {"seed": _seed, "cpu": _cpu.bit_generator.state, "cuda_offset": _cuda.offset}
 
 
 def set_rng_state(state) -> None:
+    """Restore :func:`get_rng_state` (a snapshot without ``cuda_offset``, from an older
+    minigrad, restarts the CUDA stream from its seed)."""
     global _seed
-    _seed = int(state["seed"])
+    _cuda.set_state({"seed": state["seed"], "offset": state.get("cuda_offset", 0)})
     _cpu.bit_generator.state = state["cpu"]
+    _seed = int(state["seed"])
 
 
 def _float(dtype):
@@ -57,42 +170,35 @@ def _float(dtype):
     return dtype
 
 
-def _cuda_draw_dtype(dtype, device):
-    """The dtype CuPy draws in: float32 for float32 and narrower (half the bytes and the
-    generator work of float64), float64 for float64; ``None`` on the CPU, whose NumPy
-    streams stay float64 (the sequences ``manual_seed`` promises)."""
-    if normalize_device(device) == "cpu":
-        return None
+def _draw_dtype(dtype):
+    """The dtype the CUDA generator draws in: float32 for float32 and narrower (half the
+    bytes and the generator work of float64), float64 for float64."""
     return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
 
 
 def uniform(shape, low=0.0, high=1.0, dtype=None, device="cpu"):
-    """An array of U[low, high) samples."""
+    """An array of U[low, high) samples (drawn in float64 on the CPU, the sequences
+    ``manual_seed`` promises; in float32 or float64 on CUDA)."""
     dtype = _float(dtype)
-    draw = _cuda_draw_dtype(dtype, device)
     g = generator(device)
-    if draw is None:
+    if g is _cpu:
         return g.uniform(low, high, size=shape).astype(dtype, copy=False)
-    return g.uniform(low, high, size=shape, dtype=draw).astype(dtype, copy=False)
+    return g.uniform(low, high, size=shape, dtype=_draw_dtype(dtype)).astype(dtype, copy=False)
 
 
 def normal(shape, mean=0.0, std=1.0, dtype=None, device="cpu"):
     """An array of N(mean, std²) samples."""
     dtype = _float(dtype)
-    draw = _cuda_draw_dtype(dtype, device)
     g = generator(device)
-    if draw is None:
-        return (g.standard_normal(size=shape) * std + mean).astype(dtype, copy=False)
-    return (g.standard_normal(size=shape, dtype=draw) * std + mean).astype(dtype, copy=False)
+    z = g.standard_normal(size=shape) if g is _cpu else \
+        g.standard_normal(size=shape, dtype=_draw_dtype(dtype))
+    return (z * std + mean).astype(dtype, copy=False)
 
 
 def integers(low, high, shape, dtype=None, device="cpu"):
     """An array of integers drawn uniformly from [low, high)."""
     dtype = _dt.as_dtype(dtype) or _dt.int64
-    g = generator(device)
-    if normalize_device(device) == "cpu":
-        return g.integers(low, high, size=shape).astype(dtype, copy=False)
-    return g.randint(low, high, size=shape).astype(dtype, copy=False)
+    return generator(device).integers(low, high, size=shape).astype(dtype, copy=False)
 
 
 def bernoulli(shape, p, dtype=None, device="cpu"):
@@ -103,5 +209,4 @@ def bernoulli(shape, p, dtype=None, device="cpu"):
 
 def permutation(n, device="cpu"):
     """A random permutation of range(n) (int64)."""
-    g = generator(device)
-    return g.permutation(n).astype(np.int64)
+    return generator(device).permutation(n).astype(np.int64, copy=False)

@@ -200,8 +200,7 @@ class RandomUnstructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         xp = get_array_module(t)
-        gen = _random.generator("cpu" if xp is np else "cuda")
-        scores = xp.asarray(gen.random(t.shape) if xp is np else gen.random_sample(t.shape))
+        scores = _random.generator("cpu" if xp is np else "cuda").random(t.shape)
         return _unstructured_mask(xp, scores, default_mask, self.amount)
 
 

@@ -178,6 +178,24 @@ def test_stop_after_steps_then_resume_is_bit_identical(workdir, full_mid):
     only_out(workdir)
 
 
+@pytest.mark.gpu
+def test_gpu_dropout_run_resumes_bit_identically(workdir):
+    """On CUDA the dropout masks come from the Philox stream, whose (seed, offset) state is
+    in the checkpoint: a run stopped mid-epoch and resumed equals the uninterrupted one."""
+    import minigrad as mg
+
+    if not mg.cuda.is_available():
+        pytest.skip("needs CuPy and a CUDA device")
+    args = ["train", "--model", "mlp", "--epochs", "2", "--subset", "400", "--device", "cuda",
+            *FAST, "--out", "out"]
+    assert run_cli(*args, "--name", "full")[0] == 0
+    status, _, err = run_cli(*args, "--name", "part", "--stop-after-steps", "13")
+    assert status == 0, err
+    status, _, err = run_cli("train", "--resume", "out/part", "--no-progress", "--out", "out")
+    assert status == 0, err
+    _same_as_full(workdir / "out" / "full", workdir / "out" / "part")
+
+
 def _signal_at(patch, step, action):
     """Make the optimizer step number ``step`` of the run end with ``action()``."""
     from minigrad.train import Trainer
