@@ -3,7 +3,7 @@ r"""Every minigrad GPU kernel beside its vendor counterpart, in one process.
     python benchmarks/gpu_kernels.py --out benchmarks/results/ [--quick] [--only hgemm,mm24]
                                      [--variants] [--no-wgmma]
 
---only runs the named sections (limits, hgemm, mm24, spmv, spmm; the limits are measured
+--only runs the named sections (limits, hgemm, mm24, spmv, spmm, random; the limits are measured
 whenever hgemm or mm24 runs, for the fractions). --variants adds the tuning variants: the
 tilings in HGEMM_TILINGS / MM24_TILINGS at 8192^3 (and 4096^3 for mm24) and, for CSR-vector
 on the regular matrices, other lane counts per row.
@@ -16,6 +16,8 @@ Measures, on the current CUDA device:
            near the diagonal, as from a mesh) and on power-law matrices; fraction of the
            copy bandwidth for the minimum bytes (values + indices + row pointers + x + y)
   SpMM     spmm_csr vs cuSPARSE
+  random   the Philox generator (kernels/philox.cu) vs CuPy's cuRAND: uniform and normal
+           draws, fraction of the copy bandwidth for the bytes written
   hgemm    hgemm (and the WMMA baseline) vs cupy.matmul fp16 (cuBLAS) at 4096^3, 8192^3 and
            ragged sizes; a few tilings of hgemm.cu; fraction of the mma.sync ceiling and of
            the cuBLAS peak; on sm_90 also hgemm_wgmma (Hopper warpgroup MMA) and its
@@ -306,6 +308,34 @@ def bench_spmm(quick):
     for N in (64,) if quick else (32, 128):
         label = f"regular 256k x 256k, 8-24 per row, N={N}"
         guarded("spmm", label, spmm_case, label, N)
+
+
+# ----------------------------------------------------------------------------- random
+
+
+def random_case(label, kind, n):
+    """Philox (kernels/philox.cu) vs CuPy's cuRAND generator for the same values."""
+    rs = cp.random.RandomState(0)
+    vendor = {"uniform_f32": lambda: rs.random_sample(n, dtype=cp.float32),
+              "uniform_f64": lambda: rs.random_sample(n, dtype=cp.float64),
+              "normal_f32": lambda: rs.standard_normal(n, dtype=cp.float32)}[kind]
+    got = _cuda.philox_fill(kind, n, 1, 0)
+    want = K.reference.philox_fill(kind, n, 1, 0, xp=cp)
+    err = rel_err(got, want)
+    t = time_gpu(lambda i: _cuda.philox_fill(kind, n, 1, i), reps=30)
+    t_vendor = time_gpu(lambda i: vendor(), reps=30)
+    nbytes = got.nbytes  # written once; nothing is read
+    bw = LIMITS.get("copy_bandwidth_GBps")
+    record("random", label, time_ms=t, vendor="cuRAND (cupy.random.RandomState)",
+           vendor_time_ms=t_vendor, speedup_vs_vendor=t_vendor / t, GBps=nbytes / t / 1e6,
+           fraction_of_copy_bw=(nbytes / t / 1e6 / bw) if bw else None, rel_err=err)
+
+
+def bench_random(quick):
+    n = 2 ** 24 if quick else 2 ** 27
+    for kind in ("uniform_f32", "uniform_f64", "normal_f32"):
+        label = f"{kind} {n // 2 ** 20}M values"
+        guarded("random", label, random_case, label, kind, n)
 
 
 # ------------------------------------------------------------------------------ GEMMs
@@ -605,7 +635,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="folder for the results")
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repetitions")
-    parser.add_argument("--only", default="limits,hgemm,mm24,spmv,spmm",
+    parser.add_argument("--only", default="limits,hgemm,mm24,spmv,spmm,random",
                         help="comma-separated sections to run (default: all)")
     parser.add_argument("--variants", action="store_true",
                         help="also time the tuning variants (tilings, lanes per row)")
@@ -613,7 +643,7 @@ def main(argv=None):
                         help="leave out the sm_90a wgmma kernels (e.g. when their tests failed)")
     args = parser.parse_args(argv)
     only = {x.strip() for x in args.only.split(",") if x.strip()}
-    unknown = only - {"limits", "hgemm", "mm24", "spmv", "spmm"}
+    unknown = only - {"limits", "hgemm", "mm24", "spmv", "spmm", "random"}
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
     VARIANTS["on"] = args.variants
@@ -646,7 +676,7 @@ def main(argv=None):
         guarded("limits", "copy bandwidth", copy_bandwidth, args.quick)
     dump()
     sections = [("spmv", bench_spmv), ("hgemm", bench_hgemm),  # hgemm sets the cuBLAS peak
-                ("mm24", bench_mm24), ("spmm", bench_spmm)]
+                ("mm24", bench_mm24), ("spmm", bench_spmm), ("random", bench_random)]
     for name, bench in sections:
         if name in only:
             bench(args.quick)
