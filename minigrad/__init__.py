@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import autograd, dtypes, random
 from ._backend import cuda_available
+from ._backend import tune_host_allocator as _tune_host_allocator
 from ._source_tree import install_kernels_finder
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
@@ -73,6 +74,7 @@ from .serialization import load, save
 from .tensor import Tensor
 
 install_kernels_finder()  # minigrad.kernels from a source checkout (see _source_tree.py)
+_tune_host_allocator()  # reuse freed step-sized buffers instead of faulting pages in again
 
 __version__ = "0.1.0"
 
