@@ -26,6 +26,8 @@ Notes
 * Under :func:`minigrad.amp.autocast`, ``fused_cross_entropy`` and the softmaxes upcast
   half inputs to float32 (PyTorch's autocast list); ``bias_act`` keeps its inputs' dtype.
 * Half inputs are computed in float32 inside the kernels and rounded once.
+* A row holding +inf has no softmax: its softmax, log-softmax and loss are NaN on every
+  device, as the unfused ops and PyTorch give (−inf logits are fine: masked classes).
 * On CUDA an out-of-range class index gives a NaN loss instead of an error (checking
   would cost a device synchronization); on CPU it raises ``IndexError``.
 * ``fused_cross_entropy`` takes (N, C) logits and (N,) class indices; class weights are
@@ -118,7 +120,9 @@ __device__ void row_stats(const T* __restrict__ xr, long long C, T& lse, T& sum_
             lse_merge(m, s, sh_m[w], sh_s[w]);
             sx += sh_x[w];
         }
-        lse = m + log(s);
+        // a +inf logit leaves softmax undefined: NaN (inf - inf) for the row, as the
+        // unfused ops and PyTorch give
+        lse = (isinf(m) && m > T(0)) ? m - m : m + log(s);
         sum_x = sx;
     }
 }
@@ -183,10 +187,11 @@ def _lse_rows(xp, x2):
     """log Σ_c e^x over the last axis of the 2-D array ``x2`` (acc dtype), shape (N, 1)."""
     N, C = x2.shape
     if xp is np:
-        m = x2.max(axis=1, keepdims=True) if C else np.zeros((N, 1), x2.dtype)
-        m = np.where(np.isfinite(m), m, 0)
-        with np.errstate(divide="ignore"):
-            return m + np.log(np.exp(x2 - m).sum(axis=1, keepdims=True))
+        mx = x2.max(axis=1, keepdims=True) if C else np.zeros((N, 1), x2.dtype)
+        m = np.where(np.isfinite(mx), mx, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lse = m + np.log(np.exp(x2 - m).sum(axis=1, keepdims=True))
+        return np.where(np.isposinf(mx), np.nan, lse)  # a +inf logit: a NaN row (as above)
     x2 = xp.ascontiguousarray(x2)
     lse = xp.empty((N, 1), dtype=x2.dtype)
     if N:
