@@ -139,6 +139,8 @@ def randint(low, high=None, size=None, dtype=None, device=None):
     if high is None:
         low, high = 0, low
     size = (size,) if isinstance(size, int) else tuple(size)
+    if int(high) <= int(low):
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     arr = _random.integers(low, high, size, dtype, normalize_device(device))
     return _finish(arr, False)
 

@@ -41,29 +41,42 @@ def test_tensor_copies_and_from_numpy_shares():
     assert s.tolist() == [1.0, 2.0, 0.0]
 
 
-def test_linspace_eye_randint():
+def test_linspace_eye_randint(device):
     assert mg.linspace(0, 1, 5).tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
     assert mg.eye(2).tolist() == [[1.0, 0.0], [0.0, 1.0]]
-    r = mg.randint(0, 5, (100,))
+    r = mg.randint(0, 5, (100,), device=device)
     assert r.dtype == mg.int64 and 0 <= r.numpy().min() and r.numpy().max() < 5
+    assert r.device == device and set(r.numpy().tolist()) == {0, 1, 2, 3, 4}
+    assert mg.randint(7, (3,), device=device).numpy().max() < 7  # randint(high, size)
+    with pytest.raises(ValueError, match=r"randint: high \(5\) must be greater than low \(5\)"):
+        mg.randint(5, 5, (3,), device=device)
 
 
-def test_manual_seed_makes_randomness_repeatable():
+def _draws(device):
+    return (mg.randn(5, device=device), mg.rand(3, dtype=mg.float64, device=device),
+            mg.randint(0, 10, (4,), device=device), mg.randn(2, 3, dtype=mg.float16,
+                                                            device=device))
+
+
+def test_manual_seed_makes_randomness_repeatable(device):
     mg.manual_seed(123)
-    a = (mg.randn(5), mg.rand(3), mg.randint(0, 10, (4,)))
+    a = _draws(device)
     mg.manual_seed(123)
-    b = (mg.randn(5), mg.rand(3), mg.randint(0, 10, (4,)))
+    b = _draws(device)
     for x, y in zip(a, b):
-        assert x.tolist() == y.tolist()
+        assert x.tolist() == y.tolist() and x.dtype == y.dtype
+    mg.manual_seed(124)
+    assert _draws(device)[0].tolist() != a[0].tolist()
 
 
-def test_rng_state_round_trip():
+def test_rng_state_round_trip(device):
     mg.manual_seed(7)
-    mg.randn(3)
+    mg.randn(3, device=device)
     state = mg.get_rng_state()
-    x = mg.randn(4).tolist()
+    x = [t.tolist() for t in _draws(device)]
+    mg.randn(10, device=device)
     mg.set_rng_state(state)
-    assert mg.randn(4).tolist() == x
+    assert [t.tolist() for t in _draws(device)] == x
 
 
 def test_where_and_python_scalars_keep_dtype():
