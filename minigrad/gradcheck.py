@@ -54,6 +54,7 @@ import numpy as np
 
 from ._backend import to_device
 from .autograd import enable_grad, grad, no_grad
+from .dtypes import is_floating
 from .tensor import Tensor
 
 __all__ = ["gradcheck", "gradgradcheck", "gradcheck_report", "gradgradcheck_report",
@@ -387,7 +388,7 @@ def _hint(rows_a, rows_n):
 # --------------------------------------------------------------------------- the check
 def _outputs_tuple(out):
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return tuple(o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f")
+    return tuple(o for o in outs if isinstance(o, Tensor) and is_floating(o.dtype))
 
 
 def _to_cpu(a):

@@ -417,10 +417,11 @@ def get_case(name):
 
 # --------------------------------------------------------------------------- running
 def _float_outputs(out):
+    from minigrad.dtypes import is_floating
     from minigrad.tensor import Tensor
 
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
+    return [o for o in outs if isinstance(o, Tensor) and is_floating(o.dtype)]
 
 
 def run_case(case, seed=0, second_order=False):

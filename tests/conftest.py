@@ -47,6 +47,13 @@ def device(request):
     return request.param
 
 
+@pytest.fixture(params=["float16", pytest.param("bfloat16", marks=pytest.mark.skipif(
+    mg.bfloat16 is None, reason="no bfloat16 dtype (ml_dtypes)"))])
+def half_dtype(request):
+    """Each half-precision dtype (mg.float16, mg.bfloat16), for tests that hold for both."""
+    return getattr(mg, request.param)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     mg.manual_seed(0)

@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from ..dtypes import is_floating
 from ..ops.activation import Softplus
 from ..ops.elementwise import const, where
 from ..tensor import Tensor
@@ -76,15 +77,15 @@ def _as_tensor(x, ref, name, what):
     if not isinstance(ref, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(ref).__name__}")
     arr = ref.xp.asarray(x)
-    if arr.dtype.kind == "f" or isinstance(x, float):
-        arr = arr.astype(ref.dtype if ref.dtype.kind == "f" else np.float32)
+    if is_floating(arr.dtype) or isinstance(x, float):
+        arr = arr.astype(ref.dtype if is_floating(ref.dtype) else np.float32)
     return Tensor(arr)
 
 
 def _check_input(name, input):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise TypeError(f"{name}: input must be a floating-point tensor, got {input.dtype}")
 
 
@@ -325,7 +326,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"{name}: input needs a class dimension, got a 0-d tensor")
     class_dim = 0 if input.ndim == 1 else 1
     logp = input.log_softmax(class_dim)
-    if target.dtype.kind != "f":
+    if not is_floating(target.dtype):
         return _nll(name, logp, target, weight, ignore_index, reduction, label_smoothing)
 
     # class probabilities

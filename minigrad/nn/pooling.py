@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..dtypes import is_floating
 from ..ops.elementwise import const
 from ..tensor import Tensor, _make_tensor
 from .conv import _pair
@@ -107,9 +108,10 @@ class MaxPool2dFunction(Function):
 
     def forward(self, xp, x):
         s = self.spec
-        fill = -xp.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        floating = is_floating(x.dtype)
+        fill = -xp.inf if floating else np.iinfo(x.dtype).min
         xpad = s.padded(xp, x, fill)
-        nan = x.dtype.kind == "f" and bool(xp.isnan(x).any())
+        nan = floating and bool(xp.isnan(x).any())
         small = s.kh * s.kw < 128
         y = arg = None
         for k, win in s.offsets():

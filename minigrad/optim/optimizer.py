@@ -60,6 +60,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from minigrad._backend import get_array_module
+from minigrad.dtypes import is_floating
 
 __all__ = ["Optimizer"]
 
@@ -79,7 +80,7 @@ def _copy_value(value):
 def _compute_dtype(dtype) -> np.dtype:
     """The dtype the update is computed in: float32 for narrower floats, else the dtype."""
     dtype = np.dtype(dtype)
-    if dtype.kind == "f" and dtype.itemsize < 4:
+    if is_floating(dtype) and dtype.itemsize < 4:
         return np.dtype(np.float32)
     return dtype
 
@@ -167,7 +168,7 @@ class Optimizer:
                 )
             if not getattr(p, "is_leaf", True):
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i})")
-            if np.dtype(p.dtype).kind != "f":
+            if not is_floating(np.dtype(p.dtype)):
                 raise TypeError(
                     f"{name}: can only optimize floating-point Tensors, parameter {i} has dtype "
                     f"{np.dtype(p.dtype)}"

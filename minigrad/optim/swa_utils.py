@@ -58,6 +58,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad._backend import get_array_module
+from minigrad.dtypes import is_floating
 from minigrad.nn import Module
 
 from .lr_scheduler import LRScheduler, _format_param
@@ -74,7 +75,7 @@ __all__ = [
 
 
 def _is_float(array) -> bool:
-    return np.dtype(array.dtype).kind == "f"
+    return is_floating(np.dtype(array.dtype))
 
 
 # --------------------------------------------------------------------------- averaging rules

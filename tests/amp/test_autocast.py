@@ -227,19 +227,66 @@ def test_linear_and_conv_return_half_and_keep_float32_grads(device):
         assert p.grad is not None and p.grad.dtype == mg.float32 and p.dtype == mg.float32
 
 
-def test_losses_and_norms_are_float32_under_autocast():
-    """wiring: the matmul hook (the logits are half) and the float32 reductions."""
+def test_losses_and_norms_are_float32_under_autocast(half_dtype):
+    """wiring: the matmul hook (the logits are half) and the float32 reductions. bfloat16
+    logits once failed the losses' floating-point check (NumPy calls its kind 'V')."""
+    half = half_dtype
     mg.manual_seed(0)
     lin = nn.Linear(6, 3)
     ln = nn.LayerNorm(3)
     x = mg.randn(5, 6)
     t = mg.tensor([0, 1, 2, 1, 0])
-    with autocast():
+    with autocast(dtype=half):
         logits = lin(x)
-        assert logits.dtype == mg.float16
+        assert logits.dtype == half
         assert F.cross_entropy(logits, t).dtype == mg.float32
+        assert F.cross_entropy(logits, F.softmax(logits, 1)).dtype == mg.float32
         assert F.mse_loss(logits, mg.zeros(5, 3)).dtype == mg.float32
+        assert F.binary_cross_entropy_with_logits(logits, mg.ones(5, 3)).dtype == mg.float32
         assert ln(logits).dtype == mg.float32
+
+
+def test_a_cnn_trains_under_autocast(half_dtype, device):
+    """Conv, BatchNorm, ReLU, max pooling, Linear and cross-entropy under autocast, on
+    every device: half products, float32 loss, float32 parameter gradients equal (to half
+    rounding) to those of the float32 model, and the optimizer steps."""
+    half = half_dtype
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 2 * 2, 10)).to(device)
+    x, y = mg.randn(16, 1, 8, 8, device=device), mg.randint(0, 10, (16,), device=device)
+    F.cross_entropy(model(x), y).backward()
+    want = [host(p.grad.data) for p in model.parameters()]
+    model.zero_grad()
+    with autocast(dtype=half):
+        loss = F.cross_entropy(model(x), y)
+    assert loss.dtype == mg.float32
+    loss.backward()
+    # bfloat16 keeps 8 bits, and a rounded activation can change the element a max pool
+    # picks: its first-layer gradient is some 17% (relative norm) off the float32 one
+    tol = 2e-2 if half == mg.float16 else 0.3
+    for p, w in zip(model.parameters(), want):
+        assert p.grad.dtype == mg.float32
+        assert rel_err(p.grad.data, w) < tol, rel_err(p.grad.data, w)
+    before = [host(p.data).copy() for p in model.parameters()]
+    optim.SGD(model.parameters(), lr=0.1).step()
+    assert all(not np.array_equal(host(p.data), b) for p, b in zip(model.parameters(), before))
+
+
+def test_max_pool_of_half_input_is_exact(half_dtype, device):
+    """Max pooling picks one of its inputs: a half tensor pools to exactly the float32
+    pool of the same values, and routes the gradient to the same elements."""
+    half = half_dtype
+    x32 = mg.randn(2, 3, 6, 6, device=device).to(dtype=half).float().requires_grad_()
+    x16 = x32.detach().to(dtype=half).requires_grad_()
+    y32, y16 = F.max_pool2d(x32, 2), F.max_pool2d(x16, 2)
+    assert y16.dtype == half
+    np.testing.assert_array_equal(host(y16.float().data), host(y32.data))
+    gy = mg.randn(*y32.shape, device=device).to(dtype=half)
+    y32.backward(gy.float())
+    y16.backward(gy)
+    np.testing.assert_array_equal(host(x16.grad.float().data), host(x32.grad.data))
 
 
 def test_backward_after_leaving_the_region():

@@ -849,26 +849,29 @@ def test_a_float32_gradient_of_a_float64_parameter_is_cast():
 # Float16 parameters are updated in float32 (Chainer's practice)
 # --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(OPTIONS))
-def test_float16_parameter_is_updated_in_float32(name):
+def test_half_parameter_is_updated_in_float32(name, half_dtype):
+    """float16 and bfloat16 parameters: a float32 master copy and float32 state, stepped
+    exactly as a float32 parameter, the parameter its rounding."""
+    dt = half_dtype
     theta0, grad = problem(13, shapes=[(4, 3)])
     hp = OPTIONS[name][0]
-    half = mg.tensor(np.array(theta0[0], dtype=np.float16), requires_grad=True)
-    single = mg.tensor(np.array(theta0[0], dtype=np.float16).astype(np.float32),
-                       requires_grad=True)
+    half = mg.tensor(np.array(theta0[0]).astype(dt), requires_grad=True)
+    single = mg.tensor(np.array(theta0[0]).astype(dt).astype(np.float32), requires_grad=True)
     opt16 = getattr(optim, name)([half], **hp)
     opt32 = getattr(optim, name)([single], **hp)
     for t in range(1, 6):
         g = grad(0, single.data.astype(np.float64), t)
-        half.grad = mg.tensor(g.astype(np.float16))
-        single.grad = mg.tensor(g.astype(np.float16).astype(np.float32))
+        half.grad = mg.tensor(g.astype(dt))
+        single.grad = mg.tensor(g.astype(dt).astype(np.float32))
         opt16.step()
         opt32.step()
         state = opt16.state[half]
         assert state["master"].dtype == np.float32
         assert all(v.dtype == np.float32 for v in state.values() if hasattr(v, "dtype"))
         np.testing.assert_array_equal(state["master"], single.data)
-        np.testing.assert_array_equal(half.data, single.data.astype(np.float16))
-        assert half.dtype == np.float16
+        np.testing.assert_array_equal(half.data.astype(np.float32),
+                                      single.data.astype(dt).astype(np.float32))
+        assert half.dtype == dt
 
 
 def test_float16_small_updates_accumulate():

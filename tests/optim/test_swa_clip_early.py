@@ -296,6 +296,27 @@ def test_averaged_model_swa_is_the_running_mean():
 
 
 @needs_nn
+def test_averaged_model_averages_half_parameters(half_dtype):
+    """float16 and bfloat16 parameters are averaged like float32 ones (bfloat16 ones were
+    once only copied: NumPy does not call ml_dtypes' bfloat16 a float)."""
+    swa = _swa()
+    rng = np.random.default_rng(1)
+    model = nn.Linear(4, 3).to(dtype=half_dtype)
+    avg = swa.AveragedModel(model)
+    snaps = []
+    for _ in range(3):
+        with mg.no_grad():
+            for p in model.parameters():
+                p.data[...] = rng.standard_normal(p.shape).astype(half_dtype)
+        snaps.append([p.data.astype(np.float64) for p in model.parameters()])
+        avg.update_parameters(model)
+    for p, *vals in zip(avg.module.parameters(), *snaps):
+        assert p.dtype == half_dtype
+        np.testing.assert_allclose(p.data.astype(np.float64), np.mean(vals, axis=0),
+                                   rtol=2e-2, atol=2e-2)
+
+
+@needs_nn
 @pytest.mark.parametrize("form", ["multi", "single"])
 def test_averaged_model_ema_by_hand(form):
     swa = _swa()
