@@ -27,3 +27,25 @@ def test_raw_ops_regression_example(monkeypatch, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     first, last = float(out[0].split()[-1]), float(out[-1].split()[-1])
     assert last < 0.02 < first
+
+
+def test_amp_digits_example(capsys):
+    """float16 autocast + GradScaler ends within one point of float32, and the printed
+    scale trajectory is PyTorch's rule: double after 50 clean steps, halve on a skip."""
+    mod = runpy.run_path(str(ROOT / "examples" / "amp_digits.py"))
+    acc32, acc16, skipped, scales = mod["main"](["--no-progress"])
+    assert acc32 > 0.95 and abs(acc16 - acc32) <= 0.01
+    assert skipped, "20 epochs overflow at least once (the docstring shows step 390)"
+    want, scale, clean = [2.0 ** 16], 2.0 ** 16, 0
+    for step in range(1, len(scales)):
+        if step in skipped:
+            scale, clean = scale / 2, 0
+        else:
+            clean += 1
+            if clean == 50:
+                scale, clean = scale * 2, 0
+        want.append(scale)
+    assert scales == want
+    out = capsys.readouterr().out
+    assert f"{len(skipped)} skipped for inf/NaN gradients" in out
+    assert f"step {skipped[0]}: scale" in out
