@@ -34,6 +34,7 @@ examples:
   minigrad train --model mlp --optimizer momentum --lr 0.05 --schedule onecycle --epochs 20
   minigrad train --model resnet-small --augment --clip 1.0 --weight-decay 1e-4
   minigrad train --model mobilenet-small --amp                # float16 autocast + loss scaling
+  minigrad train --model cnn --amp bfloat16                   # bfloat16 autocast
   minigrad train --dataset mnist:data/mnist --model cnn       # MNIST IDX files from a folder
   minigrad train --dataset spirals --model mlp --epochs 50
   minigrad train --epochs 10 --stop-after 4 --name demo       # stop early on purpose ...
@@ -86,8 +87,10 @@ def add_parser(sub):
                    help="clip the global gradient norm to this value")
     p.add_argument("--label-smoothing", type=nonnegative_float, default=0.0,
                    help="label smoothing of the cross-entropy")
-    p.add_argument("--amp", action="store_true",
-                   help="mixed precision: float16 autocast with dynamic loss scaling")
+    p.add_argument("--amp", nargs="?", const="float16", default=None,
+                   choices=["float16", "bfloat16"],
+                   help="mixed precision: autocast in float16 (the default) with dynamic loss "
+                        "scaling, or in bfloat16 (float32's range: no scaling needed)")
     p.add_argument("--augment", action="store_true",
                    help="random shift, rotation and noise on training images")
     p.add_argument("--val-fraction", type=nonnegative_float, default=0.1,
@@ -121,6 +124,11 @@ _TRAINING_KEYS = ("model", "dataset", "optimizer", "lr", "schedule", "epochs", "
                   "weight_decay", "clip", "label_smoothing", "amp", "augment", "val_fraction",
                   "subset", "patience", "checkpoint_every", "checkpoint_every_steps", "seed",
                   "distributed", "warmup_epochs")
+
+
+def _amp_dtype(amp):
+    """The autocast dtype of ``--amp`` (a checkpoint of an older minigrad holds True)."""
+    return amp if isinstance(amp, str) else ("float16" if amp else None)
 
 
 def _config(args):
@@ -267,7 +275,8 @@ def run(args):
 
     trainer = Trainer(model, optimizer, train_loader, loss_fn, val_loader=val_loader,
                       scheduler=scheduler, scheduler_interval="step",
-                      clip_grad_norm=config["clip"], amp=config["amp"], callbacks=callbacks,
+                      clip_grad_norm=config["clip"], amp=bool(config["amp"]),
+                      amp_dtype=_amp_dtype(config["amp"]), callbacks=callbacks,
                       transform=transform, device=None if device == "cpu" else device,
                       task=task.kind, progress=not args.no_progress, is_main=is_main,
                       sampler=sampler, distributed=config["distributed"])

@@ -65,6 +65,7 @@ def test_train_default_name_does_not_overwrite(workdir):
      "--schedule", "warmup-cosine", "--weight-decay", "0.01"],
     ["--model", "mlp", "--amp", "--optimizer", "sam", "--lr", "0.05"],
     ["--model", "cnn", "--amp"],
+    ["--model", "cnn", "--amp", "bfloat16", "--optimizer", "momentum"],
     ["--model", "resnet-small", "--optimizer", "sophia", "--schedule", "step",
      "--batch-size", "64"],
 ])
@@ -349,6 +350,7 @@ def _truncated(tmp_path):
     ["train", "--resume", "no/such/checkpoint.npz"],
     ["train", "--checkpoint-every-steps", "0"],
     ["train", "--stop-after-steps", "-3"],
+    ["train", "--amp", "float32"],
     ["train", "--device", "cuda"],
     ["landscape", "--checkpoint", "no/such/best.npz"],
     ["landscape"],
