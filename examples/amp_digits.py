@@ -106,6 +106,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if args.device != "cpu" and args.dtype == "bfloat16":
+        parser.error("bfloat16 runs on the CPU only (CuPy has no bfloat16 arrays)")
 
     train_set, test_set = standardize(*digits_splits(flat=True))
     print(f"{len(train_set)} training and {len(test_set)} test images on {args.device}")

@@ -98,6 +98,16 @@ def normalize_device(device) -> str:
     raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
 
 
+def check_dtype_on(device: str, dtype) -> None:
+    """Raise ``TypeError`` for a dtype the device cannot hold: bfloat16 on CUDA (it is
+    ml_dtypes' NumPy dtype; CuPy has no bfloat16 arrays)."""
+    from .dtypes import bfloat16
+
+    if device == "cuda" and bfloat16 is not None and np.dtype(dtype) == bfloat16:
+        raise TypeError("bfloat16 tensors exist on the CPU only (CuPy has no bfloat16 "
+                        "arrays); on CUDA use float16 (autocast(dtype=mg.float16))")
+
+
 def to_device(array, device: str):
     """Copy ``array`` to ``device`` (no copy when it is already there)."""
     device = normalize_device(device)
@@ -105,6 +115,7 @@ def to_device(array, device: str):
         return array
     if device == "cpu":
         return array.get()
+    check_dtype_on(device, array.dtype)
     return cupy().asarray(array)
 
 

@@ -192,6 +192,9 @@ def run(args):
             raise CLIError("--val-fraction must be below 1")
         if config["label_smoothing"] > 1:
             raise CLIError("--label-smoothing must be in [0, 1]")
+    if device == "cuda" and _amp_dtype(config["amp"]) == "bfloat16":
+        raise CLIError("--amp bfloat16 runs on the CPU only (CuPy has no bfloat16 arrays); "
+                       "on CUDA use --amp (float16)")
 
     rank, world = 0, 1
     if config["distributed"]:

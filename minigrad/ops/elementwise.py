@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from .._backend import check_dtype_on, device_of
 from .._backend import erf as _erf
 from ..autograd.function import Function
 from ..tensor import Tensor, _make_tensor
@@ -314,6 +315,7 @@ class Cast(Function):
         self.dtype = dtype
 
     def forward(self, xp, x):
+        check_dtype_on(device_of(x), self.dtype)
         return x.astype(self.dtype)
 
     def backward(self, gy):

@@ -76,6 +76,7 @@ import time
 import numpy as np
 
 from .. import random as _random
+from .._backend import check_dtype_on, normalize_device
 from ..autograd import no_grad
 from ..serialization import load, save
 from ..tensor import Tensor
@@ -237,6 +238,8 @@ class Trainer:
 
             self.amp_dtype = dtypes.as_dtype(amp_dtype) if amp_dtype is not None \
                 else dtypes.float16
+            if device is not None:
+                check_dtype_on(normalize_device(device), self.amp_dtype)
             self.scaler = GradScaler(enabled=self.amp_dtype == dtypes.float16)
         self._kind = _optimizer_kind(optimizer)
         self.epoch = 0          # completed epochs

@@ -377,6 +377,15 @@ def test_bad_arguments_give_one_clear_line(workdir, argv):
     assert not (workdir / "runs").exists() or not any((workdir / "runs").iterdir())
 
 
+def test_amp_bfloat16_on_cuda_is_refused_up_front(workdir, monkeypatch):
+    import minigrad.cli.train as train_cli
+
+    monkeypatch.setattr(train_cli, "check_device", lambda device: "cuda")  # as on a GPU
+    status, _, err = run_cli("train", "--amp", "bfloat16", "--device", "cuda")
+    assert status == 2
+    assert "--amp bfloat16 runs on the CPU only" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("kind", ["corrupt", "truncated"])
 @pytest.mark.parametrize("command", ["train", "landscape"])
 def test_bad_checkpoint_files(tmp_path, kind, command):
