@@ -116,6 +116,14 @@ class _Cuda:
     def manual_seed(seed):
         manual_seed(seed)
 
+    @staticmethod
+    def is_bf16_supported():
+        """Whether CUDA tensors can be bfloat16 (a GPU, and CuPy 14 or later with
+        ml_dtypes); False without a GPU."""
+        from ._backend import cupy_has_bfloat16
+
+        return cuda_available() and cupy_has_bfloat16()
+
 
 cuda = _Cuda()
 

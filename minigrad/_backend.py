@@ -98,14 +98,30 @@ def normalize_device(device) -> str:
     raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
 
 
-def check_dtype_on(device: str, dtype) -> None:
-    """Raise ``TypeError`` for a dtype the device cannot hold: bfloat16 on CUDA (it is
-    ml_dtypes' NumPy dtype; CuPy has no bfloat16 arrays)."""
+@functools.cache
+def cupy_has_bfloat16() -> bool:
+    """Whether CuPy makes bfloat16 arrays (CuPy 14 and later do when ``ml_dtypes`` is
+    installed; earlier ones do not). Raises ``DeviceError`` without CuPy and a GPU."""
     from .dtypes import bfloat16
 
-    if device == "cuda" and bfloat16 is not None and np.dtype(dtype) == bfloat16:
-        raise TypeError("bfloat16 tensors exist on the CPU only (CuPy has no bfloat16 "
-                        "arrays); on CUDA use float16 (autocast(dtype=mg.float16))")
+    if bfloat16 is None:
+        return False
+    try:
+        cupy().zeros(0, dtype=bfloat16)
+    except (TypeError, ValueError, NotImplementedError):
+        return False
+    return True
+
+
+def check_dtype_on(device: str, dtype) -> None:
+    """Raise ``TypeError`` for a dtype the device cannot hold: bfloat16 on CUDA with a
+    CuPy that has no bfloat16 arrays."""
+    from .dtypes import bfloat16
+
+    if device == "cuda" and bfloat16 is not None and np.dtype(dtype) == bfloat16 \
+            and not cupy_has_bfloat16():
+        raise TypeError("this CuPy has no bfloat16 arrays (CuPy 14 and later have them "
+                        "when ml_dtypes is installed); on CUDA use float16")
 
 
 def to_device(array, device: str):

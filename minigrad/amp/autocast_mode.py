@@ -61,8 +61,9 @@ Notes
   ``with`` block, as PyTorch recommends.
 * PyTorch caches the half copy of each weight for the length of a region; minigrad casts
   once per use (a weight used twice in one forward is cast twice).
-* ``bfloat16`` needs the ``ml_dtypes`` package on NumPy; CuPy has no bfloat16 arrays, so
-  on CUDA use float16.
+* ``bfloat16`` needs the ``ml_dtypes`` package; on CUDA it also needs CuPy 14 or later
+  (``mg.cuda.is_bf16_supported()``), and its products go through ``cupy.matmul``, not our
+  float16 tensor-core GEMM.
 
 References
 ----------

@@ -5,6 +5,7 @@ import os
 import signal
 import time
 
+from .._backend import check_dtype_on
 from .common import (
     EPILOG_COMMON,
     CLIError,
@@ -192,9 +193,11 @@ def run(args):
             raise CLIError("--val-fraction must be below 1")
         if config["label_smoothing"] > 1:
             raise CLIError("--label-smoothing must be in [0, 1]")
-    if device == "cuda" and _amp_dtype(config["amp"]) == "bfloat16":
-        raise CLIError("--amp bfloat16 runs on the CPU only (CuPy has no bfloat16 arrays); "
-                       "on CUDA use --amp (float16)")
+    if config["amp"] and device != "cpu":
+        try:
+            check_dtype_on(device, _amp_dtype(config["amp"]))
+        except TypeError as e:
+            raise CLIError(f"--amp {_amp_dtype(config['amp'])}: {e}") from None
 
     rank, world = 0, 1
     if config["distributed"]:

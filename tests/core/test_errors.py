@@ -50,21 +50,24 @@ def test_cuda_without_device_is_a_clear_error():
 
 
 @pytest.mark.skipif(mg.bfloat16 is None, reason="no bfloat16 dtype (ml_dtypes)")
-def test_bfloat16_on_cuda_is_a_clear_error():
-    """CuPy has no bfloat16 arrays: a cast, a move or a bfloat16 Trainer on CUDA says so
-    (checked without a GPU through the one function every such path calls)."""
-    from minigrad import nn, optim
-    from minigrad._backend import check_dtype_on
+def test_bfloat16_on_a_cupy_without_it_is_a_clear_error(monkeypatch):
+    """CuPy before 14 (or without ml_dtypes) has no bfloat16 arrays: a cast, a move or a
+    bfloat16 Trainer on CUDA says so (checked without a GPU through the one function
+    every such path calls, with CuPy's answer stubbed)."""
+    from minigrad import _backend, nn, optim
     from minigrad.train import Trainer
 
-    with pytest.raises(TypeError, match="bfloat16 tensors exist on the CPU only"):
-        check_dtype_on("cuda", mg.bfloat16)
-    check_dtype_on("cuda", mg.float16)
-    check_dtype_on("cpu", mg.bfloat16)
+    monkeypatch.setattr(_backend, "cupy_has_bfloat16", lambda: False)
+    with pytest.raises(TypeError, match="this CuPy has no bfloat16 arrays"):
+        _backend.check_dtype_on("cuda", mg.bfloat16)
+    _backend.check_dtype_on("cuda", mg.float16)
+    _backend.check_dtype_on("cpu", mg.bfloat16)
     model = nn.Linear(2, 2)
     with pytest.raises(TypeError, match="on CUDA use float16"):
         Trainer(model, optim.SGD(model.parameters(), lr=0.1), [], nn.MSELoss(), amp=True,
                 amp_dtype="bfloat16", device="cuda")
+    monkeypatch.setattr(_backend, "cupy_has_bfloat16", lambda: True)  # CuPy 14 + ml_dtypes
+    _backend.check_dtype_on("cuda", mg.bfloat16)
 
 
 def test_unknown_device():

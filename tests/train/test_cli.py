@@ -377,13 +377,16 @@ def test_bad_arguments_give_one_clear_line(workdir, argv):
     assert not (workdir / "runs").exists() or not any((workdir / "runs").iterdir())
 
 
-def test_amp_bfloat16_on_cuda_is_refused_up_front(workdir, monkeypatch):
+def test_amp_bfloat16_on_a_cupy_without_it_is_refused_up_front(workdir, monkeypatch):
     import minigrad.cli.train as train_cli
+    from minigrad import _backend
 
     monkeypatch.setattr(train_cli, "check_device", lambda device: "cuda")  # as on a GPU
+    monkeypatch.setattr(_backend, "cupy_has_bfloat16", lambda: False)  # CuPy < 14
     status, _, err = run_cli("train", "--amp", "bfloat16", "--device", "cuda")
     assert status == 2
-    assert "--amp bfloat16 runs on the CPU only" in err and "Traceback" not in err
+    assert "--amp bfloat16: this CuPy has no bfloat16 arrays" in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "truncated"])
