@@ -3,7 +3,8 @@
 Everything else in minigrad asks this module for the array module ``xp`` of an array
 (NumPy for ``"cpu"``, CuPy for ``"cuda"``) and writes each op once against ``xp``.
 Nothing here imports CuPy at import time: the package imports silently without a GPU,
-and a GPU path used without one raises a clear error.
+and a GPU path used without one raises a clear error. The host side lives here too:
+:func:`tune_host_allocator` (how glibc keeps freed NumPy buffers).
 """
 from __future__ import annotations
 
