@@ -6,7 +6,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from . import random as _random
-from ._backend import array_module_for, normalize_device
+from ._backend import array_module_for, check_dtype_on, normalize_device
 from .ops import elementwise as _elementwise
 from .ops import shape as _shape
 from .tensor import Tensor, _make_tensor, _shape_args
@@ -21,6 +21,14 @@ def _finish(arr, requires_grad):
 
 def _float_dtype(dtype):
     return _dt.as_dtype(dtype) or _dt.get_default_dtype()
+
+
+def _module(device, dtype):
+    """The array module of ``device``, once it is known to hold ``dtype`` (bfloat16 on
+    CUDA needs a CuPy that has it)."""
+    device = normalize_device(device)
+    check_dtype_on(device, dtype)
+    return array_module_for(device)
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -50,27 +58,27 @@ def from_numpy(array):
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
-    xp = array_module_for(normalize_device(device))
-    return _finish(xp.zeros(_shape_args(shape), _float_dtype(dtype)), requires_grad)
+    dtype = _float_dtype(dtype)
+    return _finish(_module(device, dtype).zeros(_shape_args(shape), dtype), requires_grad)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
-    xp = array_module_for(normalize_device(device))
-    return _finish(xp.ones(_shape_args(shape), _float_dtype(dtype)), requires_grad)
+    dtype = _float_dtype(dtype)
+    return _finish(_module(device, dtype).ones(_shape_args(shape), dtype), requires_grad)
 
 
 def empty(*shape, dtype=None, device=None, requires_grad=False):
-    xp = array_module_for(normalize_device(device))
-    return _finish(xp.empty(_shape_args(shape), _float_dtype(dtype)), requires_grad)
+    dtype = _float_dtype(dtype)
+    return _finish(_module(device, dtype).empty(_shape_args(shape), dtype), requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
-    xp = array_module_for(normalize_device(device))
     if dtype is None:
         dtype = (_dt.bool if isinstance(fill_value, bool) else _dt.int64
                  if isinstance(fill_value, int) else _dt.get_default_dtype())
+    dtype = _dt.as_dtype(dtype)
     size = (size,) if isinstance(size, int) else tuple(size)
-    return _finish(xp.full(size, fill_value, dtype=_dt.as_dtype(dtype)), requires_grad)
+    return _finish(_module(device, dtype).full(size, fill_value, dtype=dtype), requires_grad)
 
 
 def _like(x, dtype, device):
@@ -100,21 +108,21 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
-    xp = array_module_for(normalize_device(device))
     if dtype is None:
         ints = all(isinstance(v, int) for v in (start, end, step))
         dtype = _dt.int64 if ints else _dt.get_default_dtype()
-    return _finish(xp.arange(start, end, step, dtype=_dt.as_dtype(dtype)), requires_grad)
+    dtype = _dt.as_dtype(dtype)
+    return _finish(_module(device, dtype).arange(start, end, step, dtype=dtype), requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    xp = array_module_for(normalize_device(device))
-    return _finish(xp.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad)
+    dtype = _float_dtype(dtype)
+    return _finish(_module(device, dtype).linspace(start, end, steps, dtype=dtype), requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    xp = array_module_for(normalize_device(device))
-    return _finish(xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+    dtype = _float_dtype(dtype)
+    return _finish(_module(device, dtype).eye(n, m, dtype=dtype), requires_grad)
 
 
 def rand(*shape, dtype=None, device=None, requires_grad=False):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
-from ._backend import normalize_device
+from ._backend import check_dtype_on, normalize_device
 
 _U64 = 2 ** 64
 
@@ -180,6 +180,7 @@ def uniform(shape, low=0.0, high=1.0, dtype=None, device="cpu"):
     """An array of U[low, high) samples (drawn in float64 on the CPU, the sequences
     ``manual_seed`` promises; in float32 or float64 on CUDA)."""
     dtype = _float(dtype)
+    check_dtype_on(normalize_device(device), dtype)
     g = generator(device)
     if g is _cpu:
         return g.uniform(low, high, size=shape).astype(dtype, copy=False)
@@ -189,6 +190,7 @@ def uniform(shape, low=0.0, high=1.0, dtype=None, device="cpu"):
 def normal(shape, mean=0.0, std=1.0, dtype=None, device="cpu"):
     """An array of N(mean, std²) samples."""
     dtype = _float(dtype)
+    check_dtype_on(normalize_device(device), dtype)
     g = generator(device)
     z = g.standard_normal(size=shape) if g is _cpu else \
         g.standard_normal(size=shape, dtype=_draw_dtype(dtype))

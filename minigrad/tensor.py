@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import dtypes as _dt
-from ._backend import device_of, get_array_module, normalize_device, to_device
+from ._backend import check_dtype_on, device_of, get_array_module, normalize_device, to_device
 from ._conversions import DeviceDtypeShorthands
 from .autograd.function import run_backward
 from .autograd.grad_mode import is_grad_enabled
@@ -38,6 +38,7 @@ def _to_array(data, dtype=None, device=None):
     if arr.dtype == object:
         raise TypeError(f"cannot make a tensor from {type(data).__name__} of mixed objects")
     if dtype is not None and arr.dtype != dtype:
+        check_dtype_on(device_of(arr) if device is None else normalize_device(device), dtype)
         arr = arr.astype(dtype)
     if device is not None:
         arr = to_device(arr, device)

@@ -51,9 +51,10 @@ def test_cuda_without_device_is_a_clear_error():
 
 @pytest.mark.skipif(mg.bfloat16 is None, reason="no bfloat16 dtype (ml_dtypes)")
 def test_bfloat16_on_a_cupy_without_it_is_a_clear_error(monkeypatch):
-    """CuPy before 14 (or without ml_dtypes) has no bfloat16 arrays: a cast, a move or a
-    bfloat16 Trainer on CUDA says so (checked without a GPU through the one function
-    every such path calls, with CuPy's answer stubbed)."""
+    """CuPy before 14 (or without ml_dtypes) has no bfloat16 arrays: creating, casting or
+    moving a bfloat16 tensor on CUDA, or a bfloat16 Trainer there, says so (checked
+    without a GPU through the one function every such path calls, with CuPy's answer
+    stubbed)."""
     from minigrad import _backend, nn, optim
     from minigrad.train import Trainer
 
@@ -62,6 +63,13 @@ def test_bfloat16_on_a_cupy_without_it_is_a_clear_error(monkeypatch):
         _backend.check_dtype_on("cuda", mg.bfloat16)
     _backend.check_dtype_on("cuda", mg.float16)
     _backend.check_dtype_on("cpu", mg.bfloat16)
+    for make in (lambda: mg.zeros(2, dtype=mg.bfloat16, device="cuda"),
+                 lambda: mg.full((2,), 1.5, dtype=mg.bfloat16, device="cuda"),
+                 lambda: mg.randn(2, dtype=mg.bfloat16, device="cuda"),
+                 lambda: mg.tensor([1.0], dtype=mg.bfloat16, device="cuda"),
+                 lambda: mg.tensor([1.0]).to(dtype=mg.bfloat16).to("cuda")):
+        with pytest.raises(TypeError, match="this CuPy has no bfloat16 arrays"):
+            make()
     model = nn.Linear(2, 2)
     with pytest.raises(TypeError, match="on CUDA use float16"):
         Trainer(model, optim.SGD(model.parameters(), lr=0.1), [], nn.MSELoss(), amp=True,
