@@ -191,29 +191,18 @@ def _aligned(a, nbytes=16) -> bool:
 
 # --------------------------------------------------------------------------------- Philox
 
-_PHILOX_DTYPES = {"uniform_f32": np.float32, "uniform_f64": np.float64, "normal_f32": np.float32,
-                  "normal_f64": np.float64, "below_u64": np.uint64, "bits_u64": np.uint64}
-
-
 def philox_fill(kind: str, n: int, seed: int, offset: int, range_: int | None = None):
     r"""The ``n`` values of draw (``seed``, ``offset``) from kernel ``philox_<kind>`` of
     philox.cu, as a new CuPy array (float32, float64 or uint64 by ``kind``); the draw uses
     ceil(n / P) Philox blocks (P = ``reference.PHILOX_PER_BLOCK[kind]``). ``range_`` is the
     exclusive bound of ``below_u64``. Reference: ``reference.philox_fill`` (bit for bit but
     the normals' log/cos/sin)."""
-    if kind not in _PHILOX_DTYPES:
-        raise ValueError(f"unknown Philox kind {kind!r}; expected one of {sorted(_PHILOX_DTYPES)}")
-    if not (0 <= seed < 2 ** 64 and 0 <= offset < 2 ** 64):
-        raise ValueError(f"seed and offset must lie in [0, 2**64), got {seed} and {offset}")
-    extra = ()
-    if kind == "below_u64":
-        if range_ is None or not 1 <= range_ < 2 ** 64:
-            raise ValueError(f"below_u64 needs 1 <= range_ < 2**64, got {range_}")
-        extra = (np.uint64(range_),)
+    P = reference.philox_check(kind, seed, offset, range_)
+    extra = (np.uint64(range_),) if kind == "below_u64" else ()
     cp = _backend.cupy()
-    out = cp.empty(int(n), dtype=_PHILOX_DTYPES[kind])
+    out = cp.empty(int(n), dtype=reference.PHILOX_DTYPES[kind])
     if n:
-        n_blocks = -(-int(n) // reference.PHILOX_PER_BLOCK[kind])
+        n_blocks = -(-int(n) // P)
         kernel = get_kernel("philox.cu", f"philox_{kind}")
         kernel((min(-(-n_blocks // 256), 65535),), (256,),
                (np.uint64(seed), np.uint64(offset), np.int64(n), *extra, out))

@@ -429,10 +429,26 @@ def mm_24(values, metadata, B, out=None):
 
 PHILOX_M = (0xD2511F53, 0xCD9E8D57)  # round multipliers M0, M1
 PHILOX_W = (0x9E3779B9, 0xBB67AE85)  # key bumps W0, W1
-# Values of a draw written per Philox block, by kernel (philox_<kind> in philox.cu).
+# Values of a draw written per Philox block, and their dtype, by kernel (philox_<kind> in
+# philox.cu).
 PHILOX_PER_BLOCK = {"uniform_f32": 4, "uniform_f64": 2, "normal_f32": 4, "normal_f64": 2,
                     "below_u64": 2, "bits_u64": 2}
+PHILOX_DTYPES = {"uniform_f32": np.float32, "uniform_f64": np.float64, "normal_f32": np.float32,
+                 "normal_f64": np.float64, "below_u64": np.uint64, "bits_u64": np.uint64}
 _M32 = 0xFFFFFFFF
+
+
+def philox_check(kind: str, seed: int, offset: int, range_: int | None) -> int:
+    """Check a draw's arguments (the kernel launcher and the twin both call this); return
+    P, the values per block of ``kind``."""
+    if kind not in PHILOX_PER_BLOCK:
+        raise ValueError(f"unknown Philox kind {kind!r}; expected one of "
+                         f"{sorted(PHILOX_PER_BLOCK)}")
+    if not (0 <= seed < 2 ** 64 and 0 <= offset < 2 ** 64):
+        raise ValueError(f"seed and offset must lie in [0, 2**64), got {seed} and {offset}")
+    if kind == "below_u64" and (range_ is None or not 1 <= range_ < 2 ** 64):
+        raise ValueError(f"below_u64 needs 1 <= range_ < 2**64, got {range_}")
+    return PHILOX_PER_BLOCK[kind]
 
 
 def philox4x32_10(counter, key):
@@ -514,10 +530,7 @@ def philox_fill(kind: str, n: int, seed: int, offset: int, range_: int | None = 
     (P = ``PHILOX_PER_BLOCK[kind]``), the last block cut at n. ``range_`` (1 to 2^64 - 1) is
     the exclusive bound of ``below_u64``. Every value equals the kernel's bit for bit except
     the normals, whose log/cos/sin come from another math library (a few ulp)."""
-    if kind not in PHILOX_PER_BLOCK:
-        raise ValueError(f"unknown Philox kind {kind!r}; expected one of "
-                         f"{sorted(PHILOX_PER_BLOCK)}")
-    P = PHILOX_PER_BLOCK[kind]
+    P = philox_check(kind, seed, offset, range_)
     w = philox_blocks(-(-n // P), seed, offset, xp)
     w0, w1, w2, w3 = (w[:, j] for j in range(4))
     if kind == "uniform_f32":
@@ -529,8 +542,6 @@ def philox_fill(kind: str, n: int, seed: int, offset: int, range_: int | None = 
     elif kind == "normal_f64":
         v = xp.stack(_box_muller_f64(w0, w1, w2, w3), axis=-1)
     elif kind == "below_u64":
-        if range_ is None or not 1 <= range_ < 2 ** 64:
-            raise ValueError(f"below_u64 needs 1 <= range_ < 2**64, got {range_}")
         bound = xp.uint64(range_)
         v = xp.stack([_mulhi_u64(_bits_u64(w0, w1), bound),
                       _mulhi_u64(_bits_u64(w2, w3), bound)], axis=-1)

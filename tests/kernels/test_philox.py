@@ -81,8 +81,6 @@ int main(int argc, char** argv) {
     return 0;
 }
 """
-_DTYPES = {"uniform_f32": np.float32, "uniform_f64": np.float64, "normal_f32": np.float32,
-           "normal_f64": np.float64, "below_u64": np.uint64, "bits_u64": np.uint64}
 
 
 def _check_equal(kind, got, want):
@@ -144,6 +142,8 @@ def test_fill_rejects_unknown_kind_and_bad_range():
         ref.philox_fill("gamma", 4, 0, 0)
     with pytest.raises(ValueError, match="range_"):
         ref.philox_fill("below_u64", 4, 0, 0, 0)
+    with pytest.raises(ValueError, match="seed and offset"):
+        ref.philox_fill("bits_u64", 4, 0, 2 ** 64)
 
 
 # --------------------------------------------------------------------- the .cu file on host
@@ -179,7 +179,7 @@ def test_cu_transforms_equal_the_reference(host_program, seed, offset, n, range_
     subprocess.run([str(exe), str(prefix), str(seed), str(offset), str(n), str(range_)],
                    timeout=60, check=True)
     for kind in KINDS:
-        got = np.fromfile(f"{prefix}_{kind}.bin", dtype=_DTYPES[kind])
+        got = np.fromfile(f"{prefix}_{kind}.bin", dtype=ref.PHILOX_DTYPES[kind])
         want = ref.philox_fill(kind, n, seed, offset, range_ if kind == "below_u64" else None)
         _check_equal(kind, got, want)
 
