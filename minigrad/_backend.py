@@ -12,6 +12,8 @@ import functools
 
 import numpy as np
 
+from .dtypes import bfloat16 as _bfloat16
+
 DEVICES = ("cpu", "cuda")
 
 
@@ -103,12 +105,10 @@ def normalize_device(device) -> str:
 def cupy_has_bfloat16() -> bool:
     """Whether CuPy makes bfloat16 arrays (CuPy 14 and later do when ``ml_dtypes`` is
     installed; earlier ones do not). Raises ``DeviceError`` without CuPy and a GPU."""
-    from .dtypes import bfloat16
-
-    if bfloat16 is None:
+    if _bfloat16 is None:
         return False
     try:
-        cupy().zeros(0, dtype=bfloat16)
+        cupy().zeros(0, dtype=_bfloat16)
     except (TypeError, ValueError, NotImplementedError):
         return False
     return True
@@ -116,10 +116,9 @@ def cupy_has_bfloat16() -> bool:
 
 def check_dtype_on(device: str, dtype) -> None:
     """Raise ``TypeError`` for a dtype the device cannot hold: bfloat16 on CUDA with a
-    CuPy that has no bfloat16 arrays."""
-    from .dtypes import bfloat16
-
-    if device == "cuda" and bfloat16 is not None and np.dtype(dtype) == bfloat16 \
+    CuPy that has no bfloat16 arrays. Called on every cast: on the CPU it costs one
+    comparison."""
+    if device == "cuda" and _bfloat16 is not None and np.dtype(dtype) == _bfloat16 \
             and not cupy_has_bfloat16():
         raise TypeError("this CuPy has no bfloat16 arrays (CuPy 14 and later have them "
                         "when ml_dtypes is installed); on CUDA use float16")

@@ -193,11 +193,12 @@ def run(args):
             raise CLIError("--val-fraction must be below 1")
         if config["label_smoothing"] > 1:
             raise CLIError("--label-smoothing must be in [0, 1]")
-    if config["amp"] and device != "cpu":
+    amp_dtype = _amp_dtype(config["amp"])
+    if amp_dtype is not None:
         try:
-            check_dtype_on(device, _amp_dtype(config["amp"]))
+            check_dtype_on(device, amp_dtype)
         except TypeError as e:
-            raise CLIError(f"--amp {_amp_dtype(config['amp'])}: {e}") from None
+            raise CLIError(f"--amp {amp_dtype}: {e}") from None
 
     rank, world = 0, 1
     if config["distributed"]:
@@ -281,8 +282,8 @@ def run(args):
 
     trainer = Trainer(model, optimizer, train_loader, loss_fn, val_loader=val_loader,
                       scheduler=scheduler, scheduler_interval="step",
-                      clip_grad_norm=config["clip"], amp=bool(config["amp"]),
-                      amp_dtype=_amp_dtype(config["amp"]), callbacks=callbacks,
+                      clip_grad_norm=config["clip"], amp=amp_dtype is not None,
+                      amp_dtype=amp_dtype, callbacks=callbacks,
                       transform=transform, device=None if device == "cpu" else device,
                       task=task.kind, progress=not args.no_progress, is_main=is_main,
                       sampler=sampler, distributed=config["distributed"])
