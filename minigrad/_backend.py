@@ -197,9 +197,15 @@ def tune_host_allocator() -> bool:
     """
     import ctypes
     import os
-    import platform
 
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    # glibc answers "glibc 2.36"; elsewhere the name is unknown (ValueError), unanswered
+    # (None) or os.confstr missing (Windows). platform.libc_ver() would read the Python
+    # binary from disk at every import.
+    try:
+        glibc = os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    except (AttributeError, ValueError, OSError):
+        return False
+    if not glibc:
         return False
     if any(name in os.environ for name in _USER_MALLOC_SETTINGS):
         return False
