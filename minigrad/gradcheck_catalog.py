@@ -237,6 +237,10 @@ def _op_cases():
         _unary("log_softmax", lambda x: x.log_softmax(dim=0)),
         _unary("cumsum", lambda x: x.cumsum(dim=1)),
         _unary("norm", lambda x: x.norm(), draw=_away),
+        _unary("norm (p=3, dim)", lambda x: x.norm(3, dim=1), draw=_away),
+        _unary("normalize", lambda x: mg.nn.functional.normalize(x, dim=1), draw=_away),
+        _binary("cosine_similarity", lambda a, b: mg.nn.functional.cosine_similarity(a, b),
+                shapes=((3, 4), (1, 4))),
         # ----------------------------------------------------------- shapes
         _unary("reshape", lambda x: x.reshape(2, 6) * _T(np.arange(12.0).reshape(2, 6), False)),
         _unary("permute", lambda x: x.permute(2, 0, 1), shape=(2, 3, 4)),
@@ -251,6 +255,9 @@ def _op_cases():
         _binary("stack", lambda a, b: mg.stack([a, b], dim=1), shapes=((3, 4), (3, 4))),
         _unary("split", lambda x: x.split(2, dim=1)[1]),
         _unary("pad", lambda x: mg.pad(x, (1, 2, 0, 1))),
+        _unary("pad (reflect)", lambda x: mg.pad(x, (2, 1, 1, 0), "reflect")),
+        _unary("pad (replicate)", lambda x: mg.pad(x, (2, 1), "replicate")),
+        _unary("pad (circular)", lambda x: mg.pad(x, (4, 1, 3, 2), "circular")),
         _unary("repeat", lambda x: x.repeat(2, 1)),
         _op("to_device (cuda round trip)", to_device, needs_cuda=True, covers=("ToDevice",)),
         # ----------------------------------------------------------- linear algebra

@@ -8,9 +8,12 @@ into an input.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..ops import activation as _act
 from ..ops.reduction import LogSoftmax as _LogSoftmax
 from ..ops.reduction import Softmax as _Softmax
+from ..ops.shape import broadcast_to as _broadcast_to
 from ..ops.shape import pad
 from .activation import softmax_dim as _softmax_dim
 from .conv import conv1d, conv2d
@@ -32,7 +35,7 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm",
     "dropout", "dropout1d", "dropout2d", "stochastic_depth", "embedding", "pad", "relu",
     "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "softmax",
-    "log_softmax", "one_hot",
+    "log_softmax", "one_hot", "normalize", "cosine_similarity",
 ]
 
 
@@ -80,6 +83,27 @@ def log_softmax(input, dim=None, dtype=None):
     if dtype is not None:
         input = input.to(dtype=dtype)
     return _LogSoftmax(_softmax_dim(input.ndim) if dim is None else dim)(input)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    r"""x / max(‖x‖_p, eps) along ``dim``: unit p-norm vectors (PyTorch's ``F.normalize``).
+    ``eps`` keeps a zero vector at zero instead of 0/0."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    r"""cos θ = Σ (x1 / max(‖x1‖, eps))·(x2 / max(‖x2‖, eps)) along ``dim``, after
+    broadcasting x1 and x2 together (PyTorch's ``F.cosine_similarity``). Each input is
+    divided by its own norm before the product, so large entries do not overflow."""
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"cosine_similarity: shapes {tuple(x1.shape)} and "
+                         f"{tuple(x2.shape)} do not broadcast") from None
+    x1, x2 = _broadcast_to(x1, shape), _broadcast_to(x2, shape)
+    n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
+    n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
 def one_hot(tensor, num_classes=-1):

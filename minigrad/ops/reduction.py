@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..amp.autocast_mode import autocast_float32
 from ..autograd.function import Function
 from ..tensor import _make_tensor, values_indices
-from .elementwise import const
+from .elementwise import const, where
 
 
 def normalize_dims(dim, ndim, op):
@@ -218,16 +218,50 @@ class Cumsum(Function):
         return gy.flip(self.dim).cumsum(self.dim).flip(self.dim)
 
 
+class Norm(Function):
+    r"""y = ‖x‖_p = (Σ |x|^p)^(1/p) over ``axes``, for a finite p > 0.
+    VJP: gx = gy·sign(x)·(|x| / y)^(p−1), which is gy·x / y for p = 2; and gx = 0 where
+    y = 0, the subgradient PyTorch picks at the origin (the formula there is 0/0)."""
+
+    amp_policy = "float32"
+
+    save_output = True
+
+    def __init__(self, p, dim, keepdim):
+        self.p, self.dim, self.keepdim = p, dim, keepdim
+
+    def forward(self, xp, x):
+        self.axes = normalize_dims(self.dim, x.ndim, "norm")
+        a = xp.abs(x)
+        if self.p == 2:
+            return xp.sqrt((a * a).sum(axis=self.axes, keepdims=self.keepdim))
+        return (a**self.p).sum(axis=self.axes, keepdims=self.keepdim) ** (1.0 / self.p)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        shape = _keepdim_shape(x.shape, self.axes)
+        y = self.saved_output.reshape(shape)
+        at_origin = y.data == 0
+        y = where(at_origin, 1.0, y)              # any nonzero stand-in: masked below
+        if self.p == 2:
+            slope = x / y
+        else:                                     # 0^(p−1) is inf for p < 1: mask x = 0 too
+            flat = x.data == 0
+            slope = where(flat, 0.0, x.sign() * (where(flat, 1.0, x.abs()) / y) ** (self.p - 1))
+        return where(at_origin, 0.0, gy.reshape(shape) * slope)
+
+
 def norm(x, p=2, dim=None, keepdim=False):
-    """The p-norm (p = 1, 2, inf or any positive number) over ``dim``."""
+    """The p-norm over ``dim``: p = 1, 2, inf or any positive number. At x = 0 the
+    gradient is 0, as in PyTorch."""
+    if not (p == float("inf") or (isinstance(p, (int, float)) and p > 0)):
+        raise ValueError(f"norm: p must be a positive number or inf, got {p!r}")
     (x,) = autocast_float32(x)
-    if p == 2:
-        return (x * x).sum(dim, keepdim).sqrt()
     if p == 1:
         return x.abs().sum(dim, keepdim)
     if p == float("inf"):
         return x.abs().amax(dim, keepdim)
-    return (x.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+    return Norm(p, dim, keepdim)(x)
 
 
 def logsumexp(x, dim, keepdim=False):

@@ -2,6 +2,10 @@
 gradient, cat/stack/split/chunk, pad, flip, repeat, device moves."""
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from .._backend import scatter_add as _scatter_add
 from .._backend import to_device
 from ..autograd.function import Function
@@ -187,8 +191,6 @@ def normalize_index(index):
         if isinstance(i, Tensor):
             i = i.data
         if isinstance(i, list):
-            import numpy as np
-
             i = np.asarray(i)
         if hasattr(i, "dtype") and getattr(i, "ndim", 0) > 0 and i.dtype.kind == "b":
             out.extend(i.nonzero())
@@ -317,33 +319,86 @@ def chunk(x, chunks, dim=0):
 
 
 class Pad(Function):
-    """Constant padding, PyTorch order: ``pad = (left_last, right_last, left_2nd, ...)``.
+    """Constant padding by non-negative widths, ``widths[i] = (before, after)`` for dim i.
     VJP: gx = gy with the padding sliced off."""
 
-    def __init__(self, pad, value=0.0):
-        if len(pad) % 2:
-            raise ValueError(f"pad: expects an even number of pad sizes, got {pad}")
-        if any(p < 0 for p in pad):
-            raise ValueError(f"pad: negative padding {pad} is not supported")
-        self.pad, self.value = tuple(pad), value
+    def __init__(self, widths, value):
+        self.widths, self.value = widths, value
 
     def forward(self, xp, x):
-        k = len(self.pad) // 2
-        if k > x.ndim:
-            raise ValueError(f"pad: {k} padded dims for a tensor with {x.ndim} dims")
-        widths = [(0, 0)] * (x.ndim - k) + [
-            (self.pad[2 * i], self.pad[2 * i + 1]) for i in reversed(range(k))
-        ]
-        self.widths = widths
-        return xp.pad(x, widths, mode="constant", constant_values=self.value)
+        return xp.pad(x, self.widths, mode="constant", constant_values=self.value)
 
     def backward(self, gy):
         index = tuple(slice(lo, gy.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))
         return gy[index]
 
 
-def pad(x, pad, value=0.0):
-    return Pad(pad, value)(x)
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _source_index(n, lo, hi, mode):
+    """Which input position each output position of a padded dim reads (non-constant modes).
+
+    Output position i ∈ [−lo, n + hi) of an input dim of size n reads
+    reflect: the mirror image without repeating the edge (−1 → 1, n → n − 2);
+    replicate: the nearest edge (clip to [0, n − 1]); circular: i mod n.
+    """
+    i = np.arange(-lo, n + hi)
+    if mode == "reflect":
+        return np.where(i < 0, -i, np.where(i >= n, 2 * (n - 1) - i, i))
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    return i % n
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad (or, with negative widths in constant mode, crop) the trailing dims: PyTorch's
+    ``F.pad``. ``pad = (left_last, right_last, left_2nd_last, right_2nd_last, ...)``.
+
+    ``mode``: ``"constant"`` fills with ``value`` (default 0); ``"reflect"`` mirrors the
+    input without repeating the edge (widths < the dim's size); ``"replicate"`` repeats the
+    edge; ``"circular"`` wraps around (widths ≤ the dim's size). The non-constant modes are
+    gathers, so their gradient scatter-adds back to the positions read.
+
+    Where minigrad differs: PyTorch limits the non-constant modes to the last 1–3 dims of a
+    2-D to 5-D input; here they pad any number of trailing dims of any input.
+    """
+    x = input
+    pad = tuple(pad)
+    if len(pad) % 2 or not all(isinstance(p, numbers.Integral) for p in pad):
+        raise ValueError(f"pad: expects an even number of integer pad sizes, got {pad}")
+    pad = tuple(int(p) for p in pad)
+    k = len(pad) // 2
+    if k > x.ndim:
+        raise ValueError(f"pad: {k} padded dims for a tensor with {x.ndim} dims")
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {PAD_MODES}, got {mode!r}")
+    if mode != "constant" and value is not None:
+        raise ValueError(f'pad: mode "{mode}" does not take a value argument')
+    # widths[d] = (before, after) for every dim d, zeros for the unpadded leading dims
+    widths = [(0, 0)] * (x.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+    if mode == "constant":
+        if any(lo < 0 or hi < 0 for lo, hi in widths):        # negative widths crop
+            for d, (lo, hi) in enumerate(widths):
+                if -min(lo, 0) - min(hi, 0) > x.shape[d]:
+                    raise ValueError(f"pad: cropping {pad} removes more than dim {d} "
+                                     f"of shape {tuple(x.shape)}")
+            x = x[tuple(slice(-min(lo, 0), x.shape[d] + min(hi, 0))
+                        for d, (lo, hi) in enumerate(widths))]
+            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        return Pad(widths, 0.0 if value is None else value)(x)
+    for d, (lo, hi) in enumerate(widths):
+        if lo == hi == 0:
+            continue
+        n = x.shape[d]
+        limit = {"reflect": n - 1, "replicate": float("inf"), "circular": n}[mode]
+        if lo < 0 or hi < 0 or max(lo, hi) > limit or n == 0:
+            rule = {"reflect": "< the size", "replicate": "≥ 0, on a non-empty dim",
+                    "circular": "≤ the size"}[mode]
+            raise ValueError(f"pad: {mode} padding ({lo}, {hi}) of dim {d} with size {n} "
+                             f"(shape {tuple(x.shape)}): widths must be {rule}")
+        x = x[(slice(None),) * d + (_source_index(n, lo, hi, mode),)]
+    return x
 
 
 class ToDevice(Function):

@@ -114,9 +114,33 @@ def _draw_getitem(data):
 
 
 def _draw_pad(data):
+    """A mode and widths it accepts: constant may crop (negative widths), reflect needs
+    width < size, circular width ≤ size."""
     x = data.draw(arrays(min_dims=1, **SMALL))
     k = data.draw(st.integers(1, x.ndim))
-    return (x,), {"pad": tuple(data.draw(st.integers(0, 2)) for _ in range(2 * k))}
+    mode = data.draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    pad = []
+    for d in reversed(range(x.ndim - k, x.ndim)):       # PyTorch order: last dim first
+        n = x.shape[d]
+        if mode == "constant":
+            lo = data.draw(st.integers(-min(n, 1), 2))
+            hi = data.draw(st.integers(-min(n + min(lo, 0), 1), 2))
+        else:
+            top = {"reflect": n - 1, "replicate": 2 if n else 0, "circular": n}[mode]
+            lo, hi = (data.draw(st.integers(0, min(top, 2))) for _ in range(2))
+        pad += [lo, hi]
+    return (x,), {"pad": tuple(pad), "mode": mode}
+
+
+def _np_pad(x, pad, mode):
+    widths = [(0, 0)] * (x.ndim - len(pad) // 2) + [
+        (pad[2 * i], pad[2 * i + 1]) for i in reversed(range(len(pad) // 2))]
+    x = x[tuple(slice(-min(lo, 0), x.shape[d] + min(hi, 0)) for d, (lo, hi) in enumerate(widths))]
+    widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    if mode == "constant":
+        return np.pad(x, widths, constant_values=0.5)
+    return np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge",
+                                   "circular": "wrap"}[mode])
 
 
 def _draw_split(data):
@@ -277,6 +301,9 @@ SPECS = [
     dim_op("cumsum", lambda x, d: x.cumsum(d), lambda x, d: np.cumsum(x, axis=d)),
     reduce_op("norm", lambda x, d, k: x.norm(2, d, k),
               lambda x, d, k: np.sqrt((x * x).sum(axis=d, keepdims=k)), min_value=0.1),
+    reduce_op("norm_p3", lambda x, d, k: x.norm(3, d, k),
+              lambda x, d, k: (np.abs(x) ** 3).sum(axis=d, keepdims=k) ** (1 / 3),
+              min_value=0.1),
     # linear algebra
     OpSpec("matmul", _draw_matmul, lambda a, b: a @ b, np.matmul),
     # shapes
@@ -313,10 +340,9 @@ SPECS = [
                np.split(x, range(size, x.shape[dim], size), dim)[::-1], dim)),
     OpSpec("chunk", one(min_dims=1), lambda x: x.chunk(2, 0)[0],
            lambda x: x[: -(-x.shape[0] // 2)]),
-    OpSpec("pad", _draw_pad, lambda x, pad: mg.pad(x, pad, value=0.5),
-           lambda x, pad: np.pad(x, [(0, 0)] * (x.ndim - len(pad) // 2) + [
-               (pad[2 * i], pad[2 * i + 1]) for i in reversed(range(len(pad) // 2))],
-               constant_values=0.5)),
+    OpSpec("pad", _draw_pad,
+           lambda x, pad, mode: mg.pad(x, pad, mode, value=0.5 if mode == "constant" else None),
+           _np_pad),
 ]
 
 # --------------------------------------------------------------- fused forwards (ops/fused.py)
