@@ -14,7 +14,7 @@ import numpy as np
 from . import dtypes as _dt
 from ._backend import check_dtype_on, device_of, get_array_module, normalize_device, to_device
 from ._conversions import DeviceDtypeShorthands
-from .autograd.function import run_backward
+from .autograd.function import accumulate_grad, run_backward, run_post_backward_callbacks
 from .autograd.grad_mode import is_grad_enabled
 
 _PY_SCALARS = (bool, int, float, np.generic)
@@ -275,11 +275,14 @@ class Tensor(DeviceDtypeShorthands):
     def clone(self):
         return _elementwise.Identity()(self)
 
-    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf.
 
         ``gradient`` may be omitted only for a tensor with one element. The graph is
-        freed afterwards unless ``retain_graph`` (or ``create_graph``) is true.
+        freed afterwards unless ``retain_graph`` (or ``create_graph``) is true. With
+        ``inputs`` (a tensor or a sequence of them, leaves or intermediate results), only
+        their ``.grad`` receives the gradient, as in PyTorch; an input that ``self`` does
+        not depend on keeps its ``.grad``.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -287,10 +290,22 @@ class Tensor(DeviceDtypeShorthands):
                 "(was it made under no_grad, or from tensors without requires_grad=True?)"
             )
         gradient = _default_grad_output(self, gradient, "backward()")
-        run_backward(
-            [self], [gradient], retain_graph=retain_graph or create_graph,
-            create_graph=create_graph,
-        )
+        retain_graph = retain_graph or create_graph
+        if inputs is None:
+            run_backward([self], [gradient], retain_graph=retain_graph,
+                         create_graph=create_graph)
+            return
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        if not inputs:
+            raise RuntimeError("backward(): inputs= is empty; pass None for every leaf")
+        if not all(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+            raise RuntimeError("backward(): every tensor in inputs= must require grad")
+        grads = run_backward([self], [gradient], retain_graph=retain_graph,
+                             create_graph=create_graph, inputs=inputs)
+        for t, g in zip(inputs, grads):
+            if g is not None:
+                accumulate_grad(t, g, create_graph)
+        run_post_backward_callbacks()
 
     def zero_(self):
         self.data[...] = 0

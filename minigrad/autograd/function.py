@@ -176,6 +176,30 @@ def _topological_counts(roots):
     return deps
 
 
+def accumulate_grad(x, gx, create_graph=False):
+    """x.grad ← gx the first time, x.grad + gx after (what backward does for each leaf)."""
+    if gx.is_sparse or getattr(x.grad, "is_sparse", False):
+        # A sparse (COO) gradient, e.g. of Embedding(sparse=True), is stored as it is;
+        # sparse + sparse concatenates indices and values (coalesced lazily, by whoever
+        # needs it), sparse + dense gives dense. The sparse operand goes first: its
+        # __add__ handles both kinds.
+        old = x.grad
+        x.grad = gx if old is None else (gx + old if gx.is_sparse else old + gx)
+        return
+    if create_graph:
+        x.grad = gx if x.grad is None else x.grad + gx
+    elif x.grad is None:
+        # Own a fresh, writable array: gradients of different leaves may share one.
+        x.grad = _make_tensor(gx.data.astype(x.data.dtype, copy=True), None, False)
+    else:
+        x.grad.data += gx.data
+
+
+def run_post_backward_callbacks():
+    while _post_backward_callbacks:
+        _post_backward_callbacks.pop(0)()
+
+
 def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None):
     """Reverse-mode sweep from ``outputs`` seeded with ``grad_outputs`` (Tensors).
 
@@ -201,21 +225,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 old = results[i]
                 results[i] = gx if old is None else (gx + old if gx.is_sparse else old + gx)
             return
-        if gx.is_sparse or getattr(x.grad, "is_sparse", False):
-            # A sparse (COO) gradient, e.g. of Embedding(sparse=True), is stored as it is;
-            # sparse + sparse concatenates indices and values (coalesced lazily, by whoever
-            # needs it), sparse + dense gives dense. The sparse operand goes first: its
-            # __add__ handles both kinds.
-            old = x.grad
-            x.grad = gx if old is None else (gx + old if gx.is_sparse else old + gx)
-            return
-        if create_graph:
-            x.grad = gx if x.grad is None else x.grad + gx
-        elif x.grad is None:
-            # Own a fresh, writable array: gradients of different leaves may share one.
-            x.grad = _make_tensor(gx.data.astype(x.data.dtype, copy=True), None, False)
-        else:
-            x.grad.data += gx.data
+        accumulate_grad(x, gx, create_graph)
 
     grads = {}
     roots = []
@@ -271,8 +281,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 f.release()
     if capture:
         return results
-    while _post_backward_callbacks:
-        _post_backward_callbacks.pop(0)()
+    run_post_backward_callbacks()
     return None
 
 

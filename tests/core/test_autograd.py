@@ -186,6 +186,32 @@ def test_autograd_grad_unused_input():
     assert gz is None and gx.tolist() == [2.0, 2.0]
 
 
+def test_backward_with_inputs_fills_only_those_grads(device):
+    """e = Σ 3·(2a)·b: backward(inputs=[a, c]) with c = 2a gives de/da = 6b, de/dc = 3b,
+    leaves b alone, and accumulates on a second call, as PyTorch does."""
+    a = mg.tensor([1.0, 2.0], dtype=mg.float64, device=device, requires_grad=True)
+    b = mg.tensor([0.5, -1.0], dtype=mg.float64, device=device, requires_grad=True)
+    c = a * 2
+    e = (c * 3 * b).sum()
+    e.backward(inputs=[a, c], retain_graph=True)
+    assert_close(a.grad, 6 * np.array([0.5, -1.0]))
+    assert_close(c.grad, 3 * np.array([0.5, -1.0]))
+    assert b.grad is None
+    e.backward(inputs=a)                                     # one tensor, not a list
+    assert_close(a.grad, 12 * np.array([0.5, -1.0]))
+    unused = mg.ones(2, device=device, requires_grad=True)
+    (a * 2).sum().backward(inputs=[unused])
+    assert unused.grad is None
+
+
+def test_backward_with_bad_inputs_is_named():
+    y = (mg.ones(2, requires_grad=True) * 2).sum()
+    with pytest.raises(RuntimeError, match="inputs= is empty"):
+        y.backward(inputs=[], retain_graph=True)
+    with pytest.raises(RuntimeError, match="must require grad"):
+        y.backward(inputs=[mg.ones(2)])
+
+
 def test_second_derivative_of_cubic():
     x = mg.tensor(1.5, dtype=mg.float64, requires_grad=True)
     y = x**3
