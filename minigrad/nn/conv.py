@@ -73,6 +73,7 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_dtype, half_matmul
 from ..autograd.function import Function
+from ..ops.shape import pad
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -492,9 +493,9 @@ class _ConvNd(Module):
         if out_channels % groups:
             raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by "
                              f"groups ({groups})")
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is implemented, got "
-                             f"{padding_mode!r}")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"{name}: padding_mode must be one of 'zeros', 'reflect', "
+                             f"'replicate' or 'circular', got {padding_mode!r}")
         n = self._dims
         tup = (lambda v: (v,) * n if isinstance(v, int) else tuple(v))
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -532,8 +533,25 @@ class _ConvNd(Module):
 
     def forward(self, input):
         self._check_input(input)
-        return self._functional(input, self.weight, self.bias, self.stride, self.padding,
+        if self.padding_mode == "zeros":
+            return self._functional(input, self.weight, self.bias, self.stride, self.padding,
+                                    self.dilation, self.groups)
+        # pad in the mode first, then convolve without padding (as PyTorch)
+        widths = [w for pair in reversed(self._padding_pairs()) for w in pair]  # F.pad order
+        try:
+            padded = pad(input, widths, self.padding_mode)
+        except ValueError as e:
+            raise ValueError(f"{self!r}: {e}") from None
+        return self._functional(padded, self.weight, self.bias, self.stride, 0,
                                 self.dilation, self.groups)
+
+    def _padding_pairs(self):
+        """(before, after) for each spatial dim; 'same' puts an odd extra at the end."""
+        if self.padding == "valid":
+            return [(0, 0)] * self._dims
+        if self.padding == "same":
+            return [_same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation)]
+        return [(p, p) for p in self.padding]
 
     def _check_input(self, x):
         n = self._dims
@@ -557,6 +575,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
         return s
 
 
@@ -571,6 +591,7 @@ class Conv2d(_ConvNd):
     groups : int
         ``groups = in_channels`` is a depthwise convolution.
     bias : bool
+    padding_mode : ``"zeros"`` (default), ``"reflect"``, ``"replicate"`` or ``"circular"``
 
     Shapes: weight (C_out, C_in/groups, kH, kW), bias (C_out,); input (N, C_in, H, W),
     output (N, C_out, H_out, W_out) with

@@ -295,6 +295,26 @@ def test_padding_same_and_valid_and_unbatched():
     assert c1(mg.randn(2, 9)).shape == (3, 9)
 
 
+@pytest.mark.parametrize("mode, np_mode", [("reflect", "reflect"), ("replicate", "edge"),
+                                           ("circular", "wrap")])
+def test_conv2d_padding_mode_against_the_definition(mode, np_mode, device):
+    """padding_mode pads x in that mode (NumPy's np.pad names) and convolves unpadded."""
+    rng = np.random.default_rng(11)
+    mg.manual_seed(0)
+    layer = nn.Conv2d(2, 3, (3, 2), stride=(1, 2), padding=(2, 1), padding_mode=mode)
+    layer = layer.double().to(device)
+    x = rng.standard_normal((2, 2, 5, 4))
+    xpad = np.pad(x, ((0, 0), (0, 0), (2, 2), (1, 1)), mode=np_mode)
+    expected = conv2d_reference(xpad, layer.weight.numpy(), layer.bias.numpy(), (1, 2),
+                                (0, 0), (1, 1), 1)
+    xt = mg.tensor(x, device=device, requires_grad=True)
+    assert_close(layer(xt), expected, rtol=1e-12)
+    assert mg.gradcheck(lambda x, *params: layer(x), (xt, layer.weight, layer.bias))
+    conv1 = nn.Conv1d(2, 2, 3, padding=2, padding_mode=mode).double().to(device)
+    x1 = mg.tensor(rng.standard_normal((1, 2, 4)), device=device, requires_grad=True)
+    assert mg.gradcheck(lambda x, *params: conv1(x), (x1, conv1.weight, conv1.bias))
+
+
 def test_conv_output_shape_formula():
     for H, k, s, p, d in itertools.product([5, 8], [1, 3], [1, 2, 3], [0, 1, 2], [1, 2]):
         if d * (k - 1) + 1 > H + 2 * p:
@@ -327,7 +347,7 @@ def test_errors_name_the_layer_and_shapes():
     with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
         nn.Conv2d(1, 1, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="padding_mode"):
-        nn.Conv2d(1, 1, 3, padding_mode="reflect")
+        nn.Conv2d(1, 1, 3, padding_mode="mirror")
 
 
 def test_default_init_is_pytorch_kaiming_uniform_a_sqrt5():
