@@ -72,6 +72,9 @@ def linear(input, weight, bias=None):
                          f"{weight.shape} (expected last dim {weight.shape[1]})")
     if bias is None:
         return LinearFunction()(input, weight)
+    if bias.ndim == 1 and bias.shape[0] not in (1, weight.shape[0]):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), one per output "
+                         f"feature of weight {weight.shape}, got {bias.shape}")
     return LinearFunction()(input, weight, bias)
 
 

@@ -252,6 +252,12 @@ def _nll(name, logp, target, weight, ignore_index, reduction, label_smoothing):
     # Fold −1/Σw into M: one multiply and one sum in the graph.
     with np.errstate(divide="ignore", invalid="ignore"):
         coef = -M / total_weight
+    if not total_weight:
+        # Σw = 0 (every target ignored, or an empty batch): the mean is 0/0 = NaN, as
+        # PyTorch, but an ignored target still contributes a zero gradient, not 0/0.
+        kept = logp.xp.expand_dims(target.data != ignore_index, 1)
+        coef = logp.xp.where(kept, coef, 0).astype(logp.dtype, copy=False)
+        return (logp * const(coef)).sum() + math.nan
     return (logp * const(coef)).sum()
 
 
@@ -270,7 +276,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         ``ignore_index``.
     weight : optional (C,) class weights (a constant).
     ignore_index : targets equal to it contribute nothing, to the sum or to the mean's
-        denominator.
+        denominator (so the mean is 0/0 = NaN when every target is ignored, as PyTorch;
+        the gradient is then zero).
     reduction : ``"none"``, ``"mean"`` or ``"sum"``.
     """
     _check_reduction("nll_loss", reduction)
@@ -426,9 +433,11 @@ def kl_div(input, target, reduction="mean", log_target=False):
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = target.data > 0
-        # p·log p with the convention 0·log 0 = 0 (and a zero gradient there)
-        loss = target * where(positive, target, 1.0).log() - target * input
+        # p·log p with the convention 0·log 0 = 0 (and a zero gradient there); a negative
+        # p is no probability and gives NaN, as PyTorch's xlogy
+        zero = target.data == 0
+        with np.errstate(invalid="ignore"):
+            loss = target * where(zero, 1.0, target).log() - target * input
     if reduction == "batchmean":
         total = loss.sum()
         return total / input.shape[0] if input.ndim else total

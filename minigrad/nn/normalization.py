@@ -34,6 +34,9 @@ per-channel sums are ``einsum`` reductions (no temporary array).
 """
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 from .. import creation
@@ -190,7 +193,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"input of shape {input.shape}")
     if training:
         M = input.numel() // C
-        if M <= 1:
+        if M == 0:  # an empty batch: nothing to normalize, running statistics untouched
+            return _affine(input, weight, bias, shape)
+        if M == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got "
                              f"input size {input.shape}")
         if weight is not None and bias is not None:
@@ -246,10 +251,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if input.ndim < 2:
         raise ValueError(f"group_norm: expected input (N, C, ...), got shape {input.shape}")
     N, C = input.shape[:2]
-    if C % num_groups:
+    if not isinstance(num_groups, numbers.Integral) or num_groups < 1 or C % num_groups:
         raise ValueError(f"group_norm: num_channels ({C}) must be divisible by num_groups "
-                         f"({num_groups})")
-    x = input.reshape(N, num_groups, -1)
+                         f"({num_groups!r}), a positive integer")
+    # the group size spelled out rather than -1, so that an empty batch (N = 0) reshapes
+    x = input.reshape(N, num_groups, C // num_groups * math.prod(input.shape[2:]))
     xhat = Normalize((2,), eps)(x).reshape(input.shape)
     return _affine(xhat, weight, bias, (1, C) + (1,) * (input.ndim - 2))
 
@@ -396,7 +402,8 @@ class GroupNorm(Module):
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
                  dtype=None, *, bias=True):
         super().__init__()
-        if num_groups < 1 or num_channels % num_groups:
+        if (not isinstance(num_groups, numbers.Integral) or num_groups < 1
+                or num_channels % num_groups):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = (

@@ -208,11 +208,23 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return y, _make_tensor((h * spec.W + w).astype(np.int64), xp, False)
 
 
+def _single(op):
+    """An int or a 1-tuple as an int (a 1-D pooling argument), or a clear error."""
+    def one(v):
+        if isinstance(v, int):
+            return v
+        v = tuple(v)
+        if len(v) != 1:
+            raise ValueError(f"{op}: expected an int or a 1-tuple for each size, got {v}")
+        return v[0]
+    return one
+
+
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """1-D max pooling of (N, C, L) or (C, L): max_pool2d on a height-1 image."""
     _spatial_input(input, "max_pool1d", 1)
-    one = (lambda v: v if isinstance(v, int) else tuple(v)[0])
+    one = _single("max_pool1d")
     out = max_pool2d(input.unsqueeze(-2), (1, one(kernel_size)),
                      None if stride is None else (1, one(stride)), (0, one(padding)),
                      (1, one(dilation)), ceil_mode, return_indices)
@@ -299,7 +311,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     _spatial_input(input, "avg_pool1d", 1)
-    one = (lambda v: v if isinstance(v, int) else tuple(v)[0])
+    one = _single("avg_pool1d")
     return avg_pool2d(input.unsqueeze(-2), (1, one(kernel_size)),
                       None if stride is None else (1, one(stride)), (0, one(padding)),
                       ceil_mode, count_include_pad).squeeze(-2)
@@ -322,6 +334,9 @@ def adaptive_avg_pool2d(input, output_size):
     H, W = input.shape[-2:]
     if isinstance(output_size, int) or output_size is None:
         output_size = (output_size, output_size)
+    if len(output_size) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
+                         f"{output_size}")
     Ho, Wo = (H if output_size[0] is None else output_size[0],
               W if output_size[1] is None else output_size[1])
     if Ho < 1 or Wo < 1:
@@ -338,7 +353,9 @@ def adaptive_avg_pool2d(input, output_size):
 
 def adaptive_avg_pool1d(input, output_size):
     _spatial_input(input, "adaptive_avg_pool1d", 1)
-    size = output_size if isinstance(output_size, int) else tuple(output_size)[0]
+    if output_size is None:
+        raise TypeError("adaptive_avg_pool1d: output_size must be an int or a 1-tuple, got None")
+    size = _single("adaptive_avg_pool1d")(output_size)
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
 
 
