@@ -8,6 +8,8 @@ r"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils``).
 
   (for :math:`p = \infty`, :math:`\|g\| = \max_i \max |g_i|`). The direction of the update
   is kept; only its length is capped (Pascanu et al., 2013).
+* :func:`clip_grads_with_norm_` — the scaling step alone, for a total norm computed
+  beforehand with :func:`get_total_norm`.
 * :func:`clip_grad_value_` — clamp every gradient element to ``[-clip_value, clip_value]``
   (changes the direction).
 * :func:`parameters_to_vector` / :func:`vector_to_parameters` — one flat vector of all
@@ -33,6 +35,7 @@ from minigrad._backend import device_of, get_array_module
 __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
+    "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
     "vector_to_parameters",
@@ -130,7 +133,10 @@ def _check_norm_type(norm_type):
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
-    r"""The ``norm_type``-norm of all elements of ``tensors`` (Tensors or arrays) together."""
+    r"""The ``norm_type``-norm of all elements of ``tensors`` (Tensors or arrays) together.
+
+    Returns a Python ``float`` (PyTorch returns a 0-d Tensor); ``float(...)`` and
+    ``math`` functions read both the same way."""
     norm_type = _check_norm_type(norm_type)
     arrays = [t.data if hasattr(t, "requires_grad") else t for t in _as_list(tensors)]
     if not arrays:
@@ -185,11 +191,51 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not grads:
         return mg.tensor(0.0)
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    _scale_by_clip_coef(grads, max_norm, total)
+    # PyTorch stacks the per-gradient norms, so mixed dtypes promote (float32 with float64
+    # gives a float64 norm): the widest float among the gradients
+    dtype = max((g.dtype for g in grads), key=lambda d: d.itemsize)
+    return mg.tensor(total, dtype=dtype, device=device_of(grads[0]))
+
+
+def _scale_by_clip_coef(grads, max_norm, total):
+    """g ← g·min(1, max_norm/(‖g‖ + 1e-6)) for every gradient array, in place."""
     clip_coef = max_norm / (total + 1e-6)
-    clip_coef_clamped = min(clip_coef, 1.0)  # scale down only, never up
+    clip_coef_clamped = min(clip_coef, 1.0)  # scale down only, never up (NaN stays NaN)
     for g in grads:
         g *= g.dtype.type(clip_coef_clamped)
-    return mg.tensor(total, dtype=grads[0].dtype, device=device_of(grads[0]))
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    r"""Scale the gradients by min(1, ``max_norm``/(``total_norm`` + 1e-6)), in place.
+
+    The second half of :func:`clip_grad_norm_`, for a total norm computed beforehand
+    (e.g. with :func:`get_total_norm`, possibly over more tensors than are clipped), as
+    PyTorch's function of that name.
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        Parameters whose ``.grad`` is scaled (those without a gradient are skipped).
+    max_norm : float
+    total_norm : float or Tensor
+        The norm the coefficient is computed from (a one-element Tensor or a number).
+    foreach : None
+        Accepted for PyTorch compatibility; ignored.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> w = mg.tensor([3.0, 4.0], requires_grad=True)
+    >>> w.grad = mg.tensor([6.0, 8.0])
+    >>> total = get_total_norm([w.grad])                # 10.0
+    >>> clip_grads_with_norm_([w], 1.0, total)
+    >>> [round(v, 4) for v in w.grad.tolist()]
+    [0.6, 0.8]
+    """
+    grads = _grad_arrays(_as_list(parameters))
+    if grads:
+        _scale_by_clip_coef(grads, float(max_norm), float(total_norm))
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):

@@ -34,6 +34,12 @@ Notes
 * **Sparse gradients** (``nn.Embedding(..., sparse=True)``): only the touched rows of θ
   and G change (:func:`adagrad_sparse_update`), which is exactly the dense rule, since a
   zero gradient row leaves both unchanged. ``weight_decay`` must be 0, as in PyTorch.
+* **Per-group ``initial_accumulator_value``** is honoured here: G₀ of a parameter is the
+  value of *its* group. PyTorch's Adagrad (2.x) fills every accumulator with the
+  constructor's value (``self.defaults``) and ignores a group's own entry, so with a group
+  that overrides it the two trajectories differ (with G₀ = 0.2 in one group and the
+  default 0 elsewhere, the first step of that group is γg/(√(0.2 + g²) + ε) here and
+  γg/(|g| + ε) = γ·sign(g) in PyTorch). Every other setting matches PyTorch's.
 
 References
 ----------

@@ -955,6 +955,24 @@ class ChainedScheduler(LRScheduler):
 
 
 # --------------------------------------------------------------------------- plateau
+def _metric_value(metrics) -> float:
+    """The monitored metric as a Python float: a number, or a Tensor or array holding one
+    element (PyTorch's ``float(metrics)`` takes a one-element tensor of any shape; NumPy's
+    ``float`` only a 0-d array)."""
+    try:
+        return float(metrics)
+    except (TypeError, ValueError):
+        pass
+    data = metrics.data if hasattr(metrics, "requires_grad") else metrics
+    shape = getattr(data, "shape", None)
+    if shape is not None and hasattr(data, "reshape") and math.prod(shape) == 1:
+        return float(data.reshape(-1)[0])
+    what = f"shape {tuple(shape)}" if shape is not None else type(metrics).__name__
+    raise TypeError(
+        "ReduceLROnPlateau.step: the metric must be a number or a one-element Tensor, "
+        f"got {what}")
+
+
 class ReduceLROnPlateau(LRScheduler):
     r"""Reduce the lr by ``factor`` when a metric has stopped improving.
 
@@ -1000,7 +1018,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None):
         """Record one value of the monitored metric and reduce the lr if it has plateaued."""
-        current = float(metrics)
+        current = _metric_value(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1
         else:

@@ -237,7 +237,10 @@ class Optimizer:
                 else:
                     if getattr(p.grad, "requires_grad", False):
                         p.grad = p.grad.detach()
-                    p.grad.data[...] = 0
+                    if getattr(p.grad, "is_sparse", False):
+                        p.grad.data[...] = 0  # the stored values; the pattern stays
+                    else:
+                        _grad_array(p.grad, type(self).__name__)[...] = 0
 
     def step(self, closure=None):
         """Take one optimization step; return the loss the closure returned (or ``None``).
@@ -316,7 +319,7 @@ class Optimizer:
                 f"{name} does not support sparse gradients; make the gradient dense "
                 "(grad.to_dense()) or use an optimizer written for sparse gradients"
             )
-        g = getattr(grad, "data", grad)
+        g = _grad_array(grad, name)
         theta = p.data
         if tuple(g.shape) != tuple(theta.shape):
             raise ValueError(
@@ -497,6 +500,18 @@ def _refresh_master(master, theta) -> None:
             master[...] = theta
         return
     xp.copyto(master, theta.astype(master.dtype), where=changed.any())
+
+
+def _grad_array(grad, name: str = "Optimizer"):
+    """The array of a dense gradient: a Tensor's ``.data``, or a NumPy/CuPy array itself
+    (whose own ``.data`` is a raw buffer, not the values); anything else is refused."""
+    if _looks_like_tensor(grad):
+        return grad.data
+    if _is_array(grad):
+        return grad
+    raise TypeError(
+        f"{name}: a parameter's .grad must be a Tensor (or an array), got "
+        f"{type(grad).__name__}")
 
 
 def _looks_like_tensor(x) -> bool:
