@@ -18,16 +18,29 @@ from __future__ import annotations
 
 from . import functional, init
 from .activation import (
+    CELU,
     ELU,
     GELU,
+    GLU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
+    ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
+    Softmin,
     Softplus,
+    Softsign,
     Tanh,
+    Threshold,
 )
 from .conv import Conv1d, Conv2d
 from .dropout import DropConnect, Dropout, Dropout1d, Dropout2d, StochasticDepth
@@ -52,7 +65,8 @@ __all__ = [
     "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout",
     "Dropout1d", "Dropout2d", "DropConnect", "StochasticDepth", "Embedding", "ReLU",
     "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",
-    "LogSoftmax", "Residual", "BasicBlock",
+    "LogSoftmax", "Softmin", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish",
+    "Mish", "LogSigmoid", "Softsign", "PReLU", "GLU", "Threshold", "Residual", "BasicBlock",
 ]
 
 from . import utils  # noqa: E402  (clip_grad_norm_, parameters_to_vector...)

@@ -11,6 +11,16 @@ Tanh, Sigmoid           tanh x, 1/(1 + e⁻ˣ)
 Softplus(β, threshold)  log(1 + e^{βx})/β (x where βx > threshold)
 Softmax(dim)            e^{x_i}/Σ_j e^{x_j}
 LogSoftmax(dim)         x_i − log Σ_j e^{x_j}
+Softmin(dim)            softmax(−x)
+SELU                    λ·elu(x, α), λ ≈ 1.0507, α ≈ 1.6733
+CELU(α)                 x if x > 0 else α(e^{x/α} − 1)
+Hardtanh(a, b), ReLU6   min(max(x, a), b); min(max(x, 0), 6)
+Hardsigmoid, Hardswish  relu6(x + 3)/6; x·relu6(x + 3)/6
+Mish                    x·tanh(softplus(x))
+LogSigmoid, Softsign    log σ(x); x/(1 + |x|)
+PReLU(n, init)          max(0, x) + a·min(0, x), a learned (per channel)
+GLU(dim)                a·σ(b), (a, b) the halves of x along dim
+Threshold(t, v)         x if x > t else v
 ======================  ==============================================
 
 ``inplace=True`` is accepted for compatibility and ignored: minigrad never writes into
@@ -18,12 +28,15 @@ its input.
 """
 from __future__ import annotations
 
+from .. import creation
 from ..ops import activation as _act
 from ..ops import reduction as _red
-from .module import Module
+from .module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus",
-           "Softmax", "LogSoftmax", "softmax_dim"]
+           "Softmax", "LogSoftmax", "Softmin", "SELU", "CELU", "Hardtanh", "ReLU6",
+           "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "Softsign", "PReLU", "GLU",
+           "Threshold", "softmax_dim"]
 
 
 def softmax_dim(ndim):
@@ -129,31 +142,167 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class Softmax(Module):
+class _AlongDim(Module):
+    """A normalizing map along ``dim`` (PyTorch's implicit dim when None)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return self._apply_along(input, softmax_dim(input.ndim) if self.dim is None else self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmax(_AlongDim):
     """Softmax along ``dim``."""
 
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input):
-        dim = softmax_dim(input.ndim) if self.dim is None else self.dim
+    def _apply_along(self, input, dim):
         return _red.Softmax(dim)(input)
 
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
-
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim):
     """log-softmax along ``dim``."""
 
-    def __init__(self, dim=None):
+    def _apply_along(self, input, dim):
+        return _red.LogSoftmax(dim)(input)
+
+
+class Softmin(_AlongDim):
+    """softmax(−x) along ``dim``."""
+
+    def _apply_along(self, input, dim):
+        return _red.Softmax(dim)(-input)
+
+
+class _Elementwise(Module):
+    """An activation with no parameters: ``forward`` applies ``fn`` (an op of
+    :mod:`minigrad.ops.activation`) with the hyperparameters named in ``hyper``."""
+
+    fn = None
+    hyper = ()
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return type(self).fn(input, *(getattr(self, h) for h in self.hyper))
+
+    def extra_repr(self):
+        parts = [f"{h}={getattr(self, h)}" for h in self.hyper]
+        return ", ".join(parts + (["inplace=True"] if self.inplace else []))
+
+
+class SELU(_Elementwise):
+    """y = λ·(x if x > 0 else α(eˣ − 1)), λ ≈ 1.0507, α ≈ 1.6733 (Klambauer et al. 2017):
+    with LeCun-normal weights, activations keep mean 0 and variance 1 through the layers."""
+
+    fn = _act.selu
+
+
+class CELU(_Elementwise):
+    """y = x if x > 0 else α(e^{x/α} − 1) (Barron 2017)."""
+
+    fn, hyper = _act.celu, ("alpha",)
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(inplace)
+        self.alpha = alpha
+
+
+class Hardtanh(_Elementwise):
+    """y = min(max(x, min_val), max_val)."""
+
+    fn, hyper = _act.hardtanh, ("min_val", "max_val")
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__(inplace)
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must not exceed max_val "
+                             f"({max_val})")
+        self.min_val, self.max_val = min_val, max_val
+
+
+class ReLU6(_Elementwise):
+    """y = min(max(x, 0), 6)."""
+
+    fn = _act.relu6
+
+
+class Hardsigmoid(_Elementwise):
+    """y = relu6(x + 3)/6."""
+
+    fn = _act.hardsigmoid
+
+
+class Hardswish(_Elementwise):
+    """y = x·relu6(x + 3)/6 (MobileNetV3)."""
+
+    fn = _act.hardswish
+
+
+class Mish(_Elementwise):
+    """y = x·tanh(softplus(x)) (Misra 2019)."""
+
+    fn = _act.mish
+
+
+class LogSigmoid(_Elementwise):
+    """y = log σ(x) = −softplus(−x)."""
+
+    fn = _act.logsigmoid
+
+    def __init__(self):
+        super().__init__()
+
+
+class Softsign(_Elementwise):
+    """y = x/(1 + |x|)."""
+
+    fn = _act.softsign
+
+    def __init__(self):
+        super().__init__()
+
+
+class GLU(_Elementwise):
+    """y = a·σ(b), (a, b) the two halves of the input along ``dim`` (Dauphin et al. 2017)."""
+
+    fn, hyper = _act.glu, ("dim",)
+
+    def __init__(self, dim=-1):
         super().__init__()
         self.dim = dim
 
+
+class Threshold(_Elementwise):
+    """y = x if x > threshold else value."""
+
+    fn, hyper = _act.threshold, ("threshold", "value")
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__(inplace)
+        self.threshold, self.value = threshold, value
+
+
+class PReLU(Module):
+    """y = max(0, x) + a·min(0, x) with a learned slope a (He et al. 2015): one slope, or
+    ``num_parameters`` = the number of channels (dim 1 of the input), each starting at
+    ``init``."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        if num_parameters < 1:
+            raise ValueError(f"PReLU: num_parameters must be ≥ 1, got {num_parameters}")
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(creation.full((num_parameters,), init, dtype=dtype,
+                                              device=device))
+
     def forward(self, input):
-        dim = softmax_dim(input.ndim) if self.dim is None else self.dim
-        return _red.LogSoftmax(dim)(input)
+        return _act.prelu(input, self.weight)
 
     def extra_repr(self):
-        return f"dim={self.dim}"
+        return f"num_parameters={self.num_parameters}"

@@ -35,7 +35,9 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm",
     "dropout", "dropout1d", "dropout2d", "stochastic_depth", "embedding", "pad", "relu",
     "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "softmax",
-    "log_softmax", "one_hot", "normalize", "cosine_similarity",
+    "log_softmax", "one_hot", "normalize", "cosine_similarity", "softmin", "selu", "celu",
+    "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "logsigmoid", "softsign",
+    "prelu", "glu", "threshold",
 ]
 
 
@@ -83,6 +85,59 @@ def log_softmax(input, dim=None, dtype=None):
     if dtype is not None:
         input = input.to(dtype=dtype)
     return _LogSoftmax(_softmax_dim(input.ndim) if dim is None else dim)(input)
+
+
+def selu(input, inplace=False):
+    return _act.selu(input)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    return _act.celu(input, alpha)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    return _act.hardtanh(input, min_val, max_val)
+
+
+def relu6(input, inplace=False):
+    return _act.relu6(input)
+
+
+def hardsigmoid(input, inplace=False):
+    return _act.hardsigmoid(input)
+
+
+def hardswish(input, inplace=False):
+    return _act.hardswish(input)
+
+
+def mish(input, inplace=False):
+    return _act.mish(input)
+
+
+def logsigmoid(input):
+    return _act.logsigmoid(input)
+
+
+def softsign(input):
+    return _act.softsign(input)
+
+
+def prelu(input, weight):
+    return _act.prelu(input, weight)
+
+
+def glu(input, dim=-1):
+    return _act.glu(input, dim)
+
+
+def threshold(input, threshold, value, inplace=False):
+    return _act.threshold(input, threshold, value)
+
+
+def softmin(input, dim=None, dtype=None):
+    """softmax(−x) along ``dim`` (PyTorch's implicit dim when None)."""
+    return softmax(-input, _softmax_dim(input.ndim) if dim is None else dim, dtype)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):

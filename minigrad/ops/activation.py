@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Function
-from .elementwise import const
+from .elementwise import const, where
 
 
 class ReLU(Function):
@@ -174,3 +174,94 @@ def silu(x):
 
 def softplus(x, beta=1.0, threshold=20.0):
     return Softplus(beta, threshold)(x)
+
+
+# ----------------------------------------------------------------------------------------
+# Activations composed from the ops above: their gradients (and higher ones) come from the
+# chain rule through those ops, so each is one line of math.
+
+# SELU's fixed point constants (Klambauer et al. 2017, eq. 14): with them, activations of
+# a LeCun-normal-initialized network keep mean 0 and variance 1 layer after layer.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    """y = λ·(x if x > 0 else α(eˣ − 1)), λ ≈ 1.0507, α ≈ 1.6733 (self-normalizing)."""
+    return ELU(SELU_ALPHA)(x) * SELU_SCALE
+
+
+def celu(x, alpha=1.0):
+    """y = x if x > 0 else α(e^(x/α) − 1) (Barron 2017): ELU made continuously
+    differentiable in α, as α·elu(x/α)."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0")
+    return ELU(1.0)(x * (1.0 / alpha)) * alpha
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """y = min(max(x, min_val), max_val).   Gradient 1 strictly inside (min_val, max_val),
+    0 elsewhere, at the two corners too (PyTorch's choice; ``clamp`` passes it there)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    inside = (x.data > min_val) & (x.data < max_val)
+    return where(inside, x, const(x.xp.clip(x.data, min_val, max_val)))
+
+
+def relu6(x):
+    """y = min(max(x, 0), 6)."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardsigmoid(x):
+    """y = relu6(x + 3)/6: 0 below −3, 1 above 3, x/6 + ½ between."""
+    return relu6(x + 3.0) * (1.0 / 6.0)
+
+
+def hardswish(x):
+    """y = x·relu6(x + 3)/6 (Howard et al. 2019, MobileNetV3)."""
+    return x * hardsigmoid(x)
+
+
+def mish(x):
+    """y = x·tanh(softplus(x)) (Misra 2019)."""
+    return x * softplus(x).tanh()
+
+
+def logsigmoid(x):
+    """y = log σ(x) = −softplus(−x), stable for large |x|."""
+    return -softplus(-x)
+
+
+def softsign(x):
+    """y = x/(1 + |x|)."""
+    return x / (x.abs() + 1.0)
+
+
+def prelu(x, weight):
+    """y = max(0, x) + a·min(0, x) with a learnable slope ``weight``: one value, or one per
+    channel (dim 1 of the input; dim 0 of a 1-D input), as PyTorch."""
+    if weight.ndim != 1:
+        raise ValueError(f"prelu: weight must be 1-D, got shape {weight.shape}")
+    n = weight.shape[0]
+    if n != 1:
+        channel = 1 if x.ndim >= 2 else 0
+        if x.ndim == 0 or x.shape[channel] != n:
+            raise ValueError(f"prelu: {n} slopes for an input of shape {x.shape} (dim "
+                             f"{channel} must have size {n})")
+        weight = weight.reshape((n,) + (1,) * (x.ndim - channel - 1))
+    return x.relu() + weight * x.clamp(max=0.0)
+
+
+def glu(x, dim=-1):
+    """y = a·σ(b) where (a, b) are the two halves of x along ``dim`` (Dauphin et al. 2017)."""
+    n = x.shape[dim] if x.ndim else 0
+    if n % 2:
+        raise ValueError(f"glu: dim {dim} of shape {x.shape} must have an even size")
+    a, b = x.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def threshold(x, threshold, value):
+    """y = x if x > threshold else value."""
+    return where(x.data > threshold, x, value)

@@ -19,12 +19,17 @@ What to expect (Var of a pre-activation is n·Var(w)·E[h²]):
 ``orthogonal``          W = gain·Q (Saxe et al. 2014), gain from ``calculate_gain``
 =====================  ==========================================================
 
+With SELU (``--activations selu``) and ``calibrated`` (LeCun normal) weights, the std of
+the activations stays near 1 at every depth: SELU's constants make (mean 0, variance 1) a
+fixed point of the layer map (Klambauer et al. 2017, "self-normalizing networks").
+
 References
 ----------
 X. Glorot, Y. Bengio, "Understanding the difficulty of training deep feedforward neural
 networks", AISTATS 2010. K. He et al., "Delving Deep into Rectifiers", ICCV 2015.
 A. Saxe et al., "Exact solutions to the nonlinear dynamics of learning in deep linear
-neural networks", ICLR 2014.
+neural networks", ICLR 2014. G. Klambauer et al., "Self-Normalizing Neural Networks",
+NeurIPS 2017.
 """
 from __future__ import annotations
 
@@ -54,7 +59,8 @@ INITIALIZERS = {
     "orthogonal": _orthogonal,
 }
 
-ACTIVATIONS = {"tanh": lambda h: h.tanh(), "relu": lambda h: h.relu()}
+ACTIVATIONS = {"tanh": lambda h: h.tanh(), "relu": lambda h: h.relu(),
+               "selu": nn.functional.selu}
 
 
 def _std(t):

@@ -141,7 +141,19 @@ ACTIVATIONS = [
     (nn.Softplus(2.0), lambda x: np.log1p(np.exp(2 * x)) / 2, ()),
     (nn.Softmax(-1), lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True), ()),
     (nn.LogSoftmax(-1), lambda x: x - np.log(np.exp(x).sum(-1, keepdims=True)), ()),
+    (nn.Softmin(-1), lambda x: np.exp(-x) / np.exp(-x).sum(-1, keepdims=True), ()),
+    (nn.SELU(), lambda x: SELU_L * np.where(x > 0, x, SELU_A * np.expm1(x)), (0.0,)),
+    (nn.CELU(0.6), lambda x: np.where(x > 0, x, 0.6 * np.expm1(x / 0.6)), (0.0,)),
+    (nn.Hardtanh(-0.5, 2.0), lambda x: np.clip(x, -0.5, 2.0), (-0.5, 2.0)),
+    (nn.ReLU6(), lambda x: np.clip(x, 0, 6), (0.0, 6.0)),
+    (nn.Hardsigmoid(), lambda x: np.clip(x / 6 + 0.5, 0, 1), (-3.0, 3.0)),
+    (nn.Hardswish(), lambda x: x * np.clip(x + 3, 0, 6) / 6, (-3.0, 3.0)),
+    (nn.Mish(), lambda x: x * np.tanh(np.log1p(np.exp(x))), ()),
+    (nn.LogSigmoid(), lambda x: -np.log1p(np.exp(-x)), ()),
+    (nn.Softsign(), lambda x: x / (1 + np.abs(x)), ()),
+    (nn.Threshold(0.5, -2.0), lambda x: np.where(x > 0.5, x, -2.0), (0.5,)),
 ]
+SELU_A, SELU_L = 1.6732632423543772, 1.0507009873554805   # Klambauer et al. 2017, eq. 14
 
 
 @pytest.mark.parametrize("module,ref,kinks", ACTIVATIONS, ids=lambda a: repr(a)
@@ -152,6 +164,67 @@ def test_activation_modules(module, ref, kinks, data, device):
     X = _t(x, device)
     assert_close(module(X), ref(x), rtol=1e-9, atol=1e-12)
     assert mg.gradcheck(module, (X,))
+
+
+def test_activations_with_a_hidden_dim_or_a_parameter(device):
+    """GLU halves a dim; PReLU learns one slope per channel (dim 1). By hand, then
+    gradcheck through the input and the slopes."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 3))
+    a, b = x[:, :2], x[:, 2:]
+    assert_close(nn.GLU(dim=1)(_t(x, device)), a / (1 + np.exp(-b)), rtol=1e-12)
+    assert mg.gradcheck(nn.GLU(dim=1), (_t(x, device),))
+    with pytest.raises(ValueError, match="must have an even size"):
+        nn.GLU()(_t(x, device))
+    prelu = nn.PReLU(4, init=0.1).double().to(device)
+    assert_close(prelu.weight, np.full(4, 0.1), rtol=1e-7)          # init, from float32
+    prelu.weight.data[...] = prelu.weight.xp.asarray([0.1, 0.2, -0.5, 2.0])
+    slopes = np.array([0.1, 0.2, -0.5, 2.0])[:, None]
+    assert_close(prelu(_t(x, device)), np.where(x > 0, x, slopes * x), rtol=1e-12)
+    x_away = np.where(np.abs(x) < 1e-3, 0.5, x)
+    assert mg.gradcheck(lambda x, w: prelu(x), (_t(x_away, device), prelu.weight))
+    one = nn.PReLU().double().to(device)                     # one slope for every channel
+    assert_close(one(_t(x, device)), np.where(x > 0, x, 0.25 * x), rtol=1e-12)
+    with pytest.raises(ValueError, match="4 slopes for an input of shape"):
+        prelu(_t(rng.standard_normal((2, 3)), device))
+
+
+def test_hard_activations_have_zero_gradient_at_their_corners():
+    """At the corners of Hardtanh/ReLU6/Hardsigmoid the gradient is 0 (PyTorch's choice),
+    not the one-sided 1 that clamp gives."""
+    corners = _t([-1.0, 1.0])
+    F.hardtanh(corners).sum().backward()
+    assert corners.grad.tolist() == [0.0, 0.0]
+    x = _t([0.0, 6.0, 3.0])
+    F.relu6(x).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 1.0]
+    x = _t([-3.0, 3.0, 0.0])
+    F.hardswish(x).sum().backward()                         # x/3 + ½ inside, 0 / 1 outside
+    assert_close(x.grad, np.array([0.0, 1.0, 0.5]))
+
+
+def test_new_activations_match_pytorch():
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 4, 2)) * 4
+    w = rng.random(4)
+    cases = [("selu", ()), ("celu", (0.7,)), ("hardtanh", (-2.0, 1.5)), ("relu6", ()),
+             ("hardsigmoid", ()), ("hardswish", ()), ("mish", ()), ("logsigmoid", ()),
+             ("softsign", ()), ("glu", (1,)), ("threshold", (0.5, -3.0)), ("softmin", (1,)),
+             ("prelu", (w,))]
+    for name, args in cases:
+        X, T = _t(x), torch.tensor(x, requires_grad=True)
+        ours = getattr(F, name)(X, *(_t(a) if isinstance(a, np.ndarray) else a for a in args))
+        theirs = getattr(tf, name)(T, *(torch.tensor(a) if isinstance(a, np.ndarray) else a
+                                        for a in args))
+        g = rng.standard_normal(theirs.shape)
+        ours.backward(_t(g, grad=False))
+        theirs.backward(torch.tensor(g))
+        assert_close(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+        # PyTorch's CELU and Hardsigmoid backwards round 1/α and 1/6 to float32 (at
+        # x = −5.2, α = 0.7 it gives 5.94035463e-4 for e^(x/α) = 5.94035528e-4; ours is exact)
+        assert_close(X.grad, T.grad.numpy(), rtol=1e-6, atol=1e-12)
 
 
 def test_activation_reprs_match_pytorch_text():

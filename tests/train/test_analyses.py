@@ -66,7 +66,7 @@ def test_slices_are_the_loss_along_the_directions_and_restore_the_weights():
 
 def test_init_study_shows_the_textbook_behaviour():
     r = init_study(depth=20, width=64, batch=128)
-    assert format_table(r, 20).count("\n") == 2 + 14 - 1
+    assert format_table(r, 20).count("\n") == 2 + 7 * 3 - 1   # 7 initializers × 3 activations
     zero = r[("zero", "relu")]
     assert zero["activation_std"][-1] == 0.0
     kaiming = r[("kaiming", "relu")]["activation_std"]
@@ -77,6 +77,8 @@ def test_init_study_shows_the_textbook_behaviour():
     assert normal[-1] > 1e10                             # N(0, 1): explodes
     tanh_normal = r[("normal", "tanh")]["activation_std"]
     assert tanh_normal[-1] > 0.9                         # saturated: |h| ≈ 1
+    selu_lecun = r[("calibrated", "selu")]["activation_std"]
+    assert all(0.9 < s < 1.1 for s in selu_lecun)        # self-normalizing: std stays ≈ 1
 
 
 def test_compare_runs_and_summarises():
