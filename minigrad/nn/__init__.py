@@ -42,7 +42,7 @@ from .activation import (
     Tanh,
     Threshold,
 )
-from .conv import Conv1d, Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import DropConnect, Dropout, Dropout1d, Dropout2d, StochasticDepth
 from .embedding import Embedding
 from .linear import Bilinear, Flatten, Identity, Linear, LowRankLinear, Unflatten
@@ -61,7 +61,8 @@ from .residual import BasicBlock, Residual
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "functional", "init",
     "Linear", "Bilinear", "Identity", "Flatten", "Unflatten", "LowRankLinear", "Conv1d",
-    "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
+    "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
+    "AvgPool2d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout",
     "Dropout1d", "Dropout2d", "DropConnect", "StochasticDepth", "Embedding", "ReLU",
     "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",

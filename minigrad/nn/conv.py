@@ -63,7 +63,9 @@ gW = grad_weight(x, gy)        gx = grad_input(gy, V)       ggy = conv(x, V)
 so each is its own :class:`~minigrad.autograd.Function` and every derivative of every
 order is again one of them (``gradgradcheck`` in ``tests/nn/test_conv.py``).
 
-Conv1d is Conv2d on a height-1 image.
+Conv1d is Conv2d on a height-1 image. The transposed convolution (``conv_transpose2d``,
+``ConvTranspose2d``) *is* the input-gradient map ``Conv2dGradInput`` applied to its input,
+so it has the same three-op closure under differentiation.
 """
 from __future__ import annotations
 
@@ -78,7 +80,8 @@ from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["conv1d", "conv2d", "Conv1d", "Conv2d"]
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "Conv1d", "Conv2d",
+           "ConvTranspose1d", "ConvTranspose2d"]
 
 
 def _pair(v, what="value"):
@@ -388,6 +391,25 @@ def _padding_pairs(padding, kernel, stride, dilation, op):
     return ((ph, ph), (pw, pw))
 
 
+def _check_conv2d_args(op, layout, input, weight, stride, dilation, groups):
+    """The checks conv2d and conv_transpose2d share. Returns the input with a batch dim,
+    whether it had none, and stride and dilation as pairs."""
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D {layout}, got shape {weight.shape}")
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    if input.ndim != 4:
+        raise ValueError(f"{op}: expected 3-D (unbatched) or 4-D input (N, C, H, W), got "
+                         f"shape {input.shape}")
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    if min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be positive")
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
+    return input, unbatched, stride, dilation
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     r"""2-D convolution (cross-correlation) of ``input`` (N, C_in, H, W) or (C_in, H, W)
     with ``weight`` (C_out, C_in/groups, kH, kW); PyTorch's ``F.conv2d``.
@@ -405,20 +427,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             [6., 9., 9., 6.],
             [4., 6., 6., 4.]])
     """
-    if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (C_out, C_in/groups, kH, kW), got shape "
-                         f"{weight.shape}")
-    unbatched = input.ndim == 3
-    if unbatched:
-        input = input.unsqueeze(0)
-    if input.ndim != 4:
-        raise ValueError(f"conv2d: expected 3-D (unbatched) or 4-D input (N, C, H, W), got "
-                         f"shape {input.shape}")
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-    if min(stride) < 1 or min(dilation) < 1:
-        raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be positive")
-    if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"conv2d: groups must be a positive integer, got {groups!r}")
+    input, unbatched, stride, dilation = _check_conv2d_args(
+        "conv2d", "(C_out, C_in/groups, kH, kW)", input, weight, stride, dilation, groups)
     O, Cg, kh, kw = weight.shape
     C = input.shape[1]
     if O % groups:
@@ -446,6 +456,16 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return y.squeeze(0) if unbatched else y
 
 
+def _single_conv1d_arg(op):
+    """An int or a 1-tuple as an int (a 1-D convolution's stride, padding...)."""
+    def one(v, what):
+        v = (v,) if isinstance(v, int) else tuple(v)
+        if len(v) != 1:
+            raise ValueError(f"{op}: expected an int or a 1-tuple for {what}, got {v}")
+        return v[0]
+    return one
+
+
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution of ``input`` (N, C_in, L) or (C_in, L) with ``weight``
     (C_out, C_in/groups, k): conv2d on a height-1 image."""
@@ -459,12 +479,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"conv1d: expected 2-D (unbatched) or 3-D input (N, C, L), got "
                          f"shape {input.shape}")
 
-    def one(v, what):
-        v = (v,) if isinstance(v, int) else tuple(v)
-        if len(v) != 1:
-            raise ValueError(f"conv1d: expected an int or a 1-tuple for {what}, got {v}")
-        return v[0]
-
+    one = _single_conv1d_arg("conv1d")
     stride, dilation = one(stride, "stride"), one(dilation, "dilation")
     if not isinstance(padding, str):
         padding = (0, one(padding, "padding"))
@@ -474,15 +489,97 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return y.squeeze(0) if unbatched else y
 
 
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    r"""2-D transposed convolution of ``input`` (N, C_in, H, W) or (C_in, H, W) with
+    ``weight`` (C_in, C_out/groups, kH, kW); PyTorch's ``F.conv_transpose2d``.
+
+    It is the gradient of :func:`conv2d` with respect to its input: each input pixel
+    scatters W·x into a kH×kW window of the output, windows s apart, and the outer
+    ``padding`` rows and columns are cut off. Output size
+    H_out = (H − 1)·s − 2p + d(k − 1) + output_padding + 1; ``output_padding`` (< s or
+    < d) picks one of the several sizes a strided conv2d maps to size H.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> x = mg.ones(1, 1, 2, 2)
+    >>> w = mg.ones(1, 1, 3, 3)
+    >>> conv_transpose2d(x, w, stride=2)[0, 0]
+    tensor([[1., 1., 2., 1., 1.],
+            [1., 1., 2., 1., 1.],
+            [2., 2., 4., 2., 2.],
+            [1., 1., 2., 1., 1.],
+            [1., 1., 2., 1., 1.]])
+    """
+    op = "conv_transpose2d"
+    input, unbatched, stride, dilation = _check_conv2d_args(
+        op, "(C_in, C_out/groups, kH, kW)", input, weight, stride, dilation, groups)
+    padding, output_padding = _pair(padding, "padding"), _pair(output_padding, "output_padding")
+    if min(padding) < 0:
+        raise ValueError(f"{op}: negative padding {padding} is not supported")
+    for o, s_, d in zip(output_padding, stride, dilation):
+        if not 0 <= o < max(s_, d):
+            raise ValueError(f"{op}: output_padding {output_padding} must be smaller than "
+                             f"the stride {stride} or the dilation {dilation}")
+    C, Og, kh, kw = weight.shape
+    if input.shape[1] != C or C % groups:
+        raise ValueError(f"{op}: weight of shape {weight.shape} with groups={groups} expects "
+                         f"input with {C} channels (divisible by groups), got input of shape "
+                         f"{input.shape}")
+    if input.dtype != weight.dtype and autocast_dtype() is None:
+        raise TypeError(f"{op}: input dtype {input.dtype} and weight dtype {weight.dtype} "
+                        "differ")
+    O = Og * groups
+    if bias is not None and bias.shape != (O,):
+        raise ValueError(f"{op}: bias must have shape ({O},), got {bias.shape}")
+    H, W = input.shape[2:]
+    Ho, Wo = ((n - 1) * s_ - 2 * p + d * (k - 1) + o + 1 for n, s_, p, d, k, o in
+              zip((H, W), stride, padding, dilation, (kh, kw), output_padding))
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"{op}: the output size ({Ho}, {Wo}) of input {input.shape} is not "
+                         f"positive (padding {padding} too large)")
+    spec = ConvSpec((kh, kw), stride, tuple((p, p) for p in padding), dilation, groups)
+    # The conv2d whose input gradient this is maps (Ho, Wo) to (H, W), or, when an
+    # output_padding ≥ s (allowed for d > s) adds a row the stride reaches, to one more:
+    # that row's gradient is zero, so pad it in.
+    Hc, Wc = spec.out_size(Ho, Wo)
+    if (Hc, Wc) != (H, W):
+        input = pad(input, (0, Wc - W, 0, Hc - H))
+    y = Conv2dGradInput(spec, (input.shape[0], O, Ho, Wo))(input, weight)
+    if bias is not None:
+        y = y + bias.reshape(1, O, 1, 1)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """1-D transposed convolution of ``input`` (N, C_in, L) or (C_in, L) with ``weight``
+    (C_in, C_out/groups, k): conv_transpose2d on a height-1 image."""
+    if weight.ndim != 3:
+        raise ValueError(f"conv_transpose1d: weight must be 3-D (C_in, C_out/groups, k), got "
+                         f"shape {weight.shape}")
+    if input.ndim not in (2, 3):
+        raise ValueError(f"conv_transpose1d: expected 2-D (unbatched) or 3-D input "
+                         f"(N, C, L), got shape {input.shape}")
+    one = _single_conv1d_arg("conv_transpose1d")
+    y = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(2), bias,
+                         (1, one(stride, "stride")), (0, one(padding, "padding")),
+                         (0, one(output_padding, "output_padding")), groups,
+                         (1, one(dilation, "dilation")))
+    return y.squeeze(-2)
+
+
 # --------------------------------------------------------------------------- modules
 
 
 class _ConvNd(Module):
     _dims = 2
+    _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
-                 dtype=None):
+                 dtype=None, output_padding=0):
         super().__init__()
         name = type(self).__name__
         if not isinstance(groups, int) or groups <= 0:
@@ -514,13 +611,16 @@ class _ConvNd(Module):
                         ("dilation", self.dilation)):
             if len(v) != n or any(t < 1 for t in v):
                 raise ValueError(f"{name}: {what} must be {n} positive ints, got {v}")
+        self.output_padding = tup(output_padding)
         self.groups = groups
         self.padding_mode = padding_mode
         from .. import creation
 
-        self.weight = Parameter(creation.empty(
-            (out_channels, in_channels // groups) + self.kernel_size, dtype=dtype,
-            device=device))
+        # conv: (C_out, C_in/g, k...); transposed, the adjoint map: (C_in, C_out/g, k...)
+        channels = ((in_channels, out_channels // groups) if self._transposed
+                    else (out_channels, in_channels // groups))
+        self.weight = Parameter(creation.empty(channels + self.kernel_size, dtype=dtype,
+                                               device=device))
         if bias:
             self.bias = Parameter(creation.empty(out_channels, dtype=dtype, device=device))
         else:
@@ -571,6 +671,8 @@ class _ConvNd(Module):
                 else f", padding={self.padding}"
         if self.dilation != (1,) * self._dims:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._dims:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -616,3 +718,76 @@ class Conv1d(_ConvNd):
 
     _dims = 1
     _functional = staticmethod(conv1d)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """The transposed convolutions: PyTorch's argument order (output_padding, groups, bias,
+    dilation), weight (C_in, C_out/groups, k...), zero padding only (as PyTorch)."""
+
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported (as in "
+                             f"PyTorch), got {padding_mode!r}")
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype, output_padding)
+
+    def forward(self, input, output_size=None):
+        """``output_size`` (the trailing spatial sizes, or a full shape) picks the
+        output_padding that gives that size, as PyTorch's ``forward(input, output_size)``."""
+        self._check_input(input)
+        output_padding = (self.output_padding if output_size is None
+                          else self._output_padding_for(input, output_size))
+        return self._functional(input, self.weight, self.bias, self.stride, self.padding,
+                                output_padding, self.groups, self.dilation)
+
+    def _output_padding_for(self, input, output_size):
+        n = self._dims
+        size = tuple(output_size)[-n:]
+        if len(size) != n:
+            raise ValueError(f"{self!r}: output_size {tuple(output_size)} needs {n} spatial "
+                             "sizes")
+        out = []
+        for L, want, k, s_, p, d in zip(input.shape[-n:], size, self.kernel_size, self.stride,
+                                        self.padding, self.dilation):
+            smallest = (L - 1) * s_ - 2 * p + d * (k - 1) + 1
+            if not 0 <= want - smallest < max(s_, d):
+                raise ValueError(f"{self!r}: output_size {size} is out of reach for input "
+                                 f"{input.shape}: each size must be in [{smallest}, "
+                                 f"{smallest + max(s_, d) - 1}]")
+            out.append(want - smallest)
+        return tuple(out)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    r"""2-D transposed convolution layer (PyTorch's ``nn.ConvTranspose2d``; see
+    :func:`conv_transpose2d`): the adjoint of a Conv2d, used to upsample in decoders.
+
+    Shapes: weight (C_in, C_out/groups, kH, kW), bias (C_out,); input (N, C_in, H, W),
+    output (N, C_out, H_out, W_out) with H_out = (H − 1)s − 2p + d(k − 1) + output_padding + 1.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> up = ConvTranspose2d(8, 3, 3, stride=2, padding=1, output_padding=1)
+    >>> up(mg.randn(2, 8, 16, 16)).shape
+    (2, 3, 32, 32)
+    >>> up
+    ConvTranspose2d(8, 3, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1))
+    """
+
+    _functional = staticmethod(conv_transpose2d)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    r"""1-D transposed convolution layer (PyTorch's ``nn.ConvTranspose1d``): weight
+    (C_in, C_out/groups, k), input (N, C_in, L)."""
+
+    _dims = 1
+    _functional = staticmethod(conv_transpose1d)

@@ -16,7 +16,7 @@ from ..ops.reduction import Softmax as _Softmax
 from ..ops.shape import broadcast_to as _broadcast_to
 from ..ops.shape import pad
 from .activation import softmax_dim as _softmax_dim
-from .conv import conv1d, conv2d
+from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .dropout import dropout, dropout1d, dropout2d, stochastic_depth
 from .embedding import embedding
 from .linear import linear
@@ -31,7 +31,8 @@ from .pooling import (
 )
 
 __all__ = [
-    "linear", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
+    "max_pool2d", "avg_pool1d", "avg_pool2d",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm",
     "dropout", "dropout1d", "dropout2d", "stochastic_depth", "embedding", "pad", "relu",
     "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "softmax",

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -313,6 +313,156 @@ def test_conv2d_padding_mode_against_the_definition(mode, np_mode, device):
     conv1 = nn.Conv1d(2, 2, 3, padding=2, padding_mode=mode).double().to(device)
     x1 = mg.tensor(rng.standard_normal((1, 2, 4)), device=device, requires_grad=True)
     assert mg.gradcheck(lambda x, *params: conv1(x), (x1, conv1.weight, conv1.bias))
+
+
+def conv_transpose2d_reference(x, w, b, stride, padding, output_padding, groups, dilation):
+    """From the definition: input pixel (h, v) of channel c scatters x·W[c, o] into the
+    output window starting at (h·s − p, v·s − p), taps d apart; rows and columns that
+    land outside [0, H_out) (the cut padding) are dropped."""
+    N, C, H, W = x.shape
+    _, Og, kh, kw = w.shape
+    (sh, sw), (ph, pw), (oh, ow), (dh, dw) = stride, padding, output_padding, dilation
+    Ho = (H - 1) * sh - 2 * ph + dh * (kh - 1) + oh + 1
+    Wo = (W - 1) * sw - 2 * pw + dw * (kw - 1) + ow + 1
+    y = np.zeros((N, Og * groups, Ho, Wo))
+    Cg = C // groups
+    for c in range(C):
+        g = c // Cg
+        for h in range(H):
+            for v in range(W):
+                for i in range(kh):
+                    for j in range(kw):
+                        r, q = h * sh - ph + i * dh, v * sw - pw + j * dw
+                        if 0 <= r < Ho and 0 <= q < Wo:
+                            y[:, g * Og:(g + 1) * Og, r, q] += x[:, c, h, v, None] * w[c, :, i, j]
+    if b is not None:
+        y += b[None, :, None, None]
+    return y
+
+
+@st.composite
+def conv_transpose_cases(draw):
+    groups = draw(st.sampled_from([1, 2]))
+    cin, og = groups * draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    output_padding = tuple(draw(st.integers(0, max(s, d) - 1))
+                           for s, d in zip(stride, dilation))
+    padding = tuple(draw(st.integers(0, (d * (k - 1)) // 2 + 1))
+                    for k, d in zip(kernel, dilation))
+    H, W = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    for n, s, p, d, k, o in zip((H, W), stride, padding, dilation, kernel, output_padding):
+        assume((n - 1) * s - 2 * p + d * (k - 1) + o + 1 >= 1)
+    rng = np.random.default_rng(draw(st.integers(0, 999)))
+    b = rng.standard_normal(og * groups) if draw(st.booleans()) else None
+    return (rng.standard_normal((2, cin, H, W)), rng.standard_normal((cin, og) + kernel), b,
+            stride, padding, output_padding, groups, dilation)
+
+
+@given(case=conv_transpose_cases())
+def test_conv_transpose2d_matches_the_definition_and_gradcheck(case, device):
+    x, w, b, *geometry = case
+    y = F.conv_transpose2d(_t(x, device), _t(w, device), _t(b, device), *geometry)
+    assert_close(y, conv_transpose2d_reference(x, w, b, *geometry), rtol=1e-10, atol=1e-12)
+    inputs = tuple(t for t in (_t(x, device), _t(w, device), _t(b, device)) if t is not None)
+    assert mg.gradcheck(lambda x, w, *b: F.conv_transpose2d(x, w, b[0] if b else None,
+                                                            *geometry), inputs)
+
+
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(device):
+    """⟨conv2d(u, W), x⟩ = ⟨u, conv_transpose2d(x, W)⟩ for every u and x: the same W read
+    as (C_out, C_in/g, k, k) by conv2d and as (C_in', C_out'/g, k, k) by the transpose."""
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((4, 3, 3, 2))                   # conv2d: 6 → 4 channels, g = 2
+    u = rng.standard_normal((2, 6, 9, 8))
+    geometry = dict(stride=2, padding=1, dilation=(1, 2), groups=2)
+    y = F.conv2d(_t(u, device), _t(w, device), **geometry)
+    x = rng.standard_normal(y.shape)
+    z = F.conv_transpose2d(_t(x, device), _t(w, device), output_padding=(0, 1), **geometry)
+    assert z.shape == u.shape
+    assert_close(mg.tensor((y.numpy() * x).sum()), np.array((u * z.numpy()).sum()), rtol=1e-12)
+
+
+@pytest.mark.parametrize("stride,padding,output_padding,dilation",
+                         [(1, 0, 0, 1), (2, 1, 1, 1), (1, 1, 1, 2)])
+def test_conv_transpose2d_gradgradcheck(stride, padding, output_padding, dilation, device):
+    rng = np.random.default_rng(2)
+    x = _t(rng.standard_normal((1, 2, 3, 3)), device)
+    w = _t(rng.standard_normal((2, 2, 2, 3)), device)
+    b = _t(rng.standard_normal(2), device)
+    assert mg.gradgradcheck(lambda x, w, b: F.conv_transpose2d(
+        x, w, b, stride, padding, output_padding, 1, dilation), (x, w, b))
+
+
+def test_conv_transpose_layers(device):
+    rng = np.random.default_rng(4)
+    up = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+    up = up.double().to(device)
+    assert up.weight.shape == (4, 3, 3, 3) and up.bias.shape == (6,)
+    x = rng.standard_normal((2, 4, 5, 5))
+    y = up(_t(x, device))
+    assert y.shape == (2, 6, 10, 10)
+    ref = conv_transpose2d_reference(x, up.weight.cpu().numpy(), up.bias.cpu().numpy(),
+                                     (2, 2), (1, 1), (1, 1), 2, (1, 1))
+    assert_close(y, ref, rtol=1e-10, atol=1e-12)
+    assert up(_t(x, device), output_size=(9, 10)).shape == (2, 6, 9, 10)    # PyTorch's way
+    with pytest.raises(ValueError, match=r"each size must be in \[9, 10\]"):
+        up(_t(x, device), output_size=(11, 10))
+    assert repr(up) == ("ConvTranspose2d(4, 6, kernel_size=(3, 3), stride=(2, 2), "
+                        "padding=(1, 1), output_padding=(1, 1), groups=2)")
+    one = nn.ConvTranspose1d(2, 3, 4, stride=2, bias=False).double().to(device)
+    x1 = rng.standard_normal((3, 2, 5))
+    ref1 = conv_transpose2d_reference(x1[:, :, None], one.weight.cpu().numpy()[:, :, None],
+                                      None, (1, 2), (0, 0), (0, 0), 1, (1, 1))[:, :, 0]
+    assert_close(one(_t(x1, device)), ref1, rtol=1e-10, atol=1e-12)
+    assert one(_t(x1[0], device)).shape == (3, 12)                         # unbatched
+
+
+def test_conv_transpose_init_and_errors():
+    """PyTorch's init reads fan_in from the weight as stored, (C_in, C_out/g, k, k): here
+    C_out/g·k² = 8·9, so every weight and bias lies in ±1/√72."""
+    mg.manual_seed(0)
+    bound = 1 / math.sqrt(8 * 9)
+    up = nn.ConvTranspose2d(64, 8, 3)
+    assert np.abs(up.weight.numpy()).max() <= bound and np.abs(up.bias.numpy()).max() <= bound
+    assert np.abs(up.weight.numpy()).max() > 0.9 * bound
+    with pytest.raises(ValueError, match="only padding_mode='zeros'"):
+        nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="output_padding .* must be smaller than the stride"):
+        F.conv_transpose2d(mg.randn(1, 2, 3, 3), mg.randn(2, 2, 3, 3), stride=2,
+                           output_padding=2)
+    with pytest.raises(ValueError, match="expects input with 2 channels"):
+        F.conv_transpose2d(mg.randn(1, 3, 3, 3), mg.randn(2, 2, 3, 3))
+    with pytest.raises(ValueError, match="is not positive"):
+        F.conv_transpose2d(mg.randn(1, 2, 1, 1), mg.randn(2, 2, 1, 1), padding=1)
+
+
+def test_conv_transpose_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    for ours, theirs, shape in [
+            (nn.ConvTranspose2d(4, 6, (3, 2), stride=(2, 3), padding=(1, 0),
+                                output_padding=(1, 2), groups=2, dilation=(1, 2)),
+             torch.nn.ConvTranspose2d(4, 6, (3, 2), stride=(2, 3), padding=(1, 0),
+                                      output_padding=(1, 2), groups=2, dilation=(1, 2)),
+             (2, 4, 5, 4)),
+            (nn.ConvTranspose1d(3, 2, 3, stride=1, dilation=2, output_padding=1),
+             torch.nn.ConvTranspose1d(3, 2, 3, stride=1, dilation=2, output_padding=1),
+             (2, 3, 6))]:
+        ours, theirs = ours.double(), theirs.double()
+        for name, p in theirs.named_parameters():
+            getattr(ours, name).data[...] = p.detach().numpy()
+        x = rng.standard_normal(shape)
+        X, T = _t(x, "cpu"), torch.tensor(x, requires_grad=True)
+        y, yt = ours(X), theirs(T)
+        g = rng.standard_normal(yt.shape)
+        y.backward(_t(g, "cpu", grad=False))
+        yt.backward(torch.tensor(g))
+        assert_close(y, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+        assert_close(X.grad, T.grad.numpy(), rtol=1e-12, atol=1e-12)
+        for name, p in theirs.named_parameters():
+            assert_close(getattr(ours, name).grad, p.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_conv_output_shape_formula():
