@@ -57,6 +57,7 @@ from .pooling import (
     MaxPool2d,
 )
 from .residual import BasicBlock, Residual
+from .upsampling import Upsample
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "functional", "init",
@@ -68,6 +69,7 @@ __all__ = [
     "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",
     "LogSoftmax", "Softmin", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish",
     "Mish", "LogSigmoid", "Softsign", "PReLU", "GLU", "Threshold", "Residual", "BasicBlock",
+    "Upsample",
 ]
 
 from . import utils  # noqa: E402  (clip_grad_norm_, parameters_to_vector...)

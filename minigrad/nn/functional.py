@@ -29,6 +29,7 @@ from .pooling import (
     max_pool1d,
     max_pool2d,
 )
+from .upsampling import interpolate
 
 __all__ = [
     "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
@@ -38,7 +39,7 @@ __all__ = [
     "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "softmax",
     "log_softmax", "one_hot", "normalize", "cosine_similarity", "softmin", "selu", "celu",
     "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "logsigmoid", "softsign",
-    "prelu", "glu", "threshold",
+    "prelu", "glu", "threshold", "interpolate",
 ]
 
 

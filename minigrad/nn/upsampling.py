@@ -1,0 +1,169 @@
+r"""Resampling: ``F.interpolate`` and ``nn.Upsample``, with PyTorch's index conventions.
+
+Every mode works one spatial dim at a time. Output position j of a dim resized from n to
+m reads the input at a source coordinate
+
+==============================  ===============================================
+``nearest``                     i = min(⌊j·r⌋, n − 1)
+``nearest-exact``               i = min(⌊(j + ½)·r⌋, n − 1)
+linear, ``align_corners=False`` u = max((j + ½)·r − ½, 0), pixel centres aligned
+linear, ``align_corners=True``  u = j·(n − 1)/(m − 1), corner pixels aligned
+==============================  ===============================================
+
+with r = n/m, or r = 1/scale_factor when a ``scale_factor`` is given (PyTorch's rule,
+unless ``recompute_scale_factor=True``); a dim whose size does not change is copied, as
+PyTorch's linear kernels and its 2-D nearest kernel do (its 1-D nearest kernel, and its
+3-D one in the forward pass only, apply the formula: ``scale_factor=1.2`` on size 3 gives
+x[0], x[0], x[1] there, and x[0], x[1], x[2] here). Linear modes blend the two neighbours
+i₀ = ⌊u⌋ and i₁ = min(i₀ + 1, n − 1): y = (1 − λ)·x[i₀] + λ·x[i₁], λ = u − i₀.
+(bilinear and trilinear are linear along each dim in turn.) Each step is indexing with an
+integer array, a gather whose gradient is a scatter-add, and products with constant
+weights, so the op is differentiable to any order. ``area`` is adaptive average pooling.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import creation
+from .module import Module
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+
+__all__ = ["interpolate", "Upsample"]
+
+_LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}    # mode → the spatial dims it takes
+MODES = ("nearest", "nearest-exact", "area") + tuple(_LINEAR)
+
+
+def _per_dim(value, k, what):
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * k
+    if len(values) != k:
+        raise ValueError(f"interpolate: {what} {value!r} must have one entry per spatial dim "
+                         f"({k})")
+    return values
+
+
+def _source_index(n, m, r, mode, align_corners):
+    """(i₀, i₁, λ) for one dim resized from n to m (i₁ and λ None for nearest modes)."""
+    j = np.arange(m, dtype=np.float64)
+    if mode in ("nearest", "nearest-exact"):
+        shift = 0.5 if mode == "nearest-exact" else 0.0
+        return np.minimum(np.floor((j + shift) * r).astype(np.int64), n - 1), None, None
+    if align_corners:
+        u = j * ((n - 1) / (m - 1)) if m > 1 else np.zeros(m)
+    else:
+        u = np.maximum((j + 0.5) * r - 0.5, 0.0)
+    i0 = np.minimum(np.floor(u).astype(np.int64), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    return i0, i1, u - i0
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    r"""Resize the spatial dims of ``input`` (N, C, d₁ [, d₂ [, d₃]]) to ``size`` or by
+    ``scale_factor``; PyTorch's ``F.interpolate``.
+
+    Parameters
+    ----------
+    size : int or tuple, the output spatial size (exactly one of size and scale_factor).
+    scale_factor : float or tuple; the output size is ⌊d·scale_factor⌋.
+    mode : ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-D input), ``"bilinear"``
+        (4-D), ``"trilinear"`` (5-D) or ``"area"`` (3-D or 4-D).
+    align_corners : linear modes only (default False): map the corner pixels' centres
+        onto each other instead of the image edges.
+    recompute_scale_factor : True maps indices with the ratio of the sizes instead of
+        ``1/scale_factor``.
+    antialias : not supported (False).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> x = mg.tensor([[[1.0, 2.0, 4.0]]])
+    >>> interpolate(x, scale_factor=2)
+    tensor([[[1., 1., 2., 2., 4., 4.]]])
+    >>> interpolate(x, size=5, mode="linear", align_corners=True)
+    tensor([[[1. , 1.5, 2. , 3. , 4. ]]])
+    """
+    if mode not in MODES:
+        raise ValueError(f"interpolate: mode must be one of {MODES}, got {mode!r}")
+    k = input.ndim - 2
+    if k not in (1, 2, 3):
+        raise ValueError(f"interpolate: expected a 3-D, 4-D or 5-D input (N, C, spatial...), "
+                         f"got shape {input.shape}")
+    if mode in _LINEAR and _LINEAR[mode] != k:
+        raise ValueError(f"interpolate: mode {mode!r} needs a {_LINEAR[mode] + 2}-D input, "
+                         f"got shape {input.shape}")
+    if align_corners is not None and mode not in _LINEAR:
+        raise ValueError(f"interpolate: align_corners applies to the linear modes only, not "
+                         f"{mode!r}")
+    if antialias:
+        raise ValueError("interpolate: antialias=True is not supported")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    spatial = input.shape[2:]
+    if size is not None:
+        out = tuple(int(s) for s in _per_dim(size, k, "size"))
+        ratios = [n / m if m else 0.0 for n, m in zip(spatial, out)]
+    else:
+        scales = tuple(float(s) for s in _per_dim(scale_factor, k, "scale_factor"))
+        if min(scales) <= 0:
+            raise ValueError(f"interpolate: scale_factor must be positive, got {scale_factor}")
+        out = tuple(math.floor(n * s) for n, s in zip(spatial, scales))
+        ratios = ([n / m if m else 0.0 for n, m in zip(spatial, out)]
+                  if recompute_scale_factor else [1.0 / s for s in scales])
+    if min(out) < 1 or min(spatial) < 1:
+        raise ValueError(f"interpolate: input spatial size {spatial} and output size {out} "
+                         "must be positive")
+    if mode == "area":
+        if k == 3:
+            raise ValueError("interpolate: mode 'area' takes 3-D or 4-D input")
+        return adaptive_avg_pool1d(input, out) if k == 1 else adaptive_avg_pool2d(input, out)
+    y = input
+    for d, (n, m, r) in enumerate(zip(spatial, out, ratios), start=2):
+        if n == m:
+            continue                                  # a dim that keeps its size is copied
+        i0, i1, lam = _source_index(n, m, r, mode, bool(align_corners))
+        lead = (slice(None),) * d
+        if lam is None:
+            y = y[lead + (i0,)]
+            continue
+        lam = creation.tensor(lam.reshape((m,) + (1,) * (y.ndim - d - 1)), dtype=y.dtype,
+                              device=y.device)
+        y = y[lead + (i0,)] * (1 - lam) + y[lead + (i1,)] * lam
+    return y
+
+
+class Upsample(Module):
+    """Resize by ``scale_factor`` or to ``size`` with :func:`interpolate` (PyTorch's
+    ``nn.Upsample``).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> up = Upsample(scale_factor=2, mode="bilinear")
+    >>> up(mg.randn(1, 3, 4, 4)).shape
+    (1, 3, 8, 8)
+    >>> up
+    Upsample(scale_factor=2.0, mode='bilinear')
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"Upsample: mode must be one of {MODES}, got {mode!r}")
+        self.size, self.mode = size, mode
+        self.scale_factor = (None if scale_factor is None else
+                             tuple(float(s) for s in scale_factor)
+                             if isinstance(scale_factor, (tuple, list)) else float(scale_factor))
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+
+    def forward(self, input):
+        return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                           self.recompute_scale_factor)
+
+    def extra_repr(self):
+        what = (f"scale_factor={self.scale_factor!r}" if self.size is None
+                else f"size={self.size!r}")
+        return f"{what}, mode={self.mode!r}"

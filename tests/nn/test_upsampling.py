@@ -1,0 +1,135 @@
+"""F.interpolate and nn.Upsample: the index rules worked by hand, gradcheck on hypothesis
+geometries in every mode, errors, and PyTorch as an extra oracle when it is installed."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad import nn
+from minigrad.testing import assert_close
+
+
+def _t(a, device="cpu", grad=True):
+    return mg.tensor(np.asarray(a, dtype=np.float64), device=device, requires_grad=grad)
+
+
+X = [[[0.0, 10.0, 20.0, 30.0]]]                       # one row of 4, (N, C, L) = (1, 1, 4)
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    # nearest: i = ⌊j·4/6⌋ → 0 0 1 2 2 3
+    (dict(size=6), [0, 0, 10, 20, 20, 30]),
+    # nearest-exact: i = ⌊(j + ½)·4/6⌋ → 0 1 1 2 3 3
+    (dict(size=6, mode="nearest-exact"), [0, 10, 10, 20, 30, 30]),
+    # downsampling by 2 reads every other element
+    (dict(scale_factor=0.5), [0, 20]),
+    # linear, corners aligned: u = j·3/6, steps of 5
+    (dict(size=7, mode="linear", align_corners=True), [0, 5, 10, 15, 20, 25, 30]),
+    # linear, centres aligned: u = max((j + ½)/2 − ½, 0) = 0, .25, .75, 1.25, ... , 3
+    (dict(scale_factor=2, mode="linear"), [0, 2.5, 7.5, 12.5, 17.5, 22.5, 27.5, 30]),
+    # area: means of the adaptive pooling windows [0, 2) and [2, 4)
+    (dict(size=2, mode="area"), [5, 25]),
+])
+def test_interpolate_by_hand(kwargs, expected, device):
+    assert_close(F.interpolate(_t(X, device), **kwargs), np.array([[expected]], float))
+
+
+def test_scale_factor_maps_indices_with_its_inverse(device):
+    """PyTorch's rule: with a scale_factor, u uses r = 1/scale_factor, not in/out; size 4
+    by 1.5 gives 6 outputs either way, but 5 by 1.5 gives 7 and r = 2/3, not 5/7."""
+    x = _t([[[0.0, 1.0, 2.0, 3.0, 4.0]]], device)
+    y = F.interpolate(x, scale_factor=1.5, mode="linear")
+    u = np.maximum((np.arange(7) + 0.5) / 1.5 - 0.5, 0)       # the source coordinates
+    assert_close(y, np.minimum(u, 4)[None, None], rtol=1e-12)
+    y = F.interpolate(x, scale_factor=1.5, mode="linear", recompute_scale_factor=True)
+    u = np.maximum((np.arange(7) + 0.5) * 5 / 7 - 0.5, 0)
+    assert_close(y, np.minimum(u, 4)[None, None], rtol=1e-12)   # past the last: x[4]
+
+
+def test_bilinear_is_linear_along_each_dim(device):
+    """Resize rows, then columns, with 1-D linear maps: the same as bilinear at once."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    y = F.interpolate(_t(x, device), size=(7, 3), mode="bilinear", align_corners=True)
+    rows = F.interpolate(_t(x.transpose(0, 1, 3, 2).reshape(2, 15, 4), device), size=7,
+                         mode="linear", align_corners=True).numpy()
+    rows = rows.reshape(2, 3, 5, 7).transpose(0, 1, 3, 2)           # (2, 3, 7, 5)
+    both = F.interpolate(_t(rows.reshape(2, 21, 5), device), size=3, mode="linear",
+                         align_corners=True).numpy().reshape(2, 3, 7, 3)
+    assert_close(y, both, rtol=1e-12)
+
+
+@st.composite
+def interpolate_cases(draw):
+    mode = draw(st.sampled_from(["nearest", "nearest-exact", "linear", "bilinear",
+                                 "trilinear", "area"]))
+    k = {"linear": 1, "bilinear": 2, "trilinear": 3}.get(mode) or draw(
+        st.integers(1, 2 if mode == "area" else 3))
+    spatial = tuple(draw(st.integers(1, 4)) for _ in range(k))
+    kwargs = {"mode": mode}
+    if mode in ("linear", "bilinear", "trilinear"):
+        kwargs["align_corners"] = draw(st.booleans())
+    if draw(st.booleans()):
+        kwargs["size"] = tuple(draw(st.integers(1, 6)) for _ in range(k))
+    else:
+        kwargs["scale_factor"] = tuple(draw(st.sampled_from([0.5, 1.0, 1.5, 2.0, 2.5]))
+                                       for _ in range(k))
+        if min(int(n * s) for n, s in zip(spatial, kwargs["scale_factor"])) < 1:
+            kwargs["scale_factor"] = (2.0,) * k
+    x = np.random.default_rng(draw(st.integers(0, 999))).standard_normal((2, 2) + spatial)
+    return x, kwargs
+
+
+@given(case=interpolate_cases())
+def test_interpolate_gradcheck(case):
+    x, kwargs = case
+    assert mg.gradcheck(lambda t: F.interpolate(t, **kwargs), (_t(x),))
+
+
+def test_upsample_module_and_its_second_derivative(device):
+    up = nn.Upsample(scale_factor=2, mode="bilinear")
+    assert repr(up) == "Upsample(scale_factor=2.0, mode='bilinear')"
+    x = _t(np.random.default_rng(1).standard_normal((1, 2, 3, 3)), device)
+    assert up(x).shape == (1, 2, 6, 6)
+    assert mg.gradgradcheck(lambda t: up(t) ** 2, (x,))
+    assert repr(nn.Upsample(size=(3, 4))) == "Upsample(size=(3, 4), mode='nearest')"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(size=3, mode="cubic"), "mode must be one of"),
+    (dict(size=3, mode="bilinear"), "'bilinear' needs a 4-D input"),
+    (dict(size=3, align_corners=True), "align_corners applies to the linear modes"),
+    (dict(), "exactly one of size and scale_factor"),
+    (dict(size=3, scale_factor=2), "exactly one of size and scale_factor"),
+    (dict(size=(3, 4)), "one entry per spatial dim"),
+    (dict(scale_factor=0.1), "must be positive"),
+    (dict(scale_factor=-2), "must be positive"),
+    (dict(size=3, antialias=True), "antialias"),
+])
+def test_interpolate_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        F.interpolate(mg.randn(1, 2, 5), **kwargs)
+
+
+def test_interpolate_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    cases = [((2, 3, 5), dict(size=7, mode="nearest")),
+             ((2, 3, 5), dict(scale_factor=1.5, mode="linear")),
+             ((2, 3, 5), dict(scale_factor=0.7, mode="nearest-exact")),
+             ((2, 3, 4, 5), dict(size=(7, 3), mode="bilinear", align_corners=True)),
+             ((2, 3, 4, 5), dict(scale_factor=(2.5, 0.5), mode="bilinear")),
+             ((2, 3, 4, 5), dict(scale_factor=1.2, mode="bilinear",
+                                 recompute_scale_factor=True)),
+             ((2, 3, 4, 5), dict(size=(3, 2), mode="area")),
+             ((1, 2, 3, 4, 3), dict(scale_factor=(2, 0.5, 1.5), mode="trilinear"))]
+    for shape, kwargs in cases:
+        x = rng.standard_normal(shape)
+        X, T = _t(x), torch.tensor(x, requires_grad=True)
+        y, yt = F.interpolate(X, **kwargs), torch.nn.functional.interpolate(T, **kwargs)
+        g = rng.standard_normal(yt.shape)
+        y.backward(_t(g, grad=False))
+        yt.backward(torch.tensor(g))
+        assert_close(y, yt.detach().numpy(), rtol=1e-12, atol=1e-13)
+        assert_close(X.grad, T.grad.numpy(), rtol=1e-12, atol=1e-13)
