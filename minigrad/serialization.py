@@ -1,10 +1,10 @@
 """``save`` / ``load``: checkpoints as NumPy ``.npz`` archives, written atomically.
 
-What can be saved: Tensors, NumPy/CuPy arrays, and Python containers of them nested to
-any depth — dicts (string or integer keys), lists, tuples — with ``None``, bools, ints,
-floats and strings as leaves. That covers ``Module.state_dict()``, an optimizer's
-``state_dict()`` (integer keys, hyperparameter lists), an RNG state and a training
-loop's bookkeeping, in one file.
+What can be saved: Tensors, NumPy/CuPy arrays, sparse COO and CSR tensors, and Python
+containers of them nested to any depth — dicts (string or integer keys), lists, tuples —
+with ``None``, bools, ints, floats and strings as leaves. That covers
+``Module.state_dict()``, an optimizer's ``state_dict()`` (integer keys, hyperparameter
+lists), an RNG state and a training loop's bookkeeping, in one file.
 
 File format. Each array is one ``.npy`` member of the archive (``a0``, ``a1``...), so
 ``numpy.load`` reads the arrays without minigrad; the nesting is described by a JSON
@@ -36,6 +36,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -80,7 +81,7 @@ class _Writer:
             return obj
         if isinstance(obj, (int, float)) and not isinstance(obj, bool):
             if isinstance(obj, float) and not np.isfinite(obj):
-                return {"$float": repr(obj)}
+                return {"$float": repr(float(obj))}  # "nan", not NumPy 2's "np.float64(nan)"
             return obj
         if isinstance(obj, Tensor):
             entry = self.add(obj.data)
@@ -94,6 +95,14 @@ class _Writer:
             return entry
         if isinstance(obj, np.generic):
             return self.add(np.asarray(obj)) | {"scalar": True}
+        if getattr(obj, "layout", None) == "sparse_coo":
+            return {"$sparse_coo": [self.add(obj._idx), self.encode(obj.values(), where)],
+                    "size": list(obj.shape)}
+        if getattr(obj, "layout", None) == "sparse_csr":
+            p = obj._pattern
+            return {"$sparse_csr": [self.add(p.crow), self.add(p.col),
+                                    self.encode(obj.values(), where)],
+                    "size": list(obj.shape)}
         if _is_array(obj):
             entry = self.add(obj)
             if get_array_module(obj) is not np:
@@ -111,7 +120,8 @@ class _Writer:
             return {tag: [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
         raise TypeError(
             f"save: cannot save an object of type {type(obj).__name__} at {where}; supported: "
-            "Tensors, arrays, dicts, lists, tuples, None, bool, int, float, str")
+            "Tensors, arrays, COO/CSR sparse tensors, dicts, lists, tuples, None, bool, int, "
+            "float, str")
 
 
 def _fsync_dir(folder):
@@ -223,6 +233,13 @@ class _Reader:
             if self.device is not None or node.get("device"):
                 return to_device(a, normalize_device(self.device or node["device"]))
             return a
+        if "$sparse_coo" in node or "$sparse_csr" in node:
+            from . import sparse
+
+            parts = [self.decode(v) for v in node.get("$sparse_coo") or node["$sparse_csr"]]
+            if "$sparse_coo" in node:
+                return sparse.sparse_coo_tensor(*parts, node["size"])
+            return sparse.sparse_csr_tensor(*parts, node["size"])
         if "$dict" in node:
             d = OrderedDict() if node.get("ordered") else {}
             for k, v in node["$dict"]:
@@ -235,7 +252,7 @@ class _Reader:
         raise CheckpointError(f"load: unknown entry {node!r} in the checkpoint structure")
 
 
-def load(f, map_location=None):
+def load(f, map_location=None, *, weights_only=None):
     """Load what :func:`save` wrote (or a plain ``.npz`` of arrays, as ``{name: Tensor}``).
 
     Parameters
@@ -243,14 +260,17 @@ def load(f, map_location=None):
     f : path or readable binary file object.
     map_location : ``"cpu"``/``"cuda"`` to put every tensor there (default: where it
         was saved).
+    weights_only : accepted for PyTorch compatibility and ignored: ``load`` never
+        unpickles, so it is always as safe as ``torch.load(..., weights_only=True)``.
 
     Raises
     ------
     FileNotFoundError
         when the path does not exist.
     CheckpointError
-        when the file is not a readable ``.npz`` archive (corrupt or truncated) or its
-        structure is damaged.
+        when the file is not a readable ``.npz`` archive (corrupt or truncated), is a
+        zip archive of something else (a ``torch.save`` file, for one), or its structure
+        is damaged.
     """
     name = repr(getattr(f, "name", f)) if hasattr(f, "read") else repr(os.fspath(f))
     if not hasattr(f, "read"):
@@ -265,10 +285,11 @@ def load(f, map_location=None):
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             files = set(archive.files)
             arrays = {k: archive[k] for k in files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError) as e:
         raise CheckpointError(
             f"load: {name} is not a valid checkpoint (corrupt, truncated, or not an .npz "
             f"archive): {type(e).__name__}: {e}") from None
+    _check_only_arrays(arrays, name)
     if _META not in arrays:
         device = normalize_device(map_location) if map_location is not None else "cpu"
         return {k: Tensor(to_device(v, device)) for k, v in arrays.items()}
@@ -283,3 +304,19 @@ def load(f, map_location=None):
         raise
     except (ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"load: {name} has a damaged structure: {e}") from None
+
+
+def _check_only_arrays(arrays, name):
+    """Refuse a zip archive whose members are not ``.npy`` arrays (``numpy.load`` hands
+    those back as raw bytes): a PyTorch checkpoint above all, which is a zip of pickles."""
+    foreign = sorted(k for k, v in arrays.items() if not isinstance(v, np.ndarray))
+    if not foreign:
+        return
+    if any(k.endswith("data.pkl") for k in foreign):
+        raise CheckpointError(
+            f"load: {name} is a PyTorch checkpoint (torch.save), which minigrad does not "
+            "read (it would have to unpickle). Convert it where PyTorch is installed: "
+            "np.savez(path, **{k: v.numpy() for k, v in torch.load(f).items()}), then "
+            "load that .npz")
+    raise CheckpointError(f"load: {name} is a zip archive but not an .npz of arrays: "
+                          f"member {foreign[0]!r} is not a .npy file")

@@ -130,8 +130,10 @@ class autocast:
     Parameters
     ----------
     dtype : mg.float16 (default) or mg.bfloat16
-        A device string ("cuda"/"cpu") in this position is read as ``device_type``, so
-        PyTorch's ``autocast("cuda")`` works too.
+        A device string ("cuda"/"cpu") in this position is read as ``device_type`` and the
+        positional arguments after it in PyTorch's order ``(device_type, dtype, enabled,
+        cache_enabled)``, so ``autocast("cuda")`` and ``autocast("cuda", mg.bfloat16)``
+        work as in PyTorch.
     enabled : bool, default True
         ``autocast(enabled=False)`` inside a region switches autocasting off again.
     device_type : str, optional
@@ -153,9 +155,16 @@ class autocast:
     None
     """
 
-    def __init__(self, dtype=None, enabled=True, *, device_type=None, cache_enabled=None):
+    def __init__(self, dtype=None, enabled=True, *args, device_type=None, cache_enabled=None):
         if isinstance(dtype, str) and dtype.split(":")[0] in ("cuda", "cpu"):
+            # PyTorch's positional order: autocast(device_type, dtype, enabled, cache_enabled)
             device_type, dtype = dtype, None
+            if not isinstance(enabled, (bool, np.bool_)):  # the second positional: a dtype
+                dtype, enabled = enabled, True
+                if args:
+                    enabled, args = args[0], args[1:]
+        if len(args) > 1 or (args and device_type is None):
+            raise TypeError(f"autocast: too many positional arguments: {args!r}")
         if not isinstance(enabled, (bool, np.bool_)):
             raise TypeError(f"autocast: enabled must be a bool, got {type(enabled).__name__}")
         self.device_type = device_type

@@ -1,19 +1,26 @@
 """minigrad.data: datasets, a DataLoader, and real data.
 
-- :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :func:`random_split`,
-  :class:`DataLoader` (PyTorch's ``torch.utils.data`` names), :func:`train_test_split`
-  (scikit-learn's, with ``stratify``);
+- :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :class:`ConcatDataset`,
+  :func:`random_split`, :class:`DataLoader` (PyTorch's ``torch.utils.data`` names),
+  :func:`train_test_split` (scikit-learn's, with ``stratify``);
 - :func:`load_digits` / :func:`digits_splits`: the 8×8 handwritten digits shipped inside
   the package (1797 real images, the default dataset of the examples and tests);
 - :func:`load_idx` / :func:`load_mnist`: MNIST-format IDX files from a local path.
 """
 from .dataloader import DataLoader, default_collate
-from .dataset import Dataset, Subset, TensorDataset, random_split, train_test_split
+from .dataset import (
+    ConcatDataset,
+    Dataset,
+    Subset,
+    TensorDataset,
+    random_split,
+    train_test_split,
+)
 from .digits import digits_splits, load_digits
 from .idx import IDXError, load_idx, load_mnist, save_idx
 
 __all__ = [
-    "Dataset", "TensorDataset", "Subset", "random_split", "train_test_split",
+    "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "train_test_split",
     "DataLoader", "default_collate", "load_digits", "digits_splits", "load_idx",
     "load_mnist", "save_idx", "IDXError",
 ]

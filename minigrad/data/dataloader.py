@@ -18,21 +18,34 @@ _STATE_VERSION = 1
 
 
 def _stack(arrays):
+    shape = arrays[0].shape
+    for i, a in enumerate(arrays):
+        if a.shape != shape:
+            raise RuntimeError(f"default_collate: stack expects each sample to be of equal "
+                               f"size, but got {tuple(shape)} at entry 0 and "
+                               f"{tuple(a.shape)} at entry {i}")
     xp = get_array_module(arrays[0])
     return xp.stack(arrays)
 
 
 def default_collate(samples):
-    """Stack a list of samples into a batch, as PyTorch's ``default_collate``: Tensors
-    and arrays are stacked along a new first dimension, Python ints become an int64
-    tensor and floats a float32 tensor; tuples, lists and dicts are collated field by
-    field."""
+    """Stack a list of samples into a batch, as PyTorch's ``default_collate``: Tensors,
+    arrays and NumPy scalars are stacked along a new first dimension (their dtype kept),
+    Python ints become an int64 tensor and floats a float32 tensor; strings and bytes
+    stay a list; tuples (named tuples too), lists and dicts are collated field by field.
+
+    Departures from PyTorch: Python floats give float32 (minigrad's default float
+    dtype; PyTorch gives float64), and a plain tuple gives a tuple of fields (PyTorch,
+    for backward compatibility, a list). Unpacking ``x, y = batch`` is the same."""
     first = samples[0]
+    if isinstance(first, (str, bytes)):
+        return list(samples)
     if isinstance(first, Tensor):
         return Tensor(_stack([s.data for s in samples]))
-    if isinstance(first, np.ndarray) or (hasattr(first, "__cuda_array_interface__")):
-        return Tensor(_stack(list(samples)))
-    if isinstance(first, (bool, np.bool_)):
+    if isinstance(first, (np.ndarray, np.generic)) or hasattr(first, "__cuda_array_interface__"):
+        return Tensor(_stack([np.asarray(s) if isinstance(s, np.generic) else s
+                              for s in samples]))
+    if isinstance(first, bool):
         return Tensor(np.asarray(samples, dtype=bool))
     if isinstance(first, numbers.Integral):
         return Tensor(np.asarray(samples, dtype=np.int64))
@@ -44,6 +57,8 @@ def default_collate(samples):
         if any(len(s) != len(first) for s in samples):
             raise ValueError("default_collate: samples have different numbers of fields")
         fields = [default_collate(list(f)) for f in zip(*samples)]
+        if hasattr(first, "_fields"):  # a named tuple keeps its type and field names
+            return type(first)(*fields)
         return tuple(fields) if isinstance(first, tuple) else fields
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}")
 
@@ -68,12 +83,18 @@ class DataLoader:
         :class:`~minigrad.distributed.DistributedSampler` (this rank's shard); excludes
         ``shuffle``, as in PyTorch. A sampler with ``set_epoch`` is expected to give the
         same order for the same epoch (PyTorch's contract for ``DistributedSampler``).
+    num_workers : int >= 0, accepted for PyTorch compatibility. Batches are always
+        loaded in the calling process (no worker processes), so the batches are those of
+        ``num_workers=0``, whatever the value.
+    pin_memory : accepted for PyTorch compatibility and ignored (use ``device=`` to put
+        the batches on the GPU).
 
     Notes
     -----
     With the default collate, a :class:`TensorDataset` (or a ``Subset`` of one) is
     batched by one fancy index per tensor instead of stacking sample by sample: the
-    same batches, much faster. There are no worker processes (``num_workers``).
+    same batches, much faster. There are no worker processes (``num_workers`` is
+    accepted and changes nothing).
     ``sampler`` is keyword-only in practice: the positional order of the other arguments
     is minigrad's, not PyTorch's (``drop_last`` comes third here).
 
@@ -105,11 +126,16 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False,
-                 collate_fn=None, generator=None, seed=None, device=None, sampler=None):
+                 collate_fn=None, generator=None, seed=None, device=None, sampler=None,
+                 num_workers=0, pin_memory=False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers option should be non-negative, got "
+                             f"{num_workers!r}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
                              "(the sampler decides the order)")
@@ -122,6 +148,8 @@ class DataLoader:
                           if seed is not None or generator is not None else None)
         self.device = device
         self.sampler = sampler
+        self.num_workers = int(num_workers)
+        self.pin_memory = bool(pin_memory)
         self._current = None   # the epoch being iterated: {"order", "yielded"}
         self._resume = None    # an epoch restored by load_state_dict, for the next iter()
 

@@ -1,11 +1,13 @@
 """Datasets (PyTorch's ``torch.utils.data`` names): ``Dataset``, ``TensorDataset``,
-``Subset``, ``random_split``, and a ``train_test_split`` helper with stratification.
+``Subset``, ``ConcatDataset``, ``random_split``, and a ``train_test_split`` helper with
+stratification.
 
 Randomness comes from :mod:`minigrad.random` (``mg.manual_seed`` makes it repeatable)
 unless a ``seed`` or a NumPy ``Generator`` is passed.
 """
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 
@@ -14,7 +16,8 @@ import numpy as np
 from .. import random as _random
 from ..tensor import Tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "train_test_split"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
+           "train_test_split"]
 
 
 def _rng(seed=None, generator=None):
@@ -41,6 +44,10 @@ class Dataset:
 
     def __len__(self):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other):
+        """``a + b``: the samples of ``a`` then those of ``b`` (a :class:`ConcatDataset`)."""
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -96,6 +103,42 @@ class Subset(Dataset):
     def _get_batch(self, indices):
         inner = getattr(self.dataset, "_get_batch", None)
         return None if inner is None else inner(self.indices[indices])
+
+
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after the other (PyTorch's ``ConcatDataset``):
+    sample i of the whole is sample ``i - cumulative_sizes[k-1]`` of the k-th dataset,
+    k the first with ``i < cumulative_sizes[k]``.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> ds = ConcatDataset([TensorDataset(mg.tensor([0, 1])), TensorDataset(mg.tensor([2]))])
+    >>> len(ds), ds.cumulative_sizes, ds[2], ds[-3]
+    (3, [2, 3], (tensor(2),), (tensor(0),))
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes = []
+        total = 0
+        for d in self.datasets:
+            total += len(d)
+            self.cumulative_sizes.append(total)
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {n} samples")
+        index %= n
+        k = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[k - 1] if k else 0
+        return self.datasets[k][index - start]
 
 
 def random_split(dataset, lengths, generator=None, seed=None):

@@ -12,6 +12,7 @@ the same names.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def _read_bytes(path):
     if raw[:2] == _GZIP_MAGIC:  # gzip, whatever the file is called
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:  # zlib.error: a corrupt body
             raise IDXError(f"load_idx: {path} looks gzip-compressed but does not "
                            f"decompress: {e}") from None
     return raw

@@ -142,8 +142,8 @@ def test_collate_dicts_and_custom_collate():
     assert batch["x"].shape == (3, 2) and batch["y"].tolist() == [0, 1, 2]
     loader = DataLoader(make_ds(4), batch_size=2, collate_fn=lambda s: len(s))
     assert list(loader) == [2, 2]
-    with pytest.raises(TypeError, match="cannot batch samples of type str"):
-        data.default_collate(["a", "b"])
+    with pytest.raises(TypeError, match="cannot batch samples of type NoneType"):
+        data.default_collate([None, None])
 
 
 def test_loader_device(device):
@@ -504,3 +504,100 @@ def test_load_mnist_errors(tmp_path):
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ----------------------------------------------------------------- PyTorch parity audit
+# Each test pins a place where minigrad.data used to disagree with torch.utils.data: the
+# hand-derived ones run everywhere, the oracle ones fetch PyTorch inside the test.
+
+
+def test_collate_keeps_numpy_scalar_dtypes_like_arrays():
+    # np.float64 / np.int32 samples were cast to float32 / int64 (0-d arrays were not)
+    assert data.default_collate([np.float64(1), np.float64(2)]).dtype == mg.float64
+    assert data.default_collate([np.int32(1), np.int32(2)]).dtype == mg.int32
+    assert data.default_collate([np.float32(1), np.float32(2)]).dtype == mg.float32
+    assert data.default_collate([np.bool_(True), np.bool_(False)]).tolist() == [True, False]
+    # Python numbers keep minigrad's defaults (floats: float32, a documented departure)
+    assert data.default_collate([1.5, 2.5]).dtype == mg.float32
+    assert data.default_collate([1, 2]).dtype == mg.int64
+
+
+def test_collate_strings_stay_a_list_and_named_tuples_keep_their_type():
+    from collections import namedtuple
+
+    Sample = namedtuple("Sample", "x name")
+    batch = data.default_collate([Sample(np.zeros(2), "a"), Sample(np.ones(2), "b")])
+    assert type(batch) is Sample and batch.name == ["a", "b"]
+    assert batch.x.tolist() == [[0.0, 0.0], [1.0, 1.0]]
+    assert data.default_collate([b"a", b"b"]) == [b"a", b"b"]
+    x, y = data.default_collate([(1, "cat"), (2, "dog")])
+    assert x.tolist() == [1, 2] and y == ["cat", "dog"]
+
+
+def test_collate_of_unequal_shapes_names_them():
+    with pytest.raises(RuntimeError, match=r"equal size, but got \(2,\) at entry 0 and "
+                                           r"\(3,\) at entry 2"):
+        data.default_collate([np.zeros(2), np.zeros(2), np.zeros(3)])
+
+
+def test_num_workers_and_pin_memory_are_accepted():
+    loader = DataLoader(make_ds(5), batch_size=2, num_workers=2, pin_memory=True)
+    assert [y.tolist() for _, y in loader] == [[0, 1], [2, 3], [4]]
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="num_workers option should be non-negative"):
+            DataLoader(make_ds(5), num_workers=bad)
+
+
+def test_concat_dataset():
+    a, b = make_ds(3), TensorDataset(mg.zeros(2, 2), mg.tensor([7, 8]))
+    ds = data.ConcatDataset([a, b])
+    assert len(ds) == 5 and ds.cumulative_sizes == [3, 5]
+    assert [int(ds[i][1]) for i in range(-5, 5)] == [0, 1, 2, 7, 8] * 2
+    assert [int(y) for _, y in (a + b)] == [0, 1, 2, 7, 8]
+    with pytest.raises(IndexError, match="index 5 is out of range for 5 samples"):
+        ds[5]
+    with pytest.raises(ValueError, match="should not be an empty iterable"):
+        data.ConcatDataset([])
+    batches = [y.tolist() for _, y in DataLoader(ds, batch_size=2)]
+    assert batches == [[0, 1], [2, 7], [8]]
+
+
+def test_corrupt_gzip_idx_raises_idx_error(tmp_path):
+    path = tmp_path / "x-idx1-ubyte.gz"
+    save_idx(path, np.arange(100, dtype=np.uint8))
+    raw = bytearray(path.read_bytes())
+    raw[15] ^= 0xFF  # inside the deflate stream: zlib.error, not a gzip header error
+    raw[16] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(IDXError, match="does not decompress"):
+        load_idx(path)
+
+
+def test_collate_matches_torch_default_collate():
+    torch = pytest.importorskip("torch")
+    from collections import namedtuple
+
+    from torch.utils.data import default_collate as torch_collate
+
+    Pair = namedtuple("Pair", "a b")
+    for samples in ([np.float64(1), np.float64(2)], [np.int32(3), np.int32(4)],
+                    [np.arange(3, dtype=np.int16), np.arange(3, dtype=np.int16)],
+                    [{"x": np.ones(2), "n": 1}, {"x": np.zeros(2), "n": 2}],
+                    [Pair(1, np.float32(2)), Pair(3, np.float32(4))]):
+        ours, theirs = data.default_collate(samples), torch_collate(samples)
+        if isinstance(theirs, dict):
+            ours, theirs = list(ours.values()), list(theirs.values())
+        elif isinstance(theirs, torch.Tensor):
+            ours, theirs = [ours], [theirs]
+        else:
+            assert type(ours) is type(theirs)
+        for o, t in zip(ours, theirs):
+            assert str(o.dtype) == str(t.dtype).removeprefix("torch.")
+            assert o.tolist() == t.tolist()
+    assert data.default_collate(["a", "b"]) == torch_collate(["a", "b"])
+    tds = torch.utils.data.TensorDataset(torch.arange(4))
+    tcat = torch.utils.data.ConcatDataset([tds, tds])
+    mds = TensorDataset(mg.arange(4))
+    mcat = data.ConcatDataset([mds, mds])
+    assert tcat.cumulative_sizes == mcat.cumulative_sizes
+    assert [int(tcat[i][0]) for i in range(-8, 8)] == [int(mcat[i][0]) for i in range(-8, 8)]

@@ -172,3 +172,74 @@ def test_file_objects_and_map_location(tmp_path):
     save({"w": mg.arange(3.0)}, buf)
     buf.seek(0)
     assert load(buf, map_location="cpu")["w"].tolist() == [0.0, 1.0, 2.0]
+
+
+# ----------------------------------------------------------------- PyTorch parity audit
+
+
+def test_numpy_non_finite_float_scalars_round_trip(tmp_path):
+    # NumPy 2 reprs np.float64(nan) as "np.float64(nan)": the file used to be unreadable
+    obj = {"best": np.float64("inf"), "worst": np.float64("-inf"), "last": np.float64("nan"),
+           "f32": np.float32("nan"), "ok": np.float64(0.5)}
+    save(obj, tmp_path / "c.npz")
+    out = load(tmp_path / "c.npz")
+    assert out["best"] == np.inf and out["worst"] == -np.inf and np.isnan(out["last"])
+    assert np.isnan(out["f32"]) and out["f32"].dtype == np.float32 and out["ok"] == 0.5
+
+
+def test_sparse_tensors_round_trip(tmp_path):
+    v = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    coo = mg.sparse_coo_tensor([[0, 2, 0], [1, 1, 1]], v, (3, 2))  # (0, 1) twice
+    hybrid = mg.sparse_coo_tensor([[1, 0]], [[1.0, 2.0], [3.0, 4.0]], (3, 2))
+    csr = mg.sparse_csr_tensor([0, 2, 2, 3], [0, 2, 1], [1.0, 2.0, 3.0], (3, 3),
+                               dtype=mg.float64)
+    save({"coo": coo, "hybrid": hybrid, "csr": csr}, tmp_path / "s.npz")
+    out = load(tmp_path / "s.npz")
+    assert out["coo"].layout == "sparse_coo" and out["coo"].nnz == 3  # duplicates kept
+    assert out["coo"].to_dense().tolist() == [[0.0, 4.0], [0.0, 0.0], [0.0, 2.0]]
+    assert out["coo"].values().requires_grad and out["coo"].indices().tolist() == [
+        [0, 2, 0], [1, 1, 1]]
+    assert out["hybrid"].dense_dim() == 1
+    assert out["hybrid"].to_dense().tolist() == [[3.0, 4.0], [1.0, 2.0], [0.0, 0.0]]
+    assert out["csr"].layout == "sparse_csr" and out["csr"].dtype == mg.float64
+    assert out["csr"].crow_indices().tolist() == [0, 2, 2, 3]
+    assert out["csr"].to_dense().tolist() == [[1.0, 0.0, 2.0], [0.0, 0.0, 0.0],
+                                              [0.0, 3.0, 0.0]]
+
+
+def test_foreign_zip_archives_are_refused_clearly(tmp_path):
+    import zipfile
+
+    # a torch.save file is a zip of pickles; numpy.load handed its members back as bytes
+    with zipfile.ZipFile(tmp_path / "t.pt", "w") as z:
+        z.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        z.writestr("archive/version", b"3\n")
+    with pytest.raises(CheckpointError, match="t.pt' is a PyTorch checkpoint \\(torch.save\\)"):
+        load(tmp_path / "t.pt")
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as z:
+        z.writestr("readme.txt", b"hello")
+    with pytest.raises(CheckpointError, match="member 'readme.txt' is not a .npy file"):
+        load(tmp_path / "other.zip")
+
+
+def test_corrupt_compressed_npz_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "c.npz"
+    np.savez_compressed(path, w=np.arange(10000.0))
+    raw = bytearray(path.read_bytes())
+    raw[60] ^= 0xFF  # the start of the member's deflate stream: zlib.error
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="not a valid checkpoint"):
+        load(path)
+
+
+def test_load_accepts_weights_only(tmp_path):
+    save({"w": mg.ones(2)}, tmp_path / "w.npz")
+    for flag in (True, False, None):
+        assert load(tmp_path / "w.npz", weights_only=flag)["w"].tolist() == [1.0, 1.0]
+
+
+def test_torch_save_file_is_refused_clearly(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.save({"w": torch.ones(2)}, tmp_path / "t.pt")
+    with pytest.raises(CheckpointError, match="PyTorch checkpoint"):
+        load(tmp_path / "t.pt")
