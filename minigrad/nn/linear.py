@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from .. import creation
-from ..amp.autocast_mode import half_matmul
+from ..amp.autocast_mode import autocast_dtype, half_matmul
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
@@ -70,6 +70,9 @@ def linear(input, weight, bias=None):
     if input.ndim < 1 or input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {input.shape} does not match weight of shape "
                          f"{weight.shape} (expected last dim {weight.shape[1]})")
+    if input.dtype != weight.dtype and autocast_dtype() is None:     # autocast casts both
+        raise TypeError(f"linear: input dtype {input.dtype} and weight dtype {weight.dtype} "
+                        "differ (convert one: x.to(dtype=...) or module.double()/.float())")
     if bias is None:
         return LinearFunction()(input, weight)
     if bias.ndim == 1 and bias.shape[0] not in (1, weight.shape[0]):
