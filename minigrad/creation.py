@@ -2,6 +2,8 @@
 or as separate ints; floats default to float32."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import dtypes as _dt
@@ -106,13 +108,21 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """``start, start + step, …`` below ``end``: int64 when every bound is an integer
+    (Python, NumPy or a 0-d tensor), else the default float dtype. Values are computed
+    in float64 and rounded once, as PyTorch does, so ``arange(1, 2.2, 0.3)`` in float32
+    holds the float32 nearest to 1.6, not a sum of rounded steps."""
     if end is None:
         start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if dtype is None:
-        ints = all(isinstance(v, int) for v in (start, end, step))
+        ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = _dt.int64 if ints else _dt.get_default_dtype()
     dtype = _dt.as_dtype(dtype)
-    return _finish(_module(device, dtype).arange(start, end, step, dtype=dtype), requires_grad)
+    xp = _module(device, dtype)
+    if not _dt.is_floating(dtype):
+        return _finish(xp.arange(start, end, step, dtype=dtype), requires_grad)
+    return _finish(xp.arange(start, end, step, dtype=_dt.float64).astype(dtype), requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):

@@ -73,3 +73,41 @@ def as_dtype(dtype):
 def is_floating(dtype) -> builtins.bool:
     """True for float16/bfloat16/float32/float64."""
     return dtype.kind == "f" or (bfloat16 is not None and dtype == bfloat16)
+
+
+def _category(dtype) -> int:
+    """0 for bool, 1 for integers, 2 for floats: the order PyTorch promotes in."""
+    if is_floating(dtype):
+        return 2
+    return 0 if dtype.kind == "b" else 1
+
+
+def result_type(*arrays):
+    """The dtype PyTorch gives an elementwise op of ``arrays`` (NumPy/CuPy arrays).
+
+    PyTorch's rule, which differs from NumPy's: the result takes the highest category
+    (bool < integer < float) among the operands, and within it the widest dtype of the
+    highest-priority operands that have that category, where tensors with dims outrank
+    0-d tensors. So int64 + float32 is float32 (NumPy: float64), float16 + a 0-d float64
+    tensor is float16, and int64 + a 0-d float64 tensor is float64. Python numbers reach
+    here as 0-d arrays already given their PyTorch dtype (see ``tensor._as_operand``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> result_type(np.zeros(2, np.int64), np.zeros(2, np.float32))
+    dtype('float32')
+    >>> result_type(np.zeros(2, np.float16), np.zeros((), np.float64))
+    dtype('float16')
+    """
+    first = arrays[0].dtype
+    if all(a.dtype == first for a in arrays[1:]):
+        return first
+    top = max(_category(a.dtype) for a in arrays)
+    for tier in ([a for a in arrays if a.ndim], arrays):  # dimensioned operands first
+        found = [a.dtype for a in tier if _category(a.dtype) == top]
+        if found:
+            try:
+                return np.result_type(*found)
+            except TypeError:  # float16 with bfloat16: PyTorch gives float32
+                return float32

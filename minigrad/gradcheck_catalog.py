@@ -191,6 +191,8 @@ def _op_cases():
         _binary("sub", lambda a, b: a - b),
         _binary("mul", lambda a, b: a * b),
         _binary("div", lambda a, b: a / b, draw_b=_away),
+        _binary("floor_divide (zero gradient)", lambda a, b: a // b + a, draw_b=_away),
+        _binary("remainder", lambda a, b: a % b, draw_a=_away, draw_b=_away),
         _unary("neg", lambda x: -x),
         _binary("pow", lambda a, b: a ** b, draw_a=_positive, shapes=((3, 4), (3, 4))),
         _unary("pow_scalar", lambda x: x ** 3),

@@ -16,6 +16,7 @@ from ._backend import check_dtype_on, device_of, get_array_module, normalize_dev
 from ._conversions import DeviceDtypeShorthands
 from .autograd.function import accumulate_grad, run_backward, run_post_backward_callbacks
 from .autograd.grad_mode import is_grad_enabled
+from .autograd.grad_mode import no_grad as _no_grad
 
 _PY_SCALARS = (bool, int, float, np.generic)
 
@@ -32,17 +33,37 @@ def _to_array(data, dtype=None, device=None):
         arr = data
     xp = get_array_module(arr)
     if xp is np and not isinstance(arr, np.ndarray):
+        if isinstance(arr, (list, tuple)):
+            arr = _unwrap_tensors(arr)
         arr = np.asarray(arr)
         if dtype is None and arr.dtype == np.float64 and not _is_numpy_float64(data):
-            arr = arr.astype(_dt.get_default_dtype())
+            with np.errstate(over="ignore"):  # 1e300 as float32 is inf, as in PyTorch
+                arr = arr.astype(_dt.get_default_dtype())
     if arr.dtype == object:
         raise TypeError(f"cannot make a tensor from {type(data).__name__} of mixed objects")
+    if not (arr.dtype.kind in "biuf" or _dt.is_floating(arr.dtype)):
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype {arr.dtype}: "
+                        "expected numbers or bools")
     if dtype is not None and arr.dtype != dtype:
         check_dtype_on(device_of(arr) if device is None else normalize_device(device), dtype)
-        arr = arr.astype(dtype)
+        with np.errstate(over="ignore"):
+            arr = arr.astype(dtype)
     if device is not None:
         arr = to_device(arr, device)
     return arr
+
+
+def _unwrap_tensors(seq):
+    """A (nested) list with its Tensors replaced by their data, so that
+    ``tensor([t0, t1])`` of 0-d or equal-shaped tensors works as in PyTorch."""
+    out = []
+    for v in seq:
+        if isinstance(v, Tensor):
+            v = to_device(v.data, "cpu")
+        elif isinstance(v, (list, tuple)):
+            v = _unwrap_tensors(v)
+        out.append(v)
+    return out
 
 
 def _is_numpy_float64(data):
@@ -330,24 +351,59 @@ class Tensor(DeviceDtypeShorthands):
         self.data[...] = to_device(get_array_module(src).asarray(src), self.device)
         return self
 
+    def _store(self, what, y):
+        """Write the result ``y`` of an in-place op into this tensor's array, with
+        PyTorch's checks: it may not grow the shape by broadcasting, and its dtype must
+        cast to ours within its kind (float into int is refused; float64 into float32
+        rounds)."""
+        if y.shape != self.shape:
+            raise RuntimeError(f"{what}: output with shape {self.shape} doesn't match the "
+                               f"broadcast shape {y.shape}")
+        if _dt._category(y.dtype) > _dt._category(self.dtype):
+            raise RuntimeError(f"{what}: result type {y.dtype} can't be cast to the "
+                               f"desired output type {self.dtype}")
+        self.data[...] = y.data
+        return self
+
     def add_(self, other, alpha=1):
         self._check_inplace("add_")
-        other = other.data if isinstance(other, Tensor) else other
-        self.data += alpha * other if alpha != 1 else other
-        return self
+        with _no_grad():
+            return self._store("add_", self + (other * alpha if alpha != 1 else other))
 
     def sub_(self, other, alpha=1):
         return self.add_(other, alpha=-alpha)
 
     def mul_(self, other):
         self._check_inplace("mul_")
-        self.data *= other.data if isinstance(other, Tensor) else other
-        return self
+        with _no_grad():
+            return self._store("mul_", self * other)
 
     def div_(self, other):
         self._check_inplace("div_")
-        self.data /= other.data if isinstance(other, Tensor) else other
-        return self
+        with _no_grad():
+            return self._store("div_", self / other)
+
+    def _update(self, what, op, other):
+        """``self op= other`` (``+=`` and friends): in place, as in PyTorch, so other names
+        for this tensor see the change. When autograd is recording (this tensor or
+        ``other`` requires grad) minigrad, which records no in-place op, returns a new
+        tensor instead: the value is PyTorch's, only aliases of ``self`` keep the old one."""
+        y = op(self, other)
+        if y.requires_grad:
+            return y
+        return self._store(what, y)
+
+    def __iadd__(self, other):
+        return self._update("+=", Tensor.__add__, other)
+
+    def __isub__(self, other):
+        return self._update("-=", Tensor.__sub__, other)
+
+    def __imul__(self, other):
+        return self._update("*=", Tensor.__mul__, other)
+
+    def __itruediv__(self, other):
+        return self._update("/=", Tensor.__truediv__, other)
 
     def clamp_(self, min=None, max=None):
         self._check_inplace("clamp_")
@@ -415,6 +471,18 @@ class Tensor(DeviceDtypeShorthands):
     def __rpow__(self, base):
         return _elementwise.Pow()(base, self)
 
+    def __floordiv__(self, other):
+        return _elementwise.FloorDivide()(self, other)
+
+    def __rfloordiv__(self, other):
+        return _elementwise.FloorDivide()(other, self)
+
+    def __mod__(self, other):
+        return _elementwise.Remainder()(self, other)
+
+    def __rmod__(self, other):
+        return _elementwise.Remainder()(other, self)
+
     def __matmul__(self, other):
         if getattr(other, "is_sparse", False):
             return NotImplemented  # dense @ sparse: the sparse tensor's __rmatmul__
@@ -428,6 +496,8 @@ class Tensor(DeviceDtypeShorthands):
 
     # comparisons: no gradient, bool tensors
     def _compare(self, other, op):
+        if other is None:  # t == None is False, t != None True (Python's identity rule)
+            return NotImplemented
         o = other.data if isinstance(other, Tensor) else other
         return _make_tensor(op(self.data, o), None, False)
 
@@ -457,6 +527,14 @@ class Tensor(DeviceDtypeShorthands):
 
     def __or__(self, other):
         return self._compare(other, lambda a, b: a | b)
+
+    def __xor__(self, other):
+        return self._compare(other, lambda a, b: a ^ b)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__  # symmetric: b & t is t & b
+
+    def logical_not(self):
+        return _make_tensor(self.xp.logical_not(self.data), None, False)
 
     def eq(self, other):
         return self == other
@@ -498,8 +576,26 @@ class Tensor(DeviceDtypeShorthands):
     def mul(self, other):
         return self * other
 
-    def div(self, other):
-        return self / other
+    def div(self, other, rounding_mode=None):
+        """``self / other``; ``rounding_mode="floor"`` is ``//``, ``"trunc"`` rounds toward
+        zero (no gradient, like PyTorch's)."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self // other
+        if rounding_mode == "trunc":
+            o = other if isinstance(other, Tensor) else _as_operand(other, self)
+            a, b = _elementwise.promote(self.data, o.data)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return _make_tensor(self.xp.trunc(a / b).astype(a.dtype), None, False)
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+
+    def floor_divide(self, other):
+        return self // other
+
+    def remainder(self, other):
+        return self % other
 
     def neg(self):
         return -self
@@ -548,6 +644,20 @@ class Tensor(DeviceDtypeShorthands):
 
     clip = clamp
 
+    def clamp_min(self, min):
+        return _elementwise.clamp(self, min, None)
+
+    def clamp_max(self, max):
+        return _elementwise.clamp(self, None, max)
+
+    def where(self, condition, other):
+        """``self`` where ``condition``, else ``other`` (PyTorch's ``Tensor.where``)."""
+        return _elementwise.where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` is true, ``self`` elsewhere (differentiable in self)."""
+        return _elementwise.where(mask, value, self)
+
     def maximum(self, other):
         return _elementwise.Maximum()(self, other)
 
@@ -570,17 +680,28 @@ class Tensor(DeviceDtypeShorthands):
     def mean(self, dim=None, keepdim=False):
         return _reduction.mean(self, dim, keepdim)
 
-    def var(self, dim=None, keepdim=False, correction=1, unbiased=None):
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
+        """Σ(x − x̄)² / (n − correction). PyTorch's overloads: ``var(dim, unbiased,
+        keepdim)`` positionally (``x.var(0, False)`` is the biased estimate), ``var(False)``,
+        and ``correction=`` and ``keepdim=`` by keyword."""
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
         return _reduction.var(self, dim, keepdim, correction, unbiased)
 
-    def std(self, dim=None, keepdim=False, correction=1, unbiased=None):
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
+        """√var, with :meth:`var`'s arguments."""
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
         return _reduction.std(self, dim, keepdim, correction, unbiased)
 
     def max(self, dim=None, keepdim=False):
-        """Max of all elements, or ``(values, indices)`` along ``dim`` (PyTorch)."""
+        """Max of all elements, ``(values, indices)`` along ``dim``, or the elementwise
+        maximum with a tensor (PyTorch's three overloads)."""
         return _reduction.max_min(self, dim, keepdim, "max")
 
     def min(self, dim=None, keepdim=False):
+        """Min of all elements, ``(values, indices)`` along ``dim``, or the elementwise
+        minimum with a tensor."""
         return _reduction.max_min(self, dim, keepdim, "min")
 
     def amax(self, dim=None, keepdim=False):
@@ -688,6 +809,24 @@ class Tensor(DeviceDtypeShorthands):
 
     def flip(self, dims):
         return _shape.flip(self, dims)
+
+    def roll(self, shifts, dims=None):
+        return _shape.roll(self, shifts, dims)
+
+    def gather(self, dim, index):
+        return _shape.gather(self, dim, index)
+
+    def index_select(self, dim, index):
+        return _shape.index_select(self, dim, index)
+
+    def narrow(self, dim, start, length):
+        return _shape.narrow(self, dim, start, length)
+
+    def unbind(self, dim=0):
+        return _shape.unbind(self, dim)
+
+    def unflatten(self, dim, sizes):
+        return _shape.unflatten(self, dim, sizes)
 
     def split(self, split_size_or_sections, dim=0):
         return _shape.split(self, split_size_or_sections, dim)

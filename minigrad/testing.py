@@ -104,7 +104,8 @@ def assert_close(actual, expected, rtol=1e-7, atol=0.0, msg=""):
         raise AssertionError(f"{msg} shapes differ: {a.shape} vs {e.shape}".strip())
     if a.size == 0:
         return
-    err = np.abs(a.astype(np.float64) - e.astype(np.float64))
+    with np.errstate(invalid="ignore"):  # inf − inf: equal infinities pass below
+        err = np.abs(a.astype(np.float64) - e.astype(np.float64))
     bound = atol + rtol * np.abs(e.astype(np.float64))
     bad = ~(err <= bound) & ~((a == e) | (np.isnan(a) & np.isnan(e)))
     if bad.any():

@@ -13,7 +13,7 @@ def _as_tuple(x):
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+         allow_unused=None, materialize_grads=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
 
     Parameters
@@ -25,7 +25,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     retain_graph : keep the graph for another backward (default: ``create_graph``).
     create_graph : record the backward pass, so the result can be differentiated again.
     allow_unused : return ``None`` for an input the outputs do not depend on, instead of
-        raising.
+        raising (default: ``materialize_grads``).
+    materialize_grads : return zeros instead of ``None`` for such an input.
 
     Returns
     -------
@@ -50,6 +51,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if retain_graph is None:
         retain_graph = create_graph
     results = run_backward(outputs, gys, retain_graph, create_graph, inputs=inputs)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if materialize_grads and not allow_unused:
+        raise ValueError("grad: materialize_grads=True needs allow_unused=True (or None)")
+    if materialize_grads:
+        results = [x.detach() * 0 if r is None else r for r, x in zip(results, inputs)]
     if not allow_unused:
         for i, r in enumerate(results):
             if r is None:

@@ -17,6 +17,8 @@ input's shape is summed back with ``sum_to``.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .._backend import get_array_module
@@ -121,6 +123,20 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name} backward>"
+
+
+def ieee(forward):
+    """Decorate a ``forward`` that may divide by zero, overflow or leave its domain: it runs
+    with NumPy's floating-point warnings off, so that, as in PyTorch, 1/0 is inf and
+    log(−1) is nan, silently (a warning turned into an error by a test run would otherwise
+    end the program with a NumPy traceback)."""
+
+    @functools.wraps(forward)
+    def quiet_forward(self, xp, *arrays):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return forward(self, xp, *arrays)
+
+    return quiet_forward
 
 
 _Tensor = _make_tensor = _as_operand = None

@@ -3,7 +3,8 @@ return conventions.
 
 - ``vjp(f, inputs, v)`` → (f(inputs), vᵀJ)
 - ``jvp(f, inputs, v)`` → (f(inputs), J v) by the double-vjp trick
-- ``hvp(f, inputs, v)`` → (f(inputs), H v) for scalar f — one extra backward, no Hessian
+- ``hvp(f, inputs, v)`` → (f(inputs), H v) for scalar f — one extra backward, no Hessian;
+  ``vhp`` → (f(inputs), vᵀH), the same numbers
 - ``jacobian(f, inputs)``, ``hessian(f, inputs)`` built row by row
 """
 from __future__ import annotations
@@ -75,27 +76,45 @@ def hvp(func, inputs, v, create_graph=False):
     return (y if create_graph else y.detach()), _unpack(single, hv)
 
 
-def jacobian(func, inputs, create_graph=False):
-    """∂f/∂x with shape f.shape + x.shape (a tuple over inputs when there are several)."""
-    from ..creation import zeros_like
-    from ..ops.shape import stack
+def vhp(func, inputs, v, create_graph=False):
+    """(f(inputs), vᵀ·H) for a scalar function f, which is H·v: the Hessian of a twice
+    continuously differentiable f is symmetric. The same double backward as :func:`hvp`
+    (PyTorch names both)."""
+    return hvp(func, inputs, v, create_graph)
 
+
+def jacobian(func, inputs, create_graph=False):
+    """∂f/∂x with shape f.shape + x.shape. Several inputs give a tuple over inputs;
+    several outputs (f returns a tuple) a tuple over outputs, of such tuples when there
+    are several inputs too (PyTorch's nesting). An output that does not depend on an
+    input (even a constant) gives zeros."""
     single, xs = _prepare(inputs)
     with enable_grad():
-        y = func(*xs)
-        rows = [[] for _ in xs]
-        flat = y.reshape(-1) if y.ndim else y.reshape(1)
-        for i in range(flat.shape[0]):
-            e = zeros_like(y)
-            e.data.reshape(-1)[i] = 1
-            g = _grads(y, xs, e, create_graph)
-            for r, gi in zip(rows, g):
-                r.append(gi if create_graph else gi.detach())
-    jac = tuple(
-        stack(r, 0).reshape(y.shape + x.shape) if r else zeros_like(x).reshape(y.shape + x.shape)
+        ys = func(*xs)
+    if isinstance(ys, Tensor):
+        return _unpack(single, _jacobian_rows(ys, xs, create_graph))
+    return tuple(_unpack(single, _jacobian_rows(y, xs, create_graph)) for y in ys)
+
+
+def _jacobian_rows(y, xs, create_graph):
+    """(∂y/∂x for x in xs), one backward per element of y."""
+    from ..creation import zeros, zeros_like
+    from ..ops.shape import stack
+
+    if not y.requires_grad:  # no graph reaches the inputs: the Jacobian is zero
+        return tuple(zeros(y.shape + x.shape, dtype=x.dtype, device=x.device) for x in xs)
+    rows = [[] for _ in xs]
+    for i in range(y.data.size):
+        e = zeros_like(y)
+        e.data.reshape(-1)[i] = 1
+        g = _grads(y, xs, e, create_graph)
+        for r, gi in zip(rows, g):
+            r.append(gi if create_graph else gi.detach())
+    return tuple(
+        stack(r, 0).reshape(y.shape + x.shape) if r else zeros(y.shape + x.shape,
+                                                                  dtype=x.dtype)
         for r, x in zip(rows, xs)
     )
-    return _unpack(single, jac)
 
 
 def hessian(func, inputs, create_graph=False):

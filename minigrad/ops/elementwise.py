@@ -8,16 +8,36 @@ wherever the function is differentiable, so higher derivatives stay correct.
 from __future__ import annotations
 
 import math
+import numbers
 
+from .. import dtypes as _dt
 from .._backend import check_dtype_on, device_of
 from .._backend import erf as _erf
-from ..autograd.function import Function
+from ..autograd.function import Function, ieee
 from ..tensor import Tensor, _make_tensor
 
 
 def const(array):
     """A constant Tensor (no gradient) around ``array``."""
     return _make_tensor(array, None, False)
+
+
+def promote(*arrays):
+    """The arrays cast to the dtype PyTorch gives their elementwise result
+    (:func:`minigrad.dtypes.result_type`: int64 with float32 is float32, not NumPy's
+    float64). The engine casts each gradient back to its input's dtype."""
+    dt = arrays[0].dtype
+    for a in arrays:
+        if a.dtype != dt:
+            dt = _dt.result_type(*arrays)
+            return tuple(a if a.dtype == dt else a.astype(dt) for a in arrays)
+    return arrays
+
+
+def to_float(x):
+    """An integer or bool array as the default float dtype (float32), as PyTorch computes
+    true division, exp, log, sqrt... of integers; float arrays unchanged."""
+    return x if _dt.is_floating(x.dtype) else x.astype(_dt.get_default_dtype())
 
 
 class Identity(Function):
@@ -34,6 +54,7 @@ class Add(Function):
     """y = a + b.   VJP: ga = gy, gb = gy."""
 
     def forward(self, xp, a, b):
+        a, b = promote(a, b)
         return a + b
 
     def backward(self, gy):
@@ -44,6 +65,7 @@ class Sub(Function):
     """y = a − b.   VJP: ga = gy, gb = −gy."""
 
     def forward(self, xp, a, b):
+        a, b = promote(a, b)
         return a - b
 
     def backward(self, gy):
@@ -54,6 +76,7 @@ class Mul(Function):
     """y = a·b.   VJP: ga = gy·b, gb = gy·a."""
 
     def forward(self, xp, a, b):
+        a, b = promote(a, b)
         return a * b
 
     def backward(self, gy):
@@ -64,9 +87,12 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b.   VJP: ga = gy / b, gb = −gy·a / b²."""
+    """y = a / b, true division (integers give the default float dtype).
+    VJP: ga = gy / b, gb = −gy·a / b²."""
 
+    @ieee
     def forward(self, xp, a, b):
+        a, b = (to_float(v) for v in promote(a, b))
         return a / b
 
     def backward(self, gy):
@@ -74,6 +100,33 @@ class Div(Function):
         ga = gy / b if self.needs_input_grad[0] else None
         gb = -gy * a / (b * b) if self.needs_input_grad[1] else None
         return ga, gb
+
+
+class FloorDivide(Function):
+    """y = ⌊a / b⌋ (rounded toward −∞, PyTorch's ``//`` since 1.13).
+    VJP: ga = gb = 0, the derivative wherever it exists (PyTorch raises instead)."""
+
+    @ieee
+    def forward(self, xp, a, b):
+        a, b = promote(a, b)
+        return a // b
+
+    def backward(self, gy):
+        return gy * 0, gy * 0
+
+
+class Remainder(Function):
+    """y = a − ⌊a / b⌋·b, with the sign of b (Python's and PyTorch's ``%``).
+    VJP: ga = gy, gb = −gy·⌊a / b⌋."""
+
+    @ieee
+    def forward(self, xp, a, b):
+        a, b = promote(a, b)
+        return a % b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return gy, -gy * (a // b) if self.needs_input_grad[1] else None
 
 
 class Neg(Function):
@@ -89,7 +142,9 @@ class Neg(Function):
 class Pow(Function):
     """y = aᵇ.   VJP: ga = gy·b·aᵇ⁻¹, gb = gy·aᵇ·log a (only when b needs a gradient)."""
 
+    @ieee
     def forward(self, xp, a, b):
+        a, b = promote(a, b)
         return a**b
 
     def backward(self, gy):
@@ -105,7 +160,12 @@ class PowScalar(Function):
     def __init__(self, c):
         self.c = c
 
+    @ieee
     def forward(self, xp, x):
+        if isinstance(self.c, float):  # int tensor ** 0.5 is float32, as in PyTorch
+            x = to_float(x)
+        elif x.dtype.kind == "b":  # bool ** 2 is int64
+            x = x.astype(_dt.int64)
         return x**self.c
 
     def backward(self, gy):
@@ -129,8 +189,9 @@ class Exp(Function):
 
     save_output = True
 
+    @ieee
     def forward(self, xp, x):
-        return xp.exp(x)
+        return xp.exp(to_float(x))
 
     def backward(self, gy):
         return gy * self.saved_output
@@ -139,8 +200,9 @@ class Exp(Function):
 class Log(Function):
     """y = log x.   VJP: gx = gy / x."""
 
+    @ieee
     def forward(self, xp, x):
-        return xp.log(x)
+        return xp.log(to_float(x))
 
     def backward(self, gy):
         return gy / self.inputs[0]
@@ -149,8 +211,9 @@ class Log(Function):
 class Log1p(Function):
     """y = log(1 + x).   VJP: gx = gy / (1 + x)."""
 
+    @ieee
     def forward(self, xp, x):
-        return xp.log1p(x)
+        return xp.log1p(to_float(x))
 
     def backward(self, gy):
         return gy / (1 + self.inputs[0])
@@ -161,8 +224,9 @@ class Sqrt(Function):
 
     save_output = True
 
+    @ieee
     def forward(self, xp, x):
-        return xp.sqrt(x)
+        return xp.sqrt(to_float(x))
 
     def backward(self, gy):
         return gy / (2 * self.saved_output)
@@ -173,8 +237,9 @@ class Rsqrt(Function):
 
     save_output = True
 
+    @ieee
     def forward(self, xp, x):
-        return 1 / xp.sqrt(x)
+        return 1 / xp.sqrt(to_float(x))
 
     def backward(self, gy):
         y = self.saved_output
@@ -206,7 +271,7 @@ class Sin(Function):
     """y = sin x.   VJP: gx = gy·cos x."""
 
     def forward(self, xp, x):
-        return xp.sin(x)
+        return xp.sin(to_float(x))
 
     def backward(self, gy):
         return gy * self.inputs[0].cos()
@@ -216,7 +281,7 @@ class Cos(Function):
     """y = cos x.   VJP: gx = −gy·sin x."""
 
     def forward(self, xp, x):
-        return xp.cos(x)
+        return xp.cos(to_float(x))
 
     def backward(self, gy):
         return -gy * self.inputs[0].sin()
@@ -226,7 +291,7 @@ class Erf(Function):
     """y = erf x.   VJP: gx = gy·(2/√π)·e^(−x²)."""
 
     def forward(self, xp, x):
-        return _erf(x)
+        return _erf(to_float(x))
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -254,8 +319,18 @@ class Clamp(Function):
 
 
 def clamp(x, min=None, max=None):
+    """min(max(x, min), max), PyTorch's ``clamp``: bounds are numbers or tensors (which
+    broadcast and receive the gradient where they win); min > max gives max everywhere.
+    An integer tensor with a float bound gives the default float dtype."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        y = x if min is None else where(x < min, min, x)      # x < NaN is False: NaN kept
+        return y if max is None else where(y > max, max, y)
+    bounds = [v for v in (min, max) if v is not None]
+    if not _dt.is_floating(x.dtype) and any(
+            not isinstance(v, numbers.Integral) for v in bounds):
+        x = x.to(dtype=_dt.get_default_dtype())
     return Clamp(min, max)(x)
 
 
@@ -263,7 +338,7 @@ class Maximum(Function):
     """y = max(a, b).   VJP: the larger input gets gy; on ties each gets gy/2."""
 
     def forward(self, xp, a, b):
-        return xp.maximum(a, b)
+        return xp.maximum(*promote(a, b))
 
     def backward(self, gy):
         a, b = (t.data for t in self.inputs)
@@ -275,7 +350,7 @@ class Minimum(Function):
     """y = min(a, b).   VJP: the smaller input gets gy; on ties each gets gy/2."""
 
     def forward(self, xp, a, b):
-        return xp.minimum(a, b)
+        return xp.minimum(*promote(a, b))
 
     def backward(self, gy):
         a, b = (t.data for t in self.inputs)
@@ -290,22 +365,28 @@ class Where(Function):
         self.cond = cond
 
     def forward(self, xp, a, b):
-        return xp.where(self.cond, a, b)
+        return xp.where(self.cond, *promote(a, b))
 
     def backward(self, gy):
         c = const(self.cond.astype(gy.dtype))
         return gy * c, gy * (1 - c)
 
 
-def where(cond, a, b):
-    """Elementwise ``a if cond else b`` (differentiable in a and b)."""
-    ref = a if isinstance(a, Tensor) else b
-    if not isinstance(ref, Tensor):
-        raise TypeError("where: a or b must be a Tensor")
-    cond = cond.data if isinstance(cond, Tensor) else ref.xp.asarray(cond)
+def where(condition, input=None, other=None):
+    """Elementwise ``input if condition else other`` (differentiable in input and other,
+    which may be Python numbers); with ``condition`` alone, ``condition.nonzero(
+    as_tuple=True)``: a tuple of index tensors, one per dim, as in PyTorch."""
+    if input is None and other is None:
+        data = condition.data if isinstance(condition, Tensor) else condition
+        return tuple(const(i) for i in data.nonzero())
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        device = condition.device if isinstance(condition, Tensor) else None
+        input = Tensor(input, device=device)   # where(c, 1.0, 0.0): float32, as PyTorch
+    ref = input if isinstance(input, Tensor) else other
+    cond = condition.data if isinstance(condition, Tensor) else ref.xp.asarray(condition)
     if cond.dtype.kind != "b":
         cond = cond.astype(bool)
-    return Where(cond)(a, b)
+    return Where(cond)(input, other)
 
 
 class Cast(Function):
@@ -314,6 +395,7 @@ class Cast(Function):
     def __init__(self, dtype):
         self.dtype = dtype
 
+    @ieee
     def forward(self, xp, x):
         check_dtype_on(device_of(x), self.dtype)
         return x.astype(self.dtype)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..amp.autocast_mode import half_matmul
 from ..autograd.function import Function
+from .elementwise import promote
 
 
 class MatMul(Function):
@@ -17,7 +18,7 @@ class MatMul(Function):
                 f"matmul: inner dimensions differ: {a.shape[-1]} (from {a.shape}) "
                 f"vs {b.shape[-2]} (from {b.shape})"
             )
-        return half_matmul(xp, a, b)
+        return half_matmul(xp, *promote(a, b))  # PyTorch refuses int @ float; we promote
 
     def backward(self, gy):
         a, b = self.inputs

@@ -5,23 +5,29 @@ softmax, log_softmax, cumsum, norm.
 """
 from __future__ import annotations
 
+from .. import dtypes as _dt
 from ..amp.autocast_mode import autocast_float32
-from ..autograd.function import Function
-from ..tensor import _make_tensor, values_indices
+from ..autograd.function import Function, ieee
+from ..tensor import Tensor, _make_tensor, values_indices
 from .elementwise import const, where
+from .shape import gather
 
 
 def normalize_dims(dim, ndim, op):
-    """``dim`` as a sorted tuple of non-negative axes (all axes for None)."""
-    if dim is None:
+    """``dim`` as a sorted tuple of non-negative axes. None and an empty tuple mean all
+    axes (PyTorch's ``sum(x, dim=())`` reduces everything); a 0-d tensor accepts dim 0
+    or −1 and has no axes; a dim named twice is an error, as in PyTorch."""
+    dims = (dim,) if isinstance(dim, int) else None if dim is None else tuple(dim)
+    if not dims:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
     out = []
     for d in dims:
         if not -max(ndim, 1) <= d < max(ndim, 1):
             raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
         out.append(d % max(ndim, 1))
-    return tuple(sorted(set(out)))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: a dim appears more than once in {dim}")
+    return tuple(sorted(out)) if ndim else ()
 
 
 def _keepdim_shape(shape, axes):
@@ -47,10 +53,7 @@ class Sum(Function):
 
 
 def sum(x, dim=None, keepdim=False):
-    axes = normalize_dims(dim, x.ndim, "sum")
-    if x.ndim == 0:
-        return Sum((), keepdim)(x)
-    return Sum(axes, keepdim)(x)
+    return Sum(normalize_dims(dim, x.ndim, "sum"), keepdim)(x)
 
 
 def _count(x, axes):
@@ -61,7 +64,9 @@ def _count(x, axes):
 
 
 def mean(x, dim=None, keepdim=False):
-    """Σx / n over ``dim``."""
+    """Σx / n over ``dim``. Integer input gives the default float dtype (PyTorch raises)."""
+    if not _dt.is_floating(x.dtype):
+        x = x.to(dtype=_dt.get_default_dtype())
     axes = normalize_dims(dim, x.ndim, "mean")
     n = _count(x, axes)
     return sum(x, axes, keepdim) * (1.0 / n if n else float("nan"))
@@ -94,9 +99,10 @@ class _Extremum(Function):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, xp, x):
-        if x.size == 0:
-            raise ValueError(f"{self.name}: cannot reduce an empty tensor")
         self.axes = normalize_dims(self.dim, x.ndim, self.name)
+        if x.size == 0 and (x.ndim == 0 or any(x.shape[a] == 0 for a in self.axes)):
+            raise ValueError(f"{self.name}: cannot reduce over an empty dim of shape "
+                             f"{x.shape}")
         return getattr(xp, self.reduce)(x, axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, gy):
@@ -115,25 +121,45 @@ class Amin(_Extremum):
     reduce = "amin"
 
 
+def _arg_extremum(x, dim, keepdim, which):
+    """Index of the first max (min) along ``dim``, of the flattened tensor for None
+    (shape (1, …, 1) with ``keepdim``, as in PyTorch)."""
+    xp, op = x.xp, getattr(x.xp, which)
+    if x.data.size == 0:
+        raise ValueError(f"{which}: cannot reduce an empty tensor of shape {x.shape}")
+    if dim is None or x.ndim == 0:
+        normalize_dims(dim, x.ndim, which)
+        i = op(x.data.reshape(-1))
+        return _make_tensor(xp.asarray(i).reshape((1,) * x.ndim if keepdim else ()),
+                            None, False)
+    (axis,) = normalize_dims(dim, x.ndim, which)
+    return _make_tensor(op(x.data, axis=axis, keepdims=keepdim), None, False)
+
+
 def argmax(x, dim=None, keepdim=False):
-    if dim is None:
-        return _make_tensor(x.xp.argmax(x.data), None, False)
-    return _make_tensor(x.xp.argmax(x.data, axis=dim, keepdims=keepdim), None, False)
+    return _arg_extremum(x, dim, keepdim, "argmax")
 
 
 def argmin(x, dim=None, keepdim=False):
-    if dim is None:
-        return _make_tensor(x.xp.argmin(x.data), None, False)
-    return _make_tensor(x.xp.argmin(x.data, axis=dim, keepdims=keepdim), None, False)
+    return _arg_extremum(x, dim, keepdim, "argmin")
 
 
 def max_min(x, dim, keepdim, which):
-    """PyTorch's ``max``/``min``: the extreme value, or ``(values, indices)`` along ``dim``."""
-    op = Amax if which == "max" else Amin
+    """PyTorch's ``max``/``min``: the extreme value; ``(values, indices)`` along ``dim``
+    (the first index among ties, which alone receives the gradient, as in PyTorch); or,
+    given a tensor, the elementwise ``maximum``/``minimum``."""
+    if isinstance(dim, Tensor):
+        return x.maximum(dim) if which == "max" else x.minimum(dim)
     if dim is None:
-        return op(None, False)(x)
-    values = op(dim, keepdim)(x)
-    indices = (argmax if which == "max" else argmin)(x, dim, keepdim)
+        return (Amax if which == "max" else Amin)(None, False)(x)
+    if x.ndim == 0:
+        normalize_dims(dim, 0, which)
+        return values_indices(x.clone(), _make_tensor(x.xp.asarray(0), None, False))
+    (axis,) = normalize_dims(dim, x.ndim, which)
+    indices = _arg_extremum(x, axis, True, "arg" + which)
+    values = gather(x, axis, indices)
+    if not keepdim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
     return values_indices(values, indices)
 
 
@@ -148,6 +174,7 @@ class LogSumExp(Function):
     def __init__(self, dim, keepdim=False):
         self.dim, self.keepdim = dim, keepdim
 
+    @ieee  # a row of −inf gives −inf (log 0), as in PyTorch
     def forward(self, xp, x):
         self.axes = normalize_dims(self.dim, x.ndim, "logsumexp")
         m = xp.amax(x, axis=self.axes, keepdims=True) if x.size else xp.zeros(
@@ -174,6 +201,7 @@ class Softmax(Function):
     def __init__(self, dim):
         self.dim = dim
 
+    @ieee  # a row of −inf gives nan (−inf − (−inf)), as in PyTorch
     def forward(self, xp, x):
         e = xp.exp(x - xp.amax(x, axis=self.dim, keepdims=True))
         return e / e.sum(axis=self.dim, keepdims=True)
@@ -193,6 +221,7 @@ class LogSoftmax(Function):
     def __init__(self, dim):
         self.dim = dim
 
+    @ieee
     def forward(self, xp, x):
         m = xp.amax(x, axis=self.dim, keepdims=True)
         z = x - m
@@ -212,9 +241,14 @@ class Cumsum(Function):
         self.dim = dim
 
     def forward(self, xp, x):
+        if x.ndim == 0:  # NumPy would return shape (1,)
+            normalize_dims(self.dim, 0, "cumsum")
+            return x.copy()
         return xp.cumsum(x, axis=self.dim)
 
     def backward(self, gy):
+        if gy.ndim == 0:
+            return gy
         return gy.flip(self.dim).cumsum(self.dim).flip(self.dim)
 
 
@@ -252,15 +286,22 @@ class Norm(Function):
 
 
 def norm(x, p=2, dim=None, keepdim=False):
-    """The p-norm over ``dim``: p = 1, 2, inf or any positive number. At x = 0 the
-    gradient is 0, as in PyTorch."""
-    if not (p == float("inf") or (isinstance(p, (int, float)) and p > 0)):
-        raise ValueError(f"norm: p must be a positive number or inf, got {p!r}")
+    """The p-norm over ``dim``: p = "fro" (= 2), 1, 2, ±inf or any positive number. At
+    x = 0 the gradient is 0, as in PyTorch.
+
+    Where minigrad differs: PyTorch's p = 0 (the count of nonzeros) is refused here."""
+    if p == "fro":
+        p = 2
+    if not (isinstance(p, (int, float)) and (p > 0 or p == float("-inf"))):
+        raise ValueError(f"norm: p must be a positive number or inf (or 'fro', -inf), "
+                         f"got {p!r}")
     (x,) = autocast_float32(x)
     if p == 1:
         return x.abs().sum(dim, keepdim)
     if p == float("inf"):
         return x.abs().amax(dim, keepdim)
+    if p == float("-inf"):
+        return x.abs().amin(dim, keepdim)
     return Norm(p, dim, keepdim)(x)
 
 

@@ -10,6 +10,7 @@ from .._backend import scatter_add as _scatter_add
 from .._backend import to_device
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .elementwise import promote
 
 
 def _sum_to_array(xp, x, shape):
@@ -105,6 +106,9 @@ def sum_to(x, shape):
 
 
 def transpose(x, dim0, dim1):
+    dim0, dim1 = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
+    if x.ndim == 0:
+        return x
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return Permute(tuple(dims))(x)
@@ -113,7 +117,7 @@ def transpose(x, dim0, dim1):
 def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return x.reshape(1)
-    s, e = start_dim % x.ndim, end_dim % x.ndim
+    s, e = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
     n = 1
     for d in x.shape[s:e + 1]:
         n *= d
@@ -123,12 +127,12 @@ def flatten(x, start_dim=0, end_dim=-1):
 def squeeze(x, dim=None):
     if dim is None:
         return x.reshape(tuple(d for d in x.shape if d != 1))
-    dims = {d % max(x.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+    dims = {_dim(d, x.ndim, "squeeze") for d in ((dim,) if isinstance(dim, int) else dim)}
     return x.reshape(tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
 
 
 def unsqueeze(x, dim):
-    dim = dim % (x.ndim + 1)
+    dim = _dim(dim, x.ndim + 1, "unsqueeze")
     return x.reshape(x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -173,6 +177,85 @@ class Flip(Function):
 def flip(x, dims):
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     return Flip(dims)(x)
+
+
+def _dim(dim, ndim, op):
+    """``dim`` as a non-negative axis, with PyTorch's range check (a 0-d tensor takes
+    0 and −1)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dim {dim} is out of range (expected one in [{-n}, {n - 1}])")
+    return dim % n
+
+
+def _along(dim, index):
+    """The index tuple that applies ``index`` (a slice, an int or an array) to ``dim``."""
+    return (slice(None),) * dim + (index,)
+
+
+def roll(x, shifts, dims=None):
+    """Shift elements along ``dims`` cyclically (PyTorch's roll; without dims, of the
+    flattened tensor). A gather, so the gradient is rolled back."""
+    if dims is None:
+        return roll(x.reshape(-1), shifts, 0).reshape(x.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
+    for s, d in zip(shifts, dims):
+        d = _dim(d, x.ndim, "roll")
+        n = x.shape[d]
+        x = x[_along(d, (np.arange(n) - s) % max(n, 1))]  # output i reads input i − s
+    return x
+
+
+def gather(x, dim, index):
+    """PyTorch's gather: ``out[i][j][k] = x[index[i][j][k]][j][k]`` for dim 0, and so on
+    for the other dims; ``index`` is an integer tensor with as many dims as ``x``. The
+    gradient scatter-adds back into x (repeated indices accumulate)."""
+    index = index.data if isinstance(index, Tensor) else x.xp.asarray(index)
+    if index.ndim != x.ndim or index.dtype.kind not in "iu":
+        raise ValueError(f"gather: index must be an integer tensor with {x.ndim} dims like "
+                         f"the input {x.shape}, got {index.dtype} of shape {index.shape}")
+    dim = _dim(dim, x.ndim, "gather")
+    if x.ndim == 0:
+        return x[()]
+    xp = x.xp
+    grid = [xp.arange(n).reshape((n,) + (1,) * (index.ndim - 1 - d))
+            for d, n in enumerate(index.shape)]
+    grid[dim] = index
+    return x[tuple(grid)]
+
+
+def index_select(x, dim, index):
+    """The entries ``index`` (a 1-d integer tensor) of ``dim``, in that order."""
+    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 1-d, got shape {index.shape}")
+    return x[_along(_dim(dim, x.ndim, "index_select"), index.reshape(-1))]
+
+
+def narrow(x, dim, start, length):
+    """``length`` entries of ``dim`` from ``start`` (negative counts from the end)."""
+    dim = _dim(dim, x.ndim, "narrow")
+    n = x.shape[dim]
+    start = start + n if start < 0 else start
+    if not (0 <= start and length >= 0 and start + length <= n):
+        raise IndexError(f"narrow: start {start} + length {length} exceeds size {n} of "
+                         f"dim {dim}")
+    return x[_along(dim, slice(start, start + length))]
+
+
+def unbind(x, dim=0):
+    """The slices along ``dim``, as a tuple (``dim`` removed from each)."""
+    dim = _dim(dim, x.ndim, "unbind")
+    return tuple(x[_along(dim, i)] for i in range(x.shape[dim]))
+
+
+def unflatten(x, dim, sizes):
+    """Split ``dim`` into ``sizes`` (one entry may be −1), the inverse of ``flatten``."""
+    dim = _dim(dim, x.ndim, "unflatten")
+    return x.reshape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1:])
 
 
 # --------------------------------------------------------------------------- indexing
@@ -252,7 +335,7 @@ class Cat(Function):
 
     def forward(self, xp, *xs):
         self.sizes = [x.shape[self.dim] for x in xs]
-        return xp.concatenate(xs, axis=self.dim)
+        return xp.concatenate(promote(*xs), axis=self.dim)
 
     def backward(self, gy):
         out, start = [], 0
@@ -274,7 +357,7 @@ def cat(tensors, dim=0):
         if t.ndim != ndim:
             raise ValueError(f"cat: tensors have different numbers of dims: {t.shape} vs "
                              f"{tensors[0].shape}")
-    return Cat(dim % ndim)(*tensors)
+    return Cat(_dim(dim, ndim, "cat"))(*tensors)
 
 
 def stack(tensors, dim=0):
@@ -285,7 +368,7 @@ def stack(tensors, dim=0):
     for t in tensors[1:]:
         if t.shape != shape:
             raise ValueError(f"stack: expects tensors of equal shape, got {shape} and {t.shape}")
-    dim = dim % (len(shape) + 1)
+    dim = _dim(dim, len(shape) + 1, "stack")
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
 

@@ -204,6 +204,44 @@ def _draw_repeat(data):
     return (x,), {"reps": tuple(data.draw(st.integers(1, 3)) for _ in range(n))}
 
 
+def _draw_division_pair(data):
+    """a, b for // and %: |b| ≥ 0.5 and a / b away from the integers, where ⌊a / b⌋ jumps."""
+    (a, b), _ = pair(b_kw=dict(min_value=0.5, max_value=3.0))(data)
+    b = b * data.draw(st.sampled_from([1.0, -1.0]))
+    q = a / b
+    assume(np.all(np.abs(q - np.round(q)) > 1e-3))
+    return (a, b), {}
+
+
+def _draw_gather(data):
+    x, dim = with_dim()(data)
+    shape = list(x.shape)
+    shape[dim] = data.draw(st.integers(1, 4))               # more or fewer picks than size
+    shape = [data.draw(st.integers(1, s)) if d != dim else s for d, s in enumerate(shape)]
+    index = data.draw(arrays(shape=tuple(shape), min_value=0, max_value=x.shape[dim] - 1))
+    return (x,), {"dim": dim, "index": np.round(index).astype(np.int64)}
+
+
+def _np_gather(x, dim, index):
+    dim %= x.ndim
+    return np.take_along_axis(x[tuple(slice(0, s) if d != dim else slice(None)
+                                      for d, s in enumerate(index.shape))], index, dim)
+
+
+def _draw_roll(data):
+    x, dim = with_dim()(data)
+    return (x,), {"dim": dim, "shift": data.draw(st.integers(-5, 5))}
+
+
+def _draw_clamp_tensor(data):
+    """x with tensor bounds lo ≤ hi (or lo > hi: max wins), x away from both."""
+    sx, slo, shi = data.draw(broadcastable_shapes(3, **SMALL))
+    lo, hi = data.draw(arrays(shape=slo)), data.draw(arrays(shape=shi))
+    x = data.draw(arrays(shape=sx))
+    assume(np.all(np.abs(x - lo) > 1e-3) and np.all(np.abs(np.maximum(x, lo) - hi) > 1e-3))
+    return (x, lo, hi), {}
+
+
 def _draw_where(data):
     sa, sb, sc = data.draw(broadcastable_shapes(3, **SMALL))
     cond = data.draw(arrays(shape=sc)) > 0
@@ -240,6 +278,11 @@ SPECS = [
     OpSpec("pow_scalar_2", one(), lambda x: x**2, lambda x: x**2),
     OpSpec("pow_scalar_half", positive(), lambda x: x**0.5, np.sqrt),
     OpSpec("rpow", one(), lambda x: 2.0**x, lambda x: 2.0**x),
+    OpSpec("floor_divide", _draw_division_pair, lambda a, b: a // b, np.floor_divide),
+    OpSpec("remainder", _draw_division_pair, lambda a, b: a % b, np.remainder),
+    OpSpec("rmod_scalar", one(min_value=0.55, max_value=2.9, avoid=(2.5, 2.5 / 2, 2.5 / 3,
+                                                                    2.5 / 4)),
+           lambda x: 2.5 % x, lambda x: np.remainder(2.5, x)),
     OpSpec("clone", one(), lambda x: x.clone(), lambda x: x),
     # elementwise math
     OpSpec("exp", one(), lambda x: x.exp(), np.exp),
@@ -256,6 +299,10 @@ SPECS = [
            lambda x: np.clip(x, -0.5, 1.0)),
     OpSpec("clamp_min", one(avoid=(0.25,)), lambda x: x.clamp(min=0.25),
            lambda x: np.maximum(x, 0.25)),
+    OpSpec("clamp_tensor", _draw_clamp_tensor, lambda x, lo, hi: x.clamp(lo, hi),
+           lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi)),
+    OpSpec("masked_fill", one(avoid=(0.0,)), lambda x: x.masked_fill(x > 0, 0.5),
+           lambda x: np.where(x > 0, 0.5, x)),
     OpSpec("maximum", pair(min_gap=1e-3), lambda a, b: a.maximum(b), np.maximum),
     OpSpec("minimum", pair(min_gap=1e-3), lambda a, b: a.minimum(b), np.minimum),
     OpSpec("where", _draw_where, lambda a, b, cond: mg.where(cond, a, b),
@@ -279,11 +326,12 @@ SPECS = [
     # reductions
     reduce_op("sum", lambda x, d, k: x.sum(d, k), lambda x, d, k: np.sum(x, d, keepdims=k)),
     reduce_op("mean", lambda x, d, k: x.mean(d, k), lambda x, d, k: np.mean(x, d, keepdims=k)),
-    reduce_op("var", lambda x, d, k: x.var(d, k), lambda x, d, k: np.var(x, d, ddof=1, keepdims=k),
-              min_side=2, min_dims=1),
-    reduce_op("var_biased", lambda x, d, k: x.var(d, k, correction=0),
+    reduce_op("var", lambda x, d, k: x.var(d, keepdim=k),
+              lambda x, d, k: np.var(x, d, ddof=1, keepdims=k), min_side=2, min_dims=1),
+    reduce_op("var_biased", lambda x, d, k: x.var(d, keepdim=k, correction=0),
               lambda x, d, k: np.var(x, d, keepdims=k)),
-    reduce_op("std", lambda x, d, k: x.std(d, k), lambda x, d, k: np.std(x, d, ddof=1, keepdims=k),
+    reduce_op("std", lambda x, d, k: x.std(d, keepdim=k),
+              lambda x, d, k: np.std(x, d, ddof=1, keepdims=k),
               unique=True, min_side=2, min_dims=1),  # distinct values: √ has a kink at 0,
     reduce_op("amax", lambda x, d, k: x.amax(d, k), lambda x, d, k: np.amax(x, d, keepdims=k),
               unique=True),
@@ -328,6 +376,19 @@ SPECS = [
     OpSpec("repeat", _draw_repeat, lambda x, reps: x.repeat(*reps),
            lambda x, reps: np.tile(x, reps)),
     OpSpec("flip", one(min_dims=2), lambda x: x.flip(0), lambda x: np.flip(x, 0)),
+    OpSpec("gather", _draw_gather, lambda x, dim, index: x.gather(dim, mg.tensor(index)),
+           _np_gather),
+    OpSpec("roll", _draw_roll, lambda x, dim, shift: x.roll(shift, dim),
+           lambda x, dim, shift: np.roll(x, shift, dim)),
+    OpSpec("roll_flat", one(), lambda x: x.roll(2), lambda x: np.roll(x, 2)),
+    OpSpec("index_select", one(min_dims=1),
+           lambda x: x.index_select(-1, mg.tensor([0, x.shape[-1] - 1, 0])),
+           lambda x: x[..., [0, -1, 0]]),
+    OpSpec("narrow_unbind", one(min_dims=2),
+           lambda x: mg.stack(x.narrow(1, -1, 1).unbind(0)),
+           lambda x: x[:, -1:]),
+    OpSpec("unflatten", one(min_dims=1), lambda x: x.unflatten(-1, (1, -1)),
+           lambda x: x.reshape(x.shape[:-1] + (1, x.shape[-1]))),
     OpSpec("getitem", _draw_getitem, lambda x, idx: x[idx],
            lambda x, idx: x[idx]),
     OpSpec("cat", _draw_cat, lambda *xs, dim: mg.cat(xs, dim),
