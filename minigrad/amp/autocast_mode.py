@@ -48,9 +48,10 @@ Each op class declares its policy, and ``Function.__call__`` applies it::
         inputs = cast_inputs(self.amp_policy, inputs)
 
 Policies: ``"half"`` for MatMul, LinearFunction, Conv2dFunction and its two gradient
-Functions; ``"float32"`` for Sum, LogSumExp, Softmax, LogSoftmax, Cumsum and the
-normalization statistics. Losses need nothing of their own: they are built from
-log_softmax and sums. The forwards of the half ops compute their products with
+Functions; ``"float32"`` for Sum, LogSumExp, Softmax, LogSoftmax, Cumsum, Norm, the
+normalization statistics, and the ops PyTorch's CUDA autocast keeps in float32 for range
+or precision (Exp, Log, Log1p, Pow, Rsqrt, Softplus). Losses need nothing of their own:
+they are built from log_softmax and sums. The forwards of the half ops compute their products with
 :func:`half_matmul` (a drop-in for ``xp.matmul``). Custom code can call
 :func:`autocast_inputs` / :func:`autocast_float32` directly (``minigrad.ops.fused`` does).
 

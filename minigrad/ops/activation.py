@@ -130,6 +130,8 @@ class Softplus(Function):
     Computed as (max(βx, 0) + log1p(e^(−|βx|)))/β.   VJP: gx = gy·σ(βx) (1 past threshold).
     """
 
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
     def __init__(self, beta=1.0, threshold=20.0):
         self.beta, self.threshold = beta, threshold
 

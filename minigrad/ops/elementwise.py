@@ -142,6 +142,8 @@ class Neg(Function):
 class Pow(Function):
     """y = aᵇ.   VJP: ga = gy·b·aᵇ⁻¹, gb = gy·aᵇ·log a (only when b needs a gradient)."""
 
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
     @ieee
     def forward(self, xp, a, b):
         a, b = promote(a, b)
@@ -156,6 +158,8 @@ class Pow(Function):
 
 class PowScalar(Function):
     """y = xᶜ for a Python number c.   VJP: gx = gy·c·xᶜ⁻¹."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
     def __init__(self, c):
         self.c = c
@@ -187,6 +191,8 @@ def pow(x, exponent):
 class Exp(Function):
     """y = eˣ.   VJP: gx = gy·y."""
 
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
     save_output = True
 
     @ieee
@@ -200,6 +206,8 @@ class Exp(Function):
 class Log(Function):
     """y = log x.   VJP: gx = gy / x."""
 
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
     @ieee
     def forward(self, xp, x):
         return xp.log(to_float(x))
@@ -210,6 +218,8 @@ class Log(Function):
 
 class Log1p(Function):
     """y = log(1 + x).   VJP: gx = gy / (1 + x)."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
     @ieee
     def forward(self, xp, x):
@@ -234,6 +244,8 @@ class Sqrt(Function):
 
 class Rsqrt(Function):
     """y = 1/√x.   VJP: gx = −½·gy·y³."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
     save_output = True
 

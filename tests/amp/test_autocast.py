@@ -193,7 +193,8 @@ def test_half_matmul_outside_a_region_accumulates_in_float32():
 
 
 def test_reductions_and_softmaxes_run_in_float32():
-    """wiring: amp_policy = "float32" on Sum, LogSumExp, Softmax, LogSoftmax, Cumsum."""
+    """wiring: amp_policy = "float32" on Sum, LogSumExp, Softmax, LogSoftmax, Cumsum, Norm,
+    Exp, Log, Log1p, Pow, PowScalar, Rsqrt, Softplus."""
     h = mg.randn(4, 5).half()
     with autocast():
         outs = {
@@ -202,6 +203,9 @@ def test_reductions_and_softmaxes_run_in_float32():
             "mg.softmax": mg.softmax(h, -1), "F.softmax": F.softmax(h, dim=1),
             "F.log_softmax": F.log_softmax(h, dim=1), "logsumexp": h.logsumexp(-1),
             "cumsum": h.cumsum(0), "norm": h.norm(),
+            # PyTorch's CUDA float32 list: exp and log leave half's range quickly
+            "exp": h.exp(), "log": h.abs().log(), "log1p": h.abs().log1p(), "pow": h**2,
+            "pow_tensor": h.abs() ** h, "rsqrt": h.abs().rsqrt(), "softplus": F.softplus(h),
         }
     for name, out in outs.items():
         assert out.dtype == mg.float32, name
