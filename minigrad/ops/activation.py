@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Function
-from .elementwise import const, where
+from .elementwise import const, to_float, where
 
 
 class ReLU(Function):
@@ -29,6 +29,7 @@ class LeakyReLU(Function):
         self.s = negative_slope
 
     def forward(self, xp, x):
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
         return xp.where(x > 0, x, x * self.s)
 
     def backward(self, gy):
@@ -43,6 +44,7 @@ class ELU(Function):
         self.alpha = alpha
 
     def forward(self, xp, x):
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
         return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
 
     def backward(self, gy):
@@ -64,6 +66,7 @@ class GELU(Function):
         self.approximate = approximate
 
     def forward(self, xp, x):
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
         if self.approximate == "tanh":
             u = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
             return 0.5 * x * (1 + xp.tanh(u))
@@ -89,6 +92,7 @@ class Sigmoid(Function):
     save_output = True
 
     def forward(self, xp, x):
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
         e = xp.exp(-xp.abs(x))  # ≤ 1: never overflows
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -103,6 +107,7 @@ class Tanh(Function):
     save_output = True
 
     def forward(self, xp, x):
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
         return xp.tanh(x)
 
     def backward(self, gy):
@@ -114,6 +119,7 @@ class SiLU(Function):
     """y = x·σ(x).   VJP: gx = gy·σ(x)(1 + x(1 − σ(x)))."""
 
     def forward(self, xp, x):
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
         e = xp.exp(-xp.abs(x))
         s = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
         return x * s
@@ -136,6 +142,7 @@ class Softplus(Function):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, xp, x):
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
         bx = self.beta * x
         y = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / self.beta
         return xp.where(bx > self.threshold, x, y)

@@ -189,6 +189,17 @@ def test_activations_with_a_hidden_dim_or_a_parameter(device):
         prelu(_t(rng.standard_normal((2, 3)), device))
 
 
+def test_activations_of_integers_give_the_default_float_dtype():
+    """sigmoid(int64 tensor) is float32, as in PyTorch (NumPy's rules gave float64);
+    relu keeps the integers."""
+    x = mg.tensor([1, 2, -3])
+    for name in ["sigmoid", "tanh", "silu", "gelu", "elu", "softplus", "leaky_relu"]:
+        y = getattr(F, name)(x)
+        assert y.dtype == mg.float32, name
+        assert_close(y, getattr(F, name)(x.float()).numpy())
+    assert F.relu(x).dtype == mg.int64 and F.relu(x).tolist() == [1, 2, 0]
+
+
 def test_hard_activations_have_zero_gradient_at_their_corners():
     """At the corners of Hardtanh/ReLU6/Hardsigmoid the gradient is 0 (PyTorch's choice),
     not the one-sided 1 that clamp gives."""
