@@ -97,6 +97,16 @@ sum, mean, var, std, amax, amin, argmax, argmin, cumsum, flatten, reshape, flip 
 max, min, maximum, minimum, transpose, permute, squeeze, unsqueeze, pow = (  # noqa: A001
     _unary(n) for n in ("max", "min", "maximum", "minimum", "transpose", "permute",
                         "squeeze", "unsqueeze", "pow"))
+floor, ceil, round, trunc, fix, frac, tan, expm1, exp2, log2, log10 = (  # noqa: A001
+    _unary(n) for n in ("floor", "ceil", "round", "trunc", "fix", "frac", "tan", "expm1",
+                        "exp2", "log2", "log10"))
+reciprocal, square, isnan, isinf, isfinite, isposinf, isneginf, nan_to_num = (
+    _unary(n) for n in ("reciprocal", "square", "isnan", "isinf", "isfinite", "isposinf",
+                        "isneginf", "nan_to_num"))
+any, all, prod, cumprod, sort, argsort, topk, kthvalue, median = (  # noqa: A001
+    _unary(n) for n in ("any", "all", "prod", "cumprod", "sort", "argsort", "topk",
+                        "kthvalue", "median"))
+gather, scatter, scatter_add = (_unary(n) for n in ("gather", "scatter", "scatter_add"))
 
 
 class _Cuda:

@@ -182,6 +182,19 @@ def _op_cases():
     def cast(x):
         return x.to(dtype=mg.float32).to(dtype=mg.float64)
 
+    def with_zeros(rng, *shape):
+        """Away from 0, then exactly 0 at a few places (products are polynomials)."""
+        x = _away(rng, *shape).detach().numpy()
+        x[0, 1] = x[2, 1] = x[2, 3] = 0.0           # one zero in rows 0, two in row 2
+        return _T(x)
+
+    def scatter_case(rng, add):
+        index = mg.tensor([[2, 0, 1, 2], [0, 0, 2, 1]])     # a repeated target in row 1
+        src = _normal(rng, 2, 5)                            # larger than index
+        if add:
+            return (lambda x, s: x.scatter_add(0, index, s)), (_normal(rng, 3, 4), src)
+        return (lambda x, s: x.scatter(0, index, s)), (_normal(rng, 3, 4), src)
+
     def to_device(rng):
         return (lambda x: x.to("cuda").to("cpu")), (_normal(rng, 3),)
 
@@ -208,6 +221,18 @@ def _op_cases():
         _unary("sin", lambda x: x.sin()),
         _unary("cos", lambda x: x.cos()),
         _unary("erf", lambda x: x.erf()),
+        _unary("floor, ceil, round, trunc (zero gradient)",
+               lambda x: x.floor() + x.ceil() + x.round(decimals=1) + x.trunc() + x,
+               draw=lambda rng, *s: _T(rng.integers(-3, 3, size=s) + 0.27)),
+        _unary("frac", lambda x: x.frac(), draw=lambda rng, *s: _T(rng.uniform(-3, 3, s) // 1
+                                                                  + rng.uniform(.1, .9, s))),
+        _unary("tan", lambda x: x.tan(), draw=lambda rng, *s: _T(rng.uniform(-1.2, 1.2, s))),
+        _unary("expm1", lambda x: x.expm1()),
+        _unary("exp2", lambda x: x.exp2()),
+        _unary("log2", lambda x: x.log2(), draw=_positive),
+        _unary("log10", lambda x: x.log10(), draw=_positive),
+        _unary("nan_to_num (log of negatives)", lambda x: x.log().nan_to_num(nan=0.5),
+               draw=_away),
         _unary("clamp", lambda x: x.clamp(-0.5, 0.5),
                draw=lambda rng, *s: _T(rng.choice([-1.0, 0.0, 1.0], size=s) * 0.75
                                        + rng.uniform(-0.15, 0.15, size=s))),
@@ -238,6 +263,14 @@ def _op_cases():
         _unary("softmax", lambda x: x.softmax(dim=1)),
         _unary("log_softmax", lambda x: x.log_softmax(dim=0)),
         _unary("cumsum", lambda x: x.cumsum(dim=1)),
+        _unary("cumprod", lambda x: x.cumprod(dim=1), draw=_away),
+        _unary("cumprod (zeros)", lambda x: x.cumprod(dim=1), draw=with_zeros),
+        _unary("prod", lambda x: x.prod(), draw=_away),
+        _unary("prod (dim, zeros)", lambda x: x.prod(dim=1), draw=with_zeros),
+        _unary("sort (descending)", lambda x: x.sort(dim=1, descending=True).values,
+               draw=_distinct),
+        _unary("topk", lambda x: x.topk(2, dim=0).values, draw=_distinct),
+        _unary("median", lambda x: x.median(dim=1).values, draw=_distinct),
         _unary("norm", lambda x: x.norm(), draw=_away),
         _unary("norm (p=3, dim)", lambda x: x.norm(3, dim=1), draw=_away),
         _unary("normalize", lambda x: mg.nn.functional.normalize(x, dim=1), draw=_away),
@@ -253,6 +286,8 @@ def _op_cases():
         _unary("getitem (slices)", lambda x: x[1:, ::2]),
         _op("getitem (integer array, repeats)", getitem_int),
         _op("index_add (scatter-add)", index_add),
+        _op("scatter", lambda rng: scatter_case(rng, add=False)),
+        _op("scatter_add", lambda rng: scatter_case(rng, add=True)),
         _binary("cat", lambda a, b: mg.cat([a, b], dim=0), shapes=((2, 4), (3, 4))),
         _binary("stack", lambda a, b: mg.stack([a, b], dim=1), shapes=((3, 4), (3, 4))),
         _unary("split", lambda x: x.split(2, dim=1)[1]),

@@ -566,6 +566,20 @@ class Tensor(DeviceDtypeShorthands):
     def isnan(self):
         return _make_tensor(self.xp.isnan(self.data), None, False)
 
+    def isinf(self):
+        return _make_tensor(self.xp.isinf(self.data), None, False)
+
+    def isposinf(self):
+        return _make_tensor(self.xp.isposinf(self.data), None, False)
+
+    def isneginf(self):
+        return _make_tensor(self.xp.isneginf(self.data), None, False)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """nan, +inf and −inf replaced by numbers (None: the dtype's largest / lowest
+        finite value); the gradient passes where the value was finite."""
+        return _elementwise.NanToNum(nan, posinf, neginf)(self)
+
     # ------------------------------------------------------------------ elementwise math
     def add(self, other, alpha=1):
         return self + (other * alpha if alpha != 1 else other)
@@ -623,6 +637,39 @@ class Tensor(DeviceDtypeShorthands):
 
     def sign(self):
         return _elementwise.Sign()(self)
+
+    def floor(self):
+        return _elementwise.Floor()(self)
+
+    def ceil(self):
+        return _elementwise.Ceil()(self)
+
+    def round(self, decimals=0):
+        """Round half to even, to ``decimals`` places (negative: to tens, hundreds...)."""
+        return _elementwise.Round(decimals)(self)
+
+    def trunc(self):
+        return _elementwise.Trunc()(self)
+
+    fix = trunc
+
+    def frac(self):
+        return _elementwise.Frac()(self)
+
+    def tan(self):
+        return _elementwise.Tan()(self)
+
+    def expm1(self):
+        return _elementwise.Expm1()(self)
+
+    def exp2(self):
+        return _elementwise.Exp2()(self)
+
+    def log2(self):
+        return _elementwise.Log2()(self)
+
+    def log10(self):
+        return _elementwise.Log10()(self)
 
     def sin(self):
         return _elementwise.Sin()(self)
@@ -728,6 +775,29 @@ class Tensor(DeviceDtypeShorthands):
     def cumsum(self, dim):
         return _reduction.Cumsum(dim)(self)
 
+    def cumprod(self, dim):
+        return _reduction.Cumprod(dim)(self)
+
+    def prod(self, dim=None, keepdim=False):
+        return _reduction.prod(self, dim, keepdim)
+
+    # ------------------------------------------------------------------ sorting
+    def sort(self, dim=-1, descending=False, stable=False):
+        """``(values, indices)`` sorted along ``dim`` (stable, NaN as the largest)."""
+        return _sorting.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _sorting.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=None, largest=True, sorted=True):
+        return _sorting.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return _sorting.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        return _sorting.median(self, dim, keepdim)
+
     def norm(self, p=2, dim=None, keepdim=False):
         return _reduction.norm(self, p, dim, keepdim)
 
@@ -816,6 +886,14 @@ class Tensor(DeviceDtypeShorthands):
     def gather(self, dim, index):
         return _shape.gather(self, dim, index)
 
+    def scatter(self, dim, index, src=None, value=None):
+        """A copy with ``src`` (a tensor or a number) written at ``index`` along ``dim``."""
+        return _shape.scatter(self, dim, index, src, value)
+
+    def scatter_add(self, dim, index, src):
+        """A copy with ``src`` added at ``index`` along ``dim`` (repeats accumulate)."""
+        return _shape.scatter_add(self, dim, index, src)
+
     def index_select(self, dim, index):
         return _shape.index_select(self, dim, index)
 
@@ -887,3 +965,4 @@ from .ops import elementwise as _elementwise  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
 from .ops import reduction as _reduction  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
+from .ops import sorting as _sorting  # noqa: E402

@@ -2,11 +2,15 @@
 ``forward`` works on arrays through ``xp`` and whose ``backward`` is written in Tensor
 ops (so it can be differentiated again). The table of derivative rules, by module:
 
-- :mod:`.elementwise`: + − × ÷ // % neg pow exp log log1p sqrt rsqrt abs sign sin cos erf
-  clamp maximum minimum where cast, with PyTorch's type promotion (``promote``)
+- :mod:`.elementwise`: + − × ÷ // % neg pow exp expm1 exp2 log log1p log2 log10 sqrt rsqrt
+  abs sign floor ceil round trunc frac sin cos tan erf clamp maximum minimum where
+  nan_to_num cast, with PyTorch's type promotion (``promote``)
 - :mod:`.activation`: relu leaky_relu elu gelu silu sigmoid tanh softplus
 - :mod:`.reduction`: sum mean var std amax/amin max/min logsumexp softmax log_softmax cumsum
+  cumprod prod norm
 - :mod:`.shape`: reshape permute broadcast_to sum_to getitem scatter-add cat stack split
-  pad flip repeat, and as indexing: gather roll index_select narrow unbind
+  pad flip repeat, and as indexing: gather scatter scatter_add roll index_select narrow
+  unbind
+- :mod:`.sorting`: sort argsort topk kthvalue median (gathers: no rule of their own)
 - :mod:`.linalg`: matmul
 """

@@ -269,14 +269,163 @@ class Abs(Function):
         return gy * const(x.xp.sign(x.data))
 
 
-class Sign(Function):
-    """y = sign(x).   VJP: gx = 0 (piecewise constant)."""
-
-    def forward(self, xp, x):
-        return xp.sign(x)
+class _Step(Function):
+    """A piecewise-constant y (sign, floor, ceil, round, trunc).   VJP: gx = 0, the
+    derivative wherever it exists (PyTorch returns 0 at the jumps too)."""
 
     def backward(self, gy):
         return gy * 0
+
+
+class Sign(_Step):
+    """y = sign(x), with PyTorch's sign(nan) = 0 (NumPy's is nan); a bool tensor is its
+    own sign.   VJP: gx = 0."""
+
+    def forward(self, xp, x):
+        if _dt.is_floating(x.dtype):
+            return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+        return x.copy() if x.dtype.kind == "b" else xp.sign(x)
+
+
+class Floor(_Step):
+    """y = ⌊x⌋; integer tensors unchanged (same dtype).   VJP: gx = 0."""
+
+    def forward(self, xp, x):
+        return xp.floor(x) if _dt.is_floating(x.dtype) else x.copy()
+
+
+class Ceil(_Step):
+    """y = ⌈x⌉; integer tensors unchanged.   VJP: gx = 0."""
+
+    def forward(self, xp, x):
+        return xp.ceil(x) if _dt.is_floating(x.dtype) else x.copy()
+
+
+class Trunc(_Step):
+    """y = x rounded toward 0; integer tensors unchanged.   VJP: gx = 0."""
+
+    def forward(self, xp, x):
+        return xp.trunc(x) if _dt.is_floating(x.dtype) else x.copy()
+
+
+class Round(_Step):
+    """y = x rounded to ``decimals`` places, halves to even: rint(x·10ᵈ)/10ᵈ, or
+    rint(x/10⁻ᵈ)·10⁻ᵈ for d < 0 (PyTorch's formula, in at least float32); integer
+    tensors unchanged (PyTorch refuses them with ``decimals``).   VJP: gx = 0."""
+
+    def __init__(self, decimals=0):
+        self.decimals = decimals
+
+    @ieee  # x·10ᵈ may overflow: inf, as in PyTorch
+    def forward(self, xp, x):
+        if not _dt.is_floating(x.dtype):
+            return x.copy()
+        d = self.decimals
+        if d == 0:
+            return xp.rint(x)
+        w = x if x.dtype.itemsize >= 4 else x.astype(_dt.float32)   # PyTorch's opmath
+        s = 10.0 ** abs(d)
+        y = xp.rint(w * s) / s if d > 0 else xp.rint(w / s) * s
+        return y.astype(x.dtype, copy=False)
+
+
+class Frac(Function):
+    """y = x − trunc(x) (the sign of x; integer tensors give 0).   VJP: gx = gy."""
+
+    def forward(self, xp, x):
+        return x - xp.trunc(x) if _dt.is_floating(x.dtype) else xp.zeros_like(x)
+
+    def backward(self, gy):
+        return gy
+
+
+class NanToNum(Function):
+    """y = x with nan → ``nan``, +inf → ``posinf``, −inf → ``neginf`` (None: the dtype's
+    largest / lowest finite value); integer tensors unchanged.
+    VJP: gx = gy where x is finite, 0 where it was replaced (PyTorch's)."""
+
+    def __init__(self, nan=0.0, posinf=None, neginf=None):
+        self.nan, self.posinf, self.neginf = nan, posinf, neginf
+
+    @ieee  # a replacement value too large for the dtype becomes inf, as in PyTorch
+    def forward(self, xp, x):
+        if not _dt.is_floating(x.dtype):
+            return x.copy()
+        return xp.nan_to_num(x, nan=self.nan, posinf=self.posinf, neginf=self.neginf)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return gy * const(x.xp.isfinite(x.data).astype(gy.dtype))
+
+
+class Tan(Function):
+    """y = tan x.   VJP: gx = gy·(1 + y²)."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
+    save_output = True
+
+    def forward(self, xp, x):
+        return xp.tan(to_float(x))
+
+    def backward(self, gy):
+        y = self.saved_output
+        return gy * (1 + y * y)
+
+
+class Expm1(Function):
+    """y = eˣ − 1 (accurate near 0).   VJP: gx = gy·(y + 1)."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
+    save_output = True
+
+    @ieee
+    def forward(self, xp, x):
+        return xp.expm1(to_float(x))
+
+    def backward(self, gy):
+        return gy * (self.saved_output + 1)
+
+
+class Exp2(Function):
+    """y = 2ˣ.   VJP: gx = gy·y·ln 2."""
+
+    save_output = True
+
+    @ieee
+    def forward(self, xp, x):
+        return xp.exp2(to_float(x))
+
+    def backward(self, gy):
+        return gy * self.saved_output * math.log(2)
+
+
+class _LogBase(Function):
+    """y = log_b x for the base b of ``ufunc``.   VJP: gx = gy / (x·ln b)."""
+
+    amp_policy = "float32"  # log2 and log10 are on PyTorch's CUDA autocast float32 list
+
+    ufunc, base = None, None
+
+    @ieee
+    def forward(self, xp, x):
+        return getattr(xp, self.ufunc)(to_float(x))
+
+    def backward(self, gy):
+        return gy / (self.inputs[0] * math.log(self.base))
+
+
+class Log2(_LogBase):
+    """y = log₂ x.   VJP: gx = gy / (x·ln 2)."""
+
+    ufunc, base = "log2", 2
+
+
+class Log10(_LogBase):
+    """y = log₁₀ x.   VJP: gx = gy / (x·ln 10)."""
+
+    ufunc, base = "log10", 10
 
 
 class Sin(Function):

@@ -1,5 +1,5 @@
 """Reductions and normalizing maps: sum, mean, var, std, amax/amin, max/min, logsumexp,
-softmax, log_softmax, cumsum, norm.
+softmax, log_softmax, cumsum, cumprod, prod, norm.
 
 ``dim`` is None (all dims), an int, or a tuple of ints; negative dims count from the end.
 """
@@ -10,7 +10,7 @@ from ..amp.autocast_mode import autocast_float32
 from ..autograd.function import Function, ieee
 from ..tensor import Tensor, _make_tensor, values_indices
 from .elementwise import const, where
-from .shape import gather
+from .shape import cat, gather
 
 
 def normalize_dims(dim, ndim, op):
@@ -232,6 +232,11 @@ class LogSoftmax(Function):
         return gy - y.exp() * gy.sum(self.dim, keepdim=True)
 
 
+def _reverse_cumsum(t, dim):
+    """zⱼ = Σ_{i ≥ j} tᵢ along ``dim``."""
+    return t.flip(dim).cumsum(dim).flip(dim)
+
+
 class Cumsum(Function):
     """yᵢ = Σ_{j ≤ i} xⱼ along ``dim``.   VJP: gxⱼ = Σ_{i ≥ j} gyᵢ (a reversed cumsum)."""
 
@@ -249,7 +254,104 @@ class Cumsum(Function):
     def backward(self, gy):
         if gy.ndim == 0:
             return gy
-        return gy.flip(self.dim).cumsum(self.dim).flip(self.dim)
+        return _reverse_cumsum(gy, self.dim)
+
+
+class Cumprod(Function):
+    r"""yᵢ = Π_{j ≤ i} xⱼ along ``dim`` (integers and bool give int64, as in PyTorch).
+
+    VJP: gxⱼ = Σ_{i ≥ j} gyᵢ·Π_{k ≤ i, k ≠ j} xₖ; see :func:`_cumprod_vjp`, exact with
+    zeros too and differentiable again."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
+    save_output = True
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, xp, x):
+        if x.ndim == 0:
+            normalize_dims(self.dim, 0, "cumprod")
+            return xp.cumprod(x.reshape(1)).reshape(())
+        return xp.cumprod(x, axis=self.dim)
+
+    def backward(self, gy):
+        if gy.ndim == 0:
+            return gy
+        return _cumprod_vjp(self.inputs[0], gy, self.dim, self.saved_output)
+
+
+def _cumprod_vjp(x, gy, d, y):
+    r"""gxⱼ = Σ_{i ≥ j} gyᵢ·Π_{k ≤ i, k ≠ j} xₖ for y = cumprod(x) along ``d``.
+
+    Without zeros: Σ_{i ≥ j} gyᵢ·yᵢ / xⱼ, a reversed cumsum. In a slice whose first zero
+    is at z: j < z keeps that formula (yᵢ = 0 for i ≥ z drops the terms that would
+    divide by 0); gx_z = Σ_{i ≥ z} gyᵢ·y'ᵢ with y' = cumprod(x') and x' = x with x_z set
+    to 1; for j > z every product holds x_z, so gxⱼ = x_z·(the same VJP at x')ⱼ, which
+    is 0 but has the right derivative in x_z (the recursion ends at x' without zeros).
+    Each piece is the exact gradient on a neighbourhood, so this differentiates again
+    (PyTorch's ``cumprod_backward`` is exact twice as well)."""
+    zero = x.data == 0
+    if not zero.any():
+        return _reverse_cumsum(gy * y, d) / x
+    count = x.xp.cumsum(zero, axis=d)            # zeros up to and including i
+    before, first = count == 0, zero & (count == 1)
+    x1 = where(first, 1.0, x)
+    y1 = x1.cumprod(d)
+    g_before = _reverse_cumsum(gy * y, d) / where(before, x, 1.0)
+    g_first = _reverse_cumsum(gy * y1, d)
+    x_z = where(first, x, 0.0).sum(d, keepdim=True)   # 0, kept for its derivative
+    g_after = x_z * _cumprod_vjp(x1, gy, d, y1)
+    return where(before, g_before, where(first, g_first, g_after))
+
+
+def _product_of_others(x, axes):
+    """Π_{j ≠ i} xⱼ over ``axes`` for every element i, without dividing (zeros allowed):
+    with the reduced axes moved last and flattened, the cumprod of the elements before i
+    times the cumprod of those after it."""
+    rest = [a for a in range(x.ndim) if a not in axes]
+    perm = rest + list(axes)
+    xt = x.permute(*perm)
+    n = _count(x, axes)
+    flat = xt.reshape(xt.shape[:len(rest)] + (n,))
+    one = const(x.xp.ones(flat.shape[:-1] + (1,), dtype=x.dtype))
+    before = cat([one, flat[..., :-1]], -1).cumprod(-1)
+    after = cat([flat[..., 1:], one], -1).flip(-1).cumprod(-1).flip(-1)
+    return (before * after).reshape(xt.shape).permute(*[perm.index(i) for i in range(x.ndim)])
+
+
+class Prod(Function):
+    r"""y = Π over ``axes`` of x (integers and bool give int64, as in PyTorch).
+
+    VJP: gxᵢ = gy·Π_{j ≠ i} xⱼ, the product of the others: gy·y / xᵢ when no element is
+    0; otherwise (cumprod before i)·(cumprod after i), exact for any number of zeros (one
+    zero: only it gets the product of the others; two or more: all 0) and differentiable
+    again, as PyTorch's ``prod_backward``."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
+    save_output = True
+
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+
+    def forward(self, xp, x):
+        return xp.prod(x, axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        gy = gy.reshape(_keepdim_shape(x.shape, self.axes))
+        if not (x.data == 0).any():
+            return gy * self.saved_output.reshape(gy.shape) / x
+        return gy * _product_of_others(x, self.axes)
+
+
+def prod(x, dim=None, keepdim=False):
+    """The product of all elements, or along the one ``dim`` (an int, as in PyTorch)."""
+    if dim is not None and not isinstance(dim, int):
+        raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
+    return Prod(normalize_dims(dim, x.ndim, "prod"), keepdim)(x)
 
 
 class Norm(Function):

@@ -1,5 +1,6 @@
 """Shape ops: reshape, permute, broadcast_to/sum_to, indexing and its scatter-add
-gradient, cat/stack/split/chunk, pad, flip, repeat, device moves."""
+gradient, gather/scatter/scatter_add, cat/stack/split/chunk, pad, flip, repeat, device
+moves."""
 from __future__ import annotations
 
 import numbers
@@ -10,7 +11,9 @@ from .._backend import scatter_add as _scatter_add
 from .._backend import to_device
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .elementwise import const as _const
 from .elementwise import promote
+from .elementwise import where as _where
 
 
 def _sum_to_array(xp, x, shape):
@@ -220,11 +223,96 @@ def gather(x, dim, index):
     dim = _dim(dim, x.ndim, "gather")
     if x.ndim == 0:
         return x[()]
-    xp = x.xp
+    return x[_index_grid(x.xp, index, dim)]
+
+
+def _index_grid(xp, index, dim):
+    """The advanced index that reads ``x[i][j][index[i][j][k]]`` for every position
+    (i, j, k) of ``index`` (here with dim 2): ``index`` on ``dim``, broadcasting aranges
+    on the other dims. Gather reads through it, scatter writes through it."""
     grid = [xp.arange(n).reshape((n,) + (1,) * (index.ndim - 1 - d))
             for d, n in enumerate(index.shape)]
     grid[dim] = index
-    return x[tuple(grid)]
+    return tuple(grid)
+
+
+def _scatter_operands(x, dim, index, src, op):
+    """Check PyTorch's rules for ``x.scatter*(dim, index, src)`` and return the dim, the
+    write index (:func:`_index_grid`) and the part of ``src`` that is written (its
+    leading ``index.shape`` corner, a differentiable slice when ``src`` is larger)."""
+    index = index.data if isinstance(index, Tensor) else x.xp.asarray(index)
+    dim = _dim(dim, x.ndim, op)
+    if index.dtype.kind not in "iu" or index.ndim != x.ndim:
+        raise ValueError(f"{op}: index must be an integer tensor with {x.ndim} dims like "
+                         f"the input {x.shape}, got {index.dtype} of shape {index.shape}")
+    too_big = [d for d in range(x.ndim) if d != dim and index.shape[d] > x.shape[d]]
+    if isinstance(src, Tensor):
+        if src.dtype != x.dtype:
+            raise TypeError(f"{op}: src has dtype {src.dtype}, the input {x.dtype}; "
+                            "they must be equal, as in PyTorch")
+        too_big += [d for d in range(x.ndim) if src.ndim != x.ndim
+                    or index.shape[d] > src.shape[d]]
+    if too_big:
+        raise ValueError(f"{op}: index of shape {index.shape} is larger than the input "
+                         f"{x.shape} (except in dim {dim}) or src "
+                         f"{getattr(src, 'shape', '')}")
+    if index.size and not (0 <= int(index.min()) and int(index.max()) < x.shape[dim]):
+        raise IndexError(f"{op}: index out of range [0, {x.shape[dim]}) of dim {dim}")
+    if isinstance(src, Tensor) and src.shape != index.shape:
+        src = src[tuple(slice(0, n) for n in index.shape)]
+    return dim, _index_grid(x.xp, index, dim), src
+
+
+def scatter(input, dim, index, src=None, value=None):
+    """PyTorch's out-of-place scatter: a copy of ``input`` with ``out[i][index[i][j]] =
+    src[i][j]`` (here dim 1) for every position of ``index``; ``src`` may be a tensor
+    (as large as ``index`` at least) or a number (``value``).
+
+    Gradients: ``input`` gets gy with zeros at the overwritten positions (PyTorch's
+    rule), ``src`` the gy of the position it was written to (a gather).
+
+    Where minigrad differs: where ``index`` names one position several times, PyTorch
+    leaves undefined which ``src`` element lands there and sends each of them the
+    gradient; here the last one (in index order) lands, and it alone gets the gradient.
+    PyTorch's ``reduce=`` argument is not supported. A ``src`` larger than ``index``
+    gets zeros where it was not read (PyTorch's backward fails on it)."""
+    x = input
+    if src is None and value is None:
+        raise TypeError("scatter: expects src (a tensor) or value (a number)")
+    if src is not None and not isinstance(src, Tensor):
+        src, value = None, src
+    if x.ndim == 0:
+        one = src.reshape(1) if src is not None else None
+        idx = index.reshape(1) if isinstance(index, Tensor) else x.xp.reshape(index, 1)
+        return scatter(x.reshape(1), dim, idx, one, value).reshape(())
+    dim, grid, src = _scatter_operands(x, dim, index, src, "scatter")
+    xp = x.xp
+    strides = [int(np.prod(x.shape[d + 1:], dtype=np.int64)) for d in range(x.ndim)]
+    flat = sum(g * s for g, s in zip(grid, strides))
+    flat = xp.broadcast_to(flat, grid[dim].shape).reshape(-1)
+    # the last writer of each target: first occurrences in the reversed order
+    last = flat.size - 1 - xp.unique(flat[::-1], return_index=True)[1]
+    targets = xp.unravel_index(flat[last], x.shape)
+    written = xp.zeros(x.shape, dtype=bool)
+    written[targets] = True
+    if src is None:
+        return _where(written, _const(xp.asarray(value, dtype=x.dtype)), x)
+    return _where(written, IndexAdd(targets, x.shape)(src.reshape(-1)[last]), x)
+
+
+def scatter_add(input, dim, index, src):
+    """PyTorch's out-of-place scatter_add: ``out = input`` with ``out[i][index[i][j]] +=
+    src[i][j]`` (here dim 1) for every position of ``index``, repeated positions
+    accumulating. Gradients: ``input`` gets gy, ``src`` the gy of its target (a gather:
+    the backward of :class:`IndexAdd`)."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add: src must be a tensor, got {type(src).__name__}")
+    x = input
+    if x.ndim == 0:
+        idx = index.reshape(1) if isinstance(index, Tensor) else x.xp.reshape(index, 1)
+        return scatter_add(x.reshape(1), dim, idx, src.reshape(1)).reshape(())
+    dim, grid, src = _scatter_operands(x, dim, index, src, "scatter_add")
+    return x + IndexAdd(grid, x.shape)(src)
 
 
 def index_select(x, dim, index):

@@ -406,6 +406,133 @@ SPECS = [
            _np_pad),
 ]
 
+# ------------------------------------- rounding, logs, products, sorting, scatter
+_INTEGERS = tuple(float(i) for i in range(-3, 4))                 # where floor/ceil jump
+_HALVES = tuple(i + 0.5 for i in range(-4, 4))                   # where round jumps
+_TENTH_HALVES = tuple(np.round(np.arange(-3.05, 3.1, 0.1), 2))   # round(decimals=1)
+
+
+def _with_zeros(x, data):
+    """Some elements of ``x`` set to exactly 0: products are polynomials, so finite
+    differences are valid there too."""
+    mask = data.draw(arrays(shape=x.shape, min_value=0, max_value=1)) < 0.3
+    return np.where(mask, 0.0, x)
+
+
+def _draw_prod(data, zeros=False):
+    # away from 0 (then exactly 0 where zeros): y / x, the gradient when no element is 0,
+    # loses its second derivative to rounding for tiny x, as PyTorch's does
+    x = data.draw(arrays(avoid=(0.0,), **SMALL))
+    if zeros:
+        x = _with_zeros(x, data)
+    dim = data.draw(st.one_of(st.none(), st.integers(-max(x.ndim, 1), max(x.ndim, 1) - 1)))
+    return (x,), {"dim": dim, "keepdim": data.draw(st.booleans())}
+
+
+def _np_prod(x, dim, keepdim):
+    return np.prod(x, axis=dim, keepdims=keepdim and dim is not None) if dim is not None \
+        else np.prod(x, keepdims=keepdim)
+
+
+def _draw_cumprod_zeros(data):
+    x, dim = with_dim(dict(avoid=(0.0,)))(data)
+    return (_with_zeros(x, data),), {"dim": dim}
+
+
+def _draw_sort(data):
+    x, dim = with_dim(dict(unique=True))(data)
+    return (x,), {"dim": dim, "descending": data.draw(st.booleans())}
+
+
+def _np_sort(x, dim, descending):
+    y = np.sort(x, axis=dim)
+    return np.flip(y, dim) if descending else y
+
+
+def _draw_topk(data):
+    x, dim = with_dim(dict(unique=True))(data)
+    return (x,), {"dim": dim, "k": data.draw(st.integers(0, x.shape[dim])),
+                  "largest": data.draw(st.booleans())}
+
+
+def _np_topk(x, dim, k, largest):
+    return np.take(_np_sort(x, dim, largest), range(k), axis=dim)
+
+
+def _draw_kth(data):
+    x, dim = with_dim(dict(unique=True))(data)
+    return (x,), {"dim": dim, "k": data.draw(st.integers(1, x.shape[dim])),
+                  "keepdim": data.draw(st.booleans())}
+
+
+def _draw_scatter(data):
+    """x, src at least as large as index in every dim, index no larger than x except on
+    dim, with repeated targets."""
+    x, dim = with_dim()(data)
+    ishape = tuple(data.draw(st.integers(1, 4)) if d == dim else data.draw(st.integers(1, n))
+                   for d, n in enumerate(x.shape))
+    src = data.draw(arrays(shape=tuple(n + data.draw(st.integers(0, 1)) for n in ishape)))
+    index = data.draw(arrays(shape=ishape, min_value=0, max_value=x.shape[dim] - 1))
+    return (x, src), {"dim": dim, "index": np.round(index).astype(np.int64)}
+
+
+def _np_scatter(x, src, dim, index, add=False):
+    """PyTorch's scatter as a loop; a target written twice keeps the last write."""
+    out = np.array(x, copy=True)
+    for pos in np.ndindex(*index.shape):
+        t = list(pos)
+        t[dim % x.ndim] = index[pos]
+        v = src[pos] if np.ndim(src) else src
+        out[tuple(t)] = out[tuple(t)] + v if add else v
+    return out
+
+
+MORE_SPECS = [
+    OpSpec("floor", one(avoid=_INTEGERS), lambda x: x.floor(), np.floor),
+    OpSpec("ceil", one(avoid=_INTEGERS), lambda x: x.ceil(), np.ceil),
+    OpSpec("trunc", one(avoid=_INTEGERS), lambda x: x.trunc(), np.trunc),
+    OpSpec("round", one(avoid=_HALVES), lambda x: x.round(), np.rint),
+    OpSpec("round_decimals", one(avoid=_TENTH_HALVES), lambda x: x.round(decimals=1),
+           lambda x: np.rint(x * 10) / 10),
+    OpSpec("frac", one(avoid=_INTEGERS), lambda x: x.frac(), lambda x: x - np.trunc(x)),
+    OpSpec("tan", one(min_value=-1.3, max_value=1.3), lambda x: x.tan(), np.tan),
+    OpSpec("expm1", one(), lambda x: x.expm1(), np.expm1),
+    OpSpec("exp2", one(), lambda x: x.exp2(), np.exp2),
+    OpSpec("log2", positive(), lambda x: x.log2(), np.log2),
+    OpSpec("log10", positive(), lambda x: x.log10(), np.log10),
+    OpSpec("nan_to_num", one(avoid=(0.0,)), lambda x: x.log().nan_to_num(nan=0.5),
+           lambda x: np.where(x > 0, np.log(np.abs(x)), 0.5)),
+    OpSpec("prod", _draw_prod, lambda x, dim, keepdim: x.prod(dim, keepdim), _np_prod),
+    OpSpec("prod_zeros", lambda data: _draw_prod(data, zeros=True),
+           lambda x, dim, keepdim: x.prod(dim, keepdim), _np_prod),
+    dim_op("cumprod", lambda x, d: x.cumprod(d), lambda x, d: np.cumprod(x, axis=d),
+           draw_kw=dict(avoid=(0.0,))),
+    OpSpec("cumprod_zeros", _draw_cumprod_zeros, lambda x, dim: x.cumprod(dim),
+           lambda x, dim: np.cumprod(x, axis=dim)),
+    OpSpec("sort", _draw_sort, lambda x, dim, descending: x.sort(dim, descending).values,
+           _np_sort),
+    OpSpec("topk", _draw_topk,
+           lambda x, dim, k, largest: x.topk(k, dim, largest).values, _np_topk),
+    OpSpec("kthvalue", _draw_kth, lambda x, dim, k, keepdim: x.kthvalue(k, dim, keepdim)[0],
+           lambda x, dim, k, keepdim: np.take(np.sort(x, axis=dim), [k - 1], axis=dim)
+           if keepdim else np.take(np.sort(x, axis=dim), k - 1, axis=dim)),
+    dim_op("median_dim", lambda x, d: x.median(d).values,
+           lambda x, d: np.take(np.sort(x, axis=d), (x.shape[d] - 1) // 2, axis=d),
+           draw_kw=dict(unique=True)),
+    OpSpec("median", one(unique=True), lambda x: x.median(),
+           lambda x: np.sort(x, axis=None)[(x.size - 1) // 2]),
+    OpSpec("scatter", _draw_scatter,
+           lambda x, src, dim, index: x.scatter(dim, mg.tensor(index), src), _np_scatter),
+    OpSpec("scatter_value", _draw_scatter,
+           lambda x, src, dim, index: x.scatter(dim, mg.tensor(index), 0.5) + 0 * src.sum(),
+           lambda x, src, dim, index: _np_scatter(x, 0.5, dim, index)),
+    OpSpec("scatter_add", _draw_scatter,
+           lambda x, src, dim, index: x.scatter_add(dim, mg.tensor(index), src),
+           lambda x, src, dim, index: _np_scatter(x, src, dim, index, add=True)),
+]
+SPECS += MORE_SPECS
+
+
 # --------------------------------------------------------------- fused forwards (ops/fused.py)
 def _draw_ce(data):
     x = data.draw(arrays(shape=st.tuples(st.integers(1, 4), st.integers(2, 5))))
