@@ -448,6 +448,69 @@ def _layer_cases():
         _layer("DistillationLoss", lambda: nn.DistillationLoss(T=2.0, alpha=0.7),
                lambda rng: (_normal(rng, 4, 3), _T(rng.standard_normal((4, 3)), False),
                             _labels(rng, 4, 3))),
+    ] + _more_layer_cases(x2, _signs)
+
+
+def _signs(rng, *shape):
+    """±1 labels (a constant target)."""
+    return _T(rng.choice([-1.0, 1.0], size=shape), False)
+
+
+def _more_layer_cases(x2, signs):
+    """Pooling, normalization, block, padding layers and margin/likelihood losses."""
+    import minigrad as mg
+    from minigrad import nn
+
+    def ranking(rng, m=0.1):
+        # x₂ = x₁ + y·(z − m) puts the hinge argument −y·(x₁ − x₂) + m at z, |z| ≥ 0.2
+        a, y = rng.standard_normal(4), rng.choice([-1.0, 1.0], size=4)
+        z = rng.choice([-1.0, 1.0], size=4) * rng.uniform(0.2, 1.0, size=4)
+        return _T(a), _T(a + y * (z - m)), _T(y, False)
+
+    widths = {"1d": (1, 2), "2d": (1, 2, 2, 1)}
+    return [
+        _layer("AdaptiveMaxPool1d", lambda: nn.AdaptiveMaxPool1d(3), x2(2, 2, 7, draw=_distinct)),
+        _layer("AdaptiveMaxPool2d", lambda: nn.AdaptiveMaxPool2d((2, 3)),
+               x2(1, 2, 5, 4, draw=_distinct)),
+        _layer("InstanceNorm1d", lambda: nn.InstanceNorm1d(3, affine=True), x2(2, 3, 5)),
+        _layer("InstanceNorm2d", lambda: nn.InstanceNorm2d(2, affine=True), x2(2, 2, 3, 3)),
+        _layer("RMSNorm", lambda: nn.RMSNorm(4), x2(3, 4)),
+        _layer("LocalResponseNorm", lambda: nn.LocalResponseNorm(3, alpha=0.5, k=2.0),
+               x2(2, 4, 3)),
+        _layer("Fold", lambda: nn.Fold((4, 5), 2, stride=(1, 2)), x2(2, 8, 6)),
+        _layer("Unfold", lambda: nn.Unfold((2, 3), padding=1, stride=2), x2(1, 2, 4, 5)),
+        _layer("PixelShuffle", lambda: nn.PixelShuffle(2), x2(1, 8, 2, 3)),
+        _layer("PixelUnshuffle", lambda: nn.PixelUnshuffle(2), x2(1, 2, 4, 6)),
+        *[_layer(f"{name}{d}", lambda name=name, d=d: getattr(nn, f"{name}{d}")(widths[d]),
+                 x2(2, 3, 4) if d == "1d" else x2(1, 2, 3, 4))
+          for name in ("ZeroPad", "ReflectionPad", "ReplicationPad", "CircularPad")
+          for d in ("1d", "2d")],
+        _layer("ConstantPad1d", lambda: nn.ConstantPad1d((2, 1), 0.5), x2(2, 3)),
+        _layer("ConstantPad2d", lambda: nn.ConstantPad2d(1, -1.0), x2(2, 2, 3)),
+        # ----------------------------------------------------------- margin losses
+        _layer("MarginRankingLoss", lambda: nn.MarginRankingLoss(margin=0.1), ranking),
+        _layer("HingeEmbeddingLoss", lambda: nn.HingeEmbeddingLoss(margin=1.0),
+               lambda rng: (_T(1.0 + _away(rng, 6).data), signs(rng, 6))),
+        _layer("CosineEmbeddingLoss", lambda: nn.CosineEmbeddingLoss(margin=-0.9),
+               lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4), signs(rng, 3))),
+        _layer("TripletMarginLoss", lambda: nn.TripletMarginLoss(margin=5.0, swap=True),
+               lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4), _normal(rng, 3, 4))),
+        _layer("SoftMarginLoss", lambda: nn.SoftMarginLoss(),
+               lambda rng: (_normal(rng, 3, 4), signs(rng, 3, 4))),
+        _layer("MultiLabelSoftMarginLoss",
+               lambda: nn.MultiLabelSoftMarginLoss(weight=mg.tensor([0.5, 1.0, 2.0])),
+               lambda rng: (_normal(rng, 4, 3),
+                            _T(rng.integers(0, 2, size=(4, 3)).astype(float), False))),
+        _layer("MultiMarginLoss",
+               lambda: nn.MultiMarginLoss(p=2, margin=0.55, weight=mg.tensor([0.5, 1.0, 2.0])),
+               lambda rng: (_distinct(rng, 4, 3), _labels(rng, 4, 3))),
+        # ----------------------------------------------------------- likelihoods
+        _layer("PoissonNLLLoss", lambda: nn.PoissonNLLLoss(full=True),
+               lambda rng: (_normal(rng, 3, 4),
+                            _T(rng.integers(0, 5, size=(3, 4)).astype(float), False))),
+        _layer("GaussianNLLLoss", lambda: nn.GaussianNLLLoss(full=True),
+               lambda rng: (_normal(rng, 3, 2), _T(rng.standard_normal((3, 2)), False),
+                            _positive(rng, 3, 1))),
     ]
 
 

@@ -19,11 +19,21 @@ from .activation import softmax_dim as _softmax_dim
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .dropout import dropout, dropout1d, dropout2d, stochastic_depth
 from .embedding import embedding
+from .fold import fold, pixel_shuffle, pixel_unshuffle, unfold
 from .linear import linear
-from .normalization import batch_norm, group_norm, layer_norm
+from .normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    rms_norm,
+)
 from .pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,
@@ -39,7 +49,9 @@ __all__ = [
     "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "softmax",
     "log_softmax", "one_hot", "normalize", "cosine_similarity", "softmin", "selu", "celu",
     "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "logsigmoid", "softsign",
-    "prelu", "glu", "threshold", "interpolate",
+    "prelu", "glu", "threshold", "interpolate", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "instance_norm", "rms_norm", "local_response_norm", "fold", "unfold", "pixel_shuffle",
+    "pixel_unshuffle",
 ]
 
 
@@ -184,21 +196,33 @@ def one_hot(tensor, num_classes=-1):
 from .losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    cosine_embedding_loss,
     cross_entropy,
     distillation_loss,
     entropy_penalty,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
     huber_loss,
     kl_div,
     l1_loss,
     l1_penalty,
     l2_penalty,
+    margin_ranking_loss,
     mse_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
     nll_loss,
+    poisson_nll_loss,
     smooth_l1_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
 )
 
 __all__ += [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
     "distillation_loss", "entropy_penalty", "l1_penalty", "l2_penalty",
+    "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+    "triplet_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+    "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
 ]

@@ -26,10 +26,20 @@ Departures from PyTorch (all deliberate, all raise instead of guessing):
   ``target`` of the same shape; PyTorch broadcasts them with a warning that the result
   is "likely incorrect".
 * The deprecated ``size_average``/``reduce`` arguments do not exist; use ``reduction``.
+  (So ``poisson_nll_loss``'s ``eps`` is its fifth positional argument, not its sixth.)
+* The margin, ranking and likelihood losses (``margin_ranking_loss`` …
+  ``gaussian_nll_loss``) broadcast their operands as PyTorch does, and raise a
+  ValueError naming every shape where they do not broadcast. Their loss modules print
+  as PyTorch's do, ``MarginRankingLoss()``; the older ones above print their options.
+* ``soft_margin_loss`` is stable for any margin (PyTorch's overflows to inf past e^709)
+  and differentiates its target (PyTorch refuses one that requires grad);
+  ``poisson_nll_loss(full=True)`` gives a target gradient of −x where y = 0 (PyTorch's
+  is NaN there).
 """
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -45,6 +55,12 @@ __all__ = [
     "distillation_loss", "entropy_penalty", "l1_penalty", "l2_penalty",
     "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss",
     "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "DistillationLoss",
+    "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+    "triplet_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+    "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+    "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PoissonNLLLoss",
+    "GaussianNLLLoss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -483,6 +499,319 @@ def distillation_loss(student_logits, teacher_logits, target, T=4.0, alpha=0.9,
     return _reduce((alpha * T * T) * kl + (1 - alpha) * ce, reduction)
 
 
+# --------------------------------------------------------------------------- margins, ranking
+
+
+def _broadcast(name, *named):
+    """The broadcast shape of (label, tensor) pairs, or a ValueError naming every shape."""
+    try:
+        return np.broadcast_shapes(*(t.shape for _, t in named))
+    except ValueError:
+        shapes = ", ".join(f"{label} {t.shape}" for label, t in named)
+        raise ValueError(f"{name}: shapes do not broadcast: {shapes}") from None
+
+
+def _hinge(z):
+    """max(0, z) (its subgradient at z = 0 is 0, as PyTorch's clamp_min)."""
+    return z.clamp(min=0.0)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    r"""Margin ranking loss: y = 1 says x₁ should rank above x₂, y = −1 below::
+
+        ℓᵢ = max(0, −yᵢ·(x₁ᵢ − x₂ᵢ) + margin)
+
+    The three tensors must have the same number of dims and broadcast together (as
+    PyTorch); all three are differentiable.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> margin_ranking_loss(mg.tensor([2.0, 0.0]), mg.tensor([1.0, 1.0]), mg.tensor([1.0, 1.0]),
+    ...                     margin=0.5, reduction="none")
+    tensor([0. , 1.5])
+    """
+    name = "margin_ranking_loss"
+    _check_reduction(name, reduction)
+    _check_input(name, input1)
+    input2 = _as_tensor(input2, input1, name, "input2")
+    target = _as_tensor(target, input1, name, "target")
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise ValueError(f"{name}: input1, input2 and target must have the same number of "
+                         f"dims, got shapes {input1.shape}, {input2.shape} and {target.shape}")
+    _broadcast(name, ("input1", input1), ("input2", input2), ("target", target))
+    return _reduce(_hinge(-target * (input1 - input2) + margin), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+    r"""Hinge embedding loss of distances x against labels y ∈ {1, −1}::
+
+        ℓᵢ = xᵢ                      if yᵢ = 1
+        ℓᵢ = max(0, margin − xᵢ)     if yᵢ = −1
+
+    PyTorch's exact rule, which also says what any other label does:
+    ℓ = [y ≠ 1]·max(0, margin − x) + [y ≠ −1]·x (so a label 0 gets both terms). The
+    target is a constant (it only selects); input and target broadcast.
+    """
+    name = "hinge_embedding_loss"
+    _check_reduction(name, reduction)
+    _check_input(name, input)
+    target = _as_tensor(target, input, name, "target")
+    _broadcast(name, ("input", input), ("target", target))
+    y = target.data
+    loss = where(y != 1, _hinge(margin - input), 0.0) + where(y != -1, input, 0.0)
+    return _reduce(loss, reduction)
+
+
+# PyTorch's cosine_embedding_loss adds this to each squared norm (not F.cosine_similarity).
+_COSINE_EPS = 1e-12
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    r"""Cosine embedding loss: pull pairs with y = 1 together, push pairs with y = −1 below
+    a cosine of ``margin``::
+
+        cos = Σ x₁·x₂ / √((Σ x₁² + ε)·(Σ x₂² + ε))      (ε = 1e-12, sums over the features)
+        ℓ = 1 − cos                  if y = 1
+        ℓ = max(0, cos − margin)     if y = −1
+        ℓ = 0                        otherwise
+
+    Shapes: inputs (N, D) with target (N,), or inputs (D,) with a 0-d target. ε sits
+    inside the square root, on the squared norms, as in PyTorch (``F.cosine_similarity``
+    instead clamps each norm at 1e-8): the two agree except for near-zero vectors.
+    """
+    name = "cosine_embedding_loss"
+    _check_reduction(name, reduction)
+    _check_input(name, input1)
+    input2 = _as_tensor(input2, input1, name, "input2")
+    target = _as_tensor(target, input1, name, "target")
+    if target.ndim not in (0, 1) or input1.ndim != target.ndim + 1 \
+            or input2.ndim != target.ndim + 1:
+        raise ValueError(f"{name}: expected inputs (N, D) with target (N,), or inputs (D,) "
+                         f"with a 0-d target, got input1 {input1.shape}, input2 "
+                         f"{input2.shape} and target {target.shape}")
+    _broadcast(name, ("input1", input1), ("input2", input2))
+    d = target.ndim  # the feature dim
+    dot = (input1 * input2).sum(d)
+    cos = dot / (((input1 * input1).sum(d) + _COSINE_EPS)
+                 * ((input2 * input2).sum(d) + _COSINE_EPS)).sqrt()
+    y = target.data
+    loss = where(y == 1, 1 - cos, 0.0) + where(y == -1, _hinge(cos - margin), 0.0)
+    return _reduce(loss, reduction)
+
+
+def _pairwise_distance(x1, x2, p, eps):
+    """‖x₁ − x₂ + ε‖_p along the last dim (PyTorch's ``F.pairwise_distance``)."""
+    return (x1 - x2 + eps).norm(p, max(x1.ndim, x2.ndim) - 1)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        reduction="mean"):
+    r"""Triplet margin loss (Schroff et al. 2015, FaceNet), with distances along the last
+    dim::
+
+        d(a, b) = ‖a − b + ε‖_p
+        ℓ = max(0, d(a, p) − d(a, n) + margin)
+
+    With ``swap=True`` (Balntas et al. 2016) the negative distance is
+    min(d(a, n), d(p, n)): the harder of the two. ε is added to the difference (not to
+    the norm), as PyTorch; ``margin`` must be positive.
+    """
+    name = "triplet_margin_loss"
+    _check_reduction(name, reduction)
+    if not margin > 0:
+        raise ValueError(f"{name}: margin must be greater than 0, got {margin}")
+    _check_input(name, anchor)
+    positive = _as_tensor(positive, anchor, name, "positive")
+    negative = _as_tensor(negative, anchor, name, "negative")
+    if not anchor.ndim == positive.ndim == negative.ndim or anchor.ndim == 0:
+        raise ValueError(f"{name}: anchor, positive and negative must have the same number "
+                         f"(≥ 1) of dims, got shapes {anchor.shape}, {positive.shape} and "
+                         f"{negative.shape}")
+    _broadcast(name, ("anchor", anchor), ("positive", positive), ("negative", negative))
+    d_pos = _pairwise_distance(anchor, positive, p, eps)
+    d_neg = _pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(_pairwise_distance(positive, negative, p, eps))
+    return _reduce(_hinge(d_pos - d_neg + margin), reduction)
+
+
+def soft_margin_loss(input, target, reduction="mean"):
+    r"""Soft margin loss: the logistic loss of x against labels y ∈ {1, −1}::
+
+        ℓᵢ = log(1 + exp(−yᵢ·xᵢ))
+
+    computed as softplus(−y·x), which never overflows (PyTorch's log1p(exp(·)) gives inf
+    once −y·x passes the largest exponent, about 89 in float32 and 710 in float64; here
+    it is −y·x, the exact value). The target broadcasts to the input's shape, and is
+    differentiable (PyTorch refuses a target that requires grad).
+    """
+    name = "soft_margin_loss"
+    _check_reduction(name, reduction)
+    _check_input(name, input)
+    target = _as_tensor(target, input, name, "target")
+    if _broadcast(name, ("input", input), ("target", target)) != input.shape:
+        raise ValueError(f"{name}: target {target.shape} must broadcast to the input's shape "
+                         f"{input.shape}")
+    return _reduce(Softplus(1.0, math.inf)(-(input * target)), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
+    r"""Multi-label one-versus-all logistic loss over the C classes of the last dim::
+
+        ℓₙ = −(1/C)·Σ_c w_c·( yₙ,c·log σ(xₙ,c) + (1 − yₙ,c)·log σ(−xₙ,c) )
+
+    one value per sample (the reduction is over samples). ``input`` is (N, C) or (C,),
+    ``target`` in {0, 1} (or a probability) of the same shape; ``weight`` multiplies the
+    per-class terms and broadcasts. log σ(x) = −softplus(−x), stable for any |x|.
+    Target and weight are differentiable, as in PyTorch.
+    """
+    name = "multilabel_soft_margin_loss"
+    _check_reduction(name, reduction)
+    _check_input(name, input)
+    if input.ndim == 0:
+        raise ValueError(f"{name}: input needs a class dimension, got a 0-d tensor")
+    target = _as_tensor(target, input, name, "target")
+    _broadcast(name, ("input", input), ("target", target))
+    # one Function object per call: each keeps its own inputs for the backward
+    loss = (target * Softplus(1.0, math.inf)(-input)
+            + (1 - target) * Softplus(1.0, math.inf)(input))
+    if weight is not None:
+        weight = _as_tensor(weight, input, name, "weight")
+        _broadcast(name, ("input", input), ("weight", weight))
+        loss = loss * weight
+    C = input.shape[-1]
+    return _reduce(loss.sum(-1) / C, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    r"""Multi-class hinge loss (Weston & Watkins 1999; Crammer & Singer's sum form), with y
+    the target class of each sample::
+
+        ℓₙ = (1/C)·Σ_{c ≠ yₙ} w_yₙ·max(0, margin − xₙ,yₙ + xₙ,c)^p        (p = 1 or 2)
+
+    ``input`` (N, C) or (C,); ``target`` integer class indices (N,) or (); ``weight`` an
+    optional (C,) constant (PyTorch has no gradient for it either).
+    """
+    name = "multi_margin_loss"
+    _check_reduction(name, reduction)
+    _check_input(name, input)
+    if p not in (1, 2):
+        raise ValueError(f"{name}: only p == 1 and p == 2 are supported, got p={p}")
+    target = _as_tensor(target, input, name, "target")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold integer class indices, got {target.dtype}")
+    if input.ndim not in (1, 2) or target.shape != input.shape[:-1]:
+        raise ValueError(f"{name}: expected input (N, C) with target (N,), or input (C,) with "
+                         f"a 0-d target, got input {input.shape} and target {target.shape}")
+    C = input.shape[-1]
+    w = _class_weight(name, weight, input, C)
+    xp = input.xp
+    t = target.data
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= C):
+        raise IndexError(f"{name}: target class indices must be in [0, {C}), got values in "
+                         f"[{int(t.min())}, {int(t.max())}]")
+    one_hot = (t[..., None] == xp.arange(C)).astype(input.dtype)
+    x_y = (input * const(one_hot)).sum(-1, keepdim=True)  # the target class's score
+    h = _hinge(input - x_y + margin)
+    if p == 2:
+        h = h * h
+    coef = (1 - one_hot) / C  # c ≠ y, and the 1/C
+    if w is not None:
+        coef = coef * w[t][..., None]
+    return _reduce((h * const(coef)).sum(-1), reduction)
+
+
+# --------------------------------------------------------------------------- likelihoods
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    r"""Negative log-likelihood of a count y under Poisson(λ), dropping log(y!)::
+
+        ℓ = exp(x) − y·x                  log_input=True  (x = log λ)
+        ℓ = x − y·log(x + eps)            log_input=False (x = λ)
+
+    With ``full=True`` the Stirling approximation of log(y!) is added where y > 1::
+
+        y·log y − y + ½·log(2π·y)
+
+    (for y ≤ 1 it is left out, as PyTorch, where log(y!) = 0 exactly). Input and target
+    broadcast; both are differentiable (the Stirling term's gradient is 0 where y ≤ 1).
+
+    PyTorch's positional order puts the deprecated ``size_average`` before ``eps``; here
+    ``eps`` is the fifth positional argument (pass it by keyword).
+    """
+    name = "poisson_nll_loss"
+    _check_reduction(name, reduction)
+    _check_input(name, input)
+    target = _as_tensor(target, input, name, "target")
+    _broadcast(name, ("input", input), ("target", target))
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        counted = target.data > 1
+        y = where(counted, target, 2.0)  # any y > 1 where the term is dropped: no log 0
+        stirling = y * y.log() - y + 0.5 * (2 * math.pi * y).log()
+        loss = loss + where(counted, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def _gaussian_var(name, var, input):
+    """var as a Tensor that broadcasts against input, by PyTorch's rules: the input's
+    shape; the input's shape without its last dim (unsqueezed); or the input's shape
+    with one dim of size 1 (homoscedastic). A number is the same variance everywhere."""
+    if not isinstance(var, Tensor):
+        if not isinstance(var, numbers.Real):
+            raise TypeError(f"{name}: var must be a Tensor or a number, got "
+                            f"{type(var).__name__}")
+        if var < 0:
+            raise ValueError(f"{name}: var has negative entry/entries ({var})")
+        return Tensor(input.xp.full(input.shape, var, dtype=input.dtype))
+    var = _as_tensor(var, input, name, "var")
+    if bool((var.data < 0).any()):
+        raise ValueError(f"{name}: var has negative entry/entries")
+    if var.shape == input.shape:
+        return var
+    if var.shape == input.shape[:-1]:
+        return var.unsqueeze(-1)
+    if var.ndim == input.ndim and sum(
+            v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+        return var
+    raise ValueError(f"{name}: var is of incorrect size {var.shape} for input {input.shape}: "
+                     "expected the input's shape, the input's shape without its last dim, "
+                     "or the input's shape with one dim of size 1")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    r"""Negative log-likelihood of y under N(μ = x, σ² = var)::
+
+        ℓ = ½·( log max(var, eps) + (x − y)² / max(var, eps) )   (+ ½·log 2π with full)
+
+    ``var`` (positive) has the input's shape (one variance per prediction), or the
+    input's shape without its last dim, or with one dim of size 1 (shared along it), or
+    is a number. The clamp at ``eps`` is PyTorch's: it changes the value but not the
+    gradient, which passes straight through to ``var`` (the clamp runs under no_grad).
+    Input, target and var are differentiable.
+    """
+    name = "gaussian_nll_loss"
+    _check_reduction(name, reduction)
+    _check_input(name, input)
+    target = _as_tensor(target, input, name, "target")
+    var = _gaussian_var(name, var, input)
+    _broadcast(name, ("input", input), ("target", target), ("var", var))
+    v = var.data
+    if bool((v < eps).any()):
+        # value max(var, eps), gradient 1 (straight through, as PyTorch's no_grad clamp_)
+        var = var + const(var.xp.maximum(v, eps).astype(v.dtype) - v)
+    d = input - target
+    loss = 0.5 * (var.log() + d * d / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
 # --------------------------------------------------------------------------- regularizers
 
 
@@ -718,3 +1047,128 @@ class DistillationLoss(_Loss):
 
     def extra_repr(self):
         return f"T={self.T}, alpha={self.alpha}, reduction={self.reduction!r}"
+
+
+# The losses below print as PyTorch prints every loss module: the bare class name.
+
+
+class _PlainLoss(_Loss):
+    """A loss module whose repr is ``Name()``, PyTorch's text for its loss modules."""
+
+    def extra_repr(self):
+        return ""
+
+
+class MarginRankingLoss(_PlainLoss):
+    """Module form of :func:`margin_ranking_loss`: max(0, −y·(x₁ − x₂) + margin).
+    ``forward(input1, input2, target)``."""
+
+    def __init__(self, margin=0.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
+
+
+class HingeEmbeddingLoss(_PlainLoss):
+    """Module form of :func:`hinge_embedding_loss`: x for y = 1, max(0, margin − x) for
+    y = −1."""
+
+    def __init__(self, margin=1.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input, target):
+        return hinge_embedding_loss(input, target, self.margin, self.reduction)
+
+
+class CosineEmbeddingLoss(_PlainLoss):
+    """Module form of :func:`cosine_embedding_loss`: 1 − cos for y = 1,
+    max(0, cos − margin) for y = −1. ``forward(input1, input2, target)``."""
+
+    def __init__(self, margin=0.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+
+
+class TripletMarginLoss(_PlainLoss):
+    """Module form of :func:`triplet_margin_loss`: max(0, d(a, p) − d(a, n) + margin).
+    ``forward(anchor, positive, negative)``."""
+
+    def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
+        super().__init__(reduction)
+        if not margin > 0:
+            raise ValueError(f"TripletMarginLoss: margin must be greater than 0, got {margin}")
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor, positive, negative):
+        return triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
+                                   self.swap, self.reduction)
+
+
+class SoftMarginLoss(_PlainLoss):
+    """Module form of :func:`soft_margin_loss`: log(1 + exp(−y·x))."""
+
+    def forward(self, input, target):
+        return soft_margin_loss(input, target, self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_PlainLoss):
+    """Module form of :func:`multilabel_soft_margin_loss`; ``weight`` is a buffer, as in
+    PyTorch."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", _buffer_tensor(weight))
+
+    def forward(self, input, target):
+        return multilabel_soft_margin_loss(input, target, self.weight, self.reduction)
+
+
+class MultiMarginLoss(_PlainLoss):
+    """Module form of :func:`multi_margin_loss` (p = 1 or 2); ``weight`` is a buffer, as in
+    PyTorch."""
+
+    def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got {p}")
+        weight = _buffer_tensor(weight)
+        if weight is not None and weight.ndim != 1:
+            raise ValueError(f"MultiMarginLoss: weight must be one-dimensional, got shape "
+                             f"{weight.shape}")
+        self.p, self.margin = p, margin
+        self.register_buffer("weight", weight)
+
+    def forward(self, input, target):
+        return multi_margin_loss(input, target, self.p, self.margin, self.weight,
+                                 self.reduction)
+
+
+class PoissonNLLLoss(_PlainLoss):
+    """Module form of :func:`poisson_nll_loss`: exp(x) − y·x (log_input) or
+    x − y·log(x + eps), plus the Stirling term with ``full``."""
+
+    def __init__(self, log_input=True, full=False, eps=1e-8, reduction="mean"):
+        super().__init__(reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input, target):
+        return poisson_nll_loss(log_input, target, self.log_input, self.full, self.eps,
+                                self.reduction)
+
+
+class GaussianNLLLoss(_PlainLoss):
+    """Module form of :func:`gaussian_nll_loss`: ½(log var + (x − y)²/var).
+    ``forward(input, target, var)``; the options are keyword-only, as in PyTorch."""
+
+    def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
+        super().__init__(reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input, target, var):
+        return gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)

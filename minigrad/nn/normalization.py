@@ -13,6 +13,13 @@ All three standardize x over some axes A and then apply a per-feature affine map
   (momentum_t = 1/t). Evaluation uses the running statistics.
 - LayerNorm: A = the last ``len(normalized_shape)`` dims of each sample (Ba et al. 2016).
 - GroupNorm: A = (C/G channels of a group, H, W) of each sample (Wu & He 2018).
+- InstanceNorm: A = (H, W) of each sample and channel (Ulyanov et al. 2016): GroupNorm
+  with one channel per group, plus optional running statistics as BatchNorm's.
+
+Two more normalizations divide without centring: RMSNorm (Zhang & Sennrich 2019),
+y = γ·x / √(mean(x²) + ε) over the trailing ``normalized_shape``, and local response
+normalization (Krizhevsky et al. 2012), which divides each channel by a power of the
+summed squares of its neighbouring channels. Both are compositions of Tensor ops.
 
 The standardization x ↦ x̂ is one Function, :class:`Normalize`, with the closed-form VJP
 
@@ -36,6 +43,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -43,13 +51,15 @@ from .. import creation
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..ops.elementwise import const
+from ..ops.shape import pad
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "Normalize", "BatchNormFunction",
-           "BatchNorm1d",
-           "BatchNorm2d", "LayerNorm", "GroupNorm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
+           "local_response_norm", "Normalize", "BatchNormFunction", "BatchNorm1d",
+           "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+           "RMSNorm", "LocalResponseNorm"]
 
 
 class Normalize(Function):
@@ -228,15 +238,21 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return input * scale + shift
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Layer normalization over the last ``len(normalized_shape)`` dims (``F.layer_norm``)."""
-    if isinstance(normalized_shape, int):
+def _trailing(op, input, normalized_shape):
+    """``normalized_shape`` as a tuple that ends ``input``'s shape, or a ValueError."""
+    if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (normalized_shape,)
-    normalized_shape = tuple(normalized_shape)
+    normalized_shape = tuple(int(n) for n in normalized_shape)
     k = len(normalized_shape)
     if input.ndim < k or input.shape[input.ndim - k:] != normalized_shape:
-        raise ValueError(f"layer_norm: expected input with trailing shape {normalized_shape}, "
-                         f"got shape {input.shape}")
+        raise ValueError(f"{op}: expected input with trailing shape {normalized_shape}, got "
+                         f"shape {input.shape}")
+    return normalized_shape
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalization over the last ``len(normalized_shape)`` dims (``F.layer_norm``)."""
+    k = len(_trailing("layer_norm", input, normalized_shape))
     axes = tuple(range(input.ndim - k, input.ndim))
     xhat = Normalize(axes, eps)(input)
     if weight is not None:
@@ -260,6 +276,109 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return _affine(xhat, weight, bias, (1, C) + (1,) * (input.ndim - 2))
 
 
+def _instance_axes(op, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expected input (N, C, *) with at least one spatial dim, got "
+                         f"shape {input.shape}")
+    return tuple(range(2, input.ndim))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    r"""Instance normalization of (N, C, *) (PyTorch's ``F.instance_norm``)::
+
+        μₙ,c = mean over the spatial dims of xₙ,c,   σ²ₙ,c = biased variance there
+        y = γ_c·(x − μₙ,c)/√(σ²ₙ,c + ε) + β_c
+
+    With ``use_input_stats`` (the default, and training) each sample's own statistics
+    normalize, and given running statistics are blended in place with their batch mean:
+    ``running_mean ← (1 − momentum)·running_mean + momentum·meanₙ μₙ,c`` and likewise
+    ``running_var`` with meanₙ of the *unbiased* σ²ₙ,c·M/(M − 1), M the spatial size.
+    Otherwise ``running_mean``/``running_var`` normalize, as batch norm in eval.
+    """
+    op = "instance_norm"
+    axes = _instance_axes(op, input)
+    C = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (C,):
+            raise ValueError(f"{op}: {name} has shape {t.shape}, expected ({C},) for input "
+                             f"of shape {input.shape}")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: running_mean and running_var are needed when "
+                             "use_input_stats=False")
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    M = math.prod(input.shape[2:])
+    if M <= 1:
+        raise ValueError(f"{op}: expected more than 1 spatial element when training, got "
+                         f"input size {input.shape}")
+    fn = Normalize(axes, eps)
+    y = _affine(fn(input), weight, bias, (1, C) + (1,) * len(axes))
+    if input.shape[0] and (running_mean is not None or running_var is not None):
+        m = momentum
+        if running_mean is not None:
+            mu = fn.mean.reshape(-1, C).mean(0).astype(running_mean.dtype)
+            running_mean.data[...] = (1 - m) * running_mean.data + m * mu
+        if running_var is not None:
+            unbiased = (fn.var.reshape(-1, C).mean(0) * (M / (M - 1))).astype(running_var.dtype)
+            running_var.data[...] = (1 - m) * running_var.data + m * unbiased
+    return y
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    r"""Root-mean-square layer normalization (Zhang & Sennrich 2019; ``F.rms_norm``) over
+    the trailing ``normalized_shape``::
+
+        y = γ · x / √(mean(x²) + ε)
+
+    No mean is subtracted and there is no bias. ``eps=None`` is the machine epsilon of
+    the dtype the statistics are computed in: the input's (2.2e-16 for float64, 1.2e-7
+    for float32); float16/bfloat16 inputs are computed in float32 and take float32's
+    epsilon, then cast back, as PyTorch's CPU kernel does (PyTorch's documentation says
+    the input dtype's epsilon).
+    """
+    normalized_shape = _trailing("rms_norm", input, normalized_shape)
+    if weight is not None and weight.shape != normalized_shape:
+        raise ValueError(f"rms_norm: weight must have shape {normalized_shape}, got "
+                         f"{weight.shape}")
+    x = input if input.dtype.itemsize >= 4 else input.to(dtype=np.float32)
+    if eps is None:
+        eps = float(np.finfo(x.dtype).eps)
+    axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
+    y = x * ((x * x).mean(axes, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        y = y * (weight if weight.dtype == x.dtype else weight.to(dtype=x.dtype))
+    return y if y.dtype == input.dtype else y.to(dtype=input.dtype)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    r"""Local response normalization across channels (Krizhevsky et al. 2012;
+    ``F.local_response_norm``) of (N, C, *)::
+
+        y_c = x_c / (k + (α/n)·Σ_{c'} x_{c'}²)^β,    c' from c − ⌊n/2⌋ to c + ⌊(n−1)/2⌋
+
+    with n = ``size``; channels past either end count as zeros (and n stays the divisor),
+    as PyTorch.
+    """
+    if input.ndim < 3:
+        raise ValueError(f"local_response_norm: expected input (N, C, *) with 3 or more dims, "
+                         f"got shape {input.shape}")
+    if not isinstance(size, numbers.Integral) or size < 1:
+        raise ValueError(f"local_response_norm: size must be a positive integer, got {size!r}")
+    if input.numel() == 0:
+        return input
+    C = input.shape[1]
+    # zero channels around the squares: F.pad's widths, last dim first, dim 1 last
+    sq = pad(input * input, (0, 0) * (input.ndim - 2) + (size // 2, (size - 1) // 2))
+    window = sq[:, 0:C]
+    for j in range(1, size):
+        window = window + sq[:, j:j + C]
+    return input / (window * (alpha / size) + k) ** beta
+
+
 # --------------------------------------------------------------------------- modules
 
 
@@ -272,11 +391,12 @@ def _affine_parameters(module, shape, affine, bias, kw):
         "bias", Parameter(creation.zeros(shape, **kw)) if affine and bias else None)
 
 
-class _BatchNorm(Module):
-    _expected = ()
+class _NormBase(Module):
+    """What BatchNorm and InstanceNorm share (PyTorch's ``_NormBase``): the per-channel
+    ``weight``/``bias``, the running statistics, their reset, and the repr."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+    def __init__(self, num_features, eps, momentum, affine, track_running_stats, device,
+                 dtype, bias):
         super().__init__()
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, got "
@@ -311,6 +431,20 @@ class _BatchNorm(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    _expected = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias)
+
     def _check_input_dim(self, input):
         if not isinstance(input, Tensor):
             raise TypeError(f"{self!r}: expected a Tensor, got {type(input).__name__}")
@@ -333,11 +467,6 @@ class _BatchNorm(Module):
         return batch_norm(input, self.running_mean if track else None,
                           self.running_var if track else None, self.weight, self.bias,
                           use_batch_stats, factor, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -363,16 +492,15 @@ class BatchNorm2d(_BatchNorm):
     _expected = (4,)
 
 
-class LayerNorm(Module):
-    """Layer normalization over the trailing ``normalized_shape`` (PyTorch's
-    ``nn.LayerNorm``); ``weight`` (ones) and ``bias`` (zeros) of that shape."""
+class _TrailingNorm(Module):
+    """What LayerNorm and RMSNorm share: the trailing ``normalized_shape`` they normalize
+    over, ``eps``, and ``weight`` (ones) and ``bias`` (zeros) of that shape."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 device=None, dtype=None):
+    def __init__(self, normalized_shape, eps, elementwise_affine, bias, device, dtype):
         super().__init__()
-        if isinstance(normalized_shape, int):
+        if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         _affine_parameters(self, self.normalized_shape, elementwise_affine, bias,
                            dict(dtype=dtype, device=device))
@@ -382,6 +510,15 @@ class LayerNorm(Module):
             init.ones_(self.weight)
         if self.bias is not None:
             init.zeros_(self.bias)
+
+
+class LayerNorm(_TrailingNorm):
+    """Layer normalization over the trailing ``normalized_shape`` (PyTorch's
+    ``nn.LayerNorm``); ``weight`` (ones) and ``bias`` (zeros) of that shape."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__(normalized_shape, eps, elementwise_affine, bias, device, dtype)
 
     def forward(self, input):
         k = len(self.normalized_shape)
@@ -425,3 +562,86 @@ class GroupNorm(Module):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
+
+
+class _InstanceNorm(_NormBase):
+    _spatial = 1
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias)
+
+    def forward(self, input):
+        n = self._spatial
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{self!r}: expected a Tensor, got {type(input).__name__}")
+        if input.ndim not in (n + 1, n + 2):
+            raise ValueError(f"{self!r}: expected {n + 1}D (unbatched) or {n + 2}D input, got "
+                             f"{input.ndim}D input of shape {input.shape}")
+        c = input.ndim - n - 1  # the channel dim
+        if input.shape[c] != self.num_features:
+            if self.affine or self.track_running_stats:
+                raise ValueError(f"{self!r}: expected input's size at dim={c} to match "
+                                 f"num_features ({self.num_features}), got shape {input.shape}")
+            warnings.warn(f"{type(self).__name__}: input's size at dim={c} does not match "
+                          "num_features, which is not used because affine=False", stacklevel=2)
+        unbatched = input.ndim == n + 1
+        x = input.unsqueeze(0) if unbatched else input
+        y = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                          self.training or not self.track_running_stats,
+                          0.0 if self.momentum is None else self.momentum, self.eps)
+        return y.squeeze(0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    r"""Instance normalization of (N, C, L) or (C, L) (PyTorch's ``nn.InstanceNorm1d``):
+    each sample's channel is standardized over its L positions, then γ_c·x̂ + β_c.
+
+    PyTorch's defaults: ``affine=False`` (no parameters) and ``track_running_stats=False``
+    (the input's statistics in training and in eval). With ``track_running_stats=True``
+    the running averages of the per-instance statistics are kept (buffers
+    ``running_mean``, ``running_var``, ``num_batches_tracked``, the last never
+    incremented, as PyTorch) and normalize in eval; ``momentum=None`` means 0 here (the
+    statistics freeze), not BatchNorm's cumulative average, also as PyTorch.
+    """
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) or (C, H, W) (PyTorch's
+    ``nn.InstanceNorm2d``); see :class:`InstanceNorm1d`."""
+
+    _spatial = 2
+
+
+class RMSNorm(_TrailingNorm):
+    r"""RMS normalization over the trailing ``normalized_shape`` (PyTorch's
+    ``nn.RMSNorm``): y = γ·x/√(mean(x²) + ε), with ``weight`` γ (ones) when
+    ``elementwise_affine`` and no bias, and ε = the dtype's machine epsilon when ``eps``
+    is None (see :func:`rms_norm`)."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__(normalized_shape, eps, elementwise_affine, False, device, dtype)
+
+    def forward(self, input):
+        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class LocalResponseNorm(Module):
+    """Local response normalization across channels (PyTorch's ``nn.LocalResponseNorm``);
+    see :func:`local_response_norm`."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -9,6 +9,7 @@ vectorized strided slice of the padded input (never a loop over pixels):
   gather (its adjoint) are each other's VJP, so every derivative order exists.
 - average pooling is a window *sum* (linear; its VJP is the adjoint scatter, whose VJP
   is the window sum again) divided by the window size;
+- adaptive max pooling finds each window's argmax on the arrays and gathers it;
 - adaptive average pooling averages the rectangle [⌊iH/H_o⌋, ⌈(i+1)H/H_o⌉) ×
   [⌊jW/W_o⌋, ⌈(j+1)W/W_o⌉); an average over a rectangle is separable, so
   y = P_H · x · P_Wᵀ with two constant averaging matrices (two matmuls).
@@ -25,8 +26,9 @@ from .conv import _pair
 from .module import Module
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_pool1d", "avg_pool1d",
-           "adaptive_avg_pool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
-           "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d"]
+           "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "MaxPool2d",
+           "AvgPool2d", "AdaptiveAvgPool2d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
 
 
 class PoolSpec:
@@ -327,20 +329,25 @@ def _adaptive_matrix(xp, n_in, n_out, dtype):
     return const(xp.asarray(P, dtype=dtype))
 
 
+def _adaptive_size(op, output_size, H, W):
+    """(H_o, W_o) from an int, a pair, or ``None`` entries (which keep the input size)."""
+    if isinstance(output_size, int) or output_size is None:
+        output_size = (output_size, output_size)
+    if len(output_size) != 2:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size}")
+    Ho, Wo = (H if output_size[0] is None else output_size[0],
+              W if output_size[1] is None else output_size[1])
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"{op}: output_size must be positive, got {output_size}")
+    return Ho, Wo
+
+
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed ``output_size`` (an int, a pair, ``None`` entries keep
     the input size), PyTorch's windows."""
     _spatial_input(input, "adaptive_avg_pool2d", 2)
     H, W = input.shape[-2:]
-    if isinstance(output_size, int) or output_size is None:
-        output_size = (output_size, output_size)
-    if len(output_size) != 2:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
-                         f"{output_size}")
-    Ho, Wo = (H if output_size[0] is None else output_size[0],
-              W if output_size[1] is None else output_size[1])
-    if Ho < 1 or Wo < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
+    Ho, Wo = _adaptive_size("adaptive_avg_pool2d", output_size, H, W)
     if (Ho, Wo) == (1, 1):
         return input.mean((-2, -1), keepdim=True)
     y = input
@@ -357,6 +364,64 @@ def adaptive_avg_pool1d(input, output_size):
         raise TypeError("adaptive_avg_pool1d: output_size must be an int or a 1-tuple, got None")
     size = _single("adaptive_avg_pool1d")(output_size)
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+def _adaptive_windows(n_in, n_out):
+    """The windows [⌊i·n_in/n_out⌋, ⌈(i+1)·n_in/n_out⌉) of adaptive pooling, i < n_out."""
+    return [((i * n_in) // n_out, -(-((i + 1) * n_in) // n_out)) for i in range(n_out)]
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    r"""Max pooling to a fixed ``output_size`` (PyTorch's ``F.adaptive_max_pool2d``): output
+    (i, j) is the maximum over rows [⌊iH/H_o⌋, ⌈(i+1)H/H_o⌉) and columns
+    [⌊jW/W_o⌋, ⌈(j+1)W/W_o⌉). ``return_indices=True`` also returns the flat index
+    h·W + w of each maximum in its input plane (int64).
+
+    The argmax is found on the arrays, separably: the first maximal column of each row's
+    window, then the first row whose maximum is the window's, which is the first maximum
+    in row-major order, PyTorch's choice on ties. The output is then a gather of those
+    positions, whose gradient scatters gy there (and whose second derivative exists).
+    Where minigrad differs: a window holding several NaNs reports the first (PyTorch:
+    the last); the value is NaN either way.
+
+    >>> import minigrad as mg
+    >>> adaptive_max_pool2d(mg.arange(9.0).reshape(1, 3, 3), 2)
+    tensor([[[4., 5.],
+             [7., 8.]]])
+    """
+    op = "adaptive_max_pool2d"
+    _spatial_input(input, op, 2)
+    H, W = input.shape[-2:]
+    if H < 1 or W < 1:
+        raise ValueError(f"{op}: expected a non-empty input plane, got shape {input.shape}")
+    Ho, Wo = _adaptive_size(op, output_size, H, W)
+    xp, x = input.xp, input.data
+    cols = _adaptive_windows(W, Wo)
+    row_max = xp.stack([x[..., a:b].max(-1) for a, b in cols], -1)            # (..., H, Wo)
+    col_arg = xp.stack([x[..., a:b].argmax(-1) + a for a, b in cols], -1)     # (..., H, Wo)
+    row_arg = xp.stack([row_max[..., a:b, :].argmax(-2) + a
+                        for a, b in _adaptive_windows(H, Ho)], -2)             # (..., Ho, Wo)
+    flat = row_arg * W + xp.take_along_axis(col_arg, row_arg, -2)
+    lead = input.shape[:-2]
+    y = input.reshape(*lead, H * W).gather(-1, flat.reshape(*lead, Ho * Wo))
+    y = y.reshape(*lead, Ho, Wo)
+    if return_indices:
+        return y, _make_tensor(flat.astype(np.int64), xp, False)
+    return y
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max pooling of (N, C, L) or (C, L) to ``output_size`` (PyTorch's
+    ``F.adaptive_max_pool1d``): adaptive_max_pool2d on a height-1 image."""
+    op = "adaptive_max_pool1d"
+    _spatial_input(input, op, 1)
+    if output_size is None:
+        raise TypeError(f"{op}: output_size must be an int or a 1-tuple, got None")
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, _single(op)(output_size)),
+                              return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), _make_tensor(out[1].data[..., 0, :], None, False)
+    return out.squeeze(-2)
 
 
 # --------------------------------------------------------------------------- modules
@@ -434,3 +499,25 @@ class AdaptiveAvgPool2d(Module):
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     def forward(self, input):
         return adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed output size (PyTorch's ``nn.AdaptiveMaxPool2d``); see
+    :func:`adaptive_max_pool2d`."""
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input):
+        return adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """1-D max pooling to a fixed output size (PyTorch's ``nn.AdaptiveMaxPool1d``)."""
+
+    def forward(self, input):
+        return adaptive_max_pool1d(input, self.output_size, self.return_indices)
