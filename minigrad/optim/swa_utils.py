@@ -218,8 +218,11 @@ class AveragedModel(Module):
 
 # --------------------------------------------------------------------------- update_bn
 def _is_batchnorm(module) -> bool:
-    return (hasattr(module, "running_mean") and hasattr(module, "running_var")
-            and hasattr(module, "reset_running_stats") and hasattr(module, "momentum"))
+    """A BatchNorm layer (PyTorch's ``isinstance(module, _BatchNorm)``: InstanceNorm, which
+    also keeps running statistics when asked, is left alone)."""
+    from minigrad.nn.normalization import _BatchNorm
+
+    return isinstance(module, _BatchNorm)
 
 
 def update_bn(loader, model, device=None):

@@ -375,6 +375,17 @@ def test_update_bn_recomputes_exact_statistics():
     assert model[1].momentum == momentum and not model.training
 
 
+def test_update_bn_leaves_instance_norm_alone():
+    """PyTorch's update_bn touches BatchNorm layers only; an InstanceNorm that tracks
+    running statistics keeps its own."""
+    swa = _swa()
+    inorm = nn.InstanceNorm1d(2, track_running_stats=True)
+    model = nn.Sequential(nn.Conv1d(2, 2, 1), inorm)
+    inorm.running_mean.data[...] = 7.0
+    swa.update_bn([mg.randn(3, 2, 4)], model)
+    np.testing.assert_array_equal(inorm.running_mean.data, [7.0, 7.0])
+
+
 def _swalr_closed(t, lr0, swa_lr, T, strategy):
     u = min(1.0, t / max(1, T))
     alpha = (1 - math.cos(math.pi * u)) / 2 if strategy == "cos" else u
