@@ -875,7 +875,8 @@ def _buffer_tensor(x):
 
 class _Loss(Module):
     """A loss module: stores the options, ``forward`` calls the function of the same name
-    (hyperparameters are validated here, at construction)."""
+    (hyperparameters are validated here, at construction). Its repr is the bare class
+    name, ``MSELoss()``, as PyTorch prints it; the options are attributes."""
 
     _reductions = _REDUCTIONS
 
@@ -883,9 +884,6 @@ class _Loss(Module):
         super().__init__()
         _check_reduction(type(self).__name__, reduction, self._reductions)
         self.reduction = reduction
-
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}"
 
 
 class MSELoss(_Loss):
@@ -914,8 +912,6 @@ class HuberLoss(_Loss):
     def forward(self, input, target):
         return huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}, delta={self.delta}"
 
 
 class SmoothL1Loss(_Loss):
@@ -930,8 +926,6 @@ class SmoothL1Loss(_Loss):
     def forward(self, input, target):
         return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}, beta={self.beta}"
 
 
 class NLLLoss(_Loss):
@@ -947,8 +941,6 @@ class NLLLoss(_Loss):
         return nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                         reduction=self.reduction)
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
 
 
 class CrossEntropyLoss(_Loss):
@@ -977,9 +969,6 @@ class CrossEntropyLoss(_Loss):
         return cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                              reduction=self.reduction, label_smoothing=self.label_smoothing)
 
-    def extra_repr(self):
-        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
-                f"label_smoothing={self.label_smoothing}")
 
 
 class BCELoss(_Loss):
@@ -1022,8 +1011,6 @@ class KLDivLoss(_Loss):
     def forward(self, input, target):
         return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}, log_target={self.log_target}"
 
 
 class DistillationLoss(_Loss):
@@ -1045,7 +1032,7 @@ class DistillationLoss(_Loss):
         return distillation_loss(student_logits, teacher_logits, target, T=self.T,
                                  alpha=self.alpha, reduction=self.reduction)
 
-    def extra_repr(self):
+    def extra_repr(self):  # minigrad's own loss: no PyTorch text to match
         return f"T={self.T}, alpha={self.alpha}, reduction={self.reduction!r}"
 
 
@@ -1055,8 +1042,6 @@ class DistillationLoss(_Loss):
 class _PlainLoss(_Loss):
     """A loss module whose repr is ``Name()``, PyTorch's text for its loss modules."""
 
-    def extra_repr(self):
-        return ""
 
 
 class MarginRankingLoss(_PlainLoss):

@@ -719,3 +719,10 @@ def test_cross_entropy_with_a_masked_class_is_finite():
     assert np.isclose(loss.item(), expected, rtol=1e-6)
     loss.backward()
     assert np.isfinite(x.grad.numpy()).all() and (x.grad.numpy()[:, 1] == 0).all()
+
+
+def test_loss_reprs_are_pytorchs():
+    """PyTorch prints a loss module as its bare class name, whatever its options."""
+    assert repr(L.MSELoss()) == "MSELoss()"
+    assert repr(L.CrossEntropyLoss(reduction="sum", label_smoothing=0.1)) == "CrossEntropyLoss()"
+    assert repr(L.KLDivLoss(reduction="batchmean")) == "KLDivLoss()"
