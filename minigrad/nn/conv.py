@@ -73,7 +73,7 @@ import math
 
 import numpy as np
 
-from ..amp.autocast_mode import autocast_dtype, half_matmul
+from ..amp.autocast_mode import autocast_dtype, autocast_inputs, half_matmul
 from ..autograd.function import Function
 from ..ops.shape import pad
 from ..tensor import Tensor
@@ -456,9 +456,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return y.squeeze(0) if unbatched else y
 
 
-def _single_conv1d_arg(op):
-    """An int or a 1-tuple as an int (a 1-D convolution's stride, padding...)."""
-    def one(v, what):
+def _single(op):
+    """An int or a 1-tuple as an int (a 1-D convolution's or pooling's stride,
+    padding...), or a ValueError naming ``op``."""
+    def one(v, what="each size"):
         v = (v,) if isinstance(v, int) else tuple(v)
         if len(v) != 1:
             raise ValueError(f"{op}: expected an int or a 1-tuple for {what}, got {v}")
@@ -479,7 +480,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"conv1d: expected 2-D (unbatched) or 3-D input (N, C, L), got "
                          f"shape {input.shape}")
 
-    one = _single_conv1d_arg("conv1d")
+    one = _single("conv1d")
     stride, dilation = one(stride, "stride"), one(dilation, "dilation")
     if not isinstance(padding, str):
         padding = (0, one(padding, "padding"))
@@ -548,6 +549,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         input = pad(input, (0, Wc - W, 0, Hc - H))
     y = Conv2dGradInput(spec, (input.shape[0], O, Ho, Wo))(input, weight)
     if bias is not None:
+        # under autocast y is half: the bias joins it in half (as conv2d's, cast with its
+        # operands), not promoting the output back to float32
+        (bias,) = autocast_inputs(bias)
         y = y + bias.reshape(1, O, 1, 1)
     return y.squeeze(0) if unbatched else y
 
@@ -562,7 +566,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if input.ndim not in (2, 3):
         raise ValueError(f"conv_transpose1d: expected 2-D (unbatched) or 3-D input "
                          f"(N, C, L), got shape {input.shape}")
-    one = _single_conv1d_arg("conv_transpose1d")
+    one = _single("conv_transpose1d")
     y = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(2), bias,
                          (1, one(stride, "stride")), (0, one(padding, "padding")),
                          (0, one(output_padding, "output_padding")), groups,
@@ -667,8 +671,7 @@ class _ConvNd(Module):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         if self.padding != (0,) * self._dims:
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) \
-                else f", padding={self.padding}"
+            s += f", padding={self.padding}"  # PyTorch's text: padding=same, unquoted
         if self.dilation != (1,) * self._dims:
             s += f", dilation={self.dilation}"
         if self.output_padding != (0,) * self._dims:
@@ -678,7 +681,7 @@ class _ConvNd(Module):
         if self.bias is None:
             s += ", bias=False"
         if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode!r}"
+            s += f", padding_mode={self.padding_mode}"  # unquoted, as PyTorch prints it
         return s
 
 

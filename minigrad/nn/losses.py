@@ -29,8 +29,9 @@ Departures from PyTorch (all deliberate, all raise instead of guessing):
   (So ``poisson_nll_loss``'s ``eps`` is its fifth positional argument, not its sixth.)
 * The margin, ranking and likelihood losses (``margin_ranking_loss`` …
   ``gaussian_nll_loss``) broadcast their operands as PyTorch does, and raise a
-  ValueError naming every shape where they do not broadcast. Their loss modules print
-  as PyTorch's do, ``MarginRankingLoss()``; the older ones above print their options.
+  ValueError naming every shape where they do not broadcast.
+* Loss modules print as PyTorch's do, ``MSELoss()``, their options kept as attributes;
+  only ``DistillationLoss`` (minigrad's own) prints its options.
 * ``soft_margin_loss`` is stable for any margin (PyTorch's overflows to inf past e^709)
   and differentiates its target (PyTorch refuses one that requires grad);
   ``poisson_nll_loss(full=True)`` gives a target gradient of −x where y = 0 (PyTorch's
@@ -913,7 +914,6 @@ class HuberLoss(_Loss):
         return huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
-
 class SmoothL1Loss(_Loss):
     """Module form of :func:`smooth_l1_loss`: ½d²/β for |d| < β, else |d| − ½β."""
 
@@ -925,7 +925,6 @@ class SmoothL1Loss(_Loss):
 
     def forward(self, input, target):
         return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
-
 
 
 class NLLLoss(_Loss):
@@ -940,7 +939,6 @@ class NLLLoss(_Loss):
     def forward(self, input, target):
         return nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                         reduction=self.reduction)
-
 
 
 class CrossEntropyLoss(_Loss):
@@ -968,7 +966,6 @@ class CrossEntropyLoss(_Loss):
     def forward(self, input, target):
         return cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                              reduction=self.reduction, label_smoothing=self.label_smoothing)
-
 
 
 class BCELoss(_Loss):
@@ -1012,7 +1009,6 @@ class KLDivLoss(_Loss):
         return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
-
 class DistillationLoss(_Loss):
     r"""Module form of :func:`distillation_loss`:
     α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y).
@@ -1036,15 +1032,7 @@ class DistillationLoss(_Loss):
         return f"T={self.T}, alpha={self.alpha}, reduction={self.reduction!r}"
 
 
-# The losses below print as PyTorch prints every loss module: the bare class name.
-
-
-class _PlainLoss(_Loss):
-    """A loss module whose repr is ``Name()``, PyTorch's text for its loss modules."""
-
-
-
-class MarginRankingLoss(_PlainLoss):
+class MarginRankingLoss(_Loss):
     """Module form of :func:`margin_ranking_loss`: max(0, −y·(x₁ − x₂) + margin).
     ``forward(input1, input2, target)``."""
 
@@ -1056,7 +1044,7 @@ class MarginRankingLoss(_PlainLoss):
         return margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
 
 
-class HingeEmbeddingLoss(_PlainLoss):
+class HingeEmbeddingLoss(_Loss):
     """Module form of :func:`hinge_embedding_loss`: x for y = 1, max(0, margin − x) for
     y = −1."""
 
@@ -1068,7 +1056,7 @@ class HingeEmbeddingLoss(_PlainLoss):
         return hinge_embedding_loss(input, target, self.margin, self.reduction)
 
 
-class CosineEmbeddingLoss(_PlainLoss):
+class CosineEmbeddingLoss(_Loss):
     """Module form of :func:`cosine_embedding_loss`: 1 − cos for y = 1,
     max(0, cos − margin) for y = −1. ``forward(input1, input2, target)``."""
 
@@ -1080,7 +1068,7 @@ class CosineEmbeddingLoss(_PlainLoss):
         return cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
 
 
-class TripletMarginLoss(_PlainLoss):
+class TripletMarginLoss(_Loss):
     """Module form of :func:`triplet_margin_loss`: max(0, d(a, p) − d(a, n) + margin).
     ``forward(anchor, positive, negative)``."""
 
@@ -1095,14 +1083,14 @@ class TripletMarginLoss(_PlainLoss):
                                    self.swap, self.reduction)
 
 
-class SoftMarginLoss(_PlainLoss):
+class SoftMarginLoss(_Loss):
     """Module form of :func:`soft_margin_loss`: log(1 + exp(−y·x))."""
 
     def forward(self, input, target):
         return soft_margin_loss(input, target, self.reduction)
 
 
-class MultiLabelSoftMarginLoss(_PlainLoss):
+class MultiLabelSoftMarginLoss(_Loss):
     """Module form of :func:`multilabel_soft_margin_loss`; ``weight`` is a buffer, as in
     PyTorch."""
 
@@ -1114,7 +1102,7 @@ class MultiLabelSoftMarginLoss(_PlainLoss):
         return multilabel_soft_margin_loss(input, target, self.weight, self.reduction)
 
 
-class MultiMarginLoss(_PlainLoss):
+class MultiMarginLoss(_Loss):
     """Module form of :func:`multi_margin_loss` (p = 1 or 2); ``weight`` is a buffer, as in
     PyTorch."""
 
@@ -1134,7 +1122,7 @@ class MultiMarginLoss(_PlainLoss):
                                  self.reduction)
 
 
-class PoissonNLLLoss(_PlainLoss):
+class PoissonNLLLoss(_Loss):
     """Module form of :func:`poisson_nll_loss`: exp(x) − y·x (log_input) or
     x − y·log(x + eps), plus the Stirling term with ``full``."""
 
@@ -1147,7 +1135,7 @@ class PoissonNLLLoss(_PlainLoss):
                                 self.reduction)
 
 
-class GaussianNLLLoss(_PlainLoss):
+class GaussianNLLLoss(_Loss):
     """Module form of :func:`gaussian_nll_loss`: ½(log var + (x − y)²/var).
     ``forward(input, target, var)``; the options are keyword-only, as in PyTorch."""
 

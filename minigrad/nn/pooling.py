@@ -22,7 +22,7 @@ from ..autograd.function import Function
 from ..dtypes import is_floating
 from ..ops.elementwise import const
 from ..tensor import Tensor, _make_tensor
-from .conv import _pair
+from .conv import _pair, _single
 from .module import Module
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "max_pool1d", "avg_pool1d",
@@ -208,18 +208,6 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     h = xp.arange(spec.Ho).reshape(-1, 1) * spec.sh - spec.ph + i * spec.dh
     w = xp.arange(spec.Wo).reshape(1, -1) * spec.sw - spec.pw + j * spec.dw
     return y, _make_tensor((h * spec.W + w).astype(np.int64), xp, False)
-
-
-def _single(op):
-    """An int or a 1-tuple as an int (a 1-D pooling argument), or a clear error."""
-    def one(v):
-        if isinstance(v, int):
-            return v
-        v = tuple(v)
-        if len(v) != 1:
-            raise ValueError(f"{op}: expected an int or a 1-tuple for each size, got {v}")
-        return v[0]
-    return one
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,

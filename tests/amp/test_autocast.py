@@ -231,6 +231,28 @@ def test_linear_and_conv_return_half_and_keep_float32_grads(device):
         assert p.grad is not None and p.grad.dtype == mg.float32 and p.dtype == mg.float32
 
 
+def test_conv_transpose_with_bias_returns_half_and_keeps_float32_grads(half_dtype, device):
+    """ConvTranspose1d/2d are half ops too (PyTorch's autocast lists conv_transpose): the
+    float32 bias joins the half output in half instead of promoting it back to float32,
+    and every parameter's gradient stays float32."""
+    mg.manual_seed(0)
+    up2 = nn.ConvTranspose2d(2, 3, 3, stride=2).to(device)
+    up1 = nn.ConvTranspose1d(2, 3, 3, stride=2).to(device)
+    img = mg.randn(2, 2, 4, 4, device=device)
+    seq = mg.randn(2, 2, 5, device=device)
+    with autocast(dtype=half_dtype):
+        y2, y1 = up2(img), up1(seq)
+    assert y2.dtype == y1.dtype == half_dtype
+    # y = conv_transpose(x, W) + b: the float64 reference, to half precision
+    ref = F.conv_transpose2d(img.double(), up2.weight.double(), up2.bias.double(), stride=2)
+    assert rel_err(y2.float().data, host(ref.data)) < 2e-2
+    (y2.float().sum() + y1.float().sum()).backward()
+    for p in list(up2.parameters()) + list(up1.parameters()):
+        assert p.grad is not None and p.grad.dtype == mg.float32 and p.dtype == mg.float32
+    # gb = Σ over batch and positions of the cotangent 1: the number of output pixels
+    np.testing.assert_allclose(host(up2.bias.grad.data), np.full(3, 2 * 9 * 9))
+
+
 def test_losses_and_norms_are_float32_under_autocast(half_dtype):
     """wiring: the matmul hook (the logits are half) and the float32 reductions. bfloat16
     logits once failed the losses' floating-point check (NumPy calls its kind 'V')."""

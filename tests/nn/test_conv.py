@@ -419,6 +419,16 @@ def test_conv_transpose_layers(device):
     assert one(_t(x1[0], device)).shape == (3, 12)                         # unbatched
 
 
+def test_conv_reprs_print_strings_unquoted_as_pytorch():
+    """PyTorch's _ConvNd.extra_repr formats padding and padding_mode with str(), not
+    repr(): ``padding=same``, ``padding_mode=reflect``."""
+    assert repr(nn.Conv2d(2, 3, 3, padding="same", padding_mode="reflect")) == (
+        "Conv2d(2, 3, kernel_size=(3, 3), stride=(1, 1), padding=same, padding_mode=reflect)")
+    assert repr(nn.Conv1d(2, 3, 3, padding="valid", padding_mode="circular", bias=False)) == (
+        "Conv1d(2, 3, kernel_size=(3,), stride=(1,), padding=valid, bias=False, "
+        "padding_mode=circular)")
+
+
 def test_conv_transpose_init_and_errors():
     """PyTorch's init reads fan_in from the weight as stored, (C_in, C_out/g, k, k): here
     C_out/g·k² = 8·9, so every weight and bias lies in ±1/√72."""

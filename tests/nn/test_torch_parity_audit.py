@@ -166,7 +166,7 @@ def test_conv_padding_mode_errors():
     conv = nn.Conv1d(2, 4, 3, padding=4, padding_mode="reflect")
     with pytest.raises(ValueError, match=r"Conv1d\(.*reflect padding \(4, 4\).*must be < the"):
         conv(mg.randn(1, 2, 4))
-    assert "padding_mode='circular'" in repr(nn.Conv2d(3, 4, 3, padding_mode="circular"))
+    assert "padding_mode=circular" in repr(nn.Conv2d(3, 4, 3, padding_mode="circular"))
 
 
 # --------------------------------------------------------------------------- pooling, linear
