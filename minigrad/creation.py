@@ -109,9 +109,10 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     """``start, start + step, …`` below ``end``: int64 when every bound is an integer
-    (Python, NumPy or a 0-d tensor), else the default float dtype. Values are computed
-    in float64 and rounded once, as PyTorch does, so ``arange(1, 2.2, 0.3)`` in float32
-    holds the float32 nearest to 1.6, not a sum of rounded steps."""
+    (Python, NumPy or a 0-d tensor), else the default float dtype; an integer dtype takes
+    the bounds truncated to integers, as PyTorch. Float values are computed in float64 and
+    rounded once, as PyTorch does, so ``arange(1, 2.2, 0.3)`` in float32 holds the float32
+    nearest to 1.6, not a sum of rounded steps."""
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
@@ -121,6 +122,12 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     dtype = _dt.as_dtype(dtype)
     xp = _module(device, dtype)
     if not _dt.is_floating(dtype):
+        # PyTorch first converts the bounds to integers (toward 0): arange(0, 5.5,
+        # dtype=int64) is 0, 1, 2, 3, 4, where NumPy's would end with 5
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("arange: step must be nonzero (as an integer, for an integer "
+                             f"dtype {dtype})")
         return _finish(xp.arange(start, end, step, dtype=dtype), requires_grad)
     return _finish(xp.arange(start, end, step, dtype=_dt.float64).astype(dtype), requires_grad)
 

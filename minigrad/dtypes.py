@@ -75,6 +75,14 @@ def is_floating(dtype) -> builtins.bool:
     return dtype.kind == "f" or (bfloat16 is not None and dtype == bfloat16)
 
 
+def finfo(dtype):
+    """Machine limits of a floating dtype: ``np.finfo``, or ml_dtypes' for bfloat16 (which
+    ``np.finfo`` does not know)."""
+    if bfloat16 is not None and dtype == bfloat16:
+        return ml_dtypes.finfo(dtype)
+    return np.finfo(dtype)
+
+
 def _category(dtype) -> int:
     """0 for bool, 1 for integers, 2 for floats: the order PyTorch promotes in."""
     if is_floating(dtype):

@@ -600,8 +600,12 @@ class Tensor(DeviceDtypeShorthands):
         if rounding_mode == "trunc":
             o = other if isinstance(other, Tensor) else _as_operand(other, self)
             a, b = _elementwise.promote(self.data, o.data)
+            xp = self.xp
+            if not _dt.is_floating(a.dtype):  # exactly, in integers: |a| // |b| with a sign
+                q = xp.abs(a) // xp.abs(b)
+                return _make_tensor(xp.where((a < 0) != (b < 0), -q, q), None, False)
             with np.errstate(divide="ignore", invalid="ignore"):
-                return _make_tensor(self.xp.trunc(a / b).astype(a.dtype), None, False)
+                return _make_tensor(xp.trunc(a / b), None, False)
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
 
@@ -702,8 +706,10 @@ class Tensor(DeviceDtypeShorthands):
         return _elementwise.where(condition, self, other)
 
     def masked_fill(self, mask, value):
-        """``value`` where ``mask`` is true, ``self`` elsewhere (differentiable in self)."""
-        return _elementwise.where(mask, value, self)
+        """``value`` where ``mask`` is true, ``self`` elsewhere, in ``self``'s dtype as in
+        PyTorch (2.7 in an integer tensor is 2); differentiable in self."""
+        y = _elementwise.where(mask, value, self)
+        return y if y.dtype == self.dtype else y.to(dtype=self.dtype)
 
     def maximum(self, other):
         return _elementwise.Maximum()(self, other)

@@ -55,8 +55,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         allow_unused = materialize_grads
     if materialize_grads and not allow_unused:
         raise ValueError("grad: materialize_grads=True needs allow_unused=True (or None)")
-    if materialize_grads:
-        results = [x.detach() * 0 if r is None else r for r, x in zip(results, inputs)]
+    if materialize_grads:  # zeros, not x·0: an inf or nan in x must not show through
+        from ..creation import zeros_like
+
+        results = [zeros_like(x) if r is None else r for r, x in zip(results, inputs)]
     if not allow_unused:
         for i, r in enumerate(results):
             if r is None:

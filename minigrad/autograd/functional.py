@@ -112,7 +112,8 @@ def _jacobian_rows(y, xs, create_graph):
             r.append(gi if create_graph else gi.detach())
     return tuple(
         stack(r, 0).reshape(y.shape + x.shape) if r else zeros(y.shape + x.shape,
-                                                                  dtype=x.dtype)
+                                                                  dtype=x.dtype,
+                                                                  device=x.device)
         for r, x in zip(rows, xs)
     )
 

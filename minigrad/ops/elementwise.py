@@ -92,7 +92,9 @@ class Div(Function):
 
     @ieee
     def forward(self, xp, a, b):
-        a, b = (to_float(v) for v in promote(a, b))
+        a, b = promote(a, b)
+        if not _dt.is_floating(a.dtype):  # integers and bools: true division in float32
+            a, b = to_float(a), to_float(b)
         return a / b
 
     def backward(self, gy):
@@ -281,6 +283,7 @@ class Sign(_Step):
     """y = sign(x), with PyTorch's sign(nan) = 0 (NumPy's is nan); a bool tensor is its
     own sign.   VJP: gx = 0."""
 
+    @ieee  # ml_dtypes warns when it compares a bfloat16 NaN
     def forward(self, xp, x):
         if _dt.is_floating(x.dtype):
             return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
@@ -351,7 +354,12 @@ class NanToNum(Function):
     def forward(self, xp, x):
         if not _dt.is_floating(x.dtype):
             return x.copy()
-        return xp.nan_to_num(x, nan=self.nan, posinf=self.posinf, neginf=self.neginf)
+        info = _dt.finfo(x.dtype)
+        posinf = float(info.max) if self.posinf is None else self.posinf
+        neginf = float(info.min) if self.neginf is None else self.neginf
+        w = x if x.dtype.kind == "f" else x.astype(_dt.float32)  # NumPy skips bfloat16
+        y = xp.nan_to_num(w, nan=self.nan, posinf=posinf, neginf=neginf)
+        return y.astype(x.dtype, copy=False)
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -486,8 +494,9 @@ def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        y = x if min is None else where(x < min, min, x)      # x < NaN is False: NaN kept
-        return y if max is None else where(y > max, max, y)
+        # x < NaN is False, so a NaN x stays; a NaN bound wins (v != v), as in PyTorch
+        y = x if min is None else where((x < min) | (min != min), min, x)
+        return y if max is None else where((y > max) | (max != max), max, y)
     bounds = [v for v in (min, max) if v is not None]
     if not _dt.is_floating(x.dtype) and any(
             not isinstance(v, numbers.Integral) for v in bounds):

@@ -10,7 +10,7 @@ from ..amp.autocast_mode import autocast_float32
 from ..autograd.function import Function, ieee
 from ..tensor import Tensor, _make_tensor, values_indices
 from .elementwise import const, where
-from .shape import cat, gather
+from .shape import cat, take_along
 
 
 def normalize_dims(dim, ndim, op):
@@ -125,14 +125,17 @@ def _arg_extremum(x, dim, keepdim, which):
     """Index of the first max (min) along ``dim``, of the flattened tensor for None
     (shape (1, …, 1) with ``keepdim``, as in PyTorch)."""
     xp, op = x.xp, getattr(x.xp, which)
-    if x.data.size == 0:
-        raise ValueError(f"{which}: cannot reduce an empty tensor of shape {x.shape}")
     if dim is None or x.ndim == 0:
         normalize_dims(dim, x.ndim, which)
+        if x.data.size == 0:
+            raise ValueError(f"{which}: cannot reduce an empty tensor of shape {x.shape}")
         i = op(x.data.reshape(-1))
         return _make_tensor(xp.asarray(i).reshape((1,) * x.ndim if keepdim else ()),
                             None, False)
     (axis,) = normalize_dims(dim, x.ndim, which)
+    if x.shape[axis] == 0:  # an empty tensor reduced over a non-empty dim is just empty
+        raise ValueError(f"{which}: cannot reduce over the empty dim {axis} of shape "
+                         f"{x.shape}")
     return _make_tensor(op(x.data, axis=axis, keepdims=keepdim), None, False)
 
 
@@ -157,7 +160,7 @@ def max_min(x, dim, keepdim, which):
         return values_indices(x.clone(), _make_tensor(x.xp.asarray(0), None, False))
     (axis,) = normalize_dims(dim, x.ndim, which)
     indices = _arg_extremum(x, axis, True, "arg" + which)
-    values = gather(x, axis, indices)
+    values = take_along(x, axis, indices.data)
     if not keepdim:
         values, indices = values.squeeze(axis), indices.squeeze(axis)
     return values_indices(values, indices)
@@ -368,10 +371,13 @@ class Norm(Function):
 
     def forward(self, xp, x):
         self.axes = normalize_dims(self.dim, x.ndim, "norm")
-        a = xp.abs(x)
+        # float16/bfloat16 in float32, as PyTorch: 300² already overflows float16
+        a = xp.abs(x if x.dtype.itemsize >= 4 else x.astype(_dt.float32))
         if self.p == 2:
-            return xp.sqrt((a * a).sum(axis=self.axes, keepdims=self.keepdim))
-        return (a**self.p).sum(axis=self.axes, keepdims=self.keepdim) ** (1.0 / self.p)
+            y = xp.sqrt((a * a).sum(axis=self.axes, keepdims=self.keepdim))
+        else:
+            y = (a**self.p).sum(axis=self.axes, keepdims=self.keepdim) ** (1.0 / self.p)
+        return y.astype(x.dtype, copy=False)
 
     def backward(self, gy):
         (x,) = self.inputs

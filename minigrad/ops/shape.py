@@ -214,16 +214,38 @@ def roll(x, shifts, dims=None):
 
 def gather(x, dim, index):
     """PyTorch's gather: ``out[i][j][k] = x[index[i][j][k]][j][k]`` for dim 0, and so on
-    for the other dims; ``index`` is an integer tensor with as many dims as ``x``. The
-    gradient scatter-adds back into x (repeated indices accumulate)."""
-    index = index.data if isinstance(index, Tensor) else x.xp.asarray(index)
-    if index.ndim != x.ndim or index.dtype.kind not in "iu":
-        raise ValueError(f"gather: index must be an integer tensor with {x.ndim} dims like "
-                         f"the input {x.shape}, got {index.dtype} of shape {index.shape}")
-    dim = _dim(dim, x.ndim, "gather")
+    for the other dims; ``index`` is an integer tensor with as many dims as ``x``, no
+    larger than ``x`` outside ``dim``, its values in [0, size of ``dim``) (a negative one
+    is an error, as in PyTorch, not counted from the end). The gradient scatter-adds back
+    into x (repeated indices accumulate)."""
+    dim, index = _checked_index(x, dim, index, "gather")
+    return take_along(x, dim, index)
+
+
+def take_along(x, dim, index):
+    """:func:`gather` without its checks, for an ``index`` array known to be valid (the
+    sorting and max/min ops, which make it)."""
     if x.ndim == 0:
         return x[()]
     return x[_index_grid(x.xp, index, dim)]
+
+
+def _checked_index(x, dim, index, op):
+    """``(dim, index array)`` after PyTorch's checks for gather/scatter: an integer index
+    with x's number of dims, no larger than x except along ``dim``, every value in
+    [0, x.shape[dim])."""
+    index = index.data if isinstance(index, Tensor) else x.xp.asarray(index)
+    dim = _dim(dim, x.ndim, op)
+    if index.dtype.kind not in "iu" or index.ndim != x.ndim:
+        raise ValueError(f"{op}: index must be an integer tensor with {x.ndim} dims like "
+                         f"the input {x.shape}, got {index.dtype} of shape {index.shape}")
+    if any(d != dim and index.shape[d] > x.shape[d] for d in range(x.ndim)):
+        raise ValueError(f"{op}: index of shape {index.shape} is larger than the input "
+                         f"{x.shape} outside dim {dim}")
+    n = x.shape[dim] if x.ndim else 1
+    if index.size and not (0 <= int(index.min()) and int(index.max()) < n):
+        raise IndexError(f"{op}: index out of range [0, {n}) of dim {dim}")
+    return dim, index
 
 
 def _index_grid(xp, index, dim):
@@ -240,26 +262,16 @@ def _scatter_operands(x, dim, index, src, op):
     """Check PyTorch's rules for ``x.scatter*(dim, index, src)`` and return the dim, the
     write index (:func:`_index_grid`) and the part of ``src`` that is written (its
     leading ``index.shape`` corner, a differentiable slice when ``src`` is larger)."""
-    index = index.data if isinstance(index, Tensor) else x.xp.asarray(index)
-    dim = _dim(dim, x.ndim, op)
-    if index.dtype.kind not in "iu" or index.ndim != x.ndim:
-        raise ValueError(f"{op}: index must be an integer tensor with {x.ndim} dims like "
-                         f"the input {x.shape}, got {index.dtype} of shape {index.shape}")
-    too_big = [d for d in range(x.ndim) if d != dim and index.shape[d] > x.shape[d]]
+    dim, index = _checked_index(x, dim, index, op)
     if isinstance(src, Tensor):
         if src.dtype != x.dtype:
             raise TypeError(f"{op}: src has dtype {src.dtype}, the input {x.dtype}; "
                             "they must be equal, as in PyTorch")
-        too_big += [d for d in range(x.ndim) if src.ndim != x.ndim
-                    or index.shape[d] > src.shape[d]]
-    if too_big:
-        raise ValueError(f"{op}: index of shape {index.shape} is larger than the input "
-                         f"{x.shape} (except in dim {dim}) or src "
-                         f"{getattr(src, 'shape', '')}")
-    if index.size and not (0 <= int(index.min()) and int(index.max()) < x.shape[dim]):
-        raise IndexError(f"{op}: index out of range [0, {x.shape[dim]}) of dim {dim}")
-    if isinstance(src, Tensor) and src.shape != index.shape:
-        src = src[tuple(slice(0, n) for n in index.shape)]
+        if src.ndim != x.ndim or any(i > n for i, n in zip(index.shape, src.shape)):
+            raise ValueError(f"{op}: index of shape {index.shape} is larger than src "
+                             f"{src.shape}")
+        if src.shape != index.shape:
+            src = src[tuple(slice(0, n) for n in index.shape)]
     return dim, _index_grid(x.xp, index, dim), src
 
 

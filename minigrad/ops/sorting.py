@@ -1,9 +1,9 @@
 """Sorting and selection: sort, argsort, topk, kthvalue, median.
 
 Each finds indices on the raw array (a stable argsort; NaN sorts as the largest value, as
-in PyTorch) and reads the values with :func:`~minigrad.ops.shape.gather`, so the gradient
-is gather's: gy scatter-added back to the positions the values came from. No new
-derivative rule is needed.
+in PyTorch) and reads the values with :func:`~minigrad.ops.shape.take_along` (a gather),
+so the gradient is gather's: gy scatter-added back to the positions the values came
+from. No new derivative rule is needed.
 
 Where minigrad differs from PyTorch: every sort here is stable (equal values keep their
 index order, with ``descending=True`` too), so ``stable=False`` gives the same answer as
@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..tensor import _make_tensor, values_indices
-from .shape import _along, _dim, gather
+from .shape import _along, _dim, take_along
 
 
 def _argsort(xp, x, axis, descending):
     """Stable argsort of the array ``x`` along ``axis`` (int64 indices). Descending: the
     ascending stable order of the reversed array, reversed back, keeps ties in index
-    order and puts NaN first."""
+    order and puts NaN first. bfloat16 is sorted as float32 (exactly): NumPy's sort of
+    ml_dtypes' bfloat16 does not order NaN and leaves the array unsorted."""
+    if x.dtype.kind == "V":
+        x = x.astype(np.float32)
     if descending:
         n = x.shape[axis]
         return n - 1 - xp.flip(_argsort(xp, xp.flip(x, axis), axis, False), axis)
@@ -39,7 +43,7 @@ def _pick(x, axis, order, pos, keepdim):
     """``(values, indices)`` of the elements at sorted positions ``pos`` (an array shaped
     like ``order`` except on ``axis``)."""
     indices = _make_tensor(x.xp.take_along_axis(order, pos, axis), None, False)
-    values = gather(x, axis, indices)
+    values = take_along(x, axis, indices.data)
     if not keepdim:
         values, indices = values.squeeze(axis), indices.squeeze(axis)
     return values_indices(values, indices)
@@ -52,7 +56,7 @@ def sort(input, dim=-1, descending=False, stable=False):
         return _zero_d(x, "sort", dim)
     axis = _dim(dim, x.ndim, "sort")
     indices = _make_tensor(_argsort(x.xp, x.data, axis, descending), None, False)
-    return values_indices(gather(x, axis, indices), indices)
+    return values_indices(take_along(x, axis, indices.data), indices)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -77,7 +81,7 @@ def topk(input, k, dim=None, largest=True, sorted=True):
     axis = _dim(dim, x.ndim, "topk")
     order = _argsort(x.xp, x.data, axis, largest)[_along(axis, slice(0, k))]
     indices = _make_tensor(order, None, False)
-    return values_indices(gather(x, axis, indices), indices)
+    return values_indices(take_along(x, axis, indices.data), indices)
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):
@@ -103,7 +107,7 @@ def median(input, dim=None, keepdim=False):
     xp = x.xp
     if dim is None:
         if x.data.size == 0:
-            dt = x.dtype if x.dtype.kind == "f" else np.float32
+            dt = x.dtype if _dt.is_floating(x.dtype) else _dt.get_default_dtype()
             return _make_tensor(xp.asarray(np.nan, dtype=dt), None, False)
         return median(x.reshape(-1), 0).values
     if x.ndim == 0:
@@ -113,7 +117,9 @@ def median(input, dim=None, keepdim=False):
     if n == 0:
         raise ValueError(f"median: cannot reduce over an empty dim of shape {x.shape}")
     order = _argsort(xp, x.data, axis, False)
-    nans = xp.isnan(x.data).sum(axis=axis, keepdims=True) if x.dtype.kind == "f" else 0
-    pos = xp.where(nans > 0, n - nans, (n - 1) // 2)    # NaNs sort last: the first of them
-    pos = xp.broadcast_to(pos, order.shape[:axis] + (1,) + order.shape[axis + 1:])
-    return _pick(x, axis, order, pos.astype(np.int64), keepdim)
+    pos = xp.full(order.shape[:axis] + (1,) + order.shape[axis + 1:], (n - 1) // 2,
+                  dtype=np.int64)
+    if _dt.is_floating(x.dtype):  # bfloat16 too
+        nans = xp.isnan(x.data).sum(axis=axis, keepdims=True)
+        pos = xp.where(nans > 0, n - nans, pos)          # NaNs sort last: the first of them
+    return _pick(x, axis, order, pos.astype(np.int64, copy=False), keepdim)

@@ -7,6 +7,7 @@ The tests at the end ask PyTorch itself, when it is installed; each fetches it w
 random inputs of op_specs.py (gradcheck, gradgradcheck) cover the same ops too.
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -567,3 +568,124 @@ def test_scatter_and_scatter_add_match_pytorch():
             assert_close(ms.grad, ts.grad.numpy())
         tv = torch.tensor(x).scatter(dim, torch.tensor(index), 2.5)
         assert_close(mg.tensor(x).scatter(dim, mg.tensor(index), 2.5), tv.numpy())
+
+
+# --------------------------------------------------------------------- review regressions
+
+
+def test_max_min_argmax_along_a_nonempty_dim_of_an_empty_tensor_are_empty():
+    x = mg.zeros(0, 3)
+    values, indices = x.max(dim=1)
+    assert values.shape == (0,) and indices.shape == (0,)
+    assert x.argmin(1, keepdim=True).shape == (0, 1)
+    with pytest.raises(ValueError, match="empty dim"):
+        x.max(dim=0)
+
+
+def test_sort_and_median_of_bfloat16_with_nan():
+    if mg.bfloat16 is None:
+        pytest.skip("needs ml_dtypes")
+    x = mg.tensor([1.0, float("nan"), 0.0, 2.0, -1.0], dtype=mg.bfloat16)
+    values, indices = x.sort()
+    assert indices.tolist() == [4, 2, 0, 3, 1]           # NaN sorts last
+    assert values.tolist()[:4] == [-1.0, 0.0, 1.0, 2.0]
+    assert x.sort(descending=True).indices.tolist() == [1, 3, 0, 2, 4]
+    m = mg.tensor([[3.0, 1.0, 0.0, 2.0], [1.0, float("nan"), 0.0, 2.0]], dtype=mg.bfloat16)
+    values, indices = m.median(1)
+    assert values.tolist()[0] == 1.0 and np.isnan(values.tolist()[1])
+    assert indices.tolist() == [1, 1]
+    assert mg.zeros(0, dtype=mg.bfloat16).median().dtype == mg.bfloat16
+
+
+def test_nan_to_num_of_bfloat16_replaces():
+    if mg.bfloat16 is None:
+        pytest.skip("needs ml_dtypes")
+    x = mg.tensor([float("nan"), float("inf"), -float("inf"), 1.0], dtype=mg.bfloat16)
+    big = float(mg.dtypes.finfo(mg.bfloat16).max)
+    assert x.nan_to_num().tolist() == [0.0, big, -big, 1.0]
+    assert x.nan_to_num(nan=5.0, posinf=2.0, neginf=-3.0).tolist() == [5.0, 2.0, -3.0, 1.0]
+
+
+def test_sign_of_bfloat16_nan_is_zero_without_warning():
+    if mg.bfloat16 is None:
+        pytest.skip("needs ml_dtypes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = mg.tensor([1.5, -2.5, 0.0, float("nan")], dtype=mg.bfloat16).sign()
+    assert y.tolist() == [1.0, -1.0, 0.0, 0.0]
+
+
+def test_materialize_grads_gives_zeros_even_for_inf_inputs():
+    x = mg.tensor([1.0, float("inf")], requires_grad=True)
+    z = mg.tensor([2.0], requires_grad=True)
+    _, gx = mg.autograd.grad((z * 2).sum(), [z, x], materialize_grads=True)
+    assert gx.tolist() == [0.0, 0.0]
+
+
+def test_masked_fill_keeps_the_tensor_dtype():
+    y = mg.tensor([1, 2, 3]).masked_fill(mg.tensor([True, False, True]), 2.7)
+    assert y.dtype == mg.int64 and y.tolist() == [2, 2, 2]
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.masked_fill(mg.tensor([True, False]), mg.tensor(3.0, dtype=mg.float64))
+    assert y.dtype == mg.float32 and y.tolist() == [3.0, 2.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_norm_of_half_precision_does_not_overflow(dtype):
+    dt = getattr(mg, dtype)
+    if dt is None:
+        pytest.skip("needs ml_dtypes")
+    x = mg.full((4,), 300.0, dtype=dt, requires_grad=True)
+    y2, y3 = x.norm(), x.norm(p=3)                 # ‖x‖₂ = 300·2, ‖x‖₃ = 300·4^(1/3)
+    assert y2.dtype == dt and y2.item() == 600.0
+    assert abs(y3.item() - 300 * 4 ** (1 / 3)) < 2
+    y2.backward()                                  # gx = x / ‖x‖ = 1/2
+    assert x.grad.tolist() == [0.5] * 4
+
+
+def test_gather_refuses_negative_and_out_of_range_indices():
+    x = mg.tensor([1.0, 2.0, 3.0])
+    for bad in ([-1], [3]):
+        with pytest.raises(IndexError, match="gather: index out of range"):
+            x.gather(0, mg.tensor(bad))
+    with pytest.raises(ValueError, match="larger than the input"):
+        mg.tensor([[1.0, 2.0, 3.0]]).gather(1, mg.tensor([[0], [1]]))
+
+
+def test_div_trunc_of_integers_is_exact():
+    a = mg.tensor([-7, 7, 2**62 + 1, -7])
+    y = a.div(mg.tensor([2, -2, 1, -2]), rounding_mode="trunc")
+    assert y.dtype == mg.int64 and y.tolist() == [-3, -3, 2**62 + 1, 3]
+
+
+def test_clamp_with_a_nan_tensor_bound_gives_nan():
+    n = float("nan")
+    y = mg.tensor([1.0, 2.0, n, 5.0]).clamp(min=mg.tensor([n, 0.0, 0.0, 0.0]),
+                                            max=mg.tensor([3.0, n, 3.0, 3.0]))
+    assert np.isnan(y.numpy()[:3]).all() and y.tolist()[3] == 3.0
+
+
+def test_arange_with_an_integer_dtype_truncates_the_bounds():
+    assert mg.arange(0, 5.5, dtype=mg.int64).tolist() == [0, 1, 2, 3, 4]
+    assert mg.arange(-0.5, 3, dtype=mg.int64).tolist() == [0, 1, 2]
+    assert mg.arange(0, 5.5, 1.5, dtype=mg.int64).tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="step must be nonzero"):
+        mg.arange(0, 5, 0.5, dtype=mg.int64)
+
+
+def test_quiet_forwards_restore_numpy_error_state():
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = _t([1.0, -1.0]) / _t([0.0, 0.0])                  # ±inf, silently
+        assert y.tolist() == [float("inf"), -float("inf")]
+        assert np.isnan(_t([-1.0]).log().item())
+        with np.errstate(under="raise"):                      # a caller's own state survives
+            _t([1.0]).exp()
+            assert np.geterr()["under"] == "raise" and np.geterr()["divide"] == "warn"
+    assert np.geterr() == before
+    with pytest.raises(ValueError):                          # restored after an error too
+        _t([1.0, 2.0]) / _t([1.0, 2.0, 3.0])
+    assert np.geterr() == before
