@@ -249,16 +249,17 @@ def softsign(x):
 
 def prelu(x, weight):
     """y = max(0, x) + a·min(0, x) with a learnable slope ``weight``: one value, or one per
-    channel (dim 1 of the input; dim 0 of a 1-D input), as PyTorch."""
+    channel (dim 1 of the input), as PyTorch; an input of fewer than 2 dims has one
+    channel."""
     if weight.ndim != 1:
         raise ValueError(f"prelu: weight must be 1-D, got shape {weight.shape}")
     n = weight.shape[0]
     if n != 1:
-        channel = 1 if x.ndim >= 2 else 0
-        if x.ndim == 0 or x.shape[channel] != n:
-            raise ValueError(f"prelu: {n} slopes for an input of shape {x.shape} (dim "
-                             f"{channel} must have size {n})")
-        weight = weight.reshape((n,) + (1,) * (x.ndim - channel - 1))
+        if x.ndim < 2 or x.shape[1] != n:
+            channels = x.shape[1] if x.ndim >= 2 else 1
+            raise ValueError(f"prelu: {n} slopes for an input of shape {x.shape}, which has "
+                             f"{channels} channel(s) (dim 1)")
+        weight = weight.reshape((n,) + (1,) * (x.ndim - 2))
     return x.relu() + weight * x.clamp(max=0.0)
 
 

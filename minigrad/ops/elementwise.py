@@ -475,7 +475,8 @@ class Clamp(Function):
 
     def forward(self, xp, x):
         y = x if self.lo is None else xp.maximum(x, self.lo)
-        return y if self.hi is None else xp.minimum(y, self.hi)
+        y = y if self.hi is None else xp.minimum(y, self.hi)
+        return y.astype(x.dtype, copy=False)  # NumPy promotes bfloat16 with a Python float
 
     def backward(self, gy):
         x = self.inputs[0].data

@@ -689,3 +689,12 @@ def test_quiet_forwards_restore_numpy_error_state():
     with pytest.raises(ValueError):                          # restored after an error too
         _t([1.0, 2.0]) / _t([1.0, 2.0, 3.0])
     assert np.geterr() == before
+
+
+def test_clamp_keeps_a_half_dtype(half_dtype):
+    """NumPy promotes bfloat16 with a Python float bound to float32; clamp (and the margin
+    losses built on it) must stay in the input's dtype."""
+    x = mg.tensor([-2.0, 0.5, 3.0]).to(dtype=half_dtype)
+    for y in (x.clamp(min=0.0), x.clamp(max=1.0), x.clamp(-1.0, 1.0)):
+        assert y.dtype == half_dtype
+    assert x.clamp(min=0.0).float().tolist() == [0.0, 0.5, 3.0]

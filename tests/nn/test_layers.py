@@ -187,6 +187,8 @@ def test_activations_with_a_hidden_dim_or_a_parameter(device):
     assert_close(one(_t(x, device)), np.where(x > 0, x, 0.25 * x), rtol=1e-12)
     with pytest.raises(ValueError, match="4 slopes for an input of shape"):
         prelu(_t(rng.standard_normal((2, 3)), device))
+    with pytest.raises(ValueError, match="has 1 channel"):        # 1-D: one channel
+        prelu(_t(rng.standard_normal(4), device))
 
 
 def test_activations_of_integers_give_the_default_float_dtype():
