@@ -602,6 +602,7 @@ class Tensor(DeviceDtypeShorthands):
             a, b = _elementwise.promote(self.data, o.data)
             xp = self.xp
             if not _dt.is_floating(a.dtype):  # exactly, in integers: |a| // |b| with a sign
+                _elementwise.check_integer_divisor(b, "div")
                 q = xp.abs(a) // xp.abs(b)
                 return _make_tensor(xp.where((a < 0) != (b < 0), -q, q), None, False)
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -34,6 +34,13 @@ def promote(*arrays):
     return arrays
 
 
+def check_integer_divisor(b, op):
+    """Integer division by 0 has no value (NumPy quietly gives 0): refuse it, as PyTorch
+    and Python do."""
+    if not _dt.is_floating(b.dtype) and b.dtype.kind != "b" and not b.all():
+        raise ZeroDivisionError(f"{op}: integer division by zero")
+
+
 def to_float(x):
     """An integer or bool array as the default float dtype (float32), as PyTorch computes
     true division, exp, log, sqrt... of integers; float arrays unchanged."""
@@ -111,6 +118,7 @@ class FloorDivide(Function):
     @ieee
     def forward(self, xp, a, b):
         a, b = promote(a, b)
+        check_integer_divisor(b, "floor_divide")
         return a // b
 
     def backward(self, gy):
@@ -124,6 +132,7 @@ class Remainder(Function):
     @ieee
     def forward(self, xp, a, b):
         a, b = promote(a, b)
+        check_integer_divisor(b, "remainder")
         return a % b
 
     def backward(self, gy):
@@ -168,7 +177,7 @@ class PowScalar(Function):
 
     @ieee
     def forward(self, xp, x):
-        if isinstance(self.c, float):  # int tensor ** 0.5 is float32, as in PyTorch
+        if not isinstance(self.c, numbers.Integral):  # int ** 0.5 is float32, as PyTorch
             x = to_float(x)
         elif x.dtype.kind == "b":  # bool ** 2 is int64
             x = x.astype(_dt.int64)

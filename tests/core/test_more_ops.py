@@ -698,3 +698,20 @@ def test_clamp_keeps_a_half_dtype(half_dtype):
     for y in (x.clamp(min=0.0), x.clamp(max=1.0), x.clamp(-1.0, 1.0)):
         assert y.dtype == half_dtype
     assert x.clamp(min=0.0).float().tolist() == [0.0, 0.5, 3.0]
+
+
+def test_integer_division_by_zero_is_refused():
+    """NumPy's integer // 0 and % 0 give 0 quietly; PyTorch and Python raise."""
+    a, b = mg.tensor([7, -7]), mg.tensor([2, 0])
+    for fn in (lambda: a // b, lambda: a % b, lambda: a.div(b, rounding_mode="trunc"),
+               lambda: a // 0):
+        with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+            fn()
+    assert (a // mg.tensor([2, -3])).tolist() == [3, 2]            # floor: −7 // −3 = 2
+    assert (mg.tensor([7.0]) // 0).tolist() == [float("inf")]       # floats: inf, as IEEE
+
+
+def test_integer_tensor_to_a_numpy_float_power_is_float32():
+    x = mg.tensor([1, 4, 9])
+    assert (x ** np.float32(0.5)).dtype == mg.float32
+    assert (x ** np.float32(0.5)).tolist() == [1.0, 2.0, 3.0]
