@@ -72,6 +72,12 @@ their dequantized values back into the float weights, so inference uses exactly 
 an int8 kernel would see. Symmetric int8 uses [−127, 127] and s = max|x|/127 (PyTorch's
 ``per_tensor_symmetric`` divides by 127.5 and uses [−128, 127]). A :class:`FakeQuantize`
 observes statistics only in training mode (PyTorch observes whenever its observer is on).
+PyTorch's ``reduce_range=True`` is ``bits=7`` here (int8 [−64, 63], uint8 [0, 127]).
+Rounding: q = round(x/s) + z is computed in float64 (PyTorch's documented formula). PyTorch's
+CPU kernels compute in float32 with s⁻¹ rounded to float32, and ``quantize_per_tensor``
+(FBGEMM) rounds z + x·s⁻¹ after adding z, so q can differ by 1 where x/s is within float32
+rounding of a half-integer (e.g. x = 0.25, s = 0.02, z = −5: here round(12.4999…) − 5 = 7,
+PyTorch round(7.5) = 8). Elsewhere the integers agree.
 """
 from __future__ import annotations
 
@@ -131,6 +137,25 @@ def _reduce_axes(ndim, axis):
     if axis is None:
         return None
     return tuple(d for d in range(ndim) if d != axis % ndim)
+
+
+def _channel_axis(ndim, axis, what):
+    """``axis`` normalized to [0, ndim) (negative counts from the end; PyTorch takes only
+    non-negative axes), or a ValueError naming ``what``."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{what}: axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{what}: axis {axis} is out of range for a {ndim}-d tensor")
+    return int(axis) % ndim
+
+
+def _check_zero_point(xp, z, q_min, q_max, what):
+    """z must lie on the grid [q_min, q_max] (PyTorch raises too): else 0 is not
+    representable and x̂ = s·(q − z) cannot reach the clamped values."""
+    z = xp.asarray(z)
+    if bool(((z < q_min) | (z > q_max)).any()):
+        raise ValueError(f"{what}: zero_point must be in [{q_min}, {q_max}], got "
+                         f"{z.tolist()}")
 
 
 def _expand(p, ndim, axis):
@@ -271,6 +296,7 @@ def quantize_per_tensor(input, scale, zero_point, dtype=_dt.int8):
         raise ValueError("quantize_per_tensor takes a scalar scale and zero point")
     if float(s) <= 0:
         raise ValueError(f"quantize_per_tensor: scale must be positive, got {float(s)}")
+    _check_zero_point(xp, z, q_min, q_max, "quantize_per_tensor")
     q = _quantize_array(xp, a, s, z, q_min, q_max, None).astype(dtype)
     return QuantizedTensor(q, s, z, None, False, a.dtype)
 
@@ -282,12 +308,14 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype=_dt.int8):
     q_min, q_max = quant_range(dtype)
     s = xp.asarray(_array(scales), dtype=xp.float64)
     z = xp.asarray(_array(zero_points), dtype=xp.int64)
+    axis = _channel_axis(a.ndim, axis, "quantize_per_channel")
     C = a.shape[axis]
     if s.shape != (C,) or z.shape != (C,):
         raise ValueError(f"quantize_per_channel: need {C} scales and zero points for axis "
                          f"{axis} of shape {a.shape}, got {s.shape} and {z.shape}")
     if bool((s <= 0).any()):
         raise ValueError("quantize_per_channel: scales must be positive")
+    _check_zero_point(xp, z, q_min, q_max, "quantize_per_channel")
     q = _quantize_array(xp, a, s, z, q_min, q_max, axis).astype(dtype)
     return QuantizedTensor(q, s, z, axis, False, a.dtype)
 
@@ -298,7 +326,7 @@ def quantize(x, symmetric=False, per_channel=False, axis=0, dtype=_dt.int8, bits
     < 8 uses a narrower grid (:func:`quant_range`)."""
     a = _array(x)
     xp = get_array_module(a)
-    ax = axis % a.ndim if per_channel else None
+    ax = _channel_axis(a.ndim, axis, "quantize") if per_channel else None
     s, z = calculate_qparams(a, symmetric, ax, dtype, bits)
     q_min, q_max = quant_range(dtype, symmetric, bits)
     q = _quantize_array(xp, a, s, z, q_min, q_max, ax).astype(dtype)
@@ -337,15 +365,31 @@ class FakeQuantizeFunction(Function):
 
 
 def fake_quantize(x, scale, zero_point, quant_min=-128, quant_max=127, axis=None):
-    """Differentiable fake quantization (straight-through gradient) of a Tensor."""
-    if quant_min >= quant_max:
-        raise ValueError(f"fake_quantize: quant_min ({quant_min}) must be < quant_max "
+    """Differentiable fake quantization (straight-through gradient) of a Tensor: per tensor
+    (``axis=None``, scalar scale and zero point) or per channel along ``axis`` (one of each
+    per index of that axis)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"fake_quantize expects a Tensor, got {type(x).__name__}")
+    if not _dt.is_floating(x.dtype):
+        raise TypeError(f"fake_quantize expects a floating Tensor, got {x.dtype}")
+    if quant_min > quant_max:
+        raise ValueError(f"fake_quantize: quant_min ({quant_min}) must be <= quant_max "
                          f"({quant_max})")
-    s = _array(scale)
     xp = get_array_module(x.data)
-    if bool((xp.asarray(s) <= 0).any()):
+    s, z = xp.asarray(_array(scale)), xp.asarray(_array(zero_point))
+    if axis is not None:
+        axis = _channel_axis(x.ndim, axis, "fake_quantize")
+        C = x.shape[axis]
+        if s.shape not in ((), (C,)) or z.shape not in ((), (C,)):
+            raise ValueError(f"fake_quantize: need {C} scales and zero points for axis "
+                             f"{axis} of shape {x.shape}, got {s.shape} and {z.shape}")
+    elif s.ndim or z.ndim:
+        raise ValueError("fake_quantize: per tensor (axis=None) takes a scalar scale and "
+                         "zero point")
+    if bool((s <= 0).any()):
         raise ValueError("fake_quantize: scale must be positive")
-    return FakeQuantizeFunction(s, _array(zero_point), quant_min, quant_max, axis)(x)
+    _check_zero_point(xp, z, quant_min, quant_max, "fake_quantize")
+    return FakeQuantizeFunction(s, z, quant_min, quant_max, axis)(x)
 
 
 def fake_quantize_per_tensor_affine(input, scale, zero_point, quant_min, quant_max):

@@ -24,13 +24,16 @@ function                 score                                  what goes
                                                                 Taylor estimate of the loss
                                                                 change when w is removed)
 ``ln_structured``        ‖slice‖ₙ along ``dim``                 whole rows / filters
+``random_structured``    random, per slice along ``dim``        whole rows / filters
 ``global_unstructured``  any of the above, pooled over tensors  single weights, globally
 =======================  =====================================  ===========================
 
 ``amount`` is a fraction in [0, 1] (of the entries — or slices — still unpruned) or an
 integer count, as in PyTorch; the count is ``round(amount · n)`` (Python's rounding). Pruning
 an already pruned tensor again prunes that amount of what is left (PyTorch's
-``PruningContainer``): masks only ever lose entries.
+``PruningContainer``): masks only ever lose entries. The default score of an already pruned
+tensor is the pruned weight ``name_orig * name_mask`` (PyTorch's ``getattr(module, name)``);
+``importance_scores`` are used as given.
 
 Examples
 --------
@@ -65,6 +68,12 @@ al., "Pruning Filters for Efficient ConvNets", ICLR 2017 (filters by L1 norm). Z
 Notes
 -----
 * The mask is stored in the parameter's float dtype, as PyTorch does.
+* Ties in the score go to the first entry (or slice) in C order: it is pruned first.
+  PyTorch ranks by ``torch.topk``, whose order among ties is unspecified, so the two may
+  prune different ones of several equal scores (never a different number).
+* ``compute_mask(t, default_mask)`` of a method here already takes ``amount`` of the
+  entries (slices) left unpruned by ``default_mask``; PyTorch does that restriction in its
+  ``PruningContainer``. Through the module functions the masks are the same.
 * ``saliency_unstructured`` needs a gradient: it reads ``name_orig.grad`` (or
   ``name.grad`` before the first pruning) unless ``grad=`` is given.
 * Structured pruning masks only the weight; a pruned neuron's bias stays (as PyTorch).
@@ -87,12 +96,14 @@ __all__ = [
     "RandomUnstructured",
     "L1Unstructured",
     "LnStructured",
+    "RandomStructured",
     "CustomFromMask",
     "identity",
     "random_unstructured",
     "l1_unstructured",
     "saliency_unstructured",
     "ln_structured",
+    "random_structured",
     "global_unstructured",
     "global_saliency_unstructured",
     "custom_from_mask",
@@ -229,6 +240,28 @@ def _unstructured_mask(xp, scores, default_mask, amount):
     return mask
 
 
+def _structured_mask(xp, default_mask, amount, dim, slice_scores):
+    """``default_mask`` with the ``amount`` lowest-scoring unpruned slices along ``dim``
+    zeroed (a slice is unpruned while any of its entries is)."""
+    others = tuple(d for d in range(default_mask.ndim) if d != dim)
+    alive = (default_mask != 0).any(axis=others)
+    k = _count(amount, int(alive.sum()), "slices")
+    drop = _lowest(xp, xp.where(alive, slice_scores, xp.inf), k)
+    shape = [1] * default_mask.ndim
+    shape[dim] = -1
+    return default_mask * (~drop).reshape(shape).astype(default_mask.dtype)
+
+
+def _structured_dim(t, dim, what):
+    """``dim`` in [0, t.ndim), checked as PyTorch does (IndexError out of range)."""
+    if t.ndim < 2:
+        raise ValueError(f"{what} needs a tensor with >= 2 dims, got shape {t.shape}")
+    if not -t.ndim <= dim < t.ndim:
+        raise IndexError(f"{what}: dim={dim} is out of range for a tensor of shape "
+                         f"{t.shape}")
+    return dim % t.ndim
+
+
 class LnStructured(BasePruningMethod):
     """Prune ``amount`` of the unpruned slices along ``dim`` with the lowest Lₙ norm
     (``n`` = 1, 2, ... or ``float("inf")``); ``dim=0`` of a Linear weight (out, in) is a
@@ -245,22 +278,32 @@ class LnStructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         xp = get_array_module(t)
-        if t.ndim < 2:
-            raise ValueError(f"ln_structured needs a tensor with >= 2 dims, got shape "
-                             f"{t.shape}")
-        dim = self.dim % t.ndim
+        dim = _structured_dim(t, self.dim, "ln_structured")
         others = tuple(d for d in range(t.ndim) if d != dim)
-        a = xp.abs((t * default_mask).astype(xp.float64))
+        a = xp.abs(t.astype(xp.float64))
         if self.n == float("inf"):
-            norms = a.max(axis=others)
+            norms = a.max(axis=others)                                  # ‖s‖∞ = max|s|
         else:
-            norms = (a ** self.n).sum(axis=others) ** (1.0 / self.n)
-        alive = (default_mask != 0).any(axis=others)
-        k = _count(self.amount, int(alive.sum()), "slices")
-        drop = _lowest(xp, xp.where(alive, norms, xp.inf), k)
-        shape = [1] * t.ndim
-        shape[dim] = -1
-        return default_mask * (~drop).reshape(shape).astype(default_mask.dtype)
+            norms = (a ** self.n).sum(axis=others) ** (1.0 / self.n)   # (Σ|s|ⁿ)^(1/n)
+        return _structured_mask(xp, default_mask, self.amount, dim, norms)
+
+
+class RandomStructured(BasePruningMethod):
+    """Prune ``amount`` of the unpruned slices along ``dim``, chosen at random
+    (``mg.manual_seed``)."""
+
+    PRUNING_TYPE = "structured"
+
+    def __init__(self, amount, dim=-1):
+        super().__init__()
+        _validate_amount(amount)
+        self.amount, self.dim = amount, dim
+
+    def compute_mask(self, t, default_mask):
+        xp = get_array_module(t)
+        dim = _structured_dim(t, self.dim, "random_structured")
+        scores = _random.generator("cpu" if xp is np else "cuda").random((t.shape[dim],))
+        return _structured_mask(xp, default_mask, self.amount, dim, scores)
 
 
 class CustomFromMask(BasePruningMethod):
@@ -301,7 +344,8 @@ def _attach(module, name, method, importance_scores=None):
     else:
         orig = getattr(module, name + "_orig")
         default_mask = getattr(module, name + "_mask").data
-    scores = orig.data if importance_scores is None else _data(importance_scores)
+    # PyTorch scores by getattr(module, name): the weight as pruned so far
+    scores = orig.data * default_mask if importance_scores is None else _data(importance_scores)
     if tuple(scores.shape) != orig.shape:
         raise ValueError(f"prune: importance_scores have shape {tuple(scores.shape)}, the "
                          f"parameter {name!r} has shape {orig.shape}")
@@ -368,6 +412,11 @@ def ln_structured(module, name, amount, n, dim, importance_scores=None):
     removes whole output neurons of a Linear, whole filters of a Conv."""
     return LnStructured.apply(module, name, amount, n, dim,
                               importance_scores=importance_scores)
+
+
+def random_structured(module, name, amount, dim):
+    """Prune ``amount`` of the slices along ``dim`` of ``module.name``, chosen at random."""
+    return RandomStructured.apply(module, name, amount, dim)
 
 
 def custom_from_mask(module, name, mask):
@@ -440,17 +489,19 @@ def global_saliency_unstructured(parameters, amount, grads=None):
 
 def remove(module, name):
     """Make the pruning of ``module.name`` permanent: ``name`` becomes a Parameter holding
-    ``name_orig * name_mask``; ``name_orig``, ``name_mask`` and the hook go away."""
+    ``name_orig * name_mask``; ``name_orig``, ``name_mask`` and the hook go away. As in
+    PyTorch, it is the same Parameter object as before pruning (an optimizer built
+    earlier keeps training it)."""
     hid, hook = _find_hook(module, name)
     if hook is None:
         raise ValueError(f"parameter {name!r} of {type(module).__name__} has not been pruned")
     orig = getattr(module, name + "_orig")
-    pruned = orig.data * getattr(module, name + "_mask").data
+    orig.data = orig.data * getattr(module, name + "_mask").data
     module._forward_pre_hooks.pop(hid)
     del module._parameters[name + "_orig"]
     del module._buffers[name + "_mask"]
     module.__dict__.pop(name, None)
-    module.register_parameter(name, Parameter(pruned, requires_grad=orig.requires_grad))
+    module.register_parameter(name, orig)
     return module
 
 

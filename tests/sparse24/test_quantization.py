@@ -218,7 +218,7 @@ def test_validation_errors():
     with pytest.raises(ValueError, match="inf or NaN"):
         Q.calculate_qparams(np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="quant_min"):
-        Q.fake_quantize(mg.ones(2), 1.0, 0, 5, 5)
+        Q.fake_quantize(mg.ones(2), 1.0, 0, 6, 5)
     with pytest.raises(ValueError, match="averaging_constant"):
         Q.FakeQuantize(averaging_constant=0.0)
     with pytest.raises(TypeError, match="QuantizedTensor"):
