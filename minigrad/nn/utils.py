@@ -297,3 +297,13 @@ def vector_to_parameters(vec, parameters):
                 "vector_to_parameters: vec and the parameters are on different devices")
         p.data[...] = vec.data[pointer:pointer + n].reshape(p.data.shape)
         pointer += n
+
+
+def __getattr__(name):
+    # ``mg.nn.utils.prune`` is PyTorch's path to pruning; the module lives with the sparse
+    # formats (minigrad.sparse.prune) and loads on first use.
+    if name == "prune":
+        from ..sparse import prune
+
+        return prune
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -279,3 +279,11 @@ def test_observer_qparams_against_torch():
     s, z = Q.calculate_qparams(x, axis=0)
     np.testing.assert_allclose(s, ts.numpy(), rtol=1e-6)
     np.testing.assert_array_equal(z, tz.numpy())
+
+
+def test_pruning_is_reachable_at_pytorchs_path():
+    """``from torch.nn.utils import prune`` reads ``from minigrad.nn.utils import prune``."""
+    from minigrad.nn.utils import prune
+    from minigrad.sparse import prune as sparse_prune
+
+    assert prune is sparse_prune and callable(prune.l1_unstructured)
