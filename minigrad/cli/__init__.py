@@ -59,6 +59,7 @@ def build_parser():
 
     parser.add_argument("--version", action="version", version=f"minigrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    parser.command_parsers = sub.choices  # name → its parser, for its error messages
     modules = {}
     for command, module_name in COMMANDS.items():
         module = importlib.import_module(f"{__name__}.{module_name}")
@@ -74,7 +75,10 @@ def build_parser():
 def main(argv=None):
     """Entry point of the ``minigrad`` console script; returns the exit status."""
     parser, modules = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the subcommand, whose --help lists its options
+        command_parser = parser.command_parsers.get(args.command, parser)
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return 0

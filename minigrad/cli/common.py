@@ -10,8 +10,9 @@ import re
 import sys
 
 __all__ = ["CLIError", "Parser", "add_common", "positive_float", "nonnegative_float",
-           "positive_int", "nonnegative_int", "comma_list", "float_pair", "check_device",
-           "run_folder", "has_matplotlib", "skip_plot_note", "EPILOG_COMMON", "say"]
+           "positive_int", "nonnegative_int", "int_at_least", "comma_list", "float_pair",
+           "check_device", "run_folder", "has_matplotlib", "skip_plot_note", "one_line",
+           "EPILOG_COMMON", "say"]
 
 
 class CLIError(Exception):
@@ -90,6 +91,16 @@ def nonnegative_int(text):
     return value
 
 
+def int_at_least(low):
+    """An argument type: an integer >= ``low``."""
+    def parse(text):
+        value = _int(text, f"an integer >= {low}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text}")
+        return value
+    return parse
+
+
 def comma_list(choices, what):
     """An argument type: a comma-separated list whose items are all in ``choices``
     (``all`` means every choice)."""
@@ -166,14 +177,29 @@ def run_folder(out, name, fresh=True, create=True):
     return path
 
 
-def read_run_checkpoint(path, flag, default_file, need=()):
+def one_line(error, limit=300):
+    """An exception's message on one line (a state-dict mismatch lists every key on lines
+    of its own), cut at ``limit`` characters; a KeyError names the missing entry."""
+    if isinstance(error, KeyError) and len(error.args) == 1:
+        text = f"missing entry {error.args[0]!r}"
+    else:
+        text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def read_run_checkpoint(path, flag, default_files, need=()):
     """``(path, state)`` of a checkpoint written by `minigrad train`: ``path`` or, for a
-    run folder, its ``default_file``. Any problem is a CLIError naming ``flag``; ``need``
-    lists entries the state must hold besides its config."""
+    run folder, the first of its ``default_files`` (a name or a tuple of names) that
+    exists. Any problem is a CLIError naming ``flag``; ``need`` lists entries the state
+    must hold besides its config."""
     from ..serialization import CheckpointError, load
 
     if os.path.isdir(path):
-        path = os.path.join(path, default_file)
+        names = (default_files,) if isinstance(default_files, str) else default_files
+        found = [os.path.join(path, n) for n in names if os.path.exists(os.path.join(path, n))]
+        if not found:
+            raise CLIError(f"{flag}: no checkpoint in {path} (looked for {' or '.join(names)})")
+        path = found[0]
     if not os.path.exists(path):
         raise CLIError(f"{flag}: no such checkpoint: {path}")
     try:

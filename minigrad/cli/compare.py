@@ -6,6 +6,7 @@ import time
 
 from .common import (
     EPILOG_COMMON,
+    CLIError,
     Formatter,
     add_common,
     check_device,
@@ -69,6 +70,7 @@ def add_parser(sub):
 def run(args):
     from ..train.callbacks import write_atomic, write_json
     from ..train.compare import compare, markdown_table, plot_curves
+    from ..train.datasets import DatasetError
 
     device = check_device(args.device)
     # (argparse passes string defaults through ``type`` too: these are lists)
@@ -79,9 +81,12 @@ def run(args):
         f"schedule(s) × {len(seeds)} seed(s), {args.budget_epochs} epochs each"
         + (f", lr tuned with {args.tune_trials} trials" if args.tune_trials else ""))
     start = time.perf_counter()
-    results = compare(optimizers, schedules, tasks, seeds=seeds, epochs=args.budget_epochs,
-                      tune_trials=args.tune_trials, lr_range=args.lr_range,
-                      subset=args.subset, progress=not args.no_progress, device=device)
+    try:
+        results = compare(optimizers, schedules, tasks, seeds=seeds, epochs=args.budget_epochs,
+                          tune_trials=args.tune_trials, lr_range=args.lr_range,
+                          subset=args.subset, progress=not args.no_progress, device=device)
+    except DatasetError as e:
+        raise CLIError(f"--subset {args.subset}: {e}; use a larger --subset") from None
     results["config"]["seconds"] = time.perf_counter() - start
     table = markdown_table(results)
     write_atomic(os.path.join(folder, "compare.md"), table + "\n")

@@ -11,7 +11,9 @@ from .common import (
     add_common,
     check_device,
     has_matplotlib,
+    int_at_least,
     nonnegative_int,
+    one_line,
     positive_float,
     positive_int,
     read_run_checkpoint,
@@ -39,13 +41,15 @@ def add_parser(sub):
                        description=DESCRIPTION, formatter_class=Formatter,
                        epilog=EPILOG_COMMON)
     p.add_argument("--checkpoint", required=True,
-                   help="a best.npz / last.npz written by `minigrad train` (or its folder)")
+                   help="a best.npz / last.npz written by `minigrad train` (or its folder: "
+                        "its best.npz, else its last.npz)")
     p.add_argument("--samples", type=positive_int, default=512,
                    help="training samples the loss is averaged over")
     p.add_argument("--span", type=positive_float, default=1.0,
                    help="α and β range over [-span, span]")
-    p.add_argument("--points", type=positive_int, default=41, help="points of the 1-D slice")
-    p.add_argument("--resolution", type=positive_int, default=21,
+    p.add_argument("--points", type=int_at_least(3), default=41,
+                   help="points of the 1-D slice")
+    p.add_argument("--resolution", type=int_at_least(3), default=21,
                    help="grid points per axis of the 2-D map")
     p.add_argument("--power-iters", type=nonnegative_int, default=20,
                    help="power-iteration steps for the sharpness (0: skip)")
@@ -57,7 +61,8 @@ def load_trained(path, device):
     """(config, task, model, loss_fn) rebuilt from a `minigrad train` checkpoint."""
     from .train import build_run
 
-    path, state = read_run_checkpoint(path, "--checkpoint", "best.npz", need=("model",))
+    path, state = read_run_checkpoint(path, "--checkpoint", ("best.npz", "last.npz"),
+                                      need=("model",))
     config = state["extra"]["config"]
     import minigrad as mg
 
@@ -66,7 +71,8 @@ def load_trained(path, device):
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError, TypeError) as e:
-        raise CLIError(f"--checkpoint: {path} does not match its own model: {e}") from None
+        raise CLIError(f"--checkpoint: {path} does not match its own model: {one_line(e)}") \
+            from None
     return config, state, task, model, loss_fn
 
 
@@ -97,6 +103,8 @@ def run(args):
     d1 = filter_normalized_direction(model, rng)
     d2 = filter_normalized_direction(model, rng)
     alphas = np.linspace(-args.span, args.span, args.points)
+    if args.points % 2:
+        alphas[args.points // 2] = 0.0  # exactly the weights, whatever the rounding
     grid = np.linspace(-args.span, args.span, args.resolution)
     say(f"{run_name}: epoch {state.get('epoch')}, {config['model']} on {task.name}; loss over "
         f"{n} training samples")
@@ -112,7 +120,11 @@ def run(args):
                    progress=None if bar is None else (lambda: bar.update(1)))
     if bar is not None:
         bar.close()
-    center = float(losses_1d[np.argmin(np.abs(alphas))])
+    if args.points % 2:
+        center = float(losses_1d[args.points // 2])
+    else:  # an even --points leaves α = 0, the weights themselves, between two points
+        at_zero = interpolate_1d(model, loss_fn, batches, d1, np.zeros(1), with_accuracy=False)
+        center = float(at_zero[0])
     result = {"checkpoint": os.path.abspath(args.checkpoint), "run": run_name,
               "samples": n, "span": args.span, "alphas_1d": alphas.tolist(),
               "loss_1d": losses_1d.tolist(),

@@ -15,6 +15,7 @@ from .common import (
     has_matplotlib,
     nonnegative_float,
     nonnegative_int,
+    one_line,
     positive_float,
     positive_int,
     read_run_checkpoint,
@@ -136,17 +137,37 @@ def _config(args):
     return {k: getattr(args, k) for k in _TRAINING_KEYS}
 
 
+def _note_ignored_options(args, config):
+    """Say on stderr which training options given with --resume are ignored: those that
+    differ from both their default and the checkpoint's setting (``--epochs 20`` given to
+    extend a finished 10-epoch run would otherwise change nothing, silently)."""
+    import argparse
+    import sys
+
+    defaults = vars(add_parser(argparse.ArgumentParser().add_subparsers()).parse_args([]))
+    ignored = [k for k in _TRAINING_KEYS if k != "checkpoint_every_steps" and k in config
+               and getattr(args, k) != defaults[k] and getattr(args, k) != config[k]]
+    if ignored:
+        given = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k)}" for k in ignored)
+        kept = ", ".join(f"{k} {'default' if config[k] is None else config[k]}"
+                         for k in ignored)
+        sys.stderr.write(f"minigrad train: note: ignoring {given}: a resumed run keeps the "
+                         f"settings of its checkpoint ({kept})\n")
+
+
 def build_run(config, device):
     """(task, model, loss_fn) for a saved or fresh configuration (also used by
     ``minigrad landscape`` to rebuild a trained model)."""
     from .. import nn
     from ..nn import functional as F
-    from ..train.datasets import load_task
+    from ..train.datasets import DatasetError, load_task
     from ..train.models import build_model
 
     try:
         task = load_task(config["dataset"], val_fraction=config["val_fraction"],
                          subset=config["subset"], seed=config["seed"])
+    except DatasetError as e:
+        raise CLIError(f"{e}; use a larger --subset or a smaller --val-fraction") from None
     except FileNotFoundError as e:
         raise CLIError(f"--dataset {config['dataset']}: {e}") from None
     except ValueError as e:
@@ -185,6 +206,7 @@ def run(args):
     if args.resume is not None:
         resume_path, state = read_run_checkpoint(args.resume, "--resume", "last.npz")
         config = dict(state["extra"]["config"])
+        _note_ignored_options(args, config)
         if args.checkpoint_every_steps is not None:  # applies to the rest of the run
             config["checkpoint_every_steps"] = args.checkpoint_every_steps
     else:
@@ -291,7 +313,8 @@ def run(args):
         try:
             trainer.load_state_dict(state)
         except (ValueError, KeyError, RuntimeError) as e:
-            raise CLIError(f"--resume: {resume_path} does not fit this run: {e}") from None
+            raise CLIError(f"--resume: {resume_path} does not fit this run: {one_line(e)}") \
+                from None
         progress = state.get("epoch_progress")
         if progress is None:
             show(f"resuming {name} from {resume_path} at epoch {trainer.epoch}/"

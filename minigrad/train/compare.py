@@ -202,12 +202,15 @@ def compare(optimizers, schedules=("constant",), tasks=tuple(TASKS), seeds=3, ep
                                                                tune_trials)))
     n_runs = len(tasks) * len(optimizers) * len(schedules) * (
         len(seeds) * (2 if tune_trials else 1) + tune_trials)
+    cache, runs, tuning = {}, [], []
+    for task in tasks:  # fails early (before the progress bar) on data that cannot be used
+        if task != "rosenbrock":
+            _data(task, cache, subset)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_runs, desc="compare", dynamic_ncols=True)
-    cache, runs, tuning = {}, [], []
 
     def go(task, opt, sched, lr, seed):
         if bar is not None:

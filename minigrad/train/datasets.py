@@ -26,9 +26,13 @@ from ..data import TensorDataset, train_test_split
 from ..tensor import Tensor
 from .augment import Standardize
 
-__all__ = ["Task", "load_task", "DATASETS"]
+__all__ = ["Task", "load_task", "DATASETS", "DatasetError"]
 
 DATASETS = ("digits", "mnist:PATH", "spirals", "moons", "regression")
+
+
+class DatasetError(ValueError):
+    """The data asked for cannot make a run (e.g. nothing left to train on)."""
 
 
 @dataclass
@@ -115,7 +119,11 @@ def load_task(spec, val_fraction=0.1, subset=None, test_subset=None, seed=0):
     name, (X_tr, y_tr), (X_te, y_te), kind = _raw(spec)
     train = _subset(TensorDataset(X_tr, y_tr), subset, seed)
     test = _subset(TensorDataset(X_te, y_te), test_subset, seed)
+    n_kept = len(train)
     train, val = _split_val(train, val_fraction, seed)
+    if len(train) == 0:
+        raise DatasetError(f"{n_kept} sample(s) leave none for training once the validation "
+                           f"part (fraction {val_fraction:g}) is held out")
     X = train.tensors[0]
     std = Standardize.fit(X, per_channel=X.ndim == 2)
 

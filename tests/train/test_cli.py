@@ -352,6 +352,11 @@ def _truncated(tmp_path):
     ["train", "--stop-after-steps", "-3"],
     ["train", "--amp", "float32"],
     ["train", "--device", "cuda"],
+    ["train", "--model", "mlp", "--subset", "1"],  # nothing left once validation is held out
+    ["train", "--subset", "2", "--val-fraction", "0.9"],
+    ["train", "--no-such-option", "1"],
+    ["landscape", "--checkpoint", "x.npz", "--points", "1"],
+    ["landscape", "--checkpoint", "x.npz", "--resolution", "2"],
     ["landscape", "--checkpoint", "no/such/best.npz"],
     ["landscape"],
     ["compare", "--optimizers", "sgd,adamm"],
@@ -458,3 +463,82 @@ def test_distributed_mid_epoch_resume_under_mpiexec(tmp_path):
     for k in full:
         assert np.array_equal(full[k], part[k]), k
     assert _rows(tmp_path / "out/full/metrics.csv") == _rows(tmp_path / "out/part/metrics.csv")
+
+
+# --------------------------------------------------------------------------- audit fixes
+def test_unrecognized_argument_is_reported_by_the_subcommand(workdir):
+    status, _, err = run_cli("trajectories", "--lr", "0.1")
+    assert status == 2
+    assert err.strip() == ("minigrad trajectories: error: unrecognized arguments: --lr 0.1 "
+                           "(see minigrad trajectories --help)")
+
+
+def test_compare_subset_too_small_is_one_line(workdir):
+    status, _, err = run_cli("compare", "--subset", "1", "--tasks", "digits-mlp", "--optimizers",
+                             "adam", "--schedules", "constant", "--seeds", "1",
+                             "--budget-epochs", "1", *FAST, "--out", "out")
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "--subset 1" in lines[0] and "none for training" in lines[0]
+
+
+@pytest.fixture
+def tiny_run(workdir):
+    assert run_cli("train", *TINY_TRAIN, "--epochs", "1", "--out", "out", "--name", "m")[0] == 0
+    return workdir / "out" / "m"
+
+
+def test_resume_of_a_checkpoint_with_another_model_is_one_line(workdir, tiny_run):
+    from minigrad.serialization import save
+
+    state = load(tiny_run / "last.npz")
+    state["extra"]["config"]["model"] = "cnn"  # the weights are the MLP's
+    save(state, workdir / "other.npz")
+    state = load(tiny_run / "last.npz")
+    del state["optimizer"]
+    save(state, workdir / "no-optimizer.npz")
+    for path, words in (("other.npz", "does not fit this run"),
+                        ("no-optimizer.npz", "missing entry 'optimizer'")):
+        status, _, err = run_cli("train", "--resume", path, *FAST, "--out", "out")
+        assert status == 2
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], err
+    status, _, err = run_cli("landscape", "--checkpoint", "other.npz", *FAST, "--out", "out")
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "does not match its own model" in err
+
+
+def test_resume_says_which_training_options_it_ignores(workdir, tiny_run):
+    status, out, err = run_cli("train", "--resume", "out/m", "--epochs", "5", "--lr", "0.5",
+                               *FAST, "--out", "out")
+    assert status == 0, err
+    assert "note: ignoring --lr 0.5, --epochs 5" in err and "epochs 1" in err
+    assert "at epoch 1/1" in out  # the checkpoint's settings were kept
+    status, _, err = run_cli("train", "--resume", "out/m", *TINY_TRAIN, "--epochs", "1",
+                             "--out", "out")
+    assert status == 0 and "ignoring" not in err  # the same settings: nothing to say
+
+
+def test_landscape_of_a_run_without_validation_uses_last_npz(workdir):
+    assert run_cli("train", *TINY_TRAIN, "--epochs", "1", "--val-fraction", "0", "--out", "out",
+                   "--name", "nv")[0] == 0
+    assert not (workdir / "out" / "nv" / "best.npz").exists()
+    status, out, err = run_cli("landscape", "--checkpoint", "out/nv", "--samples", "32",
+                               "--points", "3", "--resolution", "3", "--power-iters", "0",
+                               *FAST, "--out", "out")
+    assert status == 0, err
+    (workdir / "empty").mkdir()
+    status, _, err = run_cli("landscape", "--checkpoint", "empty", *FAST, "--out", "out")
+    assert status == 2 and "no checkpoint in empty (looked for best.npz or last.npz)" in err
+
+
+def test_landscape_loss_at_the_weights_with_an_even_number_of_points(workdir, tiny_run):
+    common = ["landscape", "--checkpoint", "out/m", "--samples", "32", "--resolution", "3",
+              "--power-iters", "0", *FAST, "--out", "out"]
+    centers = []
+    for points in ("3", "4"):
+        status, out, err = run_cli(*common, "--points", points, "--name", f"p{points}")
+        assert status == 0, err
+        centers.append(json.load(open(workdir / "out" / f"p{points}" / "landscape.json"))
+                       ["loss_at_center"])
+    assert centers[1] == pytest.approx(centers[0], rel=1e-6)  # α = 0 is not on the 4 points
