@@ -286,9 +286,13 @@ def load(f, map_location=None, *, weights_only=None):
             files = set(archive.files)
             arrays = {k: archive[k] for k in files}
     except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError) as e:
+        # NumPy reads a file that is no zip archive as a pickle and advises allow_pickle=;
+        # minigrad never unpickles, so that advice would mislead: name the problem only.
+        detail = ("it is not a zip archive" if "allow_pickle" in str(e)
+                  else f"{type(e).__name__}: {e}")
         raise CheckpointError(
             f"load: {name} is not a valid checkpoint (corrupt, truncated, or not an .npz "
-            f"archive): {type(e).__name__}: {e}") from None
+            f"archive): {detail}") from None
     _check_only_arrays(arrays, name)
     if _META not in arrays:
         device = normalize_device(map_location) if map_location is not None else "cpu"

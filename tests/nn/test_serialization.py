@@ -243,3 +243,13 @@ def test_torch_save_file_is_refused_clearly(tmp_path):
     torch.save({"w": torch.ones(2)}, tmp_path / "t.pt")
     with pytest.raises(CheckpointError, match="PyTorch checkpoint"):
         load(tmp_path / "t.pt")
+
+
+def test_a_file_that_is_no_archive_gets_no_pickle_advice(tmp_path):
+    """NumPy suggests allow_pickle= for a non-zip file; minigrad never unpickles, so its
+    error says what is wrong instead."""
+    path = tmp_path / "bad.npz"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(mg.serialization.CheckpointError, match="it is not a zip archive") as e:
+        mg.load(path)
+    assert "allow_pickle" not in str(e.value)
