@@ -234,6 +234,9 @@ def _checked_index(x, dim, index, op):
     """``(dim, index array)`` after PyTorch's checks for gather/scatter: an integer index
     with x's number of dims, no larger than x except along ``dim``, every value in
     [0, x.shape[dim])."""
+    if isinstance(index, Tensor) and index.device != x.device:
+        raise RuntimeError(f"{op}: index is on {index.device} but the input is on "
+                           f"{x.device}; move one with .to()")
     index = index.data if isinstance(index, Tensor) else x.xp.asarray(index)
     dim = _dim(dim, x.ndim, op)
     if index.dtype.kind not in "iu" or index.ndim != x.ndim:

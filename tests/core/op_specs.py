@@ -28,6 +28,12 @@ class OpSpec:
     tags: list = field(default_factory=list)
 
 
+
+def _on(x, array):
+    """An index or target array as a tensor on x's device (gather, scatter and the losses
+    refuse one on another device, as PyTorch does)."""
+    return mg.tensor(array, device=x.device)
+
 def one(**kw):
     def draw(data):
         return (data.draw(arrays(**{**SMALL, **kw})),), {}
@@ -376,8 +382,8 @@ SPECS = [
     OpSpec("repeat", _draw_repeat, lambda x, reps: x.repeat(*reps),
            lambda x, reps: np.tile(x, reps)),
     OpSpec("flip", one(min_dims=2), lambda x: x.flip(0), lambda x: np.flip(x, 0)),
-    OpSpec("gather", _draw_gather, lambda x, dim, index: x.gather(dim, mg.tensor(index)),
-           _np_gather),
+    OpSpec("gather", _draw_gather,
+           lambda x, dim, index: x.gather(dim, _on(x, index)), _np_gather),
     OpSpec("roll", _draw_roll, lambda x, dim, shift: x.roll(shift, dim),
            lambda x, dim, shift: np.roll(x, shift, dim)),
     OpSpec("roll_flat", one(), lambda x: x.roll(2), lambda x: np.roll(x, 2)),
@@ -522,12 +528,12 @@ MORE_SPECS = [
     OpSpec("median", one(unique=True), lambda x: x.median(),
            lambda x: np.sort(x, axis=None)[(x.size - 1) // 2]),
     OpSpec("scatter", _draw_scatter,
-           lambda x, src, dim, index: x.scatter(dim, mg.tensor(index), src), _np_scatter),
+           lambda x, src, dim, index: x.scatter(dim, _on(x, index), src), _np_scatter),
     OpSpec("scatter_value", _draw_scatter,
-           lambda x, src, dim, index: x.scatter(dim, mg.tensor(index), 0.5) + 0 * src.sum(),
+           lambda x, src, dim, index: x.scatter(dim, _on(x, index), 0.5) + 0 * src.sum(),
            lambda x, src, dim, index: _np_scatter(x, 0.5, dim, index)),
     OpSpec("scatter_add", _draw_scatter,
-           lambda x, src, dim, index: x.scatter_add(dim, mg.tensor(index), src),
+           lambda x, src, dim, index: x.scatter_add(dim, _on(x, index), src),
            lambda x, src, dim, index: _np_scatter(x, src, dim, index, add=True)),
 ]
 SPECS += MORE_SPECS
@@ -572,7 +578,7 @@ def _draw_bias_act(data):
 FUSED_SPECS = [
     OpSpec("fused_cross_entropy", _draw_ce,
            lambda x, target, reduction, label_smoothing: fused.fused_cross_entropy(
-               x, mg.tensor(target), ignore_index=-1, reduction=reduction,
+               x, _on(x, target), ignore_index=-1, reduction=reduction,
                label_smoothing=label_smoothing), _np_ce),
     OpSpec("fused_softmax", one(min_dims=1), lambda x: fused.fused_softmax(x),
            lambda x: np.exp(x - _np_lse(x, -1)[..., None])),

@@ -157,3 +157,9 @@ def test_mixing_real_devices_names_both():
         a + b
     with pytest.raises(RuntimeError, match="cuda, cpu"):
         b @ mg.ones(2, 2)
+    index = mg.tensor([[0, 1]])  # on the CPU, for a CUDA input: PyTorch refuses too
+    for op in (lambda: b.reshape(1, 2).gather(1, index),
+               lambda: b.reshape(1, 2).scatter(1, index, 0.5),
+               lambda: b.reshape(1, 2).scatter_add(1, index, b.reshape(1, 2))):
+        with pytest.raises(RuntimeError, match="index is on cpu but the input is on cuda"):
+            op()

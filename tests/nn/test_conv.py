@@ -305,8 +305,8 @@ def test_conv2d_padding_mode_against_the_definition(mode, np_mode, device):
     layer = layer.double().to(device)
     x = rng.standard_normal((2, 2, 5, 4))
     xpad = np.pad(x, ((0, 0), (0, 0), (2, 2), (1, 1)), mode=np_mode)
-    expected = conv2d_reference(xpad, layer.weight.numpy(), layer.bias.numpy(), (1, 2),
-                                (0, 0), (1, 1), 1)
+    expected = conv2d_reference(xpad, layer.weight.cpu().numpy(), layer.bias.cpu().numpy(),
+                                (1, 2), (0, 0), (1, 1), 1)
     xt = mg.tensor(x, device=device, requires_grad=True)
     assert_close(layer(xt), expected, rtol=1e-12)
     assert mg.gradcheck(lambda x, *params: layer(x), (xt, layer.weight, layer.bias))
@@ -381,7 +381,8 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(device):
     x = rng.standard_normal(y.shape)
     z = F.conv_transpose2d(_t(x, device), _t(w, device), output_padding=(0, 1), **geometry)
     assert z.shape == u.shape
-    assert_close(mg.tensor((y.numpy() * x).sum()), np.array((u * z.numpy()).sum()), rtol=1e-12)
+    assert_close(mg.tensor((y.cpu().numpy() * x).sum()), np.array((u * z.cpu().numpy()).sum()),
+                 rtol=1e-12)
 
 
 @pytest.mark.parametrize("stride,padding,output_padding,dilation",

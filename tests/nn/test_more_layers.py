@@ -321,7 +321,7 @@ def test_unfold_matches_reference_and_fold_is_its_adjoint(case, device):
     y = np.random.default_rng(8).standard_normal(ref.shape)
     folded = F.fold(T(y, device), x.shape[2:], **g)
     assert folded.shape == x.shape
-    assert np.isclose((ref * y).sum(), (x * folded.numpy()).sum(), rtol=1e-10)
+    assert np.isclose((ref * y).sum(), (x * folded.cpu().numpy()).sum(), rtol=1e-10)
 
 
 @settings(max_examples=10)

@@ -53,10 +53,10 @@ def test_bilinear_is_linear_along_each_dim(device):
     x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
     y = F.interpolate(_t(x, device), size=(7, 3), mode="bilinear", align_corners=True)
     rows = F.interpolate(_t(x.transpose(0, 1, 3, 2).reshape(2, 15, 4), device), size=7,
-                         mode="linear", align_corners=True).numpy()
+                         mode="linear", align_corners=True).cpu().numpy()
     rows = rows.reshape(2, 3, 5, 7).transpose(0, 1, 3, 2)           # (2, 3, 7, 5)
     both = F.interpolate(_t(rows.reshape(2, 21, 5), device), size=3, mode="linear",
-                         align_corners=True).numpy().reshape(2, 3, 7, 3)
+                         align_corners=True).cpu().numpy().reshape(2, 3, 7, 3)
     assert_close(y, both, rtol=1e-12)
 
 
