@@ -258,6 +258,24 @@ def _castable(t):
 # --------------------------------------------------------------------------- compute
 
 
+# Outputs of at least this many elements go to the Hopper wgmma GEMM on an sm_90 device:
+# measured on an H200 (benchmarks/results/gpu-2026-11-26*.md), 0.80-0.82x cuBLAS at
+# 4096^3-8192^3 against 0.48-0.54x for the mma.sync hgemm; its 128 x 256 tiles waste work on
+# small outputs, which stay on hgemm.
+WGMMA_MIN_OUTPUT = 1 << 20
+
+
+def _wgmma_worth_it(xp, m, n):
+    return m * n >= WGMMA_MIN_OUTPUT and _is_sm90(xp.cuda.Device().id)
+
+
+@functools.cache
+def _is_sm90(device_id):
+    from .. import _backend
+
+    return _backend.cupy().cuda.Device(device_id).compute_capability == "90"
+
+
 def half_matmul(xp, a, b, out_dtype=None):
     r"""``xp.matmul(a, b)``, except that half operands are multiplied with float32
     accumulation and the result rounded once (to the half dtype, or ``out_dtype``).
@@ -270,11 +288,14 @@ def half_matmul(xp, a, b, out_dtype=None):
     * NumPy: both operands converted to float32, ``numpy.matmul`` (BLAS), result cast to
       the output dtype. The conversions are exact, so this equals a tensor-core GEMM up
       to the order of the float32 additions.
-    * CuPy, float16, 2-D C-contiguous operands: ``minigrad.kernels.hgemm`` (our tensor-core
-      GEMM, float32 accumulators, half or float32 output).
-    * CuPy otherwise (batched or transposed views): ``cupy.matmul``, which calls cuBLAS
-      with float16 storage and float32 compute (CuPy's default compute type for float16);
-      with ``out_dtype=float32`` the operands are converted first.
+    * CuPy, 2-D C-contiguous operands: our tensor-core GEMMs, float16 or bfloat16 in,
+      float32 accumulators, half or float32 output: ``minigrad.kernels.hgemm_wgmma`` on an
+      sm_90 GPU for outputs of at least ``WGMMA_MIN_OUTPUT`` elements, else
+      ``minigrad.kernels.hgemm``.
+    * CuPy otherwise (batched or transposed views): for float16 ``cupy.matmul``, which
+      calls cuBLAS with float16 storage and float32 compute (CuPy's default compute type
+      for float16); with ``out_dtype=float32``, and always for bfloat16 (which CuPy's
+      matmul does not take), the operands are converted to float32 first.
 
     Parameters
     ----------
@@ -300,11 +321,12 @@ def half_matmul(xp, a, b, out_dtype=None):
         product = np.matmul(a.astype(np.float32), b.astype(np.float32))
         with np.errstate(over="ignore"):  # a sum past 65504 is inf, as on a GPU: GradScaler's
             return product.astype(out_dtype)  # signal to skip the step, not a warning
-    if (dtype == np.float16 and a.ndim == 2 and b.ndim == 2
-            and a.flags.c_contiguous and b.flags.c_contiguous):
-        from minigrad.kernels import hgemm
+    if a.ndim == 2 and b.ndim == 2 and a.flags.c_contiguous and b.flags.c_contiguous:
+        from minigrad import kernels
 
-        return hgemm(a, b, out_dtype=out_dtype)
-    if out_dtype == np.float32:
-        return xp.matmul(a.astype(np.float32), b.astype(np.float32))
+        gemm = kernels.hgemm_wgmma if _wgmma_worth_it(xp, a.shape[0], b.shape[1]) else \
+            kernels.hgemm
+        return gemm(a, b, out_dtype=out_dtype)
+    if out_dtype == np.float32 or dtype != np.float16:  # cuBLAS through CuPy: float16 only
+        return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
     return xp.matmul(a, b)

@@ -385,3 +385,53 @@ def test_cuda_autocast_matmul_uses_hgemm_shapes():
         assert rel_err(y, a.astype(np.float64) @ b.astype(np.float64)) < 5e-3
         yt = half_matmul(cp, cp.asarray(a), cp.asarray(b.T.copy()).T)  # transposed view
         assert rel_err(yt, a.astype(np.float64) @ b.astype(np.float64)) < 5e-3
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("half", ["float16", "bfloat16"])
+def test_cuda_half_matmul_large_outputs_and_bfloat16(monkeypatch, half):
+    """Outputs of WGMMA_MIN_OUTPUT elements and more take hgemm_wgmma on an sm_90 GPU (and
+    hgemm elsewhere); bfloat16 takes our GEMMs too (CuPy's matmul has no bfloat16), and
+    batched bfloat16 products go through float32."""
+    from minigrad import kernels
+    from minigrad._backend import cupy
+    from minigrad.amp import autocast_mode
+
+    cp = cupy()
+    try:
+        dtype = np.dtype(half)
+        cp.zeros(1, dtype=dtype)
+    except Exception:
+        pytest.skip(f"no {half} in this NumPy/CuPy")
+    calls = []
+
+    def recorded(name):
+        gemm = getattr(kernels, name)
+
+        def call(*args, **kwargs):
+            calls.append(name)
+            return gemm(*args, **kwargs)
+        return call
+
+    for name in ("hgemm", "hgemm_wgmma"):
+        monkeypatch.setattr(kernels, name, recorded(name))
+    rng = np.random.default_rng(1)
+    tol = 5e-3 if half == "float16" else 2e-2
+    for M, K, N in [(1100, 300, 1000), (129, 77, 65)]:
+        a = rng.standard_normal((M, K)).astype(np.float32)
+        b = rng.standard_normal((K, N)).astype(np.float32)
+        want = a.astype(dtype).astype(np.float64) @ b.astype(dtype).astype(np.float64)
+        for out_dtype in (None, np.float32):
+            y = half_matmul(cp, cp.asarray(a).astype(dtype), cp.asarray(b).astype(dtype),
+                            out_dtype=out_dtype)
+            assert y.dtype == (dtype if out_dtype is None else np.float32)
+            assert rel_err(y.astype(cp.float32), want) < tol
+    big = "hgemm_wgmma" if cp.cuda.Device().compute_capability == "90" else "hgemm"
+    assert calls == [big, big, "hgemm", "hgemm"]
+    assert 1100 * 1000 >= autocast_mode.WGMMA_MIN_OUTPUT > 129 * 65
+    a3 = rng.standard_normal((2, 33, 17)).astype(np.float32)
+    b3 = rng.standard_normal((2, 17, 9)).astype(np.float32)
+    y3 = half_matmul(cp, cp.asarray(a3).astype(dtype), cp.asarray(b3).astype(dtype))
+    assert y3.dtype == dtype
+    want3 = a3.astype(dtype).astype(np.float64) @ b3.astype(dtype).astype(np.float64)
+    assert rel_err(y3.astype(cp.float32), want3) < tol
