@@ -529,9 +529,12 @@ def mma_peak(sparse: bool = False, iters: int = 4096, blocks_per_sm: int = 4):
 
 
 def wgmma_compile_options(defines: dict | None = None) -> tuple:
-    """NVRTC options for hgemm_wgmma.cu: ours plus sm_90a and the guard macro that turns a
-    build for any other target into a compile error (instead of a kernel that traps)."""
-    return compile_options(defines) + ("--gpu-architecture=sm_90a", "-DWGMMA_REQUIRE_SM90A=1")
+    """NVRTC options for hgemm_wgmma.cu: ours plus sm_90a, the guard macro that turns a
+    build for any other target into a compile error (instead of a kernel that traps), and
+    -default-device: the main loop's generic lambdas (a compile-time phase argument) have no
+    execution space of their own, which nvcc infers and NVRTC's JIT mode refuses."""
+    return compile_options(defines) + ("--gpu-architecture=sm_90a", "-DWGMMA_REQUIRE_SM90A=1",
+                                       "-default-device")
 
 
 def _nvrtc_cubin(source: str, name: str, options: tuple) -> bytes:

@@ -187,12 +187,12 @@ __device__ __forceinline__ void hgemm_wgmma_body(int M, int N, int K, const u16*
     }
     wgmma_mainloop(
         acc, KT, copy,
-        [&](int rd) {  // the BK/16 k16 steps of the tile in stage rd
+        [&](int rd, auto) {  // the BK/16 k16 steps of the tile in stage rd
 #pragma unroll
             for (int kk = 0; kk < BK / 16; ++kk)
                 wgmma_ss<BN, IS_BF16>(acc, desc_a(sA, rd, wg, kk), desc_b(sB, rd, kk));
         },
-        [](int, int) {}, [](int) {});
+        [](int, int) {}, [](int, auto) {});
     store_tile<IS_BF16, OUT>(acc, C, M, N, m0, n0, tid);
 }
 

@@ -104,8 +104,14 @@
 #ifndef PROXY_FENCE
 #define PROXY_FENCE 1  // 0: no fence.proxy.async before the barrier (A/B timing only)
 #endif
+// The sp-meta register of a wgmma.sp is read after the instruction issues (measured on an
+// H200: a register rewritten while its wgmma is in flight gives wrong products, see the
+// Pipeline note), so a register may not be rewritten before the wait that retires its group.
+#ifndef META_REGS
+#define META_REGS 1    // 1: one register set, rewritten after wgmma.wait_group 0 (META_WAIT0)
+#endif                 // 2: two sets, alternating by k tile, no extra wait
 #ifndef META_WAIT0
-#define META_WAIT0 0   // 1: wgmma.wait_group 0 before the metadata registers are rewritten (diagnostic)
+#define META_WAIT0 (META_REGS == 1)  // 1: wgmma.wait_group 0 before the metadata load
 #endif
 #ifndef SP_SEL
 #define SP_SEL 0       // sparsity selector (0: threads T0,T1; 1: T2,T3 -- both hold the words)
@@ -137,6 +143,7 @@
 
 static_assert(BK == 64 || BK == 128, "BK must be 64 (64B-swizzled A rows) or 128 (128B)");
 static_assert(SP_SEL == 0 || SP_SEL == 1, "the f16/bf16 sparsity selector is 0 or 1");
+static_assert(META_REGS == 1 || META_REGS == 2, "META_REGS: 1 or 2 metadata register sets");
 static_assert(E_CHUNKS % 32 == 0 && E_CHUNKS <= THREADS, "metadata copy: whole warps, one round");
 
 // ---------------------------------------------------------------- layouts (host and device)
@@ -239,10 +246,11 @@ __device__ __forceinline__ void mm24_wgmma_body(int M, int N, int K, int Kp, con
         if (e_copies)
             cp_async_16(sE + stage * E_STAGE_BYTES + e_copy_dst(tid), E + e_copy_src(tid, m0, kt, MT, KS), true);
     };
-    u32 e[KSTEPS];  // this thread's metadata registers (sp-meta) for the tile being multiplied
-    auto read_e = [&](int stage) {
+    // This thread's metadata registers (sp-meta): set P % META_REGS for the tiles of phase P.
+    u32 e[META_REGS][KSTEPS];
+    auto read_e = [&](int stage, u32 (&set)[KSTEPS]) {
 #pragma unroll
-        for (int kk = 0; kk < KSTEPS; ++kk) e[kk] = sEp[stage * E_STAGE_WORDS + e_read_word(tid, kk)];
+        for (int kk = 0; kk < KSTEPS; ++kk) set[kk] = sEp[stage * E_STAGE_WORDS + e_read_word(tid, kk)];
     };
 
     float acc[BN / 2];
@@ -260,19 +268,26 @@ __device__ __forceinline__ void mm24_wgmma_body(int M, int N, int K, int Kp, con
     }
     cp_async_wait<STAGES - 3>();  // group 0: tile 0's metadata
     __syncthreads();
-    read_e(0);  // (KT == 0: unused)
+    read_e(0, e[0]);  // (KT == 0: unused)
 
-    wgmma_mainloop(
+    wgmma_mainloop<META_REGS>(
         acc, KT, copy,
-        [&](int rd) {  // the KSTEPS k32 steps of the tile in stage rd, metadata registers e
+        [&](int rd, auto phase) {  // the KSTEPS k32 steps of the tile in stage rd
+            constexpr int P = decltype(phase)::value;
 #pragma unroll
             for (int kk = 0; kk < KSTEPS; ++kk)
-                wgmma_sp_ss<BN, IS_BF16>(acc, desc_a(sA, rd, wg, kk), desc_b(sB, rd, kk), e[kk]);
+                wgmma_sp_ss<BN, IS_BF16>(acc, desc_a(sA, rd, wg, kk), desc_b(sB, rd, kk), e[P][kk]);
         },
         load_e,  // tile kt+STAGES-1's metadata, into the area that held tile kt-1's
-        [&](int rd) {
-            if (META_WAIT0) wgmma_wait<0>();  // diagnostic: no wgmma in flight when e is rewritten
-            read_e(rd);  // metadata of tile kt+1 (landed: group kt, barrier kt; stale after the last)
+        [&](int rd, auto phase) {  // after tile kt (phase P): load tile kt+1's, set (P+1) % REGS
+            constexpr int Q = (decltype(phase)::value + 1) % META_REGS;
+            if (META_WAIT0) wgmma_wait<0>();  // no wgmma in flight: set Q is free
+            // Set Q was read by tile kt-1's group, retired by the wait_group 1 just done. Using
+            // it here keeps it live until now, so that the compiler cannot give its registers
+            // to set P (tile kt, in flight) -- the asm is empty, the operands are the point.
+#pragma unroll
+            for (int kk = 0; kk < KSTEPS; ++kk) asm volatile("" ::"r"(e[Q][kk]));
+            read_e(rd, e[Q]);  // metadata of tile kt+1 (landed: group kt, barrier kt; stale after the last)
         });
     store_tile<IS_BF16, OUT>(acc, C, M, N, m0, n0, tid);
 }

@@ -241,19 +241,24 @@ struct AbCopy {
 // (wgmma_model.check_pipeline replays this schedule against the PTX wait semantics).
 // The loop is not unrolled: an unrolled copy lets ptxas place accumulator-defining code inside
 // a wgmma pipeline stage, and it then serialises every wgmma (ptxas C7515; the tests check).
-template <class Issue, class AlsoLoad, class After>
+// PHASES = 2 writes two k tiles per trip by hand (the second under kt + 1 < KT), and hands
+// issue and after a compile-time phase (Phase<0> for even tiles, Phase<1> for odd ones): the
+// 2:4 kernel's two alternating metadata register sets. PHASES = 1 passes Phase<0> always.
+template <int P> struct Phase { static constexpr int value = P; };
+
+template <int PHASES = 1, class Issue, class AlsoLoad, class After>
 __device__ __forceinline__ void wgmma_mainloop(float (&acc)[BN / 2], int KT, const AbCopy& copy,
                                                Issue issue, AlsoLoad also_load, After after) {
+    static_assert(PHASES == 1 || PHASES == 2, "wgmma_mainloop: PHASES is 1 or 2");
     int rd = 0, wr = STAGES - 2;  // stage read by tile kt, stage refilled with tile kt+STAGES-2
-#pragma unroll 1
-    for (int kt = 0; kt < KT; ++kt) {
+    auto step = [&](int kt, auto phase) {
         cp_async_wait<STAGES - 3>();
         if (PROXY_FENCE) fence_proxy_async();
         __syncthreads();
 
         fence_acc(acc);
         wgmma_fence();  // orders the accumulator (and sp-meta) register writes before the wgmmas
-        issue(rd);
+        issue(rd, phase);
         wgmma_commit();
 
         const int next = kt + STAGES - 2;   // refill the stage tile kt-2 used
@@ -266,7 +271,14 @@ __device__ __forceinline__ void wgmma_mainloop(float (&acc)[BN / 2], int KT, con
         fence_acc(acc);
         rd = rd + 1 == STAGES ? 0 : rd + 1;
         wr = wr_next;
-        after(rd);
+        after(rd, phase);
+    };
+#pragma unroll 1
+    for (int kt = 0; kt < KT; kt += PHASES) {
+        step(kt, Phase<0>{});
+        if constexpr (PHASES == 2) {
+            if (kt + 1 < KT) step(kt + 1, Phase<1>{});
+        }
     }
     wgmma_wait<0>();
     fence_acc(acc);

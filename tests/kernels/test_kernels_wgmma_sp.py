@@ -384,6 +384,8 @@ def test_tiling_validation():
         W.sp_tiling(dict(BK=128))  # BN 256: 80 KiB a stage
     with pytest.raises(ValueError, match="unknown"):
         W.sp_tiling(dict(BM=64))
+    with pytest.raises(ValueError, match="META_REGS"):
+        W.sp_tiling(dict(META_REGS=3))
     assert W.sp_smem_bytes(256, 64, 4) == 4 * (8192 + 32768 + 1024) + 1024
     assert W.sp_tiling(dict(STAGES=5))["STAGES"] == 5  # 206 KiB
 
@@ -432,7 +434,8 @@ def test_cu_layout_functions_equal_the_model(tmp_path, defines):
 
 
 PTXAS_VARIANTS = ["", "-DBN=128", "-DBN=128 -DBK=128", "-DSTAGES=3", "-DSTAGES=5",
-                  "-DPROXY_FENCE=0", "-DSP_SEL=1", "-DMETA_WAIT0=1"]
+                  "-DPROXY_FENCE=0", "-DSP_SEL=1", "-DMETA_WAIT0=0", "-DMETA_REGS=2",
+                  "-DMETA_REGS=2 -DBN=128 -DBK=128", "-DMETA_REGS=2 -DSTAGES=3"]
 
 
 @T.needs_nvcc
@@ -446,7 +449,7 @@ def test_ptxas_no_spills_no_wgmma_serialization(tmp_path, defines):
 
 
 @pytest.mark.parametrize("defines", [None, {"BN": 128}, {"BN": 128, "BK": 128},
-                                     {"META_WAIT0": 1}])
+                                     {"META_WAIT0": 0}, {"META_REGS": 2}])
 def test_nvrtc_builds_sm90a_with_the_launcher_options(defines):
     T.check_nvrtc_sm90a("mm24_wgmma.cu", defines,
                         ("mm24_wgmma_f16_f32", "mm24_wgmma_bf16_bf16", "wgmma_sp_peak_f16"))
@@ -528,24 +531,35 @@ def test_gpu_one_tile_diagnostic(cp, rng, tile):
         got, values, metadata, B, want, tile)
 
 
+# The two ways of keeping a wgmma.sp's metadata register unchanged until its group retires:
+# one register set and a wait_group 0 before it is rewritten (the default), or two sets
+# alternating by k tile. (One set without the wait, META_WAIT0=0, gave wrong products on an
+# H200 in 2026-11: the hardware reads sp-meta after issue.)
+META_SCHEMES = [dict(), dict(META_REGS=2, META_WAIT0=0)]
+META_IDS = ["wait0", "regs2"]
+
+
 @T.on_hopper
+@pytest.mark.parametrize("meta", META_SCHEMES, ids=META_IDS)
 @pytest.mark.parametrize("tile", [dict(), dict(STAGES=3), dict(BN=128, BK=128)],
                          ids=["default", "s3", "bk128"])
-def test_gpu_one_cta_many_k_tiles(cp, rng, tile):
-    """One CTA, 16 k tiles, small integers: the pipeline and the metadata staging (one tile
-    ahead, registers rewritten while the previous group runs). On a mismatch, reruns with
-    META_WAIT0=1 (no wgmma in flight when the metadata registers are rewritten)."""
+@pytest.mark.parametrize("k_tiles", [16, 15])
+def test_gpu_one_cta_many_k_tiles(cp, rng, tile, meta, k_tiles):
+    """One CTA, 15 or 16 k tiles (an odd count leaves META_REGS=2's second phase out of the
+    last trip), small integers: the pipeline and the metadata staging, exactly. On a
+    mismatch, says whether META_WAIT0=1 alone makes the product right (the register hazard)
+    or not (a staging/pipeline error)."""
     bn = tile.get("BN", 256)
-    Kd = 16 * tile.get("BK", 64)
+    Kd = k_tiles * tile.get("BK", 64)
     Wd, B, values, metadata = _problem(rng, 128, bn, Kd, ints=True)
     want = Wd.astype(np.float64) @ B.astype(np.float64)
     dv, dm, dB = cp.asarray(values), cp.asarray(metadata), cp.asarray(B)
-    got = cp.asnumpy(_cuda.mm_24_wgmma(dv, dm, dB, tiling=tile))
+    got = cp.asnumpy(_cuda.mm_24_wgmma(dv, dm, dB, tiling=dict(tile, **meta)))
     if not np.array_equal(got, want):
         safe = cp.asnumpy(_cuda.mm_24_wgmma(dv, dm, dB, tiling=dict(tile, META_WAIT0=1)))
         k_wrong = sorted(set((np.argwhere(got != want)[:, 1] // 8).tolist()))[:8]
-        verdict = ("RIGHT: the hardware reads sp-meta after issue -- double-buffer the "
-                   "metadata registers (or keep META_WAIT0)" if np.array_equal(safe, want) else
+        verdict = ("RIGHT: the metadata registers are rewritten while a wgmma reading them "
+                   "is in flight" if np.array_equal(safe, want) else
                    "still wrong: a staging/pipeline error, not the register hazard")
         pytest.fail(f"{int((got != want).sum())} wrong outputs (n8 blocks {k_wrong}); "
                     f"with META_WAIT0=1 the product is {verdict}")
@@ -556,16 +570,17 @@ MM24_SHAPES = [(128, 256, 64), (128, 128, 128), (257, 135, 77), (1, 8, 16), (300
 
 
 @T.on_hopper
+@pytest.mark.parametrize("meta", META_SCHEMES, ids=META_IDS)
 @pytest.mark.parametrize("shape", MM24_SHAPES)
 @pytest.mark.parametrize("out_dtype", [np.float32, np.float16])
-def test_gpu_mm24_wgmma(cp, rng, shape, out_dtype):
+def test_gpu_mm24_wgmma(cp, rng, shape, out_dtype, meta):
     M, N, Kd = shape
     Wd, B, values, metadata = _problem(rng, M, N, Kd)
     want = Wd.astype(np.float64) @ B.astype(np.float64)
     tol = TOL_TC32 if out_dtype == np.float32 else TOL_TC16
     dv, dm, dB = cp.asarray(values), cp.asarray(metadata), cp.asarray(B)
     out = cp.full((M, N), cp.nan, dtype=out_dtype)
-    got = cp.asnumpy(K.mm_24_wgmma(dv, dm, dB, out=out))
+    got = cp.asnumpy(_cuda.mm_24_wgmma(dv, dm, dB, out=out, tiling=meta))
     assert not np.isnan(got).any()
     assert rel_err(got, want) < tol
     mma_sp = cp.asnumpy(K.mm_24(dv, dm, dB, out=cp.full((M, N), cp.nan, dtype=out_dtype)))
@@ -576,7 +591,8 @@ def test_gpu_mm24_wgmma(cp, rng, shape, out_dtype):
 @pytest.mark.parametrize("tiling", [dict(BN=128), dict(STAGES=3), dict(STAGES=5),
                                     dict(PROXY_FENCE=0), dict(BN=128, BK=128),
                                     dict(BN=128, STAGES=6), dict(GROUP_M=1), dict(SP_SEL=1),
-                                    dict(META_WAIT0=1)])
+                                    *META_SCHEMES[1:], dict(META_REGS=2, META_WAIT0=0, BN=128,
+                                                            BK=128, SP_SEL=1)])
 def test_gpu_mm24_wgmma_tilings(cp, rng, tiling):
     Wd, B, values, metadata = _problem(rng, 333, 520, 264)
     want = Wd.astype(np.float64) @ B.astype(np.float64)
@@ -587,8 +603,9 @@ def test_gpu_mm24_wgmma_tilings(cp, rng, tiling):
 
 
 @T.on_hopper
+@pytest.mark.parametrize("meta", META_SCHEMES, ids=META_IDS)
 @pytest.mark.parametrize("shape", [(4096, 4096, 4096), (4095, 4100, 4104)])
-def test_gpu_mm24_wgmma_4096(cp, shape):
+def test_gpu_mm24_wgmma_4096(cp, shape, meta):
     """Large sizes: against a float32 cupy.matmul of the decompressed W, and against mm_24."""
     M, N, Kd = shape
     rs = cp.random.RandomState(int(np.random.SeedSequence().entropy % 2**31))
@@ -601,10 +618,10 @@ def test_gpu_mm24_wgmma_4096(cp, shape):
     want = cp.matmul(Wd.astype(cp.float32), B.astype(cp.float32))
     for out_dtype, tol in ((cp.float32, TOL_TC32), (cp.float16, TOL_TC16)):
         out = cp.full((M, N), cp.nan, out_dtype)
-        got = K.mm_24_wgmma(values, metadata, B, out=out)
+        got = _cuda.mm_24_wgmma(values, metadata, B, out=out, tiling=meta)
         assert not bool(cp.isnan(got).any())
         assert T.large_rel_err(cp, got, want) < tol
-    got = K.mm_24_wgmma(values, metadata, B)
+    got = _cuda.mm_24_wgmma(values, metadata, B, tiling=meta)
     other = K.mm_24(values, metadata, B)
     assert float(cp.linalg.norm(got - other) / cp.linalg.norm(other)) < 1e-5
 
