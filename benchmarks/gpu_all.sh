@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The one command for a GPU machine (see ../shared/GPU.md): install, run every GPU test,
 # run the GPU benchmarks. Logs and results go to ${OUT:-benchmarks/results}.
-#   bash benchmarks/gpu_all.sh            (QUICK=1 for fewer sizes and repeats)
+#   bash benchmarks/gpu_all.sh            (QUICK=1 for fewer sizes and repeats;
+#        QUICK_TRAINING=1 for the training benchmark alone)
 #   PARTS=wgmma,tests bash benchmarks/gpu_all.sh   then   PARTS=bench ...
 #        (the parts to run, default all three: when one call may not last long enough;
 #        NO_WGMMA=1 leaves the wgmma kernels out of the benchmark)
+#   WORKERS=N runs the GPU tests in N pytest-xdist processes (when xdist is there), and the
+#   wgmma tests beside them: both are correctness runs, so they may share the GPU.
+#   JUNIT=1 also writes JUnit XML (off by default: a device call brings back 8 files at most).
 #
 # The Hopper wgmma kernels (hgemm_wgmma.cu, mm24_wgmma.cu) were written and checked without
 # a GPU; their tests run on their own, first and under their own time limit, so that a
@@ -16,6 +20,7 @@ OUT_DIR=${OUT:-benchmarks/results}
 mkdir -p "$OUT_DIR"
 export PYTHONUNBUFFERED=1 HYPOTHESIS_PROFILE=ci
 quick=${QUICK:+--quick}
+training_quick=${QUICK_TRAINING:-${QUICK:-}}; training_quick=${training_quick:+--quick}
 WGMMA_TESTS="tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py"
 PARTS=",${PARTS:-wgmma,tests,bench},"
 
@@ -25,33 +30,50 @@ python -c "import cupy, numpy, numba; print('cupy', cupy.__version__, 'numpy', n
 
 # 1. The wgmma kernels: the one-tile diagnostics first (they name the misreading when wrong).
 no_wgmma=""
-if [[ $PARTS == *,wgmma,* ]]; then
+junit() { [ -n "${JUNIT:-}" ] && echo "--junitxml=$OUT_DIR/$1.xml"; }
+run_wgmma() {
 timeout ${WGMMA_TIMEOUT:-150} python -m pytest -m gpu -q -rA -p no:cacheprovider $WGMMA_TESTS \
-    -k "one_tile or one_cta" > "$OUT_DIR/gpu-wgmma-diagnostic.log" 2>&1
-diag=$?
+    -k "one_tile or one_cta" > "$OUT_DIR/gpu-wgmma-tests.log" 2>&1
+local diag=$?
+echo "==== all wgmma tests" >> "$OUT_DIR/gpu-wgmma-tests.log"
 timeout ${WGMMA_TIMEOUT:-150} python -m pytest -m gpu -q -p no:cacheprovider $WGMMA_TESTS \
-    --junitxml="$OUT_DIR/gpu-wgmma-tests.xml" > "$OUT_DIR/gpu-wgmma-tests.log" 2>&1
-wgmma=$?
+    $(junit gpu-wgmma-tests) >> "$OUT_DIR/gpu-wgmma-tests.log" 2>&1
+local wgmma=$?
+echo "$diag $wgmma" > "$OUT_DIR/.wgmma-exit"
+}
+report_wgmma() {
+read -r diag wgmma < "$OUT_DIR/.wgmma-exit"; rm -f "$OUT_DIR/.wgmma-exit"
 echo "wgmma diagnostics exit: $diag, wgmma tests exit: $wgmma"
-grep -E "^(FAILED|ERROR)|passed|failed" "$OUT_DIR/gpu-wgmma-tests.log" | tail -20
-[ "$wgmma" -eq 0 ] || no_wgmma="--no-wgmma"
+sed -n '/^==== all wgmma tests/,$p' "$OUT_DIR/gpu-wgmma-tests.log" \
+    | grep -E "^(FAILED|ERROR)|passed|failed" | tail -20
+# 1 = some tests failed (wrong products: the benchmark shows their error); other codes (a
+# timeout, a crash) mean a kernel may hang or fault: leave the wgmma kernels out.
+[ "$wgmma" -le 1 ] || no_wgmma="--no-wgmma"
+}
+xdist=""
+if [ -n "${WORKERS:-}" ] && python -c "import xdist" 2>/dev/null; then xdist="-n $WORKERS"; fi
+wgmma_pid=""
+if [[ $PARTS == *,wgmma,* ]]; then
+    if [ -n "$xdist" ] && [[ $PARTS == *,tests,* ]]; then run_wgmma & wgmma_pid=$!
+    else run_wgmma; report_wgmma; fi
 fi
 [ -z "${NO_WGMMA:-}" ] || no_wgmma="--no-wgmma"   # e.g. PARTS=bench NO_WGMMA=1 after they failed
 
 # 2. Every other GPU test.
 if [[ $PARTS == *,tests,* ]]; then
 timeout ${TEST_TIMEOUT:-300} python -m pytest -m gpu -q -p no:cacheprovider --maxfail=40 \
-    --junitxml="$OUT_DIR/gpu-tests.xml" $(for f in $WGMMA_TESTS; do echo --ignore="$f"; done) \
+    $xdist $(junit gpu-tests) $(for f in $WGMMA_TESTS; do echo --ignore="$f"; done) \
     ${TESTS:-tests} > "$OUT_DIR/gpu-tests.log" 2>&1
 echo "gpu tests exit: $?"; grep -E "^(FAILED|ERROR)" "$OUT_DIR/gpu-tests.log" | head -40
 tail -n 3 "$OUT_DIR/gpu-tests.log"
 fi
+if [ -n "$wgmma_pid" ]; then wait "$wgmma_pid"; report_wgmma; fi
 
 # 3. The benchmarks (each writes its JSON and markdown table into $OUT_DIR).
 [[ $PARTS == *,bench,* ]] || exit 0
 echo "== benchmarks/gpu_kernels.py $quick $no_wgmma"
 timeout ${BENCH_TIMEOUT:-240} python benchmarks/gpu_kernels.py --out "$OUT_DIR" $quick \
     $no_wgmma 2>&1 | tail -n 60
-echo "== benchmarks/gpu_training.py $quick"
-timeout ${BENCH_TIMEOUT:-240} python benchmarks/gpu_training.py --out "$OUT_DIR" $quick 2>&1 \
+echo "== benchmarks/gpu_training.py $training_quick"
+timeout ${BENCH_TIMEOUT:-240} python benchmarks/gpu_training.py --out "$OUT_DIR" $training_quick 2>&1 \
     | tail -n 60
