@@ -329,3 +329,126 @@ def test_groupnorm_layernorm_match_torch():
         assert_close(X.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-11)
         assert_close(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-11)
         assert_close(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-10, atol=1e-11)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("x_dtype, p_dtype", [("float32", "float32"), ("float64", "float64"),
+                                              ("float16", "float16"), ("float16", "float32")])
+def test_gpu_fused_batchnorm_equals_the_xp_path(monkeypatch, x_dtype, p_dtype):
+    """BatchNormFunction's fused CUDA kernels (forward, backward, running statistics)
+    against the pure-xp path they replace, on the same device: values, all three
+    gradients, the blended running statistics."""
+    from minigrad.nn import normalization
+
+    if not mg.cuda.is_available():
+        pytest.skip("needs CuPy and a CUDA device")
+    rng = np.random.default_rng(7)
+    tol = dict(float64=1e-12, float32=2e-5, float16=2e-3)[x_dtype]
+
+    def run(fused, shape):
+        if not fused:
+            monkeypatch.setattr(normalization, "_fusable", lambda *a: False)
+        bn = nn.BatchNorm1d(shape[1]) if len(shape) < 4 else nn.BatchNorm2d(shape[1])
+        bn = bn.to(dtype=getattr(mg, p_dtype)).to("cuda")
+        r = np.random.default_rng(3)
+        with mg.no_grad():
+            bn.weight.data[...] = bn.weight.xp.asarray(r.uniform(0.5, 1.5, shape[1]))
+            bn.bias.data[...] = bn.bias.xp.asarray(r.standard_normal(shape[1]))
+        x = mg.tensor(xs, dtype=getattr(mg, x_dtype), device="cuda", requires_grad=True)
+        y = bn(x)
+        y.backward(mg.tensor(gy, dtype=y.dtype, device="cuda"))
+        monkeypatch.undo()
+        out = [y, x.grad, bn.weight.grad, bn.bias.grad, bn.running_mean, bn.running_var]
+        return [t.cpu().numpy().astype(np.float64) for t in out]
+
+    for shape in [(9, 3), (5, 4, 7), (6, 3, 5, 4)]:
+        xs = rng.standard_normal(shape) * 3 + 1
+        gy = rng.standard_normal(shape)
+        for got, want, name in zip(run(True, shape), run(False, shape),
+                                   ["y", "x.grad", "weight.grad", "bias.grad",
+                                    "running_mean", "running_var"]):
+            scale = max(np.abs(want).max(), 1.0)
+            assert np.abs(got - want).max() <= tol * scale, (shape, name)
+
+
+def _emulated_bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
+    """NumPy stand-ins for normalization._bn_kernels with CuPy's calling conventions
+    (reductions take ``axis=``, elementwise kernels return their outputs) and CuPy's type
+    check: an array argument must have its declared dtype."""
+    acc, x_dt, y_dt, p_dt = (np.dtype(d) for d in (acc_dtype, x_dtype, y_dtype, p_dtype))
+
+    def typed(fn, *dtypes):
+        def call(*args, **kwargs):
+            for a, d in zip(args, dtypes):
+                if isinstance(a, np.ndarray):
+                    assert a.dtype == d, f"Type is mismatched: {a.dtype} for {d}"
+            out = fn(*args)
+            return out.sum(axis=kwargs["axis"]) if "axis" in kwargs else out
+        return call
+
+    def stats(s2, m, eps):
+        var = s2 / m
+        return var, (1 / np.sqrt(var + eps)).astype(acc)
+
+    def forward(x, mu, inv, gamma, beta):
+        xhat = (x.astype(acc) - mu) * inv
+        return xhat, (xhat * gamma.astype(acc) + beta.astype(acc)).astype(y_dt)
+
+    return dict(
+        sum=typed(lambda x: x.astype(acc), x_dt),
+        sum_sq=typed(lambda x, mu: (x.astype(acc) - mu) ** 2, x_dt, acc),
+        sum_prod=typed(lambda g, xhat: g.astype(acc) * xhat, x_dt, acc),
+        stats=typed(stats, acc),
+        forward=typed(forward, x_dt, acc, acc, p_dt, p_dt),
+        backward=typed(lambda g, xhat, gamma, inv, s1, s2, m: (gamma.astype(acc) * inv * (
+            g.astype(acc) - (s1 + xhat * s2) / m)).astype(y_dt),
+            x_dt, acc, p_dt, acc, acc, acc))
+
+
+def _emulated_running_kernel(acc_dtype, r_dtype):
+    def update(mu, var, one_minus_m, m, unbias, rm, rv):
+        assert mu.dtype == var.dtype == np.dtype(acc_dtype)
+        assert rm.dtype == rv.dtype == np.dtype(r_dtype)
+        r = np.dtype(r_dtype).type
+        rm[...] = r(one_minus_m) * rm + r(m) * mu.astype(r_dtype)
+        rv[...] = r(one_minus_m) * rv + r(m) * (var * acc_dtype.type(unbias)).astype(r_dtype)
+    return update
+
+
+@pytest.mark.parametrize("x_dtype, p_dtype", [("float32", "float32"), ("float64", "float64"),
+                                              ("float16", "float16"), ("float16", "float32")])
+def test_fused_batchnorm_orchestration_on_emulated_kernels(monkeypatch, x_dtype, p_dtype):
+    """The CUDA path of BatchNormFunction (its two-stage per-channel sums, shapes, dtypes,
+    the running-statistics kernel) run on the CPU with NumPy stand-ins for its kernels,
+    against the NumPy path: the GPU test above checks the kernels themselves."""
+    from minigrad.nn import normalization
+
+    rng = np.random.default_rng(7)
+    tol = dict(float64=1e-12, float32=2e-5, float16=2e-3)[x_dtype]
+
+    def run(fused, shape, xs, gy):
+        if fused:
+            monkeypatch.setattr(normalization, "_fusable", lambda *arrays: all(
+                a.dtype.name in normalization._CTYPES for a in arrays))
+            monkeypatch.setattr(normalization, "_bn_kernels", _emulated_bn_kernels)
+            monkeypatch.setattr(normalization, "_bn_running_kernel", _emulated_running_kernel)
+        bn = nn.BatchNorm1d(shape[1]) if len(shape) < 4 else nn.BatchNorm2d(shape[1])
+        bn = bn.to(dtype=getattr(mg, p_dtype))
+        r = np.random.default_rng(3)
+        with mg.no_grad():
+            bn.weight.data[...] = r.uniform(0.5, 1.5, shape[1])
+            bn.bias.data[...] = r.standard_normal(shape[1])
+        x = mg.tensor(xs, dtype=getattr(mg, x_dtype), requires_grad=True)
+        y = bn(x)
+        y.backward(mg.tensor(gy, dtype=y.dtype))
+        monkeypatch.undo()
+        return [t.numpy().astype(np.float64) for t in
+                (y, x.grad, bn.weight.grad, bn.bias.grad, bn.running_mean, bn.running_var)]
+
+    for shape in [(9, 3), (5, 4, 7), (6, 3, 5, 4), (2, 1, 1, 1)]:
+        xs, gy = rng.standard_normal(shape) * 3 + 1, rng.standard_normal(shape)
+        for got, want, name in zip(run(True, shape, xs, gy), run(False, shape, xs, gy),
+                                   ["y", "x.grad", "weight.grad", "bias.grad",
+                                    "running_mean", "running_var"]):
+            scale = max(np.abs(want).max(), 1.0)
+            assert np.abs(got - want).max() <= tol * scale, (shape, name)
