@@ -102,7 +102,7 @@ def test_train_mnist_idx_folder(workdir):
 
 
 def _weights(path):
-    return {k: v.numpy() for k, v in load(path)["model"].items()}
+    return {k: v.cpu().numpy() for k, v in load(path)["model"].items()}
 
 
 def test_resume_is_bit_identical(workdir):
@@ -190,11 +190,55 @@ def test_gpu_dropout_run_resumes_bit_identically(workdir):
     args = ["train", "--model", "mlp", "--epochs", "2", "--subset", "400", "--device", "cuda",
             *FAST, "--out", "out"]
     assert run_cli(*args, "--name", "full")[0] == 0
+    # first: two uninterrupted runs agree (else a difference below is not the resume's)
+    assert run_cli(*args, "--name", "again")[0] == 0
+    a, b = _weights(workdir / "out" / "full" / "last.npz"), \
+        _weights(workdir / "out" / "again" / "last.npz")
+    differ = [k for k in a if not np.array_equal(a[k], b[k])]
+    assert not differ, f"two uninterrupted CUDA runs differ in {differ}: not deterministic"
     status, _, err = run_cli(*args, "--name", "part", "--stop-after-steps", "13")
     assert status == 0, err
+    # One step past the stop, resumed and uninterrupted: where a difference starts.
+    assert run_cli(*args, "--name", "f14", "--stop-after-steps", "14")[0] == 0
+    status, _, err = run_cli("train", "--resume", "out/part", "--no-progress", "--out", "out",
+                             "--stop-after-steps", "1")
+    assert status == 0, err
+    f14, r14 = (load(workdir / "out" / n / "last.npz") for n in ("f14", "part"))
+    differ = _differences(f14, r14)
+    assert not differ, (f"after step 14 the resumed run differs in {differ[:12]}; rng "
+                        f"{f14['rng'].get('cuda_offset')} vs {r14['rng'].get('cuda_offset')}")
     status, _, err = run_cli("train", "--resume", "out/part", "--no-progress", "--out", "out")
     assert status == 0, err
     _same_as_full(workdir / "out" / "full", workdir / "out" / "part")
+
+
+def _differences(a, b, prefix=""):
+    """The keys (flattened, dotted) where two checkpoints differ, leaving out what may
+    (wall-clock times, the history, the run's name and options under "extra")."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [] if a.keys() == b.keys() else [prefix + "<keys>"]
+        for k in a.keys() & b.keys():
+            if k not in ("time", "history", "callbacks", "extra"):
+                out += _differences(a[k], b[k], f"{prefix}{k}.")
+        return out
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b))
+                for d in _differences(x, y, f"{prefix}{i}.")]
+    a, b = _host(a), _host(b)
+    try:
+        same = np.array_equal(np.asarray(a), np.asarray(b))
+    except (TypeError, ValueError):
+        same = a == b
+    return [] if same is True or same is np.True_ else [prefix.rstrip(".")]
+
+
+def _host(x):
+    """A tensor or a CuPy array as a NumPy array; anything else as it is."""
+    if hasattr(x, "numpy"):
+        return x.cpu().numpy()
+    if type(x).__module__.startswith("cupy"):
+        return x.get()
+    return x
 
 
 def _signal_at(patch, step, action):
