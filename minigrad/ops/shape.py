@@ -205,6 +205,9 @@ def roll(x, shifts, dims=None):
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
         raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
+    if x.ndim == 0 and dims:  # PyTorch refuses too; roll(shifts) without dims is fine
+        raise IndexError(f"roll: dims {dims} given for a 0-d tensor, which has no "
+                         "dimensions (leave dims out)")
     for s, d in zip(shifts, dims):
         d = _dim(d, x.ndim, "roll")
         n = x.shape[d]

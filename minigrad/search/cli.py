@@ -107,7 +107,11 @@ def add_parser(subparsers):
 
 
 def _fail(message):
-    raise SystemExit(f"minigrad search: {message}")
+    """A bad argument: ``minigrad search: error: <message>`` on stderr, exit status 2 (as
+    every subcommand reports one: minigrad.cli.common.CLIError)."""
+    from ..cli.common import CLIError
+
+    raise CLIError(message)
 
 
 def _value(text):
@@ -157,7 +161,7 @@ def parse_space(tokens, fixed=(), arch=False):
     """The :class:`~minigrad.search.space.Space` described by the command line.
 
     ``tokens`` are the ``(flag, value)`` pairs recorded in order; ``fixed`` the
-    ``NAME=VALUE`` strings of ``--set``. Bad input raises ``SystemExit`` with one line.
+    ``NAME=VALUE`` strings of ``--set``. Bad input raises ``CLIError`` (one line).
     """
     from .architecture import architecture_space
     from .objectives import OPTIONS
@@ -211,6 +215,9 @@ def parse_space(tokens, fixed=(), arch=False):
             _fail(f"{name!r} is both searched and fixed with --set")
         values[name] = _value(text)
     if not dims:
+        if "lr" in values:
+            _fail("nothing to search: --set fixes lr, which is searched when no --param is "
+                  "given; add --param NAME with its distribution, or --arch")
         from .space import LogUniform
 
         dims["lr"] = LogUniform(1e-4, 1e-1)
@@ -330,4 +337,10 @@ def main(argv=None):
     if not argv or argv[0] != "search":
         argv = ["search", *argv]
     args = parser.parse_args(argv)
-    return run(args)
+    from ..cli.common import CLIError
+
+    try:
+        return run(args)
+    except CLIError as e:
+        sys.stderr.write(f"minigrad search: error: {e}\n")
+        return 2

@@ -268,6 +268,10 @@ def test_gather_roll_and_friends():
     assert x.narrow(1, -2, 2).tolist() == [[2.0, 3.0], [5.0, 6.0]]
     assert [t.tolist() for t in x.unbind(1)] == [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]
     assert mg.zeros(2, 12).unflatten(1, (3, -1)).shape == (2, 3, 4)
+    scalar = _t(3.0)
+    assert scalar.roll(1).tolist() == 3.0 and scalar.roll(1).shape == ()
+    with pytest.raises(IndexError, match="0-d tensor, which has no dimensions"):
+        scalar.roll(1, 0)
 
 
 def test_gather_gradient_accumulates_repeated_picks():

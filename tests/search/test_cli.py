@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from minigrad.cli.common import CLIError
 from minigrad.search import cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,19 +103,36 @@ BAD = [
 
 @pytest.mark.parametrize("argv,message", BAD)
 def test_bad_arguments_exit_with_one_clear_line(tmp_path, argv, message):
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(CLIError) as info:
         _run(argv, tmp_path)
-    text = str(info.value.code)
-    assert text.startswith("minigrad search: ") and message in text
-    assert "\n" not in text
+    text = str(info.value)
+    assert message in text and "\n" not in text
     assert not any(tmp_path.iterdir())                            # nothing written
+
+
+def test_bad_arguments_through_the_minigrad_command(tmp_path, capsys):
+    """As every subcommand: "minigrad search: error: ..." on stderr, exit status 2."""
+    from minigrad.cli import main
+
+    assert main(["search", "--set", "lr=0.1", "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["minigrad search: error: nothing to search: --set fixes lr, which is "
+                   "searched when no --param is given; add --param NAME with its "
+                   "distribution, or --arch"]
+    assert main(["search", "--param", "lr", "--log-uniform", "1e-3,1", "--set", "lr=-1",
+                 "--out", str(tmp_path), "--quiet"]) == 2
+    assert "'lr' is both searched and fixed" in capsys.readouterr().err
+    assert main(["search", "--param", "width", "--int", "8,16", "--set", "lr=-1",
+                 "--out", str(tmp_path), "--quiet"]) == 2
+    assert "lr" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
 
 
 def test_bad_arguments_from_the_shell(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "minigrad.search", "--param", "lr",
                            "--out", str(tmp_path)], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "minigrad search: --param lr has no distribution (add --log-uniform LO,HI, --uniform, "
-        "--int, --log-int or --choice after it)"]
+        "minigrad search: error: --param lr has no distribution (add --log-uniform LO,HI, "
+        "--uniform, --int, --log-int or --choice after it)"]
