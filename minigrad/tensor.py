@@ -7,6 +7,7 @@ written once against the array module ``xp`` and so run on both devices.
 from __future__ import annotations
 
 import numbers
+import weakref
 from collections import namedtuple
 
 import numpy as np
@@ -283,6 +284,23 @@ class Tensor(DeviceDtypeShorthands):
             )
         self.requires_grad = bool(requires_grad)
         return self
+
+    def retain_grad(self):
+        """Keep this tensor's gradient in ``.grad`` after ``backward`` even though it is
+        not a leaf (PyTorch's ``retain_grad``: for looking at intermediate gradients);
+        gradients of several backward passes accumulate, as a leaf's do. On a leaf it does
+        nothing (a leaf keeps its gradient anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad, so it gets "
+                               "no gradient to keep")
+        if self.creator is not None:
+            self.creator._retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether :meth:`retain_grad` was called on this non-leaf tensor."""
+        retained = getattr(self.creator, "_retained", None)
+        return retained is not None and retained() is self
 
     def detach(self):
         """The same data, cut from the graph."""

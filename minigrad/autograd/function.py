@@ -47,6 +47,7 @@ class Function:
     inputs = None
     needs_input_grad = ()
     _output_array = None
+    _retained = None  # weakref to the output tensor, set by its retain_grad()
 
     def forward(self, xp, *arrays):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -309,6 +310,10 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             if capture and f in wanted_fn:
                 for i in wanted_fn[f]:
                     results[i] = gy
+            if f._retained is not None and gy is not None and not capture:
+                kept = f._retained()  # the output's retain_grad(): its gradient is whole now
+                if kept is not None:
+                    accumulate_grad(kept, gy, create_graph)
             xs = f.inputs
             if xs is None:
                 raise RuntimeError(_FREED)

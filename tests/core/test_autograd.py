@@ -327,3 +327,41 @@ def test_gradient_can_be_assigned():
     p = mg.ones(2, requires_grad=True)
     p.grad = mg.tensor([0.5, 0.5])
     assert p.grad.tolist() == [0.5, 0.5]
+
+
+def test_retain_grad_keeps_an_intermediate_gradient():
+    """y = 2x, z = Σ y² + Σ 3y: dz/dy = 2y + 3 by hand, kept in y.grad; the leaf's as usual;
+    a second backward accumulates, as for a leaf; the root keeps its seed."""
+    x = mg.tensor([1.0, -2.0], dtype=mg.float64, requires_grad=True)
+    y = x * 2
+    assert y.retain_grad() is None and y.retains_grad and not x.retains_grad
+    z = (y * y).sum() + (y * 3).sum()
+    z.retain_grad()
+    z.backward(retain_graph=True)
+    assert y.grad.tolist() == [2 * 2.0 + 3, 2 * -4.0 + 3]         # reached from two paths
+    assert x.grad.tolist() == [2 * 7.0, 2 * -5.0]
+    assert z.grad.tolist() == 1.0
+    z.backward()
+    assert y.grad.tolist() == [14.0, -10.0]
+    w = x * 1.0
+    assert w.grad is None and not w.retains_grad                  # not asked: not kept
+    x.retain_grad()                                               # a leaf: nothing to do
+    assert not x.retains_grad
+
+
+def test_retain_grad_with_create_graph_and_errors():
+    x = mg.tensor([3.0], dtype=mg.float64, requires_grad=True)
+    y = x * x
+    y.retain_grad()
+    (y * y).sum().backward(create_graph=True)                     # dz/dy = 2y = 18
+    assert y.grad.tolist() == [18.0] and y.grad.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.tensor([1.0]).retain_grad()
+    dead = x * 5
+    dead.retain_grad()
+    out = dead.sum()
+    del dead
+    gc.collect()
+    before = x.grad.tolist()[0]
+    out.backward()                                                # the kept tensor is gone
+    assert x.grad.tolist()[0] == before + 5.0
