@@ -79,6 +79,7 @@ import threading
 import numpy as np
 
 from .. import dtypes as _dt
+from .._backend import quiet_fp_off, quiet_fp_on
 
 __all__ = [
     "autocast", "autocast_dtype", "is_autocast_enabled", "autocast_inputs",
@@ -312,15 +313,22 @@ def half_matmul(xp, a, b, out_dtype=None):
     array of shape ``(..., m, n)``
     """
     dtype = a.dtype
-    if dtype != b.dtype or not is_half(dtype):
-        return xp.matmul(a, b)
-    out_dtype = dtype if out_dtype is None else np.dtype(out_dtype)
-    if out_dtype not in (dtype, np.float32):
+    half = dtype == b.dtype and is_half(dtype)
+    out_dtype = dtype if out_dtype is None or not half else np.dtype(out_dtype)
+    if half and out_dtype not in (dtype, np.float32):
         raise TypeError(f"half_matmul: out_dtype must be {dtype} or float32, got {out_dtype}")
     if xp is np:
-        product = np.matmul(a.astype(np.float32), b.astype(np.float32))
-        with np.errstate(over="ignore"):  # a sum past 65504 is inf, as on a GPU: GradScaler's
-            return product.astype(out_dtype)  # signal to skip the step, not a warning
+        # Overflow gives inf silently, as on a GPU and in PyTorch (for half outputs it is
+        # GradScaler's signal to skip the step), not a NumPy RuntimeWarning.
+        token = quiet_fp_on()
+        try:
+            if not half:
+                return np.matmul(a, b)
+            return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
+        finally:
+            quiet_fp_off(token)
+    if not half:
+        return xp.matmul(a, b)
     if a.ndim == 2 and b.ndim == 2 and a.flags.c_contiguous and b.flags.c_contiguous:
         from minigrad import kernels
 

@@ -22,6 +22,8 @@ import functools
 import numpy as np
 
 from .._backend import get_array_module
+from .._backend import quiet_fp_off as _quiet_off
+from .._backend import quiet_fp_on as _quiet_on
 from ..amp.autocast_mode import _state as _amp_state
 from ..amp.autocast_mode import cast_inputs as _amp_cast
 from .grad_mode import _state as _grad_mode
@@ -124,45 +126,6 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name} backward>"
-
-
-def _quiet_switch():
-    """``(on, off)``: ``token = on()`` turns NumPy's divide/overflow/invalid warnings off,
-    ``off(token)`` restores what was there (an ``np.errstate`` in two calls).
-
-    ``np.errstate`` costs about 0.7 µs to build and enter, as much as the rest of a small
-    op. On NumPy 2 its state is one context variable, so the quiet state is made once per
-    caller's state (one cached entry) and set and reset by token, ~0.15 µs; other NumPy
-    versions use ``np.errstate`` itself."""
-    try:  # a private NumPy 2 API: probed once here, so a change to it falls back below
-        from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
-
-        _extobj_contextvar.reset(_extobj_contextvar.set(
-            _make_extobj(divide="ignore", invalid="ignore", over="ignore")))
-    except Exception:  # NumPy < 2, or a NumPy that changed it: the public (slower) way
-
-        def on():
-            state = np.errstate(divide="ignore", invalid="ignore", over="ignore")
-            state.__enter__()
-            return state
-
-        return on, lambda state: state.__exit__(None, None, None)
-
-    cache = {}
-
-    def on():
-        current = _extobj_contextvar.get()
-        quiet = cache.get(current)
-        if quiet is None:  # first call, or the caller entered an errstate of their own
-            cache.clear()
-            quiet = cache[current] = _make_extobj(divide="ignore", invalid="ignore",
-                                                  over="ignore")
-        return _extobj_contextvar.set(quiet)
-
-    return on, _extobj_contextvar.reset
-
-
-_quiet_on, _quiet_off = _quiet_switch()
 
 
 def ieee(forward):
