@@ -1,8 +1,10 @@
 """``minigrad train``: train a model with progress bars, metrics, checkpoints and curves."""
 from __future__ import annotations
 
+import math
 import os
 import signal
+import sys
 import time
 
 from .._backend import check_dtype_on
@@ -381,4 +383,11 @@ def run(args):
     else:
         show(f"test MSE {test['loss']:.4g}; {elapsed:.1f}s of training")
     show(f"run folder: {folder}")
+    bad = next((m for m in trainer.history if not math.isfinite(m["train_loss"])), None)
+    if bad is not None:
+        if is_main:
+            sys.stderr.write(f"minigrad train: the training loss became {bad['train_loss']} "
+                             f"in epoch {bad['epoch']}; the run diverged: try a smaller --lr "
+                             f"(it was {config_out['effective_lr']:g})\n")
+        return 1
     return 0

@@ -610,3 +610,30 @@ def test_landscape_loss_at_the_weights_with_an_even_number_of_points(workdir, ti
         centers.append(json.load(open(workdir / "out" / f"p{points}" / "landscape.json"))
                        ["loss_at_center"])
     assert centers[1] == pytest.approx(centers[0], rel=1e-6)  # α = 0 is not on the 4 points
+
+
+def test_a_diverged_run_says_so_and_exits_1(workdir):
+    """A NaN training loss stops the run; the test result is still reported, then one
+    line on stderr with a hint, and exit status 1 (a script sees the failure)."""
+    status, out, err = run_cli("train", "--model", "mlp", "--optimizer", "sgd", "--lr", "1e6",
+                               "--epochs", "2", "--subset", "200", *FAST, "--out", "out")
+    assert status == 1
+    assert "test accuracy" in out and "the training loss is nan; stopping" in out
+    assert err.strip().splitlines() == [
+        "minigrad train: the training loss became nan in epoch 1; the run diverged: try a "
+        "smaller --lr (it was 1e+06)"]
+
+
+def test_lbfgs_in_the_cli_uses_a_line_search(workdir):
+    """L-BFGS at PyTorch's lr 1 without a line search diverges on mini-batches; the CLI's
+    recipe adds the strong-Wolfe line search, and the digits CNN then learns."""
+    import minigrad as mg
+    from minigrad.train.recipes import make_optimizer
+
+    opt = make_optimizer("lbfgs", [mg.zeros(2, requires_grad=True)])
+    assert opt.param_groups[0]["line_search_fn"] == "strong_wolfe"
+    status, out, _ = run_cli("train", "--optimizer", "lbfgs", "--epochs", "2", "--subset",
+                             "300", *FAST, "--out", "out")
+    assert status == 0
+    accuracy = float(out.split("test accuracy ")[1].split("%")[0])
+    assert accuracy > 60.0
