@@ -5,12 +5,14 @@ softmax, log_softmax, cumsum, cumprod, prod, norm.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes as _dt
-from ..amp.autocast_mode import autocast_float32
+from ..amp.autocast_mode import autocast_float32, is_half
 from ..autograd.function import Function, ieee
 from ..tensor import Tensor, _make_tensor, values_indices
 from .elementwise import const, where
-from .shape import cat, take_along
+from .shape import accumulate, cat, take_along
 
 
 def normalize_dims(dim, ndim, op):
@@ -44,7 +46,7 @@ class Sum(Function):
 
     def forward(self, xp, x):
         self.x_shape = x.shape
-        return x.sum(axis=self.axes, keepdims=self.keepdim)
+        return accumulate(xp, "sum", x, axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, gy):
         if not self.keepdim:
@@ -63,10 +65,22 @@ def _count(x, axes):
     return n
 
 
+def _in_float32(op, x, *args, **kwargs):
+    """``op(x.float(), ...)`` rounded back to x's half dtype: a float16/bfloat16 mean or
+    variance is taken in float32, as PyTorch does (the float16 sum of 70000 ones is inf,
+    their mean 1); inside autocast the result stays float32 (autocast's float32 list)."""
+    (wide,) = autocast_float32(x)
+    if wide is not x:
+        return op(wide, *args, **kwargs)
+    return op(x.to(dtype=_dt.float32), *args, **kwargs).to(dtype=x.dtype)
+
+
 def mean(x, dim=None, keepdim=False):
     """Σx / n over ``dim``. Integer input gives the default float dtype (PyTorch raises)."""
     if not _dt.is_floating(x.dtype):
         x = x.to(dtype=_dt.get_default_dtype())
+    if is_half(x.dtype):
+        return _in_float32(mean, x, dim, keepdim)
     axes = normalize_dims(dim, x.ndim, "mean")
     n = _count(x, axes)
     return sum(x, axes, keepdim) * (1.0 / n if n else float("nan"))
@@ -76,6 +90,8 @@ def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
     """Σ(x − x̄)² / (n − correction); ``correction=1`` (Bessel) is the default, as in PyTorch."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
+    if is_half(x.dtype):
+        return _in_float32(var, x, dim, keepdim, correction)
     axes = normalize_dims(dim, x.ndim, "var")
     n = _count(x, axes)
     d = x - mean(x, axes, keepdim=True)
@@ -84,8 +100,12 @@ def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
 
 
 def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
-    """√var."""
-    return var(x, dim, keepdim, correction, unbiased).sqrt()
+    """√var (for float16/bfloat16 taken in float32, then rounded once)."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    if is_half(x.dtype):
+        return _in_float32(std, x, dim, keepdim, correction)
+    return var(x, dim, keepdim, correction).sqrt()
 
 
 class _Extremum(Function):
@@ -166,6 +186,13 @@ def max_min(x, dim, keepdim, which):
     return values_indices(values, indices)
 
 
+def _half_via_float32(fn, xp, x):
+    """A softmax-like forward of float16/bfloat16 data computed in float32 and rounded
+    once, as PyTorch computes them: in bfloat16 the sum of 3000 equal terms stops at 256,
+    and softmax summed to 11.75."""
+    return fn.forward(xp, x.astype(np.float32)).astype(x.dtype)
+
+
 class LogSumExp(Function):
     """y = log Σ eˣ over ``dim``, computed as m + log Σ e^(x − m) with m = max x.
     VJP: gx = gy·e^(x − y) (the softmax)."""
@@ -179,6 +206,8 @@ class LogSumExp(Function):
 
     @ieee  # a row of −inf gives −inf (log 0), as in PyTorch
     def forward(self, xp, x):
+        if is_half(x.dtype):
+            return _half_via_float32(self, xp, x)
         self.axes = normalize_dims(self.dim, x.ndim, "logsumexp")
         m = xp.amax(x, axis=self.axes, keepdims=True) if x.size else xp.zeros(
             _keepdim_shape(x.shape, self.axes), x.dtype)
@@ -206,6 +235,8 @@ class Softmax(Function):
 
     @ieee  # a row of −inf gives nan (−inf − (−inf)), as in PyTorch
     def forward(self, xp, x):
+        if is_half(x.dtype):
+            return _half_via_float32(self, xp, x)
         e = xp.exp(x - xp.amax(x, axis=self.dim, keepdims=True))
         return e / e.sum(axis=self.dim, keepdims=True)
 
@@ -226,6 +257,8 @@ class LogSoftmax(Function):
 
     @ieee
     def forward(self, xp, x):
+        if is_half(x.dtype):
+            return _half_via_float32(self, xp, x)
         m = xp.amax(x, axis=self.dim, keepdims=True)
         z = x - m
         return z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
@@ -252,7 +285,7 @@ class Cumsum(Function):
         if x.ndim == 0:  # NumPy would return shape (1,)
             normalize_dims(self.dim, 0, "cumsum")
             return x.copy()
-        return xp.cumsum(x, axis=self.dim)
+        return accumulate(xp, "cumsum", x, axis=self.dim)
 
     def backward(self, gy):
         if gy.ndim == 0:
@@ -277,7 +310,7 @@ class Cumprod(Function):
         if x.ndim == 0:
             normalize_dims(self.dim, 0, "cumprod")
             return xp.cumprod(x.reshape(1)).reshape(())
-        return xp.cumprod(x, axis=self.dim)
+        return accumulate(xp, "cumprod", x, axis=self.dim)
 
     def backward(self, gy):
         if gy.ndim == 0:
@@ -340,7 +373,7 @@ class Prod(Function):
         self.axes, self.keepdim = axes, keepdim
 
     def forward(self, xp, x):
-        return xp.prod(x, axis=self.axes, keepdims=self.keepdim)
+        return accumulate(xp, "prod", x, axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, gy):
         (x,) = self.inputs

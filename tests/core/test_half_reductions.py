@@ -1,0 +1,119 @@
+"""Reductions of float16/bfloat16 tensors accumulate in float32 and round once, as PyTorch
+computes them; the expected values are worked out by hand (in float64, then rounded)."""
+import warnings
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+HALVES = ["float16"] + (["bfloat16"] if mg.bfloat16 is not None else [])
+
+
+def _h(values, half):
+    return mg.tensor(np.asarray(values, np.float32)).to(dtype=getattr(mg, half))
+
+
+def _rounded(value, half):
+    """float64 ``value`` rounded to the half dtype, as a float (inf past its range)."""
+    with np.errstate(over="ignore"):
+        return float(np.asarray(value, np.float32).astype(getattr(mg, half)).astype(np.float64))
+
+
+def _f(t):
+    return t.to(dtype=mg.float64).numpy()
+
+
+@pytest.fixture(autouse=True)
+def no_numpy_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow is inf silently, as in PyTorch
+        yield
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_sums_of_many_ones(half):
+    """70000 ones: the sum is 70000 rounded (inf in float16, 70144 in bfloat16); in
+    bfloat16 arithmetic it would stop at 256. The mean is 1, the variance 0."""
+    x = _h(np.ones(70000), half)
+    assert x.sum().dtype == x.dtype
+    assert _f(x.sum()) == _rounded(70000, half)
+    assert _f(x.norm(p=1)) == _rounded(70000, half)
+    assert _f(x.mean()) == 1.0 and _f(x.var()) == 0.0 and _f(x.std()) == 0.0
+    rows = _h(np.ones((2, 35000)), half)
+    assert _f(rows.sum(1)).tolist() == [_rounded(35000, half)] * 2
+    assert _f(rows.mean(1, keepdim=True)).tolist() == [[1.0], [1.0]]
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_cumsum_rounds_each_exact_prefix(half):
+    """cumsum of ones: element i is i + 1 rounded once (past 2048 in float16, 256 in
+    bfloat16, consecutive integers are no longer all representable: 2049 -> 2048)."""
+    x = _h(np.ones(5000), half)
+    want = [_rounded(i + 1, half) for i in range(5000)]
+    assert _f(x.cumsum(0)).tolist() == want
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_prod_and_cumprod_in_float32(half):
+    """1.01^1000 = 20959.2 (float64); each factor rounded to the half dtype first."""
+    factor = _rounded(1.01, half)
+    x = _h(np.full(1000, 1.01), half)
+    assert _f(x.prod()) == pytest.approx(_rounded(factor ** 1000, half), rel=1e-2)
+    assert _f(x.cumprod(0))[-1] == pytest.approx(_rounded(factor ** 1000, half), rel=1e-2)
+    assert _f(x.prod()) == _f(x.cumprod(0))[-1]
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_softmax_family_in_float32(half):
+    """3000 equal logits: softmax 1/3000 each (summing to 1), log-softmax -log 3000,
+    logsumexp log 3000 = 8.006; in bfloat16 arithmetic the sum stalled at 256."""
+    x = _h(np.zeros((1, 3000)), half)
+    p = x.softmax(1)
+    assert p.dtype == x.dtype
+    assert np.all(_f(p) == _rounded(1 / 3000, half))
+    assert abs(_f(p).sum() - 1.0) < 2e-2
+    assert np.all(_f(x.log_softmax(1)) == _rounded(-np.log(3000), half))
+    assert _f(x.logsumexp(1)).tolist() == [_rounded(np.log(3000), half)]
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_broadcast_gradient_sums_in_float32(half):
+    """The gradient of a (1, n) tensor broadcast over 4000 rows is a sum of 4000 ones."""
+    b = _h(np.zeros((1, 3)), half).requires_grad_()
+    (b + _h(np.zeros((4000, 3)), half)).backward(_h(np.ones((4000, 3)), half))
+    assert _f(b.grad).tolist() == [[_rounded(4000, half)] * 3]
+
+
+def test_autocast_keeps_float32_results():
+    """Inside autocast a half tensor's sum and mean stay float32 (autocast's list)."""
+    x = _h(np.ones(70000), "float16")
+    with mg.amp.autocast(dtype=mg.float16):
+        assert x.sum().dtype == mg.float32 and x.sum().item() == 70000.0
+        assert x.mean().dtype == mg.float32 and x.mean().item() == 1.0
+
+
+def test_matches_torch_when_installed():
+    """Equal to PyTorch's to one unit in the last place of the half dtype (the float32
+    additions are done in another order, so a total can round to the other neighbour)."""
+    torch = pytest.importorskip("torch")
+
+    def close(ours, theirs, half):
+        theirs = np.asarray(theirs)
+        finite = np.isfinite(theirs)
+        assert np.array_equal(ours[~finite], theirs[~finite])
+        with np.errstate(all="ignore"):  # spacing of the largest half values overflows
+            ulp = np.abs(np.spacing(theirs[finite].astype(np.float32)
+                                    .astype(getattr(mg, half))).astype(np.float64))
+        assert np.all(np.abs(ours[finite] - theirs[finite]) <= ulp), (half, ours, theirs)
+
+    for half, tdt in [("float16", torch.float16)] + (
+            [("bfloat16", torch.bfloat16)] if mg.bfloat16 is not None else []):
+        for values in [np.ones(70000), np.linspace(-3, 5, 3001)]:
+            ours = _h(values, half)
+            ref = torch.tensor(values, dtype=torch.float32).to(tdt)
+            for name in ("sum", "mean", "var", "std"):
+                close(_f(getattr(ours, name)()), getattr(ref, name)().double().numpy(), half)
+            close(_f(ours.cumsum(0)), ref.cumsum(0).double().numpy(), half)
+            close(_f(ours.reshape(1, -1).softmax(1)),
+                  ref.reshape(1, -1).softmax(1).double().numpy(), half)
