@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..amp.autocast_mode import is_half
 from ..autograd.function import Function
 from ..dtypes import is_floating
 from ..ops.elementwise import const
@@ -235,10 +236,11 @@ class WindowSum(Function):
     def forward(self, xp, x):
         s = self.spec
         xpad = s.padded(xp, x, 0)
+        acc = np.float32 if is_half(x.dtype) else x.dtype  # PyTorch's accumulate type
         y = None
         for _, win in s.offsets():
-            y = xpad[win].copy() if y is None else y + xpad[win]
-        return y
+            y = xpad[win].astype(acc) if y is None else y + xpad[win]
+        return y.astype(x.dtype, copy=False)
 
     def backward(self, gy):
         return WindowSumAdjoint(self.spec, self.inputs[0].shape)(gy)

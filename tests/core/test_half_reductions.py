@@ -85,6 +85,16 @@ def test_broadcast_gradient_sums_in_float32(half):
     assert _f(b.grad).tolist() == [[_rounded(4000, half)] * 3]
 
 
+@pytest.mark.parametrize("half", HALVES)
+def test_average_pooling_sums_windows_in_float32(half):
+    """A window of 512 ones averages to 1 (summed in bfloat16 it would stop at 256: 0.5)."""
+    from minigrad.nn import functional as F
+
+    x = _h(np.ones((1, 1, 1024)), half)
+    assert _f(F.avg_pool1d(x, 512)).tolist() == [[[1.0, 1.0]]]
+    assert _f(F.avg_pool2d(_h(np.ones((1, 1, 32, 32)), half), 32)).tolist() == [[[[1.0]]]]
+
+
 def test_autocast_keeps_float32_results():
     """Inside autocast a half tensor's sum and mean stay float32 (autocast's list)."""
     x = _h(np.ones(70000), "float16")
