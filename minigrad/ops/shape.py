@@ -437,6 +437,14 @@ class IndexAdd(Function):
         y = xp.zeros(self.shape, dtype=g.dtype)
         if _is_basic(self.index):
             y[self.index] = g
+        elif is_half(g.dtype):  # repeated indices accumulate in float32, as in PyTorch
+            wide = _scatter_add(xp.zeros(self.shape, dtype=np.float32), self.index,
+                                g.astype(np.float32))
+            token = quiet_fp_on()
+            try:
+                y = wide.astype(g.dtype)
+            finally:
+                quiet_fp_off(token)
         else:
             _scatter_add(y, self.index, g)
         return y

@@ -95,6 +95,20 @@ def test_average_pooling_sums_windows_in_float32(half):
     assert _f(F.avg_pool2d(_h(np.ones((1, 1, 32, 32)), half), 32)).tolist() == [[[[1.0]]]]
 
 
+@pytest.mark.parametrize("half", HALVES)
+def test_repeated_index_gradients_accumulate_in_float32(half):
+    """An embedding row looked up 3000 times gets 3000 ones of gradient: 3000 rounded
+    (summed in bfloat16 the ones would stop at 256)."""
+    from minigrad import nn
+
+    emb = nn.Embedding(4, 2).to(dtype=getattr(mg, half))
+    emb(mg.tensor(np.zeros(3000, np.int64))).sum().backward()
+    assert _f(emb.weight.grad)[0].tolist() == [_rounded(3000, half)] * 2
+    x = _h(np.zeros(5), half).requires_grad_()
+    x[mg.tensor(np.ones(3000, np.int64))].sum().backward()
+    assert _f(x.grad).tolist() == [0.0, _rounded(3000, half), 0.0, 0.0, 0.0]
+
+
 def test_autocast_keeps_float32_results():
     """Inside autocast a half tensor's sum and mean stay float32 (autocast's list)."""
     x = _h(np.ones(70000), "float16")
