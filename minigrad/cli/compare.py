@@ -75,7 +75,7 @@ def run(args):
     device = check_device(args.device)
     # (argparse passes string defaults through ``type`` too: these are lists)
     optimizers, schedules, tasks = args.optimizers, args.schedules, args.tasks
-    folder = run_folder(args.out, args.name, fresh=False)
+    folder = run_folder(args.out, args.name, fresh=False, create=False)  # made once it ran
     seeds = list(range(args.seed, args.seed + args.seeds))
     say(f"{len(tasks)} task(s) × {len(optimizers)} optimizer(s) × {len(schedules)} "
         f"schedule(s) × {len(seeds)} seed(s), {args.budget_epochs} epochs each"
@@ -88,6 +88,7 @@ def run(args):
     except DatasetError as e:
         raise CLIError(f"--subset {args.subset}: {e}; use a larger --subset") from None
     results["config"]["seconds"] = time.perf_counter() - start
+    run_folder(args.out, args.name, fresh=False)  # (a bad --subset leaves no empty folder)
     table = markdown_table(results)
     write_atomic(os.path.join(folder, "compare.md"), table + "\n")
     write_json(os.path.join(folder, "compare.json"), results)

@@ -548,6 +548,7 @@ def test_compare_subset_too_small_is_one_line(workdir):
     assert status == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "--subset 1" in lines[0] and "none for training" in lines[0]
+    assert not (workdir / "out").exists()                       # no empty output folder
 
 
 @pytest.fixture
