@@ -45,6 +45,11 @@ def add_parser(sub):
     return p
 
 
+def _key(name):
+    """An optimizer name compared without case, dashes and spaces: "L-BFGS" = "lbfgs"."""
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
 def run(args):
     from ..viz import (
         DEFAULT_SUITES,
@@ -58,14 +63,19 @@ def run(args):
     fn = get_function(args.function)
     suite = DEFAULT_SUITES[fn.name]
     if args.optimizers:
-        wanted = [w.strip().lower() for w in args.optimizers.split(",") if w.strip()]
-        labels = {label.lower(): (label, opt, kw) for label, opt, kw in suite}
-        bad = [w for w in wanted if w not in labels]
+        given = [w.strip() for w in args.optimizers.split(",") if w.strip()]
+        # a label ("L-BFGS", "Sophia-H") or, for the suite entry it names alone, the
+        # optimizer's name as `minigrad train --optimizer` spells it ("lbfgs", "sophia")
+        labels = {_key(label): (label, opt, kw) for label, opt, kw in suite}
+        for label, opt, kw in suite:
+            if sum(o == opt for _, o, _ in suite) == 1:
+                labels.setdefault(_key(opt), (label, opt, kw))
+        bad = [w for w in given if _key(w) not in labels]
         if bad:
             raise CLIError(f"--optimizers: no {', '.join(repr(b) for b in bad)} in the "
                            f"{fn.name} suite; choose from "
                            f"{', '.join(label for label, _, _ in suite)}")
-        suite = [labels[w] for w in wanted]
+        suite = list({labels[_key(w)][0]: labels[_key(w)] for w in given}.values())
     folder = run_folder(args.out, args.name, fresh=False)
     start = time.perf_counter()
     paths = compare_optimizers(fn, suite=suite, steps=args.steps,

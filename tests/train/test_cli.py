@@ -382,6 +382,20 @@ def test_trajectories(workdir):
     assert "| Adam | 30 |" in out
 
 
+def test_trajectories_accept_the_train_optimizer_names(workdir):
+    """`--optimizers lbfgs,sophia` (train's spelling) picks the suite's L-BFGS and
+    Sophia-H; a name given twice runs once; an unknown one is named as typed."""
+    status, out, err = run_cli("trajectories", "--function", "beale", "--steps", "5",
+                               "--optimizers", "lbfgs,Sophia,sophia-h", *FAST, "--out", "out")
+    assert status == 0, err
+    rows = [line.split("|")[1].strip() for line in out.splitlines()
+            if line.startswith("| ") and "steps" not in line]
+    assert rows == ["L-BFGS", "Sophia-H"]
+    status, _, err = run_cli("trajectories", "--function", "beale", "--optimizers",
+                             "Adam,No-Such", *FAST, "--out", "out")
+    assert status == 2 and "no 'No-Such' in the beale suite" in err
+
+
 def test_gradcheck_command(workdir):
     status, out, err = run_cli("gradcheck", "--filter", "linear", "--second-order", *FAST,
                                "--out", "out")
