@@ -12,6 +12,7 @@ import argparse
 import minigrad as mg
 import minigrad.distributed as dist
 from minigrad import nn
+from minigrad.cli.common import positive_int
 from minigrad.data import DataLoader, Subset, digits_splits
 from minigrad.nn import functional as F
 from minigrad.optim import SGD
@@ -52,6 +53,6 @@ def main(epochs=15, batch=32, base_lr=0.05, warmup_epochs=3, seed=0):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=positive_int, default=15)
     args = parser.parse_args()
     main(epochs=args.epochs)

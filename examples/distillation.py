@@ -42,6 +42,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn, optim
+from minigrad.cli.common import nonnegative_int, positive_float, positive_int
 from minigrad.data import DataLoader, TensorDataset, digits_splits
 from minigrad.nn.functional import cross_entropy, distillation_loss
 
@@ -99,15 +100,16 @@ def fit(model, train_set, epochs, lr, seed, T=None, alpha=0.9):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=50, help="student epochs")
-    parser.add_argument("--teacher-epochs", type=int, default=15)
-    parser.add_argument("--n-student", type=int, default=300,
+    parser.add_argument("--epochs", type=positive_int, default=50, help="student epochs")
+    parser.add_argument("--teacher-epochs", type=positive_int, default=15)
+    parser.add_argument("--n-student", type=positive_int, default=300,
                         help="training images the student sees")
-    parser.add_argument("--hidden", type=int, default=32, help="the student's hidden units")
-    parser.add_argument("--T", type=float, default=4.0, help="temperature")
+    parser.add_argument("--hidden", type=positive_int, default=32,
+                        help="the student's hidden units")
+    parser.add_argument("--T", type=positive_float, default=4.0, help="temperature")
     parser.add_argument("--alpha", type=float, default=0.9, help="weight of the soft term")
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=positive_float, default=3e-3)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

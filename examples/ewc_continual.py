@@ -43,6 +43,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn, optim
+from minigrad.cli.common import nonnegative_float, nonnegative_int, positive_float, positive_int
 from minigrad.data import DataLoader, TensorDataset, digits_splits
 from minigrad.nn.functional import cross_entropy
 
@@ -114,10 +115,10 @@ def fit(model, dataset, epochs, lr, seed, penalty=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10, help="epochs per task")
-    parser.add_argument("--lam", type=float, default=1e4, help="λ of the EWC penalty")
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=positive_int, default=10, help="epochs per task")
+    parser.add_argument("--lam", type=nonnegative_float, default=1e4, help="λ of the EWC penalty")
+    parser.add_argument("--lr", type=positive_float, default=1e-3)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

@@ -16,6 +16,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.cli.common import positive_int
 from minigrad.data import DataLoader, Subset, digits_splits
 from minigrad.nn import functional as F
 from minigrad.optim import SGD
@@ -88,8 +89,8 @@ def _alone(shard, epochs):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--local-epochs", type=int, default=2)
+    parser.add_argument("--clients", type=positive_int, default=5)
+    parser.add_argument("--rounds", type=positive_int, default=20)
+    parser.add_argument("--local-epochs", type=positive_int, default=2)
     args = parser.parse_args()
     main(args.clients, args.rounds, args.local_epochs)

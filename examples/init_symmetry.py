@@ -21,6 +21,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.cli.common import nonnegative_int, positive_float, positive_int
 
 
 def spread(weight):
@@ -68,9 +69,9 @@ INITS = {
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=positive_int, default=2000)
+    parser.add_argument("--lr", type=positive_float, default=0.1)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
     results = {}
     print(f"{'init':>13} {'step':>6} {'loss':>9} {'spread':>9}")

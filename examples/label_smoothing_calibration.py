@@ -50,6 +50,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn, optim
+from minigrad.cli.common import nonnegative_int, positive_float, positive_int
 from minigrad.data import DataLoader, TensorDataset, digits_splits
 from minigrad.nn.functional import cross_entropy
 
@@ -102,14 +103,14 @@ def train(train_set, smoothing, epochs, lr, seed):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=positive_int, default=40)
     parser.add_argument("--smoothing", default="0,0.003,0.01,0.03,0.1",
                         help="comma-separated values of ε")
-    parser.add_argument("--bins", type=int, default=15)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--bins", type=positive_int, default=15)
+    parser.add_argument("--lr", type=positive_float, default=1e-3)
     parser.add_argument("--reliability", action="store_true",
                         help="print the reliability table of each run")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
     epsilons = [float(e) for e in args.smoothing.split(",")]
 

@@ -41,6 +41,7 @@ import time
 
 import minigrad as mg
 from minigrad import nn, optim
+from minigrad.cli.common import nonnegative_int, positive_float, positive_int
 from minigrad.data import DataLoader, TensorDataset, digits_splits
 from minigrad.optim.lr_scheduler import gradual_warmup, linear_scaling_rule
 
@@ -95,12 +96,13 @@ def train(train_set, test_set, batch_size, lr, epochs, seed, warmup_epochs=0,
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--small-batch", type=int, default=16)
-    parser.add_argument("--large-batch", type=int, default=512)
-    parser.add_argument("--lr", type=float, default=0.02, help="η_base, for the small batch")
-    parser.add_argument("--warmup-epochs", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=positive_int, default=30)
+    parser.add_argument("--small-batch", type=positive_int, default=16)
+    parser.add_argument("--large-batch", type=positive_int, default=512)
+    parser.add_argument("--lr", type=positive_float, default=0.02,
+                        help="η_base, for the small batch")
+    parser.add_argument("--warmup-epochs", type=nonnegative_int, default=5)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
 
     train_set, test_set = standardize(*digits_splits(flat=True))

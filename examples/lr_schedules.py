@@ -11,6 +11,7 @@ Needs matplotlib (``pip install minigrad[plot]``).
 import argparse
 import os
 
+from minigrad.cli.common import positive_float, positive_int
 from minigrad.optim.lr_scheduler import linear_scaling_rule
 from minigrad.viz import default_schedules, plot_schedules, schedule_values
 
@@ -18,8 +19,8 @@ from minigrad.viz import default_schedules, plot_schedules, schedule_values
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs", help="output folder (default: runs/)")
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--steps", type=positive_int, default=100)
+    parser.add_argument("--lr", type=positive_float, default=0.1)
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     schedules = default_schedules(args.steps)

@@ -56,6 +56,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import optim
+from minigrad.cli.common import nonnegative_int, positive_float, positive_int
 
 SIZES = (1, 40, 40, 1)
 
@@ -184,13 +185,14 @@ def meta_gradient_gap(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=5000, help="meta-iterations")
-    parser.add_argument("--meta-batch", type=int, default=25, help="tasks per meta-batch")
-    parser.add_argument("--k", type=int, default=10, help="support (and query) points")
-    parser.add_argument("--alpha", type=float, default=0.01, help="inner learning rate α")
-    parser.add_argument("--meta-lr", type=float, default=1e-3, help="Adam's learning rate")
-    parser.add_argument("--eval-tasks", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--iterations", type=positive_int, default=5000, help="meta-iterations")
+    parser.add_argument("--meta-batch", type=positive_int, default=25, help="tasks per meta-batch")
+    parser.add_argument("--k", type=positive_int, default=10, help="support (and query) points")
+    parser.add_argument("--alpha", type=positive_float, default=0.01, help="inner learning rate α")
+    parser.add_argument("--meta-lr", type=positive_float, default=1e-3,
+                        help="Adam's learning rate")
+    parser.add_argument("--eval-tasks", type=positive_int, default=500)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

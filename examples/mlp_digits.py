@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 import minigrad as mg
 from minigrad import nn, optim
+from minigrad.cli.common import nonnegative_float, nonnegative_int, positive_float, positive_int
 from minigrad.data import DataLoader, TensorDataset, digits_splits
 
 
@@ -52,12 +53,13 @@ def accuracy(model, X, y):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--weight-decay", type=float, default=0.05)
-    parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0, help="initialization and shuffling")
+    parser.add_argument("--epochs", type=positive_int, default=30)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
+    parser.add_argument("--lr", type=positive_float, default=2e-3)
+    parser.add_argument("--weight-decay", type=nonnegative_float, default=0.05)
+    parser.add_argument("--label-smoothing", type=nonnegative_float, default=0.1)
+    parser.add_argument("--seed", type=nonnegative_int, default=0,
+                        help="initialization and shuffling")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 

@@ -14,13 +14,14 @@ Needs matplotlib (``pip install minigrad[plot]``).
 import argparse
 import os
 
+from minigrad.cli.common import positive_int
 from minigrad.viz import FUNCTIONS, animate_trajectories, compare_optimizers, plot_trajectories
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs", help="output folder (default: runs/)")
-    parser.add_argument("--steps", type=int, default=None,
+    parser.add_argument("--steps", type=positive_int, default=None,
                         help="steps per optimizer (default: 500, 300 on the saddle)")
     parser.add_argument("--functions", nargs="+", default=list(FUNCTIONS),
                         choices=list(FUNCTIONS))

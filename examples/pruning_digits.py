@@ -28,6 +28,7 @@ import time
 
 import minigrad as mg
 from minigrad import nn, optim
+from minigrad.cli.common import nonnegative_int, positive_float, positive_int
 from minigrad.data import DataLoader, TensorDataset, digits_splits
 from minigrad.sparse import prune
 
@@ -100,13 +101,13 @@ def prune_with(method, model, amount, train_set):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15, help="dense training epochs")
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--cycles", type=int, default=5)
-    parser.add_argument("--finetune-epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=positive_int, default=15, help="dense training epochs")
+    parser.add_argument("--hidden", type=positive_int, default=128)
+    parser.add_argument("--lr", type=positive_float, default=1e-3)
+    parser.add_argument("--cycles", type=positive_int, default=5)
+    parser.add_argument("--finetune-epochs", type=positive_int, default=3)
     parser.add_argument("--target", type=float, default=0.95, help="final sparsity of cycles")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

@@ -28,6 +28,7 @@ import time
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad import quantization as Q
+from minigrad.cli.common import nonnegative_int, positive_float, positive_int
 from minigrad.data import DataLoader, TensorDataset, digits_splits
 
 
@@ -73,13 +74,13 @@ def float_bytes(model):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--qat-epochs", type=int, default=3)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--bits", type=int, nargs="+", default=[8, 4, 2],
+    parser.add_argument("--epochs", type=positive_int, default=15)
+    parser.add_argument("--qat-epochs", type=positive_int, default=3)
+    parser.add_argument("--hidden", type=positive_int, default=128)
+    parser.add_argument("--lr", type=positive_float, default=1e-3)
+    parser.add_argument("--bits", type=positive_int, nargs="+", default=[8, 4, 2],
                         help="weight bit widths to compare (default: 8 4 2)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

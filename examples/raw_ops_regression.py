@@ -10,6 +10,7 @@ import argparse
 import math
 
 import minigrad as mg
+from minigrad.cli.common import nonnegative_int, positive_int
 
 
 def main(steps=2000, hidden=32, lr=0.1, seed=0):
@@ -39,7 +40,7 @@ def main(steps=2000, hidden=32, lr=0.1, seed=0):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=positive_int, default=2000)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args()
     main(steps=args.steps, seed=args.seed)

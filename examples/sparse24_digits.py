@@ -25,6 +25,7 @@ import time
 
 import minigrad as mg
 from minigrad import nn, optim
+from minigrad.cli.common import nonnegative_int, positive_float, positive_int
 from minigrad.data import DataLoader, TensorDataset, digits_splits
 from minigrad.sparse.linear24 import Linear24
 
@@ -87,14 +88,15 @@ def train(mode, args, train_set, state):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--hidden", type=int, default=64, help="hidden width (multiple of 4)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--epochs", type=positive_int, default=20)
+    parser.add_argument("--hidden", type=positive_int, default=64,
+                        help="hidden width (multiple of 4)")
+    parser.add_argument("--batch-size", type=positive_int, default=32)
+    parser.add_argument("--lr", type=positive_float, default=2e-3)
     parser.add_argument("--sparse-fraction", type=float, default=0.7,
                         help="fraction of steps that are 2:4 in sparse-then-dense")
-    parser.add_argument("--mask-update-every", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mask-update-every", type=positive_int, default=50)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
 
     mg.manual_seed(args.seed)

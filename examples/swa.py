@@ -41,6 +41,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn, optim
+from minigrad.cli.common import nonnegative_int, positive_float, positive_int
 from minigrad.data import DataLoader, TensorDataset, digits_splits
 from minigrad.nn.functional import cross_entropy
 from minigrad.optim.swa_utils import SWALR, AveragedModel, update_bn
@@ -72,13 +73,13 @@ def evaluate(model, test_set):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--swa-start", type=int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=30)
+    parser.add_argument("--swa-start", type=nonnegative_int, default=None,
                         help="first averaged epoch (default: the last quarter)")
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--swa-lr", type=float, default=None,
+    parser.add_argument("--lr", type=positive_float, default=0.1)
+    parser.add_argument("--swa-lr", type=positive_float, default=None,
                         help="learning rate while averaging (default: --lr)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
     swa_start = args.swa_start if args.swa_start is not None else (3 * args.epochs) // 4
     swa_start = min(max(swa_start, 0), args.epochs - 1)

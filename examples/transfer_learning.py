@@ -45,6 +45,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn, optim
+from minigrad.cli.common import nonnegative_int, positive_float, positive_int
 from minigrad.data import DataLoader, TensorDataset, digits_splits
 from minigrad.nn.functional import cross_entropy
 
@@ -119,12 +120,13 @@ def accuracy(model, dataset):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shots", type=int, default=5, help="labelled images per class of 5-9")
+    parser.add_argument("--shots", type=positive_int, default=5,
+                        help="labelled images per class of 5-9")
     parser.add_argument("--extractor", choices=["cnn", "mlp"], default="cnn")
-    parser.add_argument("--pretrain-epochs", type=int, default=15)
-    parser.add_argument("--epochs", type=int, default=30, help="epochs on the 5-9 subset")
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pretrain-epochs", type=positive_int, default=15)
+    parser.add_argument("--epochs", type=positive_int, default=30, help="epochs on the 5-9 subset")
+    parser.add_argument("--lr", type=positive_float, default=3e-3)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

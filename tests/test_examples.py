@@ -49,3 +49,25 @@ def test_amp_digits_example(capsys):
     out = capsys.readouterr().out
     assert f"{len(skipped)} skipped for inf/NaN gradients" in out
     assert f"step {skipped[0]}: scale" in out
+
+
+def test_every_example_refuses_a_bad_count_or_rate(monkeypatch, capsys):
+    """A negative count or rate is one argparse line and exit status 2, not a traceback
+    from deep inside the script (they used to crash with IndexError, UnboundLocalError...)."""
+    import pytest
+
+    checked = 0
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        flag = next((f for f in ("--epochs", "--steps", "--rounds", "--iterations", "--lr")
+                     if f'"{f}"' in text), None)
+        if flag is None:
+            continue
+        monkeypatch.setattr(sys, "argv", [path.name, flag, "-1"])
+        with pytest.raises(SystemExit) as info:
+            runpy.run_path(str(path), run_name="__main__")
+        assert info.value.code == 2, path.name
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith(f"{path.name}: error: argument {flag}: must be"), path.name
+        checked += 1
+    assert checked >= 15
