@@ -208,7 +208,6 @@ def run(args):
     if args.resume is not None:
         resume_path, state = read_run_checkpoint(args.resume, "--resume", "last.npz")
         config = dict(state["extra"]["config"])
-        _note_ignored_options(args, config)
         if args.checkpoint_every_steps is not None:  # applies to the rest of the run
             config["checkpoint_every_steps"] = args.checkpoint_every_steps
     else:
@@ -234,6 +233,8 @@ def run(args):
             raise CLIError(f"--distributed: {e}") from None
     is_main = rank == 0
     show = (lambda text: say(text)) if is_main else (lambda text: None)
+    if state is not None and is_main:  # (under MPI: once, not by every rank)
+        _note_ignored_options(args, config)
 
     mg.manual_seed(config["seed"])
     task, model, loss_fn = build_run(config, device)

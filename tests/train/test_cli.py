@@ -536,11 +536,12 @@ def test_distributed_mid_epoch_resume_under_mpiexec(tmp_path):
               "--out", out]
     run = ["--distributed", "--model", "mlp", "--epochs", "2", "--subset", "200"]
     for argv in (run + ["--name", "full"], run + ["--name", "part", "--stop-after-steps", "4"],
-                 ["--resume", os.path.join(out, "part")]):
+                 ["--resume", os.path.join(out, "part"), "--lr", "0.5"]):
         proc = subprocess.run(common + argv, capture_output=True, text=True, timeout=120,
                               env=env)
         assert proc.returncode == 0, proc.stderr
     assert "after batch 1 of 3 (step 4)" in proc.stdout
+    assert proc.stderr.count("note: ignoring --lr 0.5") == 1     # said by rank 0 alone
     full, part = _weights(tmp_path / "out/full/last.npz"), _weights(tmp_path / "out/part/last.npz")
     for k in full:
         assert np.array_equal(full[k], part[k]), k
