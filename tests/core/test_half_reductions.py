@@ -7,21 +7,19 @@ import pytest
 
 import minigrad as mg
 
-HALVES = ["float16"] + (["bfloat16"] if mg.bfloat16 is not None else [])
 
-
-def _h(values, half):
-    return mg.tensor(np.asarray(values, np.float32)).to(dtype=getattr(mg, half))
+def _h(values, half, device="cpu"):
+    return mg.tensor(np.asarray(values, np.float32), device=device).to(dtype=half)
 
 
 def _rounded(value, half):
     """float64 ``value`` rounded to the half dtype, as a float (inf past its range)."""
     with np.errstate(over="ignore"):
-        return float(np.asarray(value, np.float32).astype(getattr(mg, half)).astype(np.float64))
+        return float(np.asarray(value, np.float32).astype(half).astype(np.float64))
 
 
 def _f(t):
-    return t.to(dtype=mg.float64).numpy()
+    return t.to(dtype=mg.float64).cpu().numpy()
 
 
 @pytest.fixture(autouse=True)
@@ -31,44 +29,44 @@ def no_numpy_warnings():
         yield
 
 
-@pytest.mark.parametrize("half", HALVES)
-def test_sums_of_many_ones(half):
+def test_sums_of_many_ones(half_dtype, device):
+    half = half_dtype
     """70000 ones: the sum is 70000 rounded (inf in float16, 70144 in bfloat16); in
     bfloat16 arithmetic it would stop at 256. The mean is 1, the variance 0."""
-    x = _h(np.ones(70000), half)
+    x = _h(np.ones(70000), half, device)
     assert x.sum().dtype == x.dtype
     assert _f(x.sum()) == _rounded(70000, half)
     assert _f(x.norm(p=1)) == _rounded(70000, half)
     assert _f(x.mean()) == 1.0 and _f(x.var()) == 0.0 and _f(x.std()) == 0.0
-    rows = _h(np.ones((2, 35000)), half)
+    rows = _h(np.ones((2, 35000)), half, device)
     assert _f(rows.sum(1)).tolist() == [_rounded(35000, half)] * 2
     assert _f(rows.mean(1, keepdim=True)).tolist() == [[1.0], [1.0]]
 
 
-@pytest.mark.parametrize("half", HALVES)
-def test_cumsum_rounds_each_exact_prefix(half):
+def test_cumsum_rounds_each_exact_prefix(half_dtype, device):
+    half = half_dtype
     """cumsum of ones: element i is i + 1 rounded once (past 2048 in float16, 256 in
     bfloat16, consecutive integers are no longer all representable: 2049 -> 2048)."""
-    x = _h(np.ones(5000), half)
+    x = _h(np.ones(5000), half, device)
     want = [_rounded(i + 1, half) for i in range(5000)]
     assert _f(x.cumsum(0)).tolist() == want
 
 
-@pytest.mark.parametrize("half", HALVES)
-def test_prod_and_cumprod_in_float32(half):
+def test_prod_and_cumprod_in_float32(half_dtype, device):
+    half = half_dtype
     """1.01^1000 = 20959.2 (float64); each factor rounded to the half dtype first."""
     factor = _rounded(1.01, half)
-    x = _h(np.full(1000, 1.01), half)
+    x = _h(np.full(1000, 1.01), half, device)
     assert _f(x.prod()) == pytest.approx(_rounded(factor ** 1000, half), rel=1e-2)
     assert _f(x.cumprod(0))[-1] == pytest.approx(_rounded(factor ** 1000, half), rel=1e-2)
     assert _f(x.prod()) == _f(x.cumprod(0))[-1]
 
 
-@pytest.mark.parametrize("half", HALVES)
-def test_softmax_family_in_float32(half):
+def test_softmax_family_in_float32(half_dtype, device):
+    half = half_dtype
     """3000 equal logits: softmax 1/3000 each (summing to 1), log-softmax -log 3000,
     logsumexp log 3000 = 8.006; in bfloat16 arithmetic the sum stalled at 256."""
-    x = _h(np.zeros((1, 3000)), half)
+    x = _h(np.zeros((1, 3000)), half, device)
     p = x.softmax(1)
     assert p.dtype == x.dtype
     assert np.all(_f(p) == _rounded(1 / 3000, half))
@@ -77,41 +75,43 @@ def test_softmax_family_in_float32(half):
     assert _f(x.logsumexp(1)).tolist() == [_rounded(np.log(3000), half)]
 
 
-@pytest.mark.parametrize("half", HALVES)
-def test_broadcast_gradient_sums_in_float32(half):
+def test_broadcast_gradient_sums_in_float32(half_dtype, device):
+    half = half_dtype
     """The gradient of a (1, n) tensor broadcast over 4000 rows is a sum of 4000 ones."""
-    b = _h(np.zeros((1, 3)), half).requires_grad_()
-    (b + _h(np.zeros((4000, 3)), half)).backward(_h(np.ones((4000, 3)), half))
+    b = _h(np.zeros((1, 3)), half, device).requires_grad_()
+    (b + _h(np.zeros((4000, 3)), half, device)).backward(
+        _h(np.ones((4000, 3)), half, device))
     assert _f(b.grad).tolist() == [[_rounded(4000, half)] * 3]
 
 
-@pytest.mark.parametrize("half", HALVES)
-def test_average_pooling_sums_windows_in_float32(half):
+def test_average_pooling_sums_windows_in_float32(half_dtype, device):
+    half = half_dtype
     """A window of 512 ones averages to 1 (summed in bfloat16 it would stop at 256: 0.5)."""
     from minigrad.nn import functional as F
 
-    x = _h(np.ones((1, 1, 1024)), half)
+    x = _h(np.ones((1, 1, 1024)), half, device)
     assert _f(F.avg_pool1d(x, 512)).tolist() == [[[1.0, 1.0]]]
-    assert _f(F.avg_pool2d(_h(np.ones((1, 1, 32, 32)), half), 32)).tolist() == [[[[1.0]]]]
+    ones = _h(np.ones((1, 1, 32, 32)), half, device)
+    assert _f(F.avg_pool2d(ones, 32)).tolist() == [[[[1.0]]]]
 
 
-@pytest.mark.parametrize("half", HALVES)
-def test_repeated_index_gradients_accumulate_in_float32(half):
+def test_repeated_index_gradients_accumulate_in_float32(half_dtype, device):
+    half = half_dtype
     """An embedding row looked up 3000 times gets 3000 ones of gradient: 3000 rounded
     (summed in bfloat16 the ones would stop at 256)."""
     from minigrad import nn
 
-    emb = nn.Embedding(4, 2).to(dtype=getattr(mg, half))
-    emb(mg.tensor(np.zeros(3000, np.int64))).sum().backward()
+    emb = nn.Embedding(4, 2).to(dtype=half).to(device)
+    emb(mg.tensor(np.zeros(3000, np.int64), device=device)).sum().backward()
     assert _f(emb.weight.grad)[0].tolist() == [_rounded(3000, half)] * 2
-    x = _h(np.zeros(5), half).requires_grad_()
-    x[mg.tensor(np.ones(3000, np.int64))].sum().backward()
+    x = _h(np.zeros(5), half, device).requires_grad_()
+    x[mg.tensor(np.ones(3000, np.int64), device=device)].sum().backward()
     assert _f(x.grad).tolist() == [0.0, _rounded(3000, half), 0.0, 0.0, 0.0]
 
 
 def test_autocast_keeps_float32_results():
     """Inside autocast a half tensor's sum and mean stay float32 (autocast's list)."""
-    x = _h(np.ones(70000), "float16")
+    x = _h(np.ones(70000), mg.float16)
     with mg.amp.autocast(dtype=mg.float16):
         assert x.sum().dtype == mg.float32 and x.sum().item() == 70000.0
         assert x.mean().dtype == mg.float32 and x.mean().item() == 1.0
@@ -127,12 +127,12 @@ def test_matches_torch_when_installed():
         finite = np.isfinite(theirs)
         assert np.array_equal(ours[~finite], theirs[~finite])
         with np.errstate(all="ignore"):  # spacing of the largest half values overflows
-            ulp = np.abs(np.spacing(theirs[finite].astype(np.float32)
-                                    .astype(getattr(mg, half))).astype(np.float64))
+            ulp = np.abs(np.spacing(theirs[finite].astype(np.float32).astype(half))
+                         .astype(np.float64))
         assert np.all(np.abs(ours[finite] - theirs[finite]) <= ulp), (half, ours, theirs)
 
-    for half, tdt in [("float16", torch.float16)] + (
-            [("bfloat16", torch.bfloat16)] if mg.bfloat16 is not None else []):
+    for half, tdt in [(mg.float16, torch.float16)] + (
+            [(mg.bfloat16, torch.bfloat16)] if mg.bfloat16 is not None else []):
         for values in [np.ones(70000), np.linspace(-3, 5, 3001)]:
             ours = _h(values, half)
             ref = torch.tensor(values, dtype=torch.float32).to(tdt)
