@@ -67,7 +67,7 @@ from .gradcheck import (
 from .ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
 from .ops.elementwise import clamp
 from .ops.linalg import matmul
-from .ops.reduction import log_softmax, logsumexp, softmax
+from .ops.reduction import log_softmax, logcumsumexp, logsumexp, softmax
 from .ops.shape import chunk, pad, split
 from .random import get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save

@@ -263,6 +263,7 @@ def _op_cases():
         _unary("softmax", lambda x: x.softmax(dim=1)),
         _unary("log_softmax", lambda x: x.log_softmax(dim=0)),
         _unary("cumsum", lambda x: x.cumsum(dim=1)),
+        _unary("logcumsumexp", lambda x: x.logcumsumexp(dim=1)),
         _unary("cumprod", lambda x: x.cumprod(dim=1), draw=_away),
         _unary("cumprod (zeros)", lambda x: x.cumprod(dim=1), draw=with_zeros),
         _unary("prod", lambda x: x.prod(), draw=_away),

@@ -803,6 +803,10 @@ class Tensor(DeviceDtypeShorthands):
     def cumprod(self, dim):
         return _reduction.Cumprod(dim)(self)
 
+    def logcumsumexp(self, dim):
+        """log Σ_{j ≤ i} e^{xⱼ} along ``dim``, without overflow or underflow."""
+        return _reduction.LogCumSumExp(dim)(self)
+
     def prod(self, dim=None, keepdim=False):
         return _reduction.prod(self, dim, keepdim)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from .._backend import quiet_fp_off, quiet_fp_on
 from ..amp.autocast_mode import autocast_float32, is_half
 from ..autograd.function import Function, ieee
 from ..tensor import Tensor, _make_tensor, values_indices
@@ -291,6 +292,69 @@ class Cumsum(Function):
         if gy.ndim == 0:
             return gy
         return _reverse_cumsum(gy, self.dim)
+
+
+def _logaddexp_accumulate(xp, x, axis):
+    """yᵢ = log Σ_{j ≤ i} e^{xⱼ} along ``axis`` by the pairwise log-add-exp scan (exact
+    where the one-max formula underflows: [−1000, 0] gives [−1000, 0]); CuPy without
+    ``logaddexp.accumulate`` scans on the host."""
+    try:
+        return xp.logaddexp.accumulate(x, axis=axis)
+    except (AttributeError, NotImplementedError, TypeError):  # pragma: no cover - CuPy
+        from .._backend import to_device
+
+        return to_device(np.logaddexp.accumulate(to_device(x, "cpu"), axis=axis), "cuda")
+
+
+class LogCumSumExp(Function):
+    r"""yᵢ = log Σ_{j ≤ i} e^{xⱼ} along ``dim`` (PyTorch's ``logcumsumexp``).
+
+    VJP: gxⱼ = Σ_{i ≥ j} gyᵢ·e^{xⱼ − yᵢ}, computed in log space with gy split by sign
+    (gy = p − n, p, n ≥ 0): gx = e^{x + S(log p − y)} − e^{x + S(log n − y)}, S the
+    suffix log-sum-exp (logcumsumexp of the flipped sequence, flipped back), as PyTorch
+    (after TensorFlow) does; written with Tensor ops, so it differentiates again."""
+
+    amp_policy = "float32"
+    save_output = True
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    @ieee  # −inf entries give −inf (log 0), as in PyTorch
+    def forward(self, xp, x):
+        if x.ndim == 0:
+            normalize_dims(self.dim, 0, "logcumsumexp")
+            return x.copy()
+        (self.dim,) = normalize_dims(self.dim, x.ndim, "logcumsumexp")
+        if is_half(x.dtype):
+            return _half_via_float32(self, xp, x)
+        if not _dt.is_floating(x.dtype):
+            raise TypeError(f"logcumsumexp: expected a floating-point tensor, got {x.dtype}")
+        return _logaddexp_accumulate(xp, x, self.dim)
+
+    def backward(self, gy):
+        if gy.ndim == 0:
+            return gy
+        (x,), y, d = self.inputs, self.saved_output, self.dim
+
+        def suffix(a):  # log Σ_{i ≥ j} e^{aᵢ}
+            return a.flip(d).logcumsumexp(d).flip(d)
+
+        # log |gy| where gy has the sign, else the lowest finite number (PyTorch's choice:
+        # −inf there would make −inf − (−inf) = nan in the second derivative)
+        lowest = float(np.finfo(gy.dtype).min)
+        token = quiet_fp_on()  # lowest + lowest = −inf, whose exp is the 0 wanted: silently
+        try:
+            log_abs = gy.abs().log()
+            positive = where(gy > 0, log_abs, lowest)
+            negative = where(gy < 0, log_abs, lowest)
+            return (x + suffix(positive - y)).exp() - (x + suffix(negative - y)).exp()
+        finally:
+            quiet_fp_off(token)
+
+
+def logcumsumexp(x, dim):
+    return LogCumSumExp(dim)(x)
 
 
 class Cumprod(Function):

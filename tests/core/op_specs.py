@@ -353,6 +353,8 @@ SPECS = [
     dim_op("log_softmax", lambda x, d: x.log_softmax(d),
            lambda x, d: x - np.log(np.exp(x).sum(axis=d, keepdims=True))),
     dim_op("cumsum", lambda x, d: x.cumsum(d), lambda x, d: np.cumsum(x, axis=d)),
+    dim_op("logcumsumexp", lambda x, d: x.logcumsumexp(d),
+           lambda x, d: np.logaddexp.accumulate(x, axis=d)),
     reduce_op("norm", lambda x, d, k: x.norm(2, d, k),
               lambda x, d, k: np.sqrt((x * x).sum(axis=d, keepdims=k)), min_value=0.1),
     reduce_op("norm_p3", lambda x, d, k: x.norm(3, d, k),

@@ -715,3 +715,45 @@ def test_integer_tensor_to_a_numpy_float_power_is_float32():
     x = mg.tensor([1, 4, 9])
     assert (x ** np.float32(0.5)).dtype == mg.float32
     assert (x ** np.float32(0.5)).tolist() == [1.0, 2.0, 3.0]
+
+
+def test_logcumsumexp_by_hand():
+    """y = log Σ_{j ≤ i} e^{xⱼ}: [0, 0, 0] gives log 1, log 2, log 3; far below the running
+    maximum nothing underflows ([−1000, 0] is [−1000, 0], where log Σ e^{x − max} with the
+    global max would give −inf first); −inf entries contribute nothing."""
+    x = mg.tensor([[0.0, 0.0, 0.0], [-1000.0, 0.0, -1000.0]], dtype=mg.float64)
+    y = mg.logcumsumexp(x, 1)
+    assert_close(y, np.array([[0.0, math.log(2), math.log(3)], [-1000.0, 0.0, 0.0]]),
+                 rtol=1e-15, atol=1e-15)
+    assert x.logcumsumexp(0)[1].tolist() == [0.0, math.log(2), math.log(1 + math.exp(-1000))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inf = mg.tensor([-math.inf, 1.0, -math.inf]).logcumsumexp(0)
+    assert inf.tolist() == [-math.inf, 1.0, 1.0]
+    assert mg.tensor(2.5).logcumsumexp(0).item() == 2.5
+    assert mg.zeros(0, 3).logcumsumexp(0).shape == (0, 3)
+    with pytest.raises(IndexError):
+        mg.zeros(2, 3).logcumsumexp(2)
+    with pytest.raises(TypeError, match="floating-point"):
+        mg.tensor([1, 2]).logcumsumexp(0)
+
+
+def test_logcumsumexp_gradient_by_hand():
+    """gxⱼ = Σ_{i ≥ j} gyᵢ·e^{xⱼ − yᵢ}: for x = [0, 0], y = [0, log 2] and gy = [1, −2],
+    gx₀ = 1 − 2·½ = 0 and gx₁ = −2·½ = −1 (signs of gy mixed on purpose)."""
+    x = mg.tensor([0.0, 0.0], dtype=mg.float64, requires_grad=True)
+    x.logcumsumexp(0).backward(mg.tensor([1.0, -2.0], dtype=mg.float64))
+    assert_close(x.grad, np.array([0.0, -1.0]), atol=1e-15)
+
+
+def test_logcumsumexp_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    a, g = rng.standard_normal((4, 5)) * 3, rng.standard_normal((4, 5))
+    x = mg.tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    y, yt = x.logcumsumexp(-1), torch.logcumsumexp(t, -1)
+    y.backward(mg.tensor(g))
+    yt.backward(torch.tensor(g))
+    assert_close(y, yt.detach().numpy(), rtol=1e-14)
+    assert_close(x.grad, t.grad.numpy(), rtol=1e-12, atol=1e-14)
