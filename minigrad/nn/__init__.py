@@ -121,13 +121,15 @@ from .losses import (  # noqa: E402
     SmoothL1Loss,
     SoftMarginLoss,
     TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
 )
 
 __all__ += [
     "utils", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss",
     "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "DistillationLoss",
     "Linear24", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
-    "TripletMarginLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
+    "TripletMarginLoss", "TripletMarginWithDistanceLoss",
+    "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
     "PoissonNLLLoss", "GaussianNLLLoss",
 ]
 

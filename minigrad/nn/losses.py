@@ -57,9 +57,11 @@ __all__ = [
     "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss",
     "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "DistillationLoss",
     "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
-    "triplet_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+    "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "soft_margin_loss", "multilabel_soft_margin_loss",
     "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
     "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PoissonNLLLoss",
     "GaussianNLLLoss",
 ]
@@ -618,7 +620,42 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     min(d(a, n), d(p, n)): the harder of the two. ε is added to the difference (not to
     the norm), as PyTorch; ``margin`` must be positive.
     """
-    name = "triplet_margin_loss"
+    return _triplet("triplet_margin_loss", anchor, positive, negative,
+                    lambda a, b: _pairwise_distance(a, b, p, eps), margin, swap, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    r"""The triplet margin loss with any distance d (PyTorch's
+    ``F.triplet_margin_with_distance_loss``)::
+
+        ℓ = max(0, d(a, p) − d(a, n) + margin),   d = distance_function
+
+    ``distance_function(x, y)`` returns one distance per triplet (default: the pairwise
+    Euclidean distance ‖x − y + 10⁻⁶‖₂ along the last dim, as in
+    :func:`triplet_margin_loss`); a cosine distance ``1 − cosine_similarity(x, y)`` is a
+    common choice. ``swap`` takes min(d(a, n), d(p, n)) as the negative distance.
+    """
+    name = "triplet_margin_with_distance_loss"
+    if distance_function is None:
+        def distance_function(x, y):
+            return _pairwise_distance(x, y, 2, 1e-6)
+    elif not callable(distance_function):
+        raise TypeError(f"{name}: distance_function must be callable, got "
+                        f"{type(distance_function).__name__}")
+
+    def distance(a, b):
+        d = distance_function(a, b)
+        if not isinstance(d, Tensor):
+            raise TypeError(f"{name}: distance_function must return a Tensor, got "
+                            f"{type(d).__name__}")
+        return d
+
+    return _triplet(name, anchor, positive, negative, distance, margin, swap, reduction)
+
+
+def _triplet(name, anchor, positive, negative, distance, margin, swap, reduction):
+    """max(0, d(a, p) − d(a, n) + margin), reduced; the checks both triplet losses share."""
     _check_reduction(name, reduction)
     if not margin > 0:
         raise ValueError(f"{name}: margin must be greater than 0, got {margin}")
@@ -630,10 +667,10 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
                          f"(≥ 1) of dims, got shapes {anchor.shape}, {positive.shape} and "
                          f"{negative.shape}")
     _broadcast(name, ("anchor", anchor), ("positive", positive), ("negative", negative))
-    d_pos = _pairwise_distance(anchor, positive, p, eps)
-    d_neg = _pairwise_distance(anchor, negative, p, eps)
+    d_pos = distance(anchor, positive)
+    d_neg = distance(anchor, negative)
     if swap:
-        d_neg = d_neg.minimum(_pairwise_distance(positive, negative, p, eps))
+        d_neg = d_neg.minimum(distance(positive, negative))
     return _reduce(_hinge(d_pos - d_neg + margin), reduction)
 
 
@@ -1081,6 +1118,26 @@ class TripletMarginLoss(_Loss):
     def forward(self, anchor, positive, negative):
         return triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
                                    self.swap, self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """Module form of :func:`triplet_margin_with_distance_loss`: max(0, d(a, p) − d(a, n)
+    + margin) for a distance function d. ``forward(anchor, positive, negative)``."""
+
+    def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
+        super().__init__(reduction)
+        if not margin > 0:
+            raise ValueError("TripletMarginWithDistanceLoss: margin must be greater than 0, "
+                             f"got {margin}")
+        if distance_function is not None and not callable(distance_function):
+            raise TypeError("TripletMarginWithDistanceLoss: distance_function must be "
+                            f"callable, got {type(distance_function).__name__}")
+        self.distance_function, self.margin, self.swap = distance_function, margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)
 
 
 class SoftMarginLoss(_Loss):

@@ -598,3 +598,56 @@ def test_poisson_full_with_counts_zero_and_one_against_pytorch():
     np.testing.assert_allclose(ym.grad.numpy()[y == 0], -x[y == 0], rtol=1e-12)
     counted = y > 0
     np.testing.assert_allclose(ym.grad.numpy()[counted], yt.grad.numpy()[counted], rtol=1e-12)
+
+
+def test_triplet_margin_with_distance_loss_by_hand(device):
+    """With a cosine distance d = 1 − cos: a = (1, 0), p = (1, 1) (d = 1 − 1/√2),
+    n = (0, 1) (d = 1): ℓ = max(0, 1 − 1/√2 − 1 + margin) = margin − 1/√2 for margin 1;
+    with swap, d(p, n) = 1 − 1/√2 < 1 is the negative distance instead: ℓ = 1. The default
+    distance is triplet_margin_loss's, and gradients pass through any distance."""
+    a, p_, n = (T([v], device) for v in ([1.0, 0.0], [1.0, 1.0], [0.0, 1.0]))
+
+    def cosine_distance(x, y):
+        return 1.0 - F.cosine_similarity(x, y)
+
+    loss = F.triplet_margin_with_distance_loss(a, p_, n, distance_function=cosine_distance)
+    assert_close(loss, np.array(1.0 - 1 / math.sqrt(2)), rtol=1e-12)
+    swapped = nn.TripletMarginWithDistanceLoss(distance_function=cosine_distance, swap=True)
+    assert_close(swapped(a, p_, n), np.array(1.0), rtol=1e-12)
+    rng = np.random.default_rng(0)
+    xs = [T(rng.standard_normal((4, 3)), device) for _ in range(3)]
+    assert_close(F.triplet_margin_with_distance_loss(*xs, margin=2.0),
+                 F.triplet_margin_loss(*xs, margin=2.0), rtol=1e-14)
+    assert mg.gradcheck(lambda *t: F.triplet_margin_with_distance_loss(
+        *t, distance_function=cosine_distance, margin=3.0, reduction="sum"), tuple(xs))
+
+
+def test_triplet_margin_with_distance_loss_errors():
+    a = T([[1.0, 0.0]])
+    with pytest.raises(TypeError, match="callable"):
+        F.triplet_margin_with_distance_loss(a, a, a, distance_function=2.0)
+    with pytest.raises(TypeError, match="must return a Tensor"):
+        F.triplet_margin_with_distance_loss(a, a, a, distance_function=lambda x, y: 1.0)
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        nn.TripletMarginWithDistanceLoss(margin=0)
+    with pytest.raises(ValueError, match="reduction"):
+        F.triplet_margin_with_distance_loss(a, a, a, reduction="avg")
+
+
+def test_triplet_margin_with_distance_loss_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    arrays_ = [rng.standard_normal((5, 4)) for _ in range(3)]
+    for swap in (False, True):
+        ours = [T(a) for a in arrays_]
+        theirs = [torch.tensor(a, requires_grad=True) for a in arrays_]
+        dist_m = lambda x, y: (x - y).abs().sum(-1)  # noqa: E731  (an L1 distance)
+        loss = F.triplet_margin_with_distance_loss(*ours, distance_function=dist_m,
+                                                   margin=1.5, swap=swap)
+        ref = torch.nn.functional.triplet_margin_with_distance_loss(
+            *theirs, distance_function=dist_m, margin=1.5, swap=swap)
+        loss.backward()
+        ref.backward()
+        assert_close(loss, ref.detach().numpy(), rtol=1e-12)
+        for o, t in zip(ours, theirs):
+            assert_close(o.grad, t.grad.numpy(), rtol=1e-12, atol=1e-14)
