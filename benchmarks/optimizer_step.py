@@ -45,6 +45,9 @@ SETTINGS = {
     "Lion": dict(lr=1e-4),
     "LARS": dict(lr=1.0),
     "LAMB": dict(lr=1e-3),
+    "Adamax": dict(lr=2e-3),
+    "Rprop": dict(lr=1e-2),
+    "ASGD": dict(lr=1e-2),
 }
 
 

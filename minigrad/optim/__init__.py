@@ -12,7 +12,9 @@ from .adabelief import AdaBelief
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
+from .adamax import Adamax
 from .adamw import AdamW
+from .asgd import ASGD
 from .lamb import LAMB
 from .lars import LARS
 from .lion import Lion
@@ -21,11 +23,12 @@ from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
 #: the first-order optimizers defined in this package's own modules
 FIRST_ORDER = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam",
-               "AdaBelief", "Lion", "LARS", "LAMB"]
+               "AdaBelief", "Lion", "LARS", "LAMB", "Adamax", "Rprop", "ASGD"]
 
 # Names that live in modules written separately (second-order and two-evaluation methods,
 # schedules, averaging). They are imported on first use, so this package imports even

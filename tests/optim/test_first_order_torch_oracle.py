@@ -10,6 +10,9 @@ import pytest
 import minigrad as mg
 from minigrad import optim
 
+from .test_new_optimizers import NO_WEIGHT_DECAY, with_decay
+from .test_new_optimizers import OPTIONS as NEW_OPTIONS
+
 torch = pytest.importorskip("torch")
 
 WD = 0.1
@@ -32,10 +35,11 @@ ORACLE_CASES = {
               dict(lr=0.05, decoupled_weight_decay=True), dict(lr=0.05, maximize=True)],
     "RAdam": [dict(lr=0.05), dict(lr=0.05, betas=(0.9, 0.9)),
               dict(lr=0.05, decoupled_weight_decay=True), dict(lr=0.05, maximize=True)],
+    **NEW_OPTIONS,  # Adamax, Rprop, ASGD (test_new_optimizers.py)
 }
-CASES = [pytest.param(name, dict(hp, weight_decay=wd), id=f"{name}-{i}-wd{wd}")
+CASES = [pytest.param(name, with_decay(name, hp, wd), id=f"{name}-{i}-wd{wd}")
          for name, cases in ORACLE_CASES.items() for i, hp in enumerate(cases)
-         for wd in (0.0, WD)]
+         for wd in (0.0, WD) if wd == 0 or name not in NO_WEIGHT_DECAY]
 
 
 @pytest.fixture
@@ -101,7 +105,7 @@ def test_defaults_match_torch(name):
 def test_torch_state_dict_loads_and_continues(name, torch_float64):
     """Run torch 6 steps, convert its state dict to arrays, load it into minigrad and
     continue both for 6 more steps: the trajectories agree."""
-    hp = dict(ORACLE_CASES[name][1], weight_decay=WD)
+    hp = with_decay(name, ORACLE_CASES[name][1], WD)
     _, _, topt, _, theirs = trajectories(name, hp, np.float64, steps=6)
     sd = topt.state_dict()
     converted = {

@@ -21,6 +21,9 @@ from minigrad import optim
 from minigrad._backend import to_device
 from minigrad.testing import shapes
 
+from .test_new_optimizers import NO_WEIGHT_DECAY, ref_adamax, ref_asgd, ref_rprop, with_decay
+from .test_new_optimizers import OPTIONS as NEW_OPTIONS
+
 
 def host(array):
     return np.asarray(to_device(array, "cpu"))
@@ -211,6 +214,7 @@ REFERENCES = {
     "SGD": ref_sgd, "Adagrad": ref_adagrad, "RMSprop": ref_rmsprop, "Adadelta": ref_adadelta,
     "Adam": ref_adam, "AdamW": ref_adamw, "NAdam": ref_nadam, "RAdam": ref_radam,
     "AdaBelief": ref_adabelief, "Lion": ref_lion, "LARS": ref_lars, "LAMB": ref_lamb,
+    "Adamax": ref_adamax, "Rprop": ref_rprop, "ASGD": ref_asgd,
 }
 
 # Every option of every optimizer; each case runs with and without weight decay.
@@ -245,6 +249,7 @@ OPTIONS = {
              dict(lr=1.0, exclude_1d=True), dict(lr=1.0, maximize=True)],
     "LAMB": [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.9), eps=1e-3),
              dict(lr=0.01, maximize=True)],
+    **NEW_OPTIONS,  # Adamax, Rprop, ASGD (test_new_optimizers.py)
 }
 # LAMB and AdamW have a non-zero default decay: their "without" case sets 0 explicitly.
 WEIGHT_DECAYS = (0.0, 0.1)
@@ -303,8 +308,9 @@ def assert_trajectories_close(got, want, rtol=1e-11, atol=1e-13):
 
 
 HAND_CASES = [
-    pytest.param(name, dict(hp, weight_decay=wd), id=f"{name}-{i}-wd{wd}")
+    pytest.param(name, with_decay(name, hp, wd), id=f"{name}-{i}-wd{wd}")
     for name, cases in OPTIONS.items() for i, hp in enumerate(cases) for wd in WEIGHT_DECAYS
+    if wd == 0 or name not in NO_WEIGHT_DECAY
 ]
 
 
@@ -322,7 +328,7 @@ def test_steps_match_formula(name, hp, device):
 def test_steps_match_formula_random(name, shape, seed, lr, wd):
     """Random shapes, seeds, lr and decay: three steps against the reference."""
     theta0, grad = problem(seed, shapes=[shape])
-    hp = dict(OPTIONS[name][0], lr=lr, weight_decay=wd)
+    hp = with_decay(name, dict(OPTIONS[name][0], lr=lr), wd)
     want = run_reference(name, hp, theta0, grad, 3)
     got, _, _ = run_minigrad(name, hp, theta0, grad, 3)
     assert_trajectories_close(got, want)
@@ -347,6 +353,9 @@ def test_defaults_are_pytorchs_and_the_papers():
         "LARS": dict(lr=1.0, momentum=0.9, weight_decay=0, trust_coefficient=1e-3,
                      exclude_1d=False),
         "LAMB": dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01),
+        "Adamax": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0),
+        "Rprop": dict(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50)),
+        "ASGD": dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0),
     }
     assert set(expected) == set(optim.FIRST_ORDER)
     for name, defaults in expected.items():
@@ -543,7 +552,7 @@ def test_lars_on_an_excluded_1d_parameter_is_momentum_sgd():
 @pytest.mark.parametrize("name", list(OPTIONS))
 def test_maximize_is_minimizing_the_negated_objective(name):
     theta0, grad = problem(10)
-    hp = dict(OPTIONS[name][0], weight_decay=0.1)
+    hp = with_decay(name, OPTIONS[name][0], 0.1)
 
     def neg_grad(i, theta, t):
         return -grad(i, theta, t)
@@ -573,6 +582,11 @@ CONVERGENCE = {
     "Lion": (dict(lr=0.03), 1500, 1e-5, True),
     "LARS": (dict(lr=50.0, momentum=0.9), 1500, 1e-5, True),
     "LAMB": (dict(lr=0.02, weight_decay=0.0), 1500, 1e-4, True),
+    "Adamax": (dict(lr=0.05), 1500, 1e-6, False),
+    # Δ_min bounds how finely Rprop can settle: the default 1e-6 would stall it there
+    "Rprop": (dict(lr=0.05, step_sizes=(1e-10, 50)), 300, 1e-8, False),
+    # λ = 0: no shrink term, whose L2 penalty would move the minimum off θ*
+    "ASGD": (dict(lr=0.5, lambd=0.0, t0=100), 300, 1e-8, False),
 }
 
 
@@ -637,7 +651,7 @@ STATEFUL_CASES = [pytest.param(name, hp, id=f"{name}-{i}")
 @pytest.mark.parametrize("name, hp", STATEFUL_CASES)
 def test_state_dict_round_trip_continues_bit_for_bit(name, hp, device):
     theta0, grad = problem(12)
-    hp = dict(hp, weight_decay=0.05)
+    hp = with_decay(name, hp, 0.05)
     _, opt, params = run_minigrad(name, hp, theta0, grad, 5, device=device)
     snapshot = opt.state_dict()
     saved_params = [p.data.copy() for p in params]
@@ -919,7 +933,8 @@ BAD = [
     *[(name, dict(lr=-0.1), "invalid learning rate lr=-0.1") for name in OPTIONS],
     *[(name, dict(lr=float("nan")), "invalid learning rate") for name in OPTIONS],
     *[(name, dict(lr="fast"), "invalid learning rate lr='fast'") for name in OPTIONS],
-    *[(name, dict(weight_decay=-1e-4), "invalid weight_decay") for name in OPTIONS],
+    *[(name, dict(weight_decay=-1e-4), "invalid weight_decay")
+      for name in OPTIONS if name not in NO_WEIGHT_DECAY],
     *[(name, dict(eps=-1e-8), "invalid eps")
       for name in ["Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam",
                    "AdaBelief", "LAMB"]],
@@ -939,6 +954,7 @@ BAD = [
     ("Adadelta", dict(rho=1.1), r"rho=1.1: must lie in \[0, 1\]"),
     ("NAdam", dict(momentum_decay=-1e-3), "invalid momentum_decay"),
     ("LARS", dict(trust_coefficient=-1.0), "invalid trust_coefficient"),
+    # Adamax, Rprop and ASGD: their own arguments in test_new_optimizers.py
 ]
 
 
