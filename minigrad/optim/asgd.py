@@ -56,8 +56,7 @@ References
 ----------
 B. T. Polyak, A. B. Juditsky, "Acceleration of Stochastic Approximation by Averaging",
 SIAM Journal on Control and Optimization 30(4), 1992. L. Bottou, "Stochastic Gradient
-Descent Tricks", Neural Networks: Tricks of the Trade, 2012 (section 5.3, the schedules
-of η and μ).
+Descent Tricks", Neural Networks: Tricks of the Trade, 2012 (the schedules of η and μ).
 """
 from __future__ import annotations
 
