@@ -496,6 +496,10 @@ def _more_layer_cases(x2, signs):
                lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4), signs(rng, 3))),
         _layer("TripletMarginLoss", lambda: nn.TripletMarginLoss(margin=5.0, swap=True),
                lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4), _normal(rng, 3, 4))),
+        _layer("TripletMarginWithDistanceLoss", lambda: nn.TripletMarginWithDistanceLoss(
+                   distance_function=lambda x, y: 1.0 - nn.functional.cosine_similarity(x, y),
+                   margin=3.0, swap=True),
+               lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4), _normal(rng, 3, 4))),
         _layer("SoftMarginLoss", lambda: nn.SoftMarginLoss(),
                lambda rng: (_normal(rng, 3, 4), signs(rng, 3, 4))),
         _layer("MultiLabelSoftMarginLoss",
