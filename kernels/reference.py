@@ -355,16 +355,46 @@ def compress_24(W):
     key = xp.where(nonzero, pos, pos + 4)  # nonzeros first, then the lowest free positions
     kept = xp.sort(xp.argsort(key, axis=-1)[..., :2], axis=-1)
     values = xp.take_along_axis(groups, kept, axis=-1).reshape(M, Kp // 2)
-    nib = (kept[..., 1] << 2) | kept[..., 0]
+    return xp.ascontiguousarray(values), _metadata_words(xp, kept[..., 0], kept[..., 1], M, Kp)
+
+
+def pack_24(values, i0, i1, *, check=True):
+    r"""``compress_24``'s ``(values, metadata)`` from a matrix already in 2:4 form: the kept
+    ``values`` (M, K/2) in increasing column order and their positions ``i0 < i1`` (M, K/4)
+    each: ``minigrad.sparse``'s packed format. Nothing is searched: the values are padded
+    to Kp/2 columns and the positions written as the metadata words, so the positions are
+    the given ones even where a kept value is 0 (``compress_24`` would choose its own
+    there; the products are equal). Raises ``ValueError`` for a position pair out of order
+    (``check=False`` skips that test, a device synchronization on CUDA, for positions
+    already checked, as minigrad.sparse checks its metadata when a tensor is made).
+    """
+    xp = _xp(values)
+    if values.ndim != 2 or i0.shape != i1.shape or i0.shape != (values.shape[0],
+                                                                 values.shape[1] // 2):
+        raise ValueError(f"pack_24: values (M, K/2) and positions (M, K/4) expected, got "
+                         f"{values.shape}, {i0.shape} and {i1.shape}")
+    if not _is_16bit_float(values.dtype):
+        raise TypeError(f"pack_24: values must be float16 or bfloat16, got {values.dtype}")
+    if check and i0.size and not bool(((0 <= i0) & (i0 < i1) & (i1 <= 3)).all()):
+        raise ValueError("pack_24: every group needs positions 0 <= i0 < i1 <= 3")
+    M, KC = values.shape
+    Kp = -(-2 * KC // 32) * 32
+    padded = xp.zeros((M, Kp // 2), dtype=values.dtype)
+    padded[:, :KC] = values
+    return padded, _metadata_words(xp, i0, i1, M, Kp)
+
+
+def _metadata_words(xp, i0, i1, M, Kp):
+    """The uint32 metadata (ceil(M/16), Kp/32, 16) of ``compress_24`` for kept positions
+    ``i0 < i1`` of M rows by up to Kp/4 groups (missing groups and rows: PAD_NIBBLE)."""
     MT, KS = -(-M // 16), Kp // 32
     nibs = xp.full((MT * 16, Kp // 4), PAD_NIBBLE, dtype=xp.uint32)
-    nibs[:M] = nib.astype(xp.uint32)
+    nibs[:M, :i0.shape[1]] = ((i1 << 2) | i0).astype(xp.uint32)
     # rows 16mt + 8h + g, groups 8ks + 4t + j  ->  word[mt, ks, 2g + t] bits 16h + 4j
     n6 = nibs.reshape(MT, 2, 8, KS, 2, 4)  # (mt, h, g, ks, t, j)
     shift = (16 * xp.arange(2, dtype=xp.uint32)[:, None] + 4 * xp.arange(4, dtype=xp.uint32))
     words = (n6 << shift[None, :, None, None, None, :]).sum(axis=(1, 5), dtype=xp.uint32)
-    metadata = xp.ascontiguousarray(words.transpose(0, 2, 1, 3).reshape(MT, KS, 16))
-    return xp.ascontiguousarray(values), metadata
+    return xp.ascontiguousarray(words.transpose(0, 2, 1, 3).reshape(MT, KS, 16))
 
 
 def decode_metadata(metadata, n_rows):

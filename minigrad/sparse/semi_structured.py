@@ -238,8 +238,10 @@ def _mm24_forward(xp, values, meta, B):
         from minigrad import kernels
         from minigrad.kernels import reference
 
-        i0, i1 = unpack_meta(meta, values.shape[1] // 2)
-        v_hw, m_hw = reference.compress_24(decompress_values(values, i0, i1))
+        # (no check of the codes here, a device synchronization per product: a
+        # SparseSemiStructuredTensor checks them once, when it is made)
+        v_hw, m_hw = reference.pack_24(values, *unpack_meta(meta, values.shape[1] // 2),
+                                       check=False)
         out = xp.empty((values.shape[0], B.shape[1]), dtype=values.dtype)
         return kernels.mm_24(v_hw, m_hw, xp.ascontiguousarray(B), out=out)
     return reference_mm24(values, meta, B)
@@ -468,9 +470,8 @@ class SparseSemiStructuredTensor:
         the CUDA kernel ``kernels.mm_24`` reads), on this tensor's device.
 
         ``dtype`` is float16 (default; bfloat16 values stay bfloat16) or bfloat16. The
-        kept entries and their positions are the same; groups whose kept entries are
-        zero (or underflow in float16) are given positions by ``compress_24``'s rule
-        (nonzeros first, then the lowest free positions), so the decompressed matrices
+        kept entries and their positions are this tensor's (``kernels.reference.pack_24``:
+        a layout conversion, no search for the nonzeros), so the decompressed matrices
         agree exactly (``kernels.reference.decompress_24``)."""
         from minigrad.kernels import reference
 
@@ -484,8 +485,7 @@ class SparseSemiStructuredTensor:
         if dtype == np.float16 and v.size and float(abs(v).max()) > 65504.0:
             raise ValueError("to_hardware: values exceed the float16 range (|w| > 65504); "
                              "use dtype=mg.bfloat16 or rescale")
-        i0, i1 = self.positions()
-        return reference.compress_24(decompress_values(v, i0, i1).astype(dtype))
+        return reference.pack_24(v.astype(dtype, copy=False), *self.positions())
 
     def to(self, device=None, dtype=None):
         """A copy on ``device`` / with ``dtype`` (the values stay differentiable)."""

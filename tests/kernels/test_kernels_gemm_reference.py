@@ -215,3 +215,39 @@ def test_mma_models_on_identity():
         b[:, 0, p], b[:, 1, p] = Bm[2 * t + p, g], Bm[2 * t + 8 + p, g]
     d = ptx_model.mma_m16n8k16(a, b, np.zeros((32, 4), np.float32))
     np.testing.assert_array_equal(ptx_model._acc_to_matrix(d), Bm.astype(np.float32))
+
+
+@pytest.mark.parametrize("fewer", [0.0, 0.3])
+@pytest.mark.parametrize("shape", [(16, 32), (37, 72), (5, 8), (1, 4), (0, 32)])
+def test_pack_24_is_compress_24_of_the_same_matrix(rng, shape, fewer):
+    """From kept values and positions (minigrad.sparse's format), pack_24 gives exactly
+    compress_24's arrays when the positions are those compress_24 would pick (nonzeros
+    first, then the lowest free ones); other positions for kept zeros are kept as given
+    (all-zero groups at 2, 3 here), with the same matrix."""
+    M, K = shape
+    W = random_24(rng, M, K, fewer=fewer)
+    groups = W.reshape(M, K // 4, 4)
+    pos = np.arange(4)
+    kept = np.sort(np.argsort(np.where(groups != 0, pos, pos + 4), axis=-1)[..., :2], -1)
+    i0, i1 = kept[..., 0], kept[..., 1]
+    values = np.take_along_axis(groups, kept, -1).reshape(M, K // 2)
+    v_hw, m_hw = ref.pack_24(values, i0, i1)
+    want_v, want_m = ref.compress_24(W)
+    assert np.array_equal(v_hw, want_v) and np.array_equal(m_hw, want_m)
+    empty = (groups == 0).all(-1)
+    j0, j1 = np.where(empty, 2, i0), np.where(empty, 3, i1)
+    v2, m2 = ref.pack_24(values, j0, j1)
+    d0, d1 = ref.decode_metadata(m2, M)
+    assert np.array_equal(d0[:, :K // 4], j0) and np.array_equal(d1[:, :K // 4], j1)
+    assert np.array_equal(ref.decompress_24(v2, m2), ref.decompress_24(want_v, want_m))
+
+
+def test_pack_24_checks_its_input():
+    v = np.ones((2, 4), np.float16)
+    i0, i1 = np.zeros((2, 2), np.int64), np.ones((2, 2), np.int64)
+    with pytest.raises(ValueError, match="0 <= i0 < i1 <= 3"):
+        ref.pack_24(v, i1, i0)
+    with pytest.raises(TypeError, match="float16 or bfloat16"):
+        ref.pack_24(v.astype(np.float32), i0, i1)
+    with pytest.raises(ValueError, match=r"values \(M, K/2\) and positions"):
+        ref.pack_24(v, i0[:, :1], i1[:, :1])
