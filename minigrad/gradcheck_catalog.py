@@ -43,7 +43,7 @@ __all__ = ["Case", "CaseResult", "CASES", "get_case", "run_case", "run_catalog",
            "format_table", "CONTAINERS"]
 
 #: classes of ``nn.__all__`` that have no forward of their own (containers)
-CONTAINERS = ("Module", "ModuleList", "ModuleDict")
+CONTAINERS = ("Module", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict")
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,15 @@ from .dropout import DropConnect, Dropout, Dropout1d, Dropout2d, StochasticDepth
 from .embedding import Embedding
 from .fold import Fold, PixelShuffle, PixelUnshuffle, Unfold
 from .linear import Bilinear, Flatten, Identity, Linear, LowRankLinear, Unflatten
-from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .module import (
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from .normalization import (
     BatchNorm1d,
     BatchNorm2d,
@@ -84,7 +92,8 @@ from .residual import BasicBlock, Residual
 from .upsampling import Upsample
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "functional", "init",
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict", "functional", "init",
     "Linear", "Bilinear", "Identity", "Flatten", "Unflatten", "LowRankLinear", "Conv1d",
     "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
     "AvgPool2d", "AdaptiveAvgPool1d",

@@ -697,6 +697,141 @@ class ModuleList(_NumberedContainer):
         raise NotImplementedError("ModuleList is a container; call its elements")
 
 
+def _as_parameter(value, what):
+    """A Parameter for a ParameterList/ParameterDict entry: a Parameter as it is, another
+    Tensor wrapped (sharing its data, requiring grad, as PyTorch's ``Parameter(t)``),
+    ``None`` kept (a declared but absent parameter)."""
+    if value is None or isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(f"{what}: entries must be Parameters or Tensors, got "
+                    f"{type(value).__name__}")
+
+
+def _parameter_repr(name, p):
+    if p is None:
+        return f"({name}): None"
+    where = "" if p.device == "cpu" else f" (GPU {p.device})"
+    return f"({name}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}" \
+        f"{where}]"
+
+
+class ParameterList(Module):
+    """A list of parameters that a module registers (a plain Python list would hide them
+    from ``parameters()``, ``state_dict`` and the optimizers): named "0", "1", ... A Tensor
+    that is not a Parameter is wrapped in one, as in PyTorch.
+
+    >>> import minigrad as mg
+    >>> params = mg.nn.ParameterList([mg.zeros(2), mg.ones(3)])
+    >>> [name for name, _ in params.named_parameters()]
+    ['0', '1']
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList(list(self._parameters.values())[idx])
+        return self._parameters[str(_index(idx, len(self), "ParameterList"))]
+
+    def __setitem__(self, idx, value):
+        name = str(_index(idx, len(self), "ParameterList"))
+        self._parameters[name] = _as_parameter(value, "ParameterList")
+
+    def append(self, value):
+        self._parameters[str(len(self))] = _as_parameter(value, "ParameterList")
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def extra_repr(self):
+        return "\n".join(_parameter_repr(k, p) for k, p in self._parameters.items())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterList is a container; use its elements")
+
+
+class ParameterDict(Module):
+    """A dict of parameters that a module registers (insertion order kept); a Tensor that is
+    not a Parameter is wrapped in one, as in PyTorch.
+
+    >>> import minigrad as mg
+    >>> params = mg.nn.ParameterDict({"scale": mg.ones(3)})
+    >>> params["shift"] = mg.zeros(3)
+    >>> sorted(params.state_dict())
+    ['scale', 'shift']
+    """
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self._check_name(key, "parameter")
+        self._parameters[key] = _as_parameter(value, "ParameterDict")
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def items(self):
+        return self._parameters.items()
+
+    def values(self):
+        return self._parameters.values()
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key):
+        return self._parameters.pop(key)
+
+    def clear(self):
+        self._parameters.clear()
+
+    def update(self, parameters):
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for k, v in items:
+            self[k] = v
+
+    def extra_repr(self):
+        return "\n".join(_parameter_repr(k, p) for k, p in self._parameters.items())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterDict is a container; use its elements")
+
+
 class ModuleDict(Module):
     """A dict of modules whose parameters are registered (insertion order kept)."""
 

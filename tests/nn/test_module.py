@@ -298,3 +298,83 @@ def test_torch_state_dict_loads_into_same_architecture():
     x = np.random.default_rng(0).standard_normal((2, 1, 6, 6)).astype(np.float32)
     assert_close(net(mg.tensor(x)), tnet(torch.tensor(x)).detach().numpy(), rtol=1e-4,
                  atol=1e-5)
+
+
+class _WithParameterContainers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ws = nn.ParameterList([mg.ones(2, 3), nn.Parameter(mg.zeros(3))])
+        self.d = nn.ParameterDict({"scale": mg.full((2,), 2.0)})
+
+    def forward(self, x):
+        return (x @ self.ws[0] + self.ws[1]) * self.d["scale"].sum()
+
+
+def test_parameter_list_and_dict_register_their_entries():
+    """Named "ws.0", "ws.1", "d.scale"; seen by parameters(), the optimizers, state_dict,
+    dtype and device moves; plain Tensors are wrapped in Parameters (PyTorch's rule)."""
+    m = _WithParameterContainers()
+    assert [n for n, _ in m.named_parameters()] == ["ws.0", "ws.1", "d.scale"]
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in m.parameters())
+    x = mg.ones(1, 2)
+    m(x).sum().backward()
+    assert m.ws[0].grad.tolist() == [[4.0] * 3] * 2      # d/dW of Σ (xW + b)·4
+    assert m.d["scale"].grad.tolist() == [3 * 2.0, 3 * 2.0]  # Σ(xW + b) = 3·2
+    mg.optim.SGD(m.parameters(), lr=0.5).step()
+    assert m.ws[1].tolist() == [-2.0] * 3
+    state = m.state_dict()
+    assert list(state) == ["ws.0", "ws.1", "d.scale"]
+    fresh = _WithParameterContainers()
+    fresh.load_state_dict(state)
+    assert fresh.ws[1].tolist() == [-2.0] * 3 and fresh.d["scale"].tolist() == [-1.0, -1.0]
+    assert m.double().ws[0].dtype == mg.float64 and m.d["scale"].dtype == mg.float64
+    m.zero_grad()
+    assert m.ws[0].grad is None
+
+
+def test_parameter_list_behaves_as_a_list():
+    params = nn.ParameterList()
+    params.append(mg.zeros(1))
+    params += [mg.ones(2), nn.Parameter(mg.ones(3))]
+    params.extend([mg.ones(4)])
+    assert len(params) == 4 and [p.shape for p in params] == [(1,), (2,), (3,), (4,)]
+    assert params[-1].shape == (4,) and [p.shape for p in params[1:3]] == [(2,), (3,)]
+    params[0] = mg.full((5,), 7.0)
+    assert isinstance(params[0], nn.Parameter) and params[0].tolist() == [7.0] * 5
+    assert "(0): Parameter containing: [float32 of size 5]" in repr(params)
+    with pytest.raises(IndexError, match="out of range"):
+        params[4]
+    with pytest.raises(TypeError, match="Parameters or Tensors"):
+        params.append([1.0, 2.0])
+    with pytest.raises(NotImplementedError, match="container"):
+        params(mg.zeros(1))
+
+
+def test_parameter_dict_behaves_as_a_dict():
+    params = nn.ParameterDict([("a", mg.zeros(1))])
+    params.update({"b": mg.ones(2)})
+    params["c"] = nn.Parameter(mg.ones(3))
+    assert list(params) == ["a", "b", "c"] and "b" in params and len(params) == 3
+    assert [k for k, _ in params.items()] == list(params.keys())
+    assert params.get("z") is None and params.pop("a").shape == (1,)
+    del params["b"]
+    assert list(params) == ["c"]
+    with pytest.raises(KeyError, match="can't contain '.'"):
+        params["x.y"] = mg.zeros(1)
+    with pytest.raises(TypeError, match="Parameters or Tensors"):
+        params["n"] = 3.0
+    params.clear()
+    assert len(params) == 0
+
+
+def test_parameter_containers_match_torch_names():
+    torch = pytest.importorskip("torch")
+    ours = _WithParameterContainers()
+
+    class Theirs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ws = torch.nn.ParameterList([torch.ones(2, 3), torch.zeros(3)])
+            self.d = torch.nn.ParameterDict({"scale": torch.full((2,), 2.0)})
+
+    assert list(ours.state_dict()) == list(Theirs().state_dict())
