@@ -413,6 +413,9 @@ def _layer_cases():
         _layer("Mish", lambda: nn.Mish(), x2(3, 4)),
         _layer("LogSigmoid", lambda: nn.LogSigmoid(), x2(3, 4)),
         _layer("Softsign", lambda: nn.Softsign(), x2(3, 4, draw=_away)),
+        _layer("Hardshrink", lambda: nn.Hardshrink(0.1), x2(3, 4, draw=_away)),  # |x| ≥ 0.2
+        _layer("Softshrink", lambda: nn.Softshrink(0.1), x2(3, 4, draw=_away)),
+        _layer("Tanhshrink", lambda: nn.Tanhshrink(), x2(3, 4)),
         _layer("PReLU", lambda: nn.PReLU(3), x2(2, 3, 4, draw=_away)),
         _layer("GLU", lambda: nn.GLU(), x2(3, 4)),
         _layer("Threshold", lambda: nn.Threshold(0.0, -1.0), x2(3, 4, draw=_away)),

@@ -18,6 +18,9 @@ Hardtanh(a, b), ReLU6   min(max(x, a), b); min(max(x, 0), 6)
 Hardsigmoid, Hardswish  relu6(x + 3)/6; x·relu6(x + 3)/6
 Mish                    x·tanh(softplus(x))
 LogSigmoid, Softsign    log σ(x); x/(1 + |x|)
+Hardshrink(λ)           x where |x| > λ, else 0
+Softshrink(λ)           x − λ·sign(x) where |x| > λ, else 0
+Tanhshrink              x − tanh(x)
 PReLU(n, init)          max(0, x) + a·min(0, x), a learned (per channel)
 GLU(dim)                a·σ(b), (a, b) the halves of x along dim
 Threshold(t, v)         x if x > t else v
@@ -35,8 +38,8 @@ from .module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus",
            "Softmax", "LogSoftmax", "Softmin", "SELU", "CELU", "Hardtanh", "ReLU6",
-           "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "Softsign", "PReLU", "GLU",
-           "Threshold", "softmax_dim"]
+           "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "Softsign", "Hardshrink",
+           "Softshrink", "Tanhshrink", "PReLU", "GLU", "Threshold", "softmax_dim"]
 
 
 def softmax_dim(ndim):
@@ -263,6 +266,37 @@ class Softsign(_Elementwise):
     """y = x/(1 + |x|)."""
 
     fn = _act.softsign
+
+    def __init__(self):
+        super().__init__()
+
+
+class Hardshrink(_Elementwise):
+    """y = x where |x| > λ, else 0."""
+
+    fn, hyper = _act.hardshrink, ("lambd",)
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+
+class Softshrink(_Elementwise):
+    """y = x − λ for x > λ, x + λ for x < −λ, else 0 (the proximal map of λ|x|)."""
+
+    fn, hyper = _act.softshrink, ("lambd",)
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        if not lambd >= 0:
+            raise ValueError(f"Softshrink: lambd must be >= 0, got {lambd}")
+        self.lambd = lambd
+
+
+class Tanhshrink(_Elementwise):
+    """y = x − tanh x."""
+
+    fn = _act.tanhshrink
 
     def __init__(self):
         super().__init__()

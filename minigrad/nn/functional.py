@@ -49,6 +49,7 @@ __all__ = [
     "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "softmax",
     "log_softmax", "one_hot", "normalize", "cosine_similarity", "softmin", "selu", "celu",
     "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "logsigmoid", "softsign",
+    "hardshrink", "softshrink", "tanhshrink",
     "prelu", "glu", "threshold", "interpolate", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "instance_norm", "rms_norm", "local_response_norm", "fold", "unfold", "pixel_shuffle",
     "pixel_unshuffle",
@@ -135,6 +136,18 @@ def logsigmoid(input):
 
 def softsign(input):
     return _act.softsign(input)
+
+
+def hardshrink(input, lambd=0.5):
+    return _act.hardshrink(input, lambd)
+
+
+def softshrink(input, lambd=0.5):
+    return _act.softshrink(input, lambd)
+
+
+def tanhshrink(input):
+    return _act.tanhshrink(input)
 
 
 def prelu(input, weight):

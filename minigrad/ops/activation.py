@@ -247,6 +247,27 @@ def softsign(x):
     return x / (x.abs() + 1.0)
 
 
+def hardshrink(x, lambd=0.5):
+    """y = x where |x| > λ, else 0.   Gradient 1 where |x| > λ, else 0 (at ±λ too)."""
+    x = to_float(x)
+    return where(x.data.__abs__() > lambd, x, 0.0)
+
+
+def softshrink(x, lambd=0.5):
+    """y = x − λ for x > λ, x + λ for x < −λ, else 0 (λ ≥ 0): the proximal map of λ|x|.
+    Gradient 1 where |x| > λ, else 0."""
+    if not lambd >= 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+    x = to_float(x)
+    return where(x.data > lambd, x - lambd, where(x.data < -lambd, x + lambd, 0.0))
+
+
+def tanhshrink(x):
+    """y = x − tanh x.   Gradient tanh² x."""
+    x = to_float(x)
+    return x - x.tanh()
+
+
 def prelu(x, weight):
     """y = max(0, x) + a·min(0, x) with a learnable slope ``weight``: one value, or one per
     channel (dim 1 of the input), as PyTorch; an input of fewer than 2 dims has one

@@ -42,9 +42,13 @@ def check_integer_divisor(b, op):
 
 
 def to_float(x):
-    """An integer or bool array as the default float dtype (float32), as PyTorch computes
-    true division, exp, log, sqrt... of integers; float arrays unchanged."""
-    return x if _dt.is_floating(x.dtype) else x.astype(_dt.get_default_dtype())
+    """An integer or bool array (or Tensor) as the default float dtype (float32), as
+    PyTorch computes true division, exp, log, sqrt... of integers; floats unchanged."""
+    if _dt.is_floating(x.dtype):
+        return x
+    if isinstance(x, Tensor):
+        return x.to(dtype=_dt.get_default_dtype())
+    return x.astype(_dt.get_default_dtype())
 
 
 class Identity(Function):

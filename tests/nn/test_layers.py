@@ -152,6 +152,10 @@ ACTIVATIONS = [
     (nn.LogSigmoid(), lambda x: -np.log1p(np.exp(-x)), ()),
     (nn.Softsign(), lambda x: x / (1 + np.abs(x)), ()),
     (nn.Threshold(0.5, -2.0), lambda x: np.where(x > 0.5, x, -2.0), (0.5,)),
+    (nn.Hardshrink(0.4), lambda x: np.where(np.abs(x) > 0.4, x, 0.0), (-0.4, 0.4)),
+    (nn.Softshrink(0.3), lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.3, 0.0),
+     (-0.3, 0.3)),
+    (nn.Tanhshrink(), lambda x: x - np.tanh(x), ()),
 ]
 SELU_A, SELU_L = 1.6732632423543772, 1.0507009873554805   # Klambauer et al. 2017, eq. 14
 
@@ -202,6 +206,22 @@ def test_activations_of_integers_give_the_default_float_dtype():
     assert F.relu(x).dtype == mg.int64 and F.relu(x).tolist() == [1, 2, 0]
 
 
+def test_shrink_activations_by_hand():
+    """hardshrink keeps |x| > λ; softshrink moves x toward 0 by λ (the proximal map of
+    λ|x|: argmin_y ½(y − x)² + λ|y|); both have gradient 0 at ±λ; λ < 0 is refused."""
+    x = _t([-2.0, -0.5, 0.0, 0.5, 0.75, 2.0])
+    assert F.hardshrink(x).tolist() == [-2.0, 0.0, 0.0, 0.0, 0.75, 2.0]
+    assert F.softshrink(x).tolist() == [-1.5, 0.0, 0.0, 0.0, 0.25, 1.5]
+    F.softshrink(x).sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0, 0.0, 0.0, 1.0, 1.0]
+    assert F.hardshrink(mg.tensor([1, -3])).dtype == mg.float32          # integers: float
+    with pytest.raises(ValueError, match="lambd must be >= 0"):
+        F.softshrink(x, -0.1)
+    with pytest.raises(ValueError, match="lambd must be >= 0"):
+        nn.Softshrink(-1.0)
+    assert repr(nn.Hardshrink()) == "Hardshrink(lambd=0.5)"
+
+
 def test_hard_activations_have_zero_gradient_at_their_corners():
     """At the corners of Hardtanh/ReLU6/Hardsigmoid the gradient is 0 (PyTorch's choice),
     not the one-sided 1 that clamp gives."""
@@ -225,7 +245,8 @@ def test_new_activations_match_pytorch():
     cases = [("selu", ()), ("celu", (0.7,)), ("hardtanh", (-2.0, 1.5)), ("relu6", ()),
              ("hardsigmoid", ()), ("hardswish", ()), ("mish", ()), ("logsigmoid", ()),
              ("softsign", ()), ("glu", (1,)), ("threshold", (0.5, -3.0)), ("softmin", (1,)),
-             ("prelu", (w,))]
+             ("prelu", (w,)), ("hardshrink", (0.7,)), ("softshrink", (1.2,)),
+             ("tanhshrink", ())]
     for name, args in cases:
         X, T = _t(x), torch.tensor(x, requires_grad=True)
         ours = getattr(F, name)(X, *(_t(a) if isinstance(a, np.ndarray) else a for a in args))
