@@ -497,6 +497,10 @@ def _more_layer_cases(x2, signs):
                lambda rng: (_T(1.0 + _away(rng, 6).data), signs(rng, 6))),
         _layer("CosineEmbeddingLoss", lambda: nn.CosineEmbeddingLoss(margin=-0.9),
                lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4), signs(rng, 3))),
+        _layer("PairwiseDistance", lambda: nn.PairwiseDistance(p=3.0),
+               lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4))),
+        _layer("CosineSimilarity", lambda: nn.CosineSimilarity(dim=1),
+               lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4))),
         _layer("TripletMarginLoss", lambda: nn.TripletMarginLoss(margin=5.0, swap=True),
                lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4), _normal(rng, 3, 4))),
         _layer("TripletMarginWithDistanceLoss", lambda: nn.TripletMarginWithDistanceLoss(

@@ -46,6 +46,7 @@ from .activation import (
     Threshold,
 )
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import DropConnect, Dropout, Dropout1d, Dropout2d, StochasticDepth
 from .embedding import Embedding
 from .fold import Fold, PixelShuffle, PixelUnshuffle, Unfold
@@ -96,6 +97,7 @@ from .upsampling import Upsample
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "PairwiseDistance", "CosineSimilarity",
     "ParameterDict", "functional", "init",
     "Linear", "Bilinear", "Identity", "Flatten", "Unflatten", "LowRankLinear", "Conv1d",
     "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",

@@ -225,6 +225,7 @@ from .losses import (  # noqa: E402
     multi_margin_loss,
     multilabel_soft_margin_loss,
     nll_loss,
+    pairwise_distance,
     poisson_nll_loss,
     smooth_l1_loss,
     soft_margin_loss,
@@ -237,7 +238,7 @@ __all__ += [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
     "distillation_loss", "entropy_penalty", "l1_penalty", "l2_penalty",
     "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
-    "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "pairwise_distance", "triplet_margin_loss", "triplet_margin_with_distance_loss",
     "soft_margin_loss", "multilabel_soft_margin_loss",
     "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
 ]

@@ -57,7 +57,7 @@ __all__ = [
     "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss",
     "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "DistillationLoss",
     "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
-    "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "pairwise_distance", "triplet_margin_loss", "triplet_margin_with_distance_loss",
     "soft_margin_loss", "multilabel_soft_margin_loss",
     "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
@@ -603,9 +603,12 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     return _reduce(loss, reduction)
 
 
-def _pairwise_distance(x1, x2, p, eps):
-    """‖x₁ − x₂ + ε‖_p along the last dim (PyTorch's ``F.pairwise_distance``)."""
-    return (x1 - x2 + eps).norm(p, max(x1.ndim, x2.ndim) - 1)
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    r"""d = ‖x₁ − x₂ + ε‖_p along the last dim, x₁ and x₂ broadcast together (PyTorch's
+    ``F.pairwise_distance``; ε, added to the difference, keeps the gradient finite where
+    x₁ = x₂)."""
+    diff = x1 - x2 + eps
+    return diff.norm(p, diff.ndim - 1 if diff.ndim else None, keepdim)
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
@@ -621,7 +624,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     the norm), as PyTorch; ``margin`` must be positive.
     """
     return _triplet("triplet_margin_loss", anchor, positive, negative,
-                    lambda a, b: _pairwise_distance(a, b, p, eps), margin, swap, reduction)
+                    lambda a, b: pairwise_distance(a, b, p, eps), margin, swap, reduction)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
@@ -639,7 +642,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     name = "triplet_margin_with_distance_loss"
     if distance_function is None:
         def distance_function(x, y):
-            return _pairwise_distance(x, y, 2, 1e-6)
+            return pairwise_distance(x, y)
     elif not callable(distance_function):
         raise TypeError(f"{name}: distance_function must be callable, got "
                         f"{type(distance_function).__name__}")
