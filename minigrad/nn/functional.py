@@ -16,6 +16,7 @@ from ..ops.reduction import Softmax as _Softmax
 from ..ops.shape import broadcast_to as _broadcast_to
 from ..ops.shape import pad
 from .activation import softmax_dim as _softmax_dim
+from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .dropout import dropout, dropout1d, dropout2d, stochastic_depth
 from .embedding import embedding
@@ -48,6 +49,7 @@ __all__ = [
     "dropout", "dropout1d", "dropout2d", "stochastic_depth", "embedding", "pad", "relu",
     "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "softmax",
     "log_softmax", "one_hot", "normalize", "cosine_similarity", "softmin", "selu", "celu",
+    "scaled_dot_product_attention",
     "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "logsigmoid", "softsign",
     "hardshrink", "softshrink", "tanhshrink",
     "prelu", "glu", "threshold", "interpolate", "adaptive_max_pool1d", "adaptive_max_pool2d",

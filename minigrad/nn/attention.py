@@ -1,0 +1,91 @@
+r"""Scaled dot-product attention (Vaswani et al. 2017), PyTorch's
+``F.scaled_dot_product_attention``, written out in tensor ops so that every derivative
+exists (gradcheck and gradgradcheck pass through it).
+
+.. code-block:: text
+
+    input : Q (..., L, E), K (..., S, E), V (..., S, Ev), scale s (default 1/√E),
+            mask M (bool: keep where True; float: added), causal, dropout p
+    B ← 0 (L x S)
+    if causal: B[i, j] ← −∞ for j > i            (query i sees keys 0..i)
+    if M is bool: B[i, j] ← −∞ where M[i, j] is False
+    if M is float: B ← B + M
+    A ← softmax(s · Q Kᵀ + B) along the key dim  (each row sums to 1)
+    A ← dropout(A, p)
+    return A V                                     (..., L, Ev)
+
+With ``enable_gqa=True`` (grouped-query attention) K and V may have fewer heads (dim −3)
+than Q; each of their heads serves Hq/Hk consecutive query heads.
+
+Notes
+-----
+* A query row whose keys are all masked has no softmax: its output is NaN, as PyTorch's
+  math backend gives (its fused kernels may give 0).
+* ``dropout_p`` is applied whenever it is positive, as in PyTorch: pass 0 in evaluation.
+
+References
+----------
+A. Vaswani et al., "Attention Is All You Need", NeurIPS 2017 (eq. 1).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ops.elementwise import const
+from ..tensor import Tensor
+from .dropout import dropout
+
+__all__ = ["scaled_dot_product_attention"]
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(s·QKᵀ + mask) V over the last two dims (see the module notes)."""
+    name = "scaled_dot_product_attention"
+    for what, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor) or t.ndim < 2:
+            raise ValueError(f"{name}: {what} must be a Tensor of at least 2 dims (..., L, E), "
+                             f"got {getattr(t, 'shape', type(t).__name__)}")
+    L, E = query.shape[-2:]
+    S = key.shape[-2]
+    if key.shape[-1] != E or value.shape[-2] != S:
+        raise ValueError(f"{name}: query {query.shape}, key {key.shape} and value "
+                         f"{value.shape} do not fit (..., L, E), (..., S, E), (..., S, Ev)")
+    if is_causal and attn_mask is not None:
+        raise ValueError(f"{name}: give attn_mask or is_causal, not both (PyTorch's rule)")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{name}: dropout_p must be in [0, 1], got {dropout_p}")
+    if enable_gqa:
+        key, value = _repeat_heads(query, key, name), _repeat_heads(query, value, name)
+    xp = query.xp
+    s = 1.0 / math.sqrt(E) if scale is None else float(scale)
+    scores = (query @ key.mT) * s
+    if is_causal:
+        attn_mask = const(xp.tril(xp.ones((L, S), dtype=bool)))
+    if attn_mask is not None:
+        if not isinstance(attn_mask, Tensor):
+            attn_mask = const(xp.asarray(attn_mask))
+        if attn_mask.dtype == np.bool_:
+            scores = scores.masked_fill(~attn_mask, float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = scores.softmax(-1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p)
+    return weights @ value
+
+
+def _repeat_heads(query, kv, name):
+    """``kv`` with each of its heads (dim −3) repeated Hq/Hk times in a row."""
+    if query.ndim < 3 or kv.ndim < 3:
+        raise ValueError(f"{name}: enable_gqa needs a head dim (..., H, L, E)")
+    hq, hk = query.shape[-3], kv.shape[-3]
+    if hq % hk:
+        raise ValueError(f"{name}: enable_gqa needs the query heads ({hq}) to be a multiple "
+                         f"of the key/value heads ({hk})")
+    if hq == hk:
+        return kv
+    index = const(kv.xp.repeat(kv.xp.arange(hk), hq // hk))
+    return kv.index_select(kv.ndim - 3, index)
