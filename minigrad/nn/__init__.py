@@ -47,7 +47,15 @@ from .activation import (
 )
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity, PairwiseDistance
-from .dropout import DropConnect, Dropout, Dropout1d, Dropout2d, StochasticDepth
+from .dropout import (
+    AlphaDropout,
+    DropConnect,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    FeatureAlphaDropout,
+    StochasticDepth,
+)
 from .embedding import Embedding
 from .fold import Fold, PixelShuffle, PixelUnshuffle, Unfold
 from .linear import Bilinear, Flatten, Identity, Linear, LowRankLinear, Unflatten
@@ -103,7 +111,8 @@ __all__ = [
     "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
     "AvgPool2d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout",
-    "Dropout1d", "Dropout2d", "DropConnect", "StochasticDepth", "Embedding", "ReLU",
+    "Dropout1d", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout", "DropConnect",
+    "StochasticDepth", "Embedding", "ReLU",
     "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",
     "LogSoftmax", "Softmin", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish",
     "Mish", "LogSigmoid", "Softsign", "Hardshrink", "Softshrink", "Tanhshrink", "PReLU",

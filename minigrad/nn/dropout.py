@@ -16,6 +16,8 @@ probability of *dropping*. The mask is drawn from minigrad's seeded generator
   y = x (W ⊙ M / (1 − p))ᵀ + b.
 - StochasticDepth (Huang et al. 2016): drop a residual branch for a whole sample,
   y = x + branch(x)·m_n/(1 − p) with one m_n per sample ("row" mode) or per batch.
+- AlphaDropout / FeatureAlphaDropout (Klambauer et al. 2017): for SELU networks, dropped
+  units take SELU's saturation value −λα and an affine map keeps mean 0 and variance 1.
 """
 from __future__ import annotations
 
@@ -26,8 +28,9 @@ from ..ops.elementwise import const
 from .linear import Linear, LinearFunction
 from .module import Module
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "stochastic_depth", "Dropout", "Dropout1d",
-           "Dropout2d", "DropConnect", "StochasticDepth"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "alpha_dropout", "feature_alpha_dropout",
+           "stochastic_depth", "Dropout", "Dropout1d", "Dropout2d", "AlphaDropout",
+           "FeatureAlphaDropout", "DropConnect", "StochasticDepth"]
 
 
 def _check_p(p, what):
@@ -85,6 +88,46 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     return _masked(input, input.shape[:-1] + (1,), p)
 
 
+# SELU's negative saturation value −λα (Klambauer et al. 2017): alpha dropout sets the
+# dropped units to it, the value SELU gives for very negative inputs.
+_ALPHA_PRIME = 1.7580993408473766
+
+
+def _alpha_masked(input, mask_shape, p):
+    r"""Alpha dropout with m ~ Bernoulli(1 − p) of ``mask_shape`` (broadcast):
+    y = a·(x·m − α′·(1 − m)) + a·α′·p, a = ((1 − p)(1 + p·α′²))^(−½), which keeps mean 0
+    and variance 1 of a unit-normal input (paper eq. 10–11; PyTorch's arithmetic)."""
+    if p == 1.0:  # (PyTorch: the input times 0)
+        return input * 0.0
+    m = _random.bernoulli(mask_shape, 1.0 - p, input.dtype, input.device)
+    a = 1.0 / ((1.0 - p) * (1.0 + p * _ALPHA_PRIME ** 2)) ** 0.5
+    b = (m - 1.0) * (_ALPHA_PRIME * a) + _ALPHA_PRIME * a * p
+    return input * const(m * a) + const(b)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    r"""Alpha dropout (Klambauer et al. 2017, for SELU networks): dropped units take SELU's
+    saturation value −α′ (α′ = λα ≈ 1.7581) instead of 0, then an affine map a·y + b
+    restores mean 0 and variance 1 (see ``_alpha_masked``). The identity when not
+    ``training`` (PyTorch's default here is ``training=False``)."""
+    p = _check_p(p, "alpha_dropout")
+    if not training or p == 0.0:
+        return input
+    return _alpha_masked(input, input.shape, p)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels: one draw per (sample, channel) of an (N, C, *)
+    input, broadcast over the rest (PyTorch's ``F.feature_alpha_dropout``)."""
+    p = _check_p(p, "feature_alpha_dropout")
+    if not training or p == 0.0:
+        return input
+    if input.ndim < 2:
+        raise ValueError(f"feature_alpha_dropout: expected an (N, C, *) input, got shape "
+                         f"{input.shape}")
+    return _alpha_masked(input, input.shape[:2] + (1,) * (input.ndim - 2), p)
+
+
 def stochastic_depth(input, p, mode="row", training=True):
     r"""Drop the residual-branch output ``input`` per sample (``mode="row"``) or for the
     whole batch (``mode="batch"``), scaling survivors by 1/(1 − p); torchvision's
@@ -128,6 +171,21 @@ class Dropout2d(_DropoutNd):
 
     def forward(self, input):
         return dropout2d(input, self.p, self.training)
+
+
+class AlphaDropout(_DropoutNd):
+    """Alpha dropout for SELU networks (PyTorch's ``nn.AlphaDropout``): active in
+    ``train()``, the identity in ``eval()``."""
+
+    def forward(self, input):
+        return alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels (PyTorch's ``nn.FeatureAlphaDropout``)."""
+
+    def forward(self, input):
+        return feature_alpha_dropout(input, self.p, self.training)
 
 
 class DropConnect(Linear):

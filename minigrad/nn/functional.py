@@ -18,7 +18,14 @@ from ..ops.shape import pad
 from .activation import softmax_dim as _softmax_dim
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from .dropout import dropout, dropout1d, dropout2d, stochastic_depth
+from .dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    feature_alpha_dropout,
+    stochastic_depth,
+)
 from .embedding import embedding
 from .fold import fold, pixel_shuffle, pixel_unshuffle, unfold
 from .linear import linear
@@ -46,7 +53,8 @@ __all__ = [
     "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
     "max_pool2d", "avg_pool1d", "avg_pool2d",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "batch_norm", "layer_norm", "group_norm",
-    "dropout", "dropout1d", "dropout2d", "stochastic_depth", "embedding", "pad", "relu",
+    "dropout", "dropout1d", "dropout2d", "alpha_dropout", "feature_alpha_dropout",
+    "stochastic_depth", "embedding", "pad", "relu",
     "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "softmax",
     "log_softmax", "one_hot", "normalize", "cosine_similarity", "softmin", "selu", "celu",
     "scaled_dot_product_attention",

@@ -1,6 +1,8 @@
 """Dropout, Dropout1d/2d, DropConnect, StochasticDepth: inverted scaling in training,
 identity in eval, masks of the right granularity, seeded repeatability, gradients with a
 fixed mask, and validation of p."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -163,3 +165,50 @@ def test_repr():
     assert repr(nn.StochasticDepth(0.1)) == "StochasticDepth(p=0.1, mode=row)"
     assert repr(nn.DropConnect(2, 3, p=0.1)) == \
         "DropConnect(in_features=2, out_features=3, bias=True, p=0.1)"
+
+
+ALPHA = 1.7580993408473766   # −λα of SELU (Klambauer et al. 2017)
+
+
+def test_alpha_dropout_by_hand(device):
+    """With the mask m of the same seed: y = a·x where kept, −α′a + α′ap where dropped,
+    a = ((1 − p)(1 + pα′²))^(−½); the gradient is a·m; the identity in eval, at p = 0
+    and by default (training=False, PyTorch's); zeros at p = 1."""
+    p = 0.3
+    a = 1 / math.sqrt((1 - p) * (1 + p * ALPHA ** 2))
+    x = _t(np.random.default_rng(0).standard_normal((4, 5)), device)
+    mg.manual_seed(7)
+    y = F.alpha_dropout(x, p, training=True)
+    mg.manual_seed(7)
+    m = mg.random.bernoulli((4, 5), 1 - p, mg.float64, device)
+    m = m.get() if hasattr(m, "get") else m
+    want = np.where(m == 1, a * x.detach().cpu().numpy() + ALPHA * a * p,
+                    -ALPHA * a + ALPHA * a * p)
+    assert_close(y, want, rtol=1e-14, atol=1e-15)
+    y.backward(mg.ones_like(y))
+    assert_close(x.grad, a * m, rtol=1e-14)
+    assert F.alpha_dropout(x, p) is x and F.alpha_dropout(x, 0.0, training=True) is x
+    assert nn.AlphaDropout(p).eval()(x) is x
+    assert F.alpha_dropout(x, 1.0, training=True).detach().cpu().numpy().tolist() == \
+        [[0.0] * 5] * 4
+
+
+def test_alpha_dropout_keeps_mean_and_variance():
+    """The point of alpha dropout: a unit-normal input stays mean 0, variance 1."""
+    mg.manual_seed(0)
+    x = mg.randn(200000, dtype=mg.float64)
+    for p in (0.05, 0.2, 0.5):
+        y = nn.AlphaDropout(p)(x).numpy()
+        assert abs(y.mean()) < 0.01 and abs(y.var() - 1) < 0.015, p
+
+
+def test_feature_alpha_dropout_drops_whole_channels(device):
+    mg.manual_seed(1)
+    x = mg.ones(8, 6, 3, 2, device=device)
+    y = nn.FeatureAlphaDropout(0.5)(x).cpu().numpy()
+    per_channel = y.reshape(8, 6, -1)
+    assert np.all(per_channel == per_channel[..., :1])          # one value per channel
+    assert len(np.unique(per_channel.round(12))) == 2          # kept and dropped
+    with pytest.raises(ValueError, match=r"\(N, C, \*\)"):
+        F.feature_alpha_dropout(mg.ones(3), 0.5, training=True)
+    assert repr(nn.AlphaDropout(0.2)) == "AlphaDropout(p=0.2, inplace=False)"
