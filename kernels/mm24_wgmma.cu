@@ -69,8 +69,11 @@
 //   registers at the *end* of iteration kt, after wgmma.wait_group 1 (tile 0's after a
 //   prologue wait + barrier). Loading them between the barrier and the wgmmas, or under a
 //   branch, makes ptxas serialise every wgmma (C7515: tests check the ptxas log).
-//   META_WAIT0=1 (diagnostic) adds wgmma.wait_group 0 before that load, in case the hardware
-//   reads sp-meta after issue. wgmma_model.check_pipeline(metadata=True) replays this schedule.
+//   The hardware reads a wgmma.sp's sp-meta register after issue (H200, 2026-11-26), so the
+//   load must not rewrite a register an in-flight group still reads: META_REGS=1 (default)
+//   waits for every group first (wgmma.wait_group 0); META_REGS=2 alternates two register
+//   sets by k tile instead (see META_REGS below). wgmma_model.check_pipeline(metadata=True)
+//   replays the shared-memory side of this schedule.
 //
 // Launch configuration
 //   block 256 threads, grid ceil(M/128) * ceil(N/BN) (1-D), dynamic shared memory SMEM_BYTES.
