@@ -68,6 +68,7 @@ from .module import (
     ParameterList,
     Sequential,
 )
+from .multihead import MultiheadAttention
 from .normalization import (
     BatchNorm1d,
     BatchNorm2d,
@@ -105,7 +106,7 @@ from .upsampling import Upsample
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
-    "PairwiseDistance", "CosineSimilarity",
+    "PairwiseDistance", "CosineSimilarity", "MultiheadAttention",
     "ParameterDict", "functional", "init",
     "Linear", "Bilinear", "Identity", "Flatten", "Unflatten", "LowRankLinear", "Conv1d",
     "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
