@@ -433,6 +433,14 @@ def _check_inputs(inputs, what):
                 f"{what}: input {i} is {inputs[i].dtype}; finite differences need float64 "
                 f"inputs (pass x.double(), or create them with dtype=mg.float64)"
             )
+    first = {}
+    for i in diff:
+        j = first.setdefault(id(inputs[i]), i)
+        if j != i:  # a nudge of one would move the other: the numeric side sums both
+            raise ValueError(
+                f"{what}: inputs {j} and {i} are the same tensor; pass it once (and use it "
+                f"twice inside the function), or pass a copy (x.detach().clone()"
+                f".requires_grad_())")
     return inputs, diff
 
 

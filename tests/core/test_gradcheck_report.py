@@ -228,6 +228,12 @@ def test_bad_inputs_are_refused_with_advice():
         mg.gradgradcheck(lambda x: x.sin(), (x,), grad_outputs=(x64([1.0]),))
     with pytest.raises(TypeError, match=r"grad_outputs\[0\] is float32"):
         mg.gradgradcheck(lambda x: x.sin(), (x,), grad_outputs=(mg.ones(4, requires_grad=True),))
+    # the same tensor twice: nudging one moves the other, the numeric side sums both
+    # (x·x checked as (x, x) would report analytic x against numeric 2x)
+    with pytest.raises(ValueError, match="inputs 0 and 2 are the same tensor; pass it once"):
+        mg.gradcheck(lambda a, b, c: a * b * c, (x, x64(X), x))
+    with pytest.raises(ValueError, match="inputs 0 and 1 are the same tensor"):
+        mg.gradgradcheck(lambda a, b: a * b, (x, x))
 
 
 def test_catalog_rows_come_from_the_report():
