@@ -508,6 +508,18 @@ def _more_layer_cases(x2, signs):
                lambda: nn.MultiheadAttention(4, 2, kdim=3, vdim=5, batch_first=True),
                lambda rng: (_normal(rng, 2, 3, 4), _normal(rng, 2, 5, 3),
                             _normal(rng, 2, 5, 5))),
+        _layer("TransformerEncoderLayer", lambda: nn.TransformerEncoderLayer(
+                   4, 2, dim_feedforward=6, dropout=0.0, activation="gelu"),
+               x2(3, 2, 4)),
+        _layer("TransformerDecoderLayer (norm_first)", lambda: nn.TransformerDecoderLayer(
+                   4, 2, dim_feedforward=6, dropout=0.0, norm_first=True),
+               lambda rng: (_normal(rng, 3, 2, 4), _normal(rng, 5, 2, 4))),
+        _layer("TransformerEncoder", lambda: nn.TransformerEncoder(
+                   nn.TransformerEncoderLayer(4, 2, 6, 0.0, batch_first=True), 2),
+               x2(2, 3, 4)),
+        _layer("TransformerDecoder", lambda: nn.TransformerDecoder(
+                   nn.TransformerDecoderLayer(4, 2, 6, 0.0), 2, norm=nn.LayerNorm(4)),
+               lambda rng: (_normal(rng, 3, 2, 4), _normal(rng, 5, 2, 4))),
         _layer("PairwiseDistance", lambda: nn.PairwiseDistance(p=3.0),
                lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4))),
         _layer("CosineSimilarity", lambda: nn.CosineSimilarity(dim=1),
