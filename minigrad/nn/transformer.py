@@ -61,18 +61,34 @@ def _activation(activation, who):
 
 
 class _Layer(Module):
-    """What the encoder and decoder layers share: the feed-forward block and its checks."""
+    """What the encoder and decoder layers share: their parts (in PyTorch's order, so the
+    state dicts list the same keys) and the feed-forward block."""
 
-    def _feed_forward_parts(self, d_model, nhead, dim_feedforward, dropout, activation,
-                            layer_norm_eps, bias, kw):
+    def _build(self, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+               batch_first, norm_first, bias, device, dtype, cross):
         who = type(self).__name__
         if d_model <= 0 or nhead <= 0 or dim_feedforward <= 0:
             raise ValueError(f"{who}: d_model, nhead and dim_feedforward must be positive, "
                              f"got {d_model}, {nhead}, {dim_feedforward}")
+        kw = dict(device=device, dtype=dtype)
+
+        def attention():
+            return MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                      batch_first=batch_first, **kw)
+
+        self.self_attn = attention()
+        if cross:
+            self.multihead_attn = attention()
         self.activation = _activation(activation, who)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
+        self.norm_first = norm_first
+        blocks = 3 if cross else 2
+        for i in range(1, blocks + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+        for i in range(1, blocks + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
 
     def _ff_block(self, x):
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
@@ -91,15 +107,8 @@ class TransformerEncoderLayer(_Layer):
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  device=None, dtype=None):
         super().__init__()
-        kw = dict(device=device, dtype=dtype)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        self._feed_forward_parts(d_model, nhead, dim_feedforward, dropout, activation,
-                                 layer_norm_eps, bias, kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                    batch_first, norm_first, bias, device, dtype, cross=False)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         def sa(x):
@@ -122,19 +131,8 @@ class TransformerDecoderLayer(_Layer):
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  device=None, dtype=None):
         super().__init__()
-        kw = dict(device=device, dtype=dtype)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, **kw)
-        self._feed_forward_parts(d_model, nhead, dim_feedforward, dropout, activation,
-                                 layer_norm_eps, bias, kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1, self.dropout2, self.dropout3 = (Dropout(dropout), Dropout(dropout),
-                                                       Dropout(dropout))
+        self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                    batch_first, norm_first, bias, device, dtype, cross=True)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
