@@ -44,6 +44,8 @@ __all__ = ["Case", "CaseResult", "CASES", "get_case", "run_case", "run_catalog",
 
 #: classes of ``nn.__all__`` that have no forward of their own (containers)
 CONTAINERS = ("Module", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict")
+#: base classes exported as PyTorch does, checked through their subclasses
+BASES = ("RNNBase", "RNNCellBase")
 
 
 @dataclass(frozen=True)
@@ -508,6 +510,16 @@ def _more_layer_cases(x2, signs):
                lambda: nn.MultiheadAttention(4, 2, kdim=3, vdim=5, batch_first=True),
                lambda rng: (_normal(rng, 2, 3, 4), _normal(rng, 2, 5, 3),
                             _normal(rng, 2, 5, 5))),
+        _layer("RNNCell (relu)", lambda: nn.RNNCell(3, 4, nonlinearity="relu"),
+               lambda rng: (_normal(rng, 2, 3), _away(rng, 2, 4))),
+        _layer("LSTMCell", lambda: nn.LSTMCell(3, 4),
+               lambda rng: (_normal(rng, 2, 3), (_normal(rng, 2, 4), _normal(rng, 2, 4)))),
+        _layer("GRUCell", lambda: nn.GRUCell(3, 4), lambda rng: (_normal(rng, 2, 3),)),
+        _layer("RNN (2 layers, bidirectional)",
+               lambda: nn.RNN(3, 4, num_layers=2, bidirectional=True), x2(3, 2, 3)),
+        _layer("LSTM (batch_first, proj_size)",
+               lambda: nn.LSTM(3, 4, batch_first=True, proj_size=2), x2(2, 3, 3)),
+        _layer("GRU (2 layers)", lambda: nn.GRU(3, 4, num_layers=2), x2(3, 2, 3)),
         _layer("TransformerEncoderLayer", lambda: nn.TransformerEncoderLayer(
                    4, 2, dim_feedforward=6, dropout=0.0, activation="gelu"),
                x2(3, 2, 4)),
@@ -733,12 +745,13 @@ def nn_functions():
 
 def nn_layer_classes():
     """name → class of every Module subclass in ``minigrad.nn.__all__`` except the
-    containers without a forward (:data:`CONTAINERS`)."""
+    containers without a forward (:data:`CONTAINERS`) and the bases (:data:`BASES`)."""
     from minigrad import nn
 
     out = {}
     for name in nn.__all__:
         obj = getattr(nn, name, None)
-        if inspect.isclass(obj) and issubclass(obj, nn.Module) and name not in CONTAINERS:
+        if inspect.isclass(obj) and issubclass(obj, nn.Module) and \
+                name not in CONTAINERS + BASES:
             out[name] = obj
     return out

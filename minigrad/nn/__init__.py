@@ -102,6 +102,7 @@ from .pooling import (
     MaxPool2d,
 )
 from .residual import BasicBlock, Residual
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .transformer import (
     TransformerDecoder,
     TransformerDecoderLayer,
@@ -113,7 +114,8 @@ from .upsampling import Upsample
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
     "PairwiseDistance", "CosineSimilarity", "MultiheadAttention", "TransformerEncoderLayer",
-    "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder",
+    "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "RNNCellBase",
+    "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU",
     "ParameterDict", "functional", "init",
     "Linear", "Bilinear", "Identity", "Flatten", "Unflatten", "LowRankLinear", "Conv1d",
     "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
