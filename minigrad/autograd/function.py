@@ -200,8 +200,43 @@ def _topological_counts(roots):
     return deps
 
 
+class SliceGrad:
+    """The gradient of ``x[index]`` for a basic index (ints, slices): ``values`` at
+    ``index`` of an array of ``shape``, zeros elsewhere, kept in that form until it is
+    added to the others of x. A backward through a loop over L slices of a tensor (a
+    recurrent layer's time steps) then writes one array of x's size, not L of them.
+    Produced only inside :func:`run_backward` without ``create_graph`` (see
+    :func:`slice_grads_accepted`)."""
+
+    __slots__ = ("index", "values", "shape")
+
+    def __init__(self, index, values, shape):
+        self.index, self.values, self.shape = index, values, shape
+
+    def dense(self):
+        a = get_array_module(self.values).zeros(self.shape, dtype=self.values.dtype)
+        a[self.index] = self.values
+        return _make_tensor(a, None, False)
+
+
+_slice_grads = [False]  # whether the running backward accepts SliceGrad (no create_graph)
+
+
+def slice_grads_accepted() -> bool:
+    """Whether a backward may return a :class:`SliceGrad` now: inside ``run_backward``
+    that records no graph (a SliceGrad is an array, not a differentiable Tensor)."""
+    return _slice_grads[0] and not _grad_mode.enabled
+
+
 def accumulate_grad(x, gx, create_graph=False):
     """x.grad ← gx the first time, x.grad + gx after (what backward does for each leaf)."""
+    if isinstance(gx, SliceGrad):
+        if x.grad is None or getattr(x.grad, "is_sparse", False):
+            dense = gx.dense()
+            x.grad = dense if x.grad is None else x.grad + dense
+        else:
+            x.grad.data[gx.index] += gx.values
+        return
     if gx.is_sparse or getattr(x.grad, "is_sparse", False):
         # A sparse (COO) gradient, e.g. of Embedding(sparse=True), is stored as it is;
         # sparse + sparse concatenates indices and values (coalesced lazily, by whoever
@@ -246,67 +281,99 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
         if capture:
             i = wanted_leaf.get(id(x))
             if i is not None:
+                gx = gx.dense() if isinstance(gx, SliceGrad) else gx
                 old = results[i]
                 results[i] = gx if old is None else (gx + old if gx.is_sparse else old + gx)
             return
         accumulate_grad(x, gx, create_graph)
 
+    owned = {}  # id → gradient Tensor this sweep made itself, so may add slices into
+
+    def add_slice(old, g):
+        """``old`` (a gradient Tensor or None) plus the SliceGrad ``g``, written in place
+        into an array of this sweep's own (a copy of ``old`` the first time)."""
+        if old is None:
+            old = g.dense()
+        else:
+            if owned.get(id(old)) is not old:
+                old = _make_tensor(old.data.copy(), None, False)
+            old.data[g.index] += g.values
+        owned[id(old)] = old
+        return old
+
     grads = {}
     roots = []
-    with set_grad_enabled(create_graph):
-        for y, gy in zip(outputs, grad_outputs):
-            if y.creator is None:
-                if y.requires_grad:
-                    to_leaf(y, gy)
-                continue
-            f = y.creator
-            if f in grads:
-                grads[f] = grads[f] + gy
-            else:
-                grads[f] = gy
-                roots.append(f)
-        deps = _topological_counts(roots)
-        ready = [f for f in roots if deps.get(f, 0) == 0]
-        while ready:
-            f = ready.pop()
-            gy = grads.pop(f, None)
-            if capture and f in wanted_fn:
-                for i in wanted_fn[f]:
-                    results[i] = gy
-            if f._retained is not None and gy is not None and not capture:
-                kept = f._retained()  # the output's retain_grad(): its gradient is whole now
-                if kept is not None:
-                    accumulate_grad(kept, gy, create_graph)
-            xs = f.inputs
-            if xs is None:
-                raise RuntimeError(_FREED)
-            if gy is not None:
-                gxs = f.backward(gy)
-                if not isinstance(gxs, tuple):
-                    gxs = (gxs,)
-            else:
-                gxs = (None,) * len(xs)
-            for x, gx, need in zip(xs, gxs, f.needs_input_grad):
-                c = x.creator
-                if need and gx is not None:
-                    gd, xd = gx.data, x.data
-                    if gd.shape != xd.shape:
-                        gx = gx.sum_to(xd.shape)
-                    if gd.dtype is not xd.dtype and gd.dtype != xd.dtype:
-                        gx = gx.to(dtype=xd.dtype)
-                    if c is None:
-                        to_leaf(x, gx)
-                    elif c in grads:
-                        grads[c] = grads[c] + gx
-                    else:
-                        grads[c] = gx
-                if c is not None:
-                    d = deps[c] - 1
-                    deps[c] = d
-                    if d == 0:
-                        ready.append(c)
-            if not retain_graph:
-                f.release()
+    previous = _slice_grads[0]
+    _slice_grads[0] = not create_graph
+    try:
+        with set_grad_enabled(create_graph):
+            for y, gy in zip(outputs, grad_outputs):
+                if y.creator is None:
+                    if y.requires_grad:
+                        to_leaf(y, gy)
+                    continue
+                f = y.creator
+                if f in grads:
+                    grads[f] = grads[f] + gy
+                else:
+                    grads[f] = gy
+                    roots.append(f)
+            deps = _topological_counts(roots)
+            ready = [f for f in roots if deps.get(f, 0) == 0]
+            while ready:
+                f = ready.pop()
+                gy = grads.pop(f, None)
+                if gy is not None:
+                    owned.pop(id(gy), None)
+                if capture and f in wanted_fn:
+                    for i in wanted_fn[f]:
+                        results[i] = gy
+                if f._retained is not None and gy is not None and not capture:
+                    kept = f._retained()  # the output's retain_grad(): its gradient is whole now
+                    if kept is not None:
+                        accumulate_grad(kept, gy, create_graph)
+                xs = f.inputs
+                if xs is None:
+                    raise RuntimeError(_FREED)
+                if gy is not None:
+                    gxs = f.backward(gy)
+                    if not isinstance(gxs, tuple):
+                        gxs = (gxs,)
+                else:
+                    gxs = (None,) * len(xs)
+                for x, gx, need in zip(xs, gxs, f.needs_input_grad):
+                    c = x.creator
+                    if need and isinstance(gx, SliceGrad):  # a basic slice's, as an array
+                        if gx.values.dtype != x.data.dtype:
+                            gx.values = gx.values.astype(x.data.dtype)
+                        if c is None:
+                            to_leaf(x, gx)
+                        else:
+                            grads[c] = add_slice(grads.get(c), gx)
+                    elif need and gx is not None:
+                        gd, xd = gx.data, x.data
+                        if gd.shape != xd.shape:
+                            gx = gx.sum_to(xd.shape)
+                        if gd.dtype is not xd.dtype and gd.dtype != xd.dtype:
+                            gx = gx.to(dtype=xd.dtype)
+                        if c is None:
+                            to_leaf(x, gx)
+                        elif c in grads:
+                            old = grads[c]
+                            if owned.get(id(old)) is old:
+                                del owned[id(old)]
+                            grads[c] = old + gx
+                        else:
+                            grads[c] = gx
+                    if c is not None:
+                        d = deps[c] - 1
+                        deps[c] = d
+                        if d == 0:
+                            ready.append(c)
+                if not retain_graph:
+                    f.release()
+    finally:
+        _slice_grads[0] = previous
     if capture:
         return results
     run_post_backward_callbacks()

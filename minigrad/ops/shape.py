@@ -10,7 +10,7 @@ import numpy as np
 from .._backend import quiet_fp_off, quiet_fp_on, to_device
 from .._backend import scatter_add as _scatter_add
 from ..amp.autocast_mode import is_half
-from ..autograd.function import Function
+from ..autograd.function import Function, SliceGrad, slice_grads_accepted
 from ..tensor import Tensor
 from .elementwise import const as _const
 from .elementwise import promote
@@ -424,6 +424,9 @@ class GetItem(Function):
             raise IndexError(f"getitem: index {self.index!r} into shape {x.shape}: {e}") from None
 
     def backward(self, gy):
+        if _is_basic(self.index) and slice_grads_accepted():
+            # (values at the slice, not a whole zero array per slice: see SliceGrad)
+            return SliceGrad(self.index, gy.data, self.inputs[0].shape)
         return IndexAdd(self.index, self.inputs[0].shape)(gy)
 
 

@@ -365,3 +365,32 @@ def test_retain_grad_with_create_graph_and_errors():
     before = x.grad.tolist()[0]
     out.backward()                                                # the kept tensor is gone
     assert x.grad.tolist()[0] == before + 5.0
+
+
+def test_slices_in_a_loop_accumulate_in_one_array(monkeypatch):
+    """Σᵢ (i+1)·x[i] read slice by slice (a recurrent layer's time steps): the gradient is
+    (i+1) in row i, accumulated in one array (no zero array per slice, so the backward is
+    linear in the number of slices); the same through a non-leaf, through autograd.grad,
+    and with create_graph (differentiable, through IndexAdd) it is the same too."""
+    from minigrad.ops import shape
+
+    calls = []
+    forward = shape.IndexAdd.forward
+    monkeypatch.setattr(shape.IndexAdd, "forward",
+                        lambda self, xp, g: calls.append(1) or forward(self, xp, g))
+    want = np.repeat(np.arange(1.0, 7.0)[:, None], 3, axis=1)
+
+    def loss(t):
+        return sum((t[i] * (i + 1)).sum() for i in range(6))
+
+    x = mg.tensor(np.ones((6, 3)), dtype=mg.float64, requires_grad=True)
+    loss(x).backward()
+    assert x.grad.tolist() == want.tolist() and not calls
+    y = x * 1.0                                               # a non-leaf, sliced
+    loss(y).backward()
+    assert x.grad.tolist() == (2 * want).tolist() and not calls
+    (g,) = mg.autograd.grad(loss(x * 1.0), [x])
+    assert g.tolist() == want.tolist() and not calls
+    (g,) = mg.autograd.grad(loss(x), [x], create_graph=True)
+    assert g.tolist() == want.tolist() and calls              # the graph kind: IndexAdd
+    assert mg.gradgradcheck(lambda t: loss(t * t), (x,))
