@@ -48,11 +48,14 @@ OPTIMIZERS = {
     "adamw": ("AdamW", {}),
     "nadam": ("NAdam", {}),
     "radam": ("RAdam", {}),
+    "adamax": ("Adamax", {}),
     "adabelief": ("AdaBelief", {}),
     "lion": ("Lion", {}),
     "lars": ("LARS", {}),
     "lamb": ("LAMB", {}),
     "sophia": ("Sophia", {}),
+    "rprop": ("Rprop", {}),
+    "asgd": ("ASGD", {}),
     "sam": ("SAM", {"base_optimizer": "SGD", "momentum": 0.9}),
     # mini-batch L-BFGS with PyTorch's lr 1 and no line search diverges on the digits CNN
     # (NaN in the first epoch); with the strong-Wolfe line search it reaches 94% in 3 epochs
