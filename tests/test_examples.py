@@ -71,3 +71,11 @@ def test_every_example_refuses_a_bad_count_or_rate(monkeypatch, capsys):
         assert err[-1].startswith(f"{path.name}: error: argument {flag}: must be"), path.name
         checked += 1
     assert checked >= 15
+
+
+def test_lstm_sine_example_beats_the_naive_forecast(capsys):
+    mod = runpy.run_path(str(ROOT / "examples" / "lstm_sine.py"))
+    losses, model_mse, naive_mse = mod["main"](["--steps", "150"])
+    assert losses[-1] < losses[0] / 50
+    assert model_mse < naive_mse / 10
+    assert "held-out mse: LSTM" in capsys.readouterr().out
