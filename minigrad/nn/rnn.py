@@ -70,7 +70,8 @@ from .dropout import _check_p, dropout
 from .linear import linear
 from .module import Module, Parameter
 
-__all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]
+__all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU",
+           "pad_sequence"]
 
 
 # --------------------------------------------------------------------------- the steps
@@ -544,3 +545,38 @@ class GRU(RNNBase):
     def forward(self, input, hx=None):
         output, (h_n,) = self._run(input, _states(type(self).__name__, hx, 1, ""))
         return output, h_n
+
+
+def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+    """Variable-length sequences (L_i, *) padded with ``padding_value`` to the longest and
+    stacked: (L_max, B, *), or (B, L_max, *) with ``batch_first`` (PyTorch's
+    ``nn.utils.rnn.pad_sequence``; also ``minigrad.nn.utils.rnn.pad_sequence``).
+    Differentiable in every sequence; ``padding_side="left"`` pads before the data.
+
+    >>> import minigrad as mg
+    >>> pad_sequence([mg.tensor([1.0, 2.0]), mg.tensor([3.0])], batch_first=True).tolist()
+    [[1.0, 2.0], [3.0, 0.0]]
+    """
+    from .functional import pad
+
+    sequences = list(sequences)
+    if not sequences:
+        raise ValueError("pad_sequence: expected at least one sequence")
+    if padding_side not in ("right", "left"):
+        raise ValueError(f"pad_sequence: padding_side must be 'right' or 'left', got "
+                         f"{padding_side!r}")
+    rest = sequences[0].shape[1:]
+    for i, seq in enumerate(sequences):
+        if not isinstance(seq, Tensor) or seq.ndim < 1 or seq.shape[1:] != rest:
+            raise ValueError(f"pad_sequence: every sequence must be a Tensor (L, *) with the "
+                             f"trailing shape {rest} of the first, sequence {i} has shape "
+                             f"{getattr(seq, 'shape', type(seq).__name__)}")
+    longest = max(seq.shape[0] for seq in sequences)
+    padded = []
+    for seq in sequences:
+        missing = longest - seq.shape[0]
+        if missing:
+            before, after = (0, missing) if padding_side == "right" else (missing, 0)
+            seq = pad(seq, (0, 0) * len(rest) + (before, after), value=padding_value)
+        padded.append(seq)
+    return stack(padded, 0 if batch_first else 1)

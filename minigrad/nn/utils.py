@@ -300,10 +300,15 @@ def vector_to_parameters(vec, parameters):
 
 
 def __getattr__(name):
-    # ``mg.nn.utils.prune`` is PyTorch's path to pruning; the module lives with the sparse
-    # formats (minigrad.sparse.prune) and loads on first use.
+    # ``mg.nn.utils.prune`` and ``mg.nn.utils.rnn`` are PyTorch's paths to pruning and to
+    # pad_sequence; the modules live with the sparse formats (minigrad.sparse.prune) and
+    # with the recurrent layers (minigrad.nn.rnn), and load on first use.
     if name == "prune":
         from ..sparse import prune
 
         return prune
+    if name == "rnn":
+        from . import rnn
+
+        return rnn
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -339,3 +339,38 @@ def test_cell_matches_torch(kind, config, batched):
 
     _compare(torch, ours, theirs, call, arrays, rng)
     _compare(torch, ours, theirs, call, arrays[:1], rng)                 # hx = zeros
+
+
+def test_pad_sequence(device):
+    """Lengths 3 and 1 padded to 3 with the value given, (L, B, *) or batch-first, on the
+    right or the left; gradients reach every sequence; the PyTorch path works."""
+    from minigrad.nn.rnn import pad_sequence
+    from minigrad.nn.utils import rnn
+
+    a = _t(np.arange(6.0).reshape(3, 2), device)
+    b = _t([[7.0, 8.0]], device)
+    out = pad_sequence([a, b], padding_value=-1.0)
+    assert out.shape == (3, 2, 2)
+    assert out.cpu().numpy()[:, 1].tolist() == [[7.0, 8.0], [-1.0, -1.0], [-1.0, -1.0]]
+    left = rnn.pad_sequence([a, b], batch_first=True, padding_side="left")
+    assert left.cpu().numpy()[1].tolist() == [[0.0, 0.0], [0.0, 0.0], [7.0, 8.0]]
+    assert mg.gradcheck(lambda a, b: pad_sequence([a, b], batch_first=True), (a, b))
+    with pytest.raises(ValueError, match="trailing shape"):
+        pad_sequence([a, mg.ones(2, 3, device=device)])
+    with pytest.raises(ValueError, match="at least one sequence"):
+        pad_sequence([])
+    with pytest.raises(ValueError, match="padding_side"):
+        pad_sequence([a], padding_side="middle")
+
+
+def test_pad_sequence_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((n, 3)) for n in (4, 1, 3)]
+    for kwargs in (dict(), dict(batch_first=True, padding_value=2.5),
+                   dict(padding_side="left")):
+        from minigrad.nn.rnn import pad_sequence
+
+        ours = pad_sequence([mg.tensor(a) for a in arrays], **kwargs)
+        theirs = torch.nn.utils.rnn.pad_sequence([torch.tensor(a) for a in arrays], **kwargs)
+        assert np.array_equal(ours.numpy(), theirs.numpy())
