@@ -767,7 +767,59 @@ class ParameterList(Module):
         raise NotImplementedError("ParameterList is a container; use its elements")
 
 
-class ParameterDict(Module):
+class _DictContainer(Module):
+    """What ModuleDict and ParameterDict share: a dict interface (insertion order kept)
+    over the registry named by ``_store_name`` (``_modules`` or ``_parameters``); each
+    subclass says how an entry is added (``__setitem__``)."""
+
+    _store_name = None
+    _verb = None  # what one does with the elements, for forward's error
+
+    @property
+    def _store(self):
+        return self.__dict__[self._store_name]
+
+    def __getitem__(self, key):
+        return self._store[key]
+
+    def __delitem__(self, key):
+        del self._store[key]
+
+    def __len__(self):
+        return len(self._store)
+
+    def __iter__(self):
+        return iter(self._store)
+
+    def __contains__(self, key):
+        return key in self._store
+
+    def keys(self):
+        return self._store.keys()
+
+    def items(self):
+        return self._store.items()
+
+    def values(self):
+        return self._store.values()
+
+    def pop(self, key):
+        return self._store.pop(key)
+
+    def clear(self):
+        self._store.clear()
+
+    def update(self, entries):
+        items = entries.items() if hasattr(entries, "items") else entries
+        for k, v in items:
+            self[k] = v
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} is a container; {self._verb} its "
+                                  "elements")
+
+
+class ParameterDict(_DictContainer):
     """A dict of parameters that a module registers (insertion order kept); a Tensor that is
     not a Parameter is wrapped in one, as in PyTorch.
 
@@ -778,107 +830,33 @@ class ParameterDict(Module):
     ['scale', 'shift']
     """
 
+    _store_name, _verb = "_parameters", "use"
+
     def __init__(self, parameters=None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __setitem__(self, key, value):
         self._check_name(key, "parameter")
         self._parameters[key] = _as_parameter(value, "ParameterDict")
 
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
-
     def get(self, key, default=None):
         return self._parameters.get(key, default)
-
-    def pop(self, key):
-        return self._parameters.pop(key)
-
-    def clear(self):
-        self._parameters.clear()
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for k, v in items:
-            self[k] = v
 
     def extra_repr(self):
         return "\n".join(_parameter_repr(k, p) for k, p in self._parameters.items())
 
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ParameterDict is a container; use its elements")
 
-
-class ModuleDict(Module):
+class ModuleDict(_DictContainer):
     """A dict of modules whose parameters are registered (insertion order kept)."""
+
+    _store_name, _verb = "_modules", "call"
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key):
-        return self._modules[key]
-
     def __setitem__(self, key, module):
         self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
-
-    def pop(self, key):
-        m = self._modules[key]
-        del self._modules[key]
-        return m
-
-    def clear(self):
-        self._modules.clear()
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self[k] = m
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict is a container; call its elements")
