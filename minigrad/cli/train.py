@@ -47,9 +47,10 @@ examples:
   mpiexec -n 4 minigrad train --distributed --lr 1e-3         # data parallel: lr x 4, warm-up
 
 Resuming continues bit-identically, from the end of an epoch or from the middle of one,
-with the settings saved in the checkpoint (training options given with --resume are
-ignored; --out, --name, --device, --no-progress, --stop-after, --stop-after-steps and
---checkpoint-every-steps still apply). Ctrl-C or SIGTERM (a killed job) stops after the
+with the settings saved in the checkpoint, on the device it trained on (training options
+given with --resume are ignored; --out, --name, --no-progress, --stop-after,
+--stop-after-steps and --checkpoint-every-steps still apply, and --device moves the rest
+of the run to another device, which is then no longer bit-identical). Ctrl-C or SIGTERM (a killed job) stops after the
 current step and writes last.npz first (exit status 130 or 143); a second one stops at
 once.
 """
@@ -121,6 +122,8 @@ def add_parser(sub):
     p.add_argument("--warmup-epochs", type=nonnegative_int, default=None,
                    help="--distributed warm-up length (default: epochs/10, at least 1)")
     add_common(p)
+    # no default: a resumed run continues on the device it trained on unless told otherwise
+    p.set_defaults(device=None)
     return p
 
 
@@ -139,12 +142,28 @@ def _config(args):
     return {k: getattr(args, k) for k in _TRAINING_KEYS}
 
 
-def _note_ignored_options(args, config):
+def _resume_device(requested, trained_on):
+    """The device a resumed run continues on: the one it trained on (saved in the
+    checkpoint; older checkpoints trained on the CPU) unless ``--device`` says otherwise
+    (see :func:`_note_ignored_options`)."""
+    import minigrad as mg
+
+    if requested is None:
+        if trained_on == "cuda" and not mg.cuda.is_available():
+            raise CLIError("--resume: the run trained on cuda and no CUDA device is available "
+                           "here (needs CuPy and a GPU); add --device cpu to continue it on "
+                           "the CPU (no longer bit-identical)")
+        return trained_on
+    return check_device(requested)
+
+
+def _note_ignored_options(args, config, trained_on):
     """Say on stderr which training options given with --resume are ignored: those that
     differ from both their default and the checkpoint's setting (``--epochs 20`` given to
-    extend a finished 10-epoch run would otherwise change nothing, silently)."""
+    extend a finished 10-epoch run would otherwise change nothing, silently); and that a
+    run moved to another device by ``--device`` is no longer bit-identical (other
+    arithmetic, dropout masks from the other device's generator)."""
     import argparse
-    import sys
 
     defaults = vars(add_parser(argparse.ArgumentParser().add_subparsers()).parse_args([]))
     ignored = [k for k in _TRAINING_KEYS if k != "checkpoint_every_steps" and k in config
@@ -155,6 +174,10 @@ def _note_ignored_options(args, config):
                          for k in ignored)
         sys.stderr.write(f"minigrad train: note: ignoring {given}: a resumed run keeps the "
                          f"settings of its checkpoint ({kept})\n")
+    if args.device is not None and args.device != trained_on:
+        sys.stderr.write(f"minigrad train: note: continuing on {args.device} a run that "
+                         f"trained on {trained_on}: the rest of the run is not bit-identical "
+                         f"to an uninterrupted one\n")
 
 
 def build_run(config, device):
@@ -203,14 +226,15 @@ def run(args):
     from ..train.models import count_parameters
     from ..train.recipes import default_lr, make_optimizer, with_gradual_warmup
 
-    device = check_device(args.device)
     state = None
     if args.resume is not None:
         resume_path, state = read_run_checkpoint(args.resume, "--resume", "last.npz")
         config = dict(state["extra"]["config"])
+        device = _resume_device(args.device, state["extra"].get("device", "cpu"))
         if args.checkpoint_every_steps is not None:  # applies to the rest of the run
             config["checkpoint_every_steps"] = args.checkpoint_every_steps
     else:
+        device = check_device(args.device or "cpu")
         config = _config(args)
         if config["val_fraction"] >= 1:
             raise CLIError("--val-fraction must be below 1")
@@ -234,7 +258,7 @@ def run(args):
     is_main = rank == 0
     show = (lambda text: say(text)) if is_main else (lambda text: None)
     if state is not None and is_main:  # (under MPI: once, not by every rank)
-        _note_ignored_options(args, config)
+        _note_ignored_options(args, config, state["extra"].get("device", "cpu"))
 
     mg.manual_seed(config["seed"])
     task, model, loss_fn = build_run(config, device)
@@ -285,7 +309,7 @@ def run(args):
     name = os.path.basename(folder)
     config_out = dict(config, name=name, world_size=world, effective_lr=lr,
                       base_lr=base_lr)
-    extra = {"config": config, "name": name}
+    extra = {"config": config, "name": name, "device": device}
 
     classification = task.kind == "classification"
     monitor = "val_accuracy" if classification else "val_loss"

@@ -182,7 +182,9 @@ def test_stop_after_steps_then_resume_is_bit_identical(workdir, full_mid):
 @pytest.mark.gpu
 def test_gpu_dropout_run_resumes_bit_identically(workdir):
     """On CUDA the dropout masks come from the Philox stream, whose (seed, offset) state is
-    in the checkpoint: a run stopped mid-epoch and resumed equals the uninterrupted one."""
+    in the checkpoint: a run stopped mid-epoch and resumed equals the uninterrupted one.
+    The resume gives no --device: it must continue on the device the run trained on (it
+    used to fall back to the CPU, which made this test fail on an H200)."""
     import minigrad as mg
 
     if not mg.cuda.is_available():
@@ -215,8 +217,8 @@ def test_gpu_dropout_run_resumes_bit_identically(workdir):
 def test_philox_dropout_run_resumes_bit_identically_on_the_cpu(workdir, monkeypatch):
     """The CUDA generator's (seed, offset) through a stop and a resume of the CLI, without a
     GPU: dropout masks drawn from the Philox stream (its NumPy twin) instead of the CPU
-    generator. Bit-identical here; on an H200 the CUDA run still differs after a resume
-    (test_gpu_dropout_run_resumes_bit_identically), so the state logic is not the cause."""
+    generator: the Philox state logic of a resume, checked on every CI run
+    (test_gpu_dropout_run_resumes_bit_identically is its twin on a GPU)."""
     from minigrad import random as R
 
     def bernoulli(shape, p, dtype=None, device="cpu"):
@@ -601,6 +603,36 @@ def test_resume_says_which_training_options_it_ignores(workdir, tiny_run):
     status, _, err = run_cli("train", "--resume", "out/m", *TINY_TRAIN, "--epochs", "1",
                              "--out", "out")
     assert status == 0 and "ignoring" not in err  # the same settings: nothing to say
+
+
+def test_resume_continues_on_the_device_the_run_trained_on(workdir, monkeypatch):
+    """The checkpoint records the device; --resume without --device continues there (a
+    CUDA run resumed on a machine without CUDA is refused, naming the way out), and
+    --device moving the run elsewhere is said to end bit-identity."""
+    import minigrad as mg
+    from minigrad.serialization import save
+
+    assert run_cli("train", *TINY_TRAIN, "--out", "out", "--name", "m",
+                   "--stop-after", "1")[0] == 0
+    state = load(workdir / "out" / "m" / "last.npz")
+    assert state["extra"]["device"] == "cpu"
+    status, _, err = run_cli("train", "--resume", "out/m", "--no-progress", "--out", "out",
+                             "--stop-after-steps", "1")
+    assert status == 0 and "note" not in err, err
+    state["extra"]["device"] = "cuda"  # as if it had trained on a GPU
+    save(state, workdir / "gpu.npz")
+    monkeypatch.setattr(mg.cuda, "is_available", lambda: False)
+    status, _, err = run_cli("train", "--resume", "gpu.npz", "--no-progress", "--out", "out",
+                             "--name", "g")
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert "the run trained on cuda and no CUDA device is available" in err
+    assert "add --device cpu" in err and not (workdir / "out" / "g").exists()
+    status, out, err = run_cli("train", "--resume", "gpu.npz", "--device", "cpu",
+                               "--no-progress", "--out", "out", "--name", "g")
+    assert status == 0, err
+    assert "note: continuing on cpu a run that trained on cuda" in err
+    assert "not bit-identical" in err and "epoch   2/2" in out
+    assert load(workdir / "out" / "g" / "last.npz")["extra"]["device"] == "cpu"
 
 
 def test_landscape_of_a_run_without_validation_uses_last_npz(workdir):
