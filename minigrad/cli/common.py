@@ -203,7 +203,9 @@ def read_run_checkpoint(path, flag, default_files, need=()):
     if not os.path.exists(path):
         raise CLIError(f"{flag}: no such checkpoint: {path}")
     try:
-        state = load(path)
+        # onto the host: a run trained on CUDA is then readable without a GPU (its tensors
+        # go back to the run's device when they are loaded into the model and optimizer)
+        state = load(path, map_location="cpu")
     except CheckpointError as e:
         raise CLIError(f"{flag}: {e}") from None
     if not isinstance(state, dict) or "config" not in state.get("extra", {}) \

@@ -50,9 +50,9 @@ Resuming continues bit-identically, from the end of an epoch or from the middle 
 with the settings saved in the checkpoint, on the device it trained on (training options
 given with --resume are ignored; --out, --name, --no-progress, --stop-after,
 --stop-after-steps and --checkpoint-every-steps still apply, and --device moves the rest
-of the run to another device, which is then no longer bit-identical). Ctrl-C or SIGTERM (a killed job) stops after the
-current step and writes last.npz first (exit status 130 or 143); a second one stops at
-once.
+of the run to another device, which is then no longer bit-identical). Ctrl-C or SIGTERM
+(a killed job) stops after the current step and writes last.npz first (exit status 130
+or 143); a second one stops at once.
 """
 
 

@@ -619,8 +619,12 @@ def test_resume_continues_on_the_device_the_run_trained_on(workdir, monkeypatch)
     status, _, err = run_cli("train", "--resume", "out/m", "--no-progress", "--out", "out",
                              "--stop-after-steps", "1")
     assert status == 0 and "note" not in err, err
-    state["extra"]["device"] = "cuda"  # as if it had trained on a GPU
+    state["extra"]["device"] = "cuda"  # as if it had trained on a GPU: so do its tensors
     save(state, workdir / "gpu.npz")
+    _tag_tensors_as_cuda(workdir / "gpu.npz")
+    if not mg.cuda.is_available():  # loaded as saved, it needs a GPU; --resume reads it anyway
+        with pytest.raises(Exception, match="CUDA device"):
+            load(workdir / "gpu.npz")
     monkeypatch.setattr(mg.cuda, "is_available", lambda: False)
     status, _, err = run_cli("train", "--resume", "gpu.npz", "--no-progress", "--out", "out",
                              "--name", "g")
@@ -633,6 +637,31 @@ def test_resume_continues_on_the_device_the_run_trained_on(workdir, monkeypatch)
     assert "note: continuing on cpu a run that trained on cuda" in err
     assert "not bit-identical" in err and "epoch   2/2" in out
     assert load(workdir / "out" / "g" / "last.npz")["extra"]["device"] == "cpu"
+
+
+def _tag_tensors_as_cuda(path):
+    """Mark every tensor of the checkpoint at ``path`` as saved from CUDA (what a GPU run
+    writes), so that loading it as saved needs a GPU."""
+    import json
+
+    from minigrad.serialization import _META
+
+    def tag(node):
+        if isinstance(node, dict):
+            if node.get("$tensor"):
+                node["device"] = "cuda"
+            for v in node.values():
+                tag(v)
+        elif isinstance(node, list):
+            for v in node:
+                tag(v)
+
+    with np.load(path) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(str(arrays[_META]))
+    tag(meta)
+    arrays[_META] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
 
 
 def test_landscape_of_a_run_without_validation_uses_last_npz(workdir):
