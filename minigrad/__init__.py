@@ -67,8 +67,51 @@ from .gradcheck import (
 from .ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
 from .ops.elementwise import clamp
 from .ops.linalg import matmul
-from .ops.reduction import log_softmax, logcumsumexp, logsumexp, softmax
+from .ops.manipulation import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    column_stack,
+    diff,
+    dstack,
+    fliplr,
+    flipud,
+    hstack,
+    index_add,
+    index_copy,
+    index_fill,
+    masked_select,
+    meshgrid,
+    movedim,
+    repeat_interleave,
+    rot90,
+    row_stack,
+    take_along_dim,
+    tile,
+    vstack,
+)
+from .ops.reduction import (
+    aminmax,
+    log_softmax,
+    logcumsumexp,
+    logsumexp,
+    nanmean,
+    nansum,
+    softmax,
+    std_mean,
+    var_mean,
+)
 from .ops.shape import chunk, pad, split
+from .ops.sorting import (
+    argwhere,
+    bucketize,
+    count_nonzero,
+    cummax,
+    cummin,
+    nonzero,
+    searchsorted,
+    unique,
+)
 from .random import get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .tensor import Tensor
@@ -107,6 +150,37 @@ any, all, prod, cumprod, sort, argsort, topk, kthvalue, median = (  # noqa: A001
     _unary(n) for n in ("any", "all", "prod", "cumprod", "sort", "argsort", "topk",
                         "kthvalue", "median"))
 gather, scatter, scatter_add = (_unary(n) for n in ("gather", "scatter", "scatter_add"))
+
+
+# shape, indexing and comparison functions that are Tensor methods (PyTorch's names)
+clone, index_select, masked_fill, roll, narrow, unbind, broadcast_to, unflatten, t = (
+    _unary(n) for n in ("clone", "index_select", "masked_fill", "roll", "narrow", "unbind",
+                        "broadcast_to", "unflatten", "t"))
+eq, ne, lt, le, gt, ge, isclose, allclose, equal = (
+    _unary(n) for n in ("eq", "ne", "lt", "le", "gt", "ge", "isclose", "allclose", "equal"))
+logical_not, logical_and, logical_or, logical_xor = (
+    _unary(n) for n in ("logical_not", "logical_and", "logical_or", "logical_xor"))
+add, sub, mul, div, neg, remainder, floor_divide, clamp_min, clamp_max = (
+    _unary(n) for n in ("add", "sub", "mul", "div", "neg", "remainder", "floor_divide",
+                        "clamp_min", "clamp_max"))
+subtract, multiply, divide, negative, clip = sub, mul, div, neg, clamp
+concat = concatenate = cat
+swapaxes = swapdims = transpose
+moveaxis = movedim
+
+
+def numel(input) -> int:
+    """The number of elements of ``input``."""
+    return input.numel()
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a minigrad Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input) -> bool:
+    return input.is_floating_point()
 
 
 class _Cuda:

@@ -554,6 +554,70 @@ class Tensor(DeviceDtypeShorthands):
     def logical_not(self):
         return _make_tensor(self.xp.logical_not(self.data), None, False)
 
+    def logical_and(self, other):
+        """Elementwise ``self and other`` of the truth values (non-zero is true)."""
+        return self._compare(other, lambda a, b: self.xp.logical_and(a, b))
+
+    def logical_or(self, other):
+        return self._compare(other, lambda a, b: self.xp.logical_or(a, b))
+
+    def logical_xor(self, other):
+        return self._compare(other, lambda a, b: self.xp.logical_xor(a, b))
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Elementwise ``|self − other| ≤ atol + rtol·|other|`` (a bool tensor)."""
+        return self._compare(other, lambda a, b: self.xp.isclose(a, b, rtol=rtol, atol=atol,
+                                                                equal_nan=equal_nan))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        """Whether :meth:`isclose` holds everywhere (a Python bool)."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
+
+    def equal(self, other) -> bool:
+        """Whether ``other`` has the same shape and the same values (a Python bool)."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"equal: expects a tensor, got {type(other).__name__}")
+        return self.shape == other.shape and bool((self == other).data.all())
+
+    # new tensors with this one's dtype and device (PyTorch's new_* methods)
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return Tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .creation import full
+
+        return full(_shape_args((size,) if isinstance(size, numbers.Integral) else size),
+                    fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_shape_args(size), 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_shape_args(size), 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_shape_args(size), 0, dtype, device, requires_grad)
+
+    def is_floating_point(self) -> bool:
+        return _dt.is_floating(self.dtype)
+
+    def is_complex(self) -> bool:
+        return False  # minigrad has no complex dtypes
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return int(self.data.itemsize)
+
+    @property
+    def itemsize(self) -> int:
+        return int(self.data.itemsize)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
     def eq(self, other):
         return self == other
 
@@ -942,7 +1006,88 @@ class Tensor(DeviceDtypeShorthands):
         return _shape.chunk(self, chunks, dim)
 
     def contiguous(self):
-        return self
+        """Itself when its data is C-contiguous, else a contiguous copy (differentiable)."""
+        return self if self.data.flags.c_contiguous else self.clone()
+
+    def is_contiguous(self) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        """The step in elements between neighbours along each dim (or along ``dim``)."""
+        strides = tuple(s // self.data.itemsize for s in self.data.strides)
+        return strides if dim is None else strides[_shape._dim(dim, self.ndim, "stride")]
+
+    # PyTorch's manipulation, search and NaN-aware functions as methods
+    # (minigrad/ops/manipulation.py, sorting.py, reduction.py)
+    def movedim(self, source, destination):
+        return _manipulation.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def tile(self, dims):
+        return _manipulation.tile(self, dims)
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return _manipulation.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return _manipulation.rot90(self, k, dims)
+
+    def fliplr(self):
+        return _manipulation.fliplr(self)
+
+    def flipud(self):
+        return _manipulation.flipud(self)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return _manipulation.diff(self, n, dim, prepend, append)
+
+    def take_along_dim(self, indices, dim=None):
+        return _manipulation.take_along_dim(self, indices, dim)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _manipulation.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_copy(self, dim, index, source):
+        return _manipulation.index_copy(self, dim, index, source)
+
+    def index_fill(self, dim, index, value):
+        return _manipulation.index_fill(self, dim, index, value)
+
+    def masked_select(self, mask):
+        return _manipulation.masked_select(self, mask)
+
+    def cummax(self, dim):
+        return _sorting.cummax(self, dim)
+
+    def cummin(self, dim):
+        return _sorting.cummin(self, dim)
+
+    def nonzero(self, *, as_tuple=False):
+        return _sorting.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self):
+        return _sorting.argwhere(self)
+
+    def count_nonzero(self, dim=None):
+        return _sorting.count_nonzero(self, dim)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return _sorting.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def nansum(self, dim=None, keepdim=False):
+        return _reduction.nansum(self, dim, keepdim)
+
+    def nanmean(self, dim=None, keepdim=False):
+        return _reduction.nanmean(self, dim, keepdim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _reduction.aminmax(self, dim=dim, keepdim=keepdim)
 
     def __getitem__(self, index):
         return _shape.getitem(self, index)
@@ -992,6 +1137,7 @@ def _default_grad_output(y, g, what):
 from .ops import activation as _activation  # noqa: E402
 from .ops import elementwise as _elementwise  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
+from .ops import manipulation as _manipulation  # noqa: E402
 from .ops import reduction as _reduction  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
 from .ops import sorting as _sorting  # noqa: E402

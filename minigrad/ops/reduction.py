@@ -5,6 +5,8 @@ softmax, log_softmax, cumsum, cumprod, prod, norm.
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -107,6 +109,50 @@ def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
     if is_half(x.dtype):
         return _in_float32(std, x, dim, keepdim, correction)
     return var(x, dim, keepdim, correction).sqrt()
+
+
+def var_mean(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
+    """``(var, mean)`` over ``dim`` in one call (PyTorch's ``var_mean``: a plain tuple)."""
+    return var(x, dim, keepdim, correction, unbiased), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
+    """``(std, mean)`` over ``dim`` in one call (PyTorch's ``std_mean``)."""
+    return std(x, dim, keepdim, correction, unbiased), mean(x, dim, keepdim)
+
+
+def nansum(x, dim=None, keepdim=False):
+    """Σx over ``dim`` with NaNs counted as 0 (they get gradient 0)."""
+    if not _dt.is_floating(x.dtype):
+        return sum(x, dim, keepdim)
+    return sum(where(const(x.xp.isnan(x.data)), 0.0, x), dim, keepdim)
+
+
+def nanmean(x, dim=None, keepdim=False):
+    """The mean of the non-NaN elements over ``dim`` (NaN where all are NaN)."""
+    if not _dt.is_floating(x.dtype):
+        raise TypeError(f"nanmean: expects a floating tensor, got {x.dtype} (as PyTorch)")
+    axes = normalize_dims(dim, x.ndim, "nanmean")
+    xp = x.xp
+    n = (~xp.isnan(x.data)).sum(axis=axes, keepdims=keepdim)
+    token = quiet_fp_on()
+    try:
+        inv = (1.0 / n.astype(np.float64)).astype(x.dtype)  # 1/0 = inf: 0·inf = NaN there
+    finally:
+        quiet_fp_off(token)
+    return nansum(x, axes, keepdim) * const(inv)
+
+
+def aminmax(x, *, dim=None, keepdim=False):
+    """``(min, max)`` over ``dim`` (all elements by default), a named tuple; ties share
+    the gradient as in :func:`amin`/:func:`amax`."""
+    if dim is not None and not isinstance(dim, int):
+        raise TypeError(f"aminmax: dim must be an int or None, got {dim!r}")
+    return min_max(Amin(dim, keepdim)(x), Amax(dim, keepdim)(x))
+
+
+#: the result of :func:`aminmax`
+min_max = namedtuple("aminmax", ["min", "max"])
 
 
 class _Extremum(Function):
@@ -294,16 +340,18 @@ class Cumsum(Function):
         return _reverse_cumsum(gy, self.dim)
 
 
-def _logaddexp_accumulate(xp, x, axis):
-    """yᵢ = log Σ_{j ≤ i} e^{xⱼ} along ``axis`` by the pairwise log-add-exp scan (exact
-    where the one-max formula underflows: [−1000, 0] gives [−1000, 0]); CuPy without
-    ``logaddexp.accumulate`` scans on the host."""
+def ufunc_accumulate(xp, name, x, axis):
+    """``xp.<name>.accumulate(x, axis=axis)`` (the running ufunc along ``axis``: for
+    logaddexp yᵢ = log Σ_{j ≤ i} e^{xⱼ} by the pairwise scan, exact where the one-max
+    formula underflows: [−1000, 0] gives [−1000, 0]); a CuPy without that ufunc method
+    scans on the host."""
     try:
-        return xp.logaddexp.accumulate(x, axis=axis)
+        return getattr(xp, name).accumulate(x, axis=axis)
     except (AttributeError, NotImplementedError, TypeError):  # pragma: no cover - CuPy
         from .._backend import to_device
 
-        return to_device(np.logaddexp.accumulate(to_device(x, "cpu"), axis=axis), "cuda")
+        host = getattr(np, name).accumulate(to_device(x, "cpu"), axis=axis)
+        return to_device(host, "cuda")
 
 
 class LogCumSumExp(Function):
@@ -330,7 +378,7 @@ class LogCumSumExp(Function):
             return _half_via_float32(self, xp, x)
         if not _dt.is_floating(x.dtype):
             raise TypeError(f"logcumsumexp: expected a floating-point tensor, got {x.dtype}")
-        return _logaddexp_accumulate(xp, x, self.dim)
+        return ufunc_accumulate(xp, "logaddexp", x, self.dim)
 
     def backward(self, gy):
         if gy.ndim == 0:

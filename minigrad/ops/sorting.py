@@ -1,4 +1,6 @@
-"""Sorting and selection: sort, argsort, topk, kthvalue, median.
+"""Sorting, selection and searching: sort, argsort, topk, kthvalue, median, cummax,
+cummin; searchsorted, bucketize, unique, nonzero, argwhere, count_nonzero (integer
+results, no gradient).
 
 Each finds indices on the raw array (a stable argsort; NaN sorts as the largest value, as
 in PyTorch) and reads the values with :func:`~minigrad.ops.shape.take_along` (a gather),
@@ -123,3 +125,186 @@ def median(input, dim=None, keepdim=False):
         nans = xp.isnan(x.data).sum(axis=axis, keepdims=True)
         pos = xp.where(nans > 0, n - nans, pos)          # NaNs sort last: the first of them
     return _pick(x, axis, order, pos.astype(np.int64, copy=False), keepdim)
+
+
+def _cumulative_extremum(input, dim, name, better):
+    """``(values, indices)`` of the running max (``better`` = "maximum") or min along
+    ``dim``: indices[i] is the position of the last element up to i that equals
+    values[i] (PyTorch's tie rule); a NaN propagates, with the index of the latest NaN."""
+    x = input
+    if x.ndim == 0:
+        return _zero_d(x, name, dim)
+    from .reduction import ufunc_accumulate
+
+    xp = x.xp
+    axis = _dim(dim, x.ndim, name)
+    a = x.data.astype(np.float32) if x.dtype.kind == "V" else x.data  # bfloat16
+    running = ufunc_accumulate(xp, better, a, axis)
+    hit = running == a
+    if a.dtype.kind == "f":
+        hit |= xp.isnan(a)
+    positions = xp.arange(a.shape[axis], dtype=np.int64).reshape(
+        (-1,) + (1,) * (a.ndim - 1 - axis))
+    indices = ufunc_accumulate(xp, "maximum", xp.where(hit, positions, 0), axis)
+    indices = _make_tensor(indices, None, False)
+    return values_indices(take_along(x, axis, indices.data), indices)
+
+
+def cummax(input, dim):
+    """``(values, indices)``: the running maximum along ``dim`` and where it was taken
+    (the last of equal values; once a NaN is met, NaN and the last NaN's index). The
+    gradient goes to the element each value came from.
+
+    >>> import minigrad as mg
+    >>> v, i = mg.cummax(mg.tensor([1.0, 3.0, 2.0, 3.0]), 0)
+    >>> v.tolist(), i.tolist()
+    ([1.0, 3.0, 3.0, 3.0], [0, 1, 1, 3])
+    """
+    return _cumulative_extremum(input, dim, "cummax", "maximum")
+
+
+def cummin(input, dim):
+    """``(values, indices)``: the running minimum along ``dim``; see :func:`cummax`."""
+    return _cumulative_extremum(input, dim, "cummin", "minimum")
+
+
+def _host_or_device(t, like):
+    """A tensor or array-like as an array on the device of ``like`` (a Tensor)."""
+    from .._backend import to_device
+
+    if hasattr(t, "requires_grad"):
+        if t.device != like.device:
+            raise RuntimeError(f"searchsorted: tensors on {t.device} and {like.device}; "
+                               "move one with .to()")
+        return t.data
+    return to_device(np.asarray(t), like.device)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
+                 sorter=None):
+    """For each value of ``input``, the index where it would be inserted into
+    ``sorted_sequence`` (sorted along its last dim) to keep it sorted: the first such
+    place (``right=False``/``side="left"``) or the last (``right=True``/``side="right"``).
+    A 1-d sequence serves every value; an N-d one is searched row by row, its leading
+    dims matching ``input``'s. ``sorter`` gives the order of an unsorted sequence.
+
+    >>> import minigrad as mg
+    >>> mg.searchsorted(mg.tensor([1, 3, 5, 7]), mg.tensor([3, 6])).tolist()
+    [1, 3]
+    >>> mg.searchsorted(mg.tensor([1, 3, 5, 7]), mg.tensor([3, 6]), right=True).tolist()
+    [2, 3]
+    """
+    seq = sorted_sequence
+    if side is not None:
+        if side not in ("left", "right"):
+            raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+        if right and side == "left":
+            raise ValueError("searchsorted: right=True contradicts side='left'")
+        right = side == "right"
+    scalar = not hasattr(input, "requires_grad")
+    values = _host_or_device(input, seq)
+    xp = seq.xp
+    a = seq.data
+    if sorter is not None:
+        order = _host_or_device(sorter, seq)
+        if order.shape != a.shape:
+            raise ValueError(f"searchsorted: sorter {order.shape} must have the sequence's "
+                             f"shape {a.shape}")
+        a = xp.take_along_axis(a, order.astype(np.int64), axis=-1)
+    side = "right" if right else "left"
+    if a.ndim == 0:
+        raise ValueError("searchsorted: the sequence must have at least 1 dim")
+    if a.ndim == 1:
+        out = xp.searchsorted(a, values, side=side)
+    else:
+        if values.ndim != a.ndim or values.shape[:-1] != a.shape[:-1]:
+            raise ValueError(f"searchsorted: an N-d sequence {a.shape} needs values with the "
+                             f"same leading dims, got {values.shape}")
+        rows = a.reshape(-1, a.shape[-1])
+        vals = values.reshape(-1, values.shape[-1])
+        out = xp.stack([xp.searchsorted(r, v, side=side) for r, v in zip(rows, vals)]) \
+            .reshape(values.shape) if rows.shape[0] else xp.zeros(values.shape, np.int64)
+    out = xp.asarray(out).astype(np.int32 if out_int32 else np.int64)
+    return _make_tensor(out.reshape(()) if scalar and out.ndim else out, None, False)
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each value of ``input`` between the sorted 1-d ``boundaries``:
+    i with ``boundaries[i−1] < x ≤ boundaries[i]`` (``right=True``: ``boundaries[i−1] ≤
+    x < boundaries[i]``), from 0 to ``len(boundaries)``.
+
+    >>> import minigrad as mg
+    >>> mg.bucketize(mg.tensor([0.5, 1.0, 2.5]), mg.tensor([1.0, 2.0])).tolist()
+    [0, 0, 2]
+    """
+    if boundaries.ndim != 1:
+        raise ValueError(f"bucketize: boundaries must be 1-d, got shape {boundaries.shape}")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values of ``input`` in ascending order (of the flattened tensor, or
+    the distinct slices along ``dim``), with, on request, the inverse indices (where each
+    element went, shaped like ``input``, or one per slice of ``dim``) and the counts.
+    Not differentiable.
+
+    Where minigrad differs: the values are always sorted (``sorted=False`` is accepted and
+    gives them sorted too; PyTorch's CPU kernel does the same in practice).
+
+    >>> import minigrad as mg
+    >>> values, inverse = mg.unique(mg.tensor([3, 1, 3, 2]), return_inverse=True)
+    >>> values.tolist(), inverse.tolist()
+    ([1, 2, 3], [2, 0, 2, 1])
+    """
+    x = input
+    xp = x.xp
+    a = x.data
+    if dim is None:
+        values, inverse, counts = xp.unique(a.reshape(-1), return_inverse=True,
+                                            return_counts=True)
+        inverse = inverse.reshape(a.shape)
+    else:
+        axis = _dim(dim, x.ndim, "unique")
+        values, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True,
+                                            axis=axis)
+        inverse = inverse.reshape(-1)
+    out = [_make_tensor(values, None, False)]
+    if return_inverse:
+        out.append(_make_tensor(inverse.astype(np.int64), None, False))
+    if return_counts:
+        out.append(_make_tensor(counts.astype(np.int64), None, False))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def nonzero(input, *, as_tuple=False):
+    """The indices of the non-zero elements: an (n, ndim) int64 tensor, one row per
+    element in row-major order, or with ``as_tuple=True`` one 1-d tensor per dim (a 0-d
+    input counts as 1-d there, as in PyTorch).
+
+    >>> import minigrad as mg
+    >>> mg.nonzero(mg.tensor([[0, 2], [3, 0]])).tolist()
+    [[0, 1], [1, 0]]
+    """
+    a = input.data
+    xp = input.xp
+    if as_tuple:
+        return tuple(_make_tensor(i.astype(np.int64), None, False)
+                     for i in xp.nonzero(a.reshape(1) if a.ndim == 0 else a))
+    if a.ndim == 0:
+        return _make_tensor(xp.zeros((int(bool(a)), 0), dtype=np.int64), None, False)
+    return _make_tensor(xp.stack(xp.nonzero(a), axis=1).astype(np.int64), None, False)
+
+
+def argwhere(input):
+    """``nonzero(input)``: the (n, ndim) indices of the non-zero elements."""
+    return nonzero(input)
+
+
+def count_nonzero(input, dim=None):
+    """How many elements are non-zero, in all or along ``dim`` (an int or a tuple)."""
+    from .reduction import normalize_dims
+
+    a = input.data
+    axes = None if dim is None else normalize_dims(dim, input.ndim, "count_nonzero")
+    count = input.xp.count_nonzero(a, axis=axes)
+    return _make_tensor(input.xp.asarray(count, dtype=np.int64), None, False)
