@@ -7,10 +7,13 @@ ops (so it can be differentiated again). The table of derivative rules, by modul
   nan_to_num cast, with PyTorch's type promotion (``promote``)
 - :mod:`.activation`: relu leaky_relu elu gelu silu sigmoid tanh softplus
 - :mod:`.reduction`: sum mean var std amax/amin max/min logsumexp softmax log_softmax cumsum
-  cumprod prod norm
+  cumprod prod norm, and as compositions nansum nanmean var_mean std_mean aminmax
 - :mod:`.shape`: reshape permute broadcast_to sum_to getitem scatter-add cat stack split
   pad flip repeat, and as indexing: gather scatter scatter_add roll index_select narrow
   unbind
-- :mod:`.sorting`: sort argsort topk kthvalue median (gathers: no rule of their own)
+- :mod:`.sorting`: sort argsort topk kthvalue median cummax cummin (gathers: no rule of
+  their own); searchsorted bucketize unique nonzero count_nonzero (integer results)
+- :mod:`.manipulation`: movedim tile repeat_interleave atleast_nd h/v/dstack column_stack
+  meshgrid rot90 diff take_along_dim index_add/copy/fill masked_select (compositions)
 - :mod:`.linalg`: matmul
 """
