@@ -180,6 +180,164 @@ def randn_like(x, dtype=None, device=None, requires_grad=False):
     return randn(x.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
+def randint_like(x, low=0, high=None, dtype=None, device=None):
+    """Integers uniform in [low, high) shaped like ``x`` (``randint_like(x, high)`` too)."""
+    if high is None:
+        low, high = 0, low
+    dtype, device = _like(x, dtype, device)
+    return randint(low, high, x.shape, dtype=dtype, device=device)
+
+
+def randperm(n, dtype=None, device=None, requires_grad=False):
+    """A random permutation of 0 … n − 1 (int64) from minigrad's seeded generator.
+
+    >>> import minigrad as mg
+    >>> sorted(mg.randperm(5).tolist())
+    [0, 1, 2, 3, 4]
+    """
+    if not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
+    dtype = _dt.as_dtype(dtype) or _dt.int64
+    perm = _random.permutation(int(n), normalize_device(device)).astype(dtype, copy=False)
+    return _finish(perm, requires_grad)
+
+
+def _probabilities(input, op):
+    """The host-checked float64 array of ``input`` (a tensor of probabilities or weights):
+    finite and non-negative, as PyTorch requires."""
+    p = input.data.astype(np.float64)
+    xp = input.xp
+    if not bool(xp.isfinite(p).all()) or bool((p < 0).any()):
+        raise ValueError(f"{op}: probabilities must be finite and non-negative")
+    return p
+
+
+def bernoulli(input, p=None):
+    """0/1 samples in ``input``'s dtype with P(1) = ``input`` elementwise (or = ``p``
+    everywhere when given); not differentiable.
+
+    >>> import minigrad as mg
+    >>> mg.bernoulli(mg.tensor([0.0, 1.0])).tolist()
+    [0.0, 1.0]
+    """
+    probs = input.data if p is None else input.xp.full(input.shape, p, dtype=np.float64)
+    if not bool(((probs >= 0) & (probs <= 1)).all()):
+        raise ValueError("bernoulli: probabilities must lie in [0, 1]")
+    dtype = input.dtype if _dt.is_floating(input.dtype) else _dt.get_default_dtype()
+    u = _random.uniform(input.shape, 0.0, 1.0, _dt.float64, input.device)
+    return _finish((u < probs).astype(dtype), False)
+
+
+def multinomial(input, num_samples, replacement=False):
+    """``num_samples`` category indices per row of ``input`` (a 1-d or 2-d tensor of
+    non-negative weights, not necessarily normalized), int64.
+
+    With replacement each draw inverts the row's cumulative distribution at a uniform
+    u; without, the indices of the ``num_samples`` largest keys log(u)/w (the exponential
+    race of Efraimidis & Spirakis 2006: the same law as drawing one at a time and removing
+    what was drawn), in draw order. Zero weights are never drawn.
+
+    >>> import minigrad as mg
+    >>> mg.multinomial(mg.tensor([0.0, 1.0, 0.0]), 2, replacement=True).tolist()
+    [1, 1]
+    """
+    if input.ndim not in (1, 2):
+        raise ValueError(f"multinomial: input must be 1-d or 2-d, got shape {input.shape}")
+    if not isinstance(num_samples, numbers.Integral) or num_samples <= 0:
+        raise ValueError(f"multinomial: num_samples must be a positive int, got "
+                         f"{num_samples!r}")
+    xp = input.xp
+    w = _probabilities(input, "multinomial").reshape(-1, input.shape[-1])
+    rows, k = w.shape
+    total = w.sum(axis=1, keepdims=True)
+    if rows and not bool((total > 0).all()):
+        raise ValueError("multinomial: a row of weights sums to 0 (invalid distribution)")
+    positive = int((w > 0).sum(axis=1).min()) if rows else 0
+    if not replacement and num_samples > positive:
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples without "
+                         f"replacement from a row with {positive} categories of positive "
+                         "weight")
+    u = _random.uniform((rows, num_samples if replacement else k), 0.0, 1.0, _dt.float64,
+                        input.device)
+    if replacement:
+        cdf = xp.cumsum(w / total, axis=1)
+        cdf[:, -1] = 1.0  # no u ≥ 1 exists; rounding must not leave a gap at the top
+        offset = 2.0 * xp.arange(rows, dtype=np.float64)[:, None]  # rows in one search
+        flat = xp.searchsorted((cdf + offset).reshape(-1), (u + offset).reshape(-1),
+                               side="right").reshape(rows, num_samples)
+        out = flat - k * xp.arange(rows)[:, None]
+    else:
+        with np.errstate(divide="ignore"):
+            keys = xp.where(w > 0, xp.log(u) / xp.where(w > 0, w, 1.0), -np.inf)
+        out = xp.argsort(-keys, axis=1)[:, :num_samples]
+    out = out.astype(np.int64)
+    return _finish(out.reshape(-1) if input.ndim == 1 else out, False)
+
+
+def normal(mean=0.0, std=1.0, size=None, dtype=None, device=None):
+    """Samples of N(mean, std²), ``mean`` and ``std`` numbers or tensors (broadcast
+    together) or, with ``size``, numbers; not differentiable (a sample, as
+    ``torch.normal``: its gradient with respect to mean and std is zero).
+
+    >>> import minigrad as mg
+    >>> mg.normal(mg.zeros(3), 0.0).tolist()
+    [0.0, 0.0, 0.0]
+    """
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if tensors:
+        if size is not None:
+            raise ValueError("normal: size is only for a number mean and std")
+        device = device or tensors[0].device
+        m = mean.data if isinstance(mean, Tensor) else mean
+        s = std.data if isinstance(std, Tensor) else std
+        shape = np.broadcast_shapes(*(t.shape for t in tensors))
+        dtype = dtype or next(t.dtype for t in tensors if _dt.is_floating(t.dtype))
+    else:
+        if size is None:
+            raise ValueError("normal: pass size when mean and std are numbers")
+        m, s, shape = mean, std, _shape_args((size,) if isinstance(size, int) else size)
+    xp = _module(device, _float_dtype(dtype))
+    if bool((xp.asarray(s) < 0).any()):
+        raise ValueError("normal: std must be non-negative")
+    z = _random.normal(shape, 0.0, 1.0, dtype, normalize_device(device))
+    return _finish((z * s + m).astype(_float_dtype(dtype), copy=False), False)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    """``base ** linspace(start, end, steps)``, computed in float64 and rounded once."""
+    dtype = _float_dtype(dtype)
+    xp = _module(device, dtype)
+    values = xp.power(float(base), xp.linspace(start, end, steps, dtype=np.float64))
+    return _finish(values.astype(dtype), requires_grad)
+
+
+def _triangle_indices(row, col, offset, dtype, device, lower):
+    if row < 0 or col < 0:
+        raise ValueError(f"{'tril' if lower else 'triu'}_indices: row and col must be "
+                         f"non-negative, got {row} and {col}")
+    fn = np.tril_indices if lower else np.triu_indices
+    i, j = fn(row, offset, col)
+    dtype = _dt.as_dtype(dtype) or _dt.int64
+    return _finish(_module(device, dtype).asarray(np.stack([i, j]).astype(dtype)), False)
+
+
+def tril_indices(row, col, offset=0, dtype=None, device=None):
+    """The (2, N) indices of the lower triangle of a row × col matrix (with diagonal
+    ``offset``), row by row, as PyTorch orders them.
+
+    >>> import minigrad as mg
+    >>> mg.tril_indices(3, 3).tolist()
+    [[0, 1, 1, 2, 2, 2], [0, 0, 1, 0, 1, 2]]
+    """
+    return _triangle_indices(row, col, offset, dtype, device, True)
+
+
+def triu_indices(row, col, offset=0, dtype=None, device=None):
+    """The (2, N) indices of the upper triangle of a row × col matrix (see
+    :func:`tril_indices`)."""
+    return _triangle_indices(row, col, offset, dtype, device, False)
+
+
 cat = _shape.cat
 stack = _shape.stack
 where = _elementwise.where

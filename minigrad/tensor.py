@@ -445,6 +445,38 @@ class Tensor(DeviceDtypeShorthands):
         self.data[...] = _random.normal(self.shape, mean, std, self.dtype, self.device)
         return self
 
+    def bernoulli_(self, p=0.5):
+        """Fill with 0/1 samples, P(1) = ``p`` (a number or a tensor of probabilities)."""
+        from .creation import bernoulli
+
+        self._check_inplace("bernoulli_")
+        probs = p if isinstance(p, Tensor) else None
+        sample = bernoulli(probs.broadcast_to(self.shape) if probs is not None else self,
+                           None if probs is not None else p)
+        self.data[...] = sample.data
+        return self
+
+    def exponential_(self, lambd=1.0):
+        """Fill with Exp(λ) samples, −log(1 − u)/λ for u ~ U[0, 1)."""
+        from . import random as _random
+
+        self._check_inplace("exponential_")
+        if lambd <= 0:
+            raise ValueError(f"exponential_: lambd must be positive, got {lambd}")
+        u = _random.uniform(self.shape, 0.0, 1.0, _dt.float64, self.device)
+        self.data[...] = (-self.xp.log1p(-u) / lambd).astype(self.dtype)
+        return self
+
+    def bernoulli(self, p=None):
+        from .creation import bernoulli
+
+        return bernoulli(self, p)
+
+    def multinomial(self, num_samples, replacement=False):
+        from .creation import multinomial
+
+        return multinomial(self, num_samples, replacement)
+
     def __setitem__(self, index, value):
         """Assignment into the data. Not recorded by autograd: allowed on tensors that do
         not require grad, or under ``no_grad``."""
