@@ -532,6 +532,8 @@ def _more_layer_cases(x2, signs):
         _layer("TransformerDecoder", lambda: nn.TransformerDecoder(
                    nn.TransformerDecoderLayer(4, 2, 6, 0.0), 2, norm=nn.LayerNorm(4)),
                lambda rng: (_normal(rng, 3, 2, 4), _normal(rng, 5, 2, 4))),
+        _layer("Transformer", lambda: nn.Transformer(4, 2, 1, 1, 6, 0.0, batch_first=True),
+               lambda rng: (_normal(rng, 2, 3, 4), _normal(rng, 2, 2, 4))),
         _layer("PairwiseDistance", lambda: nn.PairwiseDistance(p=3.0),
                lambda rng: (_normal(rng, 3, 4), _normal(rng, 3, 4))),
         _layer("CosineSimilarity", lambda: nn.CosineSimilarity(dim=1),

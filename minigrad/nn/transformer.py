@@ -1,5 +1,6 @@
 r"""Transformer layers (Vaswani et al. 2017), PyTorch's ``nn.TransformerEncoderLayer``,
-``nn.TransformerDecoderLayer``, ``nn.TransformerEncoder`` and ``nn.TransformerDecoder``.
+``nn.TransformerDecoderLayer``, ``nn.TransformerEncoder``, ``nn.TransformerDecoder`` and
+the whole encoder-decoder ``nn.Transformer``.
 
 .. code-block:: text
 
@@ -43,7 +44,7 @@ from .multihead import MultiheadAttention
 from .normalization import LayerNorm
 
 __all__ = ["TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
-           "TransformerDecoder"]
+           "TransformerDecoder", "Transformer"]
 
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
@@ -194,3 +195,96 @@ class TransformerDecoder(Module):
                       memory_key_padding_mask=memory_key_padding_mask,
                       tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
         return x if self.norm is None else self.norm(x)
+
+
+class Transformer(Module):
+    r"""The encoder-decoder Transformer of the paper (PyTorch's ``nn.Transformer``):
+    ``num_encoder_layers`` encoder layers and ``num_decoder_layers`` decoder layers, each
+    stack followed by a LayerNorm; every weight matrix re-initialized Xavier-uniform, as
+    PyTorch does.
+
+    .. code-block:: text
+
+        memory = encoder(src, mask=src_mask, src_key_padding_mask)
+        out    = decoder(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
+                         memory_key_padding_mask)
+
+    Shapes: ``src`` (S, N, E), ``tgt`` (T, N, E), the output (T, N, E); (N, S, E) and so
+    on with ``batch_first``. Embeddings and the output projection are the user's, as in
+    PyTorch.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> model = Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+    ...                     dim_feedforward=16, dropout=0.0, batch_first=True)
+    >>> src, tgt = mg.randn(2, 5, 8), mg.randn(2, 3, 8)
+    >>> mask = Transformer.generate_square_subsequent_mask(3)
+    >>> model(src, tgt, tgt_mask=mask, tgt_is_causal=True).shape
+    (2, 3, 8)
+    """
+
+    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
+                 dim_feedforward=2048, dropout=0.1, activation="relu", custom_encoder=None,
+                 custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
+                 bias=True, device=None, dtype=None):
+        super().__init__()
+        kw = dict(device=device, dtype=dtype)
+        layer = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward,
+                     dropout=dropout, activation=activation, layer_norm_eps=layer_norm_eps,
+                     batch_first=batch_first, norm_first=norm_first, bias=bias, **kw)
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(
+                TransformerEncoderLayer(**layer), num_encoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(
+                TransformerDecoderLayer(**layer), num_decoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+        self._reset_parameters()
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def _reset_parameters(self):
+        from . import init
+
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
+                src_key_padding_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
+                memory_is_causal=False):
+        batched = src.ndim == 3
+        if src.ndim != tgt.ndim or src.ndim not in (2, 3):
+            raise ValueError(f"Transformer: src and tgt must both be 2-d (unbatched) or 3-d, "
+                             f"got shapes {src.shape} and {tgt.shape}")
+        b = 0 if self.batch_first else 1
+        if batched and src.shape[b] != tgt.shape[b]:
+            raise ValueError(f"Transformer: the batch sizes of src {src.shape} and tgt "
+                             f"{tgt.shape} differ (dim {b})")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise ValueError(f"Transformer: the feature size of src {src.shape} and tgt "
+                             f"{tgt.shape} must equal d_model = {self.d_model}")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz, device=None, dtype=None):
+        """The (sz, sz) causal mask: 0 on and below the diagonal, −inf above it (position
+        i attends to positions ≤ i)."""
+        import numpy as np
+
+        import minigrad as mg
+
+        above = np.triu(np.ones((sz, sz), dtype=bool), k=1)
+        return mg.tensor(np.where(above, -np.inf, 0.0), dtype=dtype or mg.get_default_dtype(),
+                         device=device)

@@ -102,3 +102,75 @@ def test_match_torch(config):
     grads_t = dict(enc_t.named_parameters())
     for name, p in enc.named_parameters():
         assert_close(p.grad, grads_t[name].grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_transformer_is_its_encoder_then_its_decoder(device):
+    rng = np.random.default_rng(2)
+    model = nn.Transformer(4, 2, 2, 1, 8, 0.0, batch_first=True).double().to(device)
+    names = [n for n, _ in model.named_parameters()]
+    assert names[0] == "encoder.layers.0.self_attn.in_proj_weight"
+    assert "encoder.norm.weight" in names and names[-1] == "decoder.norm.bias"
+    assert len(model.encoder.layers) == 2 and len(model.decoder.layers) == 1
+    src, tgt = _t(rng.standard_normal((2, 5, 4)), device), _t(rng.standard_normal((2, 3, 4)),
+                                                                device)
+    mask = nn.Transformer.generate_square_subsequent_mask(3, device=device, dtype=mg.float64)
+    assert mask.tolist() == [[0.0, -np.inf, -np.inf], [0.0, 0.0, -np.inf], [0.0, 0.0, 0.0]]
+    out = model(src, tgt, tgt_mask=mask, tgt_is_causal=True)
+    memory = model.encoder(src)
+    assert_close(out, model.decoder(tgt, memory, tgt_mask=mask).detach(), rtol=1e-14)
+    assert mg.gradcheck(lambda s, t: model(s, t, tgt_mask=mask), (src, tgt))
+    # the decoder is causal: the first output position does not see later targets
+    later = tgt.detach().numpy().copy()
+    later[:, 1:] += 1.0
+    out2 = model(src, _t(later, device), tgt_mask=mask)
+    assert_close(out2[:, 0], out[:, 0].detach(), rtol=1e-13)
+
+
+def test_transformer_initializes_matrices_xavier_uniform():
+    mg.manual_seed(0)
+    model = nn.Transformer(16, 4, 1, 1, 32, 0.0)
+    w = model.encoder.layers[0].linear1.weight            # (32, 16)
+    bound = (6 / (16 + 32)) ** 0.5
+    assert float(w.abs().max()) <= bound and float(w.abs().max()) > 0.9 * bound
+    assert float(model.encoder.norm.weight.min()) == 1.0   # 1-d parameters keep theirs
+
+
+def test_transformer_errors_and_custom_parts():
+    model = nn.Transformer(4, 2, 1, 1, 8, 0.0)
+    with pytest.raises(ValueError, match="batch sizes of src .* and tgt .* differ"):
+        model(mg.randn(5, 2, 4), mg.randn(3, 3, 4))
+    with pytest.raises(ValueError, match="must equal d_model = 4"):
+        model(mg.randn(5, 2, 4), mg.randn(3, 2, 6))
+    with pytest.raises(ValueError, match="both be 2-d"):
+        model(mg.randn(5, 2, 4), mg.randn(3, 4))
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, 8, 0.0), 1)
+    custom = nn.Transformer(4, 2, custom_encoder=enc, num_decoder_layers=1,
+                            dim_feedforward=8)
+    assert custom.encoder is enc and custom.encoder.norm is None
+    assert model(mg.randn(5, 4), mg.randn(3, 4)).shape == (3, 4)   # unbatched
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
+@pytest.mark.parametrize("config", [dict(), dict(norm_first=True, batch_first=True)])
+def test_transformer_matches_torch(config):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    theirs = torch.nn.Transformer(8, 2, 2, 2, 16, 0.1, **config).double().eval()
+    ours = nn.Transformer(8, 2, 2, 2, 16, 0.1, **config).double().eval()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    first = config.get("batch_first", False)
+    src = rng.standard_normal((2, 5, 8) if first else (5, 2, 8))
+    tgt = rng.standard_normal((2, 4, 8) if first else (4, 2, 8))
+    mask_t = torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64)
+    mask = nn.Transformer.generate_square_subsequent_mask(4, dtype=mg.float64)
+    assert mask.tolist() == mask_t.tolist()
+    x, y = mg.tensor(src, requires_grad=True), mg.tensor(tgt, requires_grad=True)
+    xt, yt = torch.tensor(src, requires_grad=True), torch.tensor(tgt, requires_grad=True)
+    out = ours(x, y, tgt_mask=mask)
+    out_t = theirs(xt, yt, tgt_mask=mask_t)
+    assert_close(out, out_t.detach().numpy(), rtol=1e-11, atol=1e-13)
+    g = rng.standard_normal(out_t.shape)
+    out.backward(mg.tensor(g))
+    out_t.backward(torch.tensor(g))
+    assert_close(x.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert_close(y.grad, yt.grad.numpy(), rtol=1e-9, atol=1e-12)
