@@ -62,7 +62,7 @@ __all__ = [
     "hardshrink", "softshrink", "tanhshrink",
     "prelu", "glu", "threshold", "interpolate", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "instance_norm", "rms_norm", "local_response_norm", "fold", "unfold", "pixel_shuffle",
-    "pixel_unshuffle",
+    "pixel_unshuffle", "gumbel_softmax",
 ]
 
 
@@ -175,6 +175,43 @@ def threshold(input, threshold, value, inplace=False):
 def softmin(input, dim=None, dtype=None):
     """softmax(−x) along ``dim`` (PyTorch's implicit dim when None)."""
     return softmax(-input, _softmax_dim(input.ndim) if dim is None else dim, dtype)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    r"""A differentiable sample of a categorical distribution (Jang et al. 2017; Maddison
+    et al. 2017):
+
+    .. code-block:: text
+
+        g_i  = −log E_i,  E_i ~ Exp(1)           (Gumbel(0, 1) noise)
+        y    = softmax((logits + g) / τ)          (→ one-hot as τ → 0)
+        hard: y_hard = one_hot(argmax y);  out = y_hard − stop_grad(y) + y
+
+    With ``hard`` the value is one-hot (to rounding) and the gradient is the soft sample's
+    (the straight-through estimator). The noise comes from minigrad's seeded generator;
+    ``eps`` is accepted for PyTorch compatibility (unused there too).
+
+    >>> import minigrad as mg
+    >>> _ = mg.manual_seed(0)
+    >>> y = gumbel_softmax(mg.zeros(2, 3), tau=0.5, hard=True)
+    >>> y.round(decimals=6).tolist()
+    [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    """
+    from .. import random as _random
+    from ..ops.elementwise import const
+
+    if tau <= 0:
+        raise ValueError(f"gumbel_softmax: tau must be positive, got {tau}")
+    xp = logits.xp
+    e = -xp.log1p(-_random.uniform(logits.shape, 0.0, 1.0, np.float64, logits.device))
+    gumbels = const((-xp.log(e)).astype(logits.dtype))
+    y = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y
+    index = y.data.argmax(axis=dim)
+    y_hard = xp.zeros(y.shape, dtype=y.dtype)
+    xp.put_along_axis(y_hard, xp.expand_dims(index, dim), 1.0, axis=dim)
+    return const(y_hard) - y.detach() + y
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):

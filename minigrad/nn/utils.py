@@ -14,6 +14,9 @@ r"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils``).
   (changes the direction).
 * :func:`parameters_to_vector` / :func:`vector_to_parameters` — one flat vector of all
   parameters, and back.
+* ``weight_norm`` / ``spectral_norm`` (and their ``remove_*``) — weight
+  reparametrizations, in :mod:`minigrad.nn.reparam`; ``prune`` and ``rnn`` — PyTorch's
+  paths to :mod:`minigrad.sparse.prune` and :mod:`minigrad.nn.rnn`.
 
 Notes
 -----
@@ -300,6 +303,11 @@ def vector_to_parameters(vec, parameters):
 
 
 def __getattr__(name):
+    # weight_norm and spectral_norm live with the layers (minigrad.nn.reparam)
+    if name in ("weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"):
+        from . import reparam
+
+        return getattr(reparam, name)
     # ``mg.nn.utils.prune`` and ``mg.nn.utils.rnn`` are PyTorch's paths to pruning and to
     # pad_sequence; the modules live with the sparse formats (minigrad.sparse.prune) and
     # with the recurrent layers (minigrad.nn.rnn), and load on first use.
