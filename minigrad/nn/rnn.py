@@ -41,8 +41,11 @@ pass of the unrolled graph.
 
 Notes
 -----
-* Packed sequences (``torch.nn.utils.rnn.PackedSequence``) are not supported: inputs are
-  padded tensors, and every sample runs all L steps.
+* Variable-length batches: a :class:`PackedSequence` (from :func:`pack_padded_sequence`
+  or :func:`pack_sequence`) runs each sequence for its own length only: at step t the
+  first ``batch_sizes[t]`` rows (sorted by decreasing length) advance and the others keep
+  their state, so ``h_n`` holds each sequence's state after its last element (after its
+  first, in reverse), and the output is packed too (:func:`pad_packed_sequence`).
 * The dropout masks between layers come from minigrad's generator (``mg.manual_seed``),
   so in training the outputs differ from PyTorch's for the same seed; in evaluation (no
   dropout) they agree.
@@ -61,6 +64,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from collections import namedtuple
 
 from .. import creation
 from ..ops.shape import cat, stack
@@ -71,7 +75,8 @@ from .linear import linear
 from .module import Module, Parameter
 
 __all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU",
-           "pad_sequence"]
+           "pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence",
+           "pack_sequence"]
 
 
 # --------------------------------------------------------------------------- the steps
@@ -329,6 +334,26 @@ def _scan(step, x, state, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
     return stack(ys, 0), state
 
 
+def _scan_packed(step, x, batch_sizes, state, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
+    """:func:`_scan` over packed data x (Σ lengths, ·): at step t only the first
+    ``batch_sizes[t]`` rows advance, the others keep their state (ended sequences their
+    last one; in reverse, sequences not yet started their initial one). Returns the packed
+    outputs and the final state."""
+    gi = linear(x, w_ih, b_ih)
+    offsets = [0]
+    for b in batch_sizes:
+        offsets.append(offsets[-1] + b)
+    ys = [None] * len(batch_sizes)
+    for t in (range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))):
+        b = batch_sizes[t]
+        active = step(gi[offsets[t]:offsets[t + 1]], tuple(s[:b] for s in state),
+                      w_hh, b_hh, w_hr)
+        state = tuple(a if a.shape[0] == s.shape[0] else cat([a, s[b:]], 0)
+                      for a, s in zip(active, state))
+        ys[t] = active[0]
+    return cat(ys, 0), state
+
+
 class RNNBase(Module):
     """The multi-layer, optionally bidirectional recurrence shared by RNN, LSTM and GRU
     (see the module docstring); subclasses choose the mode and the form of hx."""
@@ -385,11 +410,12 @@ class RNNBase(Module):
         return [[getattr(self, n) for n in names if n is not None]
                 for names in self._all_weights]
 
-    def _initial(self, hx, x, batched):
-        """The initial states per layer and direction: a list of tuples (h,) or (h, c)."""
+    def _initial(self, hx, x, N, batched, order=None):
+        """The initial states per layer and direction: a list of tuples (h,) or (h, c);
+        ``order`` (a packed batch's sorted_indices) permutes the batch like the input."""
         name = type(self).__name__
         D = 2 if self.bidirectional else 1
-        N, n_states = x.shape[1], _MODES[self.mode][1]
+        n_states = _MODES[self.mode][1]
         sizes = (self.proj_size or self.hidden_size, self.hidden_size)[:n_states]
         if hx is None:
             hx = [creation.zeros(D * self.num_layers, N, size, dtype=x.dtype,
@@ -400,19 +426,29 @@ class RNNBase(Module):
                     (D * self.num_layers, size)
                 _check_state(name, what, s, expected, x)
             hx = hx if batched else [s.unsqueeze(1) for s in hx]
+            if order is not None:
+                hx = [s.index_select(1, order) for s in hx]
         return [tuple(s[j] for s in hx) for j in range(D * self.num_layers)]
 
     def _run(self, input, hx):
-        """(output, [h_n] or [h_n, c_n]) for the input and the initial states hx (a tuple,
-        or None)."""
+        """(output, [h_n] or [h_n, c_n]) for the input (a tensor or a PackedSequence) and
+        the initial states hx (a tuple, or None)."""
         name = type(self).__name__
-        batched = _check_input(name, input, (2, 3), self.input_size)
-        x = input if batched else input.unsqueeze(1)
-        if batched and self.batch_first:
-            x = x.transpose(0, 1)                # (N, L, H_in) -> (L, N, H_in)
-        if x.shape[0] == 0:
-            raise ValueError(f"{name}: Expected sequence length to be larger than 0")
-        states = self._initial(hx, x, batched)
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            _check_input(name, input.data, (2, 2), self.input_size)
+            x, batched = input.data, True
+            sizes = [int(b) for b in input.batch_sizes.tolist()]
+            order = input.sorted_indices
+            states = self._initial(hx, x, sizes[0], True, order)
+        else:
+            batched = _check_input(name, input, (2, 3), self.input_size)
+            x = input if batched else input.unsqueeze(1)
+            if batched and self.batch_first:
+                x = x.transpose(0, 1)                # (N, L, H_in) -> (L, N, H_in)
+            if x.shape[0] == 0:
+                raise ValueError(f"{name}: Expected sequence length to be larger than 0")
+            states = self._initial(hx, x, x.shape[1], batched)
         step = _MODES[self.mode][2]
         D = 2 if self.bidirectional else 1
         finals = []
@@ -422,13 +458,21 @@ class RNNBase(Module):
                 j = D * k + d
                 weights = [None if n is None else getattr(self, n)
                            for n in self._all_weights[j]]
-                y, state = _scan(step, x, states[j], *weights, reverse=d == 1)
+                if packed:
+                    y, state = _scan_packed(step, x, sizes, states[j], *weights,
+                                            reverse=d == 1)
+                else:
+                    y, state = _scan(step, x, states[j], *weights, reverse=d == 1)
                 ys.append(y)
                 finals.append(state)
             x = ys[0] if D == 1 else cat(ys, -1)  # [forward, reverse] on the features
             if self.training and self.dropout > 0 and k < self.num_layers - 1:
                 x = dropout(x, self.dropout)
         last = [stack([s[i] for s in finals], 0) for i in range(len(finals[0]))]
+        if packed:
+            if input.unsorted_indices is not None:  # h_n back in the caller's batch order
+                last = [s.index_select(1, input.unsorted_indices) for s in last]
+            return input._replace(data=x), last
         if batched and self.batch_first:
             x = x.transpose(0, 1)
         if not batched:
@@ -580,3 +624,147 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
             seq = pad(seq, (0, 0) * len(rest) + (before, after), value=padding_value)
         padded.append(seq)
     return stack(padded, 0 if batch_first else 1)
+
+
+class PackedSequence(namedtuple("PackedSequence",
+                                ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
+    """A batch of variable-length sequences packed time step by time step (PyTorch's
+    ``nn.utils.rnn.PackedSequence``): with the sequences sorted by decreasing length,
+    ``data`` (Σ lengths, *) holds step 0 of every sequence, then step 1 of those at least
+    2 long, and so on; ``batch_sizes[t]`` (int64, on the CPU) counts the sequences at
+    step t. ``sorted_indices``/``unsorted_indices`` map between the caller's batch order
+    and the sorted one (None when the input was already sorted). Build one with
+    :func:`pack_padded_sequence` or :func:`pack_sequence`; the recurrent layers take it
+    and return one."""
+
+    def to(self, *args, **kwargs):
+        """The same sequence with ``data`` moved/cast (the indices follow the device;
+        ``batch_sizes`` stays on the CPU, as in PyTorch)."""
+        data = self.data.to(*args, **kwargs)
+        move = (lambda t: None if t is None else t.to(device=data.device))
+        return self._replace(data=data, sorted_indices=move(self.sorted_indices),
+                             unsorted_indices=move(self.unsorted_indices))
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    @property
+    def is_cuda(self):
+        return self.data.device == "cuda"
+
+
+def _lengths(lengths, batch):
+    import numpy as np
+
+    data = lengths.tolist() if isinstance(lengths, Tensor) else list(lengths)
+    arr = np.asarray(data)
+    if arr.ndim != 1 or arr.shape[0] != batch or (arr.size and arr.dtype.kind not in "iu"):
+        raise ValueError(f"pack_padded_sequence: lengths must be {batch} integers (one per "
+                         f"sequence of the batch), got {data!r}")
+    return arr.astype(np.int64)
+
+
+def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+    """Pack a padded batch (L, B, *) (``batch_first``: (B, L, *)) whose sequence b has
+    ``lengths[b]`` valid steps. With ``enforce_sorted`` the lengths must decrease;
+    otherwise the batch is sorted here and the order kept in the result. Differentiable
+    in ``input`` (the padding gets gradient 0).
+
+    >>> import minigrad as mg
+    >>> x = mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 0.0]])            # (B, L), padded
+    >>> p = pack_padded_sequence(x, [3, 2], batch_first=True)
+    >>> p.data.tolist(), p.batch_sizes.tolist()
+    ([1.0, 4.0, 2.0, 5.0, 3.0], [2, 2, 1])
+    """
+    import numpy as np
+
+    if not isinstance(input, Tensor) or input.ndim < 2:
+        raise ValueError("pack_padded_sequence: input must be a Tensor (L, B, *) or, with "
+                         "batch_first, (B, L, *)")
+    x = input.transpose(0, 1) if batch_first else input
+    L, B = x.shape[0], x.shape[1]
+    n = _lengths(lengths, B)
+    if B and (n.min() <= 0 or n.max() > L):
+        raise ValueError(f"pack_padded_sequence: every length must be in [1, {L}] (the "
+                         f"padded length), got {n.tolist()}")
+    sorted_indices = unsorted_indices = None
+    if enforce_sorted:
+        if (np.diff(n) > 0).any():
+            raise ValueError(f"pack_padded_sequence: lengths {n.tolist()} are not sorted in "
+                             "decreasing order; sort the batch or pass enforce_sorted=False")
+    else:
+        order = np.argsort(-n, kind="stable")
+        n = n[order]
+        x = x.index_select(1, order)
+        sorted_indices = creation.tensor(order, device=input.device)
+        unsorted_indices = creation.tensor(np.argsort(order), device=input.device)
+    steps = int(n[0]) if B else 0
+    batch_sizes = np.array([(n > t).sum() for t in range(steps)], dtype=np.int64)
+    data = cat([x[t, :int(b)] for t, b in enumerate(batch_sizes)], 0)
+    return PackedSequence(data, creation.tensor(batch_sizes), sorted_indices,
+                          unsorted_indices)
+
+
+def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+    """The inverse of :func:`pack_padded_sequence`: ``(padded, lengths)``, padded (T, B, *)
+    (``batch_first``: (B, T, *)) in the caller's batch order, T the longest length or
+    ``total_length``; lengths int64 on the CPU. Differentiable in ``sequence.data``.
+
+    >>> import minigrad as mg
+    >>> p = pack_sequence([mg.tensor([1.0, 2.0]), mg.tensor([3.0])])
+    >>> padded, lengths = pad_packed_sequence(p, batch_first=True)
+    >>> padded.tolist(), lengths.tolist()
+    ([[1.0, 2.0], [3.0, 0.0]], [2, 1])
+    """
+    import numpy as np
+
+    from .functional import pad
+
+    if not isinstance(sequence, PackedSequence):
+        raise TypeError(f"pad_packed_sequence: expected a PackedSequence, got "
+                        f"{type(sequence).__name__}")
+    sizes = [int(b) for b in sequence.batch_sizes.tolist()]
+    data = sequence.data
+    B, T = (sizes[0] if sizes else 0), len(sizes)
+    if total_length is not None:
+        if total_length < T:
+            raise ValueError(f"pad_packed_sequence: total_length {total_length} is shorter "
+                             f"than the longest sequence ({T})")
+        T = total_length
+    rest = data.shape[1:]
+    rows, offset = [], 0
+    for b in sizes:
+        step = data[offset:offset + b]
+        offset += b
+        if b < B:
+            step = pad(step, (0, 0) * len(rest) + (0, B - b), value=padding_value)
+        rows.append(step)
+    for _ in range(T - len(sizes)):
+        rows.append(creation.full((B,) + tuple(rest), padding_value, dtype=data.dtype,
+                                  device=data.device))
+    padded = stack(rows, 0)
+    lengths = np.array([sum(1 for b in sizes if b > i) for i in range(B)], dtype=np.int64)
+    if sequence.unsorted_indices is not None:
+        padded = padded.index_select(1, sequence.unsorted_indices)
+        lengths = lengths[np.asarray(sequence.unsorted_indices.tolist(), dtype=np.int64)]
+    if batch_first:
+        padded = padded.transpose(0, 1)
+    return padded, creation.tensor(lengths)
+
+
+def pack_sequence(sequences, enforce_sorted=True):
+    """Pack a list of sequences (L_i, *) directly (:func:`pad_sequence`, then
+    :func:`pack_padded_sequence`).
+
+    >>> import minigrad as mg
+    >>> pack_sequence([mg.tensor([1.0]), mg.tensor([2.0, 3.0])],
+    ...               enforce_sorted=False).batch_sizes.tolist()
+    [2, 1]
+    """
+    sequences = list(sequences)
+    lengths = [s.shape[0] if isinstance(s, Tensor) and s.ndim else 0 for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths,
+                                enforce_sorted=enforce_sorted)

@@ -15,8 +15,10 @@ r"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils``).
 * :func:`parameters_to_vector` / :func:`vector_to_parameters` — one flat vector of all
   parameters, and back.
 * ``weight_norm`` / ``spectral_norm`` (and their ``remove_*``) — weight
-  reparametrizations, in :mod:`minigrad.nn.reparam`; ``prune`` and ``rnn`` — PyTorch's
-  paths to :mod:`minigrad.sparse.prune` and :mod:`minigrad.nn.rnn`.
+  reparametrizations, from :mod:`minigrad.nn.reparam`.
+* Submodules at PyTorch's paths: ``nn.utils.rnn`` (``pad_sequence``, ``PackedSequence``,
+  ``pack_padded_sequence``, ``pad_packed_sequence``, ``pack_sequence``, from
+  :mod:`minigrad.nn.rnn`) and ``nn.utils.prune`` (:mod:`minigrad.sparse.prune`).
 
 Notes
 -----
@@ -302,21 +304,22 @@ def vector_to_parameters(vec, parameters):
         pointer += n
 
 
+from ..reparam import (  # noqa: E402  (with the layers: minigrad/nn/reparam.py)
+    remove_spectral_norm,
+    remove_weight_norm,
+    spectral_norm,
+    weight_norm,
+)
+
+__all__ += ["weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
+
+
 def __getattr__(name):
-    # weight_norm and spectral_norm live with the layers (minigrad.nn.reparam)
-    if name in ("weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"):
-        from . import reparam
+    # ``mg.nn.utils.prune`` and ``mg.nn.utils.rnn``, PyTorch's paths, are submodules
+    # (minigrad/nn/utils/prune.py, which is minigrad.sparse.prune itself, and rnn.py, the
+    # packing functions of minigrad.nn.rnn); they load on first use.
+    if name in ("prune", "rnn"):
+        import importlib
 
-        return getattr(reparam, name)
-    # ``mg.nn.utils.prune`` and ``mg.nn.utils.rnn`` are PyTorch's paths to pruning and to
-    # pad_sequence; the modules live with the sparse formats (minigrad.sparse.prune) and
-    # with the recurrent layers (minigrad.nn.rnn), and load on first use.
-    if name == "prune":
-        from ..sparse import prune
-
-        return prune
-    if name == "rnn":
-        from . import rnn
-
-        return rnn
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

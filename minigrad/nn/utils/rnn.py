@@ -1,0 +1,14 @@
+"""PyTorch's ``torch.nn.utils.rnn`` path: padding and packing variable-length sequences
+for the recurrent layers (the code is in :mod:`minigrad.nn.rnn`, next to the layers)."""
+from __future__ import annotations
+
+from ..rnn import (
+    PackedSequence,
+    pack_padded_sequence,
+    pack_sequence,
+    pad_packed_sequence,
+    pad_sequence,
+)
+
+__all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence",
+           "pad_sequence"]
