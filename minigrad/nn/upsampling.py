@@ -16,9 +16,18 @@ PyTorch's linear kernels and its 2-D nearest kernel do (its 1-D nearest kernel, 
 3-D one in the forward pass only, apply the formula: ``scale_factor=1.2`` on size 3 gives
 x[0], x[0], x[1] there, and x[0], x[1], x[2] here). Linear modes blend the two neighbours
 i₀ = ⌊u⌋ and i₁ = min(i₀ + 1, n − 1): y = (1 − λ)·x[i₀] + λ·x[i₁], λ = u − i₀.
-(bilinear and trilinear are linear along each dim in turn.) Each step is indexing with an
-integer array, a gather whose gradient is a scatter-add, and products with constant
-weights, so the op is differentiable to any order. ``area`` is adaptive average pooling.
+(bilinear and trilinear are linear along each dim in turn.) ``bicubic`` reads four
+neighbours i₀ − 1 … i₀ + 2 (clamped to the edges) at u = j·r' (align_corners) or
+(j + ½)·r − ½ (not clamped at 0), with the cubic-convolution weights of Keys (1981),
+a = −0.75 as in PyTorch and OpenCV, for t = u − i₀:
+
+    w₋₁ = c₂(t + 1),  w₀ = c₁(t),  w₁ = c₁(1 − t),  w₂ = c₂(2 − t)
+    c₁(x) = ((a + 2)x − (a + 3))x² + 1,   c₂(x) = ((ax − 5a)x + 8a)x − 4a
+
+applied along each dim in turn (the 2-D kernel is their product). Each step is indexing
+with an integer array, a gather whose gradient is a scatter-add, and products with
+constant weights, so the op is differentiable to any order. ``area`` is adaptive average
+pooling.
 """
 from __future__ import annotations
 
@@ -32,8 +41,9 @@ from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = ["interpolate", "Upsample"]
 
-_LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}    # mode → the spatial dims it takes
+_LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}  # mode → spatial dims
 MODES = ("nearest", "nearest-exact", "area") + tuple(_LINEAR)
+_CUBIC_A = -0.75  # PyTorch's (and OpenCV's) cubic-convolution parameter
 
 
 def _per_dim(value, k, what):
@@ -59,6 +69,29 @@ def _source_index(n, m, r, mode, align_corners):
     return i0, i1, u - i0
 
 
+def _cubic_taps(n, m, r, align_corners):
+    """The four source indices (4, m) and weights (4, m) of each output position of a
+    dim resized from n to m by bicubic interpolation (see the module notes)."""
+    j = np.arange(m, dtype=np.float64)
+    if align_corners:
+        u = j * ((n - 1) / (m - 1)) if m > 1 else np.zeros(m)
+    else:
+        u = (j + 0.5) * r - 0.5
+    i0 = np.floor(u)
+    t = u - i0
+    a = _CUBIC_A
+
+    def c1(x):
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def c2(x):
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = np.stack([c2(t + 1), c1(t), c1(1 - t), c2(2 - t)])
+    index = np.clip(i0.astype(np.int64) + np.arange(-1, 3)[:, None], 0, n - 1)
+    return index, weights
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     r"""Resize the spatial dims of ``input`` (N, C, d₁ [, d₂ [, d₃]]) to ``size`` or by
@@ -69,7 +102,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     size : int or tuple, the output spatial size (exactly one of size and scale_factor).
     scale_factor : float or tuple; the output size is ⌊d·scale_factor⌋.
     mode : ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-D input), ``"bilinear"``
-        (4-D), ``"trilinear"`` (5-D) or ``"area"`` (3-D or 4-D).
+        or ``"bicubic"`` (4-D), ``"trilinear"`` (5-D) or ``"area"`` (3-D or 4-D).
     align_corners : linear modes only (default False): map the corner pixels' centres
         onto each other instead of the image edges.
     recompute_scale_factor : True maps indices with the ratio of the sizes instead of
@@ -123,8 +156,16 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     for d, (n, m, r) in enumerate(zip(spatial, out, ratios), start=2):
         if n == m:
             continue                                  # a dim that keeps its size is copied
-        i0, i1, lam = _source_index(n, m, r, mode, bool(align_corners))
         lead = (slice(None),) * d
+        if mode == "bicubic":
+            index, weights = _cubic_taps(n, m, r, bool(align_corners))
+            shape = (m,) + (1,) * (y.ndim - d - 1)
+            taps = [y[lead + (index[k],)] * creation.tensor(
+                        weights[k].reshape(shape), dtype=y.dtype, device=y.device)
+                    for k in range(4)]
+            y = taps[0] + taps[1] + taps[2] + taps[3]
+            continue
+        i0, i1, lam = _source_index(n, m, r, mode, bool(align_corners))
         if lam is None:
             y = y[lead + (i0,)]
             continue

@@ -60,15 +60,34 @@ def test_bilinear_is_linear_along_each_dim(device):
     assert_close(y, both, rtol=1e-12)
 
 
+def test_bicubic_by_hand(device):
+    """Upsampling 4 → 8 (r = ½): output 2 sits at u = 2.5·½ − ½ = 0.75, so t = 0.75 and
+    it reads x[−1→0], x[0], x[1], x[2] with Keys' weights for a = −0.75."""
+    a, t = -0.75, 0.75
+    c1 = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1           # noqa: E731
+    c2 = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a     # noqa: E731
+    w = [c2(t + 1), c1(t), c1(1 - t), c2(2 - t)]
+    assert sum(w) == pytest.approx(1.0)
+    row = np.array([0.0, 10.0, 20.0, 40.0])
+    x = _t(row.reshape(1, 1, 1, 4), device)
+    y = F.interpolate(x, size=(1, 8), mode="bicubic")
+    assert y.tolist()[0][0][0][2] == pytest.approx(w[0] * 0 + w[1] * 0 + w[2] * 10 + w[3] * 20)
+    const = F.interpolate(_t(np.full((1, 2, 3, 4), 3.5), device), scale_factor=2.5,
+                          mode="bicubic")
+    assert_close(const, np.full((1, 2, 7, 10), 3.5), rtol=1e-14)   # weights sum to 1
+    with pytest.raises(ValueError, match="'bicubic' needs a 4-D input"):
+        F.interpolate(mg.randn(1, 2, 5), size=3, mode="bicubic")
+
+
 @st.composite
 def interpolate_cases(draw):
     mode = draw(st.sampled_from(["nearest", "nearest-exact", "linear", "bilinear",
-                                 "trilinear", "area"]))
-    k = {"linear": 1, "bilinear": 2, "trilinear": 3}.get(mode) or draw(
+                                 "bicubic", "trilinear", "area"]))
+    k = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(mode) or draw(
         st.integers(1, 2 if mode == "area" else 3))
     spatial = tuple(draw(st.integers(1, 4)) for _ in range(k))
     kwargs = {"mode": mode}
-    if mode in ("linear", "bilinear", "trilinear"):
+    if mode in ("linear", "bilinear", "bicubic", "trilinear"):
         kwargs["align_corners"] = draw(st.booleans())
     if draw(st.booleans()):
         kwargs["size"] = tuple(draw(st.integers(1, 6)) for _ in range(k))
@@ -123,7 +142,10 @@ def test_interpolate_matches_torch():
              ((2, 3, 4, 5), dict(scale_factor=1.2, mode="bilinear",
                                  recompute_scale_factor=True)),
              ((2, 3, 4, 5), dict(size=(3, 2), mode="area")),
-             ((1, 2, 3, 4, 3), dict(scale_factor=(2, 0.5, 1.5), mode="trilinear"))]
+             ((1, 2, 3, 4, 3), dict(scale_factor=(2, 0.5, 1.5), mode="trilinear")),
+             ((2, 3, 4, 5), dict(scale_factor=2, mode="bicubic")),
+             ((2, 3, 4, 5), dict(size=(9, 3), mode="bicubic", align_corners=True)),
+             ((2, 3, 6, 5), dict(scale_factor=(0.6, 1.7), mode="bicubic"))]
     for shape, kwargs in cases:
         x = rng.standard_normal(shape)
         X, T = _t(x), torch.tensor(x, requires_grad=True)
