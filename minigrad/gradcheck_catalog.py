@@ -401,6 +401,7 @@ def _layer_cases():
                seeded=True),
         _layer("StochasticDepth", lambda: nn.StochasticDepth(0.3), x2(4, 3), seeded=True),
         _layer("Embedding", lambda: nn.Embedding(5, 3), int_input),
+        _layer("EmbeddingBag (max)", lambda: nn.EmbeddingBag(5, 3, mode="max"), int_input),
         _layer("ReLU", lambda: nn.ReLU(), x2(3, 4, draw=_away)),
         _layer("LeakyReLU", lambda: nn.LeakyReLU(0.1), x2(3, 4, draw=_away)),
         _layer("ELU", lambda: nn.ELU(), x2(3, 4, draw=_away)),

@@ -56,7 +56,7 @@ from .dropout import (
     FeatureAlphaDropout,
     StochasticDepth,
 )
-from .embedding import Embedding
+from .embedding import Embedding, EmbeddingBag
 from .fold import Fold, PixelShuffle, PixelUnshuffle, Unfold
 from .linear import Bilinear, Flatten, Identity, Linear, LowRankLinear, Unflatten
 from .module import (
@@ -124,7 +124,7 @@ __all__ = [
     "AvgPool2d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout",
     "Dropout1d", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout", "DropConnect",
-    "StochasticDepth", "Embedding", "ReLU",
+    "StochasticDepth", "Embedding", "EmbeddingBag", "ReLU",
     "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",
     "LogSoftmax", "Softmin", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish",
     "Mish", "LogSigmoid", "Softsign", "Hardshrink", "Softshrink", "Tanhshrink", "PReLU",

@@ -1,4 +1,5 @@
-r"""Embedding: a lookup table, y = W[idx].
+r"""Embedding: a lookup table, y = W[idx]; EmbeddingBag: the sum, mean or max of the rows
+of each bag of indices, without materializing the (bag, length, dim) lookups per bag.
 
 Gradient (dense): gW = zeros with gy's rows scatter-added at idx (repeated indices
 accumulate); the row ``padding_idx`` gets no gradient. With ``sparse=True`` the gradient
@@ -17,7 +18,7 @@ from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["embedding", "EmbeddingFunction", "Embedding"]
+__all__ = ["embedding", "EmbeddingFunction", "Embedding", "embedding_bag", "EmbeddingBag"]
 
 
 class EmbeddingFunction(Function):
@@ -162,4 +163,176 @@ class Embedding(Module):
             s += f", max_norm={self.max_norm}"
         if self.sparse:
             s += ", sparse=True"
+        return s
+
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def _bags(idx, offsets, include_last_offset, what):
+    """(flat indices, bag of each index, number of bags) for PyTorch's two layouts: a 2-D
+    input (one bag per row) or a 1-D input cut at ``offsets``."""
+    import numpy as np
+
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError(f"{what}: offsets must be None for a 2-D input (each row is a "
+                             "bag)")
+        B, L = idx.shape
+        return idx.reshape(-1), np.repeat(np.arange(B), L), B
+    if idx.ndim != 1:
+        raise ValueError(f"{what}: input must be 1-D (with offsets) or 2-D, got "
+                         f"{idx.ndim}-D")
+    if offsets is None:
+        raise ValueError(f"{what}: a 1-D input needs offsets (where each bag starts)")
+    off = offsets.data if isinstance(offsets, Tensor) else offsets
+    off = np.asarray(off.get() if hasattr(off, "get") else off)
+    if off.ndim != 1 or (off.size and off.dtype.kind not in "iu"):
+        raise ValueError(f"{what}: offsets must be a 1-D integer tensor, got {off.dtype} of "
+                         f"shape {off.shape}")
+    n = idx.shape[0]
+    ends = np.append(off[1:], n) if not include_last_offset else off[1:]
+    starts = off if not include_last_offset else off[:-1]
+    if off.size and (off[0] != 0 or (np.diff(off) < 0).any() or ends.max(initial=0) > n):
+        raise ValueError(f"{what}: offsets must start at 0, never decrease and stay within "
+                         f"the {n} indices, got {off.tolist()}")
+    counts = ends - starts
+    return idx, np.repeat(np.arange(counts.shape[0]), counts), counts.shape[0]
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2.0,
+                  scale_grad_by_freq=False, mode="mean", sparse=False,
+                  per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    r"""The sum, mean or max of the embedding rows of each bag (PyTorch's
+    ``F.embedding_bag``): bags are the rows of a 2-D ``input``, or the runs of a 1-D
+    ``input`` that start at ``offsets``. Entries equal to ``padding_idx`` are left out
+    (and not counted by the mean); an empty bag gives zeros. ``per_sample_weights``
+    (``mode="sum"`` only) scales each row first. Differentiable in ``weight`` (and in the
+    per-sample weights); the max sends each gradient to the row that gave the max.
+
+    >>> import minigrad as mg
+    >>> w = mg.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    >>> embedding_bag(mg.tensor([0, 1, 2, 2]), w, mg.tensor([0, 2]), mode="sum").tolist()
+    [[1.0, 2.0], [6.0, 6.0]]
+    """
+    import numpy as np
+
+    what = "embedding_bag"
+    if mode not in _BAG_MODES:
+        raise ValueError(f"{what}: mode must be one of {_BAG_MODES}, got {mode!r}")
+    n, dim = weight.shape
+    idx = _indices(input, n, what)
+    flat, bag, B = _bags(idx, offsets, include_last_offset, what)
+    psw = None
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise ValueError(f"{what}: per_sample_weights only work with mode='sum', got "
+                             f"mode={mode!r}")
+        if tuple(per_sample_weights.shape) != tuple(idx.shape):
+            raise ValueError(f"{what}: per_sample_weights must have the input's shape "
+                             f"{tuple(idx.shape)}, got {tuple(per_sample_weights.shape)}")
+        psw = per_sample_weights.reshape(-1)
+    padding_idx = _padding(padding_idx, n, what)
+    keep = np.ones(flat.shape[0], dtype=bool)
+    if padding_idx is not None:
+        host = flat.get() if hasattr(flat, "get") else flat
+        keep = np.asarray(host) != padding_idx
+        flat = flat[get_array_module(flat).asarray(keep)]
+        bag = bag[keep]
+        if psw is not None:
+            psw = psw[np.nonzero(keep)[0]]
+    rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
+    counts = np.bincount(bag, minlength=B)
+    if mode == "max":
+        return _bag_max(rows, bag, counts, B, dim, weight)
+    if psw is not None:
+        rows = rows * psw.unsqueeze(-1)
+    bag_t = creation.tensor(bag, device=weight.device)
+    out = creation.zeros(B, dim, dtype=rows.dtype, device=weight.device)
+    out = out.index_add(0, bag_t, rows) if rows.shape[0] else out
+    if mode == "mean":
+        scale = 1.0 / np.maximum(counts, 1)
+        out = out * creation.tensor(scale[:, None], dtype=out.dtype, device=weight.device)
+    return out
+
+
+def _bag_max(rows, bag, counts, B, dim, weight):
+    """The max over each bag's rows: the rows laid out (B, longest bag, dim) with −inf in
+    the gaps, max over dim 1; empty bags give 0."""
+    import numpy as np
+
+    from ..ops.elementwise import where
+
+    M = int(counts.max(initial=0))
+    if M == 0:
+        return creation.zeros(B, dim, dtype=weight.dtype, device=weight.device)
+    position = np.arange(bag.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
+    slots = np.full((B, M), rows.shape[0], dtype=np.int64)     # a −inf row past the end
+    slots[bag, position] = np.arange(bag.shape[0])
+    filler = creation.full((1, dim), float("-inf"), dtype=rows.dtype, device=weight.device)
+    table = creation.cat([rows, filler], 0)[creation.tensor(slots, device=weight.device)]
+    best = table.max(dim=1).values
+    empty = creation.tensor((counts == 0)[:, None], device=weight.device)
+    return where(empty, 0.0, best)
+
+
+class EmbeddingBag(Module):
+    r"""A table of ``num_embeddings`` vectors whose forward reduces each bag of indices to
+    one vector: sum, mean (the default) or max (PyTorch's ``nn.EmbeddingBag``); see
+    :func:`embedding_bag`. Initialized N(0, 1), the ``padding_idx`` row zero.
+
+    ``forward(input, offsets=None, per_sample_weights=None)``.
+
+    >>> import minigrad as mg
+    >>> bag = EmbeddingBag(10, 3, mode="sum")
+    >>> bag(mg.tensor([[1, 2], [4, 5]])).shape
+    (2, 3)
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
+                 include_last_offset=False, padding_idx=None, device=None, dtype=None):
+        super().__init__()
+        if mode not in _BAG_MODES:
+            raise ValueError(f"EmbeddingBag: mode must be one of {_BAG_MODES}, got {mode!r}")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
+        self.include_last_offset = include_last_offset
+        self.padding_idx = _padding(padding_idx, num_embeddings, "EmbeddingBag")
+        if _weight is None:
+            self.weight = Parameter(creation.empty(num_embeddings, embedding_dim, dtype=dtype,
+                                                   device=device))
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"EmbeddingBag: _weight has shape {tuple(_weight.shape)}, "
+                                 f"expected {(num_embeddings, embedding_dim)}")
+            self.weight = Parameter(_weight)
+
+    reset_parameters = Embedding.reset_parameters
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                             self.scale_grad_by_freq, self.mode, self.sparse,
+                             per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, mode="mean", sparse=False,
+                        include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag holding ``embeddings`` (2-D); ``freeze`` turns its gradient off."""
+        if embeddings.ndim != 2:
+            raise ValueError(f"EmbeddingBag.from_pretrained: embeddings must be 2-D, got "
+                             f"shape {tuple(embeddings.shape)}")
+        rows, cols = embeddings.shape
+        bag = cls(rows, cols, max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+                  embeddings, include_last_offset, padding_idx)
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def extra_repr(self):
+        s = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
         return s

@@ -26,7 +26,7 @@ from .dropout import (
     feature_alpha_dropout,
     stochastic_depth,
 )
-from .embedding import embedding
+from .embedding import embedding, embedding_bag
 from .fold import fold, pixel_shuffle, pixel_unshuffle, unfold
 from .linear import linear
 from .normalization import (
@@ -62,7 +62,7 @@ __all__ = [
     "hardshrink", "softshrink", "tanhshrink",
     "prelu", "glu", "threshold", "interpolate", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "instance_norm", "rms_norm", "local_response_norm", "fold", "unfold", "pixel_shuffle",
-    "pixel_unshuffle", "gumbel_softmax",
+    "pixel_unshuffle", "gumbel_softmax", "embedding_bag",
 ]
 
 
