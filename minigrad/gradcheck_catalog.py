@@ -336,6 +336,16 @@ def _layer(name, make_module, make_inputs, seeded=False, **kw):
     return Case(name, "layer", build, layer=name.split(" ")[0], **kw)
 
 
+def _ctc_on_fixed_targets(nn):
+    """CTCLoss with its targets and lengths bound, so that the case's only input is the
+    (T, N, C) log-probabilities (one target repeats a label: the no-skip rule)."""
+    class CTCOnFixedTargets(nn.CTCLoss):
+        def forward(self, log_probs):
+            return super().forward(log_probs, [[1, 1, 3], [2, 3, 0]], [6, 5], [3, 2])
+
+    return CTCOnFixedTargets(reduction="sum")
+
+
 def _layer_cases():
     import minigrad as mg
     from minigrad import nn
@@ -402,6 +412,8 @@ def _layer_cases():
         _layer("StochasticDepth", lambda: nn.StochasticDepth(0.3), x2(4, 3), seeded=True),
         _layer("Embedding", lambda: nn.Embedding(5, 3), int_input),
         _layer("EmbeddingBag (max)", lambda: nn.EmbeddingBag(5, 3, mode="max"), int_input),
+        _layer("CTCLoss", lambda: _ctc_on_fixed_targets(nn),
+               lambda rng: (_normal(rng, 6, 2, 4).log_softmax(2).detach().requires_grad_(),)),
         _layer("ReLU", lambda: nn.ReLU(), x2(3, 4, draw=_away)),
         _layer("LeakyReLU", lambda: nn.LeakyReLU(0.1), x2(3, 4, draw=_away)),
         _layer("ELU", lambda: nn.ELU(), x2(3, 4, draw=_away)),

@@ -46,6 +46,7 @@ from .activation import (
     Threshold,
 )
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .ctc import CTCLoss
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import (
     AlphaDropout,
@@ -124,7 +125,7 @@ __all__ = [
     "AvgPool2d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout",
     "Dropout1d", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout", "DropConnect",
-    "StochasticDepth", "Embedding", "EmbeddingBag", "ReLU",
+    "StochasticDepth", "Embedding", "EmbeddingBag", "CTCLoss", "ReLU",
     "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",
     "LogSoftmax", "Softmin", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish",
     "Mish", "LogSigmoid", "Softsign", "Hardshrink", "Softshrink", "Tanhshrink", "PReLU",

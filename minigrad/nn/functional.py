@@ -253,6 +253,7 @@ def one_hot(tensor, num_classes=-1):
 
 
 # The loss functions (the Modules are in minigrad.nn).
+from .ctc import ctc_loss  # noqa: E402  (imports .losses)
 from .losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -287,5 +288,5 @@ __all__ += [
     "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
     "pairwise_distance", "triplet_margin_loss", "triplet_margin_with_distance_loss",
     "soft_margin_loss", "multilabel_soft_margin_loss",
-    "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "ctc_loss",
 ]
