@@ -10,6 +10,7 @@ import importlib
 
 from .adabelief import AdaBelief
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
@@ -28,7 +29,7 @@ from .sgd import SGD
 
 #: the first-order optimizers defined in this package's own modules
 FIRST_ORDER = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam",
-               "AdaBelief", "Lion", "LARS", "LAMB", "Adamax", "Rprop", "ASGD"]
+               "AdaBelief", "Lion", "LARS", "LAMB", "Adamax", "Rprop", "ASGD", "Adafactor"]
 
 # Names that live in modules written separately (second-order and two-evaluation methods,
 # schedules, averaging). They are imported on first use, so this package imports even

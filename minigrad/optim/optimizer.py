@@ -450,6 +450,11 @@ class Optimizer:
             group.update(restored)
         self.state = new_state
 
+    def _state_shape(self, key: str, theta) -> tuple:
+        """The shape of state array ``key`` for parameter array ``theta`` (the
+        parameter's own, unless a subclass keeps factors: Adafactor)."""
+        return theta.shape
+
     def _restore_param_state(self, p, saved: dict) -> dict:
         theta = p.data
         xp = get_array_module(theta)
@@ -464,10 +469,12 @@ class Optimizer:
                 if xp is np and get_array_module(value) is not np:
                     value = value.get()  # a CuPy array, loaded onto a CPU parameter
                 value = xp.array(value, dtype=dtype, copy=True)
-                if value.shape != theta.shape:
+                expected = self._state_shape(key, theta)
+                if value.shape != expected:
                     raise ValueError(
                         f"{type(self).__name__}: loaded state {key!r} has shape "
-                        f"{tuple(value.shape)}, its parameter {tuple(theta.shape)}"
+                        f"{tuple(value.shape)}, expected {tuple(expected)} for its parameter "
+                        f"of shape {tuple(theta.shape)}"
                     )
             else:
                 value = copy.deepcopy(value)

@@ -56,6 +56,7 @@ OPTIMIZERS = {
     "sophia": ("Sophia", {}),
     "rprop": ("Rprop", {}),
     "asgd": ("ASGD", {}),
+    "adafactor": ("Adafactor", {}),
     "sam": ("SAM", {"base_optimizer": "SGD", "momentum": 0.9}),
     # mini-batch L-BFGS with PyTorch's lr 1 and no line search diverges on the digits CNN
     # (NaN in the first epoch); with the strong-Wolfe line search it reaches 94% in 3 epochs

@@ -1,4 +1,5 @@
-"""Adamax, Rprop and ASGD, checked from their formulas (and against torch.optim when present).
+"""Adamax, Rprop, ASGD and Adafactor, checked from their formulas (and against torch.optim
+when present).
 
 The NumPy references below are written from the algorithm boxes (Kingma & Ba's AdaMax,
 PyTorch's Rprop and ASGD rules), independently of the modules under test: they never
@@ -59,7 +60,29 @@ def ref_asgd(theta, g, s, t, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_dec
     return theta
 
 
-REFERENCES = {"Adamax": ref_adamax, "Rprop": ref_rprop, "ASGD": ref_asgd}
+def ref_adafactor(theta, g, s, t, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
+                  weight_decay=0.0, maximize=False):
+    """Shazeer & Stern's factored second moment with PyTorch's conventions (means of g²
+    along rows and columns, ρ_t = min(lr, 1/√t), decoupled decay scaled by lr)."""
+    eps1 = np.finfo(np.asarray(theta).dtype).eps if eps[0] is None else eps[0]
+    if maximize:
+        g = -g
+    beta2_hat = 1 - t ** beta2_decay
+    alpha = max(eps[1], np.sqrt(np.mean(theta ** 2))) * min(lr, t ** -0.5)
+    theta = theta * (1 - lr * weight_decay)
+    if np.ndim(theta) >= 2:
+        s["R"] = beta2_hat * s.get("R", 0.0) + (1 - beta2_hat) * np.mean(g * g, -1, keepdims=True)
+        s["C"] = beta2_hat * s.get("C", 0.0) + (1 - beta2_hat) * np.mean(g * g, -2, keepdims=True)
+        v_hat = s["R"] * s["C"] / np.maximum(np.mean(s["R"], -2, keepdims=True), eps1)
+    else:
+        s["v"] = beta2_hat * s.get("v", 0.0) + (1 - beta2_hat) * g * g
+        v_hat = s["v"]
+    u = g / np.sqrt(np.maximum(v_hat, eps1 ** 2))
+    return theta - alpha * u / max(1.0, np.sqrt(np.mean(u ** 2)) / d)
+
+
+REFERENCES = {"Adamax": ref_adamax, "Rprop": ref_rprop, "ASGD": ref_asgd,
+              "Adafactor": ref_adafactor}
 
 # Rprop has no weight decay (nor has PyTorch's): the shared tests' cases with decay leave
 # it out (test_optimizers.py, test_first_order_torch_oracle.py).
@@ -81,6 +104,8 @@ OPTIONS = {
               dict(lr=2.0, step_sizes=(1e-6, 0.4)), dict(lr=0.1, maximize=True)],
     "ASGD": [dict(lr=0.1), dict(lr=0.1, lambd=0.5, alpha=0.6, t0=2), dict(lr=0.1, t0=0),
              dict(lr=0.1, lambd=0.3, t0=1, maximize=True)],
+    "Adafactor": [dict(lr=0.1), dict(lr=0.05, beta2_decay=-0.5, eps=(1e-3, 1e-2), d=2.0),
+                  dict(lr=0.1, eps=(1e-30, 0.0), maximize=True)],
 }
 ALL_CASES = [pytest.param(name, with_decay(name, hp, wd), id=f"{name}-{i}-wd{wd}")
              for name, cases in OPTIONS.items() for i, hp in enumerate(cases)
@@ -331,6 +356,12 @@ BAD = [
     ("ASGD", dict(alpha=-0.75), "invalid alpha"),
     ("ASGD", dict(t0=-1), "invalid t0"),
     ("ASGD", dict(weight_decay=-1e-4), "invalid weight_decay"),
+    ("Adafactor", dict(beta2_decay=0.5), "beta2_decay must be <= 0"),
+    ("Adafactor", dict(eps=(-1.0, 1e-3)), "eps values must be non-negative"),
+    ("Adafactor", dict(eps=(None, -1e-3)), "eps values must be non-negative"),
+    ("Adafactor", dict(eps=1e-3), "eps must be a pair"),
+    ("Adafactor", dict(d=0.5), "clipping threshold d must be >= 1"),
+    ("Adafactor", dict(weight_decay=-1e-4), "invalid weight_decay"),
 ]
 
 
@@ -355,7 +386,8 @@ def test_invalid_argument_in_a_later_group_is_refused():
 # --------------------------------------------------------------------------------------
 TORCH_STATE = {"Adamax": {"m": "exp_avg", "u": "exp_inf"},
                "Rprop": {"g_prev": "prev", "Delta": "step_size"},
-               "ASGD": {"ax": "ax", "eta": "eta", "mu": "mu"}}
+               "ASGD": {"ax": "ax", "eta": "eta", "mu": "mu"},
+               "Adafactor": {"R": "row_var", "C": "col_var", "v": "variance"}}
 
 
 @contextlib.contextmanager
@@ -391,7 +423,63 @@ def test_trajectory_matches_torch_in_float64(name, hp):
                                            err_msg=f"step {t}")
     for p, q in zip(ours, theirs):
         for key, torch_key in TORCH_STATE[name].items():
+            if key not in opt.state[p]:       # Adafactor: factors of matrices only
+                assert torch_key not in topt.state[q] or topt.state[q][torch_key] is None
+                continue
             theirs_value = topt.state[q][torch_key]
             np.testing.assert_allclose(opt.state[p][key], theirs_value.detach().numpy(),
                                        rtol=1e-12, atol=1e-13, err_msg=key)
         assert opt.state[p]["step"] == int(topt.state[q]["step"])
+
+
+# --------------------------------------------------------------------------------------
+# Adafactor by hand: the factored second moment, its memory and the relative step
+# --------------------------------------------------------------------------------------
+def test_adafactor_keeps_a_row_and_a_column_factor_per_matrix():
+    w = mg.tensor(np.ones((3, 4, 5)), requires_grad=True)   # a batch of 3 matrices 4 × 5
+    v = mg.tensor(np.ones(6), requires_grad=True)
+    opt = optim.Adafactor([w, v])
+    w.grad, v.grad = mg.ones(3, 4, 5, dtype=mg.float64), mg.ones(6, dtype=mg.float64)
+    opt.step()
+    assert opt.state[w]["R"].shape == (3, 4, 1) and opt.state[w]["C"].shape == (3, 1, 5)
+    assert set(opt.state[w]) == {"step", "R", "C"} and set(opt.state[v]) == {"step", "v"}
+
+
+def test_adafactor_rank_one_second_moment_is_exact():
+    """For g² = a bᵀ (rank 1) the factored estimate R C / mean(R) equals g² itself, so
+    the first update is exactly sign(g)·α (|U| = 1 everywhere)."""
+    a, b = np.array([1.0, 4.0, 9.0]), np.array([0.25, 1.0])
+    g = np.sqrt(np.outer(a, b)) * np.array([[1, -1], [-1, 1], [1, 1]])
+    theta0 = np.full((3, 2), 2.0)
+    w = mg.tensor(theta0.copy(), requires_grad=True)
+    opt = optim.Adafactor([w], lr=0.1)
+    w.grad = mg.tensor(g)
+    opt.step()
+    alpha = 2.0 * 0.1                     # RMS(θ₀) = 2, ρ₁ = min(0.1, 1) = 0.1
+    np.testing.assert_allclose(w.data, theta0 - alpha * np.sign(g), rtol=1e-14)
+
+
+def test_adafactor_relative_step_and_clipping():
+    """ρ_t = min(lr, 1/√t): with lr = 1 the steps shrink as 1/√t from the start; a
+    gradient that doubles in one coordinate is clipped back to RMS(U) = d."""
+    w = mg.tensor(np.array([3.0]), requires_grad=True)
+    opt = optim.Adafactor([w], lr=1.0, eps=(1e-30, 0.0))
+    moves = []
+    for _ in range(4):
+        before = float(w.data[0])
+        w.grad = mg.tensor(np.array([-1.0]))  # constant g: V̂ = 1, U = −1, θ grows
+        opt.step()
+        moves.append((float(w.data[0]) - before) / before)   # = α_t/θ_{t−1} = ρ_t
+    np.testing.assert_allclose(moves, [1 / np.sqrt(t) for t in range(1, 5)], rtol=1e-13)
+    x = mg.tensor(np.array([1.0, 1.0]), requires_grad=True)
+    opt = optim.Adafactor([x], lr=0.5, d=1.0, eps=(1e-30, 0.0))
+    x.grad = mg.tensor(np.array([1.0, 1.0]))
+    opt.step()                                # V̂ = (1, 1)
+    x.grad = mg.tensor(np.array([1.0, 3.0]))  # v ← v + 2^-0.8 (g² − v): U above RMS 1
+    before = x.data.copy()
+    opt.step()
+    v = 1 + 2 ** -0.8 * (np.array([1.0, 9.0]) - 1)
+    u = np.array([1.0, 3.0]) / np.sqrt(v)
+    alpha = np.sqrt(np.mean(before ** 2)) * min(0.5, 1 / np.sqrt(2))
+    np.testing.assert_allclose(before - x.data, alpha * u / np.sqrt(np.mean(u ** 2)),
+                               rtol=1e-13)

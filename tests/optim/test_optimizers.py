@@ -21,7 +21,14 @@ from minigrad import optim
 from minigrad._backend import to_device
 from minigrad.testing import shapes
 
-from .test_new_optimizers import NO_WEIGHT_DECAY, ref_adamax, ref_asgd, ref_rprop, with_decay
+from .test_new_optimizers import (
+    NO_WEIGHT_DECAY,
+    ref_adafactor,
+    ref_adamax,
+    ref_asgd,
+    ref_rprop,
+    with_decay,
+)
 from .test_new_optimizers import OPTIONS as NEW_OPTIONS
 
 
@@ -214,7 +221,7 @@ REFERENCES = {
     "SGD": ref_sgd, "Adagrad": ref_adagrad, "RMSprop": ref_rmsprop, "Adadelta": ref_adadelta,
     "Adam": ref_adam, "AdamW": ref_adamw, "NAdam": ref_nadam, "RAdam": ref_radam,
     "AdaBelief": ref_adabelief, "Lion": ref_lion, "LARS": ref_lars, "LAMB": ref_lamb,
-    "Adamax": ref_adamax, "Rprop": ref_rprop, "ASGD": ref_asgd,
+    "Adamax": ref_adamax, "Rprop": ref_rprop, "ASGD": ref_asgd, "Adafactor": ref_adafactor,
 }
 
 # Every option of every optimizer; each case runs with and without weight decay.
@@ -356,6 +363,8 @@ def test_defaults_are_pytorchs_and_the_papers():
         "Adamax": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0),
         "Rprop": dict(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50)),
         "ASGD": dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0),
+        "Adafactor": dict(lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
+                          weight_decay=0.0),
     }
     assert set(expected) == set(optim.FIRST_ORDER)
     for name, defaults in expected.items():
@@ -587,6 +596,8 @@ CONVERGENCE = {
     "Rprop": (dict(lr=0.05, step_sizes=(1e-10, 50)), 300, 1e-8, False),
     # λ = 0: no shrink term, whose L2 penalty would move the minimum off θ*
     "ASGD": (dict(lr=0.5, lambd=0.0, t0=100), 300, 1e-8, False),
+    # relative steps α = RMS(θ)·ρ_t: they settle as the polynomial decay takes lr to 0
+    "Adafactor": (dict(lr=0.05), 1500, 1e-4, True),
 }
 
 
