@@ -181,7 +181,44 @@ def numel(input) -> int:
     """The number of elements of ``input``."""
     return input.numel()
 
-
+# elementwise math: inverse trigonometric, hyperbolic and special functions, two-operand
+# functions and PyTorch's named compositions (each documented in ops/elementwise.py); the
+# import sits here, with the functional forms, rather than at the top of the file
+from .ops.elementwise import (  # noqa: E402
+    acos,
+    acosh,
+    addcdiv,
+    addcmul,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    copysign,
+    cosh,
+    deg2rad,
+    erfc,
+    erfinv,
+    float_power,
+    heaviside,
+    hypot,
+    lerp,
+    logaddexp,
+    logaddexp2,
+    logit,
+    rad2deg,
+    sinc,
+    sinh,
+    true_divide,
+    xlogy,
+)
 def is_tensor(obj) -> bool:
     """Whether ``obj`` is a minigrad Tensor."""
     return isinstance(obj, Tensor)

@@ -799,6 +799,97 @@ class Tensor(DeviceDtypeShorthands):
     def erf(self):
         return _elementwise.Erf()(self)
 
+    def sinh(self):
+        return _elementwise.Sinh()(self)
+
+    def cosh(self):
+        return _elementwise.Cosh()(self)
+
+    def asin(self):
+        return _elementwise.Asin()(self)
+
+    def acos(self):
+        return _elementwise.Acos()(self)
+
+    def atan(self):
+        return _elementwise.Atan()(self)
+
+    def asinh(self):
+        return _elementwise.Asinh()(self)
+
+    def acosh(self):
+        return _elementwise.Acosh()(self)
+
+    def atanh(self):
+        return _elementwise.Atanh()(self)
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def erfc(self):
+        return _elementwise.Erfc()(self)
+
+    def erfinv(self):
+        return _elementwise.Erfinv()(self)
+
+    def logit(self, eps=None):
+        """log(p / (1 − p)), p clamped to [eps, 1 − eps] when ``eps`` is given."""
+        return _elementwise.logit(self, eps)
+
+    def sinc(self):
+        """sin(πx)/(πx), 1 at 0."""
+        return _elementwise.Sinc()(self)
+
+    def deg2rad(self):
+        return _elementwise.deg2rad(self)
+
+    def rad2deg(self):
+        return _elementwise.rad2deg(self)
+
+    def atan2(self, other):
+        """The angle of the point (other, self), in [−π, π]."""
+        return _elementwise.Atan2()(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other):
+        return _elementwise.Hypot()(self, other)
+
+    def logaddexp(self, other):
+        return _elementwise.LogAddExp()(self, other)
+
+    def logaddexp2(self, other):
+        return _elementwise.LogAddExp2()(self, other)
+
+    def xlogy(self, other):
+        """self·log(other), 0 where self is 0."""
+        return _elementwise.XLogY()(self, other)
+
+    def copysign(self, other):
+        return _elementwise.CopySign()(self, other)
+
+    def heaviside(self, values):
+        """0 / ``values`` / 1 where self is < 0 / = 0 / > 0 (no gradient)."""
+        return _elementwise.heaviside(self, values)
+
+    def lerp(self, end, weight):
+        """self + weight·(end − self)."""
+        return _elementwise.lerp(self, end, weight)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        """self + value·tensor1·tensor2."""
+        return _elementwise.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        """self + value·tensor1/tensor2."""
+        return _elementwise.addcdiv(self, tensor1, tensor2, value=value)
+
+    def float_power(self, exponent):
+        """self ** exponent computed in float64 (a float64 result)."""
+        return _elementwise.float_power(self, exponent)
+
+    def true_divide(self, other):
+        return self / other
+
     def square(self):
         return self * self
 

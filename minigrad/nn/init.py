@@ -59,8 +59,9 @@ import warnings
 import numpy as np
 
 from .. import random as _random
-from .._backend import erf, get_array_module
+from .._backend import get_array_module
 from ..autograd.grad_mode import no_grad
+from ..ops.elementwise import erfinv_array
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -156,27 +157,6 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     return _fill(tensor, _random.normal(tensor.shape, mean, std, np.float64, tensor.device))
 
 
-def _erfinv(xp, y):
-    """erf⁻¹(y) for y in (−1, 1): Giles' single-precision approximation (2012), then
-    Newton steps on erf (erf is exact here), so the result is good to float64."""
-    w = -xp.log((1.0 - y) * (1.0 + y))
-    small = w < 5.0
-    ws = w - 2.5
-    p_small = 2.81022636e-08
-    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-              -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
-        p_small = c + p_small * ws
-    wl = xp.sqrt(xp.maximum(w, 5.0)) - 3.0
-    p_large = -0.000200214257
-    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-              -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
-        p_large = c + p_large * wl
-    x = xp.where(small, p_small, p_large) * y
-    for _ in range(3):
-        x = x - (erf(x) - y) / (2 / math.sqrt(math.pi) * xp.exp(-x * x))
-    return x
-
-
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     r"""Fill with N(mean, std²) truncated to [a, b] (absolute bounds, as PyTorch).
 
@@ -196,7 +176,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     xp = get_array_module(u)
     eps = np.finfo(np.float64).eps
     u = xp.clip(u, -1 + eps, 1 - eps)
-    x = _erfinv(xp, u) * (std * math.sqrt(2.0)) + mean
+    x = erfinv_array(xp, u) * (std * math.sqrt(2.0)) + mean
     return _fill(tensor, xp.clip(x, a, b))
 
 

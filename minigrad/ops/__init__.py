@@ -4,7 +4,10 @@ ops (so it can be differentiated again). The table of derivative rules, by modul
 
 - :mod:`.elementwise`: + − × ÷ // % neg pow exp expm1 exp2 log log1p log2 log10 sqrt rsqrt
   abs sign floor ceil round trunc frac sin cos tan erf clamp maximum minimum where
-  nan_to_num cast, with PyTorch's type promotion (``promote``)
+  nan_to_num cast, sinh cosh asin acos atan asinh acosh atanh erfc erfinv logit sinc atan2
+  hypot logaddexp logaddexp2 xlogy copysign, and as compositions deg2rad rad2deg lerp
+  addcmul addcdiv float_power true_divide (heaviside: no gradient), with PyTorch's type
+  promotion (``promote``)
 - :mod:`.activation`: relu leaky_relu elu gelu silu sigmoid tanh softplus
 - :mod:`.reduction`: sum mean var std amax/amin max/min logsumexp softmax log_softmax cumsum
   cumprod prod norm, and as compositions nansum nanmean var_mean std_mean aminmax

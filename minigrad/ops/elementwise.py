@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from .. import dtypes as _dt
 from .._backend import check_dtype_on, device_of
 from .._backend import erf as _erf
 from ..autograd.function import Function, ieee
-from ..tensor import Tensor, _make_tensor
+from ..tensor import Tensor, _as_operand, _make_tensor
 
 
 def const(array):
@@ -586,3 +588,660 @@ class Cast(Function):
 
     def backward(self, gy):
         return gy.to(dtype=self.inputs[0].dtype)
+
+
+# ---- inverse trigonometric, hyperbolic and special functions
+#
+# PyTorch's names for NumPy's hyperbolic and inverse trigonometric functions, the
+# complementary and inverse error functions, logit, sinc, the two-operand functions atan2,
+# hypot, logaddexp(2), xlogy and copysign, and the compositions PyTorch names (deg2rad,
+# lerp, addcmul, float_power...). As for exp and log, integer and bool inputs compute in
+# the default float dtype; outside a domain the value is nan or ±inf, as in NumPy and
+# PyTorch, without a warning.
+
+def _need_tensors(op, **named):
+    """A TypeError naming ``op`` for each operand that must be a Tensor and is not."""
+    for name, x in named.items():
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+
+
+def _need_number(op, name, x):
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a real number, got {type(x).__name__}")
+
+
+def _check_broadcast(op, **named):
+    """A ValueError naming ``op`` and every shape when the Tensor operands of a composition
+    do not broadcast (before one of its inner ops reports it under its own name)."""
+    shapes = {name: tuple(x.shape) for name, x in named.items() if isinstance(x, Tensor)}
+    try:
+        np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"{op}: shapes do not broadcast: {listed}") from None
+
+
+def _floats(a, b):
+    """Two operands at their common dtype, integers and bools as the default float dtype."""
+    a, b = promote(a, b)
+    return to_float(a), to_float(b)
+
+
+class Sinh(Function):
+    """y = sinh x.   VJP: gx = gy·cosh x."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
+    @ieee
+    def forward(self, xp, x):
+        return xp.sinh(to_float(x))
+
+    def backward(self, gy):
+        return gy * self.inputs[0].cosh()
+
+
+class Cosh(Function):
+    """y = cosh x.   VJP: gx = gy·sinh x."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
+    @ieee
+    def forward(self, xp, x):
+        return xp.cosh(to_float(x))
+
+    def backward(self, gy):
+        return gy * self.inputs[0].sinh()
+
+
+class Asin(Function):
+    """y = arcsin x (nan outside [−1, 1]).   VJP: gx = gy / √((1 − x)(1 + x)).
+
+    (1 − x)(1 + x) rather than 1 − x²: it keeps its digits where x is near ±1."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
+    @ieee
+    def forward(self, xp, x):
+        return xp.arcsin(to_float(x))
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * ((1 - x) * (1 + x)).rsqrt()
+
+
+class Acos(Function):
+    """y = arccos x (nan outside [−1, 1]).   VJP: gx = −gy / √((1 − x)(1 + x))."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
+    @ieee
+    def forward(self, xp, x):
+        return xp.arccos(to_float(x))
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return -gy * ((1 - x) * (1 + x)).rsqrt()
+
+
+class Atan(Function):
+    """y = arctan x.   VJP: gx = gy / (1 + x²)."""
+
+    @ieee
+    def forward(self, xp, x):
+        return xp.arctan(to_float(x))
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy / (1 + x * x)
+
+
+class Asinh(Function):
+    """y = arsinh x = log(x + √(x² + 1)).   VJP: gx = gy / √(x² + 1)."""
+
+    @ieee
+    def forward(self, xp, x):
+        return xp.arcsinh(to_float(x))
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * (x * x + 1).rsqrt()
+
+
+class Acosh(Function):
+    """y = arcosh x (nan below 1).   VJP: gx = gy / √((x − 1)(x + 1))."""
+
+    @ieee
+    def forward(self, xp, x):
+        return xp.arccosh(to_float(x))
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * ((x - 1) * (x + 1)).rsqrt()
+
+
+class Atanh(Function):
+    """y = artanh x (±inf at ±1, nan outside [−1, 1]).   VJP: gx = gy / ((1 − x)(1 + x))."""
+
+    @ieee
+    def forward(self, xp, x):
+        return xp.arctanh(to_float(x))
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy / ((1 - x) * (1 + x))
+
+
+# W. J. Cody's rational approximations of erfc (SPECFUN's CALERF): x·e^{x²}·erfc x on
+# 0.46875 < x ≤ 4 as C(x)/D(x), and on x > 4 as 1/√π − P(z)/Q(z) with z = 1/x².
+_CODY_C = (5.64188496988670089e-1, 8.88314979438837594e0, 6.61191906371416295e1,
+           2.98635138197400131e2, 8.81952221241769090e2, 1.71204761263407058e3,
+           2.05107837782607147e3, 1.23033935479799725e3, 2.15311535474403846e-8)
+_CODY_D = (1.57449261107098347e1, 1.17693950891312499e2, 5.37181101862009858e2,
+           1.62138957456669019e3, 3.29079923573345963e3, 4.36261909014324716e3,
+           3.43936767414372164e3, 1.23033935480374942e3)
+_CODY_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+           1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_CODY_Q = (2.56852019228982242e0, 1.87295284992346047e0, 5.27905102951428412e-1,
+           6.05183413124413191e-2, 2.33520497626869185e-3)
+
+
+def _erfc_positive(xp, y):
+    """erfc y for y > 0.46875 (float64 array), Cody's algorithm: the rational factor times
+    e^{−y²}, with y² split as s² + (y − s)(y + s), s = ⌊16y⌋/16 exact, so that the
+    exponential loses nothing to the rounding of y²."""
+    y = xp.minimum(y, 28.0)  # erfc 28 < 1e-342 is 0 in float64; keeps 16y and e^{s²} finite
+    num, den = _CODY_C[8] * y, y
+    for c, d in zip(_CODY_C[:7], _CODY_D[:7]):
+        num, den = (num + c) * y, (den + d) * y
+    middle = (num + _CODY_C[7]) / (den + _CODY_D[7])
+    z = 1 / (y * y)
+    num, den = _CODY_P[5] * z, z
+    for p, q in zip(_CODY_P[:4], _CODY_Q[:4]):
+        num, den = (num + p) * z, (den + q) * z
+    far = (1 / math.sqrt(math.pi) - z * (num + _CODY_P[4]) / (den + _CODY_Q[4])) / y
+    s = xp.trunc(y * 16) / 16
+    return xp.exp(-s * s) * xp.exp(-(y - s) * (y + s)) * xp.where(y <= 4, middle, far)
+
+
+def erfc_array(xp, x):
+    """erfc x = 1 − erf x of a float64 array, to a few ulp also where it is tiny: 1 − erf x
+    for |x| ≤ 0.46875 (no cancellation there), Cody's approximation beyond, and
+    erfc(−x) = 2 − erfc x.
+
+    References: W. J. Cody, "Rational Chebyshev approximations for the error function",
+    Math. Comp. 23 (1969) 631-637; SPECFUN's CALERF (Netlib)."""
+    y = xp.abs(x)
+    tail = _erfc_positive(xp, xp.maximum(y, 0.46875))  # (the floor: no 1/0 where unused)
+    tail = xp.where(x < 0, 2 - tail, tail)
+    return xp.where(y <= 0.46875, 1 - _erf(x), tail)  # nan stays nan: y ≤ … is False
+
+
+# M. Giles's single-precision erfinv polynomial in w − 2.5, w = −log(1 − x²) < 5 (|x| below
+# 0.9966): a start within 4e-7 for the Halley steps of erfinv_array.
+_GILES = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+          -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
+
+
+def erfinv_array(xp, x):
+    r"""erf⁻¹ x of a float64 array, within a few ulp (4 at most against mpmath); ±inf at
+    ±1, nan outside [−1, 1].
+
+    A start, refined by two Halley steps on f(t) = erf t − |x| (f'' = −2t·f', so a step is
+    t ← t − u/(1 + t·u) with u = f/f'). The start is Giles's polynomial for |x| < 0.9966
+    and, in the tail, the root of erfc t ≈ e^{−t²}/(t√π)·(1 − 1/(2t²)) by two fixed-point
+    steps. Beyond |x| = ½ the residual is taken as (1 − |x|) − erfc t, where 1 − |x| is
+    exact and erfc keeps its digits: erf t − |x| would cancel to nothing near 1.
+
+    References: M. Giles, "Approximating the erfinv function", GPU Computing Gems Jade
+    (2011); Cody (1969) for erfc (:func:`erfc_array`)."""
+    a = xp.abs(x)
+    inside = a < 1
+    a = xp.where(inside, a, 0.5)  # ±1, beyond and nan are set at the end: no inf or nan here
+    q = 1 - a
+    w = -xp.log(q * (1 + a))
+    u = w - 2.5
+    p = _GILES[0]
+    for c in _GILES[1:]:
+        p = p * u + c
+    q_tail = xp.minimum(q, 0.01)  # the tail start is used where w ≥ 5, i.e. q < 0.0068
+    t = xp.sqrt(-xp.log(q_tail))
+    for _ in range(2):
+        t = xp.sqrt(-xp.log(q_tail * math.sqrt(math.pi) * t / (1 - 0.5 / (t * t))))
+    t = xp.where(w < 5, p * a, t)
+    for _ in range(2):  # Halley: the error goes from ≤ 2e-3 to ≤ 1e-8, then to rounding
+        f = xp.where(a <= 0.5, _erf(t) - a, q - erfc_array(xp, t))
+        u = f * (math.sqrt(math.pi) / 2) * xp.exp(t * t)
+        t = t - u / (1 + t * u)
+    t = xp.where(inside, t, xp.where(xp.abs(x) == 1, math.inf, math.nan))
+    return xp.copysign(t, x)  # erfinv(−0) = −0, as in PyTorch
+
+
+def _in_float64(f, xp, x):
+    """f(xp, x) computed in float64 and rounded back to x's (floating) dtype."""
+    return f(xp, x.astype(_dt.float64, copy=False)).astype(x.dtype, copy=False)
+
+
+class Erfc(Function):
+    """y = erfc x = 1 − erf x, with its digits also where it is tiny (x ≫ 1; computed in
+    float64).   VJP: gx = −gy·(2/√π)·e^(−x²)."""
+
+    def forward(self, xp, x):
+        return _in_float64(erfc_array, xp, to_float(x))
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return -gy * (2 / math.sqrt(math.pi)) * (-(x * x)).exp()
+
+
+class Erfinv(Function):
+    """y = erf⁻¹ x (±inf at ±1, nan outside [−1, 1]; computed in float64).
+    VJP: gx = gy·(√π/2)·e^(y²)."""
+
+    amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
+
+    save_output = True
+
+    def forward(self, xp, x):
+        return _in_float64(erfinv_array, xp, to_float(x))
+
+    def backward(self, gy):
+        y = self.saved_output
+        return gy * (math.sqrt(math.pi) / 2) * (y * y).exp()
+
+
+class Logit(Function):
+    """y = log(z / (1 − z)), z = x, or z = clamp(x, eps, 1 − eps) when ``eps`` is given
+    (PyTorch's ``logit``; a negative or nan eps clamps nothing, as there).
+    VJP: gx = gy / (x(1 − x)) on [eps, 1 − eps]; outside it 0 with eps (the clamp is flat
+    there) and nan without (x is outside [0, 1]), as in PyTorch."""
+
+    def __init__(self, eps=None):
+        self.eps = None if eps is None or not eps >= 0 else eps  # nan: none either
+
+    def bounds(self, dtype):
+        """(lo, hi): (eps, 1 − eps) rounded to ``dtype`` as PyTorch rounds them, or (0, 1)."""
+        if self.eps is None:
+            return 0.0, 1.0
+        lo = np.asarray(self.eps, dtype=dtype)
+        return float(lo), float(1 - lo)
+
+    @ieee
+    def forward(self, xp, x):
+        x = to_float(x)
+        if self.eps is not None:
+            x = xp.clip(x, *self.bounds(x.dtype)).astype(x.dtype, copy=False)
+        return xp.log(x / (1 - x))
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        lo, hi = self.bounds(x.dtype)
+        inside = ~((x.data < lo) | (x.data > hi))  # nan counts as inside: its gradient is nan
+        z = where(inside, x, 0.5)  # outside, a harmless point: no 0/0 for higher derivatives
+        return where(inside, gy / (z * (1 - z)), math.nan if self.eps is None else 0.0)
+
+
+# s'(t) = (t cos t − sin t)/t² = t·Σₖ (−1)ᵏ 2k t²⁽ᵏ⁻¹⁾/(2k + 1)!, k = 1…9: for |t| < 1
+# the next term is below 1e-18 of the sum.
+_SINC_SERIES = tuple((-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 10))
+
+
+class Sinc(Function):
+    r"""y = sin(πx)/(πx), and 1 at x = 0 (the normalized sinc of NumPy and PyTorch).
+    VJP: gx = gy·π·s'(πx) with s(t) = sin t / t: the closed form (t cos t − sin t)/t² for
+    |t| ≥ 1 and its Taylor series for |t| < 1, where the closed form cancels (PyTorch's
+    gradient at x = 1e-8 is off by a third; this one is exact to rounding: 0 at x = 0,
+    where the second derivative is −π²/3)."""
+
+    @ieee
+    def forward(self, xp, x):
+        x = to_float(x)
+        t = math.pi * x
+        return xp.where(x == 0, 1, xp.sin(t) / t).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        t = x * math.pi
+        near = abs(t.data) < 1
+        tn = where(near, t, 0.0)  # each form sees only its own points: the 0/0 of the
+        tf = where(near, 1.0, t)  # closed form at t = 0 never reaches a higher derivative
+        u = tn * tn
+        s = _SINC_SERIES[-1]
+        for c in reversed(_SINC_SERIES[:-1]):
+            s = s * u + c
+        closed = (tf * tf.cos() - tf.sin()) / (tf * tf)
+        return gy * math.pi * where(near, tn * s, closed)
+
+
+class Atan2(Function):
+    """y = atan2(a, b): the angle of the point (b, a), in [−π, π], with C's signed zeros
+    and infinities (NumPy's ``arctan2``).
+    VJP: ga = gy·b/r², gb = −gy·a/r², r = hypot(a, b) (no overflow or underflow of
+    a² + b²); 0 at the origin, as in PyTorch."""
+
+    @ieee
+    def forward(self, xp, a, b):
+        return xp.arctan2(*_floats(a, b))
+
+    def backward(self, gy):
+        a, b = self.inputs
+        r = a.hypot(b)
+        r = r + const((r.data == 0).astype(r.dtype))  # r = 1 at the origin: a = b = 0 there
+        ga = gy * (b / r) / r if self.needs_input_grad[0] else None
+        gb = -gy * (a / r) / r if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Hypot(Function):
+    """y = √(a² + b²), without overflow or underflow.
+    VJP: ga = gy·a/y, gb = gy·b/y (nan at the origin, as in PyTorch)."""
+
+    save_output = True
+
+    @ieee
+    def forward(self, xp, a, b):
+        return xp.hypot(*_floats(a, b))
+
+    def backward(self, gy):
+        a, b = self.inputs
+        y = self.saved_output
+        ga = gy * (a / y) if self.needs_input_grad[0] else None
+        gb = gy * (b / y) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class LogAddExp(Function):
+    """y = log(eᵃ + eᵇ), without overflow: exact for equal infinities (NumPy's ``logaddexp``).
+    VJP: ga = gy·σ(a − b), gb = gy·σ(b − a), σ the logistic sigmoid."""
+
+    @ieee
+    def forward(self, xp, a, b):
+        return xp.logaddexp(*_floats(a, b))
+
+    def backward(self, gy):
+        a, b = self.inputs
+        d = a - b
+        ga = gy * d.sigmoid() if self.needs_input_grad[0] else None
+        gb = gy * (-d).sigmoid() if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class LogAddExp2(Function):
+    """y = log₂(2ᵃ + 2ᵇ), without overflow (NumPy's ``logaddexp2``).
+    VJP: ga = gy·σ((a − b)·ln 2), gb = gy·σ((b − a)·ln 2)."""
+
+    @ieee
+    def forward(self, xp, a, b):
+        return xp.logaddexp2(*_floats(a, b))
+
+    def backward(self, gy):
+        a, b = self.inputs
+        d = (a - b) * math.log(2)
+        ga = gy * d.sigmoid() if self.needs_input_grad[0] else None
+        gb = gy * (-d).sigmoid() if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class XLogY(Function):
+    """y = x·log z, and 0 where x = 0 (even where z = 0), nan where z is nan: PyTorch's
+    ``xlogy``.   VJP: gx = gy·log z (again 0 where gy = 0, and 0 where x = 0 and z ≤ 0, as
+    PyTorch), gz = gy·x / z."""
+
+    @ieee
+    def forward(self, xp, x, z):
+        x, z = _floats(x, z)
+        y = x * xp.log(z)
+        return xp.where((x == 0) & ~xp.isnan(z), xp.zeros((), y.dtype), y)
+
+    def backward(self, gy):
+        x, z = self.inputs
+        gx = gz = None
+        if self.needs_input_grad[0]:
+            flat = (x.data == 0) & (z.data <= 0)
+            gx = where(flat, 0.0, XLogY()(gy, z))
+        if self.needs_input_grad[1]:
+            gz = gy * x / z
+        return gx, gz
+
+
+class CopySign(Function):
+    """y = |a| with the sign (bit) of b, as C's ``copysign``.
+    VJP: ga = gy·y/a: ±1 (constant by parts), 0 where a = 0 and nan where a is nan, as
+    PyTorch's rule (which gives nan at a = ±inf too, where this keeps ±1); gb = 0, the
+    derivative wherever it exists (the sign of b is piecewise constant), as PyTorch."""
+
+    save_output = True
+
+    @ieee
+    def forward(self, xp, a, b):
+        return xp.copysign(*_floats(a, b))
+
+    def backward(self, gy):
+        xp, a, y = self.inputs[0].xp, self.inputs[0].data, self.saved_output.data
+        ratio = xp.where(xp.signbit(a) == xp.signbit(y), 1.0, -1.0)  # y/a without 0/0
+        ratio = xp.where(a == 0, 0.0, xp.where(xp.isnan(a), math.nan, ratio))
+        ga = gy * const(ratio.astype(gy.dtype, copy=False))
+        return ga, gy * 0 if self.needs_input_grad[1] else None
+
+
+def sinh(input):
+    """Hyperbolic sine (:class:`Sinh`)."""
+    return Sinh()(input)
+
+
+def cosh(input):
+    """Hyperbolic cosine (:class:`Cosh`)."""
+    return Cosh()(input)
+
+
+def asin(input):
+    """Inverse sine, in [−π/2, π/2] (:class:`Asin`)."""
+    return Asin()(input)
+
+
+def acos(input):
+    """Inverse cosine, in [0, π] (:class:`Acos`)."""
+    return Acos()(input)
+
+
+def atan(input):
+    """Inverse tangent, in (−π/2, π/2) (:class:`Atan`)."""
+    return Atan()(input)
+
+
+def asinh(input):
+    """Inverse hyperbolic sine (:class:`Asinh`)."""
+    return Asinh()(input)
+
+
+def acosh(input):
+    """Inverse hyperbolic cosine, defined from 1 on (:class:`Acosh`)."""
+    return Acosh()(input)
+
+
+def atanh(input):
+    """Inverse hyperbolic tangent, on (−1, 1) (:class:`Atanh`)."""
+    return Atanh()(input)
+
+
+def erfc(input):
+    """Complementary error function 1 − erf x (:class:`Erfc`)."""
+    return Erfc()(input)
+
+
+def erfinv(input):
+    """Inverse error function, on [−1, 1] (:class:`Erfinv`)."""
+    return Erfinv()(input)
+
+
+def logit(input, eps=None):
+    """log(p / (1 − p)), the inverse of the sigmoid, with p clamped to [eps, 1 − eps] when
+    ``eps`` is given (:class:`Logit`).
+
+    >>> import minigrad as mg
+    >>> mg.logit(mg.tensor([0.05, 0.5, 0.75]), eps=0.1)
+    tensor([-2.1972246,  0.       ,  1.0986123])
+    """
+    if eps is not None:
+        _need_number("logit", "eps", eps)
+    return Logit(eps)(input)
+
+
+def sinc(input):
+    """The normalized sinc, sin(πx)/(πx) and 1 at 0 (:class:`Sinc`)."""
+    return Sinc()(input)
+
+
+def atan2(input, other):
+    """The angle of the point (other, input), elementwise, broadcasting (:class:`Atan2`).
+
+    >>> import minigrad as mg
+    >>> mg.atan2(mg.tensor([1.0, 0.0, -0.0]), mg.tensor([-1.0, -1.0, -1.0]))
+    tensor([ 2.3561945,  3.1415927, -3.1415927])
+    """
+    return Atan2()(input, other)
+
+
+def hypot(input, other):
+    """√(input² + other²), broadcasting, without overflow (:class:`Hypot`)."""
+    return Hypot()(input, other)
+
+
+def logaddexp(input, other):
+    """log(e^input + e^other), broadcasting, without overflow (:class:`LogAddExp`)."""
+    return LogAddExp()(input, other)
+
+
+def logaddexp2(input, other):
+    """log₂(2^input + 2^other), broadcasting, without overflow (:class:`LogAddExp2`)."""
+    return LogAddExp2()(input, other)
+
+
+def xlogy(input, other):
+    """input·log(other), 0 where input is 0 (:class:`XLogY`); either may be a number.
+
+    >>> import minigrad as mg
+    >>> mg.xlogy(mg.tensor([0.0, 0.0, 2.0]), mg.tensor([0.0, float("nan"), 1.0]))
+    tensor([ 0., nan,  0.])
+    """
+    return XLogY()(input, other)
+
+
+def copysign(input, other):
+    """|input| with the sign of other, broadcasting (:class:`CopySign`)."""
+    return CopySign()(input, other)
+
+
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+arctan2 = atan2
+
+
+def deg2rad(input):
+    """input·π/180 (integers give the default float dtype).   Gradient by the composition."""
+    _need_tensors("deg2rad", input=input)
+    return input * (math.pi / 180)
+
+
+def rad2deg(input):
+    """input·180/π (integers give the default float dtype).   Gradient by the composition."""
+    _need_tensors("rad2deg", input=input)
+    return input * (180 / math.pi)
+
+
+def true_divide(dividend, divisor):
+    """dividend / divisor, true division: PyTorch's alias of ``div`` (:class:`Div`)."""
+    if not isinstance(dividend, Tensor) and not isinstance(divisor, Tensor):
+        raise TypeError("true_divide: dividend or divisor must be a Tensor")
+    return Div()(dividend, divisor)
+
+
+def lerp(input, end, weight):
+    """input + weight·(end − input), PyTorch's ``lerp``, broadcasting the three; ``weight``
+    is a number or a Tensor. Computed as PyTorch does, ``input + w·(end − input)`` where
+    |w| < ½ and ``end − (end − input)·(1 − w)`` elsewhere, so that w = 0 gives input and
+    w = 1 gives end exactly. Integers compute in the default float dtype (PyTorch refuses
+    them).   Gradients by the composition: gy·(1 − w), gy·w and gy·(end − input).
+
+    >>> import minigrad as mg
+    >>> mg.lerp(mg.tensor([0.0, 10.0]), mg.tensor([1.0, 20.0]), 0.25)
+    tensor([ 0.25, 12.5 ])
+    """
+    _need_tensors("lerp", input=input, end=end)
+    if not isinstance(weight, Tensor):
+        _need_number("lerp", "weight", weight)
+    _check_broadcast("lerp", input=input, end=end, weight=weight)
+    input, end = to_float(input), to_float(end)
+    diff = end - input
+    if isinstance(weight, Tensor):
+        return where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
+    return input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """input + value·tensor1·tensor2, PyTorch's ``addcmul``, broadcasting the three.
+    With integer tensors PyTorch truncates a float ``value`` to an integer; so does this.
+    Gradients by the composition."""
+    _need_tensors("addcmul", input=input, tensor1=tensor1, tensor2=tensor2)
+    _need_number("addcmul", "value", value)
+    _check_broadcast("addcmul", input=input, tensor1=tensor1, tensor2=tensor2)
+    if not any(_dt.is_floating(t.dtype) for t in (input, tensor1, tensor2)):
+        value = int(value)
+    return input + (tensor1 * tensor2 if value == 1 else value * tensor1 * tensor2)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """input + value·tensor1/tensor2, PyTorch's ``addcdiv``, broadcasting the three. As in
+    PyTorch, tensor1 and tensor2 may not both be integers (a TypeError here).
+    Gradients by the composition."""
+    _need_tensors("addcdiv", input=input, tensor1=tensor1, tensor2=tensor2)
+    _need_number("addcdiv", "value", value)
+    if not _dt.is_floating(tensor1.dtype) and not _dt.is_floating(tensor2.dtype):
+        raise TypeError(f"addcdiv: integer division of tensor1 by tensor2 ({tensor1.dtype}, "
+                        f"{tensor2.dtype}) is not supported, as in PyTorch; give one of "
+                        "them a float dtype")
+    _check_broadcast("addcdiv", input=input, tensor1=tensor1, tensor2=tensor2)
+    return input + (tensor1 / tensor2 if value == 1 else value * tensor1 / tensor2)
+
+
+def float_power(input, exponent):
+    """input ** exponent computed in float64 whatever the dtypes (PyTorch's
+    ``float_power``): the result is float64, and each tensor's gradient comes back in its
+    own dtype (through :class:`Cast`). One of the two may be a Python number."""
+    if isinstance(input, Tensor):
+        base = input.to(dtype=_dt.float64)
+        if isinstance(exponent, Tensor):
+            return Pow()(base, exponent.to(dtype=_dt.float64))
+        _need_number("float_power", "exponent", exponent)
+        return pow(base, exponent)
+    _need_tensors("float_power", exponent=exponent)
+    _need_number("float_power", "input", input)
+    return Pow()(float(input), exponent.to(dtype=_dt.float64))
+
+
+def heaviside(input, values):
+    """The step function: 0 where input < 0, ``values`` where input = 0, 1 where input > 0
+    (and 0 for nan, as PyTorch's kernel gives), broadcasting.
+
+    Not differentiable, like the comparisons: the result never requires grad (its
+    derivative is 0 wherever it exists; PyTorch raises at backward instead). Mixed dtypes
+    promote as in the other binary ops (PyTorch refuses them), and ``values`` may be a
+    Python number.
+
+    >>> import minigrad as mg
+    >>> mg.heaviside(mg.tensor([-1.5, 0.0, 2.0]), mg.tensor(0.5))
+    tensor([0. , 0.5, 1. ])
+    """
+    _need_tensors("heaviside", input=input)
+    if isinstance(values, Tensor):
+        if values.device != input.device:
+            raise RuntimeError(f"heaviside: expected all tensors on one device, got "
+                               f"{input.device}, {values.device}; move them explicitly "
+                               "with .to(device)")
+    elif isinstance(values, numbers.Number):
+        values = _as_operand(values, input)
+    else:
+        raise TypeError(f"heaviside: values must be a Tensor or a number, got "
+                        f"{type(values).__name__}")
+    _check_broadcast("heaviside", input=input, values=values)
+    x, v = promote(input.data, values.data)
+    return const(input.xp.where(x == 0, v, x > 0).astype(x.dtype, copy=False))

@@ -541,6 +541,88 @@ MORE_SPECS = [
 SPECS += MORE_SPECS
 
 
+# ------------------------- inverse trigonometric, hyperbolic and special functions
+def _three(*kws):
+    """Three arrays of mutually broadcastable shapes, each drawn with its own keywords."""
+    def draw(data):
+        shape_list = data.draw(broadcastable_shapes(3, **SMALL))
+        return tuple(data.draw(arrays(shape=s, **kw)) for s, kw in zip(shape_list, kws)), {}
+    return draw
+
+
+def _scipy_special(name):
+    """A scipy.special function (a test extra), imported when a reference is computed."""
+    def ref(x):
+        from scipy import special
+        return getattr(special, name)(x)
+    return ref
+
+
+def _np_xlogy(x, z):
+    return np.where(x == 0, 0.0, x * np.log(z))
+
+
+def _np_lerp(a, b, w):
+    return a + w * (b - a)
+
+
+_AWAY_FROM_0 = dict(avoid=(0.0,), margin=0.5)  # |v| ≥ 0.5: a divisor, a sign that holds
+
+MATH_SPECS = [
+    OpSpec("sinh", one(), lambda x: x.sinh(), np.sinh),
+    OpSpec("cosh", one(), lambda x: x.cosh(), np.cosh),
+    OpSpec("asin", one(min_value=-0.9, max_value=0.9), lambda x: x.asin(), np.arcsin),
+    OpSpec("acos", one(min_value=-0.9, max_value=0.9), lambda x: mg.arccos(x), np.arccos),
+    OpSpec("atan", one(), lambda x: x.arctan(), np.arctan),
+    OpSpec("asinh", one(), lambda x: mg.asinh(x), np.arcsinh),
+    OpSpec("acosh", one(min_value=1.1, max_value=3.0), lambda x: x.acosh(), np.arccosh),
+    OpSpec("atanh", one(min_value=-0.9, max_value=0.9), lambda x: x.atanh(), np.arctanh),
+    OpSpec("erfc", one(), lambda x: x.erfc(), _scipy_special("erfc")),
+    OpSpec("erfc_tail", one(min_value=3.0, max_value=12.0), lambda x: mg.erfc(x),
+           _scipy_special("erfc")),
+    OpSpec("erfinv", one(min_value=-0.95, max_value=0.95), lambda x: x.erfinv(),
+           _scipy_special("erfinv")),
+    OpSpec("logit", one(min_value=0.05, max_value=0.95), lambda x: x.logit(),
+           lambda x: np.log(x / (1 - x))),
+    OpSpec("logit_eps", one(min_value=-0.5, max_value=1.5, avoid=(0.1, 0.9)),
+           lambda x: mg.logit(x, eps=0.1),
+           lambda x: np.log(np.clip(x, 0.1, 0.9) / (1 - np.clip(x, 0.1, 0.9)))),
+    OpSpec("sinc", one(), lambda x: x.sinc(), np.sinc),
+    OpSpec("sinc_near_0", one(min_value=-0.01, max_value=0.01), lambda x: mg.sinc(x),
+           np.sinc),
+    OpSpec("deg2rad", one(), lambda x: x.deg2rad(), np.deg2rad),
+    OpSpec("rad2deg", one(), lambda x: mg.rad2deg(x), np.rad2deg),
+    # the cut of atan2 (a = 0, b < 0) and the origin, where hypot has a cone, kept away
+    OpSpec("atan2", pair(a_kw=dict(avoid=(0.0,))), lambda a, b: a.atan2(b), np.arctan2),
+    OpSpec("hypot", pair(a_kw=dict(avoid=(0.0,))), lambda a, b: mg.hypot(a, b), np.hypot),
+    OpSpec("logaddexp", pair(), lambda a, b: a.logaddexp(b), np.logaddexp),
+    OpSpec("logaddexp2", pair(), lambda a, b: mg.logaddexp2(a, b), np.logaddexp2),
+    OpSpec("xlogy", pair(b_kw=dict(min_value=0.2, max_value=3.0)), lambda x, z: x.xlogy(z),
+           _np_xlogy),
+    OpSpec("copysign", pair(a_kw=dict(avoid=(0.0,)), b_kw=_AWAY_FROM_0),
+           lambda a, b: a.copysign(b), np.copysign),
+    OpSpec("heaviside_times_x", one(avoid=(0.0,)),  # heaviside is a constant mask
+           lambda x: x.heaviside(0.5) * x, lambda x: np.heaviside(x, 0.5) * x),
+    OpSpec("lerp_scalar_low", pair(), lambda a, b: a.lerp(b, 0.3),
+           lambda a, b: _np_lerp(a, b, 0.3)),
+    OpSpec("lerp_scalar_high", pair(), lambda a, b: mg.lerp(a, b, 0.8),
+           lambda a, b: _np_lerp(a, b, 0.8)),
+    OpSpec("lerp_tensor", _three({}, {}, dict(min_value=-1.0, max_value=2.0, avoid=(-0.5, 0.5))),
+           lambda a, b, w: a.lerp(b, w), _np_lerp),
+    OpSpec("addcmul", _three({}, {}, {}), lambda a, b, c: a.addcmul(b, c, value=0.7),
+           lambda a, b, c: a + 0.7 * b * c),
+    OpSpec("addcdiv", _three({}, {}, _AWAY_FROM_0), lambda a, b, c: mg.addcdiv(a, b, c),
+           lambda a, b, c: a + b / c),
+    OpSpec("float_power", pair(a_kw=dict(min_value=0.3)), lambda a, b: a.float_power(b),
+           np.float_power),
+    OpSpec("float_power_scalar", one(), lambda x: mg.float_power(x, 3),
+           lambda x: np.float_power(x, 3)),
+    OpSpec("true_divide", pair(b_kw=_AWAY_FROM_0), lambda a, b: mg.true_divide(a, b),
+           np.true_divide),
+]
+SPECS += MATH_SPECS
+
+
 # --------------------------------------------------------------- fused forwards (ops/fused.py)
 def _draw_ce(data):
     x = data.draw(arrays(shape=st.tuples(st.integers(1, 4), st.integers(2, 5))))
