@@ -9,7 +9,7 @@ tensor([2., 4.])
 """
 from __future__ import annotations
 
-from . import autograd, dtypes, random
+from . import autograd, dtypes, linalg, random
 from ._backend import cuda_available
 from ._backend import tune_host_allocator as _tune_host_allocator
 from ._source_tree import install_kernels_finder
@@ -72,9 +72,32 @@ from .gradcheck import (
     gradgradcheck,
     gradgradcheck_report,
 )
+from .linalg import det, logdet, matrix_power, slogdet
+from .linalg import inv as inverse
 from .ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
 from .ops.elementwise import clamp
-from .ops.linalg import matmul
+from .ops.linalg import (
+    addmm,
+    addmv,
+    baddbmm,
+    bmm,
+    cdist,
+    cross,
+    diag,
+    diag_embed,
+    diagonal,
+    dot,
+    einsum,
+    inner,
+    kron,
+    matmul,
+    mm,
+    outer,
+    pinverse,
+    trace,
+    tril,
+    triu,
+)
 from .ops.manipulation import (
     atleast_1d,
     atleast_2d,
@@ -158,29 +181,6 @@ any, all, prod, cumprod, sort, argsort, topk, kthvalue, median = (  # noqa: A001
     _unary(n) for n in ("any", "all", "prod", "cumprod", "sort", "argsort", "topk",
                         "kthvalue", "median"))
 gather, scatter, scatter_add = (_unary(n) for n in ("gather", "scatter", "scatter_add"))
-
-
-# shape, indexing and comparison functions that are Tensor methods (PyTorch's names)
-clone, index_select, masked_fill, roll, narrow, unbind, broadcast_to, unflatten, t = (
-    _unary(n) for n in ("clone", "index_select", "masked_fill", "roll", "narrow", "unbind",
-                        "broadcast_to", "unflatten", "t"))
-eq, ne, lt, le, gt, ge, isclose, allclose, equal = (
-    _unary(n) for n in ("eq", "ne", "lt", "le", "gt", "ge", "isclose", "allclose", "equal"))
-logical_not, logical_and, logical_or, logical_xor = (
-    _unary(n) for n in ("logical_not", "logical_and", "logical_or", "logical_xor"))
-add, sub, mul, div, neg, remainder, floor_divide, clamp_min, clamp_max = (
-    _unary(n) for n in ("add", "sub", "mul", "div", "neg", "remainder", "floor_divide",
-                        "clamp_min", "clamp_max"))
-subtract, multiply, divide, negative, clip = sub, mul, div, neg, clamp
-concat = concatenate = cat
-swapaxes = swapdims = transpose
-moveaxis = movedim
-
-
-def numel(input) -> int:
-    """The number of elements of ``input``."""
-    return input.numel()
-
 # elementwise math: inverse trigonometric, hyperbolic and special functions, two-operand
 # functions and PyTorch's named compositions (each documented in ops/elementwise.py); the
 # import sits here, with the functional forms, rather than at the top of the file
@@ -219,6 +219,29 @@ from .ops.elementwise import (  # noqa: E402
     true_divide,
     xlogy,
 )
+
+# shape, indexing and comparison functions that are Tensor methods (PyTorch's names)
+clone, index_select, masked_fill, roll, narrow, unbind, broadcast_to, unflatten, t = (
+    _unary(n) for n in ("clone", "index_select", "masked_fill", "roll", "narrow", "unbind",
+                        "broadcast_to", "unflatten", "t"))
+eq, ne, lt, le, gt, ge, isclose, allclose, equal = (
+    _unary(n) for n in ("eq", "ne", "lt", "le", "gt", "ge", "isclose", "allclose", "equal"))
+logical_not, logical_and, logical_or, logical_xor = (
+    _unary(n) for n in ("logical_not", "logical_and", "logical_or", "logical_xor"))
+add, sub, mul, div, neg, remainder, floor_divide, clamp_min, clamp_max = (
+    _unary(n) for n in ("add", "sub", "mul", "div", "neg", "remainder", "floor_divide",
+                        "clamp_min", "clamp_max"))
+subtract, multiply, divide, negative, clip = sub, mul, div, neg, clamp
+concat = concatenate = cat
+swapaxes = swapdims = transpose
+moveaxis = movedim
+
+
+def numel(input) -> int:
+    """The number of elements of ``input``."""
+    return input.numel()
+
+
 def is_tensor(obj) -> bool:
     """Whether ``obj`` is a minigrad Tensor."""
     return isinstance(obj, Tensor)

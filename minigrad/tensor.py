@@ -1024,6 +1024,79 @@ class Tensor(DeviceDtypeShorthands):
     def dot(self, other):
         return _linalg.matmul(self, other)
 
+    def mm(self, mat2):
+        return _linalg.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return _linalg.bmm(self, mat2)
+
+    def outer(self, vec2):
+        return _linalg.outer(self, vec2)
+
+    def inner(self, other):
+        return _linalg.inner(self, other)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return _linalg.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def tril(self, diagonal=0):
+        return _linalg.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _linalg.triu(self, diagonal)
+
+    def diag(self, diagonal=0):
+        return _linalg.diag(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return _linalg.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return _linalg.diag_embed(self, offset, dim1, dim2)
+
+    def trace(self):
+        return _linalg.trace(self)
+
+    def cross(self, other, dim=None):
+        return _linalg.cross(self, other, dim)
+
+    def kron(self, other):
+        return _linalg.kron(self, other)
+
+    def det(self):
+        from .linalg import det
+
+        return det(self)
+
+    def logdet(self):
+        from .linalg import logdet
+
+        return logdet(self)
+
+    def slogdet(self):
+        from .linalg import slogdet
+
+        return slogdet(self)
+
+    def inverse(self):
+        from .linalg import inv
+
+        return inv(self)
+
+    def matrix_power(self, n):
+        from .linalg import matrix_power
+
+        return matrix_power(self, n)
+
+    def pinverse(self, rcond=1e-15):
+        return _linalg.pinverse(self, rcond)
+
     # ------------------------------------------------------------------ sparse formats
     def to_sparse_coo(self):
         """This dense tensor in COO format (see :mod:`minigrad.sparse`)."""

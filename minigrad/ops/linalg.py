@@ -1,11 +1,52 @@
-"""Matrix products."""
+r"""Linear algebra: matrix products, matrix structure, and the matrix decompositions with
+their derivative rules.
+
+Each Function's docstring gives y and its VJP, with the source of the rule. Every backward
+is written in Tensor ops (the Functions of this module, matmul, the elementwise and shape
+ops), so it can be differentiated again: gradgradcheck holds wherever PyTorch has a
+double backward. The rules, by group:
+
+- products: ``MatMul`` (matmul, mm, bmm, dot, outer, inner, addmm, baddbmm, addmv are
+  built on it or on broadcasting products), ``Einsum``;
+- structure: ``Diagonal`` and ``DiagonalScatter``, each the VJP of the other (diagonal,
+  diag, diag_embed, trace); tril/triu, cross, kron and cdist are compositions;
+- decompositions: ``Det``, ``LogAbsDet``, ``Inv``, ``Solve``, ``Cholesky``, ``QR``,
+  ``Eigh``, ``EigvalsH``, ``SVD``, ``SVDVals``, ``Pinv``. The public torch.linalg
+  namespace over them is :mod:`minigrad.linalg`.
+
+Decompositions with several outputs (QR, eigh, SVD) are one Function whose output holds
+the results side by side along a last dim, taken apart by differentiable slices
+(:func:`unpack`): the engine's Functions have one output. The slices that the loss does
+not use send back constant zeros, which the rules below treat as PyTorch treats an
+undefined gradient (:func:`_used`): they are skipped, so that, for example, the
+eigenvalues of a matrix with repeated eigenvalues keep a finite gradient.
+
+Errors: shapes a function cannot take raise ``ValueError`` naming the op and the shapes;
+a singular or not positive-definite matrix raises :class:`LinAlgError` (a RuntimeError,
+as PyTorch's ``torch.linalg.LinAlgError``) naming the op, never NumPy's exception.
+"""
 from __future__ import annotations
 
-from ..amp.autocast_mode import half_matmul
-from ..autograd.function import Function
-from .elementwise import promote
+import string
+from collections import Counter
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..amp.autocast_mode import autocast_float32, half_matmul
+from ..autograd.function import Function, ieee
+from ..tensor import Tensor
+from .elementwise import const, promote, where
+from .shape import _dim, cat
 
 
+class LinAlgError(RuntimeError):
+    """The matrix is one the op cannot handle: singular (inv, solve), not
+    positive-definite (cholesky), or the iteration did not converge (eigh, svd).
+    PyTorch's ``torch.linalg.LinAlgError``, also a RuntimeError."""
+
+
+# =========================================================================== products
 class MatMul(Function):
     """Y = A @ B for A (..., m, k), B (..., k, n) with broadcast batch dims.
     VJP: gA = gY @ Bᵀ, gB = Aᵀ @ gY (batch broadcasting is summed away by the engine)."""
@@ -42,3 +83,870 @@ def matmul(a, b):
     if b.ndim == 1:
         return MatMul()(a, b.unsqueeze(-1)).squeeze(-1)
     return MatMul()(a, b)
+
+
+def _need_ndim(op, what, x, ndim):
+    if x.ndim != ndim:
+        raise ValueError(f"{op}: {what} must be {ndim}-D, got shape {x.shape}")
+
+
+def mm(input, mat2):
+    """The product of two matrices (PyTorch's ``mm``: 2-D only, no broadcasting)."""
+    _need_ndim("mm", "input", input, 2)
+    _need_ndim("mm", "mat2", mat2, 2)
+    if input.shape[1] != mat2.shape[0]:
+        raise ValueError(f"mm: shapes {input.shape} and {mat2.shape} cannot be multiplied "
+                         f"({input.shape[1]} != {mat2.shape[0]})")
+    return MatMul()(input, mat2)
+
+
+def bmm(input, mat2):
+    """Batched matrix product: (b, n, m) @ (b, m, p) → (b, n, p), no broadcasting."""
+    _need_ndim("bmm", "input", input, 3)
+    _need_ndim("bmm", "mat2", mat2, 3)
+    if input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm: batch1 and batch2 must have the same number of batches, "
+                         f"got shapes {input.shape} and {mat2.shape}")
+    if input.shape[2] != mat2.shape[1]:
+        raise ValueError(f"bmm: shapes {input.shape} and {mat2.shape} cannot be multiplied "
+                         f"({input.shape[2]} != {mat2.shape[1]})")
+    return MatMul()(input, mat2)
+
+
+def dot(input, other):
+    """The inner product of two 1-D tensors of equal length (PyTorch's ``torch.dot``)."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise ValueError(f"dot: expects 1-D tensors, got shapes {input.shape} and "
+                         f"{other.shape}")
+    return matmul(input, other)
+
+
+def outer(input, vec2):
+    """yᵢⱼ = aᵢ·bⱼ for 1-D a (n,) and b (m,): an (n, m) matrix."""
+    _need_ndim("outer", "input", input, 1)
+    _need_ndim("outer", "vec2", vec2, 1)
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+def inner(input, other):
+    """The inner product over the last dims: shape ``a.shape[:-1] + b.shape[:-1]``
+    (a product with a 0-d tensor is elementwise)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    k = input.shape[-1]
+    if other.shape[-1] != k:
+        raise ValueError(f"inner: last dims differ: shapes {input.shape} and {other.shape}")
+    y = MatMul()(input.reshape(-1, k), other.reshape(-1, k).mT)
+    return y.reshape(input.shape[:-1] + other.shape[:-1])
+
+
+def _scaled_sum(op, input, product, beta, alpha):
+    """β·input + α·product, with input broadcast to the product's shape (PyTorch's addmm
+    family); β = 0 ignores input (its nan/inf do not propagate), as in PyTorch."""
+    try:
+        shape = np.broadcast_shapes(input.shape, product.shape)
+    except ValueError:
+        shape = None
+    if shape != product.shape:
+        raise ValueError(f"{op}: input of shape {input.shape} does not broadcast to the "
+                         f"product's shape {product.shape}")
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return product
+    return (input if beta == 1 else input * beta) + product
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """β·input + α·(mat1 @ mat2) for 2-D mat1, mat2 (input broadcasts)."""
+    return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """β·input + α·bmm(batch1, batch2) for 3-D batches (input broadcasts)."""
+    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """β·input + α·(mat @ vec) for a 2-D mat (n, m) and a 1-D vec (m,)."""
+    _need_ndim("addmv", "mat", mat, 2)
+    _need_ndim("addmv", "vec", vec, 1)
+    if mat.shape[1] != vec.shape[0]:
+        raise ValueError(f"addmv: shapes {mat.shape} and {vec.shape} cannot be multiplied")
+    return _scaled_sum("addmv", input, matmul(mat, vec), beta, alpha)
+
+
+# --------------------------------------------------------------------------- einsum
+_LETTERS = string.ascii_letters  # a-z then A-Z; sorted() puts A-Z first, as PyTorch
+
+
+def _parse_einsum(equation, shapes):
+    """``equation`` spelled out for these operand shapes: (input subscripts, output
+    subscripts, size of each letter), ``...`` replaced by letters of its own.
+
+    PyTorch's rules: ``...`` stands for the same broadcast dims in every operand
+    (right-aligned); without ``->`` the output is the ellipsis dims followed by the
+    letters that occur exactly once, in alphabetical order (A-Z before a-z); with ``->``
+    but no ``...`` in the output the ellipsis dims are summed; size-1 dims of a letter
+    broadcast against the other operands'."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: the equation {equation!r} has {len(terms)} operand "
+                         f"subscripts, but {len(shapes)} operands were given")
+    for t in terms + [out]:
+        if t.count("...") > 1 or set(t.replace("...", "")) - set(_LETTERS):
+            raise ValueError(f"einsum: invalid subscripts {t!r} in {equation!r} (letters "
+                             "a-z and A-Z, at most one '...' per operand)")
+    free = [c for c in _LETTERS if c not in eq]
+    n_ell = max([len(s) - len(t) + 3 for t, s in zip(terms, shapes) if "..." in t] or [0])
+    ell = "".join(free[:n_ell])
+    full = []
+    for i, (t, s) in enumerate(zip(terms, shapes)):
+        if "..." in t:
+            k = len(s) - len(t) + 3
+            t = t.replace("...", ell[n_ell - k:]) if k >= 0 else t
+        if len(t) != len(s):
+            raise ValueError(f"einsum: operand {i} has shape {tuple(s)}, which its "
+                             f"subscripts {terms[i]!r} do not fit")
+        full.append(t)
+    if arrow:
+        out = out.replace("...", ell)
+        if len(set(out)) != len(out):
+            raise ValueError(f"einsum: output subscripts {out!r} repeat a letter")
+        if set(out) - set("".join(full)):
+            raise ValueError(f"einsum: output subscripts of {equation!r} name a letter "
+                             "that no operand has")
+    else:
+        counts = Counter("".join(full))
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    sizes = {}
+    for i, (t, s) in enumerate(zip(full, shapes)):
+        own = {}
+        for c, n in zip(t, s):
+            if own.setdefault(c, n) != n:
+                raise ValueError(f"einsum: subscript {c} is repeated for operand {i} but "
+                                 f"the sizes don't match, {own[c]} != {n}")
+        for c, n in own.items():
+            m = sizes.get(c, 1)
+            if n != 1 and m != 1 and n != m:
+                raise ValueError(f"einsum: operands do not broadcast with remapped shapes "
+                                 f"{[tuple(s) for s in shapes]} of {equation!r}: "
+                                 f"subscript {c} has sizes {m} and {n}")
+            sizes[c] = n if n != 1 else m
+    return full, out, sizes
+
+
+class Einsum(Function):
+    r"""y = Σ over the letters not in the output of Πₖ xₖ[sₖ]: ``xp.einsum`` on explicit
+    subscripts (``terms``) whose letters have one size in every operand.
+
+    VJP (einsum is linear in each operand): operand k gets gy contracted with the others,
+
+        gxₖ[sₖ] = Σ gy[out] · Π_{j≠k} xⱼ[sⱼ],
+
+    written as one more Einsum, where a letter repeated in sₖ (a diagonal, x[i, i]) takes
+    a fresh letter i′ and a constant factor δ_{ii′} (an identity matrix), so that gxₖ is
+    zero off that diagonal, and a letter found in sₖ only (summed away inside xₖ alone)
+    takes a constant factor 1ᵢ (a vector of ones), so that gy is spread along it. The
+    gradient is an Einsum of tensors, so it is differentiable again (the product rule
+    for multilinear maps; see e.g. Laue, Mitterreiter & Giesen, "A simple and efficient
+    tensor calculus", AAAI 2020)."""
+
+    def __init__(self, terms, out):
+        self.terms, self.out = tuple(terms), out
+
+    def forward(self, xp, *arrays):
+        arrays = promote(*arrays)
+        self.sizes = {c: n for t, a in zip(self.terms, arrays) for c, n in zip(t, a.shape)}
+        y = xp.einsum(f"{','.join(self.terms)}->{self.out}", *arrays, optimize=True)
+        return y.copy() if len(arrays) == 1 else y  # one operand: einsum may return a view
+
+    def backward(self, gy):
+        xs, xp = self.inputs, gy.xp
+        grads = []
+        for k, need in enumerate(self.needs_input_grad):
+            if not need:
+                grads.append(None)
+                continue
+            subs = [self.out] + [t for j, t in enumerate(self.terms) if j != k]
+            ops = [gy] + [x for j, x in enumerate(xs) if j != k]
+            fresh = iter(c for c in _LETTERS if c not in "".join(self.terms) + self.out)
+            target, seen = "", set()
+            for c in self.terms[k]:
+                if c in seen:  # the diagonal x[.., i, .., i, ..]: a fresh letter and δ
+                    f = next(fresh, None)
+                    if f is None:
+                        raise ValueError("einsum: too many letters for the gradient of a "
+                                         "repeated subscript (at most 52 in all)")
+                    subs.append(c + f)
+                    ops.append(const(xp.eye(self.sizes[c], dtype=gy.dtype)))
+                    c = f
+                seen.add(c)
+                target += c
+            present = set("".join(subs))
+            for c in target:
+                if c not in present:  # summed inside x_k alone: gy is spread along it
+                    subs.append(c)
+                    ops.append(const(xp.ones(self.sizes[c], dtype=gy.dtype)))
+            grads.append(Einsum(subs, target)(*ops))
+        return tuple(grads)
+
+
+def einsum(equation, *operands):
+    r"""Einstein summation, PyTorch's ``einsum(equation, *operands)`` (also
+    ``einsum(equation, [a, b, ...])``).
+
+    Implicit (``"ij,jk"``: the output is the letters that occur once, sorted) and
+    explicit (``"ij,jk->ik"``) outputs, ``...`` for broadcast batch dims, repeated letters
+    within one operand (``"ii->i"``, a diagonal; ``"ii"``, the trace) and letters summed
+    away inside one operand (``"ij->i"``). The forward is ``xp.einsum(optimize=True)``;
+    the gradient is an einsum again (:class:`Einsum`), so it has a gradient of its own.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> a = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> mg.einsum("ii", a), mg.einsum("ij->j", a), mg.einsum("i,j->ij", a[0], a[1])
+    (tensor(5.), tensor([4., 6.]), tensor([[3., 4.],
+            [6., 8.]]))
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum: expects at least one operand")
+    if not all(isinstance(x, Tensor) for x in operands):
+        raise TypeError("einsum: the operands must be tensors")
+    terms, out, sizes = _parse_einsum(equation, [x.shape for x in operands])
+    operands = [x.broadcast_to(tuple(sizes[c] for c in t)) for x, t in zip(operands, terms)]
+    return Einsum(terms, out)(*operands)
+
+
+# =========================================================================== structure
+def _diagonal_positions(n1, n2, offset):
+    """Row and column indices of the diagonal ``offset`` of an n1 × n2 matrix (above the
+    main one for offset > 0), as NumPy's and PyTorch's ``diagonal`` define it."""
+    k = max(0, min(n1 + min(offset, 0), n2 - max(offset, 0)))
+    i = np.arange(k)
+    return i + max(-offset, 0), i + max(offset, 0)
+
+
+class Diagonal(Function):
+    """y = the diagonal ``offset`` of the (dim1, dim2) planes of x, as a new last dim.
+    VJP: gx = zeros of x's shape with gy on that diagonal (:class:`DiagonalScatter`)."""
+
+    def __init__(self, offset, dim1, dim2):
+        self.offset, self.dim1, self.dim2 = offset, dim1, dim2
+
+    def forward(self, xp, x):
+        self.x_shape = x.shape
+        return xp.diagonal(x, self.offset, self.dim1, self.dim2).copy()
+
+    def backward(self, gy):
+        return DiagonalScatter(self.x_shape, self.offset, self.dim1, self.dim2)(gy)
+
+
+class DiagonalScatter(Function):
+    """y = zeros of ``shape`` with the diagonal ``offset`` of its (dim1, dim2) planes set to
+    x (whose last dim runs along it): ``diag_embed``, and the VJP of :class:`Diagonal`.
+    VJP: gx = the same diagonal of gy (:class:`Diagonal`)."""
+
+    def __init__(self, shape, offset, dim1, dim2):
+        self.shape, self.offset, self.dim1, self.dim2 = tuple(shape), offset, dim1, dim2
+
+    def forward(self, xp, x):
+        y = xp.zeros(self.shape, dtype=x.dtype)
+        planes = xp.moveaxis(y, (self.dim1, self.dim2), (-2, -1))  # a writable view
+        rows, cols = _diagonal_positions(planes.shape[-2], planes.shape[-1], self.offset)
+        planes[..., xp.asarray(rows), xp.asarray(cols)] = x
+        return y
+
+    def backward(self, gy):
+        return Diagonal(self.offset, self.dim1, self.dim2)(gy)
+
+
+def _two_dims(op, dim1, dim2, ndim):
+    d1, d2 = _dim(dim1, ndim, op), _dim(dim2, ndim, op)
+    if d1 == d2:
+        raise ValueError(f"{op}: dim1 and dim2 cannot be the same dim ({dim1}, {dim2})")
+    return d1, d2
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal ``offset`` (> 0 above the main one) of the planes (dim1, dim2), as the
+    last dim of the result (PyTorch's ``diagonal``)."""
+    if input.ndim < 2:
+        raise ValueError(f"diagonal: input must have at least 2 dims, got shape {input.shape}")
+    d1, d2 = _two_dims("diagonal", dim1, dim2, input.ndim)
+    return Diagonal(offset, d1, d2)(input)
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Matrices (in dims dim1, dim2 of the result) with the last dim of ``input`` on their
+    diagonal ``offset`` and zeros elsewhere (PyTorch's ``diag_embed``)."""
+    if input.ndim < 1:
+        raise ValueError("diag_embed: input must have at least 1 dim, got a 0-d tensor")
+    d1, d2 = _two_dims("diag_embed", dim1, dim2, input.ndim + 1)
+    n = input.shape[-1] + abs(offset)
+    shape = list(input.shape[:-1])
+    for d in sorted((d1, d2)):
+        shape.insert(d, n)
+    return DiagonalScatter(shape, offset, d1, d2)(input)
+
+
+def diag(input, diagonal=0):
+    """1-D input: the square matrix with it on diagonal ``diagonal``; 2-D input: that
+    diagonal, as a 1-D tensor (PyTorch's ``diag``)."""
+    if input.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if input.ndim == 2:
+        return Diagonal(diagonal, 0, 1)(input)
+    raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {input.shape}")
+
+
+def trace(input):
+    """The sum of the main diagonal of a 2-D tensor."""
+    _need_ndim("trace", "input", input, 2)
+    return Diagonal(0, 0, 1)(input).sum()
+
+
+def _triangle(op, input, keep):
+    """``input`` with zeros where ``keep`` (a boolean matrix of the last two dims) is False:
+    ``where``, so nan and inf outside the triangle do not leak into it."""
+    if input.ndim < 2:
+        raise ValueError(f"{op}: input must have at least 2 dims, got shape {input.shape}")
+    return where(keep, input, const(input.xp.zeros((), dtype=input.dtype)))
+
+
+def tril(input, diagonal=0):
+    """The lower triangle (on and below diagonal ``diagonal``) of the last two dims; zeros
+    above. VJP: the same triangle of gy."""
+    n, m = input.shape[-2:] if input.ndim >= 2 else (0, 0)
+    return _triangle("tril", input, input.xp.tri(n, m, k=diagonal, dtype=bool))
+
+
+def triu(input, diagonal=0):
+    """The upper triangle (on and above diagonal ``diagonal``) of the last two dims; zeros
+    below. VJP: the same triangle of gy."""
+    n, m = input.shape[-2:] if input.ndim >= 2 else (0, 0)
+    return _triangle("triu", input, ~input.xp.tri(n, m, k=diagonal - 1, dtype=bool))
+
+
+def _broadcast_pair(op, a, b):
+    try:
+        shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast") from None
+    return a.broadcast_to(shape), b.broadcast_to(shape)
+
+
+def cross(input, other, dim=None):
+    r"""The cross product a × b of 3-vectors along ``dim`` (sizes broadcast; the numbers of
+    dims must agree, as in PyTorch):
+    (a₁b₂ − a₂b₁, a₂b₀ − a₀b₂, a₀b₁ − a₁b₀). ``dim=None`` takes the first dim of size 3,
+    as ``torch.cross`` (which warns that this default is deprecated; minigrad does not);
+    ``minigrad.linalg.cross`` defaults to the last dim."""
+    if input.ndim != other.ndim:  # PyTorch broadcasts sizes, not numbers of dims, here
+        raise ValueError(f"cross: inputs must have the same number of dims, got shapes "
+                         f"{input.shape} and {other.shape}")
+    a, b = _broadcast_pair("cross", input, other)
+    if dim is None:
+        dim = next((d for d, n in enumerate(a.shape) if n == 3), None)
+        if dim is None:
+            raise ValueError(f"cross: no dim of size 3 in the shape {a.shape}")
+    d = _dim(dim, a.ndim, "cross")
+    if a.shape[d] != 3:
+        raise ValueError(f"cross: dim {dim} of shape {a.shape} must have size 3, got "
+                         f"{a.shape[d]}")
+    nxt, prev = np.array([1, 2, 0]), np.array([2, 0, 1])  # component i+1 and i+2 (mod 3)
+    return (a.index_select(d, nxt) * b.index_select(d, prev)
+            - a.index_select(d, prev) * b.index_select(d, nxt))
+
+
+def kron(input, other):
+    """The Kronecker product: y[i·q + j] = a[i]·b[j] along every dim (the operand with fewer
+    dims gets leading size-1 dims), a broadcasting product of interleaved reshapes."""
+    a, b = input, other
+    n = max(a.ndim, b.ndim)
+    sa, sb = (1,) * (n - a.ndim) + a.shape, (1,) * (n - b.ndim) + b.shape
+    a2 = a.reshape(tuple(v for s in sa for v in (s, 1)))
+    b2 = b.reshape(tuple(v for s in sb for v in (1, s)))
+    return (a2 * b2).reshape(tuple(x * y for x, y in zip(sa, sb)))
+
+
+_CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                "donot_use_mm_for_euclid_dist")
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    r"""The p-norm distances between the rows of x1 (..., P, M) and of x2 (..., R, M):
+    y[..., i, j] = ‖x1[..., i, :] − x2[..., j, :]‖_p, p ∈ [0, ∞] (batch dims broadcast).
+    Where a distance is 0 its gradient is 0, as in PyTorch.
+
+    Notes
+    -----
+    Computed from the differences (P·R·M elements), always: ``compute_mode`` is checked
+    and accepted for PyTorch compatibility, but PyTorch's matrix-product shortcut for
+    p = 2 (faster, less accurate) is not used."""
+    from ..linalg import vector_norm
+
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise ValueError(f"cdist: expects tensors with at least 2 dims, got shapes "
+                         f"{x1.shape} and {x2.shape}")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ValueError(f"cdist: x1 and x2 must have the same number of columns, got "
+                         f"shapes {x1.shape} and {x2.shape}")
+    if not p >= 0:
+        raise ValueError(f"cdist: p must be non-negative, got {p}")
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"cdist: compute_mode must be one of {_CDIST_MODES}, got "
+                         f"{compute_mode!r}")
+    return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, dim=-1)
+
+
+def pinverse(input, rcond=1e-15):
+    """``torch.pinverse``: :func:`minigrad.linalg.pinv` with ``rtol=rcond``."""
+    from ..linalg import pinv
+
+    return pinv(input, rtol=rcond)
+
+
+# =========================================================================== decompositions
+def check_matrix(op, A, square=True, name="A"):
+    """``A`` ready for a decomposition: a float32/float64 tensor (half ones are upcast
+    inside ``autocast``, refused outside it: PyTorch refuses low-precision dtypes in its
+    decompositions) with at least 2 dims, square in the last two when ``square``."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"{op}: expects a tensor, got {type(A).__name__}")
+    (A,) = autocast_float32(A)
+    if not _dt.is_floating(A.dtype):
+        raise TypeError(f"{op}: expected a floating-point tensor, got {A.dtype}")
+    if A.dtype.itemsize < 4:
+        raise TypeError(f"{op}: low-precision dtype {A.dtype} is not supported (as in "
+                        "PyTorch); convert with .float() first (inside autocast it runs "
+                        "in float32)")
+    if A.ndim < 2:
+        raise ValueError(f"{op}: {name} must have at least 2 dims, got shape {A.shape}")
+    if square and A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"{op}: {name} must be batches of square matrices, but they are "
+                         f"{A.shape[-2]} by {A.shape[-1]} matrices (shape {A.shape})")
+    return A
+
+
+def _lapack(xp, op, problem, fn, *args, **kwargs):
+    """``fn(*args)``, with NumPy's LinAlgError (a singular or indefinite matrix, no
+    convergence) raised as ours, naming the op. CuPy does not raise: it returns nan, which
+    is checked instead."""
+    try:
+        out = fn(*args, **kwargs)
+    except np.linalg.LinAlgError:
+        raise LinAlgError(f"{op}: {problem}") from None
+    if xp is not np:
+        for a in out if isinstance(out, tuple) else (out,):
+            if not bool(xp.isfinite(a).all()):
+                raise LinAlgError(f"{op}: {problem} (or the input has nan/inf entries)")
+    return out
+
+
+def _mT(xp, a):
+    return xp.swapaxes(a, -1, -2)
+
+
+def _pack(xp, batch, *arrays):
+    """The arrays (each of shape batch + its own) flattened and joined along a last dim,
+    the one output of a multi-output Function; :func:`unpack` takes it apart."""
+    return xp.concatenate([a.reshape(batch + (-1,)) for a in arrays], axis=-1)
+
+
+def unpack(t, shapes):
+    """The Tensors packed by :func:`_pack` in ``t``: differentiable slices of its last dim,
+    reshaped to the batch dims + each of ``shapes``."""
+    out, start, batch = [], 0, t.shape[:-1]
+    for s in shapes:
+        n = int(np.prod(s, dtype=np.int64))
+        out.append(t[..., start:start + n].reshape(batch + tuple(s)))
+        start += n
+    return out
+
+
+def _used(g):
+    """``g``, or None when it is a constant zero: the gradient of an output the loss does
+    not use, which the rules skip as PyTorch skips an undefined gradient."""
+    return g if g.requires_grad or bool(g.data.any()) else None
+
+
+def _eye_mask(xp, n):
+    return xp.eye(n, dtype=bool)
+
+
+def _cofactor(a):
+    """The cofactor matrix Cᵢⱼ = (−1)^(i+j)·det(A without row i and column j), by
+    differentiable minors: adj(A) = Cᵀ, and ∂det/∂A = C for every A, singular ones too."""
+    xp, n = a.xp, a.shape[-1]
+    if n == 1:
+        return const(xp.ones(a.shape, dtype=a.dtype))
+    idx = np.arange(n)
+    others = np.array([[j for j in idx if j != i] for i in idx])          # (n, n − 1)
+    minors = a[..., others[:, None, :, None], others[None, :, None, :]]   # (.., n, n, n−1, n−1)
+    sign = xp.asarray((-1.0) ** (idx[:, None] + idx[None, :]), dtype=a.dtype)
+    return Det()(minors) * const(sign)
+
+
+class Det(Function):
+    r"""y = det A for square A (batched).
+    VJP: gA = gy·y·A⁻ᵀ (Giles 2008, "An extended collection of matrix derivative
+    results", determinant: d det A = det A·tr(A⁻¹dA)); where some A of the batch is exactly
+    singular (y = 0), gA = gy·C, the cofactor matrix (C = adj(A)ᵀ = det A·A⁻ᵀ where A⁻¹
+    exists), from differentiable (n−1)×(n−1) determinants.
+
+    Where minigrad differs: PyTorch 2 returns a zero gradient for some exactly singular
+    matrices (e.g. [[1, 2], [2, 4]]); the cofactor matrix is the derivative there."""
+
+    save_output = True
+
+    def forward(self, xp, a):
+        return xp.linalg.det(a)
+
+    def backward(self, gy):
+        (a,) = self.inputs
+        y = self.saved_output
+        if not bool(y.data.all()):
+            return gy[..., None, None] * _cofactor(a)
+        return (gy * y)[..., None, None] * Inv()(a).mT
+
+
+class LogAbsDet(Function):
+    r"""y = log|det A| (slogdet's ``logabsdet``; its ``sign`` is piecewise constant and
+    has no gradient, and is kept in ``self.sign``).
+    VJP: gA = gy·A⁻ᵀ (Giles 2008, determinant: d log|det A| = tr(A⁻¹dA)).
+
+    At a singular A (y = −∞) there is no gradient: backward raises :class:`LinAlgError`
+    (PyTorch returns ±inf entries)."""
+
+    def forward(self, xp, a):
+        self.sign, y = xp.linalg.slogdet(a)
+        return y
+
+    def backward(self, gy):
+        (a,) = self.inputs
+        if not bool(self.sign.all()):
+            raise LinAlgError("linalg.slogdet: the gradient of logabsdet does not exist at "
+                              "a singular matrix (logabsdet = -inf)")
+        return gy[..., None, None] * Inv()(a).mT
+
+
+class Inv(Function):
+    r"""Y = A⁻¹.   VJP: gA = −Yᵀ·gY·Yᵀ (Giles 2008, inverse: dY = −Y·dA·Y)."""
+
+    save_output = True
+
+    def forward(self, xp, a):
+        return _lapack(xp, "linalg.inv", "the matrix is singular", xp.linalg.inv, a)
+
+    def backward(self, gy):
+        yt = self.saved_output.mT
+        return -(yt @ gy @ yt)
+
+
+class Solve(Function):
+    r"""X = A⁻¹B for A (..., n, n) and B (..., n, k), batch dims broadcast.
+    VJP (Giles 2008, matrix inverse product): gB = A⁻ᵀ·gX (one more solve, with Aᵀ),
+    gA = −gB·Xᵀ."""
+
+    save_output = True
+
+    def forward(self, xp, a, b):
+        a, b = promote(a, b)
+        batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+        a = xp.broadcast_to(a, batch + a.shape[-2:])
+        b = xp.broadcast_to(b, batch + b.shape[-2:])
+        return _lapack(xp, "linalg.solve", "the matrix A is singular", xp.linalg.solve, a, b)
+
+    def backward(self, gx):
+        a, _ = self.inputs
+        gb = Solve()(a.mT, gx)
+        ga = -(gb @ self.saved_output.mT) if self.needs_input_grad[0] else None
+        return ga, gb if self.needs_input_grad[1] else None
+
+
+class Cholesky(Function):
+    r"""L = cholesky(A), lower triangular with A = L·Lᵀ (only the lower triangle of A is
+    read).
+    VJP (Murray 2016, "Differentiation of the Cholesky decomposition", in the symmetric
+    form of PyTorch's ``cholesky_backward``): P = tril(Lᵀ·gL), Φ = ½(P + tril(P, −1)ᵀ)
+    (P's lower triangle, mirrored, with a halved diagonal), gA = L⁻ᵀ·Φ·L⁻¹, symmetric:
+    the gradient with respect to a symmetric A. The two triangular solves are general
+    solves (:class:`Solve`)."""
+
+    save_output = True
+
+    def forward(self, xp, a):
+        return _lapack(xp, "linalg.cholesky", "the input is not positive-definite",
+                       xp.linalg.cholesky, a)
+
+    def backward(self, gl):
+        L = self.saved_output
+        P = tril(L.mT @ gl)
+        phi = 0.5 * (P + tril(P, -1).mT)
+        x = Solve()(L.mT, phi)                # L⁻ᵀΦ
+        return Solve()(L.mT, x.mT).mT         # (L⁻ᵀ (L⁻ᵀΦ)ᵀ)ᵀ = L⁻ᵀΦL⁻¹ (Φ symmetric)
+
+
+def _copyltu(M):
+    """The symmetric matrix with M's lower triangle: tril(M) + tril(M, −1)ᵀ."""
+    return tril(M) + tril(M, -1).mT
+
+
+def _qr_tall_backward(Q, R, gQ, gR):
+    r"""gA for A = QR with A m×n, m ≥ n (Q m×n, R n×n): M = R·gRᵀ − gQᵀ·Q,
+    gA = (gQ + Q·copyltu(M))·R⁻ᵀ (the solve with R, not an inverse)."""
+    M = R @ gR.mT - gQ.mT @ Q
+    b = gQ + Q @ _copyltu(M)
+    return Solve()(R, b.mT).mT
+
+
+class QR(Function):
+    r"""A = QR (``mode`` "reduced": Q m×k with orthonormal columns, R k×n upper
+    triangular, k = min(m, n); "complete": Q m×m; "r": R only). The output packs Q and R
+    (:func:`unpack`).
+
+    VJP, for A m×n with m ≥ n (Walter & Lehmann, "Algorithmic differentiation of linear
+    algebra functions with application in optimum experimental design", arXiv:1001.1654;
+    Liao et al. 2019, "Differentiable programming tensor networks", PRX 9; PyTorch's
+    ``linalg_qr_backward``): M = R·gRᵀ − gQᵀ·Q, gA = (gQ + Q·copyltu(M))·R⁻ᵀ, where
+    copyltu(M) = tril(M) + tril(M, −1)ᵀ. For m < n, split A = [X | Y] and R = [U | V]
+    with X, U m×m: X = QU, V = QᵀY, so gY = Q·gV and gX is the rule above with
+    gQ + Y·gVᵀ in place of gQ (Liao et al. 2019).
+
+    Like PyTorch, no gradient for mode "r" (Q is not computed) nor for mode "complete"
+    with m > n (Q's extra columns are not determined by A)."""
+
+    save_output = True
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def forward(self, xp, a):
+        m, n = a.shape[-2:]
+        k = min(m, n)
+        batch = a.shape[:-2]
+        if self.mode == "r":
+            r = xp.linalg.qr(a, mode="r")
+            self.parts = [(k, n)]
+            return _pack(xp, batch, r)
+        q, r = xp.linalg.qr(a, mode=self.mode)
+        self.parts = [q.shape[-2:], r.shape[-2:]]
+        return _pack(xp, batch, q, r)
+
+    def backward(self, gy):
+        (a,) = self.inputs
+        m, n = a.shape[-2:]
+        if self.mode == "r":
+            raise RuntimeError("linalg.qr: the derivative of linalg.qr depends on Q, which "
+                               "is not computed when mode='r'; use mode='reduced' to "
+                               "differentiate through linalg.qr")
+        if self.mode == "complete" and m > n:
+            raise RuntimeError("linalg.qr: the QR decomposition is not differentiable when "
+                               "mode='complete' and nrows > ncols")
+        Q, R = unpack(self.saved_output, self.parts)
+        gQ, gR = unpack(gy, self.parts)
+        if m >= n:
+            return _qr_tall_backward(Q, R, gQ, gR)
+        Y = a[..., m:]
+        gU, gV = gR[..., :m], gR[..., m:]
+        gX = _qr_tall_backward(Q, R[..., :m], gQ + Y @ gV.mT, gU)
+        return cat([gX, Q @ gV], -1)
+
+
+def _off_diagonal_quotient(num, den):
+    """num / den off the diagonal, 0 on it (den's diagonal, a difference of equal
+    values, is replaced by 1 first so that nothing divides by 0)."""
+    eye = _eye_mask(num.xp, num.shape[-1])
+    return where(eye, 0.0, num / where(eye, 1.0, den))
+
+
+class Eigh(Function):
+    r"""A = V·diag(λ)·Vᵀ for symmetric A (only the ``UPLO`` triangle is read): eigenvalues
+    λ ascending, orthonormal eigenvectors V. The output packs λ and V (:func:`unpack`).
+
+    VJP (Giles 2008, eigenvalues and eigenvectors; in the symmetric form of PyTorch's
+    ``linalg_eig_backward``):
+
+        gA = V·(diag(gλ) + skew(Vᵀ·gV) / E)·Vᵀ,  skew(X) = (X − Xᵀ)/2,
+
+    with E_ij = λ_j − λ_i off the diagonal (the division only there). This is the
+    symmetric part of Giles' V·(diag(gλ) + F∘(Vᵀ·gV))·Vᵀ, F_ij = 1/(λ_j − λ_i): the
+    gradient with respect to a symmetric A. An unused V (gV = 0) is skipped, so repeated
+    eigenvalues give a finite gradient for λ; used eigenvectors of repeated eigenvalues
+    are not determined by A, and their gradient is inf/nan, as in PyTorch.
+
+    The eigenvectors are defined up to sign: a loss of V must not depend on that sign
+    (V·Vᵀ, V², or signs fixed by a rule) for the gradient to mean anything."""
+
+    save_output = True
+
+    def __init__(self, UPLO="L"):
+        self.UPLO = UPLO
+
+    def forward(self, xp, a):
+        w, v = _lapack(xp, "linalg.eigh", "the algorithm failed to converge",
+                       xp.linalg.eigh, a, UPLO=self.UPLO)
+        n = a.shape[-1]
+        self.parts = [(n,), (n, n)]
+        return _pack(xp, a.shape[:-2], w, v)
+
+    def backward(self, gy):
+        lam, V = unpack(self.saved_output, self.parts)
+        glam, gV = unpack(gy, self.parts)
+        inner = DiagonalScatter(V.shape, 0, V.ndim - 2, V.ndim - 1)(glam)   # diag(gλ)
+        if _used(gV) is not None:
+            X = V.mT @ gV
+            E = lam.unsqueeze(-2) - lam.unsqueeze(-1)      # E_ij = λ_j − λ_i
+            inner = inner + _off_diagonal_quotient(0.5 * (X - X.mT), E)
+        return V @ inner @ V.mT
+
+
+class EigvalsH(Function):
+    r"""λ = the eigenvalues of symmetric A, ascending (``UPLO`` triangle read).
+    VJP (Giles 2008, eigenvalues: dλᵢ = vᵢᵀ·dA·vᵢ): gA = V·diag(gλ)·Vᵀ, with V from an
+    :class:`Eigh` of A computed in backward, so that the gradient is differentiable again."""
+
+    def __init__(self, UPLO="L"):
+        self.UPLO = UPLO
+
+    def forward(self, xp, a):
+        return _lapack(xp, "linalg.eigvalsh", "the algorithm failed to converge",
+                       xp.linalg.eigvalsh, a, UPLO=self.UPLO)
+
+    def backward(self, gy):
+        (a,) = self.inputs
+        f = Eigh(self.UPLO)
+        _, V = unpack(f(a), [(a.shape[-1],), a.shape[-2:]])
+        return (V * gy.unsqueeze(-2)) @ V.mT
+
+
+def svd_backward(U, S, Vh, gU, gS, gVh):
+    r"""gA for the reduced SVD A = U·diag(S)·Vh (m×n, k = min(m, n)), in Tensor ops:
+    PyTorch's ``svd_backward`` (Townsend 2016, "Differentiating the singular value
+    decomposition"; Seeger et al. 2017, "Auto-differentiating linear algebra"), real case.
+    gU and gVh may be None (not used by the loss).
+
+        J = skew(Uᵀ·gU), K = skew(Vh·gVhᵀ), skew(X) = X − Xᵀ
+        E_jl = S_l² − S_j² off the diagonal
+        core = (J·diag(S) + diag(S)·K) / E + diag(gS)
+        gA = U·core·Vh + (I − UUᵀ)·gU·S⁻¹·Vh  (m > n)  or  U·S⁻¹·gVh·(I − VhᵀVh)  (m < n)
+    """
+    m, n = U.shape[-2], Vh.shape[-1]
+    if gU is None and gVh is None:
+        return (U * gS.unsqueeze(-2)) @ Vh
+    S2 = S * S
+    E = S2.unsqueeze(-2) - S2.unsqueeze(-1)
+    num = None
+    if gU is not None:
+        J = U.mT @ gU
+        num = (J - J.mT) * S.unsqueeze(-2)
+    if gVh is not None:
+        K = Vh @ gVh.mT
+        part = S.unsqueeze(-1) * (K - K.mT)
+        num = part if num is None else num + part
+    core = _off_diagonal_quotient(num, E)
+    core = core + DiagonalScatter(core.shape, 0, core.ndim - 2, core.ndim - 1)(gS)
+    if m > n and gU is not None:
+        gUS = gU / S.unsqueeze(-2)
+        return (U @ core + gUS - U @ (U.mT @ gUS)) @ Vh
+    if m < n and gVh is not None:
+        SgVh = gVh / S.unsqueeze(-1)
+        return U @ (core @ Vh + SgVh - (SgVh @ Vh.mT) @ Vh)
+    return U @ core @ Vh
+
+
+class SVD(Function):
+    r"""A = U·diag(S)·Vh, singular values S descending; ``full_matrices``: U m×m and Vh
+    n×n, else U m×k and Vh k×n (k = min(m, n)). The output packs U, S and Vh
+    (:func:`unpack`).
+
+    VJP: :func:`svd_backward` (PyTorch's rule; Townsend 2016). With ``full_matrices`` the
+    gradients of U's columns and Vh's rows past k are ignored, as PyTorch 2 does: those
+    vectors are any orthonormal basis of a complement, not functions of A. Singular
+    vectors are defined up to a common sign of uᵢ and vᵢ; a loss must not depend on it.
+    Used singular vectors of repeated singular values have no gradient (inf/nan)."""
+
+    save_output = True
+
+    def __init__(self, full_matrices=False):
+        self.full_matrices = full_matrices
+
+    def forward(self, xp, a):
+        u, s, vh = _lapack(xp, "linalg.svd", "the algorithm failed to converge",
+                           xp.linalg.svd, a, full_matrices=self.full_matrices)
+        self.parts = [u.shape[-2:], s.shape[-1:], vh.shape[-2:]]
+        return _pack(xp, a.shape[:-2], u, s, vh)
+
+    def backward(self, gy):
+        U, S, Vh = unpack(self.saved_output, self.parts)
+        gU, gS, gVh = unpack(gy, self.parts)
+        k = S.shape[-1]
+        if self.full_matrices:
+            U, Vh, gU, gVh = U[..., :k], Vh[..., :k, :], gU[..., :k], gVh[..., :k, :]
+        return svd_backward(U, S, Vh, _used(gU), gS, _used(gVh))
+
+
+class SVDVals(Function):
+    r"""S = the singular values of A, descending.
+    VJP (Townsend 2016; dσᵢ = uᵢᵀ·dA·vᵢ): gA = U·diag(gS)·Vh, with U, Vh from an
+    :class:`SVD` of A computed in backward, so that the gradient is differentiable again
+    (where the singular values are distinct, as for PyTorch's double backward)."""
+
+    def forward(self, xp, a):
+        return _lapack(xp, "linalg.svdvals", "the algorithm failed to converge",
+                       xp.linalg.svd, a, compute_uv=False)
+
+    def backward(self, gy):
+        (a,) = self.inputs
+        m, n = a.shape[-2:]
+        k = min(m, n)
+        U, _, Vh = unpack(SVD(False)(a), [(m, k), (k,), (k, n)])
+        return (U * gy.unsqueeze(-2)) @ Vh
+
+
+class Pinv(Function):
+    r"""Y = A⁺, the Moore–Penrose pseudo-inverse, from the SVD (or, ``hermitian``, the
+    eigendecomposition) with the singular values ≤ max(atol, rtol·σ_max) taken as 0.
+
+    VJP (Golub & Pereyra 1973, "The differentiation of pseudo-inverses and nonlinear least
+    squares problems whose variables separate", SIAM J. Numer. Anal. 10; PyTorch's
+    ``pinv_backward``), for A of locally constant rank:
+    gA = −Yᵀ·gY·Yᵀ + (I − A·Y)·gYᵀ·Y·Yᵀ + Yᵀ·Y·gYᵀ·(I − Y·A), in products with the
+    saved Y (no identity matrices formed)."""
+
+    save_output = True
+
+    def __init__(self, atol, rtol, hermitian=False):
+        self.atol, self.rtol, self.hermitian = atol, rtol, hermitian
+
+    @ieee  # 1/σ for σ = 0 is computed, then masked
+    def forward(self, xp, a):
+        if self.hermitian:
+            w, v = _lapack(xp, "linalg.pinv", "the algorithm failed to converge",
+                           xp.linalg.eigh, a)
+            s = xp.abs(w)
+            cut = xp.maximum(self.atol, self.rtol * s.max(axis=-1, keepdims=True))
+            winv = xp.where(s > cut, 1 / w, 0).astype(a.dtype)
+            return (v * winv[..., None, :]) @ _mT(xp, v)
+        u, s, vh = _lapack(xp, "linalg.pinv", "the algorithm failed to converge",
+                           xp.linalg.svd, a, full_matrices=False)
+        smax = s[..., :1] if s.shape[-1] else s
+        cut = xp.maximum(self.atol, self.rtol * smax)
+        sinv = xp.where(s > cut, 1 / s, 0).astype(a.dtype)
+        return (_mT(xp, vh) * sinv[..., None, :]) @ _mT(xp, u)
+
+    def backward(self, gy):
+        (a,) = self.inputs
+        y = self.saved_output
+        yt, gt = y.mT, gy.mT
+        gA = -(yt @ gy @ yt)
+        left = gt @ (y @ yt)                        # gYᵀ·Y·Yᵀ
+        gA = gA + left - a @ (y @ left)             # + (I − A·Y)·gYᵀ·Y·Yᵀ
+        right = (yt @ y) @ gt                       # Yᵀ·Y·gYᵀ
+        return gA + right - (right @ y) @ a         # + Yᵀ·Y·gYᵀ·(I − Y·A)

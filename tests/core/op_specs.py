@@ -673,4 +673,386 @@ FUSED_SPECS = [
 ]
 SPECS += FUSED_SPECS
 
+
+# --------------------------------------------------------------- linear algebra (ops/linalg.py)
+# Inputs are built well-conditioned: diagonally dominant matrices (|det| away from 0),
+# M + 5·I (singular values ≥ 1), spectra with gaps ≥ 0.5 (eigh, svd), SPD M·Mᵀ + n·I.
+def _la_batch(data):
+    return (data.draw(st.integers(1, 2)),) if data.draw(st.booleans()) else ()
+
+
+def _la_dominant(data, flip=True):
+    """A strictly diagonally dominant n×n matrix (nonsingular); a row sign flip makes the
+    determinant negative half of the time."""
+    n = data.draw(st.integers(1, 4))
+    a = data.draw(arrays(shape=_la_batch(data) + (n, n), min_value=-1, max_value=1))
+    a = a + (n + 0.5) * np.eye(n)
+    if flip and data.draw(st.booleans()):
+        a[..., 0, :] *= -1
+    return a
+
+
+def _la_full_rank(data, m=None, n=None):
+    """An m×n matrix M + C/4 + 6·I with |mᵢⱼ| ≤ 1 and a fixed dense C (|cᵢⱼ| ≤ 1):
+    singular values ≥ 1, and no column already triangular (where LAPACK's Householder QR
+    skips a reflection and the signs of Q and R jump)."""
+    m = m or data.draw(st.integers(1, 4))
+    n = n or data.draw(st.integers(1, 4))
+    c = np.sin(1.0 + np.arange(m)[:, None] + 2.3 * np.arange(n))
+    return data.draw(arrays(shape=_la_batch(data) + (m, n), min_value=-1, max_value=1)) \
+        + c / 4 + 6 * np.eye(m, n)
+
+
+def _la_spectrum(data, batch, k):
+    """Ascending values ≥ 0.5 apart (eigenvalues; singular values when shifted > 0)."""
+    gaps = data.draw(arrays(shape=batch + (k,), min_value=0.5, max_value=2.0))
+    return data.draw(st.floats(-3, 3)) + np.cumsum(gaps, axis=-1)
+
+
+def _la_orthogonal(data, batch, n):
+    return np.linalg.qr(data.draw(arrays(shape=batch + (n, n))))[0]
+
+
+def _la_symmetric(data, invertible=False):
+    """Q·diag(λ)·Qᵀ with eigenvalues ≥ 0.5 apart (and eigenvectors whose sign
+    :func:`_np_signs` fixes), or (``invertible``) |λ| in [0.5, 3]."""
+    n = data.draw(st.integers(1, 4))
+    batch = _la_batch(data)
+    q = _la_orthogonal(data, batch, n)
+    if not invertible:
+        assume(_np_sign_margin(q) > 0.05)
+    if invertible:
+        lam = data.draw(arrays(shape=batch + (n,), min_value=0.5, max_value=3.0))
+        lam = lam * np.where(data.draw(arrays(shape=batch + (n,))) < 0, -1.0, 1.0)
+    else:
+        lam = _la_spectrum(data, batch, n)
+    return (q * lam[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def _la_svd_input(data):
+    m, n = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    batch, k = _la_batch(data), min(m, n)
+    s = _la_spectrum(data, batch, k)
+    s = s - s[..., :1] + 0.5                           # smallest 0.5, gaps ≥ 0.5
+    u = _la_orthogonal(data, batch, m)[..., :k]
+    v = _la_orthogonal(data, batch, n)[..., :k]
+    assume(_np_sign_margin(u) > 0.05)
+    return (u * s[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def _la_spd(data):
+    n = data.draw(st.integers(1, 4))
+    m = data.draw(arrays(shape=_la_batch(data) + (n, n), min_value=-1, max_value=1))
+    return m @ np.swapaxes(m, -1, -2) + n * np.eye(n)
+
+
+def _la_sym(A):
+    return (A + A.mT) * 0.5
+
+
+def _np_sym(a):
+    return (a + np.swapaxes(a, -1, -2)) / 2
+
+
+_SIGN_WEIGHTS = np.array([1.0, 0.5772, 0.3183, 0.1415])
+
+
+def _np_sign_projections(v):
+    return np.einsum("i,...ij->...j", _SIGN_WEIGHTS[:v.shape[-2]], v)
+
+
+def _np_signs(v):
+    """sign(wᵀvᵢ) for each column vᵢ, with fixed weights w: eigen- and singular vectors
+    are defined up to sign, and the specs fix it by this rule, which is locally constant
+    where wᵀvᵢ ≠ 0 (the draws keep |wᵀvᵢ| > 0.05)."""
+    return np.sign(_np_sign_projections(v))[..., None, :]
+
+
+def _np_sign_margin(v):
+    return np.abs(_np_sign_projections(v)).min() if v.size else 1.0
+
+
+def _la_eigh(A, UPLO):
+    lam, v = mg.linalg.eigh(_la_sym(A), UPLO)
+    return mg.cat([lam, (v * _on(v, _np_signs(v.data))).flatten(-2)], -1)
+
+
+def _np_eigh(a, UPLO):
+    lam, v = np.linalg.eigh(_np_sym(a))
+    return np.concatenate([lam, (v * _np_signs(v)).reshape(lam.shape[:-1] + (-1,))], -1)
+
+
+def _la_svd(A):
+    u, s, vh = mg.linalg.svd(A, full_matrices=False)
+    sign = _on(u, _np_signs(u.data))
+    return mg.cat([(u * sign).flatten(-2), s, (vh * sign.mT).flatten(-2)], -1)
+
+
+def _np_svd(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    sign = _np_signs(u)
+    flat = s.shape[:-1] + (-1,)
+    return np.concatenate([(u * sign).reshape(flat), s,
+                           (vh * np.swapaxes(sign, -1, -2)).reshape(flat)], -1)
+
+
+def _la_qr(A, mode):
+    q, r = mg.linalg.qr(A, mode)
+    return mg.cat([q.flatten(-2), r.flatten(-2)], -1)
+
+
+def _np_qr(a, mode):
+    q, r = np.linalg.qr(a, mode)
+    flat = a.shape[:-2] + (-1,)
+    return np.concatenate([q.reshape(flat), r.reshape(flat)], -1)
+
+
+def _draw_la_products(data):
+    kind = data.draw(st.sampled_from(["mm", "bmm", "outer", "inner", "dot", "addmm",
+                                      "baddbmm", "addmv", "kron"]))
+    n, k, m, b = (data.draw(st.integers(1, 4)) for _ in range(4))
+    shapes_ = {"mm": [(n, k), (k, m)], "bmm": [(b, n, k), (b, k, m)], "outer": [(n,), (m,)],
+               "inner": [(b, n, k), (m, k)], "dot": [(k,), (k,)],
+               "addmm": [(m,), (n, k), (k, m)], "baddbmm": [(n, 1), (b, n, k), (b, k, m)],
+               "addmv": [(1,), (n, k), (k,)],
+               "kron": [(n, k), (b, 1, m)]}[kind]
+    xs = tuple(data.draw(arrays(shape=s)) for s in shapes_)
+    beta, alpha = data.draw(st.sampled_from([(1, 1), (0.5, -2.0), (0, 1.5)]))
+    return xs, {"kind": kind, "beta": beta, "alpha": alpha}
+
+
+def _la_products(*xs, kind, beta, alpha):
+    if kind in ("addmm", "baddbmm", "addmv"):
+        return getattr(mg, kind)(*xs, beta=beta, alpha=alpha)
+    return getattr(mg, kind)(*xs)
+
+
+def _np_products(*xs, kind, beta, alpha):
+    if kind == "inner":
+        return np.inner(*xs)
+    if kind == "kron":
+        return np.kron(*xs)
+    if kind in ("addmm", "baddbmm", "addmv"):
+        return beta * xs[0] + alpha * (xs[1] @ xs[2])
+    return {"mm": np.matmul, "bmm": np.matmul, "outer": np.outer, "dot": np.dot}[kind](*xs)
+
+
+_EINSUM_FORMS = {  # equation: shapes in letters (sizes drawn per letter)
+    "ij,jk->ik": ["ij", "jk"], "ij,jk": ["ij", "jk"], "bij,bjk->bik": ["bij", "bjk"],
+    "...ij,...jk": ["cij", "jk"], "ii->i": ["ii"], "ii": ["ii"], "iij,jk->ik": ["iij", "jk"],
+    "ijk,j->i": ["ijk", "j"], "i,j->ij": ["i", "j"], "ij->": ["ij"], "ij,j->ij": ["ij", "j"],
+    "...ii->...": ["cii"], "ba,ab": ["ba", "ab"], "ij,kj->jki": ["ij", "kj"],
+}
+
+
+def _draw_einsum(data):
+    eq = data.draw(st.sampled_from(sorted(_EINSUM_FORMS)))
+    size = {c: data.draw(st.integers(1, 3)) for c in "abcijk"}
+    xs = tuple(data.draw(arrays(shape=tuple(size[c] for c in t))) for t in _EINSUM_FORMS[eq])
+    if eq == "ij,j->ij" and data.draw(st.booleans()):       # a size-1 dim that broadcasts
+        xs = (xs[0][:1], xs[1])
+    return xs, {"eq": eq}
+
+
+def _draw_structure(data):
+    kind = data.draw(st.sampled_from(["tril", "triu", "diag1", "diag2", "diagonal",
+                                      "diag_embed", "trace"]))
+    x = data.draw(arrays(min_dims=1 if kind in ("diag1", "diag_embed") else 2, max_dims=3,
+                         max_side=4))
+    if kind == "diag1":
+        x = x.reshape(-1)
+    if kind in ("diag2", "trace"):
+        x = x.reshape(x.shape[0], -1)
+    d = x.ndim + (kind == "diag_embed")
+    dim1, dim2 = data.draw(st.permutations(range(-d, 0)))[:2] if d >= 2 else (0, 1)
+    return (x,), {"kind": kind, "k": data.draw(st.integers(-3, 3)), "dim1": dim1, "dim2": dim2}
+
+
+def _la_structure(x, kind, k, dim1, dim2):
+    if kind in ("tril", "triu"):
+        return getattr(x, kind)(k)
+    if kind in ("diag1", "diag2"):
+        return mg.diag(x, k)
+    if kind == "trace":
+        return x.trace()
+    if kind == "diagonal":
+        return x.diagonal(k, dim1, dim2)
+    return x.diag_embed(k, dim1, dim2)
+
+
+def _np_structure(x, kind, k, dim1, dim2):
+    if kind in ("tril", "triu"):
+        return getattr(np, kind)(x, k)
+    if kind in ("diag1", "diag2"):
+        return np.diag(x, k)
+    if kind == "trace":
+        return np.trace(x)
+    if kind == "diagonal":
+        return np.diagonal(x, k, dim1, dim2)
+    n = x.shape[-1] + abs(k)
+    out = np.zeros(x.shape[:-1] + (n, n))                       # embed in the last two
+    i = np.arange(x.shape[-1])
+    out[..., i + max(-k, 0), i + max(k, 0)] = x
+    return np.moveaxis(out, (-2, -1), (dim1, dim2))
+
+
+def _draw_cross(data):
+    (sa, sb) = data.draw(broadcastable_shapes(2, min_dims=1, max_dims=3, max_side=3))
+    n = max(len(sa), len(sb))                    # equal numbers of dims, as PyTorch requires
+    sa, sb = ((1,) * (n - len(s)) + s[:-1] + (3,) for s in (sa, sb))
+    return (data.draw(arrays(shape=sa)), data.draw(arrays(shape=sb))), {}
+
+
+def _draw_cdist(data):
+    """Rows of x1 and x2 from one array of distinct values: no two elements of a column
+    coincide, so no |difference| sits on the kink at 0."""
+    p_rows, r_rows, m = (data.draw(st.integers(1, 3)) for _ in range(3))
+    b = _la_batch(data)
+    x = data.draw(arrays(shape=b + (p_rows + r_rows, m), unique=True))
+    return (x[..., :p_rows, :], x[..., p_rows:, :]), {
+        "p": data.draw(st.sampled_from([2.0, 1.0, 3.0, 0.5]))}  # inf: test_linalg.py
+
+
+def _np_cdist(a, b, p):
+    d = np.abs(a[..., :, None, :] - b[..., None, :, :])
+    return d.max(-1) if p == float("inf") else (d**p).sum(-1) ** (1 / p)
+
+
+def _draw_vector_norm(data):
+    x, dim, keepdim = _draw_reduce(data, unique=True, min_value=0.1)
+    x = x * np.where(np.arange(x.size).reshape(x.shape) % 2, -1.0, 1.0)  # signs, away from 0
+    return (x,), {"ord": data.draw(st.sampled_from([2, 1, 3.5, 0.5, -1.5, float("inf"),
+                                                    -float("inf"), 0])),
+                  "dim": dim, "keepdim": keepdim}
+
+
+def _np_vector_norm(x, ord, dim, keepdim):
+    a = np.abs(x)
+    if ord == 0:
+        return np.sum(a != 0, axis=dim, keepdims=keepdim).astype(x.dtype)
+    if abs(ord) == float("inf"):
+        return (np.max if ord > 0 else np.min)(a, axis=dim, keepdims=keepdim)
+    return (a**ord).sum(axis=dim, keepdims=keepdim) ** (1 / ord)
+
+
+def _draw_matrix_norm(data):
+    ord = data.draw(st.sampled_from(["fro", "nuc", 2, -2, 1, -1, float("inf"),
+                                     -float("inf")]))
+    if ord in ("nuc", 2, -2):  # the constructed spectrum is that of the last two dims
+        x = _la_svd_input(data)
+        dims = data.draw(st.sampled_from([(-2, -1), (-1, -2)]))
+        return (x,), {"ord": ord, "dim": dims, "keepdim": data.draw(st.booleans())}
+    x = data.draw(arrays(min_dims=2, max_dims=3, max_side=4, min_value=0.1, max_value=1.0))
+    dims = tuple(data.draw(st.permutations(range(-x.ndim, 0)))[:2])
+    # |xᵢⱼ| = u + 5i + 7j (i, j: positions along dims): row sums and column sums are
+    # distinct (no ties for their max and min); every third entry negative
+    i = np.arange(x.shape[dims[0]]).reshape([-1 if d == dims[0] % x.ndim else 1
+                                             for d in range(x.ndim)])
+    j = np.arange(x.shape[dims[1]]).reshape([-1 if d == dims[1] % x.ndim else 1
+                                             for d in range(x.ndim)])
+    x = (x + 5 * i + 7 * j) * np.where(np.arange(x.size).reshape(x.shape) % 3, 1.0, -1.0)
+    return (x,), {"ord": ord, "dim": dims, "keepdim": data.draw(st.booleans())}
+
+
+def _np_matrix_norm(x, ord, dim, keepdim):
+    y = np.linalg.norm(np.moveaxis(x, dim, (-2, -1)), ord, axis=(-2, -1))
+    if keepdim:
+        for d in sorted(d % x.ndim for d in dim):
+            y = np.expand_dims(y, d)
+    return y
+
+
+def _draw_solve(data):
+    a = _la_dominant(data)
+    n, batch = a.shape[-1], a.shape[:-2]
+    vector, left = data.draw(st.booleans()), data.draw(st.booleans())
+    if vector:
+        b_shape = (n,) if data.draw(st.booleans()) else batch + (n,)
+    else:
+        k = data.draw(st.integers(1, 3))
+        b_shape = (2,) * (not batch and data.draw(st.booleans())) + \
+            ((n, k) if left else (k, n))                       # batch dims broadcast
+    return (a, data.draw(arrays(shape=b_shape))), {"left": left}
+
+
+def _np_solve(a, b, left):
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    at = a if left else np.swapaxes(a, -1, -2)
+    if vector:
+        return np.linalg.solve(at, b[..., None])[..., 0]
+    x = np.linalg.solve(at, b if left else np.swapaxes(b, -1, -2))
+    return x if left else np.swapaxes(x, -1, -2)
+
+
+def _draw_pinv(data):
+    hermitian = data.draw(st.booleans())
+    a = _la_symmetric(data, invertible=True) if hermitian else _la_full_rank(data)
+    return (a,), {"hermitian": hermitian}
+
+
+def _draw_multi_dot(data):
+    dims = [data.draw(st.integers(1, 4)) for _ in range(data.draw(st.integers(3, 5)))]
+    xs = [data.draw(arrays(shape=(dims[i], dims[i + 1]))) for i in range(len(dims) - 1)]
+    if data.draw(st.booleans()):
+        xs[0] = xs[0][0]
+    if data.draw(st.booleans()):
+        xs[-1] = xs[-1][:, 0]
+    return tuple(xs), {}
+
+
+def _draw_matrix_power(data):
+    return (_la_dominant(data),), {"n": data.draw(st.integers(-2, 3))}
+
+
+LINALG_SPECS = [
+    OpSpec("linalg_products", _draw_la_products, _la_products, _np_products),
+    OpSpec("einsum", _draw_einsum, lambda *xs, eq: mg.einsum(eq, *xs),
+           lambda *xs, eq: np.einsum(eq, *xs)),
+    OpSpec("linalg_structure", _draw_structure, _la_structure, _np_structure),
+    OpSpec("cross", _draw_cross, lambda a, b: mg.cross(a, b, -1),
+           lambda a, b: np.cross(a, b)),
+    OpSpec("cdist", _draw_cdist, lambda a, b, p: mg.cdist(a, b, p), _np_cdist),
+    OpSpec("vector_norm", _draw_vector_norm,
+           lambda x, ord, dim, keepdim: mg.linalg.vector_norm(x, ord, dim, keepdim),
+           _np_vector_norm),
+    OpSpec("matrix_norm", _draw_matrix_norm,
+           lambda x, ord, dim, keepdim: mg.linalg.matrix_norm(x, ord, dim, keepdim),
+           _np_matrix_norm),
+    OpSpec("det", lambda data: ((_la_dominant(data),), {}), lambda a: mg.linalg.det(a),
+           np.linalg.det),
+    OpSpec("slogdet", lambda data: ((_la_dominant(data),), {}),
+           lambda a: (lambda r: r.sign * 10 + r.logabsdet)(mg.linalg.slogdet(a)),
+           lambda a: (lambda s, la: s * 10 + la)(*np.linalg.slogdet(a))),
+    OpSpec("logdet", lambda data: ((_la_dominant(data, flip=False),), {}),
+           lambda a: mg.logdet(a), lambda a: np.linalg.slogdet(a)[1]),
+    OpSpec("inv", lambda data: ((_la_dominant(data),), {}), lambda a: mg.linalg.inv(a),
+           np.linalg.inv),
+    OpSpec("solve", _draw_solve, lambda a, b, left: mg.linalg.solve(a, b, left=left),
+           _np_solve),
+    OpSpec("cholesky", lambda data: ((_la_spd(data),), {"upper": data.draw(st.booleans())}),
+           lambda a, upper: mg.linalg.cholesky(_la_sym(a), upper=upper),
+           lambda a, upper: (lambda L: np.swapaxes(L, -1, -2) if upper else L)(
+               np.linalg.cholesky(_np_sym(a)))),
+    OpSpec("qr", lambda data: ((_la_full_rank(data),), {
+               "mode": data.draw(st.sampled_from(["reduced", "complete"]))}),
+           lambda a, mode: _la_qr(a, "reduced" if a.shape[-2] > a.shape[-1] else mode),
+           lambda a, mode: _np_qr(a, "reduced" if a.shape[-2] > a.shape[-1] else mode)),
+    OpSpec("eigh", lambda data: ((_la_symmetric(data),), {
+               "UPLO": data.draw(st.sampled_from("LU"))}), _la_eigh, _np_eigh),
+    OpSpec("eigvalsh", lambda data: ((_la_symmetric(data),), {}),
+           lambda a: mg.linalg.eigvalsh(_la_sym(a)), lambda a: np.linalg.eigvalsh(a)),
+    OpSpec("svd", lambda data: ((_la_svd_input(data),), {}), _la_svd, _np_svd),
+    OpSpec("svdvals", lambda data: ((_la_svd_input(data),), {}),
+           lambda a: mg.linalg.svdvals(a), lambda a: np.linalg.svd(a, compute_uv=False)),
+    OpSpec("pinv", _draw_pinv,
+           lambda a, hermitian: mg.linalg.pinv(_la_sym(a) if hermitian else a,
+                                               hermitian=hermitian),
+           lambda a, hermitian: np.linalg.pinv(a)),
+    OpSpec("matrix_power", _draw_matrix_power,
+           lambda a, n: mg.linalg.matrix_power(a, n), np.linalg.matrix_power),
+    OpSpec("multi_dot", _draw_multi_dot, lambda *xs: mg.linalg.multi_dot(xs),
+           lambda *xs: np.linalg.multi_dot(xs)),
+]
+SPECS += LINALG_SPECS
+
 SPEC_BY_NAME = {s.name: s for s in SPECS}

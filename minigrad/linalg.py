@@ -1,0 +1,528 @@
+r"""``minigrad.linalg``: PyTorch's ``torch.linalg``, differentiable, batched over leading
+dims.
+
+Norms (``vector_norm``, ``matrix_norm``, ``norm``), determinants (``det``, ``slogdet``),
+inverses and systems (``inv``, ``solve``, ``pinv``), decompositions (``cholesky``, ``qr``,
+``eigh``, ``eigvalsh``, ``svd``, ``svdvals``), products (``matrix_power``, ``multi_dot``,
+``matmul``, ``vecdot``, ``cross``) and ``diagonal``: the names, argument order, defaults,
+shapes and return types of ``torch.linalg`` (``slogdet``, ``qr``, ``eigh`` and ``svd``
+return named tuples). The derivative rules live in :mod:`minigrad.ops.linalg`, one
+Function per rule, each docstring citing its source; every backward is made of Tensor
+ops, so second derivatives work where PyTorch has them.
+
+Errors, as PyTorch raises them but in minigrad's classes: a shape the function cannot
+take is a ``ValueError`` naming the function and the shape (non-square input to ``inv``,
+``det``, ``cholesky``...); a singular matrix (``inv``, ``solve``) or one that is not
+positive-definite (``cholesky``) is a :class:`LinAlgError` (a RuntimeError) naming the
+function, never NumPy's exception.
+
+Notes
+-----
+Precision: float16 and bfloat16 input to the decompositions, determinants, inverses and
+solves is refused with a ``TypeError``, as PyTorch refuses it ("Low precision dtypes not
+supported"); inside ``minigrad.amp.autocast`` it is computed in float32 instead (the
+norms accept half input and accumulate in float32). Integer input is refused too.
+
+Examples
+--------
+>>> import minigrad as mg
+>>> A = mg.tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
+>>> mg.linalg.det(A)
+tensor(5., grad_fn=<Det backward>)
+>>> mg.linalg.solve(A, mg.tensor([3.0, 5.0]))
+tensor([0.8, 1.4], grad_fn=<Reshape backward>)
+>>> mg.linalg.vector_norm(mg.tensor([3.0, -4.0, 0.0]), ord=1)
+tensor(7.)
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+from . import dtypes as _dt
+from .amp.autocast_mode import autocast_float32
+from .ops import linalg as _ops
+from .ops import reduction as _reduction
+from .ops.elementwise import const, where
+from .ops.linalg import LinAlgError, check_matrix, matmul, unpack
+from .ops.linalg import cross as _cross
+from .tensor import Tensor
+
+__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv",
+           "solve", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv",
+           "matrix_power", "multi_dot", "cross", "matmul", "vecdot", "diagonal"]
+
+slogdet_result = namedtuple("slogdet_result", ["sign", "logabsdet"])
+qr_result = namedtuple("qr_result", ["Q", "R"])
+eigh_result = namedtuple("eigh_result", ["eigenvalues", "eigenvectors"])
+svd_result = namedtuple("svd_result", ["U", "S", "Vh"])
+
+_INF = math.inf
+
+
+# --------------------------------------------------------------------------- norms
+def _check_floating(op, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expects a tensor, got {type(x).__name__}")
+    if not _dt.is_floating(x.dtype):
+        raise TypeError(f"{op}: expected a floating-point tensor, got {x.dtype}")
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    r"""The vector ord-norm of ``x`` over ``dim`` (all elements by default; an int or a
+    tuple): (Σ|x|^ord)^(1/ord) for any real ord ≠ 0; max|x| for inf, min|x| for −inf; the
+    number of nonzero elements for 0.
+
+    Gradients: 0 where the norm is 0 (for ord > 0, as PyTorch), 0 for ord = 0 (a count);
+    for ord < 0 a zero element makes the norm 0 and its gradient 0 (PyTorch's values).
+    ``dtype`` casts x first. Half input is reduced in float32 and rounded once.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> x = mg.tensor([3.0, -4.0, 0.0])
+    >>> [vector_norm(x, o).item() for o in (2, 1, float("inf"), 0)]
+    [5.0, 7.0, 4.0, 2.0]
+    """
+    _check_floating("linalg.vector_norm", x)
+    if dtype is not None:
+        x = x.to(dtype=dtype)
+    (x,) = autocast_float32(x)
+    if isinstance(ord, bool) or not isinstance(ord, numbers.Real) or math.isnan(ord):
+        raise ValueError(f"linalg.vector_norm: ord must be a real number or ±inf, got {ord!r}")
+    if isinstance(dim, list):
+        dim = tuple(dim)
+    if ord == 0:
+        return x.sign().abs().sum(dim, keepdim)  # sign has a zero derivative: a count
+    if ord == _INF:
+        return x.abs().amax(dim, keepdim)
+    if ord == -_INF:
+        return x.abs().amin(dim, keepdim)
+    if ord > 0:
+        return _reduction.norm(x, ord, dim, keepdim)
+    return _negative_norm(x, ord, dim, keepdim)
+
+
+def _negative_norm(x, p, dim, keepdim):
+    """(Σ|x|^p)^(1/p) for p < 0: a zero element makes the sum inf and the norm 0; masks
+    (constants) keep 0^p and its gradient out of the arithmetic there."""
+    axes = _reduction.normalize_dims(dim, x.ndim, "linalg.vector_norm")
+    a = x.abs()
+    zero = a.data == 0
+    has_zero = zero.any(axis=axes, keepdims=True)
+    s = where(zero, 0.0, where(zero, 1.0, a) ** p).sum(axes, keepdim=True)
+    y = where(has_zero, 0.0, where(has_zero, 1.0, s) ** (1.0 / p))
+    return y if keepdim else y.squeeze(axes)
+
+
+def _matrix_dims(op, A, dim):
+    if A.ndim < 2:
+        raise ValueError(f"{op}: A must have at least 2 dims, got shape {A.shape}")
+    dim = tuple(dim)
+    if len(dim) != 2:
+        raise ValueError(f"{op}: dim must be a 2-tuple, got {dim}")
+    return _ops._two_dims(op, dim[0], dim[1], A.ndim)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    r"""The matrix norm of the matrices in dims ``dim`` of A: ``'fro'`` √(Σ a²ᵢⱼ),
+    ``'nuc'`` Σσᵢ, 2 / −2 the largest / smallest singular value, 1 / −1 the largest /
+    smallest column sum of |aᵢⱼ|, inf / −inf the largest / smallest row sum.
+
+    The singular-value norms differentiate through :class:`~minigrad.ops.linalg.SVDVals`
+    (and refuse half input, as the SVD does); the others are sums and extrema of |A|.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> A = mg.tensor([[1.0, -2.0], [3.0, 4.0]])
+    >>> [round(matrix_norm(A, o).item(), 4) for o in ("fro", 1, float("inf"), -1)]
+    [5.4772, 6.0, 7.0, 4.0]
+    """
+    op = "linalg.matrix_norm"
+    _check_floating(op, A)
+    if dtype is not None:
+        A = A.to(dtype=dtype)
+    (A,) = autocast_float32(A)
+    d1, d2 = _matrix_dims(op, A, dim)
+    if isinstance(ord, str):
+        if ord == "fro":
+            return vector_norm(A, 2, (d1, d2), keepdim)
+        if ord != "nuc":
+            raise ValueError(f"{op}: ord must be 'fro', 'nuc', ±1, ±2 or ±inf, got {ord!r}")
+    elif ord not in (1, -1, 2, -2, _INF, -_INF):
+        raise ValueError(f"{op}: ord must be 'fro', 'nuc', ±1, ±2 or ±inf, got {ord!r}")
+    if ord in ("nuc", 2, -2):
+        check_matrix(op, A, square=False)
+        rest = [i for i in range(A.ndim) if i not in (d1, d2)]
+        s = _ops.SVDVals()(A.permute(*rest, d1, d2))
+        y = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        return y.unsqueeze(min(d1, d2)).unsqueeze(max(d1, d2)) if keepdim else y
+    # 1: the largest column sum (sum over the rows, d1); inf: the largest row sum
+    summed, extreme = (d1, d2) if ord in (1, -1) else (d2, d1)
+    sums = A.abs().sum(summed, keepdim=True)
+    y = sums.amax(extreme, keepdim=True) if ord > 0 else sums.amin(extreme, keepdim=True)
+    return y if keepdim else y.squeeze((d1, d2))
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    r"""``torch.linalg.norm``: a vector norm when ``dim`` is an int or a 1-tuple, or when
+    ``dim`` and ``ord`` are both None (the 2-norm of all elements); a matrix norm when
+    ``dim`` is a 2-tuple; with ``dim=None`` and an ``ord``, a vector norm of a 1-D A or a
+    matrix norm of a 2-D A.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> A = mg.tensor([[3.0, 0.0], [0.0, 4.0]])
+    >>> norm(A).item(), norm(A, 2).item(), norm(A, 1, dim=1).tolist()
+    (5.0, 4.0, [3.0, 4.0])
+    """
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 1:
+            return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+        if len(dims) == 2:
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+        raise ValueError(f"linalg.norm: dim must be an int, a 1-tuple or a 2-tuple, got {dim}")
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    raise ValueError(f"linalg.norm: with ord and without dim the input must be 1-D or 2-D, "
+                     f"got shape {A.shape}")
+
+
+# --------------------------------------------------------------------------- determinants
+def det(A):
+    r"""det A for square A (..., n, n). Gradient: det(A)·A⁻ᵀ, the cofactor matrix where A
+    is singular (:class:`~minigrad.ops.linalg.Det`).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> det(mg.tensor([[2.0, 5.0, 1.0], [0.0, 3.0, 7.0], [0.0, 0.0, 4.0]])).item()
+    24.0
+    """
+    return _ops.Det()(check_matrix("linalg.det", A))
+
+
+def slogdet(A):
+    r"""``(sign, logabsdet)`` with det A = sign·exp(logabsdet), without overflow for large
+    matrices: a named tuple, as PyTorch. ``sign`` has no gradient; ``logabsdet``'s is A⁻ᵀ
+    (:class:`~minigrad.ops.linalg.LogAbsDet`). A singular A gives (0, −inf).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> sign, logabsdet = slogdet(mg.tensor([[0.0, 2.0], [3.0, 0.0]]))
+    >>> sign.item(), round(logabsdet.item(), 6)
+    (-1.0, 1.791759)
+    """
+    A = check_matrix("linalg.slogdet", A)
+    f = _ops.LogAbsDet()
+    logabsdet = f(A)
+    return slogdet_result(const(A.xp.asarray(f.sign, dtype=A.dtype)), logabsdet)
+
+
+def logdet(A):
+    """log det A (``torch.logdet``): nan where det A < 0, −inf where det A = 0."""
+    A = check_matrix("logdet", A)
+    sign, logabsdet = slogdet(A)
+    xp, s = A.xp, sign.data
+    shift = xp.where(s > 0, 0.0, xp.where(s < 0, xp.nan, -xp.inf)).astype(A.dtype)
+    return logabsdet + const(shift)
+
+
+# --------------------------------------------------------------------------- inverses
+def inv(A):
+    r"""A⁻¹ for square A (..., n, n); a singular A raises :class:`LinAlgError`.
+    Gradient: −A⁻ᵀ·G·A⁻ᵀ (:class:`~minigrad.ops.linalg.Inv`).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> inv(mg.tensor([[4.0, 7.0], [2.0, 6.0]]))
+    tensor([[ 0.6, -0.7],
+            [-0.2,  0.4]])
+    """
+    return _ops.Inv()(check_matrix("linalg.inv", A))
+
+
+def solve(A, B, *, left=True):
+    r"""X with A·X = B (``left=False``: X·A = B), A (..., n, n) and B (..., n, k) or a
+    batch of vectors B (..., n) — PyTorch's rule: B is a vector when it is 1-D, or has one
+    dim fewer than A and the shape ``A.shape[:-1]``. Batch dims broadcast. A singular A
+    raises :class:`LinAlgError`.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> A = mg.tensor([[3.0, 1.0], [1.0, 2.0]])
+    >>> solve(A, mg.tensor([9.0, 8.0]))
+    tensor([2., 3.])
+    """
+    A = check_matrix("linalg.solve", A)
+    _check_floating("linalg.solve", B)
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    if not left:
+        return solve(A.mT, B) if vector else solve(A.mT, B.mT).mT
+    Bm = B.unsqueeze(-1) if vector else B
+    n = A.shape[-1]
+    if Bm.ndim < 2 or Bm.shape[-2] != n:
+        raise ValueError(f"linalg.solve: incompatible shapes of A {A.shape} and B {B.shape} "
+                         f"for the equation AX = B")
+    try:
+        np.broadcast_shapes(A.shape[:-2], Bm.shape[:-2])
+    except ValueError:
+        raise ValueError(f"linalg.solve: the batch dims of A {A.shape} and B {B.shape} do "
+                         "not broadcast") from None
+    X = _ops.Solve()(A, Bm)
+    return X.squeeze(-1) if vector else X
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    r"""The Moore–Penrose pseudo-inverse A⁺ (n × m for A m × n), from the SVD with the
+    singular values ≤ max(atol, rtol·σ_max) treated as 0; ``hermitian=True`` uses the
+    eigendecomposition of a symmetric A (its lower triangle). PyTorch's defaults: without
+    ``rtol``, rtol = eps·max(m, n) when atol is None or 0, else 0.
+
+    Gradient: Golub & Pereyra's formula for A of locally constant rank
+    (:class:`~minigrad.ops.linalg.Pinv`), so an A of full rank, whatever its singular
+    values, has a finite gradient.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> pinv(mg.tensor([[1.0], [2.0]], dtype=mg.float64))
+    tensor([[0.2, 0.4]], dtype=float64)
+    """
+    A = check_matrix("linalg.pinv", A, square=hermitian)
+    m, n = A.shape[-2:]
+
+    def tolerance(t):
+        return t.data[..., None] if isinstance(t, Tensor) else t
+
+    if rtol is None:
+        zero_atol = atol is None or (not isinstance(atol, Tensor) and atol <= 0)
+        rtol = float(_dt.finfo(A.dtype).eps) * max(m, n) if zero_atol else 0.0
+    atol = 0.0 if atol is None else atol
+    return _ops.Pinv(tolerance(atol), tolerance(rtol), hermitian)(A)
+
+
+# --------------------------------------------------------------------------- decompositions
+def cholesky(A, *, upper=False):
+    r"""L, lower triangular with A = L·Lᵀ, for symmetric positive-definite A (only its
+    lower triangle is read); ``upper=True`` gives U = Lᵀ. An A that is not
+    positive-definite raises :class:`LinAlgError`. Gradient: Murray 2016
+    (:class:`~minigrad.ops.linalg.Cholesky`), symmetric.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> cholesky(mg.tensor([[4.0, 2.0], [2.0, 5.0]]))
+    tensor([[2., 0.],
+            [1., 2.]])
+    """
+    L = _ops.Cholesky()(check_matrix("linalg.cholesky", A))
+    return L.mT if upper else L
+
+
+def qr(A, mode="reduced"):
+    r"""``(Q, R)`` with A = Q·R, Q with orthonormal columns and R upper triangular.
+    ``mode``: "reduced" (Q m×k, R k×n, k = min(m, n)), "complete" (Q m×m, R m×n) or "r"
+    (R only; Q is an empty tensor). Gradient for "reduced", and for "complete" when
+    m ≤ n (:class:`~minigrad.ops.linalg.QR`), as PyTorch.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> Q, R = qr(mg.tensor([[3.0, 1.0], [4.0, 2.0]]))
+    >>> (Q @ R).round(decimals=4)
+    tensor([[3., 1.],
+            [4., 2.]])
+    """
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    A = check_matrix("linalg.qr", A, square=False)
+    f = _ops.QR(mode)
+    parts = unpack(f(A), f.parts)
+    if mode == "r":
+        return qr_result(const(A.xp.zeros((0,), dtype=A.dtype)), parts[0])
+    return qr_result(*parts)
+
+
+def _check_uplo(op, UPLO):
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"{op}: UPLO must be 'L' or 'U', got {UPLO!r}")
+
+
+def eigh(A, UPLO="L"):
+    r"""``(eigenvalues, eigenvectors)`` of symmetric A: λ ascending, V orthonormal with
+    A = V·diag(λ)·Vᵀ; only the ``UPLO`` ("L" or "U") triangle of A is read. The sign of
+    each eigenvector is arbitrary. Gradient: :class:`~minigrad.ops.linalg.Eigh`.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> eigh(mg.tensor([[2.0, 1.0], [1.0, 2.0]])).eigenvalues
+    tensor([1., 3.])
+    """
+    _check_uplo("linalg.eigh", UPLO)
+    A = check_matrix("linalg.eigh", A)
+    f = _ops.Eigh(UPLO)
+    return eigh_result(*unpack(f(A), f.parts))
+
+
+def eigvalsh(A, UPLO="L"):
+    """The eigenvalues of symmetric A, ascending (:func:`eigh`'s first output)."""
+    _check_uplo("linalg.eigvalsh", UPLO)
+    return _ops.EigvalsH(UPLO)(check_matrix("linalg.eigvalsh", A))
+
+
+def _check_driver(op, driver):
+    if driver is not None:
+        raise ValueError(f"{op}: driver= chooses a cuSOLVER routine in PyTorch; minigrad "
+                         f"takes only driver=None, got {driver!r}")
+
+
+def svd(A, full_matrices=True, *, driver=None):
+    r"""``(U, S, Vh)`` with A = U·diag(S)·Vh, S descending. ``full_matrices`` (the default,
+    as PyTorch): U m×m and Vh n×n; else U m×k and Vh k×n, k = min(m, n). Gradient:
+    :class:`~minigrad.ops.linalg.SVD`; with ``full_matrices=True`` the gradient of the
+    columns of U and rows of Vh past k is ignored (PyTorch 2's rule), so differentiate
+    with ``full_matrices=False``.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> svd(mg.tensor([[3.0, 0.0], [0.0, -4.0]])).S
+    tensor([4., 3.])
+    """
+    _check_driver("linalg.svd", driver)
+    A = check_matrix("linalg.svd", A, square=False)
+    f = _ops.SVD(full_matrices)
+    return svd_result(*unpack(f(A), f.parts))
+
+
+def svdvals(A, *, driver=None):
+    """The singular values of A, descending (:func:`svd`'s S; cheaper, and its gradient
+    needs no distinct singular values)."""
+    _check_driver("linalg.svdvals", driver)
+    return _ops.SVDVals()(check_matrix("linalg.svdvals", A, square=False))
+
+
+# --------------------------------------------------------------------------- products
+def matrix_power(A, n):
+    r"""Aⁿ for square A and an integer n, by repeated squaring (⌊log₂|n|⌋ squarings and
+    at most as many products); n < 0 is (A⁻¹)^|n|; n = 0 is the identity (with a zero
+    gradient, as PyTorch's).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> matrix_power(mg.tensor([[1.0, 1.0], [0.0, 1.0]]), 5)
+    tensor([[1., 5.],
+            [0., 1.]])
+    """
+    op = "linalg.matrix_power"
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{op}: n must be an int, got {type(n).__name__}")
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"{op}: A must be batches of square matrices, got shape {A.shape}")
+    if n == 0:
+        xp = A.xp
+        eye = const(xp.broadcast_to(xp.eye(A.shape[-1], dtype=A.dtype), A.shape).copy())
+        return where(xp.ones(A.shape, dtype=bool), eye, A)  # connected, gradient 0
+    if n < 0:
+        A, n = inv(A), -n
+    result = None
+    while n:
+        if n & 1:
+            result = A if result is None else result @ A
+        n >>= 1
+        if n:
+            A = A @ A
+    return result
+
+
+def _chain_order(dims):
+    """The split points of the cheapest parenthesization of a matrix chain with sizes
+    dims[0] × dims[1], dims[1] × dims[2], ...: the classic O(n³) dynamic program
+    (Cormen et al., "Introduction to Algorithms", §15.2), as PyTorch's multi_dot."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = math.inf
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def multi_dot(tensors):
+    r"""The product of two or more matrices in the cheapest order (the chain's
+    parenthesization by dynamic programming). The first may be 1-D (a row vector) and the
+    last 1-D (a column vector); those dims are dropped from the result, as PyTorch.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> multi_dot([mg.tensor([1.0, 2.0]), mg.eye(2), mg.tensor([3.0, 4.0])])
+    tensor(11.)
+    """
+    op = "linalg.multi_dot"
+    ts = list(tensors)
+    if len(ts) < 2:
+        raise ValueError(f"{op}: expected at least 2 tensors, got {len(ts)}")
+    first_vec, last_vec = ts[0].ndim == 1, ts[-1].ndim == 1
+    if first_vec:
+        ts[0] = ts[0].unsqueeze(0)
+    if last_vec:
+        ts[-1] = ts[-1].unsqueeze(-1)
+    for i, t in enumerate(ts):
+        if t.ndim != 2:
+            raise ValueError(f"{op}: tensor {i} must be 2-D (the first and last may be 1-D), "
+                             f"got shape {tensors[i].shape}")
+    for i in range(len(ts) - 1):
+        if ts[i].shape[1] != ts[i + 1].shape[0]:
+            raise ValueError(f"{op}: tensors {i} and {i + 1} cannot be multiplied: shapes "
+                             f"{ts[i].shape} and {ts[i + 1].shape}")
+    split = _chain_order([t.shape[0] for t in ts] + [ts[-1].shape[1]])
+
+    def product(i, j):
+        if i == j:
+            return ts[i]
+        k = split[i][j]
+        return product(i, k) @ product(k + 1, j)
+
+    y = product(0, len(ts) - 1)
+    if first_vec:
+        y = y.squeeze(0)
+    return y.squeeze(-1) if last_vec else y
+
+
+def cross(input, other, *, dim=-1):
+    """The cross product of 3-vectors along ``dim`` (default: the last), batch dims
+    broadcast (:func:`minigrad.cross`)."""
+    return _cross(input, other, dim)
+
+
+def vecdot(x, y, *, dim=-1):
+    """Σ x·y along ``dim`` (real tensors: no conjugation), with broadcasting."""
+    return (x * y).sum(dim)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """The diagonal ``offset`` of the matrices in the last two dims (``minigrad.diagonal``
+    with torch.linalg's default dims)."""
+    return _ops.diagonal(A, offset, dim1, dim2)
