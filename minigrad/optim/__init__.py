@@ -20,6 +20,7 @@ from .lamb import LAMB
 from .lars import LARS
 from .lion import Lion
 from .momentum_schedule import MomentumSchedule
+from .muon import Muon
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
@@ -43,7 +44,11 @@ _LAZY_NAMES = {
 }
 _LAZY_MODULES = ("lr_scheduler", "swa_utils")
 
-__all__ = ["Optimizer", *FIRST_ORDER, "MomentumSchedule", *_LAZY_NAMES, *_LAZY_MODULES]
+#: for 2-D parameters only (hidden-layer weights), so outside FIRST_ORDER's shared tests
+MATRIX_ONLY = ["Muon"]
+
+__all__ = ["Optimizer", *FIRST_ORDER, *MATRIX_ONLY, "MomentumSchedule", *_LAZY_NAMES,
+           *_LAZY_MODULES]
 
 
 def __getattr__(name):
