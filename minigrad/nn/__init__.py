@@ -34,9 +34,11 @@ from .activation import (
     PReLU,
     ReLU,
     ReLU6,
+    RReLU,
     Sigmoid,
     SiLU,
     Softmax,
+    Softmax2d,
     Softmin,
     Softplus,
     Softshrink,
@@ -58,7 +60,7 @@ from .dropout import (
     StochasticDepth,
 )
 from .embedding import Embedding, EmbeddingBag
-from .fold import Fold, PixelShuffle, PixelUnshuffle, Unfold
+from .fold import ChannelShuffle, Fold, PixelShuffle, PixelUnshuffle, Unfold
 from .linear import Bilinear, Flatten, Identity, Linear, LowRankLinear, Unflatten
 from .module import (
     Module,
@@ -125,7 +127,8 @@ __all__ = [
     "AvgPool2d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout",
     "Dropout1d", "Dropout2d", "AlphaDropout", "FeatureAlphaDropout", "DropConnect",
-    "StochasticDepth", "Embedding", "EmbeddingBag", "CTCLoss", "ReLU",
+    "StochasticDepth", "Embedding", "EmbeddingBag", "CTCLoss", "RReLU", "Softmax2d",
+    "ChannelShuffle", "ReLU",
     "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",
     "LogSoftmax", "Softmin", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish",
     "Mish", "LogSigmoid", "Softsign", "Hardshrink", "Softshrink", "Tanhshrink", "PReLU",

@@ -24,10 +24,14 @@ Tanhshrink              x − tanh(x)
 PReLU(n, init)          max(0, x) + a·min(0, x), a learned (per channel)
 GLU(dim)                a·σ(b), (a, b) the halves of x along dim
 Threshold(t, v)         x if x > t else v
+RReLU(l, u)             x if x ≥ 0 else a·x, a ~ U(l, u) per element in training,
+                        a = (l + u)/2 in evaluation (Xu et al. 2015)
+Softmax2d               softmax over the channels of (N, C, H, W) or (C, H, W)
 ======================  ==============================================
 
 ``inplace=True`` is accepted for compatibility and ignored: minigrad never writes into
-its input.
+its input (the functional ``F.relu_`` and friends do write: see
+:mod:`minigrad.nn.functional`).
 """
 from __future__ import annotations
 
@@ -39,7 +43,8 @@ from .module import Module, Parameter
 __all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus",
            "Softmax", "LogSoftmax", "Softmin", "SELU", "CELU", "Hardtanh", "ReLU6",
            "Hardsigmoid", "Hardswish", "Mish", "LogSigmoid", "Softsign", "Hardshrink",
-           "Softshrink", "Tanhshrink", "PReLU", "GLU", "Threshold", "softmax_dim"]
+           "Softshrink", "Tanhshrink", "PReLU", "GLU", "Threshold", "RReLU", "Softmax2d",
+           "rrelu", "softmax_dim"]
 
 
 def softmax_dim(ndim):
@@ -178,6 +183,55 @@ class Softmin(_AlongDim):
 
     def _apply_along(self, input, dim):
         return _red.Softmax(dim)(-input)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels at every pixel: dim −3 of (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expects a 3-D or 4-D input, got shape {input.shape}")
+        return _red.Softmax(-3)(input)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    r"""Randomized leaky ReLU (Xu et al. 2015, "Empirical Evaluation of Rectified
+    Activations in Convolutional Networks"): y = x for x ≥ 0, a·x below, with a drawn from
+    U(lower, upper) for every element in training (from minigrad's seeded generator) and
+    a = (lower + upper)/2 in evaluation. The gradient is 1 or the same a (a constant).
+
+    >>> import minigrad as mg
+    >>> rrelu(mg.tensor([-3.0, 2.0]), 0.25, 0.75).tolist()
+    [-1.5, 2.0]
+    """
+    from .. import random as _random
+    from ..ops.elementwise import const, where
+
+    if not 0 <= lower <= upper:
+        raise ValueError(f"rrelu: expects 0 <= lower <= upper, got lower={lower}, "
+                         f"upper={upper}")
+    if not training:
+        return _act.LeakyReLU((lower + upper) / 2)(input)
+    slope = _random.uniform(input.shape, lower, upper, input.dtype, input.device)
+    return where(const(input.data >= 0), input, input * const(slope))
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: :func:`rrelu`, random slopes in training mode."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        if not 0 <= lower <= upper:
+            raise ValueError(f"RReLU: expects 0 <= lower <= upper, got lower={lower}, "
+                             f"upper={upper}")
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return rrelu(input, self.lower, self.upper, self.training)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True"
+                                                             if self.inplace else "")
 
 
 class _Elementwise(Module):

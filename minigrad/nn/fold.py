@@ -34,8 +34,8 @@ from ..tensor import Tensor
 from .conv import _pair, conv2d, conv_transpose2d
 from .module import Module
 
-__all__ = ["unfold", "fold", "pixel_shuffle", "pixel_unshuffle", "Unfold", "Fold",
-           "PixelShuffle", "PixelUnshuffle"]
+__all__ = ["unfold", "fold", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "Unfold",
+           "Fold", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle"]
 
 
 def _geometry(op, kernel_size, dilation, padding, stride):
@@ -218,6 +218,41 @@ class Fold(Unfold):
 
     def extra_repr(self):
         return f"output_size={self.output_size}, " + super().extra_repr()
+
+
+def channel_shuffle(input, groups):
+    r"""(N, g·k, *) → the channels regrouped: out channel i·g + j is input channel
+    j·k + i (PyTorch's ``F.channel_shuffle``; ShuffleNet, Zhang et al. 2018): a reshape
+    to (N, g, k, *), a transpose of g and k, and a reshape back.
+
+    >>> import minigrad as mg
+    >>> channel_shuffle(mg.arange(6.0).reshape(1, 6, 1), 2).reshape(6).tolist()
+    [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    """
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups <= 0:
+        raise ValueError(f"channel_shuffle: groups must be a positive int, got {groups!r}")
+    if not isinstance(input, Tensor) or input.ndim < 3:
+        raise ValueError(f"channel_shuffle: expected a Tensor (N, C, *) with at least 3 dims, "
+                         f"got {getattr(input, 'shape', type(input).__name__)}")
+    N, C, *rest = input.shape
+    if C % groups:
+        raise ValueError(f"channel_shuffle: {C} channels do not divide into {groups} groups")
+    x = input.reshape(N, groups, C // groups, *rest).transpose(1, 2)
+    return x.reshape(N, C, *rest)
+
+
+class ChannelShuffle(Module):
+    """Shuffle the channels of (N, C, *) across ``groups`` (:func:`channel_shuffle`)."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
 
 
 class PixelShuffle(Module):

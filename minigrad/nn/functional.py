@@ -15,6 +15,7 @@ from ..ops.reduction import LogSoftmax as _LogSoftmax
 from ..ops.reduction import Softmax as _Softmax
 from ..ops.shape import broadcast_to as _broadcast_to
 from ..ops.shape import pad
+from .activation import rrelu
 from .activation import softmax_dim as _softmax_dim
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
@@ -27,7 +28,7 @@ from .dropout import (
     stochastic_depth,
 )
 from .embedding import embedding, embedding_bag
-from .fold import fold, pixel_shuffle, pixel_unshuffle, unfold
+from .fold import channel_shuffle, fold, pixel_shuffle, pixel_unshuffle, unfold
 from .linear import linear
 from .normalization import (
     batch_norm,
@@ -62,7 +63,8 @@ __all__ = [
     "hardshrink", "softshrink", "tanhshrink",
     "prelu", "glu", "threshold", "interpolate", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "instance_norm", "rms_norm", "local_response_norm", "fold", "unfold", "pixel_shuffle",
-    "pixel_unshuffle", "gumbel_softmax", "embedding_bag",
+    "pixel_unshuffle", "gumbel_softmax", "embedding_bag", "rrelu", "channel_shuffle",
+    "relu_", "leaky_relu_", "elu_", "celu_", "selu_", "hardtanh_", "threshold_", "rrelu_",
 ]
 
 
@@ -212,6 +214,49 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     y_hard = xp.zeros(y.shape, dtype=y.dtype)
     xp.put_along_axis(y_hard, xp.expand_dims(index, dim), 1.0, axis=dim)
     return const(y_hard) - y.detach() + y
+
+
+def _in_place(name, input, output):
+    """PyTorch's in-place functional forms (``F.relu_`` ...): ``output`` written into
+    ``input``'s array and ``input`` returned. While autograd records (the input requires
+    grad), minigrad, which records no in-place op, returns ``output`` instead: the value
+    is PyTorch's, only other names for ``input`` keep the old one."""
+    if output.requires_grad:
+        return output
+    return input._store(name, output)
+
+
+def relu_(input):
+    """:func:`relu`, in place (see :func:`_in_place`)."""
+    return _in_place("relu_", input, relu(input))
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return _in_place("leaky_relu_", input, leaky_relu(input, negative_slope))
+
+
+def elu_(input, alpha=1.0):
+    return _in_place("elu_", input, elu(input, alpha))
+
+
+def celu_(input, alpha=1.0):
+    return _in_place("celu_", input, celu(input, alpha))
+
+
+def selu_(input):
+    return _in_place("selu_", input, selu(input))
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return _in_place("hardtanh_", input, hardtanh(input, min_val, max_val))
+
+
+def threshold_(input, threshold, value):
+    return _in_place("threshold_", input, _act.threshold(input, threshold, value))
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return _in_place("rrelu_", input, rrelu(input, lower, upper, training))
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
