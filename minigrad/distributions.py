@@ -1,0 +1,633 @@
+r"""Probability distributions with PyTorch's names (``torch.distributions``): sampling
+from minigrad's seeded generators, differentiable log-densities, entropies and KL
+divergences, and reparameterized samples (``rsample``) for the continuous ones, so that a
+VAE's ELBO or a policy gradient is written as in PyTorch.
+
+=============================  ============================================================
+``Normal(loc, scale)``         rsample: loc + scale·ε, ε ~ N(0, 1)
+``Uniform(low, high)``         rsample: low + (high − low)·u, u ~ U[0, 1)
+``Exponential(rate)``          rsample: −log(1 − u)/rate
+``Laplace(loc, scale)``        rsample: loc − scale·sign(u)·log(1 − |u|), u ~ U(−1, 1)
+``MultivariateNormal``         rsample: loc + L ε, L the Cholesky factor of Σ
+``Bernoulli(probs|logits)``    sample only (discrete)
+``Categorical(probs|logits)``  sample only (discrete), over the last dim
+``Independent(base, n)``       the last n batch dims of ``base`` become event dims
+=============================  ============================================================
+
+Every distribution has ``batch_shape`` and ``event_shape``; ``sample(sample_shape)``
+returns ``sample_shape + batch_shape + event_shape`` without a graph, ``rsample`` (the
+continuous ones) the same with gradients to the parameters, ``log_prob(value)`` the
+batch-shaped log-density, and ``entropy()``, ``mean``, ``mode``, ``variance``,
+``stddev``; ``cdf``/``icdf`` where they have a closed form. ``kl_divergence(p, q)`` has the
+closed forms of :data:`KL_PAIRS`; ``register_kl`` adds one.
+
+Notes
+-----
+* Parameters are checked when a distribution is built (``validate_args=True``, PyTorch's
+  default): a non-positive scale, probabilities outside [0, 1], low ≥ high, a covariance
+  that is not positive-definite are ``ValueError`` naming the parameter. ``log_prob``
+  checks that Bernoulli values are 0 or 1 and Categorical ones valid class indices.
+* Bernoulli converts probabilities to logits as PyTorch does (probabilities clamped to
+  [ε, 1 − ε], ε the dtype's machine epsilon), so its log-probabilities and entropies are
+  finite at p ∈ {0, 1}.
+* Samples come from ``mg.manual_seed``'s generators, so they differ from PyTorch's for the
+  same seed; everything else is the same function.
+
+References
+----------
+D. P. Kingma, M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014 (the
+reparameterization); the KL closed forms are those of PyTorch's ``torch.distributions.kl``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import creation
+from . import dtypes as _dt
+from . import random as _random
+from .autograd.grad_mode import no_grad
+from .ops.activation import Softplus
+from .ops.elementwise import const, where
+from .tensor import Tensor
+
+__all__ = ["Distribution", "Normal", "Uniform", "Exponential", "Laplace", "Bernoulli",
+           "Categorical", "MultivariateNormal", "Independent", "kl_divergence", "register_kl",
+           "KL_PAIRS"]
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _softplus(x):
+    """log(1 + eˣ), exact for every x (no linear cut-off: threshold ∞)."""
+    return Softplus(1.0, math.inf)(x)
+
+
+def _broadcast_all(*values):
+    """The parameters as tensors of one shape, dtype and device (numbers take the dtype and
+    device of the tensors among them, else the default float dtype)."""
+    tensors = [v for v in values if isinstance(v, Tensor)]
+    dtype = next((t.dtype for t in tensors if _dt.is_floating(t.dtype)),
+                 _dt.get_default_dtype())
+    device = tensors[0].device if tensors else "cpu"
+    out = [v if isinstance(v, Tensor) else creation.tensor(v, dtype=dtype, device=device)
+           for v in values]
+    out = [t if _dt.is_floating(t.dtype) else t.to(dtype=dtype) for t in out]
+    shape = np.broadcast_shapes(*(t.shape for t in out))
+    return [t if t.shape == shape else t.broadcast_to(shape) for t in out]
+
+
+def _check(valid, name, what):
+    if not bool(valid):
+        raise ValueError(f"{name}: {what}")
+
+
+def _shape(sample_shape):
+    if isinstance(sample_shape, numbers.Integral):
+        return (int(sample_shape),)
+    return tuple(sample_shape)
+
+
+class Distribution:
+    """The interface (PyTorch's ``torch.distributions.Distribution``)."""
+
+    has_rsample = False
+
+    def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
+        self._batch_shape, self._event_shape = tuple(batch_shape), tuple(event_shape)
+        self._validate_args = True if validate_args is None else bool(validate_args)
+
+    @property
+    def batch_shape(self):
+        return self._batch_shape
+
+    @property
+    def event_shape(self):
+        return self._event_shape
+
+    def _extended_shape(self, sample_shape=()):
+        return _shape(sample_shape) + self._batch_shape + self._event_shape
+
+    def sample(self, sample_shape=()):
+        """A sample of shape ``sample_shape + batch_shape + event_shape`` (no graph)."""
+        with no_grad():
+            return self.rsample(sample_shape).detach()
+
+    def rsample(self, sample_shape=()):
+        raise NotImplementedError(
+            f"{type(self).__name__} has no reparameterized sample (it is discrete): use "
+            "sample(), and a score-function estimator (log_prob · reward) for gradients")
+
+    def log_prob(self, value):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def entropy(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def stddev(self):
+        return self.variance.sqrt()
+
+    def __repr__(self):
+        names = [n for n in ("loc", "scale", "low", "high", "rate", "probs") if n in
+                 self.__dict__ or n in type(self).__dict__]
+        shown = ", ".join(f"{n}: {_short(getattr(self, n))}" for n in names[:2])
+        return f"{type(self).__name__}({shown})"
+
+
+def _short(t):
+    return f"{t.item():g}" if t.numel() == 1 else f"size {t.shape}"
+
+
+# --------------------------------------------------------------------------- continuous
+
+class Normal(Distribution):
+    r"""N(loc, scale²): log p(x) = −(x − μ)²/(2σ²) − log σ − ½ log 2π.
+
+    >>> import minigrad as mg
+    >>> d = Normal(mg.tensor(0.0), mg.tensor(2.0))
+    >>> round(d.log_prob(mg.tensor(0.0)).item(), 6), round(d.entropy().item(), 6)
+    (-1.612086, 2.112086)
+    """
+
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = _broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, (), validate_args)
+        if self._validate_args:
+            _check((self.scale.data > 0).all(), "Normal", "scale must be positive")
+
+    mean = property(lambda self: self.loc)
+    mode = property(lambda self: self.loc)
+    variance = property(lambda self: self.scale * self.scale)
+    stddev = property(lambda self: self.scale)
+
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        eps = creation.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
+        return self.loc + self.scale * eps
+
+    def log_prob(self, value):
+        z = (value - self.loc) / self.scale
+        return -0.5 * z * z - self.scale.log() - _LOG_SQRT_2PI
+
+    def entropy(self):
+        return 0.5 + _LOG_SQRT_2PI + self.scale.log()
+
+    def cdf(self, value):
+        return 0.5 * (1 + ((value - self.loc) / (self.scale * math.sqrt(2))).erf())
+
+    def icdf(self, value):
+        from .ops.elementwise import erfinv
+
+        return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
+
+
+class Uniform(Distribution):
+    r"""U[low, high): log p(x) = −log(high − low) inside, −∞ outside.
+
+    >>> import minigrad as mg
+    >>> Uniform(0.0, 4.0).log_prob(mg.tensor([1.0, 5.0])).tolist()
+    [-1.3862943649291992, -inf]
+    """
+
+    has_rsample = True
+
+    def __init__(self, low, high, validate_args=None):
+        self.low, self.high = _broadcast_all(low, high)
+        super().__init__(self.low.shape, (), validate_args)
+        if self._validate_args:
+            _check((self.low.data < self.high.data).all(), "Uniform", "low must be < high")
+
+    mean = property(lambda self: (self.low + self.high) / 2)
+    variance = property(lambda self: (self.high - self.low) ** 2 / 12)
+
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        u = creation.rand(shape, dtype=self.low.dtype, device=self.low.device)
+        return self.low + (self.high - self.low) * u
+
+    def log_prob(self, value):
+        value = value if isinstance(value, Tensor) else creation.tensor(value)
+        inside = const((self.low.data <= value.data) & (value.data < self.high.data))
+        return where(inside, -(self.high - self.low).log(), float("-inf"))
+
+    def entropy(self):
+        return (self.high - self.low).log()
+
+    def cdf(self, value):
+        return ((value - self.low) / (self.high - self.low)).clamp(0, 1)
+
+    def icdf(self, value):
+        return self.low + value * (self.high - self.low)
+
+
+class Exponential(Distribution):
+    r"""Exp(rate): log p(x) = log λ − λx for x ≥ 0.
+
+    >>> import minigrad as mg
+    >>> round(Exponential(mg.tensor(2.0)).log_prob(mg.tensor(1.0)).item(), 6)
+    -1.306853
+    """
+
+    has_rsample = True
+
+    def __init__(self, rate, validate_args=None):
+        (self.rate,) = _broadcast_all(rate)
+        super().__init__(self.rate.shape, (), validate_args)
+        if self._validate_args:
+            _check((self.rate.data > 0).all(), "Exponential", "rate must be positive")
+
+    mean = property(lambda self: 1 / self.rate)
+    mode = property(lambda self: self.rate * 0)
+    variance = property(lambda self: self.rate ** -2)
+
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        u = creation.rand(shape, dtype=self.rate.dtype, device=self.rate.device)
+        return -(1 - u).log() / self.rate
+
+    def log_prob(self, value):
+        return self.rate.log() - self.rate * value
+
+    def entropy(self):
+        return 1 - self.rate.log()
+
+    def cdf(self, value):
+        return 1 - (-self.rate * value).exp()
+
+    def icdf(self, value):
+        return -(1 - value).log() / self.rate
+
+
+class Laplace(Distribution):
+    r"""Laplace(loc, scale): log p(x) = −log(2b) − |x − μ|/b.
+
+    >>> import minigrad as mg
+    >>> round(Laplace(0.0, 1.0).log_prob(mg.tensor(1.0)).item(), 6)
+    -1.693147
+    """
+
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = _broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, (), validate_args)
+        if self._validate_args:
+            _check((self.scale.data > 0).all(), "Laplace", "scale must be positive")
+
+    mean = property(lambda self: self.loc)
+    mode = property(lambda self: self.loc)
+    variance = property(lambda self: 2 * self.scale * self.scale)
+    stddev = property(lambda self: math.sqrt(2) * self.scale)
+
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        eps = float(np.finfo(np.dtype(self.loc.dtype)).eps)
+        u = creation.tensor(_random.uniform(shape, eps - 1, 1, self.loc.dtype, self.loc.device))
+        return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
+
+    def log_prob(self, value):
+        return -(2 * self.scale).log() - (value - self.loc).abs() / self.scale
+
+    def entropy(self):
+        return 1 + (2 * self.scale).log()
+
+    def cdf(self, value):
+        z = (value - self.loc) / self.scale
+        return 0.5 - 0.5 * z.sign() * (-z.abs()).expm1()
+
+    def icdf(self, value):
+        term = value - 0.5
+        return self.loc - self.scale * term.sign() * (-2 * term.abs()).log1p()
+
+
+class MultivariateNormal(Distribution):
+    r"""N(loc, Σ) over the last dim, Σ given as ``covariance_matrix``, ``precision_matrix``
+    (its inverse) or ``scale_tril`` (L lower-triangular with Σ = L Lᵀ; the others are
+    factored with Cholesky):
+
+    log p(x) = −½ (k log 2π + ‖L⁻¹(x − μ)‖²) − Σ log diag(L).
+
+    >>> import minigrad as mg
+    >>> d = MultivariateNormal(mg.zeros(2), mg.tensor([[4.0, 0.0], [0.0, 1.0]]))
+    >>> round(d.log_prob(mg.tensor([2.0, 0.0])).item(), 6)    # = N(0,4)(2) · N(0,1)(0)
+    -3.031024
+    """
+
+    has_rsample = True
+
+    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
+                 validate_args=None):
+        from . import linalg
+
+        given = [m for m in (covariance_matrix, precision_matrix, scale_tril) if m is not None]
+        if len(given) != 1:
+            raise ValueError("MultivariateNormal: give exactly one of covariance_matrix, "
+                             "precision_matrix and scale_tril")
+        matrix = given[0]
+        if loc.ndim < 1 or matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2] \
+                or matrix.shape[-1] != loc.shape[-1]:
+            raise ValueError(f"MultivariateNormal: loc {loc.shape} needs a (..., k, k) matrix "
+                             f"with k = {loc.shape[-1] if loc.ndim else '?'}, got "
+                             f"{matrix.shape}")
+        try:
+            if scale_tril is not None:
+                L = scale_tril
+            elif covariance_matrix is not None:
+                L = linalg.cholesky(covariance_matrix)
+            else:
+                L = linalg.cholesky(linalg.inv(precision_matrix))
+        except linalg.LinAlgError:
+            raise ValueError("MultivariateNormal: the covariance must be positive-definite"
+                             ) from None
+        batch = np.broadcast_shapes(loc.shape[:-1], L.shape[:-2])
+        k = loc.shape[-1]
+        self.loc = loc.broadcast_to(batch + (k,))
+        self.scale_tril = L.broadcast_to(batch + (k, k))
+        super().__init__(batch, (k,), validate_args)
+        if self._validate_args and scale_tril is not None:
+            diag = self.scale_tril.diagonal(0, -2, -1)
+            _check((diag.data > 0).all(), "MultivariateNormal",
+                   "scale_tril must have a positive diagonal")
+
+    mean = property(lambda self: self.loc)
+    mode = property(lambda self: self.loc)
+
+    @property
+    def covariance_matrix(self):
+        return self.scale_tril @ self.scale_tril.mT
+
+    @property
+    def variance(self):
+        return (self.scale_tril * self.scale_tril).sum(-1)
+
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        eps = creation.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
+        return self.loc + (self.scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
+
+    def _half_log_det(self):
+        return self.scale_tril.diagonal(0, -2, -1).log().sum(-1)
+
+    def log_prob(self, value):
+        from . import linalg
+
+        diff = value - self.loc
+        L = self.scale_tril.broadcast_to(diff.shape + diff.shape[-1:])
+        z = linalg.solve(L, diff.unsqueeze(-1)).squeeze(-1)      # L⁻¹(x − μ)
+        k = self._event_shape[0]
+        return -0.5 * (k * math.log(2 * math.pi) + (z * z).sum(-1)) - self._half_log_det()
+
+    def entropy(self):
+        k = self._event_shape[0]
+        return 0.5 * k * (1 + math.log(2 * math.pi)) + self._half_log_det()
+
+
+# --------------------------------------------------------------------------- discrete
+
+def _logits_from(probs, logits, name, is_binary):
+    if (probs is None) == (logits is None):
+        raise ValueError(f"{name}: give exactly one of probs and logits")
+    if logits is not None:
+        (logits,) = _broadcast_all(logits)
+        return logits, False
+    (probs,) = _broadcast_all(probs)
+    _check(((probs.data >= 0) & (probs.data <= 1)).all() if is_binary
+           else (probs.data >= 0).all(), name,
+           "probs must lie in [0, 1]" if is_binary else "probs must be non-negative")
+    return probs, True
+
+
+class Bernoulli(Distribution):
+    r"""Bernoulli(p), p = probs or sigmoid(logits): log p(x) = x·ℓ − softplus(ℓ).
+
+    >>> import minigrad as mg
+    >>> d = Bernoulli(probs=mg.tensor(0.25))
+    >>> round(d.log_prob(mg.tensor(1.0)).item(), 6), round(d.entropy().item(), 6)
+    (-1.386294, 0.562335)
+    """
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        param, is_probs = _logits_from(probs, logits, "Bernoulli", True)
+        if is_probs:
+            eps = float(np.finfo(np.dtype(param.dtype)).eps)
+            p = param.clamp(eps, 1 - eps)
+            self.probs, self.logits = param, p.log() - (-p).log1p()
+        else:
+            self.logits, self.probs = param, param.sigmoid()
+        super().__init__(param.shape, (), validate_args)
+
+    mean = property(lambda self: self.probs)
+    variance = property(lambda self: self.probs * (1 - self.probs))
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        p = self.probs.detach().broadcast_to(shape)
+        return creation.bernoulli(p)
+
+    def log_prob(self, value):
+        value = value if isinstance(value, Tensor) else creation.tensor(value,
+                                                                        dtype=self.logits.dtype)
+        if self._validate_args:
+            _check(((value.data == 0) | (value.data == 1)).all(), "Bernoulli.log_prob",
+                   "values must be 0 or 1")
+        return value * self.logits - _softplus(self.logits)
+
+    def entropy(self):
+        return _softplus(self.logits) - self.probs * self.logits
+
+
+class Categorical(Distribution):
+    r"""Categorical over the last dim of ``probs`` (non-negative, normalized here) or
+    ``logits`` (log-probabilities up to a constant): log p(i) = ℓ_i − logsumexp(ℓ).
+
+    >>> import minigrad as mg
+    >>> d = Categorical(probs=mg.tensor([1.0, 1.0, 2.0]))
+    >>> round(d.log_prob(mg.tensor(2)).item(), 6), round(d.entropy().item(), 6)
+    (-0.693147, 1.039721)
+    """
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        param, is_probs = _logits_from(probs, logits, "Categorical", False)
+        if param.ndim < 1:
+            raise ValueError("Categorical: probs/logits need at least 1 dim (the categories)")
+        if is_probs:
+            self.probs = param / param.sum(-1, keepdim=True)
+            eps = float(np.finfo(np.dtype(param.dtype)).tiny)
+            self.logits = self.probs.clamp(min=eps).log()
+        else:
+            self.logits = param - param.logsumexp(-1, keepdim=True)
+            self.probs = self.logits.exp()
+        self._num_events = param.shape[-1]
+        super().__init__(param.shape[:-1], (), validate_args)
+
+    @property
+    def mean(self):
+        return creation.full(self._batch_shape, float("nan"), dtype=self.probs.dtype,
+                             device=self.probs.device)
+
+    variance = mean
+
+    @property
+    def mode(self):
+        return self.probs.argmax(-1)
+
+    def sample(self, sample_shape=()):
+        shape = _shape(sample_shape)
+        n = int(np.prod(shape, dtype=np.int64))
+        flat = self.probs.detach().reshape(-1, self._num_events)
+        draws = creation.multinomial(flat, max(n, 1), replacement=True)[:, :n]  # (B, n)
+        return draws.T.reshape(shape + self._batch_shape)
+
+    def log_prob(self, value):
+        value = value if isinstance(value, Tensor) else creation.tensor(value)
+        if self._validate_args:
+            v = value.data
+            _check(v.dtype.kind in "iu" and bool(((v >= 0) & (v < self._num_events)).all()),
+                   "Categorical.log_prob", f"values must be integers in [0, "
+                   f"{self._num_events})")
+        shape = np.broadcast_shapes(value.shape, self._batch_shape)
+        logits = self.logits.broadcast_to(shape + (self._num_events,))
+        index = value.broadcast_to(shape).unsqueeze(-1)
+        return logits.gather(-1, index).squeeze(-1)
+
+    def entropy(self):
+        p_log_p = where(const(self.probs.data == 0), 0.0, self.probs * self.logits)
+        return -p_log_p.sum(-1)
+
+
+# --------------------------------------------------------------------------- wrappers
+
+class Independent(Distribution):
+    """Reinterpret the last ``reinterpreted_batch_ndims`` batch dims of ``base_distribution``
+    as event dims: log_prob and entropy sum over them (e.g. a diagonal Gaussian over a
+    vector from a batch of Normals)."""
+
+    def __init__(self, base_distribution, reinterpreted_batch_ndims, validate_args=None):
+        n = int(reinterpreted_batch_ndims)
+        batch = base_distribution.batch_shape
+        if not 0 <= n <= len(batch):
+            raise ValueError(f"Independent: reinterpreted_batch_ndims must be in [0, "
+                             f"{len(batch)}], got {reinterpreted_batch_ndims}")
+        self.base_dist, self.reinterpreted_batch_ndims = base_distribution, n
+        split = len(batch) - n
+        super().__init__(batch[:split], batch[split:] + base_distribution.event_shape,
+                         validate_args)
+        self.has_rsample = base_distribution.has_rsample
+
+    def _sum_rightmost(self, x):
+        return x.sum(tuple(range(-self.reinterpreted_batch_ndims, 0))) \
+            if self.reinterpreted_batch_ndims else x
+
+    mean = property(lambda self: self.base_dist.mean)
+    variance = property(lambda self: self.base_dist.variance)
+
+    def sample(self, sample_shape=()):
+        return self.base_dist.sample(sample_shape)
+
+    def rsample(self, sample_shape=()):
+        return self.base_dist.rsample(sample_shape)
+
+    def log_prob(self, value):
+        return self._sum_rightmost(self.base_dist.log_prob(value))
+
+    def entropy(self):
+        return self._sum_rightmost(self.base_dist.entropy())
+
+
+# --------------------------------------------------------------------------- KL
+
+#: (type of p, type of q) → KL(p ‖ q) in closed form
+KL_PAIRS = {}
+
+
+def register_kl(type_p, type_q):
+    """Decorator registering ``fn(p, q)`` as KL(p ‖ q) for these two classes."""
+    def decorator(fn):
+        KL_PAIRS[(type_p, type_q)] = fn
+        return fn
+    return decorator
+
+
+def kl_divergence(p, q):
+    r"""KL(p ‖ q) = E_p[log p − log q], batch-shaped, in closed form for the pairs of
+    :data:`KL_PAIRS` (raises ``NotImplementedError`` naming the pair otherwise).
+
+    >>> import minigrad as mg
+    >>> kl_divergence(Normal(0.0, 1.0), Normal(1.0, 1.0)).item()
+    0.5
+    """
+    for (tp, tq), fn in KL_PAIRS.items():
+        if isinstance(p, tp) and isinstance(q, tq):
+            return fn(p, q)
+    raise NotImplementedError(f"kl_divergence: no closed form registered for "
+                              f"{type(p).__name__} ‖ {type(q).__name__}")
+
+
+@register_kl(Normal, Normal)
+def _kl_normal_normal(p, q):
+    var_ratio = (p.scale / q.scale) ** 2
+    t1 = ((p.loc - q.loc) / q.scale) ** 2
+    return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(Uniform, Uniform)
+def _kl_uniform_uniform(p, q):
+    covered = const((q.low.data <= p.low.data) & (p.high.data <= q.high.data))
+    return where(covered, ((q.high - q.low) / (p.high - p.low)).log(), float("inf"))
+
+
+@register_kl(Exponential, Exponential)
+def _kl_exponential_exponential(p, q):
+    ratio = q.rate / p.rate
+    return ratio - 1 - ratio.log()
+
+
+@register_kl(Laplace, Laplace)
+def _kl_laplace_laplace(p, q):
+    scale_ratio = p.scale / q.scale
+    loc_abs_diff = (p.loc - q.loc).abs()
+    return -scale_ratio.log() + loc_abs_diff / q.scale \
+        + scale_ratio * (-loc_abs_diff / p.scale).exp() - 1
+
+
+@register_kl(Bernoulli, Bernoulli)
+def _kl_bernoulli_bernoulli(p, q):
+    t1 = p.probs * (_softplus(-q.logits) - _softplus(-p.logits))
+    t2 = (1 - p.probs) * (_softplus(q.logits) - _softplus(p.logits))
+    return t1 + t2
+
+
+@register_kl(Categorical, Categorical)
+def _kl_categorical_categorical(p, q):
+    t = p.probs * (p.logits - q.logits)
+    t = where(const(q.probs.data == 0), float("inf"), t)
+    return where(const(p.probs.data == 0), 0.0, t).sum(-1)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_mvn_mvn(p, q):
+    r"""½[tr(Σq⁻¹Σp) + (μq − μp)ᵀΣq⁻¹(μq − μp) − k + log det Σq − log det Σp], with
+    M = Lq⁻¹Lp: tr(Σq⁻¹Σp) = ‖M‖²_F."""
+    from . import linalg
+
+    k = p.event_shape[0]
+    batch = np.broadcast_shapes(p.batch_shape, q.batch_shape)
+    Lp = p.scale_tril.broadcast_to(batch + (k, k))
+    Lq = q.scale_tril.broadcast_to(batch + (k, k))
+    M = linalg.solve(Lq, Lp)
+    z = linalg.solve(Lq, (q.loc - p.loc).broadcast_to(batch + (k,)).unsqueeze(-1)).squeeze(-1)
+    return 0.5 * ((M * M).sum((-2, -1)) + (z * z).sum(-1) - k) \
+        + q._half_log_det() - p._half_log_det()
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p, q):
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError("kl_divergence: Independent distributions with different "
+                                  "reinterpreted_batch_ndims")
+    return p._sum_rightmost(kl_divergence(p.base_dist, q.base_dist))

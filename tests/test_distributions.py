@@ -1,0 +1,227 @@
+"""minigrad.distributions: densities and entropies by hand, sample laws (moments within a
+few standard errors), reparameterized gradients, KL closed forms against Monte Carlo and
+by hand, errors, and torch.distributions as an oracle (values and parameter gradients)
+when it is installed."""
+import math
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import distributions as D
+from minigrad.testing import assert_close
+
+
+def _p(values, device="cpu"):
+    return mg.tensor(np.asarray(values, dtype=np.float64), device=device, requires_grad=True)
+
+
+def test_normal_by_hand_and_its_reparameterized_gradient(device):
+    loc, scale = _p([0.0, 1.0], device), _p([2.0, 0.5], device)
+    d = D.Normal(loc, scale)
+    assert d.batch_shape == (2,) and d.event_shape == ()
+    x = mg.tensor([1.0, 1.0], dtype=mg.float64, device=device)
+    want = [-0.5 * 0.25 - math.log(2.0) - 0.5 * math.log(2 * math.pi),
+            -math.log(0.5) - 0.5 * math.log(2 * math.pi)]
+    assert_close(d.log_prob(x), want, rtol=1e-14)
+    assert_close(d.entropy(), [0.5 + 0.5 * math.log(2 * math.pi) + math.log(s)
+                               for s in (2.0, 0.5)], rtol=1e-14)
+    assert_close(d.cdf(mg.tensor([0.0, 1.0], dtype=mg.float64, device=device)), [0.5, 0.5])
+    assert_close(d.icdf(mg.tensor([0.5, 0.975], dtype=mg.float64, device=device)),
+                 [0.0, 1.0 + 0.5 * 1.959963984540054], rtol=1e-12)
+    mg.manual_seed(0)
+    z = d.rsample((3,))
+    assert z.shape == (3, 2) and z.requires_grad
+    z.sum().backward()                       # ∂(μ + σε)/∂μ = 1, ∂/∂σ = ε
+    assert loc.grad.tolist() == [3.0, 3.0]
+    mg.manual_seed(0)
+    eps = mg.randn(3, 2, dtype=mg.float64, device=device)
+    assert_close(scale.grad, eps.sum(0).numpy(), rtol=1e-14)
+    s = d.sample((40000,))
+    assert not s.requires_grad
+    assert np.allclose(s.mean(0).tolist(), [0.0, 1.0], atol=0.03)
+    assert np.allclose(s.std(0).tolist(), [2.0, 0.5], rtol=0.02)
+
+
+def test_other_continuous_laws(device):
+    mg.manual_seed(1)
+    cases = [(D.Uniform(_p(1.0, device), _p(3.0, device)), 2.0, 4 / 12),
+             (D.Exponential(_p(2.0, device)), 0.5, 0.25),
+             (D.Laplace(_p(-1.0, device), _p(0.5, device)), -1.0, 0.5)]
+    for d, mean, var in cases:
+        s = d.sample((40000,)).numpy()
+        assert abs(s.mean() - mean) < 0.02 and abs(s.var() - var) < 0.03 * max(var, 0.1)
+        assert_close(d.mean, mean, rtol=1e-14)
+        assert_close(d.variance, var, rtol=1e-14)
+        # the cdf and icdf invert each other; the density integrates the cdf's slope
+        p = mg.tensor([0.1, 0.5, 0.9], dtype=mg.float64, device=device)
+        assert_close(d.cdf(d.icdf(p)), p.numpy(), rtol=1e-12)
+        x = d.icdf(p)
+        h = 1e-6
+        slope = (d.cdf(x + h).numpy() - d.cdf(x - h).numpy()) / (2 * h)
+        assert_close(d.log_prob(x).exp(), slope, rtol=1e-5)   # (Laplace's kink: O(h))
+        z = d.rsample((5,))
+        assert z.requires_grad
+    u = D.Uniform(0.0, 2.0)                       # numbers: the default dtype, float32
+    assert u.low.dtype == mg.float32
+    assert u.log_prob(mg.tensor([-0.1, 0.0, 1.9, 2.0])).tolist() == \
+        [-math.inf, pytest.approx(-math.log(2)), pytest.approx(-math.log(2)), -math.inf]
+
+
+def test_multivariate_normal(device):
+    cov = np.array([[2.0, 0.6], [0.6, 1.0]])
+    loc = _p([1.0, -1.0], device)
+    d = D.MultivariateNormal(loc, mg.tensor(cov, device=device))
+    x = np.array([0.3, 0.2])
+    diff = x - np.array([1.0, -1.0])
+    want = -0.5 * (2 * math.log(2 * math.pi) + diff @ np.linalg.solve(cov, diff)
+                   + math.log(np.linalg.det(cov)))
+    assert d.log_prob(mg.tensor(x, device=device)).item() == pytest.approx(want, rel=1e-13)
+    assert d.entropy().item() == pytest.approx(
+        1 + math.log(2 * math.pi) + 0.5 * math.log(np.linalg.det(cov)), rel=1e-13)
+    assert_close(d.covariance_matrix, cov, rtol=1e-14)
+    assert_close(d.variance, np.diag(cov), rtol=1e-14)
+    same = [D.MultivariateNormal(loc, precision_matrix=mg.tensor(np.linalg.inv(cov),
+                                                                 device=device)),
+            D.MultivariateNormal(loc, scale_tril=mg.tensor(np.linalg.cholesky(cov),
+                                                           device=device))]
+    for e in same:
+        assert e.log_prob(mg.tensor(x, device=device)).item() == pytest.approx(want, rel=1e-12)
+    mg.manual_seed(2)
+    s = d.sample((40000,)).numpy()
+    assert np.allclose(np.cov(s.T), cov, atol=0.05) and np.allclose(s.mean(0), [1, -1],
+                                                                    atol=0.03)
+    with pytest.raises(ValueError, match="positive-definite"):
+        D.MultivariateNormal(mg.zeros(2), mg.tensor([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(ValueError, match="exactly one of"):
+        D.MultivariateNormal(mg.zeros(2))
+
+
+def test_discrete_laws(device):
+    b = D.Bernoulli(probs=_p([0.2, 0.9], device))
+    assert_close(b.log_prob(mg.tensor([1.0, 0.0], dtype=mg.float64, device=device)),
+                 [math.log(0.2), math.log(0.1)], rtol=1e-13)
+    assert_close(b.entropy(), [-(p * math.log(p) + (1 - p) * math.log(1 - p))
+                               for p in (0.2, 0.9)], rtol=1e-13)
+    logits = D.Bernoulli(logits=mg.tensor([0.0, 50.0], dtype=mg.float64, device=device))
+    assert logits.log_prob(mg.tensor([0.0, 0.0], dtype=mg.float64, device=device)).tolist() \
+        == [-math.log(2), -50.0]                    # exact far in the tail
+    mg.manual_seed(3)
+    assert abs(np.mean(b.sample((20000,)).numpy(), axis=0) - [0.2, 0.9]).max() < 0.015
+    c = D.Categorical(probs=mg.tensor([[1.0, 1.0, 2.0], [0.0, 1.0, 0.0]], dtype=mg.float64,
+                                      device=device))
+    assert c.batch_shape == (2,) and c.mode.tolist() == [2, 1]
+    assert_close(c.log_prob(mg.tensor([2, 1], device=device)), [math.log(0.5), 0.0])
+    assert_close(c.entropy(), [1.5 * math.log(2), 0.0], rtol=1e-12)
+    mg.manual_seed(4)
+    s = c.sample((20000,)).numpy()
+    assert s.shape == (20000, 2) and (s[:, 1] == 1).all()
+    assert np.allclose(np.bincount(s[:, 0], minlength=3) / 20000, [0.25, 0.25, 0.5],
+                       atol=0.015)
+    with pytest.raises(ValueError, match="values must be 0 or 1"):
+        b.log_prob(mg.tensor([0.5, 1.0], dtype=mg.float64, device=device))
+    with pytest.raises(ValueError, match=r"values must be integers in \[0, 3\)"):
+        c.log_prob(mg.tensor([3, 0], device=device))
+    with pytest.raises(NotImplementedError, match="no reparameterized sample"):
+        b.rsample()
+
+
+def test_independent_and_kl_closed_forms(device):
+    p = D.Normal(_p([0.0, 1.0], device), _p([1.0, 2.0], device))
+    q = D.Normal(_p([1.0, 1.0], device), _p([1.0, 1.0], device))
+    kl = D.kl_divergence(p, q)
+    assert_close(kl, [0.5, 0.5 * (4 - 1 - math.log(4))], rtol=1e-14)
+    ip, iq = D.Independent(p, 1), D.Independent(q, 1)
+    assert ip.batch_shape == () and ip.event_shape == (2,)
+    assert D.kl_divergence(ip, iq).item() == pytest.approx(sum(kl.tolist()), rel=1e-14)
+    x = mg.tensor([0.5, 0.5], dtype=mg.float64, device=device)
+    assert ip.log_prob(x).item() == pytest.approx(sum(p.log_prob(x).tolist()), rel=1e-14)
+    # Monte Carlo: E_p[log p − log q] for each closed form
+    mg.manual_seed(5)
+    pairs = [(D.Exponential(2.0), D.Exponential(0.5)), (D.Laplace(0.0, 1.0), D.Laplace(1.0, 2.0)),
+             (D.Uniform(0.0, 1.0), D.Uniform(-1.0, 2.0)),
+             (D.Bernoulli(probs=mg.tensor(0.3)), D.Bernoulli(probs=mg.tensor(0.6))),
+             (D.Categorical(probs=mg.tensor([0.2, 0.3, 0.5])),
+              D.Categorical(probs=mg.tensor([0.5, 0.25, 0.25]))),
+             (D.MultivariateNormal(mg.zeros(2, dtype=mg.float64),
+                                   mg.tensor([[1.0, 0.3], [0.3, 2.0]])),
+              D.MultivariateNormal(mg.ones(2, dtype=mg.float64),
+                                   mg.tensor([[2.0, -0.2], [-0.2, 1.0]])))]
+    for a, b in pairs:
+        s = a.sample((100000,))
+        mc = (a.log_prob(s) - b.log_prob(s)).mean().item()
+        assert D.kl_divergence(a, b).item() == pytest.approx(mc, abs=0.02), type(a).__name__
+    assert D.kl_divergence(D.Uniform(0.0, 3.0), D.Uniform(0.0, 1.0)).item() == math.inf
+    with pytest.raises(NotImplementedError, match="Normal ‖ Laplace"):
+        D.kl_divergence(D.Normal(0.0, 1.0), D.Laplace(0.0, 1.0))
+
+
+def test_parameter_checks():
+    with pytest.raises(ValueError, match="Normal: scale must be positive"):
+        D.Normal(0.0, -1.0)
+    with pytest.raises(ValueError, match="Uniform: low must be < high"):
+        D.Uniform(1.0, 1.0)
+    with pytest.raises(ValueError, match="Bernoulli: probs must lie in"):
+        D.Bernoulli(probs=mg.tensor([1.5]))
+    with pytest.raises(ValueError, match="give exactly one of probs and logits"):
+        D.Categorical()
+    with pytest.raises(ValueError, match="Exponential: rate must be positive"):
+        D.Exponential(0.0)
+    D.Normal(0.0, -1.0, validate_args=False)        # the check can be turned off
+
+
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    td = torch.distributions
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(3), rng.uniform(0.5, 2.0, 3)
+    c = rng.standard_normal((3, 4))
+    A = rng.standard_normal((2, 3, 3))
+    cov = A @ A.transpose(0, 2, 1) + 3 * np.eye(3)
+
+    def build(mod, m, params):
+        mods = {"Normal": lambda p: mod.Normal(p[0], p[1]),
+                "Laplace": lambda p: mod.Laplace(p[0], p[1]),
+                "Exponential": lambda p: mod.Exponential(p[1]),
+                "Uniform": lambda p: mod.Uniform(p[0], p[0] + p[1]),
+                "Bernoulli": lambda p: mod.Bernoulli(logits=p[0]),
+                "Categorical": lambda p: mod.Categorical(logits=p[2]),
+                "MVN": lambda p: mod.MultivariateNormal(p[0], covariance_matrix=p[3])}
+        return mods[m](params)
+
+    values = {"Normal": a + 0.3, "Laplace": a - 0.2, "Exponential": b, "Uniform": a + 0.4 * b,
+              "Bernoulli": (a > 0).astype(float), "Categorical": np.array([0, 3, 1]),
+              "MVN": rng.standard_normal((2, 3))}
+    for name, value in values.items():
+        ours_p = [mg.tensor(x, requires_grad=True) for x in (a, b, c, cov)]
+        theirs_p = [torch.tensor(x, requires_grad=True) for x in (a, b, c, cov)]
+        ours, theirs = build(D, name, ours_p), build(td, name, theirs_p)
+        v_ours = mg.tensor(value)
+        v_theirs = torch.tensor(value)
+        y = ours.log_prob(v_ours).sum() + ours.entropy().sum()
+        yt = theirs.log_prob(v_theirs).sum() + theirs.entropy().sum()
+        assert y.item() == pytest.approx(yt.item(), rel=1e-12), name
+        y.backward()
+        yt.backward()
+        for p, q in zip(ours_p, theirs_p):
+            if q.grad is not None:
+                assert_close(p.grad, q.grad.numpy(), rtol=1e-10, atol=1e-12)
+    # KL divergences
+    kls = [(lambda m, p: (m.Normal(p[0], p[1]), m.Normal(p[0] * 0.5, p[1] ** 2))),
+           (lambda m, p: (m.Laplace(p[0], p[1]), m.Laplace(-p[0], p[1] + 1))),
+           (lambda m, p: (m.Exponential(p[1]), m.Exponential(p[1] * 2))),
+           (lambda m, p: (m.Bernoulli(logits=p[0]), m.Bernoulli(logits=-p[0]))),
+           (lambda m, p: (m.Categorical(logits=p[2]), m.Categorical(logits=p[2] ** 2))),
+           (lambda m, p: (m.MultivariateNormal(p[0], covariance_matrix=p[3]),
+                          m.MultivariateNormal(-p[0], covariance_matrix=p[3] * 2 + 0.1)))]
+    for pair in kls:
+        ours_p = [mg.tensor(x, requires_grad=True) for x in (a, b, c, cov)]
+        theirs_p = [torch.tensor(x, requires_grad=True) for x in (a, b, c, cov)]
+        k = D.kl_divergence(*pair(D, ours_p)).sum()
+        kt = td.kl_divergence(*pair(td, theirs_p)).sum()
+        assert k.item() == pytest.approx(kt.item(), rel=1e-12)
+        k.backward()
+        kt.backward()
+        for p, q in zip(ours_p, theirs_p):
+            if q.grad is not None:
+                assert_close(p.grad, q.grad.numpy(), rtol=1e-9, atol=1e-12)
