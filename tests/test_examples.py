@@ -73,6 +73,14 @@ def test_every_example_refuses_a_bad_count_or_rate(monkeypatch, capsys):
     assert checked >= 15
 
 
+def test_vae_example_beats_the_independent_pixels_baseline(capsys):
+    mod = runpy.run_path(str(ROOT / "examples" / "vae_digits.py"))
+    history, held_out, baseline = mod["main"](["--epochs", "15"])
+    assert history[-1] < history[0] - 8
+    assert held_out < baseline - 2.5          # the 2-D code carries information
+    assert "held-out -ELBO: VAE" in capsys.readouterr().out
+
+
 def test_lstm_sine_example_beats_the_naive_forecast(capsys):
     mod = runpy.run_path(str(ROOT / "examples" / "lstm_sine.py"))
     losses, model_mse, naive_mse = mod["main"](["--steps", "150"])
