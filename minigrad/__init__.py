@@ -143,6 +143,7 @@ from .ops.sorting import (
     searchsorted,
     unique,
 )
+from .ops.special import digamma, lgamma, mvlgamma, polygamma
 from .random import get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .tensor import Tensor
@@ -297,7 +298,8 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, **kwargs):
 # Subpackages that load on first use (``mg.nn``, ``mg.optim``...), so ``import minigrad``
 # stays light; ``testing`` needs hypothesis (a test extra).
 _LAZY_SUBMODULES = ("nn", "optim", "sparse", "data", "amp", "kernels", "testing",
-                    "distributed", "quantization", "viz", "train", "search", "distributions")
+                    "distributed", "quantization", "viz", "train", "search", "distributions",
+                    "special")
 
 
 def __getattr__(name):

@@ -252,6 +252,12 @@ def _op_cases():
         _unary("acosh", lambda x: x.acosh(), draw=lambda rng, *s: _T(rng.uniform(1.2, 3, s))),
         _unary("atanh", lambda x: x.atanh(), draw=lambda rng, *s: _T(rng.uniform(-.9, .9, s))),
         _unary("erfc", lambda x: x.erfc()),
+        # the gamma family (minigrad/ops/special.py), away from the poles 0, −1, −2, ...
+        _unary("lgamma", lambda x: x.lgamma(),
+               draw=lambda rng, *s: _T(rng.integers(-3, 4, s) + rng.uniform(.1, .9, s))),
+        _unary("digamma", lambda x: x.digamma(), draw=lambda rng, *s: _T(rng.uniform(.3, 5, s))),
+        _unary("polygamma (n = 2)", lambda x: x.polygamma(2),
+               draw=lambda rng, *s: _T(rng.uniform(.5, 5, s))),
         _unary("erfinv", lambda x: x.erfinv(),
                draw=lambda rng, *s: _T(rng.uniform(-.9, .9, s))),
         _unary("logit", lambda x: x.logit(), draw=lambda rng, *s: _T(rng.uniform(.1, .9, s))),

@@ -1213,6 +1213,19 @@ class Tensor(DeviceDtypeShorthands):
         strides = tuple(s // self.data.itemsize for s in self.data.strides)
         return strides if dim is None else strides[_shape._dim(dim, self.ndim, "stride")]
 
+    # the gamma-function family (minigrad/ops/special.py)
+    def lgamma(self):
+        return _special.lgamma(self)
+
+    def digamma(self):
+        return _special.digamma(self)
+
+    def polygamma(self, n):
+        return _special.polygamma(n, self)
+
+    def mvlgamma(self, p):
+        return _special.mvlgamma(self, p)
+
     # PyTorch's manipulation, search and NaN-aware functions as methods
     # (minigrad/ops/manipulation.py, sorting.py, reduction.py)
     def movedim(self, source, destination):
@@ -1337,3 +1350,4 @@ from .ops import manipulation as _manipulation  # noqa: E402
 from .ops import reduction as _reduction  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
 from .ops import sorting as _sorting  # noqa: E402
+from .ops import special as _special  # noqa: E402

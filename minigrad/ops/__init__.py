@@ -18,6 +18,7 @@ ops (so it can be differentiated again). The table of derivative rules, by modul
   their own); searchsorted bucketize unique nonzero count_nonzero (integer results)
 - :mod:`.manipulation`: movedim tile repeat_interleave atleast_nd h/v/dstack column_stack
   meshgrid rot90 diff take_along_dim index_add/copy/fill masked_select (compositions)
+- :mod:`.special`: lgamma digamma polygamma (each the next one's integral), mvlgamma
 - :mod:`.linalg`: matmul (mm bmm dot outer inner addmm baddbmm addmv) einsum diagonal /
   diagonal-scatter (diag diag_embed trace), and det slogdet inv solve cholesky qr eigh
   eigvalsh svd svdvals pinv; tril triu cross kron cdist are compositions

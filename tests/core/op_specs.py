@@ -1055,4 +1055,23 @@ LINALG_SPECS = [
 ]
 SPECS += LINALG_SPECS
 
+def _np_special(name, *args):
+    from scipy import special
+
+    return getattr(special, name)(*args)
+
+
+_POLES = tuple(float(-k) for k in range(0, 5))                   # Γ, ψ, ψ⁽ⁿ⁾ poles
+SPECIAL_SPECS = [
+    OpSpec("lgamma", one(min_value=-4.5, max_value=8.0, avoid=_POLES, margin=0.05),
+           lambda x: x.lgamma(), lambda x: _np_special("gammaln", x)),
+    OpSpec("digamma", one(min_value=-4.5, max_value=8.0, avoid=_POLES, margin=0.05),
+           lambda x: x.digamma(), lambda x: _np_special("digamma", x)),
+    OpSpec("polygamma_1", one(min_value=0.2, max_value=6.0),
+           lambda x: x.polygamma(1), lambda x: _np_special("polygamma", 1, x)),
+    OpSpec("polygamma_3", one(min_value=-2.5, max_value=6.0, avoid=_POLES, margin=0.3),
+           lambda x: x.polygamma(3), lambda x: _np_special("polygamma", 3, x)),
+]
+SPECS += SPECIAL_SPECS
+
 SPEC_BY_NAME = {s.name: s for s in SPECS}
