@@ -101,7 +101,7 @@ def test_matches_torch():
     x = x[np.abs(x - np.round(x)) > 0.05]
     # torch's trigamma (ψ⁽¹⁾, also digamma's gradient) is good to 5e-10 only; SciPy agrees
     # with ours to 1e-15 there (test_against_scipy_over_wide_ranges)
-    for name, f, tf, tol in [("lgamma", mg.lgamma, torch.lgamma, 1e-11),
+    for _name, f, tf, tol in [("lgamma", mg.lgamma, torch.lgamma, 1e-11),
                              ("digamma", mg.digamma, torch.digamma, 1e-9),
                              ("polygamma(1)", lambda t: mg.polygamma(1, t),
                               lambda t: torch.polygamma(1, t), 1e-9),
