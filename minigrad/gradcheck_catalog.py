@@ -444,6 +444,18 @@ def _ctc_on_fixed_targets(nn):
     return CTCOnFixedTargets(reduction="sum")
 
 
+def _unpool_inputs(n, shape):
+    """The inputs of MaxUnpool{n}d: values and indices of a kernel-2 max pooling of
+    distinct values of ``shape``, the values checked."""
+    def make(rng):
+        from minigrad.nn import functional as F
+
+        pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[n]
+        y, indices = pool(_distinct(rng, *shape).detach(), 2, return_indices=True)
+        return _T(y.numpy()), indices
+    return make
+
+
 def _layer_cases():
     import minigrad as mg
     from minigrad import nn
@@ -458,6 +470,19 @@ def _layer_cases():
 
     def int_input(rng):
         return (mg.tensor(rng.integers(0, 5, size=(2, 3))),)
+
+    F = nn.functional
+
+    def sample_grid(rng, n, out, sizes, align_corners):
+        """grid_sample points (n, *out, k) whose pixel coordinates (sizes in x, y[, z]
+        order) are 0.1-0.4 or 0.6-0.9 past an integer, from 2 before the first pixel to
+        2 past the last: away from the jumps of the taps, of rint and of the padding."""
+        shape, cols = (n,) + out, []
+        for m in sizes:
+            u = (rng.integers(-2, m + 2, shape) + rng.uniform(0.1, 0.4, shape)
+                 + 0.5 * rng.integers(0, 2, shape))
+            cols.append(2 * u / (m - 1) - 1 if align_corners else (2 * u + 1) / m - 1)
+        return _T(np.stack(cols, axis=-1))
 
     return [
         _layer("Linear", lambda: nn.Linear(4, 3), x2(2, 4)),
@@ -545,6 +570,38 @@ def _layer_cases():
         _layer("Residual", lambda: nn.Residual(nn.Sequential(nn.Linear(3, 3), nn.Tanh())),
                x2(2, 3)),
         _layer("BasicBlock", lambda: nn.BasicBlock(2, 3, stride=2), x2(2, 2, 4, 4, draw=_away)),
+        # 3-D layers and pooling extras
+        _layer("Conv3d (groups=2)", lambda: nn.Conv3d(2, 4, (2, 3, 2), padding=(1, 1, 0),
+                                                      groups=2), x2(2, 2, 3, 3, 3)),
+        _layer("Conv3d (stride 2, dilation, padding_mode='circular')",
+               lambda: nn.Conv3d(2, 2, 2, stride=2, padding=1, dilation=(1, 2, 1),
+                                 padding_mode="circular"), x2(1, 2, 3, 4, 3)),
+        _layer("ConvTranspose3d (stride 2, output_padding 1)",
+               lambda: nn.ConvTranspose3d(2, 2, 2, stride=2, padding=1, output_padding=1),
+               x2(1, 2, 2, 3, 2)),
+        _layer("MaxPool3d (overlapping, padded)", lambda: nn.MaxPool3d(2, stride=1, padding=1),
+               x2(1, 2, 3, 2, 3, draw=_distinct)),
+        _layer("AvgPool3d (ceil_mode, count_include_pad=False)",
+               lambda: nn.AvgPool3d(2, padding=1, ceil_mode=True, count_include_pad=False),
+               x2(1, 2, 3, 4, 3)),
+        _layer("AdaptiveAvgPool3d", lambda: nn.AdaptiveAvgPool3d((2, 1, 3)), x2(1, 2, 3, 3, 4)),
+        _layer("AdaptiveMaxPool3d", lambda: nn.AdaptiveMaxPool3d((2, 2, 1)),
+               x2(1, 2, 3, 3, 3, draw=_distinct)),
+        _layer("BatchNorm3d", lambda: nn.BatchNorm3d(2), x2(2, 2, 2, 2, 2)),
+        _layer("InstanceNorm3d", lambda: nn.InstanceNorm3d(2, affine=True), x2(2, 2, 2, 2, 3)),
+        _layer("Dropout3d", lambda: nn.Dropout3d(0.3), x2(2, 4, 2, 2, 2), seeded=True),
+        *[_layer(f"{name}3d", lambda name=name: getattr(nn, f"{name}3d")((1, 0, 0, 1, 1, 1)),
+                 x2(1, 2, 2, 3, 2))
+          for name in ("ZeroPad", "ReflectionPad", "ReplicationPad", "CircularPad")],
+        _layer("ConstantPad3d", lambda: nn.ConstantPad3d((1, 0, 2, 1, 0, 1), 0.5),
+               x2(2, 2, 2, 2)),
+        *[_layer(f"MaxUnpool{n}d", lambda n=n: getattr(nn, f"MaxUnpool{n}d")(2),
+                 _unpool_inputs(n, (1, 2) + (4, 2, 4)[3 - n:]))
+          for n in (1, 2, 3)],
+        _layer("LPPool1d", lambda: nn.LPPool1d(2, 3, stride=2), x2(2, 2, 7)),
+        _layer("LPPool2d (p=3, ceil_mode)", lambda: nn.LPPool2d(3, 2, ceil_mode=True),
+               x2(1, 2, 3, 5, draw=_positive)),
+        _layer("LPPool3d (p=1.5)", lambda: nn.LPPool3d(1.5, 2), x2(1, 2, 2, 4, 2, draw=_positive)),
         # ----------------------------------------------------------- losses
         _layer("MSELoss", lambda: nn.MSELoss(),
                lambda rng: (_normal(rng, 3, 2), _T(rng.standard_normal((3, 2)), False))),
@@ -572,6 +629,37 @@ def _layer_cases():
         _layer("DistillationLoss", lambda: nn.DistillationLoss(T=2.0, alpha=0.7),
                lambda rng: (_normal(rng, 4, 3), _T(rng.standard_normal((4, 3)), False),
                             _labels(rng, 4, 3))),
+        # sampling grids, bilinear, multilabel margin, pdist
+        _op("F.grid_sample (bilinear, zeros)", lambda rng: (
+            lambda x, g: F.grid_sample(x, g, align_corners=False),
+            (_normal(rng, 2, 2, 3, 4), sample_grid(rng, 2, (2, 3), (4, 3), False)))),
+        _op("F.grid_sample (bicubic, reflection, align_corners)", lambda rng: (
+            lambda x, g: F.grid_sample(x, g, "bicubic", "reflection", align_corners=True),
+            (_normal(rng, 1, 2, 3, 4), sample_grid(rng, 1, (3, 2), (4, 3), True)))),
+        _op("F.grid_sample (nearest, border)", lambda rng: (
+            lambda x, g: F.grid_sample(x, g, "nearest", "border"),
+            (_normal(rng, 1, 2, 3, 4), sample_grid(rng, 1, (2, 3), (4, 3), False)))),
+        _op("F.grid_sample (5-D trilinear, reflection)", lambda rng: (
+            lambda x, g: F.grid_sample(x, g, padding_mode="reflection"),
+            (_normal(rng, 1, 2, 2, 3, 2), sample_grid(rng, 1, (2, 1, 2), (2, 3, 2), False)))),
+        _op("F.affine_grid + F.grid_sample (border)", lambda rng: (
+            lambda x, theta: F.grid_sample(
+                x, F.affine_grid(theta, (2, 1, 3, 3), align_corners=False), "bilinear",
+                "border", align_corners=False),
+            (_normal(rng, 2, 1, 4, 5),
+             _T([[[0.9, 0.3, 0.13], [-0.2, 1.1, -0.07]], [[1.3, 0.0, 0.31], [0.1, 0.7, 0.2]]])))),
+        _op("F.bilinear", lambda rng: (
+            F.bilinear, (_normal(rng, 2, 3), _normal(rng, 2, 4), _normal(rng, 2, 3, 4),
+                         _normal(rng, 2)))),
+        _op("F.pdist (p=2, p=1.5)", lambda rng: (
+            lambda x: F.pdist(x) + F.pdist(x, 1.5), (_normal(rng, 4, 3),))),
+        _layer("MultiLabelMarginLoss", lambda: nn.MultiLabelMarginLoss(),
+               lambda rng: (_distinct(rng, 3, 4, gap=0.13),
+                            mg.tensor([[3, 0, -1, 1], [1, -1, 2, 2], [0, 1, 2, 3]]))),
+        _layer("UpsamplingNearest2d", lambda: nn.UpsamplingNearest2d(scale_factor=2),
+               x2(1, 2, 2, 3)),
+        _layer("UpsamplingBilinear2d", lambda: nn.UpsamplingBilinear2d(size=(3, 5)),
+               x2(1, 2, 2, 3)),
     ] + _more_layer_cases(x2, _signs)
 
 

@@ -65,7 +65,9 @@ order is again one of them (``gradgradcheck`` in ``tests/nn/test_conv.py``).
 
 Conv1d is Conv2d on a height-1 image. The transposed convolution (``conv_transpose2d``,
 ``ConvTranspose2d``) *is* the input-gradient map ``Conv2dGradInput`` applied to its input,
-so it has the same three-op closure under differentiation.
+so it has the same three-op closure under differentiation. The 3-D convolutions
+(:mod:`minigrad.nn.conv3d`) use the same im2col and the same three ops, written for any
+number of spatial dims, beside this tuned 2-D path.
 """
 from __future__ import annotations
 
@@ -92,6 +94,18 @@ def _pair(v, what="value"):
         return (v[0], v[0])
     if len(v) != 2:
         raise ValueError(f"expected an int or a pair for {what}, got {v}")
+    return v
+
+
+def _triple(v, what="value"):
+    """An int, a 1-tuple or a 3-tuple as a 3-tuple (the 3-D layers' kernel, stride...)."""
+    if isinstance(v, int):
+        return (v, v, v)
+    v = tuple(int(t) for t in v)
+    if len(v) == 1:
+        return v * 3
+    if len(v) != 3:
+        raise ValueError(f"expected an int or a triple for {what}, got {v}")
     return v
 
 
@@ -662,7 +676,7 @@ class _ConvNd(Module):
         if not isinstance(x, Tensor):
             raise TypeError(f"{self!r}: expected a Tensor input, got {type(x).__name__}")
         if x.ndim not in (n + 1, n + 2) or x.shape[-n - 1] != self.in_channels:
-            spatial = ", ".join("HW"[i] if n == 2 else "L" for i in range(n))
+            spatial = {1: "L", 2: "H, W", 3: "D, H, W"}[n]
             raise ValueError(
                 f"{self!r}: expected input of shape (N, {self.in_channels}, {spatial}) or "
                 f"({self.in_channels}, {spatial}), got {x.shape}")

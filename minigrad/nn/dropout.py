@@ -1,4 +1,4 @@
-r"""Dropout family: Dropout, Dropout1d/2d (whole channels), DropConnect (weights),
+r"""Dropout family: Dropout, Dropout1d/2d/3d (whole channels), DropConnect (weights),
 StochasticDepth (whole residual branches).
 
 Inverted dropout (Srivastava et al. 2014, in the form every framework uses): in training
@@ -9,7 +9,7 @@ so E[y] = x and evaluation is the identity (no rescaling at test time). ``p`` is
 probability of *dropping*. The mask is drawn from minigrad's seeded generator
 (``mg.manual_seed``) and is a constant of the graph: gx = gy ⊙ m/(1 − p).
 
-- Dropout1d/Dropout2d (Tompson et al. 2015, "SpatialDropout"): one draw per (sample,
+- Dropout1d/2d/3d (Tompson et al. 2015, "SpatialDropout"): one draw per (sample,
   channel), broadcast over the spatial dims — neighbouring pixels are correlated, so
   dropping single pixels barely regularizes a conv net.
 - DropConnect (Wan et al. 2013): drop *weights* instead of activations,
@@ -28,9 +28,10 @@ from ..ops.elementwise import const
 from .linear import Linear, LinearFunction
 from .module import Module
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "alpha_dropout", "feature_alpha_dropout",
-           "stochastic_depth", "Dropout", "Dropout1d", "Dropout2d", "AlphaDropout",
-           "FeatureAlphaDropout", "DropConnect", "StochasticDepth"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+           "feature_alpha_dropout", "stochastic_depth", "Dropout", "Dropout1d", "Dropout2d",
+           "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "DropConnect",
+           "StochasticDepth"]
 
 
 def _check_p(p, what):
@@ -75,6 +76,28 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0:
         return input
     return _masked(input, input.shape[:-2] + (1, 1), p)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels: input (N, C, D, H, W) → one draw per (n, c), broadcast over
+    the volume; a 4-D input is one unbatched sample (C, D, H, W) (PyTorch's
+    ``F.dropout3d``).
+
+    >>> import minigrad as mg
+    >>> _ = mg.manual_seed(0)
+    >>> y = dropout3d(mg.ones(2, 3, 2, 2, 2), p=0.5)
+    >>> y[:, :, 0, 0, 0].tolist()                      # one value per (sample, channel)
+    [[0.0, 2.0, 2.0], [2.0, 0.0, 0.0]]
+    >>> bool((y == y[:, :, :1, :1, :1]).all())
+    True
+    """
+    p = _check_p(p, "dropout3d")
+    if input.ndim not in (4, 5):
+        raise ValueError(f"dropout3d: expected 4-D (C, D, H, W) or 5-D (N, C, D, H, W) input, "
+                         f"got shape {input.shape}")
+    if not training or p == 0.0:
+        return input
+    return _masked(input, input.shape[:-3] + (1, 1, 1), p)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -171,6 +194,14 @@ class Dropout2d(_DropoutNd):
 
     def forward(self, input):
         return dropout2d(input, self.p, self.training)
+
+
+class Dropout3d(_DropoutNd):
+    """Channel dropout for (N, C, D, H, W) or (C, D, H, W) inputs (PyTorch's
+    ``nn.Dropout3d``): whole 3-D feature maps are zeroed."""
+
+    def forward(self, input):
+        return dropout3d(input, self.p, self.training)
 
 
 class AlphaDropout(_DropoutNd):

@@ -19,17 +19,19 @@ from .activation import rrelu
 from .activation import softmax_dim as _softmax_dim
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from .conv3d import conv3d, conv_transpose3d
 from .dropout import (
     alpha_dropout,
     dropout,
     dropout1d,
     dropout2d,
+    dropout3d,
     feature_alpha_dropout,
     stochastic_depth,
 )
 from .embedding import embedding, embedding_bag
 from .fold import channel_shuffle, fold, pixel_shuffle, pixel_unshuffle, unfold
-from .linear import linear
+from .linear import bilinear, linear
 from .normalization import (
     batch_norm,
     group_norm,
@@ -41,14 +43,23 @@ from .normalization import (
 from .pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
     adaptive_max_pool1d,
     adaptive_max_pool2d,
+    adaptive_max_pool3d,
     avg_pool1d,
     avg_pool2d,
+    avg_pool3d,
+    lp_pool1d,
+    lp_pool2d,
+    lp_pool3d,
     max_pool1d,
     max_pool2d,
+    max_pool3d,
 )
-from .upsampling import interpolate
+from .sampling import affine_grid, grid_sample
+from .unpooling import max_unpool1d, max_unpool2d, max_unpool3d
+from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
 
 __all__ = [
     "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
@@ -65,6 +76,12 @@ __all__ = [
     "instance_norm", "rms_norm", "local_response_norm", "fold", "unfold", "pixel_shuffle",
     "pixel_unshuffle", "gumbel_softmax", "embedding_bag", "rrelu", "channel_shuffle",
     "relu_", "leaky_relu_", "elu_", "celu_", "selu_", "hardtanh_", "threshold_", "rrelu_",
+]
+# 3-D layers and pooling extras
+__all__ += [
+    "conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d",
+    "adaptive_max_pool3d", "dropout3d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+    "lp_pool1d", "lp_pool2d", "lp_pool3d",
 ]
 
 
@@ -299,6 +316,7 @@ def one_hot(tensor, num_classes=-1):
 
 # The loss functions (the Modules are in minigrad.nn).
 from .ctc import ctc_loss  # noqa: E402  (imports .losses)
+from .distance import pdist  # noqa: E402
 from .losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -316,6 +334,7 @@ from .losses import (  # noqa: E402
     margin_ranking_loss,
     mse_loss,
     multi_margin_loss,
+    multilabel_margin_loss,
     multilabel_soft_margin_loss,
     nll_loss,
     pairwise_distance,
@@ -334,4 +353,9 @@ __all__ += [
     "pairwise_distance", "triplet_margin_loss", "triplet_margin_with_distance_loss",
     "soft_margin_loss", "multilabel_soft_margin_loss",
     "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "ctc_loss",
+]
+# sampling grids, bilinear, multilabel margin, pdist, the deprecated upsample aliases
+__all__ += [
+    "affine_grid", "grid_sample", "bilinear", "multilabel_margin_loss", "pdist", "upsample",
+    "upsample_nearest", "upsample_bilinear",
 ]

@@ -30,8 +30,8 @@ from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["linear", "LinearFunction", "Linear", "Identity", "Flatten", "Unflatten",
-           "LowRankLinear", "Bilinear"]
+__all__ = ["linear", "bilinear", "LinearFunction", "Linear", "Identity", "Flatten",
+           "Unflatten", "LowRankLinear", "Bilinear"]
 
 
 class LinearFunction(Function):
@@ -79,6 +79,47 @@ def linear(input, weight, bias=None):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), one per output "
                          f"feature of weight {weight.shape}, got {bias.shape}")
     return LinearFunction()(input, weight, bias)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    r"""y_k = x₁ᵀ W_k x₂ + b_k (PyTorch's ``F.bilinear``).
+
+    Parameters
+    ----------
+    input1 : (*, in1); input2 : (*, in2), the same leading dims.
+    weight : (out, in1, in2); bias : optional (out,).
+
+    Returns
+    -------
+    (*, out). Computed as (x₁ W_k) · x₂: a batched matmul of x₁ with every W_k, then a
+    product with x₂ summed over in2; both are tensor ops, so the gradients
+    g_x₁ = Σ_k g_k W_k x₂, g_x₂ = Σ_k g_k W_kᵀ x₁, g_W_k = Σ g_k x₁ x₂ᵀ, g_b = Σ g
+    differentiate again.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> W = mg.tensor([[[1.0, 2.0], [3.0, 4.0]]])          # out = 1, in1 = in2 = 2
+    >>> bilinear(mg.tensor([[1.0, 1.0]]), mg.tensor([[1.0, 0.0]]), W, mg.tensor([0.5]))
+    tensor([[4.5]])
+    """
+    if weight.ndim != 3:
+        raise ValueError(f"bilinear: weight must be 3-D (out_features, in1_features, "
+                         f"in2_features), got shape {weight.shape}")
+    if input1.ndim < 1 or input1.shape[:-1] != input2.shape[:-1] or input2.ndim < 1:
+        raise ValueError(f"bilinear: input1 {input1.shape} and input2 {input2.shape} must "
+                         "have the same leading dims (*, in1) and (*, in2)")
+    if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise ValueError(f"bilinear: inputs of shapes {input1.shape} and {input2.shape} do "
+                         f"not match weight {weight.shape} (expected last dims "
+                         f"{weight.shape[1]} and {weight.shape[2]})")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"bilinear: bias must have shape ({weight.shape[0]},), one per "
+                         f"output feature of weight {weight.shape}, got {bias.shape}")
+    # (*, 1, 1, in1) @ (out, in1, in2) -> (*, out, 1, in2); then · x₂ summed over in2
+    t = input1.unsqueeze(-2).unsqueeze(-3) @ weight
+    y = (t.squeeze(-2) * input2.unsqueeze(-2)).sum(-1)
+    return y if bias is None else y + bias
 
 
 class Linear(Module):
@@ -138,7 +179,8 @@ class Linear(Module):
 
 
 class Bilinear(Module):
-    """y_k = x₁ᵀ W_k x₂ + b_k (PyTorch's ``nn.Bilinear``); W (out, in1, in2)."""
+    """y_k = x₁ᵀ W_k x₂ + b_k (PyTorch's ``nn.Bilinear``, :func:`bilinear` with its own
+    parameters); W (out, in1, in2) and b (out,) ~ U[−1/√in1, 1/√in1]."""
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
                  dtype=None):
@@ -160,10 +202,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
-        # (B, 1, 1, in1) @ (out, in1, in2) -> (B, out, 1, in2); then · x₂
-        t = input1.unsqueeze(-2).unsqueeze(-3) @ self.weight
-        y = (t.squeeze(-2) * input2.unsqueeze(-2)).sum(-1)
-        return y if self.bias is None else y + self.bias
+        return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "

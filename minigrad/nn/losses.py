@@ -63,7 +63,7 @@ __all__ = [
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
     "TripletMarginWithDistanceLoss",
     "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PoissonNLLLoss",
-    "GaussianNLLLoss",
+    "GaussianNLLLoss", "multilabel_margin_loss", "MultiLabelMarginLoss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -763,6 +763,71 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     return _reduce((h * const(coef)).sum(-1), reduction)
 
 
+def multilabel_margin_loss(input, target, reduction="mean"):
+    r"""Multi-label hinge loss (PyTorch's ``F.multilabel_margin_loss``): every target
+    class should score at least 1 above every non-target class::
+
+        ℓₙ = (1/C)·Σ_{j ∈ Yₙ} Σ_{i ∉ Yₙ} max(0, 1 − (xₙ,j − xₙ,i))
+
+    ``target`` holds class indices, not a 0/1 mask: Yₙ is the list tₙ,₀, tₙ,₁, … up to
+    the first −1 (the rest of the row is padding and ignored), so a sample may have any
+    number of labels. A class listed twice is counted twice, as in PyTorch.
+
+    Parameters
+    ----------
+    input : (N, C), (C,) or () scores (C ≥ 1).
+    target : integer tensor of the input's shape, values in [−1, C) (every entry is
+        checked, padding included, as PyTorch does).
+    reduction : ``"none"`` (shape (N,), or () for an unbatched input), ``"mean"`` (over
+        the samples) or ``"sum"``.
+
+    Gradient: ∓1/C to xₙ,j and xₙ,i for each active hinge (0 where the hinge is exactly
+    0, as PyTorch); the target and its mask are constants. The function is piecewise
+    linear, so its second derivative is 0.
+
+    Notes
+    -----
+    The mean of an empty batch is NaN (PyTorch 2 returns an arbitrary number there).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> x = mg.tensor([[0.1, 0.2, 0.4, 0.8]])
+    >>> multilabel_margin_loss(x, mg.tensor([[3, 0, -1, 1]]))    # labels {3, 0}
+    tensor(0.85)
+    """
+    name = "multilabel_margin_loss"
+    _check_reduction(name, reduction)
+    _check_input(name, input)
+    target = _as_tensor(target, input, name, "target")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold integer class indices (padded with -1), "
+                        f"got {target.dtype}")
+    if input.ndim > 2 or 0 in input.shape[-1:]:
+        raise ValueError(f"{name}: expected a non-empty vector (C,) or a matrix (N, C) "
+                         f"with C ≥ 1, got input of shape {input.shape}")
+    if target.shape != input.shape:
+        raise ValueError(f"{name}: target must have the input's shape, got input "
+                         f"{input.shape} and target {target.shape}")
+    C = input.shape[-1] if input.ndim else 1
+    xp = input.xp
+    x = input.reshape(-1, C)
+    t = target.data.reshape(-1, C)
+    if t.size and (int(t.min()) < -1 or int(t.max()) >= C):
+        raise IndexError(f"{name}: target values must be class indices in [0, {C}) or -1 "
+                         f"(the padding), got values in [{int(t.min())}, {int(t.max())}]")
+    listed = xp.cumprod(t >= 0, axis=1).astype(bool)        # j before the first −1
+    t = xp.where(listed, t, 0)
+    is_target = (listed[:, :, None] & (t[:, :, None] == xp.arange(C))).any(1)  # (N, C)
+    x_y = x[xp.arange(x.shape[0])[:, None], t]              # xₙ,tⱼ: (N, J)
+    z = 1 - x_y.unsqueeze(2) + x.unsqueeze(1)               # 1 − (xₙ,tⱼ − xₙ,ᵢ): (N, J, C)
+    pairs = (listed[:, :, None] & ~is_target[:, None, :]).astype(input.dtype)
+    loss = (_hinge(z) * const(pairs)).sum((1, 2)) / C
+    if input.ndim < 2:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
 # --------------------------------------------------------------------------- likelihoods
 
 
@@ -1180,6 +1245,14 @@ class MultiMarginLoss(_Loss):
     def forward(self, input, target):
         return multi_margin_loss(input, target, self.p, self.margin, self.weight,
                                  self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Module form of :func:`multilabel_margin_loss`: (1/C)·Σ_{j ∈ Y} Σ_{i ∉ Y}
+    max(0, 1 − (x_j − x_i)), the target a list of class indices padded with −1."""
+
+    def forward(self, input, target):
+        return multilabel_margin_loss(input, target, self.reduction)
 
 
 class PoissonNLLLoss(_Loss):

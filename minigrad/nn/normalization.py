@@ -1,4 +1,5 @@
-r"""Normalization layers: BatchNorm1d/2d, LayerNorm, GroupNorm, and their functions.
+r"""Normalization layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm, GroupNorm,
+RMSNorm, LocalResponseNorm, and their functions.
 
 All three standardize x over some axes A and then apply a per-feature affine map:
 
@@ -6,7 +7,8 @@ All three standardize x over some axes A and then apply a per-feature affine map
     \mu = \frac{1}{M}\sum_{A} x, \quad \sigma^2 = \frac{1}{M}\sum_{A} (x - \mu)^2, \quad
     \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \quad y = \gamma \hat x + \beta
 
-- BatchNorm: A = (N, H, W) per channel (Ioffe & Szegedy 2015). Training uses the batch
+- BatchNorm: A = (N, H, W) per channel, (N, D, H, W) for BatchNorm3d, (N, L) or (N,) for
+  BatchNorm1d (Ioffe & Szegedy 2015). Training uses the batch
   statistics and updates the running ones,
   ``running ← (1 − momentum)·running + momentum·stat`` where the variance fed in is the
   *unbiased* σ²·M/(M − 1); ``momentum=None`` gives the cumulative average
@@ -62,8 +64,8 @@ from .module import Module, Parameter
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
            "local_response_norm", "Normalize", "BatchNormFunction", "BatchNorm1d",
-           "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
-           "RMSNorm", "LocalResponseNorm"]
+           "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+           "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm"]
 
 
 class Normalize(Function):
@@ -626,6 +628,19 @@ class BatchNorm2d(_BatchNorm):
     _expected = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization of (N, C, D, H, W) per channel, over (N, D, H, W) (PyTorch's
+    ``nn.BatchNorm3d``); parameters and buffers as :class:`BatchNorm1d`.
+
+    >>> import minigrad as mg
+    >>> y = BatchNorm3d(2)(mg.randn(4, 2, 3, 3, 3) * 3 + 1)
+    >>> [abs(round(float(v), 5)) for v in y.mean((0, 2, 3, 4))]
+    [0.0, 0.0]
+    """
+
+    _expected = (5,)
+
+
 class _TrailingNorm(Module):
     """What LayerNorm and RMSNorm share: the trailing ``normalized_shape`` they normalize
     over, ``eps``, and ``weight`` (ones) and ``bias`` (zeros) of that shape."""
@@ -746,6 +761,14 @@ class InstanceNorm2d(_InstanceNorm):
     ``nn.InstanceNorm2d``); see :class:`InstanceNorm1d`."""
 
     _spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) or (C, D, H, W) (PyTorch's
+    ``nn.InstanceNorm3d``): each sample's channel standardized over its D·H·W voxels; see
+    :class:`InstanceNorm1d`."""
+
+    _spatial = 3
 
 
 class RMSNorm(_TrailingNorm):

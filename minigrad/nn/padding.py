@@ -1,9 +1,11 @@
-r"""Padding layers (PyTorch's ``nn.ZeroPad1d/2d``, ``ConstantPad1d/2d``,
-``ReflectionPad1d/2d``, ``ReplicationPad1d/2d``, ``CircularPad1d/2d``): thin modules over
-:func:`minigrad.ops.shape.pad` (``F.pad``), which does the work and the gradients.
+r"""Padding layers (PyTorch's ``nn.ZeroPad1d/2d/3d``, ``ConstantPad1d/2d/3d``,
+``ReflectionPad1d/2d/3d``, ``ReplicationPad1d/2d/3d``, ``CircularPad1d/2d/3d``): thin
+modules over :func:`minigrad.ops.shape.pad` (``F.pad``), which does the work and the
+gradients.
 
 ``padding`` is an int (the same width on every side) or a tuple in F.pad's order, last
-dim first: (left, right) for the 1-d layers, (left, right, top, bottom) for the 2-d ones.
+dim first: (left, right) for the 1-d layers, (left, right, top, bottom) for the 2-d ones,
+(left, right, top, bottom, front, back) for the 3-d ones.
 With W the width and x_pad the padded row, the modes read
 
 =============  ==============================================  ==================
@@ -29,9 +31,10 @@ from ..ops.shape import pad
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
-           "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
-           "CircularPad2d"]
+__all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d",
+           "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+           "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d",
+           "CircularPad2d", "CircularPad3d"]
 
 
 class _PadNd(Module):
@@ -93,6 +96,13 @@ class ConstantPad2d(_ConstantPadNd):
     _dims = 2
 
 
+class ConstantPad3d(_ConstantPadNd):
+    """Pads the last three dims with ``value``: padding (left, right, top, bottom, front,
+    back)."""
+
+    _dims = 3
+
+
 class _ZeroPadNd(_ConstantPadNd):
     def __init__(self, padding):
         super().__init__(padding, 0.0)
@@ -117,6 +127,18 @@ class ZeroPad2d(_ZeroPadNd):
     _dims = 2
 
 
+class ZeroPad3d(_ZeroPadNd):
+    """Pads the last three dims with zeros: padding (left, right, top, bottom, front,
+    back).
+
+    >>> import minigrad as mg
+    >>> ZeroPad3d((0, 0, 0, 0, 1, 0))(mg.ones(1, 1, 1, 1)).tolist()
+    [[[[0.0]], [[1.0]]]]
+    """
+
+    _dims = 3
+
+
 class ReflectionPad1d(_PadNd):
     """Mirrors (N, C, W) or (C, W) at its edges, the edge itself not repeated."""
 
@@ -127,6 +149,12 @@ class ReflectionPad2d(ReflectionPad1d):
     """Mirrors (N, C, H, W) or (C, H, W) at its edges, the edges not repeated."""
 
     _dims = 2
+
+
+class ReflectionPad3d(ReflectionPad1d):
+    """Mirrors (N, C, D, H, W) or (C, D, H, W) at its faces, the faces not repeated."""
+
+    _dims = 3
 
 
 class ReplicationPad1d(_PadNd):
@@ -141,6 +169,12 @@ class ReplicationPad2d(ReplicationPad1d):
     _dims = 2
 
 
+class ReplicationPad3d(ReplicationPad1d):
+    """Repeats the face values of (N, C, D, H, W) or (C, D, H, W)."""
+
+    _dims = 3
+
+
 class CircularPad1d(_PadNd):
     """Wraps (N, C, W) or (C, W) around: the left pad is the right end, and so on."""
 
@@ -151,3 +185,9 @@ class CircularPad2d(CircularPad1d):
     """Wraps (N, C, H, W) or (C, H, W) around in both dims (a torus)."""
 
     _dims = 2
+
+
+class CircularPad3d(CircularPad1d):
+    """Wraps (N, C, D, H, W) or (C, D, H, W) around in all three dims."""
+
+    _dims = 3

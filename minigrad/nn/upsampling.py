@@ -39,7 +39,8 @@ from .. import creation
 from .module import Module
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
-__all__ = ["interpolate", "Upsample"]
+__all__ = ["interpolate", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+           "upsample", "upsample_nearest", "upsample_bilinear"]
 
 _LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}  # mode → spatial dims
 MODES = ("nearest", "nearest-exact", "area") + tuple(_LINEAR)
@@ -78,7 +79,16 @@ def _cubic_taps(n, m, r, align_corners):
     else:
         u = (j + 0.5) * r - 0.5
     i0 = np.floor(u)
-    t = u - i0
+    weights = np.stack(cubic_weights(u - i0))
+    index = np.clip(i0.astype(np.int64) + np.arange(-1, 3)[:, None], 0, n - 1)
+    return index, weights
+
+
+def cubic_weights(t):
+    """Keys' cubic-convolution weights (w₋₁, w₀, w₁, w₂) of the taps i₀ − 1 … i₀ + 2 at
+    the offset t = u − i₀ ∈ [0, 1) (see the module notes). Arithmetic only, so ``t`` may
+    be an array (constant weights) or a Tensor (weights differentiable in t, as
+    ``F.grid_sample``'s bicubic mode needs)."""
     a = _CUBIC_A
 
     def c1(x):
@@ -87,9 +97,7 @@ def _cubic_taps(n, m, r, align_corners):
     def c2(x):
         return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
 
-    weights = np.stack([c2(t + 1), c1(t), c1(1 - t), c2(2 - t)])
-    index = np.clip(i0.astype(np.int64) + np.arange(-1, 3)[:, None], 0, n - 1)
-    return index, weights
+    return c2(t + 1), c1(t), c1(1 - t), c2(2 - t)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -175,6 +183,32 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return y
 
 
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """:func:`interpolate` under its old name (PyTorch's ``F.upsample``, deprecated there
+    in favour of ``F.interpolate``; minigrad keeps it without a warning)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """``interpolate(input, size, scale_factor, mode="nearest")`` (PyTorch's
+    ``F.upsample_nearest``, deprecated there; here without a warning)."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """``interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)``
+    (PyTorch's ``F.upsample_bilinear``, deprecated there; here without a warning). Note
+    the corners are aligned, unlike ``interpolate``'s default.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> upsample_bilinear(mg.tensor([[[[0.0, 3.0]]]]), size=(1, 4))
+    tensor([[[[0., 1., 2., 3.]]]])
+    """
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
 class Upsample(Module):
     """Resize by ``scale_factor`` or to ``size`` with :func:`interpolate` (PyTorch's
     ``nn.Upsample``).
@@ -208,3 +242,34 @@ class Upsample(Module):
         what = (f"scale_factor={self.scale_factor!r}" if self.size is None
                 else f"size={self.size!r}")
         return f"{what}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """:class:`Upsample` with ``mode="nearest"`` (PyTorch's ``nn.UpsamplingNearest2d``).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> UpsamplingNearest2d(scale_factor=2)(mg.tensor([[[[1.0, 2.0]]]]))
+    tensor([[[[1., 1., 2., 2.],
+              [1., 1., 2., 2.]]]])
+    """
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """:class:`Upsample` with ``mode="bilinear"`` and ``align_corners=True``, the corner
+    pixels' centres mapped onto each other (PyTorch's ``nn.UpsamplingBilinear2d``; note
+    ``Upsample(mode="bilinear")`` defaults to align_corners=False).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> UpsamplingBilinear2d(size=(1, 3))(mg.tensor([[[[0.0, 4.0]]]]))
+    tensor([[[[0., 2., 4.]]]])
+    """
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
