@@ -12,14 +12,14 @@ from .elementwise import const, to_float, where
 
 
 class ReLU(Function):
-    """y = max(x, 0).   VJP: gx = gy·[x > 0]."""
+    """y = max(x, 0).   VJP: gx = gy where x > 0, else 0 (selected: an inf or NaN in gy at
+    x ≤ 0 gives 0 there, as PyTorch's threshold_backward, not NaN)."""
 
     def forward(self, xp, x):
         return xp.maximum(x, 0)
 
     def backward(self, gy):
-        x = self.inputs[0].data
-        return gy * const((x > 0).astype(x.dtype))
+        return where(const(self.inputs[0].data > 0), gy, 0.0)
 
 
 class LeakyReLU(Function):

@@ -545,7 +545,9 @@ class Minimum(Function):
 
 
 class Where(Function):
-    """y = a where cond else b.   VJP: ga = gy·cond, gb = gy·(1 − cond)."""
+    """y = a where cond else b.   VJP: ga = gy where cond else 0, gb = 0 where cond else gy
+    (selected, not multiplied by the mask: an inf or NaN in gy where a branch was not
+    taken gives that branch 0, as in PyTorch, not NaN)."""
 
     def __init__(self, cond):
         self.cond = cond
@@ -554,8 +556,10 @@ class Where(Function):
         return xp.where(self.cond, *promote(a, b))
 
     def backward(self, gy):
-        c = const(self.cond.astype(gy.dtype))
-        return gy * c, gy * (1 - c)
+        need_a, need_b = self.needs_input_grad
+        ga = Where(self.cond)(gy, 0.0) if need_a else None
+        gb = Where(self.cond)(0.0, gy) if need_b else None
+        return ga, gb
 
 
 def where(condition, input=None, other=None):

@@ -411,3 +411,19 @@ def test_functional_derivatives_match_pytorch():
     got = mg.autograd.functional.jacobian(lambda x: (x.sin(), x * x), mg.tensor(xa))
     for w, a in zip(want, got):
         assert_close(a, w.numpy(), rtol=1e-12)
+
+
+def test_masked_gradients_select_rather_than_multiply():
+    """relu's and where's backward pick gy where the branch was taken and 0 elsewhere: an
+    inf or NaN upstream gradient at a position the branch did not take gives 0 there (as
+    PyTorch), where multiplying by the 0/1 mask gave NaN (found by LP pooling's gradient
+    at windows that sum to 0)."""
+    x = mg.tensor([-1.0, 2.0], requires_grad=True)
+    x.relu().backward(mg.tensor([float("inf"), 1.0]))
+    assert x.grad.tolist() == [0.0, 1.0]
+    a, b = mg.tensor([1.0, 2.0], requires_grad=True), mg.tensor([3.0, 4.0], requires_grad=True)
+    mg.where(mg.tensor([True, False]), a, b).backward(mg.tensor([float("nan"), float("inf")]))
+    assert a.grad.tolist()[1] == 0.0 and b.grad.tolist()[0] == 0.0
+    # and the second derivative through the selection is still there
+    z = mg.tensor([0.5, -0.5], dtype=mg.float64, requires_grad=True)
+    assert mg.gradgradcheck(lambda t: mg.where(t > 0, t ** 3, t ** 2).relu(), (z,))
