@@ -304,31 +304,49 @@ def _conv_grad_input(xp, gy, w, x_shape, s):
     return gx
 
 
-class Conv2dFunction(Function):
-    """y = conv2d(x, W) (+ b).   VJP: gx = Conv2dGradInput(gy, W),
-    gW = Conv2dGradWeight(x, gy), gb = Σ_{n,h,w} gy."""
+class _ConvFamily:
+    """A convolution in one number of spatial dims: its three array functions (forward,
+    input gradient, weight gradient) and the three Functions built on them, each of which
+    is the derivative of another (:class:`_ConvFunction`). conv.py has the 2-D family (1-D
+    runs through it), conv3d.py the 3-D one."""
+
+    def __init__(self, forward, grad_input, grad_weight):
+        self.forward, self.grad_input, self.grad_weight = forward, grad_input, grad_weight
+        self.Function = self.GradInput = self.GradWeight = None
+
+    def bind(self, function, grad_input, grad_weight):
+        self.Function, self.GradInput, self.GradWeight = function, grad_input, grad_weight
+        for cls in (function, grad_input, grad_weight):
+            cls.family = self
+
+
+class _ConvFunction(Function):
+    """y = conv(x, W) (+ b).   VJP: gx = GradInput(gy, W), gW = GradWeight(x, gy),
+    gb = Σ of gy over the batch and spatial dims (``family``: the dims' three Functions)."""
 
     amp_policy = "half"
+    family = None
 
     def __init__(self, spec):
         self.spec = spec
         self._cols = None
 
     def forward(self, xp, x, w, *b):
-        y, cols = _conv_forward(xp, x, w, self.spec)
+        y, cols = self.family.forward(xp, x, w, self.spec)
         self._cols = cols  # the batch's columns when they were one block; see release()
         if b:
-            y += b[0].reshape(1, -1, 1, 1)
+            y += b[0].reshape((1, -1) + (1,) * (y.ndim - 2))
         return y
 
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        gx = Conv2dGradInput(self.spec, x.shape)(gy, w) if need[0] else None
-        gw = Conv2dGradWeight(self.spec, w.shape, self._cols)(x, gy) if need[1] else None
+        fam = self.family
+        gx = fam.GradInput(self.spec, x.shape)(gy, w) if need[0] else None
+        gw = fam.GradWeight(self.spec, w.shape, self._cols)(x, gy) if need[1] else None
         out = (gx, gw)
         if len(self.inputs) == 3:
-            out += (gy.sum((0, 2, 3)) if need[2] else None,)
+            out += (gy.sum((0,) + tuple(range(2, gy.ndim))) if need[2] else None,)
         return out
 
     def release(self):
@@ -336,47 +354,68 @@ class Conv2dFunction(Function):
         self._cols = None
 
 
-class Conv2dGradInput(Function):
-    """gx = conv2d's input gradient (a transposed convolution of gy with W).
-    VJP for cotangent u: g_gy = conv2d(u, W), g_W = Conv2dGradWeight(u, gy)."""
+class _ConvGradInput(Function):
+    """gx = the convolution's input gradient (a transposed convolution of gy with W).
+    VJP for cotangent u: g_gy = conv(u, W), g_W = GradWeight(u, gy)."""
 
     amp_policy = "half"
+    family = None
 
     def __init__(self, spec, x_shape):
         self.spec, self.x_shape = spec, tuple(x_shape)
 
     def forward(self, xp, gy, w):
-        return _conv_grad_input(xp, gy, w, self.x_shape, self.spec)
+        return self.family.grad_input(xp, gy, w, self.x_shape, self.spec)
 
     def backward(self, u):
         gy, w = self.inputs
         need = self.needs_input_grad
-        g_gy = Conv2dFunction(self.spec)(u, w) if need[0] else None
-        g_w = Conv2dGradWeight(self.spec, w.shape)(u, gy) if need[1] else None
+        g_gy = self.family.Function(self.spec)(u, w) if need[0] else None
+        g_w = self.family.GradWeight(self.spec, w.shape)(u, gy) if need[1] else None
         return g_gy, g_w
 
 
-class Conv2dGradWeight(Function):
-    """gW = conv2d's weight gradient (correlation of x with gy).
-    VJP for cotangent V: g_x = Conv2dGradInput(gy, V), g_gy = conv2d(x, V)."""
+class _ConvGradWeight(Function):
+    """gW = the convolution's weight gradient (correlation of x with gy).
+    VJP for cotangent V: g_x = GradInput(gy, V), g_gy = conv(x, V)."""
 
     amp_policy = "half"
+    family = None
 
     def __init__(self, spec, w_shape, cols=None):
         self.spec, self.w_shape = spec, tuple(w_shape)
         self._cols = cols  # x's columns, when the forward kept them
 
     def forward(self, xp, x, gy):
-        gw = _conv_grad_weight(xp, x, gy, self.w_shape, self.spec, self._cols)
+        gw = self.family.grad_weight(xp, x, gy, self.w_shape, self.spec, self._cols)
         self._cols = None
         return gw
 
     def backward(self, v):
         x, gy = self.inputs
         need = self.needs_input_grad
-        g_x = Conv2dGradInput(self.spec, x.shape)(gy, v) if need[0] else None
-        g_gy = Conv2dFunction(self.spec)(x, v) if need[1] else None
+        g_x = self.family.GradInput(self.spec, x.shape)(gy, v) if need[0] else None
+        g_gy = self.family.Function(self.spec)(x, v) if need[1] else None
         return g_x, g_gy
+
+
+class Conv2dFunction(_ConvFunction):
+    """y = conv2d(x, W) (+ b).   VJP: gx = Conv2dGradInput(gy, W),
+    gW = Conv2dGradWeight(x, gy), gb = Σ_{n,h,w} gy."""
+
+
+class Conv2dGradInput(_ConvGradInput):
+    """gx = conv2d's input gradient (a transposed convolution of gy with W).
+    VJP for cotangent u: g_gy = conv2d(u, W), g_W = Conv2dGradWeight(u, gy)."""
+
+
+class Conv2dGradWeight(_ConvGradWeight):
+    """gW = conv2d's weight gradient (correlation of x with gy).
+    VJP for cotangent V: g_x = Conv2dGradInput(gy, V), g_gy = conv2d(x, V)."""
+
+
+_ConvFamily(_conv_forward, _conv_grad_input, _conv_grad_weight).bind(
+    Conv2dFunction, Conv2dGradInput, Conv2dGradWeight)
 
 
 # --------------------------------------------------------------------------- functional

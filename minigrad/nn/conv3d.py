@@ -45,9 +45,18 @@ import math
 import numpy as np
 
 from ..amp.autocast_mode import autocast_dtype, autocast_inputs, half_matmul
-from ..autograd.function import Function
 from ..ops.shape import pad
-from .conv import _ConvNd, _ConvTransposeNd, _image_blocks, _same_padding, _triple
+from .conv import (
+    _ConvFamily,
+    _ConvFunction,
+    _ConvGradInput,
+    _ConvGradWeight,
+    _ConvNd,
+    _ConvTransposeNd,
+    _image_blocks,
+    _same_padding,
+    _triple,
+)
 
 __all__ = ["conv3d", "conv_transpose3d", "Conv3d", "ConvTranspose3d"]
 
@@ -184,78 +193,24 @@ def _conv_grad_input(xp, gy, w, x_shape, s):
     return gx
 
 
-class Conv3dFunction(Function):
+class Conv3dFunction(_ConvFunction):
     """y = conv3d(x, W) (+ b).   VJP: gx = Conv3dGradInput(gy, W),
     gW = Conv3dGradWeight(x, gy), gb = Σ_{n,t,h,w} gy."""
 
-    amp_policy = "half"
 
-    def __init__(self, spec):
-        self.spec = spec
-        self._cols = None
-
-    def forward(self, xp, x, w, *b):
-        y, self._cols = _conv_forward(xp, x, w, self.spec)
-        if b:
-            y += b[0].reshape((1, -1) + (1,) * (y.ndim - 2))
-        return y
-
-    def backward(self, gy):
-        x, w = self.inputs[0], self.inputs[1]
-        need = self.needs_input_grad
-        gx = Conv3dGradInput(self.spec, x.shape)(gy, w) if need[0] else None
-        gw = Conv3dGradWeight(self.spec, w.shape, self._cols)(x, gy) if need[1] else None
-        out = (gx, gw)
-        if len(self.inputs) == 3:
-            out += (gy.sum((0,) + tuple(range(2, gy.ndim))) if need[2] else None,)
-        return out
-
-    def release(self):
-        super().release()
-        self._cols = None
-
-
-class Conv3dGradInput(Function):
+class Conv3dGradInput(_ConvGradInput):
     """gx = conv3d's input gradient (a transposed convolution of gy with W).
     VJP for cotangent u: g_gy = conv3d(u, W), g_W = Conv3dGradWeight(u, gy)."""
 
-    amp_policy = "half"
 
-    def __init__(self, spec, x_shape):
-        self.spec, self.x_shape = spec, tuple(x_shape)
-
-    def forward(self, xp, gy, w):
-        return _conv_grad_input(xp, gy, w, self.x_shape, self.spec)
-
-    def backward(self, u):
-        gy, w = self.inputs
-        need = self.needs_input_grad
-        g_gy = Conv3dFunction(self.spec)(u, w) if need[0] else None
-        g_w = Conv3dGradWeight(self.spec, w.shape)(u, gy) if need[1] else None
-        return g_gy, g_w
-
-
-class Conv3dGradWeight(Function):
+class Conv3dGradWeight(_ConvGradWeight):
     """gW = conv3d's weight gradient (correlation of x with gy).
     VJP for cotangent V: g_x = Conv3dGradInput(gy, V), g_gy = conv3d(x, V)."""
 
-    amp_policy = "half"
 
-    def __init__(self, spec, w_shape, cols=None):
-        self.spec, self.w_shape = spec, tuple(w_shape)
-        self._cols = cols  # x's columns, when the forward kept them
-
-    def forward(self, xp, x, gy):
-        gw = _conv_grad_weight(xp, x, gy, self.w_shape, self.spec, self._cols)
-        self._cols = None
-        return gw
-
-    def backward(self, v):
-        x, gy = self.inputs
-        need = self.needs_input_grad
-        g_x = Conv3dGradInput(self.spec, x.shape)(gy, v) if need[0] else None
-        g_gy = Conv3dFunction(self.spec)(x, v) if need[1] else None
-        return g_x, g_gy
+# the same three Functions as 2-D (conv._ConvFunction...), on the 3-D array functions above
+_ConvFamily(_conv_forward, _conv_grad_input, _conv_grad_weight).bind(
+    Conv3dFunction, Conv3dGradInput, Conv3dGradWeight)
 
 
 # --------------------------------------------------------------------------- functional
