@@ -66,16 +66,23 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return _masked(input, input.shape, p)
 
 
+def _channel_dropout(op, input, p, training, spatial):
+    """Zero whole channels of (N, C, *spatial) inputs (or unbatched (C, *spatial)): one
+    draw per (n, c), broadcast over the ``spatial`` trailing dims."""
+    p = _check_p(p, op)
+    if input.ndim not in (spatial + 1, spatial + 2):
+        dims = ", ".join(("D", "H", "W")[3 - spatial:] if spatial > 1 else ("L",))
+        raise ValueError(f"{op}: expected {spatial + 1}-D (C, {dims}) or {spatial + 2}-D "
+                         f"(N, C, {dims}) input, got shape {input.shape}")
+    if not training or p == 0.0:
+        return input
+    return _masked(input, input.shape[:-spatial] + (1,) * spatial, p)
+
+
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels: input (N, C, H, W) → one draw per (n, c); a 3-D input is one
     unbatched sample (C, H, W)."""
-    p = _check_p(p, "dropout2d")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
-                         f"shape {input.shape}")
-    if not training or p == 0.0:
-        return input
-    return _masked(input, input.shape[:-2] + (1, 1), p)
+    return _channel_dropout("dropout2d", input, p, training, 2)
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
@@ -91,24 +98,12 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     >>> bool((y == y[:, :, :1, :1, :1]).all())
     True
     """
-    p = _check_p(p, "dropout3d")
-    if input.ndim not in (4, 5):
-        raise ValueError(f"dropout3d: expected 4-D (C, D, H, W) or 5-D (N, C, D, H, W) input, "
-                         f"got shape {input.shape}")
-    if not training or p == 0.0:
-        return input
-    return _masked(input, input.shape[:-3] + (1, 1, 1), p)
+    return _channel_dropout("dropout3d", input, p, training, 3)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of (N, C, L) (or unbatched (C, L)) inputs."""
-    p = _check_p(p, "dropout1d")
-    if input.ndim not in (2, 3):
-        raise ValueError(f"dropout1d: expected 2-D (C, L) or 3-D (N, C, L) input, got shape "
-                         f"{input.shape}")
-    if not training or p == 0.0:
-        return input
-    return _masked(input, input.shape[:-1] + (1,), p)
+    return _channel_dropout("dropout1d", input, p, training, 1)
 
 
 # SELU's negative saturation value −λα (Klambauer et al. 2017): alpha dropout sets the
