@@ -444,18 +444,22 @@ def _padding_pairs(padding, kernel, stride, dilation, op):
     return ((ph, ph), (pw, pw))
 
 
-def _check_conv2d_args(op, layout, input, weight, stride, dilation, groups):
-    """The checks conv2d and conv_transpose2d share. Returns the input with a batch dim,
-    whether it had none, and stride and dilation as pairs."""
-    if weight.ndim != 4:
-        raise ValueError(f"{op}: weight must be 4-D {layout}, got shape {weight.shape}")
-    unbatched = input.ndim == 3
+def _check_conv_args(op, layout, input, weight, stride, dilation, groups, spatial=2):
+    """The checks conv2d/conv3d and their transposes share (``spatial`` = 2 or 3 dims).
+    Returns the input with a batch dim, whether it had none, and stride and dilation as
+    tuples of ``spatial`` ints."""
+    if weight.ndim != spatial + 2:
+        raise ValueError(f"{op}: weight must be {spatial + 2}-D {layout}, got shape "
+                         f"{weight.shape}")
+    unbatched = input.ndim == spatial + 1
     if unbatched:
         input = input.unsqueeze(0)
-    if input.ndim != 4:
-        raise ValueError(f"{op}: expected 3-D (unbatched) or 4-D input (N, C, H, W), got "
-                         f"shape {input.shape}")
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    if input.ndim != spatial + 2:
+        dims = ", ".join(("D", "H", "W")[3 - spatial:])
+        raise ValueError(f"{op}: expected {spatial + 1}-D (unbatched) or {spatial + 2}-D input "
+                         f"(N, C, {dims}), got shape {input.shape}")
+    as_tuple = _pair if spatial == 2 else _triple
+    stride, dilation = as_tuple(stride, "stride"), as_tuple(dilation, "dilation")
     if min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be positive")
     if not isinstance(groups, int) or groups < 1:
@@ -480,7 +484,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             [6., 9., 9., 6.],
             [4., 6., 6., 4.]])
     """
-    input, unbatched, stride, dilation = _check_conv2d_args(
+    input, unbatched, stride, dilation = _check_conv_args(
         "conv2d", "(C_out, C_in/groups, kH, kW)", input, weight, stride, dilation, groups)
     O, Cg, kh, kw = weight.shape
     C = input.shape[1]
@@ -567,7 +571,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
             [1., 1., 2., 1., 1.]])
     """
     op = "conv_transpose2d"
-    input, unbatched, stride, dilation = _check_conv2d_args(
+    input, unbatched, stride, dilation = _check_conv_args(
         op, "(C_in, C_out/groups, kH, kW)", input, weight, stride, dilation, groups)
     padding, output_padding = _pair(padding, "padding"), _pair(output_padding, "output_padding")
     if min(padding) < 0:

@@ -47,6 +47,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_dtype, autocast_inputs, half_matmul
 from ..ops.shape import pad
 from .conv import (
+    _check_conv_args,
     _ConvFamily,
     _ConvFunction,
     _ConvGradInput,
@@ -217,22 +218,11 @@ _ConvFamily(_conv_forward, _conv_grad_input, _conv_grad_weight).bind(
 
 
 def _check_args(op, layout, input, weight, stride, dilation, groups):
-    """The checks conv3d and conv_transpose3d share. Returns the input with a batch dim,
-    whether it had none, and stride and dilation as triples."""
-    if weight.ndim != 5:
-        raise ValueError(f"{op}: weight must be 5-D {layout}, got shape {weight.shape}")
-    unbatched = input.ndim == 4
-    if unbatched:
-        input = input.unsqueeze(0)
-    if input.ndim != 5:
-        raise ValueError(f"{op}: expected 4-D (unbatched) or 5-D input (N, C, D, H, W), got "
-                         f"shape {input.shape}")
-    stride, dilation = _triple(stride, "stride"), _triple(dilation, "dilation")
-    if min(stride) < 1 or min(dilation) < 1:
-        raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be positive")
-    if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
-    if input.dtype != weight.dtype and autocast_dtype() is None:  # autocast casts both
+    """conv.py's shared checks in 3-D, and the dtypes (outside autocast, which casts
+    both)."""
+    input, unbatched, stride, dilation = _check_conv_args(op, layout, input, weight, stride,
+                                                          dilation, groups, spatial=3)
+    if input.dtype != weight.dtype and autocast_dtype() is None:
         raise TypeError(f"{op}: input dtype {input.dtype} and weight dtype {weight.dtype} "
                         "differ")
     return input, unbatched, stride, dilation
