@@ -227,9 +227,10 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     y = softmax((logits + gumbels) / tau, dim)
     if not hard:
         return y
-    index = y.data.argmax(axis=dim)
-    y_hard = xp.zeros(y.shape, dtype=y.dtype)
-    xp.put_along_axis(y_hard, xp.expand_dims(index, dim), 1.0, axis=dim)
+    axis = dim % y.ndim
+    index = xp.expand_dims(y.data.argmax(axis=axis), axis)
+    classes = xp.arange(y.shape[axis]).reshape((-1,) + (1,) * (y.ndim - 1 - axis))
+    y_hard = (classes == index).astype(y.dtype)        # one-hot along dim
     return const(y_hard) - y.detach() + y
 
 
