@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Function
-from .elementwise import const, to_float, where
+from .elementwise import const, masked, to_float, where
 
 
 class ReLU(Function):
@@ -19,7 +19,7 @@ class ReLU(Function):
         return xp.maximum(x, 0)
 
     def backward(self, gy):
-        return where(const(self.inputs[0].data > 0), gy, 0.0)
+        return masked(gy, self.inputs[0].data > 0)
 
 
 class LeakyReLU(Function):

@@ -557,9 +557,20 @@ class Where(Function):
 
     def backward(self, gy):
         need_a, need_b = self.needs_input_grad
-        ga = Where(self.cond)(gy, 0.0) if need_a else None
-        gb = Where(self.cond)(0.0, gy) if need_b else None
+        ga = masked(gy, self.cond) if need_a else None
+        gb = masked(gy, ~self.cond) if need_b else None
         return ga, gb
+
+
+def masked(g, mask):
+    """``g`` where ``mask`` (a bool array), else 0, differentiably: selected, so that an
+    inf or NaN in g outside the mask gives 0 there (PyTorch's where/threshold backward),
+    not NaN. On NumPy, when g is finite everywhere (nearly always), as g times the 0/1
+    mask: the same numbers, and np.where with a random mask runs some 30× slower (branch
+    mispredictions); on CuPy ``where`` is one elementwise kernel like the product."""
+    if g.xp is not np or not bool(np.isfinite(g.data).all()):
+        return Where(mask)(g, 0.0)
+    return g * const(mask.astype(g.dtype))
 
 
 def where(condition, input=None, other=None):
