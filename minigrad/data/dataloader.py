@@ -83,6 +83,9 @@ class DataLoader:
         :class:`~minigrad.distributed.DistributedSampler` (this rank's shard); excludes
         ``shuffle``, as in PyTorch. A sampler with ``set_epoch`` is expected to give the
         same order for the same epoch (PyTorch's contract for ``DistributedSampler``).
+    batch_sampler : an iterable of lists of indices, one list per batch (e.g. a
+        :class:`~minigrad.data.BatchSampler`); excludes ``batch_size``, ``shuffle``,
+        ``sampler`` and ``drop_last``, as in PyTorch.
     num_workers : int >= 0, accepted for PyTorch compatibility. Batches are always
         loaded in the calling process (no worker processes), so the batches are those of
         ``num_workers=0``, whatever the value.
@@ -91,6 +94,11 @@ class DataLoader:
 
     Notes
     -----
+    An :class:`~minigrad.data.IterableDataset` (a stream, no ``[i]``) is batched in the
+    order it yields, ``batch_size`` samples at a time (no shuffle or sampler); a resume
+    re-reads the stream and skips the batches already yielded, which is exact when the
+    stream is the same every epoch.
+
     With the default collate, a :class:`TensorDataset` (or a ``Subset`` of one) is
     batched by one fancy index per tensor instead of stacking sample by sample: the
     same batches, much faster. There are no worker processes (``num_workers`` is
@@ -127,11 +135,20 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False,
                  collate_fn=None, generator=None, seed=None, device=None, sampler=None,
-                 num_workers=0, pin_memory=False):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
+                 num_workers=0, pin_memory=False, batch_sampler=None):
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive "
+                                 "with batch_size, shuffle, sampler, and drop_last")
+            batch_size = None
+        elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
+        if _is_iterable_dataset(dataset) and (shuffle or sampler is not None or
+                                              batch_sampler is not None):
+            raise ValueError("DataLoader: an IterableDataset gives its own order: shuffle, "
+                             "sampler and batch_sampler do not apply")
         if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) \
                 or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers option should be non-negative, got "
@@ -140,7 +157,8 @@ class DataLoader:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
                              "(the sampler decides the order)")
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.batch_sampler = batch_sampler
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.collate_fn = collate_fn
@@ -154,12 +172,16 @@ class DataLoader:
         self._resume = None    # an epoch restored by load_state_dict, for the next iter()
 
     def _num_samples(self):
+        if self.batch_sampler is not None:
+            return None  # known only once the epoch's batches are drawn
         return len(self.sampler) if self.sampler is not None else len(self.dataset)
 
     def _num_batches(self, n):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __len__(self):
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         return self._num_batches(self._num_samples())
 
     def _order(self):
@@ -180,29 +202,81 @@ class DataLoader:
             batch = self.collate_fn([self.dataset[int(i)] for i in indices])
         return batch if self.device is None else _to(batch, self.device)
 
+    def _epoch_batches(self, order=None, lengths=None):
+        """The epoch's batches of indices: from ``order`` cut by ``lengths`` (a restored
+        epoch of a batch sampler), by ``batch_size``, or drawn from the batch sampler."""
+        if self.batch_sampler is not None:
+            if order is None:
+                return [np.asarray(list(b), dtype=np.int64) for b in self.batch_sampler]
+            return np.split(order, np.cumsum(lengths)[:-1]) if len(lengths) else []
+        bs = self.batch_size
+        return [order[b * bs:(b + 1) * bs] for b in range(self._num_batches(len(order)))]
+
     def __iter__(self):
         # A generator: the order is drawn at the first next(), as before resuming existed.
+        if _is_iterable_dataset(self.dataset):
+            yield from self._iter_stream()
+            return
         resume, self._resume = self._resume, None
-        if resume is not None:   # continue the epoch that load_state_dict restored
-            order = resume["order"] if resume["order"] is not None else self._order()
+        order = None
+        if resume is not None and self.batch_sampler is not None:
+            batches = self._epoch_batches(resume["order"], resume["batch_lengths"])
             start = resume["batches_yielded"]
+        elif resume is not None:   # continue the epoch that load_state_dict restored
+            order = resume["order"] if resume["order"] is not None else self._order()
+            batches, start = self._epoch_batches(order), resume["batches_yielded"]
+        elif self.batch_sampler is not None:
+            batches, start = self._epoch_batches(), 0
         else:
-            order, start = self._order(), 0
-        current = {"order": order, "yielded": start}
+            order = self._order()
+            batches, start = self._epoch_batches(order), 0
+        if self.batch_sampler is not None:   # the order of a batch sampler's epoch
+            order = (np.concatenate(batches).astype(np.int64) if batches
+                     else np.zeros(0, np.int64))
+        current = {"batches": batches, "order": order, "yielded": start}
         self._current = current
-        bs, n_batches = self.batch_size, self._num_batches(len(order))
-        for b in range(start, n_batches):
-            batch = self._batch(order[b * bs:(b + 1) * bs])
+        for b in range(start, len(batches)):
+            batch = self._batch(batches[b])
             current["yielded"] = b + 1   # counted when handed over
             yield batch
         if self._current is current:   # the epoch ran to its end: the next iter() is new
             self._current = None
+
+    def _iter_stream(self):
+        """Batches of an iterable dataset: ``batch_size`` samples at a time, in its order;
+        after a resume, the batches already yielded are read and skipped."""
+        resume, self._resume = self._resume, None
+        skip = 0 if resume is None else resume["batches_yielded"]
+        current = {"batches": None, "order": None, "yielded": skip}
+        self._current = current
+        chunk, b = [], 0
+        for sample in self.dataset:
+            chunk.append(sample)
+            if len(chunk) < self.batch_size:
+                continue
+            b += 1
+            if b > skip:
+                batch = self._collate(chunk)
+                current["yielded"] = b
+                yield batch
+            chunk = []
+        if chunk and not self.drop_last and b + 1 > skip:
+            current["yielded"] = b + 1
+            yield self._collate(chunk)
+        if self._current is current:
+            self._current = None
+
+    def _collate(self, samples):
+        batch = (self.collate_fn or default_collate)(samples)
+        return batch if self.device is None else _to(batch, self.device)
 
     # ------------------------------------------------------------------ resume
     def _stores_order(self):
         """Whether the epoch's order must be saved (it cannot be drawn again): a shuffle
         from the global generator or the loader's own one, or a sampler without
         ``set_epoch``. Unshuffled orders and ``set_epoch`` samplers are recomputed."""
+        if self.batch_sampler is not None or _is_iterable_dataset(self.dataset):
+            return self.batch_sampler is not None  # a stream is read again instead
         if self.sampler is not None:
             return not (hasattr(self.sampler, "set_epoch") and (
                 hasattr(self.sampler, "state_dict") or hasattr(self.sampler, "epoch")))
@@ -237,25 +311,30 @@ class DataLoader:
         Only the most recent iterator of the loader is tracked.
         """
         if self._resume is not None:   # restored and not iterated yet: unchanged
-            epoch = {"batches_yielded": self._resume["batches_yielded"],
-                     "order": self._resume["order"]}
+            epoch = dict(self._resume)
         elif self._current is not None:
-            epoch = {"batches_yielded": int(self._current["yielded"]),
-                     "order": (np.asarray(self._current["order"], dtype=np.int64).copy()
-                               if self._stores_order() else None)}
+            batches = self._current["batches"]
+            epoch = {"batches_yielded": int(self._current["yielded"]), "order": None}
+            if self._current["order"] is not None and self._stores_order():
+                epoch["order"] = np.asarray(self._current["order"], dtype=np.int64).copy()
+            if self.batch_sampler is not None:
+                epoch["batch_lengths"] = np.asarray([len(b) for b in batches], np.int64)
         else:
             epoch = None
         sampler = None
-        if self.sampler is not None:
-            if hasattr(self.sampler, "state_dict"):
-                sampler = {"state_dict": self.sampler.state_dict()}
-            elif hasattr(self.sampler, "epoch"):
-                sampler = {"epoch": int(self.sampler.epoch)}
+        chosen = self.sampler if self.sampler is not None else self.batch_sampler
+        if chosen is not None:
+            if hasattr(chosen, "state_dict"):
+                sampler = {"state_dict": chosen.state_dict()}
+            elif hasattr(chosen, "epoch"):
+                sampler = {"epoch": int(chosen.epoch)}
         return {
             "format": _STATE_FORMAT,
             "version": _STATE_VERSION,
-            "dataset_length": len(self.dataset),
-            "num_samples": self._num_samples(),
+            "dataset_length": _length(self.dataset),
+            "batch_sampler": self.batch_sampler is not None,
+            "num_samples": (self._num_samples() if not _is_iterable_dataset(self.dataset)
+                            else None),
             "batch_size": self.batch_size,
             "drop_last": bool(self.drop_last),
             "shuffle": bool(self.shuffle),
@@ -284,10 +363,15 @@ class DataLoader:
             raise ValueError(f"DataLoader.load_state_dict: state version {state['version']} "
                              f"is newer than this minigrad reads ({_STATE_VERSION})")
         where = "DataLoader.load_state_dict: the state was saved for"
+        if bool(state.get("batch_sampler", False)) != (self.batch_sampler is not None):
+            saved = "a" if state.get("batch_sampler") else "no"
+            mine = "one" if self.batch_sampler is not None else "none"
+            raise ValueError(f"{where} a loader with {saved} batch_sampler, but this loader "
+                             f"has {mine}")
         for key, what in (("dataset_length", "a dataset of {} samples"),
                           ("batch_size", "batch_size {}"), ("drop_last", "drop_last={}"),
                           ("shuffle", "shuffle={}")):
-            mine = {"dataset_length": len(self.dataset), "batch_size": self.batch_size,
+            mine = {"dataset_length": _length(self.dataset), "batch_size": self.batch_size,
                     "drop_last": bool(self.drop_last), "shuffle": bool(self.shuffle)}[key]
             if state[key] != mine:
                 raise ValueError(f"{where} {what.format(state[key])}, but this loader has "
@@ -296,7 +380,8 @@ class DataLoader:
             saved = "a sampler" if state["has_sampler"] else "no sampler"
             mine = "one" if self.sampler is not None else "none"
             raise ValueError(f"{where} a loader with {saved}, but this loader has {mine}")
-        if state["num_samples"] != self._num_samples():
+        if self.batch_sampler is None and not _is_iterable_dataset(self.dataset) and \
+                state["num_samples"] != self._num_samples():
             raise ValueError(f"{where} {state['num_samples']} samples per epoch (the "
                              f"sampler's length), but this loader has {self._num_samples()}")
         if self.shuffle and self.sampler is None and \
@@ -308,6 +393,24 @@ class DataLoader:
                              f"loader is shuffled by "
                              f"{own if self.generator is not None else glob}")
         epoch = state.get("epoch")
+        if epoch is not None and (self.batch_sampler is not None or
+                                  _is_iterable_dataset(self.dataset)):
+            restored = {"batches_yielded": int(epoch["batches_yielded"]), "order": None}
+            if self.batch_sampler is not None:
+                order, lengths = epoch.get("order"), epoch.get("batch_lengths")
+                order = np.asarray(order.numpy() if isinstance(order, Tensor) else order,
+                                   dtype=np.int64)
+                lengths = np.asarray(lengths.numpy() if isinstance(lengths, Tensor)
+                                     else lengths, dtype=np.int64)
+                if lengths.sum() != order.shape[0] or not \
+                        0 <= restored["batches_yielded"] <= lengths.shape[0]:
+                    raise ValueError(f"{where} an inconsistent batch_sampler epoch (batch "
+                                     f"lengths {lengths.tolist()} for {order.shape[0]} "
+                                     "indices)")
+                restored.update(order=order, batch_lengths=lengths)
+            self._load_samplers(state)
+            self._current, self._resume = None, restored
+            return
         if epoch is not None:
             order = epoch.get("order")
             if order is None and self._stores_order():
@@ -325,16 +428,37 @@ class DataLoader:
                 raise ValueError(f"{where} {k} batches yielded, but an epoch has only "
                                  f"{self._num_batches(n)}")
         # everything checked: now change the loader
+        self._load_samplers(state)
+        self._current = None
+        self._resume = None if epoch is None else {"order": order, "batches_yielded": k}
+
+    def _load_samplers(self, state):
+        """Restore the loader's own generator and its (batch) sampler's state."""
         if self.generator is not None and state["generator"] is not None:
             self.generator.bit_generator.state = state["generator"]
         sampler = state.get("sampler")
-        if sampler is not None and self.sampler is not None:
-            if "state_dict" in sampler and hasattr(self.sampler, "load_state_dict"):
-                self.sampler.load_state_dict(sampler["state_dict"])
-            elif "epoch" in sampler and hasattr(self.sampler, "set_epoch"):
-                self.sampler.set_epoch(int(sampler["epoch"]))
-        self._current = None
-        self._resume = None if epoch is None else {"order": order, "batches_yielded": k}
+        chosen = self.sampler if self.sampler is not None else self.batch_sampler
+        if sampler is not None and chosen is not None:
+            if "state_dict" in sampler and hasattr(chosen, "load_state_dict"):
+                chosen.load_state_dict(sampler["state_dict"])
+            elif "epoch" in sampler and hasattr(chosen, "set_epoch"):
+                chosen.set_epoch(int(sampler["epoch"]))
+
+
+def _is_iterable_dataset(dataset):
+    """A stream: iterable, without ``[i]`` (PyTorch's IterableDataset and its kind)."""
+    from .dataset import IterableDataset
+
+    return isinstance(dataset, IterableDataset) or (
+        hasattr(dataset, "__iter__") and not hasattr(dataset, "__getitem__"))
+
+
+def _length(dataset):
+    """``len(dataset)``, or None for a stream without one."""
+    try:
+        return len(dataset)
+    except TypeError:
+        return None
 
 
 def _to(batch, device):

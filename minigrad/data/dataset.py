@@ -1,6 +1,6 @@
 """Datasets (PyTorch's ``torch.utils.data`` names): ``Dataset``, ``TensorDataset``,
-``Subset``, ``ConcatDataset``, ``random_split``, and a ``train_test_split`` helper with
-stratification.
+``Subset``, ``ConcatDataset``, ``StackDataset``, the streams ``IterableDataset`` and
+``ChainDataset``, ``random_split``, and a ``train_test_split`` helper with stratification.
 
 Randomness comes from :mod:`minigrad.random` (``mg.manual_seed`` makes it repeatable)
 unless a ``seed`` or a NumPy ``Generator`` is passed.
@@ -16,8 +16,8 @@ import numpy as np
 from .. import random as _random
 from ..tensor import Tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
-           "train_test_split"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "StackDataset",
+           "IterableDataset", "ChainDataset", "random_split", "train_test_split"]
 
 
 def _rng(seed=None, generator=None):
@@ -139,6 +139,76 @@ class ConcatDataset(Dataset):
         k = bisect.bisect_right(self.cumulative_sizes, index)
         start = self.cumulative_sizes[k - 1] if k else 0
         return self.datasets[k][index - start]
+
+
+class StackDataset(Dataset):
+    """Several datasets of one length read together: ``ds[i]`` is the tuple of their i-th
+    samples (positional datasets) or the dict of them (keyword datasets), PyTorch's
+    ``StackDataset``.
+
+    >>> ds = StackDataset(image=[10, 11], label=[0, 1])
+    >>> ds[1]
+    {'image': 11, 'label': 1}
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: give the datasets as positional arguments or as "
+                             "keyword arguments, not both")
+        parts = list(args) or list(kwargs.values())
+        if not parts:
+            raise ValueError("StackDataset: at least one dataset is required")
+        lengths = {len(p) for p in parts}
+        if len(lengths) != 1:
+            raise ValueError(f"StackDataset: the datasets have different lengths "
+                             f"{sorted(lengths)}")
+        self.datasets = kwargs if kwargs else tuple(args)
+        self._length = lengths.pop()
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
+
+
+class IterableDataset:
+    """A stream of samples (``iter(ds)``), not indexed: PyTorch's ``IterableDataset``,
+    for data read as it comes (files, generators). ``DataLoader`` batches it in its own
+    order; ``a + b`` chains two of them.
+
+    >>> class Squares(IterableDataset):
+    ...     def __iter__(self):
+    ...         return iter([0, 1, 4, 9])
+    >>> list(Squares() + Squares())[:6]
+    [0, 1, 4, 9, 0, 1]
+    """
+
+    def __iter__(self):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """The samples of several iterable datasets, one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        for d in self.datasets:
+            if not hasattr(d, "__iter__"):
+                raise TypeError(f"ChainDataset: expects iterable datasets, got "
+                                f"{type(d).__name__}")
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
 
 
 def random_split(dataset, lengths, generator=None, seed=None):
