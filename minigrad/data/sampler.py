@@ -79,6 +79,9 @@ class RandomSampler(_OwnGenerator, Sampler):
     """A random permutation of the dataset each epoch; with ``replacement``,
     ``num_samples`` (default: the dataset's length) uniform draws instead.
 
+    Where minigrad differs: without replacement, ``num_samples`` larger than the dataset
+    is refused (PyTorch concatenates permutations).
+
     >>> import numpy as np
     >>> sorted(RandomSampler(range(4), generator=np.random.default_rng(0)))
     [0, 1, 2, 3]
@@ -93,8 +96,6 @@ class RandomSampler(_OwnGenerator, Sampler):
             num_samples, "num_samples", "RandomSampler")
         if self._num_samples is not None and not replacement and \
                 self._num_samples > len(data_source):
-            # PyTorch allows it (it repeats permutations); a sample of n from fewer without
-            # replacement has no meaning, so it is refused here
             raise ValueError(f"RandomSampler: num_samples {self._num_samples} exceeds the "
                              f"{len(data_source)} samples; use replacement=True")
         _rng(generator=generator)  # checks the type
