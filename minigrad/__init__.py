@@ -299,7 +299,7 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, **kwargs):
 # stays light; ``testing`` needs hypothesis (a test extra).
 _LAZY_SUBMODULES = ("nn", "optim", "sparse", "data", "amp", "kernels", "testing",
                     "distributed", "quantization", "viz", "train", "search", "distributions",
-                    "special")
+                    "special", "func")
 
 
 def __getattr__(name):
