@@ -16,9 +16,11 @@ r"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils``).
   parameters, and back.
 * ``weight_norm`` / ``spectral_norm`` (and their ``remove_*``) — weight
   reparametrizations, from :mod:`minigrad.nn.reparam`.
-* Submodules at PyTorch's paths: ``nn.utils.rnn`` (``pad_sequence``, ``PackedSequence``,
-  ``pack_padded_sequence``, ``pad_packed_sequence``, ``pack_sequence``, from
-  :mod:`minigrad.nn.rnn`) and ``nn.utils.prune`` (:mod:`minigrad.sparse.prune`).
+* Submodules at PyTorch's paths: ``nn.utils.parametrize`` and
+  ``nn.utils.parametrizations`` (:mod:`minigrad.nn.parametrize`), ``nn.utils.rnn``
+  (``pad_sequence``, ``PackedSequence``, ``pack_padded_sequence``,
+  ``pad_packed_sequence``, ``pack_sequence``, from :mod:`minigrad.nn.rnn`) and
+  ``nn.utils.prune`` (:mod:`minigrad.sparse.prune`).
 
 Notes
 -----
@@ -318,7 +320,7 @@ def __getattr__(name):
     # ``mg.nn.utils.prune`` and ``mg.nn.utils.rnn``, PyTorch's paths, are submodules
     # (minigrad/nn/utils/prune.py, which is minigrad.sparse.prune itself, and rnn.py, the
     # packing functions of minigrad.nn.rnn); they load on first use.
-    if name in ("prune", "rnn"):
+    if name in ("prune", "rnn", "parametrize", "parametrizations"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
