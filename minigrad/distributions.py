@@ -12,7 +12,12 @@ VAE's ELBO or a policy gradient is written as in PyTorch.
 ``Bernoulli(probs|logits)``    sample only (discrete)
 ``Categorical(probs|logits)``  sample only (discrete), over the last dim
 ``Gamma``, ``Beta``,           sample only (Marsaglia–Tsang gamma draws; PyTorch also has
-``Dirichlet``                  their implicit-reparameterization rsample, not here)
+``Dirichlet``, ``Chi2``,       their implicit-reparameterization rsample, not here)
+``StudentT``
+``Cauchy``, ``LogNormal``,     rsample by inversion, exp of a Normal, |Normal|
+``HalfNormal``
+``Geometric``, ``Poisson``,    sample only (inversion; Knuth below λ = 10, Hörmann's PTRS
+``OneHotCategorical``          above; one-hot Categorical draws)
 ``Independent(base, n)``       the last n batch dims of ``base`` become event dims
 =============================  ============================================================
 
@@ -56,8 +61,9 @@ from .ops.elementwise import const, where
 from .tensor import Tensor
 
 __all__ = ["Distribution", "Normal", "Uniform", "Exponential", "Laplace", "Bernoulli",
-           "Categorical", "MultivariateNormal", "Gamma", "Beta", "Dirichlet", "Independent",
-           "kl_divergence", "register_kl", "KL_PAIRS"]
+           "Categorical", "MultivariateNormal", "Gamma", "Beta", "Dirichlet", "Cauchy",
+           "LogNormal", "HalfNormal", "Chi2", "StudentT", "Geometric", "Poisson",
+           "OneHotCategorical", "Independent", "kl_divergence", "register_kl", "KL_PAIRS"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -681,6 +687,318 @@ class Dirichlet(Distribution):
         a0 = a.sum(-1)
         return lgamma(a).sum(-1) - lgamma(a0) - (k - a0) * digamma(a0) \
             - ((a - 1) * digamma(a)).sum(-1)
+
+
+# --------------------------------------------------------------------------- more laws
+
+class Cauchy(Distribution):
+    r"""Cauchy(loc, scale): log p(x) = −log(πγ) − log(1 + ((x − x₀)/γ)²); rsample by
+    inversion, x₀ + γ·tan(π(u − ½)). No mean or variance (nan and inf, as PyTorch).
+
+    >>> import minigrad as mg
+    >>> round(Cauchy(0.0, 1.0).cdf(mg.tensor(1.0)).item(), 6)
+    0.75
+    """
+
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = _broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, (), validate_args)
+        if self._validate_args:
+            _check((self.scale.data > 0).all(), "Cauchy", "scale must be positive")
+
+    mode = property(lambda self: self.loc)
+    mean = property(lambda self: self.loc * float("nan"))
+    variance = property(lambda self: self.scale * 0 + float("inf"))
+
+    def rsample(self, sample_shape=()):
+        u = creation.rand(self._extended_shape(sample_shape), dtype=self.loc.dtype,
+                          device=self.loc.device)
+        return self.icdf(u)
+
+    def log_prob(self, value):
+        z = (value - self.loc) / self.scale
+        return -math.log(math.pi) - self.scale.log() - (z * z).log1p()
+
+    def entropy(self):
+        return math.log(4 * math.pi) + self.scale.log()
+
+    def cdf(self, value):
+        return ((value - self.loc) / self.scale).atan() / math.pi + 0.5
+
+    def icdf(self, value):
+        return self.loc + self.scale * (math.pi * (value - 0.5)).tan()
+
+
+class LogNormal(Distribution):
+    r"""exp(N(loc, scale²)): log p(x) = log N(log x) − log x; rsample = exp(μ + σε).
+
+    >>> import minigrad as mg
+    >>> round(LogNormal(0.0, 1.0).mean.item(), 6)              # e^(1/2)
+    1.648721
+    """
+
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.base_dist = Normal(loc, scale, validate_args)
+        self.loc, self.scale = self.base_dist.loc, self.base_dist.scale
+        super().__init__(self.loc.shape, (), validate_args)
+
+    mean = property(lambda self: (self.loc + self.scale * self.scale / 2).exp())
+    mode = property(lambda self: (self.loc - self.scale * self.scale).exp())
+
+    @property
+    def variance(self):
+        s2 = self.scale * self.scale
+        return s2.expm1() * (2 * self.loc + s2).exp()
+
+    def rsample(self, sample_shape=()):
+        return self.base_dist.rsample(sample_shape).exp()
+
+    def log_prob(self, value):
+        log_x = value.log()
+        return self.base_dist.log_prob(log_x) - log_x
+
+    def entropy(self):
+        return self.base_dist.entropy() + self.loc
+
+
+class HalfNormal(Distribution):
+    r"""|N(0, scale²)|: log p(x) = log 2 + log N(0, σ²)(x) for x ≥ 0, −∞ below.
+
+    >>> import minigrad as mg
+    >>> round(HalfNormal(1.0).mean.item(), 6)                    # √(2/π)
+    0.797885
+    """
+
+    has_rsample = True
+
+    def __init__(self, scale, validate_args=None):
+        self.base_dist = Normal(0.0, scale, validate_args)
+        self.scale = self.base_dist.scale
+        super().__init__(self.scale.shape, (), validate_args)
+
+    mean = property(lambda self: self.scale * math.sqrt(2 / math.pi))
+    mode = property(lambda self: self.scale * 0)
+    variance = property(lambda self: self.scale * self.scale * (1 - 2 / math.pi))
+
+    def rsample(self, sample_shape=()):
+        return self.base_dist.rsample(sample_shape).abs()
+
+    def log_prob(self, value):
+        value = value if isinstance(value, Tensor) else creation.tensor(value)
+        inside = const(value.data >= 0)
+        safe = where(inside, value, 0.0)
+        return where(inside, self.base_dist.log_prob(safe) + math.log(2), float("-inf"))
+
+    def entropy(self):
+        return 0.5 * math.log(math.pi / 2) + self.scale.log() + 0.5
+
+    def cdf(self, value):
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, value):
+        return self.base_dist.icdf((value + 1) / 2)
+
+
+class Chi2(Gamma):
+    """χ²(df) = Gamma(df/2, rate ½)."""
+
+    def __init__(self, df, validate_args=None):
+        (df,) = _broadcast_all(df)
+        super().__init__(df * 0.5, df * 0 + 0.5, validate_args)
+        self.df = df
+
+
+class StudentT(Distribution):
+    r"""Student's t(df, loc, scale): log p(x) = −(ν + 1)/2 · log(1 + y²/ν) − log σ
+    − ½ log(νπ) − log Γ(ν/2) + log Γ((ν + 1)/2), y = (x − μ)/σ. Sampled as
+    μ + σ·Z/√(V/ν), Z ~ N(0, 1), V ~ χ²(ν) (no rsample here).
+
+    >>> import minigrad as mg
+    >>> round(StudentT(1.0).log_prob(mg.tensor(0.0)).item(), 6)     # Cauchy: −log π
+    -1.14473
+    """
+
+    def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
+        self.df, self.loc, self.scale = _broadcast_all(df, loc, scale)
+        super().__init__(self.df.shape, (), validate_args)
+        if self._validate_args:
+            _check((self.df.data > 0).all() & (self.scale.data > 0).all(), "StudentT",
+                   "df and scale must be positive")
+
+    mode = property(lambda self: self.loc)
+
+    @property
+    def mean(self):
+        return where(const(self.df.data > 1), self.loc, float("nan"))
+
+    @property
+    def variance(self):
+        df = self.df.data
+        v = self.scale * self.scale * self.df / where(const(df > 2), self.df - 2, 1.0)
+        return where(const(df > 2), v, where(const(df > 1), float("inf"), float("nan")))
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        z = creation.randn(shape, dtype=self.df.dtype, device=self.df.device)
+        v = Chi2(self.df.detach().broadcast_to(shape)).sample()
+        return self.loc.detach() + self.scale.detach() * z * (v / self.df.detach()).rsqrt()
+
+    def log_prob(self, value):
+        from .ops.special import lgamma
+
+        y = (value - self.loc) / self.scale
+        norm = self.scale.log() + 0.5 * self.df.log() + 0.5 * math.log(math.pi) \
+            + lgamma(0.5 * self.df) - lgamma(0.5 * (self.df + 1))
+        return -0.5 * (self.df + 1) * (y * y / self.df).log1p() - norm
+
+    def entropy(self):
+        from .ops.special import digamma, lgamma
+
+        df = self.df
+        lbeta = lgamma(0.5 * df) + math.lgamma(0.5) - lgamma(0.5 * (df + 1))
+        return self.scale.log() + 0.5 * (df + 1) * (digamma(0.5 * (df + 1))
+                                                     - digamma(0.5 * df)) \
+            + 0.5 * df.log() + lbeta
+
+
+class Geometric(Distribution):
+    r"""The number of failures before the first success, P(k) = (1 − p)ᵏ p, k = 0, 1, …;
+    sampled by inversion, ⌊log u / log(1 − p)⌋.
+
+    >>> import minigrad as mg
+    >>> round(Geometric(probs=mg.tensor(0.5)).log_prob(mg.tensor(2.0)).exp().item(), 6)
+    0.125
+    """
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        param, is_probs = _logits_from(probs, logits, "Geometric", True)
+        self.probs = param if is_probs else param.sigmoid()
+        super().__init__(param.shape, (), validate_args)
+        if self._validate_args:
+            _check((self.probs.data > 0).all(), "Geometric", "probs must be positive")
+
+    mean = property(lambda self: 1 / self.probs - 1)
+    mode = property(lambda self: self.probs * 0)
+    variance = property(lambda self: (1 / self.probs - 1) / self.probs)
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        tiny = float(np.finfo(np.dtype(self.probs.dtype)).tiny)
+        u = creation.rand(shape, dtype=self.probs.dtype, device=self.probs.device).clamp(tiny)
+        p = self.probs.detach()
+        return (u.log() / (-p).log1p()).floor()
+
+    def log_prob(self, value):
+        p = self.probs
+        return value * (-p).log1p() + p.log()
+
+    def entropy(self):
+        p = self.probs
+        return -((1 - p) * (-p).log1p() + p * p.log()) / p
+
+
+def _poisson_arrays(lam):
+    """Poisson(λ) draws of ``lam``'s shape (a float64 array): Knuth's product of uniforms
+    below λ = 10, Hörmann's transformed rejection (PTRS, 1993) above, both vectorized with
+    the rejections repeated on what is left; draws from minigrad's generators."""
+    from ._backend import get_array_module
+    from .ops.special import lgamma_array
+
+    xp = get_array_module(lam)
+    device = "cpu" if xp is np else "cuda"
+    out = xp.zeros(lam.shape)
+    small = lam < 10
+    # Knuth: the number of uniforms whose running product stays above e^(−λ)
+    limit, prod = xp.exp(-lam), xp.ones(lam.shape)
+    count, todo = xp.zeros(lam.shape), small.copy()
+    while bool(todo.any()):
+        prod = prod * _random.uniform(lam.shape, 0.0, 1.0, np.float64, device)
+        alive = todo & (prod > limit)
+        count = count + alive
+        todo = alive
+    out = xp.where(small, count, out)
+    big = ~small
+    lam_b = xp.where(big, lam, 10.0)
+    slam, loglam = xp.sqrt(lam_b), xp.log(lam_b)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2)
+    todo = big.copy()
+    while bool(todo.any()):
+        u = _random.uniform(lam.shape, 0.0, 1.0, np.float64, device) - 0.5
+        v = _random.uniform(lam.shape, 0.0, 1.0, np.float64, device)
+        us = 0.5 - xp.abs(u)
+        k = xp.floor((2 * a / us + b) * u + lam_b + 0.43)
+        fast = (us >= 0.07) & (v <= vr)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slow = (k >= 0) & ~((us < 0.013) & (v > us)) & (
+                xp.log(v) + xp.log(inv_alpha) - xp.log(a / (us * us) + b)
+                <= -lam_b + k * loglam - lgamma_array(xp, k + 1))
+        ok = todo & (fast | slow)
+        out = xp.where(ok, k, out)
+        todo = todo & ~ok
+    return out
+
+
+class Poisson(Distribution):
+    r"""Poisson(λ = rate): log P(k) = k log λ − λ − log k!; mean and variance λ.
+
+    >>> import minigrad as mg
+    >>> round(Poisson(mg.tensor(2.0)).log_prob(mg.tensor(1.0)).exp().item(), 6)   # 2e⁻²
+    0.270671
+    """
+
+    def __init__(self, rate, validate_args=None):
+        (self.rate,) = _broadcast_all(rate)
+        super().__init__(self.rate.shape, (), validate_args)
+        if self._validate_args:
+            _check((self.rate.data >= 0).all(), "Poisson", "rate must be non-negative")
+
+    mean = property(lambda self: self.rate)
+    variance = property(lambda self: self.rate)
+    mode = property(lambda self: self.rate.floor())
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        lam = self.rate.detach().broadcast_to(shape).data.astype(np.float64)
+        return Tensor(_poisson_arrays(lam).astype(self.rate.dtype))
+
+    def log_prob(self, value):
+        from .ops.elementwise import xlogy
+        from .ops.special import lgamma
+
+        return xlogy(value, self.rate) - self.rate - lgamma(value + 1)
+
+
+class OneHotCategorical(Distribution):
+    """One-hot vectors over the last dim (a :class:`Categorical` whose samples and values
+    are one-hot): ``event_shape`` is (K,)."""
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        self._categorical = Categorical(probs, logits, validate_args)
+        self.probs, self.logits = self._categorical.probs, self._categorical.logits
+        k = self._categorical._num_events
+        super().__init__(self._categorical.batch_shape, (k,), validate_args)
+
+    mean = property(lambda self: self.probs)
+    variance = property(lambda self: self.probs * (1 - self.probs))
+
+    def sample(self, sample_shape=()):
+        index = self._categorical.sample(sample_shape)
+        k = self._event_shape[0]
+        classes = self.probs.xp.arange(k)
+        return Tensor((index.data[..., None] == classes).astype(self.probs.dtype))
+
+    def log_prob(self, value):
+        return self._categorical.log_prob(value.argmax(-1))
+
+    def entropy(self):
+        return self._categorical.entropy()
 
 
 # --------------------------------------------------------------------------- wrappers

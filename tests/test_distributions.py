@@ -289,3 +289,69 @@ def test_gamma_family_matches_torch():
         k = D.kl_divergence(ours, build(D, [mg.tensor(v) for v in other])).sum()
         kt = td.kl_divergence(theirs, build(td, [torch.tensor(v) for v in other])).sum()
         assert k.item() == pytest.approx(kt.item(), rel=1e-12), name
+
+
+def test_more_laws_sample_and_density(device):
+    mg.manual_seed(7)
+    f64 = dict(dtype=mg.float64, device=device)
+    for d, mean, var in [(D.LogNormal(mg.tensor(0.1, **f64), mg.tensor(0.4, **f64)),
+                          math.exp(0.1 + 0.08), (math.exp(0.16) - 1) * math.exp(0.36)),
+                         (D.HalfNormal(mg.tensor(2.0, **f64)), 2 * math.sqrt(2 / math.pi),
+                          4 * (1 - 2 / math.pi)),
+                         (D.Chi2(mg.tensor(3.0, **f64)), 3.0, 6.0),
+                         (D.StudentT(mg.tensor(6.0, **f64)), 0.0, 1.5),
+                         (D.Geometric(probs=mg.tensor(0.3, **f64)), 7 / 3, 0.7 / 0.09),
+                         (D.Poisson(mg.tensor(3.5, **f64)), 3.5, 3.5),
+                         (D.Poisson(mg.tensor(40.0, **f64)), 40.0, 40.0)]:
+        s = d.sample((60000,)).numpy()
+        assert abs(s.mean() - mean) < 0.03 * max(1, math.sqrt(var)), type(d).__name__
+        assert abs(s.var() - var) < 0.08 * max(1, var), type(d).__name__
+        assert_close(d.mean, mean, rtol=1e-13)
+        assert_close(d.variance, var, rtol=1e-13)
+    poisson = D.Poisson(mg.tensor([0.0, 2.0, 30.0], **f64))
+    k = mg.tensor([0.0, 3.0, 25.0], **f64)
+    assert_close(poisson.log_prob(k), [0.0, 3 * math.log(2) - 2 - math.log(6),
+                                       25 * math.log(30) - 30 - math.lgamma(26)], rtol=1e-13)
+    s = poisson.sample((5,)).numpy()
+    assert (s[:, 0] == 0).all() and (s == np.round(s)).all()
+    c = D.Cauchy(mg.tensor(1.0, **f64), mg.tensor(2.0, **f64))
+    assert c.cdf(c.icdf(mg.tensor([0.1, 0.7], **f64))).tolist() == pytest.approx([0.1, 0.7])
+    assert c.rsample((3,)).requires_grad is False and math.isnan(c.mean.item())
+    oh = D.OneHotCategorical(probs=mg.tensor([0.2, 0.8], **f64))
+    draws = oh.sample((20000,)).numpy()
+    assert draws.shape == (20000, 2) and (draws.sum(1) == 1).all()
+    assert abs(draws[:, 1].mean() - 0.8) < 0.015
+    assert oh.log_prob(mg.tensor([0.0, 1.0], **f64)).item() == pytest.approx(math.log(0.8))
+
+
+def test_more_laws_match_torch():
+    torch = pytest.importorskip("torch")
+    td = torch.distributions
+    rng = np.random.default_rng(5)
+    a, b = rng.uniform(0.5, 3, 4), rng.uniform(0.5, 3, 4)
+    x = rng.uniform(0.2, 3, 4)
+    k = rng.integers(0, 6, 4).astype(float)
+    cases = [("Cauchy", lambda m, p: m.Cauchy(p[0] - 1, p[1]), x),
+             ("LogNormal", lambda m, p: m.LogNormal(p[0] - 1, p[1]), x),
+             ("HalfNormal", lambda m, p: m.HalfNormal(p[1]), x),
+             ("Chi2", lambda m, p: m.Chi2(p[0]), x),
+             ("StudentT", lambda m, p: m.StudentT(p[0], p[1] - 1, p[1]), x - 1),
+             ("Geometric", lambda m, p: m.Geometric(probs=p[1] / 4), k),
+             ("Poisson", lambda m, p: m.Poisson(p[0]), k),
+             ("OneHotCategorical", lambda m, p: m.OneHotCategorical(logits=p[0]),
+              np.eye(4)[1])]
+    for name, build, value in cases:
+        ours_p = [mg.tensor(v, requires_grad=True) for v in (a, b)]
+        theirs_p = [torch.tensor(v, requires_grad=True) for v in (a, b)]
+        ours, theirs = build(D, ours_p), build(td, theirs_p)
+        y = ours.log_prob(mg.tensor(value)).sum()
+        yt = theirs.log_prob(torch.tensor(value)).sum()
+        if name != "Poisson":                       # torch's Poisson has no entropy
+            y = y + ours.entropy().sum()
+            yt = yt + theirs.entropy().sum()
+        assert y.item() == pytest.approx(yt.item(), rel=1e-12), name
+        y.backward()
+        yt.backward()
+        for p, q in zip(ours_p, theirs_p):
+            if q.grad is not None:
+                assert_close(p.grad, q.grad.numpy(), rtol=1e-7, atol=1e-12)
