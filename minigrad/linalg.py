@@ -53,7 +53,9 @@ from .tensor import Tensor
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv",
            "solve", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv",
-           "matrix_power", "multi_dot", "cross", "matmul", "vecdot", "diagonal"]
+           "matrix_power", "multi_dot", "cross", "matmul", "vecdot", "diagonal",
+           "solve_triangular", "lstsq", "matrix_rank", "cond", "matrix_exp", "vander",
+           "tensorinv", "tensorsolve"]
 
 slogdet_result = namedtuple("slogdet_result", ["sign", "logabsdet"])
 qr_result = namedtuple("qr_result", ["Q", "R"])
@@ -526,3 +528,167 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     """The diagonal ``offset`` of the matrices in the last two dims (``minigrad.diagonal``
     with torch.linalg's default dims)."""
     return _ops.diagonal(A, offset, dim1, dim2)
+
+
+# --------------------------------------------------------------------------- more solvers
+lstsq_result = namedtuple("lstsq_result", ["solution", "residuals", "rank", "singular_values"])
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    r"""X with A·X = B (``left=False``: X·A = B) for triangular A, reading only A's upper
+    or lower triangle (and taking its diagonal as ones with ``unitriangular``); the
+    gradient with respect to A lies in that triangle, as PyTorch's.
+
+    >>> import minigrad as mg
+    >>> L = mg.tensor([[2.0, 0.0], [1.0, 1.0]])
+    >>> solve_triangular(L, mg.tensor([[2.0], [3.0]]), upper=False).tolist()
+    [[1.0], [2.0]]
+    """
+    from .ops.linalg import tril, triu
+
+    A = check_matrix("linalg.solve_triangular", A)
+    _check_floating("linalg.solve_triangular", B)
+    if B.ndim < 2:
+        raise ValueError(f"linalg.solve_triangular: B must have at least 2 dims, got shape "
+                         f"{B.shape}")
+    T = triu(A) if upper else tril(A)
+    if unitriangular:
+        eye = const(A.xp.eye(A.shape[-1], dtype=bool))
+        T = where(eye, 1.0, T)
+    return solve(T, B) if left else solve(T.mT, B.mT).mT
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    r"""The least-squares solution X = argmin ‖AX − B‖_F (the minimum-norm one for a
+    rank-deficient A): X = A⁺B through :func:`pinv` (singular values ≤ rcond·σ_max count
+    as 0; default eps·max(m, n)), differentiable in A and B. Returns PyTorch's named tuple
+    (solution, residuals, rank, singular_values): ``residuals`` are the column-wise
+    squared residual norms when m > n and A has full rank (else empty), ``rank`` the
+    numerical rank, ``singular_values`` A's (the gelsd/gelss drivers; empty otherwise).
+    What each driver returns follows PyTorch (default gelsy on the CPU, gels on CUDA: the
+    drivers themselves are not LAPACK's here, the solution is the same).
+
+    >>> import minigrad as mg
+    >>> A = mg.tensor([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]], dtype=mg.float64)
+    >>> X = lstsq(A, mg.tensor([[1.0], [2.0], [4.0]], dtype=mg.float64)).solution
+    >>> [round(v, 12) for v in X.reshape(-1).tolist()]
+    [0.833333333333, 1.5]
+    """
+    from .creation import zeros
+
+    if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
+        raise ValueError(f"linalg.lstsq: driver must be gels, gelsy, gelsd or gelss, got "
+                         f"{driver!r}")
+    A = check_matrix("linalg.lstsq", A, square=False)
+    _check_floating("linalg.lstsq", B)
+    if driver is None:   # PyTorch's defaults: gelsy on the CPU, gels on CUDA
+        driver = "gelsy" if A.device == "cpu" else "gels"
+    vector = B.ndim == A.ndim - 1
+    Bm = B.unsqueeze(-1) if vector else B
+    if Bm.shape[-2] != A.shape[-2]:
+        raise ValueError(f"linalg.lstsq: A {A.shape} and B {B.shape} must have the same "
+                         "number of rows")
+    m, n = A.shape[-2:]
+    rtol = float(_dt.finfo(A.dtype).eps) * max(m, n) if rcond is None else float(rcond)
+    X = pinv(A, rtol=rtol) @ Bm
+    s = svdvals(A.detach())
+    rank = (s.data > rtol * s.data.max(axis=-1, keepdims=True)).sum(axis=-1)
+    full = bool((rank == min(m, n)).all())
+    if m > n and full and driver != "gelsy":
+        r = A @ X - Bm
+        residuals = (r * r).sum(-2)
+    else:
+        residuals = zeros(0, dtype=A.dtype, device=A.device)
+    values = s if driver in ("gelsd", "gelss") else zeros(0, dtype=A.dtype, device=A.device)
+    rank_t = Tensor(rank.astype(np.int64)) if driver != "gels" else \
+        zeros(0, dtype=_dt.int64, device=A.device)
+    return lstsq_result(X.squeeze(-1) if vector else X, residuals, rank_t, values)
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
+    """The number of singular values above max(atol, rtol·σ_max) (defaults as
+    :func:`pinv`), an int64 tensor of A's batch shape; not differentiable."""
+    A = check_matrix("linalg.matrix_rank", A, square=hermitian)
+    m, n = A.shape[-2:]
+    if rtol is None:
+        rtol = float(_dt.finfo(A.dtype).eps) * max(m, n) if not atol else 0.0
+    s = (eigvalsh(A).abs() if hermitian else svdvals(A)).detach().data
+    tol = np.maximum(atol or 0.0, rtol * s.max(axis=-1, keepdims=True)) if s.size else 0
+    return Tensor((s > tol).sum(axis=-1).astype(np.int64))
+
+
+def cond(A, p=None):
+    """The condition number: σ_max/σ_min for p None or 2 (−2: its inverse), else
+    ‖A‖_p·‖A⁻¹‖_p with :func:`matrix_norm` (p in 'fro', 'nuc', ±1, ±inf)."""
+    if p in (None, 2, -2):
+        s = svdvals(check_matrix("linalg.cond", A, square=False))
+        big, small = s[..., 0], s[..., -1]
+        return big / small if p != -2 else small / big
+    A = check_matrix("linalg.cond", A)
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+def matrix_exp(A):
+    r"""e^A = Σ Aᵏ/k! for square A (batched), by scaling and squaring: e^A = (e^(A/2ˢ))^(2ˢ)
+    with ‖A/2ˢ‖₁ ≤ ½ and the Taylor series to order 18 there (truncation below 1e-22
+    relative). It is matmuls only, so its gradient (the Fréchet derivative of the same
+    approximation) and every higher one come from autograd.
+
+    >>> import minigrad as mg
+    >>> matrix_exp(mg.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=mg.float64)).tolist()[0]
+    [0.5403023058681398, 0.8414709848078965]
+    """
+    from .creation import eye
+
+    A = check_matrix("linalg.matrix_exp", A)
+    n = A.shape[-1]
+    norm1 = float(np.abs(A.detach().data).sum(axis=-2).max()) if A.numel() else 0.0
+    s = max(0, math.ceil(math.log2(norm1 / 0.5))) if norm1 > 0.5 else 0
+    X = A / (2.0 ** s)
+    identity = eye(n, dtype=A.dtype, device=A.device)
+    term, total = identity, identity
+    for k in range(1, 19):
+        term = term @ X / k
+        total = total + term
+    for _ in range(s):
+        total = total @ total
+    return total
+
+
+def vander(x, *, N=None):
+    """The Vandermonde matrix of x (..., n): columns x⁰, x¹, …, x^(N−1) (N = n by
+    default), increasing powers as torch.linalg's."""
+    n = x.shape[-1] if N is None else N
+    if n < 1:
+        raise ValueError(f"linalg.vander: N must be at least 1, got {n}")
+    from .creation import arange
+
+    powers = arange(n, device=x.device).to(dtype=x.dtype)
+    return x.unsqueeze(-1) ** powers
+
+
+def tensorinv(A, ind=2):
+    """The tensor T with tensordot(T, A, ind) = I: A reshaped to a square matrix (the
+    first ``ind`` dims against the rest), inverted, reshaped back."""
+    lead, rest = A.shape[:ind], A.shape[ind:]
+    rows, cols = int(np.prod(lead)), int(np.prod(rest))
+    if rows != cols:
+        raise ValueError(f"linalg.tensorinv: the first {ind} dims of {A.shape} must have as "
+                         "many elements as the others")
+    return inv(A.reshape(rows, cols)).reshape(rest + lead)
+
+
+def tensorsolve(A, B, dims=None):
+    """X with tensordot(A, X, X.ndim) = B: A's leading dims (B's shape) against the rest,
+    solved as one square system (``dims``: A's dims moved to the end first)."""
+    if dims is not None:
+        from .ops.manipulation import movedim
+
+        dims = tuple(d % A.ndim for d in dims)
+        A = movedim(A, dims, tuple(range(A.ndim - len(dims), A.ndim)))
+    rest = A.shape[B.ndim:]
+    rows, cols = int(np.prod(B.shape)), int(np.prod(rest))
+    if rows != cols:
+        raise ValueError(f"linalg.tensorsolve: A {A.shape} does not make a square system "
+                         f"for B {B.shape}")
+    return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(rest)
