@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy.linalg import expm
 
 import minigrad as mg
 from minigrad import linalg
@@ -69,14 +68,24 @@ def test_matrix_exp_by_hand_and_gradients(device):
     R = linalg.matrix_exp(_t([[0.0, t], [-t, 0.0]], device))
     assert_close(R, [[math.cos(t), math.sin(t)], [-math.sin(t), math.cos(t)]], rtol=1e-14)
     rng = np.random.default_rng(1)
-    for scale in (0.1, 3.0, 40.0):                      # scaling and squaring kicks in
-        A = rng.standard_normal((2, 4, 4)) * scale / 4
-        assert_close(linalg.matrix_exp(_t(A, device)), np.stack([expm(a) for a in A]),
-                     rtol=1e-11, atol=1e-13)
     A = _t(rng.standard_normal((3, 3)) * 0.8, device, grad=True)
     assert mg.gradcheck(linalg.matrix_exp, (A,))
     assert mg.gradgradcheck(linalg.matrix_exp, (A,))
     assert_close(linalg.matrix_exp(_t(np.zeros((2, 2)), device)), np.eye(2))
+    # e^(A)e^(−A) = I and e^(2A) = (e^A)² for an A large enough to be scaled and squared
+    B = _t(rng.standard_normal((4, 4)) * 5, device)
+    assert_close(linalg.matrix_exp(B) @ linalg.matrix_exp(-B), np.eye(4), atol=1e-9)
+    E = linalg.matrix_exp(B)
+    assert_close(linalg.matrix_exp(2 * B), (E @ E).cpu().numpy(), rtol=1e-10)
+
+
+def test_matrix_exp_against_scipy(device):
+    expm = pytest.importorskip("scipy.linalg").expm
+    rng = np.random.default_rng(1)
+    for scale in (0.1, 3.0, 40.0):                      # scaling and squaring kicks in
+        A = rng.standard_normal((2, 4, 4)) * scale / 4
+        assert_close(linalg.matrix_exp(_t(A, device)), np.stack([expm(a) for a in A]),
+                     rtol=1e-11, atol=1e-13)
 
 
 def test_vander_and_tensor_solvers(device):
