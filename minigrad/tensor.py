@@ -15,7 +15,13 @@ import numpy as np
 from . import dtypes as _dt
 from ._backend import check_dtype_on, device_of, get_array_module, normalize_device, to_device
 from ._conversions import DeviceDtypeShorthands
-from .autograd.function import accumulate_grad, run_backward, run_post_backward_callbacks
+from .autograd import hooks as _hooks
+from .autograd.function import (
+    accumulate_grad,
+    run_backward,
+    run_post_accumulate_hooks,
+    run_post_backward_callbacks,
+)
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.grad_mode import no_grad as _no_grad
 
@@ -142,7 +148,8 @@ class Tensor(DeviceDtypeShorthands):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "creator", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "creator", "_hooks", "_post_hooks",
+                 "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators: 2.0 * t works
     __hash__ = object.__hash__  # identity hash (``==`` is elementwise, as in PyTorch)
 
@@ -296,6 +303,46 @@ class Tensor(DeviceDtypeShorthands):
         if self.creator is not None:
             self.creator._retained = weakref.ref(self)
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` each time the gradient of this tensor is computed in a
+        backward pass (the whole gradient, every contribution summed); a returned Tensor
+        of the same shape replaces the gradient from there on (into ``.grad`` for a leaf,
+        into the rest of the backward for an intermediate result). Returns a handle whose
+        ``remove()`` unregisters it.
+
+        >>> import minigrad as mg
+        >>> x = mg.tensor([1.0, 2.0], requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> (x * x).sum().backward()
+        >>> x.grad.tolist()
+        [20.0, 40.0]
+        >>> h.remove()
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        if self.creator is None:
+            if getattr(self, "_hooks", None) is None:
+                self._hooks = {}
+            return _hooks.add_hook(self._hooks, hook, "register_hook")
+        if self.creator._hooks is None:
+            self.creator._hooks = {}
+        return _hooks.add_hook(self.creator._hooks, hook, "register_hook")
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after a backward pass has accumulated this leaf's
+        ``.grad`` (for example to step an optimizer on it right there and free the
+        gradient). Leaves only. Returns a removable handle."""
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook "
+                               "on a tensor that doesn't require gradient")
+        if self.creator is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad "
+                               "hooks cannot be registered on non-leaf tensors")
+        if getattr(self, "_post_hooks", None) is None:
+            self._post_hooks = {}
+        return _hooks.add_hook(self._post_hooks, hook, "register_post_accumulate_grad_hook")
+
     @property
     def retains_grad(self) -> bool:
         """Whether :meth:`retain_grad` was called on this non-leaf tensor."""
@@ -344,6 +391,8 @@ class Tensor(DeviceDtypeShorthands):
         for t, g in zip(inputs, grads):
             if g is not None:
                 accumulate_grad(t, g, create_graph)
+                if t.creator is None:
+                    run_post_accumulate_hooks(t)
         run_post_backward_callbacks()
 
     def zero_(self):

@@ -28,6 +28,7 @@ from ..amp.autocast_mode import _state as _amp_state
 from ..amp.autocast_mode import cast_inputs as _amp_cast
 from .grad_mode import _state as _grad_mode
 from .grad_mode import set_grad_enabled
+from .hooks import apply_grad_hooks
 
 _SCALARS = (np.generic, bool, int, float)
 _new_tensor = object.__new__
@@ -50,6 +51,7 @@ class Function:
     needs_input_grad = ()
     _output_array = None
     _retained = None  # weakref to the output tensor, set by its retain_grad()
+    _hooks = None  # the output tensor's gradient hooks (register_hook), id → fn
 
     def forward(self, xp, *arrays):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -254,6 +256,15 @@ def accumulate_grad(x, gx, create_graph=False):
         x.grad.data += gx.data
 
 
+def run_post_accumulate_hooks(x):
+    """The hooks of ``register_post_accumulate_grad_hook`` on the leaf ``x``, after its
+    ``.grad`` was updated."""
+    hooks = getattr(x, "_post_hooks", None)
+    if hooks:
+        for fn in list(hooks.values()):
+            fn(x)
+
+
 def run_post_backward_callbacks():
     while _post_backward_callbacks:
         _post_backward_callbacks.pop(0)()
@@ -277,7 +288,20 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 wanted_fn.setdefault(t.creator, []).append(i)
         results = [None] * len(inputs)
 
+    hooked = {}  # id → [leaf, summed gradient]: leaves with hooks see their whole gradient
+
     def to_leaf(x, gx):
+        if getattr(x, "_hooks", None) or getattr(x, "_post_hooks", None):
+            gx = gx.dense() if isinstance(gx, SliceGrad) else gx
+            entry = hooked.get(id(x))
+            if entry is None:
+                hooked[id(x)] = [x, gx]
+            else:
+                entry[1] = entry[1] + gx
+            return
+        leaf_grad(x, gx)
+
+    def leaf_grad(x, gx):
         if capture:
             i = wanted_leaf.get(id(x))
             if i is not None:
@@ -325,6 +349,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 gy = grads.pop(f, None)
                 if gy is not None:
                     owned.pop(id(gy), None)
+                    if f._hooks:
+                        gy = apply_grad_hooks(f._hooks, gy, _Tensor)
                 if capture and f in wanted_fn:
                     for i in wanted_fn[f]:
                         results[i] = gy
@@ -372,6 +398,12 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                             ready.append(c)
                 if not retain_graph:
                     f.release()
+            for x, gx in hooked.values():
+                if getattr(x, "_hooks", None):
+                    gx = apply_grad_hooks(x._hooks, gx, _Tensor)
+                leaf_grad(x, gx)
+                if not capture:
+                    run_post_accumulate_hooks(x)
     finally:
         _slice_grads[0] = previous
     if capture:

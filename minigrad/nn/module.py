@@ -38,6 +38,7 @@ from .. import dtypes as _dt
 from .._backend import get_array_module, normalize_device, to_device
 from .._conversions import DeviceDtypeShorthands
 from ..autograd.grad_mode import no_grad
+from ..autograd.hooks import RemovableHandle
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict",
@@ -82,25 +83,6 @@ class Parameter(Tensor):
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class RemovableHandle:
-    """Returned by ``register_forward_hook``; ``handle.remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks):
-        self._hooks = hooks
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self):
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _is_float_array(a):
