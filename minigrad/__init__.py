@@ -13,7 +13,16 @@ from . import autograd, dtypes, linalg, random
 from ._backend import cuda_available
 from ._backend import tune_host_allocator as _tune_host_allocator
 from ._source_tree import install_kernels_finder
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .creation import (
     arange,
     as_tensor,

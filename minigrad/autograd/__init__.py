@@ -2,8 +2,21 @@
 functional helpers (``vjp``, ``jvp``, ``hvp``, ``jacobian``, ``hessian``)."""
 from __future__ import annotations
 
+from .anomaly_mode import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .function import Function, run_backward
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 
 
 def _as_tuple(x):
@@ -72,4 +85,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 from . import functional  # noqa: E402
 
 __all__ = ["Function", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "functional", "run_backward"]
+           "is_grad_enabled", "inference_mode", "is_inference_mode_enabled",
+           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled", "functional", "run_backward"]

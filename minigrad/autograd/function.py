@@ -26,6 +26,8 @@ from .._backend import quiet_fp_off as _quiet_off
 from .._backend import quiet_fp_on as _quiet_on
 from ..amp.autocast_mode import _state as _amp_state
 from ..amp.autocast_mode import cast_inputs as _amp_cast
+from .anomaly_mode import _state as _anomaly
+from .anomaly_mode import checked_backward, forward_trace
 from .grad_mode import _state as _grad_mode
 from .grad_mode import set_grad_enabled
 from .hooks import apply_grad_hooks
@@ -106,6 +108,8 @@ class Function:
                 self.needs_input_grad = needs
                 if self.save_output:
                     self._output_array = y
+                if _anomaly.enabled:
+                    self._forward_trace = forward_trace()
         return out
 
     @property
@@ -362,9 +366,12 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 if xs is None:
                     raise RuntimeError(_FREED)
                 if gy is not None:
-                    gxs = f.backward(gy)
-                    if not isinstance(gxs, tuple):
-                        gxs = (gxs,)
+                    if _anomaly.enabled:
+                        gxs = checked_backward(f, gy, get_array_module)
+                    else:
+                        gxs = f.backward(gy)
+                        if not isinstance(gxs, tuple):
+                            gxs = (gxs,)
                 else:
                     gxs = (None,) * len(xs)
                 for x, gx, need in zip(xs, gxs, f.needs_input_grad):

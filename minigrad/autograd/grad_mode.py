@@ -53,6 +53,48 @@ class no_grad(_GradModeContext):
     _mode = False
 
 
+class inference_mode(_GradModeContext):
+    """PyTorch's ``inference_mode(mode=True)``: here the same as ``no_grad`` when ``mode``
+    is true (minigrad has no separate inference tensors, so tensors made inside may later
+    be used with autograd), a no-op when false. Also a decorator."""
+
+    def __init__(self, mode=True):
+        self._mode = not mode
+        self._inference = bool(mode)
+
+    def __enter__(self):
+        self._prev_inference = _state_inference[0]
+        if self._inference:
+            _state_inference[0] = True
+            return super().__enter__()
+        self._prev = is_grad_enabled()
+        return self
+
+    def __exit__(self, *exc):
+        _state_inference[0] = self._prev_inference
+        _set(self._prev)
+        return False
+
+    def __call__(self, fn):
+        if not callable(fn):
+            raise TypeError("inference_mode: expected a function to decorate")
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(self._inference):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+_state_inference = [False]
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside an ``inference_mode()`` block."""
+    return _state_inference[0]
+
+
 class enable_grad(_GradModeContext):
     """Context manager (and decorator) in which the graph is recorded again."""
 
