@@ -12,6 +12,7 @@ from __future__ import annotations
 from . import autograd, dtypes, linalg, random
 from ._backend import cuda_available
 from ._backend import tune_host_allocator as _tune_host_allocator
+from ._printing import set_printoptions
 from ._source_tree import install_kernels_finder
 from .autograd import (
     enable_grad,
@@ -26,7 +27,9 @@ from .autograd import (
 from .creation import (
     arange,
     as_tensor,
+    bartlett_window,
     bernoulli,
+    blackman_window,
     cat,
     empty,
     empty_like,
@@ -34,6 +37,9 @@ from .creation import (
     from_numpy,
     full,
     full_like,
+    hamming_window,
+    hann_window,
+    kaiser_window,
     linspace,
     logspace,
     multinomial,
@@ -58,18 +64,22 @@ from .creation import (
 from .dtypes import (
     bfloat16,
     bool,
+    can_cast,
     double,
+    finfo,
     float,
     float16,
     float32,
     float64,
     get_default_dtype,
     half,
+    iinfo,
     int8,
     int16,
     int32,
     int64,
     long,
+    promote_types,
     set_default_dtype,
     uint8,
 )
@@ -111,7 +121,12 @@ from .ops.manipulation import (
     atleast_1d,
     atleast_2d,
     atleast_3d,
+    block_diag,
+    broadcast_shapes,
+    broadcast_tensors,
+    cartesian_prod,
     column_stack,
+    combinations,
     diff,
     dstack,
     fliplr,
@@ -120,16 +135,20 @@ from .ops.manipulation import (
     index_add,
     index_copy,
     index_fill,
+    isin,
     masked_select,
     meshgrid,
     movedim,
     repeat_interleave,
     rot90,
     row_stack,
+    rsub,
     take_along_dim,
     tile,
+    unravel_index,
     vstack,
 )
+from .ops.numerical import cumulative_trapezoid, gradient, trapezoid, trapz
 from .ops.reduction import (
     aminmax,
     log_softmax,
@@ -137,6 +156,7 @@ from .ops.reduction import (
     logsumexp,
     nanmean,
     nansum,
+    norm,
     softmax,
     std_mean,
     var_mean,
@@ -153,7 +173,7 @@ from .ops.sorting import (
     unique,
 )
 from .ops.special import digamma, lgamma, mvlgamma, polygamma
-from .random import get_rng_state, manual_seed, set_rng_state
+from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
 from .tensor import Tensor
 
@@ -224,6 +244,7 @@ from .ops.elementwise import (  # noqa: E402
     logaddexp2,
     logit,
     rad2deg,
+    result_type,
     sinc,
     sinh,
     true_divide,
@@ -261,6 +282,11 @@ def is_floating_point(input) -> bool:
     return input.is_floating_point()
 
 
+def is_complex(input) -> bool:
+    """False: minigrad has no complex dtypes."""
+    return input.is_complex()
+
+
 class _Cuda:
     """``mg.cuda``: device queries that work (and answer False) without a GPU."""
 
@@ -275,7 +301,7 @@ class _Cuda:
         cupy().cuda.Device().synchronize()
 
     @staticmethod
-    def manual_seed(seed):
+    def manual_seed(seed):  # noqa: F811  (PyTorch's parameter name)
         manual_seed(seed)
 
     @staticmethod

@@ -341,3 +341,65 @@ def triu_indices(row, col, offset=0, dtype=None, device=None):
 cat = _shape.cat
 stack = _shape.stack
 where = _elementwise.where
+
+
+# ----------------------------------------------------------------- window functions
+
+
+def _window(name, window_length, periodic, dtype, device, requires_grad, formula):
+    """A window of ``window_length`` samples from ``formula(t)``, t = n/(N − 1) in [0, 1]
+    for the symmetric window of N points; a periodic window (for spectral analysis) is
+    the symmetric one of N + 1 points without its last. Computed in float64, then cast."""
+    if not isinstance(window_length, numbers.Integral) or window_length < 0:
+        raise ValueError(f"{name}: window_length must be a non-negative integer, got "
+                         f"{window_length!r}")
+    dtype = _float_dtype(dtype)
+    if not _dt.is_floating(dtype):
+        raise TypeError(f"{name}: expected a floating dtype, got {dtype}")
+    if window_length <= 1:
+        values = np.ones(window_length)
+    else:
+        n = window_length + 1 if periodic else window_length
+        values = formula(np.arange(n) / (n - 1))[:window_length]
+    return _finish(_module(device, dtype).asarray(values.astype(dtype)), requires_grad)
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, device=None,
+                requires_grad=False):
+    """w(t) = ½ − ½ cos 2πt (the raised cosine).
+
+    >>> import minigrad as mg
+    >>> mg.hann_window(4).tolist()
+    [0.0, 0.5, 1.0, 0.5]
+    """
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda t: 0.5 - 0.5 * np.cos(2 * np.pi * t))
+
+
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
+                   device=None, requires_grad=False):
+    """w(t) = α − β cos 2πt."""
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda t: alpha - beta * np.cos(2 * np.pi * t))
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, device=None,
+                    requires_grad=False):
+    """w(t) = 0.42 − 0.5 cos 2πt + 0.08 cos 4πt."""
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda t: 0.42 - 0.5 * np.cos(2 * np.pi * t) + 0.08 * np.cos(4 * np.pi * t))
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, device=None,
+                    requires_grad=False):
+    """w(t) = 1 − |2t − 1| (the triangle)."""
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda t: 1.0 - np.abs(2 * t - 1))
+
+
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, device=None,
+                  requires_grad=False):
+    """w(t) = I₀(β √(1 − (2t − 1)²)) / I₀(β), I₀ the modified Bessel function of order 0."""
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda t: np.i0(beta * np.sqrt(np.clip(1 - (2 * t - 1) ** 2, 0, None)))
+                   / np.i0(beta))

@@ -75,12 +75,45 @@ def is_floating(dtype) -> builtins.bool:
     return dtype.kind == "f" or (bfloat16 is not None and dtype == bfloat16)
 
 
-def finfo(dtype):
-    """Machine limits of a floating dtype: ``np.finfo``, or ml_dtypes' for bfloat16 (which
-    ``np.finfo`` does not know)."""
+def finfo(dtype=None):
+    """Machine limits of a floating dtype (default: the default dtype): ``np.finfo``
+    (eps, max, min, tiny, smallest_normal, resolution, bits), or ml_dtypes' for bfloat16
+    (which ``np.finfo`` does not know)."""
+    dtype = as_dtype(dtype) or _default_float
+    if not is_floating(dtype):
+        raise TypeError(f"finfo: expected a floating dtype, got {dtype}")
     if bfloat16 is not None and dtype == bfloat16:
         return ml_dtypes.finfo(dtype)
     return np.finfo(dtype)
+
+
+def iinfo(dtype):
+    """Machine limits of an integer dtype (``np.iinfo``: bits, min, max)."""
+    dtype = as_dtype(dtype)
+    if dtype.kind not in "iub":
+        raise TypeError(f"iinfo: expected an integer dtype, got {dtype}")
+    return np.iinfo(dtype)
+
+
+def promote_types(type1, type2):
+    """The dtype PyTorch promotes two dtypes to (bool < integers < floats; within a kind
+    the wider, and uint8 with int8 gives int16).
+
+    >>> promote_types(int64, float16)
+    dtype('float16')
+    """
+    a, b = as_dtype(type1), as_dtype(type2)
+    return result_type(np.zeros(1, a), np.zeros(1, b))
+
+
+def can_cast(from_, to) -> builtins.bool:
+    """Whether PyTorch's type promotion allows casting ``from_`` to ``to``: anything but a
+    cast down a kind (float to integer, integer to bool).
+
+    >>> can_cast(float64, float16), can_cast(float32, int64)
+    (True, False)
+    """
+    return _category(as_dtype(from_)) <= _category(as_dtype(to))
 
 
 def _category(dtype) -> int:

@@ -140,7 +140,14 @@ def manual_seed(seed: int):
 
 
 def initial_seed() -> int:
+    """The seed the generators were last seeded with."""
     return _seed
+
+
+def seed() -> int:
+    """Seed every generator with a fresh non-deterministic 64-bit number (from the
+    operating system's entropy) and return it, so a run can still be repeated."""
+    return manual_seed(int(np.random.SeedSequence().entropy) & (2**64 - 1))
 
 
 def generator(device="cpu"):

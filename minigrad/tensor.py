@@ -12,6 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import _printing
 from . import dtypes as _dt
 from ._backend import check_dtype_on, device_of, get_array_module, normalize_device, to_device
 from ._conversions import DeviceDtypeShorthands
@@ -1063,8 +1064,8 @@ class Tensor(DeviceDtypeShorthands):
     def median(self, dim=None, keepdim=False):
         return _sorting.median(self, dim, keepdim)
 
-    def norm(self, p=2, dim=None, keepdim=False):
-        return _reduction.norm(self, p, dim, keepdim)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _reduction.norm(self, p, dim, keepdim, dtype)
 
     # ------------------------------------------------------------------ linear algebra
     def matmul(self, other):
@@ -1357,10 +1358,8 @@ class Tensor(DeviceDtypeShorthands):
 
     # ------------------------------------------------------------------ printing
     def __repr__(self):
-        body = np.array2string(
-            np.asarray(self.data.get() if self.device == "cuda" else self.data),
-            separator=", ", prefix="tensor(", threshold=200,
-        )
+        body = _printing.array_string(
+            np.asarray(self.data.get() if self.device == "cuda" else self.data), "tensor(")
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")

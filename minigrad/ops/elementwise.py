@@ -1260,3 +1260,20 @@ def heaviside(input, values):
     _check_broadcast("heaviside", input=input, values=values)
     x, v = promote(input.data, values.data)
     return const(input.xp.where(x == 0, v, x > 0).astype(x.dtype, copy=False))
+
+
+def result_type(tensor1, tensor2):
+    """The dtype of an elementwise op of ``tensor1`` and ``tensor2`` (tensors or Python
+    numbers) under PyTorch's promotion: a Python number takes the tensor's dtype within
+    its kind, a float with an integer tensor the default floating dtype.
+
+    >>> import minigrad as mg
+    >>> mg.result_type(mg.tensor([1, 2]), 1.0), mg.result_type(mg.tensor([1, 2]), 1)
+    (dtype('float32'), dtype('int64'))
+    """
+    if not isinstance(tensor1, Tensor):
+        if not isinstance(tensor2, Tensor):  # two numbers: as 0-d tensors of each
+            return result_type(Tensor(tensor1), tensor2)
+        tensor1, tensor2 = tensor2, tensor1
+    other = tensor2 if isinstance(tensor2, Tensor) else _as_operand(tensor2, tensor1)
+    return _dt.result_type(tensor1.data, other.data)

@@ -2,13 +2,16 @@
 ops of :mod:`.shape` (permute, reshape, broadcast_to, cat, flip, getitem, gather,
 scatter): movedim, tile, repeat_interleave, atleast_1d/2d/3d, hstack/vstack/dstack/
 column_stack, meshgrid, rot90, fliplr/flipud, diff, take_along_dim, index_add/
-index_copy/index_fill, masked_select.
+index_copy/index_fill, masked_select, broadcast_tensors/broadcast_shapes, block_diag,
+cartesian_prod, combinations, unravel_index, isin, rsub.
 
 None of them has a derivative rule of its own: each is a composition, so its gradient
 (and the gradient of that gradient) is the one of the primitives it is made of.
 """
 from __future__ import annotations
 
+import itertools
+import math
 import numbers
 
 import numpy as np
@@ -22,6 +25,8 @@ __all__ = [
     "movedim", "tile", "repeat_interleave", "atleast_1d", "atleast_2d", "atleast_3d",
     "hstack", "vstack", "dstack", "column_stack", "meshgrid", "rot90", "fliplr", "flipud",
     "diff", "take_along_dim", "index_add", "index_copy", "index_fill", "masked_select",
+    "broadcast_shapes", "broadcast_tensors", "block_diag", "cartesian_prod", "combinations",
+    "unravel_index", "isin", "rsub",
 ]
 
 
@@ -425,3 +430,151 @@ def masked_select(input, mask):
         return input.reshape(1)[_const(m.reshape(1))]
     x = input.broadcast_to(shape) if input.shape != shape else input
     return x[_const(input.xp.broadcast_to(m, shape))]
+
+
+# ---------------------------------------------------- broadcasting, products of sets
+
+
+def broadcast_shapes(*shapes):
+    """The shape that tensors of ``shapes`` broadcast to (ints count as 1-d shapes).
+
+    >>> import minigrad as mg
+    >>> mg.broadcast_shapes((2, 1), (3,), 1)
+    (2, 3)
+    """
+    shapes = [(s,) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes]
+    try:
+        return tuple(int(n) for n in np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError(f"broadcast_shapes: shapes {', '.join(map(str, shapes))} do not "
+                         "broadcast together") from None
+
+
+def broadcast_tensors(*tensors):
+    """The tensors broadcast to their common shape (views; gradients are summed back).
+
+    >>> import minigrad as mg
+    >>> a, b = mg.broadcast_tensors(mg.zeros(2, 1), mg.zeros(3))
+    >>> a.shape, b.shape
+    ((2, 3), (2, 3))
+    """
+    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        tensors = tuple(tensors[0])
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(t if t.shape == shape else t.broadcast_to(shape) for t in tensors)
+
+
+def block_diag(*tensors):
+    """A block-diagonal matrix of the tensors (0-d ones are 1×1, 1-d ones rows), in the
+    promoted dtype; zeros elsewhere. Differentiable in every block.
+
+    >>> import minigrad as mg
+    >>> mg.block_diag(mg.tensor([[1, 2]]), mg.tensor(3)).tolist()
+    [[1, 2, 0], [0, 0, 3]]
+    """
+    blocks = []
+    for t in tensors:
+        if t.ndim > 2:
+            raise ValueError(f"block_diag: expects tensors of at most 2 dims, got {t.shape}")
+        blocks.append(t.reshape(1, -1) if t.ndim < 2 else t)
+    if not blocks:
+        raise ValueError("block_diag: expects at least one tensor")
+    width = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        right = width - left - b.shape[1]
+        rows.append(_shape.pad(b, (left, right, 0, 0)))
+        left += b.shape[1]
+    return _shape.cat(rows, 0)
+
+
+def cartesian_prod(*tensors):
+    """Every combination of one element from each 1-d tensor, one per row (in the order
+    of nested loops, the last tensor fastest); one tensor is returned as it is.
+
+    >>> import minigrad as mg
+    >>> mg.cartesian_prod(mg.tensor([1, 2]), mg.tensor([3, 4])).tolist()
+    [[1, 3], [1, 4], [2, 3], [2, 4]]
+    """
+    for t in tensors:
+        if t.ndim != 1:
+            raise ValueError(f"cartesian_prod: expects 1-d tensors, got shape {t.shape}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return _shape.stack([g.reshape(-1) for g in meshgrid(*tensors)], 1)
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The length-``r`` combinations of the elements of a 1-d tensor, one per row, as
+    Python's ``itertools.combinations`` (``combinations_with_replacement``) orders them.
+
+    >>> import minigrad as mg
+    >>> mg.combinations(mg.tensor([1, 2, 3])).tolist()
+    [[1, 2], [1, 3], [2, 3]]
+    """
+    if input.ndim != 1:
+        raise ValueError(f"combinations: expects a 1-d tensor, got shape {input.shape}")
+    if not isinstance(r, numbers.Integral) or r < 0:
+        raise ValueError(f"combinations: r must be a non-negative integer, got {r!r}")
+    if r == 0:
+        return input[:0]
+    make = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    rows = list(make(range(input.shape[0]), r))
+    index = np.asarray(rows, dtype=np.int64).reshape(len(rows), r)
+    return input[_const(input.xp.asarray(index))]
+
+
+def unravel_index(indices, shape):
+    """The coordinates, one int64 tensor per dim of ``shape``, of the flat (row-major)
+    ``indices``; negative indices count from the end.
+
+    >>> import minigrad as mg
+    >>> [t.tolist() for t in mg.unravel_index(mg.tensor([5, 7]), (2, 4))]
+    [[1, 1], [1, 3]]
+    """
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(int(n) for n in shape)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"unravel_index: shape {shape} has a negative size")
+    idx = indices if isinstance(indices, Tensor) else Tensor(np.asarray(indices))
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"unravel_index: expected integer indices, got {idx.dtype}")
+    size = math.prod(shape)
+    flat = idx.data.astype(np.int64)
+    if bool(((flat < -size) | (flat >= size)).any()):
+        raise IndexError(f"unravel_index: an index is out of range for shape {shape} "
+                         f"(size {size})")
+    flat = flat % size if size else flat
+    xp = idx.xp
+    return tuple(Tensor(c.astype(np.int64)) for c in xp.unravel_index(flat, shape)) \
+        if shape else ()
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Bool tensor shaped like ``elements``: whether each is in ``test_elements`` (either
+    may be a number). ``invert`` gives the complement. No gradient.
+
+    >>> import minigrad as mg
+    >>> mg.isin(mg.tensor([1, 2, 3, 4]), mg.tensor([2, 4])).tolist()
+    [False, True, False, True]
+    """
+    ref = elements if isinstance(elements, Tensor) else test_elements
+    if not isinstance(ref, Tensor):
+        raise TypeError("isin: expects at least one tensor")
+    xp = ref.xp
+
+    def array(v):
+        return v.data if isinstance(v, Tensor) else xp.asarray(v)
+
+    a, b = array(elements), array(test_elements)
+    return Tensor(xp.isin(a, b, assume_unique=assume_unique, invert=invert))
+
+
+def rsub(input, other, *, alpha=1):
+    """``other − alpha·input`` (subtraction with the operands reversed).
+
+    >>> import minigrad as mg
+    >>> mg.rsub(mg.tensor([1.0, 2.0]), 10).tolist()
+    [9.0, 8.0]
+    """
+    return other - (input * alpha if alpha != 1 else input)

@@ -538,11 +538,19 @@ class Norm(Function):
         return where(at_origin, 0.0, gy.reshape(shape) * slope)
 
 
-def norm(x, p=2, dim=None, keepdim=False):
-    """The p-norm over ``dim``: p = "fro" (= 2), 1, 2, ±inf or any positive number. At
-    x = 0 the gradient is 0, as in PyTorch.
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    """The p-norm over ``dim`` (every element by default): p = "fro" (= 2), 1, 2, ±inf or
+    any positive number, or "nuc" (the nuclear norm of the matrices over the two dims of
+    ``dim``, through ``mg.linalg.matrix_norm``); ``dtype`` casts first. At x = 0 the
+    gradient is 0, as in PyTorch.
 
     Where minigrad differs: PyTorch's p = 0 (the count of nonzeros) is refused here."""
+    if dtype is not None:
+        x = x.to(dtype=dtype)
+    if p == "nuc":
+        from ..linalg import matrix_norm
+
+        return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     if p == "fro":
         p = 2
     if not (isinstance(p, (int, float)) and (p > 0 or p == float("-inf"))):
