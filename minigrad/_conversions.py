@@ -2,7 +2,7 @@
 
 Shared by Tensor, the sparse tensors and nn.Module: each defines
 ``to(device=None, dtype=None)`` and inherits ``cpu()``, ``cuda()``, ``float()``,
-``double()``, ``half()`` from here.
+``double()``, ``half()``, ``bfloat16()`` from here.
 """
 from __future__ import annotations
 
@@ -26,3 +26,6 @@ class DeviceDtypeShorthands:
 
     def half(self):
         return self.to(dtype=_dt.float16)
+
+    def bfloat16(self):
+        return self.to(dtype=_dt.as_dtype("bfloat16"))

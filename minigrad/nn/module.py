@@ -37,8 +37,9 @@ import numpy as np
 from .. import dtypes as _dt
 from .._backend import get_array_module, normalize_device, to_device
 from .._conversions import DeviceDtypeShorthands
-from ..autograd.grad_mode import no_grad
-from ..autograd.hooks import RemovableHandle
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.hooks import RemovableHandle, add_hook
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict",
@@ -81,6 +82,142 @@ class Parameter(Tensor):
     def __reduce_ex__(self, protocol):
         return (Parameter, (self.data, self.requires_grad))
 
+
+class _Pack(Function):
+    """y = the tensors flattened and joined into one vector.   VJP: gy cut back into the
+    tensors' shapes. Used to see the gradients of several tensors at one moment (one
+    node, one gradient hook), for the modules' backward hooks."""
+
+    def forward(self, xp, *arrays):
+        self.shapes = [a.shape for a in arrays]
+        return xp.concatenate([a.reshape(-1) for a in arrays])
+
+    def backward(self, gy):
+        return tuple(_unpack(gy, self.shapes))
+
+
+def _unpack(flat, shapes):
+    """The pieces of a packed vector (Tensors), as views of it."""
+    pieces, start = [], 0
+    for shape in shapes:
+        n = int(np.prod(shape, dtype=np.int64))
+        pieces.append(flat[start:start + n].reshape(shape))
+        start += n
+    return pieces
+
+
+def _repack(pieces, shapes, like):
+    """A packed gradient from a hook's tuple (None → zeros)."""
+    xp = like.xp
+    parts = [xp.zeros(shape, like.dtype) if g is None else
+             (g.data if isinstance(g, Tensor) else xp.asarray(g)).astype(like.dtype,
+                                                                        copy=False)
+             for g, shape in zip(pieces, shapes)]
+    for g, shape in zip(parts, shapes):
+        if g.shape != tuple(shape):
+            raise RuntimeError(f"a backward hook returned a gradient of shape {g.shape} for "
+                               f"a tensor of shape {tuple(shape)}")
+    return Tensor(xp.concatenate([g.reshape(-1) for g in parts]))
+
+
+def _packed(tensors, what):
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        raise TypeError(f"{what}: the module's tensors that require grad have different "
+                        f"dtypes ({', '.join(sorted(map(str, dtypes)))}); backward hooks "
+                        "need them to share one")
+    flat = _Pack()(*tensors)
+    return flat, _unpack(flat, [t.shape for t in tensors])
+
+
+class _BackwardHookWiring:
+    """One call of a module with backward hooks: its inputs (outputs) that require grad
+    are joined into one vector and handed on as views of it, so a single gradient hook on
+    that vector sees every input (output) gradient of one backward at once."""
+
+    def __init__(self, module):
+        self.module = module
+        self.n_args = 0
+        self.positions = []     # which positional args require grad
+        self.grad_output = None
+
+    def wire_inputs(self, args):
+        self.n_args = len(args)
+        self.positions = [i for i, a in enumerate(args)
+                          if isinstance(a, Tensor) and a.requires_grad]
+        if not self.module._backward_hooks or not self.positions:
+            return args
+        flat, views = _packed([args[i] for i in self.positions],
+                              "register_full_backward_hook")
+        shapes = [v.shape for v in views]
+        flat.register_hook(lambda g: self._on_grad_input(g, shapes))
+        args = list(args)
+        for i, v in zip(self.positions, views):
+            args[i] = v
+        return tuple(args)
+
+    def wire_outputs(self, out):
+        single = isinstance(out, Tensor)
+        items = [out] if single else list(out) if isinstance(out, (tuple, list)) else []
+        slots = [i for i, o in enumerate(items) if isinstance(o, Tensor) and o.requires_grad]
+        if not slots:
+            return out
+        flat, views = _packed([items[i] for i in slots], "register_full_backward_hook")
+        shapes = [v.shape for v in views]
+        n_items = len(items)
+        flat.register_hook(lambda g: self._on_grad_output(g, shapes, slots, n_items))
+        for i, v in zip(slots, views):
+            items[i] = v
+        return items[0] if single else type(out)(items)
+
+    def _on_grad_output(self, g, shapes, slots, n_items):
+        grads = _unpack(g, shapes)
+        grad_output = [None] * n_items
+        for i, gi in zip(slots, grads):
+            grad_output[i] = gi
+        grad_output = tuple(grad_output)
+        changed = False
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grad_output)
+            if result is not None:
+                grad_output = _as_grad_tuple(result, n_items, "backward pre-hook")
+                changed = True
+        self.grad_output = grad_output
+        if self.module._backward_hooks and not self._inputs_wired():
+            for hook in list(self.module._backward_hooks.values()):
+                hook(self.module, (None,) * self.n_args, grad_output)
+        if changed:
+            return _repack([grad_output[i] for i in slots], shapes, g)
+        return None
+
+    def _inputs_wired(self):
+        return bool(self.positions)
+
+    def _on_grad_input(self, g, shapes):
+        grads = _unpack(g, shapes)
+        grad_input = [None] * self.n_args
+        for i, gi in zip(self.positions, grads):
+            grad_input[i] = gi
+        grad_input = tuple(grad_input)
+        changed = False
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, grad_input, self.grad_output or ())
+            if result is not None:
+                grad_input = _as_grad_tuple(result, self.n_args, "full backward hook")
+                changed = True
+        if changed:
+            return _repack([grad_input[i] for i in self.positions], shapes, g)
+        return None
+
+
+def _as_grad_tuple(result, n, what):
+    result = (result,) if isinstance(result, Tensor) else tuple(result)
+    if len(result) != n:
+        raise RuntimeError(f"a {what} returned {len(result)} gradients, expected {n}")
+    return result
+
+
+_EXTRA_STATE = "_extra_state"  # the state-dict key of get_extra_state()'s value
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -157,23 +294,62 @@ class Module(DeviceDtypeShorthands):
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_hook_flags", {})  # "kwargs"/"pre_kwargs"/"always_call"
 
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, out)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        """``forward`` with the registered hooks: forward pre-hooks, then the inputs wired
+        for the backward hooks, ``forward``, forward hooks, then the outputs wired (the
+        order of PyTorch's ``Module._call_impl``)."""
+        for hid, hook in list(self._forward_pre_hooks.items()):
+            if hid in self._hook_flags.get("pre_kwargs", ()):
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("a forward pre-hook registered with "
+                                           "with_kwargs=True must return None or "
+                                           "(new_args, new_kwargs)")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        wiring = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            wiring = _BackwardHookWiring(self)
+            args = wiring.wire_inputs(args)
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception:
+            for hid, hook in list(self._forward_hooks.items()):
+                if hid in self._hook_flags.get("always_call", ()):
+                    try:
+                        self._run_forward_hook(hid, hook, args, kwargs, None)
+                    except Exception:  # the forward's own error is the one to see
+                        pass
+            raise
+        for hid, hook in list(self._forward_hooks.items()):
+            result = self._run_forward_hook(hid, hook, args, kwargs, out)
             if result is not None:
                 out = result
+        if wiring is not None:
+            out = wiring.wire_outputs(out)
         return out
+
+    def _run_forward_hook(self, hid, hook, args, kwargs, out):
+        if hid in self._hook_flags.get("kwargs", ()):
+            return hook(self, args, kwargs, out)
+        return hook(self, args, out)
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):
@@ -300,6 +476,36 @@ class Module(DeviceDtypeShorthands):
             mod = mod._modules[item]
         return mod
 
+    def set_submodule(self, target, module):
+        """Put ``module`` at the dotted path ``target`` (its parent must exist)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"set_submodule: expected an nn.Module, got "
+                            f"{type(module).__name__}")
+        parent_path, _, name = target.rpartition(".")
+        if not name:
+            raise ValueError("set_submodule: cannot set the module itself (empty target)")
+        setattr(self.get_submodule(parent_path), name, module)
+
+    def get_buffer(self, target):
+        """The buffer at the dotted path ``target``."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{type(mod).__name__} has no buffer '{name}'")
+        return mod._buffers[name]
+
+    def get_extra_state(self):
+        """Override (with :meth:`set_extra_state`) to save more than parameters and
+        buffers: the value is stored under ``"<prefix>_extra_state"`` in the state dict."""
+        raise RuntimeError(f"{type(self).__name__} does not define get_extra_state")
+
+    def set_extra_state(self, state):
+        """Restore what :meth:`get_extra_state` returned."""
+        raise RuntimeError(f"{type(self).__name__} does not define set_extra_state")
+
+    def _has_extra_state(self):
+        return type(self).get_extra_state is not Module.get_extra_state
+
     def get_parameter(self, target):
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
@@ -405,19 +611,52 @@ class Module(DeviceDtypeShorthands):
                 p.grad.data[...] = 0
 
     # ------------------------------------------------------------------ hooks
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output)`` runs after ``forward``; a non-None return value
-        replaces the output. Returns a handle with ``remove()``."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+    def _add_hook(self, hooks, hook, what, prepend=False, **flags):
+        handle = add_hook(hooks, hook, what)
+        if prepend:  # first in line, the others keep their order
+            hooks.move_to_end(handle.id, last=False)
+        for flag, on in flags.items():
+            if on:
+                self._hook_flags.setdefault(flag, set()).add(handle.id)
         return handle
 
-    def register_forward_pre_hook(self, hook):
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """``hook(module, args, output)`` (or ``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) runs after ``forward``; a non-None return value replaces the
+        output. ``prepend`` puts it before the hooks already registered; ``always_call``
+        runs it (with output None) even when ``forward`` raises. Returns a handle with
+        ``remove()``."""
+        return self._add_hook(self._forward_hooks, hook, "register_forward_hook", prepend,
+                              kwargs=with_kwargs, always_call=always_call)
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """``hook(module, args)`` runs before ``forward``; a non-None return value
-        replaces the positional arguments."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+        replaces the positional arguments. With ``with_kwargs``: ``hook(module, args,
+        kwargs)``, which may return ``(new_args, new_kwargs)``."""
+        return self._add_hook(self._forward_pre_hooks, hook, "register_forward_pre_hook",
+                              prepend, pre_kwargs=with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect
+        to the module's positional inputs have been computed: ``grad_input`` has one entry
+        per positional argument (None for non-tensors and tensors without
+        ``requires_grad``; parameters are not inputs), ``grad_output`` one per tensor
+        output. A returned tuple replaces ``grad_input`` in the rest of the backward.
+        When no input requires grad it runs as soon as ``grad_output`` is known, with
+        ``grad_input`` all None (as in PyTorch).
+
+        Where minigrad differs: an output that the loss does not use has a zero entry in
+        ``grad_output`` (PyTorch: None); inputs needing grad must share one dtype."""
+        return self._add_hook(self._backward_hooks, hook, "register_full_backward_hook",
+                              prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the gradients with respect to the
+        module's outputs are known, before they flow into it; a returned tuple replaces
+        ``grad_output``."""
+        return self._add_hook(self._backward_pre_hooks, hook,
+                              "register_full_backward_pre_hook", prepend)
 
     # ------------------------------------------------------------------ state dict
     def state_dict(self, destination=None, prefix="", keep_vars=False):
@@ -433,6 +672,8 @@ class Module(DeviceDtypeShorthands):
             for k, b in mod._buffers.items():
                 if b is not None and k not in mod._non_persistent_buffers:
                     destination[dot + k] = b if keep_vars else b.detach()
+            if mod._has_extra_state():
+                destination[dot + _EXTRA_STATE] = mod.get_extra_state()
         return destination
 
     def _state_targets(self):
@@ -473,9 +714,12 @@ class Module(DeviceDtypeShorthands):
             if missing:
                 errors.append("Missing key(s) in state_dict: "
                               + ", ".join(f'"{k}"' for k in missing) + ".")
-        arrays = {}
+        arrays, extra = {}, {}
         for k, t in targets.items():
             if k not in state_dict:
+                continue
+            if k.rpartition(".")[2] == _EXTRA_STATE and not isinstance(t, Tensor):
+                extra[k] = state_dict[k]
                 continue
             a = _as_array(state_dict[k])
             if tuple(a.shape) != t.shape:
@@ -495,6 +739,8 @@ class Module(DeviceDtypeShorthands):
                     t.data = get_array_module(a).array(a, dtype=t.dtype, copy=True)
                 else:
                     t.data[...] = a.astype(t.dtype, copy=False)
+        for k, state in extra.items():
+            self.get_submodule(k.rpartition(".")[0]).set_extra_state(state)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ device / dtype
@@ -527,6 +773,21 @@ class Module(DeviceDtypeShorthands):
 
     def type(self, dst_type):
         return self.to(dtype=dst_type)
+
+    def to_empty(self, *, device=None, recurse=True):
+        """Move parameters and buffers to ``device`` without copying their values: each
+        becomes a new array of the same shape and dtype whose contents are undefined
+        (re-initialize it, e.g. with ``reset_parameters()``, or load a state dict)."""
+        from ..creation import _module
+
+        device = normalize_device(device or "cpu")
+        mods = self.modules() if recurse else [self]
+        for m in mods:
+            for t in itertools.chain(m._parameters.values(), m._buffers.values()):
+                if t is not None:
+                    t.data = _module(device, t.dtype).empty(t.shape, dtype=t.dtype)
+                    t.grad = None
+        return self
 
     # ------------------------------------------------------------------ printing
     def extra_repr(self) -> str:

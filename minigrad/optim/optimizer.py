@@ -54,15 +54,100 @@ Notes
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Iterable
 
 import numpy as np
 
 from minigrad._backend import get_array_module
+from minigrad.autograd.hooks import add_hook
 from minigrad.dtypes import is_floating
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
+
+# Hooks run around every optimizer's step (PyTorch's global optimizer hooks).
+_global_step_pre_hooks: dict = {}
+_global_step_post_hooks: dict = {}
+
+
+def register_optimizer_step_pre_hook(hook):
+    """``hook(optimizer, args, kwargs)`` runs before the ``step`` of every optimizer
+    (``args`` begins with the optimizer, as in PyTorch); it may return
+    ``(new_args, new_kwargs)``. Returns a removable handle."""
+    return add_hook(_global_step_pre_hooks, hook, "register_optimizer_step_pre_hook")
+
+
+def register_optimizer_step_post_hook(hook):
+    """``hook(optimizer, args, kwargs)`` runs after the ``step`` of every optimizer."""
+    return add_hook(_global_step_post_hooks, hook, "register_optimizer_step_post_hook")
+
+
+def _hooks_of(optimizer, name) -> dict:
+    """The instance's dict of hooks ``name`` (made on first use)."""
+    hooks = optimizer.__dict__.get(name)
+    if hooks is None:
+        hooks = optimizer.__dict__[name] = {}
+    return hooks
+
+
+def _with_hooks(method):
+    """``method`` (step, state_dict or load_state_dict of some Optimizer class) wrapped so
+    the registered hooks run around it, once per outer call: a subclass's method calling
+    ``super()``'s does not run them twice."""
+    kind = method.__name__
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        busy = self.__dict__.setdefault("_in_hooked", set())
+        if kind in busy:
+            return method(self, *args, **kwargs)
+        busy.add(kind)
+        try:
+            if kind == "step":
+                return _hooked_step(method, self, args, kwargs)
+            if kind == "state_dict":
+                for hook in list(_hooks_of(self, "_state_dict_pre_hooks").values()):
+                    hook(self)
+                result = method(self, *args, **kwargs)
+                for hook in list(_hooks_of(self, "_state_dict_post_hooks").values()):
+                    changed = hook(self, result)
+                    result = result if changed is None else changed
+                return result
+            state_dict = args[0] if args else kwargs.pop("state_dict")
+            for hook in list(_hooks_of(self, "_load_state_dict_pre_hooks").values()):
+                changed = hook(self, state_dict)
+                state_dict = state_dict if changed is None else changed
+            result = method(self, state_dict, *args[1:], **kwargs)
+            for hook in list(_hooks_of(self, "_load_state_dict_post_hooks").values()):
+                hook(self)
+            return result
+        finally:
+            busy.discard(kind)
+
+    wrapper._hooked = True
+    return wrapper
+
+
+def _hooked_step(method, self, args, kwargs):
+    """As PyTorch passes them, the hooks' ``args`` start with the optimizer itself."""
+    args = (self,) + args
+    pre = list(_global_step_pre_hooks.values())
+    pre += list(_hooks_of(self, "_step_pre_hooks").values())
+    for hook in pre:
+        result = hook(self, args, kwargs)
+        if result is not None:
+            if not (isinstance(result, tuple) and len(result) == 2
+                    and isinstance(result[0], tuple) and isinstance(result[1], dict)):
+                raise RuntimeError(f"an optimizer step pre-hook must return None or "
+                                   f"(args, kwargs), got {result!r}")
+            args, kwargs = result
+    out = method(*args, **kwargs)
+    for hook in list(_hooks_of(self, "_step_post_hooks").values()) + list(
+            _global_step_post_hooks.values()):
+        hook(self, args, kwargs)
+    return out
 
 
 def _is_array(x) -> bool:
@@ -83,6 +168,17 @@ def _compute_dtype(dtype) -> np.dtype:
     if is_floating(dtype) and dtype.itemsize < 4:
         return np.dtype(np.float32)
     return dtype
+
+
+def _add_ordered(optimizer, name, hook, prepend):
+    hooks = _hooks_of(optimizer, name)
+    handle = add_hook(hooks, hook, name.strip("_").replace("_hooks", "_hook"))
+    if prepend:  # move it to the front, keeping the others' order
+        others = [(k, v) for k, v in hooks.items() if k != handle.id]
+        hooks.clear()
+        hooks[handle.id] = hook
+        hooks.update(others)
+    return handle
 
 
 class Optimizer:
@@ -113,6 +209,43 @@ class Optimizer:
     _scalar_state: dict[str, type] = {"step": int}
 
     fused = False  # set by the optimizers that have a fused kernel (fused=True)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("step", "state_dict", "load_state_dict"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_hooked", False):
+                setattr(cls, name, _with_hooks(method))
+
+    # ------------------------------------------------------------------ hooks
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` runs before each ``step``; ``args`` are the
+        step's positional arguments after the optimizer itself (PyTorch's convention);
+        the hook may return ``(new_args, new_kwargs)`` for the step. Returns a removable
+        handle."""
+        return add_hook(_hooks_of(self, "_step_pre_hooks"), hook, "register_step_pre_hook")
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` runs after each ``step``."""
+        return add_hook(_hooks_of(self, "_step_post_hooks"), hook, "register_step_post_hook")
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` runs before :meth:`state_dict` builds its snapshot."""
+        return _add_ordered(self, "_state_dict_pre_hooks", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` runs on the snapshot; a returned dict replaces
+        it."""
+        return _add_ordered(self, "_state_dict_post_hooks", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` runs before loading; a returned dict is loaded
+        instead."""
+        return _add_ordered(self, "_load_state_dict_pre_hooks", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` runs after :meth:`load_state_dict`."""
+        return _add_ordered(self, "_load_state_dict_post_hooks", hook, prepend)
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
@@ -550,3 +683,8 @@ def _to_host_if_foreign(value):
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu()
     return np.asarray(value)
+
+
+for _name in ("step", "state_dict", "load_state_dict"):
+    setattr(Optimizer, _name, _with_hooks(getattr(Optimizer, _name)))
+del _name
