@@ -63,13 +63,39 @@ def default_collate(samples):
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}")
 
 
+def default_convert(data):
+    """What a DataLoader with ``batch_size=None`` returns for a sample: NumPy arrays (and
+    NumPy scalars) become Tensors, containers are converted field by field, anything else
+    is left as it is (PyTorch's ``default_convert``)."""
+    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
+        return Tensor(data)
+    if isinstance(data, np.generic) and data.dtype.kind in "biuf":
+        return Tensor(np.asarray(data))
+    if isinstance(data, dict):
+        return type(data)({k: default_convert(v) for k, v in data.items()}) \
+            if type(data) is not dict else {k: default_convert(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(v) for v in data))
+    if isinstance(data, (tuple, list)):
+        return type(data)(default_convert(v) for v in data)
+    return data
+
+
+def get_worker_info():
+    """None: minigrad's DataLoader loads in the calling process, where PyTorch's
+    ``get_worker_info()`` returns None too (an IterableDataset can call it to shard, and
+    will see the single-process case)."""
+    return None
+
+
 class DataLoader:
     """Mini-batches of ``dataset``.
 
     Parameters
     ----------
     dataset : a map-style dataset (``len`` and ``[i]``), e.g. :class:`TensorDataset`.
-    batch_size : samples per batch.
+    batch_size : samples per batch; None turns automatic batching off (each sample is
+        passed on its own through ``collate_fn``, by default :func:`default_convert`).
     shuffle : a new random order every epoch (every ``iter()``).
     drop_last : drop the last batch when it is smaller than ``batch_size``.
     collate_fn : turns a list of samples into a batch (default :func:`default_collate`).
@@ -141,6 +167,10 @@ class DataLoader:
                 raise ValueError("DataLoader: batch_sampler option is mutually exclusive "
                                  "with batch_size, shuffle, sampler, and drop_last")
             batch_size = None
+        elif batch_size is None:  # automatic batching off: one sample at a time
+            if drop_last:
+                raise ValueError("DataLoader: batch_size=None option disables auto-batching "
+                                 "and is mutually exclusive with drop_last")
         elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
@@ -159,6 +189,7 @@ class DataLoader:
         self.dataset = dataset
         self.batch_size = None if batch_size is None else int(batch_size)
         self.batch_sampler = batch_sampler
+        self._unbatched = batch_size is None and batch_sampler is None
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.collate_fn = collate_fn
@@ -177,6 +208,8 @@ class DataLoader:
         return len(self.sampler) if self.sampler is not None else len(self.dataset)
 
     def _num_batches(self, n):
+        if self._unbatched:
+            return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __len__(self):
@@ -193,6 +226,9 @@ class DataLoader:
         return _rng(generator=self.generator).permutation(n)
 
     def _batch(self, indices):
+        if self._unbatched:  # one sample, converted, not batched
+            sample = (self.collate_fn or default_convert)(self.dataset[int(indices[0])])
+            return sample if self.device is None else _to(sample, self.device)
         if self.collate_fn is None:
             fast = getattr(self.dataset, "_get_batch", None)
             batch = fast(indices) if fast is not None else None
@@ -209,7 +245,7 @@ class DataLoader:
             if order is None:
                 return [np.asarray(list(b), dtype=np.int64) for b in self.batch_sampler]
             return np.split(order, np.cumsum(lengths)[:-1]) if len(lengths) else []
-        bs = self.batch_size
+        bs = 1 if self._unbatched else self.batch_size
         return [order[b * bs:(b + 1) * bs] for b in range(self._num_batches(len(order)))]
 
     def __iter__(self):
@@ -250,9 +286,10 @@ class DataLoader:
         current = {"batches": None, "order": None, "yielded": skip}
         self._current = current
         chunk, b = [], 0
+        size = 1 if self._unbatched else self.batch_size
         for sample in self.dataset:
             chunk.append(sample)
-            if len(chunk) < self.batch_size:
+            if len(chunk) < size:
                 continue
             b += 1
             if b > skip:
@@ -267,7 +304,10 @@ class DataLoader:
             self._current = None
 
     def _collate(self, samples):
-        batch = (self.collate_fn or default_collate)(samples)
+        if self._unbatched:
+            batch = (self.collate_fn or default_convert)(samples[0])
+        else:
+            batch = (self.collate_fn or default_collate)(samples)
         return batch if self.device is None else _to(batch, self.device)
 
     # ------------------------------------------------------------------ resume
