@@ -16,7 +16,10 @@ r"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils``).
   parameters, and back.
 * ``weight_norm`` / ``spectral_norm`` (and their ``remove_*``) — weight
   reparametrizations, from :mod:`minigrad.nn.reparam`.
-* Submodules at PyTorch's paths: ``nn.utils.parametrize`` and
+* ``fuse_conv_bn_eval`` / ``fuse_linear_bn_eval`` (and their ``*_weights``): an
+  eval-mode BatchNorm folded into the layer before it (:mod:`.fusion`); ``skip_init``.
+* Submodules at PyTorch's paths: ``nn.utils.stateless`` (``functional_call``),
+  ``nn.utils.parametrize`` and
   ``nn.utils.parametrizations`` (:mod:`minigrad.nn.parametrize`), ``nn.utils.rnn``
   (``pad_sequence``, ``PackedSequence``, ``pack_padded_sequence``,
   ``pad_packed_sequence``, ``pack_sequence``, from :mod:`minigrad.nn.rnn`) and
@@ -312,15 +315,41 @@ from ..reparam import (  # noqa: E402  (with the layers: minigrad/nn/reparam.py)
     spectral_norm,
     weight_norm,
 )
+from .fusion import (  # noqa: E402
+    fuse_conv_bn_eval,
+    fuse_conv_bn_weights,
+    fuse_linear_bn_eval,
+    fuse_linear_bn_weights,
+)
 
-__all__ += ["weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
+__all__ += ["weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm",
+            "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+            "fuse_linear_bn_weights", "skip_init"]
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """``module_cls(*args, **kwargs)`` with its parameters and buffers left
+    uninitialized (undefined values of the right shapes, dtypes and device), for code
+    that loads or initializes them itself. Here the module is built and then emptied
+    with :meth:`~minigrad.nn.Module.to_empty` (PyTorch builds it on the meta device)."""
+    device = kwargs.get("device")
+    module = module_cls(*args, **kwargs)
+    return module.to_empty(device=device or _device_of_module(module))
+
+
+def _device_of_module(module):
+    for t in module.parameters():
+        return t.device
+    for t in module.buffers():
+        return t.device
+    return "cpu"
 
 
 def __getattr__(name):
     # ``mg.nn.utils.prune`` and ``mg.nn.utils.rnn``, PyTorch's paths, are submodules
     # (minigrad/nn/utils/prune.py, which is minigrad.sparse.prune itself, and rnn.py, the
     # packing functions of minigrad.nn.rnn); they load on first use.
-    if name in ("prune", "rnn", "parametrize", "parametrizations"):
+    if name in ("prune", "rnn", "parametrize", "parametrizations", "stateless"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
