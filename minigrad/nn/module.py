@@ -722,6 +722,8 @@ class Module(DeviceDtypeShorthands):
                 extra[k] = state_dict[k]
                 continue
             a = _as_array(state_dict[k])
+            if getattr(t, "cls_to_become", None) is not None:  # a lazy module's placeholder
+                t.materialize(tuple(a.shape))
             if tuple(a.shape) != t.shape:
                 errors.append(f"size mismatch for {k}: copying a param with shape "
                               f"{tuple(a.shape)} from checkpoint, the shape in current model "
