@@ -199,6 +199,8 @@ __all__ += [
 ]
 __all__ += ["MultiLabelMarginLoss", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
+from .fractional import FractionalMaxPool2d, FractionalMaxPool3d  # noqa: E402
 from .lazy import (  # noqa: E402
     LazyBatchNorm1d,
     LazyBatchNorm2d,
@@ -218,6 +220,7 @@ from .lazy import (  # noqa: E402
     UninitializedParameter,
 )
 
+__all__ += ["AdaptiveLogSoftmaxWithLoss", "FractionalMaxPool2d", "FractionalMaxPool3d"]
 __all__ += [
     "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
     "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
