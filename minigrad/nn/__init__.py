@@ -219,8 +219,10 @@ from .lazy import (  # noqa: E402
     UninitializedBuffer,
     UninitializedParameter,
 )
+from .sync_batchnorm import SyncBatchNorm  # noqa: E402
 
-__all__ += ["AdaptiveLogSoftmaxWithLoss", "FractionalMaxPool2d", "FractionalMaxPool3d"]
+__all__ += ["AdaptiveLogSoftmaxWithLoss", "FractionalMaxPool2d", "FractionalMaxPool3d",
+            "SyncBatchNorm"]
 __all__ += [
     "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
     "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d",

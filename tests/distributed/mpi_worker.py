@@ -60,9 +60,37 @@ def train(model, steps, rank, world, lr=0.1):
     return losses
 
 
+def syncbn_data():
+    """A global batch (8, 3, 4) of BatchNorm inputs, cotangents and an uneven split: rank 0
+    gets 3 samples, rank 1 the other 5 (unequal local counts must weigh correctly)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((8, 3, 4)) * np.array([1.0, 3.0, 0.5])[:, None] + 2.0
+    w = rng.standard_normal((8, 3, 4))
+    return x, w, [slice(0, 3), slice(3, 8)]
+
+
+def syncbn_step(bn, x, w):
+    """One forward and backward of Σ y·w; returns y and x's gradient (arrays)."""
+    xt = mg.tensor(x, requires_grad=True)
+    y = bn(xt)
+    (y * mg.tensor(w)).sum().backward()
+    return y.numpy(), xt.grad.numpy()
+
+
 def main(scenario, out):
     rank, world = dist.init()
     out = Path(out)
+    if scenario == "syncbn":
+        x, w, shards = syncbn_data()
+        bn = mg.nn.SyncBatchNorm(3, momentum=0.3).to(dtype=mg.float64)
+        with mg.no_grad():
+            bn.weight.copy_(np.array([1.5, -0.5, 2.0]))
+            bn.bias.copy_(np.array([0.1, 0.2, 0.3]))
+        y, gx = syncbn_step(bn, x[shards[rank]], w[shards[rank]])
+        np.savez(out / f"syncbn{rank}.npz", y=y, gx=gx, gw=bn.weight.grad.numpy(),
+                 gb=bn.bias.grad.numpy(), rm=bn.running_mean.numpy(),
+                 rv=bn.running_var.numpy())
+        return
     if scenario == "raise":
         if rank == 1:
             raise RuntimeError("planted failure on rank 1")

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import minigrad as mg
+
 pytest.importorskip("mpi4py")
 MPIEXEC = shutil.which("mpiexec") or shutil.which("mpirun")
 pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec on PATH")
@@ -76,3 +78,28 @@ def test_a_failing_rank_ends_the_job(tmp_path):
     proc = run("raise", tmp_path, timeout=60)
     assert proc.returncode != 0
     assert "planted failure on rank 1" in proc.stderr + proc.stdout
+
+
+def test_sync_batchnorm_over_two_uneven_ranks_equals_batchnorm_on_the_global_batch(tmp_path):
+    """Rank 0 holds 3 samples and rank 1 holds 5. Their outputs and input gradients,
+    concatenated, equal one BatchNorm over all 8 samples. The parameter gradients summed
+    over the ranks equal the global ones, and so do the running statistics."""
+    proc = run("syncbn", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    ranks = [dict(np.load(tmp_path / f"syncbn{r}.npz")) for r in range(2)]
+    x, w, _ = W.syncbn_data()
+    bn = mg.nn.BatchNorm1d(3, momentum=0.3).to(dtype=mg.float64)
+    with mg.no_grad():
+        bn.weight.copy_(np.array([1.5, -0.5, 2.0]))
+        bn.bias.copy_(np.array([0.1, 0.2, 0.3]))
+    y, gx = W.syncbn_step(bn, x, w)
+    np.testing.assert_allclose(np.concatenate([r["y"] for r in ranks]), y, rtol=1e-12)
+    np.testing.assert_allclose(np.concatenate([r["gx"] for r in ranks]), gx, rtol=1e-10,
+                               atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["gw"] + ranks[1]["gw"], bn.weight.grad.numpy(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(ranks[0]["gb"] + ranks[1]["gb"], bn.bias.grad.numpy(),
+                               rtol=1e-12)
+    for r in ranks:
+        np.testing.assert_allclose(r["rm"], bn.running_mean.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(r["rv"], bn.running_var.numpy(), rtol=1e-12)
