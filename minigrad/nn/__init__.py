@@ -65,6 +65,7 @@ from .embedding import Embedding, EmbeddingBag
 from .fold import ChannelShuffle, Fold, PixelShuffle, PixelUnshuffle, Unfold
 from .linear import Bilinear, Flatten, Identity, Linear, LowRankLinear, Unflatten
 from .module import (
+    Buffer,
     Module,
     ModuleDict,
     ModuleList,
@@ -133,7 +134,7 @@ from .unpooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
     "PairwiseDistance", "CosineSimilarity", "MultiheadAttention", "TransformerEncoderLayer",
     "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
     "RNNCellBase",

@@ -42,7 +42,7 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.hooks import RemovableHandle, add_hook
 from ..tensor import Tensor
 
-__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict",
+__all__ = ["Parameter", "Buffer", "Module", "Sequential", "ModuleList", "ModuleDict",
            "IncompatibleKeys", "RemovableHandle"]
 
 
@@ -219,6 +219,35 @@ def _as_grad_tuple(result, n, what):
 
 _EXTRA_STATE = "_extra_state"  # the state-dict key of get_extra_state()'s value
 
+class Buffer(Tensor):
+    """A tensor that becomes a buffer when assigned to a module attribute (PyTorch's
+    ``nn.Buffer``): ``self.stats = nn.Buffer(mg.zeros(3))`` is
+    ``self.register_buffer("stats", ...)``. On assignment it turns into a plain Tensor (the
+    same object, sharing ``data``); ``persistent=False`` keeps it out of ``state_dict``.
+
+    >>> import minigrad as mg
+    >>> m = mg.nn.Module()
+    >>> m.stats = mg.nn.Buffer(mg.zeros(2))
+    >>> [name for name, _ in m.named_buffers()], type(m.stats).__name__
+    (['stats'], 'Tensor')
+    """
+
+    __slots__ = ()
+    persistent = True
+
+    def __init__(self, data=None, *, persistent=True):
+        if data is None:
+            data = np.empty((0,), dtype=_dt.get_default_dtype())
+        super().__init__(data.data if isinstance(data, Tensor) else data)
+        if not persistent:
+            self.__class__ = _NonPersistentBuffer
+
+
+class _NonPersistentBuffer(Buffer):
+    __slots__ = ()
+    persistent = False
+
+
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -362,7 +391,11 @@ class Module(DeviceDtypeShorthands):
             object.__setattr__(self, name, value)
             return
         params, buffers, modules = self._parameters, self._buffers, self._modules
-        if isinstance(value, Parameter):
+        if isinstance(value, Buffer):
+            persistent = value.persistent
+            value.__class__ = Tensor
+            self.register_buffer(name, value, persistent)
+        elif isinstance(value, Parameter):
             self._forget(name)
             params[name] = value
         elif isinstance(value, Module):

@@ -240,3 +240,26 @@ def test_to_empty_and_bfloat16():
     else:
         assert lin.bfloat16().weight.dtype == mg.bfloat16
         assert mg.ones(2).bfloat16().dtype == mg.bfloat16
+
+
+def test_buffer_assignment_registers_a_buffer():
+    m = nn.Module()
+    t = nn.Buffer(mg.zeros(2))
+    m.stats = t
+    m.scratch = nn.Buffer(mg.ones(3), persistent=False)
+    assert m.stats is t and type(m.stats) is mg.Tensor
+    assert [n for n, _ in m.named_buffers()] == ["stats", "scratch"]
+    assert list(m.state_dict()) == ["stats"]
+    m.to(dtype=mg.float64)
+    assert m.stats.dtype == mg.float64 and m.scratch.dtype == mg.float64
+    assert nn.Buffer().shape == (0,)
+
+
+def test_buffer_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib, make in ((mg, lambda: mg.zeros(2)), (torch, lambda: torch.zeros(2))):
+        m = lib.nn.Module()
+        m.a = lib.nn.Buffer(make())
+        m.b = lib.nn.Buffer(make(), persistent=False)
+        assert list(m.state_dict()) == ["a"]
+        assert [n for n, _ in m.named_buffers()] == ["a", "b"]
