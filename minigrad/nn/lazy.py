@@ -198,14 +198,17 @@ def _conv_initialize(self, input):
         self.reset_parameters()
 
 
-def _lazy_conv(layer):
-    """The lazy class of the convolution class ``layer``."""
+def _lazy_class(layer, size_attr, init, initialize):
+    """The lazy class of ``layer``: its ``size_attr`` comes from the first input."""
     return type(f"Lazy{layer.__name__}", (layer, LazyModuleMixin), {
-        "__doc__": f"``{layer.__name__}`` whose ``in_channels`` comes from the first "
-                   "input.",
+        "__doc__": f"``{layer.__name__}`` whose ``{size_attr}`` comes from the first input.",
         "__module__": __name__, "__slots__": (), "cls_to_become": layer,
-        "__init__": _conv_init, "reset_parameters": _reset_if_sized("in_channels"),
-        "initialize_parameters": _conv_initialize})
+        "__init__": init, "reset_parameters": _reset_if_sized(size_attr),
+        "initialize_parameters": initialize})
+
+
+def _lazy_conv(layer):
+    return _lazy_class(layer, "in_channels", _conv_init, _conv_initialize)
 
 
 LazyConv1d = _lazy_conv(Conv1d)
@@ -243,13 +246,7 @@ def _norm_initialize(self, input):
 
 
 def _lazy_norm(layer, init):
-    """The lazy class of the normalization class ``layer``."""
-    return type(f"Lazy{layer.__name__}", (layer, LazyModuleMixin), {
-        "__doc__": f"``{layer.__name__}`` whose ``num_features`` comes from the first "
-                   "input.",
-        "__module__": __name__, "__slots__": (), "cls_to_become": layer,
-        "__init__": init, "reset_parameters": _reset_if_sized("num_features"),
-        "initialize_parameters": _norm_initialize})
+    return _lazy_class(layer, "num_features", init, _norm_initialize)
 
 
 LazyBatchNorm1d = _lazy_norm(BatchNorm1d, _norm_init)

@@ -519,13 +519,17 @@ class Module(DeviceDtypeShorthands):
             raise ValueError("set_submodule: cannot set the module itself (empty target)")
         setattr(self.get_submodule(parent_path), name, module)
 
-    def get_buffer(self, target):
-        """The buffer at the dotted path ``target``."""
+    def _get_member(self, target, store, what):
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
-        if name not in mod._buffers:
-            raise AttributeError(f"{type(mod).__name__} has no buffer '{name}'")
-        return mod._buffers[name]
+        members = getattr(mod, store)
+        if name not in members:
+            raise AttributeError(f"{type(mod).__name__} has no {what} '{name}'")
+        return members[name]
+
+    def get_buffer(self, target):
+        """The buffer at the dotted path ``target``."""
+        return self._get_member(target, "_buffers", "buffer")
 
     def get_extra_state(self):
         """Override (with :meth:`set_extra_state`) to save more than parameters and
@@ -540,11 +544,8 @@ class Module(DeviceDtypeShorthands):
         return type(self).get_extra_state is not Module.get_extra_state
 
     def get_parameter(self, target):
-        module_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(module_path)
-        if name not in mod._parameters:
-            raise AttributeError(f"{type(mod).__name__} has no parameter '{name}'")
-        return mod._parameters[name]
+        """The parameter at the dotted path ``target``."""
+        return self._get_member(target, "_parameters", "parameter")
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
