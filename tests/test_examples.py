@@ -87,3 +87,14 @@ def test_lstm_sine_example_beats_the_naive_forecast(capsys):
     assert losses[-1] < losses[0] / 50
     assert model_mse < naive_mse / 10
     assert "held-out mse: LSTM" in capsys.readouterr().out
+
+
+def test_custom_function_example(capsys):
+    """The hand-written backward passes gradcheck and gradgradcheck, the slipped one fails
+    with a report, and the custom op trains."""
+    mod = runpy.run_path(str(ROOT / "examples" / "custom_function.py"))
+    bad_passed, final_loss = mod["main"](steps=300)
+    out = capsys.readouterr().out
+    assert "gradcheck(SiLU): True" in out and "gradgradcheck(SiLU): True" in out
+    assert not bad_passed and "gradcheck failed" in out
+    assert final_loss < 0.01

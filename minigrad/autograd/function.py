@@ -55,6 +55,32 @@ class Function:
     _retained = None  # weakref to the output tensor, set by its retain_grad()
     _hooks = None  # the output tensor's gradient hooks (register_hook), id → fn
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A PyTorch-style Function (static forward(ctx, ...)/backward(ctx, ...), called
+        # through apply): see custom_function.py.
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            cls._torch_style = True
+
+    _torch_style = False
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run a PyTorch-style custom Function (static ``forward(ctx, ...)`` and
+        ``backward(ctx, ...)``) on ``args``; see :mod:`minigrad.autograd.custom_function`."""
+        if not cls._torch_style:
+            raise TypeError(f"{cls.__name__}.apply: only for Functions written PyTorch's "
+                            "way (static forward(ctx, ...) and backward(ctx, ...)); call "
+                            f"{cls.__name__}(...)(*tensors) for minigrad's own ops")
+        from .custom_function import apply
+
+        return apply(cls, *args, **kwargs)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's alternative to a ``ctx`` argument of ``forward``: override it to
+        save what ``backward`` needs from ``inputs`` and ``output``."""
+
     def forward(self, xp, *arrays):  # pragma: no cover - abstract
         raise NotImplementedError
 
