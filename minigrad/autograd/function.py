@@ -359,6 +359,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     roots = []
     previous = _slice_grads[0]
     _slice_grads[0] = not create_graph
+    _sweeps.append(capture)
     try:
         with set_grad_enabled(create_graph):
             for y, gy in zip(outputs, grad_outputs):
@@ -439,10 +440,21 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                     run_post_accumulate_hooks(x)
     finally:
         _slice_grads[0] = previous
+        _sweeps.pop()
     if capture:
         return results
-    run_post_backward_callbacks()
+    if not _sweeps:  # not a backward run from inside another one's (checkpoint's)
+        run_post_backward_callbacks()
     return None
+
+
+_sweeps = []  # one entry per running backward sweep: whether it captures (autograd.grad)
+
+
+def in_capturing_backward() -> bool:
+    """Whether the innermost running backward is an ``autograd.grad`` (it returns
+    gradients instead of accumulating them into ``.grad``)."""
+    return bool(_sweeps) and _sweeps[-1]
 
 
 _post_backward_callbacks = []

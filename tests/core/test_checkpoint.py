@@ -1,0 +1,114 @@
+"""Activation checkpointing: the same gradients as without it (dropout included), the
+intermediates freed after the forward, multiple outputs, checkpoint_sequential, errors,
+post-backward callbacks run once, and PyTorch as an oracle."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.autograd.function import queue_callback
+from minigrad.utils.checkpoint import checkpoint, checkpoint_sequential
+
+
+def _model():
+    mg.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 8),
+                         nn.Tanh(), nn.Linear(8, 1)).to(dtype=mg.float64)
+
+
+def _grads(model, x):
+    return [p.grad.numpy().copy() for p in model.parameters()] + [x.grad.numpy().copy()]
+
+
+@pytest.mark.parametrize("segments", [1, 2, 3, 6])
+def test_checkpoint_sequential_gives_the_same_gradients(segments):
+    model = _model()
+    x = mg.tensor(np.random.default_rng(0).standard_normal((5, 4)), requires_grad=True)
+    mg.manual_seed(1)
+    loss = (model(x) ** 2).sum()
+    loss.backward()
+    ref = _grads(model, x)
+    model.zero_grad()
+    x.grad = None
+    mg.manual_seed(1)
+    loss2 = (checkpoint_sequential(model, segments, x) ** 2).sum()
+    loss2.backward()
+    assert loss2.item() == loss.item()
+    for a, b in zip(ref, _grads(model, x)):
+        np.testing.assert_array_equal(a, b)     # the same dropout masks, the same numbers
+
+
+def test_checkpoint_with_data_inputs_several_outputs_and_non_tensor_arguments():
+    lin = nn.Linear(3, 3).to(dtype=mg.float64)
+    x = mg.tensor(np.ones((2, 3)))                            # data: no grad needed
+
+    def block(t, scale):
+        h = lin(t) * scale
+        return h.tanh(), h.sum()
+
+    a, s = checkpoint(block, x, 2.0)
+    (a.sum() + s).backward()
+    got = lin.weight.grad.numpy().copy()
+    lin.zero_grad()
+    a, s = block(x, 2.0)
+    (a.sum() + s).backward()
+    np.testing.assert_allclose(got, lin.weight.grad.numpy(), rtol=1e-14)
+
+
+def test_checkpoint_frees_the_intermediate_results():
+    seen = []
+
+    def block(t):
+        h = t * 2
+        seen.append(weakref.ref(h))
+        return h.exp()
+
+    x = mg.randn(3, requires_grad=True)
+    y = checkpoint(block, x)
+    gc.collect()
+    assert seen[0]() is None                                  # not kept for the backward
+    z = block(x)
+    gc.collect()
+    assert seen[1]() is not None                              # the plain graph keeps it
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * z.numpy(), rtol=1e-6)
+
+
+def test_checkpoint_errors_and_callbacks():
+    x = mg.randn(3, dtype=mg.float64, requires_grad=True)
+    y = checkpoint(lambda t: t.sin(), x)
+    with pytest.raises(RuntimeError, match="not with autograd.grad"):
+        mg.autograd.grad(y.sum(), x)
+    with pytest.raises(TypeError, match="unexpected keyword arguments"):
+        checkpoint(lambda t: t, x, scale=2)
+    with pytest.raises(ValueError, match="segments must be in"):
+        checkpoint_sequential(nn.Sequential(nn.ReLU()), 2, x)
+    calls = []
+    y = checkpoint(lambda t: (t * t).sum(), x)
+    queue_callback(lambda: calls.append(x.grad is not None))
+    y.backward()
+    assert calls == [True]                    # once, after the outer backward is complete
+
+
+def test_checkpoint_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    from torch.utils.checkpoint import checkpoint as torch_checkpoint
+
+    rng = np.random.default_rng(3)
+    w1, w2 = rng.standard_normal((4, 6)), rng.standard_normal((6, 2))
+    xv = rng.standard_normal((5, 4))
+
+    def run(lib, ckpt, make, kw):
+        W1, W2, x = make(w1), make(w2), make(xv)
+        out = ckpt(lambda t: (t @ W1).tanh() @ W2, x, **kw)
+        (out ** 2).sum().backward()
+        return [t.grad.numpy() if lib is mg else t.grad.detach().numpy() for t in (W1, W2, x)]
+
+    mine = run(mg, checkpoint, lambda v: mg.tensor(v, requires_grad=True), {})
+    theirs = run(torch, torch_checkpoint,
+                 lambda v: torch.tensor(v, requires_grad=True), {"use_reentrant": False})
+    for a, b in zip(mine, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
