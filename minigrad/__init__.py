@@ -267,6 +267,88 @@ concat = concatenate = cat
 swapaxes = swapdims = transpose
 moveaxis = movedim
 
+# statistics and integer ops (ops/statistics.py)
+from .ops.special import i0, igamma, igammac  # noqa: E402
+from .ops.statistics import (  # noqa: E402
+    bincount,
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    corrcoef,
+    cov,
+    dist,
+    fmax,
+    fmin,
+    fmod,
+    frexp,
+    gcd,
+    histc,
+    histogram,
+    is_nonzero,
+    is_same_size,
+    is_signed,
+    isreal,
+    lcm,
+    ldexp,
+    mode,
+    msort,
+    nanmedian,
+    nanquantile,
+    nextafter,
+    positive,
+    quantile,
+    ravel,
+    renorm,
+    signbit,
+    unique_consecutive,
+)
+
+absolute, sgn = abs, sign
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+# indexing, splitting and linear algebra additions (ops/indexing.py, ops/linalg.py)
+from .ops.indexing import (  # noqa: E402
+    diagflat,
+    diagonal_scatter,
+    dsplit,
+    hsplit,
+    index_put,
+    index_reduce,
+    masked_scatter,
+    narrow_copy,
+    put,
+    scatter_reduce,
+    select,
+    select_scatter,
+    slice_scatter,
+    split_with_sizes,
+    take,
+    tensor_split,
+    vsplit,
+)
+from .ops.linalg import (  # noqa: E402
+    addbmm,
+    addr,
+    adjoint,
+    cholesky,
+    cholesky_inverse,
+    cholesky_solve,
+    ger,
+    lu,
+    lu_solve,
+    lu_unpack,
+    matrix_exp,
+    mv,
+    qr,
+    svd,
+    triangular_solve,
+    vdot,
+)
+
 
 def numel(input) -> int:
     """The number of elements of ``input``."""
@@ -334,7 +416,7 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, **kwargs):
 # stays light; ``testing`` needs hypothesis (a test extra).
 _LAZY_SUBMODULES = ("nn", "optim", "sparse", "data", "amp", "kernels", "testing",
                     "distributed", "quantization", "viz", "train", "search", "distributions",
-                    "special", "func")
+                    "special", "func", "utils")
 
 
 def __getattr__(name):

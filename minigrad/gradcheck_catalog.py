@@ -281,6 +281,33 @@ def _op_cases():
         _op("addcmul + addcdiv", lambda rng: (
             lambda a, b, c: a.addcmul(b, c, value=0.5) + a.addcdiv(b, c, value=2.0),
             (_normal(rng, 3, 4), _normal(rng, 4), _away(rng, 3, 1)))),
+        # statistics and integer ops (minigrad/ops/statistics.py; i0 and igamma in
+        # ops/special.py): the new rules, and the compositions with a kink or a sort
+        _op("fmax, fmin", lambda rng: (
+            lambda a, b: a.fmax(b) + a.fmin(b) * 2,
+            tuple(t.detach().requires_grad_() for t in _distinct(rng, 2, 3, 4)))),
+        _binary("fmod", lambda a, b: a.fmod(b),
+                draw_a=lambda rng, *s: _T(rng.integers(-3, 4, s) * 0.75 + rng.uniform(.1, .6, s)),
+                draw_b=lambda rng, *s: _T(np.full(s, 0.75))),
+        _unary("frexp mantissa, ldexp", lambda x: x.frexp().mantissa + mg.ldexp(x, x),
+               draw=lambda rng, *s: _T(rng.choice([-1.0, 1.0], s) * rng.uniform(1.1, 1.9, s)
+                                       * 2.0 ** rng.integers(-3, 4, s))),
+        _unary("i0, i0e, i1, i1e", lambda x: mg.i0(x) + mg.special.i0e(x) * mg.special.i1(x)
+               + mg.special.i1e(x), draw=lambda rng, *s: _away(rng, *s, hi=12.0)),
+        _op("igamma, igammac (in x)", lambda rng: (
+            (lambda a: lambda x: mg.igamma(a, x) + 2 * mg.igammac(a, x))(
+                _T(rng.uniform(0.5, 4.0, (3, 1)), requires_grad=False)),
+            (_positive(rng, 3, 4, lo=0.2, hi=6.0),))),
+        _unary("quantile, nanquantile, nanmedian, mode",
+               lambda x: x.quantile(mg.tensor([0.3, 0.75], dtype=mg.float64), dim=1)
+               + x.nanquantile(0.4, dim=1, interpolation="midpoint")
+               + x.nanmedian(1).values + x.mode(1).values, draw=_distinct),
+        _binary("cov (weights), corrcoef",
+                lambda x, w: x.cov(correction=0, aweights=w) + x.corrcoef(),
+                draw_b=_positive, shapes=((3, 5), (5,))),
+        _binary("renorm, dist", lambda x, y: x.renorm(3, 1, 1.0) * y.dist(x[0], 1.5),
+                draw_a=lambda rng, *s: _T(rng.uniform(0.3, 1.2, s) * rng.choice([-1, 1], s)),
+                shapes=((3, 4), (4,))),
         # ----------------------------------------------------------- activations
         _unary("relu", lambda x: mg.relu(x), draw=_away),
         _unary("leaky_relu", lambda x: mg.leaky_relu(x, 0.1), draw=_away),
@@ -402,6 +429,39 @@ def _op_cases():
         _unary("linalg.vector_norm (ord -1.5, 0.5)",
                lambda x: mg.linalg.vector_norm(x, -1.5, dim=1)
                + mg.linalg.vector_norm(x, 0.5, dim=1), draw=_away),
+        # indexing, splitting and linear algebra additions (ops/indexing.py, ops/linalg.py)
+        _binary("scatter_reduce (sum, mean; include_self=False)",
+                lambda x, s: x.scatter_reduce(1, mg.tensor([[0, 0, 3], [2, 2, 2]]), s, "sum")
+                + x.scatter_reduce(1, mg.tensor([[1, 1, 0], [3, 0, 3]]), s, "mean",
+                                   include_self=False), shapes=((2, 4), (2, 3))),
+        _binary("scatter_reduce (prod, one zero per position)",
+                lambda x, s: x.scatter_reduce(1, mg.tensor([[0, 0, 3], [2, 2, 1]]),
+                                              s * mg.tensor([[1.0, 0.0, 1.0]]), "prod"),
+                draw_a=_away, draw_b=_away, shapes=((2, 4), (2, 3))),
+        _op("scatter_reduce, index_reduce (amax, amin)", lambda rng: (
+            lambda x, s: x.scatter_reduce(0, mg.tensor([[1, 1, 0], [1, 0, 0]]), s, "amax")
+            + x.index_reduce(1, mg.tensor([2, 0, 2]), s, "amin", include_self=False),
+            tuple(t.detach().requires_grad_() for t in _distinct(rng, 2, 2, 3)))),
+        _binary("select_scatter, slice_scatter, index_put, masked_scatter, put",
+                lambda x, s: x.select_scatter(s[0], 0, 1).slice_scatter(s[:, :2], 1, 2)
+                .index_put((mg.tensor([0, 2]),), s[1]).masked_scatter(x > 0, s.reshape(-1))
+                .put(mg.tensor([5, -1]), s[0, :2], accumulate=True),
+                shapes=((3, 4), (3, 4))),
+        _unary("unfold (overlapping windows), take",
+               lambda x: x.unfold(1, 3, 1) * x.take(mg.tensor([[0, 5, 5]]))),
+        _unary("linalg.lu (tall; rows to pivot)", lambda a: mg.linalg.lu(a)[1:],
+               draw=lambda rng, *s: _T((rng.standard_normal(s) + 4 * np.eye(*s))[[2, 0, 3, 1]]),
+               shape=(4, 3)),
+        _binary("linalg.lu_factor, lu_solve (adjoint)",
+                lambda a, b: mg.linalg.lu_solve(*mg.linalg.lu_factor(a), b, adjoint=True),
+                draw_a=lambda rng, *s: _T((rng.standard_normal(s) + 3 * np.eye(3))[::-1]),
+                shapes=((2, 3, 3), (3, 2))),
+        _binary("cholesky_solve, cholesky_inverse, triangular_solve",
+                lambda f, b: mg.cholesky_solve(b, f.tril()) + mg.cholesky_inverse(f.triu(),
+                                                                                   upper=True)
+                @ mg.triangular_solve(b, f, transpose=True).solution,
+                draw_a=lambda rng, *s: _T(rng.standard_normal(s) + 3 * np.eye(3)),
+                shapes=((3, 3), (3, 2))),
         # ----------------------------------------------------------- fused ops
         _op("fused_cross_entropy", cross_entropy),
         _unary("fused_softmax", lambda x: fused.fused_softmax(x)),
@@ -660,7 +720,73 @@ def _layer_cases():
                x2(1, 2, 2, 3)),
         _layer("UpsamplingBilinear2d", lambda: nn.UpsamplingBilinear2d(size=(3, 5)),
                x2(1, 2, 2, 3)),
-    ] + _more_layer_cases(x2, _signs)
+    ] + _more_layer_cases(x2, _signs) + _lazy_and_other_layer_cases(x2)
+
+
+def _sized(module, *shape):
+    """A lazy module after its first call on zeros of ``shape`` (its parameters exist)."""
+    import minigrad as mg
+
+    module(mg.zeros(*shape))
+    return module
+
+
+def _asm_on_fixed_targets(nn):
+    """AdaptiveLogSoftmaxWithLoss with its targets bound (one in the shortlist, one in
+    each cluster), returning the per-sample log-probabilities."""
+    import minigrad as mg
+
+    class ASMOnFixedTargets(nn.AdaptiveLogSoftmaxWithLoss):
+        def forward(self, input):
+            return super().forward(input, mg.tensor([1, 4, 8])).output
+
+    return ASMOnFixedTargets(6, 10, [3, 6], div_value=2.0, head_bias=True)
+
+
+def _lazy_and_other_layer_cases(x2):
+    import minigrad as mg
+    from minigrad import nn
+
+    u2 = mg.tensor([[[0.3, 0.7], [0.1, 0.9]]])
+    u3 = mg.tensor([[[0.2, 0.5, 0.8]]])
+    return [
+        _layer("LazyLinear", lambda: _sized(nn.LazyLinear(2), 1, 3), x2(2, 3)),
+        _layer("LazyConv1d", lambda: _sized(nn.LazyConv1d(2, 2), 1, 2, 4), x2(2, 2, 4)),
+        _layer("LazyConv2d", lambda: _sized(nn.LazyConv2d(2, 2), 1, 2, 3, 3),
+               x2(1, 2, 3, 3)),
+        _layer("LazyConv3d", lambda: _sized(nn.LazyConv3d(2, 2), 1, 1, 3, 3, 2),
+               x2(1, 1, 3, 3, 2)),
+        _layer("LazyConvTranspose1d", lambda: _sized(nn.LazyConvTranspose1d(2, 2), 1, 2, 3),
+               x2(2, 2, 3)),
+        _layer("LazyConvTranspose2d",
+               lambda: _sized(nn.LazyConvTranspose2d(2, 2, stride=2), 1, 2, 2, 2),
+               x2(1, 2, 2, 2)),
+        _layer("LazyConvTranspose3d",
+               lambda: _sized(nn.LazyConvTranspose3d(1, 2), 1, 2, 2, 2, 2),
+               x2(1, 2, 2, 2, 2)),
+        _layer("LazyBatchNorm1d", lambda: _sized(nn.LazyBatchNorm1d(), 4, 3), x2(5, 3)),
+        _layer("LazyBatchNorm2d", lambda: _sized(nn.LazyBatchNorm2d(), 2, 2, 2, 2),
+               x2(3, 2, 2, 2)),
+        _layer("LazyBatchNorm3d", lambda: _sized(nn.LazyBatchNorm3d(), 2, 2, 2, 2, 2),
+               x2(2, 2, 2, 2, 2)),
+        _layer("LazyInstanceNorm1d", lambda: _sized(nn.LazyInstanceNorm1d(affine=True),
+                                                    2, 3, 4), x2(2, 3, 4)),
+        _layer("LazyInstanceNorm2d", lambda: _sized(nn.LazyInstanceNorm2d(), 1, 2, 3, 3),
+               x2(2, 2, 3, 3)),
+        _layer("LazyInstanceNorm3d", lambda: _sized(nn.LazyInstanceNorm3d(affine=True),
+                                                    1, 2, 2, 2, 3), x2(1, 2, 2, 2, 3)),
+        _layer("SyncBatchNorm (one process: batch statistics)", lambda: nn.SyncBatchNorm(3),
+               x2(4, 3, 2)),
+        _layer("FractionalMaxPool2d (fixed samples)",
+               lambda: nn.FractionalMaxPool2d((2, 3), output_size=(3, 2),
+                                              _random_samples=u2),
+               x2(1, 2, 5, 6, draw=_distinct)),
+        _layer("FractionalMaxPool3d (fixed samples)",
+               lambda: nn.FractionalMaxPool3d(2, output_size=(2, 3, 2), _random_samples=u3),
+               x2(1, 1, 4, 4, 5, draw=_distinct)),
+        _layer("AdaptiveLogSoftmaxWithLoss (fixed targets)", lambda: _asm_on_fixed_targets(nn),
+               x2(3, 6)),
+    ]
 
 
 def _signs(rng, *shape):

@@ -692,3 +692,139 @@ def tensorsolve(A, B, dims=None):
         raise ValueError(f"linalg.tensorsolve: A {A.shape} does not make a square system "
                          f"for B {B.shape}")
     return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(rest)
+
+
+# --------------------------------------------------------------------------- LU
+# indexing, splitting and linear algebra additions: torch.linalg's LU family over the
+# LU Function of minigrad.ops.linalg (its derivative rule: ops.linalg.lu_backward).
+__all__ += ["lu", "lu_factor", "lu_factor_ex", "lu_solve"]
+
+lu_result = namedtuple("lu_result", ["P", "L", "U"])
+lu_factor_result = namedtuple("lu_factor_result", ["LU", "pivots"])
+lu_factor_ex_result = namedtuple("lu_factor_ex_result", ["LU", "pivots", "info"])
+
+
+def _lu(op, A, pivot):
+    """The LU Function applied to A (..., m, n), and its L and U."""
+    A = check_matrix(op, A, square=False)
+    f = _ops.LU(pivot)
+    L, U = unpack(f(A), f.parts)
+    return A, f, L, U
+
+
+def lu(A, *, pivot=True):
+    r"""``(P, L, U)`` with A = P·L·U for A (..., m, n): P a permutation matrix (partial
+    pivoting: at each step the row of largest magnitude, as LAPACK's getrf), L m × k unit
+    lower triangular, U k × n upper triangular, k = min(m, n). A singular A is factored
+    too (U then has a zero on its diagonal). ``pivot=False``: P = I, and a zero pivot
+    gives inf/nan (PyTorch implements this on CUDA only; minigrad on both devices).
+
+    Gradient (L and U; P has none): the standard LU rule with its wide and tall forms
+    (:func:`~minigrad.ops.linalg.lu_backward`), for A of full rank.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> P, L, U = lu(mg.tensor([[1.0, 2.0], [4.0, 4.0]]))
+    >>> P.tolist(), L.tolist(), U.tolist()
+    ([[0.0, 1.0], [1.0, 0.0]], [[1.0, 0.0], [0.25, 1.0]], [[4.0, 4.0], [0.0, 1.0]])
+    """
+    A, f, L, U = _lu("linalg.lu", A, pivot)
+    return lu_result(const(_ops.permutation_matrix(A.xp, f.perm, A.dtype)), L, U)
+
+
+def _pack_lu(L, U):
+    """L's strict lower triangle and U in one m × n tensor, as LAPACK's getrf leaves them
+    (differentiable in both)."""
+    from .ops.shape import pad
+
+    (m, k), n = L.shape[-2:], U.shape[-1]
+    return pad(_ops.tril(L, -1), (0, n - k)) + pad(U, (0, 0, 0, m - k))
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    r"""``(LU, pivots, info)``: :func:`lu_factor` that does not raise on a singular A
+    (unless ``check_errors``): ``info`` (int32, A's batch shape) is the 1-based index of
+    the first zero on U's diagonal, 0 where there is none.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> lu_factor_ex(mg.tensor([[1.0, 2.0], [2.0, 4.0]])).info.item()
+    2
+    """
+    return _lu_factor_ex("linalg.lu_factor_ex", A, pivot, check_errors)
+
+
+def _lu_factor_ex(op, A, pivot, check_errors):
+    A, f, L, U = _lu(op, A, pivot)
+    info = f.info
+    if check_errors and bool((info != 0).any()):
+        first = int(info.reshape(-1)[(info.reshape(-1) != 0).argmax()])
+        raise LinAlgError(f"{op}: U[{first},{first}] is zero (the matrix is singular) and "
+                          "using it in lu_solve would divide by zero; linalg.lu or "
+                          "linalg.lu_factor_ex factor it anyway")
+    return lu_factor_ex_result(_pack_lu(L, U), const(f.pivots), const(info))
+
+
+def lu_factor(A, *, pivot=True):
+    r"""``(LU, pivots)``: the LU decomposition with partial pivoting of A (..., m, n) in
+    LAPACK's compact form — L's strict lower triangle (its unit diagonal implied) and U
+    in one tensor, and ``pivots`` (int32, 1-based: row i was swapped with row
+    pivots[i] − 1, in turn). A singular A raises :class:`LinAlgError`, as PyTorch. LU is
+    differentiable (:func:`lu`'s rule); :func:`lu_solve` and
+    :func:`minigrad.lu_unpack` take the pair.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> LU, pivots = lu_factor(mg.tensor([[1.0, 2.0], [4.0, 4.0]]))
+    >>> LU.tolist(), pivots.tolist()
+    ([[4.0, 4.0], [0.25, 1.0]], [2, 2])
+    """
+    LU, pivots, _ = _lu_factor_ex("linalg.lu_factor", A, pivot, check_errors=True)
+    return lu_factor_result(LU, pivots)
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
+    r"""X with A·X = B from A's :func:`lu_factor` (``left=False``: X·A = B; ``adjoint``:
+    Aᵀ in place of A). With A = P·L·U: X = U⁻¹·L⁻¹·Pᵀ·B, by two triangular solves that
+    read LU's triangles (:func:`solve_triangular`), so X is differentiable in LU (and
+    through it in A) and in B. Batch dims broadcast; B needs at least 2 dims.
+
+    Where minigrad differs: a U with a zero on its diagonal raises :class:`LinAlgError`
+    (PyTorch returns inf/nan); :func:`lu_factor` refuses such a matrix in both.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> A = mg.tensor([[1.0, 2.0], [4.0, 4.0]])
+    >>> lu_solve(*lu_factor(A), mg.tensor([[5.0], [12.0]])).tolist()
+    [[1.0], [2.0]]
+    """
+    op = "linalg.lu_solve"
+    LU = check_matrix(op, LU)
+    _check_floating(op, B)
+    piv = _ops.check_pivots(op, pivots, LU)
+    LU, B = _ops._batched_pair(op, LU, B)
+    n = LU.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        side = "rows" if left else "columns"
+        raise ValueError(f"{op}: B {B.shape} must have {n} {side}, as LU {LU.shape}")
+    xp = LU.xp
+    perm = _ops.pivots_to_perm(xp, xp.broadcast_to(piv, LU.shape[:-1]), n)
+    P = const(_ops.permutation_matrix(xp, perm, LU.dtype))
+    Lt, Ut = dict(upper=False, unitriangular=True), dict(upper=True)
+    try:
+        if left and not adjoint:       # U X = L⁻¹ Pᵀ B
+            return solve_triangular(LU, solve_triangular(LU, P.mT @ B, **Lt), **Ut)
+        if left:                       # Aᵀ = Uᵀ Lᵀ Pᵀ: X = P L⁻ᵀ U⁻ᵀ B
+            Y = solve_triangular(LU.mT, B, upper=False)
+            return P @ solve_triangular(LU.mT, Y, upper=True, unitriangular=True)
+        if not adjoint:                # X = B U⁻¹ L⁻¹ Pᵀ
+            Y = solve_triangular(LU, B, left=False, **Ut)
+            return solve_triangular(LU, Y, left=False, **Lt) @ P.mT
+        Y = solve_triangular(LU.mT, B @ P, upper=True, unitriangular=True, left=False)
+        return solve_triangular(LU.mT, Y, upper=False, left=False)   # X = B P L⁻ᵀ U⁻ᵀ
+    except LinAlgError:
+        raise LinAlgError(f"{op}: U has a zero on its diagonal (A is singular)") from None

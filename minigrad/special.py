@@ -28,7 +28,18 @@ from . import dtypes as _dt
 from .ops.activation import sigmoid as expit
 from .ops.elementwise import const, erfc, erfinv, logit, sinc, where, xlogy
 from .ops.reduction import log_softmax, logsumexp, softmax
-from .ops.special import digamma, lgamma, mvlgamma, polygamma
+from .ops.special import (
+    digamma,
+    i0,
+    i0e,
+    i1,
+    i1e,
+    igamma,
+    igammac,
+    lgamma,
+    mvlgamma,
+    polygamma,
+)
 from .tensor import Tensor
 
 __all__ = ["expit", "logit", "erf", "erfc", "erfinv", "gammaln", "digamma", "psi",
@@ -120,3 +131,9 @@ def xlog1py(input, other):
     y_data = y.data
     bad = const((input.data == 0) & ~(y_data > -1))
     return input * where(bad, 0.0, y).log1p()
+
+
+# the modified Bessel functions of the first kind, I₀ and I₁ and their scaled forms, and
+# the regularized incomplete gamma functions P(a, x) and Q(a, x) (minigrad/ops/special.py)
+__all__ += ["i0", "i0e", "i1", "i1e", "gammainc", "gammaincc"]
+gammainc, gammaincc = igamma, igammac

@@ -1348,6 +1348,246 @@ class Tensor(DeviceDtypeShorthands):
     def aminmax(self, *, dim=None, keepdim=False):
         return _reduction.aminmax(self, dim=dim, keepdim=keepdim)
 
+    # statistics and integer ops (ops/statistics.py)
+    absolute, sgn, negative, multiply = abs, sign, neg, mul
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+    ndimension, nelement = dim, numel
+
+    def divide(self, other, *, rounding_mode=None):
+        return self.div(other, rounding_mode)
+
+    def subtract(self, other, *, alpha=1):
+        return self.sub(other, alpha)
+
+    def positive(self):
+        return _statistics.positive(self)
+
+    def msort(self):
+        return _statistics.msort(self)
+
+    def ravel(self):
+        return _statistics.ravel(self)
+
+    def is_same_size(self, other) -> bool:
+        return _statistics.is_same_size(self, other)
+
+    def is_signed(self) -> bool:
+        return _statistics.is_signed(self)
+
+    def is_nonzero(self) -> bool:
+        return _statistics.is_nonzero(self)
+
+    def isreal(self):
+        return _statistics.isreal(self)
+
+    def dist(self, other, p=2):
+        return _statistics.dist(self, other, p)
+
+    def bitwise_and(self, other):
+        return _statistics.bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return _statistics.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return _statistics.bitwise_xor(self, other)
+
+    def bitwise_not(self):
+        return _statistics.bitwise_not(self)
+
+    def bitwise_left_shift(self, other):
+        return _statistics.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other):
+        return _statistics.bitwise_right_shift(self, other)
+
+    def __lshift__(self, other):
+        return _statistics.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return _statistics.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return _statistics.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return _statistics.bitwise_right_shift(other, self)
+
+    def gcd(self, other):
+        return _statistics.gcd(self, other)
+
+    def lcm(self, other):
+        return _statistics.lcm(self, other)
+
+    def fmax(self, other):
+        return _statistics.fmax(self, other)
+
+    def fmin(self, other):
+        return _statistics.fmin(self, other)
+
+    def fmod(self, other):
+        return _statistics.fmod(self, other)
+
+    def frexp(self):
+        return _statistics.frexp(self)
+
+    def ldexp(self, other):
+        return _statistics.ldexp(self, other)
+
+    def nextafter(self, other):
+        return _statistics.nextafter(self, other)
+
+    def signbit(self):
+        return _statistics.signbit(self)
+
+    def i0(self):
+        return _special.i0(self)
+
+    def igamma(self, other):
+        return _special.igamma(self, other)
+
+    def igammac(self, other):
+        return _special.igammac(self, other)
+
+    def bincount(self, weights=None, minlength=0):
+        return _statistics.bincount(self, weights, minlength)
+
+    def histc(self, bins=100, min=0, max=0):  # noqa: A002  (PyTorch's names)
+        return _statistics.histc(self, bins, min, max)
+
+    def histogram(self, bins, *, range=None, weight=None, density=False):  # noqa: A002
+        return _statistics.histogram(self, bins, range=range, weight=weight, density=density)
+
+    def mode(self, dim=-1, keepdim=False):
+        return _statistics.mode(self, dim, keepdim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return _statistics.nanmedian(self, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _statistics.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _statistics.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return _statistics.cov(self, correction=correction, fweights=fweights,
+                               aweights=aweights)
+
+    def corrcoef(self):
+        return _statistics.corrcoef(self)
+
+    def renorm(self, p, dim, maxnorm):
+        return _statistics.renorm(self, p, dim, maxnorm)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return _statistics.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    # indexing, splitting and linear algebra additions (ops/indexing.py, ops/linalg.py)
+    def select(self, dim, index):
+        return _indexing.select(self, dim, index)
+
+    def select_scatter(self, src, dim, index):
+        return _indexing.select_scatter(self, src, dim, index)
+
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
+        return _indexing.slice_scatter(self, src, dim, start, end, step)
+
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
+        return _indexing.diagonal_scatter(self, src, offset, dim1, dim2)
+
+    def take(self, index):
+        return _indexing.take(self, index)
+
+    def put(self, index, source, accumulate=False):
+        return _indexing.put(self, index, source, accumulate)
+
+    def index_put(self, indices, values, accumulate=False):
+        return _indexing.index_put(self, indices, values, accumulate)
+
+    def masked_scatter(self, mask, source):
+        return _indexing.masked_scatter(self, mask, source)
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return _indexing.scatter_reduce(self, dim, index, src, reduce,
+                                        include_self=include_self)
+
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        return _indexing.index_reduce(self, dim, index, source, reduce,
+                                      include_self=include_self)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return _indexing.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections):
+        return _indexing.hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections):
+        return _indexing.vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections):
+        return _indexing.dsplit(self, indices_or_sections)
+
+    def split_with_sizes(self, split_sizes, dim=0):
+        return _indexing.split_with_sizes(self, split_sizes, dim)
+
+    def unfold(self, dimension, size, step):
+        """The windows of ``size`` elements of ``dimension``, ``step`` apart, as a view
+        with the window's elements as a new last dim."""
+        return _indexing.unfold(self, dimension, size, step)
+
+    def narrow_copy(self, dim, start, length):
+        return _indexing.narrow_copy(self, dim, start, length)
+
+    def diagflat(self, offset=0):
+        return _indexing.diagflat(self, offset)
+
+    def mv(self, vec):
+        return _linalg.mv(self, vec)
+
+    def vdot(self, other):
+        return _linalg.vdot(self, other)
+
+    def ger(self, vec2):
+        return _linalg.outer(self, vec2)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return _linalg.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _linalg.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def adjoint(self):
+        return _linalg.adjoint(self)
+
+    def cholesky(self, upper=False):
+        return _linalg.cholesky(self, upper)
+
+    def cholesky_inverse(self, upper=False):
+        return _linalg.cholesky_inverse(self, upper)
+
+    def cholesky_solve(self, input2, upper=False):
+        return _linalg.cholesky_solve(self, input2, upper)
+
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
+        return _linalg.triangular_solve(self, A, upper, transpose, unitriangular)
+
+    def lu(self, pivot=True, get_infos=False):
+        return _linalg.lu(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data, LU_pivots):
+        return _linalg.lu_solve(self, LU_data, LU_pivots)
+
+    def matrix_exp(self):
+        return _linalg.matrix_exp(self)
+
+    def qr(self, some=True):
+        return _linalg.qr(self, some)
+
+    def svd(self, some=True, compute_uv=True):
+        """``(U, S, V)`` with self = U·diag(S)·Vᵀ (V, not Vh: PyTorch's older ``svd``)."""
+        return _linalg.svd(self, some, compute_uv)
+
     def __getitem__(self, index):
         return _shape.getitem(self, index)
 
@@ -1393,9 +1633,11 @@ def _default_grad_output(y, g, what):
 # The op modules import Tensor from this module, so they are imported after it exists.
 from .ops import activation as _activation  # noqa: E402
 from .ops import elementwise as _elementwise  # noqa: E402
+from .ops import indexing as _indexing  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
 from .ops import manipulation as _manipulation  # noqa: E402
 from .ops import reduction as _reduction  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
 from .ops import sorting as _sorting  # noqa: E402
 from .ops import special as _special  # noqa: E402
+from .ops import statistics as _statistics  # noqa: E402

@@ -17,9 +17,19 @@ ops (so it can be differentiated again). The table of derivative rules, by modul
 - :mod:`.sorting`: sort argsort topk kthvalue median cummax cummin (gathers: no rule of
   their own); searchsorted bucketize unique nonzero count_nonzero (integer results)
 - :mod:`.manipulation`: movedim tile repeat_interleave atleast_nd h/v/dstack column_stack
-  meshgrid rot90 diff take_along_dim index_add/copy/fill masked_select (compositions)
-- :mod:`.special`: lgamma digamma polygamma (each the next one's integral), mvlgamma
+  meshgrid rot90 diff take_along_dim index_add/copy/fill masked_select block_diag
+  cartesian_prod combinations broadcast_tensors (compositions)
+- :mod:`.indexing`: select and the *_scatter functions, take put index_put masked_scatter
+  tensor_split/hsplit/vsplit/dsplit unfold diagflat (compositions), scatter_reduce and
+  index_reduce (``ScatterReduce``), the sliding windows of ``Tensor.unfold`` (``Unfold``)
+- :mod:`.statistics`: fmax fmin fmod frexp (own rules), quantile nanquantile nanmedian
+  mode cov corrcoef renorm dist histc histogram bincount (compositions), bitwise and
+  integer ops (no gradient)
+- :mod:`.numerical`: trapezoid cumulative_trapezoid gradient (compositions)
+- :mod:`.special`: lgamma digamma polygamma (each the next one's integral), mvlgamma,
+  i0 i0e i1 i1e, igamma igammac (gradient in x)
 - :mod:`.linalg`: matmul (mm bmm dot outer inner addmm baddbmm addmv) einsum diagonal /
   diagonal-scatter (diag diag_embed trace), and det slogdet inv solve cholesky qr eigh
-  eigvalsh svd svdvals pinv; tril triu cross kron cdist are compositions
+  eigvalsh svd svdvals pinv lu; tril triu cross kron cdist mv vdot addr addbmm are
+  compositions
 """

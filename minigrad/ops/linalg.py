@@ -11,7 +11,7 @@ double backward. The rules, by group:
 - structure: ``Diagonal`` and ``DiagonalScatter``, each the VJP of the other (diagonal,
   diag, diag_embed, trace); tril/triu, cross, kron and cdist are compositions;
 - decompositions: ``Det``, ``LogAbsDet``, ``Inv``, ``Solve``, ``Cholesky``, ``QR``,
-  ``Eigh``, ``EigvalsH``, ``SVD``, ``SVDVals``, ``Pinv``. The public torch.linalg
+  ``Eigh``, ``EigvalsH``, ``SVD``, ``SVDVals``, ``Pinv``, ``LU``. The public torch.linalg
   namespace over them is :mod:`minigrad.linalg`.
 
 Decompositions with several outputs (QR, eigh, SVD) are one Function whose output holds
@@ -28,7 +28,7 @@ as PyTorch's ``torch.linalg.LinAlgError``) naming the op, never NumPy's exceptio
 from __future__ import annotations
 
 import string
-from collections import Counter
+from collections import Counter, namedtuple
 
 import numpy as np
 
@@ -950,3 +950,395 @@ class Pinv(Function):
         gA = gA + left - a @ (y @ left)             # + (I − A·Y)·gYᵀ·Y·Yᵀ
         right = (yt @ y) @ gt                       # Yᵀ·Y·gYᵀ
         return gA + right - (right @ y) @ a         # + Yᵀ·Y·gYᵀ·(I − Y·A)
+
+
+# =========================================================================== more products
+# indexing, splitting and linear algebra additions: PyTorch's remaining products
+# (mv, vdot, addr, addbmm, ger, adjoint), the LU decomposition with its derivative rule,
+# and PyTorch's top-level (legacy) decomposition functions over minigrad.linalg.
+def mv(input, vec):
+    """The product of a matrix (n, m) and a vector (m,): an (n,) vector."""
+    _need_ndim("mv", "input", input, 2)
+    _need_ndim("mv", "vec", vec, 1)
+    if input.shape[1] != vec.shape[0]:
+        raise ValueError(f"mv: shapes {input.shape} and {vec.shape} cannot be multiplied "
+                         f"({input.shape[1]} != {vec.shape[0]})")
+    return matmul(input, vec)
+
+
+def vdot(input, other):
+    """Σ aᵢ·bᵢ for 1-D tensors of equal length (real tensors: nothing to conjugate, so it
+    is :func:`dot`)."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise ValueError(f"vdot: expects 1-D tensors, got shapes {input.shape} and "
+                         f"{other.shape}")
+    return matmul(input, other)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """β·input + α·outer(vec1, vec2) (input broadcasts to (n, m))."""
+    return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """β·input + α·Σ_b batch1[b] @ batch2[b] for 3-D batches (input broadcasts): the
+    batch of products summed to one matrix."""
+    _need_ndim("addbmm", "batch1", batch1, 3)
+    _need_ndim("addbmm", "batch2", batch2, 3)
+    if batch1.shape[0] != batch2.shape[0]:
+        raise ValueError(f"addbmm: batch1 and batch2 must have the same number of batches, "
+                         f"got shapes {batch1.shape} and {batch2.shape}")
+    return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+ger = outer  # PyTorch's older name of outer
+
+
+def adjoint(input):
+    """The conjugate transpose of the last two dims: for real tensors their transpose,
+    a view (``Tensor.mH``)."""
+    if input.ndim < 2:
+        raise ValueError(f"adjoint: expects a matrix or a batch of matrices, got shape "
+                         f"{input.shape}")
+    return input.mT
+
+
+# =========================================================================== LU
+def _lu_decompose(xp, a, pivot):
+    r"""A = P·L·U for a batch of m × n matrices a: Gaussian elimination, column by
+    column (LAPACK's unblocked getf2 order). With ``pivot``, step j brings to row j the
+    row of largest |a_ij|, i ≥ j (the first one at ties, as LAPACK's idamax); without it
+    no rows move (a zero pivot then gives inf/nan, as PyTorch's CUDA path).
+
+    Returns L (m × k, unit lower triangular), U (k × n, upper triangular), k = min(m, n);
+    ``perm``, the row order with A[perm] = L·U (Pᵀ·A, P[perm[i], i] = 1); LAPACK's
+    ``pivots`` (int32, 1-based: row j was swapped with row pivots[j] − 1); and ``info``,
+    the 1-based index of the first zero on U's diagonal (0 when there is none).
+
+    It is k vectorized steps (Python-level, each an O(batch·m·n) update): the one
+    implementation for NumPy and CuPy, slower than LAPACK for large matrices."""
+    batch, (m, n) = a.shape[:-2], a.shape[-2:]
+    k = min(m, n)
+    B = int(np.prod(batch, dtype=np.int64))
+    A = a.reshape((B, m, n)).copy()
+    rows = xp.arange(B)[:, None]
+    perm = xp.tile(xp.arange(m), (B, 1))
+    pivots = xp.zeros((B, k), dtype=np.int32)
+    info = xp.zeros(B, dtype=np.int32)
+    for j in range(k):
+        p = j + xp.argmax(xp.abs(A[:, j:, j]), axis=1) if pivot else xp.full(B, j)
+        pivots[:, j] = p + 1
+        swap = xp.stack([xp.full(B, j), p], axis=1)          # rows j and p, per matrix
+        A[rows, swap] = A[rows, swap[:, ::-1]]
+        perm[rows, swap] = perm[rows, swap[:, ::-1]]
+        d = A[:, j, j]
+        zero = d == 0
+        info = xp.where(zero & (info == 0), j + 1, info).astype(np.int32)
+        # multipliers l_ij = a_ij / a_jj; with pivoting a zero pivot's column is all zero
+        A[:, j + 1:, j] /= (xp.where(zero, 1, d) if pivot else d)[:, None]
+        A[:, j + 1:, j + 1:] -= A[:, j + 1:, j, None] * A[:, j, None, j + 1:]   # Schur
+    L = xp.tril(A[..., :k], -1) + xp.eye(m, k, dtype=A.dtype)
+    U = xp.triu(A[..., :k, :])
+    return (L.reshape(batch + (m, k)), U.reshape(batch + (k, n)), perm.reshape(batch + (m,)),
+            pivots.reshape(batch + (k,)), info.reshape(batch))
+
+
+def permutation_matrix(xp, perm, dtype):
+    """P with P[perm[i], i] = 1 (batched over perm's leading dims): P·X puts row i of X
+    at row perm[i], Pᵀ·X = X[perm]."""
+    m = perm.shape[-1]
+    P = xp.zeros(perm.shape + (m,), dtype=dtype)
+    B = int(np.prod(perm.shape[:-1], dtype=np.int64))
+    flat, order = P.reshape(B, m, m), perm.reshape(B, m)
+    flat[xp.arange(B)[:, None], order, xp.arange(m)] = 1
+    return P
+
+
+def pivots_to_perm(xp, pivots, m):
+    """The row order ``perm`` (Pᵀ·A = A[perm]) of LAPACK's pivots: row j swapped with row
+    pivots[j] − 1 (1-based), for j = 0, 1, ... in turn."""
+    batch, k = pivots.shape[:-1], pivots.shape[-1]
+    B = int(np.prod(batch, dtype=np.int64))
+    piv = pivots.reshape(B, k).astype(np.int64) - 1
+    perm = xp.tile(xp.arange(m), (B, 1))
+    rows = xp.arange(B)[:, None]
+    for j in range(k):
+        swap = xp.stack([xp.full(B, j), piv[:, j]], axis=1)
+        perm[rows, swap] = perm[rows, swap[:, ::-1]]
+    return perm.reshape(batch + (m,))
+
+
+def lu_backward(L, U, gL, gU):
+    r"""gA for A = P·L·U (without the P: the caller multiplies by it), A m × n,
+    k = min(m, n), L m × k unit lower triangular, U k × n upper triangular.
+
+    Square (m = n): from Pᵀ·dA = dL·U + L·dU, X = L⁻¹·Pᵀ·dA·U⁻¹ = L⁻¹dL + dU·U⁻¹, whose
+    strictly lower part is L⁻¹dL (L is unit triangular) and upper part dU·U⁻¹; so
+    dL = L·tril₋₁(X), dU = triu(X)·U, and ⟨gL, dL⟩ + ⟨gU, dU⟩ = ⟨M, X⟩ with
+
+        M = tril₋₁(Lᵀ·gL) + triu(gU·Uᵀ),   gA = P·L⁻ᵀ·M·U⁻ᵀ
+
+    (the standard rule: e.g. Walter & Lehmann, arXiv:1001.1654; PyTorch's
+    ``linalg_lu_backward``). Wide (m < n, U = [U₁ | U₂]): A₁ = P·L·U₁ as above and
+    U₂ = L⁻¹·Pᵀ·A₂, so dU₂ = L⁻¹Pᵀ·dA₂ − tril₋₁(X)·U₂:
+    M = tril₋₁(Lᵀ·gL − gU₂·U₂ᵀ) + triu(gU₁·U₁ᵀ), gA = P·L⁻ᵀ·[M·U₁⁻ᵀ | gU₂].
+    Tall (m > n, L = [L₁; L₂]): Pᵀ·A = [L₁·U; L₂·U], L₂ = (Pᵀ·A)₂·U⁻¹, so
+    dL₂ = (Pᵀ·dA)₂·U⁻¹ − L₂·triu(X): M = tril₋₁(L₁ᵀ·gL₁) + triu(gU·Uᵀ − L₂ᵀ·gL₂),
+    gA = P·[L₁⁻ᵀ·M; gL₂]·U⁻ᵀ. The solves are triangular solves, so the rule is
+    differentiable again."""
+    from ..linalg import solve_triangular
+
+    def left(L1, X):    # L1⁻ᵀ·X, L1 unit lower triangular
+        return solve_triangular(L1.mT, X, upper=True, unitriangular=True)
+
+    def right(U1, X):   # X·U1⁻ᵀ, U1 upper triangular
+        return solve_triangular(U1.mT, X, upper=False, left=False)
+
+    m, n = L.shape[-2], U.shape[-1]
+    k = min(m, n)
+    if m == n:
+        return left(L, right(U, tril(L.mT @ gL, -1) + triu(gU @ U.mT)))
+    if m < n:
+        U1, U2, gU1, gU2 = U[..., :k], U[..., k:], gU[..., :k], gU[..., k:]
+        M = tril(L.mT @ gL - gU2 @ U2.mT, -1) + triu(gU1 @ U1.mT)
+        return left(L, cat([right(U1, M), gU2], -1))
+    L1, L2, gL1, gL2 = L[..., :k, :], L[..., k:, :], gL[..., :k, :], gL[..., k:, :]
+    M = tril(L1.mT @ gL1, -1) + triu(gU @ U.mT - L2.mT @ gL2)
+    return right(U, cat([left(L1, M), gL2], -2))
+
+
+class LU(Function):
+    r"""A = P·L·U with partial pivoting (``pivot``; without it P = I): L m × k unit lower
+    triangular, U k × n upper triangular, k = min(m, n) (:func:`_lu_decompose`). The
+    output packs L and U (:func:`unpack`); P is piecewise constant and has no gradient:
+    the row order, LAPACK's pivots and the first zero of U's diagonal are kept in
+    ``self.perm``, ``self.pivots`` and ``self.info``.
+
+    VJP: :func:`lu_backward` (the standard LU rule, with its wide and tall forms), times
+    P. It needs U's leading k × k block nonsingular (A of full rank), as PyTorch's."""
+
+    save_output = True
+
+    def __init__(self, pivot=True):
+        self.pivot = pivot
+
+    @ieee  # a zero pivot without pivoting divides by zero: inf/nan, as PyTorch's
+    def forward(self, xp, a):
+        L, U, self.perm, self.pivots, self.info = _lu_decompose(xp, a, self.pivot)
+        self.parts = [L.shape[-2:], U.shape[-2:]]
+        return _pack(xp, a.shape[:-2], L, U)
+
+    def backward(self, gy):
+        L, U = unpack(self.saved_output, self.parts)
+        gL, gU = unpack(gy, self.parts)
+        P = const(permutation_matrix(gy.xp, self.perm, gy.dtype))
+        return P @ lu_backward(L, U, gL, gU)
+
+
+def check_pivots(op, pivots, LU):
+    """LAPACK-style ``pivots`` of the factorization ``LU`` (..., m, n) as an int64 array
+    on its device: an integer tensor of shape LU.shape[:-2] + (min(m, n),), entries in
+    [1, m]. (PyTorch asks for int32; any integer dtype is taken here.)"""
+    if not isinstance(pivots, Tensor):
+        raise TypeError(f"{op}: pivots must be a tensor, got {type(pivots).__name__}")
+    if pivots.device != LU.device:
+        raise RuntimeError(f"{op}: pivots are on {pivots.device} but LU is on {LU.device}")
+    piv = pivots.data
+    if piv.dtype.kind not in "iu":
+        raise TypeError(f"{op}: pivots must be an integer tensor, got {piv.dtype}")
+    m, n = LU.shape[-2:]
+    expected = LU.shape[:-2] + (min(m, n),)
+    if tuple(piv.shape) != expected:
+        raise ValueError(f"{op}: pivots must have shape {expected} for LU of shape "
+                         f"{LU.shape}, got {tuple(piv.shape)}")
+    if piv.size and not (1 <= int(piv.min()) and int(piv.max()) <= m):
+        raise ValueError(f"{op}: pivots must be in [1, {m}] (LAPACK's 1-based row "
+                         "numbers, as lu_factor returns them)")
+    return piv.astype(np.int64)
+
+
+# =========================================================================== torch.* names
+# PyTorch's top-level decompositions and solvers (the older API beside torch.linalg), as
+# thin layers over minigrad.linalg, with their own argument order and return types.
+svd_legacy_result = namedtuple("svd", ["U", "S", "V"])
+triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+lu_unpack_result = namedtuple("lu_unpack", ["P", "L", "U"])
+
+
+def svd(input, some=True, compute_uv=True):
+    """``torch.svd``: ``(U, S, V)`` with A = U·diag(S)·Vᵀ — V, not Vh as
+    :func:`minigrad.linalg.svd` returns. ``some=True``: the reduced factors (U m × k,
+    V n × k); ``some=False``: U m × m, V n × n. ``compute_uv=False``: S only, U and V
+    zero-filled (m × m and n × n), as PyTorch. Gradients: those of linalg.svd/svdvals."""
+    from .. import linalg
+
+    A = check_matrix("svd", input, square=False)
+    if not compute_uv:
+        m, n = A.shape[-2:]
+        zeros = A.xp.zeros
+        return svd_legacy_result(const(zeros(A.shape[:-2] + (m, m), dtype=A.dtype)),
+                                 linalg.svdvals(A),
+                                 const(zeros(A.shape[:-2] + (n, n), dtype=A.dtype)))
+    U, S, Vh = linalg.svd(A, full_matrices=not some)
+    return svd_legacy_result(U, S, Vh.mT)
+
+
+def qr(input, some=True):
+    """``torch.qr``: ``(Q, R)``, the reduced factors with ``some=True``, the complete
+    ones (Q m × m) with ``some=False`` (:func:`minigrad.linalg.qr`)."""
+    from .. import linalg
+
+    return linalg.qr(input, "reduced" if some else "complete")
+
+
+def cholesky(input, upper=False):
+    """``torch.cholesky``: L with A = L·Lᵀ, or U = Lᵀ with ``upper=True``
+    (:func:`minigrad.linalg.cholesky`)."""
+    from .. import linalg
+
+    return linalg.cholesky(input, upper=upper)
+
+
+def matrix_exp(input):
+    """``torch.matrix_exp``: e^A (:func:`minigrad.linalg.matrix_exp`)."""
+    from .. import linalg
+
+    return linalg.matrix_exp(input)
+
+
+def _triangle_with_full_gradient(F, upper):
+    """F's lower (or upper) triangle as the value, with the gradient of every entry of F
+    passed through: PyTorch reads only the triangle of a Cholesky factor in
+    cholesky_inverse and cholesky_solve, but its gradient is that of the formula in the
+    whole F (A = F·Fᵀ), not zero outside the triangle. The other triangle is subtracted
+    as a constant, so the value is exact.
+
+    Where minigrad differs: PyTorch's backward formula multiplies by the whole input, so
+    where the unread triangle holds nonzero entries its gradient uses them; here it uses
+    the triangle (the two agree for a triangular F, the factor cholesky returns)."""
+    other = tril(F, -1) if upper else triu(F, 1)
+    return F - other.detach()
+
+
+def _batched_pair(op, A, B):
+    """A (..., n, n) and B (..., n, k) with their batch dims broadcast to a common one, so
+    that a solve cannot mistake B for a batch of vectors."""
+    if B.ndim < 2:
+        raise ValueError(f"{op}: B must have at least 2 dims, got shape {B.shape}")
+    try:
+        batch = tuple(np.broadcast_shapes(A.shape[:-2], B.shape[:-2]))
+    except ValueError:
+        raise ValueError(f"{op}: the batch dims of {A.shape} and {B.shape} do not "
+                         "broadcast") from None
+    return A.broadcast_to(batch + A.shape[-2:]), B.broadcast_to(batch + B.shape[-2:])
+
+
+def cholesky_inverse(input, upper=False):
+    r"""(L·Lᵀ)⁻¹ from the Cholesky factor L (lower triangle of ``input`` read), or
+    (Uᵀ·U)⁻¹ with ``upper=True``: A⁻¹ = L⁻ᵀ·L⁻¹ = MᵀM with M = L⁻¹ (a solve).
+
+    Gradient: PyTorch's, that of (F·Fᵀ)⁻¹ in every entry of F (its triangle in the value:
+    :func:`_triangle_with_full_gradient`); to check it with finite differences, pass a
+    triangular F built with ``tril``/``triu``.
+
+    >>> import minigrad as mg
+    >>> mg.cholesky_inverse(mg.tensor([[2.0, 0.0], [1.0, 1.0]])).tolist()
+    [[0.5, -0.5], [-0.5, 1.0]]
+    """
+    F = _triangle_with_full_gradient(check_matrix("cholesky_inverse", input), upper)
+    M = Solve()(F, const(F.xp.broadcast_to(F.xp.eye(F.shape[-1], dtype=F.dtype), F.shape)))
+    return M @ M.mT if upper else M.mT @ M
+
+
+def cholesky_solve(B, L, upper=False):
+    r"""X with A·X = B for A = L·Lᵀ given its Cholesky factor L (lower triangle read), or
+    A = Uᵀ·U with ``upper=True``: two solves, X = L⁻ᵀ·(L⁻¹·B). Batch dims broadcast; B
+    needs at least 2 dims. Gradient in L: PyTorch's, as :func:`cholesky_inverse`.
+
+    >>> import minigrad as mg
+    >>> L = mg.tensor([[2.0, 0.0], [1.0, 1.0]])
+    >>> mg.cholesky_solve(mg.tensor([[4.0], [3.0]]), L).tolist()
+    [[0.5], [1.0]]
+    """
+    L = check_matrix("cholesky_solve", L)
+    if not isinstance(B, Tensor) or not _dt.is_floating(B.dtype):
+        raise TypeError("cholesky_solve: B must be a floating-point tensor")
+    F, B = _batched_pair("cholesky_solve", _triangle_with_full_gradient(L, upper), B)
+    if B.shape[-2] != F.shape[-1]:
+        raise ValueError(f"cholesky_solve: B {B.shape} must have {F.shape[-1]} rows, as the "
+                         f"factor {L.shape}")
+    first, second = (F.mT, F) if upper else (F, F.mT)
+    return Solve()(second, Solve()(first, B))
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    r"""``torch.triangular_solve``: X with A·X = b (Aᵀ·X = b with ``transpose``) for
+    triangular A (its ``upper`` — the default — or lower triangle read; diagonal taken as
+    ones with ``unitriangular``), returned with a copy of A broadcast to the batch, as the
+    named tuple ``(solution, cloned_coefficient)``. The gradient in A lies in the
+    triangle read (:func:`minigrad.linalg.solve_triangular`); the copy passes its own
+    gradient to all of A, as PyTorch's.
+
+    >>> import minigrad as mg
+    >>> U = mg.tensor([[2.0, 1.0], [0.0, 4.0]])
+    >>> mg.triangular_solve(mg.tensor([[4.0], [8.0]]), U).solution.tolist()
+    [[1.0], [2.0]]
+    """
+    from ..linalg import solve_triangular
+
+    A = check_matrix("triangular_solve", A)
+    if not isinstance(b, Tensor) or not _dt.is_floating(b.dtype):
+        raise TypeError("triangular_solve: b must be a floating-point tensor")
+    T, b = _batched_pair("triangular_solve", A, b)
+    if b.shape[-2] != T.shape[-1]:
+        raise ValueError(f"triangular_solve: b {b.shape} must have {T.shape[-1]} rows, as A "
+                         f"{A.shape}")
+    if transpose:
+        T, upper = T.mT, not upper
+    X = solve_triangular(T, b, upper=upper, unitriangular=unitriangular)
+    return triangular_solve_result(X, A.broadcast_to(X.shape[:-2] + A.shape[-2:]).clone())
+
+
+def lu(A, pivot=True, get_infos=False):
+    """``torch.lu``: ``(LU, pivots)`` of :func:`minigrad.linalg.lu_factor` (a singular A
+    raises), or ``(LU, pivots, infos)`` of :func:`minigrad.linalg.lu_factor_ex` with
+    ``get_infos``."""
+    from ..linalg import lu_factor_ex
+
+    LU, pivots, info = lu_factor_ex(A, pivot=pivot, check_errors=not get_infos)
+    return (LU, pivots, info) if get_infos else (LU, pivots)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """``(P, L, U)`` from the packed factorization of :func:`minigrad.linalg.lu_factor`:
+    L (m × k) is LU's strict lower triangle with a unit diagonal, U (k × n) its upper
+    triangle (both differentiable in LU_data), P the permutation of the pivots. Parts
+    not unpacked are empty tensors, as PyTorch.
+
+    >>> import minigrad as mg
+    >>> A = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> P, L, U = mg.lu_unpack(*mg.linalg.lu_factor(A))
+    >>> (P @ L @ U).tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
+    LU = check_matrix("lu_unpack", LU_data, square=False)
+    m, n = LU.shape[-2:]
+    k = min(m, n)
+    xp = LU.xp
+    empty = const(xp.zeros((0,), dtype=LU.dtype))
+    L = U = P = empty
+    if unpack_data:
+        L = tril(LU[..., :, :k], -1) + const(xp.eye(m, k, dtype=LU.dtype))
+        U = triu(LU[..., :k, :])
+    if unpack_pivots:
+        perm = pivots_to_perm(xp, check_pivots("lu_unpack", LU_pivots, LU), m)
+        P = const(permutation_matrix(xp, perm, LU.dtype))
+    return lu_unpack_result(P, L, U)
+
+
+def lu_solve(b, LU_data, LU_pivots):
+    """``torch.lu_solve``: X with A·X = b from A's :func:`minigrad.linalg.lu_factor`
+    (:func:`minigrad.linalg.lu_solve` with its arguments in this older order)."""
+    from ..linalg import lu_solve as _lu_solve
+
+    return _lu_solve(LU_data, LU_pivots, b)

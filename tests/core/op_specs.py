@@ -1071,4 +1071,137 @@ SPECIAL_SPECS = [
 ]
 SPECS += SPECIAL_SPECS
 
+
+def _draw_fmod(data):
+    (a, b), _ = pair(b_kw=dict(min_value=0.5, max_value=2.0))(data)
+    near = np.abs(a / b - np.round(a / b)) < 1e-2      # fmod jumps where a/b is whole
+    return (np.where(near, a + b / 4, a), b), {}
+
+
+def _draw_mantissa(data):
+    (x,), _ = one(avoid=(0.0,))(data)                   # frexp's mantissa jumps at 0, ±2ᵏ
+    near = np.abs(np.log2(np.abs(x)) - np.round(np.log2(np.abs(x)))) < 1e-2
+    return (np.where(near, x * 1.3, x),), {}
+
+
+def _draw_incomplete_gamma(data):
+    (x,), _ = one(min_value=0.05, max_value=10.0)(data)
+    a = data.draw(arrays(shape=x.shape[-1:], min_value=0.3, max_value=6.0))
+    return (x,), {"a": a}
+
+
+# statistics and integer ops (minigrad/ops/statistics.py; i0, igamma in ops/special.py)
+STATISTICS_SPECS = [
+    OpSpec("fmax", pair(min_gap=1e-3), lambda a, b: mg.fmax(a, b), np.fmax),
+    OpSpec("fmin", pair(min_gap=1e-3), lambda a, b: mg.fmin(a, b), np.fmin),
+    OpSpec("fmod", _draw_fmod, lambda a, b: mg.fmod(a, b), np.fmod),
+    OpSpec("frexp_mantissa", _draw_mantissa, lambda x: mg.frexp(x).mantissa,
+           lambda x: np.frexp(x)[0]),
+    OpSpec("i0", one(min_value=-12.0, max_value=12.0), lambda x: mg.i0(x),
+           _scipy_special("i0")),
+    OpSpec("i0e", one(min_value=-12.0, max_value=12.0, avoid=(0.0,)),
+           lambda x: mg.special.i0e(x), _scipy_special("i0e")),
+    OpSpec("i1", one(min_value=-12.0, max_value=12.0), lambda x: mg.special.i1(x),
+           _scipy_special("i1")),
+    OpSpec("i1e", one(min_value=-12.0, max_value=12.0, avoid=(0.0,)),
+           lambda x: mg.special.i1e(x), _scipy_special("i1e")),
+    OpSpec("igamma", _draw_incomplete_gamma,
+           lambda x, a: mg.igamma(mg.tensor(a, device=x.device), x),
+           lambda x, a: _scipy_special("gammainc")(a, x)),
+    OpSpec("igammac", _draw_incomplete_gamma,
+           lambda x, a: mg.igammac(mg.tensor(a, device=x.device), x),
+           lambda x, a: _scipy_special("gammaincc")(a, x)),
+]
+SPECS += STATISTICS_SPECS
+
+
+# ------------------------------------------ indexing and LU (ops/indexing.py, ops/linalg.py)
+def _draw_scatter_reduce(data):
+    """x, an index no larger than x outside ``dim``, src of the index's shape, a reduce:
+    values all distinct for amax/amin (no ties), away from 0 for prod."""
+    reduce = data.draw(st.sampled_from(["sum", "prod", "mean", "amax", "amin"]))
+    x_shape = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=3).map(tuple))
+    dim = data.draw(st.integers(0, len(x_shape) - 1))
+    i_shape = tuple(data.draw(st.integers(1, 4 if j == dim else n))
+                    for j, n in enumerate(x_shape))
+    index = data.draw(arrays(shape=i_shape, min_value=0, max_value=x_shape[dim] - 1e-9))
+    kw = {"amax": dict(unique=True), "amin": dict(unique=True),
+          "prod": dict(avoid=(0.0,), margin=0.2, min_value=-1.5, max_value=1.5)}
+    both = data.draw(arrays(shape=(int(np.prod(x_shape)) + int(np.prod(i_shape)),),
+                            **kw.get(reduce, {})))
+    cut = int(np.prod(x_shape))
+    x, src = both[:cut].reshape(x_shape), both[cut:].reshape(i_shape)
+    return (x, src), {"dim": dim, "index": index.astype(np.int64), "reduce": reduce,
+                      "include_self": data.draw(st.booleans())}
+
+
+def _np_scatter_reduce(x, src, dim, index, reduce, include_self):
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[dim] = index
+    target = np.ravel_multi_index(tuple(np.broadcast_arrays(*grid)), x.shape).reshape(-1)
+    y, v = x.reshape(-1).copy(), src.reshape(-1)
+    count = np.bincount(target, minlength=y.size) + (1 if include_self else 0)
+    if not include_self:
+        y[target] = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}[reduce]
+    ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum,
+             "amin": np.minimum}[reduce]
+    ufunc.at(y, target, v)
+    if reduce == "mean":
+        y = y / np.maximum(count, 1)
+    return y.reshape(x.shape)
+
+
+def _draw_unfold(data):
+    x, dim = with_dim()(data)
+    n = x.shape[dim]
+    return (x,), {"dim": dim, "size": data.draw(st.integers(0, n)),
+                  "step": data.draw(st.integers(1, 3))}
+
+
+def _np_unfold(x, dim, size, step):
+    windows = np.lib.stride_tricks.sliding_window_view(x, size, axis=dim)
+    return windows[(slice(None),) * (dim % x.ndim) + (slice(None, None, step),)]
+
+
+def _draw_lu(data):
+    """A (batch..., m, n) with unambiguous pivots: B + 4·max(m, n)·I (each column strictly
+    dominated by its diagonal entry, in every Schur complement too), rows shuffled."""
+    m, n = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    a = data.draw(arrays(shape=_la_batch(data) + (m, n))) + 4 * max(m, n) * np.eye(m, n)
+    return (a[..., data.draw(st.permutations(range(m))), :],), {}
+
+
+def _np_lu(a):
+    """L and U of the partial-pivoting LU (a plain per-matrix loop), packed as the test
+    function packs them."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    out = []
+    for A in a.reshape(-1, m, n).copy():
+        for j in range(k):
+            p = j + int(np.argmax(np.abs(A[j:, j])))
+            A[[j, p]] = A[[p, j]]
+            A[j + 1:, j] /= A[j, j]
+            A[j + 1:, j + 1:] -= np.outer(A[j + 1:, j], A[j, j + 1:])
+        L = np.tril(A[:, :k], -1) + np.eye(m, k)
+        out.append(np.concatenate([L.reshape(-1), np.triu(A[:k]).reshape(-1)]))
+    return np.stack(out).reshape(a.shape[:-2] + (-1,))
+
+
+def _la_lu(a):
+    _, L, U = mg.linalg.lu(a)
+    return mg.cat([L.flatten(-2), U.flatten(-2)], -1)
+
+
+INDEXING_LU_SPECS = [
+    OpSpec("scatter_reduce", _draw_scatter_reduce,
+           lambda x, s, dim, index, reduce, include_self: x.scatter_reduce(
+               dim, _on(x, index), s, reduce, include_self=include_self),
+           _np_scatter_reduce),
+    OpSpec("unfold", _draw_unfold, lambda x, dim, size, step: x.unfold(dim, size, step),
+           _np_unfold),
+    OpSpec("lu", _draw_lu, _la_lu, _np_lu),
+]
+SPECS += INDEXING_LU_SPECS
+
 SPEC_BY_NAME = {s.name: s for s in SPECS}
