@@ -311,6 +311,7 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 # indexing, splitting and linear algebra additions (ops/indexing.py, ops/linalg.py)
+from .creation import asarray, from_dlpack, scalar_tensor  # noqa: E402
 from .ops.indexing import (  # noqa: E402
     diagflat,
     diagonal_scatter,
@@ -330,10 +331,11 @@ from .ops.indexing import (  # noqa: E402
     tensor_split,
     vsplit,
 )
-from .ops.linalg import (  # noqa: E402
+from .ops.linalg import (  # noqa: E402  # noqa: E402
     addbmm,
     addr,
     adjoint,
+    chain_matmul,
     cholesky,
     cholesky_inverse,
     cholesky_solve,
@@ -345,9 +347,62 @@ from .ops.linalg import (  # noqa: E402
     mv,
     qr,
     svd,
+    tensordot,
     triangular_solve,
+    vander,
     vdot,
 )
+
+
+def detach(input):
+    """``input.detach()``: the same data, cut from the graph."""
+    return input.detach()
+
+
+def fill(input, value):
+    """A new tensor shaped like ``input`` with every element ``value``."""
+    return full_like(input, value)
+
+
+def vmap(func, in_dims=0, out_dims=0):
+    """``torch.vmap``: :func:`minigrad.func.vmap`."""
+    from .func import vmap as _vmap
+
+    return _vmap(func, in_dims, out_dims)
+
+
+def autocast(device_type, dtype=None, enabled=True, cache_enabled=None):
+    """``torch.autocast(device_type, ...)``: :class:`minigrad.amp.autocast`."""
+    from .amp import autocast as _autocast
+
+    return _autocast(dtype=dtype, enabled=enabled, device_type=device_type,
+                     cache_enabled=cache_enabled)
+
+
+def _functional(name):
+    """``torch.<name>``: the function of ``minigrad.nn.functional`` with that name (the
+    ones whose torch-level signature is the functional one)."""
+    def forward(*args, **kwargs):
+        from .nn import functional as F
+
+        return getattr(F, name)(*args, **kwargs)
+
+    forward.__name__ = forward.__qualname__ = name
+    forward.__doc__ = f"``torch.{name}``: :func:`minigrad.nn.functional.{name}`."
+    return forward
+
+
+(conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, avg_pool1d,
+ max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indices, adaptive_avg_pool1d,
+ adaptive_max_pool1d, pixel_shuffle, pixel_unshuffle, channel_shuffle, prelu, selu, celu,
+ rrelu, threshold, hardshrink, bilinear, cosine_similarity, pairwise_distance, pdist,
+ dropout, alpha_dropout, feature_alpha_dropout, rms_norm) = (_functional(n) for n in (
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d", "avg_pool1d", "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_pool1d_with_indices", "adaptive_avg_pool1d", "adaptive_max_pool1d",
+    "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "prelu", "selu", "celu", "rrelu",
+    "threshold", "hardshrink", "bilinear", "cosine_similarity", "pairwise_distance", "pdist",
+    "dropout", "alpha_dropout", "feature_alpha_dropout", "rms_norm"))
 
 
 def numel(input) -> int:

@@ -52,6 +52,59 @@ def as_tensor(data, dtype=None, device=None):
     return Tensor(data, dtype=dtype, device=device)
 
 
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    """``obj`` (a Tensor, array, number or nested sequence) as a tensor: shared when
+    dtype and device allow and ``copy`` is not True; ``copy=False`` refuses to copy."""
+    if isinstance(obj, Tensor):
+        source = obj.data
+    else:
+        source = obj
+    target_device = normalize_device(device) if device is not None else (
+        obj.device if isinstance(obj, Tensor) else None)
+    t = Tensor(source, dtype=dtype, device=target_device)
+    same = _shares(t.data, source)
+    if copy is True and same:
+        t = Tensor(t.data.copy())
+    elif copy is False and not same:
+        raise ValueError("asarray: copy=False, but the result needs a copy (another dtype, "
+                         "device or a Python sequence)")
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _shares(a, b):
+    """Whether the array ``a`` uses the memory of ``b`` (an array, or anything else)."""
+    if a is b:
+        return True
+    if not (hasattr(b, "__array_interface__") or hasattr(b, "__cuda_array_interface__")):
+        return False
+    from ._backend import get_array_module
+
+    try:
+        return bool(get_array_module(a).shares_memory(a, b))
+    except (TypeError, ValueError):
+        return False
+
+
+def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor holding the number ``s`` (the default float dtype unless ``dtype``)."""
+    dtype = _float_dtype(dtype)
+    return _finish(_module(device, dtype).asarray(s, dtype=dtype), requires_grad)
+
+
+def from_dlpack(ext_tensor):
+    """A tensor sharing memory with any DLPack producer (a PyTorch, JAX, CuPy or NumPy
+    array): zero copy, on the producer's device (CPU, or CUDA through CuPy)."""
+    kind = ext_tensor.__dlpack_device__()[0] if hasattr(ext_tensor, "__dlpack_device__") \
+        else 1
+    if kind == 1:  # kDLCPU
+        return Tensor(np.from_dlpack(ext_tensor))
+    from ._backend import cupy
+
+    return Tensor(cupy().from_dlpack(ext_tensor))
+
+
 def from_numpy(array):
     """A tensor sharing memory with the NumPy array ``array``."""
     if not isinstance(array, np.ndarray):

@@ -277,6 +277,15 @@ class Tensor(DeviceDtypeShorthands):
     def bool(self):
         return self.to(dtype=_dt.bool)
 
+    def byte(self):
+        return self.to(dtype=_dt.uint8)
+
+    def char(self):
+        return self.to(dtype=_dt.int8)
+
+    def short(self):
+        return self.to(dtype=_dt.int16)
+
     def type_as(self, other):
         return self.to(dtype=other.dtype)
 
@@ -1262,6 +1271,64 @@ class Tensor(DeviceDtypeShorthands):
         """The step in elements between neighbours along each dim (or along ``dim``)."""
         strides = tuple(s // self.data.itemsize for s in self.data.strides)
         return strides if dim is None else strides[_shape._dim(dim, self.ndim, "stride")]
+
+    def storage_offset(self) -> int:
+        """0: minigrad's tensors do not expose a shared storage (a view's offset into its
+        base is not tracked); see :meth:`as_strided`."""
+        return 0
+
+    def as_strided(self, size, stride, storage_offset=0):
+        """The elements at ``storage_offset + Σ i_k·stride_k`` of this tensor's values in
+        row-major order, shaped ``size``; differentiable (overlapping windows add their
+        gradients). Where minigrad differs: the "storage" is always this tensor's own
+        row-major values, also when it is itself a non-contiguous view (PyTorch reads the
+        shared storage of the base tensor)."""
+        size, stride = tuple(int(n) for n in size), tuple(int(n) for n in stride)
+        if len(size) != len(stride):
+            raise ValueError(f"as_strided: size {size} and stride {stride} differ in length")
+        if any(n < 0 for n in size) or any(st < 0 for st in stride) or storage_offset < 0:
+            raise ValueError("as_strided: sizes, strides and storage_offset must be "
+                             "non-negative")
+        xp = self.xp
+        flat = xp.full(size, int(storage_offset), dtype=np.int64)
+        for d, (n, st) in enumerate(zip(size, stride)):
+            flat = flat + (xp.arange(n, dtype=np.int64) * st).reshape(
+                (1,) * d + (n,) + (1,) * (len(size) - d - 1))
+        if flat.size and int(flat.max()) >= self.numel():
+            raise IndexError(f"as_strided: size {size}, stride {stride} and offset "
+                             f"{storage_offset} reach element {int(flat.max())} of a tensor "
+                             f"with {self.numel()} elements")
+        return self.reshape(-1)[_elementwise.const(flat)]
+
+    def get_device(self) -> int:
+        """-1 on the CPU, the GPU's index (0) on CUDA, as PyTorch."""
+        return -1 if self.device == "cpu" else 0
+
+    def is_inference(self) -> bool:
+        """False: minigrad has no inference tensors (``inference_mode`` is ``no_grad``)."""
+        return False
+
+    # real tensors: conjugation is the identity (minigrad has no complex dtypes)
+    def conj(self):
+        return self
+
+    resolve_conj = resolve_neg = conj_physical = conj
+
+    def is_conj(self) -> bool:
+        return False
+
+    is_neg = is_conj
+
+    def to_dense(self, dtype=None):
+        """Itself (already dense), cast to ``dtype`` if given."""
+        return self if dtype is None else self.to(dtype=dtype)
+
+    def __dlpack__(self, *args, **kwargs):
+        """DLPack export (zero copy): ``torch.from_dlpack(t)``, ``np.from_dlpack(t)``..."""
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
 
     # the gamma-function family (minigrad/ops/special.py)
     def lgamma(self):

@@ -994,6 +994,69 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
 ger = outer  # PyTorch's older name of outer
 
 
+def tensordot(a, b, dims=2):
+    """Σ over the paired dims of a and b: ``dims`` an int n (a's last n dims with b's
+    first n) or two lists of dims. The result has a's free dims, then b's. Written as a
+    permute, a reshape and one matmul, so its gradient is theirs.
+
+    >>> import minigrad as mg
+    >>> mg.tensordot(mg.ones(2, 3, 4), mg.ones(4, 3, 5), dims=([1, 2], [1, 0])).shape
+    (2, 5)
+    """
+    if isinstance(dims, int):
+        if dims < 0 or dims > min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: dims must be in [0, {min(a.ndim, b.ndim)}], got "
+                             f"{dims}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+        if len(da) != len(db):
+            raise ValueError(f"tensordot: both lists of dims must have the same length, "
+                             f"got {da} and {db}")
+        da = [_norm_dim(d, a.ndim) for d in da]
+        db = [_norm_dim(d, b.ndim) for d in db]
+    for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensordot: contracted dimension {i} of a (size {a.shape[i]}) "
+                             f"and {j} of b (size {b.shape[j]}) differ")
+    free_a = [d for d in range(a.ndim) if d not in da]
+    free_b = [d for d in range(b.ndim) if d not in db]
+    k = int(np.prod([a.shape[d] for d in da], dtype=np.int64))
+    left = a.permute(*(free_a + da)).reshape(-1, k)
+    right = b.permute(*(db + free_b)).reshape(k, -1)
+    shape = tuple(a.shape[d] for d in free_a) + tuple(b.shape[d] for d in free_b)
+    return matmul(left, right).reshape(shape)
+
+
+def _norm_dim(d, ndim):
+    if not -max(ndim, 1) <= d < max(ndim, 1):
+        raise IndexError(f"tensordot: dim {d} is out of range for a tensor with {ndim} dims")
+    return d % max(ndim, 1)
+
+
+def vander(x, N=None, increasing=False):
+    """PyTorch's ``torch.vander`` of a 1-D x: columns x^(N−1), …, x¹, x⁰ (decreasing
+    powers, NumPy's order; ``increasing=True`` reverses them), N = len(x) by default."""
+    if x.ndim != 1:
+        raise ValueError(f"vander: expects a 1-D tensor, got shape {x.shape}")
+    from ..linalg import vander as increasing_vander
+
+    if N is not None and N == 0:
+        return x.reshape(-1, 1)[:, :0]
+    v = increasing_vander(x, N=N)
+    return v if increasing else v.flip(-1)
+
+
+def chain_matmul(*matrices):
+    """The product of the matrices (PyTorch's deprecated name; ``linalg.multi_dot``
+    picks the cheapest order)."""
+    from ..linalg import multi_dot
+
+    if len(matrices) == 1:
+        return matrices[0]
+    return multi_dot(matrices)
+
+
 def adjoint(input):
     """The conjugate transpose of the last two dims: for real tensors their transpose,
     a view (``Tensor.mH``)."""
