@@ -14,12 +14,11 @@ Models:
 Targets (issue 3): MLP within 1.2× of PyTorch, CNN within 2×. ``--threads`` limits both
 NumPy's BLAS (through threadpoolctl, when installed) and torch to the same number of
 threads, so the ratio compares like with like (default 1: one core each).
-``--profile`` prints, per model, the minigrad time per autograd Function (forward and
-backward summed over a step), to see which op dominates.
+``--profile`` prints, per model, the table of minigrad's op profiler
+(``minigrad.autograd.profiler``): self time per op, forward and backward apart.
 """
 import argparse
 import time
-from collections import defaultdict
 
 import numpy as np
 from _timing import median_time  # benchmarks/_timing.py
@@ -103,48 +102,16 @@ def step_torch(build, input_shape, mg_model, lr=0.01):
 
 # ----------------------------------------------------------------- profile
 def profile(step, repeats):
-    """Seconds per step spent in each Function's forward and backward (by class name),
-    *exclusive* of the ops they call (a backward written in Tensor ops runs other
-    Functions' forwards; that time is charged to those)."""
-    from minigrad.autograd.function import Function
+    """The table of minigrad's op profiler over ``repeats`` steps (self time per op, its
+    forward and its backward apart), and the wall time of a profiled step."""
+    from minigrad.autograd.profiler import profile as op_profile
 
-    totals = defaultdict(float)
-    stack = []  # time spent in nested timed calls, one entry per open call
-    patched = []
-
-    def timed(fn, key):
-        def wrapper(self, *a, **k):
-            stack.append(0.0)
-            t0 = time.perf_counter()
-            try:
-                return fn(self, *a, **k)
-            finally:
-                elapsed = time.perf_counter() - t0
-                inner = stack.pop()
-                totals[key] += elapsed - inner
-                if stack:
-                    stack[-1] += elapsed
-        return wrapper
-
-    def subclasses(c):
-        for s in c.__subclasses__():
-            yield s
-            yield from subclasses(s)
-    for cls in set(subclasses(Function)):
-        for attr in ("forward", "backward"):
-            fn = cls.__dict__.get(attr)
-            if fn is not None:
-                setattr(cls, attr, timed(fn, (cls.__name__, attr)))
-                patched.append((cls, attr, fn))
-    try:
+    with op_profile() as prof:
         t0 = time.perf_counter()
         for _ in range(repeats):
             step()
         wall = (time.perf_counter() - t0) / repeats
-    finally:
-        for cls, attr, fn in patched:
-            setattr(cls, attr, fn)
-    return {k: v / repeats for k, v in totals.items()}, wall
+    return prof.key_averages().table(row_limit=8), wall
 
 
 def main():
@@ -174,12 +141,10 @@ def main():
         t_th = median_time(step_torch(build, shape, model), args.repeats) if torch else None
         rows.append((name, t_mg, t_th))
         if args.profile:
-            times, wall = profile(step, max(5, args.repeats // 3))
-            top = sorted(times.items(), key=lambda kv: -kv[1])[:8]
-            print(f"[{name}] minigrad time per step by op, exclusive ({wall * 1e3:.2f} ms "
-                  "per profiled step):")
-            for (op, phase), t in top:
-                print(f"    {op:22s} {phase:8s} {t * 1e3:8.3f} ms  {100 * t / wall:5.1f}%")
+            n = max(5, args.repeats // 3)
+            table, wall = profile(step, n)
+            print(f"[{name}] minigrad ops over {n} steps ({wall * 1e3:.2f} ms per profiled "
+                  f"step):\n{table}")
 
     print(f"numpy {np.__version__}, {blas}; " + (
         f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
