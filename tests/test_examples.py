@@ -98,3 +98,12 @@ def test_custom_function_example(capsys):
     assert "gradcheck(SiLU): True" in out and "gradgradcheck(SiLU): True" in out
     assert not bad_passed and "gradcheck failed" in out
     assert final_loss < 0.01
+
+
+def test_gradcam_example(capsys):
+    """Module hooks give Grad-CAM maps that pass a deletion test: blanking the pixels the
+    map ranks highest hurts the prediction more than blanking random ones."""
+    mod = runpy.run_path(str(ROOT / "examples" / "gradcam_digits.py"))
+    accuracy, cam_drop, random_drop = mod["main"](epochs=6, seed=0, show=1)
+    assert accuracy > 0.9 and cam_drop > 1.5 * random_drop
+    assert "predicted" in capsys.readouterr().out
