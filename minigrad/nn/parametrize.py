@@ -12,11 +12,12 @@ for a parametrization's own parameters and buffers), as PyTorch's.
 
 Ready-made ones (``minigrad.nn.utils.parametrizations``):
 
-* ``orthogonal(module)``: W = the Q of the QR factorization of A, signs fixed so that
-  diag(R) > 0 (W Wᵀ = I for a wide matrix, WᵀW = I for a tall one). (PyTorch's default
-  map is the matrix exponential or Cayley map of a skew-symmetric A; the QR map is its
-  ``orthogonal_map="householder"``-like alternative, and what this module uses: the
-  parameter differs, the constraint is the same.)
+* ``orthogonal(module, orthogonal_map=None)``: W (semi-)orthogonal (W Wᵀ = I for a wide
+  matrix, WᵀW = I for a tall one), through the matrix exponential or the Cayley map of a
+  skew-symmetric matrix times an orthogonal ``base`` (PyTorch's maps and trivialization),
+  or, for "householder", the Q of a QR factorization with diag(R) > 0 (PyTorch builds
+  that one from Householder reflectors: the parameter differs, the constraint is the
+  same).
 * ``weight_norm(module, dim=0)``: W = g·v/‖v‖ with ``original0`` = g and ``original1`` = v
   (Salimans & Kingma 2016).
 * ``spectral_norm(module)``: W = V/σ(V), σ by power iteration on buffers ``_u``, ``_v``
@@ -128,7 +129,10 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
                          f"parameter or buffer {tensor_name!r}")
     initial = original
     if hasattr(parametrization, "right_inverse"):
-        initial = parametrization.right_inverse(original.detach())
+        try:
+            initial = parametrization.right_inverse(original.detach())
+        except NotImplementedError:  # no inverse: the original is the tensor as it was
+            pass
     if not unsafe:
         value = parametrization(initial)
         if value.shape != original.shape or value.dtype != original.dtype:
@@ -200,33 +204,118 @@ def cached():
 
 # --------------------------------------------------------------------------- ready-made
 
+def _make_orthogonal(A):
+    """Q of A = QR with diag(R) ≥ 0 (a zero pivot counts as +), for a tall A."""
+    from .. import linalg
+
+    Q, R = linalg.qr(A)
+    signs = R.diagonal(0, -2, -1).sign()
+    signs = signs + (signs == 0).to(dtype=signs.dtype)
+    return Q * signs.unsqueeze(-2)
+
+
 class _Orthogonal(Module):
-    """X ↦ Q of X = QR with diag(R) > 0 (for the tall orientation); right_inverse: the
-    orthogonal matrix itself (QR of an orthogonal Q is Q)."""
+    r"""X ↦ an orthogonal matrix Q (each orientation tall: n ≥ k after a transpose).
+
+    * ``"matrix_exp"`` / ``"cayley"`` (PyTorch's maps): A = tril(X) − tril(X)ᵀ, skew-
+      symmetric (for n > k embedded in an n × n matrix with zero columns), then
+      Q = exp(A), or the Cayley transform Q = (I − A/2)⁻¹(I + A/2), first k columns. With
+      ``use_trivialization`` (the default) Q is multiplied by a buffer ``base``, an
+      orthogonal matrix that the initial weight (or any assigned one) sets: the original
+      parameter starts at "−I" (A = 0, Q = I) and moves around ``base``
+      (Lezcano-Casado 2019, "Trivializations for gradient-based optimization on
+      manifolds").
+    * ``"householder"``: here the Q of the QR factorization of X with diag(R) > 0
+      (PyTorch builds it from Householder reflectors; the parameter differs, the
+      constraint is the same). Its right_inverse is the orthogonal matrix itself.
+    """
+
+    def __init__(self, orthogonal_map, use_trivialization):
+        super().__init__()
+        self.orthogonal_map = orthogonal_map
+        self.use_trivialization = use_trivialization
 
     def forward(self, X):
-        from .. import linalg
+        transposed = X.shape[-2] < X.shape[-1]
+        if transposed:
+            X = X.mT
+        n, k = X.shape[-2:]
+        if self.orthogonal_map == "householder":
+            Q = _make_orthogonal(X)
+        else:
+            from .. import creation, linalg
+            from ..ops.shape import cat
 
-        tall = X.shape[-2] >= X.shape[-1]
-        A = X if tall else X.mT
-        Q, R = linalg.qr(A)
-        signs = R.diagonal(0, -2, -1).sign()
-        signs = signs + (signs == 0).to(dtype=signs.dtype)        # a zero pivot: +1
-        Q = Q * signs.unsqueeze(-2)
-        return Q if tall else Q.mT
+            X = X.tril()
+            if n != k:
+                X = cat([X, creation.zeros(X.shape[:-2] + (n, n - k), dtype=X.dtype,
+                                           device=X.device)], -1)
+            A = X - X.mT
+            if self.orthogonal_map == "matrix_exp":
+                Q = linalg.matrix_exp(A)
+            else:
+                eye = creation.eye(n, dtype=A.dtype, device=A.device)
+                Q = linalg.solve(eye - A * 0.5, eye + A * 0.5)
+            if n != k:
+                Q = Q[..., :k]
+        if "base" in self._buffers:
+            Q = self.base @ Q
+        return Q.mT if transposed else Q
 
-    def right_inverse(self, W):
-        return self.forward(W)
+    def right_inverse(self, Q):
+        if self.orthogonal_map == "householder" and not self.use_trivialization:
+            return self.forward(Q)
+        if not self.use_trivialization:
+            raise NotImplementedError(
+                "orthogonal: a matrix_exp or cayley parametrization without trivialization "
+                "cannot be assigned to (as in PyTorch); use use_trivialization=True")
+        from .. import creation
+        from ..ops.shape import cat
+
+        target = Q.detach()
+        transposed = target.shape[-2] < target.shape[-1]
+        if transposed:
+            target = target.mT
+        n, k = target.shape[-2:]
+        if n != k:  # complete it to an n × n orthogonal matrix with random columns
+            target = cat([target, creation.randn(target.shape[:-2] + (n, n - k),
+                                                 dtype=target.dtype,
+                                                 device=target.device)], -1)
+        self.register_buffer("base", _make_orthogonal(target).detach())
+        # the original whose map is I, so that the weight starts at ``base``: "−I" for the
+        # skew maps (A = tril(X) − tril(X)ᵀ = 0), I for the QR map
+        sign = 1.0 if self.orthogonal_map == "householder" else -1.0
+        eye = creation.eye(Q.shape[-2], Q.shape[-1], dtype=Q.dtype, device=Q.device)
+        return creation.zeros(Q.shape, dtype=Q.dtype, device=Q.device) + eye * sign
 
 
-def orthogonal(module, name="weight"):
+_ORTHOGONAL_MAPS = ("matrix_exp", "cayley", "householder")
+
+
+def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
     """Constrain ``module.<name>`` (a matrix, or a batch of them) to (semi-)orthogonal
-    matrices; see the module notes."""
+    matrices (PyTorch's ``parametrizations.orthogonal``); ``orthogonal_map`` "matrix_exp"
+    (the default for square matrices), "cayley" or "householder" (the default otherwise);
+    see :class:`_Orthogonal`.
+
+    >>> import minigrad as mg
+    >>> m = orthogonal(mg.nn.Linear(3, 3, dtype=mg.float64))
+    >>> W = m.weight
+    >>> bool(((W @ W.mT) - mg.eye(3, dtype=mg.float64)).abs().max() < 1e-12)
+    True
+    """
     weight = getattr(module, name)
     if weight.ndim < 2:
         raise ValueError(f"orthogonal: {name!r} must have at least 2 dims, got shape "
                          f"{weight.shape}")
-    return register_parametrization(module, name, _Orthogonal())
+    if orthogonal_map is None:
+        orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] \
+            else "householder"
+    if orthogonal_map not in _ORTHOGONAL_MAPS:
+        raise ValueError(f"orthogonal: orthogonal_map must be one of "
+                         f"{', '.join(_ORTHOGONAL_MAPS)}, got {orthogonal_map!r}")
+    return register_parametrization(module, name,
+                                    _Orthogonal(orthogonal_map, use_trivialization))
 
 
 class _WeightNorm(Module):

@@ -139,3 +139,74 @@ def test_matches_torch_parametrizations():
             grads = dict(theirs.named_parameters())
             for name, p in ours.named_parameters():
                 assert_close(p.grad, grads[name].grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5)])
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", "householder"])
+def test_every_orthogonal_map_starts_at_the_orthogonalized_weight_and_trains(
+        shape, orthogonal_map):
+    mg.manual_seed(3)
+    lin = nn.Linear(shape[1], shape[0], bias=False, dtype=mg.float64)
+    w0 = lin.weight.numpy().copy()
+    m = P.orthogonal(lin, orthogonal_map=orthogonal_map)
+    assert "parametrizations.weight.0.base" in m.state_dict()
+    tall = w0 if shape[0] >= shape[1] else w0.T
+    q, r = np.linalg.qr(tall)
+    q = q * np.sign(np.diag(r))
+    W = m.weight.numpy()
+    assert_close(W if shape[0] >= shape[1] else W.T, q, atol=1e-12)   # starts at base
+    opt = optim.SGD(m.parameters(), lr=0.2)
+    x = mg.tensor(np.random.default_rng(0).standard_normal((6, shape[1])))
+    first = None
+    for _ in range(10):
+        opt.zero_grad()
+        loss = ((m(x) - 1.0) ** 2).mean()
+        loss.backward()
+        opt.step()
+        first = first if first is not None else loss.item()
+    W = m.weight.numpy()
+    k = min(shape)
+    assert_close(W @ W.T if shape[0] <= shape[1] else W.T @ W, np.eye(k), atol=1e-12)
+    assert loss.item() < first
+
+
+def test_orthogonal_assignment_and_errors():
+    m = P.orthogonal(nn.Linear(3, 3, bias=False, dtype=mg.float64))
+    q = np.linalg.qr(np.random.default_rng(1).standard_normal((3, 3)))[0]
+    m.weight = mg.tensor(q)
+    assert_close(m.weight, q, atol=1e-12)                    # base re-set to q
+    no_triv = P.orthogonal(nn.Linear(3, 3, bias=False), orthogonal_map="cayley",
+                           use_trivialization=False)
+    with pytest.raises(NotImplementedError, match="without trivialization"):
+        no_triv.weight = mg.eye(3)
+    with pytest.raises(ValueError, match="orthogonal_map must be one of"):
+        P.orthogonal(nn.Linear(2, 2), orthogonal_map="qr")
+
+
+def test_orthogonal_maps_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    w0, X = rng.standard_normal((4, 4)), 0.3 * rng.standard_normal((4, 4))
+    for orthogonal_map in ("matrix_exp", "cayley"):
+        mine = nn.Linear(4, 4, bias=False, dtype=mg.float64)
+        theirs = torch.nn.Linear(4, 4, bias=False).double()
+        with mg.no_grad():
+            mine.weight.copy_(w0)
+        with torch.no_grad():
+            theirs.weight.copy_(torch.tensor(w0))
+        P.orthogonal(mine, orthogonal_map=orthogonal_map)
+        torch.nn.utils.parametrizations.orthogonal(theirs, orthogonal_map=orthogonal_map)
+        np.testing.assert_allclose(mine.weight.numpy(), theirs.weight.detach().numpy(),
+                                   atol=1e-12)
+        with mg.no_grad():
+            mine.parametrizations.weight.original.copy_(X)
+        with torch.no_grad():
+            theirs.parametrizations.weight.original.copy_(torch.tensor(X))
+        np.testing.assert_allclose(mine.weight.numpy(), theirs.weight.detach().numpy(),
+                                   atol=1e-12)
+        x = rng.standard_normal((2, 4))
+        (mine(mg.tensor(x)) ** 2).sum().backward()
+        (theirs(torch.tensor(x)) ** 2).sum().backward()
+        np.testing.assert_allclose(mine.parametrizations.weight.original.grad.numpy(),
+                                   theirs.parametrizations.weight.original.grad.numpy(),
+                                   rtol=1e-9, atol=1e-12)
