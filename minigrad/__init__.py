@@ -173,7 +173,7 @@ from .ops.sorting import (
     unique,
 )
 from .ops.special import digamma, lgamma, mvlgamma, polygamma
-from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
 from .tensor import Tensor
 

@@ -195,20 +195,21 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _finish(_module(device, dtype).eye(n, m, dtype=dtype), requires_grad)
 
 
-def rand(*shape, dtype=None, device=None, requires_grad=False):
-    """U[0, 1) samples from minigrad's seeded generator."""
+def rand(*shape, generator=None, dtype=None, device=None, requires_grad=False):
+    """U[0, 1) samples from minigrad's seeded generator (or ``generator``'s stream)."""
     device = normalize_device(device)
-    arr = _random.uniform(_shape_args(shape), 0.0, 1.0, dtype, device)
+    arr = _random.uniform(_shape_args(shape), 0.0, 1.0, dtype, device, generator)
     return _finish(arr, requires_grad)
 
 
-def randn(*shape, dtype=None, device=None, requires_grad=False):
-    """N(0, 1) samples from minigrad's seeded generator."""
+def randn(*shape, generator=None, dtype=None, device=None, requires_grad=False):
+    """N(0, 1) samples from minigrad's seeded generator (or ``generator``'s stream)."""
     device = normalize_device(device)
-    return _finish(_random.normal(_shape_args(shape), 0.0, 1.0, dtype, device), requires_grad)
+    return _finish(_random.normal(_shape_args(shape), 0.0, 1.0, dtype, device, generator),
+                   requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None):
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None):
     """Integers uniform in [low, high) (``randint(high, size)`` also works, as in PyTorch)."""
     if size is None:
         if high is None or isinstance(high, int):
@@ -219,7 +220,7 @@ def randint(low, high=None, size=None, dtype=None, device=None):
     size = (size,) if isinstance(size, int) else tuple(size)
     if int(high) <= int(low):
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    arr = _random.integers(low, high, size, dtype, normalize_device(device))
+    arr = _random.integers(low, high, size, dtype, normalize_device(device), generator)
     return _finish(arr, False)
 
 
@@ -241,7 +242,7 @@ def randint_like(x, low=0, high=None, dtype=None, device=None):
     return randint(low, high, x.shape, dtype=dtype, device=device)
 
 
-def randperm(n, dtype=None, device=None, requires_grad=False):
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0 … n − 1 (int64) from minigrad's seeded generator.
 
     >>> import minigrad as mg
@@ -251,7 +252,8 @@ def randperm(n, dtype=None, device=None, requires_grad=False):
     if not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
     dtype = _dt.as_dtype(dtype) or _dt.int64
-    perm = _random.permutation(int(n), normalize_device(device)).astype(dtype, copy=False)
+    perm = _random.permutation(int(n), normalize_device(device), generator).astype(
+        dtype, copy=False)
     return _finish(perm, requires_grad)
 
 
@@ -265,7 +267,7 @@ def _probabilities(input, op):
     return p
 
 
-def bernoulli(input, p=None):
+def bernoulli(input, p=None, *, generator=None):
     """0/1 samples in ``input``'s dtype with P(1) = ``input`` elementwise (or = ``p``
     everywhere when given); not differentiable.
 
@@ -277,11 +279,11 @@ def bernoulli(input, p=None):
     if not bool(((probs >= 0) & (probs <= 1)).all()):
         raise ValueError("bernoulli: probabilities must lie in [0, 1]")
     dtype = input.dtype if _dt.is_floating(input.dtype) else _dt.get_default_dtype()
-    u = _random.uniform(input.shape, 0.0, 1.0, _dt.float64, input.device)
+    u = _random.uniform(input.shape, 0.0, 1.0, _dt.float64, input.device, generator)
     return _finish((u < probs).astype(dtype), False)
 
 
-def multinomial(input, num_samples, replacement=False):
+def multinomial(input, num_samples, replacement=False, *, generator=None):
     """``num_samples`` category indices per row of ``input`` (a 1-d or 2-d tensor of
     non-negative weights, not necessarily normalized), int64.
 
@@ -311,7 +313,7 @@ def multinomial(input, num_samples, replacement=False):
                          f"replacement from a row with {positive} categories of positive "
                          "weight")
     u = _random.uniform((rows, num_samples if replacement else k), 0.0, 1.0, _dt.float64,
-                        input.device)
+                        input.device, generator)
     if replacement:
         cdf = xp.cumsum(w / total, axis=1)
         cdf[:, -1] = 1.0  # no u ≥ 1 exists; rounding must not leave a gap at the top
@@ -327,7 +329,7 @@ def multinomial(input, num_samples, replacement=False):
     return _finish(out.reshape(-1) if input.ndim == 1 else out, False)
 
 
-def normal(mean=0.0, std=1.0, size=None, dtype=None, device=None):
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None):
     """Samples of N(mean, std²), ``mean`` and ``std`` numbers or tensors (broadcast
     together) or, with ``size``, numbers; not differentiable (a sample, as
     ``torch.normal``: its gradient with respect to mean and std is zero).
@@ -352,7 +354,7 @@ def normal(mean=0.0, std=1.0, size=None, dtype=None, device=None):
     xp = _module(device, _float_dtype(dtype))
     if bool((xp.asarray(s) < 0).any()):
         raise ValueError("normal: std must be non-negative")
-    z = _random.normal(shape, 0.0, 1.0, dtype, normalize_device(device))
+    z = _random.normal(shape, 0.0, 1.0, dtype, normalize_device(device), generator)
     return _finish((z * s + m).astype(_float_dtype(dtype), copy=False), False)
 
 

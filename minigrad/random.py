@@ -150,9 +150,72 @@ def seed() -> int:
     return manual_seed(int(np.random.SeedSequence().entropy) & (2**64 - 1))
 
 
-def generator(device="cpu"):
-    """The generator of ``device``: NumPy's ``Generator`` or the CUDA :class:`Philox`."""
-    return _cpu if normalize_device(device) == "cpu" else _cuda
+def generator(device="cpu", generator=None):
+    """The generator to draw from on ``device``: the global one (NumPy's ``Generator`` on
+    the CPU, the CUDA :class:`Philox`), or ``generator``'s own stream (a
+    :class:`Generator` of that device, or a NumPy ``Generator`` for the CPU)."""
+    device = normalize_device(device)
+    if generator is None:
+        return _cpu if device == "cpu" else _cuda
+    if isinstance(generator, Generator):
+        if generator.device != device:
+            raise RuntimeError(f"Expected a '{device}' device type for generator but found "
+                               f"'{generator.device}'")
+        return generator._impl
+    if isinstance(generator, np.random.Generator) and device == "cpu":
+        return generator
+    raise TypeError(f"generator must be a minigrad.Generator (or a numpy.random.Generator "
+                    f"for the CPU), got {type(generator).__name__}")
+
+
+class Generator:
+    """A random stream of its own (PyTorch's ``torch.Generator``): pass it as
+    ``generator=`` to the random functions (``mg.randn``, ``nn.init``, ``random_split``,
+    ``DataLoader``...) to draw from it instead of the global generator. A CPU one is a
+    NumPy PCG64 ``Generator``; a CUDA one a :class:`Philox` stream.
+
+    >>> import minigrad as mg
+    >>> g = mg.Generator().manual_seed(42)
+    >>> a = mg.randn(3, generator=g)
+    >>> bool((mg.randn(3, generator=mg.Generator().manual_seed(42)) == a).all())
+    True
+    """
+
+    def __init__(self, device="cpu"):
+        self.device = normalize_device(device)
+        self.manual_seed(int(np.random.SeedSequence().entropy) % _U64)
+
+    def manual_seed(self, seed):
+        """Restart the stream from ``seed``; returns the generator."""
+        self._seed = int(seed) % _U64
+        self._impl = (np.random.default_rng(self._seed) if self.device == "cpu"
+                      else Philox(self._seed))
+        return self
+
+    def seed(self) -> int:
+        """Reseed from the operating system's entropy; returns the new seed."""
+        self.manual_seed(int(np.random.SeedSequence().entropy) % _U64)
+        return self._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self):
+        """A picklable snapshot of the stream."""
+        state = (self._impl.bit_generator.state if self.device == "cpu"
+                 else self._impl.get_state())
+        return {"seed": self._seed, "state": state}
+
+    def set_state(self, state):
+        self._seed = int(state["seed"])
+        if self.device == "cpu":
+            self._impl.bit_generator.state = state["state"]
+        else:
+            self._impl.set_state(state["state"])
+        return self
+
+    def __repr__(self):
+        return f"<minigrad.Generator device={self.device!r} seed={self._seed}>"
 
 
 def get_rng_state():
@@ -183,39 +246,40 @@ def _draw_dtype(dtype):
     return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
 
 
-def uniform(shape, low=0.0, high=1.0, dtype=None, device="cpu"):
+def uniform(shape, low=0.0, high=1.0, dtype=None, device="cpu", gen=None):
     """An array of U[low, high) samples (drawn in float64 on the CPU, the sequences
-    ``manual_seed`` promises; in float32 or float64 on CUDA)."""
+    ``manual_seed`` promises; in float32 or float64 on CUDA), from the global generator
+    or ``gen`` (see :func:`generator`)."""
     dtype = _float(dtype)
     check_dtype_on(normalize_device(device), dtype)
-    g = generator(device)
-    if g is _cpu:
+    g = generator(device, gen)
+    if isinstance(g, np.random.Generator):
         return g.uniform(low, high, size=shape).astype(dtype, copy=False)
     return g.uniform(low, high, size=shape, dtype=_draw_dtype(dtype)).astype(dtype, copy=False)
 
 
-def normal(shape, mean=0.0, std=1.0, dtype=None, device="cpu"):
+def normal(shape, mean=0.0, std=1.0, dtype=None, device="cpu", gen=None):
     """An array of N(mean, std²) samples."""
     dtype = _float(dtype)
     check_dtype_on(normalize_device(device), dtype)
-    g = generator(device)
-    z = g.standard_normal(size=shape) if g is _cpu else \
+    g = generator(device, gen)
+    z = g.standard_normal(size=shape) if isinstance(g, np.random.Generator) else \
         g.standard_normal(size=shape, dtype=_draw_dtype(dtype))
     return (z * std + mean).astype(dtype, copy=False)
 
 
-def integers(low, high, shape, dtype=None, device="cpu"):
+def integers(low, high, shape, dtype=None, device="cpu", gen=None):
     """An array of integers drawn uniformly from [low, high)."""
     dtype = _dt.as_dtype(dtype) or _dt.int64
-    return generator(device).integers(low, high, size=shape).astype(dtype, copy=False)
+    return generator(device, gen).integers(low, high, size=shape).astype(dtype, copy=False)
 
 
-def bernoulli(shape, p, dtype=None, device="cpu"):
+def bernoulli(shape, p, dtype=None, device="cpu", gen=None):
     """An array of 0/1 with P(1) = p (float64 uniforms on the CPU, float32 on CUDA)."""
     u_dtype = np.float64 if normalize_device(device) == "cpu" else np.float32
-    return (uniform(shape, 0.0, 1.0, u_dtype, device) < p).astype(_float(dtype))
+    return (uniform(shape, 0.0, 1.0, u_dtype, device, gen) < p).astype(_float(dtype))
 
 
-def permutation(n, device="cpu"):
+def permutation(n, device="cpu", gen=None):
     """A random permutation of range(n) (int64)."""
-    return generator(device).permutation(n).astype(np.int64, copy=False)
+    return generator(device, gen).permutation(n).astype(np.int64, copy=False)

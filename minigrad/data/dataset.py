@@ -21,14 +21,16 @@ __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "StackDataset"
 
 
 def _rng(seed=None, generator=None):
-    """The NumPy Generator to draw from: ``generator``, a fresh one from ``seed``, or
-    minigrad's global CPU generator."""
+    """The NumPy Generator to draw from: ``generator`` (a CPU ``mg.Generator``'s stream, or
+    a NumPy Generator), a fresh one from ``seed``, or minigrad's global CPU generator."""
     if generator is not None and seed is not None:
         raise ValueError("pass either seed or generator, not both")
     if generator is not None:
+        if isinstance(generator, _random.Generator):  # mg.Generator: its NumPy stream
+            return _random.generator("cpu", generator)
         if not isinstance(generator, np.random.Generator):
-            raise TypeError(f"generator must be a numpy.random.Generator, got "
-                            f"{type(generator).__name__}")
+            raise TypeError(f"generator must be a minigrad.Generator or a "
+                            f"numpy.random.Generator, got {type(generator).__name__}")
         return generator
     if seed is not None:
         return np.random.default_rng(seed)

@@ -147,14 +147,16 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U[a, b]."""
     if a > b:
         raise ValueError(f"uniform_: expected a <= b, got a={a}, b={b}")
-    return _fill(tensor, _random.uniform(tensor.shape, a, b, np.float64, tensor.device))
+    return _fill(tensor, _random.uniform(tensor.shape, a, b, np.float64, tensor.device,
+                                         generator))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std²)."""
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
-    return _fill(tensor, _random.normal(tensor.shape, mean, std, np.float64, tensor.device))
+    return _fill(tensor, _random.normal(tensor.shape, mean, std, np.float64, tensor.device,
+                                        generator))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
@@ -172,7 +174,8 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
     lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
-    u = _random.uniform(tensor.shape, 2 * lo - 1, 2 * hi - 1, np.float64, tensor.device)
+    u = _random.uniform(tensor.shape, 2 * lo - 1, 2 * hi - 1, np.float64, tensor.device,
+                        generator)
     xp = get_array_module(u)
     eps = np.finfo(np.float64).eps
     u = xp.clip(u, -1 + eps, 1 - eps)
@@ -230,7 +233,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     if _empty(tensor, "xavier_uniform_"):
         return tensor
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
@@ -239,7 +242,7 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
     if _empty(tensor, "xavier_normal_"):
         return tensor
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -254,7 +257,7 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", ge
         return tensor
     gain = calculate_gain(nonlinearity, a)
     bound = math.sqrt(3.0) * gain / math.sqrt(fan)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def default_bias_bound(fan_in):
@@ -277,7 +280,7 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", gen
     if _empty(tensor, "kaiming_normal_"):
         return tensor
     gain = calculate_gain(nonlinearity, a)
-    return normal_(tensor, 0.0, gain / math.sqrt(fan))
+    return normal_(tensor, 0.0, gain / math.sqrt(fan), generator)
 
 
 def lecun_normal_(tensor):
@@ -318,7 +321,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.data.size // rows
-    flat = _random.normal((rows, cols), 0.0, 1.0, np.float64, tensor.device)
+    flat = _random.normal((rows, cols), 0.0, 1.0, np.float64, tensor.device, generator)
     xp = get_array_module(flat)
     if rows < cols:
         flat = flat.T
@@ -338,8 +341,8 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         raise ValueError(f"sparse_: only 2-D tensors are supported, got shape {tensor.shape}")
     rows, cols = tensor.shape
     n_zeros = int(math.ceil(sparsity * rows))
-    w = _random.normal((rows, cols), 0.0, std, np.float64, tensor.device)
+    w = _random.normal((rows, cols), 0.0, std, np.float64, tensor.device, generator)
     for c in range(cols):
-        idx = _random.permutation(rows, tensor.device)[:n_zeros]
+        idx = _random.permutation(rows, tensor.device, generator)[:n_zeros]
         w[idx, c] = 0.0
     return _fill(tensor, w)
