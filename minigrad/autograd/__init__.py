@@ -82,9 +82,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(results)
 
 
-from . import functional, profiler  # noqa: E402
+from . import forward_ad, functional, profiler  # noqa: E402
 
 __all__ = ["Function", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "inference_mode", "is_inference_mode_enabled",
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-           "is_anomaly_check_nan_enabled", "functional", "profiler", "run_backward"]
+           "is_anomaly_check_nan_enabled", "forward_ad", "functional", "profiler",
+           "run_backward"]

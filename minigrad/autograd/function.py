@@ -28,6 +28,8 @@ from ..amp.autocast_mode import _state as _amp_state
 from ..amp.autocast_mode import cast_inputs as _amp_cast
 from .anomaly_mode import _state as _anomaly
 from .anomaly_mode import checked_backward, forward_trace
+from .forward_ad import _level as _forward_ad_level
+from .forward_ad import propagate as _forward_ad_propagate
 from .grad_mode import _state as _grad_mode
 from .grad_mode import set_grad_enabled
 from .hooks import apply_grad_hooks
@@ -136,6 +138,8 @@ class Function:
                     self._output_array = y
                 if _anomaly.enabled:
                     self._forward_trace = forward_trace()
+        if _forward_ad_level[0]:
+            _forward_ad_propagate(self, inputs, out)
         return out
 
     @property
