@@ -442,12 +442,88 @@ class _Cuda:
         manual_seed(seed)
 
     @staticmethod
+    def device_count() -> int:
+        """The number of visible CUDA devices (0 without CuPy or a GPU)."""
+        if not cuda_available():
+            return 0
+        from ._backend import cupy
+
+        return int(cupy().cuda.runtime.getDeviceCount())
+
+    @staticmethod
+    def current_device() -> int:
+        from ._backend import cupy
+
+        return int(cupy().cuda.Device().id)
+
+    @staticmethod
+    def get_device_name(device=None) -> str:
+        from ._backend import cupy
+
+        cp = cupy()
+        index = cp.cuda.Device().id if device is None else int(str(device).split(":")[-1])
+        name = cp.cuda.runtime.getDeviceProperties(index)["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
+
+    @staticmethod
+    def memory_allocated(device=None) -> int:
+        """Bytes held by live CUDA tensors (CuPy's memory pool, in use)."""
+        from ._backend import cupy
+
+        return int(cupy().get_default_memory_pool().used_bytes())
+
+    @staticmethod
+    def memory_reserved(device=None) -> int:
+        """Bytes the memory pool holds from the driver (in use or cached)."""
+        from ._backend import cupy
+
+        return int(cupy().get_default_memory_pool().total_bytes())
+
+    @staticmethod
+    def empty_cache() -> None:
+        """Give the pool's cached, unused blocks back to the driver."""
+        if cuda_available():
+            from ._backend import cupy
+
+            cupy().get_default_memory_pool().free_all_blocks()
+
+    @staticmethod
+    def Event(enable_timing=True):  # noqa: N802  (PyTorch's class name)
+        """A CUDA event (``record()``, ``synchronize()``, ``elapsed_time(end)`` in ms):
+        CuPy's ``cupy.cuda.Event``, with PyTorch's method names."""
+        from ._backend import cupy
+
+        return _CudaEvent(cupy().cuda.Event(disable_timing=not enable_timing))
+
+    @staticmethod
     def is_bf16_supported():
         """Whether CUDA tensors can be bfloat16 (a GPU, and CuPy 14 or later with
         ml_dtypes); False without a GPU."""
         from ._backend import cupy_has_bfloat16
 
         return cuda_available() and cupy_has_bfloat16()
+
+
+class _CudaEvent:
+    """PyTorch's ``torch.cuda.Event`` methods over a ``cupy.cuda.Event``."""
+
+    def __init__(self, event):
+        self._event = event
+
+    def record(self, stream=None):
+        self._event.record(stream)
+
+    def synchronize(self):
+        self._event.synchronize()
+
+    def query(self) -> bool:
+        return bool(self._event.done)
+
+    def elapsed_time(self, end_event) -> float:
+        """Milliseconds from this event to ``end_event`` (both recorded)."""
+        from ._backend import cupy
+
+        return float(cupy().cuda.get_elapsed_time(self._event, end_event._event))
 
 
 cuda = _Cuda()

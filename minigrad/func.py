@@ -40,7 +40,7 @@ from .ops.shape import stack
 from .tensor import Tensor
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap",
-           "functional_call"]
+           "functional_call", "linearize", "stack_module_state", "functionalize"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -303,8 +303,9 @@ def hessian(func, argnums=0):
 
 def vmap(func, in_dims=0, out_dims=0):
     """``func`` applied to each slice along ``in_dims`` of its arguments (an int for all,
-    or one entry per argument, None for an argument passed whole), the results stacked
-    along ``out_dims``. A loop over the slices (see the module notes).
+    or one entry per argument, None for an argument passed whole; an argument may be a
+    tuple, list or dict of tensors, all sliced along its dim), the results stacked along
+    ``out_dims``. A loop over the slices (see the module notes).
 
     >>> import minigrad as mg
     >>> from minigrad.func import grad
@@ -318,16 +319,22 @@ def vmap(func, in_dims=0, out_dims=0):
         if len(dims) != len(args):
             raise ValueError(f"vmap: in_dims has {len(dims)} entries for {len(args)} "
                              "arguments")
-        sizes = {a.shape[d] for a, d in zip(args, dims) if d is not None}
+        # an argument may be a tensor or a tuple/list/dict of them (its in_dim applies
+        # to every tensor in it); anything else is passed whole
+        mapped = [(a, d) for a, d in zip(args, dims) if d is not None]
+        sizes = {t.shape[d] for a, d in mapped for t in _leaves(a)}
         if len(sizes) != 1:
             raise ValueError(f"vmap: the mapped dims must have one size, got {sorted(sizes)}"
                              if sizes else "vmap: at least one argument must be mapped")
         n = sizes.pop()
-        results = []
-        for k in range(n):
-            sliced = [a if d is None else a[(slice(None),) * (d % a.ndim) + (k,)]
-                      for a, d in zip(args, dims)]
-            results.append(func(*sliced))
+
+        def slice_of(a, d, k):
+            if d is None:
+                return a
+            return _rebuild(a, iter(t[(slice(None),) * (d % t.ndim) + (k,)]
+                                    for t in _leaves(a)))
+
+        results = [func(*[slice_of(a, d, k) for a, d in zip(args, dims)]) for k in range(n)]
         first = results[0]
         if isinstance(first, Tensor):
             return stack(results, out_dims)
@@ -383,3 +390,74 @@ def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None):
     args = args if isinstance(args, tuple) else (args,)
     with _swapped(module, merged):
         return module(*args, **(kwargs or {}))
+
+
+# --------------------------------------------------------------------------- ensembles
+
+def linearize(func, *primals):
+    """``(func(*primals), jvp_fn)`` where ``jvp_fn(*tangents)`` is the Jacobian-vector
+    product at ``primals`` (torch.func.linearize): the linear map of the function there,
+    evaluated by forward-mode AD for each new tangent.
+
+    >>> import minigrad as mg
+    >>> out, jvp_fn = linearize(lambda x: x.sin(), mg.tensor([0.0, 1.0]))
+    >>> jvp_fn(mg.tensor([2.0, 0.0])).tolist()
+    [2.0, 0.0]
+    """
+    from .autograd import forward_ad as fwAD
+
+    primals = tuple(p.detach() for p in primals)
+    out = func(*primals)
+
+    def jvp_fn(*tangents):
+        if len(tangents) != len(primals) or any(
+                t.shape != p.shape for p, t in zip(primals, tangents)):
+            raise ValueError("linearize: one tangent per primal, with the primal's shape")
+        with fwAD.dual_level():
+            duals = [fwAD.make_dual(p, t) for p, t in zip(primals, tangents)]
+            result = func(*duals)
+            return _rebuild(result, iter(_tangent_or_zeros(fwAD, o)
+                                         for o in _leaves(result)))
+
+    return out, jvp_fn
+
+
+def _tangent_or_zeros(fwAD, output):
+    tangent = fwAD.unpack_dual(output).tangent
+    return tangent if tangent is not None else output.detach() * 0
+
+
+def stack_module_state(models):
+    """``(params, buffers)``: dicts from each parameter's (buffer's) dotted name to the
+    stack of that tensor over ``models`` (same architecture), for running an ensemble with
+    :func:`vmap` over :func:`functional_call` (torch.func.stack_module_state). The stacked
+    parameters are new leaves that require grad.
+
+    >>> import minigrad as mg
+    >>> params, _ = stack_module_state([mg.nn.Linear(3, 2) for _ in range(4)])
+    >>> params["weight"].shape
+    (4, 2, 3)
+    """
+    from .ops.shape import stack
+
+    models = list(models)
+    if not models:
+        raise ValueError("stack_module_state: expected at least one model")
+    names = [n for n, _ in models[0].named_parameters()]
+    for m in models[1:]:
+        if [n for n, _ in m.named_parameters()] != names:
+            raise ValueError("stack_module_state: the models do not have the same "
+                             "parameters")
+    params = {}
+    for name in names:
+        stacked = stack([dict(m.named_parameters())[name].detach() for m in models])
+        params[name] = stacked.requires_grad_(True)
+    buffers = {name: stack([dict(m.named_buffers())[name] for m in models])
+               for name, _ in models[0].named_buffers()}
+    return params, buffers
+
+
+def functionalize(func, *, remove="mutations"):
+    """``func`` itself: minigrad records no in-place op, so there is nothing to remove
+    (torch.func.functionalize turns in-place ops into out-of-place ones)."""
+    return func

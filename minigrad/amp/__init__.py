@@ -25,7 +25,10 @@ from .autocast_mode import (
     autocast_float32,
     autocast_inputs,
     cast_inputs,
+    custom_bwd,
+    custom_fwd,
     half_matmul,
+    is_autocast_available,
     is_autocast_enabled,
     is_half,
 )
@@ -34,4 +37,5 @@ from .grad_scaler import GradScaler, OptState
 __all__ = [
     "autocast", "autocast_dtype", "is_autocast_enabled", "autocast_inputs",
     "autocast_float32", "cast_inputs", "half_matmul", "is_half", "GradScaler", "OptState",
+    "custom_fwd", "custom_bwd", "is_autocast_available",
 ]

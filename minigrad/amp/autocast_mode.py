@@ -338,3 +338,57 @@ def half_matmul(xp, a, b, out_dtype=None):
     if out_dtype == np.float32 or dtype != np.float16:  # cuBLAS through CuPy: float16 only
         return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
     return xp.matmul(a, b)
+
+
+def is_autocast_available(device_type) -> bool:
+    """Whether autocast runs on ``device_type``: "cpu" and "cuda" (the CPU path is slower,
+    for testing, as in the rest of minigrad)."""
+    return device_type in ("cpu", "cuda")
+
+
+def custom_fwd(fwd=None, *, device_type="cuda", cast_inputs=None):
+    """Decorate a custom Function's ``forward`` (PyTorch's ``torch.amp.custom_fwd``): the
+    autocast state at the call is remembered for :func:`custom_bwd`; with ``cast_inputs``
+    (a floating dtype) and autocast on, the floating tensor arguments are cast to it and
+    the forward runs with autocast off."""
+    import functools
+
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+
+    @functools.wraps(fwd)
+    def forward(ctx, *args, **kwargs):
+        ctx._amp_dtype = _state.dtype
+        if cast_inputs is None or _state.dtype is None:
+            return fwd(ctx, *args, **kwargs)
+        from ..tensor import Tensor
+
+        def cast(a):
+            if isinstance(a, Tensor) and a.is_floating_point():
+                return a.to(dtype=cast_inputs)
+            return a
+
+        with autocast(enabled=False):
+            return fwd(ctx, *[cast(a) for a in args], **{k: cast(v) for k, v in kwargs.items()})
+
+    return forward
+
+
+def custom_bwd(bwd=None, *, device_type="cuda"):
+    """Decorate a custom Function's ``backward`` (``torch.amp.custom_bwd``): it runs with
+    the autocast state its forward ran with."""
+    import functools
+
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+
+    @functools.wraps(bwd)
+    def backward(ctx, *grads):
+        saved = _state.dtype
+        _state.dtype = getattr(ctx, "_amp_dtype", None)
+        try:
+            return bwd(ctx, *grads)
+        finally:
+            _state.dtype = saved
+
+    return backward

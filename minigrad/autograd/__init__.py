@@ -82,10 +82,63 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(results)
 
 
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             inputs=None):
+    """Accumulate the gradients of several outputs into the leaves' ``.grad`` in one
+    backward pass (``torch.autograd.backward``): Σ_k ∂tensors[k]/∂leaf · grad_tensors[k].
+    ``grad_tensors`` may be omitted for one-element outputs."""
+    from ..tensor import Tensor, _default_grad_output
+
+    tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,) * len(tensors) if grad_tensors is None \
+            else (grad_tensors,)
+    grad_tensors = tuple(grad_tensors)
+    if len(grad_tensors) != len(tensors):
+        raise ValueError(f"backward: {len(grad_tensors)} gradients for {len(tensors)} "
+                         "tensors")
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError("backward: a tensor does not require grad and has no graph")
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        if len(tensors) != 1:
+            raise NotImplementedError("backward: inputs= with several tensors: call "
+                                      "Tensor.backward on their weighted sum")
+        return tensors[0].backward(grad_tensors[0], retain_graph, create_graph, inputs)
+    gys = [_default_grad_output(t, g, "backward()") for t, g in zip(tensors, grad_tensors)]
+    run_backward(list(tensors), gys, retain_graph, create_graph)
+
+
+def _gradcheck(*args, **kwargs):
+    from ..gradcheck import gradcheck as check
+
+    return check(*args, **kwargs)
+
+
+def _gradgradcheck(*args, **kwargs):
+    from ..gradcheck import gradgradcheck as check
+
+    return check(*args, **kwargs)
+
+
+gradcheck, gradgradcheck = _gradcheck, _gradgradcheck  # torch.autograd's paths
+gradcheck.__name__, gradgradcheck.__name__ = "gradcheck", "gradgradcheck"
+
+
+def Variable(data, requires_grad=False):  # noqa: N802  (PyTorch's deprecated name)
+    """PyTorch's deprecated ``Variable(tensor)``: the tensor itself (with
+    ``requires_grad`` set when asked)."""
+    return data.requires_grad_(True) if requires_grad else data
+
+
 from . import forward_ad, functional, profiler  # noqa: E402
 
 __all__ = ["Function", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "inference_mode", "is_inference_mode_enabled",
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
            "is_anomaly_check_nan_enabled", "forward_ad", "functional", "profiler",
-           "run_backward"]
+           "run_backward", "backward", "gradcheck", "gradgradcheck", "Variable"]

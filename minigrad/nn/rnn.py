@@ -700,7 +700,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         n = n[order]
         x = x.index_select(1, order)
         sorted_indices = creation.tensor(order, device=input.device)
-        unsorted_indices = creation.tensor(np.argsort(order), device=input.device)
+        unsorted_indices = invert_permutation(sorted_indices)
     steps = int(n[0]) if B else 0
     batch_sizes = np.array([(n > t).sum() for t in range(steps)], dtype=np.int64)
     data = cat([x[t, :int(b)] for t, b in enumerate(batch_sizes)], 0)
@@ -768,3 +768,47 @@ def pack_sequence(sequences, enforce_sorted=True):
     lengths = [s.shape[0] if isinstance(s, Tensor) and s.ndim else 0 for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths,
                                 enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """The inverse of :func:`pad_sequence`: the list of the sequences, each cut to its
+    length (views of the padded tensor, differentiable).
+
+    >>> import minigrad as mg
+    >>> padded = mg.tensor([[1.0, 4.0], [2.0, 0.0], [3.0, 0.0]])       # (L, B)
+    >>> [s.tolist() for s in unpad_sequence(padded, [3, 1])]
+    [[1.0, 2.0, 3.0], [4.0]]
+    """
+    x = padded_sequences if batch_first else padded_sequences.transpose(0, 1)
+    lengths = [int(n) for n in (lengths.tolist() if isinstance(lengths, Tensor) else lengths)]
+    if len(lengths) != x.shape[0]:
+        raise ValueError(f"unpad_sequence: {len(lengths)} lengths for a batch of "
+                         f"{x.shape[0]} sequences")
+    if any(n < 0 or n > x.shape[1] for n in lengths):
+        raise ValueError(f"unpad_sequence: lengths must lie in [0, {x.shape[1]}], got "
+                         f"{lengths}")
+    return [x[i, :n] for i, n in enumerate(lengths)]
+
+
+def unpack_sequence(packed_sequences):
+    """The inverse of :func:`pack_sequence`: the list of the sequences, in their original
+    order.
+
+    >>> import minigrad as mg
+    >>> packed = pack_sequence([mg.tensor([1.0]), mg.tensor([2.0, 3.0])],
+    ...                        enforce_sorted=False)
+    >>> [s.tolist() for s in unpack_sequence(packed)]
+    [[1.0], [2.0, 3.0]]
+    """
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
+
+
+def invert_permutation(permutation):
+    """The permutation that undoes ``permutation`` (None stays None)."""
+    if permutation is None:
+        return None
+    xp = permutation.xp
+    inverse = xp.empty_like(permutation.data)
+    inverse[permutation.data] = xp.arange(permutation.shape[0], dtype=inverse.dtype)
+    return Tensor(inverse)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from ..rnn import (
     PackedSequence,
+    invert_permutation,
     pack_padded_sequence,
     pack_sequence,
     pad_packed_sequence,
     pad_sequence,
+    unpack_sequence,
+    unpad_sequence,
 )
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence",
-           "pad_sequence"]
+           "pad_sequence", "unpad_sequence", "unpack_sequence", "invert_permutation"]
