@@ -237,10 +237,12 @@ class GradcheckReport:
         return max((e.max_rel_error for e in self.entries), key=_nan_first, default=math.nan)
 
     def _per_input(self):
-        """input → its entries (all outputs)."""
+        """(input, kind) → its entries (all outputs): the reverse-mode checks of an input
+        share its elements (or directions); its forward-mode check has its own
+        directions, so it is a group of its own."""
         groups = {}
         for e in self.entries:
-            groups.setdefault(e.input, []).append(e)
+            groups.setdefault((e.input, _forward(e)), []).append(e)
         return groups
 
     @property
@@ -262,7 +264,7 @@ class GradcheckReport:
         it)."""
         shown = [e for e in self.entries if not e.passed]
         if any(e.output is not None for e in shown):
-            shown = [e for e in shown if e.output is not None]
+            shown = [e for e in shown if e.output is not None or _forward(e)]
         rows = [(e.excess[j], e, int(j)) for e in shown for j in np.flatnonzero(e.failed_mask)]
         rows.sort(key=lambda r: -r[0])
         out = []
@@ -294,7 +296,7 @@ class GradcheckReport:
     def __str__(self):
         if self.problem:
             return self.problem
-        several = self.n_outputs > 1
+        several = self.n_outputs > 1 or any(_forward(e) for e in self.entries)
         noun = "elements" if self.mode == "full" else "directional derivatives"
         settings = f"eps={self.eps}, atol={self.atol}, rtol={self.rtol}"
         lines = []
@@ -344,6 +346,14 @@ class GradcheckReport:
             "failures": [{k: _finite_or_none(v) if isinstance(v, float) else v
                           for k, v in r.items()} for r in self.failures(self.max_rows)],
         }
+
+
+def _forward(entry):
+    """Whether ``entry`` is a forward-mode check (``check_forward_ad``)."""
+    return entry.output_name == _FORWARD_AD
+
+
+_FORWARD_AD = "forward AD"
 
 
 def _nan_first(value):
@@ -445,7 +455,7 @@ def _check_inputs(inputs, what):
 
 
 def _check(fn, inputs, eps, atol, rtol, *, mode, n_directions, seed, max_rows, kind,
-           with_graph=False, input_names=None, output_names=None):
+           with_graph=False, input_names=None, output_names=None, check_forward_ad=False):
     """The check behind every public function: returns a :class:`GradcheckReport`."""
     _check_settings(kind, eps, atol, rtol, mode, n_directions, max_rows)
     inputs, diff = _check_inputs(inputs, kind)
@@ -542,7 +552,42 @@ def _check(fn, inputs, eps, atol, rtol, *, mode, n_directions, seed, max_rows, k
                                    "all" if K > 1 else output_names[0], x.shape, mode,
                                    _compared(analytic_all[pos], directions), numeric_all,
                                    atol, rtol))
+        if check_forward_ad:
+            entries.append(_forward_ad_entry(fn, inputs, i, x, input_names[i], cotangents,
+                                             objectives, eps, atol, rtol, rng, n_directions))
     return report(entries)
+
+
+def _forward_ad_entry(fn, inputs, i, x, name, cotangents, objectives, eps, atol, rtol, rng,
+                      n_directions):
+    """Forward mode checked along random directions t of input i: ⟨v, J·t⟩ from the
+    tangents of a dual forward pass against the central difference of L = Σₒ⟨vₒ, fₒ⟩."""
+    from .autograd import forward_ad as fwAD
+
+    analytic, numeric = [], []
+    orig = x.data.copy()
+    for _ in range(n_directions):
+        t = rng.standard_normal(x.shape)
+        t_dev = x.xp.asarray(to_device(t, x.device), dtype=x.dtype)
+        with fwAD.dual_level():
+            args = list(inputs)
+            args[i] = fwAD.make_dual(x.detach(), Tensor(t_dev))
+            with no_grad():
+                outs = _outputs_tuple(fn(*args))
+            jt = 0.0
+            for o, v in zip(outs, cotangents):
+                tangent = fwAD.unpack_dual(o).tangent
+                if tangent is not None:
+                    jt += float((_to_cpu(tangent.data) * v).sum())
+        analytic.append(jt)
+        x.data[...] = orig + eps * t_dev
+        fp = objectives().sum()
+        x.data[...] = orig - eps * t_dev
+        fm = objectives().sum()
+        x.data[...] = orig
+        numeric.append((fp - fm) / (2 * eps))
+    return _make_entry(i, name, None, _FORWARD_AD, x.shape, "directional", analytic, numeric,
+                       atol, rtol)
 
 
 def _compared(a, directions):
@@ -552,7 +597,7 @@ def _compared(a, directions):
 
 
 def gradcheck_report(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, *, mode="auto",
-                     n_directions=8, seed=0, max_rows=10):
+                     n_directions=8, seed=0, max_rows=10, check_forward_ad=False):
     """Run :func:`gradcheck` and return what it found, pass or fail, as a
     :class:`GradcheckReport` (a wrong gradient does not raise; bad arguments do).
 
@@ -573,7 +618,8 @@ def gradcheck_report(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, *, mode="auto",
     [3, 4]
     """
     return _check(fn, inputs, eps, atol, rtol, mode=mode, n_directions=n_directions,
-                  seed=seed, max_rows=max_rows, kind="gradcheck")
+                  seed=seed, max_rows=max_rows, kind="gradcheck",
+                  check_forward_ad=check_forward_ad)
 
 
 def _verdict(report, raise_exception):
@@ -585,7 +631,7 @@ def _verdict(report, raise_exception):
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, *,
-              mode="auto", n_directions=8, seed=0, max_rows=10):
+              mode="auto", n_directions=8, seed=0, max_rows=10, check_forward_ad=False):
     """Check the gradients of ``fn`` at ``inputs`` against central differences.
 
     Parameters
@@ -600,6 +646,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     n_directions : directions per input in directional mode.
     seed : seed of the random cotangents and directions (the check is repeatable).
     max_rows : rows of the table of worst elements in the failure message.
+    check_forward_ad : also check forward mode (:mod:`minigrad.autograd.forward_ad`):
+        ⟨v, J·t⟩ along ``n_directions`` random tangents t of each input, against the
+        central difference (entries whose output is "forward AD").
 
     Returns
     -------
@@ -615,7 +664,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     True
     """
     report = _check(fn, inputs, eps, atol, rtol, mode=mode, n_directions=n_directions,
-                    seed=seed, max_rows=max_rows, kind="gradcheck")
+                    seed=seed, max_rows=max_rows, kind="gradcheck",
+                    check_forward_ad=check_forward_ad)
     return _verdict(report, raise_exception)
 
 

@@ -27,6 +27,9 @@ The ctx: ``save_for_backward(*tensors)`` / ``saved_tensors``, ``needs_input_grad
 ``mark_non_differentiable(*outputs)``, ``set_materialize_grads(flag)``, and any
 attribute you set on it.
 
+In forward mode (``minigrad.autograd.forward_ad``) the tangents are those of the ops the
+forward runs (PyTorch instead asks for a ``jvp`` staticmethod).
+
 Several outputs are joined into one vector inside the graph (the engine's nodes have one
 output each), so the backward receives zeros for an output the loss does not use, with
 or without ``set_materialize_grads`` (PyTorch passes None when it is False).
@@ -105,6 +108,8 @@ class _Node(Function):
     """The graph node of one ``apply``: its output is the custom forward's output (or all
     of its differentiable outputs joined into one vector), its backward the user's."""
 
+    forward_ad_from_forward = True  # tangents come from the forward's own ops
+
     def __init__(self, cls, ctx, array, shapes, tensor_slots, n_args, others=None):
         self.cls, self.ctx, self.array = cls, ctx, array
         self.shapes, self.tensor_slots, self.n_args = shapes, tensor_slots, n_args
@@ -170,6 +175,25 @@ class _Node(Function):
         self.array = None
 
 
+def _carry_tangents(out, inner):
+    """Forward mode through a custom Function: the tangents its forward computed (its ops
+    propagate them) carried over to the graph node's output (all of them joined when
+    there are several), rather than a rule derived from the user's backward."""
+    from .forward_ad import _level, tangent_of
+
+    if not _level[0]:
+        return
+    tangents = [tangent_of(o) for o in inner]
+    if all(t is None for t in tangents):
+        return
+    parts = [(t if t is not None else o.detach() * 0).reshape(-1)
+             for t, o in zip(tangents, inner)]
+    from ..ops.shape import cat
+
+    joined = parts[0] if len(parts) == 1 else cat(parts, 0)
+    out._dual = (_level[0], joined.reshape(out.shape))
+
+
 def _make_constant(array):
     from ..tensor import Tensor
 
@@ -216,7 +240,9 @@ def apply(cls, *args, **kwargs):
     if single:
         node = _Node(cls, ctx, output.data, None, tensor_slots, len(args))
         _link_saved_outputs(ctx, node, {id(output): None})
-        return node(*inputs)
+        out = node(*inputs)
+        _carry_tangents(out, [output])
+        return out
     xp = outputs[diff[0]].xp
     dtypes = {outputs[j].dtype for j in diff}
     if len(dtypes) > 1:
@@ -237,6 +263,7 @@ def apply(cls, *args, **kwargs):
         start += int(np.prod(shape, dtype=np.int64))
     _link_saved_outputs(ctx, node, places)
     joined = node(*inputs)
+    _carry_tangents(joined, [outputs[j] for j in diff])
     result = list(outputs)
     for j, shape in zip(diff, shapes):
         start = places[id(outputs[j])][0]

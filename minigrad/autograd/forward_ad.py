@@ -104,6 +104,8 @@ def propagate(fn, inputs, out):
     from . import grad as _grad
     from .grad_mode import enable_grad
 
+    if getattr(fn, "forward_ad_from_forward", False):
+        return  # a custom Function's node: its forward's ops gave the tangent already
     tangents = [tangent_of(x) for x in inputs]
     if all(t is None for t in tangents) or out.data.dtype.kind != "f":
         return

@@ -119,3 +119,42 @@ def test_forward_ad_matches_pytorch():
         x = tfwAD.make_dual(torch.tensor(a), torch.tensor(t))
         theirs = tfwAD.unpack_dual(f(torch, x, torch.tensor(w))).tangent
     np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_gradcheck_checks_forward_mode_too():
+    x = mg.randn(3, 4, dtype=mg.float64, requires_grad=True)
+    report = mg.gradcheck_report(lambda t: (t.tanh() * t).sum(1), [x], check_forward_ad=True)
+    assert report.passed
+    assert [(e.output_name, e.n_checked) for e in report.entries] == [("0", 12),
+                                                                      ("forward AD", 8)]
+
+    class BadSquare(mg.autograd.Function):          # minigrad's own kind of op: its
+        def forward(self, xp, a):                   # forward-mode rule comes from its
+            return a * a                            # backward, so both are wrong
+
+        def backward(self, gy):
+            return gy * self.inputs[0]
+
+    report = mg.gradcheck_report(lambda t: BadSquare()(t), [x], check_forward_ad=True)
+    assert [e.passed for e in report.entries] == [False, False]
+    assert "forward AD" in str(report)
+
+
+def test_custom_function_tangents_come_from_its_forward():
+    class Square(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t * t, t.sum()
+
+        @staticmethod
+        def backward(ctx, g, g_sum):
+            (t,) = ctx.saved_tensors
+            return 2 * g * t + g_sum
+
+    x = _f64([1.0, 2.0]).requires_grad_()
+    for grad_mode in (True, False):
+        with mg.set_grad_enabled(grad_mode), fwAD.dual_level():
+            a, b = Square.apply(fwAD.make_dual(x, _f64([1.0, -1.0])))
+            assert fwAD.unpack_dual(a).tangent.tolist() == [2.0, -4.0]
+            assert fwAD.unpack_dual(b).tangent.item() == 0.0
