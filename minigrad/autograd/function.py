@@ -155,6 +155,17 @@ class Function:
         y.creator = self
         return y
 
+    @property
+    def next_functions(self):
+        """PyTorch's ``grad_fn.next_functions``: for each input, ``(node, 0)``: the input's
+        own Function, an :class:`AccumulateGrad` for a leaf that requires grad, or None
+        for a constant. Walking it from a loss visits the whole graph."""
+        if self.inputs is None:
+            raise RuntimeError(_FREED)
+        return tuple((x.creator if x.creator is not None else
+                      AccumulateGrad(x) if x.requires_grad else None, 0)
+                     for x in self.inputs)
+
     def release(self) -> None:
         """Drop what the graph holds (called after backward unless retain_graph)."""
         self.inputs = None
@@ -162,6 +173,30 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name} backward>"
+
+
+class AccumulateGrad:
+    """The graph's end at a leaf (what PyTorch's ``next_functions`` shows there): the leaf
+    is ``variable``; backward accumulates into its ``.grad``."""
+
+    __slots__ = ("variable",)
+    name = "AccumulateGrad"
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    @property
+    def next_functions(self):
+        return ()
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
 
 
 def ieee(forward):

@@ -5,11 +5,13 @@
 * :mod:`minigrad.viz.trajectories` — run optimizers on them, plot the paths (PNG) and
   animate them (GIF, with pillow).
 * :mod:`minigrad.viz.schedules` — learning-rate (and momentum) schedule plots.
+* :mod:`minigrad.viz.graph` — the autograd graph of a result as Graphviz DOT text.
 
 matplotlib is imported only inside the plotting functions; figures are drawn on an Agg
 canvas without touching ``pyplot``, so importing this package never needs a display.
 """
 from .functions import FUNCTIONS, TestFunction, beale, get_function, rosenbrock, saddle
+from .graph import autograd_graph
 from .schedules import default_schedules, plot_schedules, schedule_values
 from .trajectories import (
     DEFAULT_SUITES,
@@ -21,6 +23,7 @@ from .trajectories import (
 )
 
 __all__ = [
+    "autograd_graph",
     "DEFAULT_SUITES",
     "FUNCTIONS",
     "TestFunction",
