@@ -419,6 +419,47 @@ def is_floating_point(input) -> bool:
     return input.is_floating_point()
 
 
+def compile(model=None, **options):  # noqa: A001  (PyTorch's name)
+    """``torch.compile``'s place: minigrad has no compiler, so the model (or function) is
+    returned as it is, and ``@mg.compile`` decorates nothing; PyTorch code that calls it
+    runs unchanged."""
+    if model is None:
+        return lambda fn: fn
+    return model
+
+
+_thread_limit = [None]
+
+
+def get_num_threads() -> int:
+    """The threads NumPy's BLAS uses (threadpoolctl's view; the CPU count without it)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        import os
+
+        return os.cpu_count() or 1
+    import builtins  # max is minigrad's function here
+
+    counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return builtins.max(counts) if counts else 1
+
+
+def set_num_threads(n: int) -> None:
+    """Limit NumPy's BLAS to ``n`` threads (through threadpoolctl, which must be
+    installed; PyTorch's intra-op threads have no other counterpart here)."""
+    import builtins  # bool and int are minigrad's dtypes here
+
+    if isinstance(n, builtins.bool) or not isinstance(n, builtins.int) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise RuntimeError("set_num_threads needs the threadpoolctl package "
+                           "(pip install threadpoolctl)") from None
+    _thread_limit[0] = threadpool_limits(n, user_api="blas")
+
+
 def is_complex(input) -> bool:
     """False: minigrad has no complex dtypes."""
     return input.is_complex()

@@ -159,3 +159,22 @@ def test_cuda_helpers_on_a_gpu():
     assert start.elapsed_time(end) >= 0.0 and end.query()
     del x
     mg.cuda.empty_cache()
+
+
+def test_compile_is_the_identity_and_threads():
+    model = nn.Linear(2, 2)
+    assert mg.compile(model) is model
+
+    @mg.compile(mode="reduce-overhead")
+    def f(x):
+        return x * 2
+
+    assert f(mg.tensor([1.0])).tolist() == [2.0]
+    assert mg.get_num_threads() >= 1
+    with pytest.raises(ValueError, match="positive int"):
+        mg.set_num_threads(0)
+    pytest.importorskip("threadpoolctl")
+    before = mg.get_num_threads()
+    mg.set_num_threads(1)
+    assert mg.get_num_threads() == 1
+    mg.set_num_threads(before)
