@@ -249,8 +249,7 @@ def test_gamma_beta_dirichlet(device):
     s = d.sample((30000,)).numpy()
     assert np.allclose(s.sum(-1), 1.0) and np.allclose(s.mean(0), [1 / 6, 2 / 6, 3 / 6],
                                                         atol=0.01)
-    with pytest.raises(NotImplementedError, match="no reparameterized sample"):
-        g.rsample()
+    assert g.has_rsample and g.rsample((4,)).shape == (4,) + tuple(g.batch_shape)
     with pytest.raises(ValueError, match="Gamma: concentration and rate must be positive"):
         D.Gamma(-1.0, 1.0)
     mc_pairs = [(D.Gamma(2.0, 1.0), D.Gamma(3.0, 2.0)), (D.Beta(2.0, 3.0), D.Beta(1.0, 1.5)),
