@@ -8,6 +8,10 @@ r"""minigrad.sparse: sparse tensors with autograd.
 * :func:`mm`: ``S @ D``, ``S @ v``, ``D @ S`` with gradients for the dense operand and for
   the stored values (a gradient with the same pattern). Numba kernels on the CPU, our CUDA
   kernels on the GPU (``mg.kernels.use_vendor()`` switches to cuSPARSE).
+* the rest of ``torch.sparse``'s functions (:mod:`minigrad.sparse.functional`):
+  :func:`softmax`, :func:`log_softmax` (over the stored entries), :func:`sum` (sparse while
+  sparse dims remain), :func:`addmm`, :func:`sampled_addmm` (SDDMM), :func:`spdiags`,
+  :func:`spsolve`, each differentiable in the stored values and the dense operands.
 * :func:`embedding_sparse`: the lookup behind ``F.embedding(..., sparse=True)``, whose
   weight gradient is a COO tensor of the touched rows (``optim.SparseAdam`` consumes it).
 * 2:4 semi-structured sparsity: :func:`to_sparse_24` (``minigrad.sparse.semi_structured``).
@@ -29,11 +33,13 @@ import importlib
 from .coo import COOTensor, from_scipy, sparse_coo_tensor, to_sparse, to_sparse_coo
 from .csr import CSRTensor, sparse_csr_tensor, to_sparse_csr
 from .embedding import embedding_sparse
+from .functional import addmm, log_softmax, sampled_addmm, softmax, spdiags, spsolve, sum
 from .ops import is_sparse, mm
 
 __all__ = [
     "COOTensor", "CSRTensor", "sparse_coo_tensor", "sparse_csr_tensor", "to_sparse_coo",
     "to_sparse_csr", "to_sparse", "from_scipy", "mm", "sum", "embedding_sparse",
+    "softmax", "log_softmax", "addmm", "sampled_addmm", "spdiags", "spsolve",
     "is_sparse", "to_sparse_24", "to_sparse_semi_structured", "SparseSemiStructuredTensor",
     "mm24", "mm_24", "Linear24", "transposable_mask_24", "mask_24", "prune",
 ]
@@ -49,11 +55,6 @@ _LAZY = {
     "transposable_mask_24": "linear24",
     "mask_24": "linear24",
 }
-
-
-def sum(input, dim=None):  # noqa: A001 - PyTorch's name (torch.sparse.sum)
-    """Sum of a sparse tensor's entries, over all dims or ``dim`` (a dense Tensor)."""
-    return input.sum(dim)
 
 
 def __getattr__(name):
