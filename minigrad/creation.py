@@ -405,7 +405,8 @@ def _window(name, window_length, periodic, dtype, device, requires_grad, formula
     """A window of ``window_length`` samples from ``formula(t)``, t = n/(N − 1) in [0, 1]
     for the symmetric window of N points; a periodic window (for spectral analysis) is
     the symmetric one of N + 1 points without its last. Computed in float64, then cast."""
-    if not isinstance(window_length, numbers.Integral) or window_length < 0:
+    if isinstance(window_length, bool) or not isinstance(window_length, numbers.Integral) \
+            or window_length < 0:
         raise ValueError(f"{name}: window_length must be a non-negative integer, got "
                          f"{window_length!r}")
     dtype = _float_dtype(dtype)

@@ -260,6 +260,9 @@ def _op_cases():
                draw=lambda rng, *s: _T(rng.uniform(.5, 5, s))),
         _unary("erfinv", lambda x: x.erfinv(),
                draw=lambda rng, *s: _T(rng.uniform(-.9, .9, s))),
+        _unary("ndtri (central and tail branches)", lambda x: mg.special.ndtri(x),
+               draw=lambda rng, *s: _T(rng.choice([0.01, 0.5, 0.99], size=s)
+                                       + rng.uniform(-0.005, 0.005, size=s))),
         _unary("logit", lambda x: x.logit(), draw=lambda rng, *s: _T(rng.uniform(.1, .9, s))),
         _unary("logit (eps clamps below, inside, above)", lambda x: x.logit(eps=0.2),
                draw=lambda rng, *s: _T(rng.choice([0.05, 0.5, 0.95], size=s)

@@ -539,6 +539,9 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     or lower triangle (and taking its diagonal as ones with ``unitriangular``); the
     gradient with respect to A lies in that triangle, as PyTorch's.
 
+    Where minigrad differs: a zero on the diagonal (a singular A) raises
+    :class:`LinAlgError`, as :func:`lu_solve` does; PyTorch returns inf/nan.
+
     >>> import minigrad as mg
     >>> L = mg.tensor([[2.0, 0.0], [1.0, 1.0]])
     >>> solve_triangular(L, mg.tensor([[2.0], [3.0]]), upper=False).tolist()
@@ -658,6 +661,10 @@ def matrix_exp(A):
 def vander(x, *, N=None):
     """The Vandermonde matrix of x (..., n): columns x⁰, x¹, …, x^(N−1) (N = n by
     default), increasing powers as torch.linalg's."""
+    if x.dtype == _dt.bool:
+        raise TypeError("linalg.vander: bool tensors are not supported (as PyTorch)")
+    if x.ndim == 0:
+        raise ValueError("linalg.vander: x must have at least 1 dim, got a 0-d tensor")
     n = x.shape[-1] if N is None else N
     if n < 1:
         raise ValueError(f"linalg.vander: N must be at least 1, got {n}")

@@ -5,7 +5,7 @@ is ``lgamma``, ``psi`` is ``digamma``...); the ones defined here are composition
 
 ==================  ====================================================================
 ``ndtr(x)``          Φ(x) = ½ erfc(−x/√2), the standard normal CDF
-``ndtri(p)``         Φ⁻¹(p) = √2·erfinv(2p − 1)
+``ndtri(p)``         Φ⁻¹(p) (Cephes' rational approximations)
 ``log_ndtr(x)``      log Φ(x), accurate in both tails (see its docstring)
 ``entr(x)``          −x log x (0 at 0, −∞ for x < 0)
 ``xlog1py(x, y)``    x·log(1 + y), 0 where x = 0
@@ -26,7 +26,17 @@ import math
 
 from . import dtypes as _dt
 from .ops.activation import sigmoid as expit
-from .ops.elementwise import const, erfc, erfinv, logit, sinc, where, xlogy
+from .ops.elementwise import (
+    _check_broadcast,
+    const,
+    erfc,
+    erfinv,
+    logit,
+    sinc,
+    to_float,
+    where,
+    xlogy,
+)
 from .ops.reduction import log_softmax, logsumexp, softmax
 from .ops.special import (
     digamma,
@@ -40,7 +50,8 @@ from .ops.special import (
     mvlgamma,
     polygamma,
 )
-from .tensor import Tensor
+from .ops.special import ndtri as _ndtri
+from .tensor import Tensor, _as_operand
 
 __all__ = ["expit", "logit", "erf", "erfc", "erfinv", "gammaln", "digamma", "psi",
            "polygamma", "multigammaln", "log1p", "expm1", "exp2", "xlogy", "xlog1py", "sinc",
@@ -74,12 +85,14 @@ def round(input, decimals=0):  # noqa: A001  (PyTorch's name)
 
 def ndtr(input):
     """Φ(x) = ½ erfc(−x/√2): exact in the lower tail, where 1 + erf would cancel."""
-    return 0.5 * erfc(-input / math.sqrt(2))
+    return 0.5 * erfc(-to_float(input) / math.sqrt(2))   # −x of an unsigned int wraps
 
 
 def ndtri(input):
-    """Φ⁻¹(p) = √2·erf⁻¹(2p − 1) (±inf at 1 and 0, nan outside [0, 1])."""
-    return math.sqrt(2) * erfinv(2 * input - 1)
+    """Φ⁻¹(p) (±inf at 1 and 0, nan outside [0, 1]): Cephes' rational approximations
+    (:class:`~minigrad.ops.special.Ndtri`), which keep the digits of the tails that
+    √2·erf⁻¹(2p − 1) loses to the rounding of 2p − 1."""
+    return _ndtri(input)
 
 
 def log_ndtr(input):
@@ -109,19 +122,23 @@ def entr(input):
     """−x log x elementwise: 0 at x = 0, −∞ for x < 0 (gradient −(1 + log x))."""
     x = input
     data = x.data
-    inside = where(const(data > 0), x, 1.0)
+    inside = where(const((data > 0) | (data != data)), x, 1.0)   # NaN stays NaN
     value = -inside * inside.log()
     value = where(const(data == 0), 0.0, value)
     return where(const(data < 0), float("-inf"), value)
 
 
 def xlog1py(input, other):
-    """x·log1p(y), 0 where x = 0 (even where log1p(y) is −∞ or nan), broadcasting;
+    """x·log1p(y), 0 where x = 0 (even where log1p(y) is −∞ or nan; NaN where y is NaN,
+    as in PyTorch), broadcasting;
     log1p keeps the digits of small y that 1 + y would round away. Gradients as
     PyTorch's: ∂/∂x = log1p(y) (0 where x = 0 and y ≤ −1), ∂/∂y = x/(1 + y)."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"xlog1py: input must be a Tensor, got {type(input).__name__}")
-    y = other if isinstance(other, Tensor) else input.new_tensor(other)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("xlog1py: input or other must be a Tensor")
+    # a number takes the tensor's dtype, or the default float beside an integer tensor
+    y = other if isinstance(other, Tensor) else _as_operand(other, input)
+    input = input if isinstance(input, Tensor) else _as_operand(input, other)
+    _check_broadcast("xlog1py", input=input, other=y)
     common = _dt.result_type(input.data, y.data)
     if not _dt.is_floating(common):
         common = _dt.get_default_dtype()
@@ -129,7 +146,7 @@ def xlog1py(input, other):
     # where x = 0 and log1p(y) is −∞ or nan (y ≤ −1) it is replaced by log1p(0): the
     # product is then exactly 0 and ∂/∂x is 0 there, as PyTorch's; elsewhere ∂/∂x = log1p(y)
     y_data = y.data
-    bad = const((input.data == 0) & ~(y_data > -1))
+    bad = const((input.data == 0) & (y_data <= -1))     # a NaN y gives NaN, as PyTorch
     return input * where(bad, 0.0, y).log1p()
 
 

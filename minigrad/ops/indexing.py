@@ -597,11 +597,14 @@ def split_with_sizes(input, split_sizes, dim=0):
     [[0, 1], [2, 3, 4]]
     """
     x = input
+    if x.ndim == 0:
+        raise ValueError("split_with_sizes: expects a tensor with at least 1 dim, got a 0-d "
+                         "tensor")
     dim = _dim(dim, x.ndim, "split_with_sizes")
     sizes = [_int(s, "split_with_sizes", "each split size") for s in split_sizes]
     if any(s < 0 for s in sizes):
         raise ValueError(f"split_with_sizes: split_sizes must be non-negative, got {sizes}")
-    n = x.shape[dim] if x.ndim else 1
+    n = x.shape[dim]
     if sum(sizes) != n:
         raise ValueError(f"split_with_sizes: split_sizes {sizes} must add up to {n}, the "
                          f"size of dim {dim}")

@@ -27,6 +27,7 @@ as PyTorch's ``torch.linalg.LinAlgError``) naming the op, never NumPy's exceptio
 """
 from __future__ import annotations
 
+import math
 import string
 from collections import Counter, namedtuple
 
@@ -1021,9 +1022,10 @@ def tensordot(a, b, dims=2):
                              f"and {j} of b (size {b.shape[j]}) differ")
     free_a = [d for d in range(a.ndim) if d not in da]
     free_b = [d for d in range(b.ndim) if d not in db]
-    k = int(np.prod([a.shape[d] for d in da], dtype=np.int64))
-    left = a.permute(*(free_a + da)).reshape(-1, k)
-    right = b.permute(*(db + free_b)).reshape(k, -1)
+    k = math.prod(a.shape[d] for d in da)
+    rows, cols = math.prod(a.shape[d] for d in free_a), math.prod(b.shape[d] for d in free_b)
+    left = a.permute(*(free_a + da)).reshape(rows, k)     # sizes, not −1: k may be 0
+    right = b.permute(*(db + free_b)).reshape(k, cols)
     shape = tuple(a.shape[d] for d in free_a) + tuple(b.shape[d] for d in free_b)
     return matmul(left, right).reshape(shape)
 
@@ -1041,7 +1043,7 @@ def vander(x, N=None, increasing=False):
         raise ValueError(f"vander: expects a 1-D tensor, got shape {x.shape}")
     from ..linalg import vander as increasing_vander
 
-    if N is not None and N == 0:
+    if (x.shape[0] if N is None else N) == 0:       # no columns
         return x.reshape(-1, 1)[:, :0]
     v = increasing_vander(x, N=N)
     return v if increasing else v.flip(-1)

@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import shape as _shape
 from .elementwise import const as _const
@@ -286,6 +287,10 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     parts = [t for t in (prepend, x, append) if t is not None]
     if len(parts) > 1:
         parts = [t if isinstance(t, Tensor) else Tensor(x.xp.asarray(t)) for t in parts]
+        for t in parts:   # a 0-d one (a number) is broadcast, as NumPy's diff does
+            if t.ndim not in (0, x.ndim):
+                raise ValueError(f"diff: prepend and append must have the input's {x.ndim} "
+                                 f"dims (or be 0-d), got shape {t.shape}")
         x = _shape.cat([t.broadcast_to(x.shape[:dim] + (t.shape[dim] if t.ndim else 1,)
                                        + x.shape[dim + 1:]) if t.ndim != x.ndim else t
                         for t in parts], dim)
@@ -477,8 +482,8 @@ def block_diag(*tensors):
         if t.ndim > 2:
             raise ValueError(f"block_diag: expects tensors of at most 2 dims, got {t.shape}")
         blocks.append(t.reshape(1, -1) if t.ndim < 2 else t)
-    if not blocks:
-        raise ValueError("block_diag: expects at least one tensor")
+    if not blocks:  # no blocks: an empty 1×0 matrix, as in PyTorch
+        return Tensor(np.zeros((1, 0), dtype=_dt.get_default_dtype()))
     width = sum(b.shape[1] for b in blocks)
     rows, left = [], 0
     for b in blocks:
@@ -567,6 +572,8 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
         return v.data if isinstance(v, Tensor) else xp.asarray(v)
 
     a, b = array(elements), array(test_elements)
+    if a.dtype == np.bool_ or b.dtype == np.bool_:
+        raise TypeError("isin: bool elements are not supported (as PyTorch)")
     return Tensor(xp.isin(a, b, assume_unique=assume_unique, invert=invert))
 
 

@@ -56,6 +56,8 @@ def _terms(y, x, dx, dim, op):
         raise TypeError(f"{op}: expected a tensor of samples, got {type(y).__name__}")
     if x is not None and dx is not None:
         raise ValueError(f"{op}: pass the coordinates x or the spacing dx, not both")
+    if y.ndim == 0:
+        raise ValueError(f"{op}: expects samples with at least 1 dim, got a 0-d tensor")
     y = _floating(y)
     dim = _dim(dim, y.ndim, op)
     mean = (_slice(y, dim, 1) + _slice(y, dim, 0, -1)) * 0.5
@@ -172,7 +174,10 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     if edge_order not in (1, 2):
         raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order!r}")
     if input.ndim == 0:
-        raise RuntimeError("gradient: expected a tensor with at least one dim")
+        if dim is None or (not isinstance(dim, numbers.Integral) and not len(dim)):
+            return ()   # no dims, no partial derivatives (as PyTorch)
+        raise IndexError(f"gradient: dim {dim} given for a 0-d tensor, which has no "
+                         "dimensions")
     f = _floating(input)
     dims, spacings = _dims_and_spacings(f, spacing, dim)
     return tuple(_one_dim_gradient(f, d, s, edge_order) for d, s in zip(dims, spacings))

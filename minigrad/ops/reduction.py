@@ -255,6 +255,8 @@ class LogSumExp(Function):
     def forward(self, xp, x):
         if is_half(x.dtype):
             return _half_via_float32(self, xp, x)
+        if not _dt.is_floating(x.dtype):   # integers and bools: the default float dtype
+            x = x.astype(_dt.get_default_dtype())
         self.axes = normalize_dims(self.dim, x.ndim, "logsumexp")
         m = xp.amax(x, axis=self.axes, keepdims=True) if x.size else xp.zeros(
             _keepdim_shape(x.shape, self.axes), x.dtype)
@@ -270,6 +272,15 @@ class LogSumExp(Function):
         return gy.reshape(shape) * (x - y).exp()
 
 
+def _check_softmax_input(op, x, dim):
+    """PyTorch's softmax and log_softmax take floating tensors only (F.softmax's ``dtype``
+    converts first) and one dim in range."""
+    normalize_dims(dim, x.ndim, op)
+    if not _dt.is_floating(x.dtype):
+        raise TypeError(f"{op}: expected a floating-point tensor, got {x.dtype} (as "
+                        "PyTorch; pass dtype= to F.softmax to convert)")
+
+
 class Softmax(Function):
     """y = e^(x − m) / Σ e^(x − m) along ``dim``.   VJP: gx = y·(gy − Σ gy·y)."""
 
@@ -282,8 +293,11 @@ class Softmax(Function):
 
     @ieee  # a row of −inf gives nan (−inf − (−inf)), as in PyTorch
     def forward(self, xp, x):
+        _check_softmax_input("softmax", x, self.dim)
         if is_half(x.dtype):
             return _half_via_float32(self, xp, x)
+        if x.size == 0:
+            return x.copy()
         e = xp.exp(x - xp.amax(x, axis=self.dim, keepdims=True))
         return e / e.sum(axis=self.dim, keepdims=True)
 
@@ -304,8 +318,11 @@ class LogSoftmax(Function):
 
     @ieee
     def forward(self, xp, x):
+        _check_softmax_input("log_softmax", x, self.dim)
         if is_half(x.dtype):
             return _half_via_float32(self, xp, x)
+        if x.size == 0:
+            return x.copy()
         m = xp.amax(x, axis=self.dim, keepdims=True)
         z = x - m
         return z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
@@ -370,14 +387,14 @@ class LogCumSumExp(Function):
 
     @ieee  # −inf entries give −inf (log 0), as in PyTorch
     def forward(self, xp, x):
+        if not _dt.is_floating(x.dtype):
+            raise TypeError(f"logcumsumexp: expected a floating-point tensor, got {x.dtype}")
         if x.ndim == 0:
             normalize_dims(self.dim, 0, "logcumsumexp")
             return x.copy()
         (self.dim,) = normalize_dims(self.dim, x.ndim, "logcumsumexp")
         if is_half(x.dtype):
             return _half_via_float32(self, xp, x)
-        if not _dt.is_floating(x.dtype):
-            raise TypeError(f"logcumsumexp: expected a floating-point tensor, got {x.dtype}")
         return ufunc_accumulate(xp, "logaddexp", x, self.dim)
 
     def backward(self, gy):

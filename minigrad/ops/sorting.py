@@ -107,6 +107,8 @@ def median(input, dim=None, keepdim=False):
     picked."""
     x = input
     xp = x.xp
+    if x.dtype == _dt.bool:
+        raise TypeError("median: bool tensors have no median (as PyTorch)")
     if dim is None:
         if x.data.size == 0:
             dt = x.dtype if _dt.is_floating(x.dtype) else _dt.get_default_dtype()
@@ -212,6 +214,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                              f"shape {a.shape}")
         a = xp.take_along_axis(a, order.astype(np.int64), axis=-1)
     side = "right" if right else "left"
+    if a.dtype == _dt.bool or values.dtype == _dt.bool:
+        raise TypeError("searchsorted: bool tensors are not supported (as PyTorch)")
     if a.ndim == 0:
         raise ValueError("searchsorted: the sequence must have at least 1 dim")
     if a.ndim == 1:
@@ -242,11 +246,23 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
+def unique_dim(x, dim, op):
+    """``dim`` of :func:`unique` and ``unique_consecutive`` as an axis, with PyTorch's
+    checks: a 0-d tensor has no dim to take, and every other dim must be non-empty."""
+    if x.ndim == 0:
+        raise IndexError(f"{op}: dim {dim} given for a 0-d tensor, which has no dimensions")
+    axis = _dim(dim, x.ndim, op)
+    if any(n == 0 for i, n in enumerate(x.shape) if i != axis):
+        raise ValueError(f"{op}: a dim other than dim {dim} of shape {x.shape} is empty, "
+                         "so there are no slices to compare")
+    return axis
+
+
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct values of ``input`` in ascending order (of the flattened tensor, or
     the distinct slices along ``dim``), with, on request, the inverse indices (where each
     element went, shaped like ``input``, or one per slice of ``dim``) and the counts.
-    Not differentiable.
+    Each NaN is a distinct value (sorted last), as in PyTorch. Not differentiable.
 
     Where minigrad differs: the values are always sorted (``sorted=False`` is accepted and
     gives them sorted too; PyTorch's CPU kernel does the same in practice).
@@ -259,12 +275,12 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     x = input
     xp = x.xp
     a = x.data
-    if dim is None:
+    if dim is None:                  # each NaN is a value of its own, as in PyTorch
         values, inverse, counts = xp.unique(a.reshape(-1), return_inverse=True,
-                                            return_counts=True)
+                                            return_counts=True, equal_nan=False)
         inverse = inverse.reshape(a.shape)
     else:
-        axis = _dim(dim, x.ndim, "unique")
+        axis = unique_dim(x, dim, "unique")
         values, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True,
                                             axis=axis)
         inverse = inverse.reshape(-1)

@@ -77,7 +77,7 @@ def lgamma_array(xp, x):
         # = x − round(x) exact in [−½, ½]: full relative precision next to the poles
         reflected = math.log(math.pi) - xp.log(sin) - big
     pole = (x <= 0) & (x == xp.floor(x))
-    out = xp.where(pole, xp.inf, xp.where(small, reflected, big))
+    out = xp.where(pole | (x == xp.inf), xp.inf, xp.where(small, reflected, big))
     return xp.where((x == 1) | (x == 2), 0.0, out)      # Γ(1) = Γ(2) = 1 exactly
 
 
@@ -92,7 +92,7 @@ def digamma_array(xp, x):
     negative = x < 0
     y = xp.where(negative, 1.0 - x, x)                           # ψ(1 − x) for x < 0
     acc = xp.zeros(x.shape)
-    steps = int(xp.max(xp.maximum(xp.ceil(10.0 - y), 0.0))) if y.size else 0
+    steps = int(xp.max(xp.where(y < 10.0, xp.ceil(10.0 - y), 0.0))) if y.size else 0  # NaN: 0
     for _ in range(steps):                                       # ψ(y) = ψ(y + 1) − 1/y
         below = y < 10.0
         with np.errstate(divide="ignore"):
@@ -117,7 +117,8 @@ def polygamma_array(xp, n, x):
     target = 10.0 + n
     y = x
     acc = xp.zeros(x.shape)
-    steps = int(xp.max(xp.maximum(xp.ceil(target - x), 0.0))) if x.size else 0
+    short = xp.isfinite(x) & (x < target)                        # not NaN nor −inf
+    steps = int(xp.max(xp.where(short, xp.ceil(target - x), 0.0))) if x.size else 0
     fact = math.factorial(n)
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(steps):                                   # n!·(x + k)⁻⁽ⁿ⁺¹⁾
@@ -666,10 +667,10 @@ def _incomplete_gamma_op(op, cls, input, other):
     ref = input if isinstance(input, Tensor) else other
     a = input if isinstance(input, Tensor) else _as_operand(input, ref)
     x = other if isinstance(other, Tensor) else _as_operand(other, ref)
-    for name, t in (("input", a), ("other", x)):
-        if not _dt.is_floating(t.dtype):
-            raise TypeError(f"{op}: {name} must be a floating-point tensor, got {t.dtype} "
-                            "(as PyTorch)")
+    common = _dt.result_type(a.data, x.data)    # integers promote, as in PyTorch
+    if not _dt.is_floating(common):
+        raise TypeError(f"{op}: expects floating-point tensors (or one integer and one "
+                        f"floating), got {a.dtype} and {x.dtype} (as PyTorch)")
     return cls()(a, x)
 
 
@@ -689,3 +690,92 @@ def igammac(input, other):
     """Q(a, x) = 1 − P(a, x), the regularized upper incomplete gamma function
     (:class:`Igammac`; PyTorch's ``igammac`` and ``special.gammaincc``)."""
     return _incomplete_gamma_op("igammac", Igammac, input, other)
+
+
+# ---- the inverse of the standard normal CDF
+#
+# =========  ==================================  ==========================================
+# Ndtri      Φ⁻¹(p)                              gx = gy·√(2π)·e^{y²/2} (= gy/φ(y))
+# =========  ==================================  ==========================================
+
+__all__ += ["Ndtri", "ndtri", "ndtri_array"]
+
+# Cephes' ndtri.c (S. L. Moshier, Cephes Math Library 2.8, as SciPy and PyTorch use it),
+# highest order first, the leading 1 of each denominator written out: Φ⁻¹(p) = √(2π)·
+# (y + y·y²·P0(y²)/Q0(y²)) with y = p − ½ for e⁻² < p ≤ 1 − e⁻²; in the tails, with q the
+# smaller of p and 1 − p and x = √(−2 log q), |Φ⁻¹| = x − log(x)/x − P(1/x)/(x·Q(1/x)),
+# P1/Q1 for x < 8 and P2/Q2 beyond (q below e⁻³² ≈ 1.3e-14).
+_NDTRI_P0 = (-5.99633501014107895267e1, 9.80010754185999661536e1,
+             -5.66762857469070293439e1, 1.39312609387279679503e1,
+             -1.23916583867381258016e0)
+_NDTRI_Q0 = (1.0, 1.95448858338141759834e0, 4.67627912898881538453e0,
+             8.63602421390890590575e1, -2.25462687854119370527e2,
+             2.00260212380060660359e2, -8.20372256168333339912e1,
+             1.59056225126211695515e1, -1.18331621121330003142e0)
+_NDTRI_P1 = (4.05544892305962419923e0, 3.15251094599893866154e1,
+             5.71628192246421288162e1, 4.40805073893200834700e1,
+             1.46849561928858024014e1, 2.18663306850790267539e0,
+             -1.40256079171354495875e-1, -3.50424626827848203418e-2,
+             -8.57456785154685413611e-4)
+_NDTRI_Q1 = (1.0, 1.57799883256466749731e1, 4.53907635128879210584e1,
+             4.13172038254672030440e1, 1.50425385692907503408e1,
+             2.50464946208309415979e0, -1.42182922854787788574e-1,
+             -3.80806407691578277194e-2, -9.33259480895457427372e-4)
+_NDTRI_P2 = (3.23774891776946035970e0, 6.91522889068984211695e0,
+             3.93881025292474443415e0, 1.33303460815807542389e0,
+             2.01485389549179081538e-1, 1.23716634817820021358e-2,
+             3.01581553508235416007e-4, 2.65806974686737550832e-6,
+             6.23974539184983293730e-9)
+_NDTRI_Q2 = (1.0, 6.02427039364742014255e0, 3.67983563856160859403e0,
+             1.37702099489081330271e0, 2.16236993594496635890e-1,
+             1.34204006088543189037e-2, 3.28014464682127739104e-4,
+             2.89247864745380683936e-6, 6.79019408009981274425e-9)
+_EXP_MINUS_2 = 0.13533528323661269189
+
+
+def ndtri_array(xp, p):
+    """Φ⁻¹(p) of a float64 array (Cephes' ndtri): −inf at 0, inf at 1, nan outside [0, 1].
+    About 1e-16 relative over (0, 1): the tails keep their digits, where √2·erf⁻¹(2p − 1)
+    loses them to the rounding of 2p − 1 (and gives −inf below p ≈ 1e-17)."""
+    upper = p > 1.0 - _EXP_MINUS_2
+    q = xp.where(upper, 1.0 - p, p)
+    central = q > _EXP_MINUS_2
+    y = p - 0.5
+    y2 = y * y
+    x_central = (y + y * y2 * _horner(xp, y2, _NDTRI_P0) / _horner(xp, y2, _NDTRI_Q0)) \
+        * math.sqrt(2 * math.pi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = xp.sqrt(-2.0 * xp.log(xp.where(central, 0.5, q)))
+        z = 1.0 / x
+        x1 = z * xp.where(x < 8.0, _horner(xp, z, _NDTRI_P1) / _horner(xp, z, _NDTRI_Q1),
+                          _horner(xp, z, _NDTRI_P2) / _horner(xp, z, _NDTRI_Q2))
+        x_tail = x - xp.log(x) / x - x1
+    out = xp.where(central, x_central, xp.where(upper, x_tail, -x_tail))
+    out = xp.where(p == 0, -xp.inf, xp.where(p == 1, xp.inf, out))
+    return xp.where((p >= 0) & (p <= 1), out, xp.nan)             # NaN fails both
+
+
+class Ndtri(Function):
+    """y = Φ⁻¹(p).   VJP: gx = gy·√(2π)·e^{y²/2}, the reciprocal of the density at y
+    (PyTorch's rule), written with y so that it differentiates again."""
+
+    save_output = True
+
+    @ieee
+    def forward(self, xp, p):
+        return _float64(ndtri_array)(xp, p)
+
+    def backward(self, gy):
+        y = self.saved_output
+        return gy * math.sqrt(2 * math.pi) * (y * y * 0.5).exp()
+
+
+def ndtri(input):
+    """Φ⁻¹(p), the quantile function of the standard normal distribution (:class:`Ndtri`;
+    PyTorch's ``special.ndtri``).
+
+    >>> import minigrad as mg
+    >>> round(mg.special.ndtri(mg.tensor(0.975, dtype=mg.float64)).item(), 9)
+    1.959963985
+    """
+    return Ndtri()(input)

@@ -179,18 +179,17 @@ def _integer_operands(op, input, other, allow_bool):
     if a.device != b.device:
         raise RuntimeError(f"{op}: expected all tensors on one device, got {a.device}, "
                            f"{b.device}; move them explicitly with .to(device)")
-    _check_integers(op, a, allow_bool)
-    _check_integers(op, b, allow_bool)
     _check_broadcast(op, input=a, other=b)
     x, y = promote(a.data, b.data)
+    _check_integers(op, x.dtype, allow_bool, f"{a.dtype} and {b.dtype}")  # bool and int: int
     return ref.xp, x, y
 
 
-def _check_integers(op, t, allow_bool):
-    kind = t.dtype.kind
+def _check_integers(op, dtype, allow_bool, got=None):
+    kind = dtype.kind
     if kind not in "iu" and not (allow_bool and kind == "b"):
         wanted = "integer or bool" if allow_bool else "integer"
-        raise TypeError(f"{op}: expects {wanted} tensors, got {t.dtype} (as PyTorch)")
+        raise TypeError(f"{op}: expects {wanted} tensors, got {got or dtype} (as PyTorch)")
 
 
 def bitwise_and(input, other):
@@ -225,7 +224,7 @@ def bitwise_not(input):
     ([-1, -6], [False])
     """
     _need_tensor("bitwise_not", input)
-    _check_integers("bitwise_not", input, True)
+    _check_integers("bitwise_not", input.dtype, True)
     return const(input.xp.invert(input.data))
 
 
@@ -329,6 +328,8 @@ class Fmod(Function):
     @ieee
     def forward(self, xp, a, b):
         a, b = promote(a, b)
+        if a.dtype.kind == "b":
+            raise TypeError("fmod: not defined for bool tensors (as PyTorch)")
         check_integer_divisor(b, "fmod")
         return xp.fmod(a, b)
 
@@ -399,20 +400,26 @@ def frexp(input):
 
 
 def ldexp(input, other):
-    """input·2^other, PyTorch's composition ``input * 2 ** other`` (integers give the
-    default float dtype); differentiable in both.
+    """input·2^other, PyTorch's composition ``input * 2 ** other``, in the operands'
+    promoted dtype (integers give the default float dtype); differentiable in both.
 
     >>> import minigrad as mg
     >>> mg.ldexp(mg.tensor([1.0, 3.0]), mg.tensor([2, -1])).tolist()
     [4.0, 1.5]
     """
     _need_tensors("ldexp", input=input)
-    return input * 2.0 ** other
+    y = input * 2.0 ** other
+    if isinstance(other, Tensor):   # the operands' promoted dtype (2.0 ** an int is float32)
+        common = _dt.result_type(input.data, other.data)
+        common = common if _dt.is_floating(common) else _dt.get_default_dtype()
+        y = y if y.dtype == common else y.to(dtype=common)
+    return y
 
 
 def nextafter(input, other):
     """The next floating-point value after ``input`` towards ``other``, elementwise,
-    broadcasting (floating tensors only; no gradient).
+    broadcasting (floating tensors, or an integer one beside a floating one, promoted as
+    in PyTorch; no gradient).
 
     >>> import minigrad as mg
     >>> y = mg.nextafter(mg.tensor([1.0], dtype=mg.float64), mg.tensor([2.0], dtype=mg.float64))
@@ -420,10 +427,11 @@ def nextafter(input, other):
     True
     """
     _need_tensors("nextafter", input=input, other=other)
-    _need_floating("nextafter", input)
-    _need_floating("nextafter", other, "other")
     _check_broadcast("nextafter", input=input, other=other)
     a, b = promote(input.data, other.data)
+    if not _dt.is_floating(a.dtype):   # an integer beside a float promotes, as in PyTorch
+        raise TypeError(f"nextafter: expects floating-point tensors, got {input.dtype} and "
+                        f"{other.dtype} (as PyTorch)")
     xp = input.xp
     if a.dtype.kind == "V":  # bfloat16: NumPy's nextafter does not know it
         raise TypeError("nextafter: bfloat16 is not supported")
@@ -736,6 +744,7 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
         axis = _dim(dim, x.ndim, op)
         flat = x if x.ndim else x.reshape(1)
         reduced = x.shape[:axis] + ((1,) if keepdim else ()) + x.shape[axis + 1:]
+        reduced = reduced if x.ndim else ()                 # a 0-d input stays 0-d
     s = _sorting.sort(flat.movedim(axis, -1), -1).values   # (..., n), NaN last
     last = s.ndim - 1
     n = s.shape[-1]
@@ -927,9 +936,10 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         a = x.data.reshape(-1)
         rows, axis = a.reshape(-1, 1), 0
     else:
-        axis = _dim(dim, x.ndim, "unique_consecutive")
-        a = x.data if x.ndim else x.data.reshape(1)
-        rows = xp.moveaxis(a, axis, 0).reshape(a.shape[axis], -1)
+        axis = _sorting.unique_dim(x, dim, "unique_consecutive")
+        a = x.data
+        slice_size = math.prod(a.shape[:axis] + a.shape[axis + 1:])
+        rows = xp.moveaxis(a, axis, 0).reshape(a.shape[axis], slice_size)
     m = rows.shape[0]
     new = xp.ones(m, dtype=bool)                      # a run starts here
     if m > 1:

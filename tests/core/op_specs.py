@@ -1068,6 +1068,8 @@ SPECIAL_SPECS = [
            lambda x: x.polygamma(1), _scipy_special("polygamma", 1)),
     OpSpec("polygamma_3", one(min_value=-2.5, max_value=6.0, avoid=_POLES, margin=0.3),
            lambda x: x.polygamma(3), _scipy_special("polygamma", 3)),
+    OpSpec("ndtri", one(min_value=0.001, max_value=0.999),
+           lambda x: mg.special.ndtri(x), _scipy_special("ndtri")),
 ]
 SPECS += SPECIAL_SPECS
 

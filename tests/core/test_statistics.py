@@ -418,7 +418,8 @@ def test_bad_arguments_get_clear_errors():
     with pytest.raises(TypeError, match="bitwise_not: expects integer or bool"):
         ~mg.bitwise_not(f)
     with pytest.raises(TypeError, match="bitwise_left_shift: expects integer tensors, got bool"):
-        mg.bitwise_left_shift(mg.tensor([True]), 1)
+        mg.bitwise_left_shift(mg.tensor([True]), mg.tensor([True]))
+    assert mg.bitwise_left_shift(mg.tensor([True]), 1).tolist() == [2]   # bool and int: int
     with pytest.raises(TypeError, match="bitwise_right_shift: expects integer tensors"):
         f >> 1
     with pytest.raises(TypeError, match="gcd: expects integer tensors, got float32"):
@@ -434,12 +435,14 @@ def test_bad_arguments_get_clear_errors():
     with pytest.raises(TypeError, match="frexp: input must be a floating-point tensor, got "
                                         "int64"):
         mg.frexp(i)
-    with pytest.raises(TypeError, match="nextafter: other must be a floating-point"):
-        mg.nextafter(f, i)
-    with pytest.raises(TypeError, match="igamma: input must be a floating-point tensor"):
-        mg.igamma(i, f)
-    with pytest.raises(TypeError, match="igammac: other must be a floating-point tensor"):
-        mg.igammac(f, i)
+    with pytest.raises(TypeError, match="nextafter: expects floating-point tensors"):
+        mg.nextafter(i, i)
+    with pytest.raises(TypeError, match="igamma: expects floating-point tensors"):
+        mg.igamma(i, i)
+    with pytest.raises(TypeError, match="igammac: expects floating-point tensors"):
+        mg.igammac(i, mg.tensor([True, False]))
+    # an integer tensor beside a floating one promotes, as in PyTorch
+    assert mg.nextafter(f, i).dtype == mg.igamma(i, f).dtype == mg.float32
     with pytest.raises(TypeError, match="positive: the unary \\+ is not supported on bool"):
         mg.positive(mg.tensor([True]))
     with pytest.raises(RuntimeError, match="is_nonzero: .* more than one value"):
