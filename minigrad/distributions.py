@@ -1429,6 +1429,23 @@ def _binomial_arrays(n, p):
     return xp.where(flip, n - out, out)
 
 
+def _count_and_binary_probs(dist, name, total_count, probs, logits):
+    """Set ``total_count``, ``probs`` and ``logits`` (exactly one of the last two given)
+    on a count distribution with a success probability, broadcast together; returns the
+    parameter that was given."""
+    if (probs is None) == (logits is None):
+        raise ValueError(f"{name}: give exactly one of probs and logits")
+    param = probs if probs is not None else logits
+    total_count, param = _broadcast_all(total_count, param)
+    dist.total_count = total_count.to(dtype=param.dtype)
+    if probs is not None:
+        dist.probs, dist.logits = param, _probs_to_logits(param)
+    else:
+        dist.logits, dist.probs = param, param.sigmoid()
+    dist._param = param
+    return param
+
+
 class Binomial(Distribution):
     r"""The number of successes in ``total_count`` = n Bernoulli(p) trials, p = ``probs``
     or sigmoid(``logits``): log P(k) = log n! − log k! − log(n − k)! + kℓ − n·log(1 + eˡ).
@@ -1445,16 +1462,7 @@ class Binomial(Distribution):
     """
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Binomial: give exactly one of probs and logits")
-        param = probs if probs is not None else logits
-        total_count, param = _broadcast_all(total_count, param)
-        self.total_count = total_count.to(dtype=param.dtype)
-        if probs is not None:
-            self.probs, self.logits = param, _probs_to_logits(param)
-        else:
-            self.logits, self.probs = param, param.sigmoid()
-        self._param = param
+        param = _count_and_binary_probs(self, "Binomial", total_count, probs, logits)
         super().__init__(param.shape, (), validate_args)
         if self._validate_args:
             n = self.total_count.data
@@ -1522,16 +1530,7 @@ class NegativeBinomial(Distribution):
     """
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("NegativeBinomial: give exactly one of probs and logits")
-        param = probs if probs is not None else logits
-        total_count, param = _broadcast_all(total_count, param)
-        self.total_count = total_count.to(dtype=param.dtype)
-        if probs is not None:
-            self.probs, self.logits = param, _probs_to_logits(param)
-        else:
-            self.logits, self.probs = param, param.sigmoid()
-        self._param = param
+        param = _count_and_binary_probs(self, "NegativeBinomial", total_count, probs, logits)
         super().__init__(param.shape, (), validate_args)
         if self._validate_args:
             _check((self.total_count.data >= 0).all(), "NegativeBinomial",

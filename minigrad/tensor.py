@@ -1406,11 +1406,11 @@ class Tensor(DeviceDtypeShorthands):
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
         return _sorting.unique(self, sorted, return_inverse, return_counts, dim)
 
-    def nansum(self, dim=None, keepdim=False):
-        return _reduction.nansum(self, dim, keepdim)
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return _reduction.nansum(self, dim, keepdim, dtype=dtype)
 
-    def nanmean(self, dim=None, keepdim=False):
-        return _reduction.nanmean(self, dim, keepdim)
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return _reduction.nanmean(self, dim, keepdim, dtype=dtype)
 
     def aminmax(self, *, dim=None, keepdim=False):
         return _reduction.aminmax(self, dim=dim, keepdim=keepdim)

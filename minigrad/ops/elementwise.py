@@ -15,6 +15,8 @@ import numpy as np
 from .. import dtypes as _dt
 from .._backend import check_dtype_on, device_of
 from .._backend import erf as _erf
+from .._backend import quiet_fp_off as _quiet_off
+from .._backend import quiet_fp_on as _quiet_on
 from ..autograd.function import Function, ieee
 from ..tensor import Tensor, _as_operand, _make_tensor
 
@@ -68,7 +70,11 @@ class Add(Function):
 
     def forward(self, xp, a, b):
         a, b = promote(a, b)
-        return a + b
+        token = _quiet_on()  # inf − inf, 0·inf: nan, silently, as in PyTorch
+        try:
+            return a + b
+        finally:
+            _quiet_off(token)
 
     def backward(self, gy):
         return gy, gy
@@ -79,7 +85,11 @@ class Sub(Function):
 
     def forward(self, xp, a, b):
         a, b = promote(a, b)
-        return a - b
+        token = _quiet_on()  # inf − inf, 0·inf: nan, silently, as in PyTorch
+        try:
+            return a - b
+        finally:
+            _quiet_off(token)
 
     def backward(self, gy):
         return gy, -gy if self.needs_input_grad[1] else None
@@ -90,7 +100,11 @@ class Mul(Function):
 
     def forward(self, xp, a, b):
         a, b = promote(a, b)
-        return a * b
+        token = _quiet_on()  # inf − inf, 0·inf: nan, silently, as in PyTorch
+        try:
+            return a * b
+        finally:
+            _quiet_off(token)
 
     def backward(self, gy):
         a, b = self.inputs

@@ -47,6 +47,7 @@ class Sum(Function):
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
 
+    @ieee  # inf + (−inf): nan, silently
     def forward(self, xp, x):
         self.x_shape = x.shape
         return accumulate(xp, "sum", x, axis=self.axes, keepdims=self.keepdim)
@@ -121,15 +122,21 @@ def std_mean(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
     return std(x, dim, keepdim, correction, unbiased), mean(x, dim, keepdim)
 
 
-def nansum(x, dim=None, keepdim=False):
-    """Σx over ``dim`` with NaNs counted as 0 (they get gradient 0)."""
+def nansum(x, dim=None, keepdim=False, *, dtype=None):
+    """Σx over ``dim`` with NaNs counted as 0 (they get gradient 0); ``dtype`` casts
+    first."""
+    if dtype is not None:
+        x = x.to(dtype=dtype)
     if not _dt.is_floating(x.dtype):
         return sum(x, dim, keepdim)
     return sum(where(const(x.xp.isnan(x.data)), 0.0, x), dim, keepdim)
 
 
-def nanmean(x, dim=None, keepdim=False):
-    """The mean of the non-NaN elements over ``dim`` (NaN where all are NaN)."""
+def nanmean(x, dim=None, keepdim=False, *, dtype=None):
+    """The mean of the non-NaN elements over ``dim`` (NaN where all are NaN); ``dtype``
+    casts first."""
+    if dtype is not None:
+        x = x.to(dtype=dtype)
     if not _dt.is_floating(x.dtype):
         raise TypeError(f"nanmean: expects a floating tensor, got {x.dtype} (as PyTorch)")
     axes = normalize_dims(dim, x.ndim, "nanmean")

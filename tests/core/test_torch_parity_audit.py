@@ -114,6 +114,14 @@ def test_inf_and_nan_results_come_without_numpy_warnings():
             -np.inf, pytest.approx(np.log(2))]
         assert np.isnan(_t([[-np.inf, -np.inf]]).softmax(1).data).all()
         assert _t([1e300]).tolist() == [np.inf]           # float32 overflow is inf
+        inf = _t([np.inf, 0.0])
+        assert np.isnan((inf - inf).tolist()[0]) and np.isnan((inf + -inf).tolist()[0])
+        assert np.isnan((inf * _t([0.0, 1.0])).tolist()[0])           # 0·inf
+        assert np.isnan(_t([np.inf, -np.inf]).sum().item())            # inf + (−inf)
+        assert np.isnan(_t([np.inf, -np.inf]).mean().item())
+        assert np.isnan(mg.nansum(_t([np.inf, -np.inf])).item())
+    assert mg.nansum(_t([1, 2]), dtype=mg.float64).dtype == mg.float64
+    assert _t([1, 2, 3]).nanmean(dtype=mg.float32).item() == 2.0
 
 
 # --------------------------------------------------------------------- reductions
