@@ -65,6 +65,10 @@ class Identity(Function):
         return gy
 
 
+_BOOL_MINUS = ("{}, the `-` operator, {} is not supported (as in PyTorch); to invert a "
+               "mask use `~` or logical_not(), to compare masks logical_xor()")
+
+
 class Add(Function):
     """y = a + b.   VJP: ga = gy, gb = gy."""
 
@@ -84,6 +88,8 @@ class Sub(Function):
     """y = a − b.   VJP: ga = gy, gb = −gy."""
 
     def forward(self, xp, a, b):
+        if a.dtype.kind == "b" or b.dtype.kind == "b":
+            raise TypeError(_BOOL_MINUS.format("Subtraction", "with a bool tensor"))
         a, b = promote(a, b)
         token = _quiet_on()  # inf − inf, 0·inf: nan, silently, as in PyTorch
         try:
@@ -164,6 +170,8 @@ class Neg(Function):
     """y = −x.   VJP: gx = −gy."""
 
     def forward(self, xp, x):
+        if x.dtype.kind == "b":
+            raise TypeError(_BOOL_MINUS.format("Negation", "on a bool tensor"))
         return -x
 
     def backward(self, gy):

@@ -96,6 +96,8 @@ def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
         correction = 1 if unbiased else 0
     if is_half(x.dtype):
         return _in_float32(var, x, dim, keepdim, correction)
+    if not _dt.is_floating(x.dtype):  # integers and bools: in the default float dtype
+        x = x.to(dtype=_dt.get_default_dtype())
     axes = normalize_dims(dim, x.ndim, "var")
     n = _count(x, axes)
     d = x - mean(x, axes, keepdim=True)

@@ -435,8 +435,6 @@ _PAIRS = [("f32", "f32"), ("f64", "f32"), ("f32", "f64_0d"), ("f32_col", "f64"),
 
 #: (op, pair) cases not compared, and why
 _SKIP_BINARY = {
-    "rsub-bool-*": "torch refuses any bool operand of -; minigrad's rsub is its - (the "
-                   "core op, outside this audit)",
     "igamma*-f32_col-f64": "torch's igamma(nan, inf) is 1 (its Cephes port tests x = inf "
                            "before a = nan); minigrad gives nan",
     # minigrad takes a Python number for either operand of these (an extension); torch's

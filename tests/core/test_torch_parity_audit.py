@@ -435,3 +435,13 @@ def test_masked_gradients_select_rather_than_multiply():
     # and the second derivative through the selection is still there
     z = mg.tensor([0.5, -0.5], dtype=mg.float64, requires_grad=True)
     assert mg.gradgradcheck(lambda t: mg.where(t > 0, t ** 3, t ** 2).relu(), (z,))
+
+
+def test_minus_with_bool_is_refused_as_in_pytorch():
+    mask = _t([True, False])
+    for make in (lambda: mask - mask, lambda: _t([1, 2]) - mask, lambda: mask - 1,
+                 lambda: 1 - mask, lambda: -mask):
+        with pytest.raises(TypeError, match="bool tensor is not supported.*logical_not"):
+            make()
+    assert (~mask).tolist() == [False, True]
+    assert mg.var(mask.float()).item() == pytest.approx(0.5)
