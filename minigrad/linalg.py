@@ -835,3 +835,89 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
         return solve_triangular(LU.mT, Y, upper=False, left=False)   # X = B P L⁻ᵀ U⁻ᵀ
     except LinAlgError:
         raise LinAlgError(f"{op}: U has a zero on its diagonal (A is singular)") from None
+
+
+# =========================================================================== *_ex: no raise
+inv_ex_result = namedtuple("inv_ex_result", ["inverse", "info"])
+solve_ex_result = namedtuple("solve_ex_result", ["result", "info"])
+cholesky_ex_result = namedtuple("cholesky_ex_result", ["L", "info"])
+
+
+def _cholesky_info(A):
+    """Per matrix of the batch: the order (1-based) of the first leading minor that is not
+    positive-definite, 0 when A is (an unblocked Cholesky on the lower triangle, float64)."""
+    xp = A.xp
+    a = A.data.astype(np.float64)
+    n = a.shape[-1]
+    flat = a.reshape((-1, n, n))
+    L = xp.zeros_like(flat)
+    info = xp.zeros(flat.shape[0], dtype=np.int32)
+    for j in range(n):
+        d = flat[:, j, j] - (L[:, j, :j] ** 2).sum(-1)
+        failed = ~(d > 0) & (info == 0)
+        info = xp.where(failed, j + 1, info).astype(np.int32)
+        root = xp.sqrt(xp.where(d > 0, d, 1.0))
+        L[:, j, j] = root
+        L[:, j + 1:, j] = (flat[:, j + 1:, j] - (L[:, j + 1:, :j] @ L[:, j, :j, None])[..., 0]
+                           ) / root[:, None]
+    return info.reshape(a.shape[:-2])
+
+
+def _guarded(A, info, op, message, check_errors, compute):
+    """``compute(A)`` with the failed matrices of the batch (info ≠ 0) replaced by the
+    identity for the computation and by NaN in the result; raises with ``check_errors``."""
+    if check_errors and bool((info != 0).any()):
+        raise LinAlgError(f"{op}: {message}")
+    bad = info != 0
+    if not bool(bad.any()):
+        return compute(A)
+    from .creation import eye
+
+    mask = const(bad.reshape(bad.shape + (1, 1)))
+    identity = eye(A.shape[-1], dtype=A.dtype, device=A.device)
+    out = compute(where(mask, identity, A))
+    return where(mask.reshape(bad.shape + (1,) * (out.ndim - bad.ndim)), float("nan"), out)
+
+
+def inv_ex(A, *, check_errors=False):
+    """``(inverse, info)``: :func:`inv` that does not raise on a singular matrix: ``info``
+    (int32, A's batch shape) is nonzero there (the 1-based index of U's first zero pivot)
+    and that inverse is NaN; the others are exact and differentiable.
+
+    >>> import minigrad as mg
+    >>> inv_ex(mg.tensor([[1.0, 2.0], [2.0, 4.0]])).info.item()
+    2
+    """
+    check_matrix("linalg.inv_ex", A, square=True)
+    info = lu_factor_ex(A).info.data
+    return inv_ex_result(_guarded(A, info, "linalg.inv_ex", "the matrix is singular",
+                                  check_errors, inv), const(info))
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """``(result, info)``: :func:`solve` that does not raise on a singular A (``info`` as
+    in :func:`inv_ex`; the solution of a singular system is NaN)."""
+    check_matrix("linalg.solve_ex", A, square=True)
+    info = lu_factor_ex(A).info.data
+    return solve_ex_result(_guarded(A, info, "linalg.solve_ex", "the matrix A is singular",
+                                    check_errors, lambda a: solve(a, B, left=left)),
+                           const(info))
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False):
+    """``(L, info)``: :func:`cholesky` that does not raise: ``info`` (int32, A's batch
+    shape) is the order of the first leading minor that is not positive-definite (0 when
+    A is), and that factor is NaN.
+
+    >>> import minigrad as mg
+    >>> cholesky_ex(mg.tensor([[1.0, 2.0], [2.0, 1.0]])).info.item()
+    2
+    """
+    check_matrix("linalg.cholesky_ex", A, square=True)
+    info = _cholesky_info(A)
+    return cholesky_ex_result(_guarded(A, info, "linalg.cholesky_ex",
+                                       "the matrix is not positive-definite", check_errors,
+                                       lambda a: cholesky(a, upper=upper)), const(info))
+
+
+__all__ += ["inv_ex", "solve_ex", "cholesky_ex"]

@@ -313,6 +313,8 @@ def einsum(equation, *operands):
     (tensor(5.), tensor([4., 6.]), tensor([[3., 4.],
             [6., 8.]]))
     """
+    if isinstance(equation, Tensor):  # the sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
@@ -322,6 +324,36 @@ def einsum(equation, *operands):
     terms, out, sizes = _parse_einsum(equation, [x.shape for x in operands])
     operands = [x.broadcast_to(tuple(sizes[c] for c in t)) for x, t in zip(operands, terms)]
     return Einsum(terms, out)(*operands)
+
+
+def _sublist_equation(args):
+    """(equation, operands) of PyTorch's sublist form: operand, list of ints (0…51, or
+    Ellipsis), …, and an optional output list."""
+    letters = string.ascii_lowercase + string.ascii_uppercase
+
+    def term(sublist):
+        out = []
+        for s in sublist:
+            if s is Ellipsis:
+                out.append("...")
+            elif isinstance(s, int) and 0 <= s < len(letters):
+                out.append(letters[s])
+            else:
+                raise ValueError(f"einsum: subscripts must be ints in [0, {len(letters)}) or "
+                                 f"Ellipsis, got {s!r}")
+        return "".join(out)
+
+    args = list(args)
+    output = args.pop() if len(args) % 2 == 1 else None
+    operands, terms = args[0::2], args[1::2]
+    if not all(isinstance(x, Tensor) for x in operands) or not all(
+            isinstance(t, (list, tuple)) for t in terms):
+        raise TypeError("einsum: the sublist form alternates tensors and lists of "
+                        "subscripts, with an optional output list at the end")
+    equation = ",".join(term(t) for t in terms)
+    if output is not None:
+        equation += "->" + term(output)
+    return equation, tuple(operands)
 
 
 # =========================================================================== structure
