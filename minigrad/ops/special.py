@@ -111,8 +111,34 @@ def digamma_array(xp, x):
     return xp.where(pole, xp.nan, psi)
 
 
+def _cot_derivative(xp, n, x):
+    """dⁿ/dxⁿ cot(πx) as a polynomial in c = cot(πx): P₀(c) = c, P_{k+1} = −π(1 + c²)P_k'(c)
+    (since dc/dx = −π(1 + c²)); c from the fractional part of x, where cot is exact."""
+    poly = np.poly1d([1.0, 0.0])
+    for _ in range(n):
+        poly = -math.pi * np.poly1d([1.0, 0.0, 1.0]) * poly.deriv()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = 1.0 / xp.tan(math.pi * (x - xp.round(x)))
+    out = xp.zeros(x.shape)
+    for coefficient in poly.coeffs:                              # Horner
+        out = out * c + coefficient
+    return out
+
+
+_REFLECT_BELOW = -20.0  # ψ⁽ⁿ⁾ of x below this comes from 1 − x (not |x| recurrence steps)
+
+
 def polygamma_array(xp, n, x):
-    """ψ⁽ⁿ⁾(x), n ≥ 1, of a float64 array (see the module notes)."""
+    """ψ⁽ⁿ⁾(x), n ≥ 1, of a float64 array (see the module notes). Far below 0 it uses the
+    reflection ψ⁽ⁿ⁾(x) = (−1)ⁿ ψ⁽ⁿ⁾(1 − x) − π dⁿ/dxⁿ cot(πx), so the cost does not grow
+    with |x|."""
+    far = xp.isfinite(x) & (x < _REFLECT_BELOW)
+    if bool(far.any()):
+        reflected = polygamma_array(xp, n, xp.where(far, 1.0 - x, x))
+        cot = _cot_derivative(xp, n, xp.where(far, x, 0.5))
+        out = xp.where(far, (-1.0) ** n * reflected - math.pi * cot, reflected)
+        pole = (x <= 0) & (x == xp.floor(x))
+        return xp.where(pole, xp.inf if n % 2 else xp.nan, out)
     sign = 1.0 if n % 2 else -1.0                                # (−1)ⁿ⁺¹
     target = 10.0 + n
     y = x
