@@ -41,6 +41,7 @@ import weakref
 
 import numpy as np
 
+from ..ops.shape import unflatten_pieces
 from .function import _FREED, Function
 from .grad_mode import is_grad_enabled, no_grad
 
@@ -56,7 +57,7 @@ class FunctionCtx:
         self._freed = False
         self._non_differentiable = set()
         self.materialize_grads = True
-        self._output_slots = {}  # index in _saved → which output (a place in the node)
+        self._output_slots = {}  # index in _saved → which output (its piece in the node)
         self._node = None        # weakref to the graph node, once there is one
 
     def save_for_backward(self, *tensors):
@@ -126,24 +127,16 @@ class _Node(Function):
         return self.array
 
     def output_piece(self, place):
-        """Output ``place`` (None: the only one; else (start, shape) in the joined
-        vector), as a Tensor wired to this node."""
+        """Output ``place`` (None: the only one; else its index among the joined ones),
+        as a Tensor wired to this node."""
         y = self.saved_output
-        if place is None:
-            return y
-        start, shape = place
-        n = int(np.prod(shape, dtype=np.int64))
-        return y[start:start + n].reshape(shape)
+        return y if place is None else unflatten_pieces(y, self.shapes)[place]
 
     def backward(self, gy):
         if self.shapes is None:
             grads = (gy,)
         else:
-            joined, start = [], 0
-            for shape in self.shapes:
-                n = int(np.prod(shape, dtype=np.int64))
-                joined.append(gy[start:start + n].reshape(shape))
-                start += n
+            joined = unflatten_pieces(gy, self.shapes)
             grads = [joined[o] if isinstance(o, int) else
                      (None if o is None else _make_constant(o)) for o in self.others]
         out = self.cls.backward(self.ctx, *grads)
@@ -201,7 +194,7 @@ def _make_constant(array):
 
 
 def _link_saved_outputs(ctx, node, places):
-    """Mark which saved tensors are outputs (``places``: id → place in the node)."""
+    """Mark which saved tensors are outputs (``places``: id → piece in the node)."""
     ctx._node = weakref.ref(node)
     ctx._output_slots = {k: places[id(t)] for k, t in enumerate(ctx._saved)
                          if t is not None and id(t) in places}
@@ -257,15 +250,10 @@ def apply(cls, *args, **kwargs):
         else:  # a non-differentiable output's gradient: zeros (PyTorch's), or None
             others.append(o.xp.zeros(o.shape, o.dtype) if isinstance(o, Tensor) else None)
     node = _Node(cls, ctx, flat, shapes, tensor_slots, len(args), others)
-    places, start = {}, 0
-    for j, shape in zip(diff, shapes):
-        places[id(outputs[j])] = (start, shape)
-        start += int(np.prod(shape, dtype=np.int64))
-    _link_saved_outputs(ctx, node, places)
+    _link_saved_outputs(ctx, node, {id(outputs[j]): k for k, j in enumerate(diff)})
     joined = node(*inputs)
     _carry_tangents(joined, [outputs[j] for j in diff])
     result = list(outputs)
-    for j, shape in zip(diff, shapes):
-        start = places[id(outputs[j])][0]
-        result[j] = joined[start:start + int(np.prod(shape, dtype=np.int64))].reshape(shape)
+    for j, piece in zip(diff, unflatten_pieces(joined, shapes)):
+        result[j] = piece
     return type(output)(result) if isinstance(output, tuple) else result

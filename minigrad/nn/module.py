@@ -40,6 +40,7 @@ from .._conversions import DeviceDtypeShorthands
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.hooks import RemovableHandle, add_hook
+from ..ops.shape import unflatten_pieces
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Buffer", "Module", "Sequential", "ModuleList", "ModuleDict",
@@ -93,17 +94,7 @@ class _Pack(Function):
         return xp.concatenate([a.reshape(-1) for a in arrays])
 
     def backward(self, gy):
-        return tuple(_unpack(gy, self.shapes))
-
-
-def _unpack(flat, shapes):
-    """The pieces of a packed vector (Tensors), as views of it."""
-    pieces, start = [], 0
-    for shape in shapes:
-        n = int(np.prod(shape, dtype=np.int64))
-        pieces.append(flat[start:start + n].reshape(shape))
-        start += n
-    return pieces
+        return tuple(unflatten_pieces(gy, self.shapes))
 
 
 def _repack(pieces, shapes, like):
@@ -127,7 +118,7 @@ def _packed(tensors, what):
                         f"dtypes ({', '.join(sorted(map(str, dtypes)))}); backward hooks "
                         "need them to share one")
     flat = _Pack()(*tensors)
-    return flat, _unpack(flat, [t.shape for t in tensors])
+    return flat, unflatten_pieces(flat, [t.shape for t in tensors])
 
 
 class _BackwardHookWiring:
@@ -171,7 +162,7 @@ class _BackwardHookWiring:
         return items[0] if single else type(out)(items)
 
     def _on_grad_output(self, g, shapes, slots, n_items):
-        grads = _unpack(g, shapes)
+        grads = unflatten_pieces(g, shapes)
         grad_output = [None] * n_items
         for i, gi in zip(slots, grads):
             grad_output[i] = gi
@@ -194,7 +185,7 @@ class _BackwardHookWiring:
         return bool(self.positions)
 
     def _on_grad_input(self, g, shapes):
-        grads = _unpack(g, shapes)
+        grads = unflatten_pieces(g, shapes)
         grad_input = [None] * self.n_args
         for i, gi in zip(self.positions, grads):
             grad_input[i] = gi

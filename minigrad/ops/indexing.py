@@ -221,11 +221,7 @@ def index_put(input, indices, values, accumulate=False):
         positions = xp.arange(x.numel()).reshape(x.shape)[tuple(arrays)]
     except IndexError as e:
         raise IndexError(f"index_put: {e} (input of shape {x.shape})") from None
-    try:
-        shape = np.broadcast_shapes(values.shape, positions.shape)
-    except ValueError:
-        shape = None
-    if shape != positions.shape:
+    if not _shape.broadcasts_to(values.shape, positions.shape):
         raise ValueError(f"index_put: values of shape {values.shape} cannot be broadcast to "
                          f"the indexed shape {positions.shape}")
     flat, v = x.reshape(-1), values.broadcast_to(positions.shape).reshape(-1)

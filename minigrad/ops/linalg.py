@@ -38,7 +38,7 @@ from ..amp.autocast_mode import autocast_float32, half_matmul
 from ..autograd.function import Function, ieee
 from ..tensor import Tensor
 from .elementwise import const, promote, where
-from .shape import _dim, cat
+from .shape import _dim, broadcasts_to, cat
 
 
 class LinAlgError(RuntimeError):
@@ -144,11 +144,7 @@ def inner(input, other):
 def _scaled_sum(op, input, product, beta, alpha):
     """β·input + α·product, with input broadcast to the product's shape (PyTorch's addmm
     family); β = 0 ignores input (its nan/inf do not propagate), as in PyTorch."""
-    try:
-        shape = np.broadcast_shapes(input.shape, product.shape)
-    except ValueError:
-        shape = None
-    if shape != product.shape:
+    if not broadcasts_to(input.shape, product.shape):
         raise ValueError(f"{op}: input of shape {input.shape} does not broadcast to the "
                          f"product's shape {product.shape}")
     if alpha != 1:

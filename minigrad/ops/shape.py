@@ -530,6 +530,22 @@ def split(x, split_size_or_sections, dim=0):
     return tuple(out)
 
 
+def unflatten_pieces(flat, shapes):
+    """The pieces of a 1-d tensor holding several tensors' values one after the other,
+    reshaped to ``shapes``: differentiable views (:func:`split`, then reshape)."""
+    sizes = [int(np.prod(shape, dtype=np.int64)) for shape in shapes]
+    return [piece.reshape(shape) for piece, shape in zip(split(flat, sizes), shapes)]
+
+
+def broadcasts_to(shape, target) -> bool:
+    """Whether an array of ``shape`` broadcasts to exactly ``target`` (without growing
+    it)."""
+    try:
+        return tuple(np.broadcast_shapes(shape, target)) == tuple(target)
+    except ValueError:
+        return False
+
+
 def chunk(x, chunks, dim=0):
     """Split into ``chunks`` pieces of size ceil(n / chunks) (PyTorch's rule)."""
     if chunks <= 0:
