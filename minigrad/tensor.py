@@ -17,12 +17,7 @@ from . import dtypes as _dt
 from ._backend import check_dtype_on, device_of, get_array_module, normalize_device, to_device
 from ._conversions import DeviceDtypeShorthands
 from .autograd import hooks as _hooks
-from .autograd.function import (
-    accumulate_grad,
-    run_backward,
-    run_post_accumulate_hooks,
-    run_post_backward_callbacks,
-)
+from .autograd.function import backward_into
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.grad_mode import no_grad as _no_grad
 
@@ -386,24 +381,7 @@ class Tensor(DeviceDtypeShorthands):
                 "(was it made under no_grad, or from tensors without requires_grad=True?)"
             )
         gradient = _default_grad_output(self, gradient, "backward()")
-        retain_graph = retain_graph or create_graph
-        if inputs is None:
-            run_backward([self], [gradient], retain_graph=retain_graph,
-                         create_graph=create_graph)
-            return
-        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-        if not inputs:
-            raise RuntimeError("backward(): inputs= is empty; pass None for every leaf")
-        if not all(isinstance(t, Tensor) and t.requires_grad for t in inputs):
-            raise RuntimeError("backward(): every tensor in inputs= must require grad")
-        grads = run_backward([self], [gradient], retain_graph=retain_graph,
-                             create_graph=create_graph, inputs=inputs)
-        for t, g in zip(inputs, grads):
-            if g is not None:
-                accumulate_grad(t, g, create_graph)
-                if t.creator is None:
-                    run_post_accumulate_hooks(t)
-        run_post_backward_callbacks()
+        backward_into([self], [gradient], retain_graph or create_graph, create_graph, inputs)
 
     def zero_(self):
         self.data[...] = 0

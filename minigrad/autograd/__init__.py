@@ -8,7 +8,7 @@ from .anomaly_mode import (
     is_anomaly_enabled,
     set_detect_anomaly,
 )
-from .function import Function, run_backward
+from .function import Function, backward_into, run_backward
 from .grad_mode import (
     enable_grad,
     inference_mode,
@@ -88,7 +88,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              inputs=None):
     """Accumulate the gradients of several outputs into the leaves' ``.grad`` in one
     backward pass (``torch.autograd.backward``): Σ_k ∂tensors[k]/∂leaf · grad_tensors[k].
-    ``grad_tensors`` may be omitted for one-element outputs."""
+    ``grad_tensors`` may be omitted for one-element outputs; ``inputs`` as in
+    ``Tensor.backward``."""
     from ..tensor import Tensor, _default_grad_output
 
     tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
@@ -104,13 +105,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             raise RuntimeError("backward: a tensor does not require grad and has no graph")
     if retain_graph is None:
         retain_graph = create_graph
-    if inputs is not None:
-        if len(tensors) != 1:
-            raise NotImplementedError("backward: inputs= with several tensors: call "
-                                      "Tensor.backward on their weighted sum")
-        return tensors[0].backward(grad_tensors[0], retain_graph, create_graph, inputs)
     gys = [_default_grad_output(t, g, "backward()") for t, g in zip(tensors, grad_tensors)]
-    run_backward(list(tensors), gys, retain_graph, create_graph)
+    backward_into(list(tensors), gys, retain_graph, create_graph, inputs)
 
 
 def _gradcheck(*args, **kwargs):

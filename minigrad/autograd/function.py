@@ -334,6 +334,31 @@ def run_post_accumulate_hooks(x):
             fn(x)
 
 
+def backward_into(outputs, grad_outputs, retain_graph, create_graph, inputs=None):
+    """What ``Tensor.backward`` and ``autograd.backward`` do: the gradients of
+    ``outputs`` (seeded with ``grad_outputs``) accumulated into the ``.grad`` of every
+    leaf or, with ``inputs`` (a tensor or a sequence of them, leaves or intermediate
+    results), of those tensors only; then the post-accumulate hooks and the post-backward
+    callbacks."""
+    if inputs is None:
+        run_backward(outputs, grad_outputs, retain_graph=retain_graph,
+                     create_graph=create_graph)
+        return
+    inputs = (inputs,) if isinstance(inputs, _Tensor) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError("backward(): inputs= is empty; pass None for every leaf")
+    if not all(isinstance(t, _Tensor) and t.requires_grad for t in inputs):
+        raise RuntimeError("backward(): every tensor in inputs= must require grad")
+    grads = run_backward(outputs, grad_outputs, retain_graph=retain_graph,
+                         create_graph=create_graph, inputs=inputs)
+    for t, g in zip(inputs, grads):
+        if g is not None:
+            accumulate_grad(t, g, create_graph)
+            if t.creator is None:
+                run_post_accumulate_hooks(t)
+    run_post_backward_callbacks()
+
+
 def run_post_backward_callbacks():
     while _post_backward_callbacks:
         _post_backward_callbacks.pop(0)()

@@ -87,6 +87,10 @@ def test_autograd_backward_and_aliases():
     assert x.grad.tolist() == [2.0, 1.0]
     with pytest.raises(ValueError, match="1 gradients for 2 tensors"):
         mg.autograd.backward([x * 1, x * 2], [mg.ones(2)])
+    w = mg.tensor([3.0, 4.0], requires_grad=True)
+    x.grad = None
+    mg.autograd.backward([x * w, (x * x).sum()], [mg.ones(2), None], inputs=[x])
+    assert x.grad.tolist() == [3.0 + 2.0, 4.0 + 4.0] and w.grad is None    # only x
     assert mg.autograd.gradcheck(lambda t: t.exp(),
                                  [mg.randn(3, dtype=mg.float64, requires_grad=True)])
     assert mg.autograd.gradgradcheck(lambda t: t.exp(),
