@@ -15,8 +15,6 @@ import numpy as np
 from .. import dtypes as _dt
 from .._backend import check_dtype_on, device_of
 from .._backend import erf as _erf
-from .._backend import quiet_fp_off as _quiet_off
-from .._backend import quiet_fp_on as _quiet_on
 from ..autograd.function import Function, ieee
 from ..tensor import Tensor, _as_operand, _make_tensor
 
@@ -72,13 +70,10 @@ _BOOL_MINUS = ("{}, the `-` operator, {} is not supported (as in PyTorch); to in
 class Add(Function):
     """y = a + b.   VJP: ga = gy, gb = gy."""
 
+    @ieee  # inf − inf, 0·inf: nan, silently, as in PyTorch
     def forward(self, xp, a, b):
         a, b = promote(a, b)
-        token = _quiet_on()  # inf − inf, 0·inf: nan, silently, as in PyTorch
-        try:
-            return a + b
-        finally:
-            _quiet_off(token)
+        return a + b
 
     def backward(self, gy):
         return gy, gy
@@ -87,15 +82,12 @@ class Add(Function):
 class Sub(Function):
     """y = a − b.   VJP: ga = gy, gb = −gy."""
 
+    @ieee  # inf − inf, 0·inf: nan, silently, as in PyTorch
     def forward(self, xp, a, b):
         if a.dtype.kind == "b" or b.dtype.kind == "b":
             raise TypeError(_BOOL_MINUS.format("Subtraction", "with a bool tensor"))
         a, b = promote(a, b)
-        token = _quiet_on()  # inf − inf, 0·inf: nan, silently, as in PyTorch
-        try:
-            return a - b
-        finally:
-            _quiet_off(token)
+        return a - b
 
     def backward(self, gy):
         return gy, -gy if self.needs_input_grad[1] else None
@@ -104,13 +96,10 @@ class Sub(Function):
 class Mul(Function):
     """y = a·b.   VJP: ga = gy·b, gb = gy·a."""
 
+    @ieee  # inf − inf, 0·inf: nan, silently, as in PyTorch
     def forward(self, xp, a, b):
         a, b = promote(a, b)
-        token = _quiet_on()  # inf − inf, 0·inf: nan, silently, as in PyTorch
-        try:
-            return a * b
-        finally:
-            _quiet_off(token)
+        return a * b
 
     def backward(self, gy):
         a, b = self.inputs
