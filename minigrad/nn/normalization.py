@@ -55,7 +55,7 @@ import numpy as np
 
 from .. import creation
 from ..autograd.function import Function
-from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.grad_mode import is_grad_enabled
 from ..ops.elementwise import const
 from ..ops.shape import pad
 from ..tensor import Tensor
@@ -310,6 +310,19 @@ def _affine(y, weight, bias, shape):
     return y
 
 
+def blend_running_stats(running_mean, running_var, mean, var, momentum, count):
+    """running ← (1 − momentum)·running + momentum·statistic, in place, for each running
+    buffer given (None: skipped); ``mean`` and ``var`` are the batch's per-channel arrays
+    over ``count`` values, the variance made unbiased (× count/(count − 1)) first."""
+    m = momentum
+    if running_mean is not None:
+        running_mean.data[...] = (1 - m) * running_mean.data + m * mean.astype(
+            running_mean.dtype)
+    if running_var is not None:
+        unbiased = (var * (count / (count - 1))).astype(running_var.dtype)
+        running_var.data[...] = (1 - m) * running_var.data + m * unbiased
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     r"""Batch normalization over (N, *) per channel (dim 1); PyTorch's ``F.batch_norm``.
@@ -350,15 +363,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             _bn_running_kernel(fn.mean.dtype, running_mean.dtype)(
                 fn.mean.reshape(C), fn.var.reshape(C), 1 - momentum, momentum, M / (M - 1),
                 running_mean.data, running_var.data)
-        elif running_mean is not None or running_var is not None:
-            with no_grad():
-                m = momentum
-                if running_mean is not None:
-                    mu = fn.mean.reshape(C).astype(running_mean.dtype)
-                    running_mean.data[...] = (1 - m) * running_mean.data + m * mu
-                if running_var is not None:
-                    unbiased = (fn.var.reshape(C) * (M / (M - 1))).astype(running_var.dtype)
-                    running_var.data[...] = (1 - m) * running_var.data + m * unbiased
+        else:
+            blend_running_stats(running_mean, running_var, fn.mean.reshape(C),
+                                fn.var.reshape(C), momentum, M)
         return y
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when "
@@ -454,13 +461,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     fn = Normalize(axes, eps)
     y = _affine(fn(input), weight, bias, (1, C) + (1,) * len(axes))
     if input.shape[0] and (running_mean is not None or running_var is not None):
-        m = momentum
-        if running_mean is not None:
-            mu = fn.mean.reshape(-1, C).mean(0).astype(running_mean.dtype)
-            running_mean.data[...] = (1 - m) * running_mean.data + m * mu
-        if running_var is not None:
-            unbiased = (fn.var.reshape(-1, C).mean(0) * (M / (M - 1))).astype(running_var.dtype)
-            running_var.data[...] = (1 - m) * running_var.data + m * unbiased
+        blend_running_stats(running_mean, running_var, fn.mean.reshape(-1, C).mean(0),
+                            fn.var.reshape(-1, C).mean(0), momentum, M)
     return y
 
 
@@ -591,13 +593,19 @@ class _BatchNorm(_NormBase):
             raise ValueError(f"{self!r}: expected input with {self.num_features} channels "
                              f"(dim 1), got shape {input.shape}")
 
-    def forward(self, input):
-        self._check_input_dim(input)
+    def _count_batch(self):
+        """One more training batch: counts it, returns the running-average factor
+        (``momentum``, or 1/t for the cumulative average when momentum is None)."""
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked.item())
+        return factor
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        factor = self._count_batch()
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         return batch_norm(input, self.running_mean if track else None,

@@ -17,8 +17,7 @@ the summed loss of all ranks. The running statistics use the global unbiased var
 from __future__ import annotations
 
 from .. import creation
-from ..autograd.grad_mode import no_grad
-from .normalization import _BatchNorm
+from .normalization import _BatchNorm, blend_running_stats
 
 __all__ = ["SyncBatchNorm"]
 
@@ -63,16 +62,8 @@ class SyncBatchNorm(_BatchNorm):
         if self.bias is not None:
             y = y + self.bias.reshape(shape)
         if self.track_running_stats:
-            with no_grad():
-                self.num_batches_tracked.data += 1
-                factor = (1.0 / float(self.num_batches_tracked.item())
-                          if self.momentum is None else self.momentum)
-                unbiased = var.data * (count / (count - 1))
-                self.running_mean.data *= 1 - factor
-                self.running_mean.data += factor * mean.data.astype(
-                    self.running_mean.dtype)
-                self.running_var.data *= 1 - factor
-                self.running_var.data += factor * unbiased.astype(self.running_var.dtype)
+            blend_running_stats(self.running_mean, self.running_var, mean.data, var.data,
+                                self._count_batch(), count)
         return y
 
     @classmethod
