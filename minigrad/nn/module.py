@@ -174,15 +174,12 @@ class _BackwardHookWiring:
                 grad_output = _as_grad_tuple(result, n_items, "backward pre-hook")
                 changed = True
         self.grad_output = grad_output
-        if self.module._backward_hooks and not self._inputs_wired():
+        if self.module._backward_hooks and not self.positions:  # no input needs grad
             for hook in list(self.module._backward_hooks.values()):
                 hook(self.module, (None,) * self.n_args, grad_output)
         if changed:
             return _repack([grad_output[i] for i in slots], shapes, g)
         return None
-
-    def _inputs_wired(self):
-        return bool(self.positions)
 
     def _on_grad_input(self, g, shapes):
         grads = unflatten_pieces(g, shapes)
