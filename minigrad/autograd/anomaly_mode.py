@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import traceback
 
+from .._backend import get_array_module
+
 
 class _State:
     enabled = False  # read by Function.__call__ and run_backward (global, as in PyTorch)
@@ -91,7 +93,7 @@ def _described(f) -> str:
     return f"Traceback of the forward call that created '{f.name}':\n{trace}"
 
 
-def checked_backward(f, gy, xp_of):
+def checked_backward(f, gy):
     """``f.backward(gy)`` with anomaly checks: an exception raised by it gets the forward
     traceback attached; a NaN in any returned gradient raises naming the op and input."""
     try:
@@ -108,7 +110,7 @@ def checked_backward(f, gy, xp_of):
                 continue
             a = getattr(gx, "values", None)
             a = gx.data if a is None else a
-            if a.dtype.kind == "f" and bool(xp_of(a).isnan(a).any()):
+            if a.dtype.kind == "f" and bool(get_array_module(a).isnan(a).any()):
                 raise RuntimeError(
                     f"Function '{f.name}' returned nan values in its {i}th output (the "
                     f"gradient for its input {i}, of shape {tuple(a.shape)}). "

@@ -458,7 +458,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                     raise RuntimeError(_FREED)
                 if gy is not None:
                     if _anomaly.enabled:
-                        gxs = checked_backward(f, gy, get_array_module)
+                        gxs = checked_backward(f, gy)
                     else:
                         gxs = f.backward(gy)
                         if not isinstance(gxs, tuple):
