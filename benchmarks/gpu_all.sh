@@ -11,6 +11,10 @@
 #   so they may share the GPU. On an H200 (2026-11-26) the whole script took about 2.5 min:
 #   the 971 GPU tests 66 s with 14 workers, the wgmma tests 28 s beside them, the two
 #   benchmarks 15 + 15 s.
+#   MAXFAIL=N stops the GPU tests after N failures (default 40); PYTEST_EXTRA adds pytest
+#   options (e.g. "-v --durations=20": with -v a log cut short by TEST_TIMEOUT still names
+#   each test's outcome).
+#   HYPOTHESIS_PROFILE=gpu draws 8 examples per property instead of 25 (short budgets).
 #   JUNIT=1 also writes JUnit XML (off by default: a device call brings back 8 files at most).
 #
 # The Hopper wgmma kernels (hgemm_wgmma.cu, mm24_wgmma.cu) ran first on an H200 on
@@ -21,7 +25,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR=${OUT:-benchmarks/results}
 mkdir -p "$OUT_DIR"
-export PYTHONUNBUFFERED=1 HYPOTHESIS_PROFILE=ci
+export PYTHONUNBUFFERED=1 HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci}
 quick=${QUICK:+--quick}
 training_quick=${QUICK_TRAINING:-${QUICK:-}}; training_quick=${training_quick:+--quick}
 WGMMA_TESTS="tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py"
@@ -65,8 +69,8 @@ fi
 
 # 2. Every other GPU test.
 if [[ $PARTS == *,tests,* ]]; then
-timeout ${TEST_TIMEOUT:-300} python -m pytest -m gpu -q -p no:cacheprovider --maxfail=40 \
-    $xdist $(junit gpu-tests) $(for f in $WGMMA_TESTS; do echo --ignore="$f"; done) \
+timeout ${TEST_TIMEOUT:-300} python -m pytest -m gpu -q -p no:cacheprovider \
+    --maxfail=${MAXFAIL:-40} ${PYTEST_EXTRA:-} $xdist $(junit gpu-tests) $(for f in $WGMMA_TESTS; do echo --ignore="$f"; done) \
     ${TESTS:-tests} > "$OUT_DIR/gpu-tests.log" 2>&1
 echo "gpu tests exit: $?"; grep -E "^(FAILED|ERROR)" "$OUT_DIR/gpu-tests.log" | head -40
 tail -n 3 "$OUT_DIR/gpu-tests.log"

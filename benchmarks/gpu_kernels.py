@@ -541,7 +541,7 @@ def mm24_wgmma_rows(label, sets, out, ref, flop, t_cublas):
                             lambda i, bn=bn: K.hgemm_wgmma(pick(i)[0], pick(i)[1], out=out,
                                                            tiling=dict(BN=bn)), reps=20)
     tilings = MM24_WGMMA_TILINGS if (VARIANTS["on"] or "8192" in label) else \
-        MM24_WGMMA_TILINGS[:2]
+        MM24_WGMMA_TILINGS[:3]
     for tiling in tilings:
         name = f"{label} mm24_wgmma {tiling_name(tiling)}".rstrip()
         guarded("mm24", name, mm24_wgmma_variant, name, tiling, sets, out, ref, flop,

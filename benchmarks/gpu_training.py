@@ -215,6 +215,58 @@ def mg_step_fn(model, X, y, amp):
     return step, seen
 
 
+def mg_graphed_step_fn(model, X, y, warmup=3):
+    """The fp32 step with zero_grad, forward, loss and backward recorded once in a CUDA
+    graph (``mg.cuda.graph``) and replayed; the fused Adam step (one launch, its bias
+    corrections formed on the host each step) runs eagerly after each replay, as in
+    PyTorch's whole-network capture recipe. Returns (step, the captured loss Tensor)."""
+    from minigrad.ops.fused import fused_cross_entropy
+
+    opt = fused_adam(list(model.parameters()), 1e-3)
+
+    def body():
+        opt.zero_grad(set_to_none=False)
+        loss = fused_cross_entropy(model(X), y)
+        loss.backward()
+        return loss
+
+    for _ in range(warmup):  # eager: kernels compiled, flat buffers made, .grad are views
+        body()
+        opt.step()
+    graph = mg.cuda.CUDAGraph()
+    with mg.cuda.graph(graph):
+        static_loss = body()
+
+    def step():
+        graph.replay()
+        opt.step()
+
+    return step, static_loss
+
+
+def graph_matches_eager(make_mg, x_host, y_host, steps=4):
+    """|loss_graphed − loss_eager| / |loss_eager| after ``steps`` steps of each from the
+    same initial weights (the graphed step's warm-up steps counted as steps)."""
+    from minigrad.ops.fused import fused_cross_entropy
+
+    losses = []
+    for graphed in (False, True):
+        mg.manual_seed(0)
+        model = make_mg().to(DEV)
+        X, y = mg.tensor(x_host, device=DEV), mg.tensor(y_host, device=DEV)
+        if graphed:
+            step, _ = mg_graphed_step_fn(model, X, y, warmup=2)
+            n = steps - 2
+        else:
+            step, _ = mg_step_fn(model, X, y, amp=False)
+            n = steps
+        for _ in range(n):
+            step()
+        with mg.no_grad():
+            losses.append(float(fused_cross_entropy(model(X), y).item()))
+    return abs(losses[1] - losses[0]) / abs(losses[0])
+
+
 def torch_step_fn(model, X, y, amp):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
     scaler = torch.amp.GradScaler(DEV, enabled=amp)
@@ -261,6 +313,22 @@ def bench_model(section, label, make_mg, make_torch, x_host, y_host, reps, warmu
             note = f"autocast not effective: logits are {logits_dtype} (matmul/conv not wired)"
         compare(section, f"{label} {prec}", t_mg, t_torch, minigrad_logits_dtype=logits_dtype,
                 note=note)
+        if amp or DEV != "cuda":
+            continue  # GradScaler keeps its scale on the host: no fp16 graph; no CPU graphs
+
+        def run_graphed():
+            mg.manual_seed(0)
+            model = make_mg().to(DEV)
+            X, y = mg.tensor(x_host, device=DEV), mg.tensor(y_host, device=DEV)
+            step, _ = mg_graphed_step_fn(model, X, y)
+            return time_steps(step, reps, warmup)
+
+        t_graph = guarded(section, f"{label} fp32 CUDA graph (minigrad)", run_graphed)
+        diff = guarded(section, f"{label} fp32 CUDA graph vs eager", graph_matches_eager,
+                       make_mg, x_host, y_host)
+        compare(section, f"{label} fp32, minigrad forward+backward in a CUDA graph", t_graph,
+                t_torch, loss_rel_diff_vs_eager_after_4_steps=diff,
+                note="PyTorch eager; minigrad replays one captured graph, Adam eager")
 
 
 def bench_mlp():

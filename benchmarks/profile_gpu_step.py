@@ -4,6 +4,12 @@ batch = launch- or Python-bound, proportional = GPU-bound), then cProfile of a f
 batch 128, the functions with the most own time.
 
     python benchmarks/profile_gpu_step.py [--device cuda|cpu] [--steps 10] [--top 30]
+    python benchmarks/profile_gpu_step.py --kernels [--batch 128]
+
+``--kernels`` records the GPU kernels of a few steps instead, through PyTorch's profiler
+(CUPTI sees every kernel of the process, CuPy's too): time per kernel name, and the GPU's
+busy time per step beside the wall time per step, for minigrad's step and PyTorch's. Needs
+torch with CUDA.
 """
 from __future__ import annotations
 
@@ -43,12 +49,62 @@ def timed(step, device, n):
     return (time.perf_counter() - t0) / n * 1e3
 
 
+def kernel_table(step, steps, top, label):
+    """Run ``step`` ``steps`` times under torch.profiler; print the kernels by GPU time."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    mg.cuda.synchronize()
+    t0 = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            step()
+        torch.cuda.synchronize()
+        mg.cuda.synchronize()
+    wall = (time.perf_counter() - t0) / steps * 1e3
+    events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+    busy = sum(e.self_device_time_total for e in events) / steps / 1e3
+    launches = sum(e.count for e in events) / steps
+    print(f"==== {label}: wall {wall:.2f} ms a step (profiled), GPU busy {busy:.2f} ms a "
+          f"step, {launches:.0f} kernels a step")
+    events.sort(key=lambda e: -e.self_device_time_total)
+    for e in events[:top]:
+        print(f"{e.self_device_time_total / steps / 1e3:9.3f} ms {e.count / steps:6.1f}x  "
+              f"{e.key[:110]}")
+
+
+def kernels(args):
+    import torch
+
+    G.torch, G.DEV = torch, "cuda"  # gpu_training's globals, set by its own main()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.batch, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, args.batch)
+    for amp in (False, True):
+        name = "fp16 autocast" if amp else "fp32"
+        kernel_table(make_step(args.batch, "cuda", amp), args.steps, args.top,
+                     f"minigrad {name} batch {args.batch}")
+        model = G.resnet_torch().to("cuda")
+        step = G.torch_step_fn(model, torch.tensor(x, device="cuda"),
+                               torch.tensor(y, device="cuda"), amp)
+        kernel_table(step, args.steps, args.top, f"PyTorch {name} batch {args.batch}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--kernels", action="store_true",
+                        help="GPU time per kernel (torch.profiler) instead of cProfile")
+    parser.add_argument("--batch", type=int, default=128)
     args = parser.parse_args(argv)
+    if args.kernels:
+        return kernels(args)
     batches = (8, 32, 128, 512) if args.device == "cuda" else (2, 8)
     for amp in (False, True):
         name = "fp16 autocast" if amp else "fp32"

@@ -10,6 +10,7 @@ tensor([2., 4.])
 from __future__ import annotations
 
 from . import autograd, dtypes, linalg, random
+from . import cuda_graphs as _cuda_graphs
 from ._backend import cuda_available
 from ._backend import tune_host_allocator as _tune_host_allocator
 from ._printing import set_printoptions
@@ -466,7 +467,13 @@ def is_complex(input) -> bool:
 
 
 class _Cuda:
-    """``mg.cuda``: device queries that work (and answer False) without a GPU."""
+    """``mg.cuda``: device queries that work (and answer False) without a GPU, and CUDA
+    graphs (:mod:`minigrad.cuda_graphs`)."""
+
+    CUDAGraph = _cuda_graphs.CUDAGraph  # PyTorch's torch.cuda names
+    graph = staticmethod(_cuda_graphs.graph)
+    graph_pool_handle = staticmethod(_cuda_graphs.graph_pool_handle)
+    is_current_stream_capturing = staticmethod(_cuda_graphs.is_current_stream_capturing)
 
     @staticmethod
     def is_available():

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from ._backend import check_dtype_on, normalize_device
+from .cuda_graphs import check_not_capturing
 
 _U64 = 2 ** 64
 
@@ -69,6 +70,9 @@ class Philox:
     def _fill(self, kind, n, range_=None):
         from minigrad.kernels import reference
 
+        check_not_capturing("drawing random numbers", "a replay would not advance the "
+                            "generator's offset, so every replay would reuse the same "
+                            "numbers (draw them outside the graph, into a captured tensor)")
         n = int(n)
         blocks = -(-n // reference.PHILOX_PER_BLOCK[kind])
         if self.offset + blocks >= _U64:

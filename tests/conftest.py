@@ -22,6 +22,11 @@ settings.register_profile(
     suppress_health_check=_SUPPRESS,
 )
 settings.register_profile(
+    # a GPU run on a short device budget (benchmarks/gpu_all.sh with HYPOTHESIS_PROFILE=gpu)
+    "gpu", max_examples=8, deadline=None, derandomize=True,
+    suppress_health_check=_SUPPRESS,
+)
+settings.register_profile(
     "dev", max_examples=60, deadline=None,
     suppress_health_check=_SUPPRESS,
 )

@@ -67,6 +67,7 @@ from enum import Enum
 import numpy as np
 
 from .._backend import get_array_module
+from ..cuda_graphs import check_not_capturing
 
 __all__ = ["GradScaler", "OptState"]
 
@@ -170,6 +171,9 @@ class GradScaler:
         outputs are promoted to float32 first (2¹⁶ does not fit in float16)."""
         if not self._enabled:
             return outputs
+        check_not_capturing("GradScaler.scale", "the scale S is kept on the host, so a "
+                            "replay would multiply by the S of the capture after S has "
+                            "changed (capture the forward and backward without the scaler)")
         self._lazy_init()
         return self._scale_nested(outputs)
 

@@ -1,0 +1,241 @@
+"""CUDA graphs (minigrad.cuda_graphs): the capture's bookkeeping with a stand-in CuPy on
+any machine (the allocator and the stream swapped in and restored, failures ending the
+capture, refusals inside a capture), and on a GPU the real thing: a replayed forward +
+backward equals the eager one, step after step."""
+import types
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import cuda_graphs
+from minigrad._backend import DeviceError, cuda_available
+
+
+class _Stream:
+    def __init__(self, log, fail_end=None):
+        self.log, self.fail_end, self.capturing = log, fail_end, False
+
+    def synchronize(self):
+        self.log.append("sync")
+
+    def __enter__(self):
+        self.log.append("enter")
+        return self
+
+    def __exit__(self, *exc):
+        self.log.append("exit")
+
+    def begin_capture(self):
+        self.capturing = True
+        self.log.append("begin")
+
+    def end_capture(self):
+        self.capturing = False
+        self.log.append("end")
+        if self.fail_end:
+            raise RuntimeError(self.fail_end)
+        return _Graph(self.log)
+
+
+class _Graph:
+    def __init__(self, log):
+        self.log = log
+
+    def launch(self, stream=None):
+        self.log.append("launch")
+
+
+class _Pool:
+    def malloc(self, n):  # pragma: no cover - never called by the bookkeeping
+        raise AssertionError
+
+
+def _fake_cupy(monkeypatch, fail_end=None):
+    log = []
+    state = {"allocator": "default"}
+    streams = []
+
+    def make_stream(non_blocking=False):
+        s = _Stream(log, fail_end)
+        streams.append(s)
+        return s
+
+    cuda = types.SimpleNamespace(
+        get_current_stream=lambda: _Stream(log), MemoryPool=_Pool, Stream=make_stream,
+        get_allocator=lambda: state["allocator"],
+        set_allocator=lambda a: state.__setitem__("allocator", a))
+    fake = types.SimpleNamespace(cuda=cuda)
+    monkeypatch.setattr(cuda_graphs, "cupy", lambda: fake)
+    monkeypatch.setattr(cuda_graphs, "cuda_available", lambda: True)
+    return log, state
+
+
+def test_capture_swaps_the_allocator_and_stream_and_restores_them(monkeypatch):
+    log, state = _fake_cupy(monkeypatch)
+    g = mg.cuda.CUDAGraph()
+    with mg.cuda.graph(g):
+        assert mg.cuda.is_current_stream_capturing()
+        # the private pool's malloc is the allocator while capturing
+        assert state["allocator"] == g.pool().malloc
+    assert not mg.cuda.is_current_stream_capturing()
+    assert state["allocator"] == "default"
+    assert log == ["sync", "enter", "begin", "end", "exit"]
+    g.replay()
+    g.replay()
+    assert log[-2:] == ["launch", "launch"]
+
+
+def test_failed_body_ends_the_capture_and_says_why(monkeypatch):
+    log, state = _fake_cupy(monkeypatch)
+    g = mg.cuda.CUDAGraph()
+    with pytest.raises(RuntimeError, match="waits for the GPU"):
+        with mg.cuda.graph(g):
+            raise RuntimeError("cudaErrorStreamCaptureUnsupported: operation not permitted "
+                               "when stream is capturing")
+    assert not mg.cuda.is_current_stream_capturing() and state["allocator"] == "default"
+    assert log[-2:] == ["end", "exit"]
+    with pytest.raises(RuntimeError, match="nothing has been captured"):
+        g.replay()
+    with pytest.raises(ZeroDivisionError):  # other errors pass through unchanged
+        with mg.cuda.graph(mg.cuda.CUDAGraph()):
+            raise ZeroDivisionError("an error of the body itself")
+    assert not mg.cuda.is_current_stream_capturing() and state["allocator"] == "default"
+
+
+def test_an_invalidated_capture_is_restored_even_when_ending_it_fails(monkeypatch):
+    _, state = _fake_cupy(monkeypatch, fail_end="cudaErrorStreamCaptureInvalidated")
+    g = mg.cuda.CUDAGraph()
+    with pytest.raises(RuntimeError, match="CUDA graph capture failed"):
+        with mg.cuda.graph(g):
+            raise RuntimeError("cudaErrorStreamCaptureInvalidated")
+    assert not mg.cuda.is_current_stream_capturing() and state["allocator"] == "default"
+
+
+def test_captures_do_not_nest_and_a_graph_is_captured_once(monkeypatch):
+    _fake_cupy(monkeypatch)
+    g = mg.cuda.CUDAGraph()
+    with mg.cuda.graph(g):
+        with pytest.raises(RuntimeError, match="do not nest"):
+            mg.cuda.CUDAGraph().capture_begin()
+    with pytest.raises(RuntimeError, match="reset"):
+        g.capture_begin()
+    with pytest.raises(RuntimeError, match="not capturing"):
+        g.capture_end()
+    g.reset()
+    with mg.cuda.graph(g, pool=g.pool()):  # a shared pool is used as given
+        pass
+
+
+def test_random_draws_and_grad_scaling_refuse_inside_a_capture(monkeypatch):
+    _fake_cupy(monkeypatch)
+    from minigrad.random import Philox
+
+    gen = Philox(0, xp=np)
+    scaler = mg.amp.GradScaler()
+    loss = mg.tensor(2.0, requires_grad=True) * 1
+    with mg.cuda.graph(mg.cuda.CUDAGraph()):
+        with pytest.raises(RuntimeError, match="reuse the same numbers"):
+            gen.random(4)
+        with pytest.raises(RuntimeError, match="GradScaler.scale"):
+            scaler.scale(loss)
+        assert mg.amp.GradScaler(enabled=False).scale(loss) is loss
+    assert gen.random(4).shape == (4,) and scaler.scale(loss).item() == 2.0 * 2 ** 16
+
+
+@pytest.mark.skipif(cuda_available(), reason="checks the error without a GPU")
+def test_without_a_gpu_capture_names_what_is_missing():
+    with pytest.raises(DeviceError, match="CUDA graphs need CuPy and a CUDA device"):
+        mg.cuda.CUDAGraph().capture_begin()
+
+
+# ---------------------------------------------------------------------------- on a GPU
+
+
+def _model(kind):
+    nn = mg.nn
+    if kind == "mlp":
+        return nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 5))
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
+                         nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2, padding=1),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="needs CuPy and a CUDA device")
+@pytest.mark.parametrize("kind", ["mlp", "convnet"])
+def test_replayed_step_equals_the_eager_step(kind):
+    """Forward + backward captured once, replayed with new data copied into the static
+    input each step, Adam eager: the weights and losses follow the eager run."""
+    rng = np.random.default_rng(0)
+    shape = (16, 12) if kind == "mlp" else (16, 3, 9, 9)
+    batches = [(rng.standard_normal(shape).astype(np.float32), rng.integers(0, 5, 16))
+               for _ in range(6)]
+    from minigrad.ops.fused import fused_cross_entropy  # no host checks: capturable
+
+    def setup():
+        mg.manual_seed(0)
+        model = _model(kind).to("cuda")
+        return model, mg.optim.Adam(model.parameters(), lr=1e-2, fused=True)
+
+    model, opt = setup()
+    eager = []
+    for x, y in batches:
+        opt.zero_grad(set_to_none=False)
+        loss = fused_cross_entropy(model(mg.tensor(x, device="cuda")),
+                                   mg.tensor(y, device="cuda"))
+        loss.backward()
+        opt.step()
+        eager.append(loss.item())
+    eager_weights = [p.detach().cpu().numpy() for p in model.parameters()]
+
+    model, opt = setup()
+    X = mg.tensor(batches[0][0], device="cuda")
+    Y = mg.tensor(batches[0][1], device="cuda")
+
+    def body():
+        opt.zero_grad(set_to_none=False)
+        loss = fused_cross_entropy(model(X), Y)
+        loss.backward()
+        return loss
+
+    graphed = []
+    for x, y in batches[:2]:  # warm-up steps, eager
+        X.data[...] = mg.tensor(x, device="cuda").data
+        Y.data[...] = mg.tensor(y, device="cuda").data
+        loss = body()
+        opt.step()
+        graphed.append(loss.item())
+    g = mg.cuda.CUDAGraph()
+    with mg.cuda.graph(g):
+        static_loss = body()
+    for x, y in batches[2:]:
+        X.data[...] = mg.tensor(x, device="cuda").data
+        Y.data[...] = mg.tensor(y, device="cuda").data
+        g.replay()
+        opt.step()
+        graphed.append(static_loss.item())
+    # Norm-wise: cuBLAS may pick another algorithm under capture (rounding differences).
+    np.testing.assert_allclose(graphed, eager, rtol=1e-4)
+    assert len(set(graphed[2:])) > 1  # the replays computed new losses, not one frozen value
+    for p, w in zip(model.parameters(), eager_weights):
+        err = np.linalg.norm(p.detach().cpu().numpy() - w) / np.linalg.norm(w)
+        assert err < 1e-4, (p.shape, err)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="needs CuPy and a CUDA device")
+def test_a_call_that_waits_for_the_gpu_ends_the_capture_cleanly():
+    x = mg.randn(8, device="cuda")
+    import cupy
+
+    allocator = cupy.cuda.get_allocator()
+    with pytest.raises(RuntimeError, match="CUDA graph capture failed"):
+        with mg.cuda.graph(mg.cuda.CUDAGraph()):
+            (x * 2).sum().item()
+    assert not mg.cuda.is_current_stream_capturing()
+    assert cupy.cuda.get_allocator() == allocator
+    assert (x * 2).sum().item() == pytest.approx(2 * float(x.sum().item()), rel=1e-5)
+    with pytest.raises(RuntimeError, match="reuse the same numbers"):
+        with mg.cuda.graph(mg.cuda.CUDAGraph()):
+            mg.nn.functional.dropout(x, 0.5, training=True)
