@@ -37,6 +37,15 @@ What a replay does, and does not do
   ``minigrad.ops.fused.fused_cross_entropy`` instead). CUDA reports such a call as a
   capture error; :func:`graph` ends the capture cleanly and says so.
 
+Matrix products
+---------------
+CuPy refuses every cuBLAS call while a stream captures ("calling cuBLAS API during stream
+capture is currently unsupported"), which stopped the first captured training step (an
+H200, 2026-11-26). cuBLAS itself supports capture, so during a capture ``half_matmul``
+(the product of Linear, matmul and the convolutions) calls cuBLAS directly:
+:mod:`minigrad.kernels.cublas_capture`. Other CuPy routines that use cuBLAS
+(``cupy.dot``, ``cupy.einsum``, ``cupy.linalg``) still cannot be captured.
+
 Memory
 ------
 Work recorded in a graph keeps using the addresses it was given, so those blocks must

@@ -80,6 +80,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._backend import quiet_fp_off, quiet_fp_on
+from ..cuda_graphs import is_current_stream_capturing
 
 __all__ = [
     "autocast", "autocast_dtype", "is_autocast_enabled", "autocast_inputs",
@@ -297,6 +298,9 @@ def half_matmul(xp, a, b, out_dtype=None):
       calls cuBLAS with float16 storage and float32 compute (CuPy's default compute type
       for float16); with ``out_dtype=float32``, and always for bfloat16 (which CuPy's
       matmul does not take), the operands are converted to float32 first.
+    * While a CUDA graph captures (:mod:`minigrad.cuda_graphs`), CuPy refuses to call
+      cuBLAS, so ``cupy.matmul`` is replaced by ``minigrad.kernels.cublas_capture.gemm``
+      (the same cuBLAS GEMM, called directly).
 
     Parameters
     ----------
@@ -327,8 +331,11 @@ def half_matmul(xp, a, b, out_dtype=None):
             return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
         finally:
             quiet_fp_off(token)
+    matmul = xp.matmul
+    if is_current_stream_capturing():  # CuPy refuses cuBLAS calls while a stream captures
+        from minigrad.kernels.cublas_capture import gemm as matmul
     if not half:
-        return xp.matmul(a, b)
+        return matmul(a, b)
     if a.ndim == 2 and b.ndim == 2 and a.flags.c_contiguous and b.flags.c_contiguous:
         from minigrad import kernels
 
@@ -336,8 +343,8 @@ def half_matmul(xp, a, b, out_dtype=None):
             kernels.hgemm
         return gemm(a, b, out_dtype=out_dtype)
     if out_dtype == np.float32 or dtype != np.float16:  # cuBLAS through CuPy: float16 only
-        return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
-    return xp.matmul(a, b)
+        return matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
+    return matmul(a, b)
 
 
 def is_autocast_available(device_type) -> bool:

@@ -1,0 +1,221 @@
+r"""Matrix products by cuBLAS itself, for CUDA graph capture.
+
+CuPy (up to 14 at least) refuses every cuBLAS call while a stream captures ("calling
+cuBLAS API during stream capture is currently unsupported": its ``setStream`` wrapper
+checks), although cuBLAS supports capture. A training step without its matrix products
+is no training step, so while :mod:`minigrad.cuda_graphs` captures, ``half_matmul``
+sends its products here: ``cublas<S|D>gemmStridedBatched`` / ``cublasGemmStridedBatchedEx``
+called directly (ctypes) on CuPy's own cuBLAS handle, on the capture stream.
+
+The layout
+----------
+cuBLAS is column-major; our arrays are row-major views (strided). A row-major matrix X
+(r×c) whose rows are ``ld`` elements apart is, read column-major, Xᵀ (c×r) with leading
+dimension ld. So C = A·B (row-major, m×n) is computed as the column-major product
+Cᵀ = Bᵀ·Aᵀ (n×m): cuBLAS's first operand is our B, its second our A, its m, n, k are
+our n, m, k, and C is written contiguous (ldc = n). An operand that is a transposed view
+(its *first* stride is 1) is passed with op = T and ld = its second stride instead; any
+other layout (or a batch that no single stride describes) is copied contiguous first.
+
+:func:`plan_gemm` makes that plan from shapes and strides alone; :func:`reference_gemm`
+executes a plan with NumPy exactly as cuBLAS reads memory (from the operand's first
+element, through ld and the batch stride), so the plan is tested on every CI run;
+:func:`gemm` executes it with cuBLAS on a GPU.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+
+import numpy as np
+
+__all__ = ["plan_gemm", "reference_gemm", "gemm", "GemmPlan"]
+
+OP_N, OP_T = 0, 1
+_CUDA_R_16F, _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT = 2, 68, -1
+
+
+class GemmPlan:
+    """Arguments of one column-major strided-batched GEMM computing C = A·B (row-major):
+    ``ops`` (opA, opB for cuBLAS's first and second operands), ``mnk``, ``ld`` and
+    ``strides`` (in elements) of cuBLAS's first operand (our B) and second (our A),
+    ``batch``, the output shape, and the operands as they must be passed (``first``,
+    ``second``: views of the inputs, or contiguous copies when no plan fits)."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    def __repr__(self):
+        return (f"GemmPlan(ops={self.ops}, mnk={self.mnk}, ld={self.ld}, "
+                f"strides={self.strides}, batch={self.batch})")
+
+
+def _as_column_major(xp, x):
+    """(op, ld, batch_stride, array) passing the row-major batch of matrices x
+    (batch, r, c) to cuBLAS as xᵀ (op N) or through op T; a copy when neither fits."""
+    batch, r, c = x.shape
+    if x.size == 0:
+        return OP_N, max(1, c), 0, x
+    e = x.itemsize
+    s_b, s0, s1 = (s // e for s in x.strides)
+    if any(s % e for s in x.strides) or s_b < 0 or s0 < 0 or s1 < 0:
+        x = xp.ascontiguousarray(x)
+        return _as_column_major(xp, x)
+    if batch == 1:
+        s_b = 0
+    if s1 == 1 or c == 1:          # rows contiguous: row-major, x as xᵀ column-major
+        ld = s0 if r > 1 else c
+        if ld >= max(1, c):
+            return OP_N, ld, s_b, x
+    if s0 == 1 or r == 1:          # columns contiguous: a transposed view
+        ld = s1 if c > 1 else r
+        if ld >= max(1, r):
+            return OP_T, ld, s_b, x
+    return _as_column_major(xp, xp.ascontiguousarray(x))
+
+
+def plan_gemm(xp, a, b):
+    """The plan of C = a @ b for a (..., m, k) and b (..., k, n), batch dims broadcast
+    (NumPy's matmul rules for operands of two or more dims)."""
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError(f"plan_gemm: operands need two or more dims, got shapes {a.shape} "
+                         f"and {b.shape}")
+    m, k = a.shape[-2:]
+    k2, n = b.shape[-2:]
+    if k != k2:
+        raise ValueError(f"plan_gemm: inner dims differ: {a.shape} @ {b.shape}")
+    batch_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    batch = int(np.prod(batch_shape, dtype=np.int64))
+
+    def flat(x, rows, cols):
+        x = xp.broadcast_to(x, batch_shape + (rows, cols))
+        if x.ndim == 2:
+            return x.reshape(1, rows, cols)
+        if len(batch_shape) == 1:
+            return x
+        # One stride must describe the batch: a broadcast (all 0) or C-ordered batch dims.
+        bs = x.strides[:-2]
+        if all(s == 0 for s in bs):
+            return xp.lib.stride_tricks.as_strided(x, (batch, rows, cols),
+                                                   (0,) + x.strides[-2:])
+        return x.reshape(batch, rows, cols)  # a view when possible, else a copy
+
+    op_a, ld_a, sb_a, a3 = _as_column_major(xp, flat(a, m, k))
+    op_b, ld_b, sb_b, b3 = _as_column_major(xp, flat(b, k, n))
+    return GemmPlan(ops=(op_b, op_a), mnk=(n, m, k), ld=(ld_b, ld_a), strides=(sb_b, sb_a),
+                    batch=batch, out_shape=batch_shape + (m, n), first=b3, second=a3)
+
+
+def reference_gemm(plan, dtype=None):
+    """Execute ``plan`` with NumPy as cuBLAS does: each operand is read from its first
+    element through (ld, batch stride) only; returns C, row-major (batch..., m, n)."""
+    n, m, k = plan.mnk
+
+    def column_major(x, op, ld, sb, rows, cols):
+        # op(X) is rows×cols; X is stored column-major with leading dimension ld.
+        stored = (rows, cols) if op == OP_N else (cols, rows)
+        e = x.itemsize
+        view = np.lib.stride_tricks.as_strided(
+            x, shape=(plan.batch,) + stored, strides=(sb * e, e, ld * e))
+        return view if op == OP_N else view.transpose(0, 2, 1)
+
+    first = column_major(plan.first, plan.ops[0], plan.ld[0], plan.strides[0], n, k)
+    second = column_major(plan.second, plan.ops[1], plan.ld[1], plan.strides[1], k, m)
+    acc = np.float32 if plan.first.dtype == np.float16 else plan.first.dtype
+    ct = np.matmul(first.astype(acc), second.astype(acc))     # Cᵀ, (batch, n, m)
+    out = ct.transpose(0, 2, 1).astype(dtype or plan.first.dtype)
+    return np.ascontiguousarray(out).reshape(plan.out_shape)
+
+
+@functools.cache
+def _libcublas():
+    """The libcublas that CuPy loaded (found in this process's memory map), else the
+    system's."""
+    path = None
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                name = line.split()[-1] if "/" in line else ""
+                base = name.rsplit("/", 1)[-1]
+                if base.startswith("libcublas.so"):
+                    path = name
+                    break
+    except OSError:
+        pass
+    if path is None:
+        import ctypes.util
+
+        path = ctypes.util.find_library("cublas")
+    if path is None:
+        raise RuntimeError("cuBLAS capture: libcublas is not loaded and not found")
+    lib = ctypes.CDLL(path)
+    i, p, ll = ctypes.c_int, ctypes.c_void_p, ctypes.c_longlong
+    for name in ("cublasSgemmStridedBatched", "cublasDgemmStridedBatched"):
+        fn = getattr(lib, name)  # alpha and beta: host pointers (pointer mode host)
+        fn.argtypes = [p, i, i, i, i, i, p, p, i, ll, p, i, ll, p, p, i, ll, i]
+        fn.restype = i
+    lib.cublasGemmStridedBatchedEx.argtypes = [p, i, i, i, i, i, p, p, i, i, ll, p, i, i, ll,
+                                               p, p, i, i, ll, i, i, i]
+    lib.cublasGemmStridedBatchedEx.restype = i
+    lib.cublasSetStream_v2.argtypes = [p, p]
+    lib.cublasSetStream_v2.restype = i
+    lib.cublasGetPointerMode_v2.argtypes = [p, ctypes.POINTER(i)]
+    lib.cublasGetPointerMode_v2.restype = i
+    lib.cublasSetPointerMode_v2.argtypes = [p, i]
+    lib.cublasSetPointerMode_v2.restype = i
+    return lib
+
+
+def _check(status, what):
+    if status != 0:
+        raise RuntimeError(f"cuBLAS capture: {what} returned status {status}")
+
+
+def gemm(a, b):
+    """C = a @ b (CuPy arrays, float32, float64 or float16 with float32 accumulation)
+    by cuBLAS on the current stream, without CuPy's wrappers (which refuse to run while
+    the stream captures). Broadcast batch dims as ``matmul``."""
+    from minigrad._backend import cupy
+
+    cp = cupy()
+    dtype = a.dtype
+    if dtype != b.dtype or dtype not in (np.float16, np.float32, np.float64):
+        raise TypeError(f"cuBLAS capture: operands must share float16/32/64, got {a.dtype} "
+                        f"and {b.dtype}")
+    plan = plan_gemm(cp, a, b)
+    out = cp.empty(plan.out_shape, dtype=dtype)
+    n, m, k = plan.mnk
+    if out.size == 0:
+        return out
+    if k == 0:
+        out.fill(0)
+        return out
+    handle = ctypes.c_void_p(cp.cuda.device.get_cublas_handle())  # loads CuPy's cuBLAS
+    lib = _libcublas()
+    stream = ctypes.c_void_p(cp.cuda.get_current_stream().ptr)
+    mode = ctypes.c_int()
+    _check(lib.cublasGetPointerMode_v2(handle, ctypes.byref(mode)), "cublasGetPointerMode")
+    _check(lib.cublasSetPointerMode_v2(handle, 0), "cublasSetPointerMode")  # host scalars
+    _check(lib.cublasSetStream_v2(handle, stream), "cublasSetStream")
+    args = (plan.ops[0], plan.ops[1], n, m, k)
+    A, B = plan.first, plan.second
+    try:
+        if dtype == np.float16:
+            one, zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
+            status = lib.cublasGemmStridedBatchedEx(
+                handle, *args, ctypes.addressof(one), A.data.ptr, _CUDA_R_16F, plan.ld[0],
+                plan.strides[0], B.data.ptr, _CUDA_R_16F, plan.ld[1], plan.strides[1],
+                ctypes.addressof(zero), out.data.ptr, _CUDA_R_16F, n, m * n, plan.batch,
+                _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT)
+        else:
+            c_t = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+            fn = lib.cublasSgemmStridedBatched if dtype == np.float32 else \
+                lib.cublasDgemmStridedBatched
+            one, zero = c_t(1.0), c_t(0.0)
+            status = fn(handle, *args, ctypes.addressof(one), A.data.ptr, plan.ld[0],
+                        plan.strides[0], B.data.ptr, plan.ld[1], plan.strides[1],
+                        ctypes.addressof(zero), out.data.ptr, n, m * n, plan.batch)
+        _check(status, "gemm")
+    finally:
+        lib.cublasSetPointerMode_v2(handle, mode.value)
+    return out
