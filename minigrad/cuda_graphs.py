@@ -192,6 +192,12 @@ def graph(cuda_graph, pool=None):
         yield cuda_graph
     except BaseException as exc:
         cuda_graph._abort()
+        if "cublas" in str(exc).lower():
+            raise RuntimeError(
+                "CUDA graph capture failed: CuPy refuses to call cuBLAS while a stream "
+                "captures. minigrad's own products (matmul, Linear, the convolutions) call "
+                "cuBLAS directly then; a CuPy routine that uses cuBLAS (cupy.dot, einsum, "
+                f"linalg) cannot be captured. CuPy said: {exc}") from exc
         if any(s in str(exc).lower() for s in _CAPTURE_ERRORS):
             raise RuntimeError(
                 "CUDA graph capture failed: the captured code made a call that waits for "

@@ -103,6 +103,15 @@ def test_failed_body_ends_the_capture_and_says_why(monkeypatch):
     assert not mg.cuda.is_current_stream_capturing() and state["allocator"] == "default"
 
 
+def test_a_refused_cublas_call_is_named(monkeypatch):
+    _, state = _fake_cupy(monkeypatch)
+    with pytest.raises(RuntimeError, match="CuPy refuses to call cuBLAS"):
+        with mg.cuda.graph(mg.cuda.CUDAGraph()):
+            raise NotImplementedError("calling cuBLAS API during stream capture is currently "
+                                      "unsupported")
+    assert not mg.cuda.is_current_stream_capturing() and state["allocator"] == "default"
+
+
 def test_an_invalidated_capture_is_restored_even_when_ending_it_fails(monkeypatch):
     _, state = _fake_cupy(monkeypatch, fail_end="cudaErrorStreamCaptureInvalidated")
     g = mg.cuda.CUDAGraph()
