@@ -248,3 +248,19 @@ def test_a_call_that_waits_for_the_gpu_ends_the_capture_cleanly():
     with pytest.raises(RuntimeError, match="reuse the same numbers"):
         with mg.cuda.graph(mg.cuda.CUDAGraph()):
             mg.nn.functional.dropout(x, 0.5, training=True)
+
+
+def test_max_pool_takes_its_nan_rule_unasked_while_capturing(monkeypatch):
+    """Max pooling asks the host whether its input holds a NaN (a sync a capture forbids);
+    while capturing it takes the NaN rule without asking: the same values and indices."""
+    F = mg.nn.functional
+    rng = np.random.default_rng(0)
+    for data in (rng.standard_normal((2, 3, 6, 6)),
+                 np.where(rng.random((2, 3, 6, 6)) < 0.1, np.nan, 1.0)):
+        x = mg.tensor(data)
+        want, want_idx = F.max_pool2d(x, 2, return_indices=True)
+        monkeypatch.setattr(cuda_graphs, "_capturing", [object()])
+        got, got_idx = F.max_pool2d(x, 2, return_indices=True)
+        monkeypatch.setattr(cuda_graphs, "_capturing", [None])
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        np.testing.assert_array_equal(got_idx.numpy(), want_idx.numpy())
