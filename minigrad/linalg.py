@@ -668,10 +668,12 @@ def vander(x, *, N=None):
     n = x.shape[-1] if N is None else N
     if n < 1:
         raise ValueError(f"linalg.vander: N must be at least 1, got {n}")
-    from .creation import arange
+    from .ops.shape import cat
 
-    powers = arange(n, device=x.device).to(dtype=x.dtype)
-    return x.unsqueeze(-1) ** powers
+    # x⁰ = 1, then xᵏ = xᵏ⁻¹·x: a cumulative product, as PyTorch and NumPy compute it,
+    # exact for integer values on every device (CUDA's pow is only within 2 ulp)
+    ones = const(x.xp.ones(x.shape + (1,), dtype=x.dtype))
+    return cat([ones, x.unsqueeze(-1).expand(*x.shape, n - 1)], -1).cumprod(-1)
 
 
 def tensorinv(A, ind=2):

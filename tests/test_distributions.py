@@ -36,7 +36,7 @@ def test_normal_by_hand_and_its_reparameterized_gradient(device):
     assert loc.grad.tolist() == [3.0, 3.0]
     mg.manual_seed(0)
     eps = mg.randn(3, 2, dtype=mg.float64, device=device)
-    assert_close(scale.grad, eps.sum(0).numpy(), rtol=1e-14)
+    assert_close(scale.grad, eps.sum(0).cpu().numpy(), rtol=1e-14)
     s = d.sample((40000,))
     assert not s.requires_grad
     assert np.allclose(s.mean(0).tolist(), [0.0, 1.0], atol=0.03)
@@ -49,16 +49,16 @@ def test_other_continuous_laws(device):
              (D.Exponential(_p(2.0, device)), 0.5, 0.25),
              (D.Laplace(_p(-1.0, device), _p(0.5, device)), -1.0, 0.5)]
     for d, mean, var in cases:
-        s = d.sample((40000,)).numpy()
+        s = d.sample((40000,)).cpu().numpy()
         assert abs(s.mean() - mean) < 0.02 and abs(s.var() - var) < 0.03 * max(var, 0.1)
         assert_close(d.mean, mean, rtol=1e-14)
         assert_close(d.variance, var, rtol=1e-14)
         # the cdf and icdf invert each other; the density integrates the cdf's slope
         p = mg.tensor([0.1, 0.5, 0.9], dtype=mg.float64, device=device)
-        assert_close(d.cdf(d.icdf(p)), p.numpy(), rtol=1e-12)
+        assert_close(d.cdf(d.icdf(p)), p.cpu().numpy(), rtol=1e-12)
         x = d.icdf(p)
         h = 1e-6
-        slope = (d.cdf(x + h).numpy() - d.cdf(x - h).numpy()) / (2 * h)
+        slope = (d.cdf(x + h).cpu().numpy() - d.cdf(x - h).cpu().numpy()) / (2 * h)
         assert_close(d.log_prob(x).exp(), slope, rtol=1e-5)   # (Laplace's kink: O(h))
         z = d.rsample((5,))
         assert z.requires_grad
@@ -88,7 +88,7 @@ def test_multivariate_normal(device):
     for e in same:
         assert e.log_prob(mg.tensor(x, device=device)).item() == pytest.approx(want, rel=1e-12)
     mg.manual_seed(2)
-    s = d.sample((40000,)).numpy()
+    s = d.sample((40000,)).cpu().numpy()
     assert np.allclose(np.cov(s.T), cov, atol=0.05) and np.allclose(s.mean(0), [1, -1],
                                                                     atol=0.03)
     with pytest.raises(ValueError, match="positive-definite"):
@@ -107,14 +107,14 @@ def test_discrete_laws(device):
     assert logits.log_prob(mg.tensor([0.0, 0.0], dtype=mg.float64, device=device)).tolist() \
         == [-math.log(2), -50.0]                    # exact far in the tail
     mg.manual_seed(3)
-    assert abs(np.mean(b.sample((20000,)).numpy(), axis=0) - [0.2, 0.9]).max() < 0.015
+    assert abs(np.mean(b.sample((20000,)).cpu().numpy(), axis=0) - [0.2, 0.9]).max() < 0.015
     c = D.Categorical(probs=mg.tensor([[1.0, 1.0, 2.0], [0.0, 1.0, 0.0]], dtype=mg.float64,
                                       device=device))
     assert c.batch_shape == (2,) and c.mode.tolist() == [2, 1]
     assert_close(c.log_prob(mg.tensor([2, 1], device=device)), [math.log(0.5), 0.0])
     assert_close(c.entropy(), [1.5 * math.log(2), 0.0], rtol=1e-12)
     mg.manual_seed(4)
-    s = c.sample((20000,)).numpy()
+    s = c.sample((20000,)).cpu().numpy()
     assert s.shape == (20000, 2) and (s[:, 1] == 1).all()
     assert np.allclose(np.bincount(s[:, 0], minlength=3) / 20000, [0.25, 0.25, 0.5],
                        atol=0.015)
@@ -205,7 +205,7 @@ def test_matches_torch():
         yt.backward()
         for p, q in zip(ours_p, theirs_p):
             if q.grad is not None:
-                assert_close(p.grad, q.grad.numpy(), rtol=1e-10, atol=1e-12)
+                assert_close(p.grad, q.grad.cpu().numpy(), rtol=1e-10, atol=1e-12)
     # KL divergences
     kls = [(lambda m, p: (m.Normal(p[0], p[1]), m.Normal(p[0] * 0.5, p[1] ** 2))),
            (lambda m, p: (m.Laplace(p[0], p[1]), m.Laplace(-p[0], p[1] + 1))),
@@ -224,7 +224,7 @@ def test_matches_torch():
         kt.backward()
         for p, q in zip(ours_p, theirs_p):
             if q.grad is not None:
-                assert_close(p.grad, q.grad.numpy(), rtol=1e-9, atol=1e-12)
+                assert_close(p.grad, q.grad.cpu().numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_gamma_beta_dirichlet(device):
@@ -232,7 +232,7 @@ def test_gamma_beta_dirichlet(device):
     for alpha in (0.4, 1.0, 3.5):                  # α < 1 takes the u^(1/α) boost
         g = D.Gamma(mg.tensor(alpha, dtype=mg.float64, device=device),
                     mg.tensor(2.0, dtype=mg.float64, device=device))
-        s = g.sample((40000,)).numpy()
+        s = g.sample((40000,)).cpu().numpy()
         assert (s > 0).all()
         assert abs(s.mean() - alpha / 2) < 0.02 * max(1, alpha)
         assert abs(s.var() - alpha / 4) < 0.04 * max(1, alpha)
@@ -240,13 +240,13 @@ def test_gamma_beta_dirichlet(device):
     assert g.log_prob(mg.tensor([1.0], dtype=mg.float64, device=device)).item() == \
         pytest.approx(-1.0, rel=1e-14)
     b = D.Beta(_p(2.0, device), _p(3.0, device))
-    s = b.sample((40000,)).numpy()
+    s = b.sample((40000,)).cpu().numpy()
     assert abs(s.mean() - 0.4) < 0.01 and abs(s.var() - 0.04) < 0.003
     assert b.log_prob(mg.tensor(0.5, dtype=mg.float64, device=device)).item() == \
         pytest.approx(math.log(12 * 0.5 * 0.25), rel=1e-13)       # 12 x (1 − x)² at ½
     d = D.Dirichlet(_p([1.0, 2.0, 3.0], device))
     assert d.batch_shape == () and d.event_shape == (3,)
-    s = d.sample((30000,)).numpy()
+    s = d.sample((30000,)).cpu().numpy()
     assert np.allclose(s.sum(-1), 1.0) and np.allclose(s.mean(0), [1 / 6, 2 / 6, 3 / 6],
                                                         atol=0.01)
     assert g.has_rsample and g.rsample((4,)).shape == (4,) + tuple(g.batch_shape)
@@ -283,7 +283,7 @@ def test_gamma_family_matches_torch():
         yt.backward()
         for p, q in zip(ours_p, theirs_p):   # (entropy's gradient has torch's trigamma,
             if q.grad is not None:           # good to ~5e-10: see tests/core/test_special)
-                assert_close(p.grad, q.grad.numpy(), rtol=1e-7, atol=1e-12)
+                assert_close(p.grad, q.grad.cpu().numpy(), rtol=1e-7, atol=1e-12)
         other = [v * 1.3 + 0.2 for v in (a, b, conc)]
         k = D.kl_divergence(ours, build(D, [mg.tensor(v) for v in other])).sum()
         kt = td.kl_divergence(theirs, build(td, [torch.tensor(v) for v in other])).sum()
@@ -302,7 +302,7 @@ def test_more_laws_sample_and_density(device):
                          (D.Geometric(probs=mg.tensor(0.3, **f64)), 7 / 3, 0.7 / 0.09),
                          (D.Poisson(mg.tensor(3.5, **f64)), 3.5, 3.5),
                          (D.Poisson(mg.tensor(40.0, **f64)), 40.0, 40.0)]:
-        s = d.sample((60000,)).numpy()
+        s = d.sample((60000,)).cpu().numpy()
         assert abs(s.mean() - mean) < 0.03 * max(1, math.sqrt(var)), type(d).__name__
         assert abs(s.var() - var) < 0.08 * max(1, var), type(d).__name__
         assert_close(d.mean, mean, rtol=1e-13)
@@ -311,13 +311,13 @@ def test_more_laws_sample_and_density(device):
     k = mg.tensor([0.0, 3.0, 25.0], **f64)
     assert_close(poisson.log_prob(k), [0.0, 3 * math.log(2) - 2 - math.log(6),
                                        25 * math.log(30) - 30 - math.lgamma(26)], rtol=1e-13)
-    s = poisson.sample((5,)).numpy()
+    s = poisson.sample((5,)).cpu().numpy()
     assert (s[:, 0] == 0).all() and (s == np.round(s)).all()
     c = D.Cauchy(mg.tensor(1.0, **f64), mg.tensor(2.0, **f64))
     assert c.cdf(c.icdf(mg.tensor([0.1, 0.7], **f64))).tolist() == pytest.approx([0.1, 0.7])
     assert c.rsample((3,)).requires_grad is False and math.isnan(c.mean.item())
     oh = D.OneHotCategorical(probs=mg.tensor([0.2, 0.8], **f64))
-    draws = oh.sample((20000,)).numpy()
+    draws = oh.sample((20000,)).cpu().numpy()
     assert draws.shape == (20000, 2) and (draws.sum(1) == 1).all()
     assert abs(draws[:, 1].mean() - 0.8) < 0.015
     assert oh.log_prob(mg.tensor([0.0, 1.0], **f64)).item() == pytest.approx(math.log(0.8))
@@ -353,4 +353,4 @@ def test_more_laws_match_torch():
         yt.backward()
         for p, q in zip(ours_p, theirs_p):
             if q.grad is not None:
-                assert_close(p.grad, q.grad.numpy(), rtol=1e-7, atol=1e-12)
+                assert_close(p.grad, q.grad.cpu().numpy(), rtol=1e-7, atol=1e-12)

@@ -52,9 +52,9 @@ def _frequencies_agree(s, values, pmf, z=5.0):
 
 def _reproducible(d, shape=(5,)):
     mg.manual_seed(123)
-    a = d.sample(shape).numpy()
+    a = d.sample(shape).cpu().numpy()
     mg.manual_seed(123)
-    b = d.sample(shape).numpy()
+    b = d.sample(shape).cpu().numpy()
     assert np.array_equal(a, b)
 
 
@@ -114,7 +114,8 @@ def test_gamma_rsample_float32_and_second_order_raises():
     z = D.Gamma(alpha, 1.0).rsample((4,))
     assert z.dtype == mg.float32 and z.shape == (4, 2)
     (g,) = mg.autograd.grad(z.sum(), [alpha])
-    assert g.dtype == mg.float32 and np.isfinite(g.numpy()).all() and (g.numpy() > 0).all()
+    g_host = g.cpu().numpy()
+    assert g.dtype == mg.float32 and np.isfinite(g_host).all() and (g_host > 0).all()
     z = D.Gamma(alpha, 1.0).rsample()
     (g,) = mg.autograd.grad(z.sum(), [alpha], create_graph=True)
     with pytest.raises(NotImplementedError, match="no second derivative"):
@@ -171,10 +172,11 @@ def test_gamma_family_rsample_shapes_and_flags(device):
     mg.manual_seed(3)
     b = D.Beta(_t([1.0, 2.0], device, True), _t([2.0], device, True))
     s = b.rsample((3,))
-    assert s.shape == (3, 2) and s.requires_grad and ((s.numpy() > 0) & (s.numpy() < 1)).all()
+    s_host = s.cpu().numpy()
+    assert s.shape == (3, 2) and s.requires_grad and ((s_host > 0) & (s_host < 1)).all()
     d = D.Dirichlet(_t([[1.0, 2.0, 0.5]], device, True))
     s = d.rsample((4,))
-    assert s.shape == (4, 1, 3) and np.allclose(s.sum(-1).numpy(), 1.0)
+    assert s.shape == (4, 1, 3) and np.allclose(s.sum(-1).cpu().numpy(), 1.0)
     t = D.StudentT(_t(4.0, device, True), _t(1.0, device, True), _t(2.0, device, True))
     assert t.rsample((2, 3)).shape == (2, 3)
     assert not D.Gamma(2.0, 1.0).sample((2,)).requires_grad
@@ -186,20 +188,20 @@ def test_gamma_rsample_matches_torch_gradient():
     mg.manual_seed(4)
     z = D.Gamma(alpha, 1.0).rsample()
     z.sum().backward()
-    theirs = torch._standard_gamma_grad(torch.tensor(alpha.detach().numpy()),
-                                        torch.tensor(z.detach().numpy())).numpy()
+    theirs = torch._standard_gamma_grad(torch.tensor(alpha.detach().cpu().numpy()),
+                                        torch.tensor(z.detach().cpu().numpy())).cpu().numpy()
     # PyTorch's gradient is a Taylor/saddle-point/rational approximation, good to ~3e-4
-    assert_close(alpha.grad.numpy(), theirs, rtol=2e-3, atol=1e-12)
+    assert_close(alpha.grad.cpu().numpy(), theirs, rtol=2e-3, atol=1e-12)
     # the same sample pushed through torch's Gamma(α, β).rsample formula z/β
     b_t = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
     b = _t(2.0, grad=True)
     alpha.grad = None
     mg.manual_seed(4)
     (D.Gamma(alpha, b).rsample() ** 2).sum().backward()
-    zt = torch.tensor(z.detach().numpy())
+    zt = torch.tensor(z.detach().cpu().numpy())
     ((zt / b_t) ** 2).sum().backward()
     assert b.grad.item() == pytest.approx(b_t.grad.item(), rel=1e-12)
-    assert_close(alpha.grad.numpy(), theirs * 2 * z.detach().numpy() / 4, rtol=2e-3)
+    assert_close(alpha.grad.cpu().numpy(), theirs * 2 * z.detach().cpu().numpy() / 4, rtol=2e-3)
 
 
 # --------------------------------------------------------------------------- counts
@@ -231,7 +233,7 @@ def test_binomial_sampler_law(n, p):
     """Inversion (np < 10) and BTRS (np ≥ 10, and p > ½ by symmetry): frequencies against
     the pmf, and the moments."""
     mg.manual_seed(5)
-    s = D.Binomial(n, probs=mg.tensor(p, **F64)).sample((40000,)).numpy()
+    s = D.Binomial(n, probs=mg.tensor(p, **F64)).sample((40000,)).cpu().numpy()
     assert s.dtype == np.float64 and (s == np.round(s)).all() and (s >= 0).all() \
         and (s <= n).all()
     _moments_agree(s, n * p, n * p * (1 - p))
@@ -246,9 +248,9 @@ def test_binomial_sample_edges_and_shapes(device):
     d = D.Binomial(_t([[0.0], [7.0]], device), probs=_t([0.0, 1.0, 0.5], device))
     s = d.sample((4,))
     assert s.shape == (4, 2, 3) and s.dtype == mg.float64
-    assert (s.numpy()[:, 0] == 0).all() and (s.numpy()[:, 1, :2] == [0, 7]).all()
+    assert (s.cpu().numpy()[:, 0] == 0).all() and (s.cpu().numpy()[:, 1, :2] == [0, 7]).all()
     big = D.Binomial(mg.tensor(1e9, **F64), probs=mg.tensor(1e-8, **F64)).sample((20000,))
-    _moments_agree(big.numpy(), 10.0, 10.0 * (1 - 1e-8))
+    _moments_agree(big.cpu().numpy(), 10.0, 10.0 * (1 - 1e-8))
     f32 = D.Binomial(10, probs=mg.tensor([0.5]))
     assert f32.sample().dtype == mg.float32
     _reproducible(d)
@@ -283,7 +285,7 @@ def test_negative_binomial(device):
     assert d.variance.item() == pytest.approx(var, rel=1e-14)
     assert d.mode.item() == math.floor((r - 1) * p / (1 - p))
     mg.manual_seed(7)
-    s = d.sample((40000,)).numpy()
+    s = d.sample((40000,)).cpu().numpy()
     assert (s == np.round(s)).all()
     _moments_agree(s, mean, var)
     values = range(4)
@@ -316,15 +318,15 @@ def test_multinomial(device):
     assert d.entropy().item() == pytest.approx(-sum(q * math.log(q) for q in probs),
                                                rel=1e-12)
     mg.manual_seed(8)
-    s = d.sample((30000,)).numpy()
+    s = d.sample((30000,)).cpu().numpy()
     assert s.shape == (30000, 3) and (s.sum(-1) == 4).all() and (s == np.round(s)).all()
     _moments_agree(s, 4 * p, 4 * p * (1 - p))
     cov = np.cov(s.T)[0, 2]
     assert abs(cov - (-4 * 0.2 * 0.5)) < 0.02                  # −n pᵢ pⱼ
     batched = D.Multinomial(10, logits=_t([[0.0, 0.0], [0.0, -math.inf]], device))
-    s = batched.sample((5,)).numpy()
+    s = batched.sample((5,)).cpu().numpy()
     assert s.shape == (5, 2, 2) and (s[:, 1] == [10, 0]).all()
-    assert batched.log_prob(_t([[5.0, 5.0], [10.0, 0.0]], device)).numpy()[1] == 0.0
+    assert batched.log_prob(_t([[5.0, 5.0], [10.0, 0.0]], device)).cpu().numpy()[1] == 0.0
     _reproducible(d)
     with pytest.raises(NotImplementedError, match="inhomogeneous"):
         D.Multinomial(2.0, probs=mg.tensor([0.5, 0.5]))
@@ -385,14 +387,14 @@ def test_continuous_laws_by_hand(device):
         if cdf is not None:
             assert_close(d.cdf(_t(x, device)), cdf(x), rtol=1e-12, atol=1e-15)
             u = _t([0.1, 0.5, 0.9], device)
-            assert_close(d.cdf(d.icdf(u)), u.numpy(), rtol=1e-11)
+            assert_close(d.cdf(d.icdf(u)), u.cpu().numpy(), rtol=1e-11)
         mg.manual_seed(9)
         s = d.sample((40000,))
         assert s.shape == (40000,) and s.dtype == mg.float64 and not s.requires_grad
         if var is not None:
-            _moments_agree(s.numpy(), mean, var)
+            _moments_agree(s.cpu().numpy(), mean, var)
         else:                                                  # HalfCauchy: the median γ
-            assert abs(np.median(s.numpy()) - 1.5) < 0.05
+            assert abs(np.median(s.cpu().numpy()) - 1.5) < 0.05
         _reproducible(d)
     # entropies by numerical integration of −p log p (fine grids over the bulk)
     grids = {"Gumbel": np.linspace(-12, 40, 400001), "Weibull": np.linspace(1e-9, 8, 400001),
@@ -416,8 +418,8 @@ def test_continuous_laws_rsample_gradcheck(device):
              (lambda a: D.ContinuousBernoulli(probs=a), [0.3]),
              (lambda a: D.ContinuousBernoulli(logits=a), [1.2]),
              (lambda t, a: D.RelaxedBernoulli(t, logits=a), [0.7, -0.4]),
-             (lambda t, a: D.RelaxedOneHotCategorical(t, logits=a.reshape(1).expand(3) * mg.tensor(
-                 [1.0, -0.5, 0.2], **F64)), [0.6, 0.9])]
+             (lambda t, a: D.RelaxedOneHotCategorical(t, logits=a.reshape(1).expand(3) * _t(
+                 [1.0, -0.5, 0.2], device)), [0.6, 0.9])]
     for build, values in cases:
         inputs = [_t(v, device, grad=True) for v in values]
         assert build(*inputs).has_rsample
@@ -468,7 +470,7 @@ def test_continuous_bernoulli_normalizer_and_moments_by_quadrature(device):
     x = np.linspace(0, 1, 200001)
     for lam in (0.05, 0.2, 0.499, 0.5, 0.5005, 0.9):
         d = D.ContinuousBernoulli(probs=_t(lam, device))
-        pdf = np.exp(d.log_prob(_t(x, device)).numpy())
+        pdf = np.exp(d.log_prob(_t(x, device)).cpu().numpy())
         assert _trapz(pdf, x) == pytest.approx(1.0, abs=1e-8)
         mean = _trapz(x * pdf, x)
         assert d.mean.item() == pytest.approx(mean, abs=1e-8)
@@ -481,12 +483,12 @@ def test_continuous_bernoulli_normalizer_and_moments_by_quadrature(device):
         unstable = 0.499 < lam <= 0.501
         assert_close(d.cdf(v), np.interp([0.25, 0.7], x, cumulative),
                      atol=1e-8 + unstable * abs(lam - 0.5) / 2)
-        assert_close(d.cdf(d.icdf(v)), v.numpy(), atol=1e-12)
+        assert_close(d.cdf(d.icdf(v)), v.cpu().numpy(), atol=1e-12)
     d = D.ContinuousBernoulli(logits=_t([-1.5, 0.0, 2.0], device))
     mg.manual_seed(11)
     s = d.sample((40000,))
-    assert s.shape == (40000, 3) and ((s.numpy() >= 0) & (s.numpy() <= 1)).all()
-    _moments_agree(s.numpy(), d.mean.numpy(), d.variance.numpy())
+    assert s.shape == (40000, 3) and ((s.cpu().numpy() >= 0) & (s.cpu().numpy() <= 1)).all()
+    _moments_agree(s.cpu().numpy(), d.mean.cpu().numpy(), d.variance.cpu().numpy())
     _reproducible(d)
 
 
@@ -510,7 +512,7 @@ def test_low_rank_multivariate_normal(device):
     assert_close(d.scale_tril, np.linalg.cholesky(cov), rtol=1e-12, atol=1e-14)
     assert_close(d.variance, np.diagonal(cov, axis1=1, axis2=2), rtol=1e-13)
     mg.manual_seed(13)
-    s = d.sample((40000,)).numpy()
+    s = d.sample((40000,)).cpu().numpy()
     assert s.shape == (40000, 2, k)
     _moments_agree(s, loc, np.diagonal(cov, axis1=1, axis2=2))
     assert np.abs(np.cov(s[:, 0].T) - cov[0]).max() < 0.1
@@ -553,10 +555,10 @@ def test_relaxed_bernoulli_and_categorical(device):
     want = _concrete_log_density(np.stack([y, 1 - y], -1), tau, [p, 1 - p])
     assert_close(rb.log_prob(_t(y, device)), want, rtol=1e-10)
     grid = np.linspace(1e-7, 1 - 1e-7, 400001)
-    assert _trapz(np.exp(rb.log_prob(_t(grid, device)).numpy()), grid) == \
+    assert _trapz(np.exp(rb.log_prob(_t(grid, device)).cpu().numpy()), grid) == \
         pytest.approx(1.0, abs=2e-3)                         # (integrable poles at 0 and 1)
     mg.manual_seed(15)
-    s = rb.sample((40000,)).numpy()
+    s = rb.sample((40000,)).cpu().numpy()
     assert ((s > 0) & (s < 1)).all()
     # σ((logit p + L)/τ) > ½ ⇔ L > −logit p: exactly Bernoulli(p) for every τ
     _frequencies_agree(s > 0.5, [True], [p])
@@ -569,14 +571,14 @@ def test_relaxed_bernoulli_and_categorical(device):
     # K = 2 is the RelaxedBernoulli of the second class
     two = D.RelaxedOneHotCategorical(_t(tau, device), probs=_t([1 - p, p], device))
     assert_close(two.log_prob(_t(np.stack([1 - y, y], -1), device)),
-                 rb.log_prob(_t(y, device)).numpy(), rtol=1e-10)
+                 rb.log_prob(_t(y, device)).cpu().numpy(), rtol=1e-10)
     mg.manual_seed(16)
-    s = rc.sample((30000,)).numpy()
+    s = rc.sample((30000,)).cpu().numpy()
     assert s.shape == (30000, 3) and np.allclose(s.sum(-1), 1)
     _frequencies_agree(s.argmax(-1), [0, 1, 2], probs)       # the Gumbel-max trick
     lrb = D.LogitRelaxedBernoulli(_t(tau, device), logits=_t(0.4, device))
     x = _t([-2.0, 0.0, 3.0], device)
-    dlt = 0.4 - tau * x.numpy()
+    dlt = 0.4 - tau * x.cpu().numpy()
     assert_close(lrb.log_prob(x), math.log(tau) + dlt - 2 * np.log1p(np.exp(dlt)), rtol=1e-13)
     assert np.isfinite(lrb.log_prob(_t(-2000.0, device)).item())   # no overflow of e^δ
     _reproducible(rb)
@@ -596,17 +598,17 @@ def test_von_mises(device):
     assert_close(d.log_prob(_t(x, device)), want, rtol=1e-13)
     assert_close(d.variance, [1 - _bessel_i1(k) / np.i0(k) for k in kappa], rtol=1e-12)
     grid = np.linspace(-math.pi, math.pi, 200001)
-    dens = np.exp(d.log_prob(_t(grid[:, None], device)).numpy())
+    dens = np.exp(d.log_prob(_t(grid[:, None], device)).cpu().numpy())
     assert_close(_trapz(dens, grid, axis=0), [1.0, 1.0, 1.0], rtol=1e-10)
     mg.manual_seed(17)
-    s = d.sample((30000,)).numpy()
+    s = d.sample((30000,)).cpu().numpy()
     assert s.shape == (30000, 3) and (s >= -math.pi).all() and (s < math.pi).all()
     # circular moments: E[cos(x − μ)] = I₁/I₀ = 1 − variance, E[sin(x − μ)] = 0
     c, sn = np.cos(s - loc), np.sin(s - loc)
     se = np.sqrt(0.5 / s.shape[0])                            # |cos|, |sin| ≤ 1
-    assert (np.abs(c.mean(0) - (1 - d.variance.numpy())) < 5 * se).all()
+    assert (np.abs(c.mean(0) - (1 - d.variance.cpu().numpy())) < 5 * se).all()
     assert (np.abs(sn.mean(0)) < 5 * se).all()
-    tiny = D.VonMises(0.0, 1e-7).sample((2000,)).numpy()       # the κ → 0 proposal
+    tiny = D.VonMises(0.0, 1e-7).sample((2000,)).cpu().numpy()       # the κ → 0 proposal
     assert np.isfinite(tiny).all() and abs(tiny.mean()) < 0.3
     assert not D.VonMises.has_rsample
     with pytest.raises(NotImplementedError):
@@ -630,22 +632,22 @@ def test_transforms_inverse_and_jacobian(device):
     h = 1e-6
     for t, v in cases:
         y = t(v)
-        assert_close(t.inv(y), v.numpy(), rtol=1e-9, atol=1e-12)
+        assert_close(t.inv(y), v.cpu().numpy(), rtol=1e-9, atol=1e-12)
         assert t.inv.inv is t
-        slope = (t(v + h).numpy() - t(v - h).numpy()) / (2 * h)
+        slope = (t(v + h).cpu().numpy() - t(v - h).cpu().numpy()) / (2 * h)
         assert_close(t.log_abs_det_jacobian(v, y), np.log(np.abs(slope)), rtol=1e-6,
                      atol=1e-8)
         assert_close(t.inv.log_abs_det_jacobian(y, v), -np.log(np.abs(slope)), rtol=1e-6,
                      atol=1e-8)
         sign = t.sign
-        sign = sign.numpy() if isinstance(sign, mg.Tensor) else sign
+        sign = sign.cpu().numpy() if isinstance(sign, mg.Tensor) else sign
         assert (np.sign(slope) == sign).all(), t
     # event dims and shapes
     soft = T.SoftmaxTransform()
     z = soft(_t([[0.0, 1.0, 2.0]], device))
     assert_close(z.sum(-1), [1.0])
     assert soft.domain.event_dim == 1 and soft.codomain.event_dim == 1
-    assert_close(soft(soft.inv(z)), z.numpy(), rtol=1e-14)
+    assert_close(soft(soft.inv(z)), z.cpu().numpy(), rtol=1e-14)
     aff = T.AffineTransform(0.0, _t([2.0, 3.0], device), event_dim=1)
     assert aff.log_abs_det_jacobian(_t([[1.0, 1.0]], device), None).item() == \
         pytest.approx(math.log(6.0))
@@ -674,15 +676,15 @@ def test_transformed_distribution(device):
     ln = D.TransformedDistribution(D.Normal(loc, scale), [T.ExpTransform()])
     ref = D.LogNormal(loc, scale)
     v = _t([0.5, 3.0], device)
-    assert_close(ln.log_prob(v), ref.log_prob(v).numpy(), rtol=1e-14)
-    assert_close(ln.cdf(v), ref.base_dist.cdf(v.log()).numpy(), rtol=1e-14)
+    assert_close(ln.log_prob(v), ref.log_prob(v).cpu().numpy(), rtol=1e-14)
+    assert_close(ln.cdf(v), ref.base_dist.cdf(v.log()).cpu().numpy(), rtol=1e-14)
     u = _t([0.2, 0.9], device)
-    assert_close(ln.icdf(u), ref.base_dist.icdf(u).exp().numpy(), rtol=1e-13)
+    assert_close(ln.icdf(u), ref.base_dist.icdf(u).exp().cpu().numpy(), rtol=1e-13)
     mg.manual_seed(18)
     a = ln.rsample((3,))
     mg.manual_seed(18)
     b = ref.rsample((3,))
-    assert_close(a, b.numpy(), rtol=1e-15)
+    assert_close(a, b.cpu().numpy(), rtol=1e-15)
     assert a.requires_grad and ln.has_rsample
     # a decreasing map flips the cdf: Y = −X
     neg = D.TransformedDistribution(D.Exponential(_t(2.0, device)), T.AffineTransform(0.0, -1.0))
@@ -691,14 +693,14 @@ def test_transformed_distribution(device):
     sq = D.TransformedDistribution(D.Normal(_t(0.4, device), _t(1.3, device)),
                                    T.TanhTransform())
     grid = np.linspace(-1 + 1e-12, 1 - 1e-12, 400001)
-    assert _trapz(np.exp(sq.log_prob(_t(grid, device)).numpy()), grid) == \
+    assert _trapz(np.exp(sq.log_prob(_t(grid, device)).cpu().numpy()), grid) == \
         pytest.approx(1.0, abs=1e-6)
     # transforms that broadcast the base add leading batch dims, drawn independently
     wide = D.TransformedDistribution(D.Normal(_t(0.0, device), _t(1.0, device)),
                                      T.AffineTransform(_t([0.0, 10.0], device), 1.0))
     assert wide.batch_shape == (2,)
     mg.manual_seed(19)
-    s = wide.sample((20000,)).numpy()
+    s = wide.sample((20000,)).cpu().numpy()
     assert s.shape == (20000, 2) and abs(np.corrcoef(s.T)[0, 1]) < 0.05
     # an affine map of vectors with event_dim=1
     vec = D.TransformedDistribution(D.Normal(_t(np.zeros(3), device), _t(np.ones(3), device)),
@@ -736,7 +738,7 @@ def test_mixture_same_family(device):
         wi * 0.5 * (1 + math.erf((0.5 - m) / (s * math.sqrt(2)))) for wi, m, s in zip(w, mu, sd))],
         rtol=1e-13)
     mg.manual_seed(20)
-    s = mix.sample((40000,)).numpy()
+    s = mix.sample((40000,)).cpu().numpy()
     assert s.shape == (40000,)
     _moments_agree(s, mean, var)
     _reproducible(mix)
@@ -789,7 +791,7 @@ def test_new_kl_closed_forms_against_monte_carlo():
     n = 40000
     for p, q in _kl_pairs():
         s = p.sample((n,))
-        r = (p.log_prob(s) - q.log_prob(s)).numpy()
+        r = (p.log_prob(s) - q.log_prob(s)).cpu().numpy()
         kl = D.kl_divergence(p, q).item()
         assert abs(kl - r.mean()) < 5 * r.std() / math.sqrt(n) + 1e-12, (type(p), type(q), kl,
                                                                           r.mean())
@@ -898,14 +900,14 @@ def test_new_laws_match_torch():
         y = ours.log_prob(mg.tensor(value)).sum()
         yt = theirs.log_prob(torch.tensor(value)).sum()
         if entropy:
-            assert_close(ours.entropy(), theirs.entropy().detach().numpy(), rtol=1e-12)
+            assert_close(ours.entropy(), theirs.entropy().detach().cpu().numpy(), rtol=1e-12)
             y, yt = y + ours.entropy().sum(), yt + theirs.entropy().sum()
         for prop in props:
-            assert_close(getattr(ours, prop), getattr(theirs, prop).detach().numpy(),
+            assert_close(getattr(ours, prop), getattr(theirs, prop).detach().cpu().numpy(),
                          rtol=1e-12)
         if cdf:
             assert_close(ours.cdf(mg.tensor(value)),
-                         theirs.cdf(torch.tensor(value)).detach().numpy(), rtol=1e-12)
+                         theirs.cdf(torch.tensor(value)).detach().cpu().numpy(), rtol=1e-12)
             u = np.array([0.1, 0.4, 0.6, 0.95])
             assert_close(ours.icdf(mg.tensor(u)), theirs.icdf(torch.tensor(u)).detach().numpy(),
                          rtol=1e-12)
@@ -936,7 +938,7 @@ def test_multivariate_and_relaxed_categorical_match_torch():
     yt = dt.log_prob(torch.tensor(xv)).sum() + dt.entropy().sum()
     assert y.item() == pytest.approx(yt.item(), rel=1e-13)
     for prop in ("variance", "scale_tril", "covariance_matrix", "precision_matrix"):
-        assert_close(getattr(d, prop), getattr(dt, prop).detach().numpy(), rtol=1e-12,
+        assert_close(getattr(d, prop), getattr(dt, prop).detach().cpu().numpy(), rtol=1e-12,
                      atol=1e-14)
     y.backward()
     yt.backward()
@@ -964,7 +966,7 @@ def test_multivariate_and_relaxed_categorical_match_torch():
         y = ours.log_prob(mg.tensor(value)).sum()
         yt = theirs.log_prob(torch.tensor(value)).sum()
         if entropy:        # (PyTorch computes Multinomial's log n! in float32: ~1e-8)
-            assert_close(ours.entropy(), theirs.entropy().detach().numpy(), rtol=1e-7)
+            assert_close(ours.entropy(), theirs.entropy().detach().cpu().numpy(), rtol=1e-7)
         assert y.item() == pytest.approx(yt.item(), rel=1e-12)
         y.backward()
         yt.backward()
@@ -1032,7 +1034,7 @@ def test_new_kl_match_torch():
         theirs_p = [torch.tensor(v, requires_grad=True) for v in (a, b, c, x, W, Dg, cov)]
         k = D.kl_divergence(*pair(D, ours_p))
         kt = td.kl_divergence(*pair(td, theirs_p))
-        assert_close(k, kt.detach().numpy(), rtol=1e-12, atol=1e-14)
+        assert_close(k, kt.detach().cpu().numpy(), rtol=1e-12, atol=1e-14)
         k.sum().backward()
         kt.sum().backward()
         for p, q in zip(ours_p, theirs_p):

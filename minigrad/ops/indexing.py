@@ -395,7 +395,7 @@ class ScatterReduce(Function):
             gx, gsrc = self._extremum_grads(xp, x, src, gy, gather)
         else:
             gx, gsrc = self._prod_grads(xp, x, src, gy, gather)
-        if not self.include_self:
+        if not self.include_self and gx is not None:   # None: prod without x's grad
             scattered = xp.zeros(x.numel(), dtype=bool)
             scattered[t] = True
             gx = _where(scattered.reshape(x.shape), 0.0, gx)

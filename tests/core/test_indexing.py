@@ -511,12 +511,12 @@ def test_values_and_gradients_equal_pytorch():
         xs = [mg.tensor(d, requires_grad=True) for d in data]
         ts = [torch.tensor(np.ascontiguousarray(d), requires_grad=True) for d in data]
         y, yt = fn(mg, *xs), fn(torch, *ts)
-        assert_close(y, yt.detach().numpy(), rtol=1e-12, atol=1e-12, msg=f"case {k}")
+        assert_close(y, yt.detach().cpu().numpy(), rtol=1e-12, atol=1e-12, msg=f"case {k}")
         g = rng.standard_normal(yt.shape)
         y.backward(mg.tensor(g))
         yt.backward(torch.tensor(g))
         for x, t in zip(xs, ts):
-            assert_close(x.grad, t.grad.numpy(), rtol=1e-12, atol=1e-12, msg=f"case {k}")
+            assert_close(x.grad, t.grad.cpu().numpy(), rtol=1e-12, atol=1e-12, msg=f"case {k}")
 
 
 @pytest.mark.filterwarnings("ignore:index_reduce")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from minigrad.kernels import cublas_capture as C
 
 from minigrad._backend import cuda_available
-from minigrad.kernels import cublas_capture as C
 
 
 def _layout(rng, shape, how):

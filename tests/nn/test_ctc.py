@@ -59,8 +59,8 @@ def test_layouts_reductions_and_impossible_alignments(device):
     flat = mg.tensor([1, 2, 3, 1, 1, 2], device=device)
     lengths, t_lengths = [5, 4, 5], [2, 1, 3]
     each = F.ctc_loss(lp, padded, lengths, t_lengths, reduction="none")
-    assert_close(F.ctc_loss(lp, flat, lengths, t_lengths, reduction="none"), each.numpy())
-    e = each.numpy()
+    assert_close(F.ctc_loss(lp, flat, lengths, t_lengths, reduction="none"), each.cpu().numpy())
+    e = each.cpu().numpy()
     assert F.ctc_loss(lp, padded, lengths, t_lengths).item() == \
         pytest.approx(np.mean(e / np.array(t_lengths)))
     assert F.ctc_loss(lp, padded, lengths, t_lengths, reduction="sum").item() == \
@@ -133,9 +133,9 @@ def test_matches_torch(reduction):
         theirs = torch.nn.functional.ctc_loss(
             xt.log_softmax(2), torch.tensor(tg), torch.tensor(in_len), torch.tensor(t_len),
             blank=blank, reduction=reduction, zero_infinity=zero_inf)
-        assert_close(ours, theirs.detach().numpy(), rtol=1e-12)
+        assert_close(ours, theirs.detach().cpu().numpy(), rtol=1e-12)
         if zero_inf:       # PyTorch's gradient of an infinite loss is NaN; ours is 0
             g = rng.standard_normal(theirs.shape)
             ours.backward(mg.tensor(g))
             theirs.backward(torch.tensor(g))
-            assert_close(xm.grad, xt.grad.numpy(), rtol=1e-10, atol=1e-13)
+            assert_close(xm.grad, xt.grad.cpu().numpy(), rtol=1e-10, atol=1e-13)

@@ -330,11 +330,11 @@ def test_grid_sample_matches_torch(k):
             ym = F.grid_sample(xm, gm, mode, padding, align_corners=align)
             ym.backward(mg.tensor(gy))
             what = f"{mode}, {padding}, align_corners={align}, spatial {spatial}"
-            np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), rtol=1e-10,
+            np.testing.assert_allclose(ym.cpu().numpy(), yt.detach().cpu().numpy(), rtol=1e-10,
                                        atol=1e-12, err_msg=what)
-            np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-10,
+            np.testing.assert_allclose(xm.grad.cpu().numpy(), xt.grad.cpu().numpy(), rtol=1e-10,
                                        atol=1e-12, err_msg=what)
-            np.testing.assert_allclose(gm.grad.numpy(), gt.grad.numpy(), rtol=1e-10,
+            np.testing.assert_allclose(gm.grad.cpu().numpy(), gt.grad.cpu().numpy(), rtol=1e-10,
                                        atol=1e-11, err_msg=what)
 
 
@@ -348,7 +348,7 @@ def test_grid_sample_matches_torch_in_float32():
                                              align_corners=False)
         ym = F.grid_sample(mg.tensor(x), mg.tensor(grid), mode, padding, align_corners=False)
         assert ym.dtype == mg.float32
-        np.testing.assert_allclose(ym.numpy(), yt.numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(ym.cpu().numpy(), yt.cpu().numpy(), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("size", [(2, 3, 4, 5), (2, 1, 1, 3), (1, 2, 3, 4, 5), (2, 1, 1, 2, 1)])
@@ -367,5 +367,5 @@ def test_affine_grid_matches_torch(size, align):
     tm = _t(theta)
     gm = F.affine_grid(tm, size, align_corners=align)
     gm.backward(mg.tensor(gy))
-    np.testing.assert_allclose(gm.numpy(), gt.detach().numpy(), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(tm.grad.numpy(), tt.grad.numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(gm.cpu().numpy(), gt.detach().cpu().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(tm.grad.cpu().numpy(), tt.grad.numpy(), rtol=1e-12, atol=1e-13)

@@ -51,7 +51,7 @@ def test_pack_and_pad_are_differentiable(device):
     assert mg.gradcheck(roundtrip, (x,))
     y = roundtrip(x)
     y.sum().backward()
-    g = x.grad.numpy()
+    g = x.grad.cpu().numpy()
     assert (g[:2, 0] == 2).all() and (g[2:, 0] == 0).all()         # padding: gradient 0
     assert (g[:, 1] == 2).all() and (g[1:, 2] == 0).all()
 
@@ -72,11 +72,11 @@ def test_each_sequence_runs_for_its_own_length(cls, extra, device):
     for b, seq in enumerate(seqs):
         alone, alone_state = layer(seq.unsqueeze(1))
         alone_h = alone_state[0] if cls is LSTM else alone_state
-        assert_close(padded[:lengths[b], b], alone[:, 0].detach().numpy(), rtol=1e-12)
-        assert (padded[lengths[b]:, b].numpy() == 0).all()
-        assert_close(h_n[:, b], alone_h[:, 0].detach().numpy(), rtol=1e-12)
+        assert_close(padded[:lengths[b], b], alone[:, 0].detach().cpu().numpy(), rtol=1e-12)
+        assert (padded[lengths[b]:, b].cpu().numpy() == 0).all()
+        assert_close(h_n[:, b], alone_h[:, 0].detach().cpu().numpy(), rtol=1e-12)
         if cls is LSTM:
-            assert_close(state[1][:, b], alone_state[1][:, 0].detach().numpy(), rtol=1e-12)
+            assert_close(state[1][:, b], alone_state[1][:, 0].detach().cpu().numpy(), rtol=1e-12)
 
 
 def test_gradcheck_through_a_packed_lstm(device):
@@ -125,7 +125,7 @@ def test_packed_layers_match_torch(kind, config):
     rng = np.random.default_rng(5)
     theirs = getattr(torch.nn, kind)(3, 4, **config).double()
     ours = {"LSTM": LSTM, "GRU": GRU, "RNN": RNN}[kind](3, 4, **config).double()
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.load_state_dict({k: v.detach().cpu().numpy() for k, v in theirs.state_dict().items()})
     first = config.get("batch_first", False)
     lengths = [3, 5, 1, 4]
     x = rng.standard_normal((4, 5, 3) if first else (5, 4, 3))
@@ -145,23 +145,23 @@ def test_packed_layers_match_torch(kind, config):
         cm, ct = mg.tensor(c0, requires_grad=True), torch.tensor(c0, requires_grad=True)
         out_m, (h_m, c_m) = ours(pm, (hm, cm))
         out_t, (h_t, c_t) = theirs(pt, (ht, ct))
-        assert_close(c_m, c_t.detach().numpy(), rtol=1e-11, atol=1e-13)
+        assert_close(c_m, c_t.detach().cpu().numpy(), rtol=1e-11, atol=1e-13)
     else:
         out_m, h_m = ours(pm, hm)
         out_t, h_t = theirs(pt, ht)
-    assert_close(out_m.data, out_t.data.detach().numpy(), rtol=1e-11, atol=1e-13)
-    assert_close(h_m, h_t.detach().numpy(), rtol=1e-11, atol=1e-13)
+    assert_close(out_m.data, out_t.data.detach().cpu().numpy(), rtol=1e-11, atol=1e-13)
+    assert_close(h_m, h_t.detach().cpu().numpy(), rtol=1e-11, atol=1e-13)
     ym, len_m = pad_packed_sequence(out_m, batch_first=first, total_length=6)
     yt, len_t = torch.nn.utils.rnn.pad_packed_sequence(out_t, batch_first=first,
                                                        total_length=6)
-    assert_close(ym, yt.detach().numpy(), rtol=1e-11, atol=1e-13)
+    assert_close(ym, yt.detach().cpu().numpy(), rtol=1e-11, atol=1e-13)
     assert len_m.tolist() == len_t.tolist()
     g = rng.standard_normal(yt.shape)
     gh = rng.standard_normal(h_t.shape)
     ((ym * mg.tensor(g)).sum() + (h_m * mg.tensor(gh)).sum()).backward()
     ((yt * torch.tensor(g)).sum() + (h_t * torch.tensor(gh)).sum()).backward()
-    assert_close(xm.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
-    assert_close(hm.grad, ht.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert_close(xm.grad, xt.grad.cpu().numpy(), rtol=1e-9, atol=1e-12)
+    assert_close(hm.grad, ht.grad.cpu().numpy(), rtol=1e-9, atol=1e-12)
     grads_t = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
-        assert_close(p.grad, grads_t[name].grad.numpy(), rtol=1e-9, atol=1e-12)
+        assert_close(p.grad, grads_t[name].grad.cpu().numpy(), rtol=1e-9, atol=1e-12)

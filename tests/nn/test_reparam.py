@@ -21,7 +21,7 @@ def _t(a, device="cpu", grad=True):
 def test_weight_norm_is_g_times_the_unit_direction(device):
     rng = np.random.default_rng(0)
     m = nn.Linear(3, 2).double().to(device)
-    w0 = m.weight.detach().numpy().copy()
+    w0 = m.weight.detach().cpu().numpy().copy()
     nn.utils.weight_norm(m)
     assert sorted(n for n, _ in m.named_parameters()) == ["bias", "weight_g", "weight_v"]
     assert_close(m.weight_g, np.linalg.norm(w0, axis=1, keepdims=True), rtol=1e-14)
@@ -30,7 +30,8 @@ def test_weight_norm_is_g_times_the_unit_direction(device):
         m.weight_g.data[...] *= 2
     x = _t(rng.standard_normal((4, 3)), device)
     y = m(x)                                                # the hook recomputed weight
-    assert_close(y, x.detach().numpy() @ (2 * w0).T + m.bias.detach().numpy(), rtol=1e-13)
+    assert_close(y, x.detach().cpu().numpy() @ (2 * w0).T + m.bias.detach().cpu().numpy(),
+                 rtol=1e-13)
     assert mg.gradcheck(lambda g, v: _with(m, g, v)(x), (m.weight_g, m.weight_v))
 
 
@@ -44,7 +45,7 @@ def _with(m, g, v):
 
 def test_weight_norm_dims_and_removal():
     conv = nn.Conv2d(2, 3, 3).double()
-    w0 = conv.weight.detach().numpy().copy()
+    w0 = conv.weight.detach().cpu().numpy().copy()
     nn.utils.weight_norm(conv, dim=1)
     assert conv.weight_g.shape == (1, 2, 1, 1)
     assert_close(conv.weight_g, np.sqrt((w0 ** 2).sum(axis=(0, 2, 3), keepdims=True)))
@@ -81,21 +82,21 @@ def test_weight_norm_matches_torch():
             (lambda: nn.Linear(4, 3), lambda: torch.nn.Linear(4, 3), (5, 4), 1)]:
         theirs = make_t().double()
         ours = make().double()
-        ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        ours.load_state_dict({k: v.detach().cpu().numpy() for k, v in theirs.state_dict().items()})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             torch.nn.utils.weight_norm(theirs, dim=dim)
         nn.utils.weight_norm(ours, dim=dim)
         for name, p in theirs.named_parameters():
-            assert_close(getattr(ours, name), p.detach().numpy(), rtol=1e-14)
+            assert_close(getattr(ours, name), p.detach().cpu().numpy(), rtol=1e-14)
         x = rng.standard_normal(shape)
         y, yt = ours(mg.tensor(x)), theirs(torch.tensor(x))
-        assert_close(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+        assert_close(y, yt.detach().cpu().numpy(), rtol=1e-12, atol=1e-14)
         g = rng.standard_normal(yt.shape)
         y.backward(mg.tensor(g))
         yt.backward(torch.tensor(g))
         for name, p in theirs.named_parameters():
-            assert_close(getattr(ours, name).grad, p.grad.numpy(), rtol=1e-10, atol=1e-13)
+            assert_close(getattr(ours, name).grad, p.grad.cpu().numpy(), rtol=1e-10, atol=1e-13)
 
 
 # ------------------------------------------------------------------ spectral_norm
@@ -104,11 +105,11 @@ def test_weight_norm_matches_torch():
 def test_spectral_norm_divides_by_the_power_iteration_sigma(device):
     mg.manual_seed(0)
     m = nn.Linear(5, 4).double().to(device)
-    w0 = m.weight.detach().numpy().copy()
+    w0 = m.weight.detach().cpu().numpy().copy()
     nn.utils.spectral_norm(m, n_power_iterations=1)
     assert sorted(n for n, _ in m.named_parameters()) == ["bias", "weight_orig"]
     assert sorted(n for n, _ in m.named_buffers()) == ["weight_u", "weight_v"]
-    u0 = m.weight_u.numpy().copy()
+    u0 = m.weight_u.cpu().numpy().copy()
     m(_t(np.ones((1, 5)), device))                          # training: one iteration
     v = w0.T @ u0
     v /= np.linalg.norm(v)
@@ -119,11 +120,11 @@ def test_spectral_norm_divides_by_the_power_iteration_sigma(device):
     assert_close(m.weight, w0 / (u @ w0 @ v), rtol=1e-12)
     for _ in range(30):                                     # converges to σ_max
         m(_t(np.ones((1, 5)), device))
-    assert np.linalg.svd(m.weight.detach().numpy())[1][0] == pytest.approx(1.0, abs=1e-6)
+    assert np.linalg.svd(m.weight.detach().cpu().numpy())[1][0] == pytest.approx(1.0, abs=1e-6)
     m.eval()
-    u_before = m.weight_u.numpy().copy()
+    u_before = m.weight_u.cpu().numpy().copy()
     m(_t(np.ones((1, 5)), device))
-    assert np.array_equal(m.weight_u.numpy(), u_before)     # eval: no power iteration
+    assert np.array_equal(m.weight_u.cpu().numpy(), u_before)     # eval: no power iteration
     x = _t(np.random.default_rng(2).standard_normal((3, 5)), device)
 
     def run(w, x):
@@ -138,7 +139,7 @@ def test_spectral_norm_dims_removal_and_errors():
     conv = nn.utils.spectral_norm(nn.Conv2d(2, 3, 3))
     assert conv.weight_u.shape == (3,) and conv.weight_v.shape == (18,)
     conv(mg.randn(1, 2, 4, 4))
-    w = conv.weight.detach().numpy().copy()
+    w = conv.weight.detach().cpu().numpy().copy()
     nn.utils.remove_spectral_norm(conv)
     assert sorted(n for n, _ in conv.named_parameters()) == ["bias", "weight"]
     assert list(conv.named_buffers()) == []
@@ -159,21 +160,21 @@ def test_spectral_norm_matches_torch():
              (2, 2, 4, 4))]:
         theirs = torch.nn.utils.spectral_norm(make_t().double(), n_power_iterations=2)
         ours = nn.utils.spectral_norm(make().double(), n_power_iterations=2)
-        ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        ours.load_state_dict({k: v.detach().cpu().numpy() for k, v in theirs.state_dict().items()})
         for _ in range(3):                      # the buffers evolve identically
             x = rng.standard_normal(shape)
             y, yt = ours(mg.tensor(x)), theirs(torch.tensor(x))
-            assert_close(y, yt.detach().numpy(), rtol=1e-11, atol=1e-13)
-            assert_close(ours.weight_u, theirs.weight_u.numpy(), rtol=1e-11, atol=1e-13)
+            assert_close(y, yt.detach().cpu().numpy(), rtol=1e-11, atol=1e-13)
+            assert_close(ours.weight_u, theirs.weight_u.cpu().numpy(), rtol=1e-11, atol=1e-13)
             g = rng.standard_normal(yt.shape)
             y.backward(mg.tensor(g))
             yt.backward(torch.tensor(g))
-            assert_close(ours.weight_orig.grad, theirs.weight_orig.grad.numpy(), rtol=1e-9,
+            assert_close(ours.weight_orig.grad, theirs.weight_orig.grad.cpu().numpy(), rtol=1e-9,
                          atol=1e-12)
         ours.eval()
         theirs.eval()
         x = rng.standard_normal(shape)
-        assert_close(ours(mg.tensor(x)), theirs(torch.tensor(x)).detach().numpy(),
+        assert_close(ours(mg.tensor(x)), theirs(torch.tensor(x)).detach().cpu().numpy(),
                      rtol=1e-11, atol=1e-13)
 
 
@@ -202,6 +203,6 @@ def test_gumbel_softmax_gradients_are_the_soft_samples(device):
     gh = mg.autograd.grad(f(x, True).sum(dim=1).pow(2).sum(), x)[0]
     y = f(x, False)
     gs = mg.autograd.grad((f(x, True).detach() - y.detach() + y).sum(dim=1).pow(2).sum(), x)[0]
-    assert_close(gh, gs.numpy(), rtol=1e-14)          # straight-through: the soft gradient
+    assert_close(gh, gs.cpu().numpy(), rtol=1e-14)          # straight-through: the soft gradient
     with pytest.raises(ValueError, match="tau must be positive"):
         F.gumbel_softmax(x, tau=0.0)

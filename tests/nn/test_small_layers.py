@@ -18,7 +18,7 @@ def test_rrelu_slopes(device):
     assert repr(m) == "RReLU(lower=0.1, upper=0.3)"
     mg.manual_seed(0)
     x = _t(-np.ones(20000), device)
-    y = m(x).numpy()
+    y = m(x).cpu().numpy()
     assert ((-0.3 <= y) & (y <= -0.1)).all() and abs(y.mean() + 0.2) < 0.005
     assert np.unique(y).size > 1000                             # one slope per element
     assert m(_t([2.0, 0.0], device)).tolist() == [2.0, 0.0]
@@ -38,7 +38,7 @@ def test_softmax2d_and_channel_shuffle(device):
     x = _t(np.random.default_rng(0).standard_normal((2, 3, 4, 5)), device, grad=True)
     y = nn.Softmax2d()(x)
     assert_close(y.sum(dim=1), np.ones((2, 4, 5)), rtol=1e-14)
-    assert_close(nn.Softmax2d()(x[0]), y[0].detach().numpy(), rtol=1e-14)
+    assert_close(nn.Softmax2d()(x[0]), y[0].detach().cpu().numpy(), rtol=1e-14)
     assert mg.gradcheck(lambda t: nn.Softmax2d()(t) ** 2, (x,))
     with pytest.raises(ValueError, match="expects a 3-D or 4-D input"):
         nn.Softmax2d()(mg.zeros(3, 4))
@@ -70,7 +70,7 @@ def test_in_place_functional_activations(name, args, fn, device):
     x = _t(values, device)
     out = getattr(F, name)(x, *args)
     assert out is x                               # written into x and x returned
-    want = fn(values) if fn is not None else F.selu(_t(values)).numpy()
+    want = fn(values) if fn is not None else F.selu(_t(values)).cpu().numpy()
     assert_close(x, want, rtol=1e-14)
     y = _t(values, device, grad=True)             # recording: a new tensor, y untouched
     z = getattr(F, name)(y, *args)
@@ -89,15 +89,15 @@ def test_matches_torch():
                          (nn.RReLU(0.1, 0.4).eval(), torch.nn.RReLU(0.1, 0.4).eval())]:
         a, b = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         ya, yb = ours(a), theirs(b)
-        assert_close(ya, yb.detach().numpy(), rtol=1e-14)
+        assert_close(ya, yb.detach().cpu().numpy(), rtol=1e-14)
         g = rng.standard_normal(yb.shape)
         ya.backward(mg.tensor(g))
         yb.backward(torch.tensor(g))
-        assert_close(a.grad, b.grad.numpy(), rtol=1e-14)
+        assert_close(a.grad, b.grad.cpu().numpy(), rtol=1e-14)
     for name, args in [("relu_", ()), ("leaky_relu_", (0.2,)), ("elu_", (0.7,)),
                        ("celu_", (1.3,)), ("selu_", ()), ("hardtanh_", (-0.3, 0.8)),
                        ("threshold_", (0.1, 5.0))]:
         a, b = mg.tensor(x.copy()), torch.tensor(x.copy())
         getattr(F, name)(a, *args)
         getattr(torch.nn.functional, name)(b, *args)
-        assert_close(a, b.numpy(), rtol=1e-14)
+        assert_close(a, b.cpu().numpy(), rtol=1e-14)

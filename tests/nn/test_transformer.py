@@ -78,7 +78,7 @@ def test_match_torch(config):
     dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, 0.1, **config),
                                 2).double().eval()
     for ours, theirs in ((enc, enc_t), (dec, dec_t)):
-        ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        ours.load_state_dict({k: v.detach().cpu().numpy() for k, v in theirs.state_dict().items()})
     first = config.get("batch_first", False)
     src = rng.standard_normal((2, 5, 8) if first else (5, 2, 8))
     tgt = rng.standard_normal((2, 4, 8) if first else (4, 2, 8))
@@ -93,15 +93,15 @@ def test_match_torch(config):
               memory_key_padding_mask=mg.tensor(padding))
     out_t = dec_t(yt, memory_t, tgt_mask=torch.tensor(tgt_mask),
                   memory_key_padding_mask=torch.tensor(padding))
-    assert_close(out, out_t.detach().numpy(), rtol=1e-11, atol=1e-13)
+    assert_close(out, out_t.detach().cpu().numpy(), rtol=1e-11, atol=1e-13)
     g = rng.standard_normal(out_t.shape)
     out.backward(mg.tensor(g))
     out_t.backward(torch.tensor(g))
-    assert_close(x.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
-    assert_close(y.grad, yt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert_close(x.grad, xt.grad.cpu().numpy(), rtol=1e-9, atol=1e-12)
+    assert_close(y.grad, yt.grad.cpu().numpy(), rtol=1e-9, atol=1e-12)
     grads_t = dict(enc_t.named_parameters())
     for name, p in enc.named_parameters():
-        assert_close(p.grad, grads_t[name].grad.numpy(), rtol=1e-9, atol=1e-12)
+        assert_close(p.grad, grads_t[name].grad.cpu().numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_transformer_is_its_encoder_then_its_decoder(device):
@@ -120,7 +120,7 @@ def test_transformer_is_its_encoder_then_its_decoder(device):
     assert_close(out, model.decoder(tgt, memory, tgt_mask=mask).detach(), rtol=1e-14)
     assert mg.gradcheck(lambda s, t: model(s, t, tgt_mask=mask), (src, tgt))
     # the decoder is causal: the first output position does not see later targets
-    later = tgt.detach().numpy().copy()
+    later = tgt.detach().cpu().numpy().copy()
     later[:, 1:] += 1.0
     out2 = model(src, _t(later, device), tgt_mask=mask)
     assert_close(out2[:, 0], out[:, 0].detach(), rtol=1e-13)
@@ -157,7 +157,7 @@ def test_transformer_matches_torch(config):
     rng = np.random.default_rng(7)
     theirs = torch.nn.Transformer(8, 2, 2, 2, 16, 0.1, **config).double().eval()
     ours = nn.Transformer(8, 2, 2, 2, 16, 0.1, **config).double().eval()
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.load_state_dict({k: v.detach().cpu().numpy() for k, v in theirs.state_dict().items()})
     first = config.get("batch_first", False)
     src = rng.standard_normal((2, 5, 8) if first else (5, 2, 8))
     tgt = rng.standard_normal((2, 4, 8) if first else (4, 2, 8))
@@ -168,9 +168,9 @@ def test_transformer_matches_torch(config):
     xt, yt = torch.tensor(src, requires_grad=True), torch.tensor(tgt, requires_grad=True)
     out = ours(x, y, tgt_mask=mask)
     out_t = theirs(xt, yt, tgt_mask=mask_t)
-    assert_close(out, out_t.detach().numpy(), rtol=1e-11, atol=1e-13)
+    assert_close(out, out_t.detach().cpu().numpy(), rtol=1e-11, atol=1e-13)
     g = rng.standard_normal(out_t.shape)
     out.backward(mg.tensor(g))
     out_t.backward(torch.tensor(g))
-    assert_close(x.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
-    assert_close(y.grad, yt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert_close(x.grad, xt.grad.cpu().numpy(), rtol=1e-9, atol=1e-12)
+    assert_close(y.grad, yt.grad.cpu().numpy(), rtol=1e-9, atol=1e-12)

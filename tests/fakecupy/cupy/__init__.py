@@ -1,0 +1,403 @@
+"""A strict CPU stand-in for CuPy, for finding NumPy/CuPy mixing bugs (not faithful).
+
+Runs the ``cuda`` half of the device-parametrized tests on a machine without a GPU:
+
+    PYTHONPATH=tests/fakecupy python -m pytest -p fakecupy_plugin -k cuda tests/...
+
+Its arrays wrap NumPy arrays and, like CuPy's, refuse implicit conversion to NumPy
+(``np.asarray(device_array)``) and refuse NumPy arrays mixed into their operations, the
+two errors a CUDA-only code path meets most. ``FAKECUPY_LOG=path`` also logs each NumPy
+function called on a device array and each ufunc method (``.at``, ``.reduce``) used, with
+the minigrad line that did it. It cannot find wrong GPU numerics, CuPy functions that do
+not exist, races or kernel bugs: a GPU run stays the test of those. (Written on
+2026-11-26 to diagnose the GPU tests that failed with only their names known.)
+"""
+import os
+import sys
+import threading
+import traceback
+import types
+
+import numpy as _np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+_state = threading.local()
+LOG = os.environ.get("FAKECUPY_LOG")  # no log unless asked
+
+
+def _log(kind, name):
+    if not LOG:
+        return
+    st = traceback.extract_stack()[:-2]
+    where = next((f"{f.filename}:{f.lineno}" for f in reversed(st)
+                  if "/minigrad/" in f.filename and "fakecupy" not in f.filename), "?")
+    with open(LOG, "a") as fh:
+        fh.write(f"{kind}\t{name}\t{where}\n")
+
+
+def _unwrap(x):
+    if isinstance(x, ndarray):
+        return x._a
+    if type(x) is _np.ndarray:
+        raise TypeError(f"Unsupported type {type(x)} (fakecupy: numpy array mixed in, "
+                        f"shape {x.shape})")
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unwrap(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _unwrap(v) for k, v in x.items()}
+    return x
+
+
+def _wrap(x):
+    if type(x) is _np.ndarray:
+        return ndarray._make(x)
+    if isinstance(x, _np.generic):
+        return ndarray._make(_np.asarray(x))
+    if isinstance(x, tuple):
+        return tuple(_wrap(v) for v in x)
+    if isinstance(x, list):
+        return [_wrap(v) for v in x]
+    return x
+
+
+def _idx_unwrap(k):
+    if isinstance(k, ndarray):
+        return k._a
+    if isinstance(k, tuple):
+        return tuple(_idx_unwrap(v) for v in k)
+    if type(k) is _np.ndarray:
+        _log("np-index", str(k.shape))
+        return k
+    return k
+
+
+class ndarray(NDArrayOperatorsMixin):
+    __slots__ = ("_a",)
+
+    @classmethod
+    def _make(cls, a):
+        o = object.__new__(cls)
+        o._a = a
+        return o
+
+    def __init__(self, shape, dtype=float):
+        self._a = _np.empty(shape, dtype)
+
+    def __array__(self, *a, **k):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. "
+                        "Please use `.get()` to construct a NumPy array explicitly.")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__":
+            _log("ufunc-method", f"{ufunc.__name__}.{method}")
+            if method in ("reduceat",) or (method == "at" and ufunc.__name__ not in
+                                            ("add", "subtract", "maximum", "minimum",
+                                             "bitwise_or", "bitwise_and", "bitwise_xor")):
+                raise TypeError(f"fakecupy: CuPy has no {ufunc.__name__}.{method}")
+        if "out" in kwargs:
+            kwargs["out"] = tuple(_unwrap(o) for o in kwargs["out"])
+        args = [_unwrap(i) for i in inputs]
+        with _np.errstate(all="ignore"):
+            return _wrap(getattr(ufunc, method)(*args, **kwargs))
+
+    def __array_function__(self, func, types_, args, kwargs):
+        name = func.__name__
+        if name in _MISSING:
+            raise TypeError(f"fakecupy: no cupy.{name}")
+        _log("np-func-on-cupy", name)
+        with _np.errstate(all="ignore"):
+            return _wrap(func(*_unwrap(args), **_unwrap(kwargs)))
+
+    # attributes
+    shape = property(lambda s: s._a.shape)
+    dtype = property(lambda s: s._a.dtype)
+    ndim = property(lambda s: s._a.ndim)
+    size = property(lambda s: s._a.size)
+    itemsize = property(lambda s: s._a.itemsize)
+    nbytes = property(lambda s: s._a.nbytes)
+    strides = property(lambda s: s._a.strides)
+    flags = property(lambda s: s._a.flags)
+    T = property(lambda s: ndarray._make(s._a.T))
+    mT = property(lambda s: ndarray._make(s._a.mT))
+    real = property(lambda s: ndarray._make(s._a.real))
+    imag = property(lambda s: ndarray._make(s._a.imag))
+    base = property(lambda s: None if s._a.base is None else s)
+    data = property(lambda s: types.SimpleNamespace(ptr=s._a.ctypes.data))
+    device = property(lambda s: types.SimpleNamespace(id=0))
+
+    @property
+    def __cuda_array_interface__(self):
+        return self._a.__array_interface__
+
+    def get(self, *a, **k):
+        return self._a.copy()
+
+    def tolist(self):
+        return self._a.tolist()
+
+    def item(self):
+        return self._a.item()
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in _NO_METHOD:
+            raise AttributeError(name)
+        attr = getattr(self._a, name)
+        _log("method", name)
+        if callable(attr):
+            def method(*a, **k):
+                with _np.errstate(all="ignore"):
+                    return _wrap(attr(*_unwrap(a), **_unwrap(k)))
+            return method
+        return attr
+
+    def __getitem__(self, k):
+        return _wrap(self._a[_idx_unwrap(k)])
+
+    def __setitem__(self, k, v):
+        if type(v) is _np.ndarray:
+            _log("np-setitem-value", str(v.shape))
+            v = v
+        else:
+            v = _unwrap(v)
+        self._a[_idx_unwrap(k)] = v
+
+    def __len__(self):
+        return len(self._a)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self):
+        return bool(self._a)
+
+    def __float__(self):
+        return float(self._a)
+
+    def __int__(self):
+        return int(self._a)
+
+    def __complex__(self):
+        return complex(self._a)
+
+    def __index__(self):
+        return self._a.__index__()
+
+    def __repr__(self):
+        return "fakecupy." + repr(self._a)
+
+    def __hash__(self):
+        raise TypeError("unhashable")
+
+    def __copy__(self):
+        return ndarray._make(self._a.copy())
+
+    def __deepcopy__(self, memo):
+        return ndarray._make(self._a.copy())
+
+    def __reduce__(self):
+        return (ndarray._make, (self._a,))
+
+    def __dlpack__(self, *a, **k):
+        return self._a.__dlpack__(*a, **k)
+
+    def __dlpack_device__(self):
+        return self._a.__dlpack_device__()
+
+
+_NO_METHOD = {"tofile", "tobytes", "dumps", "byteswap", "newbyteorder", "ctypes",
+              "__array_interface__", "__array_priority__"}
+_MISSING = {"frompyfunc", "vectorize", "apply_along_axis", "piecewise", "nanpercentile",
+            "put_along_axis_", }
+
+
+def _passthrough(name):
+    f = getattr(_np, name)
+
+    def g(*a, **k):
+        _log("cupy-func", name + "(" + ",".join(sorted(k)) + ")")
+        with _np.errstate(all="ignore"):
+            return _wrap(f(*_unwrap(a), **_unwrap(k)))
+    g.__name__ = name
+    return g
+
+
+def asarray(a, dtype=None, order=None, blocking=False):
+    if isinstance(a, ndarray):
+        return a if dtype is None or a.dtype == dtype else a.astype(dtype)
+    if isinstance(a, (list, tuple)):
+        a = _unwrap_list(a)
+    return ndarray._make(_np.array(a, dtype=dtype, order=order or "K", copy=True))
+
+
+def _unwrap_list(a):
+    # CuPy: a list of cupy arrays converts (cupy.array([cp0d, cp0d])) ; numpy arrays too
+    return [(_unwrap_list(v) if isinstance(v, (list, tuple)) else
+             (v._a if isinstance(v, ndarray) else v)) for v in a]
+
+
+def array(a, dtype=None, copy=True, order="K", ndmin=0):
+    out = asarray(a, dtype=dtype)
+    if ndmin:
+        out = ndarray._make(_np.array(out._a, ndmin=ndmin))
+    return out
+
+
+def asnumpy(a, *args, **k):
+    return a._a.copy() if isinstance(a, ndarray) else _np.asarray(a)
+
+
+def ascontiguousarray(a, dtype=None):
+    return ndarray._make(_np.ascontiguousarray(_unwrap(a), dtype=dtype))
+
+
+def get_array_module(*args):
+    return sys.modules[__name__] if any(isinstance(a, ndarray) for a in args) else _np
+
+
+def fromDlpack(x):
+    return ndarray._make(_np.from_dlpack(x))
+
+
+from_dlpack = fromDlpack
+
+
+class _Ufunc:
+    def __init__(self, u):
+        self._u = u
+        self.__name__ = u.__name__
+        self.nin, self.nout = u.nin, u.nout
+
+    def __call__(self, *a, **k):
+        with _np.errstate(all="ignore"):
+            return _wrap(self._u(*_unwrap(a), **_unwrap(k)))
+
+    def reduce(self, *a, **k):
+        return _wrap(self._u.reduce(*_unwrap(a), **_unwrap(k)))
+
+    def accumulate(self, *a, **k):
+        return _wrap(self._u.accumulate(*_unwrap(a), **_unwrap(k)))
+
+    def outer(self, *a, **k):
+        return _wrap(self._u.outer(*_unwrap(a), **_unwrap(k)))
+
+    def __getattr__(self, name):
+        if name == "at" and self.__name__ in ("add", "subtract", "maximum", "minimum",
+                                              "bitwise_or", "bitwise_and", "bitwise_xor"):
+            def at(a, idx, b=None):
+                args = (_idx_unwrap(idx),) if b is None else (_idx_unwrap(idx), _unwrap(b))
+                self._u.at(a._a, *args)
+            return at
+        raise AttributeError(f"fakecupy: cupy.{self.__name__} has no {name}")
+
+
+_module = sys.modules[__name__]
+
+
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if name in _MISSING:
+        raise AttributeError(f"fakecupy: cupy has no {name}")
+    obj = getattr(_np, name)
+    if isinstance(obj, types.ModuleType) and name not in ("linalg", "fft", "random"):
+        raise AttributeError(f"fakecupy: cupy.{name}")
+    if isinstance(obj, _np.ufunc):
+        return _Ufunc(obj)
+    if isinstance(obj, (type, _np.dtype)) or not callable(obj):
+        return obj
+    if isinstance(obj, types.ModuleType):
+        if name in ("linalg", "fft", "random"):
+            return _Sub(obj, name)
+        raise AttributeError(name)
+    return _passthrough(name)
+
+
+class _Sub:
+    def __init__(self, mod, name):
+        self._m, self._n = mod, name
+
+    def __getattr__(self, name):
+        obj = getattr(self._m, name)
+        _log("sub", self._n + "." + name)
+        if isinstance(obj, type) and self._n == "random":
+            if name in ("RandomState", "Generator"):
+                def make(*a, **k):
+                    r = obj(*a, **k)
+                    return _Sub(r, "rs")
+                return make
+            return obj
+        if callable(obj):
+            def g(*a, **k):
+                with _np.errstate(all="ignore"):
+                    return _wrap(obj(*_unwrap(a), **_unwrap(k)))
+            return g
+        return obj
+
+
+def default_rng(seed=None):
+    return _Sub(_np.random.default_rng(seed), "rs")
+
+
+class _Runtime:
+    @staticmethod
+    def getDeviceCount():
+        return 1
+
+
+class _Device:
+    def __init__(self, i=0):
+        self.id = i
+
+    def synchronize(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        pass
+
+
+_STREAM = types.SimpleNamespace(ptr=0, synchronize=lambda: None)
+cuda = types.SimpleNamespace(runtime=_Runtime, Device=_Device,
+                             get_current_stream=lambda: _STREAM,
+                             Stream=lambda *a, **k: types.SimpleNamespace(ptr=0))
+
+
+class _Pool:
+    def used_bytes(self):
+        return 0
+
+    def total_bytes(self):
+        return 0
+
+    def free_all_blocks(self):
+        pass
+
+
+def get_default_memory_pool():
+    return _Pool()
+
+
+def ElementwiseKernel(*a, **k):
+    raise NotImplementedError("fakecupy: ElementwiseKernel")
+
+
+def RawModule(*a, **k):
+    raise NotImplementedError("fakecupy: RawModule")
+
+
+def RawKernel(*a, **k):
+    raise NotImplementedError("fakecupy: RawKernel")
+
+
+def fuse(*a, **k):
+    raise NotImplementedError("fakecupy: fuse")
+
+
+def _as_strided(x, shape=None, strides=None):
+    return ndarray._make(_np.lib.stride_tricks.as_strided(x._a, shape, strides))
+
+
+lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(as_strided=_as_strided))

@@ -1,0 +1,5 @@
+import cupy
+
+
+def scatter_add(a, idx, b):
+    cupy.add.at(a, idx, b)
