@@ -455,9 +455,12 @@ def _check_inputs(inputs, what):
 
 
 def _check(fn, inputs, eps, atol, rtol, *, mode, n_directions, seed, max_rows, kind,
-           with_graph=False, input_names=None, output_names=None, check_forward_ad=False):
+           with_graph=False, input_names=None, output_names=None, check_forward_ad=False,
+           nondet_tol=0.0):
     """The check behind every public function: returns a :class:`GradcheckReport`."""
     _check_settings(kind, eps, atol, rtol, mode, n_directions, max_rows)
+    if not nondet_tol >= 0:
+        raise ValueError(f"{kind}: nondet_tol must be >= 0, got {nondet_tol!r}")
     inputs, diff = _check_inputs(inputs, kind)
     rng = np.random.default_rng(seed)
     calls = [1]
@@ -506,10 +509,13 @@ def _check(fn, inputs, eps, atol, rtol, *, mode, n_directions, seed, max_rows, k
     if not np.all(np.isfinite(base)):
         return report([], f"{kind}: fn returns non-finite values (inf or NaN) at these "
                           "inputs; finite differences need a point where f is finite")
-    if not np.array_equal(objectives(), base):
+    again = objectives()
+    if not (np.array_equal(again, base) if nondet_tol == 0
+            else np.max(np.abs(again - base)) <= nondet_tol):
         return report([], f"{kind}: fn is not deterministic (two evaluations at the same "
-                          "point differ); fix its randomness (e.g. the dropout mask) across "
-                          "calls")
+                          f"point differ by {np.max(np.abs(again - base)):.3g}); fix its "
+                          "randomness (e.g. the dropout mask) across calls, or allow "
+                          "reordered sums (atomic adds on a GPU) with nondet_tol")
 
     entries = []
     for pos, (i, x) in enumerate(zip(diff, xs)):
@@ -597,7 +603,8 @@ def _compared(a, directions):
 
 
 def gradcheck_report(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, *, mode="auto",
-                     n_directions=8, seed=0, max_rows=10, check_forward_ad=False):
+                     n_directions=8, seed=0, max_rows=10, check_forward_ad=False,
+                     nondet_tol=0.0):
     """Run :func:`gradcheck` and return what it found, pass or fail, as a
     :class:`GradcheckReport` (a wrong gradient does not raise; bad arguments do).
 
@@ -619,7 +626,7 @@ def gradcheck_report(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, *, mode="auto",
     """
     return _check(fn, inputs, eps, atol, rtol, mode=mode, n_directions=n_directions,
                   seed=seed, max_rows=max_rows, kind="gradcheck",
-                  check_forward_ad=check_forward_ad)
+                  check_forward_ad=check_forward_ad, nondet_tol=nondet_tol)
 
 
 def _verdict(report, raise_exception):
@@ -631,7 +638,8 @@ def _verdict(report, raise_exception):
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, *,
-              mode="auto", n_directions=8, seed=0, max_rows=10, check_forward_ad=False):
+              mode="auto", n_directions=8, seed=0, max_rows=10, check_forward_ad=False,
+              nondet_tol=0.0):
     """Check the gradients of ``fn`` at ``inputs`` against central differences.
 
     Parameters
@@ -649,6 +657,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     check_forward_ad : also check forward mode (:mod:`minigrad.autograd.forward_ad`):
         ⟨v, J·t⟩ along ``n_directions`` random tangents t of each input, against the
         central difference (entries whose output is "forward AD").
+    nondet_tol : how far two evaluations of ``fn`` at the same point may differ (PyTorch's
+        name; default 0: exactly equal). Sums whose order varies from run to run, such as
+        the atomic adds of a scatter on a GPU, need a small one (1e-12 in float64).
 
     Returns
     -------
@@ -665,12 +676,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     """
     report = _check(fn, inputs, eps, atol, rtol, mode=mode, n_directions=n_directions,
                     seed=seed, max_rows=max_rows, kind="gradcheck",
-                    check_forward_ad=check_forward_ad)
+                    check_forward_ad=check_forward_ad, nondet_tol=nondet_tol)
     return _verdict(report, raise_exception)
 
 
 def gradgradcheck_report(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, *,
-                         mode="auto", n_directions=8, seed=0, max_rows=10):
+                         mode="auto", n_directions=8, seed=0, max_rows=10, nondet_tol=0.0):
     """Run :func:`gradgradcheck` and return its :class:`GradcheckReport`.
 
     The function checked is (x, v) ↦ vᵀ·∂f/∂x: in the report, inputs ``0, 1, ...`` are
@@ -724,15 +735,18 @@ def gradgradcheck_report(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rto
     # wrt_names is filled by the first call of first_derivative, before _check reads it
     return _check(first_derivative, tuple(inputs) + grad_outputs, eps, atol, rtol,
                   mode=mode, n_directions=n_directions, seed=seed, max_rows=max_rows,
-                  kind=what, with_graph=True, input_names=names, output_names=wrt_names)
+                  kind=what, with_graph=True, input_names=names, output_names=wrt_names,
+                  nondet_tol=nondet_tol)
 
 
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
-                  raise_exception=True, *, mode="auto", n_directions=8, seed=0, max_rows=10):
+                  raise_exception=True, *, mode="auto", n_directions=8, seed=0, max_rows=10,
+                  nondet_tol=0.0):
     """Check second derivatives: gradcheck of (x, v) ↦ vᵀ·∂f/∂x, the backward pass built
     with ``create_graph=True``. ``grad_outputs`` (the v) are random when omitted, and are
     themselves checked as inputs. Returns True, or raises :class:`GradcheckError` (returns
     False with ``raise_exception=False``); :func:`gradgradcheck_report` gives the numbers.
+    ``nondet_tol`` as in :func:`gradcheck`.
 
     Examples
     --------
@@ -742,5 +756,6 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     True
     """
     report = gradgradcheck_report(fn, inputs, grad_outputs, eps, atol, rtol, mode=mode,
-                                  n_directions=n_directions, seed=seed, max_rows=max_rows)
+                                  n_directions=n_directions, seed=seed, max_rows=max_rows,
+                                  nondet_tol=nondet_tol)
     return _verdict(report, raise_exception)

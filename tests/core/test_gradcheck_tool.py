@@ -139,6 +139,29 @@ def test_non_deterministic_function_is_reported():
         mg.gradcheck(lambda x: x * mg.rand(3, dtype=mg.float64), (x,))
 
 
+def test_nondet_tol_allows_reordered_sums_only():
+    """A sum whose order changes between calls (as atomic adds on a GPU) differs in the last
+    bits: refused by default, accepted within nondet_tol, and larger noise still refused."""
+    x = x64(3)
+    calls = [0]
+
+    def wobbly(scale):
+        def f(x):
+            calls[0] += 1
+            return x * 2 + scale * (calls[0] % 2)  # two evaluations differ by `scale`
+        return f
+
+    with pytest.raises(mg.GradcheckError, match="differ by .*nondet_tol"):
+        mg.gradcheck(wobbly(1e-14), (x,))
+    assert mg.gradcheck(wobbly(1e-14), (x,), nondet_tol=1e-12, eps=1e-3)
+    assert mg.gradgradcheck(lambda x: wobbly(1e-14)(x).sum() * x.sum(), (x,),
+                            nondet_tol=1e-12)
+    with pytest.raises(mg.GradcheckError, match="not deterministic"):
+        mg.gradcheck(wobbly(1e-6), (x,), nondet_tol=1e-12)
+    with pytest.raises(ValueError, match="nondet_tol must be >= 0"):
+        mg.gradcheck(lambda x: x, (x,), nondet_tol=-1.0)
+
+
 def test_directional_mode_for_large_inputs():
     x = x64(80, 80)
     assert mg.gradcheck(lambda x: (x @ x).tanh(), (x,), mode="directional")

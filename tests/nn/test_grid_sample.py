@@ -197,8 +197,12 @@ def test_gradcheck_and_gradgradcheck_every_combination(mode, padding, align, dev
     def f(a, g):
         return F.grid_sample(a, g, mode, padding, align)
 
-    assert mg.gradcheck(f, (x, grid))
-    assert mg.gradgradcheck(f, (x, grid))
+    # On CUDA the input gradient is a scatter of atomic adds, whose order varies: border
+    # padding piles many taps onto the edge pixels, so two evaluations of the gradient may
+    # differ in the last bits (PyTorch's own CUDA tests pass nondet_tol there too).
+    tol = 1e-12 if device == "cuda" else 0.0
+    assert mg.gradcheck(f, (x, grid), nondet_tol=tol)
+    assert mg.gradgradcheck(f, (x, grid), nondet_tol=tol)
 
 
 @pytest.mark.parametrize("mode, padding, align",
