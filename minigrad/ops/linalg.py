@@ -91,13 +91,20 @@ def _need_ndim(op, what, x, ndim):
         raise ValueError(f"{op}: {what} must be {ndim}-D, got shape {x.shape}")
 
 
+def _need_product(op, a_name, a, a_ndim, b_name, b, b_ndim):
+    """The operands of a product ``a @ b`` have the dims ``op`` takes and equal inner
+    dims (a's last; b's first when b is a vector, else its second to last)."""
+    _need_ndim(op, a_name, a, a_ndim)
+    _need_ndim(op, b_name, b, b_ndim)
+    k_a, k_b = a.shape[-1], b.shape[0 if b_ndim == 1 else -2]
+    if k_a != k_b:
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be multiplied "
+                         f"({k_a} != {k_b})")
+
+
 def mm(input, mat2):
     """The product of two matrices (PyTorch's ``mm``: 2-D only, no broadcasting)."""
-    _need_ndim("mm", "input", input, 2)
-    _need_ndim("mm", "mat2", mat2, 2)
-    if input.shape[1] != mat2.shape[0]:
-        raise ValueError(f"mm: shapes {input.shape} and {mat2.shape} cannot be multiplied "
-                         f"({input.shape[1]} != {mat2.shape[0]})")
+    _need_product("mm", "input", input, 2, "mat2", mat2, 2)
     return MatMul()(input, mat2)
 
 
@@ -166,10 +173,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """β·input + α·(mat @ vec) for a 2-D mat (n, m) and a 1-D vec (m,)."""
-    _need_ndim("addmv", "mat", mat, 2)
-    _need_ndim("addmv", "vec", vec, 1)
-    if mat.shape[1] != vec.shape[0]:
-        raise ValueError(f"addmv: shapes {mat.shape} and {vec.shape} cannot be multiplied")
+    _need_product("addmv", "mat", mat, 2, "vec", vec, 1)
     return _scaled_sum("addmv", input, matmul(mat, vec), beta, alpha)
 
 
@@ -987,11 +991,7 @@ class Pinv(Function):
 # and PyTorch's top-level (legacy) decomposition functions over minigrad.linalg.
 def mv(input, vec):
     """The product of a matrix (n, m) and a vector (m,): an (n,) vector."""
-    _need_ndim("mv", "input", input, 2)
-    _need_ndim("mv", "vec", vec, 1)
-    if input.shape[1] != vec.shape[0]:
-        raise ValueError(f"mv: shapes {input.shape} and {vec.shape} cannot be multiplied "
-                         f"({input.shape[1]} != {vec.shape[0]})")
+    _need_product("mv", "input", input, 2, "vec", vec, 1)
     return matmul(input, vec)
 
 
