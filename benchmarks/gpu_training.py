@@ -215,6 +215,13 @@ def mg_step_fn(model, X, y, amp):
     return step, seen
 
 
+def mg_setup(make_mg, x_host, y_host):
+    """(model, X, y): the model of ``make_mg`` from seed 0 and the batch, on DEV."""
+    mg.manual_seed(0)
+    model = make_mg().to(DEV)
+    return model, mg.tensor(x_host, device=DEV), mg.tensor(y_host, device=DEV)
+
+
 def mg_graphed_step_fn(model, X, y, warmup=3):
     """The fp32 step with zero_grad, forward, loss and backward recorded once in a CUDA
     graph (``mg.cuda.graph``) and replayed; the fused Adam step (one launch, its bias
@@ -251,9 +258,7 @@ def graph_matches_eager(make_mg, x_host, y_host, steps=4):
 
     losses = []
     for graphed in (False, True):
-        mg.manual_seed(0)
-        model = make_mg().to(DEV)
-        X, y = mg.tensor(x_host, device=DEV), mg.tensor(y_host, device=DEV)
+        model, X, y = mg_setup(make_mg, x_host, y_host)
         if graphed:
             step, _ = mg_graphed_step_fn(model, X, y, warmup=2)
             n = steps - 2
@@ -288,11 +293,7 @@ def bench_model(section, label, make_mg, make_torch, x_host, y_host, reps, warmu
         prec = "fp16 autocast" if amp else "fp32"
 
         def run_mg(amp=amp):
-            mg.manual_seed(0)
-            model = make_mg().to(DEV)
-            X = mg.tensor(x_host, device=DEV)
-            y = mg.tensor(y_host, device=DEV)
-            step, seen = mg_step_fn(model, X, y, amp)
+            step, seen = mg_step_fn(*mg_setup(make_mg, x_host, y_host), amp)
             t = time_steps(step, reps, warmup)
             return t, str(seen.get("logits"))
 
@@ -317,10 +318,7 @@ def bench_model(section, label, make_mg, make_torch, x_host, y_host, reps, warmu
             continue  # GradScaler keeps its scale on the host: no fp16 graph; no CPU graphs
 
         def run_graphed():
-            mg.manual_seed(0)
-            model = make_mg().to(DEV)
-            X, y = mg.tensor(x_host, device=DEV), mg.tensor(y_host, device=DEV)
-            step, _ = mg_graphed_step_fn(model, X, y)
+            step, _ = mg_graphed_step_fn(*mg_setup(make_mg, x_host, y_host))
             return time_steps(step, reps, warmup)
 
         t_graph = guarded(section, f"{label} fp32 CUDA graph (minigrad)", run_graphed)

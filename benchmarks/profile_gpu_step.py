@@ -28,13 +28,19 @@ import gpu_training as G  # noqa: E402  (its model and step: one definition of e
 import minigrad as mg  # noqa: E402
 
 
+def random_batch(batch):
+    """(images, labels) as NumPy arrays, the same for every step function made."""
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((batch, 3, 32, 32)).astype(np.float32), \
+        rng.integers(0, 10, batch)
+
+
 def make_step(batch, device, amp):
     mg.manual_seed(0)
     model = G.resnet_mg().to(device)
-    rng = np.random.default_rng(0)
-    X = mg.tensor(rng.standard_normal((batch, 3, 32, 32)).astype(np.float32), device=device)
-    y = mg.tensor(rng.integers(0, 10, batch), device=device)
-    step, _ = G.mg_step_fn(model, X, y, amp=amp)
+    x, y = random_batch(batch)
+    step, _ = G.mg_step_fn(model, mg.tensor(x, device=device), mg.tensor(y, device=device),
+                           amp=amp)
     return step
 
 
@@ -82,9 +88,7 @@ def kernels(args):
     import torch
 
     G.torch, G.DEV = torch, "cuda"  # gpu_training's globals, set by its own main()
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((args.batch, 3, 32, 32)).astype(np.float32)
-    y = rng.integers(0, 10, args.batch)
+    x, y = random_batch(args.batch)
     for amp in (False, True):
         name = "fp16 autocast" if amp else "fp32"
         kernel_table(make_step(args.batch, "cuda", amp), args.steps, args.top,
