@@ -41,6 +41,15 @@ def _zero_d(x, op, dim):
     return values_indices(x.clone(), _make_tensor(x.xp.asarray(0), None, False))
 
 
+def _selection_axis(x, dim, op):
+    """The axis of a selection of one element along ``dim`` (median, mode, nanmedian):
+    an empty dim has none to select."""
+    axis = _dim(dim, x.ndim, op)
+    if x.shape[axis] == 0:
+        raise ValueError(f"{op}: cannot reduce over an empty dim of shape {x.shape}")
+    return axis
+
+
 def _pick(x, axis, order, pos, keepdim):
     """``(values, indices)`` of the elements at sorted positions ``pos`` (an array shaped
     like ``order`` except on ``axis``)."""
@@ -116,10 +125,8 @@ def median(input, dim=None, keepdim=False):
         return median(x.reshape(-1), 0).values
     if x.ndim == 0:
         return _zero_d(x, "median", dim)
-    axis = _dim(dim, x.ndim, "median")
+    axis = _selection_axis(x, dim, "median")
     n = x.shape[axis]
-    if n == 0:
-        raise ValueError(f"median: cannot reduce over an empty dim of shape {x.shape}")
     order = _argsort(xp, x.data, axis, False)
     pos = xp.full(order.shape[:axis] + (1,) + order.shape[axis + 1:], (n - 1) // 2,
                   dtype=np.int64)

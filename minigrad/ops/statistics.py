@@ -43,7 +43,7 @@ from .elementwise import (
     where,
 )
 from .shape import _dim, take_along
-from .sorting import _argsort, _pick, _zero_d
+from .sorting import _argsort, _pick, _selection_axis, _zero_d
 
 __all__ = [
     "positive", "msort", "ravel", "is_same_size", "is_signed", "is_nonzero", "isreal",
@@ -648,10 +648,8 @@ def mode(input, dim=-1, keepdim=False):
     x = input
     if x.ndim == 0:
         return _zero_d(x, "mode", dim)
-    axis = _dim(dim, x.ndim, "mode")
+    axis = _selection_axis(x, dim, "mode")
     n = x.shape[axis]
-    if n == 0:
-        raise ValueError(f"mode: cannot reduce over an empty dim of shape {x.shape}")
     from .reduction import ufunc_accumulate
 
     xp = x.xp
@@ -692,9 +690,7 @@ def nanmedian(input, dim=None, keepdim=False):
         return nanmedian(x.reshape(-1), 0).values
     if x.ndim == 0:
         return _zero_d(x, "nanmedian", dim)
-    axis = _dim(dim, x.ndim, "nanmedian")
-    if x.shape[axis] == 0:
-        raise ValueError(f"nanmedian: cannot reduce over an empty dim of shape {x.shape}")
+    axis = _selection_axis(x, dim, "nanmedian")
     xp = x.xp
     order = _argsort(xp, x.data, axis, False)               # NaN sorts last
     k = (~xp.isnan(x.data)).sum(axis=axis, keepdims=True)   # the non-NaN count
