@@ -314,6 +314,19 @@ def bench_model(section, label, make_mg, make_torch, x_host, y_host, reps, warmu
             note = f"autocast not effective: logits are {logits_dtype} (matmul/conv not wired)"
         compare(section, f"{label} {prec}", t_mg, t_torch, minigrad_logits_dtype=logits_dtype,
                 note=note)
+        if DEV == "cuda":  # the same step before the direct cuBLAS products and conv kernels
+            def run_cupy_path(amp=amp):
+                from minigrad.kernels.cublas_gemm import direct_gemm
+
+                with direct_gemm(False):
+                    return run_mg(amp)[0]
+
+            t_old = guarded(section, f"{label} {prec} (minigrad, cupy.matmul path)",
+                            run_cupy_path)
+            compare(section, f"{label} {prec}, minigrad with direct_gemm(False)", t_old,
+                    t_torch, direct_path_speedup=(t_old / t_mg if t_old and t_mg else None),
+                    note="products through cupy.matmul, convolutions on CuPy arrays "
+                         "(the path before im2col.cu and cublas_gemm)")
         if amp or DEV != "cuda":
             continue  # GradScaler keeps its scale on the host: no fp16 graph; no CPU graphs
 

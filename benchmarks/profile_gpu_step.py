@@ -8,8 +8,9 @@ batch 128, the functions with the most own time.
 
 ``--kernels`` records the GPU kernels of a few steps instead, through PyTorch's profiler
 (CUPTI sees every kernel of the process, CuPy's too): time per kernel name, and the GPU's
-busy time per step beside the wall time per step, for minigrad's step and PyTorch's. Needs
-torch with CUDA.
+busy time per step beside the wall time per step, for minigrad's step (also inside
+``direct_gemm(False)``: products through cupy.matmul, convolutions on CuPy arrays) and
+PyTorch's. Needs torch with CUDA.
 """
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ def kernel_table(step, steps, top, label):
 
 def kernels(args):
     import torch
+    from minigrad.kernels.cublas_gemm import direct_gemm
 
     G.torch, G.DEV = torch, "cuda"  # gpu_training's globals, set by its own main()
     x, y = random_batch(args.batch)
@@ -93,6 +95,9 @@ def kernels(args):
         name = "fp16 autocast" if amp else "fp32"
         kernel_table(make_step(args.batch, "cuda", amp), args.steps, args.top,
                      f"minigrad {name} batch {args.batch}")
+        with direct_gemm(False):  # the path before im2col.cu and the direct cuBLAS calls
+            kernel_table(make_step(args.batch, "cuda", amp), args.steps, args.top,
+                         f"minigrad {name} batch {args.batch}, direct_gemm(False)")
         model = G.resnet_torch().to("cuda")
         step = G.torch_step_fn(model, torch.tensor(x, device="cuda"),
                                torch.tensor(y, device="cuda"), amp)

@@ -10,6 +10,9 @@ r"""Our own CUDA kernels, callable on raw CuPy arrays, and their NumPy twins.
 ``hgemm_wgmma(A, B, out=None, out_dtype=None)``    the same on Hopper wgmma (sm_90 only)
 ``mm_24_wgmma(values, metadata, B, out=None)``     mm_24 on Hopper wgmma.sp (sm_90 only)
 ``use_vendor(flag=True)`` / ``vendor_enabled()``   route the above to cuSPARSE / cuBLAS
+``im2col(x, kernel, stride, padding, dilation,     a convolution's columns (K, N, Ho·Wo)
+out_size)``                                        from the unpadded image, one launch
+``col2im(gcols, x_shape, kernel, ...)``            its adjoint, a gather (no atomics)
 =================================================  ========================================
 
 The GPU functions take CuPy arrays; ``minigrad.kernels.reference`` holds a NumPy function of
@@ -33,9 +36,11 @@ array([[40.]], dtype=float32)
 """
 from . import reference
 from ._cuda import (
+    col2im,
     compress_24,
     hgemm,
     hgemm_wgmma,
+    im2col,
     mm_24,
     mm_24_wgmma,
     spmm_csr,
@@ -52,6 +57,8 @@ __all__ = [
     "mm_24_wgmma",
     "hgemm",
     "hgemm_wgmma",
+    "im2col",
+    "col2im",
     "use_vendor",
     "vendor_enabled",
     "reference",

@@ -306,6 +306,61 @@ def spmm_csr(indptr, indices, data, B, out=None):
     return out
 
 
+# ---------------------------------------------------------------------------- im2col
+
+_CONV_DTYPES = ("float16", "bfloat16", "float32", "float64")
+_CONV_BLOCK = 256
+
+
+def _conv_grid(total: int) -> tuple:
+    """Blocks of 256 threads for ``total`` elements (grid-stride beyond 2^20 blocks)."""
+    return (max(1, min(-(-total // _CONV_BLOCK), 1 << 20)),)
+
+
+def im2col(x, kernel, stride, padding, dilation, out_size, out=None):
+    r"""cols (C·kh·kw, N, Ho·Wo) of x (N, C, H, W), one launch (im2col.cu): the columns of a
+    2-D convolution read straight from the unpadded image (zero in the padding: top ``pt``,
+    left ``pl`` of ``padding = (pt, pl)``; the far sides follow from ``out_size``).
+    Must equal ``reference.im2col``."""
+    _check_array("x", x, 4, _CONV_DTYPES)
+    g = reference.conv_geometry(x.shape, kernel, stride, padding, dilation, out_size)
+    N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = g
+    shape = (C * kh * kw, N, Ho * Wo)
+    _check_out(out, shape, (np.dtype(x.dtype).name,))
+    _require_device(x=x, out=out)
+    cp = _backend.cupy()
+    if out is None:
+        out = cp.empty(shape, dtype=x.dtype)
+    if out.size:
+        tag = _TN.get(np.dtype(x.dtype).name, "b16")  # 16-bit types: bits are copied
+        kernel_fn = get_kernel("im2col.cu", f"im2col_{tag}")
+        kernel_fn(_conv_grid(out.size), (_CONV_BLOCK,), (x, out, *(_i32(v) for v in g)))
+    return out
+
+
+def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size, out=None):
+    r"""gx (N, C, H, W) from gcols (N, C·kh·kw, Ho·Wo), the adjoint of :func:`im2col`, one
+    launch (im2col.cu): a gather, one thread per element of gx summing its kernel offsets
+    in order (float32 sums for half types), no atomics. Must equal ``reference.col2im``."""
+    _check_array("gcols", gcols, 3, _CONV_DTYPES)
+    g = reference.conv_geometry(x_shape, kernel, stride, padding, dilation, out_size)
+    N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = g
+    if gcols.shape != (N, C * kh * kw, Ho * Wo):
+        raise ValueError(f"gcols must have shape {(N, C * kh * kw, Ho * Wo)}, got "
+                         f"{tuple(gcols.shape)}")
+    name = np.dtype(gcols.dtype).name
+    _check_out(out, (N, C, H, W), (name,))
+    _require_device(gcols=gcols, out=out)
+    cp = _backend.cupy()
+    if out is None:
+        out = cp.empty((N, C, H, W), dtype=gcols.dtype)
+    if out.size:
+        tag = _TN.get(name) or _IN_TAG[name]
+        kernel_fn = get_kernel("im2col.cu", f"col2im_{tag}")
+        kernel_fn(_conv_grid(out.size), (_CONV_BLOCK,), (gcols, out, *(_i32(v) for v in g)))
+    return out
+
+
 # ------------------------------------------------------------------------- tensor-core GEMMs
 
 _HALF = ("float16", "bfloat16")

@@ -19,6 +19,9 @@ hgemm                  hgemm.cu, hgemm_wmma.cu         k16 steps in order, fp32 
 compress_24 / mm_24    mm24.cu                         packed metadata words, decoded lane
                                                        by lane as mma.sp reads them; k32
                                                        steps in order, fp32 accumulate
+im2col / col2im        im2col.cu                       per-element index arithmetic, the
+                                                       (K, N, P) / (N, K, P) layouts, the
+                                                       gather's summation order
 =====================  ==============================  ==================================
 
 ``ptx_model.simulate_hgemm`` / ``simulate_mm24`` go one level further and replay the
@@ -453,6 +456,91 @@ def mm_24(values, metadata, B, out=None):
         acc += W[:, k:k + 32] @ Bp[k:k + 32]
     dt = out.dtype if out is not None else np.dtype(np.float32)
     return _finish(acc.astype(dt), out)
+
+
+# --------------------------------------------------------------------------- im2col
+
+
+def conv_geometry(x_shape, kernel, stride, padding, dilation, out_size):
+    """The 14 ints of im2col.cu's ``Geometry``, (N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw,
+    Ho, Wo), checked: sizes non-negative, kernel, stride and dilation positive."""
+    N, C, H, W = (int(v) for v in x_shape)
+    (kh, kw), (sh, sw), (pt, pl), (dh, dw), (Ho, Wo) = (
+        tuple(int(v) for v in pair) for pair in (kernel, stride, padding, dilation, out_size))
+    if min(N, C, H, W, Ho, Wo, pt, pl) < 0 or min(kh, kw, sh, sw, dh, dw) < 1:
+        raise ValueError(f"im2col: bad geometry: image {tuple(x_shape)}, kernel {(kh, kw)}, "
+                         f"stride {(sh, sw)}, padding {(pt, pl)}, dilation {(dh, dw)}, "
+                         f"output {(Ho, Wo)}")
+    return N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo
+
+
+def _im2col_source(geometry, t):
+    """For flat indices t of cols (K, N, P): the flat index into x (N, C, H, W) each reads
+    and whether it lies inside the image (else the padding's zero); im2col.cu's arithmetic."""
+    N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = geometry
+    wo = t % Wo
+    r = t // Wo
+    ho = r % Ho
+    r //= Ho
+    n = r % N
+    r //= N
+    j = r % kw
+    r //= kw
+    i = r % kh
+    c = r // kh
+    h = ho * sh - pt + i * dh
+    w = wo * sw - pl + j * dw
+    inside = (h >= 0) & (h < H) & (w >= 0) & (w < W)
+    return ((n * C + c) * H + h) * W + w, inside
+
+
+def im2col(x, kernel, stride, padding, dilation, out_size):
+    r"""cols (C·kh·kw, N, Ho·Wo) of a 2-D convolution of x (N, C, H, W), im2col.cu:
+    cols[(c·kh + i)·kw + j, n, ho·Wo + wo] = x[n, c, ho·sh − pt + i·dh, wo·sw − pl + j·dw],
+    zero where that falls in the padding (top ``pt``, left ``pl``; bottom and right are
+    implied by ``out_size``). One element per GPU thread; here all at once."""
+    g = conv_geometry(x.shape, kernel, stride, padding, dilation, out_size)
+    N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = g
+    K, P = C * kh * kw, Ho * Wo
+    t = np.arange(K * N * P, dtype=np.int64)
+    src, inside = _im2col_source(g, t)
+    cols = np.zeros(K * N * P, dtype=x.dtype)
+    cols[inside] = np.ascontiguousarray(x).reshape(-1)[src[inside]]
+    return cols.reshape(K, N, P)
+
+
+def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size):
+    r"""gx (N, C, H, W), the adjoint of :func:`im2col` applied to gcols laid out
+    (N, C·kh·kw, Ho·Wo), im2col.cu's gather: each element of gx sums, over the kernel
+    offsets (i, j) in row-major order, the gcols entry of the output pixel whose receptive
+    field puts offset (i, j) on it (if any), in float32 (float64 for float64), rounded once."""
+    g = conv_geometry(x_shape, kernel, stride, padding, dilation, out_size)
+    N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = g
+    K, P = C * kh * kw, Ho * Wo
+    if gcols.shape != (N, K, P):
+        raise ValueError(f"col2im: gcols must have shape {(N, K, P)}, got {gcols.shape}")
+    acc_dtype = np.float64 if gcols.dtype == np.float64 else np.float32
+    t = np.arange(N * C * H * W, dtype=np.int64)
+    w = t % W
+    r = t // W
+    h = r % H
+    r //= H
+    c = r % C
+    n = r // C
+    flat = np.ascontiguousarray(gcols).reshape(-1)
+    acc = np.zeros(t.shape, dtype=acc_dtype)
+    for i in range(kh):
+        hs = h + pt - i * dh
+        ho = hs // sh
+        h_ok = (hs >= 0) & (hs % sh == 0) & (ho < Ho)
+        for j in range(kw):
+            ws = w + pl - j * dw
+            wo = ws // sw
+            ok = h_ok & (ws >= 0) & (ws % sw == 0) & (wo < Wo)
+            k = (c * kh + i) * kw + j
+            idx = (n * K + k) * P + ho * Wo + wo
+            acc[ok] += flat[idx[ok]].astype(acc_dtype)
+    return acc.astype(gcols.dtype).reshape(N, C, H, W)
 
 
 # -------------------------------------------------------------------------------- Philox

@@ -43,7 +43,7 @@ CuPy refuses every cuBLAS call while a stream captures ("calling cuBLAS API duri
 capture is currently unsupported"), which stopped the first captured training step (an
 H200, 2026-11-26). cuBLAS itself supports capture, so during a capture ``half_matmul``
 (the product of Linear, matmul and the convolutions) calls cuBLAS directly:
-:mod:`minigrad.kernels.cublas_capture`. Other CuPy routines that use cuBLAS
+:mod:`minigrad.kernels.cublas_gemm`. Other CuPy routines that use cuBLAS
 (``cupy.dot``, ``cupy.einsum``, ``cupy.linalg``) still cannot be captured.
 
 Memory

@@ -294,13 +294,14 @@ def half_matmul(xp, a, b, out_dtype=None):
       float32 accumulators, half or float32 output: ``minigrad.kernels.hgemm_wgmma`` on an
       sm_90 GPU for outputs of at least ``WGMMA_MIN_OUTPUT`` elements, else
       ``minigrad.kernels.hgemm``.
-    * CuPy otherwise (batched or transposed views): for float16 ``cupy.matmul``, which
-      calls cuBLAS with float16 storage and float32 compute (CuPy's default compute type
-      for float16); with ``out_dtype=float32``, and always for bfloat16 (which CuPy's
-      matmul does not take), the operands are converted to float32 first.
-    * While a CUDA graph captures (:mod:`minigrad.cuda_graphs`), CuPy refuses to call
-      cuBLAS, so ``cupy.matmul`` is replaced by ``minigrad.kernels.cublas_capture.gemm``
-      (the same cuBLAS GEMM, called directly).
+    * CuPy otherwise (batched, transposed or broadcast operands), and float32/float64
+      operands that ``cupy.matmul`` would copy: ``minigrad.kernels.cublas_gemm.gemm``,
+      cuBLAS called directly with the views' strides (no copies) and, for half operands,
+      float32 compute and a half or float32 result (no float32 copies of the operands).
+      Always while a CUDA graph captures (:mod:`minigrad.cuda_graphs`: CuPy refuses to
+      call cuBLAS then). Inside ``cublas_gemm.direct_gemm(False)`` these go to
+      ``cupy.matmul`` instead (half operands converted to float32 first when a float32
+      result is asked for, and always for bfloat16, which CuPy's matmul does not take).
 
     Parameters
     ----------
@@ -331,20 +332,40 @@ def half_matmul(xp, a, b, out_dtype=None):
             return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
         finally:
             quiet_fp_off(token)
-    matmul = xp.matmul
-    if is_current_stream_capturing():  # CuPy refuses cuBLAS calls while a stream captures
-        from minigrad.kernels.cublas_capture import gemm as matmul
+    from minigrad.kernels import cublas_gemm
+
+    capturing = is_current_stream_capturing()
+    direct = _direct(a, b, capturing or cublas_gemm.direct_enabled())
     if not half:
-        return matmul(a, b)
+        if direct and (capturing or not _plain(a, b)):
+            return cublas_gemm.gemm(a, b)
+        return xp.matmul(a, b)
     if a.ndim == 2 and b.ndim == 2 and a.flags.c_contiguous and b.flags.c_contiguous:
         from minigrad import kernels
 
         gemm = kernels.hgemm_wgmma if _wgmma_worth_it(xp, a.shape[0], b.shape[1]) else \
             kernels.hgemm
         return gemm(a, b, out_dtype=out_dtype)
+    if direct:
+        return cublas_gemm.gemm(a, b, out_dtype=out_dtype)
     if out_dtype == np.float32 or dtype != np.float16:  # cuBLAS through CuPy: float16 only
-        return matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
-    return matmul(a, b)
+        return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
+    return xp.matmul(a, b)
+
+
+def _direct(a, b, wanted):
+    """Whether a CuPy product may go to cuBLAS directly (``cublas_gemm.gemm``): when
+    ``wanted`` (always while a CUDA graph captures, as CuPy refuses cuBLAS then; else
+    while ``direct_gemm`` is on, the default) and the operands are what it takes: two or
+    more dims, one dtype among float16, bfloat16, float32 and float64."""
+    return (wanted and a.ndim >= 2 and b.ndim >= 2 and a.dtype == b.dtype
+            and (is_half(a.dtype) or a.dtype in (np.float32, np.float64)))
+
+
+def _plain(a, b):
+    """Operands ``cupy.matmul`` takes as they are: both C-contiguous with the same batch
+    dims (it copies any other layout and passes broadcast batches as pointer arrays)."""
+    return a.flags.c_contiguous and b.flags.c_contiguous and a.shape[:-2] == b.shape[:-2]
 
 
 def is_autocast_available(device_type) -> bool:

@@ -79,7 +79,7 @@ from ..amp.autocast_mode import autocast_dtype, autocast_inputs, half_matmul
 from ..autograd.function import Function
 from ..ops.shape import pad
 from ..tensor import Tensor
-from . import init
+from . import conv_device, init
 from .module import Module, Parameter
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "Conv1d", "Conv2d",
@@ -235,6 +235,8 @@ def _conv_forward(xp, x, w, s):
     Ho, Wo = s.out_size(H, W)
     if N == 0:  # an empty batch: no blocks, no columns
         return xp.zeros((0, O, Ho, Wo), dtype=x.dtype), None
+    if conv_device.applies(xp, s):
+        return conv_device.forward(xp, x, w, s)
     grid = _pixel_grid(xp, s, H, W)
     blocks = _image_blocks(xp, N, C * s.kh * s.kw * math.prod(grid[0]) * x.itemsize)
     wg = w.reshape(s.groups, O // s.groups, -1)
@@ -251,6 +253,8 @@ def _conv_grad_weight(xp, x, gy, w_shape, s, cols=None):
     N, C, H, W = x.shape
     if N == 0:
         return xp.zeros(w_shape, dtype=gy.dtype)
+    if conv_device.applies(xp, s):
+        return conv_device.grad_weight(xp, x, gy, w_shape, s, cols)
     g = s.groups
     grid = _pixel_grid(xp, s, H, W)
     blocks = _image_blocks(xp, N, C * s.kh * s.kw * math.prod(grid[0]) * x.itemsize)
@@ -278,6 +282,8 @@ def _conv_grad_input(xp, gy, w, x_shape, s):
     N, C, H, W = x_shape
     if N == 0:
         return xp.zeros(x_shape, dtype=gy.dtype)
+    if conv_device.applies(xp, s):
+        return conv_device.grad_input(xp, gy, w, x_shape, s)
     g = s.groups
     O = w.shape[0]
     if s.sh == s.sw == 1 and gy.shape[2:] == (H, W):

@@ -388,11 +388,49 @@ def test_cuda_autocast_matmul_uses_hgemm_shapes():
 
 
 @pytest.mark.gpu
+def test_cuda_products_that_cupy_would_copy_go_to_cublas_directly(monkeypatch):
+    """Transposed, batched-broadcast and half-to-float32 products on CUDA call cuBLAS
+    through minigrad.kernels.cublas_gemm (no operand copies or casts), plain contiguous
+    float32 ones cupy.matmul; inside direct_gemm(False) all of them cupy.matmul. Same
+    numbers either way."""
+    from minigrad.kernels import cublas_gemm
+
+    from minigrad._backend import cupy
+
+    cp = cupy()
+    calls = []
+    gemm = cublas_gemm.gemm
+
+    def recorded(a, b, out_dtype=None):
+        calls.append(out_dtype)
+        return gemm(a, b, out_dtype=out_dtype)
+
+    monkeypatch.setattr(cublas_gemm, "gemm", recorded)
+    rng = np.random.default_rng(3)
+    a = cp.asarray(rng.standard_normal((5, 7)))
+    b = cp.asarray(rng.standard_normal((3, 9, 7)))
+    cases = [(a.astype(cp.float32), a.T.astype(cp.float32).copy(), None, False),  # plain
+             (a, b.transpose(0, 2, 1), None, True),             # broadcast + transposed view
+             (a.astype(cp.float16), b.astype(cp.float16).transpose(0, 2, 1), np.float32, True)]
+    for x, y, out_dtype, direct in cases:
+        want = cp.matmul(x.astype(cp.float64), y.astype(cp.float64))
+        calls.clear()
+        got = half_matmul(cp, x, y, out_dtype=out_dtype)
+        assert (len(calls) == 1) == direct
+        assert rel_err(got.astype(cp.float64), want.get()) < 5e-3
+        calls.clear()
+        with cublas_gemm.direct_gemm(False):
+            again = half_matmul(cp, x, y, out_dtype=out_dtype)
+        assert calls == [] and again.dtype == got.dtype
+        assert rel_err(again.astype(cp.float64), want.get()) < 5e-3
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("half", ["float16", "bfloat16"])
 def test_cuda_half_matmul_large_outputs_and_bfloat16(monkeypatch, half):
     """Outputs of WGMMA_MIN_OUTPUT elements and more take hgemm_wgmma on an sm_90 GPU (and
     hgemm elsewhere); bfloat16 takes our GEMMs too (CuPy's matmul has no bfloat16), and
-    batched bfloat16 products go through float32."""
+    batched bfloat16 products go to cuBLAS directly (cublas_gemm)."""
     from minigrad import kernels
     from minigrad._backend import cupy
     from minigrad.amp import autocast_mode

@@ -10,3 +10,23 @@ def philox_fill(kind, n, seed, offset, range_=None):
 
 
 _c.philox_fill = philox_fill
+
+
+# The GPU convolutions' kernels and cuBLAS call (minigrad.nn.conv_device) replaced by their
+# NumPy twins, on the stand-in's arrays: the path's CuPy-array code runs under the stand-in.
+import minigrad.kernels as _kernels  # noqa: E402
+import numpy  # noqa: E402
+from minigrad.kernels import cublas_gemm as _gemm  # noqa: E402
+
+
+def _on_host(twin):
+    def run(*args, **kwargs):
+        args = [a.get() if isinstance(a, cupy.ndarray) else a for a in args]
+        return cupy.asarray(twin(*args, **kwargs))
+    return run
+
+
+_kernels.im2col = _on_host(reference.im2col)
+_kernels.col2im = _on_host(reference.col2im)
+_gemm.gemm = _on_host(lambda a, b, out_dtype=None: _gemm.reference_gemm(
+    _gemm.plan_gemm(numpy, a, b), _gemm.gemm_out_dtype(a.dtype, out_dtype)))

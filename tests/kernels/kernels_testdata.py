@@ -1,5 +1,11 @@
-"""Random test matrices shared by the kernel tests (CPU and GPU)."""
+"""Random test matrices shared by the kernel tests (CPU and GPU), and the nvcc build of
+the host programs that run a .cu file's __host__ __device__ functions."""
+import shutil
+import subprocess
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 
 def random_csr(rng, n_rows, n_cols, lengths, dtype=np.float32):
@@ -51,3 +57,22 @@ def rel_err(out, ref):
     out = np.asarray(out, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
     return float(np.linalg.norm(out - ref) / max(np.linalg.norm(ref), 1e-300))
+
+
+KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
+NVCC = shutil.which("nvcc")
+
+
+def build_host_program(tmp_path_factory, name, source):
+    """(folder, executable): ``source`` (a main() that #includes a kernels/*.cu file and runs
+    its __host__ __device__ functions) compiled by nvcc for the host, in a fresh folder;
+    skips the test where nvcc is absent."""
+    if NVCC is None:
+        pytest.skip("nvcc not found")
+    folder = tmp_path_factory.mktemp(name)
+    src, exe = folder / f"{name}_host.cu", folder / f"{name}_host"
+    src.write_text(source)
+    cmd = [NVCC, "-std=c++17", f"-I{KERNEL_DIR}", "-o", str(exe), str(src)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+    return folder, exe

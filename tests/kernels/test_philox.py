@@ -9,9 +9,7 @@
 
 On a GPU (``-m gpu``) the kernels themselves are compared with the twin run on CuPy.
 """
-import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,9 +19,9 @@ import minigrad as mg
 from minigrad import _backend
 from minigrad.random import Philox
 
-KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
-nvcc = shutil.which("nvcc")
-needs_nvcc = pytest.mark.skipif(nvcc is None, reason="nvcc not found")
+from .kernels_testdata import NVCC, build_host_program
+
+needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc not found")
 
 # Random123's kat_vectors, "philox4x32 10": counter (4 words), key (2 words) -> 4 words.
 KAT = [((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
@@ -151,15 +149,7 @@ def test_fill_rejects_unknown_kind_and_bad_range():
 
 @pytest.fixture(scope="module")
 def host_program(tmp_path_factory):
-    if nvcc is None:
-        pytest.skip("nvcc not found")
-    folder = tmp_path_factory.mktemp("philox")
-    src, exe = folder / "philox_host.cu", folder / "philox_host"
-    src.write_text(_HOST_MAIN)
-    cmd = [nvcc, "-std=c++17", f"-I{KERNEL_DIR}", "-o", str(exe), str(src)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
-    return folder, exe
+    return build_host_program(tmp_path_factory, "philox", _HOST_MAIN)
 
 
 @needs_nvcc

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from minigrad.kernels import cublas_gemm
 
 import minigrad as mg
 import minigrad.nn.conv as conv_module
@@ -17,13 +18,19 @@ from minigrad import nn
 from minigrad.testing import assert_close
 
 
-@pytest.fixture(autouse=True, params=["cpu_one_image_per_block", "gpu_layout"])
+@pytest.fixture(autouse=True,
+                params=["cpu_one_image_per_block", "gpu_layout", "device_kernels"])
 def conv_layout(request, monkeypatch):
-    """Run every test with both column layouts: the CPU's (here with blocks of a single
-    image, so that every batch has several blocks) and the GPU's (the whole batch as one
-    block, the compact grid)."""
+    """Run every test with the three ways a convolution is computed: the CPU's column
+    layout (here with blocks of a single image, so that every batch has several blocks),
+    the CuPy-array layout (the whole batch as one block, the compact grid; grouped
+    convolutions on a GPU), and the GPU kernels' path (conv_device: im2col, strided-batched
+    GEMMs, col2im) run with the kernels' NumPy twins."""
     if request.param == "gpu_layout":
         monkeypatch.setattr(conv_module, "_on_cpu", lambda xp: False)
+        monkeypatch.setitem(cublas_gemm._direct, "on", False)  # on a GPU too
+    elif request.param == "device_kernels":
+        monkeypatch.setitem(conv_module.conv_device._cpu, "reference", True)
     else:
         monkeypatch.setattr(conv_module, "_BLOCK_BYTES", 1)
     return request.param

@@ -1,11 +1,20 @@
-r"""Matrix products by cuBLAS itself, for CUDA graph capture.
+r"""Matrix products by cuBLAS itself, on any strided layout, without CuPy's wrappers.
 
-CuPy (up to 14 at least) refuses every cuBLAS call while a stream captures ("calling
-cuBLAS API during stream capture is currently unsupported": its ``setStream`` wrapper
-checks), although cuBLAS supports capture. A training step without its matrix products
-is no training step, so while :mod:`minigrad.cuda_graphs` captures, ``half_matmul``
-sends its products here: ``cublas<S|D>gemmStridedBatched`` / ``cublasGemmStridedBatchedEx``
-called directly (ctypes) on CuPy's own cuBLAS handle, on the capture stream.
+Two users:
+
+* CUDA graph capture. CuPy (up to 14 at least) refuses every cuBLAS call while a stream
+  captures ("calling cuBLAS API during stream capture is currently unsupported": its
+  ``setStream`` wrapper checks), although cuBLAS supports capture. So while
+  :mod:`minigrad.cuda_graphs` captures, ``half_matmul`` sends its products here.
+* The GPU convolutions (:mod:`minigrad.nn.conv_device`). ``cupy.matmul`` copies every
+  operand that is not C-contiguous (the transposed columns of a weight gradient: 9× the
+  input's size for a 3×3 kernel), converts float16 operands to float32 when a float32
+  result is wanted, and passes broadcast batches as pointer arrays (three more launches).
+  Here a transposed view is passed as op T, a broadcast batch with stride 0, and a float32
+  result of float16/bfloat16 operands is cuBLAS's own output type: one launch, no copy.
+
+Both call ``cublas<S|D>gemmStridedBatched`` / ``cublasGemmStridedBatchedEx`` directly
+(ctypes) on CuPy's own cuBLAS handle, on the current stream.
 
 The layout
 ----------
@@ -29,10 +38,52 @@ import functools
 
 import numpy as np
 
-__all__ = ["plan_gemm", "reference_gemm", "gemm", "GemmPlan"]
+from minigrad.amp.autocast_mode import is_half
+
+__all__ = ["plan_gemm", "reference_gemm", "gemm", "GemmPlan", "gemm_out_dtype", "direct_gemm",
+           "direct_enabled"]
 
 OP_N, OP_T = 0, 1
-_CUDA_R_16F, _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT = 2, 68, -1
+_CUDA_R_32F, _CUDA_R_16F, _CUDA_R_16BF = 0, 2, 14
+_CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT = 68, -1
+
+
+_direct = {"on": True}
+
+
+class direct_gemm:
+    """``with direct_gemm(False):`` sends the GPU products back through ``cupy.matmul`` and
+    the GPU convolutions back to their CuPy-array path (:mod:`minigrad.nn.conv_device`), to
+    compare the two in one process; products inside a CUDA graph capture always come here.
+    Switch between training steps, not inside one."""
+
+    def __init__(self, flag: bool = True):
+        self.flag = bool(flag)
+
+    def __enter__(self):
+        self.before = _direct["on"]
+        _direct["on"] = self.flag
+        return self
+
+    def __exit__(self, *exc):
+        _direct["on"] = self.before
+
+
+def direct_enabled() -> bool:
+    """True (the default) unless inside ``direct_gemm(False)``."""
+    return _direct["on"]
+
+
+def gemm_out_dtype(dtype, out_dtype=None) -> np.dtype:
+    """The result dtype of a product of two ``dtype`` operands: ``dtype`` itself, or for
+    float16/bfloat16 operands ``out_dtype`` float32 (cuBLAS writes its float32 accumulators
+    without rounding them to half). Anything else is refused, naming the pair."""
+    dtype = np.dtype(dtype)
+    out = dtype if out_dtype is None else np.dtype(out_dtype)
+    if out != dtype and not (is_half(dtype) and out == np.float32):
+        raise TypeError(f"cuBLAS gemm: a {out} result of {dtype} operands is not offered "
+                        f"(only {dtype}, or float32 for float16/bfloat16 operands)")
+    return out
 
 
 class GemmPlan:
@@ -88,7 +139,8 @@ def plan_gemm(xp, a, b):
     batch = int(np.prod(batch_shape, dtype=np.int64))
 
     def flat(x, rows, cols):
-        x = xp.broadcast_to(x, batch_shape + (rows, cols))
+        if x.shape != batch_shape + (rows, cols):
+            x = xp.broadcast_to(x, batch_shape + (rows, cols))
         if x.ndim == 2:
             return x.reshape(1, rows, cols)
         if len(batch_shape) == 1:
@@ -121,7 +173,7 @@ def reference_gemm(plan, dtype=None):
 
     first = column_major(plan.first, plan.ops[0], plan.ld[0], plan.strides[0], n, k)
     second = column_major(plan.second, plan.ops[1], plan.ld[1], plan.strides[1], k, m)
-    acc = np.float32 if plan.first.dtype == np.float16 else plan.first.dtype
+    acc = np.float32 if is_half(plan.first.dtype) else plan.first.dtype
     ct = np.matmul(first.astype(acc), second.astype(acc))     # Cᵀ, (batch, n, m)
     out = ct.transpose(0, 2, 1).astype(dtype or plan.first.dtype)
     return np.ascontiguousarray(out).reshape(plan.out_shape)
@@ -147,7 +199,7 @@ def _libcublas():
 
         path = ctypes.util.find_library("cublas")
     if path is None:
-        raise RuntimeError("cuBLAS capture: libcublas is not loaded and not found")
+        raise RuntimeError("cuBLAS gemm: libcublas is not loaded and not found")
     lib = ctypes.CDLL(path)
     i, p, ll = ctypes.c_int, ctypes.c_void_p, ctypes.c_longlong
     for name in ("cublasSgemmStridedBatched", "cublasDgemmStridedBatched"):
@@ -168,22 +220,25 @@ def _libcublas():
 
 def _check(status, what):
     if status != 0:
-        raise RuntimeError(f"cuBLAS capture: {what} returned status {status}")
+        raise RuntimeError(f"cuBLAS gemm: {what} returned status {status}")
 
 
-def gemm(a, b):
-    """C = a @ b (CuPy arrays, float32, float64 or float16 with float32 accumulation)
-    by cuBLAS on the current stream, without CuPy's wrappers (which refuse to run while
-    the stream captures). Broadcast batch dims as ``matmul``."""
+def gemm(a, b, out_dtype=None):
+    """C = a @ b (CuPy arrays: float32, float64, or float16/bfloat16 with float32
+    accumulation and a half or float32 result, ``out_dtype``) by cuBLAS on the current
+    stream, without CuPy's wrappers (which refuse to run while the stream captures and copy
+    strided operands). Broadcast batch dims as ``matmul``. Must equal
+    ``reference_gemm(plan_gemm(np, a, b), out_dtype)``."""
     from minigrad._backend import cupy
 
     cp = cupy()
     dtype = a.dtype
-    if dtype != b.dtype or dtype not in (np.float16, np.float32, np.float64):
-        raise TypeError(f"cuBLAS capture: operands must share float16/32/64, got {a.dtype} "
-                        f"and {b.dtype}")
+    if dtype != b.dtype or not (is_half(dtype) or dtype in (np.float32, np.float64)):
+        raise TypeError(f"cuBLAS gemm: operands must share float16, bfloat16, float32 or "
+                        f"float64, got {a.dtype} and {b.dtype}")
+    c_dtype = gemm_out_dtype(dtype, out_dtype)
     plan = plan_gemm(cp, a, b)
-    out = cp.empty(plan.out_shape, dtype=dtype)
+    out = cp.empty(plan.out_shape, dtype=c_dtype)
     n, m, k = plan.mnk
     if out.size == 0:
         return out
@@ -200,12 +255,14 @@ def gemm(a, b):
     args = (plan.ops[0], plan.ops[1], n, m, k)
     A, B = plan.first, plan.second
     try:
-        if dtype == np.float16:
+        if is_half(dtype):
+            ab_type = _CUDA_R_16F if dtype == np.float16 else _CUDA_R_16BF
+            c_type = _CUDA_R_32F if c_dtype == np.float32 else ab_type
             one, zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
             status = lib.cublasGemmStridedBatchedEx(
-                handle, *args, ctypes.addressof(one), A.data.ptr, _CUDA_R_16F, plan.ld[0],
-                plan.strides[0], B.data.ptr, _CUDA_R_16F, plan.ld[1], plan.strides[1],
-                ctypes.addressof(zero), out.data.ptr, _CUDA_R_16F, n, m * n, plan.batch,
+                handle, *args, ctypes.addressof(one), A.data.ptr, ab_type, plan.ld[0],
+                plan.strides[0], B.data.ptr, ab_type, plan.ld[1], plan.strides[1],
+                ctypes.addressof(zero), out.data.ptr, c_type, n, m * n, plan.batch,
                 _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT)
         else:
             c_t = ctypes.c_float if dtype == np.float32 else ctypes.c_double

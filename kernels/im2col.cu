@@ -1,0 +1,165 @@
+// im2col.cu -- the column matrix of a 2-D convolution (im2col), and its adjoint (col2im),
+// each in one launch, straight from and into the unpadded NCHW image.
+//
+// Math (cross-correlation, PyTorch's conv2d; K = C*kh*kw, P = Ho*Wo)
+//   im2col:  cols[k, n, p] = x[n, c, h, w]   (0 where (h, w) falls in the zero padding)
+//            k = (c*kh + i)*kw + j,  p = ho*Wo + wo,
+//            h = ho*sh - pt + i*dh,  w = wo*sw - pl + j*dw
+//   col2im:  gx[n, c, h, w] = sum over the (i, j, ho, wo) with h = ho*sh - pt + i*dh and
+//            w = wo*sw - pl + j*dw of gcols[n, k, p]            (the adjoint of im2col)
+//
+// Memory layout (all contiguous)
+//   x, gx   : T[N, C, H, W]
+//   cols    : T[K, N, P]   (im2col's output: the right operand of the forward product
+//                           Y[n] = Wmat @ cols[:, n, :] and, read transposed, of the weight
+//                           gradient gW = gY @ cols^T over all N*P pixels at once)
+//   gcols   : T[N, K, P]   (col2im's input: the batched product Wmat^T @ gy[n])
+//
+// Thread -> data mapping
+//   One thread per output element (im2col: per element of cols, col2im: per element of gx),
+//   in a grid-stride loop over a 64-bit flat index, 256 threads per block. Consecutive
+//   threads write consecutive addresses. col2im is a gather: each thread walks the kh*kw
+//   kernel offsets, keeps the ones whose (h + pt - i*dh) and (w + pl - j*dw) are
+//   non-negative multiples of the stride landing inside (Ho, Wo), and sums their gcols
+//   entries in the order i, j (row-major) -- no atomics, so the result is deterministic.
+//   It sums in float for half types (in double for double) and rounds once.
+//
+// Types
+//   f32 (float), f64 (double), f16 and bf16 (16-bit storage). im2col moves bits only, so
+//   one 16-bit kernel serves both half types; col2im converts with cvt (PTX), needing no
+//   header.
+//
+// Reference
+//   minigrad.kernels.reference.im2col / col2im: the same index arithmetic on NumPy arrays,
+//   element by element vectorised, the same summation order.
+
+struct f16 { unsigned short bits; };
+struct bf16 { unsigned short bits; };
+
+__device__ __forceinline__ float to_acc(float v) { return v; }
+__device__ __forceinline__ double to_acc(double v) { return v; }
+__device__ __forceinline__ float to_acc(f16 v) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v.bits));
+    return f;
+}
+__device__ __forceinline__ float to_acc(bf16 v) {
+    return __uint_as_float(((unsigned int)v.bits) << 16);
+}
+
+__device__ __forceinline__ void store(float* p, float v) { *p = v; }
+__device__ __forceinline__ void store(double* p, double v) { *p = v; }
+__device__ __forceinline__ void store(f16* p, float v) {
+    unsigned short b;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(b) : "f"(v));
+    p->bits = b;
+}
+__device__ __forceinline__ void store(bf16* p, float v) {
+    // Round to nearest even by hand (cvt.rn.bf16.f32 needs sm_80; this runs anywhere).
+    unsigned int u = __float_as_uint(v);
+    unsigned short b;
+    if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) {
+        b = (unsigned short)((u >> 16) | 0x0040u);  // NaN stays a (quiet) NaN
+    } else {
+        b = (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+    p->bits = b;
+}
+
+template <typename T> struct Acc { typedef float type; };
+template <> struct Acc<double> { typedef double type; };
+
+struct Geometry {
+    int N, C, H, W;        // the image batch
+    int kh, kw, sh, sw;    // kernel, stride
+    int pt, pl, dh, dw;    // top/left padding, dilation
+    int Ho, Wo;            // the output grid
+};
+
+// The next digit of the mixed-radix number r (fastest-varying first); r keeps the rest.
+__device__ __forceinline__ int digit(long long& r, int radix) {
+    const int d = (int)(r % radix);
+    r /= radix;
+    return d;
+}
+
+template <typename T>
+__device__ __forceinline__ void im2col(const T* __restrict__ x, T* __restrict__ cols,
+                                       const Geometry g) {
+    const long long P = (long long)g.Ho * g.Wo;
+    const long long total = (long long)g.C * g.kh * g.kw * g.N * P;
+    for (long long t = blockIdx.x * (long long)blockDim.x + threadIdx.x; t < total;
+         t += (long long)gridDim.x * blockDim.x) {
+        long long r = t;
+        const int wo = digit(r, g.Wo), ho = digit(r, g.Ho), n = digit(r, g.N);
+        const int j = digit(r, g.kw), i = digit(r, g.kh), c = (int)r;
+        const int h = ho * g.sh - g.pt + i * g.dh;
+        const int w = wo * g.sw - g.pl + j * g.dw;
+        T v;
+        if (h >= 0 && h < g.H && w >= 0 && w < g.W) {
+            v = x[(((long long)n * g.C + c) * g.H + h) * g.W + w];
+        } else {
+            v = T();  // zero bits: +0 in every type
+        }
+        cols[t] = v;
+    }
+}
+
+template <typename T>
+__device__ __forceinline__ void col2im(const T* __restrict__ gcols, T* __restrict__ gx,
+                                       const Geometry g) {
+    typedef typename Acc<T>::type A;
+    const long long P = (long long)g.Ho * g.Wo;
+    const long long K = (long long)g.C * g.kh * g.kw;
+    const long long total = (long long)g.N * g.C * g.H * g.W;
+    for (long long t = blockIdx.x * (long long)blockDim.x + threadIdx.x; t < total;
+         t += (long long)gridDim.x * blockDim.x) {
+        long long r = t;
+        const int w = digit(r, g.W), h = digit(r, g.H), c = digit(r, g.C), n = (int)r;
+        const T* base = gcols + (long long)n * K * P;
+        A sum = A(0);
+        for (int i = 0; i < g.kh; ++i) {
+            const int hs = h + g.pt - i * g.dh;
+            if (hs < 0 || hs % g.sh) continue;
+            const int ho = hs / g.sh;
+            if (ho >= g.Ho) continue;
+            for (int j = 0; j < g.kw; ++j) {
+                const int ws = w + g.pl - j * g.dw;
+                if (ws < 0 || ws % g.sw) continue;
+                const int wo = ws / g.sw;
+                if (wo >= g.Wo) continue;
+                const long long k = ((long long)c * g.kh + i) * g.kw + j;
+                sum += to_acc(base[k * P + (long long)ho * g.Wo + wo]);
+            }
+        }
+        store(gx + t, sum);
+    }
+}
+
+// The geometry travels as 14 int arguments (scalars are what every launcher passes).
+#define GEOMETRY_PARAMS                                                                      \
+    int N, int C, int H, int W, int kh, int kw, int sh, int sw, int pt, int pl, int dh,      \
+        int dw, int Ho, int Wo
+#define GEOMETRY {N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo}
+
+#define IM2COL_KERNEL(T, TN)                                                                 \
+    extern "C" __global__ void __launch_bounds__(256) im2col_##TN(const T* x, T* cols,       \
+                                                                  GEOMETRY_PARAMS) {         \
+        const Geometry g = GEOMETRY;                                                         \
+        im2col<T>(x, cols, g);                                                               \
+    }
+
+#define COL2IM_KERNEL(T, TN)                                                                 \
+    extern "C" __global__ void __launch_bounds__(256) col2im_##TN(const T* gcols, T* gx,     \
+                                                                  GEOMETRY_PARAMS) {         \
+        const Geometry g = GEOMETRY;                                                         \
+        col2im<T>(gcols, gx, g);                                                             \
+    }
+
+IM2COL_KERNEL(float, f32)
+IM2COL_KERNEL(double, f64)
+IM2COL_KERNEL(unsigned short, b16)
+COL2IM_KERNEL(float, f32)
+COL2IM_KERNEL(double, f64)
+COL2IM_KERNEL(f16, f16)
+COL2IM_KERNEL(bf16, bf16)

@@ -1,0 +1,114 @@
+r"""The 2-D convolution's three maps on a GPU, in two or three launches each.
+
+The CPU path of :mod:`minigrad.nn.conv` builds its columns from a zero-padded copy of the
+input through a strided view, which on a GPU costs a memset and two strided copies per
+convolution, then transposes the product into y, and ``cupy.matmul`` copies the transposed
+columns of the weight gradient (nine times the input for a 3×3 kernel) and adds float32
+casts of both operands under autocast. Profiled on an H200 (stop 16), those copies were
+half of the GPU time of a small ResNet's training step (112 copy kernels, 2.9 of 5.8 ms).
+Here each map is a few launches, with the columns read straight from the unpadded image
+(K = C·kh·kw, P = Ho·Wo)::
+
+    forward        cols = im2col(x)                     (K, N, P)    one kernel
+                   y[n] = Wmat @ cols[:, n, :]          (N, O, P)    one strided-batched GEMM
+    weight grad    gY = gy as (O, N·P)                               one transposing copy
+                   gW = gY @ colsᵀ                      (O, K)       one GEMM, colsᵀ as op T
+    input grad     gcols[n] = Wmatᵀ @ gy[n]             (N, K, P)    one strided-batched GEMM
+                   gx = col2im(gcols)                   (N, C, H, W) one kernel (a gather)
+
+with ``im2col``/``col2im`` of ``kernels/im2col.cu`` and the products by
+:mod:`minigrad.kernels.cublas_gemm` (cuBLAS called directly: transposed views and the
+broadcast weight are passed by stride, never copied; half operands give a half result of
+float32 sums). The forward's columns are kept for the weight gradient, as on the CPU.
+
+Used on CUDA tensors for ``groups == 1`` (grouped convolutions keep the CuPy-array path:
+their batch would need two strides) while ``cublas_gemm.direct_enabled()`` (default; turn
+it off with ``with cublas_gemm.direct_gemm(False):`` to compare). The same code runs on
+NumPy arrays with the kernels' NumPy twins (``reference.im2col``/``col2im``/
+``reference_gemm``): ``reference_on_cpu()`` switches that on, and the convolution tests run
+every case through it, so the layouts, the plans and the index arithmetic are tested in CI;
+only the kernels' CUDA code and the cuBLAS call itself need the GPU.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from ..kernels import cublas_gemm, reference
+
+__all__ = ["applies", "forward", "grad_weight", "grad_input", "reference_on_cpu"]
+
+_cpu = {"reference": False}
+
+
+@contextlib.contextmanager
+def reference_on_cpu(flag: bool = True):
+    """Run this path on NumPy arrays too, with the kernels' NumPy twins (for tests)."""
+    before = _cpu["reference"]
+    _cpu["reference"] = flag
+    try:
+        yield
+    finally:
+        _cpu["reference"] = before
+
+
+def applies(xp, spec) -> bool:
+    """Whether a convolution of ``spec`` on arrays of ``xp`` takes this path."""
+    return (spec.groups == 1 and cublas_gemm.direct_enabled()
+            and (xp is not np or _cpu["reference"]))
+
+
+def _reference_gemm(a, b, out_dtype=None):
+    plan = cublas_gemm.plan_gemm(np, a, b)
+    return cublas_gemm.reference_gemm(plan, cublas_gemm.gemm_out_dtype(a.dtype, out_dtype))
+
+
+def _ops(xp):
+    """(im2col, col2im, gemm): the CUDA kernels and cuBLAS, or their NumPy twins."""
+    if xp is np:
+        return reference.im2col, reference.col2im, _reference_gemm
+    from .. import kernels
+
+    return kernels.im2col, kernels.col2im, cublas_gemm.gemm
+
+
+def _geometry(s, out_size):
+    return ((s.kh, s.kw), (s.sh, s.sw), (s.pt, s.pl), (s.dh, s.dw), out_size)
+
+
+def forward(xp, x, w, s):
+    """(y, cols): y = conv(x, w) (N, O, Ho, Wo) and the columns (K, N, P) it used."""
+    im2col, _, gemm = _ops(xp)
+    N, _, H, W = x.shape
+    O = w.shape[0]
+    Ho, Wo = s.out_size(H, W)
+    cols = im2col(xp.ascontiguousarray(x), *_geometry(s, (Ho, Wo)))
+    y = gemm(w.reshape(O, -1), cols.transpose(1, 0, 2))  # (N, O, P), no transposed copy
+    return y.reshape(N, O, Ho, Wo), cols
+
+
+def grad_weight(xp, x, gy, w_shape, s, cols=None):
+    """gW = gY @ colsᵀ over all N·P pixels, gY = gy as (O, N·P) (one copy of gy); the
+    forward's ``cols`` when given, else im2col(x). One rounding of float32 sums."""
+    im2col, _, gemm = _ops(xp)
+    N, _, H, W = x.shape
+    O = gy.shape[1]
+    Ho, Wo = gy.shape[2:]
+    K = int(np.prod(w_shape[1:]))
+    if cols is None or cols.shape != (K, N, Ho * Wo):
+        cols = im2col(xp.ascontiguousarray(x), *_geometry(s, (Ho, Wo)))
+    gY = xp.ascontiguousarray(gy.reshape(N, O, Ho * Wo).transpose(1, 0, 2))
+    gw = gemm(gY.reshape(O, N * Ho * Wo), cols.reshape(K, N * Ho * Wo).T)
+    return gw.reshape(w_shape)
+
+
+def grad_input(xp, gy, w, x_shape, s):
+    """gx = col2im(gcols), gcols[n] = Wmatᵀ @ gy[n] (the broadcast transposed weight passed
+    by stride: no copy)."""
+    _, col2im, gemm = _ops(xp)
+    N = x_shape[0]
+    O = w.shape[0]
+    Ho, Wo = gy.shape[2:]
+    gcols = gemm(w.reshape(O, -1).T, gy.reshape(N, O, Ho * Wo))  # (N, K, P)
+    return col2im(gcols, x_shape, *_geometry(s, (Ho, Wo)))

@@ -1,0 +1,132 @@
+"""The direct cuBLAS call of GPU products (minigrad.kernels.cublas_gemm: during CUDA graph
+capture, for operands cupy.matmul would copy, and in the GPU convolutions): its column-major
+plan of a row-major strided product, executed by a NumPy model that reads memory exactly as
+cuBLAS does, equals matmul for every layout a product meets (views, transposes, broadcast
+batches, size-1 and empty dims); on a GPU, the cuBLAS call itself."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from minigrad.kernels import cublas_gemm as C
+
+from minigrad import dtypes
+from minigrad._backend import cuda_available
+
+
+def _layout(rng, shape, how, xp=np, dtype=np.float64):
+    """An array of ``shape`` (of ``xp``, ``dtype``) with the values of a fresh random array,
+    laid out ``how``."""
+    x = xp.asarray(rng.standard_normal(shape)).astype(dtype)
+    if how == "contiguous":
+        return x
+    if how == "transposed":  # a transposed view of a contiguous array
+        return xp.ascontiguousarray(xp.swapaxes(x, -1, -2)).swapaxes(-1, -2)
+    if how == "sliced":  # rows further apart than their length
+        wide = xp.zeros(shape[:-1] + (shape[-1] + 3,), dtype=dtype)
+        wide[..., :shape[-1]] = x
+        return wide[..., :shape[-1]]
+    if how == "reversed":  # negative strides: copied
+        return xp.ascontiguousarray(x[..., ::-1])[..., ::-1]
+    raise ValueError(how)
+
+
+LAYOUTS = ["contiguous", "transposed", "sliced", "reversed"]
+HALF_DTYPES = [np.float16] + ([dtypes.bfloat16] if dtypes.bfloat16 is not None else [])
+
+
+@given(m=st.integers(0, 5), k=st.integers(0, 5), n=st.integers(0, 5),
+       batch_a=st.sampled_from([(), (1,), (3,), (2, 3), (1, 3)]),
+       batch_b=st.sampled_from([(), (3,), (2, 1), (2, 3)]),
+       la=st.sampled_from(LAYOUTS), lb=st.sampled_from(LAYOUTS),
+       dtype=st.sampled_from([np.float64, np.float32, np.float16]))
+def test_plan_reproduces_matmul(m, k, n, batch_a, batch_b, la, lb, dtype):
+    try:
+        np.broadcast_shapes(batch_a, batch_b)
+    except ValueError:
+        return
+    rng = np.random.default_rng(0)
+    a = _layout(rng, batch_a + (m, k), la, dtype=dtype)
+    b = _layout(rng, batch_b + (k, n), lb, dtype=dtype)
+    plan = C.plan_gemm(np, a, b)
+    got = C.reference_gemm(plan)
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert got.shape == want.shape and got.dtype == a.dtype
+    tol = 1e-2 if dtype == np.float16 else 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=tol, atol=tol)
+    # the leading dimensions are the ones cuBLAS accepts
+    for op, ld, rows in zip(plan.ops, plan.ld, ((k, n), (m, k))):
+        stored_rows = rows[1] if op == C.OP_N else rows[0]  # column-major rows of the stored
+        assert ld >= max(1, stored_rows)
+
+
+def test_views_are_passed_without_copies():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    plan = C.plan_gemm(np, x.swapaxes(1, 2), x)   # (2, 4, 3) @ (2, 3, 4): a transposed view
+    assert plan.ops == (C.OP_N, C.OP_T) and np.shares_memory(plan.second, x)
+    assert plan.strides == (12, 12) and plan.ld == (4, 4)
+    w = np.ones((3, 4))
+    plan = C.plan_gemm(np, x.swapaxes(1, 2), w)   # a broadcast weight: batch stride 0
+    assert plan.strides[0] == 0 and np.shares_memory(plan.first, w)
+
+
+@pytest.mark.parametrize("dtype", HALF_DTYPES)
+def test_half_operands_give_float32_sums_unrounded_or_rounded_once(dtype):
+    a = np.full((1, 64), 1.0 + 2.0 ** -7, dtype=np.float32).astype(dtype)
+    b = np.full((64, 1), 1.0 + 2.0 ** -7, dtype=np.float32).astype(dtype)
+    plan = C.plan_gemm(np, a, b)
+    exact = 64 * float(a[0, 0]) ** 2  # every product exact in float32, the sum too
+    got32 = C.reference_gemm(plan, C.gemm_out_dtype(dtype, np.float32))
+    assert got32.dtype == np.float32 and float(got32[0, 0]) == exact
+    got = C.reference_gemm(plan, C.gemm_out_dtype(dtype))
+    assert got.dtype == dtype and got[0, 0] == np.array(exact, np.float32).astype(dtype)
+
+
+def test_out_dtypes_offered_and_refused():
+    assert C.gemm_out_dtype(np.float32) == np.float32
+    assert C.gemm_out_dtype(np.float16, np.float32) == np.float32
+    with pytest.raises(TypeError, match="float64 result of float32 operands"):
+        C.gemm_out_dtype(np.float32, np.float64)
+    with pytest.raises(TypeError, match="float16 result of float32"):
+        C.gemm_out_dtype(np.float32, np.float16)
+
+
+def test_direct_gemm_switch_restores_itself():
+    assert C.direct_enabled()
+    with C.direct_gemm(False):
+        assert not C.direct_enabled()
+        with C.direct_gemm(True):
+            assert C.direct_enabled()
+        assert not C.direct_enabled()
+    assert C.direct_enabled()
+
+
+def test_bad_operands_are_named():
+    with pytest.raises(ValueError, match="inner dims differ"):
+        C.plan_gemm(np, np.ones((2, 3)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match="two or more dims"):
+        C.plan_gemm(np, np.ones(3), np.ones((3, 2)))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="needs CuPy and a CUDA device")
+@pytest.mark.parametrize("dtype, out_dtype", [(np.float32, None), (np.float64, None),
+                                              (np.float16, None), (np.float16, np.float32)])
+@pytest.mark.parametrize("la, lb", [("contiguous", "contiguous"), ("transposed", "sliced"),
+                                    ("sliced", "transposed"), ("transposed", "transposed")])
+def test_cublas_gemm_equals_matmul(dtype, out_dtype, la, lb):
+    import cupy as cp
+
+    rng = np.random.default_rng(1)
+    for batch_a, batch_b, (m, k, n) in [((), (), (33, 17, 9)), ((4,), (4,), (8, 16, 5)),
+                                        ((2, 3), (3,), (7, 1, 6)), ((5,), (), (1, 9, 130)),
+                                        ((), (6,), (32, 27, 64))]:  # a conv's broadcast W
+        a = _layout(rng, batch_a + (m, k), la, cp, dtype)
+        b = _layout(rng, batch_b + (k, n), lb, cp, dtype)
+        c = C.gemm(a, b, out_dtype=out_dtype)
+        assert c.dtype == (out_dtype or dtype)
+        got = c.get().astype(np.float64)
+        want = np.matmul(a.get().astype(np.float64), b.get().astype(np.float64))
+        err = np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30)
+        tol = {np.float16: 5e-3 if out_dtype is None else 1e-5, np.float32: 1e-5,
+               np.float64: 1e-12}[dtype]
+        assert err < tol, (batch_a, batch_b, m, k, n, err)
