@@ -22,7 +22,9 @@
 //   kernel offsets, keeps the ones whose (h + pt - i*dh) and (w + pl - j*dw) are
 //   non-negative multiples of the stride landing inside (Ho, Wo), and sums their gcols
 //   entries in the order i, j (row-major) -- no atomics, so the result is deterministic.
-//   It sums in float for half types (in double for double) and rounds once.
+//   It sums in float for half types (in double for double) and rounds once. The loops take
+//   their first index and step as arguments (FIRST, STEP below), so the tests' host program
+//   runs the very same functions one element after another.
 //
 // Types
 //   f32 (float), f64 (double), f16 and bf16 (16-bit storage). im2col moves bits only, so
@@ -31,32 +33,53 @@
 //
 // Reference
 //   minigrad.kernels.reference.im2col / col2im: the same index arithmetic on NumPy arrays,
-//   element by element vectorised, the same summation order.
+//   element by element vectorised, the same summation order. tests/kernels/test_im2col.py
+//   compiles this file with nvcc into a host program (f32, f64, bf16; the f16 conversions
+//   are PTX) whose output must equal the twins bit for bit.
 
 struct f16 { unsigned short bits; };
 struct bf16 { unsigned short bits; };
 
-__device__ __forceinline__ float to_acc(float v) { return v; }
-__device__ __forceinline__ double to_acc(double v) { return v; }
+__host__ __device__ __forceinline__ float to_acc(float v) { return v; }
+__host__ __device__ __forceinline__ double to_acc(double v) { return v; }
 __device__ __forceinline__ float to_acc(f16 v) {
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v.bits));
     return f;
 }
-__device__ __forceinline__ float to_acc(bf16 v) {
-    return __uint_as_float(((unsigned int)v.bits) << 16);
+// Reinterpreting bits: the intrinsics on the GPU, memcpy in the tests' host program.
+__host__ __device__ __forceinline__ float bits_to_float(unsigned int u) {
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(u);
+#else
+    float f;
+    __builtin_memcpy(&f, &u, 4);
+    return f;
+#endif
+}
+__host__ __device__ __forceinline__ unsigned int float_to_bits(float f) {
+#ifdef __CUDA_ARCH__
+    return __float_as_uint(f);
+#else
+    unsigned int u;
+    __builtin_memcpy(&u, &f, 4);
+    return u;
+#endif
+}
+__host__ __device__ __forceinline__ float to_acc(bf16 v) {
+    return bits_to_float(((unsigned int)v.bits) << 16);
 }
 
-__device__ __forceinline__ void store(float* p, float v) { *p = v; }
-__device__ __forceinline__ void store(double* p, double v) { *p = v; }
+__host__ __device__ __forceinline__ void store(float* p, float v) { *p = v; }
+__host__ __device__ __forceinline__ void store(double* p, double v) { *p = v; }
 __device__ __forceinline__ void store(f16* p, float v) {
     unsigned short b;
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(b) : "f"(v));
     p->bits = b;
 }
-__device__ __forceinline__ void store(bf16* p, float v) {
+__host__ __device__ __forceinline__ void store(bf16* p, float v) {
     // Round to nearest even by hand (cvt.rn.bf16.f32 needs sm_80; this runs anywhere).
-    unsigned int u = __float_as_uint(v);
+    unsigned int u = float_to_bits(v);
     unsigned short b;
     if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) {
         b = (unsigned short)((u >> 16) | 0x0040u);  // NaN stays a (quiet) NaN
@@ -77,19 +100,22 @@ struct Geometry {
 };
 
 // The next digit of the mixed-radix number r (fastest-varying first); r keeps the rest.
-__device__ __forceinline__ int digit(long long& r, int radix) {
+__host__ __device__ __forceinline__ int digit(long long& r, int radix) {
     const int d = (int)(r % radix);
     r /= radix;
     return d;
 }
 
+// The element loops take their first index and step as arguments (a kernel passes its
+// global thread index and the grid's size) so that the host program of the tests runs
+// the same code with (0, 1).
 template <typename T>
-__device__ __forceinline__ void im2col(const T* __restrict__ x, T* __restrict__ cols,
-                                       const Geometry g) {
+__host__ __device__ __forceinline__ void im2col(const T* __restrict__ x, T* __restrict__ cols,
+                                                const Geometry g, long long first,
+                                                long long step) {
     const long long P = (long long)g.Ho * g.Wo;
     const long long total = (long long)g.C * g.kh * g.kw * g.N * P;
-    for (long long t = blockIdx.x * (long long)blockDim.x + threadIdx.x; t < total;
-         t += (long long)gridDim.x * blockDim.x) {
+    for (long long t = first; t < total; t += step) {
         long long r = t;
         const int wo = digit(r, g.Wo), ho = digit(r, g.Ho), n = digit(r, g.N);
         const int j = digit(r, g.kw), i = digit(r, g.kh), c = (int)r;
@@ -106,14 +132,14 @@ __device__ __forceinline__ void im2col(const T* __restrict__ x, T* __restrict__ 
 }
 
 template <typename T>
-__device__ __forceinline__ void col2im(const T* __restrict__ gcols, T* __restrict__ gx,
-                                       const Geometry g) {
+__host__ __device__ __forceinline__ void col2im(const T* __restrict__ gcols, T* __restrict__ gx,
+                                                const Geometry g, long long first,
+                                                long long step) {
     typedef typename Acc<T>::type A;
     const long long P = (long long)g.Ho * g.Wo;
     const long long K = (long long)g.C * g.kh * g.kw;
     const long long total = (long long)g.N * g.C * g.H * g.W;
-    for (long long t = blockIdx.x * (long long)blockDim.x + threadIdx.x; t < total;
-         t += (long long)gridDim.x * blockDim.x) {
+    for (long long t = first; t < total; t += step) {
         long long r = t;
         const int w = digit(r, g.W), h = digit(r, g.H), c = digit(r, g.C), n = (int)r;
         const T* base = gcols + (long long)n * K * P;
@@ -141,19 +167,21 @@ __device__ __forceinline__ void col2im(const T* __restrict__ gcols, T* __restric
     int N, int C, int H, int W, int kh, int kw, int sh, int sw, int pt, int pl, int dh,      \
         int dw, int Ho, int Wo
 #define GEOMETRY {N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo}
+#define FIRST (blockIdx.x * (long long)blockDim.x + threadIdx.x)
+#define STEP ((long long)gridDim.x * blockDim.x)
 
 #define IM2COL_KERNEL(T, TN)                                                                 \
     extern "C" __global__ void __launch_bounds__(256) im2col_##TN(const T* x, T* cols,       \
                                                                   GEOMETRY_PARAMS) {         \
         const Geometry g = GEOMETRY;                                                         \
-        im2col<T>(x, cols, g);                                                               \
+        im2col<T>(x, cols, g, FIRST, STEP);                                                  \
     }
 
 #define COL2IM_KERNEL(T, TN)                                                                 \
     extern "C" __global__ void __launch_bounds__(256) col2im_##TN(const T* gcols, T* gx,     \
                                                                   GEOMETRY_PARAMS) {         \
         const Geometry g = GEOMETRY;                                                         \
-        col2im<T>(gcols, gx, g);                                                             \
+        col2im<T>(gcols, gx, g, FIRST, STEP);                                                \
     }
 
 IM2COL_KERNEL(float, f32)
