@@ -21,7 +21,10 @@ Design (PyTorch's ``torch.autocast``)
 * **Float32 ops** (sum, softmax, log_softmax, logsumexp, norms, losses, normalization
   statistics) call :func:`autocast_float32`, which casts half Tensors up to float32.
 * **Everything else** runs in the dtype its inputs have; mixed half/float32 operands
-  promote to float32 by NumPy's rules.
+  promote to float32 by NumPy's rules. One exception, PyTorch's: batch norm of a half
+  input with float32 parameters (a half convolution's output) computes its statistics
+  and affine in float32 and returns the input's half dtype, so a conv–BN–ReLU–conv chain
+  stays half with no cast between its layers.
 * **FP32 master weights.** Parameters are never converted. The engine casts every
   gradient back to the dtype of the tensor it flows into (``Cast``'s VJP and
   ``run_backward``), so the gradients that reach the float32 leaves are float32 and the

@@ -200,6 +200,16 @@ def _bn_running_kernel(acc_dtype, r_dtype):
         "minigrad_bn_running")
 
 
+def _bn_out_dtype(x, gamma, beta):
+    """The dtype of batch norm's output: x's when x is float16/bfloat16 and the parameters
+    float32 (PyTorch's mixed-precision batch norm, what autocast meets after a half
+    convolution: statistics and affine in float32, the output half, so the next half op
+    needs no cast), else NumPy's promotion of the three."""
+    if x.itemsize == 2 and gamma.dtype == beta.dtype == np.float32:
+        return x.dtype
+    return np.result_type(x.dtype, gamma.dtype, beta.dtype)
+
+
 class BatchNormFunction(Function):
     r"""y = γ·x̂ + β with x̂ standardized over ``axes`` (every axis but the channel axis 1)
     and γ, β of shape (C,): batch normalization in training, one node instead of three.
@@ -226,7 +236,7 @@ class BatchNormFunction(Function):
         inv = 1.0 / xp.sqrt(var + self.eps)
         d *= inv  # d is x̂ from here on
         self.mean, self.var, self.inv, self.xhat = mean, var, inv, d
-        out = np.result_type(x.dtype, gamma.dtype, beta.dtype)
+        out = _bn_out_dtype(x, gamma, beta)
         y = d * gamma.reshape(shape).astype(d.dtype, copy=False)
         y += beta.reshape(shape).astype(d.dtype, copy=False)
         return y.astype(out, copy=False)
@@ -234,7 +244,7 @@ class BatchNormFunction(Function):
     def _forward_cuda(self, x, gamma, beta):
         """The forward in four kernels (see the CUDA section above)."""
         acc = np.float64 if x.dtype == np.float64 else np.float32
-        out = np.result_type(x.dtype, gamma.dtype, beta.dtype)
+        out = _bn_out_dtype(x, gamma, beta)
         k = _bn_kernels(x.dtype, np.dtype(acc), out, gamma.dtype)
         beta = beta.astype(gamma.dtype, copy=False)
         M = x.size // x.shape[1]

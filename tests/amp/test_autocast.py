@@ -286,7 +286,9 @@ def test_a_cnn_trains_under_autocast(half_dtype, device):
     want = [host(p.grad.data) for p in model.parameters()]
     model.zero_grad()
     with autocast(dtype=half):
-        loss = F.cross_entropy(model(x), y)
+        h = model[:3](x)  # conv, then batch norm of its half output: half, as in PyTorch
+        assert h.dtype == half  # (the next convolution needs no cast)
+        loss = F.cross_entropy(model[3:](h), y)
     assert loss.dtype == mg.float32
     loss.backward()
     # bfloat16 keeps 8 bits, and a rounded activation can change the element a max pool

@@ -277,6 +277,27 @@ def test_float16_batchnorm_stats_in_float32():
     assert np.abs(y.float().numpy().mean(0)).max() < 1e-2
 
 
+def test_half_input_with_float32_parameters_gives_a_half_output(device):
+    """PyTorch's mixed batch norm (what autocast meets after a half convolution): statistics
+    and affine in float32, y rounded once to the input's half dtype; x.grad half, the
+    parameters' gradients float32."""
+    rng = np.random.default_rng(15)
+    xs = rng.standard_normal((6, 3, 4, 4)) * 3 + 1
+    gy = rng.standard_normal(xs.shape)
+    bn = nn.BatchNorm2d(3).to(device)
+    x = mg.tensor(xs, dtype=mg.float16, device=device, requires_grad=True)
+    y = bn(x)
+    assert y.dtype == mg.float16
+    y.backward(mg.tensor(gy, dtype=mg.float16, device=device))
+    assert x.grad.dtype == mg.float16 and bn.weight.grad.dtype == mg.float32
+    x64 = x.detach().cpu().numpy().astype(np.float64)  # the half values, exactly
+    mu, var = x64.mean((0, 2, 3), keepdims=True), x64.var((0, 2, 3), keepdims=True)
+    want = (x64 - mu) / np.sqrt(var + 1e-5)
+    assert np.abs(y.detach().cpu().numpy().astype(np.float64) - want).max() < 4e-3
+    assert np.abs(bn.bias.grad.cpu().numpy() - gy.astype(np.float16).sum((0, 2, 3))).max() \
+        < 1e-3 * np.abs(gy).sum((0, 2, 3)).max()
+
+
 # ------------------------------------------------------------------ oracles
 
 
