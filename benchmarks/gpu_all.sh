@@ -17,6 +17,9 @@
 #   CUDA last): give them TEST_TIMEOUT=400 where the budget allows.
 #   HYPOTHESIS_PROFILE=gpu draws 8 examples per property instead of 25 (short budgets).
 #   JUNIT=1 also writes JUnit XML (off by default: a device call brings back 8 files at most).
+#   PARTS=new runs NEW_TESTS first, on their own (gpu-new-tests.log, every outcome and
+#   traceback): the GPU tests of code written in sessions without a GPU since the last GPU
+#   run. Run it before anything else, e.g. PARTS=new,bench QUICK=1 in the first call.
 #
 # The Hopper wgmma kernels (hgemm_wgmma.cu, mm24_wgmma.cu) ran first on an H200 on
 # 2026-11-26 (all 94 tests pass); their tests still run on their own, first and under their
@@ -31,10 +34,23 @@ quick=${QUICK:+--quick}
 training_quick=${QUICK_TRAINING:-${QUICK:-}}; training_quick=${training_quick:+--quick}
 WGMMA_TESTS="tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py"
 PARTS=",${PARTS:-wgmma,tests,bench},"
+# Not yet run on a GPU (2026-11-26, stops 16-17): CUDA graphs and the direct cuBLAS calls,
+# im2col.cu and the GPU convolutions built on both, mixed batch norm, the fixes of stop 16.
+NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_im2col.py tests/kernels/test_cublas_gemm.py \
+tests/core/test_cuda_graphs.py tests/nn/test_conv.py tests/nn/test_norm.py \
+tests/amp/test_autocast.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT_DIR/device.txt"
 python -c "import cupy, numpy, numba; print('cupy', cupy.__version__, 'numpy', numpy.__version__, 'numba', numba.__version__)" | tee -a "$OUT_DIR/device.txt"
+
+# 0. The tests of code that has not run on a GPU yet.
+if [[ $PARTS == *,new,* ]]; then
+timeout ${NEW_TIMEOUT:-150} python -m pytest -m gpu -rA --tb=short -p no:cacheprovider \
+    -p no:benchmark $NEW_TESTS > "$OUT_DIR/gpu-new-tests.log" 2>&1
+echo "new gpu tests exit: $?"; grep -E "^(FAILED|ERROR) " "$OUT_DIR/gpu-new-tests.log" | head -60
+tail -n 2 "$OUT_DIR/gpu-new-tests.log"
+fi
 
 # 1. The wgmma kernels: the one-tile diagnostics first (they name the misreading when wrong).
 no_wgmma=""
