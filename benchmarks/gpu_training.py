@@ -222,36 +222,45 @@ def mg_setup(make_mg, x_host, y_host):
     return model, mg.tensor(x_host, device=DEV), mg.tensor(y_host, device=DEV)
 
 
-def mg_graphed_step_fn(model, X, y, warmup=3):
-    """The fp32 step with zero_grad, forward, loss and backward recorded once in a CUDA
-    graph (``mg.cuda.graph``) and replayed; the fused Adam step (one launch, its bias
-    corrections formed on the host each step) runs eagerly after each replay, as in
-    PyTorch's whole-network capture recipe. Returns (step, the captured loss Tensor)."""
+def mg_graphed_step_fn(model, X, y, amp=False, warmup=3):
+    """The step with zero_grad, forward, loss and backward recorded once in a CUDA graph
+    (``mg.cuda.graph``) and replayed; the fused Adam step (one launch, its bias corrections
+    formed on the host each step) runs eagerly after each replay, as in PyTorch's
+    whole-network capture recipe. With ``amp``: the forward under autocast and the backward
+    of ``scaler.scale(loss)`` captured (the scale read from its device copy at each
+    replay), ``scaler.step``/``update`` eager. Returns (step, the captured loss Tensor)."""
+    from minigrad.amp import GradScaler, autocast
     from minigrad.ops.fused import fused_cross_entropy
 
     opt = fused_adam(list(model.parameters()), 1e-3)
+    scaler = GradScaler(enabled=amp)
 
     def body():
         opt.zero_grad(set_to_none=False)
-        loss = fused_cross_entropy(model(X), y)
-        loss.backward()
+        with autocast(enabled=amp):
+            loss = fused_cross_entropy(model(X), y)
+        scaler.scale(loss).backward()
         return loss
+
+    def update():
+        scaler.step(opt)
+        scaler.update()
 
     for _ in range(warmup):  # eager: kernels compiled, flat buffers made, .grad are views
         body()
-        opt.step()
+        update()
     graph = mg.cuda.CUDAGraph()
     with mg.cuda.graph(graph):
         static_loss = body()
 
     def step():
         graph.replay()
-        opt.step()
+        update()
 
     return step, static_loss
 
 
-def graph_matches_eager(make_mg, x_host, y_host, steps=4):
+def graph_matches_eager(make_mg, x_host, y_host, amp=False, steps=4):
     """|loss_graphed − loss_eager| / |loss_eager| after ``steps`` steps of each from the
     same initial weights (the graphed step's warm-up steps counted as steps)."""
     from minigrad.ops.fused import fused_cross_entropy
@@ -260,10 +269,10 @@ def graph_matches_eager(make_mg, x_host, y_host, steps=4):
     for graphed in (False, True):
         model, X, y = mg_setup(make_mg, x_host, y_host)
         if graphed:
-            step, _ = mg_graphed_step_fn(model, X, y, warmup=2)
+            step, _ = mg_graphed_step_fn(model, X, y, amp, warmup=2)
             n = steps - 2
         else:
-            step, _ = mg_step_fn(model, X, y, amp=False)
+            step, _ = mg_step_fn(model, X, y, amp)
             n = steps
         for _ in range(n):
             step()
@@ -327,19 +336,20 @@ def bench_model(section, label, make_mg, make_torch, x_host, y_host, reps, warmu
                     t_torch, direct_path_speedup=(t_old / t_mg if t_old and t_mg else None),
                     note="products through cupy.matmul, convolutions on CuPy arrays "
                          "(the path before im2col.cu and cublas_gemm)")
-        if amp or DEV != "cuda":
-            continue  # GradScaler keeps its scale on the host: no fp16 graph; no CPU graphs
+        if DEV != "cuda":
+            continue  # no CUDA graphs on the CPU
 
-        def run_graphed():
-            step, _ = mg_graphed_step_fn(*mg_setup(make_mg, x_host, y_host))
+        def run_graphed(amp=amp):
+            step, _ = mg_graphed_step_fn(*mg_setup(make_mg, x_host, y_host), amp)
             return time_steps(step, reps, warmup)
 
-        t_graph = guarded(section, f"{label} fp32 CUDA graph (minigrad)", run_graphed)
-        diff = guarded(section, f"{label} fp32 CUDA graph vs eager", graph_matches_eager,
-                       make_mg, x_host, y_host)
-        compare(section, f"{label} fp32, minigrad forward+backward in a CUDA graph", t_graph,
+        t_graph = guarded(section, f"{label} {prec} CUDA graph (minigrad)", run_graphed)
+        diff = guarded(section, f"{label} {prec} CUDA graph vs eager", graph_matches_eager,
+                       make_mg, x_host, y_host, amp)
+        compare(section, f"{label} {prec}, minigrad forward+backward in a CUDA graph", t_graph,
                 t_torch, loss_rel_diff_vs_eager_after_4_steps=diff,
-                note="PyTorch eager; minigrad replays one captured graph, Adam eager")
+                note="PyTorch eager; minigrad replays one captured graph, Adam "
+                     + ("and the scaler's step eager" if amp else "eager"))
 
 
 def bench_mlp():

@@ -25,10 +25,13 @@ What a replay does, and does not do
   the capture (``static_loss`` above, activations, gradients) are rewritten in place
   by every replay; inputs must be copied into the tensors the capture read.
 * Python does not run: anything decided on the host during the capture is frozen.
-  Scalars computed on the host (an optimizer's bias corrections 1 − βᵗ, a GradScaler's
-  scale, a learning rate) are baked into the kernels' arguments. So the optimizer step
-  stays outside the graph (minigrad's fused step is one launch anyway), and
-  ``GradScaler.scale`` refuses to run inside a capture.
+  Scalars computed on the host (an optimizer's bias corrections 1 − βᵗ, a learning
+  rate) are baked into the kernels' arguments. So the optimizer step stays outside the
+  graph (minigrad's fused step is one launch anyway). ``GradScaler.scale`` inside a
+  capture multiplies by a device copy of its scale S, which ``update`` rewrites whenever
+  S changes: capture ``scaler.scale(loss).backward()`` under autocast, and run
+  ``scaler.step(opt)`` and ``scaler.update()`` after each replay (the inf check needs the
+  host anyway).
 * Random ops draw from the host-side Philox offset, which a replay would not advance:
   every replay would reuse the same dropout mask. They raise inside a capture.
 * Nothing may wait for the GPU during a capture: ``.item()``, printing a CUDA tensor,

@@ -67,7 +67,7 @@ from enum import Enum
 import numpy as np
 
 from .._backend import get_array_module
-from ..cuda_graphs import check_not_capturing
+from ..cuda_graphs import is_current_stream_capturing
 
 __all__ = ["GradScaler", "OptState"]
 
@@ -146,6 +146,7 @@ class GradScaler:
             raise ValueError(f"GradScaler: growth_interval must be a positive int, got "
                              f"{growth_interval!r}")
         self._init_scale = float(init_scale)
+        self._scale_buffers: dict = {}  # S on each CUDA device, for captured graphs
         self._scale = None  # created by the first scale(), as PyTorch's lazy init
         self._growth_factor = float(growth_factor)
         self._backoff_factor = float(backoff_factor)
@@ -155,6 +156,29 @@ class GradScaler:
         self._per_optimizer_states: dict = {}
 
     # ------------------------------------------------------------------ scaling
+    @property
+    def _scale(self):
+        """S, a Python float (None before the first ``scale``)."""
+        return self._scale_value
+
+    @_scale.setter
+    def _scale(self, value):
+        # Every change of S is written into its device copies, which the graphs captured
+        # with this scaler read at each replay (one fill kernel, outside any capture).
+        self._scale_value = value
+        if value is not None:
+            for buffer in self._scale_buffers.values():
+                buffer.fill(value)
+
+    def _device_scale(self, like):
+        """S as a 0-d float32 array on ``like``'s device, kept equal to S from here on."""
+        xp = get_array_module(like.data)
+        key = (xp.__name__, str(like.device))
+        buffer = self._scale_buffers.get(key)
+        if buffer is None:
+            buffer = self._scale_buffers[key] = xp.full((), self._scale, dtype=np.float32)
+        return buffer
+
     def _lazy_init(self):
         if self._scale is None:
             self._scale = _f32(self._init_scale)
@@ -168,23 +192,27 @@ class GradScaler:
 
     def scale(self, outputs):
         """``outputs · S`` (a Tensor, or a list/tuple of Tensors, nested); float16/bfloat16
-        outputs are promoted to float32 first (2¹⁶ does not fit in float16)."""
+        outputs are promoted to float32 first (2¹⁶ does not fit in float16). Inside a CUDA
+        graph capture the product reads S from a device copy that every change of S
+        rewrites, so each replay scales by the S of its moment."""
         if not self._enabled:
             return outputs
-        check_not_capturing("GradScaler.scale", "the scale S is kept on the host, so a "
-                            "replay would multiply by the S of the capture after S has "
-                            "changed (capture the forward and backward without the scaler)")
         self._lazy_init()
-        return self._scale_nested(outputs)
+        return self._scale_nested(outputs, on_device=is_current_stream_capturing())
 
-    def _scale_nested(self, outputs):
+    def _scale_nested(self, outputs, on_device=False):
         if isinstance(outputs, (list, tuple)):
-            return type(outputs)(self._scale_nested(o) for o in outputs)
+            return type(outputs)(self._scale_nested(o, on_device) for o in outputs)
         if not hasattr(outputs, "requires_grad"):
             raise TypeError(f"GradScaler.scale: outputs must be a Tensor or an iterable of "
                             f"Tensors, got {type(outputs).__name__}")
         if outputs.dtype.itemsize < 4:
             outputs = outputs.float()
+        if on_device:  # inside a CUDA graph capture: multiply by S's device copy, so that
+            # each replay multiplies by the S of that moment (update() rewrites the copy)
+            from ..ops.elementwise import const
+
+            return outputs * const(self._device_scale(outputs))
         return outputs * self._scale
 
     # ------------------------------------------------------------------ unscaling

@@ -136,20 +136,39 @@ def test_captures_do_not_nest_and_a_graph_is_captured_once(monkeypatch):
         pass
 
 
-def test_random_draws_and_grad_scaling_refuse_inside_a_capture(monkeypatch):
+def test_random_draws_refuse_inside_a_capture(monkeypatch):
     _fake_cupy(monkeypatch)
     from minigrad.random import Philox
 
     gen = Philox(0, xp=np)
-    scaler = mg.amp.GradScaler()
-    loss = mg.tensor(2.0, requires_grad=True) * 1
     with mg.cuda.graph(mg.cuda.CUDAGraph()):
         with pytest.raises(RuntimeError, match="reuse the same numbers"):
             gen.random(4)
-        with pytest.raises(RuntimeError, match="GradScaler.scale"):
-            scaler.scale(loss)
-        assert mg.amp.GradScaler(enabled=False).scale(loss) is loss
-    assert gen.random(4).shape == (4,) and scaler.scale(loss).item() == 2.0 * 2 ** 16
+    assert gen.random(4).shape == (4,)
+
+
+def test_grad_scaling_inside_a_capture_reads_the_scale_of_each_replay(monkeypatch):
+    """Inside a capture GradScaler.scale multiplies by a device copy of S, which every later
+    change of S rewrites in place: a replay (here: the recorded backward run after S has
+    changed) uses the S of its moment, not the S of the capture."""
+    _fake_cupy(monkeypatch)
+    scaler = mg.amp.GradScaler(growth_interval=1)
+    w = mg.tensor(2.0, requires_grad=True)
+    with mg.cuda.graph(mg.cuda.CUDAGraph()):
+        scaled = scaler.scale(w * 1)
+        assert mg.amp.GradScaler(enabled=False).scale(w) is w
+    assert scaled.item() == 2.0 * 2 ** 16
+    buffer = scaler._device_scale(w)
+    scaler.update(new_scale=8.0)
+    assert float(buffer) == 8.0
+    scaled.backward()
+    assert w.grad.item() == 8.0  # d(w·S)/dw with the S of the backward's run
+    scaler._update_scale(found_inf=True)  # backoff: S · 0.5
+    scaler._update_scale(found_inf=False)  # growth after growth_interval = 1 clean step
+    assert float(buffer) == scaler.get_scale() == 8.0
+    scaler.load_state_dict({**scaler.state_dict(), "scale": 32.0})
+    assert float(buffer) == 32.0
+    assert scaler.scale(w * 1).item() == 64.0  # outside a capture: the host float
 
 
 @pytest.mark.skipif(cuda_available(), reason="checks the error without a GPU")
@@ -230,6 +249,64 @@ def test_replayed_step_equals_the_eager_step(kind):
     for p, w in zip(model.parameters(), eager_weights):
         err = np.linalg.norm(p.detach().cpu().numpy() - w) / np.linalg.norm(w)
         assert err < 1e-4, (p.shape, err)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="needs CuPy and a CUDA device")
+def test_replayed_fp16_step_with_a_grad_scaler_follows_the_eager_one():
+    """The autocast forward and the scaled backward captured once; after each replay the
+    scaler's step (unscale, inf check, Adam) and update run eagerly. The initial scale 2^24
+    overflows the float16 gradients, so S backs off (and grows after 2 clean steps): the
+    replays must read each new S from its device copy and follow the eager run's scale
+    trajectory and losses."""
+    from minigrad.amp import GradScaler, autocast
+    from minigrad.ops.fused import fused_cross_entropy
+
+    rng = np.random.default_rng(1)
+    batches = [(rng.standard_normal((16, 3, 9, 9)).astype(np.float32), rng.integers(0, 5, 16))
+               for _ in range(10)]
+    X = mg.tensor(batches[0][0], device="cuda")
+    Y = mg.tensor(batches[0][1], device="cuda")
+
+    def setup():
+        mg.manual_seed(0)
+        model = _model("convnet").to("cuda")
+        opt = mg.optim.Adam(model.parameters(), lr=1e-2, fused=True)
+        return model, opt, GradScaler(init_scale=2.0 ** 24, growth_interval=2)
+
+    def run(graphed):
+        model, opt, scaler = setup()
+
+        def body():
+            opt.zero_grad(set_to_none=False)
+            with autocast():
+                loss = fused_cross_entropy(model(X), Y)
+            scaler.scale(loss).backward()
+            return loss
+
+        out, graph, static_loss = [], None, None
+        for i, (x, y) in enumerate(batches):
+            X.data[...] = mg.tensor(x, device="cuda").data
+            Y.data[...] = mg.tensor(y, device="cuda").data
+            if graphed and i == 2:  # two eager warm-up steps, then capture once
+                graph = mg.cuda.CUDAGraph()
+                with mg.cuda.graph(graph):
+                    static_loss = body()
+            if graph is not None:
+                graph.replay()
+                loss = static_loss
+            else:
+                loss = body()
+            scaler.step(opt)
+            scaler.update()
+            out.append((loss.item(), scaler.get_scale()))
+        return out
+
+    eager, graphed = run(False), run(True)
+    assert [s for _, s in graphed] == [s for _, s in eager]
+    scales = [s for _, s in eager]
+    assert min(scales) < 2.0 ** 24 and len(set(scales[2:])) > 1  # backoffs, during replays
+    np.testing.assert_allclose([v for v, _ in graphed], [v for v, _ in eager], rtol=1e-2)
 
 
 @pytest.mark.gpu
