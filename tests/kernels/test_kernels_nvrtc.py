@@ -19,7 +19,7 @@ CASES = [("spmv_csr.cu", None, False), ("spmv_csr_merge.cu", None, False),
          ("hgemm.cu", {"BK": 64, "STAGES": 3}, False),
          ("mm24.cu", None, False), ("mm24.cu", {"BK": 64, "STAGES": 3}, False),
          ("mma_peak.cu", None, False), ("hgemm_wmma.cu", None, True),
-         ("philox.cu", None, False)]
+         ("philox.cu", None, False), ("im2col.cu", None, False)]
 
 
 def _find_nvrtc():
@@ -65,3 +65,10 @@ def test_nvrtc_compiles(source, defines, cuda_headers, arch):
     NVRTC.nvrtcGetProgramLog(prog, log)
     NVRTC.nvrtcDestroyProgram(ctypes.byref(prog))
     assert status == 0, f"{opts}\n{log.value.decode()}"
+
+
+def test_every_kernel_file_is_compiled_here_or_by_the_wgmma_tests():
+    """A new .cu file needs its NVRTC case (the Hopper ones have theirs in
+    test_kernels_wgmma*.py, with the sm_90a options of their launchers)."""
+    sources = {p.name for p in _cuda.KERNEL_DIR.glob("*.cu")}
+    assert sources == {s for s, _, _ in CASES} | {s for s in sources if s.endswith("_wgmma.cu")}
