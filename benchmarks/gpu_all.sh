@@ -35,8 +35,10 @@ training_quick=${QUICK_TRAINING:-${QUICK:-}}; training_quick=${training_quick:+-
 WGMMA_TESTS="tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py"
 PARTS=",${PARTS:-wgmma,tests,bench},"
 # Not yet run on a GPU (2026-11-26, stops 16-17): CUDA graphs and the direct cuBLAS calls,
-# im2col.cu and the GPU convolutions built on both, mixed batch norm, the fixes of stop 16.
+# im2col.cu and the GPU convolutions built on both, batchnorm.cu, mixed batch norm, the
+# fixes of stop 16.
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_im2col.py tests/kernels/test_cublas_gemm.py \
+tests/kernels/test_batchnorm_kernels.py \
 tests/core/test_cuda_graphs.py tests/nn/test_conv.py tests/nn/test_norm.py \
 tests/amp/test_autocast.py"}
 

@@ -13,6 +13,7 @@ r"""Our own CUDA kernels, callable on raw CuPy arrays, and their NumPy twins.
 ``im2col(x, kernel, stride, padding, dilation,     a convolution's columns (K, N, Ho·Wo)
 out_size)``                                        from the unpadded image, one launch
 ``col2im(gcols, x_shape, kernel, ...)``            its adjoint, a gather (no atomics)
+``bn_channel_sums(mode, x, xhat, mean, eps)``      batch norm's per-channel sums, one launch
 =================================================  ========================================
 
 The GPU functions take CuPy arrays; ``minigrad.kernels.reference`` holds a NumPy function of
@@ -36,6 +37,7 @@ array([[40.]], dtype=float32)
 """
 from . import reference
 from ._cuda import (
+    bn_channel_sums,
     col2im,
     compress_24,
     hgemm,
@@ -59,6 +61,7 @@ __all__ = [
     "hgemm_wgmma",
     "im2col",
     "col2im",
+    "bn_channel_sums",
     "use_vendor",
     "vendor_enabled",
     "reference",

@@ -361,6 +361,52 @@ def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size, out=None
     return out
 
 
+# ------------------------------------------------------------------------ batch norm
+
+_BN_TAG = {"float16": "f16", "float32": "f32", "float64": "f64"}
+_bn_workspaces: dict = {}
+
+
+def _bn_workspace(cp, acc, C, S):
+    """The partial sums (two (C, S) arrays) and the per-channel tickets (zero between
+    launches: the kernel resets them) for one shape, made once per device."""
+    key = (cp.cuda.Device().id, acc.name, C, S)
+    ws = _bn_workspaces.get(key)
+    if ws is None:
+        ws = _bn_workspaces[key] = (cp.empty((C, S), acc), cp.empty((C, S), acc),
+                                    cp.zeros(C, np.uint32))
+    return ws
+
+
+def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
+    r"""Batch norm's per-channel sums of x (N, C, L), one launch (batchnorm.cu): mode 0
+    gives (mean,), mode 1 (var, inv) around ``mean``, mode 2 (Σ x, Σ x·xhat) — see
+    ``reference.bn_channel_sums``, which it must equal bit for bit. Arrays of the
+    accumulation dtype (float64 for float64 x, float32 otherwise), shape (C,)."""
+    if mode not in (0, 1, 2):
+        raise ValueError(f"bn_channel_sums: mode must be 0, 1 or 2, got {mode!r}")
+    _check_array("x", x, 3, tuple(_BN_TAG))
+    N, C, L = x.shape
+    acc = reference.bn_acc_dtype(x.dtype)
+    if mode == 1:
+        _check_array("mean", mean, 1, (acc.name,), (C,))
+    if mode == 2:
+        _check_array("xhat", xhat, 3, (acc.name,), x.shape)
+    if N * L == 0:
+        raise ValueError(f"bn_channel_sums: no values per channel in x of shape {x.shape}")
+    _require_device(x=x, xhat=xhat, mean=mean)
+    cp = _backend.cupy()
+    S = reference.bn_blocks(N, L)
+    part0, part1, tickets = _bn_workspace(cp, acc, C, S)
+    out0 = cp.empty(C, acc)
+    out1 = cp.empty(C, acc) if mode else out0
+    kernel = get_kernel("batchnorm.cu", f"bn_sums{mode}_{_BN_TAG[np.dtype(x.dtype).name]}")
+    kernel((C, S), (reference.BN_THREADS,),
+           (x, part0 if xhat is None else xhat, out0 if mean is None else mean, _i32(N),
+            _i32(C), _i32(L), _i32(S), acc.type(eps), part0, part1, tickets, out0, out1))
+    return (out0,) if mode == 0 else (out0, out1)
+
+
 # ------------------------------------------------------------------------- tensor-core GEMMs
 
 _HALF = ("float16", "bfloat16")

@@ -19,6 +19,8 @@ hgemm                  hgemm.cu, hgemm_wmma.cu         k16 steps in order, fp32 
 compress_24 / mm_24    mm24.cu                         packed metadata words, decoded lane
                                                        by lane as mma.sp reads them; k32
                                                        steps in order, fp32 accumulate
+bn_channel_sums        batchnorm.cu                    blocks per channel, per-thread order,
+                                                       the tree, the partials' order
 im2col / col2im        im2col.cu                       per-element index arithmetic, the
                                                        (K, N, P) / (N, K, P) layouts, the
                                                        gather's summation order
@@ -541,6 +543,79 @@ def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size):
             idx = (n * K + k) * P + ho * Wo + wo
             acc[ok] += flat[idx[ok]].astype(acc_dtype)
     return acc.astype(gcols.dtype).reshape(N, C, H, W)
+
+
+# ---------------------------------------------------------------------- batch norm
+
+BN_THREADS = 256
+BN_VALUES_PER_BLOCK = 16 * BN_THREADS  # how many values of a channel a block takes on
+
+
+def bn_blocks(N, L) -> int:
+    """S, the blocks per channel of batchnorm.cu: about BN_VALUES_PER_BLOCK values each,
+    1 to 256."""
+    M = N * L
+    return max(1, min(256, -(-M // BN_VALUES_PER_BLOCK)))
+
+
+def bn_acc_dtype(dtype):
+    """The accumulation dtype of batchnorm.cu: float64 for float64, float32 otherwise."""
+    return np.dtype(np.float64 if np.dtype(dtype) == np.float64 else np.float32)
+
+
+def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0, blocks=None):
+    r"""batchnorm.cu's per-channel sums of x (N, C, L), with its split and summation order:
+
+    * mode 0: (mean,) with mean[c] = Σ x / M (M = N·L)
+    * mode 1: (var, inv) with var[c] = Σ (x − mean[c])² / M, inv = 1/√(var + eps)
+    * mode 2: (s1, s2) with s1[c] = Σ x, s2[c] = Σ x·xhat   (x: the incoming gradient)
+
+    Block s of channel c sums the values e in [s·chunk, (s+1)·chunk) of the channel (e =
+    n·L + l); its thread t the values start + t, start + t + 256, ... in order; the 256
+    thread sums meet in a tree; the S partials are added in order. All in the accumulation
+    dtype (float32, or float64 for float64), products rounded before they are added."""
+    if mode not in (0, 1, 2):
+        raise ValueError(f"bn_channel_sums: mode must be 0, 1 or 2, got {mode!r}")
+    if x.ndim != 3:
+        raise ValueError(f"bn_channel_sums: x must be (N, C, L), got shape {x.shape}")
+    N, C, L = x.shape
+    M = N * L
+    S = blocks or bn_blocks(N, L)
+    A = bn_acc_dtype(x.dtype)
+    T = BN_THREADS
+    v = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(C, M).astype(A)
+    if mode == 1:
+        d = v - np.asarray(mean, dtype=A).reshape(C, 1)
+        terms = [d * d]
+    elif mode == 2:
+        w = np.ascontiguousarray(np.asarray(xhat, dtype=A).transpose(1, 0, 2)).reshape(C, M)
+        terms = [v, v * w]
+    else:
+        terms = [v]
+    chunk = -(-M // S)
+    totals = []
+    for term in terms:
+        total = np.zeros(C, dtype=A)
+        for s in range(S):
+            seg = term[:, s * chunk:min(M, (s + 1) * chunk)]
+            K = -(-seg.shape[1] // T)
+            padded = np.zeros((C, K * T), dtype=A)  # + 0 changes no sum
+            padded[:, :seg.shape[1]] = seg
+            threads = np.zeros((C, T), dtype=A)
+            for row in padded.reshape(C, K, T).transpose(1, 0, 2):  # thread order
+                threads += row
+            stride = T // 2
+            while stride:
+                threads[:, :stride] += threads[:, stride:2 * stride]
+                stride //= 2
+            total += threads[:, 0]
+        totals.append(total)
+    if mode == 0:
+        return (totals[0] / A.type(M),)
+    if mode == 1:
+        var = totals[0] / A.type(M)
+        return var, A.type(1) / np.sqrt(var + A.type(eps))
+    return totals[0], totals[1]
 
 
 # -------------------------------------------------------------------------------- Philox

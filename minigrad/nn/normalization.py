@@ -54,6 +54,7 @@ import warnings
 import numpy as np
 
 from .. import creation
+from .._backend import get_array_module
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..ops.elementwise import const
@@ -124,18 +125,39 @@ def _channel_sum(xp, a, b=None):
 # On CuPy every elementwise operator is a kernel launch with ~10 µs of host time, and the
 # training step of a small CNN is bound by that host time (measured on an H200: flat from
 # batch 8 to 128). BatchNormFunction's forward and backward on CUDA are therefore a few
-# fused kernels with the same formulas as the NumPy path: per-channel sums (reduction
-# kernels over every axis but 1, their inputs broadcast), then one elementwise kernel.
-# ``A`` is the accumulation type: double for float64 data, float otherwise.
+# fused kernels with the same formulas as the NumPy path: the per-channel sums of
+# ``minigrad.kernels.bn_channel_sums`` (batchnorm.cu: one launch for Σx, one for Σ(x − μ)²
+# with σ² and 1/√(σ² + ε), one for the backward's Σg and Σg·x̂ together, each over every
+# axis but 1 in a fixed order), then one elementwise kernel. ``A`` is the accumulation
+# type: double for float64 data, float otherwise.
 
 
 def _per_channel(reduce, *arrays):
     """Per-channel sums on CUDA in two stages, ``reduce(*arrays as (N, C, L), axis=2)``
     then a sum over N: shape (C,). One reduction over the axes (0, 2, ...) at once gives a
     GPU only C outputs to spread its blocks over (measured on an H200: a ResNet step at
-    batch 512 went from 35 to 92 ms); N·C rows of the contiguous L are plenty."""
+    batch 512 went from 35 to 92 ms); N·C rows of the contiguous L are plenty. (The paths
+    the fused kernels do not take: bfloat16, other axes.)"""
     parts = reduce(*(a.reshape(a.shape[0], a.shape[1], -1) for a in arrays), axis=2)
     return parts.sum(axis=0)
+
+
+def _channel_sums(mode, x, **kwargs):
+    """``kernels.bn_channel_sums`` of x (N, C, ...) viewed as (N, C, L), C-contiguous (for
+    NumPy arrays its twin ``reference.bn_channel_sums``: the orchestration test runs this
+    path on the CPU)."""
+    from .. import kernels
+
+    xp = get_array_module(x)
+
+    def as3d(a):
+        return xp.ascontiguousarray(a).reshape(a.shape[0], a.shape[1], -1)
+
+    if "xhat" in kwargs:
+        kwargs["xhat"] = as3d(kwargs["xhat"])
+    sums = kernels.reference.bn_channel_sums if xp is np else kernels.bn_channel_sums
+    return sums(mode, as3d(x), **kwargs)
+
 
 _CTYPES = {"float16": "float16", "float32": "float", "float64": "double"}
 
@@ -159,20 +181,7 @@ def _bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
     Yc = _CTYPES[Y]
     pre = f"typedef {_CTYPES[A]} A;\n"
 
-    def reduction(params, expr, name):
-        return cp.ReductionKernel(params, f"{A} s", expr, "a + b", "s = a", "0", name,
-                                  reduce_type=_CTYPES[A], preamble=pre)
-
     return dict(
-        # Σ x and Σ (x − μ)² per channel (the two-pass variance)
-        sum=reduction(f"{X} x", "(A)x", "minigrad_bn_sum"),
-        sum_sq=reduction(f"{X} x, {A} mu", "((A)x - mu) * ((A)x - mu)", "minigrad_bn_sum_sq"),
-        # Σ g·x̂ per channel
-        sum_prod=reduction(f"{X} g, {A} xhat", "(A)g * xhat", "minigrad_bn_sum_prod"),
-        # σ² = Σ(x − μ)²/M, 1/√(σ² + ε)
-        stats=cp.ElementwiseKernel(f"{A} s2, {A} m, {A} eps", f"{A} var, {A} inv",
-                                   "var = s2 / m; inv = (A)1 / sqrt(var + eps);",
-                                   "minigrad_bn_stats", preamble=pre),
         # x̂ = (x − μ)·inv, y = γ·x̂ + β
         forward=cp.ElementwiseKernel(
             f"{X} x, {A} mu, {A} inv, {P} gamma, {P} beta", f"{A} xhat, {Y} y",
@@ -242,28 +251,26 @@ class BatchNormFunction(Function):
         return y.astype(out, copy=False)
 
     def _forward_cuda(self, x, gamma, beta):
-        """The forward in four kernels (see the CUDA section above)."""
+        """The forward in three kernels (see the CUDA section above)."""
         acc = np.float64 if x.dtype == np.float64 else np.float32
         out = _bn_out_dtype(x, gamma, beta)
         k = _bn_kernels(x.dtype, np.dtype(acc), out, gamma.dtype)
         beta = beta.astype(gamma.dtype, copy=False)
-        M = x.size // x.shape[1]
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        mean = (_per_channel(k["sum"], x) / acc(M)).reshape(shape)
-        var, inv = k["stats"](_per_channel(k["sum_sq"], x, mean).reshape(shape), acc(M),
-                              acc(self.eps))
+        (mean,) = _channel_sums(0, x)
+        var, inv = _channel_sums(1, x, mean=mean, eps=self.eps)
+        mean, var, inv = (a.reshape(shape) for a in (mean, var, inv))
         xhat, y = k["forward"](x, mean, inv, gamma.reshape(shape), beta.reshape(shape))
         self.mean, self.var, self.inv, self.xhat = mean, var, inv, xhat
         return y
 
     def _backward_cuda(self, g, x, gamma):
-        """gx, Σ g·x̂ and Σ g in three kernels (the saved arrays are constants here)."""
+        """gx, Σ g·x̂ and Σ g in two kernels (the saved arrays are constants here)."""
         acc = self.xhat.dtype.type
         k = _bn_kernels(g.dtype, self.xhat.dtype, x.dtype, gamma.dtype)
         M = x.size // x.shape[1]
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        s1 = _per_channel(k["sum"], g).reshape(shape)
-        s2 = _per_channel(k["sum_prod"], g, self.xhat).reshape(shape)
+        s1, s2 = (a.reshape(shape) for a in _channel_sums(2, g, xhat=self.xhat))
         gx = None
         if self.needs_input_grad[0]:
             gx = k["backward"](g, self.xhat, gamma.reshape(shape), self.inv, s1, s2, acc(M))

@@ -19,7 +19,8 @@ CASES = [("spmv_csr.cu", None, False), ("spmv_csr_merge.cu", None, False),
          ("hgemm.cu", {"BK": 64, "STAGES": 3}, False),
          ("mm24.cu", None, False), ("mm24.cu", {"BK": 64, "STAGES": 3}, False),
          ("mma_peak.cu", None, False), ("hgemm_wmma.cu", None, True),
-         ("philox.cu", None, False), ("im2col.cu", None, False)]
+         ("philox.cu", None, False), ("im2col.cu", None, False),
+         ("batchnorm.cu", None, False)]
 
 
 def _find_nvrtc():

@@ -394,8 +394,9 @@ def test_gpu_fused_batchnorm_equals_the_xp_path(monkeypatch, x_dtype, p_dtype):
 
 def _emulated_bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
     """NumPy stand-ins for normalization._bn_kernels with CuPy's calling conventions
-    (reductions take ``axis=``, elementwise kernels return their outputs) and CuPy's type
-    check: an array argument must have its declared dtype."""
+    (elementwise kernels return their outputs) and CuPy's type check: an array argument
+    must have its declared dtype. (The per-channel sums run batchnorm.cu's NumPy twin on
+    NumPy arrays.)"""
     acc, x_dt, y_dt, p_dt = (np.dtype(d) for d in (acc_dtype, x_dtype, y_dtype, p_dtype))
 
     def typed(fn, *dtypes):
@@ -407,19 +408,11 @@ def _emulated_bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
             return out.sum(axis=kwargs["axis"]) if "axis" in kwargs else out
         return call
 
-    def stats(s2, m, eps):
-        var = s2 / m
-        return var, (1 / np.sqrt(var + eps)).astype(acc)
-
     def forward(x, mu, inv, gamma, beta):
         xhat = (x.astype(acc) - mu) * inv
         return xhat, (xhat * gamma.astype(acc) + beta.astype(acc)).astype(y_dt)
 
     return dict(
-        sum=typed(lambda x: x.astype(acc), x_dt),
-        sum_sq=typed(lambda x, mu: (x.astype(acc) - mu) ** 2, x_dt, acc),
-        sum_prod=typed(lambda g, xhat: g.astype(acc) * xhat, x_dt, acc),
-        stats=typed(stats, acc),
         forward=typed(forward, x_dt, acc, acc, p_dt, p_dt),
         backward=typed(lambda g, xhat, gamma, inv, s1, s2, m: (gamma.astype(acc) * inv * (
             g.astype(acc) - (s1 + xhat * s2) / m)).astype(y_dt),
