@@ -65,8 +65,16 @@ __host__ __device__ __forceinline__ void thread_sums(const T* __restrict__ x,
                                                      const BnShape& b, int c, long long first,
                                                      long long end, long long step, A& s0,
                                                      A& s1) {
+    // 32-bit division where the values of a channel fit (always, in practice): a 64-bit
+    // one costs several times more, once per value.
+    const bool narrow = (long long)b.N * b.L <= 0xffffffffLL;
     for (long long e = first; e < end; e += step) {
-        const long long n = e / b.L;
+        long long n;
+        if (narrow) {
+            n = (unsigned int)e / (unsigned int)b.L;
+        } else {
+            n = e / b.L;
+        }
         const long long i = (n * b.C + c) * b.L + (e - n * b.L);
         const A v = to_acc(x[i]);
         if (MODE == 0) {

@@ -47,10 +47,33 @@ struct Geometry {
 };
 
 // The next digit of the mixed-radix number r (fastest-varying first); r keeps the rest.
-__host__ __device__ __forceinline__ int digit(long long& r, int radix) {
-    const int d = (int)(r % radix);
-    r /= radix;
+// Unsigned 32-bit where the index fits (a 64-bit division costs several times more).
+template <typename I>
+__host__ __device__ __forceinline__ int digit(I& r, int radix) {
+    const I q = r / (I)radix;
+    const int d = (int)(r - q * (I)radix);
+    r = q;
     return d;
+}
+
+// The coordinates of element t of cols (K, N, P): (wo, ho, n, j, i, c), fastest first.
+template <typename I>
+__host__ __device__ __forceinline__ void cols_coords(I r, const Geometry& g, int* d) {
+    d[0] = digit(r, g.Wo);
+    d[1] = digit(r, g.Ho);
+    d[2] = digit(r, g.N);
+    d[3] = digit(r, g.kw);
+    d[4] = digit(r, g.kh);
+    d[5] = (int)r;
+}
+
+// The coordinates of element t of x (N, C, H, W): (w, h, c, n), fastest first.
+template <typename I>
+__host__ __device__ __forceinline__ void image_coords(I r, const Geometry& g, int* d) {
+    d[0] = digit(r, g.W);
+    d[1] = digit(r, g.H);
+    d[2] = digit(r, g.C);
+    d[3] = (int)r;
 }
 
 // The element loops take their first index and step as arguments (a kernel passes its
@@ -62,10 +85,15 @@ __host__ __device__ __forceinline__ void im2col(const T* __restrict__ x, T* __re
                                                 long long step) {
     const long long P = (long long)g.Ho * g.Wo;
     const long long total = (long long)g.C * g.kh * g.kw * g.N * P;
+    const bool narrow = total <= 0xffffffffLL;
     for (long long t = first; t < total; t += step) {
-        long long r = t;
-        const int wo = digit(r, g.Wo), ho = digit(r, g.Ho), n = digit(r, g.N);
-        const int j = digit(r, g.kw), i = digit(r, g.kh), c = (int)r;
+        int d[6];
+        if (narrow) {
+            cols_coords<unsigned int>((unsigned int)t, g, d);
+        } else {
+            cols_coords<long long>(t, g, d);
+        }
+        const int wo = d[0], ho = d[1], n = d[2], j = d[3], i = d[4], c = d[5];
         const int h = ho * g.sh - g.pt + i * g.dh;
         const int w = wo * g.sw - g.pl + j * g.dw;
         T v;
@@ -86,9 +114,15 @@ __host__ __device__ __forceinline__ void col2im(const T* __restrict__ gcols, T* 
     const long long P = (long long)g.Ho * g.Wo;
     const long long K = (long long)g.C * g.kh * g.kw;
     const long long total = (long long)g.N * g.C * g.H * g.W;
+    const bool narrow = total <= 0xffffffffLL;
     for (long long t = first; t < total; t += step) {
-        long long r = t;
-        const int w = digit(r, g.W), h = digit(r, g.H), c = digit(r, g.C), n = (int)r;
+        int d[4];
+        if (narrow) {
+            image_coords<unsigned int>((unsigned int)t, g, d);
+        } else {
+            image_coords<long long>(t, g, d);
+        }
+        const int w = d[0], h = d[1], c = d[2], n = d[3];
         const T* base = gcols + (long long)n * K * P;
         A sum = A(0);
         for (int i = 0; i < g.kh; ++i) {
