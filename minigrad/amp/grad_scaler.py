@@ -171,11 +171,17 @@ class GradScaler:
                 buffer.fill(value)
 
     def _device_scale(self, like):
-        """S as a 0-d float32 array on ``like``'s device, kept equal to S from here on."""
+        """S as a 0-d float32 array on ``like``'s device, kept equal to S from here on.
+        Made outside a capture (a fill recorded in a graph would reset S at each replay)."""
         xp = get_array_module(like.data)
         key = (xp.__name__, str(like.device))
         buffer = self._scale_buffers.get(key)
         if buffer is None:
+            if is_current_stream_capturing():
+                raise RuntimeError(
+                    "GradScaler.scale inside a CUDA graph capture needs the scale's device "
+                    "copy, made by a scale() outside the capture: run a warm-up step with "
+                    "this scaler before capturing")
             buffer = self._scale_buffers[key] = xp.full((), self._scale, dtype=np.float32)
         return buffer
 
@@ -198,21 +204,21 @@ class GradScaler:
         if not self._enabled:
             return outputs
         self._lazy_init()
-        return self._scale_nested(outputs, on_device=is_current_stream_capturing())
+        return self._scale_nested(outputs, capturing=is_current_stream_capturing())
 
-    def _scale_nested(self, outputs, on_device=False):
+    def _scale_nested(self, outputs, capturing=False):
         if isinstance(outputs, (list, tuple)):
-            return type(outputs)(self._scale_nested(o, on_device) for o in outputs)
+            return type(outputs)(self._scale_nested(o, capturing) for o in outputs)
         if not hasattr(outputs, "requires_grad"):
             raise TypeError(f"GradScaler.scale: outputs must be a Tensor or an iterable of "
                             f"Tensors, got {type(outputs).__name__}")
         if outputs.dtype.itemsize < 4:
             outputs = outputs.float()
-        if on_device:  # inside a CUDA graph capture: multiply by S's device copy, so that
-            # each replay multiplies by the S of that moment (update() rewrites the copy)
-            from ..ops.elementwise import const
+        scale = self._device_scale(outputs)  # made here, outside any capture, for the later ones
+        if capturing:  # each replay multiplies by the S of its moment (update() rewrites
+            from ..ops.elementwise import const  # the copy in place)
 
-            return outputs * const(self._device_scale(outputs))
+            return outputs * const(scale)
         return outputs * self._scale
 
     # ------------------------------------------------------------------ unscaling

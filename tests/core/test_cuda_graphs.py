@@ -154,6 +154,10 @@ def test_grad_scaling_inside_a_capture_reads_the_scale_of_each_replay(monkeypatc
     _fake_cupy(monkeypatch)
     scaler = mg.amp.GradScaler(growth_interval=1)
     w = mg.tensor(2.0, requires_grad=True)
+    with mg.cuda.graph(mg.cuda.CUDAGraph()):  # no copy of S yet: a fill would be recorded
+        with pytest.raises(RuntimeError, match="warm-up step"):
+            scaler.scale(w * 1)
+    scaler.scale(w * 1)  # the warm-up step's scale() makes the copy
     with mg.cuda.graph(mg.cuda.CUDAGraph()):
         scaled = scaler.scale(w * 1)
         assert mg.amp.GradScaler(enabled=False).scale(w) is w
