@@ -507,6 +507,17 @@ def write_markdown(path, meta):
     path.write_text("\n".join(lines) + "\n")
 
 
+def tf32_settings():
+    """Whether each side's float32 convolutions and matmuls use TF32 (both libraries'
+    defaults: convolutions yes, matmul no)."""
+    out = {"minigrad_conv": mg.backends.cudnn.allow_tf32,
+           "minigrad_matmul": mg.backends.cuda.matmul.allow_tf32}
+    if torch is not None:
+        out.update(torch_conv=torch.backends.cudnn.allow_tf32,
+                   torch_matmul=torch.backends.cuda.matmul.allow_tf32)
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="folder for the results")
@@ -541,7 +552,7 @@ def main(argv=None):
     meta = dict(date=dt.datetime.now().isoformat(timespec="seconds"),
                 device=device_info(cp if DEV == "cuda" else None),
                 versions=training_versions(), quick=args.quick, tiny=args.tiny,
-                sizes=SIZE)
+                sizes=SIZE, tf32=tf32_settings())
     print(json.dumps(meta, indent=1), flush=True)
     sections = {"adam": bench_adam, "mlp": bench_mlp, "resnet": bench_resnet}
     for name in args.sections.split(","):

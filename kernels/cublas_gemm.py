@@ -45,7 +45,7 @@ __all__ = ["plan_gemm", "reference_gemm", "gemm", "GemmPlan", "gemm_out_dtype", 
 
 OP_N, OP_T = 0, 1
 _CUDA_R_32F, _CUDA_R_16F, _CUDA_R_16BF = 0, 2, 14
-_CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT = 68, -1
+_CUBLAS_COMPUTE_32F, _CUBLAS_COMPUTE_32F_FAST_TF32, _CUBLAS_GEMM_DEFAULT = 68, 77, -1
 
 
 _direct = {"on": True}
@@ -158,9 +158,21 @@ def plan_gemm(xp, a, b):
                     batch=batch, out_shape=batch_shape + (m, n), first=b3, second=a3)
 
 
-def reference_gemm(plan, dtype=None):
+def round_to_tf32(x):
+    """float32 values rounded to TF32 (10 mantissa bits, to nearest even), as tensor cores
+    read them; inf and NaN kept."""
+    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    finite = (bits & 0x7F800000) != 0x7F800000
+    rounded = (bits + 0xFFF + ((bits >> 13) & 1)) & np.uint32(0xFFFFE000)
+    return np.where(finite, rounded, bits).astype(np.uint32).view(np.float32).reshape(
+        np.shape(x))
+
+
+def reference_gemm(plan, dtype=None, tf32=False):
     """Execute ``plan`` with NumPy as cuBLAS does: each operand is read from its first
-    element through (ld, batch stride) only; returns C, row-major (batch..., m, n)."""
+    element through (ld, batch stride) only; returns C, row-major (batch..., m, n). With
+    ``tf32`` (float32 operands) the operands are first rounded to TF32 (a model of the
+    precision: cuBLAS's own conversion may round otherwise)."""
     n, m, k = plan.mnk
 
     def column_major(x, op, ld, sb, rows, cols):
@@ -173,6 +185,8 @@ def reference_gemm(plan, dtype=None):
 
     first = column_major(plan.first, plan.ops[0], plan.ld[0], plan.strides[0], n, k)
     second = column_major(plan.second, plan.ops[1], plan.ld[1], plan.strides[1], k, m)
+    if tf32 and plan.first.dtype == np.float32:
+        first, second = round_to_tf32(first), round_to_tf32(second)
     acc = np.float32 if is_half(plan.first.dtype) else plan.first.dtype
     ct = np.matmul(first.astype(acc), second.astype(acc))     # Cᵀ, (batch, n, m)
     out = ct.transpose(0, 2, 1).astype(dtype or plan.first.dtype)
@@ -223,12 +237,13 @@ def _check(status, what):
         raise RuntimeError(f"cuBLAS gemm: {what} returned status {status}")
 
 
-def gemm(a, b, out_dtype=None):
+def gemm(a, b, out_dtype=None, tf32=False):
     """C = a @ b (CuPy arrays: float32, float64, or float16/bfloat16 with float32
     accumulation and a half or float32 result, ``out_dtype``) by cuBLAS on the current
     stream, without CuPy's wrappers (which refuse to run while the stream captures and copy
-    strided operands). Broadcast batch dims as ``matmul``. Must equal
-    ``reference_gemm(plan_gemm(np, a, b), out_dtype)``."""
+    strided operands). Broadcast batch dims as ``matmul``. ``tf32``: float32 products on
+    tensor cores in TF32 (``mg.backends``). Must equal
+    ``reference_gemm(plan_gemm(np, a, b), out_dtype, tf32)`` to rounding."""
     from minigrad._backend import cupy
 
     cp = cupy()
@@ -255,15 +270,20 @@ def gemm(a, b, out_dtype=None):
     args = (plan.ops[0], plan.ops[1], n, m, k)
     A, B = plan.first, plan.second
     try:
-        if is_half(dtype):
-            ab_type = _CUDA_R_16F if dtype == np.float16 else _CUDA_R_16BF
-            c_type = _CUDA_R_32F if c_dtype == np.float32 else ab_type
+        if is_half(dtype) or (tf32 and dtype == np.float32):
+            if is_half(dtype):  # half in, float32 sums, a half or float32 result
+                ab_type = _CUDA_R_16F if dtype == np.float16 else _CUDA_R_16BF
+                c_type = _CUDA_R_32F if c_dtype == np.float32 else ab_type
+                compute = _CUBLAS_COMPUTE_32F
+            else:  # float32 through TF32 tensor cores
+                ab_type = c_type = _CUDA_R_32F
+                compute = _CUBLAS_COMPUTE_32F_FAST_TF32
             one, zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
             status = lib.cublasGemmStridedBatchedEx(
                 handle, *args, ctypes.addressof(one), A.data.ptr, ab_type, plan.ld[0],
                 plan.strides[0], B.data.ptr, ab_type, plan.ld[1], plan.strides[1],
                 ctypes.addressof(zero), out.data.ptr, c_type, n, m * n, plan.batch,
-                _CUBLAS_COMPUTE_32F, _CUBLAS_GEMM_DEFAULT)
+                compute, _CUBLAS_GEMM_DEFAULT)
         else:
             c_t = ctypes.c_float if dtype == np.float32 else ctypes.c_double
             fn = lib.cublasSgemmStridedBatched if dtype == np.float32 else \

@@ -593,7 +593,7 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, **kwargs):
 
 # Subpackages that load on first use (``mg.nn``, ``mg.optim``...), so ``import minigrad``
 # stays light; ``testing`` needs hypothesis (a test extra).
-_LAZY_SUBMODULES = ("nn", "optim", "sparse", "data", "amp", "kernels", "testing",
+_LAZY_SUBMODULES = ("nn", "optim", "sparse", "data", "amp", "kernels", "testing", "backends",
                     "distributed", "quantization", "viz", "train", "search", "distributions",
                     "special", "func", "utils")
 

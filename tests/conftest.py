@@ -69,6 +69,18 @@ def _seed():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _exact_float32_convolutions():
+    """TF32 off for CUDA convolutions, as PyTorch's own test suite does, so float32 results
+    compare tightly (mg.backends; tests of TF32 switch it on themselves)."""
+    from minigrad import backends
+
+    before = backends.cudnn.allow_tf32
+    backends.cudnn.allow_tf32 = False
+    yield
+    backends.cudnn.allow_tf32 = before
+
+
 def pytest_collection_modifyitems(config, items):
     # A test marked gpu by hand (not through the fixture) skips without a device too.
     if _CUDA:

@@ -300,7 +300,9 @@ def half_matmul(xp, a, b, out_dtype=None):
     * CuPy otherwise (batched, transposed or broadcast operands), and float32/float64
       operands that ``cupy.matmul`` would copy: ``minigrad.kernels.cublas_gemm.gemm``,
       cuBLAS called directly with the views' strides (no copies) and, for half operands,
-      float32 compute and a half or float32 result (no float32 copies of the operands).
+      float32 compute and a half or float32 result (no float32 copies of the operands);
+      float32 products in TF32 while ``mg.backends.cuda.matmul.allow_tf32`` (off by
+      default, as in PyTorch).
       Always while a CUDA graph captures (:mod:`minigrad.cuda_graphs`: CuPy refuses to
       call cuBLAS then). Inside ``cublas_gemm.direct_gemm(False)`` these go to
       ``cupy.matmul`` instead (half operands converted to float32 first when a float32
@@ -340,8 +342,11 @@ def half_matmul(xp, a, b, out_dtype=None):
     capturing = is_current_stream_capturing()
     direct = _direct(a, b, capturing or cublas_gemm.direct_enabled())
     if not half:
-        if direct and (capturing or not _plain(a, b)):
-            return cublas_gemm.gemm(a, b)
+        from minigrad import backends
+
+        tf32 = a.dtype == np.float32 and backends.cuda.matmul.allow_tf32
+        if direct and (capturing or tf32 or not _plain(a, b)):
+            return cublas_gemm.gemm(a, b, tf32=tf32)
         return xp.matmul(a, b)
     if a.ndim == 2 and b.ndim == 2 and a.flags.c_contiguous and b.flags.c_contiguous:
         from minigrad import kernels

@@ -19,7 +19,9 @@ Here each map is a few launches, with the columns read straight from the unpadde
 with ``im2col``/``col2im`` of ``kernels/im2col.cu`` and the products by
 :mod:`minigrad.kernels.cublas_gemm` (cuBLAS called directly: transposed views and the
 broadcast weight are passed by stride, never copied; half operands give a half result of
-float32 sums). The forward's columns are kept for the weight gradient, as on the CPU.
+float32 sums; float32 ones use TF32 tensor cores while ``mg.backends.cudnn.allow_tf32``,
+PyTorch's default for convolutions). The forward's columns are kept for the weight
+gradient, as on the CPU.
 
 Used on CUDA tensors for ``groups == 1`` (grouped convolutions keep the CuPy-array path:
 their batch would need two strides) while ``cublas_gemm.direct_enabled()`` (default; turn
@@ -59,9 +61,10 @@ def applies(xp, spec) -> bool:
             and (xp is not np or _cpu["reference"]))
 
 
-def _reference_gemm(a, b, out_dtype=None):
+def _reference_gemm(a, b, out_dtype=None, tf32=False):
     plan = cublas_gemm.plan_gemm(np, a, b)
-    return cublas_gemm.reference_gemm(plan, cublas_gemm.gemm_out_dtype(a.dtype, out_dtype))
+    return cublas_gemm.reference_gemm(plan, cublas_gemm.gemm_out_dtype(a.dtype, out_dtype),
+                                      tf32)
 
 
 def _ops(xp):
@@ -71,6 +74,14 @@ def _ops(xp):
     from .. import kernels
 
     return kernels.im2col, kernels.col2im, cublas_gemm.gemm
+
+
+def _tf32(dtype) -> bool:
+    """TF32 products for float32 convolutions while ``mg.backends.cudnn.allow_tf32`` (on by
+    default, as PyTorch's cuDNN convolutions)."""
+    from .. import backends
+
+    return dtype == np.float32 and backends.cudnn.allow_tf32
 
 
 def _geometry(s, out_size):
@@ -84,7 +95,7 @@ def forward(xp, x, w, s):
     O = w.shape[0]
     Ho, Wo = s.out_size(H, W)
     cols = im2col(xp.ascontiguousarray(x), *_geometry(s, (Ho, Wo)))
-    y = gemm(w.reshape(O, -1), cols.transpose(1, 0, 2))  # (N, O, P), no transposed copy
+    y = gemm(w.reshape(O, -1), cols.transpose(1, 0, 2), tf32=_tf32(x.dtype))  # (N, O, P)
     return y.reshape(N, O, Ho, Wo), cols
 
 
@@ -99,7 +110,7 @@ def grad_weight(xp, x, gy, w_shape, s, cols=None):
     if cols is None or cols.shape != (K, N, Ho * Wo):
         cols = im2col(xp.ascontiguousarray(x), *_geometry(s, (Ho, Wo)))
     gY = xp.ascontiguousarray(gy.reshape(N, O, Ho * Wo).transpose(1, 0, 2))
-    gw = gemm(gY.reshape(O, N * Ho * Wo), cols.reshape(K, N * Ho * Wo).T)
+    gw = gemm(gY.reshape(O, N * Ho * Wo), cols.reshape(K, N * Ho * Wo).T, tf32=_tf32(gy.dtype))
     return gw.reshape(w_shape)
 
 
@@ -110,5 +121,5 @@ def grad_input(xp, gy, w, x_shape, s):
     N = x_shape[0]
     O = w.shape[0]
     Ho, Wo = gy.shape[2:]
-    gcols = gemm(w.reshape(O, -1).T, gy.reshape(N, O, Ho * Wo))  # (N, K, P)
+    gcols = gemm(w.reshape(O, -1).T, gy.reshape(N, O, Ho * Wo), tf32=_tf32(gy.dtype))
     return col2im(gcols, x_shape, *_geometry(s, (Ho, Wo)))

@@ -403,9 +403,9 @@ def test_cuda_products_that_cupy_would_copy_go_to_cublas_directly(monkeypatch):
     calls = []
     gemm = cublas_gemm.gemm
 
-    def recorded(a, b, out_dtype=None):
+    def recorded(a, b, out_dtype=None, tf32=False):
         calls.append(out_dtype)
-        return gemm(a, b, out_dtype=out_dtype)
+        return gemm(a, b, out_dtype=out_dtype, tf32=tf32)
 
     monkeypatch.setattr(cublas_gemm, "gemm", recorded)
     rng = np.random.default_rng(3)

@@ -109,11 +109,12 @@ def test_bad_operands_are_named():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not cuda_available(), reason="needs CuPy and a CUDA device")
-@pytest.mark.parametrize("dtype, out_dtype", [(np.float32, None), (np.float64, None),
-                                              (np.float16, None), (np.float16, np.float32)])
+@pytest.mark.parametrize("dtype, out_dtype, tf32", [
+    (np.float32, None, False), (np.float64, None, False), (np.float16, None, False),
+    (np.float16, np.float32, False), (np.float32, None, True)])
 @pytest.mark.parametrize("la, lb", [("contiguous", "contiguous"), ("transposed", "sliced"),
                                     ("sliced", "transposed"), ("transposed", "transposed")])
-def test_cublas_gemm_equals_matmul(dtype, out_dtype, la, lb):
+def test_cublas_gemm_equals_matmul(dtype, out_dtype, tf32, la, lb):
     import cupy as cp
 
     rng = np.random.default_rng(1)
@@ -122,11 +123,16 @@ def test_cublas_gemm_equals_matmul(dtype, out_dtype, la, lb):
                                         ((), (6,), (32, 27, 64))]:  # a conv's broadcast W
         a = _layout(rng, batch_a + (m, k), la, cp, dtype)
         b = _layout(rng, batch_b + (k, n), lb, cp, dtype)
-        c = C.gemm(a, b, out_dtype=out_dtype)
+        c = C.gemm(a, b, out_dtype=out_dtype, tf32=tf32)
         assert c.dtype == (out_dtype or dtype)
         got = c.get().astype(np.float64)
         want = np.matmul(a.get().astype(np.float64), b.get().astype(np.float64))
         err = np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30)
-        tol = {np.float16: 5e-3 if out_dtype is None else 1e-5, np.float32: 1e-5,
-               np.float64: 1e-12}[dtype]
+        tol = {np.float16: 5e-3 if out_dtype is None else 1e-5,
+               np.float32: 5e-3 if tf32 else 1e-5, np.float64: 1e-12}[dtype]
         assert err < tol, (batch_a, batch_b, m, k, n, err)
+        twin = C.reference_gemm(C.plan_gemm(np, a.get(), b.get()), c.dtype, tf32)
+        twin_err = np.linalg.norm(got - twin) / max(np.linalg.norm(want), 1e-30)
+        # (TF32: the twin rounds to nearest; how cuBLAS converts is its own business)
+        assert twin_err < {np.float16: 1e-3, np.float32: 5e-3 if tf32 else 1e-5,
+                           np.float64: 1e-12}[dtype]

@@ -1,0 +1,66 @@
+"""mg.backends: PyTorch's TF32 switches (defaults, refusals), the TF32 rounding the cuBLAS
+twin models, and TF32 convolutions through the GPU path (its NumPy twin here; cuBLAS on a
+GPU)."""
+import numpy as np
+import pytest
+from minigrad.kernels import cublas_gemm
+
+import minigrad as mg
+from minigrad import backends
+from minigrad.nn import conv_device
+
+
+def test_defaults_are_pytorchs_and_only_booleans_are_taken():
+    import importlib
+
+    fresh = importlib.reload(backends)  # the module's own defaults (conftest turns one off)
+    try:
+        assert fresh.cudnn.allow_tf32 is True and fresh.cuda.matmul.allow_tf32 is False
+        assert "allow_tf32=True" in repr(fresh.cudnn)
+    finally:
+        fresh.cudnn.allow_tf32 = False  # the test suite's setting, restored by conftest
+    with pytest.raises(TypeError, match="must be True or False"):
+        backends.cudnn.allow_tf32 = 1
+    with pytest.raises(AttributeError, match="has no attribute 'benchmark_limit'"):
+        backends.cudnn.benchmark_limit = 3
+    assert mg.backends is backends
+
+
+def test_tf32_rounding_keeps_ten_mantissa_bits_to_nearest_even():
+    x = np.array([1 + 2 ** -10, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -11 + 2 ** -20,
+                  -(1 + 2 ** -11), np.inf, -np.inf, np.nan, 0.0, 3.0e38], np.float32)
+    got = cublas_gemm.round_to_tf32(x)
+    want = [1 + 2 ** -10, 1.0, 1 + 2 ** -9, 1 + 2 ** -10, -1.0, np.inf, -np.inf, np.nan, 0.0]
+    np.testing.assert_array_equal(got[:9], np.array(want, np.float32))
+    assert np.isfinite(got[9]) or got[9] == np.inf  # near the top: rounds up to inf or not
+    assert got.dtype == np.float32
+
+
+def test_tf32_convolution_is_close_to_float64_but_not_float32_exact():
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal((2, 8, 9, 9)), dtype=mg.float32)
+    w = mg.tensor(rng.standard_normal((4, 8, 3, 3)), dtype=mg.float32)
+    want = mg.nn.functional.conv2d(x.double(), w.double(), padding=1).numpy()
+    with conv_device.reference_on_cpu():
+        exact = mg.nn.functional.conv2d(x, w, padding=1).numpy()
+        backends.cudnn.allow_tf32 = True
+        tf32 = mg.nn.functional.conv2d(x, w, padding=1).numpy()
+    scale = np.abs(want).max()
+    assert np.abs(exact - want).max() < 1e-5 * scale
+    assert 1e-5 * scale < np.abs(tf32 - want).max() < 1e-2 * scale
+
+
+@pytest.mark.gpu
+def test_tf32_on_a_gpu_changes_float32_convolutions_only():
+    rng = np.random.default_rng(1)
+    x = mg.tensor(rng.standard_normal((4, 16, 12, 12)), dtype=mg.float32, device="cuda")
+    w = mg.tensor(rng.standard_normal((8, 16, 3, 3)), dtype=mg.float32, device="cuda")
+    want = mg.nn.functional.conv2d(x.double(), w.double(), padding=1).cpu().numpy()
+    exact = mg.nn.functional.conv2d(x, w, padding=1).cpu().numpy()
+    backends.cudnn.allow_tf32 = True
+    tf32 = mg.nn.functional.conv2d(x, w, padding=1).cpu().numpy()
+    again64 = mg.nn.functional.conv2d(x.double(), w.double(), padding=1).cpu().numpy()
+    scale = np.abs(want).max()
+    assert np.abs(exact - want).max() < 1e-5 * scale
+    assert np.abs(tf32 - want).max() < 1e-2 * scale
+    np.testing.assert_array_equal(again64, want)  # float64 untouched
