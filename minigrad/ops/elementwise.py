@@ -584,6 +584,13 @@ def masked(g, mask):
     return g * const(mask.astype(g.dtype))
 
 
+def masked_array(g, mask):
+    """:func:`masked` on NumPy arrays (not differentiable): g where mask, else 0."""
+    if not bool(np.isfinite(g).all()):
+        return np.where(mask, g, g.dtype.type(0))
+    return g * mask.astype(g.dtype)
+
+
 def where(condition, input=None, other=None):
     """Elementwise ``input if condition else other`` (differentiable in input and other,
     which may be Python numbers); with ``condition`` alone, ``condition.nonzero(

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.ops import fused
+from minigrad.ops.activation import ReLUGrad
 from minigrad.testing import arrays, broadcastable_shapes, shapes
 
 SMALL = dict(max_dims=3, max_side=4)
@@ -39,6 +40,13 @@ def one(**kw):
     def draw(data):
         return (data.draw(arrays(**{**SMALL, **kw})),), {}
     return draw
+
+
+def _relu_grad_draw(data):
+    """g, and x of g's shape (with zeros and negatives) as a parameter."""
+    (g,), _ = one()(data)
+    x = data.draw(arrays(shape=g.shape, min_value=-2.0, max_value=2.0))
+    return (g,), {"x": np.where(np.abs(x) < 0.3, 0.0, x)}
 
 
 def positive(**kw):
@@ -316,6 +324,9 @@ SPECS = [
            lambda a, b, cond: np.where(cond, a, b)),
     # activations
     OpSpec("relu", one(avoid=(0.0,)), lambda x: x.relu(), lambda x: np.maximum(x, 0)),
+    # ReLU's VJP as an op of its own (g differentiable, x a constant): its double backward
+    OpSpec("relu_grad", _relu_grad_draw,
+           lambda g, x: ReLUGrad()(g, _on(g, x)), lambda g, x: np.where(x > 0, g, 0.0)),
     OpSpec("leaky_relu", one(avoid=(0.0,)), lambda x: mg.leaky_relu(x, 0.1),
            lambda x: np.where(x > 0, x, 0.1 * x)),
     OpSpec("elu", one(avoid=(0.0,)), lambda x: mg.elu(x, 1.3),
