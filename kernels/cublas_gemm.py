@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 
 import numpy as np
 
@@ -48,7 +49,8 @@ _CUDA_R_32F, _CUDA_R_16F, _CUDA_R_16BF = 0, 2, 14
 _CUBLAS_COMPUTE_32F, _CUBLAS_COMPUTE_32F_FAST_TF32, _CUBLAS_GEMM_DEFAULT = 68, 77, -1
 
 
-_direct = {"on": True}
+# MINIGRAD_DIRECT_GEMM=0 starts a process with the CuPy path (as direct_gemm(False)).
+_direct = {"on": os.environ.get("MINIGRAD_DIRECT_GEMM", "1") != "0"}
 
 
 class direct_gemm:
@@ -70,7 +72,8 @@ class direct_gemm:
 
 
 def direct_enabled() -> bool:
-    """True (the default) unless inside ``direct_gemm(False)``."""
+    """True (the default) unless inside ``direct_gemm(False)`` or in a process started with
+    the environment variable ``MINIGRAD_DIRECT_GEMM=0``."""
     return _direct["on"]
 
 

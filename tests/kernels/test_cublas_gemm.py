@@ -136,3 +136,16 @@ def test_cublas_gemm_equals_matmul(dtype, out_dtype, tf32, la, lb):
         # (TF32: the twin rounds to nearest; how cuBLAS converts is its own business)
         assert twin_err < {np.float16: 1e-3, np.float32: 5e-3 if tf32 else 1e-5,
                            np.float64: 1e-12}[dtype]
+
+
+def test_an_environment_variable_starts_a_process_on_the_cupy_path():
+    import os
+    import subprocess
+    import sys
+
+    code = "from minigrad.kernels import cublas_gemm as C; print(C.direct_enabled())"
+    for value, want in [("0", "False"), ("1", "True")]:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "MINIGRAD_DIRECT_GEMM": value},
+                             check=True).stdout.strip()
+        assert out == want
