@@ -202,7 +202,7 @@ def _columns(xp, x, s, grid, blocks):
         view = _receptive_fields(xp, xb, s, grid)
         cols = buf[:view.size].reshape(view.shape)
         cols[...] = view
-        yield n0, n1, cols.reshape(s.groups, K // s.groups, -1)
+        yield n0, n1, cols.reshape(s.groups, K // s.groups, (n1 - n0) * G)
 
 
 def _grid_pixels(xp, a, nb, grid, Ho, Wo):
@@ -239,7 +239,7 @@ def _conv_forward(xp, x, w, s):
         return conv_device.forward(xp, x, w, s)
     grid = _pixel_grid(xp, s, H, W)
     blocks = _image_blocks(xp, N, C * s.kh * s.kw * math.prod(grid[0]) * x.itemsize)
-    wg = w.reshape(s.groups, O // s.groups, -1)
+    wg = w.reshape(s.groups, O // s.groups, math.prod(w.shape[1:]))
     y = xp.empty((N, O, Ho, Wo), dtype=x.dtype)
     for n0, n1, cols in _columns(xp, x, s, grid, blocks):
         y[n0:n1] = _grid_pixels(xp, half_matmul(xp, wg, cols), n1 - n0, grid, Ho, Wo)
@@ -293,7 +293,7 @@ def _conv_grad_input(xp, gy, w, x_shape, s):
         return _conv_forward(xp, gy, w_t, spec)[0]
     grid = _pixel_grid(xp, s, H, W)
     blocks = _image_blocks(xp, N, C * s.kh * s.kw * math.prod(grid[0]) * gy.itemsize)
-    wgT = w.reshape(g, O // g, -1).transpose(0, 2, 1)
+    wgT = w.reshape(g, O // g, math.prod(w.shape[1:])).transpose(0, 2, 1)
     gxp = _padded_block(xp, s, blocks[0][1], C, H, W, gy.dtype)
     gx = xp.empty((N, C, H, W), dtype=gy.dtype)
     cache = {}

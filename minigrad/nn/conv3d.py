@@ -117,7 +117,7 @@ def _columns(xp, x, s, out, blocks):
         view = _receptive_fields(xp, xb, s, out)
         cols = buf[:view.size].reshape(view.shape)
         cols[...] = view
-        yield n0, n1, cols.reshape(s.groups, K // s.groups, -1)
+        yield n0, n1, cols.reshape(s.groups, K // s.groups, (n1 - n0) * math.prod(out))
 
 
 def _blocks(xp, x_shape, s, out, itemsize):
@@ -129,7 +129,7 @@ def _gy_columns(gy, g):
     """gy (nb, O, *out) as (g, O/g, nb·prod(out)): output channels first, as the
     products lay them out (a copy)."""
     nb, O = gy.shape[:2]
-    return gy.swapaxes(0, 1).reshape(g, O // g, -1)
+    return gy.swapaxes(0, 1).reshape(g, O // g, nb * math.prod(gy.shape[2:]))
 
 
 def _conv_forward(xp, x, w, s):
@@ -141,7 +141,7 @@ def _conv_forward(xp, x, w, s):
     if N == 0:  # an empty batch: no blocks, no columns
         return xp.zeros((0, O) + out, dtype=x.dtype), None
     blocks = _blocks(xp, x.shape, s, out, x.itemsize)
-    wg = w.reshape(s.groups, O // s.groups, -1)
+    wg = w.reshape(s.groups, O // s.groups, math.prod(w.shape[1:]))
     y = xp.empty((N, O) + out, dtype=x.dtype)
     for n0, n1, cols in _columns(xp, x, s, out, blocks):
         y[n0:n1] = half_matmul(xp, wg, cols).reshape((O, n1 - n0) + out).swapaxes(0, 1)
@@ -178,7 +178,7 @@ def _conv_grad_input(xp, gy, w, x_shape, s):
     g, O = s.groups, w.shape[0]
     out = gy.shape[2:]
     blocks = _blocks(xp, x_shape, s, out, gy.itemsize)
-    wgT = w.reshape(g, O // g, -1).transpose(0, 2, 1)
+    wgT = w.reshape(g, O // g, math.prod(w.shape[1:])).transpose(0, 2, 1)
     gxp = xp.empty((blocks[0][1], C) + s.padded_size(size), dtype=gy.dtype)
     gx = xp.empty(tuple(x_shape), dtype=gy.dtype)
     inside = s.interior(size)

@@ -34,6 +34,7 @@ only the kernels' CUDA code and the cuBLAS call itself need the GPU.
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 
@@ -95,7 +96,8 @@ def forward(xp, x, w, s):
     O = w.shape[0]
     Ho, Wo = s.out_size(H, W)
     cols = im2col(xp.ascontiguousarray(x), *_geometry(s, (Ho, Wo)))
-    y = gemm(w.reshape(O, -1), cols.transpose(1, 0, 2), tf32=_tf32(x.dtype))  # (N, O, P)
+    K = math.prod(w.shape[1:])
+    y = gemm(w.reshape(O, K), cols.transpose(1, 0, 2), tf32=_tf32(x.dtype))  # (N, O, P)
     return y.reshape(N, O, Ho, Wo), cols
 
 
@@ -106,7 +108,7 @@ def grad_weight(xp, x, gy, w_shape, s, cols=None):
     N, _, H, W = x.shape
     O = gy.shape[1]
     Ho, Wo = gy.shape[2:]
-    K = int(np.prod(w_shape[1:]))
+    K = math.prod(w_shape[1:])
     if cols is None or cols.shape != (K, N, Ho * Wo):
         cols = im2col(xp.ascontiguousarray(x), *_geometry(s, (Ho, Wo)))
     gY = xp.ascontiguousarray(gy.reshape(N, O, Ho * Wo).transpose(1, 0, 2))
@@ -121,5 +123,6 @@ def grad_input(xp, gy, w, x_shape, s):
     N = x_shape[0]
     O = w.shape[0]
     Ho, Wo = gy.shape[2:]
-    gcols = gemm(w.reshape(O, -1).T, gy.reshape(N, O, Ho * Wo), tf32=_tf32(gy.dtype))
+    K = math.prod(w.shape[1:])
+    gcols = gemm(w.reshape(O, K).T, gy.reshape(N, O, Ho * Wo), tf32=_tf32(gy.dtype))
     return col2im(gcols, x_shape, *_geometry(s, (Ho, Wo)))

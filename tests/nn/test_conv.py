@@ -130,6 +130,30 @@ def test_conv_of_an_empty_batch(padding):
     assert y1.shape == (0, 2, 5)
 
 
+@pytest.mark.parametrize("C, O", [(0, 2), (2, 0)])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_of_empty_channel_dims(C, O, stride):
+    """No input channels: every output is the bias (a sum over nothing); no output channels:
+    an empty output, and x's gradient zero. Gradients of the right (empty) shapes, on every
+    path (the 'same'-size input gradient and col2im); conv_transpose2d too."""
+    rng = np.random.default_rng(1)
+    X = _t(rng.standard_normal((2, C, 5, 5)), "cpu")
+    Wt = _t(rng.standard_normal((O, C, 3, 3)), "cpu")
+    b = _t(rng.standard_normal(O), "cpu")
+    y = F.conv2d(X, Wt, b, padding=1, stride=stride)
+    Ho = 5 if stride == 1 else 3
+    assert y.shape == (2, O, Ho, Ho)
+    np.testing.assert_array_equal(y.data, np.broadcast_to(b.data[:, None, None], y.shape))
+    (y * 3).sum().backward()
+    assert X.grad.shape == X.shape and Wt.grad.shape == Wt.shape
+    np.testing.assert_array_equal(X.grad.data, np.zeros(X.shape))
+    np.testing.assert_array_equal(b.grad.data, np.full(O, 3.0 * 2 * Ho * Ho))
+    yt = F.conv_transpose2d(_t(rng.standard_normal((2, O, 3, 3)), "cpu"),
+                            _t(rng.standard_normal((O, C, 3, 3)), "cpu"), stride=stride)
+    assert yt.shape == (2, C, 2 * stride + 3, 2 * stride + 3)
+    np.testing.assert_array_equal(yt.data, np.zeros(yt.shape))
+
+
 def test_conv_of_strided_input_and_broadcast_gradient():
     """x a transposed view and gy the zero-stride broadcast of y.sum()'s gradient: the
     blocks copy whatever strides they are given."""
