@@ -250,7 +250,7 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
     out = cp.empty(n_rows, dtype)
     methods = [("vector", None), ("merge", None)]
     if VARIANTS["on"] and kind != "power-law":
-        g = _cuda._threads_per_row(nnz, n_rows, dtype)  # what the launcher picks
+        g = K.reference.threads_per_row_for(nnz, n_rows, dtype)  # what the launcher picks
         methods += [("vector", G) for G in (g // 2, 2 * g) if 2 <= G <= 32]
     for method, G in methods:
         name = f"{label} {method}" + (f" G={G}" if G else "")

@@ -248,7 +248,7 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
                   and longest > reference.MERGE_MIN_MAX_LEN else "vector")
     tn = _TN[np.dtype(data.dtype).name]
     if method == "vector":
-        G = threads_per_row or _threads_per_row(nnz, n_rows, data.dtype)
+        G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, data.dtype)
         vec = _aligned(data) and _aligned(indices)
         kernel = get_kernel("spmv_csr.cu", f"spmv_csr_vector_{tn}_g{G}" + ("_vec" if vec else ""))
         rows_per_block = 256 // G
@@ -269,15 +269,6 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     fixup = get_kernel("spmv_csr_merge.cu", f"spmv_csr_merge_fixup_{tn}")
     fixup((-(-n_tiles // 256),), (256,), (_i32(n_tiles), _i32(n_rows), carry_row, carry_val, out))
     return out
-
-
-def _threads_per_row(nnz, n_rows, dtype) -> int:
-    mean = nnz / max(n_rows, 1)
-    vec = 16 // np.dtype(dtype).itemsize
-    g = 2
-    while g < 32 and g * vec < mean:
-        g *= 2
-    return g
 
 
 def spmm_csr(indptr, indices, data, B, out=None):

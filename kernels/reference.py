@@ -73,7 +73,13 @@ def spmv_threads_per_row(indptr, dtype) -> int:
     """Lanes per row G for CSR-vector: the smallest power of two (2..32) whose vector pass
     (G lanes x 16 bytes) covers the mean row length."""
     n_rows = len(indptr) - 1
-    mean = int(indptr[-1]) / max(n_rows, 1)
+    return threads_per_row_for(int(indptr[-1]), n_rows, dtype)
+
+
+def threads_per_row_for(nnz, n_rows, dtype) -> int:
+    """:func:`spmv_threads_per_row` from the counts (what the launcher knows without
+    reading the device's indptr)."""
+    mean = nnz / max(n_rows, 1)
     vec = 16 // np.dtype(dtype).itemsize
     g = 2
     while g < 32 and g * vec < mean:
