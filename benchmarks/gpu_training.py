@@ -472,6 +472,9 @@ def bench_adam():
 def training_versions():
     on_gpu = DEV == "cuda"
     v = versions(cp if on_gpu else None, torch if on_gpu else None)
+    # TF32 for float32 convolutions and matmuls: both libraries' defaults are yes and no
+    v.update(minigrad_conv_allow_tf32=mg.backends.cudnn.allow_tf32,
+             minigrad_matmul_allow_tf32=mg.backends.cuda.matmul.allow_tf32)
     if torch is not None and on_gpu:
         v.update(cudnn=torch.backends.cudnn.version(),
                  torch_cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
@@ -505,17 +508,6 @@ def write_markdown(path, meta):
                            if k not in ("section", "name"))
         lines.append(f"- [{r['section']}] {r['name']}: {fields}")
     path.write_text("\n".join(lines) + "\n")
-
-
-def tf32_settings():
-    """Whether each side's float32 convolutions and matmuls use TF32 (both libraries'
-    defaults: convolutions yes, matmul no)."""
-    out = {"minigrad_conv": mg.backends.cudnn.allow_tf32,
-           "minigrad_matmul": mg.backends.cuda.matmul.allow_tf32}
-    if torch is not None:
-        out.update(torch_conv=torch.backends.cudnn.allow_tf32,
-                   torch_matmul=torch.backends.cuda.matmul.allow_tf32)
-    return out
 
 
 def main(argv=None):
@@ -552,7 +544,7 @@ def main(argv=None):
     meta = dict(date=dt.datetime.now().isoformat(timespec="seconds"),
                 device=device_info(cp if DEV == "cuda" else None),
                 versions=training_versions(), quick=args.quick, tiny=args.tiny,
-                sizes=SIZE, tf32=tf32_settings())
+                sizes=SIZE)
     print(json.dumps(meta, indent=1), flush=True)
     sections = {"adam": bench_adam, "mlp": bench_mlp, "resnet": bench_resnet}
     for name in args.sections.split(","):
