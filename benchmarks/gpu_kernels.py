@@ -118,6 +118,39 @@ def time_gpu(fn, reps=20, warmup=3, spin_us=150):
     return statistics.median(times)
 
 
+def time_interleaved(fns, reps=40, warmup=3, spin_us=150):
+    """Median GPU times in ms of several ``fn(i)`` timed in alternation (f0, f1, f0, f1,
+    ...), and :func:`paired_ratios` of their per-round times: the clock and temperature
+    drift that separate two back-to-back medians by a few percent hit both sides of each
+    round's ratio alike."""
+    for fn in fns:
+        for i in range(warmup):
+            fn(i)
+    cp.cuda.Device().synchronize()
+    times = [[] for _ in fns]
+    start, end = cp.cuda.Event(), cp.cuda.Event()
+    for r in range(reps):
+        for k, fn in enumerate(fns):
+            _spin(spin_us)
+            start.record()
+            fn(warmup + r)
+            end.record()
+            end.synchronize()
+            times[k].append(cp.cuda.get_elapsed_time(start, end))
+    return [statistics.median(t) for t in times], paired_ratios(times)
+
+
+def paired_ratios(times):
+    """For each series of round times after the first: (median, lower quartile, upper
+    quartile) of first[r] / series[r] over the rounds r, the speed-up over the first."""
+    out = []
+    for series in times[1:]:
+        ratios = sorted(a / b for a, b in zip(times[0], series))
+        q1, med, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        out.append((med, q1, q3))
+    return out
+
+
 def rel_err(out, ref):
     out = out.astype(cp.float64)
     ref = ref.astype(cp.float64)
@@ -540,12 +573,28 @@ def mm24_wgmma_rows(label, sets, out, ref, flop, t_cublas):
         dense[bn] = guarded("mm24", f"{label} dense hgemm_wgmma BN={bn}", time_gpu,
                             lambda i, bn=bn: K.hgemm_wgmma(pick(i)[0], pick(i)[1], out=out,
                                                            tiling=dict(BN=bn)), reps=20)
+    guarded("mm24", f"{label} mm24_wgmma vs dense, interleaved", mm24_wgmma_paired, label,
+            sets, out)
     tilings = MM24_WGMMA_TILINGS if (VARIANTS["on"] or "8192" in label) else \
         MM24_WGMMA_TILINGS[:3]
     for tiling in tilings:
         name = f"{label} mm24_wgmma {tiling_name(tiling)}".rstrip()
         guarded("mm24", name, mm24_wgmma_variant, name, tiling, sets, out, ref, flop,
                 dense.get(tiling.get("BN", 256)), t_cublas)
+
+
+def mm24_wgmma_paired(label, sets, out):
+    """The target's ratio (2:4 wgmma.sp over our dense wgmma GEMM, default tilings, BN=256
+    both) from rounds that time the two in alternation: its median and quartiles."""
+    def pick(i):
+        return sets[i % len(sets)]
+    (t_dense, t_sparse), [(ratio, q1, q3)] = time_interleaved([
+        lambda i: K.hgemm_wgmma(pick(i)[0], pick(i)[1], out=out, tiling=dict(BN=256)),
+        lambda i: _cuda.mm_24_wgmma(pick(i)[2], pick(i)[3], pick(i)[1], out=out)])
+    record("mm24", f"{label} mm24_wgmma vs dense hgemm_wgmma, interleaved", time_ms=t_sparse,
+           our_dense_hgemm_ms=t_dense, speedup_vs_our_dense=ratio,
+           speedup_lower_quartile=q1, speedup_upper_quartile=q3,
+           note="40 rounds, dense and 2:4 alternating; the ratio's median and quartiles")
 
 
 def mm24_wgmma_variant(label, tiling, sets, out, ref, flop, t_dense_same_tiling, t_cublas):

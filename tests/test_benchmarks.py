@@ -67,3 +67,17 @@ def test_gpu_kernels_says_why_it_cannot_run(tmp_path):
     proc = _run("gpu_kernels.py", "--out", str(tmp_path))
     assert proc.returncode == 2
     assert "CUDA device" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_paired_ratios_are_per_round_speedups_with_quartiles():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import gpu_kernels
+    finally:
+        sys.path.remove(str(BENCH))
+    # the second series is 1.3x faster every round while the clock drifts by 10 %
+    first = [1.0, 1.1, 1.0, 1.1, 1.05]
+    med, q1, q3 = gpu_kernels.paired_ratios([first, [t / 1.3 for t in first]])[0]
+    assert med == pytest.approx(1.3) and q1 == pytest.approx(1.3) and q3 == pytest.approx(1.3)
+    (one,) = gpu_kernels.paired_ratios([[2.0], [1.0]])
+    assert one == (2.0, 2.0, 2.0)
