@@ -218,8 +218,9 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     r"""y = A x for a CSR matrix A (int32 ``indptr``/``indices``, float32/float64 ``data``).
 
     ``method``: ``"vector"`` (spmv_csr.cu, G lanes per row), ``"merge"`` (spmv_csr_merge.cu,
-    merge-path load balance) or ``None``: merge when the longest row is over 64 times the mean
-    (reads the row lengths, one device sync). ``threads_per_row`` overrides G for "vector".
+    merge-path load balance) or ``None``: ``reference.spmv_method_for`` (merge for mean rows
+    of 24 nonzeros or more, or when the longest row is over 64 times the mean: that check
+    reads the row lengths, one device sync). ``threads_per_row`` overrides G for "vector".
     Must equal ``reference.spmv_csr_vector`` / ``reference.spmv_csr_merge``.
     """
     n_rows, nnz, n_cols = validate_csr(indptr, indices, data, x)
@@ -241,11 +242,7 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
         out[...] = A @ x
         return out
     if method is None:
-        lengths = cp.diff(indptr)
-        mean = max(nnz / n_rows, 1.0)
-        longest = int(lengths.max())
-        method = ("merge" if longest > reference.MERGE_MAX_OVER_MEAN * mean
-                  and longest > reference.MERGE_MIN_MAX_LEN else "vector")
+        method = reference.spmv_method_for(nnz, n_rows, lambda: int(cp.diff(indptr).max()))
     tn = _TN[np.dtype(data.dtype).name]
     if method == "vector":
         G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, data.dtype)

@@ -38,8 +38,10 @@ import numpy as np
 TILING = dict(BM=128, BN=128, BK=32, WARPS_M=2, WARPS_N=2, STAGES=4, GROUP_M=8)
 # Merge-path SpMV (spmv_csr_merge.cu).
 MERGE_THREADS, MERGE_ITEMS = 256, 7
-# Row-length rule that picks the merge-path kernel over CSR-vector (see choose_spmv_method).
+# Row-length rule that picks the merge-path kernel over CSR-vector (see spmv_method_for).
 MERGE_MAX_OVER_MEAN, MERGE_MIN_MAX_LEN = 64, 256
+# Mean row length from which the merge-path kernel is the default (see spmv_method_for).
+MERGE_MIN_MEAN = 24
 
 
 def _xp(a):
@@ -88,15 +90,31 @@ def threads_per_row_for(nnz, n_rows, dtype) -> int:
 
 
 def choose_spmv_method(indptr) -> str:
-    """``"merge"`` when the longest row is much longer than the mean (power-law rows: one
-    warp would work alone on it long after the rest), else ``"vector"``."""
+    """:func:`spmv_method_for` of a CSR matrix's row pointers."""
     n_rows = len(indptr) - 1
+    lengths = np.diff(np.asarray(indptr))
+    return spmv_method_for(int(indptr[-1]) if n_rows >= 1 else 0, n_rows,
+                           lambda: int(lengths.max()))
+
+
+def spmv_method_for(nnz, n_rows, longest) -> str:
+    """The SpMV kernel chosen for ``n_rows`` rows holding ``nnz`` nonzeros: ``"merge"`` when
+    the mean row has at least MERGE_MIN_MEAN nonzeros, or when the longest row is much
+    longer than the mean (power-law rows: one warp would work alone on it long after the
+    rest), else ``"vector"``. ``longest`` is a callable, called only when the mean is short
+    (on a GPU it reads the row lengths back: a sync).
+
+    The mean rule is measured (H200, 2026-11-26 stop 16, every case both ways): with mean
+    rows of 24-32 nonzeros merge path was faster in 6 of 8 cases (banded matrices by 30 to
+    73 %), within 1 % in one and 7 % slower in one; with 12 the vector kernel was faster
+    (by 11 %) in both."""
     if n_rows < 1:
         return "vector"
-    lengths = np.diff(np.asarray(indptr))
-    mean = max(float(lengths.mean()), 1.0)
-    longest = int(lengths.max())
-    if longest > MERGE_MAX_OVER_MEAN * mean and longest > MERGE_MIN_MAX_LEN:
+    mean = max(nnz / n_rows, 1.0)
+    if mean >= MERGE_MIN_MEAN:
+        return "merge"
+    most = longest()
+    if most > MERGE_MAX_OVER_MEAN * mean and most > MERGE_MIN_MAX_LEN:
         return "merge"
     return "vector"
 

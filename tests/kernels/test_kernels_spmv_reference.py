@@ -123,10 +123,15 @@ def test_merge_path_search_matches_walk(rng):
 
 def test_choose_method():
     regular = np.concatenate([[0], np.cumsum(np.full(1000, 30))])
-    assert ref.choose_spmv_method(regular) == "vector"
+    short = np.concatenate([[0], np.cumsum(np.full(1000, 12))])
+    assert ref.choose_spmv_method(short) == "vector"
+    assert ref.choose_spmv_method(regular) == "merge"  # mean >= MERGE_MIN_MEAN
     skewed = np.concatenate([[0], np.cumsum([5] * 999 + [5000])])
     assert ref.choose_spmv_method(skewed) == "merge"
     assert ref.choose_spmv_method(np.array([0])) == "vector"
+    # the longest row is read only when the mean is short (a device sync on a GPU)
+    assert ref.spmv_method_for(30_000, 1000, lambda: 1 / 0) == "merge"
+    assert ref.spmv_method_for(12_000, 1000, lambda: 12) == "vector"
     assert ref.spmv_threads_per_row(regular, np.float32) == 8  # 8 lanes x 4 floats >= 30
     assert ref.spmv_threads_per_row(regular, np.float64) == 16
 
