@@ -149,3 +149,36 @@ def test_an_environment_variable_starts_a_process_on_the_cupy_path():
                              env={**os.environ, "MINIGRAD_DIRECT_GEMM": value},
                              check=True).stdout.strip()
         assert out == want
+
+
+def test_plans_are_cached_only_for_operands_passed_as_they_are():
+    """gemm plans a layout once when cuBLAS reads both operands in place (the pointers are
+    then the operands' own); a layout that needs a copy is planned every call. Run on the
+    CuPy stand-in (tests/fakecupy: arrays with device pointers), in a subprocess."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import cupy, numpy as np
+from minigrad.kernels import cublas_gemm as C
+x = cupy.asarray(np.arange(24.0).reshape(2, 3, 4))
+w = cupy.asarray(np.ones((3, 4)))
+a, b = x.swapaxes(1, 2), w                      # a transposed view, a broadcast weight
+plan, first, second = C._planned(cupy, a, b)
+assert (first, second) == (b.data.ptr, a.data.ptr) and len(C._plans) == 1
+again, first2, second2 = C._planned(cupy, a, b)
+assert again is C._plans[next(iter(C._plans))] and (first2, second2) == (first, second)
+assert again.ops == plan.ops and again.ld == plan.ld and again.strides == plan.strides
+r = x[..., ::-1].swapaxes(1, 2)                  # negative strides: copied, not cached
+plan3, first3, _ = C._planned(cupy, r, b)
+assert len(C._plans) == 1 and first3 == b.data.ptr
+print("ok")
+"""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(root / "tests" / "fakecupy"), str(root), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=root, timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr[-3000:]
