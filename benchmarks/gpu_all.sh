@@ -47,10 +47,14 @@ pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT_DIR/device.txt"
 python -c "import cupy, numpy, numba; print('cupy', cupy.__version__, 'numpy', numpy.__version__, 'numba', numba.__version__)" | tee -a "$OUT_DIR/device.txt"
 
+xdist=""
+WORKERS=${WORKERS:-8}
+if [ "$WORKERS" != 0 ] && python -c "import xdist" 2>/dev/null; then xdist="-n $WORKERS"; fi
+
 # 0. The tests of code that has not run on a GPU yet.
 if [[ $PARTS == *,new,* ]]; then
 timeout ${NEW_TIMEOUT:-150} python -m pytest -m gpu -rA --tb=short -p no:cacheprovider \
-    -p no:benchmark $NEW_TESTS > "$OUT_DIR/gpu-new-tests.log" 2>&1
+    -p no:benchmark $xdist $NEW_TESTS > "$OUT_DIR/gpu-new-tests.log" 2>&1
 echo "new gpu tests exit: $?"; grep -E "^(FAILED|ERROR) " "$OUT_DIR/gpu-new-tests.log" | head -60
 tail -n 2 "$OUT_DIR/gpu-new-tests.log"
 fi
@@ -77,9 +81,6 @@ sed -n '/^==== all wgmma tests/,$p' "$OUT_DIR/gpu-wgmma-tests.log" \
 # timeout, a crash) mean a kernel may hang or fault: leave the wgmma kernels out.
 [ "$wgmma" -le 1 ] || no_wgmma="--no-wgmma"
 }
-xdist=""
-WORKERS=${WORKERS:-8}
-if [ "$WORKERS" != 0 ] && python -c "import xdist" 2>/dev/null; then xdist="-n $WORKERS"; fi
 wgmma_pid=""
 if [[ $PARTS == *,wgmma,* ]]; then
     if [ -n "$xdist" ] && [[ $PARTS == *,tests,* ]]; then run_wgmma & wgmma_pid=$!
