@@ -399,8 +399,12 @@ def hgemm_case(label, M, N, Kd, variants):
 
 def hgemm_variant(label, tiling, sets, out, ref, flop, t_vendor, vendor_tflops):
     """One kernel: tiling None = the WMMA baseline; ("wgmma", t) = the sm_90a wgmma GEMM
-    with tile macros t; a dict = hgemm.cu with those tile macros."""
-    if tiling is None:
+    with tile macros t; a dict = hgemm.cu with those tile macros; "auto" = hgemm.cu with
+    the tiling it picks by size (reference.hgemm_tiling)."""
+    if tiling == "auto":
+        def f(i):
+            return _cuda.hgemm(*sets[i % len(sets)], out=out)
+    elif tiling is None:
         def f(i):
             return _cuda.hgemm_wmma(*sets[i % len(sets)], out=out)
     elif isinstance(tiling, tuple):
@@ -486,7 +490,7 @@ def bench_hgemm(quick):
              ("hgemm_wgmma BN=128 STAGES=6", ("wgmma", dict(BN=128, STAGES=6))),
              ("hgemm_wgmma STAGES=3", ("wgmma", dict(STAGES=3)))] if is_sm90() else []
     for M, N, Kd in sizes:
-        variants = [("hgemm", {})] + wgmma[:1]
+        variants = [("hgemm", "auto"), ("hgemm BN=128", {})] + wgmma[:1]
         if (M, N, Kd) in ((4096, 4096, 4096), (8192, 8192, 8192)):
             variants += wgmma[1:]
         variants += tilings  # (the default tiling's rivals, at every size)
@@ -519,7 +523,8 @@ def mm24_case(label, n, torch):
     def pick(i):
         return sets[i % len(sets)]
     t_cublas = time_gpu(lambda i: cp.matmul(pick(i)[0], pick(i)[1], out=out), reps=20)
-    t_dense_ours = time_gpu(lambda i: K.hgemm(pick(i)[0], pick(i)[1], out=out), reps=20)
+    t_dense_ours = time_gpu(lambda i: K.hgemm(pick(i)[0], pick(i)[1], out=out, tiling={}),
+                            reps=20)  # mm_24's own tiling: reference.TILING
     err = rel_err(K.mm_24(sets[0][2], sets[0][3], sets[0][1], out=out), ref)
     t = time_gpu(lambda i: K.mm_24(pick(i)[2], pick(i)[3], pick(i)[1], out=out), reps=20)
     if VARIANTS["on"]:

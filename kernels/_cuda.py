@@ -500,12 +500,12 @@ def _launch_mma_sync(filename, name, tiling, sparse, M, Np, args):
 def hgemm(A, B, out=None, out_dtype=None, *, tiling=None):
     r"""C = A B on tensor cores (hgemm.cu): float16 (or bfloat16) A, B, fp32 accumulation,
     output float32 (default) or the input type. Any M, N, K; K or N not a multiple of 8 cost
-    a zero-padded copy. ``tiling`` overrides the -D tile macros (BM, BN, BK, WARPS_M,
-    WARPS_N, STAGES, GROUP_M) for tuning. Must equal ``reference.hgemm``."""
-    tiling = dict(tiling or {})
-
+    a zero-padded copy. ``tiling``: -D tile macros (BM, BN, BK, WARPS_M, WARPS_N, STAGES,
+    GROUP_M) over ``reference.TILING``; by default ``reference.hgemm_tiling(M, N)`` (128 x
+    256 tiles for large outputs). Must equal ``reference.hgemm``."""
     def launch(A_, B_, C_, M, Np, Kp, name):
-        _launch_mma_sync("hgemm.cu", f"hgemm_{name}", tiling, False, M, Np,
+        t = reference.hgemm_tiling(M, Np) if tiling is None else dict(tiling)
+        _launch_mma_sync("hgemm.cu", f"hgemm_{name}", t, False, M, Np,
                          (_i32(M), _i32(Np), _i32(Kp), A_, B_, C_))
 
     return _padded_gemm(A, B, out, out_dtype, launch)

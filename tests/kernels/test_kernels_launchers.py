@@ -8,6 +8,7 @@ import minigrad.kernels as K
 import numpy as np
 import pytest
 from minigrad.kernels import _cuda
+from minigrad.kernels import reference as ref
 
 from minigrad import _backend
 
@@ -225,3 +226,21 @@ def test_mma_sync_launch_grid_block_and_shared_memory(monkeypatch, sparse):
     assert seen["grid"] == (3 * 3,) and seen["block"] == (32 * 2 * 4,)
     assert seen["smem"] == seen["shared"] == 4 * (a + 32 * 256 * 2 + meta)
     assert (seen["filename"], seen["name"], seen["args"]) == ("x.cu", "k", ("args",))
+
+
+def test_hgemm_takes_wide_tiles_for_large_outputs_unless_told(monkeypatch):
+    """hgemm's default tiling by output size (reference.hgemm_tiling: 128 x 256 tiles from
+    WIDE_MIN_OUTPUT elements, measured faster there), and an explicit tiling as given."""
+    assert ref.hgemm_tiling(4096, 4096) == dict(BN=256, WARPS_N=4)
+    assert ref.hgemm_tiling(5000, 3000) == dict(BN=256, WARPS_N=4)  # 15M, the smallest measured
+    assert ref.hgemm_tiling(1024, 1024) == {}
+    seen = []
+    monkeypatch.setattr(_cuda, "_launch_mma_sync",
+                        lambda filename, name, tiling, *a: seen.append(tiling))
+    monkeypatch.setattr(_cuda, "_padded_gemm",
+                        lambda A, B, out, out_dtype, launch: launch(A, B, out, *A.shape, 8, "x"))
+    A = np.zeros((4096, 4096), np.float16)
+    _cuda.hgemm(A, A)
+    _cuda.hgemm(A, A, tiling={})
+    _cuda.hgemm(A[:64], A, tiling=dict(BK=64))
+    assert seen == [dict(BN=256, WARPS_N=4), {}, dict(BK=64)]
