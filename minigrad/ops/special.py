@@ -527,13 +527,33 @@ def _igam_fac(xp, a, x):
     return xp.where(far, far_value, xp.where((a < 200) & (x < 200), moderate, large))
 
 
-def _converge(xp, state, step):
-    """Iterate ``step(state) -> (state, done)`` on 1-d arrays, dropping the elements whose
-    ``done`` is set (their last state is kept): each series runs only as long as its
-    slowest element still needs it. Returns the final state, in the original order."""
+def _converge(xp, state, step, compact=None):
+    """Iterate ``step(state) -> (state, done)`` on 1-d arrays; each element keeps the state
+    of the step that set its ``done`` (or its last, after _MAXITER steps). An element with
+    a NaN in its starting state is done at once (it would never converge, and its result
+    is NaN whatever the state).
+
+    Two ways, the same numbers: ``compact`` (NumPy's default) drops the finished elements
+    every step, so each series runs only as long as its slowest element needs it; the
+    other (CuPy's) keeps the arrays whole and freezes finished elements with ``where``,
+    asking the device whether any is still running only every 16 steps: boolean indexing
+    on a GPU is a host sync and a compaction per step, which made the CUDA igamma
+    gradchecks outlast their time limit. Returns the final state, in the original order."""
+    compact = xp is np if compact is None else compact
     n = state[0].shape[0]
+    running = ~xp.any(xp.stack([xp.isnan(s) for s in state]), axis=0) if n else \
+        xp.zeros(0, dtype=bool)
+    if not compact:
+        for i in range(_MAXITER):
+            if i % 16 == 0 and not bool(running.any()):
+                break
+            new, done = step(state)
+            state = [xp.where(running, a, b) for a, b in zip(new, state)]
+            running = running & ~done
+        return state
     out = [s.copy() for s in state]
-    idx = xp.arange(n)
+    idx = xp.arange(n)[running]
+    state = [s[running] for s in state]
     for _ in range(_MAXITER):
         if idx.shape[0] == 0:
             break

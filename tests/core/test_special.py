@@ -154,3 +154,24 @@ def test_polygamma_far_below_zero_matches_scipy():
     for n in (1, 2, 4):
         np.testing.assert_allclose(mg.tensor(x).polygamma(n).numpy(), special.polygamma(n, x),
                                    rtol=1e-13)
+
+
+def test_incomplete_gamma_series_converge_alike_compacted_or_frozen(monkeypatch):
+    """The regularized incomplete gamma functions' series and continued fraction iterate in
+    _converge: NumPy drops finished elements, CuPy freezes them with where (no host sync
+    per step). Both give the same numbers, bit for bit, NaNs included (done at once)."""
+    from minigrad.ops import special
+
+    rng = np.random.default_rng(3)
+    a = np.concatenate([rng.uniform(0.01, 60, 300), [np.nan, 2.0, 0.5, 1e3]])
+    x = np.concatenate([rng.uniform(0.0, 80, 300), [1.0, np.nan, 1e-8, 1e3]])
+    A, X = mg.tensor(a), mg.tensor(x)
+    want = (mg.igamma(A, X).numpy(), mg.igammac(A, X).numpy())
+    converge = special._converge
+    monkeypatch.setattr(special, "_converge",
+                        lambda xp, state, step: converge(xp, state, step, compact=False))
+    got = (mg.igamma(A, X).numpy(), mg.igammac(A, X).numpy())
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert np.isnan(want[0][300]) and np.isnan(want[1][301])
+    assert np.all((want[0][:300] >= 0) & (want[0][:300] <= 1))
