@@ -40,7 +40,7 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_im2col.py tests/kernels/test_cublas_gemm.py \
 tests/kernels/test_batchnorm_kernels.py \
 tests/core/test_cuda_graphs.py tests/core/test_backends.py tests/nn/test_conv.py \
-tests/nn/test_norm.py \
+tests/nn/test_norm.py tests/core/test_special.py \
 tests/amp/test_autocast.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
