@@ -1,8 +1,9 @@
 // batchnorm.cu -- batch norm's per-channel sums, each in one launch: Σx (the mean),
 // Σ(x − μ)² (the variance and 1/√(σ² + ε)) and, for the backward, Σg with Σg·x̂ together.
 // CuPy's reduction kernels need two launches for each sum (over L, then over N), plus one
-// to divide and one for the statistics: 13 launches a batch norm layer a training step,
-// here 5 with the two elementwise kernels (BatchNormFunction's CUDA path).
+// to divide and one for the statistics: 13 launches a batch norm layer a training step
+// with the running-statistics update, here 6 (BatchNormFunction's CUDA path: these three,
+// two elementwise kernels and the running update).
 //
 // Math (M = N·L values per channel c)
 //   mode 0:  mean[c] = (Σ x) / M
