@@ -79,10 +79,34 @@ def kernel_table(step, steps, top, label):
     launches = sum(e.count for e in events) / steps
     print(f"==== {label}: wall {wall:.2f} ms a step (profiled), GPU busy {busy:.2f} ms a "
           f"step, {launches:.0f} kernels a step")
+    totals = {}
+    for e in events:
+        kind = kernel_kind(e.key)
+        time_ms, count = totals.get(kind, (0.0, 0.0))
+        totals[kind] = (time_ms + e.self_device_time_total / steps / 1e3, count + e.count / steps)
+    print("  by kind: " + ", ".join(f"{k} {t:.3f} ms ({c:.0f})" for k, (t, c) in
+                                    sorted(totals.items(), key=lambda kv: -kv[1][0])))
     events.sort(key=lambda e: -e.self_device_time_total)
     for e in events[:top]:
         print(f"{e.self_device_time_total / steps / 1e3:9.3f} ms {e.count / steps:6.1f}x  "
               f"{e.key[:110]}")
+
+
+# Kernel name -> kind, first match wins (the profile's per-kind totals).
+KINDS = [("copy", ("copy", "Memcpy", "nchwToNhwc", "nhwcToNchw")), ("memset", ("Memset",)),
+         ("gemm/conv", ("gemm", "xmma", "cutlass", "sgemm", "splitK", "wgrad", "dgrad",
+                        "fprop", "conv", "fft", "flip_filter", "region_transform")),
+         ("im2col/col2im", ("im2col", "col2im")),
+         ("batch norm", ("bn_", "minigrad_bn", "cudnn::bn")),
+         ("optimizer", ("adam", "Adam", "multi_tensor", "Optim"))]
+
+
+def kernel_kind(name: str) -> str:
+    """The kind of a kernel, by its name (see KINDS; "other" for the rest)."""
+    for kind, marks in KINDS:
+        if any(m in name for m in marks):
+            return kind
+    return "other"
 
 
 def kernels(args):

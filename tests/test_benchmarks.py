@@ -81,3 +81,17 @@ def test_paired_ratios_are_per_round_speedups_with_quartiles():
     assert med == pytest.approx(1.3) and q1 == pytest.approx(1.3) and q3 == pytest.approx(1.3)
     (one,) = gpu_kernels.paired_ratios([[2.0], [1.0]])
     assert one == (2.0, 2.0, 2.0)
+
+
+def test_profile_kinds_sort_kernel_names():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import profile_gpu_step as P
+    finally:
+        sys.path.remove(str(BENCH))
+    assert P.kernel_kind("cupy_copy__float32_float32") == "copy"
+    assert P.kernel_kind("sm80_xmma_gemm_f32f32_f32f32") == "gemm/conv"
+    assert P.kernel_kind("im2col_f32") == "im2col/col2im"
+    assert P.kernel_kind("bn_sums1_f32") == "batch norm"
+    assert P.kernel_kind("void cudnn::bn_fw_tr_1C11_kernel_NCHW<float>") == "batch norm"
+    assert P.kernel_kind("cupy_add__float32") == "other"
