@@ -577,6 +577,20 @@ class _CudaEvent:
 cuda = _Cuda()
 
 
+def set_float32_matmul_precision(precision):
+    """PyTorch's name (:func:`minigrad.backends.set_float32_matmul_precision`)."""
+    from .backends import set_float32_matmul_precision as set_precision
+
+    set_precision(precision)
+
+
+def get_float32_matmul_precision():
+    """PyTorch's name (:func:`minigrad.backends.get_float32_matmul_precision`)."""
+    from .backends import get_float32_matmul_precision as get_precision
+
+    return get_precision()
+
+
 def sparse_coo_tensor(indices, values, size=None, **kwargs):
     """A COO sparse tensor (:func:`minigrad.sparse.sparse_coo_tensor`)."""
     from .sparse import sparse_coo_tensor as make

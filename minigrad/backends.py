@@ -18,7 +18,7 @@ be compared tightly; the benchmarks keep the defaults.
 """
 from __future__ import annotations
 
-__all__ = ["cudnn", "cuda"]
+__all__ = ["cudnn", "cuda", "set_float32_matmul_precision", "get_float32_matmul_precision"]
 
 
 class _Switches:
@@ -54,3 +54,21 @@ class _CudaBackend:
 
 
 cuda = _CudaBackend()
+
+_PRECISIONS = ("highest", "high", "medium")
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """PyTorch's ``torch.set_float32_matmul_precision``: ``"highest"`` keeps float32
+    matmuls exact (``cuda.matmul.allow_tf32 = False``); ``"high"`` and ``"medium"`` let
+    them use TF32 (minigrad has no bfloat16-based "medium" mode: it means TF32 here too).
+    Also ``mg.set_float32_matmul_precision``."""
+    if precision not in _PRECISIONS:
+        raise ValueError(f"float32 matmul precision must be one of {', '.join(_PRECISIONS)}, "
+                         f"got {precision!r}")
+    cuda.matmul.allow_tf32 = precision != "highest"
+
+
+def get_float32_matmul_precision() -> str:
+    """``"highest"`` unless float32 matmuls may use TF32 (then ``"high"``), as PyTorch."""
+    return "high" if cuda.matmul.allow_tf32 else "highest"

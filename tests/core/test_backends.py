@@ -64,3 +64,35 @@ def test_tf32_on_a_gpu_changes_float32_convolutions_only():
     assert np.abs(exact - want).max() < 1e-5 * scale
     assert np.abs(tf32 - want).max() < 1e-2 * scale
     np.testing.assert_array_equal(again64, want)  # float64 untouched
+
+
+def test_float32_matmul_precision_is_pytorchs_switch_for_matmul_tf32():
+    assert mg.get_float32_matmul_precision() == "highest"
+    try:
+        mg.set_float32_matmul_precision("high")
+        assert backends.cuda.matmul.allow_tf32 and mg.get_float32_matmul_precision() == "high"
+        mg.set_float32_matmul_precision("medium")
+        assert backends.cuda.matmul.allow_tf32
+        mg.set_float32_matmul_precision("highest")
+        assert not backends.cuda.matmul.allow_tf32
+        with pytest.raises(ValueError, match="must be one of highest, high, medium"):
+            mg.set_float32_matmul_precision("low")
+    finally:
+        backends.cuda.matmul.allow_tf32 = False
+
+
+@pytest.mark.gpu
+def test_float32_matmul_uses_tf32_on_a_gpu_only_when_asked():
+    rng = np.random.default_rng(2)
+    a = mg.tensor(rng.standard_normal((64, 300)), dtype=mg.float32, device="cuda")
+    b = mg.tensor(rng.standard_normal((300, 48)), dtype=mg.float32, device="cuda")
+    want = (a.double() @ b.double()).cpu().numpy()
+    exact = (a @ b).cpu().numpy()
+    try:
+        mg.set_float32_matmul_precision("high")
+        tf32 = (a @ b).cpu().numpy()
+    finally:
+        mg.set_float32_matmul_precision("highest")
+    scale = np.abs(want).max()
+    assert np.abs(exact - want).max() < 1e-5 * scale
+    assert 1e-6 * scale < np.abs(tf32 - want).max() < 1e-2 * scale
