@@ -41,7 +41,7 @@ NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_im2col.py tests/kernels/test_cublas_g
 tests/kernels/test_batchnorm_kernels.py \
 tests/core/test_cuda_graphs.py tests/core/test_backends.py tests/nn/test_conv.py \
 tests/nn/test_norm.py tests/core/test_special.py \
-tests/amp/test_autocast.py"}
+tests/amp/test_autocast.py tests/train/test_cli.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT_DIR/device.txt"

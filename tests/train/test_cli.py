@@ -154,9 +154,9 @@ def _same_as_full(full, run):
     assert load(full / "last.npz")["optimizer"]["state"].keys() == \
         load(run / "last.npz")["optimizer"]["state"].keys()
     for i, st in load(full / "last.npz")["optimizer"]["state"].items():
-        for k, v in st.items():
-            assert np.array_equal(np.asarray(v), np.asarray(
-                load(run / "last.npz")["optimizer"]["state"][i][k])), (i, k)
+        for k, v in st.items():  # (state saved from a CUDA run loads onto the GPU)
+            assert np.array_equal(np.asarray(_host(v)), np.asarray(
+                _host(load(run / "last.npz")["optimizer"]["state"][i][k]))), (i, k)
     assert _rows(full / "metrics.csv") == _rows(run / "metrics.csv")
     assert json.load(open(full / "metrics.json"))["test"]["test_accuracy"] == \
         json.load(open(run / "metrics.json"))["test"]["test_accuracy"]
