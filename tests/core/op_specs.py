@@ -788,7 +788,7 @@ def _np_sign_margin(v):
 
 def _la_eigh(A, UPLO):
     lam, v = mg.linalg.eigh(_la_sym(A), UPLO)
-    return mg.cat([lam, (v * _on(v, _np_signs(v.data))).flatten(-2)], -1)
+    return mg.cat([lam, (v * _on(v, _np_signs(v.detach().cpu().numpy()))).flatten(-2)], -1)
 
 
 def _np_eigh(a, UPLO):
@@ -798,7 +798,7 @@ def _np_eigh(a, UPLO):
 
 def _la_svd(A):
     u, s, vh = mg.linalg.svd(A, full_matrices=False)
-    sign = _on(u, _np_signs(u.data))
+    sign = _on(u, _np_signs(u.detach().cpu().numpy()))  # (host: fixed weights, NumPy)
     return mg.cat([(u * sign).flatten(-2), s, (vh * sign.mT).flatten(-2)], -1)
 
 
