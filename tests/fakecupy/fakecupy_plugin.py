@@ -12,13 +12,16 @@ def philox_fill(kind, n, seed, offset, range_=None):
 _c.philox_fill = philox_fill
 
 
-# The GPU convolutions' kernels and cuBLAS call (minigrad.nn.conv_device) and batch norm's
-# channel sums replaced by their NumPy twins, on the stand-in's arrays, and ReLU's gradient
+# The GPU convolutions' kernels and cuBLAS call (minigrad.nn.conv_device), batch norm's
+# channel sums and elementwise kernels replaced by their NumPy twins (the last two as
+# tests/nn/test_norm.py emulates them), on the stand-in's arrays, and ReLU's gradient
 # kernel by its formula: the CuPy-array code around them runs under the stand-in.
 import minigrad.kernels as _kernels  # noqa: E402
 import numpy  # noqa: E402
 from minigrad.kernels import cublas_gemm as _gemm  # noqa: E402
 
+import minigrad.amp.autocast_mode as _autocast  # noqa: E402
+import minigrad.nn.normalization as _normalization  # noqa: E402
 import minigrad.ops.activation as _activation  # noqa: E402
 
 
@@ -44,3 +47,30 @@ def _relu_grad_kernel():
 
 
 _activation._relu_grad_kernel = _relu_grad_kernel
+
+
+def _bn_kernels_on_host(*dtypes):
+    from tests.nn.test_norm import _emulated_bn_kernels
+
+    return {name: _on_host(kernel) for name, kernel in _emulated_bn_kernels(*dtypes).items()}
+
+
+def _bn_running_kernel_on_host(acc_dtype, r_dtype):
+    from tests.nn.test_norm import _emulated_running_kernel
+
+    update = _emulated_running_kernel(numpy.dtype(acc_dtype), r_dtype)
+
+    def run(mu, var, one_minus_m, m, unbias, rm, rv):  # updates rm, rv in place
+        rm_h, rv_h = rm.get(), rv.get()
+        update(mu.get(), var.get(), one_minus_m, m, unbias, rm_h, rv_h)
+        rm[...], rv[...] = cupy.asarray(rm_h), cupy.asarray(rv_h)
+    return run
+
+
+_normalization._bn_kernels = _bn_kernels_on_host
+_normalization._bn_running_kernel = _bn_running_kernel_on_host
+
+
+# The tensor-core GEMMs (autocast's 2-D half products) by their twin; no Hopper here.
+_kernels.hgemm = _on_host(reference.hgemm)
+_autocast._is_sm90 = lambda device_id: False

@@ -346,6 +346,8 @@ class _Runtime:
 
 
 class _Device:
+    compute_capability = "80"  # an Ampere-like device: no Hopper (wgmma) paths
+
     def __init__(self, i=0):
         self.id = i
 
