@@ -23,6 +23,7 @@ from minigrad.kernels import cublas_gemm as _gemm  # noqa: E402
 import minigrad.amp.autocast_mode as _autocast  # noqa: E402
 import minigrad.nn.normalization as _normalization  # noqa: E402
 import minigrad.ops.activation as _activation  # noqa: E402
+import minigrad.optim.fused as _fused_optim  # noqa: E402
 
 
 def _on_host(twin):
@@ -74,3 +75,19 @@ _normalization._bn_running_kernel = _bn_running_kernel_on_host
 # The tensor-core GEMMs (autocast's 2-D half products) by their twin; no Hopper here.
 _kernels.hgemm = _on_host(reference.hgemm)
 _autocast._is_sm90 = lambda device_id: False
+
+
+def _fused_program_kernel(self, dtype):
+    """A fused optimizer Program's kernel as its NumPy evaluation (run_numpy), with the
+    ElementwiseKernel's calling order: inputs, scalars, in-outs (updated in place)."""
+    def call(*args):
+        ni, ns = len(self.inputs), len(self.scalars)
+        inputs, scalars, inouts = args[:ni], args[ni:ni + ns], args[ni + ns:]
+        arrays = {n: a.get() for n, a in zip(self.inputs + self.inouts, inputs + inouts)}
+        self.run_numpy(arrays, dict(zip(self.scalars, scalars)))
+        for n, a in zip(self.inouts, inouts):
+            a[...] = cupy.asarray(arrays[n])
+    return call
+
+
+_fused_optim.Program.kernel = _fused_program_kernel
