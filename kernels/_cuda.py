@@ -375,7 +375,7 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
         raise ValueError(f"bn_channel_sums: mode must be 0, 1 or 2, got {mode!r}")
     _check_array("x", x, 3, tuple(_BN_TAG))
     N, C, L = x.shape
-    acc = reference.bn_acc_dtype(x.dtype)
+    acc = reference.acc_dtype(x.dtype)
     if mode == 1:
         _check_array("mean", mean, 1, (acc.name,), (C,))
     if mode == 2:

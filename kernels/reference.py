@@ -48,12 +48,30 @@ WIDE_MIN_OUTPUT = 12 << 20
 def hgemm_tiling(M, N) -> dict:
     """The tile macros hgemm.cu takes by default for an M x N output (over TILING)."""
     return dict(WIDE_TILING) if M * N >= WIDE_MIN_OUTPUT else {}
+
+
 # Merge-path SpMV (spmv_csr_merge.cu).
 MERGE_THREADS, MERGE_ITEMS = 256, 7
 # Row-length rule that picks the merge-path kernel over CSR-vector (see spmv_method_for).
 MERGE_MAX_OVER_MEAN, MERGE_MIN_MAX_LEN = 64, 256
 # Mean row length from which the merge-path kernel is the default (see spmv_method_for).
 MERGE_MIN_MEAN = 24
+
+
+def acc_dtype(dtype) -> np.dtype:
+    """The dtype im2col.cu's col2im and batchnorm.cu sum in: float64 for float64 data,
+    float32 for float32 and the 16-bit types."""
+    return np.dtype(np.float64 if np.dtype(dtype) == np.float64 else np.float32)
+
+
+def _digits(t, *radices):
+    """The mixed-radix digits of the flat indices t, fastest first, then what is left:
+    the kernels' ``digit`` steps (im2col.cu)."""
+    out = []
+    for radix in radices:
+        out.append(t % radix)
+        t = t // radix
+    return (*out, t)
 
 
 def _xp(a):
@@ -516,16 +534,7 @@ def _im2col_source(geometry, t):
     """For flat indices t of cols (K, N, P): the flat index into x (N, C, H, W) each reads
     and whether it lies inside the image (else the padding's zero); im2col.cu's arithmetic."""
     N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = geometry
-    wo = t % Wo
-    r = t // Wo
-    ho = r % Ho
-    r //= Ho
-    n = r % N
-    r //= N
-    j = r % kw
-    r //= kw
-    i = r % kh
-    c = r // kh
+    wo, ho, n, j, i, c = _digits(t, Wo, Ho, N, kw, kh)
     h = ho * sh - pt + i * dh
     w = wo * sw - pl + j * dw
     inside = (h >= 0) & (h < H) & (w >= 0) & (w < W)
@@ -557,16 +566,10 @@ def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size):
     K, P = C * kh * kw, Ho * Wo
     if gcols.shape != (N, K, P):
         raise ValueError(f"col2im: gcols must have shape {(N, K, P)}, got {gcols.shape}")
-    acc_dtype = np.float64 if gcols.dtype == np.float64 else np.float32
-    t = np.arange(N * C * H * W, dtype=np.int64)
-    w = t % W
-    r = t // W
-    h = r % H
-    r //= H
-    c = r % C
-    n = r // C
+    A = acc_dtype(gcols.dtype)
+    w, h, c, n = _digits(np.arange(N * C * H * W, dtype=np.int64), W, H, C)
     flat = np.ascontiguousarray(gcols).reshape(-1)
-    acc = np.zeros(t.shape, dtype=acc_dtype)
+    acc = np.zeros(w.shape, dtype=A)
     for i in range(kh):
         hs = h + pt - i * dh
         ho = hs // sh
@@ -577,7 +580,7 @@ def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size):
             ok = h_ok & (ws >= 0) & (ws % sw == 0) & (wo < Wo)
             k = (c * kh + i) * kw + j
             idx = (n * K + k) * P + ho * Wo + wo
-            acc[ok] += flat[idx[ok]].astype(acc_dtype)
+            acc[ok] += flat[idx[ok]].astype(A)
     return acc.astype(gcols.dtype).reshape(N, C, H, W)
 
 
@@ -592,11 +595,6 @@ def bn_blocks(N, L) -> int:
     1 to 256."""
     M = N * L
     return max(1, min(256, -(-M // BN_VALUES_PER_BLOCK)))
-
-
-def bn_acc_dtype(dtype):
-    """The accumulation dtype of batchnorm.cu: float64 for float64, float32 otherwise."""
-    return np.dtype(np.float64 if np.dtype(dtype) == np.float64 else np.float32)
 
 
 def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0, blocks=None):
@@ -617,7 +615,7 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0, blocks=None):
     N, C, L = x.shape
     M = N * L
     S = blocks or bn_blocks(N, L)
-    A = bn_acc_dtype(x.dtype)
+    A = acc_dtype(x.dtype)
     T = BN_THREADS
     v = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(C, M).astype(A)
     if mode == 1:

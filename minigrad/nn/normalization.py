@@ -55,8 +55,10 @@ import numpy as np
 
 from .. import creation
 from .._backend import get_array_module
+from ..amp.autocast_mode import is_half
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ..kernels.reference import acc_dtype
 from ..ops.elementwise import const
 from ..ops.shape import pad
 from ..tensor import Tensor
@@ -214,7 +216,7 @@ def _bn_out_dtype(x, gamma, beta):
     float32 (PyTorch's mixed-precision batch norm, what autocast meets after a half
     convolution: statistics and affine in float32, the output half, so the next half op
     needs no cast), else NumPy's promotion of the three."""
-    if x.itemsize == 2 and gamma.dtype == beta.dtype == np.float32:
+    if is_half(x.dtype) and gamma.dtype == beta.dtype == np.float32:
         return x.dtype
     return np.result_type(x.dtype, gamma.dtype, beta.dtype)
 
@@ -252,9 +254,8 @@ class BatchNormFunction(Function):
 
     def _forward_cuda(self, x, gamma, beta):
         """The forward in three kernels (see the CUDA section above)."""
-        acc = np.float64 if x.dtype == np.float64 else np.float32
         out = _bn_out_dtype(x, gamma, beta)
-        k = _bn_kernels(x.dtype, np.dtype(acc), out, gamma.dtype)
+        k = _bn_kernels(x.dtype, acc_dtype(x.dtype), out, gamma.dtype)
         beta = beta.astype(gamma.dtype, copy=False)
         shape = (1, -1) + (1,) * (x.ndim - 2)
         (mean,) = _channel_sums(0, x)

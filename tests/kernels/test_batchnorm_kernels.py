@@ -20,7 +20,7 @@ def _data(shape, dtype, seed=0):
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
     g = rng.standard_normal(shape).astype(dtype)
-    xhat = rng.standard_normal(shape).astype(reference.bn_acc_dtype(dtype))
+    xhat = rng.standard_normal(shape).astype(reference.acc_dtype(dtype))
     return x, g, xhat
 
 
@@ -32,7 +32,7 @@ def test_twin_equals_the_definitions(N, C, L, blocks, dtype):
     x64, g64 = x.astype(np.float64), g.astype(np.float64)
     tol = 1e-12 if dtype == np.float64 else 2e-5
     (mean,) = reference.bn_channel_sums(0, x, blocks=blocks)
-    assert mean.dtype == reference.bn_acc_dtype(dtype)
+    assert mean.dtype == reference.acc_dtype(dtype)
     np.testing.assert_allclose(mean, x64.mean((0, 2)), rtol=tol, atol=tol)
     var, inv = reference.bn_channel_sums(1, x, mean=mean, eps=1e-5, blocks=blocks)
     want_var = ((x64 - mean.astype(np.float64)[:, None]) ** 2).mean((0, 2))
