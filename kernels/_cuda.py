@@ -212,6 +212,8 @@ def philox_fill(kind: str, n: int, seed: int, offset: int, range_: int | None = 
 # ----------------------------------------------------------------------------------- SpMV
 
 _TN = {"float32": "f32", "float64": "f64"}
+# Every dtype tag of the kernels' names (f32, f64 and the 16-bit types f16, bf16).
+_TAG = {**_TN, "float16": "f16", "bfloat16": "bf16"}
 
 
 def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row=None):
@@ -305,6 +307,17 @@ def _conv_grid(total: int) -> tuple:
     return (max(1, min(-(-total // _CONV_BLOCK), 1 << 20)),)
 
 
+def _conv_launch(name, src, geometry, shape, out):
+    """Kernel ``name`` of im2col.cu over the elements of ``out`` (made of ``shape`` and
+    src's dtype when None), one thread each: (src, out, the 14 ints of the geometry)."""
+    if out is None:
+        out = _backend.cupy().empty(shape, dtype=src.dtype)
+    if out.size:
+        get_kernel("im2col.cu", name)(_conv_grid(out.size), (_CONV_BLOCK,),
+                                      (src, out, *(_i32(v) for v in geometry)))
+    return out
+
+
 def im2col(x, kernel, stride, padding, dilation, out_size, out=None):
     r"""cols (C·kh·kw, N, Ho·Wo) of x (N, C, H, W), one launch (im2col.cu): the columns of a
     2-D convolution read straight from the unpadded image (zero in the padding: top ``pt``,
@@ -316,14 +329,8 @@ def im2col(x, kernel, stride, padding, dilation, out_size, out=None):
     shape = (C * kh * kw, N, Ho * Wo)
     _check_out(out, shape, (np.dtype(x.dtype).name,))
     _require_device(x=x, out=out)
-    cp = _backend.cupy()
-    if out is None:
-        out = cp.empty(shape, dtype=x.dtype)
-    if out.size:
-        tag = _TN.get(np.dtype(x.dtype).name, "b16")  # 16-bit types: bits are copied
-        kernel_fn = get_kernel("im2col.cu", f"im2col_{tag}")
-        kernel_fn(_conv_grid(out.size), (_CONV_BLOCK,), (x, out, *(_i32(v) for v in g)))
-    return out
+    tag = _TN.get(np.dtype(x.dtype).name, "b16")  # 16-bit types: bits are copied
+    return _conv_launch(f"im2col_{tag}", x, g, shape, out)
 
 
 def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size, out=None):
@@ -339,19 +346,12 @@ def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size, out=None
     name = np.dtype(gcols.dtype).name
     _check_out(out, (N, C, H, W), (name,))
     _require_device(gcols=gcols, out=out)
-    cp = _backend.cupy()
-    if out is None:
-        out = cp.empty((N, C, H, W), dtype=gcols.dtype)
-    if out.size:
-        tag = _TN.get(name) or _IN_TAG[name]
-        kernel_fn = get_kernel("im2col.cu", f"col2im_{tag}")
-        kernel_fn(_conv_grid(out.size), (_CONV_BLOCK,), (gcols, out, *(_i32(v) for v in g)))
-    return out
+    return _conv_launch(f"col2im_{_TAG[name]}", gcols, g, (N, C, H, W), out)
 
 
 # ------------------------------------------------------------------------ batch norm
 
-_BN_TAG = {"float16": "f16", "float32": "f32", "float64": "f64"}
+_BN_DTYPES = ("float16", "float32", "float64")
 _bn_workspaces: dict = {}
 
 
@@ -373,7 +373,7 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
     accumulation dtype (float64 for float64 x, float32 otherwise), shape (C,)."""
     if mode not in (0, 1, 2):
         raise ValueError(f"bn_channel_sums: mode must be 0, 1 or 2, got {mode!r}")
-    _check_array("x", x, 3, tuple(_BN_TAG))
+    _check_array("x", x, 3, _BN_DTYPES)
     N, C, L = x.shape
     acc = reference.acc_dtype(x.dtype)
     if mode == 1:
@@ -388,7 +388,7 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
     part0, part1, tickets = _bn_workspace(cp, acc, C, S)
     out0 = cp.empty(C, acc)
     out1 = cp.empty(C, acc) if mode else out0
-    kernel = get_kernel("batchnorm.cu", f"bn_sums{mode}_{_BN_TAG[np.dtype(x.dtype).name]}")
+    kernel = get_kernel("batchnorm.cu", f"bn_sums{mode}_{_TAG[np.dtype(x.dtype).name]}")
     kernel((C, S), (reference.BN_THREADS,),
            (x, part0 if xhat is None else xhat, out0 if mean is None else mean, _i32(N),
             _i32(C), _i32(L), _i32(S), acc.type(eps), part0, part1, tickets, out0, out1))
@@ -398,7 +398,6 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
 # ------------------------------------------------------------------------- tensor-core GEMMs
 
 _HALF = ("float16", "bfloat16")
-_IN_TAG = {"float16": "f16", "bfloat16": "bf16"}
 
 
 def _tiling_smem(tiling: dict, sparse: bool) -> int:
@@ -458,8 +457,7 @@ def _tensor_core_product(cp, in_dtype, dt, M, N, out, vendor, launch):
     Np = -(-N // 8) * 8
     direct = Np == N and _aligned(out)
     C_ = out if direct else cp.empty((M, Np), dtype=dt)
-    tag = _IN_TAG[np.dtype(in_dtype).name]
-    launch(C_, Np, f"{tag}_{'f32' if dt == 'float32' else _IN_TAG[dt]}")
+    launch(C_, Np, f"{_TAG[np.dtype(in_dtype).name]}_{_TAG[dt]}")
     if not direct:
         out[...] = C_[:, :N]
     return out
