@@ -41,8 +41,8 @@ import numpy as np
 
 from minigrad.amp.autocast_mode import is_half
 
-__all__ = ["plan_gemm", "reference_gemm", "gemm", "GemmPlan", "gemm_out_dtype", "direct_gemm",
-           "direct_enabled"]
+__all__ = ["plan_gemm", "reference_gemm", "gemm", "gemm_reference", "GemmPlan",
+           "gemm_out_dtype", "direct_gemm", "direct_enabled"]
 
 OP_N, OP_T = 0, 1
 _CUDA_R_32F, _CUDA_R_16F, _CUDA_R_16BF = 0, 2, 14
@@ -167,8 +167,7 @@ def round_to_tf32(x):
     bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
     finite = (bits & 0x7F800000) != 0x7F800000
     rounded = (bits + 0xFFF + ((bits >> 13) & 1)) & np.uint32(0xFFFFE000)
-    return np.where(finite, rounded, bits).astype(np.uint32).view(np.float32).reshape(
-        np.shape(x))
+    return np.where(finite, rounded, bits).view(np.float32).reshape(np.shape(x))
 
 
 def reference_gemm(plan, dtype=None, tf32=False):
@@ -194,6 +193,12 @@ def reference_gemm(plan, dtype=None, tf32=False):
     ct = np.matmul(first.astype(acc), second.astype(acc))     # Cᵀ, (batch, n, m)
     out = ct.transpose(0, 2, 1).astype(dtype or plan.first.dtype)
     return np.ascontiguousarray(out).reshape(plan.out_shape)
+
+
+def gemm_reference(a, b, out_dtype=None, tf32=False):
+    """:func:`gemm`'s NumPy twin, same signature: the plan of ``a @ b`` executed by
+    :func:`reference_gemm`."""
+    return reference_gemm(plan_gemm(np, a, b), gemm_out_dtype(a.dtype, out_dtype), tf32)
 
 
 @functools.cache

@@ -27,7 +27,7 @@ Used on CUDA tensors for ``groups == 1`` (grouped convolutions keep the CuPy-arr
 their batch would need two strides) while ``cublas_gemm.direct_enabled()`` (default; turn
 it off with ``with cublas_gemm.direct_gemm(False):`` to compare). The same code runs on
 NumPy arrays with the kernels' NumPy twins (``reference.im2col``/``col2im``/
-``reference_gemm``): ``reference_on_cpu()`` switches that on, and the convolution tests run
+``gemm_reference``): ``reference_on_cpu()`` switches that on, and the convolution tests run
 every case through it, so the layouts, the plans and the index arithmetic are tested in CI;
 only the kernels' CUDA code and the cuBLAS call itself need the GPU.
 """
@@ -62,16 +62,10 @@ def applies(xp, spec) -> bool:
             and (xp is not np or _cpu["reference"]))
 
 
-def _reference_gemm(a, b, out_dtype=None, tf32=False):
-    plan = cublas_gemm.plan_gemm(np, a, b)
-    return cublas_gemm.reference_gemm(plan, cublas_gemm.gemm_out_dtype(a.dtype, out_dtype),
-                                      tf32)
-
-
 def _ops(xp):
     """(im2col, col2im, gemm): the CUDA kernels and cuBLAS, or their NumPy twins."""
     if xp is np:
-        return reference.im2col, reference.col2im, _reference_gemm
+        return reference.im2col, reference.col2im, cublas_gemm.gemm_reference
     from .. import kernels
 
     return kernels.im2col, kernels.col2im, cublas_gemm.gemm

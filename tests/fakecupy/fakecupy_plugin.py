@@ -39,8 +39,7 @@ def _on_host(twin):
 _kernels.im2col = _on_host(reference.im2col)
 _kernels.col2im = _on_host(reference.col2im)
 _kernels.bn_channel_sums = _on_host(reference.bn_channel_sums)
-_gemm.gemm = _on_host(lambda a, b, out_dtype=None, tf32=False: _gemm.reference_gemm(
-    _gemm.plan_gemm(numpy, a, b), _gemm.gemm_out_dtype(a.dtype, out_dtype), tf32))
+_gemm.gemm = _on_host(_gemm.gemm_reference)
 
 
 def _relu_grad_kernel():
