@@ -33,10 +33,7 @@ _kernels: dict = {}
 
 # --------------------------------------------------------------------------- vendor switch
 
-_vendor = {"on": False}
-
-
-class use_vendor:
+class use_vendor(_backend.Switch):
     """Route ``spmv_csr``, ``spmm_csr``, ``mm_24`` and ``hgemm`` to the vendor libraries.
 
     Works as a call (``use_vendor(True)`` switches until told otherwise) and as a context
@@ -46,21 +43,12 @@ class use_vendor:
             y_ref = kernels.spmv_csr(indptr, indices, data, x)
     """
 
-    def __init__(self, flag: bool = True):
-        self._previous = _vendor["on"]
-        _vendor["on"] = bool(flag)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        _vendor["on"] = self._previous
-        return False
+    _state = {"on": False}
 
 
 def vendor_enabled() -> bool:
     """True while ``use_vendor`` routes the kernels to cuSPARSE/cuBLAS."""
-    return _vendor["on"]
+    return use_vendor.enabled()
 
 
 # ------------------------------------------------------------------------------ compiling

@@ -39,6 +39,7 @@ import os
 
 import numpy as np
 
+from minigrad._backend import Switch
 from minigrad.amp.autocast_mode import is_half
 
 __all__ = ["plan_gemm", "reference_gemm", "gemm", "gemm_reference", "GemmPlan",
@@ -49,32 +50,21 @@ _CUDA_R_32F, _CUDA_R_16F, _CUDA_R_16BF = 0, 2, 14
 _CUBLAS_COMPUTE_32F, _CUBLAS_COMPUTE_32F_FAST_TF32, _CUBLAS_GEMM_DEFAULT = 68, 77, -1
 
 
-# MINIGRAD_DIRECT_GEMM=0 starts a process with the CuPy path (as direct_gemm(False)).
-_direct = {"on": os.environ.get("MINIGRAD_DIRECT_GEMM", "1") != "0"}
-
-
-class direct_gemm:
+class direct_gemm(Switch):
     """``with direct_gemm(False):`` sends the GPU products back through ``cupy.matmul`` and
     the GPU convolutions back to their CuPy-array path (:mod:`minigrad.nn.conv_device`), to
-    compare the two in one process; products inside a CUDA graph capture always come here.
-    Switch between training steps, not inside one."""
+    compare the two in one process (a plain ``direct_gemm(False)`` switches until told
+    otherwise); products inside a CUDA graph capture always come here. Switch between
+    training steps, not inside one. ``MINIGRAD_DIRECT_GEMM=0`` starts a process switched
+    off."""
 
-    def __init__(self, flag: bool = True):
-        self.flag = bool(flag)
-
-    def __enter__(self):
-        self.before = _direct["on"]
-        _direct["on"] = self.flag
-        return self
-
-    def __exit__(self, *exc):
-        _direct["on"] = self.before
+    _state = {"on": os.environ.get("MINIGRAD_DIRECT_GEMM", "1") != "0"}
 
 
 def direct_enabled() -> bool:
     """True (the default) unless inside ``direct_gemm(False)`` or in a process started with
     the environment variable ``MINIGRAD_DIRECT_GEMM=0``."""
-    return _direct["on"]
+    return direct_gemm.enabled()
 
 
 def gemm_out_dtype(dtype, out_dtype=None) -> np.dtype:

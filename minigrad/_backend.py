@@ -257,3 +257,28 @@ def _quiet_switch():
 #: ``token = quiet_fp_on()`` ... ``quiet_fp_off(token)``: NumPy's floating-point warnings off
 #: in between (autograd's ``ieee`` forwards, amp's half_matmul).
 quiet_fp_on, quiet_fp_off = _quiet_switch()
+
+
+class Switch:
+    """A process-wide on/off setting, used as a call or as a context manager:
+    ``S(flag)`` sets it until told otherwise; ``with S(flag):`` gives the previous value
+    back on exit. Each subclass keeps its own ``_state`` (``{"on": default}``) and reads it
+    with ``enabled()`` (``kernels.use_vendor``, ``cublas_gemm.direct_gemm``,
+    ``conv_device.reference_on_cpu``)."""
+
+    _state: dict
+
+    def __init__(self, flag: bool = True):
+        self._previous = self._state["on"]
+        self._state["on"] = bool(flag)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._state["on"] = self._previous
+        return False
+
+    @classmethod
+    def enabled(cls) -> bool:
+        return cls._state["on"]

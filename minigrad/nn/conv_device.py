@@ -33,33 +33,25 @@ only the kernels' CUDA code and the cuBLAS call itself need the GPU.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
 
+from .._backend import Switch
 from ..kernels import cublas_gemm, reference
 
 __all__ = ["applies", "forward", "grad_weight", "grad_input", "reference_on_cpu"]
 
-_cpu = {"reference": False}
-
-
-@contextlib.contextmanager
-def reference_on_cpu(flag: bool = True):
+class reference_on_cpu(Switch):
     """Run this path on NumPy arrays too, with the kernels' NumPy twins (for tests)."""
-    before = _cpu["reference"]
-    _cpu["reference"] = flag
-    try:
-        yield
-    finally:
-        _cpu["reference"] = before
+
+    _state = {"on": False}
 
 
 def applies(xp, spec) -> bool:
     """Whether a convolution of ``spec`` on arrays of ``xp`` takes this path."""
     return (spec.groups == 1 and cublas_gemm.direct_enabled()
-            and (xp is not np or _cpu["reference"]))
+            and (xp is not np or reference_on_cpu.enabled()))
 
 
 def _ops(xp):

@@ -98,6 +98,12 @@ def test_direct_gemm_switch_restores_itself():
             assert C.direct_enabled()
         assert not C.direct_enabled()
     assert C.direct_enabled()
+    C.direct_gemm(False)  # a plain call switches until told otherwise, as use_vendor
+    try:
+        assert not C.direct_enabled()
+    finally:
+        C.direct_gemm(True)
+    assert C.direct_enabled()
 
 
 def test_bad_operands_are_named():

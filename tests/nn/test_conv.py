@@ -28,9 +28,9 @@ def conv_layout(request, monkeypatch):
     GEMMs, col2im) run with the kernels' NumPy twins."""
     if request.param == "gpu_layout":
         monkeypatch.setattr(conv_module, "_on_cpu", lambda xp: False)
-        monkeypatch.setitem(cublas_gemm._direct, "on", False)  # on a GPU too
+        monkeypatch.setitem(cublas_gemm.direct_gemm._state, "on", False)  # on a GPU too
     elif request.param == "device_kernels":
-        monkeypatch.setitem(conv_module.conv_device._cpu, "reference", True)
+        monkeypatch.setitem(conv_module.conv_device.reference_on_cpu._state, "on", True)
     else:
         monkeypatch.setattr(conv_module, "_BLOCK_BYTES", 1)
     return request.param
