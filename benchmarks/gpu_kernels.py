@@ -103,19 +103,7 @@ def _spin(us=150):
 
 def time_gpu(fn, reps=20, warmup=3, spin_us=150):
     """Median GPU time in ms of ``fn(i)`` (i = call index, for rotating inputs)."""
-    for i in range(warmup):
-        fn(i)
-    cp.cuda.Device().synchronize()
-    times = []
-    start, end = cp.cuda.Event(), cp.cuda.Event()
-    for i in range(reps):
-        _spin(spin_us)
-        start.record()
-        fn(warmup + i)
-        end.record()
-        end.synchronize()
-        times.append(cp.cuda.get_elapsed_time(start, end))
-    return statistics.median(times)
+    return time_interleaved([fn], reps, warmup, spin_us)[0][0]
 
 
 def time_interleaved(fns, reps=40, warmup=3, spin_us=150):

@@ -191,7 +191,11 @@ def resnet_torch():
 # ----------------------------------------------------------------------------- steps
 
 
-def mg_step_fn(model, X, y, amp):
+def mg_step_parts(model, X, y, amp):
+    """(body, update, seen) of minigrad's training step: ``body()`` zeroes the gradients,
+    runs forward and loss (under autocast with ``amp``) and the scaled backward, returning
+    the loss; ``update()`` is the scaler's step (fused Adam) and update; ``seen["logits"]``
+    the logits' dtype."""
     from minigrad.amp import GradScaler, autocast
     from minigrad.ops.fused import fused_cross_entropy
 
@@ -199,7 +203,7 @@ def mg_step_fn(model, X, y, amp):
     scaler = GradScaler(enabled=amp)
     seen = {}
 
-    def step():
+    def body():
         # Zeroed, not set to None: backward then accumulates into the views of the fused
         # optimizer's flat gradient buffer (one launch), instead of handing it fresh arrays
         # that the fused step copies in (PyTorch's set_to_none=True is its own fast path).
@@ -209,8 +213,22 @@ def mg_step_fn(model, X, y, amp):
             loss = fused_cross_entropy(logits, y)
         seen["logits"] = logits.dtype
         scaler.scale(loss).backward()
+        return loss
+
+    def update():
         scaler.step(opt)
         scaler.update()
+
+    return body, update, seen
+
+
+def mg_step_fn(model, X, y, amp):
+    """(step, seen): one eager training step (:func:`mg_step_parts`)."""
+    body, update, seen = mg_step_parts(model, X, y, amp)
+
+    def step():
+        body()
+        update()
 
     return step, seen
 
@@ -229,23 +247,7 @@ def mg_graphed_step_fn(model, X, y, amp=False, warmup=3):
     whole-network capture recipe. With ``amp``: the forward under autocast and the backward
     of ``scaler.scale(loss)`` captured (the scale read from its device copy at each
     replay), ``scaler.step``/``update`` eager. Returns (step, the captured loss Tensor)."""
-    from minigrad.amp import GradScaler, autocast
-    from minigrad.ops.fused import fused_cross_entropy
-
-    opt = fused_adam(list(model.parameters()), 1e-3)
-    scaler = GradScaler(enabled=amp)
-
-    def body():
-        opt.zero_grad(set_to_none=False)
-        with autocast(enabled=amp):
-            loss = fused_cross_entropy(model(X), y)
-        scaler.scale(loss).backward()
-        return loss
-
-    def update():
-        scaler.step(opt)
-        scaler.update()
-
+    body, update, _ = mg_step_parts(model, X, y, amp)
     for _ in range(warmup):  # eager: kernels compiled, flat buffers made, .grad are views
         body()
         update()
