@@ -60,6 +60,13 @@ def _wrap(x):
     return x
 
 
+def _call(f, args, kwargs):
+    """f on the NumPy arrays inside args and kwargs, warnings off (CuPy gives none), its
+    result wrapped back into stand-in arrays."""
+    with _np.errstate(all="ignore"):
+        return _wrap(f(*_unwrap(args), **_unwrap(kwargs)))
+
+
 def _idx_unwrap(k):
     if isinstance(k, ndarray):
         return k._a
@@ -105,8 +112,7 @@ class ndarray(NDArrayOperatorsMixin):
         if name in _MISSING:
             raise TypeError(f"fakecupy: no cupy.{name}")
         _log("np-func-on-cupy", name)
-        with _np.errstate(all="ignore"):
-            return _wrap(func(*_unwrap(args), **_unwrap(kwargs)))
+        return _call(func, args, kwargs)
 
     # attributes
     shape = property(lambda s: s._a.shape)
@@ -145,8 +151,7 @@ class ndarray(NDArrayOperatorsMixin):
         _log("method", name)
         if callable(attr):
             def method(*a, **k):
-                with _np.errstate(all="ignore"):
-                    return _wrap(attr(*_unwrap(a), **_unwrap(k)))
+                return _call(attr, a, k)
             return method
         return attr
 
@@ -216,8 +221,7 @@ def _passthrough(name):
 
     def g(*a, **k):
         _log("cupy-func", name + "(" + ",".join(sorted(k)) + ")")
-        with _np.errstate(all="ignore"):
-            return _wrap(f(*_unwrap(a), **_unwrap(k)))
+        return _call(f, a, k)
     g.__name__ = name
     return g
 
@@ -269,8 +273,7 @@ class _Ufunc:
         self.nin, self.nout = u.nin, u.nout
 
     def __call__(self, *a, **k):
-        with _np.errstate(all="ignore"):
-            return _wrap(self._u(*_unwrap(a), **_unwrap(k)))
+        return _call(self._u, a, k)
 
     def reduce(self, *a, **k):
         return _wrap(self._u.reduce(*_unwrap(a), **_unwrap(k)))
@@ -329,8 +332,7 @@ class _Sub:
             return obj
         if callable(obj):
             def g(*a, **k):
-                with _np.errstate(all="ignore"):
-                    return _wrap(obj(*_unwrap(a), **_unwrap(k)))
+                return _call(obj, a, k)
             return g
         return obj
 
