@@ -1,15 +1,26 @@
-"""pytest plugin for the CuPy stand-in (see cupy/__init__.py): the Philox generator's
-CUDA kernel replaced by its NumPy reference, which the stand-in cannot compile."""
+"""pytest plugin for the CuPy stand-in (see cupy/__init__.py): minigrad's compiled CUDA
+kernels, which the stand-in cannot compile, replaced by their NumPy twins. Each emulated
+kernel counts as one launch (``cupy.launches``, "kernel:<name>"), its NumPy work not."""
 import cupy
 import minigrad.kernels._cuda as _c
 from minigrad.kernels import reference
+
+
+def _one_launch(name, run):
+    """``run`` counted as the single kernel ``name``, whatever the stand-in does inside."""
+    def launch(*args, **kwargs):
+        with cupy.quiet():
+            out = run(*args, **kwargs)
+        cupy._launch("kernel:" + name)
+        return out
+    return launch
 
 
 def philox_fill(kind, n, seed, offset, range_=None):
     return cupy.asarray(reference.philox_fill(kind, n, seed, offset, range_))
 
 
-_c.philox_fill = philox_fill
+_c.philox_fill = _one_launch("philox", philox_fill)
 
 
 # The GPU convolutions' kernels and cuBLAS call (minigrad.nn.conv_device), batch norm's
@@ -26,24 +37,24 @@ import minigrad.ops.activation as _activation  # noqa: E402
 import minigrad.optim.fused as _fused_optim  # noqa: E402
 
 
-def _on_host(twin):
+def _on_host(twin, name):
     def host(a):
         return a.get() if isinstance(a, cupy.ndarray) else a
 
     def run(*args, **kwargs):
         out = twin(*map(host, args), **{k: host(v) for k, v in kwargs.items()})
         return tuple(map(cupy.asarray, out)) if isinstance(out, tuple) else cupy.asarray(out)
-    return run
+    return _one_launch(name, run)
 
 
-_kernels.im2col = _on_host(reference.im2col)
-_kernels.col2im = _on_host(reference.col2im)
-_kernels.bn_channel_sums = _on_host(reference.bn_channel_sums)
-_gemm.gemm = _on_host(_gemm.gemm_reference)
+_kernels.im2col = _on_host(reference.im2col, "im2col")
+_kernels.col2im = _on_host(reference.col2im, "col2im")
+_kernels.bn_channel_sums = _on_host(reference.bn_channel_sums, "bn_channel_sums")
+_gemm.gemm = _on_host(_gemm.gemm_reference, "cublas_gemm")
 
 
 def _relu_grad_kernel():
-    return lambda g, x: cupy.where(x > 0, g, 0).astype(g.dtype)
+    return _one_launch("relu_grad", lambda g, x: cupy.where(x > 0, g, 0).astype(g.dtype))
 
 
 _activation._relu_grad_kernel = _relu_grad_kernel
@@ -52,7 +63,8 @@ _activation._relu_grad_kernel = _relu_grad_kernel
 def _bn_kernels_on_host(*dtypes):
     from tests.nn.test_norm import _emulated_bn_kernels
 
-    return {name: _on_host(kernel) for name, kernel in _emulated_bn_kernels(*dtypes).items()}
+    return {name: _on_host(kernel, "bn_" + name)
+            for name, kernel in _emulated_bn_kernels(*dtypes).items()}
 
 
 def _bn_running_kernel_on_host(acc_dtype, r_dtype):
@@ -64,7 +76,7 @@ def _bn_running_kernel_on_host(acc_dtype, r_dtype):
         rm_h, rv_h = rm.get(), rv.get()
         update(mu.get(), var.get(), one_minus_m, m, unbias, rm_h, rv_h)
         rm[...], rv[...] = cupy.asarray(rm_h), cupy.asarray(rv_h)
-    return run
+    return _one_launch("bn_running", run)
 
 
 _normalization._bn_kernels = _bn_kernels_on_host
@@ -72,7 +84,7 @@ _normalization._bn_running_kernel = _bn_running_kernel_on_host
 
 
 # The tensor-core GEMMs (autocast's 2-D half products) by their twin; no Hopper here.
-_kernels.hgemm = _on_host(reference.hgemm)
+_kernels.hgemm = _on_host(reference.hgemm, "hgemm")
 _autocast._is_sm90 = lambda device_id: False
 
 
@@ -86,7 +98,53 @@ def _fused_program_kernel(self, dtype):
         self.run_numpy(arrays, dict(zip(self.scalars, scalars)))
         for n, a in zip(self.inouts, inouts):
             a[...] = cupy.asarray(arrays[n])
-    return call
+    return _one_launch("fused_optimizer", call)
 
 
 _fused_optim.Program.kernel = _fused_program_kernel
+
+
+# The row kernels of minigrad.ops.fused (log-sum-exp rows; cross-entropy rows) by NumPy.
+import minigrad.ops.fused as _fused_ops  # noqa: E402
+
+
+def _lse(x):
+    return _fused_ops._lse_rows(numpy, x)  # the NumPy form of the same rows
+
+
+def _lse_rows(grid, block, args):
+    x, C, lse = args
+    lse[...] = cupy.asarray(_lse(x.get()))
+
+
+def _ce_rows(grid, block, args):
+    x, t, C, ignore, one_minus_eps, eps_over_C, lse, rows = args
+    x, t = x.get(), t.get()
+    lse_h = _lse(x)
+    valid = t != ignore
+    x_t = numpy.take_along_axis(x, numpy.where(valid, t, 0)[:, None], axis=1)
+    r = lse_h - one_minus_eps * x_t - eps_over_C * x.sum(axis=1, keepdims=True)
+    lse[...] = cupy.asarray(lse_h)
+    rows[...] = cupy.asarray(numpy.where(valid[:, None], r, 0).reshape(-1))
+
+
+class _RowModule:
+    def get_function(self, name):
+        run = _lse_rows if name.startswith("lse_rows") else _ce_rows
+        return _one_launch(name.split("<")[0], run)
+
+
+_fused_ops._row_module = _RowModule
+
+
+# GradScaler's unscale-and-check kernel by its formula.
+import minigrad.amp.grad_scaler as _grad_scaler  # noqa: E402
+
+
+def _unscale(inv_scale, g, found):
+    g[...] = (g.astype(numpy.float64) * numpy.float64(inv_scale)).astype(g.dtype)
+    if not bool(cupy.isfinite(g).all()):
+        found[0] = 1
+
+
+_grad_scaler._unscale_kernel = lambda: _one_launch("amp_unscale", _unscale)

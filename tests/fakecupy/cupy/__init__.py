@@ -17,6 +17,7 @@ import sys
 import threading
 import traceback
 import types
+import weakref
 
 import numpy as _np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -33,6 +34,108 @@ def _log(kind, name):
                   if "/minigrad/" in f.filename and "fakecupy" not in f.filename), "?")
     with open(LOG, "a") as fh:
         fh.write(f"{kind}\t{name}\t{where}\n")
+
+
+# ------------------------------------------------------------------- launch counting
+# Each CuPy operation that would start GPU work is counted by kind ("elementwise:add",
+# "copy", "memset", "kernel:im2col", ...): a proxy, computed on the CPU, for the kernels a
+# code path launches (CuPy's own choices, e.g. the copies inside cupy.matmul, are modelled
+# coarsely: see _matmul_copies). ``launches`` holds the counts; ``counting(where=True)``
+# also records the minigrad line of each launch. Emulated kernels (tests/fakecupy_plugin)
+# count as one launch each, whatever NumPy they run inside (``quiet``).
+import collections  # noqa: E402
+import contextlib  # noqa: E402
+
+launches = collections.Counter()
+launch_sites = collections.Counter()
+
+
+SITE_DEPTH = 1  # how many minigrad frames name a launch's site
+
+
+def _caller():
+    """The innermost SITE_DEPTH minigrad lines of the stack ("file:line < file:line")."""
+    st = traceback.extract_stack()[:-3]
+    lines = [f"{f.filename.split('/minigrad/')[-1]}:{f.lineno}" for f in reversed(st)
+             if "/minigrad/" in f.filename and "fakecupy" not in f.filename]
+    return " < ".join(lines[:SITE_DEPTH]) or "?"
+
+
+def _launch(kind, n=1):
+    if n and not getattr(_state, "quiet", 0):
+        launches[kind] += n
+        if getattr(_state, "where", False):
+            launch_sites[(kind, _caller())] += n
+
+
+@contextlib.contextmanager
+def counting(where=False):
+    """Count the launches of the block from zero (``launches``, ``launch_sites``)."""
+    launches.clear()
+    launch_sites.clear()
+    _state.where = where
+    try:
+        yield launches
+    finally:
+        _state.where = False
+
+
+@contextlib.contextmanager
+def quiet():
+    """Nothing inside is counted (an emulated kernel's NumPy work)."""
+    _state.quiet = getattr(_state, "quiet", 0) + 1
+    try:
+        yield
+    finally:
+        _state.quiet -= 1
+
+
+def _shares(out, args):
+    """Whether ``out`` (NumPy) is a view of one of ``args``' arrays: no kernel ran."""
+    o = out._a if isinstance(out, ndarray) else out
+    if not isinstance(o, _np.ndarray):
+        return True
+    return any(isinstance(a, ndarray) and _np.may_share_memory(o, a._a) for a in args)
+
+
+# functions that make views or metadata (a kernel only when the result is a copy)
+_VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims", "squeeze",
+          "broadcast_to", "broadcast_arrays", "atleast_1d", "atleast_2d", "atleast_3d",
+          "split", "array_split", "diagonal", "view", "real", "imag", "flip",
+          "rollaxis", "asnumpy", "get", "item", "tolist", "__index__"}
+_NO_KERNEL = {"empty", "empty_like", "result_type", "can_cast", "promote_types", "shape",
+              "ndim", "size", "isscalar", "iinfo", "finfo", "may_share_memory",
+              "shares_memory", "dtype", "min_scalar_type", "common_type"}
+_FILLS = {"zeros": "memset", "zeros_like": "memset", "ones": "fill", "ones_like": "fill",
+          "full": "fill", "full_like": "fill", "fill": "fill"}
+
+
+def _count_call(name, args, out):
+    if name in _NO_KERNEL:
+        return
+    if name in _VIEWS:
+        _launch("copy", 0 if _shares(out, args) else 1)
+    elif name in _FILLS:
+        _launch(_FILLS[name])
+    elif name == "matmul":
+        _launch("gemm")
+        _launch("copy", _matmul_copies(args))
+    else:
+        _launch(f"func:{name}")
+
+
+def _matmul_copies(args):
+    """Copies cupy.matmul makes first: an operand of another dtype than the result is cast,
+    one whose matrices are neither C- nor F-contiguous is copied (CuPy's rule, coarsely)."""
+    arrays = [a._a for a in args[:2] if isinstance(a, ndarray)]
+    if len(arrays) < 2:
+        return 0
+    dt = _np.result_type(*arrays)
+    n = 0
+    for a in arrays:
+        m = a if a.ndim < 3 else a[(0,) * (a.ndim - 2)]
+        n += a.dtype != dt or not (m.flags.c_contiguous or m.flags.f_contiguous)
+    return n
 
 
 def _unwrap(x):
@@ -79,12 +182,14 @@ def _idx_unwrap(k):
 
 
 class ndarray(NDArrayOperatorsMixin):
-    __slots__ = ("_a",)
+    __slots__ = ("_a", "__weakref__")
 
     @classmethod
     def _make(cls, a):
         o = object.__new__(cls)
         o._a = a
+        if a.base is None:  # an owner: its views' .base is this object (as in CuPy)
+            _bases[id(a)] = o
         return o
 
     def __init__(self, shape, dtype=float):
@@ -101,18 +206,25 @@ class ndarray(NDArrayOperatorsMixin):
                                             ("add", "subtract", "maximum", "minimum",
                                              "bitwise_or", "bitwise_and", "bitwise_xor")):
                 raise TypeError(f"fakecupy: CuPy has no {ufunc.__name__}.{method}")
-        if "out" in kwargs:
-            kwargs["out"] = tuple(_unwrap(o) for o in kwargs["out"])
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(_unwrap(o) for o in out)
         args = [_unwrap(i) for i in inputs]
+        _count_ufunc(ufunc, method, inputs)
         with _np.errstate(all="ignore"):
-            return _wrap(getattr(ufunc, method)(*args, **kwargs))
+            result = _wrap(getattr(ufunc, method)(*args, **kwargs))
+        if out is not None:  # as CuPy: the out array itself (a += b keeps a's object)
+            return out[0] if len(out) == 1 else tuple(out)
+        return result
 
     def __array_function__(self, func, types_, args, kwargs):
         name = func.__name__
         if name in _MISSING:
             raise TypeError(f"fakecupy: no cupy.{name}")
         _log("np-func-on-cupy", name)
-        return _call(func, args, kwargs)
+        out = _call(func, args, kwargs)
+        _count_call(name, args, out)
+        return out
 
     # attributes
     shape = property(lambda s: s._a.shape)
@@ -127,7 +239,7 @@ class ndarray(NDArrayOperatorsMixin):
     mT = property(lambda s: ndarray._make(s._a.mT))
     real = property(lambda s: ndarray._make(s._a.real))
     imag = property(lambda s: ndarray._make(s._a.imag))
-    base = property(lambda s: None if s._a.base is None else s)
+    base = property(lambda s: None if s._a.base is None else _base_of(s._a))
     data = property(lambda s: types.SimpleNamespace(ptr=s._a.ctypes.data))
     device = property(lambda s: types.SimpleNamespace(id=0))
 
@@ -136,12 +248,14 @@ class ndarray(NDArrayOperatorsMixin):
         return self._a.__array_interface__
 
     def get(self, *a, **k):
+        _launch("memcpy DtoH")
         return self._a.copy()
 
     def tolist(self):
         return self._a.tolist()
 
     def item(self):
+        _launch("memcpy DtoH")
         return self._a.item()
 
     def __getattr__(self, name):
@@ -151,12 +265,16 @@ class ndarray(NDArrayOperatorsMixin):
         _log("method", name)
         if callable(attr):
             def method(*a, **k):
-                return _call(attr, a, k)
+                out = _call(attr, a, k)
+                _count_method(self, name, a, k, out)
+                return out
             return method
         return attr
 
     def __getitem__(self, k):
-        return _wrap(self._a[_idx_unwrap(k)])
+        out = _wrap(self._a[_idx_unwrap(k)])
+        _launch("gather", 0 if _shares(out, (self,)) else 1)
+        return out
 
     def __setitem__(self, k, v):
         if type(v) is _np.ndarray:
@@ -165,6 +283,7 @@ class ndarray(NDArrayOperatorsMixin):
         else:
             v = _unwrap(v)
         self._a[_idx_unwrap(k)] = v
+        _launch("setitem")
 
     def __len__(self):
         return len(self._a)
@@ -195,6 +314,7 @@ class ndarray(NDArrayOperatorsMixin):
         raise TypeError("unhashable")
 
     def __copy__(self):
+        _launch("copy")
         return ndarray._make(self._a.copy())
 
     def __deepcopy__(self, memo):
@@ -210,10 +330,44 @@ class ndarray(NDArrayOperatorsMixin):
         return self._a.__dlpack_device__()
 
 
+# id of a NumPy owner -> its stand-in array: one object per owner while in use, as CuPy
+_bases = weakref.WeakValueDictionary()
+
+
+def _base_of(a):
+    owner = a
+    while isinstance(owner.base, _np.ndarray):
+        owner = owner.base
+    hit = _bases.get(id(owner))
+    if hit is None or hit._a is not owner:
+        hit = _bases[id(owner)] = ndarray._make(owner)
+    return hit
+
+
 _NO_METHOD = {"tofile", "tobytes", "dumps", "byteswap", "newbyteorder", "ctypes",
               "__array_interface__", "__array_priority__"}
 _MISSING = {"frompyfunc", "vectorize", "apply_along_axis", "piecewise", "nanpercentile",
             "put_along_axis_", }
+
+
+def _count_ufunc(ufunc, method, inputs):
+    name = ufunc.__name__
+    if name == "matmul" and method == "__call__":
+        _count_call("matmul", inputs, None)
+    else:
+        _launch({"__call__": "elementwise", "reduce": "reduce", "at": "scatter"}.get(
+            method, method) + ":" + name)
+
+
+def _count_method(self, name, args, kwargs, out):
+    if name == "astype":
+        dtype = _np.dtype(args[0] if args else kwargs["dtype"])
+        same = dtype == self.dtype and not kwargs.get("copy", True)
+        _launch("copy", 0 if same else 1)
+    elif name in ("copy", "flatten"):
+        _launch("copy")
+    else:
+        _count_call(name, (self,) + tuple(args), out)
 
 
 def _passthrough(name):
@@ -221,7 +375,9 @@ def _passthrough(name):
 
     def g(*a, **k):
         _log("cupy-func", name + "(" + ",".join(sorted(k)) + ")")
-        return _call(f, a, k)
+        out = _call(f, a, k)
+        _count_call(name, a, out)
+        return out
     g.__name__ = name
     return g
 
@@ -231,6 +387,7 @@ def asarray(a, dtype=None, order=None, blocking=False):
         return a if dtype is None or a.dtype == dtype else a.astype(dtype)
     if isinstance(a, (list, tuple)):
         a = _unwrap_list(a)
+    _launch("memcpy HtoD")
     return ndarray._make(_np.array(a, dtype=dtype, order=order or "K", copy=True))
 
 
@@ -252,7 +409,9 @@ def asnumpy(a, *args, **k):
 
 
 def ascontiguousarray(a, dtype=None):
-    return ndarray._make(_np.ascontiguousarray(_unwrap(a), dtype=dtype))
+    out = ndarray._make(_np.ascontiguousarray(_unwrap(a), dtype=dtype))
+    _launch("copy", 0 if _shares(out, (a,)) else 1)
+    return out
 
 
 def get_array_module(*args):
@@ -273,12 +432,15 @@ class _Ufunc:
         self.nin, self.nout = u.nin, u.nout
 
     def __call__(self, *a, **k):
+        _count_ufunc(self._u, "__call__", a)
         return _call(self._u, a, k)
 
     def reduce(self, *a, **k):
+        _count_ufunc(self._u, "reduce", a)
         return _wrap(self._u.reduce(*_unwrap(a), **_unwrap(k)))
 
     def accumulate(self, *a, **k):
+        _count_ufunc(self._u, "accumulate", a)
         return _wrap(self._u.accumulate(*_unwrap(a), **_unwrap(k)))
 
     def outer(self, *a, **k):
@@ -289,6 +451,7 @@ class _Ufunc:
                                               "bitwise_or", "bitwise_and", "bitwise_xor"):
             def at(a, idx, b=None):
                 args = (_idx_unwrap(idx),) if b is None else (_idx_unwrap(idx), _unwrap(b))
+                _count_ufunc(self._u, "at", ())
                 self._u.at(a._a, *args)
             return at
         raise AttributeError(f"fakecupy: cupy.{self.__name__} has no {name}")
@@ -332,6 +495,7 @@ class _Sub:
             return obj
         if callable(obj):
             def g(*a, **k):
+                _launch(f"func:{self._n}.{name}")
                 return _call(obj, a, k)
             return g
         return obj

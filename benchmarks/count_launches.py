@@ -1,0 +1,102 @@
+r"""Kernel launches of minigrad's CUDA training steps, counted on the CPU.
+
+    python benchmarks/count_launches.py [--where] [--depth 1] [--json PATH]
+
+Runs the training steps of gpu_training.py (the small ResNet and the digits MLP, fp32 and
+fp16 autocast; zero_grad, forward, cross-entropy, scaled backward, fused Adam) with
+``device="cuda"`` on the CuPy stand-in (tests/fakecupy), which executes them with NumPy
+and counts every CuPy operation that would start work on a GPU: elementwise kernels,
+reductions, copies and casts, fills, gathers, GEMMs and minigrad's own compiled kernels
+(each one launch), host↔device copies. Prints the launches of one step (after two
+warm-up steps) by kind and, with ``--where``, by the minigrad line that made them.
+
+The count is a proxy, good to within what the stand-in models: what cuBLAS or CuPy launch
+inside one call (a split-K reduction, a two-pass reduction) is counted as one launch, and
+copies inside ``cupy.matmul`` follow CuPy's rule coarsely. Kernel profiles of the real
+step on a GPU (profile_gpu_step.py --kernels) are the measurement; this is the number a
+change to the CUDA path can be checked against without a GPU (tests/test_launch_counts.py
+keeps the budgets). The batch is small (2): launches do not depend on it.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests" / "fakecupy"), str(ROOT), str(ROOT / "benchmarks")]
+
+import cupy  # noqa: E402  (the stand-in: first on the path)
+
+if not hasattr(cupy, "counting"):
+    raise SystemExit("count_launches.py: `import cupy` did not find the CuPy stand-in "
+                     "(tests/fakecupy)")
+
+import fakecupy_plugin  # noqa: E402, F401  (minigrad's compiled kernels by their twins)
+import gpu_training as G  # noqa: E402  (the models and the step: one definition of each)
+import numpy as np  # noqa: E402
+
+G.DEV = "cuda"
+BATCH = 2
+
+
+def count(fn, where=False):
+    """(launches by kind, launches by (kind, minigrad line)) of one call of ``fn``."""
+    with cupy.counting(where=where):
+        fn()
+    return collections.Counter(cupy.launches), collections.Counter(cupy.launch_sites)
+
+
+def resnet_data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((BATCH, 3, 32, 32)).astype(np.float32), \
+        rng.integers(0, 10, BATCH)
+
+
+def mlp_data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((BATCH, 64)).astype(np.float32), rng.integers(0, 10, BATCH)
+
+
+MODELS = {"resnet": (G.resnet_mg, resnet_data), "mlp": (G.mlp_mg, mlp_data)}
+
+
+def step_launches(model_name, amp, where=False, warmup=2):
+    """Launches of one training step of ``model_name`` (after ``warmup`` steps)."""
+    make, data = MODELS[model_name]
+    model, X, y = G.mg_setup(make, *data())
+    step, _ = G.mg_step_fn(model, X, y, amp)
+    for _ in range(warmup):  # compiled kernels, flat buffers, optimizer state made
+        step()
+    return count(step, where)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--where", action="store_true", help="also by minigrad line")
+    ap.add_argument("--depth", type=int, default=1,
+                    help="with --where: how many minigrad frames name a launch's site")
+    ap.add_argument("--json", help="write {model: {fp32|fp16: {kind: n}}} here")
+    args = ap.parse_args(argv)
+    cupy.SITE_DEPTH = args.depth
+    out = {}
+    for name in MODELS:
+        for amp in (False, True):
+            label = "fp16" if amp else "fp32"
+            kinds, sites = step_launches(name, amp, args.where)
+            out.setdefault(name, {})[label] = dict(kinds)
+            print(f"==== {name} {label}: {sum(kinds.values())} launches a step")
+            for kind, n in kinds.most_common():
+                print(f"  {n:5d}  {kind}")
+            if args.where:
+                print("  by line:")
+                for (kind, site), n in sorted(sites.items(), key=lambda kv: -kv[1]):
+                    print(f"  {n:5d}  {kind:28s} {site}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

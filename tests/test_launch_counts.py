@@ -1,0 +1,104 @@
+"""Kernel-launch budgets of the CUDA code paths, counted on the CPU.
+
+A GPU training step this size is bound by launches (each costs host time in Python and
+CuPy, and a few microseconds of GPU time), so the number a change adds is checked here,
+without a GPU: benchmarks/count_launches.py runs the CUDA path on the CuPy stand-in
+(tests/fakecupy), which counts every operation that would start GPU work. It runs in a
+subprocess because the stand-in takes the name ``cupy``. The budgets are the counts of
+the current code; a change that adds launches must say why by raising one.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(code):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "tests" / "fakecupy"), str(ROOT), str(ROOT / "benchmarks"),
+         os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-4000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def steps():
+    """Launches of one training step of each model, fp32 and fp16, by kind."""
+    return _run("""
+import json
+import count_launches as C
+print(json.dumps({f"{m} {'fp16' if amp else 'fp32'}": dict(C.step_launches(m, amp)[0])
+                  for m in C.MODELS for amp in (False, True)}))
+""")
+
+
+# Launches of one step (zero_grad, forward, cross-entropy, scaled backward, fused Adam).
+# For scale: PyTorch's eager ResNet step launched 171 kernels (fp32) and 215 (fp16) on
+# the H200 (benchmarks/results/gpu-2026-11-26-h200-stop16-profile-kernels.log).
+BUDGETS = {"resnet fp32": 203, "resnet fp16": 239, "mlp fp32": 54, "mlp fp16": 78}
+
+
+@pytest.mark.parametrize("case", sorted(BUDGETS))
+def test_training_step_stays_within_its_launch_budget(steps, case):
+    total = sum(steps[case].values())
+    assert total <= BUDGETS[case], (case, total, steps[case])
+
+
+def test_a_step_makes_no_host_round_trip_but_the_input(steps):
+    """Nothing is copied to or from the host in a step (a copy to the device is allowed
+    once per step at most: the backward's seed scalar), and the optimizer is one launch."""
+    for case, kinds in steps.items():
+        assert kinds.get("memcpy DtoH", 0) == 0, case
+        assert kinds.get("memcpy HtoD", 0) <= 2, case
+        assert kinds.get("kernel:fused_optimizer") == 1, case
+
+
+def test_layers_launch_what_their_kernels_are():
+    """A Conv2d's forward is im2col + one GEMM, its backward a transposing copy + GEMM
+    (weight) and GEMM + col2im (input); a training BatchNorm2d's forward is two channel
+    sums, the normalizing kernel and the running-statistics update, its backward one sum
+    and one kernel; ReLU one kernel each way. Besides, the backward makes one add into each
+    leaf's existing ``.grad``."""
+    layers = _run("""
+import json
+import minigrad as mg
+from minigrad import nn
+import count_launches as C
+
+def fwd_bwd(layer, shape):
+    x = mg.randn(*shape, device="cuda", requires_grad=True)
+    layer.to("cuda")
+    for _ in range(2):  # compiled, and every leaf has a .grad to accumulate into
+        layer(x).sum().backward()
+    fwd = C.count(lambda: layer(x))[0]
+    y = layer(x)
+    g = mg.randn(*y.shape, device="cuda")  # an upstream gradient, contiguous
+    bwd = C.count(lambda: y.backward(g))[0]
+    leaves = 1 + sum(p.requires_grad for p in layer.parameters())
+    return {"fwd": dict(fwd), "bwd": dict(bwd), "leaves": leaves}
+
+out = {"conv": fwd_bwd(nn.Conv2d(3, 4, 3, padding=1, bias=False), (2, 3, 5, 5)),
+       "bn": fwd_bwd(nn.BatchNorm2d(3), (2, 3, 4, 4)),
+       "relu": fwd_bwd(nn.ReLU(), (2, 3, 4, 4))}
+print(json.dumps(out))
+""")
+    want = {
+        "conv": ({"kernel:im2col": 1, "kernel:cublas_gemm": 1},
+                 {"copy": 1, "kernel:cublas_gemm": 2, "kernel:col2im": 1}),
+        "bn": ({"kernel:bn_channel_sums": 2, "kernel:bn_forward": 1, "kernel:bn_running": 1,
+                "elementwise:add": 1},  # num_batches_tracked += 1
+               {"kernel:bn_channel_sums": 1, "kernel:bn_backward": 1}),
+        "relu": ({"elementwise:maximum": 1}, {"kernel:relu_grad": 1}),
+    }
+    for name, (fwd, bwd) in want.items():
+        got = layers[name]
+        assert got["fwd"] == fwd, (name, got["fwd"])
+        bwd = {**bwd, "elementwise:add": got["leaves"]}
+        assert got["bwd"] == bwd, (name, got["bwd"])
