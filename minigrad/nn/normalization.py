@@ -198,17 +198,22 @@ def _bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
 
 
 @functools.cache
-def _bn_running_kernel(acc_dtype, r_dtype):
+def _bn_running_kernel(acc_dtype, r_dtype, counted=False):
     """Both running statistics blended in one kernel, with the NumPy path's roundings:
-    r_μ ← (1 − m)·r_μ + m·μ, r_σ² ← (1 − m)·r_σ² + m·σ²·M/(M − 1)."""
+    r_μ ← (1 − m)·r_μ + m·μ, r_σ² ← (1 − m)·r_σ² + m·σ²·M/(M − 1). ``counted``: also the
+    module's batch counter (a last argument, int64, one element) + 1, by the first thread,
+    so that ``num_batches_tracked += 1`` costs no launch of its own."""
     from .._backend import cupy
 
     A, R = np.dtype(acc_dtype).name, np.dtype(r_dtype).name
     Rc = _CTYPES[R]
+    body = (f"rm = one_minus_m * rm + m * ({Rc})mu;"
+            f" rv = one_minus_m * rv + m * ({Rc})(var * unbias);")
     return cupy().ElementwiseKernel(
-        f"{A} mu, {A} var, {R} one_minus_m, {R} m, {A} unbias", f"{R} rm, {R} rv",
-        f"rm = one_minus_m * rm + m * ({Rc})mu; rv = one_minus_m * rv + m * ({Rc})(var * unbias);",
-        "minigrad_bn_running")
+        f"{A} mu, {A} var, {R} one_minus_m, {R} m, {A} unbias",
+        f"{R} rm, {R} rv" + (", raw int64 batches" if counted else ""),
+        body + ("\nif (i == 0) batches[0] += 1;" if counted else ""),
+        "minigrad_bn_running_counted" if counted else "minigrad_bn_running")
 
 
 def _bn_out_dtype(x, gamma, beta):
@@ -351,6 +356,18 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     ``running_var ← (1 − momentum)·running_var + momentum·σ²_B·M/(M − 1)``.
     Otherwise the running statistics normalize.
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
+                       eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                batches=None):
+    """:func:`batch_norm`; in training also ``batches`` (a module's num_batches_tracked,
+    or None) + 1, by the running-statistics kernel where that runs (no launch of its own),
+    else on its own, before any error, as PyTorch's module counts first."""
+    if batches is not None and not (training and running_mean is not None
+                                    and running_var is not None):
+        raise ValueError("batch_norm: a batch counter needs training with running stats")
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input with at least 2 dims (N, C, ...), got "
                          f"shape {input.shape}")
@@ -364,6 +381,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"input of shape {input.shape}")
     if training:
         M = input.numel() // C
+        # the running-statistics kernel below will run (CUDA, M > 1) and count the batch
+        fused_count = (batches is not None and M > 1 and C > 0
+                       and _fusable(running_mean.data, running_var.data)
+                       and running_mean.dtype == running_var.dtype)
+        if batches is not None and not fused_count:
+            batches.data += 1
         if M == 0:  # an empty batch: nothing to normalize, running statistics untouched
             return _affine(input, weight, bias, shape)
         if M == 1:
@@ -378,9 +401,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if (running_mean is not None and running_var is not None
                 and _fusable(fn.mean, running_mean.data, running_var.data)
                 and running_mean.dtype == running_var.dtype):
-            _bn_running_kernel(fn.mean.dtype, running_mean.dtype)(
+            counter = (batches.data,) if fused_count else ()
+            _bn_running_kernel(fn.mean.dtype, running_mean.dtype, fused_count)(
                 fn.mean.reshape(C), fn.var.reshape(C), 1 - momentum, momentum, M / (M - 1),
-                running_mean.data, running_var.data)
+                running_mean.data, running_var.data, *counter)
         else:
             blend_running_stats(running_mean, running_var, fn.mean.reshape(C),
                                 fn.var.reshape(C), momentum, M)
@@ -612,23 +636,25 @@ class _BatchNorm(_NormBase):
                              f"(dim 1), got shape {input.shape}")
 
     def _count_batch(self):
-        """One more training batch: counts it, returns the running-average factor
-        (``momentum``, or 1/t for the cumulative average when momentum is None)."""
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.item())
-        return factor
+        """(the running-average factor, the counter batch_norm is to add 1 to): for a
+        training batch with a ``momentum``, ``momentum`` and num_batches_tracked (counted
+        by the running-statistics kernel on CUDA); with ``momentum=None`` (cumulative
+        average) the batch is counted here, as the factor 1/t needs t."""
+        if not (self.training and self.track_running_stats):
+            return (0.0 if self.momentum is None else self.momentum), None
+        if self.momentum is not None:
+            return self.momentum, self.num_batches_tracked
+        self.num_batches_tracked.data += 1
+        return 1.0 / float(self.num_batches_tracked.item()), None
 
     def forward(self, input):
         self._check_input_dim(input)
-        factor = self._count_batch()
+        factor, batches = self._count_batch()
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        return batch_norm(input, self.running_mean if track else None,
-                          self.running_var if track else None, self.weight, self.bias,
-                          use_batch_stats, factor, self.eps)
+        return _batch_norm(input, self.running_mean if track else None,
+                           self.running_var if track else None, self.weight, self.bias,
+                           use_batch_stats, factor, self.eps, batches)
 
 
 class BatchNorm1d(_BatchNorm):

@@ -67,15 +67,16 @@ def _bn_kernels_on_host(*dtypes):
             for name, kernel in _emulated_bn_kernels(*dtypes).items()}
 
 
-def _bn_running_kernel_on_host(acc_dtype, r_dtype):
+def _bn_running_kernel_on_host(acc_dtype, r_dtype, counted=False):
     from tests.nn.test_norm import _emulated_running_kernel
 
-    update = _emulated_running_kernel(numpy.dtype(acc_dtype), r_dtype)
+    update = _emulated_running_kernel(numpy.dtype(acc_dtype), r_dtype, counted)
 
-    def run(mu, var, one_minus_m, m, unbias, rm, rv):  # updates rm, rv in place
-        rm_h, rv_h = rm.get(), rv.get()
-        update(mu.get(), var.get(), one_minus_m, m, unbias, rm_h, rv_h)
-        rm[...], rv[...] = cupy.asarray(rm_h), cupy.asarray(rv_h)
+    def run(mu, var, one_minus_m, m, unbias, *inouts):  # updates rm, rv (batches) in place
+        host = [a.get() for a in inouts]
+        update(mu.get(), var.get(), one_minus_m, m, unbias, *host)
+        for a, h in zip(inouts, host):
+            a[...] = cupy.asarray(h)
     return _one_launch("bn_running", run)
 
 

@@ -379,6 +379,7 @@ def test_gpu_fused_batchnorm_equals_the_xp_path(monkeypatch, x_dtype, p_dtype):
         y = bn(x)
         y.backward(mg.tensor(gy, dtype=y.dtype, device="cuda"))
         monkeypatch.undo()
+        assert bn.num_batches_tracked.item() == 1  # counted by the running kernel if fused
         out = [y, x.grad, bn.weight.grad, bn.bias.grad, bn.running_mean, bn.running_var]
         return [t.cpu().numpy().astype(np.float64) for t in out]
 
@@ -419,13 +420,16 @@ def _emulated_bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
             x_dt, acc, p_dt, acc, acc, acc))
 
 
-def _emulated_running_kernel(acc_dtype, r_dtype):
-    def update(mu, var, one_minus_m, m, unbias, rm, rv):
+def _emulated_running_kernel(acc_dtype, r_dtype, counted=False):
+    def update(mu, var, one_minus_m, m, unbias, rm, rv, *batches):
         assert mu.dtype == var.dtype == np.dtype(acc_dtype)
         assert rm.dtype == rv.dtype == np.dtype(r_dtype)
+        assert len(batches) == counted and all(b.dtype == np.int64 for b in batches)
         r = np.dtype(r_dtype).type
         rm[...] = r(one_minus_m) * rm + r(m) * mu.astype(r_dtype)
         rv[...] = r(one_minus_m) * rv + r(m) * (var * acc_dtype.type(unbias)).astype(r_dtype)
+        for b in batches:
+            b += 1
     return update
 
 
@@ -455,7 +459,10 @@ def test_fused_batchnorm_orchestration_on_emulated_kernels(monkeypatch, x_dtype,
         x = mg.tensor(xs, dtype=getattr(mg, x_dtype), requires_grad=True)
         y = bn(x)
         y.backward(mg.tensor(gy, dtype=y.dtype))
+        y = bn(x)  # a second batch: num_batches_tracked counted by the kernel when fused
+        y.backward(mg.tensor(gy, dtype=y.dtype))
         monkeypatch.undo()
+        assert bn.num_batches_tracked.item() == 2
         return [t.numpy().astype(np.float64) for t in
                 (y, x.grad, bn.weight.grad, bn.bias.grad, bn.running_mean, bn.running_var)]
 
