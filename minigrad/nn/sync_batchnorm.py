@@ -62,8 +62,11 @@ class SyncBatchNorm(_BatchNorm):
         if self.bias is not None:
             y = y + self.bias.reshape(shape)
         if self.track_running_stats:
+            factor, batches = self._count_batch()
+            if batches is not None:  # counted here: no fused running-statistics kernel
+                batches.data += 1
             blend_running_stats(self.running_mean, self.running_var, mean.data, var.data,
-                                self._count_batch(), count)
+                                factor, count)
         return y
 
     @classmethod
