@@ -185,10 +185,28 @@ def reference_gemm(plan, dtype=None, tf32=False):
     return np.ascontiguousarray(out).reshape(plan.out_shape)
 
 
-def gemm_reference(a, b, out_dtype=None, tf32=False):
+def _check_add_to(add_to, shape, dtype):
+    if add_to is None:
+        return
+    if add_to.shape != tuple(shape) or add_to.dtype != dtype or \
+            not add_to.flags.c_contiguous:
+        raise ValueError(f"cuBLAS gemm: add_to must be a C-contiguous {dtype} array of the "
+                         f"product's shape {tuple(shape)}, got {add_to.dtype} "
+                         f"{tuple(add_to.shape)}")
+
+
+def gemm_reference(a, b, out_dtype=None, tf32=False, add_to=None):
     """:func:`gemm`'s NumPy twin, same signature: the plan of ``a @ b`` executed by
-    :func:`reference_gemm`."""
-    return reference_gemm(plan_gemm(np, a, b), gemm_out_dtype(a.dtype, out_dtype), tf32)
+    :func:`reference_gemm` (with ``add_to``: added into it, in the accumulation dtype and
+    rounded once, as cuBLAS's β = 1)."""
+    plan = plan_gemm(np, a, b)
+    c_dtype = gemm_out_dtype(a.dtype, out_dtype)
+    _check_add_to(add_to, plan.out_shape, c_dtype)
+    if add_to is None:
+        return reference_gemm(plan, c_dtype, tf32)
+    acc = np.float32 if is_half(c_dtype) else c_dtype
+    add_to[...] = (reference_gemm(plan, acc, tf32) + add_to.astype(acc)).astype(c_dtype)
+    return add_to
 
 
 @functools.cache
@@ -255,13 +273,15 @@ def _check(status, what):
         raise RuntimeError(f"cuBLAS gemm: {what} returned status {status}")
 
 
-def gemm(a, b, out_dtype=None, tf32=False):
+def gemm(a, b, out_dtype=None, tf32=False, add_to=None):
     """C = a @ b (CuPy arrays: float32, float64, or float16/bfloat16 with float32
     accumulation and a half or float32 result, ``out_dtype``) by cuBLAS on the current
     stream, without CuPy's wrappers (which refuse to run while the stream captures and copy
     strided operands). Broadcast batch dims as ``matmul``. ``tf32``: float32 products on
-    tensor cores in TF32 (``mg.backends``). Must equal
-    ``reference_gemm(plan_gemm(np, a, b), out_dtype, tf32)`` to rounding."""
+    tensor cores in TF32 (``mg.backends``). ``add_to``: a C-contiguous array of the
+    result's shape and dtype that the product is added into (β = 1: no launch of its own,
+    e.g. a weight gradient accumulated into ``.grad``), and returned. Must equal
+    :func:`gemm_reference` to rounding."""
     from minigrad._backend import cupy
 
     cp = cupy()
@@ -271,12 +291,14 @@ def gemm(a, b, out_dtype=None, tf32=False):
                         f"float64, got {a.dtype} and {b.dtype}")
     c_dtype = gemm_out_dtype(dtype, out_dtype)
     plan, A, B = _planned(cp, a, b)
-    out = cp.empty(plan.out_shape, dtype=c_dtype)
+    _check_add_to(add_to, plan.out_shape, c_dtype)
+    out = cp.empty(plan.out_shape, dtype=c_dtype) if add_to is None else add_to
     n, m, k = plan.mnk
     if out.size == 0:
         return out
-    if k == 0:
-        out.fill(0)
+    if k == 0:  # an empty sum: zeros, or nothing to add
+        if add_to is None:
+            out.fill(0)
         return out
     handle = ctypes.c_void_p(cp.cuda.device.get_cublas_handle())  # loads CuPy's cuBLAS
     lib = _libcublas()
@@ -296,20 +318,20 @@ def gemm(a, b, out_dtype=None, tf32=False):
             else:  # float32 through TF32 tensor cores
                 ab_type = c_type = _CUDA_R_32F
                 compute = _CUBLAS_COMPUTE_32F_FAST_TF32
-            one, zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
+            one, beta = ctypes.c_float(1.0), ctypes.c_float(add_to is not None)
             status = lib.cublasGemmStridedBatchedEx(
                 handle, *args, ctypes.addressof(one), A, ab_type, plan.ld[0],
                 plan.strides[0], B, ab_type, plan.ld[1], plan.strides[1],
-                ctypes.addressof(zero), out.data.ptr, c_type, n, m * n, plan.batch,
+                ctypes.addressof(beta), out.data.ptr, c_type, n, m * n, plan.batch,
                 compute, _CUBLAS_GEMM_DEFAULT)
         else:
             c_t = ctypes.c_float if dtype == np.float32 else ctypes.c_double
             fn = lib.cublasSgemmStridedBatched if dtype == np.float32 else \
                 lib.cublasDgemmStridedBatched
-            one, zero = c_t(1.0), c_t(0.0)
+            one, beta = c_t(1.0), c_t(add_to is not None)
             status = fn(handle, *args, ctypes.addressof(one), A, plan.ld[0],
                         plan.strides[0], B, plan.ld[1], plan.strides[1],
-                        ctypes.addressof(zero), out.data.ptr, n, m * n, plan.batch)
+                        ctypes.addressof(beta), out.data.ptr, n, m * n, plan.batch)
         _check(status, "gemm")
     finally:
         if mode.value != 0:

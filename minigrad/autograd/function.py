@@ -57,6 +57,12 @@ class Function:
     _retained = None  # weakref to the output tensor, set by its retain_grad()
     _hooks = None  # the output tensor's gradient hooks (register_hook), id → fn
 
+    # A Function whose backward can add an input's gradient straight into that input's
+    # ``.grad`` (a leaf's: a weight's, in a GEMM with β = 1) sets this; the backward sweep
+    # then passes ``leaf_grads`` (see :func:`leaf_grad_arrays`) and takes ADDED back.
+    adds_to_leaf_grads = False
+    leaf_grads = None
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # A PyTorch-style Function (static forward(ctx, ...)/backward(ctx, ...), called
@@ -271,6 +277,42 @@ def _topological_counts(roots):
     return deps
 
 
+class _Added:
+    __slots__ = ()
+
+    def __repr__(self):
+        return "ADDED"
+
+
+#: What a backward returns for an input whose gradient it already added into the array
+#: that ``leaf_grads`` offered it (the leaf's ``.grad``): the sweep has nothing to do.
+ADDED = _Added()
+
+
+def leaf_grad_arrays(xs, needs):
+    """For a Function with ``adds_to_leaf_grads``, per input: the array its gradient may be
+    added into in place, or None. Offered only when the plain ``x.grad.data += g`` is what
+    the sweep would do: x a leaf needing its gradient, without hooks (they see the
+    gradient first), with a dense ``.grad`` of x's own shape, dtype and array type that
+    records no graph. None when no input qualifies."""
+    out = None
+    for i, x in enumerate(xs):
+        if not needs[i] or x.creator is not None:
+            continue
+        g = x.grad
+        if g is None or g.requires_grad or getattr(g, "is_sparse", False) or \
+                getattr(x, "_hooks", None) or getattr(x, "_post_hooks", None):
+            continue
+        d, xd = g.data, x.data
+        if type(d) is not type(xd) or d.shape != xd.shape or d.dtype != xd.dtype or \
+                not d.flags.c_contiguous:
+            continue
+        if out is None:
+            out = [None] * len(xs)
+        out[i] = d
+    return out
+
+
 class SliceGrad:
     """The gradient of ``x[index]`` for a basic index (ints, slices): ``values`` at
     ``index`` of an array of ``shape``, zeros elsewhere, kept in that form until it is
@@ -460,12 +502,19 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                     if _anomaly.enabled:
                         gxs = checked_backward(f, gy)
                     else:
-                        gxs = f.backward(gy)
+                        if f.adds_to_leaf_grads and not create_graph and not capture:
+                            f.leaf_grads = leaf_grad_arrays(xs, f.needs_input_grad)
+                        try:
+                            gxs = f.backward(gy)
+                        finally:
+                            f.leaf_grads = None
                         if not isinstance(gxs, tuple):
                             gxs = (gxs,)
                 else:
                     gxs = (None,) * len(xs)
                 for x, gx, need in zip(xs, gxs, f.needs_input_grad):
+                    if gx is ADDED:  # already in the leaf's .grad (leaf_grads)
+                        continue
                     c = x.creator
                     if need and isinstance(gx, SliceGrad):  # a basic slice's, as an array
                         if gx.values.dtype != x.data.dtype:

@@ -76,7 +76,7 @@ import math
 import numpy as np
 
 from ..amp.autocast_mode import autocast_dtype, autocast_inputs, half_matmul
-from ..autograd.function import Function
+from ..autograd.function import ADDED, Function
 from ..ops.shape import pad
 from ..tensor import Tensor
 from . import conv_device, init
@@ -310,14 +310,28 @@ def _conv_grad_input(xp, gy, w, x_shape, s):
     return gx
 
 
+def _conv_add_grad_weight(xp, x, gy, w_shape, s, cols, dest):
+    """gW added into ``dest`` (the leaf weight's ``.grad``) by the weight-gradient GEMM
+    itself (β = 1) where the GPU path (conv_device) computes it, of gy's dtype and not
+    aliasing gy; returns whether it did (else the caller computes gW)."""
+    if x.shape[0] == 0 or not conv_device.applies(xp, s) or dest.dtype != gy.dtype or \
+            xp.may_share_memory(dest, gy):
+        return False
+    conv_device.grad_weight(xp, x, gy, w_shape, s, cols, add_to=dest)
+    return True
+
+
 class _ConvFamily:
     """A convolution in one number of spatial dims: its three array functions (forward,
     input gradient, weight gradient) and the three Functions built on them, each of which
     is the derivative of another (:class:`_ConvFunction`). conv.py has the 2-D family (1-D
     runs through it), conv3d.py the 3-D one."""
 
-    def __init__(self, forward, grad_input, grad_weight):
+    def __init__(self, forward, grad_input, grad_weight, add_grad_weight=None):
         self.forward, self.grad_input, self.grad_weight = forward, grad_input, grad_weight
+        # add_grad_weight(xp, x, gy, w_shape, spec, cols, dest) -> whether it added gW into
+        # dest (w.grad's array) itself; None: the family never does
+        self.add_grad_weight = add_grad_weight
         self.Function = self.GradInput = self.GradWeight = None
 
     def bind(self, function, grad_input, grad_weight):
@@ -332,6 +346,7 @@ class _ConvFunction(Function):
 
     amp_policy = "half"
     family = None
+    adds_to_leaf_grads = True  # the weight's gradient: see backward
 
     def __init__(self, spec):
         self.spec = spec
@@ -349,7 +364,13 @@ class _ConvFunction(Function):
         need = self.needs_input_grad
         fam = self.family
         gx = fam.GradInput(self.spec, x.shape)(gy, w) if need[0] else None
-        gw = fam.GradWeight(self.spec, w.shape, self._cols)(x, gy) if need[1] else None
+        gw = None
+        dest = self.leaf_grads[1] if self.leaf_grads else None
+        if dest is not None and fam.add_grad_weight is not None and fam.add_grad_weight(
+                x.xp, x.data, gy.data, w.shape, self.spec, self._cols, dest):
+            gw = ADDED  # a leaf weight: its GEMM added gW into w.grad (no add of its own)
+        elif need[1]:
+            gw = fam.GradWeight(self.spec, w.shape, self._cols)(x, gy)
         out = (gx, gw)
         if len(self.inputs) == 3:
             out += (gy.sum((0,) + tuple(range(2, gy.ndim))) if need[2] else None,)
@@ -420,7 +441,7 @@ class Conv2dGradWeight(_ConvGradWeight):
     VJP for cotangent V: g_x = Conv2dGradInput(gy, V), g_gy = conv2d(x, V)."""
 
 
-_ConvFamily(_conv_forward, _conv_grad_input, _conv_grad_weight).bind(
+_ConvFamily(_conv_forward, _conv_grad_input, _conv_grad_weight, _conv_add_grad_weight).bind(
     Conv2dFunction, Conv2dGradInput, Conv2dGradWeight)
 
 

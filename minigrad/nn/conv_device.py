@@ -87,9 +87,11 @@ def forward(xp, x, w, s):
     return y.reshape(N, O, Ho, Wo), cols
 
 
-def grad_weight(xp, x, gy, w_shape, s, cols=None):
+def grad_weight(xp, x, gy, w_shape, s, cols=None, add_to=None):
     """gW = gY @ colsᵀ over all N·P pixels, gY = gy as (O, N·P) (one copy of gy); the
-    forward's ``cols`` when given, else im2col(x). One rounding of float32 sums."""
+    forward's ``cols`` when given, else im2col(x). One rounding of float32 sums.
+    ``add_to``: a C-contiguous array of ``w_shape`` (a leaf weight's ``.grad``) that gW is
+    added into by the GEMM (β = 1), and returned."""
     im2col, _, gemm = _ops(xp)
     N, _, H, W = x.shape
     O = gy.shape[1]
@@ -98,7 +100,8 @@ def grad_weight(xp, x, gy, w_shape, s, cols=None):
     if cols is None or cols.shape != (K, N, Ho * Wo):
         cols = im2col(xp.ascontiguousarray(x), *_geometry(s, (Ho, Wo)))
     gY = xp.ascontiguousarray(gy.reshape(N, O, Ho * Wo).transpose(1, 0, 2))
-    gw = gemm(gY.reshape(O, N * Ho * Wo), cols.reshape(K, N * Ho * Wo).T, tf32=_tf32(gy.dtype))
+    gw = gemm(gY.reshape(O, N * Ho * Wo), cols.reshape(K, N * Ho * Wo).T, tf32=_tf32(gy.dtype),
+              add_to=None if add_to is None else add_to.reshape(O, K))
     return gw.reshape(w_shape)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._backend import check_dtype_on, device_of
 from .._backend import erf as _erf
-from ..autograd.function import Function, ieee
+from ..autograd.function import ADDED, Function, ieee
 from ..tensor import Tensor, _as_operand, _make_tensor
 
 
@@ -609,7 +609,13 @@ def where(condition, input=None, other=None):
 
 
 class Cast(Function):
-    """y = x converted to ``dtype``.   VJP: gx = gy converted back to x's dtype."""
+    """y = x converted to ``dtype``.   VJP: gx = gy converted back to x's dtype.
+
+    When x is a leaf with a ``.grad`` (a float32 master weight under autocast), gy is
+    added into it converting as it goes: one kernel, where the conversion and the add were
+    two (the same numbers: the widening is exact)."""
+
+    adds_to_leaf_grads = True
 
     def __init__(self, dtype):
         self.dtype = dtype
@@ -620,7 +626,18 @@ class Cast(Function):
         return x.astype(self.dtype)
 
     def backward(self, gy):
-        return gy.to(dtype=self.inputs[0].dtype)
+        x = self.inputs[0]
+        dest = self.leaf_grads[0] if self.leaf_grads else None
+        g = gy.data
+        if dest is not None and dest.dtype.name in _WIDENS.get(g.dtype.name, ()) and \
+                not x.xp.may_share_memory(dest, g):
+            x.xp.add(dest, g, out=dest)
+            return ADDED
+        return gy.to(dtype=x.dtype)
+
+
+# gradient dtype -> the .grad dtypes it is added into exactly by one mixed add
+_WIDENS = {"float16": ("float32", "float64"), "float32": ("float64",)}
 
 
 # ---- inverse trigonometric, hyperbolic and special functions

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import ADDED, Function
 from minigrad.testing import assert_close
 
 
@@ -394,3 +394,84 @@ def test_slices_in_a_loop_accumulate_in_one_array(monkeypatch):
     (g,) = mg.autograd.grad(loss(x), [x], create_graph=True)
     assert g.tolist() == want.tolist() and calls              # the graph kind: IndexAdd
     assert mg.gradgradcheck(lambda t: loss(t * t), (x,))
+
+
+
+
+class _AddsIntoLeafGrads(Function):
+    """y = a·b with b's gradient added into b.grad by the backward itself when offered."""
+
+    adds_to_leaf_grads = True
+
+    def forward(self, xp, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        offered.append(self.leaf_grads)
+        gb = gy * a
+        dest = self.leaf_grads[1] if self.leaf_grads else None
+        if dest is not None:
+            dest += gb.data
+            gb = ADDED
+        return gy * b, gb
+
+
+offered = []
+
+
+def test_a_backward_may_add_a_leaf_gradient_into_its_grad():
+    """leaf_grads offers b.grad's array only when the sweep would add into it in place:
+    b a leaf with a dense .grad, no hooks, no create_graph, no autograd.grad capture; the
+    result equals the plain accumulation."""
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    offered.clear()
+    _AddsIntoLeafGrads()(a, b).sum().backward()  # b.grad is None: nothing offered
+    assert offered == [None]
+    grad_a, grad_b = a.grad.data, b.grad.data
+    _AddsIntoLeafGrads()(a, b).sum().backward()  # both offered; b's added in place
+    assert offered[1][0] is grad_a and offered[1][1] is grad_b
+    assert b.grad.data is grad_b and b.grad.tolist() == [2.0, 4.0]
+    assert a.grad.tolist() == [6.0, 8.0]
+    # a leaf used twice in one Function: both contributions land
+    _AddsIntoLeafGrads()(b, b).sum().backward()
+    assert b.grad.tolist() == [2.0 + 6.0, 4.0 + 8.0]
+    # a hook on b, create_graph, autograd.grad: nothing offered, the same numbers
+    for run in ("hook", "create_graph", "grad"):
+        offered.clear()
+        c = mg.tensor([3.0, 4.0], requires_grad=True)
+        c.grad = mg.tensor([1.0, 1.0])
+        y = _AddsIntoLeafGrads()(a, c).sum()
+        if run == "hook":
+            seen = []
+            c.register_hook(lambda g, seen=seen: seen.append(g.tolist()))
+            y.backward()
+            assert seen == [[1.0, 2.0]]
+        elif run == "create_graph":
+            y.backward(create_graph=True)
+        else:
+            (g,) = mg.autograd.grad(y, [c])
+            assert g.tolist() == [1.0, 2.0] and c.grad.tolist() == [1.0, 1.0]
+            assert offered == [None]
+            continue
+        assert offered[0] is None or offered[0][1] is None, run  # c's .grad not offered
+        assert c.grad.tolist() == [2.0, 3.0], run
+
+
+@pytest.mark.parametrize("half", ["float16", "float32"])
+def test_a_cast_adds_its_gradient_into_the_wider_leaf_grad(half):
+    """Cast's VJP into a leaf with a .grad of a wider dtype (a float32 master weight under
+    autocast) adds the narrow gradient in place in one mixed add: the same numbers as
+    widening first (exact), the same .grad array."""
+    rng = np.random.default_rng(3)
+    x = mg.tensor(rng.standard_normal(5), dtype=mg.float64 if half == "float32" else
+                  mg.float32, requires_grad=True)
+    gy = rng.standard_normal(5).astype(half)
+    for step in range(3):
+        x.to(dtype=getattr(mg, half)).backward(mg.tensor(gy))
+        if step == 0:
+            grad_array = x.grad.data
+        assert x.grad.data is grad_array and x.grad.dtype == x.dtype
+        want = (gy.astype(np.float64) * (step + 1)).astype(x.data.dtype)
+        np.testing.assert_array_equal(x.grad.numpy(), want)

@@ -50,7 +50,17 @@ def _on_host(twin, name):
 _kernels.im2col = _on_host(reference.im2col, "im2col")
 _kernels.col2im = _on_host(reference.col2im, "col2im")
 _kernels.bn_channel_sums = _on_host(reference.bn_channel_sums, "bn_channel_sums")
-_gemm.gemm = _on_host(_gemm.gemm_reference, "cublas_gemm")
+def _gemm_on_host(a, b, out_dtype=None, tf32=False, add_to=None):
+    """gemm by its twin; ``add_to`` (a device array) updated in place and returned."""
+    out = _gemm.gemm_reference(a.get(), b.get(), out_dtype, tf32,
+                               None if add_to is None else add_to.get())
+    if add_to is None:
+        return cupy.asarray(out)
+    add_to[...] = cupy.asarray(out)
+    return add_to
+
+
+_gemm.gemm = _one_launch("cublas_gemm", _gemm_on_host)
 
 
 def _relu_grad_kernel():

@@ -106,6 +106,29 @@ def test_direct_gemm_switch_restores_itself():
     assert C.direct_enabled()
 
 
+@pytest.mark.parametrize("dtype, out_dtype", [(np.float64, None), (np.float32, None),
+                                              (np.float16, np.float32), (np.float16, None)])
+def test_reference_adds_into_add_to_with_one_rounding(dtype, out_dtype):
+    """gemm_reference(..., add_to=C): C + a @ b in the accumulation dtype, rounded once
+    into C (cuBLAS's β = 1), C itself returned; a C of another shape or dtype, or not
+    contiguous, is refused by name."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((3, 5, 4)).astype(dtype)
+    b = rng.standard_normal((4, 6)).astype(dtype).T.copy().T  # a transposed layout
+    c_dtype = np.dtype(out_dtype or dtype)
+    c = rng.standard_normal((3, 5, 6)).astype(c_dtype)
+    acc = np.float32 if c_dtype == np.float16 else c_dtype
+    want = (np.matmul(a.astype(acc), b.astype(acc)) + c.astype(acc)).astype(c_dtype)
+    got = C.gemm_reference(a, b, out_dtype=out_dtype, add_to=c)
+    assert got is c
+    np.testing.assert_allclose(c.astype(np.float64), want.astype(np.float64),
+                               rtol={np.float16: 1e-3}.get(c_dtype.type, 1e-6), atol=1e-6)
+    for bad in (np.zeros((3, 6, 5), c_dtype), np.zeros((3, 5, 6), np.float64
+                if c_dtype != np.float64 else np.float32), np.zeros((3, 6, 5), c_dtype).mT):
+        with pytest.raises(ValueError, match="add_to must be a C-contiguous"):
+            C.gemm_reference(a, b, out_dtype=out_dtype, add_to=bad)
+
+
 def test_bad_operands_are_named():
     with pytest.raises(ValueError, match="inner dims differ"):
         C.plan_gemm(np, np.ones((2, 3)), np.ones((4, 2)))
@@ -142,6 +165,13 @@ def test_cublas_gemm_equals_matmul(dtype, out_dtype, tf32, la, lb):
         # (TF32: the twin rounds to nearest; how cuBLAS converts is its own business)
         assert twin_err < {np.float16: 1e-3, np.float32: 5e-3 if tf32 else 1e-5,
                            np.float64: 1e-12}[dtype]
+        # β = 1: the product added into an array of its shape, in place
+        base = cp.asarray(rng.standard_normal(c.shape)).astype(c.dtype)
+        before = base.get().astype(np.float64)
+        same = C.gemm(a, b, out_dtype=out_dtype, tf32=tf32, add_to=base)
+        assert same is base
+        added = base.get().astype(np.float64) - before
+        assert np.linalg.norm(added - got) <= 2 * tol * max(np.linalg.norm(want), 1.0)
 
 
 def test_an_environment_variable_starts_a_process_on_the_cupy_path():

@@ -625,3 +625,38 @@ def test_conv1d_matches_torch():
     conv.load_state_dict({k: v.detach().numpy() for k, v in tconv.state_dict().items()})
     assert_close(conv(mg.tensor(x)), tconv(torch.tensor(x)).detach().numpy(), rtol=1e-10,
                  atol=1e-12)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_weight_gradient_accumulates_into_grad(conv_layout, bias, monkeypatch):
+    """A second backward adds to the weight's existing ``.grad`` (on the GPU path the
+    weight-gradient GEMM adds into it itself, β = 1: leaf_grads/ADDED), exactly as
+    accumulating two separately computed gradients does; a weight gradient hook still
+    sees the gradient of each pass (that path does not add in place)."""
+    added = []
+    grad_weight = conv_module.conv_device.grad_weight
+
+    def recorded(*args, add_to=None, **kwargs):
+        added.append(add_to is not None)
+        return grad_weight(*args, add_to=add_to, **kwargs)
+
+    monkeypatch.setattr(conv_module.conv_device, "grad_weight", recorded)
+    rng = np.random.default_rng(21)
+    x = mg.tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+    conv = nn.Conv2d(3, 4, 3, stride=(2, 1), padding=1, bias=bias).double()
+    gy = rng.standard_normal((2, 4, 3, 5))
+    conv(x).backward(mg.tensor(gy))
+    first, first_x = conv.weight.grad.numpy().copy(), x.grad.numpy().copy()
+    grad_array = conv.weight.grad.data
+    conv(x).backward(mg.tensor(gy * 0.5))
+    assert conv.weight.grad.data is grad_array  # added in place, as PyTorch
+    assert_close(conv.weight.grad, first * 1.5, rtol=1e-12, atol=1e-12)
+    assert_close(x.grad, first_x * 1.5, rtol=1e-12, atol=1e-12)
+    seen = []
+    conv.weight.register_hook(lambda g: seen.append(g.numpy().copy()))
+    conv(x).backward(mg.tensor(gy))
+    assert len(seen) == 1
+    assert_close(seen[0], first, rtol=1e-12, atol=1e-12)
+    assert_close(conv.weight.grad, first * 2.5, rtol=1e-12, atol=1e-12)
+    if conv_layout == "device_kernels":  # the second pass added by the GEMM, not the hooked
+        assert added == [False, True, False]
