@@ -361,6 +361,26 @@ def half_matmul(xp, a, b, out_dtype=None):
     return xp.matmul(a, b)
 
 
+def matmul_into(xp, a, b, dest):
+    """dest += a @ b by cuBLAS's β = 1 (``cublas_gemm.gemm(add_to=dest)``) where
+    :func:`half_matmul` would send this float32/float64 CuPy product to cuBLAS directly
+    (TF32 as it would), ``dest`` of the product's shape and dtype and not overlapping a
+    or b; returns whether it did (else the caller computes the product and adds it)."""
+    if xp is np or is_half(a.dtype) or dest.dtype != a.dtype or \
+            dest.shape != a.shape[:-1] + b.shape[-1:] or \
+            xp.may_share_memory(dest, a) or xp.may_share_memory(dest, b):
+        return False
+    from minigrad.kernels import cublas_gemm
+
+    if not _direct(a, b, is_current_stream_capturing() or cublas_gemm.direct_enabled()):
+        return False
+    from minigrad import backends
+
+    cublas_gemm.gemm(a, b, tf32=a.dtype == np.float32 and backends.cuda.matmul.allow_tf32,
+                     add_to=dest)
+    return True
+
+
 def _direct(a, b, wanted):
     """Whether a CuPy product may go to cuBLAS directly (``cublas_gemm.gemm``): when
     ``wanted`` (always while a CUDA graph captures, as CuPy refuses cuBLAS then; else

@@ -23,8 +23,8 @@ import math
 import numpy as np
 
 from .. import creation
-from ..amp.autocast_mode import autocast_dtype, half_matmul
-from ..autograd.function import Function
+from ..amp.autocast_mode import autocast_dtype, half_matmul, matmul_into
+from ..autograd.function import ADDED, Function
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import init
@@ -38,6 +38,7 @@ class LinearFunction(Function):
     """y = x Wᵀ (+ b).   VJP: gx = gy W, gW = gyᵀ x (rows of all leading dims), gb = Σ gy."""
 
     amp_policy = "half"
+    adds_to_leaf_grads = True  # W's gradient, on CUDA: see backward
 
     def forward(self, xp, x, w, *b):
         y = half_matmul(xp, x, w.T)
@@ -50,8 +51,12 @@ class LinearFunction(Function):
         need = self.needs_input_grad
         gx = gy @ w if need[0] else None
         gw = None
-        if need[1]:
-            out_f, in_f = w.shape
+        dest = self.leaf_grads[1] if self.leaf_grads else None
+        out_f, in_f = w.shape
+        if dest is not None and matmul_into(
+                x.xp, gy.data.reshape(-1, out_f).T, x.data.reshape(-1, in_f), dest):
+            gw = ADDED  # a leaf weight's .grad, added into by the GEMM (β = 1)
+        elif need[1]:
             gw = gy.reshape(-1, out_f).mT @ x.reshape(-1, in_f)
         out = (gx, gw)
         if len(self.inputs) == 3:
