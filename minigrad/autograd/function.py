@@ -172,6 +172,11 @@ class Function:
                       AccumulateGrad(x) if x.requires_grad else None, 0)
                      for x in self.inputs)
 
+    def offered_grad(self, i):
+        """Input ``i``'s ``.grad`` array that this backward may add its gradient into and
+        return ADDED for (``leaf_grads``), or None."""
+        return self.leaf_grads[i] if self.leaf_grads else None
+
     def release(self) -> None:
         """Drop what the graph holds (called after backward unless retain_graph)."""
         self.inputs = None

@@ -365,7 +365,7 @@ class _ConvFunction(Function):
         fam = self.family
         gx = fam.GradInput(self.spec, x.shape)(gy, w) if need[0] else None
         gw = None
-        dest = self.leaf_grads[1] if self.leaf_grads else None
+        dest = self.offered_grad(1)
         if dest is not None and fam.add_grad_weight is not None and fam.add_grad_weight(
                 x.xp, x.data, gy.data, w.shape, self.spec, self._cols, dest):
             gw = ADDED  # a leaf weight: its GEMM added gW into w.grad (no add of its own)

@@ -51,7 +51,7 @@ class LinearFunction(Function):
         need = self.needs_input_grad
         gx = gy @ w if need[0] else None
         gw = None
-        dest = self.leaf_grads[1] if self.leaf_grads else None
+        dest = self.offered_grad(1)
         out_f, in_f = w.shape
         if dest is not None and matmul_into(
                 x.xp, gy.data.reshape(-1, out_f).T, x.data.reshape(-1, in_f), dest):

@@ -381,10 +381,14 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
                              f"input of shape {input.shape}")
     if training:
         M = input.numel() // C
-        # the running-statistics kernel below will run (CUDA, M > 1) and count the batch
-        fused_count = (batches is not None and M > 1 and C > 0
-                       and _fusable(running_mean.data, running_var.data)
-                       and running_mean.dtype == running_var.dtype)
+        # the running statistics are blended by the CUDA kernel below (which, for M > 1 and
+        # C > 0, also counts the batch): the batch's mean (float32/64) is an array of the
+        # input's type, which must be theirs
+        fused_running = (running_mean is not None and running_var is not None
+                         and type(input.data) is type(running_mean.data)
+                         and _fusable(running_mean.data, running_var.data)
+                         and running_mean.dtype == running_var.dtype)
+        fused_count = batches is not None and M > 1 and C > 0 and fused_running
         if batches is not None and not fused_count:
             batches.data += 1
         if M == 0:  # an empty batch: nothing to normalize, running statistics untouched
@@ -398,9 +402,7 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
         else:
             fn = Normalize(axes, eps)
             y = _affine(fn(input), weight, bias, shape)
-        if (running_mean is not None and running_var is not None
-                and _fusable(fn.mean, running_mean.data, running_var.data)
-                and running_mean.dtype == running_var.dtype):
+        if fused_running:
             counter = (batches.data,) if fused_count else ()
             _bn_running_kernel(fn.mean.dtype, running_mean.dtype, fused_count)(
                 fn.mean.reshape(C), fn.var.reshape(C), 1 - momentum, momentum, M / (M - 1),

@@ -627,7 +627,7 @@ class Cast(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
-        dest = self.leaf_grads[0] if self.leaf_grads else None
+        dest = self.offered_grad(0)
         g = gy.data
         if dest is not None and dest.dtype.name in _WIDENS.get(g.dtype.name, ()) and \
                 not x.xp.may_share_memory(dest, g):

@@ -410,7 +410,7 @@ class _AddsIntoLeafGrads(Function):
         a, b = self.inputs
         offered.append(self.leaf_grads)
         gb = gy * a
-        dest = self.leaf_grads[1] if self.leaf_grads else None
+        dest = self.offered_grad(1)
         if dest is not None:
             dest += gb.data
             gb = ADDED
