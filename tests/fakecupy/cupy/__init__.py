@@ -102,7 +102,7 @@ def _shares(out, args):
 _VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims", "squeeze",
           "broadcast_to", "broadcast_arrays", "atleast_1d", "atleast_2d", "atleast_3d",
           "split", "array_split", "diagonal", "view", "real", "imag", "flip",
-          "rollaxis", "asnumpy", "get", "item", "tolist", "__index__"}
+          "rollaxis"}
 _NO_KERNEL = {"empty", "empty_like", "result_type", "can_cast", "promote_types", "shape",
               "ndim", "size", "isscalar", "iinfo", "finfo", "may_share_memory",
               "shares_memory", "dtype", "min_scalar_type", "common_type"}
