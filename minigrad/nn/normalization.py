@@ -56,7 +56,7 @@ import numpy as np
 from .. import creation
 from .._backend import get_array_module
 from ..amp.autocast_mode import is_half
-from ..autograd.function import Function
+from ..autograd.function import ADDED, Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..kernels.reference import acc_dtype
 from ..ops.elementwise import const
@@ -180,8 +180,9 @@ def _bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
     # parameter lists take NumPy's dtype names ("float" would be float64 there); the
     # bodies cast with C's (typedef A: the accumulation type)
     X, A, Y, P = (np.dtype(d).name for d in (x_dtype, acc_dtype, y_dtype, p_dtype))
-    Yc = _CTYPES[Y]
+    Yc, Pc = _CTYPES[Y], _CTYPES[P]
     pre = f"typedef {_CTYPES[A]} A;\n"
+    gx = f"gx = ({Yc})((A)gamma * inv * ((A)g - (s1 + xhat * s2) / m));"
 
     return dict(
         # x̂ = (x − μ)·inv, y = γ·x̂ + β
@@ -192,8 +193,17 @@ def _bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
         # gx = γ·inv·(g − (Σ g + x̂·Σ g·x̂)/M)
         backward=cp.ElementwiseKernel(
             f"{X} g, {A} xhat, {P} gamma, {A} inv, {A} s1, {A} s2, {A} m", f"{Y} gx",
-            f"gx = ({Yc})((A)gamma * inv * ((A)g - (s1 + xhat * s2) / m));",
-            "minigrad_bn_backward", preamble=pre),
+            gx, "minigrad_bn_backward", preamble=pre),
+        # the same, and γ.grad += Σ g·x̂, β.grad += Σ g (the leaves' own arrays, offered by
+        # the backward sweep) by the first C threads: two adds fewer a layer. The sums come
+        # again as (C,) raw arrays; each add rounds as the sweep's `grad += sum.astype(P)`.
+        backward_into=cp.ElementwiseKernel(
+            f"{X} g, {A} xhat, {P} gamma, {A} inv, {A} s1, {A} s2, {A} m, "
+            f"raw {A} s1c, raw {A} s2c, int64 C", f"{Y} gx, raw {P} ggamma, raw {P} gbeta",
+            gx + "\nif (i < C) {\n"
+            f"  ggamma[i] = ({Pc})((A)ggamma[i] + (A)({Pc})s2c[i]);\n"
+            f"  gbeta[i] = ({Pc})((A)gbeta[i] + (A)({Pc})s1c[i]);\n}}",
+            "minigrad_bn_backward_into", preamble=pre),
     )
 
 
@@ -231,6 +241,8 @@ class BatchNormFunction(Function):
     and γ, β of shape (C,): batch normalization in training, one node instead of three.
     VJP: gβ = Σ g, gγ = Σ g·x̂,
     gx = γ/√(σ² + ε)·(g − mean(g) − x̂·mean(g·x̂)) (sums and means over ``axes``)."""
+
+    adds_to_leaf_grads = True  # γ's and β's gradients, on CUDA: see _backward_cuda
 
     def __init__(self, axes, eps):
         self.axes, self.eps = tuple(axes), eps
@@ -271,16 +283,25 @@ class BatchNormFunction(Function):
         return y
 
     def _backward_cuda(self, g, x, gamma):
-        """gx, Σ g·x̂ and Σ g in two kernels (the saved arrays are constants here)."""
+        """gx, Σ g·x̂ and Σ g in two kernels (the saved arrays are constants here); where
+        the sweep offers γ's and β's ``.grad`` (and gx is wanted), the second kernel adds
+        the sums into them: (gx, ADDED, ADDED)."""
         acc = self.xhat.dtype.type
         k = _bn_kernels(g.dtype, self.xhat.dtype, x.dtype, gamma.dtype)
-        M = x.size // x.shape[1]
+        M, C = x.size // x.shape[1], x.shape[1]
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        s1, s2 = (a.reshape(shape) for a in _channel_sums(2, g, xhat=self.xhat))
-        gx = None
-        if self.needs_input_grad[0]:
-            gx = k["backward"](g, self.xhat, gamma.reshape(shape), self.inv, s1, s2, acc(M))
-        return gx, s1, s2
+        s1c, s2c = _channel_sums(2, g, xhat=self.xhat)
+        s1, s2 = s1c.reshape(shape), s2c.reshape(shape)
+        args = (g, self.xhat, gamma.reshape(shape), self.inv, s1, s2, acc(M))
+        gg, gb = self.offered_grad(1), self.offered_grad(2)
+        # (not float16 parameters with float64 sums: CuPy's half has no cast from double)
+        if self.needs_input_grad[0] and gg is not None and gb is not None and \
+                not (gamma.dtype == np.float16 and acc is np.float64):
+            gx = get_array_module(x).empty(x.shape, dtype=x.dtype)
+            k["backward_into"](*args, s1c, s2c, np.int64(C), gx, gg, gb)
+            return gx, ADDED, ADDED
+        gx = k["backward"](*args) if self.needs_input_grad[0] else None
+        return gx, s2c.astype(gamma.dtype, copy=False), s1c.astype(gamma.dtype, copy=False)
 
     def backward(self, g):
         a = self.axes
@@ -289,10 +310,9 @@ class BatchNormFunction(Function):
         need = self.needs_input_grad
         if not is_grad_enabled() and self.xhat is not None and \
                 _fusable(g.data, x.data, gamma.data) and self._channel_axes(x.ndim):
-            gx, s1, s2 = self._backward_cuda(g.data, x.data, gamma.data)
-            return (const(gx) if gx is not None else None,
-                    const(s2.reshape(-1).astype(gamma.dtype, copy=False)) if need[1] else None,
-                    const(s1.reshape(-1).astype(gamma.dtype, copy=False)) if need[2] else None)
+            grads = self._backward_cuda(g.data, x.data, gamma.data)
+            return tuple(None if not need[i] else r if r is ADDED else const(r)
+                         for i, r in enumerate(grads))
         if not is_grad_enabled():
             # Nothing records this backward: the saved arrays are exact constants here.
             xhat = self.xhat

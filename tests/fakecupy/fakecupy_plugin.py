@@ -70,11 +70,23 @@ def _relu_grad_kernel():
 _activation._relu_grad_kernel = _relu_grad_kernel
 
 
+def _in_place_on_host(twin, name, n_out):
+    """A kernel that writes its last ``n_out`` arguments (device arrays) in place."""
+    def run(*args):
+        host = [a.get() if isinstance(a, cupy.ndarray) else a for a in args]
+        twin(*host)
+        for a, h in zip(args[-n_out:], host[-n_out:]):
+            a[...] = cupy.asarray(h)
+    return _one_launch(name, run)
+
+
 def _bn_kernels_on_host(*dtypes):
     from tests.nn.test_norm import _emulated_bn_kernels
 
-    return {name: _on_host(kernel, "bn_" + name)
-            for name, kernel in _emulated_bn_kernels(*dtypes).items()}
+    kernels = _emulated_bn_kernels(*dtypes)
+    into = kernels.pop("backward_into")
+    return {"backward_into": _in_place_on_host(into, "bn_backward", 3),
+            **{name: _on_host(kernel, "bn_" + name) for name, kernel in kernels.items()}}
 
 
 def _bn_running_kernel_on_host(acc_dtype, r_dtype, counted=False):
@@ -82,12 +94,8 @@ def _bn_running_kernel_on_host(acc_dtype, r_dtype, counted=False):
 
     update = _emulated_running_kernel(numpy.dtype(acc_dtype), r_dtype, counted)
 
-    def run(mu, var, one_minus_m, m, unbias, *inouts):  # updates rm, rv (batches) in place
-        host = [a.get() for a in inouts]
-        update(mu.get(), var.get(), one_minus_m, m, unbias, *host)
-        for a, h in zip(inouts, host):
-            a[...] = cupy.asarray(h)
-    return _one_launch("bn_running", run)
+    # updates rm, rv (batches) in place
+    return _in_place_on_host(update, "bn_running", 3 if counted else 2)
 
 
 _normalization._bn_kernels = _bn_kernels_on_host

@@ -2,6 +2,8 @@
 batch statistics (gradcheck with a random, non-uniform cotangent) and second derivatives,
 running statistics against a hand computation, train/eval behaviour, errors; PyTorch
 oracles when torch is importable."""
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -369,6 +371,8 @@ def test_gpu_fused_batchnorm_equals_the_xp_path(monkeypatch, x_dtype, p_dtype):
     def run(fused, shape):
         if not fused:
             monkeypatch.setattr(normalization, "_fusable", lambda *a: False)
+        else:
+            _spy_on_bn_kernels(monkeypatch, normalization, calls)
         bn = nn.BatchNorm1d(shape[1]) if len(shape) < 4 else nn.BatchNorm2d(shape[1])
         bn = bn.to(dtype=getattr(mg, p_dtype)).to("cuda")
         r = np.random.default_rng(3)
@@ -376,21 +380,24 @@ def test_gpu_fused_batchnorm_equals_the_xp_path(monkeypatch, x_dtype, p_dtype):
             bn.weight.data[...] = bn.weight.xp.asarray(r.uniform(0.5, 1.5, shape[1]))
             bn.bias.data[...] = bn.bias.xp.asarray(r.standard_normal(shape[1]))
         x = mg.tensor(xs, dtype=getattr(mg, x_dtype), device="cuda", requires_grad=True)
-        y = bn(x)
-        y.backward(mg.tensor(gy, dtype=y.dtype, device="cuda"))
+        for _ in range(2):  # the second backward adds into γ's and β's .grad if fused
+            y = bn(x)
+            y.backward(mg.tensor(gy, dtype=y.dtype, device="cuda"))
         monkeypatch.undo()
-        assert bn.num_batches_tracked.item() == 1  # counted by the running kernel if fused
+        assert bn.num_batches_tracked.item() == 2  # counted by the running kernel if fused
         out = [y, x.grad, bn.weight.grad, bn.bias.grad, bn.running_mean, bn.running_var]
         return [t.cpu().numpy().astype(np.float64) for t in out]
 
     for shape in [(9, 3), (5, 4, 7), (6, 3, 5, 4)]:
         xs = rng.standard_normal(shape) * 3 + 1
         gy = rng.standard_normal(shape)
+        calls = []
         for got, want, name in zip(run(True, shape), run(False, shape),
                                    ["y", "x.grad", "weight.grad", "bias.grad",
                                     "running_mean", "running_var"]):
             scale = max(np.abs(want).max(), 1.0)
             assert np.abs(got - want).max() <= tol * scale, (shape, name)
+        assert calls == ["backward", "backward_into"], (shape, calls)
 
 
 def _emulated_bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
@@ -413,11 +420,34 @@ def _emulated_bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
         xhat = (x.astype(acc) - mu) * inv
         return xhat, (xhat * gamma.astype(acc) + beta.astype(acc)).astype(y_dt)
 
+    def backward(g, xhat, gamma, inv, s1, s2, m):
+        return (gamma.astype(acc) * inv * (g.astype(acc) - (s1 + xhat * s2) / m)).astype(y_dt)
+
+    def backward_into(g, xhat, gamma, inv, s1, s2, m, s1c, s2c, C, gx, ggamma, gbeta):
+        """In place, as the CUDA kernel: gx, and the sums added into γ's and β's grads."""
+        assert s1c.shape == s2c.shape == ggamma.shape == gbeta.shape == (C,)
+        assert gx.dtype == y_dt and ggamma.dtype == gbeta.dtype == p_dt
+        gx[...] = backward(g, xhat, gamma, inv, s1, s2, m)
+        ggamma += s2c.astype(p_dt)
+        gbeta += s1c.astype(p_dt)
+
     return dict(
         forward=typed(forward, x_dt, acc, acc, p_dt, p_dt),
-        backward=typed(lambda g, xhat, gamma, inv, s1, s2, m: (gamma.astype(acc) * inv * (
-            g.astype(acc) - (s1 + xhat * s2) / m)).astype(y_dt),
-            x_dt, acc, p_dt, acc, acc, acc))
+        backward=typed(backward, x_dt, acc, p_dt, acc, acc, acc),
+        backward_into=typed(backward_into, x_dt, acc, p_dt, acc, acc, acc, acc, acc, acc))
+
+
+def _spy_on_bn_kernels(monkeypatch, normalization, calls):
+    """Record in ``calls`` which backward kernel each fused backward launches."""
+    make = normalization._bn_kernels
+
+    def spied(*dtypes):
+        kernels = dict(make(*dtypes))
+        for name in ("backward", "backward_into"):
+            kernels[name] = functools.partial(
+                lambda name, kernel, *a: calls.append(name) or kernel(*a), name, kernels[name])
+        return kernels
+    monkeypatch.setattr(normalization, "_bn_kernels", spied)
 
 
 def _emulated_running_kernel(acc_dtype, r_dtype, counted=False):
@@ -450,6 +480,7 @@ def test_fused_batchnorm_orchestration_on_emulated_kernels(monkeypatch, x_dtype,
                 a.dtype.name in normalization._CTYPES for a in arrays))
             monkeypatch.setattr(normalization, "_bn_kernels", _emulated_bn_kernels)
             monkeypatch.setattr(normalization, "_bn_running_kernel", _emulated_running_kernel)
+            _spy_on_bn_kernels(monkeypatch, normalization, calls)
         bn = nn.BatchNorm1d(shape[1]) if len(shape) < 4 else nn.BatchNorm2d(shape[1])
         bn = bn.to(dtype=getattr(mg, p_dtype))
         r = np.random.default_rng(3)
@@ -468,8 +499,11 @@ def test_fused_batchnorm_orchestration_on_emulated_kernels(monkeypatch, x_dtype,
 
     for shape in [(9, 3), (5, 4, 7), (6, 3, 5, 4), (2, 1, 1, 1)]:
         xs, gy = rng.standard_normal(shape) * 3 + 1, rng.standard_normal(shape)
+        calls = []
         for got, want, name in zip(run(True, shape, xs, gy), run(False, shape, xs, gy),
                                    ["y", "x.grad", "weight.grad", "bias.grad",
                                     "running_mean", "running_var"]):
             scale = max(np.abs(want).max(), 1.0)
             assert np.abs(got - want).max() <= tol * scale, (shape, name)
+        # the first backward makes γ's and β's .grad; the second adds into them in-kernel
+        assert calls == ["backward", "backward_into"], (shape, calls)
