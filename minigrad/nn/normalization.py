@@ -199,8 +199,9 @@ def _bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
         # again as (C,) raw arrays; each add rounds as the sweep's `grad += sum.astype(P)`.
         backward_into=cp.ElementwiseKernel(
             f"{X} g, {A} xhat, {P} gamma, {A} inv, {A} s1, {A} s2, {A} m, "
-            f"raw {A} s1c, raw {A} s2c, int64 C", f"{Y} gx, raw {P} ggamma, raw {P} gbeta",
-            gx + "\nif (i < C) {\n"
+            f"raw {A} s1c, raw {A} s2c, int64 channels",
+            f"{Y} gx, raw {P} ggamma, raw {P} gbeta",
+            gx + "\nif (i < channels) {\n"
             f"  ggamma[i] = ({Pc})((A)ggamma[i] + (A)({Pc})s2c[i]);\n"
             f"  gbeta[i] = ({Pc})((A)gbeta[i] + (A)({Pc})s1c[i]);\n}}",
             "minigrad_bn_backward_into", preamble=pre),
@@ -294,7 +295,8 @@ class BatchNormFunction(Function):
         s1, s2 = s1c.reshape(shape), s2c.reshape(shape)
         args = (g, self.xhat, gamma.reshape(shape), self.inv, s1, s2, acc(M))
         gg, gb = self.offered_grad(1), self.offered_grad(2)
-        # (not float16 parameters with float64 sums: CuPy's half has no cast from double)
+        # (not float16 parameters with float64 sums: CuPy's float16 rounds a double to
+        # float first, two roundings where the sweep's astype makes one)
         if self.needs_input_grad[0] and gg is not None and gb is not None and \
                 not (gamma.dtype == np.float16 and acc is np.float64):
             gx = get_array_module(x).empty(x.shape, dtype=x.dtype)
