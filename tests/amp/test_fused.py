@@ -5,6 +5,7 @@ Each is checked against the unfused minigrad ops it replaces (values and gradien
 gradcheck and gradgradcheck in float64 on the CPU, and — on CUDA, where the forward is a
 row kernel or one ElementwiseKernel — against the CPU float64 result.
 """
+import itertools
 import shutil
 import subprocess
 
@@ -16,6 +17,7 @@ from minigrad._backend import to_device
 from minigrad.amp import autocast
 from minigrad.nn import functional as F
 from minigrad.ops.fused import (
+    _REDUCTIONS,
     ACTIVATIONS,
     _act_source,
     bias_act,
@@ -102,6 +104,44 @@ def test_cross_entropy_edge_cases():
         fused_cross_entropy(mg.randn(2, 3, 4), mg.tensor([0, 1]))
     with pytest.raises(ValueError, match="reduction"):
         fused_cross_entropy(x, mg.tensor([0, 1]), reduction="avg")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_cross_entropy_backward_without_a_graph_is_the_composition(dtype, device):
+    """The VJP when no graph is recorded (``_ce_grad``: NumPy on the CPU, one kernel on
+    CUDA) against the Tensor-op composition that ``create_graph=True`` takes, on the CPU:
+    every reduction, label smoothing, ignored rows, int32 targets, NaN and inf logits (a
+    NaN row's gradient is NaN, an ignored NaN row's too, −inf logits get 0), and a mean
+    over no kept target (a NaN loss, 0/0, but zero gradients, as PyTorch)."""
+    rng = np.random.default_rng(11)
+    x0 = rng.standard_normal((7, 5)) * 3
+    x0[2, 1] = np.nan
+    x0[3, 0] = -np.inf
+    x0[4, 2] = np.nan  # an ignored row
+    targets = [np.array([0, 4, 1, 2, -1, 3, -1], np.int32), np.full(7, -1, np.int64)]
+    rtol = dict(float16=2e-3, float32=2e-6, float64=1e-13)[dtype]
+    for t0, reduction, eps in itertools.product(targets, _REDUCTIONS, (0.0, 0.2)):
+        gy = rng.standard_normal(7 if reduction == "none" else ())
+        grads = []
+        for dev, create_graph in ((device, False), ("cpu", True)):
+            x = mg.tensor(x0, dtype=getattr(mg, dtype), device=dev, requires_grad=True)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                loss = fused_cross_entropy(x, mg.tensor(t0, device=dev), ignore_index=-1,
+                                           reduction=reduction, label_smoothing=eps)
+                loss.backward(mg.tensor(gy, dtype=loss.dtype, device=dev),
+                              create_graph=create_graph)
+            assert x.grad.dtype == x.dtype
+            grads.append(host(x.grad).astype(np.float64))
+        got, want = grads
+        case = (t0.tolist(), reduction, eps)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=str(case))
+        assert np.isnan(got[2]).all() and np.isnan(got[4]).all(), case
+        if (t0 == -1).all():  # nothing kept: ignored rows get 0, not gy/0 (PyTorch's)
+            assert (got[[0, 1, 3, 5, 6]] == 0).all(), case
+        fin = np.isfinite(want)
+        assert (got[3, 0] == 0) == (want[3, 0] == 0), case
+        np.testing.assert_allclose(got[fin], want[fin], rtol=rtol, atol=rtol,
+                                   err_msg=str(case))
 
 
 def test_cross_entropy_is_float32_under_autocast():
@@ -286,32 +326,33 @@ def test_bias_act_half_on_cuda():
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not found")
-def test_cuda_sources_compile(tmp_path):
-    """The row kernels (float and double) and every bias + activation body, in a kernel
-    shaped as CuPy's ElementwiseKernel builds it, compile with nvcc for sm_80."""
+def test_cuda_sources_compile(tmp_path, monkeypatch):
+    """The row kernels (float and double) compile with nvcc for sm_80, and every bias +
+    activation ElementwiseKernel, in a kernel shaped as CuPy builds it
+    (tests/kernels/elementwise_cuda.py), for float16/32/64 data."""
+    from minigrad import _backend
     from minigrad.ops import fused
+    from tests.kernels.elementwise_cuda import Recorder, kernel_source, nvcc_errors
 
     inst = "\n".join(
         f"template __global__ void lse_rows<{t}>(const {t}*, long long, {t}*);\n"
         f"template __global__ void ce_rows<{t}>(const {t}*, const long long*, long long, "
         f"long long, {t}, {t}, {t}*, {t}*);" for t in ("float", "double"))
-    acts = []
+    cu = tmp_path / "rows.cu"
+    cu.write_text(fused._ROWS_SOURCE + inst)
+    result = subprocess.run([shutil.which("nvcc"), "-arch=sm_80", "-cubin", "-o",
+                             str(tmp_path / "rows.cubin"), str(cu)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    recorder = Recorder()
+    monkeypatch.setattr(_backend, "cupy", recorder)
     literal_cases = [("leaky_relu", {"negative_slope": np.float64(0.2)}),
                      ("elu", {"alpha": -np.inf})]  # NumPy scalars, non-finite values
-    for i, (name, kwargs) in enumerate(CASES + literal_cases):
-        cls, defaults, _ = ACTIVATIONS[name]
-        body = fused._act_source(name, {**defaults, **kwargs})
-        for j, (ctype, acc) in enumerate([("float", "float"), ("double", "double")]):
-            acts.append(
-                f"namespace k{i}_{j} {{ typedef {acc} A; typedef {ctype} Y;\n"
-                f'extern "C" __global__ void act{i}_{j}(const {ctype}* xp, const {ctype}* bp, '
-                f"{ctype}* yp) {{ int i = threadIdx.x; const {ctype} &x = xp[i]; "
-                f"const {ctype} &b = bp[i]; {ctype} &y = yp[i];\n"
-                f"A z = (A)x + (A)b; A r; {body} y = (Y)r; }} }}")
-    for label, src in (("rows", fused._ROWS_SOURCE + inst), ("acts", "\n".join(acts))):
-        cu = tmp_path / f"{label}.cu"
-        cu.write_text(src)
-        result = subprocess.run([shutil.which("nvcc"), "-arch=sm_80", "-cubin", "-o",
-                                 str(tmp_path / f"{label}.cubin"), str(cu)],
-                                capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr[-3000:]
+    for name, kwargs in CASES + literal_cases:
+        defaults = ACTIVATIONS[name][1]
+        items = tuple(sorted({**defaults, **kwargs}.items()))
+        for dtype in ("float16", "float32", "float64"):
+            fused._bias_act_kernel.__wrapped__(name, items, dtype, dtype, dtype)
+    sources = [kernel_source(k, i) for i, k in enumerate(recorder.kernels)]
+    assert nvcc_errors(sources, tmp_path) == ""

@@ -14,7 +14,6 @@ import copy
 import itertools
 import re
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -127,28 +126,22 @@ def test_program_validation():
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not found")
 def test_every_program_compiles(tmp_path):
-    """Each program body in a kernel shaped as CuPy builds it (const inputs, reference
-    outputs), compiled by nvcc for sm_80 in float and double."""
-    src = [fused._PREAMBLE]
-    n = 0
+    """Each program's ElementwiseKernel (its parameters, body and preamble, as
+    ``Program.kernel`` passes them to CuPy) in a kernel shaped as CuPy builds it
+    (tests/kernels/elementwise_cuda.py), compiled by nvcc for sm_80 in float and double."""
+    from types import SimpleNamespace
+
+    from tests.kernels.elementwise_cuda import kernel_source, nvcc_errors
+
+    sources = []
     for program in all_programs():
-        for ctype in ("float", "double"):
-            n += 1
-            dt = "float32" if ctype == "float" else "float64"
-            args = ([f"const {ctype}* {a}_p" for a in program.inputs]
-                    + [f"const {ctype} {s}" for s in program.scalars]
-                    + [f"{ctype}* {a}_p" for a in program.inouts])
-            loads = "".join(f"const {ctype} &{a} = {a}_p[i];\n" for a in program.inputs)
-            loads += "".join(f"{ctype} &{a} = {a}_p[i];\n" for a in program.inouts)
-            src.append(f'extern "C" __global__ void k{n}({", ".join(args)}, long long n) {{\n'
-                       f"long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;\n"
-                       f"if (i >= n) return;\n{loads}{program.cuda_source(dt)}\n}}")
-    cu = tmp_path / "programs.cu"
-    cu.write_text("\n".join(src))
-    result = subprocess.run([shutil.which("nvcc"), "-arch=sm_80", "-cubin", "-fmad=false",
-                             "-o", str(tmp_path / "p.cubin"), str(cu)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
+        for dt in ("float32", "float64"):
+            in_params, out_params = program.cuda_params(dt)
+            k = SimpleNamespace(in_params=in_params, out_params=out_params,
+                                operation=program.cuda_source(dt), name=program.name,
+                                preamble=fused._PREAMBLE)
+            sources.append(kernel_source(k, len(sources)))
+    assert nvcc_errors(sources, tmp_path, options=("--fmad=false",)) == ""
 
 
 # ------------------------------------------------ programs vs the pure functions (direct)

@@ -1,0 +1,105 @@
+"""The CUDA text of minigrad's ``cupy.ElementwiseKernel``s, without CuPy: a recorder that
+stands in for ``cupy.ElementwiseKernel`` while a kernel factory runs, and a kernel built
+around each recorded body the way CuPy builds one (each non-raw argument a reference to
+this index's element, const for inputs; raw arguments indexable arrays; the loop index
+``i``; the preamble first), so that nvcc can compile it on a machine without a GPU.
+
+CuPy's ``float16`` is a class with an implicit constructor from float, explicit ones from
+double, the integers and bool, and an implicit conversion to float (cupy/_core/include/
+cupy/float16.cuh); :data:`FLOAT16` declares the same interface over ``__half``, so that a
+body's casts to and from half compile here exactly when they compile there. (CuPy ends
+the body with a ";" of its own, as here.)
+"""
+import re
+import shutil
+import subprocess
+from types import SimpleNamespace
+
+import numpy as np
+
+FLOAT16 = r"""
+#include <cuda_fp16.h>
+#include <cstddef>
+class float16 {
+  __half data_;
+ public:
+  __device__ float16() {}
+  __device__ float16(float v) : data_(__float2half_rn(v)) {}
+  explicit __device__ float16(double v) : data_(__float2half_rn(float(v))) {}
+  explicit __device__ float16(bool v) : data_(__float2half_rn(float(v))) {}
+  explicit __device__ float16(int v) : data_(__float2half_rn(float(v))) {}
+  explicit __device__ float16(long long v) : data_(__float2half_rn(float(v))) {}
+  __device__ operator float() const { return __half2float(data_); }
+  float16& operator=(const float16&) = default;
+  template <typename T> __device__ float16& operator=(const T& rhs) {
+    *this = static_cast<float16>(rhs);
+    return *this;
+  }
+};
+"""
+
+CTYPES = {"float16": "float16", "float32": "float", "float64": "double", "int64": "long long",
+          "int32": "int", "bool": "bool"}
+
+
+class Recorder:
+    """``cupy()`` for a kernel factory: ``ElementwiseKernel(...)`` records its arguments
+    (``.kernels``) and returns them; anything else CuPy is not needed to build a kernel."""
+
+    def __init__(self):
+        self.kernels = []
+
+    def __call__(self):
+        return SimpleNamespace(ElementwiseKernel=self._elementwise)
+
+    def _elementwise(self, in_params, out_params, operation, name, preamble="", **_):
+        k = SimpleNamespace(in_params=in_params, out_params=out_params, operation=operation,
+                            name=name, preamble=preamble)
+        self.kernels.append(k)
+        return k
+
+
+def _params(text, types):
+    """``"float32 x, raw T y"`` → [(ctype, name, raw)], type letters taken from ``types``."""
+    out = []
+    for p in filter(None, (s.strip() for s in text.split(","))):
+        words = p.split()
+        raw = words[0] == "raw"
+        dtype, name = words[-2:]
+        ctype = CTYPES[np.dtype(types.get(dtype, dtype)).name]
+        out.append((ctype, name, raw))
+    return out
+
+
+def kernel_source(k, tag, types=None):
+    """A CUDA kernel that does what CuPy generates for the recorded kernel ``k`` (type
+    letters such as T, U taken from ``types``: {"T": "float16", ...}), in its own
+    namespace ``k<tag>``."""
+    types = types or {}
+    ins, outs = _params(k.in_params, types), _params(k.out_params, types)
+    args, refs = [], []
+    for (ctype, name, raw), const in [(p, True) for p in ins] + [(p, False) for p in outs]:
+        if raw:
+            args.append(f"{ctype}* {name}")
+        else:
+            args.append(f"{ctype}* _p_{name}")
+            refs.append(f"{'const ' if const else ''}{ctype} &{name} = _p_{name}[i];")
+    typedefs = "".join(f"typedef {CTYPES[np.dtype(v).name]} {t};\n" for t, v in types.items())
+    return (f"namespace k{tag} {{\n"
+            f"{typedefs}{k.preamble}\n"
+            f'__global__ void {k.name}({", ".join(args)}, ptrdiff_t n) {{\n'
+            f"  for (ptrdiff_t i = blockIdx.x * (ptrdiff_t)blockDim.x + threadIdx.x; i < n;"
+            f" i += (ptrdiff_t)blockDim.x * gridDim.x) {{\n"
+            f"    {' '.join(refs)}\n{k.operation};\n  }}\n}}\n}}\n")
+
+
+def nvcc_errors(sources, tmp_path, arch="sm_80", options=()):
+    """Compile the kernels (one translation unit, :data:`FLOAT16` first) with nvcc for
+    ``arch`` (and ``options``, the kernels' own): nvcc's error text, or "" when it
+    compiled."""
+    cu = tmp_path / "elementwise.cu"
+    cu.write_text(FLOAT16 + "\n".join(sources))
+    result = subprocess.run([shutil.which("nvcc"), f"-arch={arch}", *options, "-cubin", "-o",
+                             str(tmp_path / "elementwise.cubin"), str(cu)],
+                            capture_output=True, text=True)
+    return "" if result.returncode == 0 else re.sub(r"\n+", "\n", result.stderr)[-4000:]
