@@ -42,7 +42,7 @@ print(json.dumps({f"{m} {'fp16' if amp else 'fp32'}": dict(C.step_launches(m, am
 # Launches of one step (zero_grad, forward, cross-entropy, scaled backward, fused Adam).
 # For scale: PyTorch's eager ResNet step launched 171 kernels (fp32) and 215 (fp16) on
 # the H200 (benchmarks/results/gpu-2026-11-26-h200-stop16-profile-kernels.log).
-BUDGETS = {"resnet fp32": 166, "resnet fp16": 201, "mlp fp32": 51, "mlp fp16": 72}
+BUDGETS = {"resnet fp32": 147, "resnet fp16": 182, "mlp fp32": 32, "mlp fp16": 53}
 
 
 @pytest.mark.parametrize("case", sorted(BUDGETS))
@@ -67,12 +67,13 @@ def test_layers_launch_what_their_kernels_are():
     and one kernel; ReLU one kernel each way. Besides, the backward adds into each leaf's
     existing ``.grad`` (one add each), except the convolution's weight, whose gradient
     GEMM adds into it itself (β = 1), and batch norm's γ and β, which its backward kernel
-    adds into."""
+    adds into. The cross-entropy's backward (no graph recorded) is one kernel."""
     layers = _run("""
 import json
 import minigrad as mg
 from minigrad import nn
 import count_launches as C
+from minigrad.ops.fused import fused_cross_entropy
 
 def fwd_bwd(layer, shape):
     x = mg.randn(*shape, device="cuda", requires_grad=True)
@@ -88,6 +89,13 @@ def fwd_bwd(layer, shape):
 out = {"conv": fwd_bwd(nn.Conv2d(3, 4, 3, padding=1, bias=False), (2, 3, 5, 5)),
        "bn": fwd_bwd(nn.BatchNorm2d(3), (2, 3, 4, 4)),
        "relu": fwd_bwd(nn.ReLU(), (2, 3, 4, 4))}
+logits = mg.randn(6, 10, device="cuda", requires_grad=True)
+t = mg.tensor([0, 3, 9, 1, 1, 2], device="cuda")
+for reduction in ("mean", "sum", "none"):
+    loss = fused_cross_entropy(logits, t, reduction=reduction)
+    g = mg.ones(*loss.shape, device="cuda")
+    logits.grad = None
+    out["cross_entropy " + reduction] = dict(C.count(lambda: loss.backward(g))[0])
 print(json.dumps(out))
 """)
     want = {  # (forward, backward, adds into leaf .grad: x's and the parameters')
@@ -102,6 +110,9 @@ print(json.dumps(out))
         got = layers[name]
         assert got["fwd"] == fwd, (name, got["fwd"])
         assert got["bwd"] == {**bwd, "elementwise:add": adds}, (name, got["bwd"])
+    for reduction in ("mean", "sum", "none"):  # into a None .grad: a copy, no add
+        assert layers["cross_entropy " + reduction] == {"kernel:ce_grad": 1, "copy": 1}, \
+            reduction
 
 
 def test_the_counted_cuda_step_computes_what_the_cpu_step_computes():

@@ -47,6 +47,7 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_float32
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import activation as _act
 from .elementwise import const
@@ -268,8 +269,10 @@ class SoftmaxCrossEntropy(Function):
         mean: Σₙ ℓₙ / Σₙ [tₙ ≠ ignore]
 
     VJP: gxₙ = sₙ·[tₙ ≠ ignore]·(softmax(xₙ) − qₙ), qₙ = (1 − ε)·onehot(tₙ) + ε/C, with
-    sₙ = gy (sum), gy/count (mean) or gyₙ (none). softmax(x) is :class:`_SoftmaxFromLSE`
-    of the forward's lse, so the VJP is differentiable again.
+    sₙ = gy (sum), gy/count (mean) or gyₙ (none); an ignored row's gradient is 0 (NaN for
+    a NaN row), also when no target is kept (the mean's count 0), as PyTorch's. When a
+    graph is recorded, softmax(x) is :class:`_SoftmaxFromLSE` of the forward's lse, so the
+    VJP is differentiable again; when none is, it is :func:`_ce_grad`, one pass.
     """
 
     def __init__(self, target, ignore_index=-100, reduction="mean", label_smoothing=0.0):
@@ -323,23 +326,71 @@ class SoftmaxCrossEntropy(Function):
         xp = x.xp
         N, C = x.shape
         t = self.target
+        if not is_grad_enabled() and x.dtype.name in _CE_GRAD_TYPES:
+            # nothing records this backward: the VJP's formula in one pass (one kernel on
+            # CUDA, instead of the ~14 launches of the Tensor ops below)
+            count = self.count if self.reduction == "mean" else 1
+            g = gy.data.reshape(N, 1) if self.reduction == "none" else gy.data
+            return const(_ce_grad(xp, x.data, self.lse, t, g.astype(x.dtype, copy=False),
+                                  count, self.ignore_index, 1.0 - self.eps,
+                                  self.eps / C if C else 0.0))
         valid = t != self.ignore_index
-        mask = valid.astype(x.dtype)[:, None]
         onehot = (xp.arange(C)[None, :] == xp.where(valid, t, 0)[:, None]).astype(x.dtype)
-        q = (onehot * (1.0 - self.eps) + self.eps / C) * mask
+        q = onehot * (1.0 - self.eps) + self.eps / C
+        # sₙ's constant part: [tₙ ≠ ignore] (/ count for the mean); 0 for an ignored row
+        # even when no target is kept (count 0), as PyTorch
+        coef = valid.astype(np.float64)[:, None]
+        if self.reduction == "mean":
+            coef = coef / xp.maximum(self.count, 1)
         p = _SoftmaxFromLSE(self.lse)(x)
-        gx = p * const(mask) - const(q.astype(x.dtype))
-        if self.reduction == "none":
-            return gx * gy.reshape(N, 1)
-        if self.reduction == "sum":
-            return gx * gy
-        with np.errstate(divide="ignore"):
-            inv_count = (1.0 / self.count.astype(np.float64)).astype(x.dtype)
-        return gx * (gy * const(inv_count))
+        gx = (p - const(q.astype(x.dtype))) * const(coef.astype(x.dtype))
+        return gx * (gy.reshape(N, 1) if self.reduction == "none" else gy)
 
     def release(self):
         super().release()
         self.lse = None
+
+
+_CE_GRAD_TYPES = {"float16": "float16", "float32": "float", "float64": "double"}
+
+
+def _ce_grad(xp, x, lse, t, gy, count, ignore, one_minus_eps, eps_over_C):
+    r"""SoftmaxCrossEntropy's VJP when no graph is recorded, in one pass over (N, C):
+
+        gxₙ,c = sₙ·(e^(xₙ,c − lseₙ) − qₙ,c),  sₙ = [tₙ ≠ ignore]·gyₙ / count,
+        qₙ,c = (1 − ε)·[c = tₙ] + ε/C
+
+    in lse's (the accumulation) dtype, rounded once to x's; ``gy`` is 0-d or (N, 1), and
+    ``count`` the mean's number of kept targets (1 for sum and none; sₙ = 0 for an
+    ignored row even when count is 0). The numbers of the Tensor-op composition up to
+    rounding, NaN included (a NaN row's gradient is NaN, ignored or not). NumPy on the
+    CPU; one elementwise kernel on CUDA."""
+    N, C = x.shape
+    acc = lse.dtype.type
+    if xp is np:
+        onehot = np.arange(C)[None, :] == t[:, None]
+        q = np.where(onehot, acc(one_minus_eps), acc(0)) + acc(eps_over_C)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            s = np.where((t != ignore)[:, None], gy.astype(acc) / acc(count), acc(0))
+            return (s * (np.exp(x.astype(acc) - lse) - q)).astype(x.dtype)
+    kernel = _ce_grad_kernel(x.dtype, lse.dtype, t.dtype, getattr(count, "dtype", np.int64))
+    return kernel(x, lse, t.reshape(N, 1), gy, count, np.int64(ignore), acc(one_minus_eps),
+                  acc(eps_over_C), np.int64(C))
+
+
+@functools.cache
+def _ce_grad_kernel(x_dtype, acc_dtype, t_dtype, count_dtype):
+    """:func:`_ce_grad`'s elementwise kernel for these dtypes, built once."""
+    from .._backend import cupy
+
+    X, A, T, K = (np.dtype(d).name for d in (x_dtype, acc_dtype, t_dtype, count_dtype))
+    return cupy().ElementwiseKernel(
+        f"{X} x, {A} lse, {T} t, {X} gy, {K} count, int64 ignore, {A} one_minus_eps, "
+        f"{A} eps_over_C, int64 n_classes", f"{X} gx",
+        "const A s = t != ignore ? (A)gy / (A)count : (A)0;\n"
+        "const A q = (i % n_classes == t ? one_minus_eps : (A)0) + eps_over_C;\n"
+        f"gx = ({_CE_GRAD_TYPES[X]})(s * (exp((A)x - lse) - q));",
+        "minigrad_ce_grad", preamble=f"typedef {_CE_GRAD_TYPES[A]} A;\n")
 
 
 def fused_cross_entropy(input, target, ignore_index=-100, reduction="mean",

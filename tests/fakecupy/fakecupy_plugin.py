@@ -156,6 +156,24 @@ class _RowModule:
 _fused_ops._row_module = _RowModule
 
 
+def _ce_grad_kernel(x_dtype, acc_dtype, t_dtype, count_dtype):
+    """The cross-entropy VJP's elementwise kernel by the CPU path's own formula, with
+    CuPy's type check of its declared array arguments."""
+    def run(x, lse, t, gy, count, ignore, one_minus_eps, eps_over_C, C):
+        for a, d in ((x, x_dtype), (lse, acc_dtype), (t, t_dtype), (gy, x_dtype),
+                     (count, count_dtype)):
+            assert not isinstance(a, cupy.ndarray) or a.dtype == d, (a.dtype, d)
+        host = [a.get() if isinstance(a, cupy.ndarray) else a for a in (x, lse, t, gy, count)]
+        x, lse, t, gy, count = host
+        assert t.shape == (x.shape[0], 1) and C == x.shape[1]
+        return cupy.asarray(_fused_ops._ce_grad(numpy, x, lse, t[:, 0], gy, count, ignore,
+                                                one_minus_eps, eps_over_C))
+    return _one_launch("ce_grad", run)
+
+
+_fused_ops._ce_grad_kernel = _ce_grad_kernel
+
+
 # GradScaler's unscale-and-check kernel by its formula.
 import minigrad.amp.grad_scaler as _grad_scaler  # noqa: E402
 
