@@ -63,11 +63,12 @@ def mlp_data():
 MODELS = {"resnet": (G.resnet_mg, resnet_data), "mlp": (G.mlp_mg, mlp_data)}
 
 
-def step_launches(model_name, amp, where=False, warmup=2):
-    """Launches of one training step of ``model_name`` (after ``warmup`` steps)."""
+def step_launches(model_name, amp, where=False, warmup=2, set_to_none=False):
+    """Launches of one training step of ``model_name`` (after ``warmup`` steps), its
+    gradients zeroed by ``zero_grad(set_to_none)``."""
     make, data = MODELS[model_name]
     model, X, y = G.mg_setup(make, *data())
-    step, _ = G.mg_step_fn(model, X, y, amp)
+    step, _ = G.mg_step_fn(model, X, y, amp, set_to_none)
     for _ in range(warmup):  # compiled kernels, flat buffers, optimizer state made
         step()
     return count(step, where)

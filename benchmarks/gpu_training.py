@@ -191,11 +191,11 @@ def resnet_torch():
 # ----------------------------------------------------------------------------- steps
 
 
-def mg_step_parts(model, X, y, amp):
-    """(body, update, seen) of minigrad's training step: ``body()`` zeroes the gradients,
-    runs forward and loss (under autocast with ``amp``) and the scaled backward, returning
-    the loss; ``update()`` is the scaler's step (fused Adam) and update; ``seen["logits"]``
-    the logits' dtype."""
+def mg_step_parts(model, X, y, amp, set_to_none=False):
+    """(body, update, seen) of minigrad's training step: ``body()`` zeroes the gradients
+    (``zero_grad(set_to_none)``), runs forward and loss (under autocast with ``amp``) and
+    the scaled backward, returning the loss; ``update()`` is the scaler's step (fused
+    Adam) and update; ``seen["logits"]`` the logits' dtype."""
     from minigrad.amp import GradScaler, autocast
     from minigrad.ops.fused import fused_cross_entropy
 
@@ -204,10 +204,11 @@ def mg_step_parts(model, X, y, amp):
     seen = {}
 
     def body():
-        # Zeroed, not set to None: backward then accumulates into the views of the fused
-        # optimizer's flat gradient buffer (one launch), instead of handing it fresh arrays
-        # that the fused step copies in (PyTorch's set_to_none=True is its own fast path).
-        opt.zero_grad(set_to_none=False)
+        # Zeroed in place, not set to None: the gradients stay the same views of the fused
+        # optimizer's flat buffer from step to step, which a captured CUDA graph needs.
+        # (set_to_none=True, the default, costs the same launches: one fresh zeroed buffer
+        # whose views the backward fills; tests/test_launch_counts.py counts both.)
+        opt.zero_grad(set_to_none=set_to_none)
         with autocast(enabled=amp):
             logits = model(X)
             loss = fused_cross_entropy(logits, y)
@@ -222,9 +223,9 @@ def mg_step_parts(model, X, y, amp):
     return body, update, seen
 
 
-def mg_step_fn(model, X, y, amp):
+def mg_step_fn(model, X, y, amp, set_to_none=False):
     """(step, seen): one eager training step (:func:`mg_step_parts`)."""
-    body, update, seen = mg_step_parts(model, X, y, amp)
+    body, update, seen = mg_step_parts(model, X, y, amp, set_to_none)
 
     def step():
         body()

@@ -145,7 +145,7 @@ class Tensor(DeviceDtypeShorthands):
     """
 
     __slots__ = ("data", "grad", "requires_grad", "creator", "_hooks", "_post_hooks",
-                 "_dual", "__weakref__")
+                 "_dual", "_grad_slot", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators: 2.0 * t works
     __hash__ = object.__hash__  # identity hash (``==`` is elementwise, as in PyTorch)
 

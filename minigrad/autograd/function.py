@@ -299,23 +299,54 @@ def leaf_grad_arrays(xs, needs):
     added into in place, or None. Offered only when the plain ``x.grad.data += g`` is what
     the sweep would do: x a leaf needing its gradient, without hooks (they see the
     gradient first), with a dense ``.grad`` of x's own shape, dtype and array type that
-    records no graph. None when no input qualifies."""
+    records no graph — or, where ``.grad`` is None, the zeroed slot a fused optimizer set
+    aside for it (:func:`grad_slot`; the sweep makes it ``.grad`` when the Function
+    returns ADDED). None when no input qualifies."""
     out = None
     for i, x in enumerate(xs):
-        if not needs[i] or x.creator is not None:
-            continue
-        g = x.grad
-        if g is None or g.requires_grad or getattr(g, "is_sparse", False) or \
+        if not needs[i] or x.creator is not None or \
                 getattr(x, "_hooks", None) or getattr(x, "_post_hooks", None):
             continue
-        d, xd = g.data, x.data
-        if type(d) is not type(xd) or d.shape != xd.shape or d.dtype != xd.dtype or \
-                not d.flags.c_contiguous:
-            continue
+        g = x.grad
+        if g is None:
+            d = grad_slot(x)
+            if d is None:
+                continue
+        else:
+            if g.requires_grad or getattr(g, "is_sparse", False):
+                continue
+            d, xd = g.data, x.data
+            if type(d) is not type(xd) or d.shape != xd.shape or d.dtype != xd.dtype or \
+                    not d.flags.c_contiguous:
+                continue
         if out is None:
             out = [None] * len(xs)
         out[i] = d
     return out
+
+
+def grad_slot(x):
+    """The zeroed array that a fused optimizer's ``zero_grad(set_to_none=True)`` set aside
+    for the leaf x's next gradient (a view of its flat gradient buffer:
+    :meth:`minigrad.optim.fused.FlatParams.zero_grad`), while ``x.grad`` is None and it
+    still fits x; else None. The backward writes x's first gradient there instead of into
+    a fresh array, so the optimizer finds it in its buffer (no copy), and only the first
+    gradient does: :func:`take_grad_slot` gives it up."""
+    slot = getattr(x, "_grad_slot", None)
+    if slot is None or x.grad is not None:
+        return None
+    d = x.data
+    if type(slot) is not type(d) or slot.shape != d.shape or slot.dtype != d.dtype:
+        x._grad_slot = None
+        return None
+    return slot
+
+
+def take_grad_slot(x):
+    """x.grad ← a Tensor over its slot (:func:`grad_slot`), which is used up."""
+    x.grad = _make_tensor(x._grad_slot, None, False)
+    x._grad_slot = None
+    return x.grad
 
 
 class SliceGrad:
@@ -349,7 +380,9 @@ def slice_grads_accepted() -> bool:
 def accumulate_grad(x, gx, create_graph=False):
     """x.grad ← gx the first time, x.grad + gx after (what backward does for each leaf)."""
     if isinstance(gx, SliceGrad):
-        if x.grad is None or getattr(x.grad, "is_sparse", False):
+        if x.grad is None and grad_slot(x) is not None:
+            take_grad_slot(x).data[gx.index] = gx.values  # zeros elsewhere
+        elif x.grad is None or getattr(x.grad, "is_sparse", False):
             dense = gx.dense()
             x.grad = dense if x.grad is None else x.grad + dense
         else:
@@ -366,8 +399,11 @@ def accumulate_grad(x, gx, create_graph=False):
     if create_graph:
         x.grad = gx if x.grad is None else x.grad + gx
     elif x.grad is None:
-        # Own a fresh, writable array: gradients of different leaves may share one.
-        x.grad = _make_tensor(gx.data.astype(x.data.dtype, copy=True), None, False)
+        if grad_slot(x) is not None:
+            take_grad_slot(x).data[...] = gx.data
+        else:
+            # Own a fresh, writable array: gradients of different leaves may share one.
+            x.grad = _make_tensor(gx.data.astype(x.data.dtype, copy=True), None, False)
     else:
         x.grad.data += gx.data
 
@@ -519,6 +555,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                     gxs = (None,) * len(xs)
                 for x, gx, need in zip(xs, gxs, f.needs_input_grad):
                     if gx is ADDED:  # already in the leaf's .grad (leaf_grads)
+                        if x.grad is None:  # ... in the slot offered for it
+                            take_grad_slot(x)
                         continue
                     c = x.creator
                     if need and isinstance(gx, SliceGrad):  # a basic slice's, as an array

@@ -717,13 +717,28 @@ class FlatParams:
                 view[...] = p.data
                 p.data = view
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=False):
         """Zero the flat gradient (one launch) and make every existing ``p.grad`` a view of
         it, so the next backward accumulates straight into the flat buffer. A gradient
         that is ``None`` stays ``None`` (PyTorch's ``zero_grad(set_to_none=False)``): a
-        zero gradient would make the next step move that parameter (momentum, decay)."""
+        zero gradient would make the next step move that parameter (momentum, decay).
+
+        ``set_to_none=True`` (PyTorch's default): every ``p.grad`` becomes None, and the
+        flat gradient a fresh buffer of zeros (one launch; a gradient handed out before
+        keeps its values, as a tensor set to None in PyTorch does), whose views are set
+        aside as each parameter's gradient slot: the next backward writes a parameter's
+        first gradient into its slot and makes that ``p.grad``
+        (:func:`minigrad.autograd.function.grad_slot`), so the step copies nothing in. A
+        parameter the backward does not reach keeps ``p.grad = None``."""
         from minigrad.tensor import _make_tensor
 
+        if set_to_none:
+            self.grad = self.xp.zeros(self.offsets[-1], dtype=self.dtype)
+            self._views["grad"] = self._make_views(self.grad)
+            for p, view in zip(self.params, self._views["grad"]):
+                p.grad = None
+                p._grad_slot = view
+            return
         self.grad.fill(0)
         for p, view in zip(self.params, self._views["grad"]):
             if p.grad is None:
@@ -772,6 +787,7 @@ class FlatParams:
     def _take_grad(self, optimizer, p, view):
         g = optimizer._dense_grad(p)  # checks shape, device, sparsity
         view[...] = g
+        p._grad_slot = None  # no longer zeros (were it p's slot)
         grad = p.grad
         if hasattr(grad, "requires_grad") and not grad.requires_grad:
             grad.data = view  # later backward passes accumulate into the flat buffer
@@ -855,18 +871,19 @@ def fused_step(optimizer, closure=None):
 
 
 def fused_zero_grad(optimizer, set_to_none=True):
-    """``optimizer.zero_grad`` for fused optimizers: with ``set_to_none=False`` each packed
-    group's flat gradient is zeroed in one launch and every ``p.grad`` becomes a view of
-    it (no copy in the next step)."""
-    if set_to_none:
-        optimizer.zero_grad(set_to_none=True)
-        return
+    """``optimizer.zero_grad`` for fused optimizers: each packed group's flat gradient is
+    zeroed in one launch; with ``set_to_none=False`` every ``p.grad`` becomes a view of
+    it, with ``set_to_none=True`` None, the views set aside for the next backward
+    (:meth:`FlatParams.zero_grad`). Either way the next step copies no gradient in."""
     cache = optimizer.__dict__.get("_fused_flat", {})
     for index, group in enumerate(optimizer.param_groups):
         flat = cache.get(index)
         if flat is not None and flat.matches(group["params"]):
             flat.sync()
-            flat.zero_grad()
+            flat.zero_grad(set_to_none)
+        elif set_to_none:
+            for p in group["params"]:
+                p.grad = None
         else:
             for p in group["params"]:
                 if p.grad is not None:

@@ -355,11 +355,12 @@ class Optimizer:
         """Reset the gradients of all parameters: to ``None`` (default) or to zeros in place.
 
         A fused optimizer (``fused=True``) zeroes each packed group's flat gradient buffer
-        in one launch instead (:func:`minigrad.optim.fused.fused_zero_grad`)."""
-        if self.fused and not set_to_none:
+        in one launch instead, where the next backward then writes the gradients
+        (:func:`minigrad.optim.fused.fused_zero_grad`)."""
+        if self.fused:
             from .fused import fused_zero_grad
 
-            fused_zero_grad(self, set_to_none=False)
+            fused_zero_grad(self, set_to_none)
             return
         for group in self.param_groups:
             for p in group["params"]:
