@@ -187,8 +187,7 @@ def _bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
     return dict(
         # x̂ = (x − μ)·inv, y = γ·x̂ + β
         forward=cp.ElementwiseKernel(
-            f"{X} x, {A} mu, {A} inv, {P} gamma, {P} beta", f"{A} xhat, {Y} y",
-            f"xhat = ((A)x - mu) * inv; y = ({Yc})(xhat * (A)gamma + (A)beta);",
+            _FORWARD_IN.format(X=X, A=A, P=P), f"{A} xhat, {Y} y", _forward_body(Yc),
             "minigrad_bn_forward", preamble=pre),
         # gx = γ·inv·(g − (Σ g + x̂·Σ g·x̂)/M)
         backward=cp.ElementwiseKernel(
@@ -208,23 +207,59 @@ def _bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
     )
 
 
+_FORWARD_IN = "{X} x, {A} mu, {A} inv, {P} gamma, {P} beta"
+
+
+def _forward_body(Yc):
+    return f"xhat = ((A)x - mu) * inv; y = ({Yc})(xhat * (A)gamma + (A)beta);"
+
+
+def _running_body(Rc, counted, at="", mu="mu", var="var"):
+    """r_μ ← (1 − m)·r_μ + m·μ, r_σ² ← (1 − m)·r_σ² + m·σ²·unbias for the element ``at``
+    ("" for elementwise arguments, "[i]" for raw ones), and the counter + 1 by thread 0."""
+    return (f"rm{at} = one_minus_m * rm{at} + m * ({Rc}){mu}{at};"
+            f" rv{at} = one_minus_m * rv{at} + m * ({Rc})({var}{at} * unbias);"
+            + ("\nif (i == 0) batches[0] += 1;" if counted else ""))
+
+
 @functools.cache
 def _bn_running_kernel(acc_dtype, r_dtype, counted=False):
     """Both running statistics blended in one kernel, with the NumPy path's roundings:
     r_μ ← (1 − m)·r_μ + m·μ, r_σ² ← (1 − m)·r_σ² + m·σ²·M/(M − 1). ``counted``: also the
     module's batch counter (a last argument, int64, one element) + 1, by the first thread,
-    so that ``num_batches_tracked += 1`` costs no launch of its own."""
+    so that ``num_batches_tracked += 1`` costs no launch of its own. (BatchNormFunction's
+    forward does all this in its own kernel: :func:`_bn_forward_running_kernel`.)"""
     from .._backend import cupy
 
     A, R = np.dtype(acc_dtype).name, np.dtype(r_dtype).name
-    Rc = _CTYPES[R]
-    body = (f"rm = one_minus_m * rm + m * ({Rc})mu;"
-            f" rv = one_minus_m * rv + m * ({Rc})(var * unbias);")
     return cupy().ElementwiseKernel(
         f"{A} mu, {A} var, {R} one_minus_m, {R} m, {A} unbias",
         f"{R} rm, {R} rv" + (", raw int64 batches" if counted else ""),
-        body + ("\nif (i == 0) batches[0] += 1;" if counted else ""),
+        _running_body(_CTYPES[R], counted),
         "minigrad_bn_running_counted" if counted else "minigrad_bn_running")
+
+
+@functools.cache
+def _bn_forward_running_kernel(x_dtype, acc_dtype, y_dtype, p_dtype, r_dtype, counted):
+    """The forward kernel of :func:`_bn_kernels` that also blends the running statistics
+    (and counts the batch) as :func:`_bn_running_kernel` does, by its first C threads
+    from the (C,) batch statistics passed again as raw arrays: one launch a layer fewer.
+    Arguments: the forward's, then μ, σ² (C,), 1 − m, m, M/(M − 1), C; outputs x̂, y, the
+    running mean and variance (and the int64 counter)."""
+    from .._backend import cupy
+
+    X, A, Y, P, R = (np.dtype(d).name for d in (x_dtype, acc_dtype, y_dtype, p_dtype,
+                                                 r_dtype))
+    return cupy().ElementwiseKernel(
+        _FORWARD_IN.format(X=X, A=A, P=P)
+        + f", raw {A} mu_c, raw {A} var_c, {R} one_minus_m, {R} m, {A} unbias, "
+        "int64 channels",
+        f"{A} xhat, {Y} y, raw {R} rm, raw {R} rv" + (", raw int64 batches" if counted else ""),
+        _forward_body(_CTYPES[Y]) + "\nif (i < channels) {\n  "
+        + _running_body(_CTYPES[R], False, "[i]", "mu_c", "var_c") + "\n}"
+        + ("\nif (i == 0) batches[0] += 1;" if counted else ""),
+        "minigrad_bn_forward_running_counted" if counted else "minigrad_bn_forward_running",
+        preamble=f"typedef {_CTYPES[A]} A;\n")
 
 
 def _bn_out_dtype(x, gamma, beta):
@@ -245,9 +280,13 @@ class BatchNormFunction(Function):
 
     adds_to_leaf_grads = True  # γ's and β's gradients, on CUDA: see _backward_cuda
 
-    def __init__(self, axes, eps):
+    def __init__(self, axes, eps, running=None):
         self.axes, self.eps = tuple(axes), eps
         self.mean = self.var = self.inv = self.xhat = None
+        # the running statistics for the CUDA forward kernel to blend: (running mean,
+        # running var, momentum, M/(M − 1), int64 counter or None) arrays; ran_running
+        # says whether it did (else :func:`_batch_norm` blends them)
+        self.running, self.ran_running = running, False
 
     def _channel_axes(self, ndim):
         """Whether ``axes`` are every axis but 1 (what the fused CUDA kernels reduce)."""
@@ -271,15 +310,30 @@ class BatchNormFunction(Function):
         return y.astype(out, copy=False)
 
     def _forward_cuda(self, x, gamma, beta):
-        """The forward in three kernels (see the CUDA section above)."""
+        """The forward in three kernels (see the CUDA section above), the last one also
+        blending ``running`` (set by :func:`_batch_norm`) into the running statistics."""
         out = _bn_out_dtype(x, gamma, beta)
-        k = _bn_kernels(x.dtype, acc_dtype(x.dtype), out, gamma.dtype)
+        acc = acc_dtype(x.dtype)
         beta = beta.astype(gamma.dtype, copy=False)
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        (mean,) = _channel_sums(0, x)
-        var, inv = _channel_sums(1, x, mean=mean, eps=self.eps)
-        mean, var, inv = (a.reshape(shape) for a in (mean, var, inv))
-        xhat, y = k["forward"](x, mean, inv, gamma.reshape(shape), beta.reshape(shape))
+        (mean_c,) = _channel_sums(0, x)
+        var_c, inv = _channel_sums(1, x, mean=mean_c, eps=self.eps)
+        mean, var, inv = (a.reshape(shape) for a in (mean_c, var_c, inv))
+        args = (x, mean, inv, gamma.reshape(shape), beta.reshape(shape))
+        if self.running is None:
+            xhat, y = _bn_kernels(x.dtype, acc, out, gamma.dtype)["forward"](*args)
+        else:
+            rm, rv, momentum, unbias, batches = self.running
+            xp = get_array_module(x)
+            xhat, y = xp.empty(x.shape, dtype=acc), xp.empty(x.shape, dtype=out)
+            r = rm.dtype.type
+            counter = () if batches is None else (batches,)
+            _bn_forward_running_kernel(x.dtype, acc, out, gamma.dtype, rm.dtype,
+                                       batches is not None)(
+                *args, mean_c, var_c, r(1 - momentum), r(momentum), acc.type(unbias),
+                np.int64(x.shape[1]), xhat, y, rm, rv, *counter)
+            self.ran_running = True
+        self.running = None
         self.mean, self.var, self.inv, self.xhat = mean, var, inv, xhat
         return y
 
@@ -344,7 +398,7 @@ class BatchNormFunction(Function):
 
     def release(self):
         super().release()
-        self.mean = self.var = self.inv = self.xhat = None
+        self.mean = self.var = self.inv = self.xhat = self.running = None
 
 
 def _affine(y, weight, bias, shape):
@@ -419,19 +473,23 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
             raise ValueError(f"Expected more than 1 value per channel when training, got "
                              f"input size {input.shape}")
         if weight is not None and bias is not None:
-            fn = BatchNormFunction(axes, eps)
+            running = None
+            if fused_running:  # for the forward kernel to blend, where it runs on CUDA
+                running = (running_mean.data, running_var.data, momentum, M / (M - 1),
+                           batches.data if fused_count else None)
+            fn = BatchNormFunction(axes, eps, running)
             y = fn(input, weight, bias)
         else:
             fn = Normalize(axes, eps)
             y = _affine(fn(input), weight, bias, shape)
-        if fused_running:
+        if not fused_running:
+            blend_running_stats(running_mean, running_var, fn.mean.reshape(C),
+                                fn.var.reshape(C), momentum, M)
+        elif not getattr(fn, "ran_running", False):  # (else the forward kernel did it)
             counter = (batches.data,) if fused_count else ()
             _bn_running_kernel(fn.mean.dtype, running_mean.dtype, fused_count)(
                 fn.mean.reshape(C), fn.var.reshape(C), 1 - momentum, momentum, M / (M - 1),
                 running_mean.data, running_var.data, *counter)
-        else:
-            blend_running_stats(running_mean, running_var, fn.mean.reshape(C),
-                                fn.var.reshape(C), momentum, M)
         return y
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when "

@@ -98,8 +98,17 @@ def _bn_running_kernel_on_host(acc_dtype, r_dtype, counted=False):
     return _in_place_on_host(update, "bn_running", 3 if counted else 2)
 
 
+def _bn_forward_running_kernel_on_host(*dtypes):
+    from tests.nn.test_norm import _emulated_forward_running_kernel
+
+    counted = dtypes[-1]  # outputs x̂, y, rm, rv (batches) written in place
+    return _in_place_on_host(_emulated_forward_running_kernel(*dtypes), "bn_forward",
+                             5 if counted else 4)
+
+
 _normalization._bn_kernels = _bn_kernels_on_host
 _normalization._bn_running_kernel = _bn_running_kernel_on_host
+_normalization._bn_forward_running_kernel = _bn_forward_running_kernel_on_host
 
 
 # The tensor-core GEMMs (autocast's 2-D half products) by their twin; no Hopper here.

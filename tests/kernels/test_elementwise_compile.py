@@ -1,8 +1,9 @@
 """minigrad's ``cupy.ElementwiseKernel`` bodies compile (nvcc, sm_80; skipped where nvcc is
-absent): batch norm's forward, backward, backward-into-the-parameters' .grad and running
-statistics kernels, the cross-entropy VJP, ReLU's gradient and GradScaler's unscale, for
-every dtype combination minigrad builds them with, each in a kernel shaped as CuPy builds
-it (tests/kernels/elementwise_cuda.py). On a machine without a GPU this is what catches a
+absent): batch norm's forward (alone and with the running statistics), backward,
+backward into the parameters' .grad and running-statistics kernels, the cross-entropy
+VJP, ReLU's gradient and GradScaler's unscale, for every dtype combination minigrad
+builds them with, each in a kernel shaped as CuPy builds it
+(tests/kernels/elementwise_cuda.py). On a machine without a GPU this is what catches a
 body that CuPy would refuse to compile at its first launch."""
 import itertools
 import shutil
@@ -39,10 +40,12 @@ def test_batch_norm_kernels_compile(monkeypatch, tmp_path):
         normalization._bn_kernels.__wrapped__(x, _acc(x), y, p)
         for counted in (False, True):
             normalization._bn_running_kernel.__wrapped__(_acc(x), p, counted)
+            normalization._bn_forward_running_kernel.__wrapped__(x, _acc(x), y, p, p, counted)
     names = {k.name for k in recorder.kernels}
     assert names == {"minigrad_bn_forward", "minigrad_bn_backward",
                      "minigrad_bn_backward_into", "minigrad_bn_running",
-                     "minigrad_bn_running_counted"}
+                     "minigrad_bn_running_counted", "minigrad_bn_forward_running",
+                     "minigrad_bn_forward_running_counted"}
     sources = [kernel_source(k, i) for i, k in enumerate(recorder.kernels)]
     assert nvcc_errors(sources, tmp_path) == ""
 

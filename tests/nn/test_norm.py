@@ -2,8 +2,6 @@
 batch statistics (gradcheck with a random, non-uniform cotangent) and second derivatives,
 running statistics against a hand computation, train/eval behaviour, errors; PyTorch
 oracles when torch is importable."""
-import functools
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -397,7 +395,8 @@ def test_gpu_fused_batchnorm_equals_the_xp_path(monkeypatch, x_dtype, p_dtype):
                                     "running_mean", "running_var"]):
             scale = max(np.abs(want).max(), 1.0)
             assert np.abs(got - want).max() <= tol * scale, (shape, name)
-        assert calls == ["backward", "backward_into"], (shape, calls)
+        assert calls == ["forward_running", "backward", "forward_running", "backward_into"], \
+            (shape, calls)
 
 
 def _emulated_bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
@@ -438,16 +437,20 @@ def _emulated_bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
 
 
 def _spy_on_bn_kernels(monkeypatch, normalization, calls):
-    """Record in ``calls`` which backward kernel each fused backward launches."""
-    make = normalization._bn_kernels
+    """Record in ``calls`` which forward and backward kernel each fused pass launches."""
+    make, make_running = normalization._bn_kernels, normalization._bn_forward_running_kernel
+
+    def spy(name, kernel):
+        return lambda *a: calls.append(name) or kernel(*a)
 
     def spied(*dtypes):
         kernels = dict(make(*dtypes))
-        for name in ("backward", "backward_into"):
-            kernels[name] = functools.partial(
-                lambda name, kernel, *a: calls.append(name) or kernel(*a), name, kernels[name])
+        for name in ("forward", "backward", "backward_into"):
+            kernels[name] = spy(name, kernels[name])
         return kernels
     monkeypatch.setattr(normalization, "_bn_kernels", spied)
+    monkeypatch.setattr(normalization, "_bn_forward_running_kernel",
+                        lambda *dtypes: spy("forward_running", make_running(*dtypes)))
 
 
 def _emulated_running_kernel(acc_dtype, r_dtype, counted=False):
@@ -461,6 +464,20 @@ def _emulated_running_kernel(acc_dtype, r_dtype, counted=False):
         for b in batches:
             b += 1
     return update
+
+
+def _emulated_forward_running_kernel(x_dtype, acc_dtype, y_dtype, p_dtype, r_dtype, counted):
+    """normalization._bn_forward_running_kernel: the forward and the running update, in
+    place on its outputs (x̂, y, running mean and variance, counter) as the CUDA kernel."""
+    forward = _emulated_bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype)["forward"]
+    update = _emulated_running_kernel(np.dtype(acc_dtype), r_dtype, counted)
+
+    def run(x, mu, inv, gamma, beta, mu_c, var_c, one_minus_m, m, unbias, C, xhat, y, rm, rv,
+            *batches):
+        assert mu_c.shape == var_c.shape == rm.shape == rv.shape == (C,)
+        xhat[...], y[...] = forward(x, mu, inv, gamma, beta)
+        update(mu_c, var_c, one_minus_m, m, unbias, rm, rv, *batches)
+    return run
 
 
 @pytest.mark.parametrize("x_dtype, p_dtype", [("float32", "float32"), ("float64", "float64"),
@@ -480,6 +497,8 @@ def test_fused_batchnorm_orchestration_on_emulated_kernels(monkeypatch, x_dtype,
                 a.dtype.name in normalization._CTYPES for a in arrays))
             monkeypatch.setattr(normalization, "_bn_kernels", _emulated_bn_kernels)
             monkeypatch.setattr(normalization, "_bn_running_kernel", _emulated_running_kernel)
+            monkeypatch.setattr(normalization, "_bn_forward_running_kernel",
+                                _emulated_forward_running_kernel)
             _spy_on_bn_kernels(monkeypatch, normalization, calls)
         bn = nn.BatchNorm1d(shape[1]) if len(shape) < 4 else nn.BatchNorm2d(shape[1])
         bn = bn.to(dtype=getattr(mg, p_dtype))
@@ -505,5 +524,7 @@ def test_fused_batchnorm_orchestration_on_emulated_kernels(monkeypatch, x_dtype,
                                     "running_mean", "running_var"]):
             scale = max(np.abs(want).max(), 1.0)
             assert np.abs(got - want).max() <= tol * scale, (shape, name)
-        # the first backward makes γ's and β's .grad; the second adds into them in-kernel
-        assert calls == ["backward", "backward_into"], (shape, calls)
+        # the forward blends the running statistics; the first backward makes γ's and β's
+        # .grad, the second adds into them in-kernel
+        assert calls == ["forward_running", "backward", "forward_running", "backward_into"], \
+            (shape, calls)
