@@ -45,7 +45,7 @@ print(json.dumps({f"{m} {'fp16' if amp else 'fp32'}{' set_to_none' if none else 
 # Launches of one step (zero_grad, forward, cross-entropy, scaled backward, fused Adam).
 # For scale: PyTorch's eager ResNet step launched 171 kernels (fp32) and 215 (fp16) on
 # the H200 (benchmarks/results/gpu-2026-11-26-h200-stop16-profile-kernels.log).
-BUDGETS = {"resnet fp32": 138, "resnet fp16": 173, "mlp fp32": 32, "mlp fp16": 53}
+BUDGETS = {"resnet fp32": 133, "resnet fp16": 168, "mlp fp32": 27, "mlp fp16": 48}
 
 
 @pytest.mark.parametrize("case", sorted(BUDGETS))
@@ -74,7 +74,8 @@ def test_layers_launch_what_their_kernels_are():
     backward one sum and one kernel; ReLU one kernel each way. Besides, the backward adds
     into each leaf's existing ``.grad`` (one add each), except the convolution's weight,
     whose gradient GEMM adds into it itself (β = 1), and batch norm's γ and β, which its
-    backward kernel adds into. The cross-entropy's backward (no graph recorded) is one kernel."""
+    backward kernel adds into. The cross-entropy is the row kernel and (mean, sum) the
+    reducing one forward, one kernel backward (no graph recorded)."""
     layers = _run("""
 import json
 import minigrad as mg
@@ -99,10 +100,13 @@ out = {"conv": fwd_bwd(nn.Conv2d(3, 4, 3, padding=1, bias=False), (2, 3, 5, 5)),
 logits = mg.randn(6, 10, device="cuda", requires_grad=True)
 t = mg.tensor([0, 3, 9, 1, 1, 2], device="cuda")
 for reduction in ("mean", "sum", "none"):
+    fused_cross_entropy(logits, t, reduction=reduction)  # compiled
+    fwd = C.count(lambda: fused_cross_entropy(logits, t, reduction=reduction))[0]
     loss = fused_cross_entropy(logits, t, reduction=reduction)
     g = mg.ones(*loss.shape, device="cuda")
     logits.grad = None
-    out["cross_entropy " + reduction] = dict(C.count(lambda: loss.backward(g))[0])
+    out["cross_entropy " + reduction] = {"fwd": dict(fwd),
+                                         "bwd": dict(C.count(lambda: loss.backward(g))[0])}
 print(json.dumps(out))
 """)
     want = {  # (forward, backward, adds into leaf .grad: x's and the parameters')
@@ -117,9 +121,12 @@ print(json.dumps(out))
         got = layers[name]
         assert got["fwd"] == fwd, (name, got["fwd"])
         assert got["bwd"] == {**bwd, "elementwise:add": adds}, (name, got["bwd"])
-    for reduction in ("mean", "sum", "none"):  # into a None .grad: a copy, no add
-        assert layers["cross_entropy " + reduction] == {"kernel:ce_grad": 1, "copy": 1}, \
-            reduction
+    for reduction in ("mean", "sum", "none"):
+        got = layers["cross_entropy " + reduction]
+        fwd = {"kernel:ce_rows": 1, **({} if reduction == "none" else {"kernel:ce_reduce": 1})}
+        assert got["fwd"] == fwd, (reduction, got)
+        # the copy: into logits.grad, which is None (a fresh array)
+        assert got["bwd"] == {"kernel:ce_grad": 1, "copy": 1}, (reduction, got)
 
 
 def test_the_counted_cuda_step_computes_what_the_cpu_step_computes():

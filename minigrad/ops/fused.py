@@ -158,9 +158,44 @@ __global__ void ce_rows(const T* __restrict__ x, const long long* __restrict__ t
         loss_out[blockIdx.x] = loss;
     }
 }
+
+// The sum of the N row losses, or their mean over the kept targets (0/0 = NaN when none
+// is kept), and that count, by one block of CE_REDUCE_THREADS: thread k adds rows k,
+// k + CE_REDUCE_THREADS, ... in order, then a fixed tree in shared memory.
+#define CE_REDUCE_THREADS 256
+template <typename T>
+__global__ void ce_reduce(const T* __restrict__ rows, const long long* __restrict__ target,
+                          long long N, long long ignore_index, int mean, T* __restrict__ out,
+                          long long* __restrict__ count_out) {
+    __shared__ T sh[CE_REDUCE_THREADS];
+    __shared__ long long sh_k[CE_REDUCE_THREADS];
+    const int k = threadIdx.x;
+    T s = T(0);
+    long long kept = 0;
+    for (long long n = k; n < N; n += CE_REDUCE_THREADS) {
+        s += rows[n];
+        kept += target[n] != ignore_index;
+    }
+    sh[k] = s;
+    sh_k[k] = kept;
+    __syncthreads();
+    for (int stride = CE_REDUCE_THREADS / 2; stride > 0; stride >>= 1) {
+        if (k < stride) {
+            sh[k] += sh[k + stride];
+            sh_k[k] += sh_k[k + stride];
+        }
+        __syncthreads();
+    }
+    if (k == 0) {
+        count_out[0] = sh_k[0];
+        out[0] = mean ? sh[0] / (T)sh_k[0] : sh[0];
+    }
+}
 """
 
-_ROW_KERNELS = ("lse_rows<float>", "lse_rows<double>", "ce_rows<float>", "ce_rows<double>")
+_ROW_KERNELS = ("lse_rows<float>", "lse_rows<double>", "ce_rows<float>", "ce_rows<double>",
+                "ce_reduce<float>", "ce_reduce<double>")
+_CE_REDUCE_THREADS = 256  # CE_REDUCE_THREADS above
 
 
 @functools.cache
@@ -302,24 +337,31 @@ class SoftmaxCrossEntropy(Function):
                 rows = rows - acc.type(eps_over_C) * xa.sum(axis=1, keepdims=True)
             rows = np.where(valid[:, None], rows, 0).reshape(N)
         else:
-            xa = xp.ascontiguousarray(xa)
+            xa, t = xp.ascontiguousarray(xa), xp.ascontiguousarray(t)
             lse = xp.empty((N, 1), dtype=acc)
             rows = xp.empty(N, dtype=acc)
             if N:
                 kernel = _row_module().get_function(f"ce_rows<{_ctype(acc)}>")
                 kernel((N,), (_row_launch(C),),
-                       (xa, xp.ascontiguousarray(t), np.int64(C), np.int64(self.ignore_index),
+                       (xa, t, np.int64(C), np.int64(self.ignore_index),
                         acc.type(one_minus_eps), acc.type(eps_over_C), lse, rows))
         self.lse = lse
         if self.reduction == "none":
             out = rows
+        elif xp is not np and N:  # the sum or mean, and the count, in one launch
+            out, count = xp.empty((), dtype=acc), xp.empty((), dtype=np.int64)
+            _row_module().get_function(f"ce_reduce<{_ctype(acc)}>")(
+                (1,), (_CE_REDUCE_THREADS,),
+                (rows, t, np.int64(N), np.int64(self.ignore_index),
+                 np.int32(self.reduction == "mean"), out, count))
+            self.count = count
         elif self.reduction == "sum":
             out = rows.sum()
         else:
             self.count = (t != self.ignore_index).sum()
             with np.errstate(invalid="ignore", divide="ignore"):
                 out = rows.sum() / self.count.astype(acc)
-        return xp.asarray(out).astype(x.dtype)
+        return xp.asarray(out).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         (x,) = self.inputs

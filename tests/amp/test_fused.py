@@ -337,7 +337,9 @@ def test_cuda_sources_compile(tmp_path, monkeypatch):
     inst = "\n".join(
         f"template __global__ void lse_rows<{t}>(const {t}*, long long, {t}*);\n"
         f"template __global__ void ce_rows<{t}>(const {t}*, const long long*, long long, "
-        f"long long, {t}, {t}, {t}*, {t}*);" for t in ("float", "double"))
+        f"long long, {t}, {t}, {t}*, {t}*);\n"
+        f"template __global__ void ce_reduce<{t}>(const {t}*, const long long*, long long, "
+        f"long long, int, {t}*, long long*);" for t in ("float", "double"))
     cu = tmp_path / "rows.cu"
     cu.write_text(fused._ROWS_SOURCE + inst)
     result = subprocess.run([shutil.which("nvcc"), "-arch=sm_80", "-cubin", "-o",

@@ -156,10 +156,22 @@ def _ce_rows(grid, block, args):
     rows[...] = cupy.asarray(numpy.where(valid[:, None], r, 0).reshape(-1))
 
 
+def _ce_reduce(grid, block, args):
+    rows, t, N, ignore, mean, out, count = args
+    rows, t = rows.get(), t.get()
+    assert rows.shape == t.shape == (N,) and block == (_fused_ops._CE_REDUCE_THREADS,)
+    kept = numpy.int64((t != ignore).sum())
+    with numpy.errstate(invalid="ignore", divide="ignore"):
+        total = rows.sum(dtype=rows.dtype)
+        out[...] = cupy.asarray(total / rows.dtype.type(kept) if mean else total)
+    count[...] = cupy.asarray(kept)
+
+
 class _RowModule:
     def get_function(self, name):
-        run = _lse_rows if name.startswith("lse_rows") else _ce_rows
-        return _one_launch(name.split("<")[0], run)
+        kind = name.split("<")[0]
+        run = {"lse_rows": _lse_rows, "ce_rows": _ce_rows, "ce_reduce": _ce_reduce}[kind]
+        return _one_launch(kind, run)
 
 
 _fused_ops._row_module = _RowModule
