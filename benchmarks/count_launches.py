@@ -1,6 +1,6 @@
 r"""Kernel launches of minigrad's CUDA training steps, counted on the CPU.
 
-    python benchmarks/count_launches.py [--where] [--depth 1] [--json PATH]
+    python benchmarks/count_launches.py [--where] [--depth 1] [--json PATH] [--host]
 
 Runs the training steps of gpu_training.py (the small ResNet and the digits MLP, fp32 and
 fp16 autocast; zero_grad, forward, cross-entropy, scaled backward, fused Adam) with
@@ -16,6 +16,10 @@ copies inside ``cupy.matmul`` follow CuPy's rule coarsely. Kernel profiles of th
 step on a GPU (profile_gpu_step.py --kernels) are the measurement; this is the number a
 change to the CUDA path can be checked against without a GPU (tests/test_launch_counts.py
 keeps the budgets). The batch is small (2): launches do not depend on it.
+
+``--host`` also times a step outside the emulated kernels' NumPy work: minigrad's Python
+and the stand-in's own per-operation cost, a rough proxy for the host time a step takes
+on a GPU (CuPy's per-call cost is not the stand-in's), for comparing code paths.
 """
 from __future__ import annotations
 
@@ -74,12 +78,35 @@ def step_launches(model_name, amp, where=False, warmup=2, set_to_none=False):
     return count(step, where)
 
 
+def host_ms(model_name, amp, steps=30, warmup=3):
+    """Milliseconds a step spends outside the emulated kernels (the least of ``steps``:
+    what the code costs, without the machine's interruptions):
+    minigrad's Python plus the stand-in's per-operation overhead and its NumPy work on
+    this tiny batch. A proxy for a step's host time on a GPU, to compare code paths with
+    (the stand-in's costs per operation are not CuPy's)."""
+    import time
+
+    make, data = MODELS[model_name]
+    model, X, y = G.mg_setup(make, *data())
+    step, _ = G.mg_step_fn(model, X, y, amp)
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        e0, t0 = fakecupy_plugin.emulated_seconds[0], time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0 - (fakecupy_plugin.emulated_seconds[0] - e0))
+    return 1e3 * min(times)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--where", action="store_true", help="also by minigrad line")
     ap.add_argument("--depth", type=int, default=1,
                     help="with --where: how many minigrad frames name a launch's site")
     ap.add_argument("--json", help="write {model: {fp32|fp16: {kind: n}}} here")
+    ap.add_argument("--host", action="store_true",
+                    help="also the step's host time outside the emulated kernels (ms)")
     args = ap.parse_args(argv)
     cupy.SITE_DEPTH = args.depth
     out = {}
@@ -88,7 +115,8 @@ def main(argv=None):
             label = "fp16" if amp else "fp32"
             kinds, sites = step_launches(name, amp, args.where)
             out.setdefault(name, {})[label] = dict(kinds)
-            print(f"==== {name} {label}: {sum(kinds.values())} launches a step")
+            host = f", {host_ms(name, amp):.2f} ms host" if args.host else ""
+            print(f"==== {name} {label}: {sum(kinds.values())} launches a step{host}")
             for kind, n in kinds.most_common():
                 print(f"  {n:5d}  {kind}")
             if args.where:

@@ -69,8 +69,9 @@ def numba_cuda():
 
 
 def get_array_module(x):
-    """NumPy or CuPy, whichever owns the array ``x`` (a Tensor's ``.data`` or a raw array)."""
-    if isinstance(x, np.ndarray) or np.isscalar(x):
+    """NumPy or CuPy, whichever owns the array ``x`` (a Tensor's ``.data`` or a raw array;
+    anything else, a scalar included, is NumPy's)."""
+    if isinstance(x, np.ndarray):
         return np
     cp = _import_cupy()
     if cp is not None and isinstance(x, cp.ndarray):

@@ -37,6 +37,7 @@ import math
 
 import numpy as np
 
+from .. import backends, kernels
 from .._backend import Switch
 from ..kernels import cublas_gemm, reference
 
@@ -58,16 +59,12 @@ def _ops(xp):
     """(im2col, col2im, gemm): the CUDA kernels and cuBLAS, or their NumPy twins."""
     if xp is np:
         return reference.im2col, reference.col2im, cublas_gemm.gemm_reference
-    from .. import kernels
-
     return kernels.im2col, kernels.col2im, cublas_gemm.gemm
 
 
 def _tf32(dtype) -> bool:
     """TF32 products for float32 convolutions while ``mg.backends.cudnn.allow_tf32`` (on by
     default, as PyTorch's cuDNN convolutions)."""
-    from .. import backends
-
     return dtype == np.float32 and backends.cudnn.allow_tf32
 
 

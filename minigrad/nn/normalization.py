@@ -164,9 +164,12 @@ def _channel_sums(mode, x, **kwargs):
 _CTYPES = {"float16": "float16", "float32": "float", "float64": "double"}
 
 
+_FUSABLE_DTYPES = frozenset(np.dtype(name) for name in _CTYPES)
+
+
 def _fusable(*arrays):
     """Whether the fused kernels take these arrays: CuPy, float16/32/64 (not bfloat16)."""
-    return all(not isinstance(a, np.ndarray) and a.dtype.name in _CTYPES for a in arrays)
+    return all(not isinstance(a, np.ndarray) and a.dtype in _FUSABLE_DTYPES for a in arrays)
 
 
 @functools.cache

@@ -1,16 +1,24 @@
 """pytest plugin for the CuPy stand-in (see cupy/__init__.py): minigrad's compiled CUDA
 kernels, which the stand-in cannot compile, replaced by their NumPy twins. Each emulated
 kernel counts as one launch (``cupy.launches``, "kernel:<name>"), its NumPy work not."""
+import time
+
 import cupy
 import minigrad.kernels._cuda as _c
 from minigrad.kernels import reference
+
+#: Seconds spent inside emulated kernels (their NumPy twins): what a GPU would run, so
+#: that a step's host time can be told apart from it (count_launches.py --host).
+emulated_seconds = [0.0]
 
 
 def _one_launch(name, run):
     """``run`` counted as the single kernel ``name``, whatever the stand-in does inside."""
     def launch(*args, **kwargs):
+        t0 = time.perf_counter()
         with cupy.quiet():
             out = run(*args, **kwargs)
+        emulated_seconds[0] += time.perf_counter() - t0
         cupy._launch("kernel:" + name)
         return out
     return launch
