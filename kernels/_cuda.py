@@ -356,11 +356,12 @@ def _bn_workspace(cp, acc, C, S):
 
 def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
     r"""Batch norm's per-channel sums of x (N, C, L), one launch (batchnorm.cu): mode 0
-    gives (mean,), mode 1 (var, inv) around ``mean``, mode 2 (Σ x, Σ x·xhat) — see
-    ``reference.bn_channel_sums``, which it must equal bit for bit. Arrays of the
-    accumulation dtype (float64 for float64 x, float32 otherwise), shape (C,)."""
-    if mode not in (0, 1, 2):
-        raise ValueError(f"bn_channel_sums: mode must be 0, 1 or 2, got {mode!r}")
+    gives (mean,), mode 1 (var, inv) around ``mean``, mode 2 (Σ x, Σ x·xhat), mode 3
+    (mean, var, inv) — see ``reference.bn_channel_sums``, which it must equal bit for bit.
+    Arrays of the accumulation dtype (float64 for float64 x, float32 otherwise), shape
+    (C,)."""
+    if mode not in (0, 1, 2, 3):
+        raise ValueError(f"bn_channel_sums: mode must be 0, 1, 2 or 3, got {mode!r}")
     _check_array("x", x, 3, _BN_DTYPES)
     N, C, L = x.shape
     acc = reference.acc_dtype(x.dtype)
@@ -376,11 +377,12 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
     part0, part1, tickets = _bn_workspace(cp, acc, C, S)
     out0 = cp.empty(C, acc)
     out1 = cp.empty(C, acc) if mode else out0
+    out2 = cp.empty(C, acc) if mode == 3 else out0
     kernel = get_kernel("batchnorm.cu", f"bn_sums{mode}_{_TAG[np.dtype(x.dtype).name]}")
     kernel((C, S), (reference.BN_THREADS,),
            (x, part0 if xhat is None else xhat, out0 if mean is None else mean, _i32(N),
-            _i32(C), _i32(L), _i32(S), acc.type(eps), part0, part1, tickets, out0, out1))
-    return (out0,) if mode == 0 else (out0, out1)
+            _i32(C), _i32(L), _i32(S), acc.type(eps), part0, part1, tickets, out0, out1, out2))
+    return (out0,) if mode == 0 else (out0, out1, out2) if mode == 3 else (out0, out1)
 
 
 # ------------------------------------------------------------------------- tensor-core GEMMs

@@ -597,27 +597,66 @@ def bn_blocks(N, L) -> int:
     return max(1, min(256, -(-M // BN_VALUES_PER_BLOCK)))
 
 
+def _bn_block_sum(seg):
+    """batchnorm.cu's sum of one block's values ``seg`` (C, n), per channel: thread t adds
+    the values t, t + 256, ... in order, then the 256 thread sums meet in a tree."""
+    C, n = seg.shape
+    T = BN_THREADS
+    K = -(-n // T)
+    padded = np.zeros((C, K * T), dtype=seg.dtype)  # + 0 changes no sum
+    padded[:, :n] = seg
+    threads = np.zeros((C, T), dtype=seg.dtype)
+    for row in padded.reshape(C, K, T).transpose(1, 0, 2):  # thread order
+        threads += row
+    stride = T // 2
+    while stride:
+        threads[:, :stride] += threads[:, stride:2 * stride]
+        stride //= 2
+    return threads[:, 0]
+
+
 def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0, blocks=None):
     r"""batchnorm.cu's per-channel sums of x (N, C, L), with its split and summation order:
 
     * mode 0: (mean,) with mean[c] = Σ x / M (M = N·L)
     * mode 1: (var, inv) with var[c] = Σ (x − mean[c])² / M, inv = 1/√(var + eps)
     * mode 2: (s1, s2) with s1[c] = Σ x, s2[c] = Σ x·xhat   (x: the incoming gradient)
+    * mode 3: (mean, var, inv) in one pass of blocks: each block's mean m_b and
+      M2_b = Σ (x − m_b)² over its values, merged in block order (Chan et al.; see
+      batchnorm.cu)
 
     Block s of channel c sums the values e in [s·chunk, (s+1)·chunk) of the channel (e =
     n·L + l); its thread t the values start + t, start + t + 256, ... in order; the 256
     thread sums meet in a tree; the S partials are added in order. All in the accumulation
     dtype (float32, or float64 for float64), products rounded before they are added."""
-    if mode not in (0, 1, 2):
-        raise ValueError(f"bn_channel_sums: mode must be 0, 1 or 2, got {mode!r}")
+    if mode not in (0, 1, 2, 3):
+        raise ValueError(f"bn_channel_sums: mode must be 0, 1, 2 or 3, got {mode!r}")
     if x.ndim != 3:
         raise ValueError(f"bn_channel_sums: x must be (N, C, L), got shape {x.shape}")
     N, C, L = x.shape
     M = N * L
     S = blocks or bn_blocks(N, L)
     A = acc_dtype(x.dtype)
-    T = BN_THREADS
     v = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(C, M).astype(A)
+    chunk = -(-M // S)
+    blocks_of = [(s * chunk, min(M, (s + 1) * chunk)) for s in range(S)]
+    if mode == 3:
+        n, mu, m2 = 0, np.zeros(C, dtype=A), np.zeros(C, dtype=A)
+        for lo, hi in blocks_of:
+            if hi <= lo:
+                continue
+            seg = v[:, lo:hi]
+            mb = _bn_block_sum(seg) / A.type(hi - lo)
+            d = seg - mb[:, None]
+            m2b = _bn_block_sum(d * d)
+            nn = n + (hi - lo)
+            delta = mb - mu
+            w = A.type(hi - lo) / A.type(nn)
+            mu = mu + delta * w
+            m2 = (m2 + m2b) + (delta * delta) * (A.type(n) * w)
+            n = nn
+        var = m2 / A.type(M)
+        return mu, var, A.type(1) / np.sqrt(var + A.type(eps))
     if mode == 1:
         d = v - np.asarray(mean, dtype=A).reshape(C, 1)
         terms = [d * d]
@@ -626,23 +665,11 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0, blocks=None):
         terms = [v, v * w]
     else:
         terms = [v]
-    chunk = -(-M // S)
     totals = []
     for term in terms:
         total = np.zeros(C, dtype=A)
-        for s in range(S):
-            seg = term[:, s * chunk:min(M, (s + 1) * chunk)]
-            K = -(-seg.shape[1] // T)
-            padded = np.zeros((C, K * T), dtype=A)  # + 0 changes no sum
-            padded[:, :seg.shape[1]] = seg
-            threads = np.zeros((C, T), dtype=A)
-            for row in padded.reshape(C, K, T).transpose(1, 0, 2):  # thread order
-                threads += row
-            stride = T // 2
-            while stride:
-                threads[:, :stride] += threads[:, stride:2 * stride]
-                stride //= 2
-            total += threads[:, 0]
+        for lo, hi in blocks_of:
+            total += _bn_block_sum(term[:, lo:hi])
         totals.append(total)
     if mode == 0:
         return (totals[0] / A.type(M),)

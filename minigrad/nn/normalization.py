@@ -128,10 +128,11 @@ def _channel_sum(xp, a, b=None):
 # training step of a small CNN is bound by that host time (measured on an H200: flat from
 # batch 8 to 128). BatchNormFunction's forward and backward on CUDA are therefore a few
 # fused kernels with the same formulas as the NumPy path: the per-channel sums of
-# ``minigrad.kernels.bn_channel_sums`` (batchnorm.cu: one launch for Σx, one for Σ(x − μ)²
-# with σ² and 1/√(σ² + ε), one for the backward's Σg and Σg·x̂ together, each over every
-# axis but 1 in a fixed order), then one elementwise kernel. ``A`` is the accumulation
-# type: double for float64 data, float otherwise.
+# ``minigrad.kernels.bn_channel_sums`` (batchnorm.cu: one launch for μ, σ² and
+# 1/√(σ² + ε) — each block's two passes, Σx then Σ(x − μ_b)², merged across blocks — and
+# one for the backward's Σg and Σg·x̂ together, each over every axis but 1 in a fixed
+# order), then one elementwise kernel. ``A`` is the accumulation type: double for float64
+# data, float otherwise.
 
 
 def _per_channel(reduce, *arrays):
@@ -313,14 +314,13 @@ class BatchNormFunction(Function):
         return y.astype(out, copy=False)
 
     def _forward_cuda(self, x, gamma, beta):
-        """The forward in three kernels (see the CUDA section above), the last one also
+        """The forward in two kernels (see the CUDA section above), the second one also
         blending ``running`` (set by :func:`_batch_norm`) into the running statistics."""
         out = _bn_out_dtype(x, gamma, beta)
         acc = acc_dtype(x.dtype)
         beta = beta.astype(gamma.dtype, copy=False)
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        (mean_c,) = _channel_sums(0, x)
-        var_c, inv = _channel_sums(1, x, mean=mean_c, eps=self.eps)
+        mean_c, var_c, inv = _channel_sums(3, x, eps=self.eps)  # μ, σ², 1/√(σ² + ε)
         mean, var, inv = (a.reshape(shape) for a in (mean_c, var_c, inv))
         args = (x, mean, inv, gamma.reshape(shape), beta.reshape(shape))
         if self.running is None:
