@@ -85,6 +85,25 @@ def _make_tensor(y, xp, requires_grad):
     return t
 
 
+_DEVICE_SCALARS: dict = {}  # (value, dtype, device id) -> 0-d device array; see below
+_DEVICE_SCALARS_MAX = 512
+
+
+def _device_scalar(x, dtype, like):
+    """A Python float as a 0-d array of ``dtype`` on ``like``'s GPU, made once per value:
+    each new one is a host-to-device copy, which a training step would pay for every
+    ``t * 0.5`` or mean (1/n) again, and which a CUDA graph must not capture. Used only as
+    a constant operand (never written: ops make new arrays). A bounded table: cleared
+    when it fills."""
+    key = (x, dtype, like.device.id)
+    arr = _DEVICE_SCALARS.get(key)
+    if arr is None:
+        if len(_DEVICE_SCALARS) >= _DEVICE_SCALARS_MAX:
+            _DEVICE_SCALARS.clear()
+        arr = _DEVICE_SCALARS[key] = get_array_module(like).asarray(x, dtype=dtype)
+    return arr
+
+
 def _as_operand(x, ref):
     """A non-Tensor operand (Python scalar or array) as a constant Tensor beside ``ref``.
 
@@ -102,6 +121,8 @@ def _as_operand(x, ref):
     xp = get_array_module(data)
     if type(x) is float:
         dt = ref.dtype if _dt.is_floating(ref.dtype) else _dt.get_default_dtype()
+        if xp is not np and x == x:
+            return _make_tensor(_device_scalar(x, dt, data), xp, False)
         return _make_tensor(xp.asarray(x, dtype=dt), xp, False)
     if isinstance(x, (bool, np.bool_)):
         arr = xp.asarray(x, dtype=ref.dtype if ref.dtype.kind != "b" else np.bool_)

@@ -38,7 +38,11 @@ Checkpoints (``state_dict``) and the per-parameter path therefore see the same m
 A gradient that is not already a view of the flat gradient buffer is copied into it
 (and the Tensor's ``.data`` rebound to the view), so after the first step
 ``zero_grad(set_to_none=False)`` keeps every later backward writing straight into the
-flat buffer. Anything that rebinds ``p.data`` or replaces a state array
+flat buffer. ``zero_grad()`` (set_to_none=True) does too: the gradients become None and
+the flat gradient a fresh buffer of zeros whose views wait as each parameter's gradient
+slot, where the next backward writes the first gradient it gives that parameter
+(:func:`minigrad.autograd.function.grad_slot`). Anything that rebinds ``p.data`` or
+replaces a state array
 (``load_state_dict``, ``Module.to``) is detected by identity and copied back in.
 
 Using it
