@@ -381,6 +381,32 @@ def matmul_into(xp, a, b, dest):
     return True
 
 
+_ONES: dict = {}  # (rows, dtype, device id) -> a (1, rows) row of ones, made once
+
+
+def sum_rows_into(xp, g, dest):
+    """dest += Σ_rows g for a 2-D float32/float64 CuPy ``g`` (R, F) and ``dest`` (F,) of
+    its dtype, as one cuBLAS product ones(1, R) @ g with β = 1 (full float32 products, no
+    TF32: a bias gradient is a sum), where :func:`matmul_into` would send a product to
+    cuBLAS; returns whether it did (else the caller sums and adds: two launches)."""
+    if xp is np or g.ndim != 2 or g.dtype not in (np.float32, np.float64) or \
+            dest.dtype != g.dtype or dest.shape != g.shape[1:] or \
+            not dest.flags.c_contiguous or xp.may_share_memory(dest, g):
+        return False
+    from minigrad.kernels import cublas_gemm
+
+    if not (is_current_stream_capturing() or cublas_gemm.direct_enabled()):
+        return False
+    key = (g.shape[0], g.dtype, g.device.id)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 64:
+            _ONES.clear()
+        ones = _ONES[key] = xp.ones((1, g.shape[0]), dtype=g.dtype)
+    cublas_gemm.gemm(ones, g, tf32=False, add_to=dest.reshape(1, -1))
+    return True
+
+
 def _direct(a, b, wanted):
     """Whether a CuPy product may go to cuBLAS directly (``cublas_gemm.gemm``): when
     ``wanted`` (always while a CUDA graph captures, as CuPy refuses cuBLAS then; else

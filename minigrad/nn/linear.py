@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from .. import creation
-from ..amp.autocast_mode import autocast_dtype, half_matmul, matmul_into
+from ..amp.autocast_mode import autocast_dtype, half_matmul, matmul_into, sum_rows_into
 from ..autograd.function import ADDED, Function
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
@@ -38,7 +38,7 @@ class LinearFunction(Function):
     """y = x Wᵀ (+ b).   VJP: gx = gy W, gW = gyᵀ x (rows of all leading dims), gb = Σ gy."""
 
     amp_policy = "half"
-    adds_to_leaf_grads = True  # W's gradient, on CUDA: see backward
+    adds_to_leaf_grads = True  # W's and b's gradients, on CUDA: see backward
 
     def forward(self, xp, x, w, *b):
         y = half_matmul(xp, x, w.T)
@@ -61,7 +61,11 @@ class LinearFunction(Function):
         out = (gx, gw)
         if len(self.inputs) == 3:
             gb = None
-            if need[2]:
+            dest = self.offered_grad(2)
+            if dest is not None and gy.ndim > 1 and \
+                    sum_rows_into(x.xp, gy.data.reshape(-1, out_f), dest):
+                gb = ADDED  # a leaf bias's .grad, added into by one GEMM with a ones row
+            elif need[2]:
                 gb = gy.sum(tuple(range(gy.ndim - 1))) if gy.ndim > 1 else gy
             out += (gb,)
         return out

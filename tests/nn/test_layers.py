@@ -44,6 +44,45 @@ def test_linear_gradgradcheck(x):
     assert mg.gradgradcheck(lambda x, w, b: lin(x).tanh(), (_t(x), lin.weight, lin.bias))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("lead", [(6,), (2, 3)])
+def test_linear_gradients_accumulate_over_passes(device, dtype, lead):
+    """Two backward passes add up in W.grad and b.grad: on CUDA the second pass's products
+    are added into the existing .grad by cuBLAS itself (β = 1: W by gyᵀx, b by a row of
+    ones times gy), checked here to be taken, against the float64 CPU sums."""
+    from minigrad.amp import autocast_mode
+
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal(lead + (5,))
+    gys = [rng.standard_normal(lead + (4,)) for _ in range(2)]
+    taken = []
+    sum_rows_into = autocast_mode.sum_rows_into
+    from minigrad.nn import linear as linear_module
+
+    def spy(*a):
+        taken.append(sum_rows_into(*a))
+        return taken[-1]
+
+    grads = []
+    for dev, dt in ((device, dtype), ("cpu", "float64")):
+        mg.manual_seed(0)
+        lin = nn.Linear(5, 4).to(dtype=getattr(mg, dt)).to(dev)
+        x = mg.tensor(x0, dtype=getattr(mg, dt), device=dev)
+        linear_module.sum_rows_into = spy
+        try:
+            for gy in gys:
+                lin(x).backward(mg.tensor(gy, dtype=getattr(mg, dt), device=dev))
+        finally:
+            linear_module.sum_rows_into = sum_rows_into
+        grads.append([p.grad.cpu().numpy().astype(np.float64) for p in (lin.weight, lin.bias)])
+    tol = 1e-12 if dtype == "float64" else 2e-5
+    for got, want in zip(*grads):
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    if device == "cuda":
+        assert taken[:1] == [True]  # the second pass on CUDA (the first made the .grad)
+    assert not any(taken[1:])  # never on the CPU
+
+
 def test_functional_linear_and_errors():
     x, w, b = mg.randn(2, 3), mg.randn(4, 3), mg.randn(4)
     assert_close(F.linear(x, w, b), x.numpy() @ w.numpy().T + b.numpy(), rtol=1e-6)
