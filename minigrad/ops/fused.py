@@ -553,7 +553,9 @@ class BiasAct(Function):
 
     VJP: gz = act′(z)·gy with z = x + b re-formed in Tensor ops and act′ from the
     activation's own Function; gx = gz, gb = gz summed over the broadcast axes (by the
-    engine).
+    engine). ReLU's needs no z: gz = gy where y > 0 (exactly where z > 0; NaN gives 0
+    either way), :class:`~minigrad.ops.activation.ReLUGrad` of the saved output, one
+    kernel on CUDA.
     """
 
     def __init__(self, activation="relu", **kwargs):
@@ -570,7 +572,7 @@ class BiasAct(Function):
         self.act_cls = cls
         if cls is not None:
             cls(**self.kwargs)  # the activation's own checks, on every device (not at launch)
-        self.save_output = bool(cls is not None and cls.save_output)
+        self.save_output = bool(cls is not None and cls.save_output) or activation == "relu"
 
     def forward(self, xp, x, b):
         if xp is np:
@@ -582,6 +584,9 @@ class BiasAct(Function):
         return kernel(x, b)
 
     def backward(self, gy):
+        if self.activation == "relu":
+            gz = _act.ReLUGrad()(gy, const(self.saved_output.data))
+            return gz, gz
         x, b = self.inputs
         z = x + b
         if self.act_cls is None:

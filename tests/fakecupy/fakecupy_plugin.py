@@ -203,6 +203,24 @@ def _ce_grad_kernel(x_dtype, acc_dtype, t_dtype, count_dtype):
 _fused_ops._ce_grad_kernel = _ce_grad_kernel
 
 
+def _bias_act_kernel(activation, items, x_dtype, b_dtype, y_dtype):
+    """act(x + b) as the kernel computes it: in float32 (float64 for a float64 result),
+    rounded once to the result's dtype; the activation by its NumPy forward."""
+    cls = _fused_ops.ACTIVATIONS[activation][0]
+    acc = numpy.float64 if numpy.dtype(y_dtype) == numpy.float64 else numpy.float32
+
+    def run(x, b):
+        assert x.dtype == x_dtype and b.dtype == b_dtype
+        z = x.get().astype(acc) + b.get().astype(acc)
+        with numpy.errstate(all="ignore"):
+            r = z if cls is None else cls(**dict(items)).forward(numpy, z)
+        return cupy.asarray(r.astype(y_dtype))
+    return _one_launch("bias_act", run)
+
+
+_fused_ops._bias_act_kernel = _bias_act_kernel
+
+
 # GradScaler's unscale-and-check kernel by its formula.
 import minigrad.amp.grad_scaler as _grad_scaler  # noqa: E402
 
