@@ -5,11 +5,14 @@ the data on CUDA (a row kernel that keeps a running maximum and a rescaled runni
 — the "online softmax" of Milakov & Gimelshein 2018 — or one ``ElementwiseKernel``) and
 a NumPy expression on CPU, and whose *backward* is written in Tensor ops, so that every
 derivative of every order is available (gradgradcheck in ``tests/amp/test_fused.py``).
+The cross-entropy's backward when no graph is recorded (a plain ``loss.backward()``) is
+its formula in one pass instead (:func:`_ce_grad`: one elementwise kernel on CUDA).
 
 ===========================================  =========================================
 ``fused_cross_entropy(x, t, ...)``             ℓₙ = lse(xₙ) − (1 − ε)·xₙ,ₜₙ − (ε/C)·Σ_c xₙ,c
                                               (softmax cross-entropy with label
-                                              smoothing ε; one row kernel on CUDA)
+                                              smoothing ε; on CUDA one row kernel,
+                                              one for the sum or mean, one backward)
 ``fused_log_softmax(x)`` / ``fused_softmax``   x − lse(x) / e^(x − lse(x)) over the last dim
 ``bias_act(x, b, "gelu")``                     act(x + b) in one elementwise kernel
 ===========================================  =========================================
@@ -19,7 +22,8 @@ used only to *evaluate* softmax(x) at the very input it was computed from
 (:class:`_SoftmaxFromLSE`); the derivatives of that evaluation are softmax's, taken from
 :class:`~minigrad.ops.reduction.Softmax`. The bias + activation backward re-forms
 z = x + b in Tensor ops and calls the activation's own VJP from
-:mod:`minigrad.ops.activation`: one formula per activation, not a copy.
+:mod:`minigrad.ops.activation`: one formula per activation, not a copy (ReLU's reads its
+saved output instead: y > 0 exactly where z > 0).
 
 Notes
 -----
