@@ -206,3 +206,37 @@ print(json.dumps({"first": first, "again": again, "nan": nan,
     assert out["again"] == {"elementwise:multiply": 1}
     assert out["nan"] == {"memcpy HtoD": 1, "elementwise:multiply": 1}
     assert out["y32"] == ["float32", True] and out["y64"] == ["float64", True]
+
+
+def test_functional_cross_entropy_takes_the_fused_op_on_cuda():
+    """``F.cross_entropy`` on CUDA with class indices and no weights: its check of the
+    targets (three comparisons and one ``any``, the only wait for the GPU), then the fused
+    op's two kernels; backward one kernel. Its values equal the CPU composition's."""
+    out = _run("""
+import json
+import numpy as np
+import minigrad as mg
+import minigrad.nn.functional as F
+import count_launches as C
+
+rng = np.random.default_rng(0)
+x0, t0 = rng.standard_normal((6, 10)), np.array([0, 3, 9, -100, 1, 2])
+x = mg.tensor(x0, device="cuda", requires_grad=True)
+t = mg.tensor(t0, device="cuda")
+F.cross_entropy(x, t, label_smoothing=0.1).backward()  # compiled
+x.grad = None
+fwd = C.count(lambda: F.cross_entropy(x, t, label_smoothing=0.1))[0]
+loss = F.cross_entropy(x, t, label_smoothing=0.1)
+bwd = C.count(lambda: loss.backward())[0]
+ref_x = mg.tensor(x0, requires_grad=True)
+ref = F.cross_entropy(ref_x, mg.tensor(t0), label_smoothing=0.1)
+ref.backward()
+err = [abs(loss.item() - ref.item()),
+       float(np.abs(x.grad.cpu().numpy() - ref_x.grad.numpy()).max())]
+print(json.dumps({"fwd": dict(fwd), "bwd": dict(bwd), "err": err}))
+""")
+    assert out["fwd"] == {"elementwise:not_equal": 1, "elementwise:greater_equal": 1,
+                          "elementwise:bitwise_and": 1, "func:any": 1,
+                          "kernel:ce_rows": 1, "kernel:ce_reduce": 1}, out
+    assert out["bwd"] == {"fill": 1, "kernel:ce_grad": 1, "copy": 1}, out  # seed, VJP, .grad
+    assert max(out["err"]) < 1e-6, out

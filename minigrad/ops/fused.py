@@ -58,6 +58,7 @@ from .elementwise import const
 from .reduction import LogSoftmax, Softmax
 
 __all__ = ["fused_cross_entropy", "fused_log_softmax", "fused_softmax", "bias_act",
+           "check_class_indices",
            "SoftmaxCrossEntropy", "FusedLogSoftmax", "FusedSoftmax", "BiasAct",
            "ACTIVATIONS"]
 
@@ -299,6 +300,21 @@ def fused_log_softmax(x, dim=-1):
 # --------------------------------------------------------------------------- cross-entropy
 
 
+def check_class_indices(name, t, C, ignore_index):
+    """IndexError naming the first target of ``t`` (integer array) outside 0..C − 1 that
+    is not ``ignore_index``; else the mask t ≠ ignore_index. On CUDA the check waits for
+    the GPU (it reads one flag back)."""
+    valid = t != ignore_index
+    # as unsigned, a negative index is ≥ C too: one comparison (a view: no copy)
+    unsigned = t.view(t.dtype.str.replace("i", "u")) if t.dtype.kind == "i" else t
+    out_of_range = valid & (unsigned >= C)
+    if out_of_range.any():
+        bad = int(t[out_of_range].reshape(-1)[0])
+        raise IndexError(f"{name}: target class index {bad} is out of range for {C} classes "
+                         f"(expected 0..{C - 1}, or ignore_index={ignore_index})")
+    return valid
+
+
 class SoftmaxCrossEntropy(Function):
     r"""Softmax cross-entropy of (N, C) logits against class indices, label smoothing ε.
 
@@ -327,12 +343,7 @@ class SoftmaxCrossEntropy(Function):
         xa = x.astype(acc, copy=False)
         one_minus_eps, eps_over_C = 1.0 - self.eps, self.eps / C if C else 0.0
         if xp is np:
-            valid = t != self.ignore_index
-            bad = valid & ((t < 0) | (t >= C))
-            if bad.any():
-                raise IndexError(f"fused_cross_entropy: target class index "
-                                 f"{int(t[bad][0])} is out of range for {C} classes "
-                                 f"(expected 0..{C - 1}, or ignore_index={self.ignore_index})")
+            valid = check_class_indices("fused_cross_entropy", t, C, self.ignore_index)
             lse = _lse_rows(np, xa)
             t_safe = np.where(valid, t, 0)
             x_t = np.take_along_axis(xa, t_safe[:, None], axis=1)
