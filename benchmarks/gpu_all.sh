@@ -34,14 +34,18 @@ quick=${QUICK:+--quick}
 training_quick=${QUICK_TRAINING:-${QUICK:-}}; training_quick=${training_quick:+--quick}
 WGMMA_TESTS="tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py"
 PARTS=",${PARTS:-wgmma,tests,bench},"
-# Not yet run on a GPU (2026-11-26, stops 16-17): CUDA graphs and the direct cuBLAS calls,
-# im2col.cu and the GPU convolutions built on both, batchnorm.cu, mixed batch norm, the
-# fixes of stop 16.
+# Not yet run on a GPU (2026-11-26, stops 16-19): CUDA graphs and the direct cuBLAS calls,
+# im2col.cu and the GPU convolutions built on both, batchnorm.cu (mode 3 too), mixed batch
+# norm, the fixes of stop 16; gradients added into .grad by their kernels (conv, Linear W
+# and b, batch norm's γ/β), the running statistics in BN's forward kernel, the
+# cross-entropy's backward and reduction kernels and F.cross_entropy's route to them,
+# bias_act's ReLU backward, zero_grad()'s gradient slots, device scalars.
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_im2col.py tests/kernels/test_cublas_gemm.py \
 tests/kernels/test_batchnorm_kernels.py \
 tests/core/test_cuda_graphs.py tests/core/test_backends.py tests/nn/test_conv.py \
 tests/nn/test_norm.py tests/core/test_special.py \
-tests/amp/test_autocast.py tests/train/test_cli.py"}
+tests/amp/test_autocast.py tests/train/test_cli.py tests/amp/test_fused.py \
+tests/optim/test_fused_switch.py tests/nn/test_layers.py tests/nn/test_losses.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT_DIR/device.txt"
