@@ -57,7 +57,7 @@ if [ "$WORKERS" != 0 ] && python -c "import xdist" 2>/dev/null; then xdist="-n $
 
 # 0. The tests of code that has not run on a GPU yet.
 if [[ $PARTS == *,new,* ]]; then
-timeout ${NEW_TIMEOUT:-150} python -m pytest -m gpu -v -rA --tb=short -p no:cacheprovider \
+timeout ${NEW_TIMEOUT:-240} python -m pytest -m gpu -v -rA --tb=short -p no:cacheprovider \
     -p no:benchmark $xdist $NEW_TESTS > "$OUT_DIR/gpu-new-tests.log" 2>&1
 echo "new gpu tests exit: $?"; grep -E "^(FAILED|ERROR) " "$OUT_DIR/gpu-new-tests.log" | head -60
 tail -n 2 "$OUT_DIR/gpu-new-tests.log"
