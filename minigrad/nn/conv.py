@@ -347,6 +347,9 @@ class _ConvFunction(Function):
     amp_policy = "half"
     family = None
     adds_to_leaf_grads = True  # the weight's gradient: see backward
+    # the weight gradient reads gy as (C_out, N·L): a producer of gy may lay it out so
+    # (batch norm's backward kernel does), and then nothing is copied
+    wants_channel_major_grad = True
 
     def __init__(self, spec):
         self.spec = spec

@@ -12,6 +12,9 @@ Here each map is a few launches, with the columns read straight from the unpadde
     forward        cols = im2col(x)                     (K, N, P)    one kernel
                    y[n] = Wmat @ cols[:, n, :]          (N, O, P)    one strided-batched GEMM
     weight grad    gY = gy as (O, N·P)                               one transposing copy
+                                                                     (none when gy comes
+                                                                     channel-major, as
+                                                                     batch norm writes it)
                    gW = gY @ colsᵀ                      (O, K)       one GEMM, colsᵀ as op T
     input grad     gcols[n] = Wmatᵀ @ gy[n]             (N, K, P)    one strided-batched GEMM
                    gx = col2im(gcols)                   (N, C, H, W) one kernel (a gather)
@@ -85,7 +88,8 @@ def forward(xp, x, w, s):
 
 
 def grad_weight(xp, x, gy, w_shape, s, cols=None, add_to=None):
-    """gW = gY @ colsᵀ over all N·P pixels, gY = gy as (O, N·P) (one copy of gy); the
+    """gW = gY @ colsᵀ over all N·P pixels, gY = gy as (O, N·P) (one copy of gy, unless
+    it is laid out so already: see ``_ConvFunction.wants_channel_major_grad``); the
     forward's ``cols`` when given, else im2col(x). One rounding of float32 sums.
     ``add_to``: a C-contiguous array of ``w_shape`` (a leaf weight's ``.grad``) that gW is
     added into by the GEMM (β = 1), and returned."""

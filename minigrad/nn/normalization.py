@@ -343,7 +343,7 @@ class BatchNormFunction(Function):
     def _backward_cuda(self, g, x, gamma):
         """gx, Σ g·x̂ and Σ g in two kernels (the saved arrays are constants here); where
         the sweep offers γ's and β's ``.grad`` (and gx is wanted), the second kernel adds
-        the sums into them: (gx, ADDED, ADDED)."""
+        the sums into them: (gx, ADDED, ADDED). gx's layout: :meth:`_grad_input_array`."""
         acc = self.xhat.dtype.type
         k = _bn_kernels(g.dtype, self.xhat.dtype, x.dtype, gamma.dtype)
         M, C = x.size // x.shape[1], x.shape[1]
@@ -352,15 +352,31 @@ class BatchNormFunction(Function):
         s1, s2 = s1c.reshape(shape), s2c.reshape(shape)
         args = (g, self.xhat, gamma.reshape(shape), self.inv, s1, s2, acc(M))
         gg, gb = self.offered_grad(1), self.offered_grad(2)
+        if not self.needs_input_grad[0]:
+            return None, s2c.astype(gamma.dtype, copy=False), s1c.astype(gamma.dtype,
+                                                                         copy=False)
+        gx = self._grad_input_array(x)
         # (not float16 parameters with float64 sums: CuPy's float16 rounds a double to
         # float first, two roundings where the sweep's astype makes one)
-        if self.needs_input_grad[0] and gg is not None and gb is not None and \
+        if gg is not None and gb is not None and \
                 not (gamma.dtype == np.float16 and acc is np.float64):
-            gx = get_array_module(x).empty(x.shape, dtype=x.dtype)
             k["backward_into"](*args, s1c, s2c, np.int64(C), gx, gg, gb)
             return gx, ADDED, ADDED
-        gx = k["backward"](*args) if self.needs_input_grad[0] else None
+        k["backward"](*args, gx)
         return gx, s2c.astype(gamma.dtype, copy=False), s1c.astype(gamma.dtype, copy=False)
+
+    def _grad_input_array(self, x):
+        """The array gx is written into: x's shape and dtype, laid out channel-major
+        (C, N, ...) — a transposed view — when x came from a Function that wants its
+        output gradient so (``wants_channel_major_grad``: a convolution, whose
+        weight-gradient GEMM reads gy as (C, N·L) and would copy it into that layout),
+        else C-contiguous. The elementwise kernel writes either at the same speed."""
+        xp = get_array_module(x)
+        creator = self.inputs[0].creator
+        if x.ndim >= 3 and getattr(creator, "wants_channel_major_grad", False):
+            order = (1, 0) + tuple(range(2, x.ndim))
+            return xp.empty(tuple(x.shape[i] for i in order), dtype=x.dtype).transpose(order)
+        return xp.empty(x.shape, dtype=x.dtype)
 
     def backward(self, g):
         a = self.axes

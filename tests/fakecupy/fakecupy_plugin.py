@@ -91,10 +91,10 @@ def _in_place_on_host(twin, name, n_out):
 def _bn_kernels_on_host(*dtypes):
     from tests.nn.test_norm import _emulated_bn_kernels
 
-    kernels = _emulated_bn_kernels(*dtypes)
-    into = kernels.pop("backward_into")
-    return {"backward_into": _in_place_on_host(into, "bn_backward", 3),
-            **{name: _on_host(kernel, "bn_" + name) for name, kernel in kernels.items()}}
+    kernels = _emulated_bn_kernels(*dtypes)  # the backward kernels write given outputs
+    return {"backward_into": _in_place_on_host(kernels["backward_into"], "bn_backward", 3),
+            "backward": _in_place_on_host(kernels["backward"], "bn_backward", 1),
+            "forward": _on_host(kernels["forward"], "bn_forward")}
 
 
 def _bn_running_kernel_on_host(acc_dtype, r_dtype, counted=False):

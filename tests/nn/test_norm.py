@@ -411,6 +411,11 @@ def _emulated_bn_kernels(x_dtype, acc_dtype, y_dtype, p_dtype):
             for a, d in zip(args, dtypes):
                 if isinstance(a, np.ndarray):
                     assert a.dtype == d, f"Type is mismatched: {a.dtype} for {d}"
+            if fn is backward and len(args) == len(dtypes) + 2:  # (..., m, gx): gx given
+                *args, out = args
+                assert out.dtype == y_dt and out.shape == args[0].shape
+                out[...] = fn(*args)
+                return out
             out = fn(*args)
             return out.sum(axis=kwargs["axis"]) if "axis" in kwargs else out
         return call
@@ -528,3 +533,34 @@ def test_fused_batchnorm_orchestration_on_emulated_kernels(monkeypatch, x_dtype,
         # .grad, the second adds into them in-kernel
         assert calls == ["forward_running", "backward", "forward_running", "backward_into"], \
             (shape, calls)
+
+
+@pytest.mark.gpu
+def test_gpu_conv_then_batchnorm_gradients_with_a_channel_major_gy():
+    """Batch norm after a convolution writes the convolution's output gradient laid out
+    (C, N, H, W), which the convolution's GEMMs read without a copy: the gradients of the
+    input, the conv weight and γ, β equal the float64 CPU ones, over two passes."""
+    if not mg.cuda.is_available():
+        pytest.skip("needs CuPy and a CUDA device")
+    rng = np.random.default_rng(11)
+    x0 = rng.standard_normal((3, 2, 6, 5))
+    gys = [rng.standard_normal((3, 4, 6, 5)) for _ in range(2)]
+    grads, layouts = [], []
+    for dev, dt in (("cuda", mg.float32), ("cpu", mg.float64)):
+        mg.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4))
+        net = net.to(dtype=dt).to(dev)
+        x = mg.tensor(x0, dtype=dt, device=dev, requires_grad=True)
+        for gy in gys:
+            y = net(x)
+            conv_out = y.creator.inputs[0]  # BatchNorm's input: the convolution's output
+            conv_out.retain_grad()
+            y.backward(mg.tensor(gy, dtype=dt, device=dev))
+            layouts.append(conv_out.grad.data.strides)
+        grads.append([t.grad.cpu().numpy().astype(np.float64)
+                      for t in (x, net[0].weight, net[1].weight, net[1].bias)])
+    N, H, W, item = 3, 6, 5, 4
+    assert layouts[0] == (H * W * item, N * H * W * item, W * item, item)  # (C, N, H, W)
+    for got, want in zip(*grads):
+        scale = max(np.abs(want).max(), 1.0)
+        assert np.abs(got - want).max() <= 2e-5 * scale
