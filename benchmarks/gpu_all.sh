@@ -19,7 +19,8 @@
 #   JUNIT=1 also writes JUnit XML (off by default: a device call brings back 8 files at most).
 #   PARTS=new runs NEW_TESTS first, on their own (gpu-new-tests.log, every outcome and
 #   traceback): the GPU tests of code written in sessions without a GPU since the last GPU
-#   run. Run it before anything else, e.g. PARTS=new,bench QUICK=1 in the first call.
+#   run. Run it before anything else, e.g. PARTS=new,bench,profile QUICK=1 in the first
+#   call (profile: the step's GPU kernels, gpu-step-kernels.log; not a default part).
 #
 # The Hopper wgmma kernels (hgemm_wgmma.cu, mm24_wgmma.cu) ran first on an H200 on
 # 2026-11-26 (all 94 tests pass); their tests still run on their own, first and under their
@@ -108,10 +109,21 @@ fi
 if [ -n "$wgmma_pid" ]; then wait "$wgmma_pid"; report_wgmma; fi
 
 # 3. The benchmarks (each writes its JSON and markdown table into $OUT_DIR).
-[[ $PARTS == *,bench,* ]] || exit 0
+if [[ $PARTS == *,bench,* ]]; then
 echo "== benchmarks/gpu_kernels.py $quick $no_wgmma"
 timeout ${BENCH_TIMEOUT:-240} python benchmarks/gpu_kernels.py --out "$OUT_DIR" $quick \
     $no_wgmma 2>&1 | tail -n 60
 echo "== benchmarks/gpu_training.py $training_quick"
 timeout ${BENCH_TIMEOUT:-240} python benchmarks/gpu_training.py --out "$OUT_DIR" $training_quick 2>&1 \
     | tail -n 60
+fi
+
+# 4. (PARTS=...,profile, not by default) the kernels a ResNet step launches on this GPU,
+# minigrad's and PyTorch's, beside the launches the CuPy stand-in counts on the CPU
+# (benchmarks/count_launches.py): the measurement that proxy stands for.
+if [[ $PARTS == *,profile,* ]]; then
+echo "== benchmarks/profile_gpu_step.py --kernels"
+timeout ${PROFILE_TIMEOUT:-180} python benchmarks/profile_gpu_step.py --kernels \
+    > "$OUT_DIR/gpu-step-kernels.log" 2>&1
+echo "profile exit: $?"; tail -n 40 "$OUT_DIR/gpu-step-kernels.log"
+fi
