@@ -95,7 +95,7 @@ def _device_scalar(x, dtype, like):
     ``t * 0.5`` or mean (1/n) again, and which a CUDA graph must not capture. Used only as
     a constant operand (never written: ops make new arrays). A bounded table: cleared
     when it fills."""
-    key = (x, dtype, like.device.id)
+    key = (x.hex(), dtype, like.device.id)  # hex: −0.0 is not 0.0
     arr = _DEVICE_SCALARS.get(key)
     if arr is None:
         if len(_DEVICE_SCALARS) >= _DEVICE_SCALARS_MAX:

@@ -190,7 +190,7 @@ print(json.dumps(worst))
 def test_python_numbers_become_device_constants_once():
     """``t * 0.25`` on CUDA copies 0.25 to the device the first time only (per dtype):
     later steps launch just the multiply, with the right values and dtypes; NaN is not
-    kept (it never equals itself as a key)."""
+    kept (it never equals itself as a key), and −0.0 is not 0.0's constant."""
     out = _run("""
 import json
 import numpy as np
@@ -203,7 +203,9 @@ first = dict(C.count(lambda: x32 * 0.1)[0])
 again = dict(C.count(lambda: x32 * 0.1)[0])
 y32, y64 = x32 * 0.1, x64 * 0.1
 nan = dict(C.count(lambda: x32 * float("nan"))[0])
-print(json.dumps({"first": first, "again": again, "nan": nan,
+zeros = [x32 * 0.0, x32 * -0.0]  # the same number to ==, not to the sign of a product
+signs = [np.signbit(z.cpu().numpy()).tolist() for z in zeros]
+print(json.dumps({"first": first, "again": again, "nan": nan, "signs": signs,
                   "y32": [str(y32.dtype), (y32.cpu().numpy() == np.float32([1, -2, 4])
                                            * np.float32(0.1)).all().item()],
                   "y64": [str(y64.dtype), (y64.cpu().numpy() == np.array([1.0, -2, 4])
@@ -213,6 +215,7 @@ print(json.dumps({"first": first, "again": again, "nan": nan,
     assert out["again"] == {"elementwise:multiply": 1}
     assert out["nan"] == {"memcpy HtoD": 1, "elementwise:multiply": 1}
     assert out["y32"] == ["float32", True] and out["y64"] == ["float64", True]
+    assert out["signs"] == [[False, True, False], [True, False, True]]  # x = [1, −2, 4]
 
 
 def test_functional_cross_entropy_takes_the_fused_op_on_cuda():
