@@ -60,6 +60,7 @@ from ..autograd.function import ADDED, Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..kernels.reference import acc_dtype
 from ..ops.elementwise import const
+from ..ops.fused import _CUDA_TYPES as _CTYPES  # dtype name -> CUDA type
 from ..ops.shape import pad
 from ..tensor import Tensor
 from . import init
@@ -162,7 +163,6 @@ def _channel_sums(mode, x, **kwargs):
     return sums(mode, as3d(x), **kwargs)
 
 
-_CTYPES = {"float16": "float16", "float32": "float", "float64": "double"}
 
 
 _FUSABLE_DTYPES = frozenset(np.dtype(name) for name in _CTYPES)
@@ -259,9 +259,8 @@ def _bn_forward_running_kernel(x_dtype, acc_dtype, y_dtype, p_dtype, r_dtype, co
         + f", raw {A} mu_c, raw {A} var_c, {R} one_minus_m, {R} m, {A} unbias, "
         "int64 channels",
         f"{A} xhat, {Y} y, raw {R} rm, raw {R} rv" + (", raw int64 batches" if counted else ""),
-        _forward_body(_CTYPES[Y]) + "\nif (i < channels) {\n  "
-        + _running_body(_CTYPES[R], False, "[i]", "mu_c", "var_c") + "\n}"
-        + ("\nif (i == 0) batches[0] += 1;" if counted else ""),
+        _forward_body(_CTYPES[Y]) + "\nif (i < channels) {\n  "  # (channels ≥ 1: i = 0 too)
+        + _running_body(_CTYPES[R], counted, "[i]", "mu_c", "var_c") + "\n}",
         "minigrad_bn_forward_running_counted" if counted else "minigrad_bn_forward_running",
         preamble=f"typedef {_CTYPES[A]} A;\n")
 

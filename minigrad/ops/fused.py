@@ -72,7 +72,8 @@ def _acc_dtype(dtype):
 
 # --------------------------------------------------------------------------- row kernel
 
-_ROWS_SOURCE = r"""
+_CE_REDUCE_THREADS = 256  # ce_reduce's block (CE_REDUCE_THREADS in the source)
+_ROWS_SOURCE = f"#define CE_REDUCE_THREADS {_CE_REDUCE_THREADS}\n" + r"""
 template <typename T> __device__ __forceinline__ T neg_inf();
 template <> __device__ __forceinline__ float neg_inf<float>() {
     return __int_as_float(0xff800000);
@@ -167,7 +168,6 @@ __global__ void ce_rows(const T* __restrict__ x, const long long* __restrict__ t
 // The sum of the N row losses, or their mean over the kept targets (0/0 = NaN when none
 // is kept), and that count, by one block of CE_REDUCE_THREADS: thread k adds rows k,
 // k + CE_REDUCE_THREADS, ... in order, then a fixed tree in shared memory.
-#define CE_REDUCE_THREADS 256
 template <typename T>
 __global__ void ce_reduce(const T* __restrict__ rows, const long long* __restrict__ target,
                           long long N, long long ignore_index, int mean, T* __restrict__ out,
@@ -200,7 +200,6 @@ __global__ void ce_reduce(const T* __restrict__ rows, const long long* __restric
 
 _ROW_KERNELS = ("lse_rows<float>", "lse_rows<double>", "ce_rows<float>", "ce_rows<double>",
                 "ce_reduce<float>", "ce_reduce<double>")
-_CE_REDUCE_THREADS = 256  # CE_REDUCE_THREADS above
 
 
 @functools.cache
@@ -218,6 +217,10 @@ def _row_launch(C):
     if C <= 2048:
         return 128
     return 256
+
+
+# dtype name -> the CUDA type CuPy's kernels see it as (the dtypes the kernels here take)
+_CUDA_TYPES = {"float16": "float16", "float32": "float", "float64": "double"}
 
 
 def _ctype(dtype):
@@ -383,7 +386,7 @@ class SoftmaxCrossEntropy(Function):
         xp = x.xp
         N, C = x.shape
         t = self.target
-        if not is_grad_enabled() and x.dtype.name in _CE_GRAD_TYPES:
+        if not is_grad_enabled() and x.dtype.name in _CUDA_TYPES:
             # nothing records this backward: the VJP's formula in one pass (one kernel on
             # CUDA, instead of the ~14 launches of the Tensor ops below)
             count = self.count if self.reduction == "mean" else 1
@@ -406,9 +409,6 @@ class SoftmaxCrossEntropy(Function):
     def release(self):
         super().release()
         self.lse = None
-
-
-_CE_GRAD_TYPES = {"float16": "float16", "float32": "float", "float64": "double"}
 
 
 def _ce_grad(xp, x, lse, t, gy, count, ignore, one_minus_eps, eps_over_C):
@@ -446,8 +446,8 @@ def _ce_grad_kernel(x_dtype, acc_dtype, t_dtype, count_dtype):
         f"{A} eps_over_C, int64 n_classes", f"{X} gx",
         "const A s = t != ignore ? (A)gy / (A)count : (A)0;\n"
         "const A q = (i % n_classes == t ? one_minus_eps : (A)0) + eps_over_C;\n"
-        f"gx = ({_CE_GRAD_TYPES[X]})(s * (exp((A)x - lse) - q));",
-        "minigrad_ce_grad", preamble=f"typedef {_CE_GRAD_TYPES[A]} A;\n")
+        f"gx = ({_cuda_type_name(X)})(s * (exp((A)x - lse) - q));",
+        "minigrad_ce_grad", preamble=f"typedef {_cuda_type_name(A)} A;\n")
 
 
 def fused_cross_entropy(input, target, ignore_index=-100, reduction="mean",
@@ -559,7 +559,7 @@ def _bias_act_kernel(activation, items, x_dtype, b_dtype, y_dtype):
 
 
 def _cuda_type_name(dtype):
-    return {"float16": "float16", "float32": "float", "float64": "double"}[np.dtype(dtype).name]
+    return _CUDA_TYPES[np.dtype(dtype).name]
 
 
 class BiasAct(Function):
