@@ -283,3 +283,20 @@ class Switch:
     @classmethod
     def enabled(cls) -> bool:
         return cls._state["on"]
+
+
+_DEVICE_CONSTANTS: dict = {}
+_DEVICE_CONSTANTS_MAX = 512
+
+
+def device_constant(key, make):
+    """The GPU array ``make()`` returns, made once per ``key`` (which must name the device
+    and everything the array depends on): a constant operand a training step would
+    otherwise copy to the device, or fill, on every call (a Python number, a row of ones).
+    Never written to: ops make new arrays. A bounded table, cleared when it fills."""
+    arr = _DEVICE_CONSTANTS.get(key)
+    if arr is None:
+        if len(_DEVICE_CONSTANTS) >= _DEVICE_CONSTANTS_MAX:
+            _DEVICE_CONSTANTS.clear()
+        arr = _DEVICE_CONSTANTS[key] = make()
+    return arr

@@ -14,7 +14,14 @@ import numpy as np
 
 from . import _printing
 from . import dtypes as _dt
-from ._backend import check_dtype_on, device_of, get_array_module, normalize_device, to_device
+from ._backend import (
+    check_dtype_on,
+    device_constant,
+    device_of,
+    get_array_module,
+    normalize_device,
+    to_device,
+)
 from ._conversions import DeviceDtypeShorthands
 from .autograd import hooks as _hooks
 from .autograd.function import backward_into
@@ -85,23 +92,13 @@ def _make_tensor(y, xp, requires_grad):
     return t
 
 
-_DEVICE_SCALARS: dict = {}  # (value, dtype, device id) -> 0-d device array; see below
-_DEVICE_SCALARS_MAX = 512
-
-
 def _device_scalar(x, dtype, like):
-    """A Python float as a 0-d array of ``dtype`` on ``like``'s GPU, made once per value:
-    each new one is a host-to-device copy, which a training step would pay for every
-    ``t * 0.5`` or mean (1/n) again, and which a CUDA graph must not capture. Used only as
-    a constant operand (never written: ops make new arrays). A bounded table: cleared
-    when it fills."""
-    key = (x.hex(), dtype, like.device.id)  # hex: −0.0 is not 0.0
-    arr = _DEVICE_SCALARS.get(key)
-    if arr is None:
-        if len(_DEVICE_SCALARS) >= _DEVICE_SCALARS_MAX:
-            _DEVICE_SCALARS.clear()
-        arr = _DEVICE_SCALARS[key] = get_array_module(like).asarray(x, dtype=dtype)
-    return arr
+    """A Python float as a 0-d array of ``dtype`` on ``like``'s GPU, made once per value
+    (:func:`~minigrad._backend.device_constant`): each new one is a host-to-device copy,
+    which a training step would pay for every ``t * 0.5`` or mean (1/n) again, and which a
+    CUDA graph must not capture."""
+    return device_constant(("scalar", x.hex(), dtype, like.device.id),  # hex: −0.0 ≠ 0.0
+                           lambda: get_array_module(like).asarray(x, dtype=dtype))
 
 
 def _as_operand(x, ref):

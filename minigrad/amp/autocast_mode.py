@@ -82,7 +82,7 @@ import threading
 import numpy as np
 
 from .. import dtypes as _dt
-from .._backend import quiet_fp_off, quiet_fp_on
+from .._backend import device_constant, quiet_fp_off, quiet_fp_on
 from ..cuda_graphs import is_current_stream_capturing
 
 __all__ = [
@@ -361,11 +361,12 @@ def half_matmul(xp, a, b, out_dtype=None):
     return xp.matmul(a, b)
 
 
-def matmul_into(xp, a, b, dest):
+def matmul_into(xp, a, b, dest, tf32=None):
     """dest += a @ b by cuBLAS's β = 1 (``cublas_gemm.gemm(add_to=dest)``) where
     :func:`half_matmul` would send this float32/float64 CuPy product to cuBLAS directly
-    (TF32 as it would), ``dest`` of the product's shape and dtype and not overlapping a
-    or b; returns whether it did (else the caller computes the product and adds it)."""
+    (TF32 as it would, unless ``tf32`` says), ``dest`` of the product's shape and dtype and
+    not overlapping a or b; returns whether it did (else the caller computes the product
+    and adds it)."""
     if xp is np or is_half(a.dtype) or dest.dtype != a.dtype or \
             dest.shape != a.shape[:-1] + b.shape[-1:] or \
             xp.may_share_memory(dest, a) or xp.may_share_memory(dest, b):
@@ -374,37 +375,24 @@ def matmul_into(xp, a, b, dest):
 
     if not _direct(a, b, is_current_stream_capturing() or cublas_gemm.direct_enabled()):
         return False
-    from minigrad import backends
+    if tf32 is None:
+        from minigrad import backends
 
-    cublas_gemm.gemm(a, b, tf32=a.dtype == np.float32 and backends.cuda.matmul.allow_tf32,
-                     add_to=dest)
+        tf32 = a.dtype == np.float32 and backends.cuda.matmul.allow_tf32
+    cublas_gemm.gemm(a, b, tf32=tf32, add_to=dest)
     return True
-
-
-_ONES: dict = {}  # (rows, dtype, device id) -> a (1, rows) row of ones, made once
 
 
 def sum_rows_into(xp, g, dest):
-    """dest += Σ_rows g for a 2-D float32/float64 CuPy ``g`` (R, F) and ``dest`` (F,) of
-    its dtype, as one cuBLAS product ones(1, R) @ g with β = 1 (full float32 products, no
-    TF32: a bias gradient is a sum), where :func:`matmul_into` would send a product to
-    cuBLAS; returns whether it did (else the caller sums and adds: two launches)."""
-    if xp is np or g.ndim != 2 or g.dtype not in (np.float32, np.float64) or \
-            dest.dtype != g.dtype or dest.shape != g.shape[1:] or \
-            not dest.flags.c_contiguous or xp.may_share_memory(dest, g):
+    """dest += Σ_rows g for a 2-D CuPy ``g`` (R, F) and ``dest`` (F,), as the product
+    ones(1, R) @ g by :func:`matmul_into` (full float32 products, no TF32: a bias gradient
+    is a sum; the row of ones made once per R, dtype and device); returns whether it did
+    (else the caller sums and adds: two launches)."""
+    if xp is np or g.ndim != 2 or not dest.flags.c_contiguous:  # (reshaped, not copied)
         return False
-    from minigrad.kernels import cublas_gemm
-
-    if not (is_current_stream_capturing() or cublas_gemm.direct_enabled()):
-        return False
-    key = (g.shape[0], g.dtype, g.device.id)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) >= 64:
-            _ONES.clear()
-        ones = _ONES[key] = xp.ones((1, g.shape[0]), dtype=g.dtype)
-    cublas_gemm.gemm(ones, g, tf32=False, add_to=dest.reshape(1, -1))
-    return True
+    ones = device_constant(("ones row", g.shape[0], g.dtype, g.device.id),
+                           lambda: xp.ones((1, g.shape[0]), dtype=g.dtype))
+    return matmul_into(xp, ones, g, dest.reshape(1, -1), tf32=False)
 
 
 def _direct(a, b, wanted):
