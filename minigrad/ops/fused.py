@@ -318,6 +318,17 @@ def check_class_indices(name, t, C, ignore_index):
     return valid
 
 
+def _ce_rows_numpy(xa, t, valid, one_minus_eps, eps_over_C):
+    """(lse (N, 1), rows (N,)): the ``ce_rows`` kernel's outputs on NumPy, ``xa`` in the
+    accumulation dtype, ``valid`` the mask t ≠ ignore_index (an ignored row's loss 0)."""
+    lse = _lse_rows(np, xa)
+    x_t = np.take_along_axis(xa, np.where(valid, t, 0)[:, None], axis=1)
+    rows = lse - one_minus_eps * x_t
+    if eps_over_C:
+        rows = rows - eps_over_C * xa.sum(axis=1, keepdims=True)
+    return lse, np.where(valid[:, None], rows, 0).reshape(-1)
+
+
 class SoftmaxCrossEntropy(Function):
     r"""Softmax cross-entropy of (N, C) logits against class indices, label smoothing ε.
 
@@ -347,13 +358,8 @@ class SoftmaxCrossEntropy(Function):
         one_minus_eps, eps_over_C = 1.0 - self.eps, self.eps / C if C else 0.0
         if xp is np:
             valid = check_class_indices("fused_cross_entropy", t, C, self.ignore_index)
-            lse = _lse_rows(np, xa)
-            t_safe = np.where(valid, t, 0)
-            x_t = np.take_along_axis(xa, t_safe[:, None], axis=1)
-            rows = lse - acc.type(one_minus_eps) * x_t
-            if eps_over_C:
-                rows = rows - acc.type(eps_over_C) * xa.sum(axis=1, keepdims=True)
-            rows = np.where(valid[:, None], rows, 0).reshape(N)
+            lse, rows = _ce_rows_numpy(xa, t, valid, acc.type(one_minus_eps),
+                                       acc.type(eps_over_C))
         else:
             xa, t = xp.ascontiguousarray(xa), xp.ascontiguousarray(t)
             lse = xp.empty((N, 1), dtype=acc)

@@ -45,12 +45,14 @@ import minigrad.ops.activation as _activation  # noqa: E402
 import minigrad.optim.fused as _fused_optim  # noqa: E402
 
 
-def _on_host(twin, name):
-    def host(a):
-        return a.get() if isinstance(a, cupy.ndarray) else a
+def _host(a):
+    """A device array's NumPy copy; anything else as it is."""
+    return a.get() if isinstance(a, cupy.ndarray) else a
 
+
+def _on_host(twin, name):
     def run(*args, **kwargs):
-        out = twin(*map(host, args), **{k: host(v) for k, v in kwargs.items()})
+        out = twin(*map(_host, args), **{k: _host(v) for k, v in kwargs.items()})
         return tuple(map(cupy.asarray, out)) if isinstance(out, tuple) else cupy.asarray(out)
     return _one_launch(name, run)
 
@@ -81,7 +83,7 @@ _activation._relu_grad_kernel = _relu_grad_kernel
 def _in_place_on_host(twin, name, n_out):
     """A kernel that writes its last ``n_out`` arguments (device arrays) in place."""
     def run(*args):
-        host = [a.get() if isinstance(a, cupy.ndarray) else a for a in args]
+        host = [_host(a) for a in args]
         twin(*host)
         for a, h in zip(args[-n_out:], host[-n_out:]):
             a[...] = cupy.asarray(h)
@@ -156,12 +158,9 @@ def _lse_rows(grid, block, args):
 def _ce_rows(grid, block, args):
     x, t, C, ignore, one_minus_eps, eps_over_C, lse, rows = args
     x, t = x.get(), t.get()
-    lse_h = _lse(x)
-    valid = t != ignore
-    x_t = numpy.take_along_axis(x, numpy.where(valid, t, 0)[:, None], axis=1)
-    r = lse_h - one_minus_eps * x_t - eps_over_C * x.sum(axis=1, keepdims=True)
+    lse_h, rows_h = _fused_ops._ce_rows_numpy(x, t, t != ignore, one_minus_eps, eps_over_C)
     lse[...] = cupy.asarray(lse_h)
-    rows[...] = cupy.asarray(numpy.where(valid[:, None], r, 0).reshape(-1))
+    rows[...] = cupy.asarray(rows_h)
 
 
 def _ce_reduce(grid, block, args):
@@ -192,8 +191,7 @@ def _ce_grad_kernel(x_dtype, acc_dtype, t_dtype, count_dtype):
         for a, d in ((x, x_dtype), (lse, acc_dtype), (t, t_dtype), (gy, x_dtype),
                      (count, count_dtype)):
             assert not isinstance(a, cupy.ndarray) or a.dtype == d, (a.dtype, d)
-        host = [a.get() if isinstance(a, cupy.ndarray) else a for a in (x, lse, t, gy, count)]
-        x, lse, t, gy, count = host
+        x, lse, t, gy, count = (_host(a) for a in (x, lse, t, gy, count))
         assert t.shape == (x.shape[0], 1) and C == x.shape[1]
         return cupy.asarray(_fused_ops._ce_grad(numpy, x, lse, t[:, 0], gy, count, ignore,
                                                 one_minus_eps, eps_over_C))
