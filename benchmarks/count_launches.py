@@ -27,6 +27,7 @@ import argparse
 import collections
 import json
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,15 +68,20 @@ def mlp_data():
 MODELS = {"resnet": (G.resnet_mg, resnet_data), "mlp": (G.mlp_mg, mlp_data)}
 
 
-def step_launches(model_name, amp, where=False, warmup=2, set_to_none=False):
-    """Launches of one training step of ``model_name`` (after ``warmup`` steps), its
-    gradients zeroed by ``zero_grad(set_to_none)``."""
+def warm_step(model_name, amp, warmup, set_to_none=False):
+    """The training step of ``model_name`` after ``warmup`` steps (compiled kernels, flat
+    buffers, optimizer state made), its gradients zeroed by ``zero_grad(set_to_none)``."""
     make, data = MODELS[model_name]
     model, X, y = G.mg_setup(make, *data())
     step, _ = G.mg_step_fn(model, X, y, amp, set_to_none)
-    for _ in range(warmup):  # compiled kernels, flat buffers, optimizer state made
+    for _ in range(warmup):
         step()
-    return count(step, where)
+    return step
+
+
+def step_launches(model_name, amp, where=False, warmup=2, set_to_none=False):
+    """Launches of one training step of ``model_name`` (:func:`warm_step`)."""
+    return count(warm_step(model_name, amp, warmup, set_to_none), where)
 
 
 def host_ms(model_name, amp, steps=30, warmup=3):
@@ -84,13 +90,7 @@ def host_ms(model_name, amp, steps=30, warmup=3):
     minigrad's Python plus the stand-in's per-operation overhead and its NumPy work on
     this tiny batch. A proxy for a step's host time on a GPU, to compare code paths with
     (the stand-in's costs per operation are not CuPy's)."""
-    import time
-
-    make, data = MODELS[model_name]
-    model, X, y = G.mg_setup(make, *data())
-    step, _ = G.mg_step_fn(model, X, y, amp)
-    for _ in range(warmup):
-        step()
+    step = warm_step(model_name, amp, warmup)
     times = []
     for _ in range(steps):
         e0, t0 = fakecupy_plugin.emulated_seconds[0], time.perf_counter()
