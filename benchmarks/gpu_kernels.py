@@ -14,7 +14,9 @@ Measures, on the current CUDA device:
   SpMV     spmv_csr (CSR-vector and merge path) vs cupyx.scipy.sparse (cuSPARSE) on regular
            matrices with 10-50M nonzeros (columns uniform over x, and banded: columns
            near the diagonal, as from a mesh) and on power-law matrices; fraction of the
-           copy bandwidth for the minimum bytes (values + indices + row pointers + x + y)
+           copy bandwidth for the minimum bytes (values + indices + row pointers + x + y);
+           CSR-vector also with its schedule macros (rows per group R = 1, 2, 4; an L2
+           prefetch of each lane's first values), on every run
   SpMM     spmm_csr vs cuSPARSE
   random   the Philox generator (kernels/philox.cu) vs CuPy's cuRAND: uniform and normal
            draws, fraction of the copy bandwidth for the bytes written
@@ -269,23 +271,31 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
     lengths = cp.asnumpy(cp.diff(indptr))
     auto = K.reference.choose_spmv_method(np.concatenate([[0], np.cumsum(lengths)]))
     out = cp.empty(n_rows, dtype)
-    methods = [("vector", None), ("merge", None)]
+    methods = [("vector", {}), ("merge", {})]
+    if kind != "power-law":  # the vector kernel's schedule macros (cheap: always timed)
+        methods += [("vector", dict(rows_per_group=R, prefetch=pf))
+                    for R, pf in ((1, True), (2, False), (2, True), (4, False))]
     if VARIANTS["on"] and kind != "power-law":
         g = K.reference.threads_per_row_for(nnz, n_rows, dtype)  # what the launcher picks
-        methods += [("vector", G) for G in (g // 2, 2 * g) if 2 <= G <= 32]
-    for method, G in methods:
-        name = f"{label} {method}" + (f" G={G}" if G else "")
+        methods += [("vector", dict(threads_per_row=G)) for G in (g // 2, 2 * g)
+                    if 2 <= G <= 32]
+    for method, tuning in methods:
+        name = " ".join([label, method, *(f"{SPMV_TUNING_NAMES[k]}={int(v)}"
+                                          for k, v in tuning.items())])
         guarded("spmv", name, spmv_method, name, method,
                 (indptr, indices, data, x), out, y_vendor, t_vendor, reps,
-                dict(n_rows=n_rows, nnz=nnz, max_row=int(lengths.max()), auto_method=auto),
-                nbytes, bw, G)
+                dict(n_rows=n_rows, nnz=nnz, max_row=int(lengths.max()), auto_method=auto,
+                     **tuning),
+                nbytes, bw, tuning)
 
 
-def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes, bw, G=None):
-    y = K.spmv_csr(*csr, out=out, method=method, threads_per_row=G)
+SPMV_TUNING_NAMES = {"threads_per_row": "G", "rows_per_group": "R", "prefetch": "prefetch"}
+
+
+def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes, bw, tuning):
+    y = K.spmv_csr(*csr, out=out, method=method, **tuning)
     err = rel_err(y, y_vendor)
-    t = time_gpu(lambda i: K.spmv_csr(*csr, out=out, method=method, threads_per_row=G),
-                 reps=reps)
+    t = time_gpu(lambda i: K.spmv_csr(*csr, out=out, method=method, **tuning), reps=reps)
     gbps = nbytes / t / 1e6
     record("spmv", label, **info, time_ms=t, vendor="cuSPARSE (cupyx csr @ x)",
            vendor_time_ms=t_vendor, speedup_vs_vendor=t_vendor / t, GBps=gbps,
@@ -294,7 +304,8 @@ def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes,
 
 
 def bench_spmv(quick):
-    cases = [("regular", 1_000_000, 16), ("banded", 1_000_000, 16)] if quick else [
+    cases = [("regular", 1_000_000, 16), ("banded", 1_000_000, 16),
+             ("banded", 1_000_000, 32)] if quick else [
         ("regular", 1_000_000, 12), ("regular", 1_000_000, 32), ("regular", 2_000_000, 24),
         ("banded", 1_000_000, 32), ("banded", 2_000_000, 24)]
     cases.append(("power-law", 1_000_000 if quick else 2_000_000, None))

@@ -204,13 +204,17 @@ _TN = {"float32": "f32", "float64": "f64"}
 _TAG = {**_TN, "float16": "f16", "bfloat16": "bf16"}
 
 
-def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row=None):
+def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row=None,
+             rows_per_group=1, prefetch=False):
     r"""y = A x for a CSR matrix A (int32 ``indptr``/``indices``, float32/float64 ``data``).
 
     ``method``: ``"vector"`` (spmv_csr.cu, G lanes per row), ``"merge"`` (spmv_csr_merge.cu,
     merge-path load balance) or ``None``: ``reference.spmv_method_for`` (merge for mean rows
     of 24 nonzeros or more, or when the longest row is over 64 times the mean: that check
-    reads the row lengths, one device sync). ``threads_per_row`` overrides G for "vector".
+    reads the row lengths, one device sync). ``threads_per_row`` overrides G for "vector";
+    ``rows_per_group`` (1, 2 or 4 consecutive rows per group of G lanes) and ``prefetch``
+    (an L2 prefetch ahead of each lane's first chunk of values) are "vector"'s tuning
+    macros, timed by ``benchmarks/gpu_kernels.py`` (they change the schedule, not a sum).
     Must equal ``reference.spmv_csr_vector`` / ``reference.spmv_csr_merge``.
     """
     n_rows, nnz, n_cols = validate_csr(indptr, indices, data, x)
@@ -219,6 +223,8 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
         raise ValueError(f"method must be 'vector', 'merge' or None, got {method!r}")
     if threads_per_row is not None and threads_per_row not in (2, 4, 8, 16, 32):
         raise ValueError(f"threads_per_row must be 2, 4, 8, 16 or 32, got {threads_per_row}")
+    if rows_per_group not in reference.SPMV_ROWS_PER_GROUP:
+        raise ValueError(f"rows_per_group must be 1, 2 or 4, got {rows_per_group!r}")
     _require_device(indptr=indptr, indices=indices, data=data, x=x, out=out)
     cp = _backend.cupy()
     if out is None:
@@ -237,10 +243,15 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     if method == "vector":
         G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, data.dtype)
         vec = _aligned(data) and _aligned(indices)
-        kernel = get_kernel("spmv_csr.cu", f"spmv_csr_vector_{tn}_g{G}" + ("_vec" if vec else ""))
-        rows_per_block = 256 // G
-        grid = (-(-n_rows // rows_per_block),)
-        kernel(grid, (256,), (_i32(n_rows), indptr, indices, data, x, out))
+        defines = {}
+        if rows_per_group != 1:
+            defines["SPMV_ROWS"] = rows_per_group
+        if prefetch:
+            defines["SPMV_PREFETCH"] = 1
+        kernel = get_kernel("spmv_csr.cu", f"spmv_csr_vector_{tn}_g{G}" + ("_vec" if vec else ""),
+                            defines or None)
+        grid = (reference.spmv_vector_grid(n_rows, G, rows_per_group),)
+        kernel(grid, (reference.SPMV_BLOCK,), (_i32(n_rows), indptr, indices, data, x, out))
         return out
     tile = reference.MERGE_THREADS * reference.MERGE_ITEMS
     n_tiles = -(-(n_rows + nnz) // tile)

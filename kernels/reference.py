@@ -119,6 +119,18 @@ def threads_per_row_for(nnz, n_rows, dtype) -> int:
     return g
 
 
+SPMV_BLOCK = 256  # threads per block of spmv_csr.cu
+SPMV_ROWS_PER_GROUP = (1, 2, 4)  # the SPMV_ROWS settings spmv_csr.cu is built for
+
+
+def spmv_vector_grid(n_rows, threads_per_row, rows_per_group=1) -> int:
+    """Blocks of the CSR-vector launch: each of a block's 256 / G groups of G lanes owns
+    ``rows_per_group`` consecutive rows, so block ``b`` covers rows
+    ``[b * rows_per_block, (b + 1) * rows_per_block)``."""
+    rows_per_block = SPMV_BLOCK // threads_per_row * rows_per_group
+    return -(-n_rows // rows_per_block)
+
+
 def choose_spmv_method(indptr) -> str:
     """:func:`spmv_method_for` of a CSR matrix's row pointers."""
     n_rows = len(indptr) - 1

@@ -10,8 +10,12 @@
 //   x       : T[n_cols], y : T[n_rows]; all contiguous.
 //
 // Thread -> data mapping
-//   A group of G consecutive lanes (G = 2, 4, 8, 16 or 32; G divides the warp) owns one row,
-//   row = blockIdx.x * (blockDim.x / G) + threadIdx.x / G, lane = threadIdx.x % G.
+//   A group of G consecutive lanes (G = 2, 4, 8, 16 or 32; G divides the warp) owns R
+//   consecutive rows (R = SPMV_ROWS: 1 by default, 2 or 4), rows first .. first + R - 1 with
+//   first = (blockIdx.x * (blockDim.x / G) + threadIdx.x / G) * R, lane = threadIdx.x % G.
+//   Each row is summed exactly as with R = 1; R > 1 only lets a lane issue the first loads
+//   of R rows before it waits for any of them (more bytes in flight per thread: SpMV is
+//   bound by memory latency times the loads in flight, not by arithmetic).
 //   With vectorised loads (VEC = 1) the row's nonzeros are split into three parts:
 //     head  k in [s, a)   a = min(e, round_up(s, V))          one element per lane per step
 //     body  chunks c in [a/V, b/V)  b = max(a, round_down(e, V))  one 16-byte chunk (V values,
@@ -20,13 +24,16 @@
 //     tail  k in [b, e)                                      one element per lane per step
 //   Each lane keeps one running sum in T, in the order head, body (chunk by chunk, the V
 //   products of a chunk in order), tail. The G partial sums are then reduced with
-//   __shfl_down_sync at offsets G/2, G/4, ..., 1; lane 0 writes y[row].
+//   __shfl_down_sync at offsets G/2, G/4, ..., 1; lane 0 writes y[row]. The first step of
+//   each part (one head element, one chunk, one tail element per lane) of all R rows is
+//   loaded up front, then their x gathers, then the sums (RowPass below).
 //   Vectorised loads need data and indices 16-byte aligned at index 0 (the launcher checks
 //   the pointers and falls back to VEC = 0, one element per lane per step).
 //
 // Launch configuration
-//   block = 256 threads (256 / G rows per block), grid = ceil(n_rows / (256 / G)).
-//   Kernel names: spmv_csr_vector_<f32|f64>_g<G>[_vec].
+//   block = 256 threads (256 / G * R rows per block), grid = ceil(n_rows / (256 / G * R))
+//   (reference.spmv_vector_grid). Kernel names: spmv_csr_vector_<f32|f64>_g<G>[_vec]; R and
+//   the prefetch are -D macros (one module per setting).
 //
 // Reference
 //   minigrad.kernels.reference.spmv_csr_vector (same split, same per-lane order, same
@@ -80,43 +87,69 @@ __device__ __forceinline__ double chunk_dot_x(double s, const double2 v, const d
     return s;
 }
 
-template <typename T, int G, bool VEC>
-__device__ __forceinline__ void spmv_csr_vector(int n_rows, const int* __restrict__ indptr,
-                                                const int* __restrict__ indices,
-                                                const T* __restrict__ data,
-                                                const T* __restrict__ x, T* __restrict__ y) {
-    const int lane = threadIdx.x % G;
-    const int row = blockIdx.x * (blockDim.x / G) + threadIdx.x / G;
-    // All 32 lanes are still converged here; the mask names the lanes that keep working.
-    const unsigned mask = __ballot_sync(0xffffffffu, row < n_rows);
-    if (row >= n_rows) return;  // whole groups leave together: G divides 32
+// Tuning macros (the launcher's rows_per_group= and prefetch=; both off by default).
+#ifndef SPMV_ROWS
+#define SPMV_ROWS 1      // rows per group of G lanes: 1, 2 or 4
+#endif
+#ifndef SPMV_PREFETCH
+#define SPMV_PREFETCH 0  // 1: prefetch.global.L2 ahead of the first chunk's values
+#endif
 
-    const int s = __ldg(indptr + row);
-    const int e = __ldg(indptr + row + 1);
-    T sum = T(0);
-    if (VEC) {
-        typedef Vec16<T> VT;
-        constexpr int V = VT::V;
-        const int a = min(e, (s + V - 1) / V * V);
-        const int b = max(a, e / V * V);
-        const typename VT::values* dv = reinterpret_cast<const typename VT::values*>(data);
-        const typename VT::cols* iv = reinterpret_cast<const typename VT::cols*>(indices);
-        // The first step of each part (head, body, tail) is loaded up front -- values and
-        // columns, then the x gathers -- so a row of up to G*V + 2(V-1) nonzeros costs one
-        // round of memory latency instead of three; the sums are still added in the order
-        // head, body, tail.
-        const int kh = s + lane, c0 = a / V + lane, kt = b + lane;
-        const bool hv = kh < a, cv = c0 < b / V, tv = kt < e;
-        T hval = T(0), tval = T(0), hx = T(0), tx = T(0);
-        int hcol = 0, tcol = 0;
-        typename VT::values cval, cx;
-        typename VT::cols ccol;
+// One lane's share of one row, split in three so that a group can issue the first loads of
+// all its R rows before it uses any of them: load() issues the first step of each part
+// (values and columns), gather() the x values of that step, sum() adds the row's products
+// in the order head, body, tail (the remaining steps are loaded as they are added).
+template <typename T, int G>
+struct RowPass {
+    typedef Vec16<T> VT;
+    static constexpr int V = VT::V;
+    int kh, c0, kt, a, b, e;
+    bool hv, cv, tv;
+    T hval, tval, hx, tx;
+    int hcol, tcol;
+    typename VT::values cval, cx;
+    typename VT::cols ccol;
+
+    __device__ __forceinline__ void load(int s, int e_, int lane, const T* __restrict__ data,
+                                         const int* __restrict__ indices) {
+        e = e_;
+        a = min(e, (s + V - 1) / V * V);
+        b = max(a, e / V * V);
+        kh = s + lane;
+        c0 = a / V + lane;
+        kt = b + lane;
+        hv = kh < a;
+        cv = c0 < b / V;
+        tv = kt < e;
+        hval = tval = hx = tx = T(0);
+        hcol = tcol = 0;
         if (hv) { hval = __ldcs(data + kh); hcol = __ldcs(indices + kh); }
-        if (cv) { cval = __ldcs(dv + c0); ccol = __ldcs(iv + c0); }
+        if (cv) {
+#if SPMV_PREFETCH
+            // ptxas may place this load after the first gathers, and a gather waits for its
+            // column, holding the load back one memory latency. A prefetch has no register
+            // to wait for: it starts the read at once (and, in the SASS of sm_90a, ptxas
+            // then issues the load beside it).
+            asm volatile("prefetch.global.L2 [%0];"
+                         :: "l"(reinterpret_cast<const typename VT::values*>(data) + c0));
+#endif
+            cval = __ldcs(reinterpret_cast<const typename VT::values*>(data) + c0);
+            ccol = __ldcs(reinterpret_cast<const typename VT::cols*>(indices) + c0);
+        }
         if (tv) { tval = __ldcs(data + kt); tcol = __ldcs(indices + kt); }
+    }
+
+    __device__ __forceinline__ void gather(const T* __restrict__ x) {
         if (hv) hx = __ldg(x + hcol);
         if (cv) cx = chunk_x(ccol, x);
         if (tv) tx = __ldg(x + tcol);
+    }
+
+    __device__ __forceinline__ T sum(const T* __restrict__ data, const int* __restrict__ indices,
+                                     const T* __restrict__ x) const {
+        const typename VT::values* dv = reinterpret_cast<const typename VT::values*>(data);
+        const typename VT::cols* iv = reinterpret_cast<const typename VT::cols*>(indices);
+        T sum = T(0);
         if (hv) sum += hval * hx;
         for (int k = kh + G; k < a; k += G) sum += __ldcs(data + k) * __ldg(x + __ldcs(indices + k));
         if (cv) sum = chunk_dot_x(sum, cval, cx);
@@ -124,22 +157,61 @@ __device__ __forceinline__ void spmv_csr_vector(int n_rows, const int* __restric
         for (int c = c0 + G; c < b / V; c += G) sum = chunk_dot(sum, __ldcs(dv + c), __ldcs(iv + c), x);
         if (tv) sum += tval * tx;
         for (int k = kt + G; k < e; k += G) sum += __ldcs(data + k) * __ldg(x + __ldcs(indices + k));
+        return sum;
+    }
+};
+
+template <typename T, int G, bool VEC, int R>
+__device__ __forceinline__ void spmv_csr_vector(int n_rows, const int* __restrict__ indptr,
+                                                const int* __restrict__ indices,
+                                                const T* __restrict__ data,
+                                                const T* __restrict__ x, T* __restrict__ y) {
+    const int lane = threadIdx.x % G;
+    const int first = (blockIdx.x * (blockDim.x / G) + threadIdx.x / G) * R;
+    // All 32 lanes are still converged here; the mask names the lanes that keep working.
+    const unsigned mask = __ballot_sync(0xffffffffu, first < n_rows);
+    if (first >= n_rows) return;  // whole groups leave together: G divides 32
+
+    // Row first + i owns [p[i], p[i + 1]); rows past the end read as empty (never stored).
+    int p[R + 1];
+#pragma unroll
+    for (int i = 0; i <= R; ++i) p[i] = __ldg(indptr + min(first + i, n_rows));
+    T sums[R];
+    if (VEC) {
+        RowPass<T, G> part[R];
+#pragma unroll
+        for (int i = 0; i < R; ++i) part[i].load(p[i], p[i + 1], lane, data, indices);
+#pragma unroll
+        for (int i = 0; i < R; ++i) part[i].gather(x);
+#pragma unroll
+        for (int i = 0; i < R; ++i) sums[i] = part[i].sum(data, indices, x);
     } else {
-        for (int k = s + lane; k < e; k += G) sum += __ldcs(data + k) * __ldg(x + __ldcs(indices + k));
+#pragma unroll
+        for (int i = 0; i < R; ++i) {
+            T sum = T(0);
+            for (int k = p[i] + lane; k < p[i + 1]; k += G)
+                sum += __ldcs(data + k) * __ldg(x + __ldcs(indices + k));
+            sums[i] = sum;
+        }
     }
 #pragma unroll
-    for (int off = G / 2; off > 0; off /= 2) sum += __shfl_down_sync(mask, sum, off, G);
-    if (lane == 0) y[row] = sum;
+    for (int i = 0; i < R; ++i) {
+        T sum = sums[i];
+#pragma unroll
+        for (int off = G / 2; off > 0; off /= 2) sum += __shfl_down_sync(mask, sum, off, G);
+        if (lane == 0 && first + i < n_rows) y[first + i] = sum;
+    }
 }
+
 
 #define SPMV_VECTOR_KERNEL(T, TN, G)                                                           \
     extern "C" __global__ void __launch_bounds__(256) spmv_csr_vector_##TN##_g##G(             \
         int n_rows, const int* indptr, const int* indices, const T* data, const T* x, T* y) {  \
-        spmv_csr_vector<T, G, false>(n_rows, indptr, indices, data, x, y);                     \
+        spmv_csr_vector<T, G, false, SPMV_ROWS>(n_rows, indptr, indices, data, x, y);         \
     }                                                                                          \
     extern "C" __global__ void __launch_bounds__(256) spmv_csr_vector_##TN##_g##G##_vec(       \
         int n_rows, const int* indptr, const int* indices, const T* data, const T* x, T* y) {  \
-        spmv_csr_vector<T, G, true>(n_rows, indptr, indices, data, x, y);                      \
+        spmv_csr_vector<T, G, true, SPMV_ROWS>(n_rows, indptr, indices, data, x, y);          \
     }
 
 #define SPMV_VECTOR_ALL_G(T, TN) \

@@ -66,6 +66,8 @@ def test_spmv_rejects_bad_options():
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), method="fast")
     with pytest.raises(ValueError, match="threads_per_row"):
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), threads_per_row=3)
+    with pytest.raises(ValueError, match="rows_per_group must be 1, 2 or 4, got 3"):
+        K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), rows_per_group=3)
 
 
 def test_host_arrays_point_to_the_reference():

@@ -54,48 +54,77 @@ def test_spmv_models_match_dense(rng, dtype):
                 assert rel_err(y, want) < TOL[dtype], (name, label, rel_err(y, want))
 
 
-def _vector_kernel_transcription(indptr, indices, data, x, G, V):
-    """spmv_csr.cu, line by line, for one lane at a time (slow, literal)."""
+def _vector_kernel_transcription(indptr, indices, data, x, G, V, R=1):
+    """spmv_csr.cu, line by line, for one lane at a time (slow, literal): the launch's
+    blocks and groups of G lanes, each owning R consecutive rows (SPMV_ROWS)."""
     T = data.dtype.type
-    y = np.empty(len(indptr) - 1, dtype=data.dtype)
-    for row in range(len(indptr) - 1):
-        s, e = int(indptr[row]), int(indptr[row + 1])
-        lanes = []
-        for lane in range(G):
-            acc = T(0)
-            if V > 1:
-                a = min(e, (s + V - 1) // V * V)
-                b = max(a, e // V * V)
-                for k in range(s + lane, a, G):
-                    acc = T(acc + T(data[k] * x[indices[k]]))
-                for c in range(a // V + lane, b // V, G):
-                    for q in range(V):
-                        k = c * V + q
-                        acc = T(acc + T(data[k] * x[indices[k]]))
-                for k in range(b + lane, e, G):
-                    acc = T(acc + T(data[k] * x[indices[k]]))
-            else:
-                for k in range(s + lane, e, G):
-                    acc = T(acc + T(data[k] * x[indices[k]]))
-            lanes.append(acc)
-        off = G // 2
-        while off:  # __shfl_down_sync(mask, sum, off, G)
-            lanes = [T(lanes[i] + lanes[i + off]) if i + off < G else lanes[i] for i in range(G)]
-            off //= 2
-        y[row] = lanes[0]
+    n_rows = len(indptr) - 1
+    y = np.full(n_rows, np.nan, dtype=data.dtype)
+    written = np.zeros(n_rows, dtype=int)
+    groups = [(blk * (ref.SPMV_BLOCK // G) + g) * R
+              for blk in range(ref.spmv_vector_grid(n_rows, G, R))
+              for g in range(ref.SPMV_BLOCK // G)]
+    for first in groups:
+        if first >= n_rows:
+            continue  # the whole group returns
+        p = [int(indptr[min(first + i, n_rows)]) for i in range(R + 1)]
+        for i in range(R):
+            _transcribed_row(y, written, first + i, p[i], p[i + 1], indices, data, x, G, V, T)
+    assert np.all(written == 1), "every row written exactly once"
     return y
+
+
+def _transcribed_row(y, written, row, s, e, indices, data, x, G, V, T):
+    """One row as the kernel sums it: G lanes' partial sums, then the shuffle tree."""
+    lanes = []
+    for lane in range(G):
+        acc = T(0)
+        if V > 1:
+            a = min(e, (s + V - 1) // V * V)
+            b = max(a, e // V * V)
+            for k in range(s + lane, a, G):
+                acc = T(acc + T(data[k] * x[indices[k]]))
+            for c in range(a // V + lane, b // V, G):
+                for q in range(V):
+                    k = c * V + q
+                    acc = T(acc + T(data[k] * x[indices[k]]))
+            for k in range(b + lane, e, G):
+                acc = T(acc + T(data[k] * x[indices[k]]))
+        else:
+            for k in range(s + lane, e, G):
+                acc = T(acc + T(data[k] * x[indices[k]]))
+        lanes.append(acc)
+    off = G // 2
+    while off:  # __shfl_down_sync(mask, sum, off, G)
+        lanes = [T(lanes[i] + lanes[i + off]) if i + off < G else lanes[i] for i in range(G)]
+        off //= 2
+    if row < len(y):  # lane 0, rows past the end not stored
+        y[row] = lanes[0]
+        written[row] += 1
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("G", [2, 8, 32])
 @pytest.mark.parametrize("vectorized", [True, False])
-def test_vector_model_is_the_kernel_order(rng, dtype, G, vectorized):
-    indptr, indices, data = random_csr(rng, 60, 200, rng.integers(0, 90, 60), dtype)
+@pytest.mark.parametrize("R", ref.SPMV_ROWS_PER_GROUP)
+def test_vector_model_is_the_kernel_order(rng, dtype, G, vectorized, R):
+    """Rows per group (SPMV_ROWS) change which group sums a row, never how: the one model
+    holds for every R, and the launch covers each row once (61 rows: ragged for every R)."""
+    indptr, indices, data = random_csr(rng, 61, 200, rng.integers(0, 90, 61), dtype)
     x = rng.uniform(-1, 1, 200).astype(dtype)
     V = 16 // np.dtype(dtype).itemsize if vectorized else 1
-    want = _vector_kernel_transcription(indptr, indices, data, x, G, V)
+    want = _vector_kernel_transcription(indptr, indices, data, x, G, V, R)
     got = ref.spmv_csr_vector(indptr, indices, data, x, threads_per_row=G, vectorized=vectorized)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("R", ref.SPMV_ROWS_PER_GROUP)
+@pytest.mark.parametrize("G", [2, 4, 8, 16, 32])
+def test_vector_grid_covers_the_rows_once(G, R):
+    per_block = ref.SPMV_BLOCK // G * R
+    for n_rows in (1, per_block - 1, per_block, per_block + 1, 10 * per_block + 3):
+        grid = ref.spmv_vector_grid(n_rows, G, R)
+        assert (grid - 1) * per_block < n_rows <= grid * per_block
 
 
 def _sequential_merge(row_end, nnz):
