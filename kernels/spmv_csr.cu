@@ -13,9 +13,10 @@
 //   A group of G consecutive lanes (G = 2, 4, 8, 16 or 32; G divides the warp) owns R
 //   consecutive rows (R = SPMV_ROWS: 1 by default, 2 or 4), rows first .. first + R - 1 with
 //   first = (blockIdx.x * (blockDim.x / G) + threadIdx.x / G) * R, lane = threadIdx.x % G.
-//   Each row is summed exactly as with R = 1; R > 1 only lets a lane issue the first loads
-//   of R rows before it waits for any of them (more bytes in flight per thread: SpMV is
-//   bound by memory latency times the loads in flight, not by arithmetic).
+//   Each row is summed exactly as with R = 1; R > 1 only puts the first loads of R rows
+//   ahead of any wait in the source (more bytes in flight per thread: SpMV is bound by
+//   memory latency times the loads in flight, not by arithmetic); ptxas keeps part of that
+//   order (sm_90a SASS: the second row's loads interleave with the first row's gathers).
 //   With vectorised loads (VEC = 1) the row's nonzeros are split into three parts:
 //     head  k in [s, a)   a = min(e, round_up(s, V))          one element per lane per step
 //     body  chunks c in [a/V, b/V)  b = max(a, round_down(e, V))  one 16-byte chunk (V values,
