@@ -241,6 +241,16 @@ def mg_setup(make_mg, x_host, y_host):
     return model, mg.tensor(x_host, device=DEV), mg.tensor(y_host, device=DEV)
 
 
+def memory_after_steps(step, used_bytes, n=6):
+    """Device bytes in use (``used_bytes()``) after each of ``n`` calls of ``step``: all
+    equal when nothing a step allocates outlives it (a long loop does not grow)."""
+    sizes = []
+    for _ in range(n):
+        step()
+        sizes.append(int(used_bytes()))
+    return sizes
+
+
 def mg_graphed_step_fn(model, X, y, amp=False, warmup=3):
     """The step with zero_grad, forward, loss and backward recorded once in a CUDA graph
     (``mg.cuda.graph``) and replayed; the fused Adam step (one launch, its bias corrections

@@ -1,4 +1,5 @@
-"""Kernel-launch budgets of the CUDA code paths, counted on the CPU.
+"""Kernel-launch budgets of the CUDA code paths, counted on the CPU, and the device memory a
+training step leaves behind (none: checked on the stand-in here and on a GPU when there).
 
 A GPU training step this size is bound by launches (each costs host time in Python and
 CuPy, and a few microseconds of GPU time), so the number a change adds is checked here,
@@ -250,3 +251,51 @@ print(json.dumps({"fwd": dict(fwd), "bwd": dict(bwd), "err": err}))
                           "kernel:ce_rows": 1, "kernel:ce_reduce": 1}, out
     assert out["bwd"] == {"fill": 1, "kernel:ce_grad": 1, "copy": 1}, out  # seed, VJP, .grad
     assert max(out["err"]) < 1e-6, out
+
+
+def test_a_training_step_frees_what_it_allocates():
+    """Device memory in use after each of six training steps (after three warm-up ones) is
+    the same number of bytes, for both models, fp32 and fp16 autocast, both ``zero_grad``
+    modes: nothing a step allocates outlives it, so a long loop does not grow. The stand-in
+    counts the bytes of the live device arrays, as CuPy's pool reports ``used_bytes``
+    (without a cyclic garbage collection: memory a reference cycle holds would show)."""
+    sizes = _run("""
+import json
+import cupy
+import count_launches as C
+pool = cupy.get_default_memory_pool()
+print(json.dumps({f"{m} {'fp16' if amp else 'fp32'}{' set_to_none' if none else ''}":
+                  C.G.memory_after_steps(C.warm_step(m, amp, 3, none), pool.used_bytes)
+                  for m in C.MODELS for amp in (False, True) for none in (False, True)}))
+""")
+    assert len(sizes) == 8
+    for case, per_step in sizes.items():
+        assert per_step[0] > 0 and len(set(per_step)) == 1, (case, per_step)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("model", ["resnet", "mlp"])
+@pytest.mark.parametrize("amp", [False, True], ids=["fp32", "fp16"])
+@pytest.mark.parametrize("set_to_none", [False, True], ids=["in place", "set_to_none"])
+def test_a_training_step_frees_what_it_allocates_on_the_gpu(model, amp, set_to_none):
+    """The same on the device: ``mg.cuda.memory_allocated()`` (CuPy's pool, in use) after
+    each of six steps of the benchmark's training step is the same."""
+    import numpy as np
+
+    import minigrad as mg
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import gpu_training as G
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    G.DEV = "cuda"
+    rng = np.random.default_rng(0)
+    make, shape = {"resnet": (G.resnet_mg, (8, 3, 32, 32)), "mlp": (G.mlp_mg, (64, 64))}[model]
+    x = rng.standard_normal(shape).astype(np.float32)
+    step, _ = G.mg_step_fn(*G.mg_setup(make, x, rng.integers(0, 10, shape[0])), amp,
+                           set_to_none)
+    for _ in range(3):
+        step()
+    sizes = G.memory_after_steps(step, mg.cuda.memory_allocated)
+    assert sizes[0] > 0 and len(set(sizes)) == 1, sizes
+

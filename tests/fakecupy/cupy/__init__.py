@@ -8,9 +8,11 @@ Its arrays wrap NumPy arrays and, like CuPy's, refuse implicit conversion to Num
 (``np.asarray(device_array)``) and refuse NumPy arrays mixed into their operations, the
 two errors a CUDA-only code path meets most. ``FAKECUPY_LOG=path`` also logs each NumPy
 function called on a device array and each ufunc method (``.at``, ``.reduce``) used, with
-the minigrad line that did it. It cannot find wrong GPU numerics, CuPy functions that do
-not exist, races or kernel bugs: a GPU run stays the test of those. (Written on
-2026-11-26 to diagnose the GPU tests that failed with only their names known.)
+the minigrad line that did it. ``get_default_memory_pool().used_bytes()`` counts the bytes
+of the live device arrays (each NumPy owner once), as CuPy's pool does, so a step that
+leaves device memory behind shows on the CPU. It cannot find wrong GPU numerics, CuPy
+functions that do not exist, races or kernel bugs: a GPU run stays the test of those.
+(Written on 2026-11-26 to diagnose the GPU tests that failed with only their names known.)
 """
 import os
 import sys
@@ -194,6 +196,7 @@ class ndarray(NDArrayOperatorsMixin):
 
     def __init__(self, shape, dtype=float):
         self._a = _np.empty(shape, dtype)
+        _bases[id(self._a)] = self
 
     def __array__(self, *a, **k):
         raise TypeError("Implicit conversion to a NumPy array is not allowed. "
@@ -535,10 +538,22 @@ cuda = types.SimpleNamespace(runtime=_Runtime, Device=_Device,
 
 class _Pool:
     def used_bytes(self):
-        return 0
+        """Device memory in use: the bytes of the NumPy owners behind the live device
+        arrays, each counted once (what CuPy's pool reports as used). Found when asked, by
+        walking the live objects (slow, and nothing on the hot path)."""
+        import gc
 
-    def total_bytes(self):
-        return 0
+        owners = {}
+        for o in gc.get_objects():
+            if type(o) is ndarray:
+                a = o._a
+                while isinstance(a.base, _np.ndarray):
+                    a = a.base
+                owners[id(a)] = a.nbytes
+        return sum(owners.values())
+
+    def total_bytes(self):  # no cache of freed blocks here
+        return self.used_bytes()
 
     def free_all_blocks(self):
         pass
