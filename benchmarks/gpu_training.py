@@ -243,12 +243,24 @@ def mg_setup(make_mg, x_host, y_host):
 
 def memory_after_steps(step, used_bytes, n=6):
     """Device bytes in use (``used_bytes()``) after each of ``n`` calls of ``step``: all
-    equal when nothing a step allocates outlives it (a long loop does not grow)."""
-    sizes = []
-    for _ in range(n):
-        step()
-        sizes.append(int(used_bytes()))
-    return sizes
+    equal when nothing a step allocates outlives it (a long loop does not grow). The
+    garbage of earlier code is collected first and the cyclic collector is off meanwhile,
+    so nothing else is freed during the steps and memory a reference cycle of theirs held
+    would show as growth."""
+    import gc
+
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        sizes = []
+        for _ in range(n):
+            step()
+            sizes.append(int(used_bytes()))
+        return sizes
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def mg_graphed_step_fn(model, X, y, amp=False, warmup=3):

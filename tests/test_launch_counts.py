@@ -258,7 +258,7 @@ def test_a_training_step_frees_what_it_allocates():
     the same number of bytes, for both models, fp32 and fp16 autocast, both ``zero_grad``
     modes: nothing a step allocates outlives it, so a long loop does not grow. The stand-in
     counts the bytes of the live device arrays, as CuPy's pool reports ``used_bytes``
-    (without a cyclic garbage collection: memory a reference cycle holds would show)."""
+    (the cyclic collector off: memory a reference cycle holds would show)."""
     sizes = _run("""
 import json
 import cupy
