@@ -163,8 +163,6 @@ def _channel_sums(mode, x, **kwargs):
     return sums(mode, as3d(x), **kwargs)
 
 
-
-
 _FUSABLE_DTYPES = frozenset(np.dtype(name) for name in _CTYPES)
 
 

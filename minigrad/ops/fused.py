@@ -223,8 +223,8 @@ def _row_launch(C):
 _CUDA_TYPES = {"float16": "float16", "float32": "float", "float64": "double"}
 
 
-def _ctype(dtype):
-    return "double" if dtype == np.float64 else "float"
+def _cuda_type_name(dtype):
+    return _CUDA_TYPES[np.dtype(dtype).name]
 
 
 def _lse_rows(xp, x2):
@@ -239,7 +239,7 @@ def _lse_rows(xp, x2):
     x2 = xp.ascontiguousarray(x2)
     lse = xp.empty((N, 1), dtype=x2.dtype)
     if N:
-        kernel = _row_module().get_function(f"lse_rows<{_ctype(x2.dtype)}>")
+        kernel = _row_module().get_function(f"lse_rows<{_cuda_type_name(x2.dtype)}>")
         kernel((N,), (_row_launch(C),), (x2, np.int64(C), lse))
     return lse
 
@@ -365,7 +365,7 @@ class SoftmaxCrossEntropy(Function):
             lse = xp.empty((N, 1), dtype=acc)
             rows = xp.empty(N, dtype=acc)
             if N:
-                kernel = _row_module().get_function(f"ce_rows<{_ctype(acc)}>")
+                kernel = _row_module().get_function(f"ce_rows<{_cuda_type_name(acc)}>")
                 kernel((N,), (_row_launch(C),),
                        (xa, t, np.int64(C), np.int64(self.ignore_index),
                         acc.type(one_minus_eps), acc.type(eps_over_C), lse, rows))
@@ -374,7 +374,7 @@ class SoftmaxCrossEntropy(Function):
             out = rows
         elif xp is not np and N:  # the sum or mean, and the count, in one launch
             out, count = xp.empty((), dtype=acc), xp.empty((), dtype=np.int64)
-            _row_module().get_function(f"ce_reduce<{_ctype(acc)}>")(
+            _row_module().get_function(f"ce_reduce<{_cuda_type_name(acc)}>")(
                 (1,), (_CE_REDUCE_THREADS,),
                 (rows, t, np.int64(N), np.int64(self.ignore_index),
                  np.int32(self.reduction == "mean"), out, count))
@@ -562,10 +562,6 @@ def _bias_act_kernel(activation, items, x_dtype, b_dtype, y_dtype):
         f"{x_dtype} x, {b_dtype} b", f"{y_dtype} y", body,
         f"minigrad_bias_{activation}", preamble=f"typedef {acc} A;\ntypedef "
         f"{_cuda_type_name(y_dtype)} Y;")
-
-
-def _cuda_type_name(dtype):
-    return _CUDA_TYPES[np.dtype(dtype).name]
 
 
 class BiasAct(Function):
