@@ -68,6 +68,14 @@ def mlp_data():
 MODELS = {"resnet": (G.resnet_mg, resnet_data), "mlp": (G.mlp_mg, mlp_data)}
 
 
+def step_cases():
+    """(label, model, amp, set_to_none) for every training step counted: each model, fp32
+    and fp16 autocast, gradients zeroed in place and set to None ("resnet fp16
+    set_to_none")."""
+    return [(f"{m} {'fp16' if amp else 'fp32'}{' set_to_none' if none else ''}", m, amp, none)
+            for m in MODELS for amp in (False, True) for none in (False, True)]
+
+
 def warm_step(model_name, amp, warmup, set_to_none=False):
     """The training step of ``model_name`` after ``warmup`` steps (compiled kernels, flat
     buffers, optimizer state made), its gradients zeroed by ``zero_grad(set_to_none)``."""

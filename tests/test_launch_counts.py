@@ -37,9 +37,8 @@ def steps():
     return _run("""
 import json
 import count_launches as C
-print(json.dumps({f"{m} {'fp16' if amp else 'fp32'}{' set_to_none' if none else ''}":
-                  dict(C.step_launches(m, amp, set_to_none=none)[0])
-                  for m in C.MODELS for amp in (False, True) for none in (False, True)}))
+print(json.dumps({label: dict(C.step_launches(m, amp, set_to_none=none)[0])
+                  for label, m, amp, none in C.step_cases()}))
 """)
 
 
@@ -264,9 +263,9 @@ import json
 import cupy
 import count_launches as C
 pool = cupy.get_default_memory_pool()
-print(json.dumps({f"{m} {'fp16' if amp else 'fp32'}{' set_to_none' if none else ''}":
-                  C.G.memory_after_steps(C.warm_step(m, amp, 3, none), pool.used_bytes)
-                  for m in C.MODELS for amp in (False, True) for none in (False, True)}))
+print(json.dumps({label: C.G.memory_after_steps(C.warm_step(m, amp, 3, none),
+                                                pool.used_bytes)
+                  for label, m, amp, none in C.step_cases()}))
 """)
     assert len(sizes) == 8
     for case, per_step in sizes.items():
