@@ -244,7 +244,7 @@ def _spmv_vector_kernel(name, defines):
 
     def run(grid, block, args):
         n_rows, indptr, indices, data, x, y = args
-        assert data.dtype == {"f32": numpy.float32, "f64": numpy.float64}[tag]
+        assert _c._TN[data.dtype.name] == tag
         y_h = reference.spmv_csr_vector(*(a.get() for a in (indptr, indices, data, x)),
                                         threads_per_row=G, vectorized=name.endswith("_vec"))
         reached = min(int(n_rows), grid[0] * (block[0] // G) * R)

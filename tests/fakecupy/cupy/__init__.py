@@ -337,10 +337,15 @@ class ndarray(NDArrayOperatorsMixin):
 _bases = weakref.WeakValueDictionary()
 
 
+def _owner(a):
+    """The NumPy array that owns ``a``'s memory (``a`` itself, or the end of its .base)."""
+    while isinstance(a.base, _np.ndarray):
+        a = a.base
+    return a
+
+
 def _base_of(a):
-    owner = a
-    while isinstance(owner.base, _np.ndarray):
-        owner = owner.base
+    owner = _owner(a)
     hit = _bases.get(id(owner))
     if hit is None or hit._a is not owner:
         hit = _bases[id(owner)] = ndarray._make(owner)
@@ -543,13 +548,8 @@ class _Pool:
         walking the live objects (slow, and nothing on the hot path)."""
         import gc
 
-        owners = {}
-        for o in gc.get_objects():
-            if type(o) is ndarray:
-                a = o._a
-                while isinstance(a.base, _np.ndarray):
-                    a = a.base
-                owners[id(a)] = a.nbytes
+        owners = {id(a): a.nbytes for a in (_owner(o._a) for o in gc.get_objects()
+                                            if type(o) is ndarray)}
         return sum(owners.values())
 
     def total_bytes(self):  # no cache of freed blocks here
