@@ -540,8 +540,6 @@ def test_gpu_conv_then_batchnorm_gradients_with_a_channel_major_gy():
     """Batch norm after a convolution writes the convolution's output gradient laid out
     (C, N, H, W), which the convolution's GEMMs read without a copy: the gradients of the
     input, the conv weight and γ, β equal the float64 CPU ones, over two passes."""
-    if not mg.cuda.is_available():
-        pytest.skip("needs CuPy and a CUDA device")
     rng = np.random.default_rng(11)
     x0 = rng.standard_normal((3, 2, 6, 5))
     gys = [rng.standard_normal((3, 4, 6, 5)) for _ in range(2)]
