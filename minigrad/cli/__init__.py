@@ -36,6 +36,7 @@ examples:
   minigrad init-study --depth 50
   minigrad trajectories --function rosenbrock
   minigrad gradcheck
+  minigrad search --param lr --log-uniform 1e-4,1e-1 --trials 20
 
 Run `minigrad COMMAND --help` for the options and examples of each command.
 """
@@ -79,9 +80,8 @@ def main(argv=None):
     if unknown:  # reported by the subcommand, whose --help lists its options
         command_parser = parser.command_parsers.get(args.command, parser)
         command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:  # as argparse's required subcommands: status 2, one line
+        parser.error(f"choose a command: {', '.join(parser.command_parsers)}")
     try:
         status = modules[args.command].run(args)
     except CLIError as e:

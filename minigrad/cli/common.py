@@ -10,9 +10,9 @@ import re
 import sys
 
 __all__ = ["CLIError", "Parser", "add_common", "positive_float", "nonnegative_float",
-           "positive_int", "nonnegative_int", "int_at_least", "comma_list", "float_pair",
-           "check_device", "run_folder", "has_matplotlib", "skip_plot_note", "one_line",
-           "EPILOG_COMMON", "say"]
+           "fraction", "positive_int", "nonnegative_int", "int_at_least", "comma_list",
+           "float_pair", "check_device", "run_folder", "has_matplotlib", "skip_plot_note",
+           "one_line", "EPILOG_COMMON", "say"]
 
 
 class CLIError(Exception):
@@ -77,6 +77,18 @@ def _int(text, what):
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
 
 
+def fraction(include_one):
+    """An argument type: a number in [0, 1] (``include_one``) or in [0, 1)."""
+    interval = "[0, 1]" if include_one else "[0, 1)"
+
+    def parse(text):
+        value = _number(text, f"a number in {interval}")
+        if value < 0 or value > 1 or (value == 1 and not include_one):
+            raise argparse.ArgumentTypeError(f"must be in {interval}, got {text}")
+        return value
+    return parse
+
+
 def positive_int(text):
     value = _int(text, "a positive integer")
     if value < 1:
@@ -131,8 +143,9 @@ def float_pair(text):
     return lo, hi
 
 
-def add_common(parser, name_default=None):
-    """--seed, --device, --out, --name, --no-progress."""
+def add_common(parser, name_default=None, progress_help="no progress bars"):
+    """--seed, --device, --out, --name, --no-progress (``progress_help`` says what it hides
+    in a command whose progress is not a bar)."""
     group = parser.add_argument_group("common options")
     group.add_argument("--seed", type=nonnegative_int, default=0,
                        help="seed of every random choice (initialization, data order, ...)")
@@ -142,7 +155,7 @@ def add_common(parser, name_default=None):
                        help="folder for everything the command writes")
     group.add_argument("--name", default=name_default,
                        help="subfolder of --out for this command's files")
-    group.add_argument("--no-progress", action="store_true", help="no progress bars")
+    group.add_argument("--no-progress", action="store_true", help=progress_help)
     return parser
 
 

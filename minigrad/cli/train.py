@@ -14,6 +14,7 @@ from .common import (
     Formatter,
     add_common,
     check_device,
+    fraction,
     has_matplotlib,
     nonnegative_float,
     nonnegative_int,
@@ -31,7 +32,9 @@ SCHEDULES = ("constant", "cosine", "step", "onecycle", "warmup-cosine")
 
 DESCRIPTION = """\
 Train a model; write runs/<name>/ with metrics.csv, metrics.json, last.npz (the latest
-checkpoint), best.npz (best validation score) and curves.png.
+checkpoint), best.npz (the epoch with the best validation accuracy, or validation loss for
+regression; not written with --val-fraction 0, which holds out no validation data: then
+last.npz is the model to use) and curves.png.
 
 examples:
   minigrad train                          # cnn on the 8x8 digits, Adam, cosine, 10 epochs
@@ -90,16 +93,17 @@ def add_parser(sub):
                    help="weight decay (default: the optimizer's own default)")
     p.add_argument("--clip", type=positive_float, default=None,
                    help="clip the global gradient norm to this value")
-    p.add_argument("--label-smoothing", type=nonnegative_float, default=0.0,
-                   help="label smoothing of the cross-entropy")
+    p.add_argument("--label-smoothing", type=fraction(include_one=True), default=0.0,
+                   help="label smoothing of the cross-entropy, in [0, 1]")
     p.add_argument("--amp", nargs="?", const="float16", default=None,
                    choices=["float16", "bfloat16"],
                    help="mixed precision: autocast in float16 (the default) with dynamic loss "
                         "scaling, or in bfloat16 (float32's range: no scaling needed)")
     p.add_argument("--augment", action="store_true",
                    help="random shift, rotation and noise on training images")
-    p.add_argument("--val-fraction", type=nonnegative_float, default=0.1,
-                   help="fraction of the training data held out for validation")
+    p.add_argument("--val-fraction", type=fraction(include_one=False), default=0.1,
+                   help="fraction of the training data held out for validation, in [0, 1); "
+                        "0 holds out none: no best.npz, and no --patience")
     p.add_argument("--subset", type=positive_int, default=None,
                    help="train on this many samples only (quick runs)")
     p.add_argument("--patience", type=positive_int, default=None,
@@ -120,7 +124,10 @@ def add_parser(sub):
                    help="data-parallel under mpiexec: DDP, DistributedSampler, lr x world "
                         "size with a gradual warm-up; only rank 0 prints and writes")
     p.add_argument("--warmup-epochs", type=nonnegative_int, default=None,
-                   help="--distributed warm-up length (default: epochs/10, at least 1)")
+                   help="with --distributed only: epochs of the gradual warm-up from lr to "
+                        "lr x world size (default: epochs/10, at least 1); one process has "
+                        "nothing to warm up (for a warm-up from 0 use --schedule "
+                        "warmup-cosine or onecycle)")
     add_common(p)
     # no default: a resumed run continues on the device it trained on unless told otherwise
     p.set_defaults(device=None)
@@ -140,6 +147,22 @@ def _amp_dtype(amp):
 
 def _config(args):
     return {k: getattr(args, k) for k in _TRAINING_KEYS}
+
+
+def _check_options_that_need_others(config):
+    """Refuse an option that would be silently ignored in a fresh run's configuration."""
+    if config["warmup_epochs"] is not None and not config["distributed"]:
+        raise CLIError("--warmup-epochs needs --distributed: it is the warm-up from lr to "
+                       "lr x world size of the linear scaling rule, and one process has "
+                       "nothing to warm up (for a warm-up from 0 use --schedule "
+                       "warmup-cosine or onecycle)")
+    if config["patience"] is not None and config["val_fraction"] == 0:
+        raise CLIError("--patience needs validation data to watch; --val-fraction 0 holds "
+                       "out none")
+
+
+def _plural(n, word):
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _resume_device(requested, trained_on):
@@ -236,10 +259,7 @@ def run(args):
     else:
         device = check_device(args.device or "cpu")
         config = _config(args)
-        if config["val_fraction"] >= 1:
-            raise CLIError("--val-fraction must be below 1")
-        if config["label_smoothing"] > 1:
-            raise CLIError("--label-smoothing must be in [0, 1]")
+        _check_options_that_need_others(config)
     amp_dtype = _amp_dtype(config["amp"])
     if amp_dtype is not None:
         try:
@@ -259,6 +279,11 @@ def run(args):
     show = (lambda text: say(text)) if is_main else (lambda text: None)
     if state is not None and is_main:  # (under MPI: once, not by every rank)
         _note_ignored_options(args, config, state["extra"].get("device", "cpu"))
+    if state is None and is_main and config["warmup_epochs"] is not None and (
+            world == 1 or config["schedule"] in ("onecycle", "warmup-cosine")):
+        why = ("one rank has nothing to warm up" if world == 1 else
+               f"--schedule {config['schedule']} starts from a low lr already")
+        sys.stderr.write(f"minigrad train: note: ignoring --warmup-epochs: {why}\n")
 
     mg.manual_seed(config["seed"])
     task, model, loss_fn = build_run(config, device)
@@ -357,7 +382,11 @@ def run(args):
              f"{count_parameters(model)} parameters")
         ranks = f" on {world} ranks (lr {base_lr:g} x {world})" if world > 1 else ""
         show(f"{config['optimizer']} lr {lr:g}{ranks}, {config['schedule']} schedule, "
-             f"{config['epochs']} epochs of {steps_per_epoch} steps; writing {folder}")
+             f"{_plural(config['epochs'], 'epoch')} of {_plural(steps_per_epoch, 'step')}; "
+             f"writing {folder}")
+        if val_loader is None:
+            show("no validation data (--val-fraction 0): no best.npz is written; "
+                 "last.npz holds the final model")
 
     start = time.perf_counter()
     last = os.path.join(folder, "last.npz")

@@ -30,8 +30,9 @@ searched. --arch adds the architecture space (depth, width, activation, norm, dr
 training options: {options}
 (also act = activation, wd = weight_decay, bs = batch_size)
 
-Writes <out>/<name>/results.json and results.md and prints the ranked table; the best
-config is then retrained on all training images and measured once on the test images.
+Writes <out>/<name>/results.json and results.md (--name defaults to search-<method>) and
+prints the ranked table; the best config is then retrained on all training images and
+measured once on the test images.
 """
 
 #: short names accepted on the command line for a few training options
@@ -55,6 +56,7 @@ class _SpaceToken(argparse.Action):
 def add_parser(subparsers):
     """Add the ``search`` subcommand to ``subparsers`` (from ``add_subparsers()``);
     returns its parser."""
+    from ..cli.common import EPILOG_COMMON, Formatter, add_common
     from .objectives import OPTIONS
 
     p = subparsers.add_parser(
@@ -62,8 +64,8 @@ def add_parser(subparsers):
         "evolutionary, Bayesian), with early stopping",
         description="Search training options of the digits MLP; the metric is the validation\n"
         "accuracy (on a held-out part of the training images, never the test images).",
-        epilog=EXAMPLES.format(options=", ".join(OPTIONS)),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES.format(options=", ".join(OPTIONS)) + "\n" + EPILOG_COMMON,
+        formatter_class=Formatter)
     space = p.add_argument_group("search space")
     space.add_argument("--param", dest="space_tokens", action=_SpaceToken, metavar="NAME",
                        help="a training option to search; follow it with its distribution")
@@ -72,7 +74,7 @@ def add_parser(subparsers):
         space.add_argument(flag, dest="space_tokens", action=_SpaceToken, metavar=metavar,
                            help=f"{kind} distribution of the last --param "
                            f"(or NAME={metavar})")
-    space.add_argument("--set", dest="fixed", action="append", default=[],
+    space.add_argument("--set", dest="fixed", action="append", default=None,
                        metavar="NAME=VALUE", help="fix a training option (repeatable)")
     space.add_argument("--arch", action="store_true",
                        help="also search the architecture: depth, width, activation, norm, "
@@ -93,15 +95,15 @@ def add_parser(subparsers):
                      help="halving factor η: keep the best 1/η at each rung (default 3)")
     how.add_argument("--kernel", default="matern52", choices=["matern52", "rbf"],
                      help="GP kernel of --method bayesian (default matern52)")
-    out = p.add_argument_group("output")
-    out.add_argument("--seed", type=int, default=0,
-                     help="seed of the search and of every trial's training (default 0)")
-    out.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    out.add_argument("--out", default="runs", help="output folder (default runs/)")
-    out.add_argument("--name", default=None,
-                     help="run name: results go to <out>/<name>/ (default search-<method>)")
-    out.add_argument("--top", type=int, default=10, help="rows of the printed table")
-    out.add_argument("--quiet", action="store_true", help="no line per trial")
+    p.add_argument_group("output").add_argument("--top", type=int, default=10,
+                                                help="rows of the printed table")
+    # --seed (of the search and of every trial's training), --device, --out, --name and
+    # --no-progress (no line per trial), as every minigrad command
+    add_common(p, progress_help="no line per trial")
+    # --quiet: this command's name for --no-progress before it took the common options
+    # (docs/cli.md named it); kept working, hidden from --help
+    p.add_argument("--quiet", dest="no_progress", action="store_true",
+                   help=argparse.SUPPRESS)
     p.set_defaults(func=run, space_tokens=None)
     return p
 
@@ -233,13 +235,9 @@ def _check_args(args):
         _fail(f"--eta must be a number > 1, got {args.eta}")
     if args.top < 1:
         _fail(f"--top must be a positive integer, got {args.top}")
-    if args.device not in ("cpu", "cuda"):
-        _fail(f"--device must be cpu or cuda, got {args.device!r}")
-    if args.device == "cuda":
-        from minigrad import cuda_available
+    from ..cli.common import check_device
 
-        if not cuda_available():
-            _fail("--device cuda needs CuPy and a CUDA device (none found)")
+    check_device(args.device)  # cpu or cuda already (the parser's choices)
     if args.name is not None and (not args.name or Path(args.name).name != args.name
                                   or args.name in (".", "..")):
         _fail(f"--name must be a plain folder name, got {args.name!r}")
@@ -290,7 +288,7 @@ def run(args):
           + f", seed {args.seed}, device {args.device}")
 
     def progress(trial):
-        if args.quiet:
+        if args.no_progress:
             return
         budget = f"  [{trial.budget} ep]" if trial.budget is not None else ""
         print(f"  trial {trial.number:3d}  {_describe(trial.config, names)}  "
@@ -330,8 +328,10 @@ def run(args):
 
 def main(argv=None):
     """``python -m minigrad.search [search options]``: the subcommand on its own."""
-    parser = argparse.ArgumentParser(prog="minigrad")
-    sub = parser.add_subparsers(dest="command", required=True)
+    from ..cli.common import Parser
+
+    parser = Parser(prog="minigrad")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_parser(sub)
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] != "search":

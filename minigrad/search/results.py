@@ -158,11 +158,15 @@ class SearchResult:
         header.append("time (s)")
         lines = ["| " + " | ".join(header) + " |",
                  "|" + "|".join("---:" if h not in shown else "---" for h in header) + "|"]
+        # one number format per column: 0.0188 and 3.464e-03 are not compared at a glance
+        fmt_metric = _column_format([t.metric for t in rows])
+        fmt_config = {k: _column_format([t.config.get(k) for t in rows]) for k in shown}
+        fmt_budget = _column_format([t.budget for t in rows])
         for rank, t in enumerate(rows, 1):
-            cells = [str(rank), str(t.number), _fmt(t.metric)]
-            cells += [_fmt(t.config.get(k)) for k in shown]
+            cells = [str(rank), str(t.number), fmt_metric(t.metric)]
+            cells += [fmt_config[k](t.config.get(k)) for k in shown]
             if has_budget:
-                cells += [_fmt(t.budget), t.status]
+                cells += [fmt_budget(t.budget), t.status]
             cells.append(f"{t.seconds:.2f}")
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
@@ -193,7 +197,13 @@ class SearchResult:
         return f"SearchResult({self.method!r}, {len(self.trials)} trials{tail})"
 
 
-def _fmt(v):
+def _needs_scientific(v):
+    return v != 0 and math.isfinite(v) and (abs(v) < 1e-2 or abs(v) >= 1e4)
+
+
+def _fmt(v, scientific=None):
+    """A table cell: floats with 4 decimals, or in scientific notation with 4 significant
+    digits when ``scientific`` (None: when this number is below 1e-2 or from 1e4 on)."""
     if v is None:
         return "-"
     if isinstance(v, bool):
@@ -202,7 +212,14 @@ def _fmt(v):
         v = float(v)
         if math.isnan(v):
             return "nan"
-        if v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e4):
+        if _needs_scientific(v) if scientific is None else scientific:
             return f"{v:.3e}"
         return f"{v:.4f}"
     return str(v)
+
+
+def _column_format(values):
+    """The formatter of one column: scientific for every float in it when any needs it."""
+    scientific = any(_needs_scientific(float(v)) for v in values
+                     if isinstance(v, (float, np.floating)) and not isinstance(v, bool))
+    return lambda v: _fmt(v, scientific)

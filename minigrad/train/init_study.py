@@ -127,9 +127,9 @@ def _fmt(x):
 
 
 def format_table(results, depth):
-    """A markdown table: std of the activations and gradients at layers 1, depth/2, depth."""
-    mid = max(1, depth // 2)
-    cols = [1, mid, depth] if depth > 2 else list(range(1, depth + 1))
+    """A markdown table: std of the activations and gradients at the first, middle and
+    last layers (each layer once: layers 1, 2 for depth 2; layer 1 alone for depth 1)."""
+    cols = sorted({1, (depth + 1) // 2, depth})
     head = ["initializer", "activation"] + [f"act std @{c}" for c in cols] + \
            [f"grad std @{c}" for c in cols]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

@@ -97,7 +97,6 @@ BAD = [
     (["--eta", "1"], "--eta must be a number > 1"),
     (["--halving", "--param", "epochs", "--int", "1,5"], "epochs are the budget"),
     (["--name", "../elsewhere"], "--name must be a plain folder name"),
-    (["--device", "tpu"], "--device must be cpu or cuda"),
 ]
 
 

@@ -2,6 +2,7 @@
 line on stderr and a non-zero status; nothing is written outside --out."""
 import csv
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -438,6 +439,10 @@ def _truncated(tmp_path):
     ["train", "--device", "cuda"],
     ["train", "--model", "mlp", "--subset", "1"],  # nothing left once validation is held out
     ["train", "--subset", "2", "--val-fraction", "0.9"],
+    ["train", "--val-fraction", "1"],
+    ["train", "--label-smoothing", "1.5"],
+    ["train", "--warmup-epochs", "2"],                 # needs --distributed
+    ["train", "--patience", "2", "--val-fraction", "0"],  # nothing to watch
     ["train", "--no-such-option", "1"],
     ["landscape", "--checkpoint", "x.npz", "--points", "1"],
     ["landscape", "--checkpoint", "x.npz", "--resolution", "2"],
@@ -450,10 +455,13 @@ def _truncated(tmp_path):
     ["trajectories", "--function", "himmelblau"],
     ["trajectories", "--optimizers", "nope"],
     ["gradcheck", "--filter", "no-such-op"],
+    ["search", "--device", "tpu"],
+    ["search", "--no-such-option"],
     ["no-such-command"],
+    [],                                                # no command at all
 ])
 def test_bad_arguments_give_one_clear_line(workdir, argv):
-    if argv[-1] == "cuda":
+    if argv[-1:] == ["cuda"]:
         import minigrad as mg
 
         if mg.cuda.is_available():
@@ -493,18 +501,21 @@ def test_python_dash_m_help():
     proc = subprocess.run([sys.executable, "-m", "minigrad", "--help"], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0
-    for command in ("train", "compare", "landscape", "init-study", "trajectories", "gradcheck"):
+    for command in ("train", "compare", "landscape", "init-study", "trajectories", "gradcheck",
+                    "search"):
         assert command in proc.stdout
+        assert f"\n  minigrad {command}" in proc.stdout  # an example of each command
 
 
 @pytest.mark.parametrize("command", ["train", "compare", "landscape", "init-study",
-                                     "trajectories", "gradcheck"])
+                                     "trajectories", "gradcheck", "search"])
 def test_every_command_has_help_with_examples(command):
     status, out, _ = run_cli(command, "--help")
     assert status == 0
     assert "examples:" in out
-    for option in ("--seed", "--device", "--out"):
+    for option in ("--seed", "--device {cpu,cuda}", "--out", "--name", "--no-progress"):
         assert option in out
+    assert "Every command takes --seed, --device and --out" in out
 
 
 # --------------------------------------------------------------------------- MPI
@@ -714,3 +725,110 @@ def test_lbfgs_in_the_cli_uses_a_line_search(workdir):
     assert status == 0
     accuracy = float(out.split("test accuracy ")[1].split("%")[0])
     assert accuracy > 60.0
+
+
+# --------------------------------------------------------------------------- CLI contract
+@pytest.mark.parametrize("depth,layers", [(1, [1]), (2, [1, 2]), (3, [1, 2, 3]),
+                                          (4, [1, 2, 4]), (5, [1, 3, 5]), (50, [1, 25, 50])])
+def test_init_study_table_shows_each_layer_once(depth, layers):
+    from minigrad.train.init_study import format_table
+
+    results = {("kaiming", "relu"): {"activation_std": [float(k) for k in range(1, depth + 1)],
+                                     "gradient_std": [-float(k) for k in range(1, depth + 1)]}}
+    header, _, row = format_table(results, depth).splitlines()
+    assert header == "| " + " | ".join(
+        ["initializer", "activation", *(f"act std @{k}" for k in layers),
+         *(f"grad std @{k}" for k in layers)]) + " |"
+    assert row == "| " + " | ".join(
+        ["kaiming", "relu", *(f"{k:.2e}" for k in layers), *(f"{-k:.2e}" for k in layers)]) \
+        + " |"
+
+
+def test_init_study_depth_3_from_the_command_line(workdir):
+    status, out, err = run_cli("init-study", "--depth", "3", "--width", "8", "--batch", "8",
+                               "--initializers", "kaiming", "--activations", "relu", *FAST,
+                               "--out", "out")
+    assert status == 0, err
+    assert "| act std @1 | act std @2 | act std @3 | grad std @1 | grad std @2 | grad std @3 |" \
+        in out
+
+
+def test_bare_minigrad_asks_for_a_command():
+    """As argparse's required subcommands: exit status 2 and one line naming them."""
+    status, out, err = run_cli()
+    assert status == 2 and out == ""
+    assert err.strip() == ("minigrad: error: choose a command: train, compare, landscape, "
+                           "init-study, trajectories, gradcheck, search (see minigrad --help)")
+
+
+SEARCH_TINY = ["search", "--param", "lr", "--log-uniform", "1e-3,1e-1", "--trials", "2",
+               "--epochs", "1", "--seed", "0", "--out", "out"]
+
+
+@pytest.mark.parametrize("flag", ["--no-progress", "--quiet"])
+def test_search_takes_the_common_no_progress_option(workdir, flag):
+    """--no-progress hides the line per trial, as every command's progress; --quiet, its
+    earlier name in docs/cli.md, still works (hidden from --help)."""
+    status, out, err = run_cli(*SEARCH_TINY, flag, "--name", "s")
+    assert status == 0, err
+    assert "  trial " not in out and "| rank | trial | val_accuracy |" in out
+    assert files(workdir / "out" / "s") == ["results.json", "results.md"]
+    only_out(workdir)
+    status, out, _ = run_cli("search", "--help")
+    assert "--no-progress" in out and "--quiet" not in out
+
+
+def test_search_device_is_checked_by_the_parser(workdir):
+    status, _, err = run_cli("search", "--device", "tpu")
+    assert status == 2
+    assert err.strip() == ("minigrad search: error: argument --device: invalid choice: 'tpu' "
+                           "(choose from 'cpu', 'cuda') (see minigrad search --help)")
+
+
+def test_search_table_uses_one_number_format_per_column():
+    from minigrad.search.results import SearchResult, Trial
+
+    trials = [Trial(0, {"lr": 0.0188, "wd": 0.5}, 0.9, seconds=0.1),
+              Trial(1, {"lr": 0.003464, "wd": 0.25}, 0.8, seconds=0.1),
+              Trial(2, {"lr": 0.05, "wd": None}, math.nan, seconds=0.1)]
+    rows = SearchResult(trials, mode="max", method="random",
+                        metric_name="val_accuracy").to_markdown().splitlines()[2:]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    assert [c[3] for c in cells] == ["1.880e-02", "3.464e-03", "5.000e-02"]  # lr: scientific
+    assert [c[4] for c in cells] == ["0.5000", "0.2500", "-"]                # wd: fixed
+    assert [c[2] for c in cells] == ["0.9000", "0.8000", "nan"]
+
+
+def test_train_help_and_run_say_when_best_npz_is_written(workdir):
+    _, out, _ = run_cli("train", "--help")
+    assert "not written with --val-fraction 0" in " ".join(out.split())
+    status, out, err = run_cli("train", *TINY_TRAIN, "--epochs", "1", "--val-fraction", "0",
+                               "--out", "out", "--name", "nv")
+    assert status == 0, err
+    assert "no validation data (--val-fraction 0): no best.npz is written" in out
+    assert files(workdir / "out" / "nv") == ["curves.png", "last.npz", "metrics.csv",
+                                             "metrics.json"]
+
+
+def test_train_counts_epochs_and_steps_in_the_singular_and_plural(workdir):
+    status, out, err = run_cli("train", *TINY_TRAIN, "--epochs", "1", "--out", "out")
+    assert status == 0, err
+    assert ", 1 epoch of 6 steps;" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--val-fraction", "1"],
+     "minigrad train: error: argument --val-fraction: must be in [0, 1), got 1 "
+     "(see minigrad train --help)"),
+    (["--label-smoothing", "2"],
+     "minigrad train: error: argument --label-smoothing: must be in [0, 1], got 2 "
+     "(see minigrad train --help)"),
+    (["--warmup-epochs", "1"],
+     "minigrad train: error: --warmup-epochs needs --distributed: it is the warm-up from lr "
+     "to lr x world size of the linear scaling rule, and one process has nothing to warm up "
+     "(for a warm-up from 0 use --schedule warmup-cosine or onecycle)"),
+])
+def test_train_option_errors(workdir, argv, message):
+    status, _, err = run_cli("train", *argv, "--out", "out")
+    assert status == 2 and err.strip() == message
+    assert not (workdir / "out").exists()
