@@ -25,6 +25,16 @@ import numpy as np
 from minigrad import _backend
 
 from . import reference
+from ._validate import (
+    check_array,
+    check_out,
+    validate_compress_24,
+    validate_csr,
+    validate_hgemm,
+    validate_mm24,
+    validate_spmv_method,
+    validate_threads_per_row,
+)
 
 KERNEL_DIR = Path(__file__).resolve().parent
 _lock = threading.Lock()
@@ -135,42 +145,6 @@ def _require_device(**arrays):
     _backend.cupy()
 
 
-def _check_array(name, a, ndim=None, dtypes=None, shape=None):
-    if not hasattr(a, "dtype") or not hasattr(a, "shape"):
-        raise TypeError(f"{name} must be an array, got {type(a).__name__}")
-    if ndim is not None and a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(a.shape)}")
-    if dtypes is not None and np.dtype(a.dtype).name not in dtypes:
-        raise TypeError(f"{name} must have dtype {' or '.join(dtypes)}, got {a.dtype}")
-    if shape is not None and tuple(a.shape) != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(a.shape)}")
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous (use ascontiguousarray)")
-
-
-def _check_out(out, shape, dtypes):
-    if out is not None:
-        _check_array("out", out, len(shape), dtypes, shape)
-
-
-def validate_csr(indptr, indices, data, x, x_name="x", x_ndim=1, out=None):
-    """Checks shared by spmv_csr and spmm_csr; returns (n_rows, nnz, n_cols)."""
-    _check_array("indptr", indptr, 1, ("int32",))
-    _check_array("indices", indices, 1, ("int32",))
-    _check_array("data", data, 1, ("float32", "float64"))
-    if indptr.shape[0] < 1:
-        raise ValueError("indptr must hold n_rows + 1 >= 1 entries")
-    if indices.shape[0] != data.shape[0]:
-        raise ValueError(f"indices ({indices.shape[0]}) and data ({data.shape[0]}) must have "
-                         f"the same length")
-    _check_array(x_name, x, x_ndim, (np.dtype(data.dtype).name,))
-    n_rows = indptr.shape[0] - 1
-    nnz = data.shape[0]
-    if n_rows + nnz >= 2**31 - 1:
-        raise ValueError("n_rows + nnz must fit in int32")
-    return n_rows, nnz, x.shape[0]
-
-
 def _aligned(a, nbytes=16) -> bool:
     """Whether ``a``'s first element sits on an ``nbytes`` boundary (CuPy or NumPy)."""
     address = a.data.ptr if hasattr(a.data, "ptr") else a.ctypes.data
@@ -216,15 +190,17 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     (an L2 prefetch ahead of each lane's first chunk of values) are "vector"'s tuning
     macros, timed by ``benchmarks/gpu_kernels.py`` (they change the schedule, not a sum).
     Must equal ``reference.spmv_csr_vector`` / ``reference.spmv_csr_merge``.
+
+    Checks dtypes, shapes and layouts as the reference does (``_validate.validate_csr``), but
+    not the CSR structure (``indptr`` from 0, non-decreasing, to nnz; column indices within
+    ``x``): that would read the arrays, a device synchronisation per call. The reference
+    checks it; here such a matrix gives undefined results (reads outside ``x``).
     """
-    n_rows, nnz, n_cols = validate_csr(indptr, indices, data, x)
-    _check_out(out, (n_rows,), (np.dtype(data.dtype).name,))
-    if method not in (None, "vector", "merge"):
-        raise ValueError(f"method must be 'vector', 'merge' or None, got {method!r}")
-    if threads_per_row is not None and threads_per_row not in (2, 4, 8, 16, 32):
-        raise ValueError(f"threads_per_row must be 2, 4, 8, 16 or 32, got {threads_per_row}")
+    n_rows, nnz, n_cols = validate_csr("spmv_csr", indptr, indices, data, x, out=out)
+    validate_spmv_method("spmv_csr", method)
+    validate_threads_per_row("spmv_csr", threads_per_row)
     if rows_per_group not in reference.SPMV_ROWS_PER_GROUP:
-        raise ValueError(f"rows_per_group must be 1, 2 or 4, got {rows_per_group!r}")
+        raise ValueError(f"spmv_csr: rows_per_group must be 1, 2 or 4, got {rows_per_group!r}")
     _require_device(indptr=indptr, indices=indices, data=data, x=x, out=out)
     cp = _backend.cupy()
     if out is None:
@@ -271,10 +247,11 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
 
 def spmm_csr(indptr, indices, data, B, out=None):
     r"""C = A B for a CSR matrix A and a dense row-major B (spmm_csr.cu, one warp per row and
-    128-column strip). Must equal ``reference.spmm_csr``."""
-    n_rows, nnz, n_inner = validate_csr(indptr, indices, data, B, x_name="B", x_ndim=2)
+    128-column strip). Must equal ``reference.spmm_csr``, which checks the same arguments
+    and also the CSR structure (not checked here: a device synchronisation, see spmv_csr)."""
+    n_rows, nnz, n_inner = validate_csr("spmm_csr", indptr, indices, data, B, x_name="B",
+                                        x_ndim=2, out=out)
     N = B.shape[1]
-    _check_out(out, (n_rows, N), (np.dtype(data.dtype).name,))
     _require_device(indptr=indptr, indices=indices, data=data, B=B, out=out)
     cp = _backend.cupy()
     if out is None:
@@ -322,11 +299,11 @@ def im2col(x, kernel, stride, padding, dilation, out_size, out=None):
     2-D convolution read straight from the unpadded image (zero in the padding: top ``pt``,
     left ``pl`` of ``padding = (pt, pl)``; the far sides follow from ``out_size``).
     Must equal ``reference.im2col``."""
-    _check_array("x", x, 4, _CONV_DTYPES)
+    check_array("im2col", "x", x, 4, _CONV_DTYPES)
     g = reference.conv_geometry(x.shape, kernel, stride, padding, dilation, out_size)
     N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = g
     shape = (C * kh * kw, N, Ho * Wo)
-    _check_out(out, shape, (np.dtype(x.dtype).name,))
+    check_out("im2col", out, shape, (np.dtype(x.dtype).name,))
     _require_device(x=x, out=out)
     tag = _TN.get(np.dtype(x.dtype).name, "b16")  # 16-bit types: bits are copied
     return _conv_launch(f"im2col_{tag}", x, g, shape, out)
@@ -336,14 +313,14 @@ def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size, out=None
     r"""gx (N, C, H, W) from gcols (N, C·kh·kw, Ho·Wo), the adjoint of :func:`im2col`, one
     launch (im2col.cu): a gather, one thread per element of gx summing its kernel offsets
     in order (float32 sums for half types), no atomics. Must equal ``reference.col2im``."""
-    _check_array("gcols", gcols, 3, _CONV_DTYPES)
+    check_array("col2im", "gcols", gcols, 3, _CONV_DTYPES)
     g = reference.conv_geometry(x_shape, kernel, stride, padding, dilation, out_size)
     N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = g
     if gcols.shape != (N, C * kh * kw, Ho * Wo):
         raise ValueError(f"gcols must have shape {(N, C * kh * kw, Ho * Wo)}, got "
                          f"{tuple(gcols.shape)}")
     name = np.dtype(gcols.dtype).name
-    _check_out(out, (N, C, H, W), (name,))
+    check_out("col2im", out, (N, C, H, W), (name,))
     _require_device(gcols=gcols, out=out)
     return _conv_launch(f"col2im_{_TAG[name]}", gcols, g, (N, C, H, W), out)
 
@@ -373,13 +350,13 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
     (C,)."""
     if mode not in (0, 1, 2, 3):
         raise ValueError(f"bn_channel_sums: mode must be 0, 1, 2 or 3, got {mode!r}")
-    _check_array("x", x, 3, _BN_DTYPES)
+    check_array("bn_channel_sums", "x", x, 3, _BN_DTYPES)
     N, C, L = x.shape
     acc = reference.acc_dtype(x.dtype)
     if mode == 1:
-        _check_array("mean", mean, 1, (acc.name,), (C,))
+        check_array("bn_channel_sums", "mean", mean, 1, (acc.name,), (C,))
     if mode == 2:
-        _check_array("xhat", xhat, 3, (acc.name,), x.shape)
+        check_array("bn_channel_sums", "xhat", xhat, 3, (acc.name,), x.shape)
     if N * L == 0:
         raise ValueError(f"bn_channel_sums: no values per channel in x of shape {x.shape}")
     _require_device(x=x, xhat=xhat, mean=mean)
@@ -398,9 +375,6 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
 
 # ------------------------------------------------------------------------- tensor-core GEMMs
 
-_HALF = ("float16", "bfloat16")
-
-
 def _tiling_smem(tiling: dict, sparse: bool) -> int:
     t = dict(reference.TILING, **tiling)
     a = t["BM"] * t["BK"] * 2 // (2 if sparse else 1)
@@ -416,29 +390,6 @@ def _pad_to(cp, a, rows, cols):
     p = cp.zeros((rows, cols), dtype=a.dtype)
     p[: a.shape[0], : a.shape[1]] = a
     return p
-
-
-def _resolve_out_dtype(in_dtype, out, out_dtype):
-    allowed = ("float32", np.dtype(in_dtype).name)
-    if out is not None:
-        dt = np.dtype(out.dtype).name
-        if out_dtype is not None and np.dtype(out_dtype).name != dt:
-            raise ValueError(f"out has dtype {dt} but out_dtype={out_dtype}")
-    else:
-        dt = np.dtype(out_dtype).name if out_dtype is not None else "float32"
-    if dt not in allowed:
-        raise TypeError(f"output dtype must be {' or '.join(allowed)}, got {dt}")
-    return dt
-
-
-def validate_hgemm(A, B, out=None, out_dtype=None):
-    _check_array("A", A, 2, _HALF)
-    _check_array("B", B, 2, (np.dtype(A.dtype).name,))
-    if A.shape[1] != B.shape[0]:
-        raise ValueError(f"A is {tuple(A.shape)} and B is {tuple(B.shape)}: inner sizes differ")
-    dt = _resolve_out_dtype(A.dtype, out, out_dtype)
-    _check_out(out, (A.shape[0], B.shape[1]), (dt,))
-    return dt
 
 
 def _tensor_core_product(cp, in_dtype, dt, M, N, out, vendor, launch):
@@ -464,10 +415,11 @@ def _tensor_core_product(cp, in_dtype, dt, M, N, out, vendor, launch):
     return out
 
 
-def _padded_gemm(A, B, out, out_dtype, launch):
-    """hgemm's and hgemm_wgmma's launch frame: validation, then K and N zero-padded to
-    multiples of 8. ``launch(A_, B_, C_, M, Np, Kp, name)`` runs the kernel."""
-    dt = validate_hgemm(A, B, out, out_dtype)
+def _padded_gemm(A, B, out, out_dtype, launch, fname="hgemm"):
+    """hgemm's and hgemm_wgmma's launch frame: validation (as ``reference.hgemm``; errors
+    named ``fname``), then K and N zero-padded to multiples of 8. ``launch(A_, B_, C_, M,
+    Np, Kp, name)`` runs the kernel."""
+    dt = validate_hgemm(fname, A, B, out, out_dtype)
     _require_device(A=A, B=B, out=out)
     cp = _backend.cupy()
     M, K = A.shape
@@ -513,9 +465,9 @@ def hgemm(A, B, out=None, out_dtype=None, *, tiling=None):
 def hgemm_wmma(A, B, out=None, out_dtype=None):
     r"""The readable WMMA GEMM (hgemm_wmma.cu): float16 in, float32 (default) or float16 out.
     Must equal ``reference.hgemm``."""
-    dt = validate_hgemm(A, B, out, out_dtype)
+    dt = validate_hgemm("hgemm_wmma", A, B, out, out_dtype)
     if np.dtype(A.dtype).name != "float16":
-        raise TypeError("hgemm_wmma takes float16 only")
+        raise TypeError(f"hgemm_wmma takes float16 only, got {A.dtype}")
     _require_device(A=A, B=B, out=out)
     cp = _backend.cupy()
     M, K = A.shape
@@ -533,32 +485,17 @@ def hgemm_wmma(A, B, out=None, out_dtype=None):
 def compress_24(W):
     r"""Pack a 2:4 sparse float16/bfloat16 matrix W (M x K) into ``(values, metadata)`` in the
     layout ``mm_24`` reads; the same xp code as ``reference.compress_24``, run on the GPU."""
-    _check_array("W", W, 2, _HALF)
+    validate_compress_24("compress_24", W)
     _require_device(W=W)
     return reference.compress_24(W)
 
 
-def validate_mm24(values, metadata, B, out=None):
-    _check_array("values", values, 2, _HALF)
-    M, KC = values.shape
-    _check_array("metadata", metadata, 3, ("uint32",), (-(-M // 16), KC // 16, 16))
-    _check_array("B", B, 2, (np.dtype(values.dtype).name,))
-    K, N = B.shape
-    if KC * 2 != -(-K // 32) * 32:
-        raise ValueError(f"values hold {2 * KC} columns of W but B has {K} rows "
-                         f"(values.shape[1] must be round_up(K, 32) / 2)")
-    dt = "float32" if out is None else np.dtype(out.dtype).name
-    if dt not in ("float32", np.dtype(values.dtype).name):
-        raise TypeError(f"out must be float32 or {values.dtype}, got {dt}")
-    _check_out(out, (M, N), (dt,))
-    return dt
-
-
-def _padded_mm24(values, metadata, B, out, launch):
-    """mm_24's and mm_24_wgmma's launch frame: validation, the vendor path (cuBLAS on the
-    decompressed matrix), N zero-padded to a multiple of 8. ``launch(B_, C_, M, Np, K, Kp,
-    name)`` runs the kernel (Kp = 2 x the compressed width)."""
-    dt = validate_mm24(values, metadata, B, out)
+def _padded_mm24(values, metadata, B, out, launch, fname="mm_24", K=None):
+    """mm_24's and mm_24_wgmma's launch frame: validation (as ``reference.mm_24`` but for its
+    content checks; errors named ``fname``), the vendor path (cuBLAS on the decompressed
+    matrix), N zero-padded to a multiple of 8. ``launch(B_, C_, M, Np, K, Kp, name)`` runs
+    the kernel (Kp = 2 x the compressed width)."""
+    dt = validate_mm24(fname, values, metadata, B, out, K)
     _require_device(values=values, metadata=metadata, B=B, out=out)
     cp = _backend.cupy()
     M, KC = values.shape
@@ -577,17 +514,23 @@ def _padded_mm24(values, metadata, B, out, launch):
     return _tensor_core_product(cp, values.dtype, dt, M, N, out, vendor, padded_launch)
 
 
-def mm_24(values, metadata, B, out=None, *, tiling=None):
+def mm_24(values, metadata, B, out=None, *, K=None, tiling=None):
     r"""C = W B with W given as ``compress_24(W)`` (mm24.cu: mma.sp m16n8k32 with ordered
     metadata, fp32 accumulation, the same tiling as ``hgemm``). Output float32 unless ``out``
-    is given in the input type. Must equal ``reference.mm_24``."""
+    is given in the input type. Must equal ``reference.mm_24``.
+
+    The packed format holds W's width K only rounded up to 32, so B's rows are checked
+    against it only up to that padding (``_validate.validate_mm24``); ``K`` (W's width)
+    makes it exact. The reference also reads the contents (legal metadata, W zero where
+    B has no rows); here that would be a device synchronisation, so it is not done: the
+    kernel multiplies B's rows, zero-filled past B.shape[0]."""
     tiling = dict(tiling or {})
 
     def launch(B_, C_, M, Np, K, Kp, name):
         _launch_mma_sync("mm24.cu", f"mm24_{name}", tiling, True, M, Np,
                          (_i32(M), _i32(Np), _i32(K), _i32(Kp), values, metadata, B_, C_))
 
-    return _padded_mm24(values, metadata, B, out, launch)
+    return _padded_mm24(values, metadata, B, out, launch, K=K)
 
 
 # ---------------------------------------------------------------------- microbenchmark
@@ -740,7 +683,7 @@ def hgemm_wgmma(A, B, out=None, out_dtype=None, *, tiling=None):
         kernel(grid, (wgmma_model.THREADS,), (_i32(M), _i32(Np), _i32(Kp), A_, B_, C_),
                shared_mem=smem)
 
-    return _padded_gemm(A, B, out, out_dtype, launch)
+    return _padded_gemm(A, B, out, out_dtype, launch, "hgemm_wgmma")
 
 
 def wgmma_peak(iters: int = 4096, blocks_per_sm: int = 1, tiling=None):
@@ -768,15 +711,15 @@ def wgmma_peak(iters: int = 4096, blocks_per_sm: int = 1, tiling=None):
 # mm24_wgmma.cu is compiled like hgemm_wgmma.cu (get_sm90a_kernel: NVRTC for sm_90a).
 
 
-def mm_24_wgmma(values, metadata, B, out=None, *, tiling=None):
+def mm_24_wgmma(values, metadata, B, out=None, *, K=None, tiling=None):
     r"""C = W B with W given as ``compress_24(W)`` on Hopper sparse warpgroup tensor cores
     (mm24_wgmma.cu: wgmma.mma_async.sp m64nBNk32, compressed W and B from swizzled shared
     memory, metadata in registers, hgemm_wgmma's CTA tiling and pipeline). Same arguments,
-    conventions and result as ``mm_24`` (fp32 out unless ``out`` is in the input type; N
-    padded to 8). Needs an sm_90 GPU (DeviceError elsewhere). ``tiling``: BN (256/128), BK (64;
-    128 with BN=128), STAGES (4), GROUP_M (8), PROXY_FENCE (1), and the diagnostics SP_SEL,
-    META_WAIT0, A_SBO/B_LBO/B_SBO. Must equal ``reference.mm_24`` (model:
-    ``wgmma_model.simulate_mm24_wgmma``)."""
+    conventions, checks and result as ``mm_24`` (fp32 out unless ``out`` is in the input type;
+    N padded to 8; ``K``, W's width, to check B's rows exactly). Needs an sm_90 GPU
+    (DeviceError elsewhere). ``tiling``: BN (256/128), BK (64; 128 with BN=128), STAGES (4),
+    GROUP_M (8), PROXY_FENCE (1), and the diagnostics SP_SEL, META_WAIT0, A_SBO/B_LBO/B_SBO.
+    Must equal ``reference.mm_24`` (model: ``wgmma_model.simulate_mm24_wgmma``)."""
     from . import wgmma_model
 
     t = wgmma_model.sp_tiling(tiling)  # validates the macros before anything runs
@@ -788,7 +731,7 @@ def mm_24_wgmma(values, metadata, B, out=None, *, tiling=None):
         kernel(grid, (wgmma_model.THREADS,),
                (_i32(M), _i32(Np), _i32(K), _i32(Kp), values, metadata, B_, C_), shared_mem=smem)
 
-    return _padded_mm24(values, metadata, B, out, launch)
+    return _padded_mm24(values, metadata, B, out, launch, "mm_24_wgmma", K)
 
 
 def wgmma_sp_peak(iters: int = 4096, blocks_per_sm: int = 1, tiling=None):

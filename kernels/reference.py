@@ -34,6 +34,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import (
+    check_csr_structure,
+    check_mm24_padding,
+    validate_compress_24,
+    validate_csr,
+    validate_hgemm,
+    validate_mm24,
+    validate_spmv_method,
+    validate_threads_per_row,
+)
+
 # Tiling of hgemm.cu and mm24.cu (their -D defaults).
 TILING = dict(BM=128, BN=128, BK=32, WARPS_M=2, WARPS_N=2, STAGES=4, GROUP_M=8)
 # hgemm.cu's tiling for outputs of WIDE_MIN_OUTPUT elements and more: 128 x 256 tiles, 8
@@ -90,15 +101,6 @@ def swizzle_chunk(r, c, chunks: int):
 
 
 # ---------------------------------------------------------------------------------- SpMV
-
-
-def _check_csr(indptr, indices, data, n_cols=None, name_x="x"):
-    if indptr.ndim != 1 or indices.ndim != 1 or data.ndim != 1:
-        raise ValueError("indptr, indices and data must be 1-D")
-    if len(indices) != len(data):
-        raise ValueError(f"indices ({len(indices)}) and data ({len(data)}) differ in length")
-    if len(indptr) < 1 or int(indptr[-1]) != len(data):
-        raise ValueError("indptr[-1] must equal the number of stored values")
 
 
 def spmv_threads_per_row(indptr, dtype) -> int:
@@ -162,17 +164,23 @@ def spmv_method_for(nnz, n_rows, longest) -> str:
 
 
 def spmv_csr(indptr, indices, data, x, out=None, *, method=None):
-    """y = A x for A in CSR (int32 ``indptr``/``indices``, float32/float64 ``data``).
+    """y = A x for A in CSR (int32 ``indptr``/``indices``, float32/float64 ``data``, ``x``
+    and ``out`` of data's dtype, all C-contiguous).
 
     ``method`` is ``"vector"`` (spmv_csr.cu), ``"merge"`` (spmv_csr_merge.cu) or ``None``
     (chosen from the row lengths, as the GPU launcher does).
+
+    The arguments are checked as the launcher checks them (``_validate.validate_csr``: the
+    same exceptions and messages), and beyond it the CSR structure, which the launcher
+    cannot read without a device synchronisation (``_validate.check_csr_structure``:
+    ``indptr`` from 0, non-decreasing, to nnz; column indices in ``[0, len(x))``).
     """
-    method = method or choose_spmv_method(indptr)
-    if method == "vector":
-        return spmv_csr_vector(indptr, indices, data, x, out)
-    if method == "merge":
-        return spmv_csr_merge(indptr, indices, data, x, out)
-    raise ValueError(f"unknown SpMV method {method!r}: expected 'vector' or 'merge'")
+    _, _, n_cols = validate_csr("spmv_csr", indptr, indices, data, x, out=out)
+    validate_spmv_method("spmv_csr", method)
+    check_csr_structure("spmv_csr", indptr, indices, n_cols)
+    if (method or choose_spmv_method(indptr)) == "vector":
+        return _finish(_spmv_vector(indptr, indices, data, x), out)
+    return _finish(_spmv_merge(indptr, indices, data, x), out)
 
 
 def _finish(y, out):
@@ -191,8 +199,18 @@ def spmv_csr_vector(indptr, indices, data, x, out=None, *, threads_per_row=None,
     chunks ``a/V + l, a/V + l + G, ...`` below ``b = max(a, round_down(e, V))`` (each chunk's
     V products in order), and the tail ``b + l, b + l + G, ...`` below e. The G partial sums
     are folded by ``shfl_down`` at offsets G/2, ..., 1; lane 0's value is y[r].
+
+    Arguments are checked as in :func:`spmv_csr`; ``threads_per_row`` is G (2 to 32, default
+    the launcher's choice), ``vectorized=False`` models the scalar kernel (V = 1).
     """
-    _check_csr(indptr, indices, data)
+    _, _, n_cols = validate_csr("spmv_csr_vector", indptr, indices, data, x, out=out)
+    validate_threads_per_row("spmv_csr_vector", threads_per_row)
+    check_csr_structure("spmv_csr_vector", indptr, indices, n_cols)
+    return _finish(_spmv_vector(indptr, indices, data, x, threads_per_row, vectorized), out)
+
+
+def _spmv_vector(indptr, indices, data, x, threads_per_row=None, vectorized=True):
+    """:func:`spmv_csr_vector` on checked arguments: y, a new array."""
     T = data.dtype
     n_rows = len(indptr) - 1
     G = threads_per_row or spmv_threads_per_row(indptr, T)
@@ -234,7 +252,7 @@ def spmv_csr_vector(indptr, indices, data, x, out=None, *, threads_per_row=None,
     while off:
         partial[:, :off] += partial[:, off:2 * off]
         off //= 2
-    return _finish(partial[:, 0].copy(), out)
+    return partial[:, 0].copy()
 
 
 def merge_path_search(diagonal, row_end, nnz):
@@ -258,8 +276,16 @@ def spmv_csr_merge(indptr, indices, data, x, out=None, *, threads=MERGE_THREADS,
                    items_per_thread=MERGE_ITEMS):
     r"""Merge-path SpMV exactly as ``spmv_csr_merge.cu`` walks it: tiles of
     ``threads * items_per_thread`` merge steps, per-thread walks, carries resolved in thread
-    order within a tile and block carries added in tile order."""
-    _check_csr(indptr, indices, data)
+    order within a tile and block carries added in tile order. Arguments are checked as in
+    :func:`spmv_csr`; ``threads`` and ``items_per_thread`` set the tile (the kernel's
+    MERGE_THREADS x MERGE_ITEMS by default)."""
+    _, _, n_cols = validate_csr("spmv_csr_merge", indptr, indices, data, x, out=out)
+    check_csr_structure("spmv_csr_merge", indptr, indices, n_cols)
+    return _finish(_spmv_merge(indptr, indices, data, x, threads, items_per_thread), out)
+
+
+def _spmv_merge(indptr, indices, data, x, threads=MERGE_THREADS, items_per_thread=MERGE_ITEMS):
+    """:func:`spmv_csr_merge` on checked arguments: y, a new array."""
     T = data.dtype
     n_rows = len(indptr) - 1
     nnz = int(indptr[-1])
@@ -268,7 +294,7 @@ def spmv_csr_merge(indptr, indices, data, x, out=None, *, threads=MERGE_THREADS,
     n_tiles = -(-n_merge // tile)
     y = np.full(n_rows, np.nan, dtype=T)
     if n_rows == 0:
-        return _finish(y, out)
+        return y
     row_end = indptr[1:].astype(np.int64)
     tile_row = merge_path_search(np.minimum(np.arange(n_tiles + 1) * tile, n_merge), row_end, nnz)
     prod = (data * x[indices]).astype(T)
@@ -323,15 +349,17 @@ def spmv_csr_merge(indptr, indices, data, x, out=None, *, threads=MERGE_THREADS,
             block_carry.append((r1, tot))
     for row, val in block_carry:  # the fix-up kernel (atomicAdd, any order on the GPU)
         y[row] += val
-    return _finish(y, out)
+    return y
 
 
 def spmm_csr(indptr, indices, data, B, out=None):
     r"""C = A B for A in CSR and dense row-major B, as ``spmm_csr.cu``: every output element
-    sums its row's products in storage order, in the value type."""
-    _check_csr(indptr, indices, data)
-    if B.ndim != 2:
-        raise ValueError(f"B must be 2-D, got shape {B.shape}")
+    sums its row's products in storage order, in the value type. Arguments are checked as
+    the launcher checks them, and the CSR structure as in :func:`spmv_csr` (column indices
+    in ``[0, B.shape[0])``)."""
+    _, _, n_cols = validate_csr("spmm_csr", indptr, indices, data, B, x_name="B", x_ndim=2,
+                                out=out)
+    check_csr_structure("spmm_csr", indptr, indices, n_cols, x_name="B")
     n_rows = len(indptr) - 1
     s = indptr[:-1].astype(np.int64)
     lengths = np.diff(indptr.astype(np.int64))
@@ -350,12 +378,6 @@ def _is_16bit_float(dtype) -> bool:
     return np.dtype(dtype) == np.float16 or np.dtype(dtype).name == "bfloat16"
 
 
-def _out_dtype(in_dtype, out, out_dtype):
-    if out is not None:
-        return out.dtype
-    return np.dtype(out_dtype) if out_dtype is not None else np.dtype(np.float32)
-
-
 def hgemm(A, B, out=None, out_dtype=None):
     r"""C = A B for float16 (or bfloat16) A, B with float32 accumulation, as ``hgemm.cu``.
 
@@ -363,13 +385,13 @@ def hgemm(A, B, out=None, out_dtype=None):
     fp32 accumulators; the inputs are exact in fp32, so one step is an exact fp32 matmul of
     16-wide slices (up to the summation order inside the step). All tiles do the same, so the
     model runs the k16 steps over the whole matrix at once. Ragged edges are zero-filled, as
-    the kernel's cp.async does. The result is rounded once to ``out_dtype`` (default fp32).
+    the kernel's cp.async does. The result is rounded once to the output dtype: ``out``'s,
+    else ``out_dtype``, else fp32; float32 or the input type. Arguments are checked as the
+    launcher checks them (``_validate.validate_hgemm``: A and B of one 16-bit type, both
+    C-contiguous; ``out_dtype`` agreeing with ``out``).
     """
-    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
-        raise ValueError(f"hgemm needs A (M, K) and B (K, N); got {A.shape} and {B.shape}")
-    if not (_is_16bit_float(A.dtype) and _is_16bit_float(B.dtype)):
-        raise TypeError(f"hgemm takes float16/bfloat16 A and B, got {A.dtype} and {B.dtype}")
-    dt = _out_dtype(A.dtype, out, out_dtype)
+    dt = validate_hgemm("hgemm", A, B, out, out_dtype)
+    dt = A.dtype if dt == A.dtype.name else np.dtype(np.float32)
     M, K = A.shape
     N = B.shape[1]
     Kp = -(-K // 16) * 16
@@ -406,10 +428,7 @@ def compress_24(W):
              Rows past M (up to the next multiple of 16) get the legal padding nibble 0b0100.
     """
     xp = _xp(W)
-    if W.ndim != 2:
-        raise ValueError(f"W must be 2-D, got shape {W.shape}")
-    if not _is_16bit_float(W.dtype):
-        raise TypeError(f"W must be float16 or bfloat16, got {W.dtype}")
+    validate_compress_24("compress_24", W)
     M, K = W.shape
     Kp = -(-K // 32) * 32
     Wp = xp.zeros((M, Kp), dtype=W.dtype)
@@ -503,26 +522,32 @@ def decompress_24(values, metadata):
     return dense.reshape(M, 2 * KC)
 
 
-def mm_24(values, metadata, B, out=None):
+def mm_24(values, metadata, B, out=None, *, K=None):
     r"""C = W B for W given as ``compress_24(W)``, as ``mm24.cu`` computes it: W decoded from
     the metadata words lane by lane (``decode_metadata``), k in steps of 32 (one mma.sp each),
     products of each step added into fp32 accumulators in order. Output fp32 unless ``out``
-    has another dtype."""
-    if values.ndim != 2 or metadata.ndim != 3 or B.ndim != 2:
-        raise ValueError("mm_24 takes values (M, Kp/2), metadata (M/16, Kp/32, 16), B (K, N)")
+    is given in the input type.
+
+    Arguments are checked as the launcher checks them (``_validate.validate_mm24``), and
+    beyond it the contents: every metadata nibble a legal 2:4 pattern, and W zero in the
+    columns at and past B.shape[0] (``_validate.check_mm24_padding``). The packed format
+    does not record W's width K, only Kp = round_up(K, 32), so B's rows are checked against
+    it only up to that padding: a B short by rows that W multiplies by nonzeros is refused,
+    a B with spare rows that meet W's zero padding is not. ``K`` (W's width before
+    ``compress_24``) makes the check exact: B must have K rows (the launcher takes it too).
+    """
+    dt = validate_mm24("mm_24", values, metadata, B, out, K)
+    dt = values.dtype if dt == values.dtype.name else np.dtype(np.float32)
     M, KC = values.shape
     Kp = 2 * KC
     K, N = B.shape
-    if Kp != -(-K // 32) * 32:
-        raise ValueError(f"values hold {Kp} columns of W but B has {K} rows "
-                         f"(expected values.shape[1] == round_up(K, 32) / 2)")
     W = decompress_24(values, metadata)
+    check_mm24_padding("mm_24", W, K)
     Bp = np.zeros((Kp, N), dtype=np.float32)
     Bp[:K] = B.astype(np.float32)
     acc = np.zeros((M, N), dtype=np.float32)
     for k in range(0, Kp, 32):  # one mma.sp k32 step
         acc += W[:, k:k + 32] @ Bp[k:k + 32]
-    dt = out.dtype if out is not None else np.dtype(np.float32)
     return _finish(acc.astype(dt), out)
 
 
