@@ -52,6 +52,15 @@ Notes
   same message.
 * Gradients are unscaled in their own dtype; float16 gradients are refused (as in
   PyTorch) — keep parameters float32 and let autocast make the half copies.
+* **The inf/NaN check comes after the unscaling.** minigrad multiplies each gradient by
+  1/S and then tests the *result*; PyTorch's kernels test the gradient before
+  multiplying. So a gradient that is finite but overflows when unscaled (``3e38`` at
+  S = 0.5) skips the step and backs S off here, where PyTorch steps with the infinite
+  gradient. Likewise at **S = 0** (after ``update(0.0)``, or once enough back-offs
+  underflow S in float32): 1/S is ``inf`` (a float64 reciprocal, as PyTorch's), every
+  gradient unscales to 0·∞ = NaN and every step is skipped, S staying 0 (0·γ = 0) until
+  ``update(new_scale)`` sets a new one; PyTorch finds the (zero) gradients finite, steps
+  with the NaN ones, and the parameters become NaN.
 
 References
 ----------
@@ -93,11 +102,19 @@ def _f32(x: float) -> float:
 class GradScaler:
     r"""Dynamic loss scaling: scale the loss, unscale the gradients, skip steps on inf/NaN.
 
+    Two call forms: minigrad's (and ``torch.cuda.amp.GradScaler``'s),
+    ``GradScaler(init_scale, growth_factor, backoff_factor, growth_interval, enabled)``,
+    and ``torch.amp.GradScaler``'s, whose first argument is the device:
+    ``GradScaler("cuda", init_scale, growth_factor, ...)``. A string first argument
+    shifts every positional argument after it by one place.
+
     Parameters
     ----------
+    device : str, optional
+        First positional argument or keyword, as in ``torch.amp.GradScaler("cuda")``:
+        accepted and ignored (minigrad's scaler works on every device).
     init_scale : float, default 2**16
-        S₀, the first scale. (A device string here, as in ``torch.amp.GradScaler("cuda")``,
-        is accepted and ignored: minigrad's scaler works on every device.)
+        S₀, the first scale.
     growth_factor : float, default 2.0
         Multiplier of S after ``growth_interval`` consecutive clean steps (> 1).
     backoff_factor : float, default 0.5
@@ -126,10 +143,16 @@ class GradScaler:
     2048.0
     """
 
-    def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5,
-                 growth_interval=2000, enabled=True, *, device=None):
-        if isinstance(init_scale, str):  # torch.amp.GradScaler("cuda", ...)
-            device, init_scale = init_scale, 2.0**16
+    def __init__(self, *args, **kwargs):
+        if args and isinstance(args[0], str):  # torch.amp.GradScaler(device, init_scale, ...)
+            if "device" in kwargs:
+                raise TypeError("GradScaler() got multiple values for argument 'device'")
+            kwargs["device"], args = args[0], args[1:]
+        self._configure(*args, **kwargs)
+
+    def _configure(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5,
+                   growth_interval=2000, enabled=True, *, device=None):
+        """The constructor's arguments in minigrad's order (the device taken out)."""
         self._device = device
         self._enabled = bool(enabled)
         if not self._enabled:
@@ -244,7 +267,8 @@ class GradScaler:
                 "unscale_() has already been called on this optimizer since the last update().")
         if state["stage"] is OptState.STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
-        inv_scale = np.float32(1.0 / self._scale)  # reciprocal in float64, then float32
+        with np.errstate(divide="ignore", over="ignore"):  # S = 0: 1/S = inf, as PyTorch
+            inv_scale = np.float32(np.float64(1.0) / np.float64(self._scale))
         state["found_inf_per_device"] = self._unscale_grads_(optimizer, inv_scale)
         state["stage"] = OptState.UNSCALED
 
@@ -472,7 +496,8 @@ def _whole_buffers(arrays):
 def _unscale_and_check(xp, g, inv_scale, flag):
     """g ← g·inv_scale in place; flag[0] ← 1 if any element of g is inf or NaN."""
     if xp is np:
-        g *= g.dtype.type(inv_scale)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN are what we look for
+            g *= g.dtype.type(inv_scale)
         if not np.isfinite(g).all():
             flag[0] = 1
         return

@@ -77,12 +77,18 @@ class Adadelta(Optimizer):
     eps : float, default 1e-6
     weight_decay : float, default 0
     maximize : bool, default False
+    foreach, capturable, differentiable : PyTorch's implementation switches, with its
+        defaults (see :class:`~minigrad.optim.Optimizer`, Notes).
     """
+
+    _implementation_flags = ("foreach", "capturable", "differentiable")
 
     _torch_state_names = {"square_avg": "v", "acc_delta": "u"}
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, foreach=None,
+                 capturable=False, maximize=False, differentiable=False):
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _check(self, group):

@@ -31,6 +31,13 @@ Notes
 * ε is added outside the square root, as in PyTorch. Duchi et al. state the update with
   the full matrix G^{1/2} or its diagonal and no ε (they add δI inside the proximal term).
 * ``lr_decay`` is PyTorch's extra (not in the paper).
+* **State is made in the constructor**, as PyTorch does: right after
+  ``Adagrad([p], initial_accumulator_value=0.5)`` the state dict holds
+  ``{0: {"step": 0, "G": [0.5, ...]}}`` (PyTorch: ``{"step": 0.0, "sum": ...}``; the key
+  is the symbol ``G`` here, and ``load_state_dict`` reads ``sum`` too). Parameters of a
+  group added later by ``add_param_group`` get theirs at their first step. G lives on
+  the parameter's device and dtype *at construction*, so (as in PyTorch) move the model
+  before building the optimizer.
 * **Sparse gradients** (``nn.Embedding(..., sparse=True)``): only the touched rows of θ
   and G change (:func:`adagrad_sparse_update`), which is exactly the dense rule, since a
   zero gradient row leaves both unchanged. ``weight_decay`` must be 0, as in PyTorch.
@@ -98,16 +105,32 @@ class Adagrad(Optimizer):
     initial_accumulator_value : float, default 0
     eps : float, default 1e-10
     maximize : bool, default False
+    foreach : bool or None, default None
+        Accepted for PyTorch compatibility and ignored: minigrad's multi-tensor path is
+        ``fused`` (see :class:`~minigrad.optim.Optimizer`, Notes).
+    differentiable : bool, default False
+        PyTorch's switch; ``True`` raises ``NotImplementedError`` (not supported here).
+    fused : bool or None, default None
+        PyTorch's fused Adagrad; minigrad has no fused Adagrad kernel, so ``True`` raises
+        ``NotImplementedError`` naming the class.
     """
+
+    _implementation_flags = ("foreach", "differentiable", "fused")
 
     _torch_state_names = {"sum": "G"}
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, *, maximize=False):
+                 eps=1e-10, *, foreach=None, maximize=False, differentiable=False,
+                 fused=None):
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps,
-                        maximize=maximize)
+                        maximize=maximize, foreach=foreach, differentiable=differentiable,
+                        fused=fused)
         super().__init__(params, defaults)
+        # As PyTorch, the state is made here (t = 0, G = G₀), not at the first step.
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._new_state(p, group)
 
     def _check(self, group):
         self._check_nonnegative(group, "lr", "lr_decay", "weight_decay",

@@ -146,9 +146,11 @@ class Adam(Optimizer):
         Coupled L2 penalty (``g ← g + λθ``); for decoupled decay use ``AdamW``.
     amsgrad : bool, default False
     maximize : bool, default False
-    fused : bool, default False
+    fused : bool or None, default None (off)
         Update all parameters of a group with one fused kernel (``minigrad.optim.fused``;
         one launch per group on CUDA, the same numbers).
+    foreach, capturable, differentiable : PyTorch's implementation switches, with its
+        defaults (see :class:`~minigrad.optim.Optimizer`, Notes).
 
     Examples
     --------
@@ -161,13 +163,16 @@ class Adam(Optimizer):
     0.990099
     """
 
+    _implementation_flags = ("foreach", "capturable", "differentiable", "fused")
+
     _torch_state_names = {"exp_avg": "m", "exp_avg_sq": "v", "max_exp_avg_sq": "v_max"}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False,
-                 fused=False):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize)
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
         self.fused = bool(fused)  # one kernel launch per group on CUDA
 

@@ -92,14 +92,19 @@ class Adamax(Optimizer):
     weight_decay : float, default 0
         Coupled L2 penalty (``g ← g + λθ``).
     maximize : bool, default False
+    foreach, capturable, differentiable : PyTorch's implementation switches, with its
+        defaults (see :class:`~minigrad.optim.Optimizer`, Notes).
     """
+
+    _implementation_flags = ("foreach", "capturable", "differentiable")
 
     _torch_state_names = {"exp_avg": "m", "exp_inf": "u"}
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
-                 maximize=False):
+                 foreach=None, maximize=False, differentiable=False, capturable=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        maximize=maximize)
+                        maximize=maximize, foreach=foreach, differentiable=differentiable,
+                        capturable=capturable)
         super().__init__(params, defaults)
 
     def _check(self, group):

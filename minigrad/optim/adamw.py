@@ -75,15 +75,19 @@ class AdamW(Adam):
         Decoupled: ``θ ← θ(1 − lr·weight_decay)`` each step, before the Adam step.
     amsgrad : bool, default False
     maximize : bool, default False
-    fused : bool, default False
+    fused : bool or None, default None (off)
         Update all parameters of a group with one fused kernel (``minigrad.optim.fused``;
         one launch per group on CUDA, the same numbers).
+    foreach, capturable, differentiable
+        As :class:`~minigrad.optim.Adam`: ``foreach`` is ignored, the others must be off.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, fused=False):
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, fused=fused)
+                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                         capturable=capturable, differentiable=differentiable, fused=fused)
 
     def _update(self, theta, g, state, group):
         beta1, beta2 = group["betas"]

@@ -114,14 +114,19 @@ class ASGD(Optimizer):
     weight_decay : float, default 0
         Coupled L2 penalty (``g ← g + wd θ``).
     maximize : bool, default False
+    foreach, capturable, differentiable : PyTorch's implementation switches, with its
+        defaults (see :class:`~minigrad.optim.Optimizer`, Notes).
     """
+
+    _implementation_flags = ("foreach", "capturable", "differentiable")
 
     _scalar_state = {"step": int, "eta": float, "mu": float}
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *,
-                 maximize=False):
+                 foreach=None, maximize=False, differentiable=False, capturable=False):
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
-                        maximize=maximize)
+                        maximize=maximize, foreach=foreach, differentiable=differentiable,
+                        capturable=capturable)
         super().__init__(params, defaults)
 
     def _check(self, group):

@@ -775,7 +775,7 @@ class FlatParams:
             if getattr(grad, "data", grad) is not grad_views[i]:
                 self._take_grad(optimizer, p, grad_views[i])
             st = state.get(p)
-            if st is None:
+            if not st:  # no entry, or an empty one made by looking it up
                 st = optimizer._new_state(p, group)
             for key, views in key_views:
                 if st.get(key) is not views[i]:

@@ -44,6 +44,7 @@ Goyal et al., "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour", 2017
 from __future__ import annotations
 
 import math
+import numbers
 import types
 import warnings
 from bisect import bisect_right
@@ -308,14 +309,22 @@ class StepLR(LRScheduler):
     ----------
     optimizer : Optimizer
     step_size : int
-        Period :math:`s` of the decay, in steps.
+        Period :math:`s` of the decay, in steps: a positive whole number. A float equal to
+        one (``2.0``) is taken as that int, as PyTorch's arithmetic would; a fractional
+        one (``2.5``) is refused, a deliberate difference (PyTorch accepts it, and then
+        its recursive and closed forms disagree: ``t % 2.5 == 0`` only every 5 steps
+        while ``t // 2.5`` grows every 2 or 3).
     gamma : float, default 0.1
     last_epoch : int, default -1
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if (isinstance(step_size, numbers.Real) and not isinstance(step_size, int)
+                and float(step_size).is_integer()):
+            step_size = int(step_size)  # 2.0 (or a NumPy integer) → 2
         if not isinstance(step_size, int) or step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
+            raise ValueError(f"StepLR: step_size must be a positive whole number, got "
+                             f"{step_size!r}")
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)

@@ -106,16 +106,22 @@ class NAdam(Optimizer):
         ψ in the momentum schedule μ_t = β₁(1 − ½·0.96^{tψ}).
     decoupled_weight_decay : bool, default False
     maximize : bool, default False
+    foreach, capturable, differentiable : PyTorch's implementation switches, with its
+        defaults (see :class:`~minigrad.optim.Optimizer`, Notes).
     """
+
+    _implementation_flags = ("foreach", "capturable", "differentiable")
 
     _torch_state_names = {"exp_avg": "m", "exp_avg_sq": "v"}
     _scalar_state = {"step": int, "mu_product": float}
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _check(self, group):

@@ -32,6 +32,10 @@ Notes
 -----
 * ``state`` is keyed by the parameter Tensor object itself (Tensors hash by identity),
   never by ``id(p)``: an id can be reused by a new object after the old one is freed.
+  As in PyTorch it is a ``collections.defaultdict(dict)``: ``opt.state[p]`` of a parameter
+  that has not stepped yet is an empty dict (so the custom-optimizer idiom
+  ``state = self.state[p]; if len(state) == 0: ...`` works), and an empty entry means
+  "no state yet" everywhere in minigrad.
 * :meth:`state_dict` uses PyTorch's layout (state keyed by the integer index of the
   parameter, counted across groups in order; each group's ``"params"`` a list of those
   indices) but *copies* every array, so a checkpoint is a snapshot, not a view of live
@@ -56,6 +60,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+from collections import defaultdict
 from collections.abc import Iterable
 
 import numpy as np
@@ -186,9 +191,12 @@ class Optimizer:
 
     Parameters
     ----------
-    params : iterable of Tensor, or iterable of dict
+    params : iterable of Tensor, of (name, Tensor) pairs, or of dict
         The parameters to optimize, or parameter groups: dicts with a ``"params"`` entry
-        and any hyperparameters that override ``defaults`` for that group.
+        and any hyperparameters that override ``defaults`` for that group. Named
+        parameters (``model.named_parameters()``, PyTorch 2.5+) are stored as the group's
+        ``"params"`` and ``"param_names"`` (which :meth:`state_dict` carries); every
+        parameter of every group must then be named.
     defaults : dict
         Default hyperparameters of every group.
 
@@ -197,10 +205,32 @@ class Optimizer:
     param_groups : list of dict
         One dict per group: ``"params"`` (a list of Tensors) and the group's
         hyperparameters. Schedulers change hyperparameters here (``group["lr"]``).
-    state : dict
+    state : collections.defaultdict(dict)
         ``state[p]`` is the dict of per-parameter state of Tensor ``p``, created on its
         first step and always holding ``"step"`` (the number of steps taken, ``t``).
+        Looking up a parameter that has no state yet gives an empty dict, as in PyTorch.
     defaults : dict
+
+    Notes
+    -----
+    * **Learning rate as a Tensor.** As PyTorch's ``lr: float | Tensor``, ``lr`` (in the
+      constructor, a group, or a loaded state dict) may be a 1-element Tensor or array;
+      it is read once, when the group is checked, and stored as a Python ``float``, so
+      the update formulas and the schedulers see a number. (PyTorch keeps the Tensor, for
+      its CUDA-graph-capturable steps, which minigrad does not have.) A Tensor of more
+      than one element is refused.
+    * **PyTorch's implementation switches.** The classes named after PyTorch's accept its
+      keyword-only ``foreach``, ``differentiable``, ``capturable`` and ``fused`` where
+      PyTorch's class of that name does, with PyTorch's defaults, and record them in the
+      defaults (so in every group and in :meth:`state_dict`) as PyTorch does. They never
+      change the numbers. ``foreach`` is accepted and ignored: minigrad's multi-tensor
+      path is ``fused=True``. ``fused=True`` needs a fused kernel for the class
+      (:func:`minigrad.optim.fused.fused_rules`); elsewhere it raises
+      ``NotImplementedError`` naming the class. ``capturable=True`` and
+      ``differentiable=True`` raise ``NotImplementedError``: the step computes its scalars
+      on the host, outside any captured CUDA graph, and updates the parameters in place,
+      outside autograd. The fused switch is the optimizer's (``opt.fused``, set by the
+      constructor); a group's ``"fused"`` entry is a record, as in the state dict.
     """
 
     #: PyTorch's names of state entries → ours; :meth:`load_state_dict` accepts both.
@@ -209,6 +239,12 @@ class Optimizer:
     _scalar_state: dict[str, type] = {"step": int}
 
     fused = False  # set by the optimizers that have a fused kernel (fused=True)
+
+    #: PyTorch's implementation switches that this class takes as keyword-only arguments
+    #: (``foreach``, ``differentiable``, ``capturable``, ``fused``, as PyTorch's class of
+    #: the same name) and keeps in its defaults; :meth:`_check_implementation_flags`
+    #: checks them in every group. Empty for minigrad's own optimizers.
+    _implementation_flags: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -249,8 +285,8 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
-        self._check(dict(self.defaults))
-        self.state: dict = {}
+        self._validate(self.defaults)
+        self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
         if _looks_like_tensor(params) or isinstance(params, (dict, str)) or not isinstance(
             params, Iterable
@@ -292,6 +328,13 @@ class Optimizer:
             )
         else:
             params = list(params)
+        named = [isinstance(p, tuple) for p in params]
+        if any(named):  # (name, Tensor) pairs, e.g. model.named_parameters()
+            if not all(named) or any(len(p) != 2 for p in params):
+                raise ValueError(f"{name}: all parameters of a group must be (name, Tensor) "
+                                 "pairs, or none: some parameter names are missing")
+            group["param_names"] = [p[0] for p in params]
+            params = [p[1] for p in params]
         seen: set = set()
         for i, p in enumerate(params):
             if not _looks_like_tensor(p):
@@ -312,8 +355,14 @@ class Optimizer:
         group["params"] = params
         for key, value in self.defaults.items():
             group.setdefault(key, copy.deepcopy(value))
-        self._check(group)
+        self._validate(group)
         for other in self.param_groups:
+            if ("param_names" in group) != ("param_names" in other):
+                raise ValueError(
+                    f"{name}: all parameter groups must be given with names or all without: "
+                    f"cannot add a group {'with' if 'param_names' in group else 'without'} "
+                    "names to this optimizer"
+                )
             if any(q in seen for q in other["params"]):
                 raise ValueError(
                     f"{name}: some parameters appear in more than one parameter group"
@@ -321,8 +370,43 @@ class Optimizer:
         self.param_groups.append(group)
 
     # -------------------------------------------------------------- validation
+    def _validate(self, group: dict) -> None:
+        """The checks of every group (the defaults, the groups given or added, the loaded
+        ones): a Tensor learning rate is read as a float (in place), PyTorch's
+        implementation switches are checked, then the subclass's :meth:`_check`."""
+        if "lr" in group:
+            group["lr"] = _scalar_lr(group["lr"], type(self).__name__)
+        self._check_implementation_flags(group)
+        self._check(group)
+
     def _check(self, group: dict) -> None:
         """Raise ``ValueError`` on an invalid hyperparameter of ``group`` (subclasses)."""
+
+    def _check_implementation_flags(self, group: dict) -> None:
+        """PyTorch's ``foreach`` / ``differentiable`` / ``capturable`` / ``fused``, for the
+        classes that take them (``_implementation_flags``): ``foreach`` is ignored (the
+        multi-tensor path is ``fused``); the others must be off unless minigrad has them."""
+        name = type(self).__name__
+        flags = self._implementation_flags
+        if "differentiable" in flags and group.get("differentiable"):
+            raise NotImplementedError(
+                f"{name}: differentiable=True is not supported: minigrad's optimizers update "
+                "the parameters in place, outside autograd (use differentiable=False)")
+        if "capturable" in flags and group.get("capturable"):
+            raise NotImplementedError(
+                f"{name}: capturable=True is not supported: minigrad's optimizer step "
+                "computes its scalars on the host and runs outside captured CUDA graphs "
+                "(minigrad.cuda_graphs; use capturable=False)")
+        if "fused" in flags and group.get("fused"):
+            if group.get("foreach"):
+                raise RuntimeError(f"{name}: `fused` and `foreach` cannot be `True` together.")
+            from .fused import rule_for
+
+            try:
+                rule_for(self)
+            except TypeError as err:
+                raise NotImplementedError(f"{name}: fused=True is not available: {err}") \
+                    from None
 
     def _fail(self, message: str):
         raise ValueError(f"{type(self).__name__}: {message}")
@@ -406,7 +490,7 @@ class Optimizer:
         g = self._dense_grad(p)
         theta = p.data
         state = self.state.get(p)
-        if not state:
+        if not state:  # no entry, or an empty one made by looking it up
             state = self._new_state(p, group)
         dtype = state.get("master", theta).dtype
         if g.dtype != dtype:
@@ -437,11 +521,11 @@ class Optimizer:
         master = None
         if dtype != theta.dtype:
             master = theta.astype(dtype)
-        state = {"step": 0}
+        state = self.state.setdefault(p, {})  # an empty entry (a lookup's) is filled in place
+        state["step"] = 0
         state.update(self._init_state(theta if master is None else master, group))
         if master is not None:
             state["master"] = master
-        self.state[p] = state
         return state
 
     def _dense_grad(self, p):
@@ -521,7 +605,10 @@ class Optimizer:
 
         PyTorch's layout: ``state`` maps the integer index of each parameter (counted over
         all groups in order) to a copy of its state; each group holds its hyperparameters
-        and ``"params"``, the list of its parameters' indices. Arrays are copied.
+        and ``"params"``, the list of its parameters' indices (and ``"param_names"`` when
+        the parameters were given with names). Arrays are copied. As in PyTorch, an empty
+        entry of ``state`` (made by looking up a parameter that has not stepped) is
+        written as an empty dict, and loads back as one.
         """
         index: dict = {}
         groups = []
@@ -563,7 +650,7 @@ class Optimizer:
                     f"{len(group['params'])}"
                 )
             index.update(zip(saved["params"], group["params"]))
-        new_state = {}
+        new_state = defaultdict(dict)
         for key, saved_state in state_dict["state"].items():
             if key not in index:
                 raise ValueError(
@@ -577,7 +664,9 @@ class Optimizer:
             for k, v in self.defaults.items():
                 restored.setdefault(k, copy.deepcopy(v))
             restored["params"] = group["params"]
-            self._check(restored)
+            if "param_names" in group and "param_names" not in restored:
+                restored["param_names"] = group["param_names"]  # kept, as PyTorch does
+            self._validate(restored)
             new_groups.append(restored)
         for group, restored in zip(self.param_groups, new_groups):
             group.clear()  # keep the dict objects: schedulers may hold them
@@ -590,6 +679,8 @@ class Optimizer:
         return theta.shape
 
     def _restore_param_state(self, p, saved: dict) -> dict:
+        if len(saved) == 0:
+            return {}  # an entry without state: the first step creates it
         theta = p.data
         xp = get_array_module(theta)
         dtype = _compute_dtype(theta.dtype)
@@ -665,6 +756,22 @@ def _is_real(x) -> bool:
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
         return False
     return not math.isnan(x)
+
+
+def _scalar_lr(value, name: str):
+    """A learning rate given as a 1-element Tensor or array (PyTorch's ``lr: float |
+    Tensor``) as a Python float; any other value is returned unchanged, for the checks."""
+    data = value.data if _looks_like_tensor(value) else value
+    if not _is_array(data):
+        return value
+    size = data.numel() if callable(getattr(data, "numel", None)) else data.size
+    if size != 1:
+        raise ValueError(f"{name}: a Tensor lr must have one element, got shape "
+                         f"{tuple(data.shape)}")
+    number = data.reshape(()).item()
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        return value  # e.g. a complex or bool Tensor: refused by the checks
+    return float(number)
 
 
 def _device_name(array) -> str:

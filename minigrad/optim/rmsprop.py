@@ -41,6 +41,9 @@ Notes
   with v̂ = v/(1 − αᵗ). The test suite checks this equivalence.
 * ε is added outside the square root, as PyTorch does (Hinton's lecture has none; Graves
   adds it inside: √(v − ḡ² + ε)).
+* **α must lie in [0, 1]** (a deliberate difference: PyTorch only asks α ≥ 0). v is a
+  moving average only for weights α and 1 − α in [0, 1]; with α > 1 the new g² enters
+  with a negative weight, v can turn negative and √v is NaN.
 
 References
 ----------
@@ -95,20 +98,27 @@ class RMSprop(Optimizer):
     params : iterable of Tensor or dict
     lr : float, default 1e-2
     alpha : float, default 0.99
-        Smoothing constant of the square average, in [0, 1].
+        Smoothing constant of the square average, in [0, 1] (PyTorch accepts any α ≥ 0;
+        see Notes).
     eps : float, default 1e-8
     weight_decay : float, default 0
     momentum : float, default 0
     centered : bool, default False
     maximize : bool, default False
+    foreach, capturable, differentiable : PyTorch's implementation switches, with its
+        defaults (see :class:`~minigrad.optim.Optimizer`, Notes).
     """
+
+    _implementation_flags = ("foreach", "capturable", "differentiable")
 
     _torch_state_names = {"square_avg": "v", "momentum_buffer": "b", "grad_avg": "g_bar"}
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False):
+                 centered=False, *, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize)
+                        momentum=momentum, centered=centered, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _check(self, group):

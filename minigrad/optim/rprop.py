@@ -114,13 +114,18 @@ class Rprop(Optimizer):
     step_sizes : (float, float), default (1e-6, 50)
         (Δ_min, Δ_max), the bounds of the step sizes: 0 ≤ Δ_min ≤ Δ_max.
     maximize : bool, default False
+    foreach, capturable, differentiable : PyTorch's implementation switches, with its
+        defaults (see :class:`~minigrad.optim.Optimizer`, Notes).
     """
+
+    _implementation_flags = ("foreach", "capturable", "differentiable")
 
     _torch_state_names = {"prev": "g_prev", "step_size": "Delta"}
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
-                 maximize=False):
-        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize)
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _check(self, group):

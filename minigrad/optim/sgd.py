@@ -118,15 +118,23 @@ class SGD(Optimizer):
     momentum : float, default 0
     dampening : float, default 0
         τ: the new gradient enters the buffer with weight 1 − τ (not on the first step).
+        Must lie in [0, 1], a deliberate difference (PyTorch takes any value): with τ > 1
+        the gradient enters the buffer with the wrong sign (an ascent), and τ < 0
+        amplifies it instead of damping it.
     weight_decay : float, default 0
         λ of the coupled L2 penalty: ``g ← g + λθ``.
     nesterov : bool, default False
         Needs ``momentum > 0`` and ``dampening == 0``.
     maximize : bool, default False
         Maximize the objective instead.
-    fused : bool, default False
+    fused : bool or None, default None (off)
         Update all parameters of a group with one fused kernel (``minigrad.optim.fused``;
         one launch per group on CUDA, the same numbers).
+    foreach : bool or None, default None
+        Accepted for PyTorch compatibility and ignored: minigrad's multi-tensor path is
+        ``fused`` (see :class:`~minigrad.optim.Optimizer`, Notes).
+    differentiable : bool, default False
+        PyTorch's switch; ``True`` raises ``NotImplementedError`` (not supported here).
 
     Examples
     --------
@@ -139,13 +147,16 @@ class SGD(Optimizer):
     [0.800000011920929, -1.600000023841858]
     """
 
+    _implementation_flags = ("foreach", "differentiable", "fused")
+
     _torch_state_names = {"momentum_buffer": "b"}
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False,
-                 fused=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
         self.fused = bool(fused)  # one kernel launch per group on CUDA
 

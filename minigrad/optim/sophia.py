@@ -275,8 +275,9 @@ class Sophia(Optimizer):
     def steps_taken(self) -> int:
         """t: the number of ``step`` calls so far (read from the first parameter's state)."""
         for p in self._params():
-            if p in self.state:
-                return int(self.state[p]["step"])
+            state = self.state.get(p)
+            if state:  # not an empty entry made by looking it up
+                return int(state["step"])
         return 0
 
     @property

@@ -180,6 +180,108 @@ def test_defaults_are_pytorchs():
     assert GradScaler("cuda").get_scale() == 2.0**16  # torch.amp.GradScaler("cuda")
 
 
+def test_device_first_shifts_every_positional_argument():
+    """torch.amp.GradScaler(device, init_scale, growth_factor, backoff_factor,
+    growth_interval, enabled): 1024 was read as the growth factor."""
+    s = GradScaler("cpu", 1024.0)
+    assert s.get_scale() == 1024.0 and s.get_growth_factor() == 2.0
+    s = GradScaler("cuda", 8.0, 3.0, 0.25, 7)
+    assert s.state_dict() == {"scale": 8.0, "growth_factor": 3.0, "backoff_factor": 0.25,
+                              "growth_interval": 7, "_growth_tracker": 0}
+    assert not GradScaler("cpu", 8.0, 3.0, 0.25, 7, False).is_enabled()
+    assert GradScaler("cpu", init_scale=8.0, growth_interval=3).state_dict()[
+        "growth_interval"] == 3
+    assert GradScaler(device="cpu", init_scale=4.0).get_scale() == 4.0
+    s = GradScaler(8.0, 3.0)  # minigrad's (torch.cuda.amp's) order is unchanged
+    assert (s.get_scale(), s.get_growth_factor()) == (8.0, 3.0)
+    with pytest.raises(TypeError, match="device"):
+        GradScaler("cpu", device="cpu")
+    with pytest.raises(TypeError):
+        GradScaler("cpu", 8.0, init_scale=4.0)
+
+
+def _zero_scale_iteration(w, opt, scaler):
+    opt.zero_grad()
+    scaler.scale((w * mg.tensor([1.0, -2.0])).sum()).backward()
+    out = scaler.step(opt)
+    scaler.update()
+    return out
+
+
+def test_zero_scale_skips_steps_instead_of_dividing_by_zero():
+    """S = 0 (here from update(0.0)): 1/S = inf, every gradient unscales to 0·inf = NaN,
+    the step is skipped (minigrad checks after unscaling; see the Notes) and S stays 0
+    (0·γ = 0) until a new scale is set."""
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.5)
+    scaler = GradScaler(init_scale=4.0, growth_interval=1)
+    _zero_scale_iteration(w, opt, scaler)      # clean: θ − 0.5·[1, −2], then S = 8
+    np.testing.assert_array_equal(w.data, [0.5, 3.0])
+    scaler.update(0.0)
+    assert scaler.get_scale() == 0.0
+    for _ in range(2):
+        assert _zero_scale_iteration(w, opt, scaler) is None
+        assert np.isnan(w.grad.data).all()
+        np.testing.assert_array_equal(w.data, [0.5, 3.0])  # skipped
+        assert scaler.get_scale() == 0.0 and scaler._get_growth_tracker() == 0
+    scaler.update(2.0)                          # a new scale: steps again
+    _zero_scale_iteration(w, opt, scaler)
+    np.testing.assert_array_equal(w.data, [0.0, 4.0])
+    assert scaler.get_scale() == 4.0
+
+
+def test_scale_underflowing_to_zero_by_back_off():
+    """The smallest float32 subnormal 2⁻¹⁴⁹ halved rounds to 0: the next iteration
+    raised ZeroDivisionError."""
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.5)
+    scaler = GradScaler(init_scale=2.0**-149)
+    opt.zero_grad()
+    scaler.scale((w * mg.tensor([1.0, np.inf])).sum()).backward()
+    assert scaler.step(opt) is None
+    scaler.update()
+    assert scaler.get_scale() == 0.0
+    assert _zero_scale_iteration(w, opt, scaler) is None
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+
+
+def test_finite_gradient_overflowing_when_unscaled_skips_the_step():
+    """Documented difference: the check follows the multiplication by 1/S, so 3e38 at
+    S = 0.5 (6e38 > float32 max once unscaled) skips and backs off; PyTorch steps."""
+    w = mg.tensor([1.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.0)
+    scaler = GradScaler(init_scale=0.5)
+    scaler.scale(w.sum()).backward()
+    w.grad = mg.tensor([3e38])
+    assert scaler.step(opt) is None
+    scaler.update()
+    assert scaler.get_scale() == 0.25
+    np.testing.assert_array_equal(w.data, [1.0])
+
+
+def test_device_first_and_zero_scale_match_torch():
+    torch = pytest.importorskip("torch")
+    for args in [("cpu", 1024.0), ("cpu", 8.0, 3.0, 0.25, 7)]:
+        ts, ms = torch.amp.GradScaler(*args), GradScaler(*args)
+        assert ms.state_dict() == ts.state_dict()
+    tw = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    t_opt, ts = torch.optim.SGD([tw], lr=0.5), torch.amp.GradScaler("cpu", 4.0)
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    opt, ms = optim.SGD([w], lr=0.5), GradScaler("cpu", 4.0)
+    ts.scale((tw * torch.tensor([1.0, -2.0])).sum()).backward()
+    ts.step(t_opt)
+    ts.update(0.0)
+    _zero_scale_iteration(w, opt, ms)
+    ms.update(0.0)
+    for _ in range(2):  # neither raises; S stays 0 in both (the steps differ: see Notes)
+        t_opt.zero_grad()
+        ts.scale((tw * torch.tensor([1.0, -2.0])).sum()).backward()
+        ts.step(t_opt)
+        ts.update()
+        _zero_scale_iteration(w, opt, ms)
+        assert ms.get_scale() == ts.get_scale() == 0.0
+
+
 def test_disabled_scaler_is_transparent():
     w = mg.tensor([1.0], requires_grad=True)
     opt = optim.SGD([w], lr=0.5)

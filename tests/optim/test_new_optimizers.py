@@ -159,12 +159,13 @@ def test_steps_match_formula(name, hp):
 
 def test_default_hyperparameters_are_pytorchs():
     w = [mg.tensor([1.0], requires_grad=True)]
+    switches = dict(foreach=None, differentiable=False, capturable=False)  # as PyTorch's
     assert optim.Adamax(w).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
-                                            weight_decay=0, maximize=False)
+                                            weight_decay=0, maximize=False, **switches)
     assert optim.Rprop(w).defaults == dict(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50),
-                                           maximize=False)
+                                           maximize=False, **switches)
     assert optim.ASGD(w).defaults == dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6,
-                                          weight_decay=0, maximize=False)
+                                          weight_decay=0, maximize=False, **switches)
 
 
 # --------------------------------------------------------------------------------------
