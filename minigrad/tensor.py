@@ -24,7 +24,7 @@ from ._backend import (
 )
 from ._conversions import DeviceDtypeShorthands
 from .autograd import hooks as _hooks
-from .autograd.function import backward_into
+from .autograd.function import backward_into, mark_modified
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.grad_mode import no_grad as _no_grad
 
@@ -162,8 +162,10 @@ class Tensor(DeviceDtypeShorthands):
     tensor([2., 4., 6.])
     """
 
+    # _version and _base (set only when needed, read with getattr): the in-place change
+    # check of autograd (see autograd.function.mark_modified)
     __slots__ = ("data", "grad", "requires_grad", "creator", "_hooks", "_post_hooks",
-                 "_dual", "_grad_slot", "__weakref__")
+                 "_dual", "_grad_slot", "_version", "_base", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators: 2.0 * t works
     __hash__ = object.__hash__  # identity hash (``==`` is elementwise, as in PyTorch)
 
@@ -373,8 +375,11 @@ class Tensor(DeviceDtypeShorthands):
         return retained is not None and retained() is self
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return _make_tensor(self.data, None, False)
+        """The same data, cut from the graph (changing it in place changes this tensor: a
+        graph that saved this tensor then refuses its backward, as in PyTorch)."""
+        t = _make_tensor(self.data, None, False)
+        t._base = self
+        return t
 
     def detach_(self):
         self.creator = None
@@ -402,16 +407,22 @@ class Tensor(DeviceDtypeShorthands):
         backward_into([self], [gradient], retain_graph or create_graph, create_graph, inputs)
 
     def zero_(self):
+        self._check_inplace("zero_")
         self.data[...] = 0
         return self
 
     # ------------------------------------------------------------------ in-place (no graph)
     def _check_inplace(self, what):
+        """Refuse an in-place change of a tensor autograd records (PyTorch refuses it for
+        leaves; minigrad records no in-place op at all), and note the change for the graphs
+        that used this tensor (:func:`~minigrad.autograd.function.mark_modified`). Called
+        by every in-place method before it writes."""
         if self.requires_grad and is_grad_enabled():
             raise RuntimeError(
                 f"{what}: in-place change of a tensor that requires grad; do it under "
                 "mg.no_grad() (as initializers and optimizers do)"
             )
+        mark_modified(self)
 
     def fill_(self, value):
         self._check_inplace("fill_")
@@ -435,6 +446,7 @@ class Tensor(DeviceDtypeShorthands):
         if _dt._category(y.dtype) > _dt._category(self.dtype):
             raise RuntimeError(f"{what}: result type {y.dtype} can't be cast to the "
                                f"desired output type {self.dtype}")
+        mark_modified(self)  # for += and friends (add_ and co. have marked it already)
         self.data[...] = y.data
         return self
 

@@ -18,6 +18,7 @@ input's shape is summed back with ``sum_to``.
 from __future__ import annotations
 
 import functools
+import weakref
 
 import numpy as np
 
@@ -37,6 +38,54 @@ from .hooks import apply_grad_hooks
 _SCALARS = (np.generic, bool, int, float)
 _new_tensor = object.__new__
 
+# In-place changes after the forward (PyTorch's "modified by an inplace operation" check).
+# A clock ticks at every in-place change of a Tensor (add_, fill_, ``t[i] = v``...); the
+# changed tensor and every tensor it is a view of (its ``_base`` chain) take the new time
+# as their ``_version``. A Function notes the time when it records its graph; before its
+# backward runs, an input (or a tensor that input is a view of) or a saved output with a
+# later version means the values its gradient needs are gone: an error, not a wrong
+# gradient. Nothing is recorded per tensor on the hot path: the clock is read once per
+# recorded op, and versions are compared only when the clock has moved since.
+_clock = [0]
+
+
+def mark_modified(t):
+    """Tick the clock and stamp ``t`` and the tensors it views: ``t`` was changed in place."""
+    _clock[0] += 1
+    now = _clock[0]
+    while t is not None:
+        t._version = now
+        t = getattr(t, "_base", None)
+
+
+def _changed_since(t, time):
+    while t is not None:
+        if getattr(t, "_version", 0) > time:
+            return True
+        t = getattr(t, "_base", None)
+    return False
+
+
+def _check_unmodified(f):
+    """Raise when what ``f``'s backward reads was changed in place after its forward."""
+    time = f._recorded_at
+    if f.reads_inputs:
+        for i, x in enumerate(f.inputs):
+            if _changed_since(x, time):
+                _raise_modified(f, f"input {i}", x)
+    ref = f._output_ref
+    y = ref() if ref is not None else None
+    if y is not None and _changed_since(y, time):
+        _raise_modified(f, "output", y)
+
+
+def _raise_modified(f, which, t):
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {f.name}'s {which}, a tensor of shape {tuple(t.data.shape)}, "
+        "was changed in place (or through a view of its memory) after the forward used "
+        "it. Change it before the forward, or change a copy (.clone())")
+
 _FREED = (
     "Trying to backward through the graph a second time (or to use its saved results "
     "after they were freed). The graph is freed by the first backward; pass "
@@ -48,6 +97,9 @@ class Function:
     """Base class of every differentiable op (single output)."""
 
     save_output = False  # set True when backward needs the output (tanh, exp, sigmoid...)
+    # False for ops whose backward does not read their inputs' values (sums, shape ops,
+    # slicing): changing an input in place after the forward leaves their gradient right.
+    reads_inputs = True
     amp_policy = None  # "half" / "float32": how autocast casts the inputs (minigrad.amp)
 
     # Filled by __call__ when the graph is recorded.
@@ -56,6 +108,8 @@ class Function:
     _output_array = None
     _retained = None  # weakref to the output tensor, set by its retain_grad()
     _hooks = None  # the output tensor's gradient hooks (register_hook), id → fn
+    _recorded_at = None  # the in-place clock when the graph was recorded (mark_modified)
+    _output_ref = None  # with save_output: a weak reference to the output tensor
 
     # A Function whose backward can add an input's gradient straight into that input's
     # ``.grad`` (a leaf's: a weight's, in a GEMM with β = 1) sets this; the backward sweep
@@ -132,6 +186,9 @@ class Function:
         out.grad = None
         out.creator = None
         out.requires_grad = False
+        base = y.base
+        if base is not None and (base is data or base is data.base) or y is data:
+            out._base = inputs[0]  # a view of the first input's memory (reshape, slices)
         # Integer and bool results (casts, comparisons) carry no gradient.
         if _grad_mode.enabled and y.dtype.kind in "fV":
             needs = tuple([x.requires_grad for x in inputs])
@@ -140,8 +197,10 @@ class Function:
                 out.creator = self
                 self.inputs = inputs
                 self.needs_input_grad = needs
+                self._recorded_at = _clock[0]
                 if self.save_output:
                     self._output_array = y
+                    self._output_ref = weakref.ref(out)
                 if _anomaly.enabled:
                     self._forward_trace = forward_trace()
         if _forward_ad_level[0]:
@@ -181,6 +240,7 @@ class Function:
         """Drop what the graph holds (called after backward unless retain_graph)."""
         self.inputs = None
         self._output_array = None
+        self._output_ref = None
 
     def __repr__(self) -> str:
         return f"<{self.name} backward>"
@@ -539,6 +599,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 xs = f.inputs
                 if xs is None:
                     raise RuntimeError(_FREED)
+                if f._recorded_at is not None and f._recorded_at != _clock[0]:
+                    _check_unmodified(f)
                 if gy is not None:
                     if _anomaly.enabled:
                         gxs = checked_backward(f, gy)

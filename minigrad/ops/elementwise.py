@@ -55,6 +55,7 @@ def to_float(x):
 
 class Identity(Function):
     """y = x (a copy).   VJP: gx = gy."""
+    reads_inputs = False  # its backward needs no input's values
 
     def forward(self, xp, x):
         return x.copy()
@@ -69,6 +70,7 @@ _BOOL_MINUS = ("{}, the `-` operator, {} is not supported (as in PyTorch); to in
 
 class Add(Function):
     """y = a + b.   VJP: ga = gy, gb = gy."""
+    reads_inputs = False  # its backward needs no input's values
 
     @ieee  # inf − inf, 0·inf: nan, silently, as in PyTorch
     def forward(self, xp, a, b):
@@ -81,6 +83,7 @@ class Add(Function):
 
 class Sub(Function):
     """y = a − b.   VJP: ga = gy, gb = −gy."""
+    reads_inputs = False  # its backward needs no input's values
 
     @ieee  # inf − inf, 0·inf: nan, silently, as in PyTorch
     def forward(self, xp, a, b):
@@ -157,6 +160,7 @@ class Remainder(Function):
 
 class Neg(Function):
     """y = −x.   VJP: gx = −gy."""
+    reads_inputs = False  # its backward needs no input's values
 
     def forward(self, xp, x):
         if x.dtype.kind == "b":
@@ -559,6 +563,7 @@ class Where(Function):
     """y = a where cond else b.   VJP: ga = gy where cond else 0, gb = 0 where cond else gy
     (selected, not multiplied by the mask: an inf or NaN in gy where a branch was not
     taken gives that branch 0, as in PyTorch, not NaN)."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, cond):
         self.cond = cond
@@ -614,6 +619,7 @@ class Cast(Function):
     When x is a leaf with a ``.grad`` (a float32 master weight under autocast), gy is
     added into it converting as it goes: one kernel, where the conversion and the add were
     two (the same numbers: the widening is exact)."""
+    reads_inputs = False  # its backward needs no input's values
 
     adds_to_leaf_grads = True
 

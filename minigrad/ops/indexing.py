@@ -617,6 +617,7 @@ class Unfold(Function):
     VJP: gx = zeros with each gy[..., w, ..., k] added at x[..., w·step + k, ...]
     (overlapping windows accumulate): :class:`~minigrad.ops.shape.IndexAdd` at the
     integer index that reads the windows, whose own VJP is that read (a gather)."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, dim, size, step):
         self.dim, self.size, self.step = dim, size, step

@@ -368,6 +368,7 @@ def _diagonal_positions(n1, n2, offset):
 class Diagonal(Function):
     """y = the diagonal ``offset`` of the (dim1, dim2) planes of x, as a new last dim.
     VJP: gx = zeros of x's shape with gy on that diagonal (:class:`DiagonalScatter`)."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, offset, dim1, dim2):
         self.offset, self.dim1, self.dim2 = offset, dim1, dim2
@@ -384,6 +385,7 @@ class DiagonalScatter(Function):
     """y = zeros of ``shape`` with the diagonal ``offset`` of its (dim1, dim2) planes set to
     x (whose last dim runs along it): ``diag_embed``, and the VJP of :class:`Diagonal`.
     VJP: gx = the same diagonal of gy (:class:`Diagonal`)."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, shape, offset, dim1, dim2):
         self.shape, self.offset, self.dim1, self.dim2 = tuple(shape), offset, dim1, dim2

@@ -41,6 +41,7 @@ def _keepdim_shape(shape, axes):
 
 class Sum(Function):
     """y = Σ over ``axes`` of x.   VJP: gx = gy broadcast back over the summed axes."""
+    reads_inputs = False  # its backward needs no input's values
 
     amp_policy = "float32"
 
@@ -368,6 +369,7 @@ def _reverse_cumsum(t, dim):
 
 class Cumsum(Function):
     """yᵢ = Σ_{j ≤ i} xⱼ along ``dim``.   VJP: gxⱼ = Σ_{i ≥ j} gyᵢ (a reversed cumsum)."""
+    reads_inputs = False  # its backward needs no input's values
 
     amp_policy = "float32"
 

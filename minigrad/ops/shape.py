@@ -50,6 +50,7 @@ def _sum_to_array(xp, x, shape):
 
 class Reshape(Function):
     """y = x viewed with a new shape.   VJP: gx = gy reshaped back."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, shape):
         self.shape = shape
@@ -64,6 +65,7 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with its axes reordered.   VJP: gx = gy with the inverse order."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, dims):
         self.dims = dims
@@ -84,6 +86,7 @@ class Permute(Function):
 
 class BroadcastTo(Function):
     """y = x broadcast to ``shape``.   VJP: gx = gy summed back to x's shape."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, shape):
         self.shape = shape
@@ -98,6 +101,7 @@ class BroadcastTo(Function):
 
 class SumTo(Function):
     """y = x summed down to ``shape``.   VJP: gx = gy broadcast to x's shape."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, shape):
         self.shape = shape
@@ -186,6 +190,7 @@ def repeat(x, repeats):
 
 class Flip(Function):
     """y = x reversed along ``dims``.   VJP: gx = gy reversed along ``dims``."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, dims):
         self.dims = dims
@@ -432,6 +437,7 @@ class GetItem(Function):
 
 class IndexAdd(Function):
     """y = zeros(shape) with y[index] += g.   VJP: gg = gy[index]."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
@@ -466,6 +472,7 @@ def getitem(x, index):
 
 class Cat(Function):
     """y = the inputs joined along ``dim``.   VJP: each input gets its slice of gy."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, dim):
         self.dim = dim
@@ -557,6 +564,7 @@ def chunk(x, chunks, dim=0):
 class Pad(Function):
     """Constant padding by non-negative widths, ``widths[i] = (before, after)`` for dim i.
     VJP: gx = gy with the padding sliced off."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, widths, value):
         self.widths, self.value = widths, value
@@ -639,6 +647,7 @@ def pad(input, pad, mode="constant", value=None):
 
 class ToDevice(Function):
     """y = x copied to another device.   VJP: gx = gy copied back."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, device):
         self.device = device
