@@ -51,6 +51,8 @@ def array_string(a, prefix):
     """``a`` (a NumPy array) formatted with the current options."""
     o = _options
     kwargs = {}
+    if a.dtype.kind == "V" and a.dtype.name == "bfloat16":
+        a = a.astype(np.float32)  # exact; NumPy formats ml_dtypes' bfloat16 as integers
     if o["sci_mode"] is True and a.dtype.kind == "f":
         p = o["precision"]
         kwargs["formatter"] = {"float_kind": lambda v: f"{v:.{p}e}"}

@@ -2,6 +2,7 @@
 or as separate ints; floats default to float32."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -109,22 +110,28 @@ def from_numpy(array):
     """A tensor sharing memory with the NumPy array ``array``."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf" and not _dt.is_floating(array.dtype):
+        raise TypeError(f"from_numpy: can't convert an array of dtype {array.dtype}; tensors "
+                        "hold bools, integers or floats")
     return _make_tensor(array, np, False)
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
     dtype = _float_dtype(dtype)
-    return _finish(_module(device, dtype).zeros(_shape_args(shape), dtype), requires_grad)
+    return _finish(_module(device, dtype).zeros(_shape_args(shape, "zeros", sizes=True), dtype),
+                   requires_grad)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
     dtype = _float_dtype(dtype)
-    return _finish(_module(device, dtype).ones(_shape_args(shape), dtype), requires_grad)
+    return _finish(_module(device, dtype).ones(_shape_args(shape, "ones", sizes=True), dtype),
+                   requires_grad)
 
 
 def empty(*shape, dtype=None, device=None, requires_grad=False):
     dtype = _float_dtype(dtype)
-    return _finish(_module(device, dtype).empty(_shape_args(shape), dtype), requires_grad)
+    return _finish(_module(device, dtype).empty(_shape_args(shape, "empty", sizes=True), dtype),
+                   requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -132,11 +139,20 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
         dtype = (_dt.bool if isinstance(fill_value, bool) else _dt.int64
                  if isinstance(fill_value, int) else _dt.get_default_dtype())
     dtype = _dt.as_dtype(dtype)
-    size = (size,) if isinstance(size, int) else tuple(size)
+    size = _shape_args((size,) if isinstance(size, numbers.Integral) else size, "full",
+                       sizes=True)
+    if not isinstance(fill_value, (numbers.Number, np.generic)) and not (
+            isinstance(fill_value, Tensor) and fill_value.ndim == 0):
+        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
+    fill_value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
+    if dtype.kind in "iub" and isinstance(fill_value, float) and not math.isfinite(fill_value):
+        raise ValueError(f"full: cannot fill an integer tensor ({dtype}) with {fill_value}")
     return _finish(_module(device, dtype).full(size, fill_value, dtype=dtype), requires_grad)
 
 
 def _like(x, dtype, device):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"*_like: expects a Tensor, got {type(x).__name__}")
     return (_dt.as_dtype(dtype) or x.dtype), (device or x.device)
 
 
@@ -185,28 +201,37 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _finish(xp.arange(start, end, step, dtype=_dt.float64).astype(dtype), requires_grad)
 
 
+def _steps(steps, op):
+    if not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"{op}: steps must be a non-negative integer, got {steps!r}")
+    return int(steps)
+
+
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     dtype = _float_dtype(dtype)
+    steps = _steps(steps, "linspace")
     return _finish(_module(device, dtype).linspace(start, end, steps, dtype=dtype), requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     dtype = _float_dtype(dtype)
+    n, m = _shape_args((n, n if m is None else m), "eye", sizes=True)
     return _finish(_module(device, dtype).eye(n, m, dtype=dtype), requires_grad)
 
 
 def rand(*shape, generator=None, dtype=None, device=None, requires_grad=False):
     """U[0, 1) samples from minigrad's seeded generator (or ``generator``'s stream)."""
     device = normalize_device(device)
-    arr = _random.uniform(_shape_args(shape), 0.0, 1.0, dtype, device, generator)
+    arr = _random.uniform(_shape_args(shape, "rand", sizes=True), 0.0, 1.0, dtype, device,
+                          generator)
     return _finish(arr, requires_grad)
 
 
 def randn(*shape, generator=None, dtype=None, device=None, requires_grad=False):
     """N(0, 1) samples from minigrad's seeded generator (or ``generator``'s stream)."""
     device = normalize_device(device)
-    return _finish(_random.normal(_shape_args(shape), 0.0, 1.0, dtype, device, generator),
-                   requires_grad)
+    return _finish(_random.normal(_shape_args(shape, "randn", sizes=True), 0.0, 1.0, dtype,
+                                  device, generator), requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None):
@@ -361,6 +386,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
     """``base ** linspace(start, end, steps)``, computed in float64 and rounded once."""
     dtype = _float_dtype(dtype)
+    steps = _steps(steps, "logspace")
     xp = _module(device, dtype)
     values = xp.power(float(base), xp.linspace(start, end, steps, dtype=np.float64))
     return _finish(values.astype(dtype), requires_grad)

@@ -65,9 +65,13 @@ def as_dtype(dtype):
             raise TypeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
         return bfloat16
     try:
-        return np.dtype(dtype)
+        dt = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"not a dtype: {dtype!r}") from None
+    if dt.kind not in "biuf" and not is_floating(dt):
+        raise TypeError(f"not a dtype minigrad has: {dtype!r} ({dt}); tensors hold bools, "
+                        "integers or floats")
+    return dt
 
 
 def is_floating(dtype) -> builtins.bool:

@@ -134,10 +134,18 @@ _cpu = np.random.default_rng(_seed)
 _cuda = Philox(_seed)  # needs no GPU until its first draw
 
 
+def _seed_value(seed) -> int:
+    seed = int(seed)
+    if not -2**63 <= seed < _U64:
+        raise ValueError(f"manual_seed: a seed must be in [-2**63, 2**64), got {seed}")
+    return seed % _U64
+
+
 def manual_seed(seed: int):
-    """Seed the generators of every device."""
+    """Seed the generators of every device. As in PyTorch, any integer in
+    [−2⁶³, 2⁶⁴) is a seed; a negative one is taken modulo 2⁶⁴."""
     global _seed, _cpu, _cuda
-    _seed = int(seed)
+    _seed = _seed_value(seed)
     _cpu = np.random.default_rng(_seed)
     _cuda = Philox(_seed)
     return _seed
@@ -191,7 +199,7 @@ class Generator:
 
     def manual_seed(self, seed):
         """Restart the stream from ``seed``; returns the generator."""
-        self._seed = int(seed) % _U64
+        self._seed = _seed_value(seed)
         self._impl = (np.random.default_rng(self._seed) if self.device == "cpu"
                       else Philox(self._seed))
         return self

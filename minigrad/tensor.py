@@ -7,6 +7,7 @@ written once against the array module ``xp`` and so run on both devices.
 from __future__ import annotations
 
 import numbers
+import operator
 import weakref
 from collections import namedtuple
 
@@ -39,6 +40,9 @@ def _to_array(data, dtype=None, device=None):
     dtype = _dt.as_dtype(dtype)
     if isinstance(data, Tensor):
         arr = data.data
+    elif getattr(data, "is_sparse", False):
+        raise TypeError(f"cannot make a dense tensor from a {type(data).__name__}; use "
+                        ".to_dense()")
     else:
         arr = data
     xp = get_array_module(arr)
@@ -56,6 +60,9 @@ def _to_array(data, dtype=None, device=None):
                         "expected numbers or bools")
     if dtype is not None and arr.dtype != dtype:
         check_dtype_on(device_of(arr) if device is None else normalize_device(device), dtype)
+        if dtype.kind in "iub" and _dt.is_floating(arr.dtype) and arr.size and \
+                not bool(get_array_module(arr).isfinite(arr).all()):
+            raise ValueError(f"cannot convert inf or NaN to {dtype}")
         with np.errstate(over="ignore"):
             arr = arr.astype(dtype)
     if device is not None:
@@ -128,16 +135,28 @@ def _as_operand(x, ref):
     elif isinstance(x, numbers.Real):
         dt = ref.dtype if _dt.is_floating(ref.dtype) else _dt.get_default_dtype()
         arr = xp.asarray(x, dtype=dt)
+    elif isinstance(x, (list, tuple)):  # as mg.tensor(x) makes it: floats in float32
+        arr = to_device(_to_array(x), device_of(data))
     else:
         arr = xp.asarray(x)
+        if not (arr.dtype.kind in "biuf" or _dt.is_floating(arr.dtype)):
+            raise TypeError(f"unsupported operand {type(x).__name__} ({arr.dtype}) with a "
+                            "Tensor: expected a number, an array of numbers or a Tensor")
     return _make_tensor(arr, xp, False)
 
 
-def _shape_args(shape):
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+def _shape_args(shape, op="shape", sizes=False):
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike; each entry must be an integer (an int,
+    a NumPy integer, a 0-d integer tensor) and, with ``sizes``, not negative."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = shape[0]
+    try:
+        shape = tuple([operator.index(s) for s in shape])
+    except TypeError:
+        raise TypeError(f"{op}: sizes must be integers, got {tuple(shape)!r}") from None
+    if sizes and any(s < 0 for s in shape):
+        raise ValueError(f"{op}: negative dimension in size {shape}")
+    return shape
 
 
 class Tensor(DeviceDtypeShorthands):
@@ -220,7 +239,7 @@ class Tensor(DeviceDtypeShorthands):
         return get_array_module(self.data)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        return self.shape if dim is None else self.shape[_shape._dim(dim, self.ndim, "size")]
 
     def dim(self) -> int:
         return self.data.ndim
@@ -302,6 +321,8 @@ class Tensor(DeviceDtypeShorthands):
         return self.to(dtype=_dt.int16)
 
     def type_as(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"type_as: expects a Tensor, got {type(other).__name__}")
         return self.to(dtype=other.dtype)
 
     # ------------------------------------------------------------------ autograd
@@ -432,7 +453,14 @@ class Tensor(DeviceDtypeShorthands):
     def copy_(self, src):
         self._check_inplace("copy_")
         src = src.data if isinstance(src, Tensor) else src
-        self.data[...] = to_device(get_array_module(src).asarray(src), self.device)
+        src = to_device(get_array_module(src).asarray(src), self.device)
+        if not (src.dtype.kind in "biuf" or _dt.is_floating(src.dtype)):
+            raise TypeError(f"copy_: cannot copy {src.dtype} values into a tensor")
+        try:
+            self.data[...] = src
+        except ValueError:
+            raise ValueError(f"copy_: cannot copy shape {tuple(src.shape)} into shape "
+                             f"{self.shape} (the source must broadcast to it)") from None
         return self
 
     def _store(self, what, y):
@@ -548,8 +576,20 @@ class Tensor(DeviceDtypeShorthands):
         """Assignment into the data. Not recorded by autograd: allowed on tensors that do
         not require grad, or under ``no_grad``."""
         self._check_inplace("__setitem__")
-        value = value.data if isinstance(value, Tensor) else value
-        self.data[_shape.normalize_index(index)] = value
+        if isinstance(value, Tensor):
+            value = value.data
+        elif not hasattr(value, "dtype"):
+            kind = np.asarray(value).dtype.kind
+            if kind not in "biuf":
+                raise TypeError(f"setitem: cannot assign {type(value).__name__} to a tensor "
+                                "(a number, an array of numbers or a Tensor)")
+        index = _shape.normalize_index(index, self.shape, "setitem")
+        try:
+            self.data[index] = value
+        except ValueError as e:
+            raise ValueError(f"setitem: cannot assign a value of shape "
+                             f"{tuple(getattr(value, 'shape', ()))} into tensor of shape "
+                             f"{self.shape} at {index!r}: {e}") from None
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
@@ -603,6 +643,8 @@ class Tensor(DeviceDtypeShorthands):
     def __matmul__(self, other):
         if getattr(other, "is_sparse", False):
             return NotImplemented  # dense @ sparse: the sparse tensor's __rmatmul__
+        if not isinstance(other, Tensor):
+            other = _as_operand(other, self)  # a list or array, as + and * take them
         return _linalg.matmul(self, other)
 
     def __rmatmul__(self, other):
@@ -612,41 +654,51 @@ class Tensor(DeviceDtypeShorthands):
         return self.abs()
 
     # comparisons: no gradient, bool tensors
-    def _compare(self, other, op):
+    def _compare(self, other, op, name):
+        """``op`` of the arrays (a comparison or a logical/bitwise op: no gradient), its
+        shape and dtype errors named as minigrad's other ops name theirs."""
         if other is None:  # t == None is False, t != None True (Python's identity rule)
             return NotImplemented
         o = other.data if isinstance(other, Tensor) else other
-        return _make_tensor(op(self.data, o), None, False)
+        try:
+            return _make_tensor(op(self.data, o), None, False)
+        except (ValueError, TypeError) as e:
+            shape = getattr(o, "shape", None)
+            what = f"shapes {self.shape} and {tuple(shape)}" if shape is not None else \
+                f"a {self.dtype} tensor and {type(o).__name__}"
+            raise type(e)(f"{name}: cannot apply to {what}: {e}") from None
 
     def __eq__(self, other):  # noqa: D105
-        return self._compare(other, lambda a, b: a == b)
+        return self._compare(other, lambda a, b: a == b, "eq")
 
     def __ne__(self, other):
-        return self._compare(other, lambda a, b: a != b)
+        return self._compare(other, lambda a, b: a != b, "ne")
 
     def __lt__(self, other):
-        return self._compare(other, lambda a, b: a < b)
+        return self._compare(other, lambda a, b: a < b, "lt")
 
     def __le__(self, other):
-        return self._compare(other, lambda a, b: a <= b)
+        return self._compare(other, lambda a, b: a <= b, "le")
 
     def __gt__(self, other):
-        return self._compare(other, lambda a, b: a > b)
+        return self._compare(other, lambda a, b: a > b, "gt")
 
     def __ge__(self, other):
-        return self._compare(other, lambda a, b: a >= b)
+        return self._compare(other, lambda a, b: a >= b, "ge")
 
     def __invert__(self):
+        if self.dtype.kind not in "biu":
+            raise TypeError(f"bitwise_not: needs a bool or integer tensor, got {self.dtype}")
         return _make_tensor(~self.data, None, False)
 
     def __and__(self, other):
-        return self._compare(other, lambda a, b: a & b)
+        return self._compare(other, lambda a, b: a & b, "bitwise_and")
 
     def __or__(self, other):
-        return self._compare(other, lambda a, b: a | b)
+        return self._compare(other, lambda a, b: a | b, "bitwise_or")
 
     def __xor__(self, other):
-        return self._compare(other, lambda a, b: a ^ b)
+        return self._compare(other, lambda a, b: a ^ b, "bitwise_xor")
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__  # symmetric: b & t is t & b
 
@@ -655,18 +707,18 @@ class Tensor(DeviceDtypeShorthands):
 
     def logical_and(self, other):
         """Elementwise ``self and other`` of the truth values (non-zero is true)."""
-        return self._compare(other, lambda a, b: self.xp.logical_and(a, b))
+        return self._compare(other, lambda a, b: self.xp.logical_and(a, b), "logical_and")
 
     def logical_or(self, other):
-        return self._compare(other, lambda a, b: self.xp.logical_or(a, b))
+        return self._compare(other, lambda a, b: self.xp.logical_or(a, b), "logical_or")
 
     def logical_xor(self, other):
-        return self._compare(other, lambda a, b: self.xp.logical_xor(a, b))
+        return self._compare(other, lambda a, b: self.xp.logical_xor(a, b), "logical_xor")
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         """Elementwise ``|self − other| ≤ atol + rtol·|other|`` (a bool tensor)."""
         return self._compare(other, lambda a, b: self.xp.isclose(a, b, rtol=rtol, atol=atol,
-                                                                equal_nan=equal_nan))
+                                                                equal_nan=equal_nan), "isclose")
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
         """Whether :meth:`isclose` holds everywhere (a Python bool)."""
@@ -686,7 +738,8 @@ class Tensor(DeviceDtypeShorthands):
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         from .creation import full
 
-        return full(_shape_args((size,) if isinstance(size, numbers.Integral) else size),
+        return full(_shape_args((size,) if isinstance(size, numbers.Integral) else size,
+                                "new_full", sizes=True),
                     fill_value, dtype=dtype or self.dtype, device=device or self.device,
                     requires_grad=requires_grad)
 
@@ -736,10 +789,12 @@ class Tensor(DeviceDtypeShorthands):
         return self >= other
 
     def any(self, dim=None, keepdim=False):
-        return _make_tensor(self.xp.any(self.data, axis=dim, keepdims=keepdim), None, False)
+        axes = None if dim is None else _reduction.normalize_dims(dim, self.ndim, "any")
+        return _make_tensor(self.xp.any(self.data, axis=axes, keepdims=keepdim), None, False)
 
     def all(self, dim=None, keepdim=False):
-        return _make_tensor(self.xp.all(self.data, axis=dim, keepdims=keepdim), None, False)
+        axes = None if dim is None else _reduction.normalize_dims(dim, self.ndim, "all")
+        return _make_tensor(self.xp.all(self.data, axis=axes, keepdims=keepdim), None, False)
 
     def isfinite(self):
         return _make_tensor(self.xp.isfinite(self.data), None, False)
@@ -1089,7 +1144,7 @@ class Tensor(DeviceDtypeShorthands):
         return _linalg.matmul(self, other)
 
     def dot(self, other):
-        return _linalg.matmul(self, other)
+        return _linalg.dot(self, other)
 
     def mm(self, mat2):
         return _linalg.mm(self, mat2)
@@ -1185,7 +1240,7 @@ class Tensor(DeviceDtypeShorthands):
 
     # ------------------------------------------------------------------ shapes
     def reshape(self, *shape):
-        return _shape.reshape(self, _shape_args(shape))
+        return _shape.reshape(self, _shape_args(shape, "reshape"))
 
     view = reshape
 
@@ -1196,7 +1251,7 @@ class Tensor(DeviceDtypeShorthands):
         return self.reshape(other.shape)
 
     def permute(self, *dims):
-        return _shape.Permute(_shape_args(dims))(self)
+        return _shape.Permute(_shape_args(dims, "permute"))(self)
 
     def transpose(self, dim0, dim1):
         return _shape.transpose(self, dim0, dim1)
@@ -1216,7 +1271,7 @@ class Tensor(DeviceDtypeShorthands):
         return _shape.unsqueeze(self, dim)
 
     def expand(self, *sizes):
-        return _shape.expand(self, _shape_args(sizes))
+        return _shape.expand(self, _shape_args(sizes, "expand"))
 
     def expand_as(self, other):
         return self.broadcast_to(other.shape)
@@ -1231,7 +1286,7 @@ class Tensor(DeviceDtypeShorthands):
     sum_to_size = sum_to
 
     def repeat(self, *repeats):
-        return _shape.repeat(self, _shape_args(repeats))
+        return _shape.repeat(self, _shape_args(repeats, "repeat"))
 
     def flip(self, dims):
         return _shape.flip(self, dims)

@@ -52,7 +52,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grad_outputs = _as_tuple(grad_outputs) or (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
-    for t in inputs:
+    for i, t in enumerate(inputs):
+        if not hasattr(t, "requires_grad"):
+            raise TypeError(f"grad: inputs must be Tensors, but input {i} is "
+                            f"{type(t).__name__}")
         if not t.requires_grad:
             raise RuntimeError("grad: one of the inputs does not require grad")
     for y in outputs:

@@ -93,6 +93,9 @@ def jacobian(func, inputs, create_graph=False):
         ys = func(*xs)
     if isinstance(ys, Tensor):
         return _unpack(single, _jacobian_rows(ys, xs, create_graph))
+    if not isinstance(ys, (tuple, list)) or not all(isinstance(y, Tensor) for y in ys):
+        raise TypeError(f"jacobian: func must return a Tensor or a tuple of Tensors, got "
+                        f"{type(ys).__name__}")
     return tuple(_unpack(single, _jacobian_rows(y, xs, create_graph)) for y in ys)
 
 

@@ -525,6 +525,12 @@ def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        shapes = [v.shape for v in (x, min, max) if isinstance(v, Tensor)]
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(f"clamp: the shapes of the input and the bounds do not "
+                             f"broadcast: {' and '.join(map(str, shapes))}") from None
         # x < NaN is False, so a NaN x stays; a NaN bound wins (v != v), as in PyTorch
         y = x if min is None else where((x < min) | (min != min), min, x)
         return y if max is None else where((y > max) | (max != max), max, y)
@@ -603,6 +609,9 @@ def where(condition, input=None, other=None):
     if input is None and other is None:
         data = condition.data if isinstance(condition, Tensor) else condition
         return tuple(const(i) for i in data.nonzero())
+    if input is None or other is None:
+        raise TypeError("where: give both input and other (or neither, for the positions "
+                        "where condition holds)")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         device = condition.device if isinstance(condition, Tensor) else None
         input = Tensor(input, device=device)   # where(c, 1.0, 0.0): float32, as PyTorch

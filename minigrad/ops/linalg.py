@@ -69,9 +69,27 @@ class MatMul(Function):
         return ga, gb
 
 
+def _sparse_product(a, b):
+    """The product when an operand is a sparse tensor (COO, CSR, 2:4): the sparse
+    product (:func:`minigrad.sparse.mm`), which takes 1-D and 2-D dense operands, as
+    PyTorch's matmul and mm take a sparse operand. None when both are dense."""
+    if not (getattr(a, "is_sparse", False) or getattr(b, "is_sparse", False)):
+        return None
+    from ..sparse import mm as sparse_mm
+
+    return sparse_mm(a, b)
+
+
 def matmul(a, b):
     """PyTorch/NumPy matmul semantics, 1-d operands included: a 1-d left operand is a
-    row vector, a 1-d right operand a column vector, and the added dim is removed."""
+    row vector, a 1-d right operand a column vector, and the added dim is removed.
+    With a sparse operand, the sparse product (:func:`minigrad.sparse.mm`)."""
+    product = _sparse_product(a, b)
+    if product is not None:
+        return product
+    for x in (a, b):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"matmul: expects Tensors, got {type(x).__name__}")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} "
                          f"and {b.shape}")
@@ -103,9 +121,11 @@ def _need_product(op, a_name, a, a_ndim, b_name, b, b_ndim):
 
 
 def mm(input, mat2):
-    """The product of two matrices (PyTorch's ``mm``: 2-D only, no broadcasting)."""
+    """The product of two matrices (PyTorch's ``mm``: 2-D only, no broadcasting); with a
+    sparse operand, the sparse product (:func:`minigrad.sparse.mm`)."""
     _need_product("mm", "input", input, 2, "mat2", mat2, 2)
-    return MatMul()(input, mat2)
+    product = _sparse_product(input, mat2)
+    return product if product is not None else MatMul()(input, mat2)
 
 
 def bmm(input, mat2):

@@ -350,6 +350,7 @@ def _along_index(x, dim, index, source_shape, op):
         raise ValueError(f"{op}: index must be a 1-d integer tensor, got {index.dtype} of "
                          f"shape {index.shape}")
     index = index.reshape(-1)
+    _shape._check_index_range(index, x.shape[dim], dim, op)
     expected = x.shape[:dim] + (index.shape[0],) + x.shape[dim + 1:]
     if tuple(source_shape) != expected:
         raise ValueError(f"{op}: source must have shape {expected} (the input {x.shape} "

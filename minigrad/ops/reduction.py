@@ -22,11 +22,18 @@ def normalize_dims(dim, ndim, op):
     """``dim`` as a sorted tuple of non-negative axes. None and an empty tuple mean all
     axes (PyTorch's ``sum(x, dim=())`` reduces everything); a 0-d tensor accepts dim 0
     or −1 and has no axes; a dim named twice is an error, as in PyTorch."""
-    dims = (dim,) if isinstance(dim, int) else None if dim is None else tuple(dim)
+    if dim is None or isinstance(dim, (int, np.integer)):
+        dims = None if dim is None else (dim,)
+    elif isinstance(dim, (tuple, list)):
+        dims = tuple(dim)
+    else:
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
     if not dims:
         return tuple(range(ndim))
     out = []
     for d in dims:
+        if not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
         if not -max(ndim, 1) <= d < max(ndim, 1):
             raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
         out.append(d % max(ndim, 1))

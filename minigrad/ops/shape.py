@@ -145,6 +145,9 @@ def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return x.reshape(1)
     s, e = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim}) "
+                         f"for shape {x.shape}")
     n = 1
     for d in x.shape[s:e + 1]:
         n *= d
@@ -210,6 +213,8 @@ def flip(x, dims):
 def _dim(dim, ndim, op):
     """``dim`` as a non-negative axis, with PyTorch's range check (a 0-d tensor takes
     0 and −1)."""
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} {dim!r}")
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"{op}: dim {dim} is out of range (expected one in [{-n}, {n - 1}])")
@@ -273,9 +278,7 @@ def _checked_index(x, dim, index, op):
     if any(d != dim and index.shape[d] > x.shape[d] for d in range(x.ndim)):
         raise ValueError(f"{op}: index of shape {index.shape} is larger than the input "
                          f"{x.shape} outside dim {dim}")
-    n = x.shape[dim] if x.ndim else 1
-    if index.size and not (0 <= int(index.min()) and int(index.max()) < n):
-        raise IndexError(f"{op}: index out of range [0, {n}) of dim {dim}")
+    _check_index_range(index, x.shape[dim] if x.ndim else 1, dim, op)
     return dim, index
 
 
@@ -361,9 +364,19 @@ def scatter_add(input, dim, index, src):
 def index_select(x, dim, index):
     """The entries ``index`` (a 1-d integer tensor) of ``dim``, in that order."""
     index = index.data if isinstance(index, Tensor) else np.asarray(index)
-    if index.ndim > 1:
-        raise ValueError(f"index_select: index must be 1-d, got shape {index.shape}")
-    return x[_along(_dim(dim, x.ndim, "index_select"), index.reshape(-1))]
+    if index.ndim > 1 or index.dtype.kind not in "iu":
+        raise ValueError(f"index_select: index must be a 1-d integer tensor, got "
+                         f"{index.dtype} of shape {index.shape}")
+    dim = _dim(dim, x.ndim, "index_select")
+    _check_index_range(index, x.shape[dim] if x.ndim else 1, dim, "index_select")
+    return x[_along(dim, index.reshape(-1))]
+
+
+def _check_index_range(index, n, dim, op):
+    """Every entry of ``index`` in [0, n) (one read back from a GPU: CuPy would wrap an
+    out-of-range index around, silently)."""
+    if index.size and not (0 <= int(index.min()) and int(index.max()) < n):
+        raise IndexError(f"{op}: index out of range [0, {n}) of dim {dim}")
 
 
 def narrow(x, dim, start, length):
@@ -396,17 +409,24 @@ def _is_basic(index):
     return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in index)
 
 
-def normalize_index(index):
-    """Turn Tensors inside an index into arrays and boolean masks into integer arrays."""
+def normalize_index(index, shape=None, op="getitem"):
+    """Turn Tensors inside an index into arrays and boolean masks into integer arrays.
+    With ``shape`` (the indexed tensor's), a boolean mask must have the shape of the dims
+    it covers (NumPy would take a shorter mask's True entries as positions)."""
     if not isinstance(index, tuple):
         index = (index,)
-    out = []
+    entries = []
     for i in index:
         if isinstance(i, Tensor):
             i = i.data
         if isinstance(i, list):
             i = np.asarray(i)
-        if hasattr(i, "dtype") and getattr(i, "ndim", 0) > 0 and i.dtype.kind == "b":
+        entries.append(i)
+    if shape is not None:
+        _check_masks(entries, shape, op)
+    out = []
+    for i in entries:
+        if _is_mask(i):
             out.extend(i.nonzero())
             continue
         if hasattr(i, "dtype") and getattr(i, "ndim", 1) == 0 and i.dtype.kind in "iu":
@@ -415,9 +435,32 @@ def normalize_index(index):
     return tuple(out)
 
 
+def _is_mask(i):
+    return hasattr(i, "dtype") and getattr(i, "ndim", 0) > 0 and i.dtype.kind == "b"
+
+
+def _check_masks(entries, shape, op):
+    """PyTorch's rule: a boolean mask at index entry k covers as many dims as it has, and
+    must match their sizes."""
+    def covers(i):
+        return 0 if i is None or i is Ellipsis else i.ndim if _is_mask(i) else 1
+
+    dim = 0
+    for i in entries:
+        if i is Ellipsis:
+            dim += len(shape) - sum(covers(e) for e in entries)
+        elif _is_mask(i):
+            if tuple(i.shape) != tuple(shape[dim:dim + i.ndim]):
+                raise IndexError(f"{op}: the shape of the mask {tuple(i.shape)} at index "
+                                 f"{dim} does not match the shape of the indexed tensor "
+                                 f"{tuple(shape)}")
+        dim += covers(i)
+
+
 class GetItem(Function):
     """y = x[index] (slices, integers, integer arrays, boolean masks).
     VJP: gx = zeros with gy scatter-added at ``index`` (repeated indices accumulate)."""
+    reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, index):
         self.index = index
@@ -463,7 +506,7 @@ class IndexAdd(Function):
 
 
 def getitem(x, index):
-    index = normalize_index(index)
+    index = normalize_index(index, x.shape)
     xp = x.xp
     if xp.__name__ != "numpy":  # index arrays must live where the data lives
         index = tuple(xp.asarray(i) if hasattr(i, "ndim") else i for i in index)
@@ -490,10 +533,24 @@ class Cat(Function):
         return tuple(out)
 
 
-def cat(tensors, dim=0):
+def _tensor_list(tensors, op):
+    """The tensors of ``cat``/``stack``: a non-empty sequence of Tensors (a single tensor
+    is refused, as in PyTorch, rather than split along its first dim)."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expects a sequence of tensors, got a single tensor; wrap it "
+                        "in a list")
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("cat: expects a non-empty sequence of tensors")
+        raise ValueError(f"{op}: expects a non-empty sequence of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expects a sequence of tensors, but element {i} is "
+                            f"{type(t).__name__}")
+    return tensors
+
+
+def cat(tensors, dim=0):
+    tensors = _tensor_list(tensors, "cat")
     ndim = tensors[0].ndim
     if ndim == 0:
         raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
@@ -505,9 +562,7 @@ def cat(tensors, dim=0):
 
 
 def stack(tensors, dim=0):
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack: expects a non-empty sequence of tensors")
+    tensors = _tensor_list(tensors, "stack")
     shape = tensors[0].shape
     for t in tensors[1:]:
         if t.shape != shape:
@@ -519,6 +574,7 @@ def stack(tensors, dim=0):
 def split(x, split_size_or_sections, dim=0):
     """Split along ``dim`` into chunks of a given size (the last may be smaller) or into
     the given list of sizes. Each piece is a differentiable slice."""
+    dim = _dim(dim, x.ndim, "split")
     n = x.shape[dim]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
@@ -557,6 +613,7 @@ def chunk(x, chunks, dim=0):
     """Split into ``chunks`` pieces of size ceil(n / chunks) (PyTorch's rule)."""
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    dim = _dim(dim, x.ndim, "chunk")
     n = x.shape[dim]
     return split(x, max(-(-n // chunks), 1), dim)
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._backend import get_array_module, to_device
 from ..ops.shape import IndexAdd, cat
-from ..tensor import Tensor, _make_tensor
+from ..tensor import Tensor, _make_tensor, _shape_args
 from . import ops as _ops
 from .csr import (
     CSRPattern,
@@ -379,7 +379,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
         else:
             sparse_shape = (0,) * sd
         size = sparse_shape + dense_shape
-    size = tuple(int(s) for s in size)
+    size = _shape_args(tuple(size) if hasattr(size, "__iter__") else (size,), what)
     if min(size, default=0) < 0:
         raise ValueError(f"{what}: size {size} has a negative dimension")
     if len(size) != sd + len(dense_shape):

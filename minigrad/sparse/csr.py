@@ -25,7 +25,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._backend import device_of, get_array_module, to_device
 from ..ops.shape import IndexAdd
-from ..tensor import Tensor, _make_tensor
+from ..tensor import Tensor, _make_tensor, _shape_args
 from . import ops as _ops
 
 __all__ = ["CSRPattern", "CSRTensor", "sparse_csr_tensor", "to_sparse_csr"]
@@ -402,7 +402,7 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=Non
             raise ValueError(f"{what}: crow_indices must be 1-D with at least one entry")
         n_cols = int(col.max()) + 1 if col.shape[0] else 0
         size = (crow.shape[0] - 1, n_cols)
-    size = tuple(int(s) for s in size)
+    size = _shape_args(tuple(size) if hasattr(size, "__iter__") else (size,), what)
     if len(size) != 2:
         raise ValueError(f"{what}: CSR tensors are 2-D, got size {size}")
     if min(size) < 0:

@@ -177,7 +177,7 @@ def _as_dense(x, what):
 def _promote(S, D):
     """Cast the sparse values and the dense operand to their common dtype (as dense
     matmul does), differentiably."""
-    dtype = np.result_type(S.dtype, D.dtype)
+    dtype = _dt.result_type(S.values().data, D.data)  # PyTorch's rule: int64 @ f32 is f32
     if not _dt.is_floating(dtype) and dtype.kind not in "iu":
         raise TypeError(f"mm: cannot multiply {S.dtype} by {D.dtype}")
     if S.dtype != dtype:
@@ -291,6 +291,10 @@ class SparseTensorBase(DeviceDtypeShorthands):
     is_sparse = True
     __array_ufunc__ = None  # NumPy scalars defer to our reflected operators
     __hash__ = object.__hash__
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(f"cannot convert a {type(self).__name__} to a dense NumPy array "
+                        "implicitly; use .to_dense().numpy() (or .to_scipy())")
 
     # ------------------------------------------------------------------ attributes
     @property

@@ -74,9 +74,9 @@ tensor([[ 0., -3.,  2.,  0.,  0.,  0.,  0.,  7.]])
 
 Notes
 -----
-``D @ S`` with a dense left operand works for NumPy arrays and through
-``mg.sparse.mm(D, S)``; ``Tensor @ S`` needs ``Tensor.__matmul__`` to defer to sparse
-operands (``S.__rmatmul__(D)`` is the same product).
+``D @ S`` with a dense left operand (a Tensor or a NumPy array) is
+``S.__rmatmul__(D)``: ``Tensor.__matmul__`` defers to sparse operands, and
+``mg.sparse.mm(D, S)``, ``mg.matmul`` and ``mg.mm`` give the same product.
 
 PyTorch's ``torch.sparse.to_sparse_semi_structured`` takes a matrix that is already 2:4
 and does not prune; :func:`to_sparse_semi_structured` here does the same (it validates),
@@ -149,7 +149,8 @@ def unpack_meta(meta, n_groups):
     """Positions ``(i0, i1)``, each (M, n_groups) int64, from uint8 metadata."""
     xp = get_array_module(meta)
     m = meta.astype(xp.int64)
-    nib = xp.stack([m & 0xF, m >> 4], axis=-1).reshape(m.shape[0], -1)[:, :n_groups]
+    nib = xp.stack([m & 0xF, m >> 4], axis=-1).reshape(m.shape[0], 2 * m.shape[1])
+    nib = nib[:, :n_groups]
     return nib & 3, nib >> 2
 
 
@@ -366,9 +367,9 @@ class Sddmm24(Function):
 def _as_tensor(x, what):
     if isinstance(x, Tensor):
         return x
-    if hasattr(x, "shape") and hasattr(x, "dtype"):
+    if hasattr(x, "shape") and hasattr(x, "dtype") or isinstance(x, (list, tuple)):
         return Tensor(x)
-    raise TypeError(f"{what} must be a Tensor or an array, got {type(x).__name__}")
+    raise TypeError(f"{what} must be a Tensor, an array or a list, got {type(x).__name__}")
 
 
 class SparseSemiStructuredTensor:
@@ -621,6 +622,8 @@ def mm_24(S, D):
         raise TypeError(f"mm_24: S must be a SparseSemiStructuredTensor, got "
                         f"{type(S).__name__} (use to_sparse_24)")
     D = _as_tensor(D, "D")
+    if D.ndim not in (1, 2):
+        raise ValueError(f"mm_24: D must be 1-D or 2-D, got shape {D.shape}")
     if D.shape[0] != S.shape[1]:
         raise ValueError(f"mm_24: S has shape {S.shape} but D has shape {D.shape}")
     return mm24(S.values(), S.meta, D)

@@ -95,6 +95,14 @@ def test_repr_is_readable():
     assert "grad_fn=<Mul backward>" in repr(x * 2)
 
 
+
+def test_bfloat16_prints_as_floats():
+    if mg.bfloat16 is None:
+        pytest.skip("bfloat16 needs ml_dtypes")
+    assert repr(mg.tensor([1.0, 1.5], dtype=mg.bfloat16)) == \
+        "tensor([1. , 1.5], dtype=bfloat16)"
+
+
 def test_max_min_with_dim_return_values_and_indices():
     x = mg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
     values, indices = x.max(dim=1)

@@ -163,3 +163,223 @@ def test_mixing_real_devices_names_both():
                lambda: b.reshape(1, 2).scatter_add(1, index, b.reshape(1, 2))):
         with pytest.raises(RuntimeError, match="index is on cpu but the input is on cuda"):
             op()
+
+
+# ---------------------------------------------------------------- found by the bad-input audit
+
+
+def test_a_boolean_mask_must_match_the_dims_it_covers():
+    x = mg.tensor([10.0, 20.0, 30.0])
+    for mask in ([True, False], [True, False, True, True]):
+        with pytest.raises(IndexError, match=r"getitem: the shape of the mask .* \(3,\)"):
+            x[mg.tensor(mask)]
+    z = mg.zeros(2, 3)
+    with pytest.raises(IndexError, match=r"setitem: the shape of the mask \(3,\) at index 0"):
+        z[[False, True, True]] = 1.0
+    # masks after other index entries, Ellipsis and None cover the right dims
+    assert z[:, mg.tensor([True, False, True])].shape == (2, 2)
+    assert z[..., mg.tensor([True, False, True])].shape == (2, 2)
+    assert z[None, mg.tensor([True, False])].shape == (1, 1, 3)  # as NumPy and PyTorch
+    np.testing.assert_array_equal(x[mg.tensor([True, False, True])].numpy(), [10.0, 30.0])
+
+
+def test_none_and_strings_are_not_numbers():
+    with pytest.raises(TypeError, match="unsupported operand NoneType"):
+        mg.ones(2) + None
+    with pytest.raises(TypeError, match="unsupported operand str"):
+        mg.ones(2) * "a"
+    with pytest.raises(TypeError, match="where: give both input and other"):
+        mg.where(mg.tensor([True, False]), mg.tensor([5.0, 6.0]))
+    t = mg.zeros(2, 3)
+    with pytest.raises(TypeError, match="setitem: cannot assign NoneType"):
+        t[0] = None
+    t[0] = [1, 2, 3]  # numbers still go in
+    np.testing.assert_array_equal(t.numpy()[0], [1.0, 2.0, 3.0])
+
+
+def test_dtypes_are_bools_integers_or_floats():
+    for bad in (str, object, np.complex64):
+        with pytest.raises(TypeError, match="not a dtype minigrad has"):
+            mg.zeros(2, dtype=bad)
+    with pytest.raises(TypeError, match="not a dtype minigrad has"):
+        mg.ones(2).to(dtype=str)
+    with pytest.raises(TypeError, match="from_numpy: can't convert an array of dtype <U1"):
+        mg.from_numpy(np.array(["a"]))
+    assert mg.from_numpy(np.ones(2, np.uint8)).dtype == np.uint8
+
+
+def test_list_operands_are_made_as_mg_tensor_makes_them():
+    # float lists are float32, so they do not promote a float32 tensor to float64
+    assert (mg.ones(2) + [1.0, 2.0]).dtype == mg.float32
+    y = mg.ones(2, 3) @ [[1.0], [1.0], [1.0]]
+    assert y.dtype == mg.float32 and y.shape == (2, 1)
+    with pytest.raises(TypeError, match="matmul: expects Tensors, got list"):
+        mg.matmul([1.0, 2.0], mg.ones(2))
+
+
+def test_flatten_refuses_start_after_end():
+    with pytest.raises(ValueError, match=r"flatten: start_dim \(1\) comes after end_dim \(0\)"):
+        mg.randn(2, 3).flatten(1, 0)
+    with pytest.raises(ValueError, match="flatten: start_dim"):
+        mg.nn.Flatten(2, 1)(mg.randn(2, 3, 4))
+
+
+def test_comparisons_and_copies_name_the_op_and_the_shapes():
+    with pytest.raises(ValueError, match=r"eq: cannot apply to shapes \(2, 3\) and \(3, 2\)"):
+        _ = mg.ones(2, 3) == mg.ones(3, 2)
+    with pytest.raises(ValueError, match=r"isclose: cannot apply to shapes \(2, 3\) and \(4,\)"):
+        mg.ones(2, 3).isclose(mg.ones(4))
+    with pytest.raises(ValueError, match=r"copy_: cannot copy shape \(4,\) into shape \(2, 3\)"):
+        mg.zeros(2, 3).copy_(mg.zeros(4))
+    with pytest.raises(ValueError, match=r"clamp: the shapes .* \(2, 3\) and \(4,\)"):
+        mg.randn(2, 3).clamp(min=mg.zeros(4))
+    with pytest.raises(ValueError, match=r"setitem: cannot assign a value of shape \(4,\)"):
+        mg.zeros(2, 3)[0] = mg.ones(4)
+    with pytest.raises(TypeError, match="bitwise_not: needs a bool or integer tensor"):
+        ~mg.randn(2)
+    with pytest.raises(TypeError, match="bitwise_and: cannot apply"):
+        mg.randn(2) & mg.randn(2)
+    np.testing.assert_array_equal((~mg.tensor([True, False])).numpy(), [False, True])
+
+
+def test_dims_are_checked_for_range_and_type():
+    x = mg.ones(2, 3)
+    with pytest.raises(IndexError, match="any: dim 5 is out of range"):
+        x.bool().any(5)
+    with pytest.raises(ValueError, match="all: a dim appears more than once"):
+        x.bool().all((0, 0))
+    with pytest.raises(IndexError, match="size: dim 5 is out of range"):
+        x.size(5)
+    with pytest.raises(IndexError, match="chunk: dim 5 is out of range"):
+        x.chunk(2, dim=5)
+    with pytest.raises(IndexError, match="split: dim 3 is out of range"):
+        x.split(1, dim=3)
+    for bad in (1.0, "x"):
+        with pytest.raises(TypeError, match="sum: dim must be an int or a tuple of ints"):
+            x.sum(bad)
+    with pytest.raises(TypeError, match="unsqueeze: dim must be an int, got NoneType"):
+        x.unsqueeze(None)
+    with pytest.raises(TypeError, match="permute: sizes must be integers"):
+        x.permute(1.0, 0)
+    assert x.size(-1) == 3 and x.chunk(2, dim=-1)[0].shape == (2, 2)
+    np.testing.assert_array_equal(x.bool().any(np.int64(1)).numpy(), [True, True])
+
+
+def test_non_tensor_arguments_get_a_type_error_naming_the_function():
+    x = mg.ones(2, requires_grad=True)
+    y = (x * 2).sum()
+    with pytest.raises(TypeError, match="cat: expects a sequence of tensors, but element 1"):
+        mg.cat([mg.ones(2), None])
+    with pytest.raises(TypeError, match="stack: expects a sequence of tensors, got a single"):
+        mg.stack(mg.ones(2, 2))
+    with pytest.raises(TypeError, match="grad: inputs must be Tensors, but input 1 is int"):
+        mg.autograd.grad(y, [x, 3])
+    with pytest.raises(TypeError, match=r"\*_like: expects a Tensor, got list"):
+        mg.zeros_like([1, 2])
+    with pytest.raises(TypeError, match="type_as: expects a Tensor, got list"):
+        mg.randn(2).type_as([1])
+
+
+def test_creation_sizes_are_non_negative_integers():
+    for call, message in [(lambda: mg.rand(-2), r"rand: negative dimension in size \(-2,\)"),
+                          (lambda: mg.randn(2, -1), "randn: negative dimension"),
+                          (lambda: mg.zeros(-1), "zeros: negative dimension"),
+                          (lambda: mg.eye(-1), "eye: negative dimension"),
+                          (lambda: mg.ones(2).new_zeros(-1), "new_full: negative dimension"),
+                          (lambda: mg.linspace(0, 1, -1), "linspace: steps must be"),
+                          (lambda: mg.logspace(0, 1, -1), "logspace: steps must be")]:
+        with pytest.raises(ValueError, match=message):
+            call()
+    for call, message in [(lambda: mg.ones(2.5), r"ones: sizes must be integers, got \(2.5,\)"),
+                          (lambda: mg.eye(2.5), "eye: sizes must be integers"),
+                          (lambda: mg.ones(2).reshape(2.0, 1), "reshape: sizes must be"),
+                          (lambda: mg.full((2,), "x"), "full: fill_value must be a number"),
+                          (lambda: mg.full_like(mg.ones(2), "x"), "full: fill_value must")]:
+        with pytest.raises(TypeError, match=message):
+            call()
+    assert mg.zeros(np.int64(2), 3).shape == (2, 3)
+    assert mg.ones(2).reshape(mg.tensor(2)).shape == (2,)
+    np.testing.assert_array_equal(mg.full([2], mg.tensor(3.0)).numpy(), [3.0, 3.0])
+
+
+def test_inf_and_nan_do_not_become_integers():
+    with pytest.raises(ValueError, match="cannot convert inf or NaN to int64"):
+        mg.tensor([float("nan")], dtype=mg.int64)
+    with pytest.raises(ValueError, match=r"full: cannot fill an integer tensor \(int64\) "
+                                         r"with nan"):
+        mg.full((2,), float("nan"), dtype=mg.int64)
+    assert mg.tensor([2.7], dtype=mg.int64).tolist() == [2]  # finite floats truncate
+
+
+def test_manual_seed_takes_pytorchs_range():
+    assert mg.manual_seed(-1) == 2**64 - 1 == mg.initial_seed()
+    a = mg.rand(3)
+    mg.manual_seed(2**64 - 1)
+    np.testing.assert_array_equal(mg.rand(3).numpy(), a.numpy())  # −1 is 2⁶⁴ − 1
+    with pytest.raises(ValueError, match=r"manual_seed: a seed must be in \[-2\*\*63, 2\*\*64\)"):
+        mg.manual_seed(2**64)
+    mg.manual_seed(0)
+
+
+def test_index_ops_check_their_index_under_their_own_name():
+    for call, op in [(lambda: mg.index_add(mg.zeros(3), 0, mg.tensor([0, 5]),
+                                           mg.tensor([1.0, 2.0])), "index_add"),
+                     (lambda: mg.index_copy(mg.zeros(3), 0, mg.tensor([-1, 0]),
+                                            mg.tensor([1.0, 2.0])), "index_copy"),
+                     (lambda: mg.ones(3).index_select(0, mg.tensor([3])), "index_select")]:
+        with pytest.raises(IndexError, match=fr"{op}: index out of range \[0, 3\) of dim 0"):
+            call()
+    with pytest.raises(ValueError, match="index_select: index must be a 1-d integer tensor"):
+        mg.ones(3).index_select(0, mg.tensor([0.0]))
+    np.testing.assert_array_equal(mg.arange(4.0).index_select(0, mg.tensor([3, 0])).numpy(),
+                                  [3.0, 0.0])
+
+
+def test_jacobian_of_a_function_that_returns_no_tensor():
+    with pytest.raises(TypeError, match="jacobian: func must return a Tensor or a tuple of "
+                                        "Tensors, got float"):
+        mg.autograd.functional.jacobian(lambda x: 3.0, mg.ones(2))
+
+
+def test_sparse_tensors_do_not_turn_dense_implicitly():
+    S = mg.sparse_coo_tensor([[0, 2]], [1.0, 5.0], 3)  # an int size for one dim
+    np.testing.assert_array_equal(S.to_dense().numpy(), [1.0, 0.0, 5.0])
+    with pytest.raises(TypeError, match=r"cannot make a dense tensor from a COOTensor; use "
+                                        r"\.to_dense\(\)"):
+        mg.tensor(S)
+    with pytest.raises(TypeError, match="cannot convert a COOTensor to a dense NumPy array"):
+        np.asarray(S)
+    with pytest.raises(TypeError, match="sparse_coo_tensor: sizes must be integers"):
+        mg.sparse_coo_tensor([[0, 2]], [1.0, 5.0], 2.5)
+
+
+def test_matmul_and_mm_take_a_sparse_operand():
+    S = mg.sparse_coo_tensor([[0, 1], [2, 0]], [5.0, 3.0], (2, 3))
+    B = mg.randn(3, 2)
+    expected = S.to_dense().numpy() @ B.numpy()
+    for product in (mg.matmul(S, B), mg.mm(S, B), S.to_sparse_csr() @ B):
+        np.testing.assert_allclose(product.numpy(), expected, rtol=1e-6)
+    A = mg.randn(4, 2)
+    np.testing.assert_allclose(A.matmul(S).numpy(), A.numpy() @ S.to_dense().numpy(),
+                               rtol=1e-6)
+    np.testing.assert_allclose(A.mm(S).numpy(), A.numpy() @ S.to_dense().numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"mm: .*\(3,\)"):
+        mg.mm(S, mg.ones(3))  # mm is 2-D only, as in PyTorch
+    # sparse @ int64 dense promotes as dense matmul does (float32, not NumPy's float64)
+    assert mg.sparse.mm(S, mg.ones(3, 2, dtype=mg.int64)).dtype == mg.float32
+    with pytest.raises(ValueError, match="dot: expects 1-D tensors"):
+        mg.ones(3).dot(mg.ones(3, 2))
+
+
+def test_2_4_products_with_empty_rows_and_bad_operands():
+    from minigrad.sparse import to_sparse_24
+
+    assert to_sparse_24(mg.zeros(0, 8)).to_dense().shape == (0, 8)
+    S = to_sparse_24(mg.randn(4, 8))
+    with pytest.raises(ValueError, match=r"mm_24: D must be 1-D or 2-D, got shape \(\)"):
+        S @ mg.tensor(1.0)
+    B = mg.randn(8, 3)
+    np.testing.assert_allclose(mg.matmul(S, B).numpy(), S.to_dense().numpy() @ B.numpy(),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(to_sparse_24([[1.0, 2.0, 3.0, 4.0]]).to_dense().numpy(),
+                                  [[0.0, 0.0, 3.0, 4.0]])
