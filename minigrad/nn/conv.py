@@ -554,6 +554,21 @@ def _single(op):
     return one
 
 
+def check_window_1d(op, input, kernel, stride, padding, dilation=1):
+    """The 1-D window parameters of ``op`` (conv1d, max_pool1d, avg_pool1d) checked in
+    1-D terms, before the op runs as its 2-D counterpart on a height-1 image (whose own
+    errors would show the inner 4-D shapes)."""
+    for what, v, least in (("kernel size", kernel, 1), ("stride", stride, 1),
+                           ("padding", padding, 0), ("dilation", dilation, 1)):
+        if v < least:
+            raise ValueError(f"{op}: {what} must be at least {least}, got {v}")
+    span, length = dilation * (kernel - 1) + 1, input.shape[-1] + 2 * padding
+    if span > length:
+        raise ValueError(f"{op}: the kernel spans {span} positions (size {kernel}, dilation "
+                         f"{dilation}), more than the padded input length {length} (input "
+                         f"shape {input.shape}, padding {padding})")
+
+
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution of ``input`` (N, C_in, L) or (C_in, L) with ``weight``
     (C_out, C_in/groups, k): conv2d on a height-1 image."""
@@ -570,6 +585,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     one = _single("conv1d")
     stride, dilation = one(stride, "stride"), one(dilation, "dilation")
     if not isinstance(padding, str):
+        check_window_1d("conv1d", input, weight.shape[-1], stride, one(padding, "padding"),
+                        dilation)
         padding = (0, one(padding, "padding"))
     y = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), padding,
                (1, dilation), groups)

@@ -53,15 +53,18 @@ Examples
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .. import random as _random
 from .._backend import get_array_module
 from ..autograd.grad_mode import no_grad
 from ..ops.elementwise import erfinv_array
+from ..tensor import Tensor
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -125,6 +128,23 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _initializer(floating):
+    """Decorate a public initializer: its first argument must be a Tensor, and a
+    floating-point one for the random initializers (PyTorch refuses to draw them into
+    integer tensors; the constants may fill any tensor)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def checked(tensor, *args, **kwargs):
+            if not isinstance(tensor, Tensor):
+                raise TypeError(f"{fn.__name__}: expects a Tensor, got {type(tensor).__name__}")
+            if floating and not _dt.is_floating(tensor.dtype):
+                raise TypeError(f"{fn.__name__}: expects a floating-point tensor, got "
+                                f"{tensor.dtype}")
+            return fn(tensor, *args, **kwargs)
+        return checked
+    return wrap
+
+
 def _fill(tensor, array):
     """Write ``array`` into ``tensor`` in place (dtype cast), outside the graph."""
     with no_grad():
@@ -143,6 +163,7 @@ def _empty(tensor, what):
 # --------------------------------------------------------------------------- basic
 
 
+@_initializer(floating=True)
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U[a, b]."""
     if a > b:
@@ -151,6 +172,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
                                          generator))
 
 
+@_initializer(floating=True)
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std²)."""
     if std < 0:
@@ -159,6 +181,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
                                         generator))
 
 
+@_initializer(floating=True)
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     r"""Fill with N(mean, std²) truncated to [a, b] (absolute bounds, as PyTorch).
 
@@ -183,6 +206,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     return _fill(tensor, xp.clip(x, a, b))
 
 
+@_initializer(floating=False)
 def constant_(tensor, val):
     """Fill with ``val``."""
     with no_grad():
@@ -190,14 +214,17 @@ def constant_(tensor, val):
     return tensor
 
 
+@_initializer(floating=False)
 def ones_(tensor):
     return constant_(tensor, 1.0)
 
 
+@_initializer(floating=False)
 def zeros_(tensor):
     return constant_(tensor, 0.0)
 
 
+@_initializer(floating=False)
 def eye_(tensor):
     """Fill a 2-D tensor with the identity (ones on the diagonal of a rectangle)."""
     if tensor.ndim != 2:
@@ -206,6 +233,7 @@ def eye_(tensor):
     return _fill(tensor, xp.eye(*tensor.shape))
 
 
+@_initializer(floating=False)
 def dirac_(tensor, groups=1):
     """Fill a conv weight (3-, 4- or 5-D) with the Dirac delta: the convolution passes
     its input channels through unchanged (per group)."""
@@ -226,6 +254,7 @@ def dirac_(tensor, groups=1):
 # --------------------------------------------------------------------------- scaled
 
 
+@_initializer(floating=True)
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     r"""Glorot uniform: U[−a, a], a = gain·√(6/(fan_in + fan_out)), so that
     Var = gain²·2/(fan_in + fan_out)."""
@@ -236,6 +265,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return uniform_(tensor, -a, a, generator)
 
 
+@_initializer(floating=True)
 def xavier_normal_(tensor, gain=1.0, generator=None):
     r"""Glorot normal: N(0, σ²), σ = gain·√(2/(fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -245,6 +275,7 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
     return normal_(tensor, 0.0, std, generator)
 
 
+@_initializer(floating=True)
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     r"""He uniform: U[−b, b], b = √3·gain/√fan, gain = calculate_gain(nonlinearity, a).
 
@@ -274,6 +305,7 @@ def reset_layer_(weight, bias=None):
         uniform_(bias, -bound, bound)
 
 
+@_initializer(floating=True)
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     r"""He normal: N(0, σ²), σ = gain/√fan (Var = 2/fan_in for ReLU)."""
     fan = _calculate_correct_fan(tensor, mode)
@@ -283,6 +315,7 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", gen
     return normal_(tensor, 0.0, gain / math.sqrt(fan), generator)
 
 
+@_initializer(floating=True)
 def lecun_normal_(tensor):
     r"""LeCun normal: N(0, 1/fan_in)."""
     fan_in, _ = _calculate_fan_in_and_fan_out(tensor)
@@ -291,6 +324,7 @@ def lecun_normal_(tensor):
     return normal_(tensor, 0.0, math.sqrt(1.0 / fan_in))
 
 
+@_initializer(floating=True)
 def lecun_uniform_(tensor):
     r"""LeCun uniform: U[−√(3/fan_in), √(3/fan_in)] (variance 1/fan_in)."""
     fan_in, _ = _calculate_fan_in_and_fan_out(tensor)
@@ -300,6 +334,7 @@ def lecun_uniform_(tensor):
     return uniform_(tensor, -bound, bound)
 
 
+@_initializer(floating=True)
 def calibrated_normal_(tensor):
     r"""The "calibrated" init N(0, 1/fan_in): each unit's pre-activation variance equals
     the variance of one input (Var(Σ wᵢxᵢ) = fan_in·Var(w)·Var(x)). Same as
@@ -307,6 +342,7 @@ def calibrated_normal_(tensor):
     return lecun_normal_(tensor)
 
 
+@_initializer(floating=True)
 def orthogonal_(tensor, gain=1.0, generator=None):
     r"""A (semi-)orthogonal matrix times ``gain`` (Saxe et al. 2014).
 
@@ -334,6 +370,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     return _fill(tensor, (gain * q).reshape(tensor.shape))
 
 
+@_initializer(floating=True)
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     """2-D only: N(0, std²) with ⌈sparsity·rows⌉ entries of every column set to zero
     (Martens 2010)."""

@@ -405,6 +405,10 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         raise ValueError(f"{name}: every input element must be a probability in [0, 1], got "
                          f"values in [{lo}, {hi}] (pass logits to "
                          "binary_cross_entropy_with_logits instead)")
+    y = target.data
+    if y.size and (bool((y < 0).any()) or bool((y > 1).any())):
+        raise ValueError(f"{name}: every target element must be in [0, 1], got values in "
+                         f"[{float(y.min())}, {float(y.max())}]")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
         loss = loss * _as_tensor(weight, input, name, "weight")

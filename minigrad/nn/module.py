@@ -255,6 +255,26 @@ def _as_array(v):
     return np.asarray(v)
 
 
+def _uncopyable(a, t):
+    """Why the array ``a`` cannot be copied into the tensor ``t`` by load_state_dict (its
+    values are not numbers, or are inf/NaN bound for an integer tensor), or None."""
+    kind = a.dtype.kind
+    if kind not in "biuf" and not _dt.is_floating(a.dtype):
+        return f"expected a tensor or an array of numbers, got {a.dtype} values"
+    if t.dtype.kind in "iub" and _dt.is_floating(a.dtype) and a.size and \
+            not bool(get_array_module(a).isfinite(a).all()):
+        return f"inf or NaN cannot be copied into an integer tensor ({t.dtype})"
+    return None
+
+
+def _is_dtype_name(name):
+    try:
+        _dt.as_dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
 def _parse_to(args, kwargs):
     """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` and keywords."""
     device = kwargs.pop("device", None)
@@ -266,6 +286,8 @@ def _parse_to(args, kwargs):
             device, dtype = a.device, a.dtype
         elif isinstance(a, str) and (a.startswith("cpu") or a.startswith("cuda")):
             device = a
+        elif isinstance(a, str) and not _is_dtype_name(a):
+            device = a  # not a dtype either: normalize_device names the unknown device
         elif a is not None:
             dtype = a
     if dtype is not None:
@@ -744,6 +766,10 @@ class Module(DeviceDtypeShorthands):
                 extra[k] = state_dict[k]
                 continue
             a = _as_array(state_dict[k])
+            problem = _uncopyable(a, t)
+            if problem:
+                errors.append(f'While copying the parameter named "{k}", {problem}.')
+                continue
             if getattr(t, "cls_to_become", None) is not None:  # a lazy module's placeholder
                 t.materialize(tuple(a.shape))
             if tuple(a.shape) != t.shape:

@@ -681,6 +681,9 @@ class _NormBase(Module):
                              f"{momentum}")
         if eps <= 0:
             raise ValueError(f"{type(self).__name__}: eps must be positive, got {eps}")
+        if not isinstance(num_features, numbers.Integral) or num_features < 0:
+            raise ValueError(f"{type(self).__name__}: num_features must be a non-negative "
+                             f"integer, got {num_features!r}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         kw = dict(dtype=dtype, device=device)
@@ -799,6 +802,9 @@ class _TrailingNorm(Module):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
+        if not all(isinstance(n, numbers.Integral) and n >= 0 for n in normalized_shape):
+            raise ValueError(f"{type(self).__name__}: normalized_shape must hold non-negative "
+                             f"integers, got {normalized_shape!r}")
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         _affine_parameters(self, self.normalized_shape, elementwise_affine, bias,

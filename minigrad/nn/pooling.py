@@ -33,7 +33,7 @@ from ..cuda_graphs import is_current_stream_capturing
 from ..dtypes import is_floating
 from ..ops.elementwise import const, where
 from ..tensor import Tensor, _make_tensor
-from .conv import _pair, _single, _triple
+from .conv import _pair, _single, _triple, check_window_1d
 from .module import Module
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
@@ -277,6 +277,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """1-D max pooling of (N, C, L) or (C, L): max_pool2d on a height-1 image."""
     _spatial_input(input, "max_pool1d", 1)
     one = _single("max_pool1d")
+    check_window_1d("max_pool1d", input, one(kernel_size),
+                    one(kernel_size if stride is None else stride), one(padding), one(dilation))
     out = max_pool2d(input.unsqueeze(-2), (1, one(kernel_size)),
                      None if stride is None else (1, one(stride)), (0, one(padding)),
                      (1, one(dilation)), ceil_mode, return_indices)
@@ -385,6 +387,8 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     _spatial_input(input, "avg_pool1d", 1)
     one = _single("avg_pool1d")
+    check_window_1d("avg_pool1d", input, one(kernel_size),
+                    one(kernel_size if stride is None else stride), one(padding))
     return avg_pool2d(input.unsqueeze(-2), (1, one(kernel_size)),
                       None if stride is None else (1, one(stride)), (0, one(padding)),
                       ceil_mode, count_include_pad).squeeze(-2)
