@@ -13,10 +13,10 @@ cross-entropy. Images are normalized with the training set's mean and std (one n
 each, as ``Normalize((mean,), (std,))`` would). Accuracy is measured once, at the end,
 on the fixed held-out split of ``minigrad.data.digits_splits()`` (360 images).
 
-Expected (seed 0, 3 to 10 seconds on one CPU core): the training loss falls from 1.60 in
-the first epoch to 0.54 (label smoothing 0.1 keeps it well above 0), and the last line
-reads ``test accuracy 98.9% (356/360)``; seeds 0-5 gave 98.6% to 99.2% (NumPy with
-OpenBLAS; another BLAS may round differently and change a prediction or two).
+Expected (seed 0, about 7 s on a 2-core EPYC virtual machine): the training loss falls
+from 1.60 in the first epoch to 0.54 (label smoothing 0.1 keeps it well above 0), and the
+last line reads ``test accuracy 98.9% (356/360)``; seeds 0-5 gave 98.6% to 99.2% (NumPy
+with OpenBLAS; another BLAS may round differently and change a prediction or two).
 """
 import argparse
 import time

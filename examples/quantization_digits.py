@@ -15,12 +15,13 @@
 For each model the table gives the test accuracy, the agreement of its predictions with
 the float model's, and the bytes of the stored weights (with scales and zero points).
 
-Expected (seed 0, about 2 seconds on one core): the float model at 96.7%. INT8 changes
-nothing here (every INT8 variant agrees with the float predictions on 99.7-100% of the test
-images, at a quarter of the storage), and 4 bits costs nothing either: 8-bit is gentle on a
-model this size. At 2 bits the schemes separate: per-tensor symmetric falls to about 76%,
-per-channel symmetric to about 84% (W2A8 calibrated likewise), per-channel asymmetric keeps
-about 97%, and 3 epochs of QAT bring W2A8 from 84% back to about 95%.
+Expected (seed 0, about 4 s on a 2-core EPYC virtual machine): the float model at 96.7%.
+INT8 changes nothing here (every INT8 variant agrees with the float predictions on
+99.7-100% of the test images, at a quarter of the storage), and 4 bits costs nothing
+either: 8-bit is gentle on a model this size. At 2 bits the schemes separate: per-tensor
+symmetric falls to about 76%, per-channel symmetric to about 84% (W2A8 calibrated
+likewise), per-channel asymmetric keeps about 97%, and 3 epochs of QAT bring W2A8 from 84%
+back to about 95%.
 """
 import argparse
 import time

@@ -13,12 +13,12 @@ same initialization and the same batches (Adam, cross-entropy):
 - 2:4:                every step 2:4 sparse (the model stays 2:4 at the end);
 - sparse-then-dense:  the first ``--sparse-fraction`` of the steps 2:4, then ``dense()``.
 
-Expected (seed 0, hidden 64, 20 epochs; a few seconds on one core): dense 96.9%, 2:4
-training 96.7% (within a point of dense on seeds 0-1), sparse-then-dense 96.9%, and the
-dense model pruned to 2:4 after training without fine-tuning 95.0% (one-shot pruning costs
-about two points; training with the mask recovers them). On the CPU the 2:4 steps take
-longer than dense ones at this size (masks, gathers and small Numba kernels instead of
-one BLAS call); see ``benchmarks/sparse24_cpu.py``.
+Expected (seed 0, hidden 64, 20 epochs; about 8 s on a 2-core EPYC virtual machine): dense
+96.9%, 2:4 training 96.7% (within a point of dense on seeds 0-1), sparse-then-dense 96.9%,
+and the dense model pruned to 2:4 after training without fine-tuning 95.0% (one-shot
+pruning costs about two points; training with the mask recovers them). On the CPU the 2:4
+steps take longer than dense ones at this size (masks, gathers and small Numba kernels
+instead of one BLAS call); see ``benchmarks/sparse24_cpu.py``.
 """
 import argparse
 import time

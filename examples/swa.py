@@ -22,8 +22,8 @@ rate at ``--swa-lr``, by default the same 0.1: the paper's constant-learning-rat
 * the last iterate (the model as training left it);
 * the SWA average (after ``update_bn``).
 
-Expected (seed 0, about 1 s on one core; NumPy with OpenBLAS on two threads, whose
-rounding can move a number slightly)::
+Expected (seed 0, about 4 s on a 2-core EPYC virtual machine; NumPy with OpenBLAS on two
+threads, whose rounding can move a number slightly)::
 
     last iterate      test accuracy 96.9%  test NLL 0.1074
     SWA (8 epochs)    test accuracy 98.6%  test NLL 0.0681

@@ -22,8 +22,8 @@ Here:
 Both are measured on the held-out test images of the digits 5-9 (179), never seen in
 training.
 
-Expected (seed 0, about 3 s on one core; NumPy with OpenBLAS on two threads, whose
-rounding can move a number slightly)::
+Expected (seed 0, about 5 s on a 2-core EPYC virtual machine; NumPy with OpenBLAS on two
+threads, whose rounding can move a number slightly)::
 
     pre-trained on 0-4:  test accuracy on 0-4  99.4%  (720 training images)
     5-9 from 25 labels:
