@@ -1036,6 +1036,10 @@ class Tensor(DeviceDtypeShorthands):
     def masked_fill(self, mask, value):
         """``value`` where ``mask`` is true, ``self`` elsewhere, in ``self``'s dtype as in
         PyTorch (2.7 in an integer tensor is 2); differentiable in self."""
+        shape = tuple(getattr(mask, "shape", np.shape(mask)))
+        if not _shape.broadcasts_to(shape, self.shape):
+            raise ValueError(f"masked_fill: the mask's shape {shape} does not broadcast to "
+                             f"the tensor's shape {self.shape}")
         y = _elementwise.where(mask, value, self)
         return y if y.dtype == self.dtype else y.to(dtype=self.dtype)
 

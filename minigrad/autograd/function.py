@@ -446,6 +446,7 @@ def accumulate_grad(x, gx, create_graph=False):
             dense = gx.dense()
             x.grad = dense if x.grad is None else x.grad + dense
         else:
+            _check_existing_grad(x)
             x.grad.data[gx.index] += gx.values
         return
     if gx.is_sparse or getattr(x.grad, "is_sparse", False):
@@ -457,6 +458,8 @@ def accumulate_grad(x, gx, create_graph=False):
         x.grad = gx if old is None else (gx + old if gx.is_sparse else old + gx)
         return
     if create_graph:
+        if x.grad is not None:
+            _check_existing_grad(x)
         x.grad = gx if x.grad is None else x.grad + gx
     elif x.grad is None:
         if grad_slot(x) is not None:
@@ -465,7 +468,21 @@ def accumulate_grad(x, gx, create_graph=False):
             # Own a fresh, writable array: gradients of different leaves may share one.
             x.grad = _make_tensor(gx.data.astype(x.data.dtype, copy=True), None, False)
     else:
+        _check_existing_grad(x)
         x.grad.data += gx.data
+
+
+def _check_existing_grad(x):
+    """The ``.grad`` a gradient is about to be added into (one a user may have assigned)
+    is a Tensor of the leaf's shape: else a clear error rather than NumPy's."""
+    old = x.grad
+    if not isinstance(old, _Tensor):
+        raise TypeError(f"backward: the .grad of a leaf of shape {x.shape} is of type "
+                        f"{type(old).__name__}; assign a Tensor (or None) to .grad")
+    if old.data.shape != x.data.shape:
+        raise RuntimeError(f"backward: the .grad of a leaf of shape {x.shape} has shape "
+                           f"{old.shape}; the gradient cannot be added into it (assign a "
+                           "Tensor of the leaf's shape, or None)")
 
 
 def run_post_accumulate_hooks(x):

@@ -20,6 +20,17 @@ def _prepare(inputs):
     return single, xs
 
 
+def _check_tangents(op, xs, vs):
+    """One vector per input, of that input's shape (what ∂f/∂x·v needs)."""
+    if len(vs) != len(xs):
+        raise ValueError(f"{op}: {len(vs)} vectors v for {len(xs)} inputs")
+    for i, (x, v) in enumerate(zip(xs, vs)):
+        shape = tuple(getattr(v, "shape", ()))
+        if shape != x.shape:
+            raise ValueError(f"{op}: v must have the shape of input {i}, {x.shape}, got "
+                             f"{shape}")
+
+
 def _grads(outputs, xs, grad_outputs, create_graph):
     from . import grad
 
@@ -47,6 +58,7 @@ def jvp(func, inputs, v, create_graph=False):
 
     single, xs = _prepare(inputs)
     vs = (v,) if single else tuple(v)
+    _check_tangents("jvp", xs, vs)
     with enable_grad():
         y = func(*xs)
         u = zeros_like(y, requires_grad=True)

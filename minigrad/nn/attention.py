@@ -34,6 +34,7 @@ import math
 import numpy as np
 
 from ..ops.elementwise import const
+from ..ops.shape import broadcasts_to
 from ..tensor import Tensor
 from .dropout import dropout
 
@@ -67,6 +68,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if attn_mask is not None:
         if not isinstance(attn_mask, Tensor):
             attn_mask = const(xp.asarray(attn_mask))
+        if not broadcasts_to(attn_mask.shape, scores.shape):
+            raise ValueError(f"{name}: attn_mask of shape {attn_mask.shape} does not "
+                             f"broadcast to the attention scores' shape {scores.shape} "
+                             "(..., L, S)")
         if attn_mask.dtype == np.bool_:
             scores = scores.masked_fill(~attn_mask, float("-inf"))
         else:

@@ -48,6 +48,7 @@ from ..dtypes import is_floating
 from ..ops.activation import Softplus
 from ..ops.elementwise import const, where
 from ..ops.fused import check_class_indices, fused_cross_entropy
+from ..ops.shape import broadcasts_to
 from ..tensor import Tensor
 from .module import Module
 
@@ -100,6 +101,15 @@ def _as_tensor(x, ref, name, what):
     if is_floating(arr.dtype) or isinstance(x, float):
         arr = arr.astype(ref.dtype if is_floating(ref.dtype) else np.float32)
     return Tensor(arr)
+
+
+def _elementwise_weight(x, ref, name, what):
+    """``x`` (weight, pos_weight) as a Tensor beside ``ref`` that broadcasts to its shape."""
+    w = _as_tensor(x, ref, name, what)
+    if not broadcasts_to(w.shape, ref.shape):
+        raise ValueError(f"{name}: {what} of shape {w.shape} does not broadcast to the "
+                         f"input's shape {ref.shape}")
+    return w
 
 
 def _check_input(name, input):
@@ -217,6 +227,12 @@ def _batched(name, input, target):
     if input.ndim == 0:
         raise ValueError(f"{name}: input needs a class dimension, got a 0-d tensor")
     if input.ndim == 1:
+        if target.ndim == 1 and not is_floating(target.dtype):
+            if target.shape != (1,):  # PyTorch takes a class index of shape (1,) too
+                raise ValueError(f"{name}: for an unbatched input of shape {input.shape}, "
+                                 f"target must be one class index (shape () or (1,)), got "
+                                 f"shape {target.shape}")
+            target = target.reshape(())
         return input.unsqueeze(0), target.unsqueeze(0), True
     return input, target, False
 
@@ -411,7 +427,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
                          f"[{float(y.min())}, {float(y.max())}]")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
-        loss = loss * _as_tensor(weight, input, name, "weight")
+        loss = loss * _elementwise_weight(weight, input, name, "weight")
     return _reduce(loss, reduction)
 
 
@@ -434,10 +450,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     if pos_weight is None:
         loss = (1 - target) * input + softplus_neg
     else:
-        p = _as_tensor(pos_weight, input, name, "pos_weight")
+        p = _elementwise_weight(pos_weight, input, name, "pos_weight")
         loss = (1 - target) * input + (1 + (p - 1) * target) * softplus_neg
     if weight is not None:
-        loss = loss * _as_tensor(weight, input, name, "weight")
+        loss = loss * _elementwise_weight(weight, input, name, "weight")
     return _reduce(loss, reduction)
 
 
@@ -613,6 +629,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     r"""d = ‖x₁ − x₂ + ε‖_p along the last dim, x₁ and x₂ broadcast together (PyTorch's
     ``F.pairwise_distance``; ε, added to the difference, keeps the gradient finite where
     x₁ = x₂)."""
+    _broadcast("pairwise_distance", ("x1", x1), ("x2", x2))
     diff = x1 - x2 + eps
     return diff.norm(p, diff.ndim - 1 if diff.ndim else None, keepdim)
 

@@ -535,7 +535,12 @@ def _trailing(op, input, normalized_shape):
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalization over the last ``len(normalized_shape)`` dims (``F.layer_norm``)."""
-    k = len(_trailing("layer_norm", input, normalized_shape))
+    shape = _trailing("layer_norm", input, normalized_shape)
+    for what, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != tuple(shape):
+            raise ValueError(f"layer_norm: {what} must have the normalized shape "
+                             f"{tuple(shape)}, got {tuple(t.shape)}")
+    k = len(shape)
     axes = tuple(range(input.ndim - k, input.ndim))
     xhat = Normalize(axes, eps)(input)
     if weight is not None:

@@ -619,6 +619,12 @@ def where(condition, input=None, other=None):
     cond = condition.data if isinstance(condition, Tensor) else ref.xp.asarray(condition)
     if cond.dtype.kind != "b":
         cond = cond.astype(bool)
+    shapes = [tuple(cond.shape)] + [t.shape for t in (input, other) if isinstance(t, Tensor)]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"where: the condition {shapes[0]} and the values "
+                         f"{' and '.join(map(str, shapes[1:]))} do not broadcast") from None
     return Where(cond)(input, other)
 
 

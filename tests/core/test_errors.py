@@ -383,3 +383,37 @@ def test_2_4_products_with_empty_rows_and_bad_operands():
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(to_sparse_24([[1.0, 2.0, 3.0, 4.0]]).to_dense().numpy(),
                                   [[0.0, 0.0, 3.0, 4.0]])
+
+
+def test_where_masked_fill_and_jvp_name_the_shapes_that_do_not_fit():
+    x = mg.randn(2, 3)
+    with pytest.raises(ValueError, match=r"where: the condition \(2,\) and the values "
+                                         r"\(2, 3\) do not broadcast"):
+        mg.where(mg.tensor([True, False]), x, 0.0)
+    with pytest.raises(ValueError, match=r"masked_fill: the mask's shape \(2,\) does not "
+                                         r"broadcast to the tensor's shape \(2, 3\)"):
+        x.masked_fill(mg.tensor([True, False]), 0.0)
+    with pytest.raises(ValueError, match=r"jvp: v must have the shape of input 0, \(3, 2\), "
+                                         r"got \(4,\)"):
+        mg.autograd.functional.jvp(lambda a: a.sum(0), mg.randn(3, 2), mg.randn(4))
+    filled = x.masked_fill(mg.tensor([True, False, True]), 0.0).numpy()
+    np.testing.assert_array_equal(filled[:, [0, 2]], np.zeros((2, 2)))
+
+
+def test_backward_into_a_grad_assigned_with_the_wrong_shape_or_type():
+    x = mg.randn(2, 3, requires_grad=True)
+    x.grad = mg.ones(3)  # assigning is allowed (the optimizers check at their step) ...
+    for create_graph in (False, True):
+        with pytest.raises(RuntimeError, match=r"backward: the \.grad of a leaf of shape "
+                                               r"\(2, 3\) has shape \(3,\)"):
+            (x * 2).sum().backward(create_graph=create_graph)
+    y = mg.randn(4, 3, requires_grad=True)
+    y.grad = mg.ones(3)
+    with pytest.raises(RuntimeError, match=r"the \.grad of a leaf of shape \(4, 3\)"):
+        y[1].sum().backward()  # a slice's gradient too
+    x.grad = np.ones((2, 3))
+    with pytest.raises(TypeError, match="is of type ndarray; assign a Tensor"):
+        (x * 2).sum().backward()
+    x.grad = mg.ones(2, 3, dtype=mg.float64)  # another float dtype is added into, as before
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 3.0))

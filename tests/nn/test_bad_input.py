@@ -86,3 +86,36 @@ def test_one_dimensional_windows_are_reported_in_one_dimension():
     assert nn.Conv1d(3, 4, 3, padding=1)(x).shape == (1, 4, 5)
     assert nn.Conv1d(3, 4, 3, padding="same")(x).shape == (1, 4, 5)
     assert nn.MaxPool1d(2)(x).shape == (1, 3, 2)
+
+
+def test_weights_and_masks_that_do_not_fit_name_the_function_and_the_shapes():
+    x = mg.randn(2, 3)
+    with pytest.raises(ValueError, match=r"layer_norm: weight must have the normalized shape "
+                                         r"\(3,\), got \(4,\)"):
+        F.layer_norm(x, (3,), weight=mg.ones(4))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: weight of shape \(4,\) does "
+                                         r"not broadcast to the input's shape \(2, 3\)"):
+        F.binary_cross_entropy(mg.full((2, 3), 0.5), mg.ones(2, 3), weight=mg.ones(4))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: pos_weight of "
+                                         r"shape \(4,\)"):
+        F.binary_cross_entropy_with_logits(x, mg.ones(2, 3), pos_weight=mg.ones(4))
+    with pytest.raises(ValueError, match=r"scaled_dot_product_attention: attn_mask of shape "
+                                         r"\(3, 3\) does not broadcast"):
+        q = mg.randn(1, 2, 4)
+        F.scaled_dot_product_attention(q, q, q, attn_mask=mg.ones(3, 3).bool())
+    with pytest.raises(ValueError, match=r"pairwise_distance: shapes do not broadcast: "
+                                         r"x1 \(2, 3\), x2 \(2, 4\)"):
+        F.pairwise_distance(mg.randn(2, 3), mg.randn(2, 4))
+    assert F.layer_norm(x, (3,), weight=mg.ones(3), bias=mg.zeros(3)).shape == (2, 3)
+    weighted = F.binary_cross_entropy(mg.full((2, 3), 0.5), mg.ones(2, 3), weight=mg.ones(3))
+    assert abs(weighted.item() - np.log(2.0)) < 1e-6
+
+
+def test_unbatched_cross_entropy_takes_one_class_index():
+    x = mg.tensor([0.3, -1.0, 0.5])
+    expected = -(x.numpy()[1] - np.log(np.exp(x.numpy()).sum()))
+    for target in (mg.tensor(1), mg.tensor([1])):  # PyTorch takes shape (1,) too
+        assert abs(F.cross_entropy(x, target).item() - expected) < 1e-6
+    with pytest.raises(ValueError, match=r"cross_entropy: for an unbatched input of shape "
+                                         r"\(3,\), target must be one class index"):
+        F.cross_entropy(x, mg.tensor([1, 2]))
