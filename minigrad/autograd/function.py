@@ -49,13 +49,15 @@ _new_tensor = object.__new__
 _clock = [0]
 
 
-def mark_modified(t):
-    """Tick the clock and stamp ``t`` and the tensors it views: ``t`` was changed in place."""
+def mark_modified(*tensors):
+    """Tick the clock and stamp each tensor and the tensors it views: they were changed in
+    place."""
     _clock[0] += 1
     now = _clock[0]
-    while t is not None:
-        t._version = now
-        t = getattr(t, "_base", None)
+    for t in tensors:
+        while t is not None:
+            t._version = now
+            t = getattr(t, "_base", None)
 
 
 def _changed_since(t, time):

@@ -66,6 +66,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from minigrad._backend import get_array_module
+from minigrad.autograd.function import mark_modified
 from minigrad.autograd.hooks import add_hook
 from minigrad.dtypes import is_floating
 
@@ -149,6 +150,10 @@ def _hooked_step(method, self, args, kwargs):
                                    f"(args, kwargs), got {result!r}")
             args, kwargs = result
     out = method(*args, **kwargs)
+    # the parameters a step updated changed in place: a graph recorded before the step
+    # that saved them refuses its backward (autograd.function.mark_modified), as PyTorch's
+    mark_modified(*(p for g in self.param_groups for p in g["params"]
+                    if p.grad is not None))
     for hook in list(_hooks_of(self, "_step_post_hooks").values()) + list(
             _global_step_post_hooks.values()):
         hook(self, args, kwargs)

@@ -137,3 +137,29 @@ def test_zero_on_a_tensor_that_requires_grad_is_refused_as_the_other_inplace_ops
     with mg.no_grad():
         w.zero_()
     np.testing.assert_array_equal(w.numpy(), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_an_optimizer_step_between_forward_and_backward_is_refused(fused):
+    # the classic mistake (PyTorch raises too): the graph saved w, the step changed it
+    w = mg.ones(3, requires_grad=True)
+    opt = mg.optim.Adam([w], lr=0.1, fused=fused)
+    (w * w).sum().backward()
+    loss = (w * w).sum()
+    opt.step()
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        loss.backward()
+    # the usual order is untouched: forward, backward, step, and again
+    for _ in range(2):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    # a parameter the step skipped (no gradient) did not change: its graph stays usable
+    v = mg.ones(2, requires_grad=True)
+    opt = mg.optim.SGD([w, v], lr=0.1)
+    opt.zero_grad()
+    loss_v = (v * v).sum()
+    (w * w).sum().backward()
+    opt.step()
+    loss_v.backward()
+    np.testing.assert_array_equal(v.grad.numpy(), [2.0, 2.0])
