@@ -1036,6 +1036,9 @@ class Tensor(DeviceDtypeShorthands):
     def masked_fill(self, mask, value):
         """``value`` where ``mask`` is true, ``self`` elsewhere, in ``self``'s dtype as in
         PyTorch (2.7 in an integer tensor is 2); differentiable in self."""
+        if isinstance(value, Tensor) and value.ndim != 0:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got "
+                             f"shape {value.shape}")
         shape = tuple(getattr(mask, "shape", np.shape(mask)))
         if not _shape.broadcasts_to(shape, self.shape):
             raise ValueError(f"masked_fill: the mask's shape {shape} does not broadcast to "

@@ -80,6 +80,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     tensor([[4., 5.],
             [0., 1.]])
     """
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape "
+                         f"{weight.shape}")
     n = weight.shape[0]
     idx = _indices(input, n, "embedding")
     padding_idx = _padding(padding_idx, n, "embedding")

@@ -117,6 +117,10 @@ class SumTo(Function):
 def reshape(x, shape):
     if shape == x.shape:
         return x
+    for i, n in enumerate(shape):
+        if n < -1:
+            raise ValueError(f"reshape: invalid size {n} at index {i} of shape {shape} (-1 "
+                             "infers one size)")
     return Reshape(shape)(x)
 
 

@@ -417,3 +417,16 @@ def test_backward_into_a_grad_assigned_with_the_wrong_shape_or_type():
     x.grad = mg.ones(2, 3, dtype=mg.float64)  # another float dtype is added into, as before
     (x * 2).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 3.0))
+
+
+def test_reshape_sizes_and_masked_fill_values_as_pytorch_checks_them():
+    with pytest.raises(ValueError, match=r"reshape: invalid size -2 at index 0 of shape "
+                                         r"\(-2, 3\)"):
+        mg.ones(6).reshape(-2, 3)
+    assert mg.ones(6).reshape(-1, 3).shape == (2, 3)
+    mask = mg.tensor([True, False, True])
+    with pytest.raises(ValueError, match=r"masked_fill: value must be a number or a 0-d "
+                                         r"tensor, got shape \(2,\)"):
+        mg.ones(3).masked_fill(mask, mg.tensor([1.0, 2.0]))
+    np.testing.assert_array_equal(mg.ones(3).masked_fill(mask, mg.tensor(2.0)).numpy(),
+                                  [2.0, 1.0, 2.0])

@@ -119,3 +119,10 @@ def test_unbatched_cross_entropy_takes_one_class_index():
     with pytest.raises(ValueError, match=r"cross_entropy: for an unbatched input of shape "
                                          r"\(3,\), target must be one class index"):
         F.cross_entropy(x, mg.tensor([1, 2]))
+
+
+def test_embedding_weight_is_a_matrix():
+    with pytest.raises(ValueError, match=r"embedding: weight must be 2-D \(num_embeddings, "
+                                         r"dim\), got shape \(5,\)"):
+        F.embedding(mg.tensor([0, 1]), mg.ones(5))
+    assert F.embedding(mg.tensor([0, 1]), mg.ones(5, 2)).shape == (2, 2)
