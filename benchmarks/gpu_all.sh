@@ -42,9 +42,11 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # cross-entropy's backward and reduction kernels and F.cross_entropy's route to them,
 # bias_act's ReLU backward, zero_grad()'s gradient slots, device scalars; (stop 20) the
 # CSR-vector SpMV's schedule macros (rows per group, L2 prefetch) and the check that a
-# training step leaves no device memory behind.
+# training step leaves no device memory behind; (stop 21) the launchers' argument checks,
+# moved to kernels/_validate.py (shared with the NumPy references), and autograd's
+# in-place check, which reads every op output's .base (a CuPy view's too).
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_im2col.py tests/kernels/test_cublas_gemm.py \
-tests/kernels/test_kernels_gpu.py::test_spmv_tuning_macros tests/test_launch_counts.py \
+tests/kernels/test_kernels_gpu.py tests/test_launch_counts.py \
 tests/kernels/test_batchnorm_kernels.py \
 tests/core/test_cuda_graphs.py tests/core/test_backends.py tests/nn/test_conv.py \
 tests/nn/test_norm.py tests/core/test_special.py \
