@@ -441,6 +441,10 @@ def slice_grads_accepted() -> bool:
 
 def accumulate_grad(x, gx, create_graph=False):
     """x.grad ← gx the first time, x.grad + gx after (what backward does for each leaf)."""
+    if x.data.dtype.kind not in "fV":  # requires_grad set as an attribute on an int tensor
+        raise RuntimeError(f"backward: only tensors of floating point dtype can require "
+                           f"gradients, but a leaf of dtype {x.dtype} and shape {x.shape} "
+                           "has requires_grad=True")
     if isinstance(gx, SliceGrad):
         if x.grad is None and grad_slot(x) is not None:
             take_grad_slot(x).data[gx.index] = gx.values  # zeros elsewhere

@@ -430,3 +430,11 @@ def test_reshape_sizes_and_masked_fill_values_as_pytorch_checks_them():
         mg.ones(3).masked_fill(mask, mg.tensor([1.0, 2.0]))
     np.testing.assert_array_equal(mg.ones(3).masked_fill(mask, mg.tensor(2.0)).numpy(),
                                   [2.0, 1.0, 2.0])
+
+
+def test_an_integer_leaf_made_to_require_grad_by_assignment_is_refused_at_backward():
+    i = mg.tensor([1, 2])
+    i.requires_grad = True  # requires_grad_() refuses this; the attribute is not checked
+    with pytest.raises(RuntimeError, match="only tensors of floating point dtype can require "
+                                           "gradients, but a leaf of dtype int64"):
+        (i * 2.0).sum().backward()
