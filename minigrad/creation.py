@@ -110,7 +110,7 @@ def from_numpy(array):
     """A tensor sharing memory with the NumPy array ``array``."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
-    if array.dtype.kind not in "biuf" and not _dt.is_floating(array.dtype):
+    if not _dt.holds_numbers(array.dtype):
         raise TypeError(f"from_numpy: can't convert an array of dtype {array.dtype}; tensors "
                         "hold bools, integers or floats")
     return _make_tensor(array, np, False)

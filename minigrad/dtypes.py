@@ -68,10 +68,15 @@ def as_dtype(dtype):
         dt = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"not a dtype: {dtype!r}") from None
-    if dt.kind not in "biuf" and not is_floating(dt):
+    if not holds_numbers(dt):
         raise TypeError(f"not a dtype minigrad has: {dtype!r} ({dt}); tensors hold bools, "
                         "integers or floats")
     return dt
+
+
+def holds_numbers(dtype) -> builtins.bool:
+    """True for the dtypes a tensor can hold: bool, integers, floats (bfloat16 too)."""
+    return dtype.kind in "biuf" or is_floating(dtype)
 
 
 def is_floating(dtype) -> builtins.bool:

@@ -55,7 +55,7 @@ def _to_array(data, dtype=None, device=None):
                 arr = arr.astype(_dt.get_default_dtype())
     if arr.dtype == object:
         raise TypeError(f"cannot make a tensor from {type(data).__name__} of mixed objects")
-    if not (arr.dtype.kind in "biuf" or _dt.is_floating(arr.dtype)):
+    if not _dt.holds_numbers(arr.dtype):
         raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype {arr.dtype}: "
                         "expected numbers or bools")
     if dtype is not None and arr.dtype != dtype:
@@ -139,7 +139,7 @@ def _as_operand(x, ref):
         arr = to_device(_to_array(x), device_of(data))
     else:
         arr = xp.asarray(x)
-        if not (arr.dtype.kind in "biuf" or _dt.is_floating(arr.dtype)):
+        if not _dt.holds_numbers(arr.dtype):
             raise TypeError(f"unsupported operand {type(x).__name__} ({arr.dtype}) with a "
                             "Tensor: expected a number, an array of numbers or a Tensor")
     return _make_tensor(arr, xp, False)
@@ -454,7 +454,7 @@ class Tensor(DeviceDtypeShorthands):
         self._check_inplace("copy_")
         src = src.data if isinstance(src, Tensor) else src
         src = to_device(get_array_module(src).asarray(src), self.device)
-        if not (src.dtype.kind in "biuf" or _dt.is_floating(src.dtype)):
+        if not _dt.holds_numbers(src.dtype):
             raise TypeError(f"copy_: cannot copy {src.dtype} values into a tensor")
         try:
             self.data[...] = src
@@ -579,8 +579,7 @@ class Tensor(DeviceDtypeShorthands):
         if isinstance(value, Tensor):
             value = value.data
         elif not hasattr(value, "dtype"):
-            kind = np.asarray(value).dtype.kind
-            if kind not in "biuf":
+            if not _dt.holds_numbers(np.asarray(value).dtype):
                 raise TypeError(f"setitem: cannot assign {type(value).__name__} to a tensor "
                                 "(a number, an array of numbers or a Tensor)")
         index = _shape.normalize_index(index, self.shape, "setitem")

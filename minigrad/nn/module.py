@@ -258,8 +258,7 @@ def _as_array(v):
 def _uncopyable(a, t):
     """Why the array ``a`` cannot be copied into the tensor ``t`` by load_state_dict (its
     values are not numbers, or are inf/NaN bound for an integer tensor), or None."""
-    kind = a.dtype.kind
-    if kind not in "biuf" and not _dt.is_floating(a.dtype):
+    if not _dt.holds_numbers(a.dtype):
         return f"expected a tensor or an array of numbers, got {a.dtype} values"
     if t.dtype.kind in "iub" and _dt.is_floating(a.dtype) and a.size and \
             not bool(get_array_module(a).isfinite(a).all()):
