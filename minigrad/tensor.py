@@ -1038,7 +1038,10 @@ class Tensor(DeviceDtypeShorthands):
         if isinstance(value, Tensor) and value.ndim != 0:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got "
                              f"shape {value.shape}")
-        shape = tuple(getattr(mask, "shape", np.shape(mask)))
+        mask_data = mask.data if isinstance(mask, Tensor) else \
+            mask if hasattr(mask, "dtype") else np.asarray(mask)
+        _elementwise._check_bool_condition("masked_fill", "mask", mask_data)
+        shape = tuple(mask_data.shape)
         if not _shape.broadcasts_to(shape, self.shape):
             raise ValueError(f"masked_fill: the mask's shape {shape} does not broadcast to "
                              f"the tensor's shape {self.shape}")

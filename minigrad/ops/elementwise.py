@@ -602,6 +602,15 @@ def masked_array(g, mask):
     return g * mask.astype(g.dtype)
 
 
+def _check_bool_condition(op, name, cond):
+    """A TypeError naming ``op`` when ``cond`` is not boolean: as in PyTorch, a float or
+    integer tensor is not read as true where nonzero (a 0.5 mask is most likely a
+    probability or a weight passed by mistake)."""
+    if cond.dtype.kind != "b":
+        raise TypeError(f"{op}: the {name} must be boolean, got {cond.dtype}"
+                        f" (compare it, e.g. {name} != 0, or convert it with .bool())")
+
+
 def where(condition, input=None, other=None):
     """Elementwise ``input if condition else other`` (differentiable in input and other,
     which may be Python numbers); with ``condition`` alone, ``condition.nonzero(
@@ -617,8 +626,7 @@ def where(condition, input=None, other=None):
         input = Tensor(input, device=device)   # where(c, 1.0, 0.0): float32, as PyTorch
     ref = input if isinstance(input, Tensor) else other
     cond = condition.data if isinstance(condition, Tensor) else ref.xp.asarray(condition)
-    if cond.dtype.kind != "b":
-        cond = cond.astype(bool)
+    _check_bool_condition("where", "condition", cond)
     shapes = [tuple(cond.shape)] + [t.shape for t in (input, other) if isinstance(t, Tensor)]
     try:
         np.broadcast_shapes(*shapes)

@@ -27,6 +27,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import shape as _shape
+from .elementwise import _check_bool_condition
 from .elementwise import const as _const
 from .elementwise import where as _where
 from .linalg import _diagonal_positions, _two_dims, diag_embed
@@ -268,8 +269,7 @@ def masked_scatter(input, mask, source):
     """
     x = input
     m = _index_data(mask, x)
-    if m.dtype != np.bool_:
-        raise TypeError(f"masked_scatter: mask must be bool, got {m.dtype}")
+    _check_bool_condition("masked_scatter", "mask", m)
     if not isinstance(source, Tensor):
         raise TypeError(f"masked_scatter: source must be a tensor, got "
                         f"{type(source).__name__}")

@@ -19,6 +19,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import shape as _shape
+from .elementwise import _check_bool_condition
 from .elementwise import const as _const
 from .shape import _dim
 
@@ -425,8 +426,7 @@ def masked_select(input, mask):
     [3, 4]
     """
     m = mask.data if isinstance(mask, Tensor) else input.xp.asarray(mask)
-    if m.dtype != np.bool_:
-        raise TypeError(f"masked_select: mask must be bool, got {m.dtype}")
+    _check_bool_condition("masked_select", "mask", m)
     try:
         shape = np.broadcast_shapes(input.shape, m.shape)
     except ValueError:

@@ -438,3 +438,25 @@ def test_an_integer_leaf_made_to_require_grad_by_assignment_is_refused_at_backwa
     with pytest.raises(RuntimeError, match="only tensors of floating point dtype can require "
                                            "gradients, but a leaf of dtype int64"):
         (i * 2.0).sum().backward()
+
+
+@pytest.mark.parametrize("op", ["where", "masked_fill", "masked_select", "masked_scatter"])
+@pytest.mark.parametrize("dtype", [mg.float32, mg.int64])
+def test_a_mask_or_condition_that_is_not_boolean_is_refused_as_in_pytorch(op, dtype):
+    # PyTorch refuses them (a 0.5 "mask" is a weight passed by mistake); minigrad read
+    # every nonzero as true
+    x = mg.tensor([1.0, 2.0, 3.0])
+    numbers = mg.tensor([1, 0, 2], dtype=dtype)
+    calls = {"where": lambda m: mg.where(m, x, 0.0),
+             "masked_fill": lambda m: x.masked_fill(m, 0.0),
+             "masked_select": lambda m: x.masked_select(m),
+             "masked_scatter": lambda m: x.masked_scatter(m, mg.zeros(3))}
+    name = "condition" if op == "where" else "mask"
+    for bad in (numbers, numbers.numpy()):
+        with pytest.raises(TypeError, match=rf"{op}: the {name} must be boolean, got "
+                                            rf"{np.dtype(dtype).name}"):
+            calls[op](bad)
+    boolean = numbers != 0
+    expected = {"where": [1.0, 0.0, 3.0], "masked_fill": [0.0, 2.0, 0.0],
+                "masked_select": [1.0, 3.0], "masked_scatter": [0.0, 2.0, 0.0]}[op]
+    np.testing.assert_array_equal(calls[op](boolean).numpy(), expected)
