@@ -458,7 +458,7 @@ def _grad_array(grad):
 def _found_any(state) -> bool:
     """Whether any device flagged inf/NaN (reads the flags once: one device sync)."""
     if state["found_inf"] is None:
-        state["found_inf"] = any(int(f[0]) for f in state["found_inf_per_device"].values())
+        state["found_inf"] = any(int(f.item()) for f in state["found_inf_per_device"].values())
     return state["found_inf"]
 
 

@@ -291,10 +291,19 @@ class Trainer:
         return loader(self.epoch) if callable(loader) and not hasattr(loader, "__iter__") \
             else loader
 
-    def _correct(self, out, y):
+    def _loss_and_correct(self, loss, out, y):
+        """(loss value, number of correct predictions) of a batch. On CUDA both come to
+        the host in one copy: each read waits for the GPU to finish the step, and reading
+        them one by one (``item()`` twice) was two waits a step."""
         if self.task != "classification":
-            return 0
-        return int((out.argmax(1) == y).sum().item())
+            return _loss_value(loss), 0
+        hits = (out.argmax(1) == y).sum()
+        if not isinstance(loss, Tensor) or loss.device == "cpu":
+            return _loss_value(loss), int(hits.item())
+        both = loss.xp.stack([loss.data.reshape(()).astype(np.float64),
+                              hits.data.astype(np.float64)])
+        value, n = both.tolist()
+        return value, int(n)
 
     # ------------------------------------------------------------------ one step
     def _step(self, x, y):
@@ -313,7 +322,7 @@ class Trainer:
                 return loss
 
             loss = opt.step(closure)
-            return _loss_value(loss), self._correct(first["out"], y)
+            return self._loss_and_correct(loss, first["out"], y)
 
         opt.zero_grad()
         with self._autocast():
@@ -344,7 +353,7 @@ class Trainer:
             loss.backward()
             self._clip()
             opt.step()
-        return _loss_value(loss), self._correct(out, y)
+        return self._loss_and_correct(loss, out, y)
 
     def _clip(self):
         if self.clip_grad_norm is None:
@@ -479,8 +488,9 @@ class Trainer:
                     out = self.model(x)
                     loss = self.loss_fn(out, y)
                 n = len(y)
-                total_loss += _loss_value(loss) * n
-                correct += self._correct(out, y)
+                value, hits = self._loss_and_correct(loss, out, y)
+                total_loss += value * n
+                correct += hits
                 count += n
         if count == 0:
             raise RuntimeError("Trainer.evaluate: the loader produced no batch")

@@ -255,6 +255,7 @@ class ndarray(NDArrayOperatorsMixin):
         return self._a.copy()
 
     def tolist(self):
+        _launch("memcpy DtoH")
         return self._a.tolist()
 
     def item(self):
@@ -295,19 +296,25 @@ class ndarray(NDArrayOperatorsMixin):
         for i in range(len(self)):
             yield self[i]
 
+    # a Python number from a device array waits for the GPU and copies it back, as .item()
     def __bool__(self):
+        _launch("memcpy DtoH")
         return bool(self._a)
 
     def __float__(self):
+        _launch("memcpy DtoH")
         return float(self._a)
 
     def __int__(self):
+        _launch("memcpy DtoH")
         return int(self._a)
 
     def __complex__(self):
+        _launch("memcpy DtoH")
         return complex(self._a)
 
     def __index__(self):
+        _launch("memcpy DtoH")
         return self._a.__index__()
 
     def __repr__(self):
