@@ -324,24 +324,58 @@ def _check_same_device(fn, xs):
 # --------------------------------------------------------------------------- engine
 
 
-def _topological_counts(roots):
+def _topological_counts(roots, needed=None, runs=None):
     """Count, for every Function reachable from ``roots``, how many graph edges use its
-    output (iterative DFS: deep graphs must not overflow the Python stack)."""
+    output (iterative DFS: deep graphs must not overflow the Python stack). With a
+    :func:`_capture_plan`, only the edges from the Functions that ``runs`` to those
+    ``needed``."""
     deps = {}
     stack = [f for f in roots]
     seen = set(stack)
     while stack:
         f = stack.pop()
+        if runs is not None and f not in runs:
+            continue
         if f.inputs is None:
             raise RuntimeError(_FREED)
         for x in f.inputs:
             c = x.creator
-            if c is not None:
+            if c is not None and (needed is None or c in needed):
                 deps[c] = deps.get(c, 0) + 1
                 if c not in seen:
                     seen.add(c)
                     stack.append(c)
     return deps
+
+
+def _capture_plan(roots, wanted_leaf, wanted_fn, stop_at=()):
+    """What a sweep that returns the gradients of some tensors (``autograd.grad``) must
+    do, as in PyTorch: (needed, runs), the Functions whose output's gradient it computes
+    (a wanted tensor's, or one on the way to a wanted tensor) and those whose backward it
+    runs (an input leads to a wanted tensor). The rest of the graph is neither computed
+    nor freed: ``grad(y, [h])`` does not go on past h into the graph that made h, which a
+    later backward may still use. The creators in ``stop_at`` are never run through (the
+    boundary of a checkpointed segment: see utils.checkpoint)."""
+    reach = {}          # Function -> whether running its backward reaches a wanted tensor
+    stack = [(f, False) for f in roots]
+    while stack:
+        f, expanded = stack.pop()
+        if f in reach:
+            continue
+        if f in stop_at or (f.inputs is None and f in wanted_fn):
+            reach[f] = False  # a boundary, or a wanted tensor's (freed) creator: not run
+            continue
+        if f.inputs is None:
+            raise RuntimeError(_FREED)
+        if not expanded:
+            stack.append((f, True))
+            stack.extend((x.creator, False) for x in f.inputs
+                         if x.creator is not None and x.creator not in reach)
+            continue
+        reach[f] = any(id(x) in wanted_leaf if x.creator is None
+                       else x.creator in wanted_fn or reach[x.creator] for x in f.inputs)
+    runs = {f for f, r in reach.items() if r}
+    return runs | (wanted_fn.keys() & reach.keys()), runs
 
 
 class _Added:
@@ -530,12 +564,15 @@ def run_post_backward_callbacks():
         _post_backward_callbacks.pop(0)()
 
 
-def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None):
+def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None,
+                 stop_at=()):
     """Reverse-mode sweep from ``outputs`` seeded with ``grad_outputs`` (Tensors).
 
     Without ``inputs`` the gradients are accumulated into the ``.grad`` of the leaves.
     With ``inputs`` (a sequence of Tensors, leaves or not) nothing is accumulated and the
-    gradients with respect to those tensors are returned, ``None`` where unused.
+    gradients with respect to those tensors are returned, ``None`` where unused; only the
+    part of the graph between the outputs and those tensors is run (and freed), and never
+    through the Functions in ``stop_at`` (see :func:`_capture_plan`).
     """
     if _Tensor is None:
         _bind()
@@ -603,7 +640,11 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                 else:
                     grads[f] = gy
                     roots.append(f)
-            deps = _topological_counts(roots)
+            needed = runs = None
+            if capture:
+                needed, runs = _capture_plan(roots, wanted_leaf, wanted_fn, stop_at)
+                roots = [f for f in roots if f in needed]
+            deps = _topological_counts(roots, needed, runs)
             ready = [f for f in roots if deps.get(f, 0) == 0]
             while ready:
                 f = ready.pop()
@@ -612,9 +653,11 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                     owned.pop(id(gy), None)
                     if f._hooks:
                         gy = apply_grad_hooks(f._hooks, gy, _Tensor)
-                if capture and f in wanted_fn:
-                    for i in wanted_fn[f]:
+                if capture:
+                    for i in wanted_fn.get(f, ()):
                         results[i] = gy
+                    if f not in runs:  # nothing wanted lies behind it
+                        continue
                 if f._retained is not None and gy is not None and not capture:
                     kept = f._retained()  # the output's retain_grad(): its gradient is whole now
                     if kept is not None:
@@ -644,6 +687,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                             take_grad_slot(x)
                         continue
                     c = x.creator
+                    if capture and (id(x) not in wanted_leaf if c is None else c not in needed):
+                        continue  # leads to no wanted tensor
                     if need and isinstance(gx, SliceGrad):  # a basic slice's, as an array
                         if gx.values.dtype != x.data.dtype:
                             gx.values = gx.values.astype(x.data.dtype)

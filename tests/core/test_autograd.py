@@ -475,3 +475,62 @@ def test_a_cast_adds_its_gradient_into_the_wider_leaf_grad(half):
         assert x.grad.data is grad_array and x.grad.dtype == x.dtype
         want = (gy.astype(np.float64) * (step + 1)).astype(x.data.dtype)
         np.testing.assert_array_equal(x.grad.numpy(), want)
+
+
+class _CountingExp(mg.autograd.Function):
+    calls = 0
+
+    @staticmethod
+    def forward(ctx, x):
+        y = x.exp()
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        _CountingExp.calls += 1
+        (y,) = ctx.saved_tensors
+        return gy * y
+
+
+def test_grad_of_an_intermediate_runs_and_frees_only_the_graph_after_it():
+    # As PyTorch: autograd.grad(y, [h]) runs the backward of what lies between y and h,
+    # nothing before h (it was computed in full and freed, so a later backward through h
+    # failed), and leaves the graph before h to a later backward.
+    x = mg.randn(4, dtype=mg.float64, requires_grad=True)
+    _CountingExp.calls = 0
+    h = _CountingExp.apply(x)
+    seen = []
+    x.register_hook(lambda g: seen.append(g))
+    (gh,) = mg.autograd.grad((h * h).sum(), [h])
+    np.testing.assert_allclose(gh.numpy(), 2 * h.detach().numpy())
+    assert _CountingExp.calls == 0 and seen == []
+    h.sum().backward()  # the graph before h is still there
+    assert _CountingExp.calls == 1 and len(seen) == 1
+    np.testing.assert_allclose(x.grad.numpy(), np.exp(x.detach().numpy()))
+
+
+def test_grad_of_an_intermediate_and_of_a_leaf_before_it_sums_every_path():
+    x = mg.randn(3, dtype=mg.float64, requires_grad=True)
+    h = x.exp()
+    y = (h * h).sum() + (x * 3).sum()
+    gh, gx = mg.autograd.grad(y, [h, x])
+    e = np.exp(x.detach().numpy())
+    np.testing.assert_allclose(gh.numpy(), 2 * e)
+    np.testing.assert_allclose(gx.numpy(), 2 * e * e + 3)  # through h and directly
+    # a branch that leads to no wanted tensor is not run
+    w = mg.randn(3, dtype=mg.float64, requires_grad=True)
+    _CountingExp.calls = 0
+    (gx2,) = mg.autograd.grad((x * 2).sum() + _CountingExp.apply(w).sum(), [x])
+    np.testing.assert_allclose(gx2.numpy(), np.full(3, 2.0))
+    assert _CountingExp.calls == 0 and w.grad is None
+
+
+def test_grad_of_an_intermediate_whose_own_graph_was_freed():
+    x = mg.randn(3, dtype=mg.float64, requires_grad=True)
+    h = x.exp()
+    h.sum().backward()  # frees the exp node
+    (gh,) = mg.autograd.grad((h * 5).sum(), [h])  # needs nothing before h: PyTorch's answer
+    np.testing.assert_allclose(gh.numpy(), np.full(3, 5.0))
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        mg.autograd.grad((h * 5).sum(), [x])  # needs the freed node
