@@ -9,14 +9,28 @@ checkpointing, for one more forward of the segment. The random generators are pu
 to where they were before the first run (``preserve_rng_state``), so dropout draws the
 same masks both times. ``checkpoint_sequential`` checkpoints a ``Sequential`` in segments.
 
-This is PyTorch's reentrant checkpoint: it supports ``Tensor.backward`` (the parameters'
-``.grad`` are accumulated by the inner backward) but not ``autograd.grad``, which raises.
+Two variants, as in PyTorch (``use_reentrant``):
+
+- reentrant (``use_reentrant=True``, and the default, as PyTorch's): ``fn`` runs without a
+  graph and the backward of the recomputed graph runs inside the outer one, accumulating
+  the parameters' ``.grad`` itself. It supports ``Tensor.backward`` only, not
+  ``autograd.grad`` nor ``create_graph`` (which raise).
+- non-reentrant (``use_reentrant=False``, PyTorch's recommendation): the segment is one
+  node of the graph whose inputs are its tensor arguments *and* the leaves ``fn`` uses
+  (its parameters, found by recording the first run and dropping that graph at once), so
+  it answers ``autograd.grad`` and ``backward(inputs=...)``, is differentiable again
+  (``create_graph=True``: Hessian-vector products, ``gradgradcheck``), and takes keyword
+  arguments for ``fn``. Its backward recomputes the segment on its arguments (each seen
+  through an alias node at which that backward stops) and returns the gradients of the
+  arguments and leaves to the outer backward. (PyTorch does not record the first run; it
+  recomputes through saved-tensor hooks, which minigrad's nodes do not have. Here the
+  segment's intermediate results live until the segment ends, not longer.)
 """
 from __future__ import annotations
 
 from .. import random as _random
-from ..autograd.function import Function, in_capturing_backward, run_backward
-from ..autograd.grad_mode import enable_grad
+from ..autograd.function import Function, in_capturing_backward, run_backward, tick_clock
+from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..tensor import Tensor
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
@@ -39,9 +53,9 @@ class _CheckpointFunction(Function):
     @staticmethod
     def backward(ctx, *grad_outputs):
         if in_capturing_backward():
-            raise RuntimeError("checkpoint: works with .backward() only, not with "
-                               "autograd.grad (as PyTorch's reentrant checkpoint); call "
-                               "loss.backward(inputs=...) instead")
+            raise RuntimeError("checkpoint: the reentrant checkpoint works with .backward() "
+                               "only, not with autograd.grad (as PyTorch's); pass "
+                               "use_reentrant=False")
         args = list(ctx.args)
         detached = []
         for i, t in zip(ctx.tensor_slots, ctx.saved_tensors):
@@ -71,9 +85,117 @@ class _CheckpointFunction(Function):
         return (None, None, None) + tuple(full)
 
 
+class _Alias(Function):
+    """y = x (a view of the same values) as a node of its own: where a checkpointed
+    segment's recomputed graph meets the graph outside it. The segment's backward stops
+    here; with ``create_graph`` the gradients it returns stay connected through it to x."""
+    reads_inputs = False  # its backward needs no input's values
+
+    def forward(self, xp, x):
+        return x.view()
+
+    def backward(self, gy):
+        return gy
+
+
+def _outside_tensors(outputs, boundary, start):
+    """The tensors from outside the segment that its graph behind ``outputs`` uses and
+    that require grad: the leaves (its parameters) and the results of earlier ops that
+    ``fn`` reads from its closure. The segment's own Functions were recorded at ``start``
+    or later; the walk does not go past them, nor past those in ``boundary`` (iterative:
+    deep graphs must not overflow the Python stack)."""
+    found, seen = {}, set()
+    stack = [o.creator for o in outputs if isinstance(o, Tensor) and o.creator is not None]
+    while stack:
+        f = stack.pop()
+        if f in seen or f in boundary:
+            continue
+        seen.add(f)
+        for x in f.inputs:
+            c = x.creator
+            if c is not None and (c in boundary or c._recorded_at >= start):
+                stack.append(c)
+            elif x.requires_grad:
+                found.setdefault(id(x), x)
+    return list(found.values())
+
+
+class _NonReentrantCheckpoint(Function):
+    """The segment as one node: inputs its tensor arguments then the leaves it uses."""
+
+    @staticmethod
+    def forward(ctx, run_function, kwargs, rng_state, args, slots, computed, *tensors):
+        """``computed``: (the first run's outputs, detached,) — returned as they are."""
+        ctx.run_function, ctx.kwargs, ctx.rng_state = run_function, kwargs, rng_state
+        ctx.args, ctx.tensor_slots = args, slots  # args: the non-tensor ones, None else
+        ctx.save_for_backward(*tensors)
+        return computed[0]
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        create_graph = is_grad_enabled()  # the outer backward records (create_graph=True)
+        saved, n = ctx.saved_tensors, len(ctx.tensor_slots)
+        args, leaves = list(ctx.args), saved[n:]
+        now = _random.get_rng_state() if ctx.rng_state is not None else None
+        try:
+            if ctx.rng_state is not None:
+                _random.set_rng_state(ctx.rng_state)
+            with enable_grad():
+                aliases = {}
+                for i, t in zip(ctx.tensor_slots, saved[:n]):
+                    if t.requires_grad:
+                        args[i] = aliases[i] = _Alias()(t)
+                    else:
+                        args[i] = t
+                outputs = _as_tuple(ctx.run_function(*args, **ctx.kwargs))
+        finally:
+            if now is not None:
+                _random.set_rng_state(now)
+        pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
+                 if isinstance(o, Tensor) and o.requires_grad and g is not None]
+        targets = list(aliases.values()) + list(leaves)
+        grads = [None] * len(targets)
+        if pairs and targets:  # (the outside tensors' own graphs are the outer sweep's)
+            stop = {t.creator for t in targets if t.creator is not None}
+            grads = run_backward([o for o, _ in pairs], [g for _, g in pairs],
+                                 retain_graph=create_graph, create_graph=create_graph,
+                                 inputs=targets, stop_at=stop)
+        by_slot = dict(zip(aliases, grads))
+        full = [by_slot.get(i) for i in ctx.tensor_slots] + grads[len(aliases):]
+        return (None,) * 6 + tuple(full)
+
+
+def _non_reentrant(function, args, kwargs, preserve_rng_state):
+    """``checkpoint(..., use_reentrant=False)``: see the module docstring."""
+    if not is_grad_enabled():
+        return function(*args, **kwargs)
+    rng_state = _random.get_rng_state() if preserve_rng_state else None
+    slots = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    tensors = [args[i] for i in slots]
+    call = list(args)
+    start = tick_clock()
+    with enable_grad():  # recorded once, to find what the segment uses from outside
+        aliases = {i: _Alias()(args[i]) for i in slots if args[i].requires_grad}
+        for i, a in aliases.items():
+            call[i] = a
+        recorded = function(*call, **kwargs)
+    leaves = _outside_tensors(_as_tuple(recorded), {a.creator for a in aliases.values()},
+                              start)
+    if not aliases and not leaves:
+        return recorded  # nothing behind it needs a gradient: no node
+    outputs = tuple(o.detach() if isinstance(o, Tensor) else o for o in _as_tuple(recorded))
+    computed = (outputs if isinstance(recorded, tuple) else outputs[0],)
+    del recorded, aliases, call  # the first run's graph goes here
+    others = [None if isinstance(a, Tensor) else a for a in args]
+    return _NonReentrantCheckpoint.apply(function, kwargs, rng_state, others, slots,
+                                         computed, *tensors, *leaves)
+
+
 def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **kwargs):
-    """``function(*args)`` whose intermediate results are recomputed in the backward
-    instead of being kept (see the module docstring).
+    """``function(*args, **kwargs)`` whose intermediate results are recomputed in the
+    backward instead of being kept (see the module docstring). ``use_reentrant``: None or
+    True for the reentrant variant (``.backward()`` only; PyTorch's default), False for the
+    non-reentrant one (``autograd.grad``, ``create_graph``, keyword arguments).
 
     >>> import minigrad as mg
     >>> layer = mg.nn.Linear(4, 4)
@@ -81,10 +203,19 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **k
     >>> checkpoint(lambda t: layer(t).tanh(), x).sum().backward()
     >>> x.grad.shape, layer.weight.grad.shape
     ((2, 4), (4, 4))
+    >>> y = checkpoint(lambda t: layer(t).tanh(), x, use_reentrant=False)
+    >>> [g.shape for g in mg.autograd.grad(y.sum(), [x, layer.weight])]
+    [(2, 4), (4, 4)]
     """
+    if use_reentrant is not None and not isinstance(use_reentrant, bool):
+        raise TypeError(f"checkpoint: use_reentrant must be True, False or None, got "
+                        f"{use_reentrant!r}")
+    if use_reentrant is False:
+        return _non_reentrant(function, args, kwargs, preserve_rng_state)
     if kwargs:
-        raise TypeError(f"checkpoint: unexpected keyword arguments {sorted(kwargs)} (pass "
-                        "the function's arguments positionally)")
+        raise TypeError(f"checkpoint: unexpected keyword arguments {sorted(kwargs)} (the "
+                        "reentrant checkpoint passes positional arguments only, as "
+                        "PyTorch's; use_reentrant=False takes keyword ones)")
     # A leaf that requires grad, so the graph node is recorded even when no input needs a
     # gradient (the first layer's input is data; its parameters still do).
     anchor = Tensor(0.0, requires_grad=True)
@@ -111,5 +242,6 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None,
         return forward
 
     for chunk in chunks[:-1]:
-        input = checkpoint(run(chunk), input, preserve_rng_state=preserve_rng_state)
+        input = checkpoint(run(chunk), input, use_reentrant=use_reentrant,
+                           preserve_rng_state=preserve_rng_state)
     return run(chunks[-1])(input)
