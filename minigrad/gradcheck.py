@@ -401,6 +401,12 @@ def _outputs_tuple(out):
     return tuple(o for o in outs if isinstance(o, Tensor) and is_floating(o.dtype))
 
 
+def _dense(g):
+    """A gradient as a dense Tensor (a sparse one, e.g. ``Embedding(sparse=True)``'s,
+    densified: its unstored entries are exact zeros)."""
+    return g.to_dense() if getattr(g, "is_sparse", False) else g
+
+
 def _to_cpu(a):
     return np.asarray(to_device(a, "cpu"), dtype=np.float64)
 
@@ -486,7 +492,8 @@ def _check(fn, inputs, eps, atol, rtol, *, mode, n_directions, seed, max_rows, k
             return [np.zeros(x.shape) for x in xs]
         gs = grad([outs[k] for k in ks], xs, [vs[k] for k in ks], retain_graph=retain,
                   allow_unused=True)
-        return [np.zeros(x.shape) if g is None else _to_cpu(g.data) for g, x in zip(gs, xs)]
+        return [np.zeros(x.shape) if g is None else _to_cpu(_dense(g).data)
+                for g, x in zip(gs, xs)]
 
     per_output = ([backward([k] if k in live else [], True) for k in range(K)]
                   if K > 1 else [])
@@ -645,7 +652,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     Parameters
     ----------
     fn : callable taking ``*inputs`` and returning a Tensor or a tuple of Tensors.
-    inputs : Tensor or tuple; those with ``requires_grad`` are checked (float64 only).
+    inputs : Tensor or tuple; those with ``requires_grad`` are checked (float64 only). A
+        sparse gradient (``Embedding(sparse=True)``'s) is compared densified.
     eps : finite-difference step h (> 0).
     atol, rtol : an element passes when |analytic − numeric| ≤ atol + rtol·|numeric|.
     raise_exception : raise :class:`GradcheckError` on failure (else return False).

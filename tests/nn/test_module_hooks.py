@@ -4,6 +4,8 @@ multi-input and multi-output modules, PyTorch as an oracle), the forward-hook op
 to_empty / bfloat16."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import nn
@@ -263,3 +265,23 @@ def test_buffer_matches_pytorch():
         m.b = lib.nn.Buffer(make(), persistent=False)
         assert list(m.state_dict()) == ["a"]
         assert [n for n, _ in m.named_buffers()] == ["a", "b"]
+
+
+@settings(max_examples=15, deadline=None)
+@given(batch=st.integers(1, 4), scale=st.floats(0.5, 2.0))
+def test_a_module_with_backward_hooks_passes_gradcheck_and_gradgradcheck(batch, scale):
+    """The hooks' node (the inputs' and outputs' gradients seen at one moment) is
+    differentiable like the rest: through a hook that only looks, the gradients are the
+    derivatives, first and second order; one that rescales grad_input scales them."""
+    lin = _linear()
+    x = mg.tensor(np.random.default_rng(batch).standard_normal((batch, 3)),
+                  requires_grad=True)
+    seen = []
+    lin.register_full_backward_pre_hook(lambda m, go: seen.append(len(go)))
+    assert mg.gradcheck(lambda t: lin(t).tanh(), (x,))
+    assert mg.gradgradcheck(lambda t: lin(t).tanh(), (x,))
+    assert seen
+    lin.register_full_backward_hook(lambda m, gi, go: tuple(g * scale for g in gi))
+    ref = mg.autograd.grad(_linear()(x).tanh().sum(), [x])[0]
+    got = mg.autograd.grad(lin(x).tanh().sum(), [x])[0]
+    np.testing.assert_allclose(got.numpy(), scale * ref.numpy(), rtol=1e-13)

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import optim
@@ -320,3 +322,19 @@ def test_zero_grad_without_set_to_none_zeroes_a_sparse_gradient():
     assert W.grad.is_sparse and not W.grad.to_dense().numpy().any()
     with pytest.raises(TypeError, match="does not support item assignment"):
         W.grad[0] = 1.0
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 8), d=st.integers(1, 4),
+       idx_shape=st.lists(st.integers(0, 4), min_size=1, max_size=2), data=st.data())
+def test_sparse_embedding_passes_gradcheck(n, d, idx_shape, data):
+    # gradcheck densifies a sparse gradient (its unstored entries are exact zeros);
+    # repeated indices and an empty lookup included, and a padding_idx among the rows not
+    # looked up (a padded lookup's gradient is zero by definition, not the derivative)
+    idx = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=math.prod(idx_shape),
+                                      max_size=math.prod(idx_shape)))).reshape(idx_shape)
+    unused = sorted(set(range(n)) - set(idx.reshape(-1).tolist()))
+    padding = data.draw(st.none() | st.sampled_from(unused)) if unused else None
+    W = _weight("cpu", n, d)
+    assert mg.gradcheck(lambda w: F.embedding(mg.tensor(idx, dtype=mg.int64), w,
+                                              padding_idx=padding, sparse=True), (W,))
