@@ -460,11 +460,43 @@ def _check_inputs(inputs, what):
     return inputs, diff
 
 
+def _torch_options(kind, mode, fast_mode, check_batched_grad=False,
+                   check_batched_forward_grad=False, masked=None, **refused):
+    """PyTorch's keyword options that minigrad takes: ``fast_mode`` is its directional
+    mode (random directions, vᵀJu); the batched checks and ``masked`` need what minigrad
+    does not have and are refused rather than silently skipped. Returns the mode."""
+    if not isinstance(fast_mode, bool):
+        raise TypeError(f"{kind}: fast_mode must be a bool, got {fast_mode!r}")
+    if fast_mode:
+        if mode == "full":
+            raise ValueError(f"{kind}: fast_mode=True checks random directions; it "
+                             "contradicts mode='full'")
+        mode = "directional"
+    if check_batched_grad or check_batched_forward_grad:
+        raise ValueError(f"{kind}: check_batched_grad/check_batched_forward_grad compare a "
+                         "vmap-batched derivative with per-sample ones; minigrad's vmap "
+                         "runs the function per sample, so there is nothing to compare: "
+                         "leave them False")
+    if masked:
+        raise ValueError(f"{kind}: masked=True (sparse inputs' gradients restricted to "
+                         "their stored entries) is not supported: check the dense "
+                         "function of the values (a sparse gradient is compared densified)")
+    for name, (value, default) in refused.items():
+        if value != default:
+            raise ValueError(f"{kind}: {name}={value!r} is not supported (only "
+                             f"{default!r}, the default)")
+    return mode
+
+
 def _check(fn, inputs, eps, atol, rtol, *, mode, n_directions, seed, max_rows, kind,
            with_graph=False, input_names=None, output_names=None, check_forward_ad=False,
-           nondet_tol=0.0):
+           nondet_tol=0.0, check_backward_ad=True, check_undefined_grad=True,
+           check_grad_dtypes=False):
     """The check behind every public function: returns a :class:`GradcheckReport`."""
     _check_settings(kind, eps, atol, rtol, mode, n_directions, max_rows)
+    if not (check_backward_ad or check_forward_ad):
+        raise ValueError(f"{kind}: nothing to check: check_backward_ad and "
+                         "check_forward_ad are both False")
     if not nondet_tol >= 0:
         raise ValueError(f"{kind}: nondet_tol must be >= 0, got {nondet_tol!r}")
     inputs, diff = _check_inputs(inputs, kind)
@@ -487,17 +519,37 @@ def _check(fn, inputs, eps, atol, rtol, *, mode, n_directions, seed, max_rows, k
     live = [k for k, o in enumerate(outs) if o.requires_grad]
     vs = {k: Tensor(cotangents[k], dtype=outs[k].dtype, device=outs[k].device) for k in live}
 
-    def backward(ks, retain):
+    wrong_type = []
+
+    def backward(ks, retain, cotangents=vs):
         if not ks:
             return [np.zeros(x.shape) for x in xs]
-        gs = grad([outs[k] for k in ks], xs, [vs[k] for k in ks], retain_graph=retain,
-                  allow_unused=True)
+        gs = grad([outs[k] for k in ks], xs, [cotangents[k] for k in ks],
+                  retain_graph=retain, allow_unused=True)
+        for i, g, x in zip(diff, gs, xs):
+            if check_grad_dtypes and g is not None and (
+                    g.dtype != x.dtype or tuple(g.shape) != tuple(x.shape)
+                    or g.device != x.device):
+                wrong_type.append(f"input {input_names[i]}'s gradient is {g.dtype} "
+                                  f"{tuple(g.shape)} on {g.device}, the input {x.dtype} "
+                                  f"{tuple(x.shape)} on {x.device}")
         return [np.zeros(x.shape) if g is None else _to_cpu(_dense(g).data)
                 for g, x in zip(gs, xs)]
 
-    per_output = ([backward([k] if k in live else [], True) for k in range(K)]
-                  if K > 1 else [])
-    analytic_all = backward(live, False)
+    nonzero = []
+    if check_backward_ad and check_undefined_grad and live:
+        # PyTorch's check_undefined_grad: no gradient in, no gradient out. minigrad
+        # passes zeros where PyTorch passes undefined tensors: a backward term that does
+        # not scale with the output's gradient shows here
+        zeros = {k: Tensor(np.zeros(outs[k].shape), dtype=outs[k].dtype,
+                           device=outs[k].device) for k in live}
+        for i, g in zip(diff, backward(live, True, zeros)):
+            if np.any(g != 0):
+                nonzero.append(input_names[i])
+    if check_backward_ad:
+        per_output = ([backward([k] if k in live else [], True) for k in range(K)]
+                      if K > 1 else [])
+        analytic_all = backward(live, False)
 
     def objectives():
         """[Lₒ(x) for each output], from one evaluation of fn (no graph kept; with
@@ -523,6 +575,13 @@ def _check(fn, inputs, eps, atol, rtol, *, mode, n_directions, seed, max_rows, k
                           f"point differ by {np.max(np.abs(again - base)):.3g}); fix its "
                           "randomness (e.g. the dropout mask) across calls, or allow "
                           "reordered sums (atomic adds on a GPU) with nondet_tol")
+    if wrong_type:
+        return report([], f"{kind}: check_grad_dtypes: " + "; ".join(wrong_type))
+    if nonzero:
+        return report([], f"{kind}: check_undefined_grad: a zero output gradient gives a "
+                          f"nonzero (or NaN) gradient for input {', '.join(nonzero)}: its "
+                          "backward has a term that does not scale with the output's "
+                          "gradient")
 
     entries = []
     for pos, (i, x) in enumerate(zip(diff, xs)):
@@ -557,14 +616,15 @@ def _check(fn, inputs, eps, atol, rtol, *, mode, n_directions, seed, max_rows, k
             numeric[s] = (fp - fm) / (2 * eps)
             numeric_all[s] = (fp.sum() - fm.sum()) / (2 * eps)
 
-        for k in range(K if K > 1 else 0):
+        for k in range(K if K > 1 and check_backward_ad else 0):
             entries.append(_make_entry(i, input_names[i], k, output_names[k], x.shape, mode,
                                        _compared(per_output[k][pos], directions),
                                        numeric[:, k], atol, rtol))
-        entries.append(_make_entry(i, input_names[i], None if K > 1 else 0,
-                                   "all" if K > 1 else output_names[0], x.shape, mode,
-                                   _compared(analytic_all[pos], directions), numeric_all,
-                                   atol, rtol))
+        if check_backward_ad:
+            entries.append(_make_entry(i, input_names[i], None if K > 1 else 0,
+                                       "all" if K > 1 else output_names[0], x.shape, mode,
+                                       _compared(analytic_all[pos], directions),
+                                       numeric_all, atol, rtol))
         if check_forward_ad:
             entries.append(_forward_ad_entry(fn, inputs, i, x, input_names[i], cotangents,
                                              objectives, eps, atol, rtol, rng, n_directions))
@@ -611,7 +671,9 @@ def _compared(a, directions):
 
 def gradcheck_report(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, *, mode="auto",
                      n_directions=8, seed=0, max_rows=10, check_forward_ad=False,
-                     nondet_tol=0.0):
+                     nondet_tol=0.0, check_backward_ad=True, check_undefined_grad=True,
+                     check_grad_dtypes=False, fast_mode=False, check_batched_grad=False,
+                     check_batched_forward_grad=False, masked=None):
     """Run :func:`gradcheck` and return what it found, pass or fail, as a
     :class:`GradcheckReport` (a wrong gradient does not raise; bad arguments do).
 
@@ -631,9 +693,14 @@ def gradcheck_report(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, *, mode="auto",
     >>> json.loads(json.dumps(report.to_dict()))["entries"][0]["shape"]
     [3, 4]
     """
+    mode = _torch_options("gradcheck", mode, fast_mode, check_batched_grad,
+                          check_batched_forward_grad, masked)
     return _check(fn, inputs, eps, atol, rtol, mode=mode, n_directions=n_directions,
                   seed=seed, max_rows=max_rows, kind="gradcheck",
-                  check_forward_ad=check_forward_ad, nondet_tol=nondet_tol)
+                  check_forward_ad=check_forward_ad, nondet_tol=nondet_tol,
+                  check_backward_ad=check_backward_ad,
+                  check_undefined_grad=check_undefined_grad,
+                  check_grad_dtypes=check_grad_dtypes)
 
 
 def _verdict(report, raise_exception):
@@ -646,7 +713,9 @@ def _verdict(report, raise_exception):
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, *,
               mode="auto", n_directions=8, seed=0, max_rows=10, check_forward_ad=False,
-              nondet_tol=0.0):
+              nondet_tol=0.0, check_backward_ad=True, check_undefined_grad=True,
+              check_grad_dtypes=False, fast_mode=False, check_batched_grad=False,
+              check_batched_forward_grad=False, masked=None):
     """Check the gradients of ``fn`` at ``inputs`` against central differences.
 
     Parameters
@@ -668,6 +737,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     nondet_tol : how far two evaluations of ``fn`` at the same point may differ (PyTorch's
         name; default 0: exactly equal). Sums whose order varies from run to run, such as
         the atomic adds of a scatter on a GPU, need a small one (1e-12 in float64).
+    check_backward_ad, check_undefined_grad, check_grad_dtypes, fast_mode : PyTorch's
+        options, so that its calls run unchanged. ``check_backward_ad=False`` checks
+        forward mode only (with ``check_forward_ad=True``); ``check_undefined_grad``
+        (on by default, as in PyTorch) requires that zero output gradients give zero
+        input gradients (minigrad passes zeros where PyTorch passes undefined tensors);
+        ``check_grad_dtypes`` that each gradient has its input's dtype, shape and
+        device; ``fast_mode=True`` is ``mode="directional"``. ``check_batched_grad``,
+        ``check_batched_forward_grad`` and ``masked=True`` are refused with the reason.
 
     Returns
     -------
@@ -682,14 +759,24 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     >>> mg.gradcheck(lambda x: x.tanh() * 2, (x,))
     True
     """
-    report = _check(fn, inputs, eps, atol, rtol, mode=mode, n_directions=n_directions,
-                    seed=seed, max_rows=max_rows, kind="gradcheck",
-                    check_forward_ad=check_forward_ad, nondet_tol=nondet_tol)
+    report = gradcheck_report(fn, inputs, eps, atol, rtol, mode=mode,
+                              n_directions=n_directions, seed=seed, max_rows=max_rows,
+                              check_forward_ad=check_forward_ad, nondet_tol=nondet_tol,
+                              check_backward_ad=check_backward_ad,
+                              check_undefined_grad=check_undefined_grad,
+                              check_grad_dtypes=check_grad_dtypes, fast_mode=fast_mode,
+                              check_batched_grad=check_batched_grad,
+                              check_batched_forward_grad=check_batched_forward_grad,
+                              masked=masked)
     return _verdict(report, raise_exception)
 
 
 def gradgradcheck_report(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, *,
-                         mode="auto", n_directions=8, seed=0, max_rows=10, nondet_tol=0.0):
+                         mode="auto", n_directions=8, seed=0, max_rows=10, nondet_tol=0.0,
+                         check_undefined_grad=True, check_grad_dtypes=False,
+                         fast_mode=False, check_batched_grad=False, masked=False,
+                         gen_non_contig_grad_outputs=False, check_fwd_over_rev=False,
+                         check_rev_over_rev=True):
     """Run :func:`gradgradcheck` and return its :class:`GradcheckReport`.
 
     The function checked is (x, v) ↦ vᵀ·∂f/∂x: in the report, inputs ``0, 1, ...`` are
@@ -706,6 +793,10 @@ def gradgradcheck_report(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rto
     (True, ['0', 'v0'])
     """
     what = "gradgradcheck"
+    mode = _torch_options(what, mode, fast_mode, check_batched_grad, masked=masked,
+                          gen_non_contig_grad_outputs=(gen_non_contig_grad_outputs, False),
+                          check_fwd_over_rev=(check_fwd_over_rev, False),
+                          check_rev_over_rev=(check_rev_over_rev, True))
     _check_settings(what, eps, atol, rtol, mode, n_directions, max_rows)
     inputs, diff = _check_inputs(inputs, what)
     rng = np.random.default_rng(seed + 1)
@@ -744,17 +835,22 @@ def gradgradcheck_report(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rto
     return _check(first_derivative, tuple(inputs) + grad_outputs, eps, atol, rtol,
                   mode=mode, n_directions=n_directions, seed=seed, max_rows=max_rows,
                   kind=what, with_graph=True, input_names=names, output_names=wrt_names,
-                  nondet_tol=nondet_tol)
+                  nondet_tol=nondet_tol, check_undefined_grad=check_undefined_grad,
+                  check_grad_dtypes=check_grad_dtypes)
 
 
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
                   raise_exception=True, *, mode="auto", n_directions=8, seed=0, max_rows=10,
-                  nondet_tol=0.0):
+                  nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
+                  fast_mode=False, check_batched_grad=False, masked=False,
+                  gen_non_contig_grad_outputs=False, check_fwd_over_rev=False,
+                  check_rev_over_rev=True):
     """Check second derivatives: gradcheck of (x, v) ↦ vᵀ·∂f/∂x, the backward pass built
     with ``create_graph=True``. ``grad_outputs`` (the v) are random when omitted, and are
     themselves checked as inputs. Returns True, or raises :class:`GradcheckError` (returns
     False with ``raise_exception=False``); :func:`gradgradcheck_report` gives the numbers.
-    ``nondet_tol`` as in :func:`gradcheck`.
+    ``nondet_tol`` and PyTorch's options as in :func:`gradcheck`
+    (``gen_non_contig_grad_outputs`` and ``check_fwd_over_rev`` only False).
 
     Examples
     --------
@@ -763,7 +859,11 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     >>> mg.gradgradcheck(lambda x: (x * x.sin()).sum(), (x,))
     True
     """
-    report = gradgradcheck_report(fn, inputs, grad_outputs, eps, atol, rtol, mode=mode,
-                                  n_directions=n_directions, seed=seed, max_rows=max_rows,
-                                  nondet_tol=nondet_tol)
+    report = gradgradcheck_report(
+        fn, inputs, grad_outputs, eps, atol, rtol, mode=mode, n_directions=n_directions,
+        seed=seed, max_rows=max_rows, nondet_tol=nondet_tol,
+        check_undefined_grad=check_undefined_grad, check_grad_dtypes=check_grad_dtypes,
+        fast_mode=fast_mode, check_batched_grad=check_batched_grad, masked=masked,
+        gen_non_contig_grad_outputs=gen_non_contig_grad_outputs,
+        check_fwd_over_rev=check_fwd_over_rev, check_rev_over_rev=check_rev_over_rev)
     return _verdict(report, raise_exception)

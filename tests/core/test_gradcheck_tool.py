@@ -179,3 +179,83 @@ def test_inputs_are_restored_after_check():
     before = x.numpy().copy()
     mg.gradcheck(lambda x: x.sin(), (x,))
     assert np.array_equal(before, x.numpy())
+
+
+class ConstantTerm(Function):
+    """y = 2x; backward adds a term that does not scale with gy."""
+
+    def forward(self, xp, x):
+        return 2 * x
+
+    def backward(self, gy):
+        return gy * 2 + 1
+
+
+def test_check_undefined_grad_names_a_term_that_ignores_the_output_gradient():
+    x = x64(3)
+    with pytest.raises(mg.GradcheckError, match="check_undefined_grad: a zero output "
+                                                "gradient gives a nonzero .* input 0"):
+        mg.gradcheck(lambda t: ConstantTerm()(t), (x,))
+    # without that check the comparison with central differences still catches it
+    with pytest.raises(mg.GradcheckError, match="disagree"):
+        mg.gradcheck(lambda t: ConstantTerm()(t), (x,), check_undefined_grad=False)
+    assert mg.gradgradcheck(lambda t: (t * t.sin()).sum(), (x,), check_undefined_grad=True)
+
+
+def test_pytorch_options_fast_mode_and_forward_only():
+    x = x64(50, 50)
+    report = mg.gradcheck_report(lambda t: t.tanh(), (x,), fast_mode=True)
+    assert report and report.mode == "directional"
+    with pytest.raises(ValueError, match="fast_mode=True checks random directions"):
+        mg.gradcheck(lambda t: t.tanh(), (x,), fast_mode=True, mode="full")
+    small = x64(3)
+    forward_only = mg.gradcheck_report(lambda t: t.sin(), (small,), check_forward_ad=True,
+                                       check_backward_ad=False)
+    assert forward_only and [e.output_name for e in forward_only.entries] == ["forward AD"]
+    with pytest.raises(ValueError, match="nothing to check"):
+        mg.gradcheck(lambda t: t.sin(), (small,), check_backward_ad=False)
+
+
+def test_check_grad_dtypes_holds_because_the_engine_casts_gradients():
+    class Float32Grad(Function):  # a backward that returns float32 for a float64 input
+        def forward(self, xp, x):
+            return x * 3
+
+        def backward(self, gy):
+            return (gy * 3).to(dtype=mg.float32)
+
+    x = x64(4)
+    # the engine casts a gradient to its input's dtype (as PyTorch's), so the check holds;
+    # the float32 rounding stays within the tolerances here
+    assert mg.gradcheck(lambda t: Float32Grad()(t), (x,), check_grad_dtypes=True)
+    assert mg.autograd.grad(Float32Grad()(x).sum(), [x])[0].dtype == mg.float64
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"check_batched_grad": True}, "minigrad's vmap runs the function per sample"),
+    ({"masked": True}, "masked=True .* is not supported"),
+    ({"fast_mode": 1}, "fast_mode must be a bool"),
+])
+def test_pytorch_options_minigrad_cannot_honour_are_refused(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        mg.gradcheck(lambda t: t.sin(), (x64(3),), **kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        mg.gradgradcheck(lambda t: t.sin(), (x64(3),), **kwargs)
+    with pytest.raises(ValueError, match="gen_non_contig_grad_outputs=True is not supported"):
+        mg.gradgradcheck(lambda t: t.sin(), (x64(3),), gen_non_contig_grad_outputs=True)
+
+
+def test_gradcheck_takes_every_keyword_of_pytorchs():
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    for mine, theirs in ((mg.gradcheck, torch.autograd.gradcheck),
+                         (mg.gradgradcheck, torch.autograd.gradgradcheck)):
+        names = set(inspect.signature(theirs).parameters) - {"func"}
+        assert names <= set(inspect.signature(mine).parameters), \
+            names - set(inspect.signature(mine).parameters)
+    x = x64(3)
+    defaults = {k: v.default for k, v in
+                inspect.signature(torch.autograd.gradcheck).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+    assert mg.gradcheck(lambda t: t.sin() * t, (x,), **defaults)  # PyTorch's call as is
