@@ -151,17 +151,27 @@ def mlp_torch():
                         n.Linear(256, 10))
 
 
-def resnet_mg():
+WIDTHS = (32, 64, 128)
+
+
+def resnet_mg(widths=WIDTHS):
+    """The small ResNet: a stem convolution, three basic blocks (the last two halve the
+    resolution), global average pooling, a linear layer to 10 classes.
+    (tests/train/test_torch_end_to_end.py trains it, narrower, against PyTorch.)"""
     from minigrad import nn
 
+    a, b, c = widths
     return nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.BasicBlock(32, 32), nn.BasicBlock(32, 64, stride=2), nn.BasicBlock(64, 128, stride=2),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
+        nn.Conv2d(3, a, 3, padding=1, bias=False), nn.BatchNorm2d(a), nn.ReLU(),
+        nn.BasicBlock(a, a), nn.BasicBlock(a, b, stride=2), nn.BasicBlock(b, c, stride=2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10))
 
 
-def resnet_torch():
-    n = torch.nn
+def resnet_torch(widths=WIDTHS, lib=None):
+    """:func:`resnet_mg` in PyTorch (``lib``: the torch module, when this script's
+    ``main`` did not bind it)."""
+    n = (lib or torch).nn
+    a, b, c = widths
 
     class BasicBlock(n.Module):
         def __init__(self, cin, cout, stride=1):
@@ -183,9 +193,9 @@ def resnet_torch():
             return self.relu(identity + out)
 
     return n.Sequential(
-        n.Conv2d(3, 32, 3, padding=1, bias=False), n.BatchNorm2d(32), n.ReLU(),
-        BasicBlock(32, 32), BasicBlock(32, 64, 2), BasicBlock(64, 128, 2),
-        n.AdaptiveAvgPool2d(1), n.Flatten(), n.Linear(128, 10))
+        n.Conv2d(3, a, 3, padding=1, bias=False), n.BatchNorm2d(a), n.ReLU(),
+        BasicBlock(a, a), BasicBlock(a, b, 2), BasicBlock(b, c, 2),
+        n.AdaptiveAvgPool2d(1), n.Flatten(), n.Linear(c, 10))
 
 
 # ----------------------------------------------------------------------------- steps
