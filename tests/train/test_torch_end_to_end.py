@@ -87,3 +87,75 @@ def test_a_small_resnet_trains_as_in_pytorch(recipe):
         np.testing.assert_allclose(model(mg.tensor(x)).numpy(),
                                    reference(torch.from_numpy(x)).numpy(), rtol=1e-8,
                                    atol=1e-11)
+
+
+def _sequence_model(lib, kind):
+    n = lib.nn
+
+    class Model(n.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = n.Embedding(11, 8, padding_idx=0)
+            if kind == "transformer":
+                layer = n.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                                  batch_first=True, norm_first=True,
+                                                  activation="gelu")
+                self.body = n.TransformerEncoder(layer, 2, norm=n.LayerNorm(8),
+                                                 enable_nested_tensor=False)
+            else:
+                self.body = n.LSTM(8, 6, num_layers=2, batch_first=True, bidirectional=True)
+            self.head = n.Linear(8 if kind == "transformer" else 12, 11)
+
+        def forward(self, tokens, mask=None):
+            h = self.emb(tokens)
+            if kind == "transformer":
+                h = self.body(h, mask=mask, is_causal=True)
+            else:
+                h, _ = self.body(h)
+            return self.head(h)
+
+    return Model()
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm"])
+def test_a_sequence_model_trains_as_in_pytorch(kind):
+    """A causal pre-norm Transformer encoder (GELU, final LayerNorm) or a bidirectional
+    two-layer LSTM between an embedding with a padding row and a linear head, per-token
+    cross-entropy with an ignored target, AdamW, six steps. (AdamW, not Adam with L2
+    decay: attention's key bias has a gradient of exactly zero in theory, rounding noise
+    of 1e-18 in practice, and Adam's L2 term multiplies such a weight by 1 − lr·wd/eps =
+    −999 a step, in PyTorch too, so both blow their noise up differently.)"""
+    mg.manual_seed(0)
+    model = _sequence_model(mg, kind).to(dtype=mg.float64)
+    reference = _sequence_model(torch, kind).double()
+    reference.load_state_dict({k: torch.from_numpy(np.array(v.numpy()))
+                               for k, v in model.state_dict().items()})
+    opt = mg.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-2)
+    ref_opt = torch.optim.AdamW(reference.parameters(), lr=1e-2, weight_decay=1e-2)
+    mask = nn.Transformer.generate_square_subsequent_mask(5).to(dtype=mg.float64)
+    ref_mask = torch.nn.Transformer.generate_square_subsequent_mask(5, dtype=torch.float64)
+    rng = np.random.default_rng(0)
+    losses, ref_losses = [], []
+    for _ in range(6):
+        tokens, targets = rng.integers(0, 11, (3, 5)), rng.integers(0, 11, (3, 5))
+        targets[0, -1] = -100
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(
+            model(mg.tensor(tokens), mask if kind == "transformer" else None).reshape(-1, 11),
+            mg.tensor(targets.reshape(-1)))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        ref_opt.zero_grad()
+        ref_loss = torch.nn.functional.cross_entropy(
+            reference(torch.from_numpy(tokens),
+                      ref_mask if kind == "transformer" else None).reshape(-1, 11),
+            torch.from_numpy(targets.reshape(-1)))
+        ref_loss.backward()
+        ref_opt.step()
+        ref_losses.append(ref_loss.item())
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-12)
+    ref_state = reference.state_dict()
+    for name, value in model.state_dict().items():
+        np.testing.assert_allclose(value.numpy(), ref_state[name].numpy(), rtol=1e-8,
+                                   atol=1e-10, err_msg=name)
