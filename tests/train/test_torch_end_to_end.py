@@ -4,6 +4,7 @@ with label smoothing, gradient clipping, an optimizer and a per-step schedule, e
 steps, from the same weights on the same batches. Each op is checked on its own
 elsewhere; this checks that they compose: the losses step by step, the weights, the
 running statistics, and the eval-mode outputs afterwards agree to float64 rounding.
+The same for sequence models (a causal Transformer encoder, a bidirectional LSTM).
 Skipped without torch."""
 import sys
 from pathlib import Path
