@@ -45,7 +45,7 @@ print(json.dumps({label: dict(C.step_launches(m, amp, set_to_none=none)[0])
 # Launches of one step (zero_grad, forward, cross-entropy, scaled backward, fused Adam).
 # For scale: PyTorch's eager ResNet step launched 171 kernels (fp32) and 215 (fp16) on
 # the H200 (benchmarks/results/gpu-2026-11-26-h200-stop16-profile-kernels.log).
-BUDGETS = {"resnet fp32": 109, "resnet fp16": 144, "mlp fp32": 24, "mlp fp16": 47}
+BUDGETS = {"resnet fp32": 109, "resnet fp16": 143, "mlp fp32": 24, "mlp fp16": 47}
 
 
 @pytest.mark.parametrize("case", sorted(BUDGETS))

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._backend import quiet_fp_off, quiet_fp_on
-from ..amp.autocast_mode import autocast_float32, is_half
+from ..amp.autocast_mode import autocast_dtype, autocast_float32, is_half
 from ..autograd.function import Function, ieee
 from ..tensor import Tensor, _make_tensor, values_indices
 from .elementwise import const, where
@@ -47,45 +47,67 @@ def _keepdim_shape(shape, axes):
 
 
 class Sum(Function):
-    """y = Σ over ``axes`` of x.   VJP: gx = gy broadcast back over the summed axes."""
+    """y = Σ over ``axes`` of x.   VJP: gx = gy broadcast back over the summed axes.
+
+    A float16/bfloat16 x is summed in float32; the result is rounded back to x's dtype,
+    or, ``wide`` (autocast's float32 reductions: :func:`_wide`), stays float32 -- one
+    kernel over the half data where a cast to float32 and a sum were two, and a float32
+    copy of x. The gradient then goes back to x's dtype before it is broadcast (a cast
+    of the small gy, not of the broadcast gradient)."""
     reads_inputs = False  # its backward needs no input's values
 
-    amp_policy = "float32"
-
-    def __init__(self, axes, keepdim):
-        self.axes, self.keepdim = axes, keepdim
+    def __init__(self, axes, keepdim, wide=False):
+        self.axes, self.keepdim, self.wide = axes, keepdim, wide
 
     @ieee  # inf + (−inf): nan, silently
     def forward(self, xp, x):
-        self.x_shape = x.shape
-        return accumulate(xp, "sum", x, axis=self.axes, keepdims=self.keepdim)
+        self.x_shape, self.x_dtype = x.shape, x.dtype
+        return accumulate(xp, "sum", x, self.wide, axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, gy):
         if not self.keepdim:
             gy = gy.reshape(_keepdim_shape(self.x_shape, self.axes))
+        if gy.dtype != self.x_dtype:
+            gy = gy.to(dtype=self.x_dtype)
         return gy.broadcast_to(self.x_shape)
 
 
+def _wide(x):
+    """Whether a reduction of x returns float32 for a half x: inside autocast (whose
+    reductions run in float32, PyTorch's autocast list)."""
+    return autocast_dtype() is not None and is_half(x.dtype)
+
+
 def sum(x, dim=None, keepdim=False):
-    return Sum(normalize_dims(dim, x.ndim, "sum"), keepdim)(x)
+    return Sum(normalize_dims(dim, x.ndim, "sum"), keepdim, _wide(x))(x)
 
 
 class Mean(Sum):
     """y = (Σ over ``axes`` of x)·(1/n), n the number of values summed (1/n = NaN for
     none).   VJP: gx = gy·(1/n) broadcast back. One reduction kernel on CUDA (CuPy's
-    mean), where a sum and a product would be two; on the CPU the sum times 1/n."""
+    mean), where a sum and a product would be two; on the CPU the sum times 1/n. A half
+    x as in :class:`Sum`: the mean taken in float32, rounded once (or kept, ``wide``)."""
 
-    def __init__(self, axes, keepdim, n):
-        super().__init__(axes, keepdim)
+    def __init__(self, axes, keepdim, n, wide=False):
+        super().__init__(axes, keepdim, wide)
         self.scale = 1.0 / n if n else float("nan")
 
     @ieee
     def forward(self, xp, x):
         if xp is not np and self.scale == self.scale:
-            self.x_shape = x.shape
-            return xp.mean(x, axis=self.axes, keepdims=self.keepdim)
-        y = Sum.forward(self, xp, x)
-        return y * y.dtype.type(self.scale)
+            self.x_shape, self.x_dtype = x.shape, x.dtype
+            return accumulate(xp, "mean", x, self.wide, axis=self.axes,
+                              keepdims=self.keepdim)
+        if not is_half(x.dtype):
+            y = Sum.forward(self, xp, x)
+            return y * y.dtype.type(self.scale)
+        wide, self.wide = self.wide, True  # the sum in float32, scaled, then rounded
+        try:
+            y = Sum.forward(self, xp, x)
+        finally:
+            self.wide = wide
+        y = y * np.float32(self.scale)
+        return y if wide else y.astype(x.dtype)
 
     def backward(self, gy):
         return super().backward(gy * self.scale)
@@ -112,10 +134,8 @@ def mean(x, dim=None, keepdim=False):
     """Σx / n over ``dim``. Integer input gives the default float dtype (PyTorch raises)."""
     if not _dt.is_floating(x.dtype):
         x = x.to(dtype=_dt.get_default_dtype())
-    if is_half(x.dtype):
-        return _in_float32(mean, x, dim, keepdim)
     axes = normalize_dims(dim, x.ndim, "mean")
-    return Mean(axes, keepdim, _count(x, axes))(x)
+    return Mean(axes, keepdim, _count(x, axes), _wide(x))(x)
 
 
 def var(x, dim=None, keepdim=False, correction=1, unbiased=None):

@@ -17,21 +17,23 @@ from .elementwise import promote
 from .elementwise import where as _where
 
 
-def accumulate(xp, op, a, **kwargs):
-    """``xp.<op>(a, **kwargs)`` for op = "sum", "prod", "cumsum" or "cumprod", with
+def accumulate(xp, op, a, wide=False, **kwargs):
+    """``xp.<op>(a, **kwargs)`` for op = "sum", "mean", "prod", "cumsum" or "cumprod", with
     float16/bfloat16 data accumulated in float32 and rounded once at the end, as PyTorch
     reduces them (ml_dtypes' bfloat16 sum accumulates in bfloat16: 70000 ones gave 256,
-    their mean 0.0037); a result past the half range is inf, silently, as in PyTorch."""
+    their mean 0.0037); a result past the half range is inf, silently, as in PyTorch.
+    ``wide``: a half input's result stays float32 (autocast's reductions): one kernel
+    reading the half data, no float32 copy of it."""
     reduce = getattr(xp, op)
     if not is_half(a.dtype):
         return reduce(a, **kwargs)
     token = quiet_fp_on()
     try:
         if xp is np or a.dtype == np.float16:
-            wide = reduce(a, dtype=np.float32, **kwargs)
+            result = reduce(a, dtype=np.float32, **kwargs)
         else:  # CuPy's reductions take no bfloat16 -> float32 dtype: convert first
-            wide = reduce(a.astype(np.float32), **kwargs)
-        return wide.astype(a.dtype)
+            result = reduce(a.astype(np.float32), **kwargs)
+        return result if wide else result.astype(a.dtype)
     finally:
         quiet_fp_off(token)
 

@@ -117,6 +117,33 @@ def test_autocast_keeps_float32_results():
         assert x.mean().dtype == mg.float32 and x.mean().item() == 1.0
 
 
+@pytest.mark.parametrize("op", ["sum", "mean"])
+def test_autocast_reduces_a_half_tensor_in_one_node(half_dtype, device, op):
+    """Inside autocast the float32 result comes from the half data directly (one node, no
+    float32 copy of the input: a Cast node before the reduction was one more kernel and
+    a full-size float32 array), the same numbers as reducing ``x.float()``; the gradient
+    reaches x in its own dtype, cast before it is broadcast."""
+    half = half_dtype
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((6, 5, 4)).astype(np.float32)
+    x = _h(values, half, device).requires_grad_()
+    g = rng.standard_normal((6, 4)).astype(np.float32)
+    with mg.amp.autocast(dtype=half):
+        y = getattr(x, op)(dim=1)
+    assert y.dtype == mg.float32 and type(y.creator).__name__ == op.capitalize()
+    assert y.creator.inputs[0] is x
+    ref = getattr(x.detach().to(dtype=mg.float32), op)(dim=1)
+    np.testing.assert_array_equal(_f(y), _f(ref))
+    y.backward(mg.tensor(g, device=device))
+    assert x.grad.dtype == half
+    scale = np.float32(1 / 5 if op == "mean" else 1)
+    small = _f(mg.tensor(g * scale, device=device).to(dtype=half))  # rounded, then spread
+    np.testing.assert_array_equal(_f(x.grad), np.broadcast_to(small[:, None, :], (6, 5, 4)))
+    # outside autocast the result is rounded back to the half dtype, as PyTorch
+    assert getattr(x, op)(dim=1).dtype == half
+    np.testing.assert_array_equal(_f(getattr(x, op)(dim=1)), _f(ref.to(dtype=half)))
+
+
 def test_matches_torch_when_installed():
     """Equal to PyTorch's to one unit in the last place of the half dtype (the float32
     additions are done in another order, so a total can round to the other neighbour)."""
