@@ -51,7 +51,9 @@ tests/kernels/test_batchnorm_kernels.py \
 tests/core/test_cuda_graphs.py tests/core/test_backends.py tests/nn/test_conv.py \
 tests/nn/test_norm.py tests/core/test_special.py \
 tests/amp/test_autocast.py tests/train/test_cli.py tests/amp/test_fused.py \
-tests/optim/test_fused_switch.py tests/nn/test_layers.py tests/nn/test_losses.py"}
+tests/optim/test_fused_switch.py tests/nn/test_layers.py tests/nn/test_losses.py \
+tests/core/test_half_reductions.py tests/core/test_checkpoint.py tests/amp/test_grad_scaler.py \
+tests/train/test_trainer.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT_DIR/device.txt"
