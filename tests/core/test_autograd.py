@@ -530,3 +530,10 @@ def test_grad_of_an_intermediate_whose_own_graph_was_freed():
     np.testing.assert_allclose(gh.numpy(), np.full(3, 5.0))
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         mg.autograd.grad((h * 5).sum(), [x])  # needs the freed node
+    # a freed branch that leads to no wanted tensor raises too (PyTorch skips it: its
+    # freed nodes keep their edges; the README lists this difference)
+    w = mg.randn(3, dtype=mg.float64, requires_grad=True)
+    z = w.sin()
+    z.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        mg.autograd.grad((x * 2).sum() + z.sum(), [x])
