@@ -173,10 +173,11 @@ def _gan(lib):
 def _wgan_gp_step(lib, G, D, opt_g, opt_d, real, z, eps):
     """One WGAN-GP round (Gulrajani et al. 2017): the critic's loss with the gradient
     penalty ‖∇D(x̂)‖ at x̂ = εx + (1 − ε)G(z), a second-order backward through
-    autograd.grad(create_graph=True) of an intermediate result, then the generator's."""
+    autograd.grad(create_graph=True) with respect to x̂, an intermediate result with the
+    generator's graph behind it (the penalty's backward also reaches G's weights, whose
+    gradients the generator's step zeroes first), then the generator's loss."""
     fake = G(z)
-    x_hat = eps * real + (1 - eps) * fake.detach()
-    x_hat.requires_grad_(True)
+    x_hat = eps * real + (1 - eps) * fake  # not detached: G's graph lies behind x̂
     (g,) = lib.autograd.grad(D(x_hat).sum(), [x_hat], create_graph=True)
     penalty = ((g.norm(dim=1) - 1) ** 2).mean()
     loss_d = D(fake.detach()).mean() - D(real).mean() + 10 * penalty
