@@ -6,7 +6,8 @@ elsewhere; this checks that they compose: the losses step by step, the weights, 
 running statistics, and the eval-mode outputs afterwards agree to float64 rounding.
 The same for sequence models (a causal Transformer encoder, a bidirectional LSTM) and
 for a WGAN-GP round (a gradient penalty: second order through autograd.grad) and for
-sparse embedding gradients stepped by SparseAdam.
+sparse embedding gradients stepped by SparseAdam; and, under bfloat16 autocast, the dtype
+each layer returns.
 Skipped without torch."""
 import sys
 from pathlib import Path
@@ -19,6 +20,12 @@ from minigrad import nn
 
 torch = pytest.importorskip("torch")
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _copy_weights(model, reference):
+    """minigrad's weights and buffers into the PyTorch twin (same names and shapes)."""
+    reference.load_state_dict({k: torch.from_numpy(np.array(v.numpy()))
+                               for k, v in model.state_dict().items()})
 
 
 def _models(widths=(8, 16, 16)):
@@ -50,8 +57,7 @@ def test_a_small_resnet_trains_as_in_pytorch(recipe):
     make_opt, make_sched = RECIPES[recipe]
     mg.manual_seed(0)
     model, reference = _models()
-    reference.load_state_dict({k: torch.from_numpy(np.array(v.numpy()))
-                               for k, v in model.state_dict().items()})
+    _copy_weights(model, reference)
     opt, ref_opt = make_opt(mg, model.parameters()), make_opt(torch, reference.parameters())
     sched, ref_sched = make_sched(mg, opt), make_sched(torch, ref_opt)
     rng = np.random.default_rng(1)
@@ -131,8 +137,7 @@ def test_a_sequence_model_trains_as_in_pytorch(kind):
     mg.manual_seed(0)
     model = _sequence_model(mg, kind).to(dtype=mg.float64)
     reference = _sequence_model(torch, kind).double()
-    reference.load_state_dict({k: torch.from_numpy(np.array(v.numpy()))
-                               for k, v in model.state_dict().items()})
+    _copy_weights(model, reference)
     opt = mg.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-2)
     ref_opt = torch.optim.AdamW(reference.parameters(), lr=1e-2, weight_decay=1e-2)
     mask = nn.Transformer.generate_square_subsequent_mask(5).to(dtype=mg.float64)
@@ -200,8 +205,7 @@ def test_a_wgan_gp_round_trains_as_in_pytorch():
     G, D = (m.to(dtype=mg.float64) for m in _gan(mg))
     tG, tD = (m.double() for m in _gan(torch))
     for mine, theirs in ((G, tG), (D, tD)):
-        theirs.load_state_dict({k: torch.from_numpy(np.array(v.numpy()))
-                                for k, v in mine.state_dict().items()})
+        _copy_weights(mine, theirs)
     opts = [mg.optim.Adam(m.parameters(), lr=1e-3, betas=(0.5, 0.9)) for m in (G, D)]
     ref_opts = [torch.optim.Adam(m.parameters(), lr=1e-3, betas=(0.5, 0.9)) for m in (tG, tD)]
     rng = np.random.default_rng(0)
@@ -242,8 +246,7 @@ def test_sparse_gradients_train_as_in_pytorch():
     mg.manual_seed(0)
     model = _bag_model(mg).to(dtype=mg.float64)
     reference = _bag_model(torch).double()
-    reference.load_state_dict({k: torch.from_numpy(np.array(v.numpy()))
-                               for k, v in model.state_dict().items()})
+    _copy_weights(model, reference)
 
     def optimizers(lib, m):
         return [lib.optim.SparseAdam([m.emb.weight, m.bag.weight], lr=1e-2),
@@ -271,3 +274,37 @@ def test_sparse_gradients_train_as_in_pytorch():
     for name, value in model.state_dict().items():
         np.testing.assert_allclose(value.numpy(), ref_state[name].numpy(), rtol=1e-10,
                                    atol=1e-14, err_msg=name)
+
+
+def test_autocast_picks_pytorchs_dtype_layer_by_layer():
+    """Under bfloat16 autocast (on the CPU, where PyTorch autocasts too) every layer of
+    the small ResNet returns the dtype PyTorch's does, but the average pooling (and the
+    flatten after it): minigrad keeps means in float32, as sums (a difference the README
+    lists). The logits agree to bfloat16's precision."""
+    if not hasattr(torch, "autocast") or mg.bfloat16 is None:
+        pytest.skip("needs torch.autocast and ml_dtypes' bfloat16")
+    mg.manual_seed(0)
+    model, reference = _models()
+    model, reference = model.to(dtype=mg.float32), reference.float()
+    _copy_weights(model, reference)
+
+    def record(m):
+        seen = {}
+        for name, mod in m.named_modules():
+            if name and not list(mod.children()):
+                mod.register_forward_hook(lambda mod, i, o, name=name: seen.setdefault(
+                    name, set()).add(str(o.dtype).replace("torch.", "")))
+        return seen
+
+    seen, ref_seen = record(model), record(reference)
+    x = np.random.default_rng(0).standard_normal((4, 3, 8, 8)).astype(np.float32)
+    with mg.amp.autocast(dtype=mg.bfloat16):
+        y = model(mg.tensor(x))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ref_y = reference(torch.from_numpy(x))
+    differ = {name for name in seen.keys() & ref_seen.keys() if seen[name] != ref_seen[name]}
+    assert differ == {"6", "7"}, {n: (seen[n], ref_seen[n]) for n in differ}
+    assert seen["6"] == {"float32"} and ref_seen["6"] == {"bfloat16"}
+    assert len(seen.keys() & ref_seen.keys()) >= 20
+    np.testing.assert_allclose(y.to(dtype=mg.float32).numpy(),
+                               ref_y.float().detach().numpy(), atol=3e-2)
