@@ -28,6 +28,15 @@ def _copy_weights(model, reference):
                                for k, v in model.state_dict().items()})
 
 
+def _assert_same_weights(model, reference, rtol, atol):
+    """Every entry of the two state dicts (weights and buffers) agrees."""
+    ref_state = reference.state_dict()
+    for name, value in model.state_dict().items():
+        np.testing.assert_allclose(np.asarray(value.numpy(), dtype=np.float64),
+                                   ref_state[name].numpy(), rtol=rtol, atol=atol,
+                                   err_msg=name)
+
+
 def _models(widths=(8, 16, 16)):
     """The small ResNet of benchmarks/gpu_training.py (narrower) in both libraries."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -83,11 +92,7 @@ def test_a_small_resnet_trains_as_in_pytorch(recipe):
         ref_losses.append(ref_loss.item())
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-10)
     assert losses[-1] != losses[0]  # it trained
-    ref_state = reference.state_dict()
-    for name, value in model.state_dict().items():  # weights and running statistics
-        np.testing.assert_allclose(np.asarray(value.numpy(), dtype=np.float64),
-                                   ref_state[name].numpy(), rtol=1e-8, atol=1e-11,
-                                   err_msg=name)
+    _assert_same_weights(model, reference, rtol=1e-8, atol=1e-11)  # and running stats
     assert sched.get_last_lr() == pytest.approx(ref_sched.get_last_lr(), rel=1e-12)
     model.eval()
     reference.eval()
@@ -163,10 +168,7 @@ def test_a_sequence_model_trains_as_in_pytorch(kind):
         ref_opt.step()
         ref_losses.append(ref_loss.item())
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-12)
-    ref_state = reference.state_dict()
-    for name, value in model.state_dict().items():
-        np.testing.assert_allclose(value.numpy(), ref_state[name].numpy(), rtol=1e-8,
-                                   atol=1e-10, err_msg=name)
+    _assert_same_weights(model, reference, rtol=1e-8, atol=1e-10)
 
 
 def _gan(lib):
@@ -217,10 +219,7 @@ def test_a_wgan_gp_round_trains_as_in_pytorch():
                                *(torch.from_numpy(a) for a in (real, z, eps)))
         np.testing.assert_allclose(mine, theirs, rtol=1e-10)
     for mine, theirs in ((G, tG), (D, tD)):
-        ref = theirs.state_dict()
-        for name, value in mine.state_dict().items():
-            np.testing.assert_allclose(value.numpy(), ref[name].numpy(), rtol=1e-9,
-                                       atol=1e-12, err_msg=name)
+        _assert_same_weights(mine, theirs, rtol=1e-9, atol=1e-12)
 
 
 def _bag_model(lib):
@@ -270,10 +269,7 @@ def test_sparse_gradients_train_as_in_pytorch():
                 o.step()
             losses.append(loss.item())
         assert losses[0] == pytest.approx(losses[1], rel=1e-12)
-    ref_state = reference.state_dict()
-    for name, value in model.state_dict().items():
-        np.testing.assert_allclose(value.numpy(), ref_state[name].numpy(), rtol=1e-10,
-                                   atol=1e-14, err_msg=name)
+    _assert_same_weights(model, reference, rtol=1e-10, atol=1e-14)
 
 
 def test_autocast_picks_pytorchs_dtype_layer_by_layer():
