@@ -166,6 +166,10 @@ __all__ += [
 ]
 
 from . import utils  # noqa: E402  (clip_grad_norm_, parameters_to_vector...)
+from .linear_cross_entropy import (  # noqa: E402
+    LinearCrossEntropyLoss,
+    LinearCrossEntropyOptions,
+)
 from .losses import (  # noqa: E402
     BCELoss,
     BCEWithLogitsLoss,
@@ -196,7 +200,7 @@ __all__ += [
     "Linear24", "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
     "TripletMarginLoss", "TripletMarginWithDistanceLoss",
     "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
-    "PoissonNLLLoss", "GaussianNLLLoss",
+    "PoissonNLLLoss", "GaussianNLLLoss", "LinearCrossEntropyLoss", "LinearCrossEntropyOptions",
 ]
 __all__ += ["MultiLabelMarginLoss", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 

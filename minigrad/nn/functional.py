@@ -349,6 +349,7 @@ def one_hot(tensor, num_classes=-1):
 # The loss functions (the Modules are in minigrad.nn).
 from .ctc import ctc_loss  # noqa: E402  (imports .losses)
 from .distance import pdist  # noqa: E402
+from .linear_cross_entropy import linear_cross_entropy  # noqa: E402
 from .losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -379,6 +380,7 @@ from .losses import (  # noqa: E402
 
 __all__ += [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
+    "linear_cross_entropy",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
     "distillation_loss", "entropy_penalty", "l1_penalty", "l2_penalty",
     "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
