@@ -681,6 +681,10 @@ def _layer_cases():
         _layer("NLLLoss", lambda: nn.NLLLoss(), lambda rng: (logprobs(rng), _labels(rng, 4, 3))),
         _layer("CrossEntropyLoss", lambda: nn.CrossEntropyLoss(label_smoothing=0.1),
                lambda rng: (_normal(rng, 4, 3), _labels(rng, 4, 3))),
+        # the chunked path (ChunkedLinearCrossEntropy): two rows a chunk, a bias
+        _layer("LinearCrossEntropyLoss", lambda: nn.LinearCrossEntropyLoss(
+                   3, 4, bias=True, options=nn.LinearCrossEntropyOptions(batch_chunk_size=2)),
+               lambda rng: (_normal(rng, 5, 3), _labels(rng, 5, 4))),
         _layer("BCELoss", lambda: nn.BCELoss(),
                lambda rng: (_T(rng.uniform(0.1, 0.9, size=(4, 2))),
                             _T(rng.integers(0, 2, size=(4, 2)).astype(float), False))),
