@@ -94,20 +94,14 @@ class Mean(Sum):
 
     @ieee
     def forward(self, xp, x):
+        self.x_shape, self.x_dtype = x.shape, x.dtype
         if xp is not np and self.scale == self.scale:
-            self.x_shape, self.x_dtype = x.shape, x.dtype
             return accumulate(xp, "mean", x, self.wide, axis=self.axes,
                               keepdims=self.keepdim)
-        if not is_half(x.dtype):
-            y = Sum.forward(self, xp, x)
-            return y * y.dtype.type(self.scale)
-        wide, self.wide = self.wide, True  # the sum in float32, scaled, then rounded
-        try:
-            y = Sum.forward(self, xp, x)
-        finally:
-            self.wide = wide
-        y = y * np.float32(self.scale)
-        return y if wide else y.astype(x.dtype)
+        # the sum (float32 for a half x), scaled, then rounded once (unless ``wide``)
+        y = accumulate(xp, "sum", x, True, axis=self.axes, keepdims=self.keepdim)
+        y = y * y.dtype.type(self.scale)
+        return y if self.wide or y.dtype == x.dtype else y.astype(x.dtype)
 
     def backward(self, gy):
         return super().backward(gy * self.scale)
