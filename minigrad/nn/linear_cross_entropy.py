@@ -36,6 +36,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ..ops.fused import check_class_indices
 from ..ops.shape import cat
 from ..tensor import Tensor
 from .linear import Linear, linear
@@ -131,14 +132,13 @@ class ChunkedLinearCrossEntropy(Function):
             scale = scale * g
         lse = Tensor(self.lse, device=x.device)
         recording = is_grad_enabled()  # create_graph: this backward is differentiated
-        Wa = W.to(dtype=self.acc) if W.dtype != self.acc else W
+        Wa = W.to(dtype=self.acc)
         gx_parts, gW, gb = [], None, None
         for r0, r1 in self._chunks(n):
-            xr = x[r0:r1]
-            xa = xr.to(dtype=self.acc) if xr.dtype != self.acc else xr
+            xa = x[r0:r1].to(dtype=self.acc)
             z = xa @ Wa.T
             if b is not None:
-                z = z + (b.to(dtype=self.acc) if b.dtype != self.acc else b)
+                z = z + b.to(dtype=self.acc)
             if recording:  # softmax whose lse follows z: the second derivative needs it
                 p = z.softmax(1)
             else:          # the forward's lse: one exp
@@ -230,10 +230,7 @@ def _chunked(input, W, target, b, weight, reduction, ignore_index, options):
                          f"{tuple(input.shape)}: expected ({x.shape[0]},) class indices")
     C = W.shape[0]
     td = t.data
-    bad = (td != ignore_index) & ((td < 0) | (td >= C))
-    if bool(bad.any()):
-        raise IndexError(f"{op}: target class index {int(td[bad][0])} is out of range for "
-                         f"{C} classes (expected 0..{C - 1}, or ignore_index={ignore_index})")
+    check_class_indices(op, td, C, ignore_index)
     if weight is not None and tuple(weight.shape) != (C,):
         raise ValueError(f"{op}: weight must have shape ({C},), got {tuple(weight.shape)}")
     acc = np.dtype(_dt.as_dtype(options.acc_dtype)) if options.acc_dtype is not None else \
