@@ -28,6 +28,8 @@ Two variants, as in PyTorch (``use_reentrant``):
 """
 from __future__ import annotations
 
+import contextlib
+
 from .. import random as _random
 from ..autograd.function import Function, in_capturing_backward, run_backward, tick_clock
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
@@ -63,15 +65,8 @@ class _CheckpointFunction(Function):
             d.requires_grad = t.requires_grad
             args[i] = d
             detached.append(d)
-        now = _random.get_rng_state() if ctx.rng_state is not None else None
-        try:
-            if ctx.rng_state is not None:
-                _random.set_rng_state(ctx.rng_state)
-            with enable_grad():
-                outputs = _as_tuple(ctx.run_function(*args))
-        finally:
-            if now is not None:
-                _random.set_rng_state(now)
+        with _replaying(ctx.rng_state):
+            outputs = _as_tuple(ctx.run_function(*args))
         pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
                  if isinstance(o, Tensor) and o.requires_grad and g is not None]
         if not pairs:
@@ -96,6 +91,32 @@ class _Alias(Function):
 
     def backward(self, gy):
         return gy
+
+
+@contextlib.contextmanager
+def _replaying(rng_state):
+    """Grad mode on and the generators at ``rng_state`` (unless None) for a segment's
+    second run, so that dropout draws the first run's masks; the generators are put back
+    where they were after it."""
+    now = _random.get_rng_state() if rng_state is not None else None
+    try:
+        if rng_state is not None:
+            _random.set_rng_state(rng_state)
+        with enable_grad():
+            yield
+    finally:
+        if now is not None:
+            _random.set_rng_state(now)
+
+
+def _aliased(args, slots):
+    """``args`` (a new list) with each tensor at ``slots`` that requires grad replaced by
+    an :class:`_Alias` of it, and {slot: alias}."""
+    args, aliases = list(args), {}
+    for i in slots:
+        if args[i].requires_grad:
+            args[i] = aliases[i] = _Alias()(args[i])
+    return args, aliases
 
 
 def _outside_tensors(outputs, boundary, start):
@@ -136,21 +157,11 @@ class _NonReentrantCheckpoint(Function):
         create_graph = is_grad_enabled()  # the outer backward records (create_graph=True)
         saved, n = ctx.saved_tensors, len(ctx.tensor_slots)
         args, leaves = list(ctx.args), saved[n:]
-        now = _random.get_rng_state() if ctx.rng_state is not None else None
-        try:
-            if ctx.rng_state is not None:
-                _random.set_rng_state(ctx.rng_state)
-            with enable_grad():
-                aliases = {}
-                for i, t in zip(ctx.tensor_slots, saved[:n]):
-                    if t.requires_grad:
-                        args[i] = aliases[i] = _Alias()(t)
-                    else:
-                        args[i] = t
-                outputs = _as_tuple(ctx.run_function(*args, **ctx.kwargs))
-        finally:
-            if now is not None:
-                _random.set_rng_state(now)
+        for i, t in zip(ctx.tensor_slots, saved[:n]):
+            args[i] = t
+        with _replaying(ctx.rng_state):
+            args, aliases = _aliased(args, ctx.tensor_slots)
+            outputs = _as_tuple(ctx.run_function(*args, **ctx.kwargs))
         pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
                  if isinstance(o, Tensor) and o.requires_grad and g is not None]
         targets = list(aliases.values()) + list(leaves)
@@ -172,12 +183,9 @@ def _non_reentrant(function, args, kwargs, preserve_rng_state):
     rng_state = _random.get_rng_state() if preserve_rng_state else None
     slots = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
     tensors = [args[i] for i in slots]
-    call = list(args)
     start = tick_clock()
     with enable_grad():  # recorded once, to find what the segment uses from outside
-        aliases = {i: _Alias()(args[i]) for i in slots if args[i].requires_grad}
-        for i, a in aliases.items():
-            call[i] = a
+        call, aliases = _aliased(args, slots)
         recorded = function(*call, **kwargs)
     leaves = _outside_tensors(_as_tuple(recorded), {a.creator for a in aliases.values()},
                               start)
