@@ -183,9 +183,25 @@ _tune_host_allocator()  # reuse freed step-sized buffers instead of faulting pag
 
 __version__ = "0.1.0"
 
+from numbers import Real as _Real  # noqa: E402  (mg.int and mg.float are dtypes)
+
+# functional forms that take a Python number as their first operand (PyTorch's Scalar
+# overloads): pow(2, t), mul(2, t)...
+_NUMBER_FIRST = frozenset(("pow", "add", "sub", "mul", "div", "remainder", "floor_divide"))
+
 
 def _unary(name):
     def f(x, *args, **kwargs):
+        if not isinstance(x, Tensor) and not hasattr(x, name):  # (sparse tensors have it)
+            # a Python number first, as in torch.pow(2, t) and torch.mul(2, t): a constant
+            # beside the Tensor that follows (its dtype rules: see tensor._as_operand)
+            if name in _NUMBER_FIRST and args and isinstance(args[0], Tensor) and \
+                    isinstance(x, _Real) and x is not True and x is not False:
+                from .tensor import _as_operand
+
+                x = _as_operand(x, args[0])
+            else:
+                raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
         return getattr(x, name)(*args, **kwargs)
 
     f.__name__ = name

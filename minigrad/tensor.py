@@ -87,6 +87,12 @@ def _is_numpy_float64(data):
     return isinstance(data, np.floating) and data.dtype == np.float64
 
 
+def _cast_first(x, dtype):
+    """``x`` converted to ``dtype`` before a reduction (the ``dtype=`` argument of sum,
+    mean, prod, cumsum, softmax...: PyTorch casts the input first), or x itself."""
+    return x if dtype is None else x.to(dtype=dtype)
+
+
 def _make_tensor(y, xp, requires_grad):
     """Wrap an array fast (no validation): used by every op."""
     if isinstance(y, _PY_SCALARS):
@@ -562,6 +568,72 @@ class Tensor(DeviceDtypeShorthands):
         self.data[...] = (-self.xp.log1p(-u) / lambd).astype(self.dtype)
         return self
 
+    def random_(self, *bounds):
+        """Fill with integers uniform in [from, to): ``random_(to)`` is [0, to),
+        ``random_(from, to)`` [from, to), ``random_()`` [0, 2ᵐ⁺¹] for a float dtype with
+        an m-bit mantissa (all its integers that are exact) and [0, max] for an integer
+        dtype, as PyTorch's ``random_``."""
+        from . import random as _random
+
+        self._check_inplace("random_")
+        if len(bounds) > 2:
+            raise TypeError("random_: takes (to) or (from, to)")
+        if len(bounds) == 2:
+            low, high = bounds
+        elif len(bounds) == 1:
+            low, high = 0, bounds[0]
+        else:
+            low = 0
+            high = (2 ** (np.finfo(self.dtype).nmant + 1) + 1 if _dt.is_floating(self.dtype)
+                    else 2 if self.dtype.kind == "b" else int(np.iinfo(self.dtype).max))
+        if int(high) <= int(low):
+            raise ValueError(f"random_: expects from < to, got from={low}, to={high}")
+        values = _random.integers(int(low), int(high), self.shape, _dt.int64, self.device)
+        self.data[...] = values.astype(self.dtype)
+        return self
+
+    def cauchy_(self, median=0.0, sigma=1.0):
+        """Fill with Cauchy(median, σ) samples, median + σ·tan(π(u − ½)) for u ~ U[0, 1)."""
+        from . import random as _random
+
+        self._check_inplace("cauchy_")
+        u = _random.uniform(self.shape, 0.0, 1.0, _dt.float64, self.device)
+        self.data[...] = (median + sigma * self.xp.tan(np.pi * (u - 0.5))).astype(self.dtype)
+        return self
+
+    def log_normal_(self, mean=1.0, std=2.0):
+        """Fill with log-normal samples, e^z for z ~ N(mean, std²) (PyTorch's defaults)."""
+        from . import random as _random
+
+        self._check_inplace("log_normal_")
+        z = _random.normal(self.shape, mean, std, _dt.float64, self.device)
+        self.data[...] = self.xp.exp(z).astype(self.dtype)
+        return self
+
+    def geometric_(self, p):
+        """Fill with Geometric(p) samples on {1, 2, ...} (trials until the first success),
+        ⌈log(1 − u) / log(1 − p)⌉ for u ~ U[0, 1), as PyTorch's ``geometric_``."""
+        from . import random as _random
+
+        self._check_inplace("geometric_")
+        if not 0 < p < 1:
+            raise ValueError(f"geometric_: p must be in (0, 1), got {p}")
+        u = _random.uniform(self.shape, 0.0, 1.0, _dt.float64, self.device)
+        k = self.xp.maximum(self.xp.ceil(self.xp.log1p(-u) / np.log1p(-p)), 1.0)
+        self.data[...] = k.astype(self.dtype)
+        return self
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Write ``fill_value`` on the main diagonal (all dims equal when more than 2; a
+        tall matrix restarts the diagonal every n + 1 rows with ``wrap``), PyTorch's and
+        NumPy's ``fill_diagonal``."""
+        self._check_inplace("fill_diagonal_")
+        if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+            raise ValueError(f"fill_diagonal_: needs at least 2 dims, all of one length when "
+                             f"more than 2; got shape {self.shape}")
+        self.xp.fill_diagonal(self.data, fill_value, wrap=wrap)
+        return self
+
     def bernoulli(self, p=None):
         from .creation import bernoulli
 
@@ -583,8 +655,12 @@ class Tensor(DeviceDtypeShorthands):
                 raise TypeError(f"setitem: cannot assign {type(value).__name__} to a tensor "
                                 "(a number, an array of numbers or a Tensor)")
         index = _shape.normalize_index(index, self.shape, "setitem")
+        selects, rest = _shape.split_selects(index)
         try:
-            self.data[index] = value
+            if selects is None:
+                self.data[index] = value
+            else:  # a view of the selected dims, then the rest (see split_selects)
+                self.data[selects][rest] = value
         except ValueError as e:
             raise ValueError(f"setitem: cannot assign a value of shape "
                              f"{tuple(getattr(value, 'shape', ()))} into tensor of shape "
@@ -1064,11 +1140,11 @@ class Tensor(DeviceDtypeShorthands):
         return _activation.Tanh()(self)
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim=False):
-        return _reduction.sum(self, dim, keepdim)
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        return _reduction.sum(_cast_first(self, dtype), dim, keepdim)
 
-    def mean(self, dim=None, keepdim=False):
-        return _reduction.mean(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        return _reduction.mean(_cast_first(self, dtype), dim, keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
         """Σ(x − x̄)² / (n − correction). PyTorch's overloads: ``var(dim, unbiased,
@@ -1109,24 +1185,24 @@ class Tensor(DeviceDtypeShorthands):
     def logsumexp(self, dim, keepdim=False):
         return _reduction.LogSumExp(dim, keepdim)(self)
 
-    def softmax(self, dim):
-        return _reduction.Softmax(dim)(self)
+    def softmax(self, dim, dtype=None):
+        return _reduction.Softmax(dim)(_cast_first(self, dtype))
 
-    def log_softmax(self, dim):
-        return _reduction.LogSoftmax(dim)(self)
+    def log_softmax(self, dim, dtype=None):
+        return _reduction.LogSoftmax(dim)(_cast_first(self, dtype))
 
-    def cumsum(self, dim):
-        return _reduction.Cumsum(dim)(self)
+    def cumsum(self, dim, *, dtype=None):
+        return _reduction.Cumsum(dim)(_cast_first(self, dtype))
 
-    def cumprod(self, dim):
-        return _reduction.Cumprod(dim)(self)
+    def cumprod(self, dim, *, dtype=None):
+        return _reduction.Cumprod(dim)(_cast_first(self, dtype))
 
     def logcumsumexp(self, dim):
         """log Σ_{j ≤ i} e^{xⱼ} along ``dim``, without overflow or underflow."""
         return _reduction.LogCumSumExp(dim)(self)
 
-    def prod(self, dim=None, keepdim=False):
-        return _reduction.prod(self, dim, keepdim)
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        return _reduction.prod(_cast_first(self, dtype), dim, keepdim)
 
     # ------------------------------------------------------------------ sorting
     def sort(self, dim=-1, descending=False, stable=False):
@@ -1251,7 +1327,27 @@ class Tensor(DeviceDtypeShorthands):
     def reshape(self, *shape):
         return _shape.reshape(self, _shape_args(shape, "reshape"))
 
-    view = reshape
+    def view(self, *shape):
+        """PyTorch's two views: ``view(*shape)``, which is :meth:`reshape` (minigrad also
+        views a non-contiguous tensor, copying when it must), and ``view(dtype)``: the same
+        bytes read as another dtype, the last dim scaled by the ratio of the item sizes
+        (a float32 (2, 4) viewed as float16 is (2, 8)). The dtype view shares this
+        tensor's memory and is not recorded by autograd."""
+        if len(shape) == 1 and (isinstance(shape[0], np.dtype) or (
+                isinstance(shape[0], type) and issubclass(shape[0], np.generic))):
+            dtype = _dt.as_dtype(shape[0])
+            data = self.data
+            if dtype.itemsize != data.dtype.itemsize and (
+                    data.ndim == 0 or not self.is_contiguous() or
+                    data.shape[-1] * data.dtype.itemsize % dtype.itemsize):
+                raise RuntimeError(
+                    f"view: a {self.dtype} tensor of shape {self.shape} cannot be viewed as "
+                    f"{dtype}: with another item size the tensor must be contiguous, at "
+                    "least 1-D, and its last dim's bytes a multiple of the new item size")
+            out = _make_tensor(data.view(dtype), None, False)
+            out._base = self  # the same memory: in-place writes through it change self
+            return out
+        return self.reshape(*shape)
 
     def view_as(self, other):
         return self.reshape(other.shape)
@@ -1352,9 +1448,11 @@ class Tensor(DeviceDtypeShorthands):
     def as_strided(self, size, stride, storage_offset=0):
         """The elements at ``storage_offset + Σ i_k·stride_k`` of this tensor's values in
         row-major order, shaped ``size``; differentiable (overlapping windows add their
-        gradients). Where minigrad differs: the "storage" is always this tensor's own
-        row-major values, also when it is itself a non-contiguous view (PyTorch reads the
-        shared storage of the base tensor)."""
+        gradients). Of a contiguous tensor it is a view, as in PyTorch: writes into it
+        (under no_grad) change this tensor. Where minigrad differs: the "storage" is always
+        this tensor's own row-major values, also when it is itself a non-contiguous view
+        (PyTorch reads the shared storage of the base tensor); then the result is a copy,
+        and read-only, so that a write into it raises instead of being lost."""
         size, stride = tuple(int(n) for n in size), tuple(int(n) for n in stride)
         if len(size) != len(stride):
             raise ValueError(f"as_strided: size {size} and stride {stride} differ in length")
@@ -1370,7 +1468,14 @@ class Tensor(DeviceDtypeShorthands):
             raise IndexError(f"as_strided: size {size}, stride {stride} and offset "
                              f"{storage_offset} reach element {int(flat.max())} of a tensor "
                              f"with {self.numel()} elements")
-        return self.reshape(-1)[_elementwise.const(flat)]
+        if self.is_contiguous():
+            out = _shape.AsStrided(size, stride, int(storage_offset), flat)(self)
+            out._base = self  # a view of self's memory (writes into it change self)
+            return out
+        out = self.reshape(-1)[_elementwise.const(flat)]
+        if xp is np:
+            out.data.flags.writeable = False
+        return out
 
     def get_device(self) -> int:
         """-1 on the CPU, the GPU's index (0) on CUDA, as PyTorch."""
@@ -1749,6 +1854,47 @@ class Tensor(DeviceDtypeShorthands):
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+# PyTorch's in-place forms of the elementwise, reduction-along-a-dim and indexing methods:
+# x.exp_() is x ← x.exp(), and so on (the shape-changing ones, t_, squeeze_..., are left
+# out: a graph that used the tensor would see its new shape).
+_INPLACE_FORMS = (
+    "abs_ absolute_ acos_ acosh_ addbmm_ addcdiv_ addcmul_ addmm_ addmv_ addr_ arccos_ "
+    "arccosh_ arcsin_ arcsinh_ arctan2_ arctan_ arctanh_ asin_ asinh_ atan2_ atan_ atanh_ "
+    "baddbmm_ bitwise_and_ bitwise_left_shift_ bitwise_not_ bitwise_or_ "
+    "bitwise_right_shift_ bitwise_xor_ ceil_ clamp_max_ clamp_min_ clip_ conj_physical_ "
+    "copysign_ cos_ cosh_ cumprod_ cumsum_ deg2rad_ digamma_ divide_ eq_ erf_ erfc_ erfinv_ "
+    "exp2_ exp_ expm1_ fix_ float_power_ floor_ floor_divide_ fmod_ frac_ gcd_ ge_ greater_ "
+    "greater_equal_ gt_ heaviside_ hypot_ i0_ igamma_ igammac_ index_add_ index_copy_ "
+    "index_fill_ index_put_ index_reduce_ lcm_ ldexp_ le_ lerp_ less_ less_equal_ lgamma_ "
+    "log10_ log1p_ log2_ log_ logical_and_ logical_not_ logical_or_ logical_xor_ logit_ lt_ "
+    "masked_fill_ masked_scatter_ multiply_ mvlgamma_ nan_to_num_ ne_ neg_ negative_ "
+    "nextafter_ not_equal_ polygamma_ pow_ put_ rad2deg_ reciprocal_ relu_ remainder_ "
+    "renorm_ round_ rsqrt_ scatter_ scatter_add_ scatter_reduce_ sgn_ sigmoid_ sign_ sin_ "
+    "sinc_ sinh_ sqrt_ square_ subtract_ tan_ tanh_ tril_ triu_ true_divide_ trunc_ xlogy_"
+).split()
+
+
+def _in_place_form(name):
+    base = name[:-1]
+
+    def method(self, *args, **kwargs):
+        self._check_inplace(name)
+        with _no_grad():
+            return self._store(name, getattr(self, base)(*args, **kwargs))
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (f"In place: ``self ← self.{base}(...)``, PyTorch's ``{name}`` (the "
+                      "result must keep this tensor's shape and cast to its dtype; not "
+                      "recorded by autograd, so refused on a tensor that requires grad "
+                      "unless under no_grad).")
+    return method
+
+
+for _name in _INPLACE_FORMS:
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, _in_place_form(_name))
 
 
 def _default_grad_output(y, g, what):

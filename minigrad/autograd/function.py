@@ -79,10 +79,10 @@ def _changed_since(t, time):
 def _check_unmodified(f):
     """Raise when what ``f``'s backward reads was changed in place after its forward."""
     time = f._recorded_at
-    if f.reads_inputs:
-        for i, x in enumerate(f.inputs):
-            if _changed_since(x, time):
-                _raise_modified(f, f"input {i}", x)
+    xs = f.inputs
+    for i in f.inputs_read():
+        if _changed_since(xs[i], time):
+            _raise_modified(f, f"input {i}", xs[i])
     ref = f._output_ref
     y = ref() if ref is not None else None
     if y is not None and _changed_since(y, time):
@@ -217,6 +217,11 @@ class Function:
             _forward_ad_propagate(self, inputs, out)
         return out
 
+    def inputs_read(self):
+        """The positions of the inputs whose values this backward reads (those the check
+        for in-place changes compares): all of them with ``reads_inputs``, else none."""
+        return range(len(self.inputs)) if self.reads_inputs else ()
+
     @property
     def name(self) -> str:
         return type(self).__name__
@@ -254,6 +259,14 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name} backward>"
+
+
+def product_inputs_read(fn):
+    """``inputs_read`` of a product's backward (ga from b, gb from a, as in a·b and a @ b):
+    input 0 is read when input 1 needs a gradient and input 1 when input 0 does, so that
+    changing a constant factor in place (a weight, after the forward) stays allowed."""
+    need_a, need_b = fn.needs_input_grad
+    return [i for i, read in ((0, need_b), (1, need_a)) if read]
 
 
 class AccumulateGrad:
@@ -585,6 +598,13 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     if _Tensor is None:
         _bind()
     capture = inputs is not None
+    if capture and len({id(t) for t in inputs}) < len(inputs):
+        # a tensor asked for twice gets its gradient twice (PyTorch's autograd.grad)
+        unique = list({id(t): t for t in inputs}.values())
+        grads = run_backward(outputs, grad_outputs, retain_graph, create_graph, unique,
+                             stop_at)
+        by_id = {id(t): g for t, g in zip(unique, grads)}
+        return [by_id[id(t)] for t in inputs]
     if capture:
         wanted_leaf = {id(t): i for i, t in enumerate(inputs) if t.creator is None}
         wanted_fn = {}

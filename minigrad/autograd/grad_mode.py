@@ -1,6 +1,7 @@
 """Grad mode: whether operations record the graph.
 
-``no_grad()`` and ``enable_grad()`` are context managers and decorators;
+``no_grad()`` and ``enable_grad()`` are context managers and decorators (``@no_grad`` and
+``@no_grad()`` alike);
 ``set_grad_enabled(flag)`` switches the mode at once when called and, used as a context
 manager, restores the previous mode on exit (PyTorch's semantics).
 """
@@ -28,6 +29,12 @@ def _set(mode: bool) -> None:
 
 class _GradModeContext:
     _mode: bool
+
+    def __new__(cls, *args, **kwargs):
+        # ``@no_grad`` without parentheses, as PyTorch 2 allows: the decorated function
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return cls()(args[0])
+        return super().__new__(cls)
 
     def __enter__(self):
         self._prev = is_grad_enabled()

@@ -15,7 +15,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._backend import check_dtype_on, device_of
 from .._backend import erf as _erf
-from ..autograd.function import ADDED, Function, ieee
+from ..autograd.function import ADDED, Function, ieee, product_inputs_read
 from ..tensor import Tensor, _as_operand, _make_tensor
 
 
@@ -99,6 +99,8 @@ class Sub(Function):
 class Mul(Function):
     """y = a·b.   VJP: ga = gy·b, gb = gy·a."""
 
+    inputs_read = product_inputs_read
+
     @ieee  # inf − inf, 0·inf: nan, silently, as in PyTorch
     def forward(self, xp, a, b):
         a, b = promote(a, b)
@@ -127,6 +129,9 @@ class Div(Function):
         ga = gy / b if self.needs_input_grad[0] else None
         gb = -gy * a / (b * b) if self.needs_input_grad[1] else None
         return ga, gb
+
+    def inputs_read(self):
+        return (0, 1) if self.needs_input_grad[1] else (1,)  # b always, a for gb only
 
 
 class FloorDivide(Function):
@@ -172,24 +177,44 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = aᵇ.   VJP: ga = gy·b·aᵇ⁻¹, gb = gy·aᵇ·log a (only when b needs a gradient)."""
+    """y = aᵇ.   VJP: ga = gy·b·aᵇ⁻¹, gb = gy·aᵇ·log a (only when b needs a gradient);
+    as in PyTorch, ga = 0 where b = 0 and gb = 0 where a = 0 and b ≥ 0 (the limits the
+    formulas reach as 0·∞ or 0·log 0 there)."""
 
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
     @ieee
     def forward(self, xp, a, b):
         a, b = promote(a, b)
+        if b.dtype.kind in "iu" and bool((b < 0).any()):
+            return _integer_pow(xp, a, b)
         return a**b
 
     def backward(self, gy):
         a, b = self.inputs
-        ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
-        gb = gy * a**b * a.log() if self.needs_input_grad[1] else None
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            # b·aᵇ⁻¹ is 0·∞ only at a = b = 0 (elsewhere exactly 0 where b = 0, and smooth
+            # in b there: a mask on b = 0 alone would zero the second derivative)
+            ga = where(const((a.data == 0) & (b.data == 0)), 0.0, gy * b * a ** (b - 1))
+        if self.needs_input_grad[1]:
+            gb = where(const((a.data == 0) & (b.data >= 0)), 0.0, gy * a**b * a.log())
         return ga, gb
 
 
+def _integer_pow(xp, a, b):
+    """aᵇ of integers with some b < 0, as PyTorch's integer pow (NumPy refuses it): 1/aᵇ
+    rounded toward 0, which is 1 for a = 1, ±1 for a = −1 (by b's parity) and 0 otherwise
+    (0 too for a = 0)."""
+    negative = b < 0
+    y = a ** xp.where(negative, 0, b)
+    odd = (b % 2) != 0
+    reciprocal = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0))
+    return xp.where(negative, reciprocal.astype(y.dtype), y)
+
+
 class PowScalar(Function):
-    """y = xᶜ for a Python number c.   VJP: gx = gy·c·xᶜ⁻¹."""
+    """y = xᶜ for a Python number c.   VJP: gx = gy·c·xᶜ⁻¹ (0 for c = 0)."""
 
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
@@ -200,6 +225,10 @@ class PowScalar(Function):
     def forward(self, xp, x):
         if not isinstance(self.c, numbers.Integral):  # int ** 0.5 is float32, as PyTorch
             x = to_float(x)
+        elif self.c < 0 and x.dtype.kind in "iub":
+            raise RuntimeError(f"pow: integers to negative integer powers are not allowed "
+                               f"(a {x.dtype} tensor ** {self.c}), as in PyTorch; convert "
+                               "the tensor to a float dtype first")
         elif x.dtype.kind == "b":  # bool ** 2 is int64
             x = x.astype(_dt.int64)
         return x**self.c
@@ -208,6 +237,8 @@ class PowScalar(Function):
         (x,) = self.inputs
         if self.c == 2:
             return gy * (2 * x)
+        if self.c == 0:  # 0, also at x = 0 where 0·x⁻¹ is nan (PyTorch: 0)
+            return gy * 0.0
         return gy * self.c * x ** (self.c - 1)
 
 

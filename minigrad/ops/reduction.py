@@ -143,17 +143,37 @@ def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
     axes = normalize_dims(dim, x.ndim, "var")
     n = _count(x, axes)
     d = x - mean(x, axes, keepdim=True)
+    # n − correction ≤ 0 divides by 0, as PyTorch: inf, or nan for a constant input
     denom = n - correction
-    return sum(d * d, axes, keepdim) * (1.0 / denom if denom > 0 else float("nan"))
+    return sum(d * d, axes, keepdim) * (1.0 / denom if denom > 0 else float("inf"))
+
+
+class StdFromVar(Function):
+    """y = √v, a standard deviation from its variance.
+    VJP: gv = gy / (2y), and 0 where y = 0 (PyTorch's std backward: the std of a constant
+    input has gradient 0 there, where √'s would be gy·∞ and the input's NaN)."""
+
+    save_output = True
+
+    @ieee
+    def forward(self, xp, v):
+        return xp.sqrt(v)
+
+    def backward(self, gy):
+        y = self.saved_output
+        zero = const(y.data == 0)
+        # 1 in place of the zeros, so that a second derivative meets no 0·∞ either
+        return where(zero, 0.0, gy / (2 * y.masked_fill(zero, 1.0)))
 
 
 def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
-    """√var (for float16/bfloat16 taken in float32, then rounded once)."""
+    """√var (for float16/bfloat16 taken in float32, then rounded once); its gradient is 0
+    where the std is 0, as PyTorch's (see :class:`StdFromVar`)."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
     if is_half(x.dtype):
         return _in_float32(std, x, dim, keepdim, correction)
-    return var(x, dim, keepdim, correction).sqrt()
+    return StdFromVar()(var(x, dim, keepdim, correction))
 
 
 def var_mean(x, dim=None, *, correction=1, keepdim=False, unbiased=None):

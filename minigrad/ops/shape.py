@@ -23,9 +23,17 @@ def accumulate(xp, op, a, wide=False, **kwargs):
     reduces them (ml_dtypes' bfloat16 sum accumulates in bfloat16: 70000 ones gave 256,
     their mean 0.0037); a result past the half range is inf, silently, as in PyTorch.
     ``wide``: a half input's result stays float32 (autocast's reductions): one kernel
-    reading the half data, no float32 copy of it."""
+    reading the half data, no float32 copy of it.
+
+    As in PyTorch, unsigned integers give int64 (NumPy: uint64), and a float32 cumsum on
+    the CPU runs in float64 (PyTorch's CPU kernel does: 2¹⁷ copies of 0.1 end at 13107.2,
+    where a float32 running sum reaches 13093.6)."""
     reduce = getattr(xp, op)
     if not is_half(a.dtype):
+        if a.dtype.kind == "u":
+            return reduce(a, dtype=np.int64, **kwargs)
+        if op == "cumsum" and xp is np and a.dtype == np.float32:
+            return reduce(a, dtype=np.float64, **kwargs).astype(np.float32)
         return reduce(a, **kwargs)
     token = quiet_fp_on()
     try:
@@ -511,8 +519,58 @@ class IndexAdd(Function):
         return GetItem(self.index)(gy)
 
 
+class AsStrided(Function):
+    """y = the elements of x's row-major values at ``offset + Σ i_k·stride_k``, shaped
+    ``size``: a view of a contiguous x (Tensor.as_strided). ``positions`` holds those flat
+    positions (Tensor.as_strided links the view to x for the in-place check: NumPy's
+    as_strided does not name x as its base).
+    VJP: gx = zeros of x's shape with gy scatter-added at the positions (overlapping
+    windows add)."""
+    reads_inputs = False  # its backward needs no input's values
+
+    def __init__(self, size, stride, offset, positions):
+        self.size, self.stride, self.offset, self.positions = size, stride, offset, positions
+
+    def forward(self, xp, x):
+        self.x_shape = x.shape
+        flat = x.reshape(-1)[self.offset:]  # a view: x is contiguous
+        y = xp.lib.stride_tricks.as_strided(
+            flat, self.size, tuple(s * x.itemsize for s in self.stride))
+        return y
+
+    def backward(self, gy):
+        n = 1
+        for d in self.x_shape:
+            n *= d
+        return IndexAdd((self.positions,), (n,))(gy).reshape(self.x_shape)
+
+
+def split_selects(index):
+    """PyTorch's reading of an index that mixes integers with index arrays: the integers
+    select first (their dims go), then the rest indexes what is left, so ``x[0, :, [0, 1]]``
+    of a (2, 3, 4) tensor is (3, 2). NumPy counts the integers among the advanced indices,
+    which here are separated by the slice, and puts their broadcast dims first: (2, 3).
+    Returns ``(selects, rest)``: a basic index of the integers (a view) and the index
+    that follows it; ``selects`` is None when the two readings agree (no integer, or no
+    index array)."""
+    ints = arrays = False
+    for i in index:
+        if type(i) is int:
+            ints = True
+        elif getattr(i, "ndim", 0) > 0:
+            arrays = True
+    if not (ints and arrays):
+        return None, index
+    selects = tuple(i if type(i) is int or i is Ellipsis else slice(None)
+                    for i in index if i is not None)
+    return selects, tuple(i for i in index if type(i) is not int)
+
+
 def getitem(x, index):
     index = normalize_index(index, x.shape)
+    selects, index = split_selects(index)
+    if selects is not None:
+        x = GetItem(selects)(x)
     xp = x.xp
     if xp.__name__ != "numpy":  # index arrays must live where the data lives
         index = tuple(xp.asarray(i) if hasattr(i, "ndim") else i for i in index)

@@ -910,6 +910,26 @@ def _np_structure(x, kind, k, dim1, dim2):
     return np.moveaxis(out, (-2, -1), (dim1, dim2))
 
 
+def _draw_as_strided(data):
+    """An array and a (size, stride, offset) that stays inside its row-major values;
+    windows may overlap (their gradients add) or skip elements."""
+    x = data.draw(arrays(min_dims=1, max_dims=3, max_side=4))
+    n = x.size
+    size = tuple(data.draw(st.lists(st.integers(0, 3), min_size=1, max_size=3)))
+    stride = tuple(data.draw(st.integers(0, 3)) for _ in size)
+    reach = sum((k - 1) * s for k, s in zip(size, stride)) if all(size) else 0
+    assume(reach < n)
+    offset = data.draw(st.integers(0, n - 1 - reach))
+    return (x,), {"size": size, "stride": stride, "offset": offset}
+
+
+def _np_as_strided(x, size, stride, offset):
+    flat = x.reshape(-1)
+    index = offset + sum(np.arange(k).reshape((1,) * d + (k,) + (1,) * (len(size) - d - 1)) * s
+                         for d, (k, s) in enumerate(zip(size, stride)))
+    return flat[np.broadcast_to(index, size)]
+
+
 def _draw_cross(data):
     (sa, sb) = data.draw(broadcastable_shapes(2, min_dims=1, max_dims=3, max_side=3))
     n = max(len(sa), len(sb))                    # equal numbers of dims, as PyTorch requires
@@ -1023,6 +1043,8 @@ LINALG_SPECS = [
     OpSpec("einsum", _draw_einsum, lambda *xs, eq: mg.einsum(eq, *xs),
            lambda *xs, eq: np.einsum(eq, *xs)),
     OpSpec("linalg_structure", _draw_structure, _la_structure, _np_structure),
+    OpSpec("as_strided", _draw_as_strided,
+           lambda x, size, stride, offset: x.as_strided(size, stride, offset), _np_as_strided),
     OpSpec("cross", _draw_cross, lambda a, b: mg.cross(a, b, -1),
            lambda a, b: np.cross(a, b)),
     OpSpec("cdist", _draw_cdist, lambda a, b, p: mg.cdist(a, b, p), _np_cdist),

@@ -397,6 +397,13 @@ def _passthrough(name):
     return g
 
 
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """CuPy's diagonal is a writable view (NumPy's is read-only)."""
+    out = _passthrough("diagonal")(a, offset, axis1, axis2)
+    out._a.flags.writeable = a._a.flags.writeable
+    return out
+
+
 def asarray(a, dtype=None, order=None, blocking=False):
     if isinstance(a, ndarray):
         return a if dtype is None or a.dtype == dtype else a.astype(dtype)
