@@ -246,9 +246,30 @@ class _Extremum(Function):
     def backward(self, gy):
         (x,) = self.inputs
         shape = _keepdim_shape(x.shape, self.axes)
-        mask = x.data == self._output_array.reshape(shape)
+        y = self._output_array.reshape(shape)
+        mask = x.data == y
+        if _dt.is_floating(x.dtype):  # a NaN result: the NaNs share the gradient
+            xp = x.xp
+            mask |= xp.isnan(x.data) & xp.isnan(y)
         mask = mask / mask.sum(axis=self.axes, keepdims=True)
         return gy.reshape(shape) * const(mask.astype(x.dtype))
+
+
+class MedianOfAll(_Extremum):
+    """y = the lower median (the ⌊(n − 1)/2⌋-th smallest) of all the elements, NaN when
+    one is NaN.   VJP: gy shared equally by the elements equal to y (PyTorch's
+    ``median()``), by the NaNs when y is NaN."""
+
+    def __init__(self):
+        super().__init__(None, False)
+
+    def forward(self, xp, x):
+        self.axes = tuple(range(x.ndim))
+        flat = xp.sort(x.reshape(-1))  # NaNs sort last
+        y = flat[(flat.size - 1) // 2]
+        if _dt.is_floating(x.dtype):
+            y = xp.where(xp.isnan(flat[-1]), flat[-1], y)
+        return xp.asarray(y)
 
 
 class Amax(_Extremum):

@@ -112,8 +112,9 @@ def kthvalue(input, k, dim=-1, keepdim=False):
 def median(input, dim=None, keepdim=False):
     """The lower median (the ⌊(n − 1)/2⌋-th smallest element): of all elements, a 0-d
     tensor (NaN for an empty tensor); along ``dim``, ``(values, indices)``. A slice
-    holding NaN has median NaN, as in PyTorch. The gradient goes to the one element
-    picked."""
+    holding NaN has median NaN, as in PyTorch. Along ``dim`` the gradient goes to the one
+    element picked (its index); of all elements it is shared equally by the elements
+    equal to the median, as PyTorch's (:class:`~minigrad.ops.reduction.MedianOfAll`)."""
     x = input
     xp = x.xp
     if x.dtype == _dt.bool:
@@ -122,7 +123,9 @@ def median(input, dim=None, keepdim=False):
         if x.data.size == 0:
             dt = x.dtype if _dt.is_floating(x.dtype) else _dt.get_default_dtype()
             return _make_tensor(xp.asarray(np.nan, dtype=dt), None, False)
-        return median(x.reshape(-1), 0).values
+        from .reduction import MedianOfAll
+
+        return MedianOfAll()(x)
     if x.ndim == 0:
         return _zero_d(x, "median", dim)
     axis = _selection_axis(x, dim, "median")

@@ -396,3 +396,20 @@ def test_view_as_another_dtype():
     assert x.view(4).shape == (4,) and x.view(-1, 1).shape == (4, 1)
     with pytest.raises(RuntimeError, match="cannot be viewed as float64"):
         mg.tensor([1.0, 2.0, 3.0]).view(mg.float64)
+
+
+def test_median_of_all_elements_shares_the_gradient_between_ties(device):
+    x = mg.tensor([3.0, 1.0, 3.0, 2.0, 3.0], device=device, requires_grad=True)
+    m = x.median()
+    assert float(m) == 3.0
+    m.backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [1 / 3, 0, 1 / 3, 0, 1 / 3], rtol=1e-6)
+    y = mg.tensor([1.0, float("nan"), 2.0, float("nan")], device=device, requires_grad=True)
+    my = y.median()
+    assert math.isnan(float(my))
+    my.backward()                                  # a NaN median: the NaNs share it
+    np.testing.assert_array_equal(y.grad.cpu().numpy(), [0.0, 0.5, 0.0, 0.5])
+    z = mg.tensor([[1.0, 2.0], [2.0, 5.0]], device=device, requires_grad=True)
+    z.median().backward()                          # the lower median of 4: 2, twice
+    np.testing.assert_array_equal(z.grad.cpu().numpy(), [[0.0, 0.5], [0.5, 0.0]])
+    assert int(mg.tensor([1, 5, 3], device=device).median()) == 3
