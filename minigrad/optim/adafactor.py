@@ -132,7 +132,8 @@ class Adafactor(Optimizer):
     _torch_state_names = {"row_var": "R", "col_var": "C", "variance": "v"}
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
-                 weight_decay=0.0, *, maximize=False):
+                 weight_decay=0.0, *, foreach=None, maximize=False):
+        del foreach  # PyTorch's choice of implementation; one implementation here
         defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d,
                         weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)

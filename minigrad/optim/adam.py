@@ -169,7 +169,11 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None):
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        if decoupled_weight_decay and type(self) is Adam:
+            raise ValueError("Adam(decoupled_weight_decay=True) is minigrad.optim.AdamW "
+                             "(one class per update rule): use AdamW with the same "
+                             "arguments")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused)

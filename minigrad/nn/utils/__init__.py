@@ -142,11 +142,12 @@ def _check_norm_type(norm_type):
     return norm_type
 
 
-def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     r"""The ``norm_type``-norm of all elements of ``tensors`` (Tensors or arrays) together.
 
     Returns a Python ``float`` (PyTorch returns a 0-d Tensor); ``float(...)`` and
-    ``math`` functions read both the same way."""
+    ``math`` functions read both the same way. ``foreach`` is accepted for PyTorch
+    compatibility and changes nothing."""
     norm_type = _check_norm_type(norm_type)
     arrays = [t.data if hasattr(t, "requires_grad") else t for t in _as_list(tensors)]
     if not arrays:
