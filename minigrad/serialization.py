@@ -272,6 +272,11 @@ def load(f, map_location=None, *, weights_only=None):
         zip archive of something else (a ``torch.save`` file, for one), or its structure
         is damaged.
     """
+    if map_location is not None:  # a bad device is the caller's, not the file's, problem
+        try:
+            map_location = normalize_device(map_location)
+        except ValueError as e:
+            raise ValueError(f"load: map_location: {e}") from None
     name = repr(getattr(f, "name", f)) if hasattr(f, "read") else repr(os.fspath(f))
     if not hasattr(f, "read"):
         path = os.fspath(f)

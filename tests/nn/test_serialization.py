@@ -253,3 +253,11 @@ def test_a_file_that_is_no_archive_gets_no_pickle_advice(tmp_path):
     with pytest.raises(mg.serialization.CheckpointError, match="it is not a zip archive") as e:
         mg.load(path)
     assert "allow_pickle" not in str(e.value)
+
+
+def test_a_bad_map_location_is_named_before_the_file_is_read(tmp_path):
+    path = tmp_path / "w.npz"
+    mg.save({"w": mg.ones(2)}, path)
+    with pytest.raises(ValueError, match="load: map_location: unknown device 'tpu'"):
+        mg.load(path, map_location="tpu")
+    assert mg.load(path, map_location="cpu")["w"].device == "cpu"
