@@ -77,10 +77,9 @@ class SequentialSampler(Sampler):
 
 class RandomSampler(_OwnGenerator, Sampler):
     """A random permutation of the dataset each epoch; with ``replacement``,
-    ``num_samples`` (default: the dataset's length) uniform draws instead.
-
-    Where minigrad differs: without replacement, ``num_samples`` larger than the dataset
-    is refused (PyTorch concatenates permutations).
+    ``num_samples`` (default: the dataset's length) uniform draws instead. Without
+    replacement, ``num_samples`` larger than the dataset gives whole permutations one
+    after another, then the start of one more (as PyTorch).
 
     >>> import numpy as np
     >>> sorted(RandomSampler(range(4), generator=np.random.default_rng(0)))
@@ -94,10 +93,6 @@ class RandomSampler(_OwnGenerator, Sampler):
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
         self._num_samples = None if num_samples is None else _positive_int(
             num_samples, "num_samples", "RandomSampler")
-        if self._num_samples is not None and not replacement and \
-                self._num_samples > len(data_source):
-            raise ValueError(f"RandomSampler: num_samples {self._num_samples} exceeds the "
-                             f"{len(data_source)} samples; use replacement=True")
         _rng(generator=generator)  # checks the type
 
     @property
@@ -108,7 +103,9 @@ class RandomSampler(_OwnGenerator, Sampler):
         n, rng = len(self.data_source), self._rng()
         if self.replacement:
             return iter(rng.integers(0, n, self.num_samples).tolist())
-        return iter(rng.permutation(n)[:self.num_samples].tolist())
+        whole, rest = divmod(self.num_samples, n) if n else (0, 0)
+        parts = [rng.permutation(n) for _ in range(whole)] + [rng.permutation(n)[:rest]]
+        return iter(np.concatenate(parts).tolist())
 
     def __len__(self):
         return self.num_samples

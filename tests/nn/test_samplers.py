@@ -154,3 +154,13 @@ def test_matches_torch_for_deterministic_orders():
     assert [b[1].tolist() for b in ours] == [b[1].tolist() for b in theirs]
     assert list(BatchSampler(range(9), 4, False)) == list(tdata.BatchSampler(range(9), 4,
                                                                               False))
+
+
+def test_random_sampler_without_replacement_repeats_whole_permutations():
+    rng = np.random.default_rng
+    # 7 of 3: two permutations of {0, 1, 2}, then one element of a third
+    draws = list(RandomSampler(range(3), num_samples=7, generator=rng(2)))
+    assert len(draws) == 7 and len(RandomSampler(range(3), num_samples=7)) == 7
+    assert sorted(draws[:3]) == [0, 1, 2] and sorted(draws[3:6]) == [0, 1, 2]
+    assert draws[6] in (0, 1, 2)
+    assert sorted(RandomSampler(range(4), num_samples=2, generator=rng(3)))[0] in range(4)
