@@ -79,16 +79,17 @@ import itertools
 import numpy as np
 
 from .. import creation
-from .._backend import get_array_module
+from .._backend import get_array_module, to_device
 from ..autograd.function import Function
 from ..nn import init
-from ..nn.module import Module, Parameter
+from ..nn.module import Module, Parameter, _as_array, _uncopyable
 from ..tensor import Tensor, _make_tensor
 from .semi_structured import (
     Compress24,
     Mm24,
     Sddmm24,
     SparseSemiStructuredTensor,
+    _check_groups_of_4,
     _mm24_forward,
     _on,
     pack_meta,
@@ -137,8 +138,52 @@ def transposable_mask_24(W):
     return chosen.reshape(M, K) > 0
 
 
+_MASK_NAMES = ("weight_mask", "weight_t_mask")
+
+
+def _check_mask(mask, name, mask_mode, shape):
+    """Raise unless the array ``mask`` is a bool (out_features, in_features) mask with
+    exactly two True in each group of 4 along every direction its layer reduces over:
+    along in_features (rows) for ``weight_mask``, along out_features (columns) for
+    ``weight_t_mask``, and both ways for either mask in ``mask_mode="transposable"``.
+    A group with 0, 1, 3 or 4 True has no 2:4 metadata: its product would be wrong."""
+    if mask.dtype != np.bool_:
+        raise TypeError(f"Linear24: {name} must be a bool mask, got {mask.dtype}")
+    if tuple(mask.shape) != shape:
+        raise ValueError(f"Linear24: {name} must have the weight's shape {shape}, got "
+                         f"{tuple(mask.shape)}")
+    transposable = mask_mode == "transposable"
+    if name == "weight_mask" or transposable:
+        why = ("the forward reduces over it" if name == "weight_mask" else
+               "mask_mode='transposable' keeps one mask, 2:4 both ways")
+        _check_groups_of_4(mask, f"Linear24: {name} is not 2:4 along in_features ({why})",
+                           exact=True, noun="True")
+    if name == "weight_t_mask" or transposable:
+        why = ("the input gradient reduces over it" if name == "weight_t_mask" else
+               "mask_mode='transposable' uses its transpose for the input gradient")
+        _check_groups_of_4(mask.T, f"Linear24: {name} is not 2:4 along out_features, i.e. "
+                           f"down its columns ({why})", exact=True, noun="True",
+                           line="column", across="rows")
+
+
+def _check_masks(mask, mask_t, mask_mode, shape):
+    """Both masks checked by :func:`_check_mask`; in ``"transposable"`` mode they must also
+    be one mask (the input gradient is then the exact gradient of the forward)."""
+    _check_mask(mask, "weight_mask", mask_mode, shape)
+    _check_mask(mask_t, "weight_t_mask", mask_mode, shape)
+    if mask_mode == "transposable":
+        differ = mask != mask_t
+        if bool(differ.any()):
+            r, c = (int(v) for v in np.argwhere(to_device(differ, "cpu"))[0])
+            raise ValueError(f"Linear24: mask_mode='transposable' uses one mask for both "
+                             f"products, but weight_t_mask differs from weight_mask (first "
+                             f"at row {r}, column {c}); set both to the same mask, or use "
+                             f"mask_mode='bidirectional'")
+
+
 def _meta_of_mask(mask):
-    """Packed metadata of a bool mask with exactly two True per group of 4 (last dim)."""
+    """Packed metadata of a bool mask with exactly two True per group of 4 (last dim;
+    checked beforehand by :func:`_check_mask`: other groups give a wrong pair)."""
     xp = get_array_module(mask)
     M, K = mask.shape
     kept = mask.reshape(M, K // 4, 4)
@@ -207,6 +252,20 @@ class Linear24(Module):
         name and shape), initialized like ``nn.Linear``.
     bias : Parameter (out_features,) or None.
     weight_mask, weight_t_mask : bool buffers (out_features, in_features).
+
+    Notes
+    -----
+    A mask set by hand (assigning ``weight_mask`` / ``weight_t_mask``, or loading a state
+    dict) must have exactly two True in every group of 4 along in_features
+    (``weight_mask``) and along out_features (``weight_t_mask``); in ``"transposable"``
+    mode the two must be one mask, 2:4 both ways. Anything else raises a ValueError that
+    names the mask, the row (or column) and the group: when assigned, in this layer's
+    ``load_state_dict`` (before anything is copied), and in any case at the next forward
+    or ``compressed()``, which catches a mask edited in place or loaded through a parent
+    module's ``load_state_dict`` (it copies into the buffers and has no per-module hook).
+    The forward checks once per change of the masks: it already compares them with the
+    copies its packed metadata was made from (an O(out·in) comparison, small beside the
+    product), and only a changed mask is checked and packed again.
     """
 
     def __init__(self, in_features, out_features, bias=True, mask_update_every=100,
@@ -243,6 +302,32 @@ class Linear24(Module):
         self.register_buffer("weight_t_mask", None)
         self.update_mask()
 
+    def __setattr__(self, name, value):
+        if name in _MASK_NAMES and "mask_mode" in self.__dict__:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"Linear24: {name} must be a bool Tensor, got "
+                                f"{type(value).__name__}")
+            _check_mask(value.data, name, self.mask_mode,
+                        (self.out_features, self.in_features))
+        super().__setattr__(name, value)
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """``Module.load_state_dict``, with the masks it would install checked first (see
+        Notes of the class): a bad mask raises a ValueError and nothing is copied."""
+        if hasattr(state_dict, "get"):
+            shape = (self.out_features, self.in_features)
+            masks = []
+            for name in _MASK_NAMES:
+                current = self._buffers[name]
+                a = _as_array(state_dict[name]) if name in state_dict else current.data
+                if tuple(a.shape) != shape or _uncopyable(a, current):
+                    break  # Module.load_state_dict reports it
+                # as the copy does: cast to bool, on the buffer's device
+                masks.append(to_device(a, current.device).astype(bool, copy=False))
+            else:
+                _check_masks(*masks, self.mask_mode, shape)
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     def reset_parameters(self):
         """As ``nn.Linear``: W ~ U[±1/√in_features] (kaiming_uniform_ with a = √5), b alike."""
         init.reset_layer_(self.weight, self.bias)
@@ -257,26 +342,32 @@ class Linear24(Module):
         else:
             m = mask_24(W)
             mt = mask_24(W.T).T
-        self.weight_mask = _make_tensor(m, None, False)
-        self.weight_t_mask = _make_tensor(get_array_module(mt).ascontiguousarray(mt), None,
-                                          False)
+        # masks valid by construction: stored without the check of __setattr__ (the
+        # forward checks them once with the packing of their metadata)
+        self._buffers["weight_mask"] = _make_tensor(m, None, False)
+        self._buffers["weight_t_mask"] = _make_tensor(
+            get_array_module(mt).ascontiguousarray(mt), None, False)
         self.steps_since_update = 0
         return self
 
     def _metas(self):
-        """Packed metadata of the two masks (recomputed only when a mask buffer changed:
-        ``update_mask``, ``load_state_dict`` or a direct edit)."""
+        """Packed metadata of the two masks, checked and recomputed only when a mask
+        buffer (or ``mask_mode``) changed: ``update_mask``, ``load_state_dict``, an
+        assignment or an edit in place."""
         mask, mask_t = self.weight_mask.data, self.weight_t_mask.data
+        xp = get_array_module(mask)
         cached = self.__dict__.get("_meta_cache")
         if cached is not None:
-            m0, mt0, metas = cached
-            xp = get_array_module(mask)
-            if (m0.shape == mask.shape and bool(xp.array_equal(m0, mask))
-                    and bool(xp.array_equal(mt0, mask_t))):
+            mode0, m0, mt0, metas = cached
+            if (mode0 == self.mask_mode and get_array_module(m0) is xp
+                    and get_array_module(mask_t) is xp and m0.shape == mask.shape
+                    and bool(xp.array_equal(m0, mask)) and bool(xp.array_equal(mt0, mask_t))):
                 return metas
+        _check_masks(mask, mask_t, self.mask_mode, (self.out_features, self.in_features))
         metas = (_meta_of_mask(mask), _meta_of_mask(
             mask.T if self.mask_mode == "transposable" else mask_t.T))
-        object.__setattr__(self, "_meta_cache", (mask.copy(), mask_t.copy(), metas))
+        object.__setattr__(self, "_meta_cache",
+                           (self.mask_mode, mask.copy(), mask_t.copy(), metas))
         return metas
 
     def compressed(self):

@@ -167,6 +167,23 @@ def _check_meta_codes(meta, n_groups):
             f"i0 < i1")
 
 
+def _check_groups_of_4(kept, what, *, exact=False, noun="nonzeros", line="row",
+                       across="columns", hint=""):
+    """Raise ValueError naming the first ``line`` and group of the bool matrix ``kept``
+    (M, K), K % 4 == 0, whose group of 4 along the last dim holds more than 2 True
+    (``exact``: other than exactly 2). ``line`` / ``across`` name the rows and columns of
+    ``kept`` in the message (a transposed mask passes "column" / "rows")."""
+    M, K = kept.shape
+    count = kept.reshape(M, K // 4, 4).sum(axis=-1)
+    bad = count != 2 if exact else count > 2
+    if bool(bad.any()):
+        r, g = (int(v) for v in np.argwhere(to_device(bad, "cpu"))[0])
+        raise ValueError(
+            f"{what}: {line} {r}, group {g} ({across} {4 * g}..{4 * g + 3}) holds "
+            f"{int(count[r, g])} {noun} ({'exactly' if exact else 'at most'} 2 per group "
+            f"of 4){hint}")
+
+
 def _flat_index(xp, i0, i1, K):
     """Flat (row-major) indices into an (M, K) matrix of the kept entries, in ``values``
     order: entry (m, 2g + j) sits at m·K + 4g + i_j."""
@@ -578,14 +595,8 @@ def to_sparse_24(dense, prune=True):
     what = "to_sparse_24" if prune else "to_sparse_semi_structured"
     dense = _dense_input(dense, what)
     if not prune:
-        M, K = dense.shape
-        count = (dense.data.reshape(M, K // 4, 4) != 0).sum(axis=-1)
-        if bool((count > 2).any()):
-            r, g = (int(v) for v in np.argwhere(to_device(count > 2, "cpu"))[0])
-            raise ValueError(
-                f"{what}: the matrix is not 2:4 sparse: row {r}, group {g} (columns "
-                f"{4 * g}..{4 * g + 3}) holds {int(count[r, g])} nonzeros (at most 2 per "
-                f"group of 4); use to_sparse_24(..., prune=True) to prune it")
+        _check_groups_of_4(dense.data != 0, f"{what}: the matrix is not 2:4 sparse",
+                           hint="; use to_sparse_24(..., prune=True) to prune it")
     return _build(dense, what)
 
 
