@@ -3,6 +3,7 @@ arguments (single process: no workers), with ``state_dict``/``load_state_dict`` 
 and resume in the middle of an epoch (as ``torchdata``'s ``StatefulDataLoader``)."""
 from __future__ import annotations
 
+import multiprocessing
 import numbers
 
 import numpy as np
@@ -91,20 +92,17 @@ def get_worker_info():
 class DataLoader:
     """Mini-batches of ``dataset``.
 
+    The parameters come in PyTorch's order (``DataLoader(ds, 2, False, sampler)`` is
+    PyTorch's call), with minigrad's own ``seed`` and ``device`` keyword-only after
+    PyTorch's keyword-only ones.
+
     Parameters
     ----------
     dataset : a map-style dataset (``len`` and ``[i]``), e.g. :class:`TensorDataset`.
     batch_size : samples per batch; None turns automatic batching off (each sample is
         passed on its own through ``collate_fn``, by default :func:`default_convert`).
-    shuffle : a new random order every epoch (every ``iter()``).
-    drop_last : drop the last batch when it is smaller than ``batch_size``.
-    collate_fn : turns a list of samples into a batch (default :func:`default_collate`).
-    generator : a NumPy ``Generator`` for the shuffling order.
-    seed : alternatively, a seed for the loader's own generator: the sequence of epoch
-        orders is then fixed whatever else draws random numbers. Without both, the order
-        is drawn from minigrad's global generator (``mg.manual_seed`` makes it repeatable,
-        as ``torch.manual_seed`` does for PyTorch's loader).
-    device : put every batch on this device (``"cpu"`` or ``"cuda"``).
+    shuffle : a new random order every epoch (every ``iter()``); None (the default) is
+        False.
     sampler : an iterable of dataset indices giving each epoch's order, e.g. a
         :class:`~minigrad.distributed.DistributedSampler` (this rank's shard); excludes
         ``shuffle``, as in PyTorch. A sampler with ``set_epoch`` is expected to give the
@@ -115,8 +113,37 @@ class DataLoader:
     num_workers : int >= 0, accepted for PyTorch compatibility. Batches are always
         loaded in the calling process (no worker processes), so the batches are those of
         ``num_workers=0``, whatever the value.
+    collate_fn : turns a list of samples into a batch (default :func:`default_collate`).
     pin_memory : accepted for PyTorch compatibility and ignored (use ``device=`` to put
         the batches on the GPU).
+    drop_last : drop the last batch when it is smaller than ``batch_size``.
+    timeout : seconds PyTorch waits for a worker's batch; must be >= 0, as in PyTorch,
+        and is otherwise unused (no workers to wait for).
+    worker_init_fn : PyTorch calls it with the worker id in each worker process as it
+        starts. It is stored and never called: minigrad's batches are those of
+        ``num_workers=0``, for which PyTorch does not call it either, and calling it in
+        the main process would run per-worker set-up there (re-seeding the global
+        generators, sharding through ``get_worker_info()``, which is None here).
+    multiprocessing_context : a start method name (one of
+        ``multiprocessing.get_all_start_methods()``) or a context object; as in PyTorch it
+        needs ``num_workers > 0``, and it is then unused.
+    generator : a NumPy ``Generator`` for the shuffling order (PyTorch: a
+        ``torch.Generator``).
+    prefetch_factor : batches loaded ahead per worker; as in PyTorch it needs
+        ``num_workers > 0`` (None otherwise; with workers None means 2) and must be
+        >= 0. Unused: nothing is loaded ahead.
+    persistent_workers : keep the workers between epochs; as in PyTorch True needs
+        ``num_workers > 0``. Unused.
+    pin_memory_device : accepted and ignored, like ``pin_memory`` (deprecated in
+        PyTorch).
+    in_order : PyTorch's permission to hand out worker batches out of order
+        (``in_order=False``); batches are always in order here.
+    seed : minigrad's; alternatively to ``generator``, a seed for the loader's own
+        generator: the sequence of epoch orders is then fixed whatever else draws random
+        numbers. Without both, the order is drawn from minigrad's global generator
+        (``mg.manual_seed`` makes it repeatable, as ``torch.manual_seed`` does for
+        PyTorch's loader).
+    device : minigrad's; put every batch on this device (``"cpu"`` or ``"cuda"``).
 
     Notes
     -----
@@ -127,10 +154,10 @@ class DataLoader:
 
     With the default collate, a :class:`TensorDataset` (or a ``Subset`` of one) is
     batched by one fancy index per tensor instead of stacking sample by sample: the
-    same batches, much faster. There are no worker processes (``num_workers`` is
-    accepted and changes nothing).
-    ``sampler`` is keyword-only in practice: the positional order of the other arguments
-    is minigrad's, not PyTorch's (``drop_last`` comes third here).
+    same batches, much faster. There are no worker processes: ``num_workers`` and the
+    worker options (``timeout``, ``worker_init_fn``, ``multiprocessing_context``,
+    ``prefetch_factor``, ``persistent_workers``, ``in_order``) are checked as PyTorch
+    checks them and change nothing.
 
     Stopping and resuming in the middle of an epoch: :meth:`state_dict` records where
     the loader is and :meth:`load_state_dict` puts a fresh loader there, so that its next
@@ -159,9 +186,18 @@ class DataLoader:
     True
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False,
-                 collate_fn=None, generator=None, seed=None, device=None, sampler=None,
-                 num_workers=0, pin_memory=False, batch_sampler=None):
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
+                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False,
+                 timeout=0, worker_init_fn=None, multiprocessing_context=None,
+                 generator=None, *, prefetch_factor=None, persistent_workers=False,
+                 pin_memory_device="", in_order=True, seed=None, device=None):
+        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers option should be non-negative, got "
+                             f"{num_workers!r}")
+        _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers,
+                              multiprocessing_context)
+        shuffle = bool(shuffle)
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError("DataLoader: batch_sampler option is mutually exclusive "
@@ -179,10 +215,6 @@ class DataLoader:
                                               batch_sampler is not None):
             raise ValueError("DataLoader: an IterableDataset gives its own order: shuffle, "
                              "sampler and batch_sampler do not apply")
-        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) \
-                or num_workers < 0:
-            raise ValueError(f"DataLoader: num_workers option should be non-negative, got "
-                             f"{num_workers!r}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
                              "(the sampler decides the order)")
@@ -199,6 +231,14 @@ class DataLoader:
         self.sampler = sampler
         self.num_workers = int(num_workers)
         self.pin_memory = bool(pin_memory)
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn   # never called: see the docstring
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = (2 if prefetch_factor is None and num_workers > 0
+                                else prefetch_factor)
+        self.persistent_workers = bool(persistent_workers)
+        self.in_order = bool(in_order)
         self._current = None   # the epoch being iterated: {"order", "yielded"}
         self._resume = None    # an epoch restored by load_state_dict, for the next iter()
 
@@ -483,6 +523,38 @@ class DataLoader:
                 chosen.load_state_dict(sampler["state_dict"])
             elif "epoch" in sampler and hasattr(chosen, "set_epoch"):
                 chosen.set_epoch(int(sampler["epoch"]))
+
+
+def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers,
+                          multiprocessing_context):
+    """PyTorch's checks of the worker options (its messages), although minigrad has no
+    workers: a call PyTorch refuses is refused here too."""
+    if timeout < 0:
+        raise ValueError("DataLoader: timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("DataLoader: prefetch_factor option could only be specified in "
+                         "multiprocessing: let num_workers > 0 to enable multiprocessing, "
+                         "otherwise set prefetch_factor to None")
+    if prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError("DataLoader: prefetch_factor option should be non-negative")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+    if multiprocessing_context is None:
+        return
+    if num_workers == 0:
+        raise ValueError(f"DataLoader: multiprocessing_context can only be used with "
+                         f"multi-process loading (num_workers > 0), but got "
+                         f"num_workers={num_workers}")
+    if isinstance(multiprocessing_context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if multiprocessing_context not in methods:
+            raise ValueError(f"DataLoader: multiprocessing_context option should specify a "
+                             f"valid start method in {methods!r}, but got "
+                             f"multiprocessing_context={multiprocessing_context!r}")
+    elif not isinstance(multiprocessing_context, multiprocessing.context.BaseContext):
+        raise TypeError(f"DataLoader: multiprocessing_context option should be a valid "
+                        f"context object or a string specifying the start method, but got "
+                        f"multiprocessing_context={multiprocessing_context!r}")
 
 
 def _is_iterable_dataset(dataset):
