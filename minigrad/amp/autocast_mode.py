@@ -51,12 +51,30 @@ Each op class declares its policy, and ``Function.__call__`` applies it::
         inputs = cast_inputs(self.amp_policy, inputs)
 
 Policies: ``"half"`` for MatMul, LinearFunction, Conv2dFunction and its two gradient
-Functions; ``"float32"`` for Sum, LogSumExp, Softmax, LogSoftmax, Cumsum, Norm, the
-normalization statistics, and the ops PyTorch's CUDA autocast keeps in float32 for range
-or precision (Exp, Log, Log1p, Pow, Rsqrt, Softplus). Losses need nothing of their own:
-they are built from log_softmax and sums. The forwards of the half ops compute their products with
-:func:`half_matmul` (a drop-in for ``xp.matmul``). Custom code can call
+Functions, and Einsum when it contracts (see the op lists below); ``"float32"`` for Sum,
+LogSumExp, Softmax, LogSoftmax, Cumsum, Norm, the normalization statistics, and the ops
+PyTorch's CUDA autocast keeps in float32 for range or precision (Exp, Log, Log1p, Pow,
+Rsqrt, Softplus). Losses need nothing of their own: they are built from log_softmax and
+sums. The forwards of the half ops compute their products with :func:`half_matmul` (a
+drop-in for ``xp.matmul``). Custom code can call
 :func:`autocast_inputs` / :func:`autocast_float32` directly (``minigrad.ops.fused`` does).
+
+The op lists
+------------
+PyTorch keeps one list per device; minigrad has one, PyTorch's CUDA list (the device
+autocast is for) where the two differ, except for einsum:
+
+* half: matmul (1-D @ 1-D included), ``@``, mm, bmm, mv, linear, conv, tensordot, inner
+  of matrices, chain_matmul, linalg.multi_dot (MatMul); addmm, baddbmm, addbmm, addmv,
+  addr (their float32 sum of a half product and the input, rounded once to half); einsum
+  when a letter of two or more operands is summed away (``"ij,kj->ik"``, ``"i,i->"``).
+* the inputs' dtype (on neither list): dot, vdot, inner of two vectors, outer / ger,
+  kron, linalg.vecdot, einsum without such a sum (``"ij->i"``, ``"i,j->ij"``).
+* PyTorch's CPU autocast differs: mv, addmv and addr stay float32 there (they are on
+  the CUDA list only), and linalg.vecdot is half (CPU list only). Its CUDA autocast casts
+  every einsum to half; its CPU autocast only the einsums it computes with bmm (the
+  contractions), which minigrad follows, so that a sum over one operand never runs in
+  half.
 
 Notes
 -----

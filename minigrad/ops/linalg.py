@@ -34,8 +34,8 @@ from collections import Counter, namedtuple
 import numpy as np
 
 from .. import dtypes as _dt
-from ..amp.autocast_mode import autocast_float32, half_matmul
-from ..autograd.function import Function, ieee
+from ..amp.autocast_mode import autocast_float32, autocast_inputs, half_matmul, is_half
+from ..autograd.function import Function, ieee, product_inputs_read
 from ..tensor import Tensor
 from .elementwise import const, promote, where
 from .shape import _dim, broadcasts_to, cat
@@ -53,6 +53,7 @@ class MatMul(Function):
     VJP: gA = gY @ Bᵀ, gB = Aᵀ @ gY (batch broadcasting is summed away by the engine)."""
 
     amp_policy = "half"
+    inputs_read = product_inputs_read
 
     def forward(self, xp, a, b):
         if a.shape[-1] != b.shape[-2]:
@@ -67,6 +68,23 @@ class MatMul(Function):
         ga = gy @ b.mT if self.needs_input_grad[0] else None
         gb = a.mT @ gy if self.needs_input_grad[1] else None
         return ga, gb
+
+
+class Dot(MatMul):
+    """y = a @ b for a row a (1, k) and a column b (k, 1): PyTorch's ``dot``, ``vdot`` and
+    ``inner`` of two vectors, which are on neither of autocast's lists (they run in their
+    inputs' dtype), while ``matmul`` is on its half list.   VJP: MatMul's."""
+
+    amp_policy = None
+
+
+def _vector_product(op, a, b):
+    """Σ aᵢ·bᵢ of two 1-D tensors of equal length, by :class:`Dot`."""
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"{op}: expects 1-D tensors, got shapes {a.shape} and {b.shape}")
+    if a.shape != b.shape:
+        raise ValueError(f"{op}: vectors of different lengths: {a.shape} and {b.shape}")
+    return Dot()(a.unsqueeze(0), b.unsqueeze(-1)).reshape(())
 
 
 def _sparse_product(a, b):
@@ -93,10 +111,10 @@ def matmul(a, b):
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} "
                          f"and {b.shape}")
-    if a.ndim == 1 and b.ndim == 1:
+    if a.ndim == 1 and b.ndim == 1:  # a MatMul all the same: on autocast's half list
         if a.shape != b.shape:
             raise ValueError(f"matmul: vectors of different lengths: {a.shape} and {b.shape}")
-        return (a * b).sum()
+        return MatMul()(a.unsqueeze(0), b.unsqueeze(-1)).reshape(())
     if a.ndim == 1:
         return MatMul()(a.unsqueeze(0), b).squeeze(-2)
     if b.ndim == 1:
@@ -142,11 +160,9 @@ def bmm(input, mat2):
 
 
 def dot(input, other):
-    """The inner product of two 1-D tensors of equal length (PyTorch's ``torch.dot``)."""
-    if input.ndim != 1 or other.ndim != 1:
-        raise ValueError(f"dot: expects 1-D tensors, got shapes {input.shape} and "
-                         f"{other.shape}")
-    return matmul(input, other)
+    """The inner product of two 1-D tensors of equal length (PyTorch's ``torch.dot``;
+    under autocast it keeps its inputs' dtype, as PyTorch's)."""
+    return _vector_product("dot", input, other)
 
 
 def outer(input, vec2):
@@ -164,6 +180,8 @@ def inner(input, other):
     k = input.shape[-1]
     if other.shape[-1] != k:
         raise ValueError(f"inner: last dims differ: shapes {input.shape} and {other.shape}")
+    if input.ndim == 1 and other.ndim == 1:  # PyTorch's dot: not cast by autocast
+        return _vector_product("inner", input, other)
     y = MatMul()(input.reshape(-1, k), other.reshape(-1, k).mT)
     return y.reshape(input.shape[:-1] + other.shape[:-1])
 
@@ -181,20 +199,31 @@ def _scaled_sum(op, input, product, beta, alpha):
     return (input if beta == 1 else input * beta) + product
 
 
+def _autocast_result(y):
+    """The result of an op on autocast's half list that is composed here of ops with
+    other policies (a half product plus a float32 input is float32): rounded once to the
+    region's half dtype, the dtype PyTorch's single op returns; unchanged outside one."""
+    (y,) = autocast_inputs(y)
+    return y
+
+
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    """β·input + α·(mat1 @ mat2) for 2-D mat1, mat2 (input broadcasts)."""
-    return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
+    """β·input + α·(mat1 @ mat2) for 2-D mat1, mat2 (input broadcasts). Under autocast
+    the product is half and the sum is rounded to half (PyTorch: half)."""
+    return _autocast_result(_scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha))
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    """β·input + α·bmm(batch1, batch2) for 3-D batches (input broadcasts)."""
-    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+    """β·input + α·bmm(batch1, batch2) for 3-D batches (input broadcasts); half under
+    autocast, as :func:`addmm`."""
+    return _autocast_result(_scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha))
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
-    """β·input + α·(mat @ vec) for a 2-D mat (n, m) and a 1-D vec (m,)."""
+    """β·input + α·(mat @ vec) for a 2-D mat (n, m) and a 1-D vec (m,); half under
+    autocast (PyTorch's CUDA list; its CPU autocast leaves addmv float32)."""
     _need_product("addmv", "mat", mat, 2, "vec", vec, 1)
-    return _scaled_sum("addmv", input, matmul(mat, vec), beta, alpha)
+    return _autocast_result(_scaled_sum("addmv", input, matmul(mat, vec), beta, alpha))
 
 
 # --------------------------------------------------------------------------- einsum
@@ -259,6 +288,14 @@ def _parse_einsum(equation, shapes):
     return full, out, sizes
 
 
+def _contracts(terms, out):
+    """Whether an einsum multiplies operands and sums a product away: a letter of two
+    or more operands that is not in the output (``"ij,kj->ik"``, ``"i,i->"``), the case
+    PyTorch computes with ``bmm``, on autocast's half list. A sum within one operand
+    (``"ij->i"``) or a product without a sum (``"i,j->ij"``) runs in the inputs' dtype."""
+    return any(c not in out and sum(c in t for t in terms) >= 2 for c in set("".join(terms)))
+
+
 class Einsum(Function):
     r"""y = Σ over the letters not in the output of Πₖ xₖ[sₖ]: ``xp.einsum`` on explicit
     subscripts (``terms``) whose letters have one size in every operand.
@@ -277,11 +314,18 @@ class Einsum(Function):
 
     def __init__(self, terms, out):
         self.terms, self.out = tuple(terms), out
+        # a contraction is a product of matrices: on autocast's half list (as bmm)
+        self.amp_policy = "half" if _contracts(self.terms, out) else None
 
     def forward(self, xp, *arrays):
         arrays = promote(*arrays)
         self.sizes = {c: n for t, a in zip(self.terms, arrays) for c, n in zip(t, a.shape)}
+        dtype = arrays[0].dtype
+        if is_half(dtype):  # sums of half products in float32, rounded once (as half_matmul)
+            arrays = [a.astype(np.float32) for a in arrays]
         y = xp.einsum(f"{','.join(self.terms)}->{self.out}", *arrays, optimize=True)
+        if y.dtype != dtype:
+            return y.astype(dtype)
         return y.copy() if len(arrays) == 1 else y  # one operand: einsum may return a view
 
     def backward(self, gy):
@@ -386,7 +430,8 @@ def _diagonal_positions(n1, n2, offset):
 
 
 class Diagonal(Function):
-    """y = the diagonal ``offset`` of the (dim1, dim2) planes of x, as a new last dim.
+    """y = the diagonal ``offset`` of the (dim1, dim2) planes of x, as a new last dim: a
+    view, as in PyTorch (``x.diagonal().fill_(1)`` under no_grad writes into x).
     VJP: gx = zeros of x's shape with gy on that diagonal (:class:`DiagonalScatter`)."""
     reads_inputs = False  # its backward needs no input's values
 
@@ -395,7 +440,10 @@ class Diagonal(Function):
 
     def forward(self, xp, x):
         self.x_shape = x.shape
-        return xp.diagonal(x, self.offset, self.dim1, self.dim2).copy()
+        y = xp.diagonal(x, self.offset, self.dim1, self.dim2)
+        if xp is np:  # NumPy hands the diagonal out read-only; the view is writable
+            y.flags.writeable = x.flags.writeable
+        return y
 
     def backward(self, gy):
         return DiagonalScatter(self.x_shape, self.offset, self.dim1, self.dim2)(gy)
@@ -1020,26 +1068,26 @@ def mv(input, vec):
 def vdot(input, other):
     """Σ aᵢ·bᵢ for 1-D tensors of equal length (real tensors: nothing to conjugate, so it
     is :func:`dot`)."""
-    if input.ndim != 1 or other.ndim != 1:
-        raise ValueError(f"vdot: expects 1-D tensors, got shapes {input.shape} and "
-                         f"{other.shape}")
-    return matmul(input, other)
+    return _vector_product("vdot", input, other)
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
-    """β·input + α·outer(vec1, vec2) (input broadcasts to (n, m))."""
-    return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
+    """β·input + α·outer(vec1, vec2) (input broadcasts to (n, m)); half under autocast
+    (PyTorch's CUDA list; its CPU autocast leaves addr float32), while outer is not."""
+    return _autocast_result(_scaled_sum("addr", input, outer(vec1, vec2), beta, alpha))
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """β·input + α·Σ_b batch1[b] @ batch2[b] for 3-D batches (input broadcasts): the
-    batch of products summed to one matrix."""
+    batch of products summed to one matrix; half under autocast (the half products are
+    summed in float32, the result rounded once), as PyTorch's."""
     _need_ndim("addbmm", "batch1", batch1, 3)
     _need_ndim("addbmm", "batch2", batch2, 3)
     if batch1.shape[0] != batch2.shape[0]:
         raise ValueError(f"addbmm: batch1 and batch2 must have the same number of batches, "
                          f"got shapes {batch1.shape} and {batch2.shape}")
-    return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
+    return _autocast_result(_scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta,
+                                        alpha))
 
 
 ger = outer  # PyTorch's older name of outer
