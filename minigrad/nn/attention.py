@@ -19,8 +19,11 @@ than Q; each of their heads serves Hq/Hk consecutive query heads.
 
 Notes
 -----
-* A query row whose keys are all masked has no softmax: its output is NaN, as PyTorch's
-  math backend gives (its fused kernels may give 0).
+* A query row whose keys are all masked (bool mask all False, or float mask all −∞ along
+  the row) has no softmax: its weights, output and gradient are 0, as in PyTorch (2.5 and
+  later, every backend, math included: its ``_safe_softmax``). Only rows the mask empties
+  are caught; the test runs on the mask, which is no larger than the scores, and the
+  ordinary softmax runs when no row is empty.
 * ``dropout_p`` is applied whenever it is positive, as in PyTorch: pass 0 in evaluation.
 
 References
@@ -33,12 +36,40 @@ import math
 
 import numpy as np
 
+from ..cuda_graphs import is_current_stream_capturing
 from ..ops.elementwise import const
 from ..ops.shape import broadcasts_to
 from ..tensor import Tensor
 from .dropout import dropout
 
 __all__ = ["scaled_dot_product_attention"]
+
+
+def safe_softmax(scores, empty):
+    r"""Softmax along the last dim, 0 in the rows flagged by ``empty`` (PyTorch's
+    ``_safe_softmax``).
+
+    ``empty`` is None (no such row: the plain softmax) or a bool array (the scores' array
+    module) of shape broadcasting to ``scores.shape[:-1] + (1,)``. Those rows are set to 0
+    before the softmax (uniform finite weights, no NaN anywhere in the graph) and to 0
+    after it, so they give weights 0, and gradient 0 to the scores, at every order.
+    """
+    if empty is None:
+        return scores.softmax(-1)
+    empty = const(empty)
+    return scores.masked_fill(empty, 0.0).softmax(-1).masked_fill(empty, 0.0)
+
+
+def empty_rows(xp, blocked):
+    """Where every key of a query row is blocked: ``blocked.all(-1)`` keeping the dim, or
+    None when no row is (one small reduction over the mask and a host check, on the CPU).
+    On a GPU the answer is not read back, which would wait for the device once per
+    attention call (and a CUDA graph capture may not read it): the safe softmax runs
+    unasked, the same result for a few kernels more."""
+    empty = xp.all(blocked.reshape(blocked.shape or (1,)), axis=-1, keepdims=True)
+    if xp is not np or is_current_stream_capturing():
+        return empty
+    return empty if bool(empty.any()) else None
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
@@ -63,9 +94,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     xp = query.xp
     s = 1.0 / math.sqrt(E) if scale is None else float(scale)
     scores = (query @ key.mT) * s
-    if is_causal:
-        attn_mask = const(xp.tril(xp.ones((L, S), dtype=bool)))
-    if attn_mask is not None:
+    empty = None                          # the query rows whose keys are all masked
+    if is_causal:                         # tril: row i sees keys 0..min(i, S − 1)
+        scores = scores.masked_fill(const(~xp.tril(xp.ones((L, S), dtype=bool))),
+                                    float("-inf"))
+    elif attn_mask is not None:
         if not isinstance(attn_mask, Tensor):
             attn_mask = const(xp.asarray(attn_mask))
         if not broadcasts_to(attn_mask.shape, scores.shape):
@@ -73,10 +106,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                              f"broadcast to the attention scores' shape {scores.shape} "
                              "(..., L, S)")
         if attn_mask.dtype == np.bool_:
-            scores = scores.masked_fill(~attn_mask, float("-inf"))
+            blocked = ~attn_mask.data
+            scores = scores.masked_fill(const(blocked), float("-inf"))
         else:
+            blocked = xp.isneginf(attn_mask.data)
             scores = scores + attn_mask
-    weights = scores.softmax(-1)
+        empty = empty_rows(xp, blocked)
+    weights = safe_softmax(scores, empty)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p)
     return weights @ value

@@ -27,7 +27,11 @@ Notes
   conventions, kept).
 * ``is_causal`` is PyTorch's hint that ``attn_mask`` is the causal mask: it needs
   ``attn_mask`` and changes nothing else.
-* A query whose keys are all masked gets NaN weights and output, as PyTorch's math path.
+* A query whose keys are all masked gets output 0 (and gives gradient 0) with
+  ``need_weights=False``, as PyTorch, whose module then calls
+  ``F.scaled_dot_product_attention`` (its safe softmax); with ``need_weights=True`` its
+  weights and output are NaN, and so is the gradient of every parameter, as PyTorch's
+  plain softmax gives there.
 
 References
 ----------
@@ -44,6 +48,7 @@ from ..ops.elementwise import const
 from ..ops.shape import cat
 from ..tensor import Tensor
 from . import init
+from .attention import empty_rows, safe_softmax
 from .dropout import dropout
 from .linear import Linear
 from .module import Module, Parameter
@@ -197,7 +202,11 @@ class MultiheadAttention(Module):
         if padding is not None:
             scores = (scores.reshape(N, H, L, Sk) + padding.reshape(N, 1, 1, Sk)).reshape(
                 N * H, L, Sk)
-        weights = scores.softmax(-1)
+        empty = None if need_weights else _empty_rows(q.xp, bias, padding, N, H, L, Sk)
+        if empty is None:
+            weights = scores.softmax(-1)
+        else:       # PyTorch's scaled_dot_product_attention path: empty rows give 0
+            weights = safe_softmax(scores.reshape(N, H, L, Sk), empty).reshape(N * H, L, Sk)
         if self.training and self.dropout > 0:
             weights = dropout(weights, self.dropout)
         out = (weights @ v).transpose(0, 1).reshape(L, N, E)
@@ -228,6 +237,21 @@ def _as_bias(mask, like, what):
         raise TypeError(f"MultiheadAttention: {what} must be bool or floating, got "
                         f"{mask.dtype}")
     return mask
+
+
+def _empty_rows(xp, bias, padding, N, H, L, Sk):
+    """The (N or 1, H or 1, L, 1) rows where attn_mask and key_padding_mask together
+    block every key, or None (the test runs on the masks, never on the scores)."""
+    if bias is None and padding is None:
+        return None
+    blocked = None
+    if bias is not None:
+        shape = (N, H, L, Sk) if bias.ndim == 3 else (1, 1, L, Sk)
+        blocked = xp.isneginf(bias.data).reshape(shape)
+    if padding is not None:
+        pad = xp.isneginf(padding.data).reshape(N, 1, 1, Sk)
+        blocked = pad if blocked is None else blocked | pad
+    return empty_rows(xp, blocked)
 
 
 def _pad_last(bias):
