@@ -228,11 +228,6 @@ def _norm_init(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=Tr
     self._make_lazy()
 
 
-def _instance_norm_init(self, eps=1e-5, momentum=0.1, affine=False,
-                        track_running_stats=False, device=None, dtype=None, **kwargs):
-    _norm_init(self, eps, momentum, affine, track_running_stats, device, dtype, **kwargs)
-
-
 def _norm_initialize(self, input):
     if isinstance(input, Tensor) and hasattr(self, "_spatial"):  # InstanceNorm: C, or N C
         dim = input.ndim - self._spatial - 1
@@ -252,6 +247,13 @@ def _lazy_norm(layer, init):
 LazyBatchNorm1d = _lazy_norm(BatchNorm1d, _norm_init)
 LazyBatchNorm2d = _lazy_norm(BatchNorm2d, _norm_init)
 LazyBatchNorm3d = _lazy_norm(BatchNorm3d, _norm_init)
-LazyInstanceNorm1d = _lazy_norm(InstanceNorm1d, _instance_norm_init)
-LazyInstanceNorm2d = _lazy_norm(InstanceNorm2d, _instance_norm_init)
-LazyInstanceNorm3d = _lazy_norm(InstanceNorm3d, _instance_norm_init)
+# PyTorch's lazy instance norms default to affine=True, track_running_stats=True (the lazy
+# batch norms' defaults, not InstanceNorm's False, False); so do these, and PyTorch's state
+# dicts of them (weight, bias, running_mean, running_var, num_batches_tracked) load.
+LazyInstanceNorm1d = _lazy_norm(InstanceNorm1d, _norm_init)
+LazyInstanceNorm2d = _lazy_norm(InstanceNorm2d, _norm_init)
+LazyInstanceNorm3d = _lazy_norm(InstanceNorm3d, _norm_init)
+for _cls in (LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d):
+    _cls.__doc__ += ("\n\n    Defaults ``affine=True, track_running_stats=True``, as PyTorch's "
+                     "lazy instance norms\n    (``InstanceNorm``'s own are False, False).")
+del _cls

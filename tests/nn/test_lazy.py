@@ -78,11 +78,16 @@ def test_lazy_convolutions_equal_the_eager_ones(lazy, eager, shape):
     (nn.LazyBatchNorm1d, lambda: nn.BatchNorm1d(3), (4, 3)),
     (nn.LazyBatchNorm2d, lambda: nn.BatchNorm2d(3), (4, 3, 2, 2)),
     (nn.LazyBatchNorm3d, lambda: nn.BatchNorm3d(2), (2, 2, 2, 2, 2)),
-    (lambda: nn.LazyInstanceNorm1d(affine=True), lambda: nn.InstanceNorm1d(3, affine=True),
-     (3, 7)),
-    (lambda: nn.LazyInstanceNorm2d(track_running_stats=True),
+    # the lazy instance norms default to affine=True, track_running_stats=True (PyTorch's
+    # defaults for them, unlike the eager ones)
+    (lambda: nn.LazyInstanceNorm1d(track_running_stats=False),
+     lambda: nn.InstanceNorm1d(3, affine=True), (3, 7)),
+    (lambda: nn.LazyInstanceNorm2d(affine=False),
      lambda: nn.InstanceNorm2d(2, track_running_stats=True), (2, 2, 3, 3)),
-    (nn.LazyInstanceNorm3d, lambda: nn.InstanceNorm3d(2), (1, 2, 2, 3, 3)),
+    (nn.LazyInstanceNorm3d,
+     lambda: nn.InstanceNorm3d(2, affine=True, track_running_stats=True), (1, 2, 2, 3, 3)),
+    (lambda: nn.LazyInstanceNorm3d(affine=False, track_running_stats=False),
+     lambda: nn.InstanceNorm3d(2), (1, 2, 2, 3, 3)),
 ])
 def test_lazy_norms_equal_the_eager_ones(lazy, eager, shape):
     x = mg.tensor(np.random.default_rng(3).standard_normal(shape))
