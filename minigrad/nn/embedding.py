@@ -194,13 +194,18 @@ def _bags(idx, offsets, include_last_offset, what):
         raise ValueError(f"{what}: offsets must be a 1-D integer tensor, got {off.dtype} of "
                          f"shape {off.shape}")
     n = idx.shape[0]
-    ends = np.append(off[1:], n) if not include_last_offset else off[1:]
-    starts = off if not include_last_offset else off[:-1]
-    if off.size and (off[0] != 0 or (np.diff(off) < 0).any() or ends.max(initial=0) > n):
+    if off.size and (off[0] != 0 or (np.diff(off) < 0).any() or off[-1] > n):
         raise ValueError(f"{what}: offsets must start at 0, never decrease and stay within "
                          f"the {n} indices, got {off.tolist()}")
+    starts = off[:-1] if include_last_offset else off
+    # Bag i is [offsets[i], offsets[i + 1]); the last bag runs to the end of the input.
+    # With include_last_offset the final offset only counts the bags (len(offsets) − 1 of
+    # them): PyTorch's kernel reads no bag end from it, so indices past it still fall in
+    # the last bag, and there is no bag at all (nothing summed) for offsets == [0].
+    ends = np.append(starts[1:], n) if starts.size else starts
     counts = ends - starts
-    return idx, np.repeat(np.arange(counts.shape[0]), counts), counts.shape[0]
+    used = int(counts.sum())                     # n, or 0 when there is no bag
+    return idx[:used], np.repeat(np.arange(counts.shape[0]), counts), counts.shape[0]
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2.0,
@@ -212,6 +217,9 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2.0,
     (and not counted by the mean); an empty bag gives zeros. ``per_sample_weights``
     (``mode="sum"`` only) scales each row first. Differentiable in ``weight`` (and in the
     per-sample weights); the max sends each gradient to the row that gave the max.
+    With ``include_last_offset=True`` the B bags take B + 1 offsets; as in PyTorch the
+    last bag still runs to the end of ``input``, whatever the final offset (at most
+    ``len(input)``) says.
 
     >>> import minigrad as mg
     >>> w = mg.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
@@ -235,6 +243,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2.0,
             raise ValueError(f"{what}: per_sample_weights must have the input's shape "
                              f"{tuple(idx.shape)}, got {tuple(per_sample_weights.shape)}")
         psw = per_sample_weights.reshape(-1)
+        if psw.shape[0] != flat.shape[0]:        # offsets == [0] with include_last_offset
+            psw = psw[:flat.shape[0]]
     padding_idx = _padding(padding_idx, n, what)
     keep = np.ones(flat.shape[0], dtype=bool)
     if padding_idx is not None:

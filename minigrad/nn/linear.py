@@ -53,17 +53,18 @@ class LinearFunction(Function):
         gw = None
         dest = self.offered_grad(1)
         out_f, in_f = w.shape
+        rows = math.prod(x.shape[:-1])  # explicit, not -1: in_f or out_f may be 0
         if dest is not None and matmul_into(
-                x.xp, gy.data.reshape(-1, out_f).T, x.data.reshape(-1, in_f), dest):
+                x.xp, gy.data.reshape(rows, out_f).T, x.data.reshape(rows, in_f), dest):
             gw = ADDED  # a leaf weight's .grad, added into by the GEMM (β = 1)
         elif need[1]:
-            gw = gy.reshape(-1, out_f).mT @ x.reshape(-1, in_f)
+            gw = gy.reshape(rows, out_f).mT @ x.reshape(rows, in_f)
         out = (gx, gw)
         if len(self.inputs) == 3:
             gb = None
             dest = self.offered_grad(2)
             if dest is not None and gy.ndim > 1 and \
-                    sum_rows_into(x.xp, gy.data.reshape(-1, out_f), dest):
+                    sum_rows_into(x.xp, gy.data.reshape(rows, out_f), dest):
                 gb = ADDED  # a leaf bias's .grad, added into by one GEMM with a ones row
             elif need[2]:
                 gb = gy.sum(tuple(range(gy.ndim - 1))) if gy.ndim > 1 else gy

@@ -74,18 +74,22 @@ class PoolSpec:
                          zip(self.size, self.padding, ek, self.stride))
         if min(self.out) < 1:
             padded = tuple(m + 2 * p for m, p in zip(self.size, self.padding))
+            more = " by more than stride − 1 (what ceil_mode allows)" if ceil_mode else ""
             raise ValueError(f"{op}: kernel size {self.kernel} (dilated: {ek}) is larger than "
-                             f"the padded input size {padded} (input shape {tuple(shape)})")
+                             f"the padded input size {padded}{more} (input shape "
+                             f"{tuple(shape)}, stride {self.stride}): no output")
         # extra rows/cols past the end padding that ceil_mode windows reach
         self.extra = tuple(max(0, (o - 1) * s + e - (m + 2 * p)) for o, s, e, m, p in
                            zip(self.out, self.stride, ek, self.size, self.padding))
 
     @staticmethod
     def _out(size, p, ek, s, ceil_mode):
-        span = size + 2 * p - ek
-        if span < 0:
-            return 0
-        n = (-(-span // s) if ceil_mode else span // s) + 1
+        """PyTorch's ``pooling_output_shape``: ⌊(size + 2p − ek (+ s − 1 with ceil_mode)) /
+        s⌋ + 1, rounding toward −∞, so that with ceil_mode a kernel larger than the padded
+        input still gives one partial window; then, with ceil_mode, one less if the last
+        window would start in the right padding (it must start inside the input or the
+        left padding). Below 1: no output (the caller refuses it)."""
+        n = (size + 2 * p - ek + (s - 1 if ceil_mode else 0)) // s + 1
         if ceil_mode and (n - 1) * s >= size + p:  # the last window must start inside
             n -= 1
         return n
@@ -272,13 +276,33 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      ceil_mode, return_indices)
 
 
+def _check_window_1d(op, input, kernel, stride, padding, dilation, ceil_mode):
+    """The 1-D window checked in 1-D terms (errors that name the 1-D shapes). Without
+    ceil_mode the kernel must fit in the padded input; with it, a window may overhang the
+    end, and only an empty output (:meth:`PoolSpec._out` below 1) is refused."""
+    if not ceil_mode:
+        check_window_1d(op, input, kernel, stride, padding, dilation)
+        return
+    for what, v, least in (("kernel size", kernel, 1), ("stride", stride, 1),
+                           ("padding", padding, 0), ("dilation", dilation, 1)):
+        if v < least:
+            raise ValueError(f"{op}: {what} must be at least {least}, got {v}")
+    span, length = dilation * (kernel - 1) + 1, input.shape[-1] + 2 * padding
+    if PoolSpec._out(input.shape[-1], padding, span, stride, True) < 1:
+        raise ValueError(f"{op}: the kernel spans {span} positions (size {kernel}, dilation "
+                         f"{dilation}), more than the padded input length {length} plus "
+                         f"stride − 1 = {stride - 1} (what ceil_mode allows; input shape "
+                         f"{input.shape}, padding {padding}): no output")
+
+
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """1-D max pooling of (N, C, L) or (C, L): max_pool2d on a height-1 image."""
     _spatial_input(input, "max_pool1d", 1)
     one = _single("max_pool1d")
-    check_window_1d("max_pool1d", input, one(kernel_size),
-                    one(kernel_size if stride is None else stride), one(padding), one(dilation))
+    _check_window_1d("max_pool1d", input, one(kernel_size),
+                     one(kernel_size if stride is None else stride), one(padding),
+                     one(dilation), ceil_mode)
     out = max_pool2d(input.unsqueeze(-2), (1, one(kernel_size)),
                      None if stride is None else (1, one(stride)), (0, one(padding)),
                      (1, one(dilation)), ceil_mode, return_indices)
@@ -344,6 +368,13 @@ def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_inclu
               divisor_override):
     _spatial_input(input, op, n)
     spec = PoolSpec(op, input.shape, kernel_size, stride, padding, 1, ceil_mode, n)
+    padded = tuple(m + 2 * p for m, p in zip(spec.size, spec.padding))
+    if n == 3 and any(m < k for m, k in zip(padded, spec.kernel)):
+        # PyTorch's avg_pool3d (only it) refuses an input smaller than the kernel, even
+        # where ceil_mode would give a partial window
+        raise ValueError(f"{op}: kernel size {spec.kernel} is larger than the padded input "
+                         f"size {padded} (avg_pool3d refuses it even with ceil_mode, as "
+                         "PyTorch)")
     total = WindowSum(spec)(input)
     if divisor_override is not None:
         if divisor_override == 0:
@@ -387,8 +418,9 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     _spatial_input(input, "avg_pool1d", 1)
     one = _single("avg_pool1d")
-    check_window_1d("avg_pool1d", input, one(kernel_size),
-                    one(kernel_size if stride is None else stride), one(padding))
+    _check_window_1d("avg_pool1d", input, one(kernel_size),
+                     one(kernel_size if stride is None else stride), one(padding), 1,
+                     ceil_mode)
     return avg_pool2d(input.unsqueeze(-2), (1, one(kernel_size)),
                       None if stride is None else (1, one(stride)), (0, one(padding)),
                       ceil_mode, count_include_pad).squeeze(-2)
