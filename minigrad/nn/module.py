@@ -239,6 +239,41 @@ class _NonPersistentBuffer(Buffer):
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+def _key_errors(missing, unexpected):
+    """``strict`` loading's messages for unexpected and missing keys (PyTorch's words)."""
+    errors = []
+    if unexpected:
+        errors.append("Unexpected key(s) in state_dict: "
+                      + ", ".join(f'"{k}"' for k in unexpected) + ".")
+    if missing:
+        errors.append("Missing key(s) in state_dict: "
+                      + ", ".join(f'"{k}"' for k in missing) + ".")
+    return errors
+
+
+def _state_hooks(module, kind):
+    """The state-dict hooks of ``kind`` registered on ``module`` (most modules have
+    none: the dict is made by the first registration)."""
+    hooks = module.__dict__.get(kind)
+    return list(hooks.values()) if hooks else ()
+
+
+def _depth_first_post_order(module):
+    """``module`` and its submodules (each place it appears), children before parents."""
+    for child in module._modules.values():
+        if child is not None:
+            yield from _depth_first_post_order(child)
+    yield module
+
+
+def _state_hook_dict(module, kind):
+    hooks = module.__dict__.get(kind)
+    if hooks is None:
+        hooks = OrderedDict()
+        object.__setattr__(module, kind, hooks)
+    return hooks
+
+
 def _is_float_array(a):
     return _dt.is_floating(a.dtype)
 
@@ -704,25 +739,72 @@ class Module(DeviceDtypeShorthands):
     # ------------------------------------------------------------------ state dict
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """An ordered dict from dotted names to parameters and persistent buffers
-        (detached Tensors sharing memory with the module, unless ``keep_vars``)."""
+        (detached Tensors sharing memory with the module, unless ``keep_vars``), saved
+        module by module depth first, as PyTorch: a module's state-dict pre hooks run
+        before its entries, its post hooks after its submodules' entries."""
         if destination is None:
             destination = OrderedDict()
-        for name, mod in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
-            dot = name + "." if name else ""
-            for k, p in mod._parameters.items():
-                if p is not None:
-                    destination[dot + k] = p if keep_vars else p.detach()
-            for k, b in mod._buffers.items():
-                if b is not None and k not in mod._non_persistent_buffers:
-                    destination[dot + k] = b if keep_vars else b.detach()
-            if mod._has_extra_state():
-                destination[dot + _EXTRA_STATE] = mod.get_extra_state()
+        self._save_state(destination, prefix, keep_vars, hooks=True)
         return destination
+
+    def _save_state(self, destination, prefix, keep_vars, hooks):
+        if hooks:
+            for hook in _state_hooks(self, "_state_dict_pre_hooks"):
+                hook(self, prefix, keep_vars)
+        for k, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + k] = p if keep_vars else p.detach()
+        for k, b in self._buffers.items():
+            if b is not None and k not in self._non_persistent_buffers:
+                destination[prefix + k] = b if keep_vars else b.detach()
+        if self._has_extra_state():
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
+        for name, child in self._modules.items():
+            if child is not None:
+                child._save_state(destination, prefix + name + ".", keep_vars, hooks)
+        if hooks:
+            for hook in _state_hooks(self, "_state_dict_post_hooks"):
+                if hook(self, destination, prefix, {}) is not None:
+                    raise RuntimeError("a state_dict post hook must return None (change "
+                                       "the state dict it is given in place)")
 
     def _state_targets(self):
         """name → the Tensor a state-dict entry loads into (shared tensors under every
         name they have, as PyTorch)."""
-        return self.state_dict(keep_vars=True)
+        targets = OrderedDict()
+        self._save_state(targets, "", True, hooks=False)
+        return targets
+
+    def register_state_dict_pre_hook(self, hook):
+        """``hook(module, prefix, keep_vars)``, called by :meth:`state_dict` before it saves
+        this module's entries (``prefix``: this module's dotted name and a dot)."""
+        return add_hook(_state_hook_dict(self, "_state_dict_pre_hooks"), hook,
+                        "register_state_dict_pre_hook")
+
+    def register_state_dict_post_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata)``, called by :meth:`state_dict`
+        once this module and its submodules are saved; it may change ``state_dict`` in
+        place (rename, add or drop entries) and must return None."""
+        return add_hook(_state_hook_dict(self, "_state_dict_post_hooks"), hook,
+                        "register_state_dict_post_hook")
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)``, called by :meth:`load_state_dict` before it reads
+        anything: it may change ``state_dict`` (a copy of the caller's mapping) in place,
+        e.g. rename the keys of an older checkpoint, and append to the three lists (an
+        entry of ``error_msgs`` makes the load fail)."""
+        return add_hook(_state_hook_dict(self, "_load_state_dict_pre_hooks"), hook,
+                        "register_load_state_dict_pre_hook")
+
+    def register_load_state_dict_post_hook(self, hook):
+        """``hook(module, incompatible_keys)``, called by :meth:`load_state_dict` after the
+        values are copied and before ``strict`` refuses missing or unexpected keys: it may
+        remove keys from ``incompatible_keys.missing_keys`` and ``.unexpected_keys`` in
+        place, and must return None. (With such a hook, a load that ``strict`` then
+        refuses has copied what it could, as in PyTorch; without one nothing is copied.)"""
+        return add_hook(_state_hook_dict(self, "_load_state_dict_post_hooks"), hook,
+                        "register_load_state_dict_post_hook")
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from ``state_dict`` into this module.
@@ -746,17 +828,21 @@ class Module(DeviceDtypeShorthands):
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(f"expected a mapping for state_dict, got {type(state_dict).__name__}")
+        named = list(self.named_modules(remove_duplicate=False))
+        hook_missing, hook_unexpected, errors = [], [], []
+        if any(_state_hooks(m, "_load_state_dict_pre_hooks") for _, m in named):
+            state_dict = OrderedDict(state_dict)  # the hooks may change it: not the caller's
+            for name, mod in named:
+                for hook in _state_hooks(mod, "_load_state_dict_pre_hooks"):
+                    hook(mod, state_dict, name + "." if name else "", {}, strict,
+                         hook_missing, hook_unexpected, errors)
+        post_hooks = [(m, h) for m in _depth_first_post_order(self)
+                      for h in _state_hooks(m, "_load_state_dict_post_hooks")]
         targets = self._state_targets()
-        missing = [k for k in targets if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in targets]
-        errors = []
-        if strict:
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ".")
-            if missing:
-                errors.append("Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ".")
+        missing = [k for k in targets if k not in state_dict] + hook_missing
+        unexpected = [k for k in state_dict if k not in targets] + hook_unexpected
+        if strict and not post_hooks:
+            errors += _key_errors(missing, unexpected)
         arrays, extra = {}, {}
         for k, t in targets.items():
             if k not in state_dict:
@@ -790,7 +876,16 @@ class Module(DeviceDtypeShorthands):
                     t.data[...] = a.astype(t.dtype, copy=False)
         for k, state in extra.items():
             self.get_submodule(k.rpartition(".")[0]).set_extra_state(state)
-        return IncompatibleKeys(missing, unexpected)
+        keys = IncompatibleKeys(missing, unexpected)
+        for mod, hook in post_hooks:  # submodules first, as PyTorch
+            if hook(mod, keys) is not None:
+                raise RuntimeError("a load_state_dict post hook must return None (change "
+                                   "incompatible_keys in place)")
+        errors = _key_errors(missing, unexpected) if strict and post_hooks else []
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        return keys
 
     # ------------------------------------------------------------------ device / dtype
     def _apply_arrays(self, fn):
