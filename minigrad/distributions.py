@@ -382,6 +382,7 @@ class Exponential(Distribution):
     """
 
     has_rsample = True
+    support = _nonnegative
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = _broadcast_all(rate)
@@ -399,12 +400,14 @@ class Exponential(Distribution):
         return -(1 - u).log() / self.rate
 
     def log_prob(self, value):
+        self._validate_sample(value)
         return self.rate.log() - self.rate * value
 
     def entropy(self):
         return 1 - self.rate.log()
 
     def cdf(self, value):
+        self._validate_sample(value, "cdf")
         return 1 - (-self.rate * value).exp()
 
     def icdf(self, value):
@@ -841,6 +844,8 @@ class Gamma(Distribution):
 
     has_rsample = True
 
+    support = _nonnegative
+
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = _broadcast_all(concentration, rate)
         super().__init__(self.rate.shape, (), validate_args)
@@ -860,10 +865,13 @@ class Gamma(Distribution):
         return _rsample_standard_gamma(self.concentration.broadcast_to(shape)) / self.rate
 
     def log_prob(self, value):
+        from .ops.elementwise import xlogy
         from .ops.special import lgamma
 
+        self._validate_sample(value)
         a, b = self.concentration, self.rate
-        return a * b.log() + (a - 1) * value.log() - b * value - lgamma(a)
+        # xlogy: (α − 1)·log x is 0 at x = 0 when α = 1 (an exponential's density there)
+        return xlogy(a, b) + xlogy(a - 1, value) - b * value - lgamma(a)
 
     def cdf(self, value):
         """P(α, βx), the regularized incomplete gamma function (no gradient in α: PyTorch's
@@ -890,6 +898,8 @@ class Beta(Distribution):
     >>> round(Beta(2.0, 2.0).log_prob(mg.tensor(0.5)).item(), 6)    # 6x(1 − x) at ½
     0.405465
     """
+
+    support = _unit_interval
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         self.concentration1, self.concentration0 = _broadcast_all(concentration1,
@@ -918,8 +928,13 @@ class Beta(Distribution):
         return x / (x + y)
 
     def log_prob(self, value):
+        from .ops.elementwise import xlogy
+        from .special import xlog1py
+
+        self._validate_sample(value)
         a, b = self.concentration1, self.concentration0
-        return (a - 1) * value.log() + (b - 1) * (-value).log1p() - _lbeta(a, b)
+        # 0·log 0 = 0: Beta(1, β) at 0 and Beta(α, 1) at 1 have finite densities
+        return xlogy(a - 1, value) + xlog1py(b - 1, -value) - _lbeta(a, b)
 
     def entropy(self):
         from .ops.special import digamma
@@ -939,6 +954,8 @@ class Dirichlet(Distribution):
     >>> round(Dirichlet(mg.ones(3)).log_prob(mg.tensor([0.2, 0.3, 0.5])).item(), 6)  # log 2
     0.693147
     """
+
+    support = _simplex
 
     def __init__(self, concentration, validate_args=None):
         (self.concentration,) = _broadcast_all(concentration)
@@ -968,10 +985,12 @@ class Dirichlet(Distribution):
         return g / g.sum(-1, keepdim=True)
 
     def log_prob(self, value):
+        from .ops.elementwise import xlogy
         from .ops.special import lgamma
 
+        self._validate_sample(value)
         a = self.concentration
-        return ((a - 1) * value.log()).sum(-1) + lgamma(a.sum(-1)) - lgamma(a).sum(-1)
+        return xlogy(a - 1, value).sum(-1) + lgamma(a.sum(-1)) - lgamma(a).sum(-1)
 
     def entropy(self):
         from .ops.special import digamma, lgamma
@@ -1035,6 +1054,8 @@ class LogNormal(Distribution):
 
     has_rsample = True
 
+    support = _positive
+
     def __init__(self, loc, scale, validate_args=None):
         self.base_dist = Normal(loc, scale, validate_args)
         self.loc, self.scale = self.base_dist.loc, self.base_dist.scale
@@ -1052,6 +1073,7 @@ class LogNormal(Distribution):
         return self.base_dist.rsample(sample_shape).exp()
 
     def log_prob(self, value):
+        self._validate_sample(value)
         log_x = value.log()
         return self.base_dist.log_prob(log_x) - log_x
 
@@ -1171,6 +1193,8 @@ class Geometric(Distribution):
     0.125
     """
 
+    support = _nonnegative_integer
+
     def __init__(self, probs=None, logits=None, validate_args=None):
         param, is_probs = _logits_from(probs, logits, "Geometric", True)
         self.probs = param if is_probs else param.sigmoid()
@@ -1190,12 +1214,20 @@ class Geometric(Distribution):
         return (u.log() / (-p).log1p()).floor()
 
     def log_prob(self, value):
+        from .ops.elementwise import const, where
+
+        self._validate_sample(value)
         p = self.probs
-        return value * (-p).log1p() + p.log()
+        # p = 1 and k = 0: k·log(1 − p) is 0·(−∞); PyTorch takes it as 0 (P(0) = 1)
+        sure = const((p.data == 1) & (_data(value) == 0))
+        return value * (-where(sure, 0.0, p)).log1p() + p.log()
 
     def entropy(self):
+        from .ops.elementwise import xlogy
+        from .special import xlog1py
+
         p = self.probs
-        return -((1 - p) * (-p).log1p() + p * p.log()) / p
+        return -(xlog1py(1 - p, -p) + xlogy(p, p)) / p
 
 
 def _poisson_arrays(lam):
@@ -1250,6 +1282,8 @@ class Poisson(Distribution):
     0.270671
     """
 
+    support = _nonnegative_integer
+
     def __init__(self, rate, validate_args=None):
         (self.rate,) = _broadcast_all(rate)
         super().__init__(self.rate.shape, (), validate_args)
@@ -1269,6 +1303,7 @@ class Poisson(Distribution):
         from .ops.elementwise import xlogy
         from .ops.special import lgamma
 
+        self._validate_sample(value)
         return xlogy(value, self.rate) - self.rate - lgamma(value + 1)
 
 

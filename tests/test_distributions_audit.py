@@ -1,0 +1,78 @@
+"""Distribution fixes from a differential audit against PyTorch 2.13 (stop 23): log
+densities at the edge of the support, where (α − 1)·log x is 0·(−∞), and the support
+checks of Exponential, Gamma, Beta, Dirichlet, Geometric, Poisson and LogNormal."""
+import math
+
+import pytest
+
+import minigrad as mg
+from minigrad import distributions as D
+
+
+@pytest.mark.parametrize("dist, value, expected", [
+    (lambda: D.Gamma(mg.tensor(1.0), mg.tensor(2.0)), 0.0, math.log(2.0)),  # 2e^{−2x} at 0
+    (lambda: D.Chi2(mg.tensor(2.0)), 0.0, math.log(0.5)),                    # ½e^{−x/2}
+    (lambda: D.Beta(mg.tensor(1.0), mg.tensor(2.0)), 0.0, math.log(2.0)),    # 2(1 − x)
+    (lambda: D.Beta(mg.tensor(2.0), mg.tensor(1.0)), 1.0, math.log(2.0)),    # 2x
+    (lambda: D.Beta(mg.tensor(1.0), mg.tensor(1.0)), 0.0, 0.0),              # uniform
+    (lambda: D.Geometric(mg.tensor(1.0)), 0.0, 0.0),                         # P(0) = 1
+    (lambda: D.Geometric(logits=mg.tensor(50.0)), 0.0, 0.0),
+])
+def test_log_prob_at_the_edge_of_the_support(dist, value, expected):
+    assert float(dist().log_prob(mg.tensor(value))) == pytest.approx(expected, abs=1e-6)
+
+
+def test_dirichlet_at_a_vertex_and_geometric_entropy_at_certainty():
+    lp = D.Dirichlet(mg.tensor([1.0, 2.0])).log_prob(mg.tensor([0.0, 1.0]))
+    assert float(lp) == pytest.approx(math.log(2.0))   # Γ(3)/(Γ(1)Γ(2)) · x₂ = 2
+    assert float(D.Geometric(mg.tensor(1.0)).entropy()) == pytest.approx(0.0, abs=1e-6)
+    p = 0.3      # H = −((1 − p) log(1 − p) + p log p) / p
+    h = -((1 - p) * math.log(1 - p) + p * math.log(p)) / p
+    assert float(D.Geometric(mg.tensor(p)).entropy()) == pytest.approx(h, rel=1e-6)
+
+
+def test_gradients_inside_the_support_are_unchanged():
+    a = mg.tensor(2.0, dtype=mg.float64, requires_grad=True)
+    b = mg.tensor(3.0, dtype=mg.float64, requires_grad=True)
+    assert mg.gradcheck(lambda a, b: D.Beta(a, b).log_prob(mg.tensor(0.3, dtype=mg.float64)),
+                        (a, b))
+    assert mg.gradcheck(lambda a, b: D.Gamma(a, b).log_prob(mg.tensor(0.7, dtype=mg.float64)),
+                        (a, b))
+    p = mg.tensor(0.3, dtype=mg.float64, requires_grad=True)
+    assert mg.gradcheck(lambda p: D.Geometric(p).log_prob(mg.tensor(2.0, dtype=mg.float64)),
+                        (p,))
+
+
+@pytest.mark.parametrize("make, value, support", [
+    (lambda: D.Exponential(mg.tensor(1.0)), -1.0, "nonnegative"),
+    (lambda: D.Gamma(mg.tensor(2.0), mg.tensor(1.0)), -1.0, "nonnegative"),
+    (lambda: D.Beta(mg.tensor(1.0), mg.tensor(2.0)), 1.5, "unit_interval"),
+    (lambda: D.Poisson(mg.tensor(2.0)), 1.5, "nonnegative_integer"),
+    (lambda: D.Geometric(mg.tensor(0.5)), -1.0, "nonnegative_integer"),
+    (lambda: D.LogNormal(0.0, 1.0), -1.0, "positive"),
+])
+def test_values_outside_the_support_are_refused(make, value, support):
+    with pytest.raises(ValueError, match=f"log_prob: the value must lie in the support, "
+                                         f"{support}"):
+        make().log_prob(mg.tensor(value))
+    relaxed = make()
+    relaxed._validate_args = False       # validate_args=False: the formula, unchecked
+    relaxed.log_prob(mg.tensor(value))
+
+
+def test_dirichlet_and_exponential_cdf_checks():
+    with pytest.raises(ValueError, match="simplex"):
+        D.Dirichlet(mg.tensor([1.0, 2.0])).log_prob(mg.tensor([0.5, 0.9]))
+    with pytest.raises(ValueError, match="Exponential.cdf"):
+        D.Exponential(mg.tensor(1.0)).cdf(mg.tensor(-1.0))
+
+
+def test_edge_values_match_torch():
+    torch = pytest.importorskip("torch")
+    T = torch.distributions
+    for name, args, v in [("Gamma", (1.0, 2.0), 0.0), ("Beta", (1.0, 2.0), 0.0),
+                          ("Beta", (2.0, 1.0), 1.0), ("Geometric", (1.0,), 0.0),
+                          ("Chi2", (2.0,), 0.0)]:
+        ours = getattr(D, name)(*map(mg.tensor, args)).log_prob(mg.tensor(v))
+        theirs = getattr(T, name)(*map(torch.tensor, args)).log_prob(torch.tensor(v))
+        assert float(ours) == pytest.approx(float(theirs), abs=1e-6), name
