@@ -114,6 +114,19 @@ def _device_scalar(x, dtype, like):
                            lambda: get_array_module(like).asarray(x, dtype=dtype))
 
 
+def integer_scalar(xp, x, dtype):
+    """The Python integer ``x`` as a 0-d array of the integer or float ``dtype``; outside
+    an integer dtype's range it wraps around as PyTorch's (``uint8 + (−1)`` adds 255, as
+    the C cast does; NumPy 2 raises OverflowError instead). Beyond int64 it is refused."""
+    try:
+        return xp.asarray(x, dtype=dtype)
+    except OverflowError:
+        if not -2 ** 63 <= x < 2 ** 64:
+            raise OverflowError(f"the integer {x} does not fit in 64 bits") from None
+        wide = np.uint64 if x >= 2 ** 63 else np.int64
+        return xp.asarray(np.array(x, dtype=wide).astype(dtype))
+
+
 def _as_operand(x, ref):
     """A non-Tensor operand (Python scalar or array) as a constant Tensor beside ``ref``.
 
@@ -127,7 +140,7 @@ def _as_operand(x, ref):
                 dt = _dt.get_default_dtype()
             return _make_tensor(np.array(x, dtype=dt), np, False)
         if type(x) is int and dt.kind != "b":
-            return _make_tensor(np.array(x, dtype=dt), np, False)
+            return _make_tensor(integer_scalar(np, x, dt), np, False)
     xp = get_array_module(data)
     if type(x) is float:
         dt = ref.dtype if _dt.is_floating(ref.dtype) else _dt.get_default_dtype()
@@ -137,7 +150,7 @@ def _as_operand(x, ref):
     if isinstance(x, (bool, np.bool_)):
         arr = xp.asarray(x, dtype=ref.dtype if ref.dtype.kind != "b" else np.bool_)
     elif isinstance(x, numbers.Integral):
-        arr = xp.asarray(x, dtype=ref.dtype if ref.dtype.kind != "b" else np.int64)
+        arr = integer_scalar(xp, x, ref.dtype if ref.dtype.kind != "b" else np.int64)
     elif isinstance(x, numbers.Real):
         dt = ref.dtype if _dt.is_floating(ref.dtype) else _dt.get_default_dtype()
         arr = xp.asarray(x, dtype=dt)
@@ -453,6 +466,8 @@ class Tensor(DeviceDtypeShorthands):
 
     def fill_(self, value):
         self._check_inplace("fill_")
+        if type(value) is int and self.data.dtype.kind in "iu":
+            value = integer_scalar(self.xp, value, self.data.dtype)  # wraps, as PyTorch
         self.data[...] = value
         return self
 
@@ -650,6 +665,11 @@ class Tensor(DeviceDtypeShorthands):
         self._check_inplace("__setitem__")
         if isinstance(value, Tensor):
             value = value.data
+        elif type(value) is int and self.data.dtype.kind in "iu":
+            info = np.iinfo(self.data.dtype)
+            if not info.min <= value <= info.max:  # PyTorch refuses it too (fill_ wraps)
+                raise RuntimeError(f"setitem: value {value} cannot be converted to "
+                                   f"{self.dtype} without overflow")
         elif not hasattr(value, "dtype"):
             if not _dt.holds_numbers(np.asarray(value).dtype):
                 raise TypeError(f"setitem: cannot assign {type(value).__name__} to a tensor "
@@ -735,6 +755,8 @@ class Tensor(DeviceDtypeShorthands):
         if other is None:  # t == None is False, t != None True (Python's identity rule)
             return NotImplemented
         o = other.data if isinstance(other, Tensor) else other
+        if type(o) is int and self.data.dtype.kind in "iu":  # wrapped to the dtype, as
+            o = integer_scalar(self.xp, o, self.data.dtype)   # PyTorch: uint8 > −1 is 255
         try:
             return _make_tensor(op(self.data, o), None, False)
         except (ValueError, TypeError) as e:

@@ -413,3 +413,34 @@ def test_median_of_all_elements_shares_the_gradient_between_ties(device):
     z.median().backward()                          # the lower median of 4: 2, twice
     np.testing.assert_array_equal(z.grad.cpu().numpy(), [[0.0, 0.5], [0.5, 0.0]])
     assert int(mg.tensor([1, 5, 3], device=device).median()) == 3
+
+
+# ------------------------------------------------------------------ integer scalars
+def test_python_integers_wrap_to_a_small_integer_dtype():
+    # PyTorch casts an out-of-range Python int to the tensor's dtype (the C cast wraps);
+    # NumPy 2 raises OverflowError
+    u = mg.tensor(np.array([255, 0, 1], dtype=np.uint8))
+    np.testing.assert_array_equal((u + (-1)).numpy(), [254, 255, 0])
+    np.testing.assert_array_equal((-1 + u).numpy(), [254, 255, 0])
+    np.testing.assert_array_equal((u * 300).numpy(), [212, 0, 44])     # 300 ≡ 44 (mod 256)
+    np.testing.assert_array_equal((u & -1).numpy(), [255, 0, 1])       # −1 is 0xFF
+    np.testing.assert_array_equal((u > -1).numpy(), [False, False, False])  # > 255
+    np.testing.assert_array_equal((u == 256).numpy(), [False, True, False])  # == 0
+    np.testing.assert_array_equal(u.clone().fill_(-1).numpy(), [255, 255, 255])
+    np.testing.assert_array_equal(u.add(1, alpha=-1).numpy(), [254, 255, 0])
+    i8 = mg.tensor(np.array([127, -128], dtype=np.int8))
+    np.testing.assert_array_equal((i8 + 200).numpy(), [71, 72])       # 200 ≡ −56
+    assert (u + 1).dtype == mg.uint8
+    with pytest.raises(RuntimeError, match="setitem: value -1 cannot be converted to uint8"):
+        u.clone()[0] = -1
+    with pytest.raises(OverflowError, match="does not fit in 64 bits"):
+        u + 2 ** 70
+
+
+def test_integer_wrapping_matches_torch():
+    torch = pytest.importorskip("torch")
+    values = np.array([255, 0, 1, 128], dtype=np.uint8)
+    ours, theirs = mg.tensor(values), torch.tensor(values)
+    for f in (lambda t: t + (-3), lambda t: t * 300, lambda t: t - 1000, lambda t: t | -2,
+              lambda t: t >= -1, lambda t: t != 257):
+        np.testing.assert_array_equal(f(ours).numpy(), f(theirs).numpy())
