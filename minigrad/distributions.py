@@ -636,8 +636,11 @@ class Categorical(Distribution):
 
     def log_prob(self, value):
         value = value if isinstance(value, Tensor) else creation.tensor(value)
-        if self._validate_args:
+        v = value.data
+        if v.dtype.kind == "f" and bool((v == v.round()).all()):
+            value = value.long()  # whole numbers stored as floats, as PyTorch takes them
             v = value.data
+        if self._validate_args:
             _check(v.dtype.kind in "iu" and bool(((v >= 0) & (v < self._num_events)).all()),
                    "Categorical.log_prob", f"values must be integers in [0, "
                    f"{self._num_events})")
@@ -2370,15 +2373,22 @@ class Pareto(TransformedDistribution):
 
     @property
     def mean(self):
-        a = self.alpha.clamp(min=1)
-        return a * self.scale / (a - 1)
+        # inf for α ≤ 1 with gradient 0 there (a stand-in α keeps ∞·0 out of the graph)
+        from .ops.elementwise import const, where
+
+        finite = const(self.alpha.data > 1)
+        a = where(finite, self.alpha, 2.0)
+        return where(finite, a * self.scale / (a - 1), float("inf"))
 
     mode = property(lambda self: self.scale)
 
     @property
     def variance(self):
-        a = self.alpha.clamp(min=2)
-        return self.scale ** 2 * a / ((a - 1) ** 2 * (a - 2))
+        from .ops.elementwise import const, where
+
+        finite = const(self.alpha.data > 2)
+        a = where(finite, self.alpha, 3.0)
+        return where(finite, self.scale ** 2 * a / ((a - 1) ** 2 * (a - 2)), float("inf"))
 
     def entropy(self):
         return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())

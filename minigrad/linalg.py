@@ -97,8 +97,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         raise ValueError(f"linalg.vector_norm: ord must be a real number or ±inf, got {ord!r}")
     if isinstance(dim, list):
         dim = tuple(dim)
-    if ord == 0:
-        return x.sign().abs().sum(dim, keepdim)  # sign has a zero derivative: a count
+    if ord == 0:  # a count: 1 per nonzero element, and 0·x (0 there) for its zero gradient
+        return where(const(x.data != 0), 1.0, x * 0.0).sum(dim, keepdim)
     if ord == _INF:
         return x.abs().amax(dim, keepdim)
     if ord == -_INF:
@@ -613,10 +613,17 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     :func:`pinv`), an int64 tensor of A's batch shape; not differentiable."""
     A = check_matrix("linalg.matrix_rank", A, square=hermitian)
     m, n = A.shape[-2:]
-    if rtol is None:
-        rtol = float(_dt.finfo(A.dtype).eps) * max(m, n) if not atol else 0.0
+    if isinstance(atol, Tensor):  # one tolerance per matrix of the batch, as PyTorch
+        atol = atol.detach().data[..., None]
+    if isinstance(rtol, Tensor):
+        rtol = rtol.detach().data[..., None]
+    if rtol is None:  # ε·max(m, n), or 0 where a positive atol is given (PyTorch's rule)
+        rtol = float(_dt.finfo(A.dtype).eps) * max(m, n)
+        if atol is not None:
+            rtol = np.where(np.asarray(atol) > 0, 0.0, rtol)
     s = (eigvalsh(A).abs() if hermitian else svdvals(A)).detach().data
-    tol = np.maximum(atol or 0.0, rtol * s.max(axis=-1, keepdims=True)) if s.size else 0
+    tol = np.maximum(0.0 if atol is None else atol,
+                     rtol * s.max(axis=-1, keepdims=True)) if s.size else 0
     return Tensor((s > tol).sum(axis=-1).astype(np.int64))
 
 
@@ -628,7 +635,13 @@ def cond(A, p=None):
         big, small = s[..., 0], s[..., -1]
         return big / small if p != -2 else small / big
     A = check_matrix("linalg.cond", A)
-    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+    inverse, info = inv_ex(A)
+    if not bool((info.data != 0).any()):
+        return matrix_norm(A, p) * matrix_norm(inverse, p)
+    # a singular matrix has condition number ∞, as PyTorch (its inverse is NaN here)
+    singular = const(info.data != 0)
+    safe = where(singular.unsqueeze(-1).unsqueeze(-1), 0.0, inverse)
+    return where(singular, float("inf"), matrix_norm(A, p) * matrix_norm(safe, p))
 
 
 def matrix_exp(A):

@@ -100,7 +100,10 @@ def log_ndtr(input):
     would lose them), log(½ erfc(−x/√2)) on [−20, −1], and below −20 (erfc underflows
     near −38) the asymptotic series −x²/2 − log(−x√(2π)) + log(1 − 1/x² + 3/x⁴ − …),
     ten terms. Each branch sees a harmless stand-in where it is not used (no NaN in the
-    gradient)."""
+    gradient). Lower precisions are computed in float64 and rounded once (a float32 erfc
+    underflows near x = −14, where log Φ is still −101)."""
+    if input.dtype != _dt.float64 and _dt.is_floating(input.dtype):
+        return log_ndtr(input.to(dtype=_dt.float64)).to(dtype=input.dtype)
     data = input.data
     high, tail = const(data >= -1), const(data < -20)
     x_high = where(high, input, 0.0)
@@ -146,7 +149,8 @@ def xlog1py(input, other):
     # where x = 0 and log1p(y) is −∞ or nan (y ≤ −1) it is replaced by log1p(0): the
     # product is then exactly 0 and ∂/∂x is 0 there, as PyTorch's; elsewhere ∂/∂x = log1p(y)
     y_data = y.data
-    bad = const((input.data == 0) & (y_data <= -1))     # a NaN y gives NaN, as PyTorch
+    # (y = +∞ too: 0·log1p(∞) is 0 in PyTorch)
+    bad = const((input.data == 0) & ((y_data <= -1) | (y_data == float("inf"))))
     return input * where(bad, 0.0, y).log1p()
 
 

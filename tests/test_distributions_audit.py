@@ -76,3 +76,24 @@ def test_edge_values_match_torch():
         ours = getattr(D, name)(*map(mg.tensor, args)).log_prob(mg.tensor(v))
         theirs = getattr(T, name)(*map(torch.tensor, args)).log_prob(torch.tensor(v))
         assert float(ours) == pytest.approx(float(theirs), abs=1e-6), name
+
+
+def test_pareto_moments_are_infinite_with_zero_gradient_below_their_order():
+    alpha = mg.tensor([0.5, 1.5, 3.0], dtype=mg.float64, requires_grad=True)
+    mean = D.Pareto(mg.tensor(1.0, dtype=mg.float64), alpha).mean
+    assert mean.tolist() == [float("inf"), 3.0, 1.5]            # α/(α − 1) for α > 1
+    mean.sum().backward()
+    assert alpha.grad.tolist() == [0.0, -4.0, -0.25]            # −1/(α − 1)²
+    alpha.grad = None
+    var = D.Pareto(mg.tensor(1.0, dtype=mg.float64), alpha).variance
+    assert var.tolist()[:2] == [float("inf")] * 2 and var.tolist()[2] == pytest.approx(0.75)
+    var.sum().backward()
+    assert alpha.grad.tolist()[:2] == [0.0, 0.0]
+
+
+def test_categorical_takes_whole_numbers_stored_as_floats():
+    c = D.Categorical(logits=mg.tensor([0.1, 0.5]))
+    expected = 0.5 - math.log(math.exp(0.1) + math.exp(0.5))
+    assert float(c.log_prob(mg.tensor(1.0))) == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="values must be integers"):
+        c.log_prob(mg.tensor(0.5))

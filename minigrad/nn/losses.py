@@ -569,7 +569,8 @@ def _broadcast(name, *named):
 
 
 def _hinge(z):
-    """max(0, z) (its subgradient at z = 0 is 0, as PyTorch's clamp_min)."""
+    """max(0, z), with PyTorch's clamp_min subgradient at z = 0: 1 (the composite losses,
+    e.g. margin_ranking_loss, pass the gradient at the kink)."""
     return z.clamp(min=0.0)
 
 
@@ -661,9 +662,12 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     r"""d = ‖x₁ − x₂ + ε‖_p along the last dim, x₁ and x₂ broadcast together (PyTorch's
     ``F.pairwise_distance``; ε, added to the difference, keeps the gradient finite where
     x₁ = x₂)."""
+    from ..linalg import vector_norm
+
     _broadcast("pairwise_distance", ("x1", x1), ("x2", x2))
     diff = x1 - x2 + eps
-    return diff.norm(p, diff.ndim - 1 if diff.ndim else None, keepdim)
+    # any real p, as PyTorch: 0 counts the nonzero differences, p < 0 is (Σ|d|^p)^(1/p)
+    return vector_norm(diff, p, diff.ndim - 1 if diff.ndim else None, keepdim)
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
@@ -797,9 +801,12 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     target = _as_tensor(target, input, name, "target")
     if target.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold integer class indices, got {target.dtype}")
+    if input.ndim == 1 and target.shape == (1,):  # PyTorch takes a (1,) target there too
+        target = target.reshape(())
     if input.ndim not in (1, 2) or target.shape != input.shape[:-1]:
         raise ValueError(f"{name}: expected input (N, C) with target (N,), or input (C,) with "
-                         f"a 0-d target, got input {input.shape} and target {target.shape}")
+                         f"a 0-d or (1,) target, got input {input.shape} and target "
+                         f"{target.shape}")
     C = input.shape[-1]
     w = _class_weight(name, weight, input, C)
     xp = input.xp
@@ -809,7 +816,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
                          f"[{int(t.min())}, {int(t.max())}]")
     one_hot = (t[..., None] == xp.arange(C)).astype(input.dtype)
     x_y = (input * const(one_hot)).sum(-1, keepdim=True)  # the target class's score
-    h = _hinge(input - x_y + margin)
+    h = (input - x_y + margin).relu()  # PyTorch's kernel: no gradient where the term is 0
     if p == 2:
         h = h * h
     coef = (1 - one_hot) / C  # c ≠ y, and the 1/C

@@ -108,7 +108,9 @@ def digamma_array(xp, x):
     with np.errstate(divide="ignore", invalid="ignore"):
         psi = xp.where(negative, psi - math.pi / xp.tan(math.pi * (x - xp.round(x))), psi)
     pole = (x <= 0) & (x == xp.floor(x))
-    return xp.where(pole, xp.nan, psi)
+    # at ±0 the limit is ∓∞ (PyTorch and SciPy), at the negative integers there is none
+    zero = xp.where(xp.signbit(x), xp.inf, -xp.inf)
+    return xp.where(x == 0, zero, xp.where(pole, xp.nan, psi))
 
 
 def _cot_derivative(xp, n, x):

@@ -444,3 +444,53 @@ def test_integer_wrapping_matches_torch():
     for f in (lambda t: t + (-3), lambda t: t * 300, lambda t: t - 1000, lambda t: t | -2,
               lambda t: t >= -1, lambda t: t != 257):
         np.testing.assert_array_equal(f(ours).numpy(), f(theirs).numpy())
+
+
+# ------------------------------------------------------------------ second audit
+def test_special_function_edges():
+    x = mg.tensor([-14.0, -15.0, -19.0, 0.0])                 # float32 input
+    y = mg.special.log_ndtr(x)
+    assert y.dtype == mg.float32 and bool(mg.isfinite(y).all())
+    # log Φ(x) ≈ −x²/2 − log(−x√(2π)) − 1/x² in the far tail
+    for v, got in zip((-14.0, -15.0, -19.0), y.tolist()):
+        tail = -v * v / 2 - math.log(-v * math.sqrt(2 * math.pi)) - 1 / (v * v)
+        assert got == pytest.approx(tail, rel=1e-5)
+    assert mg.special.xlog1py(mg.tensor([0.0]), mg.tensor([float("inf")])).tolist() == [0.0]
+    assert mg.special.digamma(mg.tensor([0.0, -0.0])).tolist() == [-math.inf, math.inf]
+    assert math.isnan(mg.special.digamma(mg.tensor([-1.0])).tolist()[0])
+
+
+def test_condition_number_of_a_singular_matrix_and_rank_tolerances():
+    singular = mg.tensor([[1.0, 2.0], [2.0, 4.0]])
+    for p in (1, -1, float("inf"), "fro", "nuc"):
+        assert math.isinf(float(mg.linalg.cond(singular, p)))
+    batch = mg.tensor([[[1.0, 2.0], [2.0, 4.0]], [[2.0, 0.0], [0.0, 1.0]]])
+    assert mg.linalg.cond(batch, 1).tolist() == [math.inf, 2.0]   # ‖A‖₁‖A⁻¹‖₁ = 2·1
+    eyes = mg.eye(2).expand(2, 2, 2)
+    assert mg.linalg.matrix_rank(eyes, atol=mg.tensor([0.5, 2.0])).tolist() == [2, 0]
+    tiny = mg.tensor([[1.0, 0.0], [0.0, 1e-9]])
+    assert int(mg.linalg.matrix_rank(tiny, atol=0.0)) == 1     # atol 0: rtol stays ε·n
+    assert int(mg.linalg.matrix_rank(tiny, atol=1e-12)) == 2   # atol > 0: rtol 0
+
+
+def test_zero_norm_and_pairwise_distance_of_any_order():
+    x = mg.tensor([3.0, 0.0, -4.0], requires_grad=True)
+    n = mg.linalg.vector_norm(x, 0)
+    assert float(n) == 2.0
+    n.backward()                                               # a count: gradient 0
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+    F = mg.nn.functional
+    a, b = mg.tensor([[1.0, 0.0, 2.0]]), mg.tensor([[1.0, 1.0, 0.0]])
+    assert F.pairwise_distance(a, b, p=0).tolist() == [3.0]    # ε makes every entry nonzero
+    d = a - b + 1e-6                                           # (Σ|d|⁻¹)⁻¹
+    expected = 1 / sum(1 / abs(v) for v in d.tolist()[0])
+    assert F.pairwise_distance(a, b, p=-1).tolist()[0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_multi_margin_loss_kink_and_a_single_sample_target():
+    F = mg.nn.functional
+    x = mg.tensor([[1.0, 0.0, 2.0, 1.5]], requires_grad=True)
+    F.multi_margin_loss(x, mg.tensor([0])).backward()
+    # terms (1 − x₀ + x_c)/C: class 1's is exactly 0 and, as PyTorch's kernel, passes none
+    np.testing.assert_allclose(x.grad.numpy(), [[-0.5, 0.0, 0.25, 0.25]])
+    assert float(F.multi_margin_loss(mg.tensor([1.0, 2.0, 3.0]), mg.tensor([2]))) == 0.0
