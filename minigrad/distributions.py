@@ -485,9 +485,19 @@ class MultivariateNormal(Distribution):
             raise ValueError(f"MultivariateNormal: loc {loc.shape} needs a (..., k, k) matrix "
                              f"with k = {loc.shape[-1] if loc.ndim else '?'}, got "
                              f"{matrix.shape}")
+        if (True if validate_args is None else validate_args) and matrix.numel():
+            m, xp = matrix.data, matrix.xp      # PyTorch's constraints, checked the same way
+            if scale_tril is not None:
+                _check(not bool((m != xp.tril(m)).any()), "MultivariateNormal",
+                       "scale_tril must be lower-triangular")
+            else:
+                which = "covariance" if covariance_matrix is not None else "precision"
+                asymmetry = float(xp.abs(m - m.swapaxes(-1, -2)).max())
+                _check(asymmetry <= 1e-6 * max(1.0, float(xp.abs(m).max())),
+                       "MultivariateNormal", f"{which}_matrix must be symmetric")
         try:
             if scale_tril is not None:
-                L = scale_tril
+                L = scale_tril.tril()  # only its lower triangle is read (and differentiated)
             elif covariance_matrix is not None:
                 L = linalg.cholesky(covariance_matrix)
             else:

@@ -97,3 +97,20 @@ def test_categorical_takes_whole_numbers_stored_as_floats():
     assert float(c.log_prob(mg.tensor(1.0))) == pytest.approx(expected, rel=1e-6)
     with pytest.raises(ValueError, match="values must be integers"):
         c.log_prob(mg.tensor(0.5))
+
+
+def test_multivariate_normal_checks_its_matrix_and_reads_only_the_lower_triangle():
+    with pytest.raises(ValueError, match="scale_tril must be lower-triangular"):
+        D.MultivariateNormal(mg.zeros(2), scale_tril=mg.tensor([[1.0, 0.3], [0.5, 2.0]]))
+    with pytest.raises(ValueError, match="covariance_matrix must be symmetric"):
+        D.MultivariateNormal(mg.zeros(2), covariance_matrix=mg.tensor([[1.0, 0.3],
+                                                                      [0.1, 2.0]]))
+    with pytest.raises(ValueError, match="precision_matrix must be symmetric"):
+        D.MultivariateNormal(mg.zeros(2), precision_matrix=mg.tensor([[1.0, 0.3],
+                                                                     [0.1, 2.0]]))
+    L = mg.tensor([[1.0, 0.0], [0.5, 2.0]], dtype=mg.float64, requires_grad=True)
+    x = mg.tensor([0.3, -0.7], dtype=mg.float64)
+    D.MultivariateNormal(mg.zeros(2, dtype=mg.float64), scale_tril=L).log_prob(x).backward()
+    assert L.grad.tolist()[0][1] == 0.0        # the structural zero gets no gradient
+    assert mg.gradcheck(lambda L: D.MultivariateNormal(
+        mg.zeros(2, dtype=mg.float64), scale_tril=L.tril()).log_prob(x), (L,))
