@@ -717,8 +717,7 @@ def _source_index(n, lo, hi, mode):
 
 
 def pad(input, pad, mode="constant", value=None):
-    """Pad (or, with negative widths in constant mode, crop) the trailing dims: PyTorch's
-    ``F.pad``. ``pad = (left_last, right_last, left_2nd_last, right_2nd_last, ...)``.
+    """Pad (or, with negative widths, crop) the trailing dims: PyTorch's ``F.pad``. ``pad = (left_last, right_last, left_2nd_last, right_2nd_last, ...)``.
 
     ``mode``: ``"constant"`` fills with ``value`` (default 0); ``"reflect"`` mirrors the
     input without repeating the edge (widths < the dim's size); ``"replicate"`` repeats the
@@ -752,18 +751,36 @@ def pad(input, pad, mode="constant", value=None):
                         for d, (lo, hi) in enumerate(widths))]
             widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
         return Pad(widths, 0.0 if value is None else value)(x)
+    # the other modes crop too, as PyTorch: the negative widths are cut off, the positive
+    # ones padded; circular padding wraps to the cut edge (cut first), reflect and
+    # replicate read the uncut input (cut after)
+    crops = [(-min(lo, 0), -min(hi, 0)) for lo, hi in widths]
+    if mode == "circular":
+        x = _crop(x, crops, pad)
     for d, (lo, hi) in enumerate(widths):
+        lo, hi = max(lo, 0), max(hi, 0)
         if lo == hi == 0:
             continue
         n = x.shape[d]
         limit = {"reflect": n - 1, "replicate": float("inf"), "circular": n}[mode]
-        if lo < 0 or hi < 0 or max(lo, hi) > limit or n == 0:
-            rule = {"reflect": "< the size", "replicate": "≥ 0, on a non-empty dim",
+        if max(lo, hi) > limit or n == 0:
+            rule = {"reflect": "< the size", "replicate": "on a non-empty dim",
                     "circular": "≤ the size"}[mode]
             raise ValueError(f"pad: {mode} padding ({lo}, {hi}) of dim {d} with size {n} "
                              f"(shape {tuple(x.shape)}): widths must be {rule}")
         x = x[(slice(None),) * d + (_source_index(n, lo, hi, mode),)]
-    return x
+    return x if mode == "circular" else _crop(x, crops, pad)
+
+
+def _crop(x, crops, pad):
+    """``x`` without ``crops[d] = (first, last)`` elements at the ends of each dim d."""
+    if not any(cl or ch for cl, ch in crops):
+        return x
+    for d, (cl, ch) in enumerate(crops):
+        if cl + ch > x.shape[d]:
+            raise ValueError(f"pad: cropping {pad} removes more than dim {d} of shape "
+                             f"{tuple(x.shape)}")
+    return x[tuple(slice(cl, x.shape[d] - ch) for d, (cl, ch) in enumerate(crops))]
 
 
 class ToDevice(Function):

@@ -494,3 +494,30 @@ def test_multi_margin_loss_kink_and_a_single_sample_target():
     # terms (1 − x₀ + x_c)/C: class 1's is exactly 0 and, as PyTorch's kernel, passes none
     np.testing.assert_allclose(x.grad.numpy(), [[-0.5, 0.0, 0.25, 0.25]])
     assert float(F.multi_margin_loss(mg.tensor([1.0, 2.0, 3.0]), mg.tensor([2]))) == 0.0
+
+
+@pytest.mark.parametrize("mode, pads, expected", [
+    ("reflect", (-1, 2), [1, 2, 3, 4, 3, 2]),       # reflect about the uncut last element
+    ("replicate", (2, -1), [0, 0, 0, 1, 2, 3]),
+    ("circular", (-1, 2), [1, 2, 3, 4, 1, 2]),      # wraps to the cut edge
+    ("circular", (2, -1), [2, 3, 0, 1, 2, 3]),
+    ("reflect", (-2, -1), [2, 3]),
+])
+def test_pad_crops_with_negative_widths_in_every_mode(device, mode, pads, expected):
+    x = mg.tensor(np.arange(5.0).reshape(1, 1, 5), device=device, requires_grad=True)
+    y = mg.nn.functional.pad(x, pads, mode=mode)
+    np.testing.assert_array_equal(y.cpu().numpy().ravel(), expected)
+    y.sum().backward()                     # each output adds 1 to the element it read
+    counts = np.bincount(np.array(expected, dtype=int), minlength=5)
+    np.testing.assert_array_equal(x.grad.cpu().numpy().ravel(), counts)
+
+
+def test_negative_pad_widths_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.arange(2 * 3 * 5.0).reshape(1, 2, 3, 5)
+    for mode in ("reflect", "replicate", "circular"):
+        for pads in [(1, 1, -1, 2), (-1, 0, 2, -1), (3, -2), (2, 2, -3, 0)]:
+            inp = x[0] if len(pads) == 2 else x
+            ours = mg.nn.functional.pad(mg.tensor(inp), pads, mode=mode).numpy()
+            theirs = torch.nn.functional.pad(torch.tensor(inp), pads, mode=mode).numpy()
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"{mode} {pads}")
