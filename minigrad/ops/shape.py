@@ -717,7 +717,8 @@ def _source_index(n, lo, hi, mode):
 
 
 def pad(input, pad, mode="constant", value=None):
-    """Pad (or, with negative widths, crop) the trailing dims: PyTorch's ``F.pad``. ``pad = (left_last, right_last, left_2nd_last, right_2nd_last, ...)``.
+    """Pad (or, with negative widths, crop) the trailing dims: PyTorch's ``F.pad``.
+    ``pad = (left_last, right_last, left_2nd_last, right_2nd_last, ...)``.
 
     ``mode``: ``"constant"`` fills with ``value`` (default 0); ``"reflect"`` mirrors the
     input without repeating the edge (widths < the dim's size); ``"replicate"`` repeats the
