@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import creation
 from .module import Module
-from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
 __all__ = ["interpolate", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
            "upsample", "upsample_nearest", "upsample_bilinear"]
@@ -110,7 +110,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     size : int or tuple, the output spatial size (exactly one of size and scale_factor).
     scale_factor : float or tuple; the output size is ⌊d·scale_factor⌋.
     mode : ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-D input), ``"bilinear"``
-        or ``"bicubic"`` (4-D), ``"trilinear"`` (5-D) or ``"area"`` (3-D or 4-D).
+        or ``"bicubic"`` (4-D), ``"trilinear"`` (5-D) or ``"area"`` (3-D to 5-D).
     align_corners : linear modes only (default False): map the corner pixels' centres
         onto each other instead of the image edges.
     recompute_scale_factor : True maps indices with the ratio of the sizes instead of
@@ -156,10 +156,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if min(out) < 1 or min(spatial) < 1:
         raise ValueError(f"interpolate: input spatial size {spatial} and output size {out} "
                          "must be positive")
-    if mode == "area":
-        if k == 3:
-            raise ValueError("interpolate: mode 'area' takes 3-D or 4-D input")
-        return adaptive_avg_pool1d(input, out) if k == 1 else adaptive_avg_pool2d(input, out)
+    if mode == "area":  # adaptive average pooling to the output size, as PyTorch
+        pool = {1: adaptive_avg_pool1d, 2: adaptive_avg_pool2d, 3: adaptive_avg_pool3d}[k]
+        return pool(input, out)
     y = input
     for d, (n, m, r) in enumerate(zip(spatial, out, ratios), start=2):
         if n == m:

@@ -521,3 +521,16 @@ def test_negative_pad_widths_match_torch():
             ours = mg.nn.functional.pad(mg.tensor(inp), pads, mode=mode).numpy()
             theirs = torch.nn.functional.pad(torch.tensor(inp), pads, mode=mode).numpy()
             np.testing.assert_array_equal(ours, theirs, err_msg=f"{mode} {pads}")
+
+
+def test_area_interpolation_of_volumes():
+    x = mg.tensor(np.arange(16.0).reshape(1, 1, 2, 2, 4))
+    y = mg.nn.functional.interpolate(x, size=(1, 1, 2), mode="area")
+    # each output averages a 2×2×2 block: the means of columns {0, 1} and {2, 3}
+    np.testing.assert_allclose(y.numpy().ravel(), [np.mean([0, 1, 4, 5, 8, 9, 12, 13]),
+                                                   np.mean([2, 3, 6, 7, 10, 11, 14, 15])])
+    torch = pytest.importorskip("torch")
+    v = np.random.default_rng(0).standard_normal((1, 2, 5, 4, 3))
+    np.testing.assert_allclose(
+        mg.nn.functional.interpolate(mg.tensor(v), size=(2, 3, 2), mode="area").numpy(),
+        torch.nn.functional.interpolate(torch.tensor(v), size=(2, 3, 2), mode="area").numpy())
