@@ -217,13 +217,7 @@ def test_fully_padded_multihead_attention_matches_torch(need_weights, training):
     assert (w is None) == (tw is None)
     if w is not None:
         assert_close(w, tw.detach().numpy(), rtol=1e-12, atol=1e-14)
-    g = rng.standard_normal(out.shape)
-    out.backward(mg.tensor(g))
-    tout.backward(torch.tensor(g))
-    assert_close(x.grad, xt.grad.numpy(), rtol=1e-10, atol=1e-13)
-    tgrads = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        assert_close(p.grad, tgrads[name].grad.numpy(), rtol=1e-10, atol=1e-13)
+    _same_gradients(rng, ours, theirs, (x, out), (xt, tout), rtol=1e-10, atol=1e-13)
 
 
 def test_fully_padded_transformer_encoder_layer_matches_torch():
@@ -239,13 +233,22 @@ def test_fully_padded_transformer_encoder_layer_matches_torch():
     y = ours(x, src_key_padding_mask=mg.tensor(padding))
     yt = theirs(xt, src_key_padding_mask=torch.tensor(padding))
     assert_close(y, yt.detach().numpy(), rtol=1e-11, atol=1e-13)
+    _same_gradients(rng, ours, theirs, (x, y), (xt, yt), rtol=1e-9, atol=1e-12)
+
+
+def _same_gradients(rng, ours, theirs, mine, torchs, rtol, atol):
+    """Backpropagate one random cotangent through (input, output) of both modules and
+    compare the input's and every parameter's gradient."""
+    import torch
+
+    (x, y), (xt, yt) = mine, torchs
     g = rng.standard_normal(y.shape)
     y.backward(mg.tensor(g))
     yt.backward(torch.tensor(g))
-    assert_close(x.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert_close(x.grad, xt.grad.numpy(), rtol=rtol, atol=atol)
     tgrads = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
-        assert_close(p.grad, tgrads[name].grad.numpy(), rtol=1e-9, atol=1e-12)
+        assert_close(p.grad, tgrads[name].grad.numpy(), rtol=rtol, atol=atol)
 
 
 # ------------------------------------------------------------------ 2. lazy instance norms
