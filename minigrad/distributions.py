@@ -276,6 +276,10 @@ class Distribution:
     def stddev(self):
         return self.variance.sqrt()
 
+    def perplexity(self):
+        """e^entropy, batch-shaped (PyTorch's ``perplexity``)."""
+        return self.entropy().exp()
+
     def __repr__(self):
         names = [n for n in ("loc", "scale", "low", "high", "rate", "probs") if n in
                  self.__dict__ or n in type(self).__dict__]
@@ -351,6 +355,7 @@ class Uniform(Distribution):
             _check((self.low.data < self.high.data).all(), "Uniform", "low must be < high")
 
     mean = property(lambda self: (self.low + self.high) / 2)
+    mode = property(lambda self: self.high * float("nan"))  # every point is one (PyTorch: nan)
     variance = property(lambda self: (self.high - self.low) ** 2 / 12)
 
     def rsample(self, sample_shape=()):
@@ -585,6 +590,19 @@ class Bernoulli(Distribution):
     mean = property(lambda self: self.probs)
     variance = property(lambda self: self.probs * (1 - self.probs))
 
+    @property
+    def mode(self):
+        """1 where p > ½, 0 where p < ½, nan at p = ½ (two modes), as PyTorch."""
+        p = self.probs.detach()
+        return (p >= 0.5).to(dtype=p.dtype).masked_fill(p == 0.5, float("nan"))
+
+    def enumerate_support(self, expand=True):
+        """0 and 1 along a new first dim (expanded over the batch shape unless not
+        ``expand``)."""
+        values = creation.tensor([0.0, 1.0], dtype=self.probs.dtype, device=self.probs.device)
+        values = values.reshape((2,) + (1,) * len(self._batch_shape))
+        return values.expand((2,) + self._batch_shape) if expand else values
+
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         p = self.probs.detach().broadcast_to(shape)
@@ -636,6 +654,14 @@ class Categorical(Distribution):
     @property
     def mode(self):
         return self.probs.argmax(-1)
+
+    def enumerate_support(self, expand=True):
+        """0, 1, …, K − 1 along a new first dim (int64, expanded over the batch shape
+        unless not ``expand``)."""
+        k = self._num_events
+        values = creation.arange(k, device=self.probs.device)
+        values = values.reshape((k,) + (1,) * len(self._batch_shape))
+        return values.expand((k,) + self._batch_shape) if expand else values
 
     def sample(self, sample_shape=()):
         shape = _shape(sample_shape)
@@ -932,6 +958,15 @@ class Beta(Distribution):
         total = a + b
         return a * b / (total * total * (total + 1))
 
+    @property
+    def mode(self):
+        """The first coordinate of Dirichlet((α, β))'s mode (PyTorch's rule, vertices
+        included): (α − 1)/(α + β − 2) when both exceed 1."""
+        from .ops.shape import stack
+
+        pair = stack([self.concentration1, self.concentration0], -1)
+        return Dirichlet(pair, validate_args=False).mode[..., 0]
+
     has_rsample = True
 
     def rsample(self, sample_shape=()):
@@ -989,6 +1024,20 @@ class Dirichlet(Distribution):
         a = self.concentration
         a0 = a.sum(-1, keepdim=True)
         return a * (a0 - a) / (a0 * a0 * (a0 + 1))
+
+    @property
+    def mode(self):
+        """(α − 1)⁺ / Σ(α − 1)⁺; where every αᵢ < 1 the density is unbounded at every
+        vertex, and the first vertex is returned (PyTorch's rule: the argmax of the
+        clamped zeros)."""
+        from .ops.elementwise import const, where
+
+        am1 = (self.concentration - 1).clamp(min=0.0)
+        mode = am1 / am1.sum(-1, keepdim=True)
+        a = self.concentration.data
+        low = (a < 1).all(-1, keepdims=True)
+        first = self.concentration.xp.arange(a.shape[-1]) == 0
+        return where(const(low), const(first.astype(mode.dtype)), mode)
 
     has_rsample = True
 
@@ -1339,6 +1388,21 @@ class OneHotCategorical(Distribution):
         classes = self.probs.xp.arange(k)
         return Tensor((index.data[..., None] == classes).astype(self.probs.dtype))
 
+    @property
+    def mode(self):
+        """The one-hot vector of the most probable class."""
+        k = self._event_shape[0]
+        index = self.probs.detach().argmax(-1).data
+        return Tensor((index[..., None] == self.probs.xp.arange(k)).astype(self.probs.dtype))
+
+    def enumerate_support(self, expand=True):
+        """The K one-hot vectors along a new first dim (expanded over the batch shape
+        unless not ``expand``)."""
+        k = self._event_shape[0]
+        values = creation.eye(k, dtype=self.probs.dtype, device=self.probs.device)
+        values = values.reshape((k,) + (1,) * len(self._batch_shape) + (k,))
+        return values.expand((k,) + self._batch_shape + (k,)) if expand else values
+
     def log_prob(self, value):
         return self._categorical.log_prob(value.argmax(-1))
 
@@ -1371,6 +1435,7 @@ class Independent(Distribution):
 
     mean = property(lambda self: self.base_dist.mean)
     variance = property(lambda self: self.base_dist.variance)
+    mode = property(lambda self: self.base_dist.mode)
 
     def sample(self, sample_shape=()):
         return self.base_dist.sample(sample_shape)
@@ -3167,6 +3232,12 @@ def _kl_normal_normal(p, q):
     var_ratio = (p.scale / q.scale) ** 2
     t1 = ((p.loc - q.loc) / q.scale) ** 2
     return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(LogNormal, LogNormal)
+def _kl_lognormal_lognormal(p, q):
+    # exp is one-to-one: the KL of the underlying normals
+    return _kl_normal_normal(p.base_dist, q.base_dist)
 
 
 @register_kl(Uniform, Uniform)

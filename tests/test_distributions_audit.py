@@ -3,6 +3,7 @@ densities at the edge of the support, where (α − 1)·log x is 0·(−∞), an
 checks of Exponential, Gamma, Beta, Dirichlet, Geometric, Poisson and LogNormal."""
 import math
 
+import numpy as np
 import pytest
 
 import minigrad as mg
@@ -114,3 +115,29 @@ def test_multivariate_normal_checks_its_matrix_and_reads_only_the_lower_triangle
     assert L.grad.tolist()[0][1] == 0.0        # the structural zero gets no gradient
     assert mg.gradcheck(lambda L: D.MultivariateNormal(
         mg.zeros(2, dtype=mg.float64), scale_tril=L.tril()).log_prob(x), (L,))
+
+
+def test_modes_supports_perplexity_and_the_lognormal_kl():
+    b = D.Bernoulli(mg.tensor([0.2, 0.5, 0.9]))
+    mode = b.mode.tolist()
+    assert mode[0] == 0.0 and math.isnan(mode[1]) and mode[2] == 1.0   # ½: two modes
+    assert b.enumerate_support().tolist() == [[0.0] * 3, [1.0] * 3]
+    assert b.enumerate_support(expand=False).shape == (2, 1)
+    probs = mg.tensor([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
+    assert D.Categorical(probs).enumerate_support().tolist() == [[0, 0], [1, 1], [2, 2]]
+    onehot = D.OneHotCategorical(probs)
+    assert onehot.mode.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    assert onehot.enumerate_support().shape == (3, 2, 3)
+    assert math.isnan(float(D.Uniform(0.0, 2.0).mode))
+    # Dirichlet/Beta: (α − 1)/Σ(α − 1) above 1; all below 1: the first vertex (PyTorch)
+    dirichlet = D.Dirichlet(mg.tensor([[2.0, 3.0, 4.0], [0.5, 0.3, 0.9]]))
+    np.testing.assert_allclose(dirichlet.mode.numpy(), [[1 / 6, 2 / 6, 3 / 6], [1, 0, 0]],
+                               rtol=1e-6)
+    assert float(D.Beta(mg.tensor(2.0), mg.tensor(3.0)).mode) == pytest.approx(1 / 3)
+    assert float(D.Beta(mg.tensor(0.5), mg.tensor(2.0)).mode) == 0.0
+    normal = D.Normal(mg.tensor(0.0), mg.tensor(2.0))
+    assert float(normal.perplexity()) == pytest.approx(math.exp(0.5 + 0.5 * math.log(
+        2 * math.pi) + math.log(2.0)), rel=1e-6)
+    assert D.Independent(D.Normal(mg.zeros(3), mg.ones(3)), 1).mode.tolist() == [0.0] * 3
+    kl = D.kl_divergence(D.LogNormal(0.0, 1.0), D.LogNormal(1.0, 1.0))
+    assert float(kl) == pytest.approx(0.5)      # the normals' (μ₁ − μ₂)²/2σ²
