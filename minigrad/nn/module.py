@@ -44,7 +44,30 @@ from ..ops.shape import unflatten_pieces
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Buffer", "Module", "Sequential", "ModuleList", "ModuleDict",
-           "IncompatibleKeys", "RemovableHandle"]
+           "IncompatibleKeys", "RemovableHandle", "register_module_forward_pre_hook",
+           "register_module_forward_hook"]
+
+# Hooks of every module (PyTorch's torch.nn.modules.module.register_module_forward_*):
+# they run before each module's own hooks. Meant for debugging and profiling tools.
+_global_forward_pre_hooks = OrderedDict()
+_global_forward_hooks = OrderedDict()
+_global_always_call = set()  # ids of global forward hooks that run when forward raises
+
+
+def register_module_forward_pre_hook(hook):
+    """``hook(module, args)`` before every module's forward (and before its own pre
+    hooks); it may return new positional arguments (a tuple, or one value)."""
+    return add_hook(_global_forward_pre_hooks, hook, "register_module_forward_pre_hook")
+
+
+def register_module_forward_hook(hook, *, always_call=False):
+    """``hook(module, args, output)`` after every module's forward (before its own forward
+    hooks); it may return a new output. With ``always_call`` it also runs (with output
+    None) when the forward raises."""
+    handle = add_hook(_global_forward_hooks, hook, "register_module_forward_hook")
+    if always_call:
+        _global_always_call.add(handle.id)
+    return handle
 
 
 class Parameter(Tensor):
@@ -376,14 +399,19 @@ class Module(DeviceDtypeShorthands):
 
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+                or self._backward_pre_hooks or _global_forward_pre_hooks
+                or _global_forward_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args, kwargs):
         """``forward`` with the registered hooks: forward pre-hooks, then the inputs wired
         for the backward hooks, ``forward``, forward hooks, then the outputs wired (the
-        order of PyTorch's ``Module._call_impl``)."""
+        order of PyTorch's ``Module._call_impl``; the global hooks of every module first)."""
+        for hook in list(_global_forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         for hid, hook in list(self._forward_pre_hooks.items()):
             if hid in self._hook_flags.get("pre_kwargs", ()):
                 result = hook(self, args, kwargs)
@@ -404,6 +432,12 @@ class Module(DeviceDtypeShorthands):
         try:
             out = self.forward(*args, **kwargs)
         except Exception:
+            for hid, hook in list(_global_forward_hooks.items()):
+                if hid in _global_always_call:
+                    try:
+                        hook(self, args, None)
+                    except Exception:  # the forward's own error is the one to see
+                        pass
             for hid, hook in list(self._forward_hooks.items()):
                 if hid in self._hook_flags.get("always_call", ()):
                     try:
@@ -411,6 +445,10 @@ class Module(DeviceDtypeShorthands):
                     except Exception:  # the forward's own error is the one to see
                         pass
             raise
+        for hook in list(_global_forward_hooks.values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
         for hid, hook in list(self._forward_hooks.items()):
             result = self._run_forward_hook(hid, hook, args, kwargs, out)
             if result is not None:
