@@ -259,10 +259,10 @@ class Linear24(Module):
     dict) must have exactly two True in every group of 4 along in_features
     (``weight_mask``) and along out_features (``weight_t_mask``); in ``"transposable"``
     mode the two must be one mask, 2:4 both ways. Anything else raises a ValueError that
-    names the mask, the row (or column) and the group: when assigned, in this layer's
-    ``load_state_dict`` (before anything is copied), and in any case at the next forward
-    or ``compressed()``, which catches a mask edited in place or loaded through a parent
-    module's ``load_state_dict`` (it copies into the buffers and has no per-module hook).
+    names the mask, the row (or column) and the group: when assigned, in
+    ``load_state_dict`` of this layer or of a module holding it (a load pre hook, before
+    anything is copied), and in any case at the next forward or ``compressed()``, which
+    catches a mask edited in place.
     The forward checks once per change of the masks: it already compares them with the
     copies its packed metadata was made from (an O(out·in) comparison, small beside the
     product), and only a changed mask is checked and packed again.
@@ -301,6 +301,7 @@ class Linear24(Module):
         self.register_buffer("weight_mask", None)
         self.register_buffer("weight_t_mask", None)
         self.update_mask()
+        self.register_load_state_dict_pre_hook(Linear24._check_loaded_masks)
 
     def __setattr__(self, name, value):
         if name in _MASK_NAMES and "mask_mode" in self.__dict__:
@@ -311,22 +312,23 @@ class Linear24(Module):
                         (self.out_features, self.in_features))
         super().__setattr__(name, value)
 
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        """``Module.load_state_dict``, with the masks it would install checked first (see
-        Notes of the class): a bad mask raises a ValueError and nothing is copied."""
-        if hasattr(state_dict, "get"):
-            shape = (self.out_features, self.in_features)
-            masks = []
-            for name in _MASK_NAMES:
-                current = self._buffers[name]
-                a = _as_array(state_dict[name]) if name in state_dict else current.data
-                if tuple(a.shape) != shape or _uncopyable(a, current):
-                    break  # Module.load_state_dict reports it
-                # as the copy does: cast to bool, on the buffer's device
-                masks.append(to_device(a, current.device).astype(bool, copy=False))
-            else:
-                _check_masks(*masks, self.mask_mode, shape)
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+    @staticmethod
+    def _check_loaded_masks(module, state_dict, prefix, local_metadata, strict, missing,
+                            unexpected, errors):
+        """A load_state_dict pre hook (registered by ``__init__``): the masks a load would
+        install, checked before anything is copied, whether this layer or a module holding
+        it is loaded (see Notes of the class)."""
+        shape = (module.out_features, module.in_features)
+        masks = []
+        for name in _MASK_NAMES:
+            current = module._buffers[name]
+            key = prefix + name
+            a = _as_array(state_dict[key]) if key in state_dict else current.data
+            if tuple(a.shape) != shape or _uncopyable(a, current):
+                return  # Module.load_state_dict reports it
+            # as the copy does: cast to bool, on the buffer's device
+            masks.append(to_device(a, current.device).astype(bool, copy=False))
+        _check_masks(*masks, module.mask_mode, shape)
 
     def reset_parameters(self):
         """As ``nn.Linear``: W ~ U[±1/√in_features] (kaiming_uniform_ with a = √5), b alike."""

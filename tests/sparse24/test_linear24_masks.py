@@ -59,11 +59,15 @@ def test_a_group_without_exactly_two_true_is_named(kept, n, device):
     with pytest.raises(ValueError, match=msg):
         layer.weight_mask = mg.tensor(bad, device=device)
     np.testing.assert_array_equal(_host(layer.weight_mask.data), before)
-    # 3. a parent's load_state_dict copies in place (no per-module hook): the forward raises
+    # 3. a parent's load_state_dict: the layer's load pre hook raises, nothing is copied
     model = nn.Sequential(layer)
     sd = model.state_dict()
     sd["0.weight_mask"], sd["0.weight_t_mask"] = mg.tensor(bad), mg.tensor(bad)
-    model.load_state_dict(sd)
+    with pytest.raises(ValueError, match=msg):
+        model.load_state_dict(sd)
+    np.testing.assert_array_equal(_host(layer.weight_mask.data), before)
+    # 4. an edit in place: the next forward (or compressed()) raises
+    layer.weight_mask.data[...] = mg.tensor(bad, device=device).data
     x = mg.randn(2, 8, dtype=mg.float64, device=device)
     with pytest.raises(ValueError, match=msg):
         model(x)
@@ -109,9 +113,8 @@ def test_transposable_mask_must_be_24_down_the_columns(device):
     sd["weight_mask"] = sd["weight_t_mask"] = m
     with pytest.raises(ValueError, match=msg):
         layer.load_state_dict(sd)
-    nn.Sequential(layer).load_state_dict({"0." + k: v for k, v in sd.items()})
     with pytest.raises(ValueError, match=msg):
-        layer(mg.randn(2, 8, dtype=mg.float64, device=device))
+        nn.Sequential(layer).load_state_dict({"0." + k: v for k, v in sd.items()})
 
 
 def test_transposable_weight_t_mask_must_be_24_both_ways_and_equal_weight_mask():
