@@ -18,7 +18,8 @@ the input's dtype; integers compute in the default float dtype.
   log|Γ(x)| = log π − log|sin πx| − log|Γ(1 − x)|. Poles (0, −1, −2, ...) give +inf.
 * ψ: the recurrence ψ(x) = ψ(x + 1) − 1/x up to x ≥ 10, then the asymptotic series
   ψ(x) ~ log x − 1/(2x) − Σ B₂ₖ/(2k x²ᵏ); for x < 0 the reflection
-  ψ(x) = ψ(1 − x) − π/tan πx. Poles give nan (PyTorch: −inf at 0 in some versions).
+  ψ(x) = ψ(1 − x) − π/tan πx. ψ(±0) = ∓∞, as PyTorch and SciPy; the negative integers,
+  where ψ has no limit, give nan.
 * ψ⁽ⁿ⁾: (−1)ⁿ⁺¹ n! Σₖ (x + k)⁻⁽ⁿ⁺¹⁾ summed up to x + k ≥ 10 + n (negative non-integer x
   too), then the asymptotic series (−1)ⁿ⁺¹[(n − 1)!/xⁿ + n!/(2xⁿ⁺¹) + Σ B₂ₖ (2k + n − 1)!
   /((2k)! x²ᵏ⁺ⁿ)]. Poles give +inf for odd n and nan for even n.
