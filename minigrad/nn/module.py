@@ -29,6 +29,7 @@ Departures from PyTorch:
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections import OrderedDict, namedtuple
 
@@ -274,6 +275,19 @@ def _key_errors(missing, unexpected):
     return errors
 
 
+def _raise_load_errors(module, errors):
+    """load_state_dict's RuntimeError listing ``errors`` (PyTorch's words), if any."""
+    if errors:
+        raise RuntimeError(f"Error(s) in loading state_dict for {type(module).__name__}:\n\t"
+                           + "\n\t".join(errors))
+
+
+def _returns_none(result, what, changed):
+    """A state-dict post hook changes ``changed`` in place: it must return None."""
+    if result is not None:
+        raise RuntimeError(f"{what} must return None (change {changed} in place)")
+
+
 def _state_hooks(module, kind):
     """The state-dict hooks of ``kind`` registered on ``module`` (most modules have
     none: the dict is made by the first registration)."""
@@ -407,12 +421,9 @@ class Module(DeviceDtypeShorthands):
     def _call_with_hooks(self, args, kwargs):
         """``forward`` with the registered hooks: forward pre-hooks, then the inputs wired
         for the backward hooks, ``forward``, forward hooks, then the outputs wired (the
-        order of PyTorch's ``Module._call_impl``; the global hooks of every module first)."""
-        for hook in list(_global_forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        for hid, hook in list(self._forward_pre_hooks.items()):
+        order of PyTorch's ``Module._call_impl``; the global hooks of every module first:
+        hook ids are unique, so none of them is in this module's flags)."""
+        for hid, hook in [*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()]:
             if hid in self._hook_flags.get("pre_kwargs", ()):
                 result = hook(self, args, kwargs)
                 if result is not None:
@@ -432,24 +443,14 @@ class Module(DeviceDtypeShorthands):
         try:
             out = self.forward(*args, **kwargs)
         except Exception:
-            for hid, hook in list(_global_forward_hooks.items()):
-                if hid in _global_always_call:
-                    try:
-                        hook(self, args, None)
-                    except Exception:  # the forward's own error is the one to see
-                        pass
-            for hid, hook in list(self._forward_hooks.items()):
-                if hid in self._hook_flags.get("always_call", ()):
-                    try:
+            always = _global_always_call | self._hook_flags.get("always_call", set())
+            for hid, hook in [*_global_forward_hooks.items(), *self._forward_hooks.items()]:
+                if hid in always:
+                    # the forward's own error is the one to see: a hook's is dropped
+                    with contextlib.suppress(Exception):
                         self._run_forward_hook(hid, hook, args, kwargs, None)
-                    except Exception:  # the forward's own error is the one to see
-                        pass
             raise
-        for hook in list(_global_forward_hooks.values()):
-            result = hook(self, args, out)
-            if result is not None:
-                out = result
-        for hid, hook in list(self._forward_hooks.items()):
+        for hid, hook in [*_global_forward_hooks.items(), *self._forward_hooks.items()]:
             result = self._run_forward_hook(hid, hook, args, kwargs, out)
             if result is not None:
                 out = result
@@ -802,9 +803,8 @@ class Module(DeviceDtypeShorthands):
                 child._save_state(destination, prefix + name + ".", keep_vars, hooks)
         if hooks:
             for hook in _state_hooks(self, "_state_dict_post_hooks"):
-                if hook(self, destination, prefix, {}) is not None:
-                    raise RuntimeError("a state_dict post hook must return None (change "
-                                       "the state dict it is given in place)")
+                _returns_none(hook(self, destination, prefix, {}), "a state_dict post hook",
+                              "the state dict it is given")
 
     def _state_targets(self):
         """name → the Tensor a state-dict entry loads into (shared tensors under every
@@ -901,9 +901,7 @@ class Module(DeviceDtypeShorthands):
                               f"is {t.shape}.")
                 continue
             arrays[k] = a
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
+        _raise_load_errors(self, errors)
         with no_grad():
             for k, a in arrays.items():
                 t = targets[k]
@@ -916,13 +914,9 @@ class Module(DeviceDtypeShorthands):
             self.get_submodule(k.rpartition(".")[0]).set_extra_state(state)
         keys = IncompatibleKeys(missing, unexpected)
         for mod, hook in post_hooks:  # submodules first, as PyTorch
-            if hook(mod, keys) is not None:
-                raise RuntimeError("a load_state_dict post hook must return None (change "
-                                   "incompatible_keys in place)")
-        errors = _key_errors(missing, unexpected) if strict and post_hooks else []
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
+            _returns_none(hook(mod, keys), "a load_state_dict post hook", "incompatible_keys")
+        if strict and post_hooks:
+            _raise_load_errors(self, _key_errors(missing, unexpected))
         return keys
 
     # ------------------------------------------------------------------ device / dtype
