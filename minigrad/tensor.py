@@ -499,24 +499,6 @@ class Tensor(DeviceDtypeShorthands):
         self.data[...] = y.data
         return self
 
-    def add_(self, other, alpha=1):
-        self._check_inplace("add_")
-        with _no_grad():
-            return self._store("add_", self + (other * alpha if alpha != 1 else other))
-
-    def sub_(self, other, alpha=1):
-        return self.add_(other, alpha=-alpha)
-
-    def mul_(self, other):
-        self._check_inplace("mul_")
-        with _no_grad():
-            return self._store("mul_", self * other)
-
-    def div_(self, other):
-        self._check_inplace("div_")
-        with _no_grad():
-            return self._store("div_", self / other)
-
     def _update(self, what, op, other):
         """``self op= other`` (``+=`` and friends): in place, as in PyTorch, so other names
         for this tensor see the change. When autograd is recording (this tensor or
@@ -1882,6 +1864,7 @@ class Tensor(DeviceDtypeShorthands):
 # x.exp_() is x ← x.exp(), and so on (the shape-changing ones, t_, squeeze_..., are left
 # out: a graph that used the tensor would see its new shape).
 _INPLACE_FORMS = (
+    "add_ sub_ mul_ div_ "
     "abs_ absolute_ acos_ acosh_ addbmm_ addcdiv_ addcmul_ addmm_ addmv_ addr_ arccos_ "
     "arccosh_ arcsin_ arcsinh_ arctan2_ arctan_ arctanh_ asin_ asinh_ atan2_ atan_ atanh_ "
     "baddbmm_ bitwise_and_ bitwise_left_shift_ bitwise_not_ bitwise_or_ "
