@@ -3,6 +3,7 @@ gradient, gather/scatter/scatter_add, cat/stack/split/chunk, pad, flip, repeat, 
 moves."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -539,9 +540,7 @@ class AsStrided(Function):
         return y
 
     def backward(self, gy):
-        n = 1
-        for d in self.x_shape:
-            n *= d
+        n = math.prod(self.x_shape)
         return IndexAdd((self.positions,), (n,))(gy).reshape(self.x_shape)
 
 
@@ -742,20 +741,13 @@ def pad(input, pad, mode="constant", value=None):
         raise ValueError(f'pad: mode "{mode}" does not take a value argument')
     # widths[d] = (before, after) for every dim d, zeros for the unpadded leading dims
     widths = [(0, 0)] * (x.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
-    if mode == "constant":
-        if any(lo < 0 or hi < 0 for lo, hi in widths):        # negative widths crop
-            for d, (lo, hi) in enumerate(widths):
-                if -min(lo, 0) - min(hi, 0) > x.shape[d]:
-                    raise ValueError(f"pad: cropping {pad} removes more than dim {d} "
-                                     f"of shape {tuple(x.shape)}")
-            x = x[tuple(slice(-min(lo, 0), x.shape[d] + min(hi, 0))
-                        for d, (lo, hi) in enumerate(widths))]
-            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-        return Pad(widths, 0.0 if value is None else value)(x)
-    # the other modes crop too, as PyTorch: the negative widths are cut off, the positive
-    # ones padded; circular padding wraps to the cut edge (cut first), reflect and
-    # replicate read the uncut input (cut after)
+    # negative widths crop, as PyTorch: they are cut off, the positive ones padded; the
+    # constant and circular paddings see the cut input (circular wraps to the cut edge),
+    # reflect and replicate read the uncut one (cut after)
     crops = [(-min(lo, 0), -min(hi, 0)) for lo, hi in widths]
+    if mode == "constant":
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        return Pad(widths, 0.0 if value is None else value)(_crop(x, crops, pad))
     if mode == "circular":
         x = _crop(x, crops, pad)
     for d, (lo, hi) in enumerate(widths):
