@@ -44,7 +44,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, ieee
 from ..dtypes import is_floating
 from ..ops.activation import Softplus
 from ..ops.elementwise import const, where
@@ -410,19 +410,19 @@ class BinaryCrossEntropy(Function):
     (x − y)/ε (0 where x = y), the pull towards the target PyTorch gives, and gy is ±inf.
     """
 
+    @ieee  # log 0 = −inf (then clamped), quietly
     def forward(self, xp, x, y):
         y = y.astype(x.dtype, copy=False)
-        with np.errstate(divide="ignore"):             # log 0 = −inf, then clamped
-            log_x = xp.maximum(xp.log(x), -100)
-            log_1mx = xp.maximum(xp.log1p(-x), -100)
+        log_x = xp.maximum(xp.log(x), -100)
+        log_1mx = xp.maximum(xp.log1p(-x), -100)
         return -(y * log_x + (1 - y) * log_1mx)
 
     def backward(self, gl):
         x, y = self.inputs
         need = self.needs_input_grad
-        with np.errstate(divide="ignore"):             # logit(0) = −inf, logit(1) = inf
-            gx = gl * (x - y) / (x * (1 - x)).clamp(min=_BCE_EPS) if need[0] else None
-            gy = -gl * (x / (1 - x)).log() if need[1] else None
+        # (the Tensor ops are quiet themselves: logit(0) = −inf, logit(1) = inf)
+        gx = gl * (x - y) / (x * (1 - x)).clamp(min=_BCE_EPS) if need[0] else None
+        gy = -gl * (x / (1 - x)).log() if need[1] else None
         return gx, gy
 
 
