@@ -287,6 +287,15 @@ class Distribution:
         return f"{type(self).__name__}({shown})"
 
 
+def _enumerated(values, batch_shape, expand):
+    """``enumerate_support``'s layout (PyTorch's): the k values (k, *event) along a new
+    first dim, then a dim of 1 per batch dim, expanded over ``batch_shape`` unless not
+    ``expand``."""
+    k, event = values.shape[0], values.shape[1:]
+    values = values.reshape((k,) + (1,) * len(batch_shape) + event)
+    return values.expand((k,) + batch_shape + event) if expand else values
+
+
 def _short(t):
     if not isinstance(t, Tensor):
         return f"{t:g}" if np.ndim(t) == 0 else f"size {np.shape(t)}"
@@ -600,8 +609,7 @@ class Bernoulli(Distribution):
         """0 and 1 along a new first dim (expanded over the batch shape unless not
         ``expand``)."""
         values = creation.tensor([0.0, 1.0], dtype=self.probs.dtype, device=self.probs.device)
-        values = values.reshape((2,) + (1,) * len(self._batch_shape))
-        return values.expand((2,) + self._batch_shape) if expand else values
+        return _enumerated(values, self._batch_shape, expand)
 
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
@@ -660,8 +668,7 @@ class Categorical(Distribution):
         unless not ``expand``)."""
         k = self._num_events
         values = creation.arange(k, device=self.probs.device)
-        values = values.reshape((k,) + (1,) * len(self._batch_shape))
-        return values.expand((k,) + self._batch_shape) if expand else values
+        return _enumerated(values, self._batch_shape, expand)
 
     def sample(self, sample_shape=()):
         shape = _shape(sample_shape)
@@ -1400,8 +1407,7 @@ class OneHotCategorical(Distribution):
         unless not ``expand``)."""
         k = self._event_shape[0]
         values = creation.eye(k, dtype=self.probs.dtype, device=self.probs.device)
-        values = values.reshape((k,) + (1,) * len(self._batch_shape) + (k,))
-        return values.expand((k,) + self._batch_shape + (k,)) if expand else values
+        return _enumerated(values, self._batch_shape, expand)
 
     def log_prob(self, value):
         return self._categorical.log_prob(value.argmax(-1))
@@ -1620,8 +1626,7 @@ class Binomial(Distribution):
             raise NotImplementedError("Binomial.enumerate_support: inhomogeneous total_count "
                                       "is not supported (as in PyTorch)")
         values = creation.arange(top + 1, dtype=self._param.dtype, device=self._param.device)
-        values = values.reshape((-1,) + (1,) * len(self._batch_shape))
-        return values.expand((top + 1,) + self._batch_shape) if expand else values
+        return _enumerated(values, self._batch_shape, expand)
 
     def entropy(self):
         log_prob = self.log_prob(self.enumerate_support(False))
