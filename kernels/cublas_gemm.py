@@ -34,6 +34,7 @@ element, through ld and the batch stride), so the plan is tested on every CI run
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import functools
 import os
 
@@ -225,8 +226,6 @@ def _libcublas():
     except OSError:
         pass
     if path is None:
-        import ctypes.util
-
         path = ctypes.util.find_library("cublas")
     if path is None:
         raise RuntimeError("cuBLAS gemm: libcublas is not loaded and not found")

@@ -218,3 +218,37 @@ print("ok")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, cwd=root, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
+class _FakeLibrary:
+    """Stands for the loaded libcublas: every function is a settable attribute bag."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __getattr__(self, name):
+        fn = type(name, (), {})()
+        setattr(self, name, fn)
+        return fn
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_libcublas_is_found_in_the_memory_map_or_on_the_system(monkeypatch, mapped):
+    """Both ways of finding libcublas run (on 2026-11-27 the memory-map way, the one a GPU
+    machine takes, raised UnboundLocalError: a function-level ``import ctypes.util`` made
+    ``ctypes`` local to the function; the system way was the only one CI reached)."""
+    import io
+
+    line = "7f00-7f10 r-xp 0 08:01 42 /opt/cuda/lib/libcublas.so.13.0.2\n"
+    maps = "7e00-7e10 r-xp 0 08:01 7 /usr/lib/libc.so.6\n" + (line if mapped else "")
+    monkeypatch.setattr(C, "open", lambda *a, **k: io.StringIO(maps), raising=False)
+    monkeypatch.setattr(C.ctypes, "CDLL", _FakeLibrary)
+    monkeypatch.setattr(C.ctypes.util, "find_library", lambda name: f"/sys/lib{name}.so")
+    C._libcublas.cache_clear()
+    try:
+        lib = C._libcublas()
+    finally:
+        C._libcublas.cache_clear()
+    assert lib.path == ("/opt/cuda/lib/libcublas.so.13.0.2" if mapped else "/sys/libcublas.so")
+    assert lib.cublasGemmStridedBatchedEx.restype is C.ctypes.c_int
+    assert len(lib.cublasSgemmStridedBatched.argtypes) == 18
