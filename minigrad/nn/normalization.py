@@ -56,7 +56,7 @@ import numpy as np
 from .. import creation
 from .._backend import get_array_module
 from ..amp.autocast_mode import is_half
-from ..autograd.function import ADDED, Function
+from ..autograd.function import ADDED, Function, ieee
 from ..autograd.grad_mode import is_grad_enabled
 from ..kernels.reference import acc_dtype
 from ..ops.elementwise import const
@@ -80,6 +80,7 @@ class Normalize(Function):
         self.axes, self.eps = tuple(axes), eps
         self.mean = self.var = self.inv = self.xhat = None
 
+    @ieee  # an inf or nan in x gives nan statistics, silently (as PyTorch)
     def forward(self, xp, x):
         xc = x if x.dtype.itemsize >= 4 else x.astype(np.float32)  # float16: stats in fp32
         mean = xc.mean(axis=self.axes, keepdims=True)
@@ -293,6 +294,7 @@ class BatchNormFunction(Function):
         """Whether ``axes`` are every axis but 1 (what the fused CUDA kernels reduce)."""
         return self.axes == (0,) + tuple(range(2, ndim))
 
+    @ieee  # an inf or nan in x gives nan statistics, silently (as PyTorch)
     def forward(self, xp, x, gamma, beta):
         if _fusable(x, gamma, beta) and self._channel_axes(x.ndim):
             return self._forward_cuda(x, gamma, beta)

@@ -562,3 +562,18 @@ def test_gpu_conv_then_batchnorm_gradients_with_a_channel_major_gy():
     for got, want in zip(*grads):
         scale = max(np.abs(want).max(), 1.0)
         assert np.abs(got - want).max() <= 2e-5 * scale
+
+
+@pytest.mark.parametrize("layer", [nn.BatchNorm2d(3), nn.LayerNorm([3, 4, 4]),
+                                   nn.GroupNorm(1, 3), nn.InstanceNorm2d(3)])
+def test_an_inf_in_the_input_gives_nan_silently(layer, recwarn):
+    """An overflowed activation (fp16 training before the scaler backs off) gives nan
+    statistics, without NumPy's RuntimeWarning (which a -W error run turns into a NumPy
+    traceback from inside the layer)."""
+    x = mg.randn(2, 3, 4, 4)
+    x.data[0, 0, 0, 0] = np.inf
+    x.requires_grad_()
+    y = layer(x)
+    y.sum().backward()
+    assert np.isnan(y.detach().numpy()).any() and not np.isnan(y.detach().numpy()).all()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
