@@ -16,6 +16,8 @@
 #   finish in 250 s with 16 workers and HYPOTHESIS_PROFILE=gpu (test_ops' gradchecks on
 #   CUDA last): give them TEST_TIMEOUT=400 where the budget allows.
 #   HYPOTHESIS_PROFILE=gpu draws 8 examples per property instead of 25 (short budgets).
+#   On an H200 (2026-11-27, stop 24): the 598 NEW_TESTS took 40-55 s with 14 workers; the
+#   whole tree's GPU tests ran 1939 tests in 408 s with 14 workers and did not finish.
 #   JUNIT=1 also writes JUnit XML (off by default: a device call brings back 8 files at most).
 #   PARTS=new runs NEW_TESTS first, on their own (gpu-new-tests.log, every outcome and
 #   traceback): the GPU tests of code written in sessions without a GPU since the last GPU
@@ -44,7 +46,9 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # CSR-vector SpMV's schedule macros (rows per group, L2 prefetch) and the check that a
 # training step leaves no device memory behind; (stop 21) the launchers' argument checks,
 # moved to kernels/_validate.py (shared with the NumPy references), and autograd's
-# in-place check, which reads every op output's .base (a CuPy view's too).
+# in-place check, which reads every op output's .base (a CuPy view's too); (stops 22-23)
+# the audit fixes: attention's safe softmax with no read back, views (diagonal, as_strided),
+# integer wrapping, in-place forms, autocast's CUDA op lists, Linear24's mask checks.
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_im2col.py tests/kernels/test_cublas_gemm.py \
 tests/kernels/test_kernels_gpu.py tests/test_launch_counts.py \
 tests/kernels/test_batchnorm_kernels.py \
@@ -53,11 +57,16 @@ tests/nn/test_norm.py tests/core/test_special.py \
 tests/amp/test_autocast.py tests/train/test_cli.py tests/amp/test_fused.py \
 tests/optim/test_fused_switch.py tests/nn/test_layers.py tests/nn/test_losses.py \
 tests/core/test_half_reductions.py tests/core/test_checkpoint.py tests/amp/test_grad_scaler.py \
-tests/train/test_trainer.py"}
+tests/train/test_trainer.py tests/core/test_audit_fixes_core.py tests/nn/test_audit_fixes_nn.py \
+tests/amp/test_autocast_op_lists.py tests/sparse24/test_linear24_masks.py tests/nn/test_attention.py \
+tests/nn/test_pad_normalize.py tests/core/test_autograd.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT_DIR/device.txt"
-python -c "import cupy, numpy, numba; print('cupy', cupy.__version__, 'numpy', numpy.__version__, 'numba', numba.__version__)" | tee -a "$OUT_DIR/device.txt"
+# gpu-run.log: the device, the versions and the benchmarks' whole output (appended by
+# each part; a device call brings back 8 files at most, so one log holds all three).
+RUN_LOG="$OUT_DIR/gpu-run.log"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee -a "$RUN_LOG"
+python -c "import cupy, numpy, numba; print('cupy', cupy.__version__, 'numpy', numpy.__version__, 'numba', numba.__version__)" | tee -a "$RUN_LOG"
 
 xdist=""
 WORKERS=${WORKERS:-8}
@@ -117,12 +126,18 @@ if [ -n "$wgmma_pid" ]; then wait "$wgmma_pid"; report_wgmma; fi
 
 # 3. The benchmarks (each writes its JSON and markdown table into $OUT_DIR).
 if [[ $PARTS == *,bench,* ]]; then
-echo "== benchmarks/gpu_kernels.py $quick $no_wgmma"
-timeout ${BENCH_TIMEOUT:-240} python benchmarks/gpu_kernels.py --out "$OUT_DIR" $quick \
-    $no_wgmma 2>&1 | tail -n 60
-echo "== benchmarks/gpu_training.py $training_quick"
-timeout ${BENCH_TIMEOUT:-240} python benchmarks/gpu_training.py --out "$OUT_DIR" $training_quick 2>&1 \
-    | tail -n 60
+# -X faulthandler: a process that dies in C (a kernel fault) still names its Python line.
+# On 2026-11-27 gpu_kernels.py ended within seconds of starting the 2:4 section, its
+# output cut to a tail that the tests' output pushed out: now it all goes to gpu-run.log.
+echo "== benchmarks/gpu_kernels.py $quick $no_wgmma" | tee -a "$RUN_LOG"
+timeout ${BENCH_TIMEOUT:-240} python -X faulthandler benchmarks/gpu_kernels.py --out "$OUT_DIR" \
+    $quick $no_wgmma >> "$RUN_LOG" 2>&1
+echo "gpu_kernels.py exit: $?" | tee -a "$RUN_LOG"
+echo "== benchmarks/gpu_training.py $training_quick" | tee -a "$RUN_LOG"
+timeout ${BENCH_TIMEOUT:-240} python -X faulthandler benchmarks/gpu_training.py --out "$OUT_DIR" \
+    $training_quick >> "$RUN_LOG" 2>&1
+echo "gpu_training.py exit: $?" | tee -a "$RUN_LOG"
+grep -E "^(ratios|  [a-z]+ +[^:]+: [0-9.]+)|^wrote " "$RUN_LOG" | tail -n 40
 fi
 
 # 4. (PARTS=...,profile, not by default) the kernels a ResNet step launches on this GPU,
