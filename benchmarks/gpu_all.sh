@@ -48,7 +48,8 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # moved to kernels/_validate.py (shared with the NumPy references), and autograd's
 # in-place check, which reads every op output's .base (a CuPy view's too); (stops 22-23)
 # the audit fixes: attention's safe softmax with no read back, views (diagonal, as_strided),
-# integer wrapping, in-place forms, autocast's CUDA op lists, Linear24's mask checks.
+# integer wrapping, in-place forms, autocast's CUDA op lists, Linear24's mask checks;
+# (stop 24) im2col.cu's threads making 16-byte groups, the cuBLAS library lookup fix.
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_im2col.py tests/kernels/test_cublas_gemm.py \
 tests/kernels/test_kernels_gpu.py tests/test_launch_counts.py \
 tests/kernels/test_batchnorm_kernels.py \

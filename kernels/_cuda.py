@@ -278,19 +278,22 @@ _CONV_DTYPES = ("float16", "bfloat16", "float32", "float64")
 _CONV_BLOCK = 256
 
 
-def _conv_grid(total: int) -> tuple:
-    """Blocks of 256 threads for ``total`` elements (grid-stride beyond 2^20 blocks)."""
-    return (max(1, min(-(-total // _CONV_BLOCK), 1 << 20)),)
+def _conv_grid(total: int, itemsize: int) -> tuple:
+    """Blocks of 256 threads for ``total`` elements of ``itemsize`` bytes, one thread per
+    group of 16 bytes' worth of them (im2col.cu's V; grid-stride beyond 2^20 blocks)."""
+    groups = -(-total // (16 // itemsize))
+    return (max(1, min(-(-groups // _CONV_BLOCK), 1 << 20)),)
 
 
 def _conv_launch(name, src, geometry, shape, out):
     """Kernel ``name`` of im2col.cu over the elements of ``out`` (made of ``shape`` and
-    src's dtype when None), one thread each: (src, out, the 14 ints of the geometry)."""
+    src's dtype when None), one thread per group of V: (src, out, the 14 ints of the
+    geometry)."""
     if out is None:
         out = _backend.cupy().empty(shape, dtype=src.dtype)
     if out.size:
-        get_kernel("im2col.cu", name)(_conv_grid(out.size), (_CONV_BLOCK,),
-                                      (src, out, *(_i32(v) for v in geometry)))
+        get_kernel("im2col.cu", name)(_conv_grid(out.size, out.dtype.itemsize),
+                                      (_CONV_BLOCK,), (src, out, *(_i32(v) for v in geometry)))
     return out
 
 
@@ -311,7 +314,7 @@ def im2col(x, kernel, stride, padding, dilation, out_size, out=None):
 
 def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size, out=None):
     r"""gx (N, C, H, W) from gcols (N, C·kh·kw, Ho·Wo), the adjoint of :func:`im2col`, one
-    launch (im2col.cu): a gather, one thread per element of gx summing its kernel offsets
+    launch (im2col.cu): a gather, each element of gx summing its kernel offsets
     in order (float32 sums for half types), no atomics. Must equal ``reference.col2im``."""
     check_array("col2im", "gcols", gcols, 3, _CONV_DTYPES)
     g = reference.conv_geometry(x_shape, kernel, stride, padding, dilation, out_size)

@@ -582,7 +582,8 @@ def im2col(x, kernel, stride, padding, dilation, out_size):
     r"""cols (C·kh·kw, N, Ho·Wo) of a 2-D convolution of x (N, C, H, W), im2col.cu:
     cols[(c·kh + i)·kw + j, n, ho·Wo + wo] = x[n, c, ho·sh − pt + i·dh, wo·sw − pl + j·dw],
     zero where that falls in the padding (top ``pt``, left ``pl``; bottom and right are
-    implied by ``out_size``). One element per GPU thread; here all at once."""
+    implied by ``out_size``). A GPU thread makes 16 bytes' worth of consecutive elements;
+    here all at once."""
     g = conv_geometry(x.shape, kernel, stride, padding, dilation, out_size)
     N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = g
     K, P = C * kh * kw, Ho * Wo

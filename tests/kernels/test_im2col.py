@@ -143,7 +143,8 @@ GPU_GEOMETRIES = [((2, 3, 7, 6), (3, 3), (1, 1), (1, 1), (1, 1), (7, 6)),
                   ((1, 4, 8, 8), (2, 2), (1, 1), (0, 0), (1, 1), (8, 8)),   # 'same', even k
                   ((2, 2, 9, 9), (3, 2), (2, 1), (2, 0), (2, 3), (6, 6)),
                   ((4, 5, 16, 16), (1, 1), (2, 2), (0, 0), (1, 1), (8, 8)),
-                  ((0, 3, 4, 4), (3, 3), (1, 1), (1, 1), (1, 1), (4, 4))]
+                  ((0, 3, 4, 4), (3, 3), (1, 1), (1, 1), (1, 1), (4, 4)),
+                  ((2, 3, 10, 11), (3, 2), (3, 3), (1, 0), (1, 2), (4, 3))]  # stride 3
 
 
 @pytest.mark.gpu
@@ -177,39 +178,46 @@ _HOST_MAIN = r"""
 #include <vector>
 
 // im2col|col2im f32|f64|b16|bf16 in_path out_path N C H W kh kw sh sw pt pl dh dw Ho Wo
+//     offset (the output written `offset` elements into a 16-byte aligned buffer: 0 takes
+//     the 16-byte stores, 1 the element-by-element ones)
 template <typename T>
-static int run(bool forward, const char* in_path, const char* out_path, const Geometry& g) {
+static int run(bool forward, const char* in_path, const char* out_path, const Geometry& g,
+               int offset) {
     const long long K = (long long)g.C * g.kh * g.kw, P = (long long)g.Ho * g.Wo;
     const long long n_x = (long long)g.N * g.C * g.H * g.W, n_cols = K * g.N * P;
-    std::vector<T> in(forward ? n_x : n_cols), out(forward ? n_cols : n_x);
+    const long long n_out = forward ? n_cols : n_x;
+    std::vector<T> in(forward ? n_x : n_cols);
+    std::vector<uint4> buffer((n_out + offset) * sizeof(T) / sizeof(uint4) + 1);
+    T* out = reinterpret_cast<T*>(buffer.data()) + offset;
     FILE* f = std::fopen(in_path, "rb");
     if (!f || std::fread(in.data(), sizeof(T), in.size(), f) != in.size()) return 3;
     std::fclose(f);
     if constexpr (std::is_same<T, unsigned short>::value) {  // im2col's 16-bit kernel
-        im2col<T>(in.data(), out.data(), g, 0, 1);
+        im2col<T>(in.data(), out, g, 0, 1);
     } else if (forward) {
-        im2col<T>(in.data(), out.data(), g, 0, 1);
+        im2col<T>(in.data(), out, g, 0, 1);
     } else {
-        col2im<T>(in.data(), out.data(), g, 0, 1);
+        col2im<T>(in.data(), out, g, 0, 1);
     }
     f = std::fopen(out_path, "wb");
-    if (!f || std::fwrite(out.data(), sizeof(T), out.size(), f) != out.size()) return 4;
+    if (!f || std::fwrite(out, sizeof(T), n_out, f) != (size_t)n_out) return 4;
     std::fclose(f);
     return 0;
 }
 
 int main(int argc, char** argv) {
-    if (argc != 19) return 2;
+    if (argc != 20) return 2;
+    const int offset = std::atoi(argv[19]);
     int v[14];
     for (int i = 0; i < 14; ++i) v[i] = std::atoi(argv[5 + i]);
     const Geometry g = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
                         v[11], v[12], v[13]};
     const bool forward = argv[1][0] == 'i';
     const char* t = argv[2];
-    if (t[1] == '3') return run<float>(forward, argv[3], argv[4], g);
-    if (t[1] == '6') return run<double>(forward, argv[3], argv[4], g);
-    if (forward) return run<unsigned short>(forward, argv[3], argv[4], g);
-    return run<bf16>(forward, argv[3], argv[4], g);
+    if (t[1] == '3') return run<float>(forward, argv[3], argv[4], g, offset);
+    if (t[1] == '6') return run<double>(forward, argv[3], argv[4], g, offset);
+    if (forward) return run<unsigned short>(forward, argv[3], argv[4], g, offset);
+    return run<bf16>(forward, argv[3], argv[4], g, offset);
 }
 """
 
@@ -222,9 +230,13 @@ HOST_DTYPES = [("f32", np.float32), ("f64", np.float64)] + (
     [("bf16", dtypes.bfloat16)] if dtypes.bfloat16 is not None else [])
 
 
+@pytest.mark.parametrize("offset", [0, 1])
 @pytest.mark.parametrize("tag, dtype", HOST_DTYPES)
 @pytest.mark.parametrize("g", GPU_GEOMETRIES)
-def test_cu_file_on_host_equals_the_twins_bit_for_bit(host_program, g, tag, dtype):
+def test_cu_file_on_host_equals_the_twins_bit_for_bit(host_program, g, tag, dtype, offset):
+    """Each thread's group of V = 16 bytes / itemsize outputs, with its 16-byte store
+    (``offset`` 0: an aligned output) or element by element (1: misaligned by one), and
+    the last, partial group of sizes that are not multiples of V."""
     folder, exe = host_program
     x_shape, *geo = g
     geometry = reference.conv_geometry(x_shape, *geo)
@@ -238,6 +250,6 @@ def test_cu_file_on_host_equals_the_twins_bit_for_bit(host_program, g, tag, dtyp
         data.tofile(src)
         kind = "b16" if mode == "im2col" and tag == "bf16" else tag
         subprocess.run([str(exe), mode, kind, str(src), str(dst),
-                        *(str(v) for v in geometry)], timeout=60, check=True)
+                        *(str(v) for v in geometry), str(offset)], timeout=60, check=True)
         got = np.fromfile(dst, dtype=dtype).reshape(want.shape)
         np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=mode)
