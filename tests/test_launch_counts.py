@@ -347,3 +347,34 @@ print(json.dumps({"reads fp32": out["reads False"], "reads fp16": out["reads Tru
     assert isinstance(correct, int) and correct == out["cpu"][1], out
     assert abs(loss - out["cpu"][0]) < 1e-6, out
     assert abs(out["cuda fp16"][0] - out["cpu"][0]) < 1e-2, out
+
+
+def test_a_linear24_forward_reads_nothing_back_from_the_gpu():
+    """Linear24's forward on CUDA decides whether its masks changed without reading
+    anything back (it compared them on the device and read the answer, a device
+    synchronisation in every forward, before stop 24); a new mask is still checked."""
+    out = _run("""
+import json
+import cupy
+import fakecupy_plugin
+import minigrad as mg
+from minigrad.sparse import linear24 as L24
+
+checks = []
+check = L24._check_masks
+L24._check_masks = lambda *a: checks.append(1) or check(*a)
+layer = L24.Linear24(16, 8, mask_update_every=None).to("cuda")
+x = mg.randn(4, 16, device="cuda")
+layer(x)
+with cupy.counting():
+    layer(x)
+    layer(x)
+launches = dict(cupy.launches)
+layer.update_mask()
+layer(x)
+print(json.dumps({"launches": launches, "checks": len(checks)}))
+""")
+    # (real CuPy's array_equal gives a device scalar, which bool() reads back)
+    assert not [k for k in out["launches"] if "DtoH" in k or "array_equal" in k], \
+        out["launches"]
+    assert out["checks"] == 2  # the first forward and the one after update_mask

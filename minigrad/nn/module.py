@@ -38,7 +38,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._backend import get_array_module, normalize_device, to_device
 from .._conversions import DeviceDtypeShorthands
-from ..autograd.function import Function
+from ..autograd.function import Function, mark_modified
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.hooks import RemovableHandle, add_hook
 from ..ops.shape import unflatten_pieces
@@ -910,6 +910,7 @@ class Module(DeviceDtypeShorthands):
                     t.data = get_array_module(a).array(a, dtype=t.dtype, copy=True)
                 else:
                     t.data[...] = a.astype(t.dtype, copy=False)
+                    mark_modified(t)  # a change in place, as PyTorch's copy_ counts it
         for k, state in extra.items():
             self.get_submodule(k.rpartition(".")[0]).set_extra_state(state)
         keys = IncompatibleKeys(missing, unexpected)

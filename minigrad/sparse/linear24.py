@@ -233,6 +233,14 @@ def linear24(input, weight, meta, meta_t, bias=None):
     return y.reshape(*lead, y.shape[-1]) if input.ndim != 2 else y
 
 
+def _same_state(a, b) -> bool:
+    """Whether two ``Linear24._mask_state()`` tuples name the same masks: the same mode,
+    the same Tensor and array objects (held by the cache, so never reused), the same
+    versions."""
+    return a[0] == b[0] and all(x[0] is y[0] and x[1] is y[1] and x[2] == y[2]
+                                for x, y in zip(a[1:], b[1:]))
+
+
 class Linear24(Module):
     """y = x (M ⊙ W)ᵀ + b with 2:4 sparse forward and backward products.
 
@@ -263,9 +271,16 @@ class Linear24(Module):
     ``load_state_dict`` of this layer or of a module holding it (a load pre hook, before
     anything is copied), and in any case at the next forward or ``compressed()``, which
     catches a mask edited in place.
-    The forward checks once per change of the masks: it already compares them with the
-    copies its packed metadata was made from (an O(out·in) comparison, small beside the
-    product), and only a changed mask is checked and packed again.
+    The forward checks and packs the masks once per change: it keeps the metadata it
+    packed with what it was packed from, and packs again only when a mask changed. A
+    change is a new mask Tensor or array (an assignment, ``update_mask``, ``.to``), or an
+    edit through Tensor operations (``layer.weight_mask[2, :4] = True``,
+    ``load_state_dict``), which bump the mask's version. On the CPU the forward also
+    compares the masks with copies of those it packed (an O(out·in) comparison, small
+    beside the product), so a write into ``.data`` is caught too; on a CUDA device it does
+    not, since reading that comparison back would stall every forward on a device
+    synchronisation: there, after writing into a mask's ``.data``, assign the mask again
+    (``layer.weight_mask = layer.weight_mask``), as with any edit autograd cannot see.
     """
 
     def __init__(self, in_features, out_features, bias=True, mask_update_every=100,
@@ -352,24 +367,32 @@ class Linear24(Module):
         self.steps_since_update = 0
         return self
 
+    def _mask_state(self):
+        """What packed metadata is made from: the mode, and each mask's Tensor, array and
+        version (see Notes of the class)."""
+        return (self.mask_mode, *((m, m.data, getattr(m, "_version", 0))
+                                  for m in (self._buffers[n] for n in _MASK_NAMES)))
+
     def _metas(self):
         """Packed metadata of the two masks, checked and recomputed only when a mask
-        buffer (or ``mask_mode``) changed: ``update_mask``, ``load_state_dict``, an
-        assignment or an edit in place."""
-        mask, mask_t = self.weight_mask.data, self.weight_t_mask.data
-        xp = get_array_module(mask)
+        changed (see Notes of the class): no device synchronisation on a GPU."""
+        state = self._mask_state()
+        (_, (_, mask, _), (_, mask_t, _)) = state
+        on_host = isinstance(mask, np.ndarray) and isinstance(mask_t, np.ndarray)
         cached = self.__dict__.get("_meta_cache")
-        if cached is not None:
-            mode0, m0, mt0, metas = cached
-            if (mode0 == self.mask_mode and get_array_module(m0) is xp
-                    and get_array_module(mask_t) is xp and m0.shape == mask.shape
-                    and bool(xp.array_equal(m0, mask)) and bool(xp.array_equal(mt0, mask_t))):
+        if cached is not None and cached[0][0] == self.mask_mode:
+            old_state, copies, metas = cached
+            if copies is not None:  # packed from host masks: their contents decide
+                if on_host and np.array_equal(copies[0], mask) and \
+                        np.array_equal(copies[1], mask_t):
+                    return metas
+            elif _same_state(old_state, state):
                 return metas
         _check_masks(mask, mask_t, self.mask_mode, (self.out_features, self.in_features))
         metas = (_meta_of_mask(mask), _meta_of_mask(
             mask.T if self.mask_mode == "transposable" else mask_t.T))
-        object.__setattr__(self, "_meta_cache",
-                           (self.mask_mode, mask.copy(), mask_t.copy(), metas))
+        copies = (mask.copy(), mask_t.copy()) if on_host else None
+        object.__setattr__(self, "_meta_cache", (state, copies, metas))
         return metas
 
     def compressed(self):

@@ -88,12 +88,26 @@ def test_the_audit_repro_all_ones_mask():
 
 
 def test_an_edit_in_place_is_caught_by_the_next_forward(device):
+    """Through Tensor indexing (it bumps the mask's version) on any device; a write into
+    ``.data`` on the CPU (the forward compares contents there), and on a GPU once the mask
+    is assigned again (the forward reads nothing back there: see Linear24's Notes)."""
+    msg = r"row 2, group 0 \(columns 0\.\.3\) holds 4 True"
     layer = Linear24(8, 8, dtype=mg.float64).to(device)
     x = mg.randn(3, 8, dtype=mg.float64, device=device)
     layer(x)
-    layer.weight_mask.data[2, 0:4] = True
-    with pytest.raises(ValueError, match=r"row 2, group 0 \(columns 0\.\.3\) holds 4 True"):
+    layer.weight_mask[2, 0:4] = True
+    with pytest.raises(ValueError, match=msg):
         layer(x)
+    layer.update_mask()
+    layer(x)
+    layer.weight_mask.data[2, 0:4] = True
+    if device == "cuda":
+        layer(x)  # not seen: the documented limit
+        with pytest.raises(ValueError, match=msg):
+            layer.weight_mask = layer.weight_mask
+    else:
+        with pytest.raises(ValueError, match=msg):
+            layer(x)
 
 
 # ------------------------------------------------------------------ directions
