@@ -60,7 +60,7 @@ tests/optim/test_fused_switch.py tests/nn/test_layers.py tests/nn/test_losses.py
 tests/core/test_half_reductions.py tests/core/test_checkpoint.py tests/amp/test_grad_scaler.py \
 tests/train/test_trainer.py tests/core/test_audit_fixes_core.py tests/nn/test_audit_fixes_nn.py \
 tests/amp/test_autocast_op_lists.py tests/sparse24/test_linear24_masks.py tests/nn/test_attention.py \
-tests/nn/test_pad_normalize.py tests/core/test_autograd.py"}
+tests/nn/test_pad_normalize.py tests/core/test_autograd.py tests/core/test_api_extras.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 # gpu-run.log: the device, the versions and the benchmarks' whole output (appended by
