@@ -127,6 +127,11 @@ class Function:
     adds_to_leaf_grads = False
     leaf_grads = None
 
+    # Set by ops whose Jacobian is locally constant (ReLU, abs, clamp, where, max...): with
+    # create_graph=True, the gradients their VJP makes are linked to their inputs with
+    # derivative 0 (see :class:`LocallyConstant`), as PyTorch's are.
+    piecewise_linear = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # A PyTorch-style Function (static forward(ctx, ...)/backward(ctx, ...), called
@@ -725,6 +730,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                         else:
                             grads[c] = add_slice(grads.get(c), gx)
                     elif need and gx is not None:
+                        if create_graph and f.piecewise_linear:
+                            gx = _locally_constant(gx, xs)
                         gd, xd = gx.data, x.data
                         if gd.shape != xd.shape:
                             gx = gx.sum_to(xd.shape)
@@ -763,6 +770,38 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
 
 
 _sweeps = []  # one entry per running backward sweep: whether it captures (autograd.grad)
+
+
+class LocallyConstant(Function):
+    """y = g, a gradient that a piecewise-linear op's VJP made, recorded also as a function
+    of that op's inputs x₁…xₙ, constant near them.   VJP: gy for g, 0 for every xᵢ.
+
+    Made by the backward sweep under ``create_graph=True`` for a Function marked
+    ``piecewise_linear`` (ReLU, abs, clamp, where, max and max pooling: a Jacobian that is
+    constant near any point where it exists): the gradient depends on the op's inputs only
+    through that locally constant Jacobian, so its derivative in them is exactly 0, and
+    PyTorch's such gradients carry that zero derivative: the second derivative of
+    relu(x).sum() is 0 (here, before, ``autograd.grad`` raised "does not require grad":
+    nothing had recorded the mask), and the biases of a ReLU layer get a zero gradient from
+    a gradient penalty. Only marked Functions: an unrecorded gradient of anything else (a
+    backward under ``once_differentiable``, say) still raises rather than pass for 0."""
+
+    piecewise_linear = True  # (its Jacobian is constant: third derivatives link on)
+    reads_inputs = False  # its backward needs no input's values
+
+    def forward(self, xp, g, *xs):
+        return g
+
+    def backward(self, gy):
+        from ..creation import zeros_like
+
+        return (gy,) + tuple(zeros_like(x) for x in self.inputs[1:])
+
+
+def _locally_constant(gx, xs):
+    """``gx`` recorded by :class:`LocallyConstant` on those of ``xs`` that require grad."""
+    parents = [x for x in xs if getattr(x, "requires_grad", False)]
+    return LocallyConstant()(gx, *parents) if parents else gx
 
 
 def in_capturing_backward() -> bool:

@@ -18,6 +18,8 @@ class ReLU(Function):
     """y = max(x, 0).   VJP: gx = gy where x > 0, else 0 (selected: an inf or NaN in gy at
     x ≤ 0 gives 0 there, as PyTorch's threshold_backward, not NaN): :class:`ReLUGrad`."""
 
+    piecewise_linear = True  # gradients from constants: see Function
+
     def forward(self, xp, x):
         return xp.maximum(x, 0)
 
@@ -49,6 +51,8 @@ class ReLUGrad(Function):
 
 class LeakyReLU(Function):
     """y = x if x > 0 else s·x.   VJP: gx = gy·(1 if x > 0 else s)."""
+
+    piecewise_linear = True  # gradients from constants: see Function
 
     def __init__(self, negative_slope=0.01):
         self.s = negative_slope

@@ -324,6 +324,8 @@ class Rsqrt(Function):
 class Abs(Function):
     """y = |x|.   VJP: gx = gy·sign(x) (0 at x = 0)."""
 
+    piecewise_linear = True  # gradients from constants: see Function
+
     def forward(self, xp, x):
         return xp.abs(x)
 
@@ -531,6 +533,8 @@ class Erf(Function):
 class Clamp(Function):
     """y = min(max(x, lo), hi).   VJP: gx = gy where lo ≤ x ≤ hi, else 0."""
 
+    piecewise_linear = True  # gradients from constants: see Function
+
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi
 
@@ -575,6 +579,8 @@ def clamp(x, min=None, max=None):
 class Maximum(Function):
     """y = max(a, b).   VJP: the larger input gets gy; on ties each gets gy/2."""
 
+    piecewise_linear = True  # gradients from constants: see Function
+
     def forward(self, xp, a, b):
         return xp.maximum(*promote(a, b))
 
@@ -586,6 +592,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     """y = min(a, b).   VJP: the smaller input gets gy; on ties each gets gy/2."""
+
+    piecewise_linear = True  # gradients from constants: see Function
 
     def forward(self, xp, a, b):
         return xp.minimum(*promote(a, b))
@@ -600,6 +608,8 @@ class Where(Function):
     """y = a where cond else b.   VJP: ga = gy where cond else 0, gb = 0 where cond else gy
     (selected, not multiplied by the mask: an inf or NaN in gy where a branch was not
     taken gives that branch 0, as in PyTorch, not NaN)."""
+
+    piecewise_linear = True  # gradients from constants: see Function
     reads_inputs = False  # its backward needs no input's values
 
     def __init__(self, cond):

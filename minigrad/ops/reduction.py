@@ -230,6 +230,8 @@ class _Extremum(Function):
     """y = max (or min) over ``axes``.   VJP: gy goes to the arg-extremum; ties share it
     equally (the subgradient PyTorch's amax uses)."""
 
+    piecewise_linear = True  # gradients from constants: see Function
+
     reduce = None
     save_output = True
 

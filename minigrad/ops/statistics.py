@@ -297,6 +297,8 @@ class FMax(Function):
     (C's ``fmax``).   VJP: ga = gy where a ≥ b or b is NaN, gb = gy elsewhere. Ties go
     to a, whole (PyTorch's rule for fmax; its ``maximum`` splits them)."""
 
+    piecewise_linear = True  # gradients from constants: see Function
+
     def forward(self, xp, a, b):
         return xp.fmax(*promote(a, b))
 
@@ -310,6 +312,8 @@ class FMax(Function):
 class FMin(Function):
     """y = min(a, b) ignoring NaN (C's ``fmin``).   VJP: ga = gy where a ≤ b or b is NaN,
     gb = gy elsewhere (ties to a, as PyTorch)."""
+
+    piecewise_linear = True  # gradients from constants: see Function
 
     def forward(self, xp, a, b):
         return xp.fmin(*promote(a, b))
