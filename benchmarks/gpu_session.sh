@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# A whole GPU session in one device call, within a time budget (see ../shared/GPU.md):
+#   BUDGET=560 OUT=$OUT bash benchmarks/gpu_session.sh        (device run, timeout_s 590)
+# In order, each part given at most what is left of BUDGET seconds:
+#   1. the 2:4 benchmark section alone (MM24_FIRST=0 leaves it out): on 2026-11-27 (stop 24)
+#      gpu_kernels.py ended a few seconds into that section with no message kept; its
+#      output goes into gpu-run.log, its tables too (their files would pass the 8 a device
+#      call brings back);
+#   2. the benchmarks (--quick) and the training step's kernel profile (PARTS=bench,profile
+#      of gpu_all.sh): the numbers of issues 7 and 8, first, so that a failing test
+#      cannot cost them;
+#   3. the GPU tests of code written since the last GPU session (PARTS=new);
+#   4. the whole tree's GPU tests with the time left (PARTS=tests; it needs more than the
+#      408 s it had on 2026-11-27 to finish: 1979 tests, 14 workers).
+# Files under $OUT (8 at most): gpu-run.log, gpu-<date>.{json,md},
+# gpu-training-<date>.{json,md}, gpu-step-kernels.log, gpu-new-tests.log, gpu-tests.log.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT_DIR=${OUT:-benchmarks/results}
+mkdir -p "$OUT_DIR"
+export OUT="$OUT_DIR" PYTHONUNBUFFERED=1 HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-gpu}
+export WORKERS=${WORKERS:-14}
+BUDGET=${BUDGET:-560}
+START=$(date +%s)
+RUN_LOG="$OUT_DIR/gpu-run.log"
+left() { echo $((BUDGET - ($(date +%s) - START))); }
+# at most $1 seconds, and never past the budget (10 s kept for the last part's summary)
+cap() { local l; l=$(($(left) - 10)); echo $((l < $1 ? (l > 0 ? l : 1) : $1)); }
+
+pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
+if [ "${MM24_FIRST:-1}" != 0 ]; then
+    scratch=$(mktemp -d)
+    echo "== gpu_kernels.py --only mm24 --quick (t=$(($(date +%s) - START)) s)" | tee -a "$RUN_LOG"
+    timeout "$(cap 120)" python -X faulthandler benchmarks/gpu_kernels.py --only mm24 --quick \
+        --out "$scratch" >> "$RUN_LOG" 2>&1
+    echo "gpu_kernels.py --only mm24 exit: $?" | tee -a "$RUN_LOG"
+    cat "$scratch"/*.md >> "$RUN_LOG" 2>/dev/null
+    grep -E "^\| mm24" "$scratch"/*.md 2>/dev/null | head -20
+    rm -rf "$scratch"
+fi
+echo "== bench, profile (t=$(($(date +%s) - START)) s)"
+PARTS=bench,profile QUICK=1 BENCH_TIMEOUT=$(cap 150) PROFILE_TIMEOUT=$(cap 80) \
+    bash benchmarks/gpu_all.sh
+echo "== new tests (t=$(($(date +%s) - START)) s)"
+PARTS=new NEW_TIMEOUT=$(cap 170) bash benchmarks/gpu_all.sh
+if [ "$(left)" -gt 40 ]; then
+    echo "== the whole tree's GPU tests, $(cap 10000) s (t=$(($(date +%s) - START)) s)"
+    PARTS=tests TEST_TIMEOUT=$(cap 10000) MAXFAIL=${MAXFAIL:-300} bash benchmarks/gpu_all.sh
+fi
+echo "gpu_session.sh done at t=$(($(date +%s) - START)) s of $BUDGET"
