@@ -280,6 +280,32 @@ class Distribution:
         """e^entropy, batch-shaped (PyTorch's ``perplexity``)."""
         return self.entropy().exp()
 
+    def expand(self, batch_shape, _instance=None):
+        """This distribution over a larger ``batch_shape`` (PyTorch's ``expand``): a new
+        instance whose batch-shaped tensors (parameters and anything derived from them)
+        are ``Tensor.expand`` views of this one's, so nothing is copied and gradients
+        reach the original parameters; distributions inside it (``Independent``'s base,
+        a mixture's components) are expanded alike. ``batch_shape`` must be one that the
+        current batch shape broadcasts to."""
+        batch_shape = _shape(batch_shape)
+        old = self._batch_shape
+        try:
+            ok = np.broadcast_shapes(old, batch_shape) == batch_shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{type(self).__name__}.expand: the batch shape {old} does not "
+                             f"broadcast to {batch_shape}")
+        new = object.__new__(type(self)) if _instance is None else _instance
+        for name, value in self.__dict__.items():
+            if isinstance(value, Tensor) and tuple(value.shape[:len(old)]) == old:
+                value = value.expand(batch_shape + tuple(value.shape[len(old):]))
+            elif isinstance(value, Distribution) and value.batch_shape[:len(old)] == old:
+                value = value.expand(batch_shape + value.batch_shape[len(old):])
+            new.__dict__[name] = value
+        new._batch_shape = batch_shape
+        return new
+
     def __repr__(self):
         names = [n for n in ("loc", "scale", "low", "high", "rate", "probs") if n in
                  self.__dict__ or n in type(self).__dict__]
