@@ -233,12 +233,11 @@ def linear24(input, weight, meta, meta_t, bias=None):
     return y.reshape(*lead, y.shape[-1]) if input.ndim != 2 else y
 
 
-def _same_state(a, b) -> bool:
-    """Whether two ``Linear24._mask_state()`` tuples name the same masks: the same mode,
-    the same Tensor and array objects (held by the cache, so never reused), the same
-    versions."""
-    return a[0] == b[0] and all(x[0] is y[0] and x[1] is y[1] and x[2] == y[2]
-                                for x, y in zip(a[1:], b[1:]))
+def _same_masks(a, b) -> bool:
+    """Whether two ``Linear24._mask_state()`` tuples name the same masks: the same Tensor
+    and array objects (held by the cache, so never reused), the same versions (the modes
+    are compared by the caller)."""
+    return all(x[0] is y[0] and x[1] is y[1] and x[2] == y[2] for x, y in zip(a[1:], b[1:]))
 
 
 class Linear24(Module):
@@ -386,7 +385,7 @@ class Linear24(Module):
                 if on_host and np.array_equal(copies[0], mask) and \
                         np.array_equal(copies[1], mask_t):
                     return metas
-            elif _same_state(old_state, state):
+            elif _same_masks(old_state, state):
                 return metas
         _check_masks(mask, mask_t, self.mask_mode, (self.out_features, self.in_features))
         metas = (_meta_of_mask(mask), _meta_of_mask(
