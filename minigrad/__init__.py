@@ -9,6 +9,8 @@ tensor([2., 4.])
 """
 from __future__ import annotations
 
+import builtins as _builtins  # bool, float and max are minigrad's own names here
+
 from . import autograd, dtypes, linalg, random
 from . import cuda_graphs as _cuda_graphs
 from ._backend import cuda_available
@@ -456,18 +458,14 @@ def get_num_threads() -> int:
         import os
 
         return os.cpu_count() or 1
-    import builtins  # max is minigrad's function here
-
     counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-    return builtins.max(counts) if counts else 1
+    return _builtins.max(counts) if counts else 1
 
 
 def set_num_threads(n: int) -> None:
     """Limit NumPy's BLAS to ``n`` threads (through threadpoolctl, which must be
     installed; PyTorch's intra-op threads have no other counterpart here)."""
-    import builtins  # bool and int are minigrad's dtypes here
-
-    if isinstance(n, builtins.bool) or not isinstance(n, builtins.int) or n < 1:
+    if isinstance(n, _builtins.bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
     try:
         from threadpoolctl import threadpool_limits
@@ -581,13 +579,13 @@ class _CudaEvent:
         self._event.synchronize()
 
     def query(self) -> bool:
-        return bool(self._event.done)
+        return _builtins.bool(self._event.done)
 
     def elapsed_time(self, end_event) -> float:
         """Milliseconds from this event to ``end_event`` (both recorded)."""
         from ._backend import cupy
 
-        return float(cupy().cuda.get_elapsed_time(self._event, end_event._event))
+        return _builtins.float(cupy().cuda.get_elapsed_time(self._event, end_event._event))
 
 
 cuda = _Cuda()
