@@ -20,7 +20,9 @@ Measures, on the current CUDA device, in one process (CuPy and torch share the G
 
 Each step is timed as wall-clock over a block of steps ended by a device synchronization
 (so CPU overhead that overlaps GPU work is not double counted), after warm-up; the
-median over blocks is reported. fp16 rows use autocast + GradScaler on both sides.
+median over blocks is reported. The headline minigrad/PyTorch rows take the two sides'
+blocks in turn (``time_interleaved``) and also report the block ratios' quartiles.
+fp16 rows use autocast + GradScaler on both sides.
 minigrad uses its fused Adam step (``fused_step``) and ``fused_cross_entropy``; PyTorch
 uses ``Adam(fused=True)`` and ``F.cross_entropy``, with its default settings (cuDNN, TF32
 for fp32 convolutions as PyTorch enables by default: recorded in the JSON).
@@ -97,6 +99,30 @@ def time_steps(step, reps, warmup, blocks=None):
         sync()
         times.append((time.perf_counter() - t0) / reps * 1e3)
     return statistics.median(times)
+
+
+def time_interleaved(step_a, step_b, reps, warmup, blocks=None):
+    """(median ms of a, median ms of b, [q1, median, q3] of the blocks' ratios a/b): blocks
+    of ``reps`` steps of a and of b taken in turn (a, b, a, b, ...), so that a drift in the
+    host's speed between blocks falls on both sides alike. (On an H200 at stop 25, two runs
+    timed one side after the other a few minutes apart gave the fp16 ResNet ratio as 1.49
+    and 2.32, PyTorch's own step as 6.09 and 3.9 ms.)"""
+    blocks = 2 * SIZE["blocks"] + 1 if blocks is None else blocks
+    for _ in range(warmup):
+        step_a()
+        step_b()
+    sync()
+    times_a, times_b = [], []
+    for _ in range(blocks):
+        for step, times in ((step_a, times_a), (step_b, times_b)):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                step()
+            sync()
+            times.append((time.perf_counter() - t0) / reps * 1e3)
+    ratios = [a / b for a, b in zip(times_a, times_b)]
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return statistics.median(times_a), statistics.median(times_b), quartiles
 
 
 def _cleanup():
@@ -341,23 +367,39 @@ def bench_model(section, label, make_mg, make_torch, x_host, y_host, reps, warmu
             t = time_steps(step, reps, warmup)
             return t, str(seen.get("logits"))
 
-        res = guarded(section, f"{label} {prec} (minigrad)", run_mg)
-        t_mg, logits_dtype = res if res else (None, None)
-        t_torch = None
-        if torch is not None:
-            def run_torch(amp=amp):
-                torch.manual_seed(0)
-                model = make_torch().to(DEV)
-                X = torch.as_tensor(x_host, device=DEV)
-                y = torch.as_tensor(y_host, device=DEV)
-                return time_steps(torch_step_fn(model, X, y, amp), reps, warmup)
+        def torch_step(amp=amp):
+            torch.manual_seed(0)
+            model = make_torch().to(DEV)
+            X = torch.as_tensor(x_host, device=DEV)
+            y = torch.as_tensor(y_host, device=DEV)
+            return torch_step_fn(model, X, y, amp)
 
-            t_torch = guarded(section, f"{label} {prec} (torch)", run_torch)
+        def run_pair(amp=amp):  # the headline ratio: blocks of each side in turn
+            step, seen = mg_step_fn(*mg_setup(make_mg, x_host, y_host), amp)
+            t_a, t_b, quartiles = time_interleaved(step, torch_step(amp), reps, warmup)
+            return t_a, t_b, quartiles, str(seen.get("logits"))
+
+        pair = None if torch is None else guarded(section, f"{label} {prec} (pair)", run_pair)
+        extra = {}
+        if pair:
+            t_mg, t_torch, quartiles, logits_dtype = pair
+            extra = dict(ratio_block_quartiles=quartiles,
+                         timing="blocks of minigrad and PyTorch steps in turn")
+        else:  # no PyTorch, or one side failed: each side on its own, failures named
+            res = guarded(section, f"{label} {prec} (minigrad)", run_mg)
+            t_mg, logits_dtype = res if res else (None, None)
+            t_torch = None
+            if torch is not None:
+                t_torch = guarded(section, f"{label} {prec} (torch)",
+                                  lambda amp=amp: time_steps(torch_step(amp), reps, warmup))
         note = ""
         if amp and logits_dtype and logits_dtype != "float16":
             note = f"autocast not effective: logits are {logits_dtype} (matmul/conv not wired)"
+        elif "ratio_block_quartiles" in extra:
+            q1, _, q3 = extra["ratio_block_quartiles"]
+            note = f"blocks in turn; block ratios' quartiles {q1:.2f}-{q3:.2f}"
         compare(section, f"{label} {prec}", t_mg, t_torch, minigrad_logits_dtype=logits_dtype,
-                note=note)
+                note=note, **extra)
         if DEV == "cuda":  # the same step before the direct cuBLAS products and conv kernels
             def run_cupy_path(amp=amp):
                 from minigrad.kernels.cublas_gemm import direct_gemm
