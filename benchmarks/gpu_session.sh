@@ -9,7 +9,8 @@
 #   2. the benchmarks (--quick) and the training step's kernel profile (PARTS=bench,profile
 #      of gpu_all.sh): the numbers of issues 7 and 8, first, so that a failing test
 #      cannot cost them;
-#   3. the GPU tests of code written since the last GPU session (PARTS=new);
+#   3. the GPU tests of code written since the last GPU session (PARTS=new; NEW=0 leaves
+#      them to the whole tree, which holds them);
 #   4. the whole tree's GPU tests with the time left (PARTS=tests; it needs more than the
 #      408 s it had on 2026-11-27 to finish: 1979 tests, 14 workers).
 # Files under $OUT (8 at most): gpu-run.log, gpu-<date>.{json,md},
@@ -41,8 +42,10 @@ fi
 echo "== bench, profile (t=$(($(date +%s) - START)) s)"
 PARTS=bench,profile QUICK=1 BENCH_TIMEOUT=$(cap 150) PROFILE_TIMEOUT=$(cap 80) \
     bash benchmarks/gpu_all.sh
+if [ "${NEW:-1}" != 0 ]; then   # NEW=0: the whole tree holds these tests too
 echo "== new tests (t=$(($(date +%s) - START)) s)"
 PARTS=new NEW_TIMEOUT=$(cap 170) bash benchmarks/gpu_all.sh
+fi
 if [ "$(left)" -gt 40 ]; then
     echo "== the whole tree's GPU tests, $(cap 10000) s (t=$(($(date +%s) - START)) s)"
     PARTS=tests TEST_TIMEOUT=$(cap 10000) MAXFAIL=${MAXFAIL:-300} bash benchmarks/gpu_all.sh
