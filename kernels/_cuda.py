@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from minigrad import _backend
+from minigrad.dtypes import dtype_name
 
 from . import reference
 from ._validate import (
@@ -108,7 +109,11 @@ def get_kernel(filename: str, name: str, defines: dict | None = None, dynamic_sm
                cuda_headers: bool = False):
     """Kernel ``name`` of ``filename``, compiled once per (file, macros) and process."""
     cp = _backend.cupy()
-    key = (filename, tuple(sorted((defines or {}).items())), cp.cuda.Device().id)
+    key = (filename, tuple(sorted(defines.items())) if defines else (),
+           cp.cuda.runtime.getDevice())
+    kernel = _kernels.get((key, name))  # made before: a dict read, no lock (every launch)
+    if kernel is not None:
+        return kernel
     with _lock:
         module = _modules.get(key)
         if module is None:
@@ -215,7 +220,7 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
         return out
     if method is None:
         method = reference.spmv_method_for(nnz, n_rows, lambda: int(cp.diff(indptr).max()))
-    tn = _TN[np.dtype(data.dtype).name]
+    tn = _TN[dtype_name(data.dtype)]
     if method == "vector":
         G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, data.dtype)
         vec = _aligned(data) and _aligned(indices)
@@ -264,7 +269,7 @@ def spmm_csr(indptr, indices, data, B, out=None):
         A = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_inner))
         out[...] = A @ B
         return out
-    tn = _TN[np.dtype(data.dtype).name]
+    tn = _TN[dtype_name(data.dtype)]
     vec = N % 4 == 0 and _aligned(B)
     kernel = get_kernel("spmm_csr.cu", f"spmm_csr_{tn}" + ("_vec" if vec else ""))
     grid = (-(-n_rows // 8), -(-N // 128))
@@ -285,15 +290,33 @@ def _conv_grid(total: int, itemsize: int) -> tuple:
     return (max(1, min(-(-groups // _CONV_BLOCK), 1 << 20)),)
 
 
-def _conv_launch(name, src, geometry, shape, out):
+@functools.lru_cache(maxsize=1024)
+def _conv_geometry_cached(x_shape, kernel, stride, padding, dilation, out_size):
+    g = reference.conv_geometry(x_shape, kernel, stride, padding, dilation, out_size)
+    return g, tuple(np.int32(v) for v in g)
+
+
+def _conv_geometry(x_shape, kernel, stride, padding, dilation, out_size):
+    """(geometry, its 14 ints as the kernel's int32 arguments): ``reference.conv_geometry``,
+    checked and converted once per geometry (a training step meets the same few each time,
+    and its time is host time); unhashable arguments (lists) are not memoized."""
+    args = (tuple(x_shape), kernel, stride, padding, dilation, out_size)
+    try:
+        return _conv_geometry_cached(*args)
+    except TypeError:
+        g = reference.conv_geometry(*args)
+        return g, tuple(np.int32(v) for v in g)
+
+
+def _conv_launch(name, src, geometry_args, shape, out):
     """Kernel ``name`` of im2col.cu over the elements of ``out`` (made of ``shape`` and
-    src's dtype when None), one thread per group of V: (src, out, the 14 ints of the
-    geometry)."""
+    src's dtype when None), one thread per group of V: (src, out, the 14 int32s of the
+    geometry, ``geometry_args``)."""
     if out is None:
         out = _backend.cupy().empty(shape, dtype=src.dtype)
     if out.size:
         get_kernel("im2col.cu", name)(_conv_grid(out.size, out.dtype.itemsize),
-                                      (_CONV_BLOCK,), (src, out, *(_i32(v) for v in geometry)))
+                                      (_CONV_BLOCK,), (src, out, *geometry_args))
     return out
 
 
@@ -303,13 +326,13 @@ def im2col(x, kernel, stride, padding, dilation, out_size, out=None):
     left ``pl`` of ``padding = (pt, pl)``; the far sides follow from ``out_size``).
     Must equal ``reference.im2col``."""
     check_array("im2col", "x", x, 4, _CONV_DTYPES)
-    g = reference.conv_geometry(x.shape, kernel, stride, padding, dilation, out_size)
+    g, g_args = _conv_geometry(x.shape, kernel, stride, padding, dilation, out_size)
     N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = g
     shape = (C * kh * kw, N, Ho * Wo)
-    check_out("im2col", out, shape, (np.dtype(x.dtype).name,))
+    check_out("im2col", out, shape, (dtype_name(x.dtype),))
     _require_device(x=x, out=out)
-    tag = _TN.get(np.dtype(x.dtype).name, "b16")  # 16-bit types: bits are copied
-    return _conv_launch(f"im2col_{tag}", x, g, shape, out)
+    tag = _TN.get(dtype_name(x.dtype), "b16")  # 16-bit types: bits are copied
+    return _conv_launch(f"im2col_{tag}", x, g_args, shape, out)
 
 
 def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size, out=None):
@@ -317,15 +340,15 @@ def col2im(gcols, x_shape, kernel, stride, padding, dilation, out_size, out=None
     launch (im2col.cu): a gather, each element of gx summing its kernel offsets
     in order (float32 sums for half types), no atomics. Must equal ``reference.col2im``."""
     check_array("col2im", "gcols", gcols, 3, _CONV_DTYPES)
-    g = reference.conv_geometry(x_shape, kernel, stride, padding, dilation, out_size)
+    g, g_args = _conv_geometry(x_shape, kernel, stride, padding, dilation, out_size)
     N, C, H, W, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo = g
     if gcols.shape != (N, C * kh * kw, Ho * Wo):
         raise ValueError(f"gcols must have shape {(N, C * kh * kw, Ho * Wo)}, got "
                          f"{tuple(gcols.shape)}")
-    name = np.dtype(gcols.dtype).name
+    name = dtype_name(gcols.dtype)
     check_out("col2im", out, (N, C, H, W), (name,))
     _require_device(gcols=gcols, out=out)
-    return _conv_launch(f"col2im_{_TAG[name]}", gcols, g, (N, C, H, W), out)
+    return _conv_launch(f"col2im_{_TAG[name]}", gcols, g_args, (N, C, H, W), out)
 
 
 # ------------------------------------------------------------------------ batch norm
@@ -337,7 +360,7 @@ _bn_workspaces: dict = {}
 def _bn_workspace(cp, acc, C, S):
     """The partial sums (two (C, S) arrays) and the per-channel tickets (zero between
     launches: the kernel resets them) for one shape, made once per device."""
-    key = (cp.cuda.Device().id, acc.name, C, S)
+    key = (cp.cuda.runtime.getDevice(), acc, C, S)
     ws = _bn_workspaces.get(key)
     if ws is None:
         ws = _bn_workspaces[key] = (cp.empty((C, S), acc), cp.empty((C, S), acc),
@@ -357,9 +380,9 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
     N, C, L = x.shape
     acc = reference.acc_dtype(x.dtype)
     if mode == 1:
-        check_array("bn_channel_sums", "mean", mean, 1, (acc.name,), (C,))
+        check_array("bn_channel_sums", "mean", mean, 1, (dtype_name(acc),), (C,))
     if mode == 2:
-        check_array("bn_channel_sums", "xhat", xhat, 3, (acc.name,), x.shape)
+        check_array("bn_channel_sums", "xhat", xhat, 3, (dtype_name(acc),), x.shape)
     if N * L == 0:
         raise ValueError(f"bn_channel_sums: no values per channel in x of shape {x.shape}")
     _require_device(x=x, xhat=xhat, mean=mean)
@@ -369,7 +392,7 @@ def bn_channel_sums(mode, x, xhat=None, mean=None, eps=0.0):
     out0 = cp.empty(C, acc)
     out1 = cp.empty(C, acc) if mode else out0
     out2 = cp.empty(C, acc) if mode == 3 else out0
-    kernel = get_kernel("batchnorm.cu", f"bn_sums{mode}_{_TAG[np.dtype(x.dtype).name]}")
+    kernel = get_kernel("batchnorm.cu", f"bn_sums{mode}_{_TAG[dtype_name(x.dtype)]}")
     kernel((C, S), (reference.BN_THREADS,),
            (x, part0 if xhat is None else xhat, out0 if mean is None else mean, _i32(N),
             _i32(C), _i32(L), _i32(S), acc.type(eps), part0, part1, tickets, out0, out1, out2))
@@ -412,7 +435,7 @@ def _tensor_core_product(cp, in_dtype, dt, M, N, out, vendor, launch):
     Np = -(-N // 8) * 8
     direct = Np == N and _aligned(out)
     C_ = out if direct else cp.empty((M, Np), dtype=dt)
-    launch(C_, Np, f"{_TAG[np.dtype(in_dtype).name]}_{_TAG[dt]}")
+    launch(C_, Np, f"{_TAG[dtype_name(in_dtype)]}_{_TAG[dt]}")
     if not direct:
         out[...] = C_[:, :N]
     return out
@@ -469,7 +492,7 @@ def hgemm_wmma(A, B, out=None, out_dtype=None):
     r"""The readable WMMA GEMM (hgemm_wmma.cu): float16 in, float32 (default) or float16 out.
     Must equal ``reference.hgemm``."""
     dt = validate_hgemm("hgemm_wmma", A, B, out, out_dtype)
-    if np.dtype(A.dtype).name != "float16":
+    if dtype_name(A.dtype) != "float16":
         raise TypeError(f"hgemm_wmma takes float16 only, got {A.dtype}")
     _require_device(A=A, B=B, out=out)
     cp = _backend.cupy()

@@ -27,6 +27,8 @@ import operator
 
 import numpy as np
 
+from minigrad.dtypes import dtype_name
+
 HALF = ("float16", "bfloat16")  # the tensor-core kernels' input types
 CSR_VALUES = ("float32", "float64")  # the CSR kernels' value types
 SPMV_METHODS = ("vector", "merge")
@@ -34,7 +36,7 @@ THREADS_PER_ROW = (2, 4, 8, 16, 32)  # the CSR-vector group sizes spmv_csr.cu is
 
 
 def _dtype_name(a) -> str:
-    return np.dtype(a.dtype).name
+    return dtype_name(a.dtype)
 
 
 def check_array(fname, name, a, ndim=None, dtypes=None, shape=None, *, contiguous=True):
@@ -131,15 +133,15 @@ def resolve_out_dtype(fname, in_dtype, out, out_dtype) -> str:
     """The output dtype name of a tensor-core GEMM: ``out``'s dtype, else ``out_dtype``,
     else float32; ``ValueError`` when ``out`` and ``out_dtype`` disagree, ``TypeError``
     unless it is float32 or the input type."""
-    allowed = ("float32", np.dtype(in_dtype).name)
+    allowed = ("float32", dtype_name(in_dtype))
     if out is not None:
         check_array(fname, "out", out)
         dt = _dtype_name(out)
-        if out_dtype is not None and np.dtype(out_dtype).name != dt:
+        if out_dtype is not None and dtype_name(out_dtype) != dt:
             raise ValueError(f"{fname}: out has dtype {dt} but out_dtype is "
                              f"{np.dtype(out_dtype).name}")
     else:
-        dt = np.dtype(out_dtype).name if out_dtype is not None else "float32"
+        dt = dtype_name(out_dtype) if out_dtype is not None else "float32"
     if dt not in allowed:
         raise TypeError(f"{fname}: output dtype must be {' or '.join(allowed)}, got {dt}")
     return dt

@@ -699,7 +699,8 @@ class Cast(Function):
         x = self.inputs[0]
         dest = self.offered_grad(0)
         g = gy.data
-        if dest is not None and dest.dtype.name in _WIDENS.get(g.dtype.name, ()) and \
+        if dest is not None and _dt.dtype_name(dest.dtype) in \
+                _WIDENS.get(_dt.dtype_name(g.dtype), ()) and \
                 not x.xp.may_share_memory(dest, g):
             x.xp.add(dest, g, out=dest)
             return ADDED

@@ -52,6 +52,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_float32
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ..dtypes import dtype_name
 from ..tensor import Tensor
 from . import activation as _act
 from .elementwise import const
@@ -224,7 +225,7 @@ _CUDA_TYPES = {"float16": "float16", "float32": "float", "float64": "double"}
 
 
 def _cuda_type_name(dtype):
-    return _CUDA_TYPES[np.dtype(dtype).name]
+    return _CUDA_TYPES[dtype_name(dtype)]
 
 
 def _lse_rows(xp, x2):
@@ -392,7 +393,7 @@ class SoftmaxCrossEntropy(Function):
         xp = x.xp
         N, C = x.shape
         t = self.target
-        if not is_grad_enabled() and x.dtype.name in _CUDA_TYPES:
+        if not is_grad_enabled() and dtype_name(x.dtype) in _CUDA_TYPES:
             # nothing records this backward: the VJP's formula in one pass (one kernel on
             # CUDA, instead of the ~14 launches of the Tensor ops below)
             count = self.count if self.reduction == "mean" else 1
@@ -597,7 +598,7 @@ class BiasAct(Function):
             return z if self.act_cls is None else self.act_cls(**self.kwargs).forward(xp, z)
         y_dtype = np.result_type(x.dtype, b.dtype)
         kernel = _bias_act_kernel(self.activation, tuple(sorted(self.kwargs.items())),
-                                  x.dtype.name, b.dtype.name, np.dtype(y_dtype).name)
+                                  dtype_name(x.dtype), dtype_name(b.dtype), dtype_name(y_dtype))
         return kernel(x, b)
 
     def backward(self, gy):

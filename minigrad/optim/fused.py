@@ -78,6 +78,7 @@ import math
 import numpy as np
 
 from minigrad._backend import get_array_module
+from minigrad.dtypes import dtype_name
 
 __all__ = [
     "Program", "FlatParams", "fused_step", "fused_zero_grad", "fused_rules", "rule_for",
@@ -262,7 +263,7 @@ class Program:
         number. CuPy arrays: one kernel launch; NumPy arrays: :meth:`run_numpy`."""
         first = arrays[self.inouts[0]]
         dtype = first.dtype
-        if np.dtype(dtype).name not in _CTYPES:
+        if dtype_name(dtype) not in _CTYPES:
             raise TypeError(f"{self.name}: fused updates take float32 or float64 arrays, "
                             f"got {dtype}")
         for n in self.inputs + self.inouts:
@@ -673,7 +674,7 @@ class FlatParams:
         if not params:
             return "no parameters"
         first = params[0].data
-        if np.dtype(first.dtype).name not in _CTYPES:
+        if dtype_name(first.dtype) not in _CTYPES:
             return f"parameters must be float32 or float64, got {first.dtype}"
         xp = get_array_module(first)
         for p in params:

@@ -532,6 +532,10 @@ class _Runtime:
     def getDeviceCount():
         return 1
 
+    @staticmethod
+    def getDevice():
+        return 0
+
 
 class _Device:
     compute_capability = "80"  # an Ampere-like device: no Hopper (wgmma) paths
