@@ -49,6 +49,11 @@ __all__ = ["plan_gemm", "reference_gemm", "gemm", "gemm_reference", "GemmPlan",
 OP_N, OP_T = 0, 1
 _CUDA_R_32F, _CUDA_R_16F, _CUDA_R_16BF = 0, 2, 14
 _CUBLAS_COMPUTE_32F, _CUBLAS_COMPUTE_32F_FAST_TF32, _CUBLAS_GEMM_DEFAULT = 68, 77, -1
+# α and β (β = 1 adds into the output) as host scalars, made once: in pointer mode host
+# cuBLAS reads them before the call returns. Their addresses, by the scalar type.
+_SCALARS = {t: (t(1.0), t(0.0)) for t in (ctypes.c_float, ctypes.c_double)}
+_ALPHA_BETA = {(t, add): (ctypes.addressof(one), ctypes.addressof(one if add else zero))
+               for t, (one, zero) in _SCALARS.items() for add in (False, True)}
 
 
 class direct_gemm(Switch):
@@ -299,9 +304,9 @@ def gemm(a, b, out_dtype=None, tf32=False, add_to=None):
         if add_to is None:
             out.fill(0)
         return out
-    handle = ctypes.c_void_p(cp.cuda.device.get_cublas_handle())  # loads CuPy's cuBLAS
+    handle = cp.cuda.device.get_cublas_handle()  # loads CuPy's cuBLAS
     lib = _libcublas()
-    stream = ctypes.c_void_p(cp.cuda.get_current_stream().ptr)
+    stream = cp.cuda.get_current_stream().ptr
     mode = ctypes.c_int()
     _check(lib.cublasGetPointerMode_v2(handle, ctypes.byref(mode)), "cublasGetPointerMode")
     if mode.value != 0:  # host scalars (CuPy's own default)
@@ -317,20 +322,20 @@ def gemm(a, b, out_dtype=None, tf32=False, add_to=None):
             else:  # float32 through TF32 tensor cores
                 ab_type = c_type = _CUDA_R_32F
                 compute = _CUBLAS_COMPUTE_32F_FAST_TF32
-            one, beta = ctypes.c_float(1.0), ctypes.c_float(add_to is not None)
+            alpha, beta = _ALPHA_BETA[ctypes.c_float, add_to is not None]
             status = lib.cublasGemmStridedBatchedEx(
-                handle, *args, ctypes.addressof(one), A, ab_type, plan.ld[0],
+                handle, *args, alpha, A, ab_type, plan.ld[0],
                 plan.strides[0], B, ab_type, plan.ld[1], plan.strides[1],
-                ctypes.addressof(beta), out.data.ptr, c_type, n, m * n, plan.batch,
+                beta, out.data.ptr, c_type, n, m * n, plan.batch,
                 compute, _CUBLAS_GEMM_DEFAULT)
         else:
             c_t = ctypes.c_float if dtype == np.float32 else ctypes.c_double
             fn = lib.cublasSgemmStridedBatched if dtype == np.float32 else \
                 lib.cublasDgemmStridedBatched
-            one, beta = c_t(1.0), c_t(add_to is not None)
-            status = fn(handle, *args, ctypes.addressof(one), A, plan.ld[0],
+            alpha, beta = _ALPHA_BETA[c_t, add_to is not None]
+            status = fn(handle, *args, alpha, A, plan.ld[0],
                         plan.strides[0], B, plan.ld[1], plan.strides[1],
-                        ctypes.addressof(beta), out.data.ptr, n, m * n, plan.batch)
+                        beta, out.data.ptr, n, m * n, plan.batch)
         _check(status, "gemm")
     finally:
         if mode.value != 0:

@@ -252,3 +252,135 @@ def test_libcublas_is_found_in_the_memory_map_or_on_the_system(monkeypatch, mapp
     assert lib.path == ("/opt/cuda/lib/libcublas.so.13.0.2" if mapped else "/sys/libcublas.so")
     assert lib.cublasGemmStridedBatchedEx.restype is C.ctypes.c_int
     assert len(lib.cublasSgemmStridedBatched.argtypes) == 18
+
+
+_FAKE_CUBLAS_RUN = r"""
+import ctypes, types
+import numpy as np
+import cupy
+from minigrad.kernels import cublas_gemm as C
+
+i, p, ll = ctypes.c_int, ctypes.c_void_p, ctypes.c_longlong
+TYPES = {0: np.float32, 2: np.float16, 1: np.float64}
+state = {"mode": 1, "stream": None, "calls": []}   # CuPy's handle left in device mode
+
+
+def stored(ptr, dtype, op, rows, cols, ld, stride, batch):
+    # op(X) (batch, rows, cols) of X stored column-major with leading dimension ld
+    shape = (rows, cols) if op == 0 else (cols, rows)
+    e = np.dtype(dtype).itemsize
+    n = (batch - 1) * stride + (shape[1] - 1) * ld + shape[0]
+    buf = np.frombuffer((ctypes.c_char * (n * e)).from_address(ptr), dtype=dtype)
+    v = np.lib.stride_tricks.as_strided(buf, (batch,) + shape, (stride * e, e, ld * e))
+    return v if op == 0 else v.transpose(0, 2, 1)
+
+
+def product(scalar, dtypes, handle, opa, opb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta,
+            Cp, ldc, sc, batch):
+    assert handle == 0x1234 and state["mode"] == 0, (handle, state)
+    a = stored(A, dtypes[0], opa, m, k, lda, sa, batch).astype(np.float64)
+    b = stored(B, dtypes[1], opb, k, n, ldb, sb, batch).astype(np.float64)
+    c = stored(Cp, dtypes[2], 0, m, n, ldc, sc, batch)
+    al, be = scalar.from_address(alpha).value, scalar.from_address(beta).value
+    state["calls"].append((al, be))
+    acc = al * (a @ b) + (be * c.astype(np.float64) if be else 0)
+    c[...] = acc.astype(c.dtype)
+    return 0
+
+
+def sgemm(dt, scalar):
+    return lambda *a: product(scalar, (dt, dt, dt), *a)
+
+
+def gemm_ex(h, ta, tb, m, n, k, al, A, at, lda, sa, B, bt, ldb, sb, be, Cp, ct, ldc, sc, batch,
+            compute, algo):
+    assert compute in (68, 77) and algo == -1
+    return product(ctypes.c_float, (TYPES[at], TYPES[bt], TYPES[ct]), h, ta, tb, m, n, k, al,
+                   A, lda, sa, B, ldb, sb, be, Cp, ldc, sc, batch)
+
+
+def set_mode(h, mode):
+    state["mode"] = mode
+    return 0
+
+
+def get_mode(h, out):
+    ctypes.cast(out, ctypes.POINTER(i))[0] = state["mode"]
+    return 0
+
+
+def set_stream(h, s):
+    state["stream"] = s
+    return 0
+
+
+sig = [p, i, i, i, i, i, p, p, i, ll, p, i, ll, p, p, i, ll, i]
+sig_ex = [p, i, i, i, i, i, p, p, i, i, ll, p, i, i, ll, p, p, i, i, ll, i, i, i]
+functions = dict(
+    cublasSgemmStridedBatched=(sig, sgemm(np.float32, ctypes.c_float)),
+    cublasDgemmStridedBatched=(sig, sgemm(np.float64, ctypes.c_double)),
+    cublasGemmStridedBatchedEx=(sig_ex, gemm_ex),
+    cublasSetStream_v2=([p, p], set_stream),
+    cublasGetPointerMode_v2=([p, p], get_mode),
+    cublasSetPointerMode_v2=([p, i], set_mode))
+keep = []
+
+
+class Library:   # a libcublas of ctypes callbacks: calls cross ctypes as to the real one
+    def __init__(self, path):
+        for name, (args, fn) in functions.items():
+            f = ctypes.CFUNCTYPE(i, *args)(fn)
+            keep.append(f)
+            setattr(self, name, f)
+
+
+ctypes.CDLL = Library
+ctypes.util.find_library = lambda name: "libcublas-fake.so"
+C.open = lambda *a, **k: (_ for _ in ()).throw(OSError())
+C._libcublas.cache_clear()
+cupy.cuda.device = types.SimpleNamespace(get_cublas_handle=lambda: 0x1234)
+
+rng = np.random.default_rng(0)
+for dt, out_dtype, tf32 in [(np.float32, None, False), (np.float64, None, False),
+                            (np.float32, None, True), (np.float16, np.float32, False),
+                            (np.float16, None, False)]:
+    x = rng.standard_normal((2, 5, 3)).astype(dt)
+    w = rng.standard_normal((4, 3)).astype(dt)
+    a, b = cupy.asarray(x), cupy.asarray(w).T     # a batch, a transposed view
+    got = C.gemm(a, b, out_dtype=out_dtype, tf32=tf32).get()
+    want = x.astype(np.float64) @ w.T.astype(np.float64)
+    tol = 1e-2 if dt == np.float16 else 1e-6
+    assert got.dtype == (out_dtype or dt), got.dtype
+    assert np.allclose(got, want, rtol=tol, atol=tol), (dt, got, want)
+    assert state["calls"][-1] == (1.0, 0.0) and state["mode"] == 1, state
+    g = cupy.asarray(np.ones((4, 3), dt))        # added into (beta = 1)
+    u = cupy.asarray(rng.standard_normal((4, 6)).astype(dt))
+    v = cupy.asarray(rng.standard_normal((6, 3)).astype(dt))
+    if out_dtype is None:
+        C.gemm(u, v, tf32=tf32, add_to=g)
+        ref = 1 + u.get().astype(np.float64) @ v.get().astype(np.float64)
+        assert np.allclose(g.get(), ref, rtol=tol, atol=tol)
+        assert state["calls"][-1] == (1.0, 1.0)
+print("ok", len(state["calls"]))
+"""
+
+
+def test_gemm_calls_cublas_through_ctypes_with_the_right_arguments():
+    """gemm's calls into libcublas, run on the CPU: a stand-in libcublas of ctypes callbacks
+    with cuBLAS's signatures (so every argument crosses ctypes as it would into the real
+    one) computes each strided-batched product from the pointers, leading dimensions and
+    strides it is given, reading α and β from their host addresses; the CuPy stand-in's
+    arrays point at host memory. float32 (also TF32), float64 and float16 (half and float32
+    results), products added into an array (β = 1), a handle left in device pointer mode
+    by CuPy (set to host for the call, then restored). The GPU runs the real library."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(root / "tests" / "fakecupy"), str(root), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", _FAKE_CUBLAS_RUN], capture_output=True,
+                         text=True, env=env, cwd=root, timeout=120)
+    assert out.stdout.startswith("ok"), out.stderr[-3000:]
