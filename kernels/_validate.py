@@ -44,17 +44,24 @@ def check_array(fname, name, a, ndim=None, dtypes=None, shape=None, *, contiguou
     ``dtypes`` (names), the given ``shape`` and (``contiguous``) a C-contiguous layout.
     ``TypeError`` for the type and the dtype, ``ValueError`` for the rest; the message
     starts with ``fname`` (when given) and names the argument ``name``."""
-    where = f"{fname}: " if fname else ""
-    if not hasattr(a, "dtype") or not hasattr(a, "shape") or not hasattr(a, "flags"):
-        raise TypeError(f"{where}{name} must be an array, got {type(a).__name__}")
-    if ndim is not None and a.ndim != ndim:
-        raise ValueError(f"{where}{name} must be {ndim}-D, got shape {tuple(a.shape)}")
-    if dtypes is not None and _dtype_name(a) not in dtypes:
-        raise TypeError(f"{where}{name} must have dtype {' or '.join(dtypes)}, got {a.dtype}")
-    if shape is not None and tuple(a.shape) != tuple(shape):
-        raise ValueError(f"{where}{name} must have shape {tuple(shape)}, got {tuple(a.shape)}")
-    if contiguous and not a.flags.c_contiguous:
-        raise ValueError(f"{where}{name} must be C-contiguous (use ascontiguousarray)")
+    # (every launch runs these: one attribute read each, messages made only to raise)
+    try:
+        dtype, a_shape, flags = a.dtype, a.shape, a.flags
+    except AttributeError:
+        raise TypeError(f"{fname + ': ' if fname else ''}{name} must be an array, got "
+                        f"{type(a).__name__}") from None
+    problem = None
+    if ndim is not None and len(a_shape) != ndim:
+        problem = ValueError, f"must be {ndim}-D, got shape {tuple(a_shape)}"
+    elif dtypes is not None and dtype_name(dtype) not in dtypes:
+        problem = TypeError, f"must have dtype {' or '.join(dtypes)}, got {dtype}"
+    elif shape is not None and tuple(a_shape) != tuple(shape):
+        problem = ValueError, f"must have shape {tuple(shape)}, got {tuple(a_shape)}"
+    elif contiguous and not flags.c_contiguous:
+        problem = ValueError, "must be C-contiguous (use ascontiguousarray)"
+    if problem is not None:
+        kind, message = problem
+        raise kind(f"{fname + ': ' if fname else ''}{name} {message}")
 
 
 def check_out(fname, out, shape, dtypes):

@@ -32,6 +32,8 @@ kernels' shared-memory and register index arithmetic through a model of ``ldmatr
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._validate import (
@@ -69,6 +71,7 @@ MERGE_MAX_OVER_MEAN, MERGE_MIN_MAX_LEN = 64, 256
 MERGE_MIN_MEAN = 24
 
 
+@functools.cache  # asked several times a batch norm layer, on a path bound by host time
 def acc_dtype(dtype) -> np.dtype:
     """The dtype im2col.cu's col2im and batchnorm.cu sum in: float64 for float64 data,
     float32 for float32 and the 16-bit types."""
