@@ -233,12 +233,12 @@ def slogdet(A):
 
 
 def logdet(A):
-    """log det A (``torch.logdet``): nan where det A < 0, −inf where det A = 0."""
+    """log det A (``torch.logdet``): nan where det A < 0, with a zero gradient there (as
+    PyTorch's, whose logdet selects nan there); −inf where det A = 0, where the gradient
+    does not exist (backward raises, naming it: ``slogdet``)."""
     A = check_matrix("logdet", A)
     sign, logabsdet = slogdet(A)
-    xp, s = A.xp, sign.data
-    shift = xp.where(s > 0, 0.0, xp.where(s < 0, xp.nan, -xp.inf)).astype(A.dtype)
-    return logabsdet + const(shift)
+    return where(const(sign.data < 0), float("nan"), logabsdet)
 
 
 # --------------------------------------------------------------------------- inverses

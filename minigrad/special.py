@@ -27,6 +27,7 @@ import math
 from . import dtypes as _dt
 from .ops.activation import sigmoid as expit
 from .ops.elementwise import (
+    Entr,
     _check_broadcast,
     const,
     erfc,
@@ -122,13 +123,9 @@ def log_ndtr(input):
 
 
 def entr(input):
-    """−x log x elementwise: 0 at x = 0, −∞ for x < 0 (gradient −(1 + log x))."""
-    x = input
-    data = x.data
-    inside = where(const((data > 0) | (data != data)), x, 1.0)   # NaN stays NaN
-    value = -inside * inside.log()
-    value = where(const(data == 0), 0.0, value)
-    return where(const(data < 0), float("-inf"), value)
+    """−x log x elementwise: 0 at x = 0, −∞ for x < 0; gradient −(1 + log x) everywhere,
+    as PyTorch's (+∞ at 0, NaN for x < 0): :class:`~minigrad.ops.elementwise.Entr`."""
+    return Entr()(input)
 
 
 def xlog1py(input, other):

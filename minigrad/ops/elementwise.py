@@ -292,6 +292,25 @@ class Log1p(Function):
         return gy / (1 + self.inputs[0])
 
 
+class Entr(Function):
+    """y = −x log x for x > 0, 0 at x = 0, −∞ for x < 0 (NaN stays NaN).
+    VJP: gx = −gy·(1 + log x) everywhere, as PyTorch's: +∞ at 0 (the one-sided limit),
+    NaN for x < 0 (where log x is NaN), −∞ at +∞."""
+
+    amp_policy = "float32"  # a log inside, as Log
+
+    @ieee
+    def forward(self, xp, x):
+        x = to_float(x)
+        inside = xp.where(x > 0, x, x.dtype.type(1))
+        y = xp.where(x > 0, -inside * xp.log(inside), x.dtype.type(0))
+        y = xp.where(x < 0, x.dtype.type(-np.inf), y)
+        return xp.where(x != x, x, y)
+
+    def backward(self, gy):
+        return -gy * (1 + self.inputs[0].log())
+
+
 class Sqrt(Function):
     """y = √x.   VJP: gx = gy / (2y)."""
 

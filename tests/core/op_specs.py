@@ -613,6 +613,7 @@ MATH_SPECS = [
     OpSpec("logaddexp2", pair(), lambda a, b: mg.logaddexp2(a, b), np.logaddexp2),
     OpSpec("xlogy", pair(b_kw=dict(min_value=0.2, max_value=3.0)), lambda x, z: x.xlogy(z),
            _np_xlogy),
+    OpSpec("entr", positive(), lambda x: mg.special.entr(x), lambda x: -x * np.log(x)),
     OpSpec("copysign", pair(a_kw=dict(avoid=(0.0,)), b_kw=_AWAY_FROM_0),
            lambda a, b: a.copysign(b), np.copysign),
     OpSpec("heaviside_times_x", one(avoid=(0.0,)),  # heaviside is a constant mask

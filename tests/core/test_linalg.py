@@ -280,6 +280,18 @@ def test_slogdet_and_logdet():
         mg.linalg.slogdet(x).logabsdet.backward()
 
 
+def test_logdet_gradient_is_zero_where_det_is_negative():
+    """logdet is nan where det A < 0, and its gradient there 0 (PyTorch's logdet selects
+    nan there, so no gradient reaches A), not A⁻ᵀ (the gradient of log|det A|, which is
+    not logdet's); a batch mixes both: the positive matrix keeps its A⁻ᵀ."""
+    x = _t([[[2.0, 0.0], [0.0, 3.0]], [[0.0, 1.0], [1.0, 0.0]]], requires_grad=True)
+    y = mg.logdet(x)
+    assert y[0].item() == pytest.approx(math.log(6)) and math.isnan(y[1].item())
+    y.sum().backward()
+    assert_close(x.grad[0], np.array([[0.5, 0.0], [0.0, 1 / 3]]), rtol=1e-15)
+    assert x.grad[1].tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
 # =========================================================================== inverses, solves
 def test_inv_of_a_2x2_by_formula(device):
     a, b, c, d = 4.0, 7.0, 2.0, 6.0

@@ -89,6 +89,13 @@ def test_special_namespace(device):
     assert_close(S.ndtri(_t([0.025, 0.5, 0.975], device)), [-1.959963984540054, 0.0,
                                                             1.959963984540054], atol=1e-13)
     assert S.entr(_t([0.0, -1.0, 1.0], device)).tolist() == [0.0, -math.inf, -0.0]
+    # its gradient −(1 + log x) everywhere, as PyTorch's: +∞ at 0 (the limit from the
+    # right), NaN below 0, −∞ at +∞, and e.g. −(1 + log ¼) = 2 log 2 − 1
+    e = _t([0.0, -1.0, math.inf, 0.25, 1.0], device, grad=True)
+    S.entr(e).sum().backward()
+    got = e.grad.tolist()
+    assert got[0] == math.inf and math.isnan(got[1]) and got[2] == -math.inf
+    assert got[3] == pytest.approx(2 * math.log(2) - 1, rel=1e-15) and got[4] == -1.0
     assert_close(S.entr(_t([0.25], device)), [-0.25 * math.log(0.25)], rtol=1e-15)
     assert_close(S.xlog1py(_t([0.0, 2.0, 3.0], device), _t([-1.0, 1e-10, 1.0], device)),
                  [0.0, 2 * math.log1p(1e-10), 3 * math.log(2)], rtol=1e-14)
