@@ -129,6 +129,13 @@ def test_search_and_counting_by_hand(device):
     assert mg.searchsorted(seq, _t([3], device), side="right").tolist() == [2]
     assert mg.searchsorted(seq, 6).item() == 3 and mg.searchsorted(seq, 6).ndim == 0
     assert mg.searchsorted(seq, _t([3], device), out_int32=True).dtype == mg.int32
+    # NaNs at the end of the sequence (sort's order): values placed by that order, a NaN
+    # value after the numbers (left) or after the NaNs (right); see the README's
+    # differences from PyTorch
+    nans = _t([1.0, 2.0, np.nan, np.nan], device)
+    assert mg.searchsorted(nans, _t([1.5, 3.0, np.nan], device)).tolist() == [1, 2, 2]
+    assert mg.searchsorted(nans, _t([1.5, 3.0, np.nan], device), right=True).tolist() == \
+        [1, 2, 4]
     rows = _t([[1, 3, 5], [2, 4, 6]], device)
     assert mg.searchsorted(rows, _t([[4], [4]], device)).tolist() == [[2], [1]]
     unsorted = _t([5, 1, 3], device)
