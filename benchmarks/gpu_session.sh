@@ -11,8 +11,10 @@
 #      cannot cost them;
 #   3. the GPU tests of code written since the last GPU session (PARTS=new; NEW=0 leaves
 #      them to the whole tree, which holds them);
-#   4. the whole tree's GPU tests with the time left (PARTS=tests; it needs more than the
-#      408 s it had on 2026-11-27 to finish: 1979 tests, 14 workers).
+#   4. the whole tree's GPU tests with the time left (PARTS=tests): on 2026-11-27 (stop 25)
+#      1444 tests outside tests/core/test_ops.py took 129 s with 14 workers and its 552
+#      took 37 s (at stop 24 a bug that failed every direct cuBLAS call made them slower:
+#      408 s were not enough).
 # Files under $OUT (8 at most): gpu-run.log, gpu-<date>.{json,md},
 # gpu-training-<date>.{json,md}, gpu-step-kernels.log, gpu-new-tests.log, gpu-tests.log.
 set -uo pipefail
