@@ -461,7 +461,6 @@ def pack_24(values, i0, i1, *, check=True):
     (``check=False`` skips that test, a device synchronization on CUDA, for positions
     already checked, as minigrad.sparse checks its metadata when a tensor is made).
     """
-    xp = _xp(values)
     if values.ndim != 2 or i0.shape != i1.shape or i0.shape != (values.shape[0],
                                                                  values.shape[1] // 2):
         raise ValueError(f"pack_24: values (M, K/2) and positions (M, K/4) expected, got "
@@ -470,11 +469,26 @@ def pack_24(values, i0, i1, *, check=True):
         raise TypeError(f"pack_24: values must be float16 or bfloat16, got {values.dtype}")
     if check and i0.size and not bool(((0 <= i0) & (i0 < i1) & (i1 <= 3)).all()):
         raise ValueError("pack_24: every group needs positions 0 <= i0 < i1 <= 3")
+    return pack_24_values(values), pack_24_metadata(i0, i1)
+
+
+def pack_24_values(values):
+    """The first half of :func:`pack_24`: the kept values (M, K/2) zero-padded to Kp/2
+    columns (Kp: K rounded up to 32)."""
+    xp = _xp(values)
     M, KC = values.shape
-    Kp = -(-2 * KC // 32) * 32
-    padded = xp.zeros((M, Kp // 2), dtype=values.dtype)
+    padded = xp.zeros((M, -(-2 * KC // 32) * 16), dtype=values.dtype)
     padded[:, :KC] = values
-    return padded, _metadata_words(xp, i0, i1, M, Kp)
+    return padded
+
+
+def pack_24_metadata(i0, i1):
+    """The second half of :func:`pack_24`: the metadata words of the kept positions
+    ``i0 < i1`` (M, K/4) each, unchecked. They depend on the positions alone, so a caller
+    whose positions do not change may keep them (``minigrad.sparse``: ``frozen_meta``)."""
+    xp = _xp(i0)
+    M, G = i0.shape
+    return _metadata_words(xp, i0, i1, M, -(-4 * G // 32) * 32)
 
 
 def _metadata_words(xp, i0, i1, M, Kp):

@@ -378,3 +378,43 @@ print(json.dumps({"launches": launches, "checks": len(checks)}))
     assert not [k for k in out["launches"] if "DtoH" in k or "array_equal" in k], \
         out["launches"]
     assert out["checks"] == 2  # the first forward and the one after update_mask
+
+
+def test_a_linear24_step_makes_its_index_arrays_once():
+    """A Linear24 forward and backward on CUDA, float32 (products through the dense
+    matrix) and float16 (the mma.sp kernel): the index arrays derived from the layer's
+    metadata (positions, flat indices, the kernel's metadata words) are made once per mask
+    and kept with it (``semi_structured.frozen_meta``), not unpacked again in every
+    product: a forward and a backward launch 9 + 15 (float32) and 9 + 17 (float16), where
+    they launched 51 + 57 and 56 + 63 before stop 25. A mask update makes new ones; the
+    old ones go with their metadata."""
+    out = _run("""
+import gc, json
+import cupy
+import fakecupy_plugin
+import minigrad as mg
+from minigrad.sparse import linear24 as L24
+from minigrad.sparse import semi_structured as S
+
+counts = {}
+for dtype in (mg.float32, mg.float16):
+    layer = L24.Linear24(64, 32, mask_update_every=None).to("cuda").to(dtype=dtype)
+    x = mg.randn(8, 64, device="cuda", dtype=dtype, requires_grad=True)
+    for _ in range(2):
+        layer(x).sum().backward()
+    with cupy.counting():
+        y = layer(x)
+    forward = sum(cupy.launches.values())
+    with cupy.counting():
+        y.sum().backward()
+    counts[str(dtype)] = [forward, sum(cupy.launches.values())]
+kept = len(S._DERIVED)
+for _ in range(3):
+    layer.update_mask()
+    layer(x).sum().backward()
+gc.collect()
+print(json.dumps({"counts": counts, "kept": kept, "kept after updates": len(S._DERIVED)}))
+""")
+    assert out["counts"] == {"float32": [9, 15], "float16": [9, 17]}, out
+    # the live layer's two metadata arrays (forward and backward), each with its arrays
+    assert out["kept"] == out["kept after updates"] == 2, out

@@ -92,6 +92,7 @@ from .semi_structured import (
     _check_groups_of_4,
     _mm24_forward,
     _on,
+    frozen_meta,
     pack_meta,
     select_24,
 )
@@ -388,8 +389,9 @@ class Linear24(Module):
             elif _same_masks(old_state, state):
                 return metas
         _check_masks(mask, mask_t, self.mask_mode, (self.out_features, self.in_features))
-        metas = (_meta_of_mask(mask), _meta_of_mask(
-            mask.T if self.mask_mode == "transposable" else mask_t.T))
+        # never written into: the index arrays derived from them are kept with them
+        metas = (frozen_meta(_meta_of_mask(mask)), frozen_meta(_meta_of_mask(
+            mask.T if self.mask_mode == "transposable" else mask_t.T)))
         copies = (mask.copy(), mask_t.copy()) if on_host else None
         object.__setattr__(self, "_meta_cache", (state, copies, metas))
         return metas
@@ -399,8 +401,9 @@ class Linear24(Module):
         :class:`SparseSemiStructuredTensor`, gathered from the current master weight."""
         meta, meta_t = self._metas()
         W = self.weight.detach()
-        S = SparseSemiStructuredTensor(Compress24(meta)(W), meta, W.shape)
-        S_t = SparseSemiStructuredTensor(Compress24(meta_t)(W.T), meta_t, W.T.shape)
+        # the tensors get copies: their metadata is the user's to edit, the layer's frozen
+        S = SparseSemiStructuredTensor(Compress24(meta)(W), meta.copy(), W.shape)
+        S_t = SparseSemiStructuredTensor(Compress24(meta_t)(W.T), meta_t.copy(), W.T.shape)
         return S, S_t
 
     # ------------------------------------------------------------------ modes

@@ -123,6 +123,7 @@ _normalization._bn_forward_running_kernel = _bn_forward_running_kernel_on_host
 
 # The tensor-core GEMMs (autocast's 2-D half products) by their twin; no Hopper here.
 _kernels.hgemm = _on_host(reference.hgemm, "hgemm")
+_kernels.mm_24 = _on_host(reference.mm_24, "mm24")  # Linear24's half products
 _autocast._is_sm90 = lambda device_id: False
 
 

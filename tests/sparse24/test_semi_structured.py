@@ -332,3 +332,38 @@ def test_validation_errors():
 def test_docstring_examples():
     result = doctest.testmod(ss, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_frozen_metadata_keeps_its_index_arrays_and_user_metadata_is_read_each_time():
+    """Metadata marked ``frozen_meta`` (Linear24's own) keeps the index arrays derived from
+    it, the same results as unfrozen metadata, made once; metadata a user holds is read
+    again at every product, so an edit in place is seen. (float64 values: the products
+    through the dense matrix, the path CuPy arrays other than half take.)"""
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((4, 8))
+    S = ss.to_sparse_24(mg.tensor(W))
+    user_meta = S.meta
+    frozen = ss.frozen_meta(user_meta.copy())
+    values = S.values().data
+    B = rng.standard_normal((8, 3))
+    dense = ss.decompress_values(values, *ss.unpack_meta(user_meta, 2))
+    for meta in (user_meta, frozen):
+        assert_close(ss.reference_mm24(values, meta, B), dense @ B, rtol=1e-14)
+        assert_close(ss.Compress24(meta)(mg.tensor(dense)).data, values, rtol=0)
+    assert len(ss._DERIVED[id(frozen)]) == 2          # positions and flat indices, once
+    flat = ss._DERIVED[id(frozen)][("flat", 2, 8)]
+    ss.reference_mm24(values, frozen, B)
+    assert ss._DERIVED[id(frozen)][("flat", 2, 8)] is flat
+    assert id(user_meta) not in ss._DERIVED
+    # an edit of the user's metadata in place: row 0, group 0 keeps positions 0 and 1 now
+    edited = user_meta.copy()
+    edited[0, 0] = (edited[0, 0] & 0xF0) | ((1 << 2) | 0)
+    user_meta[...] = edited
+    moved = ss.decompress_values(values, *ss.unpack_meta(edited, 2))
+    assert_close(ss.reference_mm24(values, user_meta, B), moved @ B, rtol=1e-14)
+    key = id(frozen)
+    del frozen, meta, flat                            # the arrays go with their metadata
+    import gc
+
+    gc.collect()
+    assert key not in ss._DERIVED
