@@ -28,6 +28,22 @@ applied along each dim in turn (the 2-D kernel is their product). Each step is i
 with an integer array, a gather whose gradient is a scatter-add, and products with
 constant weights, so the op is differentiable to any order. ``area`` is adaptive average
 pooling.
+
+``antialias=True`` (``bilinear`` and ``bicubic``; PyTorch's ``_upsample_bilinear2d_aa``
+and ``_upsample_bicubic2d_aa``, after Pillow's resampling) stretches the filter by the
+downscaling factor, so that every input element contributes. With the scale s = r, or
+s = (n − 1)/(m − 1) (0 for m = 1) with ``align_corners``, output j of a dim resized from
+n to m is y[j] = Σᵢ W[j, i]·x[i], 0 ≤ i < n, with
+
+    c_j = s·(j + ½)   (also with align_corners, as PyTorch)
+    W[j, i] ∝ f((i − c_j + ½) / max(s, 1)),   each row normalised to sum 1,
+
+where f(x) = max(1 − |x|, 0), the triangle, for bilinear, and for bicubic f(x) = c₁(|x|)
+for |x| < 1, c₂(|x|) for 1 ≤ |x| < 2, else 0, with a = −½ (Pillow's, not the −0.75
+above). f vanishes outside PyTorch's window of taps, |i − c_j + ½| < σ = (k/2)·max(s, 1)
+(k = 2 or 4), cut to the input. Upsampling (s < 1) keeps the plain filter's width. The
+(m × n) matrices are constants, so y = W_h · x · W_wᵀ is two matrix products,
+differentiable to any order; a dim that keeps its size is copied.
 """
 from __future__ import annotations
 
@@ -45,6 +61,8 @@ __all__ = ["interpolate", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear
 _LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}  # mode → spatial dims
 MODES = ("nearest", "nearest-exact", "area") + tuple(_LINEAR)
 _CUBIC_A = -0.75  # PyTorch's (and OpenCV's) cubic-convolution parameter
+_ANTIALIASED = ("bilinear", "bicubic")  # the modes that take antialias=True
+_AA_CUBIC_A = -0.5  # Pillow's, which PyTorch's antialiased bicubic uses
 
 
 def _per_dim(value, k, what):
@@ -61,10 +79,7 @@ def _source_index(n, m, r, mode, align_corners):
     if mode in ("nearest", "nearest-exact"):
         shift = 0.5 if mode == "nearest-exact" else 0.0
         return np.minimum(np.floor((j + shift) * r).astype(np.int64), n - 1), None, None
-    if align_corners:
-        u = j * ((n - 1) / (m - 1)) if m > 1 else np.zeros(m)
-    else:
-        u = np.maximum((j + 0.5) * r - 0.5, 0.0)
+    u = j * r if align_corners else np.maximum((j + 0.5) * r - 0.5, 0.0)
     i0 = np.minimum(np.floor(u).astype(np.int64), n - 1)
     i1 = np.minimum(i0 + 1, n - 1)
     return i0, i1, u - i0
@@ -74,10 +89,7 @@ def _cubic_taps(n, m, r, align_corners):
     """The four source indices (4, m) and weights (4, m) of each output position of a
     dim resized from n to m by bicubic interpolation (see the module notes)."""
     j = np.arange(m, dtype=np.float64)
-    if align_corners:
-        u = j * ((n - 1) / (m - 1)) if m > 1 else np.zeros(m)
-    else:
-        u = (j + 0.5) * r - 0.5
+    u = j * r if align_corners else (j + 0.5) * r - 0.5
     i0 = np.floor(u)
     weights = np.stack(cubic_weights(u - i0))
     index = np.clip(i0.astype(np.int64) + np.arange(-1, 3)[:, None], 0, n - 1)
@@ -90,14 +102,32 @@ def cubic_weights(t):
     be an array (constant weights) or a Tensor (weights differentiable in t, as
     ``F.grid_sample``'s bicubic mode needs)."""
     a = _CUBIC_A
+    return _c2(t + 1, a), _c1(t, a), _c1(1 - t, a), _c2(2 - t, a)
 
-    def c1(x):
-        return ((a + 2) * x - (a + 3)) * x * x + 1
 
-    def c2(x):
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+def _c1(x, a):
+    """Keys' cubic on 0 ≤ x < 1: ((a + 2)x − (a + 3))x² + 1."""
+    return ((a + 2) * x - (a + 3)) * x * x + 1
 
-    return c2(t + 1), c1(t), c1(1 - t), c2(2 - t)
+
+def _c2(x, a):
+    """Keys' cubic on 1 ≤ x < 2: ((ax − 5a)x + 8a)x − 4a."""
+    return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+
+def _antialias_matrix(n, m, s, mode):
+    """The (m, n) float64 matrix W of the antialiased resampling of a dim from n to m at
+    the scale s (see the module notes): row j holds the filter at the offsets of all n
+    inputs from the centre c_j, normalised to sum 1."""
+    stretch = max(s, 1.0)                      # the filter widens only when downsampling
+    center = s * (np.arange(m) + 0.5)[:, None]
+    x = np.abs((np.arange(n) - center + 0.5) / stretch)
+    if mode == "bilinear":
+        w = np.maximum(1 - x, 0.0)
+    else:
+        w = np.where(x < 1, _c1(x, _AA_CUBIC_A), np.where(x < 2, _c2(x, _AA_CUBIC_A), 0.0))
+    total = w.sum(axis=1, keepdims=True)
+    return w / np.where(total == 0, 1.0, total)   # an all-zero row stays zero, as PyTorch
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -115,7 +145,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         onto each other instead of the image edges.
     recompute_scale_factor : True maps indices with the ratio of the sizes instead of
         ``1/scale_factor``.
-    antialias : not supported (False).
+    antialias : ``"bilinear"`` and ``"bicubic"`` only: widen the kernel by the
+        downscaling factor so that every input pixel contributes (Pillow's resampling,
+        PyTorch's ``antialias``; upsampling is the plain filter, with a = −½ for bicubic).
+        Unlike PyTorch 2.13's CPU kernels, a dim that keeps its size under a scale_factor
+        ≠ 1 gets the gradient of the copy the forward makes (PyTorch's backward applies
+        the scale's weights), and with an output width of 1 the height is resampled
+        (PyTorch repeats the first row).
 
     Examples
     --------
@@ -125,6 +161,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     tensor([[[1., 1., 2., 2., 4., 4.]]])
     >>> interpolate(x, size=5, mode="linear", align_corners=True)
     tensor([[[1. , 1.5, 2. , 3. , 4. ]]])
+    >>> interpolate(mg.tensor([[[[0.0, 7.0, 14.0, 21.0]]]]), size=(1, 2), mode="bilinear",
+    ...             antialias=True)
+    tensor([[[[ 5., 16.]]]])
     """
     if mode not in MODES:
         raise ValueError(f"interpolate: mode must be one of {MODES}, got {mode!r}")
@@ -138,8 +177,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if align_corners is not None and mode not in _LINEAR:
         raise ValueError(f"interpolate: align_corners applies to the linear modes only, not "
                          f"{mode!r}")
-    if antialias:
-        raise ValueError("interpolate: antialias=True is not supported")
+    if antialias and mode not in _ANTIALIASED:
+        raise ValueError(f"interpolate: antialias=True applies to modes 'bilinear' and "
+                         f"'bicubic' (4-D input) only, not {mode!r}")
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     spatial = input.shape[2:]
@@ -153,6 +193,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         out = tuple(math.floor(n * s) for n, s in zip(spatial, scales))
         ratios = ([n / m if m else 0.0 for n, m in zip(spatial, out)]
                   if recompute_scale_factor else [1.0 / s for s in scales])
+    if align_corners:  # PyTorch's area_pixel_compute_scale: corner pixels' centres aligned
+        ratios = [(n - 1) / (m - 1) if m > 1 else 0.0 for n, m in zip(spatial, out)]
     if min(out) < 1 or min(spatial) < 1:
         raise ValueError(f"interpolate: input spatial size {spatial} and output size {out} "
                          "must be positive")
@@ -163,6 +205,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     for d, (n, m, r) in enumerate(zip(spatial, out, ratios), start=2):
         if n == m:
             continue                                  # a dim that keeps its size is copied
+        if antialias:                        # rows (d = 2), then columns (d = 3)
+            w = creation.tensor(_antialias_matrix(n, m, r, mode), dtype=y.dtype,
+                                device=y.device)
+            y = w @ y if d == 2 else y @ w.mT
+            continue
         lead = (slice(None),) * d
         if mode == "bicubic":
             index, weights = _cubic_taps(n, m, r, bool(align_corners))

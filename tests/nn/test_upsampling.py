@@ -155,3 +155,114 @@ def test_interpolate_matches_torch():
         yt.backward(torch.tensor(g))
         assert_close(y, yt.detach().numpy(), rtol=1e-12, atol=1e-13)
         assert_close(X.grad, T.grad.numpy(), rtol=1e-12, atol=1e-13)
+
+
+def test_antialias_bilinear_by_hand(device):
+    """Row 0 10 20 30 down to 2 (s = 2): the triangle widens to support σ = 2 and reads
+    f((i − c + ½)/2) around c = s·(j + ½). Output 0 (c = 1) covers i = 0, 1, 2 with
+    f(−¼), f(¼), f(¾) = ¾, ¾, ¼, normalised 3/7, 3/7, 1/7 → (0 + 30 + 20)/7; output 1
+    (c = 3) covers i = 1, 2, 3 with 1/7, 3/7, 3/7 → (10 + 60 + 90)/7."""
+    x = _t([[[[0.0, 10.0, 20.0, 30.0]]]], device)
+    y = F.interpolate(x, size=(1, 2), mode="bilinear", antialias=True)
+    assert_close(y, np.array([[[[50 / 7, 160 / 7]]]]), rtol=1e-14)
+
+
+def test_antialias_bicubic_by_hand(device):
+    """Row i² up 4 → 8 (s = ½, plain support 2): outputs 3 and 4 (c = 1.75, 2.25) read all
+    four taps i = 0…3 with Keys' weights for a = −½, which reproduce quadratics, so they
+    give u² at u = c − ½ (a = −0.75, the plain bicubic's, would not)."""
+    x = _t(np.arange(4.0).reshape(1, 1, 1, 4) ** 2, device)
+    y = F.interpolate(x, size=(1, 8), mode="bicubic", antialias=True).cpu().numpy()
+    assert y[0, 0, 0, 3:5] == pytest.approx([1.25 ** 2, 1.75 ** 2], rel=1e-14)
+
+
+def test_antialias_bilinear_upsampling_is_plain_bilinear(device):
+    """Upsampling keeps the triangle's support 1, so (centres aligned) it is bilinear; a
+    single column too (where PyTorch 2.13's CPU forward repeats the first row)."""
+    rng = np.random.default_rng(3)
+    for shape, kwargs in [((2, 3, 4, 5), dict(size=(9, 5))),
+                          ((2, 3, 4, 5), dict(size=(7, 11))),
+                          ((2, 3, 4, 5), dict(scale_factor=(2.5, 1.5))),
+                          ((2, 3, 3, 1), dict(size=(5, 1)))]:
+        x = _t(rng.standard_normal(shape), device)
+        assert_close(F.interpolate(x, mode="bilinear", antialias=True, **kwargs),
+                     F.interpolate(x, mode="bilinear", **kwargs), rtol=1e-12, atol=1e-14)
+
+
+@st.composite
+def antialias_cases(draw, largest=12):
+    """(x, kwargs): H, W in 1…largest resized up, down or not at all to 1…largest, by a
+    size or by a scale_factor (with or without recompute_scale_factor)."""
+    spatial = tuple(draw(st.integers(1, largest)) for _ in range(2))
+    out = tuple(draw(st.integers(1, largest)) for _ in range(2))
+    kwargs = {"mode": draw(st.sampled_from(["bilinear", "bicubic"])),
+              "align_corners": draw(st.booleans()), "antialias": True}
+    if draw(st.booleans()):
+        kwargs["size"] = out
+    else:   # a factor whose ⌊n·factor⌋ is the drawn size, but not the ratio of the sizes
+        kwargs["scale_factor"] = tuple((m + draw(st.floats(0.01, 0.99))) / n
+                                       for n, m in zip(spatial, out))
+        kwargs["recompute_scale_factor"] = draw(st.booleans())
+    x = np.random.default_rng(draw(st.integers(0, 999))).standard_normal((2, 2) + spatial)
+    return x, kwargs
+
+
+@given(case=antialias_cases())
+def test_antialias_matches_torch(case):
+    """Values and input gradients against PyTorch in float64, with two PyTorch 2.13 (CPU)
+    quirks stepped around. Its forward pass repeats the first row when the output width
+    is 1 and the height changes (its backward is right): that case is run transposed.
+    Where a dim keeps its size under a scale_factor ≠ 1 (used as is: no recompute, no
+    align_corners), its forward copies the dim, as minigrad does, but its backward applies
+    that scale's weights all the same: the gradient is compared elsewhere."""
+    torch = pytest.importorskip("torch")
+    x, kwargs = case
+    X, T = _t(x), torch.tensor(x, requires_grad=True)
+    y = F.interpolate(X, **kwargs)
+    if y.shape[3] == 1 and y.shape[2] != x.shape[2]:
+        swapped = {k: v[::-1] if k in ("size", "scale_factor") else v
+                   for k, v in kwargs.items()}
+        yt = torch.nn.functional.interpolate(T.mT, **swapped).mT
+    else:
+        yt = torch.nn.functional.interpolate(T, **kwargs)
+    assert_close(y, yt.detach().numpy(), rtol=1e-10, atol=1e-10)
+    g = np.random.default_rng(4).standard_normal(yt.shape)
+    y.backward(_t(g, grad=False))
+    yt.backward(torch.tensor(g))
+    scale_used = ("scale_factor" in kwargs and not kwargs["recompute_scale_factor"]
+                  and not kwargs["align_corners"])
+    if not (scale_used and any(n == m for n, m in zip(x.shape[2:], yt.shape[2:]))):
+        assert_close(X.grad, T.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@given(case=antialias_cases(largest=6))
+def test_antialias_gradcheck(case):
+    x, kwargs = case
+    assert mg.gradcheck(lambda t: F.interpolate(t, **kwargs), (_t(x),))
+    assert mg.gradgradcheck(lambda t: F.interpolate(t, **kwargs) ** 2, (_t(x[:1, :1]),))
+
+
+ANTIALIAS_ERRORS = [
+    ((1, 2, 5), "nearest", "antialias=True applies to modes 'bilinear' and 'bicubic'"),
+    ((1, 2, 5, 4), "nearest-exact", "not 'nearest-exact'"),
+    ((1, 2, 5, 4), "area", "not 'area'"),
+    ((1, 2, 5), "linear", "not 'linear'"),
+    ((1, 2, 3, 5, 4), "trilinear", "not 'trilinear'"),
+    ((1, 2, 5), "bilinear", "'bilinear' needs a 4-D input"),
+    ((1, 2, 3, 5, 4), "bicubic", "'bicubic' needs a 4-D input"),
+]
+
+
+@pytest.mark.parametrize("shape, mode, message", ANTIALIAS_ERRORS)
+def test_antialias_errors(shape, mode, message):
+    with pytest.raises(ValueError, match=message):
+        F.interpolate(mg.randn(*shape), scale_factor=0.5, mode=mode, antialias=True)
+
+
+@pytest.mark.parametrize("shape, mode, message", ANTIALIAS_ERRORS)
+def test_antialias_errors_are_torch_errors(shape, mode, message):
+    """PyTorch refuses each of these too (antialias: bilinear and bicubic on 4-D only)."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="Anti-alias option is restricted"):
+        torch.nn.functional.interpolate(torch.randn(*shape), scale_factor=0.5, mode=mode,
+                                        antialias=True)
