@@ -40,7 +40,9 @@ returns ``sample_shape + batch_shape + event_shape`` without a graph, ``rsample`
 continuous ones) the same with gradients to the parameters, ``log_prob(value)`` the
 batch-shaped log-density, and ``entropy()``, ``mean``, ``mode``, ``variance``,
 ``stddev``; ``cdf``/``icdf`` where they have a closed form. ``kl_divergence(p, q)`` has the
-closed forms of :data:`KL_PAIRS` (the most specific registered pair wins, as PyTorch);
+closed forms of :data:`KL_PAIRS` (the most specific registered pair wins, as PyTorch):
+the same-family pairs and PyTorch's pairs across families (Uniform ‖ Normal, Gamma ‖
+Gumbel, Pareto ‖ Exponential, ...; inf where p puts mass where q has no density);
 ``register_kl`` adds one.
 
 Notes
@@ -63,7 +65,12 @@ Notes
   ~1e-14 (PyTorch's approximation: ~3e-4); VonMises uses the exact log I₀ (PyTorch: a
   fit good to ~1e-7); Poisson ‖ Poisson is λq at λp = 0 (PyTorch: nan); an
   AffineTransform with event_dim > 0 whose scale broadcasts over the event counts every
-  event element in log|det J|.
+  event element in log|det J|. Across families: ContinuousBernoulli ‖ Uniform and
+  Uniform ‖ ContinuousBernoulli are finite where the supports only touch (low = 0 or
+  high = 1; PyTorch: inf), Poisson(0) ‖ Bernoulli/Binomial is −log q(0) (PyTorch: inf),
+  Bernoulli(0) ‖ Poisson(0) is 0 (PyTorch: nan), the always-inf pairs have the batch
+  shape of p and q together (PyTorch: p's), and where KL is inf its gradients are 0
+  (PyTorch: nan at some such positions).
 
 References
 ----------
@@ -3273,7 +3280,7 @@ def _kl_lognormal_lognormal(p, q):
 
 @register_kl(Uniform, Uniform)
 def _kl_uniform_uniform(p, q):
-    covered = const((q.low.data <= p.low.data) & (p.high.data <= q.high.data))
+    covered = _inside(p.low, p.high, q.low, q.high)
     return where(covered, ((q.high - q.low) / (p.high - p.low)).log(), float("inf"))
 
 
@@ -3523,3 +3530,249 @@ def _kl_transformed_transformed(p, q):
         raise NotImplementedError("kl_divergence: TransformedDistributions with different "
                                   "transforms or event shapes")
     return kl_divergence(p.base_dist, q.base_dist)
+
+
+# --------------------------------------------------------------------------- KL across families
+#
+# KL(p ‖ q) = −H(p) + H(p, q), the cross-entropy H(p, q) = −E_p[log q(x)] taken from p's
+# moments (mean, variance, E log x, E e^(−x/β)); inf where p puts mass where q has no
+# density. The pairs are PyTorch's (torch.distributions.kl).
+
+def _inside(low, high, lower, upper):
+    """Where [low, high] lies in [lower, upper] (a constant mask; tensors or numbers)."""
+    return const((_data(lower) <= _data(low)) & (_data(high) <= _data(upper)))
+
+
+def _uniform_within(p, q, lower, kl, upper=math.inf):
+    """``kl(p, q)`` where U[low, high) = p lies in q's support [lower, upper], inf elsewhere;
+    ``kl`` sees U[lower + ¼, lower + ½] there, which keeps logs of negative numbers and
+    ∞·0 out of the value and the gradients."""
+    inside = _inside(p.low, p.high, lower, upper)
+    stand_in = Uniform(where(inside, p.low, lower + 0.25), where(inside, p.high, lower + 0.5),
+                       validate_args=False)
+    return where(inside, kl(stand_in, q), float("inf"))
+
+
+def _pareto_moment_finite(p, q, order, kl):
+    """``kl(p, q)`` where p's moment of this order is finite (α > order), inf elsewhere;
+    ``kl`` sees α = order + 1 there, which keeps ∞·0 out of the gradients (as
+    :attr:`Pareto.mean` does)."""
+    finite = const(p.alpha.data > order)
+    stand_in = Pareto(p.scale, where(finite, p.alpha, order + 1.0), validate_args=False)
+    return where(finite, kl(stand_in, q), float("inf"))
+
+
+def _uniform_mean_log(low, high):
+    r"""E[log x] for x ~ U[low, high), 0 ≤ low: (h log h − l log l)/(h − l) − 1."""
+    from .ops.elementwise import xlogy
+
+    return (xlogy(high, high) - xlogy(low, low)) / (high - low) - 1
+
+
+def _kl_infinite(p, q):
+    """inf: p puts mass where q has no density (p unbounded where q's support is not, or
+    p's support outside q's); batch-shaped by both (PyTorch: p's batch shape)."""
+    ref = _reference(p)
+    shape = np.broadcast_shapes(p.batch_shape, q.batch_shape)
+    return creation.full(shape, math.inf, dtype=ref.dtype, device=ref.device)
+
+
+def _register_infinite(type_p, *types_q):
+    for type_q in types_q:
+        register_kl(type_p, type_q)(_kl_infinite)
+
+
+_register_infinite(Beta, Pareto)
+_register_infinite(ContinuousBernoulli, Pareto)
+_register_infinite(Exponential, Beta, ContinuousBernoulli, Pareto, Uniform)
+_register_infinite(Gamma, Beta, ContinuousBernoulli, Pareto, Uniform)
+_register_infinite(Gumbel, Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform)
+_register_infinite(Laplace, Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform)
+_register_infinite(Normal, Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform)
+_register_infinite(Pareto, Beta, ContinuousBernoulli, Uniform)
+
+
+@register_kl(Beta, ContinuousBernoulli)
+@register_kl(Beta, Exponential)
+@register_kl(ContinuousBernoulli, Exponential)
+@register_kl(Gamma, Exponential)
+def _kl_by_mean(p, q):
+    r"""−H(p) − log q(E_p x), for a q whose log-density is affine in x on p's support:
+    Exponential, log λ − λx (so −H(p) − log λ + λ·E_p x); ContinuousBernoulli,
+    xℓ + log(1 − λ) + log C(λ) (so −H(p) − ℓ·E_p x − log(1 − λ) − log C(λ))."""
+    return -p.entropy() - q.log_prob(p.mean)
+
+
+@register_kl(Beta, Normal)
+@register_kl(ContinuousBernoulli, Normal)
+@register_kl(Exponential, Normal)
+@register_kl(Gamma, Normal)
+@register_kl(Gumbel, Normal)
+@register_kl(Laplace, Normal)
+@register_kl(Uniform, Normal)
+def _kl_to_normal(p, q):
+    r"""−H(p) + log σ + ½ log 2π + (Var_p + (E_p x − μ)²)/(2σ²) for q = N(μ, σ²): the
+    affine part of −log q at E_p x, plus Var_p/(2σ²)."""
+    return _kl_by_mean(p, q) + p.variance / (2 * q.variance)
+
+
+def _kl_to_gamma(p, q, mean_log):
+    r"""−H(p) + log Γ(k) − k log b − (k − 1)·E_p[log x] + b·E_p[x] for q = Gamma(k, b),
+    ``mean_log`` = E_p[log x]."""
+    from .ops.special import lgamma
+
+    k, b = q.concentration, q.rate
+    return -p.entropy() + lgamma(k) - k * b.log() - (k - 1) * mean_log + b * p.mean
+
+
+def _kl_to_gumbel(p, q, mgf):
+    r"""−H(p) + log β + (E_p x − μ)/β + E_p[e^(−(x − μ)/β)] for q = Gumbel(μ, β)
+    (−log q(x) = log β + z + e^(−z), z = (x − μ)/β), ``mgf`` the last expectation."""
+    return -p.entropy() + q.scale.log() + (p.mean - q.loc) / q.scale + mgf
+
+
+@register_kl(Bernoulli, Poisson)
+def _kl_bernoulli_poisson(p, q):
+    r"""−H(p) + λ − π log λ: log q(k) = k log λ − λ on k ∈ {0, 1} (0 log 0 = 0 at π = 0;
+    PyTorch: nan at π = λ = 0)."""
+    from .ops.elementwise import xlogy
+
+    return -p.entropy() + q.rate - xlogy(p.probs, q.rate)
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p, q):
+    r"""−H(p) + log Γ(k) − k log b − (k − 1)(ψ(α) − ψ(α + β)) + b·α/(α + β)."""
+    from .ops.special import digamma
+
+    a, b = p.concentration1, p.concentration0
+    return _kl_to_gamma(p, q, digamma(a) - digamma(a + b))
+
+
+@register_kl(Beta, Uniform)
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_unit_interval_uniform(p, q):
+    r"""−H(p) + log(high − low) for p on [0, 1], inf unless low ≤ 0 and 1 ≤ high (PyTorch
+    gives ContinuousBernoulli ‖ Uniform inf at low = 0 or high = 1 too)."""
+    covered = _inside(0.0, 1.0, q.low, q.high)
+    return where(covered, -p.entropy() + (q.high - q.low).log(), float("inf"))
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p, q):
+    r"""Exp(λ) = Gamma(1, λ): b/λ − k log(b/λ) + log Γ(k) + kγ − (1 + γ)."""
+    return _kl_gamma_gamma(Gamma(1.0, p.rate, validate_args=False), q)
+
+
+@register_kl(Exponential, Gumbel)
+def _kl_exponential_gumbel(p, q):
+    r"""Exp(λ) = Gamma(1, λ): log(λβ) − 1 + 1/(λβ) − μ/β + e^(μ/β)·λβ/(λβ + 1)."""
+    return _kl_gamma_gumbel(Gamma(1.0, p.rate, validate_args=False), q)
+
+
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p, q):
+    r"""−H(p) + log β + (α/b − μ)/β + e^(μ/β)(1 + 1/(bβ))^(−α) for p = Gamma(α, b):
+    E_p[e^(−x/β)] = (1 + 1/(bβ))^(−α)."""
+    a, b = p.concentration, p.rate
+    mgf = (q.loc / q.scale - a * (b * q.scale).reciprocal().log1p()).exp()
+    return _kl_to_gumbel(p, q, mgf)
+
+
+@register_kl(Normal, Gumbel)
+def _kl_normal_gumbel(p, q):
+    r"""−H(p) + log β + (μp − μq)/β + e^((μq − μp)/β + σ²/(2β²)) for p = N(μp, σ²)."""
+    z = p.scale / q.scale
+    return _kl_to_gumbel(p, q, ((q.loc - p.loc) / q.scale + 0.5 * z * z).exp())
+
+
+@register_kl(Normal, Laplace)
+def _kl_normal_laplace(p, q):
+    r"""−H(p) + log 2b + E_p|x − μq|/b, the folded normal's mean E_p|x − μq| =
+    σ√(2/π)·e^(−d²/(2σ²)) + d·erf(d/(σ√2)), d = μp − μq."""
+    d = p.loc - q.loc
+    z = d / p.scale
+    folded = math.sqrt(2 / math.pi) * p.scale * (-0.5 * z * z).exp() \
+        + d * (z * math.sqrt(0.5)).erf()
+    return -p.entropy() + (2 * q.scale).log() + folded / q.scale
+
+
+@register_kl(Pareto, Exponential)
+def _kl_pareto_exponential(p, q):
+    r"""−H(p) − log λ + λ·αxₘ/(α − 1); inf for α ≤ 1 (infinite mean)."""
+    return _pareto_moment_finite(p, q, 1, _kl_by_mean)
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p, q):
+    r"""−H(p) + log Γ(k) − k log b − (k − 1)(log xₘ + 1/α) + b·αxₘ/(α − 1); inf for
+    α ≤ 1 (infinite mean)."""
+    return _pareto_moment_finite(
+        p, q, 1, lambda p, q: _kl_to_gamma(p, q, p.scale.log() + p.alpha.reciprocal()))
+
+
+@register_kl(Pareto, Normal)
+def _kl_pareto_normal(p, q):
+    r"""−H(p) + log σ + ½ log 2π + (Var_p + (E_p x − μ)²)/(2σ²); inf for α ≤ 2 (infinite
+    variance)."""
+    return _pareto_moment_finite(p, q, 2, _kl_to_normal)
+
+
+@register_kl(Poisson, Bernoulli)
+@register_kl(Poisson, Binomial)
+def _kl_poisson_bounded(p, q):
+    r"""inf: Poisson(λ) puts mass on every count, q on 0…n only; at λ = 0, p is the point
+    mass at 0 and KL = −log q(0) = n·log(1 + e^ℓ) (PyTorch: inf there too)."""
+    zero = creation.zeros_like(q.probs)
+    return where(const(p.rate.data == 0), -q.log_prob(zero), float("inf"))
+
+
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p, q):
+    r"""−log(h − l) + log B(α, β) − (α − 1)·E_p[log x] − (β − 1)·E_p[log(1 − x)], with
+    E_p[log x] = (h log h − l log l)/(h − l) − 1 and E_p[log(1 − x)] the same over
+    [1 − h, 1 − l]; inf unless 0 ≤ l and h ≤ 1."""
+    def kl(p, q):
+        a, b = q.concentration1, q.concentration0
+        return -p.entropy() + _lbeta(a, b) - (a - 1) * _uniform_mean_log(p.low, p.high) \
+            - (b - 1) * _uniform_mean_log(1 - p.high, 1 - p.low)
+    return _uniform_within(p, q, 0.0, kl, 1.0)
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_continuous_bernoulli(p, q):
+    r"""−log(h − l) − ℓ(l + h)/2 − log(1 − λ) − log C(λ); inf unless 0 ≤ l and h ≤ 1
+    (PyTorch: inf at l = 0 or h = 1 too)."""
+    return _uniform_within(p, q, 0.0, _kl_by_mean, 1.0)
+
+
+@register_kl(Uniform, Exponential)
+def _kl_uniform_exponential(p, q):
+    r"""−log(h − l) − log λ + λ(l + h)/2; inf unless 0 ≤ l."""
+    return _uniform_within(p, q, 0.0, _kl_by_mean)
+
+
+@register_kl(Uniform, Gamma)
+def _kl_uniform_gamma(p, q):
+    r"""−log(h − l) + log Γ(k) − k log b − (k − 1)[(h log h − l log l)/(h − l) − 1]
+    + b(l + h)/2; inf unless 0 ≤ l."""
+    return _uniform_within(
+        p, q, 0.0, lambda p, q: _kl_to_gamma(p, q, _uniform_mean_log(p.low, p.high)))
+
+
+@register_kl(Uniform, Gumbel)
+def _kl_uniform_gumbel(p, q):
+    r"""−log(h − l) + log β + ((l + h)/2 − μ)/β + β/(h − l)·(e^((μ − l)/β) − e^((μ − h)/β))."""
+    mgf = q.scale / (p.high - p.low) * (((q.loc - p.low) / q.scale).exp()
+                                         - ((q.loc - p.high) / q.scale).exp())
+    return _kl_to_gumbel(p, q, mgf)
+
+
+@register_kl(Uniform, Pareto)
+def _kl_uniform_pareto(p, q):
+    r"""−log(h − l) − log α − α log xₘ + (α + 1)[(h log h − l log l)/(h − l) − 1]:
+    log q(x) = log α + α log xₘ − (α + 1) log x; inf unless xₘ ≤ l."""
+    def kl(p, q):
+        return -p.entropy() - q.alpha.log() - q.alpha * q.scale.log() \
+            + (q.alpha + 1) * _uniform_mean_log(p.low, p.high)
+    return _uniform_within(p, q, q.scale, kl)
