@@ -216,6 +216,7 @@ def _op_cases():
         _unary("exp", lambda x: x.exp()),
         _unary("log", lambda x: x.log(), draw=_positive),
         _unary("log1p", lambda x: x.log1p(), draw=_positive),
+        _unary("entr", lambda x: mg.special.entr(x), draw=_positive),
         _unary("sqrt", lambda x: x.sqrt(), draw=_positive),
         _unary("rsqrt", lambda x: x.rsqrt(), draw=_positive),
         _unary("abs", lambda x: x.abs(), draw=_away),
