@@ -451,15 +451,16 @@ def compress_24(W):
     return xp.ascontiguousarray(values), _metadata_words(xp, kept[..., 0], kept[..., 1], M, Kp)
 
 
-def pack_24(values, i0, i1, *, check=True):
+def pack_24(values, i0, i1):
     r"""``compress_24``'s ``(values, metadata)`` from a matrix already in 2:4 form: the kept
     ``values`` (M, K/2) in increasing column order and their positions ``i0 < i1`` (M, K/4)
     each: ``minigrad.sparse``'s packed format. Nothing is searched: the values are padded
     to Kp/2 columns and the positions written as the metadata words, so the positions are
     the given ones even where a kept value is 0 (``compress_24`` would choose its own
     there; the products are equal). Raises ``ValueError`` for a position pair out of order
-    (``check=False`` skips that test, a device synchronization on CUDA, for positions
-    already checked, as minigrad.sparse checks its metadata when a tensor is made).
+    (a device synchronization on CUDA: positions already checked, as minigrad.sparse
+    checks its metadata when a tensor is made, go to :func:`pack_24_values` and
+    :func:`pack_24_metadata` instead).
     """
     if values.ndim != 2 or i0.shape != i1.shape or i0.shape != (values.shape[0],
                                                                  values.shape[1] // 2):
@@ -467,7 +468,7 @@ def pack_24(values, i0, i1, *, check=True):
                          f"{values.shape}, {i0.shape} and {i1.shape}")
     if not _is_16bit_float(values.dtype):
         raise TypeError(f"pack_24: values must be float16 or bfloat16, got {values.dtype}")
-    if check and i0.size and not bool(((0 <= i0) & (i0 < i1) & (i1 <= 3)).all()):
+    if i0.size and not bool(((0 <= i0) & (i0 < i1) & (i1 <= 3)).all()):
         raise ValueError("pack_24: every group needs positions 0 <= i0 < i1 <= 3")
     return pack_24_values(values), pack_24_metadata(i0, i1)
 
