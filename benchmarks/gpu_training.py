@@ -85,20 +85,23 @@ def sync():
         cp.cuda.Device().synchronize()
 
 
+def block_ms(step, reps):
+    """Wall-clock ms per ``step()`` over one block of ``reps`` steps ended by a device
+    synchronization."""
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        step()
+    sync()
+    return (time.perf_counter() - t0) / reps * 1e3
+
+
 def time_steps(step, reps, warmup, blocks=None):
     """Median wall-clock ms per ``step()`` over ``blocks`` blocks of ``reps`` steps."""
     blocks = SIZE["blocks"] if blocks is None else blocks
     for _ in range(warmup):
         step()
     sync()
-    times = []
-    for _ in range(blocks):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            step()
-        sync()
-        times.append((time.perf_counter() - t0) / reps * 1e3)
-    return statistics.median(times)
+    return statistics.median([block_ms(step, reps) for _ in range(blocks)])
 
 
 def time_interleaved(step_a, step_b, reps, warmup, blocks=None):
@@ -114,12 +117,8 @@ def time_interleaved(step_a, step_b, reps, warmup, blocks=None):
     sync()
     times_a, times_b = [], []
     for _ in range(blocks):
-        for step, times in ((step_a, times_a), (step_b, times_b)):
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                step()
-            sync()
-            times.append((time.perf_counter() - t0) / reps * 1e3)
+        times_a.append(block_ms(step_a, reps))
+        times_b.append(block_ms(step_b, reps))
     ratios = [a / b for a, b in zip(times_a, times_b)]
     quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
     return statistics.median(times_a), statistics.median(times_b), quartiles

@@ -290,10 +290,12 @@ def _conv_grid(total: int, itemsize: int) -> tuple:
     return (max(1, min(-(-groups // _CONV_BLOCK), 1 << 20)),)
 
 
-@functools.lru_cache(maxsize=1024)
-def _conv_geometry_cached(x_shape, kernel, stride, padding, dilation, out_size):
-    g = reference.conv_geometry(x_shape, kernel, stride, padding, dilation, out_size)
+def _geometry_and_args(*args):
+    g = reference.conv_geometry(*args)
     return g, tuple(np.int32(v) for v in g)
+
+
+_geometry_and_args_cached = functools.lru_cache(maxsize=1024)(_geometry_and_args)
 
 
 def _conv_geometry(x_shape, kernel, stride, padding, dilation, out_size):
@@ -302,10 +304,9 @@ def _conv_geometry(x_shape, kernel, stride, padding, dilation, out_size):
     and its time is host time); unhashable arguments (lists) are not memoized."""
     args = (tuple(x_shape), kernel, stride, padding, dilation, out_size)
     try:
-        return _conv_geometry_cached(*args)
+        return _geometry_and_args_cached(*args)
     except TypeError:
-        g = reference.conv_geometry(*args)
-        return g, tuple(np.int32(v) for v in g)
+        return _geometry_and_args(*args)
 
 
 def _conv_launch(name, src, geometry_args, shape, out):
