@@ -487,7 +487,8 @@ def bench_hgemm(quick):
     wgmma = [("hgemm_wgmma", ("wgmma", {})),
              ("hgemm_wgmma PROXY_FENCE=0", ("wgmma", dict(PROXY_FENCE=0))),
              ("hgemm_wgmma BN=128 STAGES=6", ("wgmma", dict(BN=128, STAGES=6))),
-             ("hgemm_wgmma STAGES=3", ("wgmma", dict(STAGES=3)))] if is_sm90() else []
+             ("hgemm_wgmma STAGES=3", ("wgmma", dict(STAGES=3))),
+             ("hgemm_wgmma BM=256 BN=128", ("wgmma", dict(BM=256, BN=128)))] if is_sm90() else []
     for M, N, Kd in sizes:
         variants = [("hgemm", "auto"), ("hgemm BN=128", {})] + wgmma[:1]
         if (M, N, Kd) in ((4096, 4096, 4096), (8192, 8192, 8192)):
@@ -563,40 +564,59 @@ def mm24_variant(label, tiling, sets, out, ref, flop, t_dense_ours, t_cublas):
 
 
 # The sm_90a 2:4 GEMM's tilings (its author's list); each is compared with the dense
-# hgemm_wgmma of the same BN ("the same tiling"; BK=128 has no dense twin: BN=128 stands in).
-MM24_WGMMA_TILINGS = [{}, dict(META_REGS=2, META_WAIT0=0), dict(STAGES=5), dict(STAGES=3),
-                      dict(BN=128), dict(BN=128, BK=128), dict(PROXY_FENCE=0)]
+# hgemm_wgmma of the same BM x BN CTA tile ("the same tiling"; BK=128 has no dense twin: the
+# dense kernel of that BM x BN stands in). The BM=256 BN=128 rows are the tile shape made for a
+# 2:4 A (mm24_wgmma.cu: 34 KiB of loads a k tile against 41 KiB at 128 x 256, while the dense
+# kernel pays 48 KiB at both); the first five run in --quick.
+MM24_WGMMA_TILINGS = [{}, dict(BM=256, BN=128), dict(BM=256, BN=128, STAGES=6),
+                      dict(BM=256, BN=128, STAGES=6, META_REGS=2, META_WAIT0=0),
+                      dict(META_REGS=2, META_WAIT0=0), dict(STAGES=5), dict(STAGES=3),
+                      dict(BN=128), dict(BN=128, BK=128), dict(PROXY_FENCE=0),
+                      dict(BM=256, BN=128, BK=128, STAGES=3), dict(BM=256, BN=128, STAGES=5)]
+MM24_WGMMA_QUICK = 5
+DENSE_WGMMA_TILES = ((128, 256), (128, 128), (256, 128))  # (BM, BN) of hgemm_wgmma
+# (dense tiling, 2:4 tiling) pairs timed in alternation: the default tiles (128 x 256 both),
+# and the 256 x 128 tile both, the 2:4 kernel with 6 stages (its shared memory allows them;
+# the dense kernel's 48 KiB stages allow 4).
+MM24_WGMMA_PAIRS = (({}, {}), (dict(BM=256, BN=128), dict(BM=256, BN=128, STAGES=6)))
 
 
 def mm24_wgmma_rows(label, sets, out, ref, flop, t_cublas):
+    from minigrad.kernels import wgmma_model
+
     def pick(i):
         return sets[i % len(sets)]
 
     dense = {}
-    for bn in (256, 128):
-        dense[bn] = guarded("mm24", f"{label} dense hgemm_wgmma BN={bn}", time_gpu,
-                            lambda i, bn=bn: K.hgemm_wgmma(pick(i)[0], pick(i)[1], out=out,
-                                                           tiling=dict(BN=bn)), reps=20)
-    guarded("mm24", f"{label} mm24_wgmma vs dense, interleaved", mm24_wgmma_paired, label,
-            sets, out)
+    for bm, bn in DENSE_WGMMA_TILES:
+        dense[bm, bn] = guarded("mm24", f"{label} dense hgemm_wgmma BM={bm} BN={bn}", time_gpu,
+                                lambda i, t=dict(BM=bm, BN=bn): K.hgemm_wgmma(
+                                    pick(i)[0], pick(i)[1], out=out, tiling=t), reps=20)
+    for dense_tiling, sparse_tiling in MM24_WGMMA_PAIRS:
+        guarded("mm24", f"{label} mm24_wgmma vs dense, interleaved", mm24_wgmma_paired, label,
+                sets, out, dense_tiling, sparse_tiling)
     tilings = MM24_WGMMA_TILINGS if (VARIANTS["on"] or "8192" in label) else \
-        MM24_WGMMA_TILINGS[:3]
+        MM24_WGMMA_TILINGS[:MM24_WGMMA_QUICK]
     for tiling in tilings:
         name = f"{label} mm24_wgmma {tiling_name(tiling)}".rstrip()
+        t = wgmma_model.sp_tiling(tiling)  # BM, BN with the defaults filled in
         guarded("mm24", name, mm24_wgmma_variant, name, tiling, sets, out, ref, flop,
-                dense.get(tiling.get("BN", 256)), t_cublas)
+                dense.get((t["BM"], t["BN"])), t_cublas)
 
 
-def mm24_wgmma_paired(label, sets, out):
-    """The target's ratio (2:4 wgmma.sp over our dense wgmma GEMM, default tilings, BN=256
-    both) from rounds that time the two in alternation: its median and quartiles."""
+def mm24_wgmma_paired(label, sets, out, dense_tiling, sparse_tiling):
+    """The target's ratio (2:4 wgmma.sp over our dense wgmma GEMM with the same BM x BN CTA
+    tile) from rounds that time the two in alternation: its median and quartiles."""
     def pick(i):
         return sets[i % len(sets)]
     (t_dense, t_sparse), [(ratio, q1, q3)] = time_interleaved([
-        lambda i: K.hgemm_wgmma(pick(i)[0], pick(i)[1], out=out, tiling=dict(BN=256)),
-        lambda i: _cuda.mm_24_wgmma(pick(i)[2], pick(i)[3], pick(i)[1], out=out)])
-    record("mm24", f"{label} mm24_wgmma vs dense hgemm_wgmma, interleaved", time_ms=t_sparse,
-           our_dense_hgemm_ms=t_dense, speedup_vs_our_dense=ratio,
+        lambda i: K.hgemm_wgmma(pick(i)[0], pick(i)[1], out=out, tiling=dense_tiling),
+        lambda i: _cuda.mm_24_wgmma(pick(i)[2], pick(i)[3], pick(i)[1], out=out,
+                                    tiling=sparse_tiling)])
+    names = f"dense {tiling_name(dense_tiling) or 'default'}, 2:4 " \
+            f"{tiling_name(sparse_tiling) or 'default'}"
+    record("mm24", f"{label} mm24_wgmma vs dense hgemm_wgmma, interleaved ({names})",
+           time_ms=t_sparse, our_dense_hgemm_ms=t_dense, speedup_vs_our_dense=ratio,
            speedup_lower_quartile=q1, speedup_upper_quartile=q3,
            note="40 rounds, dense and 2:4 alternating; the ratio's median and quartiles")
 
@@ -613,7 +633,7 @@ def mm24_wgmma_variant(label, tiling, sets, out, ref, flop, t_dense_same_tiling,
     if t_dense_same_tiling:
         fields.update(our_dense_hgemm_ms=t_dense_same_tiling,
                       speedup_vs_our_dense=t_dense_same_tiling / t,
-                      our_dense="hgemm_wgmma, same BN")
+                      our_dense="hgemm_wgmma, same BM x BN")
     peak = LIMITS.get("wgmma_sp_peak_tflops")
     if peak:
         fields["fraction_of_wgmma_sp_peak"] = flop / t / 1e9 / peak

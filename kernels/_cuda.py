@@ -695,19 +695,20 @@ def hgemm_wgmma(A, B, out=None, out_dtype=None, *, tiling=None):
     both operands from 128B-swizzled shared memory, cp.async pipeline): float16 (or bfloat16)
     A, B, fp32 accumulation, output float32 (default) or the input type. Any M, N, K; K or N
     not a multiple of 8 cost a zero-padded copy (as ``hgemm``). Needs an sm_90 GPU
-    (DeviceError elsewhere). ``tiling`` overrides the -D macros: BN (256 or 128), STAGES
-    (default 4), GROUP_M (8), PROXY_FENCE (1; 0 = without fence.proxy.async, for timing).
+    (DeviceError elsewhere). ``tiling`` overrides the -D macros: BM (128; 256 with BN 128),
+    BN (256 or 128), STAGES (default 4), GROUP_M (8), PROXY_FENCE (1; 0 = without
+    fence.proxy.async, for timing).
     Must equal ``reference.hgemm`` (model: ``wgmma_model.simulate_hgemm_wgmma``)."""
     from . import wgmma_model
 
     t = wgmma_model.tiling(tiling)  # validates the macros before anything runs
 
     def launch(A_, B_, C_, M, Np, Kp, name):
-        smem = wgmma_model.smem_bytes(t["BN"], t["STAGES"])
+        smem = wgmma_model.smem_bytes(t["BN"], t["STAGES"], t["BM"])
         kernel = get_sm90a_kernel("hgemm_wgmma.cu", f"hgemm_wgmma_{name}", dict(tiling or {}),
                                   smem)
-        grid = (-(-M // wgmma_model.BM) * -(-Np // t["BN"]),)
-        kernel(grid, (wgmma_model.THREADS,), (_i32(M), _i32(Np), _i32(Kp), A_, B_, C_),
+        grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
+        kernel(grid, (wgmma_model.threads(t["BM"]),), (_i32(M), _i32(Np), _i32(Kp), A_, B_, C_),
                shared_mem=smem)
 
     return _padded_gemm(A, B, out, out_dtype, launch, "hgemm_wgmma")
@@ -716,21 +717,22 @@ def hgemm_wgmma(A, B, out=None, out_dtype=None, *, tiling=None):
 def wgmma_peak(iters: int = 4096, blocks_per_sm: int = 1, tiling=None):
     """Launch hgemm_wgmma.cu's ``wgmma_peak_f16`` (the main loop's wgmma sequence on one
     resident shared-memory stage, no loads): returns (launch, flop) for the caller to time.
-    flop = blocks * 2 warpgroups * iters * 4 wgmma * 2 * 64 * BN * 16."""
+    flop = blocks * BM/64 warpgroups * iters * 4 wgmma * 2 * 64 * BN * 16."""
     from . import wgmma_model
 
     t = wgmma_model.tiling(tiling)
     cp = _require_sm90("wgmma_peak")
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     blocks = blocks_per_sm * sms
-    smem = wgmma_model.smem_bytes(t["BN"], 1)
-    out = cp.empty(blocks * wgmma_model.THREADS, dtype=cp.float32)
+    smem = wgmma_model.smem_bytes(t["BN"], 1, t["BM"])
+    threads = wgmma_model.threads(t["BM"])
+    out = cp.empty(blocks * threads, dtype=cp.float32)
     kernel = get_sm90a_kernel("hgemm_wgmma.cu", "wgmma_peak_f16", dict(tiling or {}), smem)
 
     def launch():
-        kernel((blocks,), (wgmma_model.THREADS,), (out, _i32(iters)), shared_mem=smem)
+        kernel((blocks,), (threads,), (out, _i32(iters)), shared_mem=smem)
 
-    flop = blocks * 2 * iters * 4 * 2 * 64 * t["BN"] * 16
+    flop = blocks * (t["BM"] // 64) * iters * 4 * 2 * 64 * t["BN"] * 16
     return launch, flop
 
 
@@ -744,18 +746,19 @@ def mm_24_wgmma(values, metadata, B, out=None, *, K=None, tiling=None):
     memory, metadata in registers, hgemm_wgmma's CTA tiling and pipeline). Same arguments,
     conventions, checks and result as ``mm_24`` (fp32 out unless ``out`` is in the input type;
     N padded to 8; ``K``, W's width, to check B's rows exactly). Needs an sm_90 GPU
-    (DeviceError elsewhere). ``tiling``: BN (256/128), BK (64; 128 with BN=128), STAGES (4),
-    GROUP_M (8), PROXY_FENCE (1), and the diagnostics SP_SEL, META_WAIT0, A_SBO/B_LBO/B_SBO.
+    (DeviceError elsewhere). ``tiling``: BM (128; 256 with BN=128), BN (256/128), BK (64; 128
+    with BN=128), STAGES (4), GROUP_M (8), PROXY_FENCE (1), META_REGS (1/2), and the
+    diagnostics SP_SEL, META_WAIT0, A_SBO/B_LBO/B_SBO.
     Must equal ``reference.mm_24`` (model: ``wgmma_model.simulate_mm24_wgmma``)."""
     from . import wgmma_model
 
     t = wgmma_model.sp_tiling(tiling)  # validates the macros before anything runs
 
     def launch(B_, C_, M, Np, K, Kp, name):
-        smem = wgmma_model.sp_smem_bytes(t["BN"], t["BK"], t["STAGES"])
+        smem = wgmma_model.sp_smem_bytes(t["BN"], t["BK"], t["STAGES"], t["BM"])
         kernel = get_sm90a_kernel("mm24_wgmma.cu", f"mm24_wgmma_{name}", dict(tiling or {}), smem)
-        grid = (-(-M // wgmma_model.BM) * -(-Np // t["BN"]),)
-        kernel(grid, (wgmma_model.THREADS,),
+        grid = (-(-M // t["BM"]) * -(-Np // t["BN"]),)
+        kernel(grid, (wgmma_model.threads(t["BM"]),),
                (_i32(M), _i32(Np), _i32(K), _i32(Kp), values, metadata, B_, C_), shared_mem=smem)
 
     return _padded_mm24(values, metadata, B, out, launch, "mm_24_wgmma", K)
@@ -764,20 +767,21 @@ def mm_24_wgmma(values, metadata, B, out=None, *, K=None, tiling=None):
 def wgmma_sp_peak(iters: int = 4096, blocks_per_sm: int = 1, tiling=None):
     """Launch mm24_wgmma.cu's ``wgmma_sp_peak_f16`` (the main loop's wgmma.sp sequence on one
     resident stage, no loads): returns (launch, flop) for the caller to time. flop counts the
-    dense-equivalent work: blocks * 2 warpgroups * iters * BK/32 * 2 * 64 * BN * 32."""
+    dense-equivalent work: blocks * BM/64 warpgroups * iters * BK/32 * 2 * 64 * BN * 32."""
     from . import wgmma_model
 
     t = wgmma_model.sp_tiling(tiling)
     cp = _require_sm90("wgmma_sp_peak")
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     blocks = blocks_per_sm * sms
-    smem = (wgmma_model.sp_a_stage_bytes(t["BK"])
+    smem = (wgmma_model.sp_a_stage_bytes(t["BK"], t["BM"])
             + wgmma_model.sp_b_stage_bytes(t["BN"], t["BK"]) + 1024)
-    out = cp.empty(blocks * wgmma_model.THREADS, dtype=cp.float32)
+    threads = wgmma_model.threads(t["BM"])
+    out = cp.empty(blocks * threads, dtype=cp.float32)
     kernel = get_sm90a_kernel("mm24_wgmma.cu", "wgmma_sp_peak_f16", dict(tiling or {}), smem)
 
     def launch():
-        kernel((blocks,), (wgmma_model.THREADS,), (out, _i32(iters)), shared_mem=smem)
+        kernel((blocks,), (threads,), (out, _i32(iters)), shared_mem=smem)
 
-    flop = blocks * 2 * iters * (t["BK"] // 32) * 2 * 64 * t["BN"] * 32
+    flop = blocks * (t["BM"] // 64) * iters * (t["BK"] // 32) * 2 * 64 * t["BN"] * 32
     return launch, flop

@@ -12,13 +12,18 @@
 //   M, N, K need not be multiples of the tile: out-of-range chunks are zero-filled by
 //   cp.async (src-size 0) and out-of-range outputs are not stored.
 //
-// Tiling (BN, STAGES, GROUP_M are -D macros; BM and BK are fixed)
+// Tiling (BM, BN, STAGES, GROUP_M are -D macros; BK is fixed)
 //   CTA tile BM x BN = 128 x 256 (BN = 128 also supported), k tile BK = 64, STAGES = 4.
-//   2 warpgroups (256 threads); warpgroup wg computes rows 64 wg .. 64 wg + 63 of the tile with
-//   one wgmma m64nBNk16 per k16 step (4 per k tile), accumulators in registers (BN/2 floats
-//   per thread). Shared memory per stage: A 128 x 64 halves (16 KiB) + B 64 x BN halves
-//   (32 KiB at BN = 256): 192 KiB for 4 stages, plus 1 KiB to align the base to 1024 bytes.
-//   Blocks walk the tiles in grouped order (GROUP_M tile rows at a time), as hgemm.cu.
+//   BM / 64 warpgroups (THREADS = 2 BM: 256 threads); warpgroup wg computes rows 64 wg ..
+//   64 wg + 63 of the tile with one wgmma m64nBNk16 per k16 step (4 per k tile), accumulators
+//   in registers (BN/2 floats per thread). Shared memory per stage: A BM x 64 halves (16 KiB at BM =
+//   128) + B 64 x BN halves (32 KiB at BN = 256): 192 KiB for 4 stages, plus 1 KiB to align the
+//   base to 1024 bytes. Blocks walk the tiles in grouped order (GROUP_M tile rows at a time),
+//   as hgemm.cu.
+//   BM = 256 (with BN = 128 only: 512 threads may hold at most 128 registers each, and BN/2 =
+//   64 of them are accumulators) is 4 warpgroups on a 256 x 128 tile: the same 48 KiB per
+//   stage for the same 4.2 MFLOP per k tile as 128 x 256. It exists as the dense kernel with
+//   mm24_wgmma.cu's BM = 256 tiling, for the "same tiling" comparison (see there).
 //
 // Shared-memory layouts (byte offsets inside one stage; the stage bases are 1024-aligned)
 //   A, K-major, 128B swizzle (PTX "K-major, 128-Byte swizzling"): row m is one 128-byte line
@@ -51,7 +56,7 @@
 //     + 8 ((i / 2) % 2), column 8 (i / 4) + 2 (tid % 4) + (i % 2) (acc_row / acc_col).
 //     The epilogue stores registers (i, i+1), i even, as one float2 / packed half2.
 //
-// Pipeline (all 256 threads load and compute; no warp specialisation)
+// Pipeline (all THREADS threads load and compute; no warp specialisation)
 //   prologue: cp.async k tiles 0 .. STAGES-3, one commit group each.
 //   k tile kt (stage kt % STAGES):
 //     cp.async.wait_group STAGES-3 (this thread's part of tile kt has landed);
@@ -71,7 +76,7 @@
 //   the variant without it, for an A/B timing on a GPU (tests check both give A @ B).
 //
 // Launch configuration
-//   block 256 threads, grid ceil(M/128) * ceil(N/BN) (1-D), dynamic shared memory
+//   block THREADS = 2 BM threads, grid ceil(M/BM) * ceil(N/BN) (1-D), dynamic shared memory
 //   SMEM_BYTES = STAGES (BM BK + BK BN) 2 + 1024 (opt-in above 48 KiB).
 //   Kernel names: hgemm_wgmma_<f16|bf16>_<f32|f16|bf16>; wgmma_peak_f16 (throughput ceiling:
 //   the same wgmma on one resident smem stage, no loads).
@@ -99,9 +104,11 @@
 #ifndef PROXY_FENCE
 #define PROXY_FENCE 1  // 0: no fence.proxy.async before the barrier (A/B timing only, see above)
 #endif
-#define BM 128
+#ifndef BM
+#define BM 128                            // CTA rows: 128, or 256 with BN = 128
+#endif
 #define BK 64
-#define THREADS 256                       // two warpgroups
+#define THREADS (2 * BM)                  // one warpgroup (128 threads) per 64 rows
 #define MMA_K 16                          // k per wgmma (m64nBNk16)
 #define A_ROW_BYTES 128                   // BK halves: one 128-byte swizzled line per row
 #define A_SWZ_MODE 1                      // descriptor swizzle mode: 128B

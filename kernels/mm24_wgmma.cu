@@ -26,13 +26,23 @@
 //   selector 0 and 1 read the same words (SP_SEL, default 0).
 //   B: K x N row-major (N % 8 == 0; the launcher pads), C: M x N row-major.
 //
-// Tiling (BN, BK, STAGES, GROUP_M are -D macros; BM is fixed) -- hgemm_wgmma.cu's CTA tiling
+// Tiling (BM, BN, BK, STAGES, GROUP_M are -D macros) -- hgemm_wgmma.cu's CTA tiling
 //   CTA tile BM x BN = 128 x 256 (BN = 128 also), logical k tile BK = 64 (BK = 128 also, with
-//   BN = 128 for shared memory), STAGES = 4, 2 warpgroups (256 threads); warpgroup wg computes
-//   rows 64 wg .. 64 wg + 63 with one wgmma.sp m64nBNk32 per k32 step (BK/32 per k tile),
-//   BN/2 fp32 accumulators per thread. Shared memory per stage: A 128 x BK/2 kept halves
-//   (8 KiB at BK 64), B BK x BN halves (32 KiB), metadata 128/16 x BK/32 x 16 words (1 KiB);
-//   4 stages = 164 KiB + 1 KiB alignment pad. Grouped tile order as hgemm_wgmma.cu.
+//   BN = 128 for shared memory), STAGES = 4, BM / 64 warpgroups (THREADS = 2 BM: 256 threads);
+//   warpgroup wg computes rows 64 wg .. 64 wg + 63 with one wgmma.sp m64nBNk32 per k32 step
+//   (BK/32 per k tile), BN/2 fp32 accumulators per thread. Shared memory per stage: A BM x BK/2
+//   kept halves (8 KiB at BM 128, BK 64), B BK x BN halves (32 KiB), metadata BM/16 x BK/32 x
+//   16 words (1 KiB); 4 stages = 164 KiB + 1 KiB alignment pad. Grouped tile order as
+//   hgemm_wgmma.cu.
+//   BM = 256, BN = 128 (4 warpgroups, 512 threads of at most 128 registers, 64 of them
+//   accumulators) is the tile shape for a 2:4 A. Neither kernel reaches its tensor-core peak
+//   from cp.async loads: on the H200 the dense 128 x 256 kernel (48 KiB a k tile) ran 1.33x
+//   faster than 128 x 128 (32 KiB for half the flops), i.e. in proportion to the bytes each
+//   flop costs, so both are bound by the L2 -> shared-memory traffic, not by the math. A CTA
+//   tile whose rows are sparse costs, per k tile of 2 BM BN 64 flops, BM BK/2 2 (A) + BK BN 2
+//   (B) + BM BK/8 (metadata) bytes: 41 KiB at 128 x 256 but 34 KiB at 256 x 128, while the
+//   dense kernel pays 48 KiB at either shape. So 256 x 128 is the "same tiling" at which a
+//   2:4 A saves most; 256 x 256 would need 256 accumulators a thread.
 //
 // Shared-memory layouts (byte offsets inside one stage; stage bases are 1024-aligned)
 //   A (kept values), K-major, swizzled rows of BK bytes (BK/2 halves): BK = 64 -> 64-byte
@@ -76,7 +86,8 @@
 //   replays the shared-memory side of this schedule.
 //
 // Launch configuration
-//   block 256 threads, grid ceil(M/128) * ceil(N/BN) (1-D), dynamic shared memory SMEM_BYTES.
+//   block THREADS = 2 BM threads, grid ceil(M/BM) * ceil(N/BN) (1-D), dynamic shared memory
+//   SMEM_BYTES.
 //   Kernel names: mm24_wgmma_<f16|bf16>_<f32|f16|bf16>(M, N, K, Kp, V, E, B, C) (mm24.cu's
 //   signature); wgmma_sp_peak_f16(out, iters) (the same wgmma.sp sequence on one resident
 //   stage, no loads: the throughput ceiling).
@@ -119,8 +130,10 @@
 #ifndef SP_SEL
 #define SP_SEL 0       // sparsity selector (0: threads T0,T1; 1: T2,T3 -- both hold the words)
 #endif
-#define BM 128
-#define THREADS 256                          // two warpgroups
+#ifndef BM
+#define BM 128                               // CTA rows: 128, or 256 with BN = 128
+#endif
+#define THREADS (2 * BM)                     // one warpgroup (128 threads) per 64 rows
 #define MMA_K 32                             // logical k per wgmma.sp (m64nBNk32)
 #define KSTEPS (BK / 32)                     // wgmma.sp k32 steps per k tile
 #define A_ROW_BYTES BK                       // BK/2 kept halves per row

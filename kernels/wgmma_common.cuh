@@ -1,6 +1,6 @@
 // wgmma_common.cuh -- what the two Hopper warpgroup-MMA GEMMs share: hgemm_wgmma.cu (dense,
 // wgmma.mma_async m64nNk16) and mm24_wgmma.cu (2:4 sparse, wgmma.mma_async.sp m64nNk32) have
-// the same CTA tiling (BM x BN, 2 warpgroups), the same B path (N-major 128B-swizzled stage,
+// the same CTA tiling (BM x BN, BM/64 warpgroups), the same B path (N-major 128B-swizzled stage,
 // cp.async copy plan, descriptor), the same pipeline and the same epilogue; only the A operand
 // (dense K-major rows vs compressed kept values + metadata) and the instruction differ.
 // minigrad.kernels.wgmma_model is the NumPy model of every function here; the tests compare it
@@ -9,7 +9,7 @@
 // Include it after tc_common.cuh (u32/u16, cp.async, pack2, tile_coords) and after the
 // kernel's own tile macros and A layout (kernel_source inlines one level of our headers, so
 // this header includes nothing itself). The including file defines:
-//   BM, BN, BK, THREADS, STAGES, GROUP_M, PROXY_FENCE   tiling (BM 128, THREADS 256)
+//   BM, BN, BK, THREADS, STAGES, GROUP_M, PROXY_FENCE   tiling (BM 128 or 256, THREADS 2 BM)
 //   MMA_K                  k extent of one instruction: k rows of B it reads (16 or 32)
 //   A_ROW_BYTES            bytes of one A row of a stage (128 dense; BK sparse)
 //   A_SWZ_MODE             A's descriptor swizzle mode (1 = 128B, 2 = 64B)
@@ -43,6 +43,9 @@
 #endif
 
 static_assert(BN == 128 || BN == 256, "BN must be 128 or 256 (the wgmma N)");
+static_assert(THREADS == 2 * BM && (BM == 128 || (BM == 256 && BN == 128)),
+              "BM is 128 (2 warpgroups), or 256 (4 warpgroups) with BN = 128: 512 threads hold "
+              "at most 128 registers each");
 static_assert(STAGES >= 3, "the pipeline keeps STAGES-2 tiles in flight");
 static_assert(SMEM_BYTES <= 227 * 1024, "shared memory over the 227 KiB per-block limit");
 static_assert(A_RPI % 8 == 0 && B_RPI % 8 == 0 && THREADS % B_CHUNKS == 0,
@@ -223,11 +226,11 @@ struct AbCopy {
 };
 
 // ----------------------------------------------------------------------------- main loop
-// Per k tile kt (stage rd = kt % STAGES; all 256 threads load and compute):
+// Per k tile kt (stage rd = kt % STAGES; all THREADS threads load and compute):
 //   cp.async.wait_group STAGES-3   this thread's part of tile kt has landed;
 //   fence.proxy.async              ... and is visible to the async proxy wgmma reads through
 //                                  (PROXY_FENCE=0 drops it, for an A/B timing);
-//   __syncthreads                  everyone's part of tile kt, and both warpgroups' wgmmas
+//   __syncthreads                  everyone's part of tile kt, and every warpgroup's wgmmas
 //                                  of tile kt-2 are complete (their wait_group 1 of kt-1);
 //   wgmma.fence; issue(rd); wgmma.commit_group;
 //   copy.load(wr, next)            cp.async of tile next = kt + STAGES - 2 (if < KT) into

@@ -71,9 +71,9 @@ import numpy as np
 KERNEL = Path(__file__).resolve().parent / "hgemm_wgmma.cu"
 HEADER = Path(__file__).resolve().parent / "wgmma_common.cuh"   # shared by both kernels
 
-BM, BK = 128, 64          # fixed in the kernel
-THREADS = 256             # two warpgroups
-TILING = dict(BN=256, STAGES=4, GROUP_M=8)   # defaults of the -D macros
+BM, BK = 128, 64          # BM: the default of the -D macro (128 or 256); BK fixed (dense)
+THREADS = 256             # at BM = 128: two warpgroups (threads(bm) in general)
+TILING = dict(BM=128, BN=256, STAGES=4, GROUP_M=8)   # defaults of the -D macros
 SWIZZLE_128B = 1          # descriptor bits 63-62
 SWIZZLE_64B = 2
 SWIZZLE_BITS = {1: 3, 2: 2, 3: 1}       # descriptor mode -> log2(16-byte chunks per row)
@@ -81,15 +81,21 @@ SWIZZLE_ROW_BYTES = {1: 128, 2: 64, 3: 32}
 DESC_MASK14 = 0x3FFF
 
 
+def threads(bm: int = BM) -> int:
+    """``THREADS`` of both kernels: one warpgroup (128 threads) per 64 rows of the CTA tile."""
+    return 2 * bm
+
+
 def tiling(overrides: dict | None = None) -> dict:
     """The kernel's tile macros with ``overrides`` applied and checked (as the .cu asserts).
-    Recognised keys: BN (128/256), STAGES (>= 3), GROUP_M, PROXY_FENCE (0/1), and the
-    diagnostic descriptor strides A_LBO, A_SBO, B_LBO, B_SBO."""
+    Recognised keys: BM (128; 256 with BN 128), BN (128/256), STAGES (>= 3), GROUP_M,
+    PROXY_FENCE (0/1), and the diagnostic descriptor strides A_LBO, A_SBO, B_LBO, B_SBO."""
     t = _tiling("hgemm_wgmma", TILING, (), overrides)
-    return _check_smem(t, smem_bytes(t["BN"], t["STAGES"]), ("BN", "STAGES"))
+    return _check_smem(t, smem_bytes(t["BN"], t["STAGES"], t["BM"]), ("BM", "BN", "STAGES"))
 
 
-_SHARED_KEYS = ("BN", "STAGES", "GROUP_M", "PROXY_FENCE", "A_LBO", "A_SBO", "B_LBO", "B_SBO")
+_SHARED_KEYS = ("BM", "BN", "STAGES", "GROUP_M", "PROXY_FENCE", "A_LBO", "A_SBO", "B_LBO",
+                "B_SBO")
 
 
 def _tiling(kernel: str, defaults: dict, more_keys: tuple, overrides: dict | None) -> dict:
@@ -102,6 +108,11 @@ def _tiling(kernel: str, defaults: dict, more_keys: tuple, overrides: dict | Non
         t[key] = int(value)
     if t["BN"] not in (128, 256):
         raise ValueError(f"BN must be 128 or 256, got {t['BN']}")
+    if t["BM"] not in (128, 256):
+        raise ValueError(f"BM must be 128 or 256, got {t['BM']}")
+    if t["BM"] == 256 and t["BN"] != 128:
+        raise ValueError("BM=256 needs BN=128 (4 warpgroups of 128 threads, at most 128 "
+                         "registers a thread, BN/2 of them accumulators)")
     if t["STAGES"] < 3:
         raise ValueError(f"STAGES must be >= 3, got {t['STAGES']}")
     return t
@@ -114,9 +125,9 @@ def _check_smem(t: dict, need: int, names: tuple) -> dict:
     return t
 
 
-def smem_bytes(bn: int = 256, stages: int = 4) -> int:
+def smem_bytes(bn: int = 256, stages: int = 4, bm: int = BM) -> int:
     """``SMEM_BYTES`` of the kernel: the stages plus 1 KiB to align the base to 1024."""
-    return stages * (BM * BK * 2 + BK * bn * 2) + 1024
+    return stages * (a_stage_bytes(bm) + BK * bn * 2) + 1024
 
 
 def strides(a_row_bytes: int = 128, bk: int = BK, **override) -> dict:
@@ -176,7 +187,12 @@ def decode_desc(desc: int) -> dict:
                                                            | 3 << 62))
 
 
-A_STAGE_BYTES = BM * BK * 2
+def a_stage_bytes(bm: int = BM) -> int:
+    """``A_STAGE_BYTES`` of hgemm_wgmma.cu: bm rows of BK halves."""
+    return bm * BK * 2
+
+
+A_STAGE_BYTES = a_stage_bytes(BM)
 
 
 def b_stage_bytes(bn: int = 256, bk: int = BK) -> int:
@@ -191,9 +207,10 @@ def _desc_a(sA, stage, wg, kk, a_row_bytes, a_stage_bytes, mode, bk, override) -
                      s["A_SBO"], swizzle=mode)
 
 
-def desc_a(sA: int, stage: int, wg: int, kk: int, bn: int = 256, **override) -> int:
+def desc_a(sA: int, stage: int, wg: int, kk: int, bn: int = 256, bm: int = BM,
+           **override) -> int:
     """``desc_a`` for hgemm_wgmma.cu (128-byte A rows, 128B swizzle): k16 step ``kk``."""
-    return _desc_a(sA, stage, wg, kk, 128, A_STAGE_BYTES, SWIZZLE_128B, BK, override)
+    return _desc_a(sA, stage, wg, kk, 128, a_stage_bytes(bm), SWIZZLE_128B, BK, override)
 
 
 def desc_b(sB: int, stage: int, kk: int, bn: int = 256, bk: int = BK, mma_k: int = 16,
@@ -261,8 +278,9 @@ def read_operand(smem: np.ndarray, desc: int, major: str, rows: int, variant: st
 
 
 def acc_row(tid, i):
-    """Row (0..127) of the CTA tile held by accumulator register i of thread tid (ISA figure
-    "WGMMA .m64nNk16 register fragment layout for accumulator matrix D", two warpgroups)."""
+    """Row (0 .. BM-1) of the CTA tile held by accumulator register i of thread tid (ISA figure
+    "WGMMA .m64nNk16 register fragment layout for accumulator matrix D", warpgroup tid // 128
+    on rows 64 (tid // 128) ..)."""
     tid, i = np.asarray(tid), np.asarray(i)
     warpgroup, warp, lane = tid // 128, (tid % 128) // 32, tid % 32
     return warpgroup * 64 + warp * 16 + lane // 4 + 8 * ((i // 2) % 2)
@@ -274,7 +292,7 @@ def acc_col(tid, i):
 
 
 def wgmma_m64nNk16(acc: np.ndarray, A: np.ndarray, B: np.ndarray, wg: int) -> None:
-    """``acc[tid, i]`` (256 threads x N/2 registers, fp32) += A (64 x 16) B (16 x N) for the
+    """``acc[tid, i]`` (THREADS threads x N/2 registers, fp32) += A (64 x 16) B (16 x N) for the
     128 threads of warpgroup ``wg``, through the accumulator layout."""
     n = B.shape[1]
     D = A.astype(np.float32) @ B.astype(np.float32)
@@ -286,25 +304,26 @@ def wgmma_m64nNk16(acc: np.ndarray, A: np.ndarray, B: np.ndarray, wg: int) -> No
 # ---------------------------------------------------------------------------- copy plan
 
 
-def _chunk_plan(n_rows: int, chunks: int, row_bytes: int, offset):
+def _chunk_plan(n_rows: int, chunks: int, row_bytes: int, offset, n_threads: int = THREADS):
     """a_copy_* / b_copy_* of wgmma_common.cuh for a tile of ``n_rows`` rows of ``chunks``
     16-byte chunks: round it of thread tid copies chunk tid % chunks of row tid / chunks +
     it * rpi (rpi = THREADS / chunks) to ``offset(row, col)``, written as the .cu does: the
     first round's destination + it * rpi * row_bytes."""
-    rpi = THREADS // chunks
-    tid = np.arange(THREADS)[:, None]
+    rpi = n_threads // chunks
+    tid = np.arange(n_threads)[:, None]
     it = np.arange(n_rows // rpi)[None, :]
     plan = dict(row=tid // chunks + it * rpi,
-                col=np.broadcast_to(tid % chunks * 8, (THREADS, it.shape[1])))
+                col=np.broadcast_to(tid % chunks * 8, (n_threads, it.shape[1])))
     plan["dst"] = offset(tid // chunks, tid % chunks * 8) + it * (rpi * row_bytes)
     return plan
 
 
-def copy_plan(bn: int = 256):
+def copy_plan(bn: int = 256, bm: int = BM):
     """hgemm_wgmma.cu's a_copy_* / b_copy_* for every thread and round: dicts of arrays
     (tid, it) -> row, col (elements of the tile) and dst (byte offset in the stage)."""
-    return (_chunk_plan(BM, BK // 8, 128, a_tile_offset),
-            _chunk_plan(BK, bn // 8, 128, b_tile_offset))
+    n = threads(bm)
+    return (_chunk_plan(bm, BK // 8, 128, a_tile_offset, n),
+            _chunk_plan(BK, bn // 8, 128, b_tile_offset, n))
 
 
 def bank_conflicts(dst: np.ndarray) -> int:
@@ -314,17 +333,17 @@ def bank_conflicts(dst: np.ndarray) -> int:
     worst = 1
     for it in range(dst.shape[1]):
         groups = (dst[:, it] // 16) % 8
-        for start in range(0, THREADS, 8):
+        for start in range(0, dst.shape[0], 8):
             worst = max(worst, 8 - len(set(groups[start:start + 8].tolist())) + 1)
     return worst
 
 
 def fill_stage(smem: np.ndarray, sA: int, sB: int, stage: int, A: np.ndarray, B: np.ndarray,
-               m0: int, n0: int, kt: int, bn: int = 256) -> None:
+               m0: int, n0: int, kt: int, bn: int = 256, bm: int = BM) -> None:
     """Replay the kernel's ``load_stage``: every cp.async chunk of tile kt, zero-filled where
     the source is out of range (src-size 0), into the uint8 shared window ``smem``."""
-    a, b = copy_plan(bn)
-    _cp_async(smem, a, A, sA + stage * A_STAGE_BYTES, m0 + a["row"], kt * BK + a["col"])
+    a, b = copy_plan(bn, bm)
+    _cp_async(smem, a, A, sA + stage * a_stage_bytes(bm), m0 + a["row"], kt * BK + a["col"])
     _cp_async(smem, b, B, sB + stage * b_stage_bytes(bn), kt * BK + b["row"], n0 + b["col"])
 
 
@@ -397,8 +416,8 @@ def check_pipeline(KT: int, stages: int = 4, metadata: bool = False) -> None:
     """Replay ``pipeline_schedule`` with the PTX semantics of ``cp.async.wait_group N`` (all but
     the newest N of this thread's committed groups are complete) and ``wgmma.wait_group N``
     (all but the newest N of this warpgroup's wgmma groups are complete), in the worst case
-    (nothing completes before a wait forces it). Both warpgroups run the same sequence and
-    meet only at barriers, so a fact about the *other* warpgroup (its copies landed, its
+    (nothing completes before a wait forces it). All warpgroups (2 or 4) run the same sequence
+    and meet only at barriers, so a fact about *another* warpgroup (its copies landed, its
     wgmmas finished) is known only as of the last barrier. Raises AssertionError on a wgmma
     reading a stage before every thread's copy of its tile is complete, fenced and behind a
     barrier, or on a refill of a stage that a wgmma of either warpgroup may still read.
@@ -413,7 +432,7 @@ def check_pipeline(KT: int, stages: int = 4, metadata: bool = False) -> None:
     landed_self, fenced_self, landed_all = set(), set(), set()  # this thread / everyone
     mma_groups: list[int] = []        # tiles of this warpgroup's uncompleted wgmma groups
     mma_done_self: set[int] = set()
-    mma_done_all: set[int] = set()    # complete in both warpgroups, as of the last barrier
+    mma_done_all: set[int] = set()    # complete in every warpgroup, as of the last barrier
     e_read_self: set[int] = set()
     e_read_all: set[int] = set()
     regs_tile = None
@@ -474,7 +493,7 @@ def simulate_hgemm_wgmma(A: np.ndarray, B: np.ndarray, out_dtype=np.float32,
     ``A`` (M x K) and ``B`` (K x N) float16/bfloat16 bits with K % 8 == 0 and N % 8 == 0 (the
     kernel's contract). Unwritten outputs stay NaN."""
     t = tiling(tile)
-    bn, stages = t["BN"], t["STAGES"]
+    bm, bn, stages = t["BM"], t["BN"], t["STAGES"]
     override = {k: t[k] for k in ("A_LBO", "A_SBO", "B_LBO", "B_SBO") if k in t}
     M, K = A.shape
     N = B.shape[1]
@@ -483,17 +502,17 @@ def simulate_hgemm_wgmma(A: np.ndarray, B: np.ndarray, out_dtype=np.float32,
     if A.dtype.itemsize != 2 or B.dtype.itemsize != 2:
         raise TypeError("A and B must be 16-bit floats")
     to_f32 = _to_f32(A.dtype)
-    smem = np.zeros(smem_bytes(bn, stages), np.uint8)   # base 0 is 1024-aligned
-    sA, sB = 0, stages * A_STAGE_BYTES
+    smem = np.zeros(smem_bytes(bn, stages, bm), np.uint8)   # base 0 is 1024-aligned
+    sA, sB = 0, stages * a_stage_bytes(bm)
     KT = -(-K // BK)
 
     def k_tile(acc, m0, n0, kt):
         stage = kt % stages
-        fill_stage(smem, sA, sB, stage, A, B, m0, n0, kt, bn)
-        for wg in range(2):
+        fill_stage(smem, sA, sB, stage, A, B, m0, n0, kt, bn, bm)
+        for wg in range(bm // 64):
             for kk in range(BK // 16):
-                a_bits = read_operand(smem, desc_a(sA, stage, wg, kk, bn, **override), "K", 64,
-                                      variant)
+                a_bits = read_operand(smem, desc_a(sA, stage, wg, kk, bn, bm, **override), "K",
+                                      64, variant)
                 b_bits = read_operand(smem, desc_b(sB, stage, kk, bn, **override), "MN", bn,
                                       variant)
                 wgmma_m64nNk16(acc, to_f32(a_bits.view(A.dtype)), to_f32(b_bits.view(B.dtype)),
@@ -512,15 +531,15 @@ def replay_ctas(M: int, N: int, KT: int, t: dict, smem: np.ndarray, k_tile,
     acc[tid, register]), then ``store_tile``'s masked epilogue (registers i, i+1 -> columns
     c, c+1). The shared window is filled with 0xFF (NaN halves, illegal metadata) per CTA so
     that a read of an unwritten byte shows up; unwritten outputs stay NaN."""
-    bn = t["BN"]
+    bm, bn = t["BM"], t["BN"]
     C = np.full((M, N), np.nan, dtype=out_dtype)
-    tiles_m, tiles_n = -(-M // BM), -(-N // bn)
-    tid = np.arange(THREADS)[:, None]
+    tiles_m, tiles_n = -(-M // bm), -(-N // bn)
+    tid = np.arange(threads(bm))[:, None]
     i = np.arange(0, bn // 2, 2)[None, :]
     for pid in range(tiles_m * tiles_n):
-        bm, bnn = tile_coords(pid, tiles_m, tiles_n, t["GROUP_M"])
-        m0, n0 = bm * BM, bnn * bn
-        acc = np.zeros((THREADS, bn // 2), np.float32)
+        tm, tn = tile_coords(pid, tiles_m, tiles_n, t["GROUP_M"])
+        m0, n0 = tm * bm, tn * bn
+        acc = np.zeros((threads(bm), bn // 2), np.float32)
         smem[:] = 0xFF
         for kt in range(KT):
             k_tile(acc, m0, n0, kt)
@@ -568,11 +587,12 @@ def wgmma_operand_macros() -> str:
 
 
 def cu_defaults(path: Path = KERNEL) -> dict:
-    """The ``#define NAME value`` defaults of a .cu file (BN, STAGES, GROUP_M, BM, BK, THREADS),
-    read from the source so that TILING / SP_TILING / BM / BK here cannot drift from it."""
+    """The ``#define NAME value`` defaults of a .cu file (BN, STAGES, GROUP_M, BM, BK), read
+    from the source so that TILING / SP_TILING / BM / BK here cannot drift from it (THREADS is
+    ``2 * BM`` in both files: ``threads``)."""
     text = path.read_text()
     out = {}
-    for name in ("BN", "STAGES", "GROUP_M", "BM", "BK", "THREADS"):
+    for name in ("BN", "STAGES", "GROUP_M", "BM", "BK"):
         m = re.search(rf"^#define {name} (\d+)\b", text, re.M)
         if m:
             out[name] = int(m.group(1))
@@ -632,7 +652,7 @@ one that reproduces a wrong result.
 """
 
 SP_KERNEL = Path(__file__).resolve().parent / "mm24_wgmma.cu"
-SP_TILING = dict(BN=256, BK=64, STAGES=4, GROUP_M=8)   # defaults of the -D macros
+SP_TILING = dict(BM=128, BN=256, BK=64, STAGES=4, GROUP_M=8)   # defaults of the -D macros
 SP_VARIANTS = ("isa", "mn_swapped", "no_swizzle", "a_no_swizzle", "a_swizzle128")
 SP_META_VARIANTS = ("isa", "nibble_swapped", "halves_swapped", "lane_rows")
 SP_META_PAD_WORD = 0x84ED9C84  # legal nibbles 4 8 C 9 D E 4 8 (the peak kernel's metadata)
@@ -640,7 +660,8 @@ SP_META_PAD_WORD = 0x84ED9C84  # legal nibbles 4 8 C 9 D E 4 8 (the peak kernel'
 
 def sp_tiling(overrides: dict | None = None) -> dict:
     """mm24_wgmma.cu's tile macros with ``overrides`` applied and checked (as the .cu asserts).
-    Keys: BN (128/256), BK (64/128), STAGES (>= 3), GROUP_M, PROXY_FENCE (0/1), SP_SEL (0/1),
+    Keys: BM (128; 256 with BN 128), BN (128/256), BK (64/128), STAGES (>= 3), GROUP_M,
+    PROXY_FENCE (0/1), SP_SEL (0/1),
     META_REGS (1: one metadata register set, 2: two alternating by k tile), META_WAIT0 (0/1:
     wgmma.wait_group 0 before the metadata registers are rewritten; default 1 with one set,
     0 with two), and the diagnostic descriptor strides A_LBO, A_SBO, B_LBO, B_SBO."""
@@ -652,23 +673,25 @@ def sp_tiling(overrides: dict | None = None) -> dict:
         raise ValueError(f"BK must be 64 or 128, got {t['BK']}")
     if t.get("SP_SEL", 0) not in (0, 1):
         raise ValueError("SP_SEL (sparsity selector) must be 0 or 1")
-    return _check_smem(t, sp_smem_bytes(t["BN"], t["BK"], t["STAGES"]), ("BN", "BK", "STAGES"))
+    return _check_smem(t, sp_smem_bytes(t["BN"], t["BK"], t["STAGES"], t["BM"]),
+                       ("BM", "BN", "BK", "STAGES"))
 
 
-def sp_a_stage_bytes(bk: int = 64) -> int:
-    return BM * bk                       # BM rows x bk/2 kept halves
+def sp_a_stage_bytes(bk: int = 64, bm: int = BM) -> int:
+    return bm * bk                       # bm rows x bk/2 kept halves
 
 
 sp_b_stage_bytes = b_stage_bytes   # B is hgemm_wgmma's (wgmma_common.cuh), at mm24's bk
 
 
-def sp_e_stage_words(bk: int = 64) -> int:
-    return BM // 16 * (bk // 32) * 16
+def sp_e_stage_words(bk: int = 64, bm: int = BM) -> int:
+    return bm // 16 * (bk // 32) * 16
 
 
-def sp_smem_bytes(bn: int = 256, bk: int = 64, stages: int = 4) -> int:
+def sp_smem_bytes(bn: int = 256, bk: int = 64, stages: int = 4, bm: int = BM) -> int:
     """``SMEM_BYTES`` of mm24_wgmma.cu: A, B and metadata stages plus the 1 KiB alignment pad."""
-    per_stage = sp_a_stage_bytes(bk) + sp_b_stage_bytes(bn, bk) + 4 * sp_e_stage_words(bk)
+    per_stage = (sp_a_stage_bytes(bk, bm) + sp_b_stage_bytes(bn, bk)
+                 + 4 * sp_e_stage_words(bk, bm))
     return stages * per_stage + 1024
 
 
@@ -686,10 +709,11 @@ def sp_a_tile_offset(m, c, bk: int = 64):
 
 
 def sp_desc_a(sA: int, stage: int, wg: int, kk: int, bn: int = 256, bk: int = 64,
-              **override) -> int:
+              bm: int = BM, **override) -> int:
     """``desc_a`` for mm24_wgmma.cu: rows 64 wg .., kept values 16 kk .. of stage ``stage``
     (bk-byte rows, 64B swizzle at bk 64, 128B at bk 128)."""
-    return _desc_a(sA, stage, wg, kk, bk, sp_a_stage_bytes(bk), sp_a_mode(bk), bk, override)
+    return _desc_a(sA, stage, wg, kk, bk, sp_a_stage_bytes(bk, bm), sp_a_mode(bk), bk,
+                   override)
 
 
 def sp_desc_b(sB: int, stage: int, kk: int, bn: int = 256, bk: int = 64, **override) -> int:
@@ -779,13 +803,14 @@ def sp_expand_a(kept: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- copy plan, registers
 
 
-def sp_copy_plan(bn: int = 256, bk: int = 64):
+def sp_copy_plan(bn: int = 256, bk: int = 64, bm: int = BM):
     """mm24_wgmma.cu's a_copy_* / b_copy_* (wgmma_common.cuh's, with bk/16 chunks of kept
     values per A row) and e_copy_* for every thread and round."""
-    a = _chunk_plan(BM, bk // 16, bk, lambda m, c: sp_a_tile_offset(m, c, bk))
-    b = _chunk_plan(bk, bn // 8, 128, lambda k, n: b_tile_offset(k, n, bk))
+    n = threads(bm)
+    a = _chunk_plan(bm, bk // 16, bk, lambda m, c: sp_a_tile_offset(m, c, bk), n)
+    b = _chunk_plan(bk, bn // 8, 128, lambda k, n: b_tile_offset(k, n, bk), n)
     ksteps = bk // 32
-    n_e = sp_e_stage_words(bk) // 4
+    n_e = sp_e_stage_words(bk, bm) // 4
     t = np.arange(n_e)
     e = dict(tid=t, mt=t // (4 * ksteps), ks=t // 4 % ksteps, word=4 * (t % 4), dst=16 * t)
     return a, b, e
@@ -807,12 +832,12 @@ def sp_e_read_word(tid, kk, bk: int = 64):
 
 
 def sp_fill_stage(smem, sA, sB, sE, stage, V, Eflat, B, m0, n0, kt, MT, KS, bn=256, bk=64,
-                  what="abe", e_tile=None):
+                  what="abe", e_tile=None, bm=BM):
     """Replay load_ab / load_e of mm24_wgmma.cu for tile kt into the uint8 window ``smem``:
     cp.async chunks, zero-filled out of range (A, B), metadata always copied (clamped)."""
-    a, b, e = sp_copy_plan(bn, bk)
+    a, b, e = sp_copy_plan(bn, bk, bm)
     if "a" in what:
-        _cp_async(smem, a, V, sA + stage * sp_a_stage_bytes(bk), m0 + a["row"],
+        _cp_async(smem, a, V, sA + stage * sp_a_stage_bytes(bk, bm), m0 + a["row"],
                   kt * (bk // 2) + a["col"])
     if "b" in what:
         _cp_async(smem, b, B, sB + stage * b_stage_bytes(bn, bk), kt * bk + b["row"],
@@ -820,7 +845,7 @@ def sp_fill_stage(smem, sA, sB, sE, stage, V, Eflat, B, m0, n0, kt, MT, KS, bn=2
     if "e" in what:
         words = smem.view(np.uint32)
         src = sp_e_copy_src(e["tid"], m0, kt, MT, KS, bk)
-        dst = (sE + stage * 4 * sp_e_stage_words(bk) + e["dst"]) // 4
+        dst = (sE + stage * 4 * sp_e_stage_words(bk, bm) + e["dst"]) // 4
         words[dst[:, None] + np.arange(4)] = Eflat[src[:, None] + np.arange(4)]
 
 
@@ -838,7 +863,7 @@ def simulate_mm24_wgmma(values: np.ndarray, metadata: np.ndarray, B: np.ndarray,
     (``meta_variant``), fp32 accumulation in the accumulator layout, masked epilogue.
     Unwritten outputs stay NaN."""
     t = sp_tiling(tile)
-    bn, bk, stages = t["BN"], t["BK"], t["STAGES"]
+    bm, bn, bk, stages = t["BM"], t["BN"], t["BK"], t["STAGES"]
     sel = t.get("SP_SEL", 0)
     override = {k: t[k] for k in ("A_LBO", "A_SBO", "B_LBO", "B_SBO") if k in t}
     M, KC = values.shape
@@ -851,22 +876,24 @@ def simulate_mm24_wgmma(values: np.ndarray, metadata: np.ndarray, B: np.ndarray,
     to_f32 = _to_f32(values.dtype)
     MT, KS = -(-M // 16), Kp // 32
     Eflat = np.ascontiguousarray(metadata, dtype=np.uint32).reshape(-1)
-    a_sz, b_sz, e_sz = sp_a_stage_bytes(bk), b_stage_bytes(bn, bk), 4 * sp_e_stage_words(bk)
-    smem = np.zeros(sp_smem_bytes(bn, bk, stages), np.uint8)
+    a_sz, b_sz = sp_a_stage_bytes(bk, bm), b_stage_bytes(bn, bk)
+    e_sz = 4 * sp_e_stage_words(bk, bm)
+    smem = np.zeros(sp_smem_bytes(bn, bk, stages, bm), np.uint8)
     sA, sB, sE = 0, stages * a_sz, stages * (a_sz + b_sz)
     KT = -(-Kp // bk)
     words = smem.view(np.uint32)
 
     def k_tile(acc, m0, n0, kt):
         stage = kt % stages
-        sp_fill_stage(smem, sA, sB, sE, stage, values, Eflat, B, m0, n0, kt, MT, KS, bn, bk)
-        for wg in range(2):
+        sp_fill_stage(smem, sA, sB, sE, stage, values, Eflat, B, m0, n0, kt, MT, KS, bn, bk,
+                      bm=bm)
+        for wg in range(bm // 64):
             for kk in range(bk // 32):
                 th = np.arange(128 * wg, 128 * wg + 128)
                 e_regs = words[(sE + stage * e_sz) // 4 + sp_e_read_word(th, kk, bk)]
                 i0, i1 = sp_meta_positions(e_regs, sel, meta_variant)
-                kept = read_operand(smem, sp_desc_a(sA, stage, wg, kk, bn, bk, **override), "K",
-                                    64, variant, 32)
+                kept = read_operand(smem, sp_desc_a(sA, stage, wg, kk, bn, bk, bm, **override),
+                                    "K", 64, variant, 32)
                 Bop = read_operand(smem, sp_desc_b(sB, stage, kk, bn, bk, **override), "MN", bn,
                                    variant, 32)
                 A = sp_expand_a(to_f32(kept.view(values.dtype)), i0, i1)

@@ -29,6 +29,7 @@ from .kernels_testdata import rel_err
 
 SOURCE = T.KERNEL_DIR / "hgemm_wgmma.cu"
 BNS = [256, 128]
+SHAPES = [(128, 256), (128, 128), (256, 128)]  # (BM, BN) CTA tiles
 
 
 # ------------------------------------------------------------------ model vs the .cu text
@@ -37,7 +38,9 @@ BNS = [256, 128]
 def test_model_constants_match_the_cu_defaults():
     d = W.cu_defaults()
     assert d == dict(BN=W.TILING["BN"], STAGES=W.TILING["STAGES"], GROUP_M=W.TILING["GROUP_M"],
-                     BM=W.BM, BK=W.BK, THREADS=W.THREADS)
+                     BM=W.TILING["BM"], BK=W.BK)
+    assert W.BM == W.TILING["BM"] and W.THREADS == W.threads(W.BM) == 256
+    assert re.search(r"^#define THREADS \(2 \* BM\)", SOURCE.read_text(), re.M)
 
 
 def test_wgmma_operand_lists_are_the_generated_ones():
@@ -86,19 +89,20 @@ def test_write_layouts_are_bijections(bn):
     assert np.array_equal(W.a_tile_offset(mm, kk), swz(mm, kk // 8, 8) * 2)
 
 
-@pytest.mark.parametrize("bn", BNS)
+@pytest.mark.parametrize("bm, bn", SHAPES)
 @pytest.mark.parametrize("stages", [3, 4])
-def test_descriptor_reads_match_the_written_layout(bn, stages):
+def test_descriptor_reads_match_the_written_layout(bm, bn, stages):
     """Every element every wgmma of every stage reads (ISA address model of the kernel's
     descriptors) is where the cp.async plan wrote that element."""
-    sA, sB = 0, stages * W.A_STAGE_BYTES
+    a_sz = W.a_stage_bytes(bm)
+    sA, sB = 0, stages * a_sz
     r, k = np.meshgrid(np.arange(64), np.arange(16), indexing="ij")
     n, kb = np.meshgrid(np.arange(bn), np.arange(16), indexing="ij")
     for stage in range(stages):
         for kk in range(W.BK // 16):
-            for wg in range(2):
-                got = W.desc_element_address(W.desc_a(sA, stage, wg, kk, bn), "K", r, k)
-                want = sA + stage * W.A_STAGE_BYTES + W.a_tile_offset(64 * wg + r, 16 * kk + k)
+            for wg in range(bm // 64):
+                got = W.desc_element_address(W.desc_a(sA, stage, wg, kk, bn, bm), "K", r, k)
+                want = sA + stage * a_sz + W.a_tile_offset(64 * wg + r, 16 * kk + k)
                 assert np.array_equal(got, want), (stage, kk, wg)
             got = W.desc_element_address(W.desc_b(sB, stage, kk, bn), "MN", n, kb)
             want = sB + stage * W.b_stage_bytes(bn) + W.b_tile_offset(16 * kk + kb, n)
@@ -118,12 +122,13 @@ def test_misreadings_give_other_addresses():
 # --------------------------------------------------------------- copy plan, accumulators
 
 
-@pytest.mark.parametrize("bn", BNS)
-def test_copy_plan_writes_each_element_once_conflict_free(bn):
-    a, b = W.copy_plan(bn)
+@pytest.mark.parametrize("bm, bn", SHAPES)
+def test_copy_plan_writes_each_element_once_conflict_free(bm, bn):
+    a, b = W.copy_plan(bn, bm)
+    assert a["row"].shape[0] == b["row"].shape[0] == W.threads(bm)
     assert np.array_equal(a["dst"], W.a_tile_offset(a["row"], a["col"]))
     assert np.array_equal(b["dst"], W.b_tile_offset(b["row"], b["col"]))
-    for plan, rows, cols in ((a, W.BM, W.BK), (b, W.BK, bn)):
+    for plan, rows, cols in ((a, bm, W.BK), (b, W.BK, bn)):
         cover = np.zeros((rows, cols), int)
         for r, c in zip(plan["row"].ravel(), plan["col"].ravel()):
             cover[r, c:c + 8] += 1
@@ -133,11 +138,11 @@ def test_copy_plan_writes_each_element_once_conflict_free(bn):
         assert (plan["col"] % 8 == 0).all()
 
 
-@pytest.mark.parametrize("bn", BNS)
-def test_accumulator_layout_and_epilogue_cover_the_tile_once(bn):
-    tid, i = np.meshgrid(np.arange(W.THREADS), np.arange(bn // 2), indexing="ij")
+@pytest.mark.parametrize("bm, bn", SHAPES)
+def test_accumulator_layout_and_epilogue_cover_the_tile_once(bm, bn):
+    tid, i = np.meshgrid(np.arange(W.threads(bm)), np.arange(bn // 2), indexing="ij")
     rows, cols = W.acc_row(tid, i), W.acc_col(tid, i)
-    cover = np.zeros((W.BM, bn), int)
+    cover = np.zeros((bm, bn), int)
     np.add.at(cover, (rows, cols), 1)
     assert (cover == 1).all()
     # the epilogue stores registers (i, i+1), i even, as one 8-byte / 4-byte pair
@@ -189,12 +194,12 @@ SIM_SHAPES = [(128, 256, 64), (257, 136, 72), (1, 8, 8), (130, 520, 200), (300, 
 
 
 @pytest.mark.parametrize("shape", SIM_SHAPES)
-@pytest.mark.parametrize("bn", BNS)
-def test_model_gemm_equals_matmul(rng, shape, bn):
+@pytest.mark.parametrize("bm, bn", SHAPES)
+def test_model_gemm_equals_matmul(rng, shape, bm, bn):
     M, N, Kd = shape
     A = rng.uniform(-1, 1, (M, Kd)).astype(np.float16)
     B = rng.uniform(-1, 1, (Kd, N)).astype(np.float16)
-    C = W.simulate_hgemm_wgmma(A, B, tile=dict(BN=bn))
+    C = W.simulate_hgemm_wgmma(A, B, tile=dict(BM=bm, BN=bn))
     assert not np.isnan(C).any()
     want = A.astype(np.float64) @ B.astype(np.float64)
     assert rel_err(C, want) < 1e-6
@@ -236,32 +241,41 @@ def test_tiling_validation():
     with pytest.raises(ValueError, match="shared memory"):
         W.tiling(dict(STAGES=5))
     with pytest.raises(ValueError, match="unknown"):
+        W.tiling(dict(BK=32))
+    with pytest.raises(ValueError, match="BM must be"):
         W.tiling(dict(BM=64))
+    with pytest.raises(ValueError, match="BM=256 needs BN=128"):
+        W.tiling(dict(BM=256))
+    with pytest.raises(ValueError, match="shared memory"):
+        W.tiling(dict(BM=256, BN=128, STAGES=5))
     assert W.smem_bytes(256, 4) == 4 * (16384 + 32768) + 1024
+    assert W.smem_bytes(128, 4, 256) == 4 * (32768 + 16384) + 1024
 
 
 # -------------------------------------------------------- the .cu compiled by nvcc (host)
 
 
 @T.needs_nvcc
-@pytest.mark.parametrize("defines", [{}, {"BN": 128, "STAGES": 6}, {"STAGES": 3}],
-                         ids=["default", "bn128-s6", "s3"])
+@pytest.mark.parametrize("defines", [{}, {"BN": 128, "STAGES": 6}, {"STAGES": 3},
+                                     {"BM": 256, "BN": 128}],
+                         ids=["default", "bn128-s6", "s3", "bm256-bn128"])
 def test_cu_layout_functions_equal_the_model(tmp_path, defines):
     """The kernel's own layout/descriptor/copy/accumulator functions, run on the host."""
     t = W.tiling(defines)
-    bn, stages = t["BN"], t["STAGES"]
+    bm, bn, stages = t["BM"], t["BN"], t["STAGES"]
     d = T.host_dump(tmp_path, "hgemm_wgmma.cu", defines)
     T.check_common_rows(
-        d, bn=bn, bk=W.BK, stages=stages, group_m=t["GROUP_M"], threads=W.THREADS, bm=W.BM,
-        a_stage_bytes=W.A_STAGE_BYTES, b_stage_bytes=W.b_stage_bytes(bn),
-        smem_bytes=W.smem_bytes(bn, stages), a_offset=W.a_tile_offset,
-        b_offset=W.b_tile_offset, copy_plan=W.copy_plan(bn), acc_row=W.acc_row,
-        acc_col=W.acc_col, desc_a=lambda *a: W.desc_a(*a, bn), desc_b=lambda *a: W.desc_b(*a, bn),
-        mma_k=16)
+        d, bn=bn, bk=W.BK, stages=stages, group_m=t["GROUP_M"], threads=W.threads(bm), bm=bm,
+        a_stage_bytes=W.a_stage_bytes(bm), b_stage_bytes=W.b_stage_bytes(bn),
+        smem_bytes=W.smem_bytes(bn, stages, bm), a_offset=W.a_tile_offset,
+        b_offset=W.b_tile_offset, copy_plan=W.copy_plan(bn, bm), acc_row=W.acc_row,
+        acc_col=W.acc_col, desc_a=lambda *a: W.desc_a(*a, bn, bm),
+        desc_b=lambda *a: W.desc_b(*a, bn), mma_k=16)
 
 
 @T.needs_nvcc
-@pytest.mark.parametrize("defines", ["", "-DBN=128", "-DSTAGES=3", "-DPROXY_FENCE=0"])
+@pytest.mark.parametrize("defines", ["", "-DBN=128", "-DSTAGES=3", "-DPROXY_FENCE=0",
+                                     "-DBM=256 -DBN=128"])
 def test_ptxas_no_spills_no_wgmma_serialization(tmp_path, defines):
     T.ptxas_registers("hgemm_wgmma.cu", defines, tmp_path)
 
@@ -269,7 +283,8 @@ def test_ptxas_no_spills_no_wgmma_serialization(tmp_path, defines):
 # ------------------------------------------------------------ NVRTC with the launcher's options
 
 
-@pytest.mark.parametrize("defines", [None, {"BN": 128}, {"PROXY_FENCE": 0}])
+@pytest.mark.parametrize("defines", [None, {"BN": 128}, {"PROXY_FENCE": 0},
+                                     {"BM": 256, "BN": 128}])
 def test_nvrtc_builds_sm90a_with_the_launcher_options(defines):
     T.check_nvrtc_sm90a("hgemm_wgmma.cu", defines,
                         ("hgemm_wgmma_f16_f32", "hgemm_wgmma_bf16_bf16", "wgmma_peak_f16"))
@@ -322,17 +337,18 @@ def _diagnose(got, A, B, tile):
 
 
 @T.on_hopper
-@pytest.mark.parametrize("bn", BNS)
-def test_gpu_one_tile_diagnostic(cp, rng, bn):
+@pytest.mark.parametrize("bm, bn", SHAPES)
+def test_gpu_one_tile_diagnostic(cp, rng, bm, bn):
     """Run this first: one CTA, one k tile, small integers (the product is exact in fp32), so
     any layout error shows up exactly and is matched against the model's misreadings."""
-    A = rng.integers(-3, 4, (128, 64)).astype(np.float16)
+    A = rng.integers(-3, 4, (bm, 64)).astype(np.float16)
     B = rng.integers(-3, 4, (64, bn)).astype(np.float16)
     want = A.astype(np.float64) @ B.astype(np.float64)
-    out = cp.full((128, bn), cp.nan, cp.float32)
-    got = cp.asnumpy(_cuda.hgemm_wgmma(cp.asarray(A), cp.asarray(B), out=out, tiling=dict(BN=bn)))
+    out = cp.full((bm, bn), cp.nan, cp.float32)
+    tile = dict(BM=bm, BN=bn)
+    got = cp.asnumpy(_cuda.hgemm_wgmma(cp.asarray(A), cp.asarray(B), out=out, tiling=tile))
     assert np.array_equal(got, want), "hgemm_wgmma one-tile product wrong:\n" + _diagnose(
-        got, A, B, dict(BN=bn))
+        got, A, B, tile)
 
 
 GEMM_SHAPES = [(128, 256, 64), (128, 128, 128), (257, 135, 77), (1, 8, 16), (300, 520, 1000),
@@ -359,7 +375,8 @@ def test_gpu_hgemm_wgmma(cp, rng, shape, out_dtype):
 
 @T.on_hopper
 @pytest.mark.parametrize("tiling", [dict(BN=128), dict(STAGES=3), dict(PROXY_FENCE=0),
-                                    dict(BN=128, STAGES=6), dict(GROUP_M=1)])
+                                    dict(BN=128, STAGES=6), dict(GROUP_M=1),
+                                    dict(BM=256, BN=128), dict(BM=256, BN=128, STAGES=3)])
 def test_gpu_hgemm_wgmma_tilings(cp, rng, tiling):
     A = rng.uniform(-1, 1, (333, 264)).astype(np.float16)
     B = rng.uniform(-1, 1, (264, 520)).astype(np.float16)

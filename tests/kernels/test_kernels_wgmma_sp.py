@@ -30,8 +30,15 @@ from . import wgmma_testing as T
 from .kernels_testdata import random_24, rel_err
 
 SOURCE = T.KERNEL_DIR / "mm24_wgmma.cu"
-TILES = [dict(), dict(BN=128), dict(BN=128, BK=128)]
-TILE_IDS = ["bn256-bk64", "bn128-bk64", "bn128-bk128"]
+TILES = [dict(), dict(BN=128), dict(BN=128, BK=128), dict(BM=256, BN=128),
+         dict(BM=256, BN=128, BK=128, STAGES=3)]
+TILE_IDS = ["bn256-bk64", "bn128-bk64", "bn128-bk128", "bm256-bn128", "bm256-bk128"]
+
+
+def _tile(tile):
+    """(BM, BN, BK) of a TILES entry."""
+    t = W.sp_tiling(tile)
+    return t["BM"], t["BN"], t["BK"]
 
 
 def _problem(rng, M, N, Kd, dtype=np.float16, ints=False):
@@ -57,7 +64,8 @@ def _problem(rng, M, N, Kd, dtype=np.float16, ints=False):
 def test_model_constants_match_the_cu_defaults():
     d = W.cu_defaults(W.SP_KERNEL)
     assert d == dict(BN=W.SP_TILING["BN"], BK=W.SP_TILING["BK"], STAGES=W.SP_TILING["STAGES"],
-                     GROUP_M=W.SP_TILING["GROUP_M"], BM=W.BM, THREADS=W.THREADS)
+                     GROUP_M=W.SP_TILING["GROUP_M"], BM=W.SP_TILING["BM"])
+    assert re.search(r"^#define THREADS \(2 \* BM\)", SOURCE.read_text(), re.M)
 
 
 def test_wgmma_sp_asm_operand_order():
@@ -138,15 +146,16 @@ def test_write_layouts_are_bijections(bk):
 def test_descriptor_reads_match_the_written_layout(tile, stages):
     """Every element every wgmma.sp of every stage reads (ISA address model of the kernel's
     descriptors) is where the cp.async plan wrote that element."""
-    bn, bk = tile.get("BN", 256), tile.get("BK", 64)
-    sA, sB = 0, stages * W.sp_a_stage_bytes(bk)
+    bm, bn, bk = _tile(tile)
+    sA, sB = 0, stages * W.sp_a_stage_bytes(bk, bm)
     r, k = np.meshgrid(np.arange(64), np.arange(16), indexing="ij")
     n, kb = np.meshgrid(np.arange(bn), np.arange(32), indexing="ij")
     for stage in range(stages):
         for kk in range(bk // 32):
-            for wg in range(2):
-                got = W.desc_element_address(W.sp_desc_a(sA, stage, wg, kk, bn, bk), "K", r, k)
-                want = (sA + stage * W.sp_a_stage_bytes(bk)
+            for wg in range(bm // 64):
+                got = W.desc_element_address(W.sp_desc_a(sA, stage, wg, kk, bn, bk, bm), "K", r,
+                                             k)
+                want = (sA + stage * W.sp_a_stage_bytes(bk, bm)
                         + W.sp_a_tile_offset(64 * wg + r, 16 * kk + k, bk))
                 assert np.array_equal(got, want), (stage, kk, wg)
             got = W.desc_element_address(W.sp_desc_b(sB, stage, kk, bn, bk), "MN", n, kb,
@@ -196,21 +205,22 @@ def test_metadata_lane_map_is_cutlass_elayout():
 
 
 @pytest.mark.parametrize("bk", [64, 128])
-def test_metadata_registers_decode_to_compress_24(rng, bk):
+@pytest.mark.parametrize("bm", [128, 256])
+def test_metadata_registers_decode_to_compress_24(rng, bk, bm):
     """The words each thread loads (e_read_word of the staged global words) decode, through the
     ISA map, to exactly the kept positions compress_24 encoded (reference.decode_metadata)."""
-    M, Kd = 128, 2 * bk
+    M, Kd = bm, 2 * bk
     Wd = random_24(rng, M, Kd)
     values, metadata = ref.compress_24(Wd)
     i0_ref, i1_ref = ref.decode_metadata(metadata, M)
     MT, KS = metadata.shape[:2]
     Eflat = metadata.reshape(-1)
-    a, b, e = W.sp_copy_plan(256, bk)
+    a, b, e = W.sp_copy_plan(256 if bm == 128 else 128, bk, bm)
     for kt in range(Kd // bk):
-        stage = np.zeros(W.sp_e_stage_words(bk), np.uint32)
+        stage = np.zeros(W.sp_e_stage_words(bk, bm), np.uint32)
         src = W.sp_e_copy_src(e["tid"], 0, kt, MT, KS, bk)
         stage[(e["dst"] // 4)[:, None] + np.arange(4)] = Eflat[src[:, None] + np.arange(4)]
-        for wg in range(2):
+        for wg in range(bm // 64):
             for kk in range(bk // 32):
                 th = np.arange(128 * wg, 128 * wg + 128)
                 i0, i1 = W.sp_meta_positions(stage[W.sp_e_read_word(th, kk, bk)])
@@ -257,10 +267,11 @@ def test_metadata_misreadings_differ():
 
 @pytest.mark.parametrize("tile", TILES, ids=TILE_IDS)
 def test_copy_plan_writes_each_element_once_conflict_free(tile):
-    bn, bk = tile.get("BN", 256), tile.get("BK", 64)
-    a, b, e = W.sp_copy_plan(bn, bk)
+    bm, bn, bk = _tile(tile)
+    a, b, e = W.sp_copy_plan(bn, bk, bm)
+    assert a["row"].shape[0] == b["row"].shape[0] == W.threads(bm)
     assert np.array_equal(a["dst"], W.sp_a_tile_offset(a["row"], a["col"], bk))
-    for plan, rows, cols in ((a, W.BM, bk // 2), (b, bk, bn)):
+    for plan, rows, cols in ((a, bm, bk // 2), (b, bk, bn)):
         cover = np.zeros((rows, cols), int)
         for r, c in zip(plan["row"].ravel(), plan["col"].ravel()):
             cover[r, c:c + 8] += 1
@@ -268,9 +279,9 @@ def test_copy_plan_writes_each_element_once_conflict_free(tile):
         assert W.bank_conflicts(plan["dst"]) == 1
     # metadata: the stage area is the tile's (mt, ks, 16 words) block, each word once
     words = (e["dst"] // 4)[:, None] + np.arange(4)
-    assert np.array_equal(np.sort(words.ravel()), np.arange(W.sp_e_stage_words(bk)))
+    assert np.array_equal(np.sort(words.ravel()), np.arange(W.sp_e_stage_words(bk, bm)))
     assert np.array_equal(e["dst"] // 4, (e["mt"] * (bk // 32) + e["ks"]) * 16 + e["word"])
-    assert len(e["tid"]) % 32 == 0 and len(e["tid"]) <= W.THREADS
+    assert len(e["tid"]) % 32 == 0 and len(e["tid"]) <= W.threads(bm)
 
 
 def test_metadata_copy_clamps_to_real_words():
@@ -284,10 +295,11 @@ def test_metadata_copy_clamps_to_real_words():
 
 def test_metadata_reads_are_broadcast_friendly():
     """Each warp's 32 metadata loads of a step touch one 64-byte block of its m16 block."""
-    for bk in (64, 128):
+    for bm, bk in ((128, 64), (128, 128), (256, 64), (256, 128)):
+        warps = W.threads(bm) // 32
         for kk in range(bk // 32):
-            w = W.sp_e_read_word(np.arange(256), kk, bk).reshape(8, 32)
-            for warp in range(8):
+            w = W.sp_e_read_word(np.arange(W.threads(bm)), kk, bk).reshape(warps, 32)
+            for warp in range(warps):
                 assert w[warp].min() == (warp * (bk // 32) + kk) * 16
                 assert w[warp].max() - w[warp].min() == 15
 
@@ -383,7 +395,14 @@ def test_tiling_validation():
     with pytest.raises(ValueError, match="shared memory"):
         W.sp_tiling(dict(BK=128))  # BN 256: 80 KiB a stage
     with pytest.raises(ValueError, match="unknown"):
+        W.sp_tiling(dict(BQ=64))
+    with pytest.raises(ValueError, match="BM must be"):
         W.sp_tiling(dict(BM=64))
+    with pytest.raises(ValueError, match="BM=256 needs BN=128"):
+        W.sp_tiling(dict(BM=256))
+    with pytest.raises(ValueError, match="shared memory"):
+        W.sp_tiling(dict(BM=256, BN=128, BK=128))  # 68 KiB a stage
+    assert W.sp_smem_bytes(128, 64, 6, 256) == 6 * (16384 + 16384 + 2048) + 1024
     with pytest.raises(ValueError, match="META_REGS"):
         W.sp_tiling(dict(META_REGS=3))
     assert W.sp_smem_bytes(256, 64, 4) == 4 * (8192 + 32768 + 1024) + 1024
@@ -409,33 +428,38 @@ E_SRC_CASES = [(0, 0, 8, 2), (128, 3, 11, 9), (256, 1, 17, 3), (0, 5, 1, 4)]
 
 @T.needs_nvcc
 @pytest.mark.parametrize("defines", [{}, {"BN": 128, "STAGES": 6}, {"BN": 128, "BK": 128},
-                                     {"STAGES": 3}], ids=["default", "bn128-s6", "bk128", "s3"])
+                                     {"STAGES": 3}, {"BM": 256, "BN": 128, "STAGES": 6},
+                                     {"BM": 256, "BN": 128, "BK": 128, "STAGES": 3}],
+                         ids=["default", "bn128-s6", "bk128", "s3", "bm256-s6", "bm256-bk128"])
 def test_cu_layout_functions_equal_the_model(tmp_path, defines):
     """The kernel's own layout/descriptor/copy/metadata/accumulator functions, run on the host."""
     t = W.sp_tiling(defines)
-    bn, bk, stages = t["BN"], t["BK"], t["STAGES"]
+    bm, bn, bk, stages = t["BM"], t["BN"], t["BK"], t["STAGES"]
+    threads = W.threads(bm)
     d = T.host_dump(tmp_path, "mm24_wgmma.cu", defines, DUMP_EXTRA)
-    a, b, e = W.sp_copy_plan(bn, bk)
+    a, b, e = W.sp_copy_plan(bn, bk, bm)
     T.check_common_rows(
-        d, bn=bn, bk=bk, stages=stages, group_m=t["GROUP_M"], threads=W.THREADS, bm=W.BM,
-        a_stage_bytes=W.sp_a_stage_bytes(bk), b_stage_bytes=W.b_stage_bytes(bn, bk),
-        smem_bytes=W.sp_smem_bytes(bn, bk, stages),
+        d, bn=bn, bk=bk, stages=stages, group_m=t["GROUP_M"], threads=threads, bm=bm,
+        a_stage_bytes=W.sp_a_stage_bytes(bk, bm), b_stage_bytes=W.b_stage_bytes(bn, bk),
+        smem_bytes=W.sp_smem_bytes(bn, bk, stages, bm),
         a_offset=lambda m, c: W.sp_a_tile_offset(m, c, bk),
         b_offset=lambda k, n: W.b_tile_offset(k, n, bk), copy_plan=(a, b), acc_row=W.acc_row,
-        acc_col=W.acc_col, desc_a=lambda *x: W.sp_desc_a(*x, bn, bk),
+        acc_col=W.acc_col, desc_a=lambda *x: W.sp_desc_a(*x, bn, bk, bm),
         desc_b=lambda *x: W.sp_desc_b(*x, bn, bk), mma_k=32)
-    assert d["SP_CONST"].tolist() == [4 * W.sp_e_stage_words(bk), W.sp_a_mode(bk)]
+    assert d["SP_CONST"].tolist() == [4 * W.sp_e_stage_words(bk, bm), W.sp_a_mode(bk)]
     got = d["E_COPY"].reshape(-1, 4)
     assert np.array_equal(got, np.stack([e["mt"], e["ks"], e["word"], e["dst"]], 1))
     want = np.concatenate([W.sp_e_copy_src(e["tid"], *cs, bk=bk) for cs in E_SRC_CASES])
     assert np.array_equal(d["E_SRC"], want)
-    tid, kk = np.meshgrid(np.arange(W.THREADS), np.arange(bk // 32), indexing="ij")
+    tid, kk = np.meshgrid(np.arange(threads), np.arange(bk // 32), indexing="ij")
     assert np.array_equal(d["E_READ"], W.sp_e_read_word(tid, kk, bk).ravel())
 
 
 PTXAS_VARIANTS = ["", "-DBN=128", "-DBN=128 -DBK=128", "-DSTAGES=3", "-DSTAGES=5",
                   "-DPROXY_FENCE=0", "-DSP_SEL=1", "-DMETA_WAIT0=0", "-DMETA_REGS=2",
-                  "-DMETA_REGS=2 -DBN=128 -DBK=128", "-DMETA_REGS=2 -DSTAGES=3"]
+                  "-DMETA_REGS=2 -DBN=128 -DBK=128", "-DMETA_REGS=2 -DSTAGES=3",
+                  "-DBM=256 -DBN=128", "-DBM=256 -DBN=128 -DSTAGES=6",
+                  "-DBM=256 -DBN=128 -DMETA_REGS=2", "-DBM=256 -DBN=128 -DBK=128 -DSTAGES=3"]
 
 
 @T.needs_nvcc
@@ -449,7 +473,8 @@ def test_ptxas_no_spills_no_wgmma_serialization(tmp_path, defines):
 
 
 @pytest.mark.parametrize("defines", [None, {"BN": 128}, {"BN": 128, "BK": 128},
-                                     {"META_WAIT0": 0}, {"META_REGS": 2}])
+                                     {"META_WAIT0": 0}, {"META_REGS": 2},
+                                     {"BM": 256, "BN": 128, "STAGES": 6}])
 def test_nvrtc_builds_sm90a_with_the_launcher_options(defines):
     T.check_nvrtc_sm90a("mm24_wgmma.cu", defines,
                         ("mm24_wgmma_f16_f32", "mm24_wgmma_bf16_bf16", "wgmma_sp_peak_f16"))
@@ -521,10 +546,10 @@ def _diagnose(got, values, metadata, B, want, tile):
 def test_gpu_one_tile_diagnostic(cp, rng, tile):
     """Run this first: one CTA, one k tile, small integers (exact in fp32), so any layout or
     metadata error shows up exactly and is matched against the model's misreadings."""
-    bn, bk = tile.get("BN", 256), tile.get("BK", 64)
-    Wd, B, values, metadata = _problem(rng, 128, bn, bk, ints=True)
+    bm, bn, bk = _tile(tile)
+    Wd, B, values, metadata = _problem(rng, bm, bn, bk, ints=True)
     want = Wd.astype(np.float64) @ B.astype(np.float64)
-    out = cp.full((128, bn), cp.nan, cp.float32)
+    out = cp.full((bm, bn), cp.nan, cp.float32)
     got = cp.asnumpy(_cuda.mm_24_wgmma(cp.asarray(values), cp.asarray(metadata), cp.asarray(B),
                                        out=out, tiling=tile))
     assert np.array_equal(got, want), "mm24_wgmma one-tile product wrong:\n" + _diagnose(
@@ -541,17 +566,18 @@ META_IDS = ["wait0", "regs2"]
 
 @T.on_hopper
 @pytest.mark.parametrize("meta", META_SCHEMES, ids=META_IDS)
-@pytest.mark.parametrize("tile", [dict(), dict(STAGES=3), dict(BN=128, BK=128)],
-                         ids=["default", "s3", "bk128"])
+@pytest.mark.parametrize("tile", [dict(), dict(STAGES=3), dict(BN=128, BK=128),
+                                  dict(BM=256, BN=128, STAGES=6)],
+                         ids=["default", "s3", "bk128", "bm256"])
 @pytest.mark.parametrize("k_tiles", [16, 15])
 def test_gpu_one_cta_many_k_tiles(cp, rng, tile, meta, k_tiles):
     """One CTA, 15 or 16 k tiles (an odd count leaves META_REGS=2's second phase out of the
     last trip), small integers: the pipeline and the metadata staging, exactly. On a
     mismatch, says whether META_WAIT0=1 alone makes the product right (the register hazard)
     or not (a staging/pipeline error)."""
-    bn = tile.get("BN", 256)
-    Kd = k_tiles * tile.get("BK", 64)
-    Wd, B, values, metadata = _problem(rng, 128, bn, Kd, ints=True)
+    bm, bn, bk = _tile(tile)
+    Kd = k_tiles * bk
+    Wd, B, values, metadata = _problem(rng, bm, bn, Kd, ints=True)
     want = Wd.astype(np.float64) @ B.astype(np.float64)
     dv, dm, dB = cp.asarray(values), cp.asarray(metadata), cp.asarray(B)
     got = cp.asnumpy(_cuda.mm_24_wgmma(dv, dm, dB, tiling=dict(tile, **meta)))
@@ -592,7 +618,10 @@ def test_gpu_mm24_wgmma(cp, rng, shape, out_dtype, meta):
                                     dict(PROXY_FENCE=0), dict(BN=128, BK=128),
                                     dict(BN=128, STAGES=6), dict(GROUP_M=1), dict(SP_SEL=1),
                                     *META_SCHEMES[1:], dict(META_REGS=2, META_WAIT0=0, BN=128,
-                                                            BK=128, SP_SEL=1)])
+                                                            BK=128, SP_SEL=1),
+                                    dict(BM=256, BN=128), dict(BM=256, BN=128, STAGES=6),
+                                    dict(BM=256, BN=128, STAGES=6, META_REGS=2, META_WAIT0=0),
+                                    dict(BM=256, BN=128, BK=128, STAGES=3)])
 def test_gpu_mm24_wgmma_tilings(cp, rng, tiling):
     Wd, B, values, metadata = _problem(rng, 333, 520, 264)
     want = Wd.astype(np.float64) @ B.astype(np.float64)

@@ -48,8 +48,8 @@ int main() {{
       for (int s = 0; s < STAGES; ++s)
         for (int kk = 0; kk < BK / MMA_K; ++kk) {{
         const unsigned sB = base + STAGES * A_STAGE_BYTES;
-        printf(" %llu %llu %llu", desc_a(base, s, 0, kk), desc_a(base, s, 1, kk),
-               desc_b(sB, s, kk));
+        for (int wg = 0; wg < BM / 64; ++wg) printf(" %llu", desc_a(base, s, wg, kk));
+        printf(" %llu", desc_b(sB, s, kk));
     }}
     {extra}
     printf("\n");
@@ -82,8 +82,9 @@ def check_common_rows(d: dict, *, bn, bk, stages, group_m, threads, bm, a_stage_
                       b_stage_bytes, smem_bytes, a_offset, b_offset, copy_plan, acc_row,
                       acc_col, desc_a, desc_b, mma_k) -> None:
     """The rows of ``host_dump`` equal the model: constants, A and B stage layouts, both copy
-    plans, the accumulator map, and the descriptors of every step of every stage at three
-    shared-memory bases (``desc_a(base, stage, wg, kk)``, ``desc_b(sB, stage, kk)``)."""
+    plans, the accumulator map, and the descriptors of every step of every stage (A: every
+    warpgroup's) at three shared-memory bases (``desc_a(base, stage, wg, kk)``,
+    ``desc_b(sB, stage, kk)``)."""
     assert d["CONST"].tolist() == [bm, bn, bk, stages, group_m, threads, a_stage_bytes,
                                    b_stage_bytes, smem_bytes]
     a_cols = d["A_TILE"].size // bm
@@ -105,7 +106,8 @@ def check_common_rows(d: dict, *, bn, bk, stages, group_m, threads, bm, a_stage_
         for s in range(stages):
             for kk in range(bk // mma_k):
                 sB = base + stages * a_stage_bytes
-                want += [desc_a(base, s, 0, kk), desc_a(base, s, 1, kk), desc_b(sB, s, kk)]
+                want += [desc_a(base, s, wg, kk) for wg in range(bm // 64)]
+                want.append(desc_b(sB, s, kk))
     assert d["DESC"].tolist() == want
 
 
