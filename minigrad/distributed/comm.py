@@ -59,8 +59,11 @@ def _install_abort_hook(comm):
     previous = sys.excepthook
 
     def hook(kind, value, tb):
-        sys.stderr.write(f"[rank {comm.Get_rank()}] uncaught exception; aborting the job\n")
-        traceback.print_exception(kind, value, tb)
+        # One write, the exception itself on its first line: mpiexec may stop forwarding a
+        # rank's output once Abort starts, and what arrived of it was the first line alone.
+        summary = "".join(traceback.format_exception_only(kind, value)).strip()
+        sys.stderr.write(f"[rank {comm.Get_rank()}] uncaught {summary}; aborting the job\n"
+                         + "".join(traceback.format_exception(kind, value, tb)))
         sys.stderr.flush()
         try:
             comm.Abort(1)
