@@ -42,7 +42,9 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # there): Linear24's kept index arrays (frozen_meta, the mma.sp metadata words),
 # searchsorted with NaNs in the sequence, entr's and logdet's gradients,
 # interpolate(antialias=True), the cross-family KL divergences.
-NEW_TESTS=${NEW_TESTS:-"tests/sparse24/test_linear24.py tests/sparse24/test_semi_structured.py \
+NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py \
+tests/kernels/test_spmv_floor.py tests/kernels/test_kernels_gpu.py \
+tests/sparse24/test_linear24.py tests/sparse24/test_semi_structured.py \
 tests/sparse24/test_linear24_masks.py tests/test_launch_counts.py \
 tests/core/test_manipulation.py tests/core/test_special.py tests/core/test_linalg.py \
 tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py"}

@@ -16,7 +16,8 @@ Measures, on the current CUDA device:
            near the diagonal, as from a mesh) and on power-law matrices; fraction of the
            copy bandwidth for the minimum bytes (values + indices + row pointers + x + y);
            CSR-vector also with its schedule macros (rows per group R = 1, 2, 4; an L2
-           prefetch of each lane's first values), on every run
+           prefetch of each lane's first values; the persistent, pipelined schedule
+           "pipe" at R = 1, 2), on every run
   SpMM     spmm_csr vs cuSPARSE
   random   the Philox generator (kernels/philox.cu) vs CuPy's cuRAND: uniform and normal
            draws, fraction of the copy bandwidth for the bytes written
@@ -271,10 +272,14 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
     lengths = cp.asnumpy(cp.diff(indptr))
     auto = K.reference.choose_spmv_method(np.concatenate([[0], np.cumsum(lengths)]))
     out = cp.empty(n_rows, dtype)
+    t_floor = guarded("spmv", f"{label} floor", spmv_floor_row, label, indices, data, x,
+                      y_vendor, t_vendor, reps, nbytes, bw) if dtype == np.float32 else None
     methods = [("vector", {}), ("merge", {})]
     if kind != "power-law":  # the vector kernel's schedule macros (cheap: always timed)
         methods += [("vector", dict(rows_per_group=R, prefetch=pf))
                     for R, pf in ((1, True), (2, False), (2, True), (4, False))]
+        # the persistent, software-pipelined schedule (SPMV_PIPE; written without a GPU)
+        methods += [("vector", dict(rows_per_group=R, pipeline=True)) for R in (1, 2)]
     if VARIANTS["on"] and kind != "power-law":
         g = K.reference.threads_per_row_for(nnz, n_rows, dtype)  # what the launcher picks
         methods += [("vector", dict(threads_per_row=G)) for G in (g // 2, 2 * g)
@@ -286,13 +291,15 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
                 (indptr, indices, data, x), out, y_vendor, t_vendor, reps,
                 dict(n_rows=n_rows, nnz=nnz, max_row=int(lengths.max()), auto_method=auto,
                      **tuning),
-                nbytes, bw, tuning)
+                nbytes, bw, tuning, t_floor)
 
 
-SPMV_TUNING_NAMES = {"threads_per_row": "G", "rows_per_group": "R", "prefetch": "prefetch"}
+SPMV_TUNING_NAMES = {"threads_per_row": "G", "rows_per_group": "R", "prefetch": "prefetch",
+                     "pipeline": "pipe"}
 
 
-def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes, bw, tuning):
+def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes, bw, tuning,
+                t_floor=None):
     y = K.spmv_csr(*csr, out=out, method=method, **tuning)
     err = rel_err(y, y_vendor)
     t = time_gpu(lambda i: K.spmv_csr(*csr, out=out, method=method, **tuning), reps=reps)
@@ -300,7 +307,26 @@ def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes,
     record("spmv", label, **info, time_ms=t, vendor="cuSPARSE (cupyx csr @ x)",
            vendor_time_ms=t_vendor, speedup_vs_vendor=t_vendor / t, GBps=gbps,
            vendor_GBps=nbytes / t_vendor / 1e6,
-           fraction_of_copy_bw=(gbps / bw) if bw else None, rel_err=err)
+           fraction_of_copy_bw=(gbps / bw) if bw else None,
+           fraction_of_floor=(t_floor / t) if t_floor else None,
+           vendor_fraction_of_floor=(t_floor / t_vendor) if t_floor else None, rel_err=err)
+
+
+def spmv_floor_row(label, indices, data, x, y_vendor, t_vendor, reps, nbytes, bw):
+    """The matrix's own memory floor (kernels/spmv_floor.cu: values and columns streamed, x
+    gathered, no rows): its time, and that time's fraction of the copy bandwidth for the same
+    minimum bytes. Returns the time, which each SpMV row divides by its own."""
+    partial = _cuda.spmv_floor(indices, data, x)
+    err = abs(float(partial.sum(dtype=cp.float64)) - float(y_vendor.sum(dtype=cp.float64))) \
+        / max(float(cp.abs(y_vendor).sum()), 1e-30)
+    t = time_gpu(lambda i: _cuda.spmv_floor(indices, data, x), reps=reps)
+    gbps = nbytes / t / 1e6
+    record("spmv", f"{label} floor (values + columns streamed, x gathered, no rows)",
+           time_ms=t, vendor="cuSPARSE (cupyx csr @ x)", vendor_time_ms=t_vendor,
+           speedup_vs_vendor=t_vendor / t, GBps=gbps,
+           fraction_of_copy_bw=(gbps / bw) if bw else None, rel_err=err,
+           note="spmv_floor.cu: what the bytes and gathers cost alone; rel. error of sum(y)")
+    return t
 
 
 def bench_spmv(quick):
@@ -703,6 +729,11 @@ def write_markdown(path, meta):
             note = f"{fmt(r['fraction_of_wgmma_peak'])} of the wgmma peak"
         if r["section"] == "spmv" and "auto_method" in r:
             note = f"nnz {r['nnz']}, max row {r['max_row']}, auto picks {r['auto_method']}"
+            if r.get("fraction_of_floor") is not None:
+                note += (f"; {fmt(r['fraction_of_floor'])} of the floor's speed (cuSPARSE "
+                         f"{fmt(r['vendor_fraction_of_floor'])})")
+        elif r["section"] == "spmv" and "note" in r:
+            note = r["note"]
         lines.append("| " + " | ".join([
             r["section"], r["name"], fmt(r.get("time_ms")), r.get("vendor", ""),
             fmt(r.get("vendor_time_ms")), fmt(r.get("speedup_vs_vendor")), fmt(frac),

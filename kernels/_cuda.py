@@ -184,7 +184,7 @@ _TAG = {**_TN, "float16": "f16", "bfloat16": "bf16"}
 
 
 def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row=None,
-             rows_per_group=1, prefetch=False):
+             rows_per_group=1, prefetch=False, pipeline=False):
     r"""y = A x for a CSR matrix A (int32 ``indptr``/``indices``, float32/float64 ``data``).
 
     ``method``: ``"vector"`` (spmv_csr.cu, G lanes per row), ``"merge"`` (spmv_csr_merge.cu,
@@ -194,6 +194,11 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     ``rows_per_group`` (1, 2 or 4 consecutive rows per group of G lanes) and ``prefetch``
     (an L2 prefetch ahead of each lane's first chunk of values) are "vector"'s tuning
     macros, timed by ``benchmarks/gpu_kernels.py`` (they change the schedule, not a sum).
+    ``pipeline=True`` (SPMV_PIPE) makes the vectorised "vector" kernel persistent and
+    software-pipelined: a grid of the blocks the device holds at once
+    (``reference.spmv_persistent_grid``), each group of G lanes walking its rows a grid
+    stride apart with the next rows' first loads in flight (the same sums, bit for bit);
+    with ``method=None`` it runs "vector", and ``method="merge"`` with it is an error.
     Must equal ``reference.spmv_csr_vector`` / ``reference.spmv_csr_merge``.
 
     Checks dtypes, shapes and layouts as the reference does (``_validate.validate_csr``), but
@@ -206,6 +211,11 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     validate_threads_per_row("spmv_csr", threads_per_row)
     if rows_per_group not in reference.SPMV_ROWS_PER_GROUP:
         raise ValueError(f"spmv_csr: rows_per_group must be 1, 2 or 4, got {rows_per_group!r}")
+    if not isinstance(pipeline, (bool, np.bool_)):
+        raise ValueError(f"spmv_csr: pipeline must be True or False, got {pipeline!r}")
+    if pipeline and method == "merge":
+        raise ValueError("spmv_csr: pipeline=True is a schedule of the vector kernel; "
+                         "method='merge' has no pipelined form (use method='vector' or None)")
     _require_device(indptr=indptr, indices=indices, data=data, x=x, out=out)
     cp = _backend.cupy()
     if out is None:
@@ -219,7 +229,8 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
         out[...] = A @ x
         return out
     if method is None:
-        method = reference.spmv_method_for(nnz, n_rows, lambda: int(cp.diff(indptr).max()))
+        method = "vector" if pipeline else reference.spmv_method_for(
+            nnz, n_rows, lambda: int(cp.diff(indptr).max()))
     tn = _TN[dtype_name(data.dtype)]
     if method == "vector":
         G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, data.dtype)
@@ -229,9 +240,15 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
             defines["SPMV_ROWS"] = rows_per_group
         if prefetch:
             defines["SPMV_PREFETCH"] = 1
-        kernel = get_kernel("spmv_csr.cu", f"spmv_csr_vector_{tn}_g{G}" + ("_vec" if vec else ""),
-                            defines or None)
-        grid = (reference.spmv_vector_grid(n_rows, G, rows_per_group),)
+        if pipeline:
+            defines["SPMV_PIPE"] = 1
+        name = f"spmv_csr_vector_{tn}_g{G}" + ("_vec" if vec else "")
+        kernel = get_kernel("spmv_csr.cu", name, defines or None)
+        if pipeline and vec:  # persistent; the scalar kernels keep the one-step schedule
+            grid = (reference.spmv_persistent_grid(n_rows, G, rows_per_group,
+                                                   *_resident_blocks(kernel, name, defines)),)
+        else:
+            grid = (reference.spmv_vector_grid(n_rows, G, rows_per_group),)
         kernel(grid, (reference.SPMV_BLOCK,), (_i32(n_rows), indptr, indices, data, x, out))
         return out
     tile = reference.MERGE_THREADS * reference.MERGE_ITEMS
@@ -248,6 +265,25 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     fixup = get_kernel("spmv_csr_merge.cu", f"spmv_csr_merge_fixup_{tn}")
     fixup((-(-n_tiles // 256),), (256,), (_i32(n_tiles), _i32(n_rows), carry_row, carry_val, out))
     return out
+
+
+_resident: dict = {}
+
+
+def _resident_blocks(kernel, name, defines) -> tuple[int, int]:
+    """(SM count, blocks of SPMV_BLOCK threads of ``kernel`` that one SM holds at once) on the
+    current device: the arguments of ``reference.spmv_persistent_grid``. The second is CUDA's
+    occupancy calculator (registers and shared memory of the compiled kernel). Looked up once
+    per kernel, macros and device (``Device.attributes`` reads every attribute)."""
+    cp = _backend.cupy()
+    key = (cp.cuda.runtime.getDevice(), name, tuple(sorted(defines.items())))
+    got = _resident.get(key)
+    if got is None:
+        sms = int(cp.cuda.Device().attributes["MultiProcessorCount"])
+        per_sm = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
+            kernel.kernel.ptr, reference.SPMV_BLOCK, 0)
+        got = _resident[key] = (sms, max(int(per_sm), 1))
+    return got
 
 
 def spmm_csr(indptr, indices, data, B, out=None):
@@ -577,6 +613,27 @@ def mma_peak(sparse: bool = False, iters: int = 4096, blocks_per_sm: int = 4):
 
     flop = blocks * threads // 32 * iters * chains * (8192 if sparse else 4096)
     return launch, flop
+
+
+def spmv_floor(indices, data, x):
+    """Launch spmv_floor.cu: a matrix's values and column indices streamed and its x gathers
+    made, without rows (the memory floor of any CSR SpMV of that matrix, for
+    ``benchmarks/gpu_kernels.py``). float32 ``data``, int32 ``indices`` of the same length,
+    both 16-byte aligned; returns the per-block sums ``out`` (sum(out) = sum_k data[k] *
+    x[indices[k]]). Must equal ``reference.spmv_floor``."""
+    check_array("spmv_floor", "indices", indices, 1, ("int32",))
+    check_array("spmv_floor", "data", data, 1, ("float32",), indices.shape)
+    check_array("spmv_floor", "x", x, 1, ("float32",))
+    _require_device(indices=indices, data=data, x=x)
+    if indices.data.ptr % 16 or data.data.ptr % 16:
+        raise ValueError("spmv_floor: data and indices must be 16-byte aligned (whole arrays, "
+                         "not offset views)")
+    cp = _backend.cupy()
+    grid = reference.spmv_floor_grid(data.size)
+    out = cp.empty(grid, dtype=cp.float32)
+    get_kernel("spmv_floor.cu", "spmv_floor_f32")((grid,), (256,),
+                                                  (_i32(data.size), indices, data, x, out))
+    return out
 
 
 # ------------------------------------------------------- Hopper wgmma GEMM (sm_90a only)

@@ -136,6 +136,16 @@ def spmv_vector_grid(n_rows, threads_per_row, rows_per_group=1) -> int:
     return -(-n_rows // rows_per_block)
 
 
+def spmv_persistent_grid(n_rows, threads_per_row, rows_per_group, sm_count, blocks_per_sm) -> int:
+    """Blocks of the persistent CSR-vector launch (``SPMV_PIPE=1``): as many as the device
+    holds at once (``sm_count`` SMs x ``blocks_per_sm``, CUDA's occupancy figure for the
+    kernel), but no more than :func:`spmv_vector_grid` (a block past the rows would only
+    exit). Group g of the grid's ``groups`` then owns rows ``g*R + j*stride .. + R - 1`` at
+    step j = 0, 1, ..., with ``stride = groups * R``."""
+    return min(spmv_vector_grid(n_rows, threads_per_row, rows_per_group),
+               sm_count * blocks_per_sm)
+
+
 def choose_spmv_method(indptr) -> str:
     """:func:`spmv_method_for` of a CSR matrix's row pointers."""
     n_rows = len(indptr) - 1
@@ -858,3 +868,28 @@ def philox_fill(kind: str, n: int, seed: int, offset: int, range_: int | None = 
     else:  # bits_u64
         v = xp.stack([_bits_u64(w0, w1), _bits_u64(w2, w3)], axis=-1)
     return v.reshape(-1)[:n]
+
+
+# ------------------------------------------------------------- spmv_floor.cu (benchmark)
+SPMV_FLOOR_UNROLL = 4  # FLOOR_UNROLL of spmv_floor.cu: 16-byte chunks a thread
+
+
+def spmv_floor_grid(nnz: int) -> int:
+    """Blocks of spmv_floor.cu: each of 256 threads takes SPMV_FLOOR_UNROLL 16-byte chunks
+    (4 nonzeros each)."""
+    return max(1, -(-(nnz // 4) // (256 * SPMV_FLOOR_UNROLL)))
+
+
+def spmv_floor(indices, data, x):
+    """``spmv_floor.cu``'s per-block sums in float64: block b adds data[k] * x[indices[k]]
+    over its chunks c = (b U + u) 256 + t (u < U = SPMV_FLOOR_UNROLL, t < 256), i.e. the
+    nonzeros 4c .. 4c + 3, and block 0 also the nnz % 4 last ones."""
+    indices, data, x = np.asarray(indices), np.asarray(data), np.asarray(x)
+    nnz = data.size
+    prod = data.astype(np.float64) * x.astype(np.float64)[indices]
+    out = np.zeros(spmv_floor_grid(nnz))
+    per_block = 4 * 256 * SPMV_FLOOR_UNROLL
+    body = nnz // 4 * 4
+    np.add.at(out, np.arange(body) // per_block, prod[:body])
+    out[0] += prod[body:].sum()
+    return out

@@ -33,8 +33,45 @@
 //
 // Launch configuration
 //   block = 256 threads (256 / G * R rows per block), grid = ceil(n_rows / (256 / G * R))
-//   (reference.spmv_vector_grid). Kernel names: spmv_csr_vector_<f32|f64>_g<G>[_vec]; R and
-//   the prefetch are -D macros (one module per setting).
+//   (reference.spmv_vector_grid). Kernel names: spmv_csr_vector_<f32|f64>_g<G>[_vec]; R, the
+//   prefetch and the pipeline are -D macros (one module per setting).
+//
+// Persistent, software-pipelined schedule (SPMV_PIPE=1, the launcher's pipeline=True; _vec
+// kernels only, the scalar ones keep the schedule above)
+//   Why: each group above does its R rows in three dependent memory rounds (indptr, then
+//   values/columns, then the x gathers) and its block exits; the SM's loads in flight are
+//   what bounds the kernel (R = 2 helped, R = 4 lost occupancy). Here the grid is what the
+//   device holds at once, grid = min(the grid above, SMs x resident blocks per SM)
+//   (reference.spmv_persistent_grid; the launcher asks CUDA's occupancy calculator), and
+//   group g (numbered as above, first = g * R) owns rows first + j*stride .. + R - 1 at step
+//   j = 0, 1, 2, ..., stride = (groups in the grid) * R: consecutive groups still read
+//   consecutive rows, a warp's loads at a step cover 32/G*R consecutive rows as before.
+//   Pipeline of depth 2: while a group gathers x for its rows of step j and sums them, the
+//   first loads (RowPass::load: head element, first 16-byte chunk, tail element) of its rows
+//   of step j+1 are already issued, and the row pointers of step j+2 are being read; the
+//   RowPass registers rotate (cur = nxt) at the end of a step. Each row is summed by the same
+//   RowPass::sum and shuffle tree, so y is the same bits as with SPMV_PIPE=0.
+//   Masks: a warp's rows at a step are consecutive, so its first group has the most steps;
+//   every lane loops while that group has a row (a value common to the warp), so all 32
+//   lanes run every step and reach every shuffle: the mask is the full warp. A group whose
+//   rows of a step are past the end reads them as empty (indptr[n_rows] twice, no loads),
+//   sums zeros, takes part in the shuffles and stores nothing.
+//   Registers (ptxas -v, nvcc 13.0, no spills, every G): R = 1: 64 for float32 and for
+//   float64, sm_80 and sm_90a (4 blocks of 256 an SM; 48 and 40 without the pipeline, 5 and 6
+//   blocks). R = 2: float32 103 (sm_80) / 104 (sm_90a), float64 113 / 118 (G = 32: 99-114):
+//   2 blocks an SM, as R = 4 without the pipeline. Two RowPasses are live across a step
+//   (cur's gathers, nxt's loaded values and columns); that is the price of the loads in flight.
+//   __launch_bounds__(256, 5) at R = 1 spills (48 registers, 68-76 bytes): 4 blocks it is.
+//   SASS (cuobjdump -sass, sm_90a, float32 G = 4, R = 1): in the loop body every load is
+//   issued before the first FFMA on a gathered x: ptxas puts the current rows' x gathers
+//   first (5 LDG.CONSTANT), then the next rows' values and columns (LDG.E.EF: head, tail,
+//   the two 16-byte LDG.E.EF.128 of the chunk) and the row pointers two steps ahead. The
+//   gathers need columns loaded a step earlier (in the steady state they came during the
+//   previous step's sums; if not, the next rows' loads wait behind them, as they do in the
+//   first step), and the next rows' loads are in flight during the current rows' sums.
+//   float64 and sm_80 look the same; at R = 2 the next rows' loads interleave with the
+//   current gathers, all before the first FFMA.
+//   Not yet timed on a GPU (pipeline=False stays the default until it is).
 //
 // Reference
 //   minigrad.kernels.reference.spmv_csr_vector (same split, same per-lane order, same
@@ -94,6 +131,9 @@ __device__ __forceinline__ double chunk_dot_x(double s, const double2 v, const d
 #endif
 #ifndef SPMV_PREFETCH
 #define SPMV_PREFETCH 0  // 1: prefetch.global.L2 ahead of the first chunk's values
+#endif
+#ifndef SPMV_PIPE
+#define SPMV_PIPE 0      // 1: the _vec kernels persistent and software-pipelined (below)
 #endif
 
 // One lane's share of one row, split in three so that a group can issue the first loads of
@@ -204,7 +244,65 @@ __device__ __forceinline__ void spmv_csr_vector(int n_rows, const int* __restric
     }
 }
 
+#if SPMV_PIPE
+// The persistent, pipelined schedule (header comment: "Persistent, software-pipelined
+// schedule"). Rows are unsigned: with the persistent grid (stride = SMs x resident blocks x
+// 256/G x R, some 10^5 rows) first + 2*stride stays below 2^32 for any int n_rows, where a
+// signed int could wrap for n_rows near 2^31.
+template <typename T, int G, int R>
+__device__ __forceinline__ void spmv_csr_vector_pipe(int n_rows_, const int* __restrict__ indptr,
+                                                     const int* __restrict__ indices,
+                                                     const T* __restrict__ data,
+                                                     const T* __restrict__ x, T* __restrict__ y) {
+    const unsigned n_rows = n_rows_;
+    const unsigned lane = threadIdx.x % G;
+    const unsigned groups = blockDim.x / G;                 // groups per block
+    const unsigned stride = gridDim.x * groups * R;         // rows per step of the whole grid
+    unsigned first = (blockIdx.x * groups + threadIdx.x / G) * R;
+    unsigned wfirst = (blockIdx.x * groups + threadIdx.x / 32 * (32 / G)) * R;
+    if (wfirst >= n_rows) return;  // whole warps leave (the grid is capped by the rows)
 
+    // Prologue: row pointers of steps 0 and 1, the first loads of step 0.
+    int p[R + 1], q[R + 1];
+#pragma unroll
+    for (int i = 0; i <= R; ++i) p[i] = __ldg(indptr + min(first + i, n_rows));
+#pragma unroll
+    for (int i = 0; i <= R; ++i) q[i] = __ldg(indptr + min(first + stride + i, n_rows));
+    RowPass<T, G> cur[R], nxt[R];
+#pragma unroll
+    for (int i = 0; i < R; ++i) cur[i].load(p[i], p[i + 1], lane, data, indices);
+
+    for (; wfirst < n_rows; wfirst += stride, first += stride) {
+        // Step j+1's first loads (its row pointers q were read during step j-1) and step
+        // j+2's row pointers, then step j's gathers (cur's columns were loaded a step ago)
+        // and sums. ptxas issues the gathers first; every load comes before the first sum.
+#pragma unroll
+        for (int i = 0; i < R; ++i) nxt[i].load(q[i], q[i + 1], lane, data, indices);
+#pragma unroll
+        for (int i = 0; i <= R; ++i) q[i] = __ldg(indptr + min(first + 2 * stride + i, n_rows));
+#pragma unroll
+        for (int i = 0; i < R; ++i) cur[i].gather(x);
+#pragma unroll
+        for (int i = 0; i < R; ++i) {
+            T sum = cur[i].sum(data, indices, x);
+#pragma unroll
+            for (int off = G / 2; off > 0; off /= 2)
+                sum += __shfl_down_sync(0xffffffffu, sum, off, G);  // all 32 lanes are here
+            if (lane == 0 && first + i < n_rows) y[first + i] = sum;
+        }
+#pragma unroll
+        for (int i = 0; i < R; ++i) cur[i] = nxt[i];
+    }
+}
+#define SPMV_VECTOR_VEC(T, G, n_rows, indptr, indices, data, x, y) \
+    spmv_csr_vector_pipe<T, G, SPMV_ROWS>(n_rows, indptr, indices, data, x, y)
+#else
+#define SPMV_VECTOR_VEC(T, G, n_rows, indptr, indices, data, x, y) \
+    spmv_csr_vector<T, G, true, SPMV_ROWS>(n_rows, indptr, indices, data, x, y)
+#endif
+
+// The scalar kernels (VEC = 0, for unaligned values or columns) keep the one-step schedule
+// whatever SPMV_PIPE says; the launcher sizes their grid as always.
 #define SPMV_VECTOR_KERNEL(T, TN, G)                                                           \
     extern "C" __global__ void __launch_bounds__(256) spmv_csr_vector_##TN##_g##G(             \
         int n_rows, const int* indptr, const int* indices, const T* data, const T* x, T* y) {  \
@@ -212,7 +310,7 @@ __device__ __forceinline__ void spmv_csr_vector(int n_rows, const int* __restric
     }                                                                                          \
     extern "C" __global__ void __launch_bounds__(256) spmv_csr_vector_##TN##_g##G##_vec(       \
         int n_rows, const int* indptr, const int* indices, const T* data, const T* x, T* y) {  \
-        spmv_csr_vector<T, G, true, SPMV_ROWS>(n_rows, indptr, indices, data, x, y);          \
+        SPMV_VECTOR_VEC(T, G, n_rows, indptr, indices, data, x, y);                            \
     }
 
 #define SPMV_VECTOR_ALL_G(T, TN) \

@@ -2,6 +2,7 @@
 kernels, which the stand-in cannot compile, replaced by their NumPy twins. Each emulated
 kernel counts as one launch (``cupy.launches``, "kernel:<name>"), its NumPy work not."""
 import time
+import types
 
 import cupy
 import minigrad.kernels._cuda as _c
@@ -242,15 +243,21 @@ _get_kernel = _c.get_kernel
 def _spmv_vector_kernel(name, defines):
     tag, g = name[len("spmv_csr_vector_"):].split("_")[:2]
     G, R = int(g[1:]), int((defines or {}).get("SPMV_ROWS", 1))
+    vec = name.endswith("_vec")
+    # SPMV_PIPE=1: the _vec kernels are persistent (grid-stride), so any grid reaches every row.
+    persistent = vec and int((defines or {}).get("SPMV_PIPE", 0)) == 1
 
     def run(grid, block, args):
         n_rows, indptr, indices, data, x, y = args
         assert _c._TN[data.dtype.name] == tag
         y_h = reference.spmv_csr_vector(*(a.get() for a in (indptr, indices, data, x)),
-                                        threads_per_row=G, vectorized=name.endswith("_vec"))
-        reached = min(int(n_rows), grid[0] * (block[0] // G) * R)
+                                        threads_per_row=G, vectorized=vec)
+        per_launch = grid[0] * (block[0] // G) * R
+        reached = int(n_rows) if persistent and per_launch else min(int(n_rows), per_launch)
         y[:reached] = cupy.asarray(y_h[:reached])
-    return _one_launch("spmv_vector", run)
+    launch = _one_launch("spmv_vector", run)
+    launch.kernel = types.SimpleNamespace(ptr=0)  # what the occupancy query reads (RawKernel)
+    return launch
 
 
 def _get_kernel_emulated(filename, name, defines=None, *args, **kwargs):

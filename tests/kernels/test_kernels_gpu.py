@@ -109,6 +109,75 @@ def test_spmv_tuning_macros(cp, rng, dtype, kind, R, prefetch, G):
     assert rel_err(cp.asnumpy(y), model) < TOL_SP[dtype]
 
 
+def _pipeline_case(rng, kind, dtype):
+    """(n_rows, n_cols, CSR) for the pipelined schedule: the _sparse_case kinds, no rows, and
+    a banded matrix of 300k rows (8-24 nonzeros within +-32 of the diagonal, as the
+    benchmark's banded case): enough rows for several steps of the persistent grid. Built
+    vectorised (random_csr draws each row apart); duplicate columns are harmless."""
+    if kind == "no-rows":
+        return 0, 10, (np.zeros(1, np.int32), np.zeros(0, np.int32), np.zeros(0, dtype))
+    if kind != "banded":
+        return _sparse_case(rng, kind, dtype)
+    n = 300_007
+    lengths = rng.integers(8, 25, n)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    key = np.sort(rows * n + np.clip(rows + rng.integers(-32, 33, len(rows)), 0, n - 1))
+    data = rng.uniform(-1, 1, len(rows)).astype(dtype)
+    return n, n, (indptr, (key % n).astype(np.int32), data)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["regular", "banded", "power-law", "empty-rows", "no-rows"])
+@pytest.mark.parametrize("R", [1, 2])
+def test_spmv_pipeline_is_the_one_step_kernel_bit_for_bit(cp, rng, dtype, kind, R):
+    """pipeline=True (SPMV_PIPE: persistent grid, next rows' loads in flight) sums every row
+    as pipeline=False does: the same bits, and the model's sums. On the banded matrix the
+    grid is capped by the device, so groups take several steps."""
+    n_rows, n_cols, (indptr, indices, data) = _pipeline_case(rng, kind, dtype)
+    x = rng.uniform(-1, 1, n_cols).astype(dtype)
+    d = [cp.asarray(a) for a in (indptr, indices, data, x)]
+    ys = {}
+    for pipeline in (False, True):
+        y = K.spmv_csr(*d, out=cp.full(n_rows, cp.nan, dtype), method="vector",
+                       rows_per_group=R, pipeline=pipeline)
+        ys[pipeline] = cp.asnumpy(y)
+    assert not np.isnan(ys[True]).any()
+    np.testing.assert_array_equal(ys[True], ys[False])
+    if n_rows:
+        G = ref.spmv_threads_per_row(indptr, dtype)
+        model = ref.spmv_csr_vector(indptr, indices, data, x, threads_per_row=G)
+        assert rel_err(ys[True], model) < TOL_SP[dtype]
+    if kind == "banded":
+        name = f"spmv_csr_vector_{_cuda._TN[np.dtype(dtype).name]}_g{G}_vec"
+        defines = {**({"SPMV_ROWS": R} if R != 1 else {}), "SPMV_PIPE": 1}
+        sms, per_sm = _cuda._resident[(cp.cuda.runtime.getDevice(), name,
+                                       tuple(sorted(defines.items())))]
+        assert sms * per_sm < ref.spmv_vector_grid(n_rows, G, R)  # several steps a group
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("G", [2, 8, 32])
+@pytest.mark.parametrize("R", [1, 2])
+def test_spmv_pipeline_every_group_size(cp, rng, dtype, G, R):
+    """Every G of the pipelined kernel, bit for bit with the one-step kernel; unaligned
+    values (the scalar kernel, one-step grid, with SPMV_PIPE defined) give the model too."""
+    n_rows, n_cols, (indptr, indices, data) = _pipeline_case(rng, "empty-rows", dtype)
+    x = rng.uniform(-1, 1, n_cols).astype(dtype)
+    d = [cp.asarray(a) for a in (indptr, indices, data, x)]
+    ys = [cp.asnumpy(K.spmv_csr(*d, out=cp.full(n_rows, cp.nan, dtype), method="vector",
+                                threads_per_row=G, rows_per_group=R, pipeline=pipeline))
+          for pipeline in (False, True)]
+    np.testing.assert_array_equal(ys[1], ys[0])
+    model = ref.spmv_csr_vector(indptr, indices, data, x, threads_per_row=G)
+    assert rel_err(ys[1], model) < TOL_SP[dtype]
+    unaligned_d = cp.empty(len(data) + 1, dtype)
+    unaligned_d[1:] = d[2]
+    y = K.spmv_csr(d[0], d[1], unaligned_d[1:], d[3], method="vector", threads_per_row=G,
+                   rows_per_group=R, pipeline=True)
+    assert rel_err(cp.asnumpy(y), model) < TOL_SP[dtype]
+
+
 def test_spmv_unaligned_values_use_scalar_path(cp, rng):
     n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, "regular", np.float32)
     x = rng.uniform(-1, 1, n_cols).astype(np.float32)

@@ -1,5 +1,6 @@
 """Launcher behaviour that can be checked without a GPU: argument validation (errors name
 the argument), the vendor switch, lazy imports, and a clear error where no device exists."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,99 @@ def test_spmv_rejects_bad_options():
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), threads_per_row=3)
     with pytest.raises(ValueError, match="rows_per_group must be 1, 2 or 4, got 3"):
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), rows_per_group=3)
+    with pytest.raises(ValueError, match="pipeline must be True or False, got 'yes'"):
+        K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), pipeline="yes")
+    with pytest.raises(ValueError, match="pipeline=True is a schedule of the vector kernel; "
+                                         "method='merge' has no pipelined form"):
+        K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), method="merge", pipeline=True)
+
+
+_FAKE_SPMV_PIPELINE = r"""
+import numpy as np
+import cupy
+import fakecupy_plugin  # noqa: F401  (the CSR-vector kernels by their NumPy twin)
+import minigrad.kernels as K
+from minigrad.kernels import _cuda, reference as ref
+
+launches, occupancy_queries = [], []
+get_kernel = _cuda.get_kernel
+occupancy = cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor
+
+
+def spy(filename, name, defines=None, *args, **kwargs):
+    kernel = get_kernel(filename, name, defines, *args, **kwargs)
+
+    def launch(grid, block, kargs):
+        launches.append((name, dict(defines or {}), tuple(grid), tuple(block)))
+        return kernel(grid, block, kargs)
+    launch.kernel = kernel.kernel
+    return launch
+
+
+def counted(*args):
+    occupancy_queries.append(args[1:])
+    return occupancy(*args)
+
+
+_cuda.get_kernel = spy
+cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor = counted
+resident = 4 * 8  # the stand-in: 4 SMs, 2048 threads an SM
+rng = np.random.default_rng(0)
+for n_rows, R, dtype in ((40_000, 1, np.float32), (40_000, 2, np.float64), (300, 1, np.float32),
+                         (1, 2, np.float32)):
+    lengths = rng.integers(3, 10, n_rows)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    indices = rng.integers(0, 500, int(indptr[-1])).astype(np.int32)
+    data = rng.uniform(-1, 1, len(indices)).astype(dtype)
+    x = rng.uniform(-1, 1, 500).astype(dtype)
+    want = ref.spmv_csr_vector(indptr, indices, data, x)
+    G = ref.spmv_threads_per_row(indptr, dtype)
+    d = [cupy.asarray(a) for a in (indptr, indices, data, x)]
+    for pipeline in (True, False):
+        launches.clear()
+        y = K.spmv_csr(*d, out=cupy.full(n_rows, np.nan, dtype), rows_per_group=R,
+                       pipeline=pipeline)
+        np.testing.assert_array_equal(y.get(), want)
+        ((name, defines, grid, block),) = launches
+        assert name == f"spmv_csr_vector_{_cuda._TN[np.dtype(dtype).name]}_g{G}_vec", name
+        assert defines == {**({"SPMV_ROWS": R} if R != 1 else {}),
+                           **({"SPMV_PIPE": 1} if pipeline else {})}, defines
+        needed = ref.spmv_vector_grid(n_rows, G, R)
+        assert grid == ((min(needed, resident),) if pipeline else (needed,)), (grid, needed)
+        assert block == (256,)
+    # Unaligned values: the scalar kernel, with SPMV_PIPE defined, keeps the one-step grid.
+    big = cupy.zeros(len(data) + 1, dtype)
+    big[1:] = d[2]
+    launches.clear()
+    y = K.spmv_csr(d[0], d[1], big[1:], d[3], rows_per_group=R, pipeline=True)
+    np.testing.assert_array_equal(
+        y.get(), ref.spmv_csr_vector(indptr, indices, data, x, vectorized=False))
+    ((name, defines, grid, _),) = launches
+    assert not name.endswith("_vec") and defines["SPMV_PIPE"] == 1
+    assert grid == (ref.spmv_vector_grid(n_rows, G, R),)
+# method=None with pipeline=True runs the vector kernel even where "auto" picks merge path.
+launches.clear()
+indptr = np.array([0, 40, 80], np.int32)
+d = [cupy.asarray(a) for a in (indptr, np.arange(80, dtype=np.int32) % 5,
+                               np.ones(80, np.float32), np.ones(5, np.float32))]
+assert ref.choose_spmv_method(indptr) == "merge"
+assert K.spmv_csr(*d, pipeline=True).get().tolist() == [40.0, 40.0]
+assert launches[0][1] == {"SPMV_PIPE": 1} and launches[0][2] == (1,)
+# The occupancy is asked once per kernel and macros (it reads the device's attributes).
+assert len(occupancy_queries) == len(set(_cuda._resident)) == 4, occupancy_queries
+print("ok")
+"""
+
+
+def test_spmv_pipeline_launch_on_the_cupy_stand_in():
+    """pipeline=True on the CuPy stand-in (tests/fakecupy, the kernels by their NumPy twin),
+    in a subprocess: the SPMV_PIPE define, the persistent grid min(rows' blocks, SMs x
+    resident blocks), the scalar fallback's one-step grid, the occupancy asked once."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "tests" / "fakecupy"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", _FAKE_SPMV_PIPELINE], capture_output=True,
+                         text=True, env=env, cwd=ROOT, timeout=300)
+    assert out.stdout.strip() == "ok", out.stdout[-2000:] + out.stderr[-3000:]
 
 
 def test_host_arrays_point_to_the_reference():

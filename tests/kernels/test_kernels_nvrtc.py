@@ -15,7 +15,9 @@ from minigrad.kernels import _cuda
 
 CASES = [("spmv_csr.cu", None, False), ("spmv_csr.cu", {"SPMV_ROWS": 2}, False),
          ("spmv_csr.cu", {"SPMV_ROWS": 4, "SPMV_PREFETCH": 1}, False),
-         ("spmv_csr_merge.cu", None, False),
+         ("spmv_csr.cu", {"SPMV_PIPE": 1}, False),
+         ("spmv_csr.cu", {"SPMV_ROWS": 2, "SPMV_PIPE": 1}, False),
+         ("spmv_csr_merge.cu", None, False), ("spmv_floor.cu", None, False),
          ("spmm_csr.cu", None, False), ("hgemm.cu", None, False),
          ("hgemm.cu", {"BN": 256, "WARPS_N": 4}, False),
          ("hgemm.cu", {"BK": 64, "STAGES": 3}, False),

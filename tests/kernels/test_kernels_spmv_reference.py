@@ -127,6 +127,94 @@ def test_vector_grid_covers_the_rows_once(G, R):
         assert (grid - 1) * per_block < n_rows <= grid * per_block
 
 
+def _persistent_walk(n_rows, G, R, grid):
+    """spmv_csr_vector_pipe's row loop (SPMV_PIPE=1), literally, group by group: yields
+    (block, group of the block, step, first) for every group at every step its warp runs.
+    ``first`` may be past the end (the group then sums empty rows and stores nothing)."""
+    groups = ref.SPMV_BLOCK // G
+    stride = grid * groups * R
+    for blk in range(grid):
+        for g in range(groups):
+            first = (blk * groups + g) * R
+            wfirst = (blk * groups + g // (32 // G) * (32 // G)) * R  # the warp's first group
+            step = 0
+            while wfirst < n_rows:  # `if (wfirst >= n_rows) return;` then the loop
+                yield blk, g, step, first
+                wfirst += stride
+                first += stride
+                step += 1
+
+
+def _pipelined_kernel_transcription(indptr, indices, data, x, G, V, R, grid):
+    """spmv_csr.cu with SPMV_PIPE=1, line by line: each group's steps of the persistent walk,
+    each row summed as the kernel sums it (RowPass, the shuffle tree)."""
+    T = data.dtype.type
+    n_rows = len(indptr) - 1
+    y = np.full(n_rows, np.nan, dtype=data.dtype)
+    written = np.zeros(n_rows, dtype=int)
+    for _, _, _, first in _persistent_walk(n_rows, G, R, grid):
+        p = [int(indptr[min(first + i, n_rows)]) for i in range(R + 1)]
+        for i in range(R):
+            _transcribed_row(y, written, first + i, p[i], p[i + 1], indices, data, x, G, V, T)
+    assert np.all(written == 1), "every row written exactly once"
+    return y
+
+
+@pytest.mark.parametrize("R", [1, 2])
+@pytest.mark.parametrize("G", [2, 4, 32])
+def test_persistent_walk_visits_every_row_once(G, R):
+    """Row r is summed once, by global group (r mod stride) // R at step r // stride, for
+    row counts from 0 to many steps' worth and grids from one block to more than the rows
+    need (a warp with no row leaves at once; the launcher never launches such blocks)."""
+    groups = ref.SPMV_BLOCK // G
+    for n_rows in (0, 1, 2, 7, 61, 1000, 4099, 20_011):
+        needed = ref.spmv_vector_grid(n_rows, G, R)
+        for grid in sorted({1, 2, 3, 7, max(needed, 1), needed + 2}):
+            stride = grid * groups * R
+            rows, group, step = [], [], []
+            for blk, g, j, first in _persistent_walk(n_rows, G, R, grid):
+                for i in range(R):
+                    if first + i < n_rows:  # rows past the end are not stored
+                        rows.append(first + i)
+                        group.append(blk * groups + g)
+                        step.append(j)
+            rows = np.asarray(rows, dtype=np.int64)
+            np.testing.assert_array_equal(np.sort(rows), np.arange(n_rows))
+            np.testing.assert_array_equal(group, rows % stride // R)
+            np.testing.assert_array_equal(step, rows // stride)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("G", [2, 8, 32])
+@pytest.mark.parametrize("R", [1, 2])
+@pytest.mark.parametrize("grid", [1, 2, None])
+def test_pipelined_kernel_is_the_model(rng, dtype, G, R, grid):
+    """The persistent, pipelined schedule sums each row as the one-step kernel does: the model
+    holds bit for bit whatever the grid (None: as many blocks as the rows need)."""
+    n_rows = 500  # G = 2: 4 or 2 blocks' worth of rows (R = 1, 2); G = 32: 63 or 32
+    indptr, indices, data = random_csr(rng, n_rows, 200, rng.integers(0, 40, n_rows), dtype)
+    x = rng.uniform(-1, 1, 200).astype(dtype)
+    V = 16 // np.dtype(dtype).itemsize
+    grid = grid or ref.spmv_vector_grid(n_rows, G, R)
+    want = _pipelined_kernel_transcription(indptr, indices, data, x, G, V, R, grid)
+    got = ref.spmv_csr_vector(indptr, indices, data, x, threads_per_row=G)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_persistent_grid_is_the_resident_blocks_or_fewer():
+    # An H200 (132 SMs) at 4 blocks an SM: 528 blocks for 1M rows (15625 needed at G = 4).
+    assert ref.spmv_persistent_grid(1_000_000, 4, 1, 132, 4) == 528
+    assert ref.spmv_persistent_grid(100, 4, 1, 132, 4) == 2  # 64 rows a block
+    assert ref.spmv_persistent_grid(0, 4, 1, 132, 4) == 0
+    for G in (2, 4, 8, 16, 32):
+        for R in (1, 2):
+            for n_rows in (1, 255, 5000, 123_457, 2_000_000):
+                for sms, per_sm in ((132, 4), (108, 2), (4, 8), (1, 1)):
+                    needed = ref.spmv_vector_grid(n_rows, G, R)
+                    assert ref.spmv_persistent_grid(n_rows, G, R, sms, per_sm) == min(
+                        needed, sms * per_sm)
+
+
 def _sequential_merge(row_end, nnz):
     """The merge path walked step by step: coordinate (row, nonzero) after each step."""
     coords, i, j = [(0, 0)], 0, 0

@@ -539,6 +539,8 @@ class _Runtime:
 
 class _Device:
     compute_capability = "80"  # an Ampere-like device: no Hopper (wgmma) paths
+    # The attributes minigrad reads (a small device: a persistent grid is capped early).
+    attributes = {"MultiProcessorCount": 4}
 
     def __init__(self, i=0):
         self.id = i
@@ -554,7 +556,17 @@ class _Device:
 
 
 _STREAM = types.SimpleNamespace(ptr=0, synchronize=lambda: None)
-cuda = types.SimpleNamespace(runtime=_Runtime, Device=_Device,
+
+
+class _Driver:
+    @staticmethod
+    def occupancyMaxActiveBlocksPerMultiprocessor(func, block_size, dynamic_smem):
+        """Blocks one SM holds: 2048 threads an SM (Ampere, Hopper); registers and shared
+        memory not modelled."""
+        return max(2048 // block_size, 1)
+
+
+cuda = types.SimpleNamespace(runtime=_Runtime, Device=_Device, driver=_Driver,
                              get_current_stream=lambda: _STREAM,
                              Stream=lambda *a, **k: types.SimpleNamespace(ptr=0))
 
