@@ -10,6 +10,8 @@ r"""Our own CUDA kernels, callable on raw CuPy arrays, and their NumPy twins.
 ``hgemm_wgmma(A, B, out=None, out_dtype=None)``    the same on Hopper wgmma (sm_90 only)
 ``mm_24_wgmma(values, metadata, B, out=None)``     mm_24 on Hopper wgmma.sp (sm_90 only)
 ``use_vendor(flag=True)`` / ``vendor_enabled()``   route the above to cuSPARSE / cuBLAS
+``wgmma_worth_it(m, n)``                            whether an m x n product takes the
+                                                   wgmma kernels (sm_90, large outputs)
 ``im2col(x, kernel, stride, padding, dilation,     a convolution's columns (K, N, Ho·Wo)
 out_size)``                                        from the unpadded image, one launch
 ``col2im(gcols, x_shape, kernel, ...)``            its adjoint, a gather (no atomics)
@@ -37,6 +39,7 @@ array([[40.]], dtype=float32)
 """
 from . import reference
 from ._cuda import (
+    WGMMA_MIN_OUTPUT,
     bn_channel_sums,
     col2im,
     compress_24,
@@ -49,6 +52,7 @@ from ._cuda import (
     spmv_csr,
     use_vendor,
     vendor_enabled,
+    wgmma_worth_it,
 )
 
 __all__ = [
@@ -64,5 +68,7 @@ __all__ = [
     "bn_channel_sums",
     "use_vendor",
     "vendor_enabled",
+    "wgmma_worth_it",
+    "WGMMA_MIN_OUTPUT",
     "reference",
 ]

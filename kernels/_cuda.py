@@ -695,6 +695,27 @@ def complete_elf(image: bytes) -> bytes:
     return image + b"\0" * (end - len(image)) if end > len(image) else image
 
 
+# Outputs of at least this many elements go to the Hopper wgmma GEMMs on an sm_90 device:
+# measured on an H200 (benchmarks/results/gpu-2026-11-26*.md, *stop25*), hgemm_wgmma 0.80-0.82x
+# cuBLAS at 4096^3-8192^3 against 0.48-0.58x for the mma.sync hgemm, and mm_24_wgmma 0.19 ms
+# at 4096^3 against mm_24's 0.28; their 128 x 256 tiles waste work on small outputs, which
+# stay on the mma.sync kernels.
+WGMMA_MIN_OUTPUT = 1 << 20
+
+
+def wgmma_worth_it(m: int, n: int) -> bool:
+    """Whether an m x n product on the current device should take the Hopper wgmma kernels
+    (``hgemm_wgmma``, ``mm_24_wgmma``) rather than their mma.sync twins (``hgemm``,
+    ``mm_24``): an sm_90 device and at least ``WGMMA_MIN_OUTPUT`` outputs. The one rule for
+    autocast's half products and for 2:4 sparse products (``Linear24``)."""
+    return m * n >= WGMMA_MIN_OUTPUT and _is_sm90(_backend.cupy().cuda.runtime.getDevice())
+
+
+@functools.cache
+def _is_sm90(device_id: int) -> bool:
+    return _backend.cupy().cuda.Device(device_id).compute_capability == "90"
+
+
 def _require_sm90(what: str):
     cp = _backend.cupy()
     cc = cp.cuda.Device().compute_capability

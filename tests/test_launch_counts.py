@@ -418,3 +418,41 @@ print(json.dumps({"counts": counts, "kept": kept, "kept after updates": len(S._D
     assert out["counts"] == {"float32": [9, 15], "float16": [9, 17]}, out
     # the live layer's two metadata arrays (forward and backward), each with its arrays
     assert out["kept"] == out["kept after updates"] == 2, out
+
+
+def test_linear24_half_products_take_the_wgmma_kernel_on_hopper_for_large_outputs():
+    """A float16 Linear24 forward on CUDA multiplies through kernels.mm_24_wgmma where
+    kernels.wgmma_worth_it says so (an sm_90 device, outputs of WGMMA_MIN_OUTPUT elements or
+    more: the rule autocast's products follow), else through mm_24 -- here on the stand-in,
+    told it is an sm_90 device, with mm_24_wgmma as mm_24's NumPy twin."""
+    out = _run("""
+import json
+import numpy as np
+import fakecupy_plugin
+import minigrad as mg
+from minigrad import kernels
+from minigrad.kernels import _cuda
+from minigrad.sparse import linear24 as L24
+
+calls = []
+twin = kernels.mm_24
+kernels.mm_24 = lambda *a, **k: calls.append("mm_24") or twin(*a, **k)
+kernels.mm_24_wgmma = lambda *a, **k: calls.append("mm_24_wgmma") or twin(*a, **k)
+_cuda._is_sm90 = lambda device_id: True
+got = {}
+for rows in (8, 1 << 14):  # outputs 64 x 8 and 64 x 16384 (W x^T: W is 64 x 32)
+    layer = L24.Linear24(32, 64, mask_update_every=None).to("cuda").to(dtype=mg.float16)
+    x = mg.randn(rows, 32, device="cuda", dtype=mg.float16)
+    calls.clear()
+    y = layer(x).cpu().numpy().astype(np.float32)
+    W = layer.compressed()[0].to_dense().cpu().numpy().astype(np.float32)  # the 2:4 weight
+    dense = x.cpu().numpy().astype(np.float32) @ W.T + layer.bias.cpu().numpy()
+    err = float(np.abs(y - dense).max() / np.abs(dense).max())
+    got[rows] = [calls[:], err]
+print(json.dumps({"calls": {str(k): v[0] for k, v in got.items()},
+                  "errs": [v[1] for v in got.values()],
+                  "min": kernels.WGMMA_MIN_OUTPUT}))
+""")
+    assert 64 * 8 < out["min"] <= 64 * (1 << 14), out
+    assert out["calls"] == {"8": ["mm_24"], "16384": ["mm_24_wgmma"]}, out
+    assert max(out["errs"]) < 5e-3, out

@@ -281,24 +281,6 @@ def _castable(t):
 # --------------------------------------------------------------------------- compute
 
 
-# Outputs of at least this many elements go to the Hopper wgmma GEMM on an sm_90 device:
-# measured on an H200 (benchmarks/results/gpu-2026-11-26*.md), 0.80-0.82x cuBLAS at
-# 4096^3-8192^3 against 0.48-0.54x for the mma.sync hgemm; its 128 x 256 tiles waste work on
-# small outputs, which stay on hgemm.
-WGMMA_MIN_OUTPUT = 1 << 20
-
-
-def _wgmma_worth_it(xp, m, n):
-    return m * n >= WGMMA_MIN_OUTPUT and _is_sm90(xp.cuda.Device().id)
-
-
-@functools.cache
-def _is_sm90(device_id):
-    from .. import _backend
-
-    return _backend.cupy().cuda.Device(device_id).compute_capability == "90"
-
-
 def half_matmul(xp, a, b, out_dtype=None):
     r"""``xp.matmul(a, b)``, except that half operands are multiplied with float32
     accumulation and the result rounded once (to the half dtype, or ``out_dtype``).
@@ -313,7 +295,7 @@ def half_matmul(xp, a, b, out_dtype=None):
       to the order of the float32 additions.
     * CuPy, 2-D C-contiguous operands: our tensor-core GEMMs, float16 or bfloat16 in,
       float32 accumulators, half or float32 output: ``minigrad.kernels.hgemm_wgmma`` on an
-      sm_90 GPU for outputs of at least ``WGMMA_MIN_OUTPUT`` elements, else
+      sm_90 GPU for outputs of at least ``kernels.WGMMA_MIN_OUTPUT`` elements, else
       ``minigrad.kernels.hgemm``.
     * CuPy otherwise (batched, transposed or broadcast operands), and float32/float64
       operands that ``cupy.matmul`` would copy: ``minigrad.kernels.cublas_gemm.gemm``,
@@ -369,7 +351,7 @@ def half_matmul(xp, a, b, out_dtype=None):
     if a.ndim == 2 and b.ndim == 2 and a.flags.c_contiguous and b.flags.c_contiguous:
         from minigrad import kernels
 
-        gemm = kernels.hgemm_wgmma if _wgmma_worth_it(xp, a.shape[0], b.shape[1]) else \
+        gemm = kernels.hgemm_wgmma if kernels.wgmma_worth_it(a.shape[0], b.shape[1]) else \
             kernels.hgemm
         return gemm(a, b, out_dtype=out_dtype)
     if direct:

@@ -43,7 +43,10 @@ GPU (hardware) format. ``to_hardware()`` converts to the layout of
 ``minigrad.kernels.compress_24`` (float16/bfloat16 values padded to K multiple of 32, uint32
 metadata words interleaved for ``mma.sp``; see ``kernels/reference.py``), which the CUDA
 kernel ``minigrad.kernels.mm_24`` reads. ``mm24`` uses it automatically on CUDA for
-float16/bfloat16 operands.
+float16/bfloat16 operands; on an sm_90 (Hopper) GPU, products of at least
+``kernels.WGMMA_MIN_OUTPUT`` outputs take ``kernels.mm_24_wgmma`` (the same arrays, on
+warpgroup sparse tensor cores: 0.19 ms against 0.28 ms at 4096³ on an H200), by
+``kernels.wgmma_worth_it``, the rule autocast's half products follow.
 
 Products and their gradients (S = S(values, meta); each a ``Function`` whose backward is
 written with the others, so higher derivatives exist):
@@ -314,7 +317,8 @@ def _mm24_forward(xp, values, meta, B):
         m_hw = _derived(meta, ("words", G), lambda: reference.pack_24_metadata(
             *_positions(meta, G)))
         out = xp.empty((values.shape[0], B.shape[1]), dtype=values.dtype)
-        return kernels.mm_24(v_hw, m_hw, xp.ascontiguousarray(B), out=out)
+        mm = kernels.mm_24_wgmma if kernels.wgmma_worth_it(*out.shape) else kernels.mm_24
+        return mm(v_hw, m_hw, xp.ascontiguousarray(B), out=out)
     return reference_mm24(values, meta, B)
 
 

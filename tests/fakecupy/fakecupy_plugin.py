@@ -40,7 +40,6 @@ import minigrad.kernels as _kernels  # noqa: E402
 import numpy  # noqa: E402
 from minigrad.kernels import cublas_gemm as _gemm  # noqa: E402
 
-import minigrad.amp.autocast_mode as _autocast  # noqa: E402
 import minigrad.nn.normalization as _normalization  # noqa: E402
 import minigrad.ops.activation as _activation  # noqa: E402
 import minigrad.optim.fused as _fused_optim  # noqa: E402
@@ -125,7 +124,7 @@ _normalization._bn_forward_running_kernel = _bn_forward_running_kernel_on_host
 # The tensor-core GEMMs (autocast's 2-D half products) by their twin; no Hopper here.
 _kernels.hgemm = _on_host(reference.hgemm, "hgemm")
 _kernels.mm_24 = _on_host(reference.mm_24, "mm24")  # Linear24's half products
-_autocast._is_sm90 = lambda device_id: False
+_c._is_sm90 = lambda device_id: False  # (kernels.wgmma_worth_it: autocast's, Linear24's)
 
 
 def _fused_program_kernel(self, dtype):

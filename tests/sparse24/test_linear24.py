@@ -182,6 +182,38 @@ def test_docstring_examples():
 
 
 @pytest.mark.gpu
+def test_cuda_float16_large_products_take_the_wgmma_kernel_on_hopper(monkeypatch):
+    """Products of kernels.WGMMA_MIN_OUTPUT outputs or more take kernels.mm_24_wgmma on an
+    sm_90 GPU (mm_24 elsewhere, and for small ones), forward and input gradient alike; the
+    results are the float64 CPU math's to fp16 rounding either way."""
+    from minigrad import kernels
+    from minigrad._backend import cupy
+
+    calls = []
+    for name in ("mm_24", "mm_24_wgmma"):
+        kernel = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name, lambda *a, _k=kernel, _n=name, **kw:
+                            calls.append(_n) or _k(*a, **kw))
+    mg.manual_seed(1)
+    layer = Linear24(256, 4096, mask_mode="bidirectional", dtype=mg.float64)
+    W, b = layer.weight.numpy().copy(), layer.bias.numpy().copy()
+    Mf, Mb = layer.weight_mask.numpy().copy(), layer.weight_t_mask.numpy().copy()
+    x = np.random.default_rng(7).standard_normal((512, 256))
+    gy = np.random.default_rng(8).standard_normal((512, 4096))
+    layer.to(device="cuda", dtype=mg.float16)
+    X = mg.tensor(x, dtype=mg.float16, device="cuda", requires_grad=True)
+    y = layer(X)
+    y.backward(mg.tensor(gy, dtype=mg.float16, device="cuda"))
+    h = lambda a: a.astype(np.float16).astype(np.float64)
+    assert_close(y.float().cpu(), h(x) @ (Mf * h(W)).T + h(b), rtol=2e-2, atol=5e-2)
+    assert_close(X.grad.float().cpu(), h(gy) @ (Mb * h(W)), rtol=2e-2, atol=2e-1)
+    big = "mm_24_wgmma" if cupy().cuda.Device().compute_capability == "90" else "mm_24"
+    assert 4096 * 512 >= kernels.WGMMA_MIN_OUTPUT > 256 * 512
+    # forward W x^T (4096 x 512 outputs), input gradient W^T gy^T (256 x 512: small)
+    assert calls == [big, "mm_24"], calls
+
+
+@pytest.mark.gpu
 def test_cuda_float16_uses_both_sparse_products():
     """On CUDA in float16 the forward and the input gradient run on the sparse tensor
     cores (kernels.mm_24); they agree with the float64 CPU math to fp16 rounding."""
