@@ -181,6 +181,35 @@ def test_docstring_examples():
     assert result.attempted > 0 and result.failed == 0
 
 
+def _cuda_float16_step(n_in, n_out, batch, seed, atol_y, atol_gx, atol_gw):
+    """A bidirectional Linear24 made in float64, moved to CUDA in float16, run forward and
+    backward on random x and dy: y, the input and the weight gradients agree with the float64
+    CPU math on the fp16-rounded operands (to fp16 rounding: ``atol_*``)."""
+    mg.manual_seed(seed)
+    layer = Linear24(n_in, n_out, mask_mode="bidirectional", dtype=mg.float64)
+    W, b = layer.weight.numpy().copy(), layer.bias.numpy().copy()
+    Mf, Mb = layer.weight_mask.numpy().copy(), layer.weight_t_mask.numpy().copy()
+    x = np.random.default_rng(seed + 5).standard_normal((batch, n_in))
+    gy = np.random.default_rng(seed + 6).standard_normal((batch, n_out))
+    layer.to(device="cuda", dtype=mg.float16)
+    X = mg.tensor(x, dtype=mg.float16, device="cuda", requires_grad=True)
+    y = layer(X)
+    assert y.dtype == mg.float16 and y.device == "cuda"
+    y.backward(mg.tensor(gy, dtype=mg.float16, device="cuda"))
+    h = lambda a: a.astype(np.float16).astype(np.float64)
+    assert_close(y.float().cpu(), h(x) @ (Mf * h(W)).T + h(b), rtol=2e-2, atol=atol_y)
+    assert_close(X.grad.float().cpu(), h(gy) @ (Mb * h(W)), rtol=2e-2, atol=atol_gx)
+    assert_close(layer.weight.grad.float().cpu(), Mf * (h(gy).T @ h(x)), rtol=2e-2,
+                 atol=atol_gw)
+
+
+@pytest.mark.gpu
+def test_cuda_float16_uses_both_sparse_products():
+    """On CUDA in float16 the forward and the input gradient run on the sparse tensor
+    cores (kernels.mm_24); they agree with the float64 CPU math to fp16 rounding."""
+    _cuda_float16_step(64, 32, 16, 0, 3e-2, 3e-2, 6e-2)
+
+
 @pytest.mark.gpu
 def test_cuda_float16_large_products_take_the_wgmma_kernel_on_hopper(monkeypatch):
     """Products of kernels.WGMMA_MIN_OUTPUT outputs or more take kernels.mm_24_wgmma on an
@@ -194,41 +223,8 @@ def test_cuda_float16_large_products_take_the_wgmma_kernel_on_hopper(monkeypatch
         kernel = getattr(kernels, name)
         monkeypatch.setattr(kernels, name, lambda *a, _k=kernel, _n=name, **kw:
                             calls.append(_n) or _k(*a, **kw))
-    mg.manual_seed(1)
-    layer = Linear24(256, 4096, mask_mode="bidirectional", dtype=mg.float64)
-    W, b = layer.weight.numpy().copy(), layer.bias.numpy().copy()
-    Mf, Mb = layer.weight_mask.numpy().copy(), layer.weight_t_mask.numpy().copy()
-    x = np.random.default_rng(7).standard_normal((512, 256))
-    gy = np.random.default_rng(8).standard_normal((512, 4096))
-    layer.to(device="cuda", dtype=mg.float16)
-    X = mg.tensor(x, dtype=mg.float16, device="cuda", requires_grad=True)
-    y = layer(X)
-    y.backward(mg.tensor(gy, dtype=mg.float16, device="cuda"))
-    h = lambda a: a.astype(np.float16).astype(np.float64)
-    assert_close(y.float().cpu(), h(x) @ (Mf * h(W)).T + h(b), rtol=2e-2, atol=5e-2)
-    assert_close(X.grad.float().cpu(), h(gy) @ (Mb * h(W)), rtol=2e-2, atol=2e-1)
+    _cuda_float16_step(256, 4096, 512, 1, 5e-2, 2e-1, 1e-1)
     big = "mm_24_wgmma" if cupy().cuda.Device().compute_capability == "90" else "mm_24"
     assert 4096 * 512 >= kernels.WGMMA_MIN_OUTPUT > 256 * 512
-    # forward W x^T (4096 x 512 outputs), input gradient W^T gy^T (256 x 512: small)
+    # forward W x^T (4096 x 512 outputs), input gradient W^T dy^T (256 x 512: small)
     assert calls == [big, "mm_24"], calls
-
-
-@pytest.mark.gpu
-def test_cuda_float16_uses_both_sparse_products():
-    """On CUDA in float16 the forward and the input gradient run on the sparse tensor
-    cores (kernels.mm_24); they agree with the float64 CPU math to fp16 rounding."""
-    mg.manual_seed(0)
-    layer = Linear24(64, 32, mask_mode="bidirectional", dtype=mg.float64)
-    W, b = layer.weight.numpy().copy(), layer.bias.numpy().copy()
-    Mf, Mb = layer.weight_mask.numpy().copy(), layer.weight_t_mask.numpy().copy()
-    x = np.random.default_rng(5).standard_normal((16, 64))
-    gy = np.random.default_rng(6).standard_normal((16, 32))
-    layer.to(device="cuda", dtype=mg.float16)
-    X = mg.tensor(x, dtype=mg.float16, device="cuda", requires_grad=True)
-    y = layer(X)
-    assert y.dtype == mg.float16 and y.device == "cuda"
-    y.backward(mg.tensor(gy, dtype=mg.float16, device="cuda"))
-    h = lambda a: a.astype(np.float16).astype(np.float64)
-    assert_close(y.float().cpu(), h(x) @ (Mf * h(W)).T + h(b), rtol=2e-2, atol=3e-2)
-    assert_close(X.grad.float().cpu(), h(gy) @ (Mb * h(W)), rtol=2e-2, atol=3e-2)
-    assert_close(layer.weight.grad.float().cpu(), Mf * (h(gy).T @ h(x)), rtol=2e-2, atol=6e-2)
