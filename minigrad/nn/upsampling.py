@@ -38,10 +38,12 @@ n to m is y[j] = Σᵢ W[j, i]·x[i], 0 ≤ i < n, with
     c_j = s·(j + ½)   (also with align_corners, as PyTorch)
     W[j, i] ∝ f((i − c_j + ½) / max(s, 1)),   each row normalised to sum 1,
 
-where f(x) = max(1 − |x|, 0), the triangle, for bilinear, and for bicubic f(x) = c₁(|x|)
+where f(x) = max(1 − |x|, 0), the triangle, for bilinear, for bicubic f(x) = c₁(|x|)
 for |x| < 1, c₂(|x|) for 1 ≤ |x| < 2, else 0, with a = −½ (Pillow's, not the −0.75
-above). f vanishes outside PyTorch's window of taps, |i − c_j + ½| < σ = (k/2)·max(s, 1)
-(k = 2 or 4), cut to the input. Upsampling (s < 1) keeps the plain filter's width. The
+above), and for ``lanczos`` (which PyTorch offers with ``antialias=True`` only) Pillow's
+Lanczos-3 window f(x) = sinc(x)·sinc(x/3) for |x| < 3, else 0, sinc(x) = sin(πx)/(πx).
+f vanishes outside PyTorch's window of taps, |i − c_j + ½| < σ = (k/2)·max(s, 1)
+(k = 2, 4 or 6), cut to the input. Upsampling (s < 1) keeps the plain filter's width. The
 (m × n) matrices are constants, so y = W_h · x · W_wᵀ is two matrix products,
 differentiable to any order; a dim that keeps its size is copied.
 """
@@ -59,9 +61,11 @@ __all__ = ["interpolate", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear
            "upsample", "upsample_nearest", "upsample_bilinear"]
 
 _LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}  # mode → spatial dims
-MODES = ("nearest", "nearest-exact", "area") + tuple(_LINEAR)
+_DIMS = {**_LINEAR, "lanczos": 2}  # the modes for one input rank → its spatial dims
+MODES = ("nearest", "nearest-exact", "area") + tuple(_DIMS)
 _CUBIC_A = -0.75  # PyTorch's (and OpenCV's) cubic-convolution parameter
-_ANTIALIASED = ("bilinear", "bicubic")  # the modes that take antialias=True
+_ANTIALIASED = ("bilinear", "bicubic", "lanczos")  # the modes that take antialias=True
+_LANCZOS_A = 3  # Pillow's Lanczos window: 3 lobes
 _AA_CUBIC_A = -0.5  # Pillow's, which PyTorch's antialiased bicubic uses
 
 
@@ -124,6 +128,8 @@ def _antialias_matrix(n, m, s, mode):
     x = np.abs((np.arange(n) - center + 0.5) / stretch)
     if mode == "bilinear":
         w = np.maximum(1 - x, 0.0)
+    elif mode == "lanczos":
+        w = np.where(x < _LANCZOS_A, np.sinc(x) * np.sinc(x / _LANCZOS_A), 0.0)
     else:
         w = np.where(x < 1, _c1(x, _AA_CUBIC_A), np.where(x < 2, _c2(x, _AA_CUBIC_A), 0.0))
     total = w.sum(axis=1, keepdims=True)
@@ -139,14 +145,15 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     ----------
     size : int or tuple, the output spatial size (exactly one of size and scale_factor).
     scale_factor : float or tuple; the output size is ⌊d·scale_factor⌋.
-    mode : ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-D input), ``"bilinear"``
-        or ``"bicubic"`` (4-D), ``"trilinear"`` (5-D) or ``"area"`` (3-D to 5-D).
+    mode : ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-D input), ``"bilinear"``,
+        ``"bicubic"`` or ``"lanczos"`` (4-D; lanczos with ``antialias=True`` only, as in
+        PyTorch), ``"trilinear"`` (5-D) or ``"area"`` (3-D to 5-D).
     align_corners : linear modes only (default False): map the corner pixels' centres
         onto each other instead of the image edges.
     recompute_scale_factor : True maps indices with the ratio of the sizes instead of
         ``1/scale_factor``.
-    antialias : ``"bilinear"`` and ``"bicubic"`` only: widen the kernel by the
-        downscaling factor so that every input pixel contributes (Pillow's resampling,
+    antialias : ``"bilinear"``, ``"bicubic"`` and ``"lanczos"`` only: widen the kernel by
+        the downscaling factor so that every input pixel contributes (Pillow's resampling,
         PyTorch's ``antialias``; upsampling is the plain filter, with a = −½ for bicubic).
         Unlike PyTorch 2.13's CPU kernels, a dim that keeps its size under a scale_factor
         ≠ 1 gets the gradient of the copy the forward makes (PyTorch's backward applies
@@ -171,15 +178,21 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if k not in (1, 2, 3):
         raise ValueError(f"interpolate: expected a 3-D, 4-D or 5-D input (N, C, spatial...), "
                          f"got shape {input.shape}")
-    if mode in _LINEAR and _LINEAR[mode] != k:
-        raise ValueError(f"interpolate: mode {mode!r} needs a {_LINEAR[mode] + 2}-D input, "
+    if mode in _DIMS and _DIMS[mode] != k:
+        raise ValueError(f"interpolate: mode {mode!r} needs a {_DIMS[mode] + 2}-D input, "
                          f"got shape {input.shape}")
+    if mode == "lanczos":  # PyTorch's rules: Pillow's filter, pixel centres, antialiased
+        if align_corners:
+            raise ValueError("interpolate: mode 'lanczos' does not take align_corners=True")
+        if not antialias:
+            raise ValueError("interpolate: mode 'lanczos' needs antialias=True (as PyTorch)")
+        align_corners = None
     if align_corners is not None and mode not in _LINEAR:
         raise ValueError(f"interpolate: align_corners applies to the linear modes only, not "
                          f"{mode!r}")
     if antialias and mode not in _ANTIALIASED:
-        raise ValueError(f"interpolate: antialias=True applies to modes 'bilinear' and "
-                         f"'bicubic' (4-D input) only, not {mode!r}")
+        raise ValueError(f"interpolate: antialias=True applies to modes 'bilinear', "
+                         f"'bicubic' and 'lanczos' (4-D input) only, not {mode!r}")
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     spatial = input.shape[2:]

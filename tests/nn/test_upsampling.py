@@ -1,5 +1,7 @@
 """F.interpolate and nn.Upsample: the index rules worked by hand, gradcheck on hypothesis
 geometries in every mode, errors, and PyTorch as an extra oracle when it is installed."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -176,6 +178,42 @@ def test_antialias_bicubic_by_hand(device):
     assert y[0, 0, 0, 3:5] == pytest.approx([1.25 ** 2, 1.75 ** 2], rel=1e-14)
 
 
+def test_lanczos_by_hand(device):
+    """Row 0, 10, 20, 30 down to 2 (s = 2): Pillow's Lanczos-3 window f(x) = sinc(x)
+    sinc(x/3), widened by s, read at x = (i − c + ½)/2 around c = 1 and 3: offsets −¼, ¼, ¾,
+    5/4 for output 0 and −5/4, −¾, −¼, ¼ for output 1, each row normalised to sum 1."""
+    def f(x):
+        return 1.0 if x == 0 else (math.sin(math.pi * x) / (math.pi * x)
+                                   * math.sin(math.pi * x / 3) / (math.pi * x / 3))
+    row = [0.0, 10.0, 20.0, 30.0]
+    want = []
+    for c in (1, 3):
+        w = [f((i - c + 0.5) / 2) for i in range(4)]
+        want.append(sum(wi * v for wi, v in zip(w, row)) / sum(w))
+    y = F.interpolate(_t([[[row]]], device), size=(1, 2), mode="lanczos", antialias=True)
+    assert_close(y, np.array([[[want]]]), rtol=1e-14)
+    # upsampling keeps the plain window: it reproduces a constant and interpolates a line
+    # near the middle (f's weights sum to about 1 and are symmetric)
+    z = F.interpolate(_t(np.full((1, 1, 1, 6), 2.5), device), size=(1, 13), mode="lanczos",
+                      antialias=True)
+    assert_close(z, np.full((1, 1, 1, 13), 2.5), rtol=1e-14)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(antialias=False), "'lanczos' needs antialias=True"),
+    (dict(antialias=True, align_corners=True), "'lanczos' does not take align_corners=True"),
+])
+def test_lanczos_errors(kwargs, message):
+    """PyTorch's rules: Lanczos is an antialiased filter on pixel centres (PyTorch raises
+    for both too)."""
+    with pytest.raises(ValueError, match=message):
+        F.interpolate(mg.randn(1, 2, 5, 4), size=(2, 2), mode="lanczos", **kwargs)
+    torch = pytest.importorskip("torch")
+    with pytest.raises((ValueError, RuntimeError), match="Lanczos mode"):
+        torch.nn.functional.interpolate(torch.randn(1, 2, 5, 4), size=(2, 2), mode="lanczos",
+                                        **kwargs)
+
+
 def test_antialias_bilinear_upsampling_is_plain_bilinear(device):
     """Upsampling keeps the triangle's support 1, so (centres aligned) it is bilinear; a
     single column too (where PyTorch 2.13's CPU forward repeats the first row)."""
@@ -195,8 +233,9 @@ def antialias_cases(draw, largest=12):
     size or by a scale_factor (with or without recompute_scale_factor)."""
     spatial = tuple(draw(st.integers(1, largest)) for _ in range(2))
     out = tuple(draw(st.integers(1, largest)) for _ in range(2))
-    kwargs = {"mode": draw(st.sampled_from(["bilinear", "bicubic"])),
-              "align_corners": draw(st.booleans()), "antialias": True}
+    mode = draw(st.sampled_from(["bilinear", "bicubic", "lanczos"]))
+    kwargs = {"mode": mode, "antialias": True,   # (lanczos: pixel centres only, as PyTorch)
+              "align_corners": draw(st.booleans()) and mode != "lanczos"}
     if draw(st.booleans()):
         kwargs["size"] = out
     else:   # a factor whose ⌊n·factor⌋ is the drawn size, but not the ratio of the sizes
@@ -243,13 +282,15 @@ def test_antialias_gradcheck(case):
 
 
 ANTIALIAS_ERRORS = [
-    ((1, 2, 5), "nearest", "antialias=True applies to modes 'bilinear' and 'bicubic'"),
+    ((1, 2, 5), "nearest", "antialias=True applies to modes 'bilinear', 'bicubic' and "
+                           "'lanczos'"),
     ((1, 2, 5, 4), "nearest-exact", "not 'nearest-exact'"),
     ((1, 2, 5, 4), "area", "not 'area'"),
     ((1, 2, 5), "linear", "not 'linear'"),
     ((1, 2, 3, 5, 4), "trilinear", "not 'trilinear'"),
     ((1, 2, 5), "bilinear", "'bilinear' needs a 4-D input"),
     ((1, 2, 3, 5, 4), "bicubic", "'bicubic' needs a 4-D input"),
+    ((1, 2, 5), "lanczos", "'lanczos' needs a 4-D input"),
 ]
 
 
