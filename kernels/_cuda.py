@@ -625,7 +625,7 @@ def spmv_floor(indices, data, x):
     check_array("spmv_floor", "data", data, 1, ("float32",), indices.shape)
     check_array("spmv_floor", "x", x, 1, ("float32",))
     _require_device(indices=indices, data=data, x=x)
-    if indices.data.ptr % 16 or data.data.ptr % 16:
+    if not (_aligned(indices) and _aligned(data)):
         raise ValueError("spmv_floor: data and indices must be 16-byte aligned (whole arrays, "
                          "not offset views)")
     cp = _backend.cupy()

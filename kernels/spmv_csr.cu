@@ -202,6 +202,15 @@ struct RowPass {
     }
 };
 
+// A row's G partial sums folded by __shfl_down_sync at offsets G/2, G/4, ..., 1 (the tree
+// reference.spmv_csr_vector models; both schedules use this one): lane 0 gets the row's sum.
+template <typename T, int G>
+__device__ __forceinline__ T fold_lanes(T sum, unsigned mask) {
+#pragma unroll
+    for (int off = G / 2; off > 0; off /= 2) sum += __shfl_down_sync(mask, sum, off, G);
+    return sum;
+}
+
 template <typename T, int G, bool VEC, int R>
 __device__ __forceinline__ void spmv_csr_vector(int n_rows, const int* __restrict__ indptr,
                                                 const int* __restrict__ indices,
@@ -237,9 +246,7 @@ __device__ __forceinline__ void spmv_csr_vector(int n_rows, const int* __restric
     }
 #pragma unroll
     for (int i = 0; i < R; ++i) {
-        T sum = sums[i];
-#pragma unroll
-        for (int off = G / 2; off > 0; off /= 2) sum += __shfl_down_sync(mask, sum, off, G);
+        const T sum = fold_lanes<T, G>(sums[i], mask);
         if (lane == 0 && first + i < n_rows) y[first + i] = sum;
     }
 }
@@ -284,10 +291,8 @@ __device__ __forceinline__ void spmv_csr_vector_pipe(int n_rows_, const int* __r
         for (int i = 0; i < R; ++i) cur[i].gather(x);
 #pragma unroll
         for (int i = 0; i < R; ++i) {
-            T sum = cur[i].sum(data, indices, x);
-#pragma unroll
-            for (int off = G / 2; off > 0; off /= 2)
-                sum += __shfl_down_sync(0xffffffffu, sum, off, G);  // all 32 lanes are here
+            // all 32 lanes of the warp run every step: the full mask
+            const T sum = fold_lanes<T, G>(cur[i].sum(data, indices, x), 0xffffffffu);
             if (lane == 0 && first + i < n_rows) y[first + i] = sum;
         }
 #pragma unroll
