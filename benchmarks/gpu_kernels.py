@@ -408,7 +408,7 @@ def random_half(shape, seed):
     return cp.random.RandomState(seed).uniform(-1, 1, shape).astype(cp.float16)
 
 
-def hgemm_case(label, M, N, Kd, variants):
+def hgemm_case(label, M, N, Kd, variants, pairs=()):
     sets = [(random_half((M, Kd), 10 + i), random_half((Kd, N), 20 + i))
             for i in range(n_rotating((M * Kd + Kd * N) * 2))]
     flop = 2.0 * M * N * Kd
@@ -420,6 +420,23 @@ def hgemm_case(label, M, N, Kd, variants):
     for name, tiling in variants:
         guarded("hgemm", f"{label} {name}", hgemm_variant, f"{label} {name}", tiling, sets,
                 out, ref, flop, t_vendor, vendor_tflops)
+    for tiling in pairs:
+        guarded("hgemm", f"{label} hgemm {tiling_name(tiling)} vs default, interleaved",
+                hgemm_paired, label, sets, out, tiling)
+
+
+def hgemm_paired(label, sets, out, tiling):
+    """hgemm.cu with tile macros ``tiling`` against its default for this size, timed in
+    alternation: the speed-up's median and quartiles over 40 rounds."""
+    def pick(i):
+        return sets[i % len(sets)]
+    (t_default, t), [(ratio, q1, q3)] = time_interleaved([
+        lambda i: _cuda.hgemm(*pick(i), out=out),
+        lambda i: _cuda.hgemm(*pick(i), out=out, tiling=tiling)])
+    record("hgemm", f"{label} hgemm {tiling_name(tiling)} vs default, interleaved",
+           time_ms=t, default_ms=t_default, speedup_vs_default=ratio,
+           speedup_lower_quartile=q1, speedup_upper_quartile=q3,
+           note="40 rounds, the default tiling and this one alternating")
 
 
 def hgemm_variant(label, tiling, sets, out, ref, flop, t_vendor, vendor_tflops):
@@ -459,7 +476,18 @@ HGEMM_TILINGS = [
     dict(BM=256, BN=128, BK=32, WARPS_M=4, WARPS_N=2, STAGES=4),
     dict(BM=256, BN=128, BK=64, WARPS_M=4, WARPS_N=2, STAGES=3),
     dict(BM=256, BN=128, BK=32, WARPS_M=4, WARPS_N=2, STAGES=5),
+    dict(BM=192, BN=256, BK=32, WARPS_M=2, WARPS_N=4, STAGES=4, FRAG_BUFS=1),
+    dict(BM=192, BN=256, BK=32, WARPS_M=2, WARPS_N=4, STAGES=3, FRAG_BUFS=1),
+    dict(BM=192, BN=128, BK=32, WARPS_M=2, WARPS_N=2, STAGES=4, FRAG_BUFS=1),
 ]
+# 96 x 64 warp tiles (BM = 192, WARPS_M = 2), which fit the registers only with one fragment
+# buffer (FRAG_BUFS=1, hgemm.cu's header): 36 KiB of shared-memory traffic per 2^20 FLOP at
+# 192 x 256 against the default 128 x 256's 44, for a kernel that shared memory bounds on
+# Hopper (kernels/README.md). Written at stop 27 without a GPU: timed at every size, after the
+# other rows (a fault leaves the CUDA context unusable), with FRAG_BUFS=1 at the default tile
+# as the control, and the 192 x 256 tile against the default in alternation.
+HGEMM_WIDE_WARPS = [dict(BN=256, WARPS_N=4, FRAG_BUFS=1),
+                    dict(BM=192, BN=256, WARPS_N=4, FRAG_BUFS=1), dict(BM=192, FRAG_BUFS=1)]
 MM24_TILINGS = [
     dict(BM=128, BN=128, BK=32, WARPS_M=2, WARPS_N=2, STAGES=4),
     dict(BM=128, BN=128, BK=64, WARPS_M=2, WARPS_N=2, STAGES=3),
@@ -522,8 +550,10 @@ def bench_hgemm(quick):
         variants += tilings  # (the default tiling's rivals, at every size)
         if (M, N, Kd) == (4096, 4096, 4096):
             variants.append(("hgemm_wmma", None))
+        if not VARIANTS["on"]:  # (--variants times them among HGEMM_TILINGS)
+            variants += [(f"hgemm {tiling_name(t)}", t) for t in HGEMM_WIDE_WARPS]
         label = f"{M}x{N}x{Kd}"
-        guarded("hgemm", label, hgemm_case, label, M, N, Kd, variants)
+        guarded("hgemm", label, hgemm_case, label, M, N, Kd, variants, HGEMM_WIDE_WARPS[1:2])
 
 
 def random_24_gpu(M, Kd, seed):
@@ -736,6 +766,10 @@ def write_markdown(path, meta):
             if "note" in r:
                 parts.append(r["note"])
             note = ", ".join(parts)
+        if "speedup_vs_default" in r:  # an hgemm tiling against the default, interleaved
+            note = (f"{fmt(r['speedup_vs_default'])}x the default's speed (quartiles "
+                    f"{fmt(r['speedup_lower_quartile'])}-{fmt(r['speedup_upper_quartile'])}; "
+                    f"default {fmt(r['default_ms'])} ms), {r['note']}")
         if r.get("fraction_of_wgmma_peak") is not None:
             note = f"{fmt(r['fraction_of_wgmma_peak'])} of the wgmma peak"
         if r["section"] == "spmv" and "auto_method" in r:

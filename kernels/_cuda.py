@@ -515,8 +515,8 @@ def hgemm(A, B, out=None, out_dtype=None, *, tiling=None):
     r"""C = A B on tensor cores (hgemm.cu): float16 (or bfloat16) A, B, fp32 accumulation,
     output float32 (default) or the input type. Any M, N, K; K or N not a multiple of 8 cost
     a zero-padded copy. ``tiling``: -D tile macros (BM, BN, BK, WARPS_M, WARPS_N, STAGES,
-    GROUP_M) over ``reference.TILING``; by default ``reference.hgemm_tiling(M, N)`` (128 x
-    256 tiles for large outputs). Must equal ``reference.hgemm``."""
+    GROUP_M, FRAG_BUFS) over ``reference.TILING``; by default ``reference.hgemm_tiling(M,
+    N)`` (128 x 256 tiles for large outputs). Must equal ``reference.hgemm``."""
     def launch(A_, B_, C_, M, Np, Kp, name):
         t = reference.hgemm_tiling(M, Np) if tiling is None else dict(tiling)
         _launch_mma_sync("hgemm.cu", f"hgemm_{name}", t, False, M, Np,

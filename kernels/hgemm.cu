@@ -28,7 +28,14 @@
 //     B fragments of mma tiles 2j, 2j+1: ldmatrix.x4.trans, lane l addresses k row
 //       16*kk + l%16, chunk (wn*WN + 16j)/8 + l/16 -> {b0b1, b2b3} of tile 2j and of 2j+1
 //       (k 2t.., 2t+8..; n g).
-//     Fragments are double-buffered in registers across kk.
+//     Fragments are double-buffered in registers across kk (FRAG_BUFS = 2, the default).
+//     FRAG_BUFS = 1 keeps one buffer, loaded right before the step's mma: the register room
+//     a 96 x 64 warp tile needs (BM = 192 with WARPS_M = 2: 192 accumulators a thread, 254
+//     registers and no spills; double-buffered it spills). Such a warp reads 5 KiB of
+//     fragments a k16 step for 1.5x the work of a 64 x 64 warp's 4 KiB: a k16 step of a
+//     192 x 256 block tile (8 warps) moves 54 KiB of shared memory (ldmatrix reads plus
+//     cp.async writes) for 1.5 x 2^20 FLOP, 36 KiB per 2^20 FLOP against 44 for 128 x 256,
+//     for a kernel that shared memory bounds on Hopper (see kernels/README.md).
 //   Epilogue: accumulator c0 c1 (c2 c3) of tile (mi, ni) is row wm*WM + mi*16 + g (+8),
 //     columns wn*WN + ni*8 + 2t, +1 -- stored as one float2 / packed half2 per row.
 //
@@ -78,6 +85,9 @@
 #ifndef GROUP_M
 #define GROUP_M 8
 #endif
+#ifndef FRAG_BUFS
+#define FRAG_BUFS 2  // register buffers of fragments: 2 = double-buffered across k16 steps
+#endif
 
 #define THREADS (32 * WARPS_M * WARPS_N)
 #define WM (BM / WARPS_M)
@@ -98,6 +108,7 @@ static_assert(WM % 16 == 0 && WN % 16 == 0, "warp tile must be a multiple of 16 
 static_assert(BK % 16 == 0, "BK must be a multiple of 16");
 static_assert((BM * A_CHUNKS) % THREADS == 0 && (BK * B_CHUNKS) % THREADS == 0,
               "tile chunks must split evenly over the threads");
+static_assert(FRAG_BUFS == 1 || FRAG_BUFS == 2, "FRAG_BUFS is 1 or 2");
 static_assert(THREADS % A_CHUNKS == 0 && THREADS % B_CHUNKS == 0 && A_IT <= 32,
               "a copy round must cover whole tile rows");
 
@@ -171,7 +182,7 @@ __device__ __forceinline__ void hgemm_body(int M, int N, int K, const u16* __res
 #pragma unroll
             for (int q = 0; q < 4; ++q) acc[mi][ni][q] = 0.f;
 
-    u32 af[2][MI][4], bf[2][NI][2];
+    u32 af[FRAG_BUFS][MI][4], bf[FRAG_BUFS][NI][2];
     auto load_frags = [&](int buf, u32 a, u32 b, int kk) {
 #pragma unroll
         for (int mi = 0; mi < MI; ++mi) ldmatrix_x4(af[buf][mi], a + a_ld[kk] + mi * (16 * A_CHUNKS * 16));
@@ -197,6 +208,7 @@ __device__ __forceinline__ void hgemm_body(int M, int N, int K, const u16* __res
 
     int rd = 0, wr = STAGES - 1;  // stage computed now, stage written next
     u32 a_rd = sA, b_rd = sB;
+#if FRAG_BUFS == 2
     load_frags(0, a_rd, b_rd, 0);
     // Register buffer of step kk of tile kt: (kt * KSTEPS + kk) & 1, a compile-time index
     // (the kt loop is unrolled by 2 when KSTEPS is odd).
@@ -231,6 +243,32 @@ __device__ __forceinline__ void hgemm_body(int M, int N, int K, const u16* __res
             }
         }
     }
+#else
+    // One register buffer: the fragments of step kk are loaded right before its mma (ptxas
+    // hoists what the registers allow). For warp tiles whose accumulators leave no room for
+    // a second buffer (96 x 64: 192 accumulators a thread).
+    for (int kt = 0; kt < KT; ++kt) {
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; ++kk) {
+            if (kk == 0) {  // refill the stage that tile kt-1 used (all reads of it are done)
+                const int next = kt + STAGES - 1;
+                if (next < KT) load_stage(wr, next);
+                cp_async_commit();
+                wr = wr + 1 == STAGES ? 0 : wr + 1;
+            }
+            load_frags(0, a_rd, b_rd, kk);
+#pragma unroll
+            for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+                for (int ni = 0; ni < NI; ++ni) mma_16816<IS_BF16>(acc[mi][ni], af[0][mi], bf[0][ni]);
+        }
+        cp_async_wait<STAGES - 2>();  // tile kt+1 has landed; every read of tile kt is done
+        __syncthreads();
+        rd = rd + 1 == STAGES ? 0 : rd + 1;
+        a_rd = sA + rd * (A_STAGE * 2);
+        b_rd = sB + rd * (B_STAGE * 2);
+    }
+#endif
     cp_async_wait<0>();
 
     const int g = lane >> 2, t = lane & 3;

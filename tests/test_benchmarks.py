@@ -83,6 +83,33 @@ def test_paired_ratios_are_per_round_speedups_with_quartiles():
     assert one == (2.0, 2.0, 2.0)
 
 
+def test_interleaved_hgemm_row_reaches_the_markdown_table(tmp_path, monkeypatch):
+    """A new row kind must not cost a GPU run its tables (stops 24-25 lost the 2:4 section's
+    to a KeyError in the writer): the hgemm tiling-vs-default row, from a stubbed timer to
+    the markdown line."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import gpu_kernels
+    finally:
+        sys.path.remove(str(BENCH))
+    monkeypatch.setattr(gpu_kernels, "time_interleaved",
+                        lambda fns, **kw: ([0.30, 0.25], [(1.2, 1.15, 1.25)]))
+    monkeypatch.setattr(gpu_kernels.REPORT, "results", [])
+    monkeypatch.setattr(gpu_kernels, "RESULTS", gpu_kernels.REPORT.results)
+    gpu_kernels.hgemm_paired("4096x4096x4096", [(None, None)], None,
+                             dict(BM=192, BN=256, WARPS_N=4, FRAG_BUFS=1))
+    (row,) = gpu_kernels.REPORT.results
+    assert row["speedup_vs_default"] == 1.2 and row["default_ms"] == 0.30
+    meta = dict(date="2026-11-27", device=dict(name="test", compute_capability="90",
+                                               sm_count=132),
+                versions={}, limits={}, results=gpu_kernels.REPORT.results)
+    gpu_kernels.write_markdown(tmp_path / "t.md", meta)
+    line = [ln for ln in (tmp_path / "t.md").read_text().splitlines() if "interleaved" in ln]
+    assert len(line) == 1
+    assert "BM=192 BN=256 WARPS_N=4 FRAG_BUFS=1 vs default" in line[0]
+    assert "1.2x the default's speed (quartiles 1.15-1.25; default 0.3 ms)" in line[0]
+
+
 def test_profile_kinds_sort_kernel_names():
     sys.path.insert(0, str(BENCH))
     try:

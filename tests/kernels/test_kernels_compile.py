@@ -88,6 +88,27 @@ def test_nvcc_compiles_tiling_variants(tmp_path, source, defines):
     _compile(tmp_path, source, ARCHS[1], defines)
 
 
+# hgemm.cu's tilings whose registers are close to the 255 a thread may use: the defaults
+# (128 x 128 and 128 x 256, fragments double-buffered) and the 96 x 64 warp tiles that fit
+# only with one fragment buffer (FRAG_BUFS=1: 254 registers on sm_90a; on sm_80 ptxas spills
+# 4-8 bytes there, so only Hopper is checked for them).
+HGEMM_REGISTER_VARIANTS = [
+    ("", ARCHS), ("-DBN=256 -DWARPS_N=4", ARCHS),
+    ("-DBM=192 -DBN=256 -DWARPS_M=2 -DWARPS_N=4 -DFRAG_BUFS=1", ARCHS[1:]),
+    ("-DBM=192 -DBN=128 -DWARPS_M=2 -DWARPS_N=2 -DFRAG_BUFS=1", ARCHS[1:]),
+    ("-DBN=256 -DWARPS_N=4 -DFRAG_BUFS=1", ARCHS)]
+
+
+@needs_nvcc
+@pytest.mark.parametrize("defines,arch", [(d, a) for d, archs in HGEMM_REGISTER_VARIANTS
+                                          for a in archs])
+def test_nvcc_hgemm_tilings_compile_without_spills(tmp_path, defines, arch):
+    proc = _compile(tmp_path, "hgemm.cu", arch, defines + " -Xptxas -v")
+    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
+    assert len(spills) == 4  # hgemm_{f16,bf16}_{f32,16-bit out}
+    assert all(st == ld == "0" for st, ld in spills), proc.stderr
+
+
 # spmv_csr.cu's persistent, pipelined schedule (the launcher's pipeline=True) at R = 1 and 2:
 # two RowPasses are live across a step, so the registers are checked for spills on both
 # architectures (the counts are in the .cu header comment).

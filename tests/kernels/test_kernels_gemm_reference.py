@@ -59,11 +59,13 @@ def test_hgemm_kernel_replay(rng, shape):
 
 def test_hgemm_replay_other_tilings(rng):
     """The tile macros the benchmark may try (e.g. 128 x 256 blocks, BK = 64) stay correct
-    and conflict-free."""
-    A = rng.uniform(-1, 1, (72, 96)).astype(np.float16)
+    and conflict-free. 200 rows: two tile rows of the 192-row tiles."""
+    A = rng.uniform(-1, 1, (200, 96)).astype(np.float16)
     B = rng.uniform(-1, 1, (96, 264)).astype(np.float16)
     want = A.astype(np.float64) @ B.astype(np.float64)
-    for tiling in (dict(BN=256, WARPS_N=4), dict(BK=64, STAGES=3), dict(BM=64, WARPS_M=1)):
+    for tiling in (dict(BN=256, WARPS_N=4), dict(BK=64, STAGES=3), dict(BM=64, WARPS_M=1),
+                   dict(BM=192, BN=256, WARPS_M=2, WARPS_N=4, FRAG_BUFS=1),
+                   dict(BM=192, FRAG_BUFS=1)):
         stats = ptx_model._Stats()
         C = ptx_model.simulate_hgemm(A, B, tiling=tiling, stats=stats)
         assert rel_err(C, want) < 1e-5, tiling

@@ -263,14 +263,17 @@ def test_hgemm_wmma(cp, rng, shape):
 
 
 @pytest.mark.parametrize("tiling", [dict(BN=256, WARPS_N=4), dict(BK=64, STAGES=3),
-                                    dict(BM=64, WARPS_M=1)])
+                                    dict(BM=64, WARPS_M=1), dict(BN=256, WARPS_N=4, FRAG_BUFS=1),
+                                    dict(BM=192, BN=256, WARPS_N=4, FRAG_BUFS=1),
+                                    dict(BM=192, FRAG_BUFS=1)])
 def test_hgemm_tilings(cp, rng, tiling):
     A = rng.uniform(-1, 1, (333, 264)).astype(np.float16)
     B = rng.uniform(-1, 1, (264, 520)).astype(np.float16)
     want = A.astype(np.float64) @ B.astype(np.float64)
-    out = cp.full((333, 520), cp.nan, cp.float32)
-    got = cp.asnumpy(_cuda.hgemm(cp.asarray(A), cp.asarray(B), out=out, tiling=tiling))
-    assert rel_err(got, want) < TOL_TC32
+    for out_dtype, tol in ((cp.float32, TOL_TC32), (cp.float16, TOL_TC16)):
+        out = cp.full((333, 520), cp.nan, out_dtype)
+        got = cp.asnumpy(_cuda.hgemm(cp.asarray(A), cp.asarray(B), out=out, tiling=tiling))
+        assert rel_err(got, want) < tol, out_dtype
 
 
 def test_compress_24_gpu_equals_cpu(cp, rng):
