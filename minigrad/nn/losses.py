@@ -136,13 +136,31 @@ def _pair(name, input, target):
 # --------------------------------------------------------------------------- regression
 
 
-def mse_loss(input, target, reduction="mean"):
+def _weighted(name, loss, input, weight, reduction, mean_over_weights):
+    r"""PyTorch's elementwise ``weight`` of the regression losses: wᵢ·ℓᵢ, then ``"sum"``
+    Σ wᵢℓᵢ, or ``"mean"`` Σ wᵢℓᵢ / Σ wᵢ (``mean_over_weights``, MSE and L1) or the plain
+    average of wᵢℓᵢ (Huber), as PyTorch 2.13 reduces each. ``weight`` is differentiable."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    w = _as_tensor(weight, input, name, "weight")
+    if w.shape != input.shape:
+        raise ValueError(f"{name}: weight must have the input's shape {input.shape}, got "
+                         f"{w.shape}")
+    loss = loss * w
+    if reduction == "mean" and mean_over_weights:
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction)
+
+
+def mse_loss(input, target, reduction="mean", weight=None):
     r"""Mean squared error: ℓᵢ = (xᵢ − yᵢ)².
 
     Parameters
     ----------
     input, target : Tensors of the same shape (both differentiable).
     reduction : ``"none"``, ``"mean"`` (default) or ``"sum"``.
+    weight : optional Tensor of the input's shape (PyTorch 2.13's argument): the loss is
+        wᵢ·ℓᵢ, and ``"mean"`` is the weighted average Σ wᵢℓᵢ / Σ wᵢ.
 
     Examples
     --------
@@ -154,17 +172,21 @@ def mse_loss(input, target, reduction="mean"):
     _check_reduction("mse_loss", reduction)
     target = _pair("mse_loss", input, target)
     d = input - target
-    return _reduce(d * d, reduction)
+    return _weighted("mse_loss", d * d, input, weight, reduction, mean_over_weights=True)
 
 
-def l1_loss(input, target, reduction="mean"):
-    r"""Mean absolute error: ℓᵢ = |xᵢ − yᵢ| (subgradient 0 at xᵢ = yᵢ, as PyTorch)."""
+def l1_loss(input, target, reduction="mean", weight=None):
+    r"""Mean absolute error: ℓᵢ = |xᵢ − yᵢ| (subgradient 0 at xᵢ = yᵢ, as PyTorch).
+
+    ``weight`` (optional, the input's shape) weighs each term as in :func:`mse_loss`:
+    ``"mean"`` is Σ wᵢℓᵢ / Σ wᵢ."""
     _check_reduction("l1_loss", reduction)
     target = _pair("l1_loss", input, target)
-    return _reduce((input - target).abs(), reduction)
+    return _weighted("l1_loss", (input - target).abs(), input, weight, reduction,
+                     mean_over_weights=True)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     r"""Huber loss (Huber 1964): quadratic near zero, linear in the tails.
 
     With d = x − y::
@@ -173,6 +195,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         ℓ = δ (|d| − ½ δ)     otherwise
 
     Its gradient is d clipped to [−δ, δ]. ``huber_loss(delta=δ) = δ · smooth_l1_loss(beta=δ)``.
+
+    ``weight`` (optional, the input's shape) multiplies each ℓᵢ; ``"mean"`` is then the plain
+    average (1/n) Σ wᵢℓᵢ, not the weighted average of :func:`mse_loss` and :func:`l1_loss`:
+    PyTorch 2.13 reduces the three that way, and so does minigrad.
     """
     _check_reduction("huber_loss", reduction)
     if not delta > 0:
@@ -181,7 +207,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     d = input - target
     a = d.abs()
     loss = where(a.data < delta, 0.5 * (d * d), delta * (a - 0.5 * delta))
-    return _reduce(loss, reduction)
+    return _weighted("huber_loss", loss, input, weight, reduction, mean_over_weights=False)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
