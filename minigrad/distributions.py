@@ -1217,8 +1217,8 @@ class HalfNormal(Distribution):
     def cdf(self, value):
         return 2 * self.base_dist.cdf(value) - 1
 
-    def icdf(self, value):
-        return self.base_dist.icdf((value + 1) / 2)
+    def icdf(self, prob):  # (PyTorch's HalfNormal names it prob)
+        return self.base_dist.icdf((prob + 1) / 2)
 
 
 class Chi2(Gamma):

@@ -51,13 +51,13 @@ def get_default_dtype():
     return _default_float
 
 
-def set_default_dtype(dtype) -> None:
+def set_default_dtype(d) -> None:
     """Set the default floating dtype (float16, float32 or float64)."""
     global _default_float
-    d = as_dtype(dtype)
-    if d is None or d.kind != "f":
-        raise TypeError(f"set_default_dtype expects a floating dtype, got {dtype!r}")
-    _default_float = d
+    dtype = as_dtype(d)
+    if dtype is None or dtype.kind != "f":
+        raise TypeError(f"set_default_dtype expects a floating dtype, got {d!r}")
+    _default_float = dtype
 
 
 def as_dtype(dtype):

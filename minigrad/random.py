@@ -236,10 +236,11 @@ def get_rng_state():
     return {"seed": _seed, "cpu": _cpu.bit_generator.state, "cuda_offset": _cuda.offset}
 
 
-def set_rng_state(state) -> None:
+def set_rng_state(new_state) -> None:
     """Restore :func:`get_rng_state` (a snapshot without ``cuda_offset``, from an older
     minigrad, restarts the CUDA stream from its seed)."""
     global _seed
+    state = new_state
     _cuda.set_state({"seed": state["seed"], "offset": state.get("cuda_offset", 0)})
     _cpu.bit_generator.state = state["cpu"]
     _seed = int(state["seed"])

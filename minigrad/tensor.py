@@ -1426,8 +1426,10 @@ class Tensor(DeviceDtypeShorthands):
     def unflatten(self, dim, sizes):
         return _shape.unflatten(self, dim, sizes)
 
-    def split(self, split_size_or_sections, dim=0):
-        return _shape.split(self, split_size_or_sections, dim)
+    def split(self, split_size, dim=0):
+        """``mg.split(self, split_size, dim)``: ``split_size`` an int or a list of sizes
+        (PyTorch's name for the method's argument)."""
+        return _shape.split(self, split_size, dim)
 
     def chunk(self, chunks, dim=0):
         return _shape.chunk(self, chunks, dim)

@@ -95,7 +95,12 @@ def tensors(draw, shape=None, dtype=np.float64, requires_grad=True, device="cpu"
 
 def assert_close(actual, expected, rtol=1e-7, atol=0.0, msg=""):
     """Assert that two tensors/arrays have equal shapes and values within
-    |a − e| ≤ atol + rtol·|e|, with a message naming the worst element."""
+    |a − e| ≤ atol + rtol·|e|, with a message naming the worst element.
+
+    Where it differs from ``torch.testing.assert_close``: the tolerances are fixed defaults
+    (NumPy's ``assert_allclose``: rtol 1e-7, atol 0), not chosen by dtype; NaNs in the same
+    places compare equal; dtypes and devices are not compared (the values are, in float64
+    on the CPU)."""
     a = actual.data if isinstance(actual, Tensor) else actual
     e = expected.data if isinstance(expected, Tensor) else expected
     a = np.asarray(to_device(np.asarray(a) if np.isscalar(a) else a, "cpu"))

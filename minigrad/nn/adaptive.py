@@ -83,7 +83,8 @@ class AdaptiveLogSoftmaxWithLoss(Module):
                              f"({self.in_features},), got {input.shape}")
         return input.ndim == 2
 
-    def forward(self, input, target):
+    def forward(self, input_, target_):  # (PyTorch's argument names)
+        input, target = input_, target_
         batched = self._batched(input, "AdaptiveLogSoftmaxWithLoss")
         if not isinstance(target, Tensor) or target.dtype.kind not in "iu":
             raise TypeError("AdaptiveLogSoftmaxWithLoss: target must be an integer tensor")

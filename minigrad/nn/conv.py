@@ -687,8 +687,15 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
-                 dtype=None, output_padding=0):
+                 dtype=None):
         super().__init__()
+        self._build(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, padding_mode, device, dtype, output_padding=0)
+
+    def _build(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+               groups, bias, padding_mode, device, dtype, output_padding):
+        """The layer's checks, attributes and parameters (shared with the transposed
+        convolutions, which alone take ``output_padding``)."""
         name = type(self).__name__
         if not isinstance(groups, int) or groups <= 0:
             raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
@@ -842,8 +849,9 @@ class _ConvTransposeNd(_ConvNd):
                              f"PyTorch), got {padding_mode!r}")
         if isinstance(padding, str):
             raise ValueError(f"{name}: padding must be an int or a tuple, got {padding!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype, output_padding)
+        Module.__init__(self)
+        self._build(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, padding_mode, device, dtype, output_padding)
 
     def forward(self, input, output_size=None):
         """``output_size`` (the trailing spatial sizes, or a full shape) picks the

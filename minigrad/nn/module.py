@@ -592,15 +592,24 @@ class Module(DeviceDtypeShorthands):
             mod = mod._modules[item]
         return mod
 
-    def set_submodule(self, target, module):
-        """Put ``module`` at the dotted path ``target`` (its parent must exist)."""
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at the dotted path ``target`` (its parent must exist), replacing
+        a submodule there or adding one; with ``strict``, only replacing (PyTorch's rules).
+        An attribute that is not a module (a parameter, say) is never replaced."""
         if not isinstance(module, Module):
             raise TypeError(f"set_submodule: expected an nn.Module, got "
                             f"{type(module).__name__}")
         parent_path, _, name = target.rpartition(".")
         if not name:
             raise ValueError("set_submodule: cannot set the module itself (empty target)")
-        setattr(self.get_submodule(parent_path), name, module)
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"set_submodule: {type(parent).__name__} has no attribute "
+                                 f"'{name}' (strict=True only replaces a submodule)")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"set_submodule: '{name}' of {type(parent).__name__} is "
+                                 "not an nn.Module")
+        setattr(parent, name, module)
 
     def _get_member(self, target, store, what):
         module_path, _, name = target.rpartition(".")
@@ -1264,6 +1273,9 @@ class ParameterDict(_DictContainer):
     def get(self, key, default=None):
         return self._parameters.get(key, default)
 
+    def update(self, parameters):  # (PyTorch's argument name)
+        super().update(parameters)
+
     def extra_repr(self):
         return "\n".join(_parameter_repr(k, p) for k, p in self._parameters.items())
 
@@ -1280,3 +1292,6 @@ class ModuleDict(_DictContainer):
 
     def __setitem__(self, key, module):
         self.add_module(key, module)
+
+    def update(self, modules):  # (PyTorch's argument name)
+        super().update(modules)

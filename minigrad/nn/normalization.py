@@ -944,8 +944,8 @@ class RMSNorm(_TrailingNorm):
                  dtype=None):
         super().__init__(normalized_shape, eps, elementwise_affine, False, device, dtype)
 
-    def forward(self, input):
-        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
+    def forward(self, x):  # (PyTorch's RMSNorm names it x)
+        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "

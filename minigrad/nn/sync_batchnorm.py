@@ -29,9 +29,10 @@ class SyncBatchNorm(_BatchNorm):
     _expected = tuple(range(2, 9))
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, process_group=None, device=None, dtype=None):
+                 track_running_stats=True, process_group=None, device=None, dtype=None, *,
+                 bias=True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype)
+                         dtype, bias=bias)
         if process_group is not None:
             raise NotImplementedError("SyncBatchNorm: process groups other than the whole "
                                       "world are not supported (pass None)")

@@ -650,13 +650,15 @@ class Norm(Function):
         return where(at_origin, 0.0, gy.reshape(shape) * slope)
 
 
-def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The p-norm over ``dim`` (every element by default): p = "fro" (= 2), 1, 2, ±inf or
     any positive number, or "nuc" (the nuclear norm of the matrices over the two dims of
     ``dim``, through ``mg.linalg.matrix_norm``); ``dtype`` casts first. At x = 0 the
     gradient is 0, as in PyTorch.
 
-    Where minigrad differs: PyTorch's p = 0 (the count of nonzeros) is refused here."""
+    Where minigrad differs: PyTorch's p = 0 (the count of nonzeros) is refused here, and
+    ``dtype`` comes fourth (PyTorch's deprecated ``out`` is not taken)."""
+    x = input
     if dtype is not None:
         x = x.to(dtype=dtype)
     if p == "nuc":

@@ -634,9 +634,10 @@ def stack(tensors, dim=0):
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
 
-def split(x, split_size_or_sections, dim=0):
+def split(tensor, split_size_or_sections, dim=0):
     """Split along ``dim`` into chunks of a given size (the last may be smaller) or into
     the given list of sizes. Each piece is a differentiable slice."""
+    x = tensor
     dim = _dim(dim, x.ndim, "split")
     n = x.shape[dim]
     if isinstance(split_size_or_sections, int):

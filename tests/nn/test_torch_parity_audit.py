@@ -258,3 +258,60 @@ def test_group_norm_empty_batch_by_hand(shape):
     assert y.shape == shape
     y.sum().backward()
     np.testing.assert_array_equal(gn.weight.grad.numpy(), np.zeros(4))
+
+
+# ------------------------------------------------- signatures (tests/test_torch_signatures)
+# The behaviours behind the argument fixes of stop 27, checked without PyTorch.
+
+
+@pytest.mark.parametrize("cls", [nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.LazyConv2d])
+def test_a_convolution_refuses_output_padding(cls):
+    """Only the transposed convolutions take it; Conv2d used to accept and ignore it."""
+    args = (8, 3) if cls is nn.LazyConv2d else (2, 8, 3)
+    with pytest.raises(TypeError, match="output_padding"):
+        cls(*args, output_padding=1)
+    assert nn.ConvTranspose2d(2, 8, 3, stride=2, output_padding=1).output_padding == (1, 1)
+
+
+def test_set_submodule_strict_only_replaces():
+    m = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    m.set_submodule("1", nn.Tanh(), strict=True)
+    assert isinstance(m[1], nn.Tanh)
+    with pytest.raises(AttributeError, match="has no attribute 'head'"):
+        m.set_submodule("head", nn.Linear(3, 1), strict=True)
+    m.set_submodule("head", nn.Linear(3, 1))  # not strict: added beside the others
+    assert isinstance(m.head, nn.Linear)
+    with pytest.raises(AttributeError, match="'weight' of Linear is not an nn.Module"):
+        m.set_submodule("0.weight", nn.Identity())
+
+
+def test_sync_batch_norm_without_bias():
+    bn = nn.SyncBatchNorm(3, bias=False)
+    assert bn.bias is None and bn.weight is not None
+    assert sorted(dict(bn.named_parameters())) == ["weight"]
+
+
+def test_pytorch_argument_names_work_as_keywords():
+    x = mg.arange(6.0)
+    assert [t.tolist() for t in mg.split(tensor=x, split_size_or_sections=4)] == \
+        [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]]
+    assert len(x.split(split_size=2)) == 3
+    assert mg.norm(input=mg.tensor([3.0, 4.0])).item() == 5.0
+    state = mg.random.get_rng_state()
+    a = mg.rand(3)
+    mg.random.set_rng_state(new_state=state)
+    assert mg.rand(3).tolist() == a.tolist()
+    before = mg.get_default_dtype()
+    try:
+        mg.set_default_dtype(d=mg.float64)
+        assert mg.tensor([1.0]).dtype == mg.float64
+    finally:
+        mg.set_default_dtype(before)
+    half = mg.distributions.HalfNormal(mg.tensor(2.0))
+    assert half.cdf(half.icdf(prob=mg.tensor(0.3))).item() == pytest.approx(0.3)
+    d = nn.ModuleDict()
+    d.update(modules={"a": nn.ReLU()})
+    p = nn.ParameterDict()
+    p.update(parameters={"w": mg.ones(2)})
+    assert list(d.keys()) == ["a"] and list(p.keys()) == ["w"]
+    assert nn.RMSNorm(3)(x=mg.ones(2, 3)).shape == (2, 3)
