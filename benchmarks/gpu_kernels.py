@@ -495,7 +495,14 @@ MM24_TILINGS = [
     dict(BM=256, BN=128, BK=64, WARPS_M=4, WARPS_N=2, STAGES=3),
     dict(BM=256, BN=128, BK=64, WARPS_M=4, WARPS_N=2, STAGES=4),
     dict(BM=128, BN=256, BK=64, WARPS_M=2, WARPS_N=4, STAGES=3),
+    dict(BM=128, BN=128, BK=32, WARPS_M=2, WARPS_N=2, STAGES=4, FRAG_BUFS=1),
+    dict(BM=192, BN=128, BK=32, WARPS_M=2, WARPS_N=2, STAGES=4, FRAG_BUFS=1),
 ]
+# mm24.cu's 96 x 64 warp tiles (one fragment buffer, as hgemm's HGEMM_WIDE_WARPS): 30.5 KiB of
+# shared-memory traffic per 2^20 dense-equivalent FLOP at 192 x 128 against 38.5 at the
+# default 128 x 128 (B's fragments dominate a 2:4 warp's reads; taller warps share them).
+# Stop 27, without a GPU: timed after the default rows, each against hgemm with its tiling.
+MM24_WIDE_WARPS = [dict(FRAG_BUFS=1), dict(BM=192, FRAG_BUFS=1)]
 VARIANTS = {"on": False}
 
 
@@ -602,9 +609,22 @@ def mm24_case(label, n, torch):
             fields.update(vendor="cuSPARSELt (torch semi-structured)", vendor_time_ms=got[0],
                           speedup_vs_vendor=got[0] / t, cusparselt_rel_err=got[1])
     record("mm24", label, **fields)
+    if not VARIANTS["on"]:  # (--variants times them among MM24_TILINGS, against the default)
+        for tiling in MM24_WIDE_WARPS:
+            name = f"{label} mm24 {tiling_name(tiling)}"
+            guarded("mm24", name, mm24_same_tiling, name, tiling, sets, out, ref, flop,
+                    t_cublas)
 
 
-def mm24_variant(label, tiling, sets, out, ref, flop, t_dense_ours, t_cublas):
+def mm24_same_tiling(label, tiling, sets, out, ref, flop, t_cublas):
+    """mm_24 with tile macros ``tiling`` against our dense hgemm with the same macros."""
+    t_dense = time_gpu(lambda i: K.hgemm(sets[i % len(sets)][0], sets[i % len(sets)][1],
+                                         out=out, tiling=tiling), reps=20)
+    mm24_variant(label, tiling, sets, out, ref, flop, t_dense, t_cublas,
+                 our_dense="hgemm, same tiling")
+
+
+def mm24_variant(label, tiling, sets, out, ref, flop, t_dense_ours, t_cublas, our_dense=None):
     def f(i):
         s_ = sets[i % len(sets)]
         return _cuda.mm_24(s_[2], s_[3], s_[1], out=out, tiling=tiling)
@@ -613,6 +633,8 @@ def mm24_variant(label, tiling, sets, out, ref, flop, t_dense_ours, t_cublas):
     fields = dict(time_ms=t, tflops_dense_equiv=flop / t / 1e9, rel_err=err,
                   our_dense_hgemm_ms=t_dense_ours, speedup_vs_our_dense=t_dense_ours / t,
                   cublas_dense_ms=t_cublas, speedup_vs_cublas_dense=t_cublas / t)
+    if our_dense:
+        fields["our_dense"] = our_dense
     peak = LIMITS.get("mma_sp_peak_tflops")
     if peak:
         fields["fraction_of_mma_sp_peak"] = flop / t / 1e9 / peak

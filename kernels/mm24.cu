@@ -40,6 +40,14 @@
 //       chunk (wn*WN + 8*ni)/8 -> {b0b1, b2b3, b4b5, b6b7} = k 2t.., 8+2t.., 16+2t.., 24+2t..
 //     metadata: lane l reads word 2*(l/4) + l%2 of its m16 block (lanes 4g+2, 4g+3 read
 //       duplicates the instruction ignores).
+//     FRAG_BUFS = 2 (default): A fragments and metadata double-buffered across k32 steps, the
+//     B fragment of column ni reloaded for the next step after its MI mma.sp. FRAG_BUFS = 1:
+//     each step loads its A and metadata, then each B fragment right before its mma.sp --
+//     the registers a 96 x 64 warp tile (BM = 192, WARPS_M = 2: 192 accumulators) leaves
+//     (255 registers, 8 bytes spilled on sm_90a; the double-buffered loop spills 540).
+//     At 192 x 128 a k32 step moves 30.5 KiB of shared memory per 2^20 dense-equivalent
+//     FLOP against 38.5 at 128 x 128: B's fragments dominate a 2:4 warp's reads, and a
+//     taller warp shares them over more rows.
 //   Epilogue identical to hgemm.cu.
 //
 // Launch configuration
@@ -75,6 +83,9 @@
 #ifndef GROUP_M
 #define GROUP_M 8
 #endif
+#ifndef FRAG_BUFS
+#define FRAG_BUFS 2  // 2: fragments of the next k32 step loaded under this one's mma.sp
+#endif
 
 #define THREADS (32 * WARPS_M * WARPS_N)
 #define WM (BM / WARPS_M)
@@ -94,6 +105,7 @@
 #define B_IT (BK / B_RPI)
 #define E_IT ((E_CHUNKS + THREADS - 1) / THREADS)
 
+static_assert(FRAG_BUFS == 1 || FRAG_BUFS == 2, "FRAG_BUFS is 1 or 2");
 static_assert(BK % 32 == 0, "BK must be a multiple of 32 for mma.sp m16n8k32");
 static_assert(WM % 16 == 0 && WN % 8 == 0, "warp tile must be a multiple of 16 x 8");
 static_assert((BM * A_CHUNKS) % THREADS == 0 && (BK * B_CHUNKS) % THREADS == 0,
@@ -198,7 +210,7 @@ __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16
     // A fragments and metadata are double-buffered across k32 steps; the B fragment of mma
     // column ni is reloaded for the next step right after the MI mma.sp that read it (one B
     // buffer: 32 registers fewer, which keeps the kernel under 255 registers without spills).
-    u32 af[2][MI][4], ef[2][MI], bf[NI][4];
+    u32 af[FRAG_BUFS][MI][4], ef[FRAG_BUFS][MI], bf[NI][4];
     auto load_a = [&](int buf, u32 a, const u32* e, int ks) {
 #pragma unroll
         for (int mi = 0; mi < MI; ++mi) {
@@ -222,6 +234,7 @@ __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16
     int rd = 0, wr = STAGES - 1;  // stage computed now, stage written next
     u32 a_rd = sA, b_rd = sB;
     const u32* e_rd = sE;
+#if FRAG_BUFS == 2
     load_a(0, a_rd, e_rd, 0);
 #pragma unroll
     for (int ni = 0; ni < NI; ++ni) load_b(ni, b_rd, 0);
@@ -269,6 +282,37 @@ __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16
             }
         }
     }
+#else
+    // One buffer: each k32 step loads its A fragments and metadata, then each B fragment
+    // right before the MI mma.sp that read it (ptxas hoists what the registers allow). For
+    // 96 x 64 warp tiles (BM = 192, WARPS_M = 2), whose 192 accumulators a thread leave no
+    // room for the fragments of a second step.
+    for (int kt = 0; kt < KT; ++kt) {
+#pragma unroll
+        for (int ks = 0; ks < KSTEPS; ++ks) {
+            if (ks == 0) {  // refill the stage that tile kt-1 used (all reads of it are done)
+                const int next = kt + STAGES - 1;
+                if (next < KT) load_stage(wr, next);
+                cp_async_commit();
+                wr = wr + 1 == STAGES ? 0 : wr + 1;
+            }
+            load_a(0, a_rd, e_rd, ks);
+#pragma unroll
+            for (int ni = 0; ni < NI; ++ni) {
+                load_b(ni, b_rd, ks);
+#pragma unroll
+                for (int mi = 0; mi < MI; ++mi)
+                    mma_sp_16832<IS_BF16>(acc[mi][ni], af[0][mi], bf[ni], ef[0][mi]);
+            }
+        }
+        cp_async_wait<STAGES - 2>();  // tile kt+1 has landed; every read of tile kt is done
+        __syncthreads();
+        rd = rd + 1 == STAGES ? 0 : rd + 1;
+        a_rd = sA + rd * (A_STAGE * 2);
+        b_rd = sB + rd * (B_STAGE * 2);
+        e_rd = sE + rd * E_STAGE;
+    }
+#endif
     cp_async_wait<0>();
 
     const int g = lane >> 2, t = lane & 3;

@@ -20,6 +20,7 @@ EXPECTED = {"batchnorm.cu", "hgemm.cu", "hgemm_wgmma.cu", "hgemm_wmma.cu", "im2c
 # Tile-macro variants of the two tensor-core GEMMs (the same macros the launchers pass).
 VARIANTS = [("hgemm.cu", "-DBN=256 -DWARPS_N=4"), ("hgemm.cu", "-DBK=64 -DSTAGES=3"),
             ("mm24.cu", "-DBN=256 -DWARPS_N=4"), ("mm24.cu", "-DBK=64 -DSTAGES=3"),
+            ("mm24.cu", "-DFRAG_BUFS=1"), ("mm24.cu", "-DBM=192 -DFRAG_BUFS=1"),
             ("hgemm_wgmma.cu", "-DBN=128"), ("hgemm_wgmma.cu", "-DBN=128 -DSTAGES=6"),
             ("hgemm_wgmma.cu", "-DSTAGES=3"), ("hgemm_wgmma.cu", "-DPROXY_FENCE=0"),
             ("mm24_wgmma.cu", "-DBN=128"), ("mm24_wgmma.cu", "-DBN=128 -DBK=128"),

@@ -204,6 +204,20 @@ def test_mm24_replay_bk64(rng):
     assert rel_err(C, W.astype(np.float64) @ B.astype(np.float64)) < 1e-5
 
 
+def test_mm24_replay_96x64_warp_tiles(rng):
+    """The 192-row tiles (FRAG_BUFS=1 changes only the order of the loads): two tile rows,
+    ragged, conflict-free."""
+    W = random_24(rng, 200, 96)
+    B = rng.uniform(-1, 1, (96, 136)).astype(np.float16)
+    values, meta = ref.compress_24(W)
+    for tiling in (dict(BM=192, FRAG_BUFS=1),
+                   dict(BM=192, BN=256, WARPS_N=4, BK=64, STAGES=3, FRAG_BUFS=1)):
+        stats = ptx_model._Stats()
+        C = ptx_model.simulate_mm24(values, meta, B, tiling=tiling, stats=stats)
+        assert rel_err(C, W.astype(np.float64) @ B.astype(np.float64)) < 1e-5, tiling
+        assert stats.max_ldmatrix_conflict == 1 and stats.max_cp_async_conflict == 1, tiling
+
+
 def test_mma_models_on_identity():
     """The fragment models themselves: A = I (16 x 16) reproduces B's columns."""
     g, t = ptx_model.G_OF_LANE, ptx_model.T_OF_LANE

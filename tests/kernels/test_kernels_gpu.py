@@ -309,13 +309,17 @@ def test_mm24(cp, rng, shape, out_dtype):
     assert rel_err(got, vendor) < tol
 
 
-@pytest.mark.parametrize("tiling", [dict(BN=256, WARPS_N=4), dict(BK=64, STAGES=3)])
+@pytest.mark.parametrize("tiling", [dict(BN=256, WARPS_N=4), dict(BK=64, STAGES=3),
+                                    dict(FRAG_BUFS=1), dict(BM=192, FRAG_BUFS=1)])
 def test_mm24_tilings(cp, rng, tiling):
     W = random_24(rng, 333, 256)
     B = rng.uniform(-1, 1, (256, 520)).astype(np.float16)
     values, meta = K.compress_24(cp.asarray(W))
-    got = cp.asnumpy(_cuda.mm_24(values, meta, cp.asarray(B), tiling=tiling))
-    assert rel_err(got, W.astype(np.float64) @ B.astype(np.float64)) < TOL_TC32
+    want = W.astype(np.float64) @ B.astype(np.float64)
+    for out_dtype, tol in ((cp.float32, TOL_TC32), (cp.float16, TOL_TC16)):
+        out = cp.full((333, 520), cp.nan, out_dtype)
+        got = cp.asnumpy(_cuda.mm_24(values, meta, cp.asarray(B), out=out, tiling=tiling))
+        assert rel_err(got, want) < tol, out_dtype
 
 
 def test_bfloat16_if_cupy_has_it(cp, rng):
