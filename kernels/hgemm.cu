@@ -222,16 +222,9 @@ __device__ __forceinline__ void hgemm_body(int M, int N, int K, const u16* __res
             for (int kk = 0; kk < KSTEPS; ++kk) {
                 const int cur = (u * KSTEPS + kk) & 1;
                 if (kk + 1 < KSTEPS) load_frags(cur ^ 1, a_rd, b_rd, kk + 1);
-                if (kk == 0) {  // refill the stage that tile kt-1 used (all reads of it are done)
-                    const int next = kt + STAGES - 1;
-                    if (next < KT) load_stage(wr, next);
-                    cp_async_commit();
-                    wr = wr + 1 == STAGES ? 0 : wr + 1;
-                }
+                if (kk == 0) refill_stage<STAGES>(load_stage, kt, KT, wr);
                 if (kk + 1 == KSTEPS) {  // tile kt+1 must have landed before its first fragments
-                    cp_async_wait<STAGES - 2>();
-                    __syncthreads();
-                    rd = rd + 1 == STAGES ? 0 : rd + 1;
+                    next_stage<STAGES>(rd);
                     a_rd = sA + rd * (A_STAGE * 2);
                     b_rd = sB + rd * (B_STAGE * 2);
                     load_frags(cur ^ 1, a_rd, b_rd, 0);  // after the last tile: stale, unused
@@ -250,21 +243,14 @@ __device__ __forceinline__ void hgemm_body(int M, int N, int K, const u16* __res
     for (int kt = 0; kt < KT; ++kt) {
 #pragma unroll
         for (int kk = 0; kk < KSTEPS; ++kk) {
-            if (kk == 0) {  // refill the stage that tile kt-1 used (all reads of it are done)
-                const int next = kt + STAGES - 1;
-                if (next < KT) load_stage(wr, next);
-                cp_async_commit();
-                wr = wr + 1 == STAGES ? 0 : wr + 1;
-            }
+            if (kk == 0) refill_stage<STAGES>(load_stage, kt, KT, wr);
             load_frags(0, a_rd, b_rd, kk);
 #pragma unroll
             for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
                 for (int ni = 0; ni < NI; ++ni) mma_16816<IS_BF16>(acc[mi][ni], af[0][mi], bf[0][ni]);
         }
-        cp_async_wait<STAGES - 2>();  // tile kt+1 has landed; every read of tile kt is done
-        __syncthreads();
-        rd = rd + 1 == STAGES ? 0 : rd + 1;
+        next_stage<STAGES>(rd);  // tile kt+1 has landed; every read of tile kt is done
         a_rd = sA + rd * (A_STAGE * 2);
         b_rd = sB + rd * (B_STAGE * 2);
     }

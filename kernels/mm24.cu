@@ -249,12 +249,7 @@ __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16
 #pragma unroll
             for (int ks = 0; ks < KSTEPS; ++ks) {
                 const int cur = (u * KSTEPS + ks) & 1;
-                if (ks == 0) {  // refill the stage that tile kt-1 used (all reads of it are done)
-                    const int next = kt + STAGES - 1;
-                    if (next < KT) load_stage(wr, next);
-                    cp_async_commit();
-                    wr = wr + 1 == STAGES ? 0 : wr + 1;
-                }
+                if (ks == 0) refill_stage<STAGES>(load_stage, kt, KT, wr);
                 // Where the fragments of the next step come from: this stage, or (last step)
                 // the next tile's stage, once it has landed and every warp has passed the
                 // barrier (so that all reads of tile kt-1's stage, refilled above, are done).
@@ -262,9 +257,7 @@ __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16
                 const u32* e_nx = e_rd;
                 int ks_nx = ks + 1;
                 if (ks + 1 == KSTEPS) {
-                    cp_async_wait<STAGES - 2>();
-                    __syncthreads();
-                    rd = rd + 1 == STAGES ? 0 : rd + 1;
+                    next_stage<STAGES>(rd);
                     a_rd = a_nx = sA + rd * (A_STAGE * 2);
                     b_rd = b_nx = sB + rd * (B_STAGE * 2);
                     e_rd = e_nx = sE + rd * E_STAGE;
@@ -290,12 +283,7 @@ __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16
     for (int kt = 0; kt < KT; ++kt) {
 #pragma unroll
         for (int ks = 0; ks < KSTEPS; ++ks) {
-            if (ks == 0) {  // refill the stage that tile kt-1 used (all reads of it are done)
-                const int next = kt + STAGES - 1;
-                if (next < KT) load_stage(wr, next);
-                cp_async_commit();
-                wr = wr + 1 == STAGES ? 0 : wr + 1;
-            }
+            if (ks == 0) refill_stage<STAGES>(load_stage, kt, KT, wr);
             load_a(0, a_rd, e_rd, ks);
 #pragma unroll
             for (int ni = 0; ni < NI; ++ni) {
@@ -305,9 +293,7 @@ __device__ __forceinline__ void mm24_body(int M, int N, int K, int Kp, const u16
                     mma_sp_16832<IS_BF16>(acc[mi][ni], af[0][mi], bf[ni], ef[0][mi]);
             }
         }
-        cp_async_wait<STAGES - 2>();  // tile kt+1 has landed; every read of tile kt is done
-        __syncthreads();
-        rd = rd + 1 == STAGES ? 0 : rd + 1;
+        next_stage<STAGES>(rd);  // tile kt+1 has landed; every read of tile kt is done
         a_rd = sA + rd * (A_STAGE * 2);
         b_rd = sB + rd * (B_STAGE * 2);
         e_rd = sE + rd * E_STAGE;

@@ -92,6 +92,28 @@ __device__ __forceinline__ u32 pack2(float lo, float hi) {
     return r;
 }
 
+// The two pipeline steps of hgemm.cu's and mm24.cu's main loops (CUTLASS's multistage loop).
+// refill_stage, at a k tile's first step: issue k tile kt + NSTAGES - 1 into stage wr, the
+// one tile kt - 1 used (every read of it is done), commit (an empty group past the end keeps
+// the count of groups), and advance wr.
+template <int NSTAGES, class LoadStage>
+__device__ __forceinline__ void refill_stage(LoadStage& load_stage, int kt, int KT, int& wr) {
+    const int next = kt + NSTAGES - 1;
+    if (next < KT) load_stage(wr, next);
+    cp_async_commit();
+    wr = wr + 1 == NSTAGES ? 0 : wr + 1;
+}
+
+// next_stage, before the first fragments of k tile kt + 1: wait until it has landed (at most
+// NSTAGES - 2 groups pending), then a barrier (every warp is done with what it read before,
+// so the next refill may overwrite it), and advance the stage read, rd.
+template <int NSTAGES>
+__device__ __forceinline__ void next_stage(int& rd) {
+    cp_async_wait<NSTAGES - 2>();
+    __syncthreads();
+    rd = rd + 1 == NSTAGES ? 0 : rd + 1;
+}
+
 // Swizzled shared-memory tile: rows of CHUNKS 16-byte chunks (8 halves each). Chunk c of
 // row r is stored at chunk  c ^ ((r / ROWS_PER_128B) % min(CHUNKS, 8))  of the same row,
 // ROWS_PER_128B = max(1, 8 / CHUNKS). Then the 8 row addresses of one ldmatrix phase (8
