@@ -41,13 +41,16 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # calls ran the whole tree's GPU tests: 1995 passed, and the one failure fixed and passing
 # there): Linear24's kept index arrays (frozen_meta, the mma.sp metadata words),
 # searchsorted with NaNs in the sequence, entr's and logdet's gradients,
-# interpolate(antialias=True), the cross-family KL divergences.
+# interpolate(antialias=True), the cross-family KL divergences; at stop 26 the wgmma kernels'
+# 256-row tiles, the pipelined SpMV, spmv_floor, Linear24 on Hopper, Lanczos interpolation;
+# at stop 27 the 96 x 64 warp tiles of hgemm and mm_24 (FRAG_BUFS=1, in test_kernels_gpu.py)
+# and the regression losses' weight.
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py \
 tests/kernels/test_spmv_floor.py tests/kernels/test_kernels_gpu.py \
 tests/sparse24/test_linear24.py tests/sparse24/test_semi_structured.py \
 tests/sparse24/test_linear24_masks.py tests/test_launch_counts.py \
 tests/core/test_manipulation.py tests/core/test_special.py tests/core/test_linalg.py \
-tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py"}
+tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py tests/nn/test_loss_weights.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 # gpu-run.log: the device, the versions and the benchmarks' whole output (appended by
