@@ -94,6 +94,13 @@ def is_floating(dtype) -> builtins.bool:
     return dtype.kind == "f" or (bfloat16 is not None and dtype == bfloat16)
 
 
+def require_floating(op, x, name="input") -> None:
+    """A TypeError naming ``op`` unless ``x`` (a tensor or an array) is floating-point: the
+    check of the ops PyTorch computes in floating point only (normalizations, norms...)."""
+    if not is_floating(x.dtype):
+        raise TypeError(f"{op}: {name} must be a floating-point tensor, got {x.dtype}")
+
+
 def finfo(dtype=None):
     """Machine limits of a floating dtype (default: the default dtype): ``np.finfo``
     (eps, max, min, tiny, smallest_normal, resolution, bits), or ml_dtypes' for bfloat16

@@ -586,6 +586,8 @@ def lstsq(A, B, rcond=None, *, driver=None):
     _check_floating("linalg.lstsq", B)
     if driver is None:   # PyTorch's defaults: gelsy on the CPU, gels on CUDA
         driver = "gelsy" if A.device == "cpu" else "gels"
+    if B.ndim == 0:
+        raise ValueError("linalg.lstsq: B must have at least 1 dim, got a 0-d tensor")
     vector = B.ndim == A.ndim - 1
     Bm = B.unsqueeze(-1) if vector else B
     if Bm.shape[-2] != A.shape[-2]:
@@ -629,12 +631,17 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
 
 def cond(A, p=None):
     """The condition number: σ_max/σ_min for p None or 2 (−2: its inverse), else
-    ‖A‖_p·‖A⁻¹‖_p with :func:`matrix_norm` (p in 'fro', 'nuc', ±1, ±inf)."""
+    ‖A‖_p·‖A⁻¹‖_p with :func:`matrix_norm` (p in 'fro', 'nuc', ±1, ±inf). Empty matrices
+    have condition number 0, as in PyTorch."""
+    from .creation import zeros
+
+    A = check_matrix("linalg.cond", A, square=p not in (None, 2, -2))
+    if 0 in A.shape[-2:]:
+        return zeros(A.shape[:-2], dtype=A.dtype, device=A.device)
     if p in (None, 2, -2):
-        s = svdvals(check_matrix("linalg.cond", A, square=False))
+        s = svdvals(A)
         big, small = s[..., 0], s[..., -1]
         return big / small if p != -2 else small / big
-    A = check_matrix("linalg.cond", A)
     inverse, info = inv_ex(A)
     if not bool((info.data != 0).any()):
         return matrix_norm(A, p) * matrix_norm(inverse, p)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import require_floating as _require_floating
 from ..ops import activation as _act
 from ..ops.reduction import LogSoftmax as _LogSoftmax
 from ..ops.reduction import Softmax as _Softmax
@@ -311,6 +312,7 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     r"""x / max(‖x‖_p, eps) along ``dim``: unit p-norm vectors (PyTorch's ``F.normalize``).
     ``eps`` keeps a zero vector at zero instead of 0/0."""
+    _require_floating("normalize", input)
     return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
 
 

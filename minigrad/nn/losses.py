@@ -45,7 +45,7 @@ import numbers
 import numpy as np
 
 from ..autograd.function import Function, ieee
-from ..dtypes import is_floating
+from ..dtypes import is_floating, require_floating
 from ..ops.activation import Softplus
 from ..ops.elementwise import const, where
 from ..ops.fused import check_class_indices, fused_cross_entropy
@@ -116,8 +116,7 @@ def _elementwise_weight(x, ref, name, what):
 def _check_input(name, input):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
-    if not is_floating(input.dtype):
-        raise TypeError(f"{name}: input must be a floating-point tensor, got {input.dtype}")
+    require_floating(name, input)
 
 
 def _same_shape(name, input, target):

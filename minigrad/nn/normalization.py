@@ -58,6 +58,7 @@ from .._backend import get_array_module
 from ..amp.autocast_mode import is_half
 from ..autograd.function import ADDED, Function, ieee
 from ..autograd.grad_mode import is_grad_enabled
+from ..dtypes import require_floating
 from ..kernels.reference import acc_dtype
 from ..ops.elementwise import const
 from ..ops.fused import _CUDA_TYPES as _CTYPES  # dtype name -> CUDA type
@@ -462,6 +463,7 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     if batches is not None and not (training and running_mean is not None
                                     and running_var is not None):
         raise ValueError("batch_norm: a batch counter needs training with running stats")
+    require_floating("batch_norm", input)
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input with at least 2 dims (N, C, ...), got "
                          f"shape {input.shape}")
@@ -524,7 +526,9 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
 
 
 def _trailing(op, input, normalized_shape):
-    """``normalized_shape`` as a tuple that ends ``input``'s shape, or a ValueError."""
+    """``normalized_shape`` as a tuple that ends ``input``'s shape, or a ValueError (and
+    a floating-point input, or a TypeError)."""
+    require_floating(op, input)
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(int(n) for n in normalized_shape)
@@ -554,6 +558,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Group normalization of (N, C, *) over groups of C/G channels (``F.group_norm``)."""
+    require_floating("group_norm", input)
     if input.ndim < 2:
         raise ValueError(f"group_norm: expected input (N, C, ...), got shape {input.shape}")
     N, C = input.shape[:2]
@@ -569,6 +574,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 def _instance_axes(op, input):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    require_floating(op, input)
     if input.ndim < 3:
         raise ValueError(f"{op}: expected input (N, C, *) with at least one spatial dim, got "
                          f"shape {input.shape}")

@@ -315,7 +315,9 @@ def prelu(x, weight):
 
 def glu(x, dim=-1):
     """y = a·σ(b) where (a, b) are the two halves of x along ``dim`` (Dauphin et al. 2017)."""
-    n = x.shape[dim] if x.ndim else 0
+    if x.ndim == 0:
+        raise ValueError("glu: a 0-d tensor has no dim to halve")
+    n = x.shape[dim]
     if n % 2:
         raise ValueError(f"glu: dim {dim} of shape {x.shape} must have an even size")
     a, b = x.chunk(2, dim)

@@ -38,7 +38,7 @@ from ..amp.autocast_mode import autocast_float32, autocast_inputs, half_matmul, 
 from ..autograd.function import Function, ieee, product_inputs_read
 from ..tensor import Tensor
 from .elementwise import const, promote, where
-from .shape import _dim, broadcasts_to, cat
+from .shape import _dim, _sized_dim, broadcasts_to, cat
 
 
 class LinAlgError(RuntimeError):
@@ -558,7 +558,7 @@ def cross(input, other, dim=None):
         dim = next((d for d, n in enumerate(a.shape) if n == 3), None)
         if dim is None:
             raise ValueError(f"cross: no dim of size 3 in the shape {a.shape}")
-    d = _dim(dim, a.ndim, "cross")
+    d = _sized_dim(dim, a, "cross")
     if a.shape[d] != 3:
         raise ValueError(f"cross: dim {dim} of shape {a.shape} must have size 3, got "
                          f"{a.shape[d]}")

@@ -661,6 +661,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     x = input
     if dtype is not None:
         x = x.to(dtype=dtype)
+    _dt.require_floating("norm", x)  # (PyTorch's too; dtype= converts first here)
     if p == "nuc":
         from ..linalg import matrix_norm
 

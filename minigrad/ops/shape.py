@@ -236,6 +236,14 @@ def _dim(dim, ndim, op):
     return dim % n
 
 
+def _sized_dim(dim, x, op):
+    """``dim`` of ``x`` for the ops that index the dim's size (split, chunk, unbind...): as
+    :func:`_dim`, but a 0-d tensor, which has no size to split, is refused."""
+    if x.ndim == 0:
+        raise ValueError(f"{op}: expects a tensor with at least 1 dim, got a 0-d tensor")
+    return _dim(dim, x.ndim, op)
+
+
 def _along(dim, index):
     """The index tuple that applies ``index`` (a slice, an int or an array) to ``dim``."""
     return (slice(None),) * dim + (index,)
@@ -407,7 +415,7 @@ def narrow(x, dim, start, length):
 
 def unbind(x, dim=0):
     """The slices along ``dim``, as a tuple (``dim`` removed from each)."""
-    dim = _dim(dim, x.ndim, "unbind")
+    dim = _sized_dim(dim, x, "unbind")
     return tuple(x[_along(dim, i)] for i in range(x.shape[dim]))
 
 
@@ -638,7 +646,7 @@ def split(tensor, split_size_or_sections, dim=0):
     """Split along ``dim`` into chunks of a given size (the last may be smaller) or into
     the given list of sizes. Each piece is a differentiable slice."""
     x = tensor
-    dim = _dim(dim, x.ndim, "split")
+    dim = _sized_dim(dim, x, "split")
     n = x.shape[dim]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
@@ -677,7 +685,7 @@ def chunk(x, chunks, dim=0):
     """Split into ``chunks`` pieces of size ceil(n / chunks) (PyTorch's rule)."""
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    dim = _dim(dim, x.ndim, "chunk")
+    dim = _sized_dim(dim, x, "chunk")
     n = x.shape[dim]
     return split(x, max(-(-n // chunks), 1), dim)
 
@@ -691,9 +699,13 @@ class Pad(Function):
         self.widths, self.value = widths, value
 
     def forward(self, xp, x):
+        if x.ndim == 0:  # (NumPy cannot pad a 0-d array by no widths; a copy, as PyTorch)
+            return x.copy()
         return xp.pad(x, self.widths, mode="constant", constant_values=self.value)
 
     def backward(self, gy):
+        if gy.ndim == 0:
+            return gy
         index = tuple(slice(lo, gy.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))
         return gy[index]
 

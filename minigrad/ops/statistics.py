@@ -65,10 +65,7 @@ def _need_tensor(op, x):
         raise TypeError(f"{op}: expects a Tensor, got {type(x).__name__}")
 
 
-def _need_floating(op, x, name="input"):
-    if not _dt.is_floating(x.dtype):
-        raise TypeError(f"{op}: {name} must be a floating-point tensor, got {x.dtype} "
-                        "(as PyTorch)")
+_need_floating = _dt.require_floating
 
 
 def _host(a):

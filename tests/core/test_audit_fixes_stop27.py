@@ -1,0 +1,100 @@
+"""Fixes from the stop-27 audit, which called every function of ``minigrad``, ``F`` and
+``linalg`` with float and integer tensors of many shapes (0-d and empty included) and kept
+what escaped as an error from inside NumPy, or as a wrong answer: the normalizations
+returned integer tensors for integer inputs (layer_norm of [1, 2, 3] was [-1, 0, 1]), norm
+summed integers, split/chunk/unbind/cross/glu of a 0-d tensor and lstsq with a 0-d B failed
+on a tuple index, pad of a 0-d tensor in NumPy, cond of an empty matrix in indexing."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn.functional as F
+
+INTS = mg.tensor([[1, 2, 3], [4, 5, 6]])
+NORMALIZATIONS = {
+    "layer_norm": lambda x: F.layer_norm(x, (3,)),
+    "rms_norm": lambda x: F.rms_norm(x, (3,)),
+    "group_norm": lambda x: F.group_norm(x.reshape(2, 3, 1), 1),
+    "batch_norm": lambda x: F.batch_norm(x, None, None, training=True),
+    "instance_norm": lambda x: F.instance_norm(x.reshape(2, 3, 1)),
+    "normalize": lambda x: F.normalize(x),
+    "norm": lambda x: mg.norm(x),
+}
+
+
+@pytest.mark.parametrize("name", NORMALIZATIONS)
+def test_normalizations_refuse_integer_tensors(name):
+    with pytest.raises(TypeError, match=f"^{name}: input must be a floating-point tensor, "
+                                        "got int64"):
+        NORMALIZATIONS[name](INTS)
+
+
+@pytest.mark.parametrize("name", NORMALIZATIONS)
+def test_normalizations_of_floats_are_unchanged(name):
+    if name == "instance_norm":  # needs more than one spatial element
+        x = mg.tensor(np.arange(12.0).reshape(2, 3, 2))
+        out = F.instance_norm(x)
+        np.testing.assert_allclose(out.numpy(), np.tile([[-1.0, 1.0]], (2, 3, 1)).reshape(
+            2, 3, 2), rtol=1e-4)
+        return
+    out = NORMALIZATIONS[name](INTS.double())
+    assert out.dtype == mg.float64
+
+
+def test_layer_norm_of_the_same_values_as_floats():
+    # (x − mean)/√(var + ε) of [1, 2, 3]: ±√(3/2)·(1 − ε-correction), 0
+    out = F.layer_norm(INTS.double(), (3,)).numpy()
+    want = np.array([-1.0, 0.0, 1.0]) / np.sqrt(2.0 / 3.0 + 1e-5)
+    np.testing.assert_allclose(out, [want, want], rtol=1e-12)
+
+
+def test_norm_converts_first_with_dtype():
+    assert mg.norm(INTS[0], dtype=mg.float64).item() == pytest.approx(np.sqrt(14.0))
+
+
+@pytest.mark.parametrize("call", [lambda x: mg.split(x, 1), lambda x: x.chunk(2),
+                                  lambda x: mg.unbind(x), lambda x: mg.linalg.cross(x, x)],
+                         ids=["split", "chunk", "unbind", "cross"])
+def test_ops_that_split_a_dim_refuse_a_0d_tensor(call):
+    with pytest.raises(ValueError, match="expects a tensor with at least 1 dim, got a 0-d"):
+        call(mg.tensor(1.0))
+
+
+def test_glu_of_a_0d_tensor():
+    with pytest.raises(ValueError, match="glu: a 0-d tensor has no dim to halve"):
+        F.glu(mg.tensor(1.0))
+
+
+def test_lstsq_refuses_a_0d_right_hand_side():
+    with pytest.raises(ValueError, match="linalg.lstsq: B must have at least 1 dim"):
+        mg.linalg.lstsq(mg.randn(2, 3, dtype=mg.float64), mg.tensor(1.0, dtype=mg.float64))
+
+
+def test_pad_of_a_0d_tensor_by_nothing_is_a_copy_in_the_graph():
+    x = mg.tensor(1.5, dtype=mg.float64, requires_grad=True)
+    y = F.pad(x, ())
+    assert y.shape == () and y.item() == 1.5 and y.data is not x.data
+    (3 * y).backward()
+    assert x.grad.item() == 3.0
+    assert mg.gradcheck(lambda t: F.pad(t, ()), (x,))
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (0, 0), (2, 0, 0), (3, 0)])
+@pytest.mark.parametrize("p", [None, 2, -2])
+def test_cond_of_an_empty_matrix_is_zero(shape, p):
+    out = mg.linalg.cond(mg.zeros(*shape, dtype=mg.float64), p)
+    assert out.shape == shape[:-2] and not out.numpy().any()
+
+
+def test_cond_of_an_empty_square_matrix_with_a_norm_and_a_nonsquare_one_refused():
+    assert mg.linalg.cond(mg.zeros(0, 0, dtype=mg.float64), "fro").item() == 0.0
+    with pytest.raises(ValueError, match="square"):
+        mg.linalg.cond(mg.zeros(0, 3, dtype=mg.float64), "fro")
+
+
+def test_cond_matches_pytorch_on_empty_matrices():
+    torch = pytest.importorskip("torch")
+    for shape in ((0, 3), (0, 0), (2, 0, 0)):
+        want = torch.linalg.cond(torch.zeros(shape, dtype=torch.float64)).numpy()
+        np.testing.assert_array_equal(mg.linalg.cond(mg.zeros(*shape, dtype=mg.float64))
+                                      .numpy(), want)
