@@ -1092,7 +1092,9 @@ class Tensor(DeviceDtypeShorthands):
         return self / other
 
     def square(self):
-        return self * self
+        """x·x; a bool tensor squares to int64, as PyTorch's (x·x of bools would be x)."""
+        x = self.to(dtype=_dt.int64) if self.dtype == _dt.bool else self
+        return x * x
 
     def reciprocal(self):
         return 1.0 / self

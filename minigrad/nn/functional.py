@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dtypes import require_floating as _require_floating
+from .. import dtypes as _dt
 from ..ops import activation as _act
 from ..ops.reduction import LogSoftmax as _LogSoftmax
 from ..ops.reduction import Softmax as _Softmax
@@ -312,20 +312,26 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     r"""x / max(‖x‖_p, eps) along ``dim``: unit p-norm vectors (PyTorch's ``F.normalize``).
     ``eps`` keeps a zero vector at zero instead of 0/0."""
-    _require_floating("normalize", input)
+    _dt.require_floating("normalize", input)
     return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     r"""cos θ = Σ (x1 / max(‖x1‖, eps))·(x2 / max(‖x2‖, eps)) along ``dim``, after
     broadcasting x1 and x2 together (PyTorch's ``F.cosine_similarity``). Each input is
-    divided by its own norm before the product, so large entries do not overflow."""
+    divided by its own norm before the product, so large entries do not overflow. An
+    integer operand is converted to the other's floating dtype; two integer tensors are
+    computed in the default float dtype (where minigrad differs: PyTorch refuses them)."""
     try:
         shape = np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
         raise ValueError(f"cosine_similarity: shapes {tuple(x1.shape)} and "
                          f"{tuple(x2.shape)} do not broadcast") from None
     x1, x2 = _broadcast_to(x1, shape), _broadcast_to(x2, shape)
+    dtype = _dt.promote_types(x1.dtype, x2.dtype)  # an integer operand joins the other's
+    if not _dt.is_floating(dtype):                 # floats, as PyTorch; two: the default
+        dtype = _dt.get_default_dtype()
+    x1, x2 = x1.to(dtype=dtype), x2.to(dtype=dtype)
     n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
     n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)

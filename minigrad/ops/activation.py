@@ -243,7 +243,9 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     inside = (x.data > min_val) & (x.data < max_val)
-    return where(inside, x, const(x.xp.clip(x.data, min_val, max_val)))
+    # in x's dtype: an integer tensor stays integer, as PyTorch's (NumPy's clip would
+    # promote it to float64 by the float bounds)
+    return where(inside, x, const(x.xp.clip(x.data, min_val, max_val).astype(x.dtype)))
 
 
 def relu6(x):

@@ -98,3 +98,27 @@ def test_cond_matches_pytorch_on_empty_matrices():
         want = torch.linalg.cond(torch.zeros(shape, dtype=torch.float64)).numpy()
         np.testing.assert_array_equal(mg.linalg.cond(mg.zeros(*shape, dtype=mg.float64))
                                       .numpy(), want)
+
+
+# ---------------------------------------------- dtypes, against PyTorch's results (stop 27)
+
+
+def test_hardtanh_and_relu6_keep_an_integer_dtype():
+    x = mg.tensor([1, -2, 3, 7])
+    assert F.hardtanh(x).dtype == mg.int64 and F.hardtanh(x).tolist() == [1, -1, 1, 1]
+    assert F.relu6(x).dtype == mg.int64 and F.relu6(x).tolist() == [1, 0, 3, 6]
+    y = mg.tensor([0.5, -3.0, 2.0], requires_grad=True)
+    F.hardtanh(y).sum().backward()
+    assert F.hardtanh(y).dtype == mg.float32 and y.grad.tolist() == [1.0, 0.0, 0.0]
+
+
+def test_square_of_bools_is_int64():
+    assert mg.tensor([True, False]).square().dtype == mg.int64
+
+
+def test_cosine_similarity_with_an_integer_operand():
+    a, b = [[3.0, 4.0], [1.0, 0.0]], [[3, 4], [0, 2]]
+    out = F.cosine_similarity(mg.tensor(a), mg.tensor(b))
+    assert out.dtype == mg.float32
+    np.testing.assert_allclose(out.numpy(), [1.0, 0.0], atol=1e-7)
+    assert F.cosine_similarity(mg.tensor(b), mg.tensor(b)).dtype == mg.float32
