@@ -597,7 +597,10 @@ def lstsq(A, B, rcond=None, *, driver=None):
     rtol = float(_dt.finfo(A.dtype).eps) * max(m, n) if rcond is None else float(rcond)
     X = pinv(A, rtol=rtol) @ Bm
     s = svdvals(A.detach())
-    rank = (s.data > rtol * s.data.max(axis=-1, keepdims=True)).sum(axis=-1)
+    if min(m, n) == 0:  # no singular values: rank 0 (the max below has no identity)
+        rank = A.xp.zeros(A.shape[:-2], dtype=np.int64)
+    else:
+        rank = (s.data > rtol * s.data.max(axis=-1, keepdims=True)).sum(axis=-1)
     full = bool((rank == min(m, n)).all())
     if m > n and full and driver != "gelsy":
         r = A @ X - Bm

@@ -122,3 +122,14 @@ def test_cosine_similarity_with_an_integer_operand():
     assert out.dtype == mg.float32
     np.testing.assert_allclose(out.numpy(), [1.0, 0.0], atol=1e-7)
     assert F.cosine_similarity(mg.tensor(b), mg.tensor(b)).dtype == mg.float32
+
+
+@pytest.mark.parametrize("shapes", [((0, 3), (0, 3)), ((3, 0), (3, 2)), ((2, 0, 3), (2, 0, 1))])
+def test_lstsq_of_an_empty_matrix(shapes):
+    """Rank 0 and a zero solution of the right shape, as PyTorch (the rank's max over no
+    singular values used to fail inside NumPy)."""
+    na, nb = shapes[0][-1], shapes[1][-1]
+    r = mg.linalg.lstsq(mg.zeros(*shapes[0], dtype=mg.float64),
+                        mg.zeros(*shapes[1], dtype=mg.float64))
+    assert r.solution.shape == shapes[0][:-2] + (na, nb) and not r.solution.numpy().any()
+    assert not r.rank.numpy().any() and r.rank.shape == shapes[0][:-2]
