@@ -1,6 +1,7 @@
 """pytest plugin for the CuPy stand-in (see cupy/__init__.py): minigrad's compiled CUDA
 kernels, which the stand-in cannot compile, replaced by their NumPy twins. Each emulated
 kernel counts as one launch (``cupy.launches``, "kernel:<name>"), its NumPy work not."""
+import inspect
 import time
 import types
 
@@ -121,9 +122,25 @@ _normalization._bn_running_kernel = _bn_running_kernel_on_host
 _normalization._bn_forward_running_kernel = _bn_forward_running_kernel_on_host
 
 
+def _launcher_twin(twin, name):
+    """``twin`` run on the host for device arguments; host arrays are refused by argument
+    name, as the launcher it stands in for refuses them (``_cuda._require_device``), after
+    the twin's own validation (the launcher's order: shapes and dtypes first)."""
+    signature, launch = inspect.signature(twin), _on_host(twin, name)
+
+    def run(*args, **kwargs):
+        host = {k: v for k, v in signature.bind(*args, **kwargs).arguments.items()
+                if isinstance(v, numpy.ndarray)}
+        if host:
+            twin(*args, **kwargs)  # its validation errors come first
+            _c._require_device(**host)
+        return launch(*args, **kwargs)
+    return run
+
+
 # The tensor-core GEMMs (autocast's 2-D half products) by their twin; no Hopper here.
-_kernels.hgemm = _on_host(reference.hgemm, "hgemm")
-_kernels.mm_24 = _on_host(reference.mm_24, "mm24")  # Linear24's half products
+_kernels.hgemm = _launcher_twin(reference.hgemm, "hgemm")
+_kernels.mm_24 = _launcher_twin(reference.mm_24, "mm24")  # Linear24's half products
 _c._is_sm90 = lambda device_id: False  # (kernels.wgmma_worth_it: autocast's, Linear24's)
 
 
