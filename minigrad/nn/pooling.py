@@ -211,12 +211,16 @@ class MaxPoolGather(Function):
         return MaxPoolScatter(self.spec, self.arg, self.x_shape)(gy)
 
 
-def _spatial_input(x, op, n):
+def _spatial_input(x, op, n, nonempty_plane=False):
+    """``x`` is an (N, C, *) or (C, *) tensor with n spatial dims (all of size ≥ 1 with
+    ``nonempty_plane``: adaptive pooling has no window over an empty dim)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if x.ndim not in (n + 1, n + 2):
         raise ValueError(f"{op}: expected {n + 1}-D (unbatched) or {n + 2}-D input, got shape "
                          f"{x.shape}")
+    if nonempty_plane and min(x.shape[-n:]) < 1:
+        raise ValueError(f"{op}: expected a non-empty input plane, got shape {x.shape}")
 
 
 def _flat_indices(xp, spec, arg):
@@ -483,7 +487,7 @@ def _adaptive_avg(input, out):
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed ``output_size`` (an int, a pair, ``None`` entries keep
     the input size), PyTorch's windows."""
-    _spatial_input(input, "adaptive_avg_pool2d", 2)
+    _spatial_input(input, "adaptive_avg_pool2d", 2, nonempty_plane=True)
     return _adaptive_avg(input, _adaptive_size("adaptive_avg_pool2d", output_size,
                                                input.shape[-2:]))
 
@@ -498,13 +502,13 @@ def adaptive_avg_pool3d(input, output_size):
     >>> adaptive_avg_pool3d(mg.arange(8.0).reshape(1, 2, 2, 2), (1, 2, 1)).tolist()
     [[[[2.5], [4.5]]]]
     """
-    _spatial_input(input, "adaptive_avg_pool3d", 3)
+    _spatial_input(input, "adaptive_avg_pool3d", 3, nonempty_plane=True)
     return _adaptive_avg(input, _adaptive_size("adaptive_avg_pool3d", output_size,
                                                input.shape[-3:]))
 
 
 def adaptive_avg_pool1d(input, output_size):
-    _spatial_input(input, "adaptive_avg_pool1d", 1)
+    _spatial_input(input, "adaptive_avg_pool1d", 1, nonempty_plane=True)
     if output_size is None:
         raise TypeError("adaptive_avg_pool1d: output_size must be an int or a 1-tuple, got None")
     size = _single("adaptive_avg_pool1d")(output_size)
@@ -540,10 +544,8 @@ def _adaptive_argmax(xp, x, out):
 
 
 def _adaptive_max(op, n, input, output_size, return_indices):
-    _spatial_input(input, op, n)
+    _spatial_input(input, op, n, nonempty_plane=True)
     size = input.shape[-n:]
-    if min(size) < 1:
-        raise ValueError(f"{op}: expected a non-empty input plane, got shape {input.shape}")
     out = _adaptive_size(op, output_size, size)
     xp = input.xp
     flat = _adaptive_argmax(xp, input.data, out)

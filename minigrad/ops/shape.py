@@ -421,8 +421,15 @@ def unbind(x, dim=0):
 
 def unflatten(x, dim, sizes):
     """Split ``dim`` into ``sizes`` (one entry may be −1), the inverse of ``flatten``."""
-    dim = _dim(dim, x.ndim, "unflatten")
-    return x.reshape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1:])
+    dim = _sized_dim(dim, x, "unflatten")
+    sizes = tuple(int(s) for s in sizes)
+    known = math.prod(s for s in sizes if s != -1)
+    n = x.shape[dim]
+    if sizes.count(-1) > 1 or (-1 not in sizes and known != n) or \
+            (-1 in sizes and (known == 0 or n % known)):
+        raise ValueError(f"unflatten: sizes {list(sizes)} do not multiply up to the size "
+                         f"{n} of dim {dim} (one -1 may stand for the rest)")
+    return x.reshape(x.shape[:dim] + sizes + x.shape[dim + 1:])
 
 
 # --------------------------------------------------------------------------- indexing
