@@ -274,6 +274,17 @@ class MedianOfAll(_Extremum):
         return xp.asarray(y)
 
 
+class NanMedianOfAll(MedianOfAll):
+    """y = the lower median of the non-NaN elements (NaN when every one is NaN).
+    VJP: as :class:`MedianOfAll` (PyTorch's ``nanmedian()`` shares it the same way)."""
+
+    def forward(self, xp, x):
+        self.axes = tuple(range(x.ndim))
+        flat = xp.sort(x.reshape(-1))  # NaNs sort last
+        k = (~xp.isnan(flat)).sum()    # (a device scalar: no synchronisation)
+        return xp.asarray(xp.take(flat, xp.maximum((k - 1) // 2, 0)))
+
+
 class Amax(_Extremum):
     reduce = "amax"
 

@@ -674,8 +674,9 @@ def mode(input, dim=-1, keepdim=False):
 def nanmedian(input, dim=None, keepdim=False):
     """The lower median of the non-NaN elements: of all elements, a 0-d tensor; along
     ``dim``, ``(values, indices)``. A slice of NaNs only gives NaN (index 0); integer
-    tensors are :func:`~minigrad.ops.sorting.median`. The gradient goes to the element
-    picked.
+    tensors are :func:`~minigrad.ops.sorting.median`. Along ``dim`` the gradient goes to
+    the element picked; of all elements it is shared equally by the elements equal to the
+    median (:class:`~minigrad.ops.reduction.NanMedianOfAll`), as PyTorch's.
 
     >>> import minigrad as mg
     >>> mg.nanmedian(mg.tensor([1.0, float("nan"), 3.0, 2.0])).item()
@@ -688,7 +689,9 @@ def nanmedian(input, dim=None, keepdim=False):
     if dim is None:
         if x.data.size == 0:
             return _sorting.median(x)
-        return nanmedian(x.reshape(-1), 0).values
+        from .reduction import NanMedianOfAll
+
+        return NanMedianOfAll()(x)
     if x.ndim == 0:
         return _zero_d(x, "nanmedian", dim)
     axis = _selection_axis(x, dim, "nanmedian")

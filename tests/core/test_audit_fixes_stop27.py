@@ -133,3 +133,43 @@ def test_lstsq_of_an_empty_matrix(shapes):
                         mg.zeros(*shapes[1], dtype=mg.float64))
     assert r.solution.shape == shapes[0][:-2] + (na, nb) and not r.solution.numpy().any()
     assert not r.rank.numpy().any() and r.rank.shape == shapes[0][:-2]
+
+
+# ------------------------------------------- gradients, against PyTorch's conventions
+
+
+def test_nanmedian_of_all_shares_the_gradient_among_ties():
+    """nanmedian() (no dim) shares gy equally among the elements equal to the median, as
+    median() and PyTorch's nanmedian() do (it used to give it all to one of them)."""
+    x = mg.tensor([[0.0, 1.0, 1.0], [-1.0, 0.0, 2.0]], dtype=mg.float64, requires_grad=True)
+    y = mg.nanmedian(x)                     # sorted -1, 0, 0, 1, 1, 2: the lower median 0
+    y.backward(mg.tensor(1.5, dtype=mg.float64))
+    assert y.item() == 0.0
+    assert x.grad.tolist() == [[0.75, 0.0, 0.0], [0.0, 0.75, 0.0]]
+    z = mg.tensor([1.0, float("nan"), 3.0, 2.0], dtype=mg.float64, requires_grad=True)
+    mg.nanmedian(z).backward()              # NaN ignored: the lower median of 1, 2, 3
+    assert z.grad.tolist() == [0.0, 0.0, 0.0, 1.0]
+    w = mg.tensor([float("nan")] * 3, dtype=mg.float64, requires_grad=True)
+    out = mg.nanmedian(w)
+    out.backward()
+    assert np.isnan(out.item()) and w.grad.tolist() == pytest.approx([1 / 3] * 3)
+
+
+def test_nanmedian_of_all_gradcheck():
+    x = mg.tensor(np.random.default_rng(0).permutation(12).reshape(3, 4) * 0.5 + 0.1,
+                  dtype=mg.float64, requires_grad=True)  # distinct values: no ties
+    assert mg.gradcheck(mg.nanmedian, (x,))
+    assert mg.gradgradcheck(mg.nanmedian, (x,))
+
+
+def test_nanmedian_of_all_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    for a in ([[0.0, 1.0, 1.0], [-1.0, 0.0, 2.0]], [[2.0, float("nan")], [2.0, 1.0]],
+              [5.0], [float("nan"), float("nan")]):
+        x = mg.tensor(a, dtype=mg.float64, requires_grad=True)
+        t = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+        y, u = mg.nanmedian(x), torch.nanmedian(t)
+        y.backward(mg.tensor(1.5, dtype=mg.float64))
+        u.backward(torch.tensor(1.5, dtype=torch.float64))
+        np.testing.assert_array_equal(y.numpy(), u.detach().numpy())
+        np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
