@@ -1394,7 +1394,9 @@ class Tensor(DeviceDtypeShorthands):
         """Sum broadcast dimensions away so that the result has ``shape``."""
         return _shape.sum_to(self, tuple(shape))
 
-    sum_to_size = sum_to
+    def sum_to_size(self, *size):
+        """PyTorch's name for :meth:`sum_to`: ``sum_to_size(2, 3)`` or ``sum_to_size((2, 3))``."""
+        return self.sum_to(_shape_args(size, "sum_to_size", sizes=True))
 
     def repeat(self, *repeats):
         return _shape.repeat(self, _shape_args(repeats, "repeat"))

@@ -173,3 +173,13 @@ def test_nanmedian_of_all_matches_pytorch():
         u.backward(torch.tensor(1.5, dtype=torch.float64))
         np.testing.assert_array_equal(y.numpy(), u.detach().numpy())
         np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+def test_sum_to_size_takes_sizes_as_arguments_or_a_tuple():
+    """PyTorch's ``sum_to_size(*size)`` (it took only a tuple, as ``sum_to``)."""
+    x = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert x.sum_to_size(1, 3).tolist() == [[3.0, 5.0, 7.0]]
+    assert x.sum_to_size((2, 1)).tolist() == [[3.0], [12.0]]
+    assert x.sum_to_size(3).tolist() == [3.0, 5.0, 7.0]
+    x.sum_to_size(3).sum().backward()
+    assert x.grad.tolist() == [[1.0] * 3] * 2
