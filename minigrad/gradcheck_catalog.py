@@ -332,6 +332,7 @@ def _op_cases():
         _unary("max(dim) values", lambda x: x.max(dim=1)[0], draw=_distinct),
         _unary("max (all)", lambda x: x.max(), draw=_distinct),
         _unary("median (all)", lambda x: x.median(), draw=_distinct),
+        _unary("nanmedian (all)", lambda x: x.nanmedian(), draw=_distinct),
         _unary("logsumexp", lambda x: x.logsumexp(dim=1)),
         _unary("softmax", lambda x: x.softmax(dim=1)),
         _unary("log_softmax", lambda x: x.log_softmax(dim=0)),

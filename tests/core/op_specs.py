@@ -541,6 +541,8 @@ MORE_SPECS = [
            draw_kw=dict(unique=True)),
     OpSpec("median", one(unique=True), lambda x: x.median(),
            lambda x: np.sort(x, axis=None)[(x.size - 1) // 2]),
+    OpSpec("nanmedian", one(unique=True), lambda x: x.nanmedian(),
+           lambda x: np.sort(x, axis=None)[(x.size - 1) // 2]),
     OpSpec("scatter", _draw_scatter,
            lambda x, src, dim, index: x.scatter(dim, _on(x, index), src), _np_scatter),
     OpSpec("scatter_value", _draw_scatter,
