@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from .elementwise import const, masked_array, to_float, where
+from .shape import _sized_dim
 
 
 class ReLU(Function):
@@ -317,9 +318,7 @@ def prelu(x, weight):
 
 def glu(x, dim=-1):
     """y = a·σ(b) where (a, b) are the two halves of x along ``dim`` (Dauphin et al. 2017)."""
-    if x.ndim == 0:
-        raise ValueError("glu: a 0-d tensor has no dim to halve")
-    n = x.shape[dim]
+    n = x.shape[_sized_dim(dim, x, "glu")]
     if n % 2:
         raise ValueError(f"glu: dim {dim} of shape {x.shape} must have an even size")
     a, b = x.chunk(2, dim)

@@ -65,9 +65,6 @@ def _need_tensor(op, x):
         raise TypeError(f"{op}: expects a Tensor, got {type(x).__name__}")
 
 
-_need_floating = _dt.require_floating
-
-
 def _host(a):
     """A device array as a NumPy array (a copy from the GPU; the array itself on the CPU)."""
     return a.get() if hasattr(a, "get") else np.asarray(a)
@@ -154,8 +151,8 @@ def dist(input, other, p=2):
     from ..linalg import vector_norm
 
     _need_tensors("dist", input=input, other=other)
-    _need_floating("dist", input)
-    _need_floating("dist", other, "other")
+    _dt.require_floating("dist", input)
+    _dt.require_floating("dist", other, "other")
     _check_broadcast("dist", input=input, other=other)
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or math.isnan(p):
         raise ValueError(f"dist: p must be a real number or ±inf, got {p!r}")
@@ -394,7 +391,7 @@ def frexp(input):
     ([0.5, 0.6000000238418579, -0.625, 0.0], [4, -1, 3, 0])
     """
     _need_tensor("frexp", input)
-    _need_floating("frexp", input)
+    _dt.require_floating("frexp", input)
     fn = Frexp()
     mantissa = fn(input)
     return frexp_result(mantissa, const(fn.exponent))
@@ -522,7 +519,7 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002  (PyTorch's names)
     [0.0, 2.0, 1.0, 0.0]
     """
     _need_tensor("histc", input)
-    _need_floating("histc", input)
+    _dt.require_floating("histc", input)
     bins = _check_bins("histc", bins)
     _need_number("histc", "min", min)
     _need_number("histc", "max", max)
@@ -574,7 +571,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: 
     ([0.0, 2.0, 1.0, 0.0], [0.0, 0.75, 1.5, 2.25, 3.0])
     """
     _need_tensor("histogram", input)
-    _need_floating("histogram", input)
+    _dt.require_floating("histogram", input)
     xp, data = input.xp, _flat_values(input)
     dtype = data.dtype
     if isinstance(bins, Tensor):
@@ -903,7 +900,7 @@ def renorm(input, p, dim, maxnorm):
 
     _need_tensor("renorm", input)
     x = input
-    _need_floating("renorm", x)
+    _dt.require_floating("renorm", x)
     _need_number("renorm", "p", p)
     _need_number("renorm", "maxnorm", maxnorm)
     if not p > 0:
