@@ -205,7 +205,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     target = _pair("huber_loss", input, target)
     d = input - target
     a = d.abs()
-    loss = where(a.data < delta, 0.5 * (d * d), delta * (a - 0.5 * delta))
+    # the quadratic branch reads d clipped to [−δ, δ] (d itself where that branch is taken),
+    # so that the branch not taken stays finite: an infinite d gets the gradient ±δ, not 0·∞
+    q = d.clamp(-delta, delta)
+    loss = where(a.data < delta, 0.5 * (q * q), delta * (a - 0.5 * delta))
     return _weighted("huber_loss", loss, input, weight, reduction, mean_over_weights=False)
 
 
@@ -227,7 +230,8 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     a = d.abs()
     if beta == 0:
         return _reduce(a, reduction)
-    loss = where(a.data < beta, (0.5 / beta) * (d * d), a - 0.5 * beta)
+    q = d.clamp(-beta, beta)    # (as in huber_loss: the branch not taken stays finite)
+    loss = where(a.data < beta, (0.5 / beta) * (q * q), a - 0.5 * beta)
     return _reduce(loss, reduction)
 
 

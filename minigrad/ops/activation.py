@@ -280,18 +280,20 @@ def softsign(x):
 
 
 def hardshrink(x, lambd=0.5):
-    """y = x where |x| > λ, else 0.   Gradient 1 where |x| > λ, else 0 (at ±λ too)."""
+    """y = x where |x| > λ, else 0.   Gradient 1 where |x| > λ, else 0 (at ±λ too).
+    A NaN stays NaN (the test is "not |x| ≤ λ"), as in PyTorch."""
     x = to_float(x)
-    return where(x.data.__abs__() > lambd, x, 0.0)
+    return where(~(x.data.__abs__() <= lambd), x, 0.0)
 
 
 def softshrink(x, lambd=0.5):
-    """y = x − λ for x > λ, x + λ for x < −λ, else 0 (λ ≥ 0): the proximal map of λ|x|.
-    Gradient 1 where |x| > λ, else 0."""
+    """y = x − λ for x > λ, x + λ for x < −λ, else 0 (λ ≥ 0): the proximal map of λ|x|,
+    computed as y = x − clamp(x, −λ, λ), so a NaN stays NaN, as in PyTorch.
+    Gradient 1 where |x| > λ, else 0 (at ±λ too)."""
     if not lambd >= 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
     x = to_float(x)
-    return where(x.data > lambd, x - lambd, where(x.data < -lambd, x + lambd, 0.0))
+    return x - x.clamp(-lambd, lambd)
 
 
 def tanhshrink(x):
