@@ -1480,7 +1480,10 @@ LINALG_CASES = {
        for p in (2, -2, 1, -1, INF, -INF, "fro", "nuc")},
     "cond_tall": lambda m: m.linalg.cond(T(m, _TALL)),
     "cond_tall_fro": lambda m: m.linalg.cond(T(m, _TALL), "fro"),
-    "cond_singular": lambda m: m.linalg.cond(T(m, _SING)),
+    # σ_max/σ_min of a singular matrix: σ_min is rounding noise, whose size depends on the
+    # LAPACK build and CPU (3.1e16 here, 1.6e16 in torch on one machine): only "huge" is
+    # the answer to compare
+    "cond_singular": lambda m: m.linalg.cond(T(m, _SING)) > 1e14,
     "cond_singular_fro": lambda m: m.linalg.cond(T(m, _SING), "fro"),
     "cond_bad_p": lambda m: m.linalg.cond(T(m, _A), 3),
     "matrix_exp": lambda m: m.linalg.matrix_exp(T(m, _A)),
