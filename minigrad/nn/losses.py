@@ -843,15 +843,16 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     if t.size and (int(t.min()) < 0 or int(t.max()) >= C):
         raise IndexError(f"{name}: target class indices must be in [0, {C}), got values in "
                          f"[{int(t.min())}, {int(t.max())}]")
-    one_hot = (t[..., None] == xp.arange(C)).astype(input.dtype)
-    x_y = (input * const(one_hot)).sum(-1, keepdim=True)  # the target class's score
+    is_y = t[..., None] == xp.arange(C)
+    # the target class's score picked (a product with a one-hot mask would be 0·∞ = NaN
+    # for an infinite score), and its own term dropped by where for the same reason
+    x_y = input.gather(-1, const(t[..., None]))
     h = (input - x_y + margin).relu()  # PyTorch's kernel: no gradient where the term is 0
     if p == 2:
         h = h * h
-    coef = (1 - one_hot) / C  # c ≠ y, and the 1/C
-    if w is not None:
-        coef = coef * w[t][..., None]
-    return _reduce((h * const(coef)).sum(-1), reduction)
+    h = where(const(is_y), 0.0, h)                      # c ≠ y
+    coef = 1 / C if w is None else const(w[t][..., None] / C)
+    return _reduce((h * coef).sum(-1), reduction)
 
 
 def multilabel_margin_loss(input, target, reduction="mean"):

@@ -12,6 +12,8 @@ ones fixed, each checked here by hand:
 * Huber and smooth-L1 losses gave a NaN gradient for an infinite residual (the quadratic
   branch not taken still carried 0·∞ back); the gradient there is ±δ (±1);
 * hardshrink and softshrink turned NaN into 0, hiding it (PyTorch keeps NaN);
+* multi_margin_loss was NaN for an infinite score (its target score was picked by a
+  product with a one-hot mask, 0·∞): −∞ in a wrong class gives that term 0, +∞ gives ∞;
 * igamma/igammac (special.gammainc/gammaincc) for a large shape a near x: the power series
   ran out of iterations (P(1e10, 1e10) was 0.34, not ½, and 2e-10 relative at a = 1e6);
   a ≥ 1e5 now takes Temme's uniform asymptotic expansion, and the gradient's density
@@ -86,6 +88,20 @@ def test_huber_and_smooth_l1_values_are_unchanged():
     for f in (lambda x: F.huber_loss(x, y, delta=0.7), lambda x: F.smooth_l1_loss(x, y)):
         assert mg.gradcheck(f, (mg.tensor([-2.0, -0.3, 0.4, 1.9], dtype=mg.float64,
                                           requires_grad=True),))
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_multi_margin_loss_with_infinite_scores(p):
+    x = mg.tensor([[-np.inf, 0.0, 0.0], [np.inf, 0.0, 0.0], [0.3, -0.2, 1.0]],
+                  dtype=mg.float64, requires_grad=True)
+    loss = F.multi_margin_loss(x, mg.tensor([1, 1, 2]), p=p, reduction="none")
+    # (1/C)·Σ_{c≠y} max(0, 1 − x_y + x_c)^p: row 0 has terms 0 and 1, row 1 has ∞ and 1,
+    # row 2 has max(0, 0.3)^p and 0
+    assert loss.tolist() == pytest.approx([1 / 3, np.inf, 0.3 ** p / 3])
+    loss[[0, 2]].sum().backward()
+    g = x.grad.numpy()
+    np.testing.assert_allclose(g[0], [0.0, -1 / 3 * p, 1 / 3 * p])   # the −∞ class: no gradient
+    np.testing.assert_allclose(g[2], [p * 0.3 ** (p - 1) / 3, 0.0, -p * 0.3 ** (p - 1) / 3])
 
 
 # ---------------------------------------------------------------- shrinkage keeps NaN
