@@ -690,7 +690,8 @@ def _incomplete_gamma(xp, a, x, upper):
     lower = xp.where((a == xp.inf) & (x > 0) & xp.isfinite(x), 0.0, lower)
     lower = xp.where((x == xp.inf) & (a > 0) & xp.isfinite(a), 1.0, lower)
     out = 1 - lower if upper else lower
-    large = (a >= _TEMME_MIN_A) & (x >= 0.5 * a) & (x <= 2 * a) & xp.isfinite(a)
+    large = (a >= _TEMME_MIN_A) & (x >= 0.5 * a) & (x <= 2 * a) \
+        & xp.isfinite(a) & xp.isfinite(x)     # (2a overflows to inf for a near 1e308)
     if bool(large.any()):
         out[large] = _igam_temme(xp, a[large], x[large], upper)
     regular = (a > 0) & (x > 0) & xp.isfinite(a) & xp.isfinite(x) & ~large

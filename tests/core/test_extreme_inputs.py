@@ -129,6 +129,13 @@ def _p(a, x, upper=False):
     return f(mg.tensor(np.asarray(a, np.float64)), mg.tensor(np.asarray(x, np.float64))).numpy()
 
 
+def test_incomplete_gamma_limits_at_huge_a():
+    # P(a, ∞) = 1 for every finite a (2a overflows at a = 1e308: x = ∞ passed "x ≤ 2a")
+    assert _p([1e308, 1e6], [np.inf, np.inf]).tolist() == [1.0, 1.0]
+    assert _p([1e308], [np.inf], upper=True).tolist() == [0.0]
+    assert _p([1e308], [1e308])[0] == pytest.approx(0.5)
+
+
 @pytest.mark.parametrize("a", [1e5, 1e7, 1e10, 1e14])
 def test_incomplete_gamma_at_x_equal_a(a):
     # Temme at η = 0: P(a, a) = ½ + (1/3 + 1/(540a))/√(2πa) + O(a^{−5/2})
