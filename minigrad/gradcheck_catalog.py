@@ -290,6 +290,7 @@ def _op_cases():
         _op("fmax, fmin", lambda rng: (
             lambda a, b: a.fmax(b) + a.fmin(b) * 2,
             tuple(t.detach().requires_grad_() for t in _distinct(rng, 2, 3, 4)))),
+        _binary("nextafter", lambda a, b: a.nextafter(b)),
         _binary("fmod", lambda a, b: a.fmod(b),
                 draw_a=lambda rng, *s: _T(rng.integers(-3, 4, s) * 0.75 + rng.uniform(.1, .6, s)),
                 draw_b=lambda rng, *s: _T(np.full(s, 0.75))),

@@ -73,10 +73,18 @@ class LinearFunction(Function):
 
 
 def linear(input, weight, bias=None):
-    """y = x Wᵀ + b (PyTorch's ``F.linear``); x (*, in), W (out, in), b (out,)."""
+    """y = x Wᵀ + b (PyTorch's ``F.linear``); x (*, in), W (out, in), b (out,). A 1-D W
+    (in,) is one output feature, dropped from the result as in PyTorch: y = x·W + b (*),
+    with b 0-d or (1,)."""
+    if weight.ndim == 1:
+        if bias is not None and bias.shape not in ((), (1,)):
+            raise ValueError(f"linear: with a 1-D weight {weight.shape} the bias must be 0-d "
+                             f"or (1,), got {bias.shape}")
+        return linear(input, weight.unsqueeze(0),
+                      None if bias is None else bias.reshape(1)).squeeze(-1)
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
-                         f"{weight.shape}")
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features) or 1-D "
+                         f"(in_features,), got shape {weight.shape}")
     if input.ndim < 1 or input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {input.shape} does not match weight of shape "
                          f"{weight.shape} (expected last dim {weight.shape[1]})")

@@ -414,10 +414,25 @@ def ldexp(input, other):
     return y
 
 
+class Nextafter(Function):
+    """y = the next float after a towards b.   VJP: ga = gy, gb = 0 (PyTorch's: y − a is
+    one ulp or none, constant almost everywhere)."""
+
+    reads_inputs = False
+
+    @ieee
+    def forward(self, xp, a, b):
+        return xp.nextafter(a, b)
+
+    def backward(self, gy):
+        return gy, gy * 0
+
+
 def nextafter(input, other):
     """The next floating-point value after ``input`` towards ``other``, elementwise,
     broadcasting (floating tensors, or an integer one beside a floating one, promoted as
-    in PyTorch; no gradient).
+    in PyTorch). The gradient is PyTorch's: 1 for ``input``, 0 for ``other``
+    (:class:`Nextafter`).
 
     >>> import minigrad as mg
     >>> y = mg.nextafter(mg.tensor([1.0], dtype=mg.float64), mg.tensor([2.0], dtype=mg.float64))
@@ -430,10 +445,11 @@ def nextafter(input, other):
     if not _dt.is_floating(a.dtype):   # an integer beside a float promotes, as in PyTorch
         raise TypeError(f"nextafter: expects floating-point tensors, got {input.dtype} and "
                         f"{other.dtype} (as PyTorch)")
-    xp = input.xp
     if a.dtype.kind == "V":  # bfloat16: NumPy's nextafter does not know it
         raise TypeError("nextafter: bfloat16 is not supported")
-    return const(xp.nextafter(a, b))
+    if a.dtype != input.dtype or b.dtype != other.dtype:   # (promoted: cast in the graph)
+        input, other = input.to(dtype=a.dtype), other.to(dtype=a.dtype)
+    return Nextafter()(input, other)
 
 
 def signbit(input):

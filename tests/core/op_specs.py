@@ -1131,6 +1131,8 @@ def _draw_incomplete_gamma(data):
 # statistics and integer ops (minigrad/ops/statistics.py; i0, igamma in ops/special.py)
 STATISTICS_SPECS = [
     OpSpec("fmax", pair(min_gap=1e-3), lambda a, b: mg.fmax(a, b), np.fmax),
+    # one ulp from a: its gradient is 1 for a (PyTorch's), 0 for b
+    OpSpec("nextafter", pair(min_gap=1e-3), lambda a, b: mg.nextafter(a, b), np.nextafter),
     OpSpec("fmin", pair(min_gap=1e-3), lambda a, b: mg.fmin(a, b), np.fmin),
     OpSpec("fmod", _draw_fmod, lambda a, b: mg.fmod(a, b), np.fmod),
     OpSpec("frexp_mantissa", _draw_mantissa, lambda x: mg.frexp(x).mantissa,

@@ -14,6 +14,8 @@ ones fixed, each checked here by hand:
 * hardshrink and softshrink turned NaN into 0, hiding it (PyTorch keeps NaN);
 * multi_margin_loss was NaN for an infinite score (its target score was picked by a
   product with a one-hot mask, 0·∞): −∞ in a wrong class gives that term 0, +∞ gives ∞;
+* nextafter had no gradient (PyTorch's is 1 for input, 0 for other), and F.linear refused
+  the 1-D weight that PyTorch takes;
 * igamma/igammac (special.gammainc/gammaincc) for a large shape a near x: the power series
   ran out of iterations (P(1e10, 1e10) was 0.34, not ½, and 2e-10 relative at a = 1e6);
   a ≥ 1e5 now takes Temme's uniform asymptotic expansion, and the gradient's density
@@ -206,3 +208,32 @@ def test_incomplete_gamma_for_large_a_matches_mpmath():
         mg.igamma(mg.tensor([a], dtype=mg.float64), xt).sum().backward()
         density = float(mp.exp((a - 1) * mp.log(mp.mpf(x)) - x - mp.loggamma(a)))
         assert xt.grad.item() == pytest.approx(density, rel=1e-12)
+
+
+# ---------------------------------------------------------------- PyTorch's conventions
+
+def test_nextafter_passes_the_gradient_to_input():
+    # y − a is one ulp (or 0): PyTorch's gradient is 1 for input and 0 for other
+    ga, gb = _grads(lambda a, b: mg.nextafter(a, b), [1.0, 2.0, np.inf], [2.0, 0.0, 0.0])
+    np.testing.assert_array_equal(ga, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(gb, [0.0, 0.0, 0.0])
+    y = mg.nextafter(mg.tensor([1, 2]), mg.tensor([2.0, 0.0], requires_grad=True))
+    assert y.dtype == mg.float32 and y.requires_grad  # (an integer input promotes)
+
+
+def test_linear_with_a_one_dimensional_weight():
+    # PyTorch's F.linear takes W (in,): one output feature, dropped: y = x·W + b
+    x = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+    w, b = np.array([0.1, -0.2, 0.3]), 0.25
+    (gx, gw, gb) = _grads(lambda x, w, b: F.linear(x, w, b), x, w, b)
+    y = F.linear(mg.tensor(x), mg.tensor(w), mg.tensor(b, dtype=mg.float64))
+    assert y.shape == (2,)
+    np.testing.assert_allclose(y.numpy(), x @ w + b)
+    np.testing.assert_allclose(gx, np.tile(w, (2, 1)))
+    np.testing.assert_allclose(gw, x.sum(0))
+    assert gb == 2.0
+    assert F.linear(mg.tensor(x[0]), mg.tensor(w)).shape == ()
+    with pytest.raises(ValueError, match="with a 1-D weight .* the bias must be 0-d or"):
+        F.linear(mg.tensor(x), mg.tensor(w), mg.tensor([1.0, 2.0], dtype=mg.float64))
+    with pytest.raises(ValueError, match="weight must be 2-D .* or 1-D"):
+        F.linear(mg.tensor(x), mg.zeros((1, 2, 3), dtype=mg.float64))
