@@ -415,24 +415,26 @@ def ldexp(input, other):
 
 
 class Nextafter(Function):
-    """y = the next float after a towards b.   VJP: ga = gy, gb = 0 (PyTorch's: y − a is
-    one ulp or none, constant almost everywhere)."""
+    """y = the next float after a towards b (b itself where a = b).
+    VJP: ga = gy where a ≠ b, else 0; gb = 0 (PyTorch's: y − a is one ulp, a constant,
+    where a ≠ b)."""
 
-    reads_inputs = False
+    piecewise_linear = True  # gradients from constants: see Function
 
     @ieee
     def forward(self, xp, a, b):
         return xp.nextafter(a, b)
 
     def backward(self, gy):
-        return gy, gy * 0
+        a, b = self.inputs
+        return where(const(a.data != b.data), gy, 0.0), gy * 0
 
 
 def nextafter(input, other):
     """The next floating-point value after ``input`` towards ``other``, elementwise,
     broadcasting (floating tensors, or an integer one beside a floating one, promoted as
-    in PyTorch). The gradient is PyTorch's: 1 for ``input``, 0 for ``other``
-    (:class:`Nextafter`).
+    in PyTorch). The gradient is PyTorch's: 1 for ``input`` where it differs from
+    ``other`` (0 where they are equal), 0 for ``other`` (:class:`Nextafter`).
 
     >>> import minigrad as mg
     >>> y = mg.nextafter(mg.tensor([1.0], dtype=mg.float64), mg.tensor([2.0], dtype=mg.float64))

@@ -14,8 +14,8 @@ ones fixed, each checked here by hand:
 * hardshrink and softshrink turned NaN into 0, hiding it (PyTorch keeps NaN);
 * multi_margin_loss was NaN for an infinite score (its target score was picked by a
   product with a one-hot mask, 0·∞): −∞ in a wrong class gives that term 0, +∞ gives ∞;
-* nextafter had no gradient (PyTorch's is 1 for input, 0 for other), and F.linear refused
-  the 1-D weight that PyTorch takes;
+* nextafter had no gradient (PyTorch's is 1 for input where input ≠ other, else 0), and
+  F.linear refused the 1-D weight that PyTorch takes;
 * igamma/igammac (special.gammainc/gammaincc) for a large shape a near x: the power series
   ran out of iterations (P(1e10, 1e10) was 0.34, not ½, and 2e-10 relative at a = 1e6);
   a ≥ 1e5 now takes Temme's uniform asymptotic expansion, and the gradient's density
@@ -213,10 +213,12 @@ def test_incomplete_gamma_for_large_a_matches_mpmath():
 # ---------------------------------------------------------------- PyTorch's conventions
 
 def test_nextafter_passes_the_gradient_to_input():
-    # y − a is one ulp (or 0): PyTorch's gradient is 1 for input and 0 for other
-    ga, gb = _grads(lambda a, b: mg.nextafter(a, b), [1.0, 2.0, np.inf], [2.0, 0.0, 0.0])
-    np.testing.assert_array_equal(ga, [1.0, 1.0, 1.0])
-    np.testing.assert_array_equal(gb, [0.0, 0.0, 0.0])
+    # y − a is one ulp where a ≠ b: PyTorch's gradient is 1 for input there, 0 where a = b
+    # (y = b), and 0 for other
+    ga, gb = _grads(lambda a, b: mg.nextafter(a, b), [1.0, 2.0, np.inf, 3.0],
+                    [2.0, 0.0, 0.0, 3.0])
+    np.testing.assert_array_equal(ga, [1.0, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(gb, [0.0, 0.0, 0.0, 0.0])
     y = mg.nextafter(mg.tensor([1, 2]), mg.tensor([2.0, 0.0], requires_grad=True))
     assert y.dtype == mg.float32 and y.requires_grad  # (an integer input promotes)
 
