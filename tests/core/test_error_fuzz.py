@@ -9,7 +9,6 @@ split, chunk, unbind and cross of a 0-d tensor, lstsq with a 0-d right-hand side
 0-d tensor, cond of an empty matrix -- and, beside the errors, the normalizations' integer
 results (tests/core/test_audit_fixes_stop27.py).
 """
-import inspect
 import itertools
 import traceback
 import warnings
@@ -21,36 +20,20 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 
+from .api_functions import tensor_functions
+
 PACKAGE = str(Path(mg.__file__).parent)
 MODULES = {"mg": mg, "F": F, "linalg": mg.linalg, "special": mg.special}
-# state setters, file I/O and random draws: not functions of their tensor arguments
-SKIP = {"manual_seed", "seed", "set_default_dtype", "save", "load", "compile",
-        "set_printoptions", "use_deterministic_algorithms", "set_rng_state",
-        "set_grad_enabled", "set_default_device", "set_anomaly_enabled", "fork_rng"}
 ALLOWED = (ValueError, TypeError, IndexError, RuntimeError, NotImplementedError,
            ZeroDivisionError, mg.linalg.LinAlgError)
 SHAPES = [(), (3,), (2, 3), (0, 3)]
 
 
 def _functions():
-    """(name, function, number of tensors) for the public functions: a module's __all__,
-    or (``minigrad`` itself) the functions of the package it holds."""
+    """(name, function, number of tensors) for the public functions of MODULES."""
     for prefix, module in MODULES.items():
-        for name in sorted(getattr(module, "__all__", dir(module))):
-            fn = getattr(module, name)
-            if name.startswith("_") or name in SKIP or not inspect.isfunction(fn) \
-                    or not fn.__module__.startswith("minigrad"):
-                continue
-            try:
-                params = list(inspect.signature(fn).parameters.values())
-            except (TypeError, ValueError):
-                continue
-            required = [p for p in params if p.default is inspect.Parameter.empty
-                        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-            keyword_only = [p for p in params if p.default is inspect.Parameter.empty
-                            and p.kind is p.KEYWORD_ONLY]
-            if 1 <= len(required) <= 2 and not keyword_only:
-                yield f"{prefix}.{name}", fn, len(required)
+        for name, fn, n in tensor_functions(module):
+            yield f"{prefix}.{name}", fn, n
 
 
 FUNCTIONS = list(_functions())
