@@ -91,7 +91,10 @@ def _shares(a, b):
 def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
     """A 0-d tensor holding the number ``s`` (the default float dtype unless ``dtype``)."""
     dtype = _float_dtype(dtype)
-    return _finish(_module(device, dtype).asarray(s, dtype=dtype), requires_grad)
+    xp = _module(device, dtype)
+    if isinstance(s, float) and _dt.is_floating(dtype):
+        return _finish(_dt.float_scalar(xp, s, dtype), requires_grad)
+    return _finish(xp.asarray(s, dtype=dtype), requires_grad)
 
 
 def from_dlpack(ext_tensor):
@@ -147,7 +150,10 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     fill_value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
     if dtype.kind in "iub" and isinstance(fill_value, float) and not math.isfinite(fill_value):
         raise ValueError(f"full: cannot fill an integer tensor ({dtype}) with {fill_value}")
-    return _finish(_module(device, dtype).full(size, fill_value, dtype=dtype), requires_grad)
+    xp = _module(device, dtype)
+    if isinstance(fill_value, float) and _dt.is_floating(dtype):
+        fill_value = _dt.float_scalar(xp, fill_value, dtype)     # ±inf beyond its range
+    return _finish(xp.full(size, fill_value, dtype=dtype), requires_grad)
 
 
 def _like(x, dtype, device):

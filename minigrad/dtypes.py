@@ -113,6 +113,25 @@ def finfo(dtype=None):
     return np.finfo(dtype)
 
 
+_FLOAT_MAX = {}
+
+
+def float_scalar(xp, x, dtype):
+    """``xp.asarray(x, dtype=dtype)`` of a Python float in a floating ``dtype``: a value
+    beyond the dtype's range is ±inf, silently, as in PyTorch, where NumPy warns
+    "overflow encountered in cast" (a float16 loss times GradScaler's 65536.0, say). The
+    range checks keep the common case one call."""
+    if -65504.0 <= x <= 65504.0:   # within every floating dtype's range (float16's max)
+        return xp.asarray(x, dtype=dtype)
+    top = _FLOAT_MAX.get(dtype)
+    if top is None:
+        top = _FLOAT_MAX[dtype] = np.float64(finfo(dtype).max).item()
+    if -top <= x <= top:
+        return xp.asarray(x, dtype=dtype)
+    with np.errstate(over="ignore"):   # (CuPy's casts do not warn)
+        return xp.asarray(x, dtype=dtype)
+
+
 def iinfo(dtype):
     """Machine limits of an integer dtype (``np.iinfo``: bits, min, max)."""
     dtype = as_dtype(dtype)

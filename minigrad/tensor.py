@@ -138,7 +138,7 @@ def _as_operand(x, ref):
         if type(x) is float:
             if dt.kind != "f" and not _dt.is_floating(dt):  # integer/bool tensor: float
                 dt = _dt.get_default_dtype()
-            return _make_tensor(np.array(x, dtype=dt), np, False)
+            return _make_tensor(_dt.float_scalar(np, x, dt), np, False)
         if type(x) is int and dt.kind != "b":
             return _make_tensor(integer_scalar(np, x, dt), np, False)
     xp = get_array_module(data)
@@ -146,14 +146,14 @@ def _as_operand(x, ref):
         dt = ref.dtype if _dt.is_floating(ref.dtype) else _dt.get_default_dtype()
         if xp is not np and x == x:
             return _make_tensor(_device_scalar(x, dt, data), xp, False)
-        return _make_tensor(xp.asarray(x, dtype=dt), xp, False)
+        return _make_tensor(_dt.float_scalar(xp, x, dt), xp, False)
     if isinstance(x, (bool, np.bool_)):
         arr = xp.asarray(x, dtype=ref.dtype if ref.dtype.kind != "b" else np.bool_)
     elif isinstance(x, numbers.Integral):
         arr = integer_scalar(xp, x, ref.dtype if ref.dtype.kind != "b" else np.int64)
     elif isinstance(x, numbers.Real):
         dt = ref.dtype if _dt.is_floating(ref.dtype) else _dt.get_default_dtype()
-        arr = xp.asarray(x, dtype=dt)
+        arr = _dt.float_scalar(xp, float(x), dt)
     elif isinstance(x, (list, tuple)):  # as mg.tensor(x) makes it: floats in float32
         arr = to_device(_to_array(x), device_of(data))
     else:
@@ -468,6 +468,8 @@ class Tensor(DeviceDtypeShorthands):
         self._check_inplace("fill_")
         if type(value) is int and self.data.dtype.kind in "iu":
             value = integer_scalar(self.xp, value, self.data.dtype)  # wraps, as PyTorch
+        elif isinstance(value, float) and _dt.is_floating(self.data.dtype):
+            value = _dt.float_scalar(self.xp, value, self.data.dtype)   # ±inf beyond range
         self.data[...] = value
         return self
 

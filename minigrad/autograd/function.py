@@ -592,6 +592,20 @@ def run_post_backward_callbacks():
 
 def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None,
                  stop_at=()):
+    """Reverse-mode sweep from ``outputs`` seeded with ``grad_outputs`` (Tensors), with
+    NumPy's floating-point warnings off throughout, as in every ``ieee`` forward: a
+    gradient that overflows or meets ∞ − ∞ is ±inf or NaN, silently, as in PyTorch (the
+    backward of ``outer`` at 1e308 warned from inside NumPy's reductions). See
+    :func:`_run_backward`."""
+    token = _quiet_on()
+    try:
+        return _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, stop_at)
+    finally:
+        _quiet_off(token)
+
+
+def _run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None,
+                  stop_at=()):
     """Reverse-mode sweep from ``outputs`` seeded with ``grad_outputs`` (Tensors).
 
     Without ``inputs`` the gradients are accumulated into the ``.grad`` of the leaves.

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, ieee
 from .elementwise import const, masked_array, to_float, where
 from .shape import _sized_dim
 
@@ -95,6 +95,7 @@ class GELU(Function):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
+    @ieee
     def forward(self, xp, x):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
         if self.approximate == "tanh":
@@ -148,6 +149,7 @@ class Tanh(Function):
 class SiLU(Function):
     """y = x·σ(x).   VJP: gx = gy·σ(x)(1 + x(1 − σ(x)))."""
 
+    @ieee
     def forward(self, xp, x):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
         e = xp.exp(-xp.abs(x))

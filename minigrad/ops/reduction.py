@@ -451,6 +451,7 @@ class Cumsum(Function):
     def __init__(self, dim):
         self.dim = dim
 
+    @ieee
     def forward(self, xp, x):
         if x.ndim == 0:  # NumPy would return shape (1,)
             normalize_dims(self.dim, 0, "cumsum")
@@ -541,6 +542,7 @@ class Cumprod(Function):
     def __init__(self, dim):
         self.dim = dim
 
+    @ieee
     def forward(self, xp, x):
         if x.ndim == 0:
             normalize_dims(self.dim, 0, "cumprod")
@@ -607,6 +609,7 @@ class Prod(Function):
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
 
+    @ieee
     def forward(self, xp, x):
         return accumulate(xp, "prod", x, axis=self.axes, keepdims=self.keepdim)
 
@@ -637,6 +640,7 @@ class Norm(Function):
     def __init__(self, p, dim, keepdim):
         self.p, self.dim, self.keepdim = p, dim, keepdim
 
+    @ieee
     def forward(self, xp, x):
         self.axes = normalize_dims(self.dim, x.ndim, "norm")
         # float16/bfloat16 in float32, as PyTorch: 300² already overflows float16

@@ -16,18 +16,28 @@ ones fixed, each checked here by hand:
   product with a one-hot mask, 0·∞): −∞ in a wrong class gives that term 0, +∞ gives ∞;
 * nextafter had no gradient (PyTorch's is 1 for input where input ≠ other, else 0), and
   F.linear refused the 1-D weight that PyTorch takes;
+* 24 functions let NumPy's RuntimeWarnings out at these inputs (sin/cos/tan of ∞, gelu and
+  silu of ∞, norm, prod, cumsum and cumprod overflowing, the backward of outer/kron at
+  1e308, a float16 tensor times 65536.0): every forward and backward here now runs quietly,
+  as PyTorch's do (test_no_numpy_warnings_at_extreme_inputs);
+* sinc of large x: sin(π·x) of the rounded product π·x lost the argument (float16
+  sinc(1000) was −3e-4, and NaN at 65504, where π·x overflows); sin πx now comes from
+  x − round(x), and half inputs compute in float32;
 * igamma/igammac (special.gammainc/gammaincc) for a large shape a near x: the power series
   ran out of iterations (P(1e10, 1e10) was 0.34, not ½, and 2e-10 relative at a = 1e6);
   a ≥ 1e5 now takes Temme's uniform asymptotic expansion, and the gradient's density
   x^{a−1}e^{−x}/Γ(a) Stirling's series for a ≥ 100 (its log lost 2e-5 at a = 1e10).
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
+
+from .api_functions import NOT_OF_VALUES, extreme_columns, tensor_functions
 
 
 def _grads(f, *values, dtype=np.float64):
@@ -239,3 +249,72 @@ def test_linear_with_a_one_dimensional_weight():
         F.linear(mg.tensor(x), mg.tensor(w), mg.tensor([1.0, 2.0], dtype=mg.float64))
     with pytest.raises(ValueError, match="weight must be 2-D .* or 1-D"):
         F.linear(mg.tensor(x), mg.zeros((1, 2, 3), dtype=mg.float64))
+
+
+# ---------------------------------------------------------------- sinc of large x
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16],
+                         ids=["float64", "float32", "float16"])
+def test_sinc_of_large_arguments(dtype):
+    # sin π(k + r) = (−1)ᵏ sin πr: 0 at the integers, ±1/(πx) at the half-integers
+    x = np.array([1000.0, 1000.5, 1001.5, -1000.5, 20000.0, 65504.0], dtype)
+    y = mg.sinc(mg.tensor(x)).numpy()
+    assert y.dtype == dtype
+    want = [0.0, 1 / (math.pi * 1000.5), -1 / (math.pi * 1001.5), 1 / (math.pi * 1000.5),
+            0.0, 0.0]
+    np.testing.assert_allclose(y.astype(np.float64), want, rtol=2e-3, atol=1e-12)
+    # s'(x) = (πx cos πx − sin πx)/(πx²): 1/x at even integers, −1/(πx²) at k + ½, k even
+    (g,) = _grads(mg.sinc, [1000.0, 1000.5], dtype=dtype)
+    np.testing.assert_allclose(g.astype(np.float64), [1e-3, -1 / (math.pi * 1000.5 ** 2)],
+                               rtol=2e-3, atol=6e-8)   # (−3.2e-7 is subnormal in float16)
+
+
+def test_sinc_stays_twice_differentiable():
+    x = mg.tensor([0.3, 1e-3, 0.0, 2.7, -1000.25, 7.0], dtype=mg.float64, requires_grad=True)
+    assert mg.gradcheck(mg.sinc, (x,)) and mg.gradgradcheck(mg.sinc, (x,))
+
+
+# ---------------------------------------------------------------- no NumPy warnings
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16],
+                         ids=["float64", "float32", "float16"])
+@pytest.mark.parametrize("module", ["mg", "F", "special", "linalg"])
+def test_no_numpy_warnings_at_extreme_inputs(module, dtype):
+    """Every one- and two-tensor function, forward and backward, on the extreme grid (and
+    all its pairs): ±inf and NaN come out as in PyTorch, with no RuntimeWarning from
+    inside NumPy (a test run with -W error would otherwise stop in NumPy's code)."""
+    modules = {"mg": mg, "F": F, "special": mg.special, "linalg": mg.linalg}
+    warned, ran = [], 0
+    for name, fn, n in tensor_functions(modules[module], NOT_OF_VALUES):
+        cols = extreme_columns(n, dtype)
+        for grad in (False, True):
+            args = [mg.tensor(c.copy(), requires_grad=grad) for c in cols]
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    out = fn(*args)
+                    out = out[0] if isinstance(out, tuple) else out
+                    if grad:
+                        out.sum().backward()
+                    ran += 1
+                except Exception:  # noqa: BLE001 - refusing these inputs is allowed here
+                    continue
+            for w in caught:
+                if issubclass(w.category, RuntimeWarning):
+                    warned.append(f"{module}.{name} ({'backward' if grad else 'forward'}): "
+                                  f"{w.message} at {w.filename}:{w.lineno}")
+                    break
+    assert ran > (5 if module == "linalg" else 20)   # (linalg: most need matrices)
+    assert not warned, "\n".join(warned)
+
+
+def test_python_floats_beyond_a_dtypes_range_are_infinite_silently():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        half = mg.ones(2, dtype=mg.float16)
+        assert (half * 65536.0).tolist() == [np.inf, np.inf]      # a loss-scale factor
+        assert (mg.ones(2) * -1e308).tolist() == [-np.inf, -np.inf]
+        assert mg.full((2,), 1e308).tolist() == [np.inf, np.inf]
+        assert mg.scalar_tensor(-1e39).item() == -np.inf
+        assert mg.ones(2).fill_(1e308).tolist() == [np.inf, np.inf]
+        assert (half * 2.0).tolist() == [2.0, 2.0] and (half * 2.0).dtype == mg.float16
