@@ -76,7 +76,7 @@ import math
 import numpy as np
 
 from ..amp.autocast_mode import autocast_dtype, autocast_inputs, half_matmul
-from ..autograd.function import ADDED, Function
+from ..autograd.function import ADDED, Function, ieee
 from ..ops.shape import pad
 from ..tensor import Tensor
 from . import conv_device, init
@@ -355,6 +355,7 @@ class _ConvFunction(Function):
         self.spec = spec
         self._cols = None
 
+    @ieee
     def forward(self, xp, x, w, *b):
         y, cols = self.family.forward(xp, x, w, self.spec)
         self._cols = cols  # the batch's columns when they were one block; see release()
@@ -394,6 +395,7 @@ class _ConvGradInput(Function):
     def __init__(self, spec, x_shape):
         self.spec, self.x_shape = spec, tuple(x_shape)
 
+    @ieee
     def forward(self, xp, gy, w):
         return self.family.grad_input(xp, gy, w, self.x_shape, self.spec)
 
@@ -416,6 +418,7 @@ class _ConvGradWeight(Function):
         self.spec, self.w_shape = spec, tuple(w_shape)
         self._cols = cols  # x's columns, when the forward kept them
 
+    @ieee
     def forward(self, xp, x, gy):
         gw = self.family.grad_weight(xp, x, gy, self.w_shape, self.spec, self._cols)
         self._cols = None

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from ..amp.autocast_mode import is_half
-from ..autograd.function import Function
+from ..autograd.function import Function, ieee
 from ..cuda_graphs import is_current_stream_capturing
 from ..dtypes import is_floating
 from ..ops.elementwise import const, where
@@ -326,6 +326,7 @@ class WindowSum(Function):
     def __init__(self, spec):
         self.spec = spec
 
+    @ieee
     def forward(self, xp, x):
         s = self.spec
         xpad = s.padded(xp, x, 0)
@@ -345,6 +346,7 @@ class WindowSumAdjoint(Function):
     def __init__(self, spec, x_shape):
         self.spec, self.x_shape = spec, x_shape
 
+    @ieee
     def forward(self, xp, gy):
         s = self.spec
         gxp = xp.zeros(self.x_shape[:-len(s.size)] + s.padded_size(), dtype=gy.dtype)

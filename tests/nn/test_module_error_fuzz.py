@@ -101,3 +101,35 @@ def test_unflatten_checks_its_sizes():
         x.unflatten(1, (-1, -1))
     with pytest.raises(ValueError, match="unflatten: expects a tensor with at least 1 dim"):
         nn.Unflatten(0, (1,))(mg.tensor(1.0))
+
+
+@pytest.mark.parametrize("name", sorted(set(LAYERS) - {"Embedding", "EmbeddingBag"}))
+def test_layers_stay_quiet_at_extreme_values(name):
+    """Each layer, forward and backward, on inputs filled with ±inf, NaN, ±1e308, ±1e-300,
+    ±0 ...: infinities and NaNs come out as in PyTorch, without a RuntimeWarning from inside
+    NumPy (found at stop 28: transposed convolutions' col2im and average pooling's window
+    sums warned about inf − inf)."""
+    from tests.core.api_functions import EXTREMES
+
+    rng = np.random.default_rng(0)
+    layer = LAYERS[name]().double()
+    warned, ran = [], 0
+    for shape in SHAPES + ([(1, 4, 9), (2, 8, 9)] if name == "Fold" else []):  # (N, C·4, 9)
+        if 0 in shape:
+            continue
+        values = np.resize(np.array(EXTREMES), int(np.prod(shape)))
+        rng.shuffle(values)
+        x = mg.tensor(values.reshape(shape), requires_grad=True)
+        args = [x, mg.tensor(values[::-1].reshape(shape))] if name in TWO_INPUTS else [x]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out = layer(*args)
+                (out[0] if isinstance(out, tuple) else out).sum().backward()
+                ran += 1
+            except ALLOWED:
+                continue
+        warned += [f"{shape}: {w.message} at {w.filename}:{w.lineno}" for w in caught
+                   if issubclass(w.category, RuntimeWarning)][:1]
+    assert ran, f"{name} took none of the shapes"
+    assert not warned, "\n".join(warned)
