@@ -65,7 +65,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from minigrad._backend import get_array_module
+from minigrad._backend import get_array_module, quiet_fp_off, quiet_fp_on
 from minigrad.autograd.function import mark_modified
 from minigrad.autograd.hooks import add_hook
 from minigrad.dtypes import is_floating
@@ -149,7 +149,14 @@ def _hooked_step(method, self, args, kwargs):
                 raise RuntimeError(f"an optimizer step pre-hook must return None or "
                                    f"(args, kwargs), got {result!r}")
             args, kwargs = result
-    out = method(*args, **kwargs)
+    # NumPy's floating-point warnings off, as in autograd's forwards and backward: an
+    # infinite or NaN gradient makes NaN parameters (which GradScaler's skipped steps
+    # avoid), silently as in PyTorch, not a RuntimeWarning from inside the update
+    token = quiet_fp_on()
+    try:
+        out = method(*args, **kwargs)
+    finally:
+        quiet_fp_off(token)
     # the parameters a step updated changed in place: a graph recorded before the step
     # that saved them refuses its backward (autograd.function.mark_modified), as PyTorch's
     mark_modified(*(p for g in self.param_groups for p in g["params"]

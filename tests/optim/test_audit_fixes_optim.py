@@ -17,3 +17,46 @@ def test_adam_with_decoupled_weight_decay_points_to_adamw():
     with pytest.raises(ValueError, match="is minigrad.optim.AdamW"):
         mg.optim.Adam([p], weight_decay=0.1, decoupled_weight_decay=True)
     mg.optim.Adam([p], decoupled_weight_decay=False)   # PyTorch's default: accepted
+
+
+def _optimizer_classes():
+    import inspect
+
+    return sorted(n for n in dir(mg.optim) if inspect.isclass(getattr(mg.optim, n))
+                  and issubclass(getattr(mg.optim, n), mg.optim.Optimizer)
+                  and n not in ("Optimizer", "SparseAdam"))   # (SparseAdam: sparse grads)
+
+
+@pytest.mark.parametrize("name", _optimizer_classes())
+def test_steps_on_infinite_and_nan_gradients_are_quiet(name):
+    """A gradient of ±inf, NaN, ±1e308, 1e-300 ... (a diverged step) makes infinite or NaN
+    parameters, silently as in PyTorch, without a RuntimeWarning from inside the update
+    (stop 28: 16 of the optimizers warned, overflow or inf − inf)."""
+    import warnings
+
+    import numpy as np
+
+    values = np.array([np.inf, -np.inf, np.nan, 1e308, -1e308, 1e-300, 0.0, 1.0, -1e30])
+    shape = (3, 3) if name == "Muon" else (9,)      # Muon takes matrices only
+    p = mg.tensor(np.ones(shape), requires_grad=True)
+    if name == "SAM":
+        opt = mg.optim.SAM([p], mg.optim.SGD, lr=0.1)
+    else:
+        opt = getattr(mg.optim, name)([p])
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * mg.tensor(values.reshape(shape))).sum()
+        loss.backward()
+        return loss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)   # (Sophia: no Hessian estimate given)
+        for _ in range(3):
+            if name in ("LBFGS", "SAM"):
+                opt.step(closure)
+            else:
+                p.grad = mg.tensor(values.reshape(shape))
+                opt.step()
+    assert not np.isfinite(p.detach().numpy()).all()   # the update did run
