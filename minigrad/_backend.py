@@ -260,6 +260,22 @@ def _quiet_switch():
 quiet_fp_on, quiet_fp_off = _quiet_switch()
 
 
+def quietly(fn):
+    """``fn`` run with NumPy's floating-point warnings off: for array code outside autograd
+    (norms of gradients, running statistics, weight averages) that meets ∞ and NaN as
+    PyTorch's does, silently."""
+
+    @functools.wraps(fn)
+    def quiet(*args, **kwargs):
+        token = quiet_fp_on()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            quiet_fp_off(token)
+
+    return quiet
+
+
 class Switch:
     """A process-wide on/off setting, used as a call or as a context manager:
     ``S(flag)`` sets it until told otherwise; ``with S(flag):`` gives the previous value

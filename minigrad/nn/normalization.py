@@ -54,7 +54,7 @@ import warnings
 import numpy as np
 
 from .. import creation
-from .._backend import get_array_module
+from .._backend import get_array_module, quietly
 from ..amp.autocast_mode import is_half
 from ..autograd.function import ADDED, Function, ieee
 from ..autograd.grad_mode import is_grad_enabled
@@ -428,6 +428,7 @@ def _affine(y, weight, bias, shape):
     return y
 
 
+@quietly   # (a batch of ±1e308 overflows float32 running statistics to ∞, silently)
 def blend_running_stats(running_mean, running_var, mean, var, momentum, count):
     """running ← (1 − momentum)·running + momentum·statistic, in place, for each running
     buffer given (None: skipped); ``mean`` and ``var`` are the batch's per-channel arrays

@@ -57,7 +57,7 @@ import math
 import numpy as np
 
 import minigrad as mg
-from minigrad._backend import get_array_module
+from minigrad._backend import get_array_module, quietly
 from minigrad.dtypes import is_floating
 from minigrad.nn import Module
 
@@ -176,6 +176,7 @@ class AveragedModel(Module):
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)
 
+    @quietly   # (an ∞ weight makes ∞ − ∞ = NaN averages, silently)
     def update_parameters(self, model):
         """Fold the current weights of ``model`` into the average."""
         if self.use_buffers:

@@ -60,3 +60,31 @@ def test_steps_on_infinite_and_nan_gradients_are_quiet(name):
                 p.grad = mg.tensor(values.reshape(shape))
                 opt.step()
     assert not np.isfinite(p.detach().numpy()).all()   # the update did run
+
+
+def test_gradient_norms_averages_and_running_stats_are_quiet_at_inf_and_nan():
+    """clip_grad_norm_/get_total_norm, AveragedModel and batch norm's running statistics
+    meet ∞ and NaN as PyTorch's do: NaN or ∞ results, no RuntimeWarning (stop 28)."""
+    import warnings
+
+    import numpy as np
+
+    from minigrad.nn.utils import clip_grad_norm_, get_total_norm
+
+    values = np.array([np.inf, -np.inf, np.nan, 1e308, -1e308, 1e-300, 0.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        p = mg.tensor(np.ones(8), requires_grad=True)
+        p.grad = mg.tensor(values.copy())
+        assert np.isnan(clip_grad_norm_([p], 1.0).item())
+        assert get_total_norm([mg.tensor([1e200, 1e200], dtype=mg.float64)]) == np.inf
+        model = mg.nn.Linear(3, 1)
+        average = mg.optim.swa_utils.AveragedModel(model)
+        with mg.no_grad():
+            model.weight.fill_(np.inf)
+        average.update_parameters(model)
+        average.update_parameters(model)       # ∞ + (∞ − ∞)/2: NaN, as PyTorch's
+        assert np.isnan(average.module.weight.detach().numpy()).all()
+        bn = mg.nn.BatchNorm1d(3)
+        bn(mg.tensor([[np.inf, 1.0, 2.0], [1e308, -1e308, 3.0]], dtype=mg.float64))
+        assert bn.running_mean.tolist()[:2] == [np.inf, -np.inf]

@@ -40,7 +40,7 @@ import math
 
 import numpy as np
 
-from minigrad._backend import device_of, get_array_module
+from minigrad._backend import device_of, get_array_module, quietly
 
 __all__ = [
     "clip_grad_norm_",
@@ -114,6 +114,7 @@ def _combine_on_host(parts, norm_type):
         return math.inf
 
 
+@quietly   # (∞ and NaN gradients, squares beyond float64: ∞ or NaN, silently)
 def _total_norm(arrays, norm_type):
     """‖all elements‖_p as a Python float: the shares are combined on each device, so
     there is one device-to-host transfer per device, not one per array."""
