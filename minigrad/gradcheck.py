@@ -567,7 +567,8 @@ def _check(fn, inputs, eps, atol, rtol, *, mode, n_directions, seed, max_rows, k
     base = objectives()
     if not np.all(np.isfinite(base)):
         return report([], f"{kind}: fn returns non-finite values (inf or NaN) at these "
-                          "inputs; finite differences need a point where f is finite")
+                          "inputs; finite differences need a point where f is finite: "
+                          + _where_nonfinite(outs, output_names, inputs, input_names))
     again = objectives()
     if not (np.array_equal(again, base) if nondet_tol == 0
             else np.max(np.abs(again - base)) <= nondet_tol):
@@ -667,6 +668,30 @@ def _compared(a, directions):
     """The analytic counterpart of the numeric values: vᵀJ itself (full mode, no
     directions), or ⟨vᵀJ, u_d⟩ for each direction u_d."""
     return np.array([(a * u).sum() for u in directions]) if directions else a
+
+
+def _where_nonfinite(outs, output_names, inputs, input_names, shown=3):
+    """Where the outputs are NaN or ±inf, for the report: the count per output, the first
+    few indices, and there the values of the inputs that have the output's shape (an
+    elementwise fn's culprits)."""
+    parts = []
+    for out, name in zip(outs, output_names):
+        y = _to_cpu(out.data)
+        bad = ~np.isfinite(y)
+        if not bad.any():
+            continue
+        nans, infs = int(np.isnan(y).sum()), int(np.isinf(y).sum())
+        where = [tuple(int(i) for i in ix) for ix in np.argwhere(bad)[:shown]]
+        text = (f"output {name} has {nans} NaN and {infs} inf of {y.size} values, "
+                f"first at {', '.join(map(str, where))}")
+        same = [(n, _to_cpu(x.data)) for x, n in zip(inputs, input_names)
+                if isinstance(x, Tensor) and tuple(x.shape) == tuple(y.shape)]
+        if same and y.ndim:
+            text += " (there " + "; ".join(
+                f"input {n} = {', '.join(f'{float(a[ix]):.6g}' for ix in where)}"
+                for n, a in same) + ")"
+        parts.append(text)
+    return "; ".join(parts) or "their sum overflows"
 
 
 def gradcheck_report(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, *, mode="auto",

@@ -268,3 +268,19 @@ def test_cli_details_prints_each_report(tmp_path):
     linear = next(r for r in saved if r["name"] == "Linear")
     assert [e["shape"] for e in linear["report"]["entries"]] == [[2, 4], [3, 4], [3]]
     assert "gradcheck passed" in (tmp_path / "gradcheck" / "gradcheck.md").read_text()
+
+
+def test_non_finite_outputs_are_located():
+    """A fn that is NaN or inf at the given point: the report says which output, how many
+    values, where, and the elementwise inputs' values there (log of a negative number)."""
+    x = mg.tensor([1.0, -2.0, 0.5, -3.0], dtype=mg.float64, requires_grad=True)
+    report = mg.gradcheck_report(lambda x: x.log(), (x,))
+    assert not report and report.problem.endswith(
+        "output 0 has 2 NaN and 0 inf of 4 values, first at (1,), (3,) "
+        "(there input 0 = -2, -3)")
+    with np.errstate(divide="ignore"):
+        two = mg.gradcheck_report(lambda x: (x * 2, 1 / (x - 0.5)), (x,))
+    assert "output 1 has 0 NaN and 1 inf of 4 values, first at (2,) (there input 0 = 0.5)" \
+        in two.problem and "output 0" not in two.problem
+    with pytest.raises(mg.GradcheckError, match="output 0 has 1 NaN and 0 inf of 1 values"):
+        mg.gradcheck(lambda x: x.log().sum(), (x,))
