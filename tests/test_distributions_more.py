@@ -1040,3 +1040,47 @@ def test_new_kl_match_torch():
         for p, q in zip(ours_p, theirs_p):
             if q.grad is not None:
                 assert_close(p.grad, q.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_lognormal_cdf_and_icdf():
+    """F(x) = Φ((log x − μ)/σ) and its inverse exp(μ + σΦ⁻¹(q)), which PyTorch's LogNormal
+    has (a TransformedDistribution there) and minigrad's lacked (stop 28)."""
+    d = D.LogNormal(mg.tensor([0.0, 0.5], **F64), mg.tensor([1.0, 2.0], **F64))
+    x = mg.tensor([[0.0, 0.3], [1.0, 2.0], [math.e, 1e-3]], **F64)
+    phi = [[0.5 * math.erfc(-(math.log(v) - m) / (s * math.sqrt(2))) if v else 0.0
+            for v, m, s in zip(row, (0.0, 0.5), (1.0, 2.0))] for row in x.tolist()]
+    assert_close(d.cdf(x), np.array(phi), rtol=1e-13)
+    assert d.cdf(x).tolist()[1][0] == 0.5 and d.cdf(x).tolist()[0][0] == 0.0
+    q = mg.tensor([[1e-6, 0.3], [0.5, 0.99]], **F64)
+    assert_close(d.cdf(d.icdf(q)), q.numpy(), rtol=1e-12)
+    assert d.icdf(mg.tensor([0.5, 0.5], **F64)).tolist() == pytest.approx([1.0, math.exp(0.5)])
+    with pytest.raises(ValueError, match="LogNormal.cdf: the value must be >= 0"):
+        d.cdf(mg.tensor([-1.0, 1.0], **F64))
+    loc, scale = _t([0.3], grad=True), _t([1.2], grad=True)
+    for method in ("cdf", "icdf"):
+        assert mg.gradcheck(lambda m, s, v, f=method: getattr(D.LogNormal(m, s), f)(v),
+                            (loc, scale, _t([0.7], grad=True)))
+    torch = pytest.importorskip("torch")
+    td = torch.distributions.LogNormal(torch.tensor([0.0, 0.5], dtype=torch.float64),
+                                       torch.tensor([1.0, 2.0], dtype=torch.float64))
+    assert_close(d.cdf(x), td.cdf(torch.tensor(x.numpy())).numpy(), rtol=1e-13)
+    # (PyTorch's √2·erf⁻¹(2q − 1) loses digits at q = 1e-6: 5e-12 relative)
+    assert_close(d.icdf(q), td.icdf(torch.tensor(q.numpy())).numpy(), rtol=1e-10)
+
+
+def test_normal_cdf_and_icdf_keep_the_tails():
+    """Φ by ½ erfc(−z/√2) and Φ⁻¹ by ndtri (stop 28): PyTorch's ½(1 + erf z/√2) is 0 at
+    z = −10 and its √2·erf⁻¹(2q − 1) keeps 5 digits at q = 1e-11."""
+    d = D.Normal(mg.tensor(1.0, **F64), mg.tensor(2.0, **F64))
+    # Φ(−10) and Φ(−5) to 16 digits (Abramowitz & Stegun 26.2; mpmath)
+    cdf = d.cdf(mg.tensor([1.0 - 20.0, 1.0 - 10.0, 1.0], **F64)).tolist()
+    assert cdf == pytest.approx([7.619853024160527e-24, 2.866515718791939e-07, 0.5],
+                                rel=1e-14)
+    q = mg.tensor([1e-20, 1e-11, 0.5, 1 - 1e-6], **F64)
+    x = d.icdf(q)
+    assert x.tolist()[0] == pytest.approx(1.0 + 2.0 * -9.262340089798408, rel=1e-14)
+    assert_close(d.cdf(x)[:2], q.numpy()[:2], rtol=1e-13)
+    p = _t([0.01, 0.3], grad=True)
+    assert mg.gradcheck(lambda p: d.icdf(p), (p,)) and mg.gradgradcheck(lambda p: d.icdf(p), (p,))
+    v = _t([-3.0, 0.4], grad=True)
+    assert mg.gradcheck(lambda v: d.cdf(v), (v,)) and mg.gradgradcheck(lambda v: d.cdf(v), (v,))
