@@ -137,7 +137,7 @@ def to_device(array, device: str):
 
 
 @functools.cache
-def _numba_erf():
+def _numba_error_functions():
     import math
 
     import numba
@@ -146,18 +146,33 @@ def _numba_erf():
     def erf(x):  # pragma: no cover - compiled
         return math.erf(x)
 
-    return erf
+    @numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+    def erfc(x):  # pragma: no cover - compiled
+        return math.erfc(x)
+
+    return {"erf": erf, "erfc": erfc}
+
+
+def _error_function(name, x):
+    if get_array_module(x) is np:
+        f = _numba_error_functions()[name]
+        if x.dtype == np.float16:
+            return f(x.astype(np.float32)).astype(np.float16)
+        return f(x)
+    import cupyx.scipy.special
+
+    return getattr(cupyx.scipy.special, name)(x)
 
 
 def erf(x):
     """The error function, elementwise, exact to the dtype (NumPy has none of its own)."""
-    if get_array_module(x) is np:
-        if x.dtype == np.float16:
-            return _numba_erf()(x.astype(np.float32)).astype(np.float16)
-        return _numba_erf()(x)
-    from cupyx.scipy.special import erf as cupy_erf
+    return _error_function("erf", x)
 
-    return cupy_erf(x)
+
+def erfc(x):
+    """erfc x = 1 − erf x, elementwise, to the dtype's precision also in the tail where it
+    is tiny (C's erfc; CuPy's on a GPU)."""
+    return _error_function("erfc", x)
 
 
 def scatter_add(a, index, b):

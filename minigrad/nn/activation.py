@@ -308,7 +308,7 @@ class Mish(_Elementwise):
 
 
 class LogSigmoid(_Elementwise):
-    """y = log σ(x) = −softplus(−x)."""
+    """y = log σ(x) = −softplus(−x) (no linear threshold: exact for every x)."""
 
     fn = _act.logsigmoid
 

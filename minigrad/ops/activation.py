@@ -84,7 +84,8 @@ class ELU(Function):
 
 
 class GELU(Function):
-    """y = x·Φ(x), Φ the standard normal CDF.   VJP: gx = gy·(Φ(x) + x·φ(x)).
+    """y = x·Φ(x), Φ the standard normal CDF, as ½ erfc(−x/√2) (exact in the negative
+    tail).   VJP: gx = gy·(Φ(x) + x·φ(x)).
 
     ``approximate="tanh"``: y = ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (Hendrycks & Gimpel
     2016), differentiated through its own formula.
@@ -101,9 +102,11 @@ class GELU(Function):
         if self.approximate == "tanh":
             u = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
             return 0.5 * x * (1 + xp.tanh(u))
-        from .._backend import erf
+        from .._backend import erfc
 
-        return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
+        # Φ(x) = ½ erfc(−x/√2): the negative tail keeps its digits (gelu(−10) is −7.6e-23;
+        # ½(1 + erf(x/√2)), PyTorch's too, cancels to 0 there)
+        return 0.5 * x * erfc(x * (-1 / math.sqrt(2)))
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -112,7 +115,7 @@ class GELU(Function):
             t = (k * (x + 0.044715 * x * x * x)).tanh()
             du = k * (1 + 3 * 0.044715 * x * x)
             return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
-        cdf = 0.5 * (1 + (x * (1 / math.sqrt(2))).erf())
+        cdf = 0.5 * (x * (-1 / math.sqrt(2))).erfc()
         pdf = (-0.5 * x * x).exp() * (1 / math.sqrt(2 * math.pi))
         return gy * (cdf + x * pdf)
 
@@ -272,8 +275,10 @@ def mish(x):
 
 
 def logsigmoid(x):
-    """y = log σ(x) = −softplus(−x), stable for large |x|."""
-    return -softplus(-x)
+    """y = log σ(x) = −softplus(−x), stable for large |x|: the softplus without PyTorch's
+    linear threshold, which would drop log1p(eˣ) below x = −20 (3.6e-11 relative at −21,
+    where PyTorch's logsigmoid is exact too)."""
+    return -softplus(-x, threshold=math.inf)
 
 
 def softsign(x):

@@ -23,6 +23,10 @@ ones fixed, each checked here by hand:
 * sinc of large x: sin(π·x) of the rounded product π·x lost the argument (float16
   sinc(1000) was −3e-4, and NaN at 65504, where π·x overflows); sin πx now comes from
   x − round(x), and half inputs compute in float32;
+* logsigmoid took −softplus(−x) with softplus's linear threshold (x past 20), so below
+  x = −20 it dropped log1p(eˣ) (3.6e-11 relative at −21; PyTorch's is exact), and gelu's
+  ½(1 + erf(x/√2)) cancelled in the negative tail (float32 gelu(−3) 2e-5 off, gelu(−10)
+  0; PyTorch's too): both exact now, gelu by ½ erfc(−x/√2);
 * igamma/igammac (special.gammainc/gammaincc) for a large shape a near x: the power series
   ran out of iterations (P(1e10, 1e10) was 0.34, not ½, and 2e-10 relative at a = 1e6);
   a ≥ 1e5 now takes Temme's uniform asymptotic expansion, and the gradient's density
@@ -249,6 +253,35 @@ def test_linear_with_a_one_dimensional_weight():
         F.linear(mg.tensor(x), mg.tensor(w), mg.tensor([1.0, 2.0], dtype=mg.float64))
     with pytest.raises(ValueError, match="weight must be 2-D .* or 1-D"):
         F.linear(mg.tensor(x), mg.zeros((1, 2, 3), dtype=mg.float64))
+
+
+# ---------------------------------------------------------------- tails of activations
+
+def test_logsigmoid_is_exact_below_minus_20():
+    x = np.array([-21.0, -30.0, -700.0, 0.0, 25.0])
+    y = F.logsigmoid(mg.tensor(x)).numpy()
+    want = x - np.log1p(np.exp(x))                 # log σ(x) = x − log(1 + eˣ) for x < 0
+    want[3:] = [-math.log(2.0), -math.log1p(math.exp(-25.0))]  # and −log1p(e^{−x}) above
+    np.testing.assert_allclose(y, want, rtol=1e-15)
+    (g,) = _grads(F.logsigmoid, x[:2])            # σ(−x) = 1/(1 + eˣ)
+    np.testing.assert_allclose(g, 1 / (1 + np.exp(x[:2])), rtol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_gelu_keeps_its_negative_tail(dtype):
+    # x·Φ(x) with Φ(−3), Φ(−10), Φ(−30) (to 16 digits: A&S 26.2, mpmath)
+    x = np.array([-3.0, -10.0, -30.0, 2.0], dtype)
+    phi = np.array([1.3498980316300946e-03, 7.619853024160527e-24, 4.906713927148187e-198,
+                    0.9772498680518208])
+    want = x.astype(np.float64) * phi
+    if dtype == np.float32:
+        want[2] = 0.0                              # (below float32's smallest subnormal)
+    y = F.gelu(mg.tensor(x)).numpy().astype(np.float64)
+    # (the rounding of x/√2 alone costs up to 2z²·ε relative: 1e-13 at x = −30 in float64)
+    np.testing.assert_allclose(y, want, rtol=2e-13 if dtype == np.float64 else 1e-5)
+    (g,) = _grads(F.gelu, x[:2].astype(np.float64))   # Φ(x) + x·φ(x)
+    pdf = np.exp(-x[:2].astype(np.float64) ** 2 / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(g, phi[:2] + x[:2] * pdf, rtol=1e-13)
 
 
 # ---------------------------------------------------------------- sinc of large x
