@@ -94,11 +94,13 @@ def is_floating(dtype) -> builtins.bool:
     return dtype.kind == "f" or (bfloat16 is not None and dtype == bfloat16)
 
 
-def require_floating(op, x, name="input") -> None:
+def require_floating(op, x, name="input", hint="") -> None:
     """A TypeError naming ``op`` unless ``x`` (a tensor or an array) is floating-point: the
-    check of the ops PyTorch computes in floating point only (normalizations, norms...)."""
+    check of the ops PyTorch computes in floating point only (normalizations, norms,
+    softmax, linear algebra...); ``hint`` is added in parentheses."""
     if not is_floating(x.dtype):
-        raise TypeError(f"{op}: {name} must be a floating-point tensor, got {x.dtype}")
+        raise TypeError(f"{op}: {name} must be a floating-point tensor, got {x.dtype}"
+                        + (f" ({hint})" if hint else ""))
 
 
 def finfo(dtype=None):

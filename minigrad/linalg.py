@@ -66,11 +66,10 @@ _INF = math.inf
 
 
 # --------------------------------------------------------------------------- norms
-def _check_floating(op, x):
+def _check_floating(op, x, name="input"):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expects a tensor, got {type(x).__name__}")
-    if not _dt.is_floating(x.dtype):
-        raise TypeError(f"{op}: expected a floating-point tensor, got {x.dtype}")
+    _dt.require_floating(op, x, name)
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -145,7 +144,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     [5.4772, 6.0, 7.0, 4.0]
     """
     op = "linalg.matrix_norm"
-    _check_floating(op, A)
+    _check_floating(op, A, "A")
     if dtype is not None:
         A = A.to(dtype=dtype)
     (A,) = autocast_float32(A)
@@ -270,7 +269,7 @@ def solve(A, B, *, left=True):
     tensor([2., 3.])
     """
     A = check_matrix("linalg.solve", A)
-    _check_floating("linalg.solve", B)
+    _check_floating("linalg.solve", B, "B")
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
     if not left:
         return solve(A.mT, B) if vector else solve(A.mT, B.mT).mT
@@ -550,7 +549,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     from .ops.linalg import tril, triu
 
     A = check_matrix("linalg.solve_triangular", A)
-    _check_floating("linalg.solve_triangular", B)
+    _check_floating("linalg.solve_triangular", B, "B")
     if B.ndim < 2:
         raise ValueError(f"linalg.solve_triangular: B must have at least 2 dims, got shape "
                          f"{B.shape}")
@@ -583,7 +582,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
         raise ValueError(f"linalg.lstsq: driver must be gels, gelsy, gelsd or gelss, got "
                          f"{driver!r}")
     A = check_matrix("linalg.lstsq", A, square=False)
-    _check_floating("linalg.lstsq", B)
+    _check_floating("linalg.lstsq", B, "B")
     if driver is None:   # PyTorch's defaults: gelsy on the CPU, gels on CUDA
         driver = "gelsy" if A.device == "cpu" else "gels"
     if B.ndim == 0:
@@ -836,7 +835,7 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     """
     op = "linalg.lu_solve"
     LU = check_matrix(op, LU)
-    _check_floating(op, B)
+    _check_floating(op, B, "B")
     piv = _ops.check_pivots(op, pivots, LU)
     LU, B = _ops._batched_pair(op, LU, B)
     n = LU.shape[-1]

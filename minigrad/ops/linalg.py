@@ -623,8 +623,7 @@ def check_matrix(op, A, square=True, name="A"):
     if not isinstance(A, Tensor):
         raise TypeError(f"{op}: expects a tensor, got {type(A).__name__}")
     (A,) = autocast_float32(A)
-    if not _dt.is_floating(A.dtype):
-        raise TypeError(f"{op}: expected a floating-point tensor, got {A.dtype}")
+    _dt.require_floating(op, A, "A")
     if A.dtype.itemsize < 4:
         raise TypeError(f"{op}: low-precision dtype {A.dtype} is not supported (as in "
                         "PyTorch); convert with .float() first (inside autocast it runs "

@@ -381,9 +381,7 @@ def _check_softmax_input(op, x, dim):
     """PyTorch's softmax and log_softmax take floating tensors only (F.softmax's ``dtype``
     converts first) and one dim in range."""
     normalize_dims(dim, x.ndim, op)
-    if not _dt.is_floating(x.dtype):
-        raise TypeError(f"{op}: expected a floating-point tensor, got {x.dtype} (as "
-                        "PyTorch; pass dtype= to F.softmax to convert)")
+    _dt.require_floating(op, x, hint="as PyTorch; pass dtype= to F.softmax to convert")
 
 
 class Softmax(Function):
@@ -494,8 +492,7 @@ class LogCumSumExp(Function):
 
     @ieee  # −inf entries give −inf (log 0), as in PyTorch
     def forward(self, xp, x):
-        if not _dt.is_floating(x.dtype):
-            raise TypeError(f"logcumsumexp: expected a floating-point tensor, got {x.dtype}")
+        _dt.require_floating("logcumsumexp", x)
         if x.ndim == 0:
             normalize_dims(self.dim, 0, "logcumsumexp")
             return x.copy()

@@ -207,7 +207,7 @@ def test_vector_norm_gradients_at_zero_and_for_ord_0():
 
 
 def test_vector_norm_refuses_integers():
-    with pytest.raises(TypeError, match="linalg.vector_norm: expected a floating-point"):
+    with pytest.raises(TypeError, match="linalg.vector_norm: input must be a floating-point"):
         mg.linalg.vector_norm(mg.tensor([1, 2]))
 
 
@@ -329,7 +329,7 @@ def test_singular_and_shape_errors_name_the_op():
 def test_half_and_integer_inputs_are_refused_but_autocast_computes_in_float32():
     with pytest.raises(TypeError, match="linalg.inv: low-precision dtype float16"):
         mg.linalg.inv(mg.eye(2).half())
-    with pytest.raises(TypeError, match="linalg.det: expected a floating-point tensor, got "
+    with pytest.raises(TypeError, match="linalg.det: A must be a floating-point tensor, got "
                                         "int64"):
         mg.linalg.det(mg.tensor([[1, 0], [0, 1]]))
     with mg.amp.autocast():
