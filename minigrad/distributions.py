@@ -1190,6 +1190,7 @@ class LogNormal(Distribution):
     def cdf(self, value):
         """F(x) = Φ((log x − μ)/σ); 0 at x = 0, which PyTorch's takes too (the support's
         boundary), where a negative x is refused under ``validate_args``."""
+        value = value if isinstance(value, Tensor) else creation.tensor(value)
         if self._validate_args and not bool((value.data >= 0).all()):
             raise ValueError("LogNormal.cdf: the value must be >= 0 (the support is x > 0)")
         return self.base_dist.cdf(value.log())
