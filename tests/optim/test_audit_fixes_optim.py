@@ -31,7 +31,7 @@ def _optimizer_classes():
 def test_steps_on_infinite_and_nan_gradients_are_quiet(name):
     """A gradient of ±inf, NaN, ±1e308, 1e-300 ... (a diverged step) makes infinite or NaN
     parameters, silently as in PyTorch, without a RuntimeWarning from inside the update
-    (stop 28: 16 of the optimizers warned, overflow or inf − inf)."""
+    (stop 28: 15 of the optimizers warned, overflow or inf − inf)."""
     import warnings
 
     import numpy as np
