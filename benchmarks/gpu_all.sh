@@ -19,6 +19,8 @@
 #   On an H200 (2026-11-27, stop 24): the 598 NEW_TESTS took 40-55 s with 14 workers; the
 #   whole tree's GPU tests ran 1939 tests in 408 s with 14 workers and did not finish.
 #   JUNIT=1 also writes JUnit XML (off by default: a device call brings back 8 files at most).
+#   GPU_WARN= makes a NumPy RuntimeWarning fail a GPU test, as pytest.ini does on the CPU
+#   (default: -W default::RuntimeWarning, reported only).
 #   PARTS=new runs NEW_TESTS first, on their own (gpu-new-tests.log, every outcome and
 #   traceback): the GPU tests of code written in sessions without a GPU since the last GPU
 #   run. Run it before anything else, e.g. PARTS=new,bench,profile QUICK=1 in the first
