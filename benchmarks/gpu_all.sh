@@ -46,13 +46,16 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # interpolate(antialias=True), the cross-family KL divergences; at stop 26 the wgmma kernels'
 # 256-row tiles, the pipelined SpMV, spmv_floor, Linear24 on Hopper, Lanczos interpolation;
 # at stop 27 the 96 x 64 warp tiles of hgemm and mm_24 (FRAG_BUFS=1, in test_kernels_gpu.py)
-# and the regression losses' weight.
+# and the regression losses' weight; at stop 28 erfc through CuPy's, sinc's exact argument
+# reduction, nextafter's gradient and Normal's cdf/icdf by erfc and ndtri (test_math_ops.py,
+# test_statistics.py, test_distributions.py).
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py \
 tests/kernels/test_spmv_floor.py tests/kernels/test_kernels_gpu.py \
 tests/sparse24/test_linear24.py tests/sparse24/test_semi_structured.py \
 tests/sparse24/test_linear24_masks.py tests/test_launch_counts.py \
 tests/core/test_manipulation.py tests/core/test_special.py tests/core/test_linalg.py \
-tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py tests/nn/test_loss_weights.py"}
+tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py tests/nn/test_loss_weights.py \
+tests/core/test_math_ops.py tests/core/test_statistics.py tests/test_distributions.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 # gpu-run.log: the device, the versions and the benchmarks' whole output (appended by
