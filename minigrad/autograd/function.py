@@ -22,7 +22,7 @@ import weakref
 
 import numpy as np
 
-from .._backend import get_array_module
+from .._backend import get_array_module, quietly
 from .._backend import quiet_fp_off as _quiet_off
 from .._backend import quiet_fp_on as _quiet_on
 from ..amp.autocast_mode import _state as _amp_state
@@ -590,23 +590,13 @@ def run_post_backward_callbacks():
         _post_backward_callbacks.pop(0)()
 
 
+@quietly
 def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None,
                  stop_at=()):
     """Reverse-mode sweep from ``outputs`` seeded with ``grad_outputs`` (Tensors), with
     NumPy's floating-point warnings off throughout, as in every ``ieee`` forward: a
     gradient that overflows or meets ∞ − ∞ is ±inf or NaN, silently, as in PyTorch (the
-    backward of ``outer`` at 1e308 warned from inside NumPy's reductions). See
-    :func:`_run_backward`."""
-    token = _quiet_on()
-    try:
-        return _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, stop_at)
-    finally:
-        _quiet_off(token)
-
-
-def _run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None,
-                  stop_at=()):
-    """Reverse-mode sweep from ``outputs`` seeded with ``grad_outputs`` (Tensors).
+    backward of ``outer`` at 1e308 warned from inside NumPy's reductions).
 
     Without ``inputs`` the gradients are accumulated into the ``.grad`` of the leaves.
     With ``inputs`` (a sequence of Tensors, leaves or not) nothing is accumulated and the

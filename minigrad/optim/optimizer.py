@@ -65,7 +65,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from minigrad._backend import get_array_module, quiet_fp_off, quiet_fp_on
+from minigrad._backend import get_array_module, quietly
 from minigrad.autograd.function import mark_modified
 from minigrad.autograd.hooks import add_hook
 from minigrad.dtypes import is_floating
@@ -103,6 +103,10 @@ def _with_hooks(method):
     the registered hooks run around it, once per outer call: a subclass's method calling
     ``super()``'s does not run them twice."""
     kind = method.__name__
+    # a step runs with NumPy's floating-point warnings off, as autograd's forwards and
+    # backward do: an infinite or NaN gradient makes NaN parameters (which GradScaler's
+    # skipped steps avoid), silently as in PyTorch, not a RuntimeWarning from the update
+    quiet_step = quietly(method) if kind == "step" else None
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -112,7 +116,7 @@ def _with_hooks(method):
         busy.add(kind)
         try:
             if kind == "step":
-                return _hooked_step(method, self, args, kwargs)
+                return _hooked_step(quiet_step, self, args, kwargs)
             if kind == "state_dict":
                 for hook in list(_hooks_of(self, "_state_dict_pre_hooks").values()):
                     hook(self)
@@ -149,14 +153,7 @@ def _hooked_step(method, self, args, kwargs):
                 raise RuntimeError(f"an optimizer step pre-hook must return None or "
                                    f"(args, kwargs), got {result!r}")
             args, kwargs = result
-    # NumPy's floating-point warnings off, as in autograd's forwards and backward: an
-    # infinite or NaN gradient makes NaN parameters (which GradScaler's skipped steps
-    # avoid), silently as in PyTorch, not a RuntimeWarning from inside the update
-    token = quiet_fp_on()
-    try:
-        out = method(*args, **kwargs)
-    finally:
-        quiet_fp_off(token)
+    out = method(*args, **kwargs)
     # the parameters a step updated changed in place: a graph recorded before the step
     # that saved them refuses its backward (autograd.function.mark_modified), as PyTorch's
     mark_modified(*(p for g in self.param_groups for p in g["params"]
