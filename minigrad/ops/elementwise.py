@@ -1038,15 +1038,19 @@ class Logit(Function):
 _SINC_SERIES = tuple((-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 10))
 
 
+def _half_turns(xp, x):
+    """(k, (−1)ᵏ) of an array, k = round(x): sin πx = (−1)ᵏ·sin π(x − k) and cos πx =
+    (−1)ᵏ·cos π(x − k), with x − k in [−½, ½] exact, where the product π·x, rounded, would
+    lose the argument's digits for large x (sin(π·1000) of float16 π·1000 is 0.4, not 0)."""
+    k = xp.where(xp.isfinite(x), xp.rint(x), 0)   # (±∞, NaN: NaN all the same)
+    return k, (1 - 2 * (k % 2)).astype(x.dtype, copy=False)
+
+
 def _sinpi_cospi(x):
-    """(sin πx, cos πx) of a tensor as (−1)ᵏ·sin πr and (−1)ᵏ·cos πr, with k = round(x) and
-    r = x − k in [−½, ½] exact: the product π·x, rounded, would lose the argument's
-    digits for large x (sin(π·1000) of float16 π·1000 is 0.4, not 0)."""
-    xp = x.xp
-    k = xp.where(xp.isfinite(x.data), xp.rint(x.data), 0)   # (±∞, NaN: NaN all the same)
-    sign = const((1 - 2 * (k % 2)).astype(x.dtype, copy=False))
+    """(sin πx, cos πx) of a tensor, by :func:`_half_turns` (differentiable again)."""
+    k, sign = _half_turns(x.xp, x.data)
     r = x - const(k)
-    return sign * (math.pi * r).sin(), sign * (math.pi * r).cos()
+    return const(sign) * (math.pi * r).sin(), const(sign) * (math.pi * r).cos()
 
 
 class Sinc(Function):
@@ -1056,7 +1060,7 @@ class Sinc(Function):
     gradient at x = 1e-8 is off by a third; this one is exact to rounding: 0 at x = 0,
     where the second derivative is −π²/3).
 
-    sin πx and cos πx come from x's distance to the nearest integer (:func:`_sinpi_cospi`),
+    sin πx and cos πx come from x's distance to the nearest integer (:func:`_half_turns`),
     so sinc keeps its digits for large x (sinc(1000) is 0 to rounding: NumPy's and
     PyTorch's float32 sinc(1000) are 2.8e-8, 4% of the next lobe's scale, and float16's
     was 3e-4); float16/bfloat16 compute in float32 (π·x overflows float16 beyond 20860)."""
@@ -1065,8 +1069,8 @@ class Sinc(Function):
     def forward(self, xp, x):
         x = to_float(x)
         w = x.astype(np.float32) if is_half(x.dtype) else x
-        k = xp.where(xp.isfinite(w), xp.rint(w), 0)
-        sin = xp.where(k % 2 == 0, 1, -1).astype(w.dtype) * xp.sin(math.pi * (w - k))
+        k, sign = _half_turns(xp, w)
+        sin = sign * xp.sin(math.pi * (w - k))
         t = math.pi * w
         return xp.where(w == 0, 1, sin / t).astype(x.dtype, copy=False)
 
