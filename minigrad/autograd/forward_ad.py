@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ..dtypes import is_floating
+
 __all__ = ["dual_level", "make_dual", "unpack_dual", "enter_dual_level",
            "exit_dual_level", "UnpackedDualTensor"]
 
@@ -107,7 +109,7 @@ def propagate(fn, inputs, out):
     if getattr(fn, "forward_ad_from_forward", False):
         return  # a custom Function's node: its forward's ops gave the tangent already
     tangents = [tangent_of(x) for x in inputs]
-    if all(t is None for t in tangents) or out.data.dtype.kind != "f":
+    if all(t is None for t in tangents) or not is_floating(out.data.dtype):  # (bfloat16 too)
         return
     level = _level[0]
     _level[0] = 0  # the rule's own ops carry no tangents
