@@ -32,6 +32,7 @@ from .ops.elementwise import (
     const,
     erfc,
     erfinv,
+    in_float32,
     logit,
     sinc,
     to_float,
@@ -84,6 +85,7 @@ def round(input, decimals=0):  # noqa: A001  (PyTorch's name)
     return input.round(decimals)
 
 
+@in_float32
 def ndtr(input):
     """Φ(x) = ½ erfc(−x/√2): exact in the lower tail, where 1 + erf would cancel."""
     return 0.5 * erfc(-to_float(input) / math.sqrt(2))   # −x of an unsigned int wraps
@@ -128,6 +130,7 @@ def entr(input):
     return Entr()(input)
 
 
+@in_float32
 def xlog1py(input, other):
     """x·log1p(y), 0 where x = 0 (even where log1p(y) is −∞ or nan; NaN where y is NaN,
     as in PyTorch), broadcasting;

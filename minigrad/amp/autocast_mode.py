@@ -21,7 +21,9 @@ Design (PyTorch's ``torch.autocast``)
 * **Float32 ops** (sum, softmax, log_softmax, logsumexp, norms, losses, normalization
   statistics) call :func:`autocast_float32`, which casts half Tensors up to float32.
 * **Everything else** runs in the dtype its inputs have; mixed half/float32 operands
-  promote to float32 by NumPy's rules. One exception, PyTorch's: batch norm of a half
+  promote to float32 by NumPy's rules. An op of several roundings on half inputs
+  (``Function.opmath``: gelu, silu, erf...) computes in float32 and returns the half
+  dtype, rounded once, inside a region or not. One exception, PyTorch's: batch norm of a half
   input with float32 parameters (a half convolution's output) computes its statistics
   and affine in float32 and returns the input's half dtype, so a conv–BN–ReLU–conv chain
   stays half with no cast between its layers.

@@ -96,8 +96,10 @@ def _described(f) -> str:
 def checked_backward(f, gy):
     """``f.backward(gy)`` with anomaly checks: an exception raised by it gets the forward
     traceback attached; a NaN in any returned gradient raises naming the op and input."""
+    from .function import call_backward
+
     try:
-        gxs = f.backward(gy)
+        gxs = call_backward(f, gy)
     except Exception as e:
         if hasattr(e, "add_note"):  # Python ≥ 3.11
             e.add_note(f"Error detected in the backward of '{f.name}'. {_described(f)}")

@@ -104,6 +104,7 @@ def propagate(fn, inputs, out):
     input has one: J·t = ∇_u ⟨fn.backward(u), t⟩ (see the module docstring)."""
     from ..tensor import _make_tensor
     from . import grad as _grad
+    from .function import call_backward
     from .grad_mode import enable_grad
 
     if getattr(fn, "forward_ad_from_forward", False):
@@ -125,7 +126,7 @@ def propagate(fn, inputs, out):
             # written in log space (logcumsumexp's) away from log 0
             u = _make_tensor(out.xp.ones(out.shape, out.dtype), None, False)
             u.requires_grad = True
-            vjps = fn.backward(u)
+            vjps = call_backward(fn, u)
             vjps = vjps if isinstance(vjps, tuple) else (vjps,)
             total = None
             for x, t, g in zip(fn.inputs, tangents, vjps):

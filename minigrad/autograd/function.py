@@ -27,6 +27,7 @@ from .._backend import quiet_fp_off as _quiet_off
 from .._backend import quiet_fp_on as _quiet_on
 from ..amp.autocast_mode import _state as _amp_state
 from ..amp.autocast_mode import cast_inputs as _amp_cast
+from ..amp.autocast_mode import is_half
 from .anomaly_mode import _state as _anomaly
 from .anomaly_mode import checked_backward, forward_trace
 from .forward_ad import _level as _forward_ad_level
@@ -132,6 +133,14 @@ class Function:
     # derivative 0 (see :class:`LocallyConstant`), as PyTorch's are.
     piecewise_linear = False
 
+    # Set by ops whose forward or VJP is more than one rounding (sigmoid, silu, gelu, erf...):
+    # on float16/bfloat16 inputs the forward runs on float32 copies and is rounded once to
+    # the half dtype, and so is the VJP (see :func:`call_backward`), as PyTorch's kernels
+    # compute half tensors in float32, their "opmath" type. Computed in half, silu's
+    # gradient was 180 half ulps off where it crosses 0 (it cancels), PyTorch's 0.5.
+    opmath = False
+    _widened = False  # set on the node when the forward ran so (its backward then does)
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # A PyTorch-style Function (static forward(ctx, ...)/backward(ctx, ...), called
@@ -190,7 +199,19 @@ class Function:
                     _check_same_device(self, inputs)
         xp = np if type(data) is np.ndarray else get_array_module(data)
         try:
-            y = self.forward(xp, *arrays)
+            half = _shared_half(arrays) if self.opmath else None
+            if half is not None:
+                y = self.forward(xp, *[a.astype(np.float32) if a.dtype == half else a
+                                       for a in arrays])
+                if y.dtype == np.float32:
+                    token = _quiet_on()  # beyond the half range: inf, silently
+                    try:
+                        y = y.astype(half)
+                    finally:
+                        _quiet_off(token)
+                self._widened = True
+            else:
+                y = self.forward(xp, *arrays)
         except ValueError as e:
             shapes = " and ".join(str(tuple(a.shape)) for a in arrays)
             raise ValueError(f"{self.name}: cannot apply to shapes {shapes}: {e}") from None
@@ -264,6 +285,42 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name} backward>"
+
+
+def _shared_half(arrays):
+    """The half dtype (float16 or bfloat16) of the floating arrays, when they all have the
+    same one; else None (a float32 or float64 operand: promotion decides the result)."""
+    half = None
+    for a in arrays:
+        dt = a.dtype
+        if is_half(dt):
+            if half is not None and dt != half:
+                return None
+            half = dt
+        elif dt.kind == "f":
+            return None
+    return half
+
+
+def call_backward(f, gy):
+    """``f.backward(gy)``; for an ``opmath`` Function whose forward ran on half tensors, on
+    float32 copies of its half inputs, of its saved output and of ``gy``, so that each
+    gradient is rounded to its input's dtype once (by the sweep), not at every step of the
+    VJP. The copies are differentiable casts when the sweep records (create_graph)."""
+    if not f._widened:
+        return f.backward(gy)
+    xs, y = f.inputs, f._output_array
+    f.inputs = tuple([_widen(x) for x in xs])
+    if y is not None:
+        f._output_array = y.astype(np.float32)
+    try:
+        return f.backward(_widen(gy))
+    finally:
+        f.inputs, f._output_array = xs, y
+
+
+def _widen(x):
+    return x.to(dtype=np.float32) if is_half(x.dtype) else x
 
 
 def product_inputs_read(fn):
@@ -711,7 +768,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                         if f.adds_to_leaf_grads and not create_graph and not capture:
                             f.leaf_grads = leaf_grad_arrays(xs, f.needs_input_grad)
                         try:
-                            gxs = f.backward(gy)
+                            gxs = call_backward(f, gy)
                         finally:
                             f.leaf_grads = None
                         if not isinstance(gxs, tuple):

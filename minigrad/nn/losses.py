@@ -47,7 +47,7 @@ import numpy as np
 from ..autograd.function import Function, ieee
 from ..dtypes import is_floating, require_floating
 from ..ops.activation import Softplus
-from ..ops.elementwise import const, where
+from ..ops.elementwise import const, in_float32, where
 from ..ops.fused import check_class_indices, fused_cross_entropy
 from ..ops.shape import broadcasts_to
 from ..tensor import Tensor
@@ -185,6 +185,7 @@ def l1_loss(input, target, reduction="mean", weight=None):
                      mean_over_weights=True)
 
 
+@in_float32(autocast_list=True)
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     r"""Huber loss (Huber 1964): quadratic near zero, linear in the tails.
 
@@ -212,6 +213,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return _weighted("huber_loss", loss, input, weight, reduction, mean_over_weights=False)
 
 
+@in_float32(autocast_list=True)
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     r"""Smooth L1 loss (Girshick 2015, Fast R-CNN).
 
@@ -346,6 +348,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _nll("nll_loss", input, target, weight, ignore_index, reduction, 0.0)
 
 
+@in_float32(autocast_list=True)
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     r"""Cross-entropy between softmax(input) along dim 1 and the target.
@@ -492,6 +495,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce(loss, reduction)
 
 
+@in_float32(autocast_list=True)
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
                                      pos_weight=None):
     r"""Binary cross-entropy of logits x against targets y, i.e. BCE(σ(x), y) computed
@@ -518,6 +522,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _reduce(loss, reduction)
 
 
+@in_float32(autocast_list=True)
 def kl_div(input, target, reduction="mean", log_target=False):
     r"""Kullback–Leibler divergence KL(target ‖ input), PyTorch's pointwise form, with
     ``input`` the *log*-probabilities log q and ``target`` the probabilities p::

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function, ieee
-from .elementwise import const, masked_array, to_float, where
+from .elementwise import const, in_float32, masked_array, to_float, where
 from .shape import _sized_dim
 
 
@@ -53,6 +53,8 @@ class ReLUGrad(Function):
 class LeakyReLU(Function):
     """y = x if x > 0 else s·x.   VJP: gx = gy·(1 if x > 0 else s)."""
 
+    opmath = True
+
     piecewise_linear = True  # gradients from constants: see Function
 
     def __init__(self, negative_slope=0.01):
@@ -69,6 +71,8 @@ class LeakyReLU(Function):
 
 class ELU(Function):
     """y = x if x > 0 else α(eˣ − 1).   VJP: gx = gy·(1 if x > 0 else α·eˣ)."""
+
+    opmath = True
 
     def __init__(self, alpha=1.0):
         self.alpha = alpha
@@ -90,6 +94,8 @@ class GELU(Function):
     ``approximate="tanh"``: y = ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (Hendrycks & Gimpel
     2016), differentiated through its own formula.
     """
+
+    opmath = True
 
     def __init__(self, approximate="none"):
         if approximate not in ("none", "tanh"):
@@ -123,6 +129,8 @@ class GELU(Function):
 class Sigmoid(Function):
     """y = 1/(1 + e⁻ˣ).   VJP: gx = gy·y(1 − y)."""
 
+    opmath = True
+
     save_output = True
 
     def forward(self, xp, x):
@@ -138,6 +146,8 @@ class Sigmoid(Function):
 class Tanh(Function):
     """y = tanh x.   VJP: gx = gy·(1 − y²)."""
 
+    opmath = True
+
     save_output = True
 
     def forward(self, xp, x):
@@ -151,6 +161,8 @@ class Tanh(Function):
 
 class SiLU(Function):
     """y = x·σ(x).   VJP: gx = gy·σ(x)(1 + x(1 − σ(x)))."""
+
+    opmath = True
 
     @ieee
     def forward(self, xp, x):
@@ -170,6 +182,8 @@ class Softplus(Function):
 
     Computed as (max(βx, 0) + log1p(e^(−|βx|)))/β.   VJP: gx = gy·σ(βx) (1 past threshold).
     """
+
+    opmath = True
 
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
@@ -230,11 +244,13 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@in_float32
 def selu(x):
     """y = λ·(x if x > 0 else α(eˣ − 1)), λ ≈ 1.0507, α ≈ 1.6733 (self-normalizing)."""
     return ELU(SELU_ALPHA)(x) * SELU_SCALE
 
 
+@in_float32
 def celu(x, alpha=1.0):
     """y = x if x > 0 else α(e^(x/α) − 1) (Barron 2017): ELU made continuously
     differentiable in α, as α·elu(x/α)."""
@@ -259,21 +275,25 @@ def relu6(x):
     return hardtanh(x, 0.0, 6.0)
 
 
+@in_float32
 def hardsigmoid(x):
     """y = relu6(x + 3)/6: 0 below −3, 1 above 3, x/6 + ½ between."""
     return relu6(x + 3.0) * (1.0 / 6.0)
 
 
+@in_float32
 def hardswish(x):
     """y = x·relu6(x + 3)/6 (Howard et al. 2019, MobileNetV3)."""
     return x * hardsigmoid(x)
 
 
+@in_float32
 def mish(x):
     """y = x·tanh(softplus(x)) (Misra 2019)."""
     return x * softplus(x).tanh()
 
 
+@in_float32
 def logsigmoid(x):
     """y = log σ(x) = −softplus(−x), stable for large |x|: the softplus without PyTorch's
     linear threshold, which would drop log1p(eˣ) below x = −20 (3.6e-11 relative at −21,
@@ -281,6 +301,7 @@ def logsigmoid(x):
     return -softplus(-x, threshold=math.inf)
 
 
+@in_float32
 def softsign(x):
     """y = x/(1 + |x|)."""
     return x / (x.abs() + 1.0)
@@ -303,6 +324,7 @@ def softshrink(x, lambd=0.5):
     return x - x.clamp(-lambd, lambd)
 
 
+@in_float32
 def tanhshrink(x):
     """y = x − tanh x.   Gradient tanh² x."""
     x = to_float(x)
@@ -325,6 +347,7 @@ def prelu(x, weight):
     return x.relu() + weight * x.clamp(max=0.0)
 
 
+@in_float32
 def glu(x, dim=-1):
     """y = a·σ(b) where (a, b) are the two halves of x along ``dim`` (Dauphin et al. 2017)."""
     n = x.shape[_sized_dim(dim, x, "glu")]

@@ -7,6 +7,8 @@ wherever the function is differentiable, so higher derivatives stay correct.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
 
@@ -16,7 +18,7 @@ from .. import dtypes as _dt
 from .._backend import check_dtype_on, device_of
 from .._backend import erf as _erf
 from .._backend import erfc as _erfc
-from ..amp.autocast_mode import is_half
+from ..amp.autocast_mode import autocast_dtype, is_half
 from ..autograd.function import ADDED, Function, ieee, product_inputs_read
 from ..tensor import Tensor, _as_operand, _make_tensor
 
@@ -53,6 +55,37 @@ def to_float(x):
     if isinstance(x, Tensor):
         return x.to(dtype=_dt.get_default_dtype())
     return x.astype(_dt.get_default_dtype())
+
+
+def in_float32(fn=None, *, autocast_list=False):
+    """Decorate a function composed of several ops (hardswish, mish, selu, a loss...):
+    given a float16 or bfloat16 tensor first, it runs on float32 copies of its half
+    tensors and its result is rounded once to that tensor's dtype, as PyTorch's fused
+    kernel for it computes in float32. Its gradient, through the casts, is likewise
+    computed in float32 and rounded once. (A single
+    :class:`~minigrad.autograd.function.Function` says ``opmath = True`` instead.)
+
+    ``autocast_list=True`` for a function on autocast's float32 list (variance, losses):
+    inside an autocast region its result stays float32, as PyTorch's does."""
+    if fn is None:
+        return functools.partial(in_float32, autocast_list=autocast_list)
+    first = next(iter(inspect.signature(fn).parameters))
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        x = args[0] if args else kwargs.get(first)
+        if not (isinstance(x, Tensor) and is_half(x.dtype)):
+            return fn(*args, **kwargs)
+        y = fn(*[_widen(a) for a in args], **{k: _widen(v) for k, v in kwargs.items()})
+        if autocast_list and autocast_dtype() is not None:
+            return y
+        return y.to(dtype=x.dtype)
+
+    return wrapper
+
+
+def _widen(a):
+    return a.to(dtype=_dt.float32) if isinstance(a, Tensor) and is_half(a.dtype) else a
 
 
 class Identity(Function):
@@ -186,6 +219,8 @@ class Pow(Function):
     as in PyTorch, ga = 0 where b = 0 and gb = 0 where a = 0 and b ≥ 0 (the limits the
     formulas reach as 0·∞ or 0·log 0 there)."""
 
+    opmath = True
+
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
     @ieee
@@ -220,6 +255,8 @@ def _integer_pow(xp, a, b):
 
 class PowScalar(Function):
     """y = xᶜ for a Python number c.   VJP: gx = gy·c·xᶜ⁻¹ (0 for c = 0)."""
+
+    opmath = True
 
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
@@ -287,6 +324,8 @@ class Log(Function):
 class Log1p(Function):
     """y = log(1 + x).   VJP: gx = gy / (1 + x)."""
 
+    opmath = True
+
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
     @ieee
@@ -301,6 +340,8 @@ class Entr(Function):
     """y = −x log x for x > 0, 0 at x = 0, −∞ for x < 0 (NaN stays NaN).
     VJP: gx = −gy·(1 + log x) everywhere, as PyTorch's: +∞ at 0 (the one-sided limit),
     NaN for x < 0 (where log x is NaN), −∞ at +∞."""
+
+    opmath = True
 
     amp_policy = "float32"  # a log inside, as Log
 
@@ -331,6 +372,8 @@ class Sqrt(Function):
 
 class Rsqrt(Function):
     """y = 1/√x.   VJP: gx = −½·gy·y³."""
+
+    opmath = True
 
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
@@ -457,6 +500,8 @@ class NanToNum(Function):
 class Tan(Function):
     """y = tan x.   VJP: gx = gy·(1 + y²)."""
 
+    opmath = True
+
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
     save_output = True
@@ -488,6 +533,8 @@ class Expm1(Function):
 class Exp2(Function):
     """y = 2ˣ.   VJP: gx = gy·y·ln 2."""
 
+    opmath = True
+
     save_output = True
 
     @ieee
@@ -500,6 +547,8 @@ class Exp2(Function):
 
 class _LogBase(Function):
     """y = log_b x for the base b of ``ufunc``.   VJP: gx = gy / (x·ln b)."""
+
+    opmath = True
 
     amp_policy = "float32"  # log2 and log10 are on PyTorch's CUDA autocast float32 list
 
@@ -528,6 +577,8 @@ class Log10(_LogBase):
 class Sin(Function):
     """y = sin x.   VJP: gx = gy·cos x."""
 
+    opmath = True
+
     @ieee
     def forward(self, xp, x):
         return xp.sin(to_float(x))
@@ -539,6 +590,8 @@ class Sin(Function):
 class Cos(Function):
     """y = cos x.   VJP: gx = −gy·sin x."""
 
+    opmath = True
+
     @ieee
     def forward(self, xp, x):
         return xp.cos(to_float(x))
@@ -549,6 +602,8 @@ class Cos(Function):
 
 class Erf(Function):
     """y = erf x.   VJP: gx = gy·(2/√π)·e^(−x²)."""
+
+    opmath = True
 
     def forward(self, xp, x):
         return _erf(to_float(x))
@@ -780,6 +835,8 @@ def _floats(a, b):
 class Sinh(Function):
     """y = sinh x.   VJP: gx = gy·cosh x."""
 
+    opmath = True
+
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
     @ieee
@@ -792,6 +849,8 @@ class Sinh(Function):
 
 class Cosh(Function):
     """y = cosh x.   VJP: gx = gy·sinh x."""
+
+    opmath = True
 
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
@@ -808,6 +867,8 @@ class Asin(Function):
 
     (1 − x)(1 + x) rather than 1 − x²: it keeps its digits where x is near ±1."""
 
+    opmath = True
+
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
     @ieee
@@ -821,6 +882,8 @@ class Asin(Function):
 
 class Acos(Function):
     """y = arccos x (nan outside [−1, 1]).   VJP: gx = −gy / √((1 − x)(1 + x))."""
+
+    opmath = True
 
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
 
@@ -836,6 +899,8 @@ class Acos(Function):
 class Atan(Function):
     """y = arctan x.   VJP: gx = gy / (1 + x²)."""
 
+    opmath = True
+
     @ieee
     def forward(self, xp, x):
         return xp.arctan(to_float(x))
@@ -847,6 +912,8 @@ class Atan(Function):
 
 class Asinh(Function):
     """y = arsinh x = log(x + √(x² + 1)).   VJP: gx = gy / √(x² + 1)."""
+
+    opmath = True
 
     @ieee
     def forward(self, xp, x):
@@ -860,6 +927,8 @@ class Asinh(Function):
 class Acosh(Function):
     """y = arcosh x (nan below 1).   VJP: gx = gy / √((x − 1)(x + 1))."""
 
+    opmath = True
+
     @ieee
     def forward(self, xp, x):
         return xp.arccosh(to_float(x))
@@ -871,6 +940,8 @@ class Acosh(Function):
 
 class Atanh(Function):
     """y = artanh x (±inf at ±1, nan outside [−1, 1]).   VJP: gx = gy / ((1 − x)(1 + x))."""
+
+    opmath = True
 
     @ieee
     def forward(self, xp, x):
@@ -976,6 +1047,8 @@ class Erfc(Function):
     the CPU (Numba), :func:`erfc_array` in float64 on CuPy.
     VJP: gx = −gy·(2/√π)·e^(−x²)."""
 
+    opmath = True
+
     def forward(self, xp, x):
         if xp is np:
             return _erfc(to_float(x))
@@ -988,17 +1061,19 @@ class Erfc(Function):
 
 class Erfinv(Function):
     """y = erf⁻¹ x (±inf at ±1, nan outside [−1, 1]; computed in float64).
-    VJP: gx = gy·(√π/2)·e^(y²)."""
+    VJP: gx = gy·(√π/2)·e^(y²), with y computed again from x, as PyTorch's: the rounded
+    saved y would carry its rounding into e^(y²) amplified by 2y² (4 half ulps at y ≈ 1.3,
+    and in float32 as well)."""
+
+    opmath = True
 
     amp_policy = "float32"  # on PyTorch's CUDA autocast float32 list
-
-    save_output = True
 
     def forward(self, xp, x):
         return _in_float64(erfinv_array, xp, to_float(x))
 
     def backward(self, gy):
-        y = self.saved_output
+        y = Erfinv()(self.inputs[0])
         return gy * (math.sqrt(math.pi) / 2) * (y * y).exp()
 
 
@@ -1007,6 +1082,8 @@ class Logit(Function):
     (PyTorch's ``logit``; a negative or nan eps clamps nothing, as there).
     VJP: gx = gy / (x(1 − x)) on [eps, 1 − eps]; outside it 0 with eps (the clamp is flat
     there) and nan without (x is outside [0, 1]), as in PyTorch."""
+
+    opmath = True
 
     def __init__(self, eps=None):
         self.eps = None if eps is None or not eps >= 0 else eps  # nan: none either
@@ -1063,21 +1140,21 @@ class Sinc(Function):
     sin πx and cos πx come from x's distance to the nearest integer (:func:`_half_turns`),
     so sinc keeps its digits for large x (sinc(1000) is 0 to rounding: NumPy's and
     PyTorch's float32 sinc(1000) are 2.8e-8, 4% of the next lobe's scale, and float16's
-    was 3e-4); float16/bfloat16 compute in float32 (π·x overflows float16 beyond 20860)."""
+    was 3e-4); float16/bfloat16 compute in float32 (``opmath``: π·x overflows float16
+    beyond 20860)."""
+
+    opmath = True
 
     @ieee
     def forward(self, xp, x):
         x = to_float(x)
-        w = x.astype(np.float32) if is_half(x.dtype) else x
-        k, sign = _half_turns(xp, w)
-        sin = sign * xp.sin(math.pi * (w - k))
-        t = math.pi * w
-        return xp.where(w == 0, 1, sin / t).astype(x.dtype, copy=False)
+        k, sign = _half_turns(xp, x)
+        sin = sign * xp.sin(math.pi * (x - k))
+        t = math.pi * x
+        return xp.where(x == 0, 1, sin / t).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         (x,) = self.inputs
-        if is_half(x.dtype):
-            x = x.to(dtype=_dt.float32)
         t = x * math.pi
         near = abs(t.data) < 1
         tn = where(near, t, 0.0)  # each form sees only its own points: the 0/0 of the
@@ -1088,7 +1165,7 @@ class Sinc(Function):
             s = s * u + c
         sin, cos = _sinpi_cospi(where(near, 1.0 / math.pi, x))
         closed = (tf * cos - sin) / (tf * tf)
-        return (gy * math.pi * where(near, tn * s, closed)).to(dtype=gy.dtype)
+        return gy * math.pi * where(near, tn * s, closed)
 
 
 class Atan2(Function):
@@ -1096,6 +1173,8 @@ class Atan2(Function):
     and infinities (NumPy's ``arctan2``).
     VJP: ga = gy·b/r², gb = −gy·a/r², r = hypot(a, b) (no overflow or underflow of
     a² + b²); 0 at the origin, as in PyTorch."""
+
+    opmath = True
 
     @ieee
     def forward(self, xp, a, b):
@@ -1113,6 +1192,8 @@ class Atan2(Function):
 class Hypot(Function):
     """y = √(a² + b²), without overflow or underflow.
     VJP: ga = gy·a/y, gb = gy·b/y (nan at the origin, as in PyTorch)."""
+
+    opmath = True
 
     save_output = True
 
@@ -1132,6 +1213,8 @@ class LogAddExp(Function):
     """y = log(eᵃ + eᵇ), without overflow: exact for equal infinities (NumPy's ``logaddexp``).
     VJP: ga = gy·σ(a − b), gb = gy·σ(b − a), σ the logistic sigmoid."""
 
+    opmath = True
+
     @ieee
     def forward(self, xp, a, b):
         return xp.logaddexp(*_floats(a, b))
@@ -1147,6 +1230,8 @@ class LogAddExp(Function):
 class LogAddExp2(Function):
     """y = log₂(2ᵃ + 2ᵇ), without overflow (NumPy's ``logaddexp2``).
     VJP: ga = gy·σ((a − b)·ln 2), gb = gy·σ((b − a)·ln 2)."""
+
+    opmath = True
 
     @ieee
     def forward(self, xp, a, b):
@@ -1164,6 +1249,8 @@ class XLogY(Function):
     """y = x·log z, and 0 where x = 0 (even where z = 0), nan where z is nan: PyTorch's
     ``xlogy``.   VJP: gx = gy·log z (again 0 where gy = 0, and 0 where x = 0 and z ≤ 0, as
     PyTorch), gz = gy·x / z."""
+
+    opmath = True
 
     @ieee
     def forward(self, xp, x, z):
@@ -1314,12 +1401,14 @@ arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, aco
 arctan2 = atan2
 
 
+@in_float32
 def deg2rad(input):
     """input·π/180 (integers give the default float dtype).   Gradient by the composition."""
     _need_tensors("deg2rad", input=input)
     return input * (math.pi / 180)
 
 
+@in_float32
 def rad2deg(input):
     """input·180/π (integers give the default float dtype).   Gradient by the composition."""
     _need_tensors("rad2deg", input=input)

@@ -591,6 +591,9 @@ class BiasAct(Function):
         if cls is not None:
             cls(**self.kwargs)  # the activation's own checks, on every device (not at launch)
         self.save_output = bool(cls is not None and cls.save_output) or activation == "relu"
+        # half tensors in float32, as the activation alone (see Function); x + b and
+        # ReLU are single roundings
+        self.opmath = activation not in ("relu", "identity")
 
     def forward(self, xp, x, b):
         if xp is np:

@@ -22,6 +22,7 @@ import numbers
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import shape as _shape
+from .elementwise import in_float32
 from .shape import _dim
 
 __all__ = ["trapezoid", "trapz", "cumulative_trapezoid", "gradient"]
@@ -68,6 +69,7 @@ def _terms(y, x, dx, dim, op):
     return mean * _spacing_along(_floating(x), y, dim, op), dim
 
 
+@in_float32
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     """∫ y along ``dim`` by the trapezoidal rule, at coordinates ``x`` (a tensor) or with
     the constant spacing ``dx`` (default 1). A dim with fewer than two samples gives 0.
@@ -87,6 +89,7 @@ def trapz(y, x=None, *, dx=None, dim=-1):
     return trapezoid(y, x, dx=dx, dim=dim)
 
 
+@in_float32
 def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     """The running trapezoidal integral along ``dim``: n − 1 values for n samples.
 

@@ -14,7 +14,7 @@ from .._backend import quiet_fp_off, quiet_fp_on
 from ..amp.autocast_mode import autocast_dtype, autocast_float32, is_half
 from ..autograd.function import Function, ieee
 from ..tensor import Tensor, _make_tensor, values_indices
-from .elementwise import const, where
+from .elementwise import const, in_float32, where
 from .shape import accumulate, cat, take_along
 
 
@@ -104,6 +104,8 @@ class Mean(Sum):
         return y if self.wide or y.dtype == x.dtype else y.astype(x.dtype)
 
     def backward(self, gy):
+        if is_half(gy.dtype):  # gy·(1/n) rounded once, not 1/n first (PyTorch's gy / n)
+            return super().backward((gy.to(dtype=_dt.float32) * self.scale).to(dtype=gy.dtype))
         return super().backward(gy * self.scale)
 
 
@@ -114,16 +116,6 @@ def _count(x, axes):
     return n
 
 
-def _in_float32(op, x, *args, **kwargs):
-    """``op(x.float(), ...)`` rounded back to x's half dtype: a float16/bfloat16 mean or
-    variance is taken in float32, as PyTorch does (the float16 sum of 70000 ones is inf,
-    their mean 1); inside autocast the result stays float32 (autocast's float32 list)."""
-    (wide,) = autocast_float32(x)
-    if wide is not x:
-        return op(wide, *args, **kwargs)
-    return op(x.to(dtype=_dt.float32), *args, **kwargs).to(dtype=x.dtype)
-
-
 def mean(x, dim=None, keepdim=False):
     """Σx / n over ``dim``. Integer input gives the default float dtype (PyTorch raises)."""
     if not _dt.is_floating(x.dtype):
@@ -132,12 +124,11 @@ def mean(x, dim=None, keepdim=False):
     return Mean(axes, keepdim, _count(x, axes), _wide(x))(x)
 
 
+@in_float32(autocast_list=True)
 def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
     """Σ(x − x̄)² / (n − correction); ``correction=1`` (Bessel) is the default, as in PyTorch."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    if is_half(x.dtype):
-        return _in_float32(var, x, dim, keepdim, correction)
     if not _dt.is_floating(x.dtype):  # integers and bools: in the default float dtype
         x = x.to(dtype=_dt.get_default_dtype())
     axes = normalize_dims(dim, x.ndim, "var")
@@ -166,13 +157,12 @@ class StdFromVar(Function):
         return where(zero, 0.0, gy / (2 * y.masked_fill(zero, 1.0)))
 
 
+@in_float32(autocast_list=True)
 def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
     """√var (for float16/bfloat16 taken in float32, then rounded once); its gradient is 0
     where the std is 0, as PyTorch's (see :class:`StdFromVar`)."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    if is_half(x.dtype):
-        return _in_float32(std, x, dim, keepdim, correction)
     return StdFromVar()(var(x, dim, keepdim, correction))
 
 
@@ -203,9 +193,12 @@ def nanmean(x, dim=None, keepdim=False, *, dtype=None):
         x = x.to(dtype=dtype)
     if not _dt.is_floating(x.dtype):
         raise TypeError(f"nanmean: expects a floating tensor, got {x.dtype} (as PyTorch)")
-    axes = normalize_dims(dim, x.ndim, "nanmean")
-    xp = x.xp
-    n = (~xp.isnan(x.data)).sum(axis=axes, keepdims=keepdim)
+    return _nanmean(x, normalize_dims(dim, x.ndim, "nanmean"), keepdim)
+
+
+@in_float32(autocast_list=True)
+def _nanmean(x, axes, keepdim):
+    n = (~x.xp.isnan(x.data)).sum(axis=axes, keepdims=keepdim)
     token = quiet_fp_on()
     try:
         inv = (1.0 / n.astype(np.float64)).astype(x.dtype)  # 1/0 = inf: 0·inf = NaN there
@@ -338,18 +331,14 @@ def max_min(x, dim, keepdim, which):
     return values_indices(values, indices)
 
 
-def _half_via_float32(fn, xp, x):
-    """A softmax-like forward of float16/bfloat16 data computed in float32 and rounded
-    once, as PyTorch computes them: in bfloat16 the sum of 3000 equal terms stops at 256,
-    and softmax summed to 11.75."""
-    return fn.forward(xp, x.astype(np.float32)).astype(x.dtype)
-
-
 class LogSumExp(Function):
     """y = log Σ eˣ over ``dim``, computed as m + log Σ e^(x − m) with m = max x.
     VJP: gx = gy·e^(x − y) (the softmax)."""
 
     amp_policy = "float32"
+    # half tensors in float32, rounded once (see Function): in bfloat16 the sum of 3000
+    # equal terms stops at 256, and a softmax summed to 11.75
+    opmath = True
 
     save_output = True
 
@@ -358,8 +347,6 @@ class LogSumExp(Function):
 
     @ieee  # a row of −inf gives −inf (log 0), as in PyTorch
     def forward(self, xp, x):
-        if is_half(x.dtype):
-            return _half_via_float32(self, xp, x)
         if not _dt.is_floating(x.dtype):   # integers and bools: the default float dtype
             x = x.astype(_dt.get_default_dtype())
         self.axes = normalize_dims(self.dim, x.ndim, "logsumexp")
@@ -388,6 +375,7 @@ class Softmax(Function):
     """y = e^(x − m) / Σ e^(x − m) along ``dim``.   VJP: gx = y·(gy − Σ gy·y)."""
 
     amp_policy = "float32"
+    opmath = True
 
     save_output = True
 
@@ -397,8 +385,6 @@ class Softmax(Function):
     @ieee  # a row of −inf gives nan (−inf − (−inf)), as in PyTorch
     def forward(self, xp, x):
         _check_softmax_input("softmax", x, self.dim)
-        if is_half(x.dtype):
-            return _half_via_float32(self, xp, x)
         if x.size == 0:
             return x.copy()
         e = xp.exp(x - xp.amax(x, axis=self.dim, keepdims=True))
@@ -413,6 +399,7 @@ class LogSoftmax(Function):
     """y = x − logsumexp(x) along ``dim``.   VJP: gx = gy − e^y·Σ gy."""
 
     amp_policy = "float32"
+    opmath = True
 
     save_output = True
 
@@ -422,8 +409,6 @@ class LogSoftmax(Function):
     @ieee
     def forward(self, xp, x):
         _check_softmax_input("log_softmax", x, self.dim)
-        if is_half(x.dtype):
-            return _half_via_float32(self, xp, x)
         if x.size == 0:
             return x.copy()
         m = xp.amax(x, axis=self.dim, keepdims=True)
@@ -485,6 +470,7 @@ class LogCumSumExp(Function):
     (after TensorFlow) does; written with Tensor ops, so it differentiates again."""
 
     amp_policy = "float32"
+    opmath = True
     save_output = True
 
     def __init__(self, dim):
@@ -497,8 +483,6 @@ class LogCumSumExp(Function):
             normalize_dims(self.dim, 0, "logcumsumexp")
             return x.copy()
         (self.dim,) = normalize_dims(self.dim, x.ndim, "logcumsumexp")
-        if is_half(x.dtype):
-            return _half_via_float32(self, xp, x)
         return ufunc_accumulate(xp, "logaddexp", x, self.dim)
 
     def backward(self, gy):

@@ -168,6 +168,8 @@ def polygamma_array(xp, n, x):
 class Lgamma(Function):
     """y = log|Γ(x)|.   VJP: gx = gy·ψ(x)."""
 
+    opmath = True
+
     amp_policy = "float32"
 
     @ieee
@@ -181,6 +183,8 @@ class Lgamma(Function):
 class Digamma(Function):
     """y = ψ(x) = Γ'(x)/Γ(x).   VJP: gx = gy·ψ⁽¹⁾(x)."""
 
+    opmath = True
+
     amp_policy = "float32"
 
     @ieee
@@ -193,6 +197,8 @@ class Digamma(Function):
 
 class Polygamma(Function):
     """y = ψ⁽ⁿ⁾(x), n ≥ 1.   VJP: gx = gy·ψ⁽ⁿ⁺¹⁾(x)."""
+
+    opmath = True
 
     amp_policy = "float32"
 
@@ -376,6 +382,8 @@ class I0(Function):
     """y = I₀(x), the modified Bessel function of the first kind of order 0.
     VJP: gx = gy·I₁(x)."""
 
+    opmath = True
+
     @ieee
     def forward(self, xp, x):
         return _float64(i0_array)(xp, x)
@@ -386,6 +394,8 @@ class I0(Function):
 
 class I0e(Function):
     """y = e^{−|x|}·I₀(x).   VJP: gx = gy·(i1e(x) − sign(x)·y)."""
+
+    opmath = True
 
     save_output = True
 
@@ -424,6 +434,8 @@ class I1(Function):
     |x| ≥ 1 and its Taylor series below (½ at 0), exact to any order. A NaN x gets NaN
     (PyTorch: ½)."""
 
+    opmath = True
+
     @ieee
     def forward(self, xp, x):
         return _float64(i1_array)(xp, x)
@@ -437,6 +449,8 @@ class I1(Function):
 class I1e(Function):
     """y = e^{−|x|}·I₁(x).   VJP: gx = gy·(i0e(x) − y·(sign(x) + 1/x)) for |x| ≥ 1, and
     gy·e^{−|x|}·(I₁'(x) − sign(x)·I₁(x)) with the series of I₁' below (½ at 0)."""
+
+    opmath = True
 
     save_output = True
 
@@ -754,6 +768,8 @@ class Igamma(Function):
     VJP: gx = gy·x^{a−1}e^{−x}/Γ(a), the integrand; ∂/∂a is not implemented, as in
     PyTorch: asking for it raises."""
 
+    opmath = True
+
     upper = False
 
     @ieee
@@ -878,6 +894,8 @@ def ndtri_array(xp, p):
 class Ndtri(Function):
     """y = Φ⁻¹(p).   VJP: gx = gy·√(2π)·e^{y²/2}, the reciprocal of the density at y
     (PyTorch's rule), written with y so that it differentiates again."""
+
+    opmath = True
 
     save_output = True
 
