@@ -321,6 +321,9 @@ def _op_cases():
         _unary("gelu (tanh)", lambda x: mg.gelu(x, approximate="tanh")),
         _unary("sigmoid", lambda x: x.sigmoid()),
         _unary("tanh", lambda x: x.tanh()),
+        _unary("tanhshrink (closed form and series)", lambda x: mg.nn.functional.tanhshrink(x),
+               draw=lambda rng, *s: _T(rng.choice([-2.0, -0.2, 0.2, 1.5], size=s)
+                                       + rng.uniform(-0.1, 0.1, size=s))),
         _unary("silu", lambda x: mg.silu(x)),
         _unary("softplus", lambda x: mg.softplus(x)),
         # ----------------------------------------------------------- reductions

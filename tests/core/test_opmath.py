@@ -94,6 +94,7 @@ CASES = {  # name: (function, the range of each input)
     "logaddexp": (mg.logaddexp, [U, U]), "logaddexp2": (mg.logaddexp2, [U, U]),
     "xlogy": (mg.xlogy, [U, POS]), "leaky_relu": (F.leaky_relu, [U]), "elu": (F.elu, [U]),
     "gelu": (F.gelu, [U]), "silu": (F.silu, [U]), "softplus": (F.softplus, [U]),
+    "tanhshrink": (F.tanhshrink, [U]),
     "bias_act_gelu": (lambda x, b: mg.ops.fused.bias_act(x, b, "gelu"), [U, U]),
     # compositions decorated with in_float32
     "selu": (F.selu, [U]), "celu": (F.celu, [U]), "hardsigmoid": (F.hardsigmoid, [U]),
