@@ -92,8 +92,9 @@ class GELU(Function):
     """y = x·Φ(x), Φ the standard normal CDF, as ½ erfc(−x/√2) (exact in the negative
     tail).   VJP: gx = gy·(Φ(x) + x·φ(x)).
 
-    ``approximate="tanh"``: y = ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (Hendrycks & Gimpel
-    2016), differentiated through its own formula.
+    ``approximate="tanh"``: y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³) (Hendrycks &
+    Gimpel 2016), computed as x·σ(2u) (the same, as ½(1 + tanh u) = σ(2u), without the
+    cancellation of 1 + tanh u for x ≪ 0).   VJP: gx = gy·(σ(2u) + 2x·σ(2u)σ(−2u)·u′).
     """
 
     opmath = True
@@ -108,7 +109,7 @@ class GELU(Function):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
         if self.approximate == "tanh":
             u = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
-            return 0.5 * x * (1 + xp.tanh(u))
+            return x * _sigmoid(xp, 2 * u)
         from .._backend import erfc
 
         # Φ(x) = ½ erfc(−x/√2): the negative tail keeps its digits (gelu(−10) is −7.6e-23;
@@ -119,12 +120,19 @@ class GELU(Function):
         (x,) = self.inputs
         if self.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
-            t = (k * (x + 0.044715 * x * x * x)).tanh()
+            two_u = 2 * k * (x + 0.044715 * x * x * x)
+            s, s_neg = two_u.sigmoid(), (-two_u).sigmoid()
             du = k * (1 + 3 * 0.044715 * x * x)
-            return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+            return gy * (s + 2 * x * s * s_neg * du)
         cdf = 0.5 * (x * (-1 / math.sqrt(2))).erfc()
         pdf = (-0.5 * x * x).exp() * (1 / math.sqrt(2 * math.pi))
         return gy * (cdf + x * pdf)
+
+
+def _sigmoid(xp, x):
+    """σ(x) = 1/(1 + e⁻ˣ) on an array, from e^(−|x|) ≤ 1, which never overflows."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 class Sigmoid(Function):
@@ -135,9 +143,7 @@ class Sigmoid(Function):
     save_output = True
 
     def forward(self, xp, x):
-        x = to_float(x)  # integers give the default float dtype, as in PyTorch
-        e = xp.exp(-xp.abs(x))  # ≤ 1: never overflows
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return _sigmoid(xp, to_float(x))  # integers give the default float dtype, as in PyTorch
 
     def backward(self, gy):
         y = self.saved_output
@@ -168,9 +174,7 @@ class SiLU(Function):
     @ieee
     def forward(self, xp, x):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
-        e = xp.exp(-xp.abs(x))
-        s = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return x * s
+        return x * _sigmoid(xp, x)
 
     def backward(self, gy):
         (x,) = self.inputs

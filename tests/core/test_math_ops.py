@@ -464,6 +464,23 @@ def test_tanhshrink_keeps_its_digits_near_zero(dtype, rtol):
     np.testing.assert_allclose(x.grad.numpy(), np.tanh(x.detach().numpy()) ** 2, rtol=rtol)
 
 
+def test_gelu_tanh_approximation_without_cancellation():
+    """gelu(x, "tanh") = ½x(1 + tanh u) = x·σ(2u): for x ≪ 0, 1 + tanh u rounds to 0
+    in float32 (PyTorch's gelu(−10, "tanh") is −0.0); x·σ(2u) keeps the value."""
+    x64 = np.array([-10.0, -5.0, -1.0, 0.5, 3.0])
+    u = math.sqrt(2 / PI) * (x64 + 0.044715 * x64**3)
+    want = x64 / (1 + np.exp(-2 * u))
+    s, s_neg = 1 / (1 + np.exp(-2 * u)), 1 / (1 + np.exp(2 * u))
+    dwant = s + 2 * x64 * s * s_neg * math.sqrt(2 / PI) * (1 + 3 * 0.044715 * x64**2)
+    for dtype, rtol in ((mg.float64, 1e-14), (mg.float32, 1e-6)):
+        x = _t(x64, dtype=dtype, requires_grad=True)
+        y = mg.nn.functional.gelu(x, approximate="tanh")
+        y.sum().backward()
+        np.testing.assert_allclose(y.detach().numpy(), want.astype(dtype), rtol=rtol)
+        np.testing.assert_allclose(x.grad.numpy(), dwant.astype(dtype), rtol=rtol)
+    assert want[0] < -1.2e-38  # (−1.2e-37: a normal float32 number, not 0)
+
+
 # ------------------------------------------------------------ dtypes and broadcasting
 
 UNARY = ["sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "erfc",

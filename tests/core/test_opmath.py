@@ -93,8 +93,8 @@ CASES = {  # name: (function, the range of each input)
     "pow": (mg.pow, [POS, (-2, 2)]), "atan2": (mg.atan2, [U, U]),
     "logaddexp": (mg.logaddexp, [U, U]), "logaddexp2": (mg.logaddexp2, [U, U]),
     "xlogy": (mg.xlogy, [U, POS]), "leaky_relu": (F.leaky_relu, [U]), "elu": (F.elu, [U]),
-    "gelu": (F.gelu, [U]), "silu": (F.silu, [U]), "softplus": (F.softplus, [U]),
-    "tanhshrink": (F.tanhshrink, [U]),
+    "gelu": (F.gelu, [U]), "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), [U]),
+    "silu": (F.silu, [U]), "softplus": (F.softplus, [U]), "tanhshrink": (F.tanhshrink, [U]),
     "bias_act_gelu": (lambda x, b: mg.ops.fused.bias_act(x, b, "gelu"), [U, U]),
     # compositions decorated with in_float32
     "selu": (F.selu, [U]), "celu": (F.celu, [U]), "hardsigmoid": (F.hardsigmoid, [U]),
