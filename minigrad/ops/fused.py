@@ -518,10 +518,12 @@ ACTIVATIONS = {
     "tanh": (_act.Tanh, {}, "r = tanh(z);"),
 }
 
+# GELU's forms (the CPU's, in activation.GELU): z·½erfc(−z/√2) and z·σ(2u), where
+# ½(1 + erf) and ½(1 + tanh u) would cancel for z ≪ 0
 _GELU_SOURCES = {
-    "none": "r = (A)0.5 * z * ((A)1 + erf(z * (A)0.7071067811865476));",
+    "none": "r = (A)0.5 * z * erfc(z * (A)-0.7071067811865476);",
     "tanh": "A u = (A)" + repr(math.sqrt(2 / math.pi)) + " * (z + (A)0.044715 * (z * z * z));"
-            " r = (A)0.5 * z * ((A)1 + tanh(u));",
+            " r = z / ((A)1 + exp((A)-2 * u));",
 }
 
 
