@@ -2,6 +2,7 @@
 error fuzz (test_error_fuzz.py) and the extreme-input parity audit (test_extreme_parity.py)
 call."""
 import inspect
+import warnings
 
 import numpy as np
 
@@ -53,3 +54,17 @@ def extreme_columns(n, dtype):
     grid = [np.array(EXTREMES)] if n == 1 else np.meshgrid(EXTREMES, EXTREMES, indexing="ij")
     with np.errstate(over="ignore"):
         return [g.ravel().astype(dtype) for g in grid]
+
+
+def run_quietly(fn, args, cotangent=None):
+    """``fn(*args)`` (the first output of a tuple) with warnings off, and, given
+    ``cotangent`` (the output → the gradient to send back), the inputs' gradients."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fn(*args)
+        if isinstance(out, tuple):
+            out = out[0]
+        if cotangent is None:
+            return out, None
+        out.backward(cotangent(out))
+        return out, [a.grad for a in args]

@@ -8,7 +8,6 @@ Where the two differ on purpose, DEPARTURES names the function and whether its v
 its gradient differs, with the reason. A departure that no longer differs fails the test,
 so the list stays true.
 """
-import warnings
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 
-from .api_functions import NOT_OF_VALUES, extreme_columns, tensor_functions
+from .api_functions import NOT_OF_VALUES, extreme_columns, run_quietly, tensor_functions
 
 _AT_NAN = ("the gradient at a NaN input: PyTorch's kernel picks a branch by a comparison "
            "that NaN fails (giving 1, ½ or 0); minigrad's is NaN or 0")
@@ -77,18 +76,6 @@ def _functions(module, torch_module):
             yield name, fn, getattr(torch_module, name), n
 
 
-def _run(fn, args, grad):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = fn(*args)
-        if isinstance(out, tuple):
-            out = out[0]
-        if not grad:
-            return out, None
-        out.sum().backward()
-        return out, [a.grad for a in args]
-
-
 def _agree(a, b, dtype):
     """Elementwise: equal (infinities), both NaN, or close to the dtype's precision."""
     try:
@@ -111,15 +98,17 @@ def _differences(key, dtype, torch):
         cols = extreme_columns(n, dtype)
         for grad in (False, True):
             try:
-                tout, tgrads = _run(tfn, [torch.tensor(c.copy(), requires_grad=grad)
-                                          for c in cols], grad)
+                tout, tgrads = run_quietly(tfn, [torch.tensor(c.copy(), requires_grad=grad)
+                                                 for c in cols],
+                                           torch.ones_like if grad else None)
             except Exception:  # noqa: BLE001 - not differentiable or not for these inputs
                 continue
             if grad and not (isinstance(tout, torch.Tensor) and tout.dtype.is_floating_point):
                 continue
             try:
-                mout, mgrads = _run(fn, [mg.tensor(c.copy(), requires_grad=grad)
-                                         for c in cols], grad)
+                mout, mgrads = run_quietly(fn, [mg.tensor(c.copy(), requires_grad=grad)
+                                                for c in cols],
+                                           mg.ones_like if grad else None)
             except Exception as e:  # noqa: BLE001 - what the test looks for
                 found.setdefault((f"{key}.{name}", "raises"), f"{type(e).__name__}: {e}")
                 continue
