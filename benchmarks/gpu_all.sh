@@ -55,7 +55,8 @@ tests/sparse24/test_linear24.py tests/sparse24/test_semi_structured.py \
 tests/sparse24/test_linear24_masks.py tests/test_launch_counts.py \
 tests/core/test_manipulation.py tests/core/test_special.py tests/core/test_linalg.py \
 tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py tests/nn/test_loss_weights.py \
-tests/core/test_math_ops.py tests/core/test_statistics.py tests/test_distributions.py"}
+tests/core/test_math_ops.py tests/core/test_statistics.py tests/test_distributions.py \
+tests/core/test_opmath.py tests/amp/test_fused.py tests/core/test_half_reductions.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 # gpu-run.log: the device, the versions and the benchmarks' whole output (appended by
