@@ -43,7 +43,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import dtypes as _dt
-from .amp.autocast_mode import autocast_float32
+from .amp.autocast_mode import autocast_float32, autocast_off
 from .ops import linalg as _ops
 from .ops import reduction as _reduction
 from .ops.elementwise import const, where
@@ -560,6 +560,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     return solve(T, B) if left else solve(T.mT, B.mT).mT
 
 
+@autocast_off
 def lstsq(A, B, rcond=None, *, driver=None):
     r"""The least-squares solution X = argmin ‖AX − B‖_F (the minimum-norm one for a
     rank-deficient A): X = A⁺B through :func:`pinv` (singular values ≤ rcond·σ_max count
@@ -653,6 +654,7 @@ def cond(A, p=None):
     return where(singular, float("inf"), matrix_norm(A, p) * matrix_norm(safe, p))
 
 
+@autocast_off
 def matrix_exp(A):
     r"""e^A = Σ Aᵏ/k! for square A (batched), by scaling and squaring: e^A = (e^(A/2ˢ))^(2ˢ)
     with ‖A/2ˢ‖₁ ≤ ½ and the Taylor series to order 18 there (truncation below 1e-22

@@ -66,12 +66,14 @@ The op lists
 PyTorch keeps one list per device; minigrad has one, PyTorch's CUDA list (the device
 autocast is for) where the two differ, except for einsum:
 
-* half: matmul (1-D @ 1-D included), ``@``, mm, bmm, mv, linear, conv, tensordot, inner
-  of matrices, chain_matmul, linalg.multi_dot (MatMul); addmm, baddbmm, addbmm, addmv,
+* half: matmul (1-D @ 1-D included), ``@``, mm, bmm, mv, linear, conv, prelu, tensordot,
+  inner of matrices, chain_matmul, linalg.multi_dot (MatMul); addmm, baddbmm, addbmm, addmv,
   addr (their float32 sum of a half product and the input, rounded once to half); einsum
   when a letter of two or more operands is summed away (``"ij,kj->ik"``, ``"i,i->"``).
 * the inputs' dtype (on neither list): dot, vdot, inner of two vectors, outer / ger,
-  kron, linalg.vecdot, einsum without such a sum (``"ij->i"``, ``"i,j->ij"``).
+  kron, linalg.vecdot, einsum without such a sum (``"ij->i"``, ``"i,j->ij"``); and
+  matrix_exp, lstsq, cholesky_inverse and adaptive average pooling, single kernels in
+  PyTorch that minigrad builds from matmuls (:func:`autocast_off`).
 * PyTorch's CPU autocast differs: mv, addmv and addr stay float32 there (they are on
   the CUDA list only), and linalg.vecdot is half (CPU list only). Its CUDA autocast casts
   every einsum to half; its CPU autocast only the einsums it computes with bmm (the
@@ -107,7 +109,7 @@ from ..cuda_graphs import is_current_stream_capturing
 
 __all__ = [
     "autocast", "autocast_dtype", "is_autocast_enabled", "autocast_inputs",
-    "autocast_float32", "cast_inputs", "half_matmul", "is_half",
+    "autocast_float32", "autocast_off", "cast_inputs", "half_matmul", "is_half",
 ]
 
 
@@ -273,6 +275,22 @@ def cast_inputs(policy, inputs):
     if policy == "float32":
         return autocast_float32(*inputs)
     raise ValueError(f"autocast policy must be 'half' or 'float32', got {policy!r}")
+
+
+def autocast_off(fn):
+    """Decorate a function that PyTorch computes in its inputs' dtype under autocast (one
+    kernel, on neither list: matrix_exp, lstsq, cholesky_inverse, adaptive pooling) and
+    minigrad builds from ops that autocast lists (matmul): inside a region it runs with
+    autocast off, so its products are not cast to half."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _state.dtype is None:
+            return fn(*args, **kwargs)
+        with autocast(enabled=False):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _castable(t):

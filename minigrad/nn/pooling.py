@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from ..amp.autocast_mode import is_half
+from ..amp.autocast_mode import autocast_off, is_half
 from ..autograd.function import Function, ieee
 from ..cuda_graphs import is_current_stream_capturing
 from ..dtypes import is_floating
@@ -462,6 +462,7 @@ def _adaptive_size(op, output_size, size):
     return out
 
 
+@autocast_off  # its products are not the matmuls autocast lists
 def _adaptive_avg(input, out):
     """Average pooling of the trailing len(out) dims to ``out``: one averaging matrix
     per pooled dim (P @ x for a leading dim, with the dims after it flattened; x @ Pᵀ for

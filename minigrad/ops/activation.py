@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_inputs
 from ..autograd.function import Function, ieee
 from .elementwise import const, in_float32, masked_array, to_float, where
 from .shape import _sized_dim
@@ -381,6 +382,7 @@ def prelu(x, weight):
     channel."""
     if weight.ndim != 1:
         raise ValueError(f"prelu: weight must be 1-D, got shape {weight.shape}")
+    x, weight = autocast_inputs(x, weight)  # on PyTorch's CUDA autocast half list
     n = weight.shape[0]
     if n != 1:
         if x.ndim < 2 or x.shape[1] != n:

@@ -34,7 +34,13 @@ from collections import Counter, namedtuple
 import numpy as np
 
 from .. import dtypes as _dt
-from ..amp.autocast_mode import autocast_float32, autocast_inputs, half_matmul, is_half
+from ..amp.autocast_mode import (
+    autocast_float32,
+    autocast_inputs,
+    autocast_off,
+    half_matmul,
+    is_half,
+)
 from ..autograd.function import Function, ieee, product_inputs_read
 from ..tensor import Tensor
 from .elementwise import const, promote, where
@@ -1395,6 +1401,7 @@ def _batched_pair(op, A, B):
     return A.broadcast_to(batch + A.shape[-2:]), B.broadcast_to(batch + B.shape[-2:])
 
 
+@autocast_off
 def cholesky_inverse(input, upper=False):
     r"""(L·Lᵀ)⁻¹ from the Cholesky factor L (lower triangle of ``input`` read), or
     (Uᵀ·U)⁻¹ with ``upper=True``: A⁻¹ = L⁻ᵀ·L⁻¹ = MᵀM with M = L⁻¹ (a solve).

@@ -167,3 +167,35 @@ def test_dtypes_and_values_against_torch_cpu_autocast():
             np.testing.assert_allclose(ours[name].float().numpy(),
                                        theirs[name].float().numpy(), rtol=tol, atol=tol * 8,
                                        err_msg=name)
+
+
+def test_prelu_is_on_the_half_list(half_dtype):
+    """PyTorch's CUDA list has prelu: half inputs, a half result; the slope's gradient
+    returns to float32."""
+    x = mg.tensor([[-2.0, 1.0], [0.5, -4.0]])
+    w = mg.tensor([0.25, 0.5], requires_grad=True)
+    with autocast(half_dtype):
+        y = mg.nn.functional.prelu(x, w)
+    assert y.dtype == half_dtype
+    assert y.float().tolist() == [[-0.5, 1.0], [0.5, -2.0]]
+    y.float().sum().backward()
+    assert w.grad.dtype == mg.float32 and w.grad.tolist() == [-2.0, -4.0]
+
+
+@pytest.mark.parametrize("name", ["matrix_exp", "lstsq", "cholesky_inverse",
+                                  "adaptive_avg_pool2d"])
+def test_single_kernels_built_from_matmuls_keep_their_dtype(name, half_dtype):
+    """PyTorch computes these in one kernel, on neither list: a float32 input gives float32
+    inside a region (minigrad's matmuls inside them run with autocast off), and the values
+    are the float32 ones."""
+    S = mg.tensor(_A @ _A.T + 4 * np.eye(4, dtype=np.float32))
+    op = {"matrix_exp": lambda: mg.linalg.matrix_exp(mg.tensor(_A) * 0.25),
+          "lstsq": lambda: mg.linalg.lstsq(S, mg.tensor(_B)).solution,
+          "cholesky_inverse": lambda: mg.cholesky_inverse(mg.linalg.cholesky(S)),
+          "adaptive_avg_pool2d": lambda: mg.nn.functional.adaptive_avg_pool2d(
+              mg.tensor(_B1).unsqueeze(0), 3)}[name]
+    want = op()
+    with autocast(half_dtype):
+        got = op()
+    assert got.dtype == mg.float32
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
