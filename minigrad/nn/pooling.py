@@ -31,7 +31,7 @@ from ..amp.autocast_mode import autocast_off, is_half
 from ..autograd.function import Function, ieee
 from ..cuda_graphs import is_current_stream_capturing
 from ..dtypes import is_floating
-from ..ops.elementwise import const, where
+from ..ops.elementwise import const, in_float32, where
 from ..tensor import Tensor, _make_tensor
 from .conv import _pair, _single, _triple, check_window_1d
 from .module import Module
@@ -462,11 +462,13 @@ def _adaptive_size(op, output_size, size):
     return out
 
 
+@in_float32
 @autocast_off  # its products are not the matmuls autocast lists
 def _adaptive_avg(input, out):
     """Average pooling of the trailing len(out) dims to ``out``: one averaging matrix
     per pooled dim (P @ x for a leading dim, with the dims after it flattened; x @ Pᵀ for
-    the last)."""
+    the last); a half input in float32, rounded once (P's 1/3 in half, and a rounding
+    between the products, left 25 ulps)."""
     n = len(out)
     size = input.shape[-n:]
     if all(o == 1 for o in out):
