@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..ops import activation as _act
+from ..ops.elementwise import in_float32
 from ..ops.reduction import LogSoftmax as _LogSoftmax
 from ..ops.reduction import Softmax as _Softmax
 from ..ops.shape import broadcast_to as _broadcast_to
@@ -316,6 +317,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
     return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
 
 
+@in_float32(autocast_list=True)
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     r"""cos θ = Σ (x1 / max(‖x1‖, eps))·(x2 / max(‖x2‖, eps)) along ``dim``, after
     broadcasting x1 and x2 together (PyTorch's ``F.cosine_similarity``). Each input is

@@ -60,7 +60,7 @@ from ..autograd.function import ADDED, Function, ieee
 from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import require_floating
 from ..kernels.reference import acc_dtype
-from ..ops.elementwise import const
+from ..ops.elementwise import const, in_float32
 from ..ops.fused import _CUDA_TYPES as _CTYPES  # dtype name -> CUDA type
 from ..ops.shape import pad
 from ..tensor import Tensor
@@ -540,6 +540,7 @@ def _trailing(op, input, normalized_shape):
     return normalized_shape
 
 
+@in_float32(autocast_list=True)
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalization over the last ``len(normalized_shape)`` dims (``F.layer_norm``)."""
     shape = _trailing("layer_norm", input, normalized_shape)
@@ -557,6 +558,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return xhat
 
 
+@in_float32(autocast_list=True)
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Group normalization of (N, C, *) over groups of C/G channels (``F.group_norm``)."""
     require_floating("group_norm", input)

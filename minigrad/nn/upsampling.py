@@ -54,6 +54,8 @@ import math
 import numpy as np
 
 from .. import creation
+from ..amp.autocast_mode import autocast_off
+from ..ops.elementwise import in_float32
 from .module import Module
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
@@ -136,6 +138,8 @@ def _antialias_matrix(n, m, s, mode):
     return w / np.where(total == 0, 1.0, total)   # an all-zero row stays zero, as PyTorch
 
 
+@in_float32
+@autocast_off  # (the antialias path's matrix products)
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     r"""Resize the spatial dims of ``input`` (N, C, d₁ [, d₂ [, d₃]]) to ``size`` or by

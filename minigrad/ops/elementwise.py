@@ -18,7 +18,7 @@ from .. import dtypes as _dt
 from .._backend import check_dtype_on, device_of
 from .._backend import erf as _erf
 from .._backend import erfc as _erfc
-from ..amp.autocast_mode import autocast_dtype, is_half
+from ..amp.autocast_mode import autocast, autocast_dtype, is_half
 from ..autograd.function import ADDED, Function, ieee, product_inputs_read
 from ..tensor import Tensor, _as_operand, _make_tensor
 
@@ -65,8 +65,9 @@ def in_float32(fn=None, *, autocast_list=False):
     computed in float32 and rounded once. (A single
     :class:`~minigrad.autograd.function.Function` says ``opmath = True`` instead.)
 
-    ``autocast_list=True`` for a function on autocast's float32 list (variance, losses):
-    inside an autocast region its result stays float32, as PyTorch's does."""
+    Inside an autocast region it computes in float32 too (autocast off within it);
+    ``autocast_list=True`` for a function on autocast's float32 list (variance, losses)
+    keeps its result float32 there, as PyTorch's."""
     if fn is None:
         return functools.partial(in_float32, autocast_list=autocast_list)
     first = next(iter(inspect.signature(fn).parameters))
@@ -76,10 +77,13 @@ def in_float32(fn=None, *, autocast_list=False):
         x = args[0] if args else kwargs.get(first)
         if not (isinstance(x, Tensor) and is_half(x.dtype)):
             return fn(*args, **kwargs)
-        y = fn(*[_widen(a) for a in args], **{k: _widen(v) for k, v in kwargs.items()})
-        if autocast_list and autocast_dtype() is not None:
-            return y
-        return y.to(dtype=x.dtype)
+        args = [_widen(a) for a in args]
+        kwargs = {k: _widen(v) for k, v in kwargs.items()}
+        if autocast_dtype() is None:
+            return fn(*args, **kwargs).to(dtype=x.dtype)
+        with autocast(enabled=False):  # float32 throughout: no product cast back to half
+            y = fn(*args, **kwargs)
+        return y if autocast_list else y.to(dtype=x.dtype)
 
     return wrapper
 
@@ -1422,6 +1426,7 @@ def true_divide(dividend, divisor):
     return Div()(dividend, divisor)
 
 
+@in_float32
 def lerp(input, end, weight):
     """input + weight·(end − input), PyTorch's ``lerp``, broadcasting the three; ``weight``
     is a number or a Tensor. Computed as PyTorch does, ``input + w·(end − input)`` where
@@ -1444,6 +1449,7 @@ def lerp(input, end, weight):
     return input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
 
 
+@in_float32
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value·tensor1·tensor2, PyTorch's ``addcmul``, broadcasting the three.
     With integer tensors PyTorch truncates a float ``value`` to an integer; so does this.
@@ -1456,6 +1462,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     return input + (tensor1 * tensor2 if value == 1 else value * tensor1 * tensor2)
 
 
+@in_float32
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value·tensor1/tensor2, PyTorch's ``addcdiv``, broadcasting the three. As in
     PyTorch, tensor1 and tensor2 may not both be integers (a TypeError here).

@@ -37,6 +37,7 @@ from .elementwise import (
     _need_tensors,
     check_integer_divisor,
     const,
+    in_float32,
     lerp,
     masked,
     promote,
@@ -916,6 +917,7 @@ def corrcoef(input):
     return c.clamp(-1, 1)
 
 
+@in_float32(autocast_list=True)
 def renorm(input, p, dim, maxnorm):
     r"""Each slice ``input.select(dim, i)`` whose p-norm exceeds ``maxnorm`` scaled down
     to norm ``maxnorm``: x·maxnorm/(‖x‖_p + 1e-7) there, x elsewhere (PyTorch's formula,

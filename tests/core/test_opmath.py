@@ -115,6 +115,20 @@ CASES = {  # name: (function, the range of each input)
     "trapezoid": (mg.trapezoid, [U]),
     "adaptive_avg_pool2d": (lambda x: F.adaptive_avg_pool2d(x[:400].reshape(4, 10, 10), 3),
                             [U]),
+    "interpolate bilinear": (lambda x: F.interpolate(x[:400].reshape(1, 4, 10, 10),
+                                                     scale_factor=1.5, mode="bilinear"), [U]),
+    "interpolate bicubic": (lambda x: F.interpolate(x[:400].reshape(1, 4, 10, 10),
+                                                    scale_factor=1.5, mode="bicubic"), [U]),
+    "lerp": (mg.lerp, [U, U, (0.0, 1.0)]),
+    "addcmul": (lambda a, b, c: mg.addcmul(a, b, c, value=0.3), [U, U, U]),
+    "addcdiv": (lambda a, b, c: mg.addcdiv(a, b, c, value=0.3), [U, U, (0.5, 4.0)]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x.reshape(4, -1), (len(x) // 4,),
+                                                w[:len(x) // 4], b[:len(x) // 4]), [U, U, U]),
+    "group_norm": (lambda x, w, b: F.group_norm(x.reshape(4, 4, -1), 2, w[:4], b[:4]),
+                   [U, U, U]),
+    "cosine_similarity": (lambda a, b: F.cosine_similarity(a.reshape(4, -1), b.reshape(4, -1)),
+                          [U, U]),
+    "renorm": (lambda x: mg.renorm(x.reshape(4, -1), 2, 0, 5.0), [U]),
 }
 
 
