@@ -48,7 +48,9 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # at stop 27 the 96 x 64 warp tiles of hgemm and mm_24 (FRAG_BUFS=1, in test_kernels_gpu.py)
 # and the regression losses' weight; at stop 28 erfc through CuPy's, sinc's exact argument
 # reduction, nextafter's gradient and Normal's cdf/icdf by erfc and ndtri (test_math_ops.py,
-# test_statistics.py, test_distributions.py).
+# test_statistics.py, test_distributions.py); at stop 29 half tensors through opmath ops and
+# in_float32 compositions on CuPy (test_opmath.py), bias_act's gelu kernels (erfc, sigmoid
+# forms), bfloat16 nextafter, autocast_off and prelu on the half list.
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py \
 tests/kernels/test_spmv_floor.py tests/kernels/test_kernels_gpu.py \
 tests/sparse24/test_linear24.py tests/sparse24/test_semi_structured.py \
@@ -56,7 +58,8 @@ tests/sparse24/test_linear24_masks.py tests/test_launch_counts.py \
 tests/core/test_manipulation.py tests/core/test_special.py tests/core/test_linalg.py \
 tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py tests/nn/test_loss_weights.py \
 tests/core/test_math_ops.py tests/core/test_statistics.py tests/test_distributions.py \
-tests/core/test_opmath.py tests/amp/test_fused.py tests/core/test_half_reductions.py"}
+tests/core/test_opmath.py tests/amp/test_fused.py tests/core/test_half_reductions.py \
+tests/amp/test_autocast_op_lists.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 # gpu-run.log: the device, the versions and the benchmarks' whole output (appended by
