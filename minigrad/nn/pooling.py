@@ -462,17 +462,24 @@ def _adaptive_size(op, output_size, size):
     return out
 
 
-@in_float32
-@autocast_off  # its products are not the matmuls autocast lists
 def _adaptive_avg(input, out):
-    """Average pooling of the trailing len(out) dims to ``out``: one averaging matrix
-    per pooled dim (P @ x for a leading dim, with the dims after it flattened; x @ Pᵀ for
-    the last); a half input in float32, rounded once (P's 1/3 in half, and a rounding
-    between the products, left 25 ulps)."""
+    """Average pooling of the trailing len(out) dims to ``out``: a mean where ``out`` is all
+    ones (float32 accumulation, rounded once; float32 under autocast, as sums), else
+    :func:`_adaptive_avg_products`."""
     n = len(out)
-    size = input.shape[-n:]
     if all(o == 1 for o in out):
         return input.mean(tuple(range(-n, 0)), keepdim=True)
+    return _adaptive_avg_products(input, out)
+
+
+@in_float32
+@autocast_off  # its products are not the matmuls autocast lists
+def _adaptive_avg_products(input, out):
+    """One averaging matrix per pooled dim (P @ x for a leading dim, with the dims after it
+    flattened; x @ Pᵀ for the last); a half input in float32, rounded once (P's 1/3 in
+    half, and a rounding between the products, left 25 ulps)."""
+    n = len(out)
+    size = input.shape[-n:]
     y = input
     for k in range(n):
         if out[k] == size[k]:
