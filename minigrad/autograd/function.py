@@ -310,17 +310,21 @@ def call_backward(f, gy):
     if not f._widened:
         return f.backward(gy)
     xs, y = f.inputs, f._output_array
-    f.inputs = tuple([_widen(x) for x in xs])
+    f.inputs = tuple([widen(x) for x in xs])
     if y is not None:
         f._output_array = y.astype(np.float32)
     try:
-        return f.backward(_widen(gy))
+        return f.backward(widen(gy))
     finally:
         f.inputs, f._output_array = xs, y
 
 
-def _widen(x):
-    return x.to(dtype=np.float32) if is_half(x.dtype) else x
+def widen(x):
+    """``x`` cast to float32 (a differentiable cast) when it is a float16/bfloat16 Tensor;
+    anything else as it is."""
+    if _Tensor is None:
+        _bind()
+    return x.to(dtype=np.float32) if isinstance(x, _Tensor) and is_half(x.dtype) else x
 
 
 def product_inputs_read(fn):

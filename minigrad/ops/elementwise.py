@@ -18,8 +18,8 @@ from .. import dtypes as _dt
 from .._backend import check_dtype_on, device_of
 from .._backend import erf as _erf
 from .._backend import erfc as _erfc
-from ..amp.autocast_mode import autocast, autocast_dtype, is_half
-from ..autograd.function import ADDED, Function, ieee, product_inputs_read
+from ..amp.autocast_mode import autocast_dtype, autocast_off, is_half
+from ..autograd.function import ADDED, Function, ieee, product_inputs_read, widen
 from ..tensor import Tensor, _as_operand, _make_tensor
 
 
@@ -71,25 +71,18 @@ def in_float32(fn=None, *, autocast_list=False):
     if fn is None:
         return functools.partial(in_float32, autocast_list=autocast_list)
     first = next(iter(inspect.signature(fn).parameters))
+    in_float32_only = autocast_off(fn)  # float32 throughout: no product cast back to half
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         x = args[0] if args else kwargs.get(first)
         if not (isinstance(x, Tensor) and is_half(x.dtype)):
             return fn(*args, **kwargs)
-        args = [_widen(a) for a in args]
-        kwargs = {k: _widen(v) for k, v in kwargs.items()}
-        if autocast_dtype() is None:
-            return fn(*args, **kwargs).to(dtype=x.dtype)
-        with autocast(enabled=False):  # float32 throughout: no product cast back to half
-            y = fn(*args, **kwargs)
-        return y if autocast_list else y.to(dtype=x.dtype)
+        y = in_float32_only(*[widen(a) for a in args],
+                            **{k: widen(v) for k, v in kwargs.items()})
+        return y if autocast_list and autocast_dtype() is not None else y.to(dtype=x.dtype)
 
     return wrapper
-
-
-def _widen(a):
-    return a.to(dtype=_dt.float32) if isinstance(a, Tensor) and is_half(a.dtype) else a
 
 
 class Identity(Function):
