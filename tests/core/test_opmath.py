@@ -129,6 +129,8 @@ CASES = {  # name: (function, the range of each input)
     "cosine_similarity": (lambda a, b: F.cosine_similarity(a.reshape(4, -1), b.reshape(4, -1)),
                           [U, U]),
     "renorm": (lambda x: mg.renorm(x.reshape(4, -1), 2, 0, 5.0), [U]),
+    "bilinear": (lambda a, b, w: F.bilinear(a.reshape(-1, 4), b.reshape(-1, 4),
+                                            w[:48].reshape(3, 4, 4)), [U, U, U]),
 }
 
 
