@@ -26,14 +26,15 @@ def accumulate(xp, op, a, wide=False, **kwargs):
     ``wide``: a half input's result stays float32 (autocast's reductions): one kernel
     reading the half data, no float32 copy of it.
 
-    As in PyTorch, unsigned integers give int64 (NumPy: uint64), and a float32 cumsum on
-    the CPU runs in float64 (PyTorch's CPU kernel does: 2¹⁷ copies of 0.1 end at 13107.2,
-    where a float32 running sum reaches 13093.6)."""
+    As in PyTorch, unsigned integers give int64 (NumPy: uint64), and a float32 cumsum or
+    cumprod on the CPU runs in float64 (PyTorch's CPU kernels do: 2¹⁷ copies of 0.1 end at
+    13107.2, where a float32 running sum reaches 13093.6; a float32 vander's x⁵⁹ was 10
+    ulps off, PyTorch's ½)."""
     reduce = getattr(xp, op)
     if not is_half(a.dtype):
         if a.dtype.kind == "u":
             return reduce(a, dtype=np.int64, **kwargs)
-        if op == "cumsum" and xp is np and a.dtype == np.float32:
+        if op in ("cumsum", "cumprod") and xp is np and a.dtype == np.float32:
             return reduce(a, dtype=np.float64, **kwargs).astype(np.float32)
         return reduce(a, **kwargs)
     token = quiet_fp_on()

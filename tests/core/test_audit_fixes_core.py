@@ -226,6 +226,22 @@ def test_float32_cumsum_runs_in_float64_on_the_cpu():
     assert float(y[-1]) == pytest.approx(13107.2, abs=1e-2)  # a float32 scan: 13093.6
 
 
+def test_float32_cumprod_runs_in_float64_on_the_cpu():
+    """Each running product rounded once to float32, as PyTorch's CPU kernel: 1e30·1e30
+    overflows float32 but the next factor brings the float64 product back (PyTorch's
+    [1e30, inf, 1e30]); 1.1^k to k = 60 is correctly rounded (a float32 scan drifts by an
+    ulp every few factors), so vander of float32 is too."""
+    y = mg.tensor([1e30, 1e30, 1e-30], dtype=mg.float32).cumprod(0)
+    assert y.dtype == mg.float32
+    assert y.tolist() == [float(np.float32(1e30)), float("inf"), float(np.float32(1e30))]
+    x = np.float32(1.1)
+    powers = mg.tensor(np.full(60, x)).to(dtype=mg.float32).cumprod(0).numpy()
+    exact = np.cumprod(np.full(60, x, dtype=np.float64)).astype(np.float32)
+    np.testing.assert_array_equal(powers, exact)
+    v = mg.vander(mg.tensor([x]), N=60).numpy()[0, ::-1]
+    np.testing.assert_array_equal(v[1:], exact[:59])
+
+
 # ------------------------------------------------------------------ functional forms
 def test_functional_forms_take_a_number_first():
     t = mg.tensor([1.0, 2.0])
