@@ -550,3 +550,18 @@ def test_area_interpolation_of_volumes():
     np.testing.assert_allclose(
         mg.nn.functional.interpolate(mg.tensor(v), size=(2, 3, 2), mode="area").numpy(),
         torch.nn.functional.interpolate(torch.tensor(v), size=(2, 3, 2), mode="area").numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_relu_gradient_selects_on_the_bits(dtype):
+    """ReLU's VJP on the CPU: g where x > 0, +0 elsewhere (PyTorch's threshold_backward),
+    also for an inf or NaN in g where x ≤ 0, in every floating dtype."""
+    dt = getattr(mg, dtype)
+    if dt is None:
+        pytest.skip("no bfloat16 dtype (ml_dtypes)")
+    x = mg.tensor([1.0, -1.0, 2.0, -0.0, 0.0, -3.0, 4.0]).to(dtype=dt).requires_grad_()
+    g = mg.tensor([-5.0, -5.0, float("nan"), float("inf"), float("nan"), float("-inf"), -0.0])
+    mg.relu(x).backward(g.to(dtype=dt))
+    got = x.grad.to(dtype=mg.float64).numpy()
+    np.testing.assert_array_equal(got, [-5.0, 0.0, np.nan, 0.0, 0.0, 0.0, -0.0])
+    assert not np.signbit(got[[1, 3, 4, 5]]).any() and np.signbit(got[6])
