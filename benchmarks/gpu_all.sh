@@ -50,7 +50,8 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # reduction, nextafter's gradient and Normal's cdf/icdf by erfc and ndtri (test_math_ops.py,
 # test_statistics.py, test_distributions.py); at stop 29 half tensors through opmath ops and
 # in_float32 compositions on CuPy (test_opmath.py), bias_act's gelu kernels (erfc, sigmoid
-# forms), bfloat16 nextafter, autocast_off and prelu on the half list.
+# forms), bfloat16 nextafter, autocast_off and prelu on the half list, and half attention
+# with float32 scores (MatMulFloat32, test_attention.py).
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py \
 tests/kernels/test_spmv_floor.py tests/kernels/test_kernels_gpu.py \
 tests/sparse24/test_linear24.py tests/sparse24/test_semi_structured.py \
@@ -59,7 +60,7 @@ tests/core/test_manipulation.py tests/core/test_special.py tests/core/test_linal
 tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py tests/nn/test_loss_weights.py \
 tests/core/test_math_ops.py tests/core/test_statistics.py tests/test_distributions.py \
 tests/core/test_opmath.py tests/amp/test_fused.py tests/core/test_half_reductions.py \
-tests/amp/test_autocast_op_lists.py"}
+tests/amp/test_autocast_op_lists.py tests/nn/test_attention.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 # gpu-run.log: the device, the versions and the benchmarks' whole output (appended by

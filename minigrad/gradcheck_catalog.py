@@ -380,6 +380,8 @@ def _op_cases():
         _binary("matmul", lambda a, b: a @ b, shapes=((3, 4), (4, 2))),
         _op("matmul (batched)", matmul_batched),
         _binary("matmul (vector)", lambda a, b: a @ b, shapes=((3, 4), (4,))),
+        _binary("matmul with a float32 product of half operands (attention scores)",
+                lambda a, b: mg.ops.linalg.MatMulFloat32()(a, b), shapes=((3, 4), (4, 2))),
         # linear algebra: products and structure (minigrad/ops/linalg.py)
         _binary("mm, addmm", lambda a, b: mg.addmm(b[0], a, b, beta=0.5, alpha=2.0),
                 shapes=((3, 4), (4, 4))),

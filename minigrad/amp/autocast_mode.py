@@ -66,8 +66,9 @@ The op lists
 PyTorch keeps one list per device; minigrad has one, PyTorch's CUDA list (the device
 autocast is for) where the two differ, except for einsum:
 
-* half: matmul (1-D @ 1-D included), ``@``, mm, bmm, mv, linear, conv, prelu, tensordot,
-  inner of matrices, chain_matmul, linalg.multi_dot (MatMul); addmm, baddbmm, addbmm, addmv,
+* half: matmul (1-D @ 1-D included), ``@``, mm, bmm, mv, linear, conv, prelu,
+  scaled_dot_product_attention, tensordot, inner of matrices, chain_matmul,
+  linalg.multi_dot (MatMul); addmm, baddbmm, addbmm, addmv,
   addr (their float32 sum of a half product and the input, rounded once to half); einsum
   when a letter of two or more operands is summed away (``"ij,kj->ik"``, ``"i,i->"``).
 * the inputs' dtype (on neither list): dot, vdot, inner of two vectors, outer / ger,

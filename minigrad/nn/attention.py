@@ -25,6 +25,11 @@ Notes
   are caught; the test runs on the mask, which is no larger than the scores, and the
   ordinary softmax runs when no row is empty.
 * ``dropout_p`` is applied whenever it is positive, as in PyTorch: pass 0 in evaluation.
+* Half Q, K, V (float16, bfloat16; autocast casts float32 ones, as PyTorch's CUDA list
+  has this op) are computed with flash attention's precision: Q Kᵀ accumulated and kept in
+  float32 (:class:`~minigrad.ops.linalg.MatMulFloat32`), the softmax in float32, A rounded
+  to half for A V (float32 accumulation), and dS rounded to half for the backward's
+  products. Each output is within half an ulp plus the rounding of A of the exact value.
 
 References
 ----------
@@ -36,8 +41,10 @@ import math
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_inputs, is_half
 from ..cuda_graphs import is_current_stream_capturing
 from ..ops.elementwise import const
+from ..ops.linalg import MatMulFloat32
 from ..ops.shape import broadcasts_to
 from ..tensor import Tensor
 from .dropout import dropout
@@ -89,11 +96,15 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         raise ValueError(f"{name}: give attn_mask or is_causal, not both (PyTorch's rule)")
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"{name}: dropout_p must be in [0, 1], got {dropout_p}")
+    query, key, value = autocast_inputs(query, key, value)  # PyTorch's CUDA half list
     if enable_gqa:
         key, value = _repeat_heads(query, key, name), _repeat_heads(query, value, name)
     xp = query.xp
     s = 1.0 / math.sqrt(E) if scale is None else float(scale)
-    scores = (query @ key.mT) * s
+    # half Q, K, V as flash attention computes them: the scores and their softmax in
+    # float32, the weights rounded to half for the product with V (float32 accumulation)
+    half = is_half(query.dtype) and query.dtype == key.dtype == value.dtype
+    scores = (MatMulFloat32()(query, key.mT) if half else query @ key.mT) * s
     empty = None                          # the query rows whose keys are all masked
     if is_causal:                         # tril: row i sees keys 0..min(i, S − 1)
         scores = scores.masked_fill(const(~xp.tril(xp.ones((L, S), dtype=bool))),
@@ -113,6 +124,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             scores = scores + attn_mask
         empty = empty_rows(xp, blocked)
     weights = safe_softmax(scores, empty)
+    if half:
+        weights = weights.to(dtype=query.dtype)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p)
     return weights @ value

@@ -60,6 +60,7 @@ class MatMul(Function):
 
     amp_policy = "half"
     inputs_read = product_inputs_read
+    out_dtype = None  # of a product of half operands: their dtype (see MatMulFloat32)
 
     def forward(self, xp, a, b):
         if a.shape[-1] != b.shape[-2]:
@@ -67,12 +68,36 @@ class MatMul(Function):
                 f"matmul: inner dimensions differ: {a.shape[-1]} (from {a.shape}) "
                 f"vs {b.shape[-2]} (from {b.shape})"
             )
-        return half_matmul(xp, *promote(a, b))  # PyTorch refuses int @ float; we promote
+        # PyTorch refuses int @ float; we promote
+        return half_matmul(xp, *promote(a, b), out_dtype=self.out_dtype)
 
     def backward(self, gy):
         a, b = self.inputs
         ga = gy @ b.mT if self.needs_input_grad[0] else None
         gb = a.mT @ gy if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class MatMulFloat32(MatMul):
+    """Y = A @ B, where half operands (both float16 or both bfloat16) give a float32 Y: the
+    float32 accumulation kept, not rounded to half (the scores of flash attention before
+    their softmax, :func:`~minigrad.nn.attention.scaled_dot_product_attention`). Other
+    dtypes: :class:`MatMul`, whose autocast policy its caller applies instead.
+
+    VJP (half operands): gA = half(gY) @ Bᵀ, gB = Aᵀ @ half(gY), each accumulated in
+    float32 and rounded once to its operand's dtype, as flash attention's backward rounds
+    dS to half for its two products (half tensor cores, no float32 GEMM)."""
+
+    amp_policy = None
+    out_dtype = np.float32
+
+    def backward(self, gy):
+        a, b = self.inputs
+        if not (a.dtype == b.dtype and is_half(a.dtype)):
+            return super().backward(gy)
+        g = gy.to(dtype=a.dtype)
+        ga = MatMulFloat32()(g, b.mT) if self.needs_input_grad[0] else None
+        gb = MatMulFloat32()(a.mT, g) if self.needs_input_grad[1] else None
         return ga, gb
 
 

@@ -99,8 +99,8 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def _draw_matmul(data):
-    case = data.draw(st.sampled_from(["mm", "bmm", "broadcast", "vec_mat", "mat_vec", "dot"]))
+def _draw_matmul(data, cases=("mm", "bmm", "broadcast", "vec_mat", "mat_vec", "dot")):
+    case = data.draw(st.sampled_from(cases))
     m, k, n, b = (data.draw(st.integers(1, 4)) for _ in range(4))
     shapes_ = {"mm": ((m, k), (k, n)), "bmm": ((b, m, k), (b, k, n)),
                "broadcast": ((b, 1, m, k), (b, k, n)), "vec_mat": ((k,), (b, k, n)),
@@ -378,6 +378,8 @@ SPECS = [
               min_value=0.1),
     # linear algebra
     OpSpec("matmul", _draw_matmul, lambda a, b: a @ b, np.matmul),
+    OpSpec("matmul_float32_out", lambda data: _draw_matmul(data, ("mm", "bmm", "broadcast")),
+           lambda a, b: mg.ops.linalg.MatMulFloat32()(a, b), np.matmul),
     # shapes
     OpSpec("reshape", _draw_reshape, lambda x, shape: x.reshape(shape),
            lambda x, shape: x.reshape(shape)),

@@ -104,3 +104,32 @@ def test_matches_torch():
         assert_close(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
         for o, t in zip(ours, theirs):
             assert_close(o.grad, t.grad.numpy(), rtol=1e-11, atol=1e-13)
+
+
+def test_half_attention_rounds_as_flash_attention(half_dtype, device):
+    """Half Q, K, V: the scores and their softmax in float32, the weights P rounded to
+    half for the product with V (flash attention's precision). Each output is then within
+    half its ulp plus u·(P·|V|) of the float64 attention (u the half unit roundoff, P's
+    rounding), and the output and gradients within u in relative norm. Rounding the
+    scores to half as well, as before, broke both bounds (3x the first, 1.3x the second)."""
+    u = 2.0**-11 if half_dtype == mg.float16 else 2.0**-8
+    bits = 10 if half_dtype == mg.float16 else 7
+    rng = np.random.default_rng(0)
+    q, k, v, g = (rng.uniform(-2, 2, (2, 4, 16, 32)).astype(np.float32)
+                  .astype(half_dtype).astype(np.float64) for _ in range(4))
+    exact = [mg.tensor(a, requires_grad=True) for a in (q, k, v)]
+    y = F.scaled_dot_product_attention(*exact)
+    y.backward(mg.tensor(g))
+    ins = [mg.tensor(a, device=device).to(dtype=half_dtype).requires_grad_() for a in (q, k, v)]
+    z = F.scaled_dot_product_attention(*ins)
+    assert z.dtype == half_dtype
+    z.backward(mg.tensor(g, device=device).to(dtype=half_dtype))
+    scores = q @ k.swapaxes(-1, -2) / math.sqrt(32)
+    P = np.exp(scores - scores.max(-1, keepdims=True))
+    P /= P.sum(-1, keepdims=True)
+    O, Oh = y.detach().numpy(), z.to(dtype=mg.float64).detach().cpu().numpy()
+    spacing = 2.0 ** (np.floor(np.log2(np.maximum(np.abs(O), 1e-300))) - bits)
+    assert np.all(np.abs(Oh - O) <= 0.5 * spacing + 1.01 * u * (P @ np.abs(v)) + 1e-6)
+    for got, want in [(Oh, O)] + [(t.grad.to(dtype=mg.float64).cpu().numpy(), r.grad.numpy())
+                                  for t, r in zip(ins, exact)]:
+        assert np.linalg.norm(got - want) <= u * np.linalg.norm(want)
