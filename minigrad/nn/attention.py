@@ -52,6 +52,15 @@ from .dropout import dropout
 __all__ = ["scaled_dot_product_attention"]
 
 
+def scaled_scores(query, key, scale):
+    """s·Q Kᵀ; for half Q and K, as flash attention computes them: accumulated and kept in
+    float32 (:class:`~minigrad.ops.linalg.MatMulFloat32`), so that their softmax runs on
+    unrounded scores and only the weights are rounded to half, for their product with V."""
+    if is_half(query.dtype) and query.dtype == key.dtype:
+        return MatMulFloat32()(query, key.mT) * scale
+    return (query @ key.mT) * scale
+
+
 def safe_softmax(scores, empty):
     r"""Softmax along the last dim, 0 in the rows flagged by ``empty`` (PyTorch's
     ``_safe_softmax``).
@@ -101,10 +110,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         key, value = _repeat_heads(query, key, name), _repeat_heads(query, value, name)
     xp = query.xp
     s = 1.0 / math.sqrt(E) if scale is None else float(scale)
-    # half Q, K, V as flash attention computes them: the scores and their softmax in
-    # float32, the weights rounded to half for the product with V (float32 accumulation)
-    half = is_half(query.dtype) and query.dtype == key.dtype == value.dtype
-    scores = (MatMulFloat32()(query, key.mT) if half else query @ key.mT) * s
+    scores = scaled_scores(query, key, s)
     empty = None                          # the query rows whose keys are all masked
     if is_causal:                         # tril: row i sees keys 0..min(i, S − 1)
         scores = scores.masked_fill(const(~xp.tril(xp.ones((L, S), dtype=bool))),
@@ -124,8 +130,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             scores = scores + attn_mask
         empty = empty_rows(xp, blocked)
     weights = safe_softmax(scores, empty)
-    if half:
-        weights = weights.to(dtype=query.dtype)
+    if is_half(value.dtype):  # the float32 weights of half scores, rounded once for A V
+        weights = weights.to(dtype=value.dtype)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p)
     return weights @ value

@@ -44,11 +44,12 @@ import math
 import numpy as np
 
 from .. import creation
+from ..amp.autocast_mode import is_half
 from ..ops.elementwise import const
 from ..ops.shape import cat
 from ..tensor import Tensor
 from . import init
-from .attention import empty_rows, safe_softmax
+from .attention import empty_rows, safe_softmax, scaled_scores
 from .dropout import dropout
 from .linear import Linear
 from .module import Module, Parameter
@@ -196,7 +197,7 @@ class MultiheadAttention(Module):
             k, v = cat([k, zeros], 1), cat([v, zeros], 1)
             bias, padding = _pad_last(bias), _pad_last(padding)
         Sk = k.shape[1]
-        scores = (q @ k.mT) * (1.0 / math.sqrt(d))
+        scores = scaled_scores(q, k, 1.0 / math.sqrt(d))  # (half: float32, flash attention's)
         if bias is not None:
             scores = scores + bias
         if padding is not None:
@@ -207,6 +208,8 @@ class MultiheadAttention(Module):
             weights = scores.softmax(-1)
         else:       # PyTorch's scaled_dot_product_attention path: empty rows give 0
             weights = safe_softmax(scores.reshape(N, H, L, Sk), empty).reshape(N * H, L, Sk)
+        if is_half(v.dtype):  # the float32 weights of half scores, rounded once for A V
+            weights = weights.to(dtype=v.dtype)
         if self.training and self.dropout > 0:
             weights = dropout(weights, self.dropout)
         out = (weights @ v).transpose(0, 1).reshape(L, N, E)
