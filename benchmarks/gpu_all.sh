@@ -60,7 +60,7 @@ tests/core/test_manipulation.py tests/core/test_special.py tests/core/test_linal
 tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py tests/nn/test_loss_weights.py \
 tests/core/test_math_ops.py tests/core/test_statistics.py tests/test_distributions.py \
 tests/core/test_opmath.py tests/amp/test_fused.py tests/core/test_half_reductions.py \
-tests/amp/test_autocast_op_lists.py tests/nn/test_attention.py"}
+tests/amp/test_autocast_op_lists.py tests/nn/test_attention.py tests/nn/test_multihead.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 # gpu-run.log: the device, the versions and the benchmarks' whole output (appended by
