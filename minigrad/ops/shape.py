@@ -29,12 +29,14 @@ def accumulate(xp, op, a, wide=False, **kwargs):
     As in PyTorch, unsigned integers give int64 (NumPy: uint64), and a float32 cumsum or
     cumprod on the CPU runs in float64 (PyTorch's CPU kernels do: 2¹⁷ copies of 0.1 end at
     13107.2, where a float32 running sum reaches 13093.6; a float32 vander's x⁵⁹ was 10
-    ulps off, PyTorch's ½)."""
+    ulps off, PyTorch's ½). So does a float32 sum on the CPU: NumPy sums an axis other
+    than the last one row after row, in float32 (a bias gradient's sum over a batch of 4096
+    was 3e-4 off, 40 ulps; PyTorch's cascade sum is ~1 ulp), at about 2x its time."""
     reduce = getattr(xp, op)
     if not is_half(a.dtype):
         if a.dtype.kind == "u":
             return reduce(a, dtype=np.int64, **kwargs)
-        if op in ("cumsum", "cumprod") and xp is np and a.dtype == np.float32:
+        if op in ("sum", "cumsum", "cumprod") and xp is np and a.dtype == np.float32:
             return reduce(a, dtype=np.float64, **kwargs).astype(np.float32)
         return reduce(a, **kwargs)
     token = quiet_fp_on()

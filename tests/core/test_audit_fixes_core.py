@@ -226,6 +226,18 @@ def test_float32_cumsum_runs_in_float64_on_the_cpu():
     assert float(y[-1]) == pytest.approx(13107.2, abs=1e-2)  # a float32 scan: 13093.6
 
 
+def test_float32_sums_run_in_float64_on_the_cpu():
+    """A sum over a batch of 4096 (axis 0, which NumPy adds row after row in float32: 3e-4
+    off) is the float64 sum rounded once: each column's exact sum (math.fsum), rounded to
+    float32. The same for the gradient a broadcast bias gets from that batch."""
+    x = np.random.default_rng(0).standard_normal((4096, 256)).astype(np.float32)
+    exact = np.array([math.fsum(col) for col in x.T.astype(np.float64)]).astype(np.float32)
+    np.testing.assert_array_equal(mg.tensor(x).sum(0).numpy(), exact)
+    b = mg.zeros(256, requires_grad=True)
+    (mg.tensor(x) + b).backward(mg.tensor(x))
+    np.testing.assert_array_equal(b.grad.numpy(), exact)
+
+
 def test_float32_cumprod_runs_in_float64_on_the_cpu():
     """Each running product rounded once to float32, as PyTorch's CPU kernel: 1e30·1e30
     overflows float32 but the next factor brings the float64 product back (PyTorch's
