@@ -15,6 +15,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 
+from ..ulps import ulps
 from .api_functions import NOT_OF_VALUES, run_quietly, tensor_functions
 
 torch = pytest.importorskip("torch")
@@ -34,19 +35,6 @@ SKIP = {"from_dlpack",   # NumPy's DLPack has no bfloat16
 MODULES = {"mg": (mg, "torch"), "F": (F, "torch.nn.functional"),
            "special": (mg.special, "torch.special")}
 HALVES = {"float16": ("float16", "float16"), "bfloat16": ("bfloat16", "bfloat16")}
-
-
-def _ulps(a, ref, half):
-    """|a − ref| in spacings of the half format at ref; 0 where both are the same
-    infinity or NaN, and where the true value is beyond the half range and a is too."""
-    mantissa, tiny, top = (10, 2.0**-24, 65504.0) if half == "float16" else \
-        (7, 2.0**-133, 3.39e38)
-    a, ref = np.asarray(a, np.float64), np.asarray(ref, np.float64)
-    with np.errstate(all="ignore"):
-        e = np.floor(np.log2(np.maximum(np.abs(ref), 1e-300)))
-        d = np.abs(a - ref) / np.maximum(2.0 ** (e - mantissa), tiny)
-    same = (a == ref) | (np.isnan(a) & np.isnan(ref)) | ((np.abs(ref) > top) & (np.abs(a) > top))
-    return np.where(same, 0.0, np.where(np.isnan(d), np.inf, d))
 
 
 def _np(t):
@@ -96,8 +84,8 @@ def _compare(fn, tfn, n, name, half, rng):
             found["raises"] = f"{type(e).__name__}: {e}"
             continue
         if not grad:
-            found["value"] = (_worst([_ulps(_np(rm), _np(r64), half)]),
-                              _worst([_ulps(_np(rt), _np(r64), half)]))
+            found["value"] = (_worst([ulps(_np(rm), _np(r64), half)]),
+                              _worst([ulps(_np(rt), _np(r64), half)]))
             continue
         mine, theirs = [], []
         for a, b, ref in zip(gm, gt, g64):
@@ -106,8 +94,8 @@ def _compare(fn, tfn, n, name, half, rng):
             if a is None:
                 found["raises"] = "no gradient where PyTorch has one"
                 continue
-            mine.append(_ulps(_np(a), _np(ref), half))
-            theirs.append(_ulps(_np(b), _np(ref), half))
+            mine.append(ulps(_np(a), _np(ref), half))
+            theirs.append(ulps(_np(b), _np(ref), half))
         found["grad"] = (_worst(mine), _worst(theirs))
     return found
 

@@ -18,20 +18,17 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.autograd.function import Function
 
+from ..ulps import ulps
+
 BOUND = 0.55  # ulps: ½ for the rounding, 0.05 for float32's error before it
 N = 400
 
 
 def _ulps(a, ref, half):
-    """|a − ref| in spacings of the half format at ref (its subnormal spacing near 0),
-    after an allowance of 8 float32 ulps of the largest |ref|: where a value cancels to
-    near 0 (a gradient crossing zero), float32's error at the scale of the terms remains."""
-    mantissa, tiny = (10, 2.0**-24) if half == mg.float16 else (7, 2.0**-133)
-    slack = 2.0**-21 * np.nanmax(np.abs(np.where(np.isinf(ref), 0, ref)), initial=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e = np.floor(np.log2(np.maximum(np.abs(ref), 1e-300)))
-        d = np.maximum(np.abs(a - ref) - slack, 0) / np.maximum(2.0 ** (e - mantissa), tiny)
-    return np.where((a == ref) | (np.isnan(a) & np.isnan(ref)), 0.0, d)
+    """ulps after an allowance of 8 float32 ulps of the largest |ref|: where a value cancels
+    to near 0 (a gradient crossing zero), float32's error at the scale of the terms remains."""
+    return ulps(a, ref, half, slack=2.0**-21 * np.nanmax(
+        np.abs(np.where(np.isinf(ref), 0, ref)), initial=0))
 
 
 def _i0e(x):

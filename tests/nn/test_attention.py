@@ -9,6 +9,8 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.testing import assert_close
 
+from ..ulps import spacing
+
 
 def _t(a, device="cpu"):
     return mg.tensor(a, dtype=mg.float64, device=device, requires_grad=True)
@@ -113,7 +115,6 @@ def test_half_attention_rounds_as_flash_attention(half_dtype, device):
     rounding), and the output and gradients within u in relative norm. Rounding the
     scores to half as well, as before, broke both bounds (3x the first, 1.3x the second)."""
     u = 2.0**-11 if half_dtype == mg.float16 else 2.0**-8
-    bits = 10 if half_dtype == mg.float16 else 7
     rng = np.random.default_rng(0)
     q, k, v, g = (rng.uniform(-2, 2, (2, 4, 16, 32)).astype(np.float32)
                   .astype(half_dtype).astype(np.float64) for _ in range(4))
@@ -128,8 +129,8 @@ def test_half_attention_rounds_as_flash_attention(half_dtype, device):
     P = np.exp(scores - scores.max(-1, keepdims=True))
     P /= P.sum(-1, keepdims=True)
     O, Oh = y.detach().numpy(), z.to(dtype=mg.float64).detach().cpu().numpy()
-    spacing = 2.0 ** (np.floor(np.log2(np.maximum(np.abs(O), 1e-300))) - bits)
-    assert np.all(np.abs(Oh - O) <= 0.5 * spacing + 1.01 * u * (P @ np.abs(v)) + 1e-6)
+    assert np.all(np.abs(Oh - O) <= 0.5 * spacing(O, half_dtype) + 1.01 * u * (P @ np.abs(v))
+                  + 1e-6)
     for got, want in [(Oh, O)] + [(t.grad.to(dtype=mg.float64).cpu().numpy(), r.grad.numpy())
                                   for t, r in zip(ins, exact)]:
         assert np.linalg.norm(got - want) <= u * np.linalg.norm(want)
