@@ -7,9 +7,10 @@
 #      message kept; stop 25 found the cause (a KeyError in the markdown writer, fixed), and
 #      the 2:4 section now runs last in the benchmark, its new tiles last within it, so the
 #      separate run only cost the benchmark's time;
-#   2. the benchmarks (--quick) and the training step's kernel profile (PARTS=bench,profile
-#      of gpu_all.sh): the numbers of issues 7 and 8, first, so that a failing test
-#      cannot cost them;
+#   2. the benchmarks (--quick; BENCH_PARTS=bench,profile adds the training step's kernel
+#      profile): the numbers of issues 7 and 8, first, so that a failing test cannot cost
+#      them; then (HALF_OPS=0 leaves it out) benchmarks/half_ops_gpu.py, at most 60 s: what
+#      computing half tensors in float32 (opmath) costs, into gpu-run.log;
 #   3. the GPU tests of code written since the last GPU session (PARTS=new; NEW=0 leaves
 #      them to the whole tree, which holds them);
 #   4. the whole tree's GPU tests with the time left (PARTS=tests): on 2026-11-27 (stop 25)
@@ -25,6 +26,9 @@ mkdir -p "$OUT_DIR"
 export OUT="$OUT_DIR" PYTHONUNBUFFERED=1 HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-gpu}
 export WORKERS=${WORKERS:-14}
 BUDGET=${BUDGET:-560}
+# bench,profile until stop 29; the ResNet step's kernel profile (profile) left out by default
+# since stop 30, whose one call gave its 80 s to half_ops_gpu.py and the tests
+BENCH_PARTS=${BENCH_PARTS:-bench}
 START=$(date +%s)
 RUN_LOG="$OUT_DIR/gpu-run.log"
 left() { echo $((BUDGET - ($(date +%s) - START))); }
@@ -42,9 +46,14 @@ if [ "${MM24_FIRST:-0}" != 0 ]; then
     grep -E "^\| mm24" "$scratch"/*.md 2>/dev/null | head -20
     rm -rf "$scratch"
 fi
-echo "== bench, profile (t=$(($(date +%s) - START)) s)"
-PARTS=bench,profile QUICK=1 BENCH_TIMEOUT=$(cap 200) PROFILE_TIMEOUT=$(cap 80) \
+echo "== $BENCH_PARTS (t=$(($(date +%s) - START)) s)"
+PARTS=$BENCH_PARTS QUICK=1 BENCH_TIMEOUT=$(cap 200) PROFILE_TIMEOUT=$(cap 80) \
     bash benchmarks/gpu_all.sh
+if [ "${HALF_OPS:-1}" != 0 ]; then
+echo "== benchmarks/half_ops_gpu.py (t=$(($(date +%s) - START)) s)" | tee -a "$RUN_LOG"
+timeout "$(cap 60)" python -X faulthandler benchmarks/half_ops_gpu.py 2>&1 | tee -a "$RUN_LOG"
+echo "half_ops_gpu.py exit: ${PIPESTATUS[0]}" | tee -a "$RUN_LOG"
+fi
 if [ "${NEW:-1}" != 0 ]; then   # NEW=0: the whole tree holds these tests too
 echo "== new tests (t=$(($(date +%s) - START)) s)"
 PARTS=new NEW_TIMEOUT=$(cap 170) bash benchmarks/gpu_all.sh
