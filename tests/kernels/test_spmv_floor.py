@@ -66,5 +66,6 @@ def test_gpu_kernel_equals_the_model(nnz):
     want = ref.spmv_floor(indices, data, x)
     assert got.shape == want.shape
     assert rel_err(got, want) < 1e-5
-    with pytest.raises(ValueError, match="16-byte aligned"):
-        _cuda.spmv_floor(cp.asarray(indices)[1:], cp.asarray(data)[1:], cp.asarray(x))
+    if nnz > 1:   # an offset view (an empty one has no address to misalign: nnz = 0, 1)
+        with pytest.raises(ValueError, match="16-byte aligned"):
+            _cuda.spmv_floor(cp.asarray(indices)[1:], cp.asarray(data)[1:], cp.asarray(x))
