@@ -141,6 +141,12 @@ class Function:
     opmath = False
     _widened = False  # set on the node when the forward ran so (its backward then does)
 
+    # Set by ``opmath`` ops whose CuPy forward and VJP are one elementwise kernel each that
+    # computes float16 in float32 and rounds once (the activations: ops.fused.ACTIVATIONS):
+    # on CUDA their float16 inputs are not cast, and an unrecorded VJP runs on them as they
+    # are; a recorded one (create_graph, forward AD) is widened as any opmath op's.
+    fused_cuda = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # A PyTorch-style Function (static forward(ctx, ...)/backward(ctx, ...), called
@@ -200,7 +206,10 @@ class Function:
         xp = np if type(data) is np.ndarray else get_array_module(data)
         try:
             half = _shared_half(arrays) if self.opmath else None
-            if half is not None:
+            if half is not None and self.fused_cuda and xp is not np and half == np.float16:
+                y = self.forward(xp, *arrays)  # one kernel, in float32 inside
+                self._widened = True
+            elif half is not None:
                 y = self.forward(xp, *[a.astype(np.float32) if a.dtype == half else a
                                        for a in arrays])
                 if y.dtype == np.float32:
@@ -307,8 +316,9 @@ def call_backward(f, gy):
     float32 copies of its half inputs, of its saved output and of ``gy``, so that each
     gradient is rounded to its input's dtype once (by the sweep), not at every step of the
     VJP. The copies are differentiable casts when the sweep records (create_graph)."""
-    if not f._widened:
-        return f.backward(gy)
+    if not f._widened or (f.fused_cuda and not _grad_mode.enabled
+                          and type(gy.data) is not np.ndarray and gy.dtype == np.float16):
+        return f.backward(gy)  # (its fused kernel takes float16 as it is)
     xs, y = f.inputs, f._output_array
     f.inputs = tuple([widen(x) for x in xs])
     if y is not None:

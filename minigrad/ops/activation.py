@@ -13,8 +13,43 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_inputs
 from ..autograd.function import Function, ieee
+from ..autograd.grad_mode import is_grad_enabled
 from .elementwise import const, in_float32, masked_array, to_float, where
 from .shape import _sized_dim
+
+# ---------------------------------------------------------------- one kernel on CUDA
+# The activations of ops.fused.ACTIVATIONS (leaky_relu, elu, gelu, silu, sigmoid, tanh) run
+# on CuPy arrays as one elementwise kernel forward and one for an unrecorded VJP, each
+# computing in float32 (float64 for float64) and rounding once (Function.fused_cuda). Their
+# CuPy forms, composed of CuPy operations, took 10-20 launches each way, gelu's over 40.
+
+_FUSED_DTYPES = frozenset({np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)})
+
+
+def _fused_forward(f, x):
+    """act(x) in one kernel (``f.kernel_args()``: its name in ACTIVATIONS and keywords);
+    None where there is none for x's dtype (bfloat16: the Tensor-op forms)."""
+    if x.dtype not in _FUSED_DTYPES:
+        return None
+    from .fused import _bias_act_kernel
+
+    name, items = f.kernel_args()
+    return _bias_act_kernel(name, items, x.dtype.name, None, x.dtype.name)(x)
+
+
+def _fused_vjp(f, gy):
+    """gx = gy·act′ in one kernel, on CuPy arrays when the VJP is not recorded
+    (create_graph and forward AD record it: then the Tensor-op VJP), else None."""
+    g = gy.data
+    if type(g) is np.ndarray or is_grad_enabled() or g.dtype not in _FUSED_DTYPES:
+        return None
+    v = f.saved_output.data if f.save_output else f.inputs[0].data
+    if v.dtype not in _FUSED_DTYPES:
+        return None
+    from .fused import _act_grad_kernel
+
+    name, items = f.kernel_args()
+    return const(_act_grad_kernel(name, items, v.dtype.name, g.dtype.name)(v, g))
 
 
 class ReLU(Function):
@@ -59,14 +94,23 @@ class LeakyReLU(Function):
 
     piecewise_linear = True  # gradients from constants: see Function
 
+    fused_cuda = True
+
     def __init__(self, negative_slope=0.01):
         self.s = negative_slope
 
+    def kernel_args(self):
+        return "leaky_relu", (("negative_slope", self.s),)
+
     def forward(self, xp, x):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
+        if xp is not np and (y := _fused_forward(self, x)) is not None:
+            return y
         return xp.where(x > 0, x, x * self.s)
 
     def backward(self, gy):
+        if (gx := _fused_vjp(self, gy)) is not None:
+            return gx
         x = self.inputs[0].data
         return gy * const(self.inputs[0].xp.where(x > 0, 1.0, self.s).astype(x.dtype))
 
@@ -76,14 +120,23 @@ class ELU(Function):
 
     opmath = True
 
+    fused_cuda = True
+
     def __init__(self, alpha=1.0):
         self.alpha = alpha
 
+    def kernel_args(self):
+        return "elu", (("alpha", self.alpha),)
+
     def forward(self, xp, x):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
+        if xp is not np and (y := _fused_forward(self, x)) is not None:
+            return y
         return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
 
     def backward(self, gy):
+        if (gx := _fused_vjp(self, gy)) is not None:
+            return gx
         (x,) = self.inputs
         pos = const((x.data > 0).astype(x.dtype))
         return gy * (pos + (1 - pos) * self.alpha * x.clamp(max=0).exp())
@@ -105,9 +158,16 @@ class GELU(Function):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
+    fused_cuda = True
+
+    def kernel_args(self):
+        return "gelu", (("approximate", self.approximate),)
+
     @ieee
     def forward(self, xp, x):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
+        if xp is not np and (y := _fused_forward(self, x)) is not None:
+            return y
         if self.approximate == "tanh":
             u = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
             return x * _sigmoid(xp, 2 * u)
@@ -118,6 +178,8 @@ class GELU(Function):
         return 0.5 * x * erfc(x * (-1 / math.sqrt(2)))
 
     def backward(self, gy):
+        if (gx := _fused_vjp(self, gy)) is not None:
+            return gx
         (x,) = self.inputs
         if self.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
@@ -143,10 +205,20 @@ class Sigmoid(Function):
 
     save_output = True
 
+    fused_cuda = True
+
+    def kernel_args(self):
+        return "sigmoid", ()
+
     def forward(self, xp, x):
-        return _sigmoid(xp, to_float(x))  # integers give the default float dtype, as in PyTorch
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
+        if xp is not np and (y := _fused_forward(self, x)) is not None:
+            return y
+        return _sigmoid(xp, x)
 
     def backward(self, gy):
+        if (gx := _fused_vjp(self, gy)) is not None:
+            return gx
         y = self.saved_output
         return gy * y * (1 - y)
 
@@ -158,11 +230,20 @@ class Tanh(Function):
 
     save_output = True
 
+    fused_cuda = True
+
+    def kernel_args(self):
+        return "tanh", ()
+
     def forward(self, xp, x):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
+        if xp is not np and (y := _fused_forward(self, x)) is not None:
+            return y
         return xp.tanh(x)
 
     def backward(self, gy):
+        if (gx := _fused_vjp(self, gy)) is not None:
+            return gx
         y = self.saved_output
         return gy * (1 - y * y)
 
@@ -172,12 +253,21 @@ class SiLU(Function):
 
     opmath = True
 
+    fused_cuda = True
+
+    def kernel_args(self):
+        return "silu", ()
+
     @ieee
     def forward(self, xp, x):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
+        if xp is not np and (y := _fused_forward(self, x)) is not None:
+            return y
         return x * _sigmoid(xp, x)
 
     def backward(self, gy):
+        if (gx := _fused_vjp(self, gy)) is not None:
+            return gx
         (x,) = self.inputs
         s = x.sigmoid()
         return gy * s * (1 + x * (1 - s))

@@ -554,17 +554,68 @@ def _act_source(activation, kwargs):
     return source.format(**{k: _c_literal(v) for k, v in kwargs.items()})
 
 
+# act′(z), the derivative of each activation but identity and relu (ReLUGrad's), in the
+# accumulation type A: statements setting ``d`` from ``z``, the activation's input, or, for
+# those whose VJP reads the saved output (sigmoid, tanh: their ``save_output``), from ``r``,
+# that output, by the formulas of their CPU VJPs (ops.activation).
+ACT_DERIVATIVES = {
+    "leaky_relu": "d = z > (A)0 ? (A)1 : (A)({negative_slope!r});",
+    "elu": "d = z > (A)0 ? (A)1 : (A)({alpha!r}) * exp(z);",
+    "silu": "A e = exp(-fabs(z)); A s = z >= (A)0 ? (A)1 / ((A)1 + e) : e / ((A)1 + e);"
+            " d = s * ((A)1 + z * ((A)1 - s));",
+    "sigmoid": "d = r * ((A)1 - r);",
+    "tanh": "d = (A)1 - r * r;",
+}
+# Φ(z) + z·φ(z); and σ(2u) + 2z·σ(2u)σ(−2u)·u′ with u′ = k(1 + 3·0.044715 z²)
+_GELU_DERIVATIVES = {
+    "none": "d = (A)0.5 * erfc(z * (A)-0.7071067811865476)"
+            " + z * exp((A)-0.5 * (z * z)) * (A)" + repr(1 / math.sqrt(2 * math.pi)) + ";",
+    "tanh": "A k = (A)" + repr(math.sqrt(2 / math.pi)) + ";"
+            " A t = (A)2 * k * (z + (A)0.044715 * (z * z * z));"
+            " A s = (A)1 / ((A)1 + exp(-t)); A sn = (A)1 / ((A)1 + exp(t));"
+            " d = s + (A)2 * z * s * sn * (k * ((A)1 + (A)0.134145 * (z * z)));",
+}
+
+
+def _act_derivative_source(activation, kwargs):
+    if activation == "gelu":
+        return _GELU_DERIVATIVES[kwargs.get("approximate", "none")]
+    return ACT_DERIVATIVES[activation].format(**{k: _c_literal(v) for k, v in kwargs.items()})
+
+
+def _acc_type(dtype):
+    """The accumulation type of a kernel whose result is ``dtype``: double for float64,
+    float otherwise (a float16 tensor computed in float32 and rounded once: opmath)."""
+    return "double" if np.dtype(dtype) == np.float64 else "float"
+
+
 @functools.cache
 def _bias_act_kernel(activation, items, x_dtype, b_dtype, y_dtype):
+    """y = act(x + b) in one elementwise kernel; ``b_dtype=None``: y = act(x) (the
+    activation Functions' CuPy forward)."""
     from .._backend import cupy
 
-    acc = "double" if np.dtype(y_dtype) == np.float64 else "float"
-    body = ("A z = (A)x + (A)b; A r; " + _act_source(activation, dict(items))
-            + " y = (Y)r;")
+    args, z = (f"{x_dtype} x", "(A)x") if b_dtype is None else \
+        (f"{x_dtype} x, {b_dtype} b", "(A)x + (A)b")
+    body = f"A z = {z}; A r; " + _act_source(activation, dict(items)) + " y = (Y)r;"
+    name = "minigrad_" + ("" if b_dtype is None else "bias_") + activation
     return cupy().ElementwiseKernel(
-        f"{x_dtype} x, {b_dtype} b", f"{y_dtype} y", body,
-        f"minigrad_bias_{activation}", preamble=f"typedef {acc} A;\ntypedef "
-        f"{_cuda_type_name(y_dtype)} Y;")
+        args, f"{y_dtype} y", body, name, preamble=f"typedef {_acc_type(y_dtype)} A;\n"
+        f"typedef {_cuda_type_name(y_dtype)} Y;")
+
+
+@functools.cache
+def _act_grad_kernel(activation, items, v_dtype, g_dtype):
+    """gx = gy·act′ in one elementwise kernel, from ``v``: the activation's input, or its
+    output for sigmoid and tanh (see ACT_DERIVATIVES); computed in A, rounded once."""
+    from .._backend import cupy
+
+    v = "r" if activation in ("sigmoid", "tanh") else "z"
+    body = (f"A {v} = (A)v; A d; " + _act_derivative_source(activation, dict(items))
+            + " gx = (G)((A)gy * d);")
+    return cupy().ElementwiseKernel(
+        f"{v_dtype} v, {g_dtype} gy", f"{g_dtype} gx", body, f"minigrad_{activation}_grad",
+        preamble=f"typedef {_acc_type(g_dtype)} A;\ntypedef {_cuda_type_name(g_dtype)} G;")
 
 
 class BiasAct(Function):

@@ -325,10 +325,99 @@ def test_bias_act_half_on_cuda():
         np.testing.assert_allclose(host(y).astype(np.float64), ref.data, rtol=5e-3, atol=5e-3)
 
 
+# ------------------------------------------------------- activations: one kernel on CUDA
+
+ACT_CASES = [c for c in CASES if c[0] not in ("identity", "relu")]
+ACT_IDS = [i for i, c in zip(IDS, CASES) if c in ACT_CASES]
+
+
+def test_every_fused_activation_has_its_derivative():
+    """The activation Functions' CUDA VJP kernels (fused.ACT_DERIVATIVES, gelu's own):
+    one for each activation of ACTIVATIONS but identity and relu (ReLUGrad's), and each of
+    those Functions says so (fused_cuda, kernel_args)."""
+    from minigrad.ops.fused import ACT_DERIVATIVES
+
+    assert set(ACT_DERIVATIVES) | {"gelu", "identity", "relu"} == set(ACTIVATIONS)
+    for name, kwargs in ACT_CASES:
+        cls, defaults, _ = ACTIVATIONS[name]
+        f = cls(**{**defaults, **kwargs})
+        assert cls.fused_cuda and f.kernel_args()[0] == name
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("name,kwargs", ACT_CASES, ids=ACT_IDS)
+def test_activation_values_and_gradients(name, kwargs, dtype, device):
+    """F.<activation> alone, forward and VJP (one kernel each on CUDA, computing float16 in
+    float32 and rounding once). float16: within half an ulp (subnormals included) plus
+    float32's error of float64 at the same inputs, as the CPU's opmath path; float32 and
+    float64: within a few ulps of the CPU's result in that dtype (CUDA's erfcf, tanhf are
+    up to 4 ulps). Tails and non-finite inputs give the CPU's non-finite values."""
+    from tests.ulps import ulps
+
+    rng = np.random.default_rng(11)
+    x0 = np.concatenate([rng.standard_normal(200) * 3, [0.0, -0.0, 1e-3, -1e-3, 15.0, -15.0,
+                                                        40.0, -40.0, np.inf, -np.inf, np.nan]])
+    x0 = x0.astype(dtype)
+    gy0 = rng.standard_normal(x0.shape).astype(dtype)
+    fn = getattr(F, name)
+
+    def run(xs, gys, dev):
+        x = mg.tensor(xs, device=dev, requires_grad=True)
+        y = fn(x, **kwargs)
+        y.backward(mg.tensor(gys, device=dev))
+        assert y.dtype == x.dtype and x.grad.dtype == x.dtype
+        return host(y).astype(np.float64), host(x.grad).astype(np.float64)
+
+    got = run(x0, gy0, device)
+    want = run(x0.astype(np.float64), gy0.astype(np.float64), "cpu") if dtype == "float16" \
+        else run(x0, gy0, "cpu")
+    eps, eps32 = float(np.finfo(dtype).eps), 2.0**-23
+    g = np.abs(gy0.astype(np.float64))
+    for a, w, gg in ((got[0], want[0], 0.0), (got[1], want[1], g)):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(w))
+        fin = np.isfinite(w)
+        np.testing.assert_array_equal(a[~fin], w[~fin])
+        if dtype == "float16":
+            slack = 8 * eps32 * (np.abs(w) + gg)
+            if ACTIVATIONS[name][0].save_output:  # 1 − y² from the saved, rounded y
+                slack = slack + eps * gg
+            err = ulps(a, w, "float16", slack)
+            assert err.max() <= 0.5, (x0[err > 0.5], err[err > 0.5])
+        else:
+            err = np.abs(a[fin] - w[fin])
+            bound = 8 * eps * (np.abs(w[fin]) + np.broadcast_to(gg, w.shape)[fin]) \
+                + np.finfo(dtype).smallest_subnormal
+            bad = err > bound
+            assert not bad.any(), (x0[fin][bad], err[bad], bound[bad])
+
+
+@pytest.mark.parametrize("name,kwargs", ACT_CASES, ids=ACT_IDS)
+def test_activation_double_backward(name, kwargs, device):
+    """With create_graph the VJP is recorded (Tensor ops, not the kernel): the second
+    derivative matches float64's, in float32 and (widened, opmath) in float16."""
+    rng = np.random.default_rng(12)
+    x0 = rng.standard_normal(50) * 2
+    x0[np.abs(x0) < 1e-2] = 0.5
+    fn = getattr(F, name)
+    rx = mg.tensor(x0, requires_grad=True)
+    (rg,) = mg.autograd.grad(fn(rx, **kwargs).sum(), rx, create_graph=True)
+    (rh,) = mg.autograd.grad(rg.sum(), rx)
+    for dtype, rtol, atol in ((np.float32, 1e-5, 1e-6), (np.float16, 4e-3, 2e-3)):
+        x = mg.tensor(x0.astype(dtype), device=device, requires_grad=True)
+        (g,) = mg.autograd.grad(fn(x, **kwargs).sum(), x, create_graph=True)
+        assert g.requires_grad or name == "leaky_relu"
+        np.testing.assert_allclose(host(g).astype(np.float64), rg.data, rtol=rtol, atol=atol)
+        if name != "leaky_relu":  # piecewise linear: no second derivative graph
+            (h,) = mg.autograd.grad(g.sum(), x)
+            np.testing.assert_allclose(host(h).astype(np.float64), rh.data, rtol=rtol,
+                                       atol=atol)
+
+
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not found")
 def test_cuda_sources_compile(tmp_path, monkeypatch):
     """The row kernels (float and double) compile with nvcc for sm_80, and every bias +
-    activation ElementwiseKernel, in a kernel shaped as CuPy builds it
+    activation ElementwiseKernel, the activations' own forward and VJP kernels, each in a
+    kernel shaped as CuPy builds it
     (tests/kernels/elementwise_cuda.py), for float16/32/64 data."""
     from minigrad import _backend
     from minigrad.ops import fused
@@ -356,5 +445,8 @@ def test_cuda_sources_compile(tmp_path, monkeypatch):
         items = tuple(sorted({**defaults, **kwargs}.items()))
         for dtype in ("float16", "float32", "float64"):
             fused._bias_act_kernel.__wrapped__(name, items, dtype, dtype, dtype)
+            fused._bias_act_kernel.__wrapped__(name, items, dtype, None, dtype)
+            if name not in ("identity", "relu"):
+                fused._act_grad_kernel.__wrapped__(name, items, dtype, dtype)
     sources = [kernel_source(k, i) for i, k in enumerate(recorder.kernels)]
     assert nvcc_errors(sources, tmp_path) == ""
