@@ -11,8 +11,10 @@ For each op, forward + backward of one tensor (the gradient of ``(y * g).sum()``
 wall-clock over blocks of calls ended by a device synchronization, median of the blocks:
 
   mg fp16       minigrad on float16, as shipped;
-  mg fp16 half  the same with the op's Function.opmath switched off (half arithmetic,
-                the path before stop 29), for the ops that are one Function;
+  opmath off    the same with the op's Function.opmath switched off (half arithmetic,
+                the path before stop 29), for the ops that are one Function composed of
+                CuPy operations (not the activations of Function.fused_cuda, one kernel
+                each way on CUDA since stop 30, computing float16 in float32 inside);
   mg fp32       minigrad on float32;
   torch fp16, torch fp32   PyTorch eager, when torch with CUDA is there.
 
@@ -149,7 +151,7 @@ def main(argv=None):
             arrays = inputs(name, shape, rng)
             t = {}
             t["fp16"] = block_ms(mg_step(op, arrays, device, mg.float16), sync)
-            if cls is not None:
+            if cls is not None and not (device == "cuda" and cls.fused_cuda):
                 cls.opmath = False
                 try:
                     t["off"] = block_ms(mg_step(op, arrays, device, mg.float16), sync)
