@@ -384,8 +384,12 @@ def test_activation_values_and_gradients(name, kwargs, dtype, device):
             err = ulps(a, w, "float16", slack)
             assert err.max() <= 0.5, (x0[err > 0.5], err[err > 0.5])
         else:
+            # gelu's tail is ill-conditioned: erfc(−z/√2) and e^(−2u) magnify the rounding
+            # of their argument by about z² (the GPU and the CPU round it differently;
+            # both gelus' VJPs differed by up to 16 ulps at z ≈ −5.5 on an H200)
+            cond = 1 + x0[fin].astype(np.float64) ** 2 if name == "gelu" else 1
             err = np.abs(a[fin] - w[fin])
-            bound = 8 * eps * (np.abs(w[fin]) + np.broadcast_to(gg, w.shape)[fin]) \
+            bound = 8 * eps * cond * (np.abs(w[fin]) + np.broadcast_to(gg, w.shape)[fin]) \
                 + np.finfo(dtype).smallest_subnormal
             bad = err > bound
             assert not bad.any(), (x0[fin][bad], err[bad], bound[bad])
