@@ -647,8 +647,8 @@ def mm24_variant(label, tiling, sets, out, ref, flop, t_dense_ours, t_cublas, ou
 # 2:4 A (mm24_wgmma.cu: 34 KiB of loads a k tile against 41 KiB at 128 x 256, while the dense
 # kernel pays 48 KiB at both); the first five run in --quick.
 MM24_WGMMA_TILINGS = [{}, dict(BM=256, BN=128), dict(BM=256, BN=128, STAGES=6),
-                      dict(BM=256, BN=128, STAGES=6, META_REGS=2, META_WAIT0=0),
-                      dict(META_REGS=2, META_WAIT0=0), dict(STAGES=5), dict(STAGES=3),
+                      dict(BM=256, BN=128, STAGES=6, META_REGS=1),
+                      dict(META_REGS=1), dict(STAGES=5), dict(STAGES=3),
                       dict(BN=128), dict(BN=128, BK=128), dict(PROXY_FENCE=0),
                       dict(BM=256, BN=128, BK=128, STAGES=3), dict(BM=256, BN=128, STAGES=5)]
 MM24_WGMMA_QUICK = 5

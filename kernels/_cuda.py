@@ -825,7 +825,7 @@ def mm_24_wgmma(values, metadata, B, out=None, *, K=None, tiling=None):
     conventions, checks and result as ``mm_24`` (fp32 out unless ``out`` is in the input type;
     N padded to 8; ``K``, W's width, to check B's rows exactly). Needs an sm_90 GPU
     (DeviceError elsewhere). ``tiling``: BM (128; 256 with BN=128), BN (256/128), BK (64; 128
-    with BN=128), STAGES (4), GROUP_M (8), PROXY_FENCE (1), META_REGS (1/2), and the
+    with BN=128), STAGES (4), GROUP_M (8), PROXY_FENCE (1), META_REGS (2/1), and the
     diagnostics SP_SEL, META_WAIT0, A_SBO/B_LBO/B_SBO.
     Must equal ``reference.mm_24`` (model: ``wgmma_model.simulate_mm24_wgmma``)."""
     from . import wgmma_model

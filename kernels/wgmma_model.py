@@ -662,12 +662,13 @@ def sp_tiling(overrides: dict | None = None) -> dict:
     """mm24_wgmma.cu's tile macros with ``overrides`` applied and checked (as the .cu asserts).
     Keys: BM (128; 256 with BN 128), BN (128/256), BK (64/128), STAGES (>= 3), GROUP_M,
     PROXY_FENCE (0/1), SP_SEL (0/1),
-    META_REGS (1: one metadata register set, 2: two alternating by k tile), META_WAIT0 (0/1:
+    META_REGS (2, the default: two metadata register sets alternating by k tile; 1: one),
+    META_WAIT0 (0/1:
     wgmma.wait_group 0 before the metadata registers are rewritten; default 1 with one set,
     0 with two), and the diagnostic descriptor strides A_LBO, A_SBO, B_LBO, B_SBO."""
     t = _tiling("mm24_wgmma", SP_TILING, ("BK", "SP_SEL", "META_WAIT0", "META_REGS"),
                 overrides)
-    if t.get("META_REGS", 1) not in (1, 2):
+    if t.get("META_REGS", 2) not in (1, 2):
         raise ValueError("META_REGS (metadata register sets) must be 1 or 2")
     if t["BK"] not in (64, 128):
         raise ValueError(f"BK must be 64 or 128, got {t['BK']}")

@@ -26,7 +26,7 @@ VARIANTS = [("hgemm.cu", "-DBN=256 -DWARPS_N=4"), ("hgemm.cu", "-DBK=64 -DSTAGES
             ("mm24_wgmma.cu", "-DBN=128"), ("mm24_wgmma.cu", "-DBN=128 -DBK=128"),
             ("mm24_wgmma.cu", "-DSTAGES=5"), ("mm24_wgmma.cu", "-DSTAGES=3"),
             ("mm24_wgmma.cu", "-DPROXY_FENCE=0"), ("mm24_wgmma.cu", "-DSP_SEL=1"),
-            ("mm24_wgmma.cu", "-DMETA_WAIT0=1"),
+            ("mm24_wgmma.cu", "-DMETA_WAIT0=1"), ("mm24_wgmma.cu", "-DMETA_REGS=1"),
             ("spmv_csr.cu", "-DSPMV_ROWS=2"), ("spmv_csr.cu", "-DSPMV_ROWS=4 -DSPMV_PREFETCH=1"),
             ("spmv_csr.cu", "-DSPMV_PREFETCH=1")]
 

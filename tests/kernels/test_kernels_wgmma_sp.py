@@ -456,7 +456,7 @@ def test_cu_layout_functions_equal_the_model(tmp_path, defines):
 
 
 PTXAS_VARIANTS = ["", "-DBN=128", "-DBN=128 -DBK=128", "-DSTAGES=3", "-DSTAGES=5",
-                  "-DPROXY_FENCE=0", "-DSP_SEL=1", "-DMETA_WAIT0=0", "-DMETA_REGS=2",
+                  "-DPROXY_FENCE=0", "-DSP_SEL=1", "-DMETA_REGS=1", "-DMETA_REGS=2",
                   "-DMETA_REGS=2 -DBN=128 -DBK=128", "-DMETA_REGS=2 -DSTAGES=3",
                   "-DBM=256 -DBN=128", "-DBM=256 -DBN=128 -DSTAGES=6",
                   "-DBM=256 -DBN=128 -DMETA_REGS=2", "-DBM=256 -DBN=128 -DBK=128 -DSTAGES=3"]
@@ -473,7 +473,7 @@ def test_ptxas_no_spills_no_wgmma_serialization(tmp_path, defines):
 
 
 @pytest.mark.parametrize("defines", [None, {"BN": 128}, {"BN": 128, "BK": 128},
-                                     {"META_WAIT0": 0}, {"META_REGS": 2},
+                                     {"META_REGS": 1}, {"META_REGS": 2},
                                      {"BM": 256, "BN": 128, "STAGES": 6}])
 def test_nvrtc_builds_sm90a_with_the_launcher_options(defines):
     T.check_nvrtc_sm90a("mm24_wgmma.cu", defines,
@@ -557,11 +557,11 @@ def test_gpu_one_tile_diagnostic(cp, rng, tile):
 
 
 # The two ways of keeping a wgmma.sp's metadata register unchanged until its group retires:
-# one register set and a wait_group 0 before it is rewritten (the default), or two sets
-# alternating by k tile. (One set without the wait, META_WAIT0=0, gave wrong products on an
-# H200 in 2026-11: the hardware reads sp-meta after issue.)
-META_SCHEMES = [dict(), dict(META_REGS=2, META_WAIT0=0)]
-META_IDS = ["wait0", "regs2"]
+# two register sets alternating by k tile (the default since stop 30), or one set and a
+# wait_group 0 before it is rewritten. (One set without the wait, META_WAIT0=0, gave wrong
+# products on an H200 in 2026-11: the hardware reads sp-meta after issue.)
+META_SCHEMES = [dict(), dict(META_REGS=1)]
+META_IDS = ["regs2", "wait0"]
 
 
 @T.on_hopper
