@@ -69,7 +69,7 @@ def test_spmv_rejects_bad_options():
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), threads_per_row=3)
     with pytest.raises(ValueError, match="rows_per_group must be 1, 2 or 4, got 3"):
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), rows_per_group=3)
-    with pytest.raises(ValueError, match="pipeline must be True or False, got 'yes'"):
+    with pytest.raises(ValueError, match="pipeline must be True, False or None, got 'yes'"):
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), pipeline="yes")
     with pytest.raises(ValueError, match="pipeline=True is a schedule of the vector kernel; "
                                          "method='merge' has no pipelined form"):
@@ -117,7 +117,9 @@ for n_rows, R, dtype in ((40_000, 1, np.float32), (40_000, 2, np.float64), (300,
     want = ref.spmv_csr_vector(indptr, indices, data, x)
     G = ref.spmv_threads_per_row(indptr, dtype)
     d = [cupy.asarray(a) for a in (indptr, indices, data, x)]
-    for pipeline in (True, False):
+    # None (the default): pipelined at one row per group (measured faster there), not at R = 2
+    for pipeline in (True, False, None):
+        piped = R == 1 if pipeline is None else pipeline
         launches.clear()
         y = K.spmv_csr(*d, out=cupy.full(n_rows, np.nan, dtype), rows_per_group=R,
                        pipeline=pipeline)
@@ -125,10 +127,14 @@ for n_rows, R, dtype in ((40_000, 1, np.float32), (40_000, 2, np.float64), (300,
         ((name, defines, grid, block),) = launches
         assert name == f"spmv_csr_vector_{_cuda._TN[np.dtype(dtype).name]}_g{G}_vec", name
         assert defines == {**({"SPMV_ROWS": R} if R != 1 else {}),
-                           **({"SPMV_PIPE": 1} if pipeline else {})}, defines
+                           **({"SPMV_PIPE": 1} if piped else {})}, defines
         needed = ref.spmv_vector_grid(n_rows, G, R)
-        assert grid == ((min(needed, resident),) if pipeline else (needed,)), (grid, needed)
+        assert grid == ((min(needed, resident),) if piped else (needed,)), (grid, needed)
         assert block == (256,)
+    launches.clear()  # with the L2 prefetch the default is the one-step schedule
+    K.spmv_csr(*d, rows_per_group=R, prefetch=True)
+    ((_, defines, _, _),) = launches
+    assert "SPMV_PIPE" not in defines and defines["SPMV_PREFETCH"] == 1
     # Unaligned values: the scalar kernel, with SPMV_PIPE defined, keeps the one-step grid.
     big = cupy.zeros(len(data) + 1, dtype)
     big[1:] = d[2]
