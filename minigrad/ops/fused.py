@@ -516,6 +516,9 @@ ACTIVATIONS = {
     "sigmoid": (_act.Sigmoid, {},
                 "A e = exp(-fabs(z)); r = z >= (A)0 ? (A)1 / ((A)1 + e) : e / ((A)1 + e);"),
     "tanh": (_act.Tanh, {}, "r = tanh(z);"),
+    "softplus": (_act.Softplus, {"beta": 1.0, "threshold": 20.0},
+                 "A bz = (A)({beta!r}) * z; r = bz > (A)({threshold!r}) ? z"
+                 " : (fmax(bz, (A)0) + log1p(exp(-fabs(bz)))) / (A)({beta!r});"),
 }
 
 # GELU's forms (the CPU's, in activation.GELU): z·½erfc(−z/√2) and z·σ(2u), where
@@ -565,6 +568,9 @@ ACT_DERIVATIVES = {
             " d = s * ((A)1 + z * ((A)1 - s));",
     "sigmoid": "d = r * ((A)1 - r);",
     "tanh": "d = (A)1 - r * r;",
+    "softplus": "A bz = (A)({beta!r}) * z; A e = exp(-fabs(bz));"
+                " d = bz > (A)({threshold!r}) ? (A)1 : (bz >= (A)0 ? (A)1 / ((A)1 + e)"
+                " : e / ((A)1 + e));",
 }
 # Φ(z) + z·φ(z); and σ(2u) + 2z·σ(2u)σ(−2u)·u′ with u′ = k(1 + 3·0.044715 z²)
 _GELU_DERIVATIVES = {
@@ -681,8 +687,10 @@ def bias_act(x, bias, activation="relu", **kwargs):
     ----------
     x : Tensor
     bias : Tensor broadcastable to ``x``
-    activation : {"identity", "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh"}
-    **kwargs : the activation's keywords (``negative_slope``, ``alpha``, ``approximate``)
+    activation : {"identity", "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh",
+                  "softplus"}
+    **kwargs : the activation's keywords (``negative_slope``, ``alpha``, ``approximate``,
+        ``beta``, ``threshold``)
 
     Examples
     --------

@@ -237,7 +237,7 @@ def test_fused_softmaxes_and_cross_entropy_propagate_nan_and_inf(C, device):
 
 CASES = [(name, {}) for name in ACTIVATIONS] + [
     ("gelu", {"approximate": "tanh"}), ("leaky_relu", {"negative_slope": 0.2}),
-    ("elu", {"alpha": 0.7})]
+    ("elu", {"alpha": 0.7}), ("softplus", {"beta": 2.0, "threshold": 5.0})]
 IDS = [n + "".join(f"-{v}" for v in kw.values()) for n, kw in CASES]
 
 
