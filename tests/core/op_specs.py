@@ -672,6 +672,7 @@ _NP_ACT = {
     "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "silu": lambda z: z / (1 + np.exp(-z)),
     "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), "gelu": _np_gelu,
     "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "softplus": lambda z: np.where(z > 20, z, np.logaddexp(z, 0)),
 }
 
 
