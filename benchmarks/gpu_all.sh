@@ -55,7 +55,8 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # (the whole tree: 2244 passed, one test's fault fixed), and its fused activation kernels
 # (test_fused.py: passed after a tolerance fix); not yet on a GPU: softplus's kernels
 # (test_fused.py), the pipelined SpMV as spmv_csr's default and mm24_wgmma with META_REGS=2
-# by default (both GPU-tested as options at stop 30).
+# by default (both GPU-tested as options at stop 30), and spmv_csr_stream.cu
+# (method="stream", test_kernels_gpu.py; timed by gpu_kernels.py's "stream" rows).
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py \
 tests/kernels/test_spmv_floor.py tests/kernels/test_kernels_gpu.py \
 tests/sparse24/test_linear24.py tests/sparse24/test_semi_structured.py \

@@ -275,6 +275,7 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
     t_floor = guarded("spmv", f"{label} floor", spmv_floor_row, label, indices, data, x,
                       y_vendor, t_vendor, reps, nbytes, bw) if dtype == np.float32 else None
     methods = [("vector", {}), ("merge", {})]
+    g = K.reference.threads_per_row_for(nnz, n_rows, dtype)  # what the launcher picks
     if kind != "power-law":  # the vector kernel's schedule macros (cheap: always timed)
         # "vector" is pipelined since stop 30 (pipeline=None); pipe=0 is the one-step
         # schedule it replaced, and the other rows say their schedule explicitly
@@ -282,8 +283,12 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
         methods += [("vector", dict(rows_per_group=R, prefetch=pf, pipeline=False))
                     for R, pf in ((1, True), (2, False), (2, True), (4, False))]
         methods += [("vector", dict(rows_per_group=2, pipeline=True))]
+        # spmv_csr_stream.cu (written after stop 30 without a GPU, not yet timed), at the
+        # launcher's G and others (its lanes read shared memory, one value a step). Not on
+        # power-law rows: a row longer than its block's shared memory is summed by G lanes.
+        methods += [("stream", {})] + [("stream", dict(threads_per_row=G))
+                                       for G in (g // 2, 2 * g, 4 * g) if 2 <= G <= 32]
     if VARIANTS["on"] and kind != "power-law":
-        g = K.reference.threads_per_row_for(nnz, n_rows, dtype)  # what the launcher picks
         methods += [("vector", dict(threads_per_row=G)) for G in (g // 2, 2 * g)
                     if 2 <= G <= 32]
     for method, tuning in methods:

@@ -188,9 +188,12 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     r"""y = A x for a CSR matrix A (int32 ``indptr``/``indices``, float32/float64 ``data``).
 
     ``method``: ``"vector"`` (spmv_csr.cu, G lanes per row), ``"merge"`` (spmv_csr_merge.cu,
-    merge-path load balance) or ``None``: ``reference.spmv_method_for`` (merge for mean rows
-    of 24 nonzeros or more, or when the longest row is over 64 times the mean: that check
-    reads the row lengths, one device sync). ``threads_per_row`` overrides G for "vector";
+    merge-path load balance), ``"stream"`` (spmv_csr_stream.cu: blocks of about 1024
+    nonzeros staged in shared memory, then G lanes per row; written after stop 30 without a
+    GPU: never chosen by ``None`` until one has timed it) or ``None``:
+    ``reference.spmv_method_for`` (merge for mean rows of 24 nonzeros or more, or when the
+    longest row is over 64 times the mean: that check reads the row lengths, one device
+    sync). ``threads_per_row`` overrides G for "vector" and "stream";
     ``rows_per_group`` (1, 2 or 4 consecutive rows per group of G lanes) and ``prefetch``
     (an L2 prefetch ahead of each lane's first chunk of values) are "vector"'s tuning
     macros, timed by ``benchmarks/gpu_kernels.py`` (they change the schedule, not a sum).
@@ -217,9 +220,10 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
         raise ValueError(f"spmv_csr: rows_per_group must be 1, 2 or 4, got {rows_per_group!r}")
     if pipeline is not None and not isinstance(pipeline, (bool, np.bool_)):
         raise ValueError(f"spmv_csr: pipeline must be True, False or None, got {pipeline!r}")
-    if pipeline and method == "merge":
+    if pipeline and method in ("merge", "stream"):
         raise ValueError("spmv_csr: pipeline=True is a schedule of the vector kernel; "
-                         "method='merge' has no pipelined form (use method='vector' or None)")
+                         f"method={method!r} has no pipelined form (use method='vector' or "
+                         "None)")
     _require_device(indptr=indptr, indices=indices, data=data, x=x, out=out)
     cp = _backend.cupy()
     if out is None:
@@ -236,6 +240,13 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
         method = "vector" if pipeline else reference.spmv_method_for(
             nnz, n_rows, lambda: int(cp.diff(indptr).max()))
     tn = _TN[dtype_name(data.dtype)]
+    if method == "stream":
+        G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, data.dtype)
+        row_block = reference.spmv_stream_row_blocks(indptr, nnz, cp)
+        kernel = get_kernel("spmv_csr_stream.cu", f"spmv_csr_stream_{tn}_g{G}")
+        kernel((len(row_block) - 1,), (reference.STREAM_THREADS,),
+               (indptr, indices, data, x, out, row_block))
+        return out
     if method == "vector":
         if pipeline is None:
             pipeline = rows_per_group == 1 and not prefetch

@@ -31,7 +31,7 @@ from minigrad.dtypes import dtype_name
 
 HALF = ("float16", "bfloat16")  # the tensor-core kernels' input types
 CSR_VALUES = ("float32", "float64")  # the CSR kernels' value types
-SPMV_METHODS = ("vector", "merge")
+SPMV_METHODS = ("vector", "merge", "stream")
 THREADS_PER_ROW = (2, 4, 8, 16, 32)  # the CSR-vector group sizes spmv_csr.cu is built for
 
 
@@ -98,7 +98,8 @@ def validate_csr(fname, indptr, indices, data, x, x_name="x", x_ndim=1, out=None
 
 def validate_spmv_method(fname, method):
     if method is not None and method not in SPMV_METHODS:
-        raise ValueError(f"{fname}: method must be 'vector', 'merge' or None, got {method!r}")
+        raise ValueError(f"{fname}: method must be 'vector', 'merge', 'stream' or None, got "
+                         f"{method!r}")
 
 
 def validate_threads_per_row(fname, threads_per_row):

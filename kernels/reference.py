@@ -14,6 +14,8 @@ spmv_csr_vector        spmv_csr.cu                     G lanes per row, vector c
                                                        per-lane order, shuffle tree
 spmv_csr_merge         spmv_csr_merge.cu               merge-path split, per-thread walk,
                                                        carry order
+spmv_csr_stream        spmv_csr_stream.cu              row blocks by nonzero count, the
+                                                       scalar per-lane order, shuffle tree
 spmm_csr               spmm_csr.cu                     per row, nonzeros in storage order
 hgemm                  hgemm.cu, hgemm_wmma.cu         k16 steps in order, fp32 accumulate
 compress_24 / mm_24    mm24.cu                         packed metadata words, decoded lane
@@ -180,8 +182,9 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None):
     """y = A x for A in CSR (int32 ``indptr``/``indices``, float32/float64 ``data``, ``x``
     and ``out`` of data's dtype, all C-contiguous).
 
-    ``method`` is ``"vector"`` (spmv_csr.cu), ``"merge"`` (spmv_csr_merge.cu) or ``None``
-    (chosen from the row lengths, as the GPU launcher does).
+    ``method`` is ``"vector"`` (spmv_csr.cu), ``"merge"`` (spmv_csr_merge.cu), ``"stream"``
+    (spmv_csr_stream.cu) or ``None`` (chosen from the row lengths, as the GPU launcher
+    does: never "stream", which waits for a GPU to time it).
 
     The arguments are checked as the launcher checks them (``_validate.validate_csr``: the
     same exceptions and messages), and beyond it the CSR structure, which the launcher
@@ -191,9 +194,50 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None):
     _, _, n_cols = validate_csr("spmv_csr", indptr, indices, data, x, out=out)
     validate_spmv_method("spmv_csr", method)
     check_csr_structure("spmv_csr", indptr, indices, n_cols)
-    if (method or choose_spmv_method(indptr)) == "vector":
+    method = method or choose_spmv_method(indptr)
+    if method == "stream":
+        return _finish(_spmv_stream(indptr, indices, data, x), out)
+    if method == "vector":
         return _finish(_spmv_vector(indptr, indices, data, x), out)
     return _finish(_spmv_merge(indptr, indices, data, x), out)
+
+
+STREAM_NNZ = 1024       # STREAM_NNZ of spmv_csr_stream.cu: a block's share of the nonzeros
+STREAM_THREADS = 256    # its threads per block
+STREAM_CAP = 2 * STREAM_NNZ  # the products a block stages in shared memory
+
+
+def spmv_stream_row_blocks(indptr, nnz, xp=np):
+    """``row_block`` of spmv_csr_stream.cu: block b owns the rows r whose first nonzero index
+    lies in [b·STREAM_NNZ, (b+1)·STREAM_NNZ), rows ``row_block[b] .. row_block[b+1] - 1``;
+    ``row_block[b]`` is the first r with indptr[r] ≥ b·STREAM_NNZ (a search over the row
+    pointers: one kernel on CuPy arrays, no reading back), and the last entry is n_rows, so
+    the last block also owns the trailing empty rows. max(1, ⌈nnz / STREAM_NNZ⌉) blocks;
+    ``nnz`` is what the caller knows (indices.size), not read from indptr."""
+    n_rows = len(indptr) - 1
+    n_blocks = max(1, -(-nnz // STREAM_NNZ))
+    starts = xp.arange(n_blocks, dtype=indptr.dtype) * STREAM_NNZ  # < nnz: fits int32
+    row_block = xp.empty(n_blocks + 1, dtype=np.int32)
+    row_block[:n_blocks] = xp.searchsorted(indptr[:n_rows], starts, side="left")
+    row_block[n_blocks] = n_rows
+    return row_block
+
+
+def spmv_csr_stream(indptr, indices, data, x, out=None, *, threads_per_row=None):
+    r"""CSR-stream SpMV as ``spmv_csr_stream.cu`` sums it: each product rounded in the value
+    type, lane l of the row's G lanes adding products l, l + G, ... in order, the G sums
+    folded by the shuffle tree: the scalar CSR-vector order
+    (``spmv_csr_vector(..., vectorized=False)``), bit for bit, whichever block holds the
+    row and whether its run was staged in shared memory or not (the kernel computes the
+    same products either way). Arguments checked as in :func:`spmv_csr`."""
+    _, _, n_cols = validate_csr("spmv_csr_stream", indptr, indices, data, x, out=out)
+    validate_threads_per_row("spmv_csr_stream", threads_per_row)
+    check_csr_structure("spmv_csr_stream", indptr, indices, n_cols)
+    return _finish(_spmv_stream(indptr, indices, data, x, threads_per_row), out)
+
+
+def _spmv_stream(indptr, indices, data, x, threads_per_row=None):
+    return _spmv_vector(indptr, indices, data, x, threads_per_row, vectorized=False)
 
 
 def _finish(y, out):

@@ -304,9 +304,29 @@ def _spmv_vector_kernel(name, defines):
     return launch
 
 
+def _spmv_stream_kernel(name, defines):
+    """spmv_csr_stream.cu by its twin: block b writes the rows row_block[b] .. row_block[b+1]
+    - 1, so a grid or a row_block that misses rows leaves them as they were."""
+    tag, g = name[len("spmv_csr_stream_"):].split("_")[:2]
+    G = int(g[1:])
+
+    def run(grid, block, args):
+        indptr, indices, data, x, y, row_block = args
+        assert _c._TN[data.dtype.name] == tag and block == (reference.STREAM_THREADS,)
+        assert row_block.dtype == numpy.int32
+        y_h = reference.spmv_csr_stream(*(a.get() for a in (indptr, indices, data, x)),
+                                        threads_per_row=G)
+        rb = row_block.get()
+        for b in range(grid[0]):
+            y[rb[b]:rb[b + 1]] = cupy.asarray(y_h[rb[b]:rb[b + 1]])
+    return _one_launch("spmv_stream", run)
+
+
 def _get_kernel_emulated(filename, name, defines=None, *args, **kwargs):
     if filename == "spmv_csr.cu":
         return _spmv_vector_kernel(name, defines)
+    if filename == "spmv_csr_stream.cu":
+        return _spmv_stream_kernel(name, defines)
     return _get_kernel(filename, name, defines, *args, **kwargs)
 
 

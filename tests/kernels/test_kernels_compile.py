@@ -16,7 +16,7 @@ HEADERS = sorted(p.name for p in KERNEL_DIR.glob("*.cuh"))
 ARCHS = ["-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90a,code=sm_90a"]
 EXPECTED = {"batchnorm.cu", "hgemm.cu", "hgemm_wgmma.cu", "hgemm_wmma.cu", "im2col.cu", "mm24.cu",
             "mm24_wgmma.cu", "mma_peak.cu", "philox.cu", "spmm_csr.cu", "spmv_csr.cu",
-            "spmv_csr_merge.cu", "spmv_floor.cu"}
+            "spmv_csr_merge.cu", "spmv_csr_stream.cu", "spmv_floor.cu"}
 # Tile-macro variants of the two tensor-core GEMMs (the same macros the launchers pass).
 VARIANTS = [("hgemm.cu", "-DBN=256 -DWARPS_N=4"), ("hgemm.cu", "-DBK=64 -DSTAGES=3"),
             ("mm24.cu", "-DBN=256 -DWARPS_N=4"), ("mm24.cu", "-DBK=64 -DSTAGES=3"),
@@ -124,3 +124,15 @@ def test_nvcc_spmv_pipeline_compiles_without_spills(tmp_path, arch, defines):
     spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
     assert len(spills) == 20  # 2 types x 5 group sizes x (scalar, _vec)
     assert all(st == ld == "0" for st, ld in spills), proc.stderr
+
+
+@needs_nvcc
+@pytest.mark.parametrize("arch", ARCHS, ids=["sm_80", "sm_90a"])
+def test_nvcc_spmv_stream_compiles_without_spills(tmp_path, arch):
+    """spmv_csr_stream.cu: 10 kernels (2 types x 5 group sizes), no spills, and the shared
+    memory of STREAM_CAP values (8 KiB for float, 16 KiB for double)."""
+    proc = _compile(tmp_path, "spmv_csr_stream.cu", arch, "-Xptxas -v")
+    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
+    assert len(spills) == 10 and all(st == ld == "0" for st, ld in spills), proc.stderr
+    smem = sorted(int(b) for b in re.findall(r"(\d+) bytes smem", proc.stderr))
+    assert smem == [8192] * 5 + [16384] * 5, smem

@@ -157,6 +157,31 @@ def test_spmv_pipeline_is_the_one_step_kernel_bit_for_bit(cp, rng, dtype, kind, 
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["regular", "banded", "power-law", "empty-rows", "no-rows",
+                                  "long-row"])
+@pytest.mark.parametrize("G", [None, 2, 32])
+def test_spmv_stream_is_the_model_bit_for_bit(cp, rng, dtype, kind, G):
+    """method="stream" (spmv_csr_stream.cu, written without a GPU at stop 30): every row
+    written, the model's sums bit for bit (the products pass through shared memory, so no
+    FMA), including a block not staged (a row longer than STREAM_CAP) and power-law rows."""
+    if kind == "long-row":
+        lengths = rng.integers(1, 30, 5000)
+        lengths[2500] = 3 * ref.STREAM_NNZ + 7
+        n_rows, n_cols = 5000, 4000
+        indptr, indices, data = random_csr(rng, n_rows, n_cols, lengths, dtype)
+    else:
+        n_rows, n_cols, (indptr, indices, data) = _pipeline_case(rng, kind, dtype)
+    x = rng.uniform(-1, 1, n_cols).astype(dtype)
+    d = [cp.asarray(a) for a in (indptr, indices, data, x)]
+    y = cp.asnumpy(K.spmv_csr(*d, out=cp.full(n_rows, cp.nan, dtype), method="stream",
+                              threads_per_row=G))
+    assert not np.isnan(y).any()
+    if n_rows:
+        want = ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=G)
+        np.testing.assert_array_equal(y, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("G", [2, 8, 32])
 @pytest.mark.parametrize("R", [1, 2])
 def test_spmv_pipeline_every_group_size(cp, rng, dtype, G, R):

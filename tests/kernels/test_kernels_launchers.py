@@ -71,9 +71,11 @@ def test_spmv_rejects_bad_options():
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), rows_per_group=3)
     with pytest.raises(ValueError, match="pipeline must be True, False or None, got 'yes'"):
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), pipeline="yes")
-    with pytest.raises(ValueError, match="pipeline=True is a schedule of the vector kernel; "
-                                         "method='merge' has no pipelined form"):
-        K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), method="merge", pipeline=True)
+    for method in ("merge", "stream"):
+        with pytest.raises(ValueError, match="pipeline=True is a schedule of the vector "
+                                             f"kernel; method='{method}' has no pipelined"):
+            K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), method=method,
+                       pipeline=True)
 
 
 _FAKE_SPMV_PIPELINE = r"""
@@ -166,6 +168,64 @@ def test_spmv_pipeline_launch_on_the_cupy_stand_in():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "tests" / "fakecupy"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", _FAKE_SPMV_PIPELINE], capture_output=True,
+                         text=True, env=env, cwd=ROOT, timeout=300)
+    assert out.stdout.strip() == "ok", out.stdout[-2000:] + out.stderr[-3000:]
+
+
+_FAKE_SPMV_STREAM = r"""
+import numpy as np
+import cupy
+import fakecupy_plugin  # noqa: F401  (the CSR-stream kernels by their NumPy twin)
+import minigrad.kernels as K
+from minigrad.kernels import _cuda, reference as ref
+
+launches = []
+get_kernel = _cuda.get_kernel
+
+
+def spy(filename, name, defines=None, *args, **kwargs):
+    kernel = get_kernel(filename, name, defines, *args, **kwargs)
+
+    def launch(grid, block, kargs):
+        launches.append((filename, name, tuple(grid), tuple(block), kargs[-1].get()))
+        return kernel(grid, block, kargs)
+    return launch
+
+
+_cuda.get_kernel = spy
+rng = np.random.default_rng(0)
+for n_rows, hi, dtype in ((9000, 25, np.float32), (700, 60, np.float64), (3, 1, np.float32)):
+    lengths = rng.integers(0, hi, n_rows)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    nnz = int(indptr[-1])
+    indices = rng.integers(0, 500, nnz).astype(np.int32)
+    data = rng.uniform(-1, 1, nnz).astype(dtype)
+    x = rng.uniform(-1, 1, 500).astype(dtype)
+    G = ref.spmv_threads_per_row(indptr, dtype)
+    d = [cupy.asarray(a) for a in (indptr, indices, data, x)]
+    launches.clear()
+    y = K.spmv_csr(*d, out=cupy.full(n_rows, np.nan, dtype), method="stream")
+    np.testing.assert_array_equal(y.get(), ref.spmv_csr_stream(indptr, indices, data, x))
+    ((filename, name, grid, block, row_block),) = launches
+    assert filename == "spmv_csr_stream.cu"
+    assert name == f"spmv_csr_stream_{_cuda._TN[np.dtype(dtype).name]}_g{G}", name
+    assert grid == (max(1, -(-nnz // ref.STREAM_NNZ)),) and block == (256,)
+    np.testing.assert_array_equal(row_block, ref.spmv_stream_row_blocks(indptr, nnz))
+    y = K.spmv_csr(*d, method="stream", threads_per_row=32)
+    assert launches[-1][1].endswith("_g32")
+    np.testing.assert_array_equal(
+        y.get(), ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=32))
+print("ok")
+"""
+
+
+def test_spmv_stream_launch_on_the_cupy_stand_in():
+    """method="stream" on the CuPy stand-in, in a subprocess: the kernel named by dtype and
+    G, one block per STREAM_NNZ nonzeros, the row blocks the reference computes (each block
+    of the twin writes only its own rows, so a wrong partition leaves NaNs)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "tests" / "fakecupy"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", _FAKE_SPMV_STREAM], capture_output=True,
                          text=True, env=env, cwd=ROOT, timeout=300)
     assert out.stdout.strip() == "ok", out.stdout[-2000:] + out.stderr[-3000:]
 

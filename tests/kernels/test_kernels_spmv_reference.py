@@ -274,3 +274,111 @@ def test_out_argument_is_filled(rng):
     assert not np.isnan(out).any()
     with pytest.raises(ValueError, match="method"):
         ref.spmv_csr(indptr, indices, data, x, method="magic")
+
+
+# ---------------------------------------------------------- CSR-stream (spmv_csr_stream.cu)
+
+
+def _stream_cases(rng):
+    """(n_rows, n_cols, lengths): short rows over many blocks, empty rows (leading, inside,
+    trailing), nnz an exact multiple of STREAM_NNZ, rows as long as a block's share, and a
+    row longer than STREAM_CAP (its block is not staged)."""
+    yield 5000, 300, rng.integers(8, 25, 5000)
+    lengths = rng.integers(0, 12, 3000)
+    lengths[:5] = 0
+    lengths[-40:] = 0
+    lengths[100:400] = 0
+    yield 3000, 50, lengths
+    yield 2048, 64, np.full(2048, 8)  # nnz = 16 * STREAM_NNZ: trailing rows start at nnz
+    yield 40, 100, np.full(40, ref.STREAM_NNZ)
+    lengths = rng.integers(1, 30, 600)
+    lengths[300] = 3 * ref.STREAM_NNZ + 5
+    yield 600, 4000, lengths
+    yield 1, 10, np.array([0])
+    yield 30, 10, np.zeros(30, int)
+
+
+def test_stream_row_blocks_partition_the_rows():
+    """Block b owns exactly the rows whose first nonzero index is in [b·NNZ, (b+1)·NNZ) (the
+    last block also the rows starting at nnz): every row once, in order, and a block's run
+    of nonzeros is under NNZ plus its longest row."""
+    rng = np.random.default_rng(7)
+    NNZ = ref.STREAM_NNZ
+    for n_rows, _, lengths in _stream_cases(rng):
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        nnz = int(indptr[-1])
+        rb = ref.spmv_stream_row_blocks(indptr, nnz)
+        n_blocks = max(1, -(-nnz // NNZ))
+        assert rb.dtype == np.int32 and len(rb) == n_blocks + 1
+        assert rb[0] == 0 and rb[-1] == n_rows and np.all(np.diff(rb) >= 0)
+        owner = np.repeat(np.arange(n_blocks), np.diff(rb))
+        assert len(owner) == n_rows  # every row in exactly one block
+        want = np.minimum(indptr[:-1] // NNZ, n_blocks - 1)
+        np.testing.assert_array_equal(owner, want)
+        for b in range(n_blocks):
+            r0, r1 = rb[b], rb[b + 1]
+            run = int(indptr[r1] - indptr[r0])
+            longest = int(lengths[r0:r1].max(initial=0))
+            assert run < NNZ + longest or run == 0, (b, run, longest)
+
+
+def _stream_kernel_transcription(indptr, indices, data, x, G):
+    """spmv_csr_stream.cu line by line: each block's run staged as products (or not, past
+    STREAM_CAP), then its rows summed 256/G at a time by G lanes and the shuffle tree."""
+    T = data.dtype.type
+    n_rows = len(indptr) - 1
+    y = np.full(n_rows, np.nan, dtype=data.dtype)
+    written = np.zeros(n_rows, dtype=int)
+    rb = ref.spmv_stream_row_blocks(indptr, int(indptr[-1]))
+    for b in range(len(rb) - 1):
+        r0, r1 = int(rb[b]), int(rb[b + 1])
+        s, e = int(indptr[r0]), int(indptr[r1])
+        staged = e - s <= ref.STREAM_CAP
+        prod = np.full(ref.STREAM_CAP, np.nan, dtype=data.dtype)
+        if staged:
+            for t in range(ref.STREAM_THREADS):
+                for k in range(s + t, e, ref.STREAM_THREADS):
+                    prod[k - s] = T(data[k] * x[indices[k]])
+        rows_at_a_time = ref.STREAM_THREADS // G
+        for base in range(r0, r1, rows_at_a_time):
+            for group in range(rows_at_a_time):
+                r = base + group
+                lanes = np.zeros(G, dtype=data.dtype)
+                if r < r1:
+                    a, bb = int(indptr[r]), int(indptr[r + 1])
+                    for lane in range(G):
+                        acc = T(0)
+                        for k in range(a + lane, bb, G):
+                            acc = T(acc + (prod[k - s] if staged else T(data[k] * x[indices[k]])))
+                        lanes[lane] = acc
+                off = G // 2
+                while off:  # __shfl_down_sync at G/2, ..., 1: lane 0's chain
+                    lanes[:off] = lanes[:off] + lanes[off:2 * off]
+                    off //= 2
+                if r < r1:
+                    y[r] = lanes[0]
+                    written[r] += 1
+    assert np.all(written == 1), "every row written exactly once"
+    return y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("G", [2, 4, 32])
+def test_stream_kernel_is_the_model(dtype, G):
+    """The transcription equals reference.spmv_csr_stream bit for bit (which is the scalar
+    CSR-vector order), staged blocks and the unstaged one alike, and the dense product to
+    rounding."""
+    rng = np.random.default_rng(G)
+    for n_rows, n_cols, lengths in _stream_cases(rng):
+        if lengths.sum() > 40_000 and G != 4:
+            continue  # the transcription is slow; the large cases once
+        indptr, indices, data = random_csr(rng, n_rows, n_cols, lengths, dtype)
+        x = rng.uniform(-1, 1, n_cols).astype(dtype)
+        got = ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=G)
+        np.testing.assert_array_equal(got, _stream_kernel_transcription(indptr, indices, data,
+                                                                        x, G))
+        np.testing.assert_array_equal(got, ref.spmv_csr_vector(indptr, indices, data, x,
+                                                               threads_per_row=G,
+                                                               vectorized=False))
+        want = dense_of(indptr, indices, data, n_cols) @ x.astype(np.float64)
+        assert rel_err(got, want) < TOL[dtype]

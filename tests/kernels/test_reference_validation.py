@@ -98,7 +98,7 @@ def test_spmv_attribute_checks_agree(change, exc, match):
 
 def test_spmv_method_check_agrees():
     _same_error(ref.spmv_csr, _cuda.spmv_csr, dict(_csr(), method="fast"), ValueError,
-                "spmv_csr: method must be 'vector', 'merge' or None, got 'fast'")
+                "spmv_csr: method must be 'vector', 'merge', 'stream' or None, got 'fast'")
 
 
 @pytest.mark.parametrize("change,match", SPMV_CONTENT_CASES)

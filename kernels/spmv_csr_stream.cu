@@ -1,0 +1,120 @@
+// spmv_csr_stream.cu -- CSR SpMV for short rows, "CSR-stream" (Greathouse & Daga, SC'14,
+// "Efficient sparse matrix-vector multiplication on GPUs using the CSR storage format"): a
+// block streams one contiguous run of nonzeros through shared memory.
+//
+// Math
+//   y[r] = sum_{k = indptr[r]}^{indptr[r+1]-1} data[k] * x[indices[k]], as spmv_csr.cu.
+//
+// Why (written without a GPU after stop 30's H200 numbers, for the next one to time)
+//   On a banded matrix, whose x gathers hit in cache, the vector kernel ran at half the speed
+//   of spmv_floor.cu, which streams the same values and columns and makes the same gathers
+//   (16M nonzeros, 8-24 a row: 0.061 ms pipelined, 0.075 not, against 0.032; cuSPARSE
+//   0.054): a group of lanes works through its rows' dependent loads (row pointers, then
+//   values and columns, then x) a few rows at a time. Here a block issues all the loads of
+//   its run of values, columns and x at once, coalesced, as the floor does, and then sums
+//   its rows out of shared memory.
+//
+// Memory layout: as spmv_csr.cu (int32 indptr/indices, T = float or double), plus
+//   row_block : int32[n_blocks + 1]. Block b owns the rows r with
+//   b*STREAM_NNZ <= indptr[r] < (b+1)*STREAM_NNZ: rows row_block[b] .. row_block[b+1] - 1,
+//   row_block[b] = the first r with indptr[r] >= b*STREAM_NNZ, row_block[n_blocks] = n_rows
+//   (so the last block also owns the trailing empty rows); n_blocks = max(1,
+//   ceil(nnz / STREAM_NNZ)) (reference.spmv_stream_row_blocks). Its nonzeros
+//   [s, e) = [indptr[row_block[b]], indptr[row_block[b+1]]) number fewer than STREAM_NNZ
+//   plus the block's longest row: at most STREAM_CAP = 2*STREAM_NNZ where no row is longer
+//   than STREAM_NNZ.
+//
+// Thread -> data mapping (STREAM_THREADS = 256 a block, one block per row block)
+//   1. Products: thread t writes prod[k - s] = data[k] * x[indices[k]] (rounded in T) for
+//      k = s + t, s + t + 256, ... < e into shared memory (coalesced loads of values and
+//      columns), then __syncthreads.
+//   2. Rows: a group of G consecutive lanes per row (G = 2..32, the launcher's choice as for
+//      spmv_csr.cu), 256/G rows at a time: lane l adds prod[j] for j = l, l+G, l+2G, ... of
+//      its row in order, in T, and the G sums are folded by __shfl_down_sync at offsets G/2,
+//      ..., 1 (spmv_csr.cu's tree); lane 0 writes y[r]. Every thread runs the same number of
+//      rounds (the block's rows / (256/G), rounded up): all 32 lanes reach every shuffle, so
+//      the mask is the full warp; a group past the block's last row sums nothing and stores
+//      nothing.
+//   A run longer than STREAM_CAP (a row longer than STREAM_NNZ in the block) is not staged:
+//   phase 2 then forms each product where it adds it, from global memory: the same products
+//   in the same order, so the same bits, slower. Every product is rounded before it is
+//   added (__fmul_rn/__dmul_rn: never contracted into an FMA), so y is the scalar CSR-vector
+//   sums of reference.spmv_csr_vector(..., vectorized=False) bit for bit.
+//
+// Launch configuration
+//   grid = n_blocks, block = 256, static shared memory STREAM_CAP * sizeof(T) (8 KiB for
+//   float, 16 KiB for double at STREAM_NNZ = 1024). Kernel names:
+//   spmv_csr_stream_<f32|f64>_g<G>(indptr, indices, data, x, y, row_block).
+//
+// Reference
+//   minigrad.kernels.reference.spmv_csr_stream (the partition and the sums).
+
+#ifndef STREAM_NNZ
+#define STREAM_NNZ 1024  // nonzeros whose rows start in one block's run
+#endif
+#define STREAM_THREADS 256
+#define STREAM_CAP (2 * STREAM_NNZ)
+
+__device__ __forceinline__ float mul_rn(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ double mul_rn(double a, double b) { return __dmul_rn(a, b); }
+
+template <typename T>
+__device__ __forceinline__ T product(const int* __restrict__ indices, const T* __restrict__ data,
+                                     const T* __restrict__ x, int k) {
+    return mul_rn(__ldcs(data + k), __ldg(x + __ldcs(indices + k)));
+}
+
+template <typename T, int G>
+__device__ __forceinline__ void spmv_csr_stream(const int* __restrict__ indptr,
+                                                const int* __restrict__ indices,
+                                                const T* __restrict__ data,
+                                                const T* __restrict__ x, T* __restrict__ y,
+                                                const int* __restrict__ row_block) {
+    __shared__ T prod[STREAM_CAP];
+    const int r0 = __ldg(row_block + blockIdx.x), r1 = __ldg(row_block + blockIdx.x + 1);
+    const int s = __ldg(indptr + r0), e = __ldg(indptr + r1);
+    const bool staged = e - s <= STREAM_CAP;  // the same for the whole block
+    if (staged) {
+        // unrolled, so that a thread's next loads are issued before its first gather returns
+#pragma unroll 4
+        for (int k = s + threadIdx.x; k < e; k += STREAM_THREADS)
+            prod[k - s] = product(indices, data, x, k);
+    }
+    __syncthreads();
+
+    constexpr int ROWS = STREAM_THREADS / G;  // rows summed at a time
+    const int lane = threadIdx.x % G;
+    const int group = threadIdx.x / G;
+    for (int base = r0; base < r1; base += ROWS) {  // the same rounds in every thread
+        const int r = base + group;
+        T sum = T(0);
+        if (r < r1) {
+            const int a = __ldg(indptr + r), b = __ldg(indptr + r + 1);
+            if (staged) {
+                for (int k = a + lane; k < b; k += G) sum += prod[k - s];
+            } else {
+                for (int k = a + lane; k < b; k += G) sum += product(indices, data, x, k);
+            }
+        }
+#pragma unroll
+        for (int off = G / 2; off > 0; off /= 2) sum += __shfl_down_sync(0xffffffffu, sum, off, G);
+        if (lane == 0 && r < r1) y[r] = sum;
+    }
+}
+
+#define SPMV_STREAM_KERNEL(T, TN, G)                                                           \
+    extern "C" __global__ void __launch_bounds__(STREAM_THREADS) spmv_csr_stream_##TN##_g##G(  \
+        const int* indptr, const int* indices, const T* data, const T* x, T* y,                \
+        const int* row_block) {                                                                \
+        spmv_csr_stream<T, G>(indptr, indices, data, x, y, row_block);                         \
+    }
+
+#define SPMV_STREAM_ALL_G(T, TN) \
+    SPMV_STREAM_KERNEL(T, TN, 2) \
+    SPMV_STREAM_KERNEL(T, TN, 4) \
+    SPMV_STREAM_KERNEL(T, TN, 8) \
+    SPMV_STREAM_KERNEL(T, TN, 16) \
+    SPMV_STREAM_KERNEL(T, TN, 32)
+
+SPMV_STREAM_ALL_G(float, f32)
+SPMV_STREAM_ALL_G(double, f64)
