@@ -79,6 +79,7 @@ def cases(tiny):
         ("tanh", (n, m), mg.tanh, lambda tF: tF.tanh, activation.Tanh),
         ("gelu", (n, m), F.gelu, lambda tF: tF.gelu, activation.GELU),
         ("silu", (n, m), F.silu, lambda tF: tF.silu, activation.SiLU),
+        ("softplus", (n, m), F.softplus, lambda tF: tF.softplus, activation.Softplus),
         ("mish", (n, m), F.mish, lambda tF: tF.mish, None),
         ("hardswish", (n, m), F.hardswish, lambda tF: tF.hardswish, None),
         ("softmax", (n, m), lambda t: F.softmax(t, dim=-1),
