@@ -1,4 +1,6 @@
-"""The one timing helper of the CPU benchmarks: median wall time after a warm-up."""
+"""The timing helpers of the benchmarks: median wall time after a warm-up (CPU), and
+wall-clock over blocks of calls ended by a device synchronization (GPU: the host's queued
+work counted once, its overlap with the GPU not double counted)."""
 import statistics
 import time
 
@@ -13,3 +15,21 @@ def median_time(fn, repeats=30, warmup=5):
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def block_ms(step, sync, reps):
+    """Wall-clock ms per ``step()`` over one block of ``reps`` calls ended by ``sync()``."""
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        step()
+    sync()
+    return (time.perf_counter() - t0) / reps * 1e3
+
+
+def median_block_ms(step, sync, reps, warmup, blocks):
+    """Median of :func:`block_ms` over ``blocks`` blocks, after ``warmup`` calls and a
+    ``sync()``."""
+    for _ in range(warmup):
+        step()
+    sync()
+    return statistics.median([block_ms(step, sync, reps) for _ in range(blocks)])

@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import _timing  # noqa: E402
 from _gpu_report import (  # noqa: E402
     Recorder,
     device_info,
@@ -88,20 +89,13 @@ def sync():
 def block_ms(step, reps):
     """Wall-clock ms per ``step()`` over one block of ``reps`` steps ended by a device
     synchronization."""
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        step()
-    sync()
-    return (time.perf_counter() - t0) / reps * 1e3
+    return _timing.block_ms(step, sync, reps)
 
 
 def time_steps(step, reps, warmup, blocks=None):
     """Median wall-clock ms per ``step()`` over ``blocks`` blocks of ``reps`` steps."""
     blocks = SIZE["blocks"] if blocks is None else blocks
-    for _ in range(warmup):
-        step()
-    sync()
-    return statistics.median([block_ms(step, reps) for _ in range(blocks)])
+    return _timing.median_block_ms(step, sync, reps, warmup, blocks)
 
 
 def time_interleaved(step_a, step_b, reps, warmup, blocks=None):

@@ -24,9 +24,7 @@ Its output goes to stdout (benchmarks/gpu_session.sh appends it to gpu-run.log).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,24 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import _timing  # noqa: E402
+
 import minigrad as mg  # noqa: E402
 
 F = mg.nn.functional
 
 
-def block_ms(fn, sync, blocks=7, per_block=10):
-    """Median milliseconds per call of ``fn()`` over blocks of calls ended by ``sync()``."""
-    fn()
-    fn()
-    sync()
-    times = []
-    for _ in range(blocks):
-        t0 = time.perf_counter()
-        for _ in range(per_block):
-            fn()
-        sync()
-        times.append((time.perf_counter() - t0) / per_block)
-    return 1e3 * statistics.median(times)
+def block_ms(fn, sync):
+    """Median ms per call of ``fn()``: 7 blocks of 10 calls, each ended by ``sync()``."""
+    return _timing.median_block_ms(fn, sync, reps=10, warmup=2, blocks=7)
 
 
 def cases(tiny):
