@@ -206,7 +206,8 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     prefetch. Measured on an H200 (stop 30, 16M nonzeros, 8-24 a row): banded columns
     0.061 against 0.075 ms (cuSPARSE 0.054), uniform columns 0.132 against 0.129 ms
     (cuSPARSE 0.132); with R = 2 it was slower than R = 2 alone.
-    Must equal ``reference.spmv_csr_vector`` / ``reference.spmv_csr_merge``.
+    Must equal ``reference.spmv_csr_vector`` / ``reference.spmv_csr_merge`` /
+    ``reference.spmv_csr_stream``.
 
     Checks dtypes, shapes and layouts as the reference does (``_validate.validate_csr``), but
     not the CSR structure (``indptr`` from 0, non-decreasing, to nnz; column indices within
