@@ -288,6 +288,7 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
         # power-law rows: a row longer than its block's shared memory is summed by G lanes.
         methods += [("stream", {})] + [("stream", dict(threads_per_row=G))
                                        for G in (g // 2, 2 * g, 4 * g) if 2 <= G <= 32]
+        methods += [("stream", dict(stream_nnz=n)) for n in (512, 2048)]
     if VARIANTS["on"] and kind != "power-law":
         methods += [("vector", dict(threads_per_row=G)) for G in (g // 2, 2 * g)
                     if 2 <= G <= 32]
@@ -302,7 +303,7 @@ def spmv_case(label, kind, n_rows, mean, dtype, reps):
 
 
 SPMV_TUNING_NAMES = {"threads_per_row": "G", "rows_per_group": "R", "prefetch": "prefetch",
-                     "pipeline": "pipe"}
+                     "pipeline": "pipe", "stream_nnz": "nnz"}
 
 
 def spmv_method(label, method, csr, out, y_vendor, t_vendor, reps, info, nbytes, bw, tuning,

@@ -184,7 +184,7 @@ _TAG = {**_TN, "float16": "f16", "bfloat16": "bf16"}
 
 
 def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row=None,
-             rows_per_group=1, prefetch=False, pipeline=None):
+             rows_per_group=1, prefetch=False, pipeline=None, stream_nnz=None):
     r"""y = A x for a CSR matrix A (int32 ``indptr``/``indices``, float32/float64 ``data``).
 
     ``method``: ``"vector"`` (spmv_csr.cu, G lanes per row), ``"merge"`` (spmv_csr_merge.cu,
@@ -193,7 +193,8 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     GPU: never chosen by ``None`` until one has timed it) or ``None``:
     ``reference.spmv_method_for`` (merge for mean rows of 24 nonzeros or more, or when the
     longest row is over 64 times the mean: that check reads the row lengths, one device
-    sync). ``threads_per_row`` overrides G for "vector" and "stream";
+    sync). ``threads_per_row`` overrides G for "vector" and "stream"; ``stream_nnz``
+    (256, 512, 1024 or 2048; default 1024) is "stream"'s nonzeros a block (STREAM_NNZ);
     ``rows_per_group`` (1, 2 or 4 consecutive rows per group of G lanes) and ``prefetch``
     (an L2 prefetch ahead of each lane's first chunk of values) are "vector"'s tuning
     macros, timed by ``benchmarks/gpu_kernels.py`` (they change the schedule, not a sum).
@@ -219,6 +220,11 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     validate_threads_per_row("spmv_csr", threads_per_row)
     if rows_per_group not in reference.SPMV_ROWS_PER_GROUP:
         raise ValueError(f"spmv_csr: rows_per_group must be 1, 2 or 4, got {rows_per_group!r}")
+    if stream_nnz is not None and (stream_nnz not in reference.STREAM_NNZ_CHOICES
+                                   or method != "stream"):
+        raise ValueError("spmv_csr: stream_nnz is method='stream''s nonzeros a block, one of "
+                         f"{reference.STREAM_NNZ_CHOICES}; got {stream_nnz!r} with method="
+                         f"{method!r}")
     if pipeline is not None and not isinstance(pipeline, (bool, np.bool_)):
         raise ValueError(f"spmv_csr: pipeline must be True, False or None, got {pipeline!r}")
     if pipeline and method in ("merge", "stream"):
@@ -243,8 +249,10 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     tn = _TN[dtype_name(data.dtype)]
     if method == "stream":
         G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, data.dtype)
-        row_block = reference.spmv_stream_row_blocks(indptr, nnz, cp)
-        kernel = get_kernel("spmv_csr_stream.cu", f"spmv_csr_stream_{tn}_g{G}")
+        per_block = stream_nnz or reference.STREAM_NNZ
+        row_block = reference.spmv_stream_row_blocks(indptr, nnz, cp, per_block)
+        defines = None if per_block == reference.STREAM_NNZ else {"STREAM_NNZ": per_block}
+        kernel = get_kernel("spmv_csr_stream.cu", f"spmv_csr_stream_{tn}_g{G}", defines)
         kernel((len(row_block) - 1,), (reference.STREAM_THREADS,),
                (indptr, indices, data, x, out, row_block))
         return out

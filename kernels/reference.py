@@ -203,20 +203,23 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None):
 
 
 STREAM_NNZ = 1024       # STREAM_NNZ of spmv_csr_stream.cu: a block's share of the nonzeros
+# what the launcher's stream_nnz takes (2 x 2048 doubles = 32 KiB of static shared memory)
+STREAM_NNZ_CHOICES = (256, 512, 1024, 2048)
 STREAM_THREADS = 256    # its threads per block
 STREAM_CAP = 2 * STREAM_NNZ  # the products a block stages in shared memory
 
 
-def spmv_stream_row_blocks(indptr, nnz, xp=np):
+def spmv_stream_row_blocks(indptr, nnz, xp=np, nnz_per_block=STREAM_NNZ):
     """``row_block`` of spmv_csr_stream.cu: block b owns the rows r whose first nonzero index
-    lies in [b·STREAM_NNZ, (b+1)·STREAM_NNZ), rows ``row_block[b] .. row_block[b+1] - 1``;
-    ``row_block[b]`` is the first r with indptr[r] ≥ b·STREAM_NNZ (a search over the row
-    pointers: one kernel on CuPy arrays, no reading back), and the last entry is n_rows, so
-    the last block also owns the trailing empty rows. max(1, ⌈nnz / STREAM_NNZ⌉) blocks;
-    ``nnz`` is what the caller knows (indices.size), not read from indptr."""
+    lies in [b·NNZ, (b+1)·NNZ) (NNZ = ``nnz_per_block``, the kernel's STREAM_NNZ), rows
+    ``row_block[b] .. row_block[b+1] - 1``; ``row_block[b]`` is the first r with
+    indptr[r] ≥ b·NNZ (a search over the row pointers: one kernel on CuPy arrays, no reading
+    back), and the last entry is n_rows, so the last block also owns the trailing empty
+    rows. max(1, ⌈nnz / NNZ⌉) blocks; ``nnz`` is what the caller knows (indices.size), not
+    read from indptr."""
     n_rows = len(indptr) - 1
-    n_blocks = max(1, -(-nnz // STREAM_NNZ))
-    starts = xp.arange(n_blocks, dtype=indptr.dtype) * STREAM_NNZ  # < nnz: fits int32
+    n_blocks = max(1, -(-nnz // nnz_per_block))
+    starts = xp.arange(n_blocks, dtype=indptr.dtype) * nnz_per_block  # < nnz: fits int32
     row_block = xp.empty(n_blocks + 1, dtype=np.int32)
     row_block[:n_blocks] = xp.searchsorted(indptr[:n_rows], starts, side="left")
     row_block[n_blocks] = n_rows

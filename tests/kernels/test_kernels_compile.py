@@ -128,11 +128,13 @@ def test_nvcc_spmv_pipeline_compiles_without_spills(tmp_path, arch, defines):
 
 @needs_nvcc
 @pytest.mark.parametrize("arch", ARCHS, ids=["sm_80", "sm_90a"])
-def test_nvcc_spmv_stream_compiles_without_spills(tmp_path, arch):
-    """spmv_csr_stream.cu: 10 kernels (2 types x 5 group sizes), no spills, and the shared
-    memory of STREAM_CAP values (8 KiB for float, 16 KiB for double)."""
-    proc = _compile(tmp_path, "spmv_csr_stream.cu", arch, "-Xptxas -v")
+@pytest.mark.parametrize("nnz", [256, 1024, 2048])
+def test_nvcc_spmv_stream_compiles_without_spills(tmp_path, arch, nnz):
+    """spmv_csr_stream.cu at the launcher's STREAM_NNZ settings: 10 kernels (2 types x 5
+    group sizes), no spills, and the shared memory of STREAM_CAP = 2·STREAM_NNZ values (8
+    KiB for float, 16 KiB for double at 1024)."""
+    proc = _compile(tmp_path, "spmv_csr_stream.cu", arch, f"-DSTREAM_NNZ={nnz} -Xptxas -v")
     spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
     assert len(spills) == 10 and all(st == ld == "0" for st, ld in spills), proc.stderr
     smem = sorted(int(b) for b in re.findall(r"(\d+) bytes smem", proc.stderr))
-    assert smem == [8192] * 5 + [16384] * 5, smem
+    assert smem == [8 * nnz] * 5 + [16 * nnz] * 5, smem

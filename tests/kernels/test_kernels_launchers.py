@@ -71,6 +71,12 @@ def test_spmv_rejects_bad_options():
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), rows_per_group=3)
     with pytest.raises(ValueError, match="pipeline must be True, False or None, got 'yes'"):
         K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), pipeline="yes")
+    with pytest.raises(ValueError, match="stream_nnz is method='stream''s nonzeros a block"):
+        K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), method="stream",
+                   stream_nnz=300)
+    with pytest.raises(ValueError, match="got 512 with method='vector'"):
+        K.spmv_csr(indptr, indices, data, np.ones(2, np.float32), method="vector",
+                   stream_nnz=512)
     for method in ("merge", "stream"):
         with pytest.raises(ValueError, match="pipeline=True is a schedule of the vector "
                                              f"kernel; method='{method}' has no pipelined"):
@@ -187,7 +193,8 @@ def spy(filename, name, defines=None, *args, **kwargs):
     kernel = get_kernel(filename, name, defines, *args, **kwargs)
 
     def launch(grid, block, kargs):
-        launches.append((filename, name, tuple(grid), tuple(block), kargs[-1].get()))
+        launches.append((filename, name, tuple(grid), tuple(block), kargs[-1].get(),
+                         dict(defines or {})))
         return kernel(grid, block, kargs)
     return launch
 
@@ -206,11 +213,21 @@ for n_rows, hi, dtype in ((9000, 25, np.float32), (700, 60, np.float64), (3, 1, 
     launches.clear()
     y = K.spmv_csr(*d, out=cupy.full(n_rows, np.nan, dtype), method="stream")
     np.testing.assert_array_equal(y.get(), ref.spmv_csr_stream(indptr, indices, data, x))
-    ((filename, name, grid, block, row_block),) = launches
-    assert filename == "spmv_csr_stream.cu"
+    ((filename, name, grid, block, row_block, defines),) = launches
+    assert filename == "spmv_csr_stream.cu" and defines == {}
     assert name == f"spmv_csr_stream_{_cuda._TN[np.dtype(dtype).name]}_g{G}", name
     assert grid == (max(1, -(-nnz // ref.STREAM_NNZ)),) and block == (256,)
     np.testing.assert_array_equal(row_block, ref.spmv_stream_row_blocks(indptr, nnz))
+    for per_block in (256, 2048):  # STREAM_NNZ as a macro, and the partition made for it
+        launches.clear()
+        y = K.spmv_csr(*d, out=cupy.full(n_rows, np.nan, dtype), method="stream",
+                       stream_nnz=per_block)
+        np.testing.assert_array_equal(y.get(), ref.spmv_csr_stream(indptr, indices, data, x))
+        ((_, _, grid, _, row_block, defines),) = launches
+        assert defines == {"STREAM_NNZ": per_block}
+        assert grid == (max(1, -(-nnz // per_block)),)
+        np.testing.assert_array_equal(row_block,
+                                      ref.spmv_stream_row_blocks(indptr, nnz, np, per_block))
     y = K.spmv_csr(*d, method="stream", threads_per_row=32)
     assert launches[-1][1].endswith("_g32")
     np.testing.assert_array_equal(

@@ -298,16 +298,16 @@ def _stream_cases(rng):
     yield 30, 10, np.zeros(30, int)
 
 
-def test_stream_row_blocks_partition_the_rows():
+@pytest.mark.parametrize("NNZ", ref.STREAM_NNZ_CHOICES)
+def test_stream_row_blocks_partition_the_rows(NNZ):
     """Block b owns exactly the rows whose first nonzero index is in [b·NNZ, (b+1)·NNZ) (the
     last block also the rows starting at nnz): every row once, in order, and a block's run
     of nonzeros is under NNZ plus its longest row."""
     rng = np.random.default_rng(7)
-    NNZ = ref.STREAM_NNZ
     for n_rows, _, lengths in _stream_cases(rng):
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
         nnz = int(indptr[-1])
-        rb = ref.spmv_stream_row_blocks(indptr, nnz)
+        rb = ref.spmv_stream_row_blocks(indptr, nnz, np, NNZ)
         n_blocks = max(1, -(-nnz // NNZ))
         assert rb.dtype == np.int32 and len(rb) == n_blocks + 1
         assert rb[0] == 0 and rb[-1] == n_rows and np.all(np.diff(rb) >= 0)
@@ -322,19 +322,21 @@ def test_stream_row_blocks_partition_the_rows():
             assert run < NNZ + longest or run == 0, (b, run, longest)
 
 
-def _stream_kernel_transcription(indptr, indices, data, x, G):
+def _stream_kernel_transcription(indptr, indices, data, x, G, NNZ=ref.STREAM_NNZ):
     """spmv_csr_stream.cu line by line: each block's run staged as products (or not, past
-    STREAM_CAP), then its rows summed 256/G at a time by G lanes and the shuffle tree."""
+    STREAM_CAP = 2·NNZ), then its rows summed 256/G at a time by G lanes and the shuffle
+    tree."""
     T = data.dtype.type
     n_rows = len(indptr) - 1
     y = np.full(n_rows, np.nan, dtype=data.dtype)
     written = np.zeros(n_rows, dtype=int)
-    rb = ref.spmv_stream_row_blocks(indptr, int(indptr[-1]))
+    rb = ref.spmv_stream_row_blocks(indptr, int(indptr[-1]), np, NNZ)
+    cap = 2 * NNZ
     for b in range(len(rb) - 1):
         r0, r1 = int(rb[b]), int(rb[b + 1])
         s, e = int(indptr[r0]), int(indptr[r1])
-        staged = e - s <= ref.STREAM_CAP
-        prod = np.full(ref.STREAM_CAP, np.nan, dtype=data.dtype)
+        staged = e - s <= cap
+        prod = np.full(cap, np.nan, dtype=data.dtype)
         if staged:
             for t in range(ref.STREAM_THREADS):
                 for k in range(s + t, e, ref.STREAM_THREADS):
@@ -363,20 +365,20 @@ def _stream_kernel_transcription(indptr, indices, data, x, G):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("G", [2, 4, 32])
-def test_stream_kernel_is_the_model(dtype, G):
+@pytest.mark.parametrize("G,NNZ", [(2, 1024), (4, 1024), (32, 1024), (4, 256), (8, 2048)])
+def test_stream_kernel_is_the_model(dtype, G, NNZ):
     """The transcription equals reference.spmv_csr_stream bit for bit (which is the scalar
-    CSR-vector order), staged blocks and the unstaged one alike, and the dense product to
-    rounding."""
+    CSR-vector order) at every STREAM_NNZ, staged blocks and unstaged ones alike, and the
+    dense product to rounding."""
     rng = np.random.default_rng(G)
     for n_rows, n_cols, lengths in _stream_cases(rng):
-        if lengths.sum() > 40_000 and G != 4:
+        if lengths.sum() > 40_000 and (G, NNZ) != (4, 1024):
             continue  # the transcription is slow; the large cases once
         indptr, indices, data = random_csr(rng, n_rows, n_cols, lengths, dtype)
         x = rng.uniform(-1, 1, n_cols).astype(dtype)
         got = ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=G)
         np.testing.assert_array_equal(got, _stream_kernel_transcription(indptr, indices, data,
-                                                                        x, G))
+                                                                        x, G, NNZ))
         np.testing.assert_array_equal(got, ref.spmv_csr_vector(indptr, indices, data, x,
                                                                threads_per_row=G,
                                                                vectorized=False))
