@@ -50,6 +50,16 @@ class Recorder:
         return [r["name"] for r in self.results if "error" in r]
 
 
+def torch_or_none():
+    """torch when it imports (a reference beside minigrad: cuSPARSELt, PyTorch's kernels,
+    the versions), else None: the rows that need it are left out."""
+    try:
+        import torch
+    except Exception:  # noqa: BLE001 -- torch is optional on the GPU machine
+        return None
+    return torch
+
+
 def device_info(cp):
     """Name, compute capability, SM count and memory of the current CUDA device;
     ``cp=None`` describes a CPU smoke run."""

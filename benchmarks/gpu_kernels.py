@@ -58,6 +58,7 @@ from _gpu_report import (  # noqa: E402
     fmt,
     markdown_header,
     results_path,
+    torch_or_none,
     versions,
 )
 
@@ -748,17 +749,8 @@ def cusparselt_time(torch, sets, ref):
     return t, err
 
 
-def _torch_or_none():
-    """torch when it imports (for cuSPARSELt and the versions), else None."""
-    try:
-        import torch
-    except Exception:  # noqa: BLE001 -- the cuSPARSELt rows are left out
-        return None
-    return torch
-
-
 def bench_mm24(quick):
-    torch = _torch_or_none()
+    torch = torch_or_none()
     if VARIANTS["on"]:
         for t in MM24_TILINGS:
             guarded("check", f"mm24 {tiling_name(t)}", check_variant, "mm24", t)
@@ -842,7 +834,7 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     meta = dict(date=dt.datetime.now().isoformat(timespec="seconds"), device=device_info(cp),
-                versions=versions(cp, _torch_or_none()), quick=args.quick, only=sorted(only),
+                versions=versions(cp, torch_or_none()), quick=args.quick, only=sorted(only),
                 variants=args.variants)
     print(json.dumps(meta, indent=1), flush=True)
     stem = f"gpu-{dt.date.today().isoformat()}"

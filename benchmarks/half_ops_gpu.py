@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import _timing  # noqa: E402
+from _gpu_report import torch_or_none  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 
@@ -92,26 +93,26 @@ def inputs(name, shape, rng):
     return [a]
 
 
-def mg_step(op, arrays, device, dtype):
-    args = [mg.tensor(a, dtype=dtype, device=device, requires_grad=True) for a in arrays]
-    g = mg.ones_like(op(*args).detach())
+def fwd_bwd(op, args, ones_like):
+    """One forward + backward of ``op`` on ``args`` (leaves): the gradient of
+    ``(op(*args) * g).sum()``, g = 1, in minigrad or PyTorch alike."""
+    g = ones_like(op(*args).detach())
 
     def step():
         for t in args:
             t.grad = None
         (op(*args) * g).sum().backward()
     return step
+
+
+def mg_step(op, arrays, device, dtype):
+    args = [mg.tensor(a, dtype=dtype, device=device, requires_grad=True) for a in arrays]
+    return fwd_bwd(op, args, mg.ones_like)
 
 
 def torch_step(op, arrays, torch, dtype):
     args = [torch.tensor(a, dtype=dtype, device="cuda", requires_grad=True) for a in arrays]
-    g = torch.ones_like(op(*args).detach())
-
-    def step():
-        for t in args:
-            t.grad = None
-        (op(*args) * g).sum().backward()
-    return step
+    return fwd_bwd(op, args, torch.ones_like)
 
 
 def main(argv=None):
@@ -121,14 +122,9 @@ def main(argv=None):
     args = p.parse_args(argv)
     device = args.device
     sync = mg.cuda.synchronize if device == "cuda" else (lambda: None)
-    torch = None
-    if device == "cuda":
-        try:
-            import torch as _torch
-            if _torch.cuda.is_available():
-                torch = _torch
-        except ImportError:
-            pass
+    torch = torch_or_none() if device == "cuda" else None
+    if torch is not None and not torch.cuda.is_available():
+        torch = None
     rng = np.random.default_rng(0)
     table, torch_F = cases(args.tiny)
     tF = torch_F() if torch is not None else None
