@@ -79,6 +79,8 @@
 //   shuffle tree). The GPU contracts a*b+s into one FMA; the reference rounds twice, so the
 //   two agree to rounding, not bit for bit.
 
+#include "spmv_common.cuh"
+
 template <typename T> struct Vec16;
 template <> struct Vec16<float> {
     static constexpr int V = 4;
@@ -203,15 +205,6 @@ struct RowPass {
     }
 };
 
-// A row's G partial sums folded by __shfl_down_sync at offsets G/2, G/4, ..., 1 (the tree
-// reference.spmv_csr_vector models; both schedules use this one): lane 0 gets the row's sum.
-template <typename T, int G>
-__device__ __forceinline__ T fold_lanes(T sum, unsigned mask) {
-#pragma unroll
-    for (int off = G / 2; off > 0; off /= 2) sum += __shfl_down_sync(mask, sum, off, G);
-    return sum;
-}
-
 template <typename T, int G, bool VEC, int R>
 __device__ __forceinline__ void spmv_csr_vector(int n_rows, const int* __restrict__ indptr,
                                                 const int* __restrict__ indices,
@@ -319,12 +312,5 @@ __device__ __forceinline__ void spmv_csr_vector_pipe(int n_rows_, const int* __r
         SPMV_VECTOR_VEC(T, G, n_rows, indptr, indices, data, x, y);                            \
     }
 
-#define SPMV_VECTOR_ALL_G(T, TN) \
-    SPMV_VECTOR_KERNEL(T, TN, 2) \
-    SPMV_VECTOR_KERNEL(T, TN, 4) \
-    SPMV_VECTOR_KERNEL(T, TN, 8) \
-    SPMV_VECTOR_KERNEL(T, TN, 16) \
-    SPMV_VECTOR_KERNEL(T, TN, 32)
-
-SPMV_VECTOR_ALL_G(float, f32)
-SPMV_VECTOR_ALL_G(double, f64)
+SPMV_FOR_EACH_G(SPMV_VECTOR_KERNEL, float, f32)
+SPMV_FOR_EACH_G(SPMV_VECTOR_KERNEL, double, f64)

@@ -31,7 +31,7 @@
 //   2. Rows: a group of G consecutive lanes per row (G = 2..32, the launcher's choice as for
 //      spmv_csr.cu), 256/G rows at a time: lane l adds prod[j] for j = l, l+G, l+2G, ... of
 //      its row in order, in T, and the G sums are folded by __shfl_down_sync at offsets G/2,
-//      ..., 1 (spmv_csr.cu's tree); lane 0 writes y[r]. Every thread runs the same number of
+//      ..., 1 (fold_lanes of spmv_common.cuh, spmv_csr.cu's tree); lane 0 writes y[r]. Every thread runs the same number of
 //      rounds (the block's rows / (256/G), rounded up): all 32 lanes reach every shuffle, so
 //      the mask is the full warp; a group past the block's last row sums nothing and stores
 //      nothing.
@@ -48,6 +48,8 @@
 //
 // Reference
 //   minigrad.kernels.reference.spmv_csr_stream (the partition and the sums).
+
+#include "spmv_common.cuh"
 
 #ifndef STREAM_NNZ
 #define STREAM_NNZ 1024  // nonzeros whose rows start in one block's run
@@ -96,8 +98,7 @@ __device__ __forceinline__ void spmv_csr_stream(const int* __restrict__ indptr,
                 for (int k = a + lane; k < b; k += G) sum += product(indices, data, x, k);
             }
         }
-#pragma unroll
-        for (int off = G / 2; off > 0; off /= 2) sum += __shfl_down_sync(0xffffffffu, sum, off, G);
+        sum = fold_lanes<T, G>(sum, 0xffffffffu);
         if (lane == 0 && r < r1) y[r] = sum;
     }
 }
@@ -109,12 +110,5 @@ __device__ __forceinline__ void spmv_csr_stream(const int* __restrict__ indptr,
         spmv_csr_stream<T, G>(indptr, indices, data, x, y, row_block);                         \
     }
 
-#define SPMV_STREAM_ALL_G(T, TN) \
-    SPMV_STREAM_KERNEL(T, TN, 2) \
-    SPMV_STREAM_KERNEL(T, TN, 4) \
-    SPMV_STREAM_KERNEL(T, TN, 8) \
-    SPMV_STREAM_KERNEL(T, TN, 16) \
-    SPMV_STREAM_KERNEL(T, TN, 32)
-
-SPMV_STREAM_ALL_G(float, f32)
-SPMV_STREAM_ALL_G(double, f64)
+SPMV_FOR_EACH_G(SPMV_STREAM_KERNEL, float, f32)
+SPMV_FOR_EACH_G(SPMV_STREAM_KERNEL, double, f64)
