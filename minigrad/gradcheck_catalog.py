@@ -112,6 +112,13 @@ def _away(rng, *shape, lo=0.2, hi=1.5):
     return _T(rng.choice([-1.0, 1.0], size=shape) * rng.uniform(lo, hi, size=shape))
 
 
+def _off_hard_kinks(rng, *shape):
+    """Values in each piece of hardsigmoid/hardswish (below −3, between, above 3), at
+    least 0.1 from the kinks at ±3."""
+    return _T(rng.choice([-4.5, -1.5, 0.5, 1.5, 4.5], size=shape)
+              + rng.uniform(-1.4, 1.4, size=shape))
+
+
 def _positive(rng, *shape, lo=0.5, hi=2.0):
     return _T(rng.uniform(lo, hi, size=shape))
 
@@ -326,6 +333,10 @@ def _op_cases():
                                        + rng.uniform(-0.1, 0.1, size=s))),
         _unary("silu", lambda x: mg.silu(x)),
         _unary("softplus", lambda x: mg.softplus(x)),
+        _unary("hardsigmoid", lambda x: mg.nn.functional.hardsigmoid(x),
+               draw=_off_hard_kinks),
+        _unary("hardswish", lambda x: mg.nn.functional.hardswish(x), draw=_off_hard_kinks),
+        _unary("mish", lambda x: mg.nn.functional.mish(x)),
         # ----------------------------------------------------------- reductions
         _unary("sum(dim)", lambda x: x.sum(dim=1)),
         _unary("mean(dim, keepdim)", lambda x: x.mean(dim=0, keepdim=True)),

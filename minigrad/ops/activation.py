@@ -19,11 +19,13 @@ from .shape import _sized_dim
 
 # ---------------------------------------------------------------- one kernel on CUDA
 # The activations of ops.fused.ACTIVATIONS (leaky_relu, elu, gelu, silu, sigmoid, tanh,
-# softplus) run on CuPy arrays as one elementwise kernel forward and one for an unrecorded
-# VJP, each computing in float32 (float64 for float64) and rounding once
-# (Function.fused_cuda). Composed of CuPy operations they took 5-11 launches each way, and
-# half tensors two casts more; on an H200 forward + backward of 32M elements took (fp16)
-# gelu 18.0, silu 5.2, sigmoid 3.4, tanh 2.2 ms, and 0.87-0.89 ms each in one kernel
+# softplus, hardsigmoid, hardswish, mish) run on CuPy arrays as one elementwise kernel
+# forward and one for an unrecorded VJP, each computing in float32 (float64 for float64)
+# and rounding once (Function.fused_cuda). Composed of CuPy operations they took 5-11
+# launches each way (forward + backward on the CuPy stand-in: hardswish 14, mish 8;
+# 2 each now), and half tensors more casts; on an H200 forward + backward of 32M
+# elements took (fp16) gelu 18.0, silu 5.2, sigmoid 3.4, tanh 2.2 ms, mish 5.3,
+# hardswish 3.5, and gelu, silu, sigmoid, tanh 0.87-0.89 ms each in one kernel
 # (benchmarks/results/gpu-2026-11-27-h200-stop30-half-ops-after.log).
 
 _FUSED_DTYPES = frozenset({np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)})
@@ -310,6 +312,90 @@ class Softplus(Function):
         return gy * (linear + (1 - linear) * (x * self.beta).sigmoid())
 
 
+class Hardsigmoid(Function):
+    """y = relu6(x + 3)/6: 0 below −3, 1 above 3, x/6 + ½ between.   VJP: gx = gy/6
+    strictly inside (−3, 3), 0 elsewhere: at ±3 too, and at NaN (PyTorch's choice)."""
+
+    opmath = True
+
+    piecewise_linear = True  # gradients from constants: see Function
+
+    fused_cuda = True
+
+    def kernel_args(self):
+        return "hardsigmoid", ()
+
+    def forward(self, xp, x):
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
+        if xp is not np and (y := _fused_forward(self, x)) is not None:
+            return y
+        return xp.clip(x + 3, 0, 6) * (1 / 6)  # clip keeps a NaN
+
+    def backward(self, gy):
+        if (gx := _fused_vjp(self, gy)) is not None:
+            return gx
+        t = self.inputs[0].data + 3
+        return gy * const(((t > 0) & (t < 6)).astype(t.dtype) * (1 / 6))
+
+
+class Hardswish(Function):
+    """y = x·h(x), h = hardsigmoid (Howard et al. 2019, MobileNetV3).
+    VJP: gx = gy·(h(x) + x·h′(x)), h′ = 1/6 strictly inside (−3, 3), else 0: x/3 + ½
+    inside, 0 at −3 and below, 1 at 3 and above (NaN at NaN; PyTorch's ½ and 1.5 at ±3
+    are the other one-sided limits)."""
+
+    opmath = True
+
+    fused_cuda = True
+
+    def kernel_args(self):
+        return "hardswish", ()
+
+    @ieee
+    def forward(self, xp, x):
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
+        if xp is not np and (y := _fused_forward(self, x)) is not None:
+            return y
+        return x * (xp.clip(x + 3, 0, 6) * (1 / 6))  # x·h(x): x·6 first would overflow
+
+    def backward(self, gy):
+        if (gx := _fused_vjp(self, gy)) is not None:
+            return gx
+        (x,) = self.inputs
+        t = x.data + 3
+        dh = const(((t > 0) & (t < 6)).astype(t.dtype) * (1 / 6))
+        return gy * (Hardsigmoid()(x) + x * dh)
+
+
+class Mish(Function):
+    """y = x·tanh(softplus(x)) (Misra 2019), softplus with PyTorch's threshold 20.
+    VJP: gx = gy·(t + x·(1 − t²)·σ(x)), t = tanh(softplus(x)) (σ(x) → 1 past 20, as the
+    softplus's own VJP)."""
+
+    opmath = True
+
+    fused_cuda = True
+
+    def kernel_args(self):
+        return "mish", ()
+
+    @ieee
+    def forward(self, xp, x):
+        x = to_float(x)  # integers give the default float dtype, as in PyTorch
+        if xp is not np and (y := _fused_forward(self, x)) is not None:
+            return y
+        return x * xp.tanh(Softplus().forward(xp, x))
+
+    def backward(self, gy):
+        if (gx := _fused_vjp(self, gy)) is not None:
+            return gx
+        (x,) = self.inputs
+        t = Softplus()(x).tanh()
+        linear = const((x.data > 20).astype(x.dtype))
+        s = linear + (1 - linear) * x.sigmoid()  # softplus′(x)
+        return gy * (t + x * (1 - t * t) * s)
+
+
 def relu(x):
     return ReLU()(x)
 
@@ -340,6 +426,21 @@ def silu(x):
 
 def softplus(x, beta=1.0, threshold=20.0):
     return Softplus(beta, threshold)(x)
+
+
+def hardsigmoid(x):
+    """y = relu6(x + 3)/6 (:class:`Hardsigmoid`)."""
+    return Hardsigmoid()(x)
+
+
+def hardswish(x):
+    """y = x·relu6(x + 3)/6 (:class:`Hardswish`)."""
+    return Hardswish()(x)
+
+
+def mish(x):
+    """y = x·tanh(softplus(x)) (:class:`Mish`)."""
+    return Mish()(x)
 
 
 # ----------------------------------------------------------------------------------------
@@ -381,24 +482,6 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
 def relu6(x):
     """y = min(max(x, 0), 6)."""
     return hardtanh(x, 0.0, 6.0)
-
-
-@in_float32
-def hardsigmoid(x):
-    """y = relu6(x + 3)/6: 0 below −3, 1 above 3, x/6 + ½ between."""
-    return relu6(x + 3.0) * (1.0 / 6.0)
-
-
-@in_float32
-def hardswish(x):
-    """y = x·relu6(x + 3)/6 (Howard et al. 2019, MobileNetV3)."""
-    return x * hardsigmoid(x)
-
-
-@in_float32
-def mish(x):
-    """y = x·tanh(softplus(x)) (Misra 2019)."""
-    return x * softplus(x).tanh()
 
 
 @in_float32

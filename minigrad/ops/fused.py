@@ -502,7 +502,8 @@ def fused_cross_entropy(input, target, ignore_index=-100, reduction="mean",
 # --------------------------------------------------------------------------- bias + act
 
 # name → (minigrad.ops.activation class, its constructor keywords, CUDA statements
-# computing ``r`` from ``z`` in the accumulation type ``A``; {p} are the keywords).
+# computing ``r`` from ``z`` in the accumulation type ``A``; {p} are the keywords; the
+# helpers mg_sigmoid, mg_hardsigmoid, mg_softplus are _ACT_HELPERS').
 ACTIVATIONS = {
     "identity": (None, {}, "r = z;"),
     "relu": (_act.ReLU, {}, "r = (z > (A)0 || z != z) ? z : (A)0;"),
@@ -511,22 +512,44 @@ ACTIVATIONS = {
     "elu": (_act.ELU, {"alpha": 1.0},
             "r = (z > (A)0 || z != z) ? z : (A)({alpha!r}) * expm1(z);"),
     "gelu": (_act.GELU, {"approximate": "none"}, None),  # statements chosen below
-    "silu": (_act.SiLU, {},
-             "A e = exp(-fabs(z)); r = z * (z >= (A)0 ? (A)1 / ((A)1 + e) : e / ((A)1 + e));"),
-    "sigmoid": (_act.Sigmoid, {},
-                "A e = exp(-fabs(z)); r = z >= (A)0 ? (A)1 / ((A)1 + e) : e / ((A)1 + e);"),
+    "silu": (_act.SiLU, {}, "r = z * mg_sigmoid(z);"),
+    "sigmoid": (_act.Sigmoid, {}, "r = mg_sigmoid(z);"),
     "tanh": (_act.Tanh, {}, "r = tanh(z);"),
     "softplus": (_act.Softplus, {"beta": 1.0, "threshold": 20.0},
                  "A bz = (A)({beta!r}) * z; r = bz > (A)({threshold!r}) ? z"
-                 " : (fmax(bz, (A)0) + log1p(exp(-fabs(bz)))) / (A)({beta!r});"),
+                 " : mg_softplus(bz) / (A)({beta!r});"),
+    "hardsigmoid": (_act.Hardsigmoid, {}, "r = mg_hardsigmoid(z);"),
+    "hardswish": (_act.Hardswish, {}, "r = z * mg_hardsigmoid(z);"),
+    "mish": (_act.Mish, {}, "r = z * tanh(z > (A)20 ? z : mg_softplus(z));"),
 }
+
+# The activations' shared pieces, by the CPU's formulas (ops.activation), in the preamble
+# of every activation kernel: σ(z) from e^(−|z|) ≤ 1, which never overflows; relu6(z + 3)/6
+# with a NaN kept (NumPy's clip keeps it); log(1 + eᶻ) as max(z, 0) + log1p(e^(−|z|)).
+_ACT_HELPERS = r"""
+__device__ __forceinline__ A mg_sigmoid(A z) {
+    A e = exp(-fabs(z));
+    return z >= (A)0 ? (A)1 / ((A)1 + e) : e / ((A)1 + e);
+}
+__device__ __forceinline__ A mg_hardsigmoid(A z) {
+    A t = z + (A)3;
+    return (t != t ? t : (t > (A)0 ? (t < (A)6 ? t : (A)6) : (A)0)) * (A)0.16666666666666666;
+}
+__device__ __forceinline__ A mg_hardsigmoid_grad(A z) {  // 1/6 strictly inside (-3, 3)
+    A t = z + (A)3;
+    return (t > (A)0 && t < (A)6) ? (A)0.16666666666666666 : (A)0;
+}
+__device__ __forceinline__ A mg_softplus(A z) {
+    return fmax(z, (A)0) + log1p(exp(-fabs(z)));
+}
+"""
 
 # GELU's forms (the CPU's, in activation.GELU): z·½erfc(−z/√2) and z·σ(2u), where
 # ½(1 + erf) and ½(1 + tanh u) would cancel for z ≪ 0
 _GELU_SOURCES = {
     "none": "r = (A)0.5 * z * erfc(z * (A)-0.7071067811865476);",
     "tanh": "A u = (A)" + repr(math.sqrt(2 / math.pi)) + " * (z + (A)0.044715 * (z * z * z));"
-            " r = z / ((A)1 + exp((A)-2 * u));",
+            " r = z * mg_sigmoid((A)2 * u);",
 }
 
 
@@ -564,13 +587,14 @@ def _act_source(activation, kwargs):
 ACT_DERIVATIVES = {
     "leaky_relu": "d = z > (A)0 ? (A)1 : (A)({negative_slope!r});",
     "elu": "d = z > (A)0 ? (A)1 : (A)({alpha!r}) * exp(z);",
-    "silu": "A e = exp(-fabs(z)); A s = z >= (A)0 ? (A)1 / ((A)1 + e) : e / ((A)1 + e);"
-            " d = s * ((A)1 + z * ((A)1 - s));",
+    "silu": "A s = mg_sigmoid(z); d = s * ((A)1 + z * ((A)1 - s));",
     "sigmoid": "d = r * ((A)1 - r);",
     "tanh": "d = (A)1 - r * r;",
-    "softplus": "A bz = (A)({beta!r}) * z; A e = exp(-fabs(bz));"
-                " d = bz > (A)({threshold!r}) ? (A)1 : (bz >= (A)0 ? (A)1 / ((A)1 + e)"
-                " : e / ((A)1 + e));",
+    "softplus": "A bz = (A)({beta!r}) * z; d = bz > (A)({threshold!r}) ? (A)1 : mg_sigmoid(bz);",
+    "hardsigmoid": "d = mg_hardsigmoid_grad(z);",
+    "hardswish": "d = mg_hardsigmoid(z) + z * mg_hardsigmoid_grad(z);",
+    "mish": "A t = tanh(z > (A)20 ? z : mg_softplus(z));"
+            " d = t + z * ((A)1 - t * t) * (z > (A)20 ? (A)1 : mg_sigmoid(z));",
 }
 # Φ(z) + z·φ(z); and σ(2u) + 2z·σ(2u)σ(−2u)·u′ with u′ = k(1 + 3·0.044715 z²)
 _GELU_DERIVATIVES = {
@@ -578,7 +602,7 @@ _GELU_DERIVATIVES = {
             " + z * exp((A)-0.5 * (z * z)) * (A)" + repr(1 / math.sqrt(2 * math.pi)) + ";",
     "tanh": "A k = (A)" + repr(math.sqrt(2 / math.pi)) + ";"
             " A t = (A)2 * k * (z + (A)0.044715 * (z * z * z));"
-            " A s = (A)1 / ((A)1 + exp(-t)); A sn = (A)1 / ((A)1 + exp(t));"
+            " A s = mg_sigmoid(t); A sn = mg_sigmoid(-t);"
             " d = s + (A)2 * z * s * sn * (k * ((A)1 + (A)0.134145 * (z * z)));",
 }
 
@@ -587,6 +611,25 @@ def _act_derivative_source(activation, kwargs):
     if activation == "gelu":
         return _GELU_DERIVATIVES[kwargs.get("approximate", "none")]
     return ACT_DERIVATIVES[activation].format(**{k: _c_literal(v) for k, v in kwargs.items()})
+
+
+def act_reference(activation, items, z):
+    """act(z) on a NumPy array ``z`` by the activation's CPU forward, in z's dtype: what
+    the activation kernels compute (in float32 for float16), their reference."""
+    cls = ACTIVATIONS[activation][0]
+    with np.errstate(all="ignore"):
+        return z if cls is None else cls(**dict(items)).forward(np, z)
+
+
+def act_derivative_reference(activation, items, v):
+    """act′ on a NumPy array by the activation's CPU VJP, from ``v``: its input, or its
+    output for those whose VJP reads that (sigmoid, tanh): what ``_act_grad_kernel``
+    multiplies gy by, its reference."""
+    f = ACTIVATIONS[activation][0](**dict(items))
+    f.inputs = (const(v),)
+    f._output_array = v
+    with np.errstate(all="ignore"):
+        return f.backward(const(np.ones_like(v))).data
 
 
 def _acc_type(dtype):
@@ -607,7 +650,7 @@ def _bias_act_kernel(activation, items, x_dtype, b_dtype, y_dtype):
     name = "minigrad_" + ("" if b_dtype is None else "bias_") + activation
     return cupy().ElementwiseKernel(
         args, f"{y_dtype} y", body, name, preamble=f"typedef {_acc_type(y_dtype)} A;\n"
-        f"typedef {_cuda_type_name(y_dtype)} Y;")
+        f"typedef {_cuda_type_name(y_dtype)} Y;\n" + _ACT_HELPERS)
 
 
 @functools.cache
@@ -621,7 +664,8 @@ def _act_grad_kernel(activation, items, v_dtype, g_dtype):
             + " gx = (G)((A)gy * d);")
     return cupy().ElementwiseKernel(
         f"{v_dtype} v, {g_dtype} gy", f"{g_dtype} gx", body, f"minigrad_{activation}_grad",
-        preamble=f"typedef {_acc_type(g_dtype)} A;\ntypedef {_cuda_type_name(g_dtype)} G;")
+        preamble=f"typedef {_acc_type(g_dtype)} A;\ntypedef {_cuda_type_name(g_dtype)} G;\n"
+        + _ACT_HELPERS)
 
 
 class BiasAct(Function):
@@ -688,7 +732,7 @@ def bias_act(x, bias, activation="relu", **kwargs):
     x : Tensor
     bias : Tensor broadcastable to ``x``
     activation : {"identity", "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh",
-                  "softplus"}
+                  "softplus", "hardsigmoid", "hardswish", "mish"}
     **kwargs : the activation's keywords (``negative_slope``, ``alpha``, ``approximate``,
         ``beta``, ``threshold``)
 

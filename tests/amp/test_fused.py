@@ -454,3 +454,66 @@ def test_cuda_sources_compile(tmp_path, monkeypatch):
                 fused._act_grad_kernel.__wrapped__(name, items, dtype, dtype)
     sources = [kernel_source(k, i) for i, k in enumerate(recorder.kernels)]
     assert nvcc_errors(sources, tmp_path) == ""
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ not found")
+def test_cuda_statements_run_on_the_host(tmp_path, monkeypatch):
+    """Every activation kernel's CUDA statements, compiled as host C++ by g++ and run on the
+    CPU (tests/kernels/elementwise_cuda.py): the forward, the bias + activation and the
+    VJP kernels give their references' numbers (fused.act_reference,
+    act_derivative_reference, the CPU formulas that the CuPy stand-in runs in their place)
+    in float16, float32 and float64: the same NaNs and infinities, finite values within a
+    few ulps (the two libms differ; gelu's tail as in the test above), and float16
+    computed in float32, rounded once (half an ulp more)."""
+    from minigrad import _backend
+    from minigrad.ops import fused
+    from tests.kernels.elementwise_cuda import Recorder, host_library, host_source, run_on_host
+
+    recorder = Recorder()
+    monkeypatch.setattr(_backend, "cupy", recorder)
+    plan = []  # (kind, name, items, dtype): one per recorded kernel, in order
+    for name, kwargs in CASES:
+        items = tuple(sorted({**ACTIVATIONS[name][1], **kwargs}.items()))
+        for dtype in ("float16", "float32", "float64"):
+            fused._bias_act_kernel.__wrapped__(name, items, dtype, None, dtype)
+            fused._bias_act_kernel.__wrapped__(name, items, dtype, dtype, dtype)
+            plan += [("act", name, items, dtype), ("bias_act", name, items, dtype)]
+            if name not in ("identity", "relu"):
+                fused._act_grad_kernel.__wrapped__(name, items, dtype, dtype)
+                plan.append(("grad", name, items, dtype))
+    lib = host_library([host_source(k, i) for i, k in enumerate(recorder.kernels)], tmp_path)
+
+    rng = np.random.default_rng(13)
+    special = [0.0, -0.0, 1e-3, -1e-3, 2.999, -2.999, 3.0, -3.0, 3.001, -3.001, 15.0, -15.0,
+               19.99, 20.0, 20.01, -20.0, 40.0, -40.0, np.inf, -np.inf, np.nan]
+    x64 = np.concatenate([rng.standard_normal(400) * 4, special])
+    b64 = np.concatenate([rng.standard_normal(400) * 0.5, np.zeros(len(special))])
+    gy64 = rng.standard_normal(x64.size)
+    for tag, (kind, name, items, dtype) in enumerate(plan):
+        acc = np.float64 if dtype == "float64" else np.float32
+        x, b, gy = (a.astype(dtype) for a in (x64, b64, gy64))
+        out = np.full(x.size, np.nan, dtype)
+        with np.errstate(all="ignore"):
+            z = x.astype(acc) + (b.astype(acc) if kind == "bias_act" else 0)
+            y = fused.act_reference(name, items, z)
+            if kind == "grad":
+                v = y.astype(dtype) if ACTIVATIONS[name][0].save_output else x
+                run_on_host(lib, tag, v, gy, out)
+                d = fused.act_derivative_reference(name, items, v.astype(acc))
+                want, g = gy.astype(acc) * d, np.abs(gy64)
+            else:
+                run_on_host(lib, tag, *((x, b) if kind == "bias_act" else (x,)), out)
+                want, g = y, 0.0
+        got, want = out.astype(np.float64), want.astype(dtype).astype(np.float64)
+        where = f"{kind} {name} {dict(items)} {dtype}"
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=where)
+        fin = np.isfinite(want)
+        np.testing.assert_array_equal(got[~fin], want[~fin], err_msg=where)
+        eps, eps_acc = float(np.finfo(dtype).eps), float(np.finfo(acc).eps)
+        cond = 1 + z[fin].astype(np.float64) ** 2 if name == "gelu" else 1
+        mag = np.abs(want[fin]) + np.broadcast_to(g, want.shape)[fin]
+        bound = (eps / 2 if dtype == "float16" else 0) * np.abs(want[fin]) \
+            + 8 * eps_acc * cond * mag + np.finfo(dtype).smallest_subnormal
+        err = np.abs(got[fin] - want[fin])
+        bad = err > bound
+        assert not bad.any(), (where, x[fin][bad], got[fin][bad], want[fin][bad])

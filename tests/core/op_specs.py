@@ -345,6 +345,12 @@ SPECS = [
            lambda x: mg.softplus(x), _np_softplus),
     OpSpec("softplus_beta", one(), lambda x: mg.softplus(x, beta=2.0),
            lambda x: np.log1p(np.exp(2 * x)) / 2),
+    OpSpec("hardsigmoid", one(min_value=-5, max_value=5, avoid=(-3.0, 3.0)),
+           lambda x: mg.nn.functional.hardsigmoid(x), lambda x: np.clip(x + 3, 0, 6) / 6),
+    OpSpec("hardswish", one(min_value=-5, max_value=5, avoid=(-3.0, 3.0)),
+           lambda x: mg.nn.functional.hardswish(x), lambda x: x * np.clip(x + 3, 0, 6) / 6),
+    OpSpec("mish", one(min_value=-5, max_value=25, avoid=(20.0,)),
+           lambda x: mg.nn.functional.mish(x), lambda x: x * np.tanh(_np_softplus(x))),
     # reductions
     reduce_op("sum", lambda x, d, k: x.sum(d, k), lambda x, d, k: np.sum(x, d, keepdims=k)),
     reduce_op("mean", lambda x, d, k: x.mean(d, k), lambda x, d, k: np.mean(x, d, keepdims=k)),

@@ -226,8 +226,7 @@ def _acc(dtype):
 def _bias_act_kernel(activation, items, x_dtype, b_dtype, y_dtype):
     """act(x + b) (act(x) for ``b_dtype=None``) as the kernel computes it: in float32
     (float64 for a float64 result), rounded once to the result's dtype; the activation by
-    its NumPy forward."""
-    cls = _fused_ops.ACTIVATIONS[activation][0]
+    its NumPy forward (fused.act_reference)."""
     acc = _acc(y_dtype)
 
     def run(x, b=None):
@@ -236,27 +235,20 @@ def _bias_act_kernel(activation, items, x_dtype, b_dtype, y_dtype):
         if b is not None:
             assert b.dtype == b_dtype
             z = z + b.get().astype(acc)
-        with numpy.errstate(all="ignore"):
-            r = z if cls is None else cls(**dict(items)).forward(numpy, z)
-        return cupy.asarray(r.astype(y_dtype))
+        return cupy.asarray(_fused_ops.act_reference(activation, items, z).astype(y_dtype))
     return _one_launch("bias_act" if b_dtype is not None else activation, run)
 
 
 def _act_grad_kernel(activation, items, v_dtype, g_dtype):
     """gx = gy·act′(v) as the kernel computes it: in float32 (float64 for float64 gy),
     rounded once; act′ by the activation's CPU VJP on the widened input (or output, for
-    sigmoid and tanh)."""
-    cls = _fused_ops.ACTIVATIONS[activation][0]
+    sigmoid and tanh): fused.act_derivative_reference."""
     acc = _acc(g_dtype)
 
     def run(v, gy):
         assert v.dtype == v_dtype and gy.dtype == g_dtype
-        f = cls(**dict(items))
-        v = v.get().astype(acc)
-        f.inputs = (_fused_ops.const(v),)
-        f._output_array = v
+        d = _fused_ops.act_derivative_reference(activation, items, v.get().astype(acc))
         with numpy.errstate(all="ignore"):
-            d = f.backward(_fused_ops.const(numpy.ones_like(v))).data
             return cupy.asarray((gy.get().astype(acc) * d).astype(g_dtype))
     return _one_launch(activation + "_grad", run)
 

@@ -2,7 +2,8 @@
 stands in for ``cupy.ElementwiseKernel`` while a kernel factory runs, and a kernel built
 around each recorded body the way CuPy builds one (each non-raw argument a reference to
 this index's element, const for inputs; raw arguments indexable arrays; the loop index
-``i``; the preamble first), so that nvcc can compile it on a machine without a GPU.
+``i``; the preamble first), so that nvcc can compile it on a machine without a GPU; and
+the same body as a host C++ function (g++), so that its statements run on the CPU.
 
 CuPy's ``float16`` is a class with an implicit constructor from float, explicit ones from
 double, the integers and bool, and an implicit conversion to float (cupy/_core/include/
@@ -71,11 +72,9 @@ def _params(text, types):
     return out
 
 
-def kernel_source(k, tag, types=None):
-    """A CUDA kernel that does what CuPy generates for the recorded kernel ``k`` (type
-    letters such as T, U taken from ``types``: {"T": "float16", ...}), in its own
-    namespace ``k<tag>``."""
-    types = types or {}
+def _signature(k, types):
+    """(the kernel's argument list, the per-element references CuPy makes, the typedefs of
+    the type letters) for the recorded kernel ``k``."""
     ins, outs = _params(k.in_params, types), _params(k.out_params, types)
     args, refs = [], []
     for (ctype, name, raw), const in [(p, True) for p in ins] + [(p, False) for p in outs]:
@@ -85,12 +84,85 @@ def kernel_source(k, tag, types=None):
             args.append(f"{ctype}* _p_{name}")
             refs.append(f"{'const ' if const else ''}{ctype} &{name} = _p_{name}[i];")
     typedefs = "".join(f"typedef {CTYPES[np.dtype(v).name]} {t};\n" for t, v in types.items())
+    return ", ".join(args), " ".join(refs), typedefs
+
+
+def kernel_source(k, tag, types=None):
+    """A CUDA kernel that does what CuPy generates for the recorded kernel ``k`` (type
+    letters such as T, U taken from ``types``: {"T": "float16", ...}), in its own
+    namespace ``k<tag>``."""
+    args, refs, typedefs = _signature(k, types or {})
     return (f"namespace k{tag} {{\n"
             f"{typedefs}{k.preamble}\n"
-            f'__global__ void {k.name}({", ".join(args)}, ptrdiff_t n) {{\n'
+            f'__global__ void {k.name}({args}, ptrdiff_t n) {{\n'
             f"  for (ptrdiff_t i = blockIdx.x * (ptrdiff_t)blockDim.x + threadIdx.x; i < n;"
             f" i += (ptrdiff_t)blockDim.x * gridDim.x) {{\n"
-            f"    {' '.join(refs)}\n{k.operation};\n  }}\n}}\n}}\n")
+            f"    {refs}\n{k.operation};\n  }}\n}}\n}}\n")
+
+
+# The same kernels as host C++ (g++), to run their statements on the CPU: the CUDA
+# qualifiers dropped, <cmath> for the math functions (float overloads for float), the
+# intrinsics the bodies use, and float16 over GCC's _Float16 (round to nearest even, as
+# __float2half_rn; double goes through float, as CuPy's).
+HOST_PRELUDE = r"""
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+using namespace std;
+#define __device__
+#define __forceinline__ inline
+inline double __longlong_as_double(long long v) { double d; memcpy(&d, &v, 8); return d; }
+inline float __int_as_float(int v) { float f; memcpy(&f, &v, 4); return f; }
+class float16 {
+  _Float16 data_;
+ public:
+  float16() {}
+  float16(float v) : data_((_Float16)v) {}
+  explicit float16(double v) : data_((_Float16)(float)v) {}
+  explicit float16(bool v) : data_((_Float16)(float)v) {}
+  explicit float16(int v) : data_((_Float16)(float)v) {}
+  explicit float16(long long v) : data_((_Float16)(float)v) {}
+  operator float() const { return (float)data_; }
+};
+"""
+
+
+def host_source(k, tag, types=None):
+    """The recorded kernel ``k`` as a host function ``extern "C" void k<tag>(arrays...,
+    n)`` that runs its body for i = 0 .. n − 1 in order (every argument an array)."""
+    args, refs, typedefs = _signature(k, types or {})
+    return (f"namespace h{tag} {{\n{typedefs}{k.preamble}\n"
+            f"void run({args}, ptrdiff_t n) {{\n"
+            f"  for (ptrdiff_t i = 0; i < n; ++i) {{\n    {refs}\n{k.operation};\n  }}\n}}\n}}\n"
+            f'extern "C" void k{tag}({args}, ptrdiff_t n) {{ h{tag}::run('
+            + ", ".join(a.split()[-1] for a in args.split(", ")) + ", n); }\n")
+
+
+def host_library(sources, tmp_path):
+    """The host sources (:func:`host_source`) compiled by g++ into one shared library,
+    loaded with ctypes; a RuntimeError with g++'s text when it does not compile."""
+    import ctypes
+
+    cpp = tmp_path / "elementwise_host.cpp"
+    cpp.write_text(HOST_PRELUDE + "\n".join(sources))
+    lib = tmp_path / "elementwise_host.so"
+    result = subprocess.run([shutil.which("g++"), "-O1", "-fno-fast-math", "-ffp-contract=off",
+                             "-shared", "-fPIC", "-o", str(lib), str(cpp)],
+                            capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(re.sub(r"\n+", "\n", result.stderr)[-4000:])
+    return ctypes.CDLL(str(lib))
+
+
+def run_on_host(lib, tag, *arrays):
+    """Call ``k<tag>`` of ``lib`` on contiguous NumPy ``arrays`` (inputs, then outputs,
+    all of one length), in place."""
+    import ctypes
+
+    n = arrays[0].size
+    assert all(a.flags.c_contiguous and a.size == n for a in arrays)
+    getattr(lib, f"k{tag}")(*[a.ctypes.data_as(ctypes.c_void_p) for a in arrays],
+                            ctypes.c_ssize_t(n))
 
 
 def nvcc_errors(sources, tmp_path, arch="sm_80", options=()):
