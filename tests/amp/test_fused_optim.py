@@ -144,6 +144,47 @@ def test_every_program_compiles(tmp_path):
     assert nvcc_errors(sources, tmp_path, options=("--fmad=false",)) == ""
 
 
+@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ not found")
+def test_every_program_runs_on_the_host_bitwise(tmp_path):
+    """Each program's CUDA text (body, parameters, preamble), compiled as host C++ by g++
+    without contraction into FMAs (the kernels' --fmad=false) and run on the CPU
+    (tests/kernels/elementwise_cuda.py), gives the program's NumPy results bit for bit in
+    float and double: the C++ the GPU compiles, not a reading of it, equals the update."""
+    from types import SimpleNamespace
+
+    from tests.kernels.elementwise_cuda import host_library, host_source, run_on_host
+
+    programs = [(p, dt) for p in all_programs() for dt in ("float32", "float64")]
+    sources = []
+    for tag, (program, dt) in enumerate(programs):
+        in_params, out_params = program.cuda_params(dt)
+        k = SimpleNamespace(in_params=in_params, out_params=out_params,
+                            operation=program.cuda_source(dt), name=program.name,
+                            preamble=fused._PREAMBLE)
+        sources.append(host_source(k, tag))
+    lib = host_library(sources, tmp_path)
+    rng = np.random.default_rng(1)
+    for tag, (program, dt) in enumerate(programs):
+        dtype = np.dtype(dt).type
+        arrays = random_arrays(program, rng, dtype=dtype)
+        first = arrays[program.inputs[0]]  # g (ĥ for Sophia's EMA)
+        first[:3] = [0.0, -0.0, np.nan]  # sign(0), sign(−0), NaN through every operation
+        scalars = random_scalars(program, rng)
+        expected = copy.deepcopy(arrays)
+        with np.errstate(invalid="ignore"):
+            program.run_numpy(expected, scalars)
+        n = first.size
+        got = {k: v.copy() for k, v in arrays.items()}
+        run_on_host(lib, tag, *[got[k] for k in program.inputs],
+                    *[np.full(n, scalars[k], dtype) for k in program.scalars],
+                    *[got[k] for k in program.inouts])
+        for name in program.inouts:  # equal values, NaNs where NaNs, signed zeros alike
+            a, b = got[name], expected[name]
+            np.testing.assert_array_equal(a, b, err_msg=f"{program!r} {dt} {name}")
+            keep = ~np.isnan(b)
+            np.testing.assert_array_equal(np.signbit(a[keep]), np.signbit(b[keep]))
+
+
 # ------------------------------------------------ programs vs the pure functions (direct)
 
 
