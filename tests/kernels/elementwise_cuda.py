@@ -154,13 +154,13 @@ def host_library(sources, tmp_path):
     return ctypes.CDLL(str(lib))
 
 
-def run_on_host(lib, tag, *arrays):
+def run_on_host(lib, tag, *arrays, n=None):
     """Call ``k<tag>`` of ``lib`` on contiguous NumPy ``arrays`` (inputs, then outputs,
-    all of one length), in place."""
+    all of length ``n``, the first's by default, but raw ones), in place."""
     import ctypes
 
-    n = arrays[0].size
-    assert all(a.flags.c_contiguous and a.size == n for a in arrays)
+    n = arrays[0].size if n is None else n
+    assert all(a.flags.c_contiguous for a in arrays)
     getattr(lib, f"k{tag}")(*[a.ctypes.data_as(ctypes.c_void_p) for a in arrays],
                             ctypes.c_ssize_t(n))
 
@@ -175,3 +175,72 @@ def nvcc_errors(sources, tmp_path, arch="sm_80", options=()):
                              str(tmp_path / "elementwise.cubin"), str(cu)],
                             capture_output=True, text=True)
     return "" if result.returncode == 0 else re.sub(r"\n+", "\n", result.stderr)[-4000:]
+class HostElementwiseKernel:
+    """``cupy.ElementwiseKernel`` run on NumPy arrays by its own CUDA text compiled as
+    host C++ (:func:`host_source`; g++ on first call, one library per body and types):
+    CuPy's calling convention as far as minigrad's kernels use it. Inputs, then optional
+    outputs; type letters bound from the array arguments' dtypes; a typed array argument
+    must have its declared dtype (CuPy's "Type is mismatched"), a scalar is cast to it;
+    non-raw arguments broadcast together, the body runs once per element of that shape
+    in order (index ``i``); raw arguments are whole arrays, written back in place; outputs
+    not given are allocated; returns the output, or a tuple of them."""
+
+    _libraries = {}  # host C++ text -> ctypes library (one compile per process)
+
+    def __init__(self, in_params, out_params, operation, name, preamble="", **_):
+        self.k = SimpleNamespace(in_params=in_params, out_params=out_params,
+                                 operation=operation, name=name, preamble=preamble)
+        self.ins, self.outs = (self._parse(t) for t in (in_params, out_params))
+
+    @staticmethod
+    def _parse(text):
+        return [(w[-2], w[-1], w[0] == "raw") for w in
+                (p.split() for p in text.split(",") if p.strip())]
+
+    def __call__(self, *args):
+        n_in = len(self.ins)
+        inputs, given = list(args[:n_in]), list(args[n_in:])
+        params = self.ins + self.outs[:len(given)]
+        types = {}
+        for (dtype, name, _raw), a in zip(params, inputs + given):
+            if isinstance(a, np.ndarray) and len(dtype) == 1:
+                assert types.setdefault(dtype, a.dtype) == a.dtype, (self.k.name, name)
+        dtype_of = {p[1]: np.dtype(types.get(p[0], p[0])) for p in self.ins + self.outs}
+        shape = np.broadcast_shapes(*[np.shape(a) for (_, _, raw), a in
+                                      zip(params, inputs + given)
+                                      if isinstance(a, np.ndarray) and not raw])
+        outputs = given + [np.empty(shape, dtype_of[name]) for _, name, _ in
+                           self.outs[len(given):]]
+        flat = []
+        for (_, name, raw), a in zip(self.ins + self.outs, inputs + outputs):
+            if isinstance(a, np.ndarray):
+                assert a.dtype == dtype_of[name], \
+                    f"{self.k.name}: Type is mismatched: {name} {a.dtype} for {dtype_of[name]}"
+                flat.append(np.ascontiguousarray(a) if raw else
+                            np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1))
+            else:
+                flat.append(np.full(int(np.prod(shape)), a, dtype_of[name]))
+        run_on_host(self._library(types), 0, *flat, n=int(np.prod(shape)))
+        for a, f in zip(outputs, flat[n_in:]):
+            a[...] = f.reshape(a.shape)
+        for a, f, (_, _, raw) in zip(inputs, flat[:n_in], self.ins):
+            if raw and isinstance(a, np.ndarray):
+                a[...] = f.reshape(a.shape)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def _library(self, types):
+        import tempfile
+        from pathlib import Path
+
+        source = host_source(self.k, 0, {t: d.name for t, d in types.items()})
+        lib = self._libraries.get(source)
+        if lib is None:
+            lib = host_library([source], Path(tempfile.mkdtemp(prefix="mg-host-kernel-")))
+            self._libraries[source] = lib
+        return lib
+
+
+def host_cupy():
+    """``minigrad._backend.cupy`` for a kernel factory whose ElementwiseKernels should run
+    on the host (:class:`HostElementwiseKernel`)."""
+    return SimpleNamespace(ElementwiseKernel=HostElementwiseKernel)

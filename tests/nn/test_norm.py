@@ -2,6 +2,8 @@
 batch statistics (gradcheck with a random, non-uniform cotangent) and second derivatives,
 running statistics against a hand computation, train/eval behaviour, errors; PyTorch
 oracles when torch is importable."""
+import shutil
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -485,13 +487,21 @@ def _emulated_forward_running_kernel(x_dtype, acc_dtype, y_dtype, p_dtype, r_dty
     return run
 
 
+@pytest.mark.parametrize("kernels", ["numpy twins", "cuda text on the host"])
 @pytest.mark.parametrize("x_dtype, p_dtype", [("float32", "float32"), ("float64", "float64"),
                                               ("float16", "float16"), ("float16", "float32")])
-def test_fused_batchnorm_orchestration_on_emulated_kernels(monkeypatch, x_dtype, p_dtype):
+def test_fused_batchnorm_orchestration_on_emulated_kernels(monkeypatch, x_dtype, p_dtype,
+                                                           kernels):
     """The CUDA path of BatchNormFunction (its two-stage per-channel sums, shapes, dtypes,
-    the running-statistics kernel) run on the CPU with NumPy stand-ins for its kernels,
-    against the NumPy path: the GPU test above checks the kernels themselves."""
+    the running-statistics kernel) run on the CPU, against the NumPy path, with its
+    elementwise kernels as NumPy twins (_emulated_bn_kernels), or as their own CUDA text
+    compiled as host C++ by g++ (tests/kernels/elementwise_cuda.HostElementwiseKernel):
+    the kernels' statements checked without a GPU. The GPU test above runs them there."""
+    from minigrad import _backend
     from minigrad.nn import normalization
+
+    if kernels != "numpy twins" and shutil.which("g++") is None:
+        pytest.skip("g++ not found")
 
     rng = np.random.default_rng(7)
     tol = dict(float64=1e-12, float32=2e-5, float16=2e-3)[x_dtype]
@@ -500,10 +510,19 @@ def test_fused_batchnorm_orchestration_on_emulated_kernels(monkeypatch, x_dtype,
         if fused:
             monkeypatch.setattr(normalization, "_fusable", lambda *arrays: all(
                 a.dtype.name in normalization._CTYPES for a in arrays))
-            monkeypatch.setattr(normalization, "_bn_kernels", _emulated_bn_kernels)
-            monkeypatch.setattr(normalization, "_bn_running_kernel", _emulated_running_kernel)
-            monkeypatch.setattr(normalization, "_bn_forward_running_kernel",
-                                _emulated_forward_running_kernel)
+            if kernels == "numpy twins":
+                monkeypatch.setattr(normalization, "_bn_kernels", _emulated_bn_kernels)
+                monkeypatch.setattr(normalization, "_bn_running_kernel",
+                                    _emulated_running_kernel)
+                monkeypatch.setattr(normalization, "_bn_forward_running_kernel",
+                                    _emulated_forward_running_kernel)
+            else:
+                from tests.kernels.elementwise_cuda import host_cupy
+
+                monkeypatch.setattr(_backend, "cupy", host_cupy)
+                for f in ("_bn_kernels", "_bn_running_kernel", "_bn_forward_running_kernel"):
+                    monkeypatch.setattr(normalization, f,
+                                        getattr(normalization, f).__wrapped__)
             _spy_on_bn_kernels(monkeypatch, normalization, calls)
         bn = nn.BatchNorm1d(shape[1]) if len(shape) < 4 else nn.BatchNorm2d(shape[1])
         bn = bn.to(dtype=getattr(mg, p_dtype))

@@ -1,0 +1,103 @@
+"""minigrad's CuPy ElementwiseKernels run on the CPU by their own CUDA text, compiled as
+host C++ by g++ (tests/kernels/elementwise_cuda.HostElementwiseKernel), against the NumPy
+path each must equal: the cross-entropy VJP, ReLU's VJP and GradScaler's unscale-and-check.
+(The activations' kernels: tests/amp/test_fused.py; batch norm's: tests/nn/test_norm.py;
+the fused optimizers': tests/amp/test_fused_optim.py.) On a GPU the same kernels run in
+the device tests; here their statements are checked on every CI run."""
+import shutil
+
+import numpy as np
+import pytest
+
+from minigrad import _backend
+from tests.kernels.elementwise_cuda import host_cupy
+
+pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ not found")
+
+
+@pytest.fixture
+def on_host(monkeypatch):
+    """Kernel factories build HostElementwiseKernels: ``on_host(module, name)`` is the
+    factory ``module.name`` unmemoized, so that it builds one now."""
+    monkeypatch.setattr(_backend, "cupy", host_cupy)
+
+    def factory(module, name):
+        f = getattr(module, name).__wrapped__
+        monkeypatch.setattr(module, name, f)
+        return f
+    return factory
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_cross_entropy_vjp_kernel(on_host, dtype, reduction, label_smoothing):
+    """``_ce_grad``'s kernel against its NumPy form: ignored rows (0, or NaN for a NaN row),
+    a −inf logit, a NaN row; the mean's count, the sum's 1, the per-row gradient."""
+    from minigrad.ops import fused
+
+    on_host(fused, "_ce_grad_kernel")
+    rng = np.random.default_rng(0)
+    N, C, ignore = 7, 5, -100
+    x = (rng.standard_normal((N, C)) * 3).astype(dtype)
+    x[2, 1], x[4, :] = -np.inf, np.nan
+    t = rng.integers(0, C, N)
+    t[[1, 4]] = ignore
+    acc = np.float64 if dtype == "float64" else np.float32
+    with np.errstate(all="ignore"):
+        lse = fused._lse_rows(np, x.astype(acc))
+    gy = np.asarray(rng.standard_normal((N, 1)) if reduction == "none" else 1.7).astype(dtype)
+    count = np.asarray(int((t != ignore).sum())) if reduction == "mean" else 1
+    args = (x, lse, t, gy, count, ignore, 1.0 - label_smoothing, label_smoothing / C)
+    want = fused._ce_grad(np, *args)
+    got = fused._ce_grad("host", *args)  # any xp but NumPy: the kernel
+    assert got.dtype == want.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    eps = float(np.finfo(acc).eps)
+    half = float(np.finfo(dtype).eps) / 2 if dtype == "float16" else 0.0
+    w = np.nan_to_num(want.astype(np.float64))
+    np.testing.assert_allclose(np.nan_to_num(got.astype(np.float64)), w,
+                               rtol=half + 8 * eps, atol=8 * eps * np.abs(w).max())
+
+
+@pytest.mark.parametrize("g_dtype", ["float16", "float32", "float64"])
+def test_relu_vjp_kernel(on_host, g_dtype):
+    """ReLUGrad's kernel: g where x > 0, else 0 (an inf or NaN g at x ≤ 0 gives 0; a NaN
+    x gives 0), x of another dtype too: the NumPy path, bit for bit."""
+    from minigrad.ops import activation
+
+    kernel = on_host(activation, "_relu_grad_kernel")()
+    g = np.array([1.5, -2.0, np.inf, np.nan, 3.0, -0.0, 7.0], g_dtype)
+    for x in (np.array([1.0, 2.0, -1.0, 0.0, np.nan, 5.0, -0.0], np.float32),
+              np.array([-1.0, 1e-300, 0.0, -3.0, 2.0, 1.0, np.inf])):
+        want = activation.ReLUGrad().forward(np, g, x)
+        got = kernel(g, x)
+        assert got.dtype == g.dtype
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_grad_scaler_unscale_kernel(on_host, dtype):
+    """The unscale-and-check kernel: g·(1/S) in place, the flag raised by an inf or NaN
+    (and by a product that overflows), kept down otherwise: the NumPy path, bit for bit,
+    subnormal results included."""
+    from minigrad.amp import grad_scaler
+
+    on_host(grad_scaler, "_unscale_kernel")
+    rng = np.random.default_rng(1)
+    for inv_scale, special in ((2.0**-16, []), (2.0**-16, [np.inf]), (2.0**3, [np.nan]),
+                               (2.0**-24, []), (2.0**3, [6e4])):  # 4.8e5: inf in float16
+        g0 = np.concatenate([rng.standard_normal(50) * 1e3, [0.0, -0.0, 6e-5], special])
+        g0 = g0.astype(dtype)
+        results = []
+        for xp in (np, "host"):
+            g, flag = g0.copy(), np.zeros(1, np.int32)
+            grad_scaler._unscale_and_check(xp, g, inv_scale, flag)
+            results.append((g, flag[0]))
+        (want, want_flag), (got, got_flag) = results
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+        assert got_flag == want_flag, (inv_scale, special)
+        overflows = dtype == "float16" and special == [6e4]
+        assert want_flag == (bool(special) and (special != [6e4] or overflows))
