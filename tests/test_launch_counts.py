@@ -79,7 +79,9 @@ def test_layers_launch_what_their_kernels_are():
     convolution's weight, whose gradient GEMM adds into it itself (β = 1), and batch
     norm's γ and β, which its backward kernel adds into. The cross-entropy is the row
     kernel and (mean, sum) the reducing one forward, one kernel backward (no graph
-    recorded)."""
+    recorded). Softmax and log-softmax over the last dim: the row kernel's log-sum-exp and
+    one elementwise kernel forward, a row reduction and one kernel backward; Hardswish
+    and Mish one kernel each way."""
     layers = _run("""
 import json
 import minigrad as mg
@@ -101,6 +103,10 @@ def fwd_bwd(layer, shape):
 out = {"conv": fwd_bwd(nn.Conv2d(3, 4, 3, padding=1, bias=False), (2, 3, 5, 5)),
        "bn": fwd_bwd(nn.BatchNorm2d(3), (2, 3, 4, 4)),
        "relu": fwd_bwd(nn.ReLU(), (2, 3, 4, 4)),
+       "softmax": fwd_bwd(nn.Softmax(dim=-1), (2, 3, 7)),
+       "log_softmax": fwd_bwd(nn.LogSoftmax(dim=-1), (2, 3, 7)),
+       "hardswish": fwd_bwd(nn.Hardswish(), (2, 3, 4, 4)),
+       "mish": fwd_bwd(nn.Mish(), (2, 3, 4, 4)),
        "conv_bn": fwd_bwd(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False),
                                         nn.BatchNorm2d(4)), (2, 3, 5, 5))}
 logits = mg.randn(6, 10, device="cuda", requires_grad=True)
@@ -122,6 +128,15 @@ print(json.dumps(out))
                 "kernel:bn_forward": 1},  # num_batches_tracked += 1, in bn_forward
                {"kernel:bn_channel_sums": 1, "kernel:bn_backward": 1}, 1),
         "relu": ({"elementwise:maximum": 1}, {"kernel:relu_grad": 1}, 1),
+        # the row kernel's log-sum-exp, then e^(x − lse) (x − lse); the VJP: a row
+        # reduction (Σ gy·y, Σ gy) and one elementwise kernel
+        "softmax": ({"kernel:lse_rows": 1, "kernel:softmax": 1},
+                    {"kernel:softmax_dot": 1, "kernel:softmax_vjp": 1}, 1),
+        "log_softmax": ({"kernel:lse_rows": 1, "elementwise:subtract": 1},
+                        {"func:sum": 1, "kernel:log_softmax_vjp": 1}, 1),
+        # one kernel each way (ops.fused.ACTIVATIONS)
+        "hardswish": ({"kernel:hardswish": 1}, {"kernel:hardswish_grad": 1}, 1),
+        "mish": ({"kernel:mish": 1}, {"kernel:mish_grad": 1}, 1),
     }
     for name, (fwd, bwd, adds) in want.items():
         got = layers[name]

@@ -15,6 +15,10 @@ its formula in one pass instead (:func:`_ce_grad`: one elementwise kernel on CUD
                                               one for the sum or mean, one backward)
 ``fused_log_softmax(x)`` / ``fused_softmax``   x − lse(x) / e^(x − lse(x)) over the last dim
 ``bias_act(x, b, "gelu")``                     act(x + b) in one elementwise kernel
+``softmax_rows(x, log)``                       F.softmax / F.log_softmax over the last
+                                              dim on CUDA (their Functions call it): the
+                                              row kernel's lse and one kernel, and a row
+                                              reduction and one kernel for the VJP
 ===========================================  =========================================
 
 Why the backward stays correct to every order: the row kernel's log-sum-exp ``lse`` is
@@ -299,6 +303,48 @@ def fused_log_softmax(x, dim=-1):
     """Log-softmax over the last dimension with a fused forward (float32 under autocast)."""
     (x,) = autocast_float32(x)
     return FusedLogSoftmax(dim)(x)
+
+
+@functools.cache
+def _softmax_kernels(dtype):
+    """Softmax's and log-softmax's CUDA kernels over rows, for float32/float64 ``dtype``:
+    y = e^(x − lse) from the row kernel's lse; Σ gy·y over a row (a ReductionKernel);
+    softmax's VJP y·(gy − s) and log-softmax's gy − e^y·s, each one elementwise kernel."""
+    from .._backend import cupy
+
+    cp, T = cupy(), dtype_name(dtype)
+    return dict(
+        softmax=cp.ElementwiseKernel(f"{T} x, {T} lse", f"{T} y", "y = exp(x - lse)",
+                                     "minigrad_softmax"),
+        dot=cp.ReductionKernel(f"{T} gy, {T} y", f"{T} s", "gy * y", "a + b", "s = a", "0",
+                               "minigrad_softmax_dot"),
+        softmax_vjp=cp.ElementwiseKernel(f"{T} gy, {T} y, {T} s", f"{T} gx",
+                                         "gx = y * (gy - s)", "minigrad_softmax_vjp"),
+        log_softmax_vjp=cp.ElementwiseKernel(f"{T} gy, {T} y, {T} s", f"{T} gx",
+                                             "gx = gy - exp(y) * s",
+                                             "minigrad_log_softmax_vjp"),
+    )
+
+
+def softmax_rows(x, log):
+    """Softmax (``log``: log-softmax) of the CuPy array ``x`` (float32/float64) over its
+    last dim: the one-pass row kernel's lse, then e^(x − lse) in one kernel (x − lse)."""
+    from .._backend import cupy
+
+    x2 = x.reshape(-1, x.shape[-1])
+    lse = _lse_rows(cupy(), x2)
+    y = x2 - lse if log else _softmax_kernels(x.dtype)["softmax"](x2, lse)
+    return y.reshape(x.shape)
+
+
+def softmax_rows_vjp(gy, y, log):
+    """The VJP of :func:`softmax_rows` from its output ``y`` (CuPy, over the last dim):
+    gx = y·(gy − Σ gy·y), or for log-softmax gx = gy − e^y·Σ gy, each a row reduction
+    and one elementwise kernel."""
+    k = _softmax_kernels(y.dtype)
+    if log:
+        return k["log_softmax_vjp"](gy, y, gy.sum(axis=-1, keepdims=True))
+    return k["softmax_vjp"](gy, y, k["dot"](gy, y, axis=-1, keepdims=True))
 
 
 # --------------------------------------------------------------------------- cross-entropy

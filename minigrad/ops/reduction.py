@@ -12,6 +12,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._backend import quiet_fp_off, quiet_fp_on
 from ..amp.autocast_mode import autocast_dtype, autocast_float32, is_half
+from ..autograd import grad_mode as _grad_mode
 from ..autograd.function import Function, ieee
 from ..tensor import Tensor, _make_tensor, values_indices
 from .elementwise import const, in_float32, where
@@ -371,8 +372,28 @@ def _check_softmax_input(op, x, dim):
     _dt.require_floating(op, x, hint="as PyTorch; pass dtype= to F.softmax to convert")
 
 
+def _cuda_rows(f, y, gy=None):
+    """Whether softmax ``f``'s forward on the array ``y`` (or its VJP, given ``gy``: both
+    CuPy, of one dtype, nothing recording) takes the row kernels of ops.fused: CuPy,
+    float32 or float64 (Function.opmath widens half tensors first), over the last dim."""
+    if type(y) is np.ndarray or y.dtype not in _ROW_DTYPES or y.size == 0:
+        return False
+    if f.dim not in (-1, y.ndim - 1):
+        return False
+    return gy is None or (type(gy) is type(y) and gy.dtype == y.dtype
+                          and not _grad_mode.is_grad_enabled())
+
+
+_ROW_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 class Softmax(Function):
-    """y = e^(x − m) / Σ e^(x − m) along ``dim``.   VJP: gx = y·(gy − Σ gy·y)."""
+    """y = e^(x − m) / Σ e^(x − m) along ``dim``.   VJP: gx = y·(gy − Σ gy·y).
+
+    On CUDA over the last dim: y = e^(x − lse), lse from the one-pass row kernel of
+    :mod:`~minigrad.ops.fused`, and an unrecorded VJP as one row reduction and one
+    elementwise kernel (:func:`~minigrad.ops.fused.softmax_rows`): 4 launches forward and
+    backward instead of 9."""
 
     amp_policy = "float32"
     opmath = True
@@ -387,16 +408,27 @@ class Softmax(Function):
         _check_softmax_input("softmax", x, self.dim)
         if x.size == 0:
             return x.copy()
+        if _cuda_rows(self, x):
+            from .fused import softmax_rows
+
+            return softmax_rows(x, log=False)
         e = xp.exp(x - xp.amax(x, axis=self.dim, keepdims=True))
         return e / e.sum(axis=self.dim, keepdims=True)
 
     def backward(self, gy):
         y = self.saved_output
+        if _cuda_rows(self, y.data, gy.data):
+            from .fused import softmax_rows_vjp
+
+            return const(softmax_rows_vjp(gy.data, y.data, log=False))
         return y * (gy - (gy * y).sum(self.dim, keepdim=True))
 
 
 class LogSoftmax(Function):
-    """y = x − logsumexp(x) along ``dim``.   VJP: gx = gy − e^y·Σ gy."""
+    """y = x − logsumexp(x) along ``dim``.   VJP: gx = gy − e^y·Σ gy.
+
+    On CUDA over the last dim: y = x − lse from the row kernel, and an unrecorded VJP as
+    one row sum and one elementwise kernel, as :class:`Softmax`."""
 
     amp_policy = "float32"
     opmath = True
@@ -411,12 +443,20 @@ class LogSoftmax(Function):
         _check_softmax_input("log_softmax", x, self.dim)
         if x.size == 0:
             return x.copy()
+        if _cuda_rows(self, x):
+            from .fused import softmax_rows
+
+            return softmax_rows(x, log=True)
         m = xp.amax(x, axis=self.dim, keepdims=True)
         z = x - m
         return z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
 
     def backward(self, gy):
         y = self.saved_output
+        if _cuda_rows(self, y.data, gy.data):
+            from .fused import softmax_rows_vjp
+
+            return const(softmax_rows_vjp(gy.data, y.data, log=True))
         return gy - y.exp() * gy.sum(self.dim, keepdim=True)
 
 

@@ -74,11 +74,20 @@ def _gemm_on_host(a, b, out_dtype=None, tf32=False, add_to=None):
 _gemm.gemm = _one_launch("cublas_gemm", _gemm_on_host)
 
 
+def _replace_factory(module, name, twin):
+    """``module.name`` (a memoized kernel factory) ← ``twin``, the real factory kept
+    reachable as ``twin.__wrapped__`` (the tests that build the real kernels' CUDA text,
+    to compile or to run it on the host, call that)."""
+    real = getattr(module, name)
+    twin.__wrapped__ = getattr(real, "__wrapped__", real)
+    setattr(module, name, twin)
+
+
 def _relu_grad_kernel():
     return _one_launch("relu_grad", lambda g, x: cupy.where(x > 0, g, 0).astype(g.dtype))
 
 
-_activation._relu_grad_kernel = _relu_grad_kernel
+_replace_factory(_activation, "_relu_grad_kernel", _relu_grad_kernel)
 
 
 def _in_place_on_host(twin, name, n_out):
@@ -117,9 +126,9 @@ def _bn_forward_running_kernel_on_host(*dtypes):
                              5 if counted else 4)
 
 
-_normalization._bn_kernels = _bn_kernels_on_host
-_normalization._bn_running_kernel = _bn_running_kernel_on_host
-_normalization._bn_forward_running_kernel = _bn_forward_running_kernel_on_host
+_replace_factory(_normalization, "_bn_kernels", _bn_kernels_on_host)
+_replace_factory(_normalization, "_bn_running_kernel", _bn_running_kernel_on_host)
+_replace_factory(_normalization, "_bn_forward_running_kernel", _bn_forward_running_kernel_on_host)
 
 
 def _launcher_twin(twin, name):
@@ -216,7 +225,7 @@ def _ce_grad_kernel(x_dtype, acc_dtype, t_dtype, count_dtype):
     return _one_launch("ce_grad", run)
 
 
-_fused_ops._ce_grad_kernel = _ce_grad_kernel
+_replace_factory(_fused_ops, "_ce_grad_kernel", _ce_grad_kernel)
 
 
 def _acc(dtype):
@@ -253,8 +262,8 @@ def _act_grad_kernel(activation, items, v_dtype, g_dtype):
     return _one_launch(activation + "_grad", run)
 
 
-_fused_ops._bias_act_kernel = _bias_act_kernel
-_fused_ops._act_grad_kernel = _act_grad_kernel
+_replace_factory(_fused_ops, "_bias_act_kernel", _bias_act_kernel)
+_replace_factory(_fused_ops, "_act_grad_kernel", _act_grad_kernel)
 
 
 # GradScaler's unscale-and-check kernel by its formula.
@@ -267,7 +276,7 @@ def _unscale(inv_scale, g, found):
         found[0] = 1
 
 
-_grad_scaler._unscale_kernel = lambda: _one_launch("amp_unscale", _unscale)
+_replace_factory(_grad_scaler, "_unscale_kernel", lambda: _one_launch("amp_unscale", _unscale))
 
 
 # spmv_csr.cu's CSR-vector kernels by their twin, launch geometry included: a group of G

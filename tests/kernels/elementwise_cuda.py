@@ -240,7 +240,88 @@ class HostElementwiseKernel:
         return lib
 
 
+class HostReductionKernel:
+    """``cupy.ReductionKernel`` run on NumPy arrays by its own CUDA text compiled as host
+    C++: per output element, ``a = identity``, then ``a = REDUCE(a, map_expr)`` over the
+    reduced elements in order, then ``post_map_expr`` (CuPy's REDUCE, POST_MAP and
+    ``_type_reduce``, the first output's type unless ``reduce_type`` says). Inputs
+    broadcast together; ``axis`` (None: all) and ``keepdims`` as CuPy's; outputs are
+    allocated (returned alone, or as a tuple)."""
+
+    def __init__(self, in_params, out_params, map_expr, reduce_expr, post_map_expr,
+                 identity, name="reduce_kernel", reduce_type=None, preamble="", **_):
+        self.k = SimpleNamespace(in_params=in_params, out_params=out_params, name=name,
+                                 map_expr=map_expr, reduce_expr=reduce_expr,
+                                 post_map_expr=post_map_expr, identity=identity,
+                                 reduce_type=reduce_type, preamble=preamble)
+        self.ins = HostElementwiseKernel._parse(in_params)
+        self.outs = HostElementwiseKernel._parse(out_params)
+
+    def __call__(self, *args, axis=None, keepdims=False):
+        types = {}
+        for (dtype, name, _raw), a in zip(self.ins, args):
+            if isinstance(a, np.ndarray) and len(dtype) == 1:
+                assert types.setdefault(dtype, a.dtype) == a.dtype, (self.k.name, name)
+        dtype_of = {p[1]: np.dtype(types.get(p[0], p[0])) for p in self.ins + self.outs}
+        shape = np.broadcast_shapes(*[np.shape(a) for a in args if isinstance(a, np.ndarray)])
+        axes = tuple(range(len(shape))) if axis is None else \
+            tuple(sorted(a % len(shape) for a in np.atleast_1d(axis)))
+        kept = [d for d in range(len(shape)) if d not in axes]
+        n_out = int(np.prod([shape[d] for d in kept]))
+        n_red = int(np.prod([shape[d] for d in axes]))
+        flat = []
+        for (_, name, _raw), a in zip(self.ins, args):
+            assert not isinstance(a, np.ndarray) or a.dtype == dtype_of[name], \
+                f"{self.k.name}: Type is mismatched: {name} {a.dtype} for {dtype_of[name]}"
+            full = np.broadcast_to(np.asarray(a, dtype_of[name]), shape)
+            flat.append(np.ascontiguousarray(full.transpose(kept + list(axes))).reshape(-1))
+        out_shape = tuple(1 if d in axes else shape[d] for d in range(len(shape))) \
+            if keepdims else tuple(shape[d] for d in kept)
+        outputs = [np.empty(out_shape, dtype_of[name]) for _, name, _ in self.outs]
+        import ctypes
+
+        lib = self._library(types)
+        lib.r0(*[a.ctypes.data_as(ctypes.c_void_p) for a in flat + outputs],
+               ctypes.c_ssize_t(n_out), ctypes.c_ssize_t(n_red))
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def _library(self, types):
+        import tempfile
+        from pathlib import Path
+
+        k = self.k
+        types = {t: d.name for t, d in types.items()}
+        ins, outs = _params(k.in_params, types), _params(k.out_params, types)
+        args = [f"{c}* _p_{n}" for c, n, _ in ins + outs]
+        refs_in = " ".join(f"const {c} &{n} = _p_{n}[i];" for c, n, _ in ins)
+        refs_out = " ".join(f"{c} &{n} = _p_{n}[_j];" for c, n, _ in outs)
+        rtype = CTYPES[np.dtype(types.get(k.reduce_type, k.reduce_type)).name] \
+            if k.reduce_type else outs[0][0]
+        typedefs = "".join(f"typedef {CTYPES[np.dtype(v).name]} {t};\n"
+                           for t, v in types.items())
+        source = (
+            f"namespace red {{\n{typedefs}{k.preamble}\ntypedef {rtype} _type_reduce;\n"
+            f"#define REDUCE(a, b) ({k.reduce_expr})\n#define POST_MAP(a) ({k.post_map_expr})\n"
+            f"void run({', '.join(args)}, ptrdiff_t n_out, ptrdiff_t n_red) {{\n"
+            f"  for (ptrdiff_t _j = 0; _j < n_out; ++_j) {{\n"
+            f"    _type_reduce _s = _type_reduce({k.identity});\n"
+            f"    for (ptrdiff_t _k = 0; _k < n_red; ++_k) {{\n"
+            f"      ptrdiff_t i = _j * n_red + _k; {refs_in}\n"
+            f"      _type_reduce _b = _type_reduce({k.map_expr});\n"
+            f"      _s = REDUCE(_s, _b);\n    }}\n"
+            f"    {refs_out}\n    POST_MAP(_s);\n  }}\n}}\n#undef REDUCE\n#undef POST_MAP\n}}\n"
+            f'extern "C" void r0({", ".join(args)}, ptrdiff_t n_out, ptrdiff_t n_red) {{ '
+            f"red::run({', '.join('_p_' + n for _, n, _ in ins + outs)}, n_out, n_red); }}\n")
+        lib = HostElementwiseKernel._libraries.get(source)
+        if lib is None:
+            lib = host_library([source], Path(tempfile.mkdtemp(prefix="mg-host-kernel-")))
+            HostElementwiseKernel._libraries[source] = lib
+        return lib
+
+
 def host_cupy():
-    """``minigrad._backend.cupy`` for a kernel factory whose ElementwiseKernels should run
-    on the host (:class:`HostElementwiseKernel`)."""
-    return SimpleNamespace(ElementwiseKernel=HostElementwiseKernel)
+    """``minigrad._backend.cupy`` for a kernel factory whose ElementwiseKernels and
+    ReductionKernels should run on the host (:class:`HostElementwiseKernel`,
+    :class:`HostReductionKernel`)."""
+    return SimpleNamespace(ElementwiseKernel=HostElementwiseKernel,
+                           ReductionKernel=HostReductionKernel)

@@ -101,3 +101,44 @@ def test_grad_scaler_unscale_kernel(on_host, dtype):
         assert got_flag == want_flag, (inv_scale, special)
         overflows = dtype == "float16" and special == [6e4]
         assert want_flag == (bool(special) and (special != [6e4] or overflows))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+def test_softmax_row_kernels(on_host, monkeypatch, dtype, log):
+    """Softmax's and log-softmax's CUDA path over the last dim (fused.softmax_rows and its
+    VJP: the row kernel's lse, then the elementwise and reduction kernels run here by
+    their CUDA text, lse by its NumPy form) against the NumPy path of the Functions:
+    −inf logits, an all −inf row, a +inf and a NaN row give the same NaNs; values and
+    gradients agree to a few ulps (e^(x − lse) rounds unlike e^(x − m)/Σ)."""
+    from minigrad.ops import fused
+    from minigrad.ops.reduction import LogSoftmax, Softmax
+
+    on_host(fused, "_softmax_kernels")
+    monkeypatch.setattr(fused, "_lse_rows", lambda xp, x2, f=fused._lse_rows: f(np, x2))
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((2, 6, 9)) * 4).astype(dtype)
+    x[0, 1, [2, 5]] = -np.inf
+    x[0, 2, :] = -np.inf
+    x[1, 3, 4] = np.inf
+    x[1, 4, 0] = np.nan
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    f = (LogSoftmax if log else Softmax)(-1)
+    with np.errstate(all="ignore"):
+        want = f.forward(np, x)
+        got = fused.softmax_rows(x, log=log)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+    eps = float(np.finfo(dtype).eps)
+    fin = np.isfinite(want)
+    scale = np.abs(x[fin]) + 1 if log else 1  # log-softmax: x − lse's rounding
+    np.testing.assert_array_less(np.abs(got[fin] - want[fin]),
+                                 16 * eps * (np.abs(want[fin]) + scale) + 1e-300)
+
+    rows = np.isfinite(want).all(axis=-1)  # the VJP on rows with a softmax
+    y, g = want[rows], gy[rows]
+    s = (g.sum(-1, keepdims=True) if log else (g * y).sum(-1, keepdims=True))
+    want_gx = g - np.exp(y) * s if log else y * (g - s)
+    got_gx = fused.softmax_rows_vjp(g, y, log=log)
+    mag = np.abs(g).sum(-1, keepdims=True) + np.abs(g)
+    np.testing.assert_array_less(np.abs(got_gx - want_gx), 16 * eps * mag + 1e-300)
