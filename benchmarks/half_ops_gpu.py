@@ -75,6 +75,8 @@ def cases(tiny):
         ("hardswish", (n, m), F.hardswish, lambda tF: tF.hardswish, None),
         ("softmax", (n, m), lambda t: F.softmax(t, dim=-1),
          lambda tF: (lambda t: tF.softmax(t, dim=-1)), reduction.Softmax),
+        ("log_softmax", (n, m), lambda t: F.log_softmax(t, dim=-1),
+         lambda tF: (lambda t: tF.log_softmax(t, dim=-1)), reduction.LogSoftmax),
         ("layer_norm", (rows, d), ln(F), ln, None),
         ("sdpa", att, sdpa(F), sdpa, None),
     ], torch_F
