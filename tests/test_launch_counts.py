@@ -81,7 +81,7 @@ def test_layers_launch_what_their_kernels_are():
     kernel and (mean, sum) the reducing one forward, one kernel backward (no graph
     recorded). Softmax and log-softmax over the last dim: the row kernel's log-sum-exp and
     one elementwise kernel forward, a row reduction and one kernel backward; Hardswish
-    and Mish one kernel each way."""
+    and Mish one kernel each way; LayerNorm 4 launches forward and 5 backward."""
     layers = _run("""
 import json
 import minigrad as mg
@@ -107,6 +107,7 @@ out = {"conv": fwd_bwd(nn.Conv2d(3, 4, 3, padding=1, bias=False), (2, 3, 5, 5)),
        "log_softmax": fwd_bwd(nn.LogSoftmax(dim=-1), (2, 3, 7)),
        "hardswish": fwd_bwd(nn.Hardswish(), (2, 3, 4, 4)),
        "mish": fwd_bwd(nn.Mish(), (2, 3, 4, 4)),
+       "layer_norm": fwd_bwd(nn.LayerNorm(7), (2, 3, 7)),
        "conv_bn": fwd_bwd(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False),
                                         nn.BatchNorm2d(4)), (2, 3, 5, 5))}
 logits = mg.randn(6, 10, device="cuda", requires_grad=True)
@@ -137,6 +138,11 @@ print(json.dumps(out))
         # one kernel each way (ops.fused.ACTIVATIONS)
         "hardswish": ({"kernel:hardswish": 1}, {"kernel:hardswish_grad": 1}, 1),
         "mish": ({"kernel:mish": 1}, {"kernel:mish_grad": 1}, 1),
+        # μ, Σ(x − μ)², inv, y; two row sums, gx, γ's column sum Σ g·x̂ and β's Σ g
+        "layer_norm": ({"func:mean": 1, "kernel:ln_sumsq": 1, "kernel:ln_inv": 1,
+                        "kernel:ln_forward": 1},
+                       {"kernel:ln_vjp_s1": 1, "kernel:ln_vjp_s2": 1, "kernel:ln_vjp": 1,
+                        "kernel:ln_vjp_gw": 1, "func:sum": 1}, 3),
     }
     for name, (fwd, bwd, adds) in want.items():
         got = layers[name]

@@ -263,6 +263,21 @@ def _draw_where(data):
     return (data.draw(arrays(shape=sa)), data.draw(arrays(shape=sb))), {"cond": cond}
 
 
+def _draw_layer_norm(data):
+    """x of 1-3 dims (rows of 2-4 elements, so that σ² > 0), normalized over its last k
+    dims, with γ and β of that shape."""
+    x = data.draw(arrays(min_dims=1, max_dims=3, min_side=2, max_side=4))
+    k = data.draw(st.integers(1, x.ndim))
+    shape = x.shape[x.ndim - k:]
+    return (x, data.draw(arrays(shape=shape)), data.draw(arrays(shape=shape))), {}
+
+
+def _np_layer_norm(x, w, b):
+    a = tuple(range(x.ndim - w.ndim, x.ndim))
+    d = x - x.mean(axis=a, keepdims=True)
+    return d / np.sqrt((d * d).mean(axis=a, keepdims=True) + 1e-5) * w + b
+
+
 def _draw_reduce(data, unique=False, min_side=1, **kw):
     x = data.draw(arrays(unique=unique, min_side=min_side, **{**SMALL, **kw}))
     dim = data.draw(st.one_of(st.none(), st.integers(-max(x.ndim, 1), max(x.ndim, 1) - 1)
@@ -351,6 +366,8 @@ SPECS = [
            lambda x: mg.nn.functional.hardswish(x), lambda x: x * np.clip(x + 3, 0, 6) / 6),
     OpSpec("mish", one(min_value=-5, max_value=25, avoid=(20.0,)),
            lambda x: mg.nn.functional.mish(x), lambda x: x * np.tanh(_np_softplus(x))),
+    OpSpec("layer_norm", _draw_layer_norm,
+           lambda x, w, b: mg.nn.functional.layer_norm(x, w.shape, w, b), _np_layer_norm),
     # reductions
     reduce_op("sum", lambda x, d, k: x.sum(d, k), lambda x, d, k: np.sum(x, d, keepdims=k)),
     reduce_op("mean", lambda x, d, k: x.mean(d, k), lambda x, d, k: np.mean(x, d, keepdims=k)),

@@ -142,3 +142,38 @@ def test_softmax_row_kernels(on_host, monkeypatch, dtype, log):
     got_gx = fused.softmax_rows_vjp(g, y, log=log)
     mag = np.abs(g).sum(-1, keepdims=True) + np.abs(g)
     np.testing.assert_array_less(np.abs(got_gx - want_gx), 16 * eps * mag + 1e-300)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("affine", ["weight and bias", "weight", "none"])
+def test_layer_norm_kernels(on_host, dtype, affine):
+    """LayerNormFunction's CUDA path (its reductions and elementwise kernels run here by
+    their CUDA text) against its NumPy path: y, and the VJP's gx, gγ, gβ, to a few ulps
+    of the values' and the sums' magnitudes; the NaN of one row where the NumPy path has
+    it (that row of y and gx, and gγ's sums through it)."""
+    import minigrad as mg
+    from minigrad.nn import normalization
+
+    on_host(normalization, "_ln_kernels")
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((3, 4, 2, 5)) * 2 + 1).astype(dtype)
+    x[1, 2, 0, 3] = np.nan
+    w, b = (rng.standard_normal((2, 5)).astype(dtype) for _ in range(2))
+    g = rng.standard_normal(x.shape).astype(dtype)
+    params = {"weight and bias": [w, b], "weight": [w], "none": []}[affine]
+    results = []
+    for xp in (np, "host"):  # any xp but NumPy: the kernels
+        f = normalization.LayerNormFunction(2, 1e-5, affine != "none",
+                                            affine == "weight and bias")
+        f.inputs = tuple(mg.tensor(a) for a in [x] + params)
+        with np.errstate(all="ignore"):
+            y = f.forward(xp, x, *params)
+            grads = f._vjp_arrays(xp, g, x, 10)
+        results.append([y] + [t.data for t in grads])
+    eps = float(np.finfo(dtype).eps)
+    rows = np.abs(g).reshape(12, 10).sum(1).max() * (np.abs(x[np.isfinite(x)]).max() + 1)
+    for want, got in zip(*results):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        fin = np.isfinite(want)
+        np.testing.assert_array_less(np.abs(got[fin] - want[fin]),
+                                     64 * eps * (np.abs(want[fin]) + rows))
