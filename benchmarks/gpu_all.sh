@@ -57,6 +57,10 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # (test_fused.py), the pipelined SpMV as spmv_csr's default and mm24_wgmma with META_REGS=2
 # by default (both GPU-tested as options at stop 30), and spmv_csr_stream.cu
 # (method="stream", test_kernels_gpu.py; timed by gpu_kernels.py's "stream" rows).
+# Written at stop 31 without a GPU (their CUDA text run on the host by g++ in CI, not yet
+# on a device): hardsigmoid/hardswish/mish's kernels and gelu-tanh's stable forward
+# (test_fused.py), softmax/log_softmax's row path (test_fused.py, test_attention.py,
+# test_ops.py) and LayerNormFunction's kernels (test_norm.py, test_ops.py).
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py \
 tests/kernels/test_spmv_floor.py tests/kernels/test_kernels_gpu.py \
 tests/sparse24/test_linear24.py tests/sparse24/test_semi_structured.py \
@@ -65,7 +69,8 @@ tests/core/test_manipulation.py tests/core/test_special.py tests/core/test_linal
 tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py tests/nn/test_loss_weights.py \
 tests/core/test_math_ops.py tests/core/test_statistics.py tests/test_distributions.py \
 tests/core/test_opmath.py tests/amp/test_fused.py tests/core/test_half_reductions.py \
-tests/amp/test_autocast_op_lists.py tests/nn/test_attention.py tests/nn/test_multihead.py"}
+tests/amp/test_autocast_op_lists.py tests/nn/test_attention.py tests/nn/test_multihead.py \
+tests/nn/test_norm.py tests/core/test_ops.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 # gpu-run.log: the device, the versions and the benchmarks' whole output (appended by
