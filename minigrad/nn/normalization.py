@@ -73,9 +73,8 @@ from .module import Module, Parameter
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
            "local_response_norm", "Normalize", "BatchNormFunction", "LayerNormFunction",
-           "BatchNorm1d",
-           "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
-           "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm"]
+           "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm",
+           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm"]
 
 
 class Normalize(Function):
@@ -106,16 +105,21 @@ class Normalize(Function):
             gx = self.inv * (gd - gd.mean(axis=a, keepdims=True)
                              - xhat * (gd * xhat).mean(axis=a, keepdims=True))
             return const(gx.astype(g.dtype, copy=False))
-        # create_graph: rebuild μ, σ, x̂ from x so that their dependence on x is recorded.
-        x = self.inputs[0]
-        d = x - x.mean(a, keepdim=True)
-        inv = ((d * d).mean(a, keepdim=True) + self.eps).rsqrt()
-        xhat = d * inv
-        return inv * (g - g.mean(a, keepdim=True) - xhat * (g * xhat).mean(a, keepdim=True))
+        return normalize_vjp_recorded(self.inputs[0], g, a, self.eps)[0]
 
     def release(self):
         super().release()
         self.mean = self.var = self.inv = self.xhat = None
+
+
+def normalize_vjp_recorded(x, g, axes, eps):
+    """(gx, x̂): Normalize's VJP in Tensor ops for a recorded backward (create_graph), μ, σ
+    and x̂ rebuilt from x so that their dependence on x is recorded."""
+    d = x - x.mean(axes, keepdim=True)
+    inv = ((d * d).mean(axes, keepdim=True) + eps).rsqrt()
+    xhat = d * inv
+    gx = inv * (g - g.mean(axes, keepdim=True) - xhat * (g * xhat).mean(axes, keepdim=True))
+    return gx, xhat
 
 
 def _channel_sum(xp, a, b=None):
@@ -593,9 +597,9 @@ class LayerNormFunction(Function):
     def __init__(self, k, eps, has_weight, has_bias):
         self.k, self.eps = k, eps
         self.has_weight, self.has_bias = has_weight, has_bias
-        self.mu = self.inv = None
+        self.norm = self.mu = self.inv = None
 
-    def _params(self, xp, C, params):
+    def _params(self, C, params):
         """γ and β as (C,) arrays, or the scalars 1 and 0 when absent."""
         params = list(params)
         w = params.pop(0).reshape(C) if self.has_weight else 1.0
@@ -605,18 +609,16 @@ class LayerNormFunction(Function):
     @ieee  # an inf or nan in x gives nan statistics, silently (as PyTorch)
     def forward(self, xp, x, *params):
         C = math.prod(x.shape[x.ndim - self.k:])
-        x2 = x.reshape(-1, C)
-        w, b = self._params(xp, C, params)
-        mu = x2.mean(axis=1, keepdims=True)
-        if xp is np:
-            d = x2 - mu
-            inv = 1.0 / np.sqrt((d * d).mean(axis=1, keepdims=True) + self.eps)
-            y = d * inv * w + b
+        w, b = self._params(C, params)
+        if xp is np:  # x̂ by Normalize (its saved arrays serve the VJP), then the affine map
+            self.norm = Normalize(range(x.ndim - self.k, x.ndim), self.eps)
+            y = self.norm.forward(np, x).reshape(-1, C) * w + b
         else:
+            x2 = x.reshape(-1, C)
             k = _ln_kernels(x.dtype)
-            inv = k["inv"](k["sumsq"](x2, mu, axis=1, keepdims=True), C, self.eps)
-            y = k["forward"](x2, mu, inv, w, b)
-        self.mu, self.inv = mu, inv
+            self.mu = x2.mean(axis=1, keepdims=True)
+            self.inv = k["inv"](k["sumsq"](x2, self.mu, axis=1, keepdims=True), C, self.eps)
+            y = k["forward"](x2, self.mu, self.inv, w, b)
         return y.astype(x.dtype, copy=False).reshape(x.shape)
 
     def backward(self, gy):
@@ -624,29 +626,22 @@ class LayerNormFunction(Function):
         C = math.prod(x.shape[x.ndim - self.k:])
         if not is_grad_enabled():
             return self._vjp_arrays(x.xp, gy.data, x.data, C)
-        # create_graph: μ, inv, x̂ rebuilt from x, so that their dependence on x is recorded
-        a = tuple(range(x.ndim - self.k, x.ndim))
-        d = x - x.mean(a, keepdim=True)
-        inv = ((d * d).mean(a, keepdim=True) + self.eps).rsqrt()
-        xhat = d * inv
         gd = gy * self.inputs[1] if self.has_weight else gy
-        gx = inv * (gd - gd.mean(a, keepdim=True) - xhat * (gd * xhat).mean(a, keepdim=True))
+        gx, xhat = normalize_vjp_recorded(x, gd, tuple(range(x.ndim - self.k, x.ndim)),
+                                          self.eps)
         return (gx,) + ((gy * xhat,) if self.has_weight else ()) + \
             ((gy,) if self.has_bias else ())
 
     def _vjp_arrays(self, xp, g, x, C):
-        """The VJP from the forward's μ and inv (nothing recorded: they are constants)."""
-        g2, x2 = g.reshape(-1, C), x.reshape(-1, C)
-        w, _ = self._params(xp, C, [p.data for p in self.inputs[1:]])
-        mu, inv = self.mu, self.inv
-        if xp is np:
-            with np.errstate(invalid="ignore", over="ignore"):
-                xhat = (x2 - mu) * inv
-                gd = g2 * w
-                s1, s2 = gd.sum(axis=1, keepdims=True), (gd * xhat).sum(axis=1, keepdims=True)
-                gx = inv * (gd - (s1 + xhat * s2) / C)
-                gw = (g2 * xhat).sum(axis=0) if self.has_weight else None
+        """The VJP from the forward's statistics (nothing recorded: they are constants)."""
+        g2 = g.reshape(-1, C)
+        w, _ = self._params(C, [p.data for p in self.inputs[1:]])
+        if xp is np:  # gx by Normalize's VJP of gd = g·γ; gγ = Σ g·x̂
+            gd = (g2 * w).reshape(g.shape)
+            gx = self.norm.backward(const(gd)).data
+            gw = (g2 * self.norm.xhat.reshape(-1, C)).sum(axis=0) if self.has_weight else None
         else:
+            x2, mu, inv = x.reshape(-1, C), self.mu, self.inv
             k = _ln_kernels(x.dtype)
             s1 = k["s1"](g2, w, axis=1, keepdims=True)
             s2 = k["s2"](g2, w, x2, mu, inv, axis=1, keepdims=True)
@@ -662,7 +657,7 @@ class LayerNormFunction(Function):
 
     def release(self):
         super().release()
-        self.mu = self.inv = None
+        self.norm = self.mu = self.inv = None
 
 
 @in_float32(autocast_list=True)
