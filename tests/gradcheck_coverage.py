@@ -27,6 +27,8 @@ EXPECTED = {
     "minigrad.ops.elementwise._LogBase": "a base class (Log2, Log10 are checked)",
     "minigrad.ops.elementwise._Step": "a base class (Sign, Floor... are checked)",
     "minigrad.ops.reduction._Extremum": "a base class (Amax, Amin are checked)",
+    "minigrad.nn.normalization._RowNormFunction":
+        "a base class (LayerNormFunction, RMSNormFunction are checked)",
     "minigrad.ops.shape.ToDevice": "a copy between devices: needs a GPU (test_backends)",
     "minigrad.distributed.functional.AllReduceSum": "MPI's allreduce: the MPI tests",
     "minigrad.quantization.FakeQuantizeFunction":

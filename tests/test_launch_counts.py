@@ -82,7 +82,8 @@ def test_layers_launch_what_their_kernels_are():
     recorded). Softmax and log-softmax over the last dim: the row kernel's log-sum-exp and
     one elementwise kernel forward, a row reduction and one kernel backward; Hardswish
     and Mish one kernel each way; LayerNorm 4 launches forward and 5 backward; GroupNorm
-    LayerNorm's rows without γ, β (4 and 3) and the per-channel affine ops."""
+    LayerNorm's rows without γ, β (4 and 3) and the per-channel affine ops; RMSNorm 3 each
+    way."""
     layers = _run("""
 import json
 import minigrad as mg
@@ -110,6 +111,7 @@ out = {"conv": fwd_bwd(nn.Conv2d(3, 4, 3, padding=1, bias=False), (2, 3, 5, 5)),
        "mish": fwd_bwd(nn.Mish(), (2, 3, 4, 4)),
        "layer_norm": fwd_bwd(nn.LayerNorm(7), (2, 3, 7)),
        "group_norm": fwd_bwd(nn.GroupNorm(2, 4), (2, 4, 3, 3)),
+       "rms_norm": fwd_bwd(nn.RMSNorm(7), (2, 3, 7)),
        "conv_bn": fwd_bwd(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False),
                                         nn.BatchNorm2d(4)), (2, 3, 5, 5))}
 logits = mg.randn(6, 10, device="cuda", requires_grad=True)
@@ -151,6 +153,9 @@ print(json.dumps(out))
                         "elementwise:add": 1},
                        {"kernel:ln_vjp_s1": 1, "kernel:ln_vjp_s2": 1, "kernel:ln_vjp": 1,
                         "elementwise:multiply": 2, "func:sum": 2}, 3),
+        # LayerNormFunction's kernels with μ = 0 and no β: Σ x², inv, y; Σ g·γ·x̂, gx, gγ
+        "rms_norm": ({"kernel:ln_sumsq": 1, "kernel:ln_inv": 1, "kernel:ln_forward": 1},
+                     {"kernel:ln_vjp_s2": 1, "kernel:ln_vjp": 1, "kernel:ln_vjp_gw": 1}, 2),
     }
     for name, (fwd, bwd, adds) in want.items():
         got = layers[name]

@@ -73,8 +73,9 @@ from .module import Module, Parameter
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
            "local_response_norm", "Normalize", "BatchNormFunction", "LayerNormFunction",
-           "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm",
-           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm", "LocalResponseNorm"]
+           "RMSNormFunction", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm",
+           "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm",
+           "LocalResponseNorm"]
 
 
 class Normalize(Function):
@@ -579,7 +580,23 @@ def _ln_kernels(dtype):
     )
 
 
-class LayerNormFunction(Function):
+class _RowNormFunction(Function):
+    """What LayerNormFunction and RMSNormFunction share: rows of the last ``k`` dims, and
+    a backward that is ``_vjp_arrays`` from the forward's statistics when nothing records
+    it, else ``_vjp_recorded`` in Tensor ops (differentiable again)."""
+
+    def _rows(self, x):
+        """C, the elements of a row (the last ``k`` dims of ``x``)."""
+        return math.prod(x.shape[x.ndim - self.k:])
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        if not is_grad_enabled():
+            return self._vjp_arrays(x.xp, gy.data, x.data, self._rows(x))
+        return self._vjp_recorded(gy, x, tuple(range(x.ndim - self.k, x.ndim)))
+
+
+class LayerNormFunction(_RowNormFunction):
     r"""Layer normalization of the rows x (the last dims, C elements each), with optional
     γ, β of the normalized shape::
 
@@ -608,7 +625,7 @@ class LayerNormFunction(Function):
 
     @ieee  # an inf or nan in x gives nan statistics, silently (as PyTorch)
     def forward(self, xp, x, *params):
-        C = math.prod(x.shape[x.ndim - self.k:])
+        C = self._rows(x)
         w, b = self._params(C, params)
         if xp is np:  # x̂ by Normalize (its saved arrays serve the VJP), then the affine map
             self.norm = Normalize(range(x.ndim - self.k, x.ndim), self.eps)
@@ -621,14 +638,9 @@ class LayerNormFunction(Function):
             y = k["forward"](x2, self.mu, self.inv, w, b)
         return y.astype(x.dtype, copy=False).reshape(x.shape)
 
-    def backward(self, gy):
-        x = self.inputs[0]
-        C = math.prod(x.shape[x.ndim - self.k:])
-        if not is_grad_enabled():
-            return self._vjp_arrays(x.xp, gy.data, x.data, C)
+    def _vjp_recorded(self, gy, x, axes):
         gd = gy * self.inputs[1] if self.has_weight else gy
-        gx, xhat = normalize_vjp_recorded(x, gd, tuple(range(x.ndim - self.k, x.ndim)),
-                                          self.eps)
+        gx, xhat = normalize_vjp_recorded(x, gd, axes, self.eps)
         return (gx,) + ((gy * xhat,) if self.has_weight else ()) + \
             ((gy,) if self.has_bias else ())
 
@@ -658,6 +670,70 @@ class LayerNormFunction(Function):
     def release(self):
         super().release()
         self.norm = self.mu = self.inv = None
+
+
+class RMSNormFunction(_RowNormFunction):
+    r"""Root-mean-square normalization of the rows x (the last dims, C elements each), with
+    an optional γ of the normalized shape::
+
+        inv = 1/√(mean(x²) + ε),  x̂ = x·inv,  y = x̂·γ
+
+    VJP (gd = gy·γ):  gx = inv·(gd − x̂·Σ gd·x̂/C),  gγ = Σ_rows gy·x̂.
+
+    :class:`LayerNormFunction` with μ = 0 and no β, and on CUDA its kernels so (μ and Σ gd
+    passed as 0): 3 launches forward (Σ x², inv, y) and 3 for an unrecorded VJP (Σ gd·x̂,
+    gx, gγ), where the Tensor-op composition took 7 and 15. A recorded VJP (create_graph)
+    rebuilds inv and x̂ from x in Tensor ops.
+    """
+
+    def __init__(self, k, eps, has_weight):
+        self.k, self.eps, self.has_weight = k, eps, has_weight
+        self.inv = None
+
+    @ieee
+    def forward(self, xp, x, *params):
+        C = self._rows(x)
+        x2 = x.reshape(-1, C)
+        w = params[0].reshape(C) if self.has_weight else 1.0
+        if xp is np:
+            self.inv = 1.0 / np.sqrt((x2 * x2).mean(axis=1, keepdims=True) + self.eps)
+            y = x2 * self.inv * w
+        else:
+            k = _ln_kernels(x.dtype)
+            self.inv = k["inv"](k["sumsq"](x2, 0.0, axis=1, keepdims=True), C, self.eps)
+            y = k["forward"](x2, 0.0, self.inv, w, 0.0)
+        return y.astype(x.dtype, copy=False).reshape(x.shape)
+
+    def _vjp_recorded(self, gy, x, axes):
+        inv = ((x * x).mean(axes, keepdim=True) + self.eps).rsqrt()
+        xhat = x * inv
+        gd = gy * self.inputs[1] if self.has_weight else gy
+        gx = inv * (gd - xhat * (gd * xhat).mean(axes, keepdim=True))
+        return (gx, gy * xhat) if self.has_weight else gx
+
+    def _vjp_arrays(self, xp, g, x, C):
+        """The VJP from the forward's inv (nothing recorded: a constant)."""
+        g2, x2, inv = g.reshape(-1, C), x.reshape(-1, C), self.inv
+        w = self.inputs[1].data.reshape(C) if self.has_weight else 1.0
+        if xp is np:
+            with np.errstate(invalid="ignore", over="ignore"):
+                xhat = x2 * inv
+                gd = g2 * w
+                gx = inv * (gd - xhat * ((gd * xhat).sum(axis=1, keepdims=True) / C))
+                gw = (g2 * xhat).sum(axis=0) if self.has_weight else None
+        else:
+            k = _ln_kernels(x.dtype)
+            s2 = k["s2"](g2, w, x2, 0.0, inv, axis=1, keepdims=True)
+            gx = k["gx"](g2, w, x2, 0.0, inv, 0.0, s2, C)
+            gw = k["gw"](g2, x2, 0.0, inv, axis=0) if self.has_weight else None
+        gx = const(gx.astype(x.dtype, copy=False).reshape(x.shape))
+        if not self.has_weight:
+            return gx
+        return gx, const(gw.astype(x.dtype, copy=False).reshape(x.shape[x.ndim - self.k:]))
+
+    def release(self):
+        super().release()
+        self.inv = None
 
 
 @in_float32(autocast_list=True)
@@ -763,10 +839,15 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     x = input if input.dtype.itemsize >= 4 else input.to(dtype=np.float32)
     if eps is None:
         eps = float(np.finfo(x.dtype).eps)
-    axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
-    y = x * ((x * x).mean(axes, keepdim=True) + eps).rsqrt()
-    if weight is not None:
-        y = y * (weight if weight.dtype == x.dtype else weight.to(dtype=x.dtype))
+    if weight is not None and weight.dtype != x.dtype:
+        weight = weight.to(dtype=x.dtype)
+    if x.size == 0 or math.prod(normalized_shape) == 0:  # nothing to normalize
+        axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))
+        y = x * ((x * x).mean(axes, keepdim=True) + eps).rsqrt()
+        y = y if weight is None else y * weight
+    else:  # one node (RMSNormFunction): on CUDA 3 launches each way
+        params = () if weight is None else (weight,)
+        y = RMSNormFunction(len(normalized_shape), eps, weight is not None)(x, *params)
     return y if y.dtype == input.dtype else y.to(dtype=input.dtype)
 
 

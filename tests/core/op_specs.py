@@ -368,6 +368,10 @@ SPECS = [
            lambda x: mg.nn.functional.mish(x), lambda x: x * np.tanh(_np_softplus(x))),
     OpSpec("layer_norm", _draw_layer_norm,
            lambda x, w, b: mg.nn.functional.layer_norm(x, w.shape, w, b), _np_layer_norm),
+    OpSpec("rms_norm", _draw_layer_norm,
+           lambda x, w, b: mg.nn.functional.rms_norm(x, w.shape, w, eps=1e-3),
+           lambda x, w, b: x / np.sqrt((x * x).mean(axis=tuple(range(x.ndim - w.ndim, x.ndim)),
+                                               keepdims=True) + 1e-3) * w),
     # reductions
     reduce_op("sum", lambda x, d, k: x.sum(d, k), lambda x, d, k: np.sum(x, d, keepdims=k)),
     reduce_op("mean", lambda x, d, k: x.mean(d, k), lambda x, d, k: np.mean(x, d, keepdims=k)),

@@ -177,3 +177,31 @@ def test_layer_norm_kernels(on_host, dtype, affine):
         fin = np.isfinite(want)
         np.testing.assert_array_less(np.abs(got[fin] - want[fin]),
                                      64 * eps * (np.abs(want[fin]) + rows))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("weight", [True, False])
+def test_rms_norm_kernels(on_host, dtype, weight):
+    """RMSNormFunction's CUDA path (LayerNormFunction's kernels with μ = 0, no β, Σ gd = 0,
+    run here by their CUDA text) against its NumPy path: y, gx and gγ."""
+    import minigrad as mg
+    from minigrad.nn import normalization
+
+    on_host(normalization, "_ln_kernels")
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((4, 3, 6)) * 2 + 0.5).astype(dtype)
+    w = rng.standard_normal(6).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    params = [w] if weight else []
+    results = []
+    for xp in (np, "host"):  # any xp but NumPy: the kernels
+        f = normalization.RMSNormFunction(1, 1e-6, weight)
+        f.inputs = tuple(mg.tensor(a) for a in [x] + params)
+        with mg.no_grad():
+            y = f.forward(xp, x, *params)
+            grads = f._vjp_arrays(xp, g, x, 6)
+        results.append([y] + [t.data for t in (grads if weight else (grads,))])
+    eps = float(np.finfo(dtype).eps)
+    scale = np.abs(g).reshape(-1, 6).sum(1).max() * (np.abs(x).max() + 1)
+    for want, got in zip(*results):
+        np.testing.assert_array_less(np.abs(got - want), 64 * eps * (np.abs(want) + scale))
