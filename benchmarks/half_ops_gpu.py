@@ -5,8 +5,9 @@ r"""What computing half tensors in float32 ("opmath", stop 29) costs on the GPU.
 
 A float16 op marked ``Function.opmath`` runs its forward and its VJP on float32 copies and
 rounds once, as PyTorch's kernels do in registers; on CuPy that adds cast kernels and
-float32 intermediates. Compositions (mish, hardswish, layer_norm) run in float32 through
-``ops.elementwise.in_float32``; attention keeps its scores in float32 (``MatMulFloat32``).
+float32 intermediates. layer_norm and rms_norm run in float32 through
+``ops.elementwise.in_float32`` (and rms_norm's own widening); attention keeps its scores
+in float32 (``MatMulFloat32``).
 For each op, forward + backward of one tensor (the gradient of ``(y * g).sum()``), as
 wall-clock over blocks of calls ended by a device synchronization, median of the blocks:
 
@@ -57,6 +58,9 @@ def cases(tiny):
     def ln(F_):
         return lambda t, w, b: F_.layer_norm(t, (t.shape[-1],), w, b)
 
+    def rms(F_):
+        return lambda t, w: F_.rms_norm(t, (t.shape[-1],), w)
+
     def sdpa(F_):
         return lambda q, k, v: F_.scaled_dot_product_attention(q, k, v)
 
@@ -78,6 +82,7 @@ def cases(tiny):
         ("log_softmax", (n, m), lambda t: F.log_softmax(t, dim=-1),
          lambda tF: (lambda t: tF.log_softmax(t, dim=-1)), reduction.LogSoftmax),
         ("layer_norm", (rows, d), ln(F), ln, None),
+        ("rms_norm", (rows, d), rms(F), rms, None),
         ("sdpa", att, sdpa(F), sdpa, None),
     ], torch_F
 
@@ -85,10 +90,10 @@ def cases(tiny):
 def inputs(name, shape, rng):
     """The op's arguments (each requiring grad), as float32 NumPy arrays first."""
     a = rng.standard_normal(shape).astype(np.float32)
-    if name == "layer_norm":
+    if name in ("layer_norm", "rms_norm"):
         w = 1 + 0.1 * rng.standard_normal(shape[-1]).astype(np.float32)
         b = 0.1 * rng.standard_normal(shape[-1]).astype(np.float32)
-        return [a, w, b]
+        return [a, w, b] if name == "layer_norm" else [a, w]
     if name == "sdpa":
         return [a, rng.standard_normal(shape).astype(np.float32),
                 rng.standard_normal(shape).astype(np.float32)]

@@ -47,6 +47,8 @@ kernel launches.
 Layer normalization is likewise one Function, :class:`LayerNormFunction` (x̂·γ + β over
 each row, its VJP sharing the rows' Σ g·γ and Σ g·γ·x̂): on CUDA 4 launches forward and
 5 backward, where Normalize and the affine ops took 23 (counted on the CuPy stand-in).
+Group normalization normalizes each group as such a row (without γ, β); RMS normalization
+is :class:`RMSNormFunction`, the same kernels with μ = 0 (3 launches each way, not 22).
 """
 from __future__ import annotations
 
