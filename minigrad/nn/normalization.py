@@ -629,9 +629,11 @@ class LayerNormFunction(_RowNormFunction):
     def forward(self, xp, x, *params):
         C = self._rows(x)
         w, b = self._params(C, params)
-        if xp is np:  # x̂ by Normalize (its saved arrays serve the VJP), then the affine map
+        if xp is np:  # x̂ by Normalize (its saved arrays serve the VJP), then γ and β
             self.norm = Normalize(range(x.ndim - self.k, x.ndim), self.eps)
-            y = self.norm.forward(np, x).reshape(-1, C) * w + b
+            y = self.norm.forward(np, x).reshape(-1, C)
+            y = y * w if self.has_weight else y
+            y = y + b if self.has_bias else y
         else:
             x2 = x.reshape(-1, C)
             k = _ln_kernels(x.dtype)
@@ -651,7 +653,7 @@ class LayerNormFunction(_RowNormFunction):
         g2 = g.reshape(-1, C)
         w, _ = self._params(C, [p.data for p in self.inputs[1:]])
         if xp is np:  # gx by Normalize's VJP of gd = g·γ; gγ = Σ g·x̂
-            gd = (g2 * w).reshape(g.shape)
+            gd = (g2 * w).reshape(g.shape) if self.has_weight else g
             gx = self.norm.backward(const(gd)).data
             gw = (g2 * self.norm.xhat.reshape(-1, C)).sum(axis=0) if self.has_weight else None
         else:
@@ -699,7 +701,8 @@ class RMSNormFunction(_RowNormFunction):
         w = params[0].reshape(C) if self.has_weight else 1.0
         if xp is np:
             self.inv = 1.0 / np.sqrt((x2 * x2).mean(axis=1, keepdims=True) + self.eps)
-            y = x2 * self.inv * w
+            y = x2 * self.inv
+            y = y * w if self.has_weight else y
         else:
             k = _ln_kernels(x.dtype)
             self.inv = k["inv"](k["sumsq"](x2, 0.0, axis=1, keepdims=True), C, self.eps)
@@ -720,7 +723,7 @@ class RMSNormFunction(_RowNormFunction):
         if xp is np:
             with np.errstate(invalid="ignore", over="ignore"):
                 xhat = x2 * inv
-                gd = g2 * w
+                gd = g2 * w if self.has_weight else g2
                 gx = inv * (gd - xhat * ((gd * xhat).sum(axis=1, keepdims=True) / C))
                 gw = (g2 * xhat).sum(axis=0) if self.has_weight else None
         else:
