@@ -379,21 +379,35 @@ class Mish(Function):
     def kernel_args(self):
         return "mish", ()
 
+    t = None  # tanh(softplus(x)) of a forward on arrays, for an unrecorded VJP
+
     @ieee
     def forward(self, xp, x):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
         if xp is not np and (y := _fused_forward(self, x)) is not None:
             return y
-        return x * xp.tanh(Softplus().forward(xp, x))
+        self.t = xp.tanh(Softplus().forward(xp, x))
+        return x * self.t
 
     def backward(self, gy):
         if (gx := _fused_vjp(self, gy)) is not None:
             return gx
         (x,) = self.inputs
+        if not is_grad_enabled() and self.t is not None and self.t.dtype == x.dtype:
+            # nothing records it: the forward's t, a constant here (as the composition's
+            # saved tanh was), and one pass of array arithmetic
+            xa, t = x.data, self.t
+            with np.errstate(invalid="ignore", over="ignore"):
+                s = x.xp.where(xa > 20, 1.0, _sigmoid(x.xp, xa)).astype(t.dtype, copy=False)
+                return const(gy.data * (t + xa * (1 - t * t) * s))
         t = Softplus()(x).tanh()
         linear = const((x.data > 20).astype(x.dtype))
         s = linear + (1 - linear) * x.sigmoid()  # softplus′(x)
         return gy * (t + x * (1 - t * t) * s)
+
+    def release(self):
+        super().release()
+        self.t = None
 
 
 def relu(x):
