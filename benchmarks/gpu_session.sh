@@ -9,8 +9,10 @@
 #      separate run only cost the benchmark's time;
 #   2. the benchmarks (--quick; BENCH_PARTS=bench,profile adds the training step's kernel
 #      profile): the numbers of issues 7 and 8, first, so that a failing test cannot cost
-#      them; then (HALF_OPS=0 leaves it out) benchmarks/half_ops_gpu.py, at most 60 s: what
-#      computing half tensors in float32 (opmath) costs, into gpu-run.log;
+#      them; then (HALF_OPS=0 leaves it out) benchmarks/half_ops_gpu.py, at most 80 s: what
+#      computing half tensors in float32 (opmath) costs, into gpu-run.log (11 rows took 44 s
+#      at stop 30; 13 since stop 31: mish, hardswish, softmax, log_softmax, layer_norm and
+#      rms_norm there have new CUDA paths to time);
 #   3. the GPU tests of code written since the last GPU session (PARTS=new; NEW=0 leaves
 #      them to the whole tree, which holds them);
 #   4. the whole tree's GPU tests with the time left (PARTS=tests): on 2026-11-27 (stop 25)
@@ -51,7 +53,7 @@ PARTS=$BENCH_PARTS QUICK=1 BENCH_TIMEOUT=$(cap 200) PROFILE_TIMEOUT=$(cap 80) \
     bash benchmarks/gpu_all.sh
 if [ "${HALF_OPS:-1}" != 0 ]; then
 echo "== benchmarks/half_ops_gpu.py (t=$(($(date +%s) - START)) s)" | tee -a "$RUN_LOG"
-timeout "$(cap 60)" python -X faulthandler benchmarks/half_ops_gpu.py 2>&1 | tee -a "$RUN_LOG"
+timeout "$(cap 80)" python -X faulthandler benchmarks/half_ops_gpu.py 2>&1 | tee -a "$RUN_LOG"
 echo "half_ops_gpu.py exit: ${PIPESTATUS[0]}" | tee -a "$RUN_LOG"
 fi
 if [ "${NEW:-1}" != 0 ]; then   # NEW=0: the whole tree holds these tests too
