@@ -175,6 +175,32 @@ def nvcc_errors(sources, tmp_path, arch="sm_80", options=()):
                              str(tmp_path / "elementwise.cubin"), str(cu)],
                             capture_output=True, text=True)
     return "" if result.returncode == 0 else re.sub(r"\n+", "\n", result.stderr)[-4000:]
+_LIBRARIES = {}  # host C++ text -> ctypes library: one g++ run per kernel and process
+
+
+def _compiled(source):
+    """The library of one host kernel's ``source``, compiled on first use."""
+    lib = _LIBRARIES.get(source)
+    if lib is None:
+        import tempfile
+        from pathlib import Path
+
+        lib = host_library([source], Path(tempfile.mkdtemp(prefix="mg-host-kernel-")))
+        _LIBRARIES[source] = lib
+    return lib
+
+
+def _bind(kernel, params, args):
+    """(type letter -> dtype, bound from the array arguments as CuPy binds them; parameter
+    name -> its dtype) for a host kernel called with ``args`` for ``params``."""
+    types = {}
+    for (dtype, name, _raw), a in zip(params, args):
+        if isinstance(a, np.ndarray) and len(dtype) == 1:
+            assert types.setdefault(dtype, a.dtype) == a.dtype, (kernel.k.name, name)
+    dtype_of = {p[1]: np.dtype(types.get(p[0], p[0])) for p in kernel.ins + kernel.outs}
+    return types, dtype_of
+
+
 class HostElementwiseKernel:
     """``cupy.ElementwiseKernel`` run on NumPy arrays by its own CUDA text compiled as
     host C++ (:func:`host_source`; g++ on first call, one library per body and types):
@@ -184,8 +210,6 @@ class HostElementwiseKernel:
     non-raw arguments broadcast together, the body runs once per element of that shape
     in order (index ``i``); raw arguments are whole arrays, written back in place; outputs
     not given are allocated; returns the output, or a tuple of them."""
-
-    _libraries = {}  # host C++ text -> ctypes library (one compile per process)
 
     def __init__(self, in_params, out_params, operation, name, preamble="", **_):
         self.k = SimpleNamespace(in_params=in_params, out_params=out_params,
@@ -201,11 +225,7 @@ class HostElementwiseKernel:
         n_in = len(self.ins)
         inputs, given = list(args[:n_in]), list(args[n_in:])
         params = self.ins + self.outs[:len(given)]
-        types = {}
-        for (dtype, name, _raw), a in zip(params, inputs + given):
-            if isinstance(a, np.ndarray) and len(dtype) == 1:
-                assert types.setdefault(dtype, a.dtype) == a.dtype, (self.k.name, name)
-        dtype_of = {p[1]: np.dtype(types.get(p[0], p[0])) for p in self.ins + self.outs}
+        types, dtype_of = _bind(self, params, inputs + given)
         shape = np.broadcast_shapes(*[np.shape(a) for (_, _, raw), a in
                                       zip(params, inputs + given)
                                       if isinstance(a, np.ndarray) and not raw])
@@ -229,15 +249,7 @@ class HostElementwiseKernel:
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def _library(self, types):
-        import tempfile
-        from pathlib import Path
-
-        source = host_source(self.k, 0, {t: d.name for t, d in types.items()})
-        lib = self._libraries.get(source)
-        if lib is None:
-            lib = host_library([source], Path(tempfile.mkdtemp(prefix="mg-host-kernel-")))
-            self._libraries[source] = lib
-        return lib
+        return _compiled(host_source(self.k, 0, {t: d.name for t, d in types.items()}))
 
 
 class HostReductionKernel:
@@ -258,11 +270,7 @@ class HostReductionKernel:
         self.outs = HostElementwiseKernel._parse(out_params)
 
     def __call__(self, *args, axis=None, keepdims=False):
-        types = {}
-        for (dtype, name, _raw), a in zip(self.ins, args):
-            if isinstance(a, np.ndarray) and len(dtype) == 1:
-                assert types.setdefault(dtype, a.dtype) == a.dtype, (self.k.name, name)
-        dtype_of = {p[1]: np.dtype(types.get(p[0], p[0])) for p in self.ins + self.outs}
+        types, dtype_of = _bind(self, self.ins, args)
         shape = np.broadcast_shapes(*[np.shape(a) for a in args if isinstance(a, np.ndarray)])
         axes = tuple(range(len(shape))) if axis is None else \
             tuple(sorted(a % len(shape) for a in np.atleast_1d(axis)))
@@ -286,9 +294,6 @@ class HostReductionKernel:
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def _library(self, types):
-        import tempfile
-        from pathlib import Path
-
         k = self.k
         types = {t: d.name for t, d in types.items()}
         ins, outs = _params(k.in_params, types), _params(k.out_params, types)
@@ -312,11 +317,7 @@ class HostReductionKernel:
             f"    {refs_out}\n    POST_MAP(_s);\n  }}\n}}\n#undef REDUCE\n#undef POST_MAP\n}}\n"
             f'extern "C" void r0({", ".join(args)}, ptrdiff_t n_out, ptrdiff_t n_red) {{ '
             f"red::run({', '.join('_p_' + n for _, n, _ in ins + outs)}, n_out, n_red); }}\n")
-        lib = HostElementwiseKernel._libraries.get(source)
-        if lib is None:
-            lib = host_library([source], Path(tempfile.mkdtemp(prefix="mg-host-kernel-")))
-            HostElementwiseKernel._libraries[source] = lib
-        return lib
+        return _compiled(source)
 
 
 def host_cupy():
