@@ -750,10 +750,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if t is not None and tuple(t.shape) != tuple(shape):
             raise ValueError(f"layer_norm: {what} must have the normalized shape "
                              f"{tuple(shape)}, got {tuple(t.shape)}")
-    if input.size == 0 or math.prod(shape) == 0:  # no rows, or empty ones: Normalize's
+    params = [t for t in (weight, bias) if t is not None]
+    if input.size == 0 or math.prod(shape) == 0 or any(t.dtype != input.dtype for t in params):
+        # no rows, or empty ones; or γ, β of another dtype, which promote the result (the
+        # kernels take one dtype): Normalize's x̂ and the affine ops
         xhat = Normalize(tuple(range(input.ndim - len(shape), input.ndim)), eps)(input)
         return _affine(xhat, weight, bias, shape)
-    params = [t for t in (weight, bias) if t is not None]
     return LayerNormFunction(len(shape), eps, weight is not None, bias is not None)(
         input, *params)
 

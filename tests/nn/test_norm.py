@@ -596,3 +596,20 @@ def test_an_inf_in_the_input_gives_nan_silently(layer, recwarn):
     y.sum().backward()
     assert np.isnan(y.detach().numpy()).any() and not np.isnan(y.detach().numpy()).all()
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_layer_norm_with_parameters_of_another_dtype_promotes(device):
+    """γ, β of another dtype than the input promote the result, as the ops y = x̂·γ + β
+    do (the one-node LayerNormFunction takes one dtype; such calls keep the composition):
+    float32 x with float64 γ gives float64, and the gradients keep their leaves' dtypes."""
+    rng = np.random.default_rng(8)
+    x = mg.tensor(rng.standard_normal((3, 4)).astype(np.float32), device=device,
+                  requires_grad=True)
+    w = mg.tensor(rng.standard_normal(4), device=device, requires_grad=True)
+    y = F.layer_norm(x, (4,), w)
+    assert y.dtype == mg.float64
+    y.sum().backward()
+    assert x.grad.dtype == mg.float32 and w.grad.dtype == mg.float64
+    same = F.layer_norm(x.detach().double(), (4,), w.detach())
+    np.testing.assert_allclose(y.detach().cpu().numpy(), same.cpu().numpy(), rtol=1e-6,
+                               atol=1e-6)  # x̂ in float32
