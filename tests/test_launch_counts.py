@@ -174,6 +174,35 @@ print(json.dumps(out))
         assert got["bwd"] == {"kernel:ce_grad": 1, "copy": 1}, (reduction, got)
 
 
+def test_a_transformer_layer_stays_within_its_launch_budget():
+    """A TransformerEncoderLayer's forward and backward on CUDA (d_model 32, 4 heads,
+    float32): 29 and 59 launches since stop 31 gave layer norm, softmax and their VJPs row
+    kernels (44 and 73 before)."""
+    out = _run("""
+import json
+import numpy as np
+import minigrad as mg
+from minigrad import nn
+import count_launches as C
+
+mg.manual_seed(0)
+layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True).to("cuda")
+x = mg.tensor(np.random.default_rng(0).standard_normal((2, 5, 32)).astype(np.float32),
+              device="cuda")
+for _ in range(2):  # compiled, and every parameter has a .grad to accumulate into
+    layer(x).sum().backward()
+fwd = C.count(lambda: layer(x))[0]
+y = layer(x)
+bwd = C.count(lambda: y.sum().backward())[0]
+print(json.dumps({"fwd": sum(fwd.values()), "bwd": sum(bwd.values()),
+                  "kinds": {k: v for k, v in (fwd + bwd).items() if "ln_" in k
+                            or "softmax" in k or "lse" in k}}))
+""")
+    assert out["fwd"] <= 29 and out["bwd"] <= 59, out
+    # two layer norms (4 launches forward each) and the attention's softmax rows
+    assert out["kinds"]["kernel:ln_forward"] == 2 and out["kinds"]["kernel:lse_rows"] == 1, out
+
+
 def test_the_counted_cuda_step_computes_what_the_cpu_step_computes():
     """The step whose launches are counted is the real CUDA path, so its numbers must be
     right too: three ResNet and MLP training steps on the stand-in's "cuda" (kernels by
