@@ -334,8 +334,13 @@ class Hardsigmoid(Function):
     def backward(self, gy):
         if (gx := _fused_vjp(self, gy)) is not None:
             return gx
-        t = self.inputs[0].data + 3
-        return gy * const(((t > 0) & (t < 6)).astype(t.dtype) * (1 / 6))
+        return gy * _hardsigmoid_slope(self.inputs[0].data)
+
+
+def _hardsigmoid_slope(x):
+    """h′(x) of hardsigmoid as a constant: 1/6 strictly inside (−3, 3), else 0 (a NaN: 0)."""
+    t = x + 3
+    return const(((t > 0) & (t < 6)).astype(t.dtype) * (1 / 6))
 
 
 class Hardswish(Function):
@@ -356,15 +361,13 @@ class Hardswish(Function):
         x = to_float(x)  # integers give the default float dtype, as in PyTorch
         if xp is not np and (y := _fused_forward(self, x)) is not None:
             return y
-        return x * (xp.clip(x + 3, 0, 6) * (1 / 6))  # x·h(x): x·6 first would overflow
+        return x * Hardsigmoid().forward(xp, x)  # x·h(x): x·6 first would overflow
 
     def backward(self, gy):
         if (gx := _fused_vjp(self, gy)) is not None:
             return gx
         (x,) = self.inputs
-        t = x.data + 3
-        dh = const(((t > 0) & (t < 6)).astype(t.dtype) * (1 / 6))
-        return gy * (Hardsigmoid()(x) + x * dh)
+        return gy * (Hardsigmoid()(x) + x * _hardsigmoid_slope(x.data))
 
 
 class Mish(Function):
