@@ -12,6 +12,7 @@ which ends every rank with a non-zero exit code.
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -65,6 +66,9 @@ def _install_abort_hook(comm):
         sys.stderr.write(f"[rank {comm.Get_rank()}] uncaught {summary}; aborting the job\n"
                          + "".join(traceback.format_exception(kind, value, tb)))
         sys.stderr.flush()
+        # and a moment for mpiexec to forward it: on a loaded machine (CI, 2026-11-28) an
+        # Abort right after the write once ended the job with none of it forwarded
+        time.sleep(0.5)
         try:
             comm.Abort(1)
         finally:
