@@ -1,0 +1,260 @@
+"""minigrad's raw CUDA kernels run on the CPU: ``HostRawModule`` compiles a kernel source
+(a ``kernels/*.cu`` file, or a ``RawModule`` source in minigrad) as host C++ with
+``cuda_host.h`` first (g++), and ``get_function(name)`` launches kernel ``name`` on NumPy
+arrays the way ``cupy.RawModule(...).get_function(name)`` launches it on CuPy arrays:
+``kernel(grid, block, args, shared_mem=0)``, each array argument passed as a pointer to
+its first element (written in place), each scalar by value.
+
+What runs is the kernel's own text, every thread of every block (cuda_host.h: threads as
+fibers, blocks and threads in a seeded shuffled order, shared memory poisoned per block,
+barriers and warp collectives checked). What it adds to the launch: each argument is
+checked against the kernel's parameter type, where CuPy would pass the bytes it was given
+(an ``np.int64`` for an ``int`` parameter shifts every later argument on a GPU, silently);
+a Python int or float passes as CuPy passes it (int64, float64), so it fits only such a
+parameter.
+
+Not for: tensor-core PTX (``mma``, ``ldmatrix``, ``cp.async``, ``wgmma``: their index
+arithmetic is replayed by ``kernels/ptx_model.py`` and ``wgmma_model.py``) or dynamic
+shared memory.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+HEADER = Path(__file__).with_name("cuda_host.h")
+_CACHE = Path(tempfile.gettempdir()) / f"minigrad-cuda-host-{os.getuid()}"
+_lock = threading.Lock()
+_libraries: dict = {}  # digest -> ctypes library, one g++ run per source and process
+
+_KERNEL_NAME = re.compile(r'extern\s+"C"\s+void\s+(\w+)\s*\(')
+_MARK = "mg_cuda_host_kernels_begin"
+_ASM = re.compile(r"\basm\s*(volatile\s*)?\(")
+
+
+def available() -> bool:
+    """Whether g++ is here (the host runs need it, as the compile checks need nvcc)."""
+    return shutil.which("g++") is not None
+
+
+def _gxx(args, what):
+    result = subprocess.run([shutil.which("g++"), *args], capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"g++ could not build {what} for the host:\n"
+                           + re.sub(r"\n+", "\n", result.stderr)[-6000:])
+    return result.stdout
+
+
+def _flags(options) -> list[str]:
+    """NVRTC options -> g++ flags: -D and -I kept, the rest (architecture, --std) ours."""
+    out = []
+    for o in options:
+        if o.startswith(("-D", "-I")):
+            out.append(o)
+    return out
+
+
+def _kernel_names(source: str, flags: list[str]) -> list[str]:
+    """The ``extern "C"`` functions of ``source`` after the preprocessor (the kernel
+    macros expanded): its kernels."""
+    with tempfile.TemporaryDirectory(prefix="mg-cuda-host-") as d:
+        src = Path(d) / "k.cpp"
+        src.write_text(f'#include "{HEADER}"\nint {_MARK};\n{source}')
+        pre = _gxx(["-std=c++17", "-E", "-P", *flags, str(src)], "the kernel source")
+    body = pre[pre.index(_MARK):]
+    if _ASM.search(body):
+        raise NotImplementedError("this source uses inline PTX (asm), which the host run "
+                                  "does not model (tensor-core kernels: kernels/ptx_model.py)")
+    return _KERNEL_NAME.findall(body)
+
+
+def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
+    """(the library, kernel name -> its entry's symbol) for ``source``: one entry
+    ``mg_entry_<i>`` per kernel (extern "C" functions and ``name_expressions``)."""
+    flags = _flags(options)
+    names = list(dict.fromkeys(_kernel_names(source, flags) + list(name_expressions)))
+    entries = "".join(
+        f'extern "C" int mg_entry_{i}(const unsigned* g, const unsigned* b, void** a, '
+        f"unsigned long long s, char* sig, size_t n) {{ return mg::entry(&{name}, g, b, a, s, "
+        f"sig, n); }}\n" for i, name in enumerate(names))
+    text = f'#include "{HEADER}"\n#line 1 "kernel"\n{source}\n{entries}'
+    digest = hashlib.sha256((HEADER.read_text() + text + repr(flags)).encode()).hexdigest()[:20]
+    with _lock:
+        lib = _libraries.get(digest)
+        if lib is None:
+            _CACHE.mkdir(parents=True, exist_ok=True)
+            so = _CACHE / f"{digest}.so"
+            if not so.exists():
+                cpp = _CACHE / f"{digest}.{os.getpid()}.cpp"
+                cpp.write_text(text)
+                tmp = _CACHE / f"{digest}.{os.getpid()}.so"
+                _gxx(["-std=c++17", "-O1", "-fno-strict-aliasing", "-ffp-contract=off",
+                      "-fno-fast-math", "-U_FORTIFY_SOURCE", "-shared", "-fPIC", "-w", *flags,
+                      "-o", str(tmp), str(cpp)], "the kernel source")
+                os.replace(tmp, so)  # atomic: a parallel worker sees all or nothing
+                cpp.unlink()
+            lib = _libraries[digest] = ctypes.CDLL(str(so))
+    lib.mg_error.restype = ctypes.c_char_p
+    return lib, {name: f"mg_entry_{i}" for i, name in enumerate(names)}
+
+
+_SCALARS = {"float32", "float64", "int32", "uint32", "int64", "uint64", "int16", "uint16",
+            "int8", "uint8", "bool"}
+
+
+def _address(a) -> int:
+    return a.__array_interface__["data"][0]
+
+
+class HostRawKernel:
+    """One kernel of a :class:`HostRawModule`: ``kernel(grid, block, args, shared_mem=0)``."""
+
+    def __init__(self, lib, symbol, name):
+        self.name = name
+        self._lib = lib
+        self._entry = getattr(lib, symbol)
+        self._entry.restype = ctypes.c_int
+        sig = ctypes.create_string_buffer(4096)
+        self._entry(None, None, None, ctypes.c_ulonglong(0), sig, ctypes.c_size_t(4096))
+        self.params = sig.value.decode().split(",") if sig.value else []
+        self.launches = 0
+        self.kernel = SimpleNamespace(ptr=0)  # what CUDA's occupancy query reads
+
+    def _arg(self, i, want, a):
+        where = f"{self.name}: argument {i}"
+        if want == "pointer":
+            if not hasattr(a, "__array_interface__") or isinstance(a, np.generic):
+                raise TypeError(f"{where} is a pointer; got {type(a).__name__} {a!r:.60}")
+            ptr = ctypes.c_void_p(_address(a))
+            return ctypes.addressof(ptr), (ptr, a)
+        if want not in _SCALARS:
+            raise TypeError(f"{where} is a {want} parameter, which the host run cannot pass")
+        if isinstance(a, (bool, np.bool_)):
+            got = np.dtype(bool)
+        elif isinstance(a, int):
+            got = np.dtype(np.int64)       # CuPy passes a Python int as a 64-bit integer
+        elif isinstance(a, float):
+            got = np.dtype(np.float64)
+        elif isinstance(a, np.generic):
+            got = a.dtype
+        else:
+            raise TypeError(f"{where} is a {want} scalar; got {type(a).__name__}")
+        if got != np.dtype(want):
+            raise TypeError(f"{where} is {want} in the kernel but {got} was passed "
+                            "(on a GPU its bytes would be read as the parameter's)")
+        value = np.array(a, dtype=want)
+        return value.ctypes.data, value
+
+    def __call__(self, grid, block, args, shared_mem=0, stream=None, seed=0):
+        if shared_mem:
+            raise NotImplementedError(f"{self.name}: dynamic shared memory is not modelled "
+                                      "by cuda_host.h")
+        if len(args) != len(self.params):
+            raise TypeError(f"{self.name} takes {len(self.params)} arguments "
+                            f"({', '.join(self.params)}), got {len(args)}")
+        grid = tuple(int(v) for v in grid) + (1,) * (3 - len(grid))
+        block = tuple(int(v) for v in block) + (1,) * (3 - len(block))
+        held, where = [], []
+        for i, (want, a) in enumerate(zip(self.params, args)):
+            address, keep = self._arg(i, want, a)
+            held.append(keep)  # alive until the launch returns
+            where.append(address)
+        values = (ctypes.c_void_p * max(1, len(where)))(*where)
+        if 0 in grid:
+            return
+        g = (ctypes.c_uint * 3)(*grid)
+        b = (ctypes.c_uint * 3)(*block)
+        with _lock:  # the fibers' state is the library's: one launch at a time
+            rc = self._entry(g, b, values, ctypes.c_ulonglong(seed + self.launches), None,
+                             ctypes.c_size_t(0))
+            self.launches += 1
+            if rc:
+                raise RuntimeError(f"{self.name} (grid {grid}, block {block}) on the host: "
+                                   f"{self._lib.mg_error().decode()}")
+
+
+class HostRawModule:
+    """``cupy.RawModule(code=..., options=..., name_expressions=...)`` on the host."""
+
+    def __init__(self, code=None, options=(), name_expressions=(), path=None, **_):
+        if code is None:
+            raise NotImplementedError("HostRawModule compiles source code, not a cubin "
+                                      f"({path})")
+        self._lib, self._symbols = _build(code, options, name_expressions or ())
+        self._kernels = {}
+
+    def get_function(self, name):
+        kernel = self._kernels.get(name)
+        if kernel is None:
+            if name not in self._symbols:
+                raise KeyError(f"no kernel {name!r} in this module (it has "
+                               f"{', '.join(self._symbols)})")
+            kernel = self._kernels[name] = HostRawKernel(self._lib, self._symbols[name], name)
+        return kernel
+
+
+class _HostCupy:
+    """``minigrad._backend.cupy()`` for kernels/_cuda.py's launchers on NumPy arrays: NumPy
+    for the array functions, :class:`HostRawModule` for ``RawModule``, and a small device
+    (4 SMs, 2 resident blocks an SM) so that a persistent grid is a few blocks that each
+    walk many rows."""
+
+    SMS, BLOCKS_PER_SM = 4, 2
+    RawModule = HostRawModule
+
+    def __init__(self):
+        self.cuda = SimpleNamespace(
+            runtime=SimpleNamespace(getDevice=lambda: 0),
+            Device=lambda *a: SimpleNamespace(attributes={"MultiProcessorCount": self.SMS}),
+            driver=SimpleNamespace(
+                occupancyMaxActiveBlocksPerMultiprocessor=lambda *a: self.BLOCKS_PER_SM))
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def asnumpy(a):
+        return np.asarray(a)
+
+
+HOST_CUPY = _HostCupy()
+
+
+def host_launchers(monkeypatch):
+    """Make minigrad.kernels' launchers (and minigrad's own RawModule users) run their
+    CUDA kernels on the host, on NumPy arrays, for the rest of a test: ``_backend.cupy()``
+    is :data:`HOST_CUPY`, a NumPy array counts as a device array, and the kernel caches
+    start empty (so no host kernel outlives the test)."""
+    import functools
+
+    from minigrad.kernels import _cuda
+
+    from minigrad import _backend
+    from minigrad.ops import fused
+
+    monkeypatch.setattr(_backend, "cupy", lambda: HOST_CUPY)
+    monkeypatch.setattr(_cuda, "_is_cupy", lambda a: isinstance(a, np.ndarray))
+    for cache in ("_kernels", "_modules", "_resident"):
+        monkeypatch.setattr(_cuda, cache, {})
+    monkeypatch.setattr(fused, "_row_module", functools.cache(fused._row_module.__wrapped__))
+    # use_vendor(): cuSPARSE (cupyx.scipy.sparse) is SciPy's sparse module here
+    import sys
+    from types import ModuleType
+
+    import scipy.sparse
+
+    cupyx, cupyx_scipy = ModuleType("cupyx"), ModuleType("cupyx.scipy")
+    cupyx.scipy, cupyx_scipy.sparse = cupyx_scipy, scipy.sparse
+    for name, module in (("cupyx", cupyx), ("cupyx.scipy", cupyx_scipy),
+                         ("cupyx.scipy.sparse", scipy.sparse)):
+        monkeypatch.setitem(sys.modules, name, module)

@@ -1,0 +1,226 @@
+"""The host run of CUDA kernels (cuda_host.h, cuda_host.py): that it runs a kernel's text
+as CUDA would, and that each check it claims catches the bug it names. The kernels
+themselves run on it in test_kernels_gpu.py, test_im2col.py, test_batchnorm_kernels.py,
+test_philox.py and test_spmv_floor.py (their ``cp`` fixture's "host" half) and, for
+minigrad's own RawModule (the softmax and cross-entropy rows), here."""
+import numpy as np
+import pytest
+from minigrad.kernels import _cuda
+from minigrad.kernels import reference as ref
+
+from .cuda_host import HOST_CUPY, HostRawModule, available, host_launchers
+from .kernels_testdata import random_csr, regular_lengths
+
+pytestmark = pytest.mark.skipif(not available(), reason="g++ not found: the host run needs it")
+
+TOY = r"""
+extern "C" __global__ void iota(int n, float* out) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = (float)i;
+}
+extern "C" __global__ void block_order(int* counter, int* order) {
+    if (threadIdx.x == 0) order[atomicAdd(counter, 1)] = blockIdx.x + 100 * blockIdx.y;
+}
+extern "C" __global__ void warp_sum(const double* x, double* out) {
+    double s = x[blockIdx.x * blockDim.x + threadIdx.x];
+    for (int off = 16; off > 0; off /= 2) s += __shfl_down_sync(0xffffffffu, s, off);
+    __shared__ double sums[32];
+    if (threadIdx.x % 32 == 0) sums[threadIdx.x / 32] = s;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double t = 0;
+        for (int w = 0; w < (int)blockDim.x / 32; ++w) t += sums[w];
+        out[blockIdx.x] = t;
+    }
+}
+extern "C" __global__ void ballot_and_xor(const int* pred, unsigned* ballots, int* xored) {
+    const int t = threadIdx.x;
+    ballots[t] = __ballot_sync(0xffffffffu, pred[t] != 0);
+    xored[t] = __shfl_xor_sync(0xffffffffu, t, 5) + 1000 * __shfl_up_sync(0xffffffffu, t, 3, 8);
+}
+extern "C" __global__ void unwritten_shared(float* out) {
+    __shared__ float s[64];
+    if (threadIdx.x < 32) s[threadIdx.x] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = s[threadIdx.x];
+}
+extern "C" __global__ void divergent_barrier(float* out) {
+    if (threadIdx.x < 16) {
+        __syncthreads();
+    } else {
+        __syncthreads();
+    }
+    out[threadIdx.x] = 1.0f;
+}
+extern "C" __global__ void deadlock(float* out) {
+    float v = 1.0f;
+    if (threadIdx.x % 32 == 0) v = __shfl_sync(0xffffffffu, v, 1);
+    else __syncthreads();
+    out[threadIdx.x] = v;
+}
+extern "C" __global__ void reads_an_exited_lane(float* out) {
+    if (threadIdx.x == 1) return;
+    out[threadIdx.x] = __shfl_sync(0xffffffffu, 1.0f, 1);
+}
+extern "C" __global__ void mask_without_the_caller(float* out) {
+    out[threadIdx.x] = __shfl_down_sync(0x0000ffffu, 1.0f, 1);
+}
+extern "C" __global__ void scalars(int a, long long b, double c, unsigned long long d,
+                                   double* out) {
+    out[0] = a; out[1] = (double)b; out[2] = c; out[3] = (double)d;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return HostRawModule(code=TOY)
+
+
+def test_threads_blocks_and_arguments(toy):
+    out = np.full(1000, np.nan, np.float32)
+    toy.get_function("iota")((4,), (256,), (np.int32(1000), out))
+    np.testing.assert_array_equal(out, np.arange(1000, dtype=np.float32))
+    out = np.full(4, np.nan)
+    toy.get_function("scalars")((1,), (1,), (np.int32(-3), np.int64(2**40), 0.5,
+                                             np.uint64(2**63), out))
+    np.testing.assert_array_equal(out, [-3, 2**40, 0.5, 2**63])
+
+
+def test_blocks_run_in_a_shuffled_order_each_once(toy):
+    counter, order = np.zeros(1, np.int32), np.full(64, -1, np.int32)
+    toy.get_function("block_order")((16, 4), (32,), (counter, order))
+    assert counter[0] == 64
+    assert sorted(order) == sorted(x + 100 * y for x in range(16) for y in range(4))
+    assert list(order) != sorted(order)  # not launched in index order
+
+
+def test_warp_shuffles_votes_and_shared_memory(toy, rng):
+    x = rng.standard_normal(3 * 128)
+    out = np.full(3, np.nan)
+    toy.get_function("warp_sum")((3,), (128,), (x, out))
+    np.testing.assert_allclose(out, x.reshape(3, 128).sum(axis=1), rtol=1e-13)
+    pred = rng.integers(0, 2, 64).astype(np.int32)
+    ballots, xored = np.zeros(64, np.uint32), np.zeros(64, np.int32)
+    toy.get_function("ballot_and_xor")((1,), (64,), (pred, ballots, xored))
+    for w in range(2):
+        bits = sum(int(p) << i for i, p in enumerate(pred[32 * w:32 * w + 32]))
+        assert set(ballots[32 * w:32 * w + 32]) == {bits}
+    t = np.arange(64)
+    lane = t % 32
+    up = np.where(lane % 8 >= 3, t - 3, t)  # shfl.up within segments of 8: own value below
+    np.testing.assert_array_equal(xored, (t ^ 5) + 1000 * up)
+
+
+def test_shared_memory_starts_poisoned(toy):
+    out = np.zeros(64, np.float32)
+    toy.get_function("unwritten_shared")((2,), (64,), (out,))
+    assert (out[:32] == 1).all() and np.isnan(out[32:]).all()
+
+
+@pytest.mark.parametrize("kernel,message", [
+    ("divergent_barrier", "met other threads of the block at the __syncthreads of line"),
+    ("deadlock", "deadlock: every live thread"),
+    ("reads_an_exited_lane", "waits for lane 1, which has exited"),
+    ("mask_without_the_caller", "leaves out the calling lane"),
+])
+def test_misuse_is_named(toy, kernel, message):
+    with pytest.raises(RuntimeError, match=message):
+        toy.get_function(kernel)((1,), (32,), (np.zeros(32, np.float32),))
+
+
+def test_partial_warp_with_a_full_mask_is_named(toy):
+    with pytest.raises(RuntimeError, match="names lane 16, which this block does not have"):
+        toy.get_function("warp_sum")((1,), (48,), (np.zeros(48), np.zeros(1)))
+
+
+def test_arguments_must_have_the_parameters_types(toy):
+    f = toy.get_function("scalars")
+    out = np.zeros(4)
+    assert f.params == ["int32", "int64", "float64", "uint64", "pointer"]
+    with pytest.raises(TypeError, match="argument 0 is int32 in the kernel but int64"):
+        f((1,), (1,), (np.int64(1), np.int64(2), 0.5, np.uint64(1), out))
+    with pytest.raises(TypeError, match="argument 0 is int32 in the kernel but int64"):
+        f((1,), (1,), (1, np.int64(2), 0.5, np.uint64(1), out))  # a Python int: CuPy's int64
+    with pytest.raises(TypeError, match="argument 2 is float64 in the kernel but float32"):
+        f((1,), (1,), (np.int32(1), 2, np.float32(0.5), np.uint64(1), out))
+    with pytest.raises(TypeError, match="argument 4 is a pointer"):
+        f((1,), (1,), (np.int32(1), 2, 0.5, np.uint64(1), 3.0))
+    with pytest.raises(TypeError, match="takes 5 arguments"):
+        f((1,), (1,), (np.int32(1), out))
+    with pytest.raises(RuntimeError, match="CUDA allows 1 to 1024"):
+        f((1,), (2048,), (np.int32(1), 2, 0.5, np.uint64(1), out))
+
+
+def _stream_case(rng):
+    n_rows, n_cols = 3000, 2000
+    indptr, indices, data = random_csr(rng, n_rows, n_cols, regular_lengths(rng, n_rows, 12))
+    x = rng.uniform(-1, 1, n_cols).astype(np.float32)
+    row_block = ref.spmv_stream_row_blocks(indptr, len(data), np, ref.STREAM_NNZ)
+    return (indptr, indices, data, x, row_block), n_rows
+
+
+@pytest.mark.parametrize("mutation", [
+    ("    __syncthreads();\n\n    constexpr int ROWS", "\n    constexpr int ROWS"),
+    ("sum = fold_lanes<T, G>(sum, 0xffffffffu);", "sum = fold_lanes<T, G / 2>(sum, 0xffffffffu);"),
+    ("k < e; k += STREAM_THREADS)", "k < e - 1; k += STREAM_THREADS)"),
+])
+def test_a_broken_kernel_text_fails_against_its_twin(rng, mutation):
+    """The host run tests the CUDA text: spmv_csr_stream.cu equals its twin, and each of
+    three deliberate bugs in it (a missing barrier, a shuffle tree one level short, the
+    last product of a block not staged) makes it differ."""
+    (indptr, indices, data, x, row_block), n_rows = _stream_case(rng)
+    want = ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=4)
+    source = _cuda.kernel_source("spmv_csr_stream.cu")
+    for text, broken in ((source, False), (source.replace(*mutation), True)):
+        assert broken == (text != source)
+        y = np.full(n_rows, np.nan, np.float32)
+        HostRawModule(code=text).get_function("spmv_csr_stream_f32_g4")(
+            (len(row_block) - 1,), (ref.STREAM_THREADS,), (indptr, indices, data, x, y, row_block))
+        assert np.array_equal(y, want) != broken
+
+
+# ------------------------------------------- minigrad's own RawModule: the softmax rows
+
+def _rows(rng, N, C, dtype):
+    x = rng.standard_normal((N, C)).astype(dtype) * 4
+    x[1, 3] = np.nan
+    x[2, :] = -np.inf
+    x[3, 5] = np.inf
+    x[4, ::2] = -np.inf
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C", [1, 7, 64, 300, 3000])
+def test_lse_rows_kernel_equals_the_numpy_path(monkeypatch, rng, dtype, C):
+    from minigrad.ops import fused
+
+    host_launchers(monkeypatch)
+    x = _rows(rng, 9, max(C, 6), dtype)[:, :C].copy()
+    got = fused._lse_rows(HOST_CUPY, x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = fused._lse_rows(np, x)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_row_kernels_equal_the_numpy_path(monkeypatch, rng, dtype, reduction,
+                                                        smoothing):
+    from minigrad.ops import fused
+
+    host_launchers(monkeypatch)
+    N, C = 300, 37
+    x = rng.standard_normal((N, C)).astype(dtype) * 3
+    x[4, :] = -np.inf
+    x[4, 2] = 1.0
+    t = rng.integers(0, C, N)
+    t[::7] = -100  # ignored rows
+    got = fused.SoftmaxCrossEntropy(t, -100, reduction, smoothing).forward(HOST_CUPY, x)
+    want = fused.SoftmaxCrossEntropy(t, -100, reduction, smoothing).forward(np, x)
+    assert np.asarray(got).dtype == np.asarray(want).dtype
+    # float32: lse − x[t] cancels, and the kernel's online lse rounds unlike NumPy's
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-13)
