@@ -1,7 +1,8 @@
 // convert.cuh -- the 16-bit float types as raw bits, and their conversions to and from the
 // accumulation type, without CUDA headers (NVRTC has none by default): float16 through PTX
-// cvt (GPU only), bfloat16 by bit shifts and a hand-written round-to-nearest-even (host and
-// GPU, so the tests' host programs run it). Shared by im2col.cu and batchnorm.cu.
+// cvt on the GPU (GCC's _Float16 in the host run, tests/kernels/cuda_host.h), bfloat16 by
+// bit shifts and a hand-written round-to-nearest-even (host and GPU, so the tests' host
+// programs run it). Shared by im2col.cu and batchnorm.cu.
 #pragma once
 
 struct f16 { unsigned short bits; };
@@ -9,10 +10,16 @@ struct bf16 { unsigned short bits; };
 
 __host__ __device__ __forceinline__ float to_acc(float v) { return v; }
 __host__ __device__ __forceinline__ double to_acc(double v) { return v; }
-__device__ __forceinline__ float to_acc(f16 v) {
+__host__ __device__ __forceinline__ float to_acc(f16 v) {
+#ifdef __CUDA_ARCH__
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v.bits));
     return f;
+#else  // the host run of the kernels (tests/kernels/cuda_host.h): GCC's _Float16
+    _Float16 h;
+    __builtin_memcpy(&h, &v.bits, 2);
+    return (float)h;
+#endif
 }
 // Reinterpreting bits: the intrinsics on the GPU, memcpy in the tests' host program.
 __host__ __device__ __forceinline__ float bits_to_float(unsigned int u) {
@@ -39,9 +46,14 @@ __host__ __device__ __forceinline__ float to_acc(bf16 v) {
 
 __host__ __device__ __forceinline__ void store(float* p, float v) { *p = v; }
 __host__ __device__ __forceinline__ void store(double* p, double v) { *p = v; }
-__device__ __forceinline__ void store(f16* p, float v) {
+__host__ __device__ __forceinline__ void store(f16* p, float v) {
     unsigned short b;
+#ifdef __CUDA_ARCH__
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(b) : "f"(v));
+#else  // round to nearest even, as cvt.rn
+    const _Float16 h = (_Float16)v;
+    __builtin_memcpy(&b, &h, 2);
+#endif
     p->bits = b;
 }
 __host__ __device__ __forceinline__ void store(bf16* p, float v) {

@@ -169,7 +169,7 @@ struct RowPass {
         hcol = tcol = 0;
         if (hv) { hval = __ldcs(data + kh); hcol = __ldcs(indices + kh); }
         if (cv) {
-#if SPMV_PREFETCH
+#if SPMV_PREFETCH && defined(__CUDA_ARCH__)  // (a hint: the host run, cuda_host.h, skips it)
             // ptxas may place this load after the first gathers, and a gather waits for its
             // column, holding the load back one memory latency. A prefetch has no register
             // to wait for: it starts the read at once (and, in the SASS of sm_90a, ptxas

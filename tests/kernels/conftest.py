@@ -11,3 +11,41 @@ def rng(request):
     request.node.user_properties.append(("seed", seed))
     print(f"seed={seed}")
     return np.random.default_rng(seed)
+
+
+def _cuda_or_host():
+    return [pytest.param("cuda", marks=pytest.mark.gpu), "host"]
+
+
+@pytest.fixture(params=_cuda_or_host())
+def cp(request, monkeypatch):
+    """The array module of a kernel test, twice: CuPy on a GPU, and NumPy with the kernels'
+    own CUDA text run on the CPU (``cuda_host.host_launchers``: minigrad.kernels' launchers
+    unchanged, their kernels compiled by g++ with cuda_host.h). A test of a kernel the host
+    cannot run (tensor-core PTX) takes only the first: ``@CUDA_ONLY``. (Each half skips
+    where it cannot run, decided here, not at import: importing this file loads no GPU
+    library.)"""
+    if request.param == "cuda":
+        from minigrad import _backend
+
+        if not _backend.cuda_available():
+            pytest.skip("needs CuPy and a CUDA device")
+        return _backend.cupy()
+    from .cuda_host import HOST_CUPY, available, host_launchers
+
+    if not available():
+        pytest.skip("g++ not found: the host run needs it")
+    host_launchers(monkeypatch)
+    return HOST_CUPY
+
+
+def on_host(cp) -> bool:
+    """Whether ``cp`` (the fixture) is the host run: every thread a fiber on one CPU core,
+    so a test draws smaller sizes there (the same code paths)."""
+    from .cuda_host import HOST_CUPY
+
+    return cp is HOST_CUPY
+
+
+#: A ``cp`` test for the GPU only (tensor-core PTX, or sizes the host would take minutes on).
+CUDA_ONLY = pytest.mark.parametrize("cp", _cuda_or_host()[:1], indirect=True)

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from minigrad.kernels import reference
 
 from minigrad import dtypes
-from minigrad._backend import cuda_available
 
 from .kernels_testdata import build_host_program
 
@@ -147,25 +146,23 @@ GPU_GEOMETRIES = [((2, 3, 7, 6), (3, 3), (1, 1), (1, 1), (1, 1), (7, 6)),
                   ((2, 3, 10, 11), (3, 2), (3, 3), (1, 0), (1, 2), (4, 3))]  # stride 3
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not cuda_available(), reason="needs CuPy and a CUDA device")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64] + HALVES)
 @pytest.mark.parametrize("g", GPU_GEOMETRIES)
-def test_kernels_equal_their_twins_on_a_gpu(g, dtype):
-    import cupy as cp
-
+def test_kernels_equal_their_twins(cp, g, dtype):
+    """On a GPU, and on the host (the ``cp`` fixture: im2col.cu's text run by cuda_host.h)."""
     from minigrad import kernels
 
     x_shape, *geo = g
     rng = np.random.default_rng(2)
     x = rng.standard_normal(x_shape).astype(dtype)
-    np.testing.assert_array_equal(kernels.im2col(cp.asarray(x), *geo).get(),
+    np.testing.assert_array_equal(cp.asnumpy(kernels.im2col(cp.asarray(x), *geo)),
                                   reference.im2col(x, *geo))
     N, C = x_shape[:2]
     (kh, kw), Ho, Wo = geo[0], *geo[-1]
     gcols = rng.standard_normal((N, C * kh * kw, Ho * Wo)).astype(dtype)
-    np.testing.assert_array_equal(kernels.col2im(cp.asarray(gcols), x_shape, *geo).get(),
-                                  reference.col2im(gcols, x_shape, *geo))
+    np.testing.assert_array_equal(
+        cp.asnumpy(kernels.col2im(cp.asarray(gcols), x_shape, *geo)),
+        reference.col2im(gcols, x_shape, *geo))
 
 
 # ------------------------------------------------------------------ the .cu file on host

@@ -1,15 +1,19 @@
-"""Every public kernel on a real GPU against float64 products (relative-norm error: fp32
-< 1e-5, fp16 inputs with fp32 accumulation < 1e-3, fp16 outputs < 5e-3), with outputs
-prefilled with NaN, fresh random data, ragged sizes, and the vendor path (use_vendor) giving
-the same numbers. Run with ``python -m pytest -m gpu tests/kernels``."""
+"""Every public kernel against float64 products (relative-norm error: fp32 < 1e-5, fp16
+inputs with fp32 accumulation < 1e-3, fp16 outputs < 5e-3), with outputs prefilled with NaN,
+fresh random data, ragged sizes, and the vendor path (use_vendor) giving the same numbers.
+
+Each test runs on a real GPU (``python -m pytest -m gpu tests/kernels``) and, for the kernels
+without tensor-core PTX (SpMV, SpMM), also on the CPU: the ``cp`` fixture's "host" run
+executes the same launchers with the kernels' CUDA text compiled as host C++
+(tests/kernels/cuda_host.py; the vendor there is SciPy). The tensor-core tests take the GPU
+only (``CUDA_ONLY``)."""
 import minigrad.kernels as K
 import numpy as np
 import pytest
 from minigrad.kernels import _cuda
 from minigrad.kernels import reference as ref
 
-from minigrad import _backend
-
+from .conftest import CUDA_ONLY, on_host
 from .kernels_testdata import (
     dense_of,
     power_law_lengths,
@@ -19,27 +23,20 @@ from .kernels_testdata import (
     rel_err,
 )
 
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not _backend.cuda_available(), reason="needs CuPy and a CUDA device"),
-]
-
 TOL_SP = {np.float32: 1e-5, np.float64: 1e-12}
 TOL_TC32, TOL_TC16 = 1e-3, 5e-3
 
 
-@pytest.fixture
-def cp():
-    return _backend.cupy()
-
-
-def _sparse_case(rng, kind, dtype):
+def _sparse_case(rng, kind, dtype, cp=None):
+    """(n_rows, n_cols, CSR) of each kind; on the host (``cp``) the power-law rows are
+    capped at 600 nonzeros rather than 4000 (SpMM's warp shuffles each nonzero to 32 lanes,
+    one fiber switch apiece there)."""
     if kind == "regular":
         n_rows, n_cols, lengths = 2003, 3001, regular_lengths(rng, 2003, 30)
     elif kind == "long-rows":
         n_rows, n_cols, lengths = 67, 5000, regular_lengths(rng, 67, 2000)
     elif kind == "power-law":
-        n_rows, n_cols = 3000, 4000
+        n_rows, n_cols = 3000, 600 if cp is not None and on_host(cp) else 4000
         lengths = power_law_lengths(rng, n_rows, n_cols)
     elif kind == "empty-rows":
         n_rows, n_cols, lengths = 1000, 300, regular_lengths(rng, 1000, 6)
@@ -56,7 +53,7 @@ KINDS = ["regular", "long-rows", "power-law", "empty-rows"]
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("method", ["vector", "merge", None])
 def test_spmv(cp, rng, dtype, kind, method):
-    n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, kind, dtype)
+    n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, kind, dtype, cp)
     x = rng.uniform(-1, 1, n_cols).astype(dtype)
     want = dense_of(indptr, indices, data, n_cols) @ x.astype(np.float64)
     d = [cp.asarray(a) for a in (indptr, indices, data, x)]
@@ -75,7 +72,7 @@ def test_spmv(cp, rng, dtype, kind, method):
 
 @pytest.mark.parametrize("G", [2, 4, 8, 16, 32])
 def test_spmv_every_group_size(cp, rng, G):
-    n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, "regular", np.float32)
+    n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, "regular", np.float32, cp)
     x = rng.uniform(-1, 1, n_cols).astype(np.float32)
     want = dense_of(indptr, indices, data, n_cols) @ x.astype(np.float64)
     d = [cp.asarray(a) for a in (indptr, indices, data, x)]
@@ -92,7 +89,7 @@ def test_spmv_tuning_macros(cp, rng, dtype, kind, R, prefetch, G):
     """rows_per_group (SPMV_ROWS) and prefetch change the schedule only: the model's sums
     (row counts ragged for every R: 2003, 1000 and 67 rows), on the vectorised and the
     scalar path."""
-    n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, kind, dtype)
+    n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, kind, dtype, cp)
     x = rng.uniform(-1, 1, n_cols).astype(dtype)
     model = ref.spmv_csr_vector(indptr, indices, data, x, threads_per_row=G)
     d = [cp.asarray(a) for a in (indptr, indices, data, x)]
@@ -109,16 +106,17 @@ def test_spmv_tuning_macros(cp, rng, dtype, kind, R, prefetch, G):
     assert rel_err(cp.asnumpy(y), model) < TOL_SP[dtype]
 
 
-def _pipeline_case(rng, kind, dtype):
+def _pipeline_case(rng, kind, dtype, cp):
     """(n_rows, n_cols, CSR) for the pipelined schedule: the _sparse_case kinds, no rows, and
     a banded matrix of 300k rows (8-24 nonzeros within +-32 of the diagonal, as the
     benchmark's banded case): enough rows for several steps of the persistent grid. Built
-    vectorised (random_csr draws each row apart); duplicate columns are harmless."""
+    vectorised (random_csr draws each row apart); duplicate columns are harmless. On the
+    host 20k rows: its device holds 8 blocks at once, so they too take several steps."""
     if kind == "no-rows":
         return 0, 10, (np.zeros(1, np.int32), np.zeros(0, np.int32), np.zeros(0, dtype))
     if kind != "banded":
-        return _sparse_case(rng, kind, dtype)
-    n = 300_007
+        return _sparse_case(rng, kind, dtype, cp)
+    n = 20_011 if on_host(cp) else 300_007
     lengths = rng.integers(8, 25, n)
     indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
     rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
@@ -134,7 +132,7 @@ def test_spmv_pipeline_is_the_one_step_kernel_bit_for_bit(cp, rng, dtype, kind, 
     """pipeline=True (SPMV_PIPE: persistent grid, next rows' loads in flight) sums every row
     as pipeline=False does: the same bits, and the model's sums. On the banded matrix the
     grid is capped by the device, so groups take several steps."""
-    n_rows, n_cols, (indptr, indices, data) = _pipeline_case(rng, kind, dtype)
+    n_rows, n_cols, (indptr, indices, data) = _pipeline_case(rng, kind, dtype, cp)
     x = rng.uniform(-1, 1, n_cols).astype(dtype)
     d = [cp.asarray(a) for a in (indptr, indices, data, x)]
     ys = {}
@@ -170,7 +168,7 @@ def test_spmv_stream_is_the_model_bit_for_bit(cp, rng, dtype, kind, G):
         n_rows, n_cols = 5000, 4000
         indptr, indices, data = random_csr(rng, n_rows, n_cols, lengths, dtype)
     else:
-        n_rows, n_cols, (indptr, indices, data) = _pipeline_case(rng, kind, dtype)
+        n_rows, n_cols, (indptr, indices, data) = _pipeline_case(rng, kind, dtype, cp)
     x = rng.uniform(-1, 1, n_cols).astype(dtype)
     d = [cp.asarray(a) for a in (indptr, indices, data, x)]
     y = cp.asnumpy(K.spmv_csr(*d, out=cp.full(n_rows, cp.nan, dtype), method="stream",
@@ -187,7 +185,7 @@ def test_spmv_stream_is_the_model_bit_for_bit(cp, rng, dtype, kind, G):
 def test_spmv_pipeline_every_group_size(cp, rng, dtype, G, R):
     """Every G of the pipelined kernel, bit for bit with the one-step kernel; unaligned
     values (the scalar kernel, one-step grid, with SPMV_PIPE defined) give the model too."""
-    n_rows, n_cols, (indptr, indices, data) = _pipeline_case(rng, "empty-rows", dtype)
+    n_rows, n_cols, (indptr, indices, data) = _pipeline_case(rng, "empty-rows", dtype, cp)
     x = rng.uniform(-1, 1, n_cols).astype(dtype)
     d = [cp.asarray(a) for a in (indptr, indices, data, x)]
     ys = [cp.asnumpy(K.spmv_csr(*d, out=cp.full(n_rows, cp.nan, dtype), method="vector",
@@ -204,7 +202,7 @@ def test_spmv_pipeline_every_group_size(cp, rng, dtype, G, R):
 
 
 def test_spmv_unaligned_values_use_scalar_path(cp, rng):
-    n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, "regular", np.float32)
+    n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, "regular", np.float32, cp)
     x = rng.uniform(-1, 1, n_cols).astype(np.float32)
     want = dense_of(indptr, indices, data, n_cols) @ x.astype(np.float64)
     big_d = cp.empty(len(data) + 1, cp.float32)
@@ -215,6 +213,7 @@ def test_spmv_unaligned_values_use_scalar_path(cp, rng):
     assert rel_err(cp.asnumpy(y), want) < 1e-5
 
 
+@CUDA_ONLY
 def test_spmv_large_against_cusparse(cp, rng):
     """~8M nonzeros (regular) and a power-law matrix with rows of 10^5: both methods against
     cuSPARSE."""
@@ -241,7 +240,7 @@ def test_spmv_large_against_cusparse(cp, rng):
 @pytest.mark.parametrize("kind", ["regular", "power-law", "empty-rows"])
 @pytest.mark.parametrize("N", [1, 7, 64, 130])
 def test_spmm(cp, rng, dtype, kind, N):
-    n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, kind, dtype)
+    n_rows, n_cols, (indptr, indices, data) = _sparse_case(rng, kind, dtype, cp)
     B = rng.uniform(-1, 1, (n_cols, N)).astype(dtype)
     want = dense_of(indptr, indices, data, n_cols) @ B.astype(np.float64)
     d = [cp.asarray(a) for a in (indptr, indices, data, B)]
@@ -257,6 +256,7 @@ GEMM_SHAPES = [(128, 128, 128), (257, 135, 77), (1, 8, 16), (300, 520, 1000), (6
                (1000, 264, 40)]
 
 
+@CUDA_ONLY
 @pytest.mark.parametrize("shape", GEMM_SHAPES)
 @pytest.mark.parametrize("out_dtype", [np.float32, np.float16])
 def test_hgemm(cp, rng, shape, out_dtype):
@@ -275,6 +275,7 @@ def test_hgemm(cp, rng, shape, out_dtype):
     assert rel_err(got, vendor) < tol
 
 
+@CUDA_ONLY
 @pytest.mark.parametrize("shape", GEMM_SHAPES)
 def test_hgemm_wmma(cp, rng, shape):
     M, N, Kd = shape
@@ -287,6 +288,7 @@ def test_hgemm_wmma(cp, rng, shape):
         assert rel_err(got, want) < tol
 
 
+@CUDA_ONLY
 @pytest.mark.parametrize("tiling", [dict(BN=256, WARPS_N=4), dict(BK=64, STAGES=3),
                                     dict(BM=64, WARPS_M=1), dict(BN=256, WARPS_N=4, FRAG_BUFS=1),
                                     dict(BM=192, BN=256, WARPS_N=4, FRAG_BUFS=1),
@@ -301,6 +303,7 @@ def test_hgemm_tilings(cp, rng, tiling):
         assert rel_err(got, want) < tol, out_dtype
 
 
+@CUDA_ONLY
 def test_compress_24_gpu_equals_cpu(cp, rng):
     W = random_24(rng, 100, 200)
     v_cpu, e_cpu = ref.compress_24(W)
@@ -313,6 +316,7 @@ MM24_SHAPES = [(128, 128, 128), (257, 135, 100), (16, 8, 32), (300, 520, 1000), 
                (1000, 264, 64)]
 
 
+@CUDA_ONLY
 @pytest.mark.parametrize("shape", MM24_SHAPES)
 @pytest.mark.parametrize("out_dtype", [np.float32, np.float16])
 def test_mm24(cp, rng, shape, out_dtype):
@@ -334,6 +338,7 @@ def test_mm24(cp, rng, shape, out_dtype):
     assert rel_err(got, vendor) < tol
 
 
+@CUDA_ONLY
 @pytest.mark.parametrize("tiling", [dict(BN=256, WARPS_N=4), dict(BK=64, STAGES=3),
                                     dict(FRAG_BUFS=1), dict(BM=192, FRAG_BUFS=1)])
 def test_mm24_tilings(cp, rng, tiling):
@@ -347,6 +352,7 @@ def test_mm24_tilings(cp, rng, tiling):
         assert rel_err(got, want) < tol, out_dtype
 
 
+@CUDA_ONLY
 def test_bfloat16_if_cupy_has_it(cp, rng):
     try:
         bf16 = np.dtype("bfloat16")
@@ -365,6 +371,7 @@ def test_bfloat16_if_cupy_has_it(cp, rng):
     assert rel_err(got, W.astype(np.float64) @ B16.astype(np.float64)) < TOL_TC32
 
 
+@CUDA_ONLY
 def test_mma_peak_runs(cp):
     for sparse in (False, True):
         launch, flop = _cuda.mma_peak(sparse=sparse, iters=64)
