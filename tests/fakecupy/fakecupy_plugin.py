@@ -208,7 +208,7 @@ class _RowModule:
         return _one_launch(kind, run)
 
 
-_fused_ops._row_module = _RowModule
+_replace_factory(_fused_ops, "_row_module", _RowModule)
 
 
 def _ce_grad_kernel(x_dtype, acc_dtype, t_dtype, count_dtype):

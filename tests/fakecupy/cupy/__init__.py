@@ -626,8 +626,28 @@ def ReductionKernel(*a, **k):
     return _HostKernel("ReductionKernel", a, k)
 
 
-def RawModule(*a, **k):
-    raise NotImplementedError("fakecupy: RawModule")
+class RawModule:
+    """A ``RawModule`` from source, its kernels run on the host by their own CUDA text
+    (tests/kernels/cuda_host.py; g++), each launch counted as one "kernel:<name>". (A
+    module from a cubin, ``path=``, cannot run here.)"""
+
+    def __init__(self, *args, **kwargs):
+        import shutil
+
+        if shutil.which("g++") is None:
+            raise NotImplementedError("fakecupy: RawModule needs g++ to run on the host")
+        from tests.kernels import cuda_host
+
+        self.module = cuda_host.HostRawModule(*args, **kwargs)
+
+    def get_function(self, name):
+        kernel = self.module.get_function(name)
+
+        def launch(grid, block, args, **kwargs):
+            kernel(grid, block, tuple(_unwrap(list(args))), **kwargs)
+            _launch("kernel:" + name)
+        launch.kernel = kernel.kernel
+        return launch
 
 
 def RawKernel(*a, **k):
