@@ -152,7 +152,8 @@ def _require_device(**arrays):
 
 def _aligned(a, nbytes=16) -> bool:
     """Whether ``a``'s first element sits on an ``nbytes`` boundary (CuPy or NumPy)."""
-    address = a.data.ptr if hasattr(a.data, "ptr") else a.ctypes.data
+    # (NumPy first: .data of a NumPy bfloat16 array is a memoryview that raises)
+    address = a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
     return address % nbytes == 0
 
 

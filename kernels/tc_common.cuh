@@ -13,6 +13,9 @@
 typedef unsigned int u32;
 typedef unsigned short u16;
 
+// The host run of the kernels (tests/kernels/cuda_host.h, CUDA_HOST_RUN) defines these
+// wrappers itself, by the PTX semantics of each instruction.
+#ifndef CUDA_HOST_RUN
 // Generic -> shared-window address (what ldmatrix / cp.async take).
 __device__ __forceinline__ u32 smem_u32(const void* p) {
     u32 r;
@@ -91,6 +94,7 @@ __device__ __forceinline__ u32 pack2(float lo, float hi) {
     else asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
     return r;
 }
+#endif  // CUDA_HOST_RUN
 
 // The two pipeline steps of hgemm.cu's and mm24.cu's main loops (CUTLASS's multistage loop).
 // refill_stage, at a k tile's first step: issue k tile kt + NSTAGES - 1 into stage wr, the

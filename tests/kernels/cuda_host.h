@@ -28,8 +28,11 @@
 // Warp collectives pair the k-th call of each lane under the same mask (lanes that take
 // part in a collective make the same calls in the same order, as CUDA requires).
 //
-// Not modelled: tensor-core instructions and other inline PTX (asm), dynamic shared memory
-// (extern __shared__), textures, cooperative groups, clocks.
+// The tensor-core wrappers of kernels/tc_common.cuh (cp.async, ldmatrix, mma, mma.sp, cvt
+// packs) are modelled below by their PTX semantics; dynamic shared memory is a buffer of the
+// launch's size (cuda_host.py rewrites `extern __shared__`).
+// Not modelled: other inline PTX (asm: the host run refuses such a source), WMMA, wgmma,
+// textures, cooperative groups, clocks.
 #pragma once
 
 #include <setjmp.h>
@@ -148,6 +151,23 @@ struct mg_thread {
     std::vector<mg_history> published;  // per mask: what this lane gave each collective
     const char* waiting = nullptr;
     int waiting_line = 0;
+    // cp.async: the copies of the open group, and the committed groups, oldest first
+    struct copy { unsigned char* dst; const unsigned char* src; bool valid; };
+    std::vector<copy> cp_open;
+    std::vector<std::vector<copy>> cp_groups;
+    unsigned long long coll_k = 0;  // warp-wide instructions (ldmatrix, mma) met so far
+};
+
+// One warp-wide instruction: every lane's operands in, every lane's results out, computed
+// once by the last lane to arrive. A warp has at most two in use (a lane cannot pass the
+// next one before every lane has left this one), so two slots a warp serve.
+struct mg_coll {
+    unsigned long long k = ~0ull;
+    const char* kind = nullptr;
+    int arrived = 0;
+    bool done = false;
+    unsigned in[32][16];
+    unsigned out[32][4];
 };
 
 namespace mg {
@@ -163,6 +183,9 @@ inline unsigned long long bar_gen = 0;
 inline int stalls = 0;               // failed re-checks since anything moved
 inline std::string error;
 inline std::function<void()>* body = nullptr;
+inline unsigned char* dynamic_smem = nullptr;  // extern __shared__ (cuda_host.py rewrites it)
+inline size_t dynamic_smem_bytes = 0;
+inline std::vector<mg_coll> colls;             // two a warp
 
 // Back to the scheduler until it resumes this fiber.
 inline void yield() {
@@ -173,7 +196,7 @@ inline void yield() {
     _longjmp(sched_jb, 1);
 }
 
-inline void fail(const std::string& what) {
+[[noreturn]] inline void fail(const std::string& what) {
     if (error.empty()) {
         char where[96];
         std::snprintf(where, sizeof where, " (block (%u, %u, %u), thread (%u, %u, %u))",
@@ -283,6 +306,234 @@ inline unsigned int vote(unsigned int mask, bool pred, const char* what, int lin
 }
 }  // namespace mg
 
+// ------------------------------------------------- tensor-core instructions (tc_common.cuh)
+// The PTX wrappers of kernels/tc_common.cuh by the semantics of the PTX ISA sections it
+// names (the layouts as kernels/ptx_model.py transcribes them); tc_common.cuh leaves its own
+// out when CUDA_HOST_RUN is defined.
+#define CUDA_HOST_RUN 1
+extern "C" char __start_mg_shared[] __attribute__((weak));
+extern "C" char __stop_mg_shared[] __attribute__((weak));
+
+namespace mg {
+constexpr unsigned STATIC_WINDOW = 0x40000000u;  // shared addresses of static arrays start here
+
+inline unsigned shared_address(const void* p) {
+    const unsigned char* c = (const unsigned char*)p;
+    if (dynamic_smem && c >= dynamic_smem && c < dynamic_smem + dynamic_smem_bytes)
+        return (unsigned)(c - dynamic_smem);
+    if (c >= (unsigned char*)__start_mg_shared && c < (unsigned char*)__stop_mg_shared)
+        return STATIC_WINDOW + (unsigned)(c - (unsigned char*)__start_mg_shared);
+    fail("cvta.to.shared of an address outside shared memory");
+}
+inline unsigned char* shared_pointer(unsigned a, size_t bytes, const char* what) {
+    if (a < STATIC_WINDOW) {
+        if (a + bytes > dynamic_smem_bytes)
+            fail(std::string(what) + ": shared address " + std::to_string(a) + " + " +
+                 std::to_string(bytes) + " is past the dynamic shared memory (" +
+                 std::to_string(dynamic_smem_bytes) + " bytes)");
+        return dynamic_smem + a;
+    }
+    if (a - STATIC_WINDOW + bytes > size_t(__stop_mg_shared - __start_mg_shared))
+        fail(std::string(what) + ": shared address past the static shared memory");
+    return (unsigned char*)__start_mg_shared + (a - STATIC_WINDOW);
+}
+
+// The warp-wide instruction `kind`: this lane's n operands in; returns its results once
+// compute(slot) has run (by the last lane of the warp to arrive).
+template <typename F>
+inline const unsigned* warp_op(const char* kind, const unsigned* in, int n, F compute) {
+    const int w = cur->linear / 32, l = lane();
+    if (w * 32 + 32 > (int)threads->size())
+        fail(std::string(kind) + " in a warp of fewer than 32 threads (.aligned: all 32)");
+    const unsigned long long k = cur->coll_k++;
+    mg_coll& c = colls[2 * w + (k & 1)];
+    if (c.k != k) { c.k = k; c.kind = kind; c.arrived = 0; c.done = false; }
+    if (c.kind != kind)
+        fail(std::string("the lanes of a warp met different warp-wide instructions: ") + kind +
+             " and " + c.kind);
+    std::memcpy(c.in[l], in, n * sizeof(unsigned));
+    if (++c.arrived == 32) {
+        compute(c);
+        c.done = true;
+        stalls = 0;
+    } else {
+        wait_until([&] {
+            if (c.done) return true;
+            for (int o = 0; o < 32; ++o)
+                if ((*threads)[w * 32 + o].done)
+                    fail(std::string(kind) + ": lane " + std::to_string(o) +
+                         " of the warp has exited (.sync.aligned: all 32 lanes)");
+            return false;
+        }, kind, 0);
+    }
+    return c.out[l];
+}
+
+inline float half_bits_to_float(unsigned short b, bool bf16) {
+    if (bf16) return __uint_as_float((unsigned)b << 16);
+    _Float16 h;
+    std::memcpy(&h, &b, 2);
+    return (float)h;
+}
+inline unsigned short float_to_half_bits(float v, bool bf16) {
+    if (bf16) {  // round to nearest even (cvt.rn.bf16), NaN kept quiet
+        const unsigned u = __float_as_uint(v);
+        if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu))
+            return (unsigned short)((u >> 16) | 0x0040u);
+        return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+    const _Float16 h = (_Float16)v;
+    unsigned short b;
+    std::memcpy(&b, &h, 2);
+    return b;
+}
+// element p (0: bits 0..15) of a packed pair
+inline float elem(unsigned reg, int p, bool bf16) {
+    return half_bits_to_float((unsigned short)(reg >> (16 * p)), bf16);
+}
+
+// D (16 x 8) = A B + C over k, from the lanes' fragments (m16n8k16 layout of the C/D
+// fragment: c0 c1 row g, c2 c3 row g+8, columns 2t, 2t+1), in double, rounded once.
+inline void mma_result(mg_coll& c, const float (&A)[16][32], const float (&B)[32][8], int K,
+                       int c_at) {
+    for (int l = 0; l < 32; ++l) {
+        const int g = l / 4, t = l % 4;
+        for (int i = 0; i < 4; ++i) {
+            const int row = g + 8 * (i / 2), col = 2 * t + (i % 2);
+            double acc = __uint_as_float(c.in[l][c_at + i]);
+            for (int k = 0; k < K; ++k) acc += (double)A[row][k] * (double)B[k][col];
+            c.out[l][i] = __float_as_uint((float)acc);
+        }
+    }
+}
+
+// The dense 16 x 16 A of the m16n8k16 fragment a[4] at in[at..at+3] (a0 a1 row g, a2 a3 row
+// g+8, a4 a5 row g, a6 a7 row g+8; columns 2t + p, plus 8 for a4..a7).
+inline void a_16x16(const mg_coll& c, int at, bool bf16, float (&A)[16][32]) {
+    for (int l = 0; l < 32; ++l) {
+        const int g = l / 4, t = l % 4;
+        for (int r = 0; r < 4; ++r)
+            for (int p = 0; p < 2; ++p)
+                A[g + 8 * (r & 1)][2 * t + p + 8 * (r >> 1)] = elem(c.in[l][at + r], p, bf16);
+    }
+}
+}  // namespace mg
+
+inline unsigned smem_u32(const void* p) { return mg::shared_address(p); }
+
+// cp.async.cg 16 bytes (src-size 0: zeros). The destination reads as 0xff bytes (NaN) from
+// the issue until the wait that completes its group, when the data lands: a read between
+// the two (a missing wait, or a stage refilled while another warp still reads it) shows.
+inline void cp_async_16(unsigned dst, const void* src, bool valid) {
+    unsigned char* d = mg::shared_pointer(dst, 16, "cp.async");
+    if (dst % 16) mg::fail("cp.async: shared address not 16-byte aligned");
+    std::memset(d, 0xff, 16);
+    mg::cur->cp_open.push_back({d, (const unsigned char*)src, valid});
+}
+inline void cp_async_commit() {
+    mg::cur->cp_groups.push_back(std::move(mg::cur->cp_open));
+    mg::cur->cp_open.clear();
+}
+template <int N> inline void cp_async_wait() {
+    auto& groups = mg::cur->cp_groups;
+    while (groups.size() > (size_t)N) {
+        for (auto& c : groups.front()) {
+            if (c.valid) std::memcpy(c.dst, c.src, 16);
+            else std::memset(c.dst, 0, 16);
+        }
+        groups.erase(groups.begin());
+    }
+}
+
+// ldmatrix.x4: lane l gives the row address of row l%8 of matrix l/8; register j of lane l
+// gets, of matrix j, row l/4 columns 2(l%4), 2(l%4)+1 (.trans: rows 2(l%4), 2(l%4)+1 of
+// column l/4), the first in bits 0..15.
+inline void mg_ldmatrix(unsigned (&r)[4], unsigned addr, bool trans) {
+    if (addr % 16) mg::fail("ldmatrix: row address not 16-byte aligned");
+    mg::shared_pointer(addr, 16, "ldmatrix");
+    const unsigned* out = mg::warp_op(trans ? "ldmatrix.x4.trans" : "ldmatrix.x4", &addr, 1,
+                                      [trans](mg_coll& c) {
+        for (int l = 0; l < 32; ++l) {
+            const int g = l / 4, t = l % 4;
+            for (int j = 0; j < 4; ++j) {
+                unsigned short e[2];
+                for (int p = 0; p < 2; ++p) {
+                    // row (lane 8j + row) and column of element p
+                    const int row = trans ? 2 * t + p : g, col = trans ? g : 2 * t + p;
+                    const unsigned char* rp = mg::shared_pointer(c.in[8 * j + row][0], 16,
+                                                                  "ldmatrix");
+                    std::memcpy(&e[p], rp + 2 * col, 2);
+                }
+                c.out[l][j] = (unsigned)e[0] | ((unsigned)e[1] << 16);
+            }
+        }
+    });
+    for (int j = 0; j < 4; ++j) r[j] = out[j];
+}
+inline void ldmatrix_x4(unsigned (&r)[4], unsigned addr) { mg_ldmatrix(r, addr, false); }
+inline void ldmatrix_x4_trans(unsigned (&r)[4], unsigned addr) { mg_ldmatrix(r, addr, true); }
+
+// mma.sync m16n8k16 .row.col f32 += f16|bf16 x f16|bf16 (b0 b1: k = 2t, 2t+1 of column g;
+// b2 b3: k = 2t+8, 2t+9).
+template <bool IS_BF16>
+inline void mma_16816(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+    unsigned in[10];
+    for (int i = 0; i < 4; ++i) in[i] = a[i];
+    in[4] = b[0]; in[5] = b[1];
+    for (int i = 0; i < 4; ++i) in[6 + i] = __float_as_uint(d[i]);
+    const unsigned* out = mg::warp_op("mma.m16n8k16", in, 10, [](mg_coll& c) {
+        float A[16][32], B[32][8];
+        mg::a_16x16(c, 0, IS_BF16, A);
+        for (int l = 0; l < 32; ++l)
+            for (int r = 0; r < 2; ++r)
+                for (int p = 0; p < 2; ++p)
+                    B[2 * (l % 4) + p + 8 * r][l / 4] = mg::elem(c.in[l][4 + r], p, IS_BF16);
+        mg::mma_result(c, A, B, 16, 6);
+    });
+    for (int i = 0; i < 4; ++i) d[i] = __uint_as_float(out[i]);
+}
+
+// mma.sp::ordered_metadata m16n8k32 f16|bf16, sparsity selector 0: the kept values in the
+// m16n8k16 A layout (kept column 2G + p of group G), metadata from lanes 4g and 4g + 1 (lane
+// 4g + u: groups 4u .. 4u+3, bits 15:0 row g, 31:16 row g + 8, a nibble (i1 << 2) | i0 a
+// group, i0 < i1); b register j: k = 8j + 2t, 8j + 2t + 1 of column g.
+template <bool IS_BF16>
+inline void mma_sp_16832(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[4],
+                         unsigned e) {
+    unsigned in[13];
+    for (int i = 0; i < 4; ++i) { in[i] = a[i]; in[4 + i] = b[i]; }
+    in[8] = e;
+    for (int i = 0; i < 4; ++i) in[9 + i] = __float_as_uint(d[i]);
+    const unsigned* out = mg::warp_op("mma.sp.m16n8k32", in, 13, [](mg_coll& c) {
+        float kept[16][32], A[16][32] = {}, B[32][8];
+        mg::a_16x16(c, 0, IS_BF16, kept);
+        for (int l = 0; l < 32; ++l) {
+            const int g = l / 4, u = l % 4;
+            if (u > 1) continue;  // selector 0: lanes 4g, 4g + 1
+            for (int h = 0; h < 2; ++h)
+                for (int j = 0; j < 4; ++j) {
+                    const unsigned nib = (c.in[l][8] >> (16 * h + 4 * j)) & 0xfu;
+                    const int i0 = nib & 3, i1 = nib >> 2, row = g + 8 * h, group = 4 * u + j;
+                    if (!(i0 < i1)) mg::fail("mma.sp: illegal 2:4 metadata nibble");
+                    A[row][4 * group + i0] = kept[row][2 * group];
+                    A[row][4 * group + i1] = kept[row][2 * group + 1];
+                }
+        }
+        for (int l = 0; l < 32; ++l)
+            for (int j = 0; j < 4; ++j)
+                for (int p = 0; p < 2; ++p)
+                    B[8 * j + 2 * (l % 4) + p][l / 4] = mg::elem(c.in[l][4 + j], p, IS_BF16);
+        mg::mma_result(c, A, B, 32, 9);
+    });
+    for (int i = 0; i < 4; ++i) d[i] = __uint_as_float(out[i]);
+}
+
+// cvt.rn.{f16x2,bf16x2}.f32: lo in bits 0..15.
+template <bool IS_BF16> inline unsigned pack2(float lo, float hi) {
+    return (unsigned)mg::float_to_half_bits(lo, IS_BF16) |
+           ((unsigned)mg::float_to_half_bits(hi, IS_BF16) << 16);
+}
+
 #define threadIdx (mg::cur->tid)
 #define blockIdx (mg::block_idx)
 #define blockDim (mg::block_dim)
@@ -336,8 +587,6 @@ template <typename T> inline T atomicCAS(T* p, T cmp, T v) {
 }
 
 // ----------------------------------------------------------------------- the launcher
-extern "C" char __start_mg_shared[] __attribute__((weak));
-extern "C" char __stop_mg_shared[] __attribute__((weak));
 
 namespace mg {
 constexpr size_t STACK = 256 * 1024;
@@ -367,7 +616,7 @@ inline void resume(mg_thread& th) {
 }
 
 // Run `kernel` (a call of the kernel with its arguments) on grid x block; 0 or -1 (error()).
-inline int launch(const unsigned int grid[3], const unsigned int block[3],
+inline int launch(const unsigned int grid[3], const unsigned int block[3], size_t smem_bytes,
                   const std::function<void()>& kernel, unsigned long long seed) {
     error.clear();
     grid_dim = dim3(grid[0], grid[1], grid[2]);
@@ -390,6 +639,10 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3],
     }
     std::vector<mg_thread> team(n_threads);
     threads = &team;
+    std::vector<unsigned char> dynamic(smem_bytes + 1024);  // 1024-byte aligned, as on a GPU
+    dynamic_smem = smem_bytes ? dynamic.data() + (-(uintptr_t)dynamic.data() & 1023) : nullptr;
+    dynamic_smem_bytes = smem_bytes;
+    colls.assign(2 * ((n_threads + 31) / 32), mg_coll());
     std::function<void()> run = kernel;
     body = &run;
     for (size_t t = 0; t < n_threads; ++t) {
@@ -414,11 +667,16 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3],
                      unsigned(b / grid[0] / grid[1])};
         if (__start_mg_shared != __stop_mg_shared)
             std::memset(__start_mg_shared, 0xff, __stop_mg_shared - __start_mg_shared);
+        if (smem_bytes) std::memset(dynamic_smem, 0xff, smem_bytes);
         for (mg_thread& th : team) {
             th.done = false;
             th.published.clear();
             th.waiting = nullptr;
+            th.cp_open.clear();
+            th.cp_groups.clear();
+            th.coll_k = 0;
         }
+        for (mg_coll& c : colls) c.k = ~0ull;
         live = (int)n_threads;
         bar_arrived = 0;
         stalls = 0;
@@ -443,6 +701,8 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3],
     }
     threads = nullptr;
     cur = nullptr;
+    dynamic_smem = nullptr;
+    dynamic_smem_bytes = 0;
     return error.empty() ? 0 : -1;
 }
 
@@ -466,7 +726,8 @@ inline void call(void (*f)(A...), void** args, std::index_sequence<I...>) {
 // otherwise one launch.
 template <typename... A>
 inline int entry(void (*f)(A...), const unsigned int* grid, const unsigned int* block,
-                 void** args, unsigned long long seed, char* sig, size_t sig_len) {
+                 size_t smem_bytes, void** args, unsigned long long seed, char* sig,
+                 size_t sig_len) {
     if (!args) {
         std::string s;
         for (const char* c : {code<typename std::decay<A>::type>::v...})
@@ -474,7 +735,8 @@ inline int entry(void (*f)(A...), const unsigned int* grid, const unsigned int* 
         std::snprintf(sig, sig_len, "%s", s.c_str());
         return 0;
     }
-    return launch(grid, block, [&] { call(f, args, std::index_sequence_for<A...>{}); }, seed);
+    return launch(grid, block, smem_bytes,
+                  [&] { call(f, args, std::index_sequence_for<A...>{}); }, seed);
 }
 }  // namespace mg
 

@@ -13,9 +13,10 @@ checked against the kernel's parameter type, where CuPy would pass the bytes it 
 a Python int or float passes as CuPy passes it (int64, float64), so it fits only such a
 parameter.
 
-Not for: tensor-core PTX (``mma``, ``ldmatrix``, ``cp.async``, ``wgmma``: their index
-arithmetic is replayed by ``kernels/ptx_model.py`` and ``wgmma_model.py``) or dynamic
-shared memory.
+The tensor-core instructions of ``kernels/tc_common.cuh`` (``cp.async``, ``ldmatrix``,
+``mma.sync``, ``mma.sp``) are modelled in cuda_host.h, so hgemm.cu and mm24.cu run too.
+Not for: other inline PTX (a source with ``asm`` is refused), WMMA (hgemm_wmma.cu) or wgmma
+(``wgmma_model.py`` replays those kernels' index arithmetic instead).
 """
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ _libraries: dict = {}  # digest -> ctypes library, one g++ run per source and pr
 
 _KERNEL_NAME = re.compile(r'extern\s+"C"\s+void\s+(\w+)\s*\(')
 _MARK = "mg_cuda_host_kernels_begin"
+# extern __shared__ [__align__(n)] T name[];  ->  a pointer to the launch's buffer
+_DYNAMIC_SHARED = re.compile(
+    r"extern\s+__shared__\s+(?:__align__\(\s*\d+\s*\)\s+)?(\w+(?:\s+\w+)*?)\s+(\w+)\s*\[\s*\]\s*;")
 _ASM = re.compile(r"\basm\s*(volatile\s*)?\(")
 
 
@@ -82,11 +86,12 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
     """(the library, kernel name -> its entry's symbol) for ``source``: one entry
     ``mg_entry_<i>`` per kernel (extern "C" functions and ``name_expressions``)."""
     flags = _flags(options)
+    source = _DYNAMIC_SHARED.sub(r"\1* \2 = reinterpret_cast<\1*>(mg::dynamic_smem);", source)
     names = list(dict.fromkeys(_kernel_names(source, flags) + list(name_expressions)))
     entries = "".join(
-        f'extern "C" int mg_entry_{i}(const unsigned* g, const unsigned* b, void** a, '
-        f"unsigned long long s, char* sig, size_t n) {{ return mg::entry(&{name}, g, b, a, s, "
-        f"sig, n); }}\n" for i, name in enumerate(names))
+        f'extern "C" int mg_entry_{i}(const unsigned* g, const unsigned* b, size_t m, '
+        f"void** a, unsigned long long s, char* sig, size_t n) {{ return mg::entry(&{name}, "
+        f"g, b, m, a, s, sig, n); }}\n" for i, name in enumerate(names))
     text = f'#include "{HEADER}"\n#line 1 "kernel"\n{source}\n{entries}'
     digest = hashlib.sha256((HEADER.read_text() + text + repr(flags)).encode()).hexdigest()[:20]
     with _lock:
@@ -125,10 +130,12 @@ class HostRawKernel:
         self._entry = getattr(lib, symbol)
         self._entry.restype = ctypes.c_int
         sig = ctypes.create_string_buffer(4096)
-        self._entry(None, None, None, ctypes.c_ulonglong(0), sig, ctypes.c_size_t(4096))
+        self._entry(None, None, ctypes.c_size_t(0), None, ctypes.c_ulonglong(0), sig,
+                    ctypes.c_size_t(4096))
         self.params = sig.value.decode().split(",") if sig.value else []
         self.launches = 0
         self.kernel = SimpleNamespace(ptr=0)  # what CUDA's occupancy query reads
+        self.max_dynamic_shared_size_bytes = 48 * 1024  # CUDA's default limit
 
     def _arg(self, i, want, a):
         where = f"{self.name}: argument {i}"
@@ -156,9 +163,10 @@ class HostRawKernel:
         return value.ctypes.data, value
 
     def __call__(self, grid, block, args, shared_mem=0, stream=None, seed=0):
-        if shared_mem:
-            raise NotImplementedError(f"{self.name}: dynamic shared memory is not modelled "
-                                      "by cuda_host.h")
+        if shared_mem > self.max_dynamic_shared_size_bytes:
+            raise RuntimeError(f"{self.name}: {shared_mem} bytes of dynamic shared memory "
+                               "without max_dynamic_shared_size_bytes set that high (CUDA "
+                               "refuses the launch above 48 KiB unless the kernel opts in)")
         if len(args) != len(self.params):
             raise TypeError(f"{self.name} takes {len(self.params)} arguments "
                             f"({', '.join(self.params)}), got {len(args)}")
@@ -175,8 +183,8 @@ class HostRawKernel:
         g = (ctypes.c_uint * 3)(*grid)
         b = (ctypes.c_uint * 3)(*block)
         with _lock:  # the fibers' state is the library's: one launch at a time
-            rc = self._entry(g, b, values, ctypes.c_ulonglong(seed + self.launches), None,
-                             ctypes.c_size_t(0))
+            rc = self._entry(g, b, ctypes.c_size_t(int(shared_mem)), values,
+                             ctypes.c_ulonglong(seed + self.launches), None, ctypes.c_size_t(0))
             self.launches += 1
             if rc:
                 raise RuntimeError(f"{self.name} (grid {grid}, block {block}) on the host: "
@@ -215,7 +223,8 @@ class _HostCupy:
     def __init__(self):
         self.cuda = SimpleNamespace(
             runtime=SimpleNamespace(getDevice=lambda: 0),
-            Device=lambda *a: SimpleNamespace(attributes={"MultiProcessorCount": self.SMS}),
+            Device=lambda *a: SimpleNamespace(attributes={"MultiProcessorCount": self.SMS},
+                                              compute_capability="80"),
             driver=SimpleNamespace(
                 occupancyMaxActiveBlocksPerMultiprocessor=lambda *a: self.BLOCKS_PER_SM))
 

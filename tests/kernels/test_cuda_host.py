@@ -224,3 +224,39 @@ def test_cross_entropy_row_kernels_equal_the_numpy_path(monkeypatch, rng, dtype,
     assert np.asarray(got).dtype == np.asarray(want).dtype
     # float32: lse − x[t] cancels, and the kernel's online lse rounds unlike NumPy's
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-13)
+
+
+# ------------------------------------------- tensor-core kernels: hgemm.cu's own text
+
+@pytest.mark.parametrize("mutation", [
+    # the prologue waits one group short: tile 0 is read before it lands
+    ("cp_async_wait<STAGES - 2>();  // tile 0 has landed", "cp_async_wait<STAGES - 1>();"),
+    # B written unswizzled, read swizzled
+    ("b_st = swz<B_CHUNKS>(b_r, b_c) * 2", "b_st = (b_r * B_CHUNKS + b_c) * 16"),
+    # the ragged edges filled with a row of data instead of zeros (every cp.async)
+    (", ok);", ", true);"),
+    # the B fragments of two n tiles swapped
+    ("bf[buf][2 * j][0] = t[0];", "bf[buf][2 * j][0] = t[2];"),
+])
+def test_a_broken_hgemm_fails(monkeypatch, rng, mutation):
+    """hgemm.cu runs on the host through its launcher (cuda_host.h models cp.async, ldmatrix
+    and mma.sync), equals the float64 product on a ragged shape, and each of four
+    deliberate bugs (a pipeline wait one group short, an unswizzled store, edges not
+    zero-filled, fragments swapped) makes it wrong: the host run tests the text."""
+    import minigrad.kernels as K
+
+    from .kernels_testdata import rel_err
+
+    host_launchers(monkeypatch)
+    A = rng.uniform(-1, 1, (257, 77)).astype(np.float16)
+    B = rng.uniform(-1, 1, (77, 136)).astype(np.float16)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    source = _cuda.kernel_source("hgemm.cu")
+    assert mutation[0] in source
+    for text, broken in ((source, False), (source.replace(*mutation), True)):
+        monkeypatch.setattr(_cuda, "kernel_source", lambda filename, text=text: text)
+        monkeypatch.setattr(_cuda, "_kernels", {})
+        monkeypatch.setattr(_cuda, "_modules", {})
+        got = K.hgemm(A, B, out=np.full((257, 136), np.nan, np.float32))
+        ok = not np.isnan(got).any() and rel_err(got, want) < 1e-3
+        assert ok != broken, (mutation, rel_err(got, want))

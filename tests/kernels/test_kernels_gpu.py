@@ -2,11 +2,12 @@
 inputs with fp32 accumulation < 1e-3, fp16 outputs < 5e-3), with outputs prefilled with NaN,
 fresh random data, ragged sizes, and the vendor path (use_vendor) giving the same numbers.
 
-Each test runs on a real GPU (``python -m pytest -m gpu tests/kernels``) and, for the kernels
-without tensor-core PTX (SpMV, SpMM), also on the CPU: the ``cp`` fixture's "host" run
-executes the same launchers with the kernels' CUDA text compiled as host C++
-(tests/kernels/cuda_host.py; the vendor there is SciPy). The tensor-core tests take the GPU
-only (``CUDA_ONLY``)."""
+Each test runs on a real GPU (``python -m pytest -m gpu tests/kernels``) and on the CPU: the
+``cp`` fixture's "host" half executes the same launchers with the kernels' CUDA text
+compiled as host C++ (tests/kernels/cuda_host.py: SpMV, SpMM, and hgemm.cu / mm24.cu with
+cp.async, ldmatrix, mma.sync and mma.sp modelled; the vendor there is SciPy, or NumPy's
+matmul). ``CUDA_ONLY`` tests take the GPU only: the WMMA kernel, the mma throughput
+benchmark, and a size the host would take minutes on."""
 import minigrad.kernels as K
 import numpy as np
 import pytest
@@ -256,7 +257,6 @@ GEMM_SHAPES = [(128, 128, 128), (257, 135, 77), (1, 8, 16), (300, 520, 1000), (6
                (1000, 264, 40)]
 
 
-@CUDA_ONLY
 @pytest.mark.parametrize("shape", GEMM_SHAPES)
 @pytest.mark.parametrize("out_dtype", [np.float32, np.float16])
 def test_hgemm(cp, rng, shape, out_dtype):
@@ -288,7 +288,6 @@ def test_hgemm_wmma(cp, rng, shape):
         assert rel_err(got, want) < tol
 
 
-@CUDA_ONLY
 @pytest.mark.parametrize("tiling", [dict(BN=256, WARPS_N=4), dict(BK=64, STAGES=3),
                                     dict(BM=64, WARPS_M=1), dict(BN=256, WARPS_N=4, FRAG_BUFS=1),
                                     dict(BM=192, BN=256, WARPS_N=4, FRAG_BUFS=1),
@@ -303,7 +302,6 @@ def test_hgemm_tilings(cp, rng, tiling):
         assert rel_err(got, want) < tol, out_dtype
 
 
-@CUDA_ONLY
 def test_compress_24_gpu_equals_cpu(cp, rng):
     W = random_24(rng, 100, 200)
     v_cpu, e_cpu = ref.compress_24(W)
@@ -316,7 +314,6 @@ MM24_SHAPES = [(128, 128, 128), (257, 135, 100), (16, 8, 32), (300, 520, 1000), 
                (1000, 264, 64)]
 
 
-@CUDA_ONLY
 @pytest.mark.parametrize("shape", MM24_SHAPES)
 @pytest.mark.parametrize("out_dtype", [np.float32, np.float16])
 def test_mm24(cp, rng, shape, out_dtype):
@@ -338,7 +335,6 @@ def test_mm24(cp, rng, shape, out_dtype):
     assert rel_err(got, vendor) < tol
 
 
-@CUDA_ONLY
 @pytest.mark.parametrize("tiling", [dict(BN=256, WARPS_N=4), dict(BK=64, STAGES=3),
                                     dict(FRAG_BUFS=1), dict(BM=192, FRAG_BUFS=1)])
 def test_mm24_tilings(cp, rng, tiling):
@@ -352,7 +348,6 @@ def test_mm24_tilings(cp, rng, tiling):
         assert rel_err(got, want) < tol, out_dtype
 
 
-@CUDA_ONLY
 def test_bfloat16_if_cupy_has_it(cp, rng):
     try:
         bf16 = np.dtype("bfloat16")
