@@ -14,6 +14,7 @@ the body with a ";" of its own, as here.)
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -100,19 +101,16 @@ def kernel_source(k, tag, types=None):
             f"    {refs}\n{k.operation};\n  }}\n}}\n}}\n")
 
 
-# The same kernels as host C++ (g++), to run their statements on the CPU: the CUDA
-# qualifiers dropped, <cmath> for the math functions (float overloads for float), the
-# intrinsics the bodies use, and float16 over GCC's _Float16 (round to nearest even, as
-# __float2half_rn; double goes through float, as CuPy's).
-HOST_PRELUDE = r"""
-#include <cmath>
+# The same kernels as host C++ (g++), to run their statements on the CPU: cuda_host.h (the
+# CUDA qualifiers, the math functions with float overloads, the intrinsics, as for the raw
+# kernels' host run), std's names for the bodies' math calls, and float16 over GCC's
+# _Float16 (round to nearest even, as __float2half_rn; double goes through float, as
+# CuPy's).
+HOST_PRELUDE = f'''
+#include "{Path(__file__).with_name("cuda_host.h")}"
 #include <cstddef>
-#include <cstring>
 using namespace std;
-#define __device__
-#define __forceinline__ inline
-inline double __longlong_as_double(long long v) { double d; memcpy(&d, &v, 8); return d; }
-inline float __int_as_float(int v) { float f; memcpy(&f, &v, 4); return f; }
+''' + r"""
 class float16 {
   _Float16 data_;
  public:
