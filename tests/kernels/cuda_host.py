@@ -61,11 +61,7 @@ def _gxx(args, what):
 
 def _flags(options) -> list[str]:
     """NVRTC options -> g++ flags: -D and -I kept, the rest (architecture, --std) ours."""
-    out = []
-    for o in options:
-        if o.startswith(("-D", "-I")):
-            out.append(o)
-    return out
+    return [o for o in options if o.startswith(("-D", "-I"))]
 
 
 def _kernel_names(source: str, flags: list[str]) -> list[str]:
@@ -77,8 +73,9 @@ def _kernel_names(source: str, flags: list[str]) -> list[str]:
         pre = _gxx(["-std=c++17", "-E", "-P", *flags, str(src)], "the kernel source")
     body = pre[pre.index(_MARK):]
     if _ASM.search(body):
-        raise NotImplementedError("this source uses inline PTX (asm), which the host run "
-                                  "does not model (tensor-core kernels: kernels/ptx_model.py)")
+        raise NotImplementedError("this source uses inline PTX (asm) of its own, which the "
+                                  "host run does not model (only tc_common.cuh's wrappers; "
+                                  "wgmma: kernels/wgmma_model.py)")
     return _KERNEL_NAME.findall(body)
 
 

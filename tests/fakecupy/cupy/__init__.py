@@ -641,13 +641,25 @@ class RawModule:
         self.module = cuda_host.HostRawModule(*args, **kwargs)
 
     def get_function(self, name):
-        kernel = self.module.get_function(name)
+        return _HostRawLaunch(self.module.get_function(name))
 
-        def launch(grid, block, args, **kwargs):
-            kernel(grid, block, tuple(_unwrap(list(args))), **kwargs)
-            _launch("kernel:" + name)
-        launch.kernel = kernel.kernel
-        return launch
+
+class _HostRawLaunch:
+    """A host kernel called with the stand-in's arrays; its attributes (``kernel``,
+    ``max_dynamic_shared_size_bytes``) are the host kernel's."""
+
+    def __init__(self, kernel):
+        object.__setattr__(self, "_kernel", kernel)
+
+    def __call__(self, grid, block, args, **kwargs):
+        self._kernel(grid, block, tuple(_unwrap(list(args))), **kwargs)
+        _launch("kernel:" + self._kernel.name)
+
+    def __getattr__(self, name):
+        return getattr(self._kernel, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._kernel, name, value)
 
 
 def RawKernel(*a, **k):
