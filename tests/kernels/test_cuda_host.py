@@ -258,3 +258,127 @@ def test_a_broken_hgemm_fails(monkeypatch, rng, mutation):
         got = _cuda.hgemm(A, B, out=np.full((257, 136), np.nan, np.float32))
         ok = not np.isnan(got).any() and rel_err(got, want) < 1e-3
         assert ok != broken, (mutation, rel_err(got, want))
+
+
+# ------------------------------------------ SpMV and SpMM on drawn matrices, on the host
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_LENGTHS = st.one_of(
+    st.lists(st.integers(0, 40), min_size=0, max_size=300),              # short rows
+    st.lists(st.sampled_from([0, 0, 1, 3, 700, 2600]), min_size=1, max_size=40))  # long ones
+_SCHEDULES = st.one_of(
+    st.fixed_dictionaries({"method": st.just("vector"),
+                           "threads_per_row": st.sampled_from([None, 2, 4, 8, 16, 32]),
+                           "rows_per_group": st.sampled_from(ref.SPMV_ROWS_PER_GROUP),
+                           "prefetch": st.booleans(),
+                           "pipeline": st.sampled_from([None, False, True])}),
+    st.fixed_dictionaries({"method": st.just("stream"),
+                           "threads_per_row": st.sampled_from([None, 2, 32]),
+                           "stream_nnz": st.sampled_from(ref.STREAM_NNZ_CHOICES)}),
+    st.fixed_dictionaries({"method": st.sampled_from(["merge", None])}))
+
+
+@settings(max_examples=25, deadline=None)
+@given(lengths=_LENGTHS, n_cols=st.integers(1, 3000), dtype=st.sampled_from(["f4", "f8"]),
+       schedule=_SCHEDULES, offset=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_spmv_launchers_equal_their_twins_bit_for_bit(lengths, n_cols, dtype, schedule,
+                                                       offset, seed):
+    """Any row lengths (none, empty rows, rows longer than a stream block or a merge tile),
+    any schedule the launcher takes, aligned or offset values and columns: every row
+    written, the twin of the kernel that ran bit for bit."""
+    import minigrad.kernels as K
+
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(dtype)
+    indptr, indices, data = random_csr(rng, len(lengths), n_cols, lengths, dtype)
+    x = rng.uniform(-1, 1, n_cols).astype(dtype)
+    if offset:  # the scalar kernels (vector), and views one element in for every method
+        buf_i, buf_d = np.empty(len(indices) + 1, np.int32), np.empty(len(data) + 1, dtype)
+        buf_i[1:], buf_d[1:] = indices, data
+        indices, data = buf_i[1:], buf_d[1:]
+    n_rows, nnz = len(lengths), len(data)
+    method = schedule["method"]
+    if schedule.get("pipeline") and (schedule["rows_per_group"] != 1 or schedule["prefetch"]):
+        schedule = dict(schedule, pipeline=False)
+    with pytest.MonkeyPatch.context() as mp:
+        host_launchers(mp)
+        y = K.spmv_csr(indptr, indices, data, x, out=np.full(n_rows, np.nan, dtype),
+                       **schedule)
+        if method is None:
+            method = ref.spmv_method_for(nnz, n_rows, lambda: int(np.diff(indptr).max()))
+    G = schedule.get("threads_per_row") or ref.threads_per_row_for(nnz, n_rows, dtype)
+    if method == "vector":
+        aligned = _cuda._aligned(data) and _cuda._aligned(indices)
+        want = ref.spmv_csr_vector(indptr, indices, data, x, threads_per_row=G,
+                                   vectorized=aligned)
+    elif method == "stream":
+        want = ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=G)
+    else:
+        want = ref.spmv_csr_merge(indptr, indices, data, x)
+    np.testing.assert_array_equal(y, want)
+
+
+@settings(max_examples=15, deadline=None)
+@given(lengths=_LENGTHS, n_cols=st.integers(1, 3000), N=st.sampled_from([1, 3, 4, 8, 130]),
+       dtype=st.sampled_from(["f4", "f8"]), seed=st.integers(0, 2**32 - 1))
+def test_spmm_launcher_equals_its_twin_bit_for_bit(lengths, n_cols, N, dtype, seed):
+    """SpMM (one warp a row and 128-column strip; the 16-byte path when N % 4 == 0) on any
+    row lengths: the twin's sums bit for bit."""
+    import minigrad.kernels as K
+
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(dtype)
+    indptr, indices, data = random_csr(rng, len(lengths), n_cols, lengths, dtype)
+    B = rng.uniform(-1, 1, (n_cols, N)).astype(dtype)
+    with pytest.MonkeyPatch.context() as mp:
+        host_launchers(mp)
+        C = K.spmm_csr(indptr, indices, data, B, out=np.full((len(lengths), N), np.nan, dtype))
+    np.testing.assert_array_equal(C, ref.spmm_csr(indptr, indices, data, B))
+
+
+# ----------------------------- every tiling the GPU benchmark times, correct before it does
+
+def _benchmark_tilings():
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parents[2] / "benchmarks")
+    sys.path.insert(0, bench)
+    try:
+        import gpu_kernels
+    finally:
+        sys.path.remove(bench)
+    hgemm = {repr(t): t for t in gpu_kernels.HGEMM_TILINGS + gpu_kernels.HGEMM_WIDE_WARPS}
+    return ([("hgemm", t) for t in hgemm.values()]
+            + [("mm24", t) for t in gpu_kernels.MM24_TILINGS])
+
+
+@pytest.mark.parametrize("kernel,tiling", _benchmark_tilings(),
+                         ids=lambda v: v if isinstance(v, str) else
+                         "-".join(f"{k}{w}" for k, w in v.items()))
+def test_every_benchmarked_tiling_is_right_on_the_host(monkeypatch, rng, kernel, tiling):
+    """benchmarks/gpu_kernels.py times these tile-macro variants of hgemm.cu and mm24.cu;
+    a wrong one would cost a GPU session its CUDA context. Each gives the float64 product
+    here, on a shape ragged against every tile (M 300, N 264, K 88 or 96), fp32 and 16-bit
+    out."""
+    from minigrad.kernels import compress_24
+
+    from .kernels_testdata import random_24, rel_err
+
+    host_launchers(monkeypatch)
+    M, N = 300, 264
+    if kernel == "hgemm":
+        W = rng.uniform(-1, 1, (M, 88)).astype(np.float16)
+    else:
+        W = random_24(rng, M, 96)
+    B = rng.uniform(-1, 1, (W.shape[1], N)).astype(np.float16)
+    want = W.astype(np.float64) @ B.astype(np.float64)
+    for out_dtype, tol in ((np.float32, 1e-3), (np.float16, 5e-3)):
+        out = np.full((M, N), np.nan, out_dtype)
+        if kernel == "hgemm":
+            got = _cuda.hgemm(W, B, out=out, tiling=tiling)
+        else:
+            got = _cuda.mm_24(*compress_24(W), B, out=out, tiling=tiling)
+        assert not np.isnan(got).any() and rel_err(got, want) < tol, (out_dtype, tiling)
