@@ -740,4 +740,5 @@ inline int entry(void (*f)(A...), const unsigned int* grid, const unsigned int* 
 }
 }  // namespace mg
 
-extern "C" const char* mg_error() { return mg::error.c_str(); }
+#define MG_EXPORT __attribute__((visibility("default")))
+extern "C" MG_EXPORT const char* mg_error() { return mg::error.c_str(); }

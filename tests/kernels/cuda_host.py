@@ -44,6 +44,14 @@ _MARK = "mg_cuda_host_kernels_begin"
 _DYNAMIC_SHARED = re.compile(
     r"extern\s+__shared__\s+(?:__align__\(\s*\d+\s*\)\s+)?(\w+(?:\s+\w+)*?)\s+(\w+)\s*\[\s*\]\s*;")
 _ASM = re.compile(r"\basm\s*(volatile\s*)?\(")
+# No FMA contraction (the twins round each product), casts between vector and scalar loads
+# allowed, no fortified longjmp (the fibers switch stacks with it). Every library keeps its
+# own copy of everything but its entry points (hidden, and no STB_GNU_UNIQUE, which would
+# make one process-wide instance of a kernel's static __shared__ array: a module built with
+# a smaller STREAM_NNZ would then lend its array to one built with a larger one).
+_CXXFLAGS = ["-std=c++17", "-O1", "-fno-strict-aliasing", "-ffp-contract=off", "-fno-fast-math",
+             "-U_FORTIFY_SOURCE", "-fvisibility=hidden", "-fvisibility-inlines-hidden",
+             "-fno-gnu-unique", "-shared", "-fPIC", "-w"]
 
 
 def available() -> bool:
@@ -86,11 +94,12 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
     source = _DYNAMIC_SHARED.sub(r"\1* \2 = reinterpret_cast<\1*>(mg::dynamic_smem);", source)
     names = list(dict.fromkeys(_kernel_names(source, flags) + list(name_expressions)))
     entries = "".join(
-        f'extern "C" int mg_entry_{i}(const unsigned* g, const unsigned* b, size_t m, '
+        f'extern "C" MG_EXPORT int mg_entry_{i}(const unsigned* g, const unsigned* b, size_t m, '
         f"void** a, unsigned long long s, char* sig, size_t n) {{ return mg::entry(&{name}, "
         f"g, b, m, a, s, sig, n); }}\n" for i, name in enumerate(names))
     text = f'#include "{HEADER}"\n#line 1 "kernel"\n{source}\n{entries}'
-    digest = hashlib.sha256((HEADER.read_text() + text + repr(flags)).encode()).hexdigest()[:20]
+    digest = hashlib.sha256((HEADER.read_text() + text + repr(flags + _CXXFLAGS))
+                            .encode()).hexdigest()[:20]
     with _lock:
         lib = _libraries.get(digest)
         if lib is None:
@@ -100,9 +109,7 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
                 cpp = _CACHE / f"{digest}.{os.getpid()}.cpp"
                 cpp.write_text(text)
                 tmp = _CACHE / f"{digest}.{os.getpid()}.so"
-                _gxx(["-std=c++17", "-O1", "-fno-strict-aliasing", "-ffp-contract=off",
-                      "-fno-fast-math", "-U_FORTIFY_SOURCE", "-shared", "-fPIC", "-w", *flags,
-                      "-o", str(tmp), str(cpp)], "the kernel source")
+                _gxx([*_CXXFLAGS, *flags, "-o", str(tmp), str(cpp)], "the kernel source")
                 os.replace(tmp, so)  # atomic: a parallel worker sees all or nothing
                 cpp.unlink()
             lib = _libraries[digest] = ctypes.CDLL(str(so))

@@ -180,6 +180,24 @@ def test_a_broken_kernel_text_fails_against_its_twin(rng, mutation):
         assert np.array_equal(y, want) != broken
 
 
+def test_modules_keep_their_own_static_shared_memory(rng):
+    """Two builds of one kernel in one process, with different static __shared__ sizes
+    (STREAM_NNZ 256, then 1024): each uses its own array. (A C++ static local of a template
+    is one process-wide object by default, STB_GNU_UNIQUE; the larger build then wrote past
+    the smaller build's array and crashed a test worker. The libraries are built without
+    it, every symbol but the entry points hidden.)"""
+    (indptr, indices, data, x, _), n_rows = _stream_case(rng)
+    want = ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=4)
+    for nnz in (256, 1024):
+        module = HostRawModule(code=_cuda.kernel_source("spmv_csr_stream.cu"),
+                               options=_cuda.compile_options({"STREAM_NNZ": nnz}))
+        row_block = ref.spmv_stream_row_blocks(indptr, len(data), np, nnz)
+        y = np.full(n_rows, np.nan, np.float32)
+        module.get_function("spmv_csr_stream_f32_g4")(
+            (len(row_block) - 1,), (ref.STREAM_THREADS,), (indptr, indices, data, x, y, row_block))
+        np.testing.assert_array_equal(y, want)
+
+
 # ------------------------------------------- minigrad's own RawModule: the softmax rows
 
 def _rows(rng, N, C, dtype):
