@@ -1,9 +1,11 @@
-"""pytest plugin for the CuPy stand-in (see cupy/__init__.py): minigrad's compiled CUDA
-kernels, which the stand-in cannot compile, replaced by their NumPy twins. Each emulated
-kernel counts as one launch (``cupy.launches``, "kernel:<name>"), its NumPy work not."""
+"""pytest plugin for the CuPy stand-in (see cupy/__init__.py): some of minigrad's compiled
+CUDA kernels replaced by their NumPy twins, the ones a training step launches most (the
+stand-in runs any other RawModule or ElementwiseKernel by its own CUDA text on the host,
+tests/kernels/cuda_host.py, which is exact but slower; the SpMV kernels run that way).
+Each emulated kernel counts as one launch (``cupy.launches``, "kernel:<name>"), its NumPy
+work not."""
 import inspect
 import time
-import types
 
 import cupy
 import minigrad.kernels._cuda as _c
@@ -277,58 +279,3 @@ def _unscale(inv_scale, g, found):
 
 
 _replace_factory(_grad_scaler, "_unscale_kernel", lambda: _one_launch("amp_unscale", _unscale))
-
-
-# spmv_csr.cu's CSR-vector kernels by their twin, launch geometry included: a group of G
-# lanes sums SPMV_ROWS consecutive rows, so only the rows the grid's groups reach are
-# written (a launcher that sizes its grid wrongly leaves the rest as they were).
-_get_kernel = _c.get_kernel
-
-
-def _spmv_vector_kernel(name, defines):
-    tag, g = name[len("spmv_csr_vector_"):].split("_")[:2]
-    G, R = int(g[1:]), int((defines or {}).get("SPMV_ROWS", 1))
-    vec = name.endswith("_vec")
-    # SPMV_PIPE=1: the _vec kernels are persistent (grid-stride), so any grid reaches every row.
-    persistent = vec and int((defines or {}).get("SPMV_PIPE", 0)) == 1
-
-    def run(grid, block, args):
-        n_rows, indptr, indices, data, x, y = args
-        assert _c._TN[data.dtype.name] == tag
-        y_h = reference.spmv_csr_vector(*(a.get() for a in (indptr, indices, data, x)),
-                                        threads_per_row=G, vectorized=vec)
-        per_launch = grid[0] * (block[0] // G) * R
-        reached = int(n_rows) if persistent and per_launch else min(int(n_rows), per_launch)
-        y[:reached] = cupy.asarray(y_h[:reached])
-    launch = _one_launch("spmv_vector", run)
-    launch.kernel = types.SimpleNamespace(ptr=0)  # what the occupancy query reads (RawKernel)
-    return launch
-
-
-def _spmv_stream_kernel(name, defines):
-    """spmv_csr_stream.cu by its twin: block b writes the rows row_block[b] .. row_block[b+1]
-    - 1, so a grid or a row_block that misses rows leaves them as they were."""
-    tag, g = name[len("spmv_csr_stream_"):].split("_")[:2]
-    G = int(g[1:])
-
-    def run(grid, block, args):
-        indptr, indices, data, x, y, row_block = args
-        assert _c._TN[data.dtype.name] == tag and block == (reference.STREAM_THREADS,)
-        assert row_block.dtype == numpy.int32
-        y_h = reference.spmv_csr_stream(*(a.get() for a in (indptr, indices, data, x)),
-                                        threads_per_row=G)
-        rb = row_block.get()
-        for b in range(grid[0]):
-            y[rb[b]:rb[b + 1]] = cupy.asarray(y_h[rb[b]:rb[b + 1]])
-    return _one_launch("spmv_stream", run)
-
-
-def _get_kernel_emulated(filename, name, defines=None, *args, **kwargs):
-    if filename == "spmv_csr.cu":
-        return _spmv_vector_kernel(name, defines)
-    if filename == "spmv_csr_stream.cu":
-        return _spmv_stream_kernel(name, defines)
-    return _get_kernel(filename, name, defines, *args, **kwargs)
-
-
-_c.get_kernel = _get_kernel_emulated
