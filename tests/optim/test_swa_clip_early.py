@@ -94,6 +94,19 @@ def test_clip_grad_norm_nonfinite():
         clip_grad_norm_(params, 1.0, norm_type=-1)
 
 
+def test_clip_grad_norm_with_an_infinite_gradient_is_quiet_and_gives_pytorchs_values():
+    """An inf gradient (a float16 step that overflowed, clipped after unscale_): the norm is
+    inf, the coefficient 1/(inf + 1e-6) = 0, so inf·0 = NaN and every finite gradient 0, as
+    in PyTorch, with no RuntimeWarning from inside NumPy (pytest.ini makes one an error;
+    a Trainer with amp and clip_grad_norm met it in the full suite)."""
+    params = params_with_grads("cpu")
+    params[1].grad.data[0] = np.inf
+    total = clip_grad_norm_(params, 1.0)
+    assert math.isinf(float(total))
+    assert np.isnan(params[1].grad.data.flat[0])
+    assert (params[1].grad.data.flat[1:] == 0).all() and (params[0].grad.data == 0).all()
+
+
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 0.0, math.inf, -math.inf])
 def test_total_norm_nan_in_any_tensor_is_nan(norm_type):
     """A NaN anywhere makes the total norm NaN, whichever tensor holds it (a max over

@@ -210,6 +210,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return mg.tensor(total, dtype=dtype, device=device_of(grads[0]))
 
 
+@quietly  # (a non-finite norm: coefficient 0 or NaN, inf·0 = NaN, as PyTorch, silently)
 def _scale_by_clip_coef(grads, max_norm, total):
     """g ← g·min(1, max_norm/(‖g‖ + 1e-6)) for every gradient array, in place."""
     clip_coef = max_norm / (total + 1e-6)
