@@ -61,7 +61,12 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # on a device): hardsigmoid/hardswish/mish's kernels and gelu-tanh's stable forward
 # (test_fused.py), softmax/log_softmax's row path (test_fused.py, test_attention.py,
 # test_ops.py) and LayerNormFunction's kernels (test_norm.py, test_ops.py).
+# Stop 32 (no GPU): the kernel tests' cp fixture (a "cuda" and a "host" half), the host
+# forms of convert.cuh's float16 conversions, tc_common.cuh's wrappers behind CUDA_HOST_RUN
+# and spmv_csr.cu's prefetch behind __CUDA_ARCH__ (test_kernels_gpu.py, test_im2col.py,
+# test_batchnorm_kernels.py, test_philox.py, test_spmv_floor.py).
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py \
+tests/kernels/test_im2col.py tests/kernels/test_batchnorm_kernels.py tests/kernels/test_philox.py \
 tests/kernels/test_spmv_floor.py tests/kernels/test_kernels_gpu.py \
 tests/sparse24/test_linear24.py tests/sparse24/test_semi_structured.py \
 tests/sparse24/test_linear24_masks.py tests/test_launch_counts.py \
