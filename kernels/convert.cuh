@@ -4,6 +4,8 @@
 // bit shifts and a hand-written round-to-nearest-even (host and GPU, so the tests' host
 // programs run it). Shared by im2col.cu and batchnorm.cu.
 #pragma once
+#ifndef MINIGRAD_CONVERT_CUH  // also a guard: kernel_source() inlines headers without
+#define MINIGRAD_CONVERT_CUH  // their #pragma once, and the host run includes this too
 
 struct f16 { unsigned short bits; };
 struct bf16 { unsigned short bits; };
@@ -70,3 +72,5 @@ __host__ __device__ __forceinline__ void store(bf16* p, float v) {
 
 template <typename T> struct Acc { typedef float type; };
 template <> struct Acc<double> { typedef double type; };
+
+#endif  // MINIGRAD_CONVERT_CUH

@@ -311,6 +311,7 @@ inline unsigned int vote(unsigned int mask, bool pred, const char* what, int lin
 // names (the layouts as kernels/ptx_model.py transcribes them); tc_common.cuh leaves its own
 // out when CUDA_HOST_RUN is defined.
 #define CUDA_HOST_RUN 1
+#include "../../kernels/convert.cuh"
 extern "C" char __start_mg_shared[] __attribute__((weak));
 extern "C" char __stop_mg_shared[] __attribute__((weak));
 
@@ -369,23 +370,20 @@ inline const unsigned* warp_op(const char* kind, const unsigned* in, int n, F co
     return c.out[l];
 }
 
+// The 16-bit conversions are convert.cuh's (its host forms: GCC's _Float16, and bfloat16's
+// round to nearest even by hand, as cvt.rn).
 inline float half_bits_to_float(unsigned short b, bool bf16) {
-    if (bf16) return __uint_as_float((unsigned)b << 16);
-    _Float16 h;
-    std::memcpy(&h, &b, 2);
-    return (float)h;
+    return bf16 ? to_acc(::bf16{b}) : to_acc(f16{b});
 }
 inline unsigned short float_to_half_bits(float v, bool bf16) {
-    if (bf16) {  // round to nearest even (cvt.rn.bf16), NaN kept quiet
-        const unsigned u = __float_as_uint(v);
-        if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu))
-            return (unsigned short)((u >> 16) | 0x0040u);
-        return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    if (bf16) {
+        ::bf16 h;
+        store(&h, v);
+        return h.bits;
     }
-    const _Float16 h = (_Float16)v;
-    unsigned short b;
-    std::memcpy(&b, &h, 2);
-    return b;
+    f16 h;
+    store(&h, v);
+    return h.bits;
 }
 // element p (0: bits 0..15) of a packed pair
 inline float elem(unsigned reg, int p, bool bf16) {

@@ -34,6 +34,8 @@ from types import SimpleNamespace
 import numpy as np
 
 HEADER = Path(__file__).with_name("cuda_host.h")
+# what HEADER includes of ours (part of every build's cache key)
+_INCLUDED = [HEADER, Path(__file__).resolve().parents[2] / "kernels" / "convert.cuh"]
 _CACHE = Path(tempfile.gettempdir()) / f"minigrad-cuda-host-{os.getuid()}"
 _lock = threading.Lock()
 _libraries: dict = {}  # digest -> ctypes library, one g++ run per source and process
@@ -98,7 +100,8 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
         f"void** a, unsigned long long s, char* sig, size_t n) {{ return mg::entry(&{name}, "
         f"g, b, m, a, s, sig, n); }}\n" for i, name in enumerate(names))
     text = f'#include "{HEADER}"\n#line 1 "kernel"\n{source}\n{entries}'
-    digest = hashlib.sha256((HEADER.read_text() + text + repr(flags + _CXXFLAGS))
+    headers = "".join(h.read_text() for h in _INCLUDED)
+    digest = hashlib.sha256((headers + text + repr(flags + _CXXFLAGS))
                             .encode()).hexdigest()[:20]
     with _lock:
         lib = _libraries.get(digest)

@@ -28,7 +28,7 @@ TOL_SP = {np.float32: 1e-5, np.float64: 1e-12}
 TOL_TC32, TOL_TC16 = 1e-3, 5e-3
 
 
-def _sparse_case(rng, kind, dtype, cp=None):
+def _sparse_case(rng, kind, dtype, cp):
     """(n_rows, n_cols, CSR) of each kind; on the host (``cp``) the power-law rows are
     capped at 600 nonzeros rather than 4000 (SpMM's warp shuffles each nonzero to 32 lanes,
     one fiber switch apiece there)."""
@@ -37,7 +37,7 @@ def _sparse_case(rng, kind, dtype, cp=None):
     elif kind == "long-rows":
         n_rows, n_cols, lengths = 67, 5000, regular_lengths(rng, 67, 2000)
     elif kind == "power-law":
-        n_rows, n_cols = 3000, 600 if cp is not None and on_host(cp) else 4000
+        n_rows, n_cols = 3000, 600 if on_host(cp) else 4000
         lengths = power_law_lengths(rng, n_rows, n_cols)
     elif kind == "empty-rows":
         n_rows, n_cols, lengths = 1000, 300, regular_lengths(rng, 1000, 6)
