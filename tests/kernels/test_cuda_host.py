@@ -220,7 +220,20 @@ def test_lse_rows_kernel_equals_the_numpy_path(monkeypatch, rng, dtype, C):
     with np.errstate(invalid="ignore", over="ignore"):
         want = fused._lse_rows(np, x)
     assert got.dtype == want.dtype
-    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-14)
+    _assert_rows_close(got, want, 1e-6 if dtype == np.float32 else 1e-14)
+
+
+def _assert_rows_close(got, want, tol):
+    """Non-finite rows (NaN, ±inf) identical; the finite ones within a relative-norm error
+    ``tol`` (GPU.md's measure). Not per element: lse = m + log Σ e^(x − m) and a loss lse −
+    x[t] can cancel to near 0, where one ulp of the terms (the kernel's online sum rounds
+    unlike NumPy's) is a large relative error of the element."""
+    from .kernels_testdata import rel_err
+
+    got, want = np.atleast_1d(got), np.atleast_1d(want)
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(got[~finite], want[~finite])
+    assert rel_err(got[finite], want[finite]) < tol
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -240,8 +253,7 @@ def test_cross_entropy_row_kernels_equal_the_numpy_path(monkeypatch, rng, dtype,
     got = fused.SoftmaxCrossEntropy(t, -100, reduction, smoothing).forward(HOST_CUPY, x)
     want = fused.SoftmaxCrossEntropy(t, -100, reduction, smoothing).forward(np, x)
     assert np.asarray(got).dtype == np.asarray(want).dtype
-    # float32: lse − x[t] cancels, and the kernel's online lse rounds unlike NumPy's
-    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-13)
+    _assert_rows_close(got, want, 1e-5 if dtype == np.float32 else 1e-13)
 
 
 # ------------------------------------------- tensor-core kernels: hgemm.cu's own text
