@@ -766,12 +766,23 @@ def _cubin_folder() -> Path:
     return Path(folder)
 
 
+def _sm90a_module(cp, source: str, filename: str, options: tuple):
+    """``source`` built by NVRTC for sm_90a and loaded as a module (a cubin in this process's
+    own folder). The host run of the tests (tests/kernels/cuda_host.py) replaces this one
+    function: it compiles the same source with the same options for the CPU."""
+    import hashlib
+
+    cubin = _nvrtc_cubin(source, filename, options)
+    digest = hashlib.sha256((source + repr(options)).encode()).hexdigest()[:16]
+    path = _cubin_folder() / f"{Path(filename).stem}-{digest}.cubin"
+    path.write_bytes(complete_elf(cubin))
+    return cp.RawModule(path=str(path))
+
+
 def get_sm90a_kernel(filename: str, name: str, defines: dict | None = None,
                      dynamic_smem: int = 0):
     """Kernel ``name`` of ``filename`` compiled by NVRTC for sm_90a, once per (file, macros,
     device) and process; raises DeviceError on a device that is not sm_90."""
-    import hashlib
-
     cp = _require_sm90(filename)
     defines = dict(defines or {})
     key = ("sm_90a", filename, tuple(sorted(defines.items())), cp.cuda.Device().id)
@@ -779,13 +790,8 @@ def get_sm90a_kernel(filename: str, name: str, defines: dict | None = None,
         module = _modules.get(key)
         if module is None:
             source = kernel_source(filename)
-            options = wgmma_compile_options(defines)
-            cubin = _nvrtc_cubin(source, filename, options)
-            digest = hashlib.sha256((source + repr(options)).encode()).hexdigest()[:16]
-            path = _cubin_folder() / f"{Path(filename).stem}-{digest}.cubin"
-            path.write_bytes(complete_elf(cubin))
-            module = cp.RawModule(path=str(path))
-            _modules[key] = module
+            module = _modules[key] = _sm90a_module(cp, source, filename,
+                                                   wgmma_compile_options(defines))
         kernel = _kernels.get((key, name))
         if kernel is None:
             kernel = module.get_function(name)

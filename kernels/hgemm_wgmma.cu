@@ -1,6 +1,7 @@
 // hgemm_wgmma.cu -- dense fp16/bf16 GEMM on Hopper warpgroup tensor cores: wgmma.mma_async
 // with both operands in shared memory (matrix descriptors, 128-byte swizzle), a multi-stage
-// cp.async pipeline, fp32 accumulation. sm_90a only (guarded: other targets get a trap stub).
+// cp.async pipeline, fp32 accumulation. sm_90a only (guarded: other targets get a trap stub;
+// the tests' host run, CUDA_HOST_RUN, compiles the real body with wgmma modelled on the CPU).
 //
 // Math
 //   C = A B,  A: M x K, B: K x N (fp16 or bf16), C: M x N (fp32, or the input type),
@@ -134,7 +135,7 @@ __host__ __device__ constexpr u32 a_tile_offset(int m, int k) {
 
 #include "wgmma_common.cuh"
 
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) || defined(CUDA_HOST_RUN)
 
 // D(64 x N, fp32, registers) += A(64 x 16, smem, K-major) * B(16 x N, smem, N-major).
 // Operands: d, a-desc, b-desc, scale-d (predicate: 1 = accumulate), imm-scale-a = 1,
@@ -142,6 +143,9 @@ __host__ __device__ constexpr u32 a_tile_offset(int m, int k) {
 template <int N, bool IS_BF16>
 __device__ __forceinline__ void wgmma_ss(float (&d)[N / 2], u64 da, u64 db) {
     static_assert(N == 256 || N == 128, "wgmma_ss: N = 128 or 256");
+#ifdef CUDA_HOST_RUN
+    wgmma_host<N, IS_BF16>(d, da, db);  // tests/kernels/cuda_host.h: the instruction on the CPU
+#else
     if constexpr (N == 256 && !IS_BF16) {
         asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
                      "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 " WGMMA_D_REGS_128
@@ -167,6 +171,7 @@ __device__ __forceinline__ void wgmma_ss(float (&d)[N / 2], u64 da, u64 db) {
                      : WGMMA_D_OPS_64(d)
                      : "l"(da), "l"(db), "r"(1));
     }
+#endif
 }
 
 template <bool IS_BF16, int OUT>  // OUT: 0 fp32, 1 16-bit (same type as the inputs)

@@ -1,7 +1,8 @@
 // mm24_wgmma.cu -- 2:4 structured-sparse x dense GEMM on Hopper warpgroup sparse tensor cores:
 // wgmma.mma_async.sp with the compressed sparse operand and B in shared memory (descriptors),
 // the metadata in registers; the sparse twin of hgemm_wgmma.cu with the same CTA tiling, copy
-// pipeline, B path and epilogue. sm_90a only (other targets get a trap stub).
+// pipeline, B path and epilogue. sm_90a only (other targets get a trap stub; the tests' host
+// run, CUDA_HOST_RUN, compiles the real body with wgmma.sp modelled on the CPU).
 //
 // Math
 //   C = W B,  W: M x K with at most 2 nonzeros in every aligned group of 4 along K (given as
@@ -199,15 +200,20 @@ __host__ __device__ constexpr int e_read_word(int tid, int kk) {
 }
 
 
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) || defined(CUDA_HOST_RUN)
 
 // D(64 x N, fp32, registers) += A(64 x 32, 2:4 sparse: 64 x 16 kept values in smem, K-major,
 // + metadata e) * B(32 x N, smem, N-major). PTX ISA 9.7.15.6.3 operand order: d, a-desc,
 // b-desc, sp-meta, sp-sel (immediate), scale-d (predicate: 1 = accumulate), imm-scale-a = 1,
 // imm-scale-b = 1, imm-trans-a = 0 (K-major A), imm-trans-b = 1 (N-major B).
 template <int N, bool IS_BF16>
-__device__ __forceinline__ void wgmma_sp_ss(float (&d)[N / 2], u64 da, u64 db, u32 e) {
+// (e by reference: the host run of the tests checks that the register is not rewritten while
+// the instruction is in flight; inlined, it is the same register operand.)
+__device__ __forceinline__ void wgmma_sp_ss(float (&d)[N / 2], u64 da, u64 db, const u32& e) {
     static_assert(N == 256 || N == 128, "wgmma_sp_ss: N = 128 or 256");
+#ifdef CUDA_HOST_RUN
+    wgmma_sp_host<N, IS_BF16>(d, da, db, e, SP_SEL);  // tests/kernels/cuda_host.h
+#else
     if constexpr (N == 256 && !IS_BF16) {
         asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %131, 0;\n"
                      "wgmma.mma_async.sp.sync.aligned.m64n256k32.f32.f16.f16 " WGMMA_D_REGS_128
@@ -233,6 +239,7 @@ __device__ __forceinline__ void wgmma_sp_ss(float (&d)[N / 2], u64 da, u64 db, u
                      : WGMMA_D_OPS_64(d)
                      : "l"(da), "l"(db), "r"(e), "r"(1));
     }
+#endif
 }
 
 template <bool IS_BF16, int OUT>  // OUT: 0 fp32, 1 16-bit (same type as the inputs)
@@ -301,9 +308,9 @@ __device__ __forceinline__ void mm24_wgmma_body(int M, int N, int K, int Kp, con
             if (META_WAIT0) wgmma_wait<0>();  // no wgmma in flight: set Q is free
             // Set Q was read by tile kt-1's group, retired by the wait_group 1 just done. Using
             // it here keeps it live until now, so that the compiler cannot give its registers
-            // to set P (tile kt, in flight) -- the asm is empty, the operands are the point.
+            // to set P (tile kt, in flight) -- keep_reg emits nothing, its operand is the point.
 #pragma unroll
-            for (int kk = 0; kk < KSTEPS; ++kk) asm volatile("" ::"r"(e[Q][kk]));
+            for (int kk = 0; kk < KSTEPS; ++kk) keep_reg(e[Q][kk]);
             read_e(rd, e[Q]);  // metadata of tile kt+1 (landed: group kt, barrier kt; stale after the last)
         });
     store_tile<IS_BF16, OUT>(acc, C, M, N, m0, n0, tid);

@@ -101,14 +101,15 @@ __host__ __device__ constexpr int acc_row(int tid, int i) {
 __host__ __device__ constexpr int acc_col(int tid, int i) { return (i >> 2) * 8 + (tid & 3) * 2 + (i & 1); }
 
 
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL) || defined(CUDA_HOST_RUN)
 
 // ------------------------------------------------------------------------ wgmma wrappers
 // wgmma.fence (before the first wgmma that touches registers written since), commit_group
 // (close a group of issued wgmmas), wait_group N (all but the newest N groups complete);
 // fence.proxy.async: generic-proxy shared-memory writes (cp.async) -> the async proxy that
-// wgmma reads through.
-
+// wgmma reads through. The host run of the kernels (tests/kernels/cuda_host.h, CUDA_HOST_RUN)
+// defines these wrappers, and the wgmma instructions themselves, by the PTX ISA on the CPU.
+#ifndef CUDA_HOST_RUN
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 template <int N>
@@ -125,6 +126,13 @@ __device__ __forceinline__ void fence_acc(float (&d)[R]) {
 #pragma unroll
     for (int i = 0; i < R; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
+// Compiler-only use of a register value (no instruction): keeps it live up to this point.
+__device__ __forceinline__ void keep_reg(u32 v) { asm volatile("" ::"r"(v)); }
+// A 32-bit store to a shared-window address.
+__device__ __forceinline__ void st_shared_u32(u32 addr, u32 v) {
+    asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory");
+}
+#endif  // CUDA_HOST_RUN
 
 // Accumulator operand lists of the inline asm: WGMMA_D_REGS_R is "{%0, ..., %(R-1)}" and
 // WGMMA_D_OPS_R(d) binds %i to d[i] ("+f"), so asm register i is accumulator register i.
@@ -320,7 +328,7 @@ __device__ __forceinline__ u32 peak_stage() {
         u32 h = (u32)i * 2654435761u;
         h ^= h >> 15;
         const u32 v = ((h & 0x83FFu) | 0x3800u) | (((h >> 16) & 0x83FFu) | 0x3800u) << 16;  // +-[0.5, 1)
-        asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(sA + 4 * i), "r"(v) : "memory");
+        st_shared_u32(sA + 4 * i, v);
     }
     fence_proxy_async();
     __syncthreads();
@@ -348,4 +356,4 @@ __device__ __forceinline__ void peak_loop(float* out, int iters, Issue issue) {
     out[blockIdx.x * THREADS + threadIdx.x] = s;
 }
 
-#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL || CUDA_HOST_RUN

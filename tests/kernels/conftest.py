@@ -42,9 +42,9 @@ def cp(request, monkeypatch):
 def on_host(cp) -> bool:
     """Whether ``cp`` (the fixture) is the host run: every thread a fiber on one CPU core,
     so a test draws smaller sizes there (the same code paths)."""
-    from .cuda_host import HOST_CUPY
+    from .cuda_host import is_host
 
-    return cp is HOST_CUPY
+    return is_host(cp)
 
 
 #: A ``cp`` test for the GPU only (WMMA, wgmma, a PTX benchmark, or sizes the host would take

@@ -31,8 +31,9 @@
 // The tensor-core wrappers of kernels/tc_common.cuh (cp.async, ldmatrix, mma, mma.sp, cvt
 // packs) are modelled below by their PTX semantics; dynamic shared memory is a buffer of the
 // launch's size (cuda_host.py rewrites `extern __shared__`).
-// Not modelled: other inline PTX (asm: the host run refuses such a source), WMMA, wgmma,
-// textures, cooperative groups, clocks.
+// The wgmma instructions of kernels/wgmma_common.cuh's kernels are modelled too (below).
+// Not modelled: other inline PTX (asm: the host run refuses such a source), WMMA, TMA,
+// mbarriers, textures, cooperative groups, clocks.
 #pragma once
 
 #include <setjmp.h>
@@ -156,6 +157,13 @@ struct mg_thread {
     std::vector<copy> cp_open;
     std::vector<std::vector<copy>> cp_groups;
     unsigned long long coll_k = 0;  // warp-wide instructions (ldmatrix, mma) met so far
+    bool cp_unfenced = false;       // a cp.async of this thread landed since its last
+                                    // fence.proxy.async (generic-proxy data wgmma may not see)
+    // wgmma (per thread; the instructions themselves are the warpgroup's, mg::wg_state)
+    unsigned long long wg_issued = 0;           // wgmma.mma_async issued so far
+    std::vector<unsigned long long> wg_groups;  // committed groups: the issue count at commit
+    bool wg_fenced = false;         // a wgmma.fence since the accumulators were last accessible
+    unsigned long long wg_acc_hash = 0;  // its accumulators as the in-flight wgmmas left them
 };
 
 // One warp-wide instruction: every lane's operands in, every lane's results out, computed
@@ -438,6 +446,7 @@ template <int N> inline void cp_async_wait() {
         for (auto& c : groups.front()) {
             if (c.valid) std::memcpy(c.dst, c.src, 16);
             else std::memset(c.dst, 0, 16);
+            mg::cur->cp_unfenced = true;
         }
         groups.erase(groups.begin());
     }
@@ -526,6 +535,248 @@ inline void mma_sp_16832(float (&d)[4], const unsigned (&a)[4], const unsigned (
     for (int i = 0; i < 4; ++i) d[i] = __uint_as_float(out[i]);
 }
 
+// ---------------------------------------------------------------------------- wgmma
+// Hopper's warpgroup MMA (PTX ISA 9.7.15, the instructions kernels/wgmma_common.cuh wraps):
+// wgmma.mma_async (dense m64nNk16 and sparse m64nNk32, both operands in shared memory
+// through matrix descriptors, 128B- or 64B-swizzled), wgmma.fence, wgmma.commit_group,
+// wgmma.wait_group, and fence.proxy.async. The descriptors are decoded and the operands read
+// by the ISA's canonical layouts, as kernels/wgmma_model.py's desc_element_address (the
+// reading the H200 confirmed).
+//
+// An mma_async is asynchronous: it starts once all 128 threads of the warpgroup have issued
+// it (that is when its operands are read here), and its result is computed at the first
+// wgmma.wait_group that needs it retired. Between the two, the model checks what the PTX
+// leaves undefined:
+//   * the shared memory it reads must not change (a stage refilled, or a cp.async issued
+//     into it, while the wgmma may still read it);
+//   * no thread may touch its accumulator registers (read or write them before the wait),
+//     nor rewrite a wgmma.sp's metadata register (the wrapper passes it by reference; an
+//     H200 gave wrong products when it was rewritten in flight);
+// and, at the issue,
+//   * a wgmma.fence since the thread's accumulators were last accessible (kernel start, or a
+//     wgmma.wait_group), as the ISA requires before the first wgmma.mma_async that uses them;
+//   * no thread of the block has cp.async data landed since its last fence.proxy.async
+//     (generic-proxy writes that the async proxy, which wgmma reads through, may not see);
+//   * the 128 threads issued the same instruction with the same descriptors (.aligned);
+//   * every 2:4 metadata nibble is (i1 << 2) | i0 with i0 < i1.
+// A thread may not end with a wgmma in flight. The products are computed in double per
+// instruction and rounded once into the fp32 accumulators (as mma_result).
+namespace mg {
+struct wg_op {
+    int n = 0, sel = 0;
+    bool sparse = false, bf16 = false;
+    unsigned long long da = 0, db = 0;
+    int issued = 0;
+    bool done = false;
+    float* d[128];
+    unsigned e[128];                   // the sp-meta registers' values at the issue
+    const unsigned* ep[128];           // ... and the registers (still read after it)
+    std::vector<unsigned short> a, b;  // the operands' bits as read at the start
+    int line = 0;
+};
+struct wg_state {
+    std::vector<wg_op> ops;          // by issue number
+    unsigned long long computed = 0; // ops[0 .. computed) have their results
+};
+inline std::vector<wg_state> wgs;    // one per warpgroup of the block
+
+inline int warpgroup() {
+    const int wg = cur->linear / 128;
+    if (wg * 128 + 128 > (int)threads->size())
+        fail("wgmma in a warpgroup of fewer than 128 threads (the block has " +
+             std::to_string(threads->size()) + ")");
+    return wg;
+}
+
+// The shared address of element (mn, k) of an operand through descriptor `desc` (PTX
+// "Matrix Descriptor Format"; canonical K-major and MN-major layouts, 128B and 64B swizzle).
+inline unsigned desc_address(unsigned long long desc, bool k_major, int mn, int k) {
+    const unsigned long long m14 = 0x3FFF;
+    const unsigned start = unsigned(desc & m14) << 4, lbo = unsigned((desc >> 16) & m14) << 4,
+                   sbo = unsigned((desc >> 32) & m14) << 4;
+    const unsigned base_offset = unsigned(desc >> 49) & 7, mode = unsigned(desc >> 62);
+    if (desc & ~(m14 | m14 << 16 | m14 << 32 | 7ull << 49 | 3ull << 62))
+        fail("wgmma: a matrix descriptor sets reserved bits");
+    if (mode != 1 && mode != 2)
+        fail("wgmma: descriptor swizzle mode " + std::to_string(mode) + " (the host run models "
+             "128B and 64B)");
+    if (base_offset) fail("wgmma: descriptor base offset other than 0 (not modelled)");
+    const unsigned w = mode == 1 ? 128 : 64, bits = mode == 1 ? 3 : 2;
+    const unsigned off = k_major ? (mn % 8) * w + (mn / 8) * sbo + 2 * k
+                                 : (mn % (w / 2)) * 2 + (mn / (w / 2)) * lbo + (k % 8) * w + (k / 8) * sbo;
+    const unsigned a = start + off;
+    return a ^ (((a >> 7) & ((1u << bits) - 1)) << 4);
+}
+
+// The bits of the A operand (64 rows x 16 values, K-major) and the B operand (kb x n,
+// MN-major) that op reads now.
+inline void wg_read(const wg_op& op, std::vector<unsigned short>& a, std::vector<unsigned short>& b) {
+    const int kb = op.sparse ? 32 : 16;
+    a.resize(64 * 16);
+    b.resize(size_t(kb) * op.n);
+    for (int r = 0; r < 64; ++r)
+        for (int k = 0; k < 16; ++k)
+            std::memcpy(&a[r * 16 + k], shared_pointer(desc_address(op.da, true, r, k), 2, "wgmma A"), 2);
+    for (int k = 0; k < kb; ++k)
+        for (int c = 0; c < op.n; ++c)
+            std::memcpy(&b[size_t(k) * op.n + c], shared_pointer(desc_address(op.db, false, c, k), 2,
+                                                                "wgmma B"), 2);
+}
+
+inline unsigned long long acc_hash(const float* d, int n) {
+    unsigned long long h = 1469598103934665603ull;
+    unsigned char bytes[4];
+    for (int i = 0; i < n; ++i) {
+        std::memcpy(bytes, &d[i], 4);
+        for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+    }
+    return h;
+}
+
+// Compute op (every earlier op of the warpgroup first): D += A B for each thread's registers.
+inline void wg_compute(int wg, unsigned long long s) {
+    wg_state& st = wgs[wg];
+    while (st.computed <= s) {
+        wg_op& op = st.ops[st.computed];
+        std::vector<unsigned short> a, b;
+        wg_read(op, a, b);
+        if (a != op.a || b != op.b)
+            fail("the shared memory read by the wgmma.mma_async of line " + std::to_string(op.line) +
+                 " changed between its start and the wgmma.wait_group that retires it (a stage "
+                 "refilled, or a cp.async into it, while the wgmma may still read it)");
+        const int kb = op.sparse ? 32 : 16;
+        std::vector<double> A(64 * 32, 0.0);  // the logical A, 64 x kb (row stride 32)
+        for (int r = 0; r < 64; ++r)
+            for (int k = 0; k < 16; ++k) A[r * 32 + k] = half_bits_to_float(a[r * 16 + k], op.bf16);
+        if (op.sparse) {  // kept value 2G + p of row r -> logical column 4G + (i0, i1)
+            for (int tid = 0; tid < 128; ++tid)
+                if (*op.ep[tid] != op.e[tid])
+                    fail("thread " + std::to_string(128 * wg + tid) + " rewrote the sp-meta "
+                         "register of the wgmma.mma_async.sp of line " + std::to_string(op.line) +
+                         " before the wgmma.wait_group that retires it (the hardware reads it "
+                         "after the issue: wrong products on an H200)");
+            std::vector<double> kept(A);
+            std::fill(A.begin(), A.end(), 0.0);
+            for (int tid = 0; tid < 128; ++tid) {
+                const int w = tid / 32, lane = tid % 32, g = lane / 4, u = lane % 4 - 2 * op.sel;
+                if (u < 0 || u > 1) continue;
+                for (int h = 0; h < 2; ++h)
+                    for (int j = 0; j < 4; ++j) {
+                        const unsigned nib = (op.e[tid] >> (16 * h + 4 * j)) & 0xfu;
+                        const int i0 = nib & 3, i1 = nib >> 2, row = 16 * w + g + 8 * h, grp = 4 * u + j;
+                        if (!(i0 < i1))
+                            fail("wgmma.sp: illegal 2:4 metadata nibble " + std::to_string(nib) +
+                                 " (thread " + std::to_string(128 * wg + tid) + ")");
+                        A[row * 32 + 4 * grp + i0] = kept[row * 32 + 2 * grp];
+                        A[row * 32 + 4 * grp + i1] = kept[row * 32 + 2 * grp + 1];
+                    }
+            }
+        }
+        std::vector<double> B(size_t(kb) * op.n);
+        for (size_t i = 0; i < B.size(); ++i) B[i] = half_bits_to_float(b[i], op.bf16);
+        for (int tid = 0; tid < 128; ++tid) {
+            mg_thread& th = (*threads)[128 * wg + tid];
+            float* d = op.d[tid];
+            if (acc_hash(d, op.n / 2) != th.wg_acc_hash)
+                fail("thread " + std::to_string(th.linear) + " changed its accumulator registers "
+                     "while a wgmma.mma_async (line " + std::to_string(op.line) + ") that writes "
+                     "them was in flight (touch them only after the wgmma.wait_group that retires it)");
+            const int warp = tid / 32, lane = tid % 32;
+            for (int i = 0; i < op.n / 2; ++i) {
+                const int row = warp * 16 + lane / 4 + 8 * ((i / 2) % 2), col = (i / 4) * 8 + 2 * (lane % 4) + i % 2;
+                double acc = d[i];
+                for (int k = 0; k < kb; ++k) acc += A[row * 32 + k] * B[size_t(k) * op.n + col];
+                d[i] = (float)acc;
+            }
+            th.wg_acc_hash = acc_hash(d, op.n / 2);
+        }
+        op.done = true;
+        op.a.clear(); op.b.clear();
+        ++st.computed;
+    }
+}
+
+inline void wgmma_issue(float* d, int n, bool sparse, bool bf16, unsigned long long da,
+                        unsigned long long db, const unsigned* e, int sel, int line) {
+    const int wg = warpgroup(), tid = cur->linear % 128;
+    if (!cur->wg_fenced)
+        fail("wgmma.mma_async at line " + std::to_string(line) + " with no wgmma.fence since the "
+             "thread's accumulators were last accessible (the kernel's start or a wgmma.wait_group)");
+    wg_state& st = wgs[wg];
+    const unsigned long long s = cur->wg_issued++;
+    if (st.computed >= s) cur->wg_acc_hash = acc_hash(d, n / 2);  // none of its own in flight
+    if (st.ops.size() <= s) st.ops.resize(s + 1);
+    wg_op& op = st.ops[s];
+    if (op.issued == 0) {
+        op.n = n; op.sparse = sparse; op.bf16 = bf16; op.da = da; op.db = db; op.sel = sel;
+        op.line = line;
+    } else if (op.n != n || op.sparse != sparse || op.bf16 != bf16 || op.da != da ||
+               op.db != db || op.sel != sel || op.line != line) {
+        fail("the threads of a warpgroup issued different wgmma.mma_async instructions (lines " +
+             std::to_string(op.line) + " and " + std::to_string(line) + ", or other descriptors): "
+             ".sync.aligned needs one instruction");
+    }
+    op.d[tid] = d;
+    op.ep[tid] = e;
+    op.e[tid] = e ? *e : 0;
+    if (++op.issued == 128) {  // the instruction starts: its operands are read now
+        for (mg_thread& th : *threads)
+            if (th.cp_unfenced && !th.done)
+                fail("wgmma.mma_async at line " + std::to_string(line) + " reads shared memory "
+                     "while thread " + std::to_string(th.linear) + " has cp.async data landed "
+                     "and no fence.proxy.async since (generic-proxy writes the async proxy may "
+                     "not see)");
+        wg_read(op, op.a, op.b);
+        stalls = 0;
+    }
+}
+}  // namespace mg
+
+// (line: where the kernel calls it, for the messages)
+template <int N, bool IS_BF16>
+inline void wgmma_host(float (&d)[N / 2], unsigned long long da, unsigned long long db,
+                       int line = __builtin_LINE()) {
+    mg::wgmma_issue(d, N, false, IS_BF16, da, db, nullptr, 0, line);
+}
+template <int N, bool IS_BF16>
+inline void wgmma_sp_host(float (&d)[N / 2], unsigned long long da, unsigned long long db,
+                          const unsigned& e, int sel, int line = __builtin_LINE()) {
+    mg::wgmma_issue(d, N, true, IS_BF16, da, db, &e, sel, line);
+}
+inline void wgmma_fence() { mg::warpgroup(); mg::cur->wg_fenced = true; }
+inline void wgmma_commit() { mg::warpgroup(); mg::cur->wg_groups.push_back(mg::cur->wg_issued); }
+template <int N> inline void wgmma_wait(int line = __builtin_LINE()) {
+    const int wg = mg::warpgroup();
+    mg_thread* me = mg::cur;
+    auto& groups = me->wg_groups;
+    while (groups.size() > (size_t)N) {
+        const unsigned long long end = groups.front();
+        for (unsigned long long s = mg::wgs[wg].computed; s < end; ++s) {
+            // (by index: other threads' issues may grow the list while this one waits)
+            mg::wait_until([&] {
+                if (mg::wgs[wg].ops[s].issued == 128) return true;
+                for (int o = 0; o < 128; ++o)
+                    if ((*mg::threads)[128 * wg + o].done)
+                        mg::fail("wgmma.wait_group at line " + std::to_string(line) + ": thread " +
+                                 std::to_string(128 * wg + o) + " of the warpgroup exited "
+                                 "without issuing the wgmma.mma_async of line " +
+                                 std::to_string(mg::wgs[wg].ops[s].line) + " (.sync.aligned)");
+                return false;
+            }, "wgmma.wait_group", line);
+            if (!mg::wgs[wg].ops[s].done) mg::wg_compute(wg, s);
+        }
+        groups.erase(groups.begin());
+    }
+    me->wg_fenced = false;  // the retired accumulators are the thread's again
+}
+inline void fence_proxy_async() { mg::cur->cp_unfenced = false; }
+template <int R> inline void fence_acc(float (&)[R]) {}
+inline void keep_reg(unsigned) {}
+inline void st_shared_u32(unsigned addr, unsigned v) {
+    if (addr % 4) mg::fail("st.shared.u32: address not 4-byte aligned");
+    std::memcpy(mg::shared_pointer(addr, 4, "st.shared"), &v, 4);
+}
+
 // cvt.rn.{f16x2,bf16x2}.f32: lo in bits 0..15.
 template <bool IS_BF16> inline unsigned pack2(float lo, float hi) {
     return (unsigned)mg::float_to_half_bits(lo, IS_BF16) |
@@ -594,6 +845,10 @@ inline std::vector<char*> stacks;    // kept for the process: their pages stay m
 inline void fiber_main() {
     for (;;) {
         (*body)();
+        if (!cur->wg_groups.empty() || (!wgs.empty() && cur->linear / 128 < (int)wgs.size() &&
+                                        wgs[cur->linear / 128].computed < cur->wg_issued))
+            fail("the thread returns with a wgmma.mma_async in flight (no wgmma.wait_group 0 "
+                 "after its last wgmma.commit_group)");
         cur->done = true;
         --live;
         stalls = 0;
@@ -673,7 +928,12 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
             th.cp_open.clear();
             th.cp_groups.clear();
             th.coll_k = 0;
+            th.cp_unfenced = false;
+            th.wg_issued = 0;
+            th.wg_groups.clear();
+            th.wg_fenced = false;
         }
+        wgs.assign(n_threads / 128, wg_state());
         for (mg_coll& c : colls) c.k = ~0ull;
         live = (int)n_threads;
         bar_arrived = 0;

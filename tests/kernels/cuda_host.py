@@ -14,9 +14,10 @@ a Python int or float passes as CuPy passes it (int64, float64), so it fits only
 parameter.
 
 The tensor-core instructions of ``kernels/tc_common.cuh`` (``cp.async``, ``ldmatrix``,
-``mma.sync``, ``mma.sp``) are modelled in cuda_host.h, so hgemm.cu and mm24.cu run too.
-Not for: other inline PTX (a source with ``asm`` is refused), WMMA (hgemm_wmma.cu) or wgmma
-(``wgmma_model.py`` replays those kernels' index arithmetic instead).
+``mma.sync``, ``mma.sp``) and of ``kernels/wgmma_common.cuh`` (``wgmma.mma_async`` dense
+and sparse, with its fences, groups and waits) are modelled in cuda_host.h, so hgemm.cu,
+mm24.cu, hgemm_wgmma.cu and mm24_wgmma.cu run too. Not for: other inline PTX (a source with
+``asm`` is refused), WMMA (hgemm_wmma.cu).
 """
 from __future__ import annotations
 
@@ -84,8 +85,8 @@ def _kernel_names(source: str, flags: list[str]) -> list[str]:
     body = pre[pre.index(_MARK):]
     if _ASM.search(body):
         raise NotImplementedError("this source uses inline PTX (asm) of its own, which the "
-                                  "host run does not model (only tc_common.cuh's wrappers; "
-                                  "wgmma: kernels/wgmma_model.py)")
+                                  "host run does not model (only tc_common.cuh's and "
+                                  "wgmma_common.cuh's wrappers)")
     return _KERNEL_NAME.findall(body)
 
 
@@ -222,16 +223,18 @@ class _HostCupy:
     """``minigrad._backend.cupy()`` for kernels/_cuda.py's launchers on NumPy arrays: NumPy
     for the array functions, :class:`HostRawModule` for ``RawModule``, and a small device
     (4 SMs, 2 resident blocks an SM) so that a persistent grid is a few blocks that each
-    walk many rows."""
+    walk many rows. Its compute capability is ``cc``: "80" (:data:`HOST_CUPY`, the mma.sync
+    paths) or "90" (:data:`HOST_CUPY_SM90`, which the Hopper wgmma launchers ask for)."""
 
     SMS, BLOCKS_PER_SM = 4, 2
     RawModule = HostRawModule
 
-    def __init__(self):
+    def __init__(self, cc: str = "80"):
+        self.cc = cc
         self.cuda = SimpleNamespace(
             runtime=SimpleNamespace(getDevice=lambda: 0),
             Device=lambda *a: SimpleNamespace(attributes={"MultiProcessorCount": self.SMS},
-                                              compute_capability="80"),
+                                              compute_capability=cc, id=0),
             driver=SimpleNamespace(
                 occupancyMaxActiveBlocksPerMultiprocessor=lambda *a: self.BLOCKS_PER_SM))
 
@@ -244,13 +247,21 @@ class _HostCupy:
 
 
 HOST_CUPY = _HostCupy()
+HOST_CUPY_SM90 = _HostCupy("90")
 
 
-def host_launchers(monkeypatch):
+def is_host(cp) -> bool:
+    """Whether ``cp`` is one of the host run's array modules."""
+    return isinstance(cp, _HostCupy)
+
+
+def host_launchers(monkeypatch, cupy: _HostCupy = HOST_CUPY):
     """Make minigrad.kernels' launchers (and minigrad's own RawModule users) run their
     CUDA kernels on the host, on NumPy arrays, for the rest of a test: ``_backend.cupy()``
-    is :data:`HOST_CUPY`, a NumPy array counts as a device array, and the kernel caches
-    start empty (so no host kernel outlives the test)."""
+    is ``cupy`` (:data:`HOST_CUPY`, or :data:`HOST_CUPY_SM90` for the wgmma kernels), a
+    NumPy array counts as a device array, the sm_90a modules are built from source for the
+    host instead of by NVRTC into a cubin, and the kernel caches start empty (so no host
+    kernel outlives the test)."""
     import functools
 
     from minigrad.kernels import _cuda
@@ -258,7 +269,10 @@ def host_launchers(monkeypatch):
     from minigrad import _backend
     from minigrad.ops import fused
 
-    monkeypatch.setattr(_backend, "cupy", lambda: HOST_CUPY)
+    monkeypatch.setattr(_backend, "cupy", lambda: cupy)
+    monkeypatch.setattr(_cuda, "_is_sm90", lambda device: cupy.cc == "90")
+    monkeypatch.setattr(_cuda, "_sm90a_module", lambda cp, source, filename, options:
+                        cp.RawModule(code=source, options=options))
     monkeypatch.setattr(_cuda, "_is_cupy", lambda a: isinstance(a, np.ndarray))
     for cache in ("_kernels", "_modules", "_resident"):
         monkeypatch.setattr(_cuda, cache, {})

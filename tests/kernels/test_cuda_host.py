@@ -12,6 +12,7 @@ from .cuda_host import HOST_CUPY, HostRawModule, available, host_launchers
 from .kernels_testdata import random_csr, regular_lengths
 
 pytestmark = pytest.mark.skipif(not available(), reason="g++ not found: the host run needs it")
+_KERNEL_SOURCE = _cuda.kernel_source  # (the mutation tests patch _cuda's)
 
 TOY = r"""
 extern "C" __global__ void iota(int n, float* out) {
@@ -258,6 +259,23 @@ def test_cross_entropy_row_kernels_equal_the_numpy_path(monkeypatch, rng, dtype,
 
 # ------------------------------------------- tensor-core kernels: hgemm.cu's own text
 
+def _run_broken(monkeypatch, filename, mutation, launch):
+    """Run ``launch()`` on ``filename``'s source with ``mutation`` (old, new: every
+    occurrence) applied, or as it is (None): (its result, None), or (None, the error the
+    host run raised)."""
+    text = source = _KERNEL_SOURCE(filename)
+    if mutation:
+        assert mutation[0] in source, mutation[0]
+        text = source.replace(*mutation)
+    monkeypatch.setattr(_cuda, "kernel_source", lambda name: text)
+    monkeypatch.setattr(_cuda, "_kernels", {})
+    monkeypatch.setattr(_cuda, "_modules", {})
+    try:
+        return launch(), None
+    except RuntimeError as e:
+        return None, str(e)
+
+
 @pytest.mark.parametrize("mutation", [
     # the prologue waits one group short: tile 0 is read before it lands
     ("cp_async_wait<STAGES - 2>();  // tile 0 has landed", "cp_async_wait<STAGES - 1>();"),
@@ -279,15 +297,86 @@ def test_a_broken_hgemm_fails(monkeypatch, rng, mutation):
     A = rng.uniform(-1, 1, (257, 77)).astype(np.float16)
     B = rng.uniform(-1, 1, (77, 136)).astype(np.float16)
     want = A.astype(np.float64) @ B.astype(np.float64)
-    source = _cuda.kernel_source("hgemm.cu")
-    assert mutation[0] in source
-    for text, broken in ((source, False), (source.replace(*mutation), True)):
-        monkeypatch.setattr(_cuda, "kernel_source", lambda filename, text=text: text)
-        monkeypatch.setattr(_cuda, "_kernels", {})
-        monkeypatch.setattr(_cuda, "_modules", {})
-        got = _cuda.hgemm(A, B, out=np.full((257, 136), np.nan, np.float32))
+    for change, broken in ((None, False), (mutation, True)):
+        got, error = _run_broken(monkeypatch, "hgemm.cu", change, lambda: _cuda.hgemm(
+            A, B, out=np.full((257, 136), np.nan, np.float32)))
+        assert error is None, error
         ok = not np.isnan(got).any() and rel_err(got, want) < 1e-3
         assert ok != broken, (mutation, rel_err(got, want))
+
+
+# ------------------------------- the Hopper wgmma kernels' own text (wgmma modelled)
+
+@pytest.mark.parametrize("mutation, named", [
+    # the wait one group later: a stage is refilled while a wgmma may still read it
+    (("wgmma_wait<1>();  // tile kt-1", "wgmma_wait<2>();  // tile kt-1"),
+     "changed between its start and the wgmma.wait_group"),
+    # the wgmmas read the stage before the current one (being refilled)
+    (("issue(rd, phase);", "issue((rd + STAGES - 1) % STAGES, phase);"),
+     "changed between its start and the wgmma.wait_group"),
+    (("wgmma_fence();  // orders", "// orders"), "with no wgmma.fence since"),
+    # no final wgmma.wait_group 0: the epilogue stores accumulators still in flight
+    (("    wgmma_wait<0>();\n    fence_acc(acc);\n    cp_async_wait<0>();\n}",
+      "    cp_async_wait<0>();\n}"), "returns with a wgmma.mma_async in flight"),
+    (("        wgmma_commit();\n\n        const int next",
+      "        wgmma_commit();\n        acc[0] += 1.f;\n        const int next"),
+     "changed its accumulator registers while a wgmma.mma_async"),
+    (("    const AbCopy copy(A, M, K", "    if (tid == 5) return;\n    const AbCopy copy(A, M, K"),
+     "exited without issuing"),
+    # no barrier: a warpgroup reads the other's chunks before they land (NaN)
+    (("        if (PROXY_FENCE) fence_proxy_async();\n        __syncthreads();",
+      "        if (PROXY_FENCE) fence_proxy_async();"), None),
+    # B stored unswizzled (wgmma reads it swizzled)
+    (("((((n >> 3) ^ k) & 7) << 4)", "((((n >> 3)) & 7) << 4)"), None),
+])
+def test_a_broken_wgmma_kernel_fails(monkeypatch, rng, mutation, named):
+    """hgemm_wgmma.cu runs on the host (cuda_host.h models wgmma.mma_async, its fence,
+    groups and waits by the PTX ISA) and each deliberate bug either gets the PTX rule it
+    breaks named (a stage refilled under an in-flight wgmma, a missing wgmma.fence or final
+    wait, accumulators touched in flight, a thread that skips the warpgroup's wgmma) or
+    makes the product wrong (no barrier, a layout that disagrees with the descriptor)."""
+    from .cuda_host import HOST_CUPY_SM90
+    from .kernels_testdata import rel_err
+
+    host_launchers(monkeypatch, HOST_CUPY_SM90)
+    A = rng.uniform(-1, 1, (257, 520)).astype(np.float16)  # 9 k tiles: every stage reused
+    B = rng.uniform(-1, 1, (520, 136)).astype(np.float16)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    got, error = _run_broken(monkeypatch, "hgemm_wgmma.cu", None,
+                             lambda: _cuda.hgemm_wgmma(A, B))
+    assert error is None and rel_err(got, want) < 1e-3, error
+    got, error = _run_broken(monkeypatch, "hgemm_wgmma.cu", mutation,
+                             lambda: _cuda.hgemm_wgmma(A, B))
+    if named:
+        assert error is not None and named in error, error
+    else:
+        assert error is None and not rel_err(got, want) < 1e-3
+
+
+def test_the_h200_metadata_hazard_is_named_on_the_host(monkeypatch, rng):
+    """mm24_wgmma.cu with one metadata register set rewritten while its wgmma.sp is in flight
+    (META_REGS=1 without the wait_group 0) gave wrong products on an H200: the hardware reads
+    sp-meta after the issue. The host run names it; both safe schemes pass; and the metadata
+    words read by the wrong lanes make the product wrong."""
+    from minigrad.kernels import compress_24
+
+    from .cuda_host import HOST_CUPY_SM90
+    from .kernels_testdata import random_24, rel_err
+
+    host_launchers(monkeypatch, HOST_CUPY_SM90)
+    W = random_24(rng, 257, 520)
+    B = rng.uniform(-1, 1, (520, 136)).astype(np.float16)
+    values, metadata = compress_24(W)
+    want = W.astype(np.float64) @ B.astype(np.float64)
+    for meta in (dict(), dict(META_REGS=1)):
+        assert rel_err(_cuda.mm_24_wgmma(values, metadata, B, tiling=meta), want) < 1e-3
+    with pytest.raises(RuntimeError, match="rewrote the sp-meta register"):
+        _cuda.mm_24_wgmma(values, metadata, B, tiling=dict(META_REGS=1, META_WAIT0=0))
+    got, error = _run_broken(
+        monkeypatch, "mm24_wgmma.cu",
+        ("+ 2 * ((tid & 31) >> 2) + (tid & 1);", "+ 2 * ((tid & 31) >> 2) + ((tid >> 1) & 1);"),
+        lambda: _cuda.mm_24_wgmma(values, metadata, B))
+    assert error is None and not rel_err(got, want) < 1e-3
 
 
 # ------------------------------------------ SpMV and SpMM on drawn matrices, on the host

@@ -12,6 +12,8 @@ host program, the ptxas/NVRTC builds and the GPU markers are wgmma_testing's, sh
 GPU (``-m gpu``, sm_90 only): a one-tile diagnostic first (exact integer data; on a mismatch it
 names the descriptor misreading that reproduces the GPU's output), then products against
 float64 with NaN-filled outputs, ragged sizes and 4096^3, variants and the peak kernel.
+The same tests, but for 4096^3 and the peak kernel, also run the kernel's own text on the CPU
+(the ``cp`` fixture's "host" half: cuda_host.h models wgmma and checks its hazards).
 """
 import re
 
@@ -318,7 +320,7 @@ def test_launcher_validation_without_gpu():
 # =============================================================================== GPU
 
 TOL_TC32, TOL_TC16 = T.TOL_TC32, T.TOL_TC16
-cp = T.cp  # the CuPy fixture
+cp, cuda_cp = T.cp, T.cuda_cp  # CuPy on a GPU and the host run; CuPy only
 
 
 def _diagnose(got, A, B, tile):
@@ -336,7 +338,6 @@ def _diagnose(got, A, B, tile):
     return "\n".join(lines)
 
 
-@T.on_hopper
 @pytest.mark.parametrize("bm, bn", SHAPES)
 def test_gpu_one_tile_diagnostic(cp, rng, bm, bn):
     """Run this first: one CTA, one k tile, small integers (the product is exact in fp32), so
@@ -355,7 +356,6 @@ GEMM_SHAPES = [(128, 256, 64), (128, 128, 128), (257, 135, 77), (1, 8, 16), (300
                (64, 7, 9), (1000, 264, 40), (129, 257, 65)]
 
 
-@T.on_hopper
 @pytest.mark.parametrize("shape", GEMM_SHAPES)
 @pytest.mark.parametrize("out_dtype", [np.float32, np.float16])
 def test_gpu_hgemm_wgmma(cp, rng, shape, out_dtype):
@@ -373,7 +373,6 @@ def test_gpu_hgemm_wgmma(cp, rng, shape, out_dtype):
     assert rel_err(got, mma_sync) < tol
 
 
-@T.on_hopper
 @pytest.mark.parametrize("tiling", [dict(BN=128), dict(STAGES=3), dict(PROXY_FENCE=0),
                                     dict(BN=128, STAGES=6), dict(GROUP_M=1),
                                     dict(BM=256, BN=128), dict(BM=256, BN=128, STAGES=3)])
@@ -382,11 +381,16 @@ def test_gpu_hgemm_wgmma_tilings(cp, rng, tiling):
     B = rng.uniform(-1, 1, (264, 520)).astype(np.float16)
     want = A.astype(np.float64) @ B.astype(np.float64)
     out = cp.full((333, 520), cp.nan, cp.float32)
+    if T.refused_on_host(cp, tiling):
+        with pytest.raises(RuntimeError, match="no fence.proxy.async since"):
+            _cuda.hgemm_wgmma(A, B, out=out, tiling=tiling)
+        return
     got = cp.asnumpy(_cuda.hgemm_wgmma(cp.asarray(A), cp.asarray(B), out=out, tiling=tiling))
     assert rel_err(got, want) < TOL_TC32
 
 
 @T.on_hopper
+@T.CUDA_ONLY
 @pytest.mark.parametrize("shape", [(4096, 4096, 4096), (4095, 4100, 4104)])
 def test_gpu_hgemm_wgmma_4096(cp, shape):
     """Large sizes against cuBLAS (float64 on the host would be slow): relative-norm error of
@@ -403,7 +407,6 @@ def test_gpu_hgemm_wgmma_4096(cp, shape):
         assert T.large_rel_err(cp, got, want) < tol
 
 
-@T.on_hopper
 def test_gpu_hgemm_wgmma_bfloat16(cp, rng):
     try:
         bf16 = np.dtype("bfloat16")
@@ -417,6 +420,7 @@ def test_gpu_hgemm_wgmma_bfloat16(cp, rng):
 
 
 @T.on_hopper
+@T.CUDA_ONLY
 def test_gpu_wgmma_peak_runs_and_nvrtc_build_has_no_spills(cp):
     launch, flop = _cuda.wgmma_peak(iters=64)
     launch()
@@ -433,7 +437,7 @@ def test_gpu_wgmma_peak_runs_and_nvrtc_build_has_no_spills(cp):
 @T.gpu
 @T.needs_device
 @T.on_non_hopper
-def test_gpu_non_hopper_raises_clearly(cp):
-    A = cp.zeros((8, 8), cp.float16)
+def test_gpu_non_hopper_raises_clearly(cuda_cp):
+    A = cuda_cp.zeros((8, 8), cuda_cp.float16)
     with pytest.raises(_backend.DeviceError, match="sm_90a"):
         K.hgemm_wgmma(A, A)

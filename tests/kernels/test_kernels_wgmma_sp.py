@@ -13,7 +13,9 @@ test_kernels_wgmma.py: the two kernels share wgmma_common.cuh).
 GPU (``-m gpu``, sm_90 only): a one-tile diagnostic first (exact integer data; on a mismatch
 it names the descriptor / metadata misreading that reproduces the GPU's output), a one-CTA
 multi-tile pipeline diagnostic, then products against float64 with NaN-filled outputs, ragged
-sizes, 4096^3, tilings, agreement with mm_24, and the peak kernel.
+sizes, 4096^3, tilings, agreement with mm_24, and the peak kernel. The same tests, but for
+4096^3 and the peak kernel, also run the kernel's own text on the CPU (the ``cp`` fixture's
+"host" half: cuda_host.h models wgmma.sp and checks its hazards, the metadata register's too).
 """
 import re
 
@@ -504,7 +506,7 @@ def test_launcher_validation_without_gpu():
 # =============================================================================== GPU
 
 TOL_TC32, TOL_TC16 = T.TOL_TC32, T.TOL_TC16
-cp = T.cp  # the CuPy fixture
+cp, cuda_cp = T.cp, T.cuda_cp  # CuPy on a GPU and the host run; CuPy only
 
 
 HINTS = {
@@ -541,7 +543,6 @@ def _diagnose(got, values, metadata, B, want, tile):
     return "\n".join(lines)
 
 
-@T.on_hopper
 @pytest.mark.parametrize("tile", TILES, ids=TILE_IDS)
 def test_gpu_one_tile_diagnostic(cp, rng, tile):
     """Run this first: one CTA, one k tile, small integers (exact in fp32), so any layout or
@@ -564,7 +565,6 @@ META_SCHEMES = [dict(), dict(META_REGS=1)]
 META_IDS = ["regs2", "wait0"]
 
 
-@T.on_hopper
 @pytest.mark.parametrize("meta", META_SCHEMES, ids=META_IDS)
 @pytest.mark.parametrize("tile", [dict(), dict(STAGES=3), dict(BN=128, BK=128),
                                   dict(BM=256, BN=128, STAGES=6)],
@@ -595,7 +595,6 @@ MM24_SHAPES = [(128, 256, 64), (128, 128, 128), (257, 135, 77), (1, 8, 16), (300
                (64, 7, 9), (1000, 264, 40), (129, 257, 65), (16, 8, 33)]
 
 
-@T.on_hopper
 @pytest.mark.parametrize("meta", META_SCHEMES, ids=META_IDS)
 @pytest.mark.parametrize("shape", MM24_SHAPES)
 @pytest.mark.parametrize("out_dtype", [np.float32, np.float16])
@@ -613,7 +612,6 @@ def test_gpu_mm24_wgmma(cp, rng, shape, out_dtype, meta):
     assert rel_err(got, mma_sp) < (1e-5 if out_dtype == np.float32 else TOL_TC16)
 
 
-@T.on_hopper
 @pytest.mark.parametrize("tiling", [dict(BN=128), dict(STAGES=3), dict(STAGES=5),
                                     dict(PROXY_FENCE=0), dict(BN=128, BK=128),
                                     dict(BN=128, STAGES=6), dict(GROUP_M=1), dict(SP_SEL=1),
@@ -626,12 +624,17 @@ def test_gpu_mm24_wgmma_tilings(cp, rng, tiling):
     Wd, B, values, metadata = _problem(rng, 333, 520, 264)
     want = Wd.astype(np.float64) @ B.astype(np.float64)
     out = cp.full((333, 520), cp.nan, cp.float32)
+    if T.refused_on_host(cp, tiling):
+        with pytest.raises(RuntimeError, match="no fence.proxy.async since"):
+            _cuda.mm_24_wgmma(values, metadata, B, out=out, tiling=tiling)
+        return
     got = cp.asnumpy(_cuda.mm_24_wgmma(cp.asarray(values), cp.asarray(metadata), cp.asarray(B),
                                        out=out, tiling=tiling))
     assert rel_err(got, want) < TOL_TC32
 
 
 @T.on_hopper
+@T.CUDA_ONLY
 @pytest.mark.parametrize("meta", META_SCHEMES, ids=META_IDS)
 @pytest.mark.parametrize("shape", [(4096, 4096, 4096), (4095, 4100, 4104)])
 def test_gpu_mm24_wgmma_4096(cp, shape, meta):
@@ -655,7 +658,6 @@ def test_gpu_mm24_wgmma_4096(cp, shape, meta):
     assert float(cp.linalg.norm(got - other) / cp.linalg.norm(other)) < 1e-5
 
 
-@T.on_hopper
 def test_gpu_mm24_wgmma_bfloat16(cp, rng):
     try:
         bf16 = np.dtype("bfloat16")
@@ -670,6 +672,7 @@ def test_gpu_mm24_wgmma_bfloat16(cp, rng):
 
 
 @T.on_hopper
+@T.CUDA_ONLY
 def test_gpu_wgmma_sp_peak_runs_and_nvrtc_build_has_no_spills(cp):
     launch, flop = _cuda.wgmma_sp_peak(iters=64)
     launch()
@@ -685,7 +688,7 @@ def test_gpu_wgmma_sp_peak_runs_and_nvrtc_build_has_no_spills(cp):
 @T.gpu
 @T.needs_device
 @T.on_non_hopper
-def test_gpu_non_hopper_raises_clearly(cp):
-    values, metadata = K.compress_24(cp.zeros((8, 32), cp.float16))
+def test_gpu_non_hopper_raises_clearly(cuda_cp):
+    values, metadata = K.compress_24(cuda_cp.zeros((8, 32), cuda_cp.float16))
     with pytest.raises(_backend.DeviceError, match="sm_90a"):
-        K.mm_24_wgmma(values, metadata, cp.zeros((32, 8), cp.float16))
+        K.mm_24_wgmma(values, metadata, cuda_cp.zeros((32, 8), cuda_cp.float16))

@@ -211,9 +211,42 @@ def on_hopper(test):
 
 
 @pytest.fixture
-def cp():
-    """The CuPy module (GPU tests; use with ``cp = T.cp`` in the test module)."""
+def cuda_cp():
+    """The CuPy module (GPU-only tests; use with ``cuda_cp = T.cuda_cp`` in the module)."""
     return _backend.cupy()
+
+
+@pytest.fixture(params=[pytest.param("cuda", marks=gpu), "host"])
+def cp(request, monkeypatch):
+    """The array module of a wgmma kernel test, twice (use with ``cp = T.cp``): CuPy on an
+    sm_90 GPU, and NumPy with the kernel's own CUDA text run on the CPU (cuda_host: the
+    wgmma instructions modelled by the PTX ISA, with their hazards checked; a device that
+    reports sm_90). A test that needs the real GPU (timing, NVRTC's registers, sizes the host
+    would take minutes on) takes only the first: ``@T.CUDA_ONLY``."""
+    if request.param == "cuda":
+        if not is_sm90():
+            pytest.skip("needs CuPy and an sm_90 (Hopper) GPU")
+        return _backend.cupy()
+    from .cuda_host import HOST_CUPY_SM90, available, host_launchers
+
+    if not available():
+        pytest.skip("g++ not found: the host run needs it")
+    host_launchers(monkeypatch, HOST_CUPY_SM90)
+    return HOST_CUPY_SM90
+
+
+def refused_on_host(cp, tiling: dict) -> bool:
+    """Whether the host run must refuse ``tiling``: PROXY_FENCE=0 leaves out the
+    fence.proxy.async that the PTX memory model asks for between cp.async's (generic-proxy)
+    writes and wgmma's (async-proxy) reads. The H200 computed right without it, so the GPU
+    half checks the product; the host half checks that the omission is named."""
+    from .cuda_host import is_host
+
+    return is_host(cp) and tiling.get("PROXY_FENCE") == 0
+
+
+#: A ``cp`` test for the GPU only.
+CUDA_ONLY = pytest.mark.parametrize("cp", [pytest.param("cuda", marks=gpu)], indirect=True)
 
 
 def wrong_outputs(got: np.ndarray, want: np.ndarray) -> list[str]:
