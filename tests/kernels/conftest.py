@@ -21,8 +21,10 @@ def _cuda_or_host():
 def cp(request, monkeypatch):
     """The array module of a kernel test, twice: CuPy on a GPU, and NumPy with the kernels'
     own CUDA text run on the CPU (``cuda_host.host_launchers``: minigrad.kernels' launchers
-    unchanged, their kernels compiled by g++ with cuda_host.h). A test of a kernel the host
-    cannot run (WMMA, wgmma, inline PTX) takes only the first: ``@CUDA_ONLY``. (Each half skips
+    unchanged, their kernels compiled by g++ with cuda_host.h). A test the host cannot run
+    (a kernel with inline PTX of its own, a benchmark, sizes it would take minutes on) takes
+    only the first: ``@CUDA_ONLY``. (The wgmma tests have their own, sm_90, fixture:
+    wgmma_testing.cp.) (Each half skips
     where it cannot run, decided here, not at import: importing this file loads no GPU
     library.)"""
     if request.param == "cuda":
@@ -47,6 +49,6 @@ def on_host(cp) -> bool:
     return is_host(cp)
 
 
-#: A ``cp`` test for the GPU only (WMMA, wgmma, a PTX benchmark, or sizes the host would take
-#: minutes on).
+#: A ``cp`` test for the GPU only (inline PTX of its own, a PTX benchmark, or sizes the host
+#: would take minutes on).
 CUDA_ONLY = pytest.mark.parametrize("cp", _cuda_or_host()[:1], indirect=True)

@@ -32,7 +32,8 @@
 // packs) are modelled below by their PTX semantics; dynamic shared memory is a buffer of the
 // launch's size (cuda_host.py rewrites `extern __shared__`).
 // The wgmma instructions of kernels/wgmma_common.cuh's kernels are modelled too (below).
-// Not modelled: other inline PTX (asm: the host run refuses such a source), WMMA, TMA,
+// CUDA's WMMA API is modelled in cuda_host_include/mma.h (which a kernel includes as <mma.h>).
+// Not modelled: other inline PTX (asm: the host run refuses such a source), TMA,
 // mbarriers, textures, cooperative groups, clocks.
 #pragma once
 
@@ -60,7 +61,7 @@
 #define __noinline__
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 // Static shared arrays go to one section, so that every block can start them poisoned.
 #define __shared__ static __attribute__((section("mg_shared")))
 

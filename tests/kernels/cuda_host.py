@@ -15,9 +15,9 @@ parameter.
 
 The tensor-core instructions of ``kernels/tc_common.cuh`` (``cp.async``, ``ldmatrix``,
 ``mma.sync``, ``mma.sp``) and of ``kernels/wgmma_common.cuh`` (``wgmma.mma_async`` dense
-and sparse, with its fences, groups and waits) are modelled in cuda_host.h, so hgemm.cu,
-mm24.cu, hgemm_wgmma.cu and mm24_wgmma.cu run too. Not for: other inline PTX (a source with
-``asm`` is refused), WMMA (hgemm_wmma.cu).
+and sparse, with its fences, groups and waits) are modelled in cuda_host.h, and CUDA's WMMA
+API in ``cuda_host_include/mma.h``, so hgemm.cu, mm24.cu, hgemm_wgmma.cu, mm24_wgmma.cu and
+hgemm_wmma.cu run too. Not for: other inline PTX (a source with ``asm`` is refused).
 """
 from __future__ import annotations
 
@@ -35,8 +35,11 @@ from types import SimpleNamespace
 import numpy as np
 
 HEADER = Path(__file__).with_name("cuda_host.h")
-# what HEADER includes of ours (part of every build's cache key)
-_INCLUDED = [HEADER, Path(__file__).resolve().parents[2] / "kernels" / "convert.cuh"]
+# CUDA's own headers that a kernel may include, for the host (mma.h: WMMA; cuda_fp16.h)
+INCLUDE = Path(__file__).with_name("cuda_host_include")
+# what HEADER includes of ours, and INCLUDE (part of every build's cache key)
+_INCLUDED = [HEADER, Path(__file__).resolve().parents[2] / "kernels" / "convert.cuh",
+             *sorted(INCLUDE.glob("*.h"))]
 _CACHE = Path(tempfile.gettempdir()) / f"minigrad-cuda-host-{os.getuid()}"
 _lock = threading.Lock()
 _libraries: dict = {}  # digest -> ctypes library, one g++ run per source and process
@@ -71,8 +74,9 @@ def _gxx(args, what):
 
 
 def _flags(options) -> list[str]:
-    """NVRTC options -> g++ flags: -D and -I kept, the rest (architecture, --std) ours."""
-    return [o for o in options if o.startswith(("-D", "-I"))]
+    """NVRTC options -> g++ flags: -D and -I kept, the rest (architecture, --std) ours, and
+    INCLUDE searched first (its mma.h and cuda_fp16.h, not the CUDA toolkit's)."""
+    return [f"-I{INCLUDE}", *(o for o in options if o.startswith(("-D", "-I")))]
 
 
 def _kernel_names(source: str, flags: list[str]) -> list[str]:

@@ -305,6 +305,32 @@ def test_a_broken_hgemm_fails(monkeypatch, rng, mutation):
         assert ok != broken, (mutation, rel_err(got, want))
 
 
+@pytest.mark.parametrize("mutation, named", [
+    # rows padded by 4 halves: ldm 36 breaks WMMA's rule (a multiple of 16 bytes)
+    (("#define PAD 8", "#define PAD 4"), "ldm 36 is not a multiple of 8"),
+    # no barrier after the tile is staged: warps load rows other threads have not written
+    (("        __syncthreads();\n        for (int kk = 0;", "        for (int kk = 0;"), None),
+])
+def test_a_broken_wmma_kernel_fails(monkeypatch, rng, mutation, named):
+    """hgemm_wmma.cu (CUDA's WMMA API: cuda_host_include/mma.h) gives the float64 product on
+    the host, and a deliberate bug is named (WMMA's ldm rule) or makes it wrong."""
+    from .kernels_testdata import rel_err
+
+    host_launchers(monkeypatch)
+    A = rng.uniform(-1, 1, (130, 70)).astype(np.float16)
+    B = rng.uniform(-1, 1, (70, 72)).astype(np.float16)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    for change, broken in ((None, False), (mutation, True)):
+        got, error = _run_broken(monkeypatch, "hgemm_wmma.cu", change, lambda: _cuda.hgemm_wmma(
+            A, B, out=np.full((130, 72), np.nan, np.float32)))
+        if broken and named:
+            assert error is not None and named in error, error
+        else:
+            assert error is None, error
+            ok = not np.isnan(got).any() and rel_err(got, want) < 1e-3
+            assert ok != broken, (mutation, rel_err(got, want))
+
+
 # ------------------------------- the Hopper wgmma kernels' own text (wgmma modelled)
 
 @pytest.mark.parametrize("mutation, named", [
@@ -455,6 +481,41 @@ def test_spmm_launcher_equals_its_twin_bit_for_bit(lengths, n_cols, N, dtype, se
         host_launchers(mp)
         C = K.spmm_csr(indptr, indices, data, B, out=np.full((len(lengths), N), np.nan, dtype))
     np.testing.assert_array_equal(C, ref.spmm_csr(indptr, indices, data, B))
+
+
+_WGMMA_CASES = st.sampled_from([
+    ("dense", {}), ("dense", dict(BN=128)), ("dense", dict(BM=256, BN=128)),
+    ("dense", dict(STAGES=3)), ("dense", dict(GROUP_M=1)),
+    ("sparse", {}), ("sparse", dict(BN=128, BK=128)), ("sparse", dict(META_REGS=1)),
+    ("sparse", dict(SP_SEL=1)), ("sparse", dict(BM=256, BN=128, STAGES=6))])
+
+
+@settings(max_examples=20, deadline=None)
+@given(M=st.integers(1, 300), N=st.integers(1, 300), K=st.integers(1, 400), case=_WGMMA_CASES,
+       seed=st.integers(0, 2**32 - 1))
+def test_wgmma_launchers_on_drawn_shapes_exactly(M, N, K, case, seed):
+    """hgemm_wgmma and mm_24_wgmma (wgmma modelled, its hazards checked) on any shape up to a
+    few tiles a side, with any tiling: small integers, so the product is exact in fp32 and
+    the kernel's must equal it exactly (every output written, every k tile counted once)."""
+    from minigrad.kernels import compress_24
+
+    from .cuda_host import HOST_CUPY_SM90
+    from .kernels_testdata import random_24
+
+    kind, tiling = case
+    rng = np.random.default_rng(seed)
+    W = rng.integers(-3, 4, (M, K)).astype(np.float16)
+    if kind == "sparse":
+        W *= random_24(rng, M, K) != 0
+    B = rng.integers(-3, 4, (K, N)).astype(np.float16)
+    out = np.full((M, N), np.nan, np.float32)
+    with pytest.MonkeyPatch.context() as mp:
+        host_launchers(mp, HOST_CUPY_SM90)
+        if kind == "dense":
+            got = _cuda.hgemm_wgmma(W, B, out=out, tiling=tiling)
+        else:
+            got = _cuda.mm_24_wgmma(*compress_24(W), B, out=out, K=K, tiling=tiling)
+    np.testing.assert_array_equal(got, W.astype(np.float64) @ B.astype(np.float64))
 
 
 # ----------------------------- every tiling the GPU benchmark times, correct before it does

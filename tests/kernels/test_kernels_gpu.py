@@ -4,10 +4,10 @@ fresh random data, ragged sizes, and the vendor path (use_vendor) giving the sam
 
 Each test runs on a real GPU (``python -m pytest -m gpu tests/kernels``) and on the CPU: the
 ``cp`` fixture's "host" half executes the same launchers with the kernels' CUDA text
-compiled as host C++ (tests/kernels/cuda_host.py: SpMV, SpMM, and hgemm.cu / mm24.cu with
-cp.async, ldmatrix, mma.sync and mma.sp modelled; the vendor there is SciPy, or NumPy's
-matmul). ``CUDA_ONLY`` tests take the GPU only: the WMMA kernel, the mma throughput
-benchmark, and a size the host would take minutes on."""
+compiled as host C++ (tests/kernels/cuda_host.py: SpMV, SpMM, hgemm.cu / mm24.cu with
+cp.async, ldmatrix, mma.sync and mma.sp modelled, and hgemm_wmma.cu with CUDA's WMMA API
+modelled; the vendor there is SciPy, or NumPy's matmul). ``CUDA_ONLY`` tests take the GPU
+only: the mma throughput benchmark, and a size the host would take minutes on."""
 import minigrad.kernels as K
 import numpy as np
 import pytest
@@ -275,7 +275,6 @@ def test_hgemm(cp, rng, shape, out_dtype):
     assert rel_err(got, vendor) < tol
 
 
-@CUDA_ONLY
 @pytest.mark.parametrize("shape", GEMM_SHAPES)
 def test_hgemm_wmma(cp, rng, shape):
     M, N, Kd = shape
