@@ -276,6 +276,22 @@ def _run_broken(monkeypatch, filename, mutation, launch):
         return None, str(e)
 
 
+def _assert_broken(monkeypatch, filename, mutation, named, launch, want):
+    """``launch()`` on ``filename`` as it is gives ``want`` (no NaN, relative-norm error <
+    1e-3); with ``mutation`` the host run raises an error containing ``named`` or, with
+    ``named`` None, the product is wrong."""
+    from .kernels_testdata import rel_err
+
+    for change in (None, mutation):
+        got, error = _run_broken(monkeypatch, filename, change, launch)
+        if change and named:
+            assert error is not None and named in error, error
+            continue
+        assert error is None, error
+        ok = not np.isnan(got).any() and rel_err(got, want) < 1e-3
+        assert ok == (change is None), (change, rel_err(got, want))
+
+
 @pytest.mark.parametrize("mutation", [
     # the prologue waits one group short: tile 0 is read before it lands
     ("cp_async_wait<STAGES - 2>();  // tile 0 has landed", "cp_async_wait<STAGES - 1>();"),
@@ -291,18 +307,11 @@ def test_a_broken_hgemm_fails(monkeypatch, rng, mutation):
     and mma.sync), equals the float64 product on a ragged shape, and each of four
     deliberate bugs (a pipeline wait one group short, an unswizzled store, edges not
     zero-filled, fragments swapped) makes it wrong: the host run tests the text."""
-    from .kernels_testdata import rel_err
-
     host_launchers(monkeypatch)
     A = rng.uniform(-1, 1, (257, 77)).astype(np.float16)
     B = rng.uniform(-1, 1, (77, 136)).astype(np.float16)
-    want = A.astype(np.float64) @ B.astype(np.float64)
-    for change, broken in ((None, False), (mutation, True)):
-        got, error = _run_broken(monkeypatch, "hgemm.cu", change, lambda: _cuda.hgemm(
-            A, B, out=np.full((257, 136), np.nan, np.float32)))
-        assert error is None, error
-        ok = not np.isnan(got).any() and rel_err(got, want) < 1e-3
-        assert ok != broken, (mutation, rel_err(got, want))
+    _assert_broken(monkeypatch, "hgemm.cu", mutation, None, lambda: _cuda.hgemm(
+        A, B, out=np.full((257, 136), np.nan, np.float32)), A.astype(np.float64) @ B)
 
 
 @pytest.mark.parametrize("mutation, named", [
@@ -314,21 +323,11 @@ def test_a_broken_hgemm_fails(monkeypatch, rng, mutation):
 def test_a_broken_wmma_kernel_fails(monkeypatch, rng, mutation, named):
     """hgemm_wmma.cu (CUDA's WMMA API: cuda_host_include/mma.h) gives the float64 product on
     the host, and a deliberate bug is named (WMMA's ldm rule) or makes it wrong."""
-    from .kernels_testdata import rel_err
-
     host_launchers(monkeypatch)
     A = rng.uniform(-1, 1, (130, 70)).astype(np.float16)
     B = rng.uniform(-1, 1, (70, 72)).astype(np.float16)
-    want = A.astype(np.float64) @ B.astype(np.float64)
-    for change, broken in ((None, False), (mutation, True)):
-        got, error = _run_broken(monkeypatch, "hgemm_wmma.cu", change, lambda: _cuda.hgemm_wmma(
-            A, B, out=np.full((130, 72), np.nan, np.float32)))
-        if broken and named:
-            assert error is not None and named in error, error
-        else:
-            assert error is None, error
-            ok = not np.isnan(got).any() and rel_err(got, want) < 1e-3
-            assert ok != broken, (mutation, rel_err(got, want))
+    _assert_broken(monkeypatch, "hgemm_wmma.cu", mutation, named, lambda: _cuda.hgemm_wmma(
+        A, B, out=np.full((130, 72), np.nan, np.float32)), A.astype(np.float64) @ B)
 
 
 # ------------------------------- the Hopper wgmma kernels' own text (wgmma modelled)
@@ -362,21 +361,12 @@ def test_a_broken_wgmma_kernel_fails(monkeypatch, rng, mutation, named):
     wait, accumulators touched in flight, a thread that skips the warpgroup's wgmma) or
     makes the product wrong (no barrier, a layout that disagrees with the descriptor)."""
     from .cuda_host import HOST_CUPY_SM90
-    from .kernels_testdata import rel_err
 
     host_launchers(monkeypatch, HOST_CUPY_SM90)
     A = rng.uniform(-1, 1, (257, 520)).astype(np.float16)  # 9 k tiles: every stage reused
     B = rng.uniform(-1, 1, (520, 136)).astype(np.float16)
-    want = A.astype(np.float64) @ B.astype(np.float64)
-    got, error = _run_broken(monkeypatch, "hgemm_wgmma.cu", None,
-                             lambda: _cuda.hgemm_wgmma(A, B))
-    assert error is None and rel_err(got, want) < 1e-3, error
-    got, error = _run_broken(monkeypatch, "hgemm_wgmma.cu", mutation,
-                             lambda: _cuda.hgemm_wgmma(A, B))
-    if named:
-        assert error is not None and named in error, error
-    else:
-        assert error is None and not rel_err(got, want) < 1e-3
+    _assert_broken(monkeypatch, "hgemm_wgmma.cu", mutation, named,
+                   lambda: _cuda.hgemm_wgmma(A, B), A.astype(np.float64) @ B)
 
 
 def test_the_h200_metadata_hazard_is_named_on_the_host(monkeypatch, rng):
@@ -398,11 +388,10 @@ def test_the_h200_metadata_hazard_is_named_on_the_host(monkeypatch, rng):
         assert rel_err(_cuda.mm_24_wgmma(values, metadata, B, tiling=meta), want) < 1e-3
     with pytest.raises(RuntimeError, match="rewrote the sp-meta register"):
         _cuda.mm_24_wgmma(values, metadata, B, tiling=dict(META_REGS=1, META_WAIT0=0))
-    got, error = _run_broken(
+    _assert_broken(
         monkeypatch, "mm24_wgmma.cu",
         ("+ 2 * ((tid & 31) >> 2) + (tid & 1);", "+ 2 * ((tid & 31) >> 2) + ((tid >> 1) & 1);"),
-        lambda: _cuda.mm_24_wgmma(values, metadata, B))
-    assert error is None and not rel_err(got, want) < 1e-3
+        None, lambda: _cuda.mm_24_wgmma(values, metadata, B), want)
 
 
 # ------------------------------------------ SpMV and SpMM on drawn matrices, on the host
