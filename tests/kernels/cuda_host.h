@@ -9,7 +9,12 @@
 //   relies on the order of its blocks shows it). The threads of a block are fibers
 //   on one OS thread (made by ucontext, switched by _setjmp/_longjmp: no system call a
 //   switch), started in a shuffled order; a fiber runs until it must wait (__syncthreads,
-//   a warp collective whose partner has not got there yet) or ends.
+//   a warp collective whose partner has not got there yet) or ends. Two schedules: "lead"
+//   (the default): before every round of the live threads, the warp of the first thread in
+//   the order runs for as long as any of its threads can move, so it gets as far ahead of
+//   the others as the barriers let it -- a read of data another warp has not written yet,
+//   or a write over data it has not read yet (a missing barrier), shows; "rounds"
+//   (mg_set_lead(0)): each live thread in turn only, so warps move in near lock step.
 //   So there is no data race and no memory ordering to model (__threadfence does nothing,
 //   atomics are plain read-modify-writes), and a launch is deterministic.
 //
@@ -190,6 +195,8 @@ inline int live = 0;                 // threads of this block that have not retu
 inline int bar_arrived = 0, bar_line = 0;
 inline unsigned long long bar_gen = 0;
 inline int stalls = 0;               // failed re-checks since anything moved
+inline unsigned long long moves = 0; // waits arrived at or passed (the lead schedule's clock)
+inline bool lead = true;             // the schedule: a leading warp (see launch)
 inline std::string error;
 inline std::function<void()>* body = nullptr;
 inline unsigned char* dynamic_smem = nullptr;  // extern __shared__ (cuda_host.py rewrites it)
@@ -218,6 +225,7 @@ inline void yield() {
 // Wait (yielding to the other fibers) until ready() holds.
 template <typename F> inline void wait_until(F ready, const char* what, int line) {
     stalls = 0;                       // arriving here is progress
+    ++moves;
     while (!ready()) {
         cur->waiting = what;
         cur->waiting_line = line;
@@ -227,6 +235,7 @@ template <typename F> inline void wait_until(F ready, const char* what, int line
     }
     cur->waiting = nullptr;
     stalls = 0;
+    ++moves;
 }
 
 inline void syncthreads(int line) {
@@ -940,11 +949,23 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
         bar_arrived = 0;
         stalls = 0;
         std::shuffle(thread_order.begin(), thread_order.end(), rng);
+        // lead: the warp of the first thread in the order leads: before every round, its
+        // threads run for as long as any of them can move
+        const size_t lead = thread_order[0] / 32 * 32, lead_end = std::min(lead + 32, n_threads);
         while (live > 0 && error.empty()) {
+            for (bool moved = lead; moved && error.empty();) {
+                moved = false;
+                for (size_t t = lead; t < lead_end && error.empty(); ++t) {
+                    if (team[t].done) continue;
+                    const unsigned long long before = moves;
+                    resume(team[t]);
+                    moved |= moves != before || team[t].done;
+                }
+            }
             for (size_t t : thread_order) {
+                if (!error.empty()) break;
                 if (team[t].done) continue;
                 resume(team[t]);
-                if (!error.empty()) break;
             }
             if (error.empty() && live > 0 && stalls > 2 * live) {
                 std::string what = "deadlock: every live thread of the block waits (";
@@ -1001,3 +1022,4 @@ inline int entry(void (*f)(A...), const unsigned int* grid, const unsigned int* 
 
 #define MG_EXPORT __attribute__((visibility("default")))
 extern "C" MG_EXPORT const char* mg_error() { return mg::error.c_str(); }
+extern "C" MG_EXPORT void mg_set_lead(int on) { mg::lead = on != 0; }

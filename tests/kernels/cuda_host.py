@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -125,6 +126,13 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
     return lib, {name: f"mg_entry_{i}" for i, name in enumerate(names)}
 
 
+#: How the threads of a block take turns (cuda_host.h, "Execution model"): "lead" (a warp
+#: runs ahead of the others as far as the barriers let it before every round, so a missing
+#: barrier between warps shows) or "rounds" (each live thread in turn: warps in near lock
+#: step). MINIGRAD_CUDA_HOST_SCHEDULE overrides the default for a whole run.
+SCHEDULE = os.environ.get("MINIGRAD_CUDA_HOST_SCHEDULE", "lead")
+
+
 _SCALARS = {"float32", "float64", "int32", "uint32", "int64", "uint64", "int16", "uint16",
             "int8", "uint8", "bool"}
 
@@ -195,6 +203,7 @@ class HostRawKernel:
         g = (ctypes.c_uint * 3)(*grid)
         b = (ctypes.c_uint * 3)(*block)
         with _lock:  # the fibers' state is the library's: one launch at a time
+            self._lib.mg_set_lead(ctypes.c_int(SCHEDULE == "lead"))
             rc = self._entry(g, b, ctypes.c_size_t(int(shared_mem)), values,
                              ctypes.c_ulonglong(seed + self.launches), None, ctypes.c_size_t(0))
             self.launches += 1
@@ -282,7 +291,6 @@ def host_launchers(monkeypatch, cupy: _HostCupy = HOST_CUPY):
         monkeypatch.setattr(_cuda, cache, {})
     monkeypatch.setattr(fused, "_row_module", functools.cache(fused._row_module.__wrapped__))
     # use_vendor(): cuSPARSE (cupyx.scipy.sparse) is SciPy's sparse module here
-    import sys
     from types import ModuleType
 
     import scipy.sparse

@@ -319,13 +319,16 @@ def test_a_broken_hgemm_fails(monkeypatch, rng, mutation):
     (("#define PAD 8", "#define PAD 4"), "ldm 36 is not a multiple of 8"),
     # no barrier after the tile is staged: warps load rows other threads have not written
     (("        __syncthreads();\n        for (int kk = 0;", "        for (int kk = 0;"), None),
+    # no barrier after the tile is used: a warp that runs ahead stages the next tile over
+    # rows the others have not loaded yet (shown by the schedule's leading warp)
+    (("        }\n        __syncthreads();\n    }\n", "        }\n    }\n"), None),
 ])
 def test_a_broken_wmma_kernel_fails(monkeypatch, rng, mutation, named):
     """hgemm_wmma.cu (CUDA's WMMA API: cuda_host_include/mma.h) gives the float64 product on
     the host, and a deliberate bug is named (WMMA's ldm rule) or makes it wrong."""
     host_launchers(monkeypatch)
-    A = rng.uniform(-1, 1, (130, 70)).astype(np.float16)
-    B = rng.uniform(-1, 1, (70, 72)).astype(np.float16)
+    A = rng.uniform(-1, 1, (130, 200)).astype(np.float16)
+    B = rng.uniform(-1, 1, (200, 72)).astype(np.float16)
     _assert_broken(monkeypatch, "hgemm_wmma.cu", mutation, named, lambda: _cuda.hgemm_wmma(
         A, B, out=np.full((130, 72), np.nan, np.float32)), A.astype(np.float64) @ B)
 
