@@ -135,6 +135,36 @@ def test_partial_warp_with_a_full_mask_is_named(toy):
         toy.get_function("warp_sum")((1,), (48,), (np.zeros(48), np.zeros(1)))
 
 
+WGMMA_TOY = r"""
+extern "C" __global__ void wgmma_per_warpgroup(const unsigned long long* da, float* out) {
+    extern __shared__ unsigned char smem[];
+    float d[64];
+    for (int i = 0; i < 64; ++i) d[i] = 0.f;
+    wgmma_fence();
+    wgmma_host<128, false>(d, da[threadIdx.x / 64], da[2]);
+    wgmma_commit();
+    wgmma_wait<0>();
+    out[threadIdx.x] = d[0];
+}
+"""
+
+
+@pytest.mark.parametrize("threads, descriptors, message", [
+    (64, (0, 0), "wgmma in a warpgroup of fewer than 128 threads"),
+    (128, (0, 64), "issued different wgmma.mma_async instructions"),
+    (128, (0, 0), "descriptor swizzle mode 0"),  # mode 0 (interleaved): not modelled
+])
+def test_wgmma_misuse_is_named(threads, descriptors, message):
+    """A wgmma in a partial warpgroup, threads of one warpgroup issuing different operands
+    (the halves of the block pass different A descriptors), and a layout the host does not
+    model are named, not computed."""
+    toy = HostRawModule(code=WGMMA_TOY)
+    da = np.array([*descriptors, 0], np.uint64)
+    with pytest.raises(RuntimeError, match=message):
+        toy.get_function("wgmma_per_warpgroup")(
+            (1,), (threads,), (da, np.zeros(threads, np.float32)), shared_mem=16384)
+
+
 def test_arguments_must_have_the_parameters_types(toy):
     f = toy.get_function("scalars")
     out = np.zeros(4)
@@ -395,6 +425,11 @@ def test_the_h200_metadata_hazard_is_named_on_the_host(monkeypatch, rng):
         monkeypatch, "mm24_wgmma.cu",
         ("+ 2 * ((tid & 31) >> 2) + (tid & 1);", "+ 2 * ((tid & 31) >> 2) + ((tid >> 1) & 1);"),
         None, lambda: _cuda.mm_24_wgmma(values, metadata, B), want)
+    # a zero word (nibbles i0 = i1 = 0) instead of the metadata: not a 2:4 pattern
+    _assert_broken(
+        monkeypatch, "mm24_wgmma.cu",
+        ("set[kk] = sEp[stage * E_STAGE_WORDS + e_read_word(tid, kk)];", "set[kk] = 0u;"),
+        "illegal 2:4 metadata nibble 0", lambda: _cuda.mm_24_wgmma(values, metadata, B), want)
 
 
 # ------------------------------------------ SpMV and SpMM on drawn matrices, on the host
