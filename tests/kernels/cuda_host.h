@@ -799,7 +799,7 @@ template <bool IS_BF16> inline unsigned pack2(float lo, float hi) {
 #define gridDim (mg::grid_dim)
 #define warpSize 32
 #define __syncthreads() mg::syncthreads(__LINE__)
-#define __syncwarp(...) mg_syncwarp(__LINE__, ##__VA_ARGS__)
+#define __syncwarp(...) mg_syncwarp(__LINE__ __VA_OPT__(,) __VA_ARGS__)
 inline void mg_syncwarp(int line, unsigned int mask = 0xffffffffu) {
     mg::vote(mask, true, "__syncwarp", line);
 }

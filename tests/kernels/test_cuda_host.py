@@ -135,6 +135,36 @@ def test_partial_warp_with_a_full_mask_is_named(toy):
         toy.get_function("warp_sum")((1,), (48,), (np.zeros(48), np.zeros(1)))
 
 
+WMMA_TOY = r"""
+#include <mma.h>
+#include <cuda_fp16.h>
+using namespace nvcuda;
+extern "C" __global__ void filled(const __half* bt, float* out) {
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
+    wmma::fill_fragment(a, __float2half(2.0f));
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> b;
+    wmma::load_matrix_sync(b, bt, 16);  // B (k, n) at bt[n * 16 + k]
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
+    wmma::fill_fragment(c, 1.0f);
+    wmma::mma_sync(c, a, b, c);
+    __shared__ __align__(32) float s[256];
+    wmma::store_matrix_sync(s, c, 16, wmma::mem_col_major);
+    __syncwarp();
+    for (int i = threadIdx.x; i < 256; i += 32) out[i] = s[i];
+}
+"""
+
+
+def test_wmma_fill_col_major_and_syncwarp():
+    """WMMA's fill_fragment (converting to the fragment's type), a column-major B load and
+    a column-major store, and __syncwarp() with its default mask: D = 2 * 1ᵀB + 1."""
+    bt = np.random.default_rng(0).integers(-3, 4, (16, 16)).astype(np.float16)  # B transposed
+    out = np.full(256, np.nan, np.float32)
+    HostRawModule(code=WMMA_TOY).get_function("filled")((1,), (32,), (bt, out))
+    want = 2 * np.ones((16, 16)) @ bt.T.astype(np.float64) + 1
+    np.testing.assert_array_equal(out.reshape(16, 16).T, want)
+
+
 WGMMA_TOY = r"""
 extern "C" __global__ void wgmma_per_warpgroup(const unsigned long long* da, float* out) {
     extern __shared__ unsigned char smem[];

@@ -76,7 +76,7 @@ inline void tile_op(const char* what, const T* p, unsigned ldm, void* frag, Move
 
 template <typename Use, int M, int N, int K, typename T, typename L, typename V>
 inline void fill_fragment(fragment<Use, M, N, K, T, L>& f, const V& v) {
-    for (auto& e : f.x) e = v;
+    for (auto& e : f.x) detail::from_float(e, detail::to_float(v));
 }
 
 template <typename Use, int M, int N, int K, typename T, typename L, typename P>
