@@ -352,45 +352,37 @@ def _assert_broken(monkeypatch, filename, mutation, named, launch, want):
         assert ok == (change is None), (change, rel_err(got, want))
 
 
-@pytest.mark.parametrize("mutation", [
-    # the prologue waits one group short: tile 0 is read before it lands
-    ("cp_async_wait<STAGES - 2>();  // tile 0 has landed", "cp_async_wait<STAGES - 1>();"),
+@pytest.mark.parametrize("kernel, mutation, named", [
+    # hgemm.cu: the prologue waits one group short: tile 0 is read before it lands
+    ("hgemm", ("cp_async_wait<STAGES - 2>();  // tile 0 has landed",
+               "cp_async_wait<STAGES - 1>();"), None),
     # B written unswizzled, read swizzled
-    ("b_st = swz<B_CHUNKS>(b_r, b_c) * 2", "b_st = (b_r * B_CHUNKS + b_c) * 16"),
+    ("hgemm", ("b_st = swz<B_CHUNKS>(b_r, b_c) * 2", "b_st = (b_r * B_CHUNKS + b_c) * 16"), None),
     # the ragged edges filled with a row of data instead of zeros (every cp.async)
-    (", ok);", ", true);"),
+    ("hgemm", (", ok);", ", true);"), None),
     # the B fragments of two n tiles swapped
-    ("bf[buf][2 * j][0] = t[0];", "bf[buf][2 * j][0] = t[2];"),
-])
-def test_a_broken_hgemm_fails(monkeypatch, rng, mutation):
-    """hgemm.cu runs on the host through its launcher (cuda_host.h models cp.async, ldmatrix
-    and mma.sync), equals the float64 product on a ragged shape, and each of four
-    deliberate bugs (a pipeline wait one group short, an unswizzled store, edges not
-    zero-filled, fragments swapped) makes it wrong: the host run tests the text."""
-    host_launchers(monkeypatch)
-    A = rng.uniform(-1, 1, (257, 77)).astype(np.float16)
-    B = rng.uniform(-1, 1, (77, 136)).astype(np.float16)
-    _assert_broken(monkeypatch, "hgemm.cu", mutation, None, lambda: _cuda.hgemm(
-        A, B, out=np.full((257, 136), np.nan, np.float32)), A.astype(np.float64) @ B)
-
-
-@pytest.mark.parametrize("mutation, named", [
-    # rows padded by 4 halves: ldm 36 breaks WMMA's rule (a multiple of 16 bytes)
-    (("#define PAD 8", "#define PAD 4"), "ldm 36 is not a multiple of 8"),
+    ("hgemm", ("bf[buf][2 * j][0] = t[0];", "bf[buf][2 * j][0] = t[2];"), None),
+    # hgemm_wmma.cu: rows padded by 4 halves: ldm 36 breaks WMMA's rule (16-byte multiples)
+    ("hgemm_wmma", ("#define PAD 8", "#define PAD 4"), "ldm 36 is not a multiple of 8"),
     # no barrier after the tile is staged: warps load rows other threads have not written
-    (("        __syncthreads();\n        for (int kk = 0;", "        for (int kk = 0;"), None),
+    ("hgemm_wmma", ("        __syncthreads();\n        for (int kk = 0;",
+                    "        for (int kk = 0;"), None),
     # no barrier after the tile is used: a warp that runs ahead stages the next tile over
     # rows the others have not loaded yet (shown by the schedule's leading warp)
-    (("        }\n        __syncthreads();\n    }\n", "        }\n    }\n"), None),
+    ("hgemm_wmma", ("        }\n        __syncthreads();\n    }\n", "        }\n    }\n"), None),
 ])
-def test_a_broken_wmma_kernel_fails(monkeypatch, rng, mutation, named):
-    """hgemm_wmma.cu (CUDA's WMMA API: cuda_host_include/mma.h) gives the float64 product on
-    the host, and a deliberate bug is named (WMMA's ldm rule) or makes it wrong."""
+def test_a_broken_gemm_kernel_fails(monkeypatch, rng, kernel, mutation, named):
+    """hgemm.cu (cuda_host.h models cp.async, ldmatrix and mma.sync) and hgemm_wmma.cu
+    (CUDA's WMMA API: cuda_host_include/mma.h) run on the host through their launchers and
+    equal the float64 product on a ragged shape; each deliberate bug is named (WMMA's ldm
+    rule) or makes the product wrong: the host run tests the text."""
     host_launchers(monkeypatch)
-    A = rng.uniform(-1, 1, (130, 200)).astype(np.float16)
-    B = rng.uniform(-1, 1, (200, 72)).astype(np.float16)
-    _assert_broken(monkeypatch, "hgemm_wmma.cu", mutation, named, lambda: _cuda.hgemm_wmma(
-        A, B, out=np.full((130, 72), np.nan, np.float32)), A.astype(np.float64) @ B)
+    M, K, N = (257, 77, 136) if kernel == "hgemm" else (130, 200, 72)
+    A = rng.uniform(-1, 1, (M, K)).astype(np.float16)
+    B = rng.uniform(-1, 1, (K, N)).astype(np.float16)
+    launch = getattr(_cuda, kernel)
+    _assert_broken(monkeypatch, f"{kernel}.cu", mutation, named, lambda: launch(
+        A, B, out=np.full((M, N), np.nan, np.float32)), A.astype(np.float64) @ B)
 
 
 # ------------------------------- the Hopper wgmma kernels' own text (wgmma modelled)
