@@ -157,12 +157,19 @@ extern "C" __global__ void filled(const __half* bt, float* out) {
 
 def test_wmma_fill_col_major_and_syncwarp():
     """WMMA's fill_fragment (converting to the fragment's type), a column-major B load and
-    a column-major store, and __syncwarp() with its default mask: D = 2 * 1ᵀB + 1."""
-    bt = np.random.default_rng(0).integers(-3, 4, (16, 16)).astype(np.float16)  # B transposed
+    a column-major store, and __syncwarp() with its default mask: D = 2 * 1ᵀB + 1. The
+    tile's pointer must be 32-byte aligned (NumPy gives 16): 16 bytes off, it is named."""
+    buf = np.zeros(256 + 32, np.float16)
+    at = (-buf.ctypes.data % 32) // 2
+    bt = buf[at:at + 256].reshape(16, 16)  # B transposed, 32-byte aligned
+    bt[...] = np.random.default_rng(0).integers(-3, 4, (16, 16))
     out = np.full(256, np.nan, np.float32)
-    HostRawModule(code=WMMA_TOY).get_function("filled")((1,), (32,), (bt, out))
+    filled = HostRawModule(code=WMMA_TOY).get_function("filled")
+    filled((1,), (32,), (bt, out))
     want = 2 * np.ones((16, 16)) @ bt.T.astype(np.float64) + 1
     np.testing.assert_array_equal(out.reshape(16, 16).T, want)
+    with pytest.raises(RuntimeError, match="pointer not 256-bit"):
+        filled((1,), (32,), (buf[at + 8:at + 264], out))
 
 
 WGMMA_TOY = r"""
