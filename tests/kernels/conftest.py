@@ -4,10 +4,14 @@ import pytest
 
 @pytest.fixture
 def rng(request):
-    """Fresh random data every run (never zeros); the seed is printed on failure."""
+    """Fresh random data every run (never zeros); the seed is printed on failure, and
+    ``MINIGRAD_TEST_SEED=<seed>`` replays it."""
+    import os
+
     import numpy as np
 
-    seed = int(np.random.SeedSequence().entropy % 2**32)
+    seed = os.environ.get("MINIGRAD_TEST_SEED")
+    seed = int(seed) if seed else int(np.random.SeedSequence().entropy % 2**32)
     request.node.user_properties.append(("seed", seed))
     print(f"seed={seed}")
     return np.random.default_rng(seed)

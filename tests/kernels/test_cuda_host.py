@@ -387,6 +387,9 @@ def test_a_broken_gemm_kernel_fails(monkeypatch, rng, kernel, mutation, named):
     M, K, N = (257, 77, 136) if kernel == "hgemm" else (130, 200, 72)
     A = rng.uniform(-1, 1, (M, K)).astype(np.float16)
     B = rng.uniform(-1, 1, (K, N)).astype(np.float16)
+    # the stray-data mutation reads A[0, :8] and B[0, :8] for every chunk past K: its error
+    # is (sum of A[0, :8]) x B[0, j % 8] per pad chunk, so that sum is kept far from 0
+    A[0, :8] = np.abs(A[0, :8]) + np.float16(0.25)
     launch = getattr(_cuda, kernel)
     _assert_broken(monkeypatch, f"{kernel}.cu", mutation, named, lambda: launch(
         A, B, out=np.full((M, N), np.nan, np.float32)), A.astype(np.float64) @ B)
