@@ -15,8 +15,9 @@
 //   the others as the barriers let it -- a read of data another warp has not written yet,
 //   or a write over data it has not read yet (a missing barrier), shows; "rounds"
 //   (mg_set_lead(0)): each live thread in turn only, so warps move in near lock step.
-//   So there is no data race and no memory ordering to model (__threadfence does nothing,
-//   atomics are plain read-modify-writes), and a launch is deterministic.
+//   So no data race happens on the host and there is no memory ordering to model
+//   (__threadfence does nothing, atomics are plain read-modify-writes), and a launch is
+//   deterministic; the racecheck (below) names the races a GPU would have.
 //
 // What it checks, beyond running the text (each a launch error, named with the kernel's
 // line where it applies, rather than a hang or a silent wrong answer):
@@ -28,6 +29,8 @@
 //     lane outside the mask or one that has exited;
 //   * shared memory (__shared__) is filled with 0xff bytes (NaN for floats, -1 for
 //     integers) before every block, so a read of a value no thread wrote shows;
+//   * a shared-memory race: two threads touching one byte between the same two barriers,
+//     one of them writing (MG_RACECHECK; the "racecheck" section);
 //   * a kernel argument whose type is not the parameter's (cuda_host.py, from the
 //     signature this header reports).
 // Warp collectives pair the k-th call of each lane under the same mask (lanes that take
@@ -42,6 +45,7 @@
 // mbarriers, textures, cooperative groups, clocks.
 #pragma once
 
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <ucontext.h>
 
@@ -67,8 +71,20 @@
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
-// Static shared arrays go to one section, so that every block can start them poisoned.
-#define __shared__ static __attribute__((section("mg_shared")))
+// cuda_host.py rewrites every __shared__ declaration: `extern __shared__ T a[];` into a
+// pointer to the launch's dynamic buffer, and a static one, `__shared__ T a[N];`, into a
+// reference to its place in mg::static_smem (mg::static_shared), so that every block can
+// start it poisoned -- a static local of a template is a COMDAT object, which g++ would not
+// put into a section of our own. One it did not rewrite stops the build here.
+#define __shared__ static_assert(false, "a __shared__ declaration cuda_host.py did not rewrite");
+
+// Code whose accesses the racecheck does not see: its own, and the atomics (which do not race
+// with each other; a plain access racing with an atomic one goes unseen).
+#ifdef MG_RACECHECK
+#define MG_UNCHECKED __attribute__((no_sanitize_thread))
+#else
+#define MG_UNCHECKED
+#endif
 
 struct uint3 { unsigned int x, y, z; };
 struct dim3 {
@@ -163,6 +179,7 @@ struct mg_thread {
     std::vector<copy> cp_open;
     std::vector<std::vector<copy>> cp_groups;
     unsigned long long coll_k = 0;  // warp-wide instructions (ldmatrix, mma) met so far
+    unsigned syncwarps = 0;         // __syncwarp calls passed (racecheck: order in a warp)
     bool cp_unfenced = false;       // a cp.async of this thread landed since its last
                                     // fence.proxy.async (generic-proxy data wgmma may not see)
     // wgmma (per thread; the instructions themselves are the warpgroup's, mg::wg_state)
@@ -193,7 +210,7 @@ inline uint3 block_idx;
 inline dim3 block_dim, grid_dim;
 inline int live = 0;                 // threads of this block that have not returned
 inline int bar_arrived = 0, bar_line = 0;
-inline unsigned long long bar_gen = 0;
+inline unsigned long long bar_gen = 0;  // barrier intervals opened so far, every block's
 inline int stalls = 0;               // failed re-checks since anything moved
 inline unsigned long long moves = 0; // waits arrived at or passed (the lead schedule's clock)
 inline bool lead = true;             // the schedule: a leading warp (see launch)
@@ -330,18 +347,36 @@ inline unsigned int vote(unsigned int mask, bool pred, const char* what, int lin
 // out when CUDA_HOST_RUN is defined.
 #define CUDA_HOST_RUN 1
 #include "../../kernels/convert.cuh"
-extern "C" char __start_mg_shared[] __attribute__((weak));
-extern "C" char __stop_mg_shared[] __attribute__((weak));
-
 namespace mg {
 constexpr unsigned STATIC_WINDOW = 0x40000000u;  // shared addresses of static arrays start here
+constexpr size_t STATIC_SHARED_MAX = 48 * 1024;  // CUDA's limit on a kernel's static __shared__
+alignas(1024) inline unsigned char static_smem[STATIC_SHARED_MAX];
+inline size_t static_smem_used = 0;              // bytes placed so far in this launch
+struct shared_var { const char* function; int site; size_t at; };
+inline std::vector<shared_var> shared_vars;
+
+// The static __shared__ variable declared at `site` (cuda_host.py numbers the declarations of
+// a source) in `function` (__PRETTY_FUNCTION__: each instantiation of a template its own):
+// placed in static_smem on first use, at the same place for every block, poisoned.
+template <typename T> inline T& static_shared(const char* function, int site, size_t align) {
+    for (const shared_var& v : shared_vars)
+        if (v.site == site && v.function == function) return *reinterpret_cast<T*>(static_smem + v.at);
+    align = std::max(align, alignof(T));
+    const size_t at = (static_smem_used + align - 1) / align * align;
+    if (at + sizeof(T) > STATIC_SHARED_MAX)
+        fail("more than 48 KiB of static __shared__ memory (CUDA's limit)");
+    std::memset(static_smem + static_smem_used, 0xff, at + sizeof(T) - static_smem_used);
+    static_smem_used = at + sizeof(T);
+    shared_vars.push_back({function, site, at});
+    return *reinterpret_cast<T*>(static_smem + at);
+}
 
 inline unsigned shared_address(const void* p) {
     const unsigned char* c = (const unsigned char*)p;
     if (dynamic_smem && c >= dynamic_smem && c < dynamic_smem + dynamic_smem_bytes)
         return (unsigned)(c - dynamic_smem);
-    if (c >= (unsigned char*)__start_mg_shared && c < (unsigned char*)__stop_mg_shared)
-        return STATIC_WINDOW + (unsigned)(c - (unsigned char*)__start_mg_shared);
+    if (c >= static_smem && c < static_smem + static_smem_used)
+        return STATIC_WINDOW + (unsigned)(c - static_smem);
     fail("cvta.to.shared of an address outside shared memory");
 }
 inline unsigned char* shared_pointer(unsigned a, size_t bytes, const char* what) {
@@ -352,10 +387,92 @@ inline unsigned char* shared_pointer(unsigned a, size_t bytes, const char* what)
                  std::to_string(dynamic_smem_bytes) + " bytes)");
         return dynamic_smem + a;
     }
-    if (a - STATIC_WINDOW + bytes > size_t(__stop_mg_shared - __start_mg_shared))
+    if (a - STATIC_WINDOW + bytes > static_smem_used)
         fail(std::string(what) + ": shared address past the static shared memory");
-    return (unsigned char*)__start_mg_shared + (a - STATIC_WINDOW);
+    return static_smem + (a - STATIC_WINDOW);
 }
+
+// ------------------------------------------------------------------------------ racecheck
+// With MG_RACECHECK (cuda_host.py's default), g++ instruments every load and store of the
+// kernel file (-fsanitize=thread, without its runtime: the __tsan_* hooks below are this
+// file's), and the accesses to shared memory are checked as CUDA's racecheck does: two
+// threads of a block touching one byte in one barrier interval (no __syncthreads between),
+// at least one of them writing, is a race, whatever order the fibers happened to run in.
+// This is what no schedule of whole waits can show: the fibers switch only where they wait,
+// so a race inside a barrier interval gives the right answer on the host. Two lanes of one
+// warp are also ordered by a __syncwarp between the accesses (taken as full-warp). The
+// tensor-core models' shared accesses count as the calling thread's: a cp.async lands as
+// its thread's write at the wait that completes its group (its poison at the issue), a
+// warp-wide ldmatrix or WMMA tile reads (writes) as its warp's last lane to arrive, and a
+// wgmma reads as its warpgroup's last thread to issue it. Global memory is not checked.
+#ifdef MG_RACECHECK
+struct race_rec { unsigned long long gen = 0; const void* pc = nullptr; unsigned sw = 0; int tid = -1; };
+struct race_cell { race_rec w, r[2]; };  // the last write; two readers of its interval
+inline std::vector<race_cell> race_shadow;  // dynamic shared bytes, then the static ones
+inline race_cell* race_cells = nullptr;      // race_shadow's, read without instrumentation
+inline size_t race_n = 0;
+
+// Whether an access by thread `tid` (having passed `sw` __syncwarps) now is ordered after r.
+MG_UNCHECKED inline bool race_ordered(const race_rec& r, int tid, unsigned sw) {
+    return r.gen != bar_gen || r.tid == tid || (r.tid / 32 == tid / 32 && sw > r.sw);
+}
+
+inline void race_prepare() {
+    const size_t n = dynamic_smem_bytes + STATIC_SHARED_MAX;
+    if (race_shadow.size() < n) race_shadow.resize(n);  // old records: older intervals
+    race_cells = race_shadow.data();
+    race_n = race_shadow.size();
+}
+
+[[noreturn]] inline void race_report(const race_rec& other, bool other_wrote, bool write,
+                                     size_t n, size_t at, const void* pc) {
+    auto where = [](const void* p) {  // the code address, as "{pc:<offset in the library>}"
+        Dl_info info{};
+        char b[48];
+        std::snprintf(b, sizeof b, "{pc:%lx}", dladdr(p, &info) && info.dli_fbase
+                      ? (unsigned long)((const char*)p - (const char*)info.dli_fbase) : 0ul);
+        return std::string(b);
+    };
+    const bool dyn = at < dynamic_smem_bytes;
+    char b[160];
+    std::snprintf(b, sizeof b, "%s %zu byte%s at %s shared offset %zu", write ? "wrote" : "read",
+                  n, n == 1 ? "" : "s", dyn ? "dynamic" : "static",
+                  dyn ? at : at - dynamic_smem_bytes);
+    fail("shared-memory race: this thread " + std::string(b) + " (" + where(pc) +
+         ") in the barrier interval where thread " + std::to_string(other.tid) + " " +
+         (other_wrote ? "wrote" : "read") + " it (" + where(other.pc) + "), with no "
+         "__syncthreads between (the GPU may run the two in either order)");
+}
+
+MG_UNCHECKED inline void race_access(const void* p, size_t n, bool write, const void* pc) {
+    if (!cur || !threads) return;
+    const unsigned char* c = (const unsigned char*)p;
+    size_t at;
+    if (dynamic_smem && c >= dynamic_smem && c < dynamic_smem + dynamic_smem_bytes)
+        at = size_t(c - dynamic_smem);
+    else if (c >= static_smem && c < static_smem + static_smem_used)
+        at = dynamic_smem_bytes + size_t(c - static_smem);
+    else
+        return;                       // not shared memory
+    const int tid = cur->linear;
+    const unsigned sw = cur->syncwarps;
+    const race_rec now{bar_gen, pc, sw, tid};
+    for (size_t i = 0; i < n && at + i < race_n; ++i) {
+        race_cell& x = race_cells[at + i];
+        if (!race_ordered(x.w, tid, sw)) race_report(x.w, true, write, n, at, pc);
+        if (write) {
+            for (const race_rec& r : x.r)
+                if (!race_ordered(r, tid, sw)) race_report(r, false, write, n, at, pc);
+            x.w = now;
+        } else if (x.r[0].gen != bar_gen || x.r[0].tid == tid) {
+            x.r[0] = now;
+            x.r[1].gen = 0;
+        } else if (x.r[1].gen != bar_gen || x.r[1].tid == tid) {
+            x.r[1] = now;             // a second reader (any later one conflicts as these do)
+        }
+    }
+}
+#endif
 
 // The warp-wide instruction `kind`: this lane's n operands in; returns its results once
 // compute(slot) has run (by the last lane of the warp to arrive).
@@ -802,6 +919,7 @@ template <bool IS_BF16> inline unsigned pack2(float lo, float hi) {
 #define __syncwarp(...) mg_syncwarp(__LINE__ __VA_OPT__(,) __VA_ARGS__)
 inline void mg_syncwarp(int line, unsigned int mask = 0xffffffffu) {
     mg::vote(mask, true, "__syncwarp", line);
+    ++mg::cur->syncwarps;
 }
 #define __shfl_sync(mask, v, src, ...) mg_shfl_idx(__LINE__, mask, v, src, ##__VA_ARGS__)
 #define __shfl_down_sync(mask, v, d, ...) mg_shfl_down(__LINE__, mask, v, d, ##__VA_ARGS__)
@@ -834,12 +952,12 @@ inline void __threadfence() {}
 inline void __threadfence_block() {}
 
 // One OS thread runs every fiber: atomics are read-modify-writes.
-template <typename T> inline T atomicAdd(T* p, T v) { T old = *p; *p = old + v; return old; }
-template <typename T> inline T atomicSub(T* p, T v) { T old = *p; *p = old - v; return old; }
-template <typename T> inline T atomicExch(T* p, T v) { T old = *p; *p = v; return old; }
-template <typename T> inline T atomicMax(T* p, T v) { T old = *p; *p = max(old, v); return old; }
-template <typename T> inline T atomicMin(T* p, T v) { T old = *p; *p = min(old, v); return old; }
-template <typename T> inline T atomicCAS(T* p, T cmp, T v) {
+template <typename T> MG_UNCHECKED inline T atomicAdd(T* p, T v) { T old = *p; *p = old + v; return old; }
+template <typename T> MG_UNCHECKED inline T atomicSub(T* p, T v) { T old = *p; *p = old - v; return old; }
+template <typename T> MG_UNCHECKED inline T atomicExch(T* p, T v) { T old = *p; *p = v; return old; }
+template <typename T> MG_UNCHECKED inline T atomicMax(T* p, T v) { T old = *p; *p = max(old, v); return old; }
+template <typename T> MG_UNCHECKED inline T atomicMin(T* p, T v) { T old = *p; *p = min(old, v); return old; }
+template <typename T> MG_UNCHECKED inline T atomicCAS(T* p, T cmp, T v) {
     T old = *p;
     if (old == cmp) *p = v;
     return old;
@@ -905,6 +1023,11 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
     std::vector<unsigned char> dynamic(smem_bytes + 1024);  // 1024-byte aligned, as on a GPU
     dynamic_smem = smem_bytes ? dynamic.data() + (-(uintptr_t)dynamic.data() & 1023) : nullptr;
     dynamic_smem_bytes = smem_bytes;
+    shared_vars.clear();              // each launch places its kernel's static arrays anew
+    static_smem_used = 0;
+#ifdef MG_RACECHECK
+    race_prepare();
+#endif
     colls.assign(2 * ((n_threads + 31) / 32), mg_coll());
     std::function<void()> run = kernel;
     body = &run;
@@ -928,8 +1051,7 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
         const size_t b = block_order[bi];
         block_idx = {unsigned(b % grid[0]), unsigned(b / grid[0] % grid[1]),
                      unsigned(b / grid[0] / grid[1])};
-        if (__start_mg_shared != __stop_mg_shared)
-            std::memset(__start_mg_shared, 0xff, __stop_mg_shared - __start_mg_shared);
+        std::memset(static_smem, 0xff, static_smem_used);
         if (smem_bytes) std::memset(dynamic_smem, 0xff, smem_bytes);
         for (mg_thread& th : team) {
             th.done = false;
@@ -938,6 +1060,7 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
             th.cp_open.clear();
             th.cp_groups.clear();
             th.coll_k = 0;
+            th.syncwarps = 0;
             th.cp_unfenced = false;
             th.wg_issued = 0;
             th.wg_groups.clear();
@@ -947,6 +1070,7 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
         for (mg_coll& c : colls) c.k = ~0ull;
         live = (int)n_threads;
         bar_arrived = 0;
+        ++bar_gen;                    // a new block: a new barrier interval (racecheck)
         stalls = 0;
         std::shuffle(thread_order.begin(), thread_order.end(), rng);
         // lead: the warp of the first thread in the order leads: before every round, its
@@ -1023,3 +1147,22 @@ inline int entry(void (*f)(A...), const unsigned int* grid, const unsigned int* 
 #define MG_EXPORT __attribute__((visibility("default")))
 extern "C" MG_EXPORT const char* mg_error() { return mg::error.c_str(); }
 extern "C" MG_EXPORT void mg_set_lead(int on) { mg::lead = on != 0; }
+
+#ifdef MG_RACECHECK
+// The hooks -fsanitize=thread calls (GCC's builtin signatures; no ThreadSanitizer runtime
+// is linked): shared accesses go to mg::race_access, everything else returns at once.
+#define MG_TSAN_SIZE(n)                                                                       \
+    extern "C" MG_UNCHECKED void __tsan_read##n(void* p) { mg::race_access(p, n, false, __builtin_return_address(0)); } \
+    extern "C" MG_UNCHECKED void __tsan_write##n(void* p) { mg::race_access(p, n, true, __builtin_return_address(0)); } \
+    extern "C" MG_UNCHECKED void __tsan_unaligned_read##n(void* p) { mg::race_access(p, n, false, __builtin_return_address(0)); } \
+    extern "C" MG_UNCHECKED void __tsan_unaligned_write##n(void* p) { mg::race_access(p, n, true, __builtin_return_address(0)); }
+MG_TSAN_SIZE(1) MG_TSAN_SIZE(2) MG_TSAN_SIZE(4) MG_TSAN_SIZE(8) MG_TSAN_SIZE(16)
+#undef MG_TSAN_SIZE
+extern "C" MG_UNCHECKED void __tsan_read_range(void* p, unsigned long n) { mg::race_access(p, n, false, __builtin_return_address(0)); }
+extern "C" MG_UNCHECKED void __tsan_write_range(void* p, unsigned long n) { mg::race_access(p, n, true, __builtin_return_address(0)); }
+extern "C" void __tsan_init() {}
+extern "C" void __tsan_func_entry(void*) {}
+extern "C" void __tsan_func_exit(void*) {}
+extern "C" void __tsan_vptr_update(void**, void*) {}
+extern "C" void __tsan_vptr_read(void**) {}
+#endif

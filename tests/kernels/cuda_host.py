@@ -7,7 +7,8 @@ its first element (written in place), each scalar by value.
 
 What runs is the kernel's own text, every thread of every block (cuda_host.h: threads as
 fibers, blocks and threads in a seeded shuffled order, shared memory poisoned per block,
-barriers and warp collectives checked). What it adds to the launch: each argument is
+barriers and warp collectives checked, and shared memory checked for races inside a
+barrier interval: ``RACECHECK``). What it adds to the launch: each argument is
 checked against the kernel's parameter type, where CuPy would pass the bytes it was given
 (an ``np.int64`` for an ``int`` parameter shifts every later argument on a GPU, silently);
 a Python int or float passes as CuPy passes it (int64, float64), so it fits only such a
@@ -50,6 +51,9 @@ _MARK = "mg_cuda_host_kernels_begin"
 # extern __shared__ [__align__(n)] T name[];  ->  a pointer to the launch's buffer
 _DYNAMIC_SHARED = re.compile(
     r"extern\s+__shared__\s+(?:__align__\(\s*\d+\s*\)\s+)?(\w+(?:\s+\w+)*?)\s+(\w+)\s*\[\s*\]\s*;")
+# __shared__ [__align__(n)] T a[N]..., b[M]...;  (static: the extern ones are rewritten first)
+_STATIC_SHARED = re.compile(r"__shared__\s+(?:__align__\(\s*(\d+)\s*\)\s+)?([^;\n]*);")
+_DECLARATOR = re.compile(r"^(.*?)\b(\w+)\s*((?:\[[^\]]*\]\s*)*)$")
 _ASM = re.compile(r"\basm\s*(volatile\s*)?\(")
 # No FMA contraction (the twins round each product), casts between vector and scalar loads
 # allowed, no fortified longjmp (the fibers switch stacks with it). Every library keeps its
@@ -59,6 +63,15 @@ _ASM = re.compile(r"\basm\s*(volatile\s*)?\(")
 _CXXFLAGS = ["-std=c++17", "-O1", "-fno-strict-aliasing", "-ffp-contract=off", "-fno-fast-math",
              "-U_FORTIFY_SOURCE", "-fvisibility=hidden", "-fvisibility-inlines-hidden",
              "-fno-gnu-unique", "-shared", "-fPIC", "-w"]
+#: Whether the host builds check shared memory for races inside a barrier interval
+#: (cuda_host.h, "racecheck"); MINIGRAD_CUDA_HOST_RACECHECK=0 leaves it out for a whole run.
+RACECHECK = os.environ.get("MINIGRAD_CUDA_HOST_RACECHECK", "1") != "0"
+# g++'s ThreadSanitizer instrumentation, with cuda_host.h's hooks for its runtime: the
+# object is linked on its own, without libtsan (which cannot be loaded into a running
+# Python), and -z defs proves every hook is there; -g1 (line tables) so that a race names
+# its lines
+_RACECHECK_FLAGS = ["-DMG_RACECHECK", "-fsanitize=thread",
+                    "--param=tsan-instrument-func-entry-exit=0", "-g1"]
 
 
 def available() -> bool:
@@ -80,6 +93,32 @@ def _flags(options) -> list[str]:
     return [f"-I{INCLUDE}", *(o for o in options if o.startswith(("-D", "-I")))]
 
 
+def _static_shared(source: str) -> str:
+    """Each static ``__shared__`` declaration of ``source`` as references into cuda_host.h's
+    static shared memory (``mg::static_shared``, where every block starts them poisoned),
+    on the same line: ``__shared__ T a[8], b;`` becomes ``T (&a)[8] =
+    mg::static_shared<T[8]>(__PRETTY_FUNCTION__, site, 0); T (&b) = ...``."""
+    site = 0
+
+    def declare(m):
+        nonlocal site
+        align, declarators = m[1] or "0", [d.strip() for d in m[2].split(",")]
+        first = _DECLARATOR.match(declarators[0])
+        if not first or not first[1].strip():
+            return m[0]  # not a declaration (a comment's words): the header's assert names it
+        type_, out = first[1].strip(), []
+        for d in declarators:
+            name, dims = (first[2], first[3]) if d is declarators[0] else \
+                (_DECLARATOR.match(d)[2], _DECLARATOR.match(d)[3])
+            site += 1
+            dims = dims.strip()
+            out.append(f"{type_} (&{name}){dims} = mg::static_shared<{type_}{dims}>("
+                       f"__PRETTY_FUNCTION__, {site}, {align});")
+        return " ".join(out)
+
+    return _STATIC_SHARED.sub(declare, source)
+
+
 def _kernel_names(source: str, flags: list[str]) -> list[str]:
     """The ``extern "C"`` functions of ``source`` after the preprocessor (the kernel
     macros expanded): its kernels."""
@@ -98,8 +137,9 @@ def _kernel_names(source: str, flags: list[str]) -> list[str]:
 def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
     """(the library, kernel name -> its entry's symbol) for ``source``: one entry
     ``mg_entry_<i>`` per kernel (extern "C" functions and ``name_expressions``)."""
-    flags = _flags(options)
+    flags = _flags(options) + (_RACECHECK_FLAGS if RACECHECK else [])
     source = _DYNAMIC_SHARED.sub(r"\1* \2 = reinterpret_cast<\1*>(mg::dynamic_smem);", source)
+    source = _static_shared(source)
     names = list(dict.fromkeys(_kernel_names(source, flags) + list(name_expressions)))
     entries = "".join(
         f'extern "C" MG_EXPORT int mg_entry_{i}(const unsigned* g, const unsigned* b, size_t m, '
@@ -118,7 +158,10 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
                 cpp = _CACHE / f"{digest}.{os.getpid()}.cpp"
                 cpp.write_text(text)
                 tmp = _CACHE / f"{digest}.{os.getpid()}.so"
-                _gxx([*_CXXFLAGS, *flags, "-o", str(tmp), str(cpp)], "the kernel source")
+                obj = _CACHE / f"{digest}.{os.getpid()}.o"
+                _gxx([*_CXXFLAGS, *flags, "-c", "-o", str(obj), str(cpp)], "the kernel source")
+                _gxx(["-shared", "-Wl,-z,defs", "-o", str(tmp), str(obj)], "the kernel source")
+                obj.unlink()
                 os.replace(tmp, so)  # atomic: a parallel worker sees all or nothing
                 cpp.unlink()
             lib = _libraries[digest] = ctypes.CDLL(str(so))
@@ -139,6 +182,28 @@ _SCALARS = {"float32", "float64", "int32", "uint32", "int64", "uint64", "int16",
 
 def _address(a) -> int:
     return a.__array_interface__["data"][0]
+
+
+_PC = re.compile(r"\{pc:([0-9a-f]+)\}")
+
+
+def _source_lines(lib, message: str) -> str:
+    """``message`` with each code address ``{pc:<offset in lib>}`` (a racecheck report) as
+    the source line it belongs to: "kernel line N" (the kernel file's), or "cuda_host.h line
+    N" where a modelled instruction made the access (addr2line on the -g build)."""
+    pcs = _PC.findall(message)
+    lines = {}
+    if pcs and shutil.which("addr2line"):
+        # the call's return address is one past the access: its line is the byte before's
+        out = subprocess.run(["addr2line", "-e", lib._name, *(hex(int(p, 16) - 1) for p in pcs)],
+                             capture_output=True, text=True).stdout.split("\n")
+        for p, where in zip(pcs, out):
+            file, _, line = where.rpartition(":")
+            line = line.split(" ")[0]
+            if line.isdigit() and line != "0":  # the built .cpp holds the kernel's text
+                name = Path(file).name
+                lines[p] = f"{'kernel' if name.endswith('.cpp') else name} line {line}"
+    return _PC.sub(lambda m: lines.get(m[1], "line unknown"), message)
 
 
 class HostRawKernel:
@@ -209,7 +274,7 @@ class HostRawKernel:
             self.launches += 1
             if rc:
                 raise RuntimeError(f"{self.name} (grid {grid}, block {block}) on the host: "
-                                   f"{self._lib.mg_error().decode()}")
+                                   + _source_lines(self._lib, self._lib.mg_error().decode()))
 
 
 class HostRawModule:

@@ -3,16 +3,21 @@ as CUDA would, and that each check it claims catches the bug it names. The kerne
 themselves run on it in test_kernels_gpu.py, test_im2col.py, test_batchnorm_kernels.py,
 test_philox.py and test_spmv_floor.py (their ``cp`` fixture's "host" half) and, for
 minigrad's own RawModule (the softmax and cross-entropy rows), here."""
+import functools
+import re
+
 import numpy as np
 import pytest
 from minigrad.kernels import _cuda
 from minigrad.kernels import reference as ref
 
-from .cuda_host import HOST_CUPY, HostRawModule, available, host_launchers
+from .cuda_host import HOST_CUPY, RACECHECK, HostRawModule, available, host_launchers
 from .kernels_testdata import random_csr, regular_lengths
 
 pytestmark = pytest.mark.skipif(not available(), reason="g++ not found: the host run needs it")
 _KERNEL_SOURCE = _cuda.kernel_source  # (the mutation tests patch _cuda's)
+# what the racecheck names a missing barrier (without it, the result must come out wrong)
+RACE = "shared-memory race" if RACECHECK else None
 
 TOY = r"""
 extern "C" __global__ void iota(int n, float* out) {
@@ -70,6 +75,51 @@ extern "C" __global__ void scalars(int a, long long b, double c, unsigned long l
                                    double* out) {
     out[0] = a; out[1] = (double)b; out[2] = c; out[3] = (double)d;
 }
+// a static __shared__ array of a template (a COMDAT object on the host) starts poisoned too
+template <typename T> __device__ void unwritten_template_body(T* out) {
+    __shared__ __align__(16) T s[64], half[2];
+    if (threadIdx.x < 32) s[threadIdx.x] = T(1);
+    __syncthreads();
+    out[threadIdx.x] = s[threadIdx.x];
+}
+extern "C" __global__ void unwritten_template_shared(float* out) {
+    unwritten_template_body<float>(out);
+}
+// pairs of threads add into one slot (x[2i] + x[2i+1]): one after the other, or, with
+// LOST_UPDATE, both at once: a read-modify-write each, right on the host (a fiber never
+// stops inside one), a lost update on a GPU
+extern "C" __global__ void pair_sums(const float* x, float* out, int lost_update) {
+    __shared__ float slot[128];
+    const int t = threadIdx.x;
+    if (lost_update) {
+        if (t % 2 == 0) slot[t / 2] = 0.0f;
+        __syncthreads();
+        slot[t / 2] += x[t];
+    } else {
+        if (t % 2 == 0) slot[t / 2] = x[t];
+        __syncthreads();
+        if (t % 2 == 1) slot[t / 2] += x[t];
+    }
+    __syncthreads();
+    if (t % 2 == 0) out[t / 2] = slot[t / 2];
+}
+// every thread adds into one of 8 shared counters: atomics do not race with each other
+extern "C" __global__ void shared_histogram(const int* bins, int* out) {
+    __shared__ int count[8];
+    if (threadIdx.x < 8) count[threadIdx.x] = 0;
+    __syncthreads();
+    atomicAdd(&count[bins[threadIdx.x]], 1);
+    __syncthreads();
+    if (threadIdx.x < 8) out[threadIdx.x] = count[threadIdx.x];
+}
+// lanes 16..31 read what lanes 0..15 wrote: ordered by a __syncwarp, or a race
+extern "C" __global__ void half_warp_swap(const float* x, float* out, int syncwarp) {
+    __shared__ float s[32];
+    const int l = threadIdx.x % 32;
+    if (l < 16) s[l] = x[l];
+    if (syncwarp) __syncwarp();
+    if (l >= 16) out[l - 16] = s[l - 16];
+}
 """
 
 
@@ -113,10 +163,47 @@ def test_warp_shuffles_votes_and_shared_memory(toy, rng):
     np.testing.assert_array_equal(xored, (t ^ 5) + 1000 * up)
 
 
-def test_shared_memory_starts_poisoned(toy):
+@pytest.mark.parametrize("kernel", ["unwritten_shared", "unwritten_template_shared"])
+def test_shared_memory_starts_poisoned(toy, kernel):
     out = np.zeros(64, np.float32)
-    toy.get_function("unwritten_shared")((2,), (64,), (out,))
+    toy.get_function(kernel)((2,), (64,), (out,))
     assert (out[:32] == 1).all() and np.isnan(out[32:]).all()
+
+
+@pytest.mark.skipif(not RACECHECK, reason="MINIGRAD_CUDA_HOST_RACECHECK=0: no racecheck")
+def test_a_race_inside_a_barrier_interval_is_named_with_its_lines(toy, rng):
+    """The racecheck names two threads that touch one shared byte between the same two
+    barriers, one of them writing, with both kernel lines. The lost update gives the right
+    sums on the host without it (a fiber runs from wait to wait): only the racecheck shows
+    it. Two lanes of a warp are ordered by a __syncwarp; atomics do not race."""
+    x = rng.uniform(1, 2, 256).astype(np.float32)
+    line = TOY.splitlines().index  # + 1: kernel lines count from 1
+
+    def named_race(kernel, args, lines, n_bytes=4):
+        with pytest.raises(RuntimeError, match=rf"shared-memory race: this thread (read|wrote) "
+                           rf"{n_bytes} bytes at static shared offset \d+ \(kernel line \d+\) "
+                           r"in the barrier interval where thread \d+ (read|wrote) it \(kernel "
+                           r"line \d+\), with no __syncthreads between") as e:
+            toy.get_function(kernel)((1,), (len(x) if kernel == "pair_sums" else 32,), args)
+        got = sorted(int(v) for v in re.findall(r"kernel line (\d+)", str(e.value)))
+        assert got == sorted(line(text) + 1 for text in lines), str(e.value)
+
+    out = np.full(128, np.nan, np.float32)
+    toy.get_function("pair_sums")((1,), (256,), (x, out, np.int32(0)))
+    np.testing.assert_allclose(out, x[0::2].astype(np.float64) + x[1::2], rtol=1e-6)
+    added = "        slot[t / 2] += x[t];"
+    named_race("pair_sums", (x, out, np.int32(1)), [added, added])
+
+    out = np.full(16, np.nan, np.float32)
+    toy.get_function("half_warp_swap")((1,), (32,), (x, out, np.int32(1)))
+    np.testing.assert_array_equal(out, x[:16])
+    named_race("half_warp_swap", (x, out, np.int32(0)),
+               ["    if (l < 16) s[l] = x[l];", "    if (l >= 16) out[l - 16] = s[l - 16];"])
+
+    bins = rng.integers(0, 8, 256).astype(np.int32)
+    counts = np.zeros(8, np.int32)
+    toy.get_function("shared_histogram")((1,), (256,), (bins, counts))
+    np.testing.assert_array_equal(counts, np.bincount(bins, minlength=8))
 
 
 @pytest.mark.parametrize("kernel,message", [
@@ -228,23 +315,30 @@ def _stream_case(rng):
     return (indptr, indices, data, x, row_block), n_rows
 
 
-@pytest.mark.parametrize("mutation", [
-    ("    __syncthreads();\n\n    constexpr int ROWS", "\n    constexpr int ROWS"),
-    ("sum = fold_lanes<T, G>(sum, 0xffffffffu);", "sum = fold_lanes<T, G / 2>(sum, 0xffffffffu);"),
-    ("k < e; k += STREAM_THREADS)", "k < e - 1; k += STREAM_THREADS)"),
+@pytest.mark.parametrize("mutation, named", [
+    (("    __syncthreads();\n\n    constexpr int ROWS", "\n    constexpr int ROWS"), RACE),
+    (("sum = fold_lanes<T, G>(sum, 0xffffffffu);",
+      "sum = fold_lanes<T, G / 2>(sum, 0xffffffffu);"), None),
+    (("k < e; k += STREAM_THREADS)", "k < e - 1; k += STREAM_THREADS)"), None),
 ])
-def test_a_broken_kernel_text_fails_against_its_twin(rng, mutation):
+def test_a_broken_kernel_text_fails_against_its_twin(rng, mutation, named):
     """The host run tests the CUDA text: spmv_csr_stream.cu equals its twin, and each of
-    three deliberate bugs in it (a missing barrier, a shuffle tree one level short, the
-    last product of a block not staged) makes it differ."""
+    three deliberate bugs in it makes it differ (a shuffle tree one level short, the last
+    product of a block not staged) or is named (a missing barrier: a race)."""
     (indptr, indices, data, x, row_block), n_rows = _stream_case(rng)
     want = ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=4)
     source = _cuda.kernel_source("spmv_csr_stream.cu")
     for text, broken in ((source, False), (source.replace(*mutation), True)):
         assert broken == (text != source)
         y = np.full(n_rows, np.nan, np.float32)
-        HostRawModule(code=text).get_function("spmv_csr_stream_f32_g4")(
-            (len(row_block) - 1,), (ref.STREAM_THREADS,), (indptr, indices, data, x, y, row_block))
+        launch = functools.partial(HostRawModule(code=text).get_function("spmv_csr_stream_f32_g4"),
+                                   (len(row_block) - 1,), (ref.STREAM_THREADS,),
+                                   (indptr, indices, data, x, y, row_block))
+        if broken and named:
+            with pytest.raises(RuntimeError, match=named):
+                launch()
+            continue
+        launch()
         assert np.array_equal(y, want) != broken
 
 
@@ -362,7 +456,7 @@ def _assert_broken(monkeypatch, filename, mutation, named, launch, want):
 @pytest.mark.parametrize("kernel, mutation, named", [
     # hgemm.cu: the prologue waits one group short: tile 0 is read before it lands
     ("hgemm", ("cp_async_wait<STAGES - 2>();  // tile 0 has landed",
-               "cp_async_wait<STAGES - 1>();"), None),
+               "cp_async_wait<STAGES - 1>();"), RACE),
     # B written unswizzled, read swizzled
     ("hgemm", ("b_st = swz<B_CHUNKS>(b_r, b_c) * 2", "b_st = (b_r * B_CHUNKS + b_c) * 16"), None),
     # the ragged edges filled with a row of data instead of zeros (every cp.async)
@@ -373,16 +467,17 @@ def _assert_broken(monkeypatch, filename, mutation, named, launch, want):
     ("hgemm_wmma", ("#define PAD 8", "#define PAD 4"), "ldm 36 is not a multiple of 8"),
     # no barrier after the tile is staged: warps load rows other threads have not written
     ("hgemm_wmma", ("        __syncthreads();\n        for (int kk = 0;",
-                    "        for (int kk = 0;"), None),
+                    "        for (int kk = 0;"), RACE),
     # no barrier after the tile is used: a warp that runs ahead stages the next tile over
     # rows the others have not loaded yet (shown by the schedule's leading warp)
-    ("hgemm_wmma", ("        }\n        __syncthreads();\n    }\n", "        }\n    }\n"), None),
+    ("hgemm_wmma", ("        }\n        __syncthreads();\n    }\n", "        }\n    }\n"), RACE),
 ])
 def test_a_broken_gemm_kernel_fails(monkeypatch, rng, kernel, mutation, named):
     """hgemm.cu (cuda_host.h models cp.async, ldmatrix and mma.sync) and hgemm_wmma.cu
     (CUDA's WMMA API: cuda_host_include/mma.h) run on the host through their launchers and
     equal the float64 product on a ragged shape; each deliberate bug is named (WMMA's ldm
-    rule) or makes the product wrong: the host run tests the text."""
+    rule; a missing wait or barrier, by the racecheck) or makes the product wrong: the host
+    run tests the text."""
     host_launchers(monkeypatch)
     M, K, N = (257, 77, 136) if kernel == "hgemm" else (130, 200, 72)
     A = rng.uniform(-1, 1, (M, K)).astype(np.float16)
@@ -415,7 +510,7 @@ def test_a_broken_gemm_kernel_fails(monkeypatch, rng, kernel, mutation, named):
      "exited without issuing"),
     # no barrier: a warpgroup reads the other's chunks before they land (NaN)
     (("        if (PROXY_FENCE) fence_proxy_async();\n        __syncthreads();",
-      "        if (PROXY_FENCE) fence_proxy_async();"), None),
+      "        if (PROXY_FENCE) fence_proxy_async();"), RACE),
     # B stored unswizzled (wgmma reads it swizzled)
     (("((((n >> 3) ^ k) & 7) << 4)", "((((n >> 3)) & 7) << 4)"), None),
 ])
@@ -423,8 +518,9 @@ def test_a_broken_wgmma_kernel_fails(monkeypatch, rng, mutation, named):
     """hgemm_wgmma.cu runs on the host (cuda_host.h models wgmma.mma_async, its fence,
     groups and waits by the PTX ISA) and each deliberate bug either gets the PTX rule it
     breaks named (a stage refilled under an in-flight wgmma, a missing wgmma.fence or final
-    wait, accumulators touched in flight, a thread that skips the warpgroup's wgmma) or
-    makes the product wrong (no barrier, a layout that disagrees with the descriptor)."""
+    wait, accumulators touched in flight, a thread that skips the warpgroup's wgmma; no
+    barrier, by the racecheck) or makes the product wrong (a layout that disagrees with the
+    descriptor)."""
     from .cuda_host import HOST_CUPY_SM90
 
     host_launchers(monkeypatch, HOST_CUPY_SM90)
