@@ -404,7 +404,8 @@ inline unsigned char* shared_pointer(unsigned a, size_t bytes, const char* what)
 // tensor-core models' shared accesses count as the calling thread's: a cp.async lands as
 // its thread's write at the wait that completes its group (its poison at the issue), a
 // warp-wide ldmatrix or WMMA tile reads (writes) as its warp's last lane to arrive, and a
-// wgmma reads as its warpgroup's last thread to issue it. Global memory is not checked.
+// wgmma reads as its warpgroup's last thread to issue it, and again as the thread whose
+// wait_group retires it (it may read its operands until then). Global memory is not checked.
 #ifdef MG_RACECHECK
 struct race_rec { unsigned long long gen = 0; const void* pc = nullptr; unsigned sw = 0; int tid = -1; };
 struct race_cell { race_rec w, r[2]; };  // the last write; two readers of its interval

@@ -102,18 +102,17 @@ def _static_shared(source: str) -> str:
 
     def declare(m):
         nonlocal site
-        align, declarators = m[1] or "0", [d.strip() for d in m[2].split(",")]
-        first = _DECLARATOR.match(declarators[0])
-        if not first or not first[1].strip():
-            return m[0]  # not a declaration (a comment's words): the header's assert names it
-        type_, out = first[1].strip(), []
-        for d in declarators:
-            name, dims = (first[2], first[3]) if d is declarators[0] else \
-                (_DECLARATOR.match(d)[2], _DECLARATOR.match(d)[3])
+        align = m[1] or "0"
+        parts = [_DECLARATOR.match(d.strip()) for d in m[2].split(",")]
+        if not all(parts) or not parts[0][1].strip():
+            # not a declaration: a comment's words, left as they are (in code, the header's
+            # static_assert stops the build)
+            return m[0]
+        type_, out = parts[0][1].strip(), []
+        for _, name, dims in (p.groups() for p in parts):
             site += 1
-            dims = dims.strip()
-            out.append(f"{type_} (&{name}){dims} = mg::static_shared<{type_}{dims}>("
-                       f"__PRETTY_FUNCTION__, {site}, {align});")
+            out.append(f"{type_} (&{name}){dims.strip()} = mg::static_shared<{type_}"
+                       f"{dims.strip()}>(__PRETTY_FUNCTION__, {site}, {align});")
         return " ".join(out)
 
     return _STATIC_SHARED.sub(declare, source)
@@ -190,7 +189,7 @@ _PC = re.compile(r"\{pc:([0-9a-f]+)\}")
 def _source_lines(lib, message: str) -> str:
     """``message`` with each code address ``{pc:<offset in lib>}`` (a racecheck report) as
     the source line it belongs to: "kernel line N" (the kernel file's), or "cuda_host.h line
-    N" where a modelled instruction made the access (addr2line on the -g build)."""
+    N" where a modelled instruction made the access (addr2line on the -g1 build)."""
     pcs = _PC.findall(message)
     lines = {}
     if pcs and shutil.which("addr2line"):
