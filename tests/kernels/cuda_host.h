@@ -180,6 +180,7 @@ struct mg_thread {
     std::vector<std::vector<copy>> cp_groups;
     unsigned long long coll_k = 0;  // warp-wide instructions (ldmatrix, mma) met so far
     unsigned syncwarps = 0;         // __syncwarp calls passed (racecheck: order in a warp)
+    unsigned proxy_fences = 0;      // fence.proxy.async calls passed (racecheck)
     bool cp_unfenced = false;       // a cp.async of this thread landed since its last
                                     // fence.proxy.async (generic-proxy data wgmma may not see)
     // wgmma (per thread; the instructions themselves are the warpgroup's, mg::wg_state)
@@ -211,6 +212,7 @@ inline dim3 block_dim, grid_dim;
 inline int live = 0;                 // threads of this block that have not returned
 inline int bar_arrived = 0, bar_line = 0;
 inline unsigned long long bar_gen = 0;  // barrier intervals opened so far, every block's
+inline unsigned long long block_gen = 0;  // bar_gen at the start of this block
 inline int stalls = 0;               // failed re-checks since anything moved
 inline unsigned long long moves = 0; // waits arrived at or passed (the lead schedule's clock)
 inline bool lead = true;             // the schedule: a leading warp (see launch)
@@ -406,12 +408,21 @@ inline unsigned char* shared_pointer(unsigned a, size_t bytes, const char* what)
 // warp-wide ldmatrix or WMMA tile reads (writes) as its warp's last lane to arrive, and a
 // wgmma reads as its warpgroup's last thread to issue it, and again as the thread whose
 // wait_group retires it (it may read its operands until then). Global memory is not checked.
+// The same records show a wgmma (the async proxy) reading a byte whose last write, by any
+// store of the generic proxy (st.shared, a plain store, a landed cp.async), has no
+// fence.proxy.async by its writing thread after it.
 #ifdef MG_RACECHECK
-struct race_rec { unsigned long long gen = 0; const void* pc = nullptr; unsigned sw = 0; int tid = -1; };
+struct race_rec {
+    unsigned long long gen = 0;
+    const void* pc = nullptr;
+    unsigned sw = 0, pf = 0;  // the thread's __syncwarps and fence.proxy.asyncs at the access
+    int tid = -1;
+};
 struct race_cell { race_rec w, r[2]; };  // the last write; two readers of its interval
 inline std::vector<race_cell> race_shadow;  // dynamic shared bytes, then the static ones
 inline race_cell* race_cells = nullptr;      // race_shadow's, read without instrumentation
 inline size_t race_n = 0;
+inline bool async_proxy_read = false;        // the reads now are a wgmma's
 
 // Whether an access by thread `tid` (having passed `sw` __syncwarps) now is ordered after r.
 MG_UNCHECKED inline bool race_ordered(const race_rec& r, int tid, unsigned sw) {
@@ -425,15 +436,26 @@ inline void race_prepare() {
     race_n = race_shadow.size();
 }
 
+// A code address as "{pc:<offset in its library>}" (cuda_host.py names its source line).
+inline std::string race_where(const void* p) {
+    Dl_info info{};
+    char b[48];
+    std::snprintf(b, sizeof b, "{pc:%lx}", dladdr(p, &info) && info.dli_fbase
+                  ? (unsigned long)((const char*)p - (const char*)info.dli_fbase) : 0ul);
+    return b;
+}
+
+[[noreturn]] inline void proxy_report(const race_rec& w, size_t at) {
+    const bool dyn = at < dynamic_smem_bytes;
+    fail("a wgmma.mma_async reads the byte at " + std::string(dyn ? "dynamic" : "static") +
+         " shared offset " + std::to_string(dyn ? at : at - dynamic_smem_bytes) + ", which thread " +
+         std::to_string(w.tid) + " wrote through the generic proxy (" + race_where(w.pc) +
+         ") with no fence.proxy.async after it (the async proxy may not see the write)");
+}
+
 [[noreturn]] inline void race_report(const race_rec& other, bool other_wrote, bool write,
                                      size_t n, size_t at, const void* pc) {
-    auto where = [](const void* p) {  // the code address, as "{pc:<offset in the library>}"
-        Dl_info info{};
-        char b[48];
-        std::snprintf(b, sizeof b, "{pc:%lx}", dladdr(p, &info) && info.dli_fbase
-                      ? (unsigned long)((const char*)p - (const char*)info.dli_fbase) : 0ul);
-        return std::string(b);
-    };
+    const auto where = race_where;
     const bool dyn = at < dynamic_smem_bytes;
     char b[160];
     std::snprintf(b, sizeof b, "%s %zu byte%s at %s shared offset %zu", write ? "wrote" : "read",
@@ -457,9 +479,12 @@ MG_UNCHECKED inline void race_access(const void* p, size_t n, bool write, const 
         return;                       // not shared memory
     const int tid = cur->linear;
     const unsigned sw = cur->syncwarps;
-    const race_rec now{bar_gen, pc, sw, tid};
+    const race_rec now{bar_gen, pc, sw, cur->proxy_fences, tid};
     for (size_t i = 0; i < n && at + i < race_n; ++i) {
         race_cell& x = race_cells[at + i];
+        if (async_proxy_read && x.w.gen >= block_gen && x.w.tid >= 0 &&
+            (*threads)[x.w.tid].proxy_fences == x.w.pf)
+            proxy_report(x.w, at);
         if (!race_ordered(x.w, tid, sw)) race_report(x.w, true, write, n, at, pc);
         if (write) {
             for (const race_rec& r : x.r)
@@ -761,13 +786,25 @@ inline unsigned long long acc_hash(const float* d, int n) {
     return h;
 }
 
+// wg_read as the async proxy reads (the racecheck checks the writes' proxy fences).
+inline void wg_read_async(const wg_op& op, std::vector<unsigned short>& a,
+                          std::vector<unsigned short>& b) {
+#ifdef MG_RACECHECK
+    async_proxy_read = true;          // (a launch starts it false: fail() longjmps past here)
+#endif
+    wg_read(op, a, b);
+#ifdef MG_RACECHECK
+    async_proxy_read = false;
+#endif
+}
+
 // Compute op (every earlier op of the warpgroup first): D += A B for each thread's registers.
 inline void wg_compute(int wg, unsigned long long s) {
     wg_state& st = wgs[wg];
     while (st.computed <= s) {
         wg_op& op = st.ops[st.computed];
         std::vector<unsigned short> a, b;
-        wg_read(op, a, b);
+        wg_read_async(op, a, b);
         if (a != op.a || b != op.b)
             fail("the shared memory read by the wgmma.mma_async of line " + std::to_string(op.line) +
                  " changed between its start and the wgmma.wait_group that retires it (a stage "
@@ -854,7 +891,7 @@ inline void wgmma_issue(float* d, int n, bool sparse, bool bf16, unsigned long l
                      "while thread " + std::to_string(th.linear) + " has cp.async data landed "
                      "and no fence.proxy.async since (generic-proxy writes the async proxy may "
                      "not see)");
-        wg_read(op, op.a, op.b);
+        wg_read_async(op, op.a, op.b);
         stalls = 0;
     }
 }
@@ -897,7 +934,10 @@ template <int N> inline void wgmma_wait(int line = __builtin_LINE()) {
     }
     me->wg_fenced = false;  // the retired accumulators are the thread's again
 }
-inline void fence_proxy_async() { mg::cur->cp_unfenced = false; }
+inline void fence_proxy_async() {
+    mg::cur->cp_unfenced = false;
+    ++mg::cur->proxy_fences;
+}
 template <int R> inline void fence_acc(float (&)[R]) {}
 inline void keep_reg(unsigned) {}
 inline void st_shared_u32(unsigned addr, unsigned v) {
@@ -1001,6 +1041,9 @@ inline void resume(mg_thread& th) {
 inline int launch(const unsigned int grid[3], const unsigned int block[3], size_t smem_bytes,
                   const std::function<void()>& kernel, unsigned long long seed) {
     error.clear();
+#ifdef MG_RACECHECK
+    async_proxy_read = false;
+#endif
     grid_dim = dim3(grid[0], grid[1], grid[2]);
     block_dim = dim3(block[0], block[1], block[2]);
     const size_t n_threads = (size_t)block[0] * block[1] * block[2];
@@ -1062,6 +1105,7 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
             th.cp_groups.clear();
             th.coll_k = 0;
             th.syncwarps = 0;
+            th.proxy_fences = 0;
             th.cp_unfenced = false;
             th.wg_issued = 0;
             th.wg_groups.clear();
@@ -1071,7 +1115,7 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
         for (mg_coll& c : colls) c.k = ~0ull;
         live = (int)n_threads;
         bar_arrived = 0;
-        ++bar_gen;                    // a new block: a new barrier interval (racecheck)
+        block_gen = ++bar_gen;        // a new block: a new barrier interval (racecheck)
         stalls = 0;
         std::shuffle(thread_order.begin(), thread_order.end(), rng);
         // lead: the warp of the first thread in the order leads: before every round, its

@@ -270,6 +270,27 @@ extern "C" __global__ void wgmma_per_warpgroup(const unsigned long long* da, flo
     wgmma_wait<0>();
     out[threadIdx.x] = d[0];
 }
+// A and B filled with 1.0 by plain st.shared stores, then one m64n128k16 wgmma (128B-swizzled
+// descriptors: A at 0, B at 16 KiB); FENCE: each thread's fence.proxy.async after its stores
+extern "C" __global__ void wgmma_after_plain_stores(float* out, int fence) {
+    extern __shared__ unsigned char smem[];
+    const unsigned base = smem_u32(smem);
+    for (int i = threadIdx.x; i < 32768 / 4; i += blockDim.x)
+        st_shared_u32(base + 4 * i, 0x3C003C00u);  // two halves of 1.0
+    if (fence) fence_proxy_async();
+    __syncthreads();
+    const unsigned long long mode_128b = 1ull << 62;
+    const unsigned long long da = mode_128b | (1024ull >> 4) << 32;
+    const unsigned long long db = mode_128b | (16384ull >> 4) | (4096ull >> 4) << 16 |
+                                  (1024ull >> 4) << 32;
+    float d[64];
+    for (int i = 0; i < 64; ++i) d[i] = 0.f;
+    wgmma_fence();
+    wgmma_host<128, false>(d, da, db);
+    wgmma_commit();
+    wgmma_wait<0>();
+    out[threadIdx.x] = d[0];
+}
 """
 
 
@@ -287,6 +308,22 @@ def test_wgmma_misuse_is_named(threads, descriptors, message):
     with pytest.raises(RuntimeError, match=message):
         toy.get_function("wgmma_per_warpgroup")(
             (1,), (threads,), (da, np.zeros(threads, np.float32)), shared_mem=16384)
+
+
+@pytest.mark.skipif(not RACECHECK, reason="MINIGRAD_CUDA_HOST_RACECHECK=0: no racecheck")
+def test_a_wgmma_reading_plain_stores_needs_their_proxy_fence():
+    """Shared memory written through the generic proxy (st.shared here; a plain store or a
+    landed cp.async alike) must be fenced by its writer with fence.proxy.async before a
+    wgmma (the async proxy) reads it: with the fences, 16 ones summed; without, named with
+    the store's line."""
+    kernel = HostRawModule(code=WGMMA_TOY).get_function("wgmma_after_plain_stores")
+    out = np.full(128, np.nan, np.float32)
+    kernel((1,), (128,), (out, np.int32(1)), shared_mem=32768)
+    np.testing.assert_array_equal(out, 16)
+    with pytest.raises(RuntimeError, match=r"a wgmma.mma_async reads the byte at dynamic shared "
+                       r"offset \d+, which thread \d+ wrote through the generic proxy "
+                       r"\(cuda_host.h line \d+\) with no fence.proxy.async after it"):
+        kernel((1,), (128,), (out, np.int32(0)), shared_mem=32768)
 
 
 def test_arguments_must_have_the_parameters_types(toy):
