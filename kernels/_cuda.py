@@ -90,16 +90,19 @@ def compile_options(defines: dict | None = None, cuda_headers: bool = False) -> 
 def kernel_source(filename: str) -> str:
     """The source of ``filename`` with our own ``#include "x.cuh"`` lines replaced by the
     headers' text: CuPy's on-disk kernel cache keys on the source string and the options, so
-    an edited header must change the source it sees."""
-    lines = []
-    for line in (KERNEL_DIR / filename).read_text().splitlines():
+    an edited header must change the source it sees. ``#line`` directives keep every line
+    under its own file's name and number (a ``#pragma once`` becomes an empty line), so
+    NVRTC's messages, and the host run's (``tests/kernels/cuda_host.py``), name
+    ``tc_common.cuh`` line 40 or ``hgemm.cu`` line 206, not a line of the joined text."""
+    lines = [f'#line 1 "{filename}"']
+    for number, line in enumerate((KERNEL_DIR / filename).read_text().splitlines(), 1):
         stripped = line.strip()
         if stripped.startswith('#include "') and stripped.endswith('"'):
             header = stripped[len('#include "'):-1]
-            lines.append(f"// ---- begin {header}")
-            lines += [h for h in (KERNEL_DIR / header).read_text().splitlines()
-                      if h.strip() != "#pragma once"]
-            lines.append(f"// ---- end {header}")
+            lines.append(f'#line 1 "{header}"')
+            lines += ["" if h.strip() == "#pragma once" else h
+                      for h in (KERNEL_DIR / header).read_text().splitlines()]
+            lines.append(f'#line {number + 1} "{filename}"')
         else:
             lines.append(line)
     return "\n".join(lines) + "\n"

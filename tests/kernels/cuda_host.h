@@ -162,6 +162,25 @@ inline int __popcll(unsigned long long v) { return __builtin_popcountll(v); }
 inline int __clz(int v) { return v ? __builtin_clz((unsigned int)v) : 32; }
 inline int __ffs(int v) { return __builtin_ffs(v); }
 
+// A place in the kernel's text, for the messages: "hgemm.cu line 206" (the launchers'
+// kernel_source names every line's own file with #line directives), or "kernel line 12" (a
+// source given as a string). mg_site() is where it is written, and a parameter
+// `mg_site at = mg_site()` is where the function is called (GCC evaluates __builtin_FILE
+// and __builtin_LINE in a default argument at the call; not in a braced aggregate, hence
+// the constructor). mg_site(nullptr, 0) is none.
+struct mg_site {
+    const char* file;
+    int line;
+    mg_site(const char* f = __builtin_FILE(), int l = __builtin_LINE()) : file(f), line(l) {}
+    std::string str() const {
+        return std::string(file ? file : "kernel") + " line " + std::to_string(line);
+    }
+    bool operator==(const mg_site& o) const {
+        return line == o.line && (file == o.file || (file && o.file && !std::strcmp(file, o.file)));
+    }
+    bool operator!=(const mg_site& o) const { return !(*this == o); }
+};
+
 // ------------------------------------------------------------------------- the fibers
 struct mg_history { unsigned int mask; std::vector<unsigned long long> values; };
 struct mg_thread {
@@ -173,7 +192,7 @@ struct mg_thread {
     bool done = false;
     std::vector<mg_history> published;  // per mask: what this lane gave each collective
     const char* waiting = nullptr;
-    int waiting_line = 0;
+    mg_site waiting_at{nullptr, 0};
     // cp.async: the copies of the open group, and the committed groups, oldest first
     struct copy { unsigned char* dst; const unsigned char* src; bool valid; };
     std::vector<copy> cp_open;
@@ -210,9 +229,13 @@ inline std::vector<mg_thread>* threads = nullptr;
 inline uint3 block_idx;
 inline dim3 block_dim, grid_dim;
 inline int live = 0;                 // threads of this block that have not returned
-inline int bar_arrived = 0, bar_line = 0;
+inline int bar_arrived = 0;
+inline mg_site bar_at{nullptr, 0};   // the __syncthreads the block's threads arrive at
 inline unsigned long long bar_gen = 0;  // barrier intervals opened so far, every block's
 inline unsigned long long block_gen = 0;  // bar_gen at the start of this block
+// Where the kernel calls the modelled instruction whose shared accesses run now (line 0:
+// none), so that a racecheck report names it rather than the model's code in this file.
+inline mg_site model_at{nullptr, 0};
 inline int stalls = 0;               // failed re-checks since anything moved
 inline unsigned long long moves = 0; // waits arrived at or passed (the lead schedule's clock)
 inline bool lead = true;             // the schedule: a leading warp (see launch)
@@ -242,12 +265,12 @@ inline void yield() {
 }
 
 // Wait (yielding to the other fibers) until ready() holds.
-template <typename F> inline void wait_until(F ready, const char* what, int line) {
+template <typename F> inline void wait_until(F ready, const char* what, mg_site at) {
     stalls = 0;                       // arriving here is progress
     ++moves;
     while (!ready()) {
         cur->waiting = what;
-        cur->waiting_line = line;
+        cur->waiting_at = at;
         ++stalls;
         yield();
         if (!error.empty()) stop();
@@ -257,15 +280,15 @@ template <typename F> inline void wait_until(F ready, const char* what, int line
     ++moves;
 }
 
-inline void syncthreads(int line) {
-    if (bar_arrived == 0) bar_line = line;
-    else if (line != bar_line)
-        fail("__syncthreads at line " + std::to_string(line) + " met other threads of the "
-             "block at the __syncthreads of line " + std::to_string(bar_line) +
+inline void syncthreads(mg_site at) {
+    if (bar_arrived == 0) bar_at = at;
+    else if (at != bar_at)
+        fail("__syncthreads at " + at.str() + " met other threads of the "
+             "block at the __syncthreads of " + bar_at.str() +
              " (a barrier in divergent code)");
     const unsigned long long gen = bar_gen;
     if (++bar_arrived == live) { bar_arrived = 0; ++bar_gen; stalls = 0; return; }
-    wait_until([gen] { return bar_gen != gen; }, "__syncthreads", line);
+    wait_until([gen] { return bar_gen != gen; }, "__syncthreads", at);
 }
 
 inline int lane() { return cur->linear % 32; }
@@ -280,16 +303,16 @@ inline std::vector<unsigned long long>& history(mg_thread* t, unsigned int mask)
 }
 
 // Give `bits` to this lane's next collective under `mask`; returns the call's index k.
-inline size_t publish(unsigned int mask, unsigned long long bits, const char* what, int line) {
+inline size_t publish(unsigned int mask, unsigned long long bits, const char* what, mg_site at) {
     const int l = lane();
     if (!(mask >> l & 1u))
-        fail(std::string(what) + " at line " + std::to_string(line) + ": the mask 0x" +
+        fail(std::string(what) + " at " + at.str() + ": the mask 0x" +
              [&] { char b[16]; std::snprintf(b, sizeof b, "%08x", mask); return std::string(b); }() +
              " leaves out the calling lane " + std::to_string(l));
     const bool partial_warp = cur->linear / 32 * 32 + 32 > (int)threads->size();
     for (int o = 0; partial_warp && o < 32; ++o)
         if ((mask >> o & 1u) && !lane_thread(o))
-            fail(std::string(what) + " at line " + std::to_string(line) + ": the mask names lane " +
+            fail(std::string(what) + " at " + at.str() + ": the mask names lane " +
                  std::to_string(o) + ", which this block does not have");
     auto& h = history(cur, mask);
     h.push_back(bits);
@@ -297,18 +320,18 @@ inline size_t publish(unsigned int mask, unsigned long long bits, const char* wh
 }
 
 // The value lane `src` gave its k-th collective under `mask` (waiting for it).
-inline unsigned long long take(unsigned int mask, int src, size_t k, const char* what, int line) {
+inline unsigned long long take(unsigned int mask, int src, size_t k, const char* what, mg_site at) {
     if (!(mask >> src & 1u))
-        fail(std::string(what) + " at line " + std::to_string(line) + " reads lane " +
+        fail(std::string(what) + " at " + at.str() + " reads lane " +
              std::to_string(src) + ", outside its mask");
     mg_thread* t = lane_thread(src);
     wait_until([&] {
         if (history(t, mask).size() > k) return true;
         if (t->done)
-            fail(std::string(what) + " at line " + std::to_string(line) + " waits for lane " +
+            fail(std::string(what) + " at " + at.str() + " waits for lane " +
                  std::to_string(src) + ", which has exited");
         return false;
-    }, what, line);
+    }, what, at);
     return history(t, mask)[k];
 }
 
@@ -327,18 +350,18 @@ template <typename T> inline T from_bits(unsigned long long b) {
 // shfl: the source lane of `lane` for each kind (PTX shfl.sync: a source outside the
 // caller's segment of `width` lanes gives the caller's own value).
 template <typename T> inline T shfl(unsigned int mask, T v, int src, int width, const char* what,
-                                    int line) {
-    const size_t k = publish(mask, bits_of(v), what, line);
+                                    mg_site at) {
+    const size_t k = publish(mask, bits_of(v), what, at);
     const int l = lane(), seg = l / width * width;
     if (src < seg || src >= seg + width) return v;
-    return from_bits<T>(take(mask, src, k, what, line));
+    return from_bits<T>(take(mask, src, k, what, at));
 }
 
-inline unsigned int vote(unsigned int mask, bool pred, const char* what, int line) {
-    const size_t k = publish(mask, pred, what, line);
+inline unsigned int vote(unsigned int mask, bool pred, const char* what, mg_site at) {
+    const size_t k = publish(mask, pred, what, at);
     unsigned int out = 0;
     for (int o = 0; o < 32; ++o)
-        if (mask >> o & 1u) out |= (take(mask, o, k, what, line) ? 1u : 0u) << o;
+        if (mask >> o & 1u) out |= (take(mask, o, k, what, at) ? 1u : 0u) << o;
     return out;
 }
 }  // namespace mg
@@ -407,7 +430,9 @@ inline unsigned char* shared_pointer(unsigned a, size_t bytes, const char* what)
 // its thread's write at the wait that completes its group (its poison at the issue), a
 // warp-wide ldmatrix or WMMA tile reads (writes) as its warp's last lane to arrive, and a
 // wgmma reads as its warpgroup's last thread to issue it, and again as the thread whose
-// wait_group retires it (it may read its operands until then). Global memory is not checked.
+// wait_group retires it (it may read its operands until then); such an access is named by
+// the place in the kernel that calls the instruction (mg::model_at). Global memory is not
+// checked.
 // The same records show a wgmma (the async proxy) reading a byte whose last write, by any
 // store of the generic proxy (st.shared, a plain store, a landed cp.async), has no
 // fence.proxy.async by its writing thread after it.
@@ -417,6 +442,8 @@ struct race_rec {
     const void* pc = nullptr;
     unsigned sw = 0, pf = 0;  // the thread's __syncwarps and fence.proxy.asyncs at the access
     int tid = -1;
+    const char* file = nullptr;  // a modelled instruction's place in the kernel (mg::model_at)
+    int line = 0;                // (0: none; pc names the access)
 };
 struct race_cell { race_rec w, r[2]; };  // the last write; two readers of its interval
 inline std::vector<race_cell> race_shadow;  // dynamic shared bytes, then the static ones
@@ -436,34 +463,37 @@ inline void race_prepare() {
     race_n = race_shadow.size();
 }
 
-// A code address as "{pc:<offset in its library>}" (cuda_host.py names its source line).
-inline std::string race_where(const void* p) {
+// Where an access was made: the place that calls a modelled instruction ("hgemm.cu line
+// 188"), else its code address as "{pc:<offset in its library>}" (cuda_host.py names the
+// source line).
+inline std::string race_where(const race_rec& r) {
+    if (r.line) return mg_site{r.file, r.line}.str();
     Dl_info info{};
     char b[48];
-    std::snprintf(b, sizeof b, "{pc:%lx}", dladdr(p, &info) && info.dli_fbase
-                  ? (unsigned long)((const char*)p - (const char*)info.dli_fbase) : 0ul);
+    std::snprintf(b, sizeof b, "{pc:%lx}", dladdr(r.pc, &info) && info.dli_fbase
+                  ? (unsigned long)((const char*)r.pc - (const char*)info.dli_fbase) : 0ul);
     return b;
 }
 
-[[noreturn]] inline void proxy_report(const race_rec& w, size_t at) {
+// Where a shared byte is: "dynamic shared offset N" or "static shared offset N".
+inline std::string shared_offset(size_t at) {
     const bool dyn = at < dynamic_smem_bytes;
-    fail("a wgmma.mma_async reads the byte at " + std::string(dyn ? "dynamic" : "static") +
-         " shared offset " + std::to_string(dyn ? at : at - dynamic_smem_bytes) + ", which thread " +
-         std::to_string(w.tid) + " wrote through the generic proxy (" + race_where(w.pc) +
+    return std::string(dyn ? "dynamic" : "static") + " shared offset " +
+           std::to_string(dyn ? at : at - dynamic_smem_bytes);
+}
+
+[[noreturn]] inline void proxy_report(const race_rec& w, size_t at) {
+    fail("a wgmma.mma_async reads the byte at " + shared_offset(at) + ", which thread " +
+         std::to_string(w.tid) + " wrote through the generic proxy (" + race_where(w) +
          ") with no fence.proxy.async after it (the async proxy may not see the write)");
 }
 
 [[noreturn]] inline void race_report(const race_rec& other, bool other_wrote, bool write,
-                                     size_t n, size_t at, const void* pc) {
-    const auto where = race_where;
-    const bool dyn = at < dynamic_smem_bytes;
-    char b[160];
-    std::snprintf(b, sizeof b, "%s %zu byte%s at %s shared offset %zu", write ? "wrote" : "read",
-                  n, n == 1 ? "" : "s", dyn ? "dynamic" : "static",
-                  dyn ? at : at - dynamic_smem_bytes);
-    fail("shared-memory race: this thread " + std::string(b) + " (" + where(pc) +
-         ") in the barrier interval where thread " + std::to_string(other.tid) + " " +
-         (other_wrote ? "wrote" : "read") + " it (" + where(other.pc) + "), with no "
+                                     size_t n, size_t at, const race_rec& now) {
+    fail("shared-memory race: this thread " + std::string(write ? "wrote " : "read ") +
+         std::to_string(n) + (n == 1 ? " byte at " : " bytes at ") + shared_offset(at) + " (" +
+         race_where(now) + ") in the barrier interval where thread " + std::to_string(other.tid) +
+         " " + (other_wrote ? "wrote" : "read") + " it (" + race_where(other) + "), with no "
          "__syncthreads between (the GPU may run the two in either order)");
 }
 
@@ -479,16 +509,16 @@ MG_UNCHECKED inline void race_access(const void* p, size_t n, bool write, const 
         return;                       // not shared memory
     const int tid = cur->linear;
     const unsigned sw = cur->syncwarps;
-    const race_rec now{bar_gen, pc, sw, cur->proxy_fences, tid};
+    const race_rec now{bar_gen, pc, sw, cur->proxy_fences, tid, model_at.file, model_at.line};
     for (size_t i = 0; i < n && at + i < race_n; ++i) {
         race_cell& x = race_cells[at + i];
         if (async_proxy_read && x.w.gen >= block_gen && x.w.tid >= 0 &&
             (*threads)[x.w.tid].proxy_fences == x.w.pf)
             proxy_report(x.w, at);
-        if (!race_ordered(x.w, tid, sw)) race_report(x.w, true, write, n, at, pc);
+        if (!race_ordered(x.w, tid, sw)) race_report(x.w, true, write, n, at, now);
         if (write) {
             for (const race_rec& r : x.r)
-                if (!race_ordered(r, tid, sw)) race_report(r, false, write, n, at, pc);
+                if (!race_ordered(r, tid, sw)) race_report(r, false, write, n, at, now);
             x.w = now;
         } else if (x.r[0].gen != bar_gen || x.r[0].tid == tid) {
             x.r[0] = now;
@@ -500,10 +530,11 @@ MG_UNCHECKED inline void race_access(const void* p, size_t n, bool write, const 
 }
 #endif
 
-// The warp-wide instruction `kind`: this lane's n operands in; returns its results once
-// compute(slot) has run (by the last lane of the warp to arrive).
+// The warp-wide instruction `kind`, which the kernel calls at `at`: this lane's n operands
+// in; returns its results once compute(slot) has run (by the last lane of the warp to arrive).
 template <typename F>
-inline const unsigned* warp_op(const char* kind, const unsigned* in, int n, F compute) {
+inline const unsigned* warp_op(const char* kind, mg_site at, const unsigned* in, int n,
+                               F compute) {
     const int w = cur->linear / 32, l = lane();
     if (w * 32 + 32 > (int)threads->size())
         fail(std::string(kind) + " in a warp of fewer than 32 threads (.aligned: all 32)");
@@ -515,7 +546,9 @@ inline const unsigned* warp_op(const char* kind, const unsigned* in, int n, F co
              " and " + c.kind);
     std::memcpy(c.in[l], in, n * sizeof(unsigned));
     if (++c.arrived == 32) {
+        model_at = at;
         compute(c);
+        model_at = mg_site(nullptr, 0);
         c.done = true;
         stalls = 0;
     } else {
@@ -526,7 +559,7 @@ inline const unsigned* warp_op(const char* kind, const unsigned* in, int n, F co
                     fail(std::string(kind) + ": lane " + std::to_string(o) +
                          " of the warp has exited (.sync.aligned: all 32 lanes)");
             return false;
-        }, kind, 0);
+        }, kind, at);
     }
     return c.out[l];
 }
@@ -583,18 +616,21 @@ inline unsigned smem_u32(const void* p) { return mg::shared_address(p); }
 // cp.async.cg 16 bytes (src-size 0: zeros). The destination reads as 0xff bytes (NaN) from
 // the issue until the wait that completes its group, when the data lands: a read between
 // the two (a missing wait, or a stage refilled while another warp still reads it) shows.
-inline void cp_async_16(unsigned dst, const void* src, bool valid) {
+inline void cp_async_16(unsigned dst, const void* src, bool valid, mg_site at = mg_site()) {
     unsigned char* d = mg::shared_pointer(dst, 16, "cp.async");
     if (dst % 16) mg::fail("cp.async: shared address not 16-byte aligned");
+    mg::model_at = at;
     std::memset(d, 0xff, 16);
+    mg::model_at = mg_site(nullptr, 0);
     mg::cur->cp_open.push_back({d, (const unsigned char*)src, valid});
 }
 inline void cp_async_commit() {
     mg::cur->cp_groups.push_back(std::move(mg::cur->cp_open));
     mg::cur->cp_open.clear();
 }
-template <int N> inline void cp_async_wait() {
+template <int N> inline void cp_async_wait(mg_site at = mg_site()) {
     auto& groups = mg::cur->cp_groups;
+    mg::model_at = at;                // the data lands as this wait's writes
     while (groups.size() > (size_t)N) {
         for (auto& c : groups.front()) {
             if (c.valid) std::memcpy(c.dst, c.src, 16);
@@ -603,15 +639,16 @@ template <int N> inline void cp_async_wait() {
         }
         groups.erase(groups.begin());
     }
+    mg::model_at = mg_site(nullptr, 0);
 }
 
 // ldmatrix.x4: lane l gives the row address of row l%8 of matrix l/8; register j of lane l
 // gets, of matrix j, row l/4 columns 2(l%4), 2(l%4)+1 (.trans: rows 2(l%4), 2(l%4)+1 of
 // column l/4), the first in bits 0..15.
-inline void mg_ldmatrix(unsigned (&r)[4], unsigned addr, bool trans) {
+inline void mg_ldmatrix(unsigned (&r)[4], unsigned addr, bool trans, mg_site at) {
     if (addr % 16) mg::fail("ldmatrix: row address not 16-byte aligned");
     mg::shared_pointer(addr, 16, "ldmatrix");
-    const unsigned* out = mg::warp_op(trans ? "ldmatrix.x4.trans" : "ldmatrix.x4", &addr, 1,
+    const unsigned* out = mg::warp_op(trans ? "ldmatrix.x4.trans" : "ldmatrix.x4", at, &addr, 1,
                                       [trans](mg_coll& c) {
         for (int l = 0; l < 32; ++l) {
             const int g = l / 4, t = l % 4;
@@ -630,18 +667,24 @@ inline void mg_ldmatrix(unsigned (&r)[4], unsigned addr, bool trans) {
     });
     for (int j = 0; j < 4; ++j) r[j] = out[j];
 }
-inline void ldmatrix_x4(unsigned (&r)[4], unsigned addr) { mg_ldmatrix(r, addr, false); }
-inline void ldmatrix_x4_trans(unsigned (&r)[4], unsigned addr) { mg_ldmatrix(r, addr, true); }
+// (line: where the kernel calls it, for the racecheck's reports)
+inline void ldmatrix_x4(unsigned (&r)[4], unsigned addr, mg_site at = mg_site()) {
+    mg_ldmatrix(r, addr, false, at);
+}
+inline void ldmatrix_x4_trans(unsigned (&r)[4], unsigned addr, mg_site at = mg_site()) {
+    mg_ldmatrix(r, addr, true, at);
+}
 
 // mma.sync m16n8k16 .row.col f32 += f16|bf16 x f16|bf16 (b0 b1: k = 2t, 2t+1 of column g;
 // b2 b3: k = 2t+8, 2t+9).
 template <bool IS_BF16>
-inline void mma_16816(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+inline void mma_16816(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2],
+                      mg_site at = mg_site()) {
     unsigned in[10];
     for (int i = 0; i < 4; ++i) in[i] = a[i];
     in[4] = b[0]; in[5] = b[1];
     for (int i = 0; i < 4; ++i) in[6 + i] = __float_as_uint(d[i]);
-    const unsigned* out = mg::warp_op("mma.m16n8k16", in, 10, [](mg_coll& c) {
+    const unsigned* out = mg::warp_op("mma.m16n8k16", at, in, 10, [](mg_coll& c) {
         float A[16][32], B[32][8];
         mg::a_16x16(c, 0, IS_BF16, A);
         for (int l = 0; l < 32; ++l)
@@ -659,12 +702,12 @@ inline void mma_16816(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)
 // group, i0 < i1); b register j: k = 8j + 2t, 8j + 2t + 1 of column g.
 template <bool IS_BF16>
 inline void mma_sp_16832(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[4],
-                         unsigned e) {
+                         unsigned e, mg_site at = mg_site()) {
     unsigned in[13];
     for (int i = 0; i < 4; ++i) { in[i] = a[i]; in[4 + i] = b[i]; }
     in[8] = e;
     for (int i = 0; i < 4; ++i) in[9 + i] = __float_as_uint(d[i]);
-    const unsigned* out = mg::warp_op("mma.sp.m16n8k32", in, 13, [](mg_coll& c) {
+    const unsigned* out = mg::warp_op("mma.sp.m16n8k32", at, in, 13, [at](mg_coll& c) {
         float kept[16][32], A[16][32] = {}, B[32][8];
         mg::a_16x16(c, 0, IS_BF16, kept);
         for (int l = 0; l < 32; ++l) {
@@ -674,7 +717,8 @@ inline void mma_sp_16832(float (&d)[4], const unsigned (&a)[4], const unsigned (
                 for (int j = 0; j < 4; ++j) {
                     const unsigned nib = (c.in[l][8] >> (16 * h + 4 * j)) & 0xfu;
                     const int i0 = nib & 3, i1 = nib >> 2, row = g + 8 * h, group = 4 * u + j;
-                    if (!(i0 < i1)) mg::fail("mma.sp: illegal 2:4 metadata nibble");
+                    if (!(i0 < i1))
+                        mg::fail("mma.sp at " + at.str() + ": illegal 2:4 metadata nibble");
                     A[row][4 * group + i0] = kept[row][2 * group];
                     A[row][4 * group + i1] = kept[row][2 * group + 1];
                 }
@@ -725,7 +769,7 @@ struct wg_op {
     unsigned e[128];                   // the sp-meta registers' values at the issue
     const unsigned* ep[128];           // ... and the registers (still read after it)
     std::vector<unsigned short> a, b;  // the operands' bits as read at the start
-    int line = 0;
+    mg_site at{nullptr, 0};            // where the kernel issues it
 };
 struct wg_state {
     std::vector<wg_op> ops;          // by issue number
@@ -792,7 +836,9 @@ inline void wg_read_async(const wg_op& op, std::vector<unsigned short>& a,
 #ifdef MG_RACECHECK
     async_proxy_read = true;          // (a launch starts it false: fail() longjmps past here)
 #endif
+    model_at = op.at;
     wg_read(op, a, b);
+    model_at = mg_site(nullptr, 0);
 #ifdef MG_RACECHECK
     async_proxy_read = false;
 #endif
@@ -806,7 +852,7 @@ inline void wg_compute(int wg, unsigned long long s) {
         std::vector<unsigned short> a, b;
         wg_read_async(op, a, b);
         if (a != op.a || b != op.b)
-            fail("the shared memory read by the wgmma.mma_async of line " + std::to_string(op.line) +
+            fail("the shared memory read by the wgmma.mma_async at " + op.at.str() +
                  " changed between its start and the wgmma.wait_group that retires it (a stage "
                  "refilled, or a cp.async into it, while the wgmma may still read it)");
         const int kb = op.sparse ? 32 : 16;
@@ -817,7 +863,7 @@ inline void wg_compute(int wg, unsigned long long s) {
             for (int tid = 0; tid < 128; ++tid)
                 if (*op.ep[tid] != op.e[tid])
                     fail("thread " + std::to_string(128 * wg + tid) + " rewrote the sp-meta "
-                         "register of the wgmma.mma_async.sp of line " + std::to_string(op.line) +
+                         "register of the wgmma.mma_async.sp at " + op.at.str() +
                          " before the wgmma.wait_group that retires it (the hardware reads it "
                          "after the issue: wrong products on an H200)");
             std::vector<double> kept(A);
@@ -844,7 +890,7 @@ inline void wg_compute(int wg, unsigned long long s) {
             float* d = op.d[tid];
             if (acc_hash(d, op.n / 2) != th.wg_acc_hash)
                 fail("thread " + std::to_string(th.linear) + " changed its accumulator registers "
-                     "while a wgmma.mma_async (line " + std::to_string(op.line) + ") that writes "
+                     "while a wgmma.mma_async (" + op.at.str() + ") that writes "
                      "them was in flight (touch them only after the wgmma.wait_group that retires it)");
             const int warp = tid / 32, lane = tid % 32;
             for (int i = 0; i < op.n / 2; ++i) {
@@ -862,10 +908,10 @@ inline void wg_compute(int wg, unsigned long long s) {
 }
 
 inline void wgmma_issue(float* d, int n, bool sparse, bool bf16, unsigned long long da,
-                        unsigned long long db, const unsigned* e, int sel, int line) {
+                        unsigned long long db, const unsigned* e, int sel, mg_site at) {
     const int wg = warpgroup(), tid = cur->linear % 128;
     if (!cur->wg_fenced)
-        fail("wgmma.mma_async at line " + std::to_string(line) + " with no wgmma.fence since the "
+        fail("wgmma.mma_async at " + at.str() + " with no wgmma.fence since the "
              "thread's accumulators were last accessible (the kernel's start or a wgmma.wait_group)");
     wg_state& st = wgs[wg];
     const unsigned long long s = cur->wg_issued++;
@@ -874,11 +920,11 @@ inline void wgmma_issue(float* d, int n, bool sparse, bool bf16, unsigned long l
     wg_op& op = st.ops[s];
     if (op.issued == 0) {
         op.n = n; op.sparse = sparse; op.bf16 = bf16; op.da = da; op.db = db; op.sel = sel;
-        op.line = line;
+        op.at = at;
     } else if (op.n != n || op.sparse != sparse || op.bf16 != bf16 || op.da != da ||
-               op.db != db || op.sel != sel || op.line != line) {
-        fail("the threads of a warpgroup issued different wgmma.mma_async instructions (lines " +
-             std::to_string(op.line) + " and " + std::to_string(line) + ", or other descriptors): "
+               op.db != db || op.sel != sel || op.at != at) {
+        fail("the threads of a warpgroup issued different wgmma.mma_async instructions (" +
+             op.at.str() + " and " + at.str() + ", or other descriptors): "
              ".sync.aligned needs one instruction");
     }
     op.d[tid] = d;
@@ -887,7 +933,7 @@ inline void wgmma_issue(float* d, int n, bool sparse, bool bf16, unsigned long l
     if (++op.issued == 128) {  // the instruction starts: its operands are read now
         for (mg_thread& th : *threads)
             if (th.cp_unfenced && !th.done)
-                fail("wgmma.mma_async at line " + std::to_string(line) + " reads shared memory "
+                fail("wgmma.mma_async at " + at.str() + " reads shared memory "
                      "while thread " + std::to_string(th.linear) + " has cp.async data landed "
                      "and no fence.proxy.async since (generic-proxy writes the async proxy may "
                      "not see)");
@@ -897,20 +943,20 @@ inline void wgmma_issue(float* d, int n, bool sparse, bool bf16, unsigned long l
 }
 }  // namespace mg
 
-// (line: where the kernel calls it, for the messages)
+// (at: where the kernel calls it, for the messages)
 template <int N, bool IS_BF16>
 inline void wgmma_host(float (&d)[N / 2], unsigned long long da, unsigned long long db,
-                       int line = __builtin_LINE()) {
-    mg::wgmma_issue(d, N, false, IS_BF16, da, db, nullptr, 0, line);
+                       mg_site at = mg_site()) {
+    mg::wgmma_issue(d, N, false, IS_BF16, da, db, nullptr, 0, at);
 }
 template <int N, bool IS_BF16>
 inline void wgmma_sp_host(float (&d)[N / 2], unsigned long long da, unsigned long long db,
-                          const unsigned& e, int sel, int line = __builtin_LINE()) {
-    mg::wgmma_issue(d, N, true, IS_BF16, da, db, &e, sel, line);
+                          const unsigned& e, int sel, mg_site at = mg_site()) {
+    mg::wgmma_issue(d, N, true, IS_BF16, da, db, &e, sel, at);
 }
 inline void wgmma_fence() { mg::warpgroup(); mg::cur->wg_fenced = true; }
 inline void wgmma_commit() { mg::warpgroup(); mg::cur->wg_groups.push_back(mg::cur->wg_issued); }
-template <int N> inline void wgmma_wait(int line = __builtin_LINE()) {
+template <int N> inline void wgmma_wait(mg_site at = mg_site()) {
     const int wg = mg::warpgroup();
     mg_thread* me = mg::cur;
     auto& groups = me->wg_groups;
@@ -922,12 +968,12 @@ template <int N> inline void wgmma_wait(int line = __builtin_LINE()) {
                 if (mg::wgs[wg].ops[s].issued == 128) return true;
                 for (int o = 0; o < 128; ++o)
                     if ((*mg::threads)[128 * wg + o].done)
-                        mg::fail("wgmma.wait_group at line " + std::to_string(line) + ": thread " +
+                        mg::fail("wgmma.wait_group at " + at.str() + ": thread " +
                                  std::to_string(128 * wg + o) + " of the warpgroup exited "
-                                 "without issuing the wgmma.mma_async of line " +
-                                 std::to_string(mg::wgs[wg].ops[s].line) + " (.sync.aligned)");
+                                 "without issuing the wgmma.mma_async at " +
+                                 mg::wgs[wg].ops[s].at.str() + " (.sync.aligned)");
                 return false;
-            }, "wgmma.wait_group", line);
+            }, "wgmma.wait_group", at);
             if (!mg::wgs[wg].ops[s].done) mg::wg_compute(wg, s);
         }
         groups.erase(groups.begin());
@@ -956,33 +1002,33 @@ template <bool IS_BF16> inline unsigned pack2(float lo, float hi) {
 #define blockDim (mg::block_dim)
 #define gridDim (mg::grid_dim)
 #define warpSize 32
-#define __syncthreads() mg::syncthreads(__LINE__)
-#define __syncwarp(...) mg_syncwarp(__LINE__ __VA_OPT__(,) __VA_ARGS__)
-inline void mg_syncwarp(int line, unsigned int mask = 0xffffffffu) {
-    mg::vote(mask, true, "__syncwarp", line);
+#define __syncthreads() mg::syncthreads(mg_site())
+#define __syncwarp(...) mg_syncwarp(mg_site() __VA_OPT__(,) __VA_ARGS__)
+inline void mg_syncwarp(mg_site at, unsigned int mask = 0xffffffffu) {
+    mg::vote(mask, true, "__syncwarp", at);
     ++mg::cur->syncwarps;
 }
-#define __shfl_sync(mask, v, src, ...) mg_shfl_idx(__LINE__, mask, v, src, ##__VA_ARGS__)
-#define __shfl_down_sync(mask, v, d, ...) mg_shfl_down(__LINE__, mask, v, d, ##__VA_ARGS__)
-#define __shfl_up_sync(mask, v, d, ...) mg_shfl_up(__LINE__, mask, v, d, ##__VA_ARGS__)
-#define __shfl_xor_sync(mask, v, m, ...) mg_shfl_xor(__LINE__, mask, v, m, ##__VA_ARGS__)
-template <typename T> inline T mg_shfl_idx(int line, unsigned int mask, T v, int src, int width = 32) {
+#define __shfl_sync(mask, v, src, ...) mg_shfl_idx(mg_site(), mask, v, src, ##__VA_ARGS__)
+#define __shfl_down_sync(mask, v, d, ...) mg_shfl_down(mg_site(), mask, v, d, ##__VA_ARGS__)
+#define __shfl_up_sync(mask, v, d, ...) mg_shfl_up(mg_site(), mask, v, d, ##__VA_ARGS__)
+#define __shfl_xor_sync(mask, v, m, ...) mg_shfl_xor(mg_site(), mask, v, m, ##__VA_ARGS__)
+template <typename T> inline T mg_shfl_idx(mg_site at, unsigned int mask, T v, int src, int width = 32) {
     const int seg = mg::lane() / width * width;
-    return mg::shfl(mask, v, seg + ((src % width) + width) % width, width, "__shfl_sync", line);
+    return mg::shfl(mask, v, seg + ((src % width) + width) % width, width, "__shfl_sync", at);
 }
-template <typename T> inline T mg_shfl_down(int line, unsigned int mask, T v, unsigned int d, int width = 32) {
-    return mg::shfl(mask, v, mg::lane() + (int)d, width, "__shfl_down_sync", line);
+template <typename T> inline T mg_shfl_down(mg_site at, unsigned int mask, T v, unsigned int d, int width = 32) {
+    return mg::shfl(mask, v, mg::lane() + (int)d, width, "__shfl_down_sync", at);
 }
-template <typename T> inline T mg_shfl_up(int line, unsigned int mask, T v, unsigned int d, int width = 32) {
-    return mg::shfl(mask, v, mg::lane() - (int)d, width, "__shfl_up_sync", line);
+template <typename T> inline T mg_shfl_up(mg_site at, unsigned int mask, T v, unsigned int d, int width = 32) {
+    return mg::shfl(mask, v, mg::lane() - (int)d, width, "__shfl_up_sync", at);
 }
-template <typename T> inline T mg_shfl_xor(int line, unsigned int mask, T v, int m, int width = 32) {
-    return mg::shfl(mask, v, mg::lane() ^ m, width, "__shfl_xor_sync", line);
+template <typename T> inline T mg_shfl_xor(mg_site at, unsigned int mask, T v, int m, int width = 32) {
+    return mg::shfl(mask, v, mg::lane() ^ m, width, "__shfl_xor_sync", at);
 }
-#define __ballot_sync(mask, pred) mg::vote(mask, (pred), "__ballot_sync", __LINE__)
-#define __any_sync(mask, pred) (mg::vote(mask, (pred), "__any_sync", __LINE__) != 0u)
+#define __ballot_sync(mask, pred) mg::vote(mask, (pred), "__ballot_sync", mg_site())
+#define __any_sync(mask, pred) (mg::vote(mask, (pred), "__any_sync", mg_site()) != 0u)
 #define __all_sync(mask, pred) \
-    ([&](unsigned int m_) { return mg::vote(m_, (pred), "__all_sync", __LINE__) == m_; }(mask))
+    ([&](unsigned int m_) { return mg::vote(m_, (pred), "__all_sync", mg_site()) == m_; }(mask))
 inline unsigned int __activemask() {
     unsigned int m = 0;
     for (int o = 0; o < 32; ++o)
@@ -1041,6 +1087,7 @@ inline void resume(mg_thread& th) {
 inline int launch(const unsigned int grid[3], const unsigned int block[3], size_t smem_bytes,
                   const std::function<void()>& kernel, unsigned long long seed) {
     error.clear();
+    model_at = mg_site(nullptr, 0);                    // (fail() longjmps past the resets)
 #ifdef MG_RACECHECK
     async_proxy_read = false;
 #endif
@@ -1142,8 +1189,8 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
                 for (auto& th : team)
                     if (!th.done && shown++ < 4)
                         what += std::string(shown > 1 ? "; " : "") + "thread " +
-                                std::to_string(th.linear) + " at " + th.waiting + ", line " +
-                                std::to_string(th.waiting_line);
+                                std::to_string(th.linear) + " at " + th.waiting + ", " +
+                                th.waiting_at.str();
                 error = what + ")";
             }
         }

@@ -184,24 +184,39 @@ def _address(a) -> int:
 
 
 _PC = re.compile(r"\{pc:([0-9a-f]+)\}")
+# the host model's own headers: a race names the kernel's line that called into them
+_MODEL_FILES = {HEADER.name, *(h.name for h in INCLUDE.iterdir())}
 
 
 def _source_lines(lib, message: str) -> str:
     """``message`` with each code address ``{pc:<offset in lib>}`` (a racecheck report) as
-    the source line it belongs to: "kernel line N" (the kernel file's), or "cuda_host.h line
-    N" where a modelled instruction made the access (addr2line on the -g1 build)."""
+    the source line it belongs to: the kernel's ("hgemm.cu line 180", by the #line
+    directives of ``_cuda.kernel_source``; "kernel line N" for a source given as a string),
+    where the kernel made the access or called what made it (inlined frames: addr2line -i on
+    the -g1 build); a line of this model's headers only where no kernel frame is known."""
     pcs = _PC.findall(message)
     lines = {}
     if pcs and shutil.which("addr2line"):
-        # the call's return address is one past the access: its line is the byte before's
-        out = subprocess.run(["addr2line", "-e", lib._name, *(hex(int(p, 16) - 1) for p in pcs)],
+        # the call's return address is one past the access: its line is the byte before's.
+        # -a starts each address's frames, innermost first, with the address itself.
+        out = subprocess.run(["addr2line", "-a", "-i", "-e", lib._name,
+                              *(hex(int(p, 16) - 1) for p in pcs)],
                              capture_output=True, text=True).stdout.split("\n")
-        for p, where in zip(pcs, out):
-            file, _, line = where.rpartition(":")
-            line = line.split(" ")[0]
-            if line.isdigit() and line != "0":  # the built .cpp holds the kernel's text
-                name = Path(file).name
-                lines[p] = f"{'kernel' if name.endswith('.cpp') else name} line {line}"
+        frames = {}
+        for where in out:
+            if where.startswith("0x"):
+                chain = frames.setdefault(f"{int(where, 16) + 1:x}", [])
+            elif frames:
+                file, _, line = where.rpartition(":")
+                line = line.split(" ")[0]
+                if line.isdigit() and line != "0":
+                    chain.append((Path(file), line))
+        for p, chain in frames.items():
+            ours = [(f, n) for f, n in chain if f.name not in _MODEL_FILES and
+                    not f.is_relative_to("/usr")]
+            if chain:
+                file, line = (ours or chain)[0]
+                lines[p] = f"{'kernel' if file.suffix == '.cpp' else file.name} line {line}"
     return _PC.sub(lambda m: lines.get(m[1], "line unknown"), message)
 
 

@@ -206,14 +206,31 @@ def test_a_race_inside_a_barrier_interval_is_named_with_its_lines(toy, rng):
     np.testing.assert_array_equal(counts, np.bincount(bins, minlength=8))
 
 
+def _toy_line(kernel, text, nth=0, source=None):
+    """The kernel line (from 1) of the nth line of ``kernel`` in ``source`` (TOY) that holds
+    ``text``."""
+    lines = (source or TOY).splitlines()
+    start = next(i for i, t in enumerate(lines) if f" {kernel}(" in t)
+    return [i + 1 for i, t in enumerate(lines) if i > start and text in t][nth]
+
+
 @pytest.mark.parametrize("kernel,message", [
-    ("divergent_barrier", "met other threads of the block at the __syncthreads of line"),
-    ("deadlock", "deadlock: every live thread"),
-    ("reads_an_exited_lane", "waits for lane 1, which has exited"),
-    ("mask_without_the_caller", "leaves out the calling lane"),
+    ("divergent_barrier", lambda: rf"__syncthreads at kernel line "
+     rf"({_toy_line('divergent_barrier', '__syncthreads', 0)}|"
+     rf"{_toy_line('divergent_barrier', '__syncthreads', 1)}) met other threads of the block "
+     rf"at the __syncthreads of kernel line \d+"),
+    ("deadlock", lambda: rf"deadlock: every live thread of the block waits \(thread \d+ at "
+     rf"(__shfl_sync|__syncthreads), kernel line "
+     rf"({_toy_line('deadlock', '__shfl_sync')}|{_toy_line('deadlock', '__syncthreads')})"),
+    ("reads_an_exited_lane", lambda: rf"__shfl_sync at kernel line "
+     rf"{_toy_line('reads_an_exited_lane', '__shfl_sync')} waits for lane 1, which has exited"),
+    ("mask_without_the_caller", lambda: rf"__shfl_down_sync at kernel line "
+     rf"{_toy_line('mask_without_the_caller', '__shfl_down_sync')}: the mask 0x0000ffff "
+     rf"leaves out the calling lane"),
 ])
 def test_misuse_is_named(toy, kernel, message):
-    with pytest.raises(RuntimeError, match=message):
+    """Each misuse is named with the kernel line it happens at."""
+    with pytest.raises(RuntimeError, match=message()):
         toy.get_function(kernel)((1,), (32,), (np.zeros(32, np.float32),))
 
 
@@ -315,14 +332,15 @@ def test_a_wgmma_reading_plain_stores_needs_their_proxy_fence():
     """Shared memory written through the generic proxy (st.shared here; a plain store or a
     landed cp.async alike) must be fenced by its writer with fence.proxy.async before a
     wgmma (the async proxy) reads it: with the fences, 16 ones summed; without, named with
-    the store's line."""
+    the kernel's line that made the store (not the line of cuda_host.h's st.shared model)."""
     kernel = HostRawModule(code=WGMMA_TOY).get_function("wgmma_after_plain_stores")
     out = np.full(128, np.nan, np.float32)
     kernel((1,), (128,), (out, np.int32(1)), shared_mem=32768)
     np.testing.assert_array_equal(out, 16)
+    store = _toy_line("wgmma_after_plain_stores", "st_shared_u32(", source=WGMMA_TOY)
     with pytest.raises(RuntimeError, match=r"a wgmma.mma_async reads the byte at dynamic shared "
                        r"offset \d+, which thread \d+ wrote through the generic proxy "
-                       r"\(cuda_host.h line \d+\) with no fence.proxy.async after it"):
+                       rf"\(kernel line {store}\) with no fence.proxy.async after it"):
         kernel((1,), (128,), (out, np.int32(0)), shared_mem=32768)
 
 

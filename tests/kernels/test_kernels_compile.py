@@ -45,15 +45,30 @@ def _our_includes(text: str) -> list[str]:
 @pytest.mark.parametrize("source", SOURCES)
 def test_kernel_source_inlines_our_headers(source):
     """What NVRTC compiles (and CuPy's cache keys on) is the .cu with each of our headers'
-    text in place of its #include line (minus #pragma once)."""
+    text in place of its #include line, system headers left as they are; its #line
+    directives put every line under its own file and number: followed directive by
+    directive, each line is the line of the file it names (a #pragma once an empty one)."""
     text = (KERNEL_DIR / source).read_text()
     src = _cuda.kernel_source(source)
     assert not _our_includes(src)
-    for header in _our_includes(text):
-        assert header in HEADERS
-        body = [h for h in (KERNEL_DIR / header).read_text().splitlines()
-                if h.strip() != "#pragma once"]
-        assert "\n".join(body) in src, header
+    assert re.findall(r"^\s*#include <([^>]+)>", src, re.M) == \
+        re.findall(r"^\s*#include <([^>]+)>", text, re.M)
+    files = {name: (KERNEL_DIR / name).read_text().splitlines()
+             for name in [source, *_our_includes(text)]}
+    assert set(files) <= {source, *HEADERS}
+    file, number, seen = None, 0, set()
+    for line in src.splitlines():
+        directive = re.fullmatch(r'#line (\d+) "([^"]+)"', line)
+        if directive:
+            number, file = int(directive[1]), directive[2]
+            continue
+        want = files[file][number - 1]
+        assert line == ("" if want.strip() == "#pragma once" else want), (file, number)
+        seen.add((file, number))
+        number += 1
+    # every line of each file is there but the #include lines of ours
+    assert seen == {(name, n) for name, body in files.items() for n, ln in enumerate(body, 1)
+                    if not (name == source and _our_includes(ln))}
     assert ("wgmma_common.cuh" in _our_includes(text)) == source.endswith("_wgmma.cu")
 
 

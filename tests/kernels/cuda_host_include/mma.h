@@ -54,7 +54,8 @@ inline void* get(const unsigned* in) {
 // the warp, as an ldmatrix: a tile some lane of another warp has not finished writing reads
 // as the poison that shared memory starts with).
 template <typename T, typename Move>
-inline void tile_op(const char* what, const T* p, unsigned ldm, void* frag, Move move) {
+inline void tile_op(const char* what, mg_site at, const T* p, unsigned ldm, void* frag,
+                    Move move) {
     if ((uintptr_t)p % 32)
         mg::fail(std::string(what) + ": pointer not 256-bit (32-byte) aligned");
     if (ldm % (16 / sizeof(T)))
@@ -64,7 +65,7 @@ inline void tile_op(const char* what, const T* p, unsigned ldm, void* frag, Move
     put(in, p);
     in[2] = ldm;
     put(in + 3, frag);
-    mg::warp_op(what, in, 5, [what, move](mg_coll& c) {
+    mg::warp_op(what, at, in, 5, [what, move](mg_coll& c) {
         for (int l = 1; l < 32; ++l)
             if (c.in[l][0] != c.in[0][0] || c.in[l][1] != c.in[0][1] || c.in[l][2] != c.in[0][2])
                 mg::fail(std::string(what) + ": the lanes of the warp passed different "
@@ -80,10 +81,11 @@ inline void fill_fragment(fragment<Use, M, N, K, T, L>& f, const V& v) {
 }
 
 template <typename Use, int M, int N, int K, typename T, typename L, typename P>
-inline void load_matrix_sync(fragment<Use, M, N, K, T, L>& f, const P* p, unsigned ldm) {
+inline void load_matrix_sync(fragment<Use, M, N, K, T, L>& f, const P* p, unsigned ldm,
+                             mg_site at = mg_site()) {
     static_assert(!std::is_same<Use, accumulator>::value, "an accumulator load takes a layout_t");
     using F = fragment<Use, M, N, K, T, L>;
-    detail::tile_op("wmma::load_matrix_sync", p, ldm, &f, [](const P* q, unsigned ld, void* g, int) {
+    detail::tile_op("wmma::load_matrix_sync", at, p, ldm, &f, [](const P* q, unsigned ld, void* g, int) {
         F& fl = *(F*)g;
         const bool row = std::is_same<L, row_major>::value;
         for (int r = 0; r < F::rows; ++r)
@@ -92,9 +94,9 @@ inline void load_matrix_sync(fragment<Use, M, N, K, T, L>& f, const P* p, unsign
 }
 template <int M, int N, int K, typename T, typename P>
 inline void load_matrix_sync(fragment<accumulator, M, N, K, T, void>& f, const P* p, unsigned ldm,
-                             layout_t layout) {
+                             layout_t layout, mg_site at = mg_site()) {
     using F = fragment<accumulator, M, N, K, T, void>;
-    detail::tile_op("wmma::load_matrix_sync", p, ldm, &f, [layout](const P* q, unsigned ld, void* g, int) {
+    detail::tile_op("wmma::load_matrix_sync", at, p, ldm, &f, [layout](const P* q, unsigned ld, void* g, int) {
         F& fl = *(F*)g;
         for (int r = 0; r < M; ++r)
             for (int c = 0; c < N; ++c)
@@ -104,10 +106,10 @@ inline void load_matrix_sync(fragment<accumulator, M, N, K, T, void>& f, const P
 // Every element once, from lane 0's fragment (the lanes' fragments are checked equal first).
 template <int M, int N, int K, typename T, typename P>
 inline void store_matrix_sync(P* p, const fragment<accumulator, M, N, K, T, void>& f, unsigned ldm,
-                              layout_t layout) {
+                              layout_t layout, mg_site at = mg_site()) {
     using F = fragment<accumulator, M, N, K, T, void>;
     const F* first = nullptr;
-    detail::tile_op("wmma::store_matrix_sync", p, ldm, (void*)&f,
+    detail::tile_op("wmma::store_matrix_sync", at, p, ldm, (void*)&f,
                     [layout, &first](P* q, unsigned ld, void* g, int l) {
         const F& fl = *(const F*)g;
         if (l == 0) first = &fl;
@@ -131,7 +133,8 @@ template <int M, int N, int K, typename TA, typename LA, typename TB, typename L
 inline void mma_sync(fragment<accumulator, M, N, K, TD, void>& d,
                      const fragment<matrix_a, M, N, K, TA, LA>& a,
                      const fragment<matrix_b, M, N, K, TB, LB>& b,
-                     const fragment<accumulator, M, N, K, TC, void>& c) {
+                     const fragment<accumulator, M, N, K, TC, void>& c,
+                     mg_site at = mg_site()) {
     using FA = fragment<matrix_a, M, N, K, TA, LA>;
     using FB = fragment<matrix_b, M, N, K, TB, LB>;
     using FC = fragment<accumulator, M, N, K, TC, void>;
@@ -143,7 +146,7 @@ inline void mma_sync(fragment<accumulator, M, N, K, TD, void>& d,
         in[2 * i] = (unsigned)p;
         in[2 * i + 1] = (unsigned)(p >> 32);
     }
-    mg::warp_op("wmma::mma_sync", in, 8, [](mg_coll& co) {
+    mg::warp_op("wmma::mma_sync", at, in, 8, [](mg_coll& co) {
         auto at = [&co](int l, int i) {
             return (void*)(uintptr_t)((unsigned long long)co.in[l][2 * i] |
                                       ((unsigned long long)co.in[l][2 * i + 1] << 32));
