@@ -53,12 +53,8 @@ def _find_nvrtc():
 NVRTC = _find_nvrtc()
 
 
-@pytest.mark.skipif(NVRTC is None, reason="libnvrtc not found (set MINIGRAD_NVRTC_LIB)")
-@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
-@pytest.mark.parametrize("source,defines,cuda_headers", CASES)
-def test_nvrtc_compiles(source, defines, cuda_headers, arch):
-    if cuda_headers and not _cuda._cuda_include_dirs():
-        pytest.skip("no CUDA headers (mma.h) on this machine")
+def _nvrtc_compile(source: str, defines=None, cuda_headers=False, arch="sm_80"):
+    """(NVRTC's status, its log) for ``kernel_source(source)`` with the launchers' options."""
     src = _cuda.kernel_source(source).encode()
     prog = ctypes.c_void_p()
     assert NVRTC.nvrtcCreateProgram(ctypes.byref(prog), src, source.encode(), 0, None, None) == 0
@@ -70,7 +66,39 @@ def test_nvrtc_compiles(source, defines, cuda_headers, arch):
     log = ctypes.create_string_buffer(size.value)
     NVRTC.nvrtcGetProgramLog(prog, log)
     NVRTC.nvrtcDestroyProgram(ctypes.byref(prog))
-    assert status == 0, f"{opts}\n{log.value.decode()}"
+    return status, f"{opts}\n{log.value.decode()}"
+
+
+needs_nvrtc = pytest.mark.skipif(NVRTC is None,
+                                 reason="libnvrtc not found (set MINIGRAD_NVRTC_LIB)")
+
+
+@needs_nvrtc
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+@pytest.mark.parametrize("source,defines,cuda_headers", CASES)
+def test_nvrtc_compiles(source, defines, cuda_headers, arch):
+    if cuda_headers and not _cuda._cuda_include_dirs():
+        pytest.skip("no CUDA headers (mma.h) on this machine")
+    status, log = _nvrtc_compile(source, defines, cuda_headers, arch)
+    assert status == 0, log
+
+
+@needs_nvrtc
+@pytest.mark.parametrize("broken", ["hgemm.cu", "tc_common.cuh"])
+def test_nvrtc_errors_name_the_file_and_line(monkeypatch, tmp_path, broken):
+    """An error in a header of ours, or in the .cu after the header's text, is reported by
+    NVRTC at that file's own line (kernel_source's #line directives), not at a line of the
+    joined source."""
+    for name in ("hgemm.cu", "tc_common.cuh"):
+        (tmp_path / name).write_text((_cuda.KERNEL_DIR / name).read_text())
+    lines = (tmp_path / broken).read_text().splitlines()
+    at = len(lines) - 2  # late in the file: after the header's text, for hgemm.cu
+    lines.insert(at, "static_assert(false, \"planted\");")
+    (tmp_path / broken).write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(_cuda, "KERNEL_DIR", tmp_path)
+    status, log = _nvrtc_compile("hgemm.cu")
+    assert status != 0
+    assert f"{broken}({at + 1}): error: static assertion failed" in log, log
 
 
 def test_every_kernel_file_is_compiled_here_or_by_the_wgmma_tests():
