@@ -437,19 +437,33 @@ inline unsigned char* shared_pointer(unsigned a, size_t bytes, const char* what)
 // store of the generic proxy (st.shared, a plain store, a landed cp.async), has no
 // fence.proxy.async by its writing thread after it.
 #ifdef MG_RACECHECK
-struct race_rec {
+struct race_rec {  // 32 bytes: three a shared byte
     unsigned long long gen = 0;
     const void* pc = nullptr;
     unsigned sw = 0, pf = 0;  // the thread's __syncwarps and fence.proxy.asyncs at the access
     int tid = -1;
-    const char* file = nullptr;  // a modelled instruction's place in the kernel (mg::model_at)
-    int line = 0;                // (0: none; pc names the access)
-};
+    int site = 0;             // a modelled instruction's place in the kernel (mg::model_at):
+};                            // race_sites[site - 1] (0: none; pc names the access)
 struct race_cell { race_rec w, r[2]; };  // the last write; two readers of its interval
 inline std::vector<race_cell> race_shadow;  // dynamic shared bytes, then the static ones
 inline race_cell* race_cells = nullptr;      // race_shadow's, read without instrumentation
 inline size_t race_n = 0;
 inline bool async_proxy_read = false;        // the reads now are a wgmma's
+inline std::vector<mg_site> race_sites;      // the places race_rec::site names
+
+// model_at's number in race_sites (0: none), the last one's kept: a warp-wide instruction
+// touches many bytes from one place.
+MG_UNCHECKED inline int race_site() {
+    static mg_site last{nullptr, 0};
+    static int last_site = 0;
+    if (!model_at.line) return 0;
+    if (model_at.line == last.line && model_at.file == last.file) return last_site;
+    size_t i = 0;
+    while (i < race_sites.size() && race_sites[i] != model_at) ++i;
+    if (i == race_sites.size()) race_sites.push_back(model_at);
+    last = model_at;
+    return last_site = int(i) + 1;
+}
 
 // Whether an access by thread `tid` (having passed `sw` __syncwarps) now is ordered after r.
 MG_UNCHECKED inline bool race_ordered(const race_rec& r, int tid, unsigned sw) {
@@ -467,7 +481,7 @@ inline void race_prepare() {
 // 188"), else its code address as "{pc:<offset in its library>}" (cuda_host.py names the
 // source line).
 inline std::string race_where(const race_rec& r) {
-    if (r.line) return mg_site{r.file, r.line}.str();
+    if (r.site) return race_sites[r.site - 1].str();
     Dl_info info{};
     char b[48];
     std::snprintf(b, sizeof b, "{pc:%lx}", dladdr(r.pc, &info) && info.dli_fbase
@@ -497,7 +511,15 @@ inline std::string shared_offset(size_t at) {
          "__syncthreads between (the GPU may run the two in either order)");
 }
 
-MG_UNCHECKED inline void race_access(const void* p, size_t n, bool write, const void* pc) {
+// Whether the access at p is outside shared memory (most are: the quick test in every hook).
+MG_UNCHECKED inline bool race_outside(const void* p) {
+    const uintptr_t a = (uintptr_t)p;
+    return a - (uintptr_t)dynamic_smem >= dynamic_smem_bytes &&
+           a - (uintptr_t)static_smem >= static_smem_used;
+}
+
+MG_UNCHECKED __attribute__((noinline)) inline void race_access(const void* p, size_t n,
+                                                              bool write, const void* pc) {
     if (!cur || !threads) return;
     const unsigned char* c = (const unsigned char*)p;
     size_t at;
@@ -509,7 +531,7 @@ MG_UNCHECKED inline void race_access(const void* p, size_t n, bool write, const 
         return;                       // not shared memory
     const int tid = cur->linear;
     const unsigned sw = cur->syncwarps;
-    const race_rec now{bar_gen, pc, sw, cur->proxy_fences, tid, model_at.file, model_at.line};
+    const race_rec now{bar_gen, pc, sw, cur->proxy_fences, tid, race_site()};
     for (size_t i = 0; i < n && at + i < race_n; ++i) {
         race_cell& x = race_cells[at + i];
         if (async_proxy_read && x.w.gen >= block_gen && x.w.tid >= 0 &&
@@ -1243,15 +1265,22 @@ extern "C" MG_EXPORT void mg_set_lead(int on) { mg::lead = on != 0; }
 #ifdef MG_RACECHECK
 // The hooks -fsanitize=thread calls (GCC's builtin signatures; no ThreadSanitizer runtime
 // is linked): shared accesses go to mg::race_access, everything else returns at once.
+#define MG_TSAN_HOOK(name, n, write)                                                          \
+    extern "C" MG_UNCHECKED void name(void* p) {                                              \
+        if (!mg::race_outside(p)) mg::race_access(p, n, write, __builtin_return_address(0));  \
+    }
 #define MG_TSAN_SIZE(n)                                                                       \
-    extern "C" MG_UNCHECKED void __tsan_read##n(void* p) { mg::race_access(p, n, false, __builtin_return_address(0)); } \
-    extern "C" MG_UNCHECKED void __tsan_write##n(void* p) { mg::race_access(p, n, true, __builtin_return_address(0)); } \
-    extern "C" MG_UNCHECKED void __tsan_unaligned_read##n(void* p) { mg::race_access(p, n, false, __builtin_return_address(0)); } \
-    extern "C" MG_UNCHECKED void __tsan_unaligned_write##n(void* p) { mg::race_access(p, n, true, __builtin_return_address(0)); }
+    MG_TSAN_HOOK(__tsan_read##n, n, false) MG_TSAN_HOOK(__tsan_write##n, n, true)              \
+    MG_TSAN_HOOK(__tsan_unaligned_read##n, n, false) MG_TSAN_HOOK(__tsan_unaligned_write##n, n, true)
 MG_TSAN_SIZE(1) MG_TSAN_SIZE(2) MG_TSAN_SIZE(4) MG_TSAN_SIZE(8) MG_TSAN_SIZE(16)
 #undef MG_TSAN_SIZE
-extern "C" MG_UNCHECKED void __tsan_read_range(void* p, unsigned long n) { mg::race_access(p, n, false, __builtin_return_address(0)); }
-extern "C" MG_UNCHECKED void __tsan_write_range(void* p, unsigned long n) { mg::race_access(p, n, true, __builtin_return_address(0)); }
+#undef MG_TSAN_HOOK
+extern "C" MG_UNCHECKED void __tsan_read_range(void* p, unsigned long n) {
+    if (!mg::race_outside(p)) mg::race_access(p, n, false, __builtin_return_address(0));
+}
+extern "C" MG_UNCHECKED void __tsan_write_range(void* p, unsigned long n) {
+    if (!mg::race_outside(p)) mg::race_access(p, n, true, __builtin_return_address(0));
+}
 extern "C" void __tsan_init() {}
 extern "C" void __tsan_func_entry(void*) {}
 extern "C" void __tsan_func_exit(void*) {}

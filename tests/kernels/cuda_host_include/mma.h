@@ -160,12 +160,14 @@ inline void mma_sync(fragment<accumulator, M, N, K, TD, void>& d,
                 mg::fail("wmma::mma_sync: lane " + std::to_string(l) + " holds other fragments than "
                          "lane 0 (this model keeps the whole tile in every lane; a kernel whose "
                          "lanes differ relies on a distribution CUDA does not specify)");
+        double A[M * K], B[K * N];  // each element converted once, not once a product
+        for (int i = 0; i < M * K; ++i) A[i] = detail::to_float(a0.x[i]);
+        for (int i = 0; i < K * N; ++i) B[i] = detail::to_float(b0.x[i]);
         float out[M * N];
         for (int r = 0; r < M; ++r)
             for (int col = 0; col < N; ++col) {
                 double s = detail::to_float(c0.x[r * N + col]);
-                for (int k = 0; k < K; ++k)
-                    s += (double)detail::to_float(a0.x[r * K + k]) * detail::to_float(b0.x[k * N + col]);
+                for (int k = 0; k < K; ++k) s += A[r * K + k] * B[k * N + col];
                 out[r * N + col] = (float)s;
             }
         for (int l = 0; l < 32; ++l) {
