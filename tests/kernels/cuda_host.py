@@ -42,9 +42,11 @@ INCLUDE = Path(__file__).with_name("cuda_host_include")
 # what HEADER includes of ours, and INCLUDE (part of every build's cache key)
 _INCLUDED = [HEADER, Path(__file__).resolve().parents[2] / "kernels" / "convert.cuh",
              *sorted(INCLUDE.glob("*.h"))]
+_HEADERS = "".join(h.read_text() for h in _INCLUDED)
 _CACHE = Path(tempfile.gettempdir()) / f"minigrad-cuda-host-{os.getuid()}"
 _lock = threading.Lock()
 _libraries: dict = {}  # digest -> ctypes library, one g++ run per source and process
+_modules: dict = {}  # (source, flags, name expressions) -> (library, entry symbols)
 
 _KERNEL_NAME = re.compile(r'extern\s+"C"\s+void\s+(\w+)\s*\(')
 _MARK = "mg_cuda_host_kernels_begin"
@@ -87,10 +89,16 @@ def _gxx(args, what):
     return result.stdout
 
 
+#: The g++ flags of every kernel build, before the source's own (:func:`_flags`); the header
+#: is precompiled with them (:func:`precompiled_header`). INCLUDE is searched first: its
+#: mma.h and cuda_fp16.h, not the CUDA toolkit's.
+BUILD_FLAGS = [*_CXXFLAGS, f"-I{INCLUDE}", *(_RACECHECK_FLAGS if RACECHECK else [])]
+
+
 def _flags(options) -> list[str]:
-    """NVRTC options -> g++ flags: -D and -I kept, the rest (architecture, --std) ours, and
-    INCLUDE searched first (its mma.h and cuda_fp16.h, not the CUDA toolkit's)."""
-    return [f"-I{INCLUDE}", *(o for o in options if o.startswith(("-D", "-I")))]
+    """NVRTC options -> the source's own g++ flags: its -D and -I (the rest, architecture
+    and --std, are ours: BUILD_FLAGS)."""
+    return [o for o in options if o.startswith(("-D", "-I"))]
 
 
 def _static_shared(source: str) -> str:
@@ -135,8 +143,15 @@ def _kernel_names(source: str, flags: list[str]) -> list[str]:
 
 def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
     """(the library, kernel name -> its entry's symbol) for ``source``: one entry
-    ``mg_entry_<i>`` per kernel (extern "C" functions and ``name_expressions``)."""
-    flags = _flags(options) + (_RACECHECK_FLAGS if RACECHECK else [])
+    ``mg_entry_<i>`` per kernel (extern "C" functions and ``name_expressions``). A source
+    built before in this process costs nothing: not even the preprocessor run that names
+    its kernels."""
+    flags = [*BUILD_FLAGS, *_flags(options)]
+    key = (source, tuple(flags), tuple(name_expressions))
+    with _lock:
+        module = _modules.get(key)
+    if module is not None:
+        return module
     source = _DYNAMIC_SHARED.sub(r"\1* \2 = reinterpret_cast<\1*>(mg::dynamic_smem);", source)
     source = _static_shared(source)
     names = list(dict.fromkeys(_kernel_names(source, flags) + list(name_expressions)))
@@ -144,28 +159,50 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
         f'extern "C" MG_EXPORT int mg_entry_{i}(const unsigned* g, const unsigned* b, size_t m, '
         f"void** a, unsigned long long s, char* sig, size_t n) {{ return mg::entry(&{name}, "
         f"g, b, m, a, s, sig, n); }}\n" for i, name in enumerate(names))
-    text = f'#include "{HEADER}"\n#line 1 "kernel"\n{source}\n{entries}'
-    headers = "".join(h.read_text() for h in _INCLUDED)
-    digest = hashlib.sha256((headers + text + repr(flags + _CXXFLAGS))
+    body = f'#line 1 "kernel"\n{source}\n{entries}'
+    digest = hashlib.sha256((_HEADERS + body + repr(flags))
                             .encode()).hexdigest()[:20]
     with _lock:
         lib = _libraries.get(digest)
         if lib is None:
-            _CACHE.mkdir(parents=True, exist_ok=True)
             so = _CACHE / f"{digest}.so"
             if not so.exists():
+                header = precompiled_header(BUILD_FLAGS)
                 cpp = _CACHE / f"{digest}.{os.getpid()}.cpp"
-                cpp.write_text(text)
+                cpp.write_text(f'#include "{header}"\n{body}')
                 tmp = _CACHE / f"{digest}.{os.getpid()}.so"
                 obj = _CACHE / f"{digest}.{os.getpid()}.o"
-                _gxx([*_CXXFLAGS, *flags, "-c", "-o", str(obj), str(cpp)], "the kernel source")
+                _gxx([*flags, "-c", "-o", str(obj), str(cpp)], "the kernel source")
                 _gxx(["-shared", "-Wl,-z,defs", "-o", str(tmp), str(obj)], "the kernel source")
                 obj.unlink()
                 os.replace(tmp, so)  # atomic: a parallel worker sees all or nothing
                 cpp.unlink()
             lib = _libraries[digest] = ctypes.CDLL(str(so))
-    lib.mg_error.restype = ctypes.c_char_p
-    return lib, {name: f"mg_entry_{i}" for i, name in enumerate(names)}
+        lib.mg_error.restype = ctypes.c_char_p
+        module = _modules[key] = lib, {name: f"mg_entry_{i}" for i, name in enumerate(names)}
+    return module
+
+
+def precompiled_header(flags) -> Path:
+    """The path to ``#include`` for cuda_host.h in builds with g++ ``flags`` (and a kernel's
+    own ``-D``s and ``-I``s after them: the header names none of their macros): a stub
+    that includes HEADER, beside HEADER precompiled with these flags (``.gch``, built on
+    first use and kept in the cache), which g++ reads instead of the stub. Parsing the
+    header is about half of a small kernel's build. Where g++ cannot use the ``.gch`` (a
+    flag that differs, another g++) it reads the stub: the same build, that much slower."""
+    flags = [f for f in flags if f not in ("-c", "-shared")]
+    digest = hashlib.sha256((_HEADERS + repr(flags)).encode()).hexdigest()[:20]
+    folder = _CACHE / f"pch-{digest}"
+    stub = folder / HEADER.name
+    if not stub.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{HEADER.name}.{os.getpid()}.gch"
+        _gxx([*flags, "-x", "c++-header", "-o", str(tmp), str(HEADER)], "cuda_host.h")
+        os.replace(tmp, folder / f"{HEADER.name}.gch")
+        part = folder / f"{HEADER.name}.{os.getpid()}"
+        part.write_text(f'#include "{HEADER}"\n')
+        os.replace(part, stub)  # last: a stub without its .gch would cost every build
+    return stub
 
 
 #: How the threads of a block take turns (cuda_host.h, "Execution model"): "lead" (a warp

@@ -14,10 +14,11 @@ the body with a ";" of its own, as here.)
 import re
 import shutil
 import subprocess
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+
+from tests.kernels.cuda_host import precompiled_header
 
 FLOAT16 = r"""
 #include <cuda_fp16.h>
@@ -101,13 +102,13 @@ def kernel_source(k, tag, types=None):
             f"    {refs}\n{k.operation};\n  }}\n}}\n}}\n")
 
 
-# The same kernels as host C++ (g++), to run their statements on the CPU: cuda_host.h (the
+# The same kernels as host C++ (g++), to run their statements on the CPU: after cuda_host.h (the
 # CUDA qualifiers, the math functions with float overloads, the intrinsics, as for the raw
 # kernels' host run), std's names for the bodies' math calls, and float16 over GCC's
 # _Float16 (round to nearest even, as __float2half_rn; double goes through float, as
 # CuPy's).
-HOST_PRELUDE = f'''
-#include "{Path(__file__).with_name("cuda_host.h")}"
+HOST_FLAGS = ["-O1", "-fno-fast-math", "-ffp-contract=off", "-fPIC"]  # cuda_host.h precompiled
+HOST_PRELUDE = '''
 #include <cstddef>
 using namespace std;
 ''' + r"""
@@ -142,11 +143,11 @@ def host_library(sources, tmp_path):
     import ctypes
 
     cpp = tmp_path / "elementwise_host.cpp"
-    cpp.write_text(HOST_PRELUDE + "\n".join(sources))
+    cpp.write_text(f'#include "{precompiled_header(HOST_FLAGS)}"' + HOST_PRELUDE
+                   + "\n".join(sources))
     lib = tmp_path / "elementwise_host.so"
-    result = subprocess.run([shutil.which("g++"), "-O1", "-fno-fast-math", "-ffp-contract=off",
-                             "-shared", "-fPIC", "-o", str(lib), str(cpp)],
-                            capture_output=True, text=True)
+    result = subprocess.run([shutil.which("g++"), *HOST_FLAGS, "-shared", "-o", str(lib),
+                             str(cpp)], capture_output=True, text=True)
     if result.returncode:
         raise RuntimeError(re.sub(r"\n+", "\n", result.stderr)[-4000:])
     return ctypes.CDLL(str(lib))

@@ -5,6 +5,7 @@ test_philox.py and test_spmv_floor.py (their ``cp`` fixture's "host" half) and, 
 minigrad's own RawModule (the softmax and cross-entropy rows), here."""
 import functools
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -360,6 +361,27 @@ def test_arguments_must_have_the_parameters_types(toy):
         f((1,), (1,), (np.int32(1), out))
     with pytest.raises(RuntimeError, match="CUDA allows 1 to 1024"):
         f((1,), (2048,), (np.int32(1), 2, 0.5, np.uint64(1), out))
+
+
+
+@pytest.mark.parametrize("which", ["kernels", "elementwise kernels"])
+def test_the_builds_read_cuda_host_h_precompiled(tmp_path, which):
+    """Half of a small kernel's build is parsing cuda_host.h, which every build reads
+    precompiled instead: g++ -H marks a precompiled header it uses with "!". Where g++ cannot
+    use it (another flag), it reads the header itself and nothing fails but the time, so
+    this is where that shows."""
+    from . import cuda_host, elementwise_cuda
+
+    flags = (cuda_host.BUILD_FLAGS if which == "kernels" else elementwise_cuda.HOST_FLAGS)
+    own = cuda_host._flags(["-DBM=64", "-DSTAGES=3", f"-I{_cuda.KERNEL_DIR}", "--std=c++17",
+                            "-arch=sm_80"])
+    assert own == ["-DBM=64", "-DSTAGES=3", f"-I{_cuda.KERNEL_DIR}"]
+    cpp = tmp_path / "k.cpp"
+    cpp.write_text(f'#include "{cuda_host.precompiled_header(flags)}"\nint k;\n')
+    result = subprocess.run(["g++", *flags, *own, "-H", "-fsyntax-only", str(cpp)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert re.match(r"! \S+/cuda_host\.h\.gch\n", result.stderr), result.stderr[:400]
 
 
 def _stream_case(rng):
