@@ -20,7 +20,8 @@ setup(
                   "minigrad.data": ["*.gz", "*.txt"]},
     install_requires=["numpy>=1.24", "numba>=0.58", "tqdm>=4.60"],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6.80", "scipy>=1.10", "ml_dtypes>=0.3",
+        "test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6.80", "scipy>=1.10",
+                 "ml_dtypes>=0.3",
                  "threadpoolctl>=3"],  # mg.set_num_threads is tested, not skipped
         "plot": ["matplotlib>=3.6"],
         "cuda": ["cupy-cuda12x>=13"],
