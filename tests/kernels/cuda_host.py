@@ -23,6 +23,7 @@ hgemm_wmma.cu run too. Not for: other inline PTX (a source with ``asm`` is refus
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import re
@@ -183,15 +184,21 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
     return module
 
 
+@functools.cache
+def _gxx_version() -> str:
+    return _gxx(["--version"], "its version")
+
+
 def precompiled_header(flags) -> Path:
     """The path to ``#include`` for cuda_host.h in builds with g++ ``flags`` (and a kernel's
     own ``-D``s and ``-I``s after them: the header names none of their macros): a stub
     that includes HEADER, beside HEADER precompiled with these flags (``.gch``, built on
     first use and kept in the cache), which g++ reads instead of the stub. Parsing the
     header is about half of a small kernel's build. Where g++ cannot use the ``.gch`` (a
-    flag that differs, another g++) it reads the stub: the same build, that much slower."""
+    flag that differs) it reads the stub: the same build, that much slower. The cache key
+    holds g++'s version, which the ``.gch`` is only good for."""
     flags = [f for f in flags if f not in ("-c", "-shared")]
-    digest = hashlib.sha256((_HEADERS + repr(flags)).encode()).hexdigest()[:20]
+    digest = hashlib.sha256((_HEADERS + repr(flags) + _gxx_version()).encode()).hexdigest()[:20]
     folder = _CACHE / f"pch-{digest}"
     stub = folder / HEADER.name
     if not stub.exists():
