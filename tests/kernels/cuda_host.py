@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -167,7 +168,10 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
         lib = _libraries.get(digest)
         if lib is None:
             so = _CACHE / f"{digest}.so"
-            if not so.exists():
+            if so.exists():
+                _used(so)
+            else:
+                prune_cache()
                 header = precompiled_header(BUILD_FLAGS)
                 cpp = _CACHE / f"{digest}.{os.getpid()}.cpp"
                 cpp.write_text(f'#include "{header}"\n{body}')
@@ -201,7 +205,9 @@ def precompiled_header(flags) -> Path:
     digest = hashlib.sha256((_HEADERS + repr(flags) + _gxx_version()).encode()).hexdigest()[:20]
     folder = _CACHE / f"pch-{digest}"
     stub = folder / HEADER.name
-    if not stub.exists():
+    if stub.exists():
+        _used(folder)
+    else:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f"{HEADER.name}.{os.getpid()}.gch"
         _gxx([*flags, "-x", "c++-header", "-o", str(tmp), str(HEADER)], "cuda_host.h")
@@ -210,6 +216,55 @@ def precompiled_header(flags) -> Path:
         part.write_text(f'#include "{HEADER}"\n')
         os.replace(part, stub)  # last: a stub without its .gch would cost every build
     return stub
+
+
+#: The build cache's size budget (MINIGRAD_CUDA_HOST_CACHE_MB, 1024 by default): every
+#: edit of cuda_host.h adds about 150 MB to it (a 50 MB .gch for each flag set, and the
+#: libraries).
+CACHE_BUDGET = int(os.environ.get("MINIGRAD_CUDA_HOST_CACHE_MB", "1024")) << 20
+_CACHE_ENTRY = re.compile(r"(?:[0-9a-f]{20}\.so|pch-[0-9a-f]{20})")
+
+
+def _used(path: Path):
+    """Mark a cache entry as used now (its mtime: what :func:`prune_cache` goes by)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # pruned by another process meanwhile
+
+
+_pruned = []
+
+
+def prune_cache(cache: Path | None = None, budget: int | None = None, idle: float = 3600):
+    """Keep the build cache under ``budget`` bytes (CACHE_BUDGET): past it, the entries (a
+    library, or a precompiled header's folder) least recently used go first, down to half
+    the budget, but none used in the last ``idle`` seconds (another process may be building
+    with it). Runs once a process, before its first build (and whenever called with a
+    ``cache``)."""
+    if cache is None:
+        if _pruned:
+            return
+        _pruned.append(True)
+    cache = _CACHE if cache is None else cache
+    budget = CACHE_BUDGET if budget is None else budget
+    entries = []
+    for e in cache.iterdir() if cache.is_dir() else ():
+        if _CACHE_ENTRY.fullmatch(e.name):
+            try:
+                files = list(e.iterdir()) if e.is_dir() else [e]
+                entries.append((e.stat().st_mtime, sum(f.stat().st_size for f in files), e))
+            except OSError:
+                pass  # pruned by another process meanwhile
+    total = sum(size for _, size, _ in entries)
+    if total <= budget:
+        return
+    now = time.time()
+    for mtime, size, e in sorted(entries):
+        if total <= budget // 2 or now - mtime < idle:
+            break
+        shutil.rmtree(e, ignore_errors=True) if e.is_dir() else e.unlink(missing_ok=True)
+        total -= size
 
 
 #: How the threads of a block take turns (cuda_host.h, "Execution model"): "lead" (a warp

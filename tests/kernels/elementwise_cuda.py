@@ -178,13 +178,15 @@ _LIBRARIES = {}  # host C++ text -> ctypes library: one g++ run per kernel and p
 
 
 def _compiled(source):
-    """The library of one host kernel's ``source``, compiled on first use."""
+    """The library of one host kernel's ``source``, compiled on first use (its files
+    removed once it is loaded)."""
     lib = _LIBRARIES.get(source)
     if lib is None:
         import tempfile
         from pathlib import Path
 
-        lib = host_library([source], Path(tempfile.mkdtemp(prefix="mg-host-kernel-")))
+        with tempfile.TemporaryDirectory(prefix="mg-host-kernel-") as d:
+            lib = host_library([source], Path(d))
         _LIBRARIES[source] = lib
     return lib
 

@@ -4,8 +4,10 @@ themselves run on it in test_kernels_gpu.py, test_im2col.py, test_batchnorm_kern
 test_philox.py and test_spmv_floor.py (their ``cp`` fixture's "host" half) and, for
 minigrad's own RawModule (the softmax and cross-entropy rows), here."""
 import functools
+import os
 import re
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -382,6 +384,39 @@ def test_the_builds_read_cuda_host_h_precompiled(tmp_path, which):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert re.match(r"! \S+/cuda_host\.h\.gch\n", result.stderr), result.stderr[:400]
+
+
+
+def test_the_build_cache_keeps_to_its_budget(tmp_path):
+    """Past its budget the cache drops the least recently used libraries and precompiled
+    headers, down to half the budget, but never one used in the last hour."""
+    from .cuda_host import prune_cache
+
+    now = time.time()
+
+    def entry(name, mb, hours_ago):
+        path = tmp_path / name
+        if name.startswith("pch-"):
+            path.mkdir()
+            (path / "cuda_host.h").write_text("stub")
+            (path / "cuda_host.h.gch").write_bytes(bytes(mb << 20))
+        else:
+            path.write_bytes(bytes(mb << 20))
+        os.utime(path, (now - 3600 * hours_ago,) * 2)
+        return path
+
+    oldest = entry("pch-" + "a" * 20, 4, 30)
+    old = entry("b" * 20 + ".so", 2, 20)
+    kept = entry("c" * 20 + ".so", 1, 10)
+    busy = entry("pch-" + "d" * 20, 4, 0.5)       # in use: kept, whatever its age rank
+    other = entry("e" * 20 + ".123.so", 8, 40)    # another process's build in progress
+    prune_cache(tmp_path, budget=12 << 20)
+    assert [p.exists() for p in (oldest, old, kept, busy, other)] == [True] * 5  # 11 MiB +
+    prune_cache(tmp_path, budget=11 << 20)  # just over: down to 5.5 MiB, the oldest first
+    assert [p.exists() for p in (oldest, old, kept, busy, other)] == [False, False, True,
+                                                                      True, True]
+    prune_cache(tmp_path, budget=1 << 20)   # far over: all but what is in use
+    assert [p.exists() for p in (kept, busy, other)] == [False, True, True]
 
 
 def _stream_case(rng):
