@@ -511,24 +511,21 @@ inline std::string shared_offset(size_t at) {
          "__syncthreads between (the GPU may run the two in either order)");
 }
 
-// Whether the access at p is outside shared memory (most are: the quick test in every hook).
-MG_UNCHECKED inline bool race_outside(const void* p) {
+// The byte at p as an index into race_cells (dynamic shared bytes, then the static ones), or
+// NOT_SHARED (most accesses: the quick test in every hook).
+constexpr size_t NOT_SHARED = ~size_t(0);
+MG_UNCHECKED inline size_t race_offset(const void* p) {
     const uintptr_t a = (uintptr_t)p;
-    return a - (uintptr_t)dynamic_smem >= dynamic_smem_bytes &&
-           a - (uintptr_t)static_smem >= static_smem_used;
+    if (a - (uintptr_t)dynamic_smem < dynamic_smem_bytes) return a - (uintptr_t)dynamic_smem;
+    if (a - (uintptr_t)static_smem < static_smem_used)
+        return dynamic_smem_bytes + (a - (uintptr_t)static_smem);
+    return NOT_SHARED;
 }
 
-MG_UNCHECKED __attribute__((noinline)) inline void race_access(const void* p, size_t n,
-                                                              bool write, const void* pc) {
+// An access of n bytes from race_cells' byte `at` (race_offset), by the instruction at pc.
+MG_UNCHECKED __attribute__((noinline)) inline void race_access(size_t at, size_t n, bool write,
+                                                              const void* pc) {
     if (!cur || !threads) return;
-    const unsigned char* c = (const unsigned char*)p;
-    size_t at;
-    if (dynamic_smem && c >= dynamic_smem && c < dynamic_smem + dynamic_smem_bytes)
-        at = size_t(c - dynamic_smem);
-    else if (c >= static_smem && c < static_smem + static_smem_used)
-        at = dynamic_smem_bytes + size_t(c - static_smem);
-    else
-        return;                       // not shared memory
     const int tid = cur->linear;
     const unsigned sw = cur->syncwarps;
     const race_rec now{bar_gen, pc, sw, cur->proxy_fences, tid, race_site()};
@@ -1267,7 +1264,8 @@ extern "C" MG_EXPORT void mg_set_lead(int on) { mg::lead = on != 0; }
 // is linked): shared accesses go to mg::race_access, everything else returns at once.
 #define MG_TSAN_HOOK(name, n, write)                                                          \
     extern "C" MG_UNCHECKED void name(void* p) {                                              \
-        if (!mg::race_outside(p)) mg::race_access(p, n, write, __builtin_return_address(0));  \
+        const size_t at = mg::race_offset(p);                                                 \
+        if (at != mg::NOT_SHARED) mg::race_access(at, n, write, __builtin_return_address(0)); \
     }
 #define MG_TSAN_SIZE(n)                                                                       \
     MG_TSAN_HOOK(__tsan_read##n, n, false) MG_TSAN_HOOK(__tsan_write##n, n, true)              \
@@ -1276,10 +1274,12 @@ MG_TSAN_SIZE(1) MG_TSAN_SIZE(2) MG_TSAN_SIZE(4) MG_TSAN_SIZE(8) MG_TSAN_SIZE(16)
 #undef MG_TSAN_SIZE
 #undef MG_TSAN_HOOK
 extern "C" MG_UNCHECKED void __tsan_read_range(void* p, unsigned long n) {
-    if (!mg::race_outside(p)) mg::race_access(p, n, false, __builtin_return_address(0));
+    const size_t at = mg::race_offset(p);
+    if (at != mg::NOT_SHARED) mg::race_access(at, n, false, __builtin_return_address(0));
 }
 extern "C" MG_UNCHECKED void __tsan_write_range(void* p, unsigned long n) {
-    if (!mg::race_outside(p)) mg::race_access(p, n, true, __builtin_return_address(0));
+    const size_t at = mg::race_offset(p);
+    if (at != mg::NOT_SHARED) mg::race_access(at, n, true, __builtin_return_address(0));
 }
 extern "C" void __tsan_init() {}
 extern "C" void __tsan_func_entry(void*) {}

@@ -201,7 +201,6 @@ def precompiled_header(flags) -> Path:
     header is about half of a small kernel's build. Where g++ cannot use the ``.gch`` (a
     flag that differs) it reads the stub: the same build, that much slower. The cache key
     holds g++'s version, which the ``.gch`` is only good for."""
-    flags = [f for f in flags if f not in ("-c", "-shared")]
     digest = hashlib.sha256((_HEADERS + repr(flags) + _gxx_version()).encode()).hexdigest()[:20]
     folder = _CACHE / f"pch-{digest}"
     stub = folder / HEADER.name

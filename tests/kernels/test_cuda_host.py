@@ -365,7 +365,6 @@ def test_arguments_must_have_the_parameters_types(toy):
         f((1,), (2048,), (np.int32(1), 2, 0.5, np.uint64(1), out))
 
 
-
 @pytest.mark.parametrize("which", ["kernels", "elementwise kernels"])
 def test_the_builds_read_cuda_host_h_precompiled(tmp_path, which):
     """Half of a small kernel's build is parsing cuda_host.h, which every build reads
@@ -384,7 +383,6 @@ def test_the_builds_read_cuda_host_h_precompiled(tmp_path, which):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert re.match(r"! \S+/cuda_host\.h\.gch\n", result.stderr), result.stderr[:400]
-
 
 
 def test_the_build_cache_keeps_to_its_budget(tmp_path):
