@@ -3,6 +3,8 @@ r"""Our own CUDA kernels, callable on raw CuPy arrays, and their NumPy twins.
 =================================================  ========================================
 ``spmv_csr(indptr, indices, data, x, out=None)``   CSR x vector: CSR-vector (G lanes per
                                                    row) or merge path, chosen by row lengths
+``spmv_plan(indptr, indices, dtype)``              that choice and the partition, made once
+                                                   for a matrix (``spmv_csr(..., plan=)``)
 ``spmm_csr(indptr, indices, data, B, out=None)``   CSR x dense matrix
 ``compress_24(W) -> (values, metadata)``           pack a 2:4 sparse fp16/bf16 matrix
 ``mm_24(values, metadata, B, out=None)``           2:4 sparse x dense on sparse tensor cores
@@ -40,6 +42,7 @@ array([[40.]], dtype=float32)
 from . import reference
 from ._cuda import (
     WGMMA_MIN_OUTPUT,
+    SpmvPlan,
     bn_channel_sums,
     col2im,
     compress_24,
@@ -50,6 +53,7 @@ from ._cuda import (
     mm_24_wgmma,
     spmm_csr,
     spmv_csr,
+    spmv_plan,
     use_vendor,
     vendor_enabled,
     wgmma_worth_it,
@@ -57,6 +61,8 @@ from ._cuda import (
 
 __all__ = [
     "spmv_csr",
+    "spmv_plan",
+    "SpmvPlan",
     "spmm_csr",
     "compress_24",
     "mm_24",

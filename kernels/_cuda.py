@@ -13,6 +13,7 @@ Every launcher names the NumPy reference it must equal (``minigrad.kernels.refer
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import glob
 import os
@@ -153,11 +154,15 @@ def _require_device(**arrays):
     _backend.cupy()
 
 
+def _address(a) -> int:
+    """The address of ``a``'s first element (CuPy or NumPy)."""
+    # (NumPy first: .data of a NumPy array is a memoryview, with no .ptr)
+    return a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
+
+
 def _aligned(a, nbytes=16) -> bool:
     """Whether ``a``'s first element sits on an ``nbytes`` boundary (CuPy or NumPy)."""
-    # (NumPy first: .data of a NumPy bfloat16 array is a memoryview that raises)
-    address = a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
-    return address % nbytes == 0
+    return _address(a) % nbytes == 0
 
 
 # --------------------------------------------------------------------------------- Philox
@@ -188,7 +193,7 @@ _TAG = {**_TN, "float16": "f16", "bfloat16": "bf16"}
 
 
 def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row=None,
-             rows_per_group=1, prefetch=False, pipeline=None, stream_nnz=None):
+             rows_per_group=1, prefetch=False, pipeline=None, stream_nnz=None, plan=None):
     r"""y = A x for a CSR matrix A (int32 ``indptr``/``indices``, float32/float64 ``data``).
 
     ``method``: ``"vector"`` (spmv_csr.cu, G lanes per row), ``"merge"`` (spmv_csr_merge.cu,
@@ -211,6 +216,13 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     prefetch. Measured on an H200 (stop 30, 16M nonzeros, 8-24 a row): banded columns
     0.061 against 0.075 ms (cuSPARSE 0.054), uniform columns 0.132 against 0.129 ms
     (cuSPARSE 0.132); with R = 2 it was slower than R = 2 alone.
+
+    ``plan``: a :class:`SpmvPlan` from :func:`spmv_plan` for this ``indptr``, which fixes
+    ``method``, ``threads_per_row`` and ``stream_nnz`` (leave them None) and holds what the
+    row pointers alone decide, so that a matrix multiplied many times pays for it once.
+    Without one, each call makes its own (a device sync for ``method=None``, a partition
+    for "stream", the merge-path search for "merge").
+
     Must equal ``reference.spmv_csr_vector`` / ``reference.spmv_csr_merge`` /
     ``reference.spmv_csr_stream``.
 
@@ -220,15 +232,19 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
     checks it; here such a matrix gives undefined results (reads outside ``x``).
     """
     n_rows, nnz, n_cols = validate_csr("spmv_csr", indptr, indices, data, x, out=out)
-    validate_spmv_method("spmv_csr", method)
-    validate_threads_per_row("spmv_csr", threads_per_row)
+    if plan is None:
+        _check_plan_options("spmv_csr", method, threads_per_row, stream_nnz)
+    elif not isinstance(plan, SpmvPlan):
+        raise TypeError(f"spmv_csr: plan must be a SpmvPlan from spmv_plan, got "
+                        f"{type(plan).__name__}")
+    elif (method, threads_per_row, stream_nnz) != (None, None, None):
+        raise ValueError("spmv_csr: plan= already fixes method, threads_per_row and "
+                         "stream_nnz; pass them to spmv_plan instead")
+    else:
+        plan.check("spmv_csr", indptr, nnz, data.dtype)
+        method = plan.method
     if rows_per_group not in reference.SPMV_ROWS_PER_GROUP:
         raise ValueError(f"spmv_csr: rows_per_group must be 1, 2 or 4, got {rows_per_group!r}")
-    if stream_nnz is not None and (stream_nnz not in reference.STREAM_NNZ_CHOICES
-                                   or method != "stream"):
-        raise ValueError("spmv_csr: stream_nnz is method='stream''s nonzeros a block, one of "
-                         f"{reference.STREAM_NNZ_CHOICES}; got {stream_nnz!r} with method="
-                         f"{method!r}")
     if pipeline is not None and not isinstance(pipeline, (bool, np.bool_)):
         raise ValueError(f"spmv_csr: pipeline must be True, False or None, got {pipeline!r}")
     if pipeline and method in ("merge", "stream"):
@@ -247,23 +263,21 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
         A = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
         out[...] = A @ x
         return out
-    if method is None:
-        method = "vector" if pipeline else reference.spmv_method_for(
-            nnz, n_rows, lambda: int(cp.diff(indptr).max()))
+    if plan is None:
+        plan = _spmv_plan(indptr, nnz, data.dtype, "vector" if pipeline and method is None
+                          else method, threads_per_row, stream_nnz)
     tn = _TN[dtype_name(data.dtype)]
-    if method == "stream":
-        G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, data.dtype)
-        per_block = stream_nnz or reference.STREAM_NNZ
-        row_block = reference.spmv_stream_row_blocks(indptr, nnz, cp, per_block)
+    G = plan.threads_per_row
+    if plan.method == "stream":
+        per_block = plan.stream_nnz
         defines = None if per_block == reference.STREAM_NNZ else {"STREAM_NNZ": per_block}
         kernel = get_kernel("spmv_csr_stream.cu", f"spmv_csr_stream_{tn}_g{G}", defines)
-        kernel((len(row_block) - 1,), (reference.STREAM_THREADS,),
-               (indptr, indices, data, x, out, row_block))
+        kernel((len(plan.row_block) - 1,), (reference.STREAM_THREADS,),
+               (indptr, indices, data, x, out, plan.row_block))
         return out
-    if method == "vector":
+    if plan.method == "vector":
         if pipeline is None:
             pipeline = rows_per_group == 1 and not prefetch
-        G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, data.dtype)
         vec = _aligned(data) and _aligned(indices)
         defines = {}
         if rows_per_group != 1:
@@ -281,20 +295,112 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
             grid = (reference.spmv_vector_grid(n_rows, G, rows_per_group),)
         kernel(grid, (reference.SPMV_BLOCK,), (_i32(n_rows), indptr, indices, data, x, out))
         return out
-    tile = reference.MERGE_THREADS * reference.MERGE_ITEMS
-    n_tiles = -(-(n_rows + nnz) // tile)
-    tile_row = cp.empty(n_tiles + 1, dtype=cp.int32)
+    n_tiles = len(plan.tile_row) - 1
     carry_row = cp.empty(n_tiles, dtype=cp.int32)
     carry_val = cp.empty(n_tiles, dtype=data.dtype)
-    search = get_kernel("spmv_csr_merge.cu", "spmv_csr_merge_search")
-    search((-(-(n_tiles + 1) // 256),), (256,),
-           (_i32(n_tiles), _i32(n_rows), _i32(nnz), indptr, tile_row))
     main = get_kernel("spmv_csr_merge.cu", f"spmv_csr_merge_{tn}")
     main((n_tiles,), (reference.MERGE_THREADS,),
-         (_i32(n_rows), _i32(nnz), indptr, indices, data, x, out, tile_row, carry_row, carry_val))
+         (_i32(n_rows), _i32(nnz), indptr, indices, data, x, out, plan.tile_row, carry_row,
+          carry_val))
     fixup = get_kernel("spmv_csr_merge.cu", f"spmv_csr_merge_fixup_{tn}")
     fixup((-(-n_tiles // 256),), (256,), (_i32(n_tiles), _i32(n_rows), carry_row, carry_val, out))
     return out
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SpmvPlan:
+    r"""What :func:`spmv_csr` works out from a CSR matrix's row pointers alone, made once by
+    :func:`spmv_plan` and passed back as ``plan=`` (cuSPARSE's SpMV preprocessing, in the
+    same spirit): the kernel (``method``), its lanes a row (``threads_per_row``, G; None for
+    "merge"), "stream"'s nonzeros a block (``stream_nnz``) and partition (``row_block``,
+    ``reference.spmv_stream_row_blocks``: a search over indptr, a few small launches), and
+    "merge"'s tile starts (``tile_row``, from the merge-path search kernel). A product with
+    a plan launches only its own kernels and reads nothing back.
+
+    A plan belongs to one ``indptr`` array (its address, row count and nnz are checked at
+    each use) and one value dtype (G depends on it). Like cuSPARSE's, it is not told when
+    that array's contents change: make a new one then."""
+
+    method: str
+    threads_per_row: int | None
+    stream_nnz: int | None
+    dtype: str
+    n_rows: int
+    nnz: int
+    indptr_address: int
+    row_block: object = None
+    tile_row: object = None
+
+    def check(self, fname, indptr, nnz, dtype):
+        """``ValueError`` unless this plan was made for ``indptr`` (the same array), ``nnz``
+        nonzeros and values of ``dtype``."""
+        got = (dtype_name(dtype), len(indptr) - 1, nnz, _address(indptr))
+        want = (self.dtype, self.n_rows, self.nnz, self.indptr_address)
+        if got != want:
+            raise ValueError(
+                f"{fname}: plan was made for another matrix: {self.dtype} values, "
+                f"{self.n_rows} rows, {self.nnz} nonzeros, indptr at {self.indptr_address:#x}; "
+                f"this call has {got[0]} values, {got[1]} rows, {got[2]} nonzeros, indptr at "
+                f"{got[3]:#x}")
+
+
+def spmv_plan(indptr, indices, dtype, *, method=None, threads_per_row=None, stream_nnz=None):
+    r"""A :class:`SpmvPlan` for :func:`spmv_csr` on the CSR matrix of ``indptr`` and
+    ``indices`` (int32 CuPy arrays) with values of ``dtype`` (float32 or float64); the
+    options mean what they mean to :func:`spmv_csr`, and ``method=None`` is decided here,
+    once (it reads the row lengths back when the mean row is short: one device sync).
+    ``minigrad.sparse`` keeps one per CSR pattern and dtype. Example::
+
+        plan = kernels.spmv_plan(indptr, indices, data.dtype)
+        for x in xs:
+            y = kernels.spmv_csr(indptr, indices, data, x, plan=plan)
+    """
+    check_array("spmv_plan", "indptr", indptr, 1, ("int32",))
+    check_array("spmv_plan", "indices", indices, 1, ("int32",))
+    if dtype_name(np.dtype(dtype)) not in _TN:
+        raise TypeError(f"spmv_plan: dtype must be float32 or float64, got {np.dtype(dtype)}")
+    if indptr.shape[0] < 1:
+        raise ValueError("spmv_plan: indptr must hold n_rows + 1 >= 1 entries, got none")
+    n_rows, nnz = indptr.shape[0] - 1, indices.shape[0]
+    if n_rows + nnz >= 2**31 - 1:
+        raise ValueError(f"spmv_plan: n_rows + nnz must fit in int32, got {n_rows} + {nnz}")
+    _check_plan_options("spmv_plan", method, threads_per_row, stream_nnz)
+    _require_device(indptr=indptr, indices=indices)
+    return _spmv_plan(indptr, nnz, np.dtype(dtype), method, threads_per_row, stream_nnz)
+
+
+def _check_plan_options(fname, method, threads_per_row, stream_nnz):
+    validate_spmv_method(fname, method)
+    validate_threads_per_row(fname, threads_per_row)
+    if stream_nnz is not None and (stream_nnz not in reference.STREAM_NNZ_CHOICES
+                                   or method != "stream"):
+        raise ValueError(f"{fname}: stream_nnz is method='stream''s nonzeros a block, one of "
+                         f"{reference.STREAM_NNZ_CHOICES}; got {stream_nnz!r} with method="
+                         f"{method!r}")
+
+
+def _spmv_plan(indptr, nnz, dtype, method, threads_per_row, stream_nnz) -> SpmvPlan:
+    """spmv_plan on checked arguments (a CuPy ``indptr``)."""
+    cp = _backend.cupy()
+    n_rows = len(indptr) - 1
+    if method is None:
+        method = reference.spmv_method_for(nnz, n_rows, lambda: int(cp.diff(indptr).max()))
+    G = None
+    if method != "merge":
+        G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, dtype)
+    row_block = tile_row = None
+    if method == "stream":
+        stream_nnz = stream_nnz or reference.STREAM_NNZ
+        row_block = reference.spmv_stream_row_blocks(indptr, nnz, cp, stream_nnz)
+    elif method == "merge" and n_rows:
+        tile = reference.MERGE_THREADS * reference.MERGE_ITEMS
+        n_tiles = -(-(n_rows + nnz) // tile)
+        tile_row = cp.empty(n_tiles + 1, dtype=cp.int32)
+        search = get_kernel("spmv_csr_merge.cu", "spmv_csr_merge_search")
+        search((-(-(n_tiles + 1) // 256),), (256,),
+               (_i32(n_tiles), _i32(n_rows), _i32(nnz), indptr, tile_row))
+    return SpmvPlan(method, G, stream_nnz, dtype_name(dtype), n_rows, nnz, _address(indptr),
+                    row_block, tile_row)
 
 
 _resident: dict = {}

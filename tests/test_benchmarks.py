@@ -3,6 +3,7 @@ tiny sizes (every section, every code path but CuPy's), gpu_kernels.py refusing 
 clear message. GPU time is scarce; a script that breaks on its first line must not cost it.
 """
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,49 @@ def test_profile_kinds_sort_kernel_names():
     assert P.kernel_kind("bn_sums1_f32") == "batch norm"
     assert P.kernel_kind("void cudnn::bn_fw_tr_1C11_kernel_NCHW<float>") == "batch norm"
     assert P.kernel_kind("cupy_add__float32") == "other"
+
+
+_STAND_IN_SPMV = r"""
+import json
+import os
+import sys
+import numpy as np
+import cupy
+import fakecupy_plugin  # noqa: F401
+import gpu_kernels as gk
+
+gk.cp = cupy                      # main() binds it on a GPU
+gk._spin = lambda us=150: None    # the GPU clock spin before each timing: nothing to wait for
+gk.spmv_case("banded 3k rows float32", "banded", 3000, 16, np.float32, 1)
+meta = dict(date="2026-11-29", device=dict(name="stand-in", compute_capability="80",
+                                           sm_count=4), versions={}, limits={},
+            results=gk.RESULTS)
+gk.write_markdown(__import__("pathlib").Path(sys.argv[1]), meta)
+print(json.dumps(gk.RESULTS))
+"""
+
+
+def test_the_spmv_section_runs_on_the_cupy_stand_in(tmp_path):
+    """gpu_kernels.py's SpMV section, every kernel and schedule it times, end to end on the
+    CuPy stand-in (tests/fakecupy: the kernels run by their own CUDA text on the host, CUDA
+    events by the host clock) at 3000 rows, through the markdown writer: code that only a
+    GPU session ran must not first fail there (stop 37's plan rows were tried this way)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "tests" / "fakecupy"), str(ROOT), str(BENCH),
+         os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", _STAND_IN_SPMV, str(tmp_path / "t.md")],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    rows = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [r for r in rows if "error" in r] == []
+    names = [r["name"].removeprefix("banded 3k rows float32 ") for r in rows]
+    assert names[:3] == ["floor (values + columns streamed, x gathered, no rows)", "vector",
+                         "merge"], names
+    assert {"stream", "stream nnz=512", "stream nnz=2048", "vector R=2 pipe=1"} <= set(names)
+    for r in rows:
+        assert r["rel_err"] < 1e-6 and r["time_ms"] > 0, r
+        if "auto_method" in r:  # a kernel's row: timed with its plan and without
+            assert r["time_without_plan_ms"] > 0 and r["nnz"] > 40_000, r
+    table = (tmp_path / "t.md").read_text()
+    assert table.count("| spmv | banded 3k rows float32 ") == len(rows)
+    assert "ms without a plan" in table

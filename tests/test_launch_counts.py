@@ -519,3 +519,30 @@ print(json.dumps({"calls": {str(k): v[0] for k, v in got.items()},
     assert 64 * 8 < out["min"] <= 64 * (1 << 14), out
     assert out["calls"] == {"8": ["mm_24"], "16384": ["mm_24_wgmma"]}, out
     assert max(out["errs"]) < 5e-3, out
+
+
+def test_a_csr_tensor_picks_its_spmv_kernel_once():
+    """A CSR tensor times a vector on CUDA: the first product converts the pattern to int32
+    (two copies) and decides the kernel from the row lengths (one read-back, kernels.
+    spmv_plan), and the pattern keeps both; every later product is the SpMV kernel alone.
+    Before the plan each product read the row lengths back (a device sync)."""
+    out = _run("""
+import json
+import numpy as np
+import minigrad as mg
+import count_launches as C
+rng = np.random.default_rng(0)
+dense = (rng.standard_normal((300, 200)) * (rng.random((300, 200)) < 0.05)).astype(np.float32)
+A = mg.tensor(dense).to("cuda").to_sparse_csr()
+x = mg.randn(200, device="cuda")
+first = C.count(lambda: A @ x)[0]
+later = [dict(C.count(lambda: A @ x)[0]) for _ in range(2)]
+y = (A @ x).cpu().numpy()
+err = float(np.abs(y - dense @ x.cpu().numpy()).max())
+print(json.dumps({"first": dict(first), "later": later, "err": err}))
+""")
+    kernel = {"kernel:spmv_csr_vector_f32_g4_vec": 1}
+    assert out["first"] == {"copy": 2, "func:diff": 1, "func:max": 1, "memcpy DtoH": 1,
+                            **kernel}, out
+    assert out["later"] == [kernel, kernel], out
+    assert out["err"] < 1e-5, out

@@ -117,6 +117,21 @@ class CSRPattern:
                                         xp.ascontiguousarray(self.col, dtype=xp.int32))
         return self._cache["int32"]
 
+    def spmv_plan(self, dtype):
+        """``kernels.spmv_plan`` of :meth:`int32_arrays` for values of ``dtype`` (CUDA): the
+        kernel for A x and what it needs from the row pointers, worked out on the first
+        product and kept, so that later ones launch only their kernels and read nothing
+        back. None when the sizes do not fit in int32."""
+        key = ("spmv_plan", np.dtype(dtype).name)
+        if key not in self._cache:
+            arrays = self.int32_arrays()
+            if arrays is not None:
+                from ..kernels import spmv_plan
+
+                arrays = spmv_plan(*arrays, dtype)
+            self._cache[key] = arrays
+        return self._cache[key]
+
     def to(self, device):
         if device_of(self.col) == device:
             return self

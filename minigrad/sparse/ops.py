@@ -100,9 +100,10 @@ def _spmm_forward(xp, pattern, data, B):
         if arrays is not None:
             from .. import kernels
 
-            f = kernels.spmv_csr if B.ndim == 1 else kernels.spmm_csr
-            return f(arrays[0], arrays[1], xp.ascontiguousarray(data),
-                     xp.ascontiguousarray(B))
+            data, B = xp.ascontiguousarray(data), xp.ascontiguousarray(B)
+            if B.ndim == 1:
+                return kernels.spmv_csr(*arrays, data, B, plan=pattern.spmv_plan(data.dtype))
+            return kernels.spmm_csr(*arrays, data, B)
     return spmm_reference(xp, crow, col, data, B)
 
 

@@ -84,12 +84,56 @@ def test_spmv_rejects_bad_options():
                        pipeline=True)
 
 
-_FAKE_SPMV_PIPELINE = r"""
+
+def test_spmv_plan_rejects_bad_arguments():
+    """spmv_plan checks what it is given as spmv_csr does, before it needs a device."""
+    indptr, indices, _ = _csr()
+    with pytest.raises(TypeError, match="spmv_plan: indptr must have dtype int32"):
+        K.spmv_plan(indptr.astype(np.int64), indices, np.float32)
+    with pytest.raises(TypeError, match="spmv_plan: dtype must be float32 or float64, got "
+                                        "float16"):
+        K.spmv_plan(indptr, indices, np.float16)
+    with pytest.raises(ValueError, match="spmv_plan: method must be"):
+        K.spmv_plan(indptr, indices, np.float32, method="fast")
+    with pytest.raises(ValueError, match="spmv_plan: stream_nnz is method='stream''s"):
+        K.spmv_plan(indptr, indices, np.float32, stream_nnz=512)
+    with pytest.raises(TypeError, match="indptr must be a CuPy array"):
+        K.spmv_plan(indptr, indices, np.float32)
+    with pytest.raises(TypeError, match="spmv_csr: plan must be a SpmvPlan from spmv_plan, "
+                                        "got dict"):
+        K.spmv_csr(indptr, indices, _csr()[2], np.ones(2, np.float32), plan={})
+
+
+# The stand-in tests below run a script in a subprocess (the stand-in takes the name
+# ``cupy``), each after this prelude.
+_STAND_IN = r"""
 import numpy as np
 import cupy
-import fakecupy_plugin  # noqa: F401  (the CSR-vector kernels by their NumPy twin)
+import fakecupy_plugin  # noqa: F401
 import minigrad.kernels as K
 from minigrad.kernels import _cuda, reference as ref
+
+
+def random_csr(rng, n_rows, lo, hi, dtype, n_cols=500):
+    "indptr, indices, data, x (NumPy): rows of lo to hi - 1 nonzeros, uniform columns"
+    lengths = rng.integers(lo, hi, n_rows)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    indices = rng.integers(0, n_cols, int(indptr[-1])).astype(np.int32)
+    data = rng.uniform(-1, 1, len(indices)).astype(dtype)
+    return indptr, indices, data, rng.uniform(-1, 1, n_cols).astype(dtype)
+"""
+
+
+def _on_the_stand_in(script):
+    """Run ``_STAND_IN + script`` on the CuPy stand-in (tests/fakecupy); it prints "ok"."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "tests" / "fakecupy"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", _STAND_IN + script], capture_output=True,
+                         text=True, env=env, cwd=ROOT, timeout=600)
+    assert out.stdout.strip() == "ok", out.stdout[-2000:] + out.stderr[-3000:]
+
+
+_FAKE_SPMV_PIPELINE = r"""
 
 launches, occupancy_queries = [], []
 get_kernel = _cuda.get_kernel
@@ -117,11 +161,7 @@ resident = 4 * 8  # the stand-in: 4 SMs, 2048 threads an SM
 rng = np.random.default_rng(0)
 for n_rows, R, dtype in ((40_000, 1, np.float32), (40_000, 2, np.float64), (300, 1, np.float32),
                          (1, 2, np.float32)):
-    lengths = rng.integers(3, 10, n_rows)
-    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-    indices = rng.integers(0, 500, int(indptr[-1])).astype(np.int32)
-    data = rng.uniform(-1, 1, len(indices)).astype(dtype)
-    x = rng.uniform(-1, 1, 500).astype(dtype)
+    indptr, indices, data, x = random_csr(rng, n_rows, 3, 10, dtype)
     want = ref.spmv_csr_vector(indptr, indices, data, x)
     G = ref.spmv_threads_per_row(indptr, dtype)
     d = [cupy.asarray(a) for a in (indptr, indices, data, x)]
@@ -171,19 +211,10 @@ def test_spmv_pipeline_launch_on_the_cupy_stand_in():
     """pipeline=True on the CuPy stand-in (tests/fakecupy, the kernels by their NumPy twin),
     in a subprocess: the SPMV_PIPE define, the persistent grid min(rows' blocks, SMs x
     resident blocks), the scalar fallback's one-step grid, the occupancy asked once."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "tests" / "fakecupy"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", _FAKE_SPMV_PIPELINE], capture_output=True,
-                         text=True, env=env, cwd=ROOT, timeout=300)
-    assert out.stdout.strip() == "ok", out.stdout[-2000:] + out.stderr[-3000:]
+    _on_the_stand_in(_FAKE_SPMV_PIPELINE)
 
 
 _FAKE_SPMV_STREAM = r"""
-import numpy as np
-import cupy
-import fakecupy_plugin  # noqa: F401  (the CSR-stream kernels by their NumPy twin)
-import minigrad.kernels as K
-from minigrad.kernels import _cuda, reference as ref
 
 launches = []
 get_kernel = _cuda.get_kernel
@@ -202,12 +233,8 @@ def spy(filename, name, defines=None, *args, **kwargs):
 _cuda.get_kernel = spy
 rng = np.random.default_rng(0)
 for n_rows, hi, dtype in ((9000, 25, np.float32), (700, 60, np.float64), (3, 1, np.float32)):
-    lengths = rng.integers(0, hi, n_rows)
-    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-    nnz = int(indptr[-1])
-    indices = rng.integers(0, 500, nnz).astype(np.int32)
-    data = rng.uniform(-1, 1, nnz).astype(dtype)
-    x = rng.uniform(-1, 1, 500).astype(dtype)
+    indptr, indices, data, x = random_csr(rng, n_rows, 0, hi, dtype)
+    nnz = len(indices)
     G = ref.spmv_threads_per_row(indptr, dtype)
     d = [cupy.asarray(a) for a in (indptr, indices, data, x)]
     launches.clear()
@@ -240,12 +267,67 @@ def test_spmv_stream_launch_on_the_cupy_stand_in():
     """method="stream" on the CuPy stand-in, in a subprocess: the kernel named by dtype and
     G, one block per STREAM_NNZ nonzeros, the row blocks the reference computes (each block
     of the twin writes only its own rows, so a wrong partition leaves NaNs)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "tests" / "fakecupy"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", _FAKE_SPMV_STREAM], capture_output=True,
-                         text=True, env=env, cwd=ROOT, timeout=300)
-    assert out.stdout.strip() == "ok", out.stdout[-2000:] + out.stderr[-3000:]
+    _on_the_stand_in(_FAKE_SPMV_STREAM)
 
+
+
+_FAKE_SPMV_PLAN = r"""
+
+rng = np.random.default_rng(1)
+for n_rows, hi, dtype in ((2000, 25, np.float32), (300, 70, np.float64), (0, 1, np.float32)):
+    indptr, indices, data, x = random_csr(rng, n_rows, 0, hi, dtype, 400)
+    nnz = len(indices)
+    d = [cupy.asarray(a) for a in (indptr, indices, data, x)]
+    for method, options in ((None, {}), ("vector", dict(threads_per_row=8)), ("merge", {}),
+                            ("stream", dict(stream_nnz=256))):
+        with cupy.counting() as made:
+            plan = K.spmv_plan(d[0], d[1], dtype, method=method, **options)
+        want = method or ref.choose_spmv_method(indptr)
+        assert plan.method == want, (plan.method, want)
+        # method=None reads the row lengths back only where the mean row is short
+        assert made.get("memcpy DtoH", 0) == (method is None and nnz < 24 * n_rows), made
+        y = cupy.full(n_rows, np.nan, dtype)
+        with cupy.counting() as used:
+            K.spmv_csr(*d, out=y, plan=plan)
+        # with a plan, a product launches its kernels and nothing else
+        assert all(k.startswith(f"kernel:spmv_csr_{want}_") for k in used), used
+        assert sum(used.values()) == (2 if want == "merge" else 1) * (n_rows > 0), used
+        alone = K.spmv_csr(*d, method=method, **options)
+        np.testing.assert_array_equal(y.get(), alone.get())  # the same kernel, the same bits
+        if n_rows:
+            twin = {"vector": ref.spmv_csr_vector, "merge": ref.spmv_csr_merge,
+                    "stream": ref.spmv_csr_stream}[want]
+            G = options.get("threads_per_row")
+            kw = {} if want == "merge" else dict(threads_per_row=G)
+            np.testing.assert_array_equal(y.get(), twin(indptr, indices, data, x, **kw))
+    if not nnz:
+        continue
+    # a plan is for one indptr array, nnz and dtype
+    other = cupy.asarray(indptr)
+    for args, kw, what in (((other, *d[1:]), {}, "indptr at"),
+                           ((*d[:2], d[2].astype(np.float32 if dtype == np.float64
+                                                 else np.float64),
+                             d[3].astype(np.float32 if dtype == np.float64
+                                         else np.float64)), {}, "values"),
+                           ((d[0], d[1][:nnz // 2], d[2][:nnz // 2], d[3]), {}, "nonzeros"),
+                           (d, dict(method="vector"), "already fixes method")):
+        try:
+            K.spmv_csr(*args, plan=plan, **kw)
+        except ValueError as e:
+            assert what in str(e) and ("another matrix" in str(e) or kw), str(e)
+        else:
+            raise AssertionError(f"no error for a plan misused ({what})")
+print("ok")
+"""
+
+
+def test_spmv_plan_on_the_cupy_stand_in():
+    """kernels.spmv_plan on the CuPy stand-in, in a subprocess: what a plan fixes (the
+    method None would pick; a row-length read-back only then, and only for short mean
+    rows), a product with it launching its kernels alone (no partition, no merge-path
+    search, no read-back), the bits of a product without one and of the NumPy twin, and a
+    clear error for a plan used with another matrix, dtype or nnz, or beside method=."""
+    _on_the_stand_in(_FAKE_SPMV_PLAN)
 
 def test_host_arrays_point_to_the_reference():
     indptr, indices, data = _csr()
