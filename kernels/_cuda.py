@@ -272,8 +272,9 @@ def spmv_csr(indptr, indices, data, x, out=None, *, method=None, threads_per_row
         per_block = plan.stream_nnz
         defines = None if per_block == reference.STREAM_NNZ else {"STREAM_NNZ": per_block}
         kernel = get_kernel("spmv_csr_stream.cu", f"spmv_csr_stream_{tn}_g{G}", defines)
-        kernel((len(plan.row_block) - 1,), (reference.STREAM_THREADS,),
-               (indptr, indices, data, x, out, plan.row_block))
+        row_block, nnz_block = plan.partition
+        kernel((len(row_block) - 1,), (reference.STREAM_THREADS,),
+               (indptr, indices, data, x, out, row_block, nnz_block))
         return out
     if plan.method == "vector":
         if pipeline is None:
@@ -312,8 +313,9 @@ class SpmvPlan:
     r"""What :func:`spmv_csr` works out from a CSR matrix's row pointers alone, made once by
     :func:`spmv_plan` and passed back as ``plan=`` (cuSPARSE's SpMV preprocessing, in the
     same spirit): the kernel (``method``), its lanes a row (``threads_per_row``, G; None for
-    "merge"), "stream"'s nonzeros a block (``stream_nnz``) and partition (``row_block``,
-    ``reference.spmv_stream_row_blocks``: a search over indptr, a few small launches), and
+    "merge"), "stream"'s nonzeros a block (``stream_nnz``) and partition (``partition``, the
+    arrays ``reference.spmv_stream_partition`` makes: a search over indptr, a gather and a
+    few small launches), and
     "merge"'s tile starts (``tile_row``, from the merge-path search kernel). A product with
     a plan launches only its own kernels and reads nothing back.
 
@@ -328,7 +330,7 @@ class SpmvPlan:
     n_rows: int
     nnz: int
     indptr_address: int
-    row_block: object = None
+    partition: tuple | None = None
     tile_row: object = None
 
     def check(self, fname, indptr, nnz, dtype):
@@ -388,10 +390,10 @@ def _spmv_plan(indptr, nnz, dtype, method, threads_per_row, stream_nnz) -> SpmvP
     G = None
     if method != "merge":
         G = threads_per_row or reference.threads_per_row_for(nnz, n_rows, dtype)
-    row_block = tile_row = None
+    partition = tile_row = None
     if method == "stream":
         stream_nnz = stream_nnz or reference.STREAM_NNZ
-        row_block = reference.spmv_stream_row_blocks(indptr, nnz, cp, stream_nnz)
+        partition = reference.spmv_stream_partition(indptr, nnz, cp, stream_nnz)
     elif method == "merge" and n_rows:
         tile = reference.MERGE_THREADS * reference.MERGE_ITEMS
         n_tiles = -(-(n_rows + nnz) // tile)
@@ -400,7 +402,7 @@ def _spmv_plan(indptr, nnz, dtype, method, threads_per_row, stream_nnz) -> SpmvP
         search((-(-(n_tiles + 1) // 256),), (256,),
                (_i32(n_tiles), _i32(n_rows), _i32(nnz), indptr, tile_row))
     return SpmvPlan(method, G, stream_nnz, dtype_name(dtype), n_rows, nnz, _address(indptr),
-                    row_block, tile_row)
+                    partition, tile_row)
 
 
 _resident: dict = {}

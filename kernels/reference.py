@@ -226,6 +226,15 @@ def spmv_stream_row_blocks(indptr, nnz, xp=np, nnz_per_block=STREAM_NNZ):
     return row_block
 
 
+def spmv_stream_partition(indptr, nnz, xp=np, nnz_per_block=STREAM_NNZ):
+    """``(row_block, nnz_block)``, the partition spmv_csr_stream.cu takes: the rows of
+    :func:`spmv_stream_row_blocks` and ``nnz_block = indptr[row_block]``, the first nonzero
+    of each block's run (its last is the next block's first), so that a block reads where
+    its nonzeros start together with its rows instead of after them."""
+    row_block = spmv_stream_row_blocks(indptr, nnz, xp, nnz_per_block)
+    return row_block, indptr[row_block]
+
+
 def spmv_csr_stream(indptr, indices, data, x, out=None, *, threads_per_row=None):
     r"""CSR-stream SpMV as ``spmv_csr_stream.cu`` sums it: each product rounded in the value
     type, lane l of the row's G lanes adding products l, l + G, ... in order, the G sums

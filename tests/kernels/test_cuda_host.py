@@ -421,21 +421,23 @@ def _stream_case(rng):
     n_rows, n_cols = 3000, 2000
     indptr, indices, data = random_csr(rng, n_rows, n_cols, regular_lengths(rng, n_rows, 12))
     x = rng.uniform(-1, 1, n_cols).astype(np.float32)
-    row_block = ref.spmv_stream_row_blocks(indptr, len(data), np, ref.STREAM_NNZ)
-    return (indptr, indices, data, x, row_block), n_rows
+    partition = ref.spmv_stream_partition(indptr, len(data), np, ref.STREAM_NNZ)
+    return (indptr, indices, data, x, *partition), n_rows
 
 
 @pytest.mark.parametrize("mutation, named", [
-    (("    __syncthreads();\n\n    constexpr int ROWS", "\n    constexpr int ROWS"), RACE),
+    (("    __syncthreads();\n\n    for (int base", "\n    for (int base"), RACE),
     (("sum = fold_lanes<T, G>(sum, 0xffffffffu);",
       "sum = fold_lanes<T, G / 2>(sum, 0xffffffffu);"), None),
-    (("k < e; k += STREAM_THREADS)", "k < e - 1; k += STREAM_THREADS)"), None),
+    (("if (k < e) prod[k - s]", "if (k < e - 1) prod[k - s]"), None),
+    (("a = next_a;", "a = next_a + 1;"), None),
 ])
 def test_a_broken_kernel_text_fails_against_its_twin(rng, mutation, named):
     """The host run tests the CUDA text: spmv_csr_stream.cu equals its twin, and each of
-    three deliberate bugs in it makes it differ (a shuffle tree one level short, the last
-    product of a block not staged) or is named (a missing barrier: a race)."""
-    (indptr, indices, data, x, row_block), n_rows = _stream_case(rng)
+    four deliberate bugs in it makes it differ (a shuffle tree one level short, the last
+    product of a block not staged, the row pointer loaded ahead for the next round off by
+    one) or is named (a missing barrier: a race)."""
+    (indptr, indices, data, x, row_block, nnz_block), n_rows = _stream_case(rng)
     want = ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=4)
     source = _cuda.kernel_source("spmv_csr_stream.cu")
     for text, broken in ((source, False), (source.replace(*mutation), True)):
@@ -443,7 +445,7 @@ def test_a_broken_kernel_text_fails_against_its_twin(rng, mutation, named):
         y = np.full(n_rows, np.nan, np.float32)
         launch = functools.partial(HostRawModule(code=text).get_function("spmv_csr_stream_f32_g4"),
                                    (len(row_block) - 1,), (ref.STREAM_THREADS,),
-                                   (indptr, indices, data, x, y, row_block))
+                                   (indptr, indices, data, x, y, row_block, nnz_block))
         if broken and named:
             with pytest.raises(RuntimeError, match=named):
                 launch()
@@ -458,15 +460,16 @@ def test_modules_keep_their_own_static_shared_memory(rng):
     is one process-wide object by default, STB_GNU_UNIQUE; the larger build then wrote past
     the smaller build's array and crashed a test worker. The libraries are built without
     it, every symbol but the entry points hidden.)"""
-    (indptr, indices, data, x, _), n_rows = _stream_case(rng)
+    (indptr, indices, data, x, *_), n_rows = _stream_case(rng)
     want = ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=4)
     for nnz in (256, 1024):
         module = HostRawModule(code=_cuda.kernel_source("spmv_csr_stream.cu"),
                                options=_cuda.compile_options({"STREAM_NNZ": nnz}))
-        row_block = ref.spmv_stream_row_blocks(indptr, len(data), np, nnz)
+        row_block, nnz_block = ref.spmv_stream_partition(indptr, len(data), np, nnz)
         y = np.full(n_rows, np.nan, np.float32)
         module.get_function("spmv_csr_stream_f32_g4")(
-            (len(row_block) - 1,), (ref.STREAM_THREADS,), (indptr, indices, data, x, y, row_block))
+            (len(row_block) - 1,), (ref.STREAM_THREADS,),
+            (indptr, indices, data, x, y, row_block, nnz_block))
         np.testing.assert_array_equal(y, want)
 
 

@@ -224,8 +224,8 @@ def spy(filename, name, defines=None, *args, **kwargs):
     kernel = get_kernel(filename, name, defines, *args, **kwargs)
 
     def launch(grid, block, kargs):
-        launches.append((filename, name, tuple(grid), tuple(block), kargs[-1].get(),
-                         dict(defines or {})))
+        launches.append((filename, name, tuple(grid), tuple(block),
+                         (kargs[-2].get(), kargs[-1].get()), dict(defines or {})))
         return kernel(grid, block, kargs)
     return launch
 
@@ -240,21 +240,23 @@ for n_rows, hi, dtype in ((9000, 25, np.float32), (700, 60, np.float64), (3, 1, 
     launches.clear()
     y = K.spmv_csr(*d, out=cupy.full(n_rows, np.nan, dtype), method="stream")
     np.testing.assert_array_equal(y.get(), ref.spmv_csr_stream(indptr, indices, data, x))
-    ((filename, name, grid, block, row_block, defines),) = launches
+    ((filename, name, grid, block, partition, defines),) = launches
     assert filename == "spmv_csr_stream.cu" and defines == {}
     assert name == f"spmv_csr_stream_{_cuda._TN[np.dtype(dtype).name]}_g{G}", name
     assert grid == (max(1, -(-nnz // ref.STREAM_NNZ)),) and block == (256,)
-    np.testing.assert_array_equal(row_block, ref.spmv_stream_row_blocks(indptr, nnz))
+    for got, want in zip(partition, ref.spmv_stream_partition(indptr, nnz), strict=True):
+        np.testing.assert_array_equal(got, want)
     for per_block in (256, 2048):  # STREAM_NNZ as a macro, and the partition made for it
         launches.clear()
         y = K.spmv_csr(*d, out=cupy.full(n_rows, np.nan, dtype), method="stream",
                        stream_nnz=per_block)
         np.testing.assert_array_equal(y.get(), ref.spmv_csr_stream(indptr, indices, data, x))
-        ((_, _, grid, _, row_block, defines),) = launches
+        ((_, _, grid, _, partition, defines),) = launches
         assert defines == {"STREAM_NNZ": per_block}
         assert grid == (max(1, -(-nnz // per_block)),)
-        np.testing.assert_array_equal(row_block,
-                                      ref.spmv_stream_row_blocks(indptr, nnz, np, per_block))
+        for got, want in zip(partition, ref.spmv_stream_partition(indptr, nnz, np, per_block),
+                             strict=True):
+            np.testing.assert_array_equal(got, want)
     y = K.spmv_csr(*d, method="stream", threads_per_row=32)
     assert launches[-1][1].endswith("_g32")
     np.testing.assert_array_equal(

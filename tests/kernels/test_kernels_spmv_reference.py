@@ -307,7 +307,10 @@ def test_stream_row_blocks_partition_the_rows(NNZ):
     for n_rows, _, lengths in _stream_cases(rng):
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
         nnz = int(indptr[-1])
-        rb = ref.spmv_stream_row_blocks(indptr, nnz, np, NNZ)
+        rb, nb = ref.spmv_stream_partition(indptr, nnz, np, NNZ)
+        np.testing.assert_array_equal(rb, ref.spmv_stream_row_blocks(indptr, nnz, np, NNZ))
+        np.testing.assert_array_equal(nb, indptr[rb])  # where each block's nonzeros start
+        assert nb.dtype == np.int32 and nb[-1] == nnz
         n_blocks = max(1, -(-nnz // NNZ))
         assert rb.dtype == np.int32 and len(rb) == n_blocks + 1
         assert rb[0] == 0 and rb[-1] == n_rows and np.all(np.diff(rb) >= 0)
@@ -324,22 +327,29 @@ def test_stream_row_blocks_partition_the_rows(NNZ):
 
 def _stream_kernel_transcription(indptr, indices, data, x, G, NNZ=ref.STREAM_NNZ):
     """spmv_csr_stream.cu line by line: each block's run staged as products (or not, past
-    STREAM_CAP = 2·NNZ), then its rows summed 256/G at a time by G lanes and the shuffle
-    tree."""
+    STREAM_CAP = 2·NNZ), a thread's first ITEMS = NNZ/256 + 1 at once and any others one at
+    a time, then its rows summed 256/G at a time by G lanes and the shuffle tree."""
     T = data.dtype.type
     n_rows = len(indptr) - 1
     y = np.full(n_rows, np.nan, dtype=data.dtype)
     written = np.zeros(n_rows, dtype=int)
-    rb = ref.spmv_stream_row_blocks(indptr, int(indptr[-1]), np, NNZ)
+    rb, nb = ref.spmv_stream_partition(indptr, int(indptr[-1]), np, NNZ)
     cap = 2 * NNZ
+    items = NNZ // ref.STREAM_THREADS + 1
     for b in range(len(rb) - 1):
         r0, r1 = int(rb[b]), int(rb[b + 1])
-        s, e = int(indptr[r0]), int(indptr[r1])
+        s, e = int(nb[b]), int(nb[b + 1])
         staged = e - s <= cap
         prod = np.full(cap, np.nan, dtype=data.dtype)
         if staged:
             for t in range(ref.STREAM_THREADS):
-                for k in range(s + t, e, ref.STREAM_THREADS):
+                ks = [s + t + i * ref.STREAM_THREADS for i in range(items)]
+                col = [indices[k] if k < e else 0 for k in ks]   # every load first,
+                val = [data[k] if k < e else T(0) for k in ks]
+                for i, k in enumerate(ks):                       # then every gather
+                    if k < e:
+                        prod[k - s] = T(val[i] * x[col[i]])
+                for k in range(s + t + items * ref.STREAM_THREADS, e, ref.STREAM_THREADS):
                     prod[k - s] = T(data[k] * x[indices[k]])
         rows_at_a_time = ref.STREAM_THREADS // G
         for base in range(r0, r1, rows_at_a_time):
