@@ -315,13 +315,13 @@ class SpmvPlan:
     same spirit): the kernel (``method``), its lanes a row (``threads_per_row``, G; None for
     "merge"), "stream"'s nonzeros a block (``stream_nnz``) and partition (``partition``, the
     arrays ``reference.spmv_stream_partition`` makes: a search over indptr, a gather and a
-    few small launches), and
-    "merge"'s tile starts (``tile_row``, from the merge-path search kernel). A product with
-    a plan launches only its own kernels and reads nothing back.
+    few small launches), and "merge"'s tile starts (``tile_row``, from the merge-path search
+    kernel). A product with a plan launches only its own kernels and reads nothing back.
 
-    A plan belongs to one ``indptr`` array (its address, row count and nnz are checked at
-    each use) and one value dtype (G depends on it). Like cuSPARSE's, it is not told when
-    that array's contents change: make a new one then."""
+    A plan belongs to one ``indptr`` array and one value dtype (G depends on it): each use
+    checks the array's address, its row count, nnz and the dtype. The plan holds the array,
+    so its memory cannot be freed and handed to another matrix while the plan lives. Like
+    cuSPARSE's, a plan is not told when that array's contents change: make a new one then."""
 
     method: str
     threads_per_row: int | None
@@ -329,7 +329,7 @@ class SpmvPlan:
     dtype: str
     n_rows: int
     nnz: int
-    indptr_address: int
+    indptr: object
     partition: tuple | None = None
     tile_row: object = None
 
@@ -337,11 +337,11 @@ class SpmvPlan:
         """``ValueError`` unless this plan was made for ``indptr`` (the same array), ``nnz``
         nonzeros and values of ``dtype``."""
         got = (dtype_name(dtype), len(indptr) - 1, nnz, _address(indptr))
-        want = (self.dtype, self.n_rows, self.nnz, self.indptr_address)
+        want = (self.dtype, self.n_rows, self.nnz, _address(self.indptr))
         if got != want:
             raise ValueError(
                 f"{fname}: plan was made for another matrix: {self.dtype} values, "
-                f"{self.n_rows} rows, {self.nnz} nonzeros, indptr at {self.indptr_address:#x}; "
+                f"{self.n_rows} rows, {self.nnz} nonzeros, indptr at {want[3]:#x}; "
                 f"this call has {got[0]} values, {got[1]} rows, {got[2]} nonzeros, indptr at "
                 f"{got[3]:#x}")
 
@@ -401,8 +401,8 @@ def _spmv_plan(indptr, nnz, dtype, method, threads_per_row, stream_nnz) -> SpmvP
         search = get_kernel("spmv_csr_merge.cu", "spmv_csr_merge_search")
         search((-(-(n_tiles + 1) // 256),), (256,),
                (_i32(n_tiles), _i32(n_rows), _i32(nnz), indptr, tile_row))
-    return SpmvPlan(method, G, stream_nnz, dtype_name(dtype), n_rows, nnz, _address(indptr),
-                    partition, tile_row)
+    return SpmvPlan(method, G, stream_nnz, dtype_name(dtype), n_rows, nnz, indptr, partition,
+                    tile_row)
 
 
 _resident: dict = {}
