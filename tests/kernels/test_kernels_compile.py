@@ -147,9 +147,15 @@ def test_nvcc_spmv_pipeline_compiles_without_spills(tmp_path, arch, defines):
 def test_nvcc_spmv_stream_compiles_without_spills(tmp_path, arch, nnz):
     """spmv_csr_stream.cu at the launcher's STREAM_NNZ settings: 10 kernels (2 types x 5
     group sizes), no spills, and the shared memory of STREAM_CAP = 2·STREAM_NNZ values (8
-    KiB for float, 16 KiB for double at 1024)."""
+    KiB for float, 16 KiB for double at 1024). At the default 1024 every kernel keeps to 32
+    registers, so an SM holds 8 blocks of 256 threads (its 65536 registers / 2048 threads):
+    the staging's loads in flight for 2048 threads."""
     proc = _compile(tmp_path, "spmv_csr_stream.cu", arch, f"-DSTREAM_NNZ={nnz} -Xptxas -v")
     spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
     assert len(spills) == 10 and all(st == ld == "0" for st, ld in spills), proc.stderr
     smem = sorted(int(b) for b in re.findall(r"(\d+) bytes smem", proc.stderr))
     assert smem == [8 * nnz] * 5 + [16 * nnz] * 5, smem
+    registers = [int(n) for n in re.findall(r"Used (\d+) registers", proc.stderr)]
+    assert len(registers) == 10
+    if nnz == 1024:
+        assert max(registers) <= 32, registers
