@@ -432,7 +432,7 @@ inline unsigned char* shared_pointer(unsigned a, size_t bytes, const char* what)
 // wgmma reads as its warpgroup's last thread to issue it, and again as the thread whose
 // wait_group retires it (it may read its operands until then); such an access is named by
 // the place in the kernel that calls the instruction (mg::model_at). Global memory is not
-// checked.
+// race-checked (nor by CUDA's racecheck); its bounds are (the memcheck, below).
 // The same records show a wgmma (the async proxy) reading a byte whose last write, by any
 // store of the generic proxy (st.shared, a plain store, a landed cp.async), has no
 // fence.proxy.async by its writing thread after it.
@@ -480,13 +480,15 @@ inline void race_prepare() {
 // Where an access was made: the place that calls a modelled instruction ("hgemm.cu line
 // 188"), else its code address as "{pc:<offset in its library>}" (cuda_host.py names the
 // source line).
-inline std::string race_where(const race_rec& r) {
-    if (r.site) return race_sites[r.site - 1].str();
+inline std::string code_place(const void* pc) {
     Dl_info info{};
     char b[48];
-    std::snprintf(b, sizeof b, "{pc:%lx}", dladdr(r.pc, &info) && info.dli_fbase
-                  ? (unsigned long)((const char*)r.pc - (const char*)info.dli_fbase) : 0ul);
+    std::snprintf(b, sizeof b, "{pc:%lx}", dladdr(pc, &info) && info.dli_fbase
+                  ? (unsigned long)((const char*)pc - (const char*)info.dli_fbase) : 0ul);
     return b;
+}
+inline std::string race_where(const race_rec& r) {
+    return r.site ? race_sites[r.site - 1].str() : code_place(r.pc);
 }
 
 // Where a shared byte is: "dynamic shared offset N" or "static shared offset N".
@@ -547,6 +549,76 @@ MG_UNCHECKED __attribute__((noinline)) inline void race_access(size_t at, size_t
         }
     }
 }
+
+// ------------------------------------------------------------------------------- memcheck
+// The same hooks see the kernel's global accesses. cuda_host.py copies a launch's array
+// arguments into one arena, each (or each group of overlapping ones) between red zones of
+// at least 256 bytes, at its own address modulo 256, and names their extents here
+// (mg_memcheck). An access inside the arena and not inside one argument's extent is out of
+// bounds, as compute-sanitizer's memcheck names it on a GPU: a read or write past the end
+// of an array, or before its start, lands in a red zone (or in another argument's bytes,
+// which is the one case not seen: an argument is only checked against its neighbours'
+// red zones). Memory that is no argument (the stack, the library's statics) is not
+// checked. The atomics and the cp.async model check their global addresses themselves
+// (their own accesses are not instrumented).
+struct mem_extent { uintptr_t lo, hi; int arg; };
+inline uintptr_t arena_lo = 0, arena_bytes = 0;
+inline std::vector<mem_extent> mem_extents;
+inline mem_extent mem_last{0, 0, -1};  // the extent of the last access: most follow in it
+
+[[noreturn]] inline void mem_report(uintptr_t a, size_t n, bool write, const std::string& where) {
+    const mem_extent* near = nullptr;
+    uintptr_t best = ~uintptr_t(0);
+    for (const mem_extent& e : mem_extents) {
+        const uintptr_t d = a + n <= e.lo ? e.lo - a : a >= e.hi ? a - e.hi + 1 : 0;
+        if (d < best) best = d, near = &e;
+    }
+    std::string what = "out-of-bounds global memory: this thread " +
+        std::string(write ? "wrote " : "read ") + std::to_string(n) + (n == 1 ? " byte" : " bytes") +
+        " (" + where + ")";
+    if (near)
+        what += " at offset " + std::to_string((long long)(a - near->lo)) + " of argument " +
+                std::to_string(near->arg) + ", which has " + std::to_string(near->hi - near->lo) +
+                " bytes";
+    fail(what);
+}
+
+// An access of n bytes at a, inside the arena: within one argument's extent, or reported.
+// (Past the quick test of the extent of the last access.)
+MG_UNCHECKED __attribute__((noinline)) inline void mem_access(uintptr_t a, size_t n, bool write,
+                                                             const void* pc, mg_site site) {
+    if (!cur) return;
+    for (const mem_extent& e : mem_extents)
+        if (a >= e.lo && a + n <= e.hi) {
+            mem_last = e;
+            return;
+        }
+    mem_report(a, n, write, site.line ? site.str() : code_place(pc));
+}
+
+MG_UNCHECKED inline bool mem_in_last(uintptr_t a, size_t n) {
+    return a - mem_last.lo < mem_last.hi - mem_last.lo && a + n <= mem_last.hi;
+}
+
+// Every instrumented access: shared memory to the racecheck, the arena to the memcheck.
+MG_UNCHECKED inline void checked_access(const void* p, size_t n, bool write, const void* pc) {
+    const uintptr_t a = (uintptr_t)p;
+    if (a - arena_lo < arena_bytes) {
+        if (!mem_in_last(a, n)) mem_access(a, n, write, pc, mg_site(nullptr, 0));
+        return;
+    }
+    const size_t at = race_offset(p);
+    if (at != NOT_SHARED) race_access(at, n, write, pc);
+}
+
+// A modelled instruction's (or an atomic's) global access, named by the kernel's place.
+MG_UNCHECKED inline void global_access(const void* p, size_t n, bool write, mg_site at) {
+    const uintptr_t a = (uintptr_t)p;
+    if (a - arena_lo < arena_bytes && !mem_in_last(a, n)) mem_access(a, n, write, nullptr, at);
+}
+#define MG_GLOBAL_ACCESS(p, n, write, at) mg::global_access(p, n, write, at)
+#else
+#define MG_GLOBAL_ACCESS(p, n, write, at) ((void)0)
 #endif
 
 // The warp-wide instruction `kind`, which the kernel calls at `at`: this lane's n operands
@@ -638,6 +710,7 @@ inline unsigned smem_u32(const void* p) { return mg::shared_address(p); }
 inline void cp_async_16(unsigned dst, const void* src, bool valid, mg_site at = mg_site()) {
     unsigned char* d = mg::shared_pointer(dst, 16, "cp.async");
     if (dst % 16) mg::fail("cp.async: shared address not 16-byte aligned");
+    if (valid) MG_GLOBAL_ACCESS(src, 16, false, at);  // (src-size 0 reads nothing)
     mg::model_at = at;
     std::memset(d, 0xff, 16);
     mg::model_at = mg_site(nullptr, 0);
@@ -1058,12 +1131,19 @@ inline void __threadfence() {}
 inline void __threadfence_block() {}
 
 // One OS thread runs every fiber: atomics are read-modify-writes.
-template <typename T> MG_UNCHECKED inline T atomicAdd(T* p, T v) { T old = *p; *p = old + v; return old; }
-template <typename T> MG_UNCHECKED inline T atomicSub(T* p, T v) { T old = *p; *p = old - v; return old; }
-template <typename T> MG_UNCHECKED inline T atomicExch(T* p, T v) { T old = *p; *p = v; return old; }
-template <typename T> MG_UNCHECKED inline T atomicMax(T* p, T v) { T old = *p; *p = max(old, v); return old; }
-template <typename T> MG_UNCHECKED inline T atomicMin(T* p, T v) { T old = *p; *p = min(old, v); return old; }
-template <typename T> MG_UNCHECKED inline T atomicCAS(T* p, T cmp, T v) {
+// (Each checks its address with the memcheck; the racecheck does not see them.)
+#define MG_ATOMIC(name, update)                                                              \
+    template <typename T> MG_UNCHECKED inline T name(T* p, T v, mg_site at = mg_site()) {    \
+        MG_GLOBAL_ACCESS(p, sizeof(T), true, at);                                            \
+        T old = *p;                                                                          \
+        *p = update;                                                                         \
+        return old;                                                                          \
+    }
+MG_ATOMIC(atomicAdd, old + v) MG_ATOMIC(atomicSub, old - v) MG_ATOMIC(atomicExch, v)
+MG_ATOMIC(atomicMax, max(old, v)) MG_ATOMIC(atomicMin, min(old, v))
+#undef MG_ATOMIC
+template <typename T> MG_UNCHECKED inline T atomicCAS(T* p, T cmp, T v, mg_site at = mg_site()) {
+    MG_GLOBAL_ACCESS(p, sizeof(T), true, at);
     T old = *p;
     if (old == cmp) *p = v;
     return old;
@@ -1264,8 +1344,7 @@ extern "C" MG_EXPORT void mg_set_lead(int on) { mg::lead = on != 0; }
 // is linked): shared accesses go to mg::race_access, everything else returns at once.
 #define MG_TSAN_HOOK(name, n, write)                                                          \
     extern "C" MG_UNCHECKED void name(void* p) {                                              \
-        const size_t at = mg::race_offset(p);                                                 \
-        if (at != mg::NOT_SHARED) mg::race_access(at, n, write, __builtin_return_address(0)); \
+        mg::checked_access(p, n, write, __builtin_return_address(0));                         \
     }
 #define MG_TSAN_SIZE(n)                                                                       \
     MG_TSAN_HOOK(__tsan_read##n, n, false) MG_TSAN_HOOK(__tsan_write##n, n, true)              \
@@ -1274,12 +1353,21 @@ MG_TSAN_SIZE(1) MG_TSAN_SIZE(2) MG_TSAN_SIZE(4) MG_TSAN_SIZE(8) MG_TSAN_SIZE(16)
 #undef MG_TSAN_SIZE
 #undef MG_TSAN_HOOK
 extern "C" MG_UNCHECKED void __tsan_read_range(void* p, unsigned long n) {
-    const size_t at = mg::race_offset(p);
-    if (at != mg::NOT_SHARED) mg::race_access(at, n, false, __builtin_return_address(0));
+    mg::checked_access(p, n, false, __builtin_return_address(0));
 }
 extern "C" MG_UNCHECKED void __tsan_write_range(void* p, unsigned long n) {
-    const size_t at = mg::race_offset(p);
-    if (at != mg::NOT_SHARED) mg::race_access(at, n, true, __builtin_return_address(0));
+    mg::checked_access(p, n, true, __builtin_return_address(0));
+}
+// The launch's arguments in the arena (cuda_host.py): [lo, lo + bytes), and n extents as
+// (lo, hi, argument) triples. bytes = 0: no memcheck.
+extern "C" MG_EXPORT void mg_memcheck(unsigned long long lo, unsigned long long bytes,
+                                      const unsigned long long* extents, int n) {
+    mg::arena_lo = lo;
+    mg::arena_bytes = bytes;
+    mg::mem_last = {0, 0, -1};
+    mg::mem_extents.clear();
+    for (int i = 0; i < n; ++i)
+        mg::mem_extents.push_back({extents[3 * i], extents[3 * i + 1], int(extents[3 * i + 2])});
 }
 extern "C" void __tsan_init() {}
 extern "C" void __tsan_func_entry(void*) {}

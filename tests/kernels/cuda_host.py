@@ -7,8 +7,9 @@ its first element (written in place), each scalar by value.
 
 What runs is the kernel's own text, every thread of every block (cuda_host.h: threads as
 fibers, blocks and threads in a seeded shuffled order, shared memory poisoned per block,
-barriers and warp collectives checked, and shared memory checked for races inside a
-barrier interval: ``RACECHECK``). What it adds to the launch: each argument is
+barriers and warp collectives checked, shared memory checked for races inside a
+barrier interval and global memory for accesses outside the arrays passed: ``RACECHECK``,
+the racecheck and the memcheck). What it adds to the launch: each argument is
 checked against the kernel's parameter type, where CuPy would pass the bytes it was given
 (an ``np.int64`` for an ``int`` parameter shifts every later argument on a GPU, silently);
 a Python int or float passes as CuPy passes it (int64, float64), so it fits only such a
@@ -67,8 +68,9 @@ _ASM = re.compile(r"\basm\s*(volatile\s*)?\(")
 _CXXFLAGS = ["-std=c++17", "-O1", "-fno-strict-aliasing", "-ffp-contract=off", "-fno-fast-math",
              "-U_FORTIFY_SOURCE", "-fvisibility=hidden", "-fvisibility-inlines-hidden",
              "-fno-gnu-unique", "-shared", "-fPIC", "-w"]
-#: Whether the host builds check shared memory for races inside a barrier interval
-#: (cuda_host.h, "racecheck"); MINIGRAD_CUDA_HOST_RACECHECK=0 leaves it out for a whole run.
+#: Whether the host builds check shared memory for races inside a barrier interval and
+#: global accesses for bounds (cuda_host.h, "racecheck" and "memcheck": one instrumented
+#: build); MINIGRAD_CUDA_HOST_RACECHECK=0 leaves both out for a whole run.
 RACECHECK = os.environ.get("MINIGRAD_CUDA_HOST_RACECHECK", "1") != "0"
 # g++'s ThreadSanitizer instrumentation, with cuda_host.h's hooks for its runtime: the
 # object is linked on its own, without libtsan (which cannot be loaded into a running
@@ -318,6 +320,64 @@ def _source_lines(lib, message: str) -> str:
     return _PC.sub(lambda m: lines.get(m[1], "line unknown"), message)
 
 
+#: Bytes of red zone around each argument in the memcheck's arena (cuda_host.h).
+RED_ZONE = 256
+
+
+def _extent(a) -> tuple[int, int]:
+    """[lo, hi): the bytes array ``a`` spans (any strides; empty for no elements)."""
+    ai = a.__array_interface__
+    lo = hi = _address(a)
+    itemsize = np.dtype(ai["typestr"]).itemsize
+    shape = ai["shape"]
+    if 0 in shape:
+        return lo, lo
+    strides = ai["strides"] or tuple(int(np.prod(shape[i + 1:], dtype=np.int64)) * itemsize
+                                     for i in range(len(shape)))
+    for n, st in zip(shape, strides):
+        lo += min(0, (n - 1) * st)
+        hi += max(0, (n - 1) * st)
+    return lo, hi + itemsize
+
+
+class _Arena:
+    """A launch's array arguments copied into one buffer for the memcheck (cuda_host.h):
+    arguments whose bytes overlap (an output that is an input, views of one array) form a
+    group and keep their overlap; each group lies between red zones of RED_ZONE bytes or
+    more, at its own address modulo 256 (alignment decides code paths). ``address[i]`` is
+    argument i's pointer there; ``extents`` the (lo, hi, i) the kernel may touch. Leaving
+    ``copy_back()`` returns every group whose bytes the kernel changed."""
+
+    def __init__(self, arrays: dict):
+        spans = sorted((*_extent(a), i) for i, a in arrays.items())
+        groups = []  # [lo, hi, [(lo, hi, i), ...]]
+        for lo, hi, i in spans:
+            if groups and lo < groups[-1][1]:
+                groups[-1][1] = max(groups[-1][1], hi)
+                groups[-1][2].append((lo, hi, i))
+            else:
+                groups.append([lo, hi, [(lo, hi, i)]])
+        size = sum(hi - lo for lo, hi, _ in groups) + (len(groups) + 1) * (RED_ZONE + 256)
+        self.buffer = np.zeros(size, np.uint8)
+        base = self.buffer.ctypes.data
+        self.lo, self.bytes = base, size
+        self.address, self.extents, self._copies = {}, [], []
+        at = RED_ZONE
+        for lo, hi, members in groups:
+            at += (lo - (base + at)) % 256
+            ctypes.memmove(base + at, lo, hi - lo)
+            self._copies.append((lo, base + at, hi - lo))
+            for m_lo, m_hi, i in members:
+                self.address[i] = base + at + _address(arrays[i]) - lo
+                self.extents.append((base + at + m_lo - lo, base + at + m_hi - lo, i))
+            at += hi - lo + RED_ZONE
+
+    def copy_back(self):
+        for home, here, n in self._copies:
+            if n and ctypes.string_at(here, n) != ctypes.string_at(home, n):
+                ctypes.memmove(home, here, n)
+
+
 class HostRawKernel:
     """One kernel of a :class:`HostRawModule`: ``kernel(grid, block, args, shared_mem=0)``."""
 
@@ -374,15 +434,33 @@ class HostRawKernel:
             address, keep = self._arg(i, want, a)
             held.append(keep)  # alive until the launch returns
             where.append(address)
-        values = (ctypes.c_void_p * max(1, len(where)))(*where)
         if 0 in grid:
             return
         g = (ctypes.c_uint * 3)(*grid)
         b = (ctypes.c_uint * 3)(*block)
+        memcheck = getattr(self._lib, "mg_memcheck", None)  # (a racecheck build's)
+        arena = _Arena({i: a for i, (want, a) in enumerate(zip(self.params, args))
+                        if want == "pointer"}) if memcheck else None
+        if arena:  # each pointer argument now points into the arena
+            for i, address in arena.address.items():
+                held[i] = (ctypes.c_void_p(address), held[i])
+                where[i] = ctypes.addressof(held[i][0])
+        values = (ctypes.c_void_p * max(1, len(where)))(*where)
         with _lock:  # the fibers' state is the library's: one launch at a time
             self._lib.mg_set_lead(ctypes.c_int(SCHEDULE == "lead"))
-            rc = self._entry(g, b, ctypes.c_size_t(int(shared_mem)), values,
-                             ctypes.c_ulonglong(seed + self.launches), None, ctypes.c_size_t(0))
+            if arena:
+                triples = [v for e in arena.extents for v in e]
+                memcheck(ctypes.c_ulonglong(arena.lo), ctypes.c_ulonglong(arena.bytes),
+                         (ctypes.c_ulonglong * max(1, len(triples)))(*triples),
+                         ctypes.c_int(len(arena.extents)))
+            try:
+                rc = self._entry(g, b, ctypes.c_size_t(int(shared_mem)), values,
+                                 ctypes.c_ulonglong(seed + self.launches), None,
+                                 ctypes.c_size_t(0))
+            finally:
+                if arena:
+                    memcheck(ctypes.c_ulonglong(0), ctypes.c_ulonglong(0), None, ctypes.c_int(0))
+                    arena.copy_back()
             self.launches += 1
             if rc:
                 raise RuntimeError(f"{self.name} (grid {grid}, block {block}) on the host: "

@@ -209,6 +209,92 @@ def test_a_race_inside_a_barrier_interval_is_named_with_its_lines(toy, rng):
     np.testing.assert_array_equal(counts, np.bincount(bins, minlength=8))
 
 
+
+MEMCHECK_TOY = r"""
+extern "C" __global__ void shifted_copy(const float* x, float* y, int n, int shift) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = x[i + shift];
+}
+extern "C" __global__ void shifted_store(float* y, int n, int shift) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i + shift] = 1.0f;
+}
+extern "C" __global__ void histogram(const int* bins, int n, int* counts) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) atomicAdd(counts + bins[i], 1);
+}
+extern "C" __global__ void add_into(float* x, const float* y, int n) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) x[i] += y[i];
+}
+extern "C" __global__ void staged_copy(const float* src, float* out, int valid_below) {
+    __shared__ __align__(16) float s[4 * 32];
+    const int t = threadIdx.x;
+    cp_async_16(smem_u32(s + 4 * t), src + 4 * t, t < valid_below);
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+    for (int j = 0; j < 4; ++j) out[4 * t + j] = s[4 * t + j];
+}
+"""
+OOB = r"out-of-bounds global memory: this thread "
+
+
+@pytest.mark.skipif(not RACECHECK, reason="MINIGRAD_CUDA_HOST_RACECHECK=0: no memcheck")
+def test_out_of_bounds_global_accesses_are_named(rng):
+    """The memcheck (cuda_host.h; the racecheck's build) names a global read or write past
+    the end of an array argument or before its start, by its kernel line, offset and
+    argument, as compute-sanitizer's memcheck does on a GPU: each argument is copied into
+    an arena between red zones for the launch, so the bytes next to it are no other
+    array's. Atomics and cp.async (modelled, not instrumented) are checked too, a cp.async
+    of src-size 0 reads nothing; arguments that overlap (an output that is an input) keep
+    their overlap, and the kernel's writes come back to the caller's arrays."""
+    toy = HostRawModule(code=MEMCHECK_TOY)
+    line = functools.partial(_toy_line, source=MEMCHECK_TOY)
+    x = rng.uniform(-1, 1, 100).astype(np.float32)
+    y = np.full(100, np.nan, np.float32)
+    copy = toy.get_function("shifted_copy")
+    copy((1,), (128,), (x[1:], y[:99], np.int32(99), np.int32(0)))  # a view: its own extent
+    np.testing.assert_array_equal(y[:99], x[1:])
+    for shift, offset in ((1, 396), (-1, -4)):
+        with pytest.raises(RuntimeError, match=re.escape(
+                f"{OOB}read 4 bytes (kernel line {line('shifted_copy', 'y[i] = x[i + shift]')})"
+                f" at offset {offset} of argument 0, which has 396 bytes")):
+            copy((1,), (128,), (x[1:], y[:99], np.int32(99), np.int32(shift)))
+    with pytest.raises(RuntimeError, match=re.escape(
+            f"{OOB}wrote 4 bytes (kernel line {line('shifted_store', 'y[i + shift] = 1.0f')}) "
+            "at offset 400 of argument 0, which has 400 bytes")):
+        toy.get_function("shifted_store")((1,), (128,), (y, np.int32(100), np.int32(1)))
+
+    bins = rng.integers(0, 8, 300).astype(np.int32)
+    counts = np.zeros(8, np.int32)
+    histogram = toy.get_function("histogram")
+    histogram((3,), (128,), (bins, np.int32(300), counts))
+    np.testing.assert_array_equal(counts, np.bincount(bins, minlength=8))
+    bins[123] = 8
+    with pytest.raises(RuntimeError, match=re.escape(
+            f"{OOB}wrote 4 bytes (kernel line {line('histogram', 'atomicAdd(')}) at offset 32 "
+            "of argument 2, which has 32 bytes")):
+        histogram((3,), (128,), (bins, np.int32(300), counts))
+
+    z = rng.uniform(-1, 1, 64).astype(np.float32)
+    want = np.concatenate([2 * z[:40], z[40:]])
+    toy.get_function("add_into")((1,), (64,), (z[:40], z, np.int32(40)))  # overlapping
+    np.testing.assert_array_equal(z, want)
+
+    src = rng.uniform(-1, 1, 128).astype(np.float32)
+    out = np.full(128, np.nan, np.float32)
+    staged = toy.get_function("staged_copy")
+    staged((1,), (32,), (src, out, np.int32(32)))
+    np.testing.assert_array_equal(out, src)
+    staged((1,), (32,), (src[:96], out, np.int32(24)))  # lanes 24-31: src-size 0, zeros
+    np.testing.assert_array_equal(out, np.where(np.arange(128) < 96, src, 0))
+    with pytest.raises(RuntimeError, match=re.escape(
+            f"{OOB}read 16 bytes (kernel line {line('staged_copy', 'cp_async_16(')}) at offset "
+            ) + r"(\d+) of argument 0, which has 384 bytes") as e:
+        staged((1,), (32,), (src[:96], out, np.int32(32)))
+    assert int(re.search(r"offset (\d+)", str(e.value))[1]) in range(384, 512, 16)  # lanes 24-31
+
 def _toy_line(kernel, text, nth=0, source=None):
     """The kernel line (from 1) of the nth line of ``kernel`` in ``source`` (TOY) that holds
     ``text``."""
@@ -431,12 +517,18 @@ def _stream_case(rng):
       "sum = fold_lanes<T, G / 2>(sum, 0xffffffffu);"), None),
     (("if (k < e) prod[k - s]", "if (k < e - 1) prod[k - s]"), None),
     (("a = next_a;", "a = next_a + 1;"), None),
+    # the row pointers of a row past the block's: read, used for nothing, so the sums stay
+    # right; past the last row they are past the end of indptr, which only the memcheck sees
+    *([(("    if (r < r1) {\n        a = __ldg", "    if (r <= r1) {\n        a = __ldg"),
+        r"out-of-bounds global memory: this thread read 4 bytes \(spmv_csr_stream.cu line "
+        r"\d+\) at offset 12004 of argument 0, which has 12004 bytes")] if RACECHECK else []),
 ])
 def test_a_broken_kernel_text_fails_against_its_twin(rng, mutation, named):
     """The host run tests the CUDA text: spmv_csr_stream.cu equals its twin, and each of
-    four deliberate bugs in it makes it differ (a shuffle tree one level short, the last
+    five deliberate bugs in it makes it differ (a shuffle tree one level short, the last
     product of a block not staged, the row pointer loaded ahead for the next round off by
-    one) or is named (a missing barrier: a race)."""
+    one) or is named (a missing barrier: a race; a read past the end of indptr, whose
+    value goes unused: the memcheck)."""
     (indptr, indices, data, x, row_block, nnz_block), n_rows = _stream_case(rng)
     want = ref.spmv_csr_stream(indptr, indices, data, x, threads_per_row=4)
     source = _cuda.kernel_source("spmv_csr_stream.cu")
