@@ -193,6 +193,8 @@ struct mg_thread {
     std::vector<mg_history> published;  // per mask: what this lane gave each collective
     const char* waiting = nullptr;
     mg_site waiting_at{nullptr, 0};
+    bool at_barrier = false;          // waiting at __syncthreads for bar_gen to pass ...
+    unsigned long long barrier_gen = 0;  // ... this generation
     // cp.async: the copies of the open group, and the committed groups, oldest first
     struct copy { unsigned char* dst; const unsigned char* src; bool valid; };
     std::vector<copy> cp_open;
@@ -288,7 +290,10 @@ inline void syncthreads(mg_site at) {
              " (a barrier in divergent code)");
     const unsigned long long gen = bar_gen;
     if (++bar_arrived == live) { bar_arrived = 0; ++bar_gen; stalls = 0; return; }
+    cur->at_barrier = true;           // (the scheduler need not resume it to see it wait)
+    cur->barrier_gen = gen;
     wait_until([gen] { return bar_gen != gen; }, "__syncthreads", at);
+    cur->at_barrier = false;
 }
 
 inline int lane() { return cur->linear % 32; }
@@ -1173,6 +1178,10 @@ inline void fiber_main() {
 }
 
 inline void resume(mg_thread& th) {
+    if (th.at_barrier && th.barrier_gen == bar_gen) {
+        ++stalls;                     // what it would do: find the barrier closed, and wait
+        return;
+    }
     cur = &th;
     if (_setjmp(sched_jb)) return;   // the fiber yielded, ended its block or stopped
     if (!th.started) {
@@ -1247,6 +1256,7 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
             th.done = false;
             th.published.clear();
             th.waiting = nullptr;
+            th.at_barrier = false;
             th.cp_open.clear();
             th.cp_groups.clear();
             th.coll_k = 0;
@@ -1264,13 +1274,15 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
         block_gen = ++bar_gen;        // a new block: a new barrier interval (racecheck)
         stalls = 0;
         std::shuffle(thread_order.begin(), thread_order.end(), rng);
-        // lead: the warp of the first thread in the order leads: before every round, its
-        // threads run for as long as any of them can move
-        const size_t lead = thread_order[0] / 32 * 32, lead_end = std::min(lead + 32, n_threads);
+        // mg::lead: the warp of the first thread in the order leads: before every round, its
+        // threads run for as long as any of them can move (off: plain rounds). (Until stop
+        // 37 a local `lead`, the warp's first thread, hid the flag: the rounds schedule
+        // could not be chosen, and a block led by warp 0 had plain rounds.)
+        const size_t first = thread_order[0] / 32 * 32, end = std::min(first + 32, n_threads);
         while (live > 0 && error.empty()) {
             for (bool moved = lead; moved && error.empty();) {
                 moved = false;
-                for (size_t t = lead; t < lead_end && error.empty(); ++t) {
+                for (size_t t = first; t < end && error.empty(); ++t) {
                     if (team[t].done) continue;
                     const unsigned long long before = moves;
                     resume(team[t]);

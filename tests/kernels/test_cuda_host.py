@@ -23,6 +23,11 @@ _KERNEL_SOURCE = _cuda.kernel_source  # (the mutation tests patch _cuda's)
 RACE = "shared-memory race" if RACECHECK else None
 
 TOY = r"""
+extern "C" __global__ void arrival(int* counter, int* order) {
+    order[atomicAdd(counter, 1)] = threadIdx.x;
+    __syncthreads();
+    order[atomicAdd(counter, 1)] = threadIdx.x;
+}
 extern "C" __global__ void iota(int n, float* out) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) out[i] = (float)i;
@@ -72,7 +77,7 @@ extern "C" __global__ void reads_an_exited_lane(float* out) {
     out[threadIdx.x] = __shfl_sync(0xffffffffu, 1.0f, 1);
 }
 extern "C" __global__ void mask_without_the_caller(float* out) {
-    out[threadIdx.x] = __shfl_down_sync(0x0000ffffu, 1.0f, 1);
+    out[threadIdx.x] = __shfl_sync(0x0000ffffu, 1.0f, 0);  // (lanes 0-15: a right call)
 }
 extern "C" __global__ void scalars(int a, long long b, double c, unsigned long long d,
                                    double* out) {
@@ -130,6 +135,28 @@ extern "C" __global__ void half_warp_swap(const float* x, float* out, int syncwa
 def toy():
     return HostRawModule(code=TOY)
 
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_schedules_are_what_they_say(toy, monkeypatch, seed):
+    """The lead schedule (cuda_host.SCHEDULE "lead", the default): before each round of the
+    block's threads in their shuffled order, the warp of the first of them runs alone as far
+    as it can, its threads in lane order, so that warp reaches the barrier first, whichever
+    warp it is (warp 0 included: until stop 37 a block led by warp 0 ran plain rounds, and
+    "rounds" could not be chosen). "rounds": every thread once a round, in the shuffled
+    order, so the block's first arrivals come from several warps."""
+    from . import cuda_host
+
+    orders = {}
+    for schedule in ("lead", "rounds"):
+        monkeypatch.setattr(cuda_host, "SCHEDULE", schedule)
+        counter = np.zeros(1, np.int32)
+        order = np.full(512, -1, np.int32)
+        toy.get_function("arrival")((1,), (256,), (counter, order), seed=seed)
+        assert counter[0] == 512 and sorted(order[:256]) == list(range(256))
+        orders[schedule] = order[:32]
+    leader = orders["lead"][0] // 32 * 32
+    np.testing.assert_array_equal(orders["lead"], np.arange(leader, leader + 32))
+    assert len(set(orders["rounds"] // 32)) > 1, orders["rounds"]
 
 def test_threads_blocks_and_arguments(toy):
     out = np.full(1000, np.nan, np.float32)
@@ -313,8 +340,8 @@ def _toy_line(kernel, text, nth=0, source=None):
      rf"({_toy_line('deadlock', '__shfl_sync')}|{_toy_line('deadlock', '__syncthreads')})"),
     ("reads_an_exited_lane", lambda: rf"__shfl_sync at kernel line "
      rf"{_toy_line('reads_an_exited_lane', '__shfl_sync')} waits for lane 1, which has exited"),
-    ("mask_without_the_caller", lambda: rf"__shfl_down_sync at kernel line "
-     rf"{_toy_line('mask_without_the_caller', '__shfl_down_sync')}: the mask 0x0000ffff "
+    ("mask_without_the_caller", lambda: rf"__shfl_sync at kernel line "
+     rf"{_toy_line('mask_without_the_caller', '__shfl_sync')}: the mask 0x0000ffff "
      rf"leaves out the calling lane"),
 ])
 def test_misuse_is_named(toy, kernel, message):
