@@ -185,8 +185,10 @@ def test_spmv_stream_is_the_model_bit_for_bit(cp, rng, dtype, kind, G):
 @pytest.mark.parametrize("method", [None, "vector", "merge", "stream"])
 def test_spmv_plan_gives_the_same_product(cp, rng, dtype, kind, method):
     """spmv_csr(plan=spmv_plan(...)) (stop 37, written without a GPU): the product of a call
-    that plans for itself, bit for bit, every row written, used twice; the plan's partition
-    and tile starts are those the reference computes."""
+    that plans for itself, every row written, used twice: bit for bit, but for merge path,
+    whose block carries of a row spanning more than two tiles are added by atomics in any
+    order (the CuPy stand-in's schedules found that); the plan's partition is the one the
+    reference computes."""
     n_rows, n_cols, (indptr, indices, data) = _pipeline_case(rng, kind, dtype, cp)
     x = rng.uniform(-1, 1, n_cols).astype(dtype)
     d = [cp.asarray(a) for a in (indptr, indices, data, x)]
@@ -194,7 +196,10 @@ def test_spmv_plan_gives_the_same_product(cp, rng, dtype, kind, method):
     alone = cp.asnumpy(K.spmv_csr(*d, method=method))
     for _ in range(2):
         y = cp.asnumpy(K.spmv_csr(*d, out=cp.full(n_rows, cp.nan, dtype), plan=plan))
-        np.testing.assert_array_equal(y, alone)
+        if plan.method == "merge":
+            assert rel_err(y, alone) < TOL_SP[dtype]
+        else:
+            np.testing.assert_array_equal(y, alone)
     assert not np.isnan(y).any()
     if plan.method == "stream":
         for got, want in zip(plan.partition, ref.spmv_stream_partition(indptr, len(indices)),
