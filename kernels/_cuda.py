@@ -32,6 +32,7 @@ from ._validate import (
     check_out,
     validate_compress_24,
     validate_csr,
+    validate_csr_pattern,
     validate_hgemm,
     validate_mm24,
     validate_spmv_method,
@@ -357,15 +358,9 @@ def spmv_plan(indptr, indices, dtype, *, method=None, threads_per_row=None, stre
         for x in xs:
             y = kernels.spmv_csr(indptr, indices, data, x, plan=plan)
     """
-    check_array("spmv_plan", "indptr", indptr, 1, ("int32",))
-    check_array("spmv_plan", "indices", indices, 1, ("int32",))
+    _, nnz = validate_csr_pattern("spmv_plan", indptr, indices)
     if dtype_name(np.dtype(dtype)) not in _TN:
         raise TypeError(f"spmv_plan: dtype must be float32 or float64, got {np.dtype(dtype)}")
-    if indptr.shape[0] < 1:
-        raise ValueError("spmv_plan: indptr must hold n_rows + 1 >= 1 entries, got none")
-    n_rows, nnz = indptr.shape[0] - 1, indices.shape[0]
-    if n_rows + nnz >= 2**31 - 1:
-        raise ValueError(f"spmv_plan: n_rows + nnz must fit in int32, got {n_rows} + {nnz}")
     _check_plan_options("spmv_plan", method, threads_per_row, stream_nnz)
     _require_device(indptr=indptr, indices=indices)
     return _spmv_plan(indptr, nnz, np.dtype(dtype), method, threads_per_row, stream_nnz)

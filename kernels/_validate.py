@@ -73,25 +73,31 @@ def check_out(fname, out, shape, dtypes):
 # ------------------------------------------------------------------------------------ CSR
 
 
-def validate_csr(fname, indptr, indices, data, x, x_name="x", x_ndim=1, out=None):
-    """The attribute checks of spmv_csr (``x`` 1-D) and spmm_csr (``x`` = B, 2-D): int32
-    ``indptr``/``indices``, float32/float64 ``data``, ``x`` and ``out`` of data's dtype,
-    ``out`` of shape (n_rows,) + x.shape[1:]. Reads no array contents (no device sync on
-    CUDA); ``check_csr_structure`` is the content check. Returns (n_rows, nnz, n_cols),
-    n_cols = x.shape[0]."""
+def validate_csr_pattern(fname, indptr, indices):
+    """The attribute checks of a CSR pattern: int32 ``indptr`` (n_rows + 1 >= 1 entries) and
+    ``indices``, n_rows + nnz within int32. Returns (n_rows, nnz)."""
     check_array(fname, "indptr", indptr, 1, ("int32",))
     check_array(fname, "indices", indices, 1, ("int32",))
-    check_array(fname, "data", data, 1, CSR_VALUES)
     if indptr.shape[0] < 1:
         raise ValueError(f"{fname}: indptr must hold n_rows + 1 >= 1 entries, got none")
+    n_rows, nnz = indptr.shape[0] - 1, indices.shape[0]
+    if n_rows + nnz >= 2**31 - 1:
+        raise ValueError(f"{fname}: n_rows + nnz must fit in int32, got {n_rows} + {nnz}")
+    return n_rows, nnz
+
+
+def validate_csr(fname, indptr, indices, data, x, x_name="x", x_ndim=1, out=None):
+    """The attribute checks of spmv_csr (``x`` 1-D) and spmm_csr (``x`` = B, 2-D): the
+    pattern's (:func:`validate_csr_pattern`), float32/float64 ``data`` as long as
+    ``indices``, ``x`` and ``out`` of data's dtype, ``out`` of shape (n_rows,) +
+    x.shape[1:]. Reads no array contents (no device sync on CUDA); ``check_csr_structure``
+    is the content check. Returns (n_rows, nnz, n_cols), n_cols = x.shape[0]."""
+    n_rows, nnz = validate_csr_pattern(fname, indptr, indices)
+    check_array(fname, "data", data, 1, CSR_VALUES)
     if indices.shape[0] != data.shape[0]:
         raise ValueError(f"{fname}: indices ({indices.shape[0]}) and data ({data.shape[0]}) "
                          f"must have the same length")
     check_array(fname, x_name, x, x_ndim, (_dtype_name(data),))
-    n_rows = indptr.shape[0] - 1
-    nnz = data.shape[0]
-    if n_rows + nnz >= 2**31 - 1:
-        raise ValueError(f"{fname}: n_rows + nnz must fit in int32, got {n_rows} + {nnz}")
     check_out(fname, out, (n_rows, *x.shape[1:]), (_dtype_name(data),))
     return n_rows, nnz, x.shape[0]
 
