@@ -328,11 +328,14 @@ class SpmvPlan:
     threads_per_row: int | None
     stream_nnz: int | None
     dtype: str
-    n_rows: int
     nnz: int
     indptr: object
     partition: tuple | None = None
     tile_row: object = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.indptr) - 1
 
     def check(self, fname, indptr, nnz, dtype):
         """``ValueError`` unless this plan was made for ``indptr`` (the same array), ``nnz``
@@ -396,8 +399,7 @@ def _spmv_plan(indptr, nnz, dtype, method, threads_per_row, stream_nnz) -> SpmvP
         search = get_kernel("spmv_csr_merge.cu", "spmv_csr_merge_search")
         search((-(-(n_tiles + 1) // 256),), (256,),
                (_i32(n_tiles), _i32(n_rows), _i32(nnz), indptr, tile_row))
-    return SpmvPlan(method, G, stream_nnz, dtype_name(dtype), n_rows, nnz, indptr, partition,
-                    tile_row)
+    return SpmvPlan(method, G, stream_nnz, dtype_name(dtype), nnz, indptr, partition, tile_row)
 
 
 _resident: dict = {}

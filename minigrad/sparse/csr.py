@@ -125,11 +125,12 @@ class CSRPattern:
         key = ("spmv_plan", np.dtype(dtype).name)
         if key not in self._cache:
             arrays = self.int32_arrays()
+            plan = None
             if arrays is not None:
                 from ..kernels import spmv_plan
 
-                arrays = spmv_plan(*arrays, dtype)
-            self._cache[key] = arrays
+                plan = spmv_plan(*arrays, dtype)
+            self._cache[key] = plan
         return self._cache[key]
 
     def to(self, device):

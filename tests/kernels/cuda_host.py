@@ -39,6 +39,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
+try:
+    from numpy.lib.array_utils import byte_bounds  # NumPy 2
+except ImportError:  # NumPy 1.x
+    byte_bounds = np.byte_bounds
+
 HEADER = Path(__file__).with_name("cuda_host.h")
 # CUDA's own headers that a kernel may include, for the host (mma.h: WMMA; cuda_fp16.h)
 INCLUDE = Path(__file__).with_name("cuda_host_include")
@@ -325,19 +330,11 @@ RED_ZONE = 256
 
 
 def _extent(a) -> tuple[int, int]:
-    """[lo, hi): the bytes array ``a`` spans (any strides; empty for no elements)."""
-    ai = a.__array_interface__
-    lo = hi = _address(a)
-    itemsize = np.dtype(ai["typestr"]).itemsize
-    shape = ai["shape"]
-    if 0 in shape:
-        return lo, lo
-    strides = ai["strides"] or tuple(int(np.prod(shape[i + 1:], dtype=np.int64)) * itemsize
-                                     for i in range(len(shape)))
-    for n, st in zip(shape, strides):
-        lo += min(0, (n - 1) * st)
-        hi += max(0, (n - 1) * st)
-    return lo, hi + itemsize
+    """[lo, hi): the bytes array ``a`` spans (any strides; empty for no elements, where
+    byte_bounds would count a strided view's other dimensions)."""
+    if 0 in a.__array_interface__["shape"]:
+        return _address(a), _address(a)
+    return byte_bounds(a)
 
 
 class _Arena:
@@ -345,8 +342,8 @@ class _Arena:
     arguments whose bytes overlap (an output that is an input, views of one array) form a
     group and keep their overlap; each group lies between red zones of RED_ZONE bytes or
     more, at its own address modulo 256 (alignment decides code paths). ``address[i]`` is
-    argument i's pointer there; ``extents`` the (lo, hi, i) the kernel may touch. Leaving
-    ``copy_back()`` returns every group whose bytes the kernel changed."""
+    argument i's pointer there; ``extents`` the (lo, hi, i) the kernel may touch;
+    ``copy_back()`` writes every group whose bytes the kernel changed back to its home."""
 
     def __init__(self, arrays: dict):
         spans = sorted((*_extent(a), i) for i, a in arrays.items())
