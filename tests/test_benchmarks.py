@@ -3,7 +3,6 @@ tiny sizes (every section, every code path but CuPy's), gpu_kernels.py refusing 
 clear message. GPU time is scarce; a script that breaks on its first line must not cost it.
 """
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from minigrad import _backend
+from tests.stand_in import run_on_stand_in
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -150,13 +150,8 @@ def test_the_spmv_section_runs_on_the_cupy_stand_in(tmp_path):
     CuPy stand-in (tests/fakecupy: the kernels run by their own CUDA text on the host, CUDA
     events by the host clock) at 3000 rows, through the markdown writer: code that only a
     GPU session ran must not first fail there (stop 37's plan rows were tried this way)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "tests" / "fakecupy"), str(ROOT), str(BENCH),
-         os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-c", _STAND_IN_SPMV, str(tmp_path / "t.md")],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    rows = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_on_stand_in(_STAND_IN_SPMV, str(tmp_path / "t.md"), timeout=600)
+    rows = json.loads(out.strip().splitlines()[-1])
     assert [r for r in rows if "error" in r] == []
     names = [r["name"].removeprefix("banded 3k rows float32 ") for r in rows]
     assert names[:3] == ["floor (values + columns streamed, x gathered, no rows)", "vector",

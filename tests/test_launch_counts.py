@@ -9,24 +9,18 @@ subprocess because the stand-in takes the name ``cupy``. The budgets are the cou
 the current code; a change that adds launches must say why by raising one.
 """
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.stand_in import run_on_stand_in
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(code):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "tests" / "fakecupy"), str(ROOT), str(ROOT / "benchmarks"),
-         os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, cwd=ROOT, timeout=300)
-    assert out.returncode == 0, out.stderr[-4000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(run_on_stand_in(code).strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")

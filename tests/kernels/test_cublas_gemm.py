@@ -11,6 +11,7 @@ from minigrad.kernels import cublas_gemm as C
 
 from minigrad import dtypes
 from minigrad._backend import cuda_available
+from tests.stand_in import run_on_stand_in
 
 
 def _layout(rng, shape, how, xp=np, dtype=np.float64):
@@ -191,10 +192,6 @@ def test_plans_are_cached_only_for_operands_passed_as_they_are():
     """gemm plans a layout once when cuBLAS reads both operands in place (the pointers are
     then the operands' own); a layout that needs a copy is planned every call. Run on the
     CuPy stand-in (tests/fakecupy: arrays with device pointers), in a subprocess."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
     code = """
 import cupy, numpy as np
@@ -212,12 +209,7 @@ plan3, first3, _ = C._planned(cupy, r, b)
 assert len(C._plans) == 1 and first3 == b.data.ptr
 print("ok")
 """
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(root / "tests" / "fakecupy"), str(root), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, cwd=root, timeout=120)
-    assert out.stdout.strip() == "ok", out.stderr[-3000:]
+    assert run_on_stand_in(code, timeout=120).strip() == "ok"
 
 
 class _FakeLibrary:
@@ -373,14 +365,5 @@ def test_gemm_calls_cublas_through_ctypes_with_the_right_arguments():
     arrays point at host memory. float32 (also TF32), float64 and float16 (half and float32
     results), products added into an array (β = 1), a handle left in device pointer mode
     by CuPy (set to host for the call, then restored). The GPU runs the real library."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(root / "tests" / "fakecupy"), str(root), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", _FAKE_CUBLAS_RUN], capture_output=True,
-                         text=True, env=env, cwd=root, timeout=120)
-    assert out.stdout.startswith("ok"), out.stderr[-3000:]
+    assert run_on_stand_in(_FAKE_CUBLAS_RUN, timeout=120).startswith("ok")

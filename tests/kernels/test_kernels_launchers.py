@@ -12,6 +12,7 @@ from minigrad.kernels import _cuda
 from minigrad.kernels import reference as ref
 
 from minigrad import _backend
+from tests.stand_in import run_on_stand_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,11 +127,7 @@ def random_csr(rng, n_rows, lo, hi, dtype, n_cols=500):
 
 def _on_the_stand_in(script):
     """Run ``_STAND_IN + script`` on the CuPy stand-in (tests/fakecupy); it prints "ok"."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "tests" / "fakecupy"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", _STAND_IN + script], capture_output=True,
-                         text=True, env=env, cwd=ROOT, timeout=600)
-    assert out.stdout.strip() == "ok", out.stdout[-2000:] + out.stderr[-3000:]
+    assert run_on_stand_in(_STAND_IN + script, timeout=600).strip() == "ok"
 
 
 _FAKE_SPMV_PIPELINE = r"""
@@ -455,7 +452,6 @@ def test_tensor_core_frame_empty_and_vendor():
 
 
 def test_cubin_folder_is_private_to_the_process():
-    import os
     import stat
 
     folder = _cuda._cubin_folder()
