@@ -180,8 +180,10 @@ __device__ __forceinline__ void fill(long long n, T* __restrict__ out, Block blo
         block((u64)i, x.v);
         if (P * i + P <= n) {
             reinterpret_cast<Pack<T, P>*>(out)[i] = x;
-        } else {
-            for (int j = 0; P * i + j < n; ++j) out[P * i + j] = x.v[j];
+        } else {  // constant indices into x.v once unrolled: x stays in registers
+#pragma unroll
+            for (int j = 0; j < P; ++j)
+                if (P * i + j < n) out[P * i + j] = x.v[j];
         }
     }
 }

@@ -1,5 +1,7 @@
-"""Random test matrices shared by the kernel tests (CPU and GPU), and the nvcc build of
-the host programs that run a .cu file's __host__ __device__ functions."""
+"""Random test matrices shared by the kernel tests (CPU and GPU), the nvcc build of the
+host programs that run a .cu file's __host__ __device__ functions, and what ``ptxas -v``
+says of a build's local memory (and what of it is allowed)."""
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -76,3 +78,54 @@ def build_host_program(tmp_path_factory, name, source):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
     return folder, exe
+
+
+# ------------------------------------------------------------ what ptxas -v says of a build
+
+_LOCAL = re.compile(r"Function properties for (\w+)\n\s*(\d+) bytes stack frame, "
+                    r"(\d+) bytes spill stores, (\d+) bytes spill loads")
+
+
+def local_memory(ptxas_verbose: str) -> dict[str, tuple[int, int, int]]:
+    """What ``-Xptxas -v`` says of each function's local memory: (stack frame, spill
+    stores, spill loads), in bytes."""
+    return {name: (int(frame), int(stores), int(loads))
+            for name, frame, stores, loads in _LOCAL.findall(ptxas_verbose)}
+
+
+# The local memory a function may have, at most, and why; every other function of every
+# build checked below has none. Local memory is two things, both a round trip through L1
+# for each access: spilled registers, and an array indexed at run time (a stack frame
+# without spills). philox.cu's fill had such an array until stop 38: a block's values went
+# through local memory before every store, for its tail loop's x.v[j].
+#   key: (source, function) or (source, function, arch) -> (frame, spill stores, spill loads)
+LOCAL_MEMORY_ALLOWED = {
+    # sinf/cosf's and sin/cos's slow path (the Payne-Hanek reduction for |x| > 105615, a
+    # table of 7 words): compiled in, never taken, theta being below 2 pi
+    ("philox.cu", "philox_normal_f32"): (32, 0, 0),
+    ("philox.cu", "philox_normal_f64"): (40, 0, 0),
+    # nvcc 13.0 keeps this one to 32 registers (8 blocks an SM) and spills one word: stored
+    # before the row's loop, loaded once per 32 nonzeros, outside the loop over them
+    ("spmm_csr.cu", "spmm_csr_f32_vec", "sm_90a"): (8, 4, 4),
+    # options that are not defaults, kept for the benchmark's comparisons: the 96-row warp
+    # tile (254 registers, not adopted at stop 30) and two rows a group without the pipeline
+    ("mm24.cu -DBM=192 -DFRAG_BUFS=1", "mm24_f16_f32"): (8, 8, 8),
+    ("mm24.cu -DBM=192 -DFRAG_BUFS=1", "mm24_f16_f16"): (8, 8, 8),
+    ("mm24.cu -DBM=192 -DFRAG_BUFS=1", "mm24_bf16_f32"): (8, 8, 8),
+    ("mm24.cu -DBM=192 -DFRAG_BUFS=1", "mm24_bf16_bf16"): (8, 8, 8),
+    ("spmv_csr.cu -DSPMV_ROWS=2", "spmv_csr_vector_f32_g2_vec", "sm_90a"): (8, 4, 8),
+}
+
+
+def assert_no_local_memory(build: str, arch: str, ptxas_verbose: str):
+    """Every function of ``build`` (a source, then any -D defines) has no local memory
+    beyond what ``LOCAL_MEMORY_ALLOWED`` gives it."""
+    found = local_memory(ptxas_verbose)
+    assert found and len(found) == ptxas_verbose.count("Function properties for "), \
+        ptxas_verbose  # every function's line read
+    sm = re.search(r"sm_\w+", arch)[0]
+    over = {name: used for name, used in found.items()
+            if any(u > a for u, a in zip(used, LOCAL_MEMORY_ALLOWED.get(
+                (build, name, sm), LOCAL_MEMORY_ALLOWED.get((build, name), (0, 0, 0)))))}
+    assert not over, f"local memory (stack frame, spill stores, spill loads) in {build} " \
+                     f"for {sm}: {over}"

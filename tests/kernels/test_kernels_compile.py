@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from minigrad.kernels import _cuda
 
+from .kernels_testdata import assert_no_local_memory, local_memory
+
 KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
 SOURCES = sorted(p.name for p in KERNEL_DIR.glob("*.cu"))
 HEADERS = sorted(p.name for p in KERNEL_DIR.glob("*.cuh"))
@@ -95,13 +97,16 @@ def _compile(tmp_path, source, arch, extra=""):
 @pytest.mark.parametrize("arch", ARCHS, ids=["sm_80", "sm_90a"])
 @pytest.mark.parametrize("source", SOURCES)
 def test_nvcc_compiles(tmp_path, source, arch):
-    _compile(tmp_path, source, arch)
+    """... and no function keeps anything in local memory (``LOCAL_MEMORY_ALLOWED``)."""
+    proc = _compile(tmp_path, source, arch, "-Xptxas -v")
+    assert_no_local_memory(source, arch, proc.stderr)
 
 
 @needs_nvcc
 @pytest.mark.parametrize("source,defines", VARIANTS)
 def test_nvcc_compiles_tiling_variants(tmp_path, source, defines):
-    _compile(tmp_path, source, ARCHS[1], defines)
+    proc = _compile(tmp_path, source, ARCHS[1], defines + " -Xptxas -v")
+    assert_no_local_memory(f"{source} {defines}", ARCHS[1], proc.stderr)
 
 
 # hgemm.cu's tilings whose registers are close to the 255 a thread may use: the defaults
@@ -120,9 +125,8 @@ HGEMM_REGISTER_VARIANTS = [
                                           for a in archs])
 def test_nvcc_hgemm_tilings_compile_without_spills(tmp_path, defines, arch):
     proc = _compile(tmp_path, "hgemm.cu", arch, defines + " -Xptxas -v")
-    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
-    assert len(spills) == 4  # hgemm_{f16,bf16}_{f32,16-bit out}
-    assert all(st == ld == "0" for st, ld in spills), proc.stderr
+    assert len(local_memory(proc.stderr)) == 4  # hgemm_{f16,bf16}_{f32,16-bit out}
+    assert_no_local_memory(f"hgemm.cu {defines}", arch, proc.stderr)
 
 
 # spmv_csr.cu's persistent, pipelined schedule (the launcher's pipeline=True) at R = 1 and 2:
@@ -136,9 +140,8 @@ SPMV_PIPE_VARIANTS = ["-DSPMV_PIPE=1", "-DSPMV_PIPE=1 -DSPMV_ROWS=2"]
 @pytest.mark.parametrize("defines", SPMV_PIPE_VARIANTS)
 def test_nvcc_spmv_pipeline_compiles_without_spills(tmp_path, arch, defines):
     proc = _compile(tmp_path, "spmv_csr.cu", arch, defines + " -Xptxas -v")
-    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
-    assert len(spills) == 20  # 2 types x 5 group sizes x (scalar, _vec)
-    assert all(st == ld == "0" for st, ld in spills), proc.stderr
+    assert len(local_memory(proc.stderr)) == 20  # 2 types x 5 group sizes x (scalar, _vec)
+    assert_no_local_memory(f"spmv_csr.cu {defines}", arch, proc.stderr)
 
 
 @needs_nvcc
@@ -151,8 +154,8 @@ def test_nvcc_spmv_stream_compiles_without_spills(tmp_path, arch, nnz):
     registers, so an SM holds 8 blocks of 256 threads (its 65536 registers / 2048 threads):
     the staging's loads in flight for 2048 threads."""
     proc = _compile(tmp_path, "spmv_csr_stream.cu", arch, f"-DSTREAM_NNZ={nnz} -Xptxas -v")
-    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
-    assert len(spills) == 10 and all(st == ld == "0" for st, ld in spills), proc.stderr
+    assert len(local_memory(proc.stderr)) == 10
+    assert_no_local_memory(f"spmv_csr_stream.cu -DSTREAM_NNZ={nnz}", arch, proc.stderr)
     smem = sorted(int(b) for b in re.findall(r"(\d+) bytes smem", proc.stderr))
     assert smem == [8 * nnz] * 5 + [16 * nnz] * 5, smem
     registers = [int(n) for n in re.findall(r"Used (\d+) registers", proc.stderr)]
