@@ -82,7 +82,8 @@ def build_host_program(tmp_path_factory, name, source):
 
 # ------------------------------------------------------------ what ptxas -v says of a build
 
-_LOCAL = re.compile(r"Function properties for (\w+)\n\s*(\d+) bytes stack frame, "
+# nvcc's lines, or NVRTC's (its ptxas lines prefixed "ptxas         .")
+_LOCAL = re.compile(r"Function properties for (\w+)\n(?:ptxas\s+\.)?\s*(\d+) bytes stack frame, "
                     r"(\d+) bytes spill stores, (\d+) bytes spill loads")
 
 
@@ -104,17 +105,22 @@ LOCAL_MEMORY_ALLOWED = {
     # table of 7 words): compiled in, never taken, theta being below 2 pi
     ("philox.cu", "philox_normal_f32"): (32, 0, 0),
     ("philox.cu", "philox_normal_f64"): (40, 0, 0),
-    # nvcc 13.0 keeps this one to 32 registers (8 blocks an SM) and spills one word: stored
-    # before the row's loop, loaded once per 32 nonzeros, outside the loop over them
-    ("spmm_csr.cu", "spmm_csr_f32_vec", "sm_90a"): (8, 4, 4),
+    # nvcc 13.0 and NVRTC 13 keep this one to 32 registers (8 blocks an SM) and spill one
+    # word: stored before the row's loop, loaded once per 32 nonzeros, outside their loop
+    ("spmm_csr.cu", "spmm_csr_f32_vec", "sm_90"): (8, 4, 4),
     # options that are not defaults, kept for the benchmark's comparisons: the 96-row warp
     # tile (254 registers, not adopted at stop 30) and two rows a group without the pipeline
     ("mm24.cu -DBM=192 -DFRAG_BUFS=1", "mm24_f16_f32"): (8, 8, 8),
     ("mm24.cu -DBM=192 -DFRAG_BUFS=1", "mm24_f16_f16"): (8, 8, 8),
     ("mm24.cu -DBM=192 -DFRAG_BUFS=1", "mm24_bf16_f32"): (8, 8, 8),
     ("mm24.cu -DBM=192 -DFRAG_BUFS=1", "mm24_bf16_bf16"): (8, 8, 8),
-    ("spmv_csr.cu -DSPMV_ROWS=2", "spmv_csr_vector_f32_g2_vec", "sm_90a"): (8, 4, 8),
+    ("spmv_csr.cu -DSPMV_ROWS=2", "spmv_csr_vector_f32_g2_vec", "sm_90"): (8, 4, 8),
 }
+
+
+def build_name(source: str, defines: dict | None = None) -> str:
+    """How ``LOCAL_MEMORY_ALLOWED`` names a build: the source, then its -D options."""
+    return " ".join([source, *(f"-D{k}={v}" for k, v in sorted((defines or {}).items()))])
 
 
 def assert_no_local_memory(build: str, arch: str, ptxas_verbose: str):
@@ -123,7 +129,7 @@ def assert_no_local_memory(build: str, arch: str, ptxas_verbose: str):
     found = local_memory(ptxas_verbose)
     assert found and len(found) == ptxas_verbose.count("Function properties for "), \
         ptxas_verbose  # every function's line read
-    sm = re.search(r"sm_\w+", arch)[0]
+    sm = re.search(r"sm_\d+", arch)[0]  # sm_90a's allowances are sm_90's
     over = {name: used for name, used in found.items()
             if any(u > a for u, a in zip(used, LOCAL_MEMORY_ALLOWED.get(
                 (build, name, sm), LOCAL_MEMORY_ALLOWED.get((build, name), (0, 0, 0)))))}

@@ -109,6 +109,46 @@ def test_nvcc_compiles_tiling_variants(tmp_path, source, defines):
     assert_no_local_memory(f"{source} {defines}", ARCHS[1], proc.stderr)
 
 
+# philox.cu's fill before and after stop 38, in small: a block's two values, then their
+# store whole or, at the end of the output, one by one.
+_TOY = """struct alignas(16) Pack { double v[2]; };
+extern "C" __global__ void toy(long long n, double* out) {
+    const long long i = threadIdx.x;
+    Pack x;
+    x.v[0] = out[2 * i] * 3.0;
+    x.v[1] = out[2 * i + 1] * 5.0;
+    if (2 * i + 2 <= n) reinterpret_cast<Pack*>(out)[i] = x;
+    else %s
+}
+"""
+_TAILS = [("for (int j = 0; 2 * i + j < n; ++j) out[2 * i + j] = x.v[j];", (16, 0, 0)),
+          ("{\n#pragma unroll\n for (int j = 0; j < 2; ++j) if (2 * i + j < n) "
+           "out[2 * i + j] = x.v[j];\n}", (0, 0, 0))]
+
+
+@needs_nvcc
+@pytest.mark.parametrize("tail,used", _TAILS, ids=["index-at-run-time", "unrolled"])
+def test_the_local_memory_check_sees_an_array_indexed_at_run_time(tmp_path, tail, used):
+    """The check's own test, on philox.cu's old and new tail: x.v indexed by a loop whose
+    trip count is known at run time only puts x in local memory (a 16-byte stack frame, no
+    spills), and the check refuses it; unrolled, x is registers, and it passes. NVRTC's form
+    of the same lines is read too."""
+    toy = tmp_path / "toy.cu"
+    toy.write_text(_TOY % tail)
+    proc = subprocess.run([nvcc, ARCHS[1], "-cubin", "-o", str(tmp_path / "toy.cubin"),
+                           str(toy), "-Xptxas", "-v"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert local_memory(proc.stderr) == {"toy": used}
+    assert local_memory(proc.stderr.replace("\n    ", "\nptxas         .     ")) == {"toy": used}
+    if used == (0, 0, 0):
+        assert_no_local_memory("toy.cu", ARCHS[1], proc.stderr)
+    else:
+        with pytest.raises(AssertionError, match=r"local memory .* in toy.cu for sm_90: "
+                                                 r"\{'toy': \(16, 0, 0\)\}"):
+            assert_no_local_memory("toy.cu", ARCHS[1], proc.stderr)
+
+
 # hgemm.cu's tilings whose registers are close to the 255 a thread may use: the defaults
 # (128 x 128 and 128 x 256, fragments double-buffered) and the 96 x 64 warp tiles that fit
 # only with one fragment buffer (FRAG_BUFS=1: 254 registers on sm_90a; on sm_80 ptxas spills

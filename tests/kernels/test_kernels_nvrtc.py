@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from minigrad.kernels import _cuda
 
+from .kernels_testdata import assert_no_local_memory, build_name
+
 CASES = [("spmv_csr.cu", None, False), ("spmv_csr.cu", {"SPMV_ROWS": 2}, False),
          ("spmv_csr.cu", {"SPMV_ROWS": 4, "SPMV_PREFETCH": 1}, False),
          ("spmv_csr.cu", {"SPMV_PIPE": 1}, False),
@@ -53,20 +55,35 @@ def _find_nvrtc():
 NVRTC = _find_nvrtc()
 
 
-def _nvrtc_compile(source: str, defines=None, cuda_headers=False, arch="sm_80"):
-    """(NVRTC's status, its log) for ``kernel_source(source)`` with the launchers' options."""
-    src = _cuda.kernel_source(source).encode()
+def nvrtc_compile(filename: str, options) -> tuple[int, str, bytes]:
+    """NVRTC-compile ``kernel_source(filename)`` (our headers inlined, as the launcher does):
+    (status, log, cubin)."""
+    lib = NVRTC
+    src = _cuda.kernel_source(filename).encode()
     prog = ctypes.c_void_p()
-    assert NVRTC.nvrtcCreateProgram(ctypes.byref(prog), src, source.encode(), 0, None, None) == 0
-    opts = [*_cuda.compile_options(defines, cuda_headers), f"-arch={arch}"]
-    argv = (ctypes.c_char_p * len(opts))(*[o.encode() for o in opts])
-    status = NVRTC.nvrtcCompileProgram(prog, len(opts), argv)
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), src, filename.encode(), 0, None, None) == 0
+    argv = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
+    status = lib.nvrtcCompileProgram(prog, len(options), argv)
     size = ctypes.c_size_t()
-    NVRTC.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
     log = ctypes.create_string_buffer(size.value)
-    NVRTC.nvrtcGetProgramLog(prog, log)
-    NVRTC.nvrtcDestroyProgram(ctypes.byref(prog))
-    return status, f"{opts}\n{log.value.decode()}"
+    lib.nvrtcGetProgramLog(prog, log)
+    cubin = b""
+    if status == 0:
+        lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
+        buf = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetCUBIN(prog, buf)
+        cubin = buf.raw
+    lib.nvrtcDestroyProgram(ctypes.byref(prog))
+    return status, log.value.decode(), cubin
+
+
+def _nvrtc_compile(source: str, defines=None, cuda_headers=False, arch="sm_80", extra=()):
+    """(NVRTC's status, its log) for ``kernel_source(source)`` with the launchers' options
+    (and ``extra`` ones)."""
+    opts = [*_cuda.compile_options(defines, cuda_headers), f"-arch={arch}", *extra]
+    status, log, _ = nvrtc_compile(source, opts)
+    return status, f"{opts}\n{log}"
 
 
 needs_nvrtc = pytest.mark.skipif(NVRTC is None,
@@ -77,10 +94,13 @@ needs_nvrtc = pytest.mark.skipif(NVRTC is None,
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
 @pytest.mark.parametrize("source,defines,cuda_headers", CASES)
 def test_nvrtc_compiles(source, defines, cuda_headers, arch):
+    """... and, as the nvcc builds, no function keeps anything in local memory
+    (``LOCAL_MEMORY_ALLOWED``): this is the build CuPy makes."""
     if cuda_headers and not _cuda._cuda_include_dirs():
         pytest.skip("no CUDA headers (mma.h) on this machine")
-    status, log = _nvrtc_compile(source, defines, cuda_headers, arch)
+    status, log = _nvrtc_compile(source, defines, cuda_headers, arch, ["--ptxas-options=-v"])
     assert status == 0, log
+    assert_no_local_memory(build_name(source, defines), arch, log)
 
 
 @needs_nvrtc

@@ -2,7 +2,6 @@
 test_kernels_wgmma_sp.py for mm24_wgmma.cu): the nvcc host program that prints a kernel's
 layout functions (most of them live in kernels/wgmma_common.cuh, so the program is the same for
 both), the ptxas and NVRTC builds, and the GPU markers and tolerances."""
-import ctypes
 import re
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ from minigrad.kernels import _cuda
 
 from minigrad import _backend
 
-from .kernels_testdata import assert_no_local_memory
+from .kernels_testdata import assert_no_local_memory, build_name
 
 KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
 nvcc = shutil.which("nvcc")
@@ -142,37 +141,18 @@ def nvrtc():
     return NVRTC
 
 
-def nvrtc_compile(filename: str, options) -> tuple[int, str, bytes]:
-    """NVRTC-compile ``kernel_source(filename)`` (our headers inlined, as the launcher does):
-    (status, log, cubin)."""
-    lib = nvrtc()
-    src = _cuda.kernel_source(filename).encode()
-    prog = ctypes.c_void_p()
-    assert lib.nvrtcCreateProgram(ctypes.byref(prog), src, filename.encode(), 0, None, None) == 0
-    argv = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
-    status = lib.nvrtcCompileProgram(prog, len(options), argv)
-    size = ctypes.c_size_t()
-    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
-    log = ctypes.create_string_buffer(size.value)
-    lib.nvrtcGetProgramLog(prog, log)
-    cubin = b""
-    if status == 0:
-        lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
-        buf = ctypes.create_string_buffer(size.value)
-        lib.nvrtcGetCUBIN(prog, buf)
-        cubin = buf.raw
-    lib.nvrtcDestroyProgram(ctypes.byref(prog))
-    return status, log.value.decode(), cubin
-
-
 def check_nvrtc_sm90a(filename: str, defines, kernel_names) -> None:
-    """NVRTC builds ``filename`` for sm_90a with the launcher's options (``defines``): an ELF
-    cubin (``complete_elf`` leaves it alone and restores the byte CuPy's getCUBIN drops)
-    holding ``kernel_names``."""
+    """NVRTC builds ``filename`` for sm_90a with the launcher's options (``defines``), with no
+    local memory (as the nvcc build, ``ptxas_registers``): an ELF cubin (``complete_elf``
+    leaves it alone and restores the byte CuPy's getCUBIN drops) holding ``kernel_names``."""
     if nvrtc() is None:
         pytest.skip("libnvrtc not found (set MINIGRAD_NVRTC_LIB)")
-    status, log, cubin = nvrtc_compile(filename, list(_cuda.wgmma_compile_options(defines)))
+    from .test_kernels_nvrtc import nvrtc_compile
+
+    status, log, cubin = nvrtc_compile(
+        filename, [*_cuda.wgmma_compile_options(defines), "--ptxas-options=-v"])
     assert status == 0, log
+    assert_no_local_memory(build_name(filename, defines), "sm_90a", log)
     assert cubin[:4] == b"\x7fELF" and _cuda.complete_elf(cubin) == cubin
     assert _cuda.complete_elf(cubin[:-1]) == cubin
     for name in kernel_names:
@@ -184,6 +164,8 @@ def check_nvrtc_refuses_sm90(filename: str) -> None:
     if nvrtc() is None:
         pytest.skip("libnvrtc not found (set MINIGRAD_NVRTC_LIB)")
     opts = [o for o in _cuda.wgmma_compile_options() if not o.startswith("--gpu-arch")]
+    from .test_kernels_nvrtc import nvrtc_compile
+
     status, log, _ = nvrtc_compile(filename, opts + ["--gpu-architecture=sm_90"])
     assert status != 0 and "needs the sm_90a target" in log
 
