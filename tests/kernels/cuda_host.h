@@ -69,7 +69,11 @@
 #define __forceinline__ inline
 #define __noinline__
 #define __restrict__ __restrict
+#ifdef MG_KERNEL_NAMES  // cuda_host.py's preprocessor run that names the kernels reads them
+#define __launch_bounds__(...) mg_bounds_begin __VA_ARGS__ mg_bounds_end
+#else
 #define __launch_bounds__(...)
+#endif
 #define __align__(n) __attribute__((aligned(n)))
 // cuda_host.py rewrites every __shared__ declaration: `extern __shared__ T a[];` into a
 // pointer to the launch's dynamic buffer, and a static one, `__shared__ T a[N];`, into a
@@ -1203,12 +1207,13 @@ inline int launch(const unsigned int grid[3], const unsigned int block[3], size_
     block_dim = dim3(block[0], block[1], block[2]);
     const size_t n_threads = (size_t)block[0] * block[1] * block[2];
     const size_t n_blocks = (size_t)grid[0] * grid[1] * grid[2];
-    if (n_threads == 0 || n_threads > 1024) {
-        error = "block of " + std::to_string(n_threads) + " threads (CUDA allows 1 to 1024)";
+    if (n_threads == 0 || n_threads > 1024 || block[2] > 64) {
+        error = "block of " + std::to_string(n_threads) + " threads, " +
+                std::to_string(block[2]) + " along z (CUDA allows 1 to 1024, z at most 64)";
         return -1;
     }
-    if (grid[1] > 65535 || grid[2] > 65535) {
-        error = "grid.y and grid.z are at most 65535";
+    if (grid[0] > 0x7fffffffu || grid[1] > 65535 || grid[2] > 65535) {
+        error = "grid.x is at most 2^31 - 1, grid.y and grid.z at most 65535";
         return -1;
     }
     while (stacks.size() < n_threads) {

@@ -13,7 +13,9 @@ the racecheck and the memcheck). What it adds to the launch: each argument is
 checked against the kernel's parameter type, where CuPy would pass the bytes it was given
 (an ``np.int64`` for an ``int`` parameter shifts every later argument on a GPU, silently);
 a Python int or float passes as CuPy passes it (int64, float64), so it fits only such a
-parameter.
+parameter. The grid and block are CuPy's (every dim at least 1: a grid of 0 blocks runs one
+block), refused where CUDA refuses them, the kernel's ``__launch_bounds__`` included; the
+dynamic shared memory a kernel opts in to is refused above the device's limit.
 
 The tensor-core instructions of ``kernels/tc_common.cuh`` (``cp.async``, ``ldmatrix``,
 ``mma.sync``, ``mma.sp``) and of ``kernels/wgmma_common.cuh`` (``wgmma.mma_async`` dense
@@ -23,9 +25,11 @@ hgemm_wmma.cu run too. Not for: other inline PTX (a source with ``asm`` is refus
 """
 from __future__ import annotations
 
+import ast
 import ctypes
 import functools
 import hashlib
+import operator
 import os
 import re
 import shutil
@@ -54,9 +58,16 @@ _HEADERS = "".join(h.read_text() for h in _INCLUDED)
 _CACHE = Path(tempfile.gettempdir()) / f"minigrad-cuda-host-{os.getuid()}"
 _lock = threading.Lock()
 _libraries: dict = {}  # digest -> ctypes library, one g++ run per source and process
-_modules: dict = {}  # (source, flags, name expressions) -> (library, entry symbols)
+_modules: dict = {}  # (source, flags, name expressions) -> _build's (library, kernels)
 
-_KERNEL_NAME = re.compile(r'extern\s+"C"\s+void\s+(\w+)\s*\(')
+# extern "C" void [mg_bounds_begin <__launch_bounds__'s arguments> mg_bounds_end] name(
+_KERNEL_NAME = re.compile(r'extern\s+"C"\s+void\s+(?:mg_bounds_begin\s+(.*?)\s+mg_bounds_end\s+)?'
+                          r'(\w+)\s*\(', re.S)
+#: CUDA's most threads a block (and a kernel's without __launch_bounds__).
+MAX_THREADS = 1024
+#: The most shared memory a block may opt in to, by compute capability (A100: 163 KiB;
+#: H100 and H200: 227 KiB): cudaDevAttrMaxSharedMemoryPerBlockOptin.
+SMEM_OPTIN = {"80": 166912, "90": 232448}
 _MARK = "mg_cuda_host_kernels_begin"
 # extern __shared__ [__align__(n)] T name[];  ->  a pointer to the launch's buffer
 _DYNAMIC_SHARED = re.compile(
@@ -135,26 +146,59 @@ def _static_shared(source: str) -> str:
     return _STATIC_SHARED.sub(declare, source)
 
 
-def _kernel_names(source: str, flags: list[str]) -> list[str]:
+def _max_threads(bounds: str) -> int:
+    """A block's most threads by ``__launch_bounds__(bounds)`` (its first argument, the
+    macros expanded: an integer expression), or CUDA's 1024 without it."""
+    if not bounds:
+        return MAX_THREADS
+    depth, first = 0, ""
+    for c in bounds:
+        depth += (c == "(") - (c == ")")
+        if c == "," and depth == 0:
+            break
+        first += c
+    expr = re.sub(r"(?<=\d)[uUlL]+", "", first).replace("/", "//")  # 256u; C's integer /
+    try:
+        return _integer(ast.parse(expr.strip(), mode="eval").body)
+    except (SyntaxError, ValueError) as e:
+        raise NotImplementedError(f"__launch_bounds__({bounds}): not an integer constant "
+                                  "the host run can read") from e
+
+
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+              ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
+
+
+def _integer(node) -> int:
+    """The value of an expression of integers, + - * // % and parentheses (ast)."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_integer(node.left), _integer(node.right))
+    raise ValueError(ast.dump(node))
+
+
+def _kernel_names(source: str, flags: list[str]) -> dict[str, int]:
     """The ``extern "C"`` functions of ``source`` after the preprocessor (the kernel
-    macros expanded): its kernels."""
+    macros expanded), its kernels, each with its most threads a block (_max_threads)."""
     with tempfile.TemporaryDirectory(prefix="mg-cuda-host-") as d:
         src = Path(d) / "k.cpp"
         src.write_text(f'#include "{HEADER}"\nint {_MARK};\n{source}')
-        pre = _gxx(["-std=c++17", "-E", "-P", *flags, str(src)], "the kernel source")
+        pre = _gxx(["-std=c++17", "-E", "-P", "-DMG_KERNEL_NAMES", *flags, str(src)],
+                   "the kernel source")
     body = pre[pre.index(_MARK):]
     if _ASM.search(body):
         raise NotImplementedError("this source uses inline PTX (asm) of its own, which the "
                                   "host run does not model (only tc_common.cuh's and "
                                   "wgmma_common.cuh's wrappers)")
-    return _KERNEL_NAME.findall(body)
+    return {name: _max_threads(bounds) for bounds, name in _KERNEL_NAME.findall(body)}
 
 
 def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
-    """(the library, kernel name -> its entry's symbol) for ``source``: one entry
-    ``mg_entry_<i>`` per kernel (extern "C" functions and ``name_expressions``). A source
-    built before in this process costs nothing: not even the preprocessor run that names
-    its kernels."""
+    """(the library, kernel name -> (its entry's symbol, its most threads a block)) for
+    ``source``: one entry ``mg_entry_<i>`` per kernel (extern "C" functions and
+    ``name_expressions``). A source built before in this process costs nothing: not even
+    the preprocessor run that names its kernels."""
     flags = [*BUILD_FLAGS, *_flags(options)]
     key = (source, tuple(flags), tuple(name_expressions))
     with _lock:
@@ -163,7 +207,8 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
         return module
     source = _DYNAMIC_SHARED.sub(r"\1* \2 = reinterpret_cast<\1*>(mg::dynamic_smem);", source)
     source = _static_shared(source)
-    names = list(dict.fromkeys(_kernel_names(source, flags) + list(name_expressions)))
+    bounds = _kernel_names(source, flags)
+    names = list(dict.fromkeys([*bounds, *name_expressions]))
     entries = "".join(
         f'extern "C" MG_EXPORT int mg_entry_{i}(const unsigned* g, const unsigned* b, size_t m, '
         f"void** a, unsigned long long s, char* sig, size_t n) {{ return mg::entry(&{name}, "
@@ -191,7 +236,8 @@ def _build(source: str, options, name_expressions) -> tuple[ctypes.CDLL, dict]:
                 cpp.unlink()
             lib = _libraries[digest] = ctypes.CDLL(str(so))
         lib.mg_error.restype = ctypes.c_char_p
-        module = _modules[key] = lib, {name: f"mg_entry_{i}" for i, name in enumerate(names)}
+        module = _modules[key] = lib, {name: (f"mg_entry_{i}", bounds.get(name, MAX_THREADS))
+                                       for i, name in enumerate(names)}
     return module
 
 
@@ -378,8 +424,10 @@ class _Arena:
 class HostRawKernel:
     """One kernel of a :class:`HostRawModule`: ``kernel(grid, block, args, shared_mem=0)``."""
 
-    def __init__(self, lib, symbol, name):
+    def __init__(self, lib, symbol, name, max_threads=None, smem_optin=SMEM_OPTIN["90"]):
         self.name = name
+        self.max_threads = MAX_THREADS if max_threads is None else max_threads
+        self._smem_optin = smem_optin
         self._lib = lib
         self._entry = getattr(lib, symbol)
         self._entry.restype = ctypes.c_int
@@ -389,7 +437,20 @@ class HostRawKernel:
         self.params = sig.value.decode().split(",") if sig.value else []
         self.launches = 0
         self.kernel = SimpleNamespace(ptr=0)  # what CUDA's occupancy query reads
-        self.max_dynamic_shared_size_bytes = 48 * 1024  # CUDA's default limit
+        self._max_dynamic_smem = 48 * 1024  # CUDA's default limit
+
+    @property
+    def max_dynamic_shared_size_bytes(self) -> int:
+        return self._max_dynamic_smem
+
+    @max_dynamic_shared_size_bytes.setter
+    def max_dynamic_shared_size_bytes(self, n: int):
+        """As CuPy's (cuFuncSetAttribute), which the device refuses above its opt-in limit."""
+        if not 0 <= n <= self._smem_optin:
+            raise RuntimeError(f"{self.name}: max_dynamic_shared_size_bytes = {n}: the device "
+                               f"allows a block at most {self._smem_optin} bytes of shared "
+                               "memory (CUDA_ERROR_INVALID_VALUE)")
+        self._max_dynamic_smem = n
 
     def _arg(self, i, want, a):
         where = f"{self.name}: argument {i}"
@@ -416,6 +477,20 @@ class HostRawKernel:
         value = np.array(a, dtype=want)
         return value.ctypes.data, value
 
+    def _launch_dims(self, grid, block) -> tuple[tuple, tuple]:
+        """``grid`` and ``block`` as CuPy launches them (``cupy.cuda.function.Function``:
+        three dims each, every one at least 1, so that a grid of 0 blocks runs one block
+        on a GPU), after the check only this side can make: a block no larger than the
+        kernel's ``__launch_bounds__`` (cuda_host.h's launch checks CUDA's own limits)."""
+        grid, block = (tuple(max(1, int(v)) for v in (tuple(dims) + (1, 1))[:3])
+                       for dims in (grid, block))
+        threads = block[0] * block[1] * block[2]
+        if MAX_THREADS >= threads > self.max_threads:
+            raise RuntimeError(f"{self.name}: a block of {threads} threads, more than the "
+                               f"kernel's __launch_bounds__ ({self.max_threads}): CUDA "
+                               "refuses the launch")
+        return grid, block
+
     def __call__(self, grid, block, args, shared_mem=0, stream=None, seed=0):
         if shared_mem > self.max_dynamic_shared_size_bytes:
             raise RuntimeError(f"{self.name}: {shared_mem} bytes of dynamic shared memory "
@@ -424,15 +499,12 @@ class HostRawKernel:
         if len(args) != len(self.params):
             raise TypeError(f"{self.name} takes {len(self.params)} arguments "
                             f"({', '.join(self.params)}), got {len(args)}")
-        grid = tuple(int(v) for v in grid) + (1,) * (3 - len(grid))
-        block = tuple(int(v) for v in block) + (1,) * (3 - len(block))
+        grid, block = self._launch_dims(grid, block)
         held, where = [], []
         for i, (want, a) in enumerate(zip(self.params, args)):
             address, keep = self._arg(i, want, a)
             held.append(keep)  # alive until the launch returns
             where.append(address)
-        if 0 in grid:
-            return
         g = (ctypes.c_uint * 3)(*grid)
         b = (ctypes.c_uint * 3)(*block)
         memcheck = getattr(self._lib, "mg_memcheck", None)  # (a racecheck build's)
@@ -467,12 +539,14 @@ class HostRawKernel:
 class HostRawModule:
     """``cupy.RawModule(code=..., options=..., name_expressions=...)`` on the host."""
 
-    def __init__(self, code=None, options=(), name_expressions=(), path=None, **_):
+    def __init__(self, code=None, options=(), name_expressions=(), path=None, *,
+                 smem_optin=SMEM_OPTIN["90"], **_):
         if code is None:
             raise NotImplementedError("HostRawModule compiles source code, not a cubin "
                                       f"({path})")
         self._lib, self._symbols = _build(code, options, name_expressions or ())
         self._kernels = {}
+        self._smem_optin = smem_optin
 
     def get_function(self, name):
         kernel = self._kernels.get(name)
@@ -480,8 +554,22 @@ class HostRawModule:
             if name not in self._symbols:
                 raise KeyError(f"no kernel {name!r} in this module (it has "
                                f"{', '.join(self._symbols)})")
-            kernel = self._kernels[name] = HostRawKernel(self._lib, self._symbols[name], name)
+            symbol, max_threads = self._symbols[name]
+            kernel = self._kernels[name] = HostRawKernel(self._lib, symbol, name, max_threads,
+                                                         self._smem_optin)
         return kernel
+
+
+def poison(a: np.ndarray) -> np.ndarray:
+    """``a`` with every byte 0xff, as cuda_host.h starts shared memory: NaN for floats, -1
+    for signed integers, the largest value for unsigned ones (booleans: True). What reads an
+    element nothing wrote shows, here as on a GPU, where it would read the pool's leftovers
+    (compute-sanitizer's initcheck, for the host run's arrays)."""
+    if a.dtype == np.bool_:
+        a.fill(True)
+    elif a.size:
+        a.ravel(order="K").view(np.uint8)[...] = 0xFF  # a view: empty arrays are contiguous
+    return a
 
 
 class _HostCupy:
@@ -492,7 +580,6 @@ class _HostCupy:
     paths) or "90" (:data:`HOST_CUPY_SM90`, which the Hopper wgmma launchers ask for)."""
 
     SMS, BLOCKS_PER_SM = 4, 2
-    RawModule = HostRawModule
 
     def __init__(self, cc: str = "80"):
         self.cc = cc
@@ -503,8 +590,23 @@ class _HostCupy:
             driver=SimpleNamespace(
                 occupancyMaxActiveBlocksPerMultiprocessor=lambda *a: self.BLOCKS_PER_SM))
 
+    def RawModule(self, *args, **kwargs):
+        """:class:`HostRawModule`, its kernels' shared memory limited as on this device."""
+        return HostRawModule(*args, smem_optin=SMEM_OPTIN[self.cc], **kwargs)
+
     def __getattr__(self, name):
         return getattr(np, name)
+
+    @staticmethod
+    def empty(*args, **kwargs):
+        """``np.empty``, poisoned (:func:`poison`): CuPy's comes from its memory pool, holding
+        whatever the last owner left; NumPy's is often zeros."""
+        return poison(np.empty(*args, **kwargs))
+
+    @staticmethod
+    def empty_like(*args, **kwargs):
+        """``np.empty_like``, poisoned, as :meth:`empty`."""
+        return poison(np.empty_like(*args, **kwargs))
 
     @staticmethod
     def asnumpy(a):

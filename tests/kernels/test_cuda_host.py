@@ -14,7 +14,14 @@ import pytest
 from minigrad.kernels import _cuda
 from minigrad.kernels import reference as ref
 
-from .cuda_host import HOST_CUPY, RACECHECK, HostRawModule, available, host_launchers
+from .cuda_host import (
+    HOST_CUPY,
+    HOST_CUPY_SM90,
+    RACECHECK,
+    HostRawModule,
+    available,
+    host_launchers,
+)
 from .kernels_testdata import random_csr, regular_lengths
 
 pytestmark = pytest.mark.skipif(not available(), reason="g++ not found: the host run needs it")
@@ -474,8 +481,79 @@ def test_arguments_must_have_the_parameters_types(toy):
         f((1,), (1,), (np.int32(1), 2, 0.5, np.uint64(1), 3.0))
     with pytest.raises(TypeError, match="takes 5 arguments"):
         f((1,), (1,), (np.int32(1), out))
-    with pytest.raises(RuntimeError, match="CUDA allows 1 to 1024"):
+    with pytest.raises(RuntimeError, match="CUDA allows 1 to 1024, z at most 64"):
         f((1,), (2048,), (np.int32(1), 2, 0.5, np.uint64(1), out))
+    with pytest.raises(RuntimeError, match="CUDA allows 1 to 1024, z at most 64"):
+        f((1,), (1, 1, 65), (np.int32(1), 2, 0.5, np.uint64(1), out))
+    with pytest.raises(RuntimeError, match="grid.y and grid.z at most 65535"):
+        f((1, 65536), (1,), (np.int32(1), 2, 0.5, np.uint64(1), out))
+
+
+LAUNCH_TOY = r"""
+#define WARPS 2
+extern "C" __global__ void __launch_bounds__(32 * WARPS, 1) bounded(int* out) {
+    out[blockIdx.x * blockDim.x + threadIdx.x] = 1;
+}
+extern "C" __global__ void __launch_bounds__((WARPS + 2) * 32u) bounded_unsigned(int* out) {
+    out[blockIdx.x * blockDim.x + threadIdx.x] = 1;
+}
+extern "C" __global__ void one_per_block(int* out) {
+    if (threadIdx.x == 0) out[blockIdx.x] = 1;
+}
+"""
+
+
+def test_launches_are_refused_and_clamped_as_on_a_gpu():
+    """A block larger than the kernel's ``__launch_bounds__`` (its first argument, macros
+    expanded) is refused, as CUDA refuses it; without bounds a kernel takes CUDA's 1024.
+    And every grid and block dim is at least 1, as CuPy launches them: a grid of 0 blocks
+    runs one block on a GPU, so it does here (the host run used to launch nothing)."""
+    toy = HostRawModule(code=LAUNCH_TOY)
+    bounded, unsigned, one = (toy.get_function(n) for n in
+                              ("bounded", "bounded_unsigned", "one_per_block"))
+    assert (bounded.max_threads, unsigned.max_threads, one.max_threads) == (64, 128, 1024)
+    out = np.zeros(128, np.int32)
+    bounded((2,), (64,), (out,))
+    np.testing.assert_array_equal(out, 1)
+    with pytest.raises(RuntimeError, match=r"bounded: a block of 128 threads, more than the "
+                                           r"kernel's __launch_bounds__ \(64\)"):
+        bounded((1,), (128,), (out,))
+    with pytest.raises(RuntimeError, match=r"a block of 160 threads, more than .*\(128\)"):
+        unsigned((1,), (32, 5), (out,))
+    out[:] = 0
+    one((0,), (0,), (out,))
+    np.testing.assert_array_equal(out, np.arange(128) == 0)
+    if RACECHECK:  # a launcher that launched 0 blocks for an empty output writes past it
+        with pytest.raises(RuntimeError, match=OOB + r"wrote 4 bytes .* of argument 0, "
+                                                     r"which has 0 bytes"):
+            one((0,), (32,), (np.zeros(0, np.int32),))
+
+
+def test_the_host_runs_arrays_start_poisoned():
+    """``empty`` and ``empty_like`` of the host run's array module are NaN (floats), -1
+    (signed), the largest value (unsigned) or True, in any layout: an output element no
+    kernel wrote shows, as it would on a GPU, where CuPy's pool hands out leftovers."""
+    assert np.isnan(HOST_CUPY.empty((3, 4), np.float32)).all()
+    assert np.isnan(HOST_CUPY.empty((), np.float16))
+    assert np.isnan(HOST_CUPY.empty_like(np.zeros((4, 5), order="F"))).all()
+    assert (HOST_CUPY.empty(7, np.int32) == -1).all()
+    assert (HOST_CUPY.empty(7, np.uint16) == 65535).all()
+    assert HOST_CUPY.empty(2, bool).all() and HOST_CUPY.empty(0).size == 0
+
+
+def test_shared_memory_opt_in_is_limited_as_on_the_device():
+    """A launcher's opt-in above 48 KiB (``max_dynamic_shared_size_bytes``) is refused above
+    what the device allows a block, as cuFuncSetAttribute refuses it: 163 KiB on an A100
+    (HOST_CUPY, compute capability 8.0), 227 KiB on an H100 or H200 (HOST_CUPY_SM90)."""
+    for cp, limit in ((HOST_CUPY, 166912), (HOST_CUPY_SM90, 232448)):
+        kernel = cp.RawModule(code=LAUNCH_TOY).get_function("one_per_block")
+        assert kernel.max_dynamic_shared_size_bytes == 48 * 1024
+        kernel.max_dynamic_shared_size_bytes = limit
+        with pytest.raises(RuntimeError, match=f"one_per_block: max_dynamic_shared_size_bytes "
+                                               f"= {limit + 1}: the device allows a block at "
+                                               f"most {limit} bytes"):
+            kernel.max_dynamic_shared_size_bytes = limit + 1
+        assert kernel.max_dynamic_shared_size_bytes == limit
 
 
 @pytest.mark.parametrize("which", ["kernels", "elementwise kernels"])

@@ -1,7 +1,7 @@
 """Every .cu file compiles with nvcc for sm_80 (Ampere) and sm_90a (Hopper) -- including the
-alternative tilings the benchmark may select (skipped where nvcc is absent) -- and reaches NVRTC
-whole: ``kernel_source`` inlines every header of ours it includes (tc_common.cuh,
-wgmma_common.cuh)."""
+alternative tilings the benchmark may select (skipped where nvcc is absent) -- with no local
+memory beyond what ``LOCAL_MEMORY_ALLOWED`` lists, and reaches NVRTC whole: ``kernel_source``
+inlines every header of ours it includes (tc_common.cuh, wgmma_common.cuh)."""
 import re
 import shutil
 import subprocess

@@ -398,6 +398,26 @@ def _passthrough(name):
     return g
 
 
+def empty(*args, **kwargs):
+    """NumPy's ``empty``, poisoned (every byte 0xff: NaN, -1; ``tests/kernels/cuda_host.py``'s
+    ``poison``): CuPy's comes from its memory pool, holding what its last owner left, so
+    code that reads an element it never wrote must not pass here on NumPy's zeros."""
+    from tests.kernels.cuda_host import poison
+
+    out = _passthrough("empty")(*args, **kwargs)
+    poison(out._a)
+    return out
+
+
+def empty_like(*args, **kwargs):
+    """NumPy's ``empty_like``, poisoned as :func:`empty`."""
+    from tests.kernels.cuda_host import poison
+
+    out = _passthrough("empty_like")(*args, **kwargs)
+    poison(out._a)
+    return out
+
+
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """CuPy's diagonal is a writable view (NumPy's is read-only)."""
     out = _passthrough("diagonal")(a, offset, axis1, axis2)
