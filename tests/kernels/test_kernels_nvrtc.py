@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from minigrad.kernels import _cuda
 
-from .kernels_testdata import assert_no_local_memory, build_name
+from .kernels_testdata import assert_no_local_memory, build_name, local_memory
 
 CASES = [("spmv_csr.cu", None, False), ("spmv_csr.cu", {"SPMV_ROWS": 2}, False),
          ("spmv_csr.cu", {"SPMV_ROWS": 4, "SPMV_PREFETCH": 1}, False),
@@ -55,13 +55,17 @@ def _find_nvrtc():
 NVRTC = _find_nvrtc()
 
 
-def nvrtc_compile(filename: str, options) -> tuple[int, str, bytes]:
-    """NVRTC-compile ``kernel_source(filename)`` (our headers inlined, as the launcher does):
-    (status, log, cubin)."""
+def nvrtc_compile(filename: str, options, source: str | None = None,
+                  name_expressions=()) -> tuple[int, str, bytes]:
+    """NVRTC-compile ``kernel_source(filename)`` (our headers inlined, as the launcher does),
+    or ``source`` under that name: (status, log, cubin). ``name_expressions`` are added as
+    CuPy's RawModule adds them (templates instantiated by name); each must resolve."""
     lib = NVRTC
-    src = _cuda.kernel_source(filename).encode()
+    src = (_cuda.kernel_source(filename) if source is None else source).encode()
     prog = ctypes.c_void_p()
     assert lib.nvrtcCreateProgram(ctypes.byref(prog), src, filename.encode(), 0, None, None) == 0
+    for name in name_expressions:
+        assert lib.nvrtcAddNameExpression(prog, name.encode()) == 0, name
     argv = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
     status = lib.nvrtcCompileProgram(prog, len(options), argv)
     size = ctypes.c_size_t()
@@ -70,6 +74,9 @@ def nvrtc_compile(filename: str, options) -> tuple[int, str, bytes]:
     lib.nvrtcGetProgramLog(prog, log)
     cubin = b""
     if status == 0:
+        for name in name_expressions:
+            lowered = ctypes.c_char_p()
+            assert lib.nvrtcGetLoweredName(prog, name.encode(), ctypes.byref(lowered)) == 0, name
         lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
         buf = ctypes.create_string_buffer(size.value)
         lib.nvrtcGetCUBIN(prog, buf)
@@ -101,6 +108,23 @@ def test_nvrtc_compiles(source, defines, cuda_headers, arch):
     status, log = _nvrtc_compile(source, defines, cuda_headers, arch, ["--ptxas-options=-v"])
     assert status == 0, log
     assert_no_local_memory(build_name(source, defines), arch, log)
+
+
+@needs_nvrtc
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_nvrtc_compiles_minigrads_row_kernels(arch):
+    """minigrad's own RawModule, the row kernels of ops/fused.py (softmax's and log_softmax's
+    lse, cross-entropy's rows and its reduction: templates CuPy instantiates by name
+    expression), compiles with NVRTC, every name expression resolves, and no kernel has
+    local memory. The host run executes their text; only this compiles it as a GPU would."""
+    from minigrad.ops import fused
+
+    status, log, cubin = nvrtc_compile("fused_rows.cu", [f"-arch={arch}", "--ptxas-options=-v"],
+                                       fused._ROWS_SOURCE, fused._ROW_KERNELS)
+    assert status == 0, log
+    assert cubin[:4] == b"\x7fELF"
+    assert len(local_memory(log)) == len(fused._ROW_KERNELS)
+    assert_no_local_memory("fused_rows.cu", arch, log)
 
 
 @needs_nvrtc
