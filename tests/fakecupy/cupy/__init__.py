@@ -555,6 +555,15 @@ class _Runtime:
     def getDevice():
         return 0
 
+    @staticmethod
+    def getDeviceProperties(device):
+        """The few of CUDA's device properties minigrad reads (its name, as bytes as CuPy
+        gives it), for the Ampere-like device the stand-in is."""
+        if device != 0:
+            raise ValueError(f"fakecupy: no device {device} (the stand-in has one)")
+        return {"name": b"fakecupy stand-in (sm_80)", "major": 8, "minor": 0,
+                "multiProcessorCount": _Device.attributes["MultiProcessorCount"]}
+
 
 class _Device:
     compute_capability = "80"  # an Ampere-like device: no Hopper (wgmma) paths
@@ -589,8 +598,16 @@ class _Event:
     """A CUDA event by the host clock: the stand-in's launches run when called, so the time
     between two records is the work between them (benchmarks can run their timing code)."""
 
+    def __init__(self, block=False, disable_timing=False, interprocess=False):
+        self.t = None  # CuPy's keywords; timing is always on here
+
     def record(self, stream=None):
         self.t = time.perf_counter()
+
+    @property
+    def done(self) -> bool:
+        """Whether the work before the record has run: always, once recorded."""
+        return self.t is not None
 
     def synchronize(self):
         """Nothing to wait for: the work before the record has run."""
