@@ -118,9 +118,14 @@ LOCAL_MEMORY_ALLOWED = {
 }
 
 
-def build_name(source: str, defines: dict | None = None) -> str:
-    """How ``LOCAL_MEMORY_ALLOWED`` names a build: the source, then its -D options."""
-    return " ".join([source, *(f"-D{k}={v}" for k, v in sorted((defines or {}).items()))])
+def build_name(source: str, defines: dict | str | None = None) -> str:
+    """How ``LOCAL_MEMORY_ALLOWED`` names a build: the source, then its -D options (from a
+    launcher's macro dict, sorted, or an nvcc option string, in its order)."""
+    if isinstance(defines, str):
+        options = defines.split()
+    else:
+        options = [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
+    return " ".join([source, *options])
 
 
 def assert_no_local_memory(build: str, arch: str, ptxas_verbose: str):

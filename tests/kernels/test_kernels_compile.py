@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from minigrad.kernels import _cuda
 
-from .kernels_testdata import assert_no_local_memory, local_memory
+from .kernels_testdata import assert_no_local_memory, build_name, local_memory
 
 KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
 SOURCES = sorted(p.name for p in KERNEL_DIR.glob("*.cu"))
@@ -106,7 +106,7 @@ def test_nvcc_compiles(tmp_path, source, arch):
 @pytest.mark.parametrize("source,defines", VARIANTS)
 def test_nvcc_compiles_tiling_variants(tmp_path, source, defines):
     proc = _compile(tmp_path, source, ARCHS[1], defines + " -Xptxas -v")
-    assert_no_local_memory(f"{source} {defines}", ARCHS[1], proc.stderr)
+    assert_no_local_memory(build_name(source, defines), ARCHS[1], proc.stderr)
 
 
 # philox.cu's fill before and after stop 38, in small: a block's two values, then their
@@ -166,7 +166,7 @@ HGEMM_REGISTER_VARIANTS = [
 def test_nvcc_hgemm_tilings_compile_without_spills(tmp_path, defines, arch):
     proc = _compile(tmp_path, "hgemm.cu", arch, defines + " -Xptxas -v")
     assert len(local_memory(proc.stderr)) == 4  # hgemm_{f16,bf16}_{f32,16-bit out}
-    assert_no_local_memory(f"hgemm.cu {defines}", arch, proc.stderr)
+    assert_no_local_memory(build_name("hgemm.cu", defines), arch, proc.stderr)
 
 
 # spmv_csr.cu's persistent, pipelined schedule (the launcher's pipeline=True) at R = 1 and 2:
@@ -181,7 +181,7 @@ SPMV_PIPE_VARIANTS = ["-DSPMV_PIPE=1", "-DSPMV_PIPE=1 -DSPMV_ROWS=2"]
 def test_nvcc_spmv_pipeline_compiles_without_spills(tmp_path, arch, defines):
     proc = _compile(tmp_path, "spmv_csr.cu", arch, defines + " -Xptxas -v")
     assert len(local_memory(proc.stderr)) == 20  # 2 types x 5 group sizes x (scalar, _vec)
-    assert_no_local_memory(f"spmv_csr.cu {defines}", arch, proc.stderr)
+    assert_no_local_memory(build_name("spmv_csr.cu", defines), arch, proc.stderr)
 
 
 @needs_nvcc
@@ -195,7 +195,8 @@ def test_nvcc_spmv_stream_compiles_without_spills(tmp_path, arch, nnz):
     the staging's loads in flight for 2048 threads."""
     proc = _compile(tmp_path, "spmv_csr_stream.cu", arch, f"-DSTREAM_NNZ={nnz} -Xptxas -v")
     assert len(local_memory(proc.stderr)) == 10
-    assert_no_local_memory(f"spmv_csr_stream.cu -DSTREAM_NNZ={nnz}", arch, proc.stderr)
+    assert_no_local_memory(build_name("spmv_csr_stream.cu", {"STREAM_NNZ": nnz}), arch,
+                           proc.stderr)
     smem = sorted(int(b) for b in re.findall(r"(\d+) bytes smem", proc.stderr))
     assert smem == [8 * nnz] * 5 + [16 * nnz] * 5, smem
     registers = [int(n) for n in re.findall(r"Used (\d+) registers", proc.stderr)]

@@ -126,7 +126,7 @@ def ptxas_registers(source: str, defines: str, tmp_path) -> list[int]:
     log = proc.stderr + proc.stdout
     assert "serializ" not in log.lower(), log
     assert "Performance Loss" not in log, log
-    assert_no_local_memory(f"{source} {defines}".strip(), SM90A, log)
+    assert_no_local_memory(build_name(source, defines), SM90A, log)
     regs = [int(r) for r in re.findall(r"Used (\d+) registers", log)]
     assert len(regs) == 5 and max(regs) <= 255, log
     return regs

@@ -398,24 +398,22 @@ def _passthrough(name):
     return g
 
 
-def empty(*args, **kwargs):
-    """NumPy's ``empty``, poisoned (every byte 0xff: NaN, -1; ``tests/kernels/cuda_host.py``'s
-    ``poison``): CuPy's comes from its memory pool, holding what its last owner left, so
-    code that reads an element it never wrote must not pass here on NumPy's zeros."""
-    from tests.kernels.cuda_host import poison
+def _poisoned(name):
+    """NumPy's ``name`` (``empty``, ``empty_like``), its array poisoned (every byte 0xff:
+    NaN, -1; ``tests/kernels/cuda_host.py``'s ``poison``): CuPy's comes from its memory pool,
+    holding what its last owner left, so code that reads an element it never wrote must
+    not pass here on NumPy's zeros."""
+    def g(*args, **kwargs):
+        from tests.kernels.cuda_host import poison
 
-    out = _passthrough("empty")(*args, **kwargs)
-    poison(out._a)
-    return out
+        out = _passthrough(name)(*args, **kwargs)
+        poison(out._a)
+        return out
+    g.__name__ = name
+    return g
 
 
-def empty_like(*args, **kwargs):
-    """NumPy's ``empty_like``, poisoned as :func:`empty`."""
-    from tests.kernels.cuda_host import poison
-
-    out = _passthrough("empty_like")(*args, **kwargs)
-    poison(out._a)
-    return out
+empty, empty_like = _poisoned("empty"), _poisoned("empty_like")
 
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
