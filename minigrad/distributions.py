@@ -59,7 +59,9 @@ Notes
   [ε, 1 − ε], ε the dtype's machine epsilon), so its log-probabilities and entropies are
   finite at p ∈ {0, 1}.
 * Samples come from ``mg.manual_seed``'s generators, so they differ from PyTorch's for the
-  same seed; everything else is the same function. The pathwise gradients of Beta and
+  same seed; everything else is the same function. Gamma and Chi2 also draw from a
+  ``generator=`` of their own (``sample(shape, generator=g)``, ``rsample(shape, g)``), as
+  in PyTorch 2.14. The pathwise gradients of Beta and
   Dirichlet differ from PyTorch's sample by sample (see :class:`Beta`), not on average.
 * Where minigrad departs from PyTorch's numbers: the Gamma's implicit gradient is exact to
   ~1e-14 (PyTorch's approximation: ~3e-4); VonMises uses the exact log I₀ (PyTorch: a
@@ -737,12 +739,13 @@ class Categorical(Distribution):
 
 # --------------------------------------------------------------------------- gamma family
 
-def _standard_gamma(alpha):
+def _standard_gamma(alpha, generator=None):
     """Gamma(α, 1) samples of ``alpha``'s shape (an array), by Marsaglia & Tsang (2000,
     "A Simple Method for Generating Gamma Variables"): for α ≥ 1, d = α − ⅓, c = 1/√(9d),
     accept d·v with v = (1 + c·x)³ (x ~ N(0, 1)) when log u < x²/2 + d − d·v + d·log v;
     for α < 1, a Gamma(α + 1) sample times u^(1/α). Every draw comes from minigrad's
-    seeded generator (on the array's device); the rejections repeat on the rest only."""
+    seeded generator on the array's device, or ``generator``'s stream (a
+    :class:`minigrad.Generator` of that device); the rejections repeat on the rest only."""
     from ._backend import get_array_module
 
     xp = get_array_module(alpha)
@@ -755,8 +758,8 @@ def _standard_gamma(alpha):
     todo = xp.ones(a.shape, dtype=bool)
     device = "cpu" if xp is np else "cuda"
     while bool(todo.any()):
-        x = _random.normal(a.shape, 0.0, 1.0, np.float64, device)
-        u = _random.uniform(a.shape, 0.0, 1.0, np.float64, device)
+        x = _random.normal(a.shape, 0.0, 1.0, np.float64, device, generator)
+        u = _random.uniform(a.shape, 0.0, 1.0, np.float64, device, generator)
         v = (1 + c * x) ** 3
         with np.errstate(invalid="ignore", divide="ignore"):
             ok = (v > 0) & (xp.log(u) < 0.5 * x * x + d - d * v + d * xp.log(v))
@@ -764,7 +767,7 @@ def _standard_gamma(alpha):
         out = xp.where(take, d * v, out)
         todo = todo & ~ok
     if bool(boost.any()):
-        u = _random.uniform(a.shape, 0.0, 1.0, np.float64, device)
+        u = _random.uniform(a.shape, 0.0, 1.0, np.float64, device, generator)
         with np.errstate(divide="ignore"):
             out = xp.where(boost, out * u ** (1.0 / xp.where(boost, alpha, 1.0)), out)
     tiny = float(np.finfo(np.dtype(dtype)).tiny)
@@ -871,8 +874,11 @@ class _StandardGamma(Function):
 
     save_output = True
 
+    def __init__(self, generator=None):
+        self.generator = generator
+
     def forward(self, xp, alpha):
-        return _standard_gamma(alpha)
+        return _standard_gamma(alpha, self.generator)
 
     def backward(self, gz):
         (alpha,) = self.inputs
@@ -894,9 +900,9 @@ class _StandardGammaGrad(Function):
                                   "reparameterization), as in PyTorch")
 
 
-def _rsample_standard_gamma(alpha):
+def _rsample_standard_gamma(alpha, generator=None):
     """Gamma(α, 1) samples of ``alpha``'s shape (a Tensor), differentiable in α."""
-    return _StandardGamma()(alpha)
+    return _StandardGamma(generator)(alpha)
 
 
 def _lbeta(a, b):
@@ -944,9 +950,16 @@ class Gamma(Distribution):
     def mode(self):
         return ((self.concentration - 1) / self.rate).clamp(min=0)
 
-    def rsample(self, sample_shape=()):
+    def sample(self, sample_shape=(), *, generator=None):
+        """A sample (no graph), drawn from ``generator``'s stream when one is given (a
+        :class:`minigrad.Generator` on the distribution's device), as PyTorch 2.14's."""
+        with no_grad():
+            return self.rsample(sample_shape, generator).detach()
+
+    def rsample(self, sample_shape=(), generator=None):
         shape = self._extended_shape(sample_shape)
-        return _rsample_standard_gamma(self.concentration.broadcast_to(shape)) / self.rate
+        z = _rsample_standard_gamma(self.concentration.broadcast_to(shape), generator)
+        return z / self.rate
 
     def log_prob(self, value):
         from .ops.elementwise import xlogy

@@ -17,6 +17,8 @@ torch = pytest.importorskip("torch")
 
 import minigrad as mg  # noqa: E402
 
+from .torch_oracle import before_2_14  # noqa: E402
+
 # Deprecated or not-applicable PyTorch arguments that minigrad leaves out everywhere (see
 # the docstrings): the legacy reductions, softmax's private _stacklevel, out= (minigrad's
 # functions return new tensors), Hardtanh's deprecated min_value/max_value, and
@@ -66,6 +68,11 @@ DEPARTURES = {
     "func.jvp": "no strict / has_aux",
     "func.vmap": "no randomness / chunk_size",
 }
+# PyTorch 2.14 gave Gamma's sample and rsample (Chi2's through it) a generator argument,
+# which minigrad has too; before 2.14 that is an extra argument on minigrad's side.
+if before_2_14(torch):
+    DEPARTURES.update({f"distributions.Chi2.{m}": "generator= as in PyTorch 2.14"
+                       for m in ("sample", "rsample")})
 
 
 def _params(fn):

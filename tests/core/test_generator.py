@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad import distributions as D
 from minigrad import nn
 from minigrad.data import DataLoader, RandomSampler, TensorDataset, random_split
 
@@ -30,6 +31,10 @@ def _gen(seed=7):
     lambda g: nn.init.kaiming_normal_(mg.empty(2, 3), generator=g),
     lambda g: nn.init.orthogonal_(mg.empty(3, 3), generator=g),
     lambda g: nn.init.sparse_(mg.empty(4, 3), 0.5, generator=g),
+    # PyTorch 2.14's Gamma (and Chi2, a Gamma) take one; α < 1 draws the boost's u too
+    lambda g: D.Gamma(mg.tensor([0.5, 2.0]), 1.5).sample((3,), generator=g),
+    lambda g: D.Gamma(mg.tensor([0.5, 2.0]), 1.5).rsample((3,), g),
+    lambda g: D.Chi2(mg.tensor([1.0, 4.0])).sample(generator=g),
 ])
 def test_every_random_function_draws_from_the_generator(draw):
     mg.manual_seed(0)
@@ -46,6 +51,7 @@ def test_the_global_stream_is_untouched_and_state_round_trips():
     x = mg.randn(3).tolist()
     mg.manual_seed(0)
     mg.randn(10, generator=_gen())
+    D.Gamma(mg.tensor([0.5, 2.0]), 1.0).sample((4,), generator=_gen())
     assert mg.randn(3).tolist() == x
     g = _gen(3)
     state = g.get_state()
@@ -76,6 +82,8 @@ def test_generator_errors():
         mg.randn(2, generator=mg.Generator("cuda"))
     with pytest.raises(TypeError, match="generator must be a minigrad.Generator"):
         mg.randn(2, generator=42)
+    with pytest.raises(RuntimeError, match="Expected a 'cpu' device type for generator"):
+        D.Gamma(2.0, 1.0).sample(generator=mg.Generator("cuda"))
     cuda = mg.Generator("cuda").manual_seed(4)       # a Philox stream: no GPU needed yet
     assert cuda.get_state() == {"seed": 4, "state": {"seed": 4, "offset": 0}}
     np_gen = np.random.default_rng(0)
@@ -90,3 +98,16 @@ def test_generator_api_matches_pytorch():
         a = lib.randn(3, generator=g)
         b = lib.randn(3, generator=lib.Generator().manual_seed(11))
         assert a.tolist() == b.tolist()
+
+
+def test_a_gamma_sample_from_a_generator_keeps_its_implicit_gradient():
+    """rsample(shape, g) is the same Function as without g: the sample is g's, and dz/dα
+    is the implicit reparameterization gradient −(∂P(α, z)/∂α)/f(z) at that sample."""
+    alpha = mg.tensor([0.7, 2.5], dtype=mg.float64, requires_grad=True)
+    z = D.Gamma(alpha, 1.0).rsample(generator=_gen(9))
+    assert z.tolist() == D.Gamma(alpha, 1.0).sample(generator=_gen(9)).tolist()
+    z.sum().backward()
+    a, x, h = alpha.detach(), z.detach(), 1e-6
+    dP = (mg.igamma(a + h, x) - mg.igamma(a - h, x)) / (2 * h)
+    f = D.Gamma(a, 1.0).log_prob(x).exp()
+    np.testing.assert_allclose(alpha.grad.numpy(), (-dP / f).numpy(), rtol=1e-7)
