@@ -547,7 +547,13 @@ def test_negative_pad_widths_match_torch():
         for pads in [(1, 1, -1, 2), (-1, 0, 2, -1), (3, -2), (2, 2, -3, 0)]:
             inp = x[0] if len(pads) == 2 else x
             ours = mg.nn.functional.pad(mg.tensor(inp), pads, mode=mode).numpy()
-            theirs = torch.nn.functional.pad(torch.tensor(inp), pads, mode=mode).numpy()
+            try:
+                theirs = torch.nn.functional.pad(torch.tensor(inp), pads, mode=mode).numpy()
+            except RuntimeError as e:
+                # PyTorch 2.14's replicate pad (only) refuses an empty result; minigrad
+                # crops to it, as every PyTorch mode did before and the others still do
+                assert mode == "replicate" and "must be >= 1" in str(e) and 0 in ours.shape
+                continue
             np.testing.assert_array_equal(ours, theirs, err_msg=f"{mode} {pads}")
 
 

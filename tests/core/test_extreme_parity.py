@@ -66,6 +66,12 @@ DEPARTURES = {
     ("F.hardsigmoid", "grad"): "in float64 PyTorch's 1/6 is a float32 constant "
                                "(0.1666666716)",
 }
+# Listed departures that agree with PyTorch on some machines: PyTorch's CPU kernels are
+# vectorized differently by instruction set (ATen's AVX-512 and AVX2 kernels), and at these
+# points their results differ. On a 2-core AVX2 EPYC (2026-11-29) all three agree with
+# minigrad, with PyTorch 2.13 and 2.14; the machine that listed them gave PyTorch's NaN
+# (gelu) and +inf (logit at −0.0). The stale-entry check leaves them out.
+MAY_AGREE = {("F.gelu", "value"), ("mg.logit", "grad"), ("special.logit", "grad")}
 MODULES = {"mg": (mg, "torch"), "F": (F, "torch.nn.functional"),
            "special": (mg.special, "torch.special")}
 
@@ -134,5 +140,6 @@ def test_extreme_inputs_match_pytorch_or_are_listed(key):
         seen.update(_differences(key, dtype, torch))
     unlisted = {k: v for k, v in seen.items() if k not in DEPARTURES}
     assert not unlisted, "\n".join(f"{k}: {str(v)[:300]}" for k, v in unlisted.items())
-    stale = [k for k in DEPARTURES if k[0].split(".")[0] == key and k not in seen]
+    stale = [k for k in DEPARTURES if k[0].split(".")[0] == key and k not in seen
+             and k not in MAY_AGREE]
     assert not stale, f"listed departures that now agree with PyTorch: {stale}"
