@@ -603,8 +603,8 @@ def _broadcast(name, *named):
 
 
 def _hinge(z):
-    """max(0, z), with PyTorch's clamp_min subgradient at z = 0: 1 (the composite losses,
-    e.g. margin_ranking_loss, pass the gradient at the kink)."""
+    """max(0, z), with PyTorch's clamp_min subgradient at z = 0: 0 since PyTorch 2.14 (the
+    composite losses, e.g. margin_ranking_loss, passed the gradient at the kink before)."""
     return z.clamp(min=0.0)
 
 

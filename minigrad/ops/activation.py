@@ -144,7 +144,8 @@ class ELU(Function):
             return gx
         (x,) = self.inputs
         pos = const((x.data > 0).astype(x.dtype))
-        return gy * (pos + (1 - pos) * self.alpha * x.clamp(max=0).exp())
+        # e^min(x, 0) whose own derivative is e^x at x = 0 too (PyTorch's double backward)
+        return gy * (pos + (1 - pos) * self.alpha * where(x.data > 0, 0.0, x).exp())
 
 
 class GELU(Function):
@@ -524,12 +525,12 @@ def hardshrink(x, lambd=0.5):
 
 def softshrink(x, lambd=0.5):
     """y = x − λ for x > λ, x + λ for x < −λ, else 0 (λ ≥ 0): the proximal map of λ|x|,
-    computed as y = x − clamp(x, −λ, λ), so a NaN stays NaN, as in PyTorch.
-    Gradient 1 where |x| > λ, else 0 (at ±λ too)."""
+    computed as y = x − clamp(x, −λ, λ) where not |x| ≤ λ, so a NaN stays NaN, as in
+    PyTorch. Gradient 1 where |x| > λ (and at a NaN), else 0 (at ±λ too)."""
     if not lambd >= 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
     x = to_float(x)
-    return x - x.clamp(-lambd, lambd)
+    return where(~(x.data.__abs__() <= lambd), x - x.clamp(-lambd, lambd), 0.0)
 
 
 @functools.cache
@@ -592,7 +593,7 @@ def prelu(x, weight):
             raise ValueError(f"prelu: {n} slopes for an input of shape {x.shape}, which has "
                              f"{channels} channel(s) (dim 1)")
         weight = weight.reshape((n,) + (1,) * (x.ndim - 2))
-    return x.relu() + weight * x.clamp(max=0.0)
+    return where(x.data > 0, x, weight * x)      # gx = w at x = 0 and at a NaN, as PyTorch
 
 
 @in_float32

@@ -611,7 +611,9 @@ class Erf(Function):
 
 
 class Clamp(Function):
-    """y = min(max(x, lo), hi).   VJP: gx = gy where lo ≤ x ≤ hi, else 0."""
+    """y = min(max(x, lo), hi), number bounds.   VJP: gx = gy where lo < x < hi, else 0:
+    at a bound, the minimum-norm subgradient 0, as relu's at 0, hardtanh's and PyTorch's
+    since 2.14 (before 2.14 PyTorch passed gy at the bounds)."""
 
     piecewise_linear = True  # gradients from constants: see Function
 
@@ -627,16 +629,22 @@ class Clamp(Function):
         x = self.inputs[0].data
         inside = x == x  # all True, NaN aside
         if self.lo is not None:
-            inside = inside & (x >= self.lo)
+            inside = inside & (x > self.lo)
         if self.hi is not None:
-            inside = inside & (x <= self.hi)
+            inside = inside & (x < self.hi)
         return gy * const(inside.astype(x.dtype))
 
 
 def clamp(x, min=None, max=None):
     """min(max(x, min), max), PyTorch's ``clamp``: bounds are numbers or tensors (which
     broadcast and receive the gradient where they win); min > max gives max everywhere.
-    An integer tensor with a float bound gives the default float dtype."""
+    An integer tensor with a float bound gives the default float dtype.
+
+    The gradient where x sits on a bound, as PyTorch's since 2.14: 0 for a number bound
+    (:class:`Clamp`); split evenly between x and a single tensor bound, which is
+    max(x, min) or min(x, max) (:class:`Maximum`, :class:`Minimum`); all to x with two
+    bounds, one of them a tensor (PyTorch left that case as it was; minigrad also takes a
+    number beside a tensor there)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -646,9 +654,13 @@ def clamp(x, min=None, max=None):
         except ValueError:
             raise ValueError(f"clamp: the shapes of the input and the bounds do not "
                              f"broadcast: {' and '.join(map(str, shapes))}") from None
+        if max is None:   # one bound, the tensor min
+            return Maximum()(x, min)
+        if min is None:
+            return Minimum()(x, max)
         # x < NaN is False, so a NaN x stays; a NaN bound wins (v != v), as in PyTorch
-        y = x if min is None else where((x < min) | (min != min), min, x)
-        return y if max is None else where((y > max) | (max != max), max, y)
+        y = where((x < min) | (min != min), min, x)
+        return where((y > max) | (max != max), max, y)
     bounds = [v for v in (min, max) if v is not None]
     if not _dt.is_floating(x.dtype) and any(
             not isinstance(v, numbers.Integral) for v in bounds):
@@ -657,7 +669,9 @@ def clamp(x, min=None, max=None):
 
 
 class Maximum(Function):
-    """y = max(a, b).   VJP: the larger input gets gy; on ties each gets gy/2."""
+    """y = max(a, b), NaN if either is.   VJP: the input y is gets gy (the larger, or the
+    NaN; a when both are NaN); on ties each gets gy/2, the minimum-norm subgradient.
+    PyTorch gives gy to both inputs where one is NaN."""
 
     piecewise_linear = True  # gradients from constants: see Function
 
@@ -666,12 +680,13 @@ class Maximum(Function):
 
     def backward(self, gy):
         a, b = (t.data for t in self.inputs)
-        wa = const(((a > b) + 0.5 * (a == b)).astype(gy.dtype))
+        wa = const((((a > b) | (a != a)) + 0.5 * (a == b)).astype(gy.dtype))
         return gy * wa, gy * (1 - wa)
 
 
 class Minimum(Function):
-    """y = min(a, b).   VJP: the smaller input gets gy; on ties each gets gy/2."""
+    """y = min(a, b), NaN if either is.   VJP: the input y is gets gy (the smaller, or the
+    NaN; a when both are NaN); on ties each gets gy/2 (see :class:`Maximum`)."""
 
     piecewise_linear = True  # gradients from constants: see Function
 
@@ -680,7 +695,7 @@ class Minimum(Function):
 
     def backward(self, gy):
         a, b = (t.data for t in self.inputs)
-        wa = const(((a < b) + 0.5 * (a == b)).astype(gy.dtype))
+        wa = const((((a < b) | (a != a)) + 0.5 * (a == b)).astype(gy.dtype))
         return gy * wa, gy * (1 - wa)
 
 

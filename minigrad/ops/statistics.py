@@ -287,10 +287,22 @@ def lcm(input, other):
 # ------------------------------------------------------------------ elementwise
 
 
+def _nan_ignoring_vjp(fn, gy, a_wins):
+    """(ga, gb) of fmax or fmin: gy to the operand y is (``a_wins``: a beats b, or b is
+    NaN), split evenly on a tie (the minimum-norm subgradient, as :class:`Maximum`'s and
+    PyTorch's since 2.14; before 2.14 PyTorch gave a tie to a, whole)."""
+    a, b = (t.data for t in fn.inputs)
+    tie = a == b
+    share = const((1 - 0.5 * tie).astype(gy.dtype))
+    need_a, need_b = fn.needs_input_grad
+    return (masked(gy, a_wins | tie) * share if need_a else None,
+            masked(gy, ~a_wins) * share if need_b else None)
+
+
 class FMax(Function):
     """y = max(a, b) ignoring NaN: the other operand where one is NaN, NaN where both are
-    (C's ``fmax``).   VJP: ga = gy where a ≥ b or b is NaN, gb = gy elsewhere. Ties go
-    to a, whole (PyTorch's rule for fmax; its ``maximum`` splits them)."""
+    (C's ``fmax``).   VJP: ga = gy where a > b or b is NaN, gb = gy where b > a or a is
+    NaN, gy/2 each on a tie (:func:`_nan_ignoring_vjp`)."""
 
     piecewise_linear = True  # gradients from constants: see Function
 
@@ -299,14 +311,12 @@ class FMax(Function):
 
     def backward(self, gy):
         a, b = (t.data for t in self.inputs)
-        to_a = (a >= b) | (b != b)
-        need_a, need_b = self.needs_input_grad
-        return (masked(gy, to_a) if need_a else None, masked(gy, ~to_a) if need_b else None)
+        return _nan_ignoring_vjp(self, gy, (a > b) | (b != b))
 
 
 class FMin(Function):
-    """y = min(a, b) ignoring NaN (C's ``fmin``).   VJP: ga = gy where a ≤ b or b is NaN,
-    gb = gy elsewhere (ties to a, as PyTorch)."""
+    """y = min(a, b) ignoring NaN (C's ``fmin``).   VJP: ga = gy where a < b or b is NaN,
+    gb = gy where b < a or a is NaN, gy/2 each on a tie (:func:`_nan_ignoring_vjp`)."""
 
     piecewise_linear = True  # gradients from constants: see Function
 
@@ -315,9 +325,7 @@ class FMin(Function):
 
     def backward(self, gy):
         a, b = (t.data for t in self.inputs)
-        to_a = (a <= b) | (b != b)
-        need_a, need_b = self.needs_input_grad
-        return (masked(gy, to_a) if need_a else None, masked(gy, ~to_a) if need_b else None)
+        return _nan_ignoring_vjp(self, gy, (a < b) | (b != b))
 
 
 class Fmod(Function):

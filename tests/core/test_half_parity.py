@@ -15,6 +15,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 
+from ..torch_oracle import CHANGED_IN_2_14, before_2_14
 from ..ulps import ulps
 from .api_functions import NOT_OF_VALUES, run_quietly, tensor_functions
 
@@ -117,7 +118,8 @@ def test_half_precision_as_close_as_pytorch(key, half):
         if "raises" in found:
             worse.append(f"{qualified} ({half}) raises where PyTorch does not: {found['raises']}")
         for what, slack in (("value", 0.35), ("grad", 1.0)):
-            if what not in found or (qualified, what) in DEPARTURES:
+            if what not in found or (qualified, what) in DEPARTURES or \
+                    (before_2_14(torch) and (qualified, what) in CHANGED_IN_2_14):
                 continue
             mine, theirs = found[what]
             if mine > max(theirs, 0.5) * 1.1 + slack:
