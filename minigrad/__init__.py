@@ -185,6 +185,7 @@ _tune_host_allocator()  # reuse freed step-sized buffers instead of faulting pag
 
 __version__ = "0.1.0"
 
+import inspect as _inspect  # noqa: E402
 from numbers import Real as _Real  # noqa: E402  (mg.int and mg.float are dtypes)
 
 # functional forms that take a Python number as their first operand (PyTorch's Scalar
@@ -193,21 +194,26 @@ _NUMBER_FIRST = frozenset(("pow", "add", "sub", "mul", "div", "remainder", "floo
 
 
 def _unary(name):
-    def f(x, *args, **kwargs):
-        if not isinstance(x, Tensor) and not hasattr(x, name):  # (sparse tensors have it)
+    def f(input, *args, **kwargs):  # noqa: A002 (PyTorch's name for it)
+        if not isinstance(input, Tensor) and not hasattr(input, name):  # (sparse have it)
             # a Python number first, as in torch.pow(2, t) and torch.mul(2, t): a constant
             # beside the Tensor that follows (its dtype rules: see tensor._as_operand)
             if name in _NUMBER_FIRST and args and isinstance(args[0], Tensor) and \
-                    isinstance(x, _Real) and x is not True and x is not False:
+                    isinstance(input, _Real) and input is not True and input is not False:
                 from .tensor import _as_operand
 
-                x = _as_operand(x, args[0])
+                input = _as_operand(input, args[0])
             else:
-                raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
-        return getattr(x, name)(*args, **kwargs)
+                raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+        return getattr(input, name)(*args, **kwargs)
 
-    f.__name__ = name
+    f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Functional form of ``Tensor.{name}``."
+    # the method's arguments, self as ``input`` (what help() and inspect show, and the
+    # API audits count: mg.maximum takes two tensors, not one)
+    sig = _inspect.signature(getattr(Tensor, name))
+    self_, *rest = sig.parameters.values()
+    f.__signature__ = sig.replace(parameters=[self_.replace(name="input"), *rest])
     return f
 
 

@@ -797,9 +797,13 @@ class Tensor(DeviceDtypeShorthands):
         return self._compare(other, lambda a, b: self.xp.logical_xor(a, b), "logical_xor")
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        """Elementwise ``|self − other| ≤ atol + rtol·|other|`` (a bool tensor)."""
-        return self._compare(other, lambda a, b: self.xp.isclose(a, b, rtol=rtol, atol=atol,
-                                                                equal_nan=equal_nan), "isclose")
+        """Elementwise ``|self − other| ≤ atol + rtol·|other|`` (a bool tensor); ±1e308
+        against ∓1e308 is False quietly (NumPy's difference overflows to inf)."""
+        def close(a, b):
+            with np.errstate(over="ignore", invalid="ignore"):
+                return self.xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+        return self._compare(other, close, "isclose")
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
         """Whether :meth:`isclose` holds everywhere (a Python bool)."""

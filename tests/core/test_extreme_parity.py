@@ -30,9 +30,15 @@ DEPARTURES = {
     ("special.i1e", "grad"): _AT_NAN, ("F.hardswish", "grad"): _AT_NAN,
     ("F.l1_loss", "grad"): _AT_NAN + " (PyTorch's sign(NaN) is 0 there)",
     ("mg.float_power", "grad"): _AT_NAN + " (base NaN, exponent 0: PyTorch 0)",
+    ("mg.pow", "grad"): "as float_power",
     ("mg.amax", "grad"): "with a NaN among the values PyTorch sends NaN to every element; "
                          "minigrad sends the gradient to the NaN (the maximum) only",
     ("mg.amin", "grad"): "as amax", ("mg.aminmax", "grad"): "as amax",
+    ("mg.maximum", "grad"): "where one input is NaN minigrad sends the gradient to it (the "
+                            "value y is, as amax); PyTorch to both inputs",
+    ("mg.minimum", "grad"): "as maximum",
+    ("mg.clamp_min", "grad"): "clamp_min(x, tensor) is maximum(x, tensor): as maximum",
+    ("mg.clamp_max", "grad"): "as clamp_min",
     ("mg.fmax", "grad"): "where one input is NaN minigrad sends the gradient to the other, "
                          "the value y is; PyTorch 2.14 to both (2.13 as minigrad)",
     ("mg.fmin", "grad"): "as fmax",
@@ -62,6 +68,8 @@ DEPARTURES = {
                                   "is 800.001); NaN at −1e308",
     ("mg.frexp", "grad"): "the mantissa's gradient 2^−e at 1e-300 is 6.7e299; PyTorch ∞",
     ("mg.fmod", "value"): "fmod(−1e308, 0.5) is −0 (NumPy, C); PyTorch NaN",
+    ("mg.remainder", "value"): "remainder(−1e308, 0.5) is −0, NumPy's exact remainder; "
+                               "PyTorch's a − b·⌊a/b⌋ overflows to NaN",
     ("mg.i0", "value"): "i0(±∞) = ∞; PyTorch NaN", ("mg.i0", "grad"): "as the value",
     ("special.i0", "value"): "as mg.i0", ("special.i0", "grad"): "as mg.i0",
     ("special.i1", "value"): "i1(±∞) = ±∞; PyTorch NaN",
