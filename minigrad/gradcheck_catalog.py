@@ -446,6 +446,10 @@ def _op_cases():
                lambda a: mg.linalg.svdvals(a) + mg.linalg.matrix_norm(a, "nuc")
                + mg.linalg.matrix_norm(a, 2), shape=(3, 4)),
         _unary("linalg.pinv", lambda a: mg.linalg.pinv(a), shape=(4, 3)),
+        _unary("linalg.matrix_sqrth", lambda a: mg.linalg.matrix_sqrth((a + a.mT) / 2),
+               draw=lambda rng, *s: (lambda m: _T(m @ m.T + 3 * np.eye(3)))(
+                   rng.standard_normal(s)), shape=(3, 3)),
+        _unary("linalg.polar", lambda a: tuple(mg.linalg.polar(a)), shape=(4, 3)),
         _unary("linalg.matrix_power (n = -2, 3)",
                lambda a: mg.linalg.matrix_power(a, -2) + mg.linalg.matrix_power(a, 3),
                draw=lambda rng, *s: _T(rng.standard_normal(s) + 3 * np.eye(3)), shape=(3, 3)),

@@ -3,12 +3,13 @@ dims.
 
 Norms (``vector_norm``, ``matrix_norm``, ``norm``), determinants (``det``, ``slogdet``),
 inverses and systems (``inv``, ``solve``, ``pinv``), decompositions (``cholesky``, ``qr``,
-``eigh``, ``eigvalsh``, ``svd``, ``svdvals``), products (``matrix_power``, ``multi_dot``,
-``matmul``, ``vecdot``, ``cross``) and ``diagonal``: the names, argument order, defaults,
-shapes and return types of ``torch.linalg`` (``slogdet``, ``qr``, ``eigh`` and ``svd``
-return named tuples). The derivative rules live in :mod:`minigrad.ops.linalg`, one
-Function per rule, each docstring citing its source; every backward is made of Tensor
-ops, so second derivatives work where PyTorch has them.
+``eigh``, ``eigvalsh``, ``svd``, ``svdvals``, and PyTorch 2.14's ``polar``), the square
+root of a symmetric positive-definite matrix (``matrix_sqrth``, 2.14's too), products
+(``matrix_power``, ``multi_dot``, ``matmul``, ``vecdot``, ``cross``) and ``diagonal``: the
+names, argument order, defaults, shapes and return types of ``torch.linalg`` (``slogdet``,
+``qr``, ``eigh``, ``svd`` and ``polar`` return named tuples). The derivative rules live in
+:mod:`minigrad.ops.linalg`, one Function per rule, each docstring citing its source; every
+backward is made of Tensor ops, so second derivatives work where PyTorch has them.
 
 Errors, as PyTorch raises them but in minigrad's classes: a shape the function cannot
 take is a ``ValueError`` naming the function and the shape (non-square input to ``inv``,
@@ -55,12 +56,13 @@ __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet"
            "solve", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv",
            "matrix_power", "multi_dot", "cross", "matmul", "vecdot", "diagonal",
            "solve_triangular", "lstsq", "matrix_rank", "cond", "matrix_exp", "vander",
-           "tensorinv", "tensorsolve"]
+           "tensorinv", "tensorsolve", "matrix_sqrth", "polar"]
 
 slogdet_result = namedtuple("slogdet_result", ["sign", "logabsdet"])
 qr_result = namedtuple("qr_result", ["Q", "R"])
 eigh_result = namedtuple("eigh_result", ["eigenvalues", "eigenvectors"])
 svd_result = namedtuple("svd_result", ["U", "S", "Vh"])
+polar_result = namedtuple("polar_result", ["U", "H"])
 
 _INF = math.inf
 
@@ -680,6 +682,43 @@ def matrix_exp(A):
     for _ in range(s):
         total = total @ total
     return total
+
+
+def matrix_sqrth(A):
+    r"""X = √A, the principal square root of symmetric positive-definite A (batched; only
+    the lower triangle of A is read): the symmetric positive-definite X with X·X = A, from
+    A's eigendecomposition (eigenvalues below 0 count as 0, as in PyTorch). PyTorch 2.14's
+    ``torch.linalg.matrix_sqrth``. Gradient: :class:`~minigrad.ops.linalg.MatrixSqrth`,
+    finite where eigenvalues repeat.
+
+    >>> import minigrad as mg
+    >>> matrix_sqrth(mg.tensor([[2.0, 0.0], [0.0, 9.0]], dtype=mg.float64)).tolist()
+    [[1.4142135623730951, 0.0], [0.0, 3.0]]
+    """
+    return _ops.MatrixSqrth()(check_matrix("linalg.matrix_sqrth", A))
+
+
+def polar(A):
+    r"""``(U, H)`` with A = U·H for A (..., m, n), m ≥ n: U with orthonormal columns, the
+    closest such matrix to A in the Frobenius norm (the orthogonalization that
+    :class:`~minigrad.optim.Muon`'s Newton–Schulz iteration approximates), and
+    H = (AᵀA)^½ symmetric positive-semidefinite. From the SVD, as PyTorch 2.14's
+    ``torch.linalg.polar`` computes it on the CPU. Gradient
+    (:class:`~minigrad.ops.linalg.Polar`) where A has full column rank, finite where
+    singular values repeat.
+
+    >>> import minigrad as mg
+    >>> U, H = polar(mg.tensor([[0.0, -2.0], [2.0, 0.0]], dtype=mg.float64))
+    >>> U.tolist(), H.tolist()                    # a rotation by 90°, scaled by 2
+    ([[0.0, -1.0], [1.0, 0.0]], [[2.0, 0.0], [0.0, 2.0]])
+    """
+    A = check_matrix("linalg.polar", A, square=False)
+    m, n = A.shape[-2:]
+    if m < n:
+        raise ValueError(f"linalg.polar: A must have at least as many rows as columns, but "
+                         f"got {m} by {n} matrices (shape {A.shape})")
+    f = _ops.Polar()
+    return polar_result(*unpack(f(A), f.parts))
 
 
 def vander(x, *, N=None):

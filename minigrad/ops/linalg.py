@@ -1089,6 +1089,96 @@ class Pinv(Function):
 # indexing, splitting and linear algebra additions: PyTorch's remaining products
 # (mv, vdot, addr, addbmm, ger, adjoint), the LU decomposition with its derivative rule,
 # and PyTorch's top-level (legacy) decomposition functions over minigrad.linalg.
+def _sylvester_solve(xp, op, x, s):
+    """G with X·G + G·X = S, X symmetric (its lower triangle read) with eigenvalues μ > 0:
+    in X's eigenbasis X = W·diag(μ)·Wᵀ, G = W·((Wᵀ·S·W) / (μᵢ + μⱼ))·Wᵀ."""
+    mu, w = _lapack(xp, op, "the algorithm failed to converge", xp.linalg.eigh, x)
+    wt = _mT(xp, w)
+    return w @ ((wt @ s @ w) / (mu[..., :, None] + mu[..., None, :])) @ wt
+
+
+class SylvesterSym(Function):
+    r"""G = L_X⁻¹(S), the solution of X·G + G·X = S for symmetric positive-definite X (its
+    lower triangle read): the derivative of the square root, dX = L_X⁻¹(dA) for X = √A
+    (Higham 2008, *Functions of Matrices*, §6.1). Where two eigenvalues of X are 0 it is
+    inf or nan.
+
+    VJP: differentiating X·G + G·X = S gives L_X(dG) = dS − dX·G − G·dX, and L_X is
+    self-adjoint (X symmetric), so with W = L_X⁻¹(gG):  gS = W,  gX = −(W·Gᵀ + Gᵀ·W),
+    made of this Function again, so every higher derivative exists too."""
+
+    save_output = True
+
+    @ieee
+    def forward(self, xp, x, s):
+        x, s = promote(x, s)
+        return _sylvester_solve(xp, "linalg.matrix_sqrth", x, s)
+
+    def backward(self, gg):
+        x, _ = self.inputs
+        G = self.saved_output
+        W = SylvesterSym()(x, gg)
+        return -(W @ G.mT + G.mT @ W) if self.needs_input_grad[0] else None, W
+
+
+class MatrixSqrth(Function):
+    r"""X = √A, the principal square root of symmetric positive-definite A (its lower
+    triangle read): from A = V·diag(λ)·Vᵀ, X = V·diag(√λ)·Vᵀ, symmetric. Eigenvalues below
+    0 (an A that is not positive-semidefinite, or rounding) count as 0, as in PyTorch.
+
+    VJP (X·dX + dX·X = dA, Higham 2008 §6.1): gA = L_X⁻¹(½(gX + gXᵀ)) by
+    :class:`SylvesterSym`: the gradient with respect to a symmetric A. It is finite where
+    eigenvalues repeat (the divisors are √λᵢ + √λⱼ, where an eigenvector's gradient has
+    λᵢ − λⱼ), A = c·I included."""
+
+    save_output = True
+
+    def forward(self, xp, a):
+        lam, v = _lapack(xp, "linalg.matrix_sqrth", "the algorithm failed to converge",
+                         xp.linalg.eigh, a)
+        x = (v * xp.sqrt(xp.maximum(lam, 0))[..., None, :]) @ _mT(xp, v)
+        return 0.5 * (x + _mT(xp, x))            # symmetric to the last bit
+
+    def backward(self, gx):
+        return SylvesterSym()(self.saved_output, 0.5 * (gx + gx.mT))
+
+
+class Polar(Function):
+    r"""A = U·H for A (..., m, n) with m ≥ n: U with orthonormal columns, the closest such
+    matrix to A in the Frobenius norm, and H = (AᵀA)^½ symmetric positive-semidefinite.
+    From the thin SVD A = W·diag(σ)·Vᵀ: U = W·Vᵀ, H = V·diag(σ)·Vᵀ (Higham 2008, *Functions
+    of Matrices*, ch. 8). The output packs U and H (:func:`unpack`).
+
+    VJP, from AᵀA = H² and A = U·H (A of full column rank, H invertible):
+
+        H·dH + dH·H = dAᵀ·A + Aᵀ·dA,    dU = (dA − U·dH)·H⁻¹,
+
+    so with M = gU·H⁻¹ and Y = L_H⁻¹(gH − Uᵀ·M) (:class:`SylvesterSym`, self-adjoint):
+
+        gA = M + A·(Y + Yᵀ).
+
+    Finite where singular values repeat (an orthogonal A included), where the SVD's own
+    gradient is not; Tensor ops throughout, so it is differentiable again."""
+
+    save_output = True
+
+    def forward(self, xp, a):
+        w, sigma, vh = _lapack(xp, "linalg.polar", "the algorithm failed to converge",
+                               xp.linalg.svd, a, full_matrices=False)
+        m, n = a.shape[-2:]
+        self.parts = [(m, n), (n, n)]
+        h = (_mT(xp, vh) * sigma[..., None, :]) @ vh
+        return _pack(xp, a.shape[:-2], w @ vh, 0.5 * (h + _mT(xp, h)))
+
+    def backward(self, gy):
+        (a,) = self.inputs
+        U, H = unpack(self.saved_output, self.parts)
+        gU, gH = unpack(gy, self.parts)
+        M = Solve()(H, gU.mT).mT                 # gU·H⁻¹ (H symmetric)
+        Y = SylvesterSym()(H, gH - U.mT @ M)
+        return M + a @ (Y + Y.mT)
+
+
 def mv(input, vec):
     """The product of a matrix (n, m) and a vector (m,): an (n,) vector."""
     _need_product("mv", "input", input, 2, "vec", vec, 1)

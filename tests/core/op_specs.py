@@ -797,6 +797,24 @@ def _la_spd(data):
     return m @ np.swapaxes(m, -1, -2) + n * np.eye(n)
 
 
+def _np_sqrth(a):
+    lam, v = np.linalg.eigh(_np_sym(a))
+    return (v * np.sqrt(lam)[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def _draw_polar(data):
+    """A full-rank m×n matrix with m ≥ n (singular values ≥ 1)."""
+    n = data.draw(st.integers(1, 3))
+    return (_la_full_rank(data, data.draw(st.integers(n, 4)), n),), {}
+
+
+def _np_polar(a):
+    w, sigma, vh = np.linalg.svd(a, full_matrices=False)
+    h = (np.swapaxes(vh, -1, -2) * sigma[..., None, :]) @ vh
+    batch = a.shape[:-2]
+    return np.concatenate([(w @ vh).reshape(batch + (-1,)), h.reshape(batch + (-1,))], -1)
+
+
 def _la_sym(A):
     return (A + A.mT) * 0.5
 
@@ -1125,6 +1143,10 @@ LINALG_SPECS = [
            lambda a, n: mg.linalg.matrix_power(a, n), np.linalg.matrix_power),
     OpSpec("multi_dot", _draw_multi_dot, lambda *xs: mg.linalg.multi_dot(xs),
            lambda *xs: np.linalg.multi_dot(xs)),
+    OpSpec("matrix_sqrth", lambda data: ((_la_spd(data),), {}),
+           lambda a: mg.linalg.matrix_sqrth(_la_sym(a)), _np_sqrth),
+    OpSpec("polar", _draw_polar,
+           lambda a: mg.cat([p.flatten(-2) for p in mg.linalg.polar(a)], -1), _np_polar),
 ]
 SPECS += LINALG_SPECS
 
