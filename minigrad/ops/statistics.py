@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import warnings
 from collections import namedtuple
 
@@ -287,12 +288,12 @@ def lcm(input, other):
 # ------------------------------------------------------------------ elementwise
 
 
-def _nan_ignoring_vjp(fn, gy, a_wins):
-    """(ga, gb) of fmax or fmin: gy to the operand y is (``a_wins``: a beats b, or b is
-    NaN), split evenly on a tie (the minimum-norm subgradient, as :class:`Maximum`'s and
-    PyTorch's since 2.14; before 2.14 PyTorch gave a tie to a, whole)."""
+def _nan_ignoring_vjp(fn, gy, beats):
+    """(ga, gb) of fmax (``beats`` is >) or fmin (<): gy to the operand y is (a where a
+    beats b or b is NaN), split evenly on a tie (the minimum-norm subgradient, as
+    :class:`Maximum`'s and PyTorch's since 2.14; before 2.14 PyTorch gave a tie to a)."""
     a, b = (t.data for t in fn.inputs)
-    tie = a == b
+    a_wins, tie = beats(a, b) | (b != b), a == b
     share = const((1 - 0.5 * tie).astype(gy.dtype))
     need_a, need_b = fn.needs_input_grad
     return (masked(gy, a_wins | tie) * share if need_a else None,
@@ -310,8 +311,7 @@ class FMax(Function):
         return xp.fmax(*promote(a, b))
 
     def backward(self, gy):
-        a, b = (t.data for t in self.inputs)
-        return _nan_ignoring_vjp(self, gy, (a > b) | (b != b))
+        return _nan_ignoring_vjp(self, gy, operator.gt)
 
 
 class FMin(Function):
@@ -324,8 +324,7 @@ class FMin(Function):
         return xp.fmin(*promote(a, b))
 
     def backward(self, gy):
-        a, b = (t.data for t in self.inputs)
-        return _nan_ignoring_vjp(self, gy, (a < b) | (b != b))
+        return _nan_ignoring_vjp(self, gy, operator.lt)
 
 
 class Fmod(Function):
