@@ -66,7 +66,9 @@ PARTS=",${PARTS:-wgmma,tests,bench},"
 # and spmv_csr.cu's prefetch behind __CUDA_ARCH__ (test_kernels_gpu.py, test_im2col.py,
 # test_batchnorm_kernels.py, test_philox.py, test_spmv_floor.py).
 # Stop 38 (no GPU): philox.cu's fill with its tail unrolled, the same values
-# (test_philox.py).
+# (test_philox.py). Stop 39 (no GPU): linalg.matrix_sqrth and polar on CuPy's eigh and svd
+# (test_linalg_sqrt_polar.py), clamp/fmax/maximum's new tie and NaN rules
+# (test_more_ops.py, test_statistics.py).
 NEW_TESTS=${NEW_TESTS:-"tests/kernels/test_kernels_wgmma.py tests/kernels/test_kernels_wgmma_sp.py \
 tests/kernels/test_im2col.py tests/kernels/test_batchnorm_kernels.py tests/kernels/test_philox.py \
 tests/kernels/test_spmv_floor.py tests/kernels/test_kernels_gpu.py \
@@ -77,7 +79,8 @@ tests/nn/test_upsampling.py tests/test_distributions_kl_cross.py tests/nn/test_l
 tests/core/test_math_ops.py tests/core/test_statistics.py tests/test_distributions.py \
 tests/core/test_opmath.py tests/amp/test_fused.py tests/core/test_half_reductions.py \
 tests/amp/test_autocast_op_lists.py tests/nn/test_attention.py tests/nn/test_multihead.py \
-tests/nn/test_norm.py tests/core/test_ops.py"}
+tests/nn/test_norm.py tests/core/test_ops.py tests/core/test_linalg_sqrt_polar.py \
+tests/core/test_more_ops.py"}
 
 pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
 # gpu-run.log: the device, the versions and the benchmarks' whole output (appended by

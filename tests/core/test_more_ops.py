@@ -667,27 +667,27 @@ def test_clamp_with_a_nan_tensor_bound_gives_nan():
     assert np.isnan(y.numpy()[:3]).all() and y.tolist()[3] == 3.0
 
 
-def test_clamp_gradient_on_a_bound_is_the_minimum_norm_subgradient():
+def test_clamp_gradient_on_a_bound_is_the_minimum_norm_subgradient(device):
     """As PyTorch's since 2.14: 0 at a number bound (relu's and hardtanh's rule), half each
     for x and a single tensor bound on a tie; with two bounds, one a tensor, x takes it."""
-    gy = mg.tensor([1.0, 2.0, 4.0, 8.0], dtype=mg.float64)
+    gy = mg.tensor([1.0, 2.0, 4.0, 8.0], dtype=mg.float64, device=device)
     cases = [(lambda x: x.clamp(0.0, 1.0), [0.0, 2.0, 0.0, 0.0]),
              (lambda x: x.clamp(min=0.0), [0.0, 2.0, 4.0, 8.0]),
              (lambda x: x.clamp_max(1.0), [1.0, 2.0, 0.0, 0.0]),
              (lambda x: x.relu(), [0.0, 2.0, 4.0, 8.0]),
              (lambda x: mg.nn.functional.hardtanh(x, 0.0, 1.0), [0.0, 2.0, 0.0, 0.0])]
     for f, want in cases:
-        x = mg.tensor([0.0, 0.5, 1.0, 2.0], dtype=mg.float64, requires_grad=True)
+        x = mg.tensor([0.0, 0.5, 1.0, 2.0], dtype=mg.float64, device=device, requires_grad=True)
         f(x).backward(gy)
         assert x.grad.tolist() == want
-    x = mg.tensor([0.0, 0.5, 1.0, 2.0], dtype=mg.float64, requires_grad=True)
-    lo = mg.tensor([0.0, 1.0, 1.0, 1.0], dtype=mg.float64, requires_grad=True)
+    x = mg.tensor([0.0, 0.5, 1.0, 2.0], dtype=mg.float64, device=device, requires_grad=True)
+    lo = mg.tensor([0.0, 1.0, 1.0, 1.0], dtype=mg.float64, device=device, requires_grad=True)
     y = x.clamp(min=lo)
     assert y.tolist() == [0.0, 1.0, 1.0, 2.0]
     y.backward(gy)
     assert x.grad.tolist() == [0.5, 0.0, 2.0, 8.0] and lo.grad.tolist() == [0.5, 2.0, 2.0, 0.0]
     x.grad = None
-    hi = mg.tensor([0.0, 1.0, 1.0, 1.0], dtype=mg.float64, requires_grad=True)
+    hi = mg.tensor([0.0, 1.0, 1.0, 1.0], dtype=mg.float64, device=device, requires_grad=True)
     mg.clamp_max(x, hi).backward(gy)                                  # min(x, hi)
     assert x.grad.tolist() == [0.5, 2.0, 2.0, 0.0] and hi.grad.tolist() == [0.5, 0.0, 2.0, 8.0]
     x.grad = lo.grad = hi.grad = None
@@ -695,8 +695,8 @@ def test_clamp_gradient_on_a_bound_is_the_minimum_norm_subgradient():
     assert x.grad.tolist() == [1.0, 0.0, 4.0, 0.0] and lo.grad.tolist() == [0.0, 2.0, 0.0, 0.0]
     assert hi.grad.tolist() == [0.0, 0.0, 0.0, 8.0]
     n = float("nan")                               # the NaN in y takes the gradient
-    x = mg.tensor([n, 1.0], dtype=mg.float64, requires_grad=True)
-    lo = mg.tensor([0.0, n], dtype=mg.float64, requires_grad=True)
+    x = mg.tensor([n, 1.0], dtype=mg.float64, device=device, requires_grad=True)
+    lo = mg.tensor([0.0, n], dtype=mg.float64, device=device, requires_grad=True)
     x.clamp(min=lo).backward(gy[:2])
     assert x.grad.tolist() == [1.0, 0.0] and lo.grad.tolist() == [0.0, 2.0]
 
