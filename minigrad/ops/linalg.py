@@ -1089,14 +1089,6 @@ class Pinv(Function):
 # indexing, splitting and linear algebra additions: PyTorch's remaining products
 # (mv, vdot, addr, addbmm, ger, adjoint), the LU decomposition with its derivative rule,
 # and PyTorch's top-level (legacy) decomposition functions over minigrad.linalg.
-def _sylvester_solve(xp, op, x, s):
-    """G with X·G + G·X = S, X symmetric (its lower triangle read) with eigenvalues μ > 0:
-    in X's eigenbasis X = W·diag(μ)·Wᵀ, G = W·((Wᵀ·S·W) / (μᵢ + μⱼ))·Wᵀ."""
-    mu, w = _lapack(xp, op, "the algorithm failed to converge", xp.linalg.eigh, x)
-    wt = _mT(xp, w)
-    return w @ ((wt @ s @ w) / (mu[..., :, None] + mu[..., None, :])) @ wt
-
-
 class SylvesterSym(Function):
     r"""G = L_X⁻¹(S), the solution of X·G + G·X = S for symmetric positive-definite X (its
     lower triangle read): the derivative of the square root, dX = L_X⁻¹(dA) for X = √A
@@ -1111,8 +1103,12 @@ class SylvesterSym(Function):
 
     @ieee
     def forward(self, xp, x, s):
+        # in X's eigenbasis X = W·diag(μ)·Wᵀ:  G = W·((Wᵀ·S·W) / (μᵢ + μⱼ))·Wᵀ
         x, s = promote(x, s)
-        return _sylvester_solve(xp, "linalg.matrix_sqrth", x, s)
+        mu, w = _lapack(xp, "the gradient of linalg.matrix_sqrth or linalg.polar",
+                        "the algorithm failed to converge", xp.linalg.eigh, x)
+        wt = _mT(xp, w)
+        return w @ ((wt @ s @ w) / (mu[..., :, None] + mu[..., None, :])) @ wt
 
     def backward(self, gg):
         x, _ = self.inputs
